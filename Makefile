@@ -1,0 +1,110 @@
+# stele: one non-recursive GNU Makefile.  `make demo` and `make test` install
+# what is missing first (scripts/deps.sh), then re-enter make.
+PKGS    := libarchive libgit2 libsodium jansson libcrypto libcurl zlib libzstd
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+PREFIX  ?= /usr/local
+BUILD   ?= build
+
+WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wvla -Wstrict-prototypes \
+	-Wmissing-prototypes -Wwrite-strings -Wdate-time -fno-common \
+	-Wno-missing-field-initializers
+
+# Evaluated lazily, so `make deps` works before the libraries exist.
+PKG_CF = $(shell pkg-config --cflags $(PKGS))
+PKG_LD = $(shell pkg-config --libs $(PKGS)) -lpthread
+
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
+
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) \
+	$(PKG_CF) -I. -MMD -MP -fstack-protector-strong -D_FORTIFY_SOURCE=2 \
+	-ffile-prefix-map=$(CURDIR)=. $(CFLAGS)
+ALL_LDFLAGS = $(LDFLAGS)
+ifdef DEVELOPER
+ALL_CFLAGS += -Werror
+endif
+ifdef SANITIZE
+ALL_CFLAGS += -O1 -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+ALL_LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+LIB_SRC := $(sort $(wildcard util/*.c oci/*.c builder/*.c keys/*.c \
+	signer/*.c verify/*.c registry/*.c))
+CLI_SRC := $(sort $(wildcard cli/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+ifndef V
+QUIET_CC = @echo '   CC $@';
+QUIET_LD = @echo '   LD $@';
+QUIET_AR = @echo '   AR $@';
+endif
+
+.PHONY: all test check asan demo deps bench lint install clean unit e2e
+
+all: $(BUILD)/stele
+
+# A flag change rebuilds everything (as git's GIT-CFLAGS).
+$(BUILD)/CFLAGS: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(VERSION)' > $@.new
+	@cmp -s $@.new $@ || mv $@.new $@; rm -f $@.new
+FORCE:
+
+$(BUILD)/%.o: %.c $(BUILD)/CFLAGS
+	@mkdir -p $(dir $@)
+	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/cli/main.o: ALL_CFLAGS += -DSTELE_VERSION='"$(VERSION)"'
+
+$(BUILD)/libstele.a: $(LIB_OBJ)
+	$(QUIET_AR)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/stele: $(CLI_OBJ) $(BUILD)/libstele.a
+	$(QUIET_LD)$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libstele.a $(PKG_LD)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libstele.a $(BUILD)/CFLAGS
+	@mkdir -p $(dir $@)
+	$(QUIET_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libstele.a \
+		$(PKG_LD) $(shell pkg-config --cflags --libs cmocka)
+
+deps:
+	@sh scripts/deps.sh test
+
+# The README's two commands.
+test: deps
+	@$(MAKE) --no-print-directory check
+
+demo:
+	@sh scripts/deps.sh demo
+	@$(MAKE) --no-print-directory $(BUILD)/stele
+	@sh recipes/demo.sh $(BUILD)/stele
+
+check: $(BUILD)/stele $(UNIT_BIN)
+	@sh tests/run.sh $(BUILD) $(TESTS)
+
+asan:
+	@sh scripts/deps.sh test
+	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=address,undefined \
+		CFLAGS='-O1 -g' check
+
+bench: $(BUILD)/stele
+	@sh bench/run.sh $(BUILD)/stele
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --std=c11 -I. $(LIB_SRC) $(CLI_SRC)
+	shellcheck -s sh scripts/*.sh tests/*.sh tests/e2e/*.sh recipes/*.sh bench/*.sh
+	clang-format --dry-run -Werror $(LIB_SRC) $(CLI_SRC)
+
+install: $(BUILD)/stele
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/stele $(DESTDIR)$(PREFIX)/bin/stele
+
+clean:
+	rm -rf build build-asan
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

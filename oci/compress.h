@@ -1,0 +1,51 @@
+#ifndef STELE_OCI_COMPRESS_H
+#define STELE_OCI_COMPRESS_H
+
+#include <stddef.h>
+
+/*
+ * Deterministic streaming compressors for layers.
+ *
+ * gzip: one gzip member, header MTIME=0, no name, OS=3 (Unix); the input is
+ * cut into fixed 128 KiB blocks, each block deflated at `level` with the
+ * previous 32 KiB of input as its dictionary and ended with a sync flush (the
+ * last with Z_FINISH), CRC combined.  The bytes depend only on the input,
+ * the level and the zlib version, never on the number of threads, which only
+ * decides how many blocks are deflated at once.  Memory is bounded (a few
+ * blocks per thread).
+ *
+ * zstd: libzstd at `level`, checksum flag off, content size unknown,
+ * nbWorkers fixed (output then does not depend on the machine).
+ *
+ * NONE passes bytes through.
+ *
+ * The sink is called in order, from the thread that calls write/finish, with
+ * the compressed bytes; a negative return from it aborts with that code.
+ */
+enum stele_compression {
+	STELE_COMPRESS_NONE = 0,
+	STELE_COMPRESS_GZIP,
+	STELE_COMPRESS_ZSTD
+};
+
+typedef int (*stele_sink_fn)(void *payload, const void *data, size_t len);
+
+struct stele_compressor;
+
+/* threads: 0 picks min(2, online CPUs); level: 0 picks the default
+ * (gzip 6, zstd 3). */
+int stele_compressor_new(struct stele_compressor **out,
+			 enum stele_compression kind, int level,
+			 unsigned threads, stele_sink_fn sink, void *payload);
+int stele_compressor_write(struct stele_compressor *c, const void *data,
+			   size_t len);
+/* Flush everything to the sink. No write after finish. */
+int stele_compressor_finish(struct stele_compressor *c);
+void stele_compressor_free(struct stele_compressor *c);
+
+/* "zlib 1.2.13" / "zstd 1.5.4"; static string. */
+const char *stele_compression_lib(enum stele_compression kind);
+/* OCI media type suffix "", "+gzip", "+zstd". */
+const char *stele_compression_suffix(enum stele_compression kind);
+
+#endif

@@ -1,0 +1,33 @@
+#ifndef STELE_OCI_EXTRACT_H
+#define STELE_OCI_EXTRACT_H
+
+/*
+ * Safe extraction of an image layer (tar, uncompressed or gzip or zstd,
+ * detected from the bytes) into the existing directory `root`.
+ *
+ * Nothing is ever written outside `root`: every path is resolved component by
+ * component beneath root without following symlinks.  An entry is rejected
+ * (STELE_EINVALID, message naming the entry and the reason, extraction stops)
+ * when its name is absolute, has a ".." component, would be created through a
+ * symlink, is a hardlink whose target is absolute, has "..", or does not name
+ * a regular file already extracted inside root, is a character or block
+ * device (unless STELE_EXTRACT_DEVICES), or a whiteout is malformed.
+ *
+ * Whiteouts are applied: ".wh.NAME" removes NAME, ".wh..wh..opq" empties the
+ * directory it sits in (of what earlier layers put there).
+ * Ownership is applied with lchown when running as root (and
+ * STELE_EXTRACT_NO_CHOWN is not set); modes (incl. setuid) and mtimes are
+ * applied.  A later entry replaces an earlier one at the same path (a
+ * directory over a directory keeps the contents).
+ */
+enum stele_extract_flags {
+	STELE_EXTRACT_NO_CHOWN = 1 << 0,
+	STELE_EXTRACT_DEVICES = 1 << 1
+};
+
+/* `what` names the layer in errors (a digest or file name). */
+int stele_extract_fd(int fd, const char *root, unsigned flags,
+		     const char *what);
+int stele_extract_file(const char *path, const char *root, unsigned flags);
+
+#endif

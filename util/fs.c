@@ -1,0 +1,385 @@
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/error.h"
+#include "util/fs.h"
+
+void *
+stele_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		abort();
+	return p;
+}
+
+void *
+stele_xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p)
+		abort();
+	return p;
+}
+
+void *
+stele_xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (!q)
+		abort();
+	return q;
+}
+
+char *
+stele_xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (!p)
+		abort();
+	return p;
+}
+
+char *
+stele_xstrndup(const char *s, size_t n)
+{
+	char *p = strndup(s, n);
+
+	if (!p)
+		abort();
+	return p;
+}
+
+char *
+stele_xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+
+	va_start(ap, fmt);
+	if (vasprintf(&p, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	return p;
+}
+
+int
+stele_fs_read(struct stele_buf *out, const char *path)
+{
+	char chunk[65536];
+	ssize_t n;
+	int fd, error = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (errno == ENOENT)
+			return stele_error_setc(STELE_ENOTFOUND,
+				"cannot open '%s': no such file", path);
+		return stele_error_errno("cannot open '%s'", path);
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			error = stele_error_errno("cannot read '%s'", path);
+			break;
+		}
+		if ((error = stele_buf_put(out, chunk, (size_t)n)) < 0) {
+			stele_error_prefix(error, "'%s'", path);
+			break;
+		}
+	}
+	close(fd);
+	return error;
+}
+
+static int
+write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+stele_fs_sync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return stele_error_errno("cannot open directory '%s'", path);
+	fsync(fd);
+	close(fd);
+	return 0;
+}
+
+static char *
+dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return stele_xstrdup(".");
+	if (slash == path)
+		return stele_xstrdup("/");
+	return stele_xstrndup(path, (size_t)(slash - path));
+}
+
+int
+stele_fs_write_atomic(const char *path, const void *data, size_t len,
+		      mode_t mode)
+{
+	char *tmp = stele_xasprintf("%s.tmp-XXXXXX", path);
+	char *dir = NULL;
+	int fd, error = 0;
+
+	if ((fd = mkstemp(tmp)) < 0) {
+		error = stele_error_errno("cannot create '%s'", tmp);
+		goto out;
+	}
+	if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 ||
+	    fsync(fd) < 0) {
+		error = stele_error_errno("cannot write '%s'", tmp);
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		error = stele_error_errno("cannot rename to '%s'", path);
+		unlink(tmp);
+		goto out;
+	}
+	dir = dir_of(path);
+	error = stele_fs_sync_dir(dir);
+out:
+	free(dir);
+	free(tmp);
+	return error;
+}
+
+int
+stele_fs_write_new(const char *path, const void *data, size_t len,
+		   mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+
+	if (fd < 0) {
+		if (errno == EEXIST)
+			return stele_error_setc(STELE_EINVALID,
+				"'%s' already exists; not overwriting it", path);
+		return stele_error_errno("cannot create '%s'", path);
+	}
+	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+		int error = stele_error_errno("cannot write '%s'", path);
+
+		close(fd);
+		unlink(path);
+		return error;
+	}
+	close(fd);
+	return 0;
+}
+
+int
+stele_fs_mkdir_p(const char *path, mode_t mode)
+{
+	char *p = stele_xstrdup(path), *s;
+	struct stat st;
+	int error = 0;
+
+	for (s = p + 1; ; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+
+		*s = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST) {
+			error = stele_error_errno("cannot create directory '%s'", p);
+			break;
+		}
+		*s = c;
+		if (!c)
+			break;
+	}
+	if (!error && (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)))
+		error = stele_error_set("'%s' is not a directory", path);
+	free(p);
+	return error;
+}
+
+static int
+rm_rf_at(int dirfd, const char *name)
+{
+	struct stat st;
+	int fd, error = 0;
+	DIR *d;
+	struct dirent *de;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : stele_error_errno("cannot stat '%s'", name);
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+			return stele_error_errno("cannot remove '%s'", name);
+		return 0;
+	}
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		/* A directory without read permission: make it readable. */
+		fchmodat(dirfd, name, 0700, 0);
+		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return stele_error_errno("cannot open '%s'", name);
+	}
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return stele_error_errno("cannot read '%s'", name);
+	}
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if ((error = rm_rf_at(dirfd(d), de->d_name)) < 0)
+			break;
+	}
+	closedir(d);
+	if (!error && unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		error = stele_error_errno("cannot remove '%s'", name);
+	return error;
+}
+
+int
+stele_fs_rm_rf(const char *path)
+{
+	return rm_rf_at(AT_FDCWD, path);
+}
+
+int
+stele_fs_exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+int
+stele_fs_mkdtemp(char **out, const char *prefix)
+{
+	const char *t = getenv("TMPDIR");
+	char *p;
+
+	*out = NULL;
+	p = stele_xasprintf("%s/%s-XXXXXX", t && *t ? t : "/tmp", prefix);
+	if (!mkdtemp(p)) {
+		int error = stele_error_errno("cannot create a temporary directory '%s'", p);
+
+		free(p);
+		return error;
+	}
+	*out = p;
+	return 0;
+}
+
+int
+stele_fs_copy_file(const char *src, const char *dst, mode_t mode)
+{
+	char chunk[65536];
+	int in, o, error = 0;
+	ssize_t n;
+
+	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
+		return stele_error_errno("cannot open '%s'", src);
+	if ((o = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)) < 0) {
+		close(in);
+		return stele_error_errno("cannot create '%s'", dst);
+	}
+	while ((n = read(in, chunk, sizeof(chunk))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			error = stele_error_errno("cannot read '%s'", src);
+			break;
+		}
+		if (write_all(o, chunk, (size_t)n) < 0) {
+			error = stele_error_errno("cannot write '%s'", dst);
+			break;
+		}
+	}
+	if (!error && fsync(o) < 0)
+		error = stele_error_errno("cannot write '%s'", dst);
+	close(in);
+	close(o);
+	if (error)
+		unlink(dst);
+	return error;
+}
+
+char *
+stele_path_join(const char *a, const char *b)
+{
+	size_t la = strlen(a);
+
+	while (*b == '/')
+		b++;
+	if (la && a[la - 1] == '/')
+		return stele_xasprintf("%s%s", a, b);
+	return stele_xasprintf("%s/%s", a, b);
+}
+
+char *
+stele_path_clean_abs(const char *path)
+{
+	size_t n = strlen(path);
+	char *out = stele_xmalloc(n + 2);
+	size_t len = 0;
+	const char *p = path;
+
+	out[len++] = '/';
+	while (*p) {
+		const char *seg;
+		size_t sl;
+
+		while (*p == '/')
+			p++;
+		seg = p;
+		while (*p && *p != '/')
+			p++;
+		sl = (size_t)(p - seg);
+		if (sl == 0 || (sl == 1 && seg[0] == '.'))
+			continue;
+		if (sl == 2 && seg[0] == '.' && seg[1] == '.') {
+			while (len > 1 && out[len - 1] != '/')
+				len--;
+			if (len > 1)
+				len--;
+			continue;
+		}
+		if (len > 1)
+			out[len++] = '/';
+		memcpy(out + len, seg, sl);
+		len += sl;
+	}
+	out[len] = '\0';
+	return out;
+}

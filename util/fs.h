@@ -1,0 +1,49 @@
+#ifndef STELE_UTIL_FS_H
+#define STELE_UTIL_FS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util/buf.h"
+
+/* Read a whole file into `out` (appended; capped by out->max). */
+int stele_fs_read(struct stele_buf *out, const char *path);
+/*
+ * Write `len` bytes to `path` atomically: a temp file beside it, fsync,
+ * rename, fsync of the directory.  On failure nothing is left behind.
+ */
+int stele_fs_write_atomic(const char *path, const void *data, size_t len,
+			  mode_t mode);
+/* Create a file that must not exist yet (O_EXCL), write, fsync. */
+int stele_fs_write_new(const char *path, const void *data, size_t len,
+		       mode_t mode);
+/* mkdir -p; existing directories are fine. */
+int stele_fs_mkdir_p(const char *path, mode_t mode);
+/* rm -rf; a missing path is fine. Never follows symlinks. */
+int stele_fs_rm_rf(const char *path);
+/* fsync a directory by path. */
+int stele_fs_sync_dir(const char *path);
+int stele_fs_exists(const char *path);
+/* A new temporary directory under $TMPDIR (or /tmp); *out is malloc'd. */
+int stele_fs_mkdtemp(char **out, const char *prefix);
+/* Copy a regular file's bytes (streamed) to a new file. */
+int stele_fs_copy_file(const char *src, const char *dst, mode_t mode);
+
+/* malloc'd "a/b" (no doubled slash); aborts on OOM like git's xmalloc. */
+char *stele_path_join(const char *a, const char *b);
+/*
+ * Lexically clean a slash path: collapse "//", drop ".", resolve ".." without
+ * ever going above the root.  Result is absolute ("/a/b", "/" for empty).
+ * Returns a malloc'd string.
+ */
+char *stele_path_clean_abs(const char *path);
+
+/* Allocation helpers that abort on OOM (the library treats OOM as fatal). */
+void *stele_xmalloc(size_t n);
+void *stele_xcalloc(size_t n, size_t size);
+void *stele_xrealloc(void *p, size_t n);
+char *stele_xstrdup(const char *s);
+char *stele_xstrndup(const char *s, size_t n);
+char *stele_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

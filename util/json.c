@@ -1,0 +1,66 @@
+#include <string.h>
+
+#include "util/error.h"
+#include "util/json.h"
+
+static int
+has_real(const json_t *v)
+{
+	const char *k;
+	json_t *c;
+	size_t i;
+
+	if (json_is_real(v))
+		return 1;
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, k, c)
+			if (has_real(c))
+				return 1;
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, c)
+			if (has_real(c))
+				return 1;
+	}
+	return 0;
+}
+
+static int
+emit_cb(const char *buffer, size_t size, void *data)
+{
+	return stele_buf_put(data, buffer, size) < 0 ? -1 : 0;
+}
+
+int
+stele_json_emit(struct stele_buf *out, const json_t *v)
+{
+	if (has_real(v))
+		return stele_error_setc(STELE_EINVALID,
+			"refusing to emit a floating-point number in canonical JSON");
+	if (json_dump_callback(v, emit_cb, out,
+			       JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY) < 0)
+		return stele_error_set("cannot serialise JSON");
+	return 0;
+}
+
+int
+stele_json_parse(json_t **out, const void *data, size_t len, const char *what)
+{
+	json_error_t jerr;
+	json_t *v;
+
+	*out = NULL;
+	v = json_loadb(data, len, JSON_REJECT_DUPLICATES,
+		       &jerr);
+	if (!v)
+		return stele_error_setc(STELE_EINVALID,
+			"invalid JSON in %s: %s (line %d, column %d)", what,
+			jerr.text, jerr.line, jerr.column);
+	*out = v;
+	return 0;
+}
+
+const char *
+stele_json_str(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}

@@ -1,0 +1,24 @@
+#ifndef STELE_UTIL_JSON_H
+#define STELE_UTIL_JSON_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "util/buf.h"
+
+/*
+ * Canonical JSON as stele emits it: sorted keys, compact, no floats (reals
+ * are refused), UTF-8.  Appends to `out`.  These bytes are what gets hashed
+ * and signed; never re-serialise parsed input.
+ */
+int stele_json_emit(struct stele_buf *out, const json_t *v);
+/*
+ * Strict parse of untrusted bytes: duplicate keys rejected, nothing after
+ * the value.  `what` names the source in the error.  *out owned by caller.
+ */
+int stele_json_parse(json_t **out, const void *data, size_t len,
+		     const char *what);
+/* Borrowed string member or NULL when absent or not a string. */
+const char *stele_json_str(const json_t *obj, const char *key);
+
+#endif
