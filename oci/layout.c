@@ -1,0 +1,536 @@
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "oci/layout.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/json.h"
+
+#define LAYOUT_FILE "{\"imageLayoutVersion\":\"1.0.0\"}"
+
+struct stele_txn {
+	struct stele_oci *oci;
+	char *stage;      /* staging directory */
+	json_t *changes;  /* array of [refname|null, desc] */
+	int committed;
+};
+
+struct stele_blob_writer {
+	struct stele_txn *txn;
+	char *tmp;
+	int fd;
+	struct stele_sha256 h;
+};
+
+void
+stele_oci_free(struct stele_oci *oci)
+{
+	if (!oci)
+		return;
+	free(oci->dir);
+	free(oci);
+}
+
+int
+stele_oci_open(struct stele_oci **out, const char *dir, int create)
+{
+	struct stele_oci *oci;
+	char *p = NULL;
+	struct stele_buf b = STELE_BUF_INIT(4096);
+	int error = 0;
+
+	*out = NULL;
+	p = stele_path_join(dir, "oci-layout");
+	if (!stele_fs_exists(p)) {
+		char *blobs;
+
+		if (!create) {
+			error = stele_error_setc(STELE_ENOTFOUND,
+				"'%s' is not an OCI image layout (no oci-layout file)", dir);
+			goto out;
+		}
+		blobs = stele_path_join(dir, "blobs/sha256");
+		error = stele_fs_mkdir_p(blobs, 0755);
+		free(blobs);
+		if (error < 0)
+			goto out;
+		free(p);
+		p = stele_path_join(dir, "index.json");
+		if (!stele_fs_exists(p) &&
+		    (error = stele_fs_write_atomic(p,
+			"{\"manifests\":[],\"schemaVersion\":2}", 34, 0644)) < 0)
+			goto out;
+		free(p);
+		p = stele_path_join(dir, "oci-layout");
+		if ((error = stele_fs_write_atomic(p, LAYOUT_FILE,
+						   strlen(LAYOUT_FILE), 0644)) < 0)
+			goto out;
+	} else {
+		if ((error = stele_fs_read(&b, p)) < 0)
+			goto out;
+		if (!strstr(stele_buf_cstr(&b), "\"imageLayoutVersion\"")) {
+			error = stele_error_setc(STELE_EINVALID,
+				"'%s' has an invalid oci-layout file", dir);
+			goto out;
+		}
+	}
+	oci = stele_xcalloc(1, sizeof(*oci));
+	oci->dir = stele_xstrdup(dir);
+	*out = oci;
+out:
+	stele_buf_release(&b);
+	free(p);
+	return error;
+}
+
+char *
+stele_oci_blob_path(const struct stele_oci *oci, const char *digest)
+{
+	return stele_xasprintf("%s/blobs/sha256/%s", oci->dir, digest + 7);
+}
+
+int
+stele_oci_blob_exists(const struct stele_oci *oci, const char *digest)
+{
+	char *p;
+	int r;
+
+	if (stele_digest_validate(digest) < 0)
+		return 0;
+	p = stele_oci_blob_path(oci, digest);
+	r = stele_fs_exists(p);
+	free(p);
+	return r;
+}
+
+int
+stele_oci_blob_open(int *fd, const struct stele_oci *oci, const char *digest)
+{
+	char *p;
+	int error = 0;
+
+	*fd = -1;
+	if ((error = stele_digest_validate(digest)) < 0)
+		return error;
+	p = stele_oci_blob_path(oci, digest);
+	if ((*fd = open(p, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (errno == ENOENT)
+			error = stele_error_setc(STELE_ENOTFOUND,
+				"blob %s is missing from '%s'", digest, oci->dir);
+		else
+			error = stele_error_errno("cannot open blob '%s'", p);
+	}
+	free(p);
+	return error;
+}
+
+int
+stele_oci_blob_read(struct stele_buf *out, const struct stele_oci *oci,
+		    const char *digest)
+{
+	char *p;
+	int error;
+
+	if ((error = stele_digest_validate(digest)) < 0)
+		return error;
+	p = stele_oci_blob_path(oci, digest);
+	error = stele_fs_read(out, p);
+	free(p);
+	if (error == STELE_ENOTFOUND)
+		return stele_error_setc(STELE_ENOTFOUND,
+			"blob %s is missing from '%s'", digest, oci->dir);
+	if (error < 0)
+		return error;
+	if ((error = stele_digest_check(digest, out->ptr, out->len)) < 0)
+		return stele_error_prefix(error, "blob in '%s' is corrupt", oci->dir);
+	return 0;
+}
+
+int
+stele_oci_index_load(json_t **out, const struct stele_oci *oci)
+{
+	struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
+	char *p = stele_path_join(oci->dir, "index.json");
+	json_t *idx = NULL;
+	int error;
+
+	*out = NULL;
+	if ((error = stele_fs_read(&b, p)) < 0 ||
+	    (error = stele_json_parse(&idx, b.ptr, b.len, p)) < 0)
+		goto out;
+	if (!json_is_array(json_object_get(idx, "manifests"))) {
+		error = stele_error_setc(STELE_EINVALID,
+			"'%s' has no manifests array", p);
+		goto out;
+	}
+	*out = idx;
+	idx = NULL;
+out:
+	json_decref(idx);
+	free(p);
+	stele_buf_release(&b);
+	return error;
+}
+
+int
+stele_oci_resolve(json_t **out, const struct stele_oci *oci,
+		  const char *refname, const char *digest)
+{
+	json_t *idx, *m, *found = NULL;
+	size_t i;
+	int error;
+
+	*out = NULL;
+	if ((error = stele_oci_index_load(&idx, oci)) < 0)
+		return error;
+	json_array_foreach(json_object_get(idx, "manifests"), i, m) {
+		const char *d = stele_json_str(m, "digest");
+		const char *n = stele_json_str(json_object_get(m, "annotations"),
+					       STELE_ANN_REFNAME);
+
+		if (digest ? (d && !strcmp(d, digest)) :
+		    (n && refname && !strcmp(n, refname))) {
+			found = m;
+			break;
+		}
+	}
+	if (!found && digest && stele_oci_blob_exists(oci, digest)) {
+		/* A manifest not listed in the index (e.g. a child). */
+		found = stele_descriptor(STELE_MT_MANIFEST, digest, 0);
+		json_decref(found);
+	}
+	if (!found) {
+		error = stele_error_setc(STELE_ENOTFOUND,
+			"image '%s' not found in '%s'", digest ? digest :
+			refname ? refname : "(none)", oci->dir);
+		goto out;
+	}
+	*out = json_deep_copy(found);
+out:
+	json_decref(idx);
+	return error;
+}
+
+json_t *
+stele_descriptor(const char *media_type, const char *digest, uint64_t size)
+{
+	return json_pack("{s:s,s:s,s:I}", "mediaType", media_type, "digest",
+			 digest, "size", (json_int_t)size);
+}
+
+int
+stele_txn_begin(struct stele_txn **out, struct stele_oci *oci)
+{
+	struct stele_txn *txn;
+	char *tmpdir = stele_path_join(oci->dir, STELE_TEMP_DIR);
+	char *stage;
+	int error;
+
+	*out = NULL;
+	if ((error = stele_fs_mkdir_p(tmpdir, 0755)) < 0) {
+		free(tmpdir);
+		return error;
+	}
+	stage = stele_xasprintf("%s/txn-XXXXXX", tmpdir);
+	free(tmpdir);
+	if (!mkdtemp(stage)) {
+		error = stele_error_errno("cannot create '%s'", stage);
+		free(stage);
+		return error;
+	}
+	txn = stele_xcalloc(1, sizeof(*txn));
+	txn->oci = oci;
+	txn->stage = stage;
+	txn->changes = json_array();
+	*out = txn;
+	return 0;
+}
+
+static void
+remove_tmpdir_if_empty(struct stele_oci *oci)
+{
+	char *tmpdir = stele_path_join(oci->dir, STELE_TEMP_DIR);
+
+	rmdir(tmpdir);
+	free(tmpdir);
+}
+
+void
+stele_txn_free(struct stele_txn *txn)
+{
+	if (!txn)
+		return;
+	stele_fs_rm_rf(txn->stage);
+	remove_tmpdir_if_empty(txn->oci);
+	free(txn->stage);
+	json_decref(txn->changes);
+	free(txn);
+}
+
+struct stele_oci *
+stele_txn_oci(struct stele_txn *txn)
+{
+	return txn->oci;
+}
+
+int
+stele_txn_blob_new(struct stele_blob_writer **out, struct stele_txn *txn)
+{
+	struct stele_blob_writer *w = stele_xcalloc(1, sizeof(*w));
+	int error;
+
+	*out = NULL;
+	w->txn = txn;
+	w->tmp = stele_xasprintf("%s/blob-XXXXXX", txn->stage);
+	if ((w->fd = mkstemp(w->tmp)) < 0) {
+		error = stele_error_errno("cannot create '%s'", w->tmp);
+		free(w->tmp);
+		free(w);
+		return error;
+	}
+	fchmod(w->fd, 0644);
+	if ((error = stele_sha256_init(&w->h)) < 0) {
+		stele_blob_writer_free(w);
+		return error;
+	}
+	*out = w;
+	return 0;
+}
+
+int
+stele_blob_writer_write(struct stele_blob_writer *w, const void *data,
+			size_t len)
+{
+	const char *p = data;
+
+	stele_sha256_update(&w->h, data, len);
+	while (len) {
+		ssize_t n = write(w->fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return stele_error_errno("cannot write blob '%s'", w->tmp);
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+void
+stele_blob_writer_free(struct stele_blob_writer *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->tmp)
+		unlink(w->tmp);
+	if (w->h.ctx)
+		stele_sha256_release(&w->h);
+	free(w->tmp);
+	free(w);
+}
+
+int
+stele_blob_writer_commit(struct stele_blob_writer *w,
+			 char digest[STELE_DIGEST_STRLEN], uint64_t *size)
+{
+	char *dst = NULL;
+	int error = 0;
+
+	if (size)
+		*size = w->h.size;
+	stele_sha256_final(&w->h, digest);
+	if (fsync(w->fd) < 0) {
+		error = stele_error_errno("cannot write blob '%s'", w->tmp);
+		goto out;
+	}
+	dst = stele_xasprintf("%s/%s", w->txn->stage, digest + 7);
+	if (rename(w->tmp, dst) < 0) {
+		error = stele_error_errno("cannot stage blob '%s'", dst);
+		goto out;
+	}
+	free(w->tmp);
+	w->tmp = NULL;
+out:
+	free(dst);
+	stele_blob_writer_free(w);
+	return error;
+}
+
+int
+stele_txn_put_blob(struct stele_txn *txn, const void *data, size_t len,
+		   char digest[STELE_DIGEST_STRLEN])
+{
+	struct stele_blob_writer *w;
+	int error;
+
+	if ((error = stele_txn_blob_new(&w, txn)) < 0)
+		return error;
+	if ((error = stele_blob_writer_write(w, data, len)) < 0) {
+		stele_blob_writer_free(w);
+		return error;
+	}
+	return stele_blob_writer_commit(w, digest, NULL);
+}
+
+char *
+stele_txn_blob_path(struct stele_txn *txn, const char *digest)
+{
+	char *p = stele_xasprintf("%s/%s", txn->stage, digest + 7);
+
+	if (stele_fs_exists(p))
+		return p;
+	free(p);
+	return stele_oci_blob_path(txn->oci, digest);
+}
+
+int
+stele_txn_copy_blob(struct stele_txn *txn, const struct stele_oci *src,
+		    const char *digest)
+{
+	char got[STELE_DIGEST_STRLEN];
+	char *from, *staged;
+	int error;
+
+	if (stele_oci_blob_exists(txn->oci, digest))
+		return 0;
+	staged = stele_xasprintf("%s/%s", txn->stage, digest + 7);
+	if (stele_fs_exists(staged)) {
+		free(staged);
+		return 0;
+	}
+	from = stele_oci_blob_path(src, digest);
+	if ((error = stele_fs_copy_file(from, staged, 0644)) < 0)
+		goto out;
+	if ((error = stele_digest_file(got, NULL, staged)) < 0)
+		goto out;
+	if (strcmp(got, digest)) {
+		unlink(staged);
+		error = stele_error_setc(STELE_EVERIFY,
+			"blob %s in '%s' is corrupt (content hashes to %s)",
+			digest, src->dir, got);
+	}
+out:
+	free(from);
+	free(staged);
+	return error;
+}
+
+int
+stele_txn_index_add(struct stele_txn *txn, const char *refname,
+		    const json_t *desc)
+{
+	json_array_append_new(txn->changes,
+		json_pack("[s?,O]", refname, (json_t *)desc));
+	return 0;
+}
+
+static int
+index_apply(json_t *manifests, const char *refname, const json_t *desc)
+{
+	const char *digest = stele_json_str(desc, "digest");
+	json_t *copy = json_deep_copy(desc), *m;
+	size_t i;
+
+	if (refname) {
+		json_t *ann = json_object_get(copy, "annotations");
+
+		if (!ann) {
+			ann = json_object();
+			json_object_set_new(copy, "annotations", ann);
+		}
+		json_object_set_new(ann, STELE_ANN_REFNAME, json_string(refname));
+	}
+	json_array_foreach(manifests, i, m) {
+		const char *n = stele_json_str(json_object_get(m, "annotations"),
+					       STELE_ANN_REFNAME);
+		const char *d = stele_json_str(m, "digest");
+
+		if (refname ? (n && !strcmp(n, refname)) :
+		    (!n && d && !strcmp(d, digest))) {
+			json_array_set_new(manifests, i, copy);
+			return 0;
+		}
+	}
+	json_array_append_new(manifests, copy);
+	return 0;
+}
+
+static int
+move_staged(struct stele_txn *txn)
+{
+	char *blobs = stele_path_join(txn->oci->dir, "blobs/sha256");
+	int error = 0;
+	DIR *d = opendir(txn->stage);
+	struct dirent *de;
+
+	if (!d) {
+		free(blobs);
+		return stele_error_errno("cannot read '%s'", txn->stage);
+	}
+	while ((de = readdir(d))) {
+		char *src, *dst;
+
+		if (de->d_name[0] == '.' || !strncmp(de->d_name, "blob-", 5))
+			continue;
+		src = stele_path_join(txn->stage, de->d_name);
+		dst = stele_path_join(blobs, de->d_name);
+		if (rename(src, dst) < 0)
+			error = stele_error_errno("cannot move blob into '%s'", dst);
+		free(src);
+		free(dst);
+		if (error)
+			break;
+	}
+	closedir(d);
+	if (!error)
+		error = stele_fs_sync_dir(blobs);
+	free(blobs);
+	return error;
+}
+
+int
+stele_txn_commit(struct stele_txn *txn)
+{
+	struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
+	char *ipath = stele_path_join(txn->oci->dir, "index.json");
+	json_t *idx = NULL, *ch;
+	size_t i;
+	int lockfd, error;
+
+	lockfd = open(txn->oci->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0) {
+		error = stele_error_errno("cannot lock '%s'", txn->oci->dir);
+		goto out;
+	}
+	/* Blobs first: an index entry must never point at a missing blob. */
+	if ((error = move_staged(txn)) < 0 ||
+	    (error = stele_oci_index_load(&idx, txn->oci)) < 0)
+		goto out;
+	json_array_foreach(txn->changes, i, ch)
+		index_apply(json_object_get(idx, "manifests"),
+			    json_string_value(json_array_get(ch, 0)),
+			    json_array_get(ch, 1));
+	if ((error = stele_json_emit(&b, idx)) < 0 ||
+	    (error = stele_fs_write_atomic(ipath, b.ptr, b.len, 0644)) < 0)
+		goto out;
+	txn->committed = 1;
+out:
+	if (lockfd >= 0)
+		close(lockfd);
+	json_decref(idx);
+	stele_buf_release(&b);
+	free(ipath);
+	return error;
+}

@@ -1,0 +1,92 @@
+#ifndef STELE_OCI_LAYOUT_H
+#define STELE_OCI_LAYOUT_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "oci/digest.h"
+#include "util/buf.h"
+
+#define STELE_MT_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define STELE_MT_INDEX "application/vnd.oci.image.index.v1+json"
+#define STELE_MT_CONFIG "application/vnd.oci.image.config.v1+json"
+#define STELE_MT_LAYER "application/vnd.oci.image.layer.v1.tar"
+#define STELE_MT_EMPTY "application/vnd.oci.empty.v1+json"
+#define STELE_ANN_REFNAME "org.opencontainers.image.ref.name"
+/* Caps on JSON documents read from a layout or registry. */
+#define STELE_MANIFEST_MAX (4u << 20)
+#define STELE_TEMP_DIR ".stele-tmp"
+
+/*
+ * An OCI image layout directory: oci-layout, index.json, blobs/sha256/.
+ * Writes go through a transaction: blobs are staged under
+ * DIR/.stele-tmp/txn-XXXXXX and only moved into blobs/ by
+ * stele_txn_commit(), which then rewrites index.json atomically under an
+ * exclusive lock.  A transaction freed without commit removes its staging
+ * directory, so a failed build leaves nothing behind.
+ */
+struct stele_oci {
+	char *dir;
+};
+
+/* create: make the layout when missing. */
+int stele_oci_open(struct stele_oci **out, const char *dir, int create);
+void stele_oci_free(struct stele_oci *oci);
+
+char *stele_oci_blob_path(const struct stele_oci *oci, const char *digest);
+int stele_oci_blob_exists(const struct stele_oci *oci, const char *digest);
+/* Read a blob (capped by out->max) and check its digest. */
+int stele_oci_blob_read(struct stele_buf *out, const struct stele_oci *oci,
+			const char *digest);
+/* Open a blob for streaming; caller checks the digest as it reads. */
+int stele_oci_blob_open(int *fd, const struct stele_oci *oci,
+			const char *digest);
+/* Load index.json (strict JSON). *out owned by the caller. */
+int stele_oci_index_load(json_t **out, const struct stele_oci *oci);
+/*
+ * Find the manifest descriptor for a ref.name in index.json, or by digest.
+ * *out is a new reference (json_decref it).  STELE_ENOTFOUND when absent.
+ */
+int stele_oci_resolve(json_t **out, const struct stele_oci *oci,
+		      const char *refname, const char *digest);
+
+struct stele_txn;
+struct stele_blob_writer;
+
+int stele_txn_begin(struct stele_txn **out, struct stele_oci *oci);
+/* Frees; removes staged blobs when not committed. NULL-safe. */
+void stele_txn_free(struct stele_txn *txn);
+/* The layout a transaction writes to (borrowed). */
+struct stele_oci *stele_txn_oci(struct stele_txn *txn);
+
+/* Streamed blob writing: bytes are hashed as they are written. */
+int stele_txn_blob_new(struct stele_blob_writer **out, struct stele_txn *txn);
+int stele_blob_writer_write(struct stele_blob_writer *w, const void *data,
+			    size_t len);
+/* Finish and stage; fills digest and size; frees w either way. */
+int stele_blob_writer_commit(struct stele_blob_writer *w,
+			     char digest[STELE_DIGEST_STRLEN], uint64_t *size);
+/* Drop an unfinished writer. NULL-safe. */
+void stele_blob_writer_free(struct stele_blob_writer *w);
+/* One-shot: stage these bytes as a blob. */
+int stele_txn_put_blob(struct stele_txn *txn, const void *data, size_t len,
+		       char digest[STELE_DIGEST_STRLEN]);
+/* Make sure a blob of another layout is present (staged copy, verified). */
+int stele_txn_copy_blob(struct stele_txn *txn, const struct stele_oci *src,
+			const char *digest);
+/* Path to a staged or committed blob of this transaction, for reading. */
+char *stele_txn_blob_path(struct stele_txn *txn, const char *digest);
+/*
+ * Queue an index.json change: the descriptor `desc` (borrowed; copied) is
+ * added under ref.name `refname` (an entry with the same ref.name is
+ * replaced), or, with refname NULL, added once by digest (referrers).
+ */
+int stele_txn_index_add(struct stele_txn *txn, const char *refname,
+			const json_t *desc);
+int stele_txn_commit(struct stele_txn *txn);
+
+/* A descriptor object {mediaType,digest,size}. New reference. */
+json_t *stele_descriptor(const char *media_type, const char *digest,
+			 uint64_t size);
+
+#endif

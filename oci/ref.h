@@ -1,0 +1,37 @@
+#ifndef STELE_OCI_REF_H
+#define STELE_OCI_REF_H
+
+/*
+ * Image references, in the containers-transports syntax:
+ *   oci:DIR[:TAG|@DIGEST]          an OCI image layout
+ *   docker://HOST/REPO[:TAG][@DIGEST]  a registry
+ *   NAME[:TAG][@DIGEST]            the default local store (an OCI layout
+ *                                  under $STELE_STORE, else
+ *                                  $XDG_DATA_HOME/stele/store, else
+ *                                  ~/.local/share/stele/store)
+ * A digest always wins over a tag.
+ */
+enum stele_transport {
+	STELE_REF_STORE,
+	STELE_REF_OCI,
+	STELE_REF_DOCKER
+};
+
+struct stele_ref {
+	enum stele_transport transport;
+	char *dir;     /* layout directory (STORE, OCI) */
+	char *name;    /* STORE: the name; DOCKER: HOST/REPO; OCI: NULL */
+	char *tag;     /* may be NULL */
+	char *digest;  /* may be NULL */
+	char *refname; /* the index.json ref.name: STORE "name:tag",
+			  OCI the tag; NULL when no tag */
+};
+
+int stele_ref_parse(struct stele_ref **out, const char *s);
+void stele_ref_free(struct stele_ref *r);
+/* The default store directory; malloc'd. */
+char *stele_store_dir(void);
+/* Human form: "oci:DIR:TAG", "name:tag", ...; malloc'd. */
+char *stele_ref_string(const struct stele_ref *r);
+
+#endif
