@@ -611,6 +611,8 @@ test_extract_basic(void **state)
 	assert_mode(fx, "ro", S_IFDIR, 0555);
 	assert_content(fx, "ro/file", "in a read-only dir", 18);
 	assert_int_equal(dir_count(fx->parent, "root"), 1);
+	/* So that an unprivileged teardown can remove ro/file. */
+	assert_int_equal(fchmodat(fx->rootfd, "ro", 0755, 0), 0);
 }
 
 static void
