@@ -248,7 +248,8 @@ rm_rf_at(int dirfd, const char *name)
 	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		/* A directory without read permission: make it readable. */
-		fchmodat(dirfd, name, 0700, 0);
+		if (fchmodat(dirfd, name, 0700, 0) < 0)
+			return stele_error_errno("cannot open '%s'", name);
 		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			return stele_error_errno("cannot open '%s'", name);
@@ -260,7 +261,7 @@ rm_rf_at(int dirfd, const char *name)
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if ((error = rm_rf_at(dirfd(d), de->d_name)) < 0)
+		if ((error = rm_rf_at(fd, de->d_name)) < 0)
 			break;
 	}
 	closedir(d);

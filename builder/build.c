@@ -1,0 +1,666 @@
+#include <ctype.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "builder/build.h"
+#include "builder/build_priv.h"
+#include "builder/ignore.h"
+#include "oci/extract.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/json.h"
+
+
+int
+stele_build_epoch(int64_t *out, int64_t fallback)
+{
+	const char *s = getenv("SOURCE_DATE_EPOCH");
+	char *end;
+	long long v;
+
+	*out = fallback;
+	if (!s)
+		return 0;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (!*s || *end || errno || v < 0 || v > 253402300799LL || !isdigit((unsigned char)*s))
+		return stele_error_setc(STELE_EINVALID,
+			"invalid SOURCE_DATE_EPOCH '%s' (want seconds since 1970 as a decimal integer)", s);
+	*out = v;
+	return 0;
+}
+
+void
+build_progress(struct build *b, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (!b->progress)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	b->progress(b->progress_payload, msg);
+}
+
+int
+build_instr_error(struct build *b, const struct stele_instr *in, int code)
+{
+	return stele_error_prefix(code, "%s:%d: %s", b->recipe->path, in->line,
+				  in->keyword);
+}
+
+/* ---- stages ---- */
+
+static void
+stage_free(struct stage *s)
+{
+	if (!s)
+		return;
+	free(s->name);
+	json_decref(s->config);
+	json_decref(s->history);
+	json_decref(s->layers);
+	json_decref(s->diff_ids);
+	json_decref(s->args);
+	json_decref(s->shell);
+	json_decref(s->prov_layers);
+	free(s->rootfs);
+	free(s->base_digest);
+	free(s);
+}
+
+/* Lookup for expansion: ENV first, then ARGs declared in the stage. */
+static const char *
+stage_lookup(void *payload, const char *name)
+{
+	struct stage *s = payload;
+	json_t *env = json_object_get(s->config, "Env"), *v;
+	size_t i, n = strlen(name);
+
+	json_array_foreach(env, i, v) {
+		const char *e = json_string_value(v);
+
+		if (e && !strncmp(e, name, n) && e[n] == '=')
+			return e + n + 1;
+	}
+	return json_string_value(json_object_get(s->args, name));
+}
+
+static const char *
+global_lookup(void *payload, const char *name)
+{
+	struct build *b = payload;
+
+	return json_string_value(json_object_get(b->global_args, name));
+}
+
+int
+build_expand(char **out, struct build *b, struct stage *s,
+	     const struct stele_instr *in, const char *word)
+{
+	int error = stele_recipe_expand(out, word, b->recipe->escape,
+					s ? stage_lookup : global_lookup,
+					s ? (void *)s : (void *)b);
+
+	if (error < 0)
+		return build_instr_error(b, in, error);
+	return 0;
+}
+
+void
+stage_set_env(struct stage *s, const char *key, const char *value)
+{
+	json_t *env = json_object_get(s->config, "Env"), *v;
+	size_t i, n = strlen(key);
+	char *kv = stele_xasprintf("%s=%s", key, value);
+
+	if (!env) {
+		env = json_array();
+		json_object_set_new(s->config, "Env", env);
+	}
+	json_array_foreach(env, i, v) {
+		const char *e = json_string_value(v);
+
+		if (e && !strncmp(e, key, n) && e[n] == '=') {
+			json_array_set_new(env, i, json_string(kv));
+			free(kv);
+			return;
+		}
+	}
+	json_array_append_new(env, json_string(kv));
+	free(kv);
+}
+
+void
+stage_history(struct build *b, struct stage *s, const char *created_by,
+	      int empty)
+{
+	json_t *h = json_pack("{s:s,s:s}", "created", b->created, "created_by",
+			      created_by);
+
+	if (empty)
+		json_object_set_new(h, "empty_layer", json_true());
+	json_array_append_new(s->history, h);
+}
+
+/* Record a new layer: image order, provenance and the stage's rootfs. */
+int
+stage_add_layer(struct build *b, struct stage *s, const struct stele_instr *in,
+		const struct stele_layer_result *r, json_t *inputs)
+{
+	char *path;
+	int error;
+
+	json_array_append_new(s->layers, stele_descriptor(r->media_type,
+							  r->digest, r->size));
+	json_array_append_new(s->diff_ids, json_string(r->diff_id));
+	json_array_append_new(s->prov_layers, json_pack("{s:s,s:s,s:I,s:s,s:s?,s:i,s:s,s:o,s:b}",
+		"mediaType", r->media_type, "digest", r->digest,
+		"size", (json_int_t)r->size, "diffID", r->diff_id,
+		"stage", s->name, "line", in->line, "instruction", in->text,
+		"inputs", inputs ? inputs : json_array(), "base", 0));
+	stage_history(b, s, in->text, 0);
+	path = stele_txn_blob_path(b->txn, r->digest);
+	error = stele_extract_file(path, s->rootfs, 0);
+	free(path);
+	return error;
+}
+
+static int
+materialize(struct build *b, struct stage *s)
+{
+	json_t *l;
+	size_t i;
+	int error;
+
+	json_array_foreach(s->layers, i, l) {
+		char *path = stele_txn_blob_path(b->txn, stele_json_str(l, "digest"));
+
+		error = stele_extract_file(path, s->rootfs, 0);
+		free(path);
+		if (error < 0)
+			return error;
+	}
+	return 0;
+}
+
+static struct stage *
+find_stage(struct build *b, const char *name, size_t before)
+{
+	size_t i;
+	char *end;
+	unsigned long n;
+
+	for (i = 0; i < before; i++)
+		if (b->stages[i]->name && !strcasecmp(b->stages[i]->name, name))
+			return b->stages[i];
+	errno = 0;
+	n = strtoul(name, &end, 10);
+	if (*name && !*end && !errno && n < before)
+		return b->stages[n];
+	return NULL;
+}
+
+static json_t *
+copy_or_new(json_t *v, json_t *(*mk)(void))
+{
+	return v ? json_deep_copy(v) : mk();
+}
+
+static int
+from_image(struct build *b, struct stage *s, const struct stele_instr *in,
+	   const char *image)
+{
+	struct stele_ref *ref = NULL;
+	struct stele_image *img = NULL;
+	json_t *l, *cfg;
+	size_t i;
+	int error;
+
+	if ((error = stele_ref_parse(&ref, image)) < 0)
+		return build_instr_error(b, in, error);
+	if (ref->transport == STELE_REF_DOCKER || strchr(ref->name ? ref->name : "", '.')) {
+		stele_ref_free(ref);
+		return build_instr_error(b, in, stele_error_setc(STELE_EINVALID,
+			"base '%s': pulling from a registry is not supported yet; import it with 'stele import' or use oci:DIR",
+			image));
+	}
+	if ((error = stele_image_open(&img, ref)) < 0) {
+		stele_error_prefix(error, "base image '%s'", image);
+		error = build_instr_error(b, in, error);
+		goto out;
+	}
+	for (i = 0; i < stele_image_nlayers(img); i++) {
+		const char *d = stele_json_str(stele_image_layer(img, i), "digest");
+
+		if (!d || (error = stele_txn_copy_blob(b->txn, img->oci, d)) < 0) {
+			if (!d)
+				error = stele_error_setc(STELE_EINVALID,
+					"base image '%s' has a layer without digest", image);
+			error = build_instr_error(b, in, error);
+			goto out;
+		}
+	}
+	cfg = json_object_get(img->config, "config");
+	json_decref(s->config);
+	s->config = copy_or_new(cfg, json_object);
+	json_decref(s->history);
+	s->history = copy_or_new(json_object_get(img->config, "history"), json_array);
+	json_decref(s->layers);
+	s->layers = json_deep_copy(json_object_get(img->manifest, "layers"));
+	json_decref(s->diff_ids);
+	s->diff_ids = json_deep_copy(json_object_get(json_object_get(img->config,
+						"rootfs"), "diff_ids"));
+	json_array_foreach(s->layers, i, l)
+		json_array_append_new(s->prov_layers, json_pack("{s:s,s:s,s:O,s:s,s:s?,s:i,s:s,s:[{s:s,s:s}],s:b}",
+			"mediaType", stele_json_str(l, "mediaType"),
+			"digest", stele_json_str(l, "digest"),
+			"size", json_object_get(l, "size"),
+			"diffID", stele_image_diff_id(img, i),
+			"stage", s->name, "line", in->line, "instruction", in->text,
+			"inputs", "image", image, "digest", img->digest, "base", 1));
+	s->base_digest = stele_xstrdup(img->digest);
+	stele_prov_dep(&b->prov, image, json_pack("{s:s}", "sha256", img->digest + 7));
+	error = materialize(b, s);
+out:
+	stele_image_free(img);
+	stele_ref_free(ref);
+	return error;
+}
+
+static int
+do_from(struct build *b, struct stage *s, const struct stele_instr *in)
+{
+	struct stage *parent;
+	char *image = NULL;
+	int error;
+
+	if ((error = build_expand(&image, b, NULL, in, in->args[0])) < 0)
+		return error;
+	if (!strcmp(image, "scratch")) {
+		error = 0;
+	} else if ((parent = find_stage(b, image, s->index))) {
+		json_decref(s->config);
+		s->config = json_deep_copy(parent->config);
+		json_decref(s->history);
+		s->history = json_deep_copy(parent->history);
+		json_decref(s->layers);
+		s->layers = json_deep_copy(parent->layers);
+		json_decref(s->diff_ids);
+		s->diff_ids = json_deep_copy(parent->diff_ids);
+		json_decref(s->prov_layers);
+		s->prov_layers = json_deep_copy(parent->prov_layers);
+		json_decref(s->shell);
+		s->shell = json_deep_copy(parent->shell);
+		s->base_digest = parent->base_digest ?
+				 stele_xstrdup(parent->base_digest) : NULL;
+		error = materialize(b, s);
+	} else {
+		error = from_image(b, s, in, image);
+	}
+	free(image);
+	return error;
+}
+
+/* ---- metadata instructions ---- */
+
+static int
+do_arg(struct build *b, struct stage *s, const struct stele_instr *in)
+{
+	size_t i;
+	int error = 0;
+
+	for (i = 0; i < in->npairs && !error; i++) {
+		const char *name = in->pairs[i].key;
+		const char *given = build_arg_value(b, name);
+		char *val = NULL;
+
+		if (given) {
+			val = stele_xstrdup(given);
+		} else if (in->pairs[i].value) {
+			error = build_expand(&val, b, s, in, in->pairs[i].value);
+		} else if (s && json_object_get(b->global_args, name)) {
+			val = stele_xstrdup(json_string_value(
+				json_object_get(b->global_args, name)));
+		}
+		if (error)
+			break;
+		if (s) {
+			json_object_set_new(s->args, name, val ? json_string(val) :
+					    json_null());
+			if (val)
+				json_object_set_new(s->used_args, name,
+						    json_string(val));
+		} else if (val) {
+			json_object_set_new(b->global_args, name, json_string(val));
+		} else {
+			json_object_set_new(b->global_args, name, json_null());
+		}
+		free(val);
+	}
+	return error;
+}
+
+static int
+do_pairs(struct build *b, struct stage *s, const struct stele_instr *in,
+	 int env)
+{
+	json_t *labels = NULL;
+	char **keys, **vals;
+	size_t i;
+	int error = 0;
+
+	keys = stele_xcalloc(in->npairs, sizeof(char *));
+	vals = stele_xcalloc(in->npairs, sizeof(char *));
+	/* All values see the environment from before this instruction. */
+	for (i = 0; i < in->npairs && !error; i++)
+		if ((error = build_expand(&keys[i], b, s, in, in->pairs[i].key)) == 0)
+			error = build_expand(&vals[i], b, s, in,
+					     in->pairs[i].value ? in->pairs[i].value : "");
+	if (!error && !env) {
+		labels = json_object_get(s->config, "Labels");
+		if (!json_is_object(labels)) {
+			labels = json_object();
+			json_object_set_new(s->config, "Labels", labels);
+		}
+	}
+	for (i = 0; i < in->npairs && !error; i++) {
+		if (!*keys[i]) {
+			error = build_instr_error(b, in, stele_error_setc(
+				STELE_EINVALID, "empty name"));
+		} else if (env) {
+			stage_set_env(s, keys[i], vals[i]);
+		} else {
+			json_object_set_new(labels, keys[i], json_string(vals[i]));
+		}
+	}
+	for (i = 0; i < in->npairs; i++) {
+		free(keys[i]);
+		free(vals[i]);
+	}
+	free(keys);
+	free(vals);
+	return error;
+}
+
+static json_t *
+command_form(struct stage *s, const struct stele_instr *in)
+{
+	json_t *cmd;
+	size_t i;
+
+	if (in->json_form) {
+		cmd = json_array();
+		for (i = 0; i < in->nargs; i++)
+			json_array_append_new(cmd, json_string(in->args[i]));
+		return cmd;
+	}
+	cmd = json_deep_copy(s->shell);
+	json_array_append_new(cmd, json_string(in->raw));
+	return cmd;
+}
+
+static int
+valid_signal(const char *sig)
+{
+	static const char *names[] = { "HUP", "INT", "QUIT", "ILL", "TRAP",
+		"ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE",
+		"ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN",
+		"TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO",
+		"PWR", "SYS", NULL };
+	const char *p = sig;
+	size_t i;
+
+	if (!strncmp(p, "SIG", 3))
+		p += 3;
+	for (i = 0; names[i]; i++)
+		if (!strcmp(p, names[i]))
+			return 1;
+	if (*sig && strspn(sig, "0123456789") == strlen(sig)) {
+		long v = strtol(sig, NULL, 10);
+
+		return v > 0 && v <= 64;
+	}
+	return 0;
+}
+
+static int
+do_expose(struct build *b, struct stage *s, const struct stele_instr *in)
+{
+	json_t *ports = json_object_get(s->config, "ExposedPorts");
+	size_t i;
+	int error = 0;
+
+	if (!json_is_object(ports)) {
+		ports = json_object();
+		json_object_set_new(s->config, "ExposedPorts", ports);
+	}
+	for (i = 0; i < in->nargs && !error; i++) {
+		char *w = NULL, *slash, *key, *end;
+		long port;
+
+		if ((error = build_expand(&w, b, s, in, in->args[i])) < 0)
+			break;
+		slash = strchr(w, '/');
+		if (slash)
+			*slash = '\0';
+		port = strtol(w, &end, 10);
+		if (!*w || *end || port < 1 || port > 65535 ||
+		    (slash && strcmp(slash + 1, "tcp") && strcmp(slash + 1, "udp") &&
+		     strcmp(slash + 1, "sctp"))) {
+			error = build_instr_error(b, in, stele_error_setc(STELE_EINVALID,
+				"invalid port '%s'", in->args[i]));
+		} else {
+			key = stele_xasprintf("%ld/%s", port, slash ? slash + 1 : "tcp");
+			json_object_set_new(ports, key, json_object());
+			free(key);
+		}
+		free(w);
+	}
+	return error;
+}
+
+static int
+do_meta(struct build *b, struct stage *s, const struct stele_instr *in)
+{
+	char *v = NULL;
+	int error = 0;
+
+	switch (in->kind) {
+	case STELE_I_ENV:
+		error = do_pairs(b, s, in, 1);
+		break;
+	case STELE_I_LABEL:
+		error = do_pairs(b, s, in, 0);
+		break;
+	case STELE_I_USER:
+		if ((error = build_expand(&v, b, s, in, in->args[0])) == 0)
+			json_object_set_new(s->config, "User", json_string(v));
+		break;
+	case STELE_I_EXPOSE:
+		error = do_expose(b, s, in);
+		break;
+	case STELE_I_STOPSIGNAL:
+		if ((error = build_expand(&v, b, s, in, in->args[0])) < 0)
+			break;
+		if (!valid_signal(v))
+			error = build_instr_error(b, in, stele_error_setc(
+				STELE_EINVALID, "invalid signal '%s'", v));
+		else
+			json_object_set_new(s->config, "StopSignal", json_string(v));
+		break;
+	case STELE_I_SHELL:
+		json_decref(s->shell);
+		s->shell = command_form(s, in);
+		break;
+	case STELE_I_ENTRYPOINT:
+		json_object_set_new(s->config, "Entrypoint", command_form(s, in));
+		if (!s->cmd_set)
+			json_object_del(s->config, "Cmd");
+		break;
+	case STELE_I_CMD:
+		json_object_set_new(s->config, "Cmd", command_form(s, in));
+		s->cmd_set = 1;
+		break;
+	default:
+		error = stele_error_set("internal: not a metadata instruction");
+	}
+	free(v);
+	if (!error)
+		stage_history(b, s, in->text, 1);
+	return error;
+}
+
+static int
+do_workdir(struct build *b, struct stage *s, const struct stele_instr *in)
+{
+	const char *cur = stele_json_str(s->config, "WorkingDir");
+	char *w = NULL, *joined, *abs, *host;
+	int error;
+
+	if ((error = build_expand(&w, b, s, in, in->args[0])) < 0)
+		return error;
+	joined = w[0] == '/' ? stele_xstrdup(w) :
+		 stele_xasprintf("%s/%s", cur && *cur ? cur : "/", w);
+	abs = stele_path_clean_abs(joined);
+	json_object_set_new(s->config, "WorkingDir", json_string(abs));
+	host = stele_path_join(s->rootfs, abs);
+	if (stele_fs_exists(host) || !strcmp(abs, "/"))
+		stage_history(b, s, in->text, 1);
+	else
+		error = build_mkdir_layer(b, s, in, abs);
+	free(host);
+	free(abs);
+	free(joined);
+	free(w);
+	return error;
+}
+
+/* ---- the build ---- */
+
+int
+build_run_stage(struct build *b, struct stage *s)
+{
+	size_t i;
+	int error = 0;
+
+	build_progress(b, "stage %zu%s%s", s->index, s->name ? " " : "",
+		       s->name ? s->name : "");
+	for (i = s->first; i < s->end && !error; i++) {
+		const struct stele_instr *in = &b->recipe->instrs[i];
+
+		build_progress(b, "%s:%d: %s", b->recipe->path, in->line, in->text);
+		switch (in->kind) {
+		case STELE_I_FROM:
+			error = do_from(b, s, in);
+			break;
+		case STELE_I_ARG:
+			error = do_arg(b, s, in);
+			if (!error)
+				stage_history(b, s, in->text, 1);
+			break;
+		case STELE_I_WORKDIR:
+			error = do_workdir(b, s, in);
+			break;
+		case STELE_I_COPY:
+		case STELE_I_ADD:
+			error = build_copy(b, s, in);
+			break;
+		case STELE_I_RUN:
+			error = build_instr_error(b, in, stele_error_setc(STELE_EINVALID,
+				"RUN is not supported yet: this version of stele cannot execute build steps"));
+			break;
+		default:
+			error = do_meta(b, s, in);
+		}
+	}
+	return error;
+}
+
+int
+build_plan_stages(struct build *b, const char *target)
+{
+	size_t i, n = 0;
+	struct stele_recipe *r = b->recipe;
+
+	for (i = 0; i < r->ninstrs; i++) {
+		if (r->instrs[i].kind != STELE_I_FROM)
+			continue;
+		struct stage *s = stele_xcalloc(1, sizeof(*s));
+
+		s->index = n;
+		s->first = i;
+		if (r->instrs[i].nargs >= 3)
+			s->name = stele_xstrdup(r->instrs[i].args[2]);
+		if (n) {
+			b->stages[n - 1]->end = i;
+		}
+		b->stages = stele_xrealloc(b->stages, (n + 1) * sizeof(*b->stages));
+		b->stages[n++] = s;
+		s->end = r->ninstrs;
+	}
+	b->nstages = n;
+	if (!n)
+		return stele_error_setc(STELE_EINVALID, "%s: no FROM instruction",
+					r->path);
+	b->final = n - 1;
+	if (target) {
+		struct stage *t = NULL;
+
+		for (i = 0; i < n; i++)
+			if (b->stages[i]->name && !strcasecmp(b->stages[i]->name, target))
+				t = b->stages[i];
+		if (!t)
+			return stele_error_setc(STELE_EINVALID,
+				"%s: target stage '%s' not found", r->path, target);
+		b->final = t->index;
+	}
+	for (i = 0; i < n; i++) {
+		struct stage *s = b->stages[i];
+		char *dir = stele_xasprintf("%s/stage-%zu", b->tmp, i);
+
+		s->config = json_object();
+		s->history = json_array();
+		s->layers = json_array();
+		s->diff_ids = json_array();
+		s->args = json_object();
+		s->used_args = b->used_args;
+		s->prov_layers = json_array();
+		s->shell = json_pack("[s,s]", "/bin/sh", "-c");
+		s->rootfs = dir;
+		if (mkdir(dir, 0755) < 0)
+			return stele_error_errno("cannot create '%s'", dir);
+	}
+	return 0;
+}
+
+void
+build_free(struct build *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->nstages; i++) {
+		stage_free(b->stages[i]);
+	}
+	free(b->stages);
+	stele_recipe_free(b->recipe);
+	stele_context_free(b->ctx);
+	stele_git_source_free(b->git);
+	json_decref(b->global_args);
+	json_decref(b->used_args);
+	stele_txn_free(b->txn);
+	stele_oci_free(b->oci);
+	stele_prov_release(&b->prov);
+	if (b->tmp)
+		stele_fs_rm_rf(b->tmp);
+	free(b->tmp);
+	free(b->recipe_path);
+}

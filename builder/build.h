@@ -1,0 +1,65 @@
+#ifndef STELE_BUILDER_BUILD_H
+#define STELE_BUILDER_BUILD_H
+
+#include <stddef.h>
+
+#include "oci/compress.h"
+#include "oci/digest.h"
+#include "oci/ref.h"
+
+/*
+ * Building an image from a recipe and a context, under the reproducibility
+ * canon (docs/reproducibility.md): the same recipe, context and bases give
+ * the same manifest digest on any machine, at any time.  The image, its
+ * blobs and its provenance (an in-toto statement stored as an OCI referrer
+ * of the image manifest) are written to the output layout in one
+ * transaction: a failed build leaves the layout as it was.
+ */
+typedef void (*stele_progress_fn)(void *payload, const char *msg);
+
+struct stele_build_opts {
+	const char *context;      /* directory, git+URL#REF or PATH#REF */
+	const char *recipe;       /* -f; NULL: "Dockerfile" in the context */
+	const char *target;       /* stage name; NULL: the last stage */
+	const char *const *build_args; /* "K=V" */
+	size_t nbuild_args;
+	enum stele_compression compression;
+	const struct stele_ref *output; /* STORE or OCI with a refname */
+	const char *builder_id;   /* runDetails.builder.id */
+	const char *version;      /* stele's version, for the provenance */
+	stele_progress_fn progress;
+	void *progress_payload;
+};
+
+struct stele_build_result {
+	char digest[STELE_DIGEST_STRLEN];            /* image manifest */
+	char provenance[STELE_DIGEST_STRLEN];        /* referrer manifest */
+};
+
+int stele_build(struct stele_build_result *out,
+		const struct stele_build_opts *o);
+
+/*
+ * The build epoch: SOURCE_DATE_EPOCH when set (a decimal integer, else
+ * STELE_EINVALID), else `fallback`.
+ */
+int stele_build_epoch(int64_t *out, int64_t fallback);
+
+struct stele_import_opts {
+	const char *source;       /* a root filesystem directory or a tarball */
+	enum stele_compression compression;
+	const struct stele_ref *output;
+	const char *version;
+	stele_progress_fn progress;
+	void *progress_payload;
+};
+
+/*
+ * A one-layer base image from a root filesystem under the same canon
+ * (ownership and modes kept, mtimes clamped to the epoch, device nodes
+ * left out).  A tarball is first extracted safely.
+ */
+int stele_import(struct stele_build_result *out,
+		 const struct stele_import_opts *o);
+
+#endif

@@ -1,0 +1,83 @@
+#ifndef STELE_BUILDER_BUILD_PRIV_H
+#define STELE_BUILDER_BUILD_PRIV_H
+
+/* Internals shared by build.c, copy.c and assemble.c. */
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdint.h>
+
+#include "builder/build.h"
+#include "builder/context.h"
+#include "builder/provenance.h"
+#include "builder/recipe.h"
+#include "oci/image.h"
+#include "oci/layer.h"
+#include "oci/layout.h"
+
+struct stage {
+	size_t index;
+	char *name;          /* AS name or NULL */
+	size_t first, end;   /* instruction range [first, end) */
+	json_t *config;      /* the image config's "config" object */
+	json_t *history;
+	json_t *layers;      /* descriptors */
+	json_t *diff_ids;
+	json_t *prov_layers; /* per-layer provenance records */
+	json_t *args;        /* ARGs declared in the stage */
+	json_t *used_args;   /* borrowed: the build's record of used args */
+	json_t *shell;
+	char *rootfs;        /* materialised filesystem of the stage */
+	char *base_digest;
+	int cmd_set;
+	int done;
+};
+
+struct build {
+	const struct stele_build_opts *o;
+	struct stele_recipe *recipe;
+	char *recipe_path;
+	char recipe_digest[STELE_DIGEST_STRLEN];
+	struct stele_context *ctx;
+	struct stele_git_source *git;
+	struct stele_oci *oci;
+	struct stele_txn *txn;
+	struct stele_prov prov;
+	struct stage **stages;
+	size_t nstages, final;
+	json_t *global_args;
+	json_t *used_args;
+	int64_t epoch;
+	char created[32];
+	char *tmp;
+	stele_progress_fn progress;
+	void *progress_payload;
+	struct stele_layer_opts lopts;
+};
+
+void build_progress(struct build *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Prefix the current error with "FILE:LINE: KEYWORD". Returns code. */
+int build_instr_error(struct build *b, const struct stele_instr *in, int code);
+int build_expand(char **out, struct build *b, struct stage *s,
+		 const struct stele_instr *in, const char *word);
+const char *build_arg_value(struct build *b, const char *name);
+void stage_history(struct build *b, struct stage *s, const char *created_by,
+		   int empty);
+void stage_set_env(struct stage *s, const char *key, const char *value);
+int stage_add_layer(struct build *b, struct stage *s,
+		    const struct stele_instr *in,
+		    const struct stele_layer_result *r, json_t *inputs);
+/* COPY and ADD. */
+int build_copy(struct build *b, struct stage *s, const struct stele_instr *in);
+/* A layer holding directory `abs` and its missing parents. */
+int build_mkdir_layer(struct build *b, struct stage *s,
+		      const struct stele_instr *in, const char *abs);
+/* Write config, manifest, provenance and the index entry. */
+int build_assemble(struct build *b, struct stage *s,
+		   struct stele_build_result *out);
+int build_plan_stages(struct build *b, const char *target);
+int build_run_stage(struct build *b, struct stage *s);
+void build_free(struct build *b);
+
+#endif

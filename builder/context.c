@@ -1,0 +1,662 @@
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <git2.h>
+
+#include "builder/context.h"
+#include "builder/ignore.h"
+#include "oci/digest.h"
+#include "util/error.h"
+#include "util/fs.h"
+
+#define IGNORE_MAX (1u << 20)
+
+struct stele_context {
+	enum stele_context_kind kind;
+	char *dir;                   /* DIR, ROOTFS */
+	struct stele_git_source *git; /* GIT */
+	struct stele_ignore *ignore;
+};
+
+static int git_ready;
+
+static void
+git_init_once(void)
+{
+	if (!git_ready) {
+		git_libgit2_init();
+		git_ready = 1;
+	}
+}
+
+void
+stele_strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+stele_ctx_stat_release(struct stele_ctx_stat *st)
+{
+	free(st->link);
+	free(st->src);
+	st->link = st->src = NULL;
+}
+
+enum stele_context_kind
+stele_context_kind(const struct stele_context *ctx)
+{
+	return ctx->kind;
+}
+
+static int
+open_host(struct stele_context **out, const char *dir,
+	  enum stele_context_kind kind)
+{
+	struct stele_context *ctx;
+	struct stat st;
+	struct stele_buf b = STELE_BUF_INIT(IGNORE_MAX);
+	char *p;
+	int error;
+
+	*out = NULL;
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return stele_error_setc(STELE_ENOTFOUND,
+			"build context '%s' is not a directory", dir);
+	ctx = stele_xcalloc(1, sizeof(*ctx));
+	ctx->kind = kind;
+	ctx->dir = stele_xstrdup(dir);
+	if (kind == STELE_CONTEXT_DIR) {
+		p = stele_path_join(dir, ".dockerignore");
+		error = stele_fs_read(&b, p);
+		if (!error)
+			error = stele_ignore_parse(&ctx->ignore, b.ptr ? b.ptr : "",
+						   b.len, p);
+		else if (error == STELE_ENOTFOUND)
+			error = 0;
+		free(p);
+		stele_buf_release(&b);
+		if (error < 0) {
+			stele_context_free(ctx);
+			return error;
+		}
+	}
+	*out = ctx;
+	return 0;
+}
+
+int
+stele_context_open_dir(struct stele_context **out, const char *dir)
+{
+	return open_host(out, dir, STELE_CONTEXT_DIR);
+}
+
+int
+stele_context_open_rootfs(struct stele_context **out, const char *dir)
+{
+	return open_host(out, dir, STELE_CONTEXT_ROOTFS);
+}
+
+int
+stele_context_open_git(struct stele_context **out, struct stele_git_source *src)
+{
+	struct stele_context *ctx = stele_xcalloc(1, sizeof(*ctx));
+	struct stele_buf b = STELE_BUF_INIT(IGNORE_MAX);
+	int error;
+
+	*out = NULL;
+	ctx->kind = STELE_CONTEXT_GIT;
+	ctx->git = src;
+	error = stele_context_read(&b, ctx, ".dockerignore");
+	if (!error)
+		error = stele_ignore_parse(&ctx->ignore, b.ptr ? b.ptr : "", b.len,
+					   ".dockerignore");
+	else if (error == STELE_ENOTFOUND)
+		error = 0;
+	stele_buf_release(&b);
+	if (error < 0) {
+		stele_context_free(ctx);
+		return error;
+	}
+	*out = ctx;
+	return 0;
+}
+
+void
+stele_context_free(struct stele_context *ctx)
+{
+	if (!ctx)
+		return;
+	free(ctx->dir);
+	stele_ignore_free(ctx->ignore);
+	free(ctx);
+}
+
+static int
+excluded(struct stele_context *ctx, const char *path)
+{
+	return *path && ctx->ignore && stele_ignore_match(ctx->ignore, path);
+}
+
+static int
+not_found(const char *path)
+{
+	return stele_error_setc(STELE_ENOTFOUND, "'%s' not found in the build context",
+				*path ? path : ".");
+}
+
+/* ---- host directories ---- */
+
+static int
+host_stat(struct stele_ctx_stat *out, struct stele_context *ctx,
+	  const char *path)
+{
+	char *full = stele_path_join(ctx->dir, path);
+	struct stat st;
+
+	if (lstat(full, &st) < 0) {
+		int error = errno == ENOENT || errno == ENOTDIR ? not_found(path) :
+			    stele_error_errno("cannot stat '%s'", full);
+
+		free(full);
+		return error;
+	}
+	out->uid = ctx->kind == STELE_CONTEXT_ROOTFS ? st.st_uid : 0;
+	out->gid = ctx->kind == STELE_CONTEXT_ROOTFS ? st.st_gid : 0;
+	out->size = 0;
+	out->mtime = (int64_t)st.st_mtime;
+	out->src_kind = STELE_SRC_NONE;
+	if (S_ISREG(st.st_mode)) {
+		out->type = STELE_ENTRY_FILE;
+		out->size = (uint64_t)st.st_size;
+		out->src_kind = STELE_SRC_PATH;
+		out->src = full;
+		full = NULL;
+		if (st.st_nlink > 1)
+			out->link_key = ((uint64_t)st.st_dev << 40) ^ (uint64_t)st.st_ino;
+	} else if (S_ISDIR(st.st_mode)) {
+		out->type = STELE_ENTRY_DIR;
+	} else if (S_ISLNK(st.st_mode)) {
+		char buf[4096];
+		ssize_t n = readlink(full, buf, sizeof(buf) - 1);
+
+		if (n < 0) {
+			int error = stele_error_errno("cannot read link '%s'", full);
+
+			free(full);
+			return error;
+		}
+		out->type = STELE_ENTRY_SYMLINK;
+		out->link = stele_xstrndup(buf, (size_t)n);
+	} else if (S_ISFIFO(st.st_mode)) {
+		out->type = STELE_ENTRY_FIFO;
+	} else if (ctx->kind == STELE_CONTEXT_ROOTFS &&
+		   (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
+		out->type = S_ISCHR(st.st_mode) ? STELE_ENTRY_CHAR : STELE_ENTRY_BLOCK;
+	} else {
+		free(full);
+		return stele_error_setc(STELE_EINVALID,
+			"'%s' in the build context is not a file, directory or link", path);
+	}
+	if (ctx->kind == STELE_CONTEXT_ROOTFS)
+		out->perm = st.st_mode & 07777;
+	else if (out->type == STELE_ENTRY_DIR || (st.st_mode & 0111))
+		out->perm = 0755;
+	else
+		out->perm = 0644;
+	if (out->type == STELE_ENTRY_SYMLINK)
+		out->perm = 0777;
+	free(full);
+	return 0;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+host_list(char ***out, size_t *n, struct stele_context *ctx, const char *dir)
+{
+	char *full = stele_path_join(ctx->dir, dir);
+	DIR *d = opendir(full);
+	struct dirent *de;
+	char **v = NULL;
+	size_t len = 0, alloc = 0;
+
+	if (!d) {
+		int error = stele_error_errno("cannot read directory '%s'", full);
+
+		free(full);
+		return error;
+	}
+	while ((de = readdir(d))) {
+		char *rel;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		rel = *dir ? stele_xasprintf("%s/%s", dir, de->d_name) :
+			     stele_xstrdup(de->d_name);
+		if (excluded(ctx, rel)) {
+			free(rel);
+			continue;
+		}
+		free(rel);
+		if (len == alloc) {
+			alloc = alloc ? alloc * 2 : 16;
+			v = stele_xrealloc(v, alloc * sizeof(*v));
+		}
+		v[len++] = stele_xstrdup(de->d_name);
+	}
+	closedir(d);
+	free(full);
+	if (len)
+		qsort(v, len, sizeof(*v), name_cmp);
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+/* ---- git trees ---- */
+
+static int
+git_entry(git_tree_entry **out, struct stele_context *ctx, const char *path)
+{
+	if (git_tree_entry_bypath(out, ctx->git->tree_obj, path) < 0)
+		return not_found(path);
+	return 0;
+}
+
+static int
+git_stat(struct stele_ctx_stat *out, struct stele_context *ctx,
+	 const char *path)
+{
+	git_tree_entry *te = NULL;
+	git_blob *blob = NULL;
+	char hex[GIT_OID_HEXSZ + 1];
+	int error;
+
+	out->uid = out->gid = 0;
+	out->size = 0;
+	out->src_kind = STELE_SRC_NONE;
+	if (!*path) {
+		out->type = STELE_ENTRY_DIR;
+		out->perm = 0755;
+		return 0;
+	}
+	if ((error = git_entry(&te, ctx, path)) < 0)
+		return error;
+	switch (git_tree_entry_filemode(te)) {
+	case GIT_FILEMODE_TREE:
+	case GIT_FILEMODE_COMMIT: /* a submodule is an empty directory */
+		out->type = STELE_ENTRY_DIR;
+		out->perm = 0755;
+		break;
+	case GIT_FILEMODE_LINK:
+		if (git_blob_lookup(&blob, ctx->git->repo, git_tree_entry_id(te)) < 0) {
+			error = stele_error_git("cannot read git link");
+			goto out;
+		}
+		out->type = STELE_ENTRY_SYMLINK;
+		out->perm = 0777;
+		out->link = stele_xstrndup(git_blob_rawcontent(blob),
+					   (size_t)git_blob_rawsize(blob));
+		break;
+	default:
+		if (git_blob_lookup(&blob, ctx->git->repo, git_tree_entry_id(te)) < 0) {
+			error = stele_error_git("cannot read git blob");
+			goto out;
+		}
+		out->type = STELE_ENTRY_FILE;
+		out->perm = git_tree_entry_filemode(te) ==
+			    GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644;
+		out->size = (uint64_t)git_blob_rawsize(blob);
+		git_oid_tostr(hex, sizeof(hex), git_tree_entry_id(te));
+		out->src = stele_xstrdup(hex);
+		out->src_kind = STELE_SRC_USER;
+		break;
+	}
+out:
+	git_blob_free(blob);
+	git_tree_entry_free(te);
+	return error;
+}
+
+static int
+git_list(char ***out, size_t *n, struct stele_context *ctx, const char *dir)
+{
+	git_tree *tree = NULL;
+	git_tree_entry *te = NULL;
+	char **v;
+	size_t i, len = 0, count;
+
+	if (!*dir) {
+		tree = ctx->git->tree_obj;
+	} else {
+		if (git_entry(&te, ctx, dir) < 0)
+			return not_found(dir);
+		if (git_tree_entry_type(te) != GIT_OBJECT_TREE) {
+			git_tree_entry_free(te);
+			*out = NULL;
+			*n = 0;
+			return 0;
+		}
+		if (git_tree_lookup(&tree, ctx->git->repo, git_tree_entry_id(te)) < 0) {
+			git_tree_entry_free(te);
+			return stele_error_git("cannot read git tree");
+		}
+		git_tree_entry_free(te);
+	}
+	count = git_tree_entrycount(tree);
+	v = stele_xcalloc(count + 1, sizeof(*v));
+	for (i = 0; i < count; i++) {
+		const char *name = git_tree_entry_name(git_tree_entry_byindex(tree, i));
+		char *rel = *dir ? stele_xasprintf("%s/%s", dir, name) :
+			    stele_xstrdup(name);
+
+		if (!excluded(ctx, rel))
+			v[len++] = stele_xstrdup(name);
+		free(rel);
+	}
+	if (tree != ctx->git->tree_obj)
+		git_tree_free(tree);
+	if (len)
+		qsort(v, len, sizeof(*v), name_cmp);
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+int
+stele_context_stat(struct stele_ctx_stat *out, struct stele_context *ctx,
+		   const char *path)
+{
+	memset(out, 0, sizeof(*out));
+	if (excluded(ctx, path))
+		return not_found(path);
+	if (ctx->kind == STELE_CONTEXT_GIT)
+		return git_stat(out, ctx, path);
+	return host_stat(out, ctx, path);
+}
+
+int
+stele_context_list(char ***out, size_t *n, struct stele_context *ctx,
+		   const char *dir)
+{
+	*out = NULL;
+	*n = 0;
+	if (ctx->kind == STELE_CONTEXT_GIT)
+		return git_list(out, n, ctx, dir);
+	return host_list(out, n, ctx, dir);
+}
+
+int
+stele_context_read(struct stele_buf *out, struct stele_context *ctx,
+		   const char *path)
+{
+	struct stele_ctx_stat st;
+	git_blob *blob;
+	git_oid oid;
+	int error;
+
+	if ((error = stele_context_stat(&st, ctx, path)) < 0)
+		return error;
+	if (st.type != STELE_ENTRY_FILE) {
+		stele_ctx_stat_release(&st);
+		return stele_error_setc(STELE_EINVALID,
+			"'%s' in the build context is not a regular file", path);
+	}
+	if (st.src_kind == STELE_SRC_PATH) {
+		error = stele_fs_read(out, st.src);
+	} else {
+		git_oid_fromstr(&oid, st.src);
+		if (git_blob_lookup(&blob, ctx->git->repo, &oid) < 0) {
+			error = stele_error_git("cannot read git blob");
+		} else {
+			error = stele_buf_put(out, git_blob_rawcontent(blob),
+					      (size_t)git_blob_rawsize(blob));
+			git_blob_free(blob);
+		}
+	}
+	stele_ctx_stat_release(&st);
+	return error;
+}
+
+int
+stele_context_src_read(void *payload, const struct stele_plan_entry *e,
+		       stele_emit_fn emit, void *emit_payload)
+{
+	struct stele_context *ctx = payload;
+	git_blob *blob;
+	git_oid oid;
+	const char *p;
+	size_t left;
+	int error = 0;
+
+	if (ctx->kind != STELE_CONTEXT_GIT || git_oid_fromstr(&oid, e->src) < 0)
+		return stele_error_set("internal: no reader for '%s'", e->path);
+	if (git_blob_lookup(&blob, ctx->git->repo, &oid) < 0)
+		return stele_error_git("cannot read git blob");
+	p = git_blob_rawcontent(blob);
+	left = (size_t)git_blob_rawsize(blob);
+	while (left && !error) {
+		size_t n = left < 65536 ? left : 65536;
+
+		error = emit(emit_payload, p, n);
+		p += n;
+		left -= n;
+	}
+	git_blob_free(blob);
+	return error;
+}
+
+/* ---- git sources ---- */
+
+int
+stele_git_is_spec(const char *s)
+{
+	const char *hash;
+	char *path, *dotgit;
+	int r;
+
+	if (!strncmp(s, "git+", 4))
+		return 1;
+	if (!(hash = strchr(s, '#')) || strstr(s, "://"))
+		return 0;
+	path = stele_xstrndup(s, (size_t)(hash - s));
+	dotgit = stele_path_join(path, ".git");
+	r = stele_fs_exists(dotgit) || stele_fs_exists(path);
+	free(dotgit);
+	free(path);
+	return r;
+}
+
+static int
+cache_repo(git_repository **out, const char *url)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char digest[STELE_DIGEST_STRLEN];
+	char *dir;
+	git_remote *remote = NULL;
+	git_fetch_options fo = GIT_FETCH_OPTIONS_INIT;
+	char heads[] = "+refs/heads/*:refs/heads/*", tags[] = "+refs/tags/*:refs/tags/*";
+	char *refspecs[] = { heads, tags };
+	git_strarray specs = { refspecs, 2 };
+	int error = 0;
+
+	stele_digest_bytes(digest, url, strlen(url));
+	if (getenv("STELE_GIT_CACHE"))
+		dir = stele_xasprintf("%s/%.16s", getenv("STELE_GIT_CACHE"), digest + 7);
+	else if (xdg && *xdg)
+		dir = stele_xasprintf("%s/stele/git/%.16s", xdg, digest + 7);
+	else
+		dir = stele_xasprintf("%s/.cache/stele/git/%.16s",
+				      home && *home ? home : "/root", digest + 7);
+	if (git_repository_open_bare(out, dir) < 0) {
+		if ((error = stele_fs_mkdir_p(dir, 0755)) < 0)
+			goto out;
+		if (git_repository_init(out, dir, 1) < 0) {
+			error = stele_error_git("cannot create git cache");
+			goto out;
+		}
+	}
+	if (git_remote_create_anonymous(&remote, *out, url) < 0 ||
+	    git_remote_fetch(remote, &specs, &fo, NULL) < 0) {
+		error = stele_error_git("cannot fetch");
+		stele_error_prefix(error, "git source '%s'", url);
+		git_repository_free(*out);
+		*out = NULL;
+	}
+out:
+	git_remote_free(remote);
+	free(dir);
+	return error;
+}
+
+static int
+resolve_ref(git_commit **out, git_repository *repo, const char *ref)
+{
+	static const char *const prefixes[] = { "", "refs/tags/", "refs/heads/",
+						   "refs/remotes/origin/" };
+	git_object *obj = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(prefixes) / sizeof(*prefixes); i++) {
+		char *spec = stele_xasprintf("%s%s", prefixes[i], ref);
+		int r = git_revparse_single(&obj, repo, spec);
+
+		free(spec);
+		if (r == 0)
+			break;
+	}
+	if (!obj)
+		return stele_error_setc(STELE_ENOTFOUND,
+			"git ref '%s' cannot be resolved", ref);
+	if (git_object_peel((git_object **)out, obj, GIT_OBJECT_COMMIT) < 0) {
+		git_object_free(obj);
+		return stele_error_setc(STELE_EINVALID,
+			"git ref '%s' does not name a commit", ref);
+	}
+	git_object_free(obj);
+	return 0;
+}
+
+int
+stele_git_source_open(struct stele_git_source **out, const char *spec)
+{
+	struct stele_git_source *src = stele_xcalloc(1, sizeof(*src));
+	const char *hash = strrchr(spec, '#');
+	git_repository *repo = NULL;
+	git_commit *commit = NULL;
+	git_tree *tree = NULL;
+	char *loc;
+	int error = 0;
+
+	*out = NULL;
+	git_init_once();
+	if (!hash || !hash[1]) {
+		free(src);
+		return stele_error_setc(STELE_EINVALID,
+			"git source '%s' has no #REF (a branch, tag or commit)", spec);
+	}
+	loc = stele_xstrndup(spec, (size_t)(hash - spec));
+	src->ref = stele_xstrdup(hash + 1);
+	if (!strncmp(loc, "git+file://", 11)) {
+		if (loc[11] != '/') {
+			error = stele_error_setc(STELE_EINVALID,
+				"git source '%s' needs an absolute path (git+file:///abs/path)", spec);
+			goto out;
+		}
+		if (git_repository_open_ext(&repo, loc + 11,
+					    GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0) {
+			error = stele_error_setc(STELE_ENOTFOUND,
+				"'%s' is not a git repository", loc + 11);
+			goto out;
+		}
+		src->uri = stele_xstrdup(loc);
+	} else if (!strncmp(loc, "git+", 4)) {
+		if ((error = cache_repo(&repo, loc + 4)) < 0)
+			goto out;
+		src->uri = stele_xstrdup(loc);
+	} else {
+		char *abs = realpath(loc, NULL);
+
+		if (!abs || git_repository_open_ext(&repo, abs,
+					GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0) {
+			free(abs);
+			error = stele_error_setc(STELE_ENOTFOUND,
+				"'%s' is not a git repository", loc);
+			goto out;
+		}
+		src->uri = stele_xasprintf("git+file://%s", abs);
+		free(abs);
+	}
+	if ((error = resolve_ref(&commit, repo, src->ref)) < 0) {
+		stele_error_prefix(error, "git source '%s'", src->uri);
+		goto out;
+	}
+	if (git_commit_tree(&tree, commit) < 0) {
+		error = stele_error_git("cannot read commit tree");
+		goto out;
+	}
+	git_oid_tostr(src->commit, sizeof(src->commit), git_commit_id(commit));
+	git_oid_tostr(src->tree, sizeof(src->tree), git_tree_id(tree));
+	src->commit_time = (int64_t)git_commit_time(commit);
+	src->repo = repo;
+	src->tree_obj = tree;
+	repo = NULL;
+	tree = NULL;
+	*out = src;
+	src = NULL;
+out:
+	git_commit_free(commit);
+	git_tree_free(tree);
+	git_repository_free(repo);
+	stele_git_source_free(src);
+	free(loc);
+	return error;
+}
+
+void
+stele_git_source_free(struct stele_git_source *src)
+{
+	if (!src)
+		return;
+	git_tree_free(src->tree_obj);
+	git_repository_free(src->repo);
+	free(src->uri);
+	free(src->ref);
+	free(src);
+}
+
+int
+stele_git_subtree_id(char out[41], struct stele_git_source *src,
+		     const char *path)
+{
+	git_tree_entry *te;
+
+	if (!*path) {
+		memcpy(out, src->tree, 41);
+		return 0;
+	}
+	if (git_tree_entry_bypath(&te, src->tree_obj, path) < 0)
+		return stele_error_setc(STELE_ENOTFOUND,
+			"'%s' not found at commit %s", path, src->commit);
+	git_oid_tostr(out, 41, git_tree_entry_id(te));
+	git_tree_entry_free(te);
+	return 0;
+}

@@ -1,0 +1,91 @@
+#ifndef STELE_BUILDER_CONTEXT_H
+#define STELE_BUILDER_CONTEXT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "oci/layer.h"
+#include "util/buf.h"
+
+/*
+ * A build context: where COPY and ADD read files from.  Three kinds:
+ *  - a host directory (honours .dockerignore; modes normalised as git does:
+ *    0755 when any execute bit is set, else 0644; directories 0755), so the
+ *    host umask never reaches a layer;
+ *  - a git tree at a commit, read from the object database (never checked
+ *    out; .dockerignore read from the tree);
+ *  - a root filesystem (a stage's, for COPY --from): modes kept, no ignore.
+ * Paths given to the functions below are relative to the context root,
+ * slash-separated, already cleaned ("" is the root).
+ */
+struct stele_context;
+struct stele_git_source;
+
+enum stele_context_kind {
+	STELE_CONTEXT_DIR,
+	STELE_CONTEXT_GIT,
+	STELE_CONTEXT_ROOTFS
+};
+
+struct stele_ctx_stat {
+	enum stele_entry_type type;
+	mode_t perm;
+	uid_t uid;
+	gid_t gid;
+	uint64_t size;
+	int64_t mtime;     /* host files only; 0 elsewhere */
+	char *link;        /* symlink target, malloc'd */
+	uint64_t link_key; /* hardlink identity (host dirs), else 0 */
+	char *src;         /* host path or git blob id, malloc'd */
+	enum stele_src_kind src_kind;
+};
+
+int stele_context_open_dir(struct stele_context **out, const char *dir);
+int stele_context_open_rootfs(struct stele_context **out, const char *dir);
+/* Takes a reference to the source (which must outlive the context). */
+int stele_context_open_git(struct stele_context **out,
+			   struct stele_git_source *src);
+void stele_context_free(struct stele_context *ctx);
+enum stele_context_kind stele_context_kind(const struct stele_context *ctx);
+
+/* STELE_ENOTFOUND when missing or excluded by .dockerignore. */
+int stele_context_stat(struct stele_ctx_stat *out, struct stele_context *ctx,
+		       const char *path);
+void stele_ctx_stat_release(struct stele_ctx_stat *st);
+/* Sorted names (not excluded) in a directory; free with stele_strv_free. */
+int stele_context_list(char ***out, size_t *n, struct stele_context *ctx,
+		       const char *dir);
+void stele_strv_free(char **v, size_t n);
+/* Read a whole (small) file, capped by out->max. */
+int stele_context_read(struct stele_buf *out, struct stele_context *ctx,
+		       const char *path);
+/* The plan's reader for STELE_SRC_USER entries made by this context. */
+int stele_context_src_read(void *ctx, const struct stele_plan_entry *e,
+			   stele_emit_fn emit, void *emit_payload);
+
+/*
+ * Git sources.  `spec` is "git+file:///abs#REF", "git+SCHEME://HOST/REPO#REF"
+ * (fetched into a cache under $XDG_CACHE_HOME/stele/git), or "PATH#REF" for a
+ * local repository.  The ref (branch, tag, full ref or commit id) is resolved
+ * to a commit.  `cache_dir` may be NULL for the default.
+ */
+struct stele_git_source {
+	char *uri;        /* normalised, without "#REF" (git+file:///abs) */
+	char *ref;        /* as asked */
+	char commit[41];
+	char tree[41];
+	int64_t commit_time;
+	void *repo;       /* git_repository */
+	void *tree_obj;   /* git_tree */
+};
+
+/* 1 when `s` looks like a git source spec (git+..., or PATH#REF where
+ * PATH is a git repository). */
+int stele_git_is_spec(const char *s);
+int stele_git_source_open(struct stele_git_source **out, const char *spec);
+void stele_git_source_free(struct stele_git_source *src);
+/* The id of the tree at `path` ("" = root) in the source, or ENOTFOUND. */
+int stele_git_subtree_id(char out[41], struct stele_git_source *src,
+			 const char *path);
+
+#endif

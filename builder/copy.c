@@ -1,0 +1,825 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "builder/build_priv.h"
+#include "builder/ignore.h"
+#include "oci/extract.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/json.h"
+
+#define MAX_DEPTH 256
+#define MAX_LINKS 40
+
+/* One COPY or ADD: what to put where, with which owner and mode. */
+struct copy_job {
+	struct build *b;
+	struct stage *s;
+	const struct stele_instr *in;
+	struct stele_context *ctx;
+	struct stele_plan plan;
+	json_t *files;  /* layer path -> context path (for provenance) */
+	json_t *inputs;
+	int chown;
+	uid_t uid;
+	gid_t gid;
+	int chmod;
+	mode_t mode;
+};
+
+#define job_error(j, code, fmt, arg) \
+	(stele_error_setc((code), fmt, (arg)), \
+	 build_instr_error((j)->b, (j)->in, (code)))
+
+/* ---- owners ---- */
+
+static int
+lookup_id(long *out, const char *rootfs, const char *file, const char *name)
+{
+	char *path = stele_xasprintf("%s/etc/%s", rootfs, file);
+	struct stele_buf buf = STELE_BUF_INIT(4u << 20);
+	char *line, *save = NULL;
+	size_t n = strlen(name);
+	int error;
+
+	error = stele_fs_read(&buf, path);
+	free(path);
+	if (error < 0) {
+		stele_buf_release(&buf);
+		return STELE_ENOTFOUND;
+	}
+	error = STELE_ENOTFOUND;
+	for (line = strtok_r(buf.ptr, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *p;
+
+		if (strncmp(line, name, n) || line[n] != ':')
+			continue;
+		/* name:x:ID:... */
+		if ((p = strchr(line + n + 1, ':'))) {
+			*out = strtol(p + 1, NULL, 10);
+			error = 0;
+		}
+		break;
+	}
+	stele_buf_release(&buf);
+	return error;
+}
+
+static int
+parse_id(long *out, const char *s, const char *rootfs, const char *file)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtol(s, &end, 10);
+	if (*s && !*end && !errno && *out >= 0 && *out <= 0x7fffffffL)
+		return 0;
+	return lookup_id(out, rootfs, file, s);
+}
+
+static int
+parse_chown(struct copy_job *j, const char *spec)
+{
+	char *user = stele_xstrdup(spec), *group = strchr(user, ':');
+	long uid, gid;
+	int error = 0;
+
+	if (group)
+		*group++ = '\0';
+	if (!*user || parse_id(&uid, user, j->s->rootfs, "passwd") < 0)
+		error = job_error(j, STELE_EINVALID, "--chown: unknown user '%s'", user);
+	else if (group && (!*group || parse_id(&gid, group, j->s->rootfs, "group") < 0))
+		error = job_error(j, STELE_EINVALID, "--chown: unknown group '%s'", group);
+	if (!error) {
+		j->chown = 1;
+		j->uid = (uid_t)uid;
+		j->gid = (gid_t)(group ? gid : uid);
+	}
+	free(user);
+	return error;
+}
+
+static int
+parse_chmod(struct copy_job *j, const char *spec)
+{
+	char *end;
+	long m;
+
+	errno = 0;
+	m = strtol(spec, &end, 8);
+	if (!*spec || *end || errno || m < 0 || m > 07777)
+		return job_error(j, STELE_EINVALID, "--chmod: invalid mode '%s' (want octal, e.g. 0755)", spec);
+	j->chmod = 1;
+	j->mode = (mode_t)m;
+	return 0;
+}
+
+/* ---- paths ---- */
+
+/* Clean a context-relative source; -1 when it climbs out of the root. */
+static int
+clean_rel(char **out, const char *src)
+{
+	int depth = 0;
+	const char *p = src;
+	char *abs;
+
+	while (*p) {
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		n = strcspn(p, "/");
+		if (n == 2 && !strncmp(p, "..", 2)) {
+			if (--depth < 0)
+				return -1;
+		} else if (n && !(n == 1 && *p == '.')) {
+			depth++;
+		}
+		p += n;
+	}
+	abs = stele_path_clean_abs(src);
+	*out = stele_xstrdup(abs + 1);
+	free(abs);
+	return 0;
+}
+
+/*
+ * Resolve the directories of a path inside the stage's rootfs as the
+ * image would see them: symlinks among the parents are followed, confined
+ * to the rootfs.  `rel` has no leading slash; the result neither.
+ */
+static char *
+resolve_in_rootfs(const char *rootfs, const char *rel)
+{
+	char *cur = stele_xstrdup(""), *rest = stele_xstrdup(rel);
+	int hops = 0;
+
+	while (*rest) {
+		size_t n = strcspn(rest, "/");
+		char *comp = stele_xstrndup(rest, n);
+		char *next = *cur ? stele_xasprintf("%s/%s", cur, comp) :
+			     stele_xstrdup(comp);
+		char *host = stele_path_join(rootfs, next);
+		char *tail = stele_xstrdup(rest[n] ? rest + n + 1 : "");
+		char target[4096];
+		ssize_t len;
+		struct stat st;
+
+		free(comp);
+		if (*tail && hops < MAX_LINKS && lstat(host, &st) == 0 &&
+		    S_ISLNK(st.st_mode) &&
+		    (len = readlink(host, target, sizeof(target) - 1)) > 0) {
+			char *joined, *clean;
+
+			target[len] = '\0';
+			hops++;
+			joined = target[0] == '/' ? stele_xasprintf("%s/%s", target, tail) :
+				 stele_xasprintf("/%s/%s/%s", cur, target, tail);
+			clean = stele_path_clean_abs(joined);
+			free(rest);
+			rest = stele_xstrdup(clean + 1);
+			free(clean);
+			free(joined);
+			free(cur);
+			cur = stele_xstrdup("");
+			free(next);
+		} else {
+			free(cur);
+			cur = next;
+			free(rest);
+			rest = stele_xstrdup(tail);
+		}
+		free(tail);
+		free(host);
+	}
+	free(rest);
+	return cur;
+}
+
+/* ---- planning ---- */
+
+static void
+ensure_parents(struct copy_job *j, const char *path)
+{
+	const char *slash = path;
+
+	while ((slash = strchr(slash, '/'))) {
+		char *parent = stele_xstrndup(path, (size_t)(slash - path));
+
+		if (!stele_plan_find(&j->plan, parent)) {
+			struct stele_plan_entry e = { 0 };
+			char *host = stele_path_join(j->s->rootfs, parent);
+			struct stat st;
+
+			e.path = parent;
+			e.type = STELE_ENTRY_DIR;
+			e.perm = 0755;
+			e.mtime = j->b->epoch;
+			if (lstat(host, &st) == 0 && S_ISDIR(st.st_mode)) {
+				e.perm = st.st_mode & 07777;
+				e.uid = st.st_uid;
+				e.gid = st.st_gid;
+			}
+			stele_plan_add(&j->plan, &e);
+			free(host);
+		}
+		free(parent);
+		slash++;
+	}
+}
+
+static void
+plan_entry(struct copy_job *j, const char *dst, const struct stele_ctx_stat *st,
+	   const char *src_rel)
+{
+	struct stele_plan_entry e = { 0 };
+	struct stele_plan_entry *old;
+	char *host;
+	struct stat hs;
+
+	ensure_parents(j, dst);
+	e.path = (char *)dst;
+	e.type = st->type;
+	e.perm = st->perm;
+	e.uid = j->chown ? j->uid : st->uid;
+	e.gid = j->chown ? j->gid : st->gid;
+	e.mtime = j->b->epoch;
+	e.size = st->size;
+	e.link = st->link;
+	e.link_key = st->link_key;
+	e.src_kind = st->src_kind;
+	e.src = st->src;
+	if (j->chmod && (e.type == STELE_ENTRY_FILE || e.type == STELE_ENTRY_DIR))
+		e.perm = j->mode;
+	if (e.type == STELE_ENTRY_DIR && !j->chown && !j->chmod) {
+		/* Copying into an existing directory keeps its metadata. */
+		host = stele_path_join(j->s->rootfs, dst);
+		if (lstat(host, &hs) == 0 && S_ISDIR(hs.st_mode)) {
+			e.perm = hs.st_mode & 07777;
+			e.uid = hs.st_uid;
+			e.gid = hs.st_gid;
+		}
+		free(host);
+	}
+	old = stele_plan_find(&j->plan, dst);
+	if (old && old->type == STELE_ENTRY_DIR && e.type == STELE_ENTRY_DIR)
+		return;
+	stele_plan_add(&j->plan, &e);
+	if (e.type == STELE_ENTRY_FILE && src_rel)
+		json_object_set_new(j->files, dst, json_string(src_rel));
+}
+
+static int
+copy_tree(struct copy_job *j, const char *src, const char *dst, int depth)
+{
+	char **names = NULL;
+	size_t n = 0, i;
+	int error;
+
+	if (depth > MAX_DEPTH)
+		return job_error(j, STELE_EINVALID, "'%s' nests too deeply", src);
+	if ((error = stele_context_list(&names, &n, j->ctx, src)) < 0)
+		return build_instr_error(j->b, j->in, error);
+	for (i = 0; i < n && !error; i++) {
+		char *s = *src ? stele_xasprintf("%s/%s", src, names[i]) :
+			  stele_xstrdup(names[i]);
+		char *d = *dst ? stele_xasprintf("%s/%s", dst, names[i]) :
+			  stele_xstrdup(names[i]);
+		struct stele_ctx_stat st;
+
+		if ((error = stele_context_stat(&st, j->ctx, s)) == STELE_ENOTFOUND) {
+			error = 0; /* excluded */
+		} else if (error < 0) {
+			error = build_instr_error(j->b, j->in, error);
+		} else if (st.type == STELE_ENTRY_CHAR || st.type == STELE_ENTRY_BLOCK) {
+			error = job_error(j, STELE_EINVALID,
+				"'%s' is a device node; COPY does not copy devices", s);
+		} else {
+			plan_entry(j, d, &st, s);
+			if (st.type == STELE_ENTRY_DIR)
+				error = copy_tree(j, s, d, depth + 1);
+		}
+		if (error != STELE_ENOTFOUND)
+			stele_ctx_stat_release(&st);
+		free(s);
+		free(d);
+	}
+	stele_strv_free(names, n);
+	return error;
+}
+
+/* Follow a symlink named as a COPY source, within the context. */
+static int
+stat_follow(struct stele_ctx_stat *st, struct copy_job *j, char **rel)
+{
+	int hops, error;
+
+	for (hops = 0; ; hops++) {
+		char *dir, *joined, *next;
+		const char *slash;
+
+		if ((error = stele_context_stat(st, j->ctx, *rel)) < 0)
+			return error;
+		if (st->type != STELE_ENTRY_SYMLINK)
+			return 0;
+		if (hops >= MAX_LINKS)
+			return stele_error_setc(STELE_EINVALID,
+				"too many levels of symbolic links at '%s'", *rel);
+		slash = strrchr(*rel, '/');
+		dir = slash ? stele_xstrndup(*rel, (size_t)(slash - *rel)) :
+		      stele_xstrdup("");
+		joined = st->link[0] == '/' ? stele_xstrdup(st->link) :
+			 stele_xasprintf("%s/%s", dir, st->link);
+		free(dir);
+		if (clean_rel(&next, joined) < 0) {
+			free(joined);
+			stele_ctx_stat_release(st);
+			return stele_error_setc(STELE_EINVALID,
+				"symbolic link '%s' points outside the build context", *rel);
+		}
+		free(joined);
+		stele_ctx_stat_release(st);
+		free(*rel);
+		*rel = next;
+	}
+}
+
+static int
+glob_walk(json_t *out, struct copy_job *j, const char *dir, const char *pat)
+{
+	size_t n = strcspn(pat, "/"), count = 0, i;
+	char *comp = stele_xstrndup(pat, n), **names = NULL;
+	const char *rest = pat[n] ? pat + n + 1 : NULL;
+	int error = 0;
+
+	if (!stele_glob_has_meta(comp)) {
+		char *p = *dir ? stele_xasprintf("%s/%s", dir, comp) : stele_xstrdup(comp);
+		struct stele_ctx_stat st;
+
+		if (stele_context_stat(&st, j->ctx, p) == 0) {
+			if (!rest)
+				json_array_append_new(out, json_string(p));
+			else if (st.type == STELE_ENTRY_DIR)
+				error = glob_walk(out, j, p, rest);
+			stele_ctx_stat_release(&st);
+		}
+		free(p);
+		free(comp);
+		return error;
+	}
+	if (stele_context_list(&names, &count, j->ctx, dir) < 0)
+		count = 0;
+	for (i = 0; i < count && !error; i++) {
+		int m = stele_glob_match(comp, names[i]);
+		char *p;
+		struct stele_ctx_stat st;
+
+		if (m < 0) {
+			error = stele_error_setc(STELE_EINVALID, "malformed pattern '%s'", pat);
+			break;
+		}
+		if (!m)
+			continue;
+		p = *dir ? stele_xasprintf("%s/%s", dir, names[i]) : stele_xstrdup(names[i]);
+		if (!rest) {
+			json_array_append_new(out, json_string(p));
+		} else if (stele_context_stat(&st, j->ctx, p) == 0) {
+			if (st.type == STELE_ENTRY_DIR)
+				error = glob_walk(out, j, p, rest);
+			stele_ctx_stat_release(&st);
+		}
+		free(p);
+	}
+	stele_strv_free(names, count);
+	free(comp);
+	return error;
+}
+
+/* Expand one source argument into context paths. */
+static int
+expand_source(json_t *out, struct copy_job *j, const char *arg)
+{
+	char *rel;
+	size_t before = json_array_size(out);
+	int error;
+
+	if (clean_rel(&rel, arg) < 0)
+		return job_error(j, STELE_EINVALID,
+			"source '%s' is outside the build context", arg);
+	if (stele_glob_has_meta(rel)) {
+		if ((error = glob_walk(out, j, "", rel)) < 0) {
+			free(rel);
+			return build_instr_error(j->b, j->in, error);
+		}
+		if (json_array_size(out) == before)
+			error = job_error(j, STELE_ENOTFOUND,
+				"no source files match '%s'", arg);
+	} else {
+		json_array_append_new(out, json_string(rel));
+		error = 0;
+	}
+	free(rel);
+	return error;
+}
+
+static int
+copy_source(struct copy_job *j, const char *src, const char *dest, int into_dir)
+{
+	struct stele_ctx_stat st;
+	char *rel = stele_xstrdup(src), *dst;
+	const char *base;
+	int error;
+
+	if ((error = stat_follow(&st, j, &rel)) < 0) {
+		if (error == STELE_ENOTFOUND)
+			stele_error_setc(error, "source '%s' not found in the build context", src);
+		free(rel);
+		return build_instr_error(j->b, j->in, error);
+	}
+	if (st.type == STELE_ENTRY_DIR) {
+		if (*dest) {
+			plan_entry(j, dest, &st, NULL);
+		}
+		error = copy_tree(j, rel, dest, 0);
+	} else {
+		base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
+		dst = into_dir ? (*dest ? stele_xasprintf("%s/%s", dest, base) :
+				  stele_xstrdup(base)) : stele_xstrdup(dest);
+		if (!*dst)
+			error = job_error(j, STELE_EINVALID, "cannot copy '%s' onto /", src);
+		else
+			plan_entry(j, dst, &st, rel);
+		free(dst);
+	}
+	stele_ctx_stat_release(&st);
+	free(rel);
+	return error;
+}
+
+/* ---- sources other than the build context ---- */
+
+static int
+atoi_safe_eq(const char *s, size_t want)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	return *s && !*end && !errno && v == want;
+}
+
+static int
+from_source(struct copy_job *j, const char *from, struct stele_context **own)
+{
+	struct build *b = j->b;
+	struct stage *src = NULL;
+	size_t i;
+
+	for (i = 0; i < j->s->index; i++)
+		if ((b->stages[i]->name && !strcasecmp(b->stages[i]->name, from)) ||
+		    (atoi_safe_eq(from, i)))
+			src = b->stages[i];
+	if (!src)
+		return job_error(j, STELE_EINVALID,
+			"--from: unknown stage '%s' (stages must come earlier in the recipe)", from);
+	json_array_append_new(j->inputs, json_pack("{s:s,s:s?,s:i,s:O}", "kind", "stage",
+		"stage", src->name, "index", (int)src->index, "diffIDs", src->diff_ids));
+	if (stele_context_open_rootfs(own, src->rootfs) < 0)
+		return build_instr_error(b, j->in, STELE_ERROR);
+	j->ctx = *own;
+	return 0;
+}
+
+static int
+is_url(const char *s)
+{
+	return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8) ||
+	       !strncmp(s, "ftp://", 6);
+}
+
+static int
+is_git_url(const char *s)
+{
+	const char *hash = strchr(s, '#');
+
+	if (!strncmp(s, "git+", 4) || !strncmp(s, "git@", 4))
+		return 1;
+	return is_url(s) && hash && hash - s > 4 && !strncmp(hash - 4, ".git", 4);
+}
+
+static int
+write_fd_cb(void *payload, const void *data, size_t len)
+{
+	int fd = *(int *)payload;
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return stele_error_errno("cannot write a temporary file");
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Copy a context file to a host path (streamed). */
+static int
+export_file(struct copy_job *j, const char *rel, const char *dst)
+{
+	struct stele_ctx_stat st;
+	struct stele_plan_entry e = { 0 };
+	int fd, error;
+
+	if ((error = stele_context_stat(&st, j->ctx, rel)) < 0)
+		return error;
+	if (st.src_kind == STELE_SRC_PATH) {
+		error = stele_fs_copy_file(st.src, dst, 0600);
+	} else {
+		if ((fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+			error = stele_error_errno("cannot create '%s'", dst);
+		} else {
+			e.path = (char *)rel;
+			e.src = st.src;
+			error = stele_context_src_read(j->ctx, &e, write_fd_cb, &fd);
+			close(fd);
+		}
+	}
+	stele_ctx_stat_release(&st);
+	return error;
+}
+
+static int
+is_tar(const char *path)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *ae;
+	int ok;
+
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	ok = archive_read_open_filename(a, path, 65536) == ARCHIVE_OK &&
+	     archive_read_next_header(a, &ae) == ARCHIVE_OK;
+	archive_read_free(a);
+	return ok;
+}
+
+/* ADD of a local archive: extract safely, then copy the tree. */
+static int
+add_archive(struct copy_job *j, const char *rel, const char *dest, int *handled)
+{
+	struct stele_context *ctx = NULL, *saved = j->ctx;
+	static unsigned counter;
+	char *file = stele_xasprintf("%s/add-%u.tar", j->b->tmp, counter);
+	char *dir = stele_xasprintf("%s/add-%u.d", j->b->tmp, counter++);
+	char digest[STELE_DIGEST_STRLEN];
+	int error;
+
+	*handled = 0;
+	unlink(file);
+	stele_fs_rm_rf(dir);
+	if ((error = export_file(j, rel, file)) < 0) {
+		error = build_instr_error(j->b, j->in, error);
+		goto out;
+	}
+	if (!is_tar(file))
+		goto out;
+	*handled = 1;
+	if ((error = stele_digest_file(digest, NULL, file)) < 0 ||
+	    (error = stele_fs_mkdir_p(dir, 0755)) < 0 ||
+	    (error = stele_extract_file(file, dir, 0)) < 0 ||
+	    (error = stele_context_open_rootfs(&ctx, dir)) < 0) {
+		error = build_instr_error(j->b, j->in, error);
+		goto out;
+	}
+	json_array_append_new(j->inputs, json_pack("{s:s,s:s,s:{s:s}}", "kind",
+		"archive", "path", rel, "digest", "sha256", digest + 7));
+	j->ctx = ctx;
+	error = copy_source(j, "", dest, 1);
+	j->ctx = saved;
+out:
+	stele_context_free(ctx);
+	free(file);
+	free(dir);
+	return error;
+}
+
+/* Write the planned layer; record per-file inputs for the provenance. */
+static int
+write_layer(struct copy_job *j)
+{
+	struct stele_layer_opts o = j->b->lopts;
+	struct stele_layer_result r;
+	const char *dst;
+	json_t *src;
+	int error;
+
+	o.read_payload = j->ctx;
+	if ((error = stele_plan_write(&r, &j->plan, j->b->txn, &o)) < 0)
+		return build_instr_error(j->b, j->in, error);
+	json_object_foreach(j->files, dst, src) {
+		struct stele_plan_entry *e = stele_plan_find(&j->plan, dst);
+
+		if (e && e->digest[0])
+			json_array_append_new(j->inputs, json_pack("{s:s,s:s,s:s,s:{s:s}}",
+				"kind", "file", "path", json_string_value(src),
+				"dest", dst, "digest", "sha256", e->digest + 7));
+	}
+	build_progress(j->b, "  layer %s (%llu bytes)", r.digest,
+		       (unsigned long long)r.size);
+	error = stage_add_layer(j->b, j->s, j->in, &r, json_incref(j->inputs));
+	return error < 0 ? build_instr_error(j->b, j->in, error) : 0;
+}
+
+/* ADD GITURL#REF DEST: the tree at the resolved commit. */
+static int
+add_git(struct copy_job *j, const char *url, const char *dest)
+{
+	struct stele_git_source *git = NULL;
+	struct stele_context *ctx = NULL, *saved = j->ctx;
+	const char *spec = url;
+	char *fixed = NULL;
+	int error;
+
+	if (strncmp(url, "git+", 4))
+		spec = fixed = stele_xasprintf("git+%s", url);
+	if ((error = stele_git_source_open(&git, spec)) < 0 ||
+	    (error = stele_context_open_git(&ctx, git)) < 0) {
+		error = build_instr_error(j->b, j->in, error);
+		goto out;
+	}
+	build_progress(j->b, "  %s at %s", git->uri, git->commit);
+	json_array_append_new(j->inputs, json_pack("{s:s,s:s,s:s,s:{s:s,s:s}}",
+		"kind", "git", "uri", git->uri, "ref", git->ref, "digest",
+		"gitCommit", git->commit, "gitTree", git->tree));
+	stele_prov_dep(&j->b->prov, git->uri, json_pack("{s:s,s:s}", "gitCommit",
+		git->commit, "gitTree", git->tree));
+	j->ctx = ctx;
+	error = copy_source(j, "", dest, 1);
+	if (!error)
+		error = write_layer(j);
+	j->ctx = saved;
+out:
+	stele_context_free(ctx);
+	stele_git_source_free(git);
+	free(fixed);
+	return error;
+}
+
+static void
+job_release(struct copy_job *j)
+{
+	stele_plan_release(&j->plan);
+	json_decref(j->files);
+	json_decref(j->inputs);
+}
+
+/* The destination inside the image, relative to /, parents resolved. */
+static char *
+dest_path(struct copy_job *j, const char *raw, int *into_dir)
+{
+	const char *wd = stele_json_str(j->s->config, "WorkingDir");
+	size_t n = strlen(raw);
+	char *joined, *clean, *resolved, *host;
+	struct stat st;
+
+	*into_dir = n && (raw[n - 1] == '/' || !strcmp(raw, ".") ||
+			  (n >= 2 && !strcmp(raw + n - 2, "/.")));
+	joined = raw[0] == '/' ? stele_xstrdup(raw) :
+		 stele_xasprintf("%s/%s", wd && *wd ? wd : "/", raw);
+	clean = stele_path_clean_abs(joined);
+	resolved = resolve_in_rootfs(j->s->rootfs, clean + 1);
+	host = stele_path_join(j->s->rootfs, resolved);
+	if (!*resolved || (stat(host, &st) == 0 && S_ISDIR(st.st_mode)))
+		*into_dir = 1;
+	free(host);
+	free(clean);
+	free(joined);
+	return resolved;
+}
+
+int
+build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
+{
+	struct copy_job j = { 0 };
+	struct stele_context *own = NULL;
+	const char *from = stele_instr_flag(in, "from");
+	const char *chown_f = stele_instr_flag(in, "chown");
+	const char *chmod_f = stele_instr_flag(in, "chmod");
+	char **words = NULL, *dest = NULL, *fv = NULL;
+	json_t *srcs = json_array(), *v;
+	size_t i, nsrc = in->nargs - 1;
+	int into_dir, error = 0, add = in->kind == STELE_I_ADD;
+
+	j.b = b;
+	j.s = s;
+	j.in = in;
+	j.ctx = b->ctx;
+	j.files = json_object();
+	j.inputs = json_array();
+	words = stele_xcalloc(in->nargs, sizeof(char *));
+	for (i = 0; i < in->nargs && !error; i++)
+		error = build_expand(&words[i], b, s, in, in->args[i]);
+	if (!error && chown_f && (error = build_expand(&fv, b, s, in, chown_f)) == 0)
+		error = parse_chown(&j, fv);
+	if (!error && chmod_f)
+		error = parse_chmod(&j, chmod_f);
+	if (error)
+		goto out;
+	dest = dest_path(&j, words[nsrc], &into_dir);
+	if (from) {
+		free(fv);
+		fv = NULL;
+		if ((error = build_expand(&fv, b, s, in, from)) < 0 ||
+		    (error = from_source(&j, fv, &own)) < 0)
+			goto out;
+	}
+	if (add && nsrc == 1 && is_git_url(words[0]) && !from) {
+		error = add_git(&j, words[0], dest);
+		goto out;
+	}
+	for (i = 0; i < nsrc && !error; i++) {
+		if (add && (is_url(words[i]) || is_git_url(words[i])))
+			error = job_error(&j, STELE_EINVALID,
+				"'%s': downloads are not allowed (unpinned); use a git URL with #REF as the only source, or a local file", words[i]);
+		else
+			error = expand_source(srcs, &j, words[i]);
+	}
+	if (error)
+		goto out;
+	if (json_array_size(srcs) > 1 && !into_dir) {
+		error = job_error(&j, STELE_EINVALID,
+			"with more than one source the destination '%s' must be a directory ending in '/'",
+			words[nsrc]);
+		goto out;
+	}
+	if (b->git && !from)
+		json_array_append_new(j.inputs, json_pack("{s:s,s:s,s:{s:s,s:s}}",
+			"kind", "git", "uri", b->git->uri, "digest",
+			"gitCommit", b->git->commit, "gitTree", b->git->tree));
+	json_array_foreach(srcs, i, v) {
+		int handled = 0;
+
+		if (add && !from && (error = add_archive(&j, json_string_value(v),
+							dest, &handled)) < 0)
+			break;
+		if (!handled && (error = copy_source(&j, json_string_value(v), dest,
+						     into_dir)) < 0)
+			break;
+	}
+	if (!error)
+		error = write_layer(&j);
+out:
+	for (i = 0; i < in->nargs; i++)
+		free(words[i]);
+	free(words);
+	free(dest);
+	free(fv);
+	json_decref(srcs);
+	job_release(&j);
+	stele_context_free(own);
+	return error;
+}
+
+int
+build_mkdir_layer(struct build *b, struct stage *s, const struct stele_instr *in,
+		  const char *abs)
+{
+	struct copy_job j = { 0 };
+	struct stele_ctx_stat st = { 0 };
+	char *rel = resolve_in_rootfs(s->rootfs, abs + 1);
+	int error = 0;
+
+	j.b = b;
+	j.s = s;
+	j.in = in;
+	j.ctx = b->ctx;
+	j.files = json_object();
+	j.inputs = json_array();
+	st.type = STELE_ENTRY_DIR;
+	st.perm = 0755;
+	if (*rel) {
+		plan_entry(&j, rel, &st, NULL);
+		error = write_layer(&j);
+	} else {
+		stage_history(b, s, in->text, 1);
+	}
+	free(rel);
+	job_release(&j);
+	return error;
+}

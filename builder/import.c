@@ -1,0 +1,158 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "builder/build_priv.h"
+#include "oci/extract.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/json.h"
+
+#define MAX_DEPTH 256
+
+struct import {
+	struct build *b;
+	struct stele_context *ctx;
+	struct stele_plan plan;
+	size_t skipped;
+};
+
+static int
+walk(struct import *im, const char *dir, int depth)
+{
+	char **names = NULL;
+	size_t n = 0, i;
+	int error;
+
+	if (depth > MAX_DEPTH)
+		return stele_error_setc(STELE_EINVALID, "'%s' nests too deeply", dir);
+	if ((error = stele_context_list(&names, &n, im->ctx, dir)) < 0)
+		return error;
+	for (i = 0; i < n && !error; i++) {
+		char *rel = *dir ? stele_xasprintf("%s/%s", dir, names[i]) :
+			    stele_xstrdup(names[i]);
+		struct stele_ctx_stat st;
+		struct stele_plan_entry e = { 0 };
+
+		if ((error = stele_context_stat(&st, im->ctx, rel)) < 0) {
+			free(rel);
+			break;
+		}
+		if (st.type == STELE_ENTRY_CHAR || st.type == STELE_ENTRY_BLOCK) {
+			/* Devices only where a recipe creates them. */
+			im->skipped++;
+		} else {
+			e.path = rel;
+			e.type = st.type;
+			e.perm = st.perm;
+			e.uid = st.uid;
+			e.gid = st.gid;
+			e.mtime = st.mtime < im->b->epoch ? st.mtime : im->b->epoch;
+			if (e.mtime < 0)
+				e.mtime = 0;
+			e.size = st.size;
+			e.link = st.link;
+			e.link_key = st.link_key;
+			e.src_kind = st.src_kind;
+			e.src = st.src;
+			stele_plan_add(&im->plan, &e);
+			if (st.type == STELE_ENTRY_DIR)
+				error = walk(im, rel, depth + 1);
+		}
+		stele_ctx_stat_release(&st);
+		free(rel);
+	}
+	stele_strv_free(names, n);
+	return error;
+}
+
+int
+stele_import(struct stele_build_result *out, const struct stele_import_opts *o)
+{
+	struct stele_build_opts bo = { 0 };
+	struct build b;
+	struct stage *s;
+	struct import im = { 0 };
+	struct stele_layer_result r;
+	char digest[STELE_DIGEST_STRLEN];
+	const char *root = o->source;
+	char *extracted = NULL;
+	struct stat st;
+	int error;
+
+	memset(out, 0, sizeof(*out));
+	memset(&b, 0, sizeof(b));
+	bo.output = o->output;
+	bo.version = o->version;
+	b.o = &bo;
+	b.progress = o->progress;
+	b.progress_payload = o->progress_payload;
+	b.lopts.compression = o->compression;
+	b.global_args = json_object();
+	b.used_args = json_object();
+	stele_prov_init(&b.prov);
+	s = stele_xcalloc(1, sizeof(*s));
+	s->config = json_object();
+	s->history = json_array();
+	s->layers = json_array();
+	s->diff_ids = json_array();
+	s->prov_layers = json_array();
+	b.stages = stele_xcalloc(1, sizeof(*b.stages));
+	b.stages[0] = s;
+	b.nstages = 1;
+	im.b = &b;
+	if ((error = stele_build_epoch(&b.epoch, 0)) < 0)
+		goto out;
+	stele_rfc3339(b.created, b.epoch);
+	if ((error = stele_fs_mkdtemp(&b.tmp, "stele-import")) < 0)
+		goto out;
+	s->rootfs = stele_xasprintf("%s/rootfs", b.tmp);
+	if (stat(root, &st) < 0) {
+		error = stele_error_errno("cannot import '%s'", root);
+		goto out;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		/* A tarball: extracted safely first, every entry checked. */
+		if ((error = stele_digest_file(digest, NULL, root)) < 0)
+			goto out;
+		extracted = stele_xasprintf("%s/tarball", b.tmp);
+		if ((error = stele_fs_mkdir_p(extracted, 0755)) < 0 ||
+		    (error = stele_extract_file(root, extracted, 0)) < 0)
+			goto out;
+		root = extracted;
+		stele_prov_dep(&b.prov, "file:tarball", json_pack("{s:s}", "sha256",
+								  digest + 7));
+	}
+	if ((error = stele_context_open_rootfs(&im.ctx, root)) < 0 ||
+	    (error = stele_oci_open(&b.oci, o->output->dir, 1)) < 0 ||
+	    (error = stele_txn_begin(&b.txn, b.oci)) < 0)
+		goto out;
+	build_progress(&b, "importing %s", o->source);
+	if ((error = walk(&im, "", 0)) < 0)
+		goto out;
+	if (im.skipped)
+		build_progress(&b, "left out %zu device node%s", im.skipped,
+			       im.skipped == 1 ? "" : "s");
+	b.lopts.read_payload = im.ctx;
+	if ((error = stele_plan_write(&r, &im.plan, b.txn, &b.lopts)) < 0)
+		goto out;
+	json_array_append_new(s->layers, stele_descriptor(r.media_type, r.digest, r.size));
+	json_array_append_new(s->diff_ids, json_string(r.diff_id));
+	json_array_append_new(s->prov_layers, json_pack("{s:s,s:s,s:I,s:s,s:i,s:s,s:[],s:b}",
+		"mediaType", r.media_type, "digest", r.digest, "size", (json_int_t)r.size,
+		"diffID", r.diff_id, "line", 0, "instruction", "import", "inputs", "base", 0));
+	stage_history(&b, s, "stele import", 0);
+	json_object_set_new(b.prov.external, "import", json_pack("{s:s,s:I}",
+		"entries", extracted ? "tarball" : "directory", "count", (json_int_t)im.plan.n));
+	json_object_set_new(b.prov.internal, "sourceDateEpoch", json_integer(b.epoch));
+	if ((error = build_assemble(&b, s, out)) < 0 ||
+	    (error = stele_txn_commit(b.txn)) < 0)
+		goto out;
+out:
+	stele_plan_release(&im.plan);
+	stele_context_free(im.ctx);
+	free(extracted);
+	build_free(&b);
+	return error;
+}

@@ -1,0 +1,176 @@
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "builder/provenance.h"
+#include "oci/image.h"
+#include "util/error.h"
+#include "util/json.h"
+
+/* The OCI empty descriptor's content: "{}". */
+#define EMPTY_JSON "{}"
+
+void
+stele_prov_init(struct stele_prov *p)
+{
+	p->external = json_object();
+	p->internal = json_object();
+	p->deps = json_array();
+	p->layers = json_array();
+	stele_rfc3339(p->started, (int64_t)time(NULL));
+}
+
+void
+stele_prov_release(struct stele_prov *p)
+{
+	json_decref(p->external);
+	json_decref(p->internal);
+	json_decref(p->deps);
+	json_decref(p->layers);
+	p->external = p->internal = p->deps = p->layers = NULL;
+}
+
+void
+stele_prov_dep(struct stele_prov *p, const char *uri, json_t *digest)
+{
+	json_t *d;
+	size_t i;
+
+	json_array_foreach(p->deps, i, d) {
+		if (!strcmp(stele_json_str(d, "uri"), uri) &&
+		    json_equal(json_object_get(d, "digest"), digest)) {
+			json_decref(digest);
+			return;
+		}
+	}
+	json_array_append_new(p->deps, json_pack("{s:s,s:o}", "uri", uri,
+						 "digest", digest));
+}
+
+void
+stele_prov_layer(struct stele_prov *p, const char *media_type,
+		 const char *digest, uint64_t size, const char *diff_id,
+		 const char *stage, const char *recipe, int line,
+		 const char *instruction, json_t *inputs, int base)
+{
+	json_t *ann = json_pack("{s:s,s:I,s:b}", "diffID", diff_id,
+				"size", (json_int_t)size, "base", base);
+
+	if (stage)
+		json_object_set_new(ann, "stage", json_string(stage));
+	if (recipe) {
+		json_object_set_new(ann, "recipe", json_string(recipe));
+		json_object_set_new(ann, "line", json_integer(line));
+	}
+	if (instruction)
+		json_object_set_new(ann, "instruction", json_string(instruction));
+	json_object_set_new(ann, "inputs", inputs ? inputs : json_array());
+	json_array_append_new(p->layers, json_pack("{s:s,s:s,s:{s:s},s:o}",
+		"name", "layer", "mediaType", media_type, "digest", "sha256",
+		digest + 7, "annotations", ann));
+}
+
+json_t *
+stele_prov_statement(struct stele_prov *p, const char *name,
+		     const char *manifest_digest, const char *builder_id,
+		     const char *version)
+{
+	char finished[32];
+
+	stele_rfc3339(finished, (int64_t)time(NULL));
+	return json_pack(
+		"{s:s,s:[{s:s,s:{s:s}}],s:s,s:{s:{s:s,s:O,s:O,s:O},"
+		"s:{s:{s:s,s:{s:s}},s:{s:s,s:s},s:O}}}",
+		"_type", STELE_STATEMENT_V1,
+		"subject", "name", name, "digest", "sha256", manifest_digest + 7,
+		"predicateType", STELE_PREDICATE_SLSA1,
+		"predicate",
+		"buildDefinition",
+		"buildType", STELE_BUILD_TYPE,
+		"externalParameters", p->external,
+		"internalParameters", p->internal,
+		"resolvedDependencies", p->deps,
+		"runDetails",
+		"builder", "id", builder_id, "version", "stele", version,
+		"metadata", "startedOn", p->started, "finishedOn", finished,
+		"byproducts", p->layers);
+}
+
+int
+stele_prov_store(char digest[STELE_DIGEST_STRLEN], struct stele_txn *txn,
+		 const json_t *statement, const json_t *subject)
+{
+	struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
+	char sdig[STELE_DIGEST_STRLEN], edig[STELE_DIGEST_STRLEN];
+	json_t *man = NULL, *desc = NULL;
+	uint64_t ssize;
+	int error;
+
+	if ((error = stele_json_emit(&b, statement)) < 0 ||
+	    (error = stele_txn_put_blob(txn, b.ptr, b.len, sdig)) < 0 ||
+	    (error = stele_txn_put_blob(txn, EMPTY_JSON, 2, edig)) < 0)
+		goto out;
+	ssize = b.len;
+	man = json_pack("{s:i,s:s,s:s,s:o,s:[{s:s,s:s,s:I,s:{s:s}}],s:O,s:{s:s}}",
+		"schemaVersion", 2, "mediaType", STELE_MT_MANIFEST,
+		"artifactType", STELE_MT_INTOTO,
+		"config", stele_descriptor(STELE_MT_EMPTY, edig, 2),
+		"layers", "mediaType", STELE_MT_INTOTO, "digest", sdig,
+		"size", (json_int_t)ssize, "annotations",
+		STELE_ANN_PREDICATE, STELE_PREDICATE_SLSA1,
+		"subject", (json_t *)subject,
+		"annotations", STELE_ANN_PREDICATE, STELE_PREDICATE_SLSA1);
+	if (!man) {
+		error = stele_error_set("cannot build the provenance manifest");
+		goto out;
+	}
+	stele_buf_clear(&b);
+	if ((error = stele_json_emit(&b, man)) < 0 ||
+	    (error = stele_txn_put_blob(txn, b.ptr, b.len, digest)) < 0)
+		goto out;
+	desc = stele_descriptor(STELE_MT_MANIFEST, digest, b.len);
+	json_object_set_new(desc, "artifactType", json_string(STELE_MT_INTOTO));
+	json_object_set_new(desc, "annotations", json_pack("{s:s,s:s}",
+		STELE_ANN_PREDICATE, STELE_PREDICATE_SLSA1,
+		"dev.stele.subject", stele_json_str(subject, "digest")));
+	error = stele_txn_index_add(txn, NULL, desc);
+out:
+	json_decref(desc);
+	json_decref(man);
+	stele_buf_release(&b);
+	return error;
+}
+
+int
+stele_referrers(json_t **out, const struct stele_oci *oci,
+		const char *subject_digest)
+{
+	json_t *idx, *m, *res = json_array();
+	size_t i;
+	int error;
+
+	*out = NULL;
+	if ((error = stele_oci_index_load(&idx, oci)) < 0) {
+		json_decref(res);
+		return error;
+	}
+	json_array_foreach(json_object_get(idx, "manifests"), i, m) {
+		struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
+		const char *d = stele_json_str(m, "digest");
+		json_t *man = NULL;
+		const char *sd;
+
+		if (!d || !json_object_get(m, "artifactType"))
+			continue;
+		if (stele_oci_blob_read(&b, oci, d) == 0 &&
+		    stele_json_parse(&man, b.ptr, b.len, d) == 0 &&
+		    (sd = stele_json_str(json_object_get(man, "subject"), "digest")) &&
+		    !strcmp(sd, subject_digest))
+			json_array_append(res, m);
+		json_decref(man);
+		stele_buf_release(&b);
+	}
+	json_decref(idx);
+	*out = res;
+	return 0;
+}

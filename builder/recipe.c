@@ -1,0 +1,1399 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "builder/recipe.h"
+#include "util/buf.h"
+#include "util/error.h"
+#include "util/fs.h"
+
+/*
+ * The parser follows BuildKit's frontend/dockerfile/parser (line joining,
+ * directives, flags, word splitting) and instructions/parse.go (argument
+ * checks); the expander follows frontend/dockerfile/shell/lex.go.  Where
+ * those work rune by rune, this works byte by byte: every character with a
+ * meaning is ASCII, and other bytes are copied through unchanged.
+ */
+
+#define RECIPE_MAX ((size_t)1024 * 1024)
+#define RECIPE_LINE_MAX ((size_t)64 * 1024)
+#define EXPAND_MAX ((size_t)1024 * 1024)
+#define EXPAND_DEPTH 64
+
+struct keyword {
+	const char *name;
+	int kind; /* enum stele_instr_kind, or -1: known but refused */
+	const char *flags[4];
+};
+
+static const struct keyword keywords[] = {
+	{ "FROM", STELE_I_FROM, { "platform", NULL } },
+	{ "ARG", STELE_I_ARG, { NULL } },
+	{ "ENV", STELE_I_ENV, { NULL } },
+	{ "LABEL", STELE_I_LABEL, { NULL } },
+	{ "WORKDIR", STELE_I_WORKDIR, { NULL } },
+	{ "USER", STELE_I_USER, { NULL } },
+	{ "COPY", STELE_I_COPY, { "from", "chown", "chmod", NULL } },
+	{ "ADD", STELE_I_ADD, { "chown", "chmod", NULL } },
+	{ "RUN", STELE_I_RUN, { "network", NULL } },
+	{ "ENTRYPOINT", STELE_I_ENTRYPOINT, { NULL } },
+	{ "CMD", STELE_I_CMD, { NULL } },
+	{ "EXPOSE", STELE_I_EXPOSE, { NULL } },
+	{ "STOPSIGNAL", STELE_I_STOPSIGNAL, { NULL } },
+	{ "SHELL", STELE_I_SHELL, { NULL } },
+	{ "ONBUILD", -1, { NULL } },
+	{ "HEALTHCHECK", -1, { NULL } },
+	{ "VOLUME", -1, { NULL } },
+	{ "MAINTAINER", -1, { NULL } },
+};
+
+enum { DIR_ESCAPE = 1 << 0, DIR_SYNTAX = 1 << 1, DIR_CHECK = 1 << 2 };
+
+struct parser {
+	struct stele_recipe *r;
+	size_t alloc;      /* of r->instrs */
+	int dir_done;      /* directives are only read before anything else */
+	int dir_seen;      /* DIR_* */
+	int seen_from;
+};
+
+struct strv {
+	char **v;
+	size_t n, alloc;
+};
+
+static int perr(const struct stele_recipe *r, int line, const char *kw,
+		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int
+perr(const struct stele_recipe *r, int line, const char *kw,
+     const char *fmt, ...)
+{
+	char msg[STELE_ERROR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (kw)
+		return stele_error_setc(STELE_EINVALID, "%s:%d: %s: %s",
+					r->path, line, kw, msg);
+	return stele_error_setc(STELE_EINVALID, "%s:%d: %s", r->path, line,
+				msg);
+}
+
+/* Go's unicode.IsSpace, restricted to ASCII. */
+static int
+is_space(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' ||
+	       c == '\r';
+}
+
+/* BuildKit's reWhitespace: [\t\v\f\r ] */
+static int
+is_hspace(int c)
+{
+	return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r';
+}
+
+/* Go's regexp \s: [\t\n\f\r ] */
+static int
+is_re_space(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+}
+
+static int
+is_alpha(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int
+is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int
+to_lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* Case-insensitive ASCII comparison of s[0..n) with a NUL-terminated word. */
+static int
+ascii_ieq(const char *s, size_t n, const char *word)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!word[i] || to_lower((unsigned char)s[i]) !=
+				to_lower((unsigned char)word[i]))
+			return 0;
+	return word[n] == '\0';
+}
+
+/* Appends that cannot exceed the cap by construction; OOM is fatal. */
+static void
+xput(struct stele_buf *b, const char *s, size_t n)
+{
+	if (stele_buf_put(b, s, n) < 0)
+		abort();
+}
+
+static void
+xputc(struct stele_buf *b, char c)
+{
+	xput(b, &c, 1);
+}
+
+static void
+strv_push(struct strv *sv, char *s)
+{
+	if (sv->n == sv->alloc) {
+		sv->alloc = sv->alloc ? sv->alloc * 2 : 4;
+		sv->v = stele_xrealloc(sv->v, sv->alloc * sizeof(*sv->v));
+	}
+	sv->v[sv->n++] = s;
+}
+
+static void
+strv_release(struct strv *sv)
+{
+	size_t i;
+
+	for (i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+	sv->v = NULL;
+	sv->n = sv->alloc = 0;
+}
+
+static void
+trim(const char **s, size_t *n)
+{
+	while (*n && is_space((unsigned char)(*s)[0])) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n && is_space((unsigned char)(*s)[*n - 1]))
+		(*n)--;
+}
+
+/* reWhitespace.Split(s, -1) on trimmed text: quotes mean nothing here. */
+static void
+split_ws(struct strv *out, const char *s, size_t n)
+{
+	size_t i = 0, start;
+
+	while (i < n) {
+		while (i < n && is_hspace((unsigned char)s[i]))
+			i++;
+		if (i == n)
+			break;
+		start = i;
+		while (i < n && !is_hspace((unsigned char)s[i]))
+			i++;
+		strv_push(out, stele_xstrndup(s + start, i - start));
+	}
+}
+
+static void
+word_end(struct strv *out, struct stele_buf *w, int *blank_ok)
+{
+	if (*blank_ok || w->len)
+		strv_push(out, stele_xstrndup(stele_buf_cstr(w), w->len));
+	stele_buf_clear(w);
+	*blank_ok = 0;
+}
+
+/*
+ * BuildKit's parseWords(): split on unquoted whitespace, keeping quotes and
+ * escapes; only a trailing escape is dropped.
+ */
+static void
+parse_words(struct strv *out, const char *s, size_t n, char esc)
+{
+	struct stele_buf w = STELE_BUF_INIT(RECIPE_MAX);
+	char quote = 0;
+	int in_word = 0, blank_ok = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!in_word) {
+			if (is_space((unsigned char)c))
+				continue;
+			in_word = 1;
+		}
+		if (!quote) {
+			if (is_space((unsigned char)c)) {
+				word_end(out, &w, &blank_ok);
+				in_word = 0;
+				continue;
+			}
+			if (c == '\'' || c == '"') {
+				quote = c;
+				blank_ok = 1;
+			} else if (c == esc) {
+				if (i + 1 == n)
+					continue;
+				xputc(&w, c);
+				c = s[++i];
+			}
+		} else if (c == quote) {
+			quote = 0;
+		} else if (c == esc && quote != '\'') {
+			if (i + 1 == n) {
+				quote = 0;
+				continue;
+			}
+			xputc(&w, c);
+			c = s[++i];
+		}
+		xputc(&w, c);
+	}
+	if (in_word)
+		word_end(out, &w, &blank_ok);
+	stele_buf_release(&w);
+}
+
+/*
+ * BuildKit's extractBuilderFlags(): leading words that start with "--",
+ * quotes removed and escapes applied; a bare "--" ends them.  Returns the
+ * offset of the arguments.
+ */
+static size_t
+extract_flags(struct strv *out, const char *s, size_t n, char esc)
+{
+	struct stele_buf w = STELE_BUF_INIT(RECIPE_MAX);
+	char quote = 0;
+	int in_word = 0, blank_ok = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!in_word) {
+			if (is_space((unsigned char)c))
+				continue;
+			if (c != '-' || i + 1 == n || s[i + 1] != '-')
+				break;
+			in_word = 1;
+		}
+		if (!quote) {
+			if (is_space((unsigned char)c)) {
+				in_word = 0;
+				if (w.len == 2 && !memcmp(w.ptr, "--", 2)) {
+					stele_buf_release(&w);
+					return i;
+				}
+				word_end(out, &w, &blank_ok);
+				continue;
+			}
+			if (c == '\'' || c == '"') {
+				quote = c;
+				blank_ok = 1;
+				continue;
+			}
+		} else if (c == quote) {
+			quote = 0;
+			continue;
+		}
+		if (c == esc) {
+			if (i + 1 == n) {
+				quote = 0;
+				continue;
+			}
+			c = s[++i];
+		}
+		xputc(&w, c);
+	}
+	if (in_word && !(w.len == 2 && !memcmp(w.ptr, "--", 2)))
+		word_end(out, &w, &blank_ok);
+	stele_buf_release(&w);
+	return i;
+}
+
+static int
+ierr(const struct parser *p, const struct stele_instr *in, const char *fmt,
+     ...) __attribute__((format(printf, 3, 4)));
+
+static int
+ierr(const struct parser *p, const struct stele_instr *in, const char *fmt,
+     ...)
+{
+	char msg[STELE_ERROR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return perr(p->r, in->line, in->keyword, "%s", msg);
+}
+
+static int
+check_flags(const struct parser *p, struct stele_instr *in,
+	    const struct keyword *kw, struct strv *words)
+{
+	size_t i, j, nlen;
+	const char *name, *eq;
+	int ok;
+
+	in->flags = stele_xcalloc(words->n, sizeof(*in->flags));
+	for (i = 0; i < words->n; i++) {
+		name = words->v[i] + 2;
+		eq = strchr(name, '=');
+		nlen = eq ? (size_t)(eq - name) : strlen(name);
+		for (ok = 0, j = 0; kw->flags[j] && !ok; j++)
+			ok = strlen(kw->flags[j]) == nlen &&
+			     !memcmp(kw->flags[j], name, nlen);
+		if (!ok)
+			return ierr(p, in, "unknown flag '--%.*s'", (int)nlen,
+				    name);
+		for (j = 0; j < in->nflags; j++)
+			if (!strncmp(in->flags[j].name, name, nlen) &&
+			    !in->flags[j].name[nlen])
+				return ierr(p, in, "duplicate flag '--%.*s'",
+					    (int)nlen, name);
+		if (!eq)
+			return ierr(p, in, "missing a value on flag '--%s'",
+				    name);
+		in->flags[in->nflags].name = stele_xstrndup(name, nlen);
+		in->flags[in->nflags++].value = stele_xstrdup(eq + 1);
+	}
+	return 0;
+}
+
+/*
+ * BuildKit's parseJSON(): 1 when `s` is a JSON array of strings (exec
+ * form), 0 when it is not JSON at all (shell form); an array holding
+ * anything but strings is an error.
+ */
+static int
+parse_json(const struct parser *p, struct stele_instr *in, struct strv *out,
+	   const char *s, size_t n)
+{
+	json_error_t jerr;
+	json_t *v, *e;
+	size_t i;
+
+	if (!n || s[0] != '[')
+		return 0;
+	v = json_loadb(s, n, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &jerr);
+	if (!v)
+		return 0;
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e)) {
+			json_decref(v);
+			return ierr(p, in, "when using JSON array syntax, "
+				    "arrays must be comprised of strings only");
+		}
+		if (memchr(json_string_value(e), '\0', json_string_length(e))) {
+			json_decref(v);
+			return ierr(p, in, "NUL character in JSON string");
+		}
+	}
+	json_array_foreach(v, i, e)
+		strv_push(out, stele_xstrdup(json_string_value(e)));
+	json_decref(v);
+	return 1;
+}
+
+/*
+ * BuildKit reads `<<WORD` (optionally `<<-`, an fd number before it, spaces
+ * after it) in RUN, COPY and ADD as a heredoc; stele refuses them.  Words
+ * are split as BuildKit's lexer does for this: quotes and escapes kept,
+ * `<<` glued to the spaces after it.
+ */
+static int
+has_heredoc(const char *s, size_t n)
+{
+	size_t i = 0, start, j;
+	char q;
+
+	while (i < n) {
+		while (i < n && is_space((unsigned char)s[i]))
+			i++;
+		start = i;
+		while (i < n && !is_space((unsigned char)s[i])) {
+			if (s[i] == '\\' && i + 1 < n) {
+				i += 2;
+			} else if (s[i] == '\'' || s[i] == '"') {
+				for (q = s[i++]; i < n && s[i] != q; i++)
+					if (q == '"' && s[i] == '\\' && i + 1 < n)
+						i++;
+				i += i < n;
+			} else if (s[i] == '<' && i + 1 < n && s[i + 1] == '<') {
+				for (i += 2; i < n && (s[i] == ' ' ||
+				     s[i] == '\t' || s[i] == '\r'); i++)
+					;
+			} else {
+				i++;
+			}
+		}
+		for (j = start; j < i && is_digit((unsigned char)s[j]); j++)
+			;
+		if (i - j < 2 || s[j] != '<' || s[j + 1] != '<')
+			continue;
+		j += 2;
+		j += j < i && s[j] == '-';
+		while (j < i && is_re_space((unsigned char)s[j]))
+			j++;
+		if (j < i && !memchr(s + j, '<', i - j))
+			return 1;
+	}
+	return 0;
+}
+
+static int
+check_stage_name(char *name)
+{
+	char *c;
+
+	for (c = name; *c; c++)
+		*c = (char)to_lower((unsigned char)*c);
+	if (!(name[0] >= 'a' && name[0] <= 'z'))
+		return -1;
+	for (c = name; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || is_digit((unsigned char)*c) ||
+		      *c == '-' || *c == '_' || *c == '.'))
+			return -1;
+	return 0;
+}
+
+static void
+pair_push(struct stele_instr *in, size_t *alloc, char *key, char *value)
+{
+	if (in->npairs == *alloc) {
+		*alloc = *alloc ? *alloc * 2 : 4;
+		in->pairs = stele_xrealloc(in->pairs, *alloc * sizeof(*in->pairs));
+	}
+	in->pairs[in->npairs].key = key;
+	in->pairs[in->npairs++].value = value;
+}
+
+/* ARG name[=default] ...: split at the first '=' of each word. */
+static int
+parse_arg(const struct parser *p, struct stele_instr *in)
+{
+	size_t i, alloc = 0;
+	char *eq;
+
+	for (i = 0; i < in->nargs; i++) {
+		eq = strchr(in->args[i], '=');
+		if (eq == in->args[i])
+			return ierr(p, in, "names can not be blank");
+		pair_push(in, &alloc, eq ? stele_xstrndup(in->args[i],
+			  (size_t)(eq - in->args[i])) : stele_xstrdup(in->args[i]),
+			  eq ? stele_xstrdup(eq + 1) : NULL);
+	}
+	return 0;
+}
+
+/*
+ * ENV and LABEL (BuildKit's parseNameVal): `key=value ...`, or the legacy
+ * `key value with spaces` when the first word has no '='.
+ */
+static int
+parse_name_val(const struct parser *p, struct stele_instr *in)
+{
+	const char *s = in->raw;
+	size_t i, k, alloc = 0;
+	char *eq;
+
+	if (!strchr(in->args[0], '=')) {
+		for (k = 0; s[k] && !is_hspace((unsigned char)s[k]); k++)
+			;
+		for (i = k; s[i] && is_hspace((unsigned char)s[i]); i++)
+			;
+		if (!s[i])
+			return ierr(p, in, "must have two arguments");
+		pair_push(in, &alloc, stele_xstrndup(s, k), stele_xstrdup(s + i));
+		return 0;
+	}
+	for (i = 0; i < in->nargs; i++) {
+		if (!(eq = strchr(in->args[i], '=')))
+			return ierr(p, in, "syntax error - can't find = in '%s'."
+				    " Must be of the form: name=value",
+				    in->args[i]);
+		if (eq == in->args[i])
+			return ierr(p, in, "names can not be blank");
+		pair_push(in, &alloc, stele_xstrndup(in->args[i],
+			  (size_t)(eq - in->args[i])), stele_xstrdup(eq + 1));
+	}
+	return 0;
+}
+
+static int
+parse_args(const struct parser *p, struct stele_instr *in)
+{
+	struct strv args = { NULL, 0, 0 };
+	size_t n = strlen(in->raw);
+	int error = 0;
+
+	switch (in->kind) {
+	case STELE_I_FROM:
+	case STELE_I_EXPOSE:
+		split_ws(&args, in->raw, n);
+		break;
+	case STELE_I_ARG:
+	case STELE_I_ENV:
+	case STELE_I_LABEL:
+		parse_words(&args, in->raw, n, p->r->escape);
+		break;
+	case STELE_I_COPY:
+	case STELE_I_ADD:
+		if ((error = parse_json(p, in, &args, in->raw, n)) < 0)
+			goto out;
+		in->json_form = error;
+		if (!in->json_form)
+			split_ws(&args, in->raw, n);
+		break;
+	case STELE_I_RUN:
+	case STELE_I_CMD:
+	case STELE_I_ENTRYPOINT:
+	case STELE_I_SHELL:
+		if ((error = parse_json(p, in, &args, in->raw, n)) < 0)
+			goto out;
+		in->json_form = error;
+		/* fall through */
+	default:
+		if (!in->json_form && n)
+			strv_push(&args, stele_xstrdup(in->raw));
+		break;
+	}
+	in->args = args.v;
+	in->nargs = args.n;
+	args.v = NULL;
+	args.n = 0;
+
+	switch (in->kind) {
+	case STELE_I_FROM:
+		if (in->nargs == 3 &&
+		    ascii_ieq(in->args[1], strlen(in->args[1]), "as")) {
+			if (check_stage_name(in->args[2]) < 0)
+				error = ierr(p, in, "invalid name for build stage:"
+					     " '%s', name can't start with a number"
+					     " or contain symbols", in->args[2]);
+		} else if (in->nargs != 1) {
+			error = ierr(p, in, "requires either one or three "
+				     "arguments");
+		}
+		break;
+	case STELE_I_WORKDIR:
+	case STELE_I_USER:
+	case STELE_I_STOPSIGNAL:
+		if (in->nargs != 1)
+			error = ierr(p, in, "requires exactly one argument");
+		break;
+	case STELE_I_COPY:
+	case STELE_I_ADD:
+		if (in->nargs < 2)
+			error = ierr(p, in, "requires at least two arguments");
+		break;
+	case STELE_I_SHELL:
+		if (in->nargs && !in->json_form)
+			error = ierr(p, in, "requires the arguments to be in "
+				     "JSON form");
+		/* fall through */
+	case STELE_I_RUN:
+		if (!in->nargs && !error)
+			error = ierr(p, in, "requires at least one argument");
+		break;
+	case STELE_I_CMD:
+	case STELE_I_ENTRYPOINT:
+		/* `CMD []` clears; an empty shell form means nothing */
+		if (!in->json_form && !in->nargs)
+			error = ierr(p, in, "requires at least one argument");
+		break;
+	default: /* ARG, ENV, LABEL, EXPOSE */
+		if (!in->nargs)
+			error = ierr(p, in, "requires at least one argument");
+		else if (in->kind == STELE_I_ARG)
+			error = parse_arg(p, in);
+		else if (in->kind == STELE_I_ENV || in->kind == STELE_I_LABEL)
+			error = parse_name_val(p, in);
+		break;
+	}
+	if (!error && !in->json_form && (in->kind == STELE_I_RUN ||
+	    in->kind == STELE_I_COPY || in->kind == STELE_I_ADD) &&
+	    strstr(in->raw, "<<") && has_heredoc(in->raw, n))
+		error = ierr(p, in, "heredocs (<<) are not supported by stele");
+out:
+	strv_release(&args);
+	return error;
+}
+
+static const struct keyword *
+keyword_find(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
+		if (ascii_ieq(s, n, keywords[i].name))
+			return &keywords[i];
+	return NULL;
+}
+
+static struct stele_instr *
+instr_new(struct parser *p)
+{
+	struct stele_recipe *r = p->r;
+
+	if (r->ninstrs == p->alloc) {
+		p->alloc = p->alloc ? p->alloc * 2 : 16;
+		r->instrs = stele_xrealloc(r->instrs,
+					   p->alloc * sizeof(*r->instrs));
+	}
+	memset(&r->instrs[r->ninstrs], 0, sizeof(r->instrs[0]));
+	return &r->instrs[r->ninstrs++];
+}
+
+/* One logical line: keyword, flags, then the instruction's own syntax. */
+static int
+parse_instr(struct parser *p, const char *s, size_t n, int line)
+{
+	struct strv flags = { NULL, 0, 0 };
+	const struct keyword *kw;
+	struct stele_instr *in;
+	const char *raw;
+	size_t k, i, rawlen;
+	int error;
+
+	trim(&s, &n);
+	for (k = 0; k < n && !is_hspace((unsigned char)s[k]); k++)
+		;
+	if (!(kw = keyword_find(s, k)))
+		return perr(p->r, line, NULL, "unknown instruction '%.*s'",
+			    (int)k, s);
+	if (kw->kind < 0)
+		return perr(p->r, line, kw->name, "not supported by stele");
+	in = instr_new(p);
+	in->kind = (enum stele_instr_kind)kw->kind;
+	in->keyword = kw->name;
+	in->line = line;
+	in->text = stele_xstrndup(s, n);
+	for (i = k; i < n && is_hspace((unsigned char)s[i]); i++)
+		;
+	raw = s + i;
+	rawlen = n - i;
+	i = extract_flags(&flags, raw, rawlen, p->r->escape);
+	raw += i;
+	rawlen -= i;
+	trim(&raw, &rawlen);
+	in->raw = stele_xstrndup(raw, rawlen);
+	if ((error = check_flags(p, in, kw, &flags)) < 0 ||
+	    (error = parse_args(p, in)) < 0)
+		goto out;
+	if (in->kind == STELE_I_FROM)
+		p->seen_from = 1;
+	else if (in->kind != STELE_I_ARG && !p->seen_from)
+		error = ierr(p, in, "only ARG may come before the first FROM");
+out:
+	strv_release(&flags);
+	return error;
+}
+
+/*
+ * Parser directives (`# key=value`) are read only from the first lines, and
+ * stop at the first line that is not one (a comment, a blank line, an
+ * instruction).  Returns 1 for a directive line, 0 otherwise.
+ */
+static int
+parse_directive(struct parser *p, const char *s, size_t n, int line)
+{
+	static const char *const names[] = { "escape", "syntax", "check" };
+	size_t i = 1, k, v, e;
+	int which = -1, bit;
+
+	if (!n || s[0] != '#')
+		goto done;
+	while (i < n && is_space((unsigned char)s[i]))
+		i++;
+	if (i == n || !is_alpha((unsigned char)s[i]))
+		goto done;
+	for (k = i; k < n && (is_alpha((unsigned char)s[k]) ||
+	     is_digit((unsigned char)s[k])); k++)
+		;
+	for (v = k; v < n && is_re_space((unsigned char)s[v]); v++)
+		;
+	if (v == n || s[v] != '=')
+		goto done;
+	for (e = n, v++; e > v && is_re_space((unsigned char)s[e - 1]); e--)
+		;
+	for (bit = 0; bit < 3; bit++)
+		if (ascii_ieq(s + i, k - i, names[bit]))
+			which = bit;
+	if (which < 0 || v == n)
+		goto done;
+	/* `(.+?)\s*$`: all spaces after '=' leave the last one as the value */
+	while (v < e && is_re_space((unsigned char)s[v]))
+		v++;
+	if (v == e) {
+		v = n - 1;
+		e = n;
+	}
+	if (p->dir_seen & (1 << which))
+		return perr(p->r, line, NULL, "only one %s parser directive "
+			    "can be used", names[which]);
+	p->dir_seen |= 1 << which;
+	if (which == 0) {
+		if (e - v != 1 || (s[v] != '`' && s[v] != '\\'))
+			return perr(p->r, line, NULL, "invalid escape token "
+				    "'%.*s' does not match ` or \\", (int)(e - v),
+				    s + v);
+		p->r->escape = s[v];
+	}
+	return 1;
+done:
+	p->dir_done = 1;
+	return 0;
+}
+
+struct reader {
+	const char *p, *end;
+	int line;
+};
+
+static int
+next_line(struct reader *rd, const char **s, size_t *n)
+{
+	const char *nl;
+
+	if (rd->p >= rd->end)
+		return 0;
+	nl = memchr(rd->p, '\n', (size_t)(rd->end - rd->p));
+	*s = rd->p;
+	*n = (size_t)((nl ? nl : rd->end) - rd->p);
+	rd->p = nl ? nl + 1 : rd->end;
+	rd->line++;
+	while (*n && ((*s)[*n - 1] == '\r' || (*s)[*n - 1] == '\n'))
+		(*n)--;
+	return 1;
+}
+
+/*
+ * BuildKit's lineContinuationRegex, `([^E])E[ \t]*$|^E[ \t]*$`: an escape
+ * at the end of the line (spaces and tabs after it allowed) that is not
+ * itself escaped.  Strips it and returns 1.
+ */
+static int
+trim_continuation(const char *s, size_t *n, char esc)
+{
+	size_t m = *n;
+
+	while (m && (s[m - 1] == ' ' || s[m - 1] == '\t'))
+		m--;
+	if (!m || s[m - 1] != esc || (m >= 2 && s[m - 2] == esc))
+		return 0;
+	*n = m - 1;
+	return 1;
+}
+
+static int
+is_comment(const char *s, size_t n)
+{
+	while (n && is_space((unsigned char)*s)) {
+		s++;
+		n--;
+	}
+	return n && *s == '#';
+}
+
+static int
+is_blank(const char *s, size_t n)
+{
+	while (n && is_space((unsigned char)*s)) {
+		s++;
+		n--;
+	}
+	return !n;
+}
+
+static int
+check_lines(const struct stele_recipe *r, const char *text, size_t len)
+{
+	const char *s = text, *end = text + len, *nl;
+	size_t n;
+	int line = 1;
+
+	for (; s < end; line++) {
+		nl = memchr(s, '\n', (size_t)(end - s));
+		n = (size_t)((nl ? nl : end) - s);
+		if (n > RECIPE_LINE_MAX)
+			return perr(r, line, NULL, "line longer than %zu bytes",
+				    RECIPE_LINE_MAX);
+		if (memchr(s, '\0', n))
+			return perr(r, line, NULL, "NUL byte in recipe");
+		s = nl ? nl + 1 : end;
+	}
+	return 0;
+}
+
+static int
+parse_lines(struct parser *p, const char *text, size_t len)
+{
+	struct stele_buf line = STELE_BUF_INIT(RECIPE_MAX);
+	struct reader rd = { text, text + len, 0 };
+	const char *s;
+	size_t n;
+	int start, cont, error = 0;
+
+	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3))
+		rd.p += 3;
+	while (next_line(&rd, &s, &n)) {
+		start = rd.line;
+		while (n && is_space((unsigned char)*s)) {
+			s++;
+			n--;
+		}
+		if (!p->dir_done &&
+		    (error = parse_directive(p, s, n, start)) != 0) {
+			if (error < 0)
+				break;
+			error = 0;
+			continue;
+		}
+		if (n && s[0] == '#')
+			continue;
+		cont = trim_continuation(s, &n, p->r->escape);
+		if (!cont && !n)
+			continue;
+		stele_buf_clear(&line);
+		xput(&line, s, n);
+		/* comment and blank lines inside a continuation are skipped */
+		while (cont && next_line(&rd, &s, &n)) {
+			if (is_comment(s, n) || is_blank(s, n))
+				continue;
+			cont = trim_continuation(s, &n, p->r->escape);
+			xput(&line, s, n);
+		}
+		if ((error = parse_instr(p, stele_buf_cstr(&line), line.len,
+					 start)) < 0)
+			break;
+	}
+	stele_buf_release(&line);
+	if (!error && !p->r->ninstrs)
+		error = stele_error_setc(STELE_EINVALID,
+			"%s: file with no instructions", p->r->path);
+	else if (!error && !p->seen_from)
+		error = stele_error_setc(STELE_EINVALID,
+			"%s: no FROM instruction", p->r->path);
+	return error;
+}
+
+int
+stele_recipe_parse(struct stele_recipe **out, const char *path,
+		   const char *text, size_t len)
+{
+	struct parser p;
+	int error;
+
+	*out = NULL;
+	memset(&p, 0, sizeof(p));
+	p.r = stele_xcalloc(1, sizeof(*p.r));
+	p.r->path = stele_xstrdup(path);
+	p.r->escape = '\\';
+	if (len > RECIPE_MAX)
+		error = stele_error_setc(STELE_EINVALID, "%s: recipe larger "
+					 "than %zu bytes", path, RECIPE_MAX);
+	else if ((error = check_lines(p.r, text, len)) == 0)
+		error = parse_lines(&p, text, len);
+	if (error < 0) {
+		stele_recipe_free(p.r);
+		return error;
+	}
+	*out = p.r;
+	return 0;
+}
+
+void
+stele_recipe_free(struct stele_recipe *r)
+{
+	struct stele_instr *in;
+	size_t i, j;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->ninstrs; i++) {
+		in = &r->instrs[i];
+		for (j = 0; j < in->nflags; j++) {
+			free(in->flags[j].name);
+			free(in->flags[j].value);
+		}
+		for (j = 0; j < in->nargs; j++)
+			free(in->args[j]);
+		for (j = 0; j < in->npairs; j++) {
+			free(in->pairs[j].key);
+			free(in->pairs[j].value);
+		}
+		free(in->flags);
+		free(in->args);
+		free(in->pairs);
+		free(in->text);
+		free(in->raw);
+	}
+	free(r->instrs);
+	free(r->path);
+	free(r);
+}
+
+const char *
+stele_instr_flag(const struct stele_instr *in, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < in->nflags; i++)
+		if (!strcmp(in->flags[i].name, name))
+			return in->flags[i].value;
+	return NULL;
+}
+
+/* Expansion: BuildKit's shell.Lex.ProcessWord(). */
+
+struct lexer {
+	const char *s;
+	size_t n, pos;
+	char esc;
+	stele_lookup_fn lookup;
+	void *payload;
+	int depth;
+	char why[512];
+};
+
+static int lex_until(struct lexer *lx, struct stele_buf *out, int stop,
+		     int raw);
+
+static int lex_fail(struct lexer *lx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int
+lex_fail(struct lexer *lx, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(lx->why, sizeof(lx->why), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int
+lex_peek(const struct lexer *lx)
+{
+	return lx->pos < lx->n ? (unsigned char)lx->s[lx->pos] : -1;
+}
+
+static int
+lex_put(struct lexer *lx, struct stele_buf *out, const char *s, size_t n)
+{
+	if (stele_buf_put(out, s, n) < 0)
+		return lex_fail(lx, "%s", stele_error_last());
+	return 0;
+}
+
+static int
+lex_putc(struct lexer *lx, struct stele_buf *out, int c)
+{
+	char ch = (char)c;
+
+	return lex_put(lx, out, &ch, 1);
+}
+
+static const char *
+lex_get(const struct lexer *lx, const char *name)
+{
+	return lx->lookup ? lx->lookup(lx->payload, name) : NULL;
+}
+
+/* A name: digits (positional), one special character, or [A-Za-z0-9_]+. */
+static void
+lex_name(struct lexer *lx, struct stele_buf *name)
+{
+	int c = lex_peek(lx);
+
+	if (c >= 0 && is_digit(c)) {
+		while ((c = lex_peek(lx)) >= 0 && is_digit(c)) {
+			xputc(name, (char)c);
+			lx->pos++;
+		}
+		return;
+	}
+	if (c >= 0 && strchr("@*#?-$!", c)) {
+		xputc(name, (char)c);
+		lx->pos++;
+		return;
+	}
+	while ((c = lex_peek(lx)) >= 0 &&
+	       (is_alpha(c) || is_digit(c) || c == '_')) {
+		xputc(name, (char)c);
+		lx->pos++;
+	}
+}
+
+static int
+lex_single(struct lexer *lx, struct stele_buf *out)
+{
+	int c;
+
+	for (lx->pos++; (c = lex_peek(lx)) != '\''; lx->pos++) {
+		if (c < 0)
+			return lex_fail(lx, "unexpected end of statement while "
+					"looking for matching single-quote");
+		if (lex_putc(lx, out, c) < 0)
+			return -1;
+	}
+	lx->pos++;
+	return 0;
+}
+
+static int lex_dollar(struct lexer *lx, struct stele_buf *out);
+
+/* Inside "": only $, the escape before " $ or itself, and " are special. */
+static int
+lex_double(struct lexer *lx, struct stele_buf *out, int raw)
+{
+	int c, next;
+
+	for (lx->pos++;;) {
+		c = lex_peek(lx);
+		if (c < 0)
+			return lex_fail(lx, "unexpected end of statement while "
+					"looking for matching double-quote");
+		if (c == '"') {
+			lx->pos++;
+			return 0;
+		}
+		if (c == '$') {
+			if (lex_dollar(lx, out) < 0)
+				return -1;
+			continue;
+		}
+		lx->pos++;
+		if (c == lx->esc) {
+			if (raw && lex_putc(lx, out, c) < 0)
+				return -1;
+			next = lex_peek(lx);
+			if (next < 0)
+				continue;
+			if (next == '"' || next == '$' || next == lx->esc) {
+				c = next;
+				lx->pos++;
+			}
+		}
+		if (lex_putc(lx, out, c) < 0)
+			return -1;
+	}
+}
+
+static size_t
+rune_len(const char *s, size_t n)
+{
+	unsigned char c = (unsigned char)s[0];
+	size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+	size_t i;
+
+	if (len > n)
+		return 1;
+	for (i = 1; i < len; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			return 1;
+	return len;
+}
+
+struct ptok {
+	char kind; /* '*', '?' or 'l' (literal s[0..n)) */
+	const char *s;
+	size_t n;
+};
+
+/* `*` any run of characters, `?` one, `\` quotes * ? \ and drops before }. */
+static int
+pattern_compile(struct lexer *lx, struct ptok **out, size_t *ntok,
+		const char *pat)
+{
+	size_t i = 0, n = strlen(pat);
+	struct ptok *t = stele_xcalloc(n + 1, sizeof(*t));
+
+	*ntok = 0;
+	while (i < n) {
+		struct ptok *tk = &t[(*ntok)++];
+
+		tk->kind = 'l';
+		tk->s = pat + i;
+		tk->n = 1;
+		if (pat[i] == '*' || pat[i] == '?') {
+			tk->kind = pat[i++];
+		} else if (pat[i] == '\\' && i + 1 < n &&
+			   (pat[i + 1] == '}' || pat[i + 1] == '/')) {
+			(*ntok)--;
+			i++;
+		} else if (pat[i] == '\\') {
+			if (i + 1 == n || !strchr("*?\\", pat[i + 1])) {
+				free(t);
+				return lex_fail(lx, "invalid pattern (%s) in "
+						"substitution: invalid escape", pat);
+			}
+			tk->s = pat + i + 1;
+			i += 2;
+		} else {
+			tk->n = rune_len(pat + i, n - i);
+			i += tk->n;
+		}
+	}
+	*out = t;
+	return 0;
+}
+
+static void
+nfa_close(const struct ptok *t, size_t ntok, char *set)
+{
+	size_t i;
+
+	for (i = 0; i < ntok; i++)
+		if (set[i] && t[i].kind == '*')
+			set[i + 1] = 1;
+}
+
+/*
+ * ${v#pat} ${v##pat} ${v%pat} ${v%%pat}: remove the shortest (longest)
+ * prefix (suffix) matching `pat`.  The pattern runs as an NFA one
+ * character at a time, forwards for a prefix and backwards, with the
+ * tokens reversed, for a suffix (BuildKit reverses both strings).
+ */
+static int
+pattern_trim(struct lexer *lx, struct stele_buf *out, const char *pat,
+	     const char *v, int suffix, int greedy)
+{
+	struct ptok *t, tmp;
+	size_t ntok, i, n = strlen(v), done = 0, rl, best = (size_t)-1;
+	char *cur, *nxt, *sw;
+	const char *r;
+	int alive;
+
+	if (pattern_compile(lx, &t, &ntok, pat) < 0)
+		return -1;
+	for (i = 0; suffix && i < ntok / 2; i++) {
+		tmp = t[i];
+		t[i] = t[ntok - 1 - i];
+		t[ntok - 1 - i] = tmp;
+	}
+	cur = stele_xcalloc(ntok + 1, 1);
+	nxt = stele_xcalloc(ntok + 1, 1);
+	cur[0] = 1;
+	nfa_close(t, ntok, cur);
+	alive = 1;
+	if (cur[ntok])
+		best = 0;
+	while (done < n && alive && (greedy || best == (size_t)-1)) {
+		if (!suffix) {
+			r = v + done;
+			rl = rune_len(r, n - done);
+		} else {
+			for (rl = 1; rl < 4 && rl < n - done &&
+			     ((unsigned char)v[n - done - rl] & 0xc0) == 0x80; rl++)
+				;
+			r = v + n - done - rl;
+		}
+		memset(nxt, 0, ntok + 1);
+		for (alive = 0, i = 0; i < ntok; i++) {
+			if (!cur[i])
+				continue;
+			/* Go's regexp `.` does not match a newline */
+			if (t[i].kind == '*')
+				nxt[i] = *r != '\n';
+			else if ((t[i].kind == '?' && *r != '\n') ||
+				 (t[i].kind == 'l' && t[i].n == rl &&
+				  !memcmp(t[i].s, r, rl)))
+				nxt[i + 1] = 1;
+		}
+		nfa_close(t, ntok, nxt);
+		for (i = 0; i <= ntok; i++)
+			alive |= nxt[i];
+		done += rl;
+		if (nxt[ntok])
+			best = done;
+		sw = cur;
+		cur = nxt;
+		nxt = sw;
+	}
+	free(cur);
+	free(nxt);
+	free(t);
+	if (best == (size_t)-1)
+		best = 0;
+	return lex_put(lx, out, suffix ? v : v + best, n - best);
+}
+
+static int
+lex_modifier(struct lexer *lx, struct stele_buf *out, const char *name,
+	     int op, int colon)
+{
+	struct stele_buf word = STELE_BUF_INIT(EXPAND_MAX);
+	const char *v, *w;
+	int error = -1, raw = op == '#' || op == '%', greedy;
+
+	if (colon && raw)
+		return lex_fail(lx, "unsupported modifier (:%c) in "
+				"substitution", op);
+	if (lx->depth >= EXPAND_DEPTH)
+		return lex_fail(lx, "substitutions nested too deeply");
+	lx->depth++;
+	if (lex_until(lx, &word, '}', raw) < 0) {
+		if (lex_peek(lx) < 0)
+			lex_fail(lx, "syntax error: missing '}'");
+		goto out;
+	}
+	v = lex_get(lx, name);
+	w = stele_buf_cstr(&word);
+	if (op == '-' || op == '+') {
+		int use = v && !(colon && !*v);
+
+		error = op == '-' ? lex_put(lx, out, use ? v : w,
+					    strlen(use ? v : w)) :
+			lex_put(lx, out, use ? w : "", use ? word.len : 0);
+	} else if (op == '?') {
+		if (!v || (colon && !*v))
+			lex_fail(lx, "%s: %s", name, *w ? w : v ?
+				 "is not allowed to be empty" :
+				 "is not allowed to be unset");
+		else
+			error = lex_put(lx, out, v, strlen(v));
+	} else if (op == '#' || op == '%') {
+		greedy = *w == op;
+		error = pattern_trim(lx, out, w + greedy, v ? v : "", op == '%',
+				     greedy);
+	} else {
+		lex_fail(lx, "unsupported modifier (%s%c) in substitution",
+			 colon ? ":" : "", op);
+	}
+out:
+	lx->depth--;
+	stele_buf_release(&word);
+	return error;
+}
+
+static int
+lex_dollar(struct lexer *lx, struct stele_buf *out)
+{
+	struct stele_buf name = STELE_BUF_INIT(lx->n + 1);
+	const char *v;
+	int c, colon = 0, error = -1;
+
+	lx->pos++;
+	if (lex_peek(lx) != '{') {
+		lex_name(lx, &name);
+		if (!name.len)
+			error = lex_putc(lx, out, '$');
+		else if ((v = lex_get(lx, name.ptr)) != NULL)
+			error = lex_put(lx, out, v, strlen(v));
+		else
+			error = 0;
+		goto out;
+	}
+	lx->pos++;
+	c = lex_peek(lx);
+	if (c < 0) {
+		lex_fail(lx, "syntax error: missing '}'");
+		goto out;
+	}
+	if (c == '{' || c == '}' || c == ':') {
+		lex_fail(lx, "syntax error: bad substitution");
+		goto out;
+	}
+	lex_name(lx, &name);
+	c = lex_peek(lx);
+	lx->pos += c >= 0;
+	if (c == ':') {
+		colon = 1;
+		c = lex_peek(lx);
+		lx->pos += c >= 0;
+	}
+	if (c < 0) {
+		lex_fail(lx, "syntax error: missing '}'");
+	} else if (c == '}' && !colon) {
+		v = lex_get(lx, stele_buf_cstr(&name));
+		error = v ? lex_put(lx, out, v, strlen(v)) : 0;
+	} else if (strchr("+-?#%", c) || colon) {
+		error = lex_modifier(lx, out, stele_buf_cstr(&name), c, colon);
+	} else {
+		lex_fail(lx, "unsupported modifier (%c) in substitution", c);
+	}
+out:
+	stele_buf_release(&name);
+	return error;
+}
+
+/*
+ * Process up to `stop` (-1: the end).  `raw` keeps escape characters, as
+ * BuildKit does for the pattern of ${v#pat} and ${v%pat}.
+ */
+static int
+lex_until(struct lexer *lx, struct stele_buf *out, int stop, int raw)
+{
+	int c, error = 0;
+
+	while ((c = lex_peek(lx)) >= 0) {
+		if (c == stop) {
+			lx->pos++;
+			return 0;
+		}
+		if (c == '$')
+			error = lex_dollar(lx, out);
+		else if (c == '\'')
+			error = lex_single(lx, out);
+		else if (c == '"')
+			error = lex_double(lx, out, raw);
+		else {
+			lx->pos++;
+			if (c == lx->esc) {
+				if (raw && lex_putc(lx, out, c) < 0)
+					return -1;
+				if ((c = lex_peek(lx)) < 0)
+					break;
+				lx->pos++;
+			}
+			error = lex_putc(lx, out, c);
+		}
+		if (error < 0)
+			return -1;
+	}
+	if (stop >= 0)
+		return lex_fail(lx, "unexpected end of statement while looking "
+				"for matching %c", stop);
+	return 0;
+}
+
+int
+stele_recipe_expand(char **out, const char *word, char escape,
+		    stele_lookup_fn lookup, void *payload)
+{
+	struct stele_buf b = STELE_BUF_INIT(EXPAND_MAX);
+	struct lexer lx;
+	size_t show;
+
+	*out = NULL;
+	memset(&lx, 0, sizeof(lx));
+	lx.s = word;
+	lx.n = strlen(word);
+	lx.esc = escape;
+	lx.lookup = lookup;
+	lx.payload = payload;
+	if (lex_until(&lx, &b, -1, 0) < 0) {
+		stele_buf_release(&b);
+		show = lx.n > 128 ? 128 : lx.n;
+		return stele_error_setc(STELE_EINVALID,
+			"cannot expand '%.*s%s': %s", (int)show, word,
+			show < lx.n ? "..." : "", lx.why);
+	}
+	if (!(*out = stele_buf_detach(&b)))
+		return stele_error_set("out of memory");
+	return 0;
+}

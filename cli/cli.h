@@ -1,0 +1,31 @@
+#ifndef STELE_CLI_H
+#define STELE_CLI_H
+
+/* Exit codes (docs/cli.md). */
+#define EXIT_OK 0
+#define EXIT_DENIED 1
+#define EXIT_USAGE 2
+#define EXIT_ERROR 3
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+int cmd_build(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+
+/* Print "stele: <last error>" and return the exit code for `error`. */
+int cli_fail(int error);
+/* Print a usage error and return EXIT_USAGE. */
+int cli_usage(const char *usage, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Progress callback printing to stderr (quiet when STELE_QUIET is set). */
+void cli_progress(void *payload, const char *msg);
+/* Parse a -compression value; -1 when unknown. */
+int cli_compression(const char *s);
+extern const char *cli_version;
+
+#endif

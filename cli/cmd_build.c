@@ -1,0 +1,151 @@
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builder/build.h"
+#include "cli/cli.h"
+#include "oci/ref.h"
+#include "util/error.h"
+#include "util/fs.h"
+
+static const char build_usage[] =
+	"usage: stele build [options] CONTEXT\n"
+	"\n"
+	"Build an image from a recipe (Dockerfile syntax) and print its manifest\n"
+	"digest.  CONTEXT is a directory, git+file:///abs/path#REF,\n"
+	"git+https://HOST/REPO#REF or PATH#REF (a local git repository at REF,\n"
+	"read from its object database, never checked out).\n"
+	"\n"
+	"  -f, --file RECIPE        recipe (default: Dockerfile in the context)\n"
+	"  -t, --tag NAME[:TAG]     name in the local store (default tag: latest)\n"
+	"      --build-arg K=V      set a build argument (repeatable)\n"
+	"      --target STAGE       build up to this stage\n"
+	"  -o, --output oci:DIR[:TAG]  write into an OCI image layout instead\n"
+	"      --compression gzip|zstd|none  layer compression (default gzip)\n"
+	"  -q, --quiet              no progress on stderr\n"
+	"  -h, --help               this help\n"
+	"\n"
+	"The build epoch is SOURCE_DATE_EPOCH, else the source commit's time,\n"
+	"else 0; the same inputs give the same digest on any machine.\n";
+
+int
+cmd_build(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "file", required_argument, NULL, 'f' },
+		{ "tag", required_argument, NULL, 't' },
+		{ "build-arg", required_argument, NULL, 'a' },
+		{ "target", required_argument, NULL, 'T' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "compression", required_argument, NULL, 'c' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct stele_build_opts o = { 0 };
+	struct stele_build_result res;
+	struct stele_ref *out = NULL;
+	const char *tag = NULL, *output = NULL;
+	const char **args = NULL;
+	char *outspec = NULL;
+	int c, comp = STELE_COMPRESS_GZIP, quiet = 0, error, code;
+
+	o.compression = STELE_COMPRESS_GZIP;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "f:t:o:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': o.recipe = optarg; break;
+		case 't': tag = optarg; break;
+		case 'a':
+			if (!strchr(optarg, '=') && !getenv(optarg)) {
+				free(args);
+				return cli_usage(build_usage,
+					"--build-arg '%s': want KEY=VALUE", optarg);
+			}
+			args = stele_xrealloc(args, (o.nbuild_args + 1) * sizeof(*args));
+			args[o.nbuild_args++] = optarg;
+			break;
+		case 'T': o.target = optarg; break;
+		case 'o': output = optarg; break;
+		case 'c':
+			if ((comp = cli_compression(optarg)) < 0) {
+				free(args);
+				return cli_usage(build_usage,
+					"unknown compression '%s'", optarg);
+			}
+			break;
+		case 'q': quiet = 1; break;
+		case 'h':
+			free(args);
+			fputs(build_usage, stdout);
+			return EXIT_OK;
+		default:
+			free(args);
+			fputs(build_usage, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	o.build_args = args;
+	o.compression = (enum stele_compression)comp;
+	if (optind != argc - 1) {
+		free(args);
+		return cli_usage(build_usage, "need exactly one CONTEXT");
+	}
+	o.context = argv[optind];
+	if (output) {
+		if (strncmp(output, "oci:", 4)) {
+			free(args);
+			return cli_usage(build_usage, "--output must be oci:DIR[:TAG]");
+		}
+		/* Without a tag: -t's tag, else latest. */
+		if (!strchr(strrchr(output, '/') ? strrchr(output, '/') : output + 4, ':')) {
+			const char *t = tag && strrchr(tag, ':') ? strrchr(tag, ':') + 1 : "latest";
+
+			outspec = stele_xasprintf("%s:%s", output, t);
+		} else {
+			outspec = stele_xstrdup(output);
+		}
+	} else {
+		outspec = stele_xstrdup(tag ? tag : "");
+		if (!tag) {
+			free(args);
+			free(outspec);
+			return cli_usage(build_usage, "give -t NAME[:TAG] or -o oci:DIR[:TAG]");
+		}
+	}
+	if ((error = stele_ref_parse(&out, outspec)) < 0 ||
+	    out->transport == STELE_REF_DOCKER) {
+		free(args);
+		free(outspec);
+		if (!error)
+			stele_error_set("cannot build straight into a registry; build, then push");
+		stele_ref_free(out);
+		return cli_fail(error ? error : STELE_EINVALID);
+	}
+	if (tag && output) {
+		/* The name for the provenance subject. */
+		struct stele_ref *named = NULL;
+
+		if (stele_ref_parse(&named, tag) == 0) {
+			free(out->name);
+			out->name = named->name;
+			named->name = NULL;
+		}
+		stele_ref_free(named);
+	}
+	o.output = out;
+	o.version = cli_version;
+	o.progress = quiet ? NULL : cli_progress;
+	error = stele_build(&res, &o);
+	if (error < 0) {
+		code = cli_fail(error);
+	} else {
+		printf("%s\n", res.digest);
+		code = EXIT_OK;
+	}
+	stele_ref_free(out);
+	free(outspec);
+	free(args);
+	return code;
+}

@@ -1,0 +1,221 @@
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builder/provenance.h"
+#include "cli/cli.h"
+#include "oci/image.h"
+#include "oci/ref.h"
+#include "util/error.h"
+#include "util/json.h"
+
+static const char inspect_usage[] =
+	"usage: stele inspect [--json] IMAGE\n"
+	"\n"
+	"Show an image: its config, its layers with the recipe step and sources\n"
+	"each came from (from the build provenance), and its referrers.\n"
+	"\n"
+	"      --json   one JSON object on stdout\n"
+	"  -h, --help   this help\n";
+
+/* The provenance statement of the image, if it has one (new reference). */
+static json_t *
+load_statement(struct stele_image *img, json_t *refs)
+{
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(refs, i, r) {
+		struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
+		json_t *man = NULL, *stmt = NULL;
+		const char *ld;
+
+		if (stele_oci_blob_read(&b, img->oci, stele_json_str(r, "digest")) < 0 ||
+		    stele_json_parse(&man, b.ptr, b.len, "referrer") < 0) {
+			stele_buf_release(&b);
+			continue;
+		}
+		ld = stele_json_str(json_array_get(json_object_get(man, "layers"), 0), "digest");
+		stele_buf_clear(&b);
+		if (ld && !strcmp(stele_json_str(man, "artifactType") ?
+				  stele_json_str(man, "artifactType") : "", STELE_MT_INTOTO) &&
+		    stele_oci_blob_read(&b, img->oci, ld) == 0 &&
+		    stele_json_parse(&stmt, b.ptr, b.len, ld) == 0 &&
+		    !strcmp(stele_json_str(stmt, "predicateType") ?
+			    stele_json_str(stmt, "predicateType") : "", STELE_PREDICATE_SLSA1)) {
+			json_decref(man);
+			stele_buf_release(&b);
+			return stmt;
+		}
+		json_decref(stmt);
+		json_decref(man);
+		stele_buf_release(&b);
+	}
+	return NULL;
+}
+
+static json_t *
+layer_record(json_t *stmt, const char *digest)
+{
+	json_t *bp = json_object_get(json_object_get(json_object_get(stmt,
+		"predicate"), "runDetails"), "byproducts"), *l;
+	size_t i;
+
+	json_array_foreach(bp, i, l) {
+		const char *d = stele_json_str(json_object_get(l, "digest"), "sha256");
+
+		if (d && !strcmp(d, digest + 7))
+			return json_object_get(l, "annotations");
+	}
+	return NULL;
+}
+
+static void
+print_text(struct stele_image *img, json_t *stmt, json_t *refs)
+{
+	json_t *cfg = json_object_get(img->config, "config"), *l, *v;
+	json_t *ann = json_object_get(img->manifest, "annotations");
+	const char *k;
+	size_t i;
+
+	printf("Digest:       %s\n", img->digest);
+	printf("Config:       %s\n", img->config_digest);
+	printf("Created:      %s\n", stele_json_str(img->config, "created") ?
+	       stele_json_str(img->config, "created") : "-");
+	printf("Platform:     %s/%s\n", stele_json_str(img->config, "os"),
+	       stele_json_str(img->config, "architecture"));
+	json_object_foreach(ann, k, v)
+		printf("Annotation:   %s=%s\n", k, json_string_value(v));
+	printf("User:         %s\n", stele_json_str(cfg, "User") &&
+	       *stele_json_str(cfg, "User") ? stele_json_str(cfg, "User") : "(root)");
+	if (stele_json_str(cfg, "WorkingDir"))
+		printf("WorkingDir:   %s\n", stele_json_str(cfg, "WorkingDir"));
+	json_array_foreach(json_object_get(cfg, "Env"), i, v)
+		printf("Env:          %s\n", json_string_value(v));
+	json_object_foreach(json_object_get(cfg, "Labels"), k, v)
+		printf("Label:        %s=%s\n", k, json_string_value(v));
+	json_object_foreach(json_object_get(cfg, "ExposedPorts"), k, v)
+		printf("Expose:       %s\n", k);
+	if ((v = json_object_get(cfg, "Entrypoint"))) {
+		char *s = json_dumps(v, JSON_COMPACT);
+		printf("Entrypoint:   %s\n", s);
+		free(s);
+	}
+	if ((v = json_object_get(cfg, "Cmd"))) {
+		char *s = json_dumps(v, JSON_COMPACT);
+		printf("Cmd:          %s\n", s);
+		free(s);
+	}
+	printf("Layers:\n");
+	for (i = 0; i < stele_image_nlayers(img); i++) {
+		const char *d;
+		json_t *rec, *in;
+		size_t j;
+
+		l = stele_image_layer(img, i);
+		d = stele_json_str(l, "digest");
+		printf("  %zu %s %lld bytes\n", i + 1, d,
+		       (long long)json_integer_value(json_object_get(l, "size")));
+		if (!(rec = layer_record(stmt, d)))
+			continue;
+		if (stele_json_str(rec, "recipe"))
+			printf("      step: %s:%lld %s%s\n", stele_json_str(rec, "recipe"),
+			       (long long)json_integer_value(json_object_get(rec, "line")),
+			       stele_json_str(rec, "instruction"),
+			       json_is_true(json_object_get(rec, "base")) ? " (base)" : "");
+		else
+			printf("      step: %s\n", stele_json_str(rec, "instruction"));
+		json_array_foreach(json_object_get(rec, "inputs"), j, in) {
+			const char *kind = stele_json_str(in, "kind");
+			json_t *dg = json_object_get(in, "digest");
+
+			if (kind && !strcmp(kind, "git"))
+				printf("      from: %s commit %s tree %s\n", stele_json_str(in, "uri"),
+				       stele_json_str(dg, "gitCommit"), stele_json_str(dg, "gitTree"));
+			else if (kind && !strcmp(kind, "stage"))
+				printf("      from: stage %lld\n",
+				       (long long)json_integer_value(json_object_get(in, "index")));
+			else if (stele_json_str(in, "image"))
+				printf("      from: image %s %s\n", stele_json_str(in, "image"),
+				       stele_json_str(in, "digest"));
+			else if (kind && !strcmp(kind, "file"))
+				printf("      file: %s sha256:%s\n", stele_json_str(in, "path"),
+				       stele_json_str(dg, "sha256"));
+			else if (kind && !strcmp(kind, "archive"))
+				printf("      from: archive %s sha256:%s\n", stele_json_str(in, "path"),
+				       stele_json_str(dg, "sha256"));
+		}
+	}
+	printf("Referrers:\n");
+	json_array_foreach(refs, i, v) {
+		json_t *a = json_object_get(v, "annotations");
+
+		printf("  %s %s %s\n", stele_json_str(v, "digest"),
+		       stele_json_str(v, "artifactType"),
+		       stele_json_str(a, STELE_ANN_PREDICATE) ?
+		       stele_json_str(a, STELE_ANN_PREDICATE) : "");
+	}
+}
+
+int
+cmd_inspect(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct stele_ref *ref = NULL;
+	struct stele_image *img = NULL;
+	json_t *refs = NULL, *stmt = NULL;
+	int c, as_json = 0, error;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': as_json = 1; break;
+		case 'h': fputs(inspect_usage, stdout); return EXIT_OK;
+		default: fputs(inspect_usage, stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage(inspect_usage, "need exactly one IMAGE");
+	if ((error = stele_ref_parse(&ref, argv[optind])) < 0 ||
+	    (error = stele_image_open(&img, ref)) < 0 ||
+	    (error = stele_referrers(&refs, img->oci, img->digest)) < 0) {
+		stele_ref_free(ref);
+		stele_image_free(img);
+		return cli_fail(error);
+	}
+	stmt = load_statement(img, refs);
+	if (as_json) {
+		json_t *layers = json_array(), *l, *out;
+		size_t i;
+		char *s;
+
+		for (i = 0; i < stele_image_nlayers(img); i++) {
+			json_t *rec;
+
+			l = json_deep_copy(stele_image_layer(img, i));
+			json_object_set_new(l, "diffID", json_string(stele_image_diff_id(img, i)));
+			if ((rec = layer_record(stmt, stele_json_str(l, "digest"))))
+				json_object_set(l, "provenance", rec);
+			json_array_append_new(layers, l);
+		}
+		out = json_pack("{s:s,s:O,s:O,s:o,s:O}", "digest", img->digest,
+			"manifest", img->manifest, "config", img->config,
+			"layers", layers, "referrers", refs);
+		s = json_dumps(out, JSON_INDENT(2) | JSON_SORT_KEYS);
+		printf("%s\n", s);
+		free(s);
+		json_decref(out);
+	} else {
+		print_text(img, stmt, refs);
+	}
+	json_decref(stmt);
+	json_decref(refs);
+	stele_image_free(img);
+	stele_ref_free(ref);
+	return EXIT_OK;
+}

@@ -1,0 +1,115 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "oci/compress.h"
+#include "util/error.h"
+
+#ifndef STELE_VERSION
+#define STELE_VERSION "unknown"
+#endif
+
+const char *cli_version = STELE_VERSION;
+
+static const struct cmd cmds[] = {
+	{ "build", cmd_build, "build an image from a recipe and a context" },
+	{ "import", cmd_import, "make a one-layer base image from a root filesystem" },
+	{ "inspect", cmd_inspect, "show an image's config, layers, sources and referrers" },
+};
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: stele [--version] [--help] COMMAND [ARGS]\n\n"
+		   "Build container images reproducibly from source, with provenance.\n\n"
+		   "Commands:\n");
+	for (i = 0; i < sizeof(cmds) / sizeof(*cmds); i++)
+		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
+	fprintf(f, "\nImages: NAME[:TAG] (the local store, $STELE_STORE), oci:DIR[:TAG|@DIGEST].\n"
+		   "Run 'stele COMMAND --help' for a command's options.\n");
+}
+
+int
+cli_fail(int error)
+{
+	fprintf(stderr, "stele: %s\n", stele_error_last());
+	return error == STELE_EVERIFY ? EXIT_DENIED : EXIT_ERROR;
+}
+
+int
+cli_usage(const char *u, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "stele: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n%s", u);
+	return EXIT_USAGE;
+}
+
+void
+cli_progress(void *payload, const char *msg)
+{
+	(void)payload;
+	if (getenv("STELE_QUIET"))
+		return;
+	fprintf(stderr, "%s\n", msg);
+}
+
+int
+cli_compression(const char *s)
+{
+	if (!strcmp(s, "gzip"))
+		return STELE_COMPRESS_GZIP;
+	if (!strcmp(s, "zstd"))
+		return STELE_COMPRESS_ZSTD;
+	if (!strcmp(s, "none"))
+		return STELE_COMPRESS_NONE;
+	return -1;
+}
+
+/* As git does: a write error on stdout must not pass silently. */
+static int
+close_stdout(int code)
+{
+	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
+		if (errno != EPIPE)
+			fprintf(stderr, "stele: cannot write to standard output: %s\n",
+				strerror(errno));
+		return code ? code : EXIT_ERROR;
+	}
+	return code;
+}
+
+int
+main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return close_stdout(EXIT_OK);
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("stele %s\n", cli_version);
+		return close_stdout(EXIT_OK);
+	}
+	for (i = 0; i < sizeof(cmds) / sizeof(*cmds); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return close_stdout(cmds[i].fn(argc - 1, argv + 1));
+	fprintf(stderr, "stele: '%s' is not a stele command; see 'stele --help'\n",
+		argv[1]);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,213 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "oci/image.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/json.h"
+
+const char *
+stele_oci_arch(void)
+{
+#if defined(__x86_64__)
+	return "amd64";
+#elif defined(__aarch64__)
+	return "arm64";
+#elif defined(__arm__)
+	return "arm";
+#elif defined(__riscv) && __riscv_xlen == 64
+	return "riscv64";
+#elif defined(__powerpc64__)
+	return "ppc64le";
+#elif defined(__s390x__)
+	return "s390x";
+#else
+	return "386";
+#endif
+}
+
+void
+stele_rfc3339(char out[32], int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void
+stele_image_free(struct stele_image *img)
+{
+	if (!img)
+		return;
+	stele_oci_free(img->oci);
+	json_decref(img->manifest);
+	json_decref(img->config);
+	json_decref(img->desc);
+	free(img);
+}
+
+static int
+read_json_blob(json_t **out, struct stele_oci *oci, const char *digest,
+	       uint64_t *size)
+{
+	struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
+	int error;
+
+	if ((error = stele_oci_blob_read(&b, oci, digest)) == 0)
+		error = stele_json_parse(out, b.ptr, b.len, digest);
+	if (size)
+		*size = b.len;
+	stele_buf_release(&b);
+	return error;
+}
+
+static int
+pick_platform(char out[STELE_DIGEST_STRLEN], json_t *index, const char *what)
+{
+	json_t *m;
+	size_t i;
+
+	json_array_foreach(json_object_get(index, "manifests"), i, m) {
+		json_t *p = json_object_get(m, "platform");
+		const char *d = stele_json_str(m, "digest");
+
+		if (p && d && !strcmp(stele_json_str(p, "os") ?
+			stele_json_str(p, "os") : "", "linux") &&
+		    !strcmp(stele_json_str(p, "architecture") ?
+			stele_json_str(p, "architecture") : "", stele_oci_arch()) &&
+		    stele_digest_validate(d) == 0) {
+			snprintf(out, STELE_DIGEST_STRLEN, "%s", d);
+			return 0;
+		}
+	}
+	return stele_error_setc(STELE_ENOTFOUND,
+		"image index %s has no linux/%s image", what, stele_oci_arch());
+}
+
+int
+stele_image_load(struct stele_image **out, struct stele_oci *oci,
+		 const char *refname, const char *digest)
+{
+	struct stele_image *img = stele_xcalloc(1, sizeof(*img));
+	const char *mt, *cd;
+	json_t *layers, *diffs;
+	int error, depth;
+
+	*out = NULL;
+	img->oci = oci;
+	if ((error = stele_oci_resolve(&img->desc, oci, refname, digest)) < 0)
+		goto out;
+	snprintf(img->digest, sizeof(img->digest), "%s",
+		 stele_json_str(img->desc, "digest"));
+	for (depth = 0; ; depth++) {
+		if ((error = read_json_blob(&img->manifest, oci, img->digest,
+					    &img->size)) < 0)
+			goto out;
+		mt = stele_json_str(img->manifest, "mediaType");
+		if (!mt || strcmp(mt, STELE_MT_INDEX) ||
+		    !json_is_array(json_object_get(img->manifest, "manifests")))
+			break;
+		if (depth > 2) {
+			error = stele_error_setc(STELE_EINVALID,
+				"image index %s nests too deeply", img->digest);
+			goto out;
+		}
+		error = pick_platform(img->digest, img->manifest, img->digest);
+		json_decref(img->manifest);
+		img->manifest = NULL;
+		if (error < 0)
+			goto out;
+	}
+	if (mt && strcmp(mt, STELE_MT_MANIFEST) &&
+	    strcmp(mt, "application/vnd.docker.distribution.manifest.v2+json")) {
+		error = stele_error_setc(STELE_EINVALID,
+			"%s is not an image manifest (mediaType '%s')", img->digest, mt);
+		goto out;
+	}
+	cd = stele_json_str(json_object_get(img->manifest, "config"), "digest");
+	layers = json_object_get(img->manifest, "layers");
+	if (!cd || stele_digest_validate(cd) < 0 || !json_is_array(layers)) {
+		error = stele_error_setc(STELE_EINVALID,
+			"manifest %s lacks a config or layers", img->digest);
+		goto out;
+	}
+	snprintf(img->config_digest, sizeof(img->config_digest), "%s", cd);
+	if ((error = read_json_blob(&img->config, oci, cd, NULL)) < 0)
+		goto out;
+	diffs = json_object_get(json_object_get(img->config, "rootfs"), "diff_ids");
+	if (!json_is_array(diffs) || json_array_size(diffs) != json_array_size(layers)) {
+		error = stele_error_setc(STELE_EINVALID,
+			"image %s: config has %zu diff_ids for %zu layers", img->digest,
+			json_array_size(diffs), json_array_size(layers));
+		goto out;
+	}
+	*out = img;
+	img = NULL;
+out:
+	if (img)
+		img->oci = NULL; /* not ours on failure */
+	stele_image_free(img);
+	return error;
+}
+
+int
+stele_image_open(struct stele_image **out, const struct stele_ref *ref)
+{
+	struct stele_oci *oci;
+	int error;
+
+	*out = NULL;
+	if (ref->transport == STELE_REF_DOCKER)
+		return stele_error_setc(STELE_EINVALID,
+			"'docker://%s' is in a registry; this command reads local images (oci: or NAME:TAG)",
+			ref->name);
+	if ((error = stele_oci_open(&oci, ref->dir, 0)) < 0)
+		return error;
+	if ((error = stele_image_load(out, oci, ref->refname ? ref->refname :
+				      ref->digest ? NULL : "latest",
+				      ref->digest)) < 0) {
+		/* An oci: layout without a tag: its only image. */
+		json_t *idx = NULL;
+
+		if (error == STELE_ENOTFOUND && ref->transport == STELE_REF_OCI &&
+		    !ref->tag && !ref->digest &&
+		    stele_oci_index_load(&idx, oci) == 0 &&
+		    json_array_size(json_object_get(idx, "manifests")) >= 1) {
+			const char *d = stele_json_str(json_array_get(
+				json_object_get(idx, "manifests"), 0), "digest");
+			char dig[STELE_DIGEST_STRLEN];
+
+			snprintf(dig, sizeof(dig), "%s", d ? d : "");
+			json_decref(idx);
+			if ((error = stele_image_load(out, oci, NULL, dig)) == 0)
+				return 0;
+		}
+		json_decref(idx);
+		stele_oci_free(oci);
+		return error;
+	}
+	return 0;
+}
+
+size_t
+stele_image_nlayers(const struct stele_image *img)
+{
+	return json_array_size(json_object_get(img->manifest, "layers"));
+}
+
+json_t *
+stele_image_layer(const struct stele_image *img, size_t i)
+{
+	return json_array_get(json_object_get(img->manifest, "layers"), i);
+}
+
+const char *
+stele_image_diff_id(const struct stele_image *img, size_t i)
+{
+	return json_string_value(json_array_get(json_object_get(
+		json_object_get(img->config, "rootfs"), "diff_ids"), i));
+}
