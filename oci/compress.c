@@ -1,0 +1,704 @@
+#include <assert.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zlib.h>
+#include <zstd.h>
+
+#include "oci/compress.h"
+#include "util/error.h"
+#include "util/fs.h"
+
+/*
+ * gzip follows pigz's scheme so that the bytes never depend on scheduling:
+ * block boundaries sit at fixed input offsets, each block is deflated on its
+ * own with the 32 KiB of input before it as the dictionary, and a sync flush
+ * ends every block on a byte boundary, so the compressed blocks concatenate
+ * into one deflate stream.  Which thread deflates a block, and with which
+ * (reset) z_stream, cannot change its bytes.
+ */
+#define GZ_BLOCK (128 * 1024)
+#define GZ_DICT (32 * 1024)
+/* More threads than this only cost memory; output is the same anyway. */
+#define GZ_MAX_THREADS 32
+
+#define GZIP_DEFAULT_LEVEL 6
+#define ZSTD_DEFAULT_LEVEL 3
+/*
+ * A fixed worker count, never the machine's: libzstd's multithreaded
+ * (streaming) output is the same for any nbWorkers >= 1, but differs from
+ * its single-threaded output (nbWorkers 0).  So the frame depends only on
+ * the input, the level and the libzstd build (with ZSTD_MULTITHREAD or
+ * without), never on the CPU count.  Writes always use ZSTD_e_continue and
+ * only finish uses ZSTD_e_end: starting a stream with ZSTD_e_end takes a
+ * one-shot path whose job split did depend on nbWorkers in some versions.
+ */
+#define ZSTD_WORKERS 2
+
+struct gz_job {
+	/* GZ_DICT bytes of room for the dictionary, then the block */
+	unsigned char *in;
+	size_t dict_len;
+	size_t len;
+	int last;
+	unsigned char *out;
+	size_t out_len;
+	size_t out_cap;
+	uLong crc;
+	int zerr;	/* zlib's code when deflating failed, else Z_OK */
+	int done;	/* guarded by the compressor's lock when threaded */
+};
+
+struct gz_worker {
+	struct stele_compressor *c;
+	z_stream strm;
+	int strm_ok;
+	pthread_t thread;
+	int started;
+};
+
+struct stele_compressor {
+	enum stele_compression kind;
+	int level;
+	stele_sink_fn sink;
+	void *payload;
+	int error;	/* sticky: once set, every call returns it */
+	int finished;
+
+	/* gzip */
+	unsigned nthreads;	/* worker threads; 0 deflates inline */
+	struct gz_worker *workers;
+	size_t nworkers;	/* z_streams: nthreads, or 1 inline */
+	struct gz_job *jobs;	/* ring: block n uses jobs[n % njobs] */
+	size_t njobs;
+	uint64_t submitted;	/* blocks handed to the workers */
+	uint64_t taken;		/* blocks a worker has started (lock) */
+	uint64_t delivered;	/* blocks given to the sink */
+	uLong crc;
+	uint32_t isize;
+	pthread_mutex_t lock;
+	pthread_cond_t work_cond;
+	pthread_cond_t done_cond;
+	int sync_ok;
+	int stop;
+
+	/* zstd */
+	ZSTD_CCtx *zc;
+	unsigned char *zout;
+	size_t zout_cap;
+};
+
+static size_t
+min_size(size_t a, size_t b)
+{
+	return a < b ? a : b;
+}
+
+static int
+sink_put(struct stele_compressor *c, const void *data, size_t len)
+{
+	int error;
+
+	if (!len)
+		return 0;
+	/* The sink sets its own message; keep its code unchanged. */
+	if ((error = c->sink(c->payload, data, len)) < 0)
+		return error;
+	return 0;
+}
+
+/*
+ * gzip
+ */
+
+static void
+gz_job_run(z_stream *s, struct gz_job *job)
+{
+	unsigned char *data = job->in + GZ_DICT;
+	int flush = job->last ? Z_FINISH : Z_SYNC_FLUSH;
+	int ret;
+
+	job->crc = crc32(0L, data, (uInt)job->len);
+	job->out_len = 0;
+	job->zerr = Z_OK;
+	if ((ret = deflateReset(s)) != Z_OK)
+		goto fail;
+	if (job->dict_len &&
+	    (ret = deflateSetDictionary(s, data - job->dict_len,
+					(uInt)job->dict_len)) != Z_OK)
+		goto fail;
+	s->next_in = data;
+	s->avail_in = (uInt)job->len;
+	for (;;) {
+		if (job->out_len == job->out_cap) {
+			job->out_cap *= 2;
+			job->out = stele_xrealloc(job->out, job->out_cap);
+		}
+		s->next_out = job->out + job->out_len;
+		s->avail_out = (uInt)(job->out_cap - job->out_len);
+		ret = deflate(s, flush);
+		job->out_len = job->out_cap - s->avail_out;
+		if (ret == Z_STREAM_END)
+			break;
+		if (ret != Z_OK)
+			goto fail;
+		/* Space left over means the flush is complete. */
+		if (flush == Z_SYNC_FLUSH && s->avail_out != 0 &&
+		    s->avail_in == 0)
+			break;
+	}
+	return;
+fail:
+	job->zerr = ret == Z_OK ? Z_STREAM_ERROR : ret;
+}
+
+static void *
+gz_worker_main(void *arg)
+{
+	struct gz_worker *w = arg;
+	struct stele_compressor *c = w->c;
+	struct gz_job *job;
+
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		while (!c->stop && c->taken == c->submitted)
+			pthread_cond_wait(&c->work_cond, &c->lock);
+		if (c->stop)
+			break;
+		job = &c->jobs[c->taken++ % c->njobs];
+		pthread_mutex_unlock(&c->lock);
+
+		gz_job_run(&w->strm, job);
+
+		pthread_mutex_lock(&c->lock);
+		job->done = 1;
+		pthread_cond_signal(&c->done_cond);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+static int
+gz_put_header(struct stele_compressor *c)
+{
+	unsigned char h[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3 };
+
+	/* XFL as gzip(1) sets it: 2 slowest level, 4 fastest */
+	if (c->level == 9)
+		h[8] = 2;
+	else if (c->level == 1)
+		h[8] = 4;
+	return sink_put(c, h, sizeof(h));
+}
+
+static int
+gz_put_trailer(struct stele_compressor *c)
+{
+	unsigned char t[8];
+	uint32_t crc = (uint32_t)c->crc;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		t[i] = (unsigned char)(crc >> (8 * i));
+		t[4 + i] = (unsigned char)(c->isize >> (8 * i));
+	}
+	return sink_put(c, t, sizeof(t));
+}
+
+static int
+gz_deliver(struct stele_compressor *c, struct gz_job *job)
+{
+	int error;
+
+	if (job->zerr != Z_OK)
+		return stele_error_set("cannot deflate layer: %s",
+				       zError(job->zerr));
+	if (c->delivered == 0 && (error = gz_put_header(c)) < 0)
+		return error;
+	if ((error = sink_put(c, job->out, job->out_len)) < 0)
+		return error;
+	c->crc = crc32_combine(c->crc, job->crc, (z_off_t)job->len);
+	c->isize += (uint32_t)job->len;
+	if (job->last && (error = gz_put_trailer(c)) < 0)
+		return error;
+	return 0;
+}
+
+/*
+ * Give finished blocks to the sink, in order, from the calling thread.
+ * Waits until at least `need` blocks have been delivered, then goes on
+ * with the ones already done without waiting.
+ */
+static int
+gz_drain(struct stele_compressor *c, uint64_t need)
+{
+	struct gz_job *job;
+	int done, error;
+
+	while (c->delivered < c->submitted) {
+		job = &c->jobs[c->delivered % c->njobs];
+		if (c->nthreads) {
+			pthread_mutex_lock(&c->lock);
+			while (!job->done && c->delivered < need)
+				pthread_cond_wait(&c->done_cond, &c->lock);
+			done = job->done;
+			pthread_mutex_unlock(&c->lock);
+		} else {
+			done = job->done;
+		}
+		if (!done)
+			break;
+		if ((error = gz_deliver(c, job)) < 0)
+			return error;
+		c->delivered++;
+	}
+	return 0;
+}
+
+static struct gz_job *
+gz_cur(struct stele_compressor *c)
+{
+	return &c->jobs[c->submitted % c->njobs];
+}
+
+static int
+gz_submit(struct stele_compressor *c, int last)
+{
+	struct gz_job *job = gz_cur(c);
+
+	job->last = last;
+	job->done = 0;
+	if (!c->nthreads) {
+		gz_job_run(&c->workers[0].strm, job);
+		job->done = 1;
+		c->submitted++;
+	} else {
+		pthread_mutex_lock(&c->lock);
+		c->submitted++;
+		pthread_cond_signal(&c->work_cond);
+		pthread_mutex_unlock(&c->lock);
+	}
+	return gz_drain(c, c->delivered);
+}
+
+/* Start the next block, waiting for a free slot in the ring. */
+static int
+gz_next(struct stele_compressor *c)
+{
+	struct gz_job *prev, *job;
+	int error;
+
+	if (c->submitted - c->delivered >= c->njobs &&
+	    (error = gz_drain(c, c->submitted + 1 - c->njobs)) < 0)
+		return error;
+	/*
+	 * The previous slot stays untouched until njobs more blocks have
+	 * started, so its input is still there to copy the dictionary from.
+	 */
+	prev = &c->jobs[(c->submitted + c->njobs - 1) % c->njobs];
+	job = gz_cur(c);
+	assert(prev->len == GZ_BLOCK);
+	memcpy(job->in, prev->in + GZ_DICT + GZ_BLOCK - GZ_DICT, GZ_DICT);
+	job->dict_len = GZ_DICT;
+	job->len = 0;
+	job->last = 0;
+	job->done = 0;
+	return 0;
+}
+
+static int
+gz_write(struct stele_compressor *c, const unsigned char *p, size_t len)
+{
+	struct gz_job *job;
+	size_t n;
+	int error;
+
+	while (len > 0) {
+		job = gz_cur(c);
+		/*
+		 * A full block is only handed over once more input shows it
+		 * is not the last one, which must end with Z_FINISH.
+		 */
+		if (job->len == GZ_BLOCK) {
+			if ((error = gz_submit(c, 0)) < 0 ||
+			    (error = gz_next(c)) < 0)
+				return error;
+			job = gz_cur(c);
+		}
+		n = min_size(len, GZ_BLOCK - job->len);
+		memcpy(job->in + GZ_DICT + job->len, p, n);
+		job->len += n;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int
+gz_finish(struct stele_compressor *c)
+{
+	int error;
+
+	/* An empty input still makes one (empty) final block. */
+	if ((error = gz_submit(c, 1)) < 0)
+		return error;
+	return gz_drain(c, c->submitted);
+}
+
+static void
+gz_stop(struct stele_compressor *c)
+{
+	size_t i;
+
+	if (c->sync_ok) {
+		pthread_mutex_lock(&c->lock);
+		c->stop = 1;
+		pthread_cond_broadcast(&c->work_cond);
+		pthread_mutex_unlock(&c->lock);
+	}
+	for (i = 0; i < c->nworkers; i++) {
+		if (c->workers[i].started)
+			pthread_join(c->workers[i].thread, NULL);
+		c->workers[i].started = 0;
+	}
+}
+
+static void
+gz_free(struct stele_compressor *c)
+{
+	size_t i;
+
+	if (c->workers) {
+		gz_stop(c);
+		for (i = 0; i < c->nworkers; i++)
+			if (c->workers[i].strm_ok)
+				deflateEnd(&c->workers[i].strm);
+		free(c->workers);
+	}
+	if (c->jobs) {
+		for (i = 0; i < c->njobs; i++) {
+			free(c->jobs[i].in);
+			free(c->jobs[i].out);
+		}
+		free(c->jobs);
+	}
+	if (c->sync_ok) {
+		pthread_cond_destroy(&c->done_cond);
+		pthread_cond_destroy(&c->work_cond);
+		pthread_mutex_destroy(&c->lock);
+	}
+}
+
+static unsigned
+gz_default_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	return n < 2 ? (unsigned)n : 2;
+}
+
+static int
+gz_new(struct stele_compressor *c, unsigned threads)
+{
+	size_t i, out_cap;
+	int ret;
+
+	if (c->level == 0)
+		c->level = GZIP_DEFAULT_LEVEL;
+	if (c->level < 1 || c->level > 9)
+		return stele_error_setc(STELE_EINVALID,
+					"invalid gzip level %d", c->level);
+	if (threads == 0)
+		threads = gz_default_threads();
+	if (threads > GZ_MAX_THREADS)
+		threads = GZ_MAX_THREADS;
+	c->nthreads = threads == 1 ? 0 : threads;
+	c->nworkers = threads;
+	/*
+	 * Inline, a block is delivered as soon as it is submitted, so two
+	 * slots (this block and the dictionary's) are enough.  Threaded,
+	 * two blocks per worker keep them busy while the sink catches up.
+	 */
+	c->njobs = c->nthreads ? 2 * (size_t)c->nthreads + 2 : 2;
+	c->crc = crc32(0L, Z_NULL, 0);
+
+	c->workers = stele_xcalloc(c->nworkers, sizeof(*c->workers));
+	for (i = 0; i < c->nworkers; i++) {
+		c->workers[i].c = c;
+		ret = deflateInit2(&c->workers[i].strm, c->level, Z_DEFLATED,
+				   -15, 8, Z_DEFAULT_STRATEGY);
+		if (ret != Z_OK)
+			return stele_error_set("cannot start deflate: %s",
+					       zError(ret));
+		c->workers[i].strm_ok = 1;
+	}
+	out_cap = deflateBound(&c->workers[0].strm, GZ_BLOCK) + 64;
+	c->jobs = stele_xcalloc(c->njobs, sizeof(*c->jobs));
+	for (i = 0; i < c->njobs; i++) {
+		c->jobs[i].in = stele_xmalloc(GZ_DICT + GZ_BLOCK);
+		c->jobs[i].out = stele_xmalloc(out_cap);
+		c->jobs[i].out_cap = out_cap;
+	}
+	if (!c->nthreads)
+		return 0;
+
+	if (pthread_mutex_init(&c->lock, NULL) != 0)
+		return stele_error_set("cannot create a mutex");
+	if (pthread_cond_init(&c->work_cond, NULL) != 0) {
+		pthread_mutex_destroy(&c->lock);
+		return stele_error_set("cannot create a condition variable");
+	}
+	if (pthread_cond_init(&c->done_cond, NULL) != 0) {
+		pthread_cond_destroy(&c->work_cond);
+		pthread_mutex_destroy(&c->lock);
+		return stele_error_set("cannot create a condition variable");
+	}
+	c->sync_ok = 1;
+	for (i = 0; i < c->nworkers; i++) {
+		ret = pthread_create(&c->workers[i].thread, NULL,
+				     gz_worker_main, &c->workers[i]);
+		if (ret != 0)
+			return stele_error_set("cannot start a gzip thread: %s",
+					       strerror(ret));
+		c->workers[i].started = 1;
+	}
+	return 0;
+}
+
+/*
+ * zstd
+ */
+
+static int
+zs_param(struct stele_compressor *c, ZSTD_cParameter p, int value,
+	 const char *name)
+{
+	size_t r = ZSTD_CCtx_setParameter(c->zc, p, value);
+
+	if (ZSTD_isError(r))
+		return stele_error_set("cannot set zstd %s to %d: %s", name,
+				       value, ZSTD_getErrorName(r));
+	return 0;
+}
+
+static int
+zs_new(struct stele_compressor *c)
+{
+	ZSTD_bounds b;
+	int error;
+
+	if (c->level == 0)
+		c->level = ZSTD_DEFAULT_LEVEL;
+	if (c->level < ZSTD_minCLevel() || c->level > ZSTD_maxCLevel())
+		return stele_error_setc(STELE_EINVALID,
+					"invalid zstd level %d", c->level);
+	if (!(c->zc = ZSTD_createCCtx()))
+		return stele_error_set("cannot create a zstd context");
+	if ((error = zs_param(c, ZSTD_c_compressionLevel, c->level,
+			      "level")) < 0 ||
+	    (error = zs_param(c, ZSTD_c_checksumFlag, 0, "checksum")) < 0 ||
+	    (error = zs_param(c, ZSTD_c_contentSizeFlag, 0,
+			      "content size")) < 0)
+		return error;
+	/* Without ZSTD_MULTITHREAD the upper bound is 0. */
+	b = ZSTD_cParam_getBounds(ZSTD_c_nbWorkers);
+	if (!ZSTD_isError(b.error) && b.upperBound >= ZSTD_WORKERS &&
+	    (error = zs_param(c, ZSTD_c_nbWorkers, ZSTD_WORKERS,
+			      "workers")) < 0)
+		return error;
+	c->zout_cap = ZSTD_CStreamOutSize();
+	c->zout = stele_xmalloc(c->zout_cap);
+	return 0;
+}
+
+static int
+zs_write(struct stele_compressor *c, const void *data, size_t len)
+{
+	ZSTD_inBuffer in = { data, len, 0 };
+	ZSTD_outBuffer out;
+	size_t r;
+	int error;
+
+	while (in.pos < in.size) {
+		out.dst = c->zout;
+		out.size = c->zout_cap;
+		out.pos = 0;
+		r = ZSTD_compressStream2(c->zc, &out, &in, ZSTD_e_continue);
+		if (ZSTD_isError(r))
+			return stele_error_set("cannot compress layer: %s",
+					       ZSTD_getErrorName(r));
+		if ((error = sink_put(c, c->zout, out.pos)) < 0)
+			return error;
+	}
+	return 0;
+}
+
+static int
+zs_finish(struct stele_compressor *c)
+{
+	ZSTD_inBuffer in = { NULL, 0, 0 };
+	ZSTD_outBuffer out;
+	size_t r;
+	int error;
+
+	do {
+		out.dst = c->zout;
+		out.size = c->zout_cap;
+		out.pos = 0;
+		r = ZSTD_compressStream2(c->zc, &out, &in, ZSTD_e_end);
+		if (ZSTD_isError(r))
+			return stele_error_set("cannot compress layer: %s",
+					       ZSTD_getErrorName(r));
+		if ((error = sink_put(c, c->zout, out.pos)) < 0)
+			return error;
+	} while (r != 0);
+	return 0;
+}
+
+/*
+ * Public API
+ */
+
+int
+stele_compressor_new(struct stele_compressor **out,
+		     enum stele_compression kind, int level, unsigned threads,
+		     stele_sink_fn sink, void *payload)
+{
+	struct stele_compressor *c;
+	int error = 0;
+
+	assert(out && sink);
+	*out = NULL;
+	c = stele_xcalloc(1, sizeof(*c));
+	c->kind = kind;
+	c->level = level;
+	c->sink = sink;
+	c->payload = payload;
+	switch (kind) {
+	case STELE_COMPRESS_NONE:
+		break;
+	case STELE_COMPRESS_GZIP:
+		error = gz_new(c, threads);
+		break;
+	case STELE_COMPRESS_ZSTD:
+		error = zs_new(c);
+		break;
+	default:
+		error = stele_error_setc(STELE_EINVALID,
+					 "unknown compression %d", (int)kind);
+		break;
+	}
+	if (error < 0) {
+		stele_compressor_free(c);
+		return error;
+	}
+	*out = c;
+	return 0;
+}
+
+int
+stele_compressor_write(struct stele_compressor *c, const void *data,
+		       size_t len)
+{
+	int error = 0;
+
+	/* After a failure, further calls just return it (even after finish). */
+	if (c->error)
+		return c->error;
+	assert(!c->finished);
+	if (!len)
+		return 0;
+	switch (c->kind) {
+	case STELE_COMPRESS_NONE:
+		error = sink_put(c, data, len);
+		break;
+	case STELE_COMPRESS_GZIP:
+		error = gz_write(c, data, len);
+		break;
+	case STELE_COMPRESS_ZSTD:
+		error = zs_write(c, data, len);
+		break;
+	}
+	if (error < 0)
+		c->error = error;
+	return error;
+}
+
+int
+stele_compressor_finish(struct stele_compressor *c)
+{
+	int error = 0;
+
+	if (c->error)
+		return c->error;
+	assert(!c->finished);
+	c->finished = 1;
+	switch (c->kind) {
+	case STELE_COMPRESS_NONE:
+		break;
+	case STELE_COMPRESS_GZIP:
+		error = gz_finish(c);
+		break;
+	case STELE_COMPRESS_ZSTD:
+		error = zs_finish(c);
+		break;
+	}
+	if (error < 0)
+		c->error = error;
+	return error;
+}
+
+void
+stele_compressor_free(struct stele_compressor *c)
+{
+	if (!c)
+		return;
+	gz_free(c);
+	ZSTD_freeCCtx(c->zc);
+	free(c->zout);
+	free(c);
+}
+
+static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+static char lib_zlib[64];
+static char lib_zstd[64];
+
+static void
+lib_init(void)
+{
+	snprintf(lib_zlib, sizeof(lib_zlib), "zlib %s", zlibVersion());
+	snprintf(lib_zstd, sizeof(lib_zstd), "zstd %s", ZSTD_versionString());
+}
+
+const char *
+stele_compression_lib(enum stele_compression kind)
+{
+	pthread_once(&lib_once, lib_init);
+	switch (kind) {
+	case STELE_COMPRESS_GZIP:
+		return lib_zlib;
+	case STELE_COMPRESS_ZSTD:
+		return lib_zstd;
+	default:
+		return "";
+	}
+}
+
+const char *
+stele_compression_suffix(enum stele_compression kind)
+{
+	switch (kind) {
+	case STELE_COMPRESS_GZIP:
+		return "+gzip";
+	case STELE_COMPRESS_ZSTD:
+		return "+zstd";
+	default:
+		return "";
+	}
+}

@@ -1,0 +1,572 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "oci/compress.h"
+#include "util/buf.h"
+#include "util/error.h"
+#include "util/fs.h"
+
+#define assert_ok(expr) \
+	do { \
+		int assert_ok_rc = (expr); \
+		if (assert_ok_rc < 0) \
+			print_error("%s: %s\n", #expr, stele_error_last()); \
+		assert_int_equal(assert_ok_rc, 0); \
+	} while (0)
+
+#define KIB 1024
+#define MIB (1024 * 1024)
+#define BLOCK (128 * KIB)
+#define OUT_MAX ((size_t)64 * MIB)
+
+/* Chunkings: 0 ends a list, which then repeats from the start. */
+static const size_t chunks_whole[] = { SIZE_MAX, 0 };
+static const size_t chunks_odd[] = { 1, 7, 4093, 65537, 131071, 3, 131073,
+				     300001, 0 };
+static const size_t chunks_block[] = { BLOCK, 0 };
+static const size_t chunks_prime[] = { 9973, 0 };
+
+struct collect {
+	struct stele_buf buf;
+	size_t calls;
+	size_t fail_after;	/* fail once this many bytes arrived; 0 never */
+	int fail_code;
+};
+
+static int
+collect_sink(void *payload, const void *data, size_t len)
+{
+	struct collect *col = payload;
+
+	col->calls++;
+	if (col->fail_after && col->buf.len + len >= col->fail_after)
+		return stele_error_setc(col->fail_code, "sink refused");
+	return stele_buf_put(&col->buf, data, len);
+}
+
+static void
+collect_init(struct collect *col)
+{
+	struct stele_buf init = STELE_BUF_INIT(OUT_MAX);
+
+	memset(col, 0, sizeof(*col));
+	col->buf = init;
+}
+
+/* Deterministic mixed data: text-like runs, zeros and random bytes. */
+static unsigned char *
+make_data(size_t len, uint32_t seed)
+{
+	static const char *const words[] = { "usr", "lib", "x86_64", "linux",
+					      "gnu", "libc.so.6", "ELF", "\n",
+					      "/", "GLIBC_2.34", " " };
+	unsigned char *p = stele_xmalloc(len ? len : 1);
+	uint32_t x = seed ? seed : 1;
+	size_t i = 0, run, j, w;
+	int kind;
+
+	while (i < len) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		kind = x % 3;
+		run = 1 + (x >> 8) % (64 * KIB);
+		if (run > len - i)
+			run = len - i;
+		for (j = 0; j < run; j++) {
+			if (kind == 0) {
+				p[i + j] = 0;
+			} else if (kind == 1) {
+				x ^= x << 13;
+				x ^= x >> 17;
+				x ^= x << 5;
+				p[i + j] = (unsigned char)x;
+			} else {
+				w = (i + j) / 5 % (sizeof(words) /
+						   sizeof(words[0]));
+				p[i + j] = (unsigned char)words[w][(i + j) %
+					strlen(words[w])];
+			}
+		}
+		i += run;
+	}
+	return p;
+}
+
+static int
+compress_with(struct collect *col, enum stele_compression kind, int level,
+	      unsigned threads, const unsigned char *data, size_t len,
+	      const size_t *chunks)
+{
+	struct stele_compressor *c = NULL;
+	size_t off = 0, n, k = 0;
+	int error;
+
+	if ((error = stele_compressor_new(&c, kind, level, threads,
+					  collect_sink, col)) < 0)
+		return error;
+	while (off < len) {
+		if (!chunks[k])
+			k = 0;
+		n = chunks[k++];
+		if (n > len - off)
+			n = len - off;
+		if ((error = stele_compressor_write(c, data + off, n)) < 0)
+			goto out;
+		off += n;
+	}
+	error = stele_compressor_finish(c);
+out:
+	stele_compressor_free(c);
+	return error;
+}
+
+static void
+check_gunzip(const struct stele_buf *gz, const unsigned char *data,
+	     size_t len)
+{
+	unsigned char *out = stele_xmalloc(len + 1);
+	z_stream s;
+	int ret;
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(inflateInit2(&s, 16 + 15), Z_OK);
+	s.next_in = (unsigned char *)gz->ptr;
+	s.avail_in = (uInt)gz->len;
+	s.next_out = out;
+	s.avail_out = (uInt)(len + 1);
+	ret = inflate(&s, Z_FINISH);
+	assert_int_equal(ret, Z_STREAM_END);
+	assert_int_equal(s.total_out, len);
+	assert_int_equal(s.avail_in, 0);	/* one member, nothing after */
+	if (len)
+		assert_memory_equal(out, data, len);
+	inflateEnd(&s);
+	free(out);
+}
+
+static void
+check_unzstd(const struct stele_buf *zs, const unsigned char *data,
+	     size_t len)
+{
+	ZSTD_DCtx *d = ZSTD_createDCtx();
+	unsigned char *out = stele_xmalloc(len + 1);
+	ZSTD_inBuffer in = { zs->ptr, zs->len, 0 };
+	ZSTD_outBuffer ob = { out, len + 1, 0 };
+	size_t r;
+
+	assert_non_null(d);
+	do {
+		r = ZSTD_decompressStream(d, &ob, &in);
+		assert_false(ZSTD_isError(r));
+	} while (r != 0 && in.pos < in.size);
+	assert_int_equal(r, 0);
+	assert_int_equal(in.pos, in.size);
+	assert_int_equal(ob.pos, len);
+	if (len)
+		assert_memory_equal(out, data, len);
+	ZSTD_freeDCtx(d);
+	free(out);
+}
+
+/*
+ * An independent model of the format: a fresh z_stream per block, no
+ * threads, no reuse.  The compressor must produce exactly these bytes.
+ */
+static void
+reference_gzip(struct stele_buf *out, const unsigned char *data, size_t len,
+	       int level)
+{
+	unsigned char hdr[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3 };
+	unsigned char *tmp;
+	size_t off = 0, n, cap;
+	uLong crc = crc32(0L, Z_NULL, 0);
+	unsigned char t[8];
+	z_stream s;
+	int last, i;
+
+	hdr[8] = level == 9 ? 2 : level == 1 ? 4 : 0;
+	assert_ok(stele_buf_put(out, hdr, sizeof(hdr)));
+	cap = 2 * BLOCK;
+	tmp = stele_xmalloc(cap);
+	do {
+		n = len - off < BLOCK ? len - off : BLOCK;
+		last = off + n == len;
+		memset(&s, 0, sizeof(s));
+		assert_int_equal(deflateInit2(&s, level, Z_DEFLATED, -15, 8,
+					      Z_DEFAULT_STRATEGY), Z_OK);
+		if (off)
+			assert_int_equal(deflateSetDictionary(&s,
+				data + off - 32 * KIB, 32 * KIB), Z_OK);
+		s.next_in = (unsigned char *)data + off;
+		s.avail_in = (uInt)n;
+		s.next_out = tmp;
+		s.avail_out = (uInt)cap;
+		assert_true(deflate(&s, last ? Z_FINISH : Z_SYNC_FLUSH) ==
+			    (last ? Z_STREAM_END : Z_OK));
+		assert_int_equal(s.avail_in, 0);
+		assert_ok(stele_buf_put(out, tmp, cap - s.avail_out));
+		deflateEnd(&s);
+		crc = crc32(crc, data + off, (uInt)n);
+		off += n;
+	} while (off < len);
+	for (i = 0; i < 4; i++) {
+		t[i] = (unsigned char)(crc >> (8 * i));
+		t[4 + i] = (unsigned char)((uint32_t)len >> (8 * i));
+	}
+	assert_ok(stele_buf_put(out, t, sizeof(t)));
+	free(tmp);
+}
+
+static void
+gzip_case(size_t len, uint32_t seed)
+{
+	static const unsigned threads[] = { 1, 2, 4, 0 };
+	static const size_t *const chunkings[] = { chunks_whole, chunks_odd,
+						   chunks_block,
+						   chunks_prime };
+	unsigned char *data = make_data(len, seed);
+	struct stele_buf ref = STELE_BUF_INIT(OUT_MAX);
+	struct collect first, col;
+	size_t t, k;
+
+	reference_gzip(&ref, data, len, 6);
+	collect_init(&first);
+	assert_ok(compress_with(&first, STELE_COMPRESS_GZIP, 0, 1, data, len,
+				chunks_odd));
+	check_gunzip(&first.buf, data, len);
+	assert_int_equal(first.buf.len, ref.len);
+	assert_memory_equal(first.buf.ptr, ref.ptr, ref.len);
+	for (t = 0; t < sizeof(threads) / sizeof(threads[0]); t++) {
+		for (k = 0; k < sizeof(chunkings) / sizeof(chunkings[0]); k++) {
+			collect_init(&col);
+			assert_ok(compress_with(&col, STELE_COMPRESS_GZIP, 6,
+						threads[t], data, len,
+						chunkings[k]));
+			assert_int_equal(col.buf.len, first.buf.len);
+			assert_memory_equal(col.buf.ptr, first.buf.ptr,
+					    first.buf.len);
+			stele_buf_release(&col.buf);
+		}
+	}
+	stele_buf_release(&first.buf);
+	stele_buf_release(&ref);
+	free(data);
+}
+
+static void
+test_compress_gzip_empty(void **state)
+{
+	(void)state;
+	gzip_case(0, 1);
+}
+
+static void
+test_compress_gzip_one_byte(void **state)
+{
+	(void)state;
+	gzip_case(1, 2);
+}
+
+static void
+test_compress_gzip_exact_block(void **state)
+{
+	(void)state;
+	gzip_case(BLOCK, 3);
+}
+
+static void
+test_compress_gzip_block_plus_one(void **state)
+{
+	(void)state;
+	gzip_case(BLOCK + 1, 4);
+}
+
+static void
+test_compress_gzip_two_blocks_exact(void **state)
+{
+	(void)state;
+	gzip_case(2 * BLOCK, 5);
+}
+
+static void
+test_compress_gzip_large_mixed(void **state)
+{
+	(void)state;
+	gzip_case(5 * MIB + 12345, 6);
+}
+
+static void
+test_compress_gzip_header(void **state)
+{
+	static const int levels[] = { 1, 6, 9 };
+	static const unsigned char xfl[] = { 4, 0, 2 };
+	const unsigned char *h;
+	unsigned char *data = make_data(300 * KIB, 7);
+	struct stele_buf ref = STELE_BUF_INIT(OUT_MAX);
+	struct collect col;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		collect_init(&col);
+		assert_ok(compress_with(&col, STELE_COMPRESS_GZIP, levels[i],
+					2, data, 300 * KIB, chunks_odd));
+		h = (const unsigned char *)col.buf.ptr;
+		assert_true(col.buf.len > 18);
+		assert_int_equal(h[0], 0x1f);
+		assert_int_equal(h[1], 0x8b);
+		assert_int_equal(h[2], 8);	/* deflate */
+		assert_int_equal(h[3], 0);	/* no FNAME etc. */
+		assert_int_equal(h[4] | h[5] | h[6] | h[7], 0); /* MTIME */
+		assert_int_equal(h[8], xfl[i]);
+		assert_int_equal(h[9], 3);	/* Unix */
+		/* ISIZE */
+		h += col.buf.len - 4;
+		assert_int_equal(h[0] | h[1] << 8 | h[2] << 16 |
+				 (uint32_t)h[3] << 24, 300 * KIB);
+		check_gunzip(&col.buf, data, 300 * KIB);
+		stele_buf_clear(&ref);
+		reference_gzip(&ref, data, 300 * KIB, levels[i]);
+		assert_int_equal(col.buf.len, ref.len);
+		assert_memory_equal(col.buf.ptr, ref.ptr, ref.len);
+		stele_buf_release(&col.buf);
+	}
+	stele_buf_release(&ref);
+	free(data);
+}
+
+static void
+test_compress_gzip_bad_level(void **state)
+{
+	struct stele_compressor *c = (void *)&c;
+	struct collect col;
+
+	(void)state;
+	collect_init(&col);
+	assert_int_equal(stele_compressor_new(&c, STELE_COMPRESS_GZIP, 10, 1,
+					      collect_sink, &col),
+			 STELE_EINVALID);
+	assert_null(c);
+	assert_int_equal(stele_compressor_new(&c, STELE_COMPRESS_GZIP, -1, 2,
+					      collect_sink, &col),
+			 STELE_EINVALID);
+	assert_int_equal(stele_compressor_new(&c, STELE_COMPRESS_ZSTD,
+					      ZSTD_maxCLevel() + 1, 2,
+					      collect_sink, &col),
+			 STELE_EINVALID);
+	assert_int_equal(stele_compressor_new(&c, (enum stele_compression)7,
+					      0, 0, collect_sink, &col),
+			 STELE_EINVALID);
+	assert_int_equal(col.calls, 0);
+}
+
+static void
+test_compress_gzip_tool_accepts(void **state)
+{
+	unsigned char *data = make_data(MIB + 333, 8);
+	struct collect col;
+	char *dir = NULL, *path, *raw, *cmd;
+	int rc;
+
+	(void)state;
+	if (system("command -v gzip >/dev/null 2>&1") != 0)
+		skip();
+	collect_init(&col);
+	assert_ok(compress_with(&col, STELE_COMPRESS_GZIP, 0, 2, data,
+				MIB + 333, chunks_odd));
+	assert_ok(stele_fs_mkdtemp(&dir, "stele-test-compress"));
+	path = stele_path_join(dir, "layer.gz");
+	assert_ok(stele_fs_write_new(path, col.buf.ptr, col.buf.len, 0644));
+	cmd = stele_xasprintf("gzip -t '%s'", path);
+	rc = system(cmd);
+	assert_int_equal(rc, 0);
+	free(cmd);
+	/* and gzip(1) decompresses it to the same bytes */
+	raw = stele_path_join(dir, "layer");
+	assert_ok(stele_fs_write_new(raw, data, MIB + 333, 0644));
+	cmd = stele_xasprintf("gzip -dc '%s' | cmp -s - '%s'", path, raw);
+	rc = system(cmd);
+	assert_int_equal(rc, 0);
+	free(cmd);
+	assert_ok(stele_fs_rm_rf(dir));
+	free(raw);
+	free(path);
+	free(dir);
+	stele_buf_release(&col.buf);
+	free(data);
+}
+
+static void
+test_compress_zstd_roundtrip(void **state)
+{
+	static const size_t lens[] = { 0, 1, BLOCK, 3 * MIB + 17 };
+	static const size_t *const chunkings[] = { chunks_odd, chunks_whole,
+						   chunks_prime,
+						   chunks_block };
+	struct collect first, col;
+	unsigned char *data;
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		data = make_data(lens[i], 9 + (uint32_t)i);
+		collect_init(&first);
+		assert_ok(compress_with(&first, STELE_COMPRESS_ZSTD, 0, 0,
+					data, lens[i], chunks_odd));
+		check_unzstd(&first.buf, data, lens[i]);
+		for (k = 0; k < sizeof(chunkings) / sizeof(chunkings[0]); k++) {
+			collect_init(&col);
+			/* threads does not matter for zstd either */
+			assert_ok(compress_with(&col, STELE_COMPRESS_ZSTD, 3,
+						(unsigned)k + 1, data,
+						lens[i], chunkings[k]));
+			assert_int_equal(col.buf.len, first.buf.len);
+			assert_memory_equal(col.buf.ptr, first.buf.ptr,
+					    first.buf.len);
+			stele_buf_release(&col.buf);
+		}
+		/* zstd magic, and no content size in the frame header */
+		assert_true(first.buf.len >= 6);
+		assert_memory_equal(first.buf.ptr, "\x28\xb5\x2f\xfd", 4);
+		assert_int_equal(ZSTD_getFrameContentSize(first.buf.ptr,
+							  first.buf.len),
+				 ZSTD_CONTENTSIZE_UNKNOWN);
+		stele_buf_release(&first.buf);
+		free(data);
+	}
+}
+
+static void
+test_compress_none_passthrough(void **state)
+{
+	unsigned char *data = make_data(400 * KIB, 10);
+	struct collect col;
+
+	(void)state;
+	collect_init(&col);
+	assert_ok(compress_with(&col, STELE_COMPRESS_NONE, 0, 0, data,
+				400 * KIB, chunks_odd));
+	assert_int_equal(col.buf.len, 400 * KIB);
+	assert_memory_equal(col.buf.ptr, data, 400 * KIB);
+	stele_buf_release(&col.buf);
+	free(data);
+}
+
+static void
+failing_sink_case(enum stele_compression kind, unsigned threads,
+		  size_t fail_after)
+{
+	unsigned char *data = make_data(3 * MIB, 11);
+	struct stele_compressor *c = NULL;
+	struct collect col;
+	size_t off, n = 10000;
+	int error = 0;
+
+	collect_init(&col);
+	col.fail_after = fail_after;
+	col.fail_code = STELE_EVERIFY;
+	assert_ok(stele_compressor_new(&c, kind, 0, threads, collect_sink,
+				       &col));
+	for (off = 0; off < 3 * MIB && !error; off += n) {
+		if (n > 3 * MIB - off)
+			n = 3 * MIB - off;
+		error = stele_compressor_write(c, data + off, n);
+	}
+	if (!error)
+		error = stele_compressor_finish(c);
+	assert_int_equal(error, STELE_EVERIFY);
+	assert_string_equal(stele_error_last(), "sink refused");
+	/* the failure is sticky: nothing more reaches the sink */
+	n = col.calls;
+	assert_int_equal(stele_compressor_write(c, data, 1), STELE_EVERIFY);
+	assert_int_equal(stele_compressor_finish(c), STELE_EVERIFY);
+	assert_int_equal(col.calls, n);
+	stele_compressor_free(c);
+	stele_buf_release(&col.buf);
+	free(data);
+}
+
+static void
+test_compress_sink_failure(void **state)
+{
+	(void)state;
+	failing_sink_case(STELE_COMPRESS_GZIP, 1, 1);
+	failing_sink_case(STELE_COMPRESS_GZIP, 1, 500 * KIB);
+	failing_sink_case(STELE_COMPRESS_GZIP, 2, 1);
+	failing_sink_case(STELE_COMPRESS_GZIP, 2, 500 * KIB);
+	failing_sink_case(STELE_COMPRESS_GZIP, 4, 900 * KIB);
+	failing_sink_case(STELE_COMPRESS_ZSTD, 0, 1);
+	failing_sink_case(STELE_COMPRESS_ZSTD, 0, 200 * KIB);
+	failing_sink_case(STELE_COMPRESS_NONE, 0, 100 * KIB);
+}
+
+/* Freeing without finish (an earlier error elsewhere) must not hang. */
+static void
+test_compress_free_unfinished(void **state)
+{
+	unsigned char *data = make_data(2 * MIB, 12);
+	struct stele_compressor *c = NULL;
+	struct collect col;
+
+	(void)state;
+	collect_init(&col);
+	assert_ok(stele_compressor_new(&c, STELE_COMPRESS_GZIP, 9, 4,
+				       collect_sink, &col));
+	assert_ok(stele_compressor_write(c, data, 2 * MIB));
+	stele_compressor_free(c);
+	stele_compressor_free(NULL);
+	stele_buf_release(&col.buf);
+	free(data);
+}
+
+static void
+test_compress_lib_and_suffix(void **state)
+{
+	char want[64];
+
+	(void)state;
+	snprintf(want, sizeof(want), "zlib %s", zlibVersion());
+	assert_string_equal(stele_compression_lib(STELE_COMPRESS_GZIP), want);
+	snprintf(want, sizeof(want), "zstd %s", ZSTD_versionString());
+	assert_string_equal(stele_compression_lib(STELE_COMPRESS_ZSTD), want);
+	assert_string_equal(stele_compression_lib(STELE_COMPRESS_NONE), "");
+	assert_string_equal(stele_compression_suffix(STELE_COMPRESS_NONE), "");
+	assert_string_equal(stele_compression_suffix(STELE_COMPRESS_GZIP),
+			    "+gzip");
+	assert_string_equal(stele_compression_suffix(STELE_COMPRESS_ZSTD),
+			    "+zstd");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_compress_gzip_empty),
+		cmocka_unit_test(test_compress_gzip_one_byte),
+		cmocka_unit_test(test_compress_gzip_exact_block),
+		cmocka_unit_test(test_compress_gzip_block_plus_one),
+		cmocka_unit_test(test_compress_gzip_two_blocks_exact),
+		cmocka_unit_test(test_compress_gzip_large_mixed),
+		cmocka_unit_test(test_compress_gzip_header),
+		cmocka_unit_test(test_compress_gzip_bad_level),
+		cmocka_unit_test(test_compress_gzip_tool_accepts),
+		cmocka_unit_test(test_compress_zstd_roundtrip),
+		cmocka_unit_test(test_compress_none_passthrough),
+		cmocka_unit_test(test_compress_sink_failure),
+		cmocka_unit_test(test_compress_free_unfinished),
+		cmocka_unit_test(test_compress_lib_and_suffix),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
