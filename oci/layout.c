@@ -84,6 +84,7 @@ stele_oci_open(struct stele_oci **out, const char *dir, int create)
 	}
 	oci = stele_xcalloc(1, sizeof(*oci));
 	oci->dir = stele_xstrdup(dir);
+	oci->created = create && b.len == 0;
 	*out = oci;
 out:
 	stele_buf_release(&b);
@@ -263,6 +264,26 @@ remove_tmpdir_if_empty(struct stele_oci *oci)
 	free(tmpdir);
 }
 
+/* Undo a layout this process created and never committed to. */
+static void
+remove_new_layout(struct stele_oci *oci)
+{
+	static const char *const parts[] = { "oci-layout", "index.json",
+					     "blobs/sha256", "blobs" };
+	size_t i;
+
+	for (i = 0; i < sizeof(parts) / sizeof(*parts); i++) {
+		char *p = stele_path_join(oci->dir, parts[i]);
+
+		if (remove(p) < 0 && errno != ENOENT) {
+			free(p);
+			return;
+		}
+		free(p);
+	}
+	rmdir(oci->dir);
+}
+
 void
 stele_txn_free(struct stele_txn *txn)
 {
@@ -270,6 +291,8 @@ stele_txn_free(struct stele_txn *txn)
 		return;
 	stele_fs_rm_rf(txn->stage);
 	remove_tmpdir_if_empty(txn->oci);
+	if (!txn->committed && txn->oci->created)
+		remove_new_layout(txn->oci);
 	free(txn->stage);
 	json_decref(txn->changes);
 	free(txn);
@@ -526,6 +549,7 @@ stele_txn_commit(struct stele_txn *txn)
 	    (error = stele_fs_write_atomic(ipath, b.ptr, b.len, 0644)) < 0)
 		goto out;
 	txn->committed = 1;
+	txn->oci->created = 0;
 out:
 	if (lockfd >= 0)
 		close(lockfd);

@@ -27,6 +27,7 @@
  */
 struct stele_oci {
 	char *dir;
+	int created; /* this open made the layout (undone if never committed) */
 };
 
 /* create: make the layout when missing. */

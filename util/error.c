@@ -67,8 +67,15 @@ stele_error_prefix(int code, const char *fmt, ...)
 	error_vset(fmt, ap);
 	va_end(ap);
 	len = strlen(error_msg);
-	if (old[0])
-		snprintf(error_msg + len, sizeof(error_msg) - len, ": %s", old);
+	if (old[0] && len + 2 < sizeof(error_msg)) {
+		size_t room = sizeof(error_msg) - len - 3, n = strlen(old);
+
+		memcpy(error_msg + len, ": ", 2);
+		if (n > room)
+			n = room;
+		memcpy(error_msg + len + 2, old, n);
+		error_msg[len + 2 + n] = '\0';
+	}
 	return code;
 }
 

@@ -58,3 +58,40 @@ expect_code() {
 
 # Snapshot of a layout directory (names and sizes) to prove nothing changed.
 tree_state() { (cd "$1" 2>/dev/null && find . -print0 | sort -z | xargs -0 ls -ld --time-style=+ 2>/dev/null | awk '{print $1, $5, $NF}'); }
+
+# A busybox-static root filesystem imported as NAME (default busybox:test)
+# into the store (or into the layout given as oci:DIR:TAG).
+make_busybox_base() {
+	sh "$TOP/recipes/mkbusybox.sh" "$TMP/bbroot" &&
+	SOURCE_DATE_EPOCH=0 "$STELE" import -q -t "${1:-busybox:test}" "$TMP/bbroot" >/dev/null
+}
+
+# git_commit DIR MESSAGE: commit everything with pinned dates.
+git_commit() {
+	git -C "$1" add -A && git -C "$1" commit -q -m "$2"
+}
+
+# A fixture repository with a recipe, a file tree and a tag v1.
+make_app_repo() {
+	mkdir -p "$1/src/sub" "$1/docs" &&
+	git -C "$1" init -q -b main &&
+	printf 'FROM scratch\nCOPY src/ /app/\nCOPY docs/readme.md /doc/\nENV A=1\nCMD ["/app/run"]\n' >"$1/Dockerfile" &&
+	printf '#!/bin/sh\necho run\n' >"$1/src/run" && chmod +x "$1/src/run" &&
+	echo one >"$1/src/one.txt" && echo two >"$1/src/sub/two.txt" &&
+	ln -s one.txt "$1/src/link" &&
+	echo readme >"$1/docs/readme.md" &&
+	git_commit "$1" "app" && git -C "$1" tag v1
+}
+
+# The JSON value at a path, e.g. json_get FILE .a.b[0]
+json_get() {
+	python3 -c 'import json,sys
+v=json.load(open(sys.argv[1]))
+for k in sys.argv[2].strip(".").replace("]","").replace("[",".").split("."):
+    if k=="": continue
+    v=v[int(k)] if isinstance(v,list) else v[k]
+print(v if not isinstance(v,(dict,list)) else json.dumps(v,sort_keys=True))' "$1" "$2"
+}
+
+# Blob path of a digest in a layout.
+blob() { echo "$1/blobs/sha256/${2#sha256:}"; }
