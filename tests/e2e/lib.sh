@@ -95,3 +95,41 @@ print(v if not isinstance(v,(dict,list)) else json.dumps(v,sort_keys=True))' "$1
 
 # Blob path of a digest in a layout.
 blob() { echo "$1/blobs/sha256/${2#sha256:}"; }
+
+# Start Debian's docker-registry on 127.0.0.1 (a free port); sets REG.
+start_registry() {
+	command -v docker-registry >/dev/null 2>&1 || return 1
+	for try in 1 2 3 4 5; do
+		port=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 20000 ))
+		mkdir -p "$TMP/reg"
+		cat >"$TMP/reg.yml" <<REG
+version: 0.1
+log: {level: error}
+storage: {filesystem: {rootdirectory: $TMP/reg}, delete: {enabled: true}}
+http: {addr: 127.0.0.1:$port}
+REG
+		docker-registry serve "$TMP/reg.yml" >"$TMP/reg.log" 2>&1 &
+		reg_pid=$!
+		test_at_exit "kill $reg_pid 2>/dev/null; wait $reg_pid 2>/dev/null"
+		i=0
+		while [ $i -lt 50 ]; do
+			if curl -sf "http://127.0.0.1:$port/v2/" >/dev/null 2>&1; then
+				REG=127.0.0.1:$port
+				return 0
+			fi
+			kill -0 $reg_pid 2>/dev/null || break
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill $reg_pid 2>/dev/null
+	done
+	return 1
+}
+
+# Unpack an image with umoci and run it with runc; prints its output.
+run_image() { # LAYOUT TAG
+	rm -rf "$TMP/bundle" &&
+	umoci unpack --image "$1:$2" "$TMP/bundle" >/dev/null &&
+	sed -i 's/"terminal": true/"terminal": false/' "$TMP/bundle/config.json" &&
+	(cd "$TMP/bundle" && runc --root "$TMP/runc" run "stele-test-$$-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')")
+}
