@@ -1,0 +1,63 @@
+#!/bin/sh
+# Every recipe error names file:line, exits non-zero and leaves the store as
+# it was.
+. "$(dirname "$0")/lib.sh"
+
+mkdir ctx && echo hi >ctx/a.txt && mkdir -p ctx/d && echo x >ctx/d/x
+git -C ctx init -q -b main && git_commit ctx init >/dev/null
+make_busybox_base busybox:test
+before=$(tree_state "$STELE_STORE")
+
+# check NAME LINE PATTERN RECIPE-TEXT
+check() {
+	printf "$4" >ctx/Recipe
+	printf '%s\n' "$3" >want
+	test_expect_success "$1" "
+		expect_code 3 stele build -q -f ctx/Recipe -t out:1 ctx 2>err; rc=\$?
+		cat err
+		[ \$rc = 0 ] && grep -q 'ctx/Recipe:$2' err && grep -qF -f want err &&
+		[ \"\$(tree_state \"\$STELE_STORE\")\" = \"\$before\" ] &&
+		! ls \"\$STELE_STORE\"/.stele-tmp 2>/dev/null | grep -q .
+	"
+}
+
+check 'unknown instruction' 1 "unknown instruction 'FORM'" 'FORM scratch\n'
+check 'missing argument' 2 'COPY' 'FROM scratch\nCOPY a.txt\n'
+check 'bad flag' 2 "unknown flag '--frm'" 'FROM scratch\nCOPY --frm=x a.txt /b\n'
+check 'unknown stage in COPY --from' 2 "unknown stage 'nope'" 'FROM scratch\nCOPY --from=nope a.txt /b\n'
+check 'missing file' 3 "source 'missing' not found" 'FROM busybox:test\nCOPY a.txt /a\nCOPY missing /b\n'
+check 'COPY source outside the context' 2 'outside the build context' 'FROM scratch\nCOPY ../../etc/passwd /b\n'
+check 'unresolvable git ref' 2 "cannot be resolved" "FROM scratch\nADD git+file://$TMP/ctx#nosuchref /src\n"
+check 'not a git repository' 2 'not a git repository' "FROM scratch\nADD git+file://$TMP/nothere#main /src\n"
+check 'unpinned download' 2 'downloads are not allowed' 'FROM scratch\nADD https://host.invalid/x.tar /x\n'
+check 'RUN is not supported yet' 3 'RUN is not supported yet' 'FROM busybox:test\nCOPY a.txt /a\nRUN echo hi\n'
+check 'unsupported instruction' 2 'HEALTHCHECK' 'FROM scratch\nHEALTHCHECK CMD true\n'
+check 'missing base image' 1 "base image 'nothere:1'" 'FROM nothere:1\n'
+check 'registry base not yet supported' 1 'registry' 'FROM docker://127.0.0.1:1/x:1\n'
+check 'many sources need a directory destination' 2 'must be a directory' 'FROM scratch\nCOPY a.txt d/x /dest\n'
+check 'glob that matches nothing' 2 "no source files match" 'FROM scratch\nCOPY *.nomatch /dest/\n'
+check 'bad --chmod' 2 'invalid mode' 'FROM scratch\nCOPY --chmod=99 a.txt /a\n'
+check 'bad --chown' 2 "unknown user 'nobodyhere'" 'FROM scratch\nCOPY --chown=nobodyhere a.txt /a\n'
+check 'invalid EXPOSE' 2 "invalid port" 'FROM scratch\nEXPOSE 99999\n'
+check 'invalid STOPSIGNAL' 2 "invalid signal" 'FROM scratch\nSTOPSIGNAL SIGNOPE\n'
+check 'unknown stage in FROM' 1 "nostage" 'FROM nostage\n'
+
+test_expect_success 'an unknown --target' '
+	printf "FROM scratch AS one\n" >ctx/Recipe &&
+	expect_code 3 stele build -q -f ctx/Recipe --target two -t out:1 ctx 2>err &&
+	grep -q "target stage .two. not found" err
+'
+test_expect_success 'invalid SOURCE_DATE_EPOCH' '
+	printf "FROM scratch\nCOPY a.txt /\n" >ctx/Recipe &&
+	SOURCE_DATE_EPOCH=12abc expect_code 3 stele build -q -f ctx/Recipe -t out:1 ctx 2>err &&
+	grep -q "invalid SOURCE_DATE_EPOCH" err &&
+	[ "$(tree_state "$STELE_STORE")" = "$before" ]
+'
+test_expect_success 'a missing recipe file' '
+	expect_code 3 stele build -q -f ctx/NoRecipe -t out:1 ctx 2>err && grep -q "NoRecipe" err
+'
+test_expect_success 'a failed build into a new layout leaves no directory behind' '
+	printf "FROM scratch\nCOPY missing /\n" >ctx/Recipe &&
+	expect_code 3 stele build -q -f ctx/Recipe -o oci:$TMP/newlayout:x ctx 2>err &&
+	[ ! -e newlayout ]
+'
