@@ -65,6 +65,7 @@ stage_free(struct stage *s)
 	if (!s)
 		return;
 	free(s->name);
+	free(s->label);
 	json_decref(s->config);
 	json_decref(s->history);
 	json_decref(s->layers);
@@ -162,10 +163,10 @@ stage_add_layer(struct build *b, struct stage *s, const struct stele_instr *in,
 	json_array_append_new(s->layers, stele_descriptor(r->media_type,
 							  r->digest, r->size));
 	json_array_append_new(s->diff_ids, json_string(r->diff_id));
-	json_array_append_new(s->prov_layers, json_pack("{s:s,s:s,s:I,s:s,s:s?,s:i,s:s,s:o,s:b}",
+	json_array_append_new(s->prov_layers, json_pack("{s:s,s:s,s:I,s:s,s:s,s:i,s:s,s:o,s:b}",
 		"mediaType", r->media_type, "digest", r->digest,
 		"size", (json_int_t)r->size, "diffID", r->diff_id,
-		"stage", s->name, "line", in->line, "instruction", in->text,
+		"stage", s->label, "line", in->line, "instruction", in->text,
 		"inputs", inputs ? inputs : json_array(), "base", 0));
 	stage_history(b, s, in->text, 0);
 	path = stele_txn_blob_path(b->txn, r->digest);
@@ -260,12 +261,12 @@ from_image(struct build *b, struct stage *s, const struct stele_instr *in,
 	s->diff_ids = json_deep_copy(json_object_get(json_object_get(img->config,
 						"rootfs"), "diff_ids"));
 	json_array_foreach(s->layers, i, l)
-		json_array_append_new(s->prov_layers, json_pack("{s:s,s:s,s:O,s:s,s:s?,s:i,s:s,s:[{s:s,s:s}],s:b}",
+		json_array_append_new(s->prov_layers, json_pack("{s:s,s:s,s:O,s:s,s:s,s:i,s:s,s:[{s:s,s:s}],s:b}",
 			"mediaType", stele_json_str(l, "mediaType"),
 			"digest", stele_json_str(l, "digest"),
 			"size", json_object_get(l, "size"),
 			"diffID", stele_image_diff_id(img, i),
-			"stage", s->name, "line", in->line, "instruction", in->text,
+			"stage", s->label, "line", in->line, "instruction", in->text,
 			"inputs", "image", image, "digest", img->digest, "base", 1));
 	s->base_digest = stele_xstrdup(img->digest);
 	stele_prov_dep(&b->prov, image, json_pack("{s:s}", "sha256", img->digest + 7));
@@ -600,6 +601,8 @@ build_plan_stages(struct build *b, const char *target)
 		s->first = i;
 		if (r->instrs[i].nargs >= 3)
 			s->name = stele_xstrdup(r->instrs[i].args[2]);
+		s->label = s->name ? stele_xstrdup(s->name) :
+			   stele_xasprintf("%zu", n);
 		if (n) {
 			b->stages[n - 1]->end = i;
 		}

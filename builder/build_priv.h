@@ -18,6 +18,7 @@
 struct stage {
 	size_t index;
 	char *name;          /* AS name or NULL */
+	char *label;         /* name, else the index in decimal */
 	size_t first, end;   /* instruction range [first, end) */
 	json_t *config;      /* the image config's "config" object */
 	json_t *history;

@@ -452,19 +452,20 @@ has_heredoc(const char *s, size_t n)
 	return 0;
 }
 
+/* BuildKit lowercases the name, then wants ^[a-z][a-z0-9-_.]*$ */
 static int
 check_stage_name(char *name)
 {
 	char *c;
 
-	for (c = name; *c; c++)
-		*c = (char)to_lower((unsigned char)*c);
-	if (!(name[0] >= 'a' && name[0] <= 'z'))
+	if (!is_alpha((unsigned char)name[0]))
 		return -1;
 	for (c = name; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || is_digit((unsigned char)*c) ||
-		      *c == '-' || *c == '_' || *c == '.'))
+		if (!is_alpha((unsigned char)*c) && !is_digit((unsigned char)*c) &&
+		    *c != '-' && *c != '_' && *c != '.')
 			return -1;
+	for (c = name; *c; c++)
+		*c = (char)to_lower((unsigned char)*c);
 	return 0;
 }
 
@@ -553,6 +554,7 @@ parse_args(const struct parser *p, struct stele_instr *in)
 		if ((error = parse_json(p, in, &args, in->raw, n)) < 0)
 			goto out;
 		in->json_form = error;
+		error = 0;
 		if (!in->json_form)
 			split_ws(&args, in->raw, n);
 		break;
@@ -563,6 +565,7 @@ parse_args(const struct parser *p, struct stele_instr *in)
 		if ((error = parse_json(p, in, &args, in->raw, n)) < 0)
 			goto out;
 		in->json_form = error;
+		error = 0;
 		/* fall through */
 	default:
 		if (!in->json_form && n)
