@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <strings.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,14 +153,28 @@ stage_history(struct build *b, struct stage *s, const char *created_by,
 	json_array_append_new(s->history, h);
 }
 
+/* Apply a layer of the transaction to a root filesystem, named by digest. */
+static int
+extract_layer(struct build *b, const char *digest, const char *root)
+{
+	char *path = stele_txn_blob_path(b->txn, digest);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), error;
+
+	if (fd < 0) {
+		error = stele_error_errno("cannot open layer %s", digest);
+	} else {
+		error = stele_extract_fd(fd, root, 0, digest);
+		close(fd);
+	}
+	free(path);
+	return error;
+}
+
 /* Record a new layer: image order, provenance and the stage's rootfs. */
 int
 stage_add_layer(struct build *b, struct stage *s, const struct stele_instr *in,
 		const struct stele_layer_result *r, json_t *inputs)
 {
-	char *path;
-	int error;
-
 	json_array_append_new(s->layers, stele_descriptor(r->media_type,
 							  r->digest, r->size));
 	json_array_append_new(s->diff_ids, json_string(r->diff_id));
@@ -169,10 +184,7 @@ stage_add_layer(struct build *b, struct stage *s, const struct stele_instr *in,
 		"stage", s->label, "line", in->line, "instruction", in->text,
 		"inputs", inputs ? inputs : json_array(), "base", 0));
 	stage_history(b, s, in->text, 0);
-	path = stele_txn_blob_path(b->txn, r->digest);
-	error = stele_extract_file(path, s->rootfs, 0);
-	free(path);
-	return error;
+	return extract_layer(b, r->digest, s->rootfs);
 }
 
 static int
@@ -183,11 +195,7 @@ materialize(struct build *b, struct stage *s)
 	int error;
 
 	json_array_foreach(s->layers, i, l) {
-		char *path = stele_txn_blob_path(b->txn, stele_json_str(l, "digest"));
-
-		error = stele_extract_file(path, s->rootfs, 0);
-		free(path);
-		if (error < 0)
+		if ((error = extract_layer(b, stele_json_str(l, "digest"), s->rootfs)) < 0)
 			return error;
 	}
 	return 0;
@@ -270,7 +278,10 @@ from_image(struct build *b, struct stage *s, const struct stele_instr *in,
 			"inputs", "image", image, "digest", img->digest, "base", 1));
 	s->base_digest = stele_xstrdup(img->digest);
 	stele_prov_dep(&b->prov, image, json_pack("{s:s}", "sha256", img->digest + 7));
-	error = materialize(b, s);
+	if ((error = materialize(b, s)) < 0) {
+		stele_error_prefix(error, "base image '%s'", image);
+		error = build_instr_error(b, in, error);
+	}
 out:
 	stele_image_free(img);
 	stele_ref_free(ref);
@@ -303,7 +314,8 @@ do_from(struct build *b, struct stage *s, const struct stele_instr *in)
 		s->shell = json_deep_copy(parent->shell);
 		s->base_digest = parent->base_digest ?
 				 stele_xstrdup(parent->base_digest) : NULL;
-		error = materialize(b, s);
+		if ((error = materialize(b, s)) < 0)
+			error = build_instr_error(b, in, error);
 	} else {
 		error = from_image(b, s, in, image);
 	}

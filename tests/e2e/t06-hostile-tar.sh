@@ -1,0 +1,77 @@
+#!/bin/sh
+# A hostile tar cannot write outside its target: `stele import` and the
+# extraction of a FROM base both reject it, naming the entry.
+. "$(dirname "$0")/lib.sh"
+
+mkdir outside
+# The corpus, made here: one tarball per attack.
+python3 - "$TMP" <<'PY'
+import io, os, sys, tarfile
+tmp = sys.argv[1]
+def tar(name, members):
+    with tarfile.open(os.path.join(tmp, name + ".tar"), "w", format=tarfile.PAX_FORMAT) as t:
+        for m, data in members:
+            t.addfile(m, io.BytesIO(data) if data is not None else None)
+def f(name, data=b"pwned\n"):
+    i = tarfile.TarInfo(name); i.size = len(data); return (i, data)
+def d(name):
+    i = tarfile.TarInfo(name); i.type = tarfile.DIRTYPE; i.mode = 0o755; return (i, None)
+def l(name, target, kind=tarfile.SYMTYPE):
+    i = tarfile.TarInfo(name); i.type = kind; i.linkname = target; return (i, None)
+def dev(name, kind):
+    i = tarfile.TarInfo(name); i.type = kind; i.devmajor = 1; i.devminor = 3; return (i, None)
+out = os.path.join(tmp, "outside")
+tar("dotdot", [d("ok"), f("../outside/evil")])
+tar("absolute", [f(out + "/evil")])
+tar("nested-dotdot", [d("a"), f("a/../../outside/evil")])
+tar("symlink-escape", [l("link", out), f("link/evil")])
+tar("symlink-dotdot", [l("up", ".."), f("up/outside/evil")])
+tar("hardlink-abs", [l("h", "/etc/passwd", tarfile.LNKTYPE)])
+tar("hardlink-dotdot", [l("h", "../outside/x", tarfile.LNKTYPE)])
+tar("chardev", [dev("null", tarfile.CHRTYPE)])
+tar("blockdev", [dev("sda", tarfile.BLKTYPE)])
+PY
+
+attacks="dotdot absolute nested-dotdot symlink-escape symlink-dotdot hardlink-abs hardlink-dotdot chardev blockdev"
+
+# A layout whose base image has the hostile tar as its only layer.
+make_layout() { # TAR DIR
+	python3 - "$1" "$2" <<'PY'
+import hashlib, json, os, sys
+tar, out = sys.argv[1:]
+os.makedirs(out + "/blobs/sha256", exist_ok=True)
+def put(b):
+    h = hashlib.sha256(b).hexdigest()
+    open(out + "/blobs/sha256/" + h, "wb").write(b)
+    return "sha256:" + h, len(b)
+layer = open(tar, "rb").read()
+ld, ls = put(layer)
+cfg = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [ld]}}).encode()
+cd, cs = put(cfg)
+man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
+    "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": ld, "size": ls}]}).encode()
+md, ms = put(man)
+open(out + "/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
+json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "digest": md, "size": ms, "annotations": {"org.opencontainers.image.ref.name": "evil"}}]}, open(out + "/index.json", "w"))
+PY
+}
+
+mkdir ctx && echo hi >ctx/a && printf 'FROM oci:%s/base:evil\nCOPY a /a\n' "$TMP" >ctx/Dockerfile
+for a in $attacks; do
+	test_expect_success "import rejects the $a tar, naming the entry" "
+		expect_code 3 stele import -q -t x:1 $a.tar 2>err; rc=\$?; cat err
+		[ \$rc = 0 ] && grep -q \"entry '\" err &&
+		[ -z \"\$(ls -A outside)\" ] && ! ls \"\$STELE_STORE\" 2>/dev/null | grep -q .
+	"
+	test_expect_success "a FROM base with the $a layer is rejected" "
+		rm -rf base && make_layout $a.tar base &&
+		expect_code 3 stele build -q -t y:1 ctx 2>err; rc=\$?; cat err
+		[ \$rc = 0 ] && grep -q 'Dockerfile:1: FROM' err && grep -q \"entry '\" err &&
+		[ -z \"\$(ls -A outside)\" ] && ! ls \"\$STELE_STORE\" 2>/dev/null | grep -q .
+	"
+done
+test_expect_success 'nothing was written outside the targets' '
+	[ -z "$(ls -A outside)" ] && [ "$(grep -c pwned /etc/passwd)" = 0 ]
+'
