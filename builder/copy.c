@@ -159,7 +159,7 @@ clean_rel(char **out, const char *src)
  * to the rootfs.  `rel` has no leading slash; the result neither.
  */
 static char *
-resolve_in_rootfs(const char *rootfs, const char *rel)
+resolve_in_rootfs(const char *rootfs, const char *rel, int follow_last)
 {
 	char *cur = stele_xstrdup(""), *rest = stele_xstrdup(rel);
 	int hops = 0;
@@ -176,7 +176,7 @@ resolve_in_rootfs(const char *rootfs, const char *rel)
 		struct stat st;
 
 		free(comp);
-		if (*tail && hops < MAX_LINKS && lstat(host, &st) == 0 &&
+		if ((*tail || follow_last) && hops < MAX_LINKS && lstat(host, &st) == 0 &&
 		    S_ISLNK(st.st_mode) &&
 		    (len = readlink(host, target, sizeof(target) - 1)) > 0) {
 			char *joined, *clean;
@@ -225,6 +225,12 @@ ensure_parents(struct copy_job *j, const char *path)
 			e.type = STELE_ENTRY_DIR;
 			e.perm = 0755;
 			e.mtime = j->b->epoch;
+			/* As buildah and BuildKit: directories a COPY --chown
+			 * creates belong to that owner. */
+			if (j->chown) {
+				e.uid = j->uid;
+				e.gid = j->gid;
+			}
 			if (lstat(host, &st) == 0 && S_ISDIR(st.st_mode)) {
 				e.perm = st.st_mode & 07777;
 				e.uid = st.st_uid;
@@ -479,6 +485,50 @@ atoi_safe_eq(const char *s, size_t want)
 	return *s && !*end && !errno && v == want;
 }
 
+/* COPY --from=IMAGE: the image's filesystem, extracted under the build's
+ * temporary directory. */
+static int
+from_image_source(struct copy_job *j, const char *from,
+		  struct stele_context **own)
+{
+	static unsigned counter;
+	struct stele_ref *ref = NULL;
+	struct stele_image *img = NULL;
+	char *dir = stele_xasprintf("%s/from-%u", j->b->tmp, counter++);
+	size_t i;
+	int error;
+
+	if ((error = stele_ref_parse(&ref, from)) < 0 ||
+	    (error = stele_image_open(&img, ref)) < 0 ||
+	    (error = stele_fs_mkdir_p(dir, 0755)) < 0)
+		goto out;
+	for (i = 0; i < stele_image_nlayers(img) && !error; i++) {
+		const char *d = stele_json_str(stele_image_layer(img, i), "digest");
+		int fd;
+
+		if ((error = stele_oci_blob_open(&fd, img->oci, d ? d : "")) < 0)
+			break;
+		error = stele_extract_fd(fd, dir, 0, d);
+		close(fd);
+	}
+	if (error)
+		goto out;
+	json_array_append_new(j->inputs, json_pack("{s:s,s:s,s:s}", "kind", "image",
+		"image", from, "digest", img->digest));
+	stele_prov_dep(&j->b->prov, from, json_pack("{s:s}", "sha256", img->digest + 7));
+	if ((error = stele_context_open_rootfs(own, dir)) == 0)
+		j->ctx = *own;
+out:
+	if (error < 0) {
+		stele_error_prefix(error, "--from '%s'", from);
+		error = build_instr_error(j->b, j->in, error);
+	}
+	stele_image_free(img);
+	stele_ref_free(ref);
+	free(dir);
+	return error;
+}
+
 static int
 from_source(struct copy_job *j, const char *from, struct stele_context **own)
 {
@@ -490,6 +540,8 @@ from_source(struct copy_job *j, const char *from, struct stele_context **own)
 		if ((b->stages[i]->name && !strcasecmp(b->stages[i]->name, from)) ||
 		    (atoi_safe_eq(from, i)))
 			src = b->stages[i];
+	if (!src && (strchr(from, ':') || strchr(from, '/')))
+		return from_image_source(j, from, own);
 	if (!src)
 		return job_error(j, STELE_EINVALID,
 			"--from: unknown stage '%s' (stages must come earlier in the recipe)", from);
@@ -703,10 +755,15 @@ dest_path(struct copy_job *j, const char *raw, int *into_dir)
 	joined = raw[0] == '/' ? stele_xstrdup(raw) :
 		 stele_xasprintf("%s/%s", wd && *wd ? wd : "/", raw);
 	clean = stele_path_clean_abs(joined);
-	resolved = resolve_in_rootfs(j->s->rootfs, clean + 1);
+	/* A destination that is (a link to) a directory is copied into. */
+	resolved = resolve_in_rootfs(j->s->rootfs, clean + 1, 1);
 	host = stele_path_join(j->s->rootfs, resolved);
-	if (!*resolved || (stat(host, &st) == 0 && S_ISDIR(st.st_mode)))
+	if (!*resolved || (lstat(host, &st) == 0 && S_ISDIR(st.st_mode))) {
 		*into_dir = 1;
+	} else {
+		free(resolved);
+		resolved = resolve_in_rootfs(j->s->rootfs, clean + 1, 0);
+	}
 	free(host);
 	free(clean);
 	free(joined);
@@ -802,7 +859,7 @@ build_mkdir_layer(struct build *b, struct stage *s, const struct stele_instr *in
 {
 	struct copy_job j = { 0 };
 	struct stele_ctx_stat st = { 0 };
-	char *rel = resolve_in_rootfs(s->rootfs, abs + 1);
+	char *rel = resolve_in_rootfs(s->rootfs, abs + 1, 1);
 	int error = 0;
 
 	j.b = b;

@@ -1,0 +1,156 @@
+#!/bin/sh
+# Where the recipe language overlaps Dockerfile, the meaning is Docker's:
+# checked against buildah (a reference builder) on cases of our own, file
+# tree and config, and by direct assertions.
+. "$(dirname "$0")/lib.sh"
+
+# compare CASE: build ctx-CASE with buildah and stele, compare tree+config.
+compare() {
+	buildah --root "$TMP/bs" --runroot "$TMP/br" --storage-driver vfs bud \
+		--isolation chroot -q -f "ctx-$1/Dockerfile" -t "localhost/$1:1" "ctx-$1" >/dev/null &&
+	buildah --root "$TMP/bs" --runroot "$TMP/br" --storage-driver vfs push -q \
+		"localhost/$1:1" "oci:$TMP/b-$1:x" >/dev/null &&
+	stele build -q -o "oci:$TMP/s-$1:x" "ctx-$1" >/dev/null &&
+	for o in b s; do
+		umoci unpack --image "$o-$1:x" "u-$o-$1" >/dev/null &&
+		(cd "u-$o-$1/rootfs" && find . -printf "%p %m %u %g %y %l %s\n" | sort) >"$o-$1.tree" || return 1
+	done &&
+	diff "b-$1.tree" "s-$1.tree" &&
+	python3 - "b-$1" "s-$1" <<-'PY'
+	import json, sys
+	def cfg(o):
+	    idx = json.load(open(o + "/index.json"))
+	    d = [m for m in idx["manifests"] if "artifactType" not in m][0]["digest"]
+	    m = json.load(open(o + "/blobs/sha256/" + d[7:]))
+	    return json.load(open(o + "/blobs/sha256/" + m["config"]["digest"][7:]))["config"]
+	a, b = cfg(sys.argv[1]), cfg(sys.argv[2])
+	a.get("Labels", {}).pop("io.buildah.version", None)
+	if not a.get("Labels"): a.pop("Labels", None)
+	bad = [(k, a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+	for x in bad: print("config differs:", x)
+	sys.exit(1 if bad else 0)
+	PY
+}
+
+mkctx() { mkdir -p "ctx-$1/src/sub" "ctx-$1/docs" && echo one >"ctx-$1/src/one.txt" &&
+	echo two >"ctx-$1/src/sub/two.txt" && printf '#!/bin/sh\necho hi\n' >"ctx-$1/src/run" &&
+	chmod 755 "ctx-$1/src/run" && echo a >"ctx-$1/docs/a.md" && echo b >"ctx-$1/docs/b.md" &&
+	echo t >"ctx-$1/docs/c.txt" && ln -s one.txt "ctx-$1/src/link" && cat >"ctx-$1/Dockerfile"; }
+
+mkctx copy <<'EOF'
+FROM scratch
+COPY src/ app/
+COPY src /app2
+COPY docs/*.md /docs/
+COPY src/one.txt /single
+COPY src/one.txt docs/a.md /multi/
+COPY src/sub /deep/er/
+COPY --chmod=0700 --chown=1000:1000 src/run /bin/run2
+COPY src/link /linkcopy
+EOF
+mkctx env <<'EOF'
+ARG BASEDIR=/opt
+FROM scratch
+ARG BASEDIR
+ARG V=1.0
+ENV APP=${BASEDIR}/app X=${UNSET:-dflt} Y=${V:+set} Z="quoted value" \
+    W=$V
+ENV LEGACY some words here
+WORKDIR ${BASEDIR}
+WORKDIR sub
+COPY src/one.txt ./
+LABEL a=b "c d"=e version=$V
+EXPOSE 80 53/udp 8080/tcp
+USER 1000:1000
+STOPSIGNAL SIGINT
+ENTRYPOINT /bin/run --flag "$APP"
+CMD ["x", "y"]
+EOF
+mkctx ignore <<'EOF'
+FROM scratch
+COPY . /ctx/
+EOF
+printf 'docs\n!docs/a.md\n**/two.txt\nDockerfile\n' >ctx-ignore/.dockerignore
+mkctx stages <<'EOF'
+FROM scratch AS one
+COPY src/ /one/
+FROM one AS two
+COPY docs/a.md /two/
+FROM scratch
+COPY --from=two /one/sub /final/
+COPY --from=0 /one/one.txt /final/
+CMD ["/final/two.txt"]
+EOF
+
+if command -v buildah >/dev/null 2>&1; then
+	for c in copy env ignore stages; do
+		test_expect_success "same file tree and config as buildah: $c" "compare $c"
+	done
+else
+	test_skip 'comparison with buildah' 'buildah is not installed'
+fi
+
+test_expect_success 'COPY of a directory copies its contents' '
+	stele build -q -o oci:$TMP/c1:x ctx-copy && umoci unpack --image c1:x c1u >/dev/null &&
+	[ -f c1u/rootfs/app/one.txt ] && [ -f c1u/rootfs/app/sub/two.txt ] && [ ! -e c1u/rootfs/app/src ] &&
+	[ -f c1u/rootfs/app2/one.txt ] && [ -f c1u/rootfs/docs/a.md ] && [ ! -e c1u/rootfs/docs/c.txt ] &&
+	[ "$(stat -c "%a %u %g" c1u/rootfs/bin/run2)" = "700 1000 1000" ] &&
+	[ "$(cat c1u/rootfs/linkcopy)" = one ]
+'
+test_expect_success 'ARG and ENV substitution follow Docker' '
+	stele build -q -o oci:$TMP/e1:x ctx-env >/dev/null && stele inspect --json oci:e1:x >e.json &&
+	python3 - <<-PY
+	import json
+	c = json.load(open("e.json"))["config"]["config"]
+	env = dict(e.split("=", 1) for e in c["Env"])
+	assert env["APP"] == "/opt/app" and env["X"] == "dflt" and env["Y"] == "set", env
+	assert env["Z"] == "quoted value" and env["W"] == "1.0" and env["LEGACY"] == "some words here", env
+	assert env["PATH"].startswith("/usr/local/sbin"), env
+	assert c["WorkingDir"] == "/opt/sub", c
+	assert c["Entrypoint"] == ["/bin/sh", "-c", "/bin/run --flag \"\$APP\""], c
+	assert c["Cmd"] == ["x", "y"] and c["User"] == "1000:1000" and c["StopSignal"] == "SIGINT"
+	assert c["Labels"] == {"a": "b", "c d": "e", "version": "1.0"}, c
+	assert sorted(c["ExposedPorts"]) == ["53/udp", "80/tcp", "8080/tcp"], c
+	PY
+'
+test_expect_success '--build-arg overrides a default and reaches FROM' '
+	mkdir ba && printf "ARG BASE=scratch\nFROM \$BASE\nARG V=1\nENV V=\$V\n" >ba/Dockerfile &&
+	stele build -q --build-arg V=2 -o oci:$TMP/ba:x ba >/dev/null &&
+	stele inspect --json oci:ba:x | grep -q "\"V=2\""
+'
+test_expect_success '--target stops at a stage' '
+	stele build -q --target one -o oci:$TMP/t1:x ctx-stages >/dev/null &&
+	umoci unpack --image t1:x t1u >/dev/null && [ -d t1u/rootfs/one ] && [ ! -e t1u/rootfs/final ]
+'
+test_expect_success '.dockerignore excludes, and ! re-includes' '
+	stele build -q -o oci:$TMP/i1:x ctx-ignore >/dev/null && umoci unpack --image i1:x i1u >/dev/null &&
+	[ -f i1u/rootfs/ctx/docs/a.md ] && [ ! -e i1u/rootfs/ctx/docs/b.md ] &&
+	[ ! -e i1u/rootfs/ctx/src/sub/two.txt ] && [ -f i1u/rootfs/ctx/src/one.txt ] &&
+	[ ! -e i1u/rootfs/ctx/Dockerfile ]
+'
+test_expect_success 'ADD of a local tar extracts it; ADD of a git URL adds the tree' '
+	mkdir add && mkdir -p t/x && echo in-tar >t/x/f && tar -C t -czf add/files.tgz x &&
+	mkdir g && git -C g init -q -b main && echo from-git >g/g.txt && git_commit g g &&
+	printf "FROM scratch\nADD files.tgz /t/\nADD git+file://$TMP/g#main /g/\n" >add/Dockerfile &&
+	stele build -q -o oci:$TMP/a1:x add >/dev/null && umoci unpack --image a1:x a1u >/dev/null &&
+	[ "$(cat a1u/rootfs/t/x/f)" = in-tar ] && [ "$(cat a1u/rootfs/g/g.txt)" = from-git ] &&
+	[ ! -e a1u/rootfs/g/.git ]
+'
+test_expect_success 'COPY --from an image' '
+	stele build -q -o oci:$TMP/src:x ctx-copy >/dev/null &&
+	mkdir cf && printf "FROM scratch\nCOPY --from=oci:$TMP/src:x /app/one.txt /got\n" >cf/Dockerfile &&
+	stele build -q -o oci:$TMP/cf:x cf >/dev/null && umoci unpack --image cf:x cfu >/dev/null &&
+	[ "$(cat cfu/rootfs/got)" = one ]
+'
+test_expect_success 'ENTRYPOINT resets a CMD inherited from the base' '
+	mkdir ep && printf "FROM scratch AS b\nCMD [\"c\"]\nFROM b\nENTRYPOINT [\"e\"]\n" >ep/Dockerfile &&
+	stele build -q -o oci:$TMP/ep:x ep >/dev/null && stele inspect --json oci:ep:x >ep.json &&
+	python3 -c "import json;c=json.load(open(\"ep.json\"))[\"config\"][\"config\"];assert \"Cmd\" not in c and c[\"Entrypoint\"]==[\"e\"],c"
+'
+test_expect_success 'a COPY into a symlinked directory of the base follows it' '
+	mkdir sl && echo x >sl/x && mkdir -p slroot/usr/real && ln -s real slroot/usr/lnk &&
+	SOURCE_DATE_EPOCH=0 stele import -q -t oci:$TMP/slb:1 slroot >/dev/null &&
+	printf "FROM oci:$TMP/slb:1\nCOPY x /usr/lnk/\n" >sl/Dockerfile &&
+	stele build -q -o oci:$TMP/sl:x sl >/dev/null && umoci unpack --image sl:x slu >/dev/null &&
+	[ -L slu/rootfs/usr/lnk ] && [ "$(cat slu/rootfs/usr/real/x)" = x ]
+'
