@@ -184,17 +184,23 @@ stage_add_layer(struct build *b, struct stage *s, const struct stele_instr *in,
 		"stage", s->label, "line", in->line, "instruction", in->text,
 		"inputs", inputs ? inputs : json_array(), "base", 0));
 	stage_history(b, s, in->text, 0);
-	return extract_layer(b, r->digest, s->rootfs);
+	return 0;
 }
 
-static int
-materialize(struct build *b, struct stage *s)
+/*
+ * Bring the stage's root filesystem up to date with its layers.  Done only
+ * when something reads the filesystem, so a final layer is never extracted
+ * for nothing.
+ */
+int
+stage_sync(struct build *b, struct stage *s)
 {
-	json_t *l;
-	size_t i;
+	size_t n = json_array_size(s->layers);
 	int error;
 
-	json_array_foreach(s->layers, i, l) {
+	for (; s->applied < n; s->applied++) {
+		json_t *l = json_array_get(s->layers, s->applied);
+
 		if ((error = extract_layer(b, stele_json_str(l, "digest"), s->rootfs)) < 0)
 			return error;
 	}
@@ -278,7 +284,7 @@ from_image(struct build *b, struct stage *s, const struct stele_instr *in,
 			"inputs", "image", image, "digest", img->digest, "base", 1));
 	s->base_digest = stele_xstrdup(img->digest);
 	stele_prov_dep(&b->prov, image, json_pack("{s:s}", "sha256", img->digest + 7));
-	if ((error = materialize(b, s)) < 0) {
+	if ((error = stage_sync(b, s)) < 0) {
 		stele_error_prefix(error, "base image '%s'", image);
 		error = build_instr_error(b, in, error);
 	}
@@ -314,7 +320,7 @@ do_from(struct build *b, struct stage *s, const struct stele_instr *in)
 		s->shell = json_deep_copy(parent->shell);
 		s->base_digest = parent->base_digest ?
 				 stele_xstrdup(parent->base_digest) : NULL;
-		if ((error = materialize(b, s)) < 0)
+		if ((error = stage_sync(b, s)) < 0)
 			error = build_instr_error(b, in, error);
 	} else {
 		error = from_image(b, s, in, image);
@@ -541,6 +547,10 @@ do_workdir(struct build *b, struct stage *s, const struct stele_instr *in)
 
 	if ((error = build_expand(&w, b, s, in, in->args[0])) < 0)
 		return error;
+	if ((error = stage_sync(b, s)) < 0) {
+		free(w);
+		return build_instr_error(b, in, error);
+	}
 	joined = w[0] == '/' ? stele_xstrdup(w) :
 		 stele_xasprintf("%s/%s", cur && *cur ? cur : "/", w);
 	abs = stele_path_clean_abs(joined);

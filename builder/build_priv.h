@@ -29,6 +29,7 @@ struct stage {
 	json_t *used_args;   /* borrowed: the build's record of used args */
 	json_t *shell;
 	char *rootfs;        /* materialised filesystem of the stage */
+	size_t applied;      /* layers extracted into rootfs so far */
 	char *base_digest;
 	int cmd_set;
 	int done;
@@ -69,6 +70,8 @@ void stage_set_env(struct stage *s, const char *key, const char *value);
 int stage_add_layer(struct build *b, struct stage *s,
 		    const struct stele_instr *in,
 		    const struct stele_layer_result *r, json_t *inputs);
+/* Extract the layers not yet applied to the stage's rootfs. */
+int stage_sync(struct build *b, struct stage *s);
 /* COPY and ADD. */
 int build_copy(struct build *b, struct stage *s, const struct stele_instr *in);
 /* A layer holding directory `abs` and its missing parents. */

@@ -547,6 +547,8 @@ from_source(struct copy_job *j, const char *from, struct stele_context **own)
 			"--from: unknown stage '%s' (stages must come earlier in the recipe)", from);
 	json_array_append_new(j->inputs, json_pack("{s:s,s:s?,s:i,s:O}", "kind", "stage",
 		"stage", src->name, "index", (int)src->index, "diffIDs", src->diff_ids));
+	if (stage_sync(b, src) < 0)
+		return build_instr_error(b, j->in, STELE_ERROR);
 	if (stele_context_open_rootfs(own, src->rootfs) < 0)
 		return build_instr_error(b, j->in, STELE_ERROR);
 	j->ctx = *own;
@@ -790,6 +792,8 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 	j.files = json_object();
 	j.inputs = json_array();
 	words = stele_xcalloc(in->nargs, sizeof(char *));
+	if ((error = stage_sync(b, s)) < 0)
+		error = build_instr_error(b, in, error);
 	for (i = 0; i < in->nargs && !error; i++)
 		error = build_expand(&words[i], b, s, in, in->args[i]);
 	if (!error && chown_f && (error = build_expand(&fv, b, s, in, chown_f)) == 0)
