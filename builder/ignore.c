@@ -17,13 +17,17 @@
  *
  * .dockerignore patterns go through moby/patternmatcher, which does NOT use
  * filepath.Match to match: it only calls it to reject malformed patterns,
- * then translates the pattern into a Go regexp.  Some of that translation
- * leaks regexp syntax through ('^' is an anchor; '|', '{n}' and classes keep
- * their regexp meaning; "**" is ".*", which stops at a newline), and some
- * patterns are compared as plain prefixes or suffixes instead.  We follow
- * the translation; the few regexp features it lets through that we do not
- * implement are rejected with STELE_EINVALID rather than matched
- * differently, so a file is never silently kept or dropped unlike Docker.
+ * then translates the pattern into a Go regexp.  That translation lets
+ * regexp syntax through: '^' is an anchor, classes and escapes such as \d,
+ * \b or [[:digit:]] keep their regexp meaning, '|' and "{n,m}" stay
+ * alternation and repetition, and "**" becomes ".*", which stops at a
+ * newline.  Patterns with no wildcard are compared as plain strings,
+ * prefixes or suffixes instead.  We follow all of it except alternation,
+ * repetition, \p classes, \Q quoting and '*' or '?' inside brackets, which
+ * are rejected with STELE_EINVALID rather than matched differently: a file
+ * is never silently kept or dropped where Docker would not.  A regexp that
+ * Go cannot compile fails in Docker when it is first used; here it fails
+ * at parse time.
  */
 
 /* bufio.Scanner's token limit: Docker fails on a longer line. */
@@ -572,11 +576,33 @@ perl_set(unsigned char ch, int *negated)
 	}
 }
 
+/* "\\x{10FFFF}": moby leaves braces unescaped, so this form works too. */
+static int
+hex_braces(struct compiler *c, uint32_t *out)
+{
+	size_t i = c->pos + 1, nhex = 0;
+	uint32_t r = 0;
+	int v;
+
+	for (; i < c->n && c->p[i] != '}'; i++, nhex++) {
+		if ((v = unhex(c->p[i])) < 0)
+			return fail(c, "invalid escape sequence");
+		r = r * 16 + (uint32_t)v;
+		if (r > 0x10FFFF)
+			return fail(c, "invalid escape sequence");
+	}
+	if (i >= c->n || nhex == 0)
+		return fail(c, "invalid escape sequence");
+	c->pos = i + 1;
+	*out = r;
+	return 0;
+}
+
 /*
  * regexp/syntax parseEscape, c->pos just past the backslash: ASCII
- * punctuation is itself, then C escapes, octal and two-digit hex.  The
- * characters after "\x" or an octal digit are plain in the pattern, so the
- * regexp sees them unchanged.  Anything else fails to compile in Docker.
+ * punctuation is itself, then C escapes, octal and hex.  The characters
+ * after "\x" or an octal digit (hex digits, braces) are not rewritten by
+ * moby, so the regexp sees them as they are in the pattern.  Anything else fails to compile in Docker.
  */
 static int
 regex_escape(struct compiler *c, uint32_t *out)
@@ -615,6 +641,8 @@ regex_escape(struct compiler *c, uint32_t *out)
 		*out = r;
 		return 0;
 	case 'x':
+		if (c->pos < c->n && p[c->pos] == '{')
+			return hex_braces(c, out);
 		if (c->pos + 2 > c->n || (x = unhex(p[c->pos])) < 0 ||
 		    (y = unhex(p[c->pos + 1])) < 0)
 			return fail(c, "invalid escape sequence");
@@ -1201,42 +1229,33 @@ bad_line(const char *what, size_t lineno, const char *why,
 }
 
 /*
- * One line, processed as ignorefile.ReadAll and then PatternMatcher.New do
- * it, including their double trimming and cleaning.
+ * ignorefile.ReadAll for one line: a BOM on the first line, a CR and
+ * surrounding white space go, '#' lines are comments, and the rest is "!"
+ * (if negated) + Clean(pattern) less one leading '/'.  NULL for no pattern.
  */
-static int
-parse_line(struct stele_ignore *ig, const unsigned char *s, size_t n,
-	   const char *what, size_t lineno)
+static char *
+readall_line(const unsigned char *s, size_t n, size_t lineno, size_t *len)
 {
-	struct ignore_pattern pat;
-	size_t a, b, cn, off, w;
-	const char *why = NULL;
+	size_t a = 0, b, cn, off, w = 0;
 	char *buf, *cl;
 	int invert;
 
-	if (lineno == 1) {
-		off = bom_len(s, n);
-		s += off;
-		n -= off;
-	}
-	if (n > 0 && s[n - 1] == '\r')
+	if (lineno == 1)
+		a = bom_len(s, n);
+	if (n > a && s[n - 1] == '\r')
 		n--;
-	if (n > 0 && s[0] == '#')
-		return 0;
-	a = 0;
+	if (n > a && s[a] == '#')
+		return NULL;
 	b = n;
 	trim_space(s, &a, &b);
 	if (a == b)
-		return 0;
+		return NULL;
 	invert = s[a] == '!';
 	if (invert) {
 		a++;
 		trim_space(s, &a, &b);
 	}
-
-	/* ReadAll: "!" + Clean(rest), one leading '/' dropped */
 	buf = stele_xmalloc(b - a + 3);
-	w = 0;
 	if (invert)
 		buf[w++] = '!';
 	if (a < b) {
@@ -1246,10 +1265,26 @@ parse_line(struct stele_ignore *ig, const unsigned char *s, size_t n,
 		w += cn - off;
 		free(cl);
 	}
+	*len = w;
+	return buf;
+}
 
-	/* New: trim, skip empty, Clean again, then split off '!' */
+/*
+ * One line, through ReadAll and then PatternMatcher.New, which trims and
+ * cleans a second time before it splits off the '!'.
+ */
+static int
+parse_line(struct stele_ignore *ig, const unsigned char *s, size_t n,
+	   const char *what, size_t lineno)
+{
+	struct ignore_pattern pat;
+	size_t a, b, cn;
+	const char *why = NULL;
+	char *buf, *cl;
+
+	if (!(buf = readall_line(s, n, lineno, &b)))
+		return 0;
 	a = 0;
-	b = w;
 	trim_space((const unsigned char *)buf, &a, &b);
 	if (a == b) {
 		free(buf);

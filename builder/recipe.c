@@ -23,40 +23,53 @@
 #define EXPAND_MAX ((size_t)1024 * 1024)
 #define EXPAND_DEPTH 64
 
+/* Go's unicode.IsSpace on ASCII, BuildKit's reWhitespace, Go regexp's \s */
+#define IS_SPACE(c) ((c) == ' ' || ((c) >= '\t' && (c) <= '\r'))
+#define IS_HSPACE(c) (IS_SPACE(c) && (c) != '\n')
+#define IS_RESPACE(c) (IS_SPACE(c) && (c) != '\v')
+#define IS_ALPHA(c) (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z'))
+#define IS_DIGIT(c) ((c) >= '0' && (c) <= '9')
+#define TO_LOWER(c) ((c) >= 'A' && (c) <= 'Z' ? (c) - 'A' + 'a' : (c))
+
+/*
+ * How arguments are split (BuildKit's line parsers): 'w' on whitespace,
+ * quotes meaning nothing; 'q' into words that keep their quotes; 'l' a JSON
+ * array, else 'w'; 'j' a JSON array, else the whole text; 'r' the whole
+ * text.  `min` arguments are required; `one`: exactly one.
+ */
 struct keyword {
 	const char *name;
 	int kind; /* enum stele_instr_kind, or -1: known but refused */
+	char shape, min, one;
 	const char *flags[4];
 };
 
 static const struct keyword keywords[] = {
-	{ "FROM", STELE_I_FROM, { "platform", NULL } },
-	{ "ARG", STELE_I_ARG, { NULL } },
-	{ "ENV", STELE_I_ENV, { NULL } },
-	{ "LABEL", STELE_I_LABEL, { NULL } },
-	{ "WORKDIR", STELE_I_WORKDIR, { NULL } },
-	{ "USER", STELE_I_USER, { NULL } },
-	{ "COPY", STELE_I_COPY, { "from", "chown", "chmod", NULL } },
-	{ "ADD", STELE_I_ADD, { "chown", "chmod", NULL } },
-	{ "RUN", STELE_I_RUN, { "network", NULL } },
-	{ "ENTRYPOINT", STELE_I_ENTRYPOINT, { NULL } },
-	{ "CMD", STELE_I_CMD, { NULL } },
-	{ "EXPOSE", STELE_I_EXPOSE, { NULL } },
-	{ "STOPSIGNAL", STELE_I_STOPSIGNAL, { NULL } },
-	{ "SHELL", STELE_I_SHELL, { NULL } },
-	{ "ONBUILD", -1, { NULL } },
-	{ "HEALTHCHECK", -1, { NULL } },
-	{ "VOLUME", -1, { NULL } },
-	{ "MAINTAINER", -1, { NULL } },
+	{ "FROM", STELE_I_FROM, 'w', 0, 0, { "platform" } },
+	{ "ARG", STELE_I_ARG, 'q', 1, 0, { NULL } },
+	{ "ENV", STELE_I_ENV, 'q', 1, 0, { NULL } },
+	{ "LABEL", STELE_I_LABEL, 'q', 1, 0, { NULL } },
+	{ "WORKDIR", STELE_I_WORKDIR, 'r', 1, 1, { NULL } },
+	{ "USER", STELE_I_USER, 'r', 1, 1, { NULL } },
+	{ "COPY", STELE_I_COPY, 'l', 2, 0, { "from", "chown", "chmod" } },
+	{ "ADD", STELE_I_ADD, 'l', 2, 0, { "chown", "chmod" } },
+	{ "RUN", STELE_I_RUN, 'j', 1, 0, { "network" } },
+	{ "ENTRYPOINT", STELE_I_ENTRYPOINT, 'j', 1, 0, { NULL } },
+	{ "CMD", STELE_I_CMD, 'j', 1, 0, { NULL } },
+	{ "EXPOSE", STELE_I_EXPOSE, 'w', 1, 0, { NULL } },
+	{ "STOPSIGNAL", STELE_I_STOPSIGNAL, 'r', 1, 1, { NULL } },
+	{ "SHELL", STELE_I_SHELL, 'j', 1, 0, { NULL } },
+	{ "ONBUILD", -1, 0, 0, 0, { NULL } },
+	{ "HEALTHCHECK", -1, 0, 0, 0, { NULL } },
+	{ "VOLUME", -1, 0, 0, 0, { NULL } },
+	{ "MAINTAINER", -1, 0, 0, 0, { NULL } },
 };
-
-enum { DIR_ESCAPE = 1 << 0, DIR_SYNTAX = 1 << 1, DIR_CHECK = 1 << 2 };
 
 struct parser {
 	struct stele_recipe *r;
-	size_t alloc;      /* of r->instrs */
-	int dir_done;      /* directives are only read before anything else */
-	int dir_seen;      /* DIR_* */
+	size_t alloc;  /* of r->instrs */
+	int dir_done;  /* directives are only read before anything else */
+	int dir_seen;  /* bit per directive name */
 	int seen_from;
 };
 
@@ -85,45 +98,7 @@ perr(const struct stele_recipe *r, int line, const char *kw,
 				msg);
 }
 
-/* Go's unicode.IsSpace, restricted to ASCII. */
-static int
-is_space(int c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' ||
-	       c == '\r';
-}
-
-/* BuildKit's reWhitespace: [\t\v\f\r ] */
-static int
-is_hspace(int c)
-{
-	return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r';
-}
-
-/* Go's regexp \s: [\t\n\f\r ] */
-static int
-is_re_space(int c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
-}
-
-static int
-is_alpha(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int
-is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int
-to_lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-}
+#define ierr(p, in, ...) perr((p)->r, (in)->line, (in)->keyword, __VA_ARGS__)
 
 /* Case-insensitive ASCII comparison of s[0..n) with a NUL-terminated word. */
 static int
@@ -132,8 +107,7 @@ ascii_ieq(const char *s, size_t n, const char *word)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (!word[i] || to_lower((unsigned char)s[i]) !=
-				to_lower((unsigned char)word[i]))
+		if (!word[i] || TO_LOWER(s[i]) != TO_LOWER(word[i]))
 			return 0;
 	return word[n] == '\0';
 }
@@ -175,14 +149,12 @@ strv_release(struct strv *sv)
 }
 
 static void
-trim(const char **s, size_t *n)
+ltrim(const char **s, size_t *n)
 {
-	while (*n && is_space((unsigned char)(*s)[0])) {
+	while (*n && IS_SPACE(**s)) {
 		(*s)++;
 		(*n)--;
 	}
-	while (*n && is_space((unsigned char)(*s)[*n - 1]))
-		(*n)--;
 }
 
 /* reWhitespace.Split(s, -1) on trimmed text: quotes mean nothing here. */
@@ -192,14 +164,12 @@ split_ws(struct strv *out, const char *s, size_t n)
 	size_t i = 0, start;
 
 	while (i < n) {
-		while (i < n && is_hspace((unsigned char)s[i]))
+		while (i < n && IS_HSPACE(s[i]))
 			i++;
-		if (i == n)
-			break;
-		start = i;
-		while (i < n && !is_hspace((unsigned char)s[i]))
-			i++;
-		strv_push(out, stele_xstrndup(s + start, i - start));
+		for (start = i; i < n && !IS_HSPACE(s[i]); i++)
+			;
+		if (i > start)
+			strv_push(out, stele_xstrndup(s + start, i - start));
 	}
 }
 
@@ -220,20 +190,17 @@ static void
 parse_words(struct strv *out, const char *s, size_t n, char esc)
 {
 	struct stele_buf w = STELE_BUF_INIT(RECIPE_MAX);
-	char quote = 0;
 	int in_word = 0, blank_ok = 0;
+	char c, quote = 0;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!in_word) {
-			if (is_space((unsigned char)c))
-				continue;
-			in_word = 1;
-		}
+		c = s[i];
+		if (!in_word && IS_SPACE(c))
+			continue;
+		in_word = 1;
 		if (!quote) {
-			if (is_space((unsigned char)c)) {
+			if (IS_SPACE(c)) {
 				word_end(out, &w, &blank_ok);
 				in_word = 0;
 				continue;
@@ -273,36 +240,32 @@ static size_t
 extract_flags(struct strv *out, const char *s, size_t n, char esc)
 {
 	struct stele_buf w = STELE_BUF_INIT(RECIPE_MAX);
-	char quote = 0;
 	int in_word = 0, blank_ok = 0;
+	char c, quote = 0;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		char c = s[i];
-
+		c = s[i];
 		if (!in_word) {
-			if (is_space((unsigned char)c))
+			if (IS_SPACE(c))
 				continue;
 			if (c != '-' || i + 1 == n || s[i + 1] != '-')
 				break;
 			in_word = 1;
 		}
-		if (!quote) {
-			if (is_space((unsigned char)c)) {
-				in_word = 0;
-				if (w.len == 2 && !memcmp(w.ptr, "--", 2)) {
-					stele_buf_release(&w);
-					return i;
-				}
-				word_end(out, &w, &blank_ok);
-				continue;
-			}
-			if (c == '\'' || c == '"') {
-				quote = c;
-				blank_ok = 1;
-				continue;
-			}
-		} else if (c == quote) {
+		if (!quote && IS_SPACE(c)) {
+			in_word = 0;
+			if (w.len == 2 && !memcmp(w.ptr, "--", 2))
+				break;
+			word_end(out, &w, &blank_ok);
+			continue;
+		}
+		if (!quote && (c == '\'' || c == '"')) {
+			quote = c;
+			blank_ok = 1;
+			continue;
+		}
+		if (quote && c == quote) {
 			quote = 0;
 			continue;
 		}
@@ -322,50 +285,33 @@ extract_flags(struct strv *out, const char *s, size_t n, char esc)
 }
 
 static int
-ierr(const struct parser *p, const struct stele_instr *in, const char *fmt,
-     ...) __attribute__((format(printf, 3, 4)));
-
-static int
-ierr(const struct parser *p, const struct stele_instr *in, const char *fmt,
-     ...)
-{
-	char msg[STELE_ERROR_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return perr(p->r, in->line, in->keyword, "%s", msg);
-}
-
-static int
 check_flags(const struct parser *p, struct stele_instr *in,
 	    const struct keyword *kw, struct strv *words)
 {
-	size_t i, j, nlen;
 	const char *name, *eq;
+	size_t i, j, len;
 	int ok;
 
 	in->flags = stele_xcalloc(words->n, sizeof(*in->flags));
 	for (i = 0; i < words->n; i++) {
 		name = words->v[i] + 2;
 		eq = strchr(name, '=');
-		nlen = eq ? (size_t)(eq - name) : strlen(name);
+		len = eq ? (size_t)(eq - name) : strlen(name);
 		for (ok = 0, j = 0; kw->flags[j] && !ok; j++)
-			ok = strlen(kw->flags[j]) == nlen &&
-			     !memcmp(kw->flags[j], name, nlen);
+			ok = strlen(kw->flags[j]) == len &&
+			     !memcmp(kw->flags[j], name, len);
 		if (!ok)
-			return ierr(p, in, "unknown flag '--%.*s'", (int)nlen,
+			return ierr(p, in, "unknown flag '--%.*s'", (int)len,
 				    name);
 		for (j = 0; j < in->nflags; j++)
-			if (!strncmp(in->flags[j].name, name, nlen) &&
-			    !in->flags[j].name[nlen])
+			if (!strncmp(in->flags[j].name, name, len) &&
+			    !in->flags[j].name[len])
 				return ierr(p, in, "duplicate flag '--%.*s'",
-					    (int)nlen, name);
+					    (int)len, name);
 		if (!eq)
 			return ierr(p, in, "missing a value on flag '--%s'",
 				    name);
-		in->flags[in->nflags].name = stele_xstrndup(name, nlen);
+		in->flags[in->nflags].name = stele_xstrndup(name, len);
 		in->flags[in->nflags++].value = stele_xstrdup(eq + 1);
 	}
 	return 0;
@@ -377,27 +323,23 @@ check_flags(const struct parser *p, struct stele_instr *in,
  * anything but strings is an error.
  */
 static int
-parse_json(const struct parser *p, struct stele_instr *in, struct strv *out,
-	   const char *s, size_t n)
+parse_json(const struct parser *p, struct stele_instr *in, struct strv *out)
 {
 	json_error_t jerr;
 	json_t *v, *e;
 	size_t i;
 
-	if (!n || s[0] != '[')
-		return 0;
-	v = json_loadb(s, n, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &jerr);
-	if (!v)
+	if (in->raw[0] != '[' || !(v = json_loads(in->raw,
+	    JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &jerr)))
 		return 0;
 	json_array_foreach(v, i, e) {
-		if (!json_is_string(e)) {
+		if (!json_is_string(e) || memchr(json_string_value(e), '\0',
+						 json_string_length(e))) {
 			json_decref(v);
-			return ierr(p, in, "when using JSON array syntax, "
-				    "arrays must be comprised of strings only");
-		}
-		if (memchr(json_string_value(e), '\0', json_string_length(e))) {
-			json_decref(v);
-			return ierr(p, in, "NUL character in JSON string");
+			return ierr(p, in, "%s", json_is_string(e) ?
+				    "NUL character in JSON string" :
+				    "when using JSON array syntax, arrays must "
+				    "be comprised of strings only");
 		}
 	}
 	json_array_foreach(v, i, e)
@@ -413,16 +355,15 @@ parse_json(const struct parser *p, struct stele_instr *in, struct strv *out,
  * `<<` glued to the spaces after it.
  */
 static int
-has_heredoc(const char *s, size_t n)
+has_heredoc(const char *s)
 {
-	size_t i = 0, start, j;
+	size_t i = 0, n = strlen(s), start, j;
 	char q;
 
 	while (i < n) {
-		while (i < n && is_space((unsigned char)s[i]))
-			i++;
-		start = i;
-		while (i < n && !is_space((unsigned char)s[i])) {
+		for (; i < n && IS_SPACE(s[i]); i++)
+			;
+		for (start = i; i < n && !IS_SPACE(s[i]);) {
 			if (s[i] == '\\' && i + 1 < n) {
 				i += 2;
 			} else if (s[i] == '\'' || s[i] == '"') {
@@ -438,14 +379,13 @@ has_heredoc(const char *s, size_t n)
 				i++;
 			}
 		}
-		for (j = start; j < i && is_digit((unsigned char)s[j]); j++)
+		for (j = start; j < i && IS_DIGIT(s[j]); j++)
 			;
 		if (i - j < 2 || s[j] != '<' || s[j + 1] != '<')
 			continue;
-		j += 2;
-		j += j < i && s[j] == '-';
-		while (j < i && is_re_space((unsigned char)s[j]))
-			j++;
+		for (j += 2 + (j + 2 < i && s[j + 2] == '-');
+		     j < i && IS_RESPACE(s[j]); j++)
+			;
 		if (j < i && !memchr(s + j, '<', i - j))
 			return 1;
 	}
@@ -458,15 +398,13 @@ check_stage_name(char *name)
 {
 	char *c;
 
-	if (!is_alpha((unsigned char)name[0]))
-		return -1;
 	for (c = name; *c; c++)
-		if (!is_alpha((unsigned char)*c) && !is_digit((unsigned char)*c) &&
-		    *c != '-' && *c != '_' && *c != '.')
+		if (!IS_ALPHA(*c) && (c == name || (!IS_DIGIT(*c) &&
+		    *c != '-' && *c != '_' && *c != '.')))
 			return -1;
 	for (c = name; *c; c++)
-		*c = (char)to_lower((unsigned char)*c);
-	return 0;
+		*c = (char)TO_LOWER(*c);
+	return *name ? 0 : -1;
 }
 
 static void
@@ -480,39 +418,22 @@ pair_push(struct stele_instr *in, size_t *alloc, char *key, char *value)
 	in->pairs[in->npairs++].value = value;
 }
 
-/* ARG name[=default] ...: split at the first '=' of each word. */
-static int
-parse_arg(const struct parser *p, struct stele_instr *in)
-{
-	size_t i, alloc = 0;
-	char *eq;
-
-	for (i = 0; i < in->nargs; i++) {
-		eq = strchr(in->args[i], '=');
-		if (eq == in->args[i])
-			return ierr(p, in, "names can not be blank");
-		pair_push(in, &alloc, eq ? stele_xstrndup(in->args[i],
-			  (size_t)(eq - in->args[i])) : stele_xstrdup(in->args[i]),
-			  eq ? stele_xstrdup(eq + 1) : NULL);
-	}
-	return 0;
-}
-
 /*
- * ENV and LABEL (BuildKit's parseNameVal): `key=value ...`, or the legacy
- * `key value with spaces` when the first word has no '='.
+ * ARG name[=default]..., and ENV and LABEL (BuildKit's parseNameVal):
+ * key=value..., or the legacy `key value with spaces` when the first word
+ * has no '='.  Each word is split at its first '='.
  */
 static int
-parse_name_val(const struct parser *p, struct stele_instr *in)
+parse_pairs(const struct parser *p, struct stele_instr *in)
 {
-	const char *s = in->raw;
+	const char *s = in->raw, *a;
 	size_t i, k, alloc = 0;
 	char *eq;
 
-	if (!strchr(in->args[0], '=')) {
-		for (k = 0; s[k] && !is_hspace((unsigned char)s[k]); k++)
+	if (in->kind != STELE_I_ARG && !strchr(in->args[0], '=')) {
+		for (k = 0; s[k] && !IS_HSPACE(s[k]); k++)
 			;
-		for (i = k; s[i] && is_hspace((unsigned char)s[i]); i++)
+		for (i = k; s[i] && IS_HSPACE(s[i]); i++)
 			;
 		if (!s[i])
 			return ierr(p, in, "must have two arguments");
@@ -520,118 +441,64 @@ parse_name_val(const struct parser *p, struct stele_instr *in)
 		return 0;
 	}
 	for (i = 0; i < in->nargs; i++) {
-		if (!(eq = strchr(in->args[i], '=')))
+		a = in->args[i];
+		if (!(eq = strchr(a, '=')) && in->kind != STELE_I_ARG)
 			return ierr(p, in, "syntax error - can't find = in '%s'."
-				    " Must be of the form: name=value",
-				    in->args[i]);
-		if (eq == in->args[i])
+				    " Must be of the form: name=value", a);
+		if (eq == a)
 			return ierr(p, in, "names can not be blank");
-		pair_push(in, &alloc, stele_xstrndup(in->args[i],
-			  (size_t)(eq - in->args[i])), stele_xstrdup(eq + 1));
+		pair_push(in, &alloc, eq ? stele_xstrndup(a, (size_t)(eq - a)) :
+			  stele_xstrdup(a), eq ? stele_xstrdup(eq + 1) : NULL);
 	}
 	return 0;
 }
 
 static int
-parse_args(const struct parser *p, struct stele_instr *in)
+parse_args(const struct parser *p, struct stele_instr *in,
+	   const struct keyword *kw)
 {
 	struct strv args = { NULL, 0, 0 };
 	size_t n = strlen(in->raw);
-	int error = 0;
+	int k = in->kind, error = 0;
 
-	switch (in->kind) {
-	case STELE_I_FROM:
-	case STELE_I_EXPOSE:
+	/* parse_json() adds nothing to `args` when it fails */
+	if ((kw->shape == 'l' || kw->shape == 'j') &&
+	    (error = parse_json(p, in, &args)) < 0)
+		return error;
+	in->json_form = error;
+	if (kw->shape == 'w' || (kw->shape == 'l' && !in->json_form))
 		split_ws(&args, in->raw, n);
-		break;
-	case STELE_I_ARG:
-	case STELE_I_ENV:
-	case STELE_I_LABEL:
+	else if (kw->shape == 'q')
 		parse_words(&args, in->raw, n, p->r->escape);
-		break;
-	case STELE_I_COPY:
-	case STELE_I_ADD:
-		if ((error = parse_json(p, in, &args, in->raw, n)) < 0)
-			goto out;
-		in->json_form = error;
-		error = 0;
-		if (!in->json_form)
-			split_ws(&args, in->raw, n);
-		break;
-	case STELE_I_RUN:
-	case STELE_I_CMD:
-	case STELE_I_ENTRYPOINT:
-	case STELE_I_SHELL:
-		if ((error = parse_json(p, in, &args, in->raw, n)) < 0)
-			goto out;
-		in->json_form = error;
-		error = 0;
-		/* fall through */
-	default:
-		if (!in->json_form && n)
-			strv_push(&args, stele_xstrdup(in->raw));
-		break;
-	}
+	else if (!in->json_form && n)
+		strv_push(&args, stele_xstrdup(in->raw));
 	in->args = args.v;
 	in->nargs = args.n;
-	args.v = NULL;
-	args.n = 0;
 
-	switch (in->kind) {
-	case STELE_I_FROM:
-		if (in->nargs == 3 &&
-		    ascii_ieq(in->args[1], strlen(in->args[1]), "as")) {
-			if (check_stage_name(in->args[2]) < 0)
-				error = ierr(p, in, "invalid name for build stage:"
-					     " '%s', name can't start with a number"
-					     " or contain symbols", in->args[2]);
-		} else if (in->nargs != 1) {
-			error = ierr(p, in, "requires either one or three "
-				     "arguments");
-		}
-		break;
-	case STELE_I_WORKDIR:
-	case STELE_I_USER:
-	case STELE_I_STOPSIGNAL:
-		if (in->nargs != 1)
-			error = ierr(p, in, "requires exactly one argument");
-		break;
-	case STELE_I_COPY:
-	case STELE_I_ADD:
-		if (in->nargs < 2)
-			error = ierr(p, in, "requires at least two arguments");
-		break;
-	case STELE_I_SHELL:
-		if (in->nargs && !in->json_form)
-			error = ierr(p, in, "requires the arguments to be in "
-				     "JSON form");
-		/* fall through */
-	case STELE_I_RUN:
-		if (!in->nargs && !error)
-			error = ierr(p, in, "requires at least one argument");
-		break;
-	case STELE_I_CMD:
-	case STELE_I_ENTRYPOINT:
-		/* `CMD []` clears; an empty shell form means nothing */
-		if (!in->json_form && !in->nargs)
-			error = ierr(p, in, "requires at least one argument");
-		break;
-	default: /* ARG, ENV, LABEL, EXPOSE */
-		if (!in->nargs)
-			error = ierr(p, in, "requires at least one argument");
-		else if (in->kind == STELE_I_ARG)
-			error = parse_arg(p, in);
-		else if (in->kind == STELE_I_ENV || in->kind == STELE_I_LABEL)
-			error = parse_name_val(p, in);
-		break;
+	if (kw->one && in->nargs != 1)
+		return ierr(p, in, "requires exactly one argument");
+	/* `CMD []` clears the command; an empty shell form means nothing */
+	if (in->nargs < (size_t)kw->min && !(in->json_form &&
+	    (k == STELE_I_CMD || k == STELE_I_ENTRYPOINT)))
+		return ierr(p, in, "requires at least %s", kw->min == 2 ?
+			    "two arguments" : "one argument");
+	if (k == STELE_I_SHELL && !in->json_form)
+		return ierr(p, in, "requires the arguments to be in JSON form");
+	if (k == STELE_I_FROM && in->nargs == 3 &&
+	    ascii_ieq(in->args[1], strlen(in->args[1]), "as")) {
+		if (check_stage_name(in->args[2]) < 0)
+			return ierr(p, in, "invalid name for build stage: '%s',"
+				    " name can't start with a number or contain"
+				    " symbols", in->args[2]);
+	} else if (k == STELE_I_FROM && in->nargs != 1) {
+		return ierr(p, in, "requires either one or three arguments");
 	}
-	if (!error && !in->json_form && (in->kind == STELE_I_RUN ||
-	    in->kind == STELE_I_COPY || in->kind == STELE_I_ADD) &&
-	    strstr(in->raw, "<<") && has_heredoc(in->raw, n))
-		error = ierr(p, in, "heredocs (<<) are not supported by stele");
-out:
-	strv_release(&args);
-	return error;
+	if (kw->shape == 'q' && (error = parse_pairs(p, in)) < 0)
+		return error;
+	if (!in->json_form && (k == STELE_I_RUN || k == STELE_I_COPY ||
+	    k == STELE_I_ADD) && strstr(in->raw, "<<") && has_heredoc(in->raw))
+		return ierr(p, in, "heredocs (<<) are not supported by stele");
+	return 0;
 }
 
 static const struct keyword *
@@ -645,20 +512,6 @@ keyword_find(const char *s, size_t n)
 	return NULL;
 }
 
-static struct stele_instr *
-instr_new(struct parser *p)
-{
-	struct stele_recipe *r = p->r;
-
-	if (r->ninstrs == p->alloc) {
-		p->alloc = p->alloc ? p->alloc * 2 : 16;
-		r->instrs = stele_xrealloc(r->instrs,
-					   p->alloc * sizeof(*r->instrs));
-	}
-	memset(&r->instrs[r->ninstrs], 0, sizeof(r->instrs[0]));
-	return &r->instrs[r->ninstrs++];
-}
-
 /* One logical line: keyword, flags, then the instruction's own syntax. */
 static int
 parse_instr(struct parser *p, const char *s, size_t n, int line)
@@ -667,79 +520,83 @@ parse_instr(struct parser *p, const char *s, size_t n, int line)
 	const struct keyword *kw;
 	struct stele_instr *in;
 	const char *raw;
-	size_t k, i, rawlen;
+	size_t k, len;
 	int error;
 
-	trim(&s, &n);
-	for (k = 0; k < n && !is_hspace((unsigned char)s[k]); k++)
+	ltrim(&s, &n);
+	while (n && IS_SPACE(s[n - 1]))
+		n--;
+	for (k = 0; k < n && !IS_HSPACE(s[k]); k++)
 		;
 	if (!(kw = keyword_find(s, k)))
 		return perr(p->r, line, NULL, "unknown instruction '%.*s'",
 			    (int)k, s);
 	if (kw->kind < 0)
 		return perr(p->r, line, kw->name, "not supported by stele");
-	in = instr_new(p);
+	if (p->r->ninstrs == p->alloc) {
+		p->alloc = p->alloc ? p->alloc * 2 : 16;
+		p->r->instrs = stele_xrealloc(p->r->instrs,
+					      p->alloc * sizeof(*in));
+	}
+	in = &p->r->instrs[p->r->ninstrs++];
+	memset(in, 0, sizeof(*in));
 	in->kind = (enum stele_instr_kind)kw->kind;
 	in->keyword = kw->name;
 	in->line = line;
 	in->text = stele_xstrndup(s, n);
-	for (i = k; i < n && is_hspace((unsigned char)s[i]); i++)
-		;
-	raw = s + i;
-	rawlen = n - i;
-	i = extract_flags(&flags, raw, rawlen, p->r->escape);
-	raw += i;
-	rawlen -= i;
-	trim(&raw, &rawlen);
-	in->raw = stele_xstrndup(raw, rawlen);
-	if ((error = check_flags(p, in, kw, &flags)) < 0 ||
-	    (error = parse_args(p, in)) < 0)
-		goto out;
-	if (in->kind == STELE_I_FROM)
-		p->seen_from = 1;
-	else if (in->kind != STELE_I_ARG && !p->seen_from)
-		error = ierr(p, in, "only ARG may come before the first FROM");
-out:
+	raw = s + k;
+	len = n - k;
+	ltrim(&raw, &len);
+	k = extract_flags(&flags, raw, len, p->r->escape);
+	raw += k;
+	len -= k;
+	ltrim(&raw, &len);
+	in->raw = stele_xstrndup(raw, len);
+	if ((error = check_flags(p, in, kw, &flags)) == 0 &&
+	    (error = parse_args(p, in, kw)) == 0) {
+		if (in->kind == STELE_I_FROM)
+			p->seen_from = 1;
+		else if (in->kind != STELE_I_ARG && !p->seen_from)
+			error = ierr(p, in, "only ARG may come before the "
+				     "first FROM");
+	}
 	strv_release(&flags);
 	return error;
 }
 
 /*
- * Parser directives (`# key=value`) are read only from the first lines, and
- * stop at the first line that is not one (a comment, a blank line, an
- * instruction).  Returns 1 for a directive line, 0 otherwise.
+ * Parser directives, BuildKit's `^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$`
+ * for escape, syntax and check, are read only before anything else: the
+ * first line that is not one (a comment, a blank line, an instruction) ends
+ * them.  Returns 1 for a directive line, 0 otherwise.
  */
 static int
 parse_directive(struct parser *p, const char *s, size_t n, int line)
 {
 	static const char *const names[] = { "escape", "syntax", "check" };
 	size_t i = 1, k, v, e;
-	int which = -1, bit;
+	int which;
 
 	if (!n || s[0] != '#')
 		goto done;
-	while (i < n && is_space((unsigned char)s[i]))
-		i++;
-	if (i == n || !is_alpha((unsigned char)s[i]))
-		goto done;
-	for (k = i; k < n && (is_alpha((unsigned char)s[k]) ||
-	     is_digit((unsigned char)s[k])); k++)
+	for (; i < n && IS_SPACE(s[i]); i++)
 		;
-	for (v = k; v < n && is_re_space((unsigned char)s[v]); v++)
+	for (k = i; k < n && (IS_ALPHA(s[k]) || (k > i && IS_DIGIT(s[k]))); k++)
 		;
-	if (v == n || s[v] != '=')
-		goto done;
-	for (e = n, v++; e > v && is_re_space((unsigned char)s[e - 1]); e--)
+	for (v = k; v < n && IS_RESPACE(s[v]); v++)
 		;
-	for (bit = 0; bit < 3; bit++)
-		if (ascii_ieq(s + i, k - i, names[bit]))
-			which = bit;
-	if (which < 0 || v == n)
+	if (k == i || v + 1 >= n || s[v] != '=')
 		goto done;
-	/* `(.+?)\s*$`: all spaces after '=' leave the last one as the value */
-	while (v < e && is_re_space((unsigned char)s[v]))
-		v++;
+	for (which = 2; which >= 0 && !ascii_ieq(s + i, k - i, names[which]);)
+		which--;
+	if (which < 0)
+		goto done;
+	for (e = n; e > v + 1 && IS_RESPACE(s[e - 1]); e--)
+		;
+	for (v++; v < e && IS_RESPACE(s[v]); v++)
+		;
 	if (v == e) {
+		/* only spaces after '=': the regexp leaves the last as value */
 		v = n - 1;
 		e = n;
 	}
@@ -747,13 +604,11 @@ parse_directive(struct parser *p, const char *s, size_t n, int line)
 		return perr(p->r, line, NULL, "only one %s parser directive "
 			    "can be used", names[which]);
 	p->dir_seen |= 1 << which;
-	if (which == 0) {
-		if (e - v != 1 || (s[v] != '`' && s[v] != '\\'))
-			return perr(p->r, line, NULL, "invalid escape token "
-				    "'%.*s' does not match ` or \\", (int)(e - v),
-				    s + v);
+	if (which == 0 && (e - v != 1 || (s[v] != '`' && s[v] != '\\')))
+		return perr(p->r, line, NULL, "invalid escape token '%.*s' "
+			    "does not match ` or \\", (int)(e - v), s + v);
+	if (which == 0)
 		p->r->escape = s[v];
-	}
 	return 1;
 done:
 	p->dir_done = 1;
@@ -765,6 +620,7 @@ struct reader {
 	int line;
 };
 
+/* The next line without its line ending ("\r\n" and any trailing "\r"). */
 static int
 next_line(struct reader *rd, const char **s, size_t *n)
 {
@@ -777,7 +633,7 @@ next_line(struct reader *rd, const char **s, size_t *n)
 	*n = (size_t)((nl ? nl : rd->end) - rd->p);
 	rd->p = nl ? nl + 1 : rd->end;
 	rd->line++;
-	while (*n && ((*s)[*n - 1] == '\r' || (*s)[*n - 1] == '\n'))
+	while (*n && (*s)[*n - 1] == '\r')
 		(*n)--;
 	return 1;
 }
@@ -801,33 +657,13 @@ trim_continuation(const char *s, size_t *n, char esc)
 }
 
 static int
-is_comment(const char *s, size_t n)
-{
-	while (n && is_space((unsigned char)*s)) {
-		s++;
-		n--;
-	}
-	return n && *s == '#';
-}
-
-static int
-is_blank(const char *s, size_t n)
-{
-	while (n && is_space((unsigned char)*s)) {
-		s++;
-		n--;
-	}
-	return !n;
-}
-
-static int
 check_lines(const struct stele_recipe *r, const char *text, size_t len)
 {
 	const char *s = text, *end = text + len, *nl;
 	size_t n;
-	int line = 1;
+	int line;
 
-	for (; s < end; line++) {
+	for (line = 1; s < end; line++, s = nl ? nl + 1 : end) {
 		nl = memchr(s, '\n', (size_t)(end - s));
 		n = (size_t)((nl ? nl : end) - s);
 		if (n > RECIPE_LINE_MAX)
@@ -835,7 +671,6 @@ check_lines(const struct stele_recipe *r, const char *text, size_t len)
 				    RECIPE_LINE_MAX);
 		if (memchr(s, '\0', n))
 			return perr(r, line, NULL, "NUL byte in recipe");
-		s = nl ? nl + 1 : end;
 	}
 	return 0;
 }
@@ -845,42 +680,36 @@ parse_lines(struct parser *p, const char *text, size_t len)
 {
 	struct stele_buf line = STELE_BUF_INIT(RECIPE_MAX);
 	struct reader rd = { text, text + len, 0 };
-	const char *s;
-	size_t n;
+	const char *s, *t;
+	size_t n, m;
 	int start, cont, error = 0;
 
 	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3))
 		rd.p += 3;
-	while (next_line(&rd, &s, &n)) {
+	while (!error && next_line(&rd, &s, &n)) {
 		start = rd.line;
-		while (n && is_space((unsigned char)*s)) {
-			s++;
-			n--;
-		}
+		ltrim(&s, &n);
 		if (!p->dir_done &&
 		    (error = parse_directive(p, s, n, start)) != 0) {
-			if (error < 0)
-				break;
-			error = 0;
+			error = error < 0 ? error : 0;
 			continue;
 		}
-		if (n && s[0] == '#')
-			continue;
 		cont = trim_continuation(s, &n, p->r->escape);
-		if (!cont && !n)
+		if ((n && s[0] == '#') || (!cont && !n))
 			continue;
 		stele_buf_clear(&line);
 		xput(&line, s, n);
 		/* comment and blank lines inside a continuation are skipped */
 		while (cont && next_line(&rd, &s, &n)) {
-			if (is_comment(s, n) || is_blank(s, n))
+			t = s;
+			m = n;
+			ltrim(&t, &m);
+			if (!m || *t == '#')
 				continue;
 			cont = trim_continuation(s, &n, p->r->escape);
 			xput(&line, s, n);
 		}
-		if ((error = parse_instr(p, stele_buf_cstr(&line), line.len,
-					 start)) < 0)
-			break;
+		error = parse_instr(p, stele_buf_cstr(&line), line.len, start);
 	}
 	stele_buf_release(&line);
 	if (!error && !p->r->ninstrs)
@@ -1022,20 +851,20 @@ lex_name(struct lexer *lx, struct stele_buf *name)
 {
 	int c = lex_peek(lx);
 
-	if (c >= 0 && is_digit(c)) {
-		while ((c = lex_peek(lx)) >= 0 && is_digit(c)) {
+	if (IS_DIGIT(c)) {
+		while ((c = lex_peek(lx)) >= 0 && IS_DIGIT(c)) {
 			xputc(name, (char)c);
 			lx->pos++;
 		}
 		return;
 	}
-	if (c >= 0 && strchr("@*#?-$!", c)) {
+	if (c > 0 && strchr("@*#?-$!", c)) {
 		xputc(name, (char)c);
 		lx->pos++;
 		return;
 	}
 	while ((c = lex_peek(lx)) >= 0 &&
-	       (is_alpha(c) || is_digit(c) || c == '_')) {
+	       (IS_ALPHA(c) || IS_DIGIT(c) || c == '_')) {
 		xputc(name, (char)c);
 		lx->pos++;
 	}
