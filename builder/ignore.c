@@ -98,6 +98,9 @@ struct ignore_pattern {
 	size_t ntoks;
 	struct class_item *items;
 	size_t nitems;
+	int has_eot; /* a \z token: a prefix ends differently from its path */
+	char needle[16]; /* UTF-8 of literal tokens every match contains */
+	size_t needle_len;
 };
 
 struct stele_ignore {
@@ -690,6 +693,7 @@ escape_atom(struct compiler *c)
 		case 'z':
 			c->pos++;
 			add_tok(c, TOK_EOT);
+			c->pat->has_eot = 1;
 			return 0;
 		case 'b':
 			c->pos++;
@@ -870,6 +874,75 @@ is_repeat(const unsigned char *p, size_t n)
 	return 0;
 }
 
+static size_t
+utf8_encode(uint32_t r, char *out)
+{
+	if (r < 0x80) {
+		out[0] = (char)r;
+		return 1;
+	}
+	if (r < 0x800) {
+		out[0] = (char)(0xC0 | (r >> 6));
+		out[1] = (char)(0x80 | (r & 0x3F));
+		return 2;
+	}
+	if (r < 0x10000) {
+		out[0] = (char)(0xE0 | (r >> 12));
+		out[1] = (char)(0x80 | ((r >> 6) & 0x3F));
+		out[2] = (char)(0x80 | (r & 0x3F));
+		return 3;
+	}
+	out[0] = (char)(0xF0 | (r >> 18));
+	out[1] = (char)(0x80 | ((r >> 12) & 0x3F));
+	out[2] = (char)(0x80 | ((r >> 6) & 0x3F));
+	out[3] = (char)(0x80 | (r & 0x3F));
+	return 4;
+}
+
+/*
+ * The longest run of literal tokens, as UTF-8 bytes: a path (or any of its
+ * prefixes) without them cannot match, which spares most "**" patterns the
+ * state machine.  Runes that decoding never yields (U+FFFD stands for any
+ * invalid byte; surrogates) break a run.
+ */
+static void
+find_needle(struct ignore_pattern *pat)
+{
+	char run[sizeof(pat->needle)];
+	size_t i, len = 0;
+	uint32_t r;
+
+	for (i = 0; i <= pat->ntoks; i++) {
+		r = i < pat->ntoks && pat->toks[i].kind == TOK_LIT ?
+			    pat->toks[i].rune : RUNE_ERROR;
+		if (r == RUNE_ERROR || (r >= 0xD800 && r <= 0xDFFF) ||
+		    len + 4 > sizeof(run)) {
+			if (len > pat->needle_len) {
+				memcpy(pat->needle, run, len);
+				pat->needle_len = len;
+			}
+			len = 0;
+			if (r == RUNE_ERROR || (r >= 0xD800 && r <= 0xDFFF))
+				continue;
+		}
+		len += utf8_encode(r, run + len);
+	}
+}
+
+static int
+contains(const char *s, size_t n, const char *needle, size_t len)
+{
+	const char *p = s, *end = s + n;
+
+	while (len <= (size_t)(end - p) &&
+	       (p = memchr(p, needle[0], (size_t)(end - p) - len + 1))) {
+		if (memcmp(p, needle, len) == 0)
+			return 1;
+		p++;
+	}
+	return 0;
+}
+
 static int
 compile(struct ignore_pattern *pat, const char **why)
 {
@@ -923,6 +996,8 @@ compile(struct ignore_pattern *pat, const char **why)
 		}
 	}
 	*why = c.why;
+	if (!error)
+		find_needle(pat);
 	return error;
 }
 
@@ -1096,34 +1171,61 @@ step(const struct ignore_pattern *pat, const unsigned char *cur,
 }
 
 /*
+ * Whether the states in cur, at position pos, accept the prefix s[0..pos)
+ * as a whole string: only a \z needs a second look, as a '/' after the
+ * prefix and the end of the string are both non-word characters.
+ */
+static int
+accepts(const struct ignore_pattern *pat, const unsigned char *cur,
+	unsigned char *scratch, int at_start, int prev_word)
+{
+	size_t nstates = 2 * (pat->ntoks + 1);
+
+	if (cur[pat->ntoks] || !pat->has_eot)
+		return cur[pat->ntoks];
+	memcpy(scratch, cur, nstates);
+	closure(pat, scratch, at_start, 1, prev_word);
+	return scratch[pat->ntoks];
+}
+
+/*
  * The anchored regexp, run as a set of states over the runes of s: state i
  * is "before token i", state nt+1+i is "inside the .* of TOK_DIRS i".
- * Linear in the path times the pattern; nothing recurses.
+ * With `prefixes`, s[0..j) for each '/' at j is tried in the same pass, for
+ * the parent directories.  Linear in the path times the pattern; nothing
+ * recurses.
  */
 static int
 regexp_match(const struct ignore_pattern *pat, const unsigned char *s,
-	     size_t n)
+	     size_t n, int prefixes)
 {
-	unsigned char stackbuf[2 * STACK_STATES], *heap = NULL, *cur, *nxt, *tmp;
+	unsigned char stackbuf[3 * STACK_STATES], *heap = NULL, *cur, *nxt, *tmp;
 	size_t nstates = 2 * (pat->ntoks + 1), pos = 0, w = 0;
-	int live = 1, prev_word = 0, next_word, result;
+	int live = 1, prev_word = 0, next_word, result = 0;
 	uint32_t r = 0;
 
+	if (pat->needle_len &&
+	    !contains((const char *)s, n, pat->needle, pat->needle_len))
+		return 0;
 	if (nstates <= STACK_STATES) {
-		memset(stackbuf, 0, sizeof(stackbuf));
+		memset(stackbuf, 0, 3 * nstates);
 		cur = stackbuf;
-		nxt = stackbuf + STACK_STATES;
 	} else {
-		heap = stele_xcalloc(2, nstates);
+		heap = stele_xcalloc(3, nstates);
 		cur = heap;
-		nxt = heap + nstates;
 	}
+	nxt = cur + nstates;
 	if (n > 0)
 		r = utf8_decode(s, n, &w);
 	next_word = n > 0 && is_word(r);
 	cur[0] = 1;
 	closure(pat, cur, 1, n == 0, prev_word != next_word);
 	while (live && pos < n) {
+		if (prefixes && r == '/' &&
+		    accepts(pat, cur, nxt + nstates, pos == 0, prev_word)) {
+			result = 1;
+			break;
+		}
 		live = step(pat, cur, nxt, r);
 		pos += w;
 		prev_word = is_word(r);
@@ -1135,7 +1237,8 @@ regexp_match(const struct ignore_pattern *pat, const unsigned char *s,
 		cur = nxt;
 		nxt = tmp;
 	}
-	result = live && cur[pat->ntoks];
+	if (!result)
+		result = live && pos == n && cur[pat->ntoks];
 	free(heap);
 	return result;
 }
@@ -1162,7 +1265,7 @@ pattern_match(const struct ignore_pattern *pat, const char *s, size_t n)
 		       memcmp(s, suf + 1, n) == 0;
 	case PT_REGEXP:
 	default:
-		return regexp_match(pat, (const unsigned char *)s, n);
+		return regexp_match(pat, (const unsigned char *)s, n, 0);
 	}
 }
 
@@ -1183,7 +1286,7 @@ stele_ignore_match(const struct stele_ignore *ig, const char *path)
 {
 	const struct ignore_pattern *pat;
 	size_t n, k, dlen, i;
-	int matched = 0, m, has_parent;
+	int matched = 0, m, has_parent, prefixes;
 	char *dir;
 
 	if (!ig || !path || ig->npats == 0)
@@ -1194,14 +1297,22 @@ stele_ignore_match(const struct stele_ignore *ig, const char *path)
 		;
 	dir = go_clean(path, k, &dlen);
 	has_parent = !(dlen == 1 && dir[0] == '.');
+	/* in a clean path the ancestors are the prefixes before each '/' */
+	prefixes = has_parent && k > 0 && dlen == k - 1 &&
+		   memcmp(dir, path, dlen) == 0;
 	for (i = 0; i < ig->npats; i++) {
 		pat = &ig->pats[i];
 		/* a pattern that cannot change the answer is skipped */
 		if (pat->exclusion != matched)
 			continue;
-		m = pattern_match(pat, path, n);
-		if (!m && has_parent)
-			m = parent_match(pat, dir, dlen);
+		if (pat->type == PT_REGEXP && (prefixes || !has_parent)) {
+			m = regexp_match(pat, (const unsigned char *)path, n,
+					 prefixes);
+		} else {
+			m = pattern_match(pat, path, n);
+			if (!m && has_parent)
+				m = parent_match(pat, dir, dlen);
+		}
 		if (m)
 			matched = !pat->exclusion;
 	}
