@@ -325,6 +325,7 @@ check_flags(const struct parser *p, struct stele_instr *in,
 static int
 parse_json(const struct parser *p, struct stele_instr *in, struct strv *out)
 {
+	const char *why;
 	json_error_t jerr;
 	json_t *v, *e;
 	size_t i;
@@ -332,18 +333,19 @@ parse_json(const struct parser *p, struct stele_instr *in, struct strv *out)
 	if (in->raw[0] != '[' || !(v = json_loads(in->raw,
 	    JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &jerr)))
 		return 0;
-	json_array_foreach(v, i, e) {
-		if (!json_is_string(e) || memchr(json_string_value(e), '\0',
-						 json_string_length(e))) {
+	for (i = 0; i < json_array_size(v); i++) {
+		e = json_array_get(v, i);
+		why = !json_is_string(e) ? "when using JSON array syntax, "
+			"arrays must be comprised of strings only" :
+			memchr(json_string_value(e), '\0', json_string_length(e)) ?
+			"NUL character in JSON string" : NULL;
+		if (why) {
 			json_decref(v);
-			return ierr(p, in, "%s", json_is_string(e) ?
-				    "NUL character in JSON string" :
-				    "when using JSON array syntax, arrays must "
-				    "be comprised of strings only");
+			strv_release(out);
+			return ierr(p, in, "%s", why);
 		}
-	}
-	json_array_foreach(v, i, e)
 		strv_push(out, stele_xstrdup(json_string_value(e)));
+	}
 	json_decref(v);
 	return 1;
 }
@@ -461,7 +463,6 @@ parse_args(const struct parser *p, struct stele_instr *in,
 	size_t n = strlen(in->raw);
 	int k = in->kind, error = 0;
 
-	/* parse_json() adds nothing to `args` when it fails */
 	if ((kw->shape == 'l' || kw->shape == 'j') &&
 	    (error = parse_json(p, in, &args)) < 0)
 		return error;
@@ -800,8 +801,7 @@ struct lexer {
 	char why[512];
 };
 
-static int lex_until(struct lexer *lx, struct stele_buf *out, int stop,
-		     int raw);
+static int lex_until(struct lexer *lx, struct stele_buf *out, int stop);
 
 static int lex_fail(struct lexer *lx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -821,6 +821,15 @@ static int
 lex_peek(const struct lexer *lx)
 {
 	return lx->pos < lx->n ? (unsigned char)lx->s[lx->pos] : -1;
+}
+
+static int
+lex_next(struct lexer *lx)
+{
+	int c = lex_peek(lx);
+
+	lx->pos += c >= 0;
+	return c;
 }
 
 static int
@@ -845,29 +854,22 @@ lex_get(const struct lexer *lx, const char *name)
 	return lx->lookup ? lx->lookup(lx->payload, name) : NULL;
 }
 
-/* A name: digits (positional), one special character, or [A-Za-z0-9_]+. */
+/*
+ * A name: digits (positional), one special character, or [A-Za-z0-9_]+.
+ * Go's lexer also takes non-ASCII letters; stele's names are ASCII.
+ */
 static void
 lex_name(struct lexer *lx, struct stele_buf *name)
 {
-	int c = lex_peek(lx);
+	int c = lex_peek(lx), digits = IS_DIGIT(c);
 
-	if (IS_DIGIT(c)) {
-		while ((c = lex_peek(lx)) >= 0 && IS_DIGIT(c)) {
-			xputc(name, (char)c);
-			lx->pos++;
-		}
+	if (c > 0 && !digits && strchr("@*#?-$!", c)) {
+		xputc(name, (char)lex_next(lx));
 		return;
 	}
-	if (c > 0 && strchr("@*#?-$!", c)) {
-		xputc(name, (char)c);
-		lx->pos++;
-		return;
-	}
-	while ((c = lex_peek(lx)) >= 0 &&
-	       (IS_ALPHA(c) || IS_DIGIT(c) || c == '_')) {
-		xputc(name, (char)c);
-		lx->pos++;
-	}
+	while ((c = lex_peek(lx)) >= 0 && (IS_DIGIT(c) ||
+	       (!digits && (IS_ALPHA(c) || c == '_'))))
+		xputc(name, (char)lex_next(lx));
 }
 
 static int
@@ -875,237 +877,75 @@ lex_single(struct lexer *lx, struct stele_buf *out)
 {
 	int c;
 
-	for (lx->pos++; (c = lex_peek(lx)) != '\''; lx->pos++) {
+	for (lx->pos++; (c = lex_next(lx)) != '\'';) {
 		if (c < 0)
 			return lex_fail(lx, "unexpected end of statement while "
 					"looking for matching single-quote");
 		if (lex_putc(lx, out, c) < 0)
 			return -1;
 	}
-	lx->pos++;
 	return 0;
 }
 
 static int lex_dollar(struct lexer *lx, struct stele_buf *out);
 
-/* Inside "": only $, the escape before " $ or itself, and " are special. */
+/* Inside "": $ expands, the escape quotes only " $ and itself. */
 static int
-lex_double(struct lexer *lx, struct stele_buf *out, int raw)
+lex_double(struct lexer *lx, struct stele_buf *out)
 {
-	int c, next;
+	int c, next, error;
 
-	for (lx->pos++;;) {
-		c = lex_peek(lx);
+	for (lx->pos++; (c = lex_peek(lx)) != '"';) {
 		if (c < 0)
 			return lex_fail(lx, "unexpected end of statement while "
 					"looking for matching double-quote");
-		if (c == '"') {
-			lx->pos++;
-			return 0;
-		}
 		if (c == '$') {
-			if (lex_dollar(lx, out) < 0)
-				return -1;
-			continue;
-		}
-		lx->pos++;
-		if (c == lx->esc) {
-			if (raw && lex_putc(lx, out, c) < 0)
-				return -1;
+			error = lex_dollar(lx, out);
+		} else {
+			lx->pos++;
 			next = lex_peek(lx);
-			if (next < 0)
-				continue;
-			if (next == '"' || next == '$' || next == lx->esc) {
-				c = next;
-				lx->pos++;
-			}
+			if (c == lx->esc && (next == '"' || next == '$' ||
+			    next == lx->esc))
+				c = lex_next(lx);
+			error = lex_putc(lx, out, c);
 		}
-		if (lex_putc(lx, out, c) < 0)
+		if (error < 0)
 			return -1;
 	}
-}
-
-static size_t
-rune_len(const char *s, size_t n)
-{
-	unsigned char c = (unsigned char)s[0];
-	size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
-	size_t i;
-
-	if (len > n)
-		return 1;
-	for (i = 1; i < len; i++)
-		if (((unsigned char)s[i] & 0xc0) != 0x80)
-			return 1;
-	return len;
-}
-
-struct ptok {
-	char kind; /* '*', '?' or 'l' (literal s[0..n)) */
-	const char *s;
-	size_t n;
-};
-
-/* `*` any run of characters, `?` one, `\` quotes * ? \ and drops before }. */
-static int
-pattern_compile(struct lexer *lx, struct ptok **out, size_t *ntok,
-		const char *pat)
-{
-	size_t i = 0, n = strlen(pat);
-	struct ptok *t = stele_xcalloc(n + 1, sizeof(*t));
-
-	*ntok = 0;
-	while (i < n) {
-		struct ptok *tk = &t[(*ntok)++];
-
-		tk->kind = 'l';
-		tk->s = pat + i;
-		tk->n = 1;
-		if (pat[i] == '*' || pat[i] == '?') {
-			tk->kind = pat[i++];
-		} else if (pat[i] == '\\' && i + 1 < n &&
-			   (pat[i + 1] == '}' || pat[i + 1] == '/')) {
-			(*ntok)--;
-			i++;
-		} else if (pat[i] == '\\') {
-			if (i + 1 == n || !strchr("*?\\", pat[i + 1])) {
-				free(t);
-				return lex_fail(lx, "invalid pattern (%s) in "
-						"substitution: invalid escape", pat);
-			}
-			tk->s = pat + i + 1;
-			i += 2;
-		} else {
-			tk->n = rune_len(pat + i, n - i);
-			i += tk->n;
-		}
-	}
-	*out = t;
+	lx->pos++;
 	return 0;
 }
 
-static void
-nfa_close(const struct ptok *t, size_t ntok, char *set)
-{
-	size_t i;
-
-	for (i = 0; i < ntok; i++)
-		if (set[i] && t[i].kind == '*')
-			set[i + 1] = 1;
-}
-
-/*
- * ${v#pat} ${v##pat} ${v%pat} ${v%%pat}: remove the shortest (longest)
- * prefix (suffix) matching `pat`.  The pattern runs as an NFA one
- * character at a time, forwards for a prefix and backwards, with the
- * tokens reversed, for a suffix (BuildKit reverses both strings).
- */
-static int
-pattern_trim(struct lexer *lx, struct stele_buf *out, const char *pat,
-	     const char *v, int suffix, int greedy)
-{
-	struct ptok *t, tmp;
-	size_t ntok, i, n = strlen(v), done = 0, rl, best = (size_t)-1;
-	char *cur, *nxt, *sw;
-	const char *r;
-	int alive;
-
-	if (pattern_compile(lx, &t, &ntok, pat) < 0)
-		return -1;
-	for (i = 0; suffix && i < ntok / 2; i++) {
-		tmp = t[i];
-		t[i] = t[ntok - 1 - i];
-		t[ntok - 1 - i] = tmp;
-	}
-	cur = stele_xcalloc(ntok + 1, 1);
-	nxt = stele_xcalloc(ntok + 1, 1);
-	cur[0] = 1;
-	nfa_close(t, ntok, cur);
-	alive = 1;
-	if (cur[ntok])
-		best = 0;
-	while (done < n && alive && (greedy || best == (size_t)-1)) {
-		if (!suffix) {
-			r = v + done;
-			rl = rune_len(r, n - done);
-		} else {
-			for (rl = 1; rl < 4 && rl < n - done &&
-			     ((unsigned char)v[n - done - rl] & 0xc0) == 0x80; rl++)
-				;
-			r = v + n - done - rl;
-		}
-		memset(nxt, 0, ntok + 1);
-		for (alive = 0, i = 0; i < ntok; i++) {
-			if (!cur[i])
-				continue;
-			/* Go's regexp `.` does not match a newline */
-			if (t[i].kind == '*')
-				nxt[i] = *r != '\n';
-			else if ((t[i].kind == '?' && *r != '\n') ||
-				 (t[i].kind == 'l' && t[i].n == rl &&
-				  !memcmp(t[i].s, r, rl)))
-				nxt[i + 1] = 1;
-		}
-		nfa_close(t, ntok, nxt);
-		for (i = 0; i <= ntok; i++)
-			alive |= nxt[i];
-		done += rl;
-		if (nxt[ntok])
-			best = done;
-		sw = cur;
-		cur = nxt;
-		nxt = sw;
-	}
-	free(cur);
-	free(nxt);
-	free(t);
-	if (best == (size_t)-1)
-		best = 0;
-	return lex_put(lx, out, suffix ? v : v + best, n - best);
-}
-
+/* ${name-word} ${name:-word} ${name+word} ${name:+word} ${name?word}... */
 static int
 lex_modifier(struct lexer *lx, struct stele_buf *out, const char *name,
 	     int op, int colon)
 {
 	struct stele_buf word = STELE_BUF_INIT(EXPAND_MAX);
 	const char *v, *w;
-	int error = -1, raw = op == '#' || op == '%', greedy;
+	int error = -1, use;
 
-	if (colon && raw)
-		return lex_fail(lx, "unsupported modifier (:%c) in "
-				"substitution", op);
 	if (lx->depth >= EXPAND_DEPTH)
 		return lex_fail(lx, "substitutions nested too deeply");
 	lx->depth++;
-	if (lex_until(lx, &word, '}', raw) < 0) {
+	if (lex_until(lx, &word, '}') < 0) {
 		if (lex_peek(lx) < 0)
 			lex_fail(lx, "syntax error: missing '}'");
 		goto out;
 	}
-	v = lex_get(lx, name);
 	w = stele_buf_cstr(&word);
-	if (op == '-' || op == '+') {
-		int use = v && !(colon && !*v);
-
-		error = op == '-' ? lex_put(lx, out, use ? v : w,
-					    strlen(use ? v : w)) :
-			lex_put(lx, out, use ? w : "", use ? word.len : 0);
-	} else if (op == '?') {
-		if (!v || (colon && !*v))
-			lex_fail(lx, "%s: %s", name, *w ? w : v ?
-				 "is not allowed to be empty" :
-				 "is not allowed to be unset");
-		else
-			error = lex_put(lx, out, v, strlen(v));
-	} else if (op == '#' || op == '%') {
-		greedy = *w == op;
-		error = pattern_trim(lx, out, w + greedy, v ? v : "", op == '%',
-				     greedy);
-	} else {
-		lex_fail(lx, "unsupported modifier (%s%c) in substitution",
-			 colon ? ":" : "", op);
-	}
+	v = lex_get(lx, name);
+	use = v && !(colon && !*v); /* set, and for ':' also not empty */
+	if (op == '?' && !use)
+		lex_fail(lx, "%s: %s", name, *w ? w : v ?
+			 "is not allowed to be empty" :
+			 "is not allowed to be unset");
+	else if (op == '?' || (op == '-' && use))
+		error = lex_put(lx, out, v, strlen(v));
+	else if (op == '-' || use)
+		error = lex_put(lx, out, w, word.len);
+	else
+		error = 0;
 out:
 	lx->depth--;
 	stele_buf_release(&word);
@@ -1122,84 +962,66 @@ lex_dollar(struct lexer *lx, struct stele_buf *out)
 	lx->pos++;
 	if (lex_peek(lx) != '{') {
 		lex_name(lx, &name);
-		if (!name.len)
-			error = lex_putc(lx, out, '$');
-		else if ((v = lex_get(lx, name.ptr)) != NULL)
-			error = lex_put(lx, out, v, strlen(v));
-		else
-			error = 0;
+		v = name.len ? lex_get(lx, name.ptr) : "$";
+		error = v ? lex_put(lx, out, v, strlen(v)) : 0;
 		goto out;
 	}
 	lx->pos++;
-	c = lex_peek(lx);
-	if (c < 0) {
-		lex_fail(lx, "syntax error: missing '}'");
-		goto out;
-	}
-	if (c == '{' || c == '}' || c == ':') {
+	if ((c = lex_peek(lx)) == '{' || c == '}' || c == ':') {
 		lex_fail(lx, "syntax error: bad substitution");
 		goto out;
 	}
 	lex_name(lx, &name);
-	c = lex_peek(lx);
-	lx->pos += c >= 0;
-	if (c == ':') {
+	if ((c = lex_next(lx)) == ':') {
 		colon = 1;
-		c = lex_peek(lx);
-		lx->pos += c >= 0;
+		c = lex_next(lx);
 	}
 	if (c < 0) {
 		lex_fail(lx, "syntax error: missing '}'");
 	} else if (c == '}' && !colon) {
 		v = lex_get(lx, stele_buf_cstr(&name));
 		error = v ? lex_put(lx, out, v, strlen(v)) : 0;
-	} else if (strchr("+-?#%", c) || colon) {
+	} else if (strchr("+-?", c)) {
 		error = lex_modifier(lx, out, stele_buf_cstr(&name), c, colon);
 	} else {
-		lex_fail(lx, "unsupported modifier (%c) in substitution", c);
+		/* also ${v#pat} ${v%pat} ${v/pat/repl}: not in stele's subset */
+		lex_fail(lx, "unsupported modifier (%s%c) in substitution",
+			 colon ? ":" : "", c);
 	}
 out:
 	stele_buf_release(&name);
 	return error;
 }
 
-/*
- * Process up to `stop` (-1: the end).  `raw` keeps escape characters, as
- * BuildKit does for the pattern of ${v#pat} and ${v%pat}.
- */
+/* Process up to `stop` (-1: the end of the word). */
 static int
-lex_until(struct lexer *lx, struct stele_buf *out, int stop, int raw)
+lex_until(struct lexer *lx, struct stele_buf *out, int stop)
 {
-	int c, error = 0;
+	int c, error;
 
-	while ((c = lex_peek(lx)) >= 0) {
-		if (c == stop) {
-			lx->pos++;
-			return 0;
-		}
-		if (c == '$')
+	while ((c = lex_peek(lx)) >= 0 && c != stop) {
+		if (c == '$') {
 			error = lex_dollar(lx, out);
-		else if (c == '\'')
+		} else if (c == '\'') {
 			error = lex_single(lx, out);
-		else if (c == '"')
-			error = lex_double(lx, out, raw);
-		else {
+		} else if (c == '"') {
+			error = lex_double(lx, out);
+		} else {
 			lx->pos++;
-			if (c == lx->esc) {
-				if (raw && lex_putc(lx, out, c) < 0)
-					return -1;
-				if ((c = lex_peek(lx)) < 0)
-					break;
-				lx->pos++;
-			}
+			/* the escape quotes the next character; at the end, nothing */
+			if (c == lx->esc && (c = lex_next(lx)) < 0)
+				break;
 			error = lex_putc(lx, out, c);
 		}
 		if (error < 0)
 			return -1;
 	}
-	if (stop >= 0)
+	if (stop < 0)
+		return 0;
+	if (c != stop)
 		return lex_fail(lx, "unexpected end of statement while looking "
 				"for matching %c", stop);
+	lx->pos++;
 	return 0;
 }
 
@@ -1218,7 +1040,7 @@ stele_recipe_expand(char **out, const char *word, char escape,
 	lx.esc = escape;
 	lx.lookup = lookup;
 	lx.payload = payload;
-	if (lex_until(&lx, &b, -1, 0) < 0) {
+	if (lex_until(&lx, &b, -1) < 0) {
 		stele_buf_release(&b);
 		show = lx.n > 128 ? 128 : lx.n;
 		return stele_error_setc(STELE_EINVALID,
