@@ -151,6 +151,13 @@ excluded(struct stele_context *ctx, const char *path)
 	return *path && ctx->ignore && stele_ignore_match(ctx->ignore, path);
 }
 
+/* An excluded directory is still walked when exceptions exist. */
+static int
+walk_excluded(struct stele_context *ctx)
+{
+	return stele_ignore_has_exceptions(ctx->ignore);
+}
+
 static int
 not_found(const char *path)
 {
@@ -251,7 +258,8 @@ host_list(char ***out, size_t *n, struct stele_context *ctx, const char *dir)
 			continue;
 		rel = *dir ? stele_xasprintf("%s/%s", dir, de->d_name) :
 			     stele_xstrdup(de->d_name);
-		if (excluded(ctx, rel)) {
+		if (excluded(ctx, rel) && !(walk_excluded(ctx) &&
+		    (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN))) {
 			free(rel);
 			continue;
 		}
@@ -368,7 +376,9 @@ git_list(char ***out, size_t *n, struct stele_context *ctx, const char *dir)
 		char *rel = *dir ? stele_xasprintf("%s/%s", dir, name) :
 			    stele_xstrdup(name);
 
-		if (!excluded(ctx, rel))
+		if (!excluded(ctx, rel) || (walk_excluded(ctx) &&
+		    git_tree_entry_type(git_tree_entry_byindex(tree, i)) ==
+		    GIT_OBJECT_TREE))
 			v[len++] = stele_xstrdup(name);
 		free(rel);
 	}
@@ -385,12 +395,21 @@ int
 stele_context_stat(struct stele_ctx_stat *out, struct stele_context *ctx,
 		   const char *path)
 {
+	int ex, error;
+
 	memset(out, 0, sizeof(*out));
-	if (excluded(ctx, path))
+	if ((ex = excluded(ctx, path)) && !walk_excluded(ctx))
 		return not_found(path);
-	if (ctx->kind == STELE_CONTEXT_GIT)
-		return git_stat(out, ctx, path);
-	return host_stat(out, ctx, path);
+	error = ctx->kind == STELE_CONTEXT_GIT ? git_stat(out, ctx, path) :
+		host_stat(out, ctx, path);
+	if (error < 0 || !ex)
+		return error;
+	if (out->type != STELE_ENTRY_DIR) {
+		stele_ctx_stat_release(out);
+		return not_found(path);
+	}
+	out->excluded = 1;
+	return 0;
 }
 
 int

@@ -38,6 +38,8 @@ struct stele_ctx_stat {
 	uint64_t link_key; /* hardlink identity (host dirs), else 0 */
 	char *src;         /* host path or git blob id, malloc'd */
 	enum stele_src_kind src_kind;
+	int excluded;      /* a directory .dockerignore excludes but which may
+			      hold re-included ("!") paths: walk, don't copy */
 };
 
 int stele_context_open_dir(struct stele_context **out, const char *dir);

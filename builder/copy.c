@@ -311,7 +311,10 @@ copy_tree(struct copy_job *j, const char *src, const char *dst, int depth)
 			error = job_error(j, STELE_EINVALID,
 				"'%s' is a device node; COPY does not copy devices", s);
 		} else {
-			plan_entry(j, d, &st, s);
+			/* An excluded directory only appears if something
+			 * inside it is re-included (as a parent). */
+			if (!st.excluded)
+				plan_entry(j, d, &st, s);
 			if (st.type == STELE_ENTRY_DIR)
 				error = copy_tree(j, s, d, depth + 1);
 		}

@@ -1487,3 +1487,14 @@ stele_ignore_free(struct stele_ignore *ig)
 	free(ig->pats);
 	free(ig);
 }
+
+int
+stele_ignore_has_exceptions(const struct stele_ignore *ig)
+{
+	size_t i;
+
+	for (i = 0; ig && i < ig->npats; i++)
+		if (ig->pats[i].exclusion)
+			return 1;
+	return 0;
+}

@@ -19,6 +19,9 @@ int stele_ignore_parse(struct stele_ignore **out, const char *data,
  * "./") is excluded, else 0. */
 int stele_ignore_match(const struct stele_ignore *ig, const char *path);
 void stele_ignore_free(struct stele_ignore *ig);
+/* NULL-safe. 1 when some pattern is an exception ("!..."): an excluded
+ * directory may then still hold included paths and must be walked. */
+int stele_ignore_has_exceptions(const struct stele_ignore *ig);
 
 /*
  * Go filepath.Match semantics on slash paths: '*' any run of non-'/' bytes,

@@ -38,6 +38,7 @@
  * one-shot path whose job split did depend on nbWorkers in some versions.
  */
 #define ZSTD_WORKERS 2
+#define ZSTD_JOB_SIZE (1 << 20)
 
 struct gz_job {
 	/* GZ_DICT bytes of room for the dictionary, then the block */
@@ -509,8 +510,11 @@ zs_new(struct stele_compressor *c)
 	/* Without ZSTD_MULTITHREAD the upper bound is 0. */
 	b = ZSTD_cParam_getBounds(ZSTD_c_nbWorkers);
 	if (!ZSTD_isError(b.error) && b.upperBound >= ZSTD_WORKERS &&
-	    (error = zs_param(c, ZSTD_c_nbWorkers, ZSTD_WORKERS,
-			      "workers")) < 0)
+	    ((error = zs_param(c, ZSTD_c_nbWorkers, ZSTD_WORKERS,
+			       "workers")) < 0 ||
+	     /* Smaller jobs bound memory (ZSTD_JOB_SIZE each). */
+	     (error = zs_param(c, ZSTD_c_jobSize, ZSTD_JOB_SIZE,
+			       "job size")) < 0))
 		return error;
 	c->zout_cap = ZSTD_CStreamOutSize();
 	c->zout = stele_xmalloc(c->zout_cap);

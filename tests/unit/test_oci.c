@@ -1,0 +1,375 @@
+/* Unit tests for oci/: references, layouts and transactions, layer plans. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "oci/digest.h"
+#include "oci/layer.h"
+#include "oci/layout.h"
+#include "oci/ref.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/json.h"
+
+#define assert_ok(expr) do { \
+	int rc_ = (expr); \
+	if (rc_ < 0) \
+		fail_msg("%s: %d: %s", #expr, rc_, stele_error_last()); \
+} while (0)
+
+static void
+test_oci_ref_parse(void **state)
+{
+	struct stele_ref *r;
+
+	(void)state;
+	setenv("STELE_STORE", "/tmp/st", 1);
+	assert_ok(stele_ref_parse(&r, "app:1.0"));
+	assert_int_equal(r->transport, STELE_REF_STORE);
+	assert_string_equal(r->name, "app");
+	assert_string_equal(r->tag, "1.0");
+	assert_string_equal(r->refname, "app:1.0");
+	assert_string_equal(r->dir, "/tmp/st");
+	stele_ref_free(r);
+	assert_ok(stele_ref_parse(&r, "team/app"));
+	assert_string_equal(r->refname, "team/app:latest");
+	stele_ref_free(r);
+	assert_ok(stele_ref_parse(&r, "oci:/a/b:v1"));
+	assert_int_equal(r->transport, STELE_REF_OCI);
+	assert_string_equal(r->dir, "/a/b");
+	assert_string_equal(r->refname, "v1");
+	stele_ref_free(r);
+	assert_ok(stele_ref_parse(&r, "oci:rel/dir"));
+	assert_string_equal(r->dir, "rel/dir");
+	assert_null(r->tag);
+	stele_ref_free(r);
+	assert_ok(stele_ref_parse(&r, "oci:/x@sha256:"
+		"0000000000000000000000000000000000000000000000000000000000000000"));
+	assert_string_equal(r->dir, "/x");
+	assert_non_null(r->digest);
+	stele_ref_free(r);
+	assert_ok(stele_ref_parse(&r, "docker://127.0.0.1:5000/x/y:2"));
+	assert_int_equal(r->transport, STELE_REF_DOCKER);
+	assert_string_equal(r->name, "127.0.0.1:5000/x/y");
+	assert_string_equal(r->tag, "2");
+	stele_ref_free(r);
+}
+
+static void
+test_oci_ref_reject(void **state)
+{
+	static const char *bad[] = { "Upper:1", "app:bad tag", "app@sha256:12",
+		"ftp://x/y", "oci:", "docker://noslash", "app:", "/abs:1", NULL };
+	struct stele_ref *r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; bad[i]; i++) {
+		assert_int_equal(stele_ref_parse(&r, bad[i]), STELE_EINVALID);
+		assert_null(r);
+	}
+}
+
+static void
+test_oci_path_order(void **state)
+{
+	(void)state;
+	/* Parents first, directory by directory, whiteouts first. */
+	assert_true(stele_layer_path_cmp("a", "a/b") < 0);
+	assert_true(stele_layer_path_cmp("a/b", "a-b") < 0);
+	assert_true(stele_layer_path_cmp("a/z", "a/.wh.b") > 0);
+	assert_true(stele_layer_path_cmp(".wh.x", "a") < 0);
+	assert_true(stele_layer_path_cmp("B", "a") < 0);
+	assert_int_equal(stele_layer_path_cmp("x/y", "x/y"), 0);
+}
+
+static char *
+tmpdir(void)
+{
+	char *d;
+
+	assert_ok(stele_fs_mkdtemp(&d, "stele-unit"));
+	return d;
+}
+
+static void
+test_oci_txn_abort_leaves_nothing(void **state)
+{
+	char *d = tmpdir(), *layout = stele_path_join(d, "l"), *tmp;
+	struct stele_oci *oci;
+	struct stele_txn *txn;
+	char dig[STELE_DIGEST_STRLEN];
+
+	(void)state;
+	assert_ok(stele_oci_open(&oci, layout, 1));
+	assert_ok(stele_txn_begin(&txn, oci));
+	assert_ok(stele_txn_put_blob(txn, "hello", 5, dig));
+	stele_txn_free(txn);
+	assert_false(stele_oci_blob_exists(oci, dig));
+	tmp = stele_path_join(layout, STELE_TEMP_DIR);
+	assert_false(stele_fs_exists(tmp));
+	/* The layout this process created is undone too. */
+	assert_false(stele_fs_exists(layout));
+	stele_oci_free(oci);
+	free(tmp);
+	stele_fs_rm_rf(d);
+	free(layout);
+	free(d);
+}
+
+static void
+test_oci_txn_commit_and_tag(void **state)
+{
+	char *d = tmpdir(), *layout = stele_path_join(d, "l");
+	struct stele_oci *oci;
+	struct stele_txn *txn;
+	struct stele_buf b = STELE_BUF_INIT(1024);
+	char d1[STELE_DIGEST_STRLEN], d2[STELE_DIGEST_STRLEN];
+	json_t *desc, *found;
+
+	(void)state;
+	assert_ok(stele_oci_open(&oci, layout, 1));
+	assert_ok(stele_txn_begin(&txn, oci));
+	assert_ok(stele_txn_put_blob(txn, "{}", 2, d1));
+	desc = stele_descriptor(STELE_MT_MANIFEST, d1, 2);
+	assert_ok(stele_txn_index_add(txn, "t", desc));
+	json_decref(desc);
+	assert_ok(stele_txn_commit(txn));
+	stele_txn_free(txn);
+	assert_true(stele_oci_blob_exists(oci, d1));
+	assert_ok(stele_oci_blob_read(&b, oci, d1));
+	assert_int_equal(b.len, 2);
+	/* Retagging replaces the entry. */
+	assert_ok(stele_txn_begin(&txn, oci));
+	assert_ok(stele_txn_put_blob(txn, "[]", 2, d2));
+	desc = stele_descriptor(STELE_MT_MANIFEST, d2, 2);
+	assert_ok(stele_txn_index_add(txn, "t", desc));
+	json_decref(desc);
+	assert_ok(stele_txn_commit(txn));
+	stele_txn_free(txn);
+	assert_ok(stele_oci_resolve(&found, oci, "t", NULL));
+	assert_string_equal(stele_json_str(found, "digest"), d2);
+	json_decref(found);
+	assert_int_equal(stele_oci_resolve(&found, oci, "nope", NULL), STELE_ENOTFOUND);
+	stele_buf_release(&b);
+	stele_oci_free(oci);
+	stele_fs_rm_rf(d);
+	free(layout);
+	free(d);
+}
+
+static void
+test_oci_blob_corrupt(void **state)
+{
+	char *d = tmpdir(), *layout = stele_path_join(d, "l"), *p;
+	struct stele_oci *oci;
+	struct stele_txn *txn;
+	struct stele_buf b = STELE_BUF_INIT(1024);
+	char dig[STELE_DIGEST_STRLEN];
+	FILE *f;
+
+	(void)state;
+	assert_ok(stele_oci_open(&oci, layout, 1));
+	assert_ok(stele_txn_begin(&txn, oci));
+	assert_ok(stele_txn_put_blob(txn, "good", 4, dig));
+	assert_ok(stele_txn_commit(txn));
+	stele_txn_free(txn);
+	p = stele_oci_blob_path(oci, dig);
+	f = fopen(p, "w");
+	fputs("evil", f);
+	fclose(f);
+	assert_int_equal(stele_oci_blob_read(&b, oci, dig), STELE_EVERIFY);
+	assert_non_null(strstr(stele_error_last(), "corrupt"));
+	free(p);
+	stele_buf_release(&b);
+	stele_oci_free(oci);
+	stele_fs_rm_rf(d);
+	free(layout);
+	free(d);
+}
+
+/* Entries as a tar reader sees them: "path type link". */
+static void
+list_layer(struct stele_buf *out, const char *path)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *ae;
+
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	assert_int_equal(archive_read_open_filename(a, path, 10240), ARCHIVE_OK);
+	while (archive_read_next_header(a, &ae) == ARCHIVE_OK) {
+		stele_buf_printf(out, "%s %o %s %lld\n", archive_entry_pathname(ae),
+			archive_entry_mode(ae),
+			archive_entry_hardlink(ae) ? archive_entry_hardlink(ae) :
+			archive_entry_symlink(ae) ? archive_entry_symlink(ae) : "-",
+			(long long)archive_entry_mtime(ae));
+	}
+	archive_read_free(a);
+}
+
+static void
+plan_file(struct stele_plan *p, const char *path, const char *src, uint64_t key)
+{
+	struct stele_plan_entry e = { 0 };
+	struct stat st;
+
+	assert_int_equal(stat(src, &st), 0);
+	e.path = (char *)path;
+	e.type = STELE_ENTRY_FILE;
+	e.perm = 0644;
+	e.mtime = 1700000000;
+	e.size = (uint64_t)st.st_size;
+	e.src_kind = STELE_SRC_PATH;
+	e.src = (char *)src;
+	e.link_key = key;
+	stele_plan_add(p, &e);
+}
+
+static void
+test_oci_layer_canonical(void **state)
+{
+	char *d = tmpdir(), *layout = stele_path_join(d, "l");
+	char *f1 = stele_path_join(d, "f1");
+	struct stele_plan p = STELE_PLAN_INIT, q = STELE_PLAN_INIT;
+	struct stele_plan_entry e = { 0 };
+	struct stele_layer_result r1, r2;
+	struct stele_layer_opts o = { 0 };
+	struct stele_buf list = STELE_BUF_INIT(1 << 16);
+	struct stele_oci *oci;
+	struct stele_txn *txn;
+	char *path;
+
+	(void)state;
+	assert_ok(stele_fs_write_atomic(f1, "data\n", 5, 0600));
+	assert_ok(stele_oci_open(&oci, layout, 1));
+	assert_ok(stele_txn_begin(&txn, oci));
+	/* Added out of order, a duplicate path replaced, two hardlinked. */
+	plan_file(&p, "z/b", f1, 7);
+	plan_file(&p, "z/a", f1, 7);
+	e.path = (char *)"z";
+	e.type = STELE_ENTRY_DIR;
+	e.perm = 0755;
+	e.mtime = 1700000000;
+	stele_plan_add(&p, &e);
+	e.path = (char *)"z/l";
+	e.type = STELE_ENTRY_SYMLINK;
+	e.perm = 0777;
+	e.link = (char *)"a";
+	stele_plan_add(&p, &e);
+	plan_file(&p, "y", f1, 0);
+	plan_file(&p, "y", f1, 0);
+	assert_int_equal(p.n, 5);
+	o.compression = STELE_COMPRESS_GZIP;
+	assert_ok(stele_plan_write(&r1, &p, txn, &o));
+	/* The same entries in another order give the same bytes. */
+	plan_file(&q, "y", f1, 0);
+	e.path = (char *)"z/l";
+	stele_plan_add(&q, &e);
+	plan_file(&q, "z/a", f1, 9);
+	plan_file(&q, "z/b", f1, 9);
+	e.path = (char *)"z";
+	e.type = STELE_ENTRY_DIR;
+	e.perm = 0755;
+	e.link = NULL;
+	stele_plan_add(&q, &e);
+	assert_ok(stele_plan_write(&r2, &q, txn, &o));
+	assert_string_equal(r1.digest, r2.digest);
+	assert_string_equal(r1.diff_id, r2.diff_id);
+	assert_string_equal(r1.media_type, "application/vnd.oci.image.layer.v1.tar+gzip");
+	path = stele_txn_blob_path(txn, r1.digest);
+	list_layer(&list, path);
+	assert_string_equal(list.ptr,
+		"y 100644 - 1700000000\n"
+		"z/ 40755 - 1700000000\n"
+		"z/a 100644 - 1700000000\n"
+		"z/b 644 z/a 1700000000\n"
+		"z/l 120777 a 1700000000\n");
+	free(path);
+	stele_buf_release(&list);
+	stele_plan_release(&p);
+	stele_plan_release(&q);
+	stele_txn_free(txn);
+	stele_oci_free(oci);
+	stele_fs_rm_rf(d);
+	free(layout);
+	free(f1);
+	free(d);
+}
+
+static void
+test_oci_layer_file_changed(void **state)
+{
+	char *d = tmpdir(), *layout = stele_path_join(d, "l");
+	char *f1 = stele_path_join(d, "f1");
+	struct stele_plan p = STELE_PLAN_INIT;
+	struct stele_layer_result r;
+	struct stele_layer_opts o = { 0 };
+	struct stele_oci *oci;
+	struct stele_txn *txn;
+
+	(void)state;
+	assert_ok(stele_fs_write_atomic(f1, "data\n", 5, 0600));
+	assert_ok(stele_oci_open(&oci, layout, 1));
+	assert_ok(stele_txn_begin(&txn, oci));
+	plan_file(&p, "f", f1, 0);
+	/* The file grows between planning and writing. */
+	assert_ok(stele_fs_write_atomic(f1, "more data\n", 10, 0600));
+	assert_int_equal(stele_plan_write(&r, &p, txn, &o), STELE_EINVALID);
+	assert_non_null(strstr(stele_error_last(), "grew"));
+	stele_plan_release(&p);
+	stele_txn_free(txn);
+	stele_oci_free(oci);
+	stele_fs_rm_rf(d);
+	free(layout);
+	free(f1);
+	free(d);
+}
+
+static void
+test_oci_json_canonical(void **state)
+{
+	struct stele_buf b = STELE_BUF_INIT(1024);
+	json_t *v = json_pack("{s:i,s:{s:s,s:s}}", "z", 1, "a", "y", "1", "x", "2");
+	json_t *bad = json_pack("{s:f}", "f", 1.5), *out;
+
+	(void)state;
+	assert_ok(stele_json_emit(&b, v));
+	assert_string_equal(b.ptr, "{\"a\":{\"x\":\"2\",\"y\":\"1\"},\"z\":1}");
+	assert_int_equal(stele_json_emit(&b, bad), STELE_EINVALID);
+	assert_int_equal(stele_json_parse(&out, "{\"a\":1,\"a\":2}", 13, "t"),
+			 STELE_EINVALID);
+	assert_null(out);
+	json_decref(v);
+	json_decref(bad);
+	stele_buf_release(&b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_oci_ref_parse),
+		cmocka_unit_test(test_oci_ref_reject),
+		cmocka_unit_test(test_oci_path_order),
+		cmocka_unit_test(test_oci_txn_abort_leaves_nothing),
+		cmocka_unit_test(test_oci_txn_commit_and_tag),
+		cmocka_unit_test(test_oci_blob_corrupt),
+		cmocka_unit_test(test_oci_layer_canonical),
+		cmocka_unit_test(test_oci_layer_file_changed),
+		cmocka_unit_test(test_oci_json_canonical),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
