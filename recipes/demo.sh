@@ -33,7 +33,10 @@ step "4. what the image is made of, and where each layer came from"
 
 step "5. run it under runc"
 if command -v runc >/dev/null 2>&1 && command -v umoci >/dev/null 2>&1; then
-	umoci unpack --rootless --image "$STELE_STORE:hello:demo" "$work/bundle" >/dev/null
+	rootless=""
+	[ "$(id -u)" -eq 0 ] || rootless="--rootless"
+	# shellcheck disable=SC2086
+	umoci unpack $rootless --image "$STELE_STORE:hello:demo" "$work/bundle" >/dev/null
 	cd "$work/bundle"
 	sed -i 's/"terminal": true/"terminal": false/' config.json
 	runc --root "$work/runc" run "stele-demo-$$"

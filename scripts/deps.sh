@@ -8,7 +8,7 @@ case "${1:-test}" in
 test) want="$want libcmocka-dev docker-registry skopeo umoci oci-image-tool runc
 busybox-static buildah python3 python3-nacl python3-cryptography apache2-utils zstd
 openssl curl" ;;
-demo) want="$want runc busybox-static" ;;
+demo) want="$want runc umoci busybox-static" ;;
 bench) want="$want zstd" ;;
 esac
 missing=""
