@@ -90,7 +90,7 @@ static int
 parse_chown(struct copy_job *j, const char *spec)
 {
 	char *user = stele_xstrdup(spec), *group = strchr(user, ':');
-	long uid, gid;
+	long uid = 0, gid = 0;
 	int error = 0;
 
 	if (group)

@@ -2,7 +2,7 @@
 # Real third-party tools accept what stele writes.
 . "$(dirname "$0")/lib.sh"
 
-make_busybox_base oci:$TMP/base:bb
+make_busybox_base "oci:$TMP/base:bb"
 mkdir app && git -C app init -q -b main &&
 printf '#!/bin/sh\necho "hello from $NAME"\n' >app/hello.sh && chmod +x app/hello.sh &&
 printf 'FROM oci:%s/base:bb\nENV NAME=stele\nCOPY hello.sh /usr/bin/hello\nUSER 65532\nENTRYPOINT ["/usr/bin/hello"]\n' "$TMP" >app/Dockerfile &&

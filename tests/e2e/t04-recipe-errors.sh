@@ -10,6 +10,8 @@ before=$(tree_state "$STELE_STORE")
 
 # check NAME LINE PATTERN RECIPE-TEXT
 check() {
+	# The recipe text holds \n escapes for printf to expand.
+	# shellcheck disable=SC2059
 	printf "$4" >ctx/Recipe
 	printf '%s\n' "$3" >want
 	test_expect_success "$1" "

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 
 make_app_repo app >/dev/null
-make_busybox_base oci:$TMP/base:bb
+make_busybox_base "oci:$TMP/base:bb"
 mkdir lib && git -C lib init -q -b main && echo "lib v2" >lib/lib.txt &&
 git_commit lib lib && git -C lib tag v2
 printf 'FROM oci:%s/base:bb AS base\n\nFROM base\nCOPY src/ /app/\nADD git+file://%s/lib#v2 /lib/\nCOPY docs/readme.md /doc/\n' "$TMP" "$TMP" >app/Dockerfile
