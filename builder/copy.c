@@ -578,20 +578,8 @@ is_git_url(const char *s)
 static int
 write_fd_cb(void *payload, const void *data, size_t len)
 {
-	int fd = *(int *)payload;
-	const char *p = data;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return stele_error_errno("cannot write a temporary file");
-		}
-		p += n;
-		len -= (size_t)n;
-	}
+	if (stele_fs_write_all(*(int *)payload, data, len) < 0)
+		return stele_error_errno("cannot write a temporary file");
 	return 0;
 }
 

@@ -332,20 +332,9 @@ int
 stele_blob_writer_write(struct stele_blob_writer *w, const void *data,
 			size_t len)
 {
-	const char *p = data;
-
 	stele_sha256_update(&w->h, data, len);
-	while (len) {
-		ssize_t n = write(w->fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return stele_error_errno("cannot write blob '%s'", w->tmp);
-		}
-		p += n;
-		len -= (size_t)n;
-	}
+	if (stele_fs_write_all(w->fd, data, len) < 0)
+		return stele_error_errno("cannot write blob '%s'", w->tmp);
 	return 0;
 }
 

@@ -104,8 +104,8 @@ stele_fs_read(struct stele_buf *out, const char *path)
 	return error;
 }
 
-static int
-write_all(int fd, const void *data, size_t len)
+int
+stele_fs_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 
@@ -159,7 +159,7 @@ stele_fs_write_atomic(const char *path, const void *data, size_t len,
 		error = stele_error_errno("cannot create '%s'", tmp);
 		goto out;
 	}
-	if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 ||
+	if (fchmod(fd, mode) < 0 || stele_fs_write_all(fd, data, len) < 0 ||
 	    fsync(fd) < 0) {
 		error = stele_error_errno("cannot write '%s'", tmp);
 		close(fd);
@@ -192,7 +192,7 @@ stele_fs_write_new(const char *path, const void *data, size_t len,
 				"'%s' already exists; not overwriting it", path);
 		return stele_error_errno("cannot create '%s'", path);
 	}
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (stele_fs_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		int error = stele_error_errno("cannot write '%s'", path);
 
 		close(fd);
@@ -322,7 +322,7 @@ stele_fs_copy_file(const char *src, const char *dst, mode_t mode)
 			error = stele_error_errno("cannot read '%s'", src);
 			break;
 		}
-		if (write_all(o, chunk, (size_t)n) < 0) {
+		if (stele_fs_write_all(o, chunk, (size_t)n) < 0) {
 			error = stele_error_errno("cannot write '%s'", dst);
 			break;
 		}

@@ -17,6 +17,8 @@ int stele_fs_write_atomic(const char *path, const void *data, size_t len,
 /* Create a file that must not exist yet (O_EXCL), write, fsync. */
 int stele_fs_write_new(const char *path, const void *data, size_t len,
 		       mode_t mode);
+/* Write all bytes, retrying short writes and EINTR; -1 with errno set. */
+int stele_fs_write_all(int fd, const void *data, size_t len);
 /* mkdir -p; existing directories are fine. */
 int stele_fs_mkdir_p(const char *path, mode_t mode);
 /* rm -rf; a missing path is fine. Never follows symlinks. */
