@@ -598,8 +598,7 @@ build_run_stage(struct build *b, struct stage *s)
 			error = build_copy(b, s, in);
 			break;
 		case STELE_I_RUN:
-			error = build_instr_error(b, in, stele_error_setc(STELE_EINVALID,
-				"RUN is not supported yet: this version of stele cannot execute build steps"));
+			error = build_run(b, s, in);
 			break;
 		default:
 			error = do_meta(b, s, in);

@@ -27,6 +27,7 @@ struct stele_build_opts {
 	const struct stele_ref *output; /* STORE or OCI with a refname */
 	const char *builder_id;   /* runDetails.builder.id */
 	const char *version;      /* stele's version, for the provenance */
+	const char *runtime;      /* OCI runtime for RUN; NULL: runc */
 	stele_progress_fn progress;
 	void *progress_payload;
 };

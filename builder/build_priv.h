@@ -72,6 +72,11 @@ int stage_add_layer(struct build *b, struct stage *s,
 		    const struct stele_layer_result *r, json_t *inputs);
 /* Extract the layers not yet applied to the stage's rootfs. */
 int stage_sync(struct build *b, struct stage *s);
+/* RUN, through the OCI runtime. */
+int build_run(struct build *b, struct stage *s, const struct stele_instr *in);
+/* USER (uid[:gid] or names from the stage's /etc) to ids. */
+int stage_resolve_user(struct stage *s, const char *spec, uid_t *uid,
+		       gid_t *gid);
 /* COPY and ADD. */
 int build_copy(struct build *b, struct stage *s, const struct stele_instr *in);
 /* A layer holding directory `abs` and its missing parents. */

@@ -1,0 +1,275 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "builder/build_priv.h"
+#include "builder/sandbox.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/json.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* A passwd or group field of NAME (field 2 = id, 3 = primary gid). */
+static int
+etc_field(long *out, const char *rootfs, const char *file, const char *name,
+	  int field)
+{
+	char *path = stele_xasprintf("%s/etc/%s", rootfs, file);
+	struct stele_buf buf = STELE_BUF_INIT(4u << 20);
+	char *line, *save = NULL;
+	size_t n = strlen(name);
+	int error, f;
+
+	error = stele_fs_read(&buf, path);
+	free(path);
+	if (error < 0) {
+		stele_buf_release(&buf);
+		return STELE_ENOTFOUND;
+	}
+	error = STELE_ENOTFOUND;
+	for (line = strtok_r(buf.ptr, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *p = line;
+
+		if (strncmp(line, name, n) || line[n] != ':')
+			continue;
+		for (f = 0; f < field && p; f++)
+			if ((p = strchr(p, ':')))
+				p++;
+		if (p) {
+			*out = strtol(p, NULL, 10);
+			error = 0;
+		}
+		break;
+	}
+	stele_buf_release(&buf);
+	return error;
+}
+
+/* The primary gid of the passwd entry with this uid. */
+static int
+gid_of_uid(long *out, const char *rootfs, long uid)
+{
+	char *path = stele_xasprintf("%s/etc/passwd", rootfs);
+	struct stele_buf buf = STELE_BUF_INIT(4u << 20);
+	char *line, *save = NULL;
+	int error;
+
+	error = stele_fs_read(&buf, path);
+	free(path);
+	if (error < 0) {
+		stele_buf_release(&buf);
+		return STELE_ENOTFOUND;
+	}
+	error = STELE_ENOTFOUND;
+	for (line = strtok_r(buf.ptr, "\n", &save); line && error;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *f2 = strchr(line, ':'), *f3, *f4;
+
+		if (f2 && (f3 = strchr(f2 + 1, ':')) && (f4 = strchr(f3 + 1, ':')) &&
+		    strtol(f3 + 1, NULL, 10) == uid) {
+			*out = strtol(f4 + 1, NULL, 10);
+			error = 0;
+		}
+	}
+	stele_buf_release(&buf);
+	return error;
+}
+
+static int
+numeric(long *out, const char *s)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtol(s, &end, 10);
+	return *s && !*end && !errno && *out >= 0 && *out <= 0x7fffffffL;
+}
+
+/* USER as Docker reads it: uid[:gid] or names from the stage's /etc. */
+int
+stage_resolve_user(struct stage *s, const char *spec, uid_t *uid, gid_t *gid)
+{
+	char *user = stele_xstrdup(spec && *spec ? spec : "0");
+	char *group = strchr(user, ':');
+	long u = 0, g = 0;
+	int error = 0;
+
+	if (group)
+		*group++ = '\0';
+	if (!numeric(&u, user)) {
+		if (etc_field(&u, s->rootfs, "passwd", user, 2) < 0 ||
+		    (!group && etc_field(&g, s->rootfs, "passwd", user, 3) < 0))
+			error = stele_error_setc(STELE_EINVALID,
+				"unknown user '%s' (not in the image's /etc/passwd)", user);
+	} else if (!group && gid_of_uid(&g, s->rootfs, u) < 0) {
+		g = 0; /* uid only, unknown to the image: group root, as Docker */
+	}
+	if (!error && group && !numeric(&g, group) &&
+	    etc_field(&g, s->rootfs, "group", group, 2) < 0)
+		error = stele_error_setc(STELE_EINVALID,
+			"unknown group '%s' (not in the image's /etc/group)", group);
+	if (!error) {
+		*uid = (uid_t)u;
+		*gid = (gid_t)g;
+	}
+	free(user);
+	return error;
+}
+
+static void
+line_out(void *payload, const char *line)
+{
+	struct build *b = payload;
+
+	build_progress(b, "  | %s", line);
+}
+
+static int
+has_env(char **env, size_t n, const char *name)
+{
+	size_t i, len = strlen(name);
+
+	for (i = 0; i < n; i++)
+		if (!strncmp(env[i], name, len) && env[i][len] == '=')
+			return 1;
+	return 0;
+}
+
+/* What the step sees: ENV, then ARGs ENV does not shadow, PATH, HOME. */
+static char **
+step_env(struct build *b, struct stage *s, uid_t uid)
+{
+	json_t *envs = json_object_get(s->config, "Env"), *v;
+	size_t n = 0, i, cap = json_array_size(envs) + json_object_size(s->args) + 4;
+	char **env = stele_xcalloc(cap + 1, sizeof(char *));
+	const char *k;
+
+	json_array_foreach(envs, i, v)
+		if (json_string_value(v))
+			env[n++] = stele_xstrdup(json_string_value(v));
+	json_object_foreach(s->args, k, v) {
+		if (json_is_string(v) && !has_env(env, n, k))
+			env[n++] = stele_xasprintf("%s=%s", k, json_string_value(v));
+	}
+	if (!has_env(env, n, "PATH"))
+		env[n++] = stele_xstrdup("PATH=" DEFAULT_PATH);
+	if (!has_env(env, n, "HOME"))
+		env[n++] = stele_xstrdup(uid == 0 ? "HOME=/root" : "HOME=/");
+	if (!has_env(env, n, "SOURCE_DATE_EPOCH"))
+		env[n++] = stele_xasprintf("SOURCE_DATE_EPOCH=%lld", (long long)b->epoch);
+	env[n] = NULL;
+	return env;
+}
+
+static char **
+step_argv(struct stage *s, const struct stele_instr *in)
+{
+	size_t i, n = in->json_form ? in->nargs : json_array_size(s->shell) + 1;
+	char **argv = stele_xcalloc(n + 1, sizeof(char *));
+	json_t *v;
+
+	if (in->json_form) {
+		for (i = 0; i < in->nargs; i++)
+			argv[i] = stele_xstrdup(in->args[i]);
+	} else {
+		json_array_foreach(s->shell, i, v)
+			argv[i] = stele_xstrdup(json_string_value(v));
+		argv[i] = stele_xstrdup(in->raw);
+	}
+	return argv;
+}
+
+static json_t *
+strv_json(char **v)
+{
+	json_t *a = json_array();
+
+	for (; v && *v; v++)
+		json_array_append_new(a, json_string(*v));
+	return a;
+}
+
+static void
+strv_free(char **v)
+{
+	char **p;
+
+	for (p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
+int
+build_run(struct build *b, struct stage *s, const struct stele_instr *in)
+{
+	static unsigned counter;
+	struct stele_sandbox_opts so = { 0 };
+	struct stele_sandbox_result sr = { 0 };
+	struct stele_plan plan = STELE_PLAN_INIT;
+	struct stele_layer_result r;
+	const char *net = stele_instr_flag(in, "network");
+	const char *wd = stele_json_str(s->config, "WorkingDir");
+	char **argv = NULL, **env = NULL, *scratch = NULL;
+	json_t *inputs;
+	uid_t uid = 0;
+	gid_t gid = 0;
+	int error;
+
+	if (net && strcmp(net, "none") && strcmp(net, "host") && strcmp(net, "default"))
+		return build_instr_error(b, in, stele_error_setc(STELE_EINVALID,
+			"--network: want none or host, not '%s'", net));
+	if ((error = stage_sync(b, s)) < 0 ||
+	    (error = stage_resolve_user(s, stele_json_str(s->config, "User"), &uid,
+					&gid)) < 0)
+		return build_instr_error(b, in, error);
+	scratch = stele_xasprintf("%s/run-%u", b->tmp, counter++);
+	argv = step_argv(s, in);
+	env = step_env(b, s, uid);
+	so.runtime = b->o->runtime;
+	so.lower = s->rootfs;
+	so.scratch = scratch;
+	so.argv = argv;
+	so.env = env;
+	so.cwd = wd && *wd ? wd : "/";
+	so.uid = uid;
+	so.gid = gid;
+	so.network_host = net && !strcmp(net, "host");
+	so.output = line_out;
+	so.output_payload = b;
+	if ((error = stele_sandbox_run(&sr, &so)) < 0) {
+		error = build_instr_error(b, in, error);
+		goto out;
+	}
+	if (sr.status != 0) {
+		error = build_instr_error(b, in, stele_error_setc(STELE_EINVALID,
+			"the command failed with exit status %d", sr.status));
+		goto out;
+	}
+	if ((error = stele_sandbox_diff(&plan, &sr, s->rootfs, b->epoch)) < 0 ||
+	    (error = stele_plan_write(&r, &plan, b->txn, &b->lopts)) < 0) {
+		error = build_instr_error(b, in, error);
+		goto out;
+	}
+	if (so.network_host)
+		json_object_set_new(b->prov.internal, "hermetic", json_false());
+	inputs = json_pack("[{s:s,s:o,s:s,s:s,s:b,s:O}]", "kind", "run",
+		"argv", strv_json(argv), "runtime", so.runtime ? so.runtime : "runc",
+		"network", so.network_host ? "host" : "none",
+		"overlay", sr.overlay, "baseDiffIDs", s->diff_ids);
+	build_progress(b, "  layer %s (%llu bytes)", r.digest,
+		       (unsigned long long)r.size);
+	error = stage_add_layer(b, s, in, &r, inputs);
+out:
+	stele_plan_release(&plan);
+	stele_sandbox_result_release(&sr);
+	if (scratch)
+		stele_fs_rm_rf(scratch);
+	free(scratch);
+	strv_free(argv);
+	strv_free(env);
+	return error;
+}
