@@ -16,6 +16,18 @@ struct cmd {
 int cmd_build(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_attest(int argc, char **argv);
+
+/* Keys (cmd_sign.c, cmd_attest.c): load a key file, asking for its
+ * passphrase (file, $STELE_PASSWORD or terminal); attest a built image. */
+struct stele_seckey;
+struct stele_ref;
+int cli_key_load(struct stele_seckey **out, const char *path,
+		 const char *passfile);
+int cli_attest_built(const struct stele_seckey *k, const struct stele_ref *ref,
+		     const char *digest);
 
 /* Print "stele: <last error>" and return the exit code for `error`. */
 int cli_fail(int error);

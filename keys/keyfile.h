@@ -1,0 +1,57 @@
+#ifndef STELE_KEYS_KEYFILE_H
+#define STELE_KEYS_KEYFILE_H
+
+#include <stddef.h>
+
+#include "keys/key.h"
+#include "util/buf.h"
+
+/*
+ * Encrypted private key files, as cosign writes them (docs/keys.md): a PEM
+ * block whose body is this JSON, compact, in this key order:
+ *
+ *   {"kdf":{"name":"scrypt","params":{"N":32768,"r":8,"p":1},"salt":"<b64>"},
+ *    "cipher":{"name":"nacl/secretbox","nonce":"<b64>"},"ciphertext":"<b64>"}
+ *
+ * The key is scrypt(passphrase, salt) (32 bytes), the plaintext the PKCS#8
+ * DER of the private key, sealed with XSalsa20-Poly1305 (MAC first).
+ *
+ * stele writes type "ENCRYPTED COSIGN PRIVATE KEY" with N=32768, r=8, p=1
+ * (the one variant every cosign, skopeo and containers/image reads).  It
+ * reads that type and "ENCRYPTED SIGSTORE PRIVATE KEY", with N = 32768,
+ * 65536 or 131072, r = 8, p = 1.  Anything else is STELE_EINVALID naming
+ * the reason; a passphrase that does not open the box is STELE_EINVALID
+ * "wrong passphrase".  Only Ed25519 keys are usable: an ECDSA or RSA key
+ * that decrypts is refused with its type named.
+ */
+#define STELE_PEM_COSIGN "ENCRYPTED COSIGN PRIVATE KEY"
+#define STELE_PEM_SIGSTORE "ENCRYPTED SIGSTORE PRIVATE KEY"
+#define STELE_SCRYPT_N 32768
+#define STELE_SCRYPT_R 8
+#define STELE_SCRYPT_P 1
+
+/* Append the PEM key file text for `k` sealed under `pass`. */
+int stele_keyfile_write(struct stele_buf *out, const struct stele_seckey *k,
+			const struct stele_secret *pass);
+
+/*
+ * The JSON layer alone: seal `plain` (any bytes) under `pass` with the
+ * given scrypt N (r=8, p=1), and open such JSON into secure memory.  The
+ * opener enforces the rules above.  `what` names the file in errors.
+ */
+int stele_keyfile_seal_json(struct stele_buf *out,
+			    const unsigned char *plain, size_t len,
+			    const struct stele_secret *pass, unsigned long n);
+int stele_keyfile_open_json(struct stele_secret **out, const char *json,
+			    size_t len, const struct stele_secret *pass,
+			    const char *what);
+
+/* Parse a PEM key file's bytes and decrypt the Ed25519 key in it. */
+int stele_keyfile_parse(struct stele_seckey **out, const void *pem,
+			size_t len, const struct stele_secret *pass,
+			const char *what);
+/* Read (capped) and parse a key file. */
+int stele_keyfile_load(struct stele_seckey **out, const char *path,
+		       const struct stele_secret *pass);
+
+#endif

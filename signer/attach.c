@@ -1,0 +1,426 @@
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "signer/attach.h"
+#include "signer/dsse.h"
+#include "signer/payload.h"
+#include "util/base64.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/json.h"
+
+#define ANN_SUBJECT "dev.stele.subject"
+#define COSIGN_CREATED "0001-01-01T00:00:00Z"
+#define STATEMENT_MAX (12u << 20)
+
+char *
+stele_attach_tag(const char *digest, const char *suffix)
+{
+	return stele_xasprintf("sha256-%s%s", digest + 7, suffix);
+}
+
+static int
+lock_layout(int *fd, const struct stele_oci *oci)
+{
+	char *p = stele_path_join(oci->dir, "blobs");
+	int error = 0;
+
+	if ((*fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    flock(*fd, LOCK_EX) < 0)
+		error = stele_error_errno("cannot lock '%s'", p);
+	free(p);
+	return error;
+}
+
+/* A manifest blob: digest-checked, capped, strictly parsed, with layers. */
+static int
+read_manifest(json_t **out, const struct stele_oci *oci, const char *digest)
+{
+	struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
+	int error;
+
+	*out = NULL;
+	if ((error = stele_oci_blob_read(&b, oci, digest)) == 0 &&
+	    (error = stele_json_parse(out, b.ptr, b.len, digest)) == 0 &&
+	    !json_is_array(json_object_get(*out, "layers"))) {
+		json_decref(*out);
+		*out = NULL;
+		error = stele_error_setc(STELE_EINVALID,
+			"manifest %s has no layers array", digest);
+	}
+	stele_buf_release(&b);
+	return error;
+}
+
+static void
+append_unique(json_t *arr, json_t *item)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(arr, i, v)
+		if (json_equal(v, item))
+			return;
+	json_array_append(arr, item);
+}
+
+/* Layers of the manifest tagged `tag`; an empty array when untagged. */
+static int
+tagged_layers(json_t **out, char found[STELE_DIGEST_STRLEN],
+	      const struct stele_oci *oci, const char *tag)
+{
+	json_t *desc = NULL, *man = NULL;
+	const char *d;
+	int error;
+
+	*out = NULL;
+	found[0] = '\0';
+	error = stele_oci_resolve(&desc, oci, tag, NULL);
+	if (error == STELE_ENOTFOUND) {
+		*out = json_array();
+		return 0;
+	}
+	if (error < 0)
+		return error;
+	d = stele_json_str(desc, "digest");
+	if ((error = read_manifest(&man, oci, d ? d : "")) == 0) {
+		snprintf(found, STELE_DIGEST_STRLEN, "%s", d);
+		*out = json_deep_copy(json_object_get(man, "layers"));
+	} else {
+		stele_error_prefix(error, "cannot read '%s'", tag);
+	}
+	json_decref(man);
+	json_decref(desc);
+	return error;
+}
+
+int
+stele_attach_layers(json_t **out, const struct stele_oci *oci,
+		    const char *digest, const char *suffix, const char *art)
+{
+	char *tag = stele_attach_tag(digest, suffix), found[STELE_DIGEST_STRLEN];
+	json_t *res = NULL, *idx = NULL, *m, *l;
+	size_t i, j;
+	int error;
+
+	*out = NULL;
+	if ((error = tagged_layers(&res, found, oci, tag)) < 0 ||
+	    (error = stele_oci_index_load(&idx, oci)) < 0)
+		goto out;
+	json_array_foreach(json_object_get(idx, "manifests"), i, m) {
+		const char *d = stele_json_str(m, "digest"), *sd, *at;
+		json_t *man = NULL;
+
+		at = stele_json_str(m, "artifactType");
+		if (!d || !at || strcmp(at, art))
+			continue;
+		if ((error = read_manifest(&man, oci, d)) < 0)
+			goto out;
+		sd = stele_json_str(json_object_get(man, "subject"), "digest");
+		at = stele_json_str(json_object_get(man, "config"), "mediaType");
+		if (sd && at && !strcmp(sd, digest) && !strcmp(at, art))
+			json_array_foreach(json_object_get(man, "layers"), j, l)
+				append_unique(res, l);
+		json_decref(man);
+		if (json_array_size(res) > 2 * STELE_ATTACH_MAX_LAYERS) {
+			error = stele_error_setc(STELE_EINVALID,
+				"image %s has more than %d attachments", digest,
+				2 * STELE_ATTACH_MAX_LAYERS);
+			goto out;
+		}
+	}
+	*out = res;
+	res = NULL;
+out:
+	json_decref(idx);
+	json_decref(res);
+	free(tag);
+	return error;
+}
+
+/* cosign's config for a signature image: one history entry and diff_id per layer. */
+static int
+cosign_config(struct stele_buf *out, const json_t *layers)
+{
+	json_t *l;
+	size_t i;
+	int error = stele_buf_puts(out, "{\"architecture\":\"\",\"created\":\""
+				   COSIGN_CREATED "\",\"history\":[");
+
+	json_array_foreach(layers, i, l)
+		if (!error)
+			error = stele_buf_printf(out, "%s{\"created\":\"" COSIGN_CREATED "\"}",
+						 i ? "," : "");
+	if (!error)
+		error = stele_buf_puts(out, "],\"os\":\"\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[");
+	json_array_foreach(layers, i, l) {
+		const char *d = stele_json_str(l, "digest");
+
+		if (!d || stele_digest_validate(d) < 0)
+			return stele_error_setc(STELE_EINVALID,
+				"signature manifest has a layer with a malformed digest");
+		if (!error)
+			error = stele_buf_printf(out, "%s\"%s\"", i ? "," : "", d);
+	}
+	if (!error)
+		error = stele_buf_puts(out, "]},\"config\":{}}");
+	return error;
+}
+
+static int
+put_manifest(char digest[STELE_DIGEST_STRLEN], uint64_t *size,
+	     struct stele_txn *txn, const char *config_mt, json_t *layers,
+	     const json_t *subject)
+{
+	struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
+	char cdig[STELE_DIGEST_STRLEN];
+	json_t *man = NULL;
+	int error;
+
+	if ((error = cosign_config(&b, layers)) < 0 ||
+	    (error = stele_txn_put_blob(txn, b.ptr, b.len, cdig)) < 0)
+		goto out;
+	man = json_pack("{s:i,s:s,s:o,s:O}", "schemaVersion", 2,
+		"mediaType", STELE_MT_MANIFEST,
+		"config", stele_descriptor(config_mt, cdig, b.len),
+		"layers", layers);
+	if (!man) {
+		error = stele_error_set("cannot build a signature manifest");
+		goto out;
+	}
+	if (subject)
+		json_object_set(man, "subject", (json_t *)subject);
+	stele_buf_clear(&b);
+	if ((error = stele_json_emit(&b, man)) < 0 ||
+	    (error = stele_txn_put_blob(txn, b.ptr, b.len, digest)) < 0)
+		goto out;
+	*size = b.len;
+out:
+	json_decref(man);
+	stele_buf_release(&b);
+	return error;
+}
+
+static json_t *
+image_desc(const struct stele_image *img)
+{
+	const char *mt = stele_json_str(img->manifest, "mediaType");
+
+	return stele_descriptor(mt ? mt : STELE_MT_MANIFEST, img->digest,
+				img->size);
+}
+
+/* Store one blob as a new layer under the tag and as a referrer. */
+static int
+attach(struct stele_attach_result *out, const struct stele_image *img,
+       const char *suffix, const char *art, const char *layer_mt,
+       const void *blob, size_t len, json_t *ann)
+{
+	char *tag = stele_attach_tag(img->digest, suffix);
+	char bdig[STELE_DIGEST_STRLEN], got[STELE_DIGEST_STRLEN];
+	char rdig[STELE_DIGEST_STRLEN];
+	json_t *layers = NULL, *layer, *one = NULL, *subject = NULL, *d = NULL, *l;
+	struct stele_txn *txn = NULL;
+	uint64_t size;
+	size_t i;
+	int lockfd = -1, error;
+
+	memset(out, 0, sizeof(*out));
+	stele_digest_bytes(bdig, blob, len);
+	layer = json_pack("{s:s,s:I,s:s,s:o}", "mediaType", layer_mt,
+			  "size", (json_int_t)len, "digest", bdig,
+			  "annotations", ann);
+	if ((error = lock_layout(&lockfd, img->oci)) < 0 ||
+	    (error = tagged_layers(&layers, out->manifest, img->oci, tag)) < 0)
+		goto out;
+	json_array_foreach(layers, i, l)
+		if (json_equal(l, layer)) {
+			out->count = json_array_size(layers);
+			goto out; /* already there: nothing to write */
+		}
+	if (json_array_size(layers) >= STELE_ATTACH_MAX_LAYERS) {
+		error = stele_error_setc(STELE_EINVALID,
+			"'%s' already holds %d layers", tag, STELE_ATTACH_MAX_LAYERS);
+		goto out;
+	}
+	json_array_append(layers, layer);
+	one = json_pack("[O]", layer);
+	subject = image_desc(img);
+	if ((error = stele_txn_begin(&txn, img->oci)) < 0 ||
+	    (error = stele_txn_put_blob(txn, blob, len, got)) < 0 ||
+	    (error = put_manifest(out->manifest, &size, txn, STELE_MT_CONFIG,
+				  layers, NULL)) < 0)
+		goto out;
+	d = stele_descriptor(STELE_MT_MANIFEST, out->manifest, size);
+	if ((error = stele_txn_index_add(txn, tag, d)) < 0 ||
+	    (error = put_manifest(rdig, &size, txn, art, one, subject)) < 0)
+		goto out;
+	json_decref(d);
+	d = stele_descriptor(STELE_MT_MANIFEST, rdig, size);
+	json_object_set_new(d, "artifactType", json_string(art));
+	json_object_set_new(d, "annotations",
+			    json_pack("{s:s}", ANN_SUBJECT, img->digest));
+	if ((error = stele_txn_index_add(txn, NULL, d)) < 0 ||
+	    (error = stele_txn_commit(txn)) < 0)
+		goto out;
+	out->added = 1;
+	out->count = json_array_size(layers);
+out:
+	stele_txn_free(txn);
+	if (lockfd >= 0)
+		close(lockfd);
+	json_decref(d);
+	json_decref(subject);
+	json_decref(one);
+	json_decref(layers);
+	json_decref(layer);
+	free(tag);
+	return error;
+}
+
+int
+stele_sign_image(struct stele_attach_result *out, const struct stele_image *img,
+		 const char *identity, const json_t *optional,
+		 const struct stele_seckey *k)
+{
+	struct stele_buf p = STELE_BUF_INIT(STELE_PAYLOAD_MAX);
+	struct stele_buf s = STELE_BUF_INIT(256);
+	unsigned char sig[STELE_SIG_BYTES];
+	int error;
+
+	memset(out, 0, sizeof(*out));
+	if (!identity || !*identity)
+		return stele_error_setc(STELE_EINVALID,
+			"a signature needs an identity (repository:tag)");
+	if ((error = stele_payload_build(&p, identity, img->digest, optional)) < 0)
+		goto out;
+	stele_key_sign(sig, k, p.ptr, p.len);
+	if ((error = stele_base64_encode(&s, sig, sizeof(sig))) < 0)
+		goto out;
+	error = attach(out, img, STELE_SIG_SUFFIX, STELE_ART_SIG,
+		       STELE_MT_SIMPLESIGNING, p.ptr, p.len,
+		       json_pack("{s:s}", STELE_ANN_COSIGN_SIG, s.ptr));
+out:
+	stele_buf_release(&s);
+	stele_buf_release(&p);
+	return error;
+}
+
+int
+stele_provenance_find(json_t **out, const struct stele_oci *oci,
+		      const char *digest)
+{
+	json_t *idx = NULL, *res = json_array(), *m;
+	size_t i;
+	int error;
+
+	*out = NULL;
+	if ((error = stele_oci_index_load(&idx, oci)) < 0)
+		goto out;
+	json_array_foreach(json_object_get(idx, "manifests"), i, m) {
+		const char *d = stele_json_str(m, "digest"), *at, *sd, *ld, *lmt;
+		json_t *man = NULL, *l;
+
+		at = stele_json_str(m, "artifactType");
+		if (!d || !at || strcmp(at, STELE_PAYLOAD_INTOTO))
+			continue;
+		if ((error = read_manifest(&man, oci, d)) < 0)
+			goto out;
+		sd = stele_json_str(json_object_get(man, "subject"), "digest");
+		l = json_array_get(json_object_get(man, "layers"), 0);
+		ld = stele_json_str(l, "digest");
+		lmt = stele_json_str(l, "mediaType");
+		if (sd && !strcmp(sd, digest) && ld && lmt &&
+		    !strcmp(lmt, STELE_PAYLOAD_INTOTO) &&
+		    stele_digest_validate(ld) == 0)
+			json_array_append_new(res, json_pack("{s:s}", "digest", ld));
+		json_decref(man);
+	}
+	*out = res;
+	res = NULL;
+out:
+	json_decref(res);
+	json_decref(idx);
+	return error;
+}
+
+/* The statement's predicateType, once it is checked to name `digest`. */
+static int
+statement_check(char **ptype, const struct stele_buf *st, const char *digest)
+{
+	json_t *doc = NULL, *s;
+	const char *t, *pt;
+	size_t i;
+	int error, named = 0;
+
+	*ptype = NULL;
+	if ((error = stele_json_parse(&doc, st->ptr, st->len,
+				      "provenance statement")) < 0)
+		return error;
+	t = stele_json_str(doc, "_type");
+	pt = stele_json_str(doc, "predicateType");
+	json_array_foreach(json_object_get(doc, "subject"), i, s) {
+		const char *h = stele_json_str(json_object_get(s, "digest"), "sha256");
+
+		if (h && !strcmp(h, digest + 7))
+			named = 1;
+	}
+	if (!t || (strcmp(t, STELE_INTOTO_V1) && strcmp(t, STELE_INTOTO_V01)) || !pt)
+		error = stele_error_setc(STELE_EINVALID,
+			"the provenance statement is not an in-toto statement with a predicateType");
+	else if (!named)
+		error = stele_error_setc(STELE_EINVALID,
+			"the provenance statement does not name image %s as its subject",
+			digest);
+	else
+		*ptype = stele_xstrdup(pt);
+	json_decref(doc);
+	return error;
+}
+
+int
+stele_attest_image(struct stele_attach_result *out, size_t *nadded,
+		   const struct stele_image *img, const struct stele_seckey *k)
+{
+	json_t *found = NULL, *f;
+	size_t i;
+	int error;
+
+	memset(out, 0, sizeof(*out));
+	*nadded = 0;
+	if ((error = stele_provenance_find(&found, img->oci, img->digest)) < 0)
+		return error;
+	if (json_array_size(found) == 0) {
+		json_decref(found);
+		return stele_error_setc(STELE_ENOTFOUND,
+			"image %s has no provenance statement to attest", img->digest);
+	}
+	json_array_foreach(found, i, f) {
+		struct stele_buf st = STELE_BUF_INIT(STATEMENT_MAX);
+		struct stele_buf env = STELE_BUF_INIT(STELE_DSSE_MAX);
+		char *ptype = NULL;
+
+		if ((error = stele_oci_blob_read(&st, img->oci,
+				stele_json_str(f, "digest"))) == 0 &&
+		    (error = statement_check(&ptype, &st, img->digest)) == 0 &&
+		    (error = stele_dsse_sign(&env, k, STELE_PAYLOAD_INTOTO,
+					     st.ptr, st.len)) == 0)
+			error = attach(out, img, STELE_ATT_SUFFIX, STELE_ART_ATT,
+				       STELE_MT_DSSE, env.ptr, env.len,
+				       json_pack("{s:s,s:s}", STELE_ANN_COSIGN_SIG, "",
+						 STELE_ANN_PREDICATE_TYPE, ptype));
+		if (!error && out->added)
+			(*nadded)++;
+		free(ptype);
+		stele_buf_release(&env);
+		stele_buf_release(&st);
+		if (error)
+			break;
+	}
+	json_decref(found);
+	return error;
+}
