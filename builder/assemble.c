@@ -200,6 +200,12 @@ build_setup(struct build *b)
 	    (error = stele_recipe_parse(&b->recipe, b->recipe_path,
 					text.ptr ? text.ptr : "", text.len)) < 0)
 		goto out;
+	if ((error = stele_cache_open(&b->cache, b->o->cache_dir)) < 0) {
+		/* Without a cache the build still works, only slower. */
+		build_progress(b, "warning: %s; building without a cache",
+			       stele_error_last());
+		b->cache = NULL;
+	}
 	if ((error = stele_fs_mkdtemp(&b->tmp, "stele-build")) < 0 ||
 	    (error = stele_oci_open(&b->oci, b->o->output->dir, 1)) < 0 ||
 	    (error = stele_txn_begin(&b->txn, b->oci)) < 0)
@@ -286,6 +292,8 @@ stele_build(struct stele_build_result *out, const struct stele_build_opts *o)
 	if ((error = build_assemble(&b, b.stages[b.final], out)) < 0 ||
 	    (error = stele_txn_commit(b.txn)) < 0)
 		goto out;
+	build_progress(&b, "%zu step%s from the cache, %zu built", b.cache_hits,
+		       b.cache_hits == 1 ? "" : "s", b.cache_misses);
 out:
 	build_free(&b);
 	return error;

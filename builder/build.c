@@ -284,10 +284,7 @@ from_image(struct build *b, struct stage *s, const struct stele_instr *in,
 			"inputs", "image", image, "digest", img->digest, "base", 1));
 	s->base_digest = stele_xstrdup(img->digest);
 	stele_prov_dep(&b->prov, image, json_pack("{s:s}", "sha256", img->digest + 7));
-	if ((error = stage_sync(b, s)) < 0) {
-		stele_error_prefix(error, "base image '%s'", image);
-		error = build_instr_error(b, in, error);
-	}
+	/* Its layers are extracted when a step first reads the filesystem. */
 out:
 	stele_image_free(img);
 	stele_ref_free(ref);
@@ -320,13 +317,94 @@ do_from(struct build *b, struct stage *s, const struct stele_instr *in)
 		s->shell = json_deep_copy(parent->shell);
 		s->base_digest = parent->base_digest ?
 				 stele_xstrdup(parent->base_digest) : NULL;
-		if ((error = stage_sync(b, s)) < 0)
-			error = build_instr_error(b, in, error);
 	} else {
 		error = from_image(b, s, in, image);
 	}
 	free(image);
 	return error;
+}
+
+/* ---- the build cache ---- */
+
+json_t *
+step_key(struct build *b, struct stage *s, const struct stele_instr *in)
+{
+	return json_pack("{s:i,s:s,s:O,s:O,s:O,s:O,s:s,s:I,s:s,s:s}",
+		"v", 1, "kind", in->keyword, "parent", s->diff_ids,
+		"config", s->config, "args", s->args, "shell", s->shell,
+		"instruction", in->text, "epoch", (json_int_t)b->epoch,
+		"compression", stele_compression_suffix(b->lopts.compression),
+		"library", stele_compression_lib(b->lopts.compression));
+}
+
+int
+step_cache_hit(struct build *b, struct stage *s, const struct stele_instr *in,
+	       json_t *key, char hex[65])
+{
+	struct stele_layer_result r;
+	json_t *e = NULL, *l;
+	int error;
+
+	if ((error = stele_cache_key(hex, key)) < 0)
+		return build_instr_error(b, in, error);
+	if (!b->cache || b->o->no_cache)
+		return 0;
+	if ((error = stele_cache_get(&e, b->cache, hex, b->txn)) == STELE_ENOTFOUND)
+		return 0;
+	if (error < 0)
+		return build_instr_error(b, in, error);
+	if (json_is_true(json_object_get(e, "empty"))) {
+		build_progress(b, "  cache hit: no layer");
+		b->cache_hits++;
+		stage_history(b, s, in->text, 1);
+		json_decref(e);
+		return 1;
+	}
+	memset(&r, 0, sizeof(r));
+	l = json_object_get(e, "layer");
+	snprintf(r.digest, sizeof(r.digest), "%s", stele_json_str(l, "digest"));
+	snprintf(r.diff_id, sizeof(r.diff_id), "%s",
+		 stele_json_str(e, "diffID") ? stele_json_str(e, "diffID") : "");
+	snprintf(r.media_type, sizeof(r.media_type), "%s",
+		 stele_json_str(l, "mediaType") ? stele_json_str(l, "mediaType") : "");
+	r.size = (uint64_t)json_integer_value(json_object_get(l, "size"));
+	build_progress(b, "  cache hit: layer %s", r.digest);
+	b->cache_hits++;
+	error = stage_add_layer(b, s, in, &r,
+				json_incref(json_object_get(e, "inputs")));
+	json_decref(e);
+	return error < 0 ? error : 1;
+}
+
+void
+step_cache_store_empty(struct build *b, const char *hex)
+{
+	json_t *e = json_pack("{s:b}", "empty", 1);
+
+	b->cache_misses++;
+	if (b->cache && stele_cache_put(b->cache, hex, e, b->txn) < 0)
+		build_progress(b, "  warning: %s", stele_error_last());
+	json_decref(e);
+}
+
+void
+step_cache_store(struct build *b, struct stage *s, const char *hex)
+{
+	json_t *l = json_array_get(s->layers, json_array_size(s->layers) - 1);
+	json_t *p = json_array_get(s->prov_layers,
+				   json_array_size(s->prov_layers) - 1);
+	json_t *e;
+
+	b->cache_misses++;
+	if (!b->cache || !l)
+		return;
+	e = json_pack("{s:O,s:O,s:O}", "layer", l, "diffID",
+		      json_array_get(s->diff_ids, json_array_size(s->diff_ids) - 1),
+		      "inputs", json_object_get(p, "inputs"));
+	/* A cache that cannot be written is not a failed build. */
+	if (stele_cache_put(b->cache, hex, e, b->txn) < 0)
+		build_progress(b, "  warning: %s", stele_error_last());
+	json_decref(e);
 }
 
 /* ---- metadata instructions ---- */
@@ -542,24 +620,40 @@ static int
 do_workdir(struct build *b, struct stage *s, const struct stele_instr *in)
 {
 	const char *cur = stele_json_str(s->config, "WorkingDir");
-	char *w = NULL, *joined, *abs, *host;
+	char *w = NULL, *joined, *abs, *host = NULL, hex[65];
+	json_t *key;
+	size_t before = json_array_size(s->layers);
 	int error;
 
 	if ((error = build_expand(&w, b, s, in, in->args[0])) < 0)
 		return error;
-	if ((error = stage_sync(b, s)) < 0) {
-		free(w);
-		return build_instr_error(b, in, error);
-	}
 	joined = w[0] == '/' ? stele_xstrdup(w) :
 		 stele_xasprintf("%s/%s", cur && *cur ? cur : "/", w);
 	abs = stele_path_clean_abs(joined);
+	/* Whether the directory must be made depends on the filesystem:
+	 * cached, so a rebuild need not extract it. */
+	key = step_key(b, s, in);
+	json_object_set_new(key, "dir", json_string(abs));
+	error = step_cache_hit(b, s, in, key, hex);
+	json_decref(key);
 	json_object_set_new(s->config, "WorkingDir", json_string(abs));
+	if (error)
+		goto out;
+	if ((error = stage_sync(b, s)) < 0) {
+		error = build_instr_error(b, in, error);
+		goto out;
+	}
 	host = stele_path_join(s->rootfs, abs);
 	if (stele_fs_exists(host) || !strcmp(abs, "/"))
 		stage_history(b, s, in->text, 1);
 	else
 		error = build_mkdir_layer(b, s, in, abs);
+	if (!error && json_array_size(s->layers) > before)
+		step_cache_store(b, s, hex);
+	else if (!error)
+		step_cache_store_empty(b, hex);
+out:
+	error = error < 0 ? error : 0;
 	free(host);
 	free(abs);
 	free(joined);
@@ -683,6 +777,7 @@ build_free(struct build *b)
 	stele_txn_free(b->txn);
 	stele_oci_free(b->oci);
 	stele_prov_release(&b->prov);
+	stele_cache_free(b->cache);
 	if (b->tmp)
 		stele_fs_rm_rf(b->tmp);
 	free(b->tmp);

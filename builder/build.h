@@ -28,6 +28,8 @@ struct stele_build_opts {
 	const char *builder_id;   /* runDetails.builder.id */
 	const char *version;      /* stele's version, for the provenance */
 	const char *runtime;      /* OCI runtime for RUN; NULL: runc */
+	int no_cache;             /* ignore the build cache (still filled) */
+	const char *cache_dir;    /* NULL: the default (builder/cache.h) */
 	stele_progress_fn progress;
 	void *progress_payload;
 };

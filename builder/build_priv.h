@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "builder/build.h"
+#include "builder/cache.h"
 #include "builder/context.h"
 #include "builder/provenance.h"
 #include "builder/recipe.h"
@@ -55,6 +56,8 @@ struct build {
 	stele_progress_fn progress;
 	void *progress_payload;
 	struct stele_layer_opts lopts;
+	struct stele_cache *cache;
+	size_t cache_hits, cache_misses;
 };
 
 void build_progress(struct build *b, const char *fmt, ...)
@@ -72,6 +75,19 @@ int stage_add_layer(struct build *b, struct stage *s,
 		    const struct stele_layer_result *r, json_t *inputs);
 /* Extract the layers not yet applied to the stage's rootfs. */
 int stage_sync(struct build *b, struct stage *s);
+/*
+ * The build cache around a layer-producing step.  step_key() starts the key
+ * object with what every step depends on (parent diff_ids, the config the
+ * step sees, the instruction, epoch, compression); the caller adds its
+ * inputs.  step_cache_hit() returns 1 when the layer was reused (and added
+ * to the stage), 0 on a miss, <0 on error; step_cache_store() records the
+ * stage's newest layer under `key`.
+ */
+json_t *step_key(struct build *b, struct stage *s, const struct stele_instr *in);
+int step_cache_hit(struct build *b, struct stage *s,
+		   const struct stele_instr *in, json_t *key, char hex[65]);
+void step_cache_store(struct build *b, struct stage *s, const char *hex);
+void step_cache_store_empty(struct build *b, const char *hex);
 /* RUN, through the OCI runtime. */
 int build_run(struct build *b, struct stage *s, const struct stele_instr *in);
 /* USER (uid[:gid] or names from the stage's /etc) to ids. */

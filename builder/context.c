@@ -483,6 +483,84 @@ stele_context_src_read(void *payload, const struct stele_plan_entry *e,
 	return error;
 }
 
+/* ---- digests for cache keys ---- */
+
+static int
+digest_walk(struct stele_sha256 *h, struct stele_context *ctx,
+	    const char *rel, int depth)
+{
+	struct stele_ctx_stat st;
+	char fd[STELE_DIGEST_STRLEN] = "";
+	char **names = NULL;
+	size_t n = 0, i;
+	int error;
+
+	if (depth > 256)
+		return stele_error_setc(STELE_EINVALID, "'%s' nests too deeply", rel);
+	if ((error = stele_context_stat(&st, ctx, rel)) < 0)
+		return error;
+	if (st.type == STELE_ENTRY_FILE && st.src_kind == STELE_SRC_PATH)
+		error = stele_digest_file(fd, NULL, st.src);
+	else if (st.type == STELE_ENTRY_FILE && st.src)
+		snprintf(fd, sizeof(fd), "git:%s", st.src);
+	if (!error) {
+		/* One record per entry, fields NUL-separated. */
+		struct stele_buf rec = STELE_BUF_INIT(64 << 10);
+
+		stele_buf_printf(&rec, "%s", rel);
+		stele_buf_putc(&rec, '\0');
+		stele_buf_printf(&rec, "%d %o %u %u %d", (int)st.type,
+				 (unsigned)st.perm, (unsigned)st.uid,
+				 (unsigned)st.gid, st.excluded);
+		stele_buf_putc(&rec, '\0');
+		stele_buf_printf(&rec, "%s", st.link ? st.link : "");
+		stele_buf_putc(&rec, '\0');
+		stele_buf_printf(&rec, "%s\n", fd);
+		stele_sha256_update(h, rec.ptr, rec.len);
+		stele_buf_release(&rec);
+	}
+	if (!error && st.type == STELE_ENTRY_DIR &&
+	    (error = stele_context_list(&names, &n, ctx, rel)) == 0) {
+		for (i = 0; i < n && !error; i++) {
+			char *c = *rel ? stele_xasprintf("%s/%s", rel, names[i]) :
+				  stele_xstrdup(names[i]);
+
+			error = digest_walk(h, ctx, c, depth + 1);
+			if (error == STELE_ENOTFOUND)
+				error = 0;
+			free(c);
+		}
+		stele_strv_free(names, n);
+	}
+	stele_ctx_stat_release(&st);
+	return error;
+}
+
+int
+stele_context_digest(char out[STELE_DIGEST_STRLEN], struct stele_context *ctx,
+		     const char *path)
+{
+	struct stele_sha256 h;
+	int error;
+
+	if (ctx->kind == STELE_CONTEXT_GIT && !ctx->ignore) {
+		char id[41];
+
+		if ((error = stele_git_subtree_id(id, ctx->git, path)) < 0)
+			return error;
+		stele_digest_bytes(out, id, 40);
+		return 0;
+	}
+	if ((error = stele_sha256_init(&h)) < 0)
+		return error;
+	if ((error = digest_walk(&h, ctx, path, 0)) < 0) {
+		stele_sha256_release(&h);
+		return error;
+	}
+	stele_sha256_final(&h, out);
+	return 0;
+}
+
 /* ---- git sources ---- */
 
 int

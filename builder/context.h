@@ -61,6 +61,14 @@ void stele_strv_free(char **v, size_t n);
 /* Read a whole (small) file, capped by out->max. */
 int stele_context_read(struct stele_buf *out, struct stele_context *ctx,
 		       const char *path);
+/*
+ * A digest of the tree (or file) at `path` as a COPY would see it: names,
+ * types, modes, owners, link targets and contents, .dockerignore applied.
+ * Git contexts use the object ids (no reading); host directories are read
+ * and hashed.  For build cache keys.
+ */
+int stele_context_digest(char out[STELE_DIGEST_STRLEN],
+			 struct stele_context *ctx, const char *path);
 /* The plan's reader for STELE_SRC_USER entries made by this context. */
 int stele_context_src_read(void *ctx, const struct stele_plan_entry *e,
 			   stele_emit_fn emit, void *emit_payload);

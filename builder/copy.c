@@ -693,12 +693,12 @@ write_layer(struct copy_job *j)
 
 /* ADD GITURL#REF DEST: the tree at the resolved commit. */
 static int
-add_git(struct copy_job *j, const char *url, const char *dest)
+add_git(struct copy_job *j, const char *url, const char *dest, json_t *key)
 {
 	struct stele_git_source *git = NULL;
 	struct stele_context *ctx = NULL, *saved = j->ctx;
 	const char *spec = url;
-	char *fixed = NULL;
+	char *fixed = NULL, hex[65];
 	int error;
 
 	if (strncmp(url, "git+", 4))
@@ -709,6 +709,10 @@ add_git(struct copy_job *j, const char *url, const char *dest)
 		goto out;
 	}
 	build_progress(j->b, "  %s at %s", git->uri, git->commit);
+	json_object_set_new(key, "git", json_pack("{s:s,s:s,s:s}", "uri", url,
+		"commit", git->commit, "tree", git->tree));
+	if ((error = step_cache_hit(j->b, j->s, j->in, key, hex)) != 0)
+		goto out;
 	json_array_append_new(j->inputs, json_pack("{s:s,s:s,s:s,s:{s:s,s:s}}",
 		"kind", "git", "uri", git->uri, "ref", git->ref, "digest",
 		"gitCommit", git->commit, "gitTree", git->tree));
@@ -716,14 +720,14 @@ add_git(struct copy_job *j, const char *url, const char *dest)
 		git->commit, "gitTree", git->tree));
 	j->ctx = ctx;
 	error = copy_source(j, "", dest, 1);
-	if (!error)
-		error = write_layer(j);
+	if (!error && (error = write_layer(j)) == 0)
+		step_cache_store(j->b, j->s, hex);
 	j->ctx = saved;
 out:
 	stele_context_free(ctx);
 	stele_git_source_free(git);
 	free(fixed);
-	return error;
+	return error < 0 ? error : 0;
 }
 
 static void
@@ -763,6 +767,72 @@ dest_path(struct copy_job *j, const char *raw, int *into_dir)
 	return resolved;
 }
 
+/*
+ * The cache key of a COPY/ADD: the expanded words and flags, and what the
+ * sources are by digest: context paths by content, a --from stage by its
+ * diff_ids, a --from image by its manifest digest.  Reads no root
+ * filesystem, so a hit costs no extraction.
+ */
+static int
+copy_key(json_t *key, struct copy_job *j, char **words, size_t nsrc,
+	 const char *from)
+{
+	json_t *w = json_array(), *srcs = json_array(), *digests = json_array(), *v;
+	struct stage *src = NULL;
+	size_t i;
+	int error = 0;
+
+	for (i = 0; i <= nsrc; i++)
+		json_array_append_new(w, json_string(words[i]));
+	json_object_set_new(key, "words", w);
+	json_object_set_new(key, "flags", json_pack("{s:s?,s:s?,s:s?}",
+		"from", from, "chown", stele_instr_flag(j->in, "chown"),
+		"chmod", stele_instr_flag(j->in, "chmod")));
+	if (from) {
+		for (i = 0; i < j->s->index; i++)
+			if ((j->b->stages[i]->name &&
+			     !strcasecmp(j->b->stages[i]->name, from)) ||
+			    atoi_safe_eq(from, i))
+				src = j->b->stages[i];
+		if (src) {
+			json_object_set(key, "fromDiffIDs", src->diff_ids);
+		} else {
+			struct stele_ref *ref = NULL;
+			struct stele_image *img = NULL;
+
+			/* Unknown names fail later, with the real reason. */
+			if (stele_ref_parse(&ref, from) == 0 &&
+			    stele_image_open(&img, ref) == 0)
+				json_object_set_new(key, "fromImage",
+						    json_string(img->digest));
+			stele_image_free(img);
+			stele_ref_free(ref);
+		}
+		goto out;
+	}
+	for (i = 0; i < nsrc && !error; i++)
+		if (!is_url(words[i]) && !is_git_url(words[i]))
+			error = expand_source(srcs, j, words[i]);
+	json_array_foreach(srcs, i, v) {
+		char d[STELE_DIGEST_STRLEN];
+
+		if (error)
+			break;
+		if ((error = stele_context_digest(d, j->ctx, json_string_value(v))) == 0)
+			json_array_append_new(digests, json_pack("[O,s]", v, d));
+		else if (error == STELE_ENOTFOUND)
+			error = 0; /* reported by the copy itself */
+		else
+			error = build_instr_error(j->b, j->in, error);
+	}
+	json_object_set_new(key, "sources", digests);
+	digests = NULL;
+out:
+	json_decref(digests);
+	json_decref(srcs);
+	return error;
+}
+
 int
 build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 {
@@ -771,10 +841,10 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 	const char *from = stele_instr_flag(in, "from");
 	const char *chown_f = stele_instr_flag(in, "chown");
 	const char *chmod_f = stele_instr_flag(in, "chmod");
-	char **words = NULL, *dest = NULL, *fv = NULL;
-	json_t *srcs = json_array(), *v;
+	char **words = NULL, *dest = NULL, *fv = NULL, *fromv = NULL, hex[65];
+	json_t *srcs = json_array(), *v, *key = NULL;
 	size_t i, nsrc = in->nargs - 1;
-	int into_dir, error = 0, add = in->kind == STELE_I_ADD;
+	int into_dir, error = 0, add = in->kind == STELE_I_ADD, git_add;
 
 	j.b = b;
 	j.s = s;
@@ -783,35 +853,44 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 	j.files = json_object();
 	j.inputs = json_array();
 	words = stele_xcalloc(in->nargs, sizeof(char *));
-	if ((error = stage_sync(b, s)) < 0)
-		error = build_instr_error(b, in, error);
 	for (i = 0; i < in->nargs && !error; i++)
 		error = build_expand(&words[i], b, s, in, in->args[i]);
-	if (!error && chown_f && (error = build_expand(&fv, b, s, in, chown_f)) == 0)
-		error = parse_chown(&j, fv);
-	if (!error && chmod_f)
-		error = parse_chmod(&j, chmod_f);
+	if (!error && from)
+		error = build_expand(&fromv, b, s, in, from);
 	if (error)
 		goto out;
-	dest = dest_path(&j, words[nsrc], &into_dir);
-	if (from) {
-		free(fv);
-		fv = NULL;
-		if ((error = build_expand(&fv, b, s, in, from)) < 0 ||
-		    (error = from_source(&j, fv, &own)) < 0)
-			goto out;
-	}
-	if (add && nsrc == 1 && is_git_url(words[0]) && !from) {
-		error = add_git(&j, words[0], dest);
-		goto out;
-	}
-	for (i = 0; i < nsrc && !error; i++) {
-		if (add && (is_url(words[i]) || is_git_url(words[i])))
+	for (i = 0; i < nsrc && !error; i++)
+		if ((add && is_url(words[i]) && !is_git_url(words[i])) ||
+		    (is_git_url(words[i]) && (!add || nsrc != 1 || from)))
 			error = job_error(&j, STELE_EINVALID,
 				"'%s': downloads are not allowed (unpinned); use a git URL with #REF as the only source, or a local file", words[i]);
-		else
-			error = expand_source(srcs, &j, words[i]);
+	if (error)
+		goto out;
+	git_add = add && nsrc == 1 && is_git_url(words[0]) && !from;
+	key = step_key(b, s, in);
+	if (!git_add) {
+		if ((error = copy_key(key, &j, words, nsrc, fromv)) < 0 ||
+		    (error = step_cache_hit(b, s, in, key, hex)) != 0)
+			goto out;
 	}
+	if ((error = stage_sync(b, s)) < 0) {
+		error = build_instr_error(b, in, error);
+		goto out;
+	}
+	if (chown_f && ((error = build_expand(&fv, b, s, in, chown_f)) < 0 ||
+			(error = parse_chown(&j, fv)) < 0))
+		goto out;
+	if (chmod_f && (error = parse_chmod(&j, chmod_f)) < 0)
+		goto out;
+	dest = dest_path(&j, words[nsrc], &into_dir);
+	if (git_add) {
+		error = add_git(&j, words[0], dest, key);
+		goto out;
+	}
+	if (fromv && (error = from_source(&j, fromv, &own)) < 0)
+		goto out;
+	for (i = 0; i < nsrc && !error; i++)
+		error = expand_source(srcs, &j, words[i]);
 	if (error)
 		goto out;
 	if (json_array_size(srcs) > 1 && !into_dir) {
@@ -834,18 +913,20 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 						     into_dir)) < 0)
 			break;
 	}
-	if (!error)
-		error = write_layer(&j);
+	if (!error && (error = write_layer(&j)) == 0)
+		step_cache_store(b, s, hex);
 out:
 	for (i = 0; i < in->nargs; i++)
 		free(words[i]);
 	free(words);
 	free(dest);
 	free(fv);
+	free(fromv);
+	json_decref(key);
 	json_decref(srcs);
 	job_release(&j);
 	stele_context_free(own);
-	return error;
+	return error < 0 ? error : 0;
 }
 
 int

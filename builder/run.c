@@ -214,7 +214,8 @@ build_run(struct build *b, struct stage *s, const struct stele_instr *in)
 	const char *net = stele_instr_flag(in, "network");
 	const char *wd = stele_json_str(s->config, "WorkingDir");
 	char **argv = NULL, **env = NULL, *scratch = NULL;
-	json_t *inputs;
+	json_t *inputs, *key;
+	char hex[65];
 	uid_t uid = 0;
 	gid_t gid = 0;
 	int error;
@@ -222,6 +223,13 @@ build_run(struct build *b, struct stage *s, const struct stele_instr *in)
 	if (net && strcmp(net, "none") && strcmp(net, "host") && strcmp(net, "default"))
 		return build_instr_error(b, in, stele_error_setc(STELE_EINVALID,
 			"--network: want none or host, not '%s'", net));
+	key = step_key(b, s, in);
+	json_object_set_new(key, "network", json_string(net && !strcmp(net, "host") ?
+							 "host" : "none"));
+	error = step_cache_hit(b, s, in, key, hex);
+	json_decref(key);
+	if (error)
+		return error < 0 ? error : 0;
 	if ((error = stage_sync(b, s)) < 0 ||
 	    (error = stage_resolve_user(s, stele_json_str(s->config, "User"), &uid,
 					&gid)) < 0)
@@ -262,7 +270,8 @@ build_run(struct build *b, struct stage *s, const struct stele_instr *in)
 		"overlay", sr.overlay, "baseDiffIDs", s->diff_ids);
 	build_progress(b, "  layer %s (%llu bytes)", r.digest,
 		       (unsigned long long)r.size);
-	error = stage_add_layer(b, s, in, &r, inputs);
+	if ((error = stage_add_layer(b, s, in, &r, inputs)) == 0)
+		step_cache_store(b, s, hex);
 out:
 	stele_plan_release(&plan);
 	stele_sandbox_result_release(&sr);

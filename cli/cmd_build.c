@@ -23,6 +23,8 @@ static const char build_usage[] =
 	"      --target STAGE       build up to this stage\n"
 	"  -o, --output oci:DIR[:TAG]  write into an OCI image layout instead\n"
 	"      --compression gzip|zstd|none  layer compression (default gzip)\n"
+	"      --runtime PATH       OCI runtime for RUN steps (default runc)\n"
+	"      --no-cache           do not reuse cached steps (the result is the same)\n"
 	"  -q, --quiet              no progress on stderr\n"
 	"  -h, --help               this help\n"
 	"\n"
@@ -40,6 +42,8 @@ cmd_build(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "compression", required_argument, NULL, 'c' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "runtime", required_argument, NULL, 'R' },
+		{ "no-cache", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -76,6 +80,8 @@ cmd_build(int argc, char **argv)
 			}
 			break;
 		case 'q': quiet = 1; break;
+		case 'R': o.runtime = optarg; break;
+		case 'N': o.no_cache = 1; break;
 		case 'h':
 			free(args);
 			fputs(build_usage, stdout);

@@ -408,11 +408,11 @@ stele_txn_blob_path(struct stele_txn *txn, const char *digest)
 }
 
 int
-stele_txn_copy_blob(struct stele_txn *txn, const struct stele_oci *src,
-		    const char *digest)
+stele_txn_stage_file(struct stele_txn *txn, const char *from,
+		     const char *digest)
 {
 	char got[STELE_DIGEST_STRLEN];
-	char *from, *staged;
+	char *staged;
 	int error;
 
 	if (stele_oci_blob_exists(txn->oci, digest))
@@ -422,20 +422,31 @@ stele_txn_copy_blob(struct stele_txn *txn, const struct stele_oci *src,
 		free(staged);
 		return 0;
 	}
-	from = stele_oci_blob_path(src, digest);
-	if ((error = stele_fs_copy_file(from, staged, 0644)) < 0)
+	/* A hard link where the file systems allow, else a copy. */
+	if (link(from, staged) < 0 &&
+	    (error = stele_fs_copy_file(from, staged, 0644)) < 0)
 		goto out;
 	if ((error = stele_digest_file(got, NULL, staged)) < 0)
 		goto out;
 	if (strcmp(got, digest)) {
 		unlink(staged);
 		error = stele_error_setc(STELE_EVERIFY,
-			"blob %s in '%s' is corrupt (content hashes to %s)",
-			digest, src->dir, got);
+			"blob %s at '%s' is corrupt (content hashes to %s)",
+			digest, from, got);
 	}
 out:
-	free(from);
 	free(staged);
+	return error;
+}
+
+int
+stele_txn_copy_blob(struct stele_txn *txn, const struct stele_oci *src,
+		    const char *digest)
+{
+	char *from = stele_oci_blob_path(src, digest);
+	int error = stele_txn_stage_file(txn, from, digest);
+
+	free(from);
 	return error;
 }
 

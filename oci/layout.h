@@ -75,6 +75,9 @@ int stele_txn_put_blob(struct stele_txn *txn, const void *data, size_t len,
 /* Make sure a blob of another layout is present (staged copy, verified). */
 int stele_txn_copy_blob(struct stele_txn *txn, const struct stele_oci *src,
 			const char *digest);
+/* Stage a file known to hold blob `digest` (linked or copied, verified). */
+int stele_txn_stage_file(struct stele_txn *txn, const char *path,
+			 const char *digest);
 /* Path to a staged or committed blob of this transaction, for reading. */
 char *stele_txn_blob_path(struct stele_txn *txn, const char *digest);
 /*

@@ -32,7 +32,7 @@ check 'COPY source outside the context' 2 'outside the build context' 'FROM scra
 check 'unresolvable git ref' 2 "cannot be resolved" "FROM scratch\nADD git+file://$TMP/ctx#nosuchref /src\n"
 check 'not a git repository' 2 'not a git repository' "FROM scratch\nADD git+file://$TMP/nothere#main /src\n"
 check 'unpinned download' 2 'downloads are not allowed' 'FROM scratch\nADD https://host.invalid/x.tar /x\n'
-check 'RUN is not supported yet' 3 'RUN is not supported yet' 'FROM busybox:test\nCOPY a.txt /a\nRUN echo hi\n'
+check 'a failing RUN names its line and status' 3 'failed with exit status 3' 'FROM busybox:test\nCOPY a.txt /a\nRUN echo before; exit 3\n'
 check 'unsupported instruction' 2 'HEALTHCHECK' 'FROM scratch\nHEALTHCHECK CMD true\n'
 check 'missing base image' 1 "base image 'nothere:1'" 'FROM nothere:1\n'
 check 'registry base not yet supported' 1 'registry' 'FROM docker://127.0.0.1:1/x:1\n'

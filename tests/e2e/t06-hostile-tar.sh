@@ -68,7 +68,7 @@ for a in $attacks; do
 	test_expect_success "a FROM base with the $a layer is rejected" "
 		rm -rf base && make_layout $a.tar base &&
 		expect_code 3 stele build -q -t y:1 ctx 2>err; rc=\$?; cat err
-		[ \$rc = 0 ] && grep -q 'Dockerfile:1: FROM' err && grep -q \"entry '\" err &&
+		[ \$rc = 0 ] && grep -q 'Dockerfile:2: COPY' err && grep -q \"entry '\" err &&
 		[ -z \"\$(ls -A outside)\" ] && ! ls \"\$STELE_STORE\" 2>/dev/null | grep -q .
 	"
 done

@@ -1,0 +1,38 @@
+#ifndef STELE_BUILDER_CACHE_H
+#define STELE_BUILDER_CACHE_H
+
+#include <jansson.h>
+
+#include "oci/layout.h"
+
+/*
+ * The build cache: a step's key is the SHA-256 of the canonical JSON of
+ * everything that decides its layer (the parent state's diff_ids, the
+ * config the step sees, the expanded instruction, the digests of every
+ * input, the epoch and the compression).  An entry maps a key to the layer
+ * it produced (descriptor, diff_id, provenance inputs); the layer blobs sit
+ * in an OCI image layout of their own.  Entries and blobs are content
+ * addressed and may be deleted at any time: a missing blob is a miss.
+ *
+ * Location: $STELE_CACHE, else $XDG_CACHE_HOME/stele/build-cache, else
+ * ~/.cache/stele/build-cache.
+ */
+struct stele_cache;
+
+int stele_cache_open(struct stele_cache **out, const char *dir);
+void stele_cache_free(struct stele_cache *c);
+/* Hex key of a key object. */
+int stele_cache_key(char out[65], const json_t *key);
+/*
+ * Look up a key.  On a hit, *out is the entry {"layer": descriptor,
+ * "diffID": …, "inputs": […]} and the layer blob is staged into `txn`
+ * (hard-linked when the file systems allow).  STELE_ENOTFOUND on a miss.
+ */
+int stele_cache_get(json_t **out, struct stele_cache *c, const char *key,
+		    struct stele_txn *txn);
+/* Record a key's entry; the blob is taken from `txn` (staged).  An entry
+ * {"empty": true} records a step that made no layer. */
+int stele_cache_put(struct stele_cache *c, const char *key,
+		    const json_t *entry, struct stele_txn *txn);
+
+#endif
