@@ -548,8 +548,9 @@ from_source(struct copy_job *j, const char *from, struct stele_context **own)
 	if (!src)
 		return job_error(j, STELE_EINVALID,
 			"--from: unknown stage '%s' (stages must come earlier in the recipe)", from);
-	json_array_append_new(j->inputs, json_pack("{s:s,s:s?,s:i,s:O}", "kind", "stage",
-		"stage", src->name, "index", (int)src->index, "diffIDs", src->diff_ids));
+	json_array_append_new(j->inputs, json_pack("{s:s,s:s?,s:i,s:o}", "kind", "stage",
+		"stage", src->name, "index", (int)src->index, "diffIDs",
+		json_deep_copy(src->diff_ids)));
 	if (stage_sync(b, src) < 0)
 		return build_instr_error(b, j->in, STELE_ERROR);
 	if (stele_context_open_rootfs(own, src->rootfs) < 0)

@@ -264,10 +264,10 @@ build_run(struct build *b, struct stage *s, const struct stele_instr *in)
 	}
 	if (so.network_host)
 		json_object_set_new(b->prov.internal, "hermetic", json_false());
-	inputs = json_pack("[{s:s,s:o,s:s,s:s,s:b,s:O}]", "kind", "run",
+	inputs = json_pack("[{s:s,s:o,s:s,s:s,s:b,s:o}]", "kind", "run",
 		"argv", strv_json(argv), "runtime", so.runtime ? so.runtime : "runc",
 		"network", so.network_host ? "host" : "none",
-		"overlay", sr.overlay, "baseDiffIDs", s->diff_ids);
+		"overlay", sr.overlay, "baseDiffIDs", json_deep_copy(s->diff_ids));
 	build_progress(b, "  layer %s (%llu bytes)", r.digest,
 		       (unsigned long long)r.size);
 	if ((error = stage_add_layer(b, s, in, &r, inputs)) == 0)

@@ -109,15 +109,23 @@ spawn_runtime(int *status, const struct stele_sandbox_opts *o,
 	const char *rt = o->runtime ? o->runtime : "runc";
 	char buf[LINE_MAX_LEN + 1];
 	size_t used = 0;
-	int fds[2], ws;
+	int fds[2], efd[2], ws, child_errno = 0;
 	pid_t pid;
 	ssize_t n;
 
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return stele_error_errno("cannot create a pipe");
+	/* The classic exec check: a close-on-exec pipe carries errno back. */
+	if (pipe2(efd, O_CLOEXEC) < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return stele_error_errno("cannot create a pipe");
+	}
 	if ((pid = fork()) < 0) {
 		close(fds[0]);
 		close(fds[1]);
+		close(efd[0]);
+		close(efd[1]);
 		return stele_error_errno("cannot fork");
 	}
 	if (pid == 0) {
@@ -129,10 +137,23 @@ spawn_runtime(int *status, const struct stele_sandbox_opts *o,
 		dup2(fds[1], 2);
 		execlp(rt, rt, "--root", state, "run", "--bundle", bundle, id,
 		       (char *)NULL);
-		dprintf(2, "cannot run the OCI runtime '%s': %s\n", rt, strerror(errno));
+		child_errno = errno;
+		if (write(efd[1], &child_errno, sizeof(child_errno)) < 0)
+			_exit(126);
 		_exit(127);
 	}
 	close(fds[1]);
+	close(efd[1]);
+	while ((n = read(efd[0], &child_errno, sizeof(child_errno))) < 0 &&
+	       errno == EINTR)
+		;
+	close(efd[0]);
+	if (n == (ssize_t)sizeof(child_errno)) {
+		close(fds[0]);
+		waitpid(pid, &ws, 0);
+		return stele_error_set("cannot run the OCI runtime '%s': %s", rt,
+				       strerror(child_errno));
+	}
 	for (;;) {
 		char *nl;
 
