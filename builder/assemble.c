@@ -168,6 +168,10 @@ read_recipe(struct build *b, struct stele_buf *text)
 				 stele_path_join(b->o->context, "Dockerfile");
 		error = stele_fs_read(text, b->recipe_path);
 	}
+	if (error == STELE_ENOTFOUND && b->git)
+		return stele_error_setc(error,
+			"cannot read recipe '%s': not in %s at %s (with a git context, -f names a file in the repository)",
+			b->recipe_path, b->git->uri, b->git->commit);
 	if (error < 0)
 		return stele_error_prefix(error, "cannot read recipe '%s'",
 					  b->recipe_path);
