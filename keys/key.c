@@ -193,7 +193,7 @@ stele_pubkey_parse(struct stele_pubkey **out, const void *pem, size_t len,
 	if (len > STELE_KEYFILE_MAX)
 		return stele_error_setc(STELE_EINVALID,
 			"public key '%s' is too large", what);
-	if (!(bio = BIO_new_mem_buf(pem, (int)len)))
+	if (!(bio = BIO_new_mem_buf(len ? pem : "", (int)len)))
 		return stele_error_ssl("cannot read the public key");
 	if (!PEM_read_bio(bio, &name, &header, &der, &dlen)) {
 		ERR_clear_error();

@@ -294,7 +294,7 @@ stele_keyfile_parse(struct stele_seckey **out, const void *pem, size_t len,
 	if (len > STELE_KEYFILE_MAX)
 		return stele_error_setc(STELE_EINVALID, "key file '%s' is too large",
 					what);
-	if (!(bio = BIO_new_mem_buf(pem, (int)len)))
+	if (!(bio = BIO_new_mem_buf(len ? pem : "", (int)len)))
 		return stele_error_ssl("cannot read the key file");
 	if (!PEM_read_bio(bio, &name, &header, &body, &blen)) {
 		ERR_clear_error();

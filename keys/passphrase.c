@@ -72,15 +72,17 @@ ask(struct stele_secret **out, int fd, const char *prompt)
 	struct termios old, noecho;
 	int error, restore = 0;
 
-	if (write(fd, prompt, strlen(prompt)) < 0)
-		return stele_error_errno("cannot write to the terminal");
+	/* Echo off before the prompt, so that nothing typed after it shows. */
 	if (tcgetattr(fd, &old) == 0) {
 		noecho = old;
 		noecho.c_lflag &= ~(tcflag_t)ECHO;
 		noecho.c_lflag |= ECHONL;
 		restore = tcsetattr(fd, TCSAFLUSH, &noecho) == 0;
 	}
-	error = read_line(out, fd, "the terminal");
+	if (write(fd, prompt, strlen(prompt)) < 0)
+		error = stele_error_errno("cannot write to the terminal");
+	else
+		error = read_line(out, fd, "the terminal");
 	if (restore)
 		tcsetattr(fd, TCSAFLUSH, &old);
 	return error;
