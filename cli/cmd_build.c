@@ -5,6 +5,7 @@
 
 #include "builder/build.h"
 #include "cli/cli.h"
+#include "keys/key.h"
 #include "oci/ref.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -25,6 +26,7 @@ static const char build_usage[] =
 	"      --compression gzip|zstd|none  layer compression (default gzip)\n"
 	"      --runtime PATH       OCI runtime for RUN steps (default runc)\n"
 	"      --no-cache           do not reuse cached steps (the result is the same)\n"
+	"      --sign-key KEY       then attest the provenance with KEY (stele attest)\n"
 	"  -q, --quiet              no progress on stderr\n"
 	"  -h, --help               this help\n"
 	"\n"
@@ -44,13 +46,15 @@ cmd_build(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "runtime", required_argument, NULL, 'R' },
 		{ "no-cache", no_argument, NULL, 'N' },
+		{ "sign-key", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct stele_build_opts o = { 0 };
 	struct stele_build_result res;
 	struct stele_ref *out = NULL;
-	const char *tag = NULL, *output = NULL;
+	const char *tag = NULL, *output = NULL, *signkey = NULL;
+	struct stele_seckey *key = NULL;
 	const char **args = NULL;
 	char *outspec = NULL;
 	int c, comp = STELE_COMPRESS_GZIP, quiet = 0, error, code;
@@ -80,6 +84,7 @@ cmd_build(int argc, char **argv)
 			}
 			break;
 		case 'q': quiet = 1; break;
+		case 'K': signkey = optarg; break;
 		case 'R': o.runtime = optarg; break;
 		case 'N': o.no_cache = 1; break;
 		case 'h':
@@ -143,13 +148,17 @@ cmd_build(int argc, char **argv)
 	o.output = out;
 	o.version = cli_version;
 	o.progress = quiet ? NULL : cli_progress;
-	error = stele_build(&res, &o);
+	/* The key's passphrase is asked before the build, not after it. */
+	error = signkey ? cli_key_load(&key, signkey, NULL) : 0;
+	if (error == 0)
+		error = stele_build(&res, &o);
 	if (error < 0) {
 		code = cli_fail(error);
 	} else {
 		printf("%s\n", res.digest);
-		code = EXIT_OK;
+		code = key ? cli_attest_built(key, out, res.digest) : EXIT_OK;
 	}
+	stele_seckey_free(key);
 	stele_ref_free(out);
 	free(outspec);
 	free(args);
