@@ -6,7 +6,7 @@ want="build-essential pkg-config git libarchive-dev libgit2-dev libsodium-dev
 libjansson-dev libssl-dev libcurl4-openssl-dev zlib1g-dev libzstd-dev"
 case "${1:-test}" in
 test) want="$want libcmocka-dev docker-registry skopeo umoci oci-image-tool runc
-busybox-static buildah python3 python3-nacl python3-cryptography apache2-utils zstd
+busybox-static buildah podman debootstrap python3 python3-nacl python3-cryptography apache2-utils zstd
 openssl curl" ;;
 demo) want="$want runc umoci busybox-static" ;;
 bench) want="$want zstd" ;;
