@@ -37,11 +37,15 @@ test_expect_success 'runc runs it' '
 	grep -qx "hello from a static binary built by stele (uid 65532)" out
 '
 if command -v podman >/dev/null 2>&1; then
+	# podman wants a lowercase path in oci: references.
+	pod=/tmp/stele-podman-$$
+	test_at_exit "rm -rf $pod"
 	test_expect_success 'podman runs it' '
+		rm -rf $pod && mkdir -p $pod && cp -r img $pod/img &&
 		podman --storage-driver vfs --root "$TMP/pr" --runroot "$TMP/prr" \
 			--cgroup-manager cgroupfs --events-backend file --runtime runc \
 			run --rm --network none --ulimit nofile=1024:1024 \
-			--ulimit nproc=1024:1024 "oci:$TMP/img:v1" podman >out 2>err ||
+			--ulimit nproc=1024:1024 "oci:$pod/img:v1" podman >out 2>err ||
 		{ cat err; false; }
 		cat out && grep -qx "hello from a static binary built by stele (uid 65532): podman" out
 	'
