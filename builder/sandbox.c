@@ -230,7 +230,10 @@ stele_sandbox_run(struct stele_sandbox_result *out,
 		goto out;
 	opts = stele_xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", o->lower,
 			       upper, work);
-	if (mount("overlay", merged, "overlay", 0, opts) == 0) {
+	/* STELE_SANDBOX_COPY=1 forces the copy (to test it where overlayfs
+	 * works). */
+	if (!getenv("STELE_SANDBOX_COPY") &&
+	    mount("overlay", merged, "overlay", 0, opts) == 0) {
 		mounted = 1;
 		out->overlay = 1;
 		out->upper = upper;
