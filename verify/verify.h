@@ -1,0 +1,53 @@
+#ifndef STELE_VERIFY_VERIFY_H
+#define STELE_VERIFY_VERIFY_H
+
+#include <jansson.h>
+
+#include "oci/image.h"
+
+/*
+ * The verification pipeline (docs/policy.md): every blob's size and digest
+ * (streamed), manifest/config consistency, signatures, attestations,
+ * provenance rules, image rules; optionally a rebuild.  It runs on an image
+ * in a local OCI layout (a registry image is pulled into a temporary layout
+ * first).  Every check is recorded with its result and, on failure, its
+ * reason.
+ */
+typedef void (*stele_verify_progress_fn)(void *payload, const char *msg);
+
+struct stele_verify_opts {
+	const char *policy;     /* policy file, or NULL */
+	const char *key;        /* --key PUB: at least one signature by it */
+	const char *identity;   /* expected docker-reference, or NULL */
+	int rebuild;            /* also rebuild from the provenance */
+	stele_verify_progress_fn progress;
+	void *progress_payload;
+};
+
+struct stele_verify_check {
+	char *name;    /* e.g. "blob sha256:…", "signature threshold" */
+	int ok;
+	char *reason;  /* why it failed (or a detail when ok); may be NULL */
+};
+
+struct stele_verify_report {
+	char digest[STELE_DIGEST_STRLEN];
+	int allowed;   /* every check passed */
+	struct stele_verify_check *checks;
+	size_t n, alloc;
+};
+
+/*
+ * Run the pipeline on `img`.  Returns 0 when it ran to a verdict
+ * (report->allowed says which), STELE_EINVALID for a bad policy or key
+ * file, another error when it could not run.  *out is set either way when
+ * the pipeline started.
+ */
+int stele_verify_image(struct stele_verify_report **out,
+		       struct stele_image *img,
+		       const struct stele_verify_opts *o);
+void stele_verify_report_free(struct stele_verify_report *r);
+/* {"digest":…, "allowed":…, "checks":[{"name","ok","reason"}]}; new ref. */
+json_t *stele_verify_report_json(const struct stele_verify_report *r);
+
+#endif
