@@ -528,6 +528,53 @@ test_signer_attest(void **state)
 	free(stmt);
 }
 
+/*
+ * Interop hook for tests/e2e/t22-cosign.sh, skipped unless it sets
+ * STELE_INTEROP_LAYOUT (an OCI layout copied back from a registry where
+ * cosign signed), STELE_INTEROP_DIGEST, STELE_INTEROP_PUB and
+ * STELE_INTEROP_COUNT: stele's checks must find that many signatures, each
+ * verifying with the key in pure Ed25519 and bound to the digest.
+ */
+static void
+test_signer_interop_layout(void **state)
+{
+	const char *dir = getenv("STELE_INTEROP_LAYOUT");
+	const char *digest = getenv("STELE_INTEROP_DIGEST");
+	const char *pubfile = getenv("STELE_INTEROP_PUB");
+	const char *count = getenv("STELE_INTEROP_COUNT");
+	const struct stele_pubkey *keys[8];
+	struct stele_pubkey *pubs[8] = { NULL };
+	struct stele_checks *c = NULL;
+	struct stele_oci *oci = NULL;
+	char *list, *tok, *save = NULL;
+	size_t i, n = 0;
+
+	(void)state;
+	if (!dir || !digest || !pubfile || !count)
+		skip();
+	assert_ok(stele_oci_open(&oci, dir, 0));
+	list = stele_xstrdup(pubfile);
+	for (tok = strtok_r(list, ":", &save); tok && n < 8;
+	     tok = strtok_r(NULL, ":", &save)) {
+		assert_ok(stele_pubkey_load(&pubs[n], tok));
+		keys[n] = pubs[n];
+		n++;
+	}
+	assert_ok(stele_signatures_check(&c, oci, digest, keys, n, STELE_SIG_PURE));
+	for (i = 0; i < c->n; i++)
+		print_message("signature %zu: %s identity=%s %s\n", i + 1,
+			      c->v[i].error ? "FAILED" : "verified",
+			      c->v[i].identity ? c->v[i].identity : "-",
+			      c->v[i].reason ? c->v[i].reason : "");
+	assert_int_equal(c->n, strtoul(count, NULL, 10));
+	assert_int_equal(stele_checks_ok(c), c->n);
+	stele_checks_free(c);
+	for (i = 0; i < n; i++)
+		free(pubs[i]);
+	free(list);
+	stele_oci_free(oci);
+}
+
 int
 main(void)
 {
@@ -540,6 +587,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_signer_prehash_only_when_allowed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signer_forged_payloads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signer_attest, setup, teardown),
+		cmocka_unit_test(test_signer_interop_layout),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
