@@ -197,7 +197,9 @@ build_setup(struct build *b)
 	} else if ((error = stele_context_open_dir(&b->ctx, ctx)) < 0) {
 		goto out;
 	}
-	if ((error = stele_build_epoch(&b->epoch, fallback)) < 0)
+	if (b->o->has_epoch)
+		b->epoch = b->o->epoch;
+	else if ((error = stele_build_epoch(&b->epoch, fallback)) < 0)
 		goto out;
 	stele_rfc3339(b->created, b->epoch);
 	if ((error = read_recipe(b, &text)) < 0 ||
@@ -216,8 +218,9 @@ build_setup(struct build *b)
 		goto out;
 	/* Provenance: what the build was asked to do. */
 	shown = b->git ? stele_xstrdup(b->git->uri) : stele_xstrdup("dir:.");
-	json_object_set_new(b->prov.external, "source", json_pack("{s:s,s:s?}",
-		"uri", shown, "ref", b->git ? b->git->ref : NULL));
+	json_object_set_new(b->prov.external, "source", json_pack("{s:s,s:s?,s:s?}",
+		"uri", shown, "ref", b->git ? b->git->ref : NULL, "resolvedRef",
+		b->git ? b->git->full_ref : NULL));
 	free(shown);
 	json_object_set_new(b->prov.external, "recipe", json_pack("{s:s,s:{s:s}}",
 		"path", b->recipe_path, "digest", "sha256", b->recipe_digest + 7));

@@ -248,6 +248,13 @@ from_image(struct build *b, struct stage *s, const struct stele_instr *in,
 			"base '%s': pulling from a registry is not supported yet; import it with 'stele import' or use oci:DIR",
 			image));
 	}
+	if (b->o->pins && json_string_value(json_object_get(b->o->pins, image))) {
+		/* A rebuild: the base exactly as recorded, by digest. */
+		free(ref->digest);
+		ref->digest = stele_xstrdup(json_string_value(json_object_get(b->o->pins, image)));
+		free(ref->refname);
+		ref->refname = NULL;
+	}
 	if ((error = stele_image_open(&img, ref)) < 0) {
 		stele_error_prefix(error, "base image '%s'", image);
 		error = build_instr_error(b, in, error);

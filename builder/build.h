@@ -2,6 +2,9 @@
 #define STELE_BUILDER_BUILD_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
 
 #include "oci/compress.h"
 #include "oci/digest.h"
@@ -29,6 +32,10 @@ struct stele_build_opts {
 	const char *version;      /* stele's version, for the provenance */
 	const char *runtime;      /* OCI runtime for RUN; NULL: runc */
 	int no_cache;             /* ignore the build cache (still filled) */
+	const json_t *pins;       /* {"image as written": "sha256:…"}: bases
+				     resolved to these digests (rebuilds) */
+	int has_epoch;            /* use `epoch`, not SOURCE_DATE_EPOCH */
+	int64_t epoch;
 	const char *cache_dir;    /* NULL: the default (builder/cache.h) */
 	stele_progress_fn progress;
 	void *progress_payload;

@@ -625,7 +625,7 @@ out:
 }
 
 static int
-resolve_ref(git_commit **out, git_repository *repo, const char *ref)
+resolve_ref(git_commit **out, char **full, git_repository *repo, const char *ref)
 {
 	static const char *const prefixes[] = { "", "refs/tags/", "refs/heads/",
 						   "refs/remotes/origin/" };
@@ -634,8 +634,12 @@ resolve_ref(git_commit **out, git_repository *repo, const char *ref)
 
 	for (i = 0; i < sizeof(prefixes) / sizeof(*prefixes); i++) {
 		char *spec = stele_xasprintf("%s%s", prefixes[i], ref);
+		git_reference *gr = NULL;
 		int r = git_revparse_single(&obj, repo, spec);
 
+		if (r == 0 && git_reference_dwim(&gr, repo, spec) == 0)
+			*full = stele_xstrdup(git_reference_name(gr));
+		git_reference_free(gr);
 		free(spec);
 		if (r == 0)
 			break;
@@ -702,7 +706,7 @@ stele_git_source_open(struct stele_git_source **out, const char *spec)
 		src->uri = stele_xasprintf("git+file://%s", abs);
 		free(abs);
 	}
-	if ((error = resolve_ref(&commit, repo, src->ref)) < 0) {
+	if ((error = resolve_ref(&commit, &src->full_ref, repo, src->ref)) < 0) {
 		stele_error_prefix(error, "git source '%s'", src->uri);
 		goto out;
 	}
@@ -737,6 +741,7 @@ stele_git_source_free(struct stele_git_source *src)
 	git_repository_free(src->repo);
 	free(src->uri);
 	free(src->ref);
+	free(src->full_ref);
 	free(src);
 }
 

@@ -82,6 +82,8 @@ int stele_context_src_read(void *ctx, const struct stele_plan_entry *e,
 struct stele_git_source {
 	char *uri;        /* normalised, without "#REF" (git+file:///abs) */
 	char *ref;        /* as asked */
+	char *full_ref;   /* the reference it resolved through (refs/tags/v1),
+			     NULL for a commit id */
 	char commit[41];
 	char tree[41];
 	int64_t commit_time;

@@ -21,6 +21,9 @@ static const struct cmd cmds[] = {
 	{ "keygen", cmd_keygen, "make an Ed25519 key pair (cosign's key file format)" },
 	{ "sign", cmd_sign, "sign an image (cosign-compatible signature)" },
 	{ "attest", cmd_attest, "sign an image's provenance as a DSSE attestation" },
+	{ "verify", cmd_verify, "check an image against a policy or a key" },
+	{ "rebuild", cmd_rebuild, "rebuild an image from its provenance and compare" },
+	{ "fsck", cmd_fsck, "check an OCI image layout for corrupt or dangling blobs" },
 };
 
 static void

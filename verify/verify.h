@@ -19,6 +19,8 @@ struct stele_verify_opts {
 	const char *policy;     /* policy file, or NULL */
 	const char *key;        /* --key PUB: at least one signature by it */
 	const char *identity;   /* expected docker-reference, or NULL */
+	const char *default_identity; /* used when neither identity nor the
+					 policy names one (a store NAME:TAG) */
 	int rebuild;            /* also rebuild from the provenance */
 	stele_verify_progress_fn progress;
 	void *progress_payload;

@@ -1,0 +1,252 @@
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "oci/image.h"
+#include "oci/ref.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "verify/fsck.h"
+#include "verify/rebuild.h"
+#include "verify/verify.h"
+
+static const char verify_usage[] =
+	"usage: stele verify (--policy P | --key PUB) [options] IMAGE\n"
+	"\n"
+	"Check an image before it is pushed or deployed: every blob's digest and\n"
+	"size, the config's diff_ids, signatures over the exact stored payloads\n"
+	"bound to this digest and identity, attestations, provenance rules and\n"
+	"image rules (docs/policy.md).  Prints each check; exits 0 when allowed,\n"
+	"1 when denied (every failing rule named), 2 on usage errors, 3 on\n"
+	"other errors.\n"
+	"\n"
+	"  -p, --policy FILE     the policy (JSON)\n"
+	"  -k, --key PUB         instead of a policy: one signature by this key\n"
+	"      --identity REF    the docker-reference signatures must name\n"
+	"                        (default: the policy's, else NAME:TAG of a store image)\n"
+	"      --rebuild         also rebuild the image from its provenance\n"
+	"      --json            a JSON report on stdout\n"
+	"  -h, --help            this help\n";
+
+static void
+print_report(const struct stele_verify_report *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		printf("%-4s %s%s%s\n", r->checks[i].ok ? "ok" : "FAIL",
+		       r->checks[i].name, r->checks[i].reason ? ": " : "",
+		       r->checks[i].reason ? r->checks[i].reason : "");
+	printf("%s %s\n", r->allowed ? "allowed" : "denied", r->digest);
+}
+
+int
+cmd_verify(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "identity", required_argument, NULL, 'i' },
+		{ "rebuild", no_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct stele_verify_opts o = { 0 };
+	struct stele_verify_report *rep = NULL;
+	struct stele_ref *ref = NULL;
+	struct stele_image *img = NULL;
+	char *identity = NULL;
+	int c, as_json = 0, error, code;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "p:k:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': o.policy = optarg; break;
+		case 'k': o.key = optarg; break;
+		case 'i': o.identity = optarg; break;
+		case 'r': o.rebuild = 1; break;
+		case 'j': as_json = 1; break;
+		case 'h': fputs(verify_usage, stdout); return EXIT_OK;
+		default: fputs(verify_usage, stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage(verify_usage, "need exactly one IMAGE");
+	if (!o.policy == !o.key)
+		return cli_usage(verify_usage, "give exactly one of --policy and --key");
+	if ((error = stele_ref_parse(&ref, argv[optind])) < 0 ||
+	    (error = stele_image_open(&img, ref)) < 0) {
+		stele_ref_free(ref);
+		return cli_fail(error == STELE_EVERIFY ? STELE_ERROR : error);
+	}
+	if (!o.identity && ref->transport == STELE_REF_STORE && ref->tag)
+		identity = stele_xasprintf("%s:%s", ref->name, ref->tag);
+	o.progress = as_json ? NULL : cli_progress;
+	o.default_identity = identity;
+	error = stele_verify_image(&rep, img, &o);
+	if (error < 0) {
+		code = cli_fail(error == STELE_EVERIFY ? STELE_ERROR : error);
+	} else {
+		if (as_json) {
+			json_t *j = stele_verify_report_json(rep);
+			char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+			printf("%s\n", s);
+			free(s);
+			json_decref(j);
+		} else {
+			print_report(rep);
+		}
+		code = rep->allowed ? EXIT_OK : EXIT_DENIED;
+	}
+	stele_verify_report_free(rep);
+	stele_image_free(img);
+	stele_ref_free(ref);
+	free(identity);
+	return code;
+}
+
+static const char rebuild_usage[] =
+	"usage: stele rebuild [--json] IMAGE\n"
+	"\n"
+	"Rebuild an image from its provenance (the same source commit, recipe,\n"
+	"bases by digest, epoch and arguments; no cache) and compare.  Exits 0\n"
+	"when identical, 1 naming the first layer that differs and its files.\n"
+	"\n"
+	"      --json   a JSON result on stdout\n"
+	"  -h, --help   this help\n";
+
+int
+cmd_rebuild(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct stele_rebuild_result rb;
+	struct stele_ref *ref = NULL;
+	struct stele_image *img = NULL;
+	int c, as_json = 0, error, code;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': as_json = 1; break;
+		case 'h': fputs(rebuild_usage, stdout); return EXIT_OK;
+		default: fputs(rebuild_usage, stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage(rebuild_usage, "need exactly one IMAGE");
+	if ((error = stele_ref_parse(&ref, argv[optind])) < 0 ||
+	    (error = stele_image_open(&img, ref)) < 0) {
+		stele_ref_free(ref);
+		return cli_fail(error);
+	}
+	error = stele_rebuild(&rb, img, NULL, as_json ? NULL : cli_progress, NULL);
+	if (error < 0) {
+		code = cli_fail(error == STELE_EVERIFY ? STELE_ERROR : error);
+	} else {
+		if (as_json) {
+			json_t *j = json_pack("{s:b,s:s,s:s,s:s,s:O?}", "identical",
+				rb.identical, "image", img->digest, "rebuilt", rb.digest,
+				"summary", rb.summary, "diff", rb.diff);
+			char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+			printf("%s\n", s);
+			free(s);
+			json_decref(j);
+		} else {
+			printf("%s\n", rb.summary);
+		}
+		code = rb.identical ? EXIT_OK : EXIT_DENIED;
+		stele_rebuild_result_release(&rb);
+	}
+	stele_image_free(img);
+	stele_ref_free(ref);
+	return code;
+}
+
+static const char fsck_usage[] =
+	"usage: stele fsck [--prune] [--json] [oci:DIR]\n"
+	"\n"
+	"Check an OCI image layout (default: the local store): every blob\n"
+	"re-hashed, every reference resolvable, nothing dangling.  Exits 0 when\n"
+	"clean, 1 when something is corrupt or dangling.\n"
+	"\n"
+	"      --prune  remove temporary files and unreferenced blobs\n"
+	"      --json   a JSON report on stdout\n"
+	"  -h, --help   this help\n";
+
+int
+cmd_fsck(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "prune", no_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct stele_fsck_report r;
+	char *dir;
+	json_t *v;
+	size_t i;
+	int c, prune = 0, as_json = 0, error, code;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': prune = 1; break;
+		case 'j': as_json = 1; break;
+		case 'h': fputs(fsck_usage, stdout); return EXIT_OK;
+		default: fputs(fsck_usage, stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind < argc - 1)
+		return cli_usage(fsck_usage, "at most one layout");
+	if (optind == argc - 1) {
+		if (strncmp(argv[optind], "oci:", 4))
+			return cli_usage(fsck_usage, "want oci:DIR");
+		dir = stele_xstrdup(argv[optind] + 4);
+	} else {
+		dir = stele_store_dir();
+	}
+	if ((error = stele_fsck(&r, dir, prune)) < 0) {
+		free(dir);
+		stele_fsck_report_release(&r);
+		return cli_fail(error);
+	}
+	if (as_json) {
+		json_t *j = json_pack("{s:s,s:I,s:O,s:O,s:O,s:I}", "layout", dir,
+			"blobs", (json_int_t)r.blobs, "problems", r.problems,
+			"unreferenced", r.unreferenced, "temporary", r.temp,
+			"removed", (json_int_t)r.removed);
+		char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+		printf("%s\n", s);
+		free(s);
+		json_decref(j);
+	} else {
+		json_array_foreach(r.problems, i, v)
+			printf("%s %s: %s\n", json_string_value(json_object_get(v, "kind")),
+			       json_string_value(json_object_get(v, "subject")),
+			       json_string_value(json_object_get(v, "reason")));
+		json_array_foreach(r.unreferenced, i, v)
+			printf("unreferenced %s%s\n", json_string_value(v),
+			       prune ? " (removed)" : "");
+		json_array_foreach(r.temp, i, v)
+			printf("temporary %s%s\n", json_string_value(v),
+			       prune ? " (removed)" : "");
+		printf("%zu blobs checked, %zu problems\n", r.blobs,
+		       json_array_size(r.problems));
+	}
+	code = json_array_size(r.problems) ? EXIT_DENIED : EXIT_OK;
+	stele_fsck_report_release(&r);
+	free(dir);
+	return code;
+}

@@ -1,0 +1,344 @@
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "verify/policy.h"
+
+#define POLICY_MAX (1u << 20)
+
+/* Keys each object may hold: anything else is a typo and an error. */
+static const char *const top_keys[] = { "keys", "revoked", "signatures",
+	"provenance", "image", NULL };
+static const char *const key_keys[] = { "path", "pem", "notBefore", "notAfter", NULL };
+static const char *const sig_keys[] = { "keys", "threshold", "identity", NULL };
+static const char *const prov_keys[] = { "required", "keys", "builderIds",
+	"sources", "refs", "recipe", "hermetic", "rebuild", NULL };
+static const char *const img_keys[] = { "nonRoot", "pinnedBases", "registries",
+	"maxAgeDays", "noLatest", NULL };
+
+static int
+only_keys(const json_t *obj, const char *const *allowed, const char *where,
+	  const char *path)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (!json_is_object(obj))
+		return stele_error_setc(STELE_EINVALID, "policy '%s': %s must be an object",
+					path, where);
+	json_object_foreach((json_t *)obj, k, v) {
+		for (i = 0; allowed[i]; i++)
+			if (!strcmp(k, allowed[i]))
+				break;
+		if (!allowed[i])
+			return stele_error_setc(STELE_EINVALID,
+				"policy '%s': unknown key '%s' in %s", path, k, where);
+	}
+	return 0;
+}
+
+static int
+str_list(char ***out, size_t *n, const json_t *v, const char *where,
+	 const char *path)
+{
+	json_t *e;
+	size_t i;
+
+	*out = NULL;
+	*n = 0;
+	if (!v)
+		return 0;
+	if (!json_is_array(v))
+		return stele_error_setc(STELE_EINVALID,
+			"policy '%s': %s must be a list of strings", path, where);
+	*out = stele_xcalloc(json_array_size(v) + 1, sizeof(char *));
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e))
+			return stele_error_setc(STELE_EINVALID,
+				"policy '%s': %s must be a list of strings", path, where);
+		(*out)[(*n)++] = stele_xstrdup(json_string_value(e));
+	}
+	return 0;
+}
+
+static int
+get_bool(int *out, const json_t *obj, const char *key, const char *where,
+	 const char *path)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v))
+		return stele_error_setc(STELE_EINVALID,
+			"policy '%s': %s.%s must be true or false", path, where, key);
+	*out = json_is_true(v);
+	return 0;
+}
+
+static int
+get_str(char **out, const json_t *obj, const char *key, const char *where,
+	const char *path)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v)
+		return 0;
+	if (!json_is_string(v))
+		return stele_error_setc(STELE_EINVALID,
+			"policy '%s': %s.%s must be a string", path, where, key);
+	*out = stele_xstrdup(json_string_value(v));
+	return 0;
+}
+
+int
+stele_parse_rfc3339(int64_t *out, const char *s)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (!end || *end)
+		return stele_error_setc(STELE_EINVALID,
+			"'%s' is not a UTC time like 2026-01-02T03:04:05Z", s);
+	*out = (int64_t)timegm(&tm);
+	return 0;
+}
+
+static int
+parse_key(struct stele_policy *p, const char *name, const json_t *v,
+	  const char *path)
+{
+	struct stele_trusted_key *k = &p->keys[p->nkeys];
+	const char *kp = stele_json_str(v, "path"), *pem = stele_json_str(v, "pem");
+	const char *nb = stele_json_str(v, "notBefore"), *na = stele_json_str(v, "notAfter");
+	char *where = stele_xasprintf("keys.%s", name), *full = NULL;
+	int error;
+
+	k->name = stele_xstrdup(name);
+	k->not_before = INT64_MIN;
+	k->not_after = INT64_MAX;
+	p->nkeys++;
+	if ((error = only_keys(v, key_keys, where, path)) < 0)
+		goto out;
+	if (!kp == !pem) {
+		error = stele_error_setc(STELE_EINVALID,
+			"policy '%s': %s needs exactly one of path and pem", path, where);
+		goto out;
+	}
+	if (kp) {
+		const char *slash = strrchr(path, '/');
+
+		full = kp[0] == '/' || !slash ? stele_xstrdup(kp) :
+		       stele_xasprintf("%.*s/%s", (int)(slash - path), path, kp);
+		error = stele_pubkey_load(&k->key, full);
+	} else {
+		error = stele_pubkey_parse(&k->key, pem, strlen(pem), where);
+	}
+	if (error < 0) {
+		stele_error_prefix(error, "policy '%s': %s", path, where);
+		goto out;
+	}
+	if ((nb && (error = stele_parse_rfc3339(&k->not_before, nb)) < 0) ||
+	    (na && (error = stele_parse_rfc3339(&k->not_after, na)) < 0))
+		stele_error_prefix(error, "policy '%s': %s", path, where);
+out:
+	free(full);
+	free(where);
+	return error;
+}
+
+static int
+names_known(struct stele_policy *p, char **names, size_t n, const char *where,
+	    const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!stele_policy_key(p, names[i]))
+			return stele_error_setc(STELE_EINVALID,
+				"policy '%s': %s names the unknown key '%s'", path, where,
+				names[i]);
+	return 0;
+}
+
+int
+stele_policy_parse(struct stele_policy **out, const char *data, size_t len,
+		   const char *path)
+{
+	struct stele_policy *p = stele_xcalloc(1, sizeof(*p));
+	json_t *root = NULL, *keys, *sig, *prov, *img, *v;
+	const char *name;
+	int error;
+
+	*out = NULL;
+	if ((error = stele_json_parse(&root, data, len, path)) < 0 ||
+	    (error = only_keys(root, top_keys, "the policy", path)) < 0)
+		goto out;
+	keys = json_object_get(root, "keys");
+	/* Any key name is allowed under "keys"; each must be an object. */
+	if (keys && !json_is_object(keys)) {
+		error = stele_error_setc(STELE_EINVALID,
+			"policy '%s': keys must be an object of named keys", path);
+		goto out;
+	}
+	p->keys = stele_xcalloc(json_object_size(keys) + 1, sizeof(*p->keys));
+	json_object_foreach(keys, name, v)
+		if ((error = parse_key(p, name, v, path)) < 0)
+			goto out;
+	if ((error = str_list(&p->revoked, &p->nrevoked,
+			      json_object_get(root, "revoked"), "revoked", path)) < 0)
+		goto out;
+	if ((sig = json_object_get(root, "signatures"))) {
+		json_t *t = json_object_get(sig, "threshold");
+
+		if ((error = only_keys(sig, sig_keys, "signatures", path)) < 0 ||
+		    (error = str_list(&p->sig_keys, &p->nsig_keys,
+				      json_object_get(sig, "keys"), "signatures.keys",
+				      path)) < 0 ||
+		    (error = get_str(&p->identity, sig, "identity", "signatures", path)) < 0 ||
+		    (error = names_known(p, p->sig_keys, p->nsig_keys,
+					 "signatures.keys", path)) < 0)
+			goto out;
+		if (t && (!json_is_integer(t) || json_integer_value(t) < 1 ||
+			  json_integer_value(t) > 100)) {
+			error = stele_error_setc(STELE_EINVALID,
+				"policy '%s': signatures.threshold must be an integer from 1 to 100",
+				path);
+			goto out;
+		}
+		p->threshold = t ? (int)json_integer_value(t) : 1;
+	}
+	if ((prov = json_object_get(root, "provenance"))) {
+		if ((error = only_keys(prov, prov_keys, "provenance", path)) < 0 ||
+		    (error = get_bool(&p->prov_required, prov, "required", "provenance", path)) < 0 ||
+		    (error = str_list(&p->prov_keys, &p->nprov_keys,
+				      json_object_get(prov, "keys"), "provenance.keys", path)) < 0 ||
+		    (error = names_known(p, p->prov_keys, p->nprov_keys,
+					 "provenance.keys", path)) < 0 ||
+		    (error = str_list(&p->builder_ids, &p->nbuilder_ids,
+				      json_object_get(prov, "builderIds"),
+				      "provenance.builderIds", path)) < 0 ||
+		    (error = str_list(&p->sources, &p->nsources,
+				      json_object_get(prov, "sources"), "provenance.sources", path)) < 0 ||
+		    (error = str_list(&p->refs, &p->nrefs,
+				      json_object_get(prov, "refs"), "provenance.refs", path)) < 0 ||
+		    (error = get_str(&p->recipe, prov, "recipe", "provenance", path)) < 0 ||
+		    (error = get_bool(&p->hermetic, prov, "hermetic", "provenance", path)) < 0 ||
+		    (error = get_bool(&p->rebuild, prov, "rebuild", "provenance", path)) < 0)
+			goto out;
+		if (!json_object_get(prov, "required"))
+			p->prov_required = 1;
+	}
+	if ((img = json_object_get(root, "image"))) {
+		json_t *age = json_object_get(img, "maxAgeDays");
+
+		if ((error = only_keys(img, img_keys, "image", path)) < 0 ||
+		    (error = get_bool(&p->non_root, img, "nonRoot", "image", path)) < 0 ||
+		    (error = get_bool(&p->pinned_bases, img, "pinnedBases", "image", path)) < 0 ||
+		    (error = get_bool(&p->no_latest, img, "noLatest", "image", path)) < 0 ||
+		    (error = str_list(&p->registries, &p->nregistries,
+				      json_object_get(img, "registries"), "image.registries",
+				      path)) < 0)
+			goto out;
+		if (age && (!json_is_integer(age) || json_integer_value(age) < 1)) {
+			error = stele_error_setc(STELE_EINVALID,
+				"policy '%s': image.maxAgeDays must be a positive integer", path);
+			goto out;
+		}
+		p->max_age = age ? (int64_t)json_integer_value(age) * 86400 : 0;
+	}
+	*out = p;
+	p = NULL;
+out:
+	json_decref(root);
+	stele_policy_free(p);
+	return error;
+}
+
+int
+stele_policy_load(struct stele_policy **out, const char *path)
+{
+	struct stele_buf b = STELE_BUF_INIT(POLICY_MAX);
+	int error;
+
+	*out = NULL;
+	if ((error = stele_fs_read(&b, path)) == 0)
+		error = stele_policy_parse(out, b.ptr ? b.ptr : "", b.len, path);
+	stele_buf_release(&b);
+	return error;
+}
+
+int
+stele_policy_for_key(struct stele_policy **out, const char *pubkey)
+{
+	struct stele_policy *p = stele_xcalloc(1, sizeof(*p));
+	int error;
+
+	*out = NULL;
+	p->keys = stele_xcalloc(1, sizeof(*p->keys));
+	p->keys[0].name = stele_xstrdup("key");
+	p->keys[0].not_before = INT64_MIN;
+	p->keys[0].not_after = INT64_MAX;
+	p->nkeys = 1;
+	if ((error = stele_pubkey_load(&p->keys[0].key, pubkey)) < 0) {
+		stele_policy_free(p);
+		return error;
+	}
+	p->threshold = 1;
+	*out = p;
+	return 0;
+}
+
+static void
+strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+stele_policy_free(struct stele_policy *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->nkeys; i++) {
+		free(p->keys[i].name);
+		free(p->keys[i].key);
+	}
+	free(p->keys);
+	strv_free(p->revoked, p->nrevoked);
+	strv_free(p->sig_keys, p->nsig_keys);
+	strv_free(p->prov_keys, p->nprov_keys);
+	strv_free(p->builder_ids, p->nbuilder_ids);
+	strv_free(p->sources, p->nsources);
+	strv_free(p->refs, p->nrefs);
+	strv_free(p->registries, p->nregistries);
+	free(p->identity);
+	free(p->recipe);
+	free(p);
+}
+
+struct stele_trusted_key *
+stele_policy_key(struct stele_policy *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->nkeys; i++)
+		if (!strcmp(p->keys[i].name, name))
+			return &p->keys[i];
+	return NULL;
+}

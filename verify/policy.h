@@ -1,0 +1,67 @@
+#ifndef STELE_VERIFY_POLICY_H
+#define STELE_VERIFY_POLICY_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "keys/key.h"
+
+/*
+ * A verification policy (docs/policy.md), parsed strictly: an unknown key
+ * anywhere is an error (a typo must never weaken a policy), as are
+ * duplicate keys and values of the wrong type.
+ */
+struct stele_trusted_key {
+	char *name;
+	struct stele_pubkey *key;
+	int64_t not_before;  /* Unix time; INT64_MIN when unset */
+	int64_t not_after;   /* INT64_MAX when unset */
+};
+
+struct stele_policy {
+	struct stele_trusted_key *keys;
+	size_t nkeys;
+	char **revoked;          /* key ids */
+	size_t nrevoked;
+	/* signatures */
+	char **sig_keys;         /* key names allowed to sign; NULL: all */
+	size_t nsig_keys;
+	int threshold;           /* 0: no signature needed */
+	char *identity;          /* expected docker-reference, or NULL */
+	/* provenance */
+	int prov_required;
+	char **prov_keys;        /* key names allowed to sign provenance */
+	size_t nprov_keys;
+	char **builder_ids;
+	size_t nbuilder_ids;
+	char **sources;          /* source repository patterns */
+	size_t nsources;
+	char **refs;             /* ref patterns, e.g. refs/tags/v* */
+	size_t nrefs;
+	char *recipe;            /* required recipe path */
+	int hermetic;
+	int rebuild;
+	/* image rules */
+	int non_root;
+	int pinned_bases;
+	char **registries;       /* allowed base registries */
+	size_t nregistries;
+	int64_t max_age;         /* seconds; 0: no limit */
+	int no_latest;
+};
+
+/* Parse policy JSON; `path` names it in errors and anchors relative key
+ * paths.  *out owned by the caller. */
+int stele_policy_parse(struct stele_policy **out, const char *data,
+		       size_t len, const char *path);
+int stele_policy_load(struct stele_policy **out, const char *path);
+/* A policy that trusts one public key file with a threshold of 1. */
+int stele_policy_for_key(struct stele_policy **out, const char *pubkey);
+void stele_policy_free(struct stele_policy *p);
+/* The trusted key by name, or NULL. */
+struct stele_trusted_key *stele_policy_key(struct stele_policy *p,
+					   const char *name);
+/* Parse "2026-01-02T03:04:05Z" (UTC only). */
+int stele_parse_rfc3339(int64_t *out, const char *s);
+
+#endif

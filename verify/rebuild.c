@@ -1,0 +1,326 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "builder/build.h"
+#include "builder/context.h"
+#include "builder/provenance.h"
+#include "oci/ref.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "verify/rebuild.h"
+
+#define MAX_FILES_LISTED 20
+
+/* The statement stored with the image (unsigned). */
+static int
+stored_statement(json_t **out, struct stele_image *img)
+{
+	json_t *refs = NULL, *r;
+	size_t i;
+	int error;
+
+	*out = NULL;
+	if ((error = stele_referrers(&refs, img->oci, img->digest)) < 0)
+		return error;
+	json_array_foreach(refs, i, r) {
+		struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
+		json_t *man = NULL;
+		const char *ld;
+
+		if (stele_oci_blob_read(&b, img->oci, stele_json_str(r, "digest")) == 0 &&
+		    stele_json_parse(&man, b.ptr, b.len, "referrer") == 0 &&
+		    (ld = stele_json_str(json_array_get(json_object_get(man, "layers"), 0),
+					 "digest")) &&
+		    !strcmp(stele_json_str(man, "artifactType") ?
+			    stele_json_str(man, "artifactType") : "", STELE_MT_INTOTO)) {
+			stele_buf_clear(&b);
+			if (stele_oci_blob_read(&b, img->oci, ld) == 0 &&
+			    stele_json_parse(out, b.ptr, b.len, ld) == 0 &&
+			    !strcmp(stele_json_str(*out, "predicateType") ?
+				    stele_json_str(*out, "predicateType") : "",
+				    STELE_PREDICATE_SLSA1)) {
+				json_decref(man);
+				stele_buf_release(&b);
+				break;
+			}
+			json_decref(*out);
+			*out = NULL;
+		}
+		json_decref(man);
+		stele_buf_release(&b);
+	}
+	json_decref(refs);
+	if (!*out)
+		return stele_error_setc(STELE_ENOTFOUND,
+			"image %s has no provenance to rebuild from", img->digest);
+	return 0;
+}
+
+/* name -> "type mode uid gid size sha256 link" of every entry of a layer */
+static int
+layer_index(json_t **out, const char *path)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *ae;
+	json_t *idx = json_object();
+	int r, error = 0;
+
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK) {
+		error = stele_error_archive(a, "cannot read layer");
+		goto out;
+	}
+	while ((r = archive_read_next_header(a, &ae)) == ARCHIVE_OK) {
+		struct stele_sha256 h;
+		char d[STELE_DIGEST_STRLEN] = "-";
+		const void *buf;
+		size_t len;
+		la_int64_t off;
+
+		if (archive_entry_filetype(ae) == AE_IFREG &&
+		    stele_sha256_init(&h) == 0) {
+			while (archive_read_data_block(a, &buf, &len, &off) == ARCHIVE_OK)
+				stele_sha256_update(&h, buf, len);
+			stele_sha256_final(&h, d);
+		}
+		json_object_set_new(idx, archive_entry_pathname(ae), json_sprintf(
+			"%o %o %lld %lld %lld %s %s", (unsigned)archive_entry_filetype(ae),
+			(unsigned)archive_entry_perm(ae), (long long)archive_entry_uid(ae),
+			(long long)archive_entry_gid(ae), (long long)archive_entry_size(ae), d,
+			archive_entry_symlink(ae) ? archive_entry_symlink(ae) :
+			archive_entry_hardlink(ae) ? archive_entry_hardlink(ae) : ""));
+	}
+	if (r != ARCHIVE_EOF)
+		error = stele_error_archive(a, "cannot read layer");
+out:
+	archive_read_free(a);
+	if (error)
+		json_decref(idx);
+	else
+		*out = idx;
+	return error;
+}
+
+/* The files that differ between two layers (added, removed, changed). */
+static json_t *
+layer_diff(const char *pa, const char *pb)
+{
+	json_t *a = NULL, *b = NULL, *files = json_array(), *v;
+	const char *k;
+
+	if (layer_index(&a, pa) < 0 || layer_index(&b, pb) < 0) {
+		json_array_append_new(files, json_string(stele_error_last()));
+		goto out;
+	}
+	json_object_foreach(a, k, v) {
+		json_t *w = json_object_get(b, k);
+
+		if (!w || !json_equal(v, w))
+			json_array_append_new(files, json_string(k));
+	}
+	json_object_foreach(b, k, v)
+		if (!json_object_get(a, k))
+			json_array_append_new(files, json_string(k));
+out:
+	json_decref(a);
+	json_decref(b);
+	return files;
+}
+
+static void
+compare(struct stele_rebuild_result *out, struct stele_image *img,
+	struct stele_image *re)
+{
+	size_t i, na = stele_image_nlayers(img), nb = stele_image_nlayers(re);
+	struct stele_buf s = STELE_BUF_INIT(1 << 16);
+
+	for (i = 0; i < na || i < nb; i++) {
+		const char *da = i < na ? stele_image_diff_id(img, i) : NULL;
+		const char *db = i < nb ? stele_image_diff_id(re, i) : NULL;
+		json_t *files, *f;
+		size_t j;
+
+		if (da && db && !strcmp(da, db))
+			continue;
+		stele_buf_printf(&s, "layer %zu differs: image has %s, the rebuild %s",
+				 i + 1, da ? da : "nothing", db ? db : "nothing");
+		if (da && db) {
+			char *pa = stele_oci_blob_path(img->oci,
+				stele_json_str(stele_image_layer(img, i), "digest"));
+			char *pb = stele_oci_blob_path(re->oci,
+				stele_json_str(stele_image_layer(re, i), "digest"));
+
+			files = layer_diff(pa, pb);
+			free(pa);
+			free(pb);
+			stele_buf_printf(&s, "; files that differ:");
+			json_array_foreach(files, j, f) {
+				if (j == MAX_FILES_LISTED) {
+					stele_buf_printf(&s, " (and %zu more)",
+							 json_array_size(files) - j);
+					break;
+				}
+				stele_buf_printf(&s, " %s", json_string_value(f));
+			}
+			out->diff = json_pack("{s:I,s:o}", "layer", (json_int_t)(i + 1),
+					      "files", files);
+		}
+		break;
+	}
+	if (!s.len)
+		stele_buf_printf(&s, "the layers are the same; the config or manifest differs (%s vs %s)",
+				 img->config_digest, re->config_digest);
+	out->summary = stele_buf_detach(&s);
+}
+
+int
+stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
+	      const json_t *statement, stele_rebuild_progress_fn progress,
+	      void *payload)
+{
+	struct stele_build_opts bo = { 0 };
+	struct stele_build_result br;
+	struct stele_ref *ref = NULL;
+	struct stele_image *re = NULL;
+	json_t *own = NULL, *bd, *ext, *src, *deps, *d, *pins = json_object();
+	json_t *args_j, *v;
+	const char *uri, *commit = NULL, *tree = NULL, *k;
+	char *tmp = NULL, *spec = NULL, *outref = NULL, **args = NULL;
+	size_t i, nargs = 0;
+	int error, unsigned_prov = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!statement) {
+		if ((error = stored_statement(&own, img)) < 0)
+			goto out;
+		statement = own;
+		unsigned_prov = 1;
+	}
+	bd = json_object_get(json_object_get(statement, "predicate"), "buildDefinition");
+	ext = json_object_get(bd, "externalParameters");
+	src = json_object_get(ext, "source");
+	deps = json_object_get(bd, "resolvedDependencies");
+	uri = stele_json_str(src, "uri");
+	if (!uri || strncmp(uri, "git+", 4)) {
+		error = stele_error_setc(STELE_EINVALID,
+			"cannot rebuild: the source '%s' is not a git repository (a directory context cannot be fetched again)",
+			uri ? uri : "(none)");
+		goto out;
+	}
+	json_array_foreach(deps, i, d) {
+		const char *du = stele_json_str(d, "uri");
+		json_t *dg = json_object_get(d, "digest");
+
+		if (du && !strcmp(du, uri)) {
+			commit = stele_json_str(dg, "gitCommit");
+			tree = stele_json_str(dg, "gitTree");
+		} else if (du && stele_json_str(dg, "sha256")) {
+			json_object_set_new(pins, du, json_sprintf("sha256:%s",
+						stele_json_str(dg, "sha256")));
+		}
+	}
+	if (!commit) {
+		error = stele_error_setc(STELE_EINVALID,
+			"cannot rebuild: the provenance records no commit for '%s'", uri);
+		goto out;
+	}
+	spec = stele_xasprintf("%s#%s", uri, commit);
+	{
+		/* The commit must still have the tree the provenance records. */
+		struct stele_git_source *gs = NULL;
+
+		if ((error = stele_git_source_open(&gs, spec)) < 0)
+			goto out;
+		if (tree && strcmp(tree, gs->tree)) {
+			out->summary = stele_xasprintf(
+				"source differs: commit %s of %s has tree %s, the provenance records tree %s",
+				commit, uri, gs->tree, tree);
+			stele_git_source_free(gs);
+			goto out;
+		}
+		stele_git_source_free(gs);
+	}
+	if ((error = stele_fs_mkdtemp(&tmp, "stele-rebuild")) < 0)
+		goto out;
+	outref = stele_xasprintf("oci:%s/layout:rebuild", tmp);
+	if ((error = stele_ref_parse(&ref, outref)) < 0)
+		goto out;
+	args_j = json_object_get(ext, "buildArgs");
+	args = stele_xcalloc(json_object_size(args_j) + 1, sizeof(char *));
+	json_object_foreach(args_j, k, v)
+		args[nargs++] = stele_xasprintf("%s=%s", k, json_string_value(v) ?
+						json_string_value(v) : "");
+	bo.context = spec;
+	bo.recipe = stele_json_str(json_object_get(ext, "recipe"), "path");
+	bo.target = stele_json_str(ext, "target");
+	bo.build_args = (const char *const *)args;
+	bo.nbuild_args = nargs;
+	bo.compression = STELE_COMPRESS_GZIP;
+	k = stele_json_str(json_object_get(json_object_get(bd, "internalParameters"),
+					   "compression"), "mediaTypeSuffix");
+	if (k && !strcmp(k, "+zstd"))
+		bo.compression = STELE_COMPRESS_ZSTD;
+	else if (k && !*k)
+		bo.compression = STELE_COMPRESS_NONE;
+	bo.output = ref;
+	bo.no_cache = 1;
+	bo.pins = pins;
+	bo.has_epoch = 1;
+	bo.epoch = json_integer_value(json_object_get(json_object_get(bd,
+				"internalParameters"), "sourceDateEpoch"));
+	bo.progress = progress;
+	bo.progress_payload = payload;
+	if ((error = stele_build(&br, &bo)) < 0) {
+		stele_error_prefix(error, "the rebuild failed");
+		goto out;
+	}
+	snprintf(out->digest, sizeof(out->digest), "%s", br.digest);
+	if (!strcmp(br.digest, img->digest)) {
+		out->identical = 1;
+		out->summary = stele_xasprintf("identical: the rebuild of %s at %s gives %s%s",
+			uri, commit, br.digest, unsigned_prov ?
+			" (from the unsigned provenance)" : "");
+		goto out;
+	}
+	{
+		struct stele_oci *oci = NULL;
+		char *dir = stele_xasprintf("%s/layout", tmp);
+
+		error = stele_oci_open(&oci, dir, 0);
+		free(dir);
+		if (error == 0 && (error = stele_image_load(&re, oci, NULL, br.digest)) < 0)
+			stele_oci_free(oci);
+		if (error < 0)
+			goto out;
+	}
+	compare(out, img, re);
+out:
+	if (tmp)
+		stele_fs_rm_rf(tmp);
+	for (i = 0; i < nargs; i++)
+		free(args[i]);
+	free(args);
+	stele_image_free(re);
+	stele_ref_free(ref);
+	json_decref(own);
+	json_decref(pins);
+	free(outref);
+	free(spec);
+	free(tmp);
+	return error;
+}
+
+void
+stele_rebuild_result_release(struct stele_rebuild_result *r)
+{
+	free(r->summary);
+	json_decref(r->diff);
+	r->summary = NULL;
+	r->diff = NULL;
+}

@@ -1,0 +1,36 @@
+#ifndef STELE_VERIFY_REBUILD_H
+#define STELE_VERIFY_REBUILD_H
+
+#include <jansson.h>
+
+#include "oci/image.h"
+
+/*
+ * Rebuild-verification: from an image's provenance statement, build again
+ * (the same source commit, the same recipe, bases pinned to the recorded
+ * digests, the same epoch, target, build args and compression; no cache)
+ * into a temporary layout and compare.  When the digests differ, the
+ * summary names the first layer that differs and the files in it that
+ * differ.
+ */
+typedef void (*stele_rebuild_progress_fn)(void *payload, const char *msg);
+
+struct stele_rebuild_result {
+	int identical;
+	char digest[STELE_DIGEST_STRLEN]; /* the rebuilt manifest digest */
+	char *summary;   /* "identical" or what differs */
+	json_t *diff;    /* {"layer": N, "files": [...]} or NULL */
+};
+
+/*
+ * `statement` is the (verified) provenance to follow; NULL: the statement
+ * stored with the image (unsigned; the summary says so).  Returns 0 when a
+ * comparison was made; an error when the rebuild could not run (the
+ * message says why, e.g. a directory context cannot be fetched again).
+ */
+int stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
+		  const json_t *statement, stele_rebuild_progress_fn progress,
+		  void *payload);
+void stele_rebuild_result_release(struct stele_rebuild_result *r);
+
+#endif

@@ -1,0 +1,615 @@
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "signer/check.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "verify/policy.h"
+#include "verify/rebuild.h"
+#include "verify/verify.h"
+
+#define SLSA_V1 "https://slsa.dev/provenance/v1"
+
+struct vctx {
+	struct stele_verify_report *r;
+	struct stele_image *img;
+	const struct stele_verify_opts *o;
+	struct stele_policy *p;
+	json_t *statement;    /* the verified provenance statement, or NULL */
+	int64_t now;
+};
+
+static void add_check(struct stele_verify_report *r, int ok, const char *name,
+		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+add_check(struct stele_verify_report *r, int ok, const char *name,
+	  const char *fmt, ...)
+{
+	struct stele_verify_check *c;
+	va_list ap;
+
+	if (r->n == r->alloc) {
+		r->alloc = r->alloc ? r->alloc * 2 : 16;
+		r->checks = stele_xrealloc(r->checks, r->alloc * sizeof(*r->checks));
+	}
+	c = &r->checks[r->n++];
+	c->name = stele_xstrdup(name);
+	c->ok = ok;
+	c->reason = NULL;
+	if (fmt) {
+		va_start(ap, fmt);
+		if (vasprintf(&c->reason, fmt, ap) < 0)
+			abort();
+		va_end(ap);
+	}
+	if (!ok)
+		r->allowed = 0;
+}
+
+static void
+progress(struct vctx *v, const char *msg)
+{
+	if (v->o->progress)
+		v->o->progress(v->o->progress_payload, msg);
+}
+
+/* ---- blobs ---- */
+
+struct hashed_read {
+	int fd;
+	struct stele_sha256 h;
+	char buf[1 << 16];
+};
+
+static la_ssize_t
+hashed_cb(struct archive *a, void *payload, const void **out)
+{
+	struct hashed_read *hr = payload;
+	ssize_t n;
+
+	(void)a;
+	do
+		n = read(hr->fd, hr->buf, sizeof(hr->buf));
+	while (n < 0 && errno == EINTR);
+	if (n > 0)
+		stele_sha256_update(&hr->h, hr->buf, (size_t)n);
+	*out = hr->buf;
+	return n;
+}
+
+/* One pass over a layer: its digest, size and (uncompressed) diff_id. */
+static int
+layer_digests(char digest[STELE_DIGEST_STRLEN], char diff[STELE_DIGEST_STRLEN],
+	      uint64_t *size, struct stele_oci *oci, const char *want)
+{
+	struct hashed_read *hr = stele_xcalloc(1, sizeof(*hr));
+	struct archive *a = NULL;
+	struct archive_entry *ae;
+	struct stele_sha256 d;
+	const void *buf;
+	size_t len;
+	la_int64_t off;
+	int error, r;
+
+	diff[0] = '\0';
+	if ((error = stele_oci_blob_open(&hr->fd, oci, want)) < 0) {
+		free(hr);
+		return error;
+	}
+	if ((error = stele_sha256_init(&hr->h)) < 0 ||
+	    (error = stele_sha256_init(&d)) < 0)
+		goto out;
+	a = archive_read_new();
+	archive_read_support_filter_all(a);
+	archive_read_support_format_raw(a);
+	if (archive_read_open(a, hr, NULL, hashed_cb, NULL) == ARCHIVE_OK &&
+	    archive_read_next_header(a, &ae) == ARCHIVE_OK) {
+		while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK)
+			stele_sha256_update(&d, buf, len);
+		if (r == ARCHIVE_EOF)
+			stele_sha256_final(&d, diff);
+	}
+	if (!diff[0])
+		stele_sha256_release(&d);
+	/* Whatever the decompressor left unread still counts for the digest. */
+	while (hashed_cb(NULL, hr, &buf) > 0)
+		;
+	*size = hr->h.size;
+	stele_sha256_final(&hr->h, digest);
+out:
+	if (a)
+		archive_read_free(a);
+	close(hr->fd);
+	free(hr);
+	return error;
+}
+
+static void
+check_blobs(struct vctx *v)
+{
+	struct stele_image *img = v->img;
+	json_t *l;
+	size_t i, n = stele_image_nlayers(img);
+	char name[128];
+
+	add_check(v->r, 1, "manifest", "%s (digest checked before parsing)", img->digest);
+	add_check(v->r, 1, "config", "%s (digest checked before parsing)", img->config_digest);
+	for (i = 0; i < n; i++) {
+		char got[STELE_DIGEST_STRLEN], diff[STELE_DIGEST_STRLEN];
+		const char *want, *want_diff = stele_image_diff_id(img, i);
+		uint64_t size = 0, want_size;
+		int error;
+
+		l = stele_image_layer(img, i);
+		want = stele_json_str(l, "digest");
+		want_size = (uint64_t)json_integer_value(json_object_get(l, "size"));
+		snprintf(name, sizeof(name), "layer %zu", i + 1);
+		if (!want || stele_digest_validate(want) < 0) {
+			add_check(v->r, 0, name, "invalid digest in the manifest");
+			continue;
+		}
+		if ((error = layer_digests(got, diff, &size, img->oci, want)) < 0) {
+			add_check(v->r, 0, name, "%s", stele_error_last());
+			continue;
+		}
+		if (strcmp(got, want))
+			add_check(v->r, 0, name, "blob %s is corrupt: its content hashes to %s",
+				  want, got);
+		else if (size != want_size)
+			add_check(v->r, 0, name, "blob %s has %llu bytes, the manifest says %llu",
+				  want, (unsigned long long)size, (unsigned long long)want_size);
+		else if (!want_diff || strcmp(diff, want_diff))
+			add_check(v->r, 0, name,
+				  "blob %s uncompresses to %s, the config's diff_id is %s",
+				  want, diff[0] ? diff : "(unreadable)",
+				  want_diff ? want_diff : "(none)");
+		else
+			add_check(v->r, 1, name, "%s, diff_id %s", want, diff);
+	}
+	if (n != json_array_size(json_object_get(json_object_get(img->config,
+						"rootfs"), "diff_ids")))
+		add_check(v->r, 0, "layers and diff_ids",
+			  "the manifest has %zu layers, the config another number of diff_ids", n);
+}
+
+/* ---- keys and signatures ---- */
+
+static int
+key_usable(struct vctx *v, const struct stele_trusted_key *k, char **why)
+{
+	size_t i;
+	char t[32];
+
+	for (i = 0; i < v->p->nrevoked; i++)
+		if (!strcmp(v->p->revoked[i], k->key->id)) {
+			*why = stele_xasprintf("key '%s' (%.16s…) is revoked", k->name,
+					       k->key->id);
+			return 0;
+		}
+	if (v->now < k->not_before) {
+		stele_rfc3339(t, k->not_before);
+		*why = stele_xasprintf("key '%s' is not valid before %s", k->name, t);
+		return 0;
+	}
+	if (v->now > k->not_after) {
+		stele_rfc3339(t, k->not_after);
+		*why = stele_xasprintf("key '%s' expired at %s", k->name, t);
+		return 0;
+	}
+	return 1;
+}
+
+static struct stele_trusted_key *
+key_of(struct vctx *v, const struct stele_pubkey *pk)
+{
+	size_t i;
+
+	for (i = 0; i < v->p->nkeys; i++)
+		if (v->p->keys[i].key == pk)
+			return &v->p->keys[i];
+	return NULL;
+}
+
+static int
+name_in(char **names, size_t n, const char *name)
+{
+	size_t i;
+
+	if (!names)
+		return 1;
+	for (i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
+			return 1;
+	return 0;
+}
+
+static const struct stele_pubkey **
+all_keys(struct vctx *v)
+{
+	const struct stele_pubkey **keys = stele_xcalloc(v->p->nkeys + 1, sizeof(*keys));
+	size_t i;
+
+	for (i = 0; i < v->p->nkeys; i++)
+		keys[i] = v->p->keys[i].key;
+	return keys;
+}
+
+static int
+check_signatures(struct vctx *v)
+{
+	const struct stele_pubkey **keys = all_keys(v);
+	const char *want_id = v->o->identity ? v->o->identity :
+			      v->p->identity ? v->p->identity : v->o->default_identity;
+	struct stele_checks *cs = NULL;
+	char **signers;
+	size_t i, j, nsigners = 0;
+	int error;
+
+	if ((error = stele_signatures_check(&cs, v->img->oci, v->img->digest, keys,
+					    v->p->nkeys, STELE_SIG_PURE | STELE_SIG_PREHASH)) < 0) {
+		free(keys);
+		return error;
+	}
+	signers = stele_xcalloc(cs->n + 1, sizeof(char *));
+	for (i = 0; i < cs->n; i++) {
+		struct stele_check *c = &cs->v[i];
+		struct stele_trusted_key *k = c->error ? NULL : key_of(v, c->key);
+		char name[96], *why = NULL;
+
+		snprintf(name, sizeof(name), "signature %.19s", c->blob);
+		if (c->error) {
+			add_check(v->r, 0, name, "%s", c->reason ? c->reason :
+				  "does not verify with a trusted key");
+		} else if (!k) {
+			add_check(v->r, 0, name, "not signed by a key of the policy");
+		} else if (!name_in(v->p->sig_keys, v->p->nsig_keys, k->name)) {
+			add_check(v->r, 0, name, "key '%s' may not sign images", k->name);
+		} else if (!key_usable(v, k, &why)) {
+			add_check(v->r, 0, name, "%s", why);
+		} else if (want_id && (!c->identity || strcmp(c->identity, want_id))) {
+			add_check(v->r, 0, name, "signed for '%s', not for '%s'",
+				  c->identity ? c->identity : "(none)", want_id);
+		} else {
+			for (j = 0; j < nsigners; j++)
+				if (!strcmp(signers[j], k->name))
+					break;
+			add_check(v->r, 1, name, "by key '%s' for '%s'%s", k->name,
+				  c->identity ? c->identity : "", j < nsigners ?
+				  " (this key already counted)" : "");
+			if (j == nsigners)
+				signers[nsigners++] = k->name;
+		}
+		free(why);
+	}
+	if (v->p->threshold > 0)
+		add_check(v->r, (int)nsigners >= v->p->threshold, "signature threshold",
+			  "%zu of %d distinct trusted keys signed", nsigners,
+			  v->p->threshold);
+	free(signers);
+	stele_checks_free(cs);
+	free(keys);
+	return 0;
+}
+
+/* ---- provenance ---- */
+
+static int
+check_attestations(struct vctx *v)
+{
+	const struct stele_pubkey **keys = all_keys(v);
+	struct stele_checks *cs = NULL;
+	size_t i, good = 0;
+	int error;
+
+	if ((error = stele_attestations_check(&cs, v->img->oci, v->img->digest, keys,
+					      v->p->nkeys, STELE_SIG_PURE | STELE_SIG_PREHASH)) < 0) {
+		free(keys);
+		return error;
+	}
+	for (i = 0; i < cs->n; i++) {
+		struct stele_check *c = &cs->v[i];
+		struct stele_trusted_key *k = c->error ? NULL : key_of(v, c->key);
+		char name[96], *why = NULL;
+		json_t *st = NULL;
+
+		snprintf(name, sizeof(name), "attestation %.19s", c->blob);
+		if (c->error) {
+			add_check(v->r, 0, name, "%s", c->reason ? c->reason : "does not verify");
+		} else if (!k || !name_in(v->p->prov_keys, v->p->nprov_keys, k->name)) {
+			add_check(v->r, 0, name, "signed by a key not allowed for provenance%s%s",
+				  k ? ": " : "", k ? k->name : "");
+		} else if (!key_usable(v, k, &why)) {
+			add_check(v->r, 0, name, "%s", why);
+		} else if (!c->predicate_type || strcmp(c->predicate_type, SLSA_V1)) {
+			add_check(v->r, 1, name, "predicate %s (not SLSA provenance)",
+				  c->predicate_type ? c->predicate_type : "?");
+		} else if (stele_json_parse(&st, c->body.ptr, c->body.len, c->blob) < 0) {
+			add_check(v->r, 0, name, "%s", stele_error_last());
+		} else {
+			add_check(v->r, 1, name, "SLSA provenance signed by '%s'", k->name);
+			if (!v->statement) {
+				v->statement = st;
+				st = NULL;
+			}
+			good++;
+		}
+		json_decref(st);
+		free(why);
+	}
+	if (v->p->prov_required)
+		add_check(v->r, good > 0, "provenance",
+			  good ? "signed SLSA provenance found" :
+			  "no SLSA provenance signed by an allowed key");
+	stele_checks_free(cs);
+	free(keys);
+	return 0;
+}
+
+static int
+match_any(char **pats, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s && fnmatch(pats[i], s, 0) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+check_provenance_rules(struct vctx *v)
+{
+	json_t *pred = json_object_get(v->statement, "predicate");
+	json_t *bd = json_object_get(pred, "buildDefinition");
+	json_t *ext = json_object_get(bd, "externalParameters");
+	json_t *src = json_object_get(ext, "source");
+	json_t *bp = json_object_get(json_object_get(pred, "runDetails"), "byproducts");
+	const char *builder = stele_json_str(json_object_get(json_object_get(pred,
+					"runDetails"), "builder"), "id");
+	const char *uri = stele_json_str(src, "uri");
+	const char *ref = stele_json_str(src, "resolvedRef") ?
+			  stele_json_str(src, "resolvedRef") : stele_json_str(src, "ref");
+	const char *recipe = stele_json_str(json_object_get(ext, "recipe"), "path");
+	json_t *l, *in;
+	size_t i, j;
+	int net = 0;
+
+	if (v->p->nbuilder_ids)
+		add_check(v->r, match_any(v->p->builder_ids, v->p->nbuilder_ids, builder),
+			  "provenance builder", "builder id '%s'", builder ? builder : "(none)");
+	if (v->p->nsources)
+		add_check(v->r, match_any(v->p->sources, v->p->nsources, uri),
+			  "provenance source", "source '%s'%s", uri ? uri : "(none)",
+			  match_any(v->p->sources, v->p->nsources, uri) ? "" :
+			  " is not an allowed repository");
+	if (v->p->nrefs)
+		add_check(v->r, match_any(v->p->refs, v->p->nrefs, ref), "provenance ref",
+			  "ref '%s'%s", ref ? ref : "(none)",
+			  match_any(v->p->refs, v->p->nrefs, ref) ? "" :
+			  " does not match the allowed patterns");
+	if (v->p->recipe)
+		add_check(v->r, recipe && !strcmp(recipe, v->p->recipe), "provenance recipe",
+			  "recipe '%s', policy wants '%s'", recipe ? recipe : "(none)",
+			  v->p->recipe);
+	if (v->p->hermetic) {
+		json_array_foreach(bp, i, l)
+			json_array_foreach(json_object_get(json_object_get(l, "annotations"),
+							   "inputs"), j, in)
+				if (stele_json_str(in, "network") &&
+				    strcmp(stele_json_str(in, "network"), "none"))
+					net = 1;
+		if (json_is_false(json_object_get(json_object_get(bd, "internalParameters"),
+						  "hermetic")))
+			net = 1;
+		add_check(v->r, !net, "hermetic", net ? "a RUN step had network access" :
+			  "every RUN step ran without network");
+	}
+}
+
+/* ---- image rules ---- */
+
+static int
+is_root_user(const char *u)
+{
+	size_t n;
+
+	if (!u || !*u)
+		return 1;
+	n = strcspn(u, ":");
+	return (n == 1 && u[0] == '0') || (n == 4 && !strncmp(u, "root", 4));
+}
+
+static const char *
+base_registry(const char *image)
+{
+	static char host[256];
+	const char *s = image, *slash;
+	size_t n;
+
+	if (!strncmp(s, "oci:", 4))
+		return "oci";
+	if (!strncmp(s, "docker://", 9))
+		s += 9;
+	/* HOST/REPO when the first part looks like a host, else the store. */
+	if (!(slash = strchr(s, '/')))
+		return "local";
+	n = (size_t)(slash - s);
+	if (!memchr(s, '.', n) && !memchr(s, ':', n) && strncmp(s, "localhost", n))
+		return "local";
+	snprintf(host, sizeof(host), "%.*s", (int)n, s);
+	return host;
+}
+
+static void
+check_image_rules(struct vctx *v, const char *refname)
+{
+	json_t *cfg = json_object_get(v->img->config, "config"), *l, *in;
+	const char *created = stele_json_str(v->img->config, "created");
+	json_t *bp = json_object_get(json_object_get(json_object_get(v->statement,
+			"predicate"), "runDetails"), "byproducts"), *seen;
+	size_t i, j;
+
+	if (v->p->non_root) {
+		const char *u = stele_json_str(cfg, "User");
+
+		add_check(v->r, !is_root_user(u), "non-root user",
+			  "USER is '%s'%s", u && *u ? u : "(unset: root)",
+			  is_root_user(u) ? ": the image runs as root" : "");
+	}
+	if (v->p->max_age) {
+		int64_t t = 0;
+
+		if (!created || stele_parse_rfc3339(&t, created) < 0)
+			add_check(v->r, 0, "maximum age", "the image has no valid created time");
+		else
+			add_check(v->r, v->now - t <= v->p->max_age, "maximum age",
+				  "created %s, %lld days ago (at most %lld)", created,
+				  (long long)((v->now - t) / 86400),
+				  (long long)(v->p->max_age / 86400));
+	}
+	if (v->p->no_latest && refname) {
+		const char *tag = strrchr(refname, ':');
+
+		add_check(v->r, !(tag && !strcmp(tag + 1, "latest")), "no latest tag",
+			  "tag '%s'", tag ? tag + 1 : refname);
+	}
+	if (!v->p->pinned_bases && !v->p->nregistries && !v->p->no_latest)
+		return;
+	if (!v->statement) {
+		add_check(v->r, 0, "base images",
+			  "no signed provenance: the bases cannot be checked");
+		return;
+	}
+	seen = json_object();
+	json_array_foreach(bp, i, l) {
+		json_t *ann = json_object_get(l, "annotations");
+
+		if (!json_is_true(json_object_get(ann, "base")))
+			continue;
+		json_array_foreach(json_object_get(ann, "inputs"), j, in) {
+			const char *image = stele_json_str(in, "image");
+			char name[300];
+
+			/* A base of several layers is checked once. */
+			if (!image || json_object_get(seen, image))
+				continue;
+			json_object_set_new(seen, image, json_true());
+			snprintf(name, sizeof(name), "base %s", image);
+			if (v->p->pinned_bases)
+				add_check(v->r, strstr(image, "@sha256:") != NULL, name,
+					  strstr(image, "@sha256:") ? "pinned by digest" :
+					  "not pinned by digest (FROM uses a tag)");
+			if (v->p->nregistries)
+				add_check(v->r, match_any(v->p->registries, v->p->nregistries,
+							  base_registry(image)), name,
+					  "registry '%s'", base_registry(image));
+			if (v->p->no_latest)
+				add_check(v->r, !(strstr(image, ":latest") || (!strchr(image + 4, ':') &&
+					  !strstr(image, "@"))), name, "%s",
+					  strstr(image, ":latest") ? "uses the latest tag" : "tag checked");
+		}
+	}
+	json_decref(seen);
+}
+
+int
+stele_verify_image(struct stele_verify_report **out, struct stele_image *img,
+		   const struct stele_verify_opts *o)
+{
+	struct stele_verify_report *r = stele_xcalloc(1, sizeof(*r));
+	struct vctx v = { 0 };
+	const char *refname = stele_json_str(json_object_get(img->desc, "annotations"),
+					     "org.opencontainers.image.ref.name");
+	int error = 0;
+
+	*out = r;
+	r->allowed = 1;
+	snprintf(r->digest, sizeof(r->digest), "%s", img->digest);
+	v.r = r;
+	v.img = img;
+	v.o = o;
+	v.now = (int64_t)time(NULL);
+	if (o->policy)
+		error = stele_policy_load(&v.p, o->policy);
+	else if (o->key)
+		error = stele_policy_for_key(&v.p, o->key);
+	else
+		error = stele_error_setc(STELE_EINVALID, "give a policy or a public key");
+	if (error < 0)
+		goto out;
+	progress(&v, "checking blobs");
+	check_blobs(&v);
+	progress(&v, "checking signatures");
+	if ((error = check_signatures(&v)) < 0)
+		goto out;
+	progress(&v, "checking attestations");
+	if ((error = check_attestations(&v)) < 0)
+		goto out;
+	if (v.statement)
+		check_provenance_rules(&v);
+	else if (v.p->nbuilder_ids || v.p->nsources || v.p->nrefs || v.p->recipe ||
+		 v.p->hermetic)
+		add_check(r, 0, "provenance rules",
+			  "no signed provenance to check them against");
+	check_image_rules(&v, refname);
+	if (v.p->rebuild || o->rebuild) {
+		struct stele_rebuild_result rb;
+
+		progress(&v, "rebuilding from the provenance");
+		if ((error = stele_rebuild(&rb, img, v.statement, o->progress,
+					   o->progress_payload)) < 0) {
+			add_check(r, 0, "rebuild", "%s", stele_error_last());
+			error = 0;
+		} else {
+			add_check(r, rb.identical, "rebuild", "%s", rb.summary);
+			stele_rebuild_result_release(&rb);
+		}
+	}
+out:
+	json_decref(v.statement);
+	stele_policy_free(v.p);
+	return error;
+}
+
+void
+stele_verify_report_free(struct stele_verify_report *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->n; i++) {
+		free(r->checks[i].name);
+		free(r->checks[i].reason);
+	}
+	free(r->checks);
+	free(r);
+}
+
+json_t *
+stele_verify_report_json(const struct stele_verify_report *r)
+{
+	json_t *checks = json_array();
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		json_array_append_new(checks, json_pack("{s:s,s:b,s:s?}", "name",
+			r->checks[i].name, "ok", r->checks[i].ok, "reason",
+			r->checks[i].reason));
+	return json_pack("{s:s,s:b,s:o}", "digest", r->digest, "allowed", r->allowed,
+			 "checks", checks);
+}
