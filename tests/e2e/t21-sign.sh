@@ -129,13 +129,13 @@ if command -v oci-image-tool >/dev/null 2>&1; then
 else
 	test_skip 'oci-image-tool validation' 'oci-image-tool is not installed'
 fi
-stele build -q -o oci:conc:1 ctx >cd
+stele build -q -o oci:conc:1 ctx >conc.digest
 test_expect_success 'two signers at once: both signatures kept' '
 	stele sign --key a.key --identity x/app:1 oci:conc:1 >/dev/null &
 	pa=$! &&
 	stele sign --key b.key --identity x/app:1 oci:conc:1 >/dev/null &&
 	wait $pa &&
-	test "$(nlayers conc sha256-$(cut -c8- cd).sig)" = 2
+	test "$(nlayers conc sha256-$(cut -c8- conc.digest).sig)" = 2
 '
 test_expect_success 'build --sign-key attests at the end of the build' '
 	stele build -q --sign-key b.key -o oci:built:1 ctx >bd 2>err && cat err &&
