@@ -1,0 +1,50 @@
+#ifndef STELE_REGISTRY_AUTH_H
+#define STELE_REGISTRY_AUTH_H
+
+/*
+ * Registry credentials in the auth files podman, skopeo and docker share:
+ *   {"auths": {"HOST[:PORT]": {"auth": "<base64 of USER:PASS>"}}}
+ * A key may also be written "https://HOST/..." (docker's legacy form).
+ *
+ * Reading, the first file that has an entry for the host wins, in order:
+ * `authfile` (--authfile) alone when given; otherwise $REGISTRY_AUTH_FILE,
+ * ${XDG_RUNTIME_DIR}/containers/auth.json, ~/.config/containers/auth.json
+ * (podman's choice when XDG_RUNTIME_DIR is unset) and
+ * ~/.docker/config.json.  Files are capped at 1 MiB and parsed strictly.
+ *
+ * Writing (login, logout) goes to `authfile`, else $REGISTRY_AUTH_FILE,
+ * else ${XDG_RUNTIME_DIR}/containers/auth.json, else
+ * ~/.config/containers/auth.json: written atomically with mode 0600, other
+ * entries and keys kept.
+ */
+
+#define STELE_AUTHFILE_MAX (1u << 20)
+#define STELE_CRED_MAX 4096
+
+/* A user name and a password; stele_creds_free() wipes them. */
+struct stele_creds {
+	char *user;
+	char *pass;
+};
+
+void stele_creds_free(struct stele_creds *c);
+/* Split "USER:PASS" (--creds); STELE_EINVALID without a ':' or user. */
+int stele_creds_parse(struct stele_creds **out, const char *s);
+/*
+ * Find credentials for `host`.  STELE_ENOTFOUND when no file has them;
+ * STELE_EINVALID when a file is malformed (naming it).
+ */
+int stele_creds_lookup(struct stele_creds **out, const char *host,
+		       const char *authfile);
+/* The file login and logout write; malloc'd. */
+char *stele_authfile_path(const char *authfile);
+/* Store credentials for `host` in the auth file (0600). */
+int stele_authfile_store(const char *authfile, const char *host,
+			 const struct stele_creds *c);
+/*
+ * Remove `host`'s entry (or every entry when host is NULL).
+ * STELE_ENOTFOUND when there was none.
+ */
+int stele_authfile_remove(const char *authfile, const char *host);
+
+#endif

@@ -1,0 +1,411 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "registry/client_priv.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/json.h"
+
+static char *
+path_of(const char *repo, const char *kind, const char *ref)
+{
+	return stele_xasprintf("/v2/%s/%s/%s", repo, kind, ref);
+}
+
+int
+stele_registry_manifest_get(struct stele_buf *out,
+			    char digest[STELE_DIGEST_STRLEN], char **media_type,
+			    struct stele_registry *r, const char *repo,
+			    const char *ref)
+{
+	struct stele_registry__req q;
+	char *path = path_of(repo, "manifests", ref);
+	char *what = stele_xasprintf("GET manifest %s:%s", repo, ref);
+	int error;
+
+	if (media_type)
+		*media_type = NULL;
+	stele_registry__req_init(&q, "GET", path, repo);
+	q.accept = STELE_REGISTRY_ACCEPT;
+	q.body = out;
+	if ((error = stele_registry__do(r, &q)) < 0) {
+		if (error == STELE_EINVALID)
+			stele_error_prefix(error, "%s: manifest %s:%s is too large",
+					   stele_registry__host(r), repo, ref);
+		goto out;
+	}
+	if (q.status != 200) {
+		error = stele_registry__fail(r, &q, what);
+		goto out;
+	}
+	stele_digest_bytes(digest, out->ptr ? out->ptr : "", out->len);
+	if (!strncmp(ref, "sha256:", 7) && strcmp(ref, digest)) {
+		error = stele_error_setc(STELE_EVERIFY,
+			"%s: manifest %s of %s does not match its digest (the bytes received hash to %s)",
+			stele_registry__host(r), ref, repo, digest);
+		goto out;
+	}
+	if (q.digest && !strncmp(q.digest, "sha256:", 7) && strcmp(q.digest, digest)) {
+		error = stele_error_setc(STELE_EVERIFY,
+			"%s: manifest %s:%s does not match the digest the registry names (%s; the bytes hash to %s)",
+			stele_registry__host(r), repo, ref, q.digest, digest);
+		goto out;
+	}
+	if (media_type && q.ctype)
+		*media_type = stele_xstrndup(q.ctype, strcspn(q.ctype, ";"));
+out:
+	stele_registry__req_release(&q);
+	free(what);
+	free(path);
+	return error;
+}
+
+int
+stele_registry_manifest_put(struct stele_registry *r, const char *repo,
+			    const char *ref, const char *media_type,
+			    const void *data, size_t len, int *has_subject)
+{
+	struct stele_registry__req q;
+	char *path = path_of(repo, "manifests", ref);
+	char *what = stele_xasprintf("PUT manifest %s:%s", repo, ref);
+	char digest[STELE_DIGEST_STRLEN];
+	int error;
+
+	stele_registry__req_init(&q, "PUT", path, repo);
+	q.content_type = media_type;
+	q.data = data;
+	q.body_len = len;
+	q.has_body = 1;
+	if ((error = stele_registry__do(r, &q)) < 0)
+		goto out;
+	if (q.status != 201 && q.status != 200) {
+		error = stele_registry__fail(r, &q, what);
+		goto out;
+	}
+	stele_digest_bytes(digest, data, len);
+	if (q.digest && strcmp(q.digest, digest)) {
+		error = stele_error_setc(STELE_EVERIFY,
+			"%s: stored manifest %s:%s as %s, not %s",
+			stele_registry__host(r), repo, ref, q.digest, digest);
+		goto out;
+	}
+	if (has_subject)
+		*has_subject = q.subject;
+out:
+	stele_registry__req_release(&q);
+	free(what);
+	free(path);
+	return error;
+}
+
+int
+stele_registry_blob_exists(struct stele_registry *r, const char *repo,
+			   const char *digest)
+{
+	struct stele_registry__req q;
+	char *path = path_of(repo, "blobs", digest);
+	int error;
+
+	stele_registry__req_init(&q, "HEAD", path, repo);
+	if ((error = stele_registry__do(r, &q)) == 0) {
+		if (q.status == 200)
+			error = 1;
+		else if (q.status != 404)
+			error = stele_registry__fail(r, &q, "HEAD blob");
+	}
+	stele_registry__req_release(&q);
+	free(path);
+	return error;
+}
+
+/* --- fetch ---------------------------------------------------------------- */
+
+struct fetch {
+	struct stele_txn *txn;
+	struct stele_blob_writer *w;
+	const char *digest;
+	uint64_t size, got;
+	const char *host;
+	struct stele_registry_stats *stats;
+};
+
+static int
+fetch_sink(void *p, const void *data, size_t len)
+{
+	struct fetch *f = p;
+
+	if (len > f->size - f->got)
+		return stele_error_setc(STELE_EVERIFY,
+			"%s: blob %s is longer than its %llu bytes; not stored",
+			f->host, f->digest, (unsigned long long)f->size);
+	f->got += len;
+	f->stats->bytes_down += len;
+	return stele_blob_writer_write(f->w, data, len);
+}
+
+static int
+fetch_reset(void *p)
+{
+	struct fetch *f = p;
+
+	stele_blob_writer_free(f->w);
+	f->w = NULL;
+	f->got = 0;
+	return stele_txn_blob_new(&f->w, f->txn);
+}
+
+int
+stele_registry_blob_fetch(struct stele_txn *txn, struct stele_registry *r,
+			  const char *repo, const char *digest, uint64_t size)
+{
+	struct stele_registry__req q;
+	struct fetch f = { txn, NULL, digest, size, 0, stele_registry__host(r),
+			   stele_registry__stats(r) };
+	char *path = path_of(repo, "blobs", digest);
+	char *what = stele_xasprintf("GET blob %s", digest);
+	char got[STELE_DIGEST_STRLEN];
+	int error;
+
+	stele_registry__req_init(&q, "GET", path, repo);
+	q.sink = fetch_sink;
+	q.reset = fetch_reset;
+	q.payload = &f;
+	q.progress_what = what;
+	q.progress_total = size;
+	if ((error = stele_txn_blob_new(&f.w, txn)) < 0 ||
+	    (error = stele_registry__do(r, &q)) < 0)
+		goto out;
+	if (q.status != 200) {
+		error = stele_registry__fail(r, &q, what);
+		goto out;
+	}
+	if (f.got != size) {
+		error = stele_error_setc(STELE_EVERIFY,
+			"%s: blob %s has %llu bytes, not %llu; not stored",
+			stele_registry__host(r), digest,
+			(unsigned long long)f.got, (unsigned long long)size);
+		goto out;
+	}
+	error = stele_blob_writer_commit(f.w, got, NULL);
+	f.w = NULL;
+	if (!error && strcmp(got, digest)) {
+		/* Take the staged bytes back out: they are not what was asked for. */
+		char *p = stele_txn_blob_path(txn, got);
+
+		if (!stele_oci_blob_exists(stele_txn_oci(txn), got))
+			unlink(p);
+		free(p);
+		error = stele_error_setc(STELE_EVERIFY,
+			"%s: blob %s of %s does not match its digest (the bytes received hash to %s); not stored",
+			stele_registry__host(r), digest, repo, got);
+	}
+out:
+	stele_blob_writer_free(f.w);
+	stele_registry__req_release(&q);
+	free(what);
+	free(path);
+	return error;
+}
+
+/* --- upload ----------------------------------------------------------------- */
+
+/* A Location made absolute, with `query` appended. */
+static char *
+upload_url(struct stele_registry *r, const char *loc, const char *query)
+{
+	const char *sep = strchr(loc, '?') ? "&" : "?";
+
+	if (!strncmp(loc, "http://", 7) || !strncmp(loc, "https://", 8))
+		return stele_xasprintf("%s%s%s", loc, query ? sep : "",
+				       query ? query : "");
+	return stele_xasprintf("%s://%s%s%s%s", stele_registry_scheme(r),
+			       stele_registry__host(r), loc, query ? sep : "",
+			       query ? query : "");
+}
+
+int
+stele_registry_blob_mount(struct stele_registry *r, const char *repo,
+			  const char *from, const char *digest)
+{
+	struct stele_registry__req q;
+	char *path = stele_xasprintf("/v2/%s/blobs/uploads/?mount=%s&from=%s",
+				     repo, digest, from);
+	int error;
+
+	stele_registry__req_init(&q, "POST", path, repo);
+	q.from = from;
+	if ((error = stele_registry__do(r, &q)) == 0) {
+		if (q.status == 201)
+			error = 1;
+		else if (q.status != 202)
+			error = stele_registry__fail(r, &q, "mount blob");
+	}
+	/* A 202 opened an upload session we do not use; it expires. */
+	stele_registry__req_release(&q);
+	free(path);
+	return error;
+}
+
+/* POST for a session; *loc is its absolute URL. */
+static int
+upload_start(char **loc, struct stele_registry *r, const char *repo)
+{
+	struct stele_registry__req q;
+	char *path = stele_xasprintf("/v2/%s/blobs/uploads/", repo);
+	int error;
+
+	*loc = NULL;
+	stele_registry__req_init(&q, "POST", path, repo);
+	if ((error = stele_registry__do(r, &q)) == 0) {
+		if (q.status != 202 || !q.location)
+			error = stele_registry__fail(r, &q, "start blob upload");
+		else
+			*loc = upload_url(r, q.location, NULL);
+	}
+	stele_registry__req_release(&q);
+	free(path);
+	return error;
+}
+
+/* One request to an upload session; q->status checked against `want`. */
+static int
+upload_send(char **loc, struct stele_registry *r, const char *repo,
+	    const char *method, const char *query, int fd, uint64_t off,
+	    uint64_t len, uint64_t total, const char *what, long want)
+{
+	struct stele_registry__req q;
+	char *url = upload_url(r, *loc, query), *range = NULL;
+	int error;
+
+	stele_registry__req_init(&q, method, url, repo);
+	q.flags = REQ_ABS_URL | REQ_NO_RETRY;
+	q.fd = fd;
+	q.data = "";
+	q.body_off = off;
+	q.body_len = len;
+	q.has_body = 1;
+	q.progress_what = what;
+	q.progress_base = off;
+	q.progress_total = total;
+	if (!strcmp(method, "PATCH")) {
+		range = stele_xasprintf("%llu-%llu", (unsigned long long)off,
+					(unsigned long long)(off + len - 1));
+		q.content_range = range;
+	}
+	if ((error = stele_registry__do(r, &q)) == 0) {
+		if (q.status != want)
+			error = stele_registry__fail(r, &q, what);
+		else if (q.location) {
+			free(*loc);
+			*loc = upload_url(r, q.location, NULL);
+		}
+		if (!error)
+			stele_registry__stats(r)->bytes_up += len;
+	}
+	stele_registry__req_release(&q);
+	free(range);
+	free(url);
+	return error;
+}
+
+static int
+upload_once(struct stele_registry *r, const char *repo, const char *digest,
+	    uint64_t size, int fd, const char *what)
+{
+	const struct stele_registry_opts *o = stele_registry__opts(r);
+	char *loc = NULL, *query = stele_xasprintf("digest=%s", digest);
+	uint64_t off = 0;
+	int error;
+
+	if ((error = upload_start(&loc, r, repo)) < 0)
+		goto out;
+	if (size <= o->chunk_size) {
+		error = upload_send(&loc, r, repo, "PUT", query, fd, 0, size,
+				    size, what, 201);
+		goto out;
+	}
+	while (off < size && !error) {
+		uint64_t n = size - off < o->chunk_size ? size - off : o->chunk_size;
+
+		error = upload_send(&loc, r, repo, "PATCH", NULL, fd, off, n,
+				    size, what, 202);
+		off += n;
+	}
+	if (!error)
+		error = upload_send(&loc, r, repo, "PUT", query, -1, 0, 0, size,
+				    what, 201);
+out:
+	free(query);
+	free(loc);
+	return error;
+}
+
+int
+stele_registry_blob_upload(struct stele_registry *r, const char *repo,
+			   const char *digest, uint64_t size, int fd)
+{
+	const struct stele_registry_opts *o = stele_registry__opts(r);
+	char *what = stele_xasprintf("push %s", digest);
+	unsigned attempt = 0;
+	int error;
+
+	/* An upload broken off is started over: a session's state after a
+	 * failed request is not known. */
+	while ((error = upload_once(r, repo, digest, size, fd, what)) < 0 &&
+	       stele_registry__transient(r) && attempt < o->retries &&
+	       !stele_registry__cancelled(r)) {
+		attempt++;
+		stele_registry__stats(r)->retries++;
+		if (stele_registry__backoff(r, attempt, 0) < 0)
+			break;
+	}
+	free(what);
+	return error;
+}
+
+int
+stele_registry_referrers(json_t **out, struct stele_registry *r,
+			 const char *repo, const char *digest)
+{
+	struct stele_buf body = STELE_BUF_INIT(STELE_MANIFEST_MAX);
+	struct stele_registry__req q;
+	char *path = path_of(repo, "referrers", digest);
+	int error;
+
+	*out = NULL;
+	stele_registry__req_init(&q, "GET", path, repo);
+	q.accept = STELE_MT_INDEX;
+	q.body = &body;
+	if ((error = stele_registry__do(r, &q)) < 0)
+		goto out;
+	/* distribution 2.8 answers 404 (no such route): no referrers API. */
+	if (q.status == 404 || q.status == 400 || q.status == 405) {
+		error = stele_error_setc(STELE_ENOTFOUND,
+			"%s has no referrers API", stele_registry__host(r));
+		goto out;
+	}
+	if (q.status != 200) {
+		error = stele_registry__fail(r, &q, "GET referrers");
+		goto out;
+	}
+	if (!q.ctype || strncmp(q.ctype, STELE_MT_INDEX, strlen(STELE_MT_INDEX))) {
+		error = stele_error_setc(STELE_ENOTFOUND,
+			"%s has no referrers API (answered %s)",
+			stele_registry__host(r), q.ctype ? q.ctype : "no type");
+		goto out;
+	}
+	if ((error = stele_json_parse(out, body.ptr, body.len, "referrers index")) == 0 &&
+	    !json_is_array(json_object_get(*out, "manifests"))) {
+		json_decref(*out);
+		*out = NULL;
+		error = stele_error_setc(STELE_EINVALID,
+			"%s: referrers index has no manifests", stele_registry__host(r));
+	}
+out:
+	stele_registry__req_release(&q);
+	stele_buf_release(&body);
+	free(path);
+	return error;
+}

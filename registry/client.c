@@ -1,0 +1,975 @@
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+
+#include "registry/auth.h"
+#include "registry/client_priv.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/json.h"
+
+#define CA_MAX (8u << 20)
+#define BACKOFF_CAP_MS 8000u
+
+struct token {
+	char *scope;
+	char *value;
+	double expires;          /* CLOCK_MONOTONIC seconds */
+	struct token *next;
+};
+
+enum auth_scheme { AUTH_NONE, AUTH_BASIC, AUTH_BEARER };
+
+struct stele_registry {
+	char *host;
+	char *base;              /* "https://HOST" or "http://HOST" */
+	struct stele_registry_opts o;
+	int push;
+	CURL *curl;
+	char errbuf[CURL_ERROR_SIZE];
+	struct stele_buf ca;     /* PEM bundle when a cert dir is used */
+	char *client_cert, *client_key;
+	struct stele_creds *creds;
+	int creds_looked_up;
+	enum auth_scheme scheme;
+	char *realm, *service;
+	struct token *tokens;
+	int last_transient;
+	int net_failed;          /* the last request got no HTTP answer */
+	struct stele_registry_stats stats;
+};
+
+/* Per-attempt state shared with curl's callbacks. */
+struct xfer {
+	struct stele_registry *r;
+	struct stele_registry__req *q;
+	uint64_t upos;           /* upload position */
+	int sink_error;
+	unsigned retry_after;
+};
+
+int
+stele_error_curl(int code, const char *errbuf)
+{
+	return stele_error_set("%s", errbuf && *errbuf ? errbuf :
+			       curl_easy_strerror((CURLcode)code));
+}
+
+static double
+now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+const char *
+stele_registry__host(const struct stele_registry *r)
+{
+	return r->host;
+}
+
+const struct stele_registry_opts *
+stele_registry__opts(const struct stele_registry *r)
+{
+	return &r->o;
+}
+
+struct stele_registry_stats *
+stele_registry__stats(struct stele_registry *r)
+{
+	return &r->stats;
+}
+
+const struct stele_registry_stats *
+stele_registry_stats(const struct stele_registry *r)
+{
+	return &r->stats;
+}
+
+const char *
+stele_registry_scheme(const struct stele_registry *r)
+{
+	return strncmp(r->base, "https:", 6) ? "http" : "https";
+}
+
+int
+stele_registry__cancelled(const struct stele_registry *r)
+{
+	return r->o.cancel && *r->o.cancel;
+}
+
+int
+stele_registry__transient(const struct stele_registry *r)
+{
+	return r->last_transient;
+}
+
+int
+stele_registry__backoff(struct stele_registry *r, unsigned attempt,
+			unsigned retry_after_s)
+{
+	uint64_t ms = r->o.backoff_ms;
+	struct timespec ts;
+
+	while (--attempt > 0 && ms < BACKOFF_CAP_MS)
+		ms *= 2;
+	if (retry_after_s && (uint64_t)retry_after_s * 1000 > ms)
+		ms = (uint64_t)retry_after_s * 1000;
+	if (ms > BACKOFF_CAP_MS)
+		ms = BACKOFF_CAP_MS;
+	/* Sleep in slices so an interrupt is noticed. */
+	while (ms > 0) {
+		uint64_t slice = ms > 100 ? 100 : ms;
+
+		if (stele_registry__cancelled(r))
+			return stele_error_set("interrupted");
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)(slice * 1000000);
+		nanosleep(&ts, NULL);
+		ms -= slice;
+	}
+	return stele_registry__cancelled(r) ? stele_error_set("interrupted") : 0;
+}
+
+void
+stele_registry__req_init(struct stele_registry__req *q, const char *method,
+			 const char *path, const char *repo)
+{
+	struct stele_buf err = STELE_BUF_INIT(REG_SMALL_MAX);
+
+	memset(q, 0, sizeof(*q));
+	q->method = method;
+	q->path = path;
+	q->repo = repo;
+	q->fd = -1;
+	q->err = err;
+}
+
+static void
+req_clear_answer(struct stele_registry__req *q)
+{
+	free(q->location);
+	free(q->digest);
+	free(q->ctype);
+	free(q->www_auth);
+	q->location = q->digest = q->ctype = q->www_auth = NULL;
+	q->subject = 0;
+	q->status = 0;
+	stele_buf_clear(&q->err);
+}
+
+void
+stele_registry__req_release(struct stele_registry__req *q)
+{
+	req_clear_answer(q);
+	stele_buf_release(&q->err);
+}
+
+/* --- TLS ------------------------------------------------------------- */
+
+static int
+has_suffix(const char *s, const char *suf)
+{
+	size_t n = strlen(s), m = strlen(suf);
+
+	return n > m && !strcmp(s + n - m, suf);
+}
+
+/* containers-certs.d(5): *.crt are CAs, NAME.cert + NAME.key a client pair. */
+static int
+load_cert_dir(struct stele_registry *r, const char *dir, int required)
+{
+	curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+	const char *sys = v->cainfo ? v->cainfo : "/etc/ssl/certs/ca-certificates.crt";
+	struct dirent *de;
+	DIR *d;
+	int error = 0, n = 0;
+
+	if (!(d = opendir(dir))) {
+		if (!required && errno == ENOENT)
+			return 0;
+		return stele_error_errno("cannot read certificate directory '%s'", dir);
+	}
+	while ((de = readdir(d)) && !error) {
+		char *p = stele_path_join(dir, de->d_name);
+
+		if (has_suffix(de->d_name, ".crt")) {
+			error = stele_fs_read(&r->ca, p);
+			if (!error)
+				error = stele_buf_putc(&r->ca, '\n');
+			n++;
+		} else if (has_suffix(de->d_name, ".cert")) {
+			char *key = stele_xasprintf("%.*s.key",
+				(int)(strlen(p) - 5), p);
+
+			if (!stele_fs_exists(key))
+				error = stele_error_setc(STELE_EINVALID,
+					"client certificate '%s' has no key '%s'", p, key);
+			free(r->client_cert);
+			free(r->client_key);
+			r->client_cert = stele_xstrdup(p);
+			r->client_key = key;
+		}
+		free(p);
+	}
+	closedir(d);
+	if (!error && n > 0 && stele_fs_exists(sys))
+		error = stele_fs_read(&r->ca, sys);
+	if (error)
+		stele_error_prefix(error, "certificate directory '%s'", dir);
+	return error;
+}
+
+/* --- callbacks --------------------------------------------------------- */
+
+static char *
+header_value(const char *line, size_t len, const char *name)
+{
+	size_t n = strlen(name), end;
+
+	if (len <= n || strncasecmp(line, name, n) || line[n] != ':')
+		return NULL;
+	line += n + 1;
+	len -= n + 1;
+	while (len && (*line == ' ' || *line == '\t')) {
+		line++;
+		len--;
+	}
+	end = len;
+	while (end && (line[end - 1] == '\r' || line[end - 1] == '\n' ||
+		       line[end - 1] == ' '))
+		end--;
+	return stele_xstrndup(line, end);
+}
+
+static void
+set_header(char **slot, char *v)
+{
+	if (!v)
+		return;
+	free(*slot);
+	*slot = v;
+}
+
+static size_t
+on_header(char *buf, size_t size, size_t n, void *p)
+{
+	struct xfer *x = p;
+	struct stele_registry__req *q = x->q;
+	size_t len = size * n;
+	char *v;
+
+	if (len > 5 && !strncmp(buf, "HTTP/", 5)) {
+		/* A new answer (after 100 Continue or a redirect). */
+		const char *sp = memchr(buf, ' ', len);
+
+		req_clear_answer(q);
+		q->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+		x->retry_after = 0;
+		return len;
+	}
+	set_header(&q->location, header_value(buf, len, "Location"));
+	set_header(&q->digest, header_value(buf, len, "Docker-Content-Digest"));
+	set_header(&q->ctype, header_value(buf, len, "Content-Type"));
+	if ((v = header_value(buf, len, "WWW-Authenticate"))) {
+		/* Keep the first challenge (Bearer before Basic if both). */
+		if (!q->www_auth)
+			q->www_auth = v;
+		else
+			free(v);
+	}
+	if ((v = header_value(buf, len, "OCI-Subject"))) {
+		q->subject = 1;
+		free(v);
+	}
+	if ((v = header_value(buf, len, "Retry-After"))) {
+		char *end;
+		unsigned long s = strtoul(v, &end, 10);
+
+		x->retry_after = *v && !*end && s < 3600 ? (unsigned)s : 0;
+		free(v);
+	}
+	return len;
+}
+
+static size_t
+on_body(char *buf, size_t size, size_t n, void *p)
+{
+	struct xfer *x = p;
+	struct stele_registry__req *q = x->q;
+	size_t len = size * n;
+	int error;
+
+	if (q->status < 200 || q->status > 299) {
+		/* An error body: keep what fits, for the message. */
+		size_t room = q->err.max - q->err.len;
+
+		stele_buf_put(&q->err, buf, len < room ? len : room);
+		return len;
+	}
+	if (q->body)
+		error = stele_buf_put(q->body, buf, len);
+	else if (q->sink)
+		error = q->sink(q->payload, buf, len);
+	else
+		error = 0;
+	if (error < 0) {
+		x->sink_error = error;
+		return 0; /* aborts the transfer */
+	}
+	return len;
+}
+
+static size_t
+on_read(char *buf, size_t size, size_t n, void *p)
+{
+	struct xfer *x = p;
+	struct stele_registry__req *q = x->q;
+	uint64_t left = q->body_len - x->upos;
+	size_t want = size * n;
+	ssize_t got;
+
+	if (want > left)
+		want = (size_t)left;
+	if (want == 0)
+		return 0;
+	if (q->fd < 0) {
+		memcpy(buf, (const char *)q->data + x->upos, want);
+		got = (ssize_t)want;
+	} else {
+		do {
+			got = pread(q->fd, buf, want, (off_t)(q->body_off + x->upos));
+		} while (got < 0 && errno == EINTR);
+		if (got <= 0) {
+			x->sink_error = got < 0 ?
+				stele_error_errno("cannot read blob to upload") :
+				stele_error_set("blob to upload is shorter than its size");
+			return CURL_READFUNC_ABORT;
+		}
+	}
+	x->upos += (uint64_t)got;
+	return (size_t)got;
+}
+
+static int
+on_progress(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+	    curl_off_t ulnow)
+{
+	struct xfer *x = p;
+	struct stele_registry *r = x->r;
+
+	(void)dltotal;
+	(void)ultotal;
+	if (stele_registry__cancelled(r))
+		return 1;
+	if (r->o.progress && x->q->progress_what)
+		r->o.progress(r->o.progress_payload, x->q->progress_what,
+			      (uint64_t)(x->q->progress_base +
+					 (dlnow > ulnow ? dlnow : ulnow)),
+			      x->q->progress_total);
+	return 0;
+}
+
+/* --- auth -------------------------------------------------------------- */
+
+/* One parameter of a challenge: name="value" (quoted, with \ escapes). */
+static char *
+challenge_param(const char *h, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = h;
+
+	while ((p = strstr(p, name))) {
+		int start = p == h || p[-1] == ' ' || p[-1] == ',';
+
+		p += n;
+		if (!start || *p != '=')
+			continue;
+		p++;
+		if (*p == '"') {
+			struct stele_buf b = STELE_BUF_INIT(REG_SMALL_MAX);
+
+			for (p++; *p && *p != '"'; p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				if (stele_buf_putc(&b, *p) < 0)
+					break;
+			}
+			if (!b.ptr)
+				return stele_xstrdup("");
+			return stele_buf_detach(&b);
+		}
+		return stele_xstrndup(p, strcspn(p, ", "));
+	}
+	return NULL;
+}
+
+static void
+tokens_free(struct token *t)
+{
+	while (t) {
+		struct token *next = t->next;
+
+		free(t->scope);
+		if (t->value)
+			OPENSSL_cleanse(t->value, strlen(t->value));
+		free(t->value);
+		free(t);
+		t = next;
+	}
+}
+
+static char *
+scope_of(const struct stele_registry *r, const struct stele_registry__req *q)
+{
+	if (!q->repo)
+		return stele_xstrdup("");
+	if (q->from)
+		return stele_xasprintf("repository:%s:%s repository:%s:pull",
+				       q->repo, r->push ? "pull,push" : "pull",
+				       q->from);
+	return stele_xasprintf("repository:%s:%s", q->repo,
+			       r->push ? "pull,push" : "pull");
+}
+
+static int
+need_creds(struct stele_registry *r)
+{
+	int error;
+
+	if (r->creds_looked_up)
+		return 0;
+	r->creds_looked_up = 1;
+	if (r->o.creds)
+		return stele_creds_parse(&r->creds, r->o.creds);
+	error = stele_creds_lookup(&r->creds, r->host, r->o.authfile);
+	return error == STELE_ENOTFOUND ? 0 : error;
+}
+
+static int
+add_scope_params(struct stele_buf *url, CURL *c, const char *scope)
+{
+	const char *p = scope;
+	int error = 0;
+
+	while (*p && !error) {
+		size_t n = strcspn(p, " ");
+		char *one = stele_xstrndup(p, n);
+		char *esc = curl_easy_escape(c, one, 0);
+
+		error = stele_buf_printf(url, "&scope=%s", esc ? esc : "");
+		curl_free(esc);
+		free(one);
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	return error;
+}
+
+/* GET the realm for a bearer token for `scope`; caches it. */
+static int
+fetch_token(struct token **out, struct stele_registry *r, const char *scope)
+{
+	struct stele_buf url = STELE_BUF_INIT(REG_SMALL_MAX);
+	struct stele_buf body = STELE_BUF_INIT(REG_SMALL_MAX);
+	struct stele_registry__req q;
+	struct token *t = NULL;
+	json_t *doc = NULL, *exp;
+	const char *tok;
+	char *esc = NULL;
+	int error;
+
+	*out = NULL;
+	if (!r->realm || strncmp(r->realm, "http", 4))
+		return stele_error_set("%s: bearer challenge without a usable realm",
+				       r->host);
+	if (!strncmp(r->realm, "http:", 5) && !r->o.insecure &&
+	    strcmp(stele_registry_scheme(r), "http"))
+		return stele_error_set("%s: token realm '%s' is plain http; refusing to send credentials (use --tls-verify=false to allow)",
+				       r->host, r->realm);
+	esc = curl_easy_escape(r->curl, r->service ? r->service : "", 0);
+	if ((error = stele_buf_printf(&url, "%s%cservice=%s", r->realm,
+				      strchr(r->realm, '?') ? '&' : '?',
+				      esc ? esc : "")) < 0 ||
+	    (error = add_scope_params(&url, r->curl, scope)) < 0)
+		goto out;
+	stele_registry__req_init(&q, "GET", url.ptr, NULL);
+	q.flags = REQ_ABS_URL | REQ_NO_AUTH;
+	q.body = &body;
+	q.basic = 1;
+	r->stats.tokens++;
+	error = stele_registry__do(r, &q);
+	if (!error && q.status == 401)
+		error = stele_error_set("%s: the token server rejected %s (HTTP 401 from %s)",
+			r->host, r->creds ? "the credentials" :
+			"an anonymous request; credentials are needed (--creds, --authfile or stele login)",
+			r->realm);
+	else if (!error && q.status != 200)
+		error = stele_registry__fail(r, &q, "token request");
+	stele_registry__req_release(&q);
+	if (error < 0 ||
+	    (error = stele_json_parse(&doc, body.ptr, body.len, "token response")) < 0)
+		goto out;
+	tok = stele_json_str(doc, "token");
+	if (!tok || !*tok)
+		tok = stele_json_str(doc, "access_token");
+	if (!tok || !*tok || strpbrk(tok, "\r\n")) {
+		error = stele_error_setc(STELE_EINVALID,
+			"%s: the token server's answer has no token", r->host);
+		goto out;
+	}
+	t = stele_xcalloc(1, sizeof(*t));
+	t->scope = stele_xstrdup(scope);
+	t->value = stele_xstrdup(tok);
+	exp = json_object_get(doc, "expires_in");
+	/* Renew a little early; 60 s when the server does not say. */
+	t->expires = now_mono() +
+		(json_is_integer(exp) && json_integer_value(exp) > 0 ?
+		 (double)json_integer_value(exp) * 0.9 : 54.0);
+	t->next = r->tokens;
+	r->tokens = t;
+	*out = t;
+out:
+	if (doc) {
+		/* The token is a credential: do not leave it in jansson's heap. */
+		json_decref(doc);
+	}
+	if (body.ptr)
+		OPENSSL_cleanse(body.ptr, body.len);
+	curl_free(esc);
+	stele_buf_release(&body);
+	stele_buf_release(&url);
+	return error;
+}
+
+static struct token *
+token_cached(struct stele_registry *r, const char *scope)
+{
+	struct token *t;
+
+	for (t = r->tokens; t; t = t->next)
+		if (!strcmp(t->scope, scope) && t->expires > now_mono())
+			return t;
+	return NULL;
+}
+
+static void
+token_drop(struct stele_registry *r, const char *scope)
+{
+	struct token **pp = &r->tokens, *t;
+
+	while ((t = *pp)) {
+		if (!strcmp(t->scope, scope)) {
+			*pp = t->next;
+			t->next = NULL;
+			tokens_free(t);
+		} else {
+			pp = &t->next;
+		}
+	}
+}
+
+/* Take in a 401's challenge; returns 0 to try again. */
+static int
+on_challenge(struct stele_registry *r, struct stele_registry__req *q,
+	     int round)
+{
+	const char *h = q->www_auth;
+	char *scope;
+	int error;
+
+	if ((error = need_creds(r)) < 0)
+		return error;
+	if (h && !strncasecmp(h, "Bearer", 6)) {
+		free(r->realm);
+		free(r->service);
+		r->realm = challenge_param(h, "realm");
+		r->service = challenge_param(h, "service");
+		r->scheme = AUTH_BEARER;
+		scope = scope_of(r, q);
+		token_drop(r, scope);
+		free(scope);
+		if (round <= 2)
+			return 0;
+	} else if (h && !strncasecmp(h, "Basic", 5)) {
+		if (!r->creds)
+			return stele_error_set("%s requires authentication: no credentials for it (use --creds, --authfile or stele login)",
+					       r->host);
+		if (r->scheme != AUTH_BASIC) {
+			r->scheme = AUTH_BASIC;
+			return 0;
+		}
+	}
+	if (r->creds)
+		return stele_error_set("%s: authentication failed for user '%s' (%s %s: HTTP 401)",
+				       r->host, r->creds->user, q->method, q->path);
+	return stele_error_set("%s: %s %s: authentication required (HTTP 401; no credentials: use --creds, --authfile or stele login)",
+			       r->host, q->method, q->path);
+}
+
+/* --- requests ------------------------------------------------------------ */
+
+static int
+transient_curl(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int
+setup(struct stele_registry *r, struct stele_registry__req *q, struct xfer *x,
+      struct curl_slist **hdrs, char **url)
+{
+	CURL *c = r->curl;
+	struct token *t;
+	char *s;
+	int error;
+
+	curl_easy_reset(c);
+	r->errbuf[0] = '\0';
+	*url = q->flags & REQ_ABS_URL ? stele_xstrdup(q->path) :
+		stele_xasprintf("%s%s", r->base, q->path);
+	curl_easy_setopt(c, CURLOPT_URL, *url);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->errbuf);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, !strcmp(q->method, "GET") ||
+			 !strcmp(q->method, "HEAD") ? 1L : 0L);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "stele");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)r->o.timeout_s);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)r->o.timeout_s);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
+	if (r->o.insecure) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	} else if (r->ca.len) {
+		struct curl_blob blob = { r->ca.ptr, r->ca.len, CURL_BLOB_NOCOPY };
+
+		curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
+	}
+	if (r->client_cert) {
+		curl_easy_setopt(c, CURLOPT_SSLCERT, r->client_cert);
+		curl_easy_setopt(c, CURLOPT_SSLKEY, r->client_key);
+	}
+	if (!strcmp(q->method, "HEAD")) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (q->has_body) {
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, x);
+		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
+				 (curl_off_t)q->body_len);
+		if (strcmp(q->method, "PUT"))
+			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
+	} else if (!strcmp(q->method, "POST")) {
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+	} else if (strcmp(q->method, "GET")) {
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
+	}
+	*hdrs = curl_slist_append(*hdrs, "Expect:");
+	if (q->accept) {
+		s = stele_xasprintf("Accept: %s", q->accept);
+		*hdrs = curl_slist_append(*hdrs, s);
+		free(s);
+	}
+	s = stele_xasprintf("Content-Type: %s", q->content_type ?
+			    q->content_type : "application/octet-stream");
+	if (q->has_body || q->content_type)
+		*hdrs = curl_slist_append(*hdrs, s);
+	free(s);
+	if (q->content_range) {
+		s = stele_xasprintf("Content-Range: %s", q->content_range);
+		*hdrs = curl_slist_append(*hdrs, s);
+		free(s);
+	}
+	if ((r->scheme == AUTH_BASIC && !(q->flags & REQ_NO_AUTH)) ||
+	    (q->basic && r->creds)) {
+		if (r->creds) {
+			curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+			curl_easy_setopt(c, CURLOPT_USERNAME, r->creds->user);
+			curl_easy_setopt(c, CURLOPT_PASSWORD, r->creds->pass);
+		}
+	} else if (r->scheme == AUTH_BEARER && !(q->flags & REQ_NO_AUTH)) {
+		char *scope = scope_of(r, q);
+
+		error = 0;
+		if (!(t = token_cached(r, scope))) {
+			token_drop(r, scope);
+			error = fetch_token(&t, r, scope);
+			/* fetch_token reset the handle: set this request up again. */
+		}
+		free(scope);
+		if (error < 0)
+			return error;
+		s = stele_xasprintf("Authorization: Bearer %s", t->value);
+		*hdrs = curl_slist_append(*hdrs, s);
+		OPENSSL_cleanse(s, strlen(s));
+		free(s);
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, *hdrs);
+	return 0;
+}
+
+/* One attempt; the token fetch inside setup() may reuse the handle, so a
+ * fresh token makes setup() run a second time. */
+static CURLcode
+perform(struct stele_registry *r, struct stele_registry__req *q,
+	struct xfer *x, int *error)
+{
+	struct curl_slist *hdrs = NULL;
+	char *url = NULL;
+	uint64_t tokens = r->stats.tokens;
+	CURLcode rc;
+
+	*error = setup(r, q, x, &hdrs, &url);
+	if (!*error && r->stats.tokens != tokens) {
+		curl_slist_free_all(hdrs);
+		free(url);
+		hdrs = NULL;
+		*error = setup(r, q, x, &hdrs, &url);
+	}
+	if (*error) {
+		curl_slist_free_all(hdrs);
+		free(url);
+		return CURLE_OK;
+	}
+	r->stats.requests++;
+	rc = curl_easy_perform(r->curl);
+	curl_slist_free_all(hdrs);
+	free(url);
+	return rc;
+}
+
+int
+stele_registry__do(struct stele_registry *r, struct stele_registry__req *q)
+{
+	unsigned attempt = 0;
+	int round = 0, error;
+
+	for (;;) {
+		struct xfer x = { r, q, 0, 0, 0 };
+		CURLcode rc;
+
+		if (stele_registry__cancelled(r))
+			return stele_error_set("interrupted");
+		req_clear_answer(q);
+		if (q->body)
+			stele_buf_clear(q->body);
+		if ((attempt || round) && q->reset && (error = q->reset(q->payload)) < 0)
+			return error;
+		rc = perform(r, q, &x, &error);
+		if (error)
+			return error;
+		if (x.sink_error)
+			return x.sink_error;
+		r->last_transient = 0;
+		r->net_failed = rc != CURLE_OK;
+		if (rc != CURLE_OK) {
+			if (stele_registry__cancelled(r))
+				return stele_error_set("interrupted");
+			error = stele_error_curl(rc, r->errbuf);
+			stele_error_prefix(error, "%s: %s %s", r->host, q->method,
+					   q->flags & REQ_ABS_URL ? "(upload)" : q->path);
+			r->last_transient = transient_curl(rc);
+		} else if (q->status == 401 && !(q->flags & REQ_NO_AUTH)) {
+			if ((error = on_challenge(r, q, ++round)) < 0)
+				return error;
+			continue;
+		} else if (q->status >= 500 || q->status == 429) {
+			r->last_transient = 1;
+			error = 1;
+		} else {
+			return 0;
+		}
+		if (!r->last_transient || (q->flags & REQ_NO_RETRY) ||
+		    attempt >= r->o.retries)
+			return error < 0 ? error : 0;
+		attempt++;
+		r->stats.retries++;
+		if ((error = stele_registry__backoff(r, attempt, x.retry_after)) < 0)
+			return error;
+	}
+}
+
+int
+stele_registry__fail(struct stele_registry *r,
+		     const struct stele_registry__req *q, const char *what)
+{
+	struct stele_buf m = STELE_BUF_INIT(2048);
+	json_t *doc = NULL, *e;
+	size_t i;
+	int code = q->status == 404 ? STELE_ENOTFOUND : STELE_ERROR;
+
+	if (q->err.len && json_loadb(q->err.ptr, q->err.len, 0, NULL) &&
+	    stele_json_parse(&doc, q->err.ptr, q->err.len, "error") == 0)
+		json_array_foreach(json_object_get(doc, "errors"), i, e) {
+			const char *c = stele_json_str(e, "code");
+			const char *msg = stele_json_str(e, "message");
+
+			if (i < 3)
+				stele_buf_printf(&m, "%s%s%s%s", i ? "; " : ": ",
+						 c ? c : "", c && msg ? " " : "",
+						 msg ? msg : "");
+		}
+	json_decref(doc);
+	stele_error_setc(code, "%s: %s: HTTP %ld%s", r->host, what, q->status,
+			 m.ptr ? m.ptr : "");
+	stele_buf_release(&m);
+	return code;
+}
+
+/* --- open ---------------------------------------------------------------- */
+
+static int
+probe(struct stele_registry *r)
+{
+	struct stele_registry__req q;
+	int error;
+
+	stele_registry__req_init(&q, "GET", "/v2/", NULL);
+	q.flags = REQ_NO_AUTH;
+	error = stele_registry__do(r, &q);
+	if (!error && q.status == 401) {
+		const char *h = q.www_auth ? q.www_auth : "";
+
+		if (!strncasecmp(h, "Bearer", 6)) {
+			r->scheme = AUTH_BEARER;
+			r->realm = challenge_param(h, "realm");
+			r->service = challenge_param(h, "service");
+		} else if (!strncasecmp(h, "Basic", 5)) {
+			r->scheme = AUTH_BASIC;
+		} else {
+			error = stele_error_set("%s: /v2/ answers 401 with no challenge I know ('%.100s')",
+						r->host, h);
+		}
+		if (!error)
+			error = need_creds(r);
+	} else if (!error && q.status != 200) {
+		error = stele_registry__fail(r, &q, "GET /v2/ (is this an OCI registry?)");
+	}
+	stele_registry__req_release(&q);
+	return error;
+}
+
+int
+stele_registry_open(struct stele_registry **out, const char *host, int push,
+		    const struct stele_registry_opts *o)
+{
+	struct stele_buf ca = STELE_BUF_INIT(CA_MAX);
+	struct stele_registry *r = stele_xcalloc(1, sizeof(*r));
+	char *dir = NULL;
+	int error;
+
+	*out = NULL;
+	r->host = stele_xstrdup(host);
+	r->o = *o;
+	r->push = push;
+	r->ca = ca;
+	if (!r->o.retries)
+		r->o.retries = 4;
+	if (!r->o.backoff_ms)
+		r->o.backoff_ms = 250;
+	if (!r->o.timeout_s)
+		r->o.timeout_s = 30;
+	if (!r->o.chunk_size)
+		r->o.chunk_size = 16u << 20;
+	r->base = stele_xasprintf("https://%s", host);
+	if (!(r->curl = curl_easy_init())) {
+		error = stele_error_set("cannot initialise libcurl");
+		goto out;
+	}
+	dir = o->cert_dir ? stele_xstrdup(o->cert_dir) :
+		stele_xasprintf("/etc/containers/certs.d/%s", host);
+	if ((error = load_cert_dir(r, dir, o->cert_dir != NULL)) < 0)
+		goto out;
+	error = probe(r);
+	if (error < 0 && o->insecure && r->net_failed &&
+	    !stele_registry__cancelled(r)) {
+		/* --tls-verify=false: a registry that does not speak TLS. */
+		free(r->base);
+		r->base = stele_xasprintf("http://%s", host);
+		error = probe(r);
+	}
+out:
+	free(dir);
+	if (error < 0) {
+		stele_registry_free(r);
+		return error;
+	}
+	*out = r;
+	return 0;
+}
+
+void
+stele_registry_free(struct stele_registry *r)
+{
+	if (!r)
+		return;
+	if (r->curl)
+		curl_easy_cleanup(r->curl);
+	tokens_free(r->tokens);
+	stele_creds_free(r->creds);
+	stele_buf_release(&r->ca);
+	free(r->client_cert);
+	free(r->client_key);
+	free(r->realm);
+	free(r->service);
+	free(r->base);
+	free(r->host);
+	free(r);
+}
+
+int
+stele_registry_check_auth(struct stele_registry *r)
+{
+	struct stele_registry__req q;
+	struct token *t;
+	int error = 0;
+
+	if (r->scheme == AUTH_NONE)
+		return 0;
+	if (!r->creds)
+		return stele_error_set("%s requires authentication: no credentials given",
+				       r->host);
+	if (r->scheme == AUTH_BEARER)
+		return fetch_token(&t, r, "");
+	stele_registry__req_init(&q, "GET", "/v2/", NULL);
+	q.flags = REQ_NO_RETRY;
+	if ((error = stele_registry__do(r, &q)) == 0 && q.status != 200)
+		error = stele_registry__fail(r, &q, "GET /v2/ with credentials");
+	stele_registry__req_release(&q);
+	return error;
+}

@@ -1,0 +1,83 @@
+#ifndef STELE_REGISTRY_CLIENT_PRIV_H
+#define STELE_REGISTRY_CLIENT_PRIV_H
+
+/* Between registry/client.c (HTTP, auth, retries) and registry/blobs.c. */
+
+#include <stdint.h>
+
+#include "registry/client.h"
+#include "util/buf.h"
+
+#define REG_SMALL_MAX (64u << 10) /* tokens, error bodies, challenges */
+
+/* A streamed response body: called only for 2xx answers. */
+typedef int (*stele_registry__sink_fn)(void *payload, const void *data,
+				       size_t len);
+/* Called before a request is sent again, to start the sink over. */
+typedef int (*stele_registry__reset_fn)(void *payload);
+
+enum stele_registry__flags {
+	REQ_NO_RETRY = 1 << 0, /* one attempt: upload session requests */
+	REQ_NO_AUTH = 1 << 1,  /* the /v2/ probe: record the challenge only */
+	REQ_ABS_URL = 1 << 2   /* `path` is a whole URL (a Location) */
+};
+
+struct stele_registry__req {
+	const char *method;      /* GET HEAD PUT POST PATCH DELETE */
+	const char *path;        /* "/v2/..." or, with REQ_ABS_URL, a URL */
+	const char *repo;        /* scope repository (NULL: none) */
+	const char *from;        /* another repository to pull from (mount) */
+	const char *accept;
+	const char *content_type;
+	const char *content_range;
+	unsigned flags;
+	/* Request body: memory, or `body_len` bytes of fd from `body_off`. */
+	const void *data;
+	int fd;                  /* -1 when the body is `data` */
+	uint64_t body_off, body_len;
+	int has_body;
+	/* Response body of a 2xx answer: `body` (capped), else `sink`. */
+	struct stele_buf *body;
+	stele_registry__sink_fn sink;
+	stele_registry__reset_fn reset;
+	void *payload;
+	const char *progress_what;
+	uint64_t progress_base;  /* bytes of the blob sent before this request */
+	uint64_t progress_total;
+	int basic;               /* send Basic credentials (token requests) */
+
+	/* Filled in by stele_registry__do(). */
+	long status;
+	char *location;          /* Location, malloc'd */
+	char *digest;            /* Docker-Content-Digest */
+	char *ctype;             /* Content-Type */
+	int subject;             /* OCI-Subject seen */
+	char *www_auth;          /* WWW-Authenticate of a 401 */
+	struct stele_buf err;    /* body of a non-2xx answer (capped) */
+};
+
+void stele_registry__req_init(struct stele_registry__req *q,
+			      const char *method, const char *path,
+			      const char *repo);
+void stele_registry__req_release(struct stele_registry__req *q);
+/*
+ * Send `q` with authentication and retries; 0 when an HTTP answer came
+ * (any status: the caller reads q->status), an error when none did or
+ * the sink failed.
+ */
+int stele_registry__do(struct stele_registry *r, struct stele_registry__req *q);
+/* Set an error for an unexpected answer: "<host>: <what>: <status> <errors>". */
+int stele_registry__fail(struct stele_registry *r,
+			 const struct stele_registry__req *q, const char *what);
+const char *stele_registry__host(const struct stele_registry *r);
+const struct stele_registry_opts *
+stele_registry__opts(const struct stele_registry *r);
+struct stele_registry_stats *stele_registry__stats(struct stele_registry *r);
+/* Sleep before attempt `attempt` (1, 2, ...); STELE_ERROR when cancelled. */
+int stele_registry__backoff(struct stele_registry *r, unsigned attempt,
+			    unsigned retry_after_s);
+int stele_registry__cancelled(const struct stele_registry *r);
+/* Whether an error from stele_registry__do() is worth retrying. */
+int stele_registry__transient(const struct stele_registry *r);
+
+#endif
