@@ -115,6 +115,7 @@ check_signature(struct stele_check *c, const struct stele_oci *oci,
 	if (error) {
 		stele_error_setc(STELE_EVERIFY,
 			"signature verifies with none of the %zu trusted key(s)", nkeys);
+		c->unknown_key = 1;
 		fail(c, error);
 		goto out;
 	}
@@ -201,6 +202,7 @@ check_attestation(struct stele_check *c, const struct stele_oci *oci,
 	if (error) {
 		stele_error_setc(STELE_EVERIFY,
 			"attestation verifies with none of the %zu trusted key(s)", nkeys);
+		c->unknown_key = 1;
 		fail(c, error);
 		goto out;
 	}

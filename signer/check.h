@@ -35,6 +35,10 @@
 struct stele_check {
 	char blob[STELE_DIGEST_STRLEN];   /* payload or envelope digest */
 	int error;                        /* 0: verified and bound */
+	int unknown_key;                  /* error because it verifies with
+					     none of the keys given (another
+					     signer's, or forged); bad data
+					     and a wrong binding are not this */
 	char *reason;                     /* why not (malloc'd), or NULL */
 	const struct stele_pubkey *key;   /* borrowed from the caller's keys */
 	enum stele_sig_mode mode;         /* how it verified */

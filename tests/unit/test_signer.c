@@ -343,6 +343,8 @@ test_signer_sign_twice_two_keys(void **state)
 	assert_int_equal(stele_checks_ok(c), 1);
 	assert_int_equal(c->v[0].error, STELE_EVERIFY);
 	assert_non_null(strstr(c->v[0].reason, "none of the 1 trusted key"));
+	assert_int_equal(c->v[0].unknown_key, 1);
+	assert_int_equal(c->v[1].unknown_key, 0);
 	stele_checks_free(c);
 	/* The other image has none. */
 	assert_ok(stele_signatures_check(&c, f->oci, f->other_digest, both, 2, STELE_SIG_PURE));
@@ -385,6 +387,7 @@ test_signer_signature_of_another_image(void **state)
 	assert_int_equal(c->n, 1);
 	assert_int_equal(c->v[0].error, STELE_EVERIFY);
 	assert_non_null(strstr(c->v[0].reason, "is for image"));
+	assert_int_equal(c->v[0].unknown_key, 0);
 	assert_ptr_equal(c->v[0].key, &f->a->pub); /* it did verify */
 	stele_checks_free(c);
 }
