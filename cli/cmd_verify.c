@@ -81,7 +81,21 @@ cmd_verify(int argc, char **argv)
 	if ((error = stele_ref_parse(&ref, argv[optind])) < 0 ||
 	    (error = stele_image_open(&img, ref)) < 0) {
 		stele_ref_free(ref);
-		return cli_fail(error == STELE_EVERIFY ? STELE_ERROR : error);
+		if (error != STELE_EVERIFY)
+			return cli_fail(error);
+		/* A manifest or config that does not match its digest. */
+		if (as_json) {
+			json_t *j = json_pack("{s:b,s:[{s:s,s:b,s:s}]}", "allowed", 0,
+				"checks", "name", "image", "ok", 0, "reason",
+				stele_error_last());
+			char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+			printf("%s\n", s);
+			free(s);
+			json_decref(j);
+		} else
+			printf("FAIL image: %s\ndenied\n", stele_error_last());
+		return EXIT_DENIED;
 	}
 	if (!o.identity && ref->transport == STELE_REF_STORE && ref->tag)
 		identity = stele_xasprintf("%s:%s", ref->name, ref->tag);

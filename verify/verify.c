@@ -255,6 +255,7 @@ check_signatures(struct vctx *v)
 	const char *want_id = v->o->identity ? v->o->identity :
 			      v->p->identity ? v->p->identity : v->o->default_identity;
 	struct stele_checks *cs = NULL;
+	struct stele_buf ignored = STELE_BUF_INIT(1 << 16);
 	char **signers;
 	size_t i, j, nsigners = 0;
 	int error;
@@ -264,22 +265,35 @@ check_signatures(struct vctx *v)
 		free(keys);
 		return error;
 	}
+	/*
+	 * A signature no usable key made is not counted (anyone who can write
+	 * to a registry can add one; the threshold decides).  A signature that
+	 * is malformed, or verifies but is bound to another digest or
+	 * identity, is a forgery: it denies.
+	 */
 	signers = stele_xcalloc(cs->n + 1, sizeof(char *));
 	for (i = 0; i < cs->n; i++) {
 		struct stele_check *c = &cs->v[i];
-		struct stele_trusted_key *k = c->error ? NULL : key_of(v, c->key);
+		struct stele_trusted_key *k = c->key ? key_of(v, c->key) : NULL;
 		char name[96], *why = NULL;
 
 		snprintf(name, sizeof(name), "signature %.19s", c->blob);
-		if (c->error) {
+		if (c->error && c->unknown_key) {
+			stele_buf_printf(&ignored, "%s%s: no trusted key made it",
+					 ignored.len ? "; " : "", name + 10);
+			add_check(v->r, 1, name, "not counted: made by no key of the policy");
+		} else if (c->error) {
 			add_check(v->r, 0, name, "%s", c->reason ? c->reason :
 				  "does not verify with a trusted key");
-		} else if (!k) {
-			add_check(v->r, 0, name, "not signed by a key of the policy");
-		} else if (!name_in(v->p->sig_keys, v->p->nsig_keys, k->name)) {
-			add_check(v->r, 0, name, "key '%s' may not sign images", k->name);
+		} else if (!k || !name_in(v->p->sig_keys, v->p->nsig_keys, k->name)) {
+			stele_buf_printf(&ignored, "%s%s: key '%s' may not sign images",
+					 ignored.len ? "; " : "", name + 10, k ? k->name : "?");
+			add_check(v->r, 1, name, "not counted: key '%s' may not sign images",
+				  k ? k->name : "?");
 		} else if (!key_usable(v, k, &why)) {
-			add_check(v->r, 0, name, "%s", why);
+			stele_buf_printf(&ignored, "%s%s: %s", ignored.len ? "; " : "",
+					 name + 10, why);
+			add_check(v->r, 1, name, "not counted: %s", why);
 		} else if (want_id && (!c->identity || strcmp(c->identity, want_id))) {
 			add_check(v->r, 0, name, "signed for '%s', not for '%s'",
 				  c->identity ? c->identity : "(none)", want_id);
@@ -297,8 +311,10 @@ check_signatures(struct vctx *v)
 	}
 	if (v->p->threshold > 0)
 		add_check(v->r, (int)nsigners >= v->p->threshold, "signature threshold",
-			  "%zu of %d distinct trusted keys signed", nsigners,
-			  v->p->threshold);
+			  "%zu of %d distinct trusted keys signed%s%s", nsigners,
+			  v->p->threshold, ignored.len ? "; not counted: " : "",
+			  stele_buf_cstr(&ignored));
+	stele_buf_release(&ignored);
 	free(signers);
 	stele_checks_free(cs);
 	free(keys);
@@ -312,6 +328,7 @@ check_attestations(struct vctx *v)
 {
 	const struct stele_pubkey **keys = all_keys(v);
 	struct stele_checks *cs = NULL;
+	struct stele_buf ignored = STELE_BUF_INIT(1 << 16);
 	size_t i, good = 0;
 	int error;
 
@@ -327,13 +344,18 @@ check_attestations(struct vctx *v)
 		json_t *st = NULL;
 
 		snprintf(name, sizeof(name), "attestation %.19s", c->blob);
-		if (c->error) {
+		if (c->error && c->unknown_key) {
+			add_check(v->r, 1, name, "not counted: made by no key of the policy");
+		} else if (c->error) {
 			add_check(v->r, 0, name, "%s", c->reason ? c->reason : "does not verify");
 		} else if (!k || !name_in(v->p->prov_keys, v->p->nprov_keys, k->name)) {
-			add_check(v->r, 0, name, "signed by a key not allowed for provenance%s%s",
-				  k ? ": " : "", k ? k->name : "");
+			stele_buf_printf(&ignored, "%s%s is signed by '%s', a key not allowed for provenance",
+					 ignored.len ? "; " : "", name, k ? k->name : "?");
+			add_check(v->r, 1, name, "not counted: signed by '%s', a key not allowed for provenance",
+				  k ? k->name : "?");
 		} else if (!key_usable(v, k, &why)) {
-			add_check(v->r, 0, name, "%s", why);
+			stele_buf_printf(&ignored, "%s%s: %s", ignored.len ? "; " : "", name, why);
+			add_check(v->r, 1, name, "not counted: %s", why);
 		} else if (!c->predicate_type || strcmp(c->predicate_type, SLSA_V1)) {
 			add_check(v->r, 1, name, "predicate %s (not SLSA provenance)",
 				  c->predicate_type ? c->predicate_type : "?");
@@ -351,9 +373,12 @@ check_attestations(struct vctx *v)
 		free(why);
 	}
 	if (v->p->prov_required)
-		add_check(v->r, good > 0, "provenance",
+		add_check(v->r, good > 0, "provenance", "%s%s%s%s",
 			  good ? "signed SLSA provenance found" :
-			  "no SLSA provenance signed by an allowed key");
+			  "no SLSA provenance signed by an allowed key",
+			  !good && ignored.len ? " (" : "", !good && ignored.len ?
+			  stele_buf_cstr(&ignored) : "", !good && ignored.len ? ")" : "");
+	stele_buf_release(&ignored);
 	stele_checks_free(cs);
 	free(keys);
 	return 0;

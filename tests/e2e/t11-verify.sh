@@ -1,0 +1,195 @@
+#!/bin/sh
+# verify: one policy, every check, a reason for every denial.  A forgery
+# matrix: each case damages or counterfeits one thing and must be denied
+# with its own reason; the good path passes a threshold-2 policy.
+. "$(dirname "$0")/lib.sh"
+
+export STELE_PASSWORD=pw STELE_CACHE="$TMP/cache"
+FORGE="/usr/bin/python3 $TOP/tests/e2e/forge.py"
+for k in alice bob carol ci old rev; do stele keygen --output-prefix $k >/dev/null 2>&1; done
+
+make_busybox_base "oci:$TMP/base:bb"
+BASE=$(python3 -c "import json;print(json.load(open('base/index.json'))['manifests'][0]['digest'])")
+mkdir app && git -C app init -q -b main && echo hello >app/f &&
+printf 'FROM oci:%s/base@%s\nCOPY f /f\nUSER 1000\n' "$TMP" "$BASE" >app/Dockerfile &&
+git_commit app v1 && git -C app tag v1.0
+
+stele build -q -t app:1 "git+file://$TMP/app#v1.0" >digest
+D=$(cat digest)
+cp -a "$STELE_STORE" bare-store
+stele attest --key ci.key app:1 >/dev/null 2>&1
+cp -a "$STELE_STORE" unsigned-store
+stele sign --key alice.key app:1 >/dev/null 2>&1
+stele sign --key bob.key app:1 >/dev/null 2>&1
+cp -a "$STELE_STORE" good-store
+
+cat >policy.json <<EOF
+{"keys": {"alice": {"path": "alice.pub"}, "bob": {"path": "bob.pub"},
+          "ci": {"path": "ci.pub"},
+          "old": {"path": "old.pub", "notAfter": "2020-01-01T00:00:00Z"},
+          "rev": {"path": "rev.pub"}},
+ "revoked": ["$(stele keygen --help >/dev/null; python3 -c "
+import hashlib,base64
+l=open('rev.pub').read().strip().split('\n')
+print(hashlib.sha256(base64.b64decode(''.join(l[1:-1]))).hexdigest())")"],
+ "signatures": {"keys": ["alice", "bob", "old", "rev"], "threshold": 2},
+ "provenance": {"required": true, "keys": ["ci"],
+                "builderIds": ["https://stele.dev/builder/local"],
+                "sources": ["git+file://$TMP/app"], "refs": ["refs/tags/v*"],
+                "recipe": "Dockerfile", "hermetic": true},
+ "image": {"nonRoot": true, "pinnedBases": true, "registries": ["oci"],
+           "maxAgeDays": 36500, "noLatest": true}}
+EOF
+
+payload() { # IDENTITY DIGEST [EXTRA]
+	printf '{"critical":{"identity":{"docker-reference":"%s"},"image":{"docker-manifest-digest":"%s"},"type":"cosign container image signature"%s},"optional":null}' "$1" "$2" "${3:-}"
+}
+
+# denied NAME REASON-PATTERN [POLICY]: the current store is denied, naming it
+denied() {
+	expect_code 1 stele verify --policy "${3:-policy.json}" app:1 >out 2>/dev/null; rc=$?
+	cat out
+	[ $rc = 0 ] && grep -q "^FAIL.*$2" out && tail -n1 out | grep -q "^denied"
+}
+fresh() { rm -rf "$STELE_STORE" && cp -a good-store "$STELE_STORE"; }
+S="$STELE_STORE"
+
+test_expect_success 'the good path: built, attested, signed by two keys: allowed' '
+	fresh && stele verify --policy policy.json app:1 >out 2>/dev/null && cat out &&
+	grep -q "^ok   signature threshold: 2 of 2" out && tail -n1 out | grep -q "^allowed $D"
+'
+test_expect_success 'the JSON report has one entry per check' '
+	stele verify --policy policy.json --json app:1 >r.json 2>/dev/null &&
+	[ "$(json_get r.json .allowed)" = True ] &&
+	python3 -c "import json;r=json.load(open(\"r.json\"));assert len(r[\"checks\"])>10 and all(c[\"ok\"] for c in r[\"checks\"])"
+'
+test_expect_success '--key alone: one signature by that key' '
+	{ stele verify --key alice.pub app:1 >out 2>&1 || { cat out; false; }; } &&
+	expect_code 1 stele verify --key carol.pub app:1 >/dev/null 2>&1
+'
+L2=$(python3 -c "import json;i=json.load(open('$S/index.json'));m=[x for x in i['manifests'] if x.get('annotations',{}).get('org.opencontainers.image.ref.name')=='app:1'][0];print(json.load(open('$S/blobs/sha256/'+m['digest'][7:]))['layers'][1]['digest'])")
+CFG=$(python3 -c "import json;print(json.load(open('$S/blobs/sha256/${D#sha256:}'))['config']['digest'])")
+
+test_expect_success 'forgery: a flipped byte in a layer' '
+	fresh && $FORGE flip "$S" "$L2" && denied layer "layer 2: blob $L2 is corrupt"
+'
+test_expect_success 'forgery: a flipped byte in the config' '
+	fresh && $FORGE flip "$S" "$CFG" && denied config "image: .*corrupt"
+'
+test_expect_success 'forgery: a flipped byte in the manifest' '
+	fresh && $FORGE flip "$S" "$D" && denied manifest "image: .*corrupt"
+'
+test_expect_success 'forgery: a layer swapped for another image'"'"'s' '
+	fresh && mkdir -p other && echo other >other/g && printf "FROM scratch\nCOPY g /g\n" >other/Dockerfile &&
+	stele build -q -t other:1 other >/dev/null &&
+	OL=$(stele inspect --json other:1 | python3 -c "import json,sys;print(json.load(sys.stdin)[\"manifest\"][\"layers\"][0][\"digest\"])") &&
+	$FORGE swap "$S" app:1 1 "$OL" >/dev/null && denied swap "diff_id"
+'
+test_expect_success 'forgery: a signature copied from another image' '
+	fresh && stele build -q -t other:1 other >od && stele sign --key alice.key other:1 >/dev/null 2>&1 &&
+	$FORGE copysig "$S" "$(cat od)" "$D" && denied copied "signature .*$(cat od | cut -c1-15)\|signature threshold: 0"
+'
+test_expect_success 'forgery: a payload with an altered digest (validly signed)' '
+	fresh && $FORGE sign "$S" "$D" alice.key pw "$(payload app:1 "$(cat od)")" &&
+	denied digest "signature.*sha256"
+'
+test_expect_success 'forgery: a payload with an extra field' '
+	fresh && $FORGE sign "$S" "$D" alice.key pw "$(payload app:1 "$D" ",\"extra\":1")" &&
+	denied extra "signature.*extra\|signature.*unknown\|signature.*field"
+'
+test_expect_success 'forgery: a payload with a duplicate key' '
+	fresh && $FORGE sign "$S" "$D" alice.key pw "$(payload app:1 "$D" ",\"type\":\"x\"")" &&
+	denied duplicate "signature.*duplicate"
+'
+test_expect_success 'forgery: a payload for a different identity' '
+	fresh && $FORGE sign "$S" "$D" alice.key pw "$(payload evil:1 "$D")" &&
+	denied identity "signed for .evil:1., not for .app:1."
+'
+# One good signature and the forged one: only a counted second key passes.
+half() { rm -rf "$S" && cp -a unsigned-store "$S" && stele sign --key alice.key app:1 >/dev/null 2>&1; }
+test_expect_success 'forgery: a signature by an untrusted key' '
+	half && stele sign --key carol.key app:1 >/dev/null 2>&1 &&
+	denied untrusted "signature threshold: 1 of 2 .*no trusted key made it"
+'
+test_expect_success 'forgery: a signature by an expired key' '
+	half && stele sign --key old.key app:1 >/dev/null 2>&1 &&
+	denied expired "signature threshold: 1 of 2 .*key .old. expired"
+'
+test_expect_success 'forgery: a signature by a revoked key' '
+	half && stele sign --key rev.key app:1 >/dev/null 2>&1 &&
+	denied revoked "signature threshold: 1 of 2 .*key .rev. .* is revoked"
+'
+test_expect_success 'extra signatures by unknown keys do not deny a good image' '
+	fresh && stele sign --key carol.key app:1 >/dev/null 2>&1 &&
+	stele verify --policy policy.json app:1 >/dev/null 2>&1
+'
+test_expect_success 'forgery: a threshold of 2 met by one key signing twice' '
+	rm -rf "$S" && cp -a unsigned-store "$S" &&
+	stele sign --key alice.key app:1 >/dev/null 2>&1 &&
+	stele sign --key alice.key -a note=again app:1 >/dev/null 2>&1 &&
+	denied twice "signature threshold: 1 of 2"
+'
+test_expect_success 'forgery: a DSSE envelope with another payloadType' '
+	fresh && python3 -c "import json;print(json.dumps({\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[{\"name\":\"app\",\"digest\":{\"sha256\":\"${D#sha256:}\"}}],\"predicateType\":\"https://slsa.dev/provenance/v1\",\"predicate\":{}}))" >st.json &&
+	$FORGE dsse "$S" "$D" ci.key pw application/json st.json && denied ptype "attestation.*payload"
+'
+test_expect_success 'forgery: a DSSE statement about another digest' '
+	fresh && sed "s/${D#sha256:}/$(cut -c8- od)/" st.json >st2.json &&
+	$FORGE dsse "$S" "$D" ci.key pw application/vnd.in-toto+json st2.json && denied subject "attestation.*"
+'
+test_expect_success 'forgery: provenance signed by a key not allowed for provenance' '
+	rm -rf "$S" && cp -a bare-store "$S" && stele attest --key alice.key app:1 >/dev/null 2>&1 &&
+	stele sign --key alice.key app:1 >/dev/null 2>&1 && stele sign --key bob.key app:1 >/dev/null 2>&1 &&
+	denied provkey "provenance: no SLSA provenance signed by an allowed key .*alice.*not allowed for provenance"
+'
+test_expect_success 'policy: a source repository outside the policy' '
+	fresh && sed "s|\"git+file://$TMP/app\"|\"git+https://git.example/other\"|" policy.json >p2.json &&
+	denied source "is not an allowed repository" p2.json
+'
+test_expect_success 'policy: a ref outside the policy' '
+	fresh && sed "s|refs/tags/v\*|refs/tags/release-*|" policy.json >p3.json &&
+	denied ref "ref .refs/tags/v1.0. does not match" p3.json
+'
+test_expect_success 'policy: a RUN with network under hermetic' '
+	fresh && printf "FROM oci:%s/base@%s\nRUN --network=host true\nUSER 1000\n" "$TMP" "$BASE" >app/Dockerfile &&
+	git_commit app net && git -C app tag v1.1 &&
+	stele build -q -t app:1 "git+file://$TMP/app#v1.1" >/dev/null &&
+	stele attest --key ci.key app:1 >/dev/null 2>&1 && stele sign --key alice.key app:1 >/dev/null 2>&1 &&
+	stele sign --key bob.key app:1 >/dev/null 2>&1 && denied hermetic "hermetic: a RUN step had network"
+'
+test_expect_success 'policy: a root USER' '
+	fresh && printf "FROM oci:%s/base@%s\nCOPY f /f\n" "$TMP" "$BASE" >app/Dockerfile &&
+	git_commit app root && git -C app tag v1.2 &&
+	stele build -q -t app:1 "git+file://$TMP/app#v1.2" >/dev/null &&
+	stele attest --key ci.key app:1 >/dev/null 2>&1 && stele sign --key alice.key app:1 >/dev/null 2>&1 &&
+	stele sign --key bob.key app:1 >/dev/null 2>&1 && denied root "the image runs as root"
+'
+test_expect_success 'policy: an unpinned base' '
+	fresh && printf "FROM oci:%s/base:bb\nCOPY f /f\nUSER 1000\n" "$TMP" >app/Dockerfile &&
+	git_commit app unpinned && git -C app tag v1.3 &&
+	stele build -q -t app:1 "git+file://$TMP/app#v1.3" >/dev/null &&
+	stele attest --key ci.key app:1 >/dev/null 2>&1 && stele sign --key alice.key app:1 >/dev/null 2>&1 &&
+	stele sign --key bob.key app:1 >/dev/null 2>&1 && denied unpinned "not pinned by digest"
+'
+test_expect_success 'policy: an image older than the maximum age' '
+	fresh && sed "s/\"maxAgeDays\": 36500/\"maxAgeDays\": 30/" policy.json >p4.json &&
+	denied age "maximum age: created 2023" p4.json
+'
+test_expect_success 'policy: a latest tag' '
+	fresh && stele build -q -t app:latest "git+file://$TMP/app#v1.0" >/dev/null &&
+	stele attest --key ci.key app:latest >/dev/null 2>&1 &&
+	stele sign --key alice.key app:latest >/dev/null 2>&1 && stele sign --key bob.key app:latest >/dev/null 2>&1 &&
+	expect_code 1 stele verify --policy policy.json app:latest >out 2>/dev/null && grep -q "FAIL no latest tag" out
+'
+test_expect_success 'policy: an unknown key in the policy is an error, never a weaker policy' '
+	fresh && sed "s/\"nonRoot\"/\"nonRooot\"/" policy.json >p5.json &&
+	! stele verify --policy p5.json app:1 >out 2>err && grep -q "unknown key .nonRooot." err
+'
+test_expect_success 'policy: a key entry of the wrong kind is an error' '
+	printf "{\"keys\": {\"x\": {\"path\": \"alice.key\"}}}" >p6.json &&
+	! stele verify --policy p6.json app:1 >/dev/null 2>err && grep -q "policy" err
+'
+test_expect_success 'usage: exactly one of --policy and --key' '
+	expect_code 2 stele verify app:1 2>/dev/null &&
+	expect_code 2 stele verify --key alice.pub --policy policy.json app:1 2>/dev/null
+'
