@@ -22,6 +22,11 @@ int cmd_attest(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_rebuild(int argc, char **argv);
 int cmd_fsck(int argc, char **argv);
+int cmd_push(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
+int cmd_copy(int argc, char **argv);
+int cmd_login(int argc, char **argv);
+int cmd_logout(int argc, char **argv);
 
 /* Keys (cmd_sign.c, cmd_attest.c): load a key file, asking for its
  * passphrase (file, $STELE_PASSWORD or terminal); attest a built image. */

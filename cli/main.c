@@ -24,6 +24,11 @@ static const struct cmd cmds[] = {
 	{ "verify", cmd_verify, "check an image against a policy or a key" },
 	{ "rebuild", cmd_rebuild, "rebuild an image from its provenance and compare" },
 	{ "fsck", cmd_fsck, "check an OCI image layout for corrupt or dangling blobs" },
+	{ "push", cmd_push, "verify an image, then push it with its signatures to a registry" },
+	{ "pull", cmd_pull, "pull an image with its signatures from a registry" },
+	{ "copy", cmd_copy, "copy an image between registries, layouts and the store" },
+	{ "login", cmd_login, "store credentials for a registry (podman's auth file)" },
+	{ "logout", cmd_logout, "remove stored credentials for a registry" },
 };
 
 static void
@@ -36,7 +41,8 @@ usage(FILE *f)
 		   "Commands:\n");
 	for (i = 0; i < sizeof(cmds) / sizeof(*cmds); i++)
 		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
-	fprintf(f, "\nImages: NAME[:TAG] (the local store, $STELE_STORE), oci:DIR[:TAG|@DIGEST].\n"
+	fprintf(f, "\nImages: NAME[:TAG] (the local store, $STELE_STORE), oci:DIR[:TAG|@DIGEST],\n"
+		   "        docker://HOST/REPO[:TAG][@DIGEST] (a registry).\n"
 		   "Run 'stele COMMAND --help' for a command's options.\n");
 }
 

@@ -900,6 +900,8 @@ stele_registry_open(struct stele_registry **out, const char *host, int push,
 	r->ca = ca;
 	if (!r->o.retries)
 		r->o.retries = 4;
+	else if (r->o.retries == STELE_REGISTRY_NO_RETRY)
+		r->o.retries = 0;
 	if (!r->o.backoff_ms)
 		r->o.backoff_ms = 250;
 	if (!r->o.timeout_s)

@@ -61,12 +61,15 @@
 typedef void (*stele_registry_progress_fn)(void *payload, const char *what,
 					   uint64_t done, uint64_t total);
 
+#define STELE_REGISTRY_NO_RETRY 0xffffffffu
+
 struct stele_registry_opts {
 	const char *creds;      /* "USER:PASS", or NULL */
 	const char *authfile;   /* NULL: the default search (registry/auth.h) */
 	const char *cert_dir;   /* NULL: /etc/containers/certs.d/HOST if any */
 	int insecure;           /* --tls-verify=false */
-	unsigned retries;       /* 0: 4 (five attempts in all) */
+	unsigned retries;       /* 0: 4 (five attempts in all);
+				   STELE_REGISTRY_NO_RETRY: none */
 	unsigned backoff_ms;    /* 0: 250 */
 	unsigned timeout_s;     /* 0: 30 (connect, and longest stall) */
 	uint64_t chunk_size;    /* 0: 16 MiB; larger blobs go up in chunks */

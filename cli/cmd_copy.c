@@ -1,0 +1,273 @@
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/cli_registry.h"
+#include "oci/image.h"
+#include "oci/ref.h"
+#include "registry/transfer.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "verify/verify.h"
+
+/* push, pull and copy: one transfer between any two transports. */
+
+enum mode { MODE_PUSH, MODE_PULL, MODE_COPY };
+
+static const char push_usage[] =
+	"usage: stele push (--policy P | --key PUB | --insecure-skip-verify) [options] SRC docker://HOST/REPO:TAG\n"
+	"\n"
+	"Verify SRC (a store NAME:TAG, oci:DIR[:TAG] or docker://) with the policy\n"
+	"or key first, and push nothing when it is denied (exit 1).  Then push the\n"
+	"image byte for byte (blobs the registry has are skipped, blobs pulled from\n"
+	"another repository of the same registry are mounted), then its cosign\n"
+	"signature and attestation tags and its OCI 1.1 referrers (kept in a\n"
+	"sha256-<hex> index where the registry has no referrers API).\n"
+	"\n"
+	"      --policy P               verify against policy file P\n"
+	"      --key PUB                require a signature by public key PUB\n"
+	"      --insecure-skip-verify   push without verifying (says so)\n"
+	"      --no-attachments         leave out signatures, attestations, referrers\n"
+	CLI_REGISTRY_HELP
+	"  -h, --help                   this help\n";
+
+static const char pull_usage[] =
+	"usage: stele pull [options] docker://HOST/REPO[:TAG][@DIGEST] [DEST]\n"
+	"\n"
+	"Pull an image with its signatures, attestations and referrers into DEST:\n"
+	"oci:DIR[:TAG] or a store NAME[:TAG] (default: the store, as HOST/REPO:TAG).\n"
+	"Every blob is checked against its digest as it arrives; nothing is written\n"
+	"unless the whole pull succeeds, so an interrupted pull is simply rerun.\n"
+	"\n"
+	"      --no-attachments         leave out signatures, attestations, referrers\n"
+	CLI_REGISTRY_HELP
+	"  -h, --help                   this help\n";
+
+static const char copy_usage[] =
+	"usage: stele copy [options] SRC DEST\n"
+	"\n"
+	"Copy an image with its signatures, attestations and referrers between\n"
+	"any two of: docker://HOST/REPO[:TAG], oci:DIR[:TAG], a store NAME[:TAG].\n"
+	"A docker:// DEST is a push: it needs --policy, --key or\n"
+	"--insecure-skip-verify, as stele push does.  The digest never changes.\n"
+	"\n"
+	"      --policy P | --key PUB | --insecure-skip-verify   (docker:// DEST)\n"
+	"      --no-attachments         leave out signatures, attestations, referrers\n"
+	CLI_REGISTRY_HELP
+	"  -h, --help                   this help\n";
+
+struct gate {
+	const char *policy, *key;
+	int skip;
+};
+
+static void
+gate_progress(void *payload, const char *msg)
+{
+	const struct cli_registry *c = payload;
+
+	if (!c->quiet)
+		fprintf(stderr, "%s\n", msg);
+}
+
+/*
+ * The push gate: stele_verify_image() over the local copy, before any
+ * byte goes to the destination.  EXIT_OK to go on.
+ */
+static int
+push_gate(struct stele_image *img, const struct stele_ref *src,
+	  const struct gate *g, struct cli_registry *c)
+{
+	struct stele_verify_opts vo;
+	struct stele_verify_report *rep = NULL;
+	char *defid = NULL;
+	size_t i;
+	int error, code;
+
+	if (g->skip) {
+		fprintf(stderr, "stele: warning: --insecure-skip-verify: pushing %s without verifying it\n",
+			img->digest);
+		return EXIT_OK;
+	}
+	memset(&vo, 0, sizeof(vo));
+	vo.policy = g->policy;
+	vo.key = g->key;
+	if (src->transport == STELE_REF_STORE && src->tag)
+		defid = stele_xasprintf("%s:%s", src->name, src->tag);
+	vo.default_identity = defid;
+	vo.progress = gate_progress;
+	vo.progress_payload = c;
+	error = stele_verify_image(&rep, img, &vo);
+	free(defid);
+	if (error < 0) {
+		stele_verify_report_free(rep);
+		return cli_fail(error);
+	}
+	if (rep->allowed) {
+		stele_verify_report_free(rep);
+		return EXIT_OK;
+	}
+	for (i = 0; i < rep->n; i++)
+		if (!rep->checks[i].ok)
+			fprintf(stderr, "stele: denied: %s: %s\n", rep->checks[i].name,
+				rep->checks[i].reason ? rep->checks[i].reason : "failed");
+	fprintf(stderr, "stele: %s is not pushed: verification denied it\n",
+		rep->digest);
+	code = EXIT_DENIED;
+	if (c->json) {
+		json_t *j = stele_verify_report_json(rep);
+		struct stele_buf b = STELE_BUF_INIT(16u << 20);
+
+		if (j && stele_json_emit(&b, j) == 0)
+			printf("%s\n", b.ptr);
+		json_decref(j);
+		stele_buf_release(&b);
+	}
+	stele_verify_report_free(rep);
+	return code;
+}
+
+static int
+run(enum mode mode, const char *usage, const struct stele_ref *src,
+    const struct stele_ref *dst, const struct gate *g, unsigned flags,
+    struct cli_registry *c, const char *srcs, const char *dsts)
+{
+	struct stele_transfer t;
+	struct stele_image *img = NULL;
+	char *tmp = NULL;
+	int error = 0, code;
+
+	(void)usage;
+	(void)mode;
+	memset(&t, 0, sizeof(t));
+	if (src->transport == STELE_REF_DOCKER && (!dst || dst->transport != STELE_REF_DOCKER)) {
+		error = stele_registry_pull(&t, src, dst, flags, &c->o);
+		goto done;
+	}
+	/* Load the source locally: a registry source through a temporary layout. */
+	if (src->transport == STELE_REF_DOCKER)
+		error = stele_registry_pull_temp(&img, &tmp, src, &c->o);
+	else
+		error = stele_image_open(&img, src);
+	if (error < 0)
+		goto done;
+	if (dst->transport == STELE_REF_DOCKER) {
+		if ((code = push_gate(img, src, g, c)) != EXIT_OK)
+			goto out_code;
+		error = stele_registry_push(&t, img, dst, flags, &c->o);
+	} else {
+		error = stele_layout_copy(&t, img, dst, flags);
+	}
+done:
+	if (error < 0) {
+		code = cli_fail(error);
+		goto out_code;
+	}
+	code = cli_registry_summary(c, mode == MODE_PUSH ? "pushed" :
+				    mode == MODE_PULL ? "pulled" : "copied",
+				    &t, srcs, dsts);
+out_code:
+	stele_image_free(img);
+	if (tmp) {
+		stele_fs_rm_rf(tmp);
+		free(tmp);
+	}
+	return code;
+}
+
+static int
+transfer(enum mode mode, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'P' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "insecure-skip-verify", no_argument, NULL, 'S' },
+		{ "no-attachments", no_argument, NULL, 'N' },
+		{ "help", no_argument, NULL, 'h' },
+		CLI_REGISTRY_OPTIONS,
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *usage = mode == MODE_PUSH ? push_usage :
+		mode == MODE_PULL ? pull_usage : copy_usage;
+	struct stele_ref *src = NULL, *dst = NULL;
+	struct cli_registry c;
+	struct gate g = { NULL, NULL, 0 };
+	unsigned flags = 0;
+	char *dsts = NULL;
+	int ch, r, ngates, code;
+
+	cli_registry_init(&c);
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+		if ((r = cli_registry_opt(&c, ch, optarg)) != 0) {
+			if (r < 0)
+				return cli_usage(usage, "%s", stele_error_last());
+			continue;
+		}
+		switch (ch) {
+		case 'P': g.policy = optarg; break;
+		case 'k': g.key = optarg; break;
+		case 'S': g.skip = 1; break;
+		case 'N': flags |= STELE_TRANSFER_NO_ATTACH; break;
+		case 'h': fputs(usage, stdout); return EXIT_OK;
+		default: fputs(usage, stderr); return EXIT_USAGE;
+		}
+	}
+	if (mode == MODE_PULL ? (argc - optind < 1 || argc - optind > 2) :
+	    argc - optind != 2)
+		return cli_usage(usage, mode == MODE_PULL ? "need SOURCE [DEST]" :
+				 "need SOURCE and DEST");
+	if (stele_ref_parse(&src, argv[optind]) < 0 ||
+	    (optind + 1 < argc && stele_ref_parse(&dst, argv[optind + 1]) < 0)) {
+		code = cli_usage(usage, "%s", stele_error_last());
+		goto out;
+	}
+	ngates = !!g.policy + !!g.key + g.skip;
+	if (mode == MODE_PULL && src->transport != STELE_REF_DOCKER) {
+		code = cli_usage(usage, "pull reads from a registry: docker://HOST/REPO[:TAG]");
+		goto out;
+	}
+	if (mode == MODE_PUSH && dst->transport != STELE_REF_DOCKER) {
+		code = cli_usage(usage, "push writes to a registry: docker://HOST/REPO:TAG");
+		goto out;
+	}
+	if (dst && dst->transport == STELE_REF_DOCKER && ngates != 1) {
+		code = cli_usage(usage, ngates ? "give only one of --policy, --key and --insecure-skip-verify" :
+				 "pushing needs one of --policy P, --key PUB or --insecure-skip-verify");
+		goto out;
+	}
+	if ((!dst || dst->transport != STELE_REF_DOCKER) && ngates) {
+		code = cli_usage(usage, "--policy, --key and --insecure-skip-verify apply to a docker:// destination");
+		goto out;
+	}
+	cli_registry_start(&c);
+	dsts = dst ? stele_xstrdup(argv[optind + 1]) : stele_xasprintf("%s:%s",
+		src->name, src->tag ? src->tag : "latest");
+	code = run(mode, usage, src, dst, &g, flags, &c, argv[optind], dsts);
+out:
+	free(dsts);
+	stele_ref_free(src);
+	stele_ref_free(dst);
+	return code;
+}
+
+int
+cmd_push(int argc, char **argv)
+{
+	return transfer(MODE_PUSH, argc, argv);
+}
+
+int
+cmd_pull(int argc, char **argv)
+{
+	return transfer(MODE_PULL, argc, argv);
+}
+
+int
+cmd_copy(int argc, char **argv)
+{
+	return transfer(MODE_COPY, argc, argv);
+}

@@ -1,0 +1,146 @@
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/cli_registry.h"
+#include "util/error.h"
+#include "util/json.h"
+
+static volatile sig_atomic_t interrupted;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* A non-negative decimal from the environment, or `dflt`. */
+static unsigned long long
+env_num(const char *name, unsigned long long dflt)
+{
+	const char *s = getenv(name);
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s)
+		return dflt;
+	v = strtoull(s, &end, 10);
+	return *end || v > (1ull << 40) ? dflt : v;
+}
+
+static void
+progress(void *payload, const char *what, uint64_t done, uint64_t total)
+{
+	struct cli_registry *c = payload;
+	int pct = total ? (int)(done * 100 / total) : 100;
+
+	if (c->quiet || !c->tty)
+		return;
+	if (!strcmp(c->last, what) && pct == c->last_pct)
+		return;
+	snprintf(c->last, sizeof(c->last), "%s", what);
+	c->last_pct = pct;
+	fprintf(stderr, "\r%.40s %3d%% %8.1f MiB", what, pct,
+		(double)done / (1024.0 * 1024.0));
+	if (done >= total)
+		fputc('\n', stderr);
+}
+
+void
+cli_registry_init(struct cli_registry *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->o.backoff_ms = (unsigned)env_num("STELE_REGISTRY_BACKOFF_MS", 0);
+	c->o.timeout_s = (unsigned)env_num("STELE_REGISTRY_TIMEOUT", 0);
+	c->o.chunk_size = env_num("STELE_REGISTRY_CHUNK_SIZE", 0);
+	c->o.progress = progress;
+	c->o.progress_payload = c;
+	c->o.cancel = &interrupted;
+	c->last_pct = -1;
+}
+
+int
+cli_registry_opt(struct cli_registry *c, int opt, const char *arg)
+{
+	char *end;
+	unsigned long n;
+
+	switch (opt) {
+	case CLI_REG_CREDS: c->o.creds = arg; return 1;
+	case CLI_REG_AUTHFILE: c->o.authfile = arg; return 1;
+	case CLI_REG_CERTDIR: c->o.cert_dir = arg; return 1;
+	case CLI_REG_JSON: c->json = 1; return 1;
+	case 'q': c->quiet = 1; return 1;
+	case CLI_REG_TLS:
+		if (!strcmp(arg, "true"))
+			c->o.insecure = 0;
+		else if (!strcmp(arg, "false"))
+			c->o.insecure = 1;
+		else
+			return stele_error_setc(STELE_EINVALID,
+				"--tls-verify wants true or false, not '%s'", arg);
+		return 1;
+	case CLI_REG_RETRY:
+		n = strtoul(arg, &end, 10);
+		if (!*arg || *end || n > 20)
+			return stele_error_setc(STELE_EINVALID,
+				"--retry-times wants 0 to 20, not '%s'", arg);
+		c->o.retries = n ? (unsigned)n : STELE_REGISTRY_NO_RETRY;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+void
+cli_registry_start(struct cli_registry *c)
+{
+	struct sigaction sa;
+
+	c->tty = isatty(2) && !getenv("STELE_QUIET");
+	if (getenv("STELE_QUIET"))
+		c->quiet = 1;
+	if (c->o.insecure)
+		fprintf(stderr, "stele: warning: --tls-verify=false: certificates are not checked and plain http is allowed\n");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+int
+cli_registry_summary(struct cli_registry *c, const char *verb,
+		     const struct stele_transfer *t, const char *src,
+		     const char *dst)
+{
+	if (c->json) {
+		json_t *j = stele_transfer_json(t, src, dst);
+		struct stele_buf b = STELE_BUF_INIT(1 << 20);
+
+		if (!j || stele_json_emit(&b, j) < 0) {
+			json_decref(j);
+			stele_buf_release(&b);
+			return EXIT_ERROR;
+		}
+		printf("%s\n", b.ptr);
+		json_decref(j);
+		stele_buf_release(&b);
+		return EXIT_OK;
+	}
+	if (!c->quiet)
+		fprintf(stderr,
+			"%s %s -> %s: %zu blobs (%zu transferred, %zu present, %zu mounted, %.1f MiB), %zu signature tag%s, %zu attestation tag%s, %zu referrer%s\n",
+			verb, src, dst, t->blobs, t->blobs_sent, t->blobs_present,
+			t->blobs_mounted, (double)t->bytes / (1024.0 * 1024.0),
+			t->signatures, t->signatures == 1 ? "" : "s",
+			t->attestations, t->attestations == 1 ? "" : "s",
+			t->referrers, t->referrers == 1 ? "" : "s");
+	printf("%s\n", t->digest);
+	return EXIT_OK;
+}

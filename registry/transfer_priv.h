@@ -1,0 +1,21 @@
+#ifndef STELE_REGISTRY_TRANSFER_PRIV_H
+#define STELE_REGISTRY_TRANSFER_PRIV_H
+
+/* Between registry/pull.c and registry/push.c. */
+
+#include <jansson.h>
+
+#include "registry/client.h"
+
+/* Is manifest `m` (media type `mt`, may be NULL) an index? */
+int stele_transfer__is_index(const json_t *m, const char *mt);
+/* m's mediaType, else `fallback`, else guessed from its shape (borrowed). */
+const char *stele_transfer__media_type(const json_t *m, const char *fallback);
+/* A descriptor with a valid sha256 digest and a size; EINVALID naming `what`. */
+int stele_transfer__desc_check(const json_t *d, const char *what);
+/* Referrers of `digest`: the API, else the "sha256-<hex>" tag's index;
+ * STELE_ENOTFOUND when neither has any. */
+int stele_transfer__remote_referrers(json_t **out, struct stele_registry *r,
+				     const char *repo, const char *digest);
+
+#endif
