@@ -68,7 +68,7 @@ runtime_config(const struct stele_sandbox_opts *o, const char *root)
 		"/sys/firmware", "/proc/scsi", NULL };
 	static const char *const ro[] = { "/proc/bus", "/proc/fs", "/proc/irq",
 		"/proc/sys", "/proc/sysrq-trigger", NULL };
-	json_t *caps = strv_json(default_caps), *ns, *mounts;
+	json_t *caps = strv_json(default_caps), *ns, *mounts, *cfg;
 
 	ns = json_pack("[{s:s},{s:s},{s:s},{s:s}]", "type", "pid", "type", "ipc",
 		       "type", "uts", "type", "mount");
@@ -81,7 +81,7 @@ runtime_config(const struct stele_sandbox_opts *o, const char *root)
 	json_array_append_new(mounts, mount_json("/dev/shm", "tmpfs", "shm", shm_o));
 	json_array_append_new(mounts, mount_json("/dev/mqueue", "mqueue", "mqueue", mq_o));
 	json_array_append_new(mounts, mount_json("/sys", "sysfs", "sysfs", sys_o));
-	return json_pack("{s:s,s:{s:b,s:{s:i,s:i},s:o,s:o,s:s,s:{s:O,s:O,s:O,s:O},"
+	cfg = json_pack("{s:s,s:{s:b,s:{s:i,s:i},s:o,s:o,s:s,s:{s:O,s:O,s:O,s:O},"
 			 "s:[{s:s,s:i,s:i}],s:b},s:{s:s,s:b},s:s,s:o,"
 			 "s:{s:o,s:o,s:o}}",
 		"ociVersion", "1.0.2",
@@ -99,6 +99,8 @@ runtime_config(const struct stele_sandbox_opts *o, const char *root)
 		"mounts", mounts,
 		"linux", "namespaces", ns, "maskedPaths", strv_json(masked),
 		"readonlyPaths", strv_json(ro));
+	json_decref(caps);
+	return cfg;
 }
 
 /* Run the runtime, passing each output line to o->output. */

@@ -9,6 +9,9 @@ failed=0
 failures=""
 STELE="$top/$build/stele"
 export STELE
+# Sanitizer builds: third-party leaks are suppressed, never ours.
+LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0"
+export LSAN_OPTIONS
 counts=$(mktemp)
 for t in "$top/$build"/tests/test_*; do
 	[ -x "$t" ] || continue
