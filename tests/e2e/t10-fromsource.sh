@@ -69,3 +69,6 @@ test_expect_success 'the provenance ties the binary to the commit and the compil
 	assert st["predicate"]["buildDefinition"]["internalParameters"].get("hermetic", True)
 	PY
 '
+test_expect_success 'stele rebuild of the example says identical' '
+	stele rebuild oci:img:v1 >out 2>/dev/null && cat out && grep -q "^identical" out
+'

@@ -1,0 +1,126 @@
+#!/bin/sh
+# Rebuild-verification from provenance, and fsck of a layout.
+. "$(dirname "$0")/lib.sh"
+
+export STELE_CACHE="$TMP/cache" STELE_PASSWORD=pw
+make_busybox_base "oci:$TMP/base:bb"
+mkdir app && git -C app init -q -b main && echo hello >app/f && mkdir app/d && echo deep >app/d/g &&
+printf 'FROM oci:%s/base:bb\nCOPY f /f\nCOPY d /d/\nRUN echo built >/built\nUSER 1000\n' "$TMP" >app/Dockerfile &&
+git_commit app v1 && git -C app tag v1
+stele build -q -t app:1 "git+file://$TMP/app#v1" >digest
+cp -a "$STELE_STORE" good-store
+fresh() { rm -rf "$STELE_STORE" && cp -a good-store "$STELE_STORE"; }
+prov() { # the provenance statement blob's path
+	python3 - "$STELE_STORE" <<-'PY'
+	import json, sys
+	s = sys.argv[1]
+	i = json.load(open(s + "/index.json"))
+	r = [m for m in i["manifests"] if m.get("artifactType") == "application/vnd.in-toto+json"][0]
+	m = json.load(open(s + "/blobs/sha256/" + r["digest"][7:]))
+	print(s + "/blobs/sha256/" + m["layers"][0]["digest"][7:])
+	PY
+}
+
+test_expect_success 'stele rebuild says identical' '
+	stele rebuild app:1 >out 2>err && cat out && grep -q "^identical" out
+'
+test_expect_success 'rebuild --json' '
+	stele rebuild --json app:1 >r.json 2>/dev/null && [ "$(json_get r.json .identical)" = True ] &&
+	[ "$(json_get r.json .rebuilt)" = "$(cat digest)" ]
+'
+test_expect_success 'a tampered record of the source tree is named' '
+	fresh && tree=$(git -C app rev-parse v1^{tree}) &&
+	python3 - "$STELE_STORE" "$tree" <<-PY &&
+	import hashlib, json, sys
+	s, tree = sys.argv[1:]
+	b = lambda x: s + "/blobs/sha256/" + x[7:]
+	def put(data):
+	    d = "sha256:" + hashlib.sha256(data).hexdigest()
+	    open(b(d), "wb").write(data)
+	    return d
+	i = json.load(open(s + "/index.json"))
+	for m in i["manifests"]:
+	    if m.get("artifactType") == "application/vnd.in-toto+json":
+	        r = json.load(open(b(m["digest"])))
+	        st = open(b(r["layers"][0]["digest"]), "rb").read().replace(tree.encode(), b"0" * 40)
+	        r["layers"][0]["digest"] = put(st); r["layers"][0]["size"] = len(st)
+	        rj = json.dumps(r, separators=(",", ":")).encode()
+	        m["digest"] = put(rj); m["size"] = len(rj)
+	json.dump(i, open(s + "/index.json", "w"))
+	PY
+	expect_code 1 stele rebuild app:1 >out 2>/dev/null && cat out &&
+	grep -q "source differs: commit .* has tree $tree, the provenance records tree 0000000000000000000000000000000000000000" out
+'
+test_expect_success 'a tampered layer is named, with the files that differ' '
+	fresh && python3 - "$STELE_STORE" "$(cat digest)" <<-PY &&
+	import hashlib, io, json, sys, tarfile, gzip
+	s, d = sys.argv[1:]
+	b = lambda x: s + "/blobs/sha256/" + x[7:]
+	man = json.load(open(b(d)))
+	cfg = json.load(open(b(man["config"]["digest"])))
+	# layer 3 (COPY d): change d/g, keep the tar otherwise
+	src = tarfile.open(b(man["layers"][2]["digest"]))
+	out = io.BytesIO()
+	dst = tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT)
+	for m in src.getmembers():
+	    data = src.extractfile(m).read() if m.isfile() else None
+	    if m.name == "d/g":
+	        data = b"evil\n"; m.size = len(data)
+	    dst.addfile(m, io.BytesIO(data) if data is not None else None)
+	dst.close()
+	raw = out.getvalue(); gz = gzip.compress(raw, mtime=0)
+	put = lambda data: (open(b("sha256:" + hashlib.sha256(data).hexdigest()), "wb").write(data), "sha256:" + hashlib.sha256(data).hexdigest())[1]
+	man["layers"][2]["digest"] = put(gz); man["layers"][2]["size"] = len(gz)
+	cfg["rootfs"]["diff_ids"][2] = "sha256:" + hashlib.sha256(raw).hexdigest()
+	cj = json.dumps(cfg, sort_keys=True, separators=(",", ":")).encode()
+	man["config"]["digest"] = put(cj); man["config"]["size"] = len(cj)
+	mj = json.dumps(man, sort_keys=True, separators=(",", ":")).encode()
+	nd = put(mj)
+	# the tampered image takes over the tag, keeping the old provenance
+	i = json.load(open(s + "/index.json"))
+	for m in i["manifests"]:
+	    if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == "app:1":
+	        m["digest"] = nd; m["size"] = len(mj)
+	    elif m.get("artifactType"):
+	        r = json.load(open(b(m["digest"])))
+	        r["subject"]["digest"] = nd
+	        rj = json.dumps(r, separators=(",", ":")).encode()
+	        m["digest"] = put(rj); m["size"] = len(rj)
+	json.dump(i, open(s + "/index.json", "w"))
+	PY
+	expect_code 1 stele rebuild app:1 >out 2>/dev/null && cat out &&
+	grep -q "^layer 3 differs" out && grep -q "files that differ: d/g" out
+'
+test_expect_success 'a directory context cannot be rebuilt, and says why' '
+	fresh && mkdir dc && echo x >dc/x && printf "FROM scratch\nCOPY x /x\n" >dc/Dockerfile &&
+	stele build -q -t dir:1 dc >/dev/null &&
+	expect_code 3 stele rebuild dir:1 2>err && grep -q "directory context cannot be fetched again" err
+'
+test_expect_success 'fsck: a clean layout' '
+	fresh && stele fsck >out && cat out && grep -q ", 0 problems" out
+'
+test_expect_success 'fsck finds a corrupted blob' '
+	fresh && l=$(stele inspect --json app:1 | python3 -c "import json,sys;print(json.load(sys.stdin)[\"manifest\"][\"layers\"][1][\"digest\"])") &&
+	printf x >>"$STELE_STORE/blobs/sha256/${l#sha256:}" &&
+	expect_code 1 stele fsck >out && cat out && grep -q "^corrupt $l: the blob" out
+'
+test_expect_success 'fsck finds a dangling reference' '
+	fresh && l=$(stele inspect --json app:1 | python3 -c "import json,sys;print(json.load(sys.stdin)[\"manifest\"][\"layers\"][2][\"digest\"])") &&
+	rm "$STELE_STORE/blobs/sha256/${l#sha256:}" &&
+	expect_code 1 stele fsck >out && cat out && grep -q "^dangling $l: referenced by sha256:" out
+'
+test_expect_success 'fsck --prune removes temp files and unreferenced blobs only' '
+	fresh && mkdir -p "$STELE_STORE/.stele-tmp/txn-dead" && echo junk >"$STELE_STORE/.stele-tmp/txn-dead/x" &&
+	echo orphan >o && h=$(sha256sum o | cut -d" " -f1) && cp o "$STELE_STORE/blobs/sha256/$h" &&
+	stele fsck >out && grep -q "^unreferenced sha256:$h" out && grep -q "^temporary" out &&
+	stele fsck --prune >out && [ ! -e "$STELE_STORE/blobs/sha256/$h" ] &&
+	[ ! -e "$STELE_STORE/.stele-tmp/txn-dead" ] && stele fsck --json >f.json &&
+	[ "$(json_get f.json .problems)" = "[]" ] && [ "$(json_get f.json .unreferenced)" = "[]" ] &&
+	stele verify --key /dev/null app:1 >/dev/null 2>&1; stele rebuild app:1 >/dev/null 2>&1
+'
+test_expect_success 'a policy with rebuild: true runs the rebuild inside verify' '
+	fresh && stele keygen --output-prefix ci >/dev/null 2>&1 && stele attest --key ci.key app:1 >/dev/null 2>&1 &&
+	stele sign --key ci.key app:1 >/dev/null 2>&1 &&
+	printf "{\"keys\":{\"ci\":{\"path\":\"ci.pub\"}},\"signatures\":{\"threshold\":1},\"provenance\":{\"keys\":[\"ci\"],\"rebuild\":true}}" >p.json &&
+	stele verify --policy p.json app:1 >out 2>/dev/null && cat out && grep -q "^ok   rebuild: identical" out
+'
