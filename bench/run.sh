@@ -67,6 +67,16 @@ printf '%-44s %9d %9d %7.3f\n' "gzip layer bytes vs anchor" "$(size "$work/out")
 echo "peak RSS of stele build: gzip $((gzrss / 1024)) MiB, zstd $((zrss / 1024)) MiB (goal <= 64 MiB)"
 echo "goals: gzip ratio <= 0.6 (2 cores, output independent of threads); zstd ratio <= 1.3"
 
+# verify (every blob streamed for digest and diff_id, signatures) against
+# sha256sum over the same blobs.
+STELE_PASSWORD=bench "$stele" keygen --output-prefix "$work/k" >/dev/null 2>&1
+STELE_PASSWORD=bench "$stele" sign --identity bench:1 --key "$work/k.key" "oci:$work/out:gz" >/dev/null 2>&1
+set -- $(secs "$stele" verify --key "$work/k.pub" --identity bench:1 "oci:$work/out:gz")
+ver=$1
+set -- $(secs sh -c "sha256sum '$work/out/blobs/sha256/'* >/dev/null")
+sum=$1
+printf '%-44s %9.2f %9.2f %7.2f\n' "verify vs sha256sum over the blobs" "$ver" "$sum" "$(echo "$ver / $sum" | bc -l)"
+
 # The from-source example: first build (cold cache) and a no-op rebuild.
 if root=$(sh "$top/scripts/mkdebian.sh" 2>/dev/null); then
 	SOURCE_DATE_EPOCH=0 "$stele" import -q -t bookworm-gcc:1 "$root" >/dev/null
