@@ -361,6 +361,18 @@ on_read(char *buf, size_t size, size_t n, void *p)
 	return (size_t)got;
 }
 
+/* curl rewinds to send a body again (a connection that died under it). */
+static int
+on_seek(void *p, curl_off_t offset, int origin)
+{
+	struct xfer *x = p;
+
+	if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > x->q->body_len)
+		return CURL_SEEKFUNC_CANTSEEK;
+	x->upos = (uint64_t)offset;
+	return CURL_SEEKFUNC_OK;
+}
+
 static int
 on_progress(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 	    curl_off_t ulnow)
@@ -630,6 +642,7 @@ transient_curl(CURLcode rc)
 	case CURLE_RECV_ERROR:
 	case CURLE_GOT_NOTHING:
 	case CURLE_PARTIAL_FILE:
+	case CURLE_SEND_FAIL_REWIND:
 	case CURLE_HTTP2:
 	case CURLE_HTTP2_STREAM:
 		return 1;
@@ -688,6 +701,8 @@ setup(struct stele_registry *r, struct stele_registry__req *q, struct xfer *x,
 		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(c, CURLOPT_READDATA, x);
+		curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+		curl_easy_setopt(c, CURLOPT_SEEKDATA, x);
 		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
 				 (curl_off_t)q->body_len);
 		if (strcmp(q->method, "PUT"))
