@@ -12,10 +12,17 @@ if [ -x "$dir/root/usr/bin/cosign" ]; then
 	echo "$dir/root/usr/bin/cosign"
 	exit 0
 fi
-mirror=http://deb.debian.org/debian
+# The mirror this machine's apt already uses; its name is never written here.
+mirror=""
 if [ -r /etc/apt/sources.list.d/debian.sources ]; then
-	m=$(sed -n 's/^URIs: *\([^ ]*debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources | head -n1)
-	[ -n "$m" ] && mirror=$m
+	mirror=$(sed -n 's/^URIs: *\([^ ]*debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources | head -n1)
+fi
+if [ -z "$mirror" ] && [ -r /etc/apt/sources.list ]; then
+	mirror=$(sed -n 's/^deb  *\(\[[^]]*\] *\)\{0,1\}\([^ ]*debian\) .*/\2/p' /etc/apt/sources.list | head -n1)
+fi
+if [ -z "$mirror" ]; then
+	echo "get-cosign: cannot find the Debian mirror in /etc/apt" >&2
+	exit 1
 fi
 mkdir -p "$dir/apt/lists/partial" "$dir/apt/cache/archives/partial" "$dir/deb"
 echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" >"$dir/apt/sources.list"
