@@ -90,6 +90,10 @@ void step_cache_store(struct build *b, struct stage *s, const char *hex);
 void step_cache_store_empty(struct build *b, const char *hex);
 /* RUN, through the OCI runtime. */
 int build_run(struct build *b, struct stage *s, const struct stele_instr *in);
+/* A field of NAME's line in ROOTFS/etc/FILE (passwd: 2 = uid, 3 = gid;
+ * group: 2 = gid).  STELE_ENOTFOUND when absent. */
+int stage_etc_field(long *out, const char *rootfs, const char *file,
+		    const char *name, int field);
 /* USER (uid[:gid] or names from the stage's /etc) to ids. */
 int stage_resolve_user(struct stage *s, const char *spec, uid_t *uid,
 		       gid_t *gid);

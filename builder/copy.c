@@ -42,39 +42,6 @@ struct copy_job {
 /* ---- owners ---- */
 
 static int
-lookup_id(long *out, const char *rootfs, const char *file, const char *name)
-{
-	char *path = stele_xasprintf("%s/etc/%s", rootfs, file);
-	struct stele_buf buf = STELE_BUF_INIT(4u << 20);
-	char *line, *save = NULL;
-	size_t n = strlen(name);
-	int error;
-
-	error = stele_fs_read(&buf, path);
-	free(path);
-	if (error < 0) {
-		stele_buf_release(&buf);
-		return STELE_ENOTFOUND;
-	}
-	error = STELE_ENOTFOUND;
-	for (line = strtok_r(buf.ptr, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char *p;
-
-		if (strncmp(line, name, n) || line[n] != ':')
-			continue;
-		/* name:x:ID:... */
-		if ((p = strchr(line + n + 1, ':'))) {
-			*out = strtol(p + 1, NULL, 10);
-			error = 0;
-		}
-		break;
-	}
-	stele_buf_release(&buf);
-	return error;
-}
-
-static int
 parse_id(long *out, const char *s, const char *rootfs, const char *file)
 {
 	char *end;
@@ -83,7 +50,7 @@ parse_id(long *out, const char *s, const char *rootfs, const char *file)
 	*out = strtol(s, &end, 10);
 	if (*s && !*end && !errno && *out >= 0 && *out <= 0x7fffffffL)
 		return 0;
-	return lookup_id(out, rootfs, file, s);
+	return stage_etc_field(out, rootfs, file, s, 2);
 }
 
 static int
@@ -732,6 +699,18 @@ out:
 }
 
 static void
+job_init(struct copy_job *j, struct build *b, struct stage *s,
+	 const struct stele_instr *in)
+{
+	j->b = b;
+	j->s = s;
+	j->in = in;
+	j->ctx = b->ctx;
+	j->files = json_object();
+	j->inputs = json_array();
+}
+
+static void
 job_release(struct copy_job *j)
 {
 	stele_plan_release(&j->plan);
@@ -847,12 +826,7 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 	size_t i, nsrc = in->nargs - 1;
 	int into_dir, error = 0, add = in->kind == STELE_I_ADD, git_add;
 
-	j.b = b;
-	j.s = s;
-	j.in = in;
-	j.ctx = b->ctx;
-	j.files = json_object();
-	j.inputs = json_array();
+	job_init(&j, b, s, in);
 	words = stele_xcalloc(in->nargs, sizeof(char *));
 	for (i = 0; i < in->nargs && !error; i++)
 		error = build_expand(&words[i], b, s, in, in->args[i]);
@@ -939,12 +913,7 @@ build_mkdir_layer(struct build *b, struct stage *s, const struct stele_instr *in
 	char *rel = resolve_in_rootfs(s->rootfs, abs + 1, 1);
 	int error = 0;
 
-	j.b = b;
-	j.s = s;
-	j.in = in;
-	j.ctx = b->ctx;
-	j.files = json_object();
-	j.inputs = json_array();
+	job_init(&j, b, s, in);
 	st.type = STELE_ENTRY_DIR;
 	st.perm = 0755;
 	if (*rel) {

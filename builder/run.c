@@ -12,9 +12,8 @@
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-/* A passwd or group field of NAME (field 2 = id, 3 = primary gid). */
-static int
-etc_field(long *out, const char *rootfs, const char *file, const char *name,
+int
+stage_etc_field(long *out, const char *rootfs, const char *file, const char *name,
 	  int field)
 {
 	char *path = stele_xasprintf("%s/etc/%s", rootfs, file);
@@ -101,15 +100,15 @@ stage_resolve_user(struct stage *s, const char *spec, uid_t *uid, gid_t *gid)
 	if (group)
 		*group++ = '\0';
 	if (!numeric(&u, user)) {
-		if (etc_field(&u, s->rootfs, "passwd", user, 2) < 0 ||
-		    (!group && etc_field(&g, s->rootfs, "passwd", user, 3) < 0))
+		if (stage_etc_field(&u, s->rootfs, "passwd", user, 2) < 0 ||
+		    (!group && stage_etc_field(&g, s->rootfs, "passwd", user, 3) < 0))
 			error = stele_error_setc(STELE_EINVALID,
 				"unknown user '%s' (not in the image's /etc/passwd)", user);
 	} else if (!group && gid_of_uid(&g, s->rootfs, u) < 0) {
 		g = 0; /* uid only, unknown to the image: group root, as Docker */
 	}
 	if (!error && group && !numeric(&g, group) &&
-	    etc_field(&g, s->rootfs, "group", group, 2) < 0)
+	    stage_etc_field(&g, s->rootfs, "group", group, 2) < 0)
 		error = stele_error_setc(STELE_EINVALID,
 			"unknown group '%s' (not in the image's /etc/group)", group);
 	if (!error) {
