@@ -848,7 +848,7 @@ stele_registry__fail(struct stele_registry *r,
 	size_t i;
 	int code = q->status == 404 ? STELE_ENOTFOUND : STELE_ERROR;
 
-	if (q->err.len && json_loadb(q->err.ptr, q->err.len, 0, NULL) &&
+	if (q->err.len &&
 	    stele_json_parse(&doc, q->err.ptr, q->err.len, "error") == 0)
 		json_array_foreach(json_object_get(doc, "errors"), i, e) {
 			const char *c = stele_json_str(e, "code");
