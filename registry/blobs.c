@@ -22,7 +22,8 @@ stele_registry_manifest_get(struct stele_buf *out,
 {
 	struct stele_registry__req q;
 	char *path = path_of(repo, "manifests", ref);
-	char *what = stele_xasprintf("GET manifest %s:%s", repo, ref);
+	char *what = stele_xasprintf("GET manifest %s%s%s", repo,
+				     strncmp(ref, "sha256:", 7) ? ":" : "@", ref);
 	int error;
 
 	if (media_type)

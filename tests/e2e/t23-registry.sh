@@ -122,6 +122,10 @@ test_expect_success 'plain http only with --tls-verify=false (https is required 
 	stele push --key k.pub $I app:1 docker://$REG/nohttp:1 2>err >/dev/null &&
 	grep -q "warning: --tls-verify=false" err
 '
+test_expect_success 'stele_registry_pull_to (the builder'"'"'s FROM HOST/REPO@DIGEST): pulls once, then offline' '
+	STELE_TEST_REGISTRY=$REG/app@$D "$(dirname "$STELE")/tests/test_registry" >unit.out 2>&1;
+	cat unit.out; grep -q "PASSED  \] 5 test" unit.out && grep -q "^pull_to: .*404" unit.out
+'
 test_expect_success 'a missing image is a clear error naming it' '
 	expect_code 3 stele pull $I docker://$REG/nope:1 oci:nope:1 2>err && cat err &&
 	grep -q "nope:1" err && grep -q "404" err && [ ! -e nope ]

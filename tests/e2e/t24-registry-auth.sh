@@ -15,6 +15,7 @@ D=$(cat digest)
 if ! make_tls || ! reg_serve tlsreg tls; then
 	test_skip 'TLS registry' 'openssl or docker-registry (TLS) unavailable'
 else
+	# shellcheck disable=SC2153 # set by reg_serve
 	TREG=$REG
 	test_expect_success 'TLS: a self-signed certificate is refused without --cert-dir' '
 		expect_code 3 stele push --key k.pub app:1 docker://$TREG/app:1 2>err && cat err &&
@@ -40,7 +41,7 @@ fi
 # --- htpasswd Basic auth ----------------------------------------------------
 if ! command -v htpasswd >/dev/null 2>&1; then
 	test_skip 'Basic auth registry' 'htpasswd (apache2-utils) is not installed'
-elif ! htpasswd -Bbn alice s3cret >htpasswd || ! reg_serve basicreg htpasswd "$TMP/htpasswd"; then
+elif ! htpasswd -Bbn alice s3cret >"$TMP/htpasswd" || ! reg_serve basicreg htpasswd "$TMP/htpasswd"; then
 	test_skip 'Basic auth registry' 'docker-registry with htpasswd could not start'
 else
 	BREG=$REG

@@ -12,7 +12,7 @@ if ! reg_serve main; then
 	test_skip 'registry fault tests' 'docker-registry could not be started on 127.0.0.1'
 	exit 0
 fi
-if ! proxy_serve $REG; then
+if ! proxy_serve "$REG"; then
 	test_skip 'registry fault tests' "the fault proxy could not start: $(tail -n1 "$TMP/proxy.err")"
 	exit 0
 fi
@@ -21,7 +21,7 @@ I="--tls-verify=false"
 make_signed_image app:1
 D=$(cat digest)
 H=${D#sha256:}
-stele push --key k.pub $I app:1 docker://$REG/app:1 >/dev/null 2>&1
+stele push --key k.pub $I app:1 "docker://$REG/app:1" >/dev/null 2>&1
 L=$(json_get "$STELE_STORE/blobs/sha256/$H" .layers[1].digest)
 C=$(json_get "$STELE_STORE/blobs/sha256/$H" .config.digest)
 P=$PROXY
@@ -55,7 +55,7 @@ test_expect_success 'a stalled transfer times out and is retried' '
 	[ "$(cat out)" = "$D" ] && [ $((end - start)) -lt 10 ]
 '
 mkdir ctx2 && echo other >ctx2/o && printf 'FROM scratch\nCOPY o /o\n' >ctx2/Dockerfile
-export S2=$TMP/store2
+export S2="$TMP/store2"
 test_expect_success 'a flipped byte in a layer is a digest error naming it; the store is untouched' '
 	STELE_STORE=$S2 stele build -q -t other:1 ctx2 >/dev/null && state "$S2" >before &&
 	faults "[{\"method\": \"GET\", \"match\": \"/blobs/$L\", \"action\": \"flip\", \"times\": -1}]" &&

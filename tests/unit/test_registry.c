@@ -1,0 +1,230 @@
+/*
+ * Unit tests for registry/: credentials and auth files (podman's format),
+ * and, when STELE_TEST_REGISTRY names an image on a live registry
+ * ("HOST/REPO@sha256:..."; t23-registry.sh sets it), the builder's entry
+ * point stele_registry_pull_to(): a first call pulls, a second one finds
+ * the digest in the layout and makes no request at all.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "oci/image.h"
+#include "registry/auth.h"
+#include "registry/client.h"
+#include "registry/transfer.h"
+#include "util/error.h"
+#include "util/fs.h"
+
+#define assert_ok(expr) do { \
+	int rc_ = (expr); \
+	if (rc_ < 0) \
+		fail_msg("%s: %d: %s", #expr, rc_, stele_error_last()); \
+} while (0)
+
+static char *
+tmpdir(void)
+{
+	char *d = NULL;
+
+	assert_ok(stele_fs_mkdtemp(&d, "stele-test-registry"));
+	return d;
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	assert_ok(stele_fs_write_atomic(path, text, strlen(text), 0600));
+}
+
+static void
+test_registry_creds_parse(void **state)
+{
+	struct stele_creds *c = NULL;
+
+	(void)state;
+	assert_ok(stele_creds_parse(&c, "alice:pa:ss"));
+	assert_string_equal(c->user, "alice");
+	assert_string_equal(c->pass, "pa:ss");
+	stele_creds_free(c);
+	assert_ok(stele_creds_parse(&c, "bob:"));
+	assert_string_equal(c->pass, "");
+	stele_creds_free(c);
+	assert_int_equal(stele_creds_parse(&c, "nocolon"), STELE_EINVALID);
+	assert_null(c);
+	assert_int_equal(stele_creds_parse(&c, ":pass"), STELE_EINVALID);
+	assert_int_equal(stele_creds_parse(&c, "a:b\nc"), STELE_EINVALID);
+}
+
+static void
+test_registry_authfile_roundtrip(void **state)
+{
+	char *d = tmpdir(), *f = stele_path_join(d, "sub/auth.json");
+	char alice[] = "alice", bob[] = "bob", pw[] = "s3cret";
+	struct stele_creds in = { alice, pw }, *out = NULL;
+	struct stele_buf b = STELE_BUF_INIT(1 << 16);
+	struct stat st;
+
+	(void)state;
+	assert_ok(stele_authfile_store(f, "reg.example:5000", &in));
+	assert_ok(stat(f, &st));
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_ok(stele_fs_read(&b, f));
+	/* base64("alice:s3cret") */
+	assert_non_null(strstr(b.ptr, "\"YWxpY2U6czNjcmV0\""));
+	assert_ok(stele_creds_lookup(&out, "reg.example:5000", f));
+	assert_string_equal(out->user, "alice");
+	assert_string_equal(out->pass, "s3cret");
+	stele_creds_free(out);
+	assert_int_equal(stele_creds_lookup(&out, "reg.example", f), STELE_ENOTFOUND);
+	assert_int_equal(stele_creds_lookup(&out, "other:5000", f), STELE_ENOTFOUND);
+	/* A second entry keeps the first; logout removes only its own. */
+	in.user = bob;
+	assert_ok(stele_authfile_store(f, "other:5000", &in));
+	assert_ok(stele_authfile_remove(f, "reg.example:5000"));
+	assert_int_equal(stele_creds_lookup(&out, "reg.example:5000", f), STELE_ENOTFOUND);
+	assert_ok(stele_creds_lookup(&out, "other:5000", f));
+	assert_string_equal(out->user, "bob");
+	stele_creds_free(out);
+	assert_int_equal(stele_authfile_remove(f, "reg.example:5000"), STELE_ENOTFOUND);
+	assert_ok(stele_authfile_remove(f, NULL));
+	assert_int_equal(stele_creds_lookup(&out, "other:5000", f), STELE_ENOTFOUND);
+	stele_buf_release(&b);
+	stele_fs_rm_rf(d);
+	free(f);
+	free(d);
+}
+
+static void
+test_registry_authfile_docker_forms(void **state)
+{
+	char *d = tmpdir(), *f = stele_path_join(d, "config.json");
+	struct stele_creds *out = NULL;
+
+	(void)state;
+	/* docker's legacy key with scheme and path; other keys kept apart. */
+	write_file(f, "{\"auths\":{\"https://reg.example/v1/\":{\"auth\":\"dTpw\"},"
+		      "\"reg.example.evil\":{\"auth\":\"eDp5\"}},\"credsStore\":\"x\"}");
+	assert_ok(stele_creds_lookup(&out, "reg.example", f));
+	assert_string_equal(out->user, "u");
+	assert_string_equal(out->pass, "p");
+	stele_creds_free(out);
+	/* Malformed files are errors naming the file, never silently skipped. */
+	write_file(f, "{\"auths\":{\"reg.example\":{\"auth\":\"not base64!\"}}}");
+	assert_int_equal(stele_creds_lookup(&out, "reg.example", f), STELE_EINVALID);
+	assert_non_null(strstr(stele_error_last(), "config.json"));
+	write_file(f, "{\"auths\":{\"reg.example\":{\"auth\":\"bm9jb2xvbg==\"}}}");
+	assert_int_equal(stele_creds_lookup(&out, "reg.example", f), STELE_EINVALID);
+	write_file(f, "{\"auths\":{},\"auths\":{}}");
+	assert_int_equal(stele_creds_lookup(&out, "reg.example", f), STELE_EINVALID);
+	write_file(f, "[]");
+	assert_int_equal(stele_creds_lookup(&out, "reg.example", f), STELE_EINVALID);
+	stele_fs_rm_rf(d);
+	free(f);
+	free(d);
+}
+
+static void
+test_registry_authfile_search(void **state)
+{
+	char *d = tmpdir(), *x = stele_path_join(d, "xdg"), *h = stele_path_join(d, "home");
+	char *p, *q;
+	char user[] = "xdguser", pw[] = "pw";
+	struct stele_creds in = { user, pw }, *out = NULL;
+
+	(void)state;
+	unsetenv("REGISTRY_AUTH_FILE");
+	setenv("XDG_RUNTIME_DIR", x, 1);
+	setenv("HOME", h, 1);
+	p = stele_authfile_path(NULL);
+	q = stele_path_join(x, "containers/auth.json");
+	assert_string_equal(p, q);
+	assert_ok(stele_authfile_store(NULL, "r:1", &in));
+	assert_ok(stele_creds_lookup(&out, "r:1", NULL));
+	assert_string_equal(out->user, "xdguser");
+	stele_creds_free(out);
+	/* ~/.docker/config.json is read when nothing before it has the host. */
+	free(q);
+	q = stele_path_join(h, ".docker");
+	assert_ok(stele_fs_mkdir_p(q, 0700));
+	free(q);
+	q = stele_path_join(h, ".docker/config.json");
+	write_file(q, "{\"auths\":{\"d:2\":{\"auth\":\"ZDpl\"}}}");
+	assert_ok(stele_creds_lookup(&out, "d:2", NULL));
+	assert_string_equal(out->user, "d");
+	stele_creds_free(out);
+	/* $REGISTRY_AUTH_FILE is where login writes when set. */
+	setenv("REGISTRY_AUTH_FILE", q, 1);
+	free(p);
+	p = stele_authfile_path(NULL);
+	assert_string_equal(p, q);
+	unsetenv("REGISTRY_AUTH_FILE");
+	unsetenv("XDG_RUNTIME_DIR");
+	stele_fs_rm_rf(d);
+	free(p);
+	free(q);
+	free(x);
+	free(h);
+	free(d);
+}
+
+static void
+test_registry_pull_to_live(void **state)
+{
+	const char *ref = getenv("STELE_TEST_REGISTRY");
+	struct stele_registry_opts o;
+	struct stele_image *img = NULL;
+	char resolved[STELE_DIGEST_STRLEN], *d, *lay, *offline;
+	const char *at;
+
+	(void)state;
+	if (!ref || !(at = strchr(ref, '@'))) {
+		printf("skip: STELE_TEST_REGISTRY (HOST/REPO@DIGEST) is not set\n");
+		return;
+	}
+	d = tmpdir();
+	lay = stele_path_join(d, "base");
+	memset(&o, 0, sizeof(o));
+	o.insecure = 1;
+	assert_ok(stele_registry_pull_to(&img, resolved, lay, ref, &o));
+	assert_string_equal(resolved, at + 1);
+	assert_true(stele_image_nlayers(img) >= 1);
+	stele_image_free(img);
+	/* Again, from a host that does not exist: the layout has it, no request. */
+	offline = stele_xasprintf("docker://127.0.0.1:1/nowhere%s", at);
+	assert_ok(stele_registry_pull_to(&img, resolved, lay, offline, &o));
+	assert_string_equal(resolved, at + 1);
+	stele_image_free(img);
+	free(offline);
+	/* A digest the registry does not have is an error and adds nothing. */
+	offline = stele_xasprintf("%.*s@sha256:%064d", (int)(at - ref), ref, 0);
+	assert_true(stele_registry_pull_to(&img, resolved, lay, offline, &o) < 0);
+	assert_null(img);
+	printf("pull_to: %s\n", stele_error_last());
+	free(offline);
+	stele_fs_rm_rf(d);
+	free(lay);
+	free(d);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_registry_creds_parse),
+		cmocka_unit_test(test_registry_authfile_roundtrip),
+		cmocka_unit_test(test_registry_authfile_docker_forms),
+		cmocka_unit_test(test_registry_authfile_search),
+		cmocka_unit_test(test_registry_pull_to_live),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
