@@ -188,8 +188,26 @@ build_setup(struct build *b)
 	int64_t fallback = 0;
 	int error;
 
+	if (b->o->lock) {
+		struct stele_buf lb = STELE_BUF_INIT(1 << 20);
+
+		error = stele_fs_read(&lb, b->o->lock);
+		if (error == 0)
+			error = stele_json_parse(&b->lock, lb.ptr, lb.len, b->o->lock);
+		else if (error == STELE_ENOTFOUND && !b->o->locked)
+			error = 0;
+		stele_buf_release(&lb);
+		if (error < 0)
+			goto out;
+		if (!b->lock)
+			b->lock = json_object();
+		if (!json_is_object(json_object_get(b->lock, "images")))
+			json_object_set_new(b->lock, "images", json_object());
+		if (!json_is_object(json_object_get(b->lock, "git")))
+			json_object_set_new(b->lock, "git", json_object());
+	}
 	if (stele_git_is_spec(ctx)) {
-		if ((error = stele_git_source_open(&b->git, ctx)) < 0 ||
+		if ((error = build_git_open(b, &b->git, ctx)) < 0 ||
 		    (error = stele_context_open_git(&b->ctx, b->git)) < 0)
 			goto out;
 		fallback = b->git->commit_time;
@@ -299,6 +317,17 @@ stele_build(struct stele_build_result *out, const struct stele_build_opts *o)
 	if ((error = build_assemble(&b, b.stages[b.final], out)) < 0 ||
 	    (error = stele_txn_commit(b.txn)) < 0)
 		goto out;
+	if (b.lock && !o->locked) {
+		struct stele_buf lb = STELE_BUF_INIT(1 << 20);
+
+		/* The lock is written only after the image is committed. */
+		if ((error = stele_json_emit(&lb, b.lock)) == 0 &&
+		    (error = stele_buf_putc(&lb, '\n')) == 0)
+			error = stele_fs_write_atomic(o->lock, lb.ptr, lb.len, 0644);
+		stele_buf_release(&lb);
+		if (error < 0)
+			goto out;
+	}
 	build_progress(&b, "%zu step%s from the cache, %zu built", b.cache_hits,
 		       b.cache_hits == 1 ? "" : "s", b.cache_misses);
 out:

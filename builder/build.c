@@ -248,12 +248,30 @@ from_image(struct build *b, struct stage *s, const struct stele_instr *in,
 			"base '%s': pulling from a registry is not supported yet; import it with 'stele import' or use oci:DIR",
 			image));
 	}
-	if (b->o->pins && json_string_value(json_object_get(b->o->pins, image))) {
-		/* A rebuild: the base exactly as recorded, by digest. */
-		free(ref->digest);
-		ref->digest = stele_xstrdup(json_string_value(json_object_get(b->o->pins, image)));
-		free(ref->refname);
-		ref->refname = NULL;
+	{
+		/* A rebuild's pins, then the lock file: the base exactly as
+		 * recorded, by digest. */
+		json_t *locked = json_object_get(json_object_get(b->lock, "images"), image);
+		const char *pin = b->o->pins ?
+			json_string_value(json_object_get(b->o->pins, image)) : NULL;
+
+		if (!pin)
+			pin = json_string_value(locked);
+		if (!pin && b->o->locked) {
+			stele_ref_free(ref);
+			return build_instr_error(b, in, stele_error_setc(STELE_EINVALID,
+				"base '%s' is not in the lock file '%s' (--locked)",
+				image, b->o->lock));
+		}
+		if (pin) {
+			free(ref->digest);
+			ref->digest = stele_xstrdup(pin);
+			free(ref->refname);
+			ref->refname = NULL;
+		} else if (!ref->digest) {
+			build_progress(b, "warning: base '%s' is named by a tag; "
+				       "pin it by digest (or use --lock)", image);
+		}
 	}
 	if ((error = stele_image_open(&img, ref)) < 0) {
 		stele_error_prefix(error, "base image '%s'", image);
@@ -290,6 +308,9 @@ from_image(struct build *b, struct stage *s, const struct stele_instr *in,
 			"stage", s->label, "line", in->line, "instruction", in->text,
 			"inputs", "image", image, "digest", img->digest, "base", 1));
 	s->base_digest = stele_xstrdup(img->digest);
+	if (b->lock)
+		json_object_set_new(json_object_get(b->lock, "images"), image,
+				    json_string(img->digest));
 	stele_prov_dep(&b->prov, image, json_pack("{s:s}", "sha256", img->digest + 7));
 	/* Its layers are extracted when a step first reads the filesystem. */
 out:
@@ -785,8 +806,39 @@ build_free(struct build *b)
 	stele_oci_free(b->oci);
 	stele_prov_release(&b->prov);
 	stele_cache_free(b->cache);
+	json_decref(b->lock);
 	if (b->tmp)
 		stele_fs_rm_rf(b->tmp);
 	free(b->tmp);
 	free(b->recipe_path);
+}
+
+int
+build_git_open(struct build *b, struct stele_git_source **out, const char *spec)
+{
+	const char *commit = json_string_value(json_object_get(
+		json_object_get(b->lock, "git"), spec));
+	const char *hash = strrchr(spec, '#');
+	char *pinned = NULL;
+	int error;
+
+	if (!commit && b->o->locked)
+		return stele_error_setc(STELE_EINVALID,
+			"git source '%s' is not in the lock file '%s' (--locked)",
+			spec, b->o->lock);
+	if (commit && hash)
+		pinned = stele_xasprintf("%.*s#%s", (int)(hash - spec), spec, commit);
+	error = stele_git_source_open(out, pinned ? pinned : spec);
+	free(pinned);
+	if (error < 0)
+		return error;
+	if (commit && hash) {
+		/* Keep the ref as asked in the provenance. */
+		free((*out)->ref);
+		(*out)->ref = stele_xstrdup(hash + 1);
+	}
+	if (b->lock)
+		json_object_set_new(json_object_get(b->lock, "git"), spec,
+				    json_string((*out)->commit));
+	return 0;
 }

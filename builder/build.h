@@ -34,6 +34,9 @@ struct stele_build_opts {
 	int no_cache;             /* ignore the build cache (still filled) */
 	const json_t *pins;       /* {"image as written": "sha256:…"}: bases
 				     resolved to these digests (rebuilds) */
+	const char *lock;         /* lock file: resolved bases and git commits
+				     are recorded here (docs/recipes.md) */
+	int locked;               /* resolve only from the lock file */
 	int has_epoch;            /* use `epoch`, not SOURCE_DATE_EPOCH */
 	int64_t epoch;
 	const char *cache_dir;    /* NULL: the default (builder/cache.h) */

@@ -57,6 +57,7 @@ struct build {
 	void *progress_payload;
 	struct stele_layer_opts lopts;
 	struct stele_cache *cache;
+	json_t *lock;             /* {"images": {}, "git": {}} */
 	size_t cache_hits, cache_misses;
 };
 
@@ -97,6 +98,12 @@ int stage_etc_field(long *out, const char *rootfs, const char *file,
 /* USER (uid[:gid] or names from the stage's /etc) to ids. */
 int stage_resolve_user(struct stage *s, const char *spec, uid_t *uid,
 		       gid_t *gid);
+/*
+ * Open a git source through the lock: with --locked only a recorded
+ * commit is used; otherwise the resolved commit is recorded.
+ */
+int build_git_open(struct build *b, struct stele_git_source **out,
+		   const char *spec);
 /* COPY and ADD. */
 int build_copy(struct build *b, struct stage *s, const struct stele_instr *in);
 /* A layer holding directory `abs` and its missing parents. */

@@ -671,7 +671,7 @@ add_git(struct copy_job *j, const char *url, const char *dest, json_t *key)
 
 	if (strncmp(url, "git+", 4))
 		spec = fixed = stele_xasprintf("git+%s", url);
-	if ((error = stele_git_source_open(&git, spec)) < 0 ||
+	if ((error = build_git_open(j->b, &git, spec)) < 0 ||
 	    (error = stele_context_open_git(&ctx, git)) < 0) {
 		error = build_instr_error(j->b, j->in, error);
 		goto out;

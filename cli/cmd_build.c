@@ -26,6 +26,8 @@ static const char build_usage[] =
 	"      --compression gzip|zstd|none  layer compression (default gzip)\n"
 	"      --runtime PATH       OCI runtime for RUN steps (default runc)\n"
 	"      --no-cache           do not reuse cached steps (the result is the same)\n"
+	"      --lock FILE          record the resolved bases and git commits in FILE\n"
+	"      --locked             use only what FILE records (with --lock)\n"
 	"      --sign-key KEY       then attest the provenance with KEY (stele attest)\n"
 	"  -q, --quiet              no progress on stderr\n"
 	"  -h, --help               this help\n"
@@ -46,6 +48,8 @@ cmd_build(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "runtime", required_argument, NULL, 'R' },
 		{ "no-cache", no_argument, NULL, 'N' },
+		{ "lock", required_argument, NULL, 'L' },
+		{ "locked", no_argument, NULL, 'l' },
 		{ "sign-key", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -87,6 +91,8 @@ cmd_build(int argc, char **argv)
 		case 'K': signkey = optarg; break;
 		case 'R': o.runtime = optarg; break;
 		case 'N': o.no_cache = 1; break;
+		case 'L': o.lock = optarg; break;
+		case 'l': o.locked = 1; break;
 		case 'h':
 			free(args);
 			fputs(build_usage, stdout);
@@ -104,6 +110,10 @@ cmd_build(int argc, char **argv)
 		return cli_usage(build_usage, "need exactly one CONTEXT");
 	}
 	o.context = argv[optind];
+	if (o.locked && !o.lock) {
+		free(args);
+		return cli_usage(build_usage, "--locked needs --lock FILE");
+	}
 	if (output) {
 		if (strncmp(output, "oci:", 4)) {
 			free(args);

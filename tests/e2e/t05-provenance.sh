@@ -85,3 +85,17 @@ test_expect_success 'the image annotations carry revision and created' '
 	assert a["org.opencontainers.image.base.digest"].startswith("sha256:"), a
 	PY
 '
+test_expect_success '--lock records the resolved base and commits; --locked uses only them' '
+	stele build --lock app.lock -o oci:$TMP/lk:1 "git+file://$TMP/app#v9" >d1 2>err &&
+	grep -q "is named by a tag" err &&
+	python3 -c "import json;l=json.load(open(\"app.lock\"));assert l[\"git\"][\"git+file://$TMP/app#v9\"]==\"$commit\", l;assert l[\"git\"][\"git+file://$TMP/lib#v2\"]==\"$libcommit\", l;assert list(l[\"images\"].values())[0].startswith(\"sha256:\"), l" &&
+	echo "lib v3" >lib/lib.txt && git_commit lib v3 && git -C lib tag -f v2 >/dev/null &&
+	d2=$(stele build -q --lock app.lock --locked -o oci:$TMP/lk2:1 "git+file://$TMP/app#v9") &&
+	[ "$(cat d1)" = "$d2" ] &&
+	d3=$(stele build -q -o oci:$TMP/lk3:1 "git+file://$TMP/app#v9") && [ "$d3" != "$d2" ]
+'
+test_expect_success '--locked refuses what the lock does not hold' '
+	printf "{\"images\":{},\"git\":{}}" >empty.lock &&
+	expect_code 3 stele build -q --lock empty.lock --locked -o oci:$TMP/lk4:1 "git+file://$TMP/app#v9" 2>err &&
+	grep -q "not in the lock file" err && [ ! -e lk4 ]
+'
