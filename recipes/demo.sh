@@ -1,7 +1,8 @@
 #!/bin/sh
 # make demo: import a busybox base, build recipes/hello from this repository
 # at its current commit, show that a rebuild gives the same digest, show the
-# provenance, and run the image under runc.
+# provenance, sign and attest it, verify it against a policy (rebuild
+# included), and run the image under runc.
 # Usage: demo.sh PATH/TO/stele
 set -eu
 stele=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
@@ -31,7 +32,22 @@ if [ "$d1" = "$d2" ]; then echo "identical: $d2"; else echo "DIFFERENT: $d1 vs $
 step "4. what the image is made of, and where each layer came from"
 "$stele" inspect hello:demo
 
-step "5. run it under runc"
+step "5. sign it (release manager) and attest its provenance (CI), then verify"
+export STELE_PASSWORD=demo
+"$stele" keygen --output-prefix "$work/release" >/dev/null
+"$stele" keygen --output-prefix "$work/ci" >/dev/null
+"$stele" attest --key "$work/ci.key" hello:demo
+"$stele" sign --key "$work/release.key" hello:demo
+cat >"$work/policy.json" <<EOF
+{"keys": {"release": {"path": "release.pub"}, "ci": {"path": "ci.pub"}},
+ "signatures": {"keys": ["release"], "threshold": 1},
+ "provenance": {"keys": ["ci"], "refs": ["refs/heads/*", "$rev"], "hermetic": true,
+                "rebuild": true},
+ "image": {"nonRoot": true}}
+EOF
+"$stele" verify --policy "$work/policy.json" hello:demo 2>/dev/null
+
+step "6. run it under runc"
 if command -v runc >/dev/null 2>&1 && command -v umoci >/dev/null 2>&1; then
 	rootless=""
 	[ "$(id -u)" -eq 0 ] || rootless="--rootless"
