@@ -673,6 +673,9 @@ setup(struct stele_registry *r, struct stele_registry__req *q, struct xfer *x,
 	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "stele");
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	/* Larger buffers: fewer read callbacks and syscalls per blob. */
+	curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 2L << 20);
+	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L << 10);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)r->o.timeout_s);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)r->o.timeout_s);
