@@ -273,7 +273,8 @@ upload_start(char **loc, struct stele_registry *r, const char *repo)
 /* One request to an upload session; q->status checked against `want`. */
 static int
 upload_send(char **loc, struct stele_registry *r, const char *repo,
-	    const char *method, const char *query, int fd, uint64_t off,
+	    const char *method, const char *query, int fd, const void *data,
+	    uint64_t off,
 	    uint64_t len, uint64_t total, const char *what, long want)
 {
 	struct stele_registry__req q;
@@ -283,7 +284,7 @@ upload_send(char **loc, struct stele_registry *r, const char *repo,
 	stele_registry__req_init(&q, method, url, repo);
 	q.flags = REQ_ABS_URL | REQ_NO_RETRY;
 	q.fd = fd;
-	q.data = "";
+	q.data = data ? data : "";
 	q.body_off = off;
 	q.body_len = len;
 	q.has_body = 1;
@@ -313,7 +314,7 @@ upload_send(char **loc, struct stele_registry *r, const char *repo,
 
 static int
 upload_once(struct stele_registry *r, const char *repo, const char *digest,
-	    uint64_t size, int fd, const char *what)
+	    uint64_t size, int fd, const void *data, const char *what)
 {
 	const struct stele_registry_opts *o = stele_registry__opts(r);
 	char *loc = NULL, *query = stele_xasprintf("digest=%s", digest);
@@ -322,20 +323,20 @@ upload_once(struct stele_registry *r, const char *repo, const char *digest,
 
 	if ((error = upload_start(&loc, r, repo)) < 0)
 		goto out;
-	if (size <= o->chunk_size) {
-		error = upload_send(&loc, r, repo, "PUT", query, fd, 0, size,
+	if (size <= o->chunk_size || data) {
+		error = upload_send(&loc, r, repo, "PUT", query, fd, data, 0, size,
 				    size, what, 201);
 		goto out;
 	}
 	while (off < size && !error) {
 		uint64_t n = size - off < o->chunk_size ? size - off : o->chunk_size;
 
-		error = upload_send(&loc, r, repo, "PATCH", NULL, fd, off, n,
+		error = upload_send(&loc, r, repo, "PATCH", NULL, fd, NULL, off, n,
 				    size, what, 202);
 		off += n;
 	}
 	if (!error)
-		error = upload_send(&loc, r, repo, "PUT", query, -1, 0, 0, size,
+		error = upload_send(&loc, r, repo, "PUT", query, -1, NULL, 0, 0, size,
 				    what, 201);
 out:
 	free(query);
@@ -343,9 +344,9 @@ out:
 	return error;
 }
 
-int
-stele_registry_blob_upload(struct stele_registry *r, const char *repo,
-			   const char *digest, uint64_t size, int fd)
+static int
+upload(struct stele_registry *r, const char *repo, const char *digest,
+       uint64_t size, int fd, const void *data)
 {
 	const struct stele_registry_opts *o = stele_registry__opts(r);
 	char *what = stele_xasprintf("push %s", digest);
@@ -354,7 +355,7 @@ stele_registry_blob_upload(struct stele_registry *r, const char *repo,
 
 	/* An upload broken off is started over: a session's state after a
 	 * failed request is not known. */
-	while ((error = upload_once(r, repo, digest, size, fd, what)) < 0 &&
+	while ((error = upload_once(r, repo, digest, size, fd, data, what)) < 0 &&
 	       stele_registry__transient(r) && attempt < o->retries &&
 	       !stele_registry__cancelled(r)) {
 		attempt++;
@@ -364,6 +365,26 @@ stele_registry_blob_upload(struct stele_registry *r, const char *repo,
 	}
 	free(what);
 	return error;
+}
+
+int
+stele_registry_blob_upload(struct stele_registry *r, const char *repo,
+			   const char *digest, uint64_t size, int fd)
+{
+	return upload(r, repo, digest, size, fd, NULL);
+}
+
+int
+stele_registry_blob_upload_bytes(struct stele_registry *r, const char *repo,
+				 const void *data, size_t len)
+{
+	char digest[STELE_DIGEST_STRLEN];
+	int error;
+
+	stele_digest_bytes(digest, data, len);
+	if ((error = stele_registry_blob_exists(r, repo, digest)) != 0)
+		return error < 0 ? error : 0;
+	return upload(r, repo, digest, len, -1, data);
 }
 
 int

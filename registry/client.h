@@ -147,6 +147,9 @@ int stele_registry_blob_mount(struct stele_registry *r, const char *repo,
  */
 int stele_registry_blob_upload(struct stele_registry *r, const char *repo,
 			       const char *digest, uint64_t size, int fd);
+/* Upload a small blob held in memory (one PUT), unless the registry has it. */
+int stele_registry_blob_upload_bytes(struct stele_registry *r, const char *repo,
+				     const void *data, size_t len);
 /*
  * The referrers index of `digest` from the referrers API.  STELE_ENOTFOUND
  * when the registry has no referrers API (the caller then reads the

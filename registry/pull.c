@@ -171,6 +171,63 @@ out:
 	return error;
 }
 
+/*
+ * The layout already has another manifest under .sig/.att `tag`: stage the
+ * union of the pulled layers and the local ones; *desc then names it.
+ */
+static int
+merge_local(json_t **desc, struct pull *p, const char *tag)
+{
+	struct stele_buf rb = STELE_BUF_INIT(STELE_MANIFEST_MAX);
+	struct stele_buf lb = STELE_BUF_INIT(STELE_MANIFEST_MAX);
+	struct stele_buf man = STELE_BUF_INIT(STELE_MANIFEST_MAX);
+	struct stele_buf cfg = STELE_BUF_INIT(STELE_MANIFEST_MAX);
+	const char *rd = stele_json_str(*desc, "digest"), *ld;
+	char cdig[STELE_DIGEST_STRLEN], mdig[STELE_DIGEST_STRLEN], *path;
+	json_t *have = NULL, *remote = NULL, *local = NULL, *u = NULL;
+	int error;
+
+	error = stele_oci_resolve(&have, stele_txn_oci(p->txn), tag, NULL);
+	if (error == STELE_ENOTFOUND) {
+		stele_error_clear();
+		return 0;
+	}
+	if (error < 0)
+		return error;
+	ld = stele_json_str(have, "digest");
+	if (!ld || !strcmp(ld, rd))
+		goto out;
+	path = stele_txn_blob_path(p->txn, rd);
+	error = stele_fs_read(&rb, path);
+	free(path);
+	if (error < 0 ||
+	    (error = stele_digest_check(rd, rb.ptr, rb.len)) < 0 ||
+	    (error = stele_json_parse(&remote, rb.ptr, rb.len, tag)) < 0 ||
+	    (error = stele_oci_blob_read(&lb, stele_txn_oci(p->txn), ld)) < 0 ||
+	    (error = stele_json_parse(&local, lb.ptr, lb.len, ld)) < 0)
+		goto out;
+	u = stele_transfer__union_layers(json_object_get(remote, "layers"),
+					 json_object_get(local, "layers"));
+	if (!u)
+		goto out;
+	if ((error = stele_transfer__attach_manifest(&man, &cfg, u)) < 0 ||
+	    (error = stele_txn_put_blob(p->txn, cfg.ptr, cfg.len, cdig)) < 0 ||
+	    (error = stele_txn_put_blob(p->txn, man.ptr, man.len, mdig)) < 0)
+		goto out;
+	json_decref(*desc);
+	*desc = stele_descriptor(STELE_MT_MANIFEST, mdig, man.len);
+out:
+	json_decref(u);
+	json_decref(local);
+	json_decref(remote);
+	json_decref(have);
+	stele_buf_release(&cfg);
+	stele_buf_release(&man);
+	stele_buf_release(&lb);
+	stele_buf_release(&rb);
+	return error;
+}
+
 /* cosign's tags: sha256-<hex>.sig and .att. */
 static int
 pull_tags(struct pull *p, const char *digest)
@@ -186,7 +243,7 @@ pull_tags(struct pull *p, const char *digest)
 		error = pull_manifest(&d, p, tag, 0);
 		if (error == STELE_ENOTFOUND) {
 			error = 0;
-		} else if (!error) {
+		} else if (!error && (error = merge_local(&d, p, tag)) == 0) {
 			error = stele_txn_index_add(p->txn, tag, d);
 			if (i == 0)
 				p->t->signatures++;

@@ -128,6 +128,63 @@ out:
 	return error;
 }
 
+/*
+ * Push the local .sig/.att manifest `digest` under `tag`; when the registry
+ * already has another manifest there, put the union of both layer lists.
+ */
+static int
+push_attach_tag(struct push *p, const char *tag, const char *digest,
+		const char *mt)
+{
+	struct stele_buf rb = STELE_BUF_INIT(STELE_MANIFEST_MAX);
+	struct stele_buf lb = STELE_BUF_INIT(STELE_MANIFEST_MAX);
+	struct stele_buf man = STELE_BUF_INIT(STELE_MANIFEST_MAX);
+	struct stele_buf cfg = STELE_BUF_INIT(STELE_MANIFEST_MAX);
+	char rdig[STELE_DIGEST_STRLEN];
+	json_t *remote = NULL, *local = NULL, *u = NULL, *l;
+	size_t i;
+	int error;
+
+	error = stele_registry_manifest_get(&rb, rdig, NULL, p->r, p->repo, tag);
+	if (error == STELE_ENOTFOUND) {
+		error = push_manifest(NULL, NULL, p, digest, tag, mt, 0);
+		goto out;
+	}
+	if (error < 0 || !strcmp(rdig, digest))
+		goto out;
+	if ((error = stele_json_parse(&remote, rb.ptr, rb.len, tag)) < 0 ||
+	    (error = stele_oci_blob_read(&lb, p->oci, digest)) < 0 ||
+	    (error = stele_json_parse(&local, lb.ptr, lb.len, digest)) < 0)
+		goto out;
+	u = stele_transfer__union_layers(json_object_get(local, "layers"),
+					 json_object_get(remote, "layers"));
+	if (!u) {
+		/* Ours holds everything the registry's does. */
+		error = push_manifest(NULL, NULL, p, digest, tag, mt, 0);
+		goto out;
+	}
+	json_array_foreach(json_object_get(local, "layers"), i, l)
+		if ((error = push_blob(p, l, tag)) < 0)
+			goto out;
+	if ((error = stele_transfer__attach_manifest(&man, &cfg, u)) < 0 ||
+	    (error = stele_registry_blob_upload_bytes(p->r, p->repo, cfg.ptr,
+						      cfg.len)) < 0 ||
+	    (error = stele_registry_manifest_put(p->r, p->repo, tag,
+						 STELE_MT_MANIFEST, man.ptr,
+						 man.len, NULL)) < 0)
+		goto out;
+	p->t->manifests++;
+out:
+	json_decref(u);
+	json_decref(local);
+	json_decref(remote);
+	stele_buf_release(&cfg);
+	stele_buf_release(&man);
+	stele_buf_release(&lb);
+	stele_buf_release(&rb);
+	return error;
+}
+
 static int
 push_tags(struct push *p, const char *digest)
 {
@@ -144,9 +201,9 @@ push_tags(struct push *p, const char *digest)
 			error = 0;
 		} else if (!error &&
 			   (error = stele_transfer__desc_check(d, tag)) == 0 &&
-			   (error = push_manifest(NULL, NULL, p,
-				stele_json_str(d, "digest"), tag,
-				stele_json_str(d, "mediaType"), 0)) == 0) {
+			   (error = push_attach_tag(p, tag,
+				stele_json_str(d, "digest"),
+				stele_json_str(d, "mediaType"))) == 0) {
 			if (i == 0)
 				p->t->signatures++;
 			else

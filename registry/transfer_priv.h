@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "registry/client.h"
+#include "util/buf.h"
 
 /* Is manifest `m` (media type `mt`, may be NULL) an index? */
 int stele_transfer__is_index(const json_t *m, const char *mt);
@@ -17,5 +18,12 @@ int stele_transfer__desc_check(const json_t *d, const char *what);
  * STELE_ENOTFOUND when neither has any. */
 int stele_transfer__remote_referrers(json_t **out, struct stele_registry *r,
 				     const char *repo, const char *digest);
+/* `first`'s layers, then `second`'s not among them (a new array); NULL
+ * when `second` adds nothing (or the union would pass the cap). */
+json_t *stele_transfer__union_layers(const json_t *first, const json_t *second);
+/* cosign's config and manifest for a .sig/.att tag holding `layers`. */
+int stele_transfer__attach_manifest(struct stele_buf *manifest,
+				    struct stele_buf *config,
+				    const json_t *layers);
 
 #endif

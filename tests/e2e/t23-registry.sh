@@ -122,6 +122,20 @@ test_expect_success 'plain http only with --tls-verify=false (https is required 
 	stele push --key k.pub $I app:1 docker://$REG/nohttp:1 2>err >/dev/null &&
 	grep -q "warning: --tls-verify=false" err
 '
+test_expect_success 'signatures on both sides are merged by push and by pull, never dropped' '
+	stele keygen --output-prefix k3 >/dev/null 2>&1 && stele keygen --output-prefix k4 >/dev/null 2>&1 &&
+	stele copy --no-attachments app:1 oci:ma:1 >/dev/null &&
+	stele sign --key k3.key --identity app:1 oci:ma:1 >/dev/null &&
+	stele push --key k3.pub $I oci:ma:1 docker://$REG/merge:1 >/dev/null &&
+	stele push --key k.pub $I app:1 docker://$REG/merge:1 >/dev/null &&
+	stele pull $I docker://$REG/merge:1 oci:mb:1 >/dev/null &&
+	stele verify --key k.pub oci:mb:1 >/dev/null && stele verify --key k3.pub oci:mb:1 >/dev/null &&
+	stele copy --no-attachments app:1 oci:mc:1 >/dev/null &&
+	stele sign --key k4.key --identity app:1 oci:mc:1 >/dev/null &&
+	stele pull $I docker://$REG/merge:1 oci:mc:1 >/dev/null &&
+	stele verify --key k4.pub oci:mc:1 >/dev/null && stele verify --key k3.pub oci:mc:1 >/dev/null &&
+	stele verify --key k.pub oci:mc:1 >/dev/null
+'
 test_expect_success 'stele_registry_pull_to (the builder'"'"'s FROM HOST/REPO@DIGEST): pulls once, then offline' '
 	STELE_TEST_REGISTRY=$REG/app@$D "$(dirname "$STELE")/tests/test_registry" >unit.out 2>&1;
 	cat unit.out; grep -q "PASSED  \] 5 test" unit.out && grep -q "^pull_to: .*404" unit.out
