@@ -44,8 +44,9 @@ progress(void *payload, const char *what, uint64_t done, uint64_t total)
 		return;
 	snprintf(c->last, sizeof(c->last), "%s", what);
 	c->last_pct = pct;
-	fprintf(stderr, "\r%.40s %3d%% %8.1f MiB", what, pct,
-		(double)done / (1024.0 * 1024.0));
+	/* "push sha256:0123456789ab  42%   10.5/25.0 MiB" */
+	fprintf(stderr, "\r%.24s %3d%% %7.1f/%.1f MiB", what, pct,
+		(double)done / (1024.0 * 1024.0), (double)total / (1024.0 * 1024.0));
 	if (done >= total)
 		fputc('\n', stderr);
 }

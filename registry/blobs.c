@@ -165,7 +165,7 @@ stele_registry_blob_fetch(struct stele_txn *txn, struct stele_registry *r,
 	struct fetch f = { txn, NULL, digest, size, 0, stele_registry__host(r),
 			   stele_registry__stats(r) };
 	char *path = path_of(repo, "blobs", digest);
-	char *what = stele_xasprintf("GET blob %s", digest);
+	char *what = stele_xasprintf("pull %s", digest);
 	char got[STELE_DIGEST_STRLEN];
 	int error;
 
@@ -179,6 +179,8 @@ stele_registry_blob_fetch(struct stele_txn *txn, struct stele_registry *r,
 	    (error = stele_registry__do(r, &q)) < 0)
 		goto out;
 	if (q.status != 200) {
+		free(what);
+		what = stele_xasprintf("GET blob %s", digest);
 		error = stele_registry__fail(r, &q, what);
 		goto out;
 	}
