@@ -244,8 +244,9 @@ transfer(enum mode mode, int argc, char **argv)
 		goto out;
 	}
 	cli_registry_start(&c);
-	dsts = dst ? stele_xstrdup(argv[optind + 1]) : stele_xasprintf("%s:%s",
-		src->name, src->tag ? src->tag : "latest");
+	dsts = dst ? stele_xstrdup(argv[optind + 1]) :
+		src->digest && !src->tag ? stele_xasprintf("%s@%s", src->name, src->digest) :
+		stele_xasprintf("%s:%s", src->name, src->tag ? src->tag : "latest");
 	code = run(mode, usage, src, dst, &g, flags, &c, argv[optind], dsts);
 out:
 	free(dsts);

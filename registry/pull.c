@@ -414,10 +414,12 @@ stele_registry_pull(struct stele_transfer *out, const struct stele_ref *src,
 		refname = dst->refname ? stele_xstrdup(dst->refname) : NULL;
 	} else {
 		dir = stele_store_dir();
-		refname = stele_xasprintf("%s:%s", src->name,
-					  src->tag ? src->tag : "latest");
+		/* By digest alone: an untagged entry, found as HOST/REPO@DIGEST. */
+		if (src->tag || !src->digest)
+			refname = stele_xasprintf("%s:%s", src->name,
+						  src->tag ? src->tag : "latest");
 	}
-	if (!refname && !src->digest)
+	if (dst && !refname && !src->digest)
 		refname = stele_xstrdup(src->tag ? src->tag : "latest");
 	error = pull_layout(out, dir, refname, src, flags, o);
 	free(refname);

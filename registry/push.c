@@ -356,7 +356,7 @@ stele_registry_push(struct stele_transfer *out, const struct stele_image *img,
 	snprintf(out->digest, sizeof(out->digest), "%s", top);
 	if ((error = stele_registry_open(&p.r, host, 1, o)) < 0 ||
 	    (error = push_manifest(NULL, NULL, &p, top,
-				   dst->tag ? dst->tag : top,
+				   dst->tag ? dst->tag : dst->digest ? top : "latest",
 				   stele_json_str(img->desc, "mediaType"), 0)) < 0)
 		goto out;
 	if (!(flags & STELE_TRANSFER_NO_ATTACH) &&
