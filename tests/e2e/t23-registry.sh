@@ -122,6 +122,42 @@ test_expect_success 'plain http only with --tls-verify=false (https is required 
 	stele push --key k.pub $I app:1 docker://$REG/nohttp:1 2>err >/dev/null &&
 	grep -q "warning: --tls-verify=false" err
 '
+test_expect_success 'an index with two platforms: pushed whole, pulled whole, same digest' '
+	mkdir ctx3 && echo three >ctx3/t && printf "FROM scratch\nCOPY t /t\n" >ctx3/Dockerfile &&
+	stele build -q -o oci:idx:a ctx >/dev/null && stele build -q -o oci:idx:b ctx3 >/dev/null &&
+	"$PY" - idx <<-PY &&
+	import hashlib, json, os, sys
+	lay = sys.argv[1]
+	idx = json.load(open(lay + "/index.json"))
+	ms = {m["annotations"]["org.opencontainers.image.ref.name"]: m for m in idx["manifests"]
+	      if "org.opencontainers.image.ref.name" in m.get("annotations", {})}
+	kids = []
+	for name, arch in (("a", "amd64"), ("b", "arm64")):
+	    d = dict(ms[name]); d.pop("annotations")
+	    d["platform"] = {"os": "linux", "architecture": arch}
+	    kids.append(d)
+	blob = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+	                   "manifests": kids}, sort_keys=True, separators=(",", ":")).encode()
+	h = hashlib.sha256(blob).hexdigest()
+	open(lay + "/blobs/sha256/" + h, "wb").write(blob)
+	idx["manifests"].append({"mediaType": "application/vnd.oci.image.index.v1+json",
+	    "digest": "sha256:" + h, "size": len(blob),
+	    "annotations": {"org.opencontainers.image.ref.name": "multi"}})
+	json.dump(idx, open(lay + "/index.json", "w"))
+	open("xdigest", "w").write("sha256:" + h)
+	open("kids", "w").write(" ".join(k["digest"] for k in kids))
+	PY
+	X=$(cat xdigest) &&
+	stele push --insecure-skip-verify $I --json oci:idx:multi docker://$REG/multi:1 >mp.json 2>/dev/null &&
+	[ "$(json_get mp.json .digest)" = "$X" ] && [ "$(json_get mp.json .manifests)" = 3 ] &&
+	skopeo inspect --tls-verify=false --raw docker://$REG/multi:1 | sha256sum | grep -q "^${X#sha256:} " &&
+	stele pull $I docker://$REG/multi:1 oci:mp:1 >out && [ "$(cat out)" = "$X" ] &&
+	for d in $(cat kids); do [ -f "$(blob mp "$d")" ] || exit 1; done &&
+	stele inspect --json oci:mp:1 >mi.json && [ "$(json_get mi.json .digest)" = "$(cut -d" " -f1 kids)" ] &&
+	STELE_TEST_REGISTRY=$REG/multi@$X STELE_TEST_REGISTRY_OTHER=$(cut -d" " -f2 kids) \
+		"$(dirname "$STELE")/tests/test_registry" >unit.out 2>&1;
+	cat unit.out; grep -q "PASSED  \] 5 test" unit.out && grep -q "not fetched (another platform)" unit.out
+'
 test_expect_success 'signatures on both sides are merged by push and by pull, never dropped' '
 	stele keygen --output-prefix k3 >/dev/null 2>&1 && stele keygen --output-prefix k4 >/dev/null 2>&1 &&
 	stele copy --no-attachments app:1 oci:ma:1 >/dev/null &&

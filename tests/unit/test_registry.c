@@ -3,7 +3,9 @@
  * and, when STELE_TEST_REGISTRY names an image on a live registry
  * ("HOST/REPO@sha256:..."; t23-registry.sh sets it), the builder's entry
  * point stele_registry_pull_to(): a first call pulls, a second one finds
- * the digest in the layout and makes no request at all.
+ * the digest in the layout and makes no request at all; with
+ * STELE_TEST_REGISTRY_OTHER (an index's other-platform manifest digest),
+ * that manifest must not have been fetched.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -183,7 +185,7 @@ test_registry_pull_to_live(void **state)
 	struct stele_registry_opts o;
 	struct stele_image *img = NULL;
 	char resolved[STELE_DIGEST_STRLEN], *d, *lay, *offline;
-	const char *at;
+	const char *at, *skip;
 
 	(void)state;
 	if (!ref || !(at = strchr(ref, '@'))) {
@@ -197,6 +199,11 @@ test_registry_pull_to_live(void **state)
 	assert_ok(stele_registry_pull_to(&img, resolved, lay, ref, &o));
 	assert_string_equal(resolved, at + 1);
 	assert_true(stele_image_nlayers(img) >= 1);
+	/* Of an index, only this platform's image is fetched. */
+	if ((skip = getenv("STELE_TEST_REGISTRY_OTHER"))) {
+		assert_false(stele_oci_blob_exists(img->oci, skip));
+		printf("pull_to: %s not fetched (another platform)\n", skip);
+	}
 	stele_image_free(img);
 	/* Again, from a host that does not exist: the layout has it, no request. */
 	offline = stele_xasprintf("docker://127.0.0.1:1/nowhere%s", at);
