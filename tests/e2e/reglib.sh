@@ -7,21 +7,23 @@ PY=$(command -v python3)
 
 free_port() { echo $(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 20000 )); }
 
-# reg_serve NAME [tls] [htpasswd FILE] [token REALM BUNDLE]
+# reg_serve NAME [tls [clientca CA.pem]] [htpasswd FILE] [token REALM BUNDLE]
 # Starts a registry storing under $TMP/NAME; sets REG (127.0.0.1:PORT) and
 # REG_LOG (its access log: one line per request).
 reg_serve() {
 	rs_name=$1
 	shift
-	rs_tls="" rs_auth=""
+	rs_tls="" rs_auth="" rs_cas=""
 	while [ $# -gt 0 ]; do
 		case $1 in
-		tls) rs_tls=", tls: {certificate: $TMP/tls/cert.pem, key: $TMP/tls/key.pem}"; shift ;;
+		tls) rs_tls=1; shift ;;
+		clientca) rs_cas=", clientcas: [$2]"; shift 2 ;;
 		htpasswd) rs_auth="auth: {htpasswd: {realm: stele-test, path: $2}}"; shift 2 ;;
 		token) rs_auth="auth: {token: {realm: \"$2\", service: stele-registry, issuer: stele-test, rootcertbundle: $3}}"; shift 3 ;;
 		*) return 1 ;;
 		esac
 	done
+	[ -n "$rs_tls" ] && rs_tls=", tls: {certificate: $TMP/tls/cert.pem, key: $TMP/tls/key.pem$rs_cas}"
 	command -v docker-registry >/dev/null 2>&1 || return 1
 	for rs_try in 1 2 3 4 5; do
 		rs_port=$(free_port)
@@ -39,7 +41,12 @@ reg_serve() {
 		test_at_exit "kill $rs_pid 2>/dev/null; wait $rs_pid 2>/dev/null"
 		rs_i=0
 		while [ $rs_i -lt 50 ]; do
-			rs_code=$(curl -sk -o /dev/null -w '%{http_code}' \
+			if [ -n "$rs_cas" ]; then
+				set -- --cert "$TMP/mtls.d/client.cert" --key "$TMP/mtls.d/client.key"
+			else
+				set --
+			fi
+			rs_code=$(curl -sk "$@" -o /dev/null -w '%{http_code}' \
 				"http${rs_tls:+s}://127.0.0.1:$rs_port/v2/" 2>/dev/null)
 			if [ "$rs_code" = 200 ] || [ "$rs_code" = 401 ]; then
 				REG=127.0.0.1:$rs_port
@@ -62,6 +69,19 @@ make_tls() {
 		-out "$TMP/tls/cert.pem" -days 30 -subj /CN=localhost \
 		-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null &&
 	cp "$TMP/tls/cert.pem" "$TMP/certs.d/ca.crt"
+}
+
+# A CA in $TMP/ca and a client certificate it signed, laid out as
+# containers-certs.d wants it in $TMP/mtls.d (ca.crt, client.cert, client.key).
+make_client_cert() {
+	mkdir -p "$TMP/ca" "$TMP/mtls.d" &&
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/ca/ca.key" -out "$TMP/ca/ca.pem" \
+		-days 30 -subj /CN=stele-test-ca 2>/dev/null &&
+	openssl req -newkey rsa:2048 -nodes -keyout "$TMP/mtls.d/client.key" \
+		-out "$TMP/ca/client.csr" -subj /CN=stele-client 2>/dev/null &&
+	openssl x509 -req -in "$TMP/ca/client.csr" -CA "$TMP/ca/ca.pem" -CAkey "$TMP/ca/ca.key" \
+		-CAcreateserial -out "$TMP/mtls.d/client.cert" -days 30 2>/dev/null &&
+	cp "$TMP/tls/cert.pem" "$TMP/mtls.d/ca.crt"
 }
 
 # token_serve USER:PASS TTL: the token server in $TMP/tok; sets TOKEN_URL.

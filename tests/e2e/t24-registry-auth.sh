@@ -32,6 +32,18 @@ else
 		stele pull --tls-verify=false docker://$TREG/app:1 oci:tins:1 >out 2>err &&
 		[ "$(cat out)" = "$D" ] && grep -q "warning: --tls-verify=false" err
 	'
+	if make_client_cert && reg_serve mtlsreg tls clientca "$TMP/ca/ca.pem"; then
+		MREG=$REG
+		test_expect_success 'TLS client certificates: refused without one, accepted from --cert-dir (NAME.cert + NAME.key)' '
+			expect_code 3 stele pull --cert-dir "$TMP/certs.d" docker://$MREG/app:1 oci:m0:1 2>err &&
+			cat err && [ ! -e m0 ] &&
+			stele push --key k.pub --cert-dir "$TMP/mtls.d" app:1 docker://$MREG/app:1 >out &&
+			[ "$(cat out)" = "$D" ] &&
+			stele pull --cert-dir "$TMP/mtls.d" docker://$MREG/app:1 oci:m1:1 >out && [ "$(cat out)" = "$D" ]
+		'
+	else
+		test_skip 'TLS client certificates' 'a registry requiring client certificates could not start'
+	fi
 	test_expect_success 'TLS: the default certs.d directory is not needed when --cert-dir names one; a missing --cert-dir is an error' '
 		expect_code 3 stele pull --cert-dir "$TMP/nonexistent" docker://$TREG/app:1 oci:x:1 2>err &&
 		grep -q "nonexistent" err
