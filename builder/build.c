@@ -12,6 +12,7 @@
 #include "builder/build.h"
 #include "builder/build_priv.h"
 #include "builder/ignore.h"
+#include "registry/transfer.h"
 #include "oci/extract.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -230,6 +231,21 @@ copy_or_new(json_t *v, json_t *(*mk)(void))
 	return v ? json_deep_copy(v) : mk();
 }
 
+/* docker://HOST/REPO…, or HOST/REPO… whose first part names a host. */
+static int
+is_registry_ref(const struct stele_ref *r)
+{
+	const char *n = r->name ? r->name : "";
+	size_t first = strcspn(n, "/");
+
+	if (r->transport == STELE_REF_DOCKER)
+		return 1;
+	if (r->transport != STELE_REF_STORE || !n[first])
+		return 0;
+	return memchr(n, '.', first) || memchr(n, ':', first) ||
+	       (first == 9 && !strncmp(n, "localhost", 9));
+}
+
 static int
 from_image(struct build *b, struct stage *s, const struct stele_instr *in,
 	   const char *image)
@@ -240,14 +256,10 @@ from_image(struct build *b, struct stage *s, const struct stele_instr *in,
 	size_t i;
 	int error;
 
+	char top[STELE_DIGEST_STRLEN] = "";
+
 	if ((error = stele_ref_parse(&ref, image)) < 0)
 		return build_instr_error(b, in, error);
-	if (ref->transport == STELE_REF_DOCKER || strchr(ref->name ? ref->name : "", '.')) {
-		stele_ref_free(ref);
-		return build_instr_error(b, in, stele_error_setc(STELE_EINVALID,
-			"base '%s': pulling from a registry is not supported yet; import it with 'stele import' or use oci:DIR",
-			image));
-	}
 	{
 		/* A rebuild's pins, then the lock file: the base exactly as
 		 * recorded, by digest. */
@@ -273,7 +285,24 @@ from_image(struct build *b, struct stage *s, const struct stele_instr *in,
 				       "pin it by digest (or use --lock)", image);
 		}
 	}
-	if ((error = stele_image_open(&img, ref)) < 0) {
+	if (is_registry_ref(ref)) {
+		/* Pulled into the local store, which serves as the cache of
+		 * bases: a base already there by digest is not fetched. */
+		struct stele_registry_opts ro = { 0 };
+		char *store = stele_store_dir();
+		char *spec = ref->digest ? stele_xasprintf("%s@%s", ref->name, ref->digest) :
+			     stele_xasprintf("%s:%s", ref->name, ref->tag ? ref->tag : "latest");
+
+		if (b->o->registry)
+			ro = *b->o->registry;
+		build_progress(b, "  pulling %s", spec);
+		error = stele_registry_pull_to(&img, top, store, spec, &ro);
+		free(spec);
+		free(store);
+	} else {
+		error = stele_image_open(&img, ref);
+	}
+	if (error < 0) {
 		stele_error_prefix(error, "base image '%s'", image);
 		error = build_instr_error(b, in, error);
 		goto out;
@@ -310,7 +339,7 @@ from_image(struct build *b, struct stage *s, const struct stele_instr *in,
 	s->base_digest = stele_xstrdup(img->digest);
 	if (b->lock)
 		json_object_set_new(json_object_get(b->lock, "images"), image,
-				    json_string(img->digest));
+				    json_string(top[0] ? top : img->digest));
 	stele_prov_dep(&b->prov, image, json_pack("{s:s}", "sha256", img->digest + 7));
 	/* Its layers are extracted when a step first reads the filesystem. */
 out:

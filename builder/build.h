@@ -19,6 +19,7 @@
  * transaction: a failed build leaves the layout as it was.
  */
 typedef void (*stele_progress_fn)(void *payload, const char *msg);
+struct stele_registry_opts;
 
 struct stele_build_opts {
 	const char *context;      /* directory, git+URL#REF or PATH#REF */
@@ -37,6 +38,7 @@ struct stele_build_opts {
 	const char *lock;         /* lock file: resolved bases and git commits
 				     are recorded here (docs/recipes.md) */
 	int locked;               /* resolve only from the lock file */
+	const struct stele_registry_opts *registry; /* for FROM HOST/REPO… */
 	int has_epoch;            /* use `epoch`, not SOURCE_DATE_EPOCH */
 	int64_t epoch;
 	const char *cache_dir;    /* NULL: the default (builder/cache.h) */

@@ -5,6 +5,7 @@
 
 #include "builder/build.h"
 #include "cli/cli.h"
+#include "cli/cli_registry.h"
 #include "keys/key.h"
 #include "oci/ref.h"
 #include "util/error.h"
@@ -28,6 +29,8 @@ static const char build_usage[] =
 	"      --no-cache           do not reuse cached steps (the result is the same)\n"
 	"      --lock FILE          record the resolved bases and git commits in FILE\n"
 	"      --locked             use only what FILE records (with --lock)\n"
+	"      --creds USER:PASS, --authfile FILE, --cert-dir DIR, --tls-verify=false\n"
+	"                           for bases pulled from a registry (FROM HOST/REPO@sha256:…)\n"
 	"      --sign-key KEY       then attest the provenance with KEY (stele attest)\n"
 	"  -q, --quiet              no progress on stderr\n"
 	"  -h, --help               this help\n"
@@ -49,11 +52,16 @@ cmd_build(int argc, char **argv)
 		{ "runtime", required_argument, NULL, 'R' },
 		{ "no-cache", no_argument, NULL, 'N' },
 		{ "lock", required_argument, NULL, 'L' },
+		{ "creds", required_argument, NULL, CLI_REG_CREDS },
+		{ "authfile", required_argument, NULL, CLI_REG_AUTHFILE },
+		{ "cert-dir", required_argument, NULL, CLI_REG_CERTDIR },
+		{ "tls-verify", required_argument, NULL, CLI_REG_TLS },
 		{ "locked", no_argument, NULL, 'l' },
 		{ "sign-key", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct cli_registry reg;
 	struct stele_build_opts o = { 0 };
 	struct stele_build_result res;
 	struct stele_ref *out = NULL;
@@ -64,6 +72,7 @@ cmd_build(int argc, char **argv)
 	int c, comp = STELE_COMPRESS_GZIP, quiet = 0, error, code;
 
 	o.compression = STELE_COMPRESS_GZIP;
+	cli_registry_init(&reg);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "f:t:o:qh", opts, NULL)) != -1) {
 		switch (c) {
@@ -92,6 +101,15 @@ cmd_build(int argc, char **argv)
 		case 'R': o.runtime = optarg; break;
 		case 'N': o.no_cache = 1; break;
 		case 'L': o.lock = optarg; break;
+		case CLI_REG_CREDS:
+		case CLI_REG_AUTHFILE:
+		case CLI_REG_CERTDIR:
+		case CLI_REG_TLS:
+			if (cli_registry_opt(&reg, c, optarg) < 0) {
+				free(args);
+				return cli_usage(build_usage, "%s", stele_error_last());
+			}
+			break;
 		case 'l': o.locked = 1; break;
 		case 'h':
 			free(args);
@@ -157,6 +175,11 @@ cmd_build(int argc, char **argv)
 	}
 	o.output = out;
 	o.version = cli_version;
+	/* Not cli_registry_start(): Ctrl-C must still stop a build. */
+	reg.quiet = quiet;
+	if (reg.o.insecure)
+		fprintf(stderr, "stele: warning: --tls-verify=false: certificates are not checked and plain http is allowed\n");
+	o.registry = &reg.o;
 	o.progress = quiet ? NULL : cli_progress;
 	/* The key's passphrase is asked before the build, not after it. */
 	error = signkey ? cli_key_load(&key, signkey, NULL) : 0;

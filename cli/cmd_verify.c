@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_registry.h"
 #include "oci/image.h"
 #include "oci/ref.h"
 #include "util/error.h"
@@ -14,7 +15,7 @@
 #include "verify/verify.h"
 
 static const char verify_usage[] =
-	"usage: stele verify (--policy P | --key PUB) [options] IMAGE\n"
+	"usage: stele verify (--policy P | --key PUB) [options] IMAGE|docker://HOST/REPO:TAG\n"
 	"\n"
 	"Check an image before it is pushed or deployed: every blob's digest and\n"
 	"size, the config's diff_ids, signatures over the exact stored payloads\n"
@@ -28,6 +29,9 @@ static const char verify_usage[] =
 	"      --identity REF    the docker-reference signatures must name\n"
 	"                        (default: the policy's, else NAME:TAG of a store image)\n"
 	"      --rebuild         also rebuild the image from its provenance\n"
+	"      --creds USER:PASS, --authfile FILE, --cert-dir DIR, --tls-verify=false\n"
+	"                        for IMAGE = docker://HOST/REPO:TAG (pulled with its\n"
+	"                        signatures and attestations into a temporary layout)\n"
 	"      --json            a JSON report on stdout\n"
 	"  -h, --help            this help\n";
 
@@ -53,8 +57,14 @@ cmd_verify(int argc, char **argv)
 		{ "rebuild", no_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "creds", required_argument, NULL, CLI_REG_CREDS },
+		{ "authfile", required_argument, NULL, CLI_REG_AUTHFILE },
+		{ "cert-dir", required_argument, NULL, CLI_REG_CERTDIR },
+		{ "tls-verify", required_argument, NULL, CLI_REG_TLS },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct cli_registry reg;
+	char *tmpdir = NULL;
 	struct stele_verify_opts o = { 0 };
 	struct stele_verify_report *rep = NULL;
 	struct stele_ref *ref = NULL;
@@ -62,9 +72,17 @@ cmd_verify(int argc, char **argv)
 	char *identity = NULL;
 	int c, as_json = 0, error, code;
 
+	cli_registry_init(&reg);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "p:k:h", opts, NULL)) != -1) {
 		switch (c) {
+		case CLI_REG_CREDS:
+		case CLI_REG_AUTHFILE:
+		case CLI_REG_CERTDIR:
+		case CLI_REG_TLS:
+			if (cli_registry_opt(&reg, c, optarg) < 0)
+				return cli_usage(verify_usage, "%s", stele_error_last());
+			break;
 		case 'p': o.policy = optarg; break;
 		case 'k': o.key = optarg; break;
 		case 'i': o.identity = optarg; break;
@@ -78,8 +96,16 @@ cmd_verify(int argc, char **argv)
 		return cli_usage(verify_usage, "need exactly one IMAGE");
 	if (!o.policy == !o.key)
 		return cli_usage(verify_usage, "give exactly one of --policy and --key");
-	if ((error = stele_ref_parse(&ref, argv[optind])) < 0 ||
-	    (error = stele_image_open(&img, ref)) < 0) {
+	if ((error = stele_ref_parse(&ref, argv[optind])) == 0) {
+		if (ref->transport == STELE_REF_DOCKER) {
+			reg.quiet = as_json;
+			cli_registry_start(&reg);
+			error = stele_registry_pull_temp(&img, &tmpdir, ref, &reg.o);
+		} else {
+			error = stele_image_open(&img, ref);
+		}
+	}
+	if (error < 0) {
 		stele_ref_free(ref);
 		if (error != STELE_EVERIFY)
 			return cli_fail(error);
@@ -97,7 +123,8 @@ cmd_verify(int argc, char **argv)
 			printf("FAIL image: %s\ndenied\n", stele_error_last());
 		return EXIT_DENIED;
 	}
-	if (!o.identity && ref->transport == STELE_REF_STORE && ref->tag)
+	if (!o.identity && (ref->transport == STELE_REF_STORE ||
+			    ref->transport == STELE_REF_DOCKER) && ref->tag)
 		identity = stele_xasprintf("%s:%s", ref->name, ref->tag);
 	o.progress = as_json ? NULL : cli_progress;
 	o.default_identity = identity;
@@ -120,6 +147,9 @@ cmd_verify(int argc, char **argv)
 	stele_verify_report_free(rep);
 	stele_image_free(img);
 	stele_ref_free(ref);
+	if (tmpdir)
+		stele_fs_rm_rf(tmpdir);
+	free(tmpdir);
 	free(identity);
 	return code;
 }
