@@ -19,34 +19,6 @@
 #define CA_MAX (8u << 20)
 #define BACKOFF_CAP_MS 8000u
 
-struct token {
-	char *scope;
-	char *value;
-	double expires;          /* CLOCK_MONOTONIC seconds */
-	struct token *next;
-};
-
-enum auth_scheme { AUTH_NONE, AUTH_BASIC, AUTH_BEARER };
-
-struct stele_registry {
-	char *host;
-	char *base;              /* "https://HOST" or "http://HOST" */
-	struct stele_registry_opts o;
-	int push;
-	CURL *curl;
-	char errbuf[CURL_ERROR_SIZE];
-	struct stele_buf ca;     /* PEM bundle when a cert dir is used */
-	char *client_cert, *client_key;
-	struct stele_creds *creds;
-	int creds_looked_up;
-	enum auth_scheme scheme;
-	char *realm, *service;
-	struct token *tokens;
-	int last_transient;
-	int net_failed;          /* the last request got no HTTP answer */
-	struct stele_registry_stats stats;
-};
-
 /* Per-attempt state shared with curl's callbacks. */
 struct xfer {
 	struct stele_registry *r;
@@ -61,15 +33,6 @@ stele_error_curl(int code, const char *errbuf)
 {
 	return stele_error_set("%s", errbuf && *errbuf ? errbuf :
 			       curl_easy_strerror((CURLcode)code));
-}
-
-static double
-now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 const char *
@@ -392,244 +355,6 @@ on_progress(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 	return 0;
 }
 
-/* --- auth -------------------------------------------------------------- */
-
-/* One parameter of a challenge: name="value" (quoted, with \ escapes). */
-static char *
-challenge_param(const char *h, const char *name)
-{
-	size_t n = strlen(name);
-	const char *p = h;
-
-	while ((p = strstr(p, name))) {
-		int start = p == h || p[-1] == ' ' || p[-1] == ',';
-
-		p += n;
-		if (!start || *p != '=')
-			continue;
-		p++;
-		if (*p == '"') {
-			struct stele_buf b = STELE_BUF_INIT(REG_SMALL_MAX);
-
-			for (p++; *p && *p != '"'; p++) {
-				if (*p == '\\' && p[1])
-					p++;
-				if (stele_buf_putc(&b, *p) < 0)
-					break;
-			}
-			if (!b.ptr)
-				return stele_xstrdup("");
-			return stele_buf_detach(&b);
-		}
-		return stele_xstrndup(p, strcspn(p, ", "));
-	}
-	return NULL;
-}
-
-static void
-tokens_free(struct token *t)
-{
-	while (t) {
-		struct token *next = t->next;
-
-		free(t->scope);
-		if (t->value)
-			OPENSSL_cleanse(t->value, strlen(t->value));
-		free(t->value);
-		free(t);
-		t = next;
-	}
-}
-
-static char *
-scope_of(const struct stele_registry *r, const struct stele_registry__req *q)
-{
-	if (!q->repo)
-		return stele_xstrdup("");
-	if (q->from)
-		return stele_xasprintf("repository:%s:%s repository:%s:pull",
-				       q->repo, r->push ? "pull,push" : "pull",
-				       q->from);
-	return stele_xasprintf("repository:%s:%s", q->repo,
-			       r->push ? "pull,push" : "pull");
-}
-
-static int
-need_creds(struct stele_registry *r)
-{
-	int error;
-
-	if (r->creds_looked_up)
-		return 0;
-	r->creds_looked_up = 1;
-	if (r->o.creds)
-		return stele_creds_parse(&r->creds, r->o.creds);
-	error = stele_creds_lookup(&r->creds, r->host, r->o.authfile);
-	return error == STELE_ENOTFOUND ? 0 : error;
-}
-
-static int
-add_scope_params(struct stele_buf *url, CURL *c, const char *scope)
-{
-	const char *p = scope;
-	int error = 0;
-
-	while (*p && !error) {
-		size_t n = strcspn(p, " ");
-		char *one = stele_xstrndup(p, n);
-		char *esc = curl_easy_escape(c, one, 0);
-
-		error = stele_buf_printf(url, "&scope=%s", esc ? esc : "");
-		curl_free(esc);
-		free(one);
-		p += n;
-		while (*p == ' ')
-			p++;
-	}
-	return error;
-}
-
-/* GET the realm for a bearer token for `scope`; caches it. */
-static int
-fetch_token(struct token **out, struct stele_registry *r, const char *scope)
-{
-	struct stele_buf url = STELE_BUF_INIT(REG_SMALL_MAX);
-	struct stele_buf body = STELE_BUF_INIT(REG_SMALL_MAX);
-	struct stele_registry__req q;
-	struct token *t = NULL;
-	json_t *doc = NULL, *exp;
-	const char *tok;
-	char *esc = NULL;
-	int error;
-
-	*out = NULL;
-	if (!r->realm || strncmp(r->realm, "http", 4))
-		return stele_error_set("%s: bearer challenge without a usable realm",
-				       r->host);
-	if (!strncmp(r->realm, "http:", 5) && !r->o.insecure &&
-	    strcmp(stele_registry_scheme(r), "http"))
-		return stele_error_set("%s: token realm '%s' is plain http; refusing to send credentials (use --tls-verify=false to allow)",
-				       r->host, r->realm);
-	esc = curl_easy_escape(r->curl, r->service ? r->service : "", 0);
-	if ((error = stele_buf_printf(&url, "%s%cservice=%s", r->realm,
-				      strchr(r->realm, '?') ? '&' : '?',
-				      esc ? esc : "")) < 0 ||
-	    (error = add_scope_params(&url, r->curl, scope)) < 0)
-		goto out;
-	stele_registry__req_init(&q, "GET", url.ptr, NULL);
-	q.flags = REQ_ABS_URL | REQ_NO_AUTH;
-	q.body = &body;
-	q.basic = 1;
-	r->stats.tokens++;
-	error = stele_registry__do(r, &q);
-	if (!error && q.status == 401)
-		error = stele_error_set("%s: the token server rejected %s (HTTP 401 from %s)",
-			r->host, r->creds ? "the credentials" :
-			"an anonymous request; credentials are needed (--creds, --authfile or stele login)",
-			r->realm);
-	else if (!error && q.status != 200)
-		error = stele_registry__fail(r, &q, "token request");
-	stele_registry__req_release(&q);
-	if (error < 0 ||
-	    (error = stele_json_parse(&doc, body.ptr, body.len, "token response")) < 0)
-		goto out;
-	tok = stele_json_str(doc, "token");
-	if (!tok || !*tok)
-		tok = stele_json_str(doc, "access_token");
-	if (!tok || !*tok || strpbrk(tok, "\r\n")) {
-		error = stele_error_setc(STELE_EINVALID,
-			"%s: the token server's answer has no token", r->host);
-		goto out;
-	}
-	t = stele_xcalloc(1, sizeof(*t));
-	t->scope = stele_xstrdup(scope);
-	t->value = stele_xstrdup(tok);
-	exp = json_object_get(doc, "expires_in");
-	/* Renew a little early; 60 s when the server does not say. */
-	t->expires = now_mono() +
-		(json_is_integer(exp) && json_integer_value(exp) > 0 ?
-		 (double)json_integer_value(exp) * 0.9 : 54.0);
-	t->next = r->tokens;
-	r->tokens = t;
-	*out = t;
-out:
-	if (doc) {
-		/* The token is a credential: do not leave it in jansson's heap. */
-		json_decref(doc);
-	}
-	if (body.ptr)
-		OPENSSL_cleanse(body.ptr, body.len);
-	curl_free(esc);
-	stele_buf_release(&body);
-	stele_buf_release(&url);
-	return error;
-}
-
-static struct token *
-token_cached(struct stele_registry *r, const char *scope)
-{
-	struct token *t;
-
-	for (t = r->tokens; t; t = t->next)
-		if (!strcmp(t->scope, scope) && t->expires > now_mono())
-			return t;
-	return NULL;
-}
-
-static void
-token_drop(struct stele_registry *r, const char *scope)
-{
-	struct token **pp = &r->tokens, *t;
-
-	while ((t = *pp)) {
-		if (!strcmp(t->scope, scope)) {
-			*pp = t->next;
-			t->next = NULL;
-			tokens_free(t);
-		} else {
-			pp = &t->next;
-		}
-	}
-}
-
-/* Take in a 401's challenge; returns 0 to try again. */
-static int
-on_challenge(struct stele_registry *r, struct stele_registry__req *q,
-	     int round)
-{
-	const char *h = q->www_auth;
-	char *scope;
-	int error;
-
-	if ((error = need_creds(r)) < 0)
-		return error;
-	if (h && !strncasecmp(h, "Bearer", 6)) {
-		free(r->realm);
-		free(r->service);
-		r->realm = challenge_param(h, "realm");
-		r->service = challenge_param(h, "service");
-		r->scheme = AUTH_BEARER;
-		scope = scope_of(r, q);
-		token_drop(r, scope);
-		free(scope);
-		if (round <= 2)
-			return 0;
-	} else if (h && !strncasecmp(h, "Basic", 5)) {
-		if (!r->creds)
-			return stele_error_set("%s requires authentication: no credentials for it (use --creds, --authfile or stele login)",
-					       r->host);
-		if (r->scheme != AUTH_BASIC) {
-			r->scheme = AUTH_BASIC;
-			return 0;
-		}
-	}
-	if (r->creds)
-		return stele_error_set("%s: authentication failed for user '%s' (%s %s: HTTP 401)",
-				       r->host, r->creds->user, q->method, q->path);
-	return stele_error_set("%s: %s %s: authentication required (HTTP 401; no credentials: use --creds, --authfile or stele login)",
-			       r->host, q->method, q->path);
-}
-
 /* --- requests ------------------------------------------------------------ */
 
 static int
@@ -651,19 +376,40 @@ transient_curl(CURLcode rc)
 	}
 }
 
+/* Does the absolute `url` point at the registry itself? */
+static int
+same_host(const struct stele_registry *r, const char *url)
+{
+	const char *p = strstr(url, "://");
+	size_t n;
+
+	if (!p)
+		return 0;
+	p += 3;
+	n = strcspn(p, "/?#");
+	return n == strlen(r->host) && !strncmp(p, r->host, n);
+}
+
 static int
 setup(struct stele_registry *r, struct stele_registry__req *q, struct xfer *x,
       struct curl_slist **hdrs, char **url)
 {
 	CURL *c = r->curl;
-	struct token *t;
+	const char *tok;
 	char *s;
-	int error;
+	int error, foreign;
 
 	curl_easy_reset(c);
 	r->errbuf[0] = '\0';
 	*url = q->flags & REQ_ABS_URL ? stele_xstrdup(q->path) :
 		stele_xasprintf("%s%s", r->base, q->path);
+	/* An upload Location on another host gets no registry credentials,
+	 * and never a downgrade to plain http. */
+	foreign = (q->flags & REQ_ABS_URL) && !q->basic && !same_host(r, *url);
+	if ((q->flags & REQ_ABS_URL) && !q->basic && !r->o.insecure &&
+	    !strncmp(r->base, "https:", 6) && strncmp(*url, "https:", 6))
+		return stele_error_set("%s: refusing to follow the registry to '%.200s' (not https)",
+				       r->host, *url);
 	curl_easy_setopt(c, CURLOPT_URL, *url);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->errbuf);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -733,26 +479,20 @@ setup(struct stele_registry *r, struct stele_registry__req *q, struct xfer *x,
 		*hdrs = curl_slist_append(*hdrs, s);
 		free(s);
 	}
-	if ((r->scheme == AUTH_BASIC && !(q->flags & REQ_NO_AUTH)) ||
-	    (q->basic && r->creds)) {
+	if (foreign) {
+		/* no credentials */
+	} else if ((r->scheme == AUTH_BASIC && !(q->flags & REQ_NO_AUTH)) ||
+		   (q->basic && r->creds)) {
 		if (r->creds) {
 			curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 			curl_easy_setopt(c, CURLOPT_USERNAME, r->creds->user);
 			curl_easy_setopt(c, CURLOPT_PASSWORD, r->creds->pass);
 		}
 	} else if (r->scheme == AUTH_BEARER && !(q->flags & REQ_NO_AUTH)) {
-		char *scope = scope_of(r, q);
-
-		error = 0;
-		if (!(t = token_cached(r, scope))) {
-			token_drop(r, scope);
-			error = fetch_token(&t, r, scope);
-			/* fetch_token reset the handle: set this request up again. */
-		}
-		free(scope);
-		if (error < 0)
+		/* A token fetch resets the handle: perform() sets up again. */
+		if ((error = stele_registry__bearer(&tok, r, q)) < 0)
 			return error;
-		s = stele_xasprintf("Authorization: Bearer %s", t->value);
+		s = stele_xasprintf("Authorization: Bearer %s", tok);
 		*hdrs = curl_slist_append(*hdrs, s);
 		OPENSSL_cleanse(s, strlen(s));
 		free(s);
@@ -823,7 +563,7 @@ stele_registry__do(struct stele_registry *r, struct stele_registry__req *q)
 					   q->flags & REQ_ABS_URL ? "(upload)" : q->path);
 			r->last_transient = transient_curl(rc);
 		} else if (q->status == 401 && !(q->flags & REQ_NO_AUTH)) {
-			if ((error = on_challenge(r, q, ++round)) < 0)
+			if ((error = stele_registry__on_challenge(r, q, ++round)) < 0)
 				return error;
 			continue;
 		} else if (q->status >= 500 || q->status == 429) {
@@ -885,8 +625,8 @@ probe(struct stele_registry *r)
 
 		if (!strncasecmp(h, "Bearer", 6)) {
 			r->scheme = AUTH_BEARER;
-			r->realm = challenge_param(h, "realm");
-			r->service = challenge_param(h, "service");
+			r->realm = stele_registry__challenge_param(h, "realm");
+			r->service = stele_registry__challenge_param(h, "service");
 		} else if (!strncasecmp(h, "Basic", 5)) {
 			r->scheme = AUTH_BASIC;
 		} else {
@@ -894,7 +634,7 @@ probe(struct stele_registry *r)
 						r->host, h);
 		}
 		if (!error)
-			error = need_creds(r);
+			error = stele_registry__need_creds(r);
 	} else if (!error && q.status != 200) {
 		error = stele_registry__fail(r, &q, "GET /v2/ (is this an OCI registry?)");
 	}
@@ -960,7 +700,7 @@ stele_registry_free(struct stele_registry *r)
 		return;
 	if (r->curl)
 		curl_easy_cleanup(r->curl);
-	tokens_free(r->tokens);
+	stele_registry__tokens_free(r->tokens);
 	stele_creds_free(r->creds);
 	stele_buf_release(&r->ca);
 	free(r->client_cert);
@@ -970,26 +710,4 @@ stele_registry_free(struct stele_registry *r)
 	free(r->base);
 	free(r->host);
 	free(r);
-}
-
-int
-stele_registry_check_auth(struct stele_registry *r)
-{
-	struct stele_registry__req q;
-	struct token *t;
-	int error = 0;
-
-	if (r->scheme == AUTH_NONE)
-		return 0;
-	if (!r->creds)
-		return stele_error_set("%s requires authentication: no credentials given",
-				       r->host);
-	if (r->scheme == AUTH_BEARER)
-		return fetch_token(&t, r, "");
-	stele_registry__req_init(&q, "GET", "/v2/", NULL);
-	q.flags = REQ_NO_RETRY;
-	if ((error = stele_registry__do(r, &q)) == 0 && q.status != 200)
-		error = stele_registry__fail(r, &q, "GET /v2/ with credentials");
-	stele_registry__req_release(&q);
-	return error;
 }

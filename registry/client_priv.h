@@ -1,14 +1,49 @@
 #ifndef STELE_REGISTRY_CLIENT_PRIV_H
 #define STELE_REGISTRY_CLIENT_PRIV_H
 
-/* Between registry/client.c (HTTP, auth, retries) and registry/blobs.c. */
+/*
+ * Between registry/client.c (HTTP, TLS, retries), registry/token.c
+ * (challenges, credentials, bearer tokens) and registry/blobs.c.
+ */
 
 #include <stdint.h>
 
 #include "registry/client.h"
 #include "util/buf.h"
 
+#include <curl/curl.h>
+
 #define REG_SMALL_MAX (64u << 10) /* tokens, error bodies, challenges */
+
+struct stele_creds;
+
+struct stele_registry__token {
+	char *scope;
+	char *value;
+	double expires;          /* CLOCK_MONOTONIC seconds */
+	struct stele_registry__token *next;
+};
+
+enum stele_registry__auth { AUTH_NONE, AUTH_BASIC, AUTH_BEARER };
+
+struct stele_registry {
+	char *host;
+	char *base;              /* "https://HOST" or "http://HOST" */
+	struct stele_registry_opts o;
+	int push;
+	CURL *curl;
+	char errbuf[CURL_ERROR_SIZE];
+	struct stele_buf ca;     /* PEM bundle when a cert dir is used */
+	char *client_cert, *client_key;
+	struct stele_creds *creds;
+	int creds_looked_up;
+	enum stele_registry__auth scheme;
+	char *realm, *service;
+	struct stele_registry__token *tokens;
+	int last_transient;
+	int net_failed;          /* the last request got no HTTP answer */
+	struct stele_registry_stats stats;
+};
 
 /* A streamed response body: called only for 2xx answers. */
 typedef int (*stele_registry__sink_fn)(void *payload, const void *data,
@@ -79,5 +114,17 @@ int stele_registry__backoff(struct stele_registry *r, unsigned attempt,
 int stele_registry__cancelled(const struct stele_registry *r);
 /* Whether an error from stele_registry__do() is worth retrying. */
 int stele_registry__transient(const struct stele_registry *r);
+
+/* registry/token.c: authentication. */
+char *stele_registry__challenge_param(const char *header, const char *name);
+void stele_registry__tokens_free(struct stele_registry__token *t);
+/* Credentials from the options or the auth files, once. */
+int stele_registry__need_creds(struct stele_registry *r);
+/* A 401 (the `round`th for this request): 0 to try again, or the error. */
+int stele_registry__on_challenge(struct stele_registry *r,
+				 struct stele_registry__req *q, int round);
+/* The bearer token for q's scope, cached or fetched (borrowed). */
+int stele_registry__bearer(const char **out, struct stele_registry *r,
+			   const struct stele_registry__req *q);
 
 #endif
