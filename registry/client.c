@@ -559,6 +559,10 @@ stele_registry__do(struct stele_registry *r, struct stele_registry__req *q)
 			if (stele_registry__cancelled(r))
 				return stele_error_set("interrupted");
 			error = stele_error_curl(rc, r->errbuf);
+			if (rc == CURLE_PEER_FAILED_VERIFICATION)
+				error = stele_error_set("%s (trust its CA with --cert-dir DIR, or --tls-verify=false)",
+							r->errbuf[0] ? r->errbuf :
+							curl_easy_strerror(rc));
 			stele_error_prefix(error, "%s: %s %s", r->host, q->method,
 					   q->flags & REQ_ABS_URL ? "(upload)" : q->path);
 			r->last_transient = transient_curl(rc);

@@ -19,7 +19,7 @@ else
 	TREG=$REG
 	test_expect_success 'TLS: a self-signed certificate is refused without --cert-dir' '
 		expect_code 3 stele push --key k.pub app:1 docker://$TREG/app:1 2>err && cat err &&
-		grep -qi "certificate" err
+		grep -qi "certificate" err && grep -q -- "--cert-dir" err
 	'
 	test_expect_success 'TLS: push and pull with --cert-dir (CA trusted), same digest' '
 		stele push --key k.pub --cert-dir "$TMP/certs.d" app:1 docker://$TREG/app:1 >out 2>err &&
