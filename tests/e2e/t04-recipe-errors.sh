@@ -2,6 +2,7 @@
 # Every recipe error names file:line, exits non-zero and leaves the store as
 # it was.
 . "$(dirname "$0")/lib.sh"
+export STELE_REGISTRY_BACKOFF_MS=1
 
 mkdir ctx && echo hi >ctx/a.txt && mkdir -p ctx/d && echo x >ctx/d/x
 git -C ctx init -q -b main && git_commit ctx init >/dev/null
@@ -35,7 +36,7 @@ check 'unpinned download' 2 'downloads are not allowed' 'FROM scratch\nADD https
 check 'a failing RUN names its line and status' 3 'failed with exit status 3' 'FROM busybox:test\nCOPY a.txt /a\nRUN echo before; exit 3\n'
 check 'unsupported instruction' 2 'HEALTHCHECK' 'FROM scratch\nHEALTHCHECK CMD true\n'
 check 'missing base image' 1 "base image 'nothere:1'" 'FROM nothere:1\n'
-check 'registry base not yet supported' 1 'registry' 'FROM docker://127.0.0.1:1/x:1\n'
+check 'an unreachable registry base' 1 "base image 'docker://127.0.0.1:1/x:1'" 'FROM docker://127.0.0.1:1/x:1\n'
 check 'many sources need a directory destination' 2 'must be a directory' 'FROM scratch\nCOPY a.txt d/x /dest\n'
 check 'glob that matches nothing' 2 "no source files match" 'FROM scratch\nCOPY *.nomatch /dest/\n'
 check 'bad --chmod' 2 'invalid mode' 'FROM scratch\nCOPY --chmod=99 a.txt /a\n'
