@@ -121,6 +121,27 @@ stele_registry_blob_exists(struct stele_registry *r, const char *repo,
 	return error;
 }
 
+int
+stele_registry_manifest_has(struct stele_registry *r, const char *repo,
+			    const char *ref, const char *digest)
+{
+	struct stele_registry__req q;
+	char *path = path_of(repo, "manifests", ref);
+	int error;
+
+	stele_registry__req_init(&q, "HEAD", path, repo);
+	q.accept = STELE_REGISTRY_ACCEPT;
+	if ((error = stele_registry__do(r, &q)) == 0) {
+		if (q.status == 200)
+			error = q.digest && !strcmp(q.digest, digest);
+		else if (q.status != 404)
+			error = stele_registry__fail(r, &q, "HEAD manifest");
+	}
+	stele_registry__req_release(&q);
+	free(path);
+	return error;
+}
+
 /* --- fetch ---------------------------------------------------------------- */
 
 struct fetch {

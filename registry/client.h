@@ -126,6 +126,12 @@ int stele_registry_manifest_get(struct stele_buf *out,
 int stele_registry_manifest_put(struct stele_registry *r, const char *repo,
 				const char *ref, const char *media_type,
 				const void *data, size_t len, int *has_subject);
+/*
+ * 1 when the registry has manifest `digest` under `ref` (a tag or the
+ * digest): HEAD answers 200 with that Docker-Content-Digest; 0 otherwise.
+ */
+int stele_registry_manifest_has(struct stele_registry *r, const char *repo,
+				const char *ref, const char *digest);
 /* 1 when the registry has the blob (HEAD), 0 when not. */
 int stele_registry_blob_exists(struct stele_registry *r, const char *repo,
 			       const char *digest);

@@ -74,7 +74,7 @@ push_manifest(json_t **desc, int *has_subject, struct push *p,
 	json_t *m = NULL, *d;
 	const char *mt, *at;
 	size_t i;
-	int error;
+	int error, present;
 
 	if (desc)
 		*desc = NULL;
@@ -85,7 +85,16 @@ push_manifest(json_t **desc, int *has_subject, struct push *p,
 	    (error = stele_json_parse(&m, b.ptr, b.len, digest)) < 0)
 		goto out;
 	mt = stele_transfer__media_type(m, mt_hint);
-	if (stele_transfer__is_index(m, mt)) {
+	/* There already, under this name: the registry checked on PUT that
+	 * everything it references is there too. */
+	if ((error = stele_registry_manifest_has(p->r, p->repo,
+						 ref ? ref : digest, digest)) < 0)
+		goto out;
+	present = error == 1;
+	error = 0;
+	if (present) {
+		p->t->manifests_present++;
+	} else if (stele_transfer__is_index(m, mt)) {
 		json_array_foreach(json_object_get(m, "manifests"), i, d) {
 			const char *cd = stele_json_str(d, "digest");
 
@@ -109,10 +118,13 @@ push_manifest(json_t **desc, int *has_subject, struct push *p,
 			if ((error = push_blob(p, d, digest)) < 0)
 				goto out;
 	}
-	if ((error = stele_registry_manifest_put(p->r, p->repo, ref ? ref : digest,
-						 mt, b.ptr, b.len, has_subject)) < 0)
-		goto out;
-	p->t->manifests++;
+	if (!present) {
+		if ((error = stele_registry_manifest_put(p->r, p->repo,
+				ref ? ref : digest, mt, b.ptr, b.len,
+				has_subject)) < 0)
+			goto out;
+		p->t->manifests++;
+	}
 	if (desc) {
 		*desc = stele_descriptor(mt, digest, b.len);
 		if ((at = stele_json_str(m, "artifactType")) ||
@@ -376,9 +388,10 @@ json_t *
 stele_transfer_json(const struct stele_transfer *t, const char *src,
 		    const char *dst)
 {
-	return json_pack("{s:s,s:s,s:s,s:I,s:{s:I,s:I,s:I,s:I},s:I,s:I,s:I,s:I,s:b,s:{s:I,s:I,s:I}}",
+	return json_pack("{s:s,s:s,s:s,s:I,s:I,s:{s:I,s:I,s:I,s:I},s:I,s:I,s:I,s:I,s:b,s:{s:I,s:I,s:I}}",
 		"source", src, "destination", dst, "digest", t->digest,
 		"manifests", (json_int_t)t->manifests,
+		"manifests_present", (json_int_t)t->manifests_present,
 		"blobs", "total", (json_int_t)t->blobs,
 		"transferred", (json_int_t)t->blobs_sent,
 		"present", (json_int_t)t->blobs_present,

@@ -55,6 +55,7 @@ struct stele_transfer {
 	char digest[STELE_DIGEST_STRLEN]; /* the image's (top) manifest */
 	uint64_t size;                    /* its size */
 	size_t manifests;                 /* manifests moved */
+	size_t manifests_present;         /* already at the destination */
 	size_t blobs;                     /* distinct blobs referenced */
 	size_t blobs_sent;                /* uploaded, or downloaded */
 	size_t blobs_present;             /* already at the destination */

@@ -45,7 +45,8 @@ test_expect_success 'a re-push uploads no blob (counted in the registry log)' '
 	n1=$(uploads_in_log "$REG_LOG" app) &&
 	echo "uploads before $n0, after $n1" &&
 	[ "$n0" -gt 0 ] && [ "$n0" = "$n1" ] &&
-	[ "$(json_get again.json .blobs.transferred)" = 0 ]
+	[ "$(json_get again.json .blobs.transferred)" = 0 ] &&
+	[ "$(json_get again.json .manifests)" = 0 ] && [ "$(json_get again.json .manifests_present)" -ge 2 ]
 '
 test_expect_success 'pull into oci: brings the signature and provenance; verify --key accepts the pulled copy' '
 	stele pull $I docker://$REG/app:1 oci:back:1 >out && [ "$(cat out)" = "$D" ] &&

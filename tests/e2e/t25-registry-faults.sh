@@ -131,5 +131,6 @@ test_expect_success 'a re-push uploads no blob (requests counted at the proxy)' 
 	faults "[]" &&
 	stele push --key k.pub $I app:1 docker://$P/app:1 >/dev/null &&
 	cat "$PROXY_LOG" | cut -c1-60 &&
-	! grep -q "blobs/uploads" "$PROXY_LOG" && grep -q "^HEAD /v2/app/blobs/$L 200" "$PROXY_LOG"
+	! grep -q "blobs/uploads" "$PROXY_LOG" && ! grep -q "^\(PUT\|POST\|PATCH\)" "$PROXY_LOG" &&
+	grep -q "^HEAD /v2/app/manifests/1 200" "$PROXY_LOG"
 '
