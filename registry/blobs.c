@@ -346,7 +346,7 @@ upload_once(struct stele_registry *r, const char *repo, const char *digest,
 
 	if ((error = upload_start(&loc, r, repo)) < 0)
 		goto out;
-	if (size <= o->chunk_size || data) {
+	if (size <= STELE_REGISTRY_MONOLITHIC_MAX || data) {
 		error = upload_send(&loc, r, repo, "PUT", query, fd, data, 0, size,
 				    size, what, 201);
 		goto out;

@@ -668,8 +668,9 @@ stele_registry_open(struct stele_registry **out, const char *host, int push,
 		r->o.backoff_ms = 250;
 	if (!r->o.timeout_s)
 		r->o.timeout_s = 30;
+	/* Few large PATCHes: each one costs distribution a hash-state save. */
 	if (!r->o.chunk_size)
-		r->o.chunk_size = 16u << 20;
+		r->o.chunk_size = 1u << 30;
 	r->base = stele_xasprintf("https://%s", host);
 	if (!(r->curl = curl_easy_init())) {
 		error = stele_error_set("cannot initialise libcurl");

@@ -62,6 +62,8 @@ typedef void (*stele_registry_progress_fn)(void *payload, const char *what,
 					   uint64_t done, uint64_t total);
 
 #define STELE_REGISTRY_NO_RETRY 0xffffffffu
+/* Blobs up to this size go up in one PUT; larger ones stream in PATCHes. */
+#define STELE_REGISTRY_MONOLITHIC_MAX (1u << 20)
 
 struct stele_registry_opts {
 	const char *creds;      /* "USER:PASS", or NULL */
@@ -72,7 +74,7 @@ struct stele_registry_opts {
 				   STELE_REGISTRY_NO_RETRY: none */
 	unsigned backoff_ms;    /* 0: 250 */
 	unsigned timeout_s;     /* 0: 30 (connect, and longest stall) */
-	uint64_t chunk_size;    /* 0: 16 MiB; larger blobs go up in chunks */
+	uint64_t chunk_size;    /* 0: 1 GiB: the largest PATCH of an upload */
 	stele_registry_progress_fn progress;
 	void *progress_payload;
 	volatile sig_atomic_t *cancel; /* set non-zero to interrupt */
@@ -149,7 +151,8 @@ int stele_registry_blob_mount(struct stele_registry *r, const char *repo,
 			      const char *from, const char *digest);
 /*
  * Upload blob `digest` of `size` bytes read from `fd` (from offset 0):
- * one PUT for blobs up to chunk_size, PATCH chunks then PUT for larger.
+ * one PUT up to STELE_REGISTRY_MONOLITHIC_MAX; above, PATCHes of at most
+ * chunk_size bytes, then a PUT with the digest.
  */
 int stele_registry_blob_upload(struct stele_registry *r, const char *repo,
 			       const char *digest, uint64_t size, int fd);

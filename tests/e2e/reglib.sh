@@ -141,7 +141,7 @@ print("\n".join(sorted(json.load(sys.stdin).get("tags") or [])))'
 make_signed_image() {
 	export STELE_PASSWORD=pw
 	mkdir -p ctx && echo hello >ctx/hello.txt &&
-	head -c 300000 /dev/urandom >ctx/big.bin &&
+	head -c 1600000 /dev/urandom >ctx/big.bin &&
 	printf 'FROM scratch\nCOPY hello.txt /hello.txt\nCOPY big.bin /big.bin\n' >ctx/Dockerfile &&
 	"$STELE" build -q -t "${1:-app:1}" ctx >digest &&
 	{ [ -f k.key ] || "$STELE" keygen --output-prefix k >/dev/null 2>&1; } &&
