@@ -160,8 +160,9 @@ pull_manifest(json_t **desc, struct pull *p, const char *ref, int depth)
 	}
 	*desc = stele_descriptor(mt, digest, b.len);
 	at = stele_json_str(m, "artifactType");
-	if (!at && !stele_transfer__is_index(m, mt))
-		at = NULL;
+	/* A referrer without one: its config's media type (image-spec). */
+	if (!at && json_object_get(m, "subject"))
+		at = stele_json_str(json_object_get(m, "config"), "mediaType");
 	if (at)
 		json_object_set_new(*desc, "artifactType", json_string(at));
 out:
