@@ -131,17 +131,15 @@ push_gate(struct stele_image *img, const struct stele_ref *src,
 }
 
 static int
-run(enum mode mode, const char *usage, const struct stele_ref *src,
-    const struct stele_ref *dst, const struct gate *g, unsigned flags,
-    struct cli_registry *c, const char *srcs, const char *dsts)
+run(enum mode mode, const struct stele_ref *src, const struct stele_ref *dst,
+    const struct gate *g, unsigned flags, struct cli_registry *c,
+    const char *srcs, const char *dsts)
 {
 	struct stele_transfer t;
 	struct stele_image *img = NULL;
 	char *tmp = NULL;
 	int error = 0, code;
 
-	(void)usage;
-	(void)mode;
 	memset(&t, 0, sizeof(t));
 	if (src->transport == STELE_REF_DOCKER && (!dst || dst->transport != STELE_REF_DOCKER)) {
 		error = stele_registry_pull(&t, src, dst, flags, &c->o);
@@ -247,7 +245,7 @@ transfer(enum mode mode, int argc, char **argv)
 	dsts = dst ? stele_xstrdup(argv[optind + 1]) :
 		src->digest && !src->tag ? stele_xasprintf("%s@%s", src->name, src->digest) :
 		stele_xasprintf("%s:%s", src->name, src->tag ? src->tag : "latest");
-	code = run(mode, usage, src, dst, &g, flags, &c, argv[optind], dsts);
+	code = run(mode, src, dst, &g, flags, &c, argv[optind], dsts);
 out:
 	free(dsts);
 	stele_ref_free(src);
