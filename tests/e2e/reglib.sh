@@ -4,6 +4,9 @@
 # a self-signed CA, htpasswd Basic auth, bearer tokens), the token server
 # and the fault-injecting proxy.  Nothing listens beyond 127.0.0.1.
 PY=$(command -v python3)
+# Everything stays on 127.0.0.1: no proxy from the environment.
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 
 free_port() { echo $(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 20000 )); }
 
