@@ -12,49 +12,18 @@
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-int
-stage_etc_field(long *out, const char *rootfs, const char *file, const char *name,
-	  int field)
+/*
+ * In ROOTFS/etc/FILE, the line whose field `key_field` is `key`: its field
+ * `want` as a number.  Fields are ':'-separated, counted from 0.
+ */
+static int
+etc_lookup(long *out, const char *rootfs, const char *file, int key_field,
+	   const char *key, int want)
 {
 	char *path = stele_xasprintf("%s/etc/%s", rootfs, file);
 	struct stele_buf buf = STELE_BUF_INIT(4u << 20);
 	char *line, *save = NULL;
-	size_t n = strlen(name);
-	int error, f;
-
-	error = stele_fs_read(&buf, path);
-	free(path);
-	if (error < 0) {
-		stele_buf_release(&buf);
-		return STELE_ENOTFOUND;
-	}
-	error = STELE_ENOTFOUND;
-	for (line = strtok_r(buf.ptr, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char *p = line;
-
-		if (strncmp(line, name, n) || line[n] != ':')
-			continue;
-		for (f = 0; f < field && p; f++)
-			if ((p = strchr(p, ':')))
-				p++;
-		if (p) {
-			*out = strtol(p, NULL, 10);
-			error = 0;
-		}
-		break;
-	}
-	stele_buf_release(&buf);
-	return error;
-}
-
-/* The primary gid of the passwd entry with this uid. */
-static int
-gid_of_uid(long *out, const char *rootfs, long uid)
-{
-	char *path = stele_xasprintf("%s/etc/passwd", rootfs);
-	struct stele_buf buf = STELE_BUF_INIT(4u << 20);
-	char *line, *save = NULL;
+	size_t n = strlen(key);
 	int error;
 
 	error = stele_fs_read(&buf, path);
@@ -66,16 +35,38 @@ gid_of_uid(long *out, const char *rootfs, long uid)
 	error = STELE_ENOTFOUND;
 	for (line = strtok_r(buf.ptr, "\n", &save); line && error;
 	     line = strtok_r(NULL, "\n", &save)) {
-		char *f2 = strchr(line, ':'), *f3, *f4;
+		char *fields[8] = { line };
+		int f = 1;
+		char *p;
 
-		if (f2 && (f3 = strchr(f2 + 1, ':')) && (f4 = strchr(f3 + 1, ':')) &&
-		    strtol(f3 + 1, NULL, 10) == uid) {
-			*out = strtol(f4 + 1, NULL, 10);
-			error = 0;
-		}
+		for (p = line; *p && f < 8; p++)
+			if (*p == ':')
+				fields[f++] = p + 1;
+		if (key_field >= f || want >= f ||
+		    strncmp(fields[key_field], key, n) || fields[key_field][n] != ':')
+			continue;
+		*out = strtol(fields[want], NULL, 10);
+		error = 0;
 	}
 	stele_buf_release(&buf);
 	return error;
+}
+
+int
+stage_etc_field(long *out, const char *rootfs, const char *file,
+		const char *name, int field)
+{
+	return etc_lookup(out, rootfs, file, 0, name, field);
+}
+
+/* The primary gid of the passwd entry with this uid. */
+static int
+gid_of_uid(long *out, const char *rootfs, long uid)
+{
+	char key[32];
+
+	snprintf(key, sizeof(key), "%ld", uid);
+	return etc_lookup(out, rootfs, "passwd", 2, key, 3);
 }
 
 static int

@@ -135,3 +135,8 @@ test_expect_success 'without overlayfs (a copy) the same step gives the same lay
 	stele inspect --json oci:cp:x | grep -q "\"overlay\": false" &&
 	[ "$d1" = "$d2" ]
 '
+test_expect_success 'USER by name and by uid resolve through the image'"'"'s /etc/passwd' '
+	printf "FROM busybox:test\nUSER nobody\nRUN (id -u; id -g) >/tmp/u\nUSER 65532\nRUN id -g >>/tmp/u\n" >ctx/Dockerfile &&
+	stele build -q -o oci:$TMP/un:x ctx >/dev/null && umoci unpack --image un:x unu >/dev/null &&
+	[ "$(cat unu/rootfs/tmp/u | tr "\n" " ")" = "65532 65532 65532 " ]
+'
