@@ -151,13 +151,51 @@ struct fetch {
 	uint64_t size, got;
 	const char *host;
 	struct stele_registry_stats *stats;
+	struct stele_registry__req *q;
+	int checked;             /* this answer's first bytes were seen */
 };
+
+static int
+fetch_restart(struct fetch *f)
+{
+	stele_blob_writer_free(f->w);
+	f->w = NULL;
+	f->got = 0;
+	f->q->range_from = 0;
+	f->q->progress_base = 0;
+	return stele_txn_blob_new(&f->w, f->txn);
+}
+
+/* Does a 206's Content-Range start where we asked ("bytes N-M/T")? */
+static int
+range_starts_at(const char *cr, uint64_t from)
+{
+	char *end;
+	unsigned long long n;
+
+	if (!cr || strncmp(cr, "bytes ", 6))
+		return 0;
+	n = strtoull(cr + 6, &end, 10);
+	return end != cr + 6 && *end == '-' && n == from;
+}
 
 static int
 fetch_sink(void *p, const void *data, size_t len)
 {
 	struct fetch *f = p;
+	int error;
 
+	if (!f->checked) {
+		f->checked = 1;
+		if (f->q->range_from && f->q->status == 200 &&
+		    (error = fetch_restart(f)) < 0)
+			return error; /* the whole blob again: start over */
+		if (f->q->status == 206 &&
+		    !range_starts_at(f->q->crange, f->q->range_from))
+			return stele_error_setc(STELE_EVERIFY,
+				"%s: blob %s: the registry resumed at the wrong place (%s)",
+				f->host, f->digest, f->q->crange ? f->q->crange : "no range");
+	}
 	if (len > f->size - f->got)
 		return stele_error_setc(STELE_EVERIFY,
 			"%s: blob %s is longer than its %llu bytes; not stored",
@@ -167,15 +205,19 @@ fetch_sink(void *p, const void *data, size_t len)
 	return stele_blob_writer_write(f->w, data, len);
 }
 
+/* Before a retry: resume after what arrived (Range), or start over. */
 static int
 fetch_reset(void *p)
 {
 	struct fetch *f = p;
 
-	stele_blob_writer_free(f->w);
-	f->w = NULL;
-	f->got = 0;
-	return stele_txn_blob_new(&f->w, f->txn);
+	f->checked = 0;
+	if (f->got > 0 && f->got < f->size) {
+		f->q->range_from = f->got;
+		f->q->progress_base = f->got;
+		return 0;
+	}
+	return fetch_restart(f);
 }
 
 int
@@ -184,7 +226,7 @@ stele_registry_blob_fetch(struct stele_txn *txn, struct stele_registry *r,
 {
 	struct stele_registry__req q;
 	struct fetch f = { txn, NULL, digest, size, 0, stele_registry__host(r),
-			   stele_registry__stats(r) };
+			   stele_registry__stats(r), NULL, 0 };
 	char *path = path_of(repo, "blobs", digest);
 	char *what = stele_xasprintf("pull %s", digest);
 	char got[STELE_DIGEST_STRLEN];
@@ -194,12 +236,13 @@ stele_registry_blob_fetch(struct stele_txn *txn, struct stele_registry *r,
 	q.sink = fetch_sink;
 	q.reset = fetch_reset;
 	q.payload = &f;
+	f.q = &q;
 	q.progress_what = what;
 	q.progress_total = size;
 	if ((error = stele_txn_blob_new(&f.w, txn)) < 0 ||
 	    (error = stele_registry__do(r, &q)) < 0)
 		goto out;
-	if (q.status != 200) {
+	if (q.status != 200 && q.status != 206) {
 		free(what);
 		what = stele_xasprintf("GET blob %s", digest);
 		error = stele_registry__fail(r, &q, what);

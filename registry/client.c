@@ -125,7 +125,8 @@ req_clear_answer(struct stele_registry__req *q)
 	free(q->digest);
 	free(q->ctype);
 	free(q->www_auth);
-	q->location = q->digest = q->ctype = q->www_auth = NULL;
+	free(q->crange);
+	q->location = q->digest = q->ctype = q->www_auth = q->crange = NULL;
 	q->subject = 0;
 	q->status = 0;
 	stele_buf_clear(&q->err);
@@ -244,6 +245,7 @@ on_header(char *buf, size_t size, size_t n, void *p)
 	set_header(&q->location, header_value(buf, len, "Location"));
 	set_header(&q->digest, header_value(buf, len, "Docker-Content-Digest"));
 	set_header(&q->ctype, header_value(buf, len, "Content-Type"));
+	set_header(&q->crange, header_value(buf, len, "Content-Range"));
 	if ((v = header_value(buf, len, "WWW-Authenticate"))) {
 		/* Keep the first challenge (Bearer before Basic if both). */
 		if (!q->www_auth)
@@ -474,6 +476,12 @@ setup(struct stele_registry *r, struct stele_registry__req *q, struct xfer *x,
 	if (q->has_body || q->content_type)
 		*hdrs = curl_slist_append(*hdrs, s);
 	free(s);
+	if (q->range_from) {
+		s = stele_xasprintf("Range: bytes=%llu-",
+				    (unsigned long long)q->range_from);
+		*hdrs = curl_slist_append(*hdrs, s);
+		free(s);
+	}
 	if (q->content_range) {
 		s = stele_xasprintf("Content-Range: %s", q->content_range);
 		*hdrs = curl_slist_append(*hdrs, s);

@@ -140,8 +140,8 @@ int stele_registry_blob_exists(struct stele_registry *r, const char *repo,
 /*
  * Stream blob `digest` of `size` bytes into a new blob of `txn`, hashing
  * as it arrives; more bytes than `size`, fewer, or another digest is
- * STELE_EVERIFY and nothing is staged.  A transfer broken off is retried
- * from the start.
+ * STELE_EVERIFY and nothing is staged.  A transfer broken off is resumed
+ * where it broke (Range; from the start when the server answers 200).
  */
 int stele_registry_blob_fetch(struct stele_txn *txn, struct stele_registry *r,
 			      const char *repo, const char *digest,

@@ -13,7 +13,8 @@ changes) is a list of faults:
 action: reset (close the connection, RST, before answering), cut (send the
 headers and half the body, then reset), 500, 429 (Retry-After: 1), flip
 (change one byte of the body), stall (headers, then nothing for `seconds`),
-delay (answer after `seconds`).  `times` counts down; -1 is forever.
+delay (answer after `seconds`), strip-range (forward without the Range
+header, as a server without range support answers).  `times` counts down; -1 is forever.
 """
 import http.client
 import http.server
@@ -94,6 +95,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         hdrs = {k: v for k, v in self.headers.items()
                 if k.lower() not in ("connection", "content-length")}
         hdrs["Content-Length"] = str(len(body))
+        if action == "strip-range":
+            hdrs = {k: v for k, v in hdrs.items() if k.lower() != "range"}
         up.request(self.command, self.path, body=body if n or self.command
                    in ("PUT", "PATCH", "POST") else None, headers=hdrs)
         resp = up.getresponse()

@@ -41,11 +41,20 @@ test_expect_success '500s and a 429 (Retry-After) on the manifest are retried' '
 	stele pull $I --json docker://$P/app:1 oci:r2:1 >r.json &&
 	[ "$(json_get r.json .digest)" = "$D" ] && [ "$(json_get r.json .requests.retries)" -ge 3 ]
 '
-test_expect_success 'a body cut off halfway is fetched again from the start' '
+test_expect_success 'a body cut off halfway is resumed where it broke (Range, 206)' '
 	faults "[{\"method\": \"GET\", \"match\": \"/blobs/$L\", \"action\": \"cut\", \"times\": 1}]" &&
 	stele pull $I docker://$P/app:1 oci:r3:1 >out && [ "$(cat out)" = "$D" ] &&
+	cat "$PROXY_LOG" | cut -c1-90 &&
 	[ "$(grep -c "GET /v2/app/blobs/$L" "$PROXY_LOG")" = 2 ] &&
+	grep -q "GET /v2/app/blobs/$L 206" "$PROXY_LOG" &&
 	stele verify --key k.pub oci:r3:1 >/dev/null
+'
+test_expect_success 'a cut body from a server that ignores Range is fetched again whole' '
+	faults "[{\"method\": \"GET\", \"match\": \"/blobs/$L\", \"action\": \"cut\", \"times\": 1},
+		 {\"method\": \"GET\", \"match\": \"/blobs/$L\", \"action\": \"strip-range\", \"times\": -1}]" &&
+	stele pull $I docker://$P/app:1 oci:r3b:1 >out && [ "$(cat out)" = "$D" ] &&
+	[ "$(grep -c "GET /v2/app/blobs/$L 200" "$PROXY_LOG")" = 2 ] &&
+	stele verify --key k.pub oci:r3b:1 >/dev/null
 '
 test_expect_success 'a stalled transfer times out and is retried' '
 	faults "[{\"method\": \"GET\", \"match\": \"/blobs/$L\", \"action\": \"stall\", \"seconds\": 20, \"times\": 1}]" &&
