@@ -44,8 +44,9 @@
  * and a mismatch is STELE_EVERIFY naming the digest (nothing is stored).
  *
  * Errors name the registry, the request and the registry's own error
- * code and message.  401 after authenticating is STELE_EVERIFY-free:
- * STELE_ERROR with "authentication failed"; 404 is STELE_ENOTFOUND.
+ * code and message.  A 401 after authenticating is STELE_ERROR saying
+ * "authentication failed" (or "authentication required" without
+ * credentials); a 404 is STELE_ENOTFOUND; a digest mismatch STELE_EVERIFY.
  */
 
 #define STELE_MT_DOCKER_MANIFEST \

@@ -35,9 +35,12 @@
  * Pushes skip blobs the registry has (HEAD), mount what they can, upload
  * the rest (monolithic up to opts->chunk_size, chunked above), then put
  * child manifests by digest and the image manifest under the tag with its
- * own media type as Content-Type; then the attachments.  Nothing is
- * tagged before everything it references is there, so an interrupted push
- * is simply run again (what was uploaded is skipped).
+ * own media type as Content-Type; then the attachments.  A manifest the
+ * registry already has under the same name and digest (HEAD) is not put
+ * again and nothing under it is looked at.  Nothing is tagged before
+ * everything it references is there, so an interrupted push is simply run
+ * again (what was uploaded is skipped).  .sig/.att tags that differ on the
+ * two sides are merged (the union of their layers), by pushes and pulls.
  */
 
 #define STELE_ANN_SOURCE "dev.stele.source"
