@@ -20,11 +20,18 @@
 #define CLI_REG_RETRY 0x204
 #define CLI_REG_JSON 0x205
 
-#define CLI_REGISTRY_OPTIONS \
+/* How to reach a registry: also taken by build (bases) and verify. */
+#define CLI_REGISTRY_CONNECT_OPTIONS \
 	{ "creds", required_argument, NULL, CLI_REG_CREDS }, \
 	{ "authfile", required_argument, NULL, CLI_REG_AUTHFILE }, \
 	{ "cert-dir", required_argument, NULL, CLI_REG_CERTDIR }, \
-	{ "tls-verify", required_argument, NULL, CLI_REG_TLS }, \
+	{ "tls-verify", required_argument, NULL, CLI_REG_TLS }
+#define CLI_REGISTRY_CONNECT_CASES \
+	case CLI_REG_CREDS: case CLI_REG_AUTHFILE: case CLI_REG_CERTDIR: \
+	case CLI_REG_TLS
+
+#define CLI_REGISTRY_OPTIONS \
+	CLI_REGISTRY_CONNECT_OPTIONS, \
 	{ "retry-times", required_argument, NULL, CLI_REG_RETRY }, \
 	{ "json", no_argument, NULL, CLI_REG_JSON }, \
 	{ "quiet", no_argument, NULL, 'q' }

@@ -52,10 +52,7 @@ cmd_build(int argc, char **argv)
 		{ "runtime", required_argument, NULL, 'R' },
 		{ "no-cache", no_argument, NULL, 'N' },
 		{ "lock", required_argument, NULL, 'L' },
-		{ "creds", required_argument, NULL, CLI_REG_CREDS },
-		{ "authfile", required_argument, NULL, CLI_REG_AUTHFILE },
-		{ "cert-dir", required_argument, NULL, CLI_REG_CERTDIR },
-		{ "tls-verify", required_argument, NULL, CLI_REG_TLS },
+		CLI_REGISTRY_CONNECT_OPTIONS,
 		{ "locked", no_argument, NULL, 'l' },
 		{ "sign-key", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
@@ -101,10 +98,7 @@ cmd_build(int argc, char **argv)
 		case 'R': o.runtime = optarg; break;
 		case 'N': o.no_cache = 1; break;
 		case 'L': o.lock = optarg; break;
-		case CLI_REG_CREDS:
-		case CLI_REG_AUTHFILE:
-		case CLI_REG_CERTDIR:
-		case CLI_REG_TLS:
+		CLI_REGISTRY_CONNECT_CASES:
 			if (cli_registry_opt(&reg, c, optarg) < 0) {
 				free(args);
 				return cli_usage(build_usage, "%s", stele_error_last());

@@ -57,10 +57,7 @@ cmd_verify(int argc, char **argv)
 		{ "rebuild", no_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
-		{ "creds", required_argument, NULL, CLI_REG_CREDS },
-		{ "authfile", required_argument, NULL, CLI_REG_AUTHFILE },
-		{ "cert-dir", required_argument, NULL, CLI_REG_CERTDIR },
-		{ "tls-verify", required_argument, NULL, CLI_REG_TLS },
+		CLI_REGISTRY_CONNECT_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct cli_registry reg;
@@ -76,10 +73,7 @@ cmd_verify(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "p:k:h", opts, NULL)) != -1) {
 		switch (c) {
-		case CLI_REG_CREDS:
-		case CLI_REG_AUTHFILE:
-		case CLI_REG_CERTDIR:
-		case CLI_REG_TLS:
+		CLI_REGISTRY_CONNECT_CASES:
 			if (cli_registry_opt(&reg, c, optarg) < 0)
 				return cli_usage(verify_usage, "%s", stele_error_last());
 			break;
