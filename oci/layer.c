@@ -9,6 +9,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "oci/hashpipe.h"
 #include "oci/layer.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -236,7 +237,7 @@ stele_plan_sort(struct stele_plan *p)
 /* ---- writing ---- */
 
 struct layer_sink {
-	struct stele_sha256 diff;
+	struct stele_hashpipe *diff; /* the diff_id, hashed beside the rest */
 	struct stele_compressor *comp;
 	struct stele_blob_writer *blob;
 	int error;
@@ -257,7 +258,7 @@ archive_out(struct archive *a, void *payload, const void *data, size_t len)
 	int error;
 
 	(void)a;
-	stele_sha256_update(&s->diff, data, len);
+	stele_hashpipe_write(s->diff, data, len);
 	if ((error = stele_compressor_write(s->comp, data, len)) < 0) {
 		s->error = error;
 		return -1;
@@ -408,7 +409,7 @@ stele_plan_write(struct stele_layer_result *out, struct stele_plan *p,
 
 	memset(out, 0, sizeof(*out));
 	stele_plan_sort(p);
-	if ((error = stele_sha256_init(&s.diff)) < 0)
+	if ((error = stele_hashpipe_start(&s.diff)) < 0)
 		return error;
 	if ((error = stele_txn_blob_new(&s.blob, txn)) < 0 ||
 	    (error = stele_compressor_new(&s.comp, o->compression, o->level,
@@ -438,7 +439,8 @@ stele_plan_write(struct stele_layer_result *out, struct stele_plan *p,
 	}
 	if ((error = stele_compressor_finish(s.comp)) < 0)
 		goto out;
-	stele_sha256_final(&s.diff, out->diff_id);
+	stele_hashpipe_finish(s.diff, out->diff_id, NULL);
+	s.diff = NULL;
 	if ((error = stele_blob_writer_commit(s.blob, out->digest, &out->size)) < 0) {
 		s.blob = NULL;
 		goto out;
@@ -455,7 +457,6 @@ out:
 		archive_write_free(a);
 	stele_compressor_free(s.comp);
 	stele_blob_writer_free(s.blob);
-	if (s.diff.ctx)
-		stele_sha256_release(&s.diff);
+	stele_hashpipe_free(s.diff);
 	return error;
 }

@@ -13,6 +13,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "oci/hashpipe.h"
 #include "signer/check.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -71,7 +72,8 @@ progress(struct vctx *v, const char *msg)
 
 struct hashed_read {
 	int fd;
-	struct stele_sha256 h;
+	struct stele_hashpipe *h; /* the blob digest, beside decompression */
+	uint64_t size;
 	char buf[1 << 16];
 };
 
@@ -86,7 +88,7 @@ hashed_cb(struct archive *a, void *payload, const void **out)
 		n = read(hr->fd, hr->buf, sizeof(hr->buf));
 	while (n < 0 && errno == EINTR);
 	if (n > 0)
-		stele_sha256_update(&hr->h, hr->buf, (size_t)n);
+		stele_hashpipe_write(hr->h, hr->buf, (size_t)n);
 	*out = hr->buf;
 	return n;
 }
@@ -110,8 +112,9 @@ layer_digests(char digest[STELE_DIGEST_STRLEN], char diff[STELE_DIGEST_STRLEN],
 		free(hr);
 		return error;
 	}
-	if ((error = stele_sha256_init(&hr->h)) < 0 ||
-	    (error = stele_sha256_init(&d)) < 0)
+	if ((error = stele_hashpipe_start(&hr->h)) < 0)
+		goto out;
+	if ((error = stele_sha256_init(&d)) < 0)
 		goto out;
 	a = archive_read_new();
 	archive_read_support_filter_all(a);
@@ -128,9 +131,10 @@ layer_digests(char digest[STELE_DIGEST_STRLEN], char diff[STELE_DIGEST_STRLEN],
 	/* Whatever the decompressor left unread still counts for the digest. */
 	while (hashed_cb(NULL, hr, &buf) > 0)
 		;
-	*size = hr->h.size;
-	stele_sha256_final(&hr->h, digest);
+	stele_hashpipe_finish(hr->h, digest, size);
+	hr->h = NULL;
 out:
+	stele_hashpipe_free(hr->h);
 	if (a)
 		archive_read_free(a);
 	close(hr->fd);
