@@ -15,6 +15,7 @@
 #include <archive_entry.h>
 
 #include "oci/digest.h"
+#include "oci/hashpipe.h"
 #include "oci/layer.h"
 #include "oci/layout.h"
 #include "oci/ref.h"
@@ -356,6 +357,47 @@ test_oci_json_canonical(void **state)
 	stele_buf_release(&b);
 }
 
+static void
+test_oci_hashpipe_same_digest(void **state)
+{
+	static const size_t sizes[] = { 0, 1, (1u << 20) - 1, 1u << 20,
+					(1u << 20) + 1, 5u << 20 };
+	size_t i, n = 5u << 20, k;
+	unsigned char *data = malloc(n);
+
+	(void)state;
+	for (k = 0; k < n; k++)
+		data[k] = (unsigned char)(k * 2654435761u >> 13);
+	for (i = 0; i < sizeof(sizes) / sizeof(*sizes); i++) {
+		struct stele_hashpipe *p;
+		char want[STELE_DIGEST_STRLEN], got[STELE_DIGEST_STRLEN];
+		uint64_t size = 0;
+		size_t off = 0;
+
+		stele_digest_bytes(want, data, sizes[i]);
+		assert_ok(stele_hashpipe_start(&p));
+		/* odd write sizes across chunk boundaries */
+		while (off < sizes[i]) {
+			size_t len = sizes[i] - off < 70001 ? sizes[i] - off : 70001;
+
+			stele_hashpipe_write(p, data + off, len);
+			off += len;
+		}
+		stele_hashpipe_finish(p, got, &size);
+		assert_string_equal(got, want);
+		assert_int_equal(size, sizes[i]);
+	}
+	/* freed without a result: no leak, no hang */
+	{
+		struct stele_hashpipe *p;
+
+		assert_ok(stele_hashpipe_start(&p));
+		stele_hashpipe_write(p, data, n);
+		stele_hashpipe_free(p);
+	}
+	free(data);
+}
+
 int
 main(void)
 {
@@ -369,6 +411,7 @@ main(void)
 		cmocka_unit_test(test_oci_layer_canonical),
 		cmocka_unit_test(test_oci_layer_file_changed),
 		cmocka_unit_test(test_oci_json_canonical),
+		cmocka_unit_test(test_oci_hashpipe_same_digest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
