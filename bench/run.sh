@@ -8,7 +8,8 @@ stele=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 top=$(cd "$(dirname "$0")/.." && pwd)
 work=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/stele-bench-XXXXXX")}
 trap 'rm -rf "$work"' EXIT
-export STELE_STORE="$work/store" SOURCE_DATE_EPOCH=1700000000 STELE_QUIET=1
+# A cache of its own: layer timings are builds, never cache hits.
+export STELE_STORE="$work/store" STELE_CACHE="$work/cache" SOURCE_DATE_EPOCH=1700000000 STELE_QUIET=1
 files=${BENCH_FILES:-20000}
 mb=${BENCH_MB:-300}
 
@@ -52,11 +53,11 @@ tar -cf - -C "$work" tree >/dev/null
 
 set -- $(secs sh -c "tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C '$work' -c tree | gzip -n -6 >'$work/anchor.tgz'")
 anchor=$1
-set -- $(secs "$stele" build -q -o "oci:$work/out:gz" "$work")
+set -- $(secs "$stele" build -q --no-cache -o "oci:$work/out:gz" "$work")
 gz=$1; gzrss=$2
 set -- $(secs sh -c "tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C '$work' -c tree | zstd -q -3 -T2 >'$work/anchor.zst'")
 zanchor=$1
-set -- $(secs "$stele" build -q --compression zstd -o "oci:$work/outz:z" "$work")
+set -- $(secs "$stele" build -q --no-cache --compression zstd -o "oci:$work/outz:z" "$work")
 z=$1; zrss=$2
 
 size() { python3 -c "import json,sys;d=sys.argv[1];i=json.load(open(d+'/index.json'));m=[x for x in i['manifests'] if 'artifactType' not in x][0];print(json.load(open(d+'/blobs/sha256/'+m['digest'][7:]))['layers'][0]['size'])" "$1"; }
@@ -80,7 +81,7 @@ printf '%-44s %9.2f %9.2f %7.2f\n' "verify vs sha256sum over the blobs" "$ver" "
 # The from-source example: first build (cold cache) and a no-op rebuild.
 if root=$(sh "$top/scripts/mkdebian.sh" 2>/dev/null); then
 	SOURCE_DATE_EPOCH=0 "$stele" import -q -t bookworm-gcc:1 "$root" >/dev/null
-	export STELE_CACHE="$work/cache"
+	export STELE_CACHE="$work/cache-fs"
 	rev=$(git -C "$top" rev-parse HEAD)
 	set -- $(secs "$stele" build -q -f recipes/fromsource/Dockerfile -t fs:1 "$top#$rev")
 	first=$1
