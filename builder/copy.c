@@ -659,43 +659,38 @@ write_layer(struct copy_job *j)
 	return error < 0 ? build_instr_error(j->b, j->in, error) : 0;
 }
 
-/* ADD GITURL#REF DEST: the tree at the resolved commit. */
+/*
+ * ADD GITURL#REF DEST: resolve the commit (recorded in the key and the
+ * provenance whether or not the cache then hits) and open its tree.
+ */
 static int
-add_git(struct copy_job *j, const char *url, const char *dest, json_t *key)
+git_source(struct copy_job *j, const char *url, json_t *key,
+	   struct stele_git_source **git, struct stele_context **ctx)
 {
-	struct stele_git_source *git = NULL;
-	struct stele_context *ctx = NULL, *saved = j->ctx;
 	const char *spec = url;
-	char *fixed = NULL, hex[65];
+	char *fixed = NULL;
 	int error;
 
+	*git = NULL;
+	*ctx = NULL;
 	if (strncmp(url, "git+", 4))
 		spec = fixed = stele_xasprintf("git+%s", url);
-	if ((error = build_git_open(j->b, &git, spec)) < 0 ||
-	    (error = stele_context_open_git(&ctx, git)) < 0) {
+	if ((error = build_git_open(j->b, git, spec)) < 0 ||
+	    (error = stele_context_open_git(ctx, *git)) < 0) {
 		error = build_instr_error(j->b, j->in, error);
 		goto out;
 	}
-	build_progress(j->b, "  %s at %s", git->uri, git->commit);
+	build_progress(j->b, "  %s at %s", (*git)->uri, (*git)->commit);
 	json_object_set_new(key, "git", json_pack("{s:s,s:s,s:s}", "uri", url,
-		"commit", git->commit, "tree", git->tree));
-	if ((error = step_cache_hit(j->b, j->s, j->in, key, hex)) != 0)
-		goto out;
+		"commit", (*git)->commit, "tree", (*git)->tree));
+	stele_prov_dep(&j->b->prov, (*git)->uri, json_pack("{s:s,s:s}", "gitCommit",
+		(*git)->commit, "gitTree", (*git)->tree));
 	json_array_append_new(j->inputs, json_pack("{s:s,s:s,s:s,s:{s:s,s:s}}",
-		"kind", "git", "uri", git->uri, "ref", git->ref, "digest",
-		"gitCommit", git->commit, "gitTree", git->tree));
-	stele_prov_dep(&j->b->prov, git->uri, json_pack("{s:s,s:s}", "gitCommit",
-		git->commit, "gitTree", git->tree));
-	j->ctx = ctx;
-	error = copy_source(j, "", dest, 1);
-	if (!error && (error = write_layer(j)) == 0)
-		step_cache_store(j->b, j->s, hex);
-	j->ctx = saved;
+		"kind", "git", "uri", (*git)->uri, "ref", (*git)->ref, "digest",
+		"gitCommit", (*git)->commit, "gitTree", (*git)->tree));
 out:
-	stele_context_free(ctx);
-	stele_git_source_free(git);
 	free(fixed);
-	return error < 0 ? error : 0;
+	return error;
 }
 
 static void
@@ -782,9 +777,13 @@ copy_key(json_t *key, struct copy_job *j, char **words, size_t nsrc,
 
 			/* Unknown names fail later, with the real reason. */
 			if (stele_ref_parse(&ref, from) == 0 &&
-			    stele_image_open(&img, ref) == 0)
+			    stele_image_open(&img, ref) == 0) {
 				json_object_set_new(key, "fromImage",
 						    json_string(img->digest));
+				/* Recorded on a cache hit as on a miss. */
+				stele_prov_dep(&j->b->prov, from, json_pack("{s:s}",
+					"sha256", img->digest + 7));
+			}
 			stele_image_free(img);
 			stele_ref_free(ref);
 		}
@@ -817,7 +816,8 @@ int
 build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 {
 	struct copy_job j = { 0 };
-	struct stele_context *own = NULL;
+	struct stele_context *own = NULL, *gctx = NULL;
+	struct stele_git_source *git = NULL;
 	const char *from = stele_instr_flag(in, "from");
 	const char *chown_f = stele_instr_flag(in, "chown");
 	const char *chmod_f = stele_instr_flag(in, "chmod");
@@ -843,11 +843,11 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 		goto out;
 	git_add = add && nsrc == 1 && is_git_url(words[0]) && !from;
 	key = step_key(b, s, in);
-	if (!git_add) {
-		if ((error = copy_key(key, &j, words, nsrc, fromv)) < 0 ||
-		    (error = step_cache_hit(b, s, in, key, hex)) != 0)
-			goto out;
-	}
+	/* The key needs no root filesystem: a hit extracts nothing. */
+	if ((error = git_add ? git_source(&j, words[0], key, &git, &gctx) :
+		     copy_key(key, &j, words, nsrc, fromv)) < 0 ||
+	    (error = step_cache_hit(b, s, in, key, hex)) != 0)
+		goto out;
 	if ((error = stage_sync(b, s)) < 0) {
 		error = build_instr_error(b, in, error);
 		goto out;
@@ -859,7 +859,10 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 		goto out;
 	dest = dest_path(&j, words[nsrc], &into_dir);
 	if (git_add) {
-		error = add_git(&j, words[0], dest, key);
+		j.ctx = gctx;
+		if ((error = copy_source(&j, "", dest, 1)) == 0 &&
+		    (error = write_layer(&j)) == 0)
+			step_cache_store(b, s, hex);
 		goto out;
 	}
 	if (fromv && (error = from_source(&j, fromv, &own)) < 0)
@@ -901,6 +904,8 @@ out:
 	json_decref(srcs);
 	job_release(&j);
 	stele_context_free(own);
+	stele_context_free(gctx);
+	stele_git_source_free(git);
 	return error < 0 ? error : 0;
 }
 

@@ -99,3 +99,20 @@ test_expect_success '--locked refuses what the lock does not hold' '
 	expect_code 3 stele build -q --lock empty.lock --locked -o oci:$TMP/lk4:1 "git+file://$TMP/app#v9" 2>err &&
 	grep -q "not in the lock file" err && [ ! -e lk4 ]
 '
+test_expect_success 'a build from the cache records the same dependencies and layer records' '
+	export STELE_CACHE="$TMP/pcache" &&
+	stele build -q -o oci:$TMP/pc1:1 "git+file://$TMP/app#v9" >/dev/null &&
+	stele build -o oci:$TMP/pc2:1 "git+file://$TMP/app#v9" >/dev/null 2>err &&
+	grep -q "from the cache, 0 built" err &&
+	python3 - <<-PY
+	import json
+	def st(d):
+	    i = json.load(open(d + "/index.json"))
+	    r = [m for m in i["manifests"] if m.get("artifactType")][0]
+	    m = json.load(open(d + "/blobs/sha256/" + r["digest"][7:]))
+	    s = json.load(open(d + "/blobs/sha256/" + m["layers"][0]["digest"][7:]))["predicate"]
+	    return s["buildDefinition"], s["runDetails"]["byproducts"]
+	a, b = st("pc1"), st("pc2")
+	assert a == b, (a, b)
+	PY
+'
