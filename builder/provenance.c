@@ -174,3 +174,54 @@ stele_referrers(json_t **out, const struct stele_oci *oci,
 	*out = res;
 	return 0;
 }
+
+/* An in-toto artifact manifest's statement, if it is SLSA v1. */
+static json_t *
+referrer_statement(const struct stele_oci *oci, const char *manifest)
+{
+	struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
+	json_t *man = NULL, *st = NULL;
+	const char *at, *ld, *pt;
+
+	if (stele_oci_blob_read(&b, oci, manifest) < 0 ||
+	    stele_json_parse(&man, b.ptr, b.len, manifest) < 0)
+		goto out;
+	at = stele_json_str(man, "artifactType");
+	ld = stele_json_str(json_array_get(json_object_get(man, "layers"), 0), "digest");
+	if (!at || strcmp(at, STELE_MT_INTOTO) || !ld)
+		goto out;
+	stele_buf_clear(&b);
+	if (stele_oci_blob_read(&b, oci, ld) < 0 ||
+	    stele_json_parse(&st, b.ptr, b.len, ld) < 0)
+		goto out;
+	pt = stele_json_str(st, "predicateType");
+	if (!pt || strcmp(pt, STELE_PREDICATE_SLSA1)) {
+		json_decref(st);
+		st = NULL;
+	}
+out:
+	json_decref(man);
+	stele_buf_release(&b);
+	return st;
+}
+
+int
+stele_prov_load(json_t **out, const struct stele_oci *oci,
+		const char *subject_digest)
+{
+	json_t *refs = NULL, *r;
+	size_t i;
+	int error;
+
+	*out = NULL;
+	if ((error = stele_referrers(&refs, oci, subject_digest)) < 0)
+		return error;
+	json_array_foreach(refs, i, r)
+		if ((*out = referrer_statement(oci, stele_json_str(r, "digest"))))
+			break;
+	json_decref(refs);
+	if (!*out)
+		return stele_error_setc(STELE_ENOTFOUND,
+			"image %s has no provenance statement", subject_digest);
+	return 0;
+}

@@ -57,4 +57,12 @@ int stele_prov_store(char digest[STELE_DIGEST_STRLEN], struct stele_txn *txn,
 int stele_referrers(json_t **out, const struct stele_oci *oci,
 		    const char *subject_digest);
 
+/*
+ * The first SLSA v1 statement stored as a referrer of `subject_digest`
+ * (unsigned: as the builder stored it), read digest-checked and parsed
+ * strictly.  STELE_ENOTFOUND when there is none.  *out owned by the caller.
+ */
+int stele_prov_load(json_t **out, const struct stele_oci *oci,
+		    const char *subject_digest);
+
 #endif

@@ -19,42 +19,6 @@ static const char inspect_usage[] =
 	"      --json   one JSON object on stdout\n"
 	"  -h, --help   this help\n";
 
-/* The provenance statement of the image, if it has one (new reference). */
-static json_t *
-load_statement(struct stele_image *img, json_t *refs)
-{
-	json_t *r;
-	size_t i;
-
-	json_array_foreach(refs, i, r) {
-		struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
-		json_t *man = NULL, *stmt = NULL;
-		const char *ld;
-
-		if (stele_oci_blob_read(&b, img->oci, stele_json_str(r, "digest")) < 0 ||
-		    stele_json_parse(&man, b.ptr, b.len, "referrer") < 0) {
-			stele_buf_release(&b);
-			continue;
-		}
-		ld = stele_json_str(json_array_get(json_object_get(man, "layers"), 0), "digest");
-		stele_buf_clear(&b);
-		if (ld && !strcmp(stele_json_str(man, "artifactType") ?
-				  stele_json_str(man, "artifactType") : "", STELE_MT_INTOTO) &&
-		    stele_oci_blob_read(&b, img->oci, ld) == 0 &&
-		    stele_json_parse(&stmt, b.ptr, b.len, ld) == 0 &&
-		    !strcmp(stele_json_str(stmt, "predicateType") ?
-			    stele_json_str(stmt, "predicateType") : "", STELE_PREDICATE_SLSA1)) {
-			json_decref(man);
-			stele_buf_release(&b);
-			return stmt;
-		}
-		json_decref(stmt);
-		json_decref(man);
-		stele_buf_release(&b);
-	}
-	return NULL;
-}
-
 static json_t *
 layer_record(json_t *stmt, const char *digest)
 {
@@ -188,7 +152,9 @@ cmd_inspect(int argc, char **argv)
 		stele_image_free(img);
 		return cli_fail(error);
 	}
-	stmt = load_statement(img, refs);
+	/* No statement is not an error here: inspect shows what there is. */
+	if (stele_prov_load(&stmt, img->oci, img->digest) < 0)
+		stmt = NULL;
 	if (as_json) {
 		json_t *layers = json_array(), *l, *out;
 		size_t i;

@@ -16,51 +16,6 @@
 
 #define MAX_FILES_LISTED 20
 
-/* The statement stored with the image (unsigned). */
-static int
-stored_statement(json_t **out, struct stele_image *img)
-{
-	json_t *refs = NULL, *r;
-	size_t i;
-	int error;
-
-	*out = NULL;
-	if ((error = stele_referrers(&refs, img->oci, img->digest)) < 0)
-		return error;
-	json_array_foreach(refs, i, r) {
-		struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
-		json_t *man = NULL;
-		const char *ld;
-
-		if (stele_oci_blob_read(&b, img->oci, stele_json_str(r, "digest")) == 0 &&
-		    stele_json_parse(&man, b.ptr, b.len, "referrer") == 0 &&
-		    (ld = stele_json_str(json_array_get(json_object_get(man, "layers"), 0),
-					 "digest")) &&
-		    !strcmp(stele_json_str(man, "artifactType") ?
-			    stele_json_str(man, "artifactType") : "", STELE_MT_INTOTO)) {
-			stele_buf_clear(&b);
-			if (stele_oci_blob_read(&b, img->oci, ld) == 0 &&
-			    stele_json_parse(out, b.ptr, b.len, ld) == 0 &&
-			    !strcmp(stele_json_str(*out, "predicateType") ?
-				    stele_json_str(*out, "predicateType") : "",
-				    STELE_PREDICATE_SLSA1)) {
-				json_decref(man);
-				stele_buf_release(&b);
-				break;
-			}
-			json_decref(*out);
-			*out = NULL;
-		}
-		json_decref(man);
-		stele_buf_release(&b);
-	}
-	json_decref(refs);
-	if (!*out)
-		return stele_error_setc(STELE_ENOTFOUND,
-			"image %s has no provenance to rebuild from", img->digest);
-	return 0;
-}
-
 /* name -> "type mode uid gid size sha256 link" of every entry of a layer */
 static int
 layer_index(json_t **out, const char *path)
@@ -197,8 +152,12 @@ stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 
 	memset(out, 0, sizeof(*out));
 	if (!statement) {
-		if ((error = stored_statement(&own, img)) < 0)
+		if ((error = stele_prov_load(&own, img->oci, img->digest)) < 0) {
+			if (error == STELE_ENOTFOUND)
+				stele_error_setc(error,
+					"image %s has no provenance to rebuild from", img->digest);
 			goto out;
+		}
 		statement = own;
 		unsigned_prov = 1;
 	}
