@@ -13,8 +13,10 @@ pid=""
 trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$work"' EXIT
 export STELE_STORE="$work/store" SOURCE_DATE_EPOCH=1700000000 STELE_QUIET=1
 mb=${BENCH_MB:-256}
-command -v docker-registry >/dev/null && command -v skopeo >/dev/null || {
-	echo "bench: docker-registry and skopeo are needed"; exit 0; }
+if ! command -v docker-registry >/dev/null || ! command -v skopeo >/dev/null; then
+	echo "bench: docker-registry and skopeo are needed"
+	exit 0
+fi
 
 mkdir -p "$work/ctx"
 head -c $((mb * 1024 * 1024)) /dev/urandom >"$work/ctx/big.bin"
@@ -23,7 +25,9 @@ printf 'FROM scratch\nCOPY big.bin /big.bin\n' >"$work/ctx/Dockerfile"
 echo "bench: one layer of $mb MiB (random, gzip)"
 
 serve() {
-	[ -n "$pid" ] && kill $pid 2>/dev/null && wait $pid 2>/dev/null || true
+	if [ -n "$pid" ]; then
+		kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	fi
 	rm -rf "$work/reg"
 	port=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 20000 ))
 	printf 'version: 0.1\nlog: {level: error}\nstorage: {filesystem: {rootdirectory: %s/reg}}\nhttp: {addr: 127.0.0.1:%s}\n' \
