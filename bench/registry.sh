@@ -26,7 +26,8 @@ echo "bench: one layer of $mb MiB (random, gzip)"
 
 serve() {
 	if [ -n "$pid" ]; then
-		kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
 	fi
 	rm -rf "$work/reg"
 	port=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 20000 ))
