@@ -16,33 +16,71 @@ export GIT_AUTHOR_DATE='1600000000 +0000' GIT_COMMITTER_DATE='1600000000 +0000'
 export GIT_CONFIG_NOSYSTEM=1 HOME="$TMP/home"
 mkdir -p "$HOME"
 test_count=0
-test_cleanup_cmds=""
 
 stele() { "$STELE" "$@"; }
 
-# test_expect_success DESC 'commands'
+# test_expect_success DESC 'commands': one test, run in a subshell.  A body
+# that succeeds but says it skipped (a line of its output starting with
+# "skip") is counted as skipped with that line as the reason, never as
+# passed: use test_skip, before the test, when something it needs is missing.
 test_expect_success() {
 	test_count=$((test_count + 1))
 	if (eval "$2") >"$TMP/.out" 2>&1; then
-		echo "ok $test_count - $1" | tee -a "$STELE_COUNTS"
+		if tes_why=$(grep -i -m1 '^skip' "$TMP/.out"); then
+			echo "skip $test_count - $1: $tes_why" | tee -a "$STELE_COUNTS"
+		else
+			echo "ok $test_count - $1" | tee -a "$STELE_COUNTS"
+		fi
 	else
 		echo "not ok $test_count - $1" | tee -a "$STELE_COUNTS"
 		sed 's/^/    /' "$TMP/.out" | tail -n 40
 	fi
 }
 
-# test_skip DESC REASON: reported, not counted as passed or failed.
+# test_skip DESC REASON: counted as skipped (neither passed nor failed); a
+# skip without a reason is a failure.
 test_skip() {
-	echo "skip - $1: $2"
+	test_count=$((test_count + 1))
+	if [ -n "${2:-}" ]; then
+		echo "skip $test_count - $1: $2" | tee -a "$STELE_COUNTS"
+	else
+		echo "not ok $test_count - $1: skipped without a reason" | tee -a "$STELE_COUNTS"
+	fi
 }
 
-# Runs at exit.
-test_at_exit() { test_cleanup_cmds="$1; $test_cleanup_cmds"; }
+# test_at_exit 'command': run at exit, last registered first.  Kept in a
+# file, so a command registered inside a test body (a subshell) still runs.
+test_at_exit() { printf '%s\n' "$1" >>"$TMP/.at-exit"; }
+
+# test_kill PID: stop a process this script started (TERM, then KILL after
+# 5 s) and wait until it is gone (or a zombie), so nothing outlives the
+# script.  A process started in a test body is not this shell's child:
+# `wait` cannot reap it, so its /proc entry is watched instead.
+test_kill() {
+	kill "$1" 2>/dev/null || return 0
+	wait "$1" 2>/dev/null
+	tk_i=0
+	while kill -0 "$1" 2>/dev/null && [ $tk_i -lt 100 ]; do
+		case $(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$1/status" 2>/dev/null) in
+		Z | X | "") return 0 ;;
+		esac
+		[ $tk_i -eq 50 ] && kill -9 "$1" 2>/dev/null
+		sleep 0.1
+		tk_i=$((tk_i + 1))
+	done
+}
+
 test_done() {
-	eval "$test_cleanup_cmds"
+	if [ -f "$TMP/.at-exit" ]; then
+		eval "$(sed -n '1!G;h;$p' "$TMP/.at-exit")"
+	fi
 	cd / && rm -rf "$TMP"
 }
 trap test_done EXIT
+# An interrupted script cleans up too (dash runs the EXIT trap on exit only).
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # Fail unless the command exits with the given code.
 expect_code() {
@@ -110,7 +148,7 @@ http: {addr: 127.0.0.1:$port}
 REG
 		docker-registry serve "$TMP/reg.yml" >"$TMP/reg.log" 2>&1 &
 		reg_pid=$!
-		test_at_exit "kill $reg_pid 2>/dev/null; wait $reg_pid 2>/dev/null"
+		test_at_exit "test_kill $reg_pid"
 		i=0
 		while [ $i -lt 50 ]; do
 			if curl -sf "http://127.0.0.1:$port/v2/" >/dev/null 2>&1; then
@@ -121,7 +159,7 @@ REG
 			sleep 0.1
 			i=$((i + 1))
 		done
-		kill $reg_pid 2>/dev/null
+		test_kill $reg_pid
 	done
 	return 1
 }

@@ -41,7 +41,7 @@ reg_serve() {
 		REG_LOG=$TMP/$rs_name.log
 		docker-registry serve "$TMP/$rs_name.yml" >"$REG_LOG" 2>&1 &
 		rs_pid=$!
-		test_at_exit "kill $rs_pid 2>/dev/null; wait $rs_pid 2>/dev/null"
+		test_at_exit "test_kill $rs_pid"
 		rs_i=0
 		while [ $rs_i -lt 50 ]; do
 			if [ -n "$rs_cas" ]; then
@@ -59,7 +59,7 @@ reg_serve() {
 			sleep 0.1
 			rs_i=$((rs_i + 1))
 		done
-		kill $rs_pid 2>/dev/null
+		test_kill $rs_pid
 	done
 	return 1
 }
@@ -92,7 +92,7 @@ token_serve() {
 	mkdir -p "$TMP/tok"
 	"$PY" "$TOP/tests/e2e/tokenserver.py" "$TMP/tok" "$1" "$2" 2>"$TMP/tok/err" &
 	ts_pid=$!
-	test_at_exit "kill $ts_pid 2>/dev/null; wait $ts_pid 2>/dev/null"
+	test_at_exit "test_kill $ts_pid"
 	ts_i=0
 	while [ ! -s "$TMP/tok/token.port" ] && [ $ts_i -lt 100 ]; do
 		kill -0 $ts_pid 2>/dev/null || return 1
@@ -112,7 +112,7 @@ proxy_serve() {
 	"$PY" "$TOP/tests/e2e/faultproxy.py" "${1#*:}" "$PROXY_RULES" "$PROXY_LOG" \
 		"$TMP/proxy.port" 2>"$TMP/proxy.err" &
 	ps_pid=$!
-	test_at_exit "kill $ps_pid 2>/dev/null; wait $ps_pid 2>/dev/null"
+	test_at_exit "test_kill $ps_pid"
 	ps_i=0
 	while [ ! -s "$TMP/proxy.port" ] && [ $ps_i -lt 100 ]; do
 		kill -0 $ps_pid 2>/dev/null || return 1

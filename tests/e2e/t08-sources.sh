@@ -7,7 +7,7 @@ make_app_repo srv/app.git.src >/dev/null
 git clone -q --bare srv/app.git.src srv/app.git
 python3 "$TOP/tests/e2e/githttp.py" "$TMP/srv" "$TMP/port" &
 srv_pid=$!
-test_at_exit "kill $srv_pid 2>/dev/null"
+test_at_exit "test_kill $srv_pid"
 i=0; while [ ! -s port ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 URL="http://127.0.0.1:$(cat port)/app.git"
 export STELE_GIT_CACHE="$TMP/gitcache"

@@ -19,7 +19,7 @@ open(sys.argv[1] + ".tmp", "w").write(str(s.server_address[1])); os.rename(sys.a
 s.serve_forever()
 PY
 lst_pid=$!
-test_at_exit "kill $lst_pid 2>/dev/null"
+test_at_exit "test_kill $lst_pid"
 i=0; while [ ! -s port ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 PORT=$(cat port)
 

@@ -46,15 +46,19 @@ test_expect_success 'cosign verify-blob accepts a payload and signature stele ma
 test_expect_success 'cosign signs a blob with a stele key file; the signature verifies with the stele key' '
 	printf "hello" >blob &&
 	"$COSIGN" sign-blob --key rm.key --tlog-upload=false --yes blob >blob.sig 2>/dev/null &&
-	"$COSIGN" verify-blob --key rm.pub --signature blob.sig --insecure-ignore-tlog=true blob &&
-	if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import cryptography" 2>/dev/null; then
+	"$COSIGN" verify-blob --key rm.pub --signature blob.sig --insecure-ignore-tlog=true blob
+'
+if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import cryptography" 2>/dev/null; then
+	test_expect_success 'cosign'"'"'s blob signature verifies with python'"'"'s cryptography too' '
 		/usr/bin/python3 -c "
 import base64, sys
 from cryptography.hazmat.primitives import serialization
 pub = serialization.load_pem_public_key(open(\"rm.pub\", \"rb\").read())
 pub.verify(base64.b64decode(open(\"blob.sig\").read()), b\"hello\")"
-	fi
-'
+	'
+else
+	test_skip 'cosign'"'"'s blob signature checked by python'"'"'s cryptography' 'no /usr/bin/python3 with cryptography'
+fi
 test_expect_success 'stele signs with a key cosign imported (ENCRYPTED SIGSTORE, N=65536)' '
 	openssl genpkey -algorithm ed25519 -out plain.pem 2>/dev/null &&
 	"$COSIGN" import-key-pair --key plain.pem --output-key-prefix imported >/dev/null 2>&1 &&

@@ -633,8 +633,10 @@ test_extract_owner(void **state)
 	};
 	struct stat st;
 
-	if (geteuid() != 0)
+	if (geteuid() != 0) {
+		print_message("skip: not root (cannot chown)\n");
 		skip();
+	}
 	assert_ok(extract(fx, l, N(l), F_NONE, 0));
 	assert_int_equal(lstat_at(fx, "f", &st), 0);
 	assert_int_equal(st.st_uid, 1234);
@@ -806,8 +808,10 @@ test_extract_utf8_names(void **state)
 		REG("bin\xff\xfe", "not utf8"),
 	};
 
-	if (!setlocale(LC_CTYPE, "C.UTF-8"))
+	if (!setlocale(LC_CTYPE, "C.UTF-8")) {
+		print_message("skip: no C.UTF-8 locale\n");
 		skip();
+	}
 	setlocale(LC_CTYPE, "C");
 	assert_ok(extract(fx, l, N(l), F_NONE, 0));
 	assert_content(fx, "caf\xc3\xa9/na\xc3\xafve", "utf8", 4);
@@ -888,8 +892,10 @@ test_extract_devices_allowed(void **state)
 	int rc;
 
 	rc = extract(fx, l, N(l), F_NONE, STELE_EXTRACT_DEVICES);
-	if (rc < 0 && strstr(stele_error_last(), "not permitted"))
-		skip(); /* no CAP_MKNOD here */
+	if (rc < 0 && strstr(stele_error_last(), "not permitted")) {
+		print_message("skip: no CAP_MKNOD here\n");
+		skip();
+	}
 	assert_ok(rc);
 	assert_mode(fx, "dev/null", S_IFCHR, 0666);
 	assert_int_equal(lstat_at(fx, "dev/null", &st), 0);

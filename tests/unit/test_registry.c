@@ -189,8 +189,9 @@ test_registry_pull_to_live(void **state)
 
 	(void)state;
 	if (!ref || !(at = strchr(ref, '@'))) {
-		printf("skip: STELE_TEST_REGISTRY (HOST/REPO@DIGEST) is not set\n");
-		return;
+		print_message("skip: STELE_TEST_REGISTRY (HOST/REPO@DIGEST) "
+			      "is not set\n");
+		skip();
 	}
 	d = tmpdir();
 	lay = stele_path_join(d, "base");

@@ -553,8 +553,11 @@ test_signer_interop_layout(void **state)
 	size_t i, n = 0;
 
 	(void)state;
-	if (!dir || !digest || !pubfile || !count)
+	if (!dir || !digest || !pubfile || !count) {
+		print_message("skip: interop hook, run by tests/e2e/t22-cosign.sh "
+			      "(STELE_INTEROP_* unset)\n");
 		skip();
+	}
 	assert_ok(stele_oci_open(&oci, dir, 0));
 	list = stele_xstrdup(pubfile);
 	for (tok = strtok_r(list, ":", &save); tok && n < 8;
