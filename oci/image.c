@@ -88,6 +88,66 @@ pick_platform(char out[STELE_DIGEST_STRLEN], json_t *index, const char *what)
 		"image index %s has no linux/%s image", what, stele_oci_arch());
 }
 
+/*
+ * A manifest or index names schemaVersion 2 as a JSON integer (jansson reads
+ * 2.0 and -0.0 as reals, and they are not it).
+ */
+static int
+schema_check(const json_t *m, const char *digest)
+{
+	const json_t *v = json_object_get(m, "schemaVersion");
+
+	if (!json_is_integer(v) || json_integer_value(v) != 2)
+		return stele_error_setc(STELE_EINVALID,
+			"manifest %s: schemaVersion must be the integer 2",
+			digest);
+	return 0;
+}
+
+/* mediaType a non-empty string, digest a sha256 digest, size >= 0. */
+static int
+descriptor_check(const json_t *d)
+{
+	const char *mt = stele_json_str(d, "mediaType");
+	const char *dg = stele_json_str(d, "digest");
+	const json_t *size = json_object_get(d, "size");
+
+	if (!json_is_object(d) || !mt || !*mt || !dg ||
+	    stele_digest_validate(dg) < 0 || !json_is_integer(size) ||
+	    json_integer_value(size) < 0)
+		return STELE_EINVALID;
+	return 0;
+}
+
+/*
+ * The image manifest's shape, checked once here so that no caller of
+ * stele_image_load() meets a layer without a digest or a size that is not
+ * a number.
+ */
+static int
+manifest_check(const json_t *m, const char *digest)
+{
+	const json_t *layers = json_object_get(m, "layers"), *l;
+	size_t i;
+	int error;
+
+	if ((error = schema_check(m, digest)) < 0)
+		return error;
+	if (descriptor_check(json_object_get(m, "config")) < 0)
+		return stele_error_setc(STELE_EINVALID,
+			"manifest %s: config is not a descriptor "
+			"(mediaType, digest, size)", digest);
+	if (!json_is_array(layers))
+		return stele_error_setc(STELE_EINVALID,
+			"manifest %s lacks a config or layers", digest);
+	json_array_foreach(layers, i, l)
+		if (descriptor_check(l) < 0)
+			return stele_error_setc(STELE_EINVALID,
+				"manifest %s: layer %zu is not a descriptor "
+				"(mediaType, digest, size)", digest, i);
+	return 0;
+}
+
 int
 stele_image_load(struct stele_image **out, struct stele_oci *oci,
 		 const char *refname, const char *digest)
@@ -111,6 +171,8 @@ stele_image_load(struct stele_image **out, struct stele_oci *oci,
 		if (!mt || strcmp(mt, STELE_MT_INDEX) ||
 		    !json_is_array(json_object_get(img->manifest, "manifests")))
 			break;
+		if ((error = schema_check(img->manifest, img->digest)) < 0)
+			goto out;
 		if (depth > 2) {
 			error = stele_error_setc(STELE_EINVALID,
 				"image index %s nests too deeply", img->digest);
@@ -128,13 +190,10 @@ stele_image_load(struct stele_image **out, struct stele_oci *oci,
 			"%s is not an image manifest (mediaType '%s')", img->digest, mt);
 		goto out;
 	}
+	if ((error = manifest_check(img->manifest, img->digest)) < 0)
+		goto out;
 	cd = stele_json_str(json_object_get(img->manifest, "config"), "digest");
 	layers = json_object_get(img->manifest, "layers");
-	if (!cd || stele_digest_validate(cd) < 0 || !json_is_array(layers)) {
-		error = stele_error_setc(STELE_EINVALID,
-			"manifest %s lacks a config or layers", img->digest);
-		goto out;
-	}
 	snprintf(img->config_digest, sizeof(img->config_digest), "%s", cd);
 	if ((error = read_json_blob(&img->config, oci, cd, NULL)) < 0)
 		goto out;
