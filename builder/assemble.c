@@ -274,6 +274,7 @@ stele_build(struct stele_build_result *out, const struct stele_build_opts *o)
 	b.global_args = json_object();
 	b.used_args = json_object();
 	b.lopts.compression = o->compression;
+	b.lopts.limits = o->limits;
 	stele_prov_init(&b.prov);
 	if ((error = build_setup(&b)) < 0)
 		goto out;

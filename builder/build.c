@@ -164,7 +164,7 @@ extract_layer(struct build *b, const char *digest, const char *root)
 	if (fd < 0) {
 		error = stele_error_errno("cannot open layer %s", digest);
 	} else {
-		error = stele_extract_fd(fd, root, 0, digest);
+		error = stele_extract_fd(fd, root, 0, digest, &b->o->limits);
 		close(fd);
 	}
 	free(path);

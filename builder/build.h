@@ -9,6 +9,7 @@
 #include "oci/compress.h"
 #include "oci/digest.h"
 #include "oci/ref.h"
+#include "util/limits.h"
 
 /*
  * Building an image from a recipe and a context, under the reproducibility
@@ -42,6 +43,10 @@ struct stele_build_opts {
 	int has_epoch;            /* use `epoch`, not SOURCE_DATE_EPOCH */
 	int64_t epoch;
 	const char *cache_dir;    /* NULL: the default (builder/cache.h) */
+	struct stele_limits limits; /* on every archive extracted (bases,
+				       COPY --from images, ADD'ed tarballs)
+				       and every layer written; zeros: the
+				       defaults (util/limits.h) */
 	stele_progress_fn progress;
 	void *progress_payload;
 };
@@ -65,6 +70,8 @@ struct stele_import_opts {
 	enum stele_compression compression;
 	const struct stele_ref *output;
 	const char *version;
+	struct stele_limits limits; /* on the tarball or directory and the
+				       layer; zeros: the defaults */
 	stele_progress_fn progress;
 	void *progress_payload;
 };

@@ -478,7 +478,7 @@ from_image_source(struct copy_job *j, const char *from,
 
 		if ((error = stele_oci_blob_open(&fd, img->oci, d ? d : "")) < 0)
 			break;
-		error = stele_extract_fd(fd, dir, 0, d);
+		error = stele_extract_fd(fd, dir, 0, d, &j->b->o->limits);
 		close(fd);
 	}
 	if (error)
@@ -615,7 +615,7 @@ add_archive(struct copy_job *j, const char *rel, const char *dest, int *handled)
 	*handled = 1;
 	if ((error = stele_digest_file(digest, NULL, file)) < 0 ||
 	    (error = stele_fs_mkdir_p(dir, 0755)) < 0 ||
-	    (error = stele_extract_file(file, dir, 0)) < 0 ||
+	    (error = stele_extract_file(file, dir, 0, &j->b->o->limits)) < 0 ||
 	    (error = stele_context_open_rootfs(&ctx, dir)) < 0) {
 		error = build_instr_error(j->b, j->in, error);
 		goto out;

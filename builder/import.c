@@ -1,3 +1,4 @@
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,15 +9,97 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"
-
-#define MAX_DEPTH 256
+#include "util/limits.h"
 
 struct import {
 	struct build *b;
 	struct stele_context *ctx;
 	struct stele_plan plan;
 	size_t skipped;
+	const char *source;
+	uint64_t entries, names, size;
+	uint64_t *inodes; /* link_keys already counted (open addressing) */
+	size_t ninodes, ainodes;
 };
+
+/* 1 when a hardlinked inode was seen before (its size is counted once). */
+static int
+inode_seen(struct import *im, uint64_t key)
+{
+	size_t i, j;
+
+	if (2 * (im->ninodes + 1) > im->ainodes) {
+		uint64_t *old = im->inodes;
+		size_t n = im->ainodes;
+
+		im->ainodes = n ? 2 * n : 64;
+		im->inodes = stele_xcalloc(im->ainodes, sizeof(*im->inodes));
+		for (i = 0; i < n; i++) {
+			if (!old[i])
+				continue;
+			j = (size_t)(old[i] * 11400714819323198485ull) &
+			    (im->ainodes - 1);
+			while (im->inodes[j])
+				j = (j + 1) & (im->ainodes - 1);
+			im->inodes[j] = old[i];
+		}
+		free(old);
+	}
+	j = (size_t)(key * 11400714819323198485ull) & (im->ainodes - 1);
+	while (im->inodes[j]) {
+		if (im->inodes[j] == key)
+			return 1;
+		j = (j + 1) & (im->ainodes - 1);
+	}
+	im->inodes[j] = key;
+	im->ninodes++;
+	return 0;
+}
+
+/*
+ * The bounds an extracted archive gets (oci/extract.h), on a directory:
+ * counted as the walk goes, so a sparse 1 TiB file or a million-file tree
+ * is refused before any of it is read.  Symlinks are never followed (the
+ * context lstat()s), so a link loop is just a link.
+ */
+static int
+count(struct import *im, const char *rel, int depth,
+      const struct stele_ctx_stat *st)
+{
+	const struct stele_limits *l = &im->b->o->limits;
+	char a[32], b[32];
+
+	if (strlen(rel) > STELE_PATH_MAX)
+		return stele_error_setc(STELE_EINVALID,
+			"import '%s': path '%.200s...' is longer than %d bytes",
+			im->source, rel, STELE_PATH_MAX);
+	if (depth > STELE_DEPTH_MAX)
+		return stele_error_setc(STELE_EINVALID,
+			"import '%s': '%.200s...' is nested deeper than %d directories",
+			im->source, rel, STELE_DEPTH_MAX);
+	if (++im->entries > stele_limits_entries(l))
+		return stele_error_setc(STELE_EINVALID,
+			"import '%s': more than %llu entries (the max-entries limit)",
+			im->source, (unsigned long long)stele_limits_entries(l));
+	im->names += strlen(rel);
+	if (im->names > stele_limits_name_bytes(l))
+		return stele_error_setc(STELE_EINVALID,
+			"import '%s': entry names total more than %s "
+			"(%d bytes for each of max-entries)", im->source,
+			stele_limits_fmt(a, stele_limits_name_bytes(l)),
+			STELE_NAME_BYTES_PER_ENTRY);
+	if (st->type != STELE_ENTRY_FILE ||
+	    (st->link_key && inode_seen(im, st->link_key)))
+		return 0;
+	if (st->size > stele_limits_size(l) - im->size)
+		return stele_error_setc(STELE_EINVALID,
+			"import '%s': '%s' (%s) takes the image past the "
+			"max-size limit of %s", im->source, rel,
+			stele_limits_fmt(b, st->size),
+			stele_limits_fmt(a, stele_limits_size(l)));
+	im->size += st->size;
+	return 0;
+}
 
 static int
 walk(struct import *im, const char *dir, int depth)
@@ -25,8 +108,7 @@ walk(struct import *im, const char *dir, int depth)
 	size_t n = 0, i;
 	int error;
 
-	if (depth > MAX_DEPTH)
-		return stele_error_setc(STELE_EINVALID, "'%s' nests too deeply", dir);
+	assert(depth <= STELE_DEPTH_MAX); /* count() refuses deeper */
 	if ((error = stele_context_list(&names, &n, im->ctx, dir)) < 0)
 		return error;
 	for (i = 0; i < n && !error; i++) {
@@ -36,6 +118,11 @@ walk(struct import *im, const char *dir, int depth)
 		struct stele_plan_entry e = { 0 };
 
 		if ((error = stele_context_stat(&st, im->ctx, rel)) < 0) {
+			free(rel);
+			break;
+		}
+		if ((error = count(im, rel, depth + 1, &st)) < 0) {
+			stele_ctx_stat_release(&st);
 			free(rel);
 			break;
 		}
@@ -85,10 +172,12 @@ stele_import(struct stele_build_result *out, const struct stele_import_opts *o)
 	memset(&b, 0, sizeof(b));
 	bo.output = o->output;
 	bo.version = o->version;
+	bo.limits = o->limits;
 	b.o = &bo;
 	b.progress = o->progress;
 	b.progress_payload = o->progress_payload;
 	b.lopts.compression = o->compression;
+	b.lopts.limits = o->limits;
 	b.global_args = json_object();
 	b.used_args = json_object();
 	stele_prov_init(&b.prov);
@@ -102,6 +191,7 @@ stele_import(struct stele_build_result *out, const struct stele_import_opts *o)
 	b.stages[0] = s;
 	b.nstages = 1;
 	im.b = &b;
+	im.source = o->source;
 	if ((error = stele_build_epoch(&b.epoch, 0)) < 0)
 		goto out;
 	stele_rfc3339(b.created, b.epoch);
@@ -118,7 +208,8 @@ stele_import(struct stele_build_result *out, const struct stele_import_opts *o)
 			goto out;
 		extracted = stele_xasprintf("%s/tarball", b.tmp);
 		if ((error = stele_fs_mkdir_p(extracted, 0755)) < 0 ||
-		    (error = stele_extract_file(root, extracted, 0)) < 0)
+		    (error = stele_extract_file(root, extracted, 0,
+						&o->limits)) < 0)
 			goto out;
 		root = extracted;
 		stele_prov_dep(&b.prov, "file:tarball", json_pack("{s:s}", "sha256",
@@ -151,6 +242,7 @@ stele_import(struct stele_build_result *out, const struct stele_import_opts *o)
 		goto out;
 out:
 	stele_plan_release(&im.plan);
+	free(im.inodes);
 	stele_context_free(im.ctx);
 	free(extracted);
 	build_free(&b);

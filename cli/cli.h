@@ -46,6 +46,20 @@ int cli_usage(const char *usage, const char *fmt, ...)
 void cli_progress(void *payload, const char *msg);
 /* Parse a -compression value; -1 when unknown. */
 int cli_compression(const char *s);
+
+/*
+ * --max-size SIZE and --max-entries N, taken by build and import
+ * (docs/limits.md).  cli_limit_opt() fills `l` from one of them; on a bad
+ * value it sets the error and returns STELE_EINVALID (a usage error).
+ */
+struct stele_limits;
+#define CLI_LIMIT_SIZE 0x280
+#define CLI_LIMIT_ENTRIES 0x281
+#define CLI_LIMIT_OPTIONS \
+	{ "max-size", required_argument, NULL, CLI_LIMIT_SIZE }, \
+	{ "max-entries", required_argument, NULL, CLI_LIMIT_ENTRIES }
+#define CLI_LIMIT_CASES case CLI_LIMIT_SIZE: case CLI_LIMIT_ENTRIES
+int cli_limit_opt(struct stele_limits *l, int c, const char *arg);
 extern const char *cli_version;
 
 #endif

@@ -32,6 +32,10 @@ static const char build_usage[] =
 	"      --creds USER:PASS, --authfile FILE, --cert-dir DIR, --tls-verify=false\n"
 	"                           for bases pulled from a registry (FROM HOST/REPO@sha256:…)\n"
 	"      --sign-key KEY       then attest the provenance with KEY (stele attest)\n"
+	"      --max-size SIZE      refuse a base layer, COPY --from image layer or\n"
+	"                           ADD'ed archive expanding to, or a layer holding,\n"
+	"                           more file content (default 64G; K, M, G, T)\n"
+	"      --max-entries N      the same for entries (default 1000000)\n"
 	"  -q, --quiet              no progress on stderr\n"
 	"  -h, --help               this help\n"
 	"\n"
@@ -55,6 +59,7 @@ cmd_build(int argc, char **argv)
 		CLI_REGISTRY_CONNECT_OPTIONS,
 		{ "locked", no_argument, NULL, 'l' },
 		{ "sign-key", required_argument, NULL, 'K' },
+		CLI_LIMIT_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -105,6 +110,12 @@ cmd_build(int argc, char **argv)
 			}
 			break;
 		case 'l': o.locked = 1; break;
+		CLI_LIMIT_CASES:
+			if (cli_limit_opt(&o.limits, c, optarg) < 0) {
+				free(args);
+				return cli_usage(build_usage, "%s", stele_error_last());
+			}
+			break;
 		case 'h':
 			free(args);
 			fputs(build_usage, stdout);

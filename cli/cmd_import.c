@@ -18,6 +18,10 @@ static const char import_usage[] =
 	"\n"
 	"  -t, --tag NAME[:TAG]|oci:DIR[:TAG]  where to store it (required)\n"
 	"      --compression gzip|zstd|none    layer compression (default gzip)\n"
+	"      --max-size SIZE                 refuse a source whose files total\n"
+	"                                      more (default 64G; K, M, G, T)\n"
+	"      --max-entries N                 refuse a source with more entries\n"
+	"                                      (default 1000000)\n"
 	"  -q, --quiet                         no progress on stderr\n"
 	"  -h, --help                          this help\n";
 
@@ -28,6 +32,7 @@ cmd_import(int argc, char **argv)
 		{ "tag", required_argument, NULL, 't' },
 		{ "compression", required_argument, NULL, 'c' },
 		{ "quiet", no_argument, NULL, 'q' },
+		CLI_LIMIT_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -46,6 +51,10 @@ cmd_import(int argc, char **argv)
 				return cli_usage(import_usage, "unknown compression '%s'", optarg);
 			break;
 		case 'q': quiet = 1; break;
+		CLI_LIMIT_CASES:
+			if (cli_limit_opt(&o.limits, c, optarg) < 0)
+				return cli_usage(import_usage, "%s", stele_error_last());
+			break;
 		case 'h': fputs(import_usage, stdout); return EXIT_OK;
 		default: fputs(import_usage, stderr); return EXIT_USAGE;
 		}

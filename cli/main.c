@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include "cli/cli.h"
 #include "oci/compress.h"
 #include "util/error.h"
+#include "util/limits.h"
 
 #ifndef STELE_VERSION
 #define STELE_VERSION "unknown"
@@ -85,6 +87,23 @@ cli_compression(const char *s)
 	if (!strcmp(s, "none"))
 		return STELE_COMPRESS_NONE;
 	return -1;
+}
+
+int
+cli_limit_opt(struct stele_limits *l, int c, const char *arg)
+{
+	const char *p = arg;
+	uint64_t n = 0;
+
+	if (c == CLI_LIMIT_SIZE)
+		return stele_limits_parse_size(&l->max_size, arg);
+	for (; *p >= '0' && *p <= '9' && n <= UINT64_MAX / 10 - 1; p++)
+		n = n * 10 + (uint64_t)(*p - '0');
+	if (p == arg || *p || !n)
+		return stele_error_setc(STELE_EINVALID,
+			"invalid --max-entries '%s' (a positive whole number)", arg);
+	l->max_entries = n;
+	return 0;
 }
 
 /* As git does: a write error on stdout must not pass silently. */

@@ -16,6 +16,7 @@
 #include "oci/extract.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/limits.h"
 
 /*
  * Every filesystem call below is relative to a directory fd that was reached
@@ -27,8 +28,9 @@
  */
 
 #define COMPONENT_MAX 255 /* bytes in one path component (NAME_MAX) */
-#define NAME_LEN_MAX 4096 /* bytes in a whole entry name */
-#define RM_DEPTH_MAX 256  /* nesting a whiteout may remove (one fd each) */
+#define NAME_LEN_MAX STELE_PATH_MAX /* bytes in a whole entry name */
+#define RM_DEPTH_MAX STELE_DEPTH_MAX /* nesting a whiteout may remove
+					(one fd each) */
 #define SHOW_MAX 200      /* bytes of an untrusted name quoted in errors */
 #define READ_BLOCK 65536
 
@@ -54,6 +56,9 @@ struct extract {
 	char name[SHOW_MAX + 8]; /* the current entry, printable */
 	struct dir_meta *dirs;
 	size_t ndirs, adirs;
+	/* What the layer has expanded to so far, against the limits. */
+	uint64_t max_size, max_entries, max_names;
+	uint64_t size, entries, names;
 };
 
 static int entry_error(struct extract *x, int code, const char *fmt, ...)
@@ -130,15 +135,16 @@ clean_path(struct extract *x, const char *raw, const char *subject,
 	   char **out)
 {
 	const char *p = raw, *seg;
-	size_t len, sl, n = 0;
+	size_t len, sl, n = 0, depth = 0;
 	char *s;
 
 	*out = NULL;
 	if (!raw || !*raw)
 		return entry_error(x, STELE_EINVALID, "%s is empty", subject);
 	if ((len = strlen(raw)) > NAME_LEN_MAX)
-		return entry_error(x, STELE_EINVALID, "%s is too long",
-				   subject);
+		return entry_error(x, STELE_EINVALID,
+				   "%s is longer than %d bytes", subject,
+				   NAME_LEN_MAX);
 	if (raw[0] == '/')
 		return entry_error(x, STELE_EINVALID,
 				   "%s is absolute; it escapes the root",
@@ -163,6 +169,13 @@ clean_path(struct extract *x, const char *raw, const char *subject,
 			return entry_error(x, STELE_EINVALID,
 					   "%s has a component longer than %d bytes",
 					   subject, COMPONENT_MAX);
+		}
+		/* Bounds every recursion over the tree (whiteouts, walks). */
+		if (++depth > STELE_DEPTH_MAX) {
+			free(s);
+			return entry_error(x, STELE_EINVALID,
+					   "%s is nested deeper than %d directories",
+					   subject, STELE_DEPTH_MAX);
 		}
 		if (n)
 			s[n++] = '/';
@@ -467,15 +480,20 @@ write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-/* Stream the entry's data into fd, block by block. */
+/*
+ * Stream the entry's data into fd, block by block.  A sparse entry's holes
+ * stay holes (the offset jumps over them): nothing is materialised here,
+ * and its full size was counted against max-size before we got here.
+ */
 static int
 copy_data(struct extract *x, struct archive_entry *e, int fd)
 {
 	const void *buf;
-	la_int64_t off, pos = 0;
+	la_int64_t off, pos = 0, end;
 	size_t size;
 	int r;
 
+	end = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
 	for (;;) {
 		r = archive_read_data_block(x->a, &buf, &size, &off);
 		if (r == ARCHIVE_EOF)
@@ -485,6 +503,10 @@ copy_data(struct extract *x, struct archive_entry *e, int fd)
 		if (off < 0)
 			return entry_error(x, STELE_EINVALID,
 					   "negative data offset");
+		/* A sparse map may not place data past the declared size. */
+		if (off > end || (la_int64_t)size > end - off)
+			return entry_error(x, STELE_EINVALID,
+					   "data lies beyond the entry's size");
 		if (off != pos && lseek(fd, (off_t)off, SEEK_SET) < 0)
 			return entry_errno(x, "cannot seek");
 		if (write_all(fd, buf, size) < 0)
@@ -680,6 +702,10 @@ check_type(struct extract *x, struct archive_entry *e)
 		if (!target || !*target)
 			return entry_error(x, STELE_EINVALID,
 					   "symlink has an empty target");
+		if (strlen(target) >= STELE_PATH_MAX)
+			return entry_error(x, STELE_EINVALID,
+					   "symlink target is longer than %d bytes",
+					   STELE_PATH_MAX - 1);
 		return check_owner(x, e);
 	case AE_IFCHR:
 	case AE_IFBLK:
@@ -696,6 +722,45 @@ check_type(struct extract *x, struct archive_entry *e)
 	}
 }
 
+/*
+ * Count the entry against the limits before anything of it is created, so
+ * a 10 KiB archive that declares a 1 TiB (sparse) file is refused at its
+ * header, having written nothing.
+ */
+static int
+check_limits(struct extract *x, struct archive_entry *e, const char *raw,
+	     const char *link)
+{
+	char lim[32], sz[32];
+	la_int64_t size;
+
+	if (++x->entries > x->max_entries)
+		return entry_error(x, STELE_EINVALID,
+				   "the layer has more than %llu entries (the max-entries limit)",
+				   (unsigned long long)x->max_entries);
+	x->names += raw ? strlen(raw) : 0;
+	if (x->names > x->max_names)
+		return entry_error(x, STELE_EINVALID,
+				   "the layer's entry names total more than %s "
+				   "(%d bytes for each of max-entries)",
+				   stele_limits_fmt(lim, x->max_names),
+				   STELE_NAME_BYTES_PER_ENTRY);
+	if (archive_entry_filetype(e) != AE_IFREG || link ||
+	    !archive_entry_size_is_set(e))
+		return 0;
+	if ((size = archive_entry_size(e)) < 0)
+		return entry_error(x, STELE_EINVALID, "negative size");
+	if ((uint64_t)size > x->max_size - x->size)
+		return entry_error(x, STELE_EINVALID,
+				   "%sfile of %s expands the layer past the "
+				   "max-size limit of %s",
+				   archive_entry_sparse_count(e) > 0 ? "sparse " : "",
+				   stele_limits_fmt(sz, (uint64_t)size),
+				   stele_limits_fmt(lim, x->max_size));
+	x->size += (uint64_t)size;
+	return 0;
+}
+
 static int
 extract_entry(struct extract *x, struct archive_entry *e)
 {
@@ -709,7 +774,8 @@ extract_entry(struct extract *x, struct archive_entry *e)
 	show(x->name, sizeof(x->name), raw ? raw : "", SIZE_MAX);
 	if (!(link = archive_entry_hardlink(e)))
 		link = archive_entry_hardlink_utf8(e);
-	if ((error = clean_path(x, raw, "path", &path)) < 0)
+	if ((error = check_limits(x, e, raw, link)) < 0 ||
+	    (error = clean_path(x, raw, "path", &path)) < 0)
 		goto out;
 	if (!*path) {
 		/* "./": the root itself, which stays as the caller made it. */
@@ -802,7 +868,8 @@ finish_dirs(struct extract *x)
 }
 
 int
-stele_extract_fd(int fd, const char *root, unsigned flags, const char *what)
+stele_extract_fd(int fd, const char *root, unsigned flags, const char *what,
+		 const struct stele_limits *limits)
 {
 	struct archive_entry *e;
 	struct extract x;
@@ -813,6 +880,9 @@ stele_extract_fd(int fd, const char *root, unsigned flags, const char *what)
 	memset(&x, 0, sizeof(x));
 	x.rootfd = -1;
 	x.flags = flags;
+	x.max_size = stele_limits_size(limits);
+	x.max_entries = stele_limits_entries(limits);
+	x.max_names = stele_limits_name_bytes(limits);
 	x.privileged = geteuid() == 0;
 	x.chown = x.privileged && !(flags & STELE_EXTRACT_NO_CHOWN);
 	if (!what)
@@ -861,7 +931,8 @@ out:
 }
 
 int
-stele_extract_file(const char *path, const char *root, unsigned flags)
+stele_extract_file(const char *path, const char *root, unsigned flags,
+		   const struct stele_limits *limits)
 {
 	int fd, error;
 
@@ -872,7 +943,7 @@ stele_extract_file(const char *path, const char *root, unsigned flags)
 						path);
 		return stele_error_errno("cannot open layer '%s'", path);
 	}
-	error = stele_extract_fd(fd, root, flags, path);
+	error = stele_extract_fd(fd, root, flags, path, limits);
 	close(fd);
 	return error;
 }

@@ -1,6 +1,8 @@
 #ifndef STELE_OCI_EXTRACT_H
 #define STELE_OCI_EXTRACT_H
 
+#include "util/limits.h"
+
 /*
  * Safe extraction of an image layer (tar, uncompressed or gzip or zstd,
  * detected from the bytes) into the existing directory `root`.
@@ -12,6 +14,17 @@
  * symlink, is a hardlink whose target is absolute, has "..", or does not name
  * a regular file already extracted inside root, is a character or block
  * device (unless STELE_EXTRACT_DEVICES), or a whiteout is malformed.
+ *
+ * Limits (util/limits.h; NULL means the defaults): the layer is refused,
+ * STELE_EINVALID naming it, the entry and the limit, when it has more than
+ * max-entries entries, when its regular files (by declared size, counted at
+ * each header before the file is created) total more than max-size, or
+ * when a path is longer than STELE_PATH_MAX bytes or deeper than
+ * STELE_DEPTH_MAX components.  Sparse entries are accepted and written
+ * sparse (holes stay holes), counted at their full size: every layer stele
+ * writes stores them whole.  Data a sparse map places beyond the entry's
+ * size is refused.  A refused layer may have been partly extracted; callers
+ * extract into a directory of their own and discard it.
  *
  * Whiteouts are applied: ".wh.NAME" removes NAME, ".wh..wh..opq" empties the
  * directory it sits in (of what earlier layers put there).
@@ -27,7 +40,8 @@ enum stele_extract_flags {
 
 /* `what` names the layer in errors (a digest or file name). */
 int stele_extract_fd(int fd, const char *root, unsigned flags,
-		     const char *what);
-int stele_extract_file(const char *path, const char *root, unsigned flags);
+		     const char *what, const struct stele_limits *limits);
+int stele_extract_file(const char *path, const char *root, unsigned flags,
+		       const struct stele_limits *limits);
 
 #endif

@@ -13,6 +13,7 @@
 #include "oci/layer.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/limits.h"
 
 static uint64_t
 hash_str(const char *s)
@@ -397,6 +398,40 @@ out:
 	return error;
 }
 
+/*
+ * The whole plan is known before a byte is written, so a layer that would
+ * exceed the limits is refused up front, not after writing (and reading)
+ * the first 64 GiB.  Sizes come from stat or a header; a file that grows
+ * meanwhile is caught by emit_data.
+ */
+static int
+check_plan(const struct stele_plan *p, const struct stele_limits *l)
+{
+	uint64_t total = 0, max = stele_limits_size(l);
+	char a[32], b[32];
+	size_t i;
+
+	if ((uint64_t)p->n > stele_limits_entries(l))
+		return stele_error_setc(STELE_EINVALID,
+			"the layer would have %zu entries, more than the "
+			"max-entries limit of %llu", p->n,
+			(unsigned long long)stele_limits_entries(l));
+	for (i = 0; i < p->n; i++) {
+		const struct stele_plan_entry *e = &p->entries[i];
+
+		if (e->type != STELE_ENTRY_FILE || e->hardlink_to >= 0)
+			continue;
+		if (e->size > max - total)
+			return stele_error_setc(STELE_EINVALID,
+				"the layer would hold more than %s of file "
+				"content ('%s' is %s), past the max-size limit",
+				stele_limits_fmt(a, max), e->path,
+				stele_limits_fmt(b, e->size));
+		total += e->size;
+	}
+	return 0;
+}
+
 int
 stele_plan_write(struct stele_layer_result *out, struct stele_plan *p,
 		 struct stele_txn *txn, const struct stele_layer_opts *o)
@@ -409,6 +444,8 @@ stele_plan_write(struct stele_layer_result *out, struct stele_plan *p,
 
 	memset(out, 0, sizeof(*out));
 	stele_plan_sort(p);
+	if ((error = check_plan(p, &o->limits)) < 0)
+		return error;
 	if ((error = stele_hashpipe_start(&s.diff)) < 0)
 		return error;
 	if ((error = stele_txn_blob_new(&s.blob, txn)) < 0 ||

@@ -7,6 +7,7 @@
 #include "oci/compress.h"
 #include "oci/digest.h"
 #include "oci/layout.h"
+#include "util/limits.h"
 
 /*
  * Deterministic layer writing.  A layer is planned as a set of entries
@@ -98,9 +99,15 @@ struct stele_layer_opts {
 	unsigned threads; /* 0 = default */
 	stele_src_read_fn read;
 	void *read_payload;
+	struct stele_limits limits; /* zeros: the defaults */
 };
 
-/* Sorts the plan, writes the layer into the transaction. */
+/*
+ * Sorts the plan, writes the layer into the transaction.  A plan with more
+ * entries than max-entries, or whose regular files (hardlinks counted once)
+ * total more than max-size, is refused (STELE_EINVALID) before anything is
+ * read or written.
+ */
 int stele_plan_write(struct stele_layer_result *out, struct stele_plan *p,
 		     struct stele_txn *txn, const struct stele_layer_opts *o);
 
