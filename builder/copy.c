@@ -592,6 +592,20 @@ is_tar(const char *path)
 	return ok;
 }
 
+/* Extract our copy of an archive; errors name it as the recipe does. */
+static int
+extract_named(const char *file, const char *dir, const char *rel,
+	      const struct stele_limits *limits)
+{
+	int fd = open(file, O_RDONLY | O_CLOEXEC), error;
+
+	if (fd < 0)
+		return stele_error_errno("cannot open '%s'", file);
+	error = stele_extract_fd(fd, dir, 0, rel, limits);
+	close(fd);
+	return error;
+}
+
 /* ADD of a local archive: extract safely, then copy the tree. */
 static int
 add_archive(struct copy_job *j, const char *rel, const char *dest, int *handled)
@@ -615,7 +629,7 @@ add_archive(struct copy_job *j, const char *rel, const char *dest, int *handled)
 	*handled = 1;
 	if ((error = stele_digest_file(digest, NULL, file)) < 0 ||
 	    (error = stele_fs_mkdir_p(dir, 0755)) < 0 ||
-	    (error = stele_extract_file(file, dir, 0, &j->b->o->limits)) < 0 ||
+	    (error = extract_named(file, dir, rel, &j->b->o->limits)) < 0 ||
 	    (error = stele_context_open_rootfs(&ctx, dir)) < 0) {
 		error = build_instr_error(j->b, j->in, error);
 		goto out;

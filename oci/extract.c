@@ -143,8 +143,8 @@ clean_path(struct extract *x, const char *raw, const char *subject,
 		return entry_error(x, STELE_EINVALID, "%s is empty", subject);
 	if ((len = strlen(raw)) > NAME_LEN_MAX)
 		return entry_error(x, STELE_EINVALID,
-				   "%s is longer than %d bytes", subject,
-				   NAME_LEN_MAX);
+				   "%s is too long (more than %d bytes)",
+				   subject, NAME_LEN_MAX);
 	if (raw[0] == '/')
 		return entry_error(x, STELE_EINVALID,
 				   "%s is absolute; it escapes the root",

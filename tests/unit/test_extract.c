@@ -65,6 +65,7 @@ struct fixture {
 	char *outside;
 	int rootfd;
 	unsigned count;
+	struct stele_limits limits; /* given to every extraction */
 };
 
 static int
@@ -211,7 +212,7 @@ extract(struct fixture *fx, const struct tent *ents, size_t n,
 	layer_write(path, ents, n, filter);
 	stele_error_clear();
 	fds = open_fds();
-	rc = stele_extract_file(path, fx->root, flags);
+	rc = stele_extract_file(path, fx->root, flags, &fx->limits);
 	assert_int_equal(open_fds(), fds);
 	free(path);
 	return rc;
@@ -927,7 +928,8 @@ test_extract_truncated(void **state)
 	layer_write(path, l, N(l), F_GZIP);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(truncate(path, st.st_size / 2), 0);
-	assert_int_equal(stele_extract_file(path, fx->root, 0), STELE_ERROR);
+	assert_int_equal(stele_extract_file(path, fx->root, 0, NULL),
+			 STELE_ERROR);
 	if (!strstr(stele_error_last(), "entry 'noise'"))
 		fail_msg("%s", stele_error_last());
 	free(data);
@@ -944,7 +946,7 @@ test_extract_errors(void **state)
 	int fd, i;
 
 	assert_int_equal(stele_extract_file("/nonexistent/layer.tar",
-					    fx->root, 0), STELE_ENOTFOUND);
+					    fx->root, 0, NULL), STELE_ENOTFOUND);
 	assert_non_null(strstr(stele_error_last(), "/nonexistent/layer.tar"));
 	fd = open(garbage, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	assert_true(fd >= 0);
@@ -952,15 +954,173 @@ test_extract_errors(void **state)
 		assert_int_equal(write(fd, junk, sizeof(junk) - 1),
 				 (ssize_t)sizeof(junk) - 1);
 	close(fd);
-	assert_true(stele_extract_file(garbage, fx->root, 0) < 0);
+	assert_true(stele_extract_file(garbage, fx->root, 0, NULL) < 0);
 	assert_non_null(strstr(stele_error_last(), "layer '"));
 	assert_int_equal(dir_count(fx->root, NULL), 0);
 	fd = open(garbage, O_RDONLY);
-	assert_true(stele_extract_fd(fd, missing, 0, "sha256:abc") < 0);
+	assert_true(stele_extract_fd(fd, missing, 0, "sha256:abc", NULL) < 0);
 	assert_non_null(strstr(stele_error_last(), "layer 'sha256:abc'"));
 	close(fd);
 	free(garbage);
 	free(missing);
+}
+
+/* --- limits (util/limits.h): each refused, then allowed when raised --- */
+
+/*
+ * A layer (pax, GNU sparse 1.0) of one sparse file of `size` bytes: "data"
+ * then a hole.  (libarchive's writer takes data at logical offsets, so the
+ * data region comes first.)
+ */
+static char *
+sparse_layer_write(struct fixture *fx, la_int64_t size)
+{
+	char *path = stele_xasprintf("%s/layer%u.tar", fx->layers, fx->count++);
+	struct archive *a = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+
+	assert_int_equal(archive_write_set_format_pax(a), ARCHIVE_OK);
+	assert_int_equal(archive_write_add_filter_gzip(a), ARCHIVE_OK);
+	assert_int_equal(archive_write_open_filename(a, path), ARCHIVE_OK);
+	archive_entry_set_pathname(e, "hole");
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_size(e, size);
+	archive_entry_sparse_add_entry(e, 0, 4);
+	assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+	assert_int_equal(archive_write_data(a, "data", 4), 4);
+	archive_entry_free(e);
+	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+	return path;
+}
+
+static void
+test_extract_sparse_bomb(void **state)
+{
+	struct fixture *fx = *state;
+	const la_int64_t tib = 1ll << 40;
+	char *path = sparse_layer_write(fx, tib);
+	struct stat st;
+	char buf[4];
+	int fd;
+
+	assert_int_equal(stele_extract_file(path, fx->root, 0, NULL),
+			 STELE_EINVALID);
+	if (!strstr(stele_error_last(), "entry 'hole': sparse file of 1 TiB "
+		    "expands the layer past the max-size limit of 64 GiB"))
+		fail_msg("%s", stele_error_last());
+	assert_missing(fx, "hole");
+	assert_contained(fx);
+	/* Allowed, it stays sparse: only the data block is written. */
+	fx->limits.max_size = 2 * tib;
+	assert_ok(stele_extract_file(path, fx->root, 0, &fx->limits));
+	assert_int_equal(lstat_at(fx, "hole", &st), 0);
+	assert_true(st.st_size == tib);
+	assert_true(st.st_blocks < 2048);
+	fd = openat(fx->rootfd, "hole", O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, buf, 4, 0), 4);
+	assert_memory_equal(buf, "data", 4);
+	close(fd);
+	free(path);
+}
+
+static void
+test_extract_max_size(void **state)
+{
+	struct fixture *fx = *state;
+	const struct tent l[] = {
+		REG("a", "123456"), HARD("a2", "a"), REG("b", "123456"),
+	};
+
+	fx->limits.max_size = 11;
+	assert_rejected(fx, l, N(l), "b",
+			"file of 6 bytes expands the layer past the max-size "
+			"limit of 11 bytes");
+	assert_missing(fx, "b");
+	/* A hardlink adds no content. */
+	fx->limits.max_size = 12;
+	assert_ok(extract(fx, l, N(l), F_NONE, 0));
+	assert_content(fx, "b", "123456", 6);
+}
+
+static void
+test_extract_max_entries(void **state)
+{
+	struct fixture *fx = *state;
+	const struct tent l[] = {
+		DIR("d/"), REG("d/a", "a"), SYM("d/s", "a"), REG(".wh.x", ""),
+	};
+
+	fx->limits.max_entries = 3;
+	assert_rejected(fx, l, N(l), ".wh.x",
+			"more than 3 entries (the max-entries limit)");
+	fx->limits.max_entries = 4;
+	assert_ok(extract(fx, l, N(l), F_NONE, 0));
+	assert_content(fx, "d/a", "a", 1);
+}
+
+static void
+test_extract_max_names(void **state)
+{
+	struct fixture *fx = *state;
+	char n1[300], n2[300];
+	const struct tent l[] = { REG(n1, "1"), REG(n2, "2") };
+
+	memset(n1, 'a', sizeof(n1) - 1);
+	n1[sizeof(n1) - 1] = '\0';
+	n1[200] = '/';
+	memcpy(n2, n1, sizeof(n2));
+	n2[0] = 'b';
+	/* Two entries allowed: 512 bytes of names; these take 598. */
+	fx->limits.max_entries = 2;
+	assert_int_equal(extract(fx, l, N(l), F_NONE, 0), STELE_EINVALID);
+	if (!strstr(stele_error_last(), "entry 'baaa") ||
+	    !strstr(stele_error_last(), "entry names total more than 512 "
+		    "bytes (256 bytes for each of max-entries)"))
+		fail_msg("%s", stele_error_last());
+	assert_contained(fx);
+	fx->limits.max_entries = 3;
+	assert_ok(extract(fx, l, N(l), F_NONE, 0));
+	assert_content(fx, n2, "2", 1);
+}
+
+static void
+test_extract_depth(void **state)
+{
+	struct fixture *fx = *state;
+	char path[1024];
+	size_t i, n = 0;
+	struct tent l[1];
+
+	for (i = 0; i < 255; i++)
+		n += (size_t)snprintf(path + n, sizeof(path) - n, "d/");
+	snprintf(path + n, sizeof(path) - n, "f");
+	l[0] = (struct tent)REG(path, "256 deep");
+	assert_ok(extract(fx, l, N(l), F_NONE, 0));
+	assert_content(fx, path, "256 deep", 8);
+	snprintf(path + n, sizeof(path) - n, "d/f");
+	assert_int_equal(extract(fx, l, N(l), F_NONE, 0), STELE_EINVALID);
+	if (!strstr(stele_error_last(), "entry 'd/d/d/") ||
+	    !strstr(stele_error_last(), "path is nested deeper than 256 "
+		    "directories"))
+		fail_msg("%s", stele_error_last());
+	assert_contained(fx);
+	assert_missing(fx, path);
+}
+
+static void
+test_extract_long_symlink(void **state)
+{
+	char target[4097];
+	const struct tent l[] = { SYM("link", target) };
+
+	memset(target, 'a', sizeof(target) - 1);
+	target[sizeof(target) - 1] = '\0';
+	assert_rejected(*state, l, N(l), "link",
+			"symlink target is longer than 4095 bytes");
+	assert_missing(*state, "link");
 }
 
 int
@@ -1002,6 +1162,12 @@ main(void)
 		T(test_extract_devices_allowed),
 		T(test_extract_truncated),
 		T(test_extract_errors),
+		T(test_extract_sparse_bomb),
+		T(test_extract_max_size),
+		T(test_extract_max_entries),
+		T(test_extract_max_names),
+		T(test_extract_depth),
+		T(test_extract_long_symlink),
 #undef T
 	};
 
