@@ -16,6 +16,7 @@
 #include "oci/extract.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/root.h"
 #include "util/json.h"
 
 
@@ -700,7 +701,12 @@ do_workdir(struct build *b, struct stage *s, const struct stele_instr *in)
 		error = build_instr_error(b, in, error);
 		goto out;
 	}
-	host = stele_path_join(s->rootfs, abs);
+	/* Whether it exists in the image: links followed inside the rootfs. */
+	if ((error = stele_root_host_path(&host, s->rootfs, abs,
+					  STELE_ROOT_FOLLOW)) < 0) {
+		error = build_instr_error(b, in, error);
+		goto out;
+	}
 	if (stele_fs_exists(host) || !strcmp(abs, "/"))
 		stage_history(b, s, in->text, 1);
 	else

@@ -15,6 +15,7 @@
 #include "oci/digest.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/root.h"
 
 #define IGNORE_MAX (1u << 20)
 
@@ -23,6 +24,9 @@ struct stele_context {
 	char *dir;                   /* DIR, ROOTFS */
 	struct stele_git_source *git; /* GIT */
 	struct stele_ignore *ignore;
+	/* The last parent directory resolved, and what it resolved to: a
+	 * COPY of a tree stats every child of one directory in a row. */
+	char *memo_in, *memo_out;
 };
 
 static int git_ready;
@@ -141,6 +145,8 @@ stele_context_free(struct stele_context *ctx)
 	if (!ctx)
 		return;
 	free(ctx->dir);
+	free(ctx->memo_in);
+	free(ctx->memo_out);
 	stele_ignore_free(ctx->ignore);
 	free(ctx);
 }
@@ -163,6 +169,95 @@ not_found(const char *path)
 {
 	return stele_error_setc(STELE_ENOTFOUND, "'%s' not found in the build context",
 				*path ? path : ".");
+}
+
+/* ---- resolving paths inside the context ---- */
+
+#define LINK_MAX_BYTES 4096
+
+static int
+git_lookup(struct stele_context *ctx, const char *rel, char **link)
+{
+	git_tree_entry *te = NULL;
+	git_blob *blob = NULL;
+	int error = 0;
+
+	if (git_tree_entry_bypath(&te, ctx->git->tree_obj, rel) < 0)
+		return STELE_ENOTFOUND;
+	if (git_tree_entry_filemode(te) == GIT_FILEMODE_LINK) {
+		if (git_blob_lookup(&blob, ctx->git->repo, git_tree_entry_id(te)) < 0) {
+			error = stele_error_git("cannot read git link");
+		} else if (git_blob_rawsize(blob) >= LINK_MAX_BYTES) {
+			error = stele_error_setc(STELE_EINVALID,
+				"symbolic link '%s' in the build context is too long", rel);
+		} else {
+			*link = stele_xstrndup(git_blob_rawcontent(blob),
+					       (size_t)git_blob_rawsize(blob));
+			error = 1;
+		}
+	}
+	git_blob_free(blob);
+	git_tree_entry_free(te);
+	return error;
+}
+
+/* What the resolver sees: the context as COPY sees it (an excluded name is
+ * not there, unless exceptions may lie below it). */
+static int
+ctx_lookup(void *payload, const char *rel, char **link)
+{
+	struct stele_context *ctx = payload;
+
+	*link = NULL;
+	if (excluded(ctx, rel) && !walk_excluded(ctx))
+		return STELE_ENOTFOUND;
+	if (ctx->kind == STELE_CONTEXT_GIT)
+		return git_lookup(ctx, rel, link);
+	return stele_root_lookup_host(ctx->dir, rel, link);
+}
+
+/*
+ * `path` inside the context: links among its parents (and in its last
+ * component with STELE_ROOT_FOLLOW) followed within the context's root, so
+ * "rootlink/etc/shadow" with rootlink -> / names the context's own
+ * etc/shadow, never the host's.
+ */
+static int
+ctx_resolve(char **out, struct stele_context *ctx, const char *path,
+	    unsigned flags)
+{
+	const char *slash = strrchr(path, '/');
+	char *parent, *rp;
+	int error;
+
+	*out = NULL;
+	if (!*path) {
+		*out = stele_xstrdup("");
+		return 0;
+	}
+	if (flags & STELE_ROOT_FOLLOW)
+		return stele_root_resolve(out, path, flags, ctx_lookup, ctx);
+	if (!slash) {
+		*out = stele_xstrdup(path);
+		return 0;
+	}
+	parent = stele_xstrndup(path, (size_t)(slash - path));
+	if (ctx->memo_in && !strcmp(ctx->memo_in, parent)) {
+		free(parent);
+	} else {
+		if ((error = stele_root_resolve(&rp, parent, STELE_ROOT_FOLLOW,
+						ctx_lookup, ctx)) < 0) {
+			free(parent);
+			return error;
+		}
+		free(ctx->memo_in);
+		free(ctx->memo_out);
+		ctx->memo_in = parent;
+		ctx->memo_out = rp;
+	}
+	*out = *ctx->memo_out ? stele_xasprintf("%s/%s", ctx->memo_out, slash + 1) :
+	       stele_xstrdup(slash + 1);
+	return 0;
 }
 
 /* ---- host directories ---- */
@@ -395,32 +490,50 @@ int
 stele_context_stat(struct stele_ctx_stat *out, struct stele_context *ctx,
 		   const char *path)
 {
+	char *rp = NULL;
 	int ex, error;
 
 	memset(out, 0, sizeof(*out));
-	if ((ex = excluded(ctx, path)) && !walk_excluded(ctx))
-		return not_found(path);
-	error = ctx->kind == STELE_CONTEXT_GIT ? git_stat(out, ctx, path) :
-		host_stat(out, ctx, path);
-	if (error < 0 || !ex)
+	if ((error = ctx_resolve(&rp, ctx, path, 0)) < 0)
 		return error;
+	if ((ex = excluded(ctx, rp)) && !walk_excluded(ctx)) {
+		error = not_found(path);
+		goto out;
+	}
+	error = ctx->kind == STELE_CONTEXT_GIT ? git_stat(out, ctx, rp) :
+		host_stat(out, ctx, rp);
+	if (error == STELE_ENOTFOUND)
+		error = not_found(path);
+	if (error < 0 || !ex)
+		goto out;
 	if (out->type != STELE_ENTRY_DIR) {
 		stele_ctx_stat_release(out);
-		return not_found(path);
+		error = not_found(path);
+		goto out;
 	}
 	out->excluded = 1;
-	return 0;
+out:
+	free(rp);
+	return error;
 }
 
 int
 stele_context_list(char ***out, size_t *n, struct stele_context *ctx,
 		   const char *dir)
 {
+	char *rp;
+	int error;
+
 	*out = NULL;
 	*n = 0;
+	if ((error = ctx_resolve(&rp, ctx, dir, STELE_ROOT_FOLLOW)) < 0)
+		return error;
 	if (ctx->kind == STELE_CONTEXT_GIT)
-		return git_list(out, n, ctx, dir);
-	return host_list(out, n, ctx, dir);
+		error = git_list(out, n, ctx, rp);
+	else
+		error = host_list(out, n, ctx, rp);
+	free(rp);
+	return error;
 }
 
 int
@@ -541,22 +654,31 @@ stele_context_digest(char out[STELE_DIGEST_STRLEN], struct stele_context *ctx,
 		     const char *path)
 {
 	struct stele_sha256 h;
+	char *rp = NULL;
 	int error;
 
+	/* What a COPY of `path` reads: a link named as the source is
+	 * followed (within the context), so its target's content counts. */
+	if ((error = ctx_resolve(&rp, ctx, path, STELE_ROOT_FOLLOW)) < 0)
+		return error;
 	if (ctx->kind == STELE_CONTEXT_GIT && !ctx->ignore) {
 		char id[41];
 
-		if ((error = stele_git_subtree_id(id, ctx->git, path)) < 0)
-			return error;
-		stele_digest_bytes(out, id, 40);
-		return 0;
-	}
-	if ((error = stele_sha256_init(&h)) < 0)
+		if ((error = stele_git_subtree_id(id, ctx->git, rp)) == 0)
+			stele_digest_bytes(out, id, 40);
+		free(rp);
 		return error;
-	if ((error = digest_walk(&h, ctx, path, 0)) < 0) {
+	}
+	if ((error = stele_sha256_init(&h)) < 0) {
+		free(rp);
+		return error;
+	}
+	if ((error = digest_walk(&h, ctx, rp, 0)) < 0) {
 		stele_sha256_release(&h);
+		free(rp);
 		return error;
 	}
+	free(rp);
 	stele_sha256_final(&h, out);
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "util/root.h"
 
 #define MAX_DEPTH 256
 #define MAX_LINKS 40
@@ -121,56 +122,29 @@ clean_rel(char **out, const char *src)
 }
 
 /*
- * Resolve the directories of a path inside the stage's rootfs as the
- * image would see them: symlinks among the parents are followed, confined
- * to the rootfs.  `rel` has no leading slash; the result neither.
+ * A path inside the stage's rootfs as the image would see it: links among
+ * the parents (and the last component with `follow`) followed, confined to
+ * the rootfs.  `rel` has no leading slash; the result neither.
  */
-static char *
-resolve_in_rootfs(const char *rootfs, const char *rel, int follow_last)
+static int
+rootfs_resolve(char **out, const char *rootfs, const char *rel, int follow)
 {
-	char *cur = stele_xstrdup(""), *rest = stele_xstrdup(rel);
-	int hops = 0;
+	return stele_root_resolve(out, rel, follow ? STELE_ROOT_FOLLOW : 0,
+				  stele_root_lookup_host, (void *)rootfs);
+}
 
-	while (*rest) {
-		size_t n = strcspn(rest, "/");
-		char *comp = stele_xstrndup(rest, n);
-		char *next = *cur ? stele_xasprintf("%s/%s", cur, comp) :
-			     stele_xstrdup(comp);
-		char *host = stele_path_join(rootfs, next);
-		char *tail = stele_xstrdup(rest[n] ? rest + n + 1 : "");
-		char target[4096];
-		ssize_t len;
-		struct stat st;
+/* lstat of a path in the image's view of the rootfs (never the host's). */
+static int
+rootfs_lstat(const char *rootfs, const char *rel, struct stat *st)
+{
+	char *host;
+	int r;
 
-		free(comp);
-		if ((*tail || follow_last) && hops < MAX_LINKS && lstat(host, &st) == 0 &&
-		    S_ISLNK(st.st_mode) &&
-		    (len = readlink(host, target, sizeof(target) - 1)) > 0) {
-			char *joined, *clean;
-
-			target[len] = '\0';
-			hops++;
-			joined = target[0] == '/' ? stele_xasprintf("%s/%s", target, tail) :
-				 stele_xasprintf("/%s/%s/%s", cur, target, tail);
-			clean = stele_path_clean_abs(joined);
-			free(rest);
-			rest = stele_xstrdup(clean + 1);
-			free(clean);
-			free(joined);
-			free(cur);
-			cur = stele_xstrdup("");
-			free(next);
-		} else {
-			free(cur);
-			cur = next;
-			free(rest);
-			rest = stele_xstrdup(tail);
-		}
-		free(tail);
-		free(host);
-	}
-	free(rest);
-	return cur;
+	if (stele_root_host_path(&host, rootfs, rel, 0) < 0)
+		return -1;
+	r = lstat(host, st);
+	free(host);
+	return r;
 }
 
 /* ---- planning ---- */
@@ -185,7 +159,6 @@ ensure_parents(struct copy_job *j, const char *path)
 
 		if (!stele_plan_find(&j->plan, parent)) {
 			struct stele_plan_entry e = { 0 };
-			char *host = stele_path_join(j->s->rootfs, parent);
 			struct stat st;
 
 			e.path = parent;
@@ -198,13 +171,13 @@ ensure_parents(struct copy_job *j, const char *path)
 				e.uid = j->uid;
 				e.gid = j->gid;
 			}
-			if (lstat(host, &st) == 0 && S_ISDIR(st.st_mode)) {
+			if (rootfs_lstat(j->s->rootfs, parent, &st) == 0 &&
+			    S_ISDIR(st.st_mode)) {
 				e.perm = st.st_mode & 07777;
 				e.uid = st.st_uid;
 				e.gid = st.st_gid;
 			}
 			stele_plan_add(&j->plan, &e);
-			free(host);
 		}
 		free(parent);
 		slash++;
@@ -217,7 +190,6 @@ plan_entry(struct copy_job *j, const char *dst, const struct stele_ctx_stat *st,
 {
 	struct stele_plan_entry e = { 0 };
 	struct stele_plan_entry *old;
-	char *host;
 	struct stat hs;
 
 	ensure_parents(j, dst);
@@ -236,13 +208,12 @@ plan_entry(struct copy_job *j, const char *dst, const struct stele_ctx_stat *st,
 		e.perm = j->mode;
 	if (e.type == STELE_ENTRY_DIR && !j->chown && !j->chmod) {
 		/* Copying into an existing directory keeps its metadata. */
-		host = stele_path_join(j->s->rootfs, dst);
-		if (lstat(host, &hs) == 0 && S_ISDIR(hs.st_mode)) {
+		if (rootfs_lstat(j->s->rootfs, dst, &hs) == 0 &&
+		    S_ISDIR(hs.st_mode)) {
 			e.perm = hs.st_mode & 07777;
 			e.uid = hs.st_uid;
 			e.gid = hs.st_gid;
 		}
-		free(host);
 	}
 	old = stele_plan_find(&j->plan, dst);
 	if (old && old->type == STELE_ENTRY_DIR && e.type == STELE_ENTRY_DIR)
@@ -615,12 +586,24 @@ add_archive(struct copy_job *j, const char *rel, const char *dest, int *handled)
 	char *file = stele_xasprintf("%s/add-%u.tar", j->b->tmp, counter);
 	char *dir = stele_xasprintf("%s/add-%u.d", j->b->tmp, counter++);
 	char digest[STELE_DIGEST_STRLEN];
+	char *real = stele_xstrdup(rel);
+	struct stele_ctx_stat st;
 	int error;
 
 	*handled = 0;
+	/* Only a regular file (or a link to one) can be an archive; anything
+	 * else, or a source that is missing, is left to the copy. */
+	if (stat_follow(&st, j, &real) < 0) {
+		error = 0;
+		goto out;
+	}
+	error = st.type == STELE_ENTRY_FILE;
+	stele_ctx_stat_release(&st);
+	if (!error)
+		goto out;
 	unlink(file);
 	stele_fs_rm_rf(dir);
-	if ((error = export_file(j, rel, file)) < 0) {
+	if ((error = export_file(j, real, file)) < 0) {
 		error = build_instr_error(j->b, j->in, error);
 		goto out;
 	}
@@ -640,6 +623,7 @@ add_archive(struct copy_job *j, const char *rel, const char *dest, int *handled)
 	error = copy_source(j, "", dest, 1);
 	j->ctx = saved;
 out:
+	free(real);
 	stele_context_free(ctx);
 	free(file);
 	free(dir);
@@ -728,13 +712,14 @@ job_release(struct copy_job *j)
 }
 
 /* The destination inside the image, relative to /, parents resolved. */
-static char *
-dest_path(struct copy_job *j, const char *raw, int *into_dir)
+static int
+dest_path(char **out, struct copy_job *j, const char *raw, int *into_dir)
 {
 	const char *wd = stele_json_str(j->s->config, "WorkingDir");
 	size_t n = strlen(raw);
-	char *joined, *clean, *resolved, *host;
+	char *joined, *clean, *resolved = NULL, *host;
 	struct stat st;
+	int error;
 
 	*into_dir = n && (raw[n - 1] == '/' || !strcmp(raw, ".") ||
 			  (n >= 2 && !strcmp(raw + n - 2, "/.")));
@@ -742,18 +727,26 @@ dest_path(struct copy_job *j, const char *raw, int *into_dir)
 		 stele_xasprintf("%s/%s", wd && *wd ? wd : "/", raw);
 	clean = stele_path_clean_abs(joined);
 	/* A destination that is (a link to) a directory is copied into. */
-	resolved = resolve_in_rootfs(j->s->rootfs, clean + 1, 1);
+	if ((error = rootfs_resolve(&resolved, j->s->rootfs, clean + 1, 1)) < 0)
+		goto out;
 	host = stele_path_join(j->s->rootfs, resolved);
 	if (!*resolved || (lstat(host, &st) == 0 && S_ISDIR(st.st_mode))) {
 		*into_dir = 1;
 	} else {
 		free(resolved);
-		resolved = resolve_in_rootfs(j->s->rootfs, clean + 1, 0);
+		error = rootfs_resolve(&resolved, j->s->rootfs, clean + 1, 0);
 	}
 	free(host);
+out:
+	if (error < 0) {
+		free(resolved);
+		resolved = NULL;
+		error = build_instr_error(j->b, j->in, error);
+	}
+	*out = resolved;
 	free(clean);
 	free(joined);
-	return resolved;
+	return error;
 }
 
 /*
@@ -871,7 +864,8 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 		goto out;
 	if (chmod_f && (error = parse_chmod(&j, chmod_f)) < 0)
 		goto out;
-	dest = dest_path(&j, words[nsrc], &into_dir);
+	if ((error = dest_path(&dest, &j, words[nsrc], &into_dir)) < 0)
+		goto out;
 	if (git_add) {
 		j.ctx = gctx;
 		if ((error = copy_source(&j, "", dest, 1)) == 0 &&
@@ -929,9 +923,11 @@ build_mkdir_layer(struct build *b, struct stage *s, const struct stele_instr *in
 {
 	struct copy_job j = { 0 };
 	struct stele_ctx_stat st = { 0 };
-	char *rel = resolve_in_rootfs(s->rootfs, abs + 1, 1);
-	int error = 0;
+	char *rel = NULL;
+	int error;
 
+	if ((error = rootfs_resolve(&rel, s->rootfs, abs + 1, 1)) < 0)
+		return build_instr_error(b, in, error);
 	job_init(&j, b, s, in);
 	st.type = STELE_ENTRY_DIR;
 	st.perm = 0755;

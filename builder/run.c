@@ -8,6 +8,7 @@
 #include "builder/sandbox.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/root.h"
 #include "util/json.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -20,14 +21,18 @@ static int
 etc_lookup(long *out, const char *rootfs, const char *file, int key_field,
 	   const char *key, int want)
 {
-	char *path = stele_xasprintf("%s/etc/%s", rootfs, file);
+	char *rel = stele_xasprintf("etc/%s", file), *path = NULL;
 	struct stele_buf buf = STELE_BUF_INIT(4u << 20);
 	char *line, *save = NULL;
 	size_t n = strlen(key);
 	int error;
 
-	error = stele_fs_read(&buf, path);
+	/* The image's /etc/FILE, links followed inside the rootfs only. */
+	error = stele_root_host_path(&path, rootfs, rel, STELE_ROOT_FOLLOW);
+	if (!error)
+		error = stele_fs_read(&buf, path);
 	free(path);
+	free(rel);
 	if (error < 0) {
 		stele_buf_release(&buf);
 		return STELE_ENOTFOUND;

@@ -19,6 +19,7 @@
 #include "builder/sandbox.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/root.h"
 #include "util/json.h"
 
 #define MAX_DEPTH 256
@@ -248,8 +249,11 @@ stele_sandbox_run(struct stele_sandbox_result *out,
 		out->upper = stele_xstrdup(merged);
 	}
 	/* Docker creates the working directory if the image lacks it. */
-	cwd = stele_path_join(merged, o->cwd);
-	if ((error = stele_fs_mkdir_p(cwd, 0755)) < 0)
+	/* Inside the container's root: a link in the image never makes this
+	 * create a directory on the host. */
+	if ((error = stele_root_host_path(&cwd, merged, o->cwd,
+					  STELE_ROOT_FOLLOW)) < 0 ||
+	    (error = stele_fs_mkdir_p(cwd, 0755)) < 0)
 		goto out;
 	if (!(cfg = runtime_config(o, merged))) {
 		error = stele_error_set("cannot build the runtime config");
