@@ -300,13 +300,26 @@ struct diff {
 	int64_t epoch;
 };
 
+/*
+ * What the lower layers hold at `rel`: nothing when a parent of it is a
+ * link there (an entry below a link is not in those layers, and the host
+ * must never answer for the link's target).
+ */
 static int
 lower_stat(struct stat *st, const struct diff *d, const char *rel)
 {
-	char *p = stele_path_join(d->lower, rel);
-	int r = lstat(p, st);
+	char *res = NULL, *p;
+	int r = -1;
 
-	free(p);
+	if (stele_root_resolve(&res, rel, 0, stele_root_lookup_host,
+			       (void *)d->lower) == 0 && !strcmp(res, rel)) {
+		p = stele_path_join(d->lower, rel);
+		r = lstat(p, st);
+		free(p);
+	} else {
+		errno = ENOENT;
+	}
+	free(res);
 	return r;
 }
 
