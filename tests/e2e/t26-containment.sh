@@ -181,7 +181,7 @@ test_expect_success 'RUN: a WORKDIR through a link in the image never creates ho
 	printf "FROM bb:test\nRUN ln -s %s /escape\nWORKDIR /escape/runmade\nRUN pwd >/pwd.txt\n" "$HOSTDIR" >ctx5/Dockerfile.r &&
 	stele build -q -f ctx5/Dockerfile.r -t esc:run ctx5 >/dev/null &&
 	test ! -e "$HOSTDIR/runmade" &&
-	image_files esc:run >rfiles && cat rfiles && grep -q "^pwd.txt	.*/runmade$" rfiles
+	image_files esc:run >rfiles && grep -q "^pwd.txt	.*/runmade$" rfiles
 '
 else
 	test_skip 'RUN: a WORKDIR through a link' 'needs runc and root'
