@@ -1,6 +1,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -11,15 +12,17 @@
 #include "util/fs.h"
 
 static const char keygen_usage[] =
-	"usage: stele keygen [--output-prefix P] [--passphrase-file F]\n"
+	"usage: stele keygen [--type T] [--output-prefix P] [--passphrase-file F]\n"
 	"\n"
-	"Make an Ed25519 key pair: P.key, the private key encrypted under a\n"
-	"passphrase (cosign's format, mode 0600), and P.pub, the public key\n"
-	"(PEM, PKIX).  Prints the key id (SHA-256 of the public key's DER).\n"
+	"Make a key pair (Ed25519 unless --type says otherwise): P.key, the\n"
+	"private key encrypted under a passphrase (cosign's format, mode 0600),\n"
+	"and P.pub, the public key (PEM, PKIX).  Prints the key id (SHA-256 of the public key's DER).\n"
 	"Never overwrites a file.  The passphrase comes from --passphrase-file\n"
 	"(its first line), else $STELE_PASSWORD, else the terminal (asked\n"
 	"twice).  See docs/keys.md.\n"
 	"\n"
+	"      --type T             ed25519 (default) or ecdsa-p256 (the kind\n"
+	"                           `cosign generate-key-pair` makes)\n"
 	"      --output-prefix P    where to write (default: stele)\n"
 	"      --passphrase-file F  read the passphrase from F\n"
 	"  -h, --help               this help\n";
@@ -30,12 +33,14 @@ cmd_keygen(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "output-prefix", required_argument, NULL, 'o' },
 		{ "passphrase-file", required_argument, NULL, 'p' },
+		{ "type", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct stele_buf keypem = STELE_BUF_INIT(STELE_KEYFILE_MAX);
 	struct stele_buf pubpem = STELE_BUF_INIT(STELE_KEYFILE_MAX);
 	const char *prefix = "stele", *passfile = NULL;
+	enum stele_key_type type = STELE_KEY_ED25519;
 	struct stele_secret *pass = NULL;
 	struct stele_seckey *k = NULL;
 	char *kpath = NULL, *ppath = NULL;
@@ -46,6 +51,15 @@ cmd_keygen(int argc, char **argv)
 		switch (c) {
 		case 'o': prefix = optarg; break;
 		case 'p': passfile = optarg; break;
+		case 't':
+			if (!strcmp(optarg, "ed25519"))
+				type = STELE_KEY_ED25519;
+			else if (!strcmp(optarg, "ecdsa-p256"))
+				type = STELE_KEY_ECDSA_P256;
+			else
+				return cli_usage(keygen_usage,
+					"--type '%s': want ed25519 or ecdsa-p256", optarg);
+			break;
 		case 'h': fputs(keygen_usage, stdout); return EXIT_OK;
 		default: fputs(keygen_usage, stderr); return EXIT_USAGE;
 		}
@@ -65,7 +79,7 @@ cmd_keygen(int argc, char **argv)
 	}
 	if ((error = stele_passphrase_get(&pass, passfile,
 			"Passphrase for the new key: ", STELE_PASS_CONFIRM)) < 0 ||
-	    (error = stele_seckey_generate(&k)) < 0 ||
+	    (error = stele_seckey_generate_type(&k, type)) < 0 ||
 	    (error = stele_keyfile_write(&keypem, k, pass)) < 0 ||
 	    (error = stele_pubkey_pem(&pubpem, &k->pub)) < 0 ||
 	    (error = stele_fs_write_new(kpath, keypem.ptr, keypem.len, 0600)) < 0)

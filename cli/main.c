@@ -20,7 +20,7 @@ static const struct cmd cmds[] = {
 	{ "build", cmd_build, "build an image from a recipe and a context" },
 	{ "import", cmd_import, "make a one-layer base image from a root filesystem" },
 	{ "inspect", cmd_inspect, "show an image's config, layers, sources and referrers" },
-	{ "keygen", cmd_keygen, "make an Ed25519 key pair (cosign's key file format)" },
+	{ "keygen", cmd_keygen, "make a key pair, Ed25519 or ECDSA P-256 (cosign's key file format)" },
 	{ "sign", cmd_sign, "sign an image (cosign-compatible signature)" },
 	{ "attest", cmd_attest, "sign an image's provenance as a DSSE attestation" },
 	{ "verify", cmd_verify, "check an image against a policy or a key" },

@@ -208,12 +208,17 @@ stele_keyfile_write(struct stele_buf *out, const struct stele_seckey *k,
 	long n;
 	int error;
 
-	if ((error = stele_secret_new(&der, sizeof(pkcs8_ed25519) + 32)) < 0)
-		return error;
-	memcpy(der->ptr, pkcs8_ed25519, sizeof(pkcs8_ed25519));
-	memcpy(der->ptr + sizeof(pkcs8_ed25519), k->sk->ptr, 32);
-	if ((error = stele_keyfile_seal_json(&json, der->ptr, der->len, pass,
-					     STELE_SCRYPT_N)) < 0)
+	if (k->type == STELE_KEY_ECDSA_P256) {
+		/* k->sk is already the PKCS#8 DER, in sodium memory. */
+		error = stele_keyfile_seal_json(&json, k->sk->ptr, k->sk->len, pass,
+						STELE_SCRYPT_N);
+	} else if ((error = stele_secret_new(&der, sizeof(pkcs8_ed25519) + 32)) == 0) {
+		memcpy(der->ptr, pkcs8_ed25519, sizeof(pkcs8_ed25519));
+		memcpy(der->ptr + sizeof(pkcs8_ed25519), k->sk->ptr, 32);
+		error = stele_keyfile_seal_json(&json, der->ptr, der->len, pass,
+						STELE_SCRYPT_N);
+	}
+	if (error < 0)
 		goto out;
 	if (!(bio = BIO_new(BIO_s_mem())) ||
 	    !PEM_write_bio(bio, STELE_PEM_COSIGN, "",
@@ -250,12 +255,14 @@ der_len(size_t *len, const unsigned char **p, const unsigned char *end)
 	return 0;
 }
 
+#define KIND_ECDSA "an ECDSA key"
+
 /* Name what a decrypted key that is not a plain Ed25519 PKCS#8 is. */
 static const char *
 private_kind(const unsigned char *d, size_t len)
 {
 	static const struct { const char *oid; size_t n; const char *kind; } oids[] = {
-		{ "\x2a\x86\x48\xce\x3d\x02\x01", 7, "an ECDSA key" },
+		{ "\x2a\x86\x48\xce\x3d\x02\x01", 7, KIND_ECDSA },
 		{ "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01", 9, "an RSA key" },
 		{ "\x2b\x65\x71", 3, "an Ed448 key" },
 		{ "\x2b\x65\x70", 3, "an Ed25519 key in an unsupported PKCS#8 form" },
@@ -286,6 +293,7 @@ stele_keyfile_parse(struct stele_seckey **out, const void *pem, size_t len,
 	char *name = NULL, *header = NULL;
 	unsigned char *body = NULL;
 	struct stele_secret *plain = NULL;
+	const char *kind;
 	long blen = 0;
 	BIO *bio;
 	int error = 0;
@@ -320,14 +328,19 @@ stele_keyfile_parse(struct stele_seckey **out, const void *pem, size_t len,
 	if ((error = stele_keyfile_open_json(&plain, (char *)body, (size_t)blen,
 					     pass, what)) < 0)
 		goto out;
-	if (plain->len != sizeof(pkcs8_ed25519) + 32 ||
-	    memcmp(plain->ptr, pkcs8_ed25519, sizeof(pkcs8_ed25519))) {
+	if (plain->len == sizeof(pkcs8_ed25519) + 32 &&
+	    !memcmp(plain->ptr, pkcs8_ed25519, sizeof(pkcs8_ed25519))) {
+		error = stele_seckey_from_seed(out,
+					       plain->ptr + sizeof(pkcs8_ed25519));
+	} else if (!strcmp(kind = private_kind(plain->ptr, plain->len),
+			   KIND_ECDSA)) {
+		error = stele_seckey_from_p256_pkcs8(out, plain->ptr, plain->len,
+						     what);
+	} else {
 		error = stele_error_setc(STELE_EINVALID,
-			"key file '%s' holds %s; stele signs only with Ed25519 keys",
-			what, private_kind(plain->ptr, plain->len));
-		goto out;
+			"key file '%s' holds %s; stele signs with Ed25519 and "
+			"ECDSA P-256 keys", what, kind);
 	}
-	error = stele_seckey_from_seed(out, plain->ptr + sizeof(pkcs8_ed25519));
 out:
 	stele_secret_free(plain);
 	OPENSSL_free(name);

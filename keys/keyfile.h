@@ -21,8 +21,12 @@
  * reads that type and "ENCRYPTED SIGSTORE PRIVATE KEY", with N = 32768,
  * 65536 or 131072, r = 8, p = 1.  Anything else is STELE_EINVALID naming
  * the reason; a passphrase that does not open the box is STELE_EINVALID
- * "wrong passphrase".  Only Ed25519 keys are usable: an ECDSA or RSA key
- * that decrypts is refused with its type named.
+ * "wrong passphrase".  The key inside is an Ed25519 PKCS#8 (stele's and
+ * `cosign import-key-pair`'s) or an ECDSA P-256 PKCS#8 (`cosign
+ * generate-key-pair`'s); another curve, an RSA key or a SEC1 "EC PRIVATE
+ * KEY" that decrypts is refused with its type named.  The decrypted DER
+ * stays in sodium memory (see keys/key.h for OpenSSL's copy of a P-256
+ * key).
  */
 #define STELE_PEM_COSIGN "ENCRYPTED COSIGN PRIVATE KEY"
 #define STELE_PEM_SIGSTORE "ENCRYPTED SIGSTORE PRIVATE KEY"
@@ -46,7 +50,7 @@ int stele_keyfile_open_json(struct stele_secret **out, const char *json,
 			    size_t len, const struct stele_secret *pass,
 			    const char *what);
 
-/* Parse a PEM key file's bytes and decrypt the Ed25519 key in it. */
+/* Parse a PEM key file's bytes and decrypt the key in it. */
 int stele_keyfile_parse(struct stele_seckey **out, const void *pem,
 			size_t len, const struct stele_secret *pass,
 			const char *what);

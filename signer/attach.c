@@ -214,11 +214,58 @@ image_desc(const struct stele_image *img)
 				img->size);
 }
 
-/* Store one blob as a new layer under the tag and as a referrer. */
+/*
+ * What is being attached, to find the same statement already signed by the
+ * same key: ECDSA signatures are randomised, so signing again gives another
+ * layer for the same thing (Ed25519's deterministic ones are equal).
+ */
+struct signed_what {
+	const struct stele_pubkey *key;
+	const char *type;          /* DSSE payloadType; NULL: a signature */
+	const void *body;          /* the payload or statement */
+	size_t len;
+};
+
+static int
+same_signed(const json_t *layer, const struct stele_oci *oci,
+	    const struct signed_what *w)
+{
+	struct stele_buf b = STELE_BUF_INIT(STELE_DSSE_MAX);
+	struct stele_dsse *e = NULL;
+	const char *d = stele_json_str(layer, "digest"), *sig;
+	char want[STELE_DIGEST_STRLEN];
+	int same = 0;
+
+	if (!w->type) {
+		sig = stele_json_str(json_object_get(layer, "annotations"),
+				     STELE_ANN_COSIGN_SIG);
+		stele_digest_bytes(want, w->body, w->len);
+		same = d && sig && !strcmp(d, want) && strlen(sig) <= 4 * ((STELE_SIG_MAX + 2) / 3) &&
+		       stele_base64_decode(&b, sig, strlen(sig), "signature") == 0 &&
+		       stele_key_verify(NULL, w->key, (unsigned char *)b.ptr, b.len,
+					w->body, w->len, STELE_SIG_PURE) == 0;
+	} else if (d && stele_oci_blob_read(&b, oci, d) == 0 &&
+		   stele_digest_check(d, b.ptr, b.len) == 0 &&
+		   stele_dsse_parse(&e, b.ptr, b.len, d) == 0) {
+		same = !strcmp(e->type, w->type) && e->payload.len == w->len &&
+		       !memcmp(e->payload.ptr, w->body, w->len) &&
+		       stele_dsse_verify(NULL, e, w->key, STELE_SIG_PURE) == 0;
+	}
+	stele_dsse_free(e);
+	stele_buf_release(&b);
+	return same;
+}
+
+/*
+ * Store one blob as a new layer under the tag and as a referrer, unless
+ * that layer, or (when `w` is given) the same thing signed by the same
+ * key, is already there.
+ */
 static int
 attach(struct stele_attach_result *out, const struct stele_image *img,
        const char *suffix, const char *art, const char *layer_mt,
-       const void *blob, size_t len, json_t *ann)
+       const void *blob, size_t len, json_t *ann,
+       const struct signed_what *w)
 {
 	char *tag = stele_attach_tag(img->digest, suffix);
 	char bdig[STELE_DIGEST_STRLEN], got[STELE_DIGEST_STRLEN];
@@ -238,7 +285,7 @@ attach(struct stele_attach_result *out, const struct stele_image *img,
 	    (error = tagged_layers(&layers, out->manifest, img->oci, tag)) < 0)
 		goto out;
 	json_array_foreach(layers, i, l)
-		if (json_equal(l, layer)) {
+		if (json_equal(l, layer) || (w && same_signed(l, img->oci, w))) {
 			out->count = json_array_size(layers);
 			goto out; /* already there: nothing to write */
 		}
@@ -289,21 +336,24 @@ stele_sign_image(struct stele_attach_result *out, const struct stele_image *img,
 {
 	struct stele_buf p = STELE_BUF_INIT(STELE_PAYLOAD_MAX);
 	struct stele_buf s = STELE_BUF_INIT(256);
-	unsigned char sig[STELE_SIG_BYTES];
+	unsigned char sig[STELE_SIG_MAX];
+	struct signed_what w = { &k->pub, NULL, NULL, 0 };
+	size_t siglen;
 	int error;
 
 	memset(out, 0, sizeof(*out));
 	if (!identity || !*identity)
 		return stele_error_setc(STELE_EINVALID,
 			"a signature needs an identity (repository:tag)");
-	if ((error = stele_payload_build(&p, identity, img->digest, optional)) < 0)
+	if ((error = stele_payload_build(&p, identity, img->digest, optional)) < 0 ||
+	    (error = stele_key_sign(sig, &siglen, k, p.ptr, p.len)) < 0 ||
+	    (error = stele_base64_encode(&s, sig, siglen)) < 0)
 		goto out;
-	stele_key_sign(sig, k, p.ptr, p.len);
-	if ((error = stele_base64_encode(&s, sig, sizeof(sig))) < 0)
-		goto out;
+	w.body = p.ptr;
+	w.len = p.len;
 	error = attach(out, img, STELE_SIG_SUFFIX, STELE_ART_SIG,
 		       STELE_MT_SIMPLESIGNING, p.ptr, p.len,
-		       json_pack("{s:s}", STELE_ANN_COSIGN_SIG, s.ptr));
+		       json_pack("{s:s}", STELE_ANN_COSIGN_SIG, s.ptr), &w);
 out:
 	stele_buf_release(&s);
 	stele_buf_release(&p);
@@ -402,17 +452,21 @@ stele_attest_image(struct stele_attach_result *out, size_t *nadded,
 	json_array_foreach(found, i, f) {
 		struct stele_buf st = STELE_BUF_INIT(STATEMENT_MAX);
 		struct stele_buf env = STELE_BUF_INIT(STELE_DSSE_MAX);
+		struct signed_what w = { &k->pub, STELE_PAYLOAD_INTOTO, NULL, 0 };
 		char *ptype = NULL;
 
 		if ((error = stele_oci_blob_read(&st, img->oci,
 				stele_json_str(f, "digest"))) == 0 &&
 		    (error = statement_check(&ptype, &st, img->digest)) == 0 &&
 		    (error = stele_dsse_sign(&env, k, STELE_PAYLOAD_INTOTO,
-					     st.ptr, st.len)) == 0)
+					     st.ptr, st.len)) == 0) {
+			w.body = st.ptr;
+			w.len = st.len;
 			error = attach(out, img, STELE_ATT_SUFFIX, STELE_ART_ATT,
 				       STELE_MT_DSSE, env.ptr, env.len,
 				       json_pack("{s:s,s:s}", STELE_ANN_COSIGN_SIG, "",
-						 STELE_ANN_PREDICATE_TYPE, ptype));
+						 STELE_ANN_PREDICATE_TYPE, ptype), &w);
+		}
 		if (!error && out->added)
 			(*nadded)++;
 		free(ptype);

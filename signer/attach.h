@@ -24,7 +24,9 @@
  *    application/vnd.dev.cosign.artifact.{sig,att}.v1+json, one layer.
  *
  * A new signature appends a layer (a new manifest under the same tag); the
- * same layer (same payload and signature) is never added twice, and the
+ * same layer (same payload and signature) is never added twice, nor the
+ * same payload or statement signed again by a key whose signature of it is
+ * already under the tag (ECDSA signatures are randomised), and the
  * image's own manifest and index entry are never touched, so its digest
  * never changes.  Writers of a layout's attachments are serialised by an
  * exclusive flock on DIR/blobs held from reading the old manifest to
@@ -52,8 +54,9 @@ char *stele_attach_tag(const char *digest, const char *suffix);
 /*
  * Sign `img` (its manifest digest, img->digest) with `k`: a simple-signing
  * payload for `identity` (a docker reference such as repo:tag) with
- * `optional` (NULL, or an object of string annotations; borrowed), pure
- * Ed25519 over the payload bytes, stored in img->oci as described above.
+ * `optional` (NULL, or an object of string annotations; borrowed), signed
+ * over the exact payload bytes (pure Ed25519, or ECDSA P-256 with SHA-256,
+ * DER, as cosign signs), stored in img->oci as described above.
  */
 int stele_sign_image(struct stele_attach_result *out,
 		     const struct stele_image *img, const char *identity,

@@ -74,6 +74,48 @@ read_blob(struct stele_check *c, const struct stele_oci *oci,
 	return 0;
 }
 
+/* A bit per key type (1 << type) among the keys. */
+static unsigned
+key_types(const struct stele_pubkey *const *keys, size_t nkeys)
+{
+	unsigned m = 0;
+	size_t i;
+
+	for (i = 0; i < nkeys; i++)
+		m |= 1u << keys[i]->type;
+	return m;
+}
+
+/*
+ * An item no key verified: not counted, with the reason.  When no key is
+ * of the signature's kind (an ECDSA signature and Ed25519 keys only, or
+ * the reverse) the reason names both kinds; `sig_types` has a bit per
+ * kind of signature found (1 << stele_key_type).
+ */
+static int
+fail_unknown(struct stele_check *c, const char *what, unsigned sig_types,
+	     const struct stele_pubkey *const *keys, size_t nkeys)
+{
+	unsigned kt = key_types(keys, nkeys);
+
+	if (nkeys && sig_types && !(sig_types & kt)) {
+		enum stele_key_type t = sig_types & (1u << STELE_KEY_ECDSA_P256) ?
+					STELE_KEY_ECDSA_P256 : STELE_KEY_ED25519;
+		enum stele_key_type o = t == STELE_KEY_ED25519 ?
+					STELE_KEY_ECDSA_P256 : STELE_KEY_ED25519;
+
+		stele_error_setc(STELE_EVERIFY,
+			"%s is an %s signature, and the %zu trusted key(s) are all %s",
+			what, stele_key_type_name(t), nkeys, stele_key_type_name(o));
+		c->other_kind = 1;
+	} else {
+		stele_error_setc(STELE_EVERIFY,
+			"%s verifies with none of the %zu trusted key(s)", what, nkeys);
+	}
+	c->unknown_key = 1;
+	return fail(c, STELE_EVERIFY);
+}
+
 static int
 check_signature(struct stele_check *c, const struct stele_oci *oci,
 		const json_t *layer, const char *digest,
@@ -82,7 +124,7 @@ check_signature(struct stele_check *c, const struct stele_oci *oci,
 {
 	const char *b64 = stele_json_str(json_object_get(layer, "annotations"),
 					 STELE_ANN_COSIGN_SIG);
-	struct stele_buf sig = STELE_BUF_INIT(STELE_SIG_BYTES + 4);
+	struct stele_buf sig = STELE_BUF_INIT(STELE_SIG_MAX + 4);
 	struct stele_payload *p = NULL;
 	size_t i;
 	int error;
@@ -92,14 +134,15 @@ check_signature(struct stele_check *c, const struct stele_oci *oci,
 	if (!b64)
 		error = stele_error_setc(STELE_EINVALID,
 			"layer has no %s annotation", STELE_ANN_COSIGN_SIG);
-	else if (strlen(b64) > 4 * STELE_SIG_BYTES)
+	else if (strlen(b64) > 4 * ((STELE_SIG_MAX + 2) / 3))
 		error = stele_error_setc(STELE_EINVALID,
-			"signature annotation is too long for Ed25519");
+			"signature annotation is too long for Ed25519 or ECDSA P-256");
 	else if ((error = stele_base64_decode(&sig, b64, strlen(b64),
 					      "signature annotation")) == 0 &&
-		 sig.len != STELE_SIG_BYTES)
+		 !stele_sig_type((unsigned char *)sig.ptr, sig.len))
 		error = stele_error_setc(STELE_EINVALID,
-			"signature is %zu bytes, not an Ed25519 signature", sig.len);
+			"signature is %zu bytes, neither Ed25519 (64 bytes) nor "
+			"ECDSA P-256 (DER)", sig.len);
 	if (error < 0) {
 		fail(c, error);
 		goto out;
@@ -108,15 +151,13 @@ check_signature(struct stele_check *c, const struct stele_oci *oci,
 		"signature verifies with none of the %zu trusted key(s)", nkeys);
 	for (i = 0; i < nkeys && error; i++)
 		if (stele_key_verify(&c->mode, keys[i], (unsigned char *)sig.ptr,
-				     c->body.ptr, c->body.len, modes) == 0) {
+				     sig.len, c->body.ptr, c->body.len, modes) == 0) {
 			c->key = keys[i];
 			error = 0;
 		}
 	if (error) {
-		stele_error_setc(STELE_EVERIFY,
-			"signature verifies with none of the %zu trusted key(s)", nkeys);
-		c->unknown_key = 1;
-		fail(c, error);
+		fail_unknown(c, "signature", 1u << stele_sig_type(
+			(unsigned char *)sig.ptr, sig.len), keys, nkeys);
 		goto out;
 	}
 	if ((error = stele_payload_parse(&p, c->body.ptr, c->body.len)) < 0) {
@@ -200,10 +241,13 @@ check_attestation(struct stele_check *c, const struct stele_oci *oci,
 			error = 0;
 		}
 	if (error) {
-		stele_error_setc(STELE_EVERIFY,
-			"attestation verifies with none of the %zu trusted key(s)", nkeys);
-		c->unknown_key = 1;
-		fail(c, error);
+		unsigned types = 0;
+
+		for (i = 0; i < e->nsigs; i++)
+			if (e->sigs[i].usable)
+				types |= 1u << stele_sig_type(e->sigs[i].sig,
+							      e->sigs[i].len);
+		fail_unknown(c, "attestation", types, keys, nkeys);
 		goto out;
 	}
 	/* From here on the body is the statement itself. */

@@ -17,9 +17,11 @@
  * Each stored item is checked on its own, over the exact stored bytes:
  *  signature (.sig layer of type simple-signing):
  *   1. the payload blob is read capped and checked against its digest;
- *   2. the annotation holds canonical standard base64 of 64 bytes;
- *   3. it verifies with one of the keys, pure Ed25519 (and Ed25519ph only
- *      when STELE_SIG_PREHASH is allowed: cosign >= 2.6 signs that way);
+ *   2. the annotation holds canonical standard base64 of an Ed25519 (64
+ *      bytes) or ECDSA P-256 (DER) signature (stele_sig_type);
+ *   3. it verifies with one of the keys: an Ed25519 key in pure Ed25519
+ *      (and Ed25519ph only when STELE_SIG_PREHASH is allowed: cosign >= 2.6
+ *      signs that way), a P-256 key in ECDSA with SHA-256;
  *   4. the payload parses strictly (signer/payload.h);
  *   5. its docker-manifest-digest is the image's digest.
  *  attestation (.att layer of type DSSE envelope):
@@ -39,6 +41,10 @@ struct stele_check {
 					     none of the keys given (another
 					     signer's, or forged); bad data
 					     and a wrong binding are not this */
+	int other_kind;                   /* unknown_key, and no key is of the
+					     signature's kind (ECDSA under
+					     Ed25519 keys, or the reverse);
+					     `reason` names both kinds */
 	char *reason;                     /* why not (malloc'd), or NULL */
 	const struct stele_pubkey *key;   /* borrowed from the caller's keys */
 	enum stele_sig_mode mode;         /* how it verified */

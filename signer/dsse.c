@@ -27,15 +27,15 @@ stele_dsse_sign(struct stele_buf *out, const struct stele_seckey *k,
 	struct stele_buf pae = STELE_BUF_INIT(STELE_DSSE_MAX);
 	struct stele_buf b = STELE_BUF_INIT(STELE_DSSE_MAX);
 	struct stele_buf s = STELE_BUF_INIT(256);
-	unsigned char sig[STELE_SIG_BYTES];
+	unsigned char sig[STELE_SIG_MAX];
+	size_t siglen;
 	json_t *env = NULL;
 	int error;
 
-	if ((error = stele_dsse_pae(&pae, type, body, len)) < 0)
-		goto out;
-	stele_key_sign(sig, k, pae.ptr, pae.len);
-	if ((error = stele_base64_encode(&b, body, len)) < 0 ||
-	    (error = stele_base64_encode(&s, sig, sizeof(sig))) < 0)
+	if ((error = stele_dsse_pae(&pae, type, body, len)) < 0 ||
+	    (error = stele_key_sign(sig, &siglen, k, pae.ptr, pae.len)) < 0 ||
+	    (error = stele_base64_encode(&b, body, len)) < 0 ||
+	    (error = stele_base64_encode(&s, sig, siglen)) < 0)
 		goto out;
 	env = json_pack("{s:s,s:s,s:[{s:s,s:s}]}", "payload", b.ptr,
 			"payloadType", type, "signatures", "keyid", "",
@@ -69,7 +69,7 @@ stele_dsse_parse(struct stele_dsse **out, const void *data, size_t len,
 		 const char *what)
 {
 	struct stele_dsse *e = stele_xcalloc(1, sizeof(*e));
-	struct stele_buf raw = STELE_BUF_INIT(STELE_SIG_BYTES + 4);
+	struct stele_buf raw = STELE_BUF_INIT(STELE_SIG_MAX + 4);
 	json_t *doc = NULL, *sigs, *s;
 	const char *type, *payload;
 	size_t i;
@@ -119,7 +119,7 @@ stele_dsse_parse(struct stele_dsse **out, const void *data, size_t len,
 			goto out;
 		}
 		stele_buf_clear(&raw);
-		if (strlen(sig) > 4 * STELE_SIG_BYTES) {
+		if (strlen(sig) > 4 * ((STELE_SIG_MAX + 2) / 3)) {
 			e->sigs[i].usable = 0; /* some other, larger kind */
 			continue;
 		}
@@ -128,8 +128,9 @@ stele_dsse_parse(struct stele_dsse **out, const void *data, size_t len,
 			stele_error_prefix(error, "%s", what);
 			goto out;
 		}
-		if (raw.len == STELE_SIG_BYTES) {
-			memcpy(e->sigs[i].sig, raw.ptr, STELE_SIG_BYTES);
+		if (stele_sig_type((unsigned char *)raw.ptr, raw.len)) {
+			memcpy(e->sigs[i].sig, raw.ptr, raw.len);
+			e->sigs[i].len = raw.len;
 			e->sigs[i].usable = 1;
 		}
 	}
@@ -156,8 +157,8 @@ stele_dsse_verify(enum stele_sig_mode *mode, const struct stele_dsse *e,
 	error = STELE_EVERIFY;
 	for (i = 0; i < e->nsigs && error; i++)
 		if (e->sigs[i].usable &&
-		    stele_key_verify(mode, k, e->sigs[i].sig, pae.ptr, pae.len,
-				     modes) == 0)
+		    stele_key_verify(mode, k, e->sigs[i].sig, e->sigs[i].len,
+				     pae.ptr, pae.len, modes) == 0)
 			error = 0;
 	if (error)
 		stele_error_setc(STELE_EVERIFY,

@@ -25,8 +25,9 @@ int stele_dsse_sign(struct stele_buf *out, const struct stele_seckey *k,
 		    const char *type, const void *body, size_t len);
 
 struct stele_dsse_sig {
-	unsigned char sig[STELE_SIG_BYTES];
-	int usable;   /* 64 bytes: an Ed25519 signature could be this */
+	unsigned char sig[STELE_SIG_MAX];
+	size_t len;
+	int usable;   /* Ed25519 (64 bytes) or ECDSA (DER) could be this */
 };
 
 struct stele_dsse {
@@ -40,7 +41,8 @@ struct stele_dsse {
  * Strict parse of untrusted envelope bytes: exactly payload, payloadType
  * and signatures (each {sig, optional keyid}), duplicate keys refused,
  * canonical padded standard base64 only (the form cosign and
- * go-securesystemslib write).  At most STELE_DSSE_MAX_SIGS signatures.
+ * go-securesystemslib write).  At most STELE_DSSE_MAX_SIGS signatures; one
+ * that is neither Ed25519 nor DER ECDSA (stele_sig_type) is kept unusable.
  */
 int stele_dsse_parse(struct stele_dsse **out, const void *data, size_t len,
 		     const char *what);

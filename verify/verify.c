@@ -283,9 +283,12 @@ check_signatures(struct vctx *v)
 
 		snprintf(name, sizeof(name), "signature %.19s", c->blob);
 		if (c->error && c->unknown_key) {
-			stele_buf_printf(&ignored, "%s%s: no trusted key made it",
-					 ignored.len ? "; " : "", name + 10);
-			add_check(v->r, 1, name, "not counted: made by no key of the policy");
+			/* other_kind: the reason names the signature's kind. */
+			stele_buf_printf(&ignored, "%s%s: %s", ignored.len ? "; " : "",
+					 name + 10, c->other_kind ? c->reason :
+					 "no trusted key made it");
+			add_check(v->r, 1, name, "not counted: %s", c->other_kind ?
+				  c->reason : "made by no key of the policy");
 		} else if (c->error) {
 			add_check(v->r, 0, name, "%s", c->reason ? c->reason :
 				  "does not verify with a trusted key");
@@ -349,7 +352,8 @@ check_attestations(struct vctx *v)
 
 		snprintf(name, sizeof(name), "attestation %.19s", c->blob);
 		if (c->error && c->unknown_key) {
-			add_check(v->r, 1, name, "not counted: made by no key of the policy");
+			add_check(v->r, 1, name, "not counted: %s", c->other_kind ?
+				  c->reason : "made by no key of the policy");
 		} else if (c->error) {
 			add_check(v->r, 0, name, "%s", c->reason ? c->reason : "does not verify");
 		} else if (!k || !name_in(v->p->prov_keys, v->p->nprov_keys, k->name)) {
