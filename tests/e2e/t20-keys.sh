@@ -119,7 +119,7 @@ else
 	test_skip 'unknown scrypt parameters: refused, naming them' 'no python3 with nacl and cryptography (Debian python3-nacl python3-cryptography)'
 	test_skip 'cosign parameter sets N=65536 and 131072 are read' 'no python3 with nacl and cryptography (Debian python3-nacl python3-cryptography)'
 fi
-test_expect_success 'an ECDSA key in a cosign key file (cosign test vector): refused by type' '
+test_expect_success 'an ECDSA P-256 key in a cosign key file (cosign test vector) signs' '
 	cat >ec.key <<-PEM &&
 	-----BEGIN ENCRYPTED COSIGN PRIVATE KEY-----
 	eyJrZGYiOnsibmFtZSI6InNjcnlwdCIsInBhcmFtcyI6eyJOIjozMjc2OCwiciI6
@@ -133,8 +133,38 @@ test_expect_success 'an ECDSA key in a cosign key file (cosign test vector): ref
 	RlhlNDZzck9TUE9SNHN6bytabWErUGovSFE9PSJ9
 	-----END ENCRYPTED COSIGN PRIVATE KEY-----
 	PEM
-	PASS=hello refuse ec.key "holds an ECDSA key; stele signs only with Ed25519"
+	STELE_PASSWORD=hello stele sign --key ec.key app:1 >out && cat out &&
+	grep -q "signed as app:1 by key a6659c08b9909880c6e4bc51cab6fd7265673f67d614c20ba59a18957feb700d" out
 '
+test_expect_success 'that ECDSA key file with a wrong passphrase: "wrong passphrase", exit 3, nothing written' '
+	PASS=hellO refuse ec.key "cannot decrypt key file .ec.key.: wrong passphrase"
+'
+test_expect_success 'keygen --type ecdsa-p256: a P-256 key openssl reads, in the same file format' '
+	STELE_PASSWORD=pw stele keygen --type ecdsa-p256 --output-prefix p256 >p256.id 2>/dev/null &&
+	head -n1 p256.key | grep -qx -- "-----BEGIN ENCRYPTED COSIGN PRIVATE KEY-----" &&
+	openssl pkey -pubin -in p256.pub -text -noout | grep -q "NIST CURVE: P-256" &&
+	openssl pkey -pubin -in p256.pub -outform DER | sha256sum | cut -d" " -f1 >want &&
+	test "$(cat p256.id)" = "$(cat want)" &&
+	if [ -n "$PY" ]; then "$PY" "$KC" key p256.key p256.pub pw "$(cat p256.id)"; fi &&
+	STELE_PASSWORD=pw stele sign --key p256.key app:1 >out && grep -q "signed as app:1" out &&
+	STELE_PASSWORD=pw stele sign --key p256.key app:1 >out && grep -q "nothing added" out
+'
+test_expect_success 'keygen --type with an unknown type: a usage error, nothing written' '
+	STELE_PASSWORD=pw expect_code 2 stele keygen --type rsa --output-prefix rsa 2>err &&
+	grep -q "want ed25519 or ecdsa-p256" err && ! test -e rsa.key
+'
+if [ -n "$PY" ]; then
+	test_expect_success 'a key file holding P-384 or RSA: refused, naming what it holds' '
+		"$PY" "$KC" mkkey p384.key pw 32768 p384 && refuse p384.key "holds an ECDSA key on curve secp384r1" &&
+		"$PY" "$KC" mkkey rsa.key pw 32768 rsa && refuse rsa.key "holds an RSA key; stele signs with Ed25519 and ECDSA P-256 keys"
+	'
+	test_expect_success 'a P-256 key file Python wrote (cosign format) signs; Python verifies the signature' '
+		"$PY" "$KC" mkkey py256.key pw 32768 p256 &&
+		stele build -q -o oci:lay:1 ctx >lay.digest 2>/dev/null && cmp lay.digest digest &&
+		STELE_PASSWORD=pw stele sign --key py256.key --identity py:1 oci:lay:1 >/dev/null &&
+		"$PY" "$KC" sig lay "$(cat digest)" py:1 py256.key.pub
+	'
+fi
 test_expect_success 'a SIGSTORE-type key file is read' '
 	sed "s/COSIGN PRIVATE/SIGSTORE PRIVATE/" rm.key >sigstore.key &&
 	STELE_PASSWORD=pw stele sign --key sigstore.key app:1 >out &&

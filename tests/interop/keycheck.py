@@ -1,19 +1,22 @@
 #!/usr/bin/python3
 """Independent checks of stele's key files, signatures and attestations,
 written from the formats' descriptions (docs/keys.md, cosign's), using only
-Python's hashlib, PyNaCl (secretbox) and cryptography (Ed25519, PKCS#8).
+Python's hashlib, PyNaCl (secretbox) and cryptography (Ed25519, ECDSA P-256
+with SHA-256, PKCS#8).
 
 usage: keycheck.py key KEYFILE PUBFILE PASSPHRASE KEYID
        keycheck.py sig LAYOUT IMAGE_DIGEST IDENTITY PUBFILE...
        keycheck.py att LAYOUT IMAGE_DIGEST PUBFILE...
-       keycheck.py mkkey OUT PASSPHRASE N   (a cosign-format file, any N)
+       keycheck.py mkkey OUT PASSPHRASE N [TYPE]
+           (a cosign-format file, any N; TYPE ed25519 (default), p256,
+           p384 or rsa; the public key goes to OUT.pub)
 """
 import base64, hashlib, json, os, sys
 
 import nacl.secret
 import nacl.utils
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 
 def b64(s):
@@ -44,8 +47,17 @@ def decrypt(path, pw):
 
 def load_pub(path):
     pub = serialization.load_pem_public_key(open(path, "rb").read())
-    assert isinstance(pub, ed25519.Ed25519PublicKey)
+    assert isinstance(pub, ed25519.Ed25519PublicKey) or (
+        isinstance(pub, ec.EllipticCurvePublicKey) and
+        isinstance(pub.curve, ec.SECP256R1)), pub
     return pub
+
+
+def verify(pub, sig, msg):
+    if isinstance(pub, ec.EllipticCurvePublicKey):
+        pub.verify(sig, msg, ec.ECDSA(hashes.SHA256()))
+    else:
+        pub.verify(sig, msg)
 
 
 def spki(pub):
@@ -55,12 +67,20 @@ def spki(pub):
 
 def cmd_key(keyfile, pubfile, pw, keyid):
     der = decrypt(keyfile, pw)
-    assert len(der) == 48 and der[:16].hex() == "302e020100300506032b657004220420"
     priv = serialization.load_der_private_key(der, None)
-    assert isinstance(priv, ed25519.Ed25519PrivateKey)
     pub = load_pub(pubfile)
-    raw = serialization.Encoding.Raw, serialization.PublicFormat.Raw
-    assert priv.public_key().public_bytes(*raw) == pub.public_bytes(*raw)
+    if isinstance(priv, ec.EllipticCurvePrivateKey):
+        assert isinstance(priv.curve, ec.SECP256R1)
+        # the plaintext is PKCS#8 (not SEC1), exactly as re-encoded
+        assert der == priv.private_bytes(serialization.Encoding.DER,
+                                         serialization.PrivateFormat.PKCS8,
+                                         serialization.NoEncryption())
+        assert spki(priv.public_key()) == spki(pub)
+    else:
+        assert len(der) == 48 and der[:16].hex() == "302e020100300506032b657004220420"
+        assert isinstance(priv, ed25519.Ed25519PrivateKey)
+        raw = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        assert priv.public_key().public_bytes(*raw) == pub.public_bytes(*raw)
     assert hashlib.sha256(spki(pub)).hexdigest() == keyid
     assert oct(os.stat(keyfile).st_mode & 0o777) == "0o600"
     print("key ok")
@@ -83,7 +103,7 @@ def tagged(layout, tag):
 def verify_any(pubs, sig, msg):
     for p in pubs:
         try:
-            p.verify(sig, msg)
+            verify(p, sig, msg)
             return p
         except Exception:
             pass
@@ -133,8 +153,11 @@ def cmd_att(layout, digest, *pubfiles):
     print("attestations ok: %d" % len(man["layers"]))
 
 
-def cmd_mkkey(out, pw, n):
-    priv = ed25519.Ed25519PrivateKey.generate()
+def cmd_mkkey(out, pw, n, kind="ed25519"):
+    priv = {"ed25519": lambda: ed25519.Ed25519PrivateKey.generate(),
+            "p256": lambda: ec.generate_private_key(ec.SECP256R1()),
+            "p384": lambda: ec.generate_private_key(ec.SECP384R1()),
+            "rsa": lambda: rsa.generate_private_key(65537, 2048)}[kind]()
     der = priv.private_bytes(serialization.Encoding.DER,
                              serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())

@@ -1,7 +1,8 @@
 /*
  * Unit tests for keys/ and util/base64: known-answer tests from public
  * vectors (go-securesystemslib's scrypt+secretbox, cosign's key files,
- * sigstore's Ed25519 and Ed25519ph), round trips and every rejection.
+ * sigstore's Ed25519 and Ed25519ph) and OpenSSL-made ECDSA P-256 ones,
+ * round trips and every rejection.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -101,6 +102,58 @@ static const char cimage_cosign_pub[] =
 	"-----BEGIN PUBLIC KEY-----\n"
 	"MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEFNLqFhf4fiN6o/glAuYnq2jYUeL0\n"
 	"vRuLu/z39pmbVwS9ff5AYnlwaP9sxREajdLY9ynM6G1sy6AAmb7Z63TsLg==\n"
+	"-----END PUBLIC KEY-----\n";
+
+/*
+ * ECDSA P-256, made with the openssl CLI (3.0): `genpkey -algorithm EC
+ * -pkeyopt ec_paramgen_curve:P-256`, `pkcs8 -topk8 -nocrypt -outform DER`,
+ * `pkey -pubout`, `dgst -sha256 -sign` of "stele ecdsa vector" (DER
+ * signature); `openssl dgst -verify` accepts it.  The key id is
+ * `openssl pkey -pubout -outform DER | sha256sum`.
+ */
+static const char ossl_p256_pkcs8[] =
+	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg4KoeVz4cub08t6D75iTZP9mRC3iVQzRLbXIqE2BPOjShRANCAATgzMthKbKF2LokxZJQFnH0qa8uOy5k9ppmpuLfvEVJU7vREigYL0BMkZCM1r123WvkKd689sUAzshvfaeygwUH";
+static const char ossl_p256_pub[] =
+	"-----BEGIN PUBLIC KEY-----\n"
+	"MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE4MzLYSmyhdi6JMWSUBZx9KmvLjsu\n"
+	"ZPaaZqbi37xFSVO70RIoGC9ATJGQjNa9dt1r5CnevPbFAM7Ib32nsoMFBw==\n"
+	"-----END PUBLIC KEY-----\n";
+static const char ossl_p256_id[] =
+	"4cf7384be941d7785fadec8302aedd6f44c685d2abb74f83c018fd09b49e41d7";
+static const char ossl_p256_msg[] = "stele ecdsa vector";
+static const char ossl_p256_sig[] =
+	"MEQCICPpgBV7X9EhBKBHJBYVv7oW8FDfS8gs803G1BUjQ/c2AiAOToUn2lYbw+j5nStG5b2qPM2ITntQicfHJXYHl0JfRw==";
+/* The same signature with one bit of r flipped. */
+static const char ossl_p256_sig_tampered[] =
+	"MEQCICPpgBV7X9AhBKBHJBYVv7oW8FDfS8gs803G1BUjQ/c2AiAOToUn2lYbw+j5nStG5b2qPM2ITntQicfHJXYHl0JfRw==";
+/* The same public key with the last bit of Y flipped: not on the curve. */
+static const char p256_offcurve_pub[] =
+	"-----BEGIN PUBLIC KEY-----\n"
+	"MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE4MzLYSmyhdi6JMWSUBZx9KmvLjsu\n"
+	"ZPaaZqbi37xFSVO70RIoGC9ATJGQjNa9dt1r5CnevPbFAM7Ib32nsoMFBg==\n"
+	"-----END PUBLIC KEY-----\n";
+/* `openssl ec -pubout -conv_form compressed` of the same key. */
+static const char p256_compressed_pub[] =
+	"-----BEGIN PUBLIC KEY-----\n"
+	"MDkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDIgAD4MzLYSmyhdi6JMWSUBZx9KmvLjsu\n"
+	"ZPaaZqbi37xFSVM=\n"
+	"-----END PUBLIC KEY-----\n";
+/* A P-384 key (openssl genpkey), public and PKCS#8. */
+static const char p384_pub[] =
+	"-----BEGIN PUBLIC KEY-----\n"
+	"MHYwEAYHKoZIzj0CAQYFK4EEACIDYgAElqXKjo4tqr+cr/ZVBya1pIYK4OZVIhh7\n"
+	"dird897A57JJJKXKcawfwK5VC271ZYyqyKJnnJoN7UGgOhqQF0CoFVgL9LQcsR4d\n"
+	"l6hlUrSqUqCYh1pk4AOiBoNUBC+CDByh\n"
+	"-----END PUBLIC KEY-----\n";
+static const char p384_pkcs8[] =
+	"MIG2AgEAMBAGByqGSM49AgEGBSuBBAAiBIGeMIGbAgEBBDCvztHUpPktsmoAsK1ThTgRD4O/YukZ/g60vK8VDdu3cOlyv5mxGUAp7UiXXnCS1FGhZANiAASWpcqOji2qv5yv9lUHJrWkhgrg5lUiGHt2Kt3z3sDnskkkpcpxrB/ArlULbvVljKrIomecmg3tQaA6GpAXQKgVWAv0tByxHh2XqGVStKpSoJiHWmTgA6IGg1QEL4IMHKE=";
+/* RSA-1024 (openssl genpkey), public. */
+static const char rsa_pub[] =
+	"-----BEGIN PUBLIC KEY-----\n"
+	"MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCoimaCsJ/xZoIqlWObO1rdd5qS\n"
+	"DkQjqICv/JHGMGQrJciuDDq9dHgR1grAMv59DMlyTKkO2gQ/pm3+lFZyhVt7NHms\n"
+	"ZQhcZrzN5GujMwa6+jJoQVB38lrjq7P7QzX1v7C0FSlU9yTHP8JubgsOsoMTYOW0\n"
+	"Crrk5I1XLwkKgYNX1QIDAQAB\n"
 	"-----END PUBLIC KEY-----\n";
 
 static struct stele_secret *
@@ -211,13 +264,35 @@ test_keys_cosign_files(void **state)
 {
 	struct stele_secret *pass = pass_of("hello");
 	struct stele_seckey *k = NULL;
+	unsigned char sig[STELE_SIG_MAX];
+	size_t siglen;
+	enum stele_sig_mode mode = 0;
 
 	(void)state;
-	/* Both PEM types and N=65536 decrypt; the keys in them are not Ed25519. */
-	assert_err(stele_keyfile_parse(&k, pemcosignkey, strlen(pemcosignkey),
-		pass, "pemcosignkey"), STELE_EINVALID, "holds an ECDSA key");
-	assert_err(stele_keyfile_parse(&k, pemsigstorekey, strlen(pemsigstorekey),
-		pass, "pemsigstorekey"), STELE_EINVALID, "holds an ECDSA key");
+	/*
+	 * Both PEM types decrypt to PKCS#8 ECDSA P-256 keys, usable; ids (the
+	 * SHA-256 of the SPKI) computed by Python's cryptography.
+	 */
+	assert_ok(stele_keyfile_parse(&k, pemcosignkey, strlen(pemcosignkey),
+		pass, "pemcosignkey"));
+	assert_int_equal(k->type, STELE_KEY_ECDSA_P256);
+	assert_string_equal(k->pub.id,
+		"a6659c08b9909880c6e4bc51cab6fd7265673f67d614c20ba59a18957feb700d");
+	assert_int_equal(k->pub.pk[0], 0x04);
+	assert_int_equal(k->pub.pk[1], 0x09);
+	assert_ok(stele_key_sign(sig, &siglen, k, "m", 1));
+	assert_int_equal(stele_sig_type(sig, siglen), STELE_KEY_ECDSA_P256);
+	assert_ok(stele_key_verify(&mode, &k->pub, sig, siglen, "m", 1,
+				   STELE_SIG_PURE));
+	assert_int_equal(mode, STELE_SIG_ECDSA);
+	stele_seckey_free(k);
+	assert_ok(stele_keyfile_parse(&k, pemsigstorekey, strlen(pemsigstorekey),
+		pass, "pemsigstorekey"));
+	assert_string_equal(k->pub.id,
+		"f1057bf3c114d5486f0bdb3c702596d6154158248980d4be49f6c61fdc62c591");
+	stele_seckey_free(k);
+	k = NULL;
+	/* N=65536 decrypts, but holds SEC1, which cosign refuses too. */
 	assert_err(stele_keyfile_parse(&k, pemcosigneckey, strlen(pemcosigneckey),
 		pass, "pemcosigneckey"), STELE_EINVALID, "SEC1 EC private key");
 	assert_null(k);
@@ -225,6 +300,7 @@ test_keys_cosign_files(void **state)
 	pass = pass_of("hellO");
 	assert_err(stele_keyfile_parse(&k, pemsigstorekey, strlen(pemsigstorekey),
 		pass, "pemsigstorekey"), STELE_EINVALID, "wrong passphrase");
+	assert_null(k);
 	stele_secret_free(pass);
 }
 
@@ -247,33 +323,37 @@ test_keys_sigstore_vectors(void **state)
 	struct stele_seckey *k = key_of_pkcs8(ss_priv_pkcs8), *c;
 	struct stele_pubkey *pub = NULL;
 	struct stele_buf pure = STELE_BUF_INIT(64), ph = STELE_BUF_INIT(64);
-	unsigned char sig[STELE_SIG_BYTES];
+	unsigned char sig[STELE_SIG_MAX];
+	size_t siglen;
 	enum stele_sig_mode mode = 0;
 	static const unsigned char cosign_pk[4] = { 0xad, 0x5c, 0x83, 0xed };
 
 	(void)state;
 	assert_ok(stele_pubkey_parse(&pub, ss_pub_pem, strlen(ss_pub_pem), "pub"));
+	assert_int_equal(pub->type, STELE_KEY_ED25519);
 	assert_memory_equal(pub->pk, k->pub.pk, STELE_PK_BYTES);
 	b64(&pure, ss_sig_pure);
 	b64(&ph, ss_sig_ph);
 	/* Each verifies in its own mode only. */
-	assert_ok(stele_key_verify(&mode, pub, (unsigned char *)pure.ptr, "sign me", 7,
-				   STELE_SIG_PURE));
+	assert_ok(stele_key_verify(&mode, pub, (unsigned char *)pure.ptr, 64,
+				   "sign me", 7, STELE_SIG_PURE));
 	assert_int_equal(mode, STELE_SIG_PURE);
-	assert_int_equal(stele_key_verify(NULL, pub, (unsigned char *)pure.ptr,
+	assert_int_equal(stele_key_verify(NULL, pub, (unsigned char *)pure.ptr, 64,
 		"sign me", 7, STELE_SIG_PREHASH), STELE_EVERIFY);
-	assert_ok(stele_key_verify(&mode, pub, (unsigned char *)ph.ptr, "sign me", 7,
-				   STELE_SIG_PREHASH));
+	assert_ok(stele_key_verify(&mode, pub, (unsigned char *)ph.ptr, 64,
+				   "sign me", 7, STELE_SIG_PREHASH));
 	assert_int_equal(mode, STELE_SIG_PREHASH);
-	assert_int_equal(stele_key_verify(NULL, pub, (unsigned char *)ph.ptr,
+	assert_int_equal(stele_key_verify(NULL, pub, (unsigned char *)ph.ptr, 64,
 		"sign me", 7, STELE_SIG_PURE), STELE_EVERIFY);
-	assert_ok(stele_key_verify(&mode, pub, (unsigned char *)ph.ptr, "sign me", 7,
-				   STELE_SIG_PURE | STELE_SIG_PREHASH));
+	assert_ok(stele_key_verify(&mode, pub, (unsigned char *)ph.ptr, 64,
+				   "sign me", 7, STELE_SIG_PURE | STELE_SIG_PREHASH));
 	assert_int_equal(mode, STELE_SIG_PREHASH);
-	assert_int_equal(stele_key_verify(NULL, pub, (unsigned char *)pure.ptr,
+	assert_int_equal(stele_key_verify(NULL, pub, (unsigned char *)pure.ptr, 64,
 		"sign mE", 7, STELE_SIG_PURE | STELE_SIG_PREHASH), STELE_EVERIFY);
 	/* Ed25519 is deterministic: stele makes the very same signatures. */
-	stele_key_sign(sig, k, "sign me", 7);
+	assert_ok(stele_key_sign(sig, &siglen, k, "sign me", 7));
+	assert_int_equal(siglen, STELE_SIG_BYTES);
+	assert_int_equal(stele_sig_type(sig, siglen), STELE_KEY_ED25519);
 	assert_memory_equal(sig, pure.ptr, STELE_SIG_BYTES);
 	stele_key_sign_ph(sig, k, "sign me", 7);
 	assert_memory_equal(sig, ph.ptr, STELE_SIG_BYTES);
@@ -297,9 +377,17 @@ test_keys_pubkey_rejects(void **state)
 		"-----END PRIVATE KEY-----\n";
 
 	(void)state;
-	assert_err(stele_pubkey_parse(&pub, cimage_cosign_pub,
-		strlen(cimage_cosign_pub), "cosign.pub"), STELE_EINVALID,
-		"is an ECDSA public key; stele uses only Ed25519 keys");
+	assert_err(stele_pubkey_parse(&pub, p384_pub, strlen(p384_pub), "p384.pub"),
+		STELE_EINVALID, "is an ECDSA public key on curve secp384r1 "
+		"(stele uses P-256); stele uses Ed25519 and ECDSA P-256 keys");
+	assert_err(stele_pubkey_parse(&pub, p256_compressed_pub,
+		strlen(p256_compressed_pub), "c.pub"), STELE_EINVALID,
+		"a compressed point");
+	assert_err(stele_pubkey_parse(&pub, rsa_pub, strlen(rsa_pub), "rsa.pub"),
+		STELE_EINVALID, "is an RSA public key");
+	assert_err(stele_pubkey_parse(&pub, p256_offcurve_pub,
+		strlen(p256_offcurve_pub), "o.pub"), STELE_EINVALID,
+		"whose point is not on the curve");
 	assert_err(stele_pubkey_parse(&pub, priv, strlen(priv), "k"),
 		STELE_EINVALID, "holds a PEM 'PRIVATE KEY' block");
 	assert_err(stele_pubkey_parse(&pub, "hello", 5, "k"), STELE_EINVALID,
@@ -323,7 +411,8 @@ test_keys_roundtrip(void **state)
 	struct stele_buf pem = STELE_BUF_INIT(STELE_KEYFILE_MAX);
 	struct stele_buf pubpem = STELE_BUF_INIT(4096);
 	struct stele_buf json = STELE_BUF_INIT(4096), trunc = STELE_BUF_INIT(4096);
-	unsigned char spki[STELE_SPKI_BYTES], sig[STELE_SIG_BYTES];
+	unsigned char spki[STELE_SPKI_MAX], sig[STELE_SIG_MAX];
+	size_t siglen;
 	const char *body;
 
 	(void)state;
@@ -368,7 +457,7 @@ test_keys_roundtrip(void **state)
 	assert_true(!strncmp(pubpem.ptr, "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA", 42));
 	assert_ok(stele_pubkey_parse(&pub, pubpem.ptr, pubpem.len, "pub"));
 	assert_string_equal(pub->id, k->pub.id);
-	stele_pubkey_spki(spki, pub);
+	assert_int_equal(stele_pubkey_spki(spki, pub), STELE_SPKI_BYTES);
 	assert_int_equal(spki[0], 0x30);
 	assert_err(stele_keyfile_parse(&back, pubpem.ptr, pubpem.len, pass, "k.pub"),
 		STELE_EINVALID, "(this is a public key)");
@@ -376,8 +465,8 @@ test_keys_roundtrip(void **state)
 	stele_buf_clear(&pem);
 	assert_ok(stele_keyfile_write(&pem, k, wrong));
 	assert_ok(stele_keyfile_parse(&back, pem.ptr, pem.len, wrong, "k"));
-	stele_key_sign(sig, back, "m", 1);
-	assert_ok(stele_key_verify(NULL, pub, sig, "m", 1, STELE_SIG_PURE));
+	assert_ok(stele_key_sign(sig, &siglen, back, "m", 1));
+	assert_ok(stele_key_verify(NULL, pub, sig, siglen, "m", 1, STELE_SIG_PURE));
 	stele_seckey_free(back);
 	free(pub);
 	stele_seckey_free(k);
@@ -387,6 +476,207 @@ test_keys_roundtrip(void **state)
 	stele_buf_release(&json);
 	stele_buf_release(&pubpem);
 	stele_buf_release(&pem);
+}
+
+static void
+test_keys_ecdsa_vectors(void **state)
+{
+	struct stele_pubkey *pub = NULL, *ed = NULL;
+	struct stele_seckey *k = NULL;
+	struct stele_buf der = STELE_BUF_INIT(256), sig = STELE_BUF_INIT(128);
+	struct stele_buf bad = STELE_BUF_INIT(128), pem = STELE_BUF_INIT(4096);
+	unsigned char mine[STELE_SIG_MAX], edsig[STELE_SIG_MAX];
+	size_t len, edlen;
+	enum stele_sig_mode mode = 0;
+	const char *m = ossl_p256_msg;
+
+	(void)state;
+	assert_ok(stele_pubkey_parse(&pub, ossl_p256_pub, strlen(ossl_p256_pub),
+				     "p256.pub"));
+	assert_int_equal(pub->type, STELE_KEY_ECDSA_P256);
+	assert_int_equal(pub->pklen, STELE_P256_PK_BYTES);
+	assert_string_equal(pub->id, ossl_p256_id);
+	/* OpenSSL's own PEM comes back byte for byte. */
+	assert_ok(stele_pubkey_pem(&pem, pub));
+	assert_int_equal(pem.len, strlen(ossl_p256_pub));
+	assert_memory_equal(pem.ptr, ossl_p256_pub, pem.len);
+	b64(&sig, ossl_p256_sig);
+	assert_int_equal(stele_sig_type((unsigned char *)sig.ptr, sig.len),
+			 STELE_KEY_ECDSA_P256);
+	assert_ok(stele_key_verify(&mode, pub, (unsigned char *)sig.ptr, sig.len,
+				   m, strlen(m), STELE_SIG_PURE));
+	assert_int_equal(mode, STELE_SIG_ECDSA);
+	/* Another message, a tampered signature: no. */
+	assert_err(stele_key_verify(NULL, pub, (unsigned char *)sig.ptr, sig.len,
+		m, strlen(m) - 1, STELE_SIG_PURE), STELE_EVERIFY,
+		"does not verify with key 4cf7384be941d778");
+	b64(&bad, ossl_p256_sig_tampered);
+	assert_err(stele_key_verify(NULL, pub, (unsigned char *)bad.ptr, bad.len,
+		m, strlen(m), STELE_SIG_PURE), STELE_EVERIFY, "does not verify");
+	/* DER with trailing bytes, or a truncated one, is not ECDSA. */
+	stele_buf_clear(&bad);
+	assert_ok(stele_buf_put(&bad, sig.ptr, sig.len));
+	assert_ok(stele_buf_putc(&bad, 0));
+	assert_int_equal(stele_sig_type((unsigned char *)bad.ptr, bad.len), 0);
+	assert_err(stele_key_verify(NULL, pub, (unsigned char *)bad.ptr, bad.len,
+		m, strlen(m), STELE_SIG_PURE), STELE_EVERIFY,
+		"a malformed signature (71 bytes) cannot verify with key "
+		"4cf7384be941d778, an ECDSA P-256 key");
+	assert_int_equal(stele_sig_type((unsigned char *)sig.ptr, sig.len - 1), 0);
+	/* The private key gives the same public key, and signs what verifies. */
+	b64(&der, ossl_p256_pkcs8);
+	assert_ok(stele_seckey_from_p256_pkcs8(&k, (unsigned char *)der.ptr,
+					       der.len, "p256.der"));
+	assert_string_equal(k->pub.id, ossl_p256_id);
+	assert_memory_equal(k->pub.pk, pub->pk, STELE_P256_PK_BYTES);
+	assert_ok(stele_key_sign(mine, &len, k, m, strlen(m)));
+	assert_true(len <= STELE_SIG_MAX && len >= 8);
+	assert_ok(stele_key_verify(NULL, pub, mine, len, m, strlen(m), 0));
+	/* Across kinds: each named, never verified. */
+	assert_ok(stele_pubkey_parse(&ed, ss_pub_pem, strlen(ss_pub_pem), "ed"));
+	assert_err(stele_key_verify(NULL, ed, (unsigned char *)sig.ptr, sig.len,
+		m, strlen(m), STELE_SIG_PURE | STELE_SIG_PREHASH), STELE_EVERIFY,
+		"an ECDSA P-256 signature (70 bytes) cannot verify with key");
+	assert_non_null(strstr(stele_error_last(), "an Ed25519 key"));
+	b64(&bad, ss_sig_pure);
+	assert_err(stele_key_verify(NULL, pub, (unsigned char *)bad.ptr, bad.len,
+		"sign me", 7, STELE_SIG_PURE), STELE_EVERIFY,
+		"an Ed25519 signature (64 bytes) cannot verify with key "
+		"4cf7384be941d778, an ECDSA P-256 key");
+	/* An Ed25519 key signs 64 bytes that a P-256 key never takes. */
+	stele_seckey_free(k);
+	assert_ok(stele_seckey_generate(&k));
+	assert_ok(stele_key_sign(edsig, &edlen, k, m, strlen(m)));
+	assert_int_equal(stele_key_verify(NULL, pub, edsig, edlen, m, strlen(m),
+					  STELE_SIG_PURE), STELE_EVERIFY);
+	stele_seckey_free(k);
+	free(ed);
+	free(pub);
+	pub = NULL;
+	/* containers/image's cosign.pub fixture is a P-256 key too. */
+	assert_ok(stele_pubkey_parse(&pub, cimage_cosign_pub,
+		strlen(cimage_cosign_pub), "cosign.pub"));
+	assert_int_equal(pub->type, STELE_KEY_ECDSA_P256);
+	free(pub);
+	stele_buf_release(&pem);
+	stele_buf_release(&bad);
+	stele_buf_release(&sig);
+	stele_buf_release(&der);
+}
+
+static void
+test_keys_ecdsa_pkcs8_rejects(void **state)
+{
+	struct stele_seckey *a = NULL, *b = NULL, *k = NULL;
+	struct stele_secret *spliced = NULL;
+	struct stele_buf der = STELE_BUF_INIT(256);
+
+	(void)state;
+	/* Another curve, named. */
+	b64(&der, p384_pkcs8);
+	assert_err(stele_seckey_from_p256_pkcs8(&k, (unsigned char *)der.ptr,
+		der.len, "p384.der"), STELE_EINVALID,
+		"holds an ECDSA key on curve secp384r1; stele uses ECDSA only on P-256");
+	/* Trailing bytes after the PKCS#8, or a truncated one. */
+	b64(&der, ossl_p256_pkcs8);
+	assert_ok(stele_buf_putc(&der, 0));
+	assert_err(stele_seckey_from_p256_pkcs8(&k, (unsigned char *)der.ptr,
+		der.len, "x"), STELE_EINVALID, "one well-formed PKCS#8");
+	assert_err(stele_seckey_from_p256_pkcs8(&k, (unsigned char *)der.ptr,
+		der.len - 10, "x"), STELE_EINVALID, "one well-formed PKCS#8");
+	/* A's private key with B's public key: the pairwise check refuses it. */
+	assert_ok(stele_seckey_generate_type(&a, STELE_KEY_ECDSA_P256));
+	assert_ok(stele_seckey_generate_type(&b, STELE_KEY_ECDSA_P256));
+	assert_int_equal(a->type, STELE_KEY_ECDSA_P256);
+	assert_string_not_equal(a->pub.id, b->pub.id);
+	assert_ok(stele_secret_new(&spliced, a->sk->len));
+	memcpy(spliced->ptr, a->sk->ptr, a->sk->len);
+	/* The point ends the PKCS#8 ([1] BIT STRING 00 04 X Y). */
+	assert_memory_equal(spliced->ptr + spliced->len - 65, a->pub.pk, 65);
+	memcpy(spliced->ptr + spliced->len - 65, b->pub.pk, 65);
+	assert_err(stele_seckey_from_p256_pkcs8(&k, spliced->ptr, spliced->len,
+		"spliced"), STELE_EINVALID, "inconsistent ECDSA P-256 key");
+	assert_null(k);
+	stele_secret_free(spliced);
+	stele_seckey_free(b);
+	stele_seckey_free(a);
+	stele_buf_release(&der);
+}
+
+static void
+test_keys_ecdsa_keyfile_roundtrip(void **state)
+{
+	struct stele_secret *pass = pass_of("p256 pass"), *wrong = pass_of("p256 pasS");
+	struct stele_secret *plain = NULL;
+	struct stele_seckey *k = NULL, *back = NULL;
+	struct stele_pubkey *pub = NULL;
+	struct stele_buf pem = STELE_BUF_INIT(STELE_KEYFILE_MAX);
+	struct stele_buf pubpem = STELE_BUF_INIT(4096), json = STELE_BUF_INIT(8192);
+	struct stele_buf der = STELE_BUF_INIT(256);
+	unsigned char spki[STELE_SPKI_MAX], sig[STELE_SIG_MAX], sig2[STELE_SIG_MAX];
+	size_t len, len2;
+
+	(void)state;
+	assert_ok(stele_seckey_generate_type(&k, STELE_KEY_ECDSA_P256));
+	assert_non_null(k->pkey);
+	assert_ok(stele_keyfile_write(&pem, k, pass));
+	assert_true(!strncmp(pem.ptr, "-----BEGIN ENCRYPTED COSIGN PRIVATE KEY-----\n", 45));
+	assert_ok(stele_keyfile_parse(&back, pem.ptr, pem.len, pass, "k"));
+	assert_int_equal(back->type, STELE_KEY_ECDSA_P256);
+	assert_string_equal(back->pub.id, k->pub.id);
+	/* The sealed plaintext is the PKCS#8 DER, as cosign seals it. */
+	assert_int_equal(back->sk->len, k->sk->len);
+	assert_memory_equal(back->sk->ptr, k->sk->ptr, k->sk->len);
+	assert_int_equal(back->sk->ptr[0], 0x30);
+	/* A wrong passphrase: no key. */
+	stele_seckey_free(back);
+	back = NULL;
+	assert_err(stele_keyfile_parse(&back, pem.ptr, pem.len, wrong, "k.key"),
+		STELE_EINVALID, "cannot decrypt key file 'k.key': wrong passphrase");
+	assert_null(back);
+	/* Randomised signatures: two differ, both verify, with the PEM key. */
+	assert_ok(stele_pubkey_pem(&pubpem, &k->pub));
+	assert_true(!strncmp(pubpem.ptr, "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE", 63));
+	assert_ok(stele_pubkey_parse(&pub, pubpem.ptr, pubpem.len, "pub"));
+	assert_string_equal(pub->id, k->pub.id);
+	assert_int_equal(stele_pubkey_spki(spki, pub), STELE_SPKI_MAX);
+	assert_ok(stele_key_sign(sig, &len, k, "m", 1));
+	assert_ok(stele_key_sign(sig2, &len2, k, "m", 1));
+	assert_true(len != len2 || memcmp(sig, sig2, len));
+	assert_ok(stele_key_verify(NULL, pub, sig, len, "m", 1, STELE_SIG_PURE));
+	assert_ok(stele_key_verify(NULL, pub, sig2, len2, "m", 1, STELE_SIG_PURE));
+	/* A P-384 key sealed in a key file is refused by its curve. */
+	b64(&der, p384_pkcs8);
+	assert_ok(stele_keyfile_seal_json(&json, (unsigned char *)der.ptr, der.len,
+					  pass, STELE_SCRYPT_N));
+	assert_ok(stele_keyfile_open_json(&plain, json.ptr, json.len, pass, "j"));
+	assert_int_equal(plain->len, der.len);
+	stele_secret_free(plain);
+	stele_buf_clear(&pem);
+	{
+		struct stele_buf b = STELE_BUF_INIT(16384);
+
+		assert_ok(stele_base64_encode(&b, json.ptr, json.len));
+		assert_ok(stele_buf_puts(&pem, "-----BEGIN ENCRYPTED COSIGN PRIVATE KEY-----\n"));
+		for (len = 0; len < b.len; len += 64) {
+			assert_ok(stele_buf_put(&pem, b.ptr + len,
+						b.len - len < 64 ? b.len - len : 64));
+			assert_ok(stele_buf_putc(&pem, '\n'));
+		}
+		assert_ok(stele_buf_puts(&pem, "-----END ENCRYPTED COSIGN PRIVATE KEY-----\n"));
+		stele_buf_release(&b);
+	}
+	assert_err(stele_keyfile_parse(&back, pem.ptr, pem.len, pass, "p384.key"),
+		STELE_EINVALID, "'p384.key' holds an ECDSA key on curve secp384r1");
+	assert_null(back);
+	free(pub);
+	stele_seckey_free(k);
+	stele_buf_release(&der);
+	stele_buf_release(&json);
+	stele_buf_release(&pubpem);
+	stele_buf_release(&pem);
+	stele_secret_free(wrong);
+	stele_secret_free(pass);
 }
 
 static void
@@ -432,6 +722,9 @@ main(void)
 		cmocka_unit_test(test_keys_sigstore_vectors),
 		cmocka_unit_test(test_keys_pubkey_rejects),
 		cmocka_unit_test(test_keys_roundtrip),
+		cmocka_unit_test(test_keys_ecdsa_vectors),
+		cmocka_unit_test(test_keys_ecdsa_pkcs8_rejects),
+		cmocka_unit_test(test_keys_ecdsa_keyfile_roundtrip),
 		cmocka_unit_test(test_keys_passphrase_sources),
 	};
 

@@ -68,7 +68,8 @@ test_signer_dsse_roundtrip(void **state)
 	struct stele_buf env = STELE_BUF_INIT(1 << 20), pae = STELE_BUF_INIT(4096);
 	struct stele_dsse *e = NULL;
 	enum stele_sig_mode mode;
-	unsigned char sig[STELE_SIG_BYTES];
+	unsigned char sig[STELE_SIG_MAX];
+	size_t siglen;
 	static const char *const bad[] = {
 		"{\"payload\":\"aGk=\",\"payloadType\":\"t\",\"signatures\":[]}",
 		"{\"payload\":\"aGk=\",\"payloadType\":\"t\",\"signatures\":[{\"sig\":\"aGk=\"}],\"x\":1}",
@@ -94,7 +95,8 @@ test_signer_dsse_roundtrip(void **state)
 			 STELE_EVERIFY);
 	/* The signature is over the PAE, not the bare payload. */
 	assert_ok(stele_dsse_pae(&pae, STELE_PAYLOAD_INTOTO, "{\"x\":1}", 7));
-	stele_key_sign(sig, a, pae.ptr, pae.len);
+	assert_ok(stele_key_sign(sig, &siglen, a, pae.ptr, pae.len));
+	assert_int_equal(e->sigs[0].len, siglen);
 	assert_memory_equal(sig, e->sigs[0].sig, STELE_SIG_BYTES);
 	stele_dsse_free(e);
 	for (i = 0; bad[i]; i++) {
@@ -235,7 +237,7 @@ struct fixture {
 	char *dir;
 	struct stele_oci *oci;
 	struct stele_image *img, *other;
-	struct stele_seckey *a, *b;
+	struct stele_seckey *a, *b, *ec, *ec2;  /* Ed25519, Ed25519, P-256, P-256 */
 	char digest[STELE_DIGEST_STRLEN], other_digest[STELE_DIGEST_STRLEN];
 };
 
@@ -254,6 +256,8 @@ setup(void **state)
 	assert_ok(stele_image_load(&f->other, o2, "other:1", NULL));
 	assert_ok(stele_seckey_generate(&f->a));
 	assert_ok(stele_seckey_generate(&f->b));
+	assert_ok(stele_seckey_generate_type(&f->ec, STELE_KEY_ECDSA_P256));
+	assert_ok(stele_seckey_generate_type(&f->ec2, STELE_KEY_ECDSA_P256));
 	*state = f;
 	return 0;
 }
@@ -265,6 +269,8 @@ teardown(void **state)
 
 	stele_seckey_free(f->a);
 	stele_seckey_free(f->b);
+	stele_seckey_free(f->ec);
+	stele_seckey_free(f->ec2);
 	stele_image_free(f->other);
 	stele_image_free(f->img); /* frees f->oci */
 	stele_fs_rm_rf(f->dir);
@@ -455,15 +461,16 @@ test_signer_forged_payloads(void **state)
 	struct fixture *f = *state;
 	const struct stele_pubkey *keys[1] = { &f->a->pub };
 	struct stele_buf p = STELE_BUF_INIT(STELE_PAYLOAD_MAX);
-	unsigned char sig[STELE_SIG_BYTES];
+	unsigned char sig[STELE_SIG_MAX];
+	size_t siglen;
 	struct stele_checks *c = NULL;
 	char *extra;
 
 	/* Validly signed, but with an extra field: refused by the parser. */
 	assert_ok(stele_payload_build(&p, "app:1", f->digest, NULL));
 	extra = stele_xasprintf("%.*s,\"x\":1}", (int)p.len - 1, p.ptr);
-	stele_key_sign(sig, f->a, extra, strlen(extra));
-	store_raw_sig(f, extra, sig, sizeof(sig));
+	assert_ok(stele_key_sign(sig, &siglen, f->a, extra, strlen(extra)));
+	store_raw_sig(f, extra, sig, siglen);
 	assert_ok(stele_signatures_check(&c, f->oci, f->digest, keys, 1, STELE_SIG_PURE));
 	assert_int_equal(c->n, 1);
 	assert_int_equal(c->v[0].error, STELE_EINVALID);
@@ -532,6 +539,105 @@ test_signer_attest(void **state)
 }
 
 /*
+ * ECDSA P-256 keys sign and attest beside Ed25519 ones; signing again with
+ * the same key adds nothing although ECDSA signatures are randomised; a
+ * signature checked under keys of the other kind only is not counted,
+ * with a reason naming both kinds; a tampered one does not verify.
+ */
+static void
+test_signer_ecdsa(void **state)
+{
+	struct fixture *f = *state;
+	struct stele_attach_result r;
+	const struct stele_pubkey *ec[1] = { &f->ec->pub };
+	const struct stele_pubkey *ed[1] = { &f->b->pub };
+	const struct stele_pubkey *ec2[1] = { &f->ec2->pub };
+	const struct stele_pubkey *mixed[2] = { &f->b->pub, &f->ec->pub };
+	struct stele_checks *c = NULL;
+	struct stele_buf p = STELE_BUF_INIT(STELE_PAYLOAD_MAX);
+	unsigned char sig[STELE_SIG_MAX];
+	size_t siglen, n;
+	char *stmt;
+
+	assert_ok(stele_sign_image(&r, f->img, "app:1", NULL, f->ec));
+	assert_int_equal(r.added, 1);
+	assert_ok(stele_sign_image(&r, f->img, "app:1", NULL, f->ec));
+	assert_int_equal(r.added, 0);
+	assert_int_equal(r.count, 1);
+	assert_ok(stele_sign_image(&r, f->img, "app:1", NULL, f->a));
+	assert_int_equal(r.count, 2);
+	/* P-256 key: its signature verifies; the Ed25519 one is of the other kind. */
+	assert_ok(stele_signatures_check(&c, f->oci, f->digest, ec, 1, STELE_SIG_PURE));
+	assert_int_equal(c->n, 2);
+	assert_int_equal(c->v[0].error, 0);
+	assert_int_equal(c->v[0].mode, STELE_SIG_ECDSA);
+	assert_ptr_equal(c->v[0].key, &f->ec->pub);
+	assert_int_equal(c->v[1].unknown_key, 1);
+	assert_int_equal(c->v[1].other_kind, 1);
+	assert_string_equal(c->v[1].reason, "signature is an Ed25519 signature, "
+		"and the 1 trusted key(s) are all ECDSA P-256");
+	stele_checks_free(c);
+	/* Ed25519 keys only: the ECDSA signature is of the other kind. */
+	assert_ok(stele_signatures_check(&c, f->oci, f->digest, ed, 1,
+					 STELE_SIG_PURE | STELE_SIG_PREHASH));
+	assert_int_equal(stele_checks_ok(c), 0);
+	assert_int_equal(c->v[0].unknown_key, 1);
+	assert_int_equal(c->v[0].other_kind, 1);
+	assert_string_equal(c->v[0].reason, "signature is an ECDSA P-256 "
+		"signature, and the 1 trusted key(s) are all Ed25519");
+	assert_int_equal(c->v[1].unknown_key, 1);
+	assert_int_equal(c->v[1].other_kind, 0);
+	stele_checks_free(c);
+	/* Another P-256 key, and both kinds: plain "none of the keys". */
+	assert_ok(stele_signatures_check(&c, f->oci, f->digest, ec2, 1, STELE_SIG_PURE));
+	assert_int_equal(c->v[0].other_kind, 0);
+	assert_non_null(strstr(c->v[0].reason, "none of the 1 trusted key"));
+	stele_checks_free(c);
+	assert_ok(stele_signatures_check(&c, f->oci, f->digest, mixed, 2, STELE_SIG_PURE));
+	assert_int_equal(stele_checks_ok(c), 1);
+	assert_int_equal(c->v[1].other_kind, 0);
+	stele_checks_free(c);
+	/* A tampered ECDSA signature: one bit of s flipped. */
+	assert_ok(stele_payload_build(&p, "app:1", f->other_digest, NULL));
+	assert_ok(stele_key_sign(sig, &siglen, f->ec, p.ptr, p.len));
+	sig[siglen - 1] ^= 1;
+	assert_int_equal(stele_sig_type(sig, siglen), STELE_KEY_ECDSA_P256);
+	store_raw_sig(f, p.ptr, sig, siglen);
+	assert_ok(stele_signatures_check(&c, f->oci, f->digest, ec, 1, STELE_SIG_PURE));
+	/* The tag now holds only it; the two referrers stay. */
+	assert_int_equal(c->n, 3);
+	assert_int_equal(stele_checks_ok(c), 1);
+	assert_int_equal(c->v[0].error, STELE_EVERIFY);
+	assert_int_equal(c->v[0].unknown_key, 1);
+	assert_int_equal(c->v[0].other_kind, 0);
+	assert_non_null(strstr(c->v[0].reason, "none of the 1 trusted key"));
+	stele_checks_free(c);
+	/* Attestations: the same, over the PAE. */
+	stmt = stele_xasprintf("{\"_type\":\"https://in-toto.io/Statement/v1\","
+		"\"predicate\":{},\"predicateType\":\"https://slsa.dev/provenance/v1\","
+		"\"subject\":[{\"digest\":{\"sha256\":\"%s\"},\"name\":\"app\"}]}",
+		f->digest + 7);
+	store_statement(f->oci, f->digest, stmt);
+	assert_ok(stele_attest_image(&r, &n, f->img, f->ec));
+	assert_int_equal(n, 1);
+	assert_ok(stele_attest_image(&r, &n, f->img, f->ec));
+	assert_int_equal(n, 0);
+	assert_int_equal(r.count, 1);
+	assert_ok(stele_attestations_check(&c, f->oci, f->digest, ec, 1, STELE_SIG_PURE));
+	assert_int_equal(stele_checks_ok(c), 1);
+	assert_int_equal(c->v[0].mode, STELE_SIG_ECDSA);
+	assert_memory_equal(c->v[0].body.ptr, stmt, strlen(stmt));
+	stele_checks_free(c);
+	assert_ok(stele_attestations_check(&c, f->oci, f->digest, ed, 1, STELE_SIG_PURE));
+	assert_int_equal(c->v[0].other_kind, 1);
+	assert_string_equal(c->v[0].reason, "attestation is an ECDSA P-256 "
+		"signature, and the 1 trusted key(s) are all Ed25519");
+	stele_checks_free(c);
+	free(stmt);
+	stele_buf_release(&p);
+}
+
+/*
  * Interop hook for tests/e2e/t22-cosign.sh, skipped unless it sets
  * STELE_INTEROP_LAYOUT (an OCI layout copied back from a registry where
  * cosign signed), STELE_INTEROP_DIGEST, STELE_INTEROP_PUB and
@@ -593,6 +699,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_signer_prehash_only_when_allowed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signer_forged_payloads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signer_attest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_signer_ecdsa, setup, teardown),
 		cmocka_unit_test(test_signer_interop_layout),
 	};
 
