@@ -13,12 +13,16 @@ usage: forge.py flip LAYOUT DIGEST            flip a byte of a blob in place
                                               OTHER_DIGEST (a new manifest, retagged)
        forge.py copysig LAYOUT FROM_DIGEST TO_DIGEST
                                               another image's .sig put on this one
+       forge.py flipsig LAYOUT DIGEST         flip a bit in the last byte of the
+                                              last .sig layer's signature (for
+                                              ECDSA DER: the low bit of s)
 """
 import base64, hashlib, json, os, sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "interop"))
 import keycheck  # noqa: E402
-from cryptography.hazmat.primitives import serialization  # noqa: E402
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
 REF = "org.opencontainers.image.ref.name"
 MT = "application/vnd.oci.image.manifest.v1+json"
@@ -63,6 +67,8 @@ def tagged(layout, name):
 def sign_bytes(keyfile, pw, msg):
     der = keycheck.decrypt(keyfile, pw)
     priv = serialization.load_der_private_key(der, None)
+    if isinstance(priv, ec.EllipticCurvePrivateKey):
+        return priv.sign(msg, ec.ECDSA(hashes.SHA256()))
     return priv.sign(msg)
 
 
@@ -124,6 +130,16 @@ def main(cmd, *a):
         for m in index(layout)["manifests"]:
             if m.get("annotations", {}).get(REF) == "sha256-%s.sig" % src[7:]:
                 tag(layout, "sha256-%s.sig" % dst[7:], m["digest"], m["size"])
+    elif cmd == "flipsig":
+        layout, digest = a
+        name = "sha256-%s.sig" % digest[7:]
+        man = tagged(layout, name)
+        ann = man["layers"][-1]["annotations"]
+        sig = bytearray(base64.b64decode(ann["dev.cosignproject.cosign/signature"]))
+        sig[-1] ^= 0x01
+        ann["dev.cosignproject.cosign/signature"] = base64.b64encode(bytes(sig)).decode()
+        d, n = put(layout, json.dumps(man, separators=(",", ":")).encode())
+        tag(layout, name, d, n)
     else:
         sys.exit(__doc__)
 
