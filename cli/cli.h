@@ -37,6 +37,18 @@ int cli_key_load(struct stele_seckey **out, const char *path,
 int cli_attest_built(const struct stele_seckey *k, const struct stele_ref *ref,
 		     const char *digest);
 
+/* cmd_sign.c: the identity of a docker:// image (HOST/REPO:TAG, a missing
+ * tag being latest, or HOST/REPO@DIGEST), malloc'd; check a --identity
+ * value (EXIT_OK, or a usage error printed). */
+char *cli_docker_identity(const struct stele_ref *ref);
+int cli_identity_check(const char *usage, const char *identity);
+
+/* cmd_verify.c: fill o->reference or o->default_identity (in *owned,
+ * freed by the caller) and o->tag for an image named by `ref`. */
+struct stele_verify_opts;
+void cli_verify_names(struct stele_verify_opts *o, char **owned,
+		      const struct stele_ref *ref);
+
 /* Print "stele: <last error>" and return the exit code for `error`. */
 int cli_fail(int error);
 /* Print a usage error and return EXIT_USAGE. */

@@ -7,7 +7,9 @@
 #include "cli/cli_registry.h"
 #include "oci/image.h"
 #include "oci/ref.h"
+#include "keys/keyfile.h"
 #include "registry/transfer.h"
+#include "signer/attach.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -30,6 +32,13 @@ static const char push_usage[] =
 	"      --policy P               verify against policy file P\n"
 	"      --key PUB                require a signature by public key PUB\n"
 	"      --insecure-skip-verify   push without verifying (says so)\n"
+	"      --sign-key KEY           sign it for the destination (HOST/REPO:TAG,\n"
+	"                               or --identity) as it is pushed; the gate\n"
+	"                               then verifies it as the destination\n"
+	"      --passphrase-file F      the key's passphrase (else $STELE_PASSWORD)\n"
+	"      --identity REF           verify (and with --sign-key, sign) as REF\n"
+	"                               (default: SRC's identity; with --sign-key,\n"
+	"                               the destination)\n"
 	"      --no-attachments         leave out signatures, attestations, referrers\n"
 	CLI_REGISTRY_HELP
 	"  -h, --help                   this help\n";
@@ -55,12 +64,17 @@ static const char copy_usage[] =
 	"--insecure-skip-verify, as stele push does.  The digest never changes.\n"
 	"\n"
 	"      --policy P | --key PUB | --insecure-skip-verify   (docker:// DEST)\n"
+	"      --sign-key KEY, --passphrase-file F, --identity REF (docker:// DEST:\n"
+	"                               as stele push)\n"
 	"      --no-attachments         leave out signatures, attestations, referrers\n"
 	CLI_REGISTRY_HELP
 	"  -h, --help                   this help\n";
 
 struct gate {
 	const char *policy, *key;
+	const char *identity;    /* --identity */
+	const char *sign_key;    /* --sign-key: sign for the destination */
+	const char *passfile;
 	int skip;
 };
 
@@ -95,9 +109,8 @@ push_gate(struct stele_image *img, const struct stele_ref *src,
 	memset(&vo, 0, sizeof(vo));
 	vo.policy = g->policy;
 	vo.key = g->key;
-	if (src->transport == STELE_REF_STORE && src->tag)
-		defid = stele_xasprintf("%s:%s", src->name, src->tag);
-	vo.default_identity = defid;
+	vo.identity = g->identity;
+	cli_verify_names(&vo, &defid, src);
 	vo.progress = gate_progress;
 	vo.progress_payload = c;
 	error = stele_verify_image(&rep, img, &vo);
@@ -130,6 +143,56 @@ push_gate(struct stele_image *img, const struct stele_ref *src,
 	return code;
 }
 
+/*
+ * push --sign-key: copy *img (with what is attached to it) into a new
+ * temporary layout (*tmp, or beside the one a registry source was pulled
+ * into), sign it there for `identity`, and make *img that copy.
+ */
+static int
+sign_copy(struct stele_image **img, char **tmp, const char *identity,
+	  const struct gate *g, const struct cli_registry *c)
+{
+	struct stele_attach_result res;
+	struct stele_transfer t;
+	struct stele_seckey *k = NULL;
+	struct stele_image *copy = NULL;
+	struct stele_ref *ref = NULL;
+	char *dir = NULL, *spec = NULL;
+	int error;
+
+	if ((error = cli_key_load(&k, g->sign_key, g->passfile)) < 0 ||
+	    (error = stele_fs_mkdtemp(&dir, "stele-sign")) < 0)
+		goto out;
+	spec = stele_xasprintf("oci:%s:signed", dir);
+	if ((error = stele_ref_parse(&ref, spec)) < 0 ||
+	    (error = stele_layout_copy(&t, *img, ref, 0)) < 0 ||
+	    (error = stele_image_open(&copy, ref)) < 0 ||
+	    (error = stele_sign_image(&res, copy, identity, NULL, k)) < 0)
+		goto out;
+	if (!c->quiet)
+		fprintf(stderr, "%s signed as %s by key %s\n", copy->digest,
+			identity, k->pub.id);
+	stele_image_free(*img);
+	*img = copy;
+	copy = NULL;
+	if (*tmp) {
+		stele_fs_rm_rf(*tmp);
+		free(*tmp);
+	}
+	*tmp = dir;
+	dir = NULL;
+out:
+	stele_image_free(copy);
+	stele_ref_free(ref);
+	stele_seckey_free(k);
+	if (dir) {
+		stele_fs_rm_rf(dir);
+		free(dir);
+	}
+	free(spec);
+	return error < 0 ? cli_fail(error) : EXIT_OK;
+}
+
 static int
 run(enum mode mode, const struct stele_ref *src, const struct stele_ref *dst,
     const struct gate *g, unsigned flags, struct cli_registry *c,
@@ -153,7 +216,23 @@ run(enum mode mode, const struct stele_ref *src, const struct stele_ref *dst,
 	if (error < 0)
 		goto done;
 	if (dst->transport == STELE_REF_DOCKER) {
-		if ((code = push_gate(img, src, g, c)) != EXIT_OK)
+		struct gate sg = *g;
+		char *dstid = NULL;
+
+		if (g->sign_key) {
+			/* Signed for where it goes, in a copy: the source is left
+			 * as it was; the gate then sees what the registry will. */
+			dstid = g->identity ? stele_xstrdup(g->identity) :
+				cli_docker_identity(dst);
+			sg.identity = dstid;
+			if ((code = sign_copy(&img, &tmp, dstid, g, c)) != EXIT_OK) {
+				free(dstid);
+				goto out_code;
+			}
+		}
+		code = push_gate(img, src, &sg, c);
+		free(dstid);
+		if (code != EXIT_OK)
 			goto out_code;
 		error = stele_registry_push(&t, img, dst, flags, &c->o);
 	} else {
@@ -183,6 +262,9 @@ transfer(enum mode mode, int argc, char **argv)
 		{ "policy", required_argument, NULL, 'P' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "insecure-skip-verify", no_argument, NULL, 'S' },
+		{ "identity", required_argument, NULL, 'I' },
+		{ "sign-key", required_argument, NULL, 'K' },
+		{ "passphrase-file", required_argument, NULL, 'F' },
 		{ "no-attachments", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		CLI_REGISTRY_OPTIONS,
@@ -192,7 +274,7 @@ transfer(enum mode mode, int argc, char **argv)
 		mode == MODE_PULL ? pull_usage : copy_usage;
 	struct stele_ref *src = NULL, *dst = NULL;
 	struct cli_registry c;
-	struct gate g = { NULL, NULL, 0 };
+	struct gate g = { NULL, NULL, NULL, NULL, NULL, 0 };
 	unsigned flags = 0;
 	char *dsts = NULL;
 	int ch, r, ngates, code;
@@ -209,6 +291,9 @@ transfer(enum mode mode, int argc, char **argv)
 		case 'P': g.policy = optarg; break;
 		case 'k': g.key = optarg; break;
 		case 'S': g.skip = 1; break;
+		case 'I': g.identity = optarg; break;
+		case 'K': g.sign_key = optarg; break;
+		case 'F': g.passfile = optarg; break;
 		case 'N': flags |= STELE_TRANSFER_NO_ATTACH; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		default: fputs(usage, stderr); return EXIT_USAGE;
@@ -237,10 +322,13 @@ transfer(enum mode mode, int argc, char **argv)
 				 "pushing needs one of --policy P, --key PUB or --insecure-skip-verify");
 		goto out;
 	}
-	if ((!dst || dst->transport != STELE_REF_DOCKER) && ngates) {
-		code = cli_usage(usage, "--policy, --key and --insecure-skip-verify apply to a docker:// destination");
+	if ((!dst || dst->transport != STELE_REF_DOCKER) &&
+	    (ngates || g.sign_key || g.identity)) {
+		code = cli_usage(usage, "--policy, --key, --insecure-skip-verify, --sign-key and --identity apply to a docker:// destination");
 		goto out;
 	}
+	if (g.identity && (code = cli_identity_check(usage, g.identity)) != EXIT_OK)
+		goto out;
 	cli_registry_start(&c);
 	dsts = dst ? stele_xstrdup(argv[optind + 1]) :
 		src->digest && !src->tag ? stele_xasprintf("%s@%s", src->name, src->digest) :

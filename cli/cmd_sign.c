@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_registry.h"
 #include "keys/keyfile.h"
 #include "keys/passphrase.h"
 #include "oci/image.h"
@@ -11,23 +12,29 @@
 #include "signer/attach.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/json.h"
+#include "verify/identity.h"
 
 static const char sign_usage[] =
-	"usage: stele sign --key KEY [options] IMAGE\n"
+	"usage: stele sign --key KEY [options] IMAGE|docker://HOST/REPO:TAG\n"
 	"\n"
 	"Sign an image's manifest digest: a cosign simple-signing payload naming\n"
-	"the image's NAME:TAG (or --identity), signed over its exact bytes\n"
-	"(Ed25519, or ECDSA P-256 with a key cosign generate-key-pair made),\n"
-	"stored beside the image as cosign stores it (tag sha256-<hex>.sig) and as\n"
-	"an OCI 1.1 referrer.  Another key's signature is added beside the ones\n"
-	"there; the same signature is never added twice.  The image's digest\n"
-	"does not change.\n"
+	"the image's identity, signed over its exact bytes (Ed25519, or ECDSA\n"
+	"P-256 with a key cosign generate-key-pair made), stored beside the\n"
+	"image as cosign stores it (tag sha256-<hex>.sig) and as an OCI 1.1\n"
+	"referrer.  The identity is --identity, else HOST/REPO:TAG (or @DIGEST) of\n"
+	"a docker:// image, else NAME:TAG of a store image; it is recorded on a\n"
+	"local image's index entry, and verify binds signatures to it.  Another\n"
+	"key's signature is added beside the ones there; the same signature is\n"
+	"never added twice.  The image's digest does not change; a docker://\n"
+	"image's tags are not touched.\n"
 	"\n"
 	"  -k, --key KEY            encrypted private key (stele's or cosign's:\n"
 	"                           Ed25519 or ECDSA P-256)\n"
 	"      --passphrase-file F  its passphrase (else $STELE_PASSWORD, else asked)\n"
-	"      --identity REPO:TAG  the docker-reference to sign (required for oci:)\n"
+	"      --identity REF       the docker reference to sign (required for oci:)\n"
 	"  -a, --annotation K=V     add K=V to the payload's optional object\n"
+	"      --creds, --authfile, --cert-dir, --tls-verify=false  for docker://\n"
 	"  -h, --help               this help\n";
 
 int
@@ -49,10 +56,13 @@ cli_key_load(struct stele_seckey **out, const char *path, const char *passfile)
 	return error;
 }
 
-/* NAME[:TAG] of a store image; NULL for oci: layouts (no name). */
+/* NAME[:TAG] of a store image, HOST/REPO:TAG of a registry image; NULL
+ * for oci: layouts (no name). */
 static char *
 default_identity(const struct stele_ref *ref)
 {
+	if (ref->transport == STELE_REF_DOCKER)
+		return cli_docker_identity(ref);
 	if (ref->transport != STELE_REF_STORE || !ref->name)
 		return NULL;
 	if (ref->tag)
@@ -60,15 +70,62 @@ default_identity(const struct stele_ref *ref)
 	return stele_xstrdup(ref->name);
 }
 
-static int
-valid_identity(const char *s)
+char *
+cli_docker_identity(const struct stele_ref *ref)
 {
-	struct stele_ref *r = NULL;
-	int ok;
+	if (ref->digest && !ref->tag)
+		return stele_xasprintf("%s@%s", ref->name, ref->digest);
+	return stele_xasprintf("%s:%s", ref->name, ref->tag ? ref->tag : "latest");
+}
 
-	ok = stele_ref_parse(&r, s) == 0 && r->transport == STELE_REF_STORE;
-	stele_ref_free(r);
-	return ok;
+int
+cli_identity_check(const char *usage, const char *identity)
+{
+	struct stele_dref d;
+
+	if (stele_dref_parse(&d, identity) < 0)
+		return cli_usage(usage, "--identity: %s", stele_error_last());
+	stele_dref_release(&d);
+	return EXIT_OK;
+}
+
+/*
+ * Sign an image in a registry where it is: pulled with what is attached
+ * to it into a temporary layout, signed there, and the attachments pushed
+ * back by digest (the registry's manifest is already there: only the new
+ * .sig layer, merged with the registry's, and its referrer go up).
+ */
+static int
+sign_remote(struct stele_attach_result *res, char digest[STELE_DIGEST_STRLEN],
+	    const struct stele_ref *ref, const char *id, const json_t *ann,
+	    const struct stele_seckey *k, struct cli_registry *reg)
+{
+	struct stele_image *img = NULL;
+	struct stele_ref *at = NULL;
+	struct stele_transfer t;
+	char *tmp = NULL, *spec = NULL;
+	int error;
+
+	reg->quiet = 1;
+	cli_registry_start(reg);
+	if ((error = stele_registry_pull_temp(&img, &tmp, ref, &reg->o)) < 0 ||
+	    (error = stele_sign_image(res, img, id, ann, k)) < 0)
+		goto out;
+	snprintf(digest, STELE_DIGEST_STRLEN, "%s", img->digest);
+	spec = stele_xasprintf("docker://%s@%s", ref->name,
+			       stele_json_str(img->desc, "digest"));
+	if ((error = stele_ref_parse(&at, spec)) < 0)
+		goto out;
+	if (res->added)
+		error = stele_registry_push(&t, img, at, 0, &reg->o);
+out:
+	stele_image_free(img);
+	stele_ref_free(at);
+	if (tmp)
+		stele_fs_rm_rf(tmp);
+	free(tmp);
+	free(spec);
+	return error;
 }
 
 int
@@ -80,8 +137,11 @@ cmd_sign(int argc, char **argv)
 		{ "identity", required_argument, NULL, 'i' },
 		{ "annotation", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
+		CLI_REGISTRY_CONNECT_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
+	struct cli_registry reg;
+	char digest[STELE_DIGEST_STRLEN];
 	const char *keyfile = NULL, *passfile = NULL, *identity = NULL;
 	struct stele_attach_result res;
 	struct stele_seckey *k = NULL;
@@ -91,9 +151,16 @@ cmd_sign(int argc, char **argv)
 	char *id = NULL, *eq;
 	int c, error, code = EXIT_ERROR;
 
+	cli_registry_init(&reg);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "k:a:h", opts, NULL)) != -1) {
 		switch (c) {
+		CLI_REGISTRY_CONNECT_CASES:
+			if (cli_registry_opt(&reg, c, optarg) < 0) {
+				json_decref(ann);
+				return cli_usage(sign_usage, "%s", stele_error_last());
+			}
+			break;
 		case 'k': keyfile = optarg; break;
 		case 'p': passfile = optarg; break;
 		case 'i': identity = optarg; break;
@@ -117,10 +184,9 @@ cmd_sign(int argc, char **argv)
 		return cli_usage(sign_usage, optind != argc - 1 ?
 				 "need exactly one IMAGE" : "--key is required");
 	}
-	if (identity && !valid_identity(identity)) {
+	if (identity && cli_identity_check(sign_usage, identity) != EXIT_OK) {
 		json_decref(ann);
-		return cli_usage(sign_usage, "--identity '%s' is not a REPOSITORY[:TAG]",
-				 identity);
+		return EXIT_USAGE;
 	}
 	if ((error = stele_ref_parse(&ref, argv[optind])) < 0)
 		goto fail;
@@ -131,16 +197,23 @@ cmd_sign(int argc, char **argv)
 			argv[optind]);
 		goto out;
 	}
-	if ((error = stele_image_open(&img, ref)) < 0 ||
-	    (error = cli_key_load(&k, keyfile, passfile)) < 0 ||
-	    (error = stele_sign_image(&res, img, id, ann, k)) < 0)
-		goto fail;
+	if (ref->transport == STELE_REF_DOCKER) {
+		if ((error = cli_key_load(&k, keyfile, passfile)) < 0 ||
+		    (error = sign_remote(&res, digest, ref, id, ann, k, &reg)) < 0)
+			goto fail;
+	} else {
+		if ((error = stele_image_open(&img, ref)) < 0 ||
+		    (error = cli_key_load(&k, keyfile, passfile)) < 0 ||
+		    (error = stele_sign_image(&res, img, id, ann, k)) < 0)
+			goto fail;
+		snprintf(digest, sizeof(digest), "%s", img->digest);
+	}
 	if (res.added)
-		printf("%s signed as %s by key %s (%zu signature%s)\n", img->digest,
+		printf("%s signed as %s by key %s (%zu signature%s)\n", digest,
 		       id, k->pub.id, res.count, res.count == 1 ? "" : "s");
 	else
 		printf("%s already signed as %s by key %s; nothing added\n",
-		       img->digest, id, k->pub.id);
+		       digest, id, k->pub.id);
 	code = EXIT_OK;
 	goto out;
 fail:

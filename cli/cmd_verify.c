@@ -26,8 +26,10 @@ static const char verify_usage[] =
 	"\n"
 	"  -p, --policy FILE     the policy (JSON)\n"
 	"  -k, --key PUB         instead of a policy: one signature by this key\n"
-	"      --identity REF    the docker-reference signatures must name\n"
-	"                        (default: the policy's, else NAME:TAG of a store image)\n"
+	"      --identity REF    verify the image as this docker reference (default:\n"
+	"                        docker://HOST/REPO:TAG as named, a store NAME:TAG, or\n"
+	"                        the identity recorded when it was signed or pulled);\n"
+	"                        the policy's signatures.identity says how to match\n"
 	"      --rebuild         also rebuild the image from its provenance\n"
 	"      --creds USER:PASS, --authfile FILE, --cert-dir DIR, --tls-verify=false\n"
 	"                        for IMAGE = docker://HOST/REPO:TAG (pulled with its\n"
@@ -35,15 +37,46 @@ static const char verify_usage[] =
 	"      --json            a JSON report on stdout\n"
 	"  -h, --help            this help\n";
 
+/*
+ * What an image named by `ref` is verified as (verify/verify.h): a
+ * docker:// image as where it lives, a store image as NAME:TAG unless
+ * signing recorded another identity; and the tag it was named by.
+ */
+void
+cli_verify_names(struct stele_verify_opts *o, char **owned,
+		 const struct stele_ref *ref)
+{
+	const char *tag = ref->tag ? ref->tag : ref->digest ? NULL : "latest";
+
+	*owned = NULL;
+	if (ref->transport == STELE_REF_OCI) {
+		o->tag = ref->tag;
+		return;
+	}
+	o->tag = tag;
+	if (ref->digest && !ref->tag)
+		*owned = stele_xasprintf("%s@%s", ref->name, ref->digest);
+	else
+		*owned = stele_xasprintf("%s:%s", ref->name, tag);
+	if (ref->transport == STELE_REF_DOCKER)
+		o->reference = *owned;
+	else
+		o->default_identity = *owned;
+}
+
 static void
 print_report(const struct stele_verify_report *r)
 {
 	size_t i;
 
+	for (i = 0; i < r->nwarnings; i++)
+		printf("warning: %s\n", r->warnings[i]);
 	for (i = 0; i < r->n; i++)
 		printf("%-4s %s%s%s\n", r->checks[i].ok ? "ok" : "FAIL",
 		       r->checks[i].name, r->checks[i].reason ? ": " : "",
 		       r->checks[i].reason ? r->checks[i].reason : "");
+	for (i = 0; i < r->nwarnings; i++)
+		printf("warning: %s\n", r->warnings[i]);
 	printf("%s %s\n", r->allowed ? "allowed" : "denied", r->digest);
 }
 
@@ -117,11 +150,8 @@ cmd_verify(int argc, char **argv)
 			printf("FAIL image: %s\ndenied\n", stele_error_last());
 		return EXIT_DENIED;
 	}
-	if (!o.identity && (ref->transport == STELE_REF_STORE ||
-			    ref->transport == STELE_REF_DOCKER) && ref->tag)
-		identity = stele_xasprintf("%s:%s", ref->name, ref->tag);
+	cli_verify_names(&o, &identity, ref);
 	o.progress = as_json ? NULL : cli_progress;
-	o.default_identity = identity;
 	error = stele_verify_image(&rep, img, &o);
 	if (error < 0) {
 		code = cli_fail(error == STELE_EVERIFY ? STELE_ERROR : error);

@@ -13,6 +13,10 @@
 #define STELE_MT_LAYER "application/vnd.oci.image.layer.v1.tar"
 #define STELE_MT_EMPTY "application/vnd.oci.empty.v1+json"
 #define STELE_ANN_REFNAME "org.opencontainers.image.ref.name"
+/* On an image's index entry: the docker reference it was last signed for
+ * (stele sign) or pulled from (HOST/REPO:TAG or @DIGEST); verify binds
+ * signatures to it (verify/identity.h). */
+#define STELE_ANN_IDENTITY "dev.stele.identity"
 /* Caps on JSON documents read from a layout or registry. */
 #define STELE_MANIFEST_MAX (4u << 20)
 #define STELE_TEMP_DIR ".stele-tmp"

@@ -346,8 +346,13 @@ pull_into(json_t **desc, struct stele_transfer *t, struct stele_txn *txn,
 	    ((error = pull_tags(&p, t->digest)) < 0 ||
 	     (error = pull_referrers(&p, t->digest)) < 0))
 		goto out;
+	/* Where it came from: mounts on a later push use the repository,
+	 * verify binds signatures to the reference. */
 	json_object_set_new(*desc, "annotations",
-			    json_pack("{s:s}", STELE_ANN_SOURCE, src->name));
+			    json_pack("{s:s,s:s++}", STELE_ANN_SOURCE, src->name,
+				      STELE_ANN_IDENTITY, src->name,
+				      src->digest ? "@" : ":",
+				      src->digest ? src->digest : src->tag ? src->tag : "latest"));
 out:
 	if (error < 0) {
 		json_decref(*desc);

@@ -215,6 +215,32 @@ image_desc(const struct stele_image *img)
 }
 
 /*
+ * A signature's identity is recorded on the image's own index entry (not
+ * its manifest: the digest stays), so that verify binds signatures to it
+ * when the image is named by a layout tag (verify/verify.h).
+ */
+static int
+record_identity(struct stele_txn *txn, const struct stele_image *img,
+		const char *identity)
+{
+	json_t *ann = json_object_get(img->desc, "annotations"), *d;
+	const char *refname = stele_json_str(ann, STELE_ANN_REFNAME);
+	const char *was = stele_json_str(ann, STELE_ANN_IDENTITY);
+	int error;
+
+	if (!identity || !refname || (was && !strcmp(was, identity)))
+		return 0;
+	d = json_deep_copy(img->desc);
+	if (!json_is_object(json_object_get(d, "annotations")))
+		json_object_set_new(d, "annotations", json_object());
+	json_object_set_new(json_object_get(d, "annotations"), STELE_ANN_IDENTITY,
+			    json_string(identity));
+	error = stele_txn_index_add(txn, refname, d);
+	json_decref(d);
+	return error;
+}
+
+/*
  * What is being attached, to find the same statement already signed by the
  * same key: ECDSA signatures are randomised, so signing again gives another
  * layer for the same thing (Ed25519's deterministic ones are equal).
@@ -265,7 +291,7 @@ static int
 attach(struct stele_attach_result *out, const struct stele_image *img,
        const char *suffix, const char *art, const char *layer_mt,
        const void *blob, size_t len, json_t *ann,
-       const struct signed_what *w)
+       const struct signed_what *w, const char *identity)
 {
 	char *tag = stele_attach_tag(img->digest, suffix);
 	char bdig[STELE_DIGEST_STRLEN], got[STELE_DIGEST_STRLEN];
@@ -312,6 +338,7 @@ attach(struct stele_attach_result *out, const struct stele_image *img,
 	json_object_set_new(d, "annotations",
 			    json_pack("{s:s}", ANN_SUBJECT, img->digest));
 	if ((error = stele_txn_index_add(txn, NULL, d)) < 0 ||
+	    (error = record_identity(txn, img, identity)) < 0 ||
 	    (error = stele_txn_commit(txn)) < 0)
 		goto out;
 	out->added = 1;
@@ -353,7 +380,7 @@ stele_sign_image(struct stele_attach_result *out, const struct stele_image *img,
 	w.len = p.len;
 	error = attach(out, img, STELE_SIG_SUFFIX, STELE_ART_SIG,
 		       STELE_MT_SIMPLESIGNING, p.ptr, p.len,
-		       json_pack("{s:s}", STELE_ANN_COSIGN_SIG, s.ptr), &w);
+		       json_pack("{s:s}", STELE_ANN_COSIGN_SIG, s.ptr), &w, identity);
 out:
 	stele_buf_release(&s);
 	stele_buf_release(&p);
@@ -465,7 +492,7 @@ stele_attest_image(struct stele_attach_result *out, size_t *nadded,
 			error = attach(out, img, STELE_ATT_SUFFIX, STELE_ART_ATT,
 				       STELE_MT_DSSE, env.ptr, env.len,
 				       json_pack("{s:s,s:s}", STELE_ANN_COSIGN_SIG, "",
-						 STELE_ANN_PREDICATE_TYPE, ptype), &w);
+						 STELE_ANN_PREDICATE_TYPE, ptype), &w, NULL);
 		}
 		if (!error && out->added)
 			(*nadded)++;

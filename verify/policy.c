@@ -44,6 +44,10 @@ only_keys(const json_t *obj, const char *const *allowed, const char *where,
 	return 0;
 }
 
+/*
+ * An allow-list that is present must name something: an empty list would
+ * otherwise read as "no rule" and allow everything (fail closed).
+ */
 static int
 str_list(char ***out, size_t *n, const json_t *v, const char *where,
 	 const char *path)
@@ -58,6 +62,10 @@ str_list(char ***out, size_t *n, const json_t *v, const char *where,
 	if (!json_is_array(v))
 		return stele_error_setc(STELE_EINVALID,
 			"policy '%s': %s must be a list of strings", path, where);
+	if (!json_array_size(v))
+		return stele_error_setc(STELE_EINVALID,
+			"policy '%s': %s is empty: it would allow nothing, or be read as no rule; remove it or name what is allowed",
+			path, where);
 	*out = stele_xcalloc(json_array_size(v) + 1, sizeof(char *));
 	json_array_foreach(v, i, e) {
 		if (!json_is_string(e))
@@ -111,6 +119,14 @@ stele_parse_rfc3339(int64_t *out, const char *s)
 			"'%s' is not a UTC time like 2026-01-02T03:04:05Z", s);
 	*out = (int64_t)timegm(&tm);
 	return 0;
+}
+
+static void
+policy_warn(struct stele_policy *p, const char *msg)
+{
+	p->warnings = stele_xrealloc(p->warnings,
+				     (p->nwarnings + 1) * sizeof(char *));
+	p->warnings[p->nwarnings++] = stele_xstrdup(msg);
 }
 
 static int
@@ -194,28 +210,53 @@ stele_policy_parse(struct stele_policy **out, const char *data, size_t len,
 	json_object_foreach(keys, name, v)
 		if ((error = parse_key(p, name, v, path)) < 0)
 			goto out;
-	if ((error = str_list(&p->revoked, &p->nrevoked,
-			      json_object_get(root, "revoked"), "revoked", path)) < 0)
+	/* An empty revocation list is harmless: nothing is revoked. */
+	if ((v = json_object_get(root, "revoked")) && json_is_array(v) &&
+	    !json_array_size(v))
+		v = NULL;
+	if ((error = str_list(&p->revoked, &p->nrevoked, v, "revoked", path)) < 0)
 		goto out;
-	if ((sig = json_object_get(root, "signatures"))) {
+	/*
+	 * Fail closed: a policy says what it trusts.  Without a signatures
+	 * section it is invalid; allowing unsigned images takes an explicit
+	 * threshold of 0, which every report repeats as a warning.
+	 */
+	if (!(sig = json_object_get(root, "signatures"))) {
+		error = stele_error_setc(STELE_EINVALID,
+			"policy '%s' says nothing about signatures: give \"signatures\": {\"threshold\": N} with N >= 1, or {\"threshold\": 0} to allow unsigned images",
+			path);
+		goto out;
+	}
+	{
 		json_t *t = json_object_get(sig, "threshold");
+		size_t allowed;
 
 		if ((error = only_keys(sig, sig_keys, "signatures", path)) < 0 ||
 		    (error = str_list(&p->sig_keys, &p->nsig_keys,
 				      json_object_get(sig, "keys"), "signatures.keys",
 				      path)) < 0 ||
-		    (error = get_str(&p->identity, sig, "identity", "signatures", path)) < 0 ||
+		    (error = stele_identity_parse(&p->identity,
+				json_object_get(sig, "identity"), path)) < 0 ||
 		    (error = names_known(p, p->sig_keys, p->nsig_keys,
 					 "signatures.keys", path)) < 0)
 			goto out;
-		if (t && (!json_is_integer(t) || json_integer_value(t) < 1 ||
+		if (t && (!json_is_integer(t) || json_integer_value(t) < 0 ||
 			  json_integer_value(t) > 100)) {
 			error = stele_error_setc(STELE_EINVALID,
-				"policy '%s': signatures.threshold must be an integer from 1 to 100",
+				"policy '%s': signatures.threshold must be an integer from 0 to 100",
 				path);
 			goto out;
 		}
 		p->threshold = t ? (int)json_integer_value(t) : 1;
+		allowed = p->sig_keys ? p->nsig_keys : p->nkeys;
+		if ((size_t)p->threshold > allowed) {
+			error = stele_error_setc(STELE_EINVALID,
+				"policy '%s': signatures.threshold is %d but %zu key(s) may sign: no image could pass",
+				path, p->threshold, allowed);
+			goto out;
+		}
+		if (p->threshold == 0)
+			policy_warn(p, "signatures.threshold is 0: this policy allows unsigned images");
 	}
 	if ((prov = json_object_get(root, "provenance"))) {
 		if ((error = only_keys(prov, prov_keys, "provenance", path)) < 0 ||
@@ -237,9 +278,17 @@ stele_policy_parse(struct stele_policy **out, const char *data, size_t len,
 			goto out;
 		if (!json_object_get(prov, "required"))
 			p->prov_required = 1;
+		else if (!p->prov_required)
+			policy_warn(p, "provenance.required is false: images without signed provenance are allowed");
 	}
 	if ((img = json_object_get(root, "image"))) {
 		json_t *age = json_object_get(img, "maxAgeDays");
+
+		if (json_is_object(img) && !json_object_size(img)) {
+			error = stele_error_setc(STELE_EINVALID,
+				"policy '%s': image is empty: remove it or name a rule", path);
+			goto out;
+		}
 
 		if ((error = only_keys(img, img_keys, "image", path)) < 0 ||
 		    (error = get_bool(&p->non_root, img, "nonRoot", "image", path)) < 0 ||
@@ -327,7 +376,8 @@ stele_policy_free(struct stele_policy *p)
 	strv_free(p->sources, p->nsources);
 	strv_free(p->refs, p->nrefs);
 	strv_free(p->registries, p->nregistries);
-	free(p->identity);
+	stele_identity_free(p->identity);
+	strv_free(p->warnings, p->nwarnings);
 	free(p->recipe);
 	free(p);
 }

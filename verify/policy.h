@@ -5,11 +5,16 @@
 #include <stdint.h>
 
 #include "keys/key.h"
+#include "verify/identity.h"
 
 /*
  * A verification policy (docs/policy.md), parsed strictly: an unknown key
  * anywhere is an error (a typo must never weaken a policy), as are
- * duplicate keys and values of the wrong type.
+ * duplicate keys and values of the wrong type.  It fails closed: a policy
+ * without a signatures section, with an empty allow-list or an empty
+ * section, or with a threshold no set of its keys could meet is invalid
+ * (STELE_EINVALID); allowing unsigned images takes "threshold": 0, which
+ * is kept as a warning.
  */
 struct stele_trusted_key {
 	char *name;
@@ -26,8 +31,8 @@ struct stele_policy {
 	/* signatures */
 	char **sig_keys;         /* key names allowed to sign; NULL: all */
 	size_t nsig_keys;
-	int threshold;           /* 0: no signature needed */
-	char *identity;          /* expected docker-reference, or NULL */
+	int threshold;           /* 0: no signature needed (said explicitly) */
+	struct stele_identity *identity; /* NULL: matchRepoDigestOrExact */
 	/* provenance */
 	int prov_required;
 	char **prov_keys;        /* key names allowed to sign provenance */
@@ -48,6 +53,10 @@ struct stele_policy {
 	size_t nregistries;
 	int64_t max_age;         /* seconds; 0: no limit */
 	int no_latest;
+	/* What the policy explicitly gives up (threshold 0, ...): every
+	 * report repeats these. */
+	char **warnings;
+	size_t nwarnings;
 };
 
 /* Parse policy JSON; `path` names it in errors and anchors relative key

@@ -18,6 +18,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "verify/identity.h"
 #include "verify/policy.h"
 #include "verify/rebuild.h"
 #include "verify/verify.h"
@@ -29,6 +30,7 @@ struct vctx {
 	struct stele_image *img;
 	const struct stele_verify_opts *o;
 	struct stele_policy *p;
+	const char *intended; /* what the image is verified as, or NULL */
 	json_t *statement;    /* the verified provenance statement, or NULL */
 	int64_t now;
 };
@@ -256,24 +258,27 @@ static int
 check_signatures(struct vctx *v)
 {
 	const struct stele_pubkey **keys = all_keys(v);
-	const char *want_id = v->o->identity ? v->o->identity :
-			      v->p->identity ? v->p->identity : v->o->default_identity;
 	struct stele_checks *cs = NULL;
 	struct stele_buf ignored = STELE_BUF_INIT(1 << 16);
-	char **signers;
+	char **signers, *rule = stele_identity_describe(v->p->identity);
 	size_t i, j, nsigners = 0;
 	int error;
 
 	if ((error = stele_signatures_check(&cs, v->img->oci, v->img->digest, keys,
 					    v->p->nkeys, STELE_SIG_PURE | STELE_SIG_PREHASH)) < 0) {
+		free(rule);
 		free(keys);
 		return error;
 	}
+	add_check(v->r, 1, "signature identity", "%s, image verified as '%s'",
+		  rule, v->intended ? v->intended : "(no known identity)");
 	/*
 	 * A signature no usable key made is not counted (anyone who can write
-	 * to a registry can add one; the threshold decides).  A signature that
-	 * is malformed, or verifies but is bound to another digest or
-	 * identity, is a forgery: it denies.
+	 * to a registry can add one; the threshold decides), nor is one made
+	 * for another identity (the same digest signed for another repository
+	 * or tag: containers/image counts it out the same way).  A signature
+	 * that is malformed or bound to another digest is a forgery: it
+	 * denies.
 	 */
 	signers = stele_xcalloc(cs->n + 1, sizeof(char *));
 	for (i = 0; i < cs->n; i++) {
@@ -301,9 +306,11 @@ check_signatures(struct vctx *v)
 			stele_buf_printf(&ignored, "%s%s: %s", ignored.len ? "; " : "",
 					 name + 10, why);
 			add_check(v->r, 1, name, "not counted: %s", why);
-		} else if (want_id && (!c->identity || strcmp(c->identity, want_id))) {
-			add_check(v->r, 0, name, "signed for '%s', not for '%s'",
-				  c->identity ? c->identity : "(none)", want_id);
+		} else if (!stele_identity_match(v->p->identity, v->intended,
+						 c->identity, &why)) {
+			stele_buf_printf(&ignored, "%s%s: key '%s' %s", ignored.len ? "; " : "",
+					 name + 10, k->name, why);
+			add_check(v->r, 1, name, "not counted: by key '%s', %s", k->name, why);
 		} else {
 			for (j = 0; j < nsigners; j++)
 				if (!strcmp(signers[j], k->name))
@@ -321,8 +328,13 @@ check_signatures(struct vctx *v)
 			  "%zu of %d distinct trusted keys signed%s%s", nsigners,
 			  v->p->threshold, ignored.len ? "; not counted: " : "",
 			  stele_buf_cstr(&ignored));
+	else
+		add_check(v->r, 1, "signature threshold",
+			  "0: the policy allows unsigned images (%zu trusted key(s) signed)",
+			  nsigners);
 	stele_buf_release(&ignored);
 	free(signers);
+	free(rule);
 	stele_checks_free(cs);
 	free(keys);
 	return 0;
@@ -488,7 +500,7 @@ base_registry(const char *image)
 }
 
 static void
-check_image_rules(struct vctx *v, const char *refname)
+check_image_rules(struct vctx *v, const char *tagname)
 {
 	json_t *cfg = json_object_get(v->img->config, "config"), *l, *in;
 	const char *created = stele_json_str(v->img->config, "created");
@@ -514,11 +526,25 @@ check_image_rules(struct vctx *v, const char *refname)
 				  (long long)((v->now - t) / 86400),
 				  (long long)(v->p->max_age / 86400));
 	}
-	if (v->p->no_latest && refname) {
-		const char *tag = strrchr(refname, ':');
+	if (v->p->no_latest) {
+		/* The tag the image was named by, and the tag of what it is
+		 * verified as: neither may be latest, whatever the transport. */
+		struct stele_dref d;
+		const char *tag = v->o->tag ? v->o->tag : tagname;
+		int latest = tag && !strcmp(tag, "latest");
+		char *itag = NULL;
 
-		add_check(v->r, !(tag && !strcmp(tag + 1, "latest")), "no latest tag",
-			  "tag '%s'", tag ? tag + 1 : refname);
+		if (v->intended && stele_dref_parse(&d, v->intended) == 0) {
+			if (d.tag)
+				itag = stele_xstrdup(d.tag);
+			stele_dref_release(&d);
+		}
+		if (itag && !strcmp(itag, "latest"))
+			latest = 1;
+		add_check(v->r, !latest, "no latest tag", "tag '%s'%s%s%s",
+			  tag ? tag : "(none)", itag ? ", verified as tag '" : "",
+			  itag ? itag : "", itag ? "'" : "");
+		free(itag);
 	}
 	if (!v->p->pinned_bases && !v->p->nregistries && !v->p->no_latest)
 		return;
@@ -565,8 +591,11 @@ stele_verify_image(struct stele_verify_report **out, struct stele_image *img,
 {
 	struct stele_verify_report *r = stele_xcalloc(1, sizeof(*r));
 	struct vctx v = { 0 };
-	const char *refname = stele_json_str(json_object_get(img->desc, "annotations"),
-					     "org.opencontainers.image.ref.name");
+	json_t *ann = json_object_get(img->desc, "annotations");
+	const char *refname = stele_json_str(ann, STELE_ANN_REFNAME);
+	const char *recorded = stele_json_str(ann, STELE_ANN_IDENTITY);
+	const char *tagname = NULL;
+	size_t i;
 	int error = 0;
 
 	*out = r;
@@ -576,12 +605,26 @@ stele_verify_image(struct stele_verify_report **out, struct stele_image *img,
 	v.img = img;
 	v.o = o;
 	v.now = (int64_t)time(NULL);
+	v.intended = o->identity ? o->identity : o->reference ? o->reference :
+		     recorded ? recorded : o->default_identity;
+	if (v.intended)
+		r->identity = stele_xstrdup(v.intended);
+	/* Without the caller's tag: a layout's ref.name (NAME:TAG or TAG). */
+	if (refname && !o->tag)
+		tagname = strrchr(refname, ':') ? strrchr(refname, ':') + 1 : refname;
 	if (o->policy)
 		error = stele_policy_load(&v.p, o->policy);
 	else if (o->key)
 		error = stele_policy_for_key(&v.p, o->key);
 	else
 		error = stele_error_setc(STELE_EINVALID, "give a policy or a public key");
+	if (error < 0)
+		goto out;
+	for (i = 0; i < v.p->nwarnings; i++) {
+		r->warnings = stele_xrealloc(r->warnings,
+					     (r->nwarnings + 1) * sizeof(char *));
+		r->warnings[r->nwarnings++] = stele_xstrdup(v.p->warnings[i]);
+	}
 	if (error < 0)
 		goto out;
 	progress(&v, "checking blobs");
@@ -598,7 +641,7 @@ stele_verify_image(struct stele_verify_report **out, struct stele_image *img,
 		 v.p->hermetic)
 		add_check(r, 0, "provenance rules",
 			  "no signed provenance to check them against");
-	check_image_rules(&v, refname);
+	check_image_rules(&v, tagname);
 	if (v.p->rebuild || o->rebuild) {
 		struct stele_rebuild_result rb;
 
@@ -629,6 +672,10 @@ stele_verify_report_free(struct stele_verify_report *r)
 		free(r->checks[i].name);
 		free(r->checks[i].reason);
 	}
+	for (i = 0; i < r->nwarnings; i++)
+		free(r->warnings[i]);
+	free(r->warnings);
+	free(r->identity);
 	free(r->checks);
 	free(r);
 }
@@ -636,13 +683,16 @@ stele_verify_report_free(struct stele_verify_report *r)
 json_t *
 stele_verify_report_json(const struct stele_verify_report *r)
 {
-	json_t *checks = json_array();
+	json_t *checks = json_array(), *warnings = json_array();
 	size_t i;
 
 	for (i = 0; i < r->n; i++)
 		json_array_append_new(checks, json_pack("{s:s,s:b,s:s?}", "name",
 			r->checks[i].name, "ok", r->checks[i].ok, "reason",
 			r->checks[i].reason));
-	return json_pack("{s:s,s:b,s:o}", "digest", r->digest, "allowed", r->allowed,
+	for (i = 0; i < r->nwarnings; i++)
+		json_array_append_new(warnings, json_string(r->warnings[i]));
+	return json_pack("{s:s,s:b,s:s?,s:o,s:o}", "digest", r->digest, "allowed",
+			 r->allowed, "identity", r->identity, "warnings", warnings,
 			 "checks", checks);
 }

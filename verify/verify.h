@@ -18,9 +18,19 @@ typedef void (*stele_verify_progress_fn)(void *payload, const char *msg);
 struct stele_verify_opts {
 	const char *policy;     /* policy file, or NULL */
 	const char *key;        /* --key PUB: at least one signature by it */
-	const char *identity;   /* expected docker-reference, or NULL */
-	const char *default_identity; /* used when neither identity nor the
-					 policy names one (a store NAME:TAG) */
+	/*
+	 * What the image is verified as (verify/identity.h), the first set of:
+	 * `identity` (--identity REF), `reference` (where it lives:
+	 * HOST/REPO:TAG or HOST/REPO@DIGEST of a docker:// image), the
+	 * identity recorded on its index entry when it was signed or pulled
+	 * (STELE_ANN_IDENTITY), `default_identity` (a store NAME:TAG).  The
+	 * policy's signatures.identity says how signatures must match it.
+	 */
+	const char *identity;
+	const char *reference;
+	const char *default_identity;
+	/* The tag the image was named by (image.noLatest); NULL: none. */
+	const char *tag;
 	int rebuild;            /* also rebuild from the provenance */
 	stele_verify_progress_fn progress;
 	void *progress_payload;
@@ -35,6 +45,9 @@ struct stele_verify_check {
 struct stele_verify_report {
 	char digest[STELE_DIGEST_STRLEN];
 	int allowed;   /* every check passed */
+	char *identity; /* what it was verified as, or NULL */
+	char **warnings; /* what the policy explicitly allows (threshold 0) */
+	size_t nwarnings;
 	struct stele_verify_check *checks;
 	size_t n, alloc;
 };
@@ -49,7 +62,8 @@ int stele_verify_image(struct stele_verify_report **out,
 		       struct stele_image *img,
 		       const struct stele_verify_opts *o);
 void stele_verify_report_free(struct stele_verify_report *r);
-/* {"digest":…, "allowed":…, "checks":[{"name","ok","reason"}]}; new ref. */
+/* {"digest":…, "allowed":…, "identity":…, "warnings":[…],
+ *  "checks":[{"name","ok","reason"}]}; new ref. */
 json_t *stele_verify_report_json(const struct stele_verify_report *r);
 
 #endif

@@ -141,6 +141,8 @@ print("\n".join(sorted(json.load(sys.stdin).get("tags") or [])))'
 }
 
 # A small signed image in the store: app:1, with provenance; key k.key/k.pub.
+# make_signed_image [NAME:TAG [IDENTITY]]: IDENTITY is what it is signed
+# for (default NAME:TAG; HOST/REPO:TAG where it will be pushed).
 make_signed_image() {
 	export STELE_PASSWORD=pw
 	mkdir -p ctx && echo hello >ctx/hello.txt &&
@@ -148,5 +150,5 @@ make_signed_image() {
 	printf 'FROM scratch\nCOPY hello.txt /hello.txt\nCOPY big.bin /big.bin\n' >ctx/Dockerfile &&
 	"$STELE" build -q -t "${1:-app:1}" ctx >digest &&
 	{ [ -f k.key ] || "$STELE" keygen --output-prefix k >/dev/null 2>&1; } &&
-	"$STELE" sign --key k.key "${1:-app:1}" >/dev/null
+	"$STELE" sign --key k.key ${2:+--identity "$2"} "${1:-app:1}" >/dev/null
 }

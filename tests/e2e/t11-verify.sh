@@ -101,12 +101,12 @@ test_expect_success 'forgery: a payload with a duplicate key' '
 	fresh && $FORGE sign "$S" "$D" alice.key pw "$(payload app:1 "$D" ",\"type\":\"x\"")" &&
 	denied duplicate "signature.*duplicate"
 '
-test_expect_success 'forgery: a payload for a different identity' '
-	fresh && $FORGE sign "$S" "$D" alice.key pw "$(payload evil:1 "$D")" &&
-	denied identity "signed for .evil:1., not for .app:1."
-'
 # One good signature and the forged one: only a counted second key passes.
 half() { rm -rf "$S" && cp -a unsigned-store "$S" && stele sign --key alice.key app:1 >/dev/null 2>&1; }
+test_expect_success 'forgery: a payload for a different identity is not counted' '
+	half && $FORGE sign "$S" "$D" bob.key pw "$(payload evil:1 "$D")" &&
+	denied identity "signature threshold: 1 of 2 .*bob.*signed for .evil:1., not for .app:1."
+'
 test_expect_success 'forgery: a signature by an untrusted key' '
 	half && stele sign --key carol.key app:1 >/dev/null 2>&1 &&
 	denied untrusted "signature threshold: 1 of 2 .*no trusted key made it"
@@ -192,4 +192,153 @@ test_expect_success 'policy: a key entry of the wrong kind is an error' '
 test_expect_success 'usage: exactly one of --policy and --key' '
 	expect_code 2 stele verify app:1 2>/dev/null &&
 	expect_code 2 stele verify --key alice.pub --policy policy.json app:1 2>/dev/null
+'
+
+# ---- identities (verify/identity.h): both trusted keys sign IDENT (exact
+# payload bytes, the image's index entry untouched), then the policy's
+# signatures.identity decides.  Each type has an allowed case and a denied
+# one; each denial names the rule.
+signed_for() { # IDENT: alice and bob sign this digest for IDENT
+	rm -rf "$S" && cp -a unsigned-store "$S" &&
+	$FORGE sign "$S" "$D" alice.key pw "$(payload "$1" "$D")" &&
+	$FORGE sign "$S" "$D" bob.key pw "$(payload "$1" "$D")"
+}
+with_identity() { # JSON OUT: policy.json with signatures.identity = JSON
+	python3 - "$1" "$2" <<-'PY'
+	import json, sys
+	p = json.load(open("policy.json"))
+	p["signatures"]["identity"] = json.loads(sys.argv[1])
+	json.dump(p, open(sys.argv[2], "w"))
+	PY
+}
+allowed_as() { # POLICY [REF]
+	stele verify --policy "$1" "${2:-app:1}" >out 2>/dev/null || { cat out; false; }
+}
+test_expect_success 'identity: the default binds to the store NAME:TAG (docker.io/library/app:1 is app:1)' '
+	signed_for docker.io/library/app:1 && allowed_as policy.json &&
+	grep -q "^ok   signature identity: matchRepoDigestOrExact (default), image verified as .app:1." out
+'
+test_expect_success 'forgery: cross-repository replay (the same digest signed for another repository)' '
+	signed_for reg.example/app/sig:1 &&
+	denied replay "signature threshold: 0 of 2 .*signed for .reg.example/app/sig:1., not for .app:1."
+'
+test_expect_success 'forgery: tag confusion (signed for app:2, verified as app:1)' '
+	signed_for app:2 && denied tag "signature threshold: 0 of 2 .*signed for .app:2., not for .app:1."
+'
+test_expect_success 'identity: by digest, a signature for any tag of the same repository counts (as in containers/image)' '
+	signed_for app:2 && allowed_as policy.json "app@$D" &&
+	grep -q "image verified as .app@$D." out
+'
+test_expect_success 'forgery: digest confusion (signed for another repository, verified by digest)' '
+	signed_for evil:2 &&
+	expect_code 1 stele verify --policy policy.json "app@$D" >out 2>/dev/null && cat out &&
+	grep -q "^FAIL signature threshold: 0 of 2 .*signed for repository .docker.io/library/evil., not .docker.io/library/app." out
+'
+test_expect_success 'forgery: a repository-only signature (cosign style) under the default' '
+	signed_for app && denied nameonly "signature threshold: 0 of 2 .*a repository without tag or digest"
+'
+test_expect_success 'identity matchRepository: allows cosign-style signatures of the repository' '
+	signed_for app && with_identity "{\"type\": \"matchRepository\"}" pr.json && allowed_as pr.json
+'
+test_expect_success 'forgery: matchRepository mismatch (another repository)' '
+	signed_for other && denied mrepo "signed for repository .docker.io/library/other., not .docker.io/library/app. (matchRepository)" pr.json
+'
+test_expect_success 'identity matchExact: the same tag is allowed' '
+	signed_for app:1 && with_identity "{\"type\": \"matchExact\"}" pe.json && allowed_as pe.json
+'
+test_expect_success 'forgery: matchExact mismatch (verified by digest, signed for a tag)' '
+	signed_for app:1 &&
+	expect_code 1 stele verify --policy pe.json "app@$D" >out 2>/dev/null && cat out &&
+	grep -q "^FAIL signature threshold: 0 of 2 .*not exactly .app@$D. (matchExact)" out
+'
+test_expect_success 'identity exactReference: the one reference named, whatever the image is verified as' '
+	signed_for reg.example/app:1.4.0 &&
+	with_identity "{\"type\": \"exactReference\", \"dockerReference\": \"reg.example/app:1.4.0\"}" pxr.json &&
+	allowed_as pxr.json
+'
+test_expect_success 'forgery: exactReference mismatch (another tag of it)' '
+	signed_for reg.example/app:1.4.1 && denied xref "not for .reg.example/app:1.4.0. (exactReference)" pxr.json
+'
+test_expect_success 'identity exactRepository: any reference in the repository named' '
+	signed_for reg.example/app:9 &&
+	with_identity "{\"type\": \"exactRepository\", \"dockerRepository\": \"reg.example/app\"}" pxp.json &&
+	allowed_as pxp.json
+'
+test_expect_success 'forgery: exactRepository mismatch' '
+	signed_for reg.example/evil:9 && denied xrepo "not .reg.example/app. (exactRepository)" pxp.json
+'
+test_expect_success 'identity remapIdentity: docker.io/library signed as reg.example/mirror' '
+	signed_for reg.example/mirror/app:1 &&
+	with_identity "{\"type\": \"remapIdentity\", \"prefix\": \"docker.io/library\", \"signedPrefix\": \"reg.example/mirror\"}" prm.json &&
+	allowed_as prm.json
+'
+test_expect_success 'forgery: remapIdentity mismatch (signed under another prefix)' '
+	signed_for reg.example/other/app:1 && denied remap "signed for .reg.example/other/app:1., not for .reg.example/mirror/app:1." prm.json
+'
+test_expect_success 'identity: the old string form still works (exactReference) and says so' '
+	signed_for reg.example/app:1.4.0 &&
+	python3 -c "import json;p=json.load(open(\"policy.json\"));p[\"signatures\"][\"identity\"]=\"reg.example/app:1.4.0\";json.dump(p,open(\"pold.json\",\"w\"))" &&
+	allowed_as pold.json && grep -q "exactReference reg.example/app:1.4.0 (old string form)" out &&
+	signed_for reg.example/app:1.4.1 && denied old "exactReference" pold.json
+'
+# bad_identity JSON PATTERN: a policy error (exit 3) naming the problem
+bad_identity() {
+	with_identity "$1" pbad.json &&
+	expect_code 3 stele verify --policy pbad.json app:1 >/dev/null 2>err && cat err && grep -q "$2" err
+}
+test_expect_success 'policy error: an identity type with a bad or missing field (exit 3)' '
+	bad_identity "{\"type\": \"exactReference\"}" "identity.dockerReference (type exactReference) is required" &&
+	bad_identity "{\"type\": \"exactReference\", \"dockerReference\": \"reg.example/app\"}" "must have a tag or a digest" &&
+	bad_identity "{\"type\": \"exactReference\", \"dockerReference\": \"Bad Ref:1\"}" "not a docker reference" &&
+	bad_identity "{\"type\": \"exactRepository\", \"dockerRepository\": \"reg.example/app:1\"}" "must be a repository, without tag or digest" &&
+	bad_identity "{\"type\": \"remapIdentity\", \"prefix\": \"library\", \"signedPrefix\": \"reg.example/m\"}" "prefix .library. (type remapIdentity) must be" &&
+	bad_identity "{\"type\": \"remapIdentity\", \"prefix\": \"docker.io\"}" "signedPrefix (type remapIdentity) is required" &&
+	bad_identity "{\"type\": \"matchRepository\", \"dockerRepository\": \"x/y\"}" "unknown key .dockerRepository. in signatures.identity" &&
+	bad_identity "{\"type\": \"matchTag\"}" "type .matchTag. is not one of" &&
+	bad_identity "{}" "must be an object with a \"type\""
+'
+
+# ---- fail closed: a policy says what it trusts.
+test_expect_success 'fail closed: {} is an invalid policy (exit 3), not an allowed unsigned image' '
+	rm -rf "$S" && cp -a bare-store "$S" && echo "{}" >pempty.json &&
+	expect_code 3 stele verify --policy pempty.json app:1 >out 2>err && cat err &&
+	grep -q "says nothing about signatures" err && ! grep -q "^allowed" out
+'
+test_expect_success 'fail closed: keys without a signatures section is invalid' '
+	echo "{\"keys\": {\"alice\": {\"path\": \"alice.pub\"}}}" >pnosig.json &&
+	expect_code 3 stele verify --policy pnosig.json app:1 2>err && grep -q "says nothing about signatures" err
+'
+test_expect_success 'fail closed: a threshold no set of the policy'"'"'s keys can meet is invalid' '
+	echo "{\"signatures\": {\"threshold\": 1}}" >pnokeys.json &&
+	expect_code 3 stele verify --policy pnokeys.json app:1 2>err && grep -q "threshold is 1 but 0 key(s) may sign" err &&
+	echo "{\"keys\": {\"alice\": {\"path\": \"alice.pub\"}}, \"signatures\": {\"threshold\": 2}}" >ptoo.json &&
+	expect_code 3 stele verify --policy ptoo.json app:1 2>err && grep -q "threshold is 2 but 1 key(s) may sign" err
+'
+test_expect_success 'fail closed: empty allow-lists and empty sections are invalid, never "no rule"' '
+	for body in "\"signatures\": {\"keys\": [], \"threshold\": 0}" \
+		    "\"signatures\": {\"threshold\": 0}, \"provenance\": {\"builderIds\": []}" \
+		    "\"signatures\": {\"threshold\": 0}, \"provenance\": {\"sources\": []}" \
+		    "\"signatures\": {\"threshold\": 0}, \"provenance\": {\"refs\": []}" \
+		    "\"signatures\": {\"threshold\": 0}, \"provenance\": {\"keys\": []}" \
+		    "\"signatures\": {\"threshold\": 0}, \"image\": {\"registries\": []}" \
+		    "\"signatures\": {\"threshold\": 0}, \"image\": {}"; do
+		echo "{$body}" >pe2.json &&
+		expect_code 3 stele verify --policy pe2.json app:1 2>err && cat err &&
+		grep -q "is empty" err || exit 1
+	done
+'
+test_expect_success 'fail closed: threshold 0 must be said, and every report (text and JSON) warns' '
+	echo "{\"signatures\": {\"threshold\": 0}}" >pzero.json &&
+	stele verify --policy pzero.json app:1 >out 2>/dev/null && cat out &&
+	grep -q "^warning: signatures.threshold is 0: this policy allows unsigned images" out &&
+	tail -n1 out | grep -q "^allowed" &&
+	stele verify --policy pzero.json --json app:1 >z.json 2>/dev/null &&
+	python3 -c "import json;r=json.load(open(\"z.json\"));assert r[\"allowed\"] and any(\"threshold is 0\" in w for w in r[\"warnings\"]), r"
+'
+test_expect_success 'fail closed: a denied report carries the warning too' '
+	echo "{\"signatures\": {\"threshold\": 0}, \"image\": {\"maxAgeDays\": 1}}" >pz2.json &&
+	expect_code 1 stele verify --policy pz2.json --json app:1 >z2.json 2>/dev/null &&
+	python3 -c "import json;r=json.load(open(\"z2.json\"));assert not r[\"allowed\"] and r[\"warnings\"], r" &&
+	expect_code 1 stele verify --policy pz2.json app:1 >out 2>/dev/null &&
+	tail -n2 out | head -n1 | grep -q "^warning: signatures.threshold is 0"
 '

@@ -13,7 +13,8 @@ if ! reg_serve main; then
 fi
 export STELE_QUIET=1
 I="--tls-verify=false"
-make_signed_image app:1
+# Signed for where it is pushed: pulled copies are verified as $REG/app:1.
+make_signed_image app:1 "$REG/app:1"
 D=$(cat digest)
 H=${D#sha256:}
 printf '{"keys": {"k": {"path": "%s/k.pub"}}, "signatures": {"keys": ["k"], "threshold": 1}}\n' "$TMP" >policy.json
@@ -166,12 +167,14 @@ test_expect_success 'signatures on both sides are merged by push and by pull, ne
 	stele push --key k3.pub $I oci:ma:1 docker://$REG/merge:1 >/dev/null &&
 	stele push --key k.pub $I app:1 docker://$REG/merge:1 >/dev/null &&
 	stele pull $I docker://$REG/merge:1 oci:mb:1 >/dev/null &&
-	stele verify --key k.pub oci:mb:1 >/dev/null && stele verify --key k3.pub oci:mb:1 >/dev/null &&
+	stele verify --key k.pub --identity $REG/app:1 oci:mb:1 >/dev/null &&
+	stele verify --key k3.pub --identity app:1 oci:mb:1 >/dev/null &&
 	stele copy --no-attachments app:1 oci:mc:1 >/dev/null &&
 	stele sign --key k4.key --identity app:1 oci:mc:1 >/dev/null &&
 	stele pull $I docker://$REG/merge:1 oci:mc:1 >/dev/null &&
-	stele verify --key k4.pub oci:mc:1 >/dev/null && stele verify --key k3.pub oci:mc:1 >/dev/null &&
-	stele verify --key k.pub oci:mc:1 >/dev/null
+	stele verify --key k4.pub --identity app:1 oci:mc:1 >/dev/null &&
+	stele verify --key k3.pub --identity app:1 oci:mc:1 >/dev/null &&
+	stele verify --key k.pub --identity $REG/app:1 oci:mc:1 >/dev/null
 '
 test_expect_success 'stele_registry_pull_to (the builder'"'"'s FROM HOST/REPO@DIGEST): pulls once, then offline' '
 	STELE_TEST_REGISTRY=$REG/app@$D "$(dirname "$STELE")/tests/test_registry" >unit.out 2>&1;
@@ -200,7 +203,8 @@ else
 		COSIGN_PASSWORD=pw "$COSIGN" sign --key c2.key --tlog-upload=false --allow-http-registry=true \
 			--yes $REG/app@$D >/dev/null 2>&1 &&
 		stele pull $I docker://$REG/app:1 oci:cs:1 >/dev/null &&
-		stele verify --key c2.pub oci:cs:1 >cs.out && cat cs.out &&
+		printf "{\"keys\": {\"c2\": {\"path\": \"c2.pub\"}}, \"signatures\": {\"threshold\": 1, \"identity\": {\"type\": \"matchRepository\"}}}" >c2policy.json &&
+		stele verify --policy c2policy.json oci:cs:1 >cs.out && cat cs.out &&
 		stele verify --key k.pub oci:cs:1 >/dev/null
 	'
 fi
