@@ -238,12 +238,16 @@ stele_seckey_from_p256_pkcs8(struct stele_seckey **out,
 
 	*out = NULL;
 	k->type = STELE_KEY_ECDSA_P256;
+	if (len > STELE_KEYFILE_MAX) {
+		error = stele_error_setc(STELE_EINVALID,
+			"'%s' is too large for a private key", what);
+		goto out;
+	}
 	if ((error = stele_secret_new(&k->sk, len)) < 0)
 		goto out;
 	memcpy(k->sk->ptr, der, len);
 	p = k->sk->ptr;
-	if (len > STELE_KEYFILE_MAX ||
-	    !(p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)len)) ||
+	if (!(p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)len)) ||
 	    p != k->sk->ptr + len || !(k->pkey = EVP_PKCS82PKEY(p8))) {
 		ERR_clear_error();
 		error = stele_error_setc(STELE_EINVALID,
@@ -251,8 +255,13 @@ stele_seckey_from_p256_pkcs8(struct stele_seckey **out,
 			what);
 		goto out;
 	}
-	if (!EVP_PKEY_is_a(k->pkey, "EC") ||
-	    !EVP_PKEY_get_utf8_string_param(k->pkey, OSSL_PKEY_PARAM_GROUP_NAME,
+	if (!EVP_PKEY_is_a(k->pkey, "EC")) {
+		error = stele_error_setc(STELE_EINVALID,
+			"'%s' is a PKCS#8 %s key, not an ECDSA one", what,
+			EVP_PKEY_get0_type_name(k->pkey));
+		goto out;
+	}
+	if (!EVP_PKEY_get_utf8_string_param(k->pkey, OSSL_PKEY_PARAM_GROUP_NAME,
 					    group, sizeof(group), NULL) ||
 	    strcmp(group, "prime256v1")) {
 		ERR_clear_error();

@@ -584,6 +584,19 @@ test_keys_ecdsa_pkcs8_rejects(void **state)
 		der.len, "x"), STELE_EINVALID, "one well-formed PKCS#8");
 	assert_err(stele_seckey_from_p256_pkcs8(&k, (unsigned char *)der.ptr,
 		der.len - 10, "x"), STELE_EINVALID, "one well-formed PKCS#8");
+	/* Not an EC key at all (sigstore's Ed25519 PKCS#8), or too large. */
+	b64(&der, ss_priv_pkcs8);
+	assert_err(stele_seckey_from_p256_pkcs8(&k, (unsigned char *)der.ptr,
+		der.len, "ed.der"), STELE_EINVALID,
+		"'ed.der' is a PKCS#8 ED25519 key, not an ECDSA one");
+	{
+		unsigned char *big = stele_xcalloc(1, STELE_KEYFILE_MAX + 1);
+
+		assert_err(stele_seckey_from_p256_pkcs8(&k, big,
+			STELE_KEYFILE_MAX + 1, "big"), STELE_EINVALID,
+			"too large for a private key");
+		free(big);
+	}
 	/* A's private key with B's public key: the pairwise check refuses it. */
 	assert_ok(stele_seckey_generate_type(&a, STELE_KEY_ECDSA_P256));
 	assert_ok(stele_seckey_generate_type(&b, STELE_KEY_ECDSA_P256));

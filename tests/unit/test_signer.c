@@ -482,6 +482,17 @@ test_signer_forged_payloads(void **state)
 	assert_int_equal(c->v[0].error, STELE_EINVALID);
 	assert_non_null(strstr(c->v[0].reason, "32 bytes"));
 	stele_checks_free(c);
+	/* Longer than any Ed25519 or P-256 signature: refused unread. */
+	{
+		unsigned char big[100];
+
+		memset(big, 0x30, sizeof(big));
+		store_raw_sig(f, p.ptr, big, sizeof(big));
+	}
+	assert_ok(stele_signatures_check(&c, f->oci, f->digest, keys, 1, STELE_SIG_PURE));
+	assert_int_equal(c->v[0].error, STELE_EINVALID);
+	assert_non_null(strstr(c->v[0].reason, "too long for Ed25519 or ECDSA P-256"));
+	stele_checks_free(c);
 	free(extra);
 	stele_buf_release(&p);
 }
