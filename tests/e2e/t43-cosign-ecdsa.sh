@@ -3,9 +3,11 @@
 # keys, the kind `cosign generate-key-pair` makes: stele signs and attests
 # with cosign's own key file and `cosign verify` / `verify-attestation`
 # accept it from a local registry; cosign signs with that key and `stele
-# verify --key cosign.pub docker://...` accepts it, while an Ed25519 key
+# verify docker://...` with cosign.pub as policy key accepts it, while an Ed25519 key
 # denies it naming both kinds; cosign reads a P-256 key file stele made; a
-# wrong passphrase for cosign's key file is a clear error (exit 3).
+# wrong passphrase for cosign's key file is a clear error (exit 3).  cosign's
+# payloads name the repository only, so the policies here use
+# containers/image's identity type for that, matchRepository.
 #
 # cosign is found as t22 finds it (STELE_COSIGN, PATH, or fetched into
 # build/tools by tests/interop/get-cosign.sh); every part that cannot run
@@ -100,15 +102,24 @@ test_expect_success 'cosign verify-attestation accepts the provenance stele atte
 	"$COSIGN" verify-attestation --key cosign.pub $CV --type slsaprovenance1 $REG/app:1 >va.out 2>va.err &&
 	grep -q "\"payloadType\":\"application/vnd.in-toto+json\"" va.out
 '
-test_expect_success 'cosign signs (its key, an image no one else signed); stele verify --key cosign.pub allows' '
+# cosign's payload names the repository only: matchRepository takes it.
+cat >cosign-policy.json <<EOF
+{"keys": {"cosign": {"path": "cosign.pub"}},
+ "signatures": {"keys": ["cosign"], "threshold": 1, "identity": {"type": "matchRepository"}}}
+EOF
+cat >ed-policy.json <<EOF
+{"keys": {"ed": {"path": "ed.pub"}},
+ "signatures": {"keys": ["ed"], "threshold": 1, "identity": {"type": "matchRepository"}}}
+EOF
+test_expect_success 'cosign signs (its key, an image no one else signed); stele verify with cosign.pub allows' '
 	cp1 oci:lay:1 docker://$REG/cosigned:1 &&
 	"$COSIGN" sign --key cosign.key --tlog-upload=false --allow-http-registry=true --yes $REG/cosigned@$D >/dev/null 2>&1 &&
-	stele verify --key cosign.pub --identity $REG/cosigned --tls-verify=false docker://$REG/cosigned@$D >out 2>err;
+	stele verify --policy cosign-policy.json --tls-verify=false docker://$REG/cosigned@$D >out 2>err;
 	cat out err; tail -n1 out | grep -q "^allowed $D" &&
-	grep -q "^ok   signature sha256:[0-9a-f]*: by key .key. for .$REG/cosigned." out
+	grep -q "^ok   signature sha256:[0-9a-f]*: by key .cosign. for .$REG/cosigned." out
 '
 test_expect_success 'forgery: that cosign ECDSA signature under an Ed25519 key: denied, naming both kinds' '
-	expect_code 1 stele verify --key ed.pub --identity $REG/cosigned --tls-verify=false docker://$REG/cosigned@$D >out 2>/dev/null;
+	expect_code 1 stele verify --policy ed-policy.json --tls-verify=false docker://$REG/cosigned@$D >out 2>/dev/null;
 	cat out; tail -n1 out | grep -q "^denied" &&
 	grep -q "^FAIL signature threshold: 0 of 1 .*an ECDSA P-256 signature, and the 1 trusted key(s) are all Ed25519" out
 '
