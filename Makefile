@@ -38,13 +38,25 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
+# libFuzzer targets (docs/fuzzing.md): clang, ASan + UBSan, in build-fuzz/.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_MAKE = $(MAKE) --no-print-directory BUILD=build-fuzz CC='$(FUZZ_CC)' \
+	SANITIZE=address,undefined,fuzzer-no-link CFLAGS='-O1 -g' fuzz-bins
+# make check runs the short fuzz pass (tests/e2e/t90-fuzz.sh) unless TESTS
+# selects other tests.
+CHECK_FUZZ := $(if $(findstring fuzz,$(or $(TESTS),fuzz)),fuzz-if-clang)
+
 ifndef V
 QUIET_CC = @echo '   CC $@';
 QUIET_LD = @echo '   LD $@';
 QUIET_AR = @echo '   AR $@';
 endif
 
-.PHONY: all test check asan demo deps bench lint install clean unit e2e
+.PHONY: all test check asan demo deps bench lint install clean unit e2e \
+	fuzz fuzz-bins fuzz-if-clang
 
 all: $(BUILD)/stele
 
@@ -84,13 +96,31 @@ demo:
 	@$(MAKE) --no-print-directory $(BUILD)/stele
 	@sh recipes/demo.sh $(BUILD)/stele
 
-check: $(BUILD)/stele $(UNIT_BIN)
+check: $(BUILD)/stele $(UNIT_BIN) $(CHECK_FUZZ)
 	@sh tests/run.sh $(BUILD) $(TESTS)
 
 asan:
 	@sh scripts/deps.sh test
 	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=address,undefined \
 		CFLAGS='-O1 -g' check
+
+# `make fuzz FUZZ_SECONDS=N` runs each fuzz target for N seconds.  make check
+# builds them when clang can; when it cannot, t90-fuzz says why it skips.
+fuzz:
+	@sh tests/fuzz/run.sh --can-build '$(FUZZ_CC)'
+	@$(FUZZ_MAKE)
+	@sh tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
+fuzz-if-clang:
+	+@if sh tests/fuzz/run.sh --can-build '$(FUZZ_CC)' >/dev/null 2>&1; then \
+		$(FUZZ_MAKE); fi
+
+fuzz-bins: $(FUZZ_BIN)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libstele.a $(BUILD)/CFLAGS
+	@mkdir -p $(dir $@)
+	$(QUIET_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $< \
+		$(BUILD)/libstele.a $(PKG_LD)
 
 bench: $(BUILD)/stele
 	@sh bench/run.sh $(BUILD)/stele
@@ -108,6 +138,6 @@ install: $(BUILD)/stele
 	install -m 0755 $(BUILD)/stele $(DESTDIR)$(PREFIX)/bin/stele
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(FUZZ_BIN:=.d)

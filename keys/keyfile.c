@@ -120,21 +120,31 @@ check_params(const json_t *params, unsigned long *n, const char *what)
 	return 0;
 }
 
-int
-stele_keyfile_open_json(struct stele_secret **out, const char *json,
-			size_t len, const struct stele_secret *pass,
-			const char *what)
+void
+stele_keyfile__sealed_init(struct stele_keyfile__sealed *s)
 {
-	struct stele_buf salt = STELE_BUF_INIT(SALT_MAX);
-	struct stele_buf nonce = STELE_BUF_INIT(NONCE_BYTES);
-	struct stele_buf ct = STELE_BUF_INIT(PLAIN_MAX + MAC_BYTES);
-	struct stele_secret *key = NULL, *plain = NULL;
+	s->n = 0;
+	s->salt = (struct stele_buf)STELE_BUF_INIT(SALT_MAX);
+	s->nonce = (struct stele_buf)STELE_BUF_INIT(NONCE_BYTES);
+	s->ct = (struct stele_buf)STELE_BUF_INIT(PLAIN_MAX + MAC_BYTES);
+}
+
+void
+stele_keyfile__sealed_release(struct stele_keyfile__sealed *s)
+{
+	stele_buf_release(&s->ct);
+	stele_buf_release(&s->nonce);
+	stele_buf_release(&s->salt);
+}
+
+int
+stele_keyfile__decode(struct stele_keyfile__sealed *out, const char *json,
+		      size_t len, const char *what)
+{
 	json_t *doc = NULL, *kdf, *cipher;
 	const char *name;
-	unsigned long n = 0;
 	int error;
 
-	*out = NULL;
 	if ((error = stele_json_parse(&doc, json, len, what)) < 0)
 		goto out;
 	kdf = json_object_get(doc, "kdf");
@@ -165,21 +175,39 @@ stele_keyfile_open_json(struct stele_secret **out, const char *json,
 			what, name ? name : "?");
 		goto out;
 	}
-	if ((error = check_params(json_object_get(kdf, "params"), &n, what)) < 0 ||
-	    (error = b64_field(&salt, kdf, "salt", what)) < 0 ||
-	    (error = b64_field(&nonce, cipher, "nonce", what)) < 0 ||
-	    (error = b64_field(&ct, doc, "ciphertext", what)) < 0)
+	if ((error = check_params(json_object_get(kdf, "params"), &out->n, what)) < 0 ||
+	    (error = b64_field(&out->salt, kdf, "salt", what)) < 0 ||
+	    (error = b64_field(&out->nonce, cipher, "nonce", what)) < 0 ||
+	    (error = b64_field(&out->ct, doc, "ciphertext", what)) < 0)
 		goto out;
-	if (salt.len == 0 || nonce.len != NONCE_BYTES || ct.len < MAC_BYTES) {
+	if (out->salt.len == 0 || out->nonce.len != NONCE_BYTES ||
+	    out->ct.len < MAC_BYTES)
 		error = stele_error_setc(STELE_EINVALID,
 			"key file '%s': bad salt, nonce or ciphertext length", what);
+out:
+	json_decref(doc);
+	return error;
+}
+
+int
+stele_keyfile_open_json(struct stele_secret **out, const char *json,
+			size_t len, const struct stele_secret *pass,
+			const char *what)
+{
+	struct stele_keyfile__sealed s;
+	struct stele_secret *key = NULL, *plain = NULL;
+	int error;
+
+	*out = NULL;
+	stele_keyfile__sealed_init(&s);
+	if ((error = stele_keyfile__decode(&s, json, len, what)) < 0)
 		goto out;
-	}
-	if ((error = derive(&key, pass, (unsigned char *)salt.ptr, salt.len, n)) < 0 ||
-	    (error = stele_secret_new(&plain, ct.len - MAC_BYTES)) < 0)
+	if ((error = derive(&key, pass, (unsigned char *)s.salt.ptr, s.salt.len,
+			    s.n)) < 0 ||
+	    (error = stele_secret_new(&plain, s.ct.len - MAC_BYTES)) < 0)
 		goto out;
-	if (crypto_secretbox_open_easy(plain->ptr, (unsigned char *)ct.ptr,
-				       ct.len, (unsigned char *)nonce.ptr,
+	if (crypto_secretbox_open_easy(plain->ptr, (unsigned char *)s.ct.ptr,
+				       s.ct.len, (unsigned char *)s.nonce.ptr,
 				       key->ptr) != 0) {
 		error = stele_error_setc(STELE_EINVALID,
 			"cannot decrypt key file '%s': wrong passphrase", what);
@@ -190,10 +218,7 @@ stele_keyfile_open_json(struct stele_secret **out, const char *json,
 out:
 	stele_secret_free(plain);
 	stele_secret_free(key);
-	stele_buf_release(&ct);
-	stele_buf_release(&nonce);
-	stele_buf_release(&salt);
-	json_decref(doc);
+	stele_keyfile__sealed_release(&s);
 	return error;
 }
 
@@ -257,9 +282,8 @@ der_len(size_t *len, const unsigned char **p, const unsigned char *end)
 
 #define KIND_ECDSA "an ECDSA key"
 
-/* Name what a decrypted key that is not a plain Ed25519 PKCS#8 is. */
-static const char *
-private_kind(const unsigned char *d, size_t len)
+const char *
+stele_keyfile__kind(const unsigned char *d, size_t len)
 {
 	static const struct { const char *oid; size_t n; const char *kind; } oids[] = {
 		{ "\x2a\x86\x48\xce\x3d\x02\x01", 7, KIND_ECDSA },
@@ -287,18 +311,15 @@ private_kind(const unsigned char *d, size_t len)
 }
 
 int
-stele_keyfile_parse(struct stele_seckey **out, const void *pem, size_t len,
-		    const struct stele_secret *pass, const char *what)
+stele_keyfile__unpem(struct stele_buf *out, const void *pem, size_t len,
+		     const char *what)
 {
 	char *name = NULL, *header = NULL;
 	unsigned char *body = NULL;
-	struct stele_secret *plain = NULL;
-	const char *kind;
 	long blen = 0;
 	BIO *bio;
 	int error = 0;
 
-	*out = NULL;
 	if (len > STELE_KEYFILE_MAX)
 		return stele_error_setc(STELE_EINVALID, "key file '%s' is too large",
 					what);
@@ -325,14 +346,34 @@ stele_keyfile_parse(struct stele_seckey **out, const void *pem, size_t len,
 			"key file '%s' has PEM headers or data after the key", what);
 		goto out;
 	}
-	if ((error = stele_keyfile_open_json(&plain, (char *)body, (size_t)blen,
-					     pass, what)) < 0)
+	error = stele_buf_put(out, body, (size_t)blen);
+out:
+	OPENSSL_free(name);
+	OPENSSL_free(header);
+	OPENSSL_free(body);
+	BIO_free(bio);
+	return error;
+}
+
+int
+stele_keyfile_parse(struct stele_seckey **out, const void *pem, size_t len,
+		    const struct stele_secret *pass, const char *what)
+{
+	struct stele_buf json = STELE_BUF_INIT(STELE_KEYFILE_MAX);
+	struct stele_secret *plain = NULL;
+	const char *kind;
+	int error;
+
+	*out = NULL;
+	if ((error = stele_keyfile__unpem(&json, pem, len, what)) < 0 ||
+	    (error = stele_keyfile_open_json(&plain, stele_buf_cstr(&json),
+					     json.len, pass, what)) < 0)
 		goto out;
 	if (plain->len == sizeof(pkcs8_ed25519) + 32 &&
 	    !memcmp(plain->ptr, pkcs8_ed25519, sizeof(pkcs8_ed25519))) {
 		error = stele_seckey_from_seed(out,
 					       plain->ptr + sizeof(pkcs8_ed25519));
-	} else if (!strcmp(kind = private_kind(plain->ptr, plain->len),
+	} else if (!strcmp(kind = stele_keyfile__kind(plain->ptr, plain->len),
 			   KIND_ECDSA)) {
 		error = stele_seckey_from_p256_pkcs8(out, plain->ptr, plain->len,
 						     what);
@@ -343,10 +384,7 @@ stele_keyfile_parse(struct stele_seckey **out, const void *pem, size_t len,
 	}
 out:
 	stele_secret_free(plain);
-	OPENSSL_free(name);
-	OPENSSL_free(header);
-	OPENSSL_free(body);
-	BIO_free(bio);
+	stele_buf_release(&json);
 	return error;
 }
 

@@ -58,4 +58,28 @@ int stele_keyfile_parse(struct stele_seckey **out, const void *pem,
 int stele_keyfile_load(struct stele_seckey **out, const char *path,
 		       const struct stele_secret *pass);
 
+/*
+ * Internal: the stages of stele_keyfile_parse() before and after the KDF,
+ * each on its own so tests and fuzzers reach every parser without paying
+ * for scrypt.  _unpem() checks the PEM armour (type, no headers, nothing
+ * after) and appends the body, the JSON, to `out`.  _decode() checks that
+ * JSON (the rules above) into `out`, which the caller _init()s and
+ * _release()s whatever happens.  _kind() names what a decrypted key that
+ * is not Ed25519 PKCS#8 is (a static string), reading `der` bounded.
+ */
+struct stele_keyfile__sealed {
+	unsigned long n;             /* scrypt N */
+	struct stele_buf salt;
+	struct stele_buf nonce;
+	struct stele_buf ct;         /* ciphertext with its MAC */
+};
+
+int stele_keyfile__unpem(struct stele_buf *out, const void *pem, size_t len,
+			 const char *what);
+void stele_keyfile__sealed_init(struct stele_keyfile__sealed *s);
+void stele_keyfile__sealed_release(struct stele_keyfile__sealed *s);
+int stele_keyfile__decode(struct stele_keyfile__sealed *out, const char *json,
+			  size_t len, const char *what);
+const char *stele_keyfile__kind(const unsigned char *der, size_t len);
+
 #endif

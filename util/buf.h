@@ -25,7 +25,8 @@ int stele_buf_puts(struct stele_buf *b, const char *s);
 int stele_buf_putc(struct stele_buf *b, char c);
 int stele_buf_printf(struct stele_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-int stele_buf_vprintf(struct stele_buf *b, const char *fmt, va_list ap);
+int stele_buf_vprintf(struct stele_buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 void stele_buf_clear(struct stele_buf *b);
 void stele_buf_release(struct stele_buf *b);
 char *stele_buf_detach(struct stele_buf *b);

@@ -11,6 +11,9 @@
 
 static _Thread_local char error_msg[STELE_ERROR_MAX];
 
+static void error_vset(const char *fmt, va_list ap)
+	__attribute__((format(printf, 1, 0)));
+
 static void
 error_vset(const char *fmt, va_list ap)
 {

@@ -259,6 +259,50 @@ test_keys_json_rejects(void **state)
 	stele_secret_free(pass);
 }
 
+/* The stages before the KDF, on their own (what tests/fuzz reaches). */
+static void
+test_keys_parse_stages(void **state)
+{
+	/* PKCS#8 prefixes: ECDSA P-256 and Ed448 (truncated after the OID). */
+	static const unsigned char ec[] = { 0x30, 0x81, 0x87, 0x02, 0x01, 0x00,
+		0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };
+	static const unsigned char ed448[] = { 0x30, 0x47, 0x02, 0x01, 0x00,
+		0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x71 };
+	struct stele_buf json = STELE_BUF_INIT(STELE_KEYFILE_MAX);
+	static const char pub[] =
+		"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";
+	struct stele_keyfile__sealed s;
+	char *pem;
+
+	(void)state;
+	stele_keyfile__sealed_init(&s);
+	assert_ok(stele_keyfile__decode(&s, gss_vectors[2],
+					strlen(gss_vectors[2]), "v"));
+	assert_int_equal(s.n, 65536);
+	assert_int_equal(s.salt.len, 32);
+	assert_int_equal(s.nonce.len, 24);
+	assert_int_equal(s.ct.len, 38);
+	stele_keyfile__sealed_release(&s);
+
+	pem = stele_xasprintf("-----BEGIN %s-----\nAAAA\n-----END %s-----\n",
+			      STELE_PEM_SIGSTORE, STELE_PEM_SIGSTORE);
+	assert_ok(stele_keyfile__unpem(&json, pem, strlen(pem), "k"));
+	assert_int_equal(json.len, 3);
+	assert_memory_equal(json.ptr, "\0\0\0", 3);
+	free(pem);
+	stele_buf_clear(&json);
+	assert_err(stele_keyfile__unpem(&json, pub, strlen(pub), "k"),
+		   STELE_EINVALID, "(this is a public key)");
+	assert_int_equal(json.len, 0);
+	stele_buf_release(&json);
+
+	assert_string_equal(stele_keyfile__kind(ec, sizeof(ec)), "an ECDSA key");
+	assert_string_equal(stele_keyfile__kind(ed448, sizeof(ed448)),
+			    "an Ed448 key");
+	assert_string_equal(stele_keyfile__kind(ec, 9), "not a PKCS#8 private key");
+	assert_string_equal(stele_keyfile__kind(NULL, 0), "not a PKCS#8 private key");
+}
+
 static void
 test_keys_cosign_files(void **state)
 {
@@ -731,6 +775,7 @@ main(void)
 		cmocka_unit_test(test_keys_base64_strict),
 		cmocka_unit_test(test_keys_gss_vectors),
 		cmocka_unit_test(test_keys_json_rejects),
+		cmocka_unit_test(test_keys_parse_stages),
 		cmocka_unit_test(test_keys_cosign_files),
 		cmocka_unit_test(test_keys_sigstore_vectors),
 		cmocka_unit_test(test_keys_pubkey_rejects),
