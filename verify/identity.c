@@ -442,6 +442,13 @@ static int
 repo_digest_or_exact(const struct stele_dref *i, const struct stele_dref *s,
 		     const char *signed_ref, const char *intended, char **why)
 {
+	/* Only --identity HOST/REPO names a repository alone (a docker://
+	 * image without tag is :latest): any signature in it counts. */
+	if (name_only(i)) {
+		if (!strcmp(i->name, s->name))
+			return 1;
+		return no(why, "signed for repository '%s', not '%s'", s->name, i->name);
+	}
 	if (name_only(s))
 		return no(why, "signed for '%s', a repository without tag or digest, not for '%s' (matchRepository accepts such signatures, as cosign makes them)",
 			  signed_ref, intended);
@@ -450,14 +457,11 @@ repo_digest_or_exact(const struct stele_dref *i, const struct stele_dref *s,
 			return 1;
 		return no(why, "signed for '%s', not for '%s'", signed_ref, intended);
 	}
-	if (i->digest) {
-		if (!strcmp(i->name, s->name))
-			return 1;
-		return no(why, "signed for repository '%s', not '%s' (the image is verified as %s)",
-			  s->name, i->name, intended);
-	}
-	return no(why, "the image is verified as '%s', which has no tag or digest",
-		  intended);
+	/* By digest: any tag of the repository (the digest is what is signed). */
+	if (!strcmp(i->name, s->name))
+		return 1;
+	return no(why, "signed for repository '%s', not '%s' (the image is verified as %s)",
+		  s->name, i->name, intended);
 }
 
 /*

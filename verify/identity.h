@@ -16,7 +16,9 @@
  * docker://HOST/REPO:TAG (a missing tag is "latest") or @DIGEST, a store
  * NAME:TAG, or the identity recorded when a local image was signed or
  * pulled.  It may be NULL (an oci: layout with nothing recorded): then
- * only exactReference and exactRepository can match.
+ * only exactReference and exactRepository can match.  It is name-only
+ * only when given so (--identity HOST/REPO): then the default accepts a
+ * signature for any reference in that repository.
  */
 struct stele_dref {
 	char *name;    /* HOST/PATH, normalised */
