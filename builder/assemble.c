@@ -108,6 +108,8 @@ build_assemble(struct build *b, struct stage *s, struct stele_build_result *out)
 		"config", final_config(s), "created", b->created,
 		"history", s->history, "rootfs", "type", "layers",
 		"diff_ids", s->diff_ids);
+	if (s->author)
+		json_object_set_new(config, "author", json_string(s->author));
 	if ((error = put_json(b, config, cdig, &csize)) < 0)
 		goto out;
 	ann = json_pack("{s:s}", "org.opencontainers.image.created", b->created);
@@ -224,6 +226,11 @@ build_setup(struct build *b)
 	    (error = stele_recipe_parse(&b->recipe, b->recipe_path,
 					text.ptr ? text.ptr : "", text.len)) < 0)
 		goto out;
+	if (b->recipe->syntax)
+		build_progress(b, "warning: %s:%d: the syntax directive '%s' "
+			       "is not run: stele reads the recipe itself, "
+			       "as Dockerfile syntax 1", b->recipe->path,
+			       b->recipe->syntax_line, b->recipe->syntax);
 	if ((error = stele_cache_open(&b->cache, b->o->cache_dir)) < 0) {
 		/* Without a cache the build still works, only slower. */
 		build_progress(b, "warning: %s; building without a cache",

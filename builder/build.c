@@ -12,6 +12,7 @@
 #include "builder/build.h"
 #include "builder/build_priv.h"
 #include "builder/ignore.h"
+#include "builder/values.h"
 #include "registry/transfer.h"
 #include "oci/extract.h"
 #include "util/error.h"
@@ -78,6 +79,7 @@ stage_free(struct stage *s)
 	json_decref(s->prov_layers);
 	free(s->rootfs);
 	free(s->base_digest);
+	free(s->author);
 	free(s);
 }
 
@@ -338,6 +340,9 @@ from_image(struct build *b, struct stage *s, const struct stele_instr *in,
 			"stage", s->label, "line", in->line, "instruction", in->text,
 			"inputs", "image", image, "digest", img->digest, "base", 1));
 	s->base_digest = stele_xstrdup(img->digest);
+	free(s->author);
+	s->author = stele_json_str(img->config, "author") ?
+		    stele_xstrdup(stele_json_str(img->config, "author")) : NULL;
 	if (b->lock)
 		json_object_set_new(json_object_get(b->lock, "images"), image,
 				    json_string(top[0] ? top : img->digest));
@@ -375,6 +380,7 @@ do_from(struct build *b, struct stage *s, const struct stele_instr *in)
 		s->shell = json_deep_copy(parent->shell);
 		s->base_digest = parent->base_digest ?
 				 stele_xstrdup(parent->base_digest) : NULL;
+		s->author = parent->author ? stele_xstrdup(parent->author) : NULL;
 	} else {
 		error = from_image(b, s, in, image);
 	}
@@ -587,11 +593,16 @@ valid_signal(const char *sig)
 	return 0;
 }
 
+/*
+ * BuildKit's dispatchExpose: each word expanded (and split again on
+ * whitespace), then read as [[IP:]HOSTPORT:]PORT[-END][/PROTO]; a range
+ * exposes every port in it.
+ */
 static int
 do_expose(struct build *b, struct stage *s, const struct stele_instr *in)
 {
 	json_t *ports = json_object_get(s->config, "ExposedPorts");
-	size_t i;
+	size_t i, j, n, total = 0;
 	int error = 0;
 
 	if (!json_is_object(ports)) {
@@ -599,28 +610,90 @@ do_expose(struct build *b, struct stage *s, const struct stele_instr *in)
 		json_object_set_new(s->config, "ExposedPorts", ports);
 	}
 	for (i = 0; i < in->nargs && !error; i++) {
-		char *w = NULL, *slash, *key, *end;
-		long port;
+		char *w = NULL, *tok, *save = NULL, **list;
+		const char *why;
 
 		if ((error = build_expand(&w, b, s, in, in->args[i])) < 0)
 			break;
-		slash = strchr(w, '/');
-		if (slash)
-			*slash = '\0';
-		port = strtol(w, &end, 10);
-		if (!*w || *end || port < 1 || port > 65535 ||
-		    (slash && strcmp(slash + 1, "tcp") && strcmp(slash + 1, "udp") &&
-		     strcmp(slash + 1, "sctp"))) {
-			error = build_instr_error(b, in, stele_error_setc(STELE_EINVALID,
-				"invalid port '%s'", in->args[i]));
-		} else {
-			key = stele_xasprintf("%ld/%s", port, slash ? slash + 1 : "tcp");
-			json_object_set_new(ports, key, json_object());
-			free(key);
+		for (tok = strtok_r(w, " \t\n\r\v\f", &save); tok && !error;
+		     tok = strtok_r(NULL, " \t\n\r\v\f", &save)) {
+			if (stele_value_ports(&list, &n, tok, &why) < 0) {
+				error = build_instr_error(b, in, stele_error_setc(
+					STELE_EINVALID, "invalid port '%s': %s",
+					tok, why));
+				break;
+			}
+			total += n;
+			for (j = 0; j < n; j++) {
+				json_object_set_new(ports, list[j], json_object());
+				free(list[j]);
+			}
+			free(list);
+			/* Ranges are cheap to write and costly to expand. */
+			if (total > (1u << 18))
+				error = build_instr_error(b, in, stele_error_setc(
+					STELE_EINVALID, "more than %u ports",
+					1u << 18));
 		}
 		free(w);
 	}
 	return error;
+}
+
+/* BuildKit's dispatchVolume: each path expanded, none empty. */
+static int
+do_volume(struct build *b, struct stage *s, const struct stele_instr *in)
+{
+	json_t *vols = json_object_get(s->config, "Volumes");
+	size_t i;
+	int error = 0;
+
+	if (!json_is_object(vols)) {
+		vols = json_object();
+		json_object_set_new(s->config, "Volumes", vols);
+	}
+	for (i = 0; i < in->nargs && !error; i++) {
+		char *v = NULL;
+
+		if ((error = build_expand(&v, b, s, in, in->args[i])) < 0)
+			break;
+		if (!*v)
+			error = build_instr_error(b, in, stele_error_setc(
+				STELE_EINVALID, "VOLUME specified can not be "
+				"an empty string"));
+		else
+			json_object_set_new(vols, v, json_object());
+		free(v);
+	}
+	return error;
+}
+
+/*
+ * The config's Healthcheck as Docker writes it: Test, then the durations
+ * in nanoseconds and Retries, each left out when zero.
+ */
+static json_t *
+healthcheck(const struct stele_instr *in)
+{
+	static const char *const keys[] = { "Interval", "Timeout",
+		"StartPeriod", "StartInterval", "Retries" };
+	json_t *h = json_object(), *test = json_array();
+	size_t i;
+
+	if (!strcmp(in->args[0], "NONE")) {
+		json_array_append_new(test, json_string("NONE"));
+	} else {
+		json_array_append_new(test, json_string(in->json_form ? "CMD" :
+							"CMD-SHELL"));
+		for (i = 1; i < in->nargs; i++)
+			json_array_append_new(test, json_string(in->args[i]));
+	}
+	json_object_set_new(h, "Test", test);
+	for (i = 0; i < STELE_HEALTH_NFIELDS; i++)
+		if (in->health[i])
+			json_object_set_new(h, keys[i],
+					    json_integer((json_int_t)in->health[i]));
+	return h;
 }
 
 static int
@@ -643,6 +716,27 @@ do_meta(struct build *b, struct stage *s, const struct stele_instr *in)
 	case STELE_I_EXPOSE:
 		error = do_expose(b, s, in);
 		break;
+	case STELE_I_VOLUME:
+		error = do_volume(b, s, in);
+		break;
+	case STELE_I_HEALTHCHECK:
+		json_object_set_new(s->config, "Healthcheck", healthcheck(in));
+		break;
+	case STELE_I_MAINTAINER:
+		free(s->author);
+		s->author = stele_xstrdup(in->args[0]);
+		break;
+	case STELE_I_ONBUILD: {
+		json_t *ob = json_object_get(s->config, "OnBuild");
+
+		if (!json_is_array(ob)) {
+			ob = json_array();
+			json_object_set_new(s->config, "OnBuild", ob);
+		}
+		json_array_append_new(ob, json_string(in->sub->text));
+		/* BuildKit writes no history entry for ONBUILD. */
+		return 0;
+	}
 	case STELE_I_STOPSIGNAL:
 		if ((error = build_expand(&v, b, s, in, in->args[0])) < 0)
 			break;
@@ -726,6 +820,80 @@ out:
 
 /* ---- the build ---- */
 
+static int dispatch(struct build *b, struct stage *s,
+		    const struct stele_instr *in);
+
+/*
+ * The ONBUILD triggers of the base (an image's config, or an earlier
+ * stage's ONBUILD instructions), run right after FROM as BuildKit does,
+ * then dropped: they are not passed on to this stage's children.
+ */
+static int
+run_triggers(struct build *b, struct stage *s, const struct stele_instr *from)
+{
+	json_t *triggers = json_object_get(s->config, "OnBuild"), *t;
+	struct stele_recipe *r;
+	char kw[32];
+	size_t i;
+	int error = 0;
+
+	json_incref(triggers);
+	json_object_del(s->config, "OnBuild");
+	json_array_foreach(triggers, i, t) {
+		const char *text = json_string_value(t);
+
+		r = NULL;
+		if (!text)
+			error = stele_error_setc(STELE_EINVALID, "ONBUILD "
+				"trigger %zu of the base is not a string", i);
+		else
+			error = stele_recipe_parse_trigger(&r, "ONBUILD trigger",
+							   text, strlen(text));
+		if (error < 0) {
+			error = build_instr_error(b, from, error);
+			break;
+		}
+		/* Errors name the FROM's line and "ONBUILD RUN" (say). */
+		r->instrs[0].line = from->line;
+		snprintf(kw, sizeof(kw), "ONBUILD %s", r->instrs[0].keyword);
+		r->instrs[0].keyword = kw;
+		build_progress(b, "%s:%d: ONBUILD %s", b->recipe->path,
+			       from->line, r->instrs[0].text);
+		error = dispatch(b, s, &r->instrs[0]);
+		stele_recipe_free(r);
+		if (error < 0)
+			break;
+	}
+	json_decref(triggers);
+	return error;
+}
+
+static int
+dispatch(struct build *b, struct stage *s, const struct stele_instr *in)
+{
+	int error;
+
+	switch (in->kind) {
+	case STELE_I_FROM:
+		if ((error = do_from(b, s, in)) == 0)
+			error = run_triggers(b, s, in);
+		return error;
+	case STELE_I_ARG:
+		if ((error = do_arg(b, s, in)) == 0)
+			stage_history(b, s, in->text, 1);
+		return error;
+	case STELE_I_WORKDIR:
+		return do_workdir(b, s, in);
+	case STELE_I_COPY:
+	case STELE_I_ADD:
+		return build_copy(b, s, in);
+	case STELE_I_RUN:
+		return build_run(b, s, in);
+	default:
+		return do_meta(b, s, in);
+	}
+}
+
 int
 build_run_stage(struct build *b, struct stage *s)
 {
@@ -738,28 +906,7 @@ build_run_stage(struct build *b, struct stage *s)
 		const struct stele_instr *in = &b->recipe->instrs[i];
 
 		build_progress(b, "%s:%d: %s", b->recipe->path, in->line, in->text);
-		switch (in->kind) {
-		case STELE_I_FROM:
-			error = do_from(b, s, in);
-			break;
-		case STELE_I_ARG:
-			error = do_arg(b, s, in);
-			if (!error)
-				stage_history(b, s, in->text, 1);
-			break;
-		case STELE_I_WORKDIR:
-			error = do_workdir(b, s, in);
-			break;
-		case STELE_I_COPY:
-		case STELE_I_ADD:
-			error = build_copy(b, s, in);
-			break;
-		case STELE_I_RUN:
-			error = build_run(b, s, in);
-			break;
-		default:
-			error = do_meta(b, s, in);
-		}
+		error = dispatch(b, s, in);
 	}
 	return error;
 }

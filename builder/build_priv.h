@@ -32,6 +32,7 @@ struct stage {
 	char *rootfs;        /* materialised filesystem of the stage */
 	size_t applied;      /* layers extracted into rootfs so far */
 	char *base_digest;
+	char *author;        /* the config's "author" (MAINTAINER) */
 	int cmd_set;
 	int done;
 };

@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "builder/recipe.h"
+#include "builder/values.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -35,13 +36,14 @@
  * How arguments are split (BuildKit's line parsers): 'w' on whitespace,
  * quotes meaning nothing; 'q' into words that keep their quotes; 'l' a JSON
  * array, else 'w'; 'j' a JSON array, else the whole text; 'r' the whole
- * text.  `min` arguments are required; `one`: exactly one.
+ * text; 'h' (HEALTHCHECK) a first word, then 'j'; 'o' (ONBUILD) an
+ * instruction.  `min` arguments are required; `one`: exactly one.
  */
 struct keyword {
 	const char *name;
-	int kind; /* enum stele_instr_kind, or -1: known but refused */
+	int kind; /* enum stele_instr_kind */
 	char shape, min, one;
-	const char *flags[4];
+	const char *flags[6];
 };
 
 static const struct keyword keywords[] = {
@@ -59,10 +61,11 @@ static const struct keyword keywords[] = {
 	{ "EXPOSE", STELE_I_EXPOSE, 'w', 1, 0, { NULL } },
 	{ "STOPSIGNAL", STELE_I_STOPSIGNAL, 'r', 1, 1, { NULL } },
 	{ "SHELL", STELE_I_SHELL, 'j', 1, 0, { NULL } },
-	{ "ONBUILD", -1, 0, 0, 0, { NULL } },
-	{ "HEALTHCHECK", -1, 0, 0, 0, { NULL } },
-	{ "VOLUME", -1, 0, 0, 0, { NULL } },
-	{ "MAINTAINER", -1, 0, 0, 0, { NULL } },
+	{ "VOLUME", STELE_I_VOLUME, 'l', 1, 0, { NULL } },
+	{ "HEALTHCHECK", STELE_I_HEALTHCHECK, 'h', 1, 0, { "interval",
+	  "timeout", "start-period", "start-interval", "retries" } },
+	{ "ONBUILD", STELE_I_ONBUILD, 'o', 1, 0, { NULL } },
+	{ "MAINTAINER", STELE_I_MAINTAINER, 'r', 1, 1, { NULL } },
 };
 
 struct parser {
@@ -71,6 +74,7 @@ struct parser {
 	int dir_done;  /* directives are only read before anything else */
 	int dir_seen;  /* bit per directive name */
 	int seen_from;
+	int trigger;   /* parsing an ONBUILD trigger from a base image */
 };
 
 struct strv {
@@ -323,14 +327,15 @@ check_flags(const struct parser *p, struct stele_instr *in,
  * anything but strings is an error.
  */
 static int
-parse_json(const struct parser *p, struct stele_instr *in, struct strv *out)
+parse_json(const struct parser *p, struct stele_instr *in, const char *text,
+	   struct strv *out)
 {
 	const char *why;
 	json_error_t jerr;
 	json_t *v, *e;
 	size_t i;
 
-	if (in->raw[0] != '[' || !(v = json_loads(in->raw,
+	if (text[0] != '[' || !(v = json_loads(text,
 	    JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &jerr)))
 		return 0;
 	for (i = 0; i < json_array_size(v); i++) {
@@ -455,8 +460,143 @@ parse_pairs(const struct parser *p, struct stele_instr *in)
 	return 0;
 }
 
+/* BuildKit's parseVolume: each path trimmed, none empty. */
 static int
-parse_args(const struct parser *p, struct stele_instr *in,
+check_volumes(const struct parser *p, struct stele_instr *in)
+{
+	size_t i, n;
+	char *v, *t;
+
+	for (i = 0; i < in->nargs; i++) {
+		v = in->args[i];
+		for (t = v; IS_SPACE(*t); t++)
+			;
+		memmove(v, t, strlen(t) + 1);
+		for (n = strlen(v); n && IS_SPACE(v[n - 1]); n--)
+			v[n - 1] = '\0';
+		if (!*v)
+			return ierr(p, in, "VOLUME specified can not be an "
+				    "empty string");
+	}
+	return 0;
+}
+
+/*
+ * BuildKit's parseHealthcheck: NONE takes nothing (and its flags are not
+ * read); CMD needs a command; durations are Go durations, 0 or at least
+ * 1ms; retries a non-negative 32-bit integer.
+ */
+static int
+check_health(const struct parser *p, struct stele_instr *in)
+{
+	static const char *const names[] = { "interval", "timeout",
+		"start-period", "start-interval", "retries" };
+	const char *v, *why;
+	int64_t d;
+	size_t f;
+
+	if (!strcmp(in->args[0], "NONE"))
+		return in->nargs == 1 ? 0 :
+		       ierr(p, in, "HEALTHCHECK NONE takes no arguments");
+	if (strcmp(in->args[0], "CMD"))
+		return ierr(p, in, "unknown type '%s' in HEALTHCHECK (try CMD)",
+			    in->args[0]);
+	if (in->nargs < 2)
+		return ierr(p, in, "missing command after HEALTHCHECK CMD");
+	for (f = 0; f < STELE_HEALTH_NFIELDS; f++) {
+		if (!(v = stele_instr_flag(in, names[f])) || !*v)
+			continue;
+		if (f == STELE_HEALTH_RETRIES) {
+			if (stele_value_int32(&d, v, &why) < 0)
+				return ierr(p, in, "invalid --retries '%s': %s",
+					    v, why);
+			if (d < 0)
+				return ierr(p, in, "--retries cannot be negative"
+					    " (%lld)", (long long)d);
+		} else {
+			if (stele_value_duration(&d, v, &why) < 0)
+				return ierr(p, in, "invalid --%s '%s': %s",
+					    names[f], v, why);
+			if (d != 0 && d < 1000000)
+				return ierr(p, in, "--%s cannot be less than "
+					    "1ms", names[f]);
+		}
+		in->health[f] = d;
+	}
+	return 0;
+}
+
+static const struct keyword *
+keyword_find(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
+		if (ascii_ieq(s, n, keywords[i].name))
+			return &keywords[i];
+	return NULL;
+}
+
+/*
+ * HEALTHCHECK's first word is its type, the rest a command in exec or
+ * shell form (BuildKit's parseHealthConfig, then parseMaybeJSON).
+ */
+static int
+split_health(const struct parser *p, struct stele_instr *in, struct strv *args)
+{
+	const char *s = in->raw, *rest;
+	size_t k, i;
+	char *typ;
+	int json;
+
+	for (k = 0; s[k] && !IS_SPACE(s[k]); k++)
+		;
+	if (!k)
+		return 0;
+	typ = stele_xstrndup(s, k);
+	for (i = 0; typ[i]; i++)
+		typ[i] = (char)(typ[i] >= 'a' && typ[i] <= 'z' ?
+				typ[i] - 'a' + 'A' : typ[i]);
+	strv_push(args, typ);
+	for (rest = s + k; IS_SPACE(*rest); rest++)
+		;
+	if ((json = parse_json(p, in, rest, args)) < 0)
+		return json;
+	in->json_form = json;
+	if (!json && *rest)
+		strv_push(args, stele_xstrdup(rest));
+	return 0;
+}
+
+static int parse_one(struct parser *p, struct stele_instr *in, const char *s,
+		     size_t n, int line);
+
+/*
+ * ONBUILD's trigger is an instruction of its own, checked now (BuildKit
+ * checks it only when a child image runs it; a trigger that can never run
+ * is better refused where it is written).
+ */
+static int
+parse_onbuild(struct parser *p, struct stele_instr *in)
+{
+	const struct keyword *kw;
+	size_t k;
+
+	for (k = 0; in->raw[k] && !IS_HSPACE(in->raw[k]); k++)
+		;
+	kw = keyword_find(in->raw, k);
+	if (kw && kw->kind == STELE_I_ONBUILD)
+		return ierr(p, in, "chaining ONBUILD via `ONBUILD ONBUILD` "
+			    "isn't allowed");
+	if (kw && (kw->kind == STELE_I_FROM || kw->kind == STELE_I_MAINTAINER))
+		return ierr(p, in, "%s isn't allowed as an ONBUILD trigger",
+			    kw->name);
+	in->sub = stele_xcalloc(1, sizeof(*in->sub));
+	return parse_one(p, in->sub, in->raw, strlen(in->raw), in->line);
+}
+
+static int
+parse_args(struct parser *p, struct stele_instr *in,
 	   const struct keyword *kw)
 {
 	struct strv args = { NULL, 0, 0 };
@@ -464,14 +604,17 @@ parse_args(const struct parser *p, struct stele_instr *in,
 	int k = in->kind, error = 0;
 
 	if ((kw->shape == 'l' || kw->shape == 'j') &&
-	    (error = parse_json(p, in, &args)) < 0)
+	    (error = parse_json(p, in, in->raw, &args)) < 0)
 		return error;
 	in->json_form = error;
+	if (kw->shape == 'h' && (error = split_health(p, in, &args)) < 0)
+		return error;
 	if (kw->shape == 'w' || (kw->shape == 'l' && !in->json_form))
 		split_ws(&args, in->raw, n);
 	else if (kw->shape == 'q')
 		parse_words(&args, in->raw, n, p->r->escape);
-	else if (!in->json_form && n)
+	else if ((kw->shape == 'j' || kw->shape == 'r' || kw->shape == 'o') &&
+		 !in->json_form && n)
 		strv_push(&args, stele_xstrdup(in->raw));
 	in->args = args.v;
 	in->nargs = args.n;
@@ -496,30 +639,25 @@ parse_args(const struct parser *p, struct stele_instr *in,
 	}
 	if (kw->shape == 'q' && (error = parse_pairs(p, in)) < 0)
 		return error;
+	if (k == STELE_I_VOLUME && (error = check_volumes(p, in)) < 0)
+		return error;
+	if (k == STELE_I_HEALTHCHECK && (error = check_health(p, in)) < 0)
+		return error;
+	if (k == STELE_I_ONBUILD)
+		return parse_onbuild(p, in);
 	if (!in->json_form && (k == STELE_I_RUN || k == STELE_I_COPY ||
 	    k == STELE_I_ADD) && strstr(in->raw, "<<") && has_heredoc(in->raw))
 		return ierr(p, in, "heredocs (<<) are not supported by stele");
 	return 0;
 }
 
-static const struct keyword *
-keyword_find(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
-		if (ascii_ieq(s, n, keywords[i].name))
-			return &keywords[i];
-	return NULL;
-}
-
 /* One logical line: keyword, flags, then the instruction's own syntax. */
 static int
-parse_instr(struct parser *p, const char *s, size_t n, int line)
+parse_one(struct parser *p, struct stele_instr *in, const char *s, size_t n,
+	  int line)
 {
 	struct strv flags = { NULL, 0, 0 };
 	const struct keyword *kw;
-	struct stele_instr *in;
 	const char *raw;
 	size_t k, len;
 	int error;
@@ -532,15 +670,6 @@ parse_instr(struct parser *p, const char *s, size_t n, int line)
 	if (!(kw = keyword_find(s, k)))
 		return perr(p->r, line, NULL, "unknown instruction '%.*s'",
 			    (int)k, s);
-	if (kw->kind < 0)
-		return perr(p->r, line, kw->name, "not supported by stele");
-	if (p->r->ninstrs == p->alloc) {
-		p->alloc = p->alloc ? p->alloc * 2 : 16;
-		p->r->instrs = stele_xrealloc(p->r->instrs,
-					      p->alloc * sizeof(*in));
-	}
-	in = &p->r->instrs[p->r->ninstrs++];
-	memset(in, 0, sizeof(*in));
 	in->kind = (enum stele_instr_kind)kw->kind;
 	in->keyword = kw->name;
 	in->line = line;
@@ -553,16 +682,32 @@ parse_instr(struct parser *p, const char *s, size_t n, int line)
 	len -= k;
 	ltrim(&raw, &len);
 	in->raw = stele_xstrndup(raw, len);
-	if ((error = check_flags(p, in, kw, &flags)) == 0 &&
-	    (error = parse_args(p, in, kw)) == 0) {
-		if (in->kind == STELE_I_FROM)
-			p->seen_from = 1;
-		else if (in->kind != STELE_I_ARG && !p->seen_from)
-			error = ierr(p, in, "only ARG may come before the "
-				     "first FROM");
-	}
+	if ((error = check_flags(p, in, kw, &flags)) == 0)
+		error = parse_args(p, in, kw);
 	strv_release(&flags);
 	return error;
+}
+
+static int
+parse_instr(struct parser *p, const char *s, size_t n, int line)
+{
+	struct stele_instr *in;
+	int error;
+
+	if (p->r->ninstrs == p->alloc) {
+		p->alloc = p->alloc ? p->alloc * 2 : 16;
+		p->r->instrs = stele_xrealloc(p->r->instrs,
+					      p->alloc * sizeof(*in));
+	}
+	in = &p->r->instrs[p->r->ninstrs++];
+	memset(in, 0, sizeof(*in));
+	if ((error = parse_one(p, in, s, n, line)) < 0 || p->trigger)
+		return error;
+	if (in->kind == STELE_I_FROM)
+		p->seen_from = 1;
+	else if (in->kind != STELE_I_ARG && !p->seen_from)
+		return ierr(p, in, "only ARG may come before the first FROM");
+	return 0;
 }
 
 /*
@@ -610,6 +755,12 @@ parse_directive(struct parser *p, const char *s, size_t n, int line)
 			    "does not match ` or \\", (int)(e - v), s + v);
 	if (which == 0)
 		p->r->escape = s[v];
+	if (which == 1) {
+		p->r->syntax = stele_xstrndup(s + v, e - v);
+		p->r->syntax_line = line;
+	} else if (which == 2) {
+		p->r->check = stele_xstrndup(s + v, e - v);
+	}
 	return 1;
 done:
 	p->dir_done = 1;
@@ -676,6 +827,23 @@ check_lines(const struct stele_recipe *r, const char *text, size_t len)
 	return 0;
 }
 
+/* What BuildKit's initOnBuildTriggers and parseOnBuild allow. */
+static int
+check_trigger(const struct parser *p)
+{
+	const struct stele_instr *in = &p->r->instrs[0];
+
+	if (p->r->ninstrs != 1)
+		return stele_error_setc(STELE_EINVALID, "%s: an ONBUILD trigger"
+					" must be a single instruction",
+					p->r->path);
+	if (in->kind == STELE_I_FROM || in->kind == STELE_I_ONBUILD ||
+	    in->kind == STELE_I_MAINTAINER)
+		return ierr(p, in, "%s isn't allowed as an ONBUILD trigger",
+			    in->keyword);
+	return 0;
+}
+
 static int
 parse_lines(struct parser *p, const char *text, size_t len)
 {
@@ -716,21 +884,24 @@ parse_lines(struct parser *p, const char *text, size_t len)
 	if (!error && !p->r->ninstrs)
 		error = stele_error_setc(STELE_EINVALID,
 			"%s: file with no instructions", p->r->path);
+	else if (!error && p->trigger)
+		error = check_trigger(p);
 	else if (!error && !p->seen_from)
 		error = stele_error_setc(STELE_EINVALID,
 			"%s: no FROM instruction", p->r->path);
 	return error;
 }
 
-int
-stele_recipe_parse(struct stele_recipe **out, const char *path,
-		   const char *text, size_t len)
+static int
+parse_text(struct stele_recipe **out, const char *path, const char *text,
+	   size_t len, int trigger)
 {
 	struct parser p;
 	int error;
 
 	*out = NULL;
 	memset(&p, 0, sizeof(p));
+	p.trigger = trigger;
 	p.r = stele_xcalloc(1, sizeof(*p.r));
 	p.r->path = stele_xstrdup(path);
 	p.r->escape = '\\';
@@ -747,33 +918,58 @@ stele_recipe_parse(struct stele_recipe **out, const char *path,
 	return 0;
 }
 
+int
+stele_recipe_parse(struct stele_recipe **out, const char *path,
+		   const char *text, size_t len)
+{
+	return parse_text(out, path, text, len, 0);
+}
+
+int
+stele_recipe_parse_trigger(struct stele_recipe **out, const char *path,
+			   const char *text, size_t len)
+{
+	return parse_text(out, path, text, len, 1);
+}
+
+static void
+instr_release(struct stele_instr *in)
+{
+	size_t j;
+
+	for (j = 0; j < in->nflags; j++) {
+		free(in->flags[j].name);
+		free(in->flags[j].value);
+	}
+	for (j = 0; j < in->nargs; j++)
+		free(in->args[j]);
+	for (j = 0; j < in->npairs; j++) {
+		free(in->pairs[j].key);
+		free(in->pairs[j].value);
+	}
+	free(in->flags);
+	free(in->args);
+	free(in->pairs);
+	free(in->text);
+	free(in->raw);
+	if (in->sub) {
+		instr_release(in->sub);
+		free(in->sub);
+	}
+}
+
 void
 stele_recipe_free(struct stele_recipe *r)
 {
-	struct stele_instr *in;
-	size_t i, j;
+	size_t i;
 
 	if (!r)
 		return;
-	for (i = 0; i < r->ninstrs; i++) {
-		in = &r->instrs[i];
-		for (j = 0; j < in->nflags; j++) {
-			free(in->flags[j].name);
-			free(in->flags[j].value);
-		}
-		for (j = 0; j < in->nargs; j++)
-			free(in->args[j]);
-		for (j = 0; j < in->npairs; j++) {
-			free(in->pairs[j].key);
-			free(in->pairs[j].value);
-		}
-		free(in->flags);
-		free(in->args);
-		free(in->pairs);
-		free(in->text);
-		free(in->raw);
-	}
+	for (i = 0; i < r->ninstrs; i++)
+		instr_release(&r->instrs[i]);
 	free(r->instrs);
+	free(r->syntax);
+	free(r->check);
 	free(r->path);
 	free(r);
 }

@@ -2,6 +2,7 @@
 #define STELE_BUILDER_RECIPE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Recipes in Dockerfile syntax (docs/recipes.md lists the subset).
@@ -30,7 +31,21 @@ enum stele_instr_kind {
 	STELE_I_CMD,
 	STELE_I_EXPOSE,
 	STELE_I_STOPSIGNAL,
-	STELE_I_SHELL
+	STELE_I_SHELL,
+	STELE_I_VOLUME,
+	STELE_I_HEALTHCHECK,
+	STELE_I_ONBUILD,
+	STELE_I_MAINTAINER
+};
+
+/* HEALTHCHECK durations (nanoseconds, 0: unset) and retries, by index. */
+enum stele_health_field {
+	STELE_HEALTH_INTERVAL,
+	STELE_HEALTH_TIMEOUT,
+	STELE_HEALTH_START_PERIOD,
+	STELE_HEALTH_START_INTERVAL,
+	STELE_HEALTH_RETRIES,
+	STELE_HEALTH_NFIELDS
 };
 
 struct stele_flag {
@@ -59,25 +74,48 @@ struct stele_instr {
 				RUN/CMD/ENTRYPOINT uses this verbatim) */
 	struct stele_pair *pairs; /* ENV, LABEL, ARG */
 	size_t npairs;
+	/*
+	 * HEALTHCHECK: args[0] is the type, "NONE" or "CMD" (upper-cased),
+	 * args[1...] the command (one string in shell form); the flags'
+	 * values, checked and converted as BuildKit does.
+	 */
+	int64_t health[STELE_HEALTH_NFIELDS];
+	/* ONBUILD: the trigger, parsed as an instruction of its own (same
+	   line); its `text` is what the image config records. */
+	struct stele_instr *sub;
 };
 
 struct stele_recipe {
 	char *path;          /* as given, used in every error message */
 	char escape;         /* '\\' or '`' */
+	char *syntax;        /* `# syntax=` value or NULL (never run) */
+	int syntax_line;
+	char *check;         /* `# check=` value or NULL */
 	struct stele_instr *instrs;
 	size_t ninstrs;
 };
 
 /*
  * Parse recipe text.  `path` names the file in errors.  *out owned by caller.
- * Checks per instruction: known keyword (ONBUILD, HEALTHCHECK, VOLUME,
- * MAINTAINER and anything else are errors naming the keyword), argument
- * count, allowed flags (FROM: platform; COPY: from, chown, chmod; ADD: chown,
- * chmod; RUN: network), `FROM image [AS name]` shape, the first instruction
- * other than ARG must be FROM, and heredocs (`<<EOF`) are refused.
+ * Checks per instruction: known keyword (anything else is an error naming
+ * it), argument count, allowed flags (FROM: platform; COPY: from, chown,
+ * chmod; ADD: chown, chmod; RUN: network; HEALTHCHECK: interval, timeout,
+ * start-period, start-interval, retries), `FROM image [AS name]` shape,
+ * the first instruction other than ARG must be FROM, HEALTHCHECK's type,
+ * durations and retries, ONBUILD's trigger (parsed as an instruction; not
+ * ONBUILD, FROM or MAINTAINER), and heredocs (`<<EOF`) are refused.
  */
 int stele_recipe_parse(struct stele_recipe **out, const char *path,
 		       const char *text, size_t len);
+
+/*
+ * Parse one ONBUILD trigger recorded in a base image's config, as BuildKit
+ * does: a recipe of its own (default escape, no FROM) holding exactly one
+ * instruction, which may not be FROM, ONBUILD or MAINTAINER.  Errors name
+ * `path` (e.g. "ONBUILD trigger") and the trigger's own line.
+ */
+int stele_recipe_parse_trigger(struct stele_recipe **out, const char *path,
+			       const char *text, size_t len);
 void stele_recipe_free(struct stele_recipe *r);
 
 /* Value of a flag or NULL; borrowed. */

@@ -34,7 +34,18 @@ check 'unresolvable git ref' 2 "cannot be resolved" "FROM scratch\nADD git+file:
 check 'not a git repository' 2 'not a git repository' "FROM scratch\nADD git+file://$TMP/nothere#main /src\n"
 check 'unpinned download' 2 'downloads are not allowed' 'FROM scratch\nADD https://host.invalid/x.tar /x\n'
 check 'a failing RUN names its line and status' 3 'failed with exit status 3' 'FROM busybox:test\nCOPY a.txt /a\nRUN echo before; exit 3\n'
-check 'unsupported instruction' 2 'HEALTHCHECK' 'FROM scratch\nHEALTHCHECK CMD true\n'
+check 'HEALTHCHECK of an unknown type' 2 "unknown type 'RUN' in HEALTHCHECK (try CMD)" 'FROM scratch\nHEALTHCHECK RUN true\n'
+check 'HEALTHCHECK with a bad duration' 3 "invalid --interval '5': missing unit" 'FROM scratch\nLABEL a=b\nHEALTHCHECK --interval=5 CMD true\n'
+check 'HEALTHCHECK with too short a timeout' 2 '--timeout cannot be less than 1ms' 'FROM scratch\nHEALTHCHECK --timeout=10us CMD true\n'
+check 'HEALTHCHECK with negative retries' 2 '--retries cannot be negative (-2)' 'FROM scratch\nHEALTHCHECK --retries=-2 CMD true\n'
+check 'VOLUME with an empty path' 2 'VOLUME specified can not be an empty string' 'FROM scratch\nVOLUME ["/a", ""]\n'
+check 'VOLUME expanding to nothing' 3 'VOLUME specified can not be an empty string' 'FROM scratch\nARG E\nVOLUME $E\n'
+check 'ONBUILD ONBUILD' 2 'chaining ONBUILD via `ONBUILD ONBUILD`' 'FROM scratch\nONBUILD ONBUILD RUN true\n'
+check 'ONBUILD FROM' 2 "FROM isn't allowed as an ONBUILD trigger" 'FROM scratch\nONBUILD FROM scratch\n'
+check 'a bad ONBUILD trigger' 2 'COPY: requires at least two arguments' 'FROM scratch\nONBUILD COPY a.txt\n'
+check 'MAINTAINER without a name' 2 'MAINTAINER: requires exactly one argument' 'FROM scratch\nMAINTAINER\n'
+check 'EXPOSE of a reversed range' 2 "invalid port '10-9'" 'FROM scratch\nEXPOSE 10-9\n'
+check 'EXPOSE of an unknown protocol' 2 "invalid port '80/icmp': invalid protocol" 'FROM scratch\nEXPOSE 80/icmp\n'
 check 'missing base image' 1 "base image 'nothere:1'" 'FROM nothere:1\n'
 check 'an unreachable registry base' 1 "base image 'docker://127.0.0.1:1/x:1'" 'FROM docker://127.0.0.1:1/x:1\n'
 check 'many sources need a directory destination' 2 'must be a directory' 'FROM scratch\nCOPY a.txt d/x /dest\n'
@@ -44,6 +55,40 @@ check 'bad --chown' 2 "unknown user 'nobodyhere'" 'FROM scratch\nCOPY --chown=no
 check 'invalid EXPOSE' 2 "invalid port" 'FROM scratch\nEXPOSE 99999\n'
 check 'invalid STOPSIGNAL' 2 "invalid signal" 'FROM scratch\nSTOPSIGNAL SIGNOPE\n'
 check 'unknown stage in FROM' 1 "nostage" 'FROM nostage\n'
+
+# Bases whose ONBUILD triggers fail when a child runs them: the error names
+# the child's FROM line.
+mkdir obase && printf 'FROM scratch\nONBUILD COPY missing-in-child /x\n' >obase/Dockerfile &&
+	stele build -q -o "oci:$TMP/obase:1" obase >/dev/null
+# A base whose config holds an OnBuild entry that is not a string, or not
+# one instruction (as no recipe could write it).
+forge_onbuild() { # LAYOUT TAG JSON-VALUE
+	python3 - "$@" <<-'PY'
+	import hashlib, json, os, sys
+	o, tag, value = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+	def put(obj):
+	    b = json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+	    d = hashlib.sha256(b).hexdigest()
+	    open(os.path.join(o, "blobs/sha256", d), "wb").write(b)
+	    return "sha256:" + d, len(b)
+	idx = json.load(open(o + "/index.json"))
+	m = json.load(open(o + "/blobs/sha256/" + idx["manifests"][0]["digest"][7:]))
+	c = json.load(open(o + "/blobs/sha256/" + m["config"]["digest"][7:]))
+	c["config"]["OnBuild"] = value
+	m["config"]["digest"], m["config"]["size"] = put(c)
+	d, n = put(m)
+	idx["manifests"] = [{"mediaType": m["mediaType"], "digest": d, "size": n,
+	                     "annotations": {"org.opencontainers.image.ref.name": tag}}]
+	open(o + "/index.json", "w").write(json.dumps(idx))
+	PY
+}
+mkdir fbase && printf 'FROM scratch\nLABEL a=b\n' >fbase/Dockerfile &&
+	stele build -q -o "oci:$TMP/fb1:1" fbase >/dev/null &&
+	stele build -q -o "oci:$TMP/fb2:1" fbase >/dev/null &&
+	forge_onbuild "$TMP/fb1" 1 '[1]' && forge_onbuild "$TMP/fb2" 1 '["RUN a\nRUN b"]'
+check 'a failing ONBUILD trigger of the base names the FROM' 2 "ONBUILD COPY: source 'missing-in-child' not found" "FROM scratch\nFROM oci:$TMP/obase:1\n"
+check 'an ONBUILD trigger that is not a string' 1 'ONBUILD trigger 0 of the base is not a string' "FROM oci:$TMP/fb1:1\n"
+check 'an ONBUILD trigger of two instructions' 1 'an ONBUILD trigger must be a single instruction' "FROM oci:$TMP/fb2:1\n"
 
 test_expect_success 'an unknown --target' '
 	printf "FROM scratch AS one\n" >ctx/Recipe &&

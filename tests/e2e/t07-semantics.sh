@@ -22,7 +22,8 @@ compare() {
 	    idx = json.load(open(o + "/index.json"))
 	    d = [m for m in idx["manifests"] if "artifactType" not in m][0]["digest"]
 	    m = json.load(open(o + "/blobs/sha256/" + d[7:]))
-	    return json.load(open(o + "/blobs/sha256/" + m["config"]["digest"][7:]))["config"]
+	    c = json.load(open(o + "/blobs/sha256/" + m["config"]["digest"][7:]))
+	    return dict(c["config"], author=c.get("author"))
 	a, b = cfg(sys.argv[1]), cfg(sys.argv[2])
 	a.get("Labels", {}).pop("io.buildah.version", None)
 	if not a.get("Labels"): a.pop("Labels", None)
@@ -82,8 +83,18 @@ COPY --from=0 /one/one.txt /final/
 CMD ["/final/two.txt"]
 EOF
 
+mkctx volume <<'EOF'
+FROM scratch
+MAINTAINER Jane Doe <jane@example.com>
+VOLUME /data ["/var/log"]
+ARG P=9000
+VOLUME /v$P
+VOLUME ["/with space", "/v$P/x"]
+COPY src/one.txt /data/
+EOF
+
 if command -v buildah >/dev/null 2>&1; then
-	for c in copy env ignore stages; do
+	for c in copy env ignore stages volume; do
 		test_expect_success "same file tree and config as buildah: $c" "compare $c"
 	done
 else
@@ -153,4 +164,89 @@ test_expect_success 'a COPY into a symlinked directory of the base follows it' '
 	printf "FROM oci:$TMP/slb:1\nCOPY x /usr/lnk/\n" >sl/Dockerfile &&
 	stele build -q -o oci:$TMP/sl:x sl >/dev/null && umoci unpack --image sl:x slu >/dev/null &&
 	[ -L slu/rootfs/usr/lnk ] && [ "$(cat slu/rootfs/usr/real/x)" = x ]
+'
+
+# buildah 1.28 keeps "8000-8002/TCP" as one key; BuildKit exposes each port.
+test_expect_success 'EXPOSE ranges, protocols and host parts, as BuildKit reads them' '
+	mkdir ex && printf "FROM scratch\nARG PORTS=\"9000 9001/udp\"\nEXPOSE 8000-8002/TCP 80/ 10:20/udp\nEXPOSE \$PORTS 127.0.0.1:8080:81\n" >ex/Dockerfile &&
+	stele build -q -o oci:$TMP/ex:x ex >/dev/null && stele inspect --json oci:ex:x >ex.json &&
+	python3 -c "import json;c=json.load(open(\"ex.json\"))[\"config\"][\"config\"];p=sorted(c[\"ExposedPorts\"]);assert p==[\"20/udp\",\"80/tcp\",\"8000/tcp\",\"8001/tcp\",\"8002/tcp\",\"81/tcp\",\"9000/tcp\",\"9001/udp\"],p"
+'
+# buildah 1.28 drops HEALTHCHECK from OCI images; BuildKit writes Docker's
+# HealthConfig, durations in nanoseconds, zero values left out.
+test_expect_success 'HEALTHCHECK: the config as BuildKit writes it; NONE; a child inherits' '
+	mkdir hc && cat >hc/Dockerfile <<-\EOF &&
+	FROM scratch AS shell
+	SHELL ["/bin/bash", "-c"]
+	HEALTHCHECK --interval=1m30s --timeout=1.5s --start-period=0s --start-interval=250ms --retries=3 \
+	  CMD curl -f http://localhost/ || exit 1
+	FROM shell AS exec
+	HEALTHCHECK CMD ["/bin/check", "-q"]
+	FROM exec AS none
+	HEALTHCHECK NONE
+	FROM shell AS child
+	EOF
+	for t in shell exec none child; do
+		stele build -q --target $t -o oci:$TMP/hc:$t hc >/dev/null && stele inspect --json oci:hc:$t >hc-$t.json || return 1
+	done &&
+	python3 - <<-\PY
+	import json
+	h = lambda t: json.load(open("hc-%s.json" % t))["config"]["config"]["Healthcheck"]
+	want = {"Test": ["CMD-SHELL", "curl -f http://localhost/ || exit 1"], "Interval": 90000000000,
+	        "Timeout": 1500000000, "StartInterval": 250000000, "Retries": 3}
+	assert h("shell") == want, h("shell")
+	assert h("child") == want, h("child")
+	assert h("exec") == {"Test": ["CMD", "/bin/check", "-q"]}, h("exec")
+	assert h("none") == {"Test": ["NONE"]}, h("none")
+	PY
+'
+# buildah 1.28 drops ONBUILD from OCI images; BuildKit records the trigger
+# and runs it first thing in a stage built on the image, then forgets it.
+test_expect_success 'ONBUILD: recorded in the config; run when used as a base, by image and by stage' '
+	mkdir ob obc && echo base-file >ob/f && echo child-file >obc/f &&
+	cat >ob/Dockerfile <<-\EOF &&
+	FROM scratch
+	ONBUILD COPY f /from-trigger
+	onbuild   ENV   TRIGGERED=yes
+	LABEL base=1
+	EOF
+	stele build -q -o oci:$TMP/ob:x ob >/dev/null && stele inspect --json oci:ob:x >ob.json &&
+	printf "FROM oci:$TMP/ob:x AS c\nENV AFTER=\$TRIGGERED\nFROM c\n" >obc/Dockerfile &&
+	stele build -q -o oci:$TMP/obc:x obc >/dev/null && stele inspect --json oci:obc:x >obc.json &&
+	umoci unpack --image obc:x obcu >/dev/null && [ "$(cat obcu/rootfs/from-trigger)" = child-file ] &&
+	printf "FROM scratch AS p\nONBUILD COPY f /t\nFROM p\n" >obc/Stages &&
+	stele build -q -f obc/Stages -o oci:$TMP/obs:x obc >/dev/null && stele inspect --json oci:obs:x >obs.json &&
+	umoci unpack --image obs:x obsu >/dev/null && [ "$(cat obsu/rootfs/t)" = child-file ] &&
+	python3 - <<-\PY
+	import json
+	c = lambda n: json.load(open(n + ".json"))["config"]["config"]
+	assert c("ob")["OnBuild"] == ["COPY f /from-trigger", "ENV   TRIGGERED=yes"], c("ob")
+	env = dict(e.split("=", 1) for e in c("obc")["Env"])
+	assert env["TRIGGERED"] == "yes" and env["AFTER"] == "yes", env
+	assert "OnBuild" not in c("obc") and c("obc")["Labels"] == {"base": "1"}, c("obc")
+	assert "OnBuild" not in c("obs"), c("obs")
+	PY
+'
+test_expect_success 'the new instructions build twice to the same digest, config canonical' '
+	d1=$(stele build -q --no-cache -o oci:$TMP/r1:x ctx-volume) &&
+	d2=$(stele build -q --no-cache -o oci:$TMP/r2:x ctx-volume) && [ "$d1" = "$d2" ] &&
+	h1=$(stele build -q --no-cache --target shell -o oci:$TMP/r3:x hc) &&
+	h2=$(stele build -q --no-cache --target shell -o oci:$TMP/r4:x hc) && [ "$h1" = "$h2" ] &&
+	python3 - "$TMP/r3" <<-\PY
+	import json, sys
+	o = sys.argv[1]
+	idx = json.load(open(o + "/index.json"))
+	d = [m for m in idx["manifests"] if "artifactType" not in m][0]["digest"]
+	m = json.load(open(o + "/blobs/sha256/" + d[7:]))
+	b = open(o + "/blobs/sha256/" + m["config"]["digest"][7:]).read()
+	assert b == json.dumps(json.loads(b), sort_keys=True, separators=(",", ":"), ensure_ascii=False), b
+	assert "Healthcheck" in json.loads(b)["config"]
+	PY
+'
+test_expect_success 'the syntax and check directives are accepted; the syntax image is not run, and that is said once' '
+	mkdir sy && printf "# syntax=docker/dockerfile:1.7\n# check=skip=all\nFROM scratch\nCOPY f /\n" >sy/Dockerfile && echo x >sy/f &&
+	stele build -o oci:$TMP/sy:x sy >/dev/null 2>sy.err && cat sy.err &&
+	[ "$(grep -c "syntax directive" sy.err)" = 1 ] &&
+	grep -q "sy/Dockerfile:1: the syntax directive .docker/dockerfile:1.7. is not run" sy.err &&
+	stele build -q -o oci:$TMP/sy:x sy >/dev/null 2>sy.err && [ ! -s sy.err ]
 '

@@ -897,15 +897,256 @@ test_recipe_unknown_instruction(void **state)
 	expect_error("FROM a\nRUN x \\\n  y\nCOPYY a b\n",
 		     "recipe:4: unknown instruction 'COPYY'");
 	expect_error("HEALTHCHECK NONE\n",
-		     "recipe:1: HEALTHCHECK: not supported by stele");
-	expect_error("FROM a\nonbuild RUN x\n",
-		     "recipe:2: ONBUILD: not supported by stele");
-	expect_error("FROM a\nVOLUME /data\n",
-		     "recipe:2: VOLUME: not supported by stele");
-	expect_error("FROM a\nMAINTAINER me\n",
-		     "recipe:2: MAINTAINER: not supported by stele");
+		     "recipe:1: HEALTHCHECK: only ARG may come before the "
+		     "first FROM");
 	expect_error("FROM a\n\\\n\n",
 		     "recipe:2: unknown instruction ''");
+}
+
+static void
+test_recipe_volume(void **state)
+{
+	static const char *const want[] = {
+		"FROM [a]", "VOLUME [/data]", "VOLUME [/a] [$B] [\"c]",
+		"VOLUME json [/x] [/y z]", "VOLUME json [/t]", NULL
+	};
+
+	(void)state;
+	expect_dump("FROM a\nVOLUME /data\nvolume /a $B \"c\n"
+		    "VOLUME [\"/x\", \"/y z\"]\nVOLUME [\" /t \"]\n", want);
+	expect_error("FROM a\nVOLUME\n",
+		     "recipe:2: VOLUME: requires at least one argument");
+	expect_error("FROM a\nVOLUME []\n",
+		     "recipe:2: VOLUME: requires at least one argument");
+	expect_error("FROM a\nVOLUME [\"/a\", \" \"]\n",
+		     "recipe:2: VOLUME: VOLUME specified can not be an empty "
+		     "string");
+	expect_error("FROM a\nVOLUME --x=1 /a\n",
+		     "recipe:2: VOLUME: unknown flag '--x'");
+}
+
+static void
+test_recipe_maintainer(void **state)
+{
+	static const char *const want[] = {
+		"FROM [a]", "MAINTAINER [Jane Doe <jane@example.com>]", NULL
+	};
+
+	(void)state;
+	expect_dump("FROM a\nMAINTAINER Jane Doe <jane@example.com>\n", want);
+	expect_error("FROM a\nMAINTAINER\n",
+		     "recipe:2: MAINTAINER: requires exactly one argument");
+}
+
+static void
+expect_health(const char *text, const char *dump_want, int64_t interval,
+	      int64_t timeout, int64_t start_period, int64_t start_interval,
+	      int64_t retries)
+{
+	struct stele_recipe *r = parse(text);
+	const struct stele_instr *in = &r->instrs[1];
+	char *d = dump(in);
+
+	if (strcmp(d, dump_want))
+		print_error("got <%s> want <%s>\n", d, dump_want);
+	assert_string_equal(d, dump_want);
+	assert_int_equal(in->health[STELE_HEALTH_INTERVAL], interval);
+	assert_int_equal(in->health[STELE_HEALTH_TIMEOUT], timeout);
+	assert_int_equal(in->health[STELE_HEALTH_START_PERIOD], start_period);
+	assert_int_equal(in->health[STELE_HEALTH_START_INTERVAL],
+			 start_interval);
+	assert_int_equal(in->health[STELE_HEALTH_RETRIES], retries);
+	free(d);
+	stele_recipe_free(r);
+}
+
+static void
+test_recipe_healthcheck(void **state)
+{
+	(void)state;
+	expect_health("FROM a\nHEALTHCHECK NONE\n", "HEALTHCHECK [NONE]",
+		      0, 0, 0, 0, 0);
+	expect_health("FROM a\nhealthcheck none\n", "HEALTHCHECK [NONE]",
+		      0, 0, 0, 0, 0);
+	expect_health("FROM a\nHEALTHCHECK CMD curl -f http://x/ || exit 1\n",
+		      "HEALTHCHECK [CMD] [curl -f http://x/ || exit 1]",
+		      0, 0, 0, 0, 0);
+	expect_health("FROM a\nHEALTHCHECK cmd [\"/bin/check\", \"-q\"]\n",
+		      "HEALTHCHECK json [CMD] [/bin/check] [-q]", 0, 0, 0, 0, 0);
+	expect_health("FROM a\nHEALTHCHECK --interval=1m30s --timeout=1.5s "
+		      "--start-period=0s --start-interval=250ms --retries=3 "
+		      "CMD true\n",
+		      "HEALTHCHECK --interval=1m30s --timeout=1.5s "
+		      "--start-period=0s --start-interval=250ms --retries=3 "
+		      "[CMD] [true]",
+		      90000000000LL, 1500000000LL, 0, 250000000LL, 3);
+	expect_health("FROM a\nHEALTHCHECK --interval= --retries=+0 CMD x\n",
+		      "HEALTHCHECK --interval= --retries=+0 [CMD] [x]",
+		      0, 0, 0, 0, 0);
+	/* NONE does not read its flags (BuildKit) */
+	expect_health("FROM a\nHEALTHCHECK --interval=bad NONE\n",
+		      "HEALTHCHECK --interval=bad [NONE]", 0, 0, 0, 0, 0);
+
+	expect_error("FROM a\nHEALTHCHECK\n",
+		     "recipe:2: HEALTHCHECK: requires at least one argument");
+	expect_error("FROM a\nHEALTHCHECK NONE x\n",
+		     "recipe:2: HEALTHCHECK: HEALTHCHECK NONE takes no "
+		     "arguments");
+	expect_error("FROM a\nHEALTHCHECK RUN x\n",
+		     "recipe:2: HEALTHCHECK: unknown type 'RUN' in HEALTHCHECK"
+		     " (try CMD)");
+	expect_error("FROM a\nHEALTHCHECK CMD\n",
+		     "recipe:2: HEALTHCHECK: missing command after "
+		     "HEALTHCHECK CMD");
+	expect_error("FROM a\nHEALTHCHECK CMD []\n",
+		     "recipe:2: HEALTHCHECK: missing command after "
+		     "HEALTHCHECK CMD");
+	expect_error("FROM a\nHEALTHCHECK CMD [1]\n",
+		     "recipe:2: HEALTHCHECK: when using JSON array syntax, "
+		     "arrays must be comprised of strings only");
+	expect_error("FROM a\nHEALTHCHECK --interval=5 CMD x\n",
+		     "recipe:2: HEALTHCHECK: invalid --interval '5': missing "
+		     "unit in duration");
+	expect_error("FROM a\nHEALTHCHECK --timeout=1d CMD x\n",
+		     "recipe:2: HEALTHCHECK: invalid --timeout '1d': unknown "
+		     "unit in duration");
+	expect_error("FROM a\nHEALTHCHECK --start-period=999us CMD x\n",
+		     "recipe:2: HEALTHCHECK: --start-period cannot be less "
+		     "than 1ms");
+	expect_error("FROM a\nHEALTHCHECK --start-interval=-1s CMD x\n",
+		     "recipe:2: HEALTHCHECK: --start-interval cannot be less "
+		     "than 1ms");
+	expect_error("FROM a\nHEALTHCHECK --retries=-1 CMD x\n",
+		     "recipe:2: HEALTHCHECK: --retries cannot be negative (-1)");
+	expect_error("FROM a\nHEALTHCHECK --retries=3x CMD x\n",
+		     "recipe:2: HEALTHCHECK: invalid --retries '3x': invalid "
+		     "syntax");
+	expect_error("FROM a\nHEALTHCHECK --retries=2147483648 CMD x\n",
+		     "recipe:2: HEALTHCHECK: invalid --retries '2147483648': "
+		     "value out of range");
+	expect_error("FROM a\nHEALTHCHECK --interval CMD x\n",
+		     "recipe:2: HEALTHCHECK: missing a value on flag "
+		     "'--interval'");
+	expect_error("FROM a\nHEALTHCHECK --every=1s CMD x\n",
+		     "recipe:2: HEALTHCHECK: unknown flag '--every'");
+}
+
+static void
+test_recipe_onbuild(void **state)
+{
+	static const char *const want[] = {
+		"FROM [a]", "ONBUILD [RUN echo hi]",
+		"ONBUILD [COPY --from=b x /y]", "ONBUILD [HEALTHCHECK NONE]", NULL
+	};
+	struct stele_recipe *r;
+
+	(void)state;
+	expect_dump("FROM a\nONBUILD RUN echo hi\nonbuild  COPY --from=b x /y\n"
+		    "ONBUILD HEALTHCHECK NONE\n", want);
+	r = parse("FROM a\nONBUILD   RUN  echo \"a  b\" \\\n  && true\n"
+		  "ONBUILD COPY --chown=1:1 [\"x\", \"/y\"]\n");
+	assert_non_null(r->instrs[1].sub);
+	assert_int_equal(r->instrs[1].sub->kind, STELE_I_RUN);
+	assert_int_equal(r->instrs[1].sub->line, 2);
+	assert_string_equal(r->instrs[1].sub->text,
+			    "RUN  echo \"a  b\"   && true");
+	assert_string_equal(r->instrs[2].sub->text,
+			    "COPY --chown=1:1 [\"x\", \"/y\"]");
+	assert_int_equal(r->instrs[2].sub->json_form, 1);
+	assert_string_equal(stele_instr_flag(r->instrs[2].sub, "chown"), "1:1");
+	stele_recipe_free(r);
+
+	expect_error("FROM a\nONBUILD\n",
+		     "recipe:2: ONBUILD: requires at least one argument");
+	expect_error("FROM a\nONBUILD ONBUILD RUN x\n",
+		     "recipe:2: ONBUILD: chaining ONBUILD via `ONBUILD ONBUILD`"
+		     " isn't allowed");
+	expect_error("FROM a\nONBUILD from b\n",
+		     "recipe:2: ONBUILD: FROM isn't allowed as an ONBUILD "
+		     "trigger");
+	expect_error("FROM a\nONBUILD MAINTAINER me\n",
+		     "recipe:2: ONBUILD: MAINTAINER isn't allowed as an ONBUILD"
+		     " trigger");
+	expect_error("FROM a\nONBUILD --x=1 RUN y\n",
+		     "recipe:2: ONBUILD: unknown flag '--x'");
+	expect_error("FROM a\nONBUILD FROBNICATE x\n",
+		     "recipe:2: unknown instruction 'FROBNICATE'");
+	expect_error("FROM a\nONBUILD COPY x\n",
+		     "recipe:2: COPY: requires at least two arguments");
+	expect_error("ONBUILD RUN x\nFROM a\n",
+		     "recipe:1: ONBUILD: only ARG may come before the first "
+		     "FROM");
+}
+
+static void
+test_recipe_trigger(void **state)
+{
+	struct stele_recipe *r = NULL;
+	const char *t;
+
+	(void)state;
+	t = "RUN echo hi";
+	assert_ok(stele_recipe_parse_trigger(&r, "ONBUILD trigger", t,
+					     strlen(t)));
+	assert_int_equal(r->ninstrs, 1);
+	assert_int_equal(r->instrs[0].kind, STELE_I_RUN);
+	stele_recipe_free(r);
+	t = "COPY . /app";
+	assert_ok(stele_recipe_parse_trigger(&r, "T", t, strlen(t)));
+	stele_recipe_free(r);
+
+	t = "FROM x";
+	assert_int_equal(stele_recipe_parse_trigger(&r, "T", t, strlen(t)),
+			 STELE_EINVALID);
+	assert_null(r);
+	assert_string_equal(stele_error_last(),
+			    "T:1: FROM: FROM isn't allowed as an ONBUILD trigger");
+	t = "ONBUILD RUN x";
+	assert_int_equal(stele_recipe_parse_trigger(&r, "T", t, strlen(t)),
+			 STELE_EINVALID);
+	assert_string_equal(stele_error_last(), "T:1: ONBUILD: ONBUILD isn't "
+			    "allowed as an ONBUILD trigger");
+	t = "RUN a\nRUN b";
+	assert_int_equal(stele_recipe_parse_trigger(&r, "T", t, strlen(t)),
+			 STELE_EINVALID);
+	assert_string_equal(stele_error_last(),
+			    "T: an ONBUILD trigger must be a single instruction");
+	t = "# nothing";
+	assert_int_equal(stele_recipe_parse_trigger(&r, "T", t, strlen(t)),
+			 STELE_EINVALID);
+	assert_string_equal(stele_error_last(), "T: file with no instructions");
+	t = "COPY --nope=1 a b";
+	assert_int_equal(stele_recipe_parse_trigger(&r, "T", t, strlen(t)),
+			 STELE_EINVALID);
+	assert_string_equal(stele_error_last(),
+			    "T:1: COPY: unknown flag '--nope'");
+}
+
+static void
+test_recipe_syntax_check_directives(void **state)
+{
+	struct stele_recipe *r;
+
+	(void)state;
+	r = parse("# syntax=docker/dockerfile:1.7\n# check=skip=all;error=true\n"
+		  "FROM a\n");
+	assert_string_equal(r->syntax, "docker/dockerfile:1.7");
+	assert_int_equal(r->syntax_line, 1);
+	assert_string_equal(r->check, "skip=all;error=true");
+	stele_recipe_free(r);
+	r = parse("#check = error=true\n#  SYNTAX =  x/y  \nFROM a\n");
+	assert_string_equal(r->syntax, "x/y");
+	assert_int_equal(r->syntax_line, 2);
+	assert_string_equal(r->check, "error=true");
+	stele_recipe_free(r);
+	/* after anything else it is a comment */
+	r = parse("FROM a\n# syntax=x\n");
+	assert_null(r->syntax);
+	stele_recipe_free(r);
+	expect_error("# syntax=a\n# syntax=b\nFROM a\n",
+		     "recipe:2: only one syntax parser directive can be used");
+	expect_error("# check=a\n# check=b\nFROM a\n",
+		     "recipe:2: only one check parser directive can be used");
 }
 
 static void
@@ -1523,6 +1764,12 @@ main(void)
 		cmocka_unit_test(test_recipe_argument_counts),
 		cmocka_unit_test(test_recipe_single_argument),
 		cmocka_unit_test(test_recipe_unknown_instruction),
+		cmocka_unit_test(test_recipe_volume),
+		cmocka_unit_test(test_recipe_maintainer),
+		cmocka_unit_test(test_recipe_healthcheck),
+		cmocka_unit_test(test_recipe_onbuild),
+		cmocka_unit_test(test_recipe_trigger),
+		cmocka_unit_test(test_recipe_syntax_check_directives),
 		cmocka_unit_test(test_recipe_from_first),
 		cmocka_unit_test(test_recipe_empty),
 		cmocka_unit_test(test_recipe_heredoc_refused),

@@ -1,0 +1,261 @@
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builder/values.h"
+#include "util/fs.h"
+
+#define IS_DIGIT(c) ((c) >= '0' && (c) <= '9')
+#define NS_MAX ((uint64_t)1 << 63)
+
+static int
+fail(const char **why, const char *msg)
+{
+	*why = msg;
+	return -1;
+}
+
+/* Digits as an integer; -1 when they overflow 2^63 (Go's leadingInt). */
+static int
+leading_int(uint64_t *v, const char **s)
+{
+	uint64_t x = 0;
+
+	for (; IS_DIGIT(**s); (*s)++) {
+		if (x > NS_MAX / 10)
+			return -1;
+		x = x * 10 + (uint64_t)(**s - '0');
+		if (x > NS_MAX)
+			return -1;
+	}
+	*v = x;
+	return 0;
+}
+
+/* Go's unitMap; "µs" as U+00B5 and as U+03BC. */
+static uint64_t
+unit_ns(const char *u, size_t n)
+{
+	static const struct { const char *name; uint64_t ns; } units[] = {
+		{ "ns", 1 }, { "us", 1000 }, { "\xc2\xb5s", 1000 },
+		{ "\xce\xbcs", 1000 }, { "ms", 1000000 }, { "s", 1000000000 },
+		{ "m", 60000000000ULL }, { "h", 3600000000000ULL },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strlen(units[i].name) == n && !memcmp(units[i].name, u, n))
+			return units[i].ns;
+	return 0;
+}
+
+int
+stele_value_duration(int64_t *out, const char *s, const char **why)
+{
+	uint64_t d = 0, v, f, unit;
+	double scale;
+	const char *start, *u;
+	int neg = 0, pre, post;
+
+	*out = 0;
+	if (*s == '-' || *s == '+')
+		neg = *s++ == '-';
+	if (!strcmp(s, "0"))
+		return 0;
+	if (!*s)
+		return fail(why, "invalid duration");
+	while (*s) {
+		if (*s != '.' && !IS_DIGIT(*s))
+			return fail(why, "invalid duration");
+		start = s;
+		if (leading_int(&v, &s) < 0)
+			return fail(why, "invalid duration");
+		pre = s != start;
+		f = 0;
+		scale = 1;
+		post = 0;
+		if (*s == '.') {
+			/* Go keeps the digits that fit and scales by all. */
+			int overflow = 0;
+
+			for (start = ++s; IS_DIGIT(*s); s++) {
+				if (overflow || f > (NS_MAX - 1) / 10) {
+					overflow = 1;
+					continue;
+				}
+				f = f * 10 + (uint64_t)(*s - '0');
+				scale *= 10;
+			}
+			post = s != start;
+		}
+		if (!pre && !post)
+			return fail(why, "invalid duration");
+		for (u = s; *s && *s != '.' && !IS_DIGIT(*s); s++)
+			;
+		if (s == u)
+			return fail(why, "missing unit in duration");
+		if (!(unit = unit_ns(u, (size_t)(s - u))))
+			return fail(why, "unknown unit in duration");
+		if (v > NS_MAX / unit)
+			return fail(why, "invalid duration");
+		v *= unit;
+		if (f > 0) {
+			/* Go computes this part in float64; so does this. */
+			v += (uint64_t)((double)f * ((double)unit / scale));
+			if (v > NS_MAX)
+				return fail(why, "invalid duration");
+		}
+		d += v;
+		if (d > NS_MAX)
+			return fail(why, "invalid duration");
+	}
+	if (neg) {
+		*out = d == NS_MAX ? INT64_MIN : -(int64_t)d;
+		return 0;
+	}
+	if (d > NS_MAX - 1)
+		return fail(why, "invalid duration");
+	*out = (int64_t)d;
+	return 0;
+}
+
+int
+stele_value_int32(int64_t *out, const char *s, const char **why)
+{
+	int64_t v = 0;
+	int neg = 0;
+
+	*out = 0;
+	if (*s == '-' || *s == '+')
+		neg = *s++ == '-';
+	if (!*s)
+		return fail(why, "invalid syntax");
+	for (; *s; s++) {
+		if (!IS_DIGIT(*s))
+			return fail(why, "invalid syntax");
+		v = v * 10 + (*s - '0');
+		if (v > (int64_t)1 << 31)
+			return fail(why, "value out of range");
+	}
+	if (neg)
+		v = -v;
+	if (v > INT32_MAX || v < INT32_MIN)
+		return fail(why, "value out of range");
+	*out = v;
+	return 0;
+}
+
+/* 0..65535 in decimal (Go's ParseInt, then the range). */
+static int
+port_number(long *out, const char *s, size_t n)
+{
+	int64_t v;
+	char buf[16];
+	const char *why;
+
+	if (!n || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (stele_value_int32(&v, buf, &why) < 0 || v < 0 || v > 65535)
+		return -1;
+	*out = (long)v;
+	return 0;
+}
+
+/* PORT or PORT-END (BuildKit's parsePortRange). */
+static int
+port_range(long *start, long *end, const char *s, size_t n)
+{
+	const char *dash = memchr(s, '-', n);
+
+	if (!dash)
+		return port_number(start, s, n) < 0 ? -1 :
+		       (*end = *start, 0);
+	if (port_number(start, s, (size_t)(dash - s)) < 0)
+		return -1;
+	if ((size_t)(dash - s) == n - (size_t)(dash - s) - 1 &&
+	    !memcmp(s, dash + 1, (size_t)(dash - s))) {
+		*end = *start;
+		return 0;
+	}
+	if (port_number(end, dash + 1, n - (size_t)(dash - s) - 1) < 0)
+		return -1;
+	return *end < *start ? -1 : 0;
+}
+
+static int
+valid_ip(const char *s, size_t n)
+{
+	unsigned char addr[16];
+	char buf[64];
+
+	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+		s++;
+		n -= 2;
+	}
+	if (!n || n >= sizeof(buf))
+		return 0;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return inet_pton(AF_INET, buf, addr) == 1 ||
+	       inet_pton(AF_INET6, buf, addr) == 1;
+}
+
+int
+stele_value_ports(char ***out, size_t *n, const char *spec, const char **why)
+{
+	const char *cport = strrchr(spec, ':'), *hport = NULL, *slash;
+	const char *proto = "tcp";
+	char lproto[8];
+	long start, end, hs, he, p;
+	size_t clen, i;
+
+	*out = NULL;
+	*n = 0;
+	if (cport) {
+		/* [IP:]HOSTPORT:PORT; the IP may itself hold colons */
+		const char *c = cport;
+
+		cport++;
+		while (c > spec && c[-1] != ':')
+			c--;
+		hport = c;
+		if (c - 1 > spec && !valid_ip(spec, (size_t)(c - 1 - spec)))
+			return fail(why, "invalid IP address");
+		if (cport - 1 == hport)
+			hport = NULL; /* "::80": no host port */
+		else if (port_range(&hs, &he, hport,
+				    (size_t)(cport - 1 - hport)) < 0)
+			return fail(why, "invalid host port");
+	} else {
+		cport = spec;
+	}
+	slash = strchr(cport, '/');
+	clen = slash ? (size_t)(slash - cport) : strlen(cport);
+	if (!clen)
+		return fail(why, "no port specified");
+	if (slash && slash[1]) {
+		if (strlen(slash + 1) >= sizeof(lproto))
+			return fail(why, "invalid protocol (want tcp, udp or sctp)");
+		for (i = 0; slash[1 + i]; i++)
+			lproto[i] = (char)(slash[1 + i] >= 'A' && slash[1 + i] <= 'Z' ?
+					   slash[1 + i] - 'A' + 'a' : slash[1 + i]);
+		lproto[i] = '\0';
+		if (strcmp(lproto, "tcp") && strcmp(lproto, "udp") &&
+		    strcmp(lproto, "sctp"))
+			return fail(why, "invalid protocol (want tcp, udp or sctp)");
+		proto = lproto;
+	}
+	if (port_range(&start, &end, cport, clen) < 0)
+		return fail(why, "invalid port or port range");
+	/* A host range may stand for one container port, not another range. */
+	if (hport && end != start && he - hs != end - start)
+		return fail(why, "host and container port ranges differ in size");
+	*n = (size_t)(end - start + 1);
+	*out = stele_xcalloc(*n, sizeof(**out));
+	for (p = start, i = 0; p <= end; p++, i++)
+		(*out)[i] = stele_xasprintf("%ld/%s", p, proto);
+	return 0;
+}

@@ -1,0 +1,31 @@
+#ifndef STELE_BUILDER_VALUES_H
+#define STELE_BUILDER_VALUES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Values inside instructions that Docker reads with Go's standard library,
+ * read here with the same rules so a recipe means what it means to
+ * BuildKit.  Each returns 0, or -1 with a static reason in *why.
+ */
+
+/*
+ * Go's time.ParseDuration: [-+]?([0-9]*(\.[0-9]*)?UNIT)+ with UNIT one of
+ * ns us µs μs ms s m h, or "0"; nanoseconds, at most 2^63-1.
+ */
+int stele_value_duration(int64_t *out, const char *s, const char **why);
+
+/* Go's strconv.ParseInt(s, 10, 32): optional sign, decimal digits. */
+int stele_value_int32(int64_t *out, const char *s, const char **why);
+
+/*
+ * An EXPOSE port spec, [[IP:]HOSTPORT:]PORT[-END][/PROTO] (BuildKit's
+ * parsePort): the container ports as "PORT/proto" strings (proto
+ * lower-cased, tcp by default), *out malloc'd with *n entries, at most
+ * 65536.  Host parts are validated and otherwise ignored, as BuildKit does.
+ */
+int stele_value_ports(char ***out, size_t *n, const char *spec,
+		      const char **why);
+
+#endif
