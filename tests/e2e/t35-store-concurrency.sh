@@ -1,0 +1,144 @@
+#!/bin/sh
+# Any number of stele processes on one store at once: pairs of builds (other
+# tags, the same tag), builds beside signs, builds raced against
+# `fsck --prune`, a failing build beside a good one in a new store.  Every
+# process succeeds that should, nothing written is lost, and fsck is clean
+# afterwards.  STELE_STORE_PAIRS sets how many rounds of each (default 20;
+# the issue's bar is 100).
+. "$(dirname "$0")/lib.sh"
+
+N=${STELE_STORE_PAIRS:-20}
+export STELE_PASSWORD=pw
+stele keygen --output-prefix k >/dev/null 2>&1
+mkdir a b big bad
+echo a >a/f && printf 'FROM scratch\nCOPY f /f\nCOPY n /n\n' >a/Dockerfile
+echo b >b/f && printf 'FROM scratch\nCOPY f /g\nCOPY n /n\n' >b/Dockerfile
+# A layer that takes a while to compress, so that a prune lands inside it.
+head -c 3000000 /dev/urandom >big/blob &&
+	printf 'FROM scratch\nCOPY blob /blob\nCOPY n /n\n' >big/Dockerfile
+# Fails after staging a big layer: a build that began a transaction.
+cp big/blob bad/blob && printf 'FROM scratch\nCOPY blob /blob\nCOPY nope /nope\n' >bad/Dockerfile
+
+# check_tags LAYOUT FILE: every "TAG DIGEST" line of FILE is in the layout's
+# index.json, each ref.name at most once.
+cat >check_tags.py <<'PY'
+import json, sys
+REF = "org.opencontainers.image.ref.name"
+idx = json.load(open(sys.argv[1] + "/index.json"))["manifests"]
+names = [m["annotations"][REF] for m in idx if REF in m.get("annotations", {})]
+assert len(names) == len(set(names)), "a ref.name twice"
+have = {m["annotations"][REF]: m["digest"] for m in idx if REF in m.get("annotations", {})}
+bad = 0
+for line in open(sys.argv[2]):
+    tag, digest = line.split()
+    if have.get(tag) != digest:
+        print("lost: %s %s (index has %s)" % (tag, digest, have.get(tag)))
+        bad += 1
+sys.exit(1 if bad else 0)
+PY
+check_tags() { python3 "$TMP/check_tags.py" "$1" "$2"; }
+
+# check_sigs LAYOUT DIGEST N: N signatures under the image's .sig tag and N
+# signature referrers.
+cat >check_sigs.py <<'PY'
+import json, sys
+store, d, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+idx = json.load(open(store + "/index.json"))["manifests"]
+tag = "sha256-%s.sig" % d[7:]
+sig = [m for m in idx if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag]
+layers = json.load(open(store + "/blobs/sha256/" + sig[0]["digest"][7:]))["layers"]
+refs = [m for m in idx if m.get("annotations", {}).get("dev.stele.subject") == d
+        and m.get("artifactType", "").endswith("sig.v1+json")]
+print("signatures under the tag: %d, referrers: %d, want %d" % (len(layers), len(refs), n))
+sys.exit(0 if len(layers) == n and len(refs) == n else 1)
+PY
+
+# fsck_clean [oci:DIR]: no problem, no temporary left behind.
+fsck_clean() {
+	stele fsck --json "$@" >f.json && [ "$(json_get f.json .problems)" = "[]" ] &&
+		[ "$(json_get f.json .temporary)" = "[]" ]
+}
+
+test_expect_success "$N pairs of concurrent builds, other tags: all succeed, all tags kept" '
+	: >want && i=0 && fail=0 &&
+	while [ $i -lt $N ]; do
+		i=$((i + 1)) && echo $i >a/n && echo $i >b/n &&
+		{ stele build -q -t a:$i a >da 2>ea & pa=$!; } &&
+		{ stele build -q -t b:$i b >db 2>eb & pb=$!; } &&
+		if ! wait $pa; then fail=$((fail + 1)); cat ea; fi &&
+		if ! wait $pb; then fail=$((fail + 1)); cat eb; fi &&
+		echo "a:$i $(cat da)" >>want && echo "b:$i $(cat db)" >>want
+	done &&
+	echo "$fail of $((2 * N)) builds failed" && [ $fail = 0 ] &&
+	check_tags "$STELE_STORE" want && fsck_clean
+'
+
+test_expect_success "$N pairs of concurrent builds, the same tag: all succeed, one wins" '
+	i=0 && fail=0 &&
+	while [ $i -lt $N ]; do
+		i=$((i + 1)) && echo "s$i" >a/n && echo "s$i" >b/n &&
+		{ stele build -q -t same:$i a >da 2>ea & pa=$!; } &&
+		{ stele build -q -t same:$i b >db 2>eb & pb=$!; } &&
+		if ! wait $pa; then fail=$((fail + 1)); cat ea; fi &&
+		if ! wait $pb; then fail=$((fail + 1)); cat eb; fi &&
+		got=$(stele inspect --json same:$i | python3 -c "import json,sys; print(json.load(sys.stdin)[\"digest\"])") &&
+		if [ "$got" != "$(cat da)" ] && [ "$got" != "$(cat db)" ]; then
+			echo "same:$i is $got, neither build"; fail=$((fail + 1))
+		fi
+	done &&
+	echo "$fail failures in $N pairs" && [ $fail = 0 ] && check_tags "$STELE_STORE" want && fsck_clean
+'
+
+test_expect_success "$N builds beside two signers each: every signature and referrer kept" '
+	stele build -q -t s:1 a >sd && D=$(cat sd) && i=0 && fail=0 &&
+	while [ $i -lt $N ]; do
+		i=$((i + 1)) && echo "c$i" >a/n &&
+		{ stele build -q -t c:$i a >da 2>ea & pa=$!; } &&
+		{ stele sign --key k.key -a n=$i s:1 >/dev/null 2>e1 & p1=$!; } &&
+		{ stele sign --key k.key -a m=$i s:1 >/dev/null 2>e2 & p2=$!; } &&
+		if ! wait $pa; then fail=$((fail + 1)); cat ea; fi &&
+		if ! wait $p1; then fail=$((fail + 1)); cat e1; fi &&
+		if ! wait $p2; then fail=$((fail + 1)); cat e2; fi &&
+		echo "c:$i $(cat da)" >>want
+	done &&
+	echo "$fail failures" && [ $fail = 0 ] && check_tags "$STELE_STORE" want &&
+	python3 "$TMP/check_sigs.py" "$STELE_STORE" "$D" $((2 * N)) && fsck_clean
+'
+
+test_expect_success "$N builds raced against fsck --prune: none fails, none loses its tag" '
+	i=0 && fail=0 && prunes=0 &&
+	while [ $i -lt $N ]; do
+		i=$((i + 1)) && echo "r$i" >big/n &&
+		{ stele build -q --no-cache -t race:1 big >dr 2>er & pr=$!; } &&
+		{ stele build -q -t keep:$i a >dk 2>ek & pk=$!; } &&
+		while kill -0 $pr 2>/dev/null; do
+			stele fsck --prune >/dev/null 2>&1; prunes=$((prunes + 1))
+		done &&
+		if ! wait $pr; then fail=$((fail + 1)); cat er; fi &&
+		if ! wait $pk; then fail=$((fail + 1)); cat ek; fi &&
+		echo "keep:$i $(cat dk)" >>want &&
+		echo "race:1 $(cat dr)" >wr && check_tags "$STELE_STORE" wr
+	done &&
+	echo "$fail of $((2 * N)) builds failed, $prunes prunes ran" &&
+	[ $fail = 0 ] && check_tags "$STELE_STORE" want && fsck_clean &&
+	stele fsck --prune >/dev/null && fsck_clean &&
+	[ "$(json_get f.json .unreferenced)" = "[]" ] && check_tags "$STELE_STORE" want
+'
+
+test_expect_success "$N failing builds beside good ones into a new store: the good ones kept" '
+	i=0 && fail=0 &&
+	while [ $i -lt $N ]; do
+		i=$((i + 1)) && echo "n$i" >a/n && rm -rf new &&
+		{ stele build -q -o oci:new:bad bad >/dev/null 2>/dev/null & px=$!; } &&
+		{ stele build -q -o oci:new:good a >dg 2>eg & pg=$!; } &&
+		if wait $px; then fail=$((fail + 1)); echo "the bad build succeeded"; fi &&
+		if ! wait $pg; then fail=$((fail + 1)); cat eg; fi &&
+		if [ -s dg ]; then
+			echo "good $(cat dg)" >wg &&
+			if ! check_tags new wg || ! fsck_clean oci:new; then
+				fail=$((fail + 1)); ls -la new
+			fi
+		fi
+	done &&
+	echo "$fail failures in $N rounds" && [ $fail = 0 ]
+'
