@@ -15,10 +15,16 @@
 #include "util/json.h"
 
 #define LAYOUT_FILE "{\"imageLayoutVersion\":\"1.0.0\"}"
+#define EMPTY_INDEX "{\"manifests\":[],\"schemaVersion\":2}"
+/* In each staging directory; skipped by move_staged() (a dot file). */
+#define TXN_LOCK ".lock"
+/* Rounds of "the layout was undone while we waited for its lock". */
+#define LOCK_TRIES 100
 
 struct stele_txn {
 	struct stele_oci *oci;
 	char *stage;      /* staging directory */
+	int lockfd;       /* holds the flock on stage/.lock */
 	json_t *changes;  /* array of [refname|null, desc] */
 	int committed;
 };
@@ -39,39 +45,120 @@ stele_oci_free(struct stele_oci *oci)
 	free(oci);
 }
 
+/*
+ * flock the directory `dir` (no message: errno says why).  The directory
+ * locked must still be the one at `dir` afterwards: a layout undone while
+ * we waited (remove_new_layout) is gone, or made anew by another process,
+ * and the lock is taken on that one instead.
+ */
+static int
+lock_dir(const char *dir, int op)
+{
+	struct stat a, b;
+	int fd, i, e;
+
+	for (i = 0; i < LOCK_TRIES; i++) {
+		if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			return -1;
+		if (flock(fd, op) < 0) {
+			e = errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		if (fstat(fd, &a) == 0 && stat(dir, &b) == 0 &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			return fd;
+		close(fd);
+	}
+	errno = ESTALE;
+	return -1;
+}
+
+/* The layout lock; with `create`, a missing directory is made first. */
+static int
+layout_lock(int *fd, const char *dir, int op, int create)
+{
+	int i, error;
+
+	for (i = 0; i < LOCK_TRIES; i++) {
+		if (create && (error = stele_fs_mkdir_p(dir, 0755)) < 0)
+			return error;
+		if ((*fd = lock_dir(dir, op)) >= 0)
+			return 0;
+		if (errno != ENOENT || !create)
+			break;
+	}
+	if (errno == ENOENT)
+		return stele_error_setc(STELE_ENOTFOUND,
+			"'%s' is not an OCI image layout (no such directory)", dir);
+	return stele_error_errno("cannot lock '%s'", dir);
+}
+
+int
+stele_oci_lock(int *fd, const struct stele_oci *oci, int exclusive)
+{
+	return layout_lock(fd, oci->dir, exclusive ? LOCK_EX : LOCK_SH, 0);
+}
+
+void
+stele_oci_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * Make what is missing of a layout; *made when this call wrote oci-layout.
+ * Under the exclusive layout lock, so that two processes making one store
+ * never write index.json over each other's first commit.
+ */
+static int
+layout_make(int *made, const char *dir)
+{
+	char *p = stele_path_join(dir, "blobs/sha256");
+	int error;
+
+	*made = 0;
+	if ((error = stele_fs_mkdir_p(p, 0755)) < 0)
+		goto out;
+	free(p);
+	p = stele_path_join(dir, "index.json");
+	if (!stele_fs_exists(p) &&
+	    (error = stele_fs_write_atomic(p, EMPTY_INDEX,
+					   strlen(EMPTY_INDEX), 0644)) < 0)
+		goto out;
+	free(p);
+	p = stele_path_join(dir, "oci-layout");
+	if (!stele_fs_exists(p)) {
+		if ((error = stele_fs_write_atomic(p, LAYOUT_FILE,
+						   strlen(LAYOUT_FILE), 0644)) < 0)
+			goto out;
+		*made = 1;
+	}
+out:
+	free(p);
+	return error;
+}
+
 int
 stele_oci_open(struct stele_oci **out, const char *dir, int create)
 {
 	struct stele_oci *oci;
 	char *p = NULL;
 	struct stele_buf b = STELE_BUF_INIT(4096);
-	int error = 0;
+	int lockfd = -1, made = 0, error = 0;
 
 	*out = NULL;
 	p = stele_path_join(dir, "oci-layout");
 	if (!stele_fs_exists(p)) {
-		char *blobs;
-
 		if (!create) {
 			error = stele_error_setc(STELE_ENOTFOUND,
 				"'%s' is not an OCI image layout (no oci-layout file)", dir);
 			goto out;
 		}
-		blobs = stele_path_join(dir, "blobs/sha256");
-		error = stele_fs_mkdir_p(blobs, 0755);
-		free(blobs);
-		if (error < 0)
-			goto out;
-		free(p);
-		p = stele_path_join(dir, "index.json");
-		if (!stele_fs_exists(p) &&
-		    (error = stele_fs_write_atomic(p,
-			"{\"manifests\":[],\"schemaVersion\":2}", 34, 0644)) < 0)
-			goto out;
-		free(p);
-		p = stele_path_join(dir, "oci-layout");
-		if ((error = stele_fs_write_atomic(p, LAYOUT_FILE,
-						   strlen(LAYOUT_FILE), 0644)) < 0)
+		if ((error = layout_lock(&lockfd, dir, LOCK_EX, 1)) < 0 ||
+		    (error = layout_make(&made, dir)) < 0)
 			goto out;
 	} else {
 		if ((error = stele_fs_read(&b, p)) < 0)
@@ -84,9 +171,11 @@ stele_oci_open(struct stele_oci **out, const char *dir, int create)
 	}
 	oci = stele_xcalloc(1, sizeof(*oci));
 	oci->dir = stele_xstrdup(dir);
-	oci->created = create && b.len == 0;
+	oci->create = create;
+	oci->created = made;
 	*out = oci;
 out:
+	stele_oci_unlock(lockfd);
 	stele_buf_release(&b);
 	free(p);
 	return error;
@@ -227,55 +316,148 @@ stele_descriptor(const char *media_type, const char *digest, uint64_t size)
 			 digest, "size", (json_int_t)size);
 }
 
+/*
+ * The layout lock for setting up a transaction, shared.  A layout undone
+ * meanwhile by the process that made it (remove_new_layout) is made again
+ * when this handle was opened with create, else it is STELE_ENOTFOUND.
+ */
+static int
+begin_lock(int *fd, struct stele_oci *oci)
+{
+	char *p = stele_path_join(oci->dir, "oci-layout");
+	int made, error;
+
+	if ((error = layout_lock(fd, oci->dir, LOCK_SH, oci->create)) < 0 ||
+	    stele_fs_exists(p))
+		goto out;
+	stele_oci_unlock(*fd);
+	*fd = -1;
+	if (!oci->create) {
+		error = stele_error_setc(STELE_ENOTFOUND,
+			"'%s' is not an OCI image layout (no oci-layout file)",
+			oci->dir);
+		goto out;
+	}
+	if ((error = layout_lock(fd, oci->dir, LOCK_EX, 1)) < 0 ||
+	    (error = layout_make(&made, oci->dir)) < 0)
+		goto out;
+	if (made)
+		oci->created = 1;
+out:
+	if (error < 0) {
+		stele_oci_unlock(*fd);
+		*fd = -1;
+	}
+	free(p);
+	return error;
+}
+
+/*
+ * A new staging directory whose .lock this process holds.  Under the
+ * layout lock: a prune (exclusive) never sees it half made, and
+ * .stele-tmp is never removed between its mkdir and the mkdtemp.
+ */
+static int
+make_stage(char **out, int *lockfd, const struct stele_oci *oci)
+{
+	char *tmpdir = stele_path_join(oci->dir, STELE_TEMP_DIR);
+	char *stage = stele_xasprintf("%s/txn-XXXXXX", tmpdir), *lock = NULL;
+	int error = 0;
+
+	*out = NULL;
+	*lockfd = -1;
+	if (mkdir(tmpdir, 0755) < 0 && errno != EEXIST) {
+		error = stele_error_errno("cannot create '%s'", tmpdir);
+		goto out;
+	}
+	if (!mkdtemp(stage)) {
+		error = stele_error_errno("cannot create '%s'", stage);
+		goto out;
+	}
+	lock = stele_path_join(stage, TXN_LOCK);
+	if ((*lockfd = open(lock, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+			    0644)) < 0 ||
+	    flock(*lockfd, LOCK_EX | LOCK_NB) < 0) {
+		error = stele_error_errno("cannot lock '%s'", lock);
+		if (*lockfd >= 0)
+			close(*lockfd);
+		*lockfd = -1;
+		stele_fs_rm_rf(stage);
+		goto out;
+	}
+	*out = stage;
+	stage = NULL;
+out:
+	free(lock);
+	free(stage);
+	free(tmpdir);
+	return error;
+}
+
 int
 stele_txn_begin(struct stele_txn **out, struct stele_oci *oci)
 {
 	struct stele_txn *txn;
-	char *tmpdir = stele_path_join(oci->dir, STELE_TEMP_DIR);
-	char *stage;
-	int error;
+	char *stage = NULL;
+	int layoutfd = -1, txnfd = -1, error;
 
 	*out = NULL;
-	if ((error = stele_fs_mkdir_p(tmpdir, 0755)) < 0) {
-		free(tmpdir);
+	if ((error = begin_lock(&layoutfd, oci)) < 0)
 		return error;
-	}
-	stage = stele_xasprintf("%s/txn-XXXXXX", tmpdir);
-	free(tmpdir);
-	if (!mkdtemp(stage)) {
-		error = stele_error_errno("cannot create '%s'", stage);
-		free(stage);
+	error = make_stage(&stage, &txnfd, oci);
+	stele_oci_unlock(layoutfd);
+	if (error < 0)
 		return error;
-	}
 	txn = stele_xcalloc(1, sizeof(*txn));
 	txn->oci = oci;
 	txn->stage = stage;
+	txn->lockfd = txnfd;
 	txn->changes = json_array();
 	*out = txn;
 	return 0;
 }
 
-static void
-remove_tmpdir_if_empty(struct stele_oci *oci)
+int
+stele_oci_staging_in_use(const char *path)
 {
-	char *tmpdir = stele_path_join(oci->dir, STELE_TEMP_DIR);
+	char *p = stele_path_join(path, TXN_LOCK);
+	int fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), busy = 0;
 
-	rmdir(tmpdir);
-	free(tmpdir);
+	free(p);
+	if (fd < 0)
+		return 0; /* not a staging directory, or one never locked */
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+		busy = 1;
+	close(fd);
+	return busy;
 }
 
-/* Undo a layout this process created and never committed to. */
+/*
+ * Undo a layout this process made and never committed to, unless anyone
+ * else put anything in it meanwhile: a staging directory (a live
+ * transaction of another process), a blob or an index entry.  Under the
+ * exclusive layout lock; a process that waits for it finds the directory
+ * gone and makes the layout again (begin_lock).
+ */
 static void
 remove_new_layout(struct stele_oci *oci)
 {
-	static const char *const parts[] = { "oci-layout", "index.json",
-					     "blobs/sha256", "blobs" };
+	static const char *const parts[] = { "blobs/sha256", "blobs",
+					     "oci-layout", "index.json" };
+	json_t *idx = NULL;
 	size_t i;
 
+	if (stele_oci_index_load(&idx, oci) < 0 ||
+	    json_array_size(json_object_get(idx, "manifests"))) {
+		json_decref(idx);
+		return;
+	}
+	json_decref(idx);
 	for (i = 0; i < sizeof(parts) / sizeof(*parts); i++) {
 		char *p = stele_path_join(oci->dir, parts[i]);
 
-		if (remove(p) < 0 && errno != ENOENT) {
+		/* rmdir and unlink, never rm -rf: a blob stops it here. */
+		if ((i < 2 ? rmdir(p) : unlink(p)) < 0 && errno != ENOENT) {
 			free(p);
 			return;
 		}
@@ -284,15 +466,39 @@ remove_new_layout(struct stele_oci *oci)
 	rmdir(oci->dir);
 }
 
+/*
+ * After a transaction: .stele-tmp goes when empty, and so does a layout
+ * made by this process and never committed to.  The caller's error
+ * message (this runs on failure paths) is kept.
+ */
+static void
+tidy_layout(struct stele_oci *oci, int undo)
+{
+	char saved[STELE_ERROR_MAX];
+	char *tmpdir;
+	int fd;
+
+	snprintf(saved, sizeof(saved), "%s", stele_error_last());
+	if ((fd = lock_dir(oci->dir, LOCK_EX)) < 0)
+		return;
+	tmpdir = stele_path_join(oci->dir, STELE_TEMP_DIR);
+	if ((rmdir(tmpdir) == 0 || errno == ENOENT) && undo)
+		remove_new_layout(oci);
+	free(tmpdir);
+	close(fd);
+	stele_error_set("%s", saved);
+}
+
 void
 stele_txn_free(struct stele_txn *txn)
 {
 	if (!txn)
 		return;
+	/* Removed while still locked: a prune never takes it for a leftover. */
 	stele_fs_rm_rf(txn->stage);
-	remove_tmpdir_if_empty(txn->oci);
-	if (!txn->committed && txn->oci->created)
-		remove_new_layout(txn->oci);
+	if (txn->lockfd >= 0)
+		close(txn->lockfd);
+	tidy_layout(txn->oci, !txn->committed && txn->oci->created);
 	free(txn->stage);
 	json_decref(txn->changes);
 	free(txn);
@@ -396,6 +602,26 @@ stele_txn_put_blob(struct stele_txn *txn, const void *data, size_t len,
 	return stele_blob_writer_commit(w, digest, NULL);
 }
 
+int
+stele_txn_hold_blob(struct stele_txn *txn, const char *digest)
+{
+	char *staged, *stored;
+	int r = 1;
+
+	if (!digest || stele_digest_validate(digest) < 0)
+		return 0;
+	staged = stele_xasprintf("%s/%s", txn->stage, digest + 7);
+	stored = stele_oci_blob_path(txn->oci, digest);
+	if (!stele_fs_exists(staged) && link(stored, staged) < 0 &&
+	    errno != EEXIST)
+		/* Absent; or a file system without hard links: present then
+		 * is the best that can be said. */
+		r = errno == ENOENT ? 0 : stele_fs_exists(stored);
+	free(stored);
+	free(staged);
+	return r;
+}
+
 char *
 stele_txn_blob_path(struct stele_txn *txn, const char *digest)
 {
@@ -415,13 +641,9 @@ stele_txn_stage_file(struct stele_txn *txn, const char *from,
 	char *staged;
 	int error;
 
-	if (stele_oci_blob_exists(txn->oci, digest))
+	if (stele_txn_hold_blob(txn, digest))
 		return 0;
 	staged = stele_xasprintf("%s/%s", txn->stage, digest + 7);
-	if (stele_fs_exists(staged)) {
-		free(staged);
-		return 0;
-	}
 	/* A hard link where the file systems allow, else a copy. */
 	if (link(from, staged) < 0 &&
 	    (error = stele_fs_copy_file(from, staged, 0644)) < 0)
@@ -530,13 +752,10 @@ stele_txn_commit(struct stele_txn *txn)
 	char *ipath = stele_path_join(txn->oci->dir, "index.json");
 	json_t *idx = NULL, *ch;
 	size_t i;
-	int lockfd, error;
+	int lockfd = -1, error;
 
-	lockfd = open(txn->oci->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0) {
-		error = stele_error_errno("cannot lock '%s'", txn->oci->dir);
+	if ((error = layout_lock(&lockfd, txn->oci->dir, LOCK_EX, 0)) < 0)
 		goto out;
-	}
 	/* Blobs first: an index entry must never point at a missing blob. */
 	if ((error = move_staged(txn)) < 0 ||
 	    (error = stele_oci_index_load(&idx, txn->oci)) < 0)
@@ -551,8 +770,7 @@ stele_txn_commit(struct stele_txn *txn)
 	txn->committed = 1;
 	txn->oci->created = 0;
 out:
-	if (lockfd >= 0)
-		close(lockfd);
+	stele_oci_unlock(lockfd);
 	json_decref(idx);
 	stele_buf_release(&b);
 	free(ipath);

@@ -26,17 +26,47 @@
  * Writes go through a transaction: blobs are staged under
  * DIR/.stele-tmp/txn-XXXXXX and only moved into blobs/ by
  * stele_txn_commit(), which then rewrites index.json atomically under an
- * exclusive lock.  A transaction freed without commit removes its staging
- * directory, so a failed build leaves nothing behind.
+ * exclusive lock, merging its changes into the index as it is then (so
+ * concurrent commits lose nothing).  A transaction freed without commit
+ * removes its staging directory, so a failed build leaves nothing behind.
+ *
+ * Any number of processes may use one layout at once.  The layout lock is
+ * an flock on DIR itself: shared while a transaction is set up, exclusive
+ * for a commit, for fsck --prune and for removing .stele-tmp or a layout
+ * this process made and never committed to (only when nothing else is in
+ * it).  Each staging directory holds a file .lock, flocked by its owner
+ * from stele_txn_begin() to stele_txn_free(); the kernel drops the flock
+ * when the owner dies, which is how a prune tells a leftover from a live
+ * transaction (stele_oci_staging_in_use).  A transaction holds every blob
+ * it reuses from the layout (a hard link in its staging directory,
+ * stele_txn_hold_blob), so a prune that runs meanwhile cannot leave its
+ * commit pointing at a missing blob.
  */
 struct stele_oci {
 	char *dir;
-	int created; /* this open made the layout (undone if never committed) */
+	int create;  /* opened with create: a transaction remakes it if undone */
+	int created; /* this process made the layout (undone if never committed) */
 };
 
 /* create: make the layout when missing. */
 int stele_oci_open(struct stele_oci **out, const char *dir, int create);
 void stele_oci_free(struct stele_oci *oci);
+
+/*
+ * Take the layout lock, shared or exclusive (blocking); *fd gets the
+ * descriptor that holds it, released by stele_oci_unlock().  A layout
+ * removed while waiting is STELE_ENOTFOUND.
+ */
+int stele_oci_lock(int *fd, const struct stele_oci *oci, int exclusive);
+void stele_oci_unlock(int fd);
+/*
+ * Whether `path`, an entry of DIR/.stele-tmp, is the staging directory of
+ * a live transaction (its owner holds the flock on its .lock).  Call it
+ * with the layout lock held: then no transaction is being set up, and with
+ * the lock exclusive, none can start, so a staging directory found idle
+ * stays idle.
+ */
+int stele_oci_staging_in_use(const char *path);
 
 char *stele_oci_blob_path(const struct stele_oci *oci, const char *digest);
 int stele_oci_blob_exists(const struct stele_oci *oci, const char *digest);
@@ -82,6 +112,15 @@ int stele_txn_copy_blob(struct stele_txn *txn, const struct stele_oci *src,
 /* Stage a file known to hold blob `digest` (linked or copied, verified). */
 int stele_txn_stage_file(struct stele_txn *txn, const char *path,
 			 const char *digest);
+/*
+ * 1 when blob `digest` is staged in this transaction or present in the
+ * layout, 0 when absent.  A blob found in the layout is held: hard-linked
+ * into the staging directory, so that it is there at commit even if a
+ * prune removes it from blobs/ meanwhile (an unreferenced blob reused by
+ * this transaction).  Call it instead of stele_oci_blob_exists() wherever
+ * a transaction skips writing a blob because the layout already has it.
+ */
+int stele_txn_hold_blob(struct stele_txn *txn, const char *digest);
 /* Path to a staged or committed blob of this transaction, for reading. */
 char *stele_txn_blob_path(struct stele_txn *txn, const char *digest);
 /*

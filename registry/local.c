@@ -31,7 +31,7 @@ copy_blob(struct lcopy *c, const json_t *d, const char *what)
 		return 0;
 	json_object_set_new(c->seen, dig, json_true());
 	c->t->blobs++;
-	if (stele_oci_blob_exists(stele_txn_oci(c->txn), dig)) {
+	if (stele_txn_hold_blob(c->txn, dig)) {
 		c->t->blobs_present++;
 		return 0;
 	}

@@ -64,11 +64,7 @@ platform_match(const json_t *d)
 static int
 have_blob(struct pull *p, const char *digest)
 {
-	char *path = stele_txn_blob_path(p->txn, digest);
-	int r = stele_fs_exists(path);
-
-	free(path);
-	return r;
+	return stele_txn_hold_blob(p->txn, digest);
 }
 
 static int

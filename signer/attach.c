@@ -241,6 +241,27 @@ record_identity(struct stele_txn *txn, const struct stele_image *img,
 }
 
 /*
+ * The image and the layers already under the tag are held by the
+ * transaction (stele_txn_hold_blob): a prune while it runs cannot leave
+ * the new manifests pointing at blobs that are gone (the image may lose
+ * its tag to a concurrent build meanwhile).
+ */
+static void
+hold_referenced(struct stele_txn *txn, const struct stele_image *img,
+		const json_t *layers)
+{
+	json_t *l;
+	size_t i;
+
+	stele_txn_hold_blob(txn, img->digest);
+	stele_txn_hold_blob(txn, img->config_digest);
+	json_array_foreach(json_object_get(img->manifest, "layers"), i, l)
+		stele_txn_hold_blob(txn, stele_json_str(l, "digest"));
+	json_array_foreach(layers, i, l)
+		stele_txn_hold_blob(txn, stele_json_str(l, "digest"));
+}
+
+/*
  * What is being attached, to find the same statement already signed by the
  * same key: ECDSA signatures are randomised, so signing again gives another
  * layer for the same thing (Ed25519's deterministic ones are equal).
@@ -323,8 +344,10 @@ attach(struct stele_attach_result *out, const struct stele_image *img,
 	json_array_append(layers, layer);
 	one = json_pack("[O]", layer);
 	subject = image_desc(img);
-	if ((error = stele_txn_begin(&txn, img->oci)) < 0 ||
-	    (error = stele_txn_put_blob(txn, blob, len, got)) < 0 ||
+	if ((error = stele_txn_begin(&txn, img->oci)) < 0)
+		goto out;
+	hold_referenced(txn, img, layers);
+	if ((error = stele_txn_put_blob(txn, blob, len, got)) < 0 ||
 	    (error = put_manifest(out->manifest, &size, txn, STELE_MT_CONFIG,
 				  layers, NULL)) < 0)
 		goto out;

@@ -1,11 +1,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include "oci/digest.h"
@@ -148,7 +146,9 @@ scan_temp(struct fsck *f)
 			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 				continue;
 			p = stele_path_join(dir, de->d_name);
-			json_array_append_new(f->r->temp, json_string(p));
+			/* A running transaction's, not a leftover. */
+			if (!stele_oci_staging_in_use(p))
+				json_array_append_new(f->r->temp, json_string(p));
 			free(p);
 		}
 		closedir(d);
@@ -174,12 +174,13 @@ stele_fsck(struct stele_fsck_report *out, const char *dir, int prune)
 	f.reached = json_object();
 	if ((error = stele_oci_open(&f.oci, dir, 0)) < 0)
 		goto out;
-	/* The same lock commits take: no writer runs while we look. */
-	lockfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (lockfd < 0 || flock(lockfd, prune ? LOCK_EX : LOCK_SH) < 0) {
-		error = stele_error_errno("cannot lock '%s'", dir);
+	/*
+	 * The layout lock: no commit runs while we look; with prune,
+	 * exclusive, so no transaction starts either, and a staging directory
+	 * found idle (its owner gone) is garbage.
+	 */
+	if ((error = stele_oci_lock(&lockfd, f.oci, prune)) < 0)
 		goto out;
-	}
 	if ((error = scan_blobs(&f)) < 0)
 		goto out;
 	scan_temp(&f);
@@ -205,8 +206,7 @@ stele_fsck(struct stele_fsck_report *out, const char *dir, int prune)
 		free(p);
 	}
 out:
-	if (lockfd >= 0)
-		close(lockfd);
+	stele_oci_unlock(lockfd);
 	json_decref(idx);
 	json_decref(f.present);
 	json_decref(f.reached);
