@@ -1,5 +1,6 @@
 /* Unit tests for oci/: references, layouts and transactions, layer plans. */
 #include <setjmp.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -164,6 +165,146 @@ test_oci_txn_commit_and_tag(void **state)
 	json_decref(found);
 	assert_int_equal(stele_oci_resolve(&found, oci, "nope", NULL), STELE_ENOTFOUND);
 	stele_buf_release(&b);
+	stele_oci_free(oci);
+	stele_fs_rm_rf(d);
+	free(layout);
+	free(d);
+}
+
+/* The one entry of DIR/.stele-tmp named txn-*, or NULL. */
+static char *
+only_stage(const char *layout)
+{
+	char *tmp = stele_path_join(layout, STELE_TEMP_DIR), *found = NULL;
+	DIR *dir = opendir(tmp);
+	struct dirent *de;
+
+	assert_non_null(dir);
+	while ((de = readdir(dir)))
+		if (!strncmp(de->d_name, "txn-", 4)) {
+			assert_null(found);
+			found = stele_path_join(tmp, de->d_name);
+		}
+	closedir(dir);
+	free(tmp);
+	return found;
+}
+
+static void
+test_oci_txn_staging_in_use(void **state)
+{
+	char *d = tmpdir(), *layout = stele_path_join(d, "l"), *stage, *dead;
+	char *lock;
+	struct stele_oci *oci;
+	struct stele_txn *txn;
+	FILE *f;
+
+	(void)state;
+	assert_ok(stele_oci_open(&oci, layout, 1));
+	assert_ok(stele_txn_begin(&txn, oci));
+	stage = only_stage(layout);
+	assert_non_null(stage);
+	/* Its owner holds it (another open file description conflicts). */
+	assert_true(stele_oci_staging_in_use(stage));
+	/* A leftover: a lock file nobody holds, or none at all. */
+	dead = stele_xasprintf("%s/%s/txn-dead", layout, STELE_TEMP_DIR);
+	assert_ok(stele_fs_mkdir_p(dead, 0755));
+	assert_false(stele_oci_staging_in_use(dead));
+	lock = stele_path_join(dead, ".lock");
+	assert_non_null(f = fopen(lock, "w"));
+	fclose(f);
+	assert_false(stele_oci_staging_in_use(dead));
+	stele_txn_free(txn);
+	assert_false(stele_fs_exists(stage));
+	assert_true(stele_fs_exists(dead));
+	free(lock);
+	free(dead);
+	free(stage);
+	stele_oci_free(oci);
+	stele_fs_rm_rf(d);
+	free(layout);
+	free(d);
+}
+
+static void
+test_oci_txn_new_layout_kept_for_others(void **state)
+{
+	char *d = tmpdir(), *layout = stele_path_join(d, "l");
+	struct stele_oci *mine, *theirs;
+	struct stele_txn *t1, *t2;
+	char dig[STELE_DIGEST_STRLEN];
+	json_t *desc, *found;
+
+	(void)state;
+	assert_ok(stele_oci_open(&mine, layout, 1));
+	assert_true(mine->created);
+	assert_ok(stele_oci_open(&theirs, layout, 1));
+	assert_false(theirs->created);
+	/* My failed transaction leaves the layout their live one uses. */
+	assert_ok(stele_txn_begin(&t2, theirs));
+	assert_ok(stele_txn_begin(&t1, mine));
+	stele_txn_free(t1);
+	assert_ok(stele_txn_put_blob(t2, "{}", 2, dig));
+	desc = stele_descriptor(STELE_MT_MANIFEST, dig, 2);
+	assert_ok(stele_txn_index_add(t2, "t", desc));
+	assert_ok(stele_txn_commit(t2));
+	stele_txn_free(t2);
+	assert_ok(stele_oci_resolve(&found, theirs, "t", NULL));
+	json_decref(found);
+	stele_oci_free(mine);
+	stele_oci_free(theirs);
+	/* Undone when nobody was in it; a handle opened with create makes it
+	 * again for its next transaction. */
+	stele_fs_rm_rf(layout);
+	assert_ok(stele_oci_open(&mine, layout, 1));
+	assert_ok(stele_oci_open(&theirs, layout, 1));
+	assert_ok(stele_txn_begin(&t1, mine));
+	stele_txn_free(t1);
+	assert_false(stele_fs_exists(layout));
+	assert_ok(stele_txn_begin(&t2, theirs));
+	assert_ok(stele_txn_put_blob(t2, "{}", 2, dig));
+	assert_ok(stele_txn_index_add(t2, "t", desc));
+	assert_ok(stele_txn_commit(t2));
+	stele_txn_free(t2);
+	assert_ok(stele_oci_resolve(&found, theirs, "t", NULL));
+	json_decref(found);
+	json_decref(desc);
+	stele_oci_free(mine);
+	stele_oci_free(theirs);
+	stele_fs_rm_rf(d);
+	free(layout);
+	free(d);
+}
+
+static void
+test_oci_txn_hold_blob(void **state)
+{
+	char *d = tmpdir(), *layout = stele_path_join(d, "l"), *p;
+	char dig[STELE_DIGEST_STRLEN];
+	struct stele_oci *oci;
+	struct stele_txn *txn;
+	json_t *desc;
+
+	(void)state;
+	assert_ok(stele_oci_open(&oci, layout, 1));
+	assert_ok(stele_txn_begin(&txn, oci));
+	assert_ok(stele_txn_put_blob(txn, "{}", 2, dig));
+	assert_ok(stele_txn_commit(txn)); /* an unreferenced blob */
+	stele_txn_free(txn);
+	assert_ok(stele_txn_begin(&txn, oci));
+	assert_true(stele_txn_hold_blob(txn, dig));
+	assert_false(stele_txn_hold_blob(txn,
+		"sha256:0000000000000000000000000000000000000000000000000000000000000000"));
+	/* A prune removes it meanwhile; the commit that reuses it brings it back. */
+	p = stele_oci_blob_path(oci, dig);
+	assert_int_equal(unlink(p), 0);
+	desc = stele_descriptor(STELE_MT_MANIFEST, dig, 2);
+	assert_ok(stele_txn_index_add(txn, "t", desc));
+	json_decref(desc);
+	assert_ok(stele_txn_commit(txn));
+	stele_txn_free(txn);
+	assert_true(stele_fs_exists(p));
+	free(p);
 	stele_oci_free(oci);
 	stele_fs_rm_rf(d);
 	free(layout);
@@ -407,6 +548,9 @@ main(void)
 		cmocka_unit_test(test_oci_path_order),
 		cmocka_unit_test(test_oci_txn_abort_leaves_nothing),
 		cmocka_unit_test(test_oci_txn_commit_and_tag),
+		cmocka_unit_test(test_oci_txn_staging_in_use),
+		cmocka_unit_test(test_oci_txn_new_layout_kept_for_others),
+		cmocka_unit_test(test_oci_txn_hold_blob),
 		cmocka_unit_test(test_oci_blob_corrupt),
 		cmocka_unit_test(test_oci_layer_canonical),
 		cmocka_unit_test(test_oci_layer_file_changed),
