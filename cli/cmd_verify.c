@@ -123,6 +123,8 @@ cmd_verify(int argc, char **argv)
 		return cli_usage(verify_usage, "need exactly one IMAGE");
 	if (!o.policy == !o.key)
 		return cli_usage(verify_usage, "give exactly one of --policy and --key");
+	if (o.identity && cli_identity_check(verify_usage, o.identity) != EXIT_OK)
+		return EXIT_USAGE;
 	if ((error = stele_ref_parse(&ref, argv[optind])) == 0) {
 		if (ref->transport == STELE_REF_DOCKER) {
 			reg.quiet = as_json;
