@@ -49,6 +49,7 @@ cli_verify_names(struct stele_verify_opts *o, char **owned,
 	const char *tag = ref->tag ? ref->tag : ref->digest ? NULL : "latest";
 
 	*owned = NULL;
+	o->named = 1;
 	if (ref->transport == STELE_REF_OCI) {
 		o->tag = ref->tag;
 		return;

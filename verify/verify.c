@@ -610,7 +610,7 @@ stele_verify_image(struct stele_verify_report **out, struct stele_image *img,
 	if (v.intended)
 		r->identity = stele_xstrdup(v.intended);
 	/* Without the caller's tag: a layout's ref.name (NAME:TAG or TAG). */
-	if (refname && !o->tag)
+	if (refname && !o->tag && !o->named)
 		tagname = strrchr(refname, ':') ? strrchr(refname, ':') + 1 : refname;
 	if (o->policy)
 		error = stele_policy_load(&v.p, o->policy);

@@ -29,8 +29,11 @@ struct stele_verify_opts {
 	const char *identity;
 	const char *reference;
 	const char *default_identity;
-	/* The tag the image was named by (image.noLatest); NULL: none. */
+	/* The tag the image was named by (image.noLatest); NULL: none.
+	 * Unless `named` is set, a NULL tag falls back to the tag in the
+	 * layout's ref.name. */
 	const char *tag;
+	int named;
 	int rebuild;            /* also rebuild from the provenance */
 	stele_verify_progress_fn progress;
 	void *progress_payload;
