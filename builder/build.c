@@ -121,6 +121,17 @@ build_expand(char **out, struct build *b, struct stage *s,
 	return 0;
 }
 
+int
+build_expand_raw(char **out, struct build *b, struct stage *s,
+		 const struct stele_instr *in, const char *text)
+{
+	int error = stele_recipe_expand_raw(out, text, stage_lookup, s);
+
+	if (error < 0)
+		return build_instr_error(b, in, error);
+	return 0;
+}
+
 void
 stage_set_env(struct stage *s, const char *key, const char *value)
 {
@@ -393,12 +404,24 @@ do_from(struct build *b, struct stage *s, const struct stele_instr *in)
 json_t *
 step_key(struct build *b, struct stage *s, const struct stele_instr *in)
 {
-	return json_pack("{s:i,s:s,s:O,s:O,s:O,s:O,s:s,s:I,s:s,s:s}",
+	json_t *key = json_pack("{s:i,s:s,s:O,s:O,s:O,s:O,s:s,s:I,s:s,s:s}",
 		"v", 1, "kind", in->keyword, "parent", s->diff_ids,
 		"config", s->config, "args", s->args, "shell", s->shell,
 		"instruction", in->text, "epoch", (json_int_t)b->epoch,
 		"compression", stele_compression_suffix(b->lopts.compression),
 		"library", stele_compression_lib(b->lopts.compression));
+	json_t *docs;
+	size_t i;
+
+	/* The instruction's text leaves its heredocs' contents out. */
+	if (in->nheredocs) {
+		docs = json_array();
+		for (i = 0; i < in->nheredocs; i++)
+			json_array_append_new(docs, json_pack("[s,s]",
+				in->heredocs[i].name, in->heredocs[i].content));
+		json_object_set_new(key, "heredocs", docs);
+	}
+	return key;
 }
 
 int
@@ -696,6 +719,26 @@ healthcheck(const struct stele_instr *in)
 	return h;
 }
 
+/*
+ * What the config records for an ONBUILD trigger (BuildKit's Expression):
+ * the trigger's line, then each heredoc's content and terminator, so that
+ * the child reads it back whole.
+ */
+static char *
+onbuild_text(const struct stele_instr *t)
+{
+	struct stele_buf buf = STELE_BUF_INIT((size_t)-1);
+	size_t i;
+
+	if (stele_buf_puts(&buf, t->text) < 0)
+		abort();
+	for (i = 0; i < t->nheredocs; i++)
+		if (stele_buf_printf(&buf, "\n%s%s", t->heredocs[i].content,
+				     t->heredocs[i].name) < 0)
+			abort();
+	return stele_buf_detach(&buf);
+}
+
 static int
 do_meta(struct build *b, struct stage *s, const struct stele_instr *in)
 {
@@ -728,12 +771,18 @@ do_meta(struct build *b, struct stage *s, const struct stele_instr *in)
 		break;
 	case STELE_I_ONBUILD: {
 		json_t *ob = json_object_get(s->config, "OnBuild");
+		char *t = onbuild_text(in->sub);
+		json_t *js = json_string(t);
 
+		free(t);
+		if (!js)
+			return build_instr_error(b, in, stele_error_setc(
+				STELE_EINVALID, "the trigger is not UTF-8 text"));
 		if (!json_is_array(ob)) {
 			ob = json_array();
 			json_object_set_new(s->config, "OnBuild", ob);
 		}
-		json_array_append_new(ob, json_string(in->sub->text));
+		json_array_append_new(ob, js);
 		/* BuildKit writes no history entry for ONBUILD. */
 		return 0;
 	}

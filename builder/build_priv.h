@@ -54,6 +54,7 @@ struct build {
 	int64_t epoch;
 	char created[32];
 	char *tmp;
+	unsigned tmp_seq;         /* names of scratch files under tmp */
 	stele_progress_fn progress;
 	void *progress_payload;
 	struct stele_layer_opts lopts;
@@ -68,6 +69,9 @@ void build_progress(struct build *b, const char *fmt, ...)
 int build_instr_error(struct build *b, const struct stele_instr *in, int code);
 int build_expand(char **out, struct build *b, struct stage *s,
 		 const struct stele_instr *in, const char *word);
+/* A COPY/ADD heredoc's content, expanded with quotes kept (ExpandRaw). */
+int build_expand_raw(char **out, struct build *b, struct stage *s,
+		     const struct stele_instr *in, const char *text);
 const char *build_arg_value(struct build *b, const char *name);
 void stage_history(struct build *b, struct stage *s, const char *created_by,
 		   int empty);

@@ -28,6 +28,7 @@ struct copy_job {
 	struct stele_context *ctx;
 	struct stele_plan plan;
 	json_t *files;  /* layer path -> context path (for provenance) */
+	json_t *inline_files; /* layer path -> heredoc name */
 	json_t *inputs;
 	int chown;
 	uid_t uid;
@@ -415,6 +416,87 @@ copy_source(struct copy_job *j, const char *src, const char *dest, int into_dir)
 
 /* ---- sources other than the build context ---- */
 
+/* The heredoc named by source word `arg`, or NULL when it names none. */
+static const struct stele_heredoc *
+inline_source(const struct stele_instr *in, const char *arg, int *chomp,
+	      int *expand)
+{
+	const struct stele_heredoc *found = NULL;
+	static const struct stele_heredoc empty = { (char *)"", (char *)"",
+						    0, 0, 0 };
+	struct stele_heredoc w;
+	size_t i;
+
+	if (in->json_form || !in->nheredocs || !stele_heredoc_word(&w, arg))
+		return NULL;
+	/* BuildKit looks the name up in a map: the last one wins. */
+	for (i = 0; i < in->nheredocs; i++)
+		if (!strcmp(in->heredocs[i].name, w.name))
+			found = &in->heredocs[i];
+	*chomp = w.chomp;
+	*expand = w.expand;
+	stele_heredoc_release(&w);
+	return found ? found : &empty;
+}
+
+/*
+ * COPY/ADD <<NAME: a file NAME (mode 0644 unless --chmod, root's unless
+ * --chown) holding the heredoc's content, tabs stripped for `<<-` and
+ * variables expanded unless the name was quoted (BuildKit's SourceContents).
+ * Never an archive to unpack.
+ */
+static int
+copy_inline(struct copy_job *j, const char *arg, const char *dest,
+	    int into_dir, unsigned n)
+{
+	const struct stele_heredoc *h;
+	struct stele_ctx_stat st = { 0 };
+	char *data, *exp = NULL, *dir, *host, *dst;
+	int chomp = 0, expand = 0, error;
+
+	h = inline_source(j->in, arg, &chomp, &expand);
+	if (!*h->name || strchr(h->name, '/') || !strcmp(h->name, ".") ||
+	    !strcmp(h->name, ".."))
+		return job_error(j, STELE_EINVALID, "a heredoc copied as a file"
+				 " needs a file name, not '%s'", h->name);
+	data = chomp ? stele_heredoc_chomp(h->content) : stele_xstrdup(h->content);
+	if (expand && (error = build_expand_raw(&exp, j->b, j->s, j->in,
+						data)) < 0) {
+		free(data);
+		return error;
+	}
+	if (exp) {
+		free(data);
+		data = exp;
+	}
+	dir = stele_xasprintf("%s/heredoc-%u", j->b->tmp, n);
+	host = stele_path_join(dir, h->name);
+	if ((error = stele_fs_mkdir_p(dir, 0700)) < 0 ||
+	    (error = stele_fs_write_new(host, data, strlen(data), 0644)) < 0) {
+		error = build_instr_error(j->b, j->in, error);
+		goto out;
+	}
+	dst = into_dir ? (*dest ? stele_xasprintf("%s/%s", dest, h->name) :
+			  stele_xstrdup(h->name)) : stele_xstrdup(dest);
+	if (!*dst) {
+		error = job_error(j, STELE_EINVALID, "cannot copy '%s' onto /", arg);
+	} else {
+		st.type = STELE_ENTRY_FILE;
+		st.perm = 0644;
+		st.size = strlen(data);
+		st.src_kind = STELE_SRC_PATH;
+		st.src = host;
+		plan_entry(j, dst, &st, NULL);
+		json_object_set_new(j->inline_files, dst, json_string(h->name));
+	}
+	free(dst);
+out:
+	free(host);
+	free(dir);
+	free(data);
+	return error;
+}
+
 static int
 atoi_safe_eq(const char *s, size_t want)
 {
@@ -651,6 +733,14 @@ write_layer(struct copy_job *j)
 				"kind", "file", "path", json_string_value(src),
 				"dest", dst, "digest", "sha256", e->digest + 7));
 	}
+	json_object_foreach(j->inline_files, dst, src) {
+		struct stele_plan_entry *e = stele_plan_find(&j->plan, dst);
+
+		if (e && e->digest[0])
+			json_array_append_new(j->inputs, json_pack("{s:s,s:s,s:s,s:{s:s}}",
+				"kind", "heredoc", "name", json_string_value(src),
+				"dest", dst, "digest", "sha256", e->digest + 7));
+	}
 	build_progress(j->b, "  layer %s (%llu bytes)", r.digest,
 		       (unsigned long long)r.size);
 	error = stage_add_layer(j->b, j->s, j->in, &r, json_incref(j->inputs));
@@ -700,6 +790,7 @@ job_init(struct copy_job *j, struct build *b, struct stage *s,
 	j->in = in;
 	j->ctx = b->ctx;
 	j->files = json_object();
+	j->inline_files = json_object();
 	j->inputs = json_array();
 }
 
@@ -708,6 +799,7 @@ job_release(struct copy_job *j)
 {
 	stele_plan_release(&j->plan);
 	json_decref(j->files);
+	json_decref(j->inline_files);
 	json_decref(j->inputs);
 }
 
@@ -762,7 +854,7 @@ copy_key(json_t *key, struct copy_job *j, char **words, size_t nsrc,
 	json_t *w = json_array(), *srcs = json_array(), *digests = json_array(), *v;
 	struct stage *src = NULL;
 	size_t i;
-	int error = 0;
+	int error = 0, chomp, expand;
 
 	for (i = 0; i <= nsrc; i++)
 		json_array_append_new(w, json_string(words[i]));
@@ -797,7 +889,8 @@ copy_key(json_t *key, struct copy_job *j, char **words, size_t nsrc,
 		goto out;
 	}
 	for (i = 0; i < nsrc && !error; i++)
-		if (!is_url(words[i]) && !is_git_url(words[i]))
+		if (!is_url(words[i]) && !is_git_url(words[i]) &&
+		    !inline_source(j->in, j->in->args[i], &chomp, &expand))
 			error = expand_source(srcs, j, words[i]);
 	json_array_foreach(srcs, i, v) {
 		char d[STELE_DIGEST_STRLEN];
@@ -830,8 +923,9 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 	const char *chmod_f = stele_instr_flag(in, "chmod");
 	char **words = NULL, *dest = NULL, *fv = NULL, *fromv = NULL, hex[65];
 	json_t *srcs = json_array(), *v, *key = NULL;
-	size_t i, nsrc = in->nargs - 1;
+	size_t i, nsrc = in->nargs - 1, ninline = 0;
 	int into_dir, error = 0, add = in->kind == STELE_I_ADD, git_add;
+	int chomp, expand;
 
 	job_init(&j, b, s, in);
 	words = stele_xcalloc(in->nargs, sizeof(char *));
@@ -841,14 +935,18 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 		error = build_expand(&fromv, b, s, in, from);
 	if (error)
 		goto out;
+	for (i = 0; i < nsrc; i++)
+		ninline += !!inline_source(in, in->args[i], &chomp, &expand);
 	for (i = 0; i < nsrc && !error; i++)
-		if ((add && is_url(words[i]) && !is_git_url(words[i])) ||
+		if (inline_source(in, in->args[i], &chomp, &expand))
+			continue;
+		else if ((add && is_url(words[i]) && !is_git_url(words[i])) ||
 		    (is_git_url(words[i]) && (!add || nsrc != 1 || from)))
 			error = job_error(&j, STELE_EINVALID,
 				"'%s': downloads are not allowed (unpinned); use a git URL with #REF as the only source, or a local file", words[i]);
 	if (error)
 		goto out;
-	git_add = add && nsrc == 1 && is_git_url(words[0]) && !from;
+	git_add = add && nsrc == 1 && !ninline && is_git_url(words[0]) && !from;
 	key = step_key(b, s, in);
 	/* The key needs no root filesystem: a hit extracts nothing. */
 	if ((error = git_add ? git_source(&j, words[0], key, &git, &gctx) :
@@ -876,10 +974,11 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 	if (fromv && (error = from_source(&j, fromv, &own)) < 0)
 		goto out;
 	for (i = 0; i < nsrc && !error; i++)
-		error = expand_source(srcs, &j, words[i]);
+		if (!inline_source(in, in->args[i], &chomp, &expand))
+			error = expand_source(srcs, &j, words[i]);
 	if (error)
 		goto out;
-	if (json_array_size(srcs) > 1 && !into_dir) {
+	if (json_array_size(srcs) + ninline > 1 && !into_dir) {
 		error = job_error(&j, STELE_EINVALID,
 			"with more than one source the destination '%s' must be a directory ending in '/'",
 			words[nsrc]);
@@ -899,6 +998,11 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 						     into_dir)) < 0)
 			break;
 	}
+	/* Heredocs come after the other sources, as in BuildKit. */
+	for (i = 0; i < nsrc && !error; i++)
+		if (inline_source(in, in->args[i], &chomp, &expand))
+			error = copy_inline(&j, in->args[i], dest, into_dir,
+					    b->tmp_seq++);
 	if (!error && (error = write_layer(&j)) == 0)
 		step_cache_store(b, s, hex);
 out:

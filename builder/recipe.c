@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "builder/heredoc.h"
 #include "builder/recipe.h"
 #include "builder/values.h"
 #include "util/buf.h"
@@ -355,48 +356,17 @@ parse_json(const struct parser *p, struct stele_instr *in, const char *text,
 	return 1;
 }
 
-/*
- * BuildKit reads `<<WORD` (optionally `<<-`, an fd number before it, spaces
- * after it) in RUN, COPY and ADD as a heredoc; stele refuses them.  Words
- * are split as BuildKit's lexer does for this: quotes and escapes kept,
- * `<<` glued to the spaces after it.
- */
+/* BuildKit's parseSourcesAndDest: files are written, never heredocs. */
 static int
-has_heredoc(const char *s)
+check_heredoc_dest(const struct parser *p, const struct stele_instr *in)
 {
-	size_t i = 0, n = strlen(s), start, j;
-	char q;
+	struct stele_heredoc h;
 
-	while (i < n) {
-		for (; i < n && IS_SPACE(s[i]); i++)
-			;
-		for (start = i; i < n && !IS_SPACE(s[i]);) {
-			if (s[i] == '\\' && i + 1 < n) {
-				i += 2;
-			} else if (s[i] == '\'' || s[i] == '"') {
-				for (q = s[i++]; i < n && s[i] != q; i++)
-					if (q == '"' && s[i] == '\\' && i + 1 < n)
-						i++;
-				i += i < n;
-			} else if (s[i] == '<' && i + 1 < n && s[i + 1] == '<') {
-				for (i += 2; i < n && (s[i] == ' ' ||
-				     s[i] == '\t' || s[i] == '\r'); i++)
-					;
-			} else {
-				i++;
-			}
-		}
-		for (j = start; j < i && IS_DIGIT(s[j]); j++)
-			;
-		if (i - j < 2 || s[j] != '<' || s[j + 1] != '<')
-			continue;
-		for (j += 2 + (j + 2 < i && s[j + 2] == '-');
-		     j < i && IS_RESPACE(s[j]); j++)
-			;
-		if (j < i && !memchr(s + j, '<', i - j))
-			return 1;
-	}
-	return 0;
+	if (!stele_heredoc_word(&h, in->args[in->nargs - 1]))
+		return 0;
+	stele_heredoc_release(&h);
+	return ierr(p, in, "%s cannot accept a heredoc as a destination",
+		    in->keyword);
 }
 
 /* BuildKit lowercases the name, then wants ^[a-z][a-z0-9-_.]*$ */
@@ -645,9 +615,9 @@ parse_args(struct parser *p, struct stele_instr *in,
 		return error;
 	if (k == STELE_I_ONBUILD)
 		return parse_onbuild(p, in);
-	if (!in->json_form && (k == STELE_I_RUN || k == STELE_I_COPY ||
-	    k == STELE_I_ADD) && strstr(in->raw, "<<") && has_heredoc(in->raw))
-		return ierr(p, in, "heredocs (<<) are not supported by stele");
+	if ((k == STELE_I_COPY || k == STELE_I_ADD) &&
+	    (error = check_heredoc_dest(p, in)) < 0)
+		return error;
 	return 0;
 }
 
@@ -790,6 +760,63 @@ next_line(struct reader *rd, const char **s, size_t *n)
 	return 1;
 }
 
+/* The next line with its line ending, as heredoc contents keep it. */
+static int
+raw_line(struct reader *rd, const char **s, size_t *n)
+{
+	const char *nl;
+
+	if (rd->p >= rd->end)
+		return 0;
+	nl = memchr(rd->p, '\n', (size_t)(rd->end - rd->p));
+	*s = rd->p;
+	rd->p = nl ? nl + 1 : rd->end;
+	*n = (size_t)(rd->p - *s);
+	rd->line++;
+	return 1;
+}
+
+/*
+ * After an instruction that can hold heredocs (BuildKit's
+ * canContainHeredoc: RUN, COPY, ADD in shell form, also as an ONBUILD
+ * trigger), each heredoc of its line takes the lines that follow, up to
+ * its terminator.
+ */
+static int
+read_heredocs(struct parser *p, struct reader *rd, struct stele_instr *top,
+	      const char *line)
+{
+	struct stele_instr *in = top->sub ? top->sub : top;
+	const char *s, *t;
+	size_t i, n, m;
+	int done;
+
+	if ((in->kind != STELE_I_RUN && in->kind != STELE_I_COPY &&
+	     in->kind != STELE_I_ADD) || in->json_form || !strstr(line, "<<"))
+		return 0;
+	stele_heredoc_scan(&in->heredocs, &in->nheredocs, line);
+	for (i = 0; i < in->nheredocs; i++) {
+		struct stele_buf c = STELE_BUF_INIT(RECIPE_MAX);
+		struct stele_heredoc *h = &in->heredocs[i];
+
+		for (done = 0; !done && raw_line(rd, &s, &n);) {
+			for (t = s, m = n; m && (t[m - 1] == '\n' ||
+			     t[m - 1] == '\r'); m--)
+				;
+			for (; h->chomp && m && *t == '\t'; t++, m--)
+				;
+			if (m == strlen(h->name) && !memcmp(t, h->name, m))
+				done = 1;
+			else
+				xput(&c, s, n);
+		}
+		h->content = stele_buf_detach(&c);
+		if (!done)
+			return ierr(p, top, "unterminated heredoc '%s'", h->name);
+	}
+	return 0;
+}
+
 /*
  * BuildKit's lineContinuationRegex, `([^E])E[ \t]*$|^E[ \t]*$`: an escape
  * at the end of the line (spaces and tabs after it allowed) that is not
@@ -879,6 +906,9 @@ parse_lines(struct parser *p, const char *text, size_t len)
 			xput(&line, s, n);
 		}
 		error = parse_instr(p, stele_buf_cstr(&line), line.len, start);
+		if (!error)
+			error = read_heredocs(p, &rd, &p->r->instrs[p->r->ninstrs - 1],
+					      stele_buf_cstr(&line));
 	}
 	stele_buf_release(&line);
 	if (!error && !p->r->ninstrs)
@@ -952,6 +982,9 @@ instr_release(struct stele_instr *in)
 	free(in->pairs);
 	free(in->text);
 	free(in->raw);
+	for (j = 0; j < in->nheredocs; j++)
+		stele_heredoc_release(&in->heredocs[j]);
+	free(in->heredocs);
 	if (in->sub) {
 		instr_release(in->sub);
 		free(in->sub);
@@ -994,6 +1027,7 @@ struct lexer {
 	stele_lookup_fn lookup;
 	void *payload;
 	int depth;
+	int raw_quotes; /* quotes are plain characters (heredoc contents) */
 	char why[512];
 };
 
@@ -1198,9 +1232,9 @@ lex_until(struct lexer *lx, struct stele_buf *out, int stop)
 	while ((c = lex_peek(lx)) >= 0 && c != stop) {
 		if (c == '$') {
 			error = lex_dollar(lx, out);
-		} else if (c == '\'') {
+		} else if (c == '\'' && !lx->raw_quotes) {
 			error = lex_single(lx, out);
-		} else if (c == '"') {
+		} else if (c == '"' && !lx->raw_quotes) {
 			error = lex_double(lx, out);
 		} else {
 			lx->pos++;
@@ -1221,9 +1255,9 @@ lex_until(struct lexer *lx, struct stele_buf *out, int stop)
 	return 0;
 }
 
-int
-stele_recipe_expand(char **out, const char *word, char escape,
-		    stele_lookup_fn lookup, void *payload)
+static int
+expand(char **out, const char *word, char escape, int raw_quotes,
+       stele_lookup_fn lookup, void *payload)
 {
 	struct stele_buf b = STELE_BUF_INIT(EXPAND_MAX);
 	struct lexer lx;
@@ -1234,6 +1268,7 @@ stele_recipe_expand(char **out, const char *word, char escape,
 	lx.s = word;
 	lx.n = strlen(word);
 	lx.esc = escape;
+	lx.raw_quotes = raw_quotes;
 	lx.lookup = lookup;
 	lx.payload = payload;
 	if (lex_until(&lx, &b, -1) < 0) {
@@ -1246,4 +1281,18 @@ stele_recipe_expand(char **out, const char *word, char escape,
 	if (!(*out = stele_buf_detach(&b)))
 		return stele_error_set("out of memory");
 	return 0;
+}
+
+int
+stele_recipe_expand(char **out, const char *word, char escape,
+		    stele_lookup_fn lookup, void *payload)
+{
+	return expand(out, word, escape, 0, lookup, payload);
+}
+
+int
+stele_recipe_expand_raw(char **out, const char *text, stele_lookup_fn lookup,
+			void *payload)
+{
+	return expand(out, text, '\\', 1, lookup, payload);
 }

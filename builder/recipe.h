@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "builder/heredoc.h"
+
 /*
  * Recipes in Dockerfile syntax (docs/recipes.md lists the subset).
  *
@@ -83,6 +85,10 @@ struct stele_instr {
 	/* ONBUILD: the trigger, parsed as an instruction of its own (same
 	   line); its `text` is what the image config records. */
 	struct stele_instr *sub;
+	/* RUN, COPY, ADD in shell form: heredocs (builder/heredoc.h) in the
+	   order of the line, with their contents */
+	struct stele_heredoc *heredocs;
+	size_t nheredocs;
 };
 
 struct stele_recipe {
@@ -103,7 +109,9 @@ struct stele_recipe {
  * start-period, start-interval, retries), `FROM image [AS name]` shape,
  * the first instruction other than ARG must be FROM, HEALTHCHECK's type,
  * durations and retries, ONBUILD's trigger (parsed as an instruction; not
- * ONBUILD, FROM or MAINTAINER), and heredocs (`<<EOF`) are refused.
+ * ONBUILD, FROM or MAINTAINER).  Heredocs of RUN, COPY and ADD are read
+ * with their contents (builder/heredoc.h); a heredoc never ended is an
+ * error, and so is a heredoc as the destination of COPY or ADD.
  */
 int stele_recipe_parse(struct stele_recipe **out, const char *path,
 		       const char *text, size_t len);
@@ -137,5 +145,13 @@ typedef const char *(*stele_lookup_fn)(void *payload, const char *name);
  */
 int stele_recipe_expand(char **out, const char *word, char escape,
 			stele_lookup_fn lookup, void *payload);
+
+/*
+ * The same substitutions over a COPY/ADD heredoc's content (BuildKit's
+ * ExpandRaw): quotes are plain characters, '\\' escapes whatever the
+ * recipe's escape is.
+ */
+int stele_recipe_expand_raw(char **out, const char *text,
+			    stele_lookup_fn lookup, void *payload);
 
 #endif

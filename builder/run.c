@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "builder/build_priv.h"
@@ -160,22 +161,92 @@ step_env(struct build *b, struct stage *s, uid_t uid)
 	return env;
 }
 
-static char **
-step_argv(struct stage *s, const struct stele_instr *in)
+/* A heredoc's name as a file name in /dev/pipes. */
+static int
+pipe_name_ok(const char *name)
+{
+	return *name && !strchr(name, '/') && strcmp(name, ".") &&
+	       strcmp(name, "..");
+}
+
+/*
+ * The shell's command for RUN with heredocs (BuildKit's dispatchRun).  A
+ * line that is a single heredoc runs its content (tabs stripped for
+ * `<<-`): a script starting with "#!" is written to `pipes`/NAME, mounted
+ * read-only at /dev/pipes/NAME, and run by path; anything else is the
+ * command.  Other lines are put back together with their heredocs for the
+ * shell to read.  *cmd malloc'd; *use_pipes set when `pipes` is used.
+ */
+static int
+heredoc_command(char **cmd, int *use_pipes, const struct stele_instr *in,
+		const char *pipes)
+{
+	struct stele_heredoc w;
+	struct stele_buf buf = STELE_BUF_INIT((size_t)-1);
+	const struct stele_heredoc *h = &in->heredocs[0];
+	char *data, *path;
+	size_t i;
+	int error = 0;
+
+	*cmd = NULL;
+	*use_pipes = 0;
+	if (!stele_heredoc_word(&w, in->raw)) {
+		if (stele_buf_puts(&buf, in->raw) < 0)
+			abort();
+		for (i = 0; i < in->nheredocs; i++)
+			if (stele_buf_printf(&buf, "\n%s%s", in->heredocs[i].content,
+					     in->heredocs[i].name) < 0)
+				abort();
+		*cmd = stele_buf_detach(&buf);
+		return 0;
+	}
+	data = w.chomp ? stele_heredoc_chomp(h->content) : stele_xstrdup(h->content);
+	stele_heredoc_release(&w);
+	if (strncmp(data, "#!", 2)) {
+		*cmd = data;
+		return 0;
+	}
+	if (!pipe_name_ok(h->name)) {
+		free(data);
+		return stele_error_setc(STELE_EINVALID, "a heredoc script "
+			"needs a file name, not '%s'", h->name);
+	}
+	path = stele_path_join(pipes, h->name);
+	if ((error = stele_fs_mkdir_p(pipes, 0755)) == 0 &&
+	    (error = stele_fs_write_new(path, data, strlen(data), 0755)) == 0 &&
+	    chmod(path, 0755) < 0)
+		error = stele_error_errno("cannot chmod '%s'", path);
+	free(path);
+	free(data);
+	if (error < 0)
+		return error;
+	*cmd = stele_xasprintf("/dev/pipes/%s", h->name);
+	*use_pipes = 1;
+	return 0;
+}
+
+static int
+step_argv(char ***out, int *use_pipes, struct stage *s,
+	  const struct stele_instr *in, const char *pipes)
 {
 	size_t i, n = in->json_form ? in->nargs : json_array_size(s->shell) + 1;
-	char **argv = stele_xcalloc(n + 1, sizeof(char *));
+	char **argv = stele_xcalloc(n + 1, sizeof(char *)), *cmd = NULL;
 	json_t *v;
+	int error = 0;
 
+	*use_pipes = 0;
 	if (in->json_form) {
 		for (i = 0; i < in->nargs; i++)
 			argv[i] = stele_xstrdup(in->args[i]);
 	} else {
+		if (in->nheredocs)
+			error = heredoc_command(&cmd, use_pipes, in, pipes);
 		json_array_foreach(s->shell, i, v)
 			argv[i] = stele_xstrdup(json_string_value(v));
-		argv[i] = stele_xstrdup(in->raw);
+		argv[i] = cmd ? cmd : stele_xstrdup(in->raw);
 	}
-	return argv;
+	*out = argv;
+	return error;
 }
 
 static json_t *
@@ -208,12 +279,12 @@ build_run(struct build *b, struct stage *s, const struct stele_instr *in)
 	struct stele_layer_result r;
 	const char *net = stele_instr_flag(in, "network");
 	const char *wd = stele_json_str(s->config, "WorkingDir");
-	char **argv = NULL, **env = NULL, *scratch = NULL;
+	char **argv = NULL, **env = NULL, *scratch = NULL, *pipes = NULL;
 	json_t *inputs, *key;
 	char hex[65];
 	uid_t uid = 0;
 	gid_t gid = 0;
-	int error;
+	int error, use_pipes = 0;
 
 	if (net && strcmp(net, "none") && strcmp(net, "host") && strcmp(net, "default"))
 		return build_instr_error(b, in, stele_error_setc(STELE_EINVALID,
@@ -229,8 +300,12 @@ build_run(struct build *b, struct stage *s, const struct stele_instr *in)
 	    (error = stage_resolve_user(s, stele_json_str(s->config, "User"), &uid,
 					&gid)) < 0)
 		return build_instr_error(b, in, error);
-	scratch = stele_xasprintf("%s/run-%u", b->tmp, counter++);
-	argv = step_argv(s, in);
+	scratch = stele_xasprintf("%s/run-%u", b->tmp, counter);
+	pipes = stele_xasprintf("%s/pipes-%u", b->tmp, counter++);
+	if ((error = step_argv(&argv, &use_pipes, s, in, pipes)) < 0) {
+		error = build_instr_error(b, in, error);
+		goto out;
+	}
 	env = step_env(b, s, uid);
 	so.runtime = b->o->runtime;
 	so.lower = s->rootfs;
@@ -241,6 +316,7 @@ build_run(struct build *b, struct stage *s, const struct stele_instr *in)
 	so.uid = uid;
 	so.gid = gid;
 	so.network_host = net && !strcmp(net, "host");
+	so.pipes = use_pipes ? pipes : NULL;
 	so.output = line_out;
 	so.output_payload = b;
 	if ((error = stele_sandbox_run(&sr, &so)) < 0) {
@@ -272,7 +348,10 @@ out:
 	stele_sandbox_result_release(&sr);
 	if (scratch)
 		stele_fs_rm_rf(scratch);
+	if (use_pipes)
+		stele_fs_rm_rf(pipes);
 	free(scratch);
+	free(pipes);
 	strv_free(argv);
 	strv_free(env);
 	return error;

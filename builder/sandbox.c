@@ -63,6 +63,7 @@ runtime_config(const struct stele_sandbox_opts *o, const char *root)
 	static const char *const shm_o[] = { "nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL };
 	static const char *const mq_o[] = { "nosuid", "noexec", "nodev", NULL };
 	static const char *const sys_o[] = { "nosuid", "noexec", "nodev", "ro", NULL };
+	static const char *const pipes_o[] = { "rbind", "ro", "nosuid", "nodev", NULL };
 	static const char *const masked[] = { "/proc/acpi", "/proc/asound",
 		"/proc/kcore", "/proc/keys", "/proc/latency_stats",
 		"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
@@ -82,6 +83,9 @@ runtime_config(const struct stele_sandbox_opts *o, const char *root)
 	json_array_append_new(mounts, mount_json("/dev/shm", "tmpfs", "shm", shm_o));
 	json_array_append_new(mounts, mount_json("/dev/mqueue", "mqueue", "mqueue", mq_o));
 	json_array_append_new(mounts, mount_json("/sys", "sysfs", "sysfs", sys_o));
+	if (o->pipes)
+		json_array_append_new(mounts, mount_json("/dev/pipes", "bind",
+							 o->pipes, pipes_o));
 	cfg = json_pack("{s:s,s:{s:b,s:{s:i,s:i},s:o,s:o,s:s,s:{s:O,s:O,s:O,s:O},"
 			 "s:[{s:s,s:i,s:i}],s:b},s:{s:s,s:b},s:s,s:o,"
 			 "s:{s:o,s:o,s:o}}",

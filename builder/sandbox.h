@@ -31,6 +31,9 @@ struct stele_sandbox_opts {
 	uid_t uid;
 	gid_t gid;
 	int network_host;
+	const char *pipes;         /* NULL, or a directory bind-mounted
+				      read-only at /dev/pipes (RUN heredoc
+				      scripts; never in the layer) */
 	stele_line_fn output;      /* each line the step prints */
 	void *output_payload;
 };

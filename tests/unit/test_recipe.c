@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "builder/heredoc.h"
 #include "builder/recipe.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -1177,44 +1178,159 @@ test_recipe_empty(void **state)
 	expect_error("ARG A\n", "recipe: no FROM instruction");
 }
 
-static void
-test_recipe_heredoc_refused(void **state)
+/* "name|content|chomp|expand|fd;..." for an instruction's heredocs. */
+static char *
+dump_heredocs(const struct stele_instr *in)
 {
-	static const char *const bad[] = {
-		"FROM a\nRUN <<EOF\necho hi\nEOF\n",
-		"FROM a\nRUN cat <<-EOT\n",
-		"FROM a\nRUN cat << EOF\n",
-		"FROM a\nRUN 3<<EOF cat\n",
-		"FROM a\nRUN python3 <<'EOF'\n",
-		"FROM a\nRUN --network=none <<\"EOF\" sh\n",
-		NULL
-	};
-	static const char *const want[] = {
-		"FROM [a]",
-		"RUN [echo \"<<EOF\"]",
-		"RUN [echo '<<EOF']",
-		"RUN [echo $((1<<2))]",
-		"RUN [echo a<<b]",
-		"RUN [echo \\<<EOF]",
-		"RUN [echo <<]",
-		"RUN json [sh] [-c] [cat <<EOF]",
-		"CMD [cat <<EOF]",
+	struct stele_buf b = STELE_BUF_INIT(1 << 20);
+	size_t i;
+
+	for (i = 0; i < in->nheredocs; i++)
+		assert_ok(stele_buf_printf(&b, "%s|%s|%d|%d|%u;",
+			in->heredocs[i].name, in->heredocs[i].content,
+			in->heredocs[i].chomp, in->heredocs[i].expand,
+			in->heredocs[i].fd));
+	return stele_buf_detach(&b);
+}
+
+/* Parse; instruction `i` has these heredocs and the next is at `line`. */
+static void
+expect_heredocs(const char *text, size_t i, const char *want, int next_line)
+{
+	struct stele_recipe *r = parse(text);
+	const struct stele_instr *in = &r->instrs[i];
+	char *d;
+
+	if (in->sub)
+		in = in->sub;
+	d = dump_heredocs(in);
+	if (strcmp(d, want))
+		print_error("got <%s> want <%s>\n", d, want);
+	assert_string_equal(d, want);
+	free(d);
+	if (next_line) {
+		assert_true(i + 1 < r->ninstrs);
+		assert_int_equal(r->instrs[i + 1].line, next_line);
+	}
+	stele_recipe_free(r);
+}
+
+static void
+test_recipe_heredoc(void **state)
+{
+	static const char *const plain[] = {
+		"FROM a\nRUN echo \"<<EOF\"\n", "FROM a\nRUN echo '<<EOF'\n",
+		"FROM a\nRUN echo $((1<<2))\n", "FROM a\nRUN echo a<<b\n",
+		"FROM a\nRUN echo \\<<EOF\n", "FROM a\nRUN echo <<\n",
+		"FROM a\nRUN [\"sh\", \"-c\", \"cat <<EOF\"]\n",
+		"FROM a\nCMD cat <<EOF\n", "FROM a\nRUN cat <<EOF<x\n",
+		"FROM a\nRUN cat <<-\n", "FROM a\nRUN cat <<- EOF\n",
+		"FROM a\nRUN echo 'x <<EOF\n", "FROM a\nRUN echo ${X <<EOF\n",
+		"FROM a\nENV A=<<EOF\n", "FROM a\nRUN cat <<\"E O\"F\" x\n",
 		NULL
 	};
 	size_t i;
 
 	(void)state;
-	for (i = 0; bad[i]; i++)
-		expect_error(bad[i], "recipe:2: RUN: heredocs (<<) are not "
-			     "supported by stele");
-	expect_error("FROM a\nCOPY <<EOF /x\n", "recipe:2: COPY: heredocs "
-		     "(<<) are not supported by stele");
-	expect_error("FROM a\nADD --chmod=644 <<EOF /x\n", "recipe:2: ADD: "
-		     "heredocs (<<) are not supported by stele");
-	expect_dump("FROM a\nRUN echo \"<<EOF\"\nRUN echo '<<EOF'\n"
-		    "RUN echo $((1<<2))\nRUN echo a<<b\nRUN echo \\<<EOF\n"
-		    "RUN echo <<\nRUN [\"sh\", \"-c\", \"cat <<EOF\"]\n"
-		    "CMD cat <<EOF\n", want);
+	expect_heredocs("FROM a\nRUN <<EOF\necho hi\nEOF\nRUN x\n", 1,
+			"EOF|echo hi\n|0|1|0;", 5);
+	expect_heredocs("FROM a\nCOPY <<A <<\"B\" /dst/\na1\nA\nb1\n\tb2\nB\n"
+			"RUN x\n", 1, "A|a1\n|0|1|0;B|b1\n\tb2\n|0|0|0;", 8);
+	expect_heredocs("FROM a\nRUN <<-EOT cat\n\tx\n\t\tEOT\nRUN y\n", 1,
+			"EOT|\tx\n|1|1|0;", 5);
+	expect_heredocs("FROM a\nRUN cat <<'EOF'\n$X\nEOF\n", 1,
+			"EOF|$X\n|0|0|0;", 0);
+	expect_heredocs("FROM a\nRUN cat <<E\"O\"F\nEOF\n", 1,
+			"EOF||0|0|0;", 0);
+	expect_heredocs("FROM a\nRUN 3<<EOF cat <&3\nx\nEOF\n", 1,
+			"EOF|x\n|0|1|3;", 0);
+	expect_heredocs("FROM a\nRUN cat << EOF\nx\nEOF\n", 1,
+			"EOF|x\n|0|1|0;", 0);
+	/* content is raw: line endings, comments, instructions, directives */
+	expect_heredocs("FROM a\nRUN <<EOF\r\nx\r\n# c\r\nFROM b\r\nEOF\r\nRUN y\n",
+			1, "EOF|x\r\n# c\r\nFROM b\r\n|0|1|0;", 7);
+	/* the terminator must be the whole line */
+	expect_heredocs("FROM a\nRUN <<EOF\n EOF\nEOFX\nEOF\n", 1,
+			"EOF| EOF\nEOFX\n|0|1|0;", 0);
+	/* after continuation lines; flags may come first */
+	expect_heredocs("FROM a\nRUN --network=none cat \\\n  <<EOF\nx\nEOF\n"
+			"RUN y\n", 1, "EOF|x\n|0|1|0;", 6);
+	/* at the end of the file without a newline */
+	expect_heredocs("FROM a\nRUN <<EOF\nx\nEOF", 1, "EOF|x\n|0|1|0;", 0);
+	/* an ONBUILD trigger's heredocs belong to the trigger */
+	expect_heredocs("FROM a\nONBUILD RUN <<EOF\nx\nEOF\nRUN y\n", 1,
+			"EOF|x\n|0|1|0;", 5);
+	expect_heredocs("FROM a\nCOPY --chmod=644 <<EOF /x\nhi\nEOF\n", 1,
+			"EOF|hi\n|0|1|0;", 0);
+	for (i = 0; plain[i]; i++)
+		expect_heredocs(plain[i], 1, "", 0);
+
+	expect_error("FROM a\nRUN <<EOF\nx\n",
+		     "recipe:2: RUN: unterminated heredoc 'EOF'");
+	expect_error("FROM a\nRUN <<A <<B\nx\nA\ny\n",
+		     "recipe:2: RUN: unterminated heredoc 'B'");
+	expect_error("FROM a\nONBUILD COPY <<EOF /x\nx\n",
+		     "recipe:2: ONBUILD: unterminated heredoc 'EOF'");
+	expect_error("FROM a\nCOPY a <<EOF\nx\nEOF\n",
+		     "recipe:2: COPY: COPY cannot accept a heredoc as a "
+		     "destination");
+	expect_error("FROM a\nADD [\"a\", \"<<EOF\"]\n",
+		     "recipe:2: ADD: ADD cannot accept a heredoc as a "
+		     "destination");
+}
+
+static void
+test_recipe_heredoc_words(void **state)
+{
+	struct stele_heredoc h;
+	char *c;
+
+	(void)state;
+	assert_int_equal(stele_heredoc_word(&h, "<<EOF"), 1);
+	assert_string_equal(h.name, "EOF");
+	stele_heredoc_release(&h);
+	assert_int_equal(stele_heredoc_word(&h, "12<<-  'a b'"), 1);
+	assert_string_equal(h.name, "a b");
+	assert_int_equal(h.fd, 12);
+	assert_int_equal(h.chomp, 1);
+	assert_int_equal(h.expand, 0);
+	stele_heredoc_release(&h);
+	assert_int_equal(stele_heredoc_word(&h, "<<E\\\"OF"), 1);
+	assert_string_equal(h.name, "E\"OF");
+	assert_int_equal(h.expand, 1);
+	stele_heredoc_release(&h);
+	assert_int_equal(stele_heredoc_word(&h, "<<\"a\\$b\""), 1);
+	assert_string_equal(h.name, "a$b");
+	stele_heredoc_release(&h);
+	assert_int_equal(stele_heredoc_word(&h, "<<"), 0);
+	assert_int_equal(stele_heredoc_word(&h, "<<-"), 0);
+	assert_int_equal(stele_heredoc_word(&h, "<<''"), 0);
+	assert_int_equal(stele_heredoc_word(&h, "<<a b"), 0);
+	assert_int_equal(stele_heredoc_word(&h, "<<'a"), 0);
+	assert_int_equal(stele_heredoc_word(&h, "x<<a"), 0);
+	assert_int_equal(stele_heredoc_word(&h, "<<a<b"), 0);
+	assert_int_equal(stele_heredoc_word(&h, "<a"), 0);
+
+	c = stele_heredoc_chomp("\t\ta\n\tb\n c\n\t\n\t");
+	assert_string_equal(c, "a\nb\n c\n\n");
+	free(c);
+	c = stele_heredoc_chomp("");
+	assert_string_equal(c, "");
+	free(c);
+}
+
+static void
+test_recipe_heredoc_trigger(void **state)
+{
+	struct stele_recipe *r = NULL;
+	const char *t = "COPY <<EOF /x\nhello\nEOF";
+
+	(void)state;
+	assert_ok(stele_recipe_parse_trigger(&r, "T", t, strlen(t)));
+	assert_int_equal(r->ninstrs, 1);
+	assert_int_equal(r->instrs[0].nheredocs, 1);
+	assert_string_equal(r->instrs[0].heredocs[0].content, "hello\n");
+	stele_recipe_free(r);
 }
 
 static void
@@ -1772,7 +1888,9 @@ main(void)
 		cmocka_unit_test(test_recipe_syntax_check_directives),
 		cmocka_unit_test(test_recipe_from_first),
 		cmocka_unit_test(test_recipe_empty),
-		cmocka_unit_test(test_recipe_heredoc_refused),
+		cmocka_unit_test(test_recipe_heredoc),
+		cmocka_unit_test(test_recipe_heredoc_words),
+		cmocka_unit_test(test_recipe_heredoc_trigger),
 		cmocka_unit_test(test_recipe_size_caps),
 		cmocka_unit_test(test_recipe_path_in_errors),
 		cmocka_unit_test(test_recipe_expand_docker_vectors),

@@ -1,0 +1,140 @@
+#!/bin/sh
+# Heredocs in RUN, COPY, ADD and ONBUILD, with BuildKit's meaning.  buildah
+# 1.28 predates heredoc support, so every result is BuildKit's, asserted.
+. "$(dirname "$0")/lib.sh"
+
+export STELE_CACHE="$TMP/cache"
+make_busybox_base busybox:test
+mkdir ctx && echo ctx-file >ctx/f
+
+# unpack NAME: build ctx/NAME.df into oci:$TMP/NAME:x and unpack it.
+unpack() {
+	stele build -q -f "ctx/$1.df" -o "oci:$TMP/$1:x" ctx >/dev/null &&
+	umoci unpack --image "$1:x" "u-$1" >/dev/null
+}
+
+cat >ctx/copy.df <<'DF'
+FROM scratch
+ARG NAME=world
+COPY <<EOF /greeting
+hello $NAME "quoted" 'single' \$NOT ${NAME:-x}
+EOF
+COPY --chmod=600 <<-"RAW" <<TWO f /dir/
+	raw $NAME
+		twice tabbed
+	RAW
+	two $NAME
+TWO
+COPY <<EOF /dir/
+named after the terminator
+EOF
+ADD <<A /added
+not an archive
+A
+DF
+test_expect_success 'COPY/ADD <<EOF: files named after the terminator, expanded unless quoted, <<- strips tabs' '
+	unpack copy &&
+	[ "$(cat u-copy/rootfs/greeting)" = "hello world \"quoted\" '"'"'single'"'"' \$NOT world" ] &&
+	printf "raw \$NAME\ntwice tabbed\n" >want-raw && cmp want-raw u-copy/rootfs/dir/RAW &&
+	printf "\ttwo world\n" >want-two && cmp want-two u-copy/rootfs/dir/TWO &&
+	[ "$(cat u-copy/rootfs/dir/f)" = ctx-file ] &&
+	[ "$(cat u-copy/rootfs/dir/EOF)" = "named after the terminator" ] &&
+	[ "$(cat u-copy/rootfs/added)" = "not an archive" ] &&
+	[ "$(stat -c %a u-copy/rootfs/greeting)" = 644 ] &&
+	[ "$(stat -c %a u-copy/rootfs/dir/RAW)" = 600 ] && [ "$(stat -c %a u-copy/rootfs/dir/TWO)" = 600 ]
+'
+
+cat >ctx/run.df <<'DF'
+FROM busybox:test
+ENV WHO=env
+RUN <<EOF
+echo plain > /plain
+echo "$WHO" >> /plain
+EOF
+RUN <<EOF
+#!/bin/sh
+echo "script $0" > /script
+EOF
+RUN <<-EOF
+	echo chomped > /chomped
+	EOF
+RUN cat <<A >/a && cat <<'B' >/b
+first $WHO
+A
+second $WHO
+B
+RUN 3<<EOF cat <&3 >/fd3
+on fd 3
+EOF
+RUN <<'EOF' sh -s arg1
+echo "stdin script $1" > /stdin
+EOF
+DF
+test_expect_success 'RUN <<EOF: a script run by the shell, a #! script run as a file, heredocs given back to the shell' '
+	unpack run &&
+	printf "plain\nenv\n" >want && cmp want u-run/rootfs/plain &&
+	[ "$(cat u-run/rootfs/script)" = "script /dev/pipes/EOF" ] &&
+	[ "$(cat u-run/rootfs/chomped)" = chomped ] &&
+	[ "$(cat u-run/rootfs/a)" = "first env" ] && [ "$(cat u-run/rootfs/b)" = "second \$WHO" ] &&
+	[ "$(cat u-run/rootfs/fd3)" = "on fd 3" ] &&
+	[ "$(cat u-run/rootfs/stdin)" = "stdin script arg1" ] &&
+	[ ! -e u-run/rootfs/dev/pipes ]
+'
+test_expect_success 'a changed heredoc is a changed step: the cache never serves the old content' '
+	printf "FROM busybox:test\nRUN <<EOF\necho one >/v\nEOF\nCOPY <<EOF /c\none\nEOF\n" >ctx/cache.df &&
+	unpack cache && [ "$(cat u-cache/rootfs/v)" = one ] && [ "$(cat u-cache/rootfs/c)" = one ] &&
+	rm -rf u-cache && sed -i "s/one/two/" ctx/cache.df &&
+	unpack cache && [ "$(cat u-cache/rootfs/v)" = two ] && [ "$(cat u-cache/rootfs/c)" = two ]
+'
+test_expect_success 'heredocs build twice to the same digest, with and without the cache' '
+	d1=$(stele build -q -f ctx/run.df -o oci:$TMP/r1:x ctx) &&
+	d2=$(stele build -q --no-cache -f ctx/run.df -o oci:$TMP/r2:x ctx) && [ "$d1" = "$d2" ] &&
+	d3=$(stele build -q --no-cache -f ctx/copy.df -o oci:$TMP/r3:x ctx) &&
+	d4=$(stele build -q -f ctx/copy.df -o oci:$TMP/r4:x ctx) && [ "$d3" = "$d4" ]
+'
+cat >ctx/onbase.df <<'DF'
+FROM busybox:test
+ONBUILD COPY <<EOF /from-trigger
+copied by the trigger
+EOF
+ONBUILD RUN <<EOF
+echo ran by the trigger > /ran
+EOF
+DF
+test_expect_success 'ONBUILD with heredocs: recorded whole, run in the child' '
+	unpack onbase && stele inspect --json oci:onbase:x >onbase.json &&
+	python3 -c "import json;c=json.load(open(\"onbase.json\"))[\"config\"][\"config\"];assert c[\"OnBuild\"]==[\"COPY <<EOF /from-trigger\ncopied by the trigger\nEOF\",\"RUN <<EOF\necho ran by the trigger > /ran\nEOF\"],c" &&
+	printf "FROM oci:$TMP/onbase:x\n" >ctx/onchild.df && unpack onchild &&
+	[ "$(cat u-onchild/rootfs/from-trigger)" = "copied by the trigger" ] &&
+	[ "$(cat u-onchild/rootfs/ran)" = "ran by the trigger" ]
+'
+test_expect_success 'a heredoc never ended is an error naming its line' '
+	printf "FROM scratch\nLABEL a=b\nRUN <<EOF\necho x\n" >ctx/bad.df &&
+	expect_code 3 stele build -q -f ctx/bad.df -o oci:$TMP/bad:x ctx 2>err && cat err &&
+	grep -q "ctx/bad.df:3: RUN: unterminated heredoc .EOF." err && [ ! -e bad ]
+'
+test_expect_success 'a heredoc is no destination' '
+	printf "FROM scratch\nCOPY f <<EOF\nx\nEOF\n" >ctx/bad.df &&
+	expect_code 3 stele build -q -f ctx/bad.df -o oci:$TMP/bad:x ctx 2>err && cat err &&
+	grep -q "ctx/bad.df:2: COPY: COPY cannot accept a heredoc as a destination" err
+'
+test_expect_success 'a heredoc copied as a file needs a file name' '
+	printf "FROM scratch\nCOPY <<\"a/b\" /x/\nx\na/b\n" >ctx/bad.df &&
+	expect_code 3 stele build -q -f ctx/bad.df -o oci:$TMP/bad:x ctx 2>err && cat err &&
+	grep -q "ctx/bad.df:2: COPY: a heredoc copied as a file needs a file name, not .a/b." err
+'
+test_expect_success 'a #! heredoc script needs a file name' '
+	printf "FROM busybox:test\nRUN <<\"..\"\n#!/bin/sh\ntrue\n..\n" >ctx/bad.df &&
+	expect_code 3 stele build -q -f ctx/bad.df -o oci:$TMP/bad:x ctx 2>err && cat err &&
+	grep -q "ctx/bad.df:2: RUN: a heredoc script needs a file name, not .\.\.." err
+'
+test_expect_success 'several heredocs on one COPY need a directory destination' '
+	printf "FROM scratch\nCOPY <<A <<B /x\na\nA\nb\nB\n" >ctx/bad.df &&
+	expect_code 3 stele build -q -f ctx/bad.df -o oci:$TMP/bad:x ctx 2>err && cat err &&
+	grep -q "ctx/bad.df:2: COPY: with more than one source the destination ./x. must be a directory" err
+'
+test_expect_success 'a heredoc with a bad substitution names it' '
+	printf "FROM scratch\nCOPY <<EOF /x\n\${A:?must be set}\nEOF\n" >ctx/bad.df &&
+	expect_code 3 stele build -q -f ctx/bad.df -o oci:$TMP/bad:x ctx 2>err && cat err &&
+	grep -q "ctx/bad.df:2: COPY: cannot expand .*must be set" err
+'
