@@ -185,11 +185,48 @@ extract_layer(struct build *b, const char *digest, const char *root)
 	return error;
 }
 
+/* A stage's layer records in the provenance's form; new reference. */
+json_t *
+build_prov_records(struct build *b, json_t *prov_layers)
+{
+	json_t *out = json_array(), *l;
+	size_t i;
+
+	json_array_foreach(prov_layers, i, l)
+		json_array_append_new(out, stele_prov_record_new(
+			stele_json_str(l, "mediaType"), stele_json_str(l, "digest"),
+			(uint64_t)json_integer_value(json_object_get(l, "size")),
+			stele_json_str(l, "diffID"), stele_json_str(l, "stage"),
+			b->recipe_path, (int)json_integer_value(json_object_get(l, "line")),
+			stele_json_str(l, "instruction"),
+			json_deep_copy(json_object_get(l, "inputs")),
+			json_is_true(json_object_get(l, "base"))));
+	return out;
+}
+
 /* Record a new layer: image order, provenance and the stage's rootfs. */
 int
 stage_add_layer(struct build *b, struct stage *s, const struct stele_instr *in,
 		const struct stele_layer_result *r, json_t *inputs)
 {
+	json_t *v;
+	size_t i;
+
+	/*
+	 * A COPY --from of a stage brings that stage's records along, so the
+	 * provenance holds every step that contributed to the image.  Taken
+	 * from the stage as it is in this build, never from the cache: a
+	 * cached copy must not carry another build's network modes.
+	 */
+	json_array_foreach(inputs, i, v) {
+		const char *kind = stele_json_str(v, "kind");
+		json_int_t idx = json_integer_value(json_object_get(v, "index"));
+
+		if (kind && !strcmp(kind, "stage") && idx >= 0 &&
+		    (size_t)idx < b->nstages && b->stages[idx])
+			json_object_set_new(v, "steps",
+				build_prov_records(b, b->stages[idx]->prov_layers));
+	}
 	json_array_append_new(s->layers, stele_descriptor(r->media_type,
 							  r->digest, r->size));
 	json_array_append_new(s->diff_ids, json_string(r->diff_id));

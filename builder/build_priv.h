@@ -76,6 +76,7 @@ const char *build_arg_value(struct build *b, const char *name);
 void stage_history(struct build *b, struct stage *s, const char *created_by,
 		   int empty);
 void stage_set_env(struct stage *s, const char *key, const char *value);
+json_t *build_prov_records(struct build *b, json_t *prov_layers);
 int stage_add_layer(struct build *b, struct stage *s,
 		    const struct stele_instr *in,
 		    const struct stele_layer_result *r, json_t *inputs);

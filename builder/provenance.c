@@ -47,11 +47,11 @@ stele_prov_dep(struct stele_prov *p, const char *uri, json_t *digest)
 						 "digest", digest));
 }
 
-void
-stele_prov_layer(struct stele_prov *p, const char *media_type,
-		 const char *digest, uint64_t size, const char *diff_id,
-		 const char *stage, const char *recipe, int line,
-		 const char *instruction, json_t *inputs, int base)
+json_t *
+stele_prov_record_new(const char *media_type, const char *digest,
+		      uint64_t size, const char *diff_id, const char *stage,
+		      const char *recipe, int line, const char *instruction,
+		      json_t *inputs, int base)
 {
 	json_t *ann = json_pack("{s:s,s:I,s:b}", "diffID", diff_id,
 				"size", (json_int_t)size, "base", base);
@@ -65,9 +65,20 @@ stele_prov_layer(struct stele_prov *p, const char *media_type,
 	if (instruction)
 		json_object_set_new(ann, "instruction", json_string(instruction));
 	json_object_set_new(ann, "inputs", inputs ? inputs : json_array());
-	json_array_append_new(p->layers, json_pack("{s:s,s:s,s:{s:s},s:o}",
-		"name", "layer", "mediaType", media_type, "digest", "sha256",
-		digest + 7, "annotations", ann));
+	return json_pack("{s:s,s:s,s:{s:s},s:o}", "name", "layer", "mediaType",
+			 media_type, "digest", "sha256", digest + 7,
+			 "annotations", ann);
+}
+
+void
+stele_prov_layer(struct stele_prov *p, const char *media_type,
+		 const char *digest, uint64_t size, const char *diff_id,
+		 const char *stage, const char *recipe, int line,
+		 const char *instruction, json_t *inputs, int base)
+{
+	json_array_append_new(p->layers, stele_prov_record_new(media_type,
+		digest, size, diff_id, stage, recipe, line, instruction, inputs,
+		base));
 }
 
 json_t *

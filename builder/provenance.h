@@ -2,6 +2,7 @@
 #define STELE_BUILDER_PROVENANCE_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "oci/layout.h"
 
@@ -37,6 +38,12 @@ void stele_prov_layer(struct stele_prov *p, const char *media_type,
 		      const char *digest, uint64_t size, const char *diff_id,
 		      const char *stage, const char *recipe, int line,
 		      const char *instruction, json_t *inputs, int base);
+/* One record (the form of runDetails.byproducts); `inputs` is stolen.
+ * New reference. */
+json_t *stele_prov_record_new(const char *media_type, const char *digest,
+			      uint64_t size, const char *diff_id,
+			      const char *stage, const char *recipe, int line,
+			      const char *instruction, json_t *inputs, int base);
 /* The statement for the image; new reference. */
 json_t *stele_prov_statement(struct stele_prov *p, const char *name,
 			     const char *manifest_digest,
@@ -64,5 +71,69 @@ int stele_referrers(json_t **out, const struct stele_oci *oci,
  */
 int stele_prov_load(json_t **out, const struct stele_oci *oci,
 		    const char *subject_digest);
+
+/*
+ * Reading provenance back: the one strict reader, beside the writer, used
+ * by every consumer (inspect, verify, rebuild).  A statement of stele's
+ * buildType is checked field by field against what the writer above emits:
+ * a missing field, a field of the wrong type or a field the writer never
+ * writes is an error naming it (STELE_EINVALID), so a renamed field can
+ * never read as "(none)" in a policy check.  A statement of another
+ * buildType (another builder, `cosign attest`) is read only for what SLSA
+ * v1 itself requires (subject, buildType, builder id); `stele` is 0 and the
+ * stele fields are empty: such a statement claims nothing stele can check.
+ */
+struct stele_prov_record {      /* one per image layer, image order */
+	const char *digest;     /* "sha256:…" */
+	const char *media_type;
+	const char *diff_id;
+	uint64_t size;
+	int base;
+	const char *stage;      /* NULL for import */
+	const char *recipe;     /* NULL for import and base layers of an import */
+	int line;
+	const char *instruction;
+	json_t *inputs;         /* borrowed, validated (kinds below) */
+	json_t *annotations;    /* the record's annotations, borrowed */
+};
+
+struct stele_prov_doc {
+	json_t *statement;      /* the whole statement, owned */
+	const char *subject_name;
+	char subject_digest[STELE_DIGEST_STRLEN];
+	const char *build_type;
+	const char *builder_id;
+	int stele;              /* stele's buildType: the fields below are set */
+	int import;             /* made by `stele import` (no recipe, no source) */
+	const char *recipe_path, *recipe_digest;  /* "sha256:…" */
+	const char *source_uri, *source_ref, *source_resolved_ref, *target;
+	json_t *build_args;     /* object of strings, borrowed */
+	json_t *deps;           /* resolvedDependencies, borrowed */
+	int64_t epoch;
+	const char *compression_suffix;           /* NULL when not recorded */
+	struct stele_prov_record *records;
+	size_t nrecords;
+};
+
+/* Parse a statement's bytes (`what` names them in errors). */
+int stele_prov_parse(struct stele_prov_doc **out, const void *data,
+		     size_t len, const char *what);
+void stele_prov_doc_free(struct stele_prov_doc *d);
+/* The record of the image layer with this digest, or NULL. */
+const struct stele_prov_record *stele_prov_record_of(
+	const struct stele_prov_doc *d, const char *layer_digest);
+/*
+ * Whether every step that contributed to the image ran without network:
+ * 1 yes, 0 no (*why says which step, malloc'd).  The walk goes through the
+ * records of the image's layers and, through each `COPY --from` of a stage,
+ * that stage's records, transitively.  A statement without step records
+ * (another builder's, or one whose records do not cover every layer) is 0:
+ * hermeticity cannot be shown.
+ */
+int stele_prov_hermetic(const struct stele_prov_doc *d, char **why);
+
+/* stele_prov_load, then the strict reader. */
+int stele_prov_load_doc(struct stele_prov_doc **out,
+			const struct stele_oci *oci, const char *subject_digest);
 
 #endif

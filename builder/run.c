@@ -333,8 +333,6 @@ build_run(struct build *b, struct stage *s, const struct stele_instr *in)
 		error = build_instr_error(b, in, error);
 		goto out;
 	}
-	if (so.network_host)
-		json_object_set_new(b->prov.internal, "hermetic", json_false());
 	inputs = json_pack("[{s:s,s:o,s:s,s:s,s:b,s:o}]", "kind", "run",
 		"argv", strv_json(argv), "runtime", so.runtime ? so.runtime : "runc",
 		"network", so.network_host ? "host" : "none",

@@ -20,23 +20,17 @@ static const char inspect_usage[] =
 	"  -h, --help   this help\n";
 
 static json_t *
-layer_record(json_t *stmt, const char *digest)
+layer_record(const struct stele_prov_doc *prov, const char *digest)
 {
-	json_t *bp = json_object_get(json_object_get(json_object_get(stmt,
-		"predicate"), "runDetails"), "byproducts"), *l;
-	size_t i;
+	const struct stele_prov_record *r = prov ? stele_prov_record_of(prov, digest) :
+					    NULL;
 
-	json_array_foreach(bp, i, l) {
-		const char *d = stele_json_str(json_object_get(l, "digest"), "sha256");
-
-		if (d && !strcmp(d, digest + 7))
-			return json_object_get(l, "annotations");
-	}
-	return NULL;
+	return r ? r->annotations : NULL;
 }
 
 static void
-print_text(struct stele_image *img, json_t *stmt, json_t *refs)
+print_text(struct stele_image *img, const struct stele_prov_doc *stmt,
+	   json_t *refs)
 {
 	json_t *cfg = json_object_get(img->config, "config"), *l, *v;
 	json_t *ann = json_object_get(img->manifest, "annotations");
@@ -132,7 +126,8 @@ cmd_inspect(int argc, char **argv)
 	};
 	struct stele_ref *ref = NULL;
 	struct stele_image *img = NULL;
-	json_t *refs = NULL, *stmt = NULL;
+	json_t *refs = NULL;
+	struct stele_prov_doc *stmt = NULL;
 	int c, as_json = 0, error;
 
 	optind = 1;
@@ -152,9 +147,11 @@ cmd_inspect(int argc, char **argv)
 		stele_image_free(img);
 		return cli_fail(error);
 	}
-	/* No statement is not an error here: inspect shows what there is. */
-	if (stele_prov_load(&stmt, img->oci, img->digest) < 0)
-		stmt = NULL;
+	/* No statement is not an error here: inspect shows what there is;
+	 * one that does not read is said so. */
+	if ((error = stele_prov_load_doc(&stmt, img->oci, img->digest)) < 0 &&
+	    error != STELE_ENOTFOUND)
+		fprintf(stderr, "warning: %s\n", stele_error_last());
 	if (as_json) {
 		json_t *layers = json_array(), *l, *out;
 		size_t i;
@@ -179,7 +176,7 @@ cmd_inspect(int argc, char **argv)
 	} else {
 		print_text(img, stmt, refs);
 	}
-	json_decref(stmt);
+	stele_prov_doc_free(stmt);
 	json_decref(refs);
 	stele_image_free(img);
 	stele_ref_free(ref);

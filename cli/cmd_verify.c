@@ -155,6 +155,7 @@ cmd_verify(int argc, char **argv)
 	}
 	cli_verify_names(&o, &identity, ref);
 	o.progress = as_json ? NULL : cli_progress;
+	o.registry = &reg.o;
 	error = stele_verify_image(&rep, img, &o);
 	if (error < 0) {
 		code = cli_fail(error == STELE_EVERIFY ? STELE_ERROR : error);
@@ -182,14 +183,18 @@ cmd_verify(int argc, char **argv)
 }
 
 static const char rebuild_usage[] =
-	"usage: stele rebuild [--json] IMAGE\n"
+	"usage: stele rebuild [options] IMAGE|docker://HOST/REPO[:TAG|@DIGEST]\n"
 	"\n"
 	"Rebuild an image from its provenance (the same source commit, recipe,\n"
 	"bases by digest, epoch and arguments; no cache) and compare.  Exits 0\n"
 	"when identical, 1 naming the first layer that differs and its files.\n"
+	"Bases recorded by registry reference are pulled, so a rebuild works on\n"
+	"a machine with an empty store.\n"
 	"\n"
-	"      --json   a JSON result on stdout\n"
-	"  -h, --help   this help\n";
+	"      --creds USER:PASS, --authfile FILE, --cert-dir DIR, --tls-verify=false\n"
+	"                        how to reach registries (IMAGE and the bases)\n"
+	"      --json            a JSON result on stdout\n"
+	"  -h, --help            this help\n";
 
 int
 cmd_rebuild(int argc, char **argv)
@@ -197,16 +202,24 @@ cmd_rebuild(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		CLI_REGISTRY_CONNECT_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
+	struct cli_registry reg;
 	struct stele_rebuild_result rb;
 	struct stele_ref *ref = NULL;
 	struct stele_image *img = NULL;
+	char *tmpdir = NULL;
 	int c, as_json = 0, error, code;
 
+	cli_registry_init(&reg);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
+		CLI_REGISTRY_CONNECT_CASES:
+			if (cli_registry_opt(&reg, c, optarg) < 0)
+				return cli_usage(rebuild_usage, "%s", stele_error_last());
+			break;
 		case 'j': as_json = 1; break;
 		case 'h': fputs(rebuild_usage, stdout); return EXIT_OK;
 		default: fputs(rebuild_usage, stderr); return EXIT_USAGE;
@@ -214,12 +227,24 @@ cmd_rebuild(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return cli_usage(rebuild_usage, "need exactly one IMAGE");
-	if ((error = stele_ref_parse(&ref, argv[optind])) < 0 ||
-	    (error = stele_image_open(&img, ref)) < 0) {
+	reg.quiet = as_json;
+	if ((error = stele_ref_parse(&ref, argv[optind])) == 0) {
+		if (ref->transport == STELE_REF_DOCKER) {
+			cli_registry_start(&reg);
+			error = stele_registry_pull_temp(&img, &tmpdir, ref, &reg.o);
+		} else {
+			error = stele_image_open(&img, ref);
+		}
+	}
+	if (error < 0) {
 		stele_ref_free(ref);
+		if (tmpdir)
+			stele_fs_rm_rf(tmpdir);
+		free(tmpdir);
 		return cli_fail(error);
 	}
-	error = stele_rebuild(&rb, img, NULL, as_json ? NULL : cli_progress, NULL);
+	error = stele_rebuild(&rb, img, NULL, &reg.o, as_json ? NULL : cli_progress,
+			      NULL);
 	if (error < 0) {
 		code = cli_fail(error == STELE_EVERIFY ? STELE_ERROR : error);
 	} else {
@@ -240,6 +265,9 @@ cmd_rebuild(int argc, char **argv)
 	}
 	stele_image_free(img);
 	stele_ref_free(ref);
+	if (tmpdir)
+		stele_fs_rm_rf(tmpdir);
+	free(tmpdir);
 	return code;
 }
 

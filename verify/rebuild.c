@@ -136,50 +136,53 @@ compare(struct stele_rebuild_result *out, struct stele_image *img,
 
 int
 stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
-	      const json_t *statement, stele_rebuild_progress_fn progress,
-	      void *payload)
+	      const struct stele_prov_doc *prov,
+	      const struct stele_registry_opts *registry,
+	      stele_rebuild_progress_fn progress, void *payload)
 {
 	struct stele_build_opts bo = { 0 };
 	struct stele_build_result br;
 	struct stele_ref *ref = NULL;
 	struct stele_image *re = NULL;
-	json_t *own = NULL, *bd, *ext, *src, *deps, *d, *pins = json_object();
-	json_t *args_j, *v;
+	struct stele_prov_doc *own = NULL;
+	json_t *d, *pins = json_object(), *v;
 	const char *uri, *commit = NULL, *tree = NULL, *k;
 	char *tmp = NULL, *spec = NULL, *outref = NULL, **args = NULL;
 	size_t i, nargs = 0;
 	int error, unsigned_prov = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (!statement) {
-		if ((error = stele_prov_load(&own, img->oci, img->digest)) < 0) {
+	if (!prov) {
+		if ((error = stele_prov_load_doc(&own, img->oci, img->digest)) < 0) {
 			if (error == STELE_ENOTFOUND)
 				stele_error_setc(error,
 					"image %s has no provenance to rebuild from", img->digest);
 			goto out;
 		}
-		statement = own;
+		prov = own;
 		unsigned_prov = 1;
 	}
-	bd = json_object_get(json_object_get(statement, "predicate"), "buildDefinition");
-	ext = json_object_get(bd, "externalParameters");
-	src = json_object_get(ext, "source");
-	deps = json_object_get(bd, "resolvedDependencies");
-	uri = stele_json_str(src, "uri");
-	if (!uri || strncmp(uri, "git+", 4)) {
-		error = stele_error_setc(STELE_EINVALID,
-			"cannot rebuild: the source '%s' is not a git repository (a directory context cannot be fetched again)",
-			uri ? uri : "(none)");
+	if (!prov->stele || prov->import) {
+		error = stele_error_setc(STELE_EINVALID, "cannot rebuild: %s",
+			!prov->stele ? "the provenance is another builder's" :
+			"the image was made by stele import (a root filesystem is not a source)");
 		goto out;
 	}
-	json_array_foreach(deps, i, d) {
+	uri = prov->source_uri;
+	if (strncmp(uri, "git+", 4)) {
+		error = stele_error_setc(STELE_EINVALID,
+			"cannot rebuild: the source '%s' is not a git repository (a directory context cannot be fetched again)",
+			uri);
+		goto out;
+	}
+	json_array_foreach(prov->deps, i, d) {
 		const char *du = stele_json_str(d, "uri");
 		json_t *dg = json_object_get(d, "digest");
 
-		if (du && !strcmp(du, uri)) {
+		if (!strcmp(du, uri)) {
 			commit = stele_json_str(dg, "gitCommit");
 			tree = stele_json_str(dg, "gitTree");
-		} else if (du && stele_json_str(dg, "sha256")) {
+		} else if (stele_json_str(dg, "sha256")) {
 			json_object_set_new(pins, du, json_sprintf("sha256:%s",
 						stele_json_str(dg, "sha256")));
 		}
@@ -210,19 +213,17 @@ stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 	outref = stele_xasprintf("oci:%s/layout:rebuild", tmp);
 	if ((error = stele_ref_parse(&ref, outref)) < 0)
 		goto out;
-	args_j = json_object_get(ext, "buildArgs");
-	args = stele_xcalloc(json_object_size(args_j) + 1, sizeof(char *));
-	json_object_foreach(args_j, k, v)
-		args[nargs++] = stele_xasprintf("%s=%s", k, json_string_value(v) ?
-						json_string_value(v) : "");
+	args = stele_xcalloc(json_object_size(prov->build_args) + 1, sizeof(char *));
+	json_object_foreach(prov->build_args, k, v)
+		args[nargs++] = stele_xasprintf("%s=%s", k, json_string_value(v));
 	bo.context = spec;
-	bo.recipe = stele_json_str(json_object_get(ext, "recipe"), "path");
-	bo.target = stele_json_str(ext, "target");
+	bo.recipe = prov->recipe_path;
+	bo.target = prov->target;
 	bo.build_args = (const char *const *)args;
 	bo.nbuild_args = nargs;
+	bo.registry = registry;
 	bo.compression = STELE_COMPRESS_GZIP;
-	k = stele_json_str(json_object_get(json_object_get(bd, "internalParameters"),
-					   "compression"), "mediaTypeSuffix");
+	k = prov->compression_suffix;
 	if (k && !strcmp(k, "+zstd"))
 		bo.compression = STELE_COMPRESS_ZSTD;
 	else if (k && !*k)
@@ -231,8 +232,7 @@ stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 	bo.no_cache = 1;
 	bo.pins = pins;
 	bo.has_epoch = 1;
-	bo.epoch = json_integer_value(json_object_get(json_object_get(bd,
-				"internalParameters"), "sourceDateEpoch"));
+	bo.epoch = prov->epoch;
 	bo.progress = progress;
 	bo.progress_payload = payload;
 	if ((error = stele_build(&br, &bo)) < 0) {
@@ -267,7 +267,7 @@ out:
 	free(args);
 	stele_image_free(re);
 	stele_ref_free(ref);
-	json_decref(own);
+	stele_prov_doc_free(own);
 	json_decref(pins);
 	free(outref);
 	free(spec);

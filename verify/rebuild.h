@@ -22,15 +22,22 @@ struct stele_rebuild_result {
 	json_t *diff;    /* {"layer": N, "files": [...]} or NULL */
 };
 
+struct stele_prov_doc;
+struct stele_registry_opts;
+
 /*
- * `statement` is the (verified) provenance to follow; NULL: the statement
- * stored with the image (unsigned; the summary says so).  Returns 0 when a
- * comparison was made; an error when the rebuild could not run (the
- * message says why, e.g. a directory context cannot be fetched again).
+ * `prov` is the (verified) provenance to follow; NULL: the statement
+ * stored with the image (unsigned; the summary says so).  `registry` (may
+ * be NULL) is how bases recorded by registry reference are pulled, into a
+ * fresh store of the rebuild's own, so a rebuild works on a machine that
+ * never saw them.  Returns 0 when a comparison was made; an error when the
+ * rebuild could not run (the message says why, e.g. a directory context
+ * cannot be fetched again, or a base recorded only by a local name).
  */
 int stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
-		  const json_t *statement, stele_rebuild_progress_fn progress,
-		  void *payload);
+		  const struct stele_prov_doc *prov,
+		  const struct stele_registry_opts *registry,
+		  stele_rebuild_progress_fn progress, void *payload);
 void stele_rebuild_result_release(struct stele_rebuild_result *r);
 
 #endif

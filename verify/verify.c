@@ -13,6 +13,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "builder/provenance.h"
 #include "oci/hashpipe.h"
 #include "signer/check.h"
 #include "util/error.h"
@@ -31,7 +32,7 @@ struct vctx {
 	const struct stele_verify_opts *o;
 	struct stele_policy *p;
 	const char *intended; /* what the image is verified as, or NULL */
-	json_t *statement;    /* the verified provenance statement, or NULL */
+	struct stele_prov_doc *prov; /* the verified provenance, or NULL */
 	int64_t now;
 };
 
@@ -360,7 +361,7 @@ check_attestations(struct vctx *v)
 		struct stele_check *c = &cs->v[i];
 		struct stele_trusted_key *k = c->error ? NULL : key_of(v, c->key);
 		char name[96], *why = NULL;
-		json_t *st = NULL;
+		struct stele_prov_doc *doc = NULL;
 
 		snprintf(name, sizeof(name), "attestation %.19s", c->blob);
 		if (c->error && c->unknown_key) {
@@ -379,17 +380,21 @@ check_attestations(struct vctx *v)
 		} else if (!c->predicate_type || strcmp(c->predicate_type, SLSA_V1)) {
 			add_check(v->r, 1, name, "predicate %s (not SLSA provenance)",
 				  c->predicate_type ? c->predicate_type : "?");
-		} else if (stele_json_parse(&st, c->body.ptr, c->body.len, c->blob) < 0) {
+		} else if (stele_prov_parse(&doc, c->body.ptr, c->body.len, c->blob) < 0) {
 			add_check(v->r, 0, name, "%s", stele_error_last());
+		} else if (strcmp(doc->subject_digest, v->img->digest)) {
+			add_check(v->r, 0, name, "the statement's subject is %s, not this image",
+				  doc->subject_digest);
 		} else {
-			add_check(v->r, 1, name, "SLSA provenance signed by '%s'", k->name);
-			if (!v->statement) {
-				v->statement = st;
-				st = NULL;
+			add_check(v->r, 1, name, "SLSA provenance signed by '%s'%s", k->name,
+				  doc->stele ? "" : " (from another builder)");
+			if (!v->prov) {
+				v->prov = doc;
+				doc = NULL;
 			}
 			good++;
 		}
-		json_decref(st);
+		stele_prov_doc_free(doc);
 		free(why);
 	}
 	if (v->p->prov_required)
@@ -418,50 +423,51 @@ match_any(char **pats, size_t n, const char *s)
 static void
 check_provenance_rules(struct vctx *v)
 {
-	json_t *pred = json_object_get(v->statement, "predicate");
-	json_t *bd = json_object_get(pred, "buildDefinition");
-	json_t *ext = json_object_get(bd, "externalParameters");
-	json_t *src = json_object_get(ext, "source");
-	json_t *bp = json_object_get(json_object_get(pred, "runDetails"), "byproducts");
-	const char *builder = stele_json_str(json_object_get(json_object_get(pred,
-					"runDetails"), "builder"), "id");
-	const char *uri = stele_json_str(src, "uri");
-	const char *ref = stele_json_str(src, "resolvedRef") ?
-			  stele_json_str(src, "resolvedRef") : stele_json_str(src, "ref");
-	const char *recipe = stele_json_str(json_object_get(ext, "recipe"), "path");
-	json_t *l, *in;
-	size_t i, j;
-	int net = 0;
+	const struct stele_prov_doc *d = v->prov;
+	const char *ref = d->source_resolved_ref ? d->source_resolved_ref :
+			  d->source_ref;
+	const char *other = d->stele ? "" : " (the provenance is another builder's)";
 
 	if (v->p->nbuilder_ids)
-		add_check(v->r, match_any(v->p->builder_ids, v->p->nbuilder_ids, builder),
-			  "provenance builder", "builder id '%s'", builder ? builder : "(none)");
+		add_check(v->r, match_any(v->p->builder_ids, v->p->nbuilder_ids,
+					  d->builder_id),
+			  "provenance builder", "builder id '%s'", d->builder_id);
 	if (v->p->nsources)
-		add_check(v->r, match_any(v->p->sources, v->p->nsources, uri),
-			  "provenance source", "source '%s'%s", uri ? uri : "(none)",
-			  match_any(v->p->sources, v->p->nsources, uri) ? "" :
-			  " is not an allowed repository");
+		add_check(v->r, match_any(v->p->sources, v->p->nsources, d->source_uri),
+			  "provenance source", "source '%s'%s%s",
+			  d->source_uri ? d->source_uri : "(none)",
+			  match_any(v->p->sources, v->p->nsources, d->source_uri) ? "" :
+			  " is not an allowed repository", other);
 	if (v->p->nrefs)
 		add_check(v->r, match_any(v->p->refs, v->p->nrefs, ref), "provenance ref",
-			  "ref '%s'%s", ref ? ref : "(none)",
+			  "ref '%s'%s%s", ref ? ref : "(none)",
 			  match_any(v->p->refs, v->p->nrefs, ref) ? "" :
-			  " does not match the allowed patterns");
+			  " does not match the allowed patterns", other);
 	if (v->p->recipe)
-		add_check(v->r, recipe && !strcmp(recipe, v->p->recipe), "provenance recipe",
-			  "recipe '%s', policy wants '%s'", recipe ? recipe : "(none)",
-			  v->p->recipe);
+		add_check(v->r, d->recipe_path && !strcmp(d->recipe_path, v->p->recipe),
+			  "provenance recipe", "recipe '%s', policy wants '%s'%s",
+			  d->recipe_path ? d->recipe_path : "(none)", v->p->recipe, other);
 	if (v->p->hermetic) {
-		json_array_foreach(bp, i, l)
-			json_array_foreach(json_object_get(json_object_get(l, "annotations"),
-							   "inputs"), j, in)
-				if (stele_json_str(in, "network") &&
-				    strcmp(stele_json_str(in, "network"), "none"))
-					net = 1;
-		if (json_is_false(json_object_get(json_object_get(bd, "internalParameters"),
-						  "hermetic")))
-			net = 1;
-		add_check(v->r, !net, "hermetic", net ? "a RUN step had network access" :
-			  "every RUN step ran without network");
+		char *why = NULL;
+		size_t i;
+		int ok = stele_prov_hermetic(d, &why);
+
+		/* Records must cover every layer: a step without one could
+		 * have had network. */
+		for (i = 0; ok && i < stele_image_nlayers(v->img); i++) {
+			const char *ld = stele_json_str(stele_image_layer(v->img, i),
+							"digest");
+
+			if (!stele_prov_record_of(d, ld)) {
+				ok = 0;
+				why = stele_xasprintf("layer %zu (%s) has no step record in "
+						      "the provenance", i + 1, ld ? ld : "?");
+			}
+		}
+		add_check(v->r, ok, "hermetic", "%s", ok ?
+			  "every step that contributed to the image ran without network" :
+			  why);
+		free(why);
 	}
 }
 
@@ -502,10 +508,8 @@ base_registry(const char *image)
 static void
 check_image_rules(struct vctx *v, const char *tagname)
 {
-	json_t *cfg = json_object_get(v->img->config, "config"), *l, *in;
+	json_t *cfg = json_object_get(v->img->config, "config"), *in, *seen;
 	const char *created = stele_json_str(v->img->config, "created");
-	json_t *bp = json_object_get(json_object_get(json_object_get(v->statement,
-			"predicate"), "runDetails"), "byproducts"), *seen;
 	size_t i, j;
 
 	if (v->p->non_root) {
@@ -548,18 +552,17 @@ check_image_rules(struct vctx *v, const char *tagname)
 	}
 	if (!v->p->pinned_bases && !v->p->nregistries && !v->p->no_latest)
 		return;
-	if (!v->statement) {
-		add_check(v->r, 0, "base images",
-			  "no signed provenance: the bases cannot be checked");
+	if (!v->prov || !v->prov->stele) {
+		add_check(v->r, 0, "base images", "%s", !v->prov ?
+			  "no signed provenance: the bases cannot be checked" :
+			  "the provenance is another builder's: it records no bases");
 		return;
 	}
 	seen = json_object();
-	json_array_foreach(bp, i, l) {
-		json_t *ann = json_object_get(l, "annotations");
-
-		if (!json_is_true(json_object_get(ann, "base")))
+	for (i = 0; i < v->prov->nrecords; i++) {
+		if (!v->prov->records[i].base)
 			continue;
-		json_array_foreach(json_object_get(ann, "inputs"), j, in) {
+		json_array_foreach(v->prov->records[i].inputs, j, in) {
 			const char *image = stele_json_str(in, "image");
 			char name[300];
 
@@ -635,7 +638,7 @@ stele_verify_image(struct stele_verify_report **out, struct stele_image *img,
 	progress(&v, "checking attestations");
 	if ((error = check_attestations(&v)) < 0)
 		goto out;
-	if (v.statement)
+	if (v.prov)
 		check_provenance_rules(&v);
 	else if (v.p->nbuilder_ids || v.p->nsources || v.p->nrefs || v.p->recipe ||
 		 v.p->hermetic)
@@ -646,7 +649,7 @@ stele_verify_image(struct stele_verify_report **out, struct stele_image *img,
 		struct stele_rebuild_result rb;
 
 		progress(&v, "rebuilding from the provenance");
-		if ((error = stele_rebuild(&rb, img, v.statement, o->progress,
+		if ((error = stele_rebuild(&rb, img, v.prov, o->registry, o->progress,
 					   o->progress_payload)) < 0) {
 			add_check(r, 0, "rebuild", "%s", stele_error_last());
 			error = 0;
@@ -656,7 +659,7 @@ stele_verify_image(struct stele_verify_report **out, struct stele_image *img,
 		}
 	}
 out:
-	json_decref(v.statement);
+	stele_prov_doc_free(v.prov);
 	stele_policy_free(v.p);
 	return error;
 }

@@ -13,6 +13,7 @@
  * first).  Every check is recorded with its result and, on failure, its
  * reason.
  */
+struct stele_registry_opts;
 typedef void (*stele_verify_progress_fn)(void *payload, const char *msg);
 
 struct stele_verify_opts {
@@ -35,6 +36,8 @@ struct stele_verify_opts {
 	const char *tag;
 	int named;
 	int rebuild;            /* also rebuild from the provenance */
+	const struct stele_registry_opts *registry; /* for a rebuild's bases
+						       (may be NULL) */
 	stele_verify_progress_fn progress;
 	void *progress_payload;
 };

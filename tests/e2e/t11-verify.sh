@@ -155,7 +155,7 @@ test_expect_success 'policy: a RUN with network under hermetic' '
 	git_commit app net && git -C app tag v1.1 &&
 	stele build -q -t app:1 "git+file://$TMP/app#v1.1" >/dev/null &&
 	stele attest --key ci.key app:1 >/dev/null 2>&1 && stele sign --key alice.key app:1 >/dev/null 2>&1 &&
-	stele sign --key bob.key app:1 >/dev/null 2>&1 && denied hermetic "hermetic: a RUN step had network"
+	stele sign --key bob.key app:1 >/dev/null 2>&1 && denied hermetic "hermetic: line 2 (RUN --network=host true) ran with --network=host"
 '
 test_expect_success 'policy: a root USER' '
 	fresh && printf "FROM oci:%s/base@%s\nCOPY f /f\n" "$TMP" "$BASE" >app/Dockerfile &&

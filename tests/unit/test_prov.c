@@ -1,0 +1,217 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "builder/provenance.h"
+#include "util/buf.h"
+#include "util/error.h"
+#include "util/json.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+#define H64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+/* A statement as the builder writes it: two stages, a COPY --from with
+ * the stage's steps, a RUN, a base. */
+static json_t *
+written(void)
+{
+	struct stele_prov p;
+	json_t *st, *step, *inputs;
+
+	stele_prov_init(&p);
+	json_object_set_new(p.external, "source", json_pack("{s:s,s:s,s:s}",
+		"uri", "git+file:///src", "ref", "main", "resolvedRef", "refs/heads/main"));
+	json_object_set_new(p.external, "recipe", json_pack("{s:s,s:{s:s}}",
+		"path", "Dockerfile", "digest", "sha256", H64));
+	json_object_set_new(p.external, "buildArgs", json_pack("{s:s}", "A", "1"));
+	json_object_set_new(p.internal, "sourceDateEpoch", json_integer(0));
+	json_object_set_new(p.internal, "compression", json_pack("{s:s,s:s}",
+		"mediaTypeSuffix", "+gzip", "library", "zlib"));
+	stele_prov_dep(&p, "git+file:///src", json_pack("{s:s,s:s}", "gitCommit",
+		"c0", "gitTree", "t0"));
+	stele_prov_layer(&p, "application/vnd.oci.image.layer.v1.tar+gzip",
+		"sha256:" H64, 10, "sha256:" H64, "1", "Dockerfile", 3, "FROM b",
+		json_pack("[{s:s,s:s}]", "image", "b", "digest", "sha256:" H64), 1);
+	step = stele_prov_record_new("application/vnd.oci.image.layer.v1.tar+gzip",
+		"sha256:" H64, 5, "sha256:" H64, "fetch", "Dockerfile", 2,
+		"RUN --network=host x", json_pack("[{s:s,s:[s],s:s,s:s,s:b,s:[]}]",
+		"kind", "run", "argv", "x", "runtime", "runc", "network", "host",
+		"overlay", 1, "baseDiffIDs"), 0);
+	inputs = json_pack("[{s:s,s:s,s:i,s:[],s:[o]},{s:s,s:s,s:s,s:{s:s}}]",
+		"kind", "stage", "stage", "fetch", "index", 0, "diffIDs", "steps", step,
+		"kind", "file", "path", "got", "dest", "got", "digest", "sha256", H64);
+	stele_prov_layer(&p, "application/vnd.oci.image.layer.v1.tar+gzip",
+		"sha256:" H64, 11, "sha256:" H64, "1", "Dockerfile", 4,
+		"COPY --from=fetch /got /got", inputs, 0);
+	st = stele_prov_statement(&p, "app", "sha256:" H64, "https://b", "v");
+	stele_prov_release(&p);
+	return st;
+}
+
+static int
+parse_json(struct stele_prov_doc **out, json_t *st)
+{
+	struct stele_buf b = STELE_BUF_INIT(1 << 20);
+	int rc;
+
+	assert_int_equal(stele_json_emit(&b, st), 0);
+	rc = stele_prov_parse(out, b.ptr, b.len, "test");
+	stele_buf_release(&b);
+	return rc;
+}
+
+static void
+test_prov_round_trip(void **state)
+{
+	struct stele_prov_doc *d = NULL;
+	json_t *st = written();
+	char *why = NULL;
+
+	(void)state;
+	if (parse_json(&d, st) < 0)
+		fail_msg("%s", stele_error_last());
+	assert_true(d->stele);
+	assert_string_equal(d->subject_name, "app");
+	assert_string_equal(d->subject_digest, "sha256:" H64);
+	assert_string_equal(d->source_uri, "git+file:///src");
+	assert_string_equal(d->source_resolved_ref, "refs/heads/main");
+	assert_string_equal(d->recipe_path, "Dockerfile");
+	assert_string_equal(d->compression_suffix, "+gzip");
+	assert_int_equal(d->nrecords, 2);
+	assert_true(d->records[0].base);
+	assert_int_equal(d->records[1].line, 4);
+	assert_string_equal(d->records[1].instruction, "COPY --from=fetch /got /got");
+	assert_non_null(stele_prov_record_of(d, "sha256:" H64));
+	/* The stage's RUN had network: not hermetic, and the reason says where. */
+	assert_int_equal(stele_prov_hermetic(d, &why), 0);
+	assert_non_null(strstr(why, "stage 'fetch' line 2"));
+	free(why);
+	stele_prov_doc_free(d);
+	json_decref(st);
+}
+
+/* Each mutation of a written statement must be refused, naming the field. */
+struct mutation {
+	const char *path;  /* dot path; numbers index arrays */
+	int drop;          /* 1: delete it; 0: set it to `value` */
+	const char *value; /* JSON */
+	const char *want;  /* in the error */
+};
+
+static const struct mutation mutations[] = {
+	{ "predicate.buildDefinition.externalParameters.recipe", 1, NULL, "has no 'recipe'" },
+	{ "predicate.buildDefinition.externalParameters.recipee", 0, "{}", "unknown field 'recipee'" },
+	{ "predicate.buildDefinition.externalParameters.source.uri", 0, "1", "source.uri is not a string" },
+	{ "predicate.buildDefinition.internalParameters.sourceDateEpoch", 0, "\"0\"", "is not an integer" },
+	{ "predicate.buildDefinition.internalParameters.extra", 0, "1", "unknown field 'extra'" },
+	{ "predicate.buildDefinition.resolvedDependencies.0.uri", 1, NULL, "has no 'uri'" },
+	{ "predicate.runDetails.builder.id", 1, NULL, "runDetails.builder.id" },
+	{ "predicate.runDetails.byproducts.1.annotations.diffID", 1, NULL, "has no 'diffID'" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.0.kind", 0, "\"mount\"", "unknown kind 'mount'" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.0.steps", 1, NULL, "has no 'steps'" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.0.steps.0.annotations.inputs.0.network", 0, "\"bridge\"", "want none or host" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.1.digest.sha256", 0, "\"abc\"", "not a SHA-256" },
+	{ "predicate.runDetails.byproducts.0.digest", 0, "{\"sha512\":\"x\"}", "unknown field 'sha512'" },
+	{ "predicate.runDetails.metadata.startedOn", 1, NULL, "has no 'startedOn'" },
+	{ "predicate.extra", 0, "1", "unknown field 'extra' in predicate" },
+	{ "subject.0.digest.sha256", 1, NULL, "has no 'sha256'" },
+	{ "predicateType", 0, "\"https://slsa.dev/provenance/v0.2\"", "not SLSA v1" },
+	{ "_type", 0, "\"x\"", "not an in-toto v1 statement" },
+};
+
+static void
+mutate(json_t *root, const struct mutation *m)
+{
+	char *path = strdup(m->path), *save = NULL, *tok, *next;
+	json_t *cur = root;
+
+	tok = strtok_r(path, ".", &save);
+	while ((next = strtok_r(NULL, ".", &save))) {
+		cur = json_is_array(cur) ? json_array_get(cur, strtoul(tok, NULL, 10)) :
+		      json_object_get(cur, tok);
+		assert_non_null(cur);
+		tok = next;
+	}
+	if (m->drop) {
+		if (json_is_array(cur))
+			assert_int_equal(json_array_remove(cur, strtoul(tok, NULL, 10)), 0);
+		else
+			assert_int_equal(json_object_del(cur, tok), 0);
+	} else {
+		json_error_t e;
+		json_t *v = json_loads(m->value, JSON_DECODE_ANY, &e);
+
+		assert_non_null(v);
+		if (json_is_array(cur))
+			json_array_set_new(cur, strtoul(tok, NULL, 10), v);
+		else
+			json_object_set_new(cur, tok, v);
+	}
+	free(path);
+}
+
+static void
+test_prov_strict(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < NELEM(mutations); i++) {
+		struct stele_prov_doc *d = NULL;
+		json_t *st = written();
+		int rc;
+
+		mutate(st, &mutations[i]);
+		rc = parse_json(&d, st);
+		if (rc != STELE_EINVALID)
+			fail_msg("%s: accepted (%d)", mutations[i].path, rc);
+		if (!strstr(stele_error_last(), mutations[i].want))
+			fail_msg("%s: error '%s' lacks '%s'", mutations[i].path,
+				 stele_error_last(), mutations[i].want);
+		assert_null(d);
+		json_decref(st);
+	}
+}
+
+/* Another builder's statement reads (no stele fields) and claims nothing. */
+static void
+test_prov_foreign(void **state)
+{
+	struct stele_prov_doc *d = NULL;
+	json_t *st = written();
+	char *why = NULL;
+
+	(void)state;
+	json_object_set_new(json_object_get(json_object_get(st, "predicate"),
+		"buildDefinition"), "buildType", json_string("https://other/v1"));
+	json_object_set_new(json_object_get(json_object_get(st, "predicate"),
+		"buildDefinition"), "anything", json_true());
+	if (parse_json(&d, st) < 0)
+		fail_msg("%s", stele_error_last());
+	assert_false(d->stele);
+	assert_null(d->source_uri);
+	assert_int_equal(d->nrecords, 0);
+	assert_int_equal(stele_prov_hermetic(d, &why), 0);
+	assert_non_null(strstr(why, "hermeticity cannot be shown"));
+	free(why);
+	stele_prov_doc_free(d);
+	json_decref(st);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_prov_round_trip),
+		cmocka_unit_test(test_prov_strict),
+		cmocka_unit_test(test_prov_foreign),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
