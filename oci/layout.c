@@ -25,7 +25,7 @@ struct stele_txn {
 	struct stele_oci *oci;
 	char *stage;      /* staging directory */
 	int lockfd;       /* holds the flock on stage/.lock */
-	json_t *changes;  /* array of [refname|null, desc] */
+	json_t *changes;  /* [refname|null, desc], or an annotation object */
 	int committed;
 };
 
@@ -681,6 +681,41 @@ stele_txn_index_add(struct stele_txn *txn, const char *refname,
 	return 0;
 }
 
+int
+stele_txn_index_annotate(struct stele_txn *txn, const char *refname,
+			 const char *digest, const char *key, const char *value)
+{
+	json_array_append_new(txn->changes,
+		json_pack("{s:s,s:s,s:s,s:s}", "refname", refname, "digest",
+			  digest, "key", key, "value", value));
+	return 0;
+}
+
+/* An annotation change (stele_txn_index_annotate), against the index as it
+ * is at commit. */
+static void
+index_annotate(json_t *manifests, const json_t *ch)
+{
+	const char *refname = stele_json_str(ch, "refname");
+	const char *digest = stele_json_str(ch, "digest");
+	json_t *m, *ann;
+	size_t i;
+
+	json_array_foreach(manifests, i, m) {
+		const char *n = stele_json_str(json_object_get(m, "annotations"),
+					       STELE_ANN_REFNAME);
+		const char *d = stele_json_str(m, "digest");
+
+		if (!n || strcmp(n, refname) || !d || strcmp(d, digest))
+			continue;
+		if (!json_is_object(ann = json_object_get(m, "annotations")))
+			continue;
+		json_object_set_new(ann, stele_json_str(ch, "key"),
+				    json_string(stele_json_str(ch, "value")));
+		return;
+	}
+}
+
 static int
 index_apply(json_t *manifests, const char *refname, const json_t *desc)
 {
@@ -760,10 +795,14 @@ stele_txn_commit(struct stele_txn *txn)
 	if ((error = move_staged(txn)) < 0 ||
 	    (error = stele_oci_index_load(&idx, txn->oci)) < 0)
 		goto out;
-	json_array_foreach(txn->changes, i, ch)
-		index_apply(json_object_get(idx, "manifests"),
-			    json_string_value(json_array_get(ch, 0)),
-			    json_array_get(ch, 1));
+	json_array_foreach(txn->changes, i, ch) {
+		if (json_is_object(ch))
+			index_annotate(json_object_get(idx, "manifests"), ch);
+		else
+			index_apply(json_object_get(idx, "manifests"),
+				    json_string_value(json_array_get(ch, 0)),
+				    json_array_get(ch, 1));
+	}
 	if ((error = stele_json_emit(&b, idx)) < 0 ||
 	    (error = stele_fs_write_atomic(ipath, b.ptr, b.len, 0644)) < 0)
 		goto out;

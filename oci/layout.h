@@ -130,6 +130,14 @@ char *stele_txn_blob_path(struct stele_txn *txn, const char *digest);
  */
 int stele_txn_index_add(struct stele_txn *txn, const char *refname,
 			const json_t *desc);
+/*
+ * Queue setting the annotation key=value on the index.json entry named
+ * `refname`, applied at commit only if that entry still names `digest`:
+ * a write that moved the tag meanwhile wins, and nothing is reverted.
+ */
+int stele_txn_index_annotate(struct stele_txn *txn, const char *refname,
+			     const char *digest, const char *key,
+			     const char *value);
 int stele_txn_commit(struct stele_txn *txn);
 
 /* A descriptor object {mediaType,digest,size}. New reference. */

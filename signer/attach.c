@@ -223,21 +223,17 @@ static int
 record_identity(struct stele_txn *txn, const struct stele_image *img,
 		const char *identity)
 {
-	json_t *ann = json_object_get(img->desc, "annotations"), *d;
+	json_t *ann = json_object_get(img->desc, "annotations");
 	const char *refname = stele_json_str(ann, STELE_ANN_REFNAME);
 	const char *was = stele_json_str(ann, STELE_ANN_IDENTITY);
-	int error;
+	const char *digest = stele_json_str(img->desc, "digest");
 
-	if (!identity || !refname || (was && !strcmp(was, identity)))
+	if (!identity || !refname || !digest || (was && !strcmp(was, identity)))
 		return 0;
-	d = json_deep_copy(img->desc);
-	if (!json_is_object(json_object_get(d, "annotations")))
-		json_object_set_new(d, "annotations", json_object());
-	json_object_set_new(json_object_get(d, "annotations"), STELE_ANN_IDENTITY,
-			    json_string(identity));
-	error = stele_txn_index_add(txn, refname, d);
-	json_decref(d);
-	return error;
+	/* Only if the tag still names this image at commit: a build that
+	 * retagged it meanwhile keeps its tag. */
+	return stele_txn_index_annotate(txn, refname, digest,
+					STELE_ANN_IDENTITY, identity);
 }
 
 /*

@@ -58,7 +58,8 @@ char *stele_attach_tag(const char *digest, const char *suffix);
  * over the exact payload bytes (pure Ed25519, or ECDSA P-256 with SHA-256,
  * DER, as cosign signs), stored in img->oci as described above.
  * When img->desc has a ref.name, `identity` is recorded on that index
- * entry (STELE_ANN_IDENTITY), in the same transaction.
+ * entry (STELE_ANN_IDENTITY), in the same transaction, if the entry still
+ * names the image then (a concurrent build of the tag keeps it).
  */
 int stele_sign_image(struct stele_attach_result *out,
 		     const struct stele_image *img, const char *identity,

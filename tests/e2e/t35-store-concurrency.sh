@@ -102,6 +102,20 @@ test_expect_success "$N builds beside two signers each: every signature and refe
 	python3 "$TMP/check_sigs.py" "$STELE_STORE" "$D" $((2 * N)) && fsck_clean
 '
 
+test_expect_success "$N builds of a tag beside a sign of the image it names: the build keeps the tag" '
+	echo t0 >b/n && stele build -q -t t:1 b >/dev/null && i=0 && fail=0 &&
+	while [ $i -lt $N ]; do
+		i=$((i + 1)) && echo "t$i" >b/n &&
+		{ stele sign --key k.key -a r=$i t:1 >/dev/null 2>e1 & p1=$!; } &&
+		{ stele build -q -t t:1 b >dt 2>et & pt=$!; } &&
+		if ! wait $p1; then fail=$((fail + 1)); cat e1; fi &&
+		if ! wait $pt; then fail=$((fail + 1)); cat et; fi &&
+		echo "t:1 $(cat dt)" >wt &&
+		if ! check_tags "$STELE_STORE" wt; then fail=$((fail + 1)); fi
+	done &&
+	echo "$fail failures in $N rounds" && [ $fail = 0 ] && fsck_clean
+'
+
 test_expect_success "$N builds raced against fsck --prune: none fails, none loses its tag" '
 	i=0 && fail=0 && prunes=0 &&
 	while [ $i -lt $N ]; do

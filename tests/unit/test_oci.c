@@ -312,6 +312,54 @@ test_oci_txn_hold_blob(void **state)
 }
 
 static void
+test_oci_txn_annotate_if_unchanged(void **state)
+{
+	char *d = tmpdir(), *layout = stele_path_join(d, "l");
+	char d1[STELE_DIGEST_STRLEN], d2[STELE_DIGEST_STRLEN];
+	struct stele_oci *oci;
+	struct stele_txn *txn, *slow;
+	json_t *desc, *found;
+
+	(void)state;
+	assert_ok(stele_oci_open(&oci, layout, 1));
+	assert_ok(stele_txn_begin(&txn, oci));
+	assert_ok(stele_txn_put_blob(txn, "{}", 2, d1));
+	desc = stele_descriptor(STELE_MT_MANIFEST, d1, 2);
+	assert_ok(stele_txn_index_add(txn, "t", desc));
+	json_decref(desc);
+	assert_ok(stele_txn_commit(txn));
+	stele_txn_free(txn);
+	/* Annotating t while it names d1: applied. */
+	assert_ok(stele_txn_begin(&txn, oci));
+	assert_ok(stele_txn_index_annotate(txn, "t", d1, "k", "v1"));
+	assert_ok(stele_txn_commit(txn));
+	stele_txn_free(txn);
+	assert_ok(stele_oci_resolve(&found, oci, "t", NULL));
+	assert_string_equal(stele_json_str(json_object_get(found, "annotations"), "k"), "v1");
+	json_decref(found);
+	/* A slow writer annotates d1 while another moves t to d2: t stays d2. */
+	assert_ok(stele_txn_begin(&slow, oci));
+	assert_ok(stele_txn_index_annotate(slow, "t", d1, "k", "v2"));
+	assert_ok(stele_txn_begin(&txn, oci));
+	assert_ok(stele_txn_put_blob(txn, "[]", 2, d2));
+	desc = stele_descriptor(STELE_MT_MANIFEST, d2, 2);
+	assert_ok(stele_txn_index_add(txn, "t", desc));
+	json_decref(desc);
+	assert_ok(stele_txn_commit(txn));
+	stele_txn_free(txn);
+	assert_ok(stele_txn_commit(slow));
+	stele_txn_free(slow);
+	assert_ok(stele_oci_resolve(&found, oci, "t", NULL));
+	assert_string_equal(stele_json_str(found, "digest"), d2);
+	assert_null(stele_json_str(json_object_get(found, "annotations"), "k"));
+	json_decref(found);
+	stele_oci_free(oci);
+	stele_fs_rm_rf(d);
+	free(layout);
+	free(d);
+}
+
+static void
 test_oci_blob_corrupt(void **state)
 {
 	char *d = tmpdir(), *layout = stele_path_join(d, "l"), *p;
@@ -551,6 +599,7 @@ main(void)
 		cmocka_unit_test(test_oci_txn_staging_in_use),
 		cmocka_unit_test(test_oci_txn_new_layout_kept_for_others),
 		cmocka_unit_test(test_oci_txn_hold_blob),
+		cmocka_unit_test(test_oci_txn_annotate_if_unchanged),
 		cmocka_unit_test(test_oci_blob_corrupt),
 		cmocka_unit_test(test_oci_layer_canonical),
 		cmocka_unit_test(test_oci_layer_file_changed),
