@@ -47,8 +47,8 @@ if ! reg_serve main; then
 	test_skip 'docker:// image rules' 'docker-registry could not be started on 127.0.0.1'
 	exit 0
 fi
-stele push --insecure-skip-verify $I app:latest docker://$REG/app:latest >/dev/null 2>&1
-stele push --insecure-skip-verify $I app:latest docker://$REG/app:1 >/dev/null 2>&1
+stele push --insecure-skip-verify "$I" app:latest "docker://$REG/app:latest" >/dev/null 2>&1
+stele push --insecure-skip-verify "$I" app:latest "docker://$REG/app:1" >/dev/null 2>&1
 
 test_expect_success 'docker://HOST/REPO:latest is denied, reported as tag latest (not the layout name)' '
 	latest_denied docker://$REG/app:latest $I && ! grep -q "tag .image." out
