@@ -629,30 +629,6 @@ command_form(struct stage *s, const struct stele_instr *in)
 	return cmd;
 }
 
-static int
-valid_signal(const char *sig)
-{
-	static const char *names[] = { "HUP", "INT", "QUIT", "ILL", "TRAP",
-		"ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE",
-		"ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN",
-		"TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO",
-		"PWR", "SYS", NULL };
-	const char *p = sig;
-	size_t i;
-
-	if (!strncmp(p, "SIG", 3))
-		p += 3;
-	for (i = 0; names[i]; i++)
-		if (!strcmp(p, names[i]))
-			return 1;
-	if (*sig && strspn(sig, "0123456789") == strlen(sig)) {
-		long v = strtol(sig, NULL, 10);
-
-		return v > 0 && v <= 64;
-	}
-	return 0;
-}
-
 /*
  * BuildKit's dispatchExpose: each word expanded (and split again on
  * whitespace), then read as [[IP:]HOSTPORT:]PORT[-END][/PROTO]; a range
@@ -826,7 +802,7 @@ do_meta(struct build *b, struct stage *s, const struct stele_instr *in)
 	case STELE_I_STOPSIGNAL:
 		if ((error = build_expand(&v, b, s, in, in->args[0])) < 0)
 			break;
-		if (!valid_signal(v))
+		if (!stele_value_signal(v))
 			error = build_instr_error(b, in, stele_error_setc(
 				STELE_EINVALID, "invalid signal '%s'", v));
 		else

@@ -60,6 +60,17 @@ int stele_build(struct stele_build_result *out,
 		const struct stele_build_opts *o);
 
 /*
+ * `stele build --check`: read and parse the recipe (o->recipe, else
+ * CONTEXT/Dockerfile; never from a git source, which would need
+ * resolving), then check what needs nothing resolved: --target names a
+ * stage, and values without variables (RUN --network, COPY/ADD --chmod,
+ * ADD of a download URL, EXPOSE, STOPSIGNAL; ONBUILD triggers alike).
+ * Reads no base, context file or cache; writes nothing.  Errors name
+ * FILE:LINE: INSTRUCTION.  *nstages: the number of stages.
+ */
+int stele_build_check(size_t *nstages, const struct stele_build_opts *o);
+
+/*
  * The build epoch: SOURCE_DATE_EPOCH when set (a decimal integer, else
  * STELE_EINVALID), else `fallback`.
  */

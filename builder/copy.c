@@ -11,6 +11,7 @@
 
 #include "builder/build_priv.h"
 #include "builder/ignore.h"
+#include "builder/values.h"
 #include "oci/extract.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -582,18 +583,13 @@ from_source(struct copy_job *j, const char *from, struct stele_context **own)
 static int
 is_url(const char *s)
 {
-	return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8) ||
-	       !strncmp(s, "ftp://", 6);
+	return stele_value_is_url(s);
 }
 
 static int
 is_git_url(const char *s)
 {
-	const char *hash = strchr(s, '#');
-
-	if (!strncmp(s, "git+", 4) || !strncmp(s, "git@", 4))
-		return 1;
-	return is_url(s) && hash && hash - s > 4 && !strncmp(hash - 4, ".git", 4);
+	return stele_value_is_git_url(s);
 }
 
 static int

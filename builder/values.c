@@ -259,3 +259,45 @@ stele_value_ports(char ***out, size_t *n, const char *spec, const char **why)
 		(*out)[i] = stele_xasprintf("%ld/%s", p, proto);
 	return 0;
 }
+
+int
+stele_value_signal(const char *sig)
+{
+	static const char *names[] = { "HUP", "INT", "QUIT", "ILL", "TRAP",
+		"ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE",
+		"ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN",
+		"TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO",
+		"PWR", "SYS", NULL };
+	const char *p = sig;
+	size_t i;
+
+	if (!strncmp(p, "SIG", 3))
+		p += 3;
+	for (i = 0; names[i]; i++)
+		if (!strcmp(p, names[i]))
+			return 1;
+	if (*sig && strspn(sig, "0123456789") == strlen(sig)) {
+		long v = strtol(sig, NULL, 10);
+
+		return v > 0 && v <= 64;
+	}
+	return 0;
+}
+
+int
+stele_value_is_url(const char *s)
+{
+	return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8) ||
+	       !strncmp(s, "ftp://", 6);
+}
+
+int
+stele_value_is_git_url(const char *s)
+{
+	const char *hash = strchr(s, '#');
+
+	if (!strncmp(s, "git+", 4) || !strncmp(s, "git@", 4))
+		return 1;
+	return stele_value_is_url(s) && hash && hash - s > 4 &&
+	       !strncmp(hash - 4, ".git", 4);
+}

@@ -28,4 +28,12 @@ int stele_value_int32(int64_t *out, const char *s, const char **why);
 int stele_value_ports(char ***out, size_t *n, const char *spec,
 		      const char **why);
 
+/* A signal Docker knows: a name (SIG optional) or a number 1..64; 1/0. */
+int stele_value_signal(const char *sig);
+
+/* ADD sources: an http(s)/ftp URL; a git URL (git+..., git@..., or a URL
+   ending in .git#REF).  1/0. */
+int stele_value_is_url(const char *s);
+int stele_value_is_git_url(const char *s);
+
 #endif

@@ -13,6 +13,7 @@
 
 static const char build_usage[] =
 	"usage: stele build [options] CONTEXT\n"
+	"       stele build --check [-f RECIPE] [--target STAGE] [CONTEXT]\n"
 	"\n"
 	"Build an image from a recipe (Dockerfile syntax) and print its manifest\n"
 	"digest.  CONTEXT is a directory, git+file:///abs/path#REF,\n"
@@ -36,11 +37,35 @@ static const char build_usage[] =
 	"                           ADD'ed archive expanding to, or a layer holding,\n"
 	"                           more file content (default 64G; K, M, G, T)\n"
 	"      --max-entries N      the same for entries (default 1000000)\n"
+	"      --check              parse and check the recipe only: resolve, fetch\n"
+	"                           and build nothing; exit 0 when it is valid\n"
 	"  -q, --quiet              no progress on stderr\n"
 	"  -h, --help               this help\n"
 	"\n"
 	"The build epoch is SOURCE_DATE_EPOCH, else the source commit's time,\n"
 	"else 0; the same inputs give the same digest on any machine.\n";
+
+/* --check: nothing but the recipe; exit 0 when it is valid. */
+static int
+check_recipe(struct stele_build_opts *o, int nargs, char **args, int quiet)
+{
+	size_t nstages;
+	int error;
+
+	if (nargs > 1 || (!nargs && !o->recipe))
+		return cli_usage(build_usage, "--check wants -f RECIPE or a CONTEXT");
+	o->context = nargs ? args[0] : ".";
+	o->progress = quiet ? NULL : cli_progress;
+	if ((error = stele_build_check(&nstages, o)) < 0)
+		return cli_fail(error);
+	if (!quiet && o->recipe)
+		printf("%s: ok (%zu stage%s)\n", o->recipe, nstages,
+		       nstages == 1 ? "" : "s");
+	else if (!quiet)
+		printf("%s/Dockerfile: ok (%zu stage%s)\n", o->context, nstages,
+		       nstages == 1 ? "" : "s");
+	return EXIT_OK;
+}
 
 int
 cmd_build(int argc, char **argv)
@@ -59,6 +84,7 @@ cmd_build(int argc, char **argv)
 		CLI_REGISTRY_CONNECT_OPTIONS,
 		{ "locked", no_argument, NULL, 'l' },
 		{ "sign-key", required_argument, NULL, 'K' },
+		{ "check", no_argument, NULL, 'C' },
 		CLI_LIMIT_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -71,7 +97,7 @@ cmd_build(int argc, char **argv)
 	struct stele_seckey *key = NULL;
 	const char **args = NULL;
 	char *outspec = NULL;
-	int c, comp = STELE_COMPRESS_GZIP, quiet = 0, error, code;
+	int c, comp = STELE_COMPRESS_GZIP, quiet = 0, check = 0, error, code;
 
 	o.compression = STELE_COMPRESS_GZIP;
 	cli_registry_init(&reg);
@@ -110,6 +136,7 @@ cmd_build(int argc, char **argv)
 			}
 			break;
 		case 'l': o.locked = 1; break;
+		case 'C': check = 1; break;
 		CLI_LIMIT_CASES:
 			if (cli_limit_opt(&o.limits, c, optarg) < 0) {
 				free(args);
@@ -128,6 +155,10 @@ cmd_build(int argc, char **argv)
 	}
 	o.build_args = args;
 	o.compression = (enum stele_compression)comp;
+	if (check) {
+		free(args);
+		return check_recipe(&o, argc - optind, argv + optind, quiet);
+	}
 	if (optind != argc - 1) {
 		free(args);
 		return cli_usage(build_usage, "need exactly one CONTEXT");
