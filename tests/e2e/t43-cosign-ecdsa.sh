@@ -7,7 +7,10 @@
 # denies it naming both kinds; cosign reads a P-256 key file stele made; a
 # wrong passphrase for cosign's key file is a clear error (exit 3).  cosign's
 # payloads name the repository only, so the policies here use
-# containers/image's identity type for that, matchRepository.
+# containers/image's identity type for that, matchRepository.  Last, `stele
+# push --sign-key cosign.key` signs with the ECDSA key as it pushes, and
+# stele, cosign and skopeo 1.18 (containers/image, sigstoreSigned) accept
+# it, while an Ed25519 key is refused by stele and skopeo.
 #
 # cosign is found as t22 finds it (STELE_COSIGN, PATH, or fetched into
 # build/tools by tests/interop/get-cosign.sh); every part that cannot run
@@ -127,4 +130,33 @@ test_expect_success 'the cosign signature pulled back into a layout: an independ
 	cp1 docker://$REG/cosigned:sha256-$H.sig oci:back:sha256-$H.sig &&
 	cp1 docker://$REG/cosigned:1 oci:back:1 &&
 	if [ -n "$PY" ]; then "$PY" "$KC" sig back "$D" "$REG/cosigned" cosign.pub; fi
+'
+
+# containers/image (Debian trixie's skopeo 1.18, as t41 fetches it) checks
+# the ECDSA signature `stele push --sign-key cosign.key` makes.
+SKOPEO=${STELE_SKOPEO:-}
+if [ -z "$SKOPEO" ]; then
+	SKOPEO=$(sh "$TOP/tests/interop/get-skopeo.sh" "$TOP/build/tools/skopeo" 2>"$TMP/getsk.err" || true)
+fi
+test_expect_success 'push --sign-key with cosign'"'"'s ECDSA key: stele verify and cosign verify accept the pushed image' '
+	stele build -q -t app:1 ctx >/dev/null &&
+	stele push --sign-key cosign.key --key cosign.pub --tls-verify=false app:1 docker://$REG/ecpush:1 >/dev/null 2>err &&
+	stele verify --key cosign.pub --tls-verify=false docker://$REG/ecpush@$D >out 2>&1 && tail -n1 out | grep -q "^allowed $D" &&
+	"$COSIGN" verify --key cosign.pub $CV $REG/ecpush:1 >/dev/null 2>&1 &&
+	expect_code 1 stele verify --key ed.pub --tls-verify=false docker://$REG/ecpush@$D >out 2>&1 &&
+	grep -q "an ECDSA P-256 signature, and the 1 trusted key(s) are all Ed25519" out
+'
+if [ -z "$SKOPEO" ] || ! "$SKOPEO" --version >/dev/null 2>&1; then
+	test_skip 'skopeo 1.18 and ECDSA' "no skopeo with sigstore (Debian trixie's could not be fetched: $(tail -n1 "$TMP/getsk.err" 2>/dev/null))"
+	exit 0
+fi
+mkdir rd && printf 'docker:\n  %s:\n    use-sigstore-attachments: true\n' "$REG" >rd/r.yaml
+sk_policy() { # PUBFILE OUT
+	printf '{"default":[{"type":"reject"}],"transports":{"docker":{"%s":[{"type":"sigstoreSigned","keyPath":"%s/%s","signedIdentity":{"type":"matchRepository"}}]}}}' \
+		"$REG" "$TMP" "$1" >"$2"
+}
+sk_copy() { "$SKOPEO" --policy "$1" --registries.d rd copy -q --remove-signatures --src-tls-verify=false "docker://$REG/ecpush@$D" "oci:$2:x"; }
+test_expect_success 'skopeo 1.18 (sigstoreSigned, keyPath cosign.pub) accepts it; with an Ed25519 keyPath it refuses' '
+	sk_policy cosign.pub sk-ec.json && sk_policy ed.pub sk-ed.json &&
+	sk_copy sk-ec.json skok && ! sk_copy sk-ed.json skno 2>sk.err && cat sk.err
 '
