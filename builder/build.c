@@ -284,20 +284,6 @@ copy_or_new(json_t *v, json_t *(*mk)(void))
 
 /* docker://HOST/REPO…, or HOST/REPO… whose first part names a host. */
 static int
-is_registry_ref(const struct stele_ref *r)
-{
-	const char *n = r->name ? r->name : "";
-	size_t first = strcspn(n, "/");
-
-	if (r->transport == STELE_REF_DOCKER)
-		return 1;
-	if (r->transport != STELE_REF_STORE || !n[first])
-		return 0;
-	return memchr(n, '.', first) || memchr(n, ':', first) ||
-	       (first == 9 && !strncmp(n, "localhost", 9));
-}
-
-static int
 from_image(struct build *b, struct stage *s, const struct stele_instr *in,
 	   const char *image)
 {
@@ -336,7 +322,7 @@ from_image(struct build *b, struct stage *s, const struct stele_instr *in,
 				       "pin it by digest (or use --lock)", image);
 		}
 	}
-	if (is_registry_ref(ref)) {
+	if (stele_ref_is_registry(ref)) {
 		/* Pulled into the local store, which serves as the cache of
 		 * bases: a base already there by digest is not fetched. */
 		struct stele_registry_opts ro = { 0 };
@@ -394,7 +380,18 @@ from_image(struct build *b, struct stage *s, const struct stele_instr *in,
 	if (b->lock)
 		json_object_set_new(json_object_get(b->lock, "images"), image,
 				    json_string(top[0] ? top : img->digest));
-	stele_prov_dep(&b->prov, image, json_pack("{s:s}", "sha256", img->digest + 7));
+	if (stele_ref_is_registry(ref)) {
+		/* Where it can be fetched again, by digest; `name` is the
+		 * base as the recipe writes it (a rebuild's pin). */
+		char *uri = stele_xasprintf("docker://%s@%s", ref->name, img->digest);
+
+		stele_prov_dep_named(&b->prov, uri, image,
+				     json_pack("{s:s}", "sha256", img->digest + 7));
+		free(uri);
+	} else {
+		stele_prov_dep(&b->prov, image, json_pack("{s:s}", "sha256",
+							  img->digest + 7));
+	}
 	/* Its layers are extracted when a step first reads the filesystem. */
 out:
 	stele_image_free(img);

@@ -279,7 +279,8 @@ read_stele(struct stele_prov_doc *d, json_t *bd, json_t *rd)
 		{ "mediaTypeSuffix", F_STR, 1 }, { "library", F_STR, 1 },
 		{ NULL, 0, 0 } };
 	static const struct field dep_f[] = {
-		{ "uri", F_STR, 1 }, { "digest", F_OBJ, 1 }, { NULL, 0, 0 } };
+		{ "uri", F_STR, 1 }, { "name", F_STR, 0 }, { "digest", F_OBJ, 1 },
+		{ NULL, 0, 0 } };
 	static const struct field rd_f[] = {
 		{ "builder", F_OBJ, 1 }, { "metadata", F_OBJ, 1 },
 		{ "byproducts", F_ARR, 1 }, { NULL, 0, 0 } };

@@ -31,7 +31,8 @@ stele_prov_release(struct stele_prov *p)
 }
 
 void
-stele_prov_dep(struct stele_prov *p, const char *uri, json_t *digest)
+stele_prov_dep_named(struct stele_prov *p, const char *uri, const char *name,
+		     json_t *digest)
 {
 	json_t *d;
 	size_t i;
@@ -43,8 +44,16 @@ stele_prov_dep(struct stele_prov *p, const char *uri, json_t *digest)
 			return;
 		}
 	}
-	json_array_append_new(p->deps, json_pack("{s:s,s:o}", "uri", uri,
-						 "digest", digest));
+	d = json_pack("{s:s,s:o}", "uri", uri, "digest", digest);
+	if (name)
+		json_object_set_new(d, "name", json_string(name));
+	json_array_append_new(p->deps, d);
+}
+
+void
+stele_prov_dep(struct stele_prov *p, const char *uri, json_t *digest)
+{
+	stele_prov_dep_named(p, uri, NULL, digest);
 }
 
 json_t *

@@ -30,6 +30,10 @@ void stele_prov_release(struct stele_prov *p);
 /* A dependency {uri, digest:{algo:value,...}}; `digest` is stolen.
  * Added once per uri+digest. */
 void stele_prov_dep(struct stele_prov *p, const char *uri, json_t *digest);
+/* The same with a `name`: the dependency as the recipe wrote it, when the
+ * uri says where it can be fetched again (docker://HOST/REPO@sha256:…). */
+void stele_prov_dep_named(struct stele_prov *p, const char *uri,
+			  const char *name, json_t *digest);
 /*
  * A layer record.  `inputs` (stolen) is an array of what the step consumed,
  * each an object with a digest; `base` marks layers inherited from a base.

@@ -188,3 +188,17 @@ stele_ref_string(const struct stele_ref *r)
 		return stele_xasprintf("%s%s%s", r->name, sep, suf);
 	}
 }
+
+int
+stele_ref_is_registry(const struct stele_ref *r)
+{
+	const char *n = r->name ? r->name : "";
+	size_t first = strcspn(n, "/");
+
+	if (r->transport == STELE_REF_DOCKER)
+		return 1;
+	if (r->transport != STELE_REF_STORE || !n[first])
+		return 0;
+	return memchr(n, '.', first) || memchr(n, ':', first) ||
+	       (first == 9 && !strncmp(n, "localhost", 9));
+}

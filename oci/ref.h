@@ -29,6 +29,10 @@ struct stele_ref {
 
 int stele_ref_parse(struct stele_ref **out, const char *s);
 void stele_ref_free(struct stele_ref *r);
+/* Whether the reference names a registry image: docker://…, or a store
+ * name whose first component is a host (has a '.' or ':', or localhost),
+ * as Docker reads `FROM HOST/REPO…`. */
+int stele_ref_is_registry(const struct stele_ref *r);
 /* The default store directory; malloc'd. */
 char *stele_store_dir(void);
 /* Human form: "oci:DIR:TAG", "name:tag", ...; malloc'd. */

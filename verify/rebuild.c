@@ -134,6 +134,43 @@ compare(struct stele_rebuild_result *out, struct stele_image *img,
 	out->summary = stele_buf_detach(&s);
 }
 
+/*
+ * A base recorded by a local name (the store, an oci: layout) can only be
+ * used where it is; one recorded by registry reference is pulled.  Say
+ * which base is missing, and how to fix it, before building anything.
+ */
+static int
+bases_at_hand(const json_t *pins)
+{
+	const char *name;
+	json_t *v;
+
+	json_object_foreach((json_t *)pins, name, v) {
+		struct stele_ref *ref = NULL;
+		struct stele_image *img = NULL;
+		int error;
+
+		if (stele_ref_parse(&ref, name) < 0 || stele_ref_is_registry(ref)) {
+			stele_ref_free(ref);
+			continue;
+		}
+		free(ref->digest);
+		ref->digest = stele_xstrdup(json_string_value(v));
+		free(ref->refname);
+		ref->refname = NULL;
+		error = stele_image_open(&img, ref);
+		stele_image_free(img);
+		stele_ref_free(ref);
+		if (error < 0)
+			return stele_error_setc(STELE_ENOTFOUND,
+				"cannot rebuild: the base '%s' (%s) is recorded by a local "
+				"name and is not here; copy it first (stele copy SRC %s), or "
+				"build FROM a registry reference (HOST/REPO@sha256:…) so a "
+				"rebuild can pull it", name, json_string_value(v), name);
+	}
+	return 0;
+}
+
 int
 stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 	      const struct stele_prov_doc *prov,
@@ -183,8 +220,11 @@ stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 			commit = stele_json_str(dg, "gitCommit");
 			tree = stele_json_str(dg, "gitTree");
 		} else if (stele_json_str(dg, "sha256")) {
-			json_object_set_new(pins, du, json_sprintf("sha256:%s",
-						stele_json_str(dg, "sha256")));
+			/* Pinned as the recipe names it. */
+			const char *name = stele_json_str(d, "name");
+
+			json_object_set_new(pins, name ? name : du, json_sprintf(
+				"sha256:%s", stele_json_str(dg, "sha256")));
 		}
 	}
 	if (!commit) {
@@ -192,6 +232,8 @@ stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 			"cannot rebuild: the provenance records no commit for '%s'", uri);
 		goto out;
 	}
+	if ((error = bases_at_hand(pins)) < 0)
+		goto out;
 	spec = stele_xasprintf("%s#%s", uri, commit);
 	{
 		/* The commit must still have the tree the provenance records. */
