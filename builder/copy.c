@@ -36,6 +36,7 @@ struct copy_job {
 	gid_t gid;
 	int chmod;
 	mode_t mode;
+	int link;       /* --link: the stage's files are never read */
 };
 
 #define job_error(j, code, fmt, arg) \
@@ -173,7 +174,8 @@ ensure_parents(struct copy_job *j, const char *path)
 				e.uid = j->uid;
 				e.gid = j->gid;
 			}
-			if (rootfs_lstat(j->s->rootfs, parent, &st) == 0 &&
+			if (!j->link &&
+			    rootfs_lstat(j->s->rootfs, parent, &st) == 0 &&
 			    S_ISDIR(st.st_mode)) {
 				e.perm = st.st_mode & 07777;
 				e.uid = st.st_uid;
@@ -208,7 +210,7 @@ plan_entry(struct copy_job *j, const char *dst, const struct stele_ctx_stat *st,
 	e.src = st->src;
 	if (j->chmod && (e.type == STELE_ENTRY_FILE || e.type == STELE_ENTRY_DIR))
 		e.perm = j->mode;
-	if (e.type == STELE_ENTRY_DIR && !j->chown && !j->chmod) {
+	if (e.type == STELE_ENTRY_DIR && !j->chown && !j->chmod && !j->link) {
 		/* Copying into an existing directory keeps its metadata. */
 		if (rootfs_lstat(j->s->rootfs, dst, &hs) == 0 &&
 		    S_ISDIR(hs.st_mode)) {
@@ -814,6 +816,15 @@ dest_path(char **out, struct copy_job *j, const char *raw, int *into_dir)
 	joined = raw[0] == '/' ? stele_xstrdup(raw) :
 		 stele_xasprintf("%s/%s", wd && *wd ? wd : "/", raw);
 	clean = stele_path_clean_abs(joined);
+	if (j->link) {
+		/* BuildKit copies onto an empty tree, then merges: links of
+		 * the stage are not followed, and only a trailing '/' (or /)
+		 * makes the destination a directory. */
+		resolved = stele_xstrdup(clean + 1);
+		*into_dir |= !*resolved;
+		error = 0;
+		goto out;
+	}
 	/* A destination that is (a link to) a directory is copied into. */
 	if ((error = rootfs_resolve(&resolved, j->s->rootfs, clean + 1, 1)) < 0)
 		goto out;
@@ -921,9 +932,12 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 	json_t *srcs = json_array(), *v, *key = NULL;
 	size_t i, nsrc = in->nargs - 1, ninline = 0;
 	int into_dir, error = 0, add = in->kind == STELE_I_ADD, git_add;
+	int unpack = !stele_instr_flag(in, "unpack") ||
+		     stele_instr_flag_true(in, "unpack");
 	int chomp, expand;
 
 	job_init(&j, b, s, in);
+	j.link = stele_instr_flag_true(in, "link");
 	words = stele_xcalloc(in->nargs, sizeof(char *));
 	for (i = 0; i < in->nargs && !error; i++)
 		error = build_expand(&words[i], b, s, in, in->args[i]);
@@ -949,7 +963,8 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 		     copy_key(key, &j, words, nsrc, fromv)) < 0 ||
 	    (error = step_cache_hit(b, s, in, key, hex)) != 0)
 		goto out;
-	if ((error = stage_sync(b, s)) < 0) {
+	/* --link reads nothing of the stage but, for --chown names, /etc. */
+	if ((!j.link || chown_f) && (error = stage_sync(b, s)) < 0) {
 		error = build_instr_error(b, in, error);
 		goto out;
 	}
@@ -987,8 +1002,9 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 	json_array_foreach(srcs, i, v) {
 		int handled = 0;
 
-		if (add && !from && (error = add_archive(&j, json_string_value(v),
-							dest, &handled)) < 0)
+		if (add && !from && unpack &&
+		    (error = add_archive(&j, json_string_value(v), dest,
+					 &handled)) < 0)
 			break;
 		if (!handled && (error = copy_source(&j, json_string_value(v), dest,
 						     into_dir)) < 0)

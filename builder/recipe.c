@@ -44,7 +44,7 @@ struct keyword {
 	const char *name;
 	int kind; /* enum stele_instr_kind */
 	char shape, min, one;
-	const char *flags[6];
+	const char *flags[8]; /* "?name": boolean; "*name": repeatable */
 };
 
 static const struct keyword keywords[] = {
@@ -54,8 +54,10 @@ static const struct keyword keywords[] = {
 	{ "LABEL", STELE_I_LABEL, 'q', 1, 0, { NULL } },
 	{ "WORKDIR", STELE_I_WORKDIR, 'r', 1, 1, { NULL } },
 	{ "USER", STELE_I_USER, 'r', 1, 1, { NULL } },
-	{ "COPY", STELE_I_COPY, 'l', 2, 0, { "from", "chown", "chmod" } },
-	{ "ADD", STELE_I_ADD, 'l', 2, 0, { "chown", "chmod" } },
+	{ "COPY", STELE_I_COPY, 'l', 2, 0, { "from", "chown", "chmod",
+	  "?link" } },
+	{ "ADD", STELE_I_ADD, 'l', 2, 0, { "chown", "chmod", "?link",
+	  "?unpack" } },
 	{ "RUN", STELE_I_RUN, 'j', 1, 0, { "network" } },
 	{ "ENTRYPOINT", STELE_I_ENTRYPOINT, 'j', 1, 0, { NULL } },
 	{ "CMD", STELE_I_CMD, 'j', 1, 0, { NULL } },
@@ -289,35 +291,53 @@ extract_flags(struct strv *out, const char *s, size_t n, char esc)
 	return i;
 }
 
+/*
+ * BuildKit's BFlags: `--name=value`; a boolean also `--name` alone and
+ * true/false in any case (stored as "true"/"false"); a repeatable flag
+ * may come again; any other twice is an error.
+ */
 static int
 check_flags(const struct parser *p, struct stele_instr *in,
 	    const struct keyword *kw, struct strv *words)
 {
-	const char *name, *eq;
+	const char *name, *eq, *spec = NULL, *v;
 	size_t i, j, len;
-	int ok;
+	char type;
 
 	in->flags = stele_xcalloc(words->n, sizeof(*in->flags));
 	for (i = 0; i < words->n; i++) {
 		name = words->v[i] + 2;
 		eq = strchr(name, '=');
 		len = eq ? (size_t)(eq - name) : strlen(name);
-		for (ok = 0, j = 0; kw->flags[j] && !ok; j++)
-			ok = strlen(kw->flags[j]) == len &&
-			     !memcmp(kw->flags[j], name, len);
-		if (!ok)
+		for (j = 0, spec = NULL; kw->flags[j] && !spec; j++) {
+			const char *f = kw->flags[j] + (kw->flags[j][0] == '?' ||
+							kw->flags[j][0] == '*');
+
+			if (strlen(f) == len && !memcmp(f, name, len))
+				spec = kw->flags[j];
+		}
+		if (!spec)
 			return ierr(p, in, "unknown flag '--%.*s'", (int)len,
 				    name);
-		for (j = 0; j < in->nflags; j++)
+		type = spec[0] == '?' || spec[0] == '*' ? spec[0] : 's';
+		for (j = 0; j < in->nflags && type != '*'; j++)
 			if (!strncmp(in->flags[j].name, name, len) &&
 			    !in->flags[j].name[len])
 				return ierr(p, in, "duplicate flag '--%.*s'",
 					    (int)len, name);
-		if (!eq)
-			return ierr(p, in, "missing a value on flag '--%s'",
-				    name);
+		if ((!eq && type != '?') || (eq && type == '?' && !eq[1]))
+			return ierr(p, in, "missing a value on flag '--%.*s'",
+				    (int)len, name);
+		v = eq ? eq + 1 : "true";
+		if (type == '?' && ascii_ieq(v, strlen(v), "true"))
+			v = "true";
+		else if (type == '?' && ascii_ieq(v, strlen(v), "false"))
+			v = "false";
+		else if (type == '?')
+			return ierr(p, in, "expecting boolean value for flag "
+				    "'--%.*s', not: %s", (int)len, name, v);
 		in->flags[in->nflags].name = stele_xstrndup(name, len);
-		in->flags[in->nflags++].value = stele_xstrdup(eq + 1);
+		in->flags[in->nflags++].value = stele_xstrdup(v);
 	}
 	return 0;
 }
@@ -1005,6 +1025,26 @@ stele_recipe_free(struct stele_recipe *r)
 	free(r->check);
 	free(r->path);
 	free(r);
+}
+
+const char *
+stele_instr_flag_nth(const struct stele_instr *in, const char *name,
+		     size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < in->nflags; i++)
+		if (!strcmp(in->flags[i].name, name) && !n--)
+			return in->flags[i].value;
+	return NULL;
+}
+
+int
+stele_instr_flag_true(const struct stele_instr *in, const char *name)
+{
+	const char *v = stele_instr_flag(in, name);
+
+	return v && !strcmp(v, "true");
 }
 
 const char *

@@ -105,8 +105,9 @@ struct stele_recipe {
  * Parse recipe text.  `path` names the file in errors.  *out owned by caller.
  * Checks per instruction: known keyword (anything else is an error naming
  * it), argument count, allowed flags (FROM: platform; COPY: from, chown,
- * chmod; ADD: chown, chmod; RUN: network; HEALTHCHECK: interval, timeout,
- * start-period, start-interval, retries), `FROM image [AS name]` shape,
+ * chmod, link; ADD: chown, chmod, link, unpack; RUN: network; HEALTHCHECK:
+ * interval, timeout, start-period, start-interval, retries; boolean flags
+ * as BuildKit reads them), `FROM image [AS name]` shape,
  * the first instruction other than ARG must be FROM, HEALTHCHECK's type,
  * durations and retries, ONBUILD's trigger (parsed as an instruction; not
  * ONBUILD, FROM or MAINTAINER).  Heredocs of RUN, COPY and ADD are read
@@ -126,8 +127,14 @@ int stele_recipe_parse_trigger(struct stele_recipe **out, const char *path,
 			       const char *text, size_t len);
 void stele_recipe_free(struct stele_recipe *r);
 
-/* Value of a flag or NULL; borrowed. */
+/* Value of a flag (the first, if repeated) or NULL; borrowed.  Boolean
+   flags hold "true" or "false". */
 const char *stele_instr_flag(const struct stele_instr *in, const char *name);
+/* The n-th value (from 0) of a repeatable flag, or NULL. */
+const char *stele_instr_flag_nth(const struct stele_instr *in, const char *name,
+				 size_t n);
+/* 1 when a boolean flag was given as true. */
+int stele_instr_flag_true(const struct stele_instr *in, const char *name);
 
 /*
  * Variable lookup for expansion: return the value (borrowed) or NULL when

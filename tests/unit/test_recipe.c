@@ -823,10 +823,45 @@ test_recipe_flag_errors(void **state)
 		     "recipe:2: RUN: unknown flag '--mount'");
 	expect_error("FROM a\nENV --x=1 a=b\n",
 		     "recipe:2: ENV: unknown flag '--x'");
-	expect_error("FROM a\nCOPY --link a b\n",
-		     "recipe:2: COPY: unknown flag '--link'");
+	expect_error("FROM a\nCOPY --parent a b\n",
+		     "recipe:2: COPY: unknown flag '--parent'");
 	expect_error("FROM --platform=a --platform=b a\n",
 		     "recipe:1: FROM: duplicate flag '--platform'");
+	/* booleans */
+	expect_error("FROM a\nCOPY --link= a b\n",
+		     "recipe:2: COPY: missing a value on flag '--link'");
+	expect_error("FROM a\nCOPY --link=yes a b\n",
+		     "recipe:2: COPY: expecting boolean value for flag "
+		     "'--link', not: yes");
+	expect_error("FROM a\nCOPY --link --link=false a b\n",
+		     "recipe:2: COPY: duplicate flag '--link'");
+	expect_error("FROM a\nADD --unpack=1 a b\n",
+		     "recipe:2: ADD: expecting boolean value for flag "
+		     "'--unpack', not: 1");
+}
+
+static void
+test_recipe_bool_flags(void **state)
+{
+	static const char *const want[] = {
+		"FROM [a]", "COPY --link=true [a] [b]", "COPY --link=true [a] [b]",
+		"COPY --link=false [a] [b]", "ADD --unpack=false --link=true "
+		"[a] [b]", NULL
+	};
+	struct stele_recipe *r;
+
+	(void)state;
+	expect_dump("FROM a\nCOPY --link a b\nCOPY --link=TRUE a b\n"
+		    "COPY --link=False a b\nADD --unpack=false --link a b\n",
+		    want);
+	r = parse("FROM a\nCOPY --link a b\nCOPY --link=false a b\nCOPY a b\n");
+	assert_true(stele_instr_flag_true(&r->instrs[1], "link"));
+	assert_false(stele_instr_flag_true(&r->instrs[2], "link"));
+	assert_false(stele_instr_flag_true(&r->instrs[3], "link"));
+	assert_null(stele_instr_flag_nth(&r->instrs[1], "link", 1));
+	assert_string_equal(stele_instr_flag_nth(&r->instrs[1], "link", 0),
+			    "true");
+	stele_recipe_free(r);
 }
 
 static void
@@ -1877,6 +1912,7 @@ main(void)
 		cmocka_unit_test(test_recipe_from_forms),
 		cmocka_unit_test(test_recipe_flags),
 		cmocka_unit_test(test_recipe_flag_errors),
+		cmocka_unit_test(test_recipe_bool_flags),
 		cmocka_unit_test(test_recipe_argument_counts),
 		cmocka_unit_test(test_recipe_single_argument),
 		cmocka_unit_test(test_recipe_unknown_instruction),

@@ -1,0 +1,60 @@
+#!/bin/sh
+# COPY/ADD flags with BuildKit's meaning: --link, --unpack.  buildah 1.28
+# knows neither, so the results asserted are BuildKit's.
+. "$(dirname "$0")/lib.sh"
+
+mkdir ctx && echo x >ctx/x && mkdir -p t/d && echo in-tar >t/d/f && tar -C t -cf ctx/a.tar d
+# Two bases that differ; one has /usr/lnk -> real and /opt (0700).
+mkdir -p b1/usr/real b1/opt b2/etc && ln -s real b1/usr/lnk && chmod 700 b1/opt && echo two >b2/etc/two
+SOURCE_DATE_EPOCH=0 stele import -q -t "oci:$TMP/base:1" b1 >/dev/null
+SOURCE_DATE_EPOCH=0 stele import -q -t "oci:$TMP/base:2" b2 >/dev/null
+
+# last_layer LAYOUT: the digest of the image's top layer.
+last_layer() {
+	python3 - "$1" <<-'PY'
+	import json, sys
+	o = sys.argv[1]
+	idx = json.load(open(o + "/index.json"))
+	d = [m for m in idx["manifests"] if "artifactType" not in m][0]["digest"]
+	print(json.load(open(o + "/blobs/sha256/" + d[7:]))["layers"][-1]["digest"])
+	PY
+}
+
+test_expect_success 'COPY --link: the layer is the same whatever the base' '
+	printf "FROM oci:$TMP/base:1\nCOPY --link x /opt/app/\n" >ctx/l1.df &&
+	printf "FROM oci:$TMP/base:2\nCOPY --link x /opt/app/\n" >ctx/l2.df &&
+	stele build -q -f ctx/l1.df -o oci:$TMP/l1:x ctx >/dev/null &&
+	stele build -q -f ctx/l2.df -o oci:$TMP/l2:x ctx >/dev/null &&
+	[ "$(last_layer l1)" = "$(last_layer l2)" ] &&
+	printf "FROM oci:$TMP/base:1\nCOPY x /opt/app/\n" >ctx/n1.df &&
+	stele build -q -f ctx/n1.df -o oci:$TMP/n1:x ctx >/dev/null &&
+	[ "$(last_layer l1)" != "$(last_layer n1)" ]
+'
+test_expect_success 'COPY --link: directories it creates are new (0755, root), never those of the base' '
+	umoci unpack --image l1:x l1u >/dev/null && umoci unpack --image n1:x n1u >/dev/null &&
+	[ "$(stat -c %a l1u/rootfs/opt)" = 755 ] && [ "$(stat -c %a n1u/rootfs/opt)" = 700 ] &&
+	[ "$(cat l1u/rootfs/opt/app/x)" = x ]
+'
+test_expect_success 'COPY --link does not follow a link of the base in its destination' '
+	printf "FROM oci:$TMP/base:1\nCOPY --link x /usr/lnk/\n" >ctx/sl.df &&
+	stele build -q -f ctx/sl.df -o oci:$TMP/sl:x ctx >/dev/null && umoci unpack --image sl:x slu >/dev/null &&
+	[ ! -L slu/rootfs/usr/lnk ] && [ -d slu/rootfs/usr/lnk ] && [ "$(cat slu/rootfs/usr/lnk/x)" = x ] &&
+	[ ! -e slu/rootfs/usr/real/x ]
+'
+test_expect_success 'COPY --link=false is a plain COPY' '
+	printf "FROM oci:$TMP/base:1\nCOPY --link=false x /opt/app/\n" >ctx/lf.df &&
+	stele build -q -f ctx/lf.df -o oci:$TMP/lf:x ctx >/dev/null && [ "$(last_layer lf)" = "$(last_layer n1)" ]
+'
+test_expect_success 'ADD --unpack=false copies an archive as a file; ADD unpacks it by default' '
+	printf "FROM scratch\nADD --unpack=false a.tar /k/\nADD a.tar /u/\nADD --unpack=true a.tar /t/\n" >ctx/un.df &&
+	stele build -q -f ctx/un.df -o oci:$TMP/un:x ctx >/dev/null && umoci unpack --image un:x unu >/dev/null &&
+	cmp ctx/a.tar unu/rootfs/k/a.tar && [ "$(cat unu/rootfs/u/d/f)" = in-tar ] && [ "$(cat unu/rootfs/t/d/f)" = in-tar ]
+'
+test_expect_success 'a bad boolean flag names the file, line and flag' '
+	printf "FROM scratch\nCOPY --link=yes x /x\n" >ctx/bad.df &&
+	expect_code 3 stele build -q -f ctx/bad.df -o oci:$TMP/bad:x ctx 2>err && cat err &&
+	grep -q "ctx/bad.df:2: COPY: expecting boolean value for flag .--link., not: yes" err &&
+	printf "FROM scratch\nCOPY --unpack x /x\n" >ctx/bad.df &&
+	expect_code 3 stele build -q -f ctx/bad.df -o oci:$TMP/bad:x ctx 2>err && cat err &&
+	grep -q "ctx/bad.df:2: COPY: unknown flag .--unpack." err
+'
