@@ -29,11 +29,19 @@ int cmd_login(int argc, char **argv);
 int cmd_logout(int argc, char **argv);
 
 /* Keys (cmd_sign.c, cmd_attest.c): load a key file, asking for its
- * passphrase (file, $STELE_PASSWORD or terminal); attest a built image. */
+ * passphrase (file, $STELE_PASSWORD or terminal), after its permissions are
+ * checked (`flags`: enum stele_keyfile_flags, set by the option below);
+ * attest a built image. */
 struct stele_seckey;
 struct stele_ref;
 int cli_key_load(struct stele_seckey **out, const char *path,
-		 const char *passfile);
+		 const char *passfile, unsigned int flags);
+#define CLI_OPT_INSECURE_KEY 0x300
+#define CLI_INSECURE_KEY_OPTION \
+	{ "allow-insecure-key-perms", no_argument, NULL, CLI_OPT_INSECURE_KEY }
+#define CLI_INSECURE_KEY_HELP \
+	"      --allow-insecure-key-perms  use a key file group or others may\n" \
+	"                           access (refused otherwise: chmod 600 it)\n"
 int cli_attest_built(const struct stele_seckey *k, const struct stele_ref *ref,
 		     const char *digest);
 

@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 #include "keys/key.h"
+#include "keys/keyfile.h"
 #include "oci/image.h"
 #include "oci/ref.h"
 #include "signer/attach.h"
@@ -19,6 +20,7 @@ static const char attest_usage[] =
 	"\n"
 	"  -k, --key KEY            encrypted private key (stele's or cosign's)\n"
 	"      --passphrase-file F  its passphrase (else $STELE_PASSWORD, else asked)\n"
+	CLI_INSECURE_KEY_HELP
 	"  -h, --help               this help\n";
 
 static int
@@ -64,6 +66,7 @@ cmd_attest(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "key", required_argument, NULL, 'k' },
 		{ "passphrase-file", required_argument, NULL, 'p' },
+		CLI_INSECURE_KEY_OPTION,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -71,12 +74,16 @@ cmd_attest(int argc, char **argv)
 	struct stele_seckey *k = NULL;
 	struct stele_image *img = NULL;
 	struct stele_ref *ref = NULL;
+	unsigned int keyflags = 0;
 	int c, error, code;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k': keyfile = optarg; break;
+		case CLI_OPT_INSECURE_KEY:
+			keyflags |= STELE_KEYFILE_ALLOW_OPEN_PERMS;
+			break;
 		case 'p': passfile = optarg; break;
 		case 'h': fputs(attest_usage, stdout); return EXIT_OK;
 		default: fputs(attest_usage, stderr); return EXIT_USAGE;
@@ -87,7 +94,7 @@ cmd_attest(int argc, char **argv)
 				 "need exactly one IMAGE" : "--key is required");
 	if ((error = stele_ref_parse(&ref, argv[optind])) < 0 ||
 	    (error = stele_image_open(&img, ref)) < 0 ||
-	    (error = cli_key_load(&k, keyfile, passfile)) < 0)
+	    (error = cli_key_load(&k, keyfile, passfile, keyflags)) < 0)
 		code = cli_fail(error);
 	else
 		code = attest(k, img, stdout);

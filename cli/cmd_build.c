@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "cli/cli_registry.h"
 #include "keys/key.h"
+#include "keys/keyfile.h"
 #include "oci/ref.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -33,6 +34,7 @@ static const char build_usage[] =
 	"      --creds USER:PASS, --authfile FILE, --cert-dir DIR, --tls-verify=false\n"
 	"                           for bases pulled from a registry (FROM HOST/REPO@sha256:…)\n"
 	"      --sign-key KEY       then attest the provenance with KEY (stele attest)\n"
+	CLI_INSECURE_KEY_HELP
 	"      --max-size SIZE      refuse a base layer, COPY --from image layer or\n"
 	"                           ADD'ed archive expanding to, or a layer holding,\n"
 	"                           more file content (default 64G; K, M, G, T)\n"
@@ -85,6 +87,7 @@ cmd_build(int argc, char **argv)
 		{ "locked", no_argument, NULL, 'l' },
 		{ "sign-key", required_argument, NULL, 'K' },
 		{ "check", no_argument, NULL, 'C' },
+		CLI_INSECURE_KEY_OPTION,
 		CLI_LIMIT_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -97,6 +100,7 @@ cmd_build(int argc, char **argv)
 	struct stele_seckey *key = NULL;
 	const char **args = NULL;
 	char *outspec = NULL;
+	unsigned int keyflags = 0;
 	int c, comp = STELE_COMPRESS_GZIP, quiet = 0, check = 0, error, code;
 
 	o.compression = STELE_COMPRESS_GZIP;
@@ -126,6 +130,9 @@ cmd_build(int argc, char **argv)
 			break;
 		case 'q': quiet = 1; break;
 		case 'K': signkey = optarg; break;
+		case CLI_OPT_INSECURE_KEY:
+			keyflags |= STELE_KEYFILE_ALLOW_OPEN_PERMS;
+			break;
 		case 'R': o.runtime = optarg; break;
 		case 'N': o.no_cache = 1; break;
 		case 'L': o.lock = optarg; break;
@@ -218,7 +225,7 @@ cmd_build(int argc, char **argv)
 	o.registry = &reg.o;
 	o.progress = quiet ? NULL : cli_progress;
 	/* The key's passphrase is asked before the build, not after it. */
-	error = signkey ? cli_key_load(&key, signkey, NULL) : 0;
+	error = signkey ? cli_key_load(&key, signkey, NULL, keyflags) : 0;
 	if (error == 0)
 		error = stele_build(&res, &o);
 	if (error < 0) {

@@ -36,6 +36,7 @@ static const char push_usage[] =
 	"                               or --identity) as it is pushed; the gate\n"
 	"                               then verifies it as the destination\n"
 	"      --passphrase-file F      the key's passphrase (else $STELE_PASSWORD)\n"
+	"      --allow-insecure-key-perms  use a KEY group or others may access\n"
 	"      --identity REF           verify (and with --sign-key, sign) as REF\n"
 	"                               (default: SRC's identity; with --sign-key,\n"
 	"                               the destination)\n"
@@ -64,8 +65,8 @@ static const char copy_usage[] =
 	"--insecure-skip-verify, as stele push does.  The digest never changes.\n"
 	"\n"
 	"      --policy P | --key PUB | --insecure-skip-verify   (docker:// DEST)\n"
-	"      --sign-key KEY, --passphrase-file F, --identity REF (docker:// DEST:\n"
-	"                               as stele push)\n"
+	"      --sign-key KEY, --passphrase-file F, --identity REF,\n"
+	"      --allow-insecure-key-perms (docker:// DEST: as stele push)\n"
 	"      --no-attachments         leave out signatures, attestations, referrers\n"
 	CLI_REGISTRY_HELP
 	"  -h, --help                   this help\n";
@@ -76,6 +77,7 @@ struct gate {
 	const char *sign_key;    /* --sign-key: sign for the destination */
 	const char *passfile;
 	int skip;
+	unsigned int keyflags;   /* for cli_key_load() */
 };
 
 static void
@@ -160,7 +162,7 @@ sign_copy(struct stele_image **img, char **tmp, const char *identity,
 	char *dir = NULL, *spec = NULL;
 	int error;
 
-	if ((error = cli_key_load(&k, g->sign_key, g->passfile)) < 0 ||
+	if ((error = cli_key_load(&k, g->sign_key, g->passfile, g->keyflags)) < 0 ||
 	    (error = stele_fs_mkdtemp(&dir, "stele-sign")) < 0)
 		goto out;
 	spec = stele_xasprintf("oci:%s:signed", dir);
@@ -265,6 +267,7 @@ transfer(enum mode mode, int argc, char **argv)
 		{ "identity", required_argument, NULL, 'I' },
 		{ "sign-key", required_argument, NULL, 'K' },
 		{ "passphrase-file", required_argument, NULL, 'F' },
+		CLI_INSECURE_KEY_OPTION,
 		{ "no-attachments", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		CLI_REGISTRY_OPTIONS,
@@ -274,7 +277,7 @@ transfer(enum mode mode, int argc, char **argv)
 		mode == MODE_PULL ? pull_usage : copy_usage;
 	struct stele_ref *src = NULL, *dst = NULL;
 	struct cli_registry c;
-	struct gate g = { NULL, NULL, NULL, NULL, NULL, 0 };
+	struct gate g = { NULL, NULL, NULL, NULL, NULL, 0, 0 };
 	unsigned flags = 0;
 	char *dsts = NULL;
 	int ch, r, ngates, code;
@@ -294,6 +297,9 @@ transfer(enum mode mode, int argc, char **argv)
 		case 'I': g.identity = optarg; break;
 		case 'K': g.sign_key = optarg; break;
 		case 'F': g.passfile = optarg; break;
+		case CLI_OPT_INSECURE_KEY:
+			g.keyflags |= STELE_KEYFILE_ALLOW_OPEN_PERMS;
+			break;
 		case 'N': flags |= STELE_TRANSFER_NO_ATTACH; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		default: fputs(usage, stderr); return EXIT_USAGE;

@@ -35,22 +35,22 @@ static const char sign_usage[] =
 	"      --identity REF       the docker reference to sign (required for oci:)\n"
 	"  -a, --annotation K=V     add K=V to the payload's optional object\n"
 	"      --creds, --authfile, --cert-dir, --tls-verify=false  for docker://\n"
+	CLI_INSECURE_KEY_HELP
 	"  -h, --help               this help\n";
 
 int
-cli_key_load(struct stele_seckey **out, const char *path, const char *passfile)
+cli_key_load(struct stele_seckey **out, const char *path, const char *passfile,
+	     unsigned int flags)
 {
 	struct stele_secret *pass = NULL;
 	char *prompt = stele_xasprintf("Passphrase for %s: ", path);
 	int error;
 
 	*out = NULL;
-	/* A missing or malformed file is reported before asking. */
-	if (!stele_fs_exists(path))
-		error = stele_error_setc(STELE_ENOTFOUND,
-			"cannot open key file '%s': no such file", path);
-	else if ((error = stele_passphrase_get(&pass, passfile, prompt, 0)) == 0)
-		error = stele_keyfile_load(out, path, pass);
+	/* A missing or too open file is reported before asking. */
+	if ((error = stele_keyfile_check(path, flags)) == 0 &&
+	    (error = stele_passphrase_get(&pass, passfile, prompt, 0)) == 0)
+		error = stele_keyfile_load(out, path, pass, flags);
 	stele_secret_free(pass);
 	free(prompt);
 	return error;
@@ -136,6 +136,7 @@ cmd_sign(int argc, char **argv)
 		{ "passphrase-file", required_argument, NULL, 'p' },
 		{ "identity", required_argument, NULL, 'i' },
 		{ "annotation", required_argument, NULL, 'a' },
+		CLI_INSECURE_KEY_OPTION,
 		{ "help", no_argument, NULL, 'h' },
 		CLI_REGISTRY_CONNECT_OPTIONS,
 		{ NULL, 0, NULL, 0 }
@@ -149,6 +150,7 @@ cmd_sign(int argc, char **argv)
 	struct stele_ref *ref = NULL;
 	json_t *ann = NULL;
 	char *id = NULL, *eq;
+	unsigned int keyflags = 0;
 	int c, error, code = EXIT_ERROR;
 
 	cli_registry_init(&reg);
@@ -162,6 +164,9 @@ cmd_sign(int argc, char **argv)
 			}
 			break;
 		case 'k': keyfile = optarg; break;
+		case CLI_OPT_INSECURE_KEY:
+			keyflags |= STELE_KEYFILE_ALLOW_OPEN_PERMS;
+			break;
 		case 'p': passfile = optarg; break;
 		case 'i': identity = optarg; break;
 		case 'a':
@@ -198,12 +203,12 @@ cmd_sign(int argc, char **argv)
 		goto out;
 	}
 	if (ref->transport == STELE_REF_DOCKER) {
-		if ((error = cli_key_load(&k, keyfile, passfile)) < 0 ||
+		if ((error = cli_key_load(&k, keyfile, passfile, keyflags)) < 0 ||
 		    (error = sign_remote(&res, digest, ref, id, ann, k, &reg)) < 0)
 			goto fail;
 	} else {
 		if ((error = stele_image_open(&img, ref)) < 0 ||
-		    (error = cli_key_load(&k, keyfile, passfile)) < 0 ||
+		    (error = cli_key_load(&k, keyfile, passfile, keyflags)) < 0 ||
 		    (error = stele_sign_image(&res, img, id, ann, k)) < 0)
 			goto fail;
 		snprintf(digest, sizeof(digest), "%s", img->digest);

@@ -1,5 +1,9 @@
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -388,15 +392,75 @@ out:
 	return error;
 }
 
+/* A PEM private key block ("-----BEGIN ... PRIVATE KEY-----") in the bytes. */
+static int
+holds_private_key(const char *p, size_t n)
+{
+	static const char label[] = "PRIVATE KEY-----";
+	size_t i, k = sizeof(label) - 1;
+
+	for (i = 0; i + k <= n; i++)
+		if (!memcmp(p + i, label, k))
+			return 1;
+	return 0;
+}
+
+/*
+ * Read a key file (capped) and refuse it when it holds a private key that
+ * group or others may access: a secret key others can read may already be
+ * copied, one others can write may be swapped, and saying nothing would
+ * let either go unnoticed.  Anything else in the file is the parser's to
+ * refuse, by what it holds (a public key given as --key is not a secret).
+ * The mode is that of the descriptor read.
+ */
+static int
+keyfile_read(struct stele_buf *out, const char *path, unsigned int flags)
+{
+	struct stat st;
+	int fd, error = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (errno == ENOENT)
+			return stele_error_setc(STELE_ENOTFOUND,
+				"cannot open key file '%s': no such file", path);
+		return stele_error_errno("cannot open key file '%s'", path);
+	}
+	if (fstat(fd, &st) < 0)
+		error = stele_error_errno("cannot stat key file '%s'", path);
+	else
+		error = stele_fs_read_fd(out, fd, path);
+	close(fd);
+	if (error == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) &&
+	    !(flags & STELE_KEYFILE_ALLOW_OPEN_PERMS) &&
+	    holds_private_key(out->ptr, out->len))
+		error = stele_error_setc(STELE_EINVALID,
+			"key file '%s' is accessible by group or others "
+			"(mode %04o); run 'chmod 600 %s' "
+			"(or use it anyway with --allow-insecure-key-perms)",
+			path, (unsigned int)(st.st_mode & 07777), path);
+	return error;
+}
+
+int
+stele_keyfile_check(const char *path, unsigned int flags)
+{
+	struct stele_buf b = STELE_BUF_INIT(STELE_KEYFILE_MAX);
+	int error;
+
+	error = keyfile_read(&b, path, flags);
+	stele_buf_release(&b);
+	return error;
+}
+
 int
 stele_keyfile_load(struct stele_seckey **out, const char *path,
-		   const struct stele_secret *pass)
+		   const struct stele_secret *pass, unsigned int flags)
 {
 	struct stele_buf b = STELE_BUF_INIT(STELE_KEYFILE_MAX);
 	int error;
 
 	*out = NULL;
-	if ((error = stele_fs_read(&b, path)) == 0)
+	if ((error = keyfile_read(&b, path, flags)) == 0)
 		error = stele_keyfile_parse(out, b.ptr, b.len, pass, path);
 	stele_buf_release(&b);
 	return error;

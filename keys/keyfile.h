@@ -54,9 +54,27 @@ int stele_keyfile_open_json(struct stele_secret **out, const char *json,
 int stele_keyfile_parse(struct stele_seckey **out, const void *pem,
 			size_t len, const struct stele_secret *pass,
 			const char *what);
-/* Read (capped) and parse a key file. */
+enum stele_keyfile_flags {
+	/* Use a key file that group or others may access (see below). */
+	STELE_KEYFILE_ALLOW_OPEN_PERMS = 1 << 0,
+};
+
+/*
+ * 0 when the key file at `path` can be read and, if it holds a PEM private
+ * key, no one but its owner may read, write or run it (mode & 077 == 0), as
+ * ssh and minisign want of a secret key.  Else STELE_ENOTFOUND (no such
+ * file), STELE_EINVALID (group or other permission bits on a private key:
+ * the message says `chmod 600 PATH`; STELE_KEYFILE_ALLOW_OPEN_PERMS in
+ * `flags` allows it) or STELE_ERROR.  Decrypts nothing: for reporting a
+ * refused file before asking for its passphrase.
+ */
+int stele_keyfile_check(const char *path, unsigned int flags);
+/*
+ * Read (capped) and parse a key file, after the same permission check,
+ * made on the descriptor that is read.
+ */
 int stele_keyfile_load(struct stele_seckey **out, const char *path,
-		       const struct stele_secret *pass);
+		       const struct stele_secret *pass, unsigned int flags);
 
 /*
  * Internal: the stages of stele_keyfile_parse() before and after the KDF,

@@ -78,9 +78,7 @@ stele_xasprintf(const char *fmt, ...)
 int
 stele_fs_read(struct stele_buf *out, const char *path)
 {
-	char chunk[65536];
-	ssize_t n;
-	int fd, error = 0;
+	int fd, error;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		if (errno == ENOENT)
@@ -88,19 +86,30 @@ stele_fs_read(struct stele_buf *out, const char *path)
 				"cannot open '%s': no such file", path);
 		return stele_error_errno("cannot open '%s'", path);
 	}
+	error = stele_fs_read_fd(out, fd, path);
+	close(fd);
+	return error;
+}
+
+int
+stele_fs_read_fd(struct stele_buf *out, int fd, const char *what)
+{
+	char chunk[65536];
+	ssize_t n;
+	int error = 0;
+
 	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			error = stele_error_errno("cannot read '%s'", path);
+			error = stele_error_errno("cannot read '%s'", what);
 			break;
 		}
 		if ((error = stele_buf_put(out, chunk, (size_t)n)) < 0) {
-			stele_error_prefix(error, "'%s'", path);
+			stele_error_prefix(error, "'%s'", what);
 			break;
 		}
 	}
-	close(fd);
 	return error;
 }
 

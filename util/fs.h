@@ -8,6 +8,8 @@
 
 /* Read a whole file into `out` (appended; capped by out->max). */
 int stele_fs_read(struct stele_buf *out, const char *path);
+/* The same from an open descriptor (left open); `what` names it in errors. */
+int stele_fs_read_fd(struct stele_buf *out, int fd, const char *what);
 /*
  * Write `len` bytes to `path` atomically: a temp file beside it, fsync,
  * rename, fsync of the directory.  On failure nothing is left behind.

@@ -11,6 +11,9 @@ for p in /usr/bin/python3 python3; do
 done
 KC="$TOP/tests/interop/keycheck.py"
 unset STELE_PASSWORD
+# Key files made here are private, as keygen and cosign write them (t31
+# tests the refusal of key files others may read).
+umask 077
 
 test_expect_success 'keygen writes P.key (0600) and P.pub and prints the key id' '
 	STELE_PASSWORD=pw stele keygen --output-prefix rm >id 2>err &&
