@@ -132,6 +132,40 @@ walk_desc(struct fsck *f, const json_t *desc, const char *from, int depth)
 		walk_json(f, d, depth);
 }
 
+/*
+ * A ref name (org.opencontainers.image.ref.name) names one manifest: with
+ * two entries, which image a name means depends on the reader.
+ */
+static void
+check_names(struct fsck *f, const json_t *idx)
+{
+	json_t *seen = json_object(), *m, *n;
+	const char *name;
+	size_t i;
+
+	json_array_foreach(json_object_get(idx, "manifests"), i, m) {
+		if (!(name = stele_json_str(json_object_get(m, "annotations"),
+					    STELE_ANN_REFNAME)))
+			continue;
+		n = json_object_get(seen, name);
+		json_object_set_new(seen, name,
+				    json_integer(n ? json_integer_value(n) + 1 : 1));
+	}
+	/* In index order, each name once. */
+	json_array_foreach(json_object_get(idx, "manifests"), i, m) {
+		if (!(name = stele_json_str(json_object_get(m, "annotations"),
+					    STELE_ANN_REFNAME)) ||
+		    json_integer_value(json_object_get(seen, name)) < 2)
+			continue;
+		problem(f, "duplicate", name,
+			"%lld index.json entries have this ref name; it must "
+			"name one manifest",
+			(long long)json_integer_value(json_object_get(seen, name)));
+		json_object_set_new(seen, name, json_integer(0));
+	}
+	json_decref(seen);
+}
+
 static void
 scan_temp(struct fsck *f)
 {
@@ -187,6 +221,7 @@ stele_fsck(struct stele_fsck_report *out, const char *dir, int prune)
 	if (stele_oci_index_load(&idx, f.oci) < 0) {
 		problem(&f, "invalid", "index.json", "%s", stele_error_last());
 	} else {
+		check_names(&f, idx);
 		json_array_foreach(json_object_get(idx, "manifests"), i, v)
 			walk_desc(&f, v, "index.json", 0);
 	}

@@ -6,7 +6,8 @@
 /*
  * Checking an OCI image layout: every blob re-hashed against its name,
  * every reference (index.json, image indexes, manifests: config, layers,
- * subject) resolvable, nothing dangling; unreferenced blobs and leftover
+ * subject) resolvable, nothing dangling, no ref name on two index.json
+ * entries (kind "duplicate", subject the name); unreferenced blobs and leftover
  * temporary files reported.  With `prune`, the safe repairs are made:
  * temporary files and unreferenced blobs are removed (under the layout's
  * lock).  A corrupt blob or a dangling reference is never "repaired".
