@@ -10,6 +10,9 @@
 /* The OCI empty descriptor's content: "{}". */
 #define EMPTY_JSON "{}"
 
+static json_t *referrer_statement(const struct stele_oci *oci,
+				  const char *manifest);
+
 void
 stele_prov_init(struct stele_prov *p)
 {
@@ -116,6 +119,53 @@ stele_prov_statement(struct stele_prov *p, const char *name,
 		"byproducts", p->layers);
 }
 
+/* A copy of a statement without runDetails.metadata (the build's times). */
+static json_t *
+without_times(const json_t *statement)
+{
+	json_t *c = json_deep_copy(statement);
+
+	json_object_del(json_object_get(json_object_get(c, "predicate"),
+					"runDetails"), "metadata");
+	return c;
+}
+
+/*
+ * The referrer of `subject_digest` already in the layout whose statement is
+ * this one but for when it ran: building the same image from the same
+ * inputs again records nothing new.  1 and its digest when there is one.
+ */
+static int
+prov_stored(char digest[STELE_DIGEST_STRLEN], const struct stele_oci *oci,
+	    const json_t *statement, const char *subject_digest)
+{
+	json_t *refs = NULL, *want, *got, *r;
+	size_t i;
+	int found = 0;
+
+	if (!subject_digest || stele_referrers(&refs, oci, subject_digest) < 0)
+		return 0;
+	want = without_times(statement);
+	json_array_foreach(refs, i, r) {
+		const char *d = stele_json_str(r, "digest");
+		json_t *st;
+
+		if (!d || !(st = referrer_statement(oci, d)))
+			continue;
+		got = without_times(st);
+		json_decref(st);
+		found = json_equal(got, want);
+		json_decref(got);
+		if (found) {
+			snprintf(digest, STELE_DIGEST_STRLEN, "%s", d);
+			break;
+		}
+	}
+	json_decref(want);
+	json_decref(refs);
+	return found;
+}
+
 int
 stele_prov_store(char digest[STELE_DIGEST_STRLEN], struct stele_txn *txn,
 		 const json_t *statement, const json_t *subject)
@@ -126,6 +176,9 @@ stele_prov_store(char digest[STELE_DIGEST_STRLEN], struct stele_txn *txn,
 	uint64_t ssize;
 	int error;
 
+	if (prov_stored(digest, stele_txn_oci(txn), statement,
+			stele_json_str(subject, "digest")))
+		return 0;
 	if ((error = stele_json_emit(&b, statement)) < 0 ||
 	    (error = stele_txn_put_blob(txn, b.ptr, b.len, sdig)) < 0 ||
 	    (error = stele_txn_put_blob(txn, EMPTY_JSON, 2, edig)) < 0)

@@ -56,7 +56,10 @@ json_t *stele_prov_statement(struct stele_prov *p, const char *name,
 /*
  * Stage a statement as a referrer of `subject` (a manifest descriptor):
  * the statement blob, an OCI 1.1 artifact manifest with `subject`, and an
- * index.json entry without a ref.name.  Fills the referrer's digest.
+ * index.json entry without a ref.name.  Fills the referrer's digest.  When
+ * the layout already holds a referrer of `subject` with this statement but
+ * for runDetails.metadata (the times of the build), nothing is staged and
+ * that referrer's digest is filled: rebuilding an image adds no referrer.
  */
 int stele_prov_store(char digest[STELE_DIGEST_STRLEN], struct stele_txn *txn,
 		     const json_t *statement, const json_t *subject);
