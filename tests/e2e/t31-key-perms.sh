@@ -84,8 +84,24 @@ test_expect_success 'no environment variable relaxes it (only the option does)' 
 		grep -qF "chmod 600 k.key" err || exit 1
 	done
 '
+# push --sign-key signs for the destination: the same check, before any
+# byte goes to the registry.
+. "$TOP/tests/e2e/reglib.sh"
+if reg_serve reg; then
+	test_expect_success 'push --sign-key refuses it before pushing anything; the option allows it' '
+		chmod 644 k.key &&
+		expect_code 3 stele push --tls-verify=false --insecure-skip-verify --sign-key k.key \
+			app:1 "docker://$REG/app:1" 2>err && cat err && grep -qF "chmod 600 k.key" err &&
+		[ -z "$(tags_of "$REG" app)" ] &&
+		stele push --tls-verify=false --insecure-skip-verify --sign-key k.key \
+			--allow-insecure-key-perms app:1 "docker://$REG/app:1" >/dev/null 2>err &&
+		[ "$(tags_of "$REG" app | head -n1)" = 1 ]
+	'
+else
+	test_skip 'push --sign-key refuses it' 'docker-registry could not be started on 127.0.0.1'
+fi
 test_expect_success 'each command documents the option' '
-	for c in sign attest build; do
+	for c in sign attest build push copy; do
 		stele $c --help | grep -q -- "--allow-insecure-key-perms" || exit 1
 	done
 '
