@@ -45,17 +45,6 @@ literal(const char *s)
 }
 
 static int
-check_chmod(const char *spec)
-{
-	char *end;
-	long m;
-
-	errno = 0;
-	m = strtol(spec, &end, 8);
-	return *spec && !*end && !errno && m >= 0 && m <= 07777;
-}
-
-static int
 check_instr(const struct stele_recipe *r, const struct stele_instr *in)
 {
 	const char *v = NULL, *why;
@@ -73,9 +62,9 @@ check_instr(const struct stele_recipe *r, const struct stele_instr *in)
 	case STELE_I_COPY:
 	case STELE_I_ADD:
 		v = stele_instr_flag(in, "chmod");
-		if (v && !check_chmod(v))
-			return cerr(r, in, "--chmod: invalid mode '%s' (want "
-				    "octal, e.g. 0755)", v);
+		if (v && literal(v) && stele_value_chmod_check(v, &why) < 0)
+			return cerr(r, in, "--chmod: invalid mode '%s' (%s)", v,
+				    why);
 		for (i = 0; i + 1 < in->nargs; i++) {
 			const char *a = in->args[i];
 

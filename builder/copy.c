@@ -36,6 +36,7 @@ struct copy_job {
 	gid_t gid;
 	int chmod;
 	mode_t mode;
+	const char *chmod_sym; /* a symbolic --chmod, applied per entry */
 	int link;       /* --link: the stage's files are never read */
 };
 
@@ -82,14 +83,22 @@ parse_chown(struct copy_job *j, const char *spec)
 static int
 parse_chmod(struct copy_job *j, const char *spec)
 {
+	const char *why;
 	char *end;
 	long m;
 
+	if (stele_value_chmod_check(spec, &why) < 0) {
+		stele_error_setc(STELE_EINVALID, "--chmod: invalid mode '%s' (%s)",
+				 spec, why);
+		return build_instr_error(j->b, j->in, STELE_EINVALID);
+	}
 	errno = 0;
 	m = strtol(spec, &end, 8);
-	if (!*spec || *end || errno || m < 0 || m > 07777)
-		return job_error(j, STELE_EINVALID, "--chmod: invalid mode '%s' (want octal, e.g. 0755)", spec);
 	j->chmod = 1;
+	if (*end) {
+		j->chmod_sym = spec;
+		return 0;
+	}
 	j->mode = (mode_t)m;
 	return 0;
 }
@@ -209,7 +218,9 @@ plan_entry(struct copy_job *j, const char *dst, const struct stele_ctx_stat *st,
 	e.src_kind = st->src_kind;
 	e.src = st->src;
 	if (j->chmod && (e.type == STELE_ENTRY_FILE || e.type == STELE_ENTRY_DIR))
-		e.perm = j->mode;
+		e.perm = j->chmod_sym ? stele_value_chmod(j->chmod_sym, e.perm,
+							  e.type == STELE_ENTRY_DIR) :
+			 j->mode;
 	if (e.type == STELE_ENTRY_DIR && !j->chown && !j->chmod && !j->link) {
 		/* Copying into an existing directory keeps its metadata. */
 		if (rootfs_lstat(j->s->rootfs, dst, &hs) == 0 &&

@@ -301,3 +301,127 @@ stele_value_is_git_url(const char *s)
 	return stele_value_is_url(s) && hash && hash - s > 4 &&
 	       !strncmp(hash - 4, ".git", 4);
 }
+
+/* ---- chmod ---- */
+
+#define CHMOD_UMASK 022u
+
+/* The permission bits one class letter stands for. */
+static unsigned
+class_bits(char c)
+{
+	return c == 'u' ? 04700u : c == 'g' ? 02070u : c == 'o' ? 07u :
+	       c == 'a' ? 06777u : 0;
+}
+
+/*
+ * Walk `spec`, applying it to *mode when `apply` (omode: the mode before,
+ * for X).  -1 on a syntax error.
+ */
+static int
+chmod_walk(const char *s, unsigned *mode, unsigned omode, int dir, int apply)
+{
+	unsigned who, bits, copy, add, cls;
+	char op, c;
+
+	if (!*s)
+		return -1;
+	for (;;) {
+		for (who = 0; (cls = class_bits(*s)); s++)
+			who |= cls;
+		if (*s != '+' && *s != '-' && *s != '=')
+			return -1;
+		while (*s == '+' || *s == '-' || *s == '=') {
+			op = *s++;
+			bits = 0;
+			copy = 0;
+			for (; (c = *s) && strchr("rwxXstugo", c); s++) {
+				if (c == 'r')
+					bits |= 0444;
+				else if (c == 'w')
+					bits |= 0222;
+				else if (c == 'x')
+					bits |= 0111;
+				else if (c == 'X' && (dir || (omode & 0111)))
+					bits |= 0111;
+				else if (c == 's' && (!who || (who & ~07u)))
+					bits |= 06000;
+				else if (c == 't' && (!who || (who & ~07u)))
+					bits |= 01000;
+				else if (c == 'u' || c == 'g' || c == 'o') {
+					/* the class's current rwx, copied */
+					unsigned v = c == 'u' ? (*mode >> 6) & 7 :
+						     c == 'g' ? (*mode >> 3) & 7 :
+						     *mode & 7;
+
+					copy |= v << 6 | v << 3 | v;
+				}
+			}
+			/* without a class: all, less the umask; sticky and
+			   set-id bits are not the umask's business */
+			add = (bits | copy) & (who ? (who | (bits & 01000)) :
+					       (~CHMOD_UMASK & 07777u));
+			if (!apply)
+				continue;
+			if (op == '=')
+				*mode &= ~((who ? who : 06777u) | (bits & 01000u));
+			if (op == '-')
+				*mode &= ~add;
+			else
+				*mode |= add;
+		}
+		if (!*s)
+			return 0;
+		if (*s++ != ',')
+			return -1;
+	}
+}
+
+static int
+chmod_octal(unsigned *out, const char *s)
+{
+	unsigned long v = 0;
+
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '7')
+			return -1;
+		v = v * 8 + (unsigned long)(*s - '0');
+		if (v > 07777)
+			return -2;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+int
+stele_value_chmod_check(const char *spec, const char **why)
+{
+	unsigned m = 0;
+	int r = chmod_octal(&m, spec);
+
+	if (r == 0)
+		return 0;
+	/* BuildKit: what looks numeric must be octal up to 07777 */
+	if (r == -2 || (*spec >= '0' && *spec <= '9'))
+		return fail(why, "want octal up to 07777, or a symbolic mode "
+			    "such as u+x,go-w");
+	if (chmod_walk(spec, &m, 0, 0, 0) < 0)
+		return fail(why, "invalid symbolic mode (chmod(1): "
+			    "[ugoa]*[-+=][rwxXst]*, comma-separated)");
+	return 0;
+}
+
+unsigned
+stele_value_chmod(const char *spec, unsigned mode, int dir)
+{
+	unsigned m;
+
+	if (chmod_octal(&m, spec) == 0)
+		return m;
+	m = mode & 07777;
+	if (chmod_walk(spec, &m, mode & 07777, dir, 1) < 0)
+		return mode & 07777;
+	return m;
+}

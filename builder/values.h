@@ -28,6 +28,18 @@ int stele_value_int32(int64_t *out, const char *s, const char **why);
 int stele_value_ports(char ***out, size_t *n, const char *spec,
 		      const char **why);
 
+/*
+ * COPY/ADD --chmod as BuildKit reads it: octal (at most 07777) sets the
+ * mode; otherwise a symbolic mode as chmod(1) writes it, applied to each
+ * file's own mode: clauses [ugoa]*([-+=]([rwxXst]*|[ugo]))+ separated by
+ * commas.  A clause without [ugoa] acts on all classes as filtered by a
+ * umask of 022 (BuildKit's daemon's; stele never reads the host's).
+ * stele_value_chmod_check() -1 with *why on a syntax error;
+ * stele_value_chmod() the new mode of an entry (`dir`: a directory).
+ */
+int stele_value_chmod_check(const char *spec, const char **why);
+unsigned stele_value_chmod(const char *spec, unsigned mode, int dir);
+
 /* A signal Docker knows: a name (SIG optional) or a number 1..64; 1/0. */
 int stele_value_signal(const char *sig);
 

@@ -58,3 +58,18 @@ test_expect_success 'a bad boolean flag names the file, line and flag' '
 	expect_code 3 stele build -q -f ctx/bad.df -o oci:$TMP/bad:x ctx 2>err && cat err &&
 	grep -q "ctx/bad.df:2: COPY: unknown flag .--unpack." err
 '
+test_expect_success 'COPY --chmod symbolic (BuildKit): applied to each entry, +X on directories and executables' '
+	mkdir -p ctx/sym/sub && echo a >ctx/sym/ro && echo b >ctx/sym/exe && chmod 755 ctx/sym/exe ctx/sym/sub && chmod 644 ctx/sym/ro &&
+	printf "FROM scratch\nCOPY --chmod=go-w,o-rx,+X sym /s/\nCOPY --chmod=0640 sym/ro /octal\n" >ctx/sym.df &&
+	stele build -q -f ctx/sym.df -o oci:$TMP/sym:x ctx >/dev/null && umoci unpack --image sym:x symu >/dev/null &&
+	[ "$(stat -c %a symu/rootfs/s/ro)" = 640 ] && [ "$(stat -c %a symu/rootfs/s/exe)" = 751 ] &&
+	[ "$(stat -c %a symu/rootfs/s/sub)" = 751 ] && [ "$(stat -c %a symu/rootfs/octal)" = 640 ]
+'
+test_expect_success 'COPY --chmod: a mode neither octal nor symbolic names itself' '
+	printf "FROM scratch\nCOPY --chmod=u+q x /x\n" >ctx/bad.df &&
+	expect_code 3 stele build -q -f ctx/bad.df -o oci:$TMP/bad:x ctx 2>err && cat err &&
+	grep -q "ctx/bad.df:2: COPY: --chmod: invalid mode .u+q. (invalid symbolic mode" err &&
+	printf "FROM scratch\nCOPY --chmod=17777 x /x\n" >ctx/bad.df &&
+	expect_code 3 stele build -q -f ctx/bad.df -o oci:$TMP/bad:x ctx 2>err && cat err &&
+	grep -q "ctx/bad.df:2: COPY: --chmod: invalid mode .17777. (want octal up to 07777" err
+'

@@ -196,6 +196,67 @@ test_values_ports(void **state)
 	expect_ports("1-2-3", NULL);
 }
 
+static void
+expect_chmod(const char *spec, unsigned mode, int dir, unsigned want)
+{
+	const char *why = NULL;
+	unsigned got;
+
+	if (stele_value_chmod_check(spec, &why) < 0)
+		print_error("'%s': %s\n", spec, why);
+	assert_null(why);
+	got = stele_value_chmod(spec, mode, dir);
+	if (got != want)
+		print_error("'%s' on %04o: got %04o want %04o\n", spec, mode, got,
+			    want);
+	assert_int_equal(got, want);
+}
+
+static void
+test_values_chmod(void **state)
+{
+	static const char *const bad[] = {
+		"", "8", "0x1", "10000", "9u+x", "u", "ux", "u+q", "u+x,", "+x,,",
+		"z+x", ",u+x", "u+x g+x", NULL
+	};
+	const char *why;
+	size_t i;
+
+	(void)state;
+	expect_chmod("0755", 0644, 0, 0755);
+	expect_chmod("755", 0, 0, 0755);
+	expect_chmod("7777", 0, 0, 07777);
+	expect_chmod("0", 0777, 1, 0);
+	expect_chmod("u+x", 0644, 0, 0744);
+	expect_chmod("go-w", 0666, 0, 0644);
+	expect_chmod("+x", 0644, 0, 0755);
+	expect_chmod("+w", 0444, 0, 0644);
+	expect_chmod("a+w", 0444, 0, 0666);
+	expect_chmod("=r", 0777, 0, 0444);
+	expect_chmod("u=rwx,go=rx", 0, 0, 0755);
+	expect_chmod("u=rw,g=r,o=", 0777, 0, 0640);
+	expect_chmod("+X", 0644, 0, 0644);
+	expect_chmod("+X", 0644, 1, 0755);
+	expect_chmod("+X", 0744, 0, 0755);
+	expect_chmod("a-x,+X", 0744, 0, 0755);
+	expect_chmod("u+s", 0755, 0, 04755);
+	expect_chmod("g+s", 0755, 0, 02755);
+	expect_chmod("o+s", 0755, 0, 0755);
+	expect_chmod("+t", 0755, 1, 01755);
+	expect_chmod("o+t", 0755, 1, 0755);
+	expect_chmod("go=u", 0700, 0, 0777);
+	expect_chmod("go=u-w", 0700, 0, 0755);
+	expect_chmod("a-x,u+x", 0777, 0, 0766);
+	expect_chmod("u-s", 04755, 0, 0755);
+	expect_chmod("u=rwx", 01755, 1, 01755);
+	for (i = 0; bad[i]; i++) {
+		why = NULL;
+		if (stele_value_chmod_check(bad[i], &why) == 0)
+			print_error("'%s' accepted\n", bad[i]);
+		assert_non_null(why);
+	}
+}
+
 int
 main(void)
 {
@@ -203,6 +264,7 @@ main(void)
 		cmocka_unit_test(test_values_duration),
 		cmocka_unit_test(test_values_int32),
 		cmocka_unit_test(test_values_ports),
+		cmocka_unit_test(test_values_chmod),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
