@@ -13,6 +13,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "verify/push.h"
 #include "verify/verify.h"
 
 /* push, pull and copy: one transfer between any two transports. */
@@ -89,49 +90,17 @@ gate_progress(void *payload, const char *msg)
 		fprintf(stderr, "%s\n", msg);
 }
 
-/*
- * The push gate: stele_verify_image() over the local copy, before any
- * byte goes to the destination.  EXIT_OK to go on.
- */
-static int
-push_gate(struct stele_image *img, const struct stele_ref *src,
-	  const struct gate *g, struct cli_registry *c)
+static void
+print_denial(const struct stele_verify_report *rep, const struct cli_registry *c)
 {
-	struct stele_verify_opts vo;
-	struct stele_verify_report *rep = NULL;
-	char *defid = NULL;
 	size_t i;
-	int error, code;
 
-	if (g->skip) {
-		fprintf(stderr, "stele: warning: --insecure-skip-verify: pushing %s without verifying it\n",
-			img->digest);
-		return EXIT_OK;
-	}
-	memset(&vo, 0, sizeof(vo));
-	vo.policy = g->policy;
-	vo.key = g->key;
-	vo.identity = g->identity;
-	cli_verify_names(&vo, &defid, src);
-	vo.progress = gate_progress;
-	vo.progress_payload = c;
-	error = stele_verify_image(&rep, img, &vo);
-	free(defid);
-	if (error < 0) {
-		stele_verify_report_free(rep);
-		return cli_fail(error);
-	}
-	if (rep->allowed) {
-		stele_verify_report_free(rep);
-		return EXIT_OK;
-	}
 	for (i = 0; i < rep->n; i++)
 		if (!rep->checks[i].ok)
 			fprintf(stderr, "stele: denied: %s: %s\n", rep->checks[i].name,
 				rep->checks[i].reason ? rep->checks[i].reason : "failed");
 	fprintf(stderr, "stele: %s is not pushed: verification denied it\n",
 		rep->digest);
-	code = EXIT_DENIED;
 	if (c->json) {
 		json_t *j = stele_verify_report_json(rep);
 		struct stele_buf b = STELE_BUF_INIT(16u << 20);
@@ -140,6 +109,46 @@ push_gate(struct stele_image *img, const struct stele_ref *src,
 			printf("%s\n", b.ptr);
 		json_decref(j);
 		stele_buf_release(&b);
+	}
+}
+
+/*
+ * The push, through the library's verified push: stele_verify_image()
+ * over the local copy before any byte goes to the destination.
+ */
+static int
+push_verified(struct stele_transfer *t, struct stele_image *img,
+	      const struct stele_ref *src, const struct stele_ref *dst,
+	      const struct gate *g, unsigned flags, struct cli_registry *c)
+{
+	struct stele_push_opts po = { 0 };
+	struct stele_verify_opts vo;
+	struct stele_verify_report *rep = NULL;
+	char *defid = NULL;
+	int error, code = EXIT_OK;
+
+	memset(&vo, 0, sizeof(vo));
+	vo.policy = g->policy;
+	vo.key = g->key;
+	vo.identity = g->identity;
+	cli_verify_names(&vo, &defid, src);
+	vo.progress = gate_progress;
+	vo.progress_payload = c;
+	vo.registry = &c->o;
+	po.verify = &vo;
+	po.insecure_skip_verify = g->skip;
+	po.flags = flags;
+	po.registry = &c->o;
+	if (g->skip)
+		fprintf(stderr, "stele: warning: --insecure-skip-verify: pushing %s without verifying it\n",
+			img->digest);
+	error = stele_push_verified(t, &rep, img, dst, &po);
+	free(defid);
+	if (error == STELE_EVERIFY && rep && !rep->allowed) {
+		print_denial(rep, c);
+		code = EXIT_DENIED;
+	} else if (error < 0) {
+		code = cli_fail(error);
 	}
 	stele_verify_report_free(rep);
 	return code;
@@ -232,11 +241,10 @@ run(enum mode mode, const struct stele_ref *src, const struct stele_ref *dst,
 				goto out_code;
 			}
 		}
-		code = push_gate(img, src, &sg, c);
+		code = push_verified(&t, img, src, dst, &sg, flags, c);
 		free(dstid);
 		if (code != EXIT_OK)
 			goto out_code;
-		error = stele_registry_push(&t, img, dst, flags, &c->o);
 	} else {
 		error = stele_layout_copy(&t, img, dst, flags);
 	}

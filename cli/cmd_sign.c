@@ -14,6 +14,7 @@
 #include "util/fs.h"
 #include "util/json.h"
 #include "verify/identity.h"
+#include "verify/push.h"
 
 static const char sign_usage[] =
 	"usage: stele sign --key KEY [options] IMAGE|docker://HOST/REPO:TAG\n"
@@ -117,7 +118,7 @@ sign_remote(struct stele_attach_result *res, char digest[STELE_DIGEST_STRLEN],
 	if ((error = stele_ref_parse(&at, spec)) < 0)
 		goto out;
 	if (res->added)
-		error = stele_registry_push(&t, img, at, 0, &reg->o);
+		error = stele_push_attachments(&t, img, at, &reg->o);
 out:
 	stele_image_free(img);
 	stele_ref_free(at);

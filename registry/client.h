@@ -122,14 +122,6 @@ int stele_registry_manifest_get(struct stele_buf *out,
 				char **media_type, struct stele_registry *r,
 				const char *repo, const char *ref);
 /*
- * PUT a manifest under `ref` (tag or its digest) with Content-Type
- * `media_type`.  *has_subject (may be NULL) is set when the registry
- * answered with OCI-Subject (it keeps a referrers index itself).
- */
-int stele_registry_manifest_put(struct stele_registry *r, const char *repo,
-				const char *ref, const char *media_type,
-				const void *data, size_t len, int *has_subject);
-/*
  * 1 when the registry has manifest `digest` under `ref` (a tag or the
  * digest): HEAD answers 200 with that Docker-Content-Digest; 0 otherwise.
  */
@@ -147,19 +139,6 @@ int stele_registry_blob_exists(struct stele_registry *r, const char *repo,
 int stele_registry_blob_fetch(struct stele_txn *txn, struct stele_registry *r,
 			      const char *repo, const char *digest,
 			      uint64_t size);
-/* Mount `digest` from repository `from` of the same registry: 1 mounted, 0 not. */
-int stele_registry_blob_mount(struct stele_registry *r, const char *repo,
-			      const char *from, const char *digest);
-/*
- * Upload blob `digest` of `size` bytes read from `fd` (from offset 0):
- * one PUT up to STELE_REGISTRY_MONOLITHIC_MAX; above, PATCHes of at most
- * chunk_size bytes, then a PUT with the digest.
- */
-int stele_registry_blob_upload(struct stele_registry *r, const char *repo,
-			       const char *digest, uint64_t size, int fd);
-/* Upload a small blob held in memory (one PUT), unless the registry has it. */
-int stele_registry_blob_upload_bytes(struct stele_registry *r, const char *repo,
-				     const void *data, size_t len);
 /*
  * The referrers index of `digest` from the referrers API.  STELE_ENOTFOUND
  * when the registry has no referrers API (the caller then reads the

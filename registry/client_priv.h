@@ -129,4 +129,30 @@ int stele_registry__on_challenge(struct stele_registry *r,
 int stele_registry__bearer(const char **out, struct stele_registry *r,
 			   const struct stele_registry__req *q);
 
+/*
+ * The write primitives: only registry/ calls them, and only on behalf of
+ * the verified push (verify/push.h), the one route to a registry write.
+ */
+/*
+ * PUT a manifest under `ref` (tag or its digest) with Content-Type
+ * `media_type`.  *has_subject (may be NULL) is set when the registry
+ * answered with OCI-Subject (it keeps a referrers index itself).
+ */
+int stele_registry_manifest_put(struct stele_registry *r, const char *repo,
+				const char *ref, const char *media_type,
+				const void *data, size_t len, int *has_subject);
+/* Mount `digest` from repository `from` of the same registry: 1 mounted, 0 not. */
+int stele_registry_blob_mount(struct stele_registry *r, const char *repo,
+			      const char *from, const char *digest);
+/*
+ * Upload blob `digest` of `size` bytes read from `fd` (from offset 0):
+ * one PUT up to STELE_REGISTRY_MONOLITHIC_MAX; above, PATCHes of at most
+ * chunk_size bytes, then a PUT with the digest.
+ */
+int stele_registry_blob_upload(struct stele_registry *r, const char *repo,
+			       const char *digest, uint64_t size, int fd);
+/* Upload a small blob held in memory (one PUT), unless the registry has it. */
+int stele_registry_blob_upload_bytes(struct stele_registry *r, const char *repo,
+				     const void *data, size_t len);
+
 #endif

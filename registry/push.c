@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "registry/transfer.h"
+#include "registry/client_priv.h"
 #include "registry/transfer_priv.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -333,9 +334,9 @@ out:
 }
 
 int
-stele_registry_push(struct stele_transfer *out, const struct stele_image *img,
-		    const struct stele_ref *dst, unsigned flags,
-		    const struct stele_registry_opts *o)
+stele_registry__push(struct stele_transfer *out, const struct stele_image *img,
+		     const struct stele_ref *dst, unsigned flags,
+		     const struct stele_registry_opts *o)
 {
 	struct push p = { NULL, NULL, img->oci, out, NULL, json_object() };
 	const char *top = stele_json_str(img->desc, "digest");
@@ -366,8 +367,17 @@ stele_registry_push(struct stele_transfer *out, const struct stele_image *img,
 	if (src && !strncmp(src, dst->name, hostlen + 1) && strcmp(src, dst->name))
 		p.mount_from = src + hostlen + 1;
 	snprintf(out->digest, sizeof(out->digest), "%s", top);
-	if ((error = stele_registry_open(&p.r, host, 1, o)) < 0 ||
-	    (error = push_manifest(NULL, NULL, &p, top,
+	if ((error = stele_registry_open(&p.r, host, 1, o)) < 0)
+		goto out;
+	if ((flags & STELE_PUSH__ATTACHMENTS_ONLY) &&
+	    (error = stele_registry_manifest_has(p.r, p.repo, top, top)) <= 0) {
+		if (error == 0)
+			error = stele_error_setc(STELE_ENOTFOUND,
+				"%s does not hold %s: push the image first (stele push)",
+				dst->name, top);
+		goto out;
+	}
+	if ((error = push_manifest(NULL, NULL, &p, top,
 				   dst->tag ? dst->tag : dst->digest ? top : "latest",
 				   stele_json_str(img->desc, "mediaType"), 0)) < 0)
 		goto out;

@@ -71,14 +71,9 @@ struct stele_transfer {
 };
 
 /*
- * Push local image `img` (its index.json entry, img->desc, names the
- * top manifest) to `dst` (docker://HOST/REPO:TAG, or @DIGEST which must
- * be the image's).  Runs no policy: the caller gates first.
+ * Pushing is not here: the only route from stele to a registry write is
+ * the verified push (verify/push.h), which verifies first.
  */
-int stele_registry_push(struct stele_transfer *out,
-			const struct stele_image *img,
-			const struct stele_ref *dst, unsigned flags,
-			const struct stele_registry_opts *o);
 
 /*
  * Pull docker:// `src` into the layout of `dst` (STORE or OCI) under

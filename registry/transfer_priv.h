@@ -1,11 +1,14 @@
 #ifndef STELE_REGISTRY_TRANSFER_PRIV_H
 #define STELE_REGISTRY_TRANSFER_PRIV_H
 
-/* Between registry/pull.c and registry/push.c. */
+/* Between registry/pull.c and registry/push.c, and the push for the one
+ * caller allowed to write to a registry: verify/push.c, which verifies
+ * first (tests/e2e/t29 checks that nothing else calls it). */
 
 #include <jansson.h>
 
 #include "registry/client.h"
+#include "registry/transfer.h"
 #include "util/buf.h"
 
 /* Is manifest `m` (media type `mt`, may be NULL) an index? */
@@ -25,5 +28,22 @@ json_t *stele_transfer__union_layers(const json_t *first, const json_t *second);
 int stele_transfer__attach_manifest(struct stele_buf *manifest,
 				    struct stele_buf *config,
 				    const json_t *layers);
+
+enum {
+	/* Push only what is attached to the image: the registry must
+	 * already hold the image manifest by digest (STELE_ENOTFOUND). */
+	STELE_PUSH__ATTACHMENTS_ONLY = 1 << 8
+};
+
+/*
+ * Push local image `img` (its index.json entry, img->desc, names the
+ * top manifest) to `dst` (docker://HOST/REPO:TAG, or @DIGEST which must
+ * be the image's).  `flags`: stele_transfer_flags and the above.  Runs no
+ * policy: verify/push.c gates first.
+ */
+int stele_registry__push(struct stele_transfer *out,
+			 const struct stele_image *img,
+			 const struct stele_ref *dst, unsigned flags,
+			 const struct stele_registry_opts *o);
 
 #endif
