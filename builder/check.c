@@ -65,6 +65,15 @@ check_instr(const struct stele_recipe *r, const struct stele_instr *in)
 		if (v && literal(v) && stele_value_chmod_check(v, &why) < 0)
 			return cerr(r, in, "--chmod: invalid mode '%s' (%s)", v,
 				    why);
+		v = stele_instr_flag(in, "checksum");
+		if (v && in->nargs != 2)
+			return cerr(r, in, "%s", "--checksum can't be specified "
+				    "for multiple sources");
+		if (v && literal(in->args[0]) &&
+		    !stele_value_is_git_url(in->args[0]))
+			return cerr(r, in, "--checksum requires a git source "
+				    "here, not '%s' (downloads are not allowed)",
+				    in->args[0]);
 		for (i = 0; i + 1 < in->nargs; i++) {
 			const char *a = in->args[i];
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,6 +43,9 @@ struct copy_job {
 
 #define job_error(j, code, fmt, arg) \
 	(stele_error_setc((code), fmt, (arg)), \
+	 build_instr_error((j)->b, (j)->in, (code)))
+#define job_error2(j, code, fmt, ...) \
+	(stele_error_setc((code), fmt, __VA_ARGS__), \
 	 build_instr_error((j)->b, (j)->in, (code)))
 
 /* ---- owners ---- */
@@ -761,7 +765,7 @@ write_layer(struct copy_job *j)
  * provenance whether or not the cache then hits) and open its tree.
  */
 static int
-git_source(struct copy_job *j, const char *url, json_t *key,
+git_source(struct copy_job *j, const char *url, const char *sum, json_t *key,
 	   struct stele_git_source **git, struct stele_context **ctx)
 {
 	const char *spec = url;
@@ -777,6 +781,14 @@ git_source(struct copy_job *j, const char *url, json_t *key,
 		error = build_instr_error(j->b, j->in, error);
 		goto out;
 	}
+	/* ADD --checksum=COMMIT: the ref must resolve to that commit (a
+	   prefix of its id, as BuildKit allows). */
+	if (sum && strncasecmp((*git)->commit, sum, strlen(sum))) {
+		error = job_error2(j, STELE_EVERIFY, "--checksum: expected "
+				   "commit %s, '%s' resolved to %s", sum, url,
+				   (*git)->commit);
+		goto out;
+	}
 	build_progress(j->b, "  %s at %s", (*git)->uri, (*git)->commit);
 	json_object_set_new(key, "git", json_pack("{s:s,s:s,s:s}", "uri", url,
 		"commit", (*git)->commit, "tree", (*git)->tree));
@@ -788,6 +800,32 @@ git_source(struct copy_job *j, const char *url, json_t *key,
 out:
 	free(fixed);
 	return error;
+}
+
+/*
+ * ADD --checksum (BuildKit's rules: one source, a git URL, a hex commit
+ * id) and --keep-git-dir (a .git directory is not written: its packs and
+ * index are not reproducible).
+ */
+static int
+check_add_flags(struct copy_job *j, char **words, size_t nsrc, const char *sum)
+{
+	if (sum && nsrc != 1)
+		return job_error2(j, STELE_EINVALID, "%s",
+				  "--checksum can't be specified for multiple sources");
+	if (sum && !is_git_url(words[0]))
+		return job_error2(j, STELE_EINVALID, "--checksum requires a git "
+				  "source here, not '%s' (downloads are not allowed)",
+				  words[0]);
+	if (sum && (!*sum || strspn(sum, "0123456789abcdefABCDEF") != strlen(sum)))
+		return job_error2(j, STELE_EINVALID, "invalid --checksum '%s' for "
+				  "a git URL: want a hex commit id", sum);
+	if (stele_instr_flag_true(j->in, "keep-git-dir") && nsrc == 1 &&
+	    is_git_url(words[0]))
+		return job_error2(j, STELE_EINVALID, "%s", "--keep-git-dir: stele "
+				  "adds the tree of the commit; a .git directory "
+				  "(packs, index) would not be reproducible");
+	return 0;
 }
 
 static void
@@ -939,6 +977,7 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 	const char *from = stele_instr_flag(in, "from");
 	const char *chown_f = stele_instr_flag(in, "chown");
 	const char *chmod_f = stele_instr_flag(in, "chmod");
+	const char *sum = stele_instr_flag(in, "checksum");
 	char **words = NULL, *dest = NULL, *fv = NULL, *fromv = NULL, hex[65];
 	json_t *srcs = json_array(), *v, *key = NULL;
 	size_t i, nsrc = in->nargs - 1, ninline = 0;
@@ -958,6 +997,8 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 		goto out;
 	for (i = 0; i < nsrc; i++)
 		ninline += !!inline_source(in, in->args[i], &chomp, &expand);
+	if ((error = check_add_flags(&j, words, nsrc, sum)) < 0)
+		goto out;
 	for (i = 0; i < nsrc && !error; i++)
 		if (inline_source(in, in->args[i], &chomp, &expand))
 			continue;
@@ -970,7 +1011,7 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 	git_add = add && nsrc == 1 && !ninline && is_git_url(words[0]) && !from;
 	key = step_key(b, s, in);
 	/* The key needs no root filesystem: a hit extracts nothing. */
-	if ((error = git_add ? git_source(&j, words[0], key, &git, &gctx) :
+	if ((error = git_add ? git_source(&j, words[0], sum, key, &git, &gctx) :
 		     copy_key(key, &j, words, nsrc, fromv)) < 0 ||
 	    (error = step_cache_hit(b, s, in, key, hex)) != 0)
 		goto out;

@@ -57,7 +57,7 @@ static const struct keyword keywords[] = {
 	{ "COPY", STELE_I_COPY, 'l', 2, 0, { "from", "chown", "chmod",
 	  "?link" } },
 	{ "ADD", STELE_I_ADD, 'l', 2, 0, { "chown", "chmod", "?link",
-	  "?unpack" } },
+	  "?unpack", "checksum", "?keep-git-dir" } },
 	{ "RUN", STELE_I_RUN, 'j', 1, 0, { "network" } },
 	{ "ENTRYPOINT", STELE_I_ENTRYPOINT, 'j', 1, 0, { NULL } },
 	{ "CMD", STELE_I_CMD, 'j', 1, 0, { NULL } },

@@ -73,3 +73,35 @@ test_expect_success 'COPY --chmod: a mode neither octal nor symbolic names itsel
 	expect_code 3 stele build -q -f ctx/bad.df -o oci:$TMP/bad:x ctx 2>err && cat err &&
 	grep -q "ctx/bad.df:2: COPY: --chmod: invalid mode .17777. (want octal up to 07777" err
 '
+mkdir g && git -C g init -q -b main && echo from-git >g/g.txt && git_commit g g && commit=$(git -C g rev-parse HEAD)
+test_expect_success 'ADD --checksum=COMMIT of a git source: the ref must resolve to it (full id or prefix)' '
+	printf "FROM scratch\nADD --checksum=$commit git+file://$TMP/g#main /g/\nADD --checksum=$(echo "$commit" | cut -c1-12) git+file://$TMP/g#main /h/\n" >ctx/sum.df &&
+	stele build -q -f ctx/sum.df -o oci:$TMP/sum:x ctx >/dev/null && umoci unpack --image sum:x sumu >/dev/null &&
+	[ "$(cat sumu/rootfs/g/g.txt)" = from-git ] && [ "$(cat sumu/rootfs/h/g.txt)" = from-git ] &&
+	printf "FROM scratch\nADD --keep-git-dir=false git+file://$TMP/g#main /g/\n" >ctx/kg.df &&
+	stele build -q -f ctx/kg.df -o oci:$TMP/kg:x ctx >/dev/null
+'
+test_expect_success 'ADD --checksum of another commit fails verification (exit 1), naming both' '
+	printf "FROM scratch\nADD --checksum=0123456789abcdef git+file://$TMP/g#main /g/\n" >ctx/bad.df &&
+	expect_code 1 stele build -q -f ctx/bad.df -o oci:$TMP/bad:x ctx 2>err && cat err &&
+	grep -q "ctx/bad.df:2: ADD: --checksum: expected commit 0123456789abcdef, .git+file://.*#main. resolved to $commit" err && [ ! -e bad ]
+'
+# badadd NAME MESSAGE LINE2: ADD rejections, with exit 3.
+badadd() {
+	printf "FROM scratch\n%s\n" "$3" >ctx/bad.df
+	printf '%s\n' "$2" >want
+	test_expect_success "ADD rejects: $1" "
+		expect_code 3 stele build -q -f ctx/bad.df -o oci:$TMP/bad:x ctx 2>err; rc=\$?; cat err
+		[ \$rc = 0 ] && grep -q 'ctx/bad.df:2: ADD: ' err && grep -qF -f want err
+	"
+}
+badadd '--checksum with two sources' "--checksum can't be specified for multiple sources" "ADD --checksum=$commit x a.tar /d/"
+badadd '--checksum of a local file' "--checksum requires a git source here, not 'x'" "ADD --checksum=$commit x /d/"
+badadd '--checksum of a download' "--checksum requires a git source here, not 'https://example.invalid/x.tgz'" "ADD --checksum=sha256:0000 https://example.invalid/x.tgz /d/"
+badadd '--checksum not hex' "invalid --checksum 'sha256:00' for a git URL" "ADD --checksum=sha256:00 git+file://$TMP/g#main /d/"
+badadd '--keep-git-dir' '--keep-git-dir: stele adds the tree of the commit' "ADD --keep-git-dir git+file://$TMP/g#main /d/"
+test_expect_success 'build --check knows --checksum rules' '
+	printf "FROM scratch\nADD --checksum=abc x /x\n" >ctx/bad.df &&
+	expect_code 3 stele build --check -f ctx/bad.df 2>err && cat err &&
+	grep -q "ctx/bad.df:2: ADD: --checksum requires a git source here" err
+'
