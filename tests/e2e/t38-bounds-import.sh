@@ -113,3 +113,16 @@ test_expect_success 'a recipe over 1 MiB and a lock file over 1 MiB are refused,
 	expect_code 3 stele build -q -o oci:$TMP/r2:x --lock lock.json ctx 2>err; rc=$?; cat err
 	[ $rc = 0 ] && grep -q "lock.json.*exceeds the limit of 1048576 bytes" err
 '
+
+# A RUN step's layer goes through the same check: a sparse 1 TiB file made
+# by the command is refused before the layer is written (needs runc).
+if command -v runc >/dev/null 2>&1 && make_busybox_base busybox:test; then
+	mkdir runctx && printf 'FROM busybox:test\nRUN truncate -s 1099511627776 /big\n' >runctx/Dockerfile
+	test_expect_success 'a RUN step that makes a sparse 1 TiB file is refused at once' '
+		expect_code 3 s build -q --no-cache -o "oci:$TMP/rr:x" runctx 2>err; rc=$?; cat err
+		[ $rc = 0 ] && grep -q "Dockerfile:2: RUN.*the layer would hold more than 64 GiB of file content (.big. is 1 TiB), past the max-size limit" err &&
+		[ -z "$(ls -A rr/blobs/sha256 2>/dev/null)" ]
+	'
+else
+	test_skip 'a RUN step that makes a sparse 1 TiB file is refused at once' 'no runc, or no busybox base'
+fi
