@@ -31,6 +31,8 @@ static const char verify_usage[] =
 	"                        the identity recorded when it was signed or pulled);\n"
 	"                        the policy's signatures.identity says how to match\n"
 	"      --rebuild         also rebuild the image from its provenance\n"
+	"      --max-size SIZE, --max-entries N\n"
+	"                        limits for that rebuild, as stele build takes them\n"
 	"      --creds USER:PASS, --authfile FILE, --cert-dir DIR, --tls-verify=false\n"
 	"                        for IMAGE = docker://HOST/REPO:TAG (pulled with its\n"
 	"                        signatures and attestations into a temporary layout)\n"
@@ -92,6 +94,7 @@ cmd_verify(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		CLI_REGISTRY_CONNECT_OPTIONS,
+		CLI_LIMIT_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct cli_registry reg;
@@ -115,6 +118,10 @@ cmd_verify(int argc, char **argv)
 		case 'k': o.key = optarg; break;
 		case 'i': o.identity = optarg; break;
 		case 'r': o.rebuild = 1; break;
+		CLI_LIMIT_CASES:
+			if (cli_limit_opt(&o.limits, c, optarg) < 0)
+				return cli_usage(verify_usage, "%s", stele_error_last());
+			break;
 		case 'j': as_json = 1; break;
 		case 'h': fputs(verify_usage, stdout); return EXIT_OK;
 		default: fputs(verify_usage, stderr); return EXIT_USAGE;
@@ -193,6 +200,8 @@ static const char rebuild_usage[] =
 	"\n"
 	"      --creds USER:PASS, --authfile FILE, --cert-dir DIR, --tls-verify=false\n"
 	"                        how to reach registries (IMAGE and the bases)\n"
+	"      --max-size SIZE, --max-entries N\n"
+	"                        limits, as stele build takes them (docs/limits.md)\n"
 	"      --json            a JSON result on stdout\n"
 	"  -h, --help            this help\n";
 
@@ -203,9 +212,11 @@ cmd_rebuild(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		CLI_REGISTRY_CONNECT_OPTIONS,
+		CLI_LIMIT_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct cli_registry reg;
+	struct stele_limits limits = { 0 };
 	struct stele_rebuild_result rb;
 	struct stele_ref *ref = NULL;
 	struct stele_image *img = NULL;
@@ -221,6 +232,10 @@ cmd_rebuild(int argc, char **argv)
 				return cli_usage(rebuild_usage, "%s", stele_error_last());
 			break;
 		case 'j': as_json = 1; break;
+		CLI_LIMIT_CASES:
+			if (cli_limit_opt(&limits, c, optarg) < 0)
+				return cli_usage(rebuild_usage, "%s", stele_error_last());
+			break;
 		case 'h': fputs(rebuild_usage, stdout); return EXIT_OK;
 		default: fputs(rebuild_usage, stderr); return EXIT_USAGE;
 		}
@@ -243,8 +258,8 @@ cmd_rebuild(int argc, char **argv)
 		free(tmpdir);
 		return cli_fail(error);
 	}
-	error = stele_rebuild(&rb, img, NULL, &reg.o, as_json ? NULL : cli_progress,
-			      NULL);
+	error = stele_rebuild(&rb, img, NULL, &reg.o, &limits,
+			      as_json ? NULL : cli_progress, NULL);
 	if (error < 0) {
 		code = cli_fail(error == STELE_EVERIFY ? STELE_ERROR : error);
 	} else {

@@ -175,6 +175,7 @@ int
 stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 	      const struct stele_prov_doc *prov,
 	      const struct stele_registry_opts *registry,
+	      const struct stele_limits *limits,
 	      stele_rebuild_progress_fn progress, void *payload)
 {
 	struct stele_build_opts bo = { 0 };
@@ -275,6 +276,8 @@ stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 	bo.pins = pins;
 	bo.has_epoch = 1;
 	bo.epoch = prov->epoch;
+	if (limits)
+		bo.limits = *limits;
 	bo.progress = progress;
 	bo.progress_payload = payload;
 	if ((error = stele_build(&br, &bo)) < 0) {

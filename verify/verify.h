@@ -4,6 +4,7 @@
 #include <jansson.h>
 
 #include "oci/image.h"
+#include "util/limits.h"
 
 /*
  * The verification pipeline (docs/policy.md): every blob's size and digest
@@ -38,6 +39,7 @@ struct stele_verify_opts {
 	int rebuild;            /* also rebuild from the provenance */
 	const struct stele_registry_opts *registry; /* for a rebuild's bases
 						       (may be NULL) */
+	struct stele_limits limits; /* for that rebuild; zeros: defaults */
 	stele_verify_progress_fn progress;
 	void *progress_payload;
 };

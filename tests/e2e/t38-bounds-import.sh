@@ -126,3 +126,22 @@ if command -v runc >/dev/null 2>&1 && make_busybox_base busybox:test; then
 else
 	test_skip 'a RUN step that makes a sparse 1 TiB file is refused at once' 'no runc, or no busybox base'
 fi
+
+# Rebuilds take the limits too (they are not in the provenance).
+export STELE_CACHE="$TMP/cache" STELE_PASSWORD=pw
+mkdir app && git -C app init -q -b main && head -c 2048 /dev/zero >app/f &&
+	printf 'FROM scratch\nCOPY f /f\n' >app/Dockerfile && git_commit app v1
+test_expect_success 'stele rebuild and verify --rebuild honour --max-size' '
+	stele build -q -t app:1 "git+file://$TMP/app#main" >/dev/null &&
+	expect_code 3 stele rebuild --max-size 1K app:1 >/dev/null 2>err; rc=$?; cat err
+	[ $rc = 0 ] && grep -q "COPY.*the layer would hold more than 1 KiB of file content (.f. is 2 KiB)" err &&
+	stele rebuild --max-size 2K app:1 >out 2>/dev/null && grep -q "^identical" out &&
+	stele keygen --output-prefix ci >/dev/null 2>&1 && stele attest --key ci.key app:1 >/dev/null 2>&1 &&
+	stele sign --key ci.key app:1 >/dev/null 2>&1 &&
+	printf "{\"keys\":{\"ci\":{\"path\":\"ci.pub\"}},\"signatures\":{\"threshold\":1},\"provenance\":{\"keys\":[\"ci\"]}}" >p.json &&
+	expect_code 1 stele verify --policy p.json --rebuild --max-size 1K app:1 >out 2>/dev/null; rc=$?; cat out
+	[ $rc = 0 ] && grep -q "^FAIL rebuild: .*max-size limit" out &&
+	stele verify --policy p.json --rebuild --max-size 2K app:1 >out 2>/dev/null && grep -q "^ok   rebuild: identical" out &&
+	expect_code 2 stele rebuild --max-entries 0 app:1 2>/dev/null &&
+	expect_code 2 stele verify --policy p.json --max-size 1X app:1 2>/dev/null
+'
