@@ -39,6 +39,8 @@ struct copy_job {
 	mode_t mode;
 	const char *chmod_sym; /* a symbolic --chmod, applied per entry */
 	int link;       /* --link: the stage's files are never read */
+	struct stele_ignore *exclude; /* --exclude patterns, or NULL */
+	size_t ex_root; /* length of the source root's prefix in paths */
 };
 
 #define job_error(j, code, fmt, arg) \
@@ -262,6 +264,13 @@ copy_tree(struct copy_job *j, const char *src, const char *dst, int depth)
 
 		if ((error = stele_context_stat(&st, j->ctx, s)) == STELE_ENOTFOUND) {
 			error = 0; /* excluded */
+		} else if (error == 0 && j->exclude &&
+			   stele_ignore_match(j->exclude, s + j->ex_root)) {
+			/* --exclude, relative to the source directory; walked
+			 * only if a "!" pattern may bring something back */
+			if (st.type == STELE_ENTRY_DIR &&
+			    stele_ignore_has_exceptions(j->exclude))
+				error = copy_tree(j, s, d, depth + 1);
 		} else if (error < 0) {
 			error = build_instr_error(j->b, j->in, error);
 		} else if (st.type == STELE_ENTRY_CHAR || st.type == STELE_ENTRY_BLOCK) {
@@ -416,6 +425,7 @@ copy_source(struct copy_job *j, const char *src, const char *dest, int into_dir)
 		if (*dest) {
 			plan_entry(j, dest, &st, NULL);
 		}
+		j->ex_root = *rel ? strlen(rel) + 1 : 0;
 		error = copy_tree(j, rel, dest, 0);
 	} else {
 		base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
@@ -803,6 +813,42 @@ out:
 }
 
 /*
+ * --exclude on a source that is not a directory: its name is matched (a
+ * directory's entries are matched below it, in copy_tree).
+ */
+static int
+file_excluded(struct copy_job *j, const char *rel)
+{
+	struct stele_ctx_stat st;
+	const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+	int dir;
+
+	if (stele_context_stat(&st, j->ctx, rel) < 0)
+		return 0; /* reported by the copy */
+	dir = st.type == STELE_ENTRY_DIR;
+	stele_ctx_stat_release(&st);
+	return !dir && stele_ignore_match(j->exclude, base);
+}
+
+/* The --exclude flags (repeatable) as one pattern list. */
+static int
+parse_excludes(struct copy_job *j)
+{
+	struct stele_buf b = STELE_BUF_INIT((size_t)1 << 20);
+	const char *v;
+	size_t i;
+	int error = 0;
+
+	for (i = 0; (v = stele_instr_flag_nth(j->in, "exclude", i)); i++)
+		if (stele_buf_printf(&b, "%s\n", v) < 0)
+			error = -1;
+	if (i && !error)
+		error = stele_ignore_parse(&j->exclude, b.ptr, b.len, "--exclude");
+	stele_buf_release(&b);
+	return error < 0 ? build_instr_error(j->b, j->in, error) : 0;
+}
+
+/*
  * ADD --checksum (BuildKit's rules: one source, a git URL, a hex commit
  * id) and --keep-git-dir (a .git directory is not written: its packs and
  * index are not reproducible).
@@ -845,6 +891,7 @@ static void
 job_release(struct copy_job *j)
 {
 	stele_plan_release(&j->plan);
+	stele_ignore_free(j->exclude);
 	json_decref(j->files);
 	json_decref(j->inline_files);
 	json_decref(j->inputs);
@@ -997,7 +1044,8 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 		goto out;
 	for (i = 0; i < nsrc; i++)
 		ninline += !!inline_source(in, in->args[i], &chomp, &expand);
-	if ((error = check_add_flags(&j, words, nsrc, sum)) < 0)
+	if ((error = check_add_flags(&j, words, nsrc, sum)) < 0 ||
+	    (error = parse_excludes(&j)) < 0)
 		goto out;
 	for (i = 0; i < nsrc && !error; i++)
 		if (inline_source(in, in->args[i], &chomp, &expand))
@@ -1054,6 +1102,8 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 	json_array_foreach(srcs, i, v) {
 		int handled = 0;
 
+		if (j.exclude && file_excluded(&j, json_string_value(v)))
+			continue;
 		if (add && !from && unpack &&
 		    (error = add_archive(&j, json_string_value(v), dest,
 					 &handled)) < 0)

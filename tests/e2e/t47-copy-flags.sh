@@ -105,3 +105,52 @@ test_expect_success 'build --check knows --checksum rules' '
 	expect_code 3 stele build --check -f ctx/bad.df 2>err && cat err &&
 	grep -q "ctx/bad.df:2: ADD: --checksum requires a git source here" err
 '
+mkdir -p ex/dir1/sub ex/dir2 && for f in dir1/a.png dir1/b.txt dir1/c.mp3 dir1/sub/d.png dir1/sub/e.txt dir2/f.mp3 dir2/g.pdf home.txt home.md homer.go; do echo "$f" >"ex/$f"; done
+cat >ex/Dockerfile <<'DF'
+FROM scratch AS a
+COPY --exclude=*/*.png --exclude=*.md . /1/
+COPY --exclude=*.mp3 dir1/ /2/
+COPY --exclude=*.mp3 --exclude=*.png dir* /3/
+COPY --exclude=*.txt hom* /4/
+COPY --exclude=**/*.png --exclude=!sub/d.png dir1 /5/
+COPY --exclude=sub dir1 /6/
+ADD --exclude=* dir2 /7/
+DF
+test_expect_success 'COPY/ADD --exclude: patterns as .dockerignore, relative to each source directory, or a file source by name' '
+	stele build -q -o oci:$TMP/exo:x ex >/dev/null && umoci unpack --image exo:x exu >/dev/null &&
+	(cd exu/rootfs && find . -type f | sort) >got && cat got &&
+	cat >want <<-\EOF &&
+	./1/Dockerfile
+	./1/dir1/b.txt
+	./1/dir1/c.mp3
+	./1/dir1/sub/d.png
+	./1/dir1/sub/e.txt
+	./1/dir2/f.mp3
+	./1/dir2/g.pdf
+	./1/home.txt
+	./1/homer.go
+	./2/a.png
+	./2/b.txt
+	./2/sub/d.png
+	./2/sub/e.txt
+	./3/b.txt
+	./3/g.pdf
+	./3/sub/d.png
+	./3/sub/e.txt
+	./4/home.md
+	./4/homer.go
+	./5/b.txt
+	./5/c.mp3
+	./5/sub/d.png
+	./5/sub/e.txt
+	./6/a.png
+	./6/b.txt
+	./6/c.mp3
+	EOF
+	diff want got && [ -d exu/rootfs/7 ]
+'
+test_expect_success 'a bad --exclude pattern names the instruction' '
+	printf "FROM scratch\nCOPY --exclude=[ x /x\n" >ctx/bad.df &&
+	expect_code 3 stele build -q -f ctx/bad.df -o oci:$TMP/bad:x ctx 2>err && cat err &&
+	grep -q "ctx/bad.df:2: COPY: --exclude:1: syntax error in pattern .\[." err
+'
