@@ -58,7 +58,7 @@ static const struct keyword keywords[] = {
 	  "?link", "*exclude" } },
 	{ "ADD", STELE_I_ADD, 'l', 2, 0, { "chown", "chmod", "?link",
 	  "?unpack", "checksum", "?keep-git-dir", "*exclude" } },
-	{ "RUN", STELE_I_RUN, 'j', 1, 0, { "network" } },
+	{ "RUN", STELE_I_RUN, 'j', 1, 0, { "network", "security" } },
 	{ "ENTRYPOINT", STELE_I_ENTRYPOINT, 'j', 1, 0, { NULL } },
 	{ "CMD", STELE_I_CMD, 'j', 1, 0, { NULL } },
 	{ "EXPOSE", STELE_I_EXPOSE, 'w', 1, 0, { NULL } },
@@ -376,6 +376,25 @@ parse_json(const struct parser *p, struct stele_instr *in, const char *text,
 	return 1;
 }
 
+/*
+ * RUN --security: BuildKit's values are sandbox (the default, what stele
+ * always does) and insecure, which stele does not grant.
+ */
+static int
+check_security(const struct parser *p, const struct stele_instr *in)
+{
+	const char *v = stele_instr_flag(in, "security");
+
+	if (!v || !strcmp(v, "sandbox"))
+		return 0;
+	if (!strcmp(v, "insecure"))
+		return ierr(p, in, "--security=insecure is not supported: "
+			    "steps run with Docker's default capabilities and "
+			    "no new privileges, never privileged");
+	return ierr(p, in, "security '%s' is not valid (sandbox or insecure)",
+		    v);
+}
+
 /* BuildKit's parseSourcesAndDest: files are written, never heredocs. */
 static int
 check_heredoc_dest(const struct parser *p, const struct stele_instr *in)
@@ -637,6 +656,8 @@ parse_args(struct parser *p, struct stele_instr *in,
 		return parse_onbuild(p, in);
 	if ((k == STELE_I_COPY || k == STELE_I_ADD) &&
 	    (error = check_heredoc_dest(p, in)) < 0)
+		return error;
+	if (k == STELE_I_RUN && (error = check_security(p, in)) < 0)
 		return error;
 	return 0;
 }

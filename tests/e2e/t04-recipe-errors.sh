@@ -44,6 +44,7 @@ check 'ONBUILD ONBUILD' 2 'chaining ONBUILD via `ONBUILD ONBUILD`' 'FROM scratch
 check 'ONBUILD FROM' 2 "FROM isn't allowed as an ONBUILD trigger" 'FROM scratch\nONBUILD FROM scratch\n'
 check 'a bad ONBUILD trigger' 2 'COPY: requires at least two arguments' 'FROM scratch\nONBUILD COPY a.txt\n'
 check 'MAINTAINER without a name' 2 'MAINTAINER: requires exactly one argument' 'FROM scratch\nMAINTAINER\n'
+check 'RUN --security=insecure' 2 '--security=insecure is not supported' 'FROM busybox:test\nRUN --security=insecure true\n'
 check 'EXPOSE of a reversed range' 2 "invalid port '10-9'" 'FROM scratch\nEXPOSE 10-9\n'
 check 'EXPOSE of an unknown protocol' 2 "invalid port '80/icmp': invalid protocol" 'FROM scratch\nEXPOSE 80/icmp\n'
 check 'missing base image' 1 "base image 'nothere:1'" 'FROM nothere:1\n'

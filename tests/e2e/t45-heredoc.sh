@@ -138,3 +138,7 @@ test_expect_success 'a heredoc with a bad substitution names it' '
 	expect_code 3 stele build -q -f ctx/bad.df -o oci:$TMP/bad:x ctx 2>err && cat err &&
 	grep -q "ctx/bad.df:2: COPY: cannot expand .*must be set" err
 '
+test_expect_success 'RUN --security=sandbox is what every step gets; --network=default is none' '
+	printf "FROM busybox:test\nRUN --security=sandbox --network=default <<EOF\nid -u >/sec\nEOF\n" >ctx/sec.df &&
+	unpack sec && [ "$(cat u-sec/rootfs/sec)" = 0 ]
+'

@@ -841,6 +841,28 @@ test_recipe_flag_errors(void **state)
 }
 
 static void
+test_recipe_run_security(void **state)
+{
+	static const char *const want[] = {
+		"FROM [a]", "RUN --security=sandbox [true]", NULL
+	};
+
+	(void)state;
+	expect_dump("FROM a\nRUN --security=sandbox true\n", want);
+	expect_error("FROM a\nRUN --security=insecure true\n",
+		     "recipe:2: RUN: --security=insecure is not supported: steps "
+		     "run with Docker's default capabilities and no new "
+		     "privileges, never privileged");
+	expect_error("FROM a\nRUN --security=lax true\n",
+		     "recipe:2: RUN: security 'lax' is not valid (sandbox or "
+		     "insecure)");
+	expect_error("FROM a\nONBUILD RUN --security=insecure true\n",
+		     "recipe:2: RUN: --security=insecure is not supported: steps "
+		     "run with Docker's default capabilities and no new "
+		     "privileges, never privileged");
+}
+
+static void
 test_recipe_bool_flags(void **state)
 {
 	static const char *const want[] = {
@@ -1913,6 +1935,7 @@ main(void)
 		cmocka_unit_test(test_recipe_flags),
 		cmocka_unit_test(test_recipe_flag_errors),
 		cmocka_unit_test(test_recipe_bool_flags),
+		cmocka_unit_test(test_recipe_run_security),
 		cmocka_unit_test(test_recipe_argument_counts),
 		cmocka_unit_test(test_recipe_single_argument),
 		cmocka_unit_test(test_recipe_unknown_instruction),
