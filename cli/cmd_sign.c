@@ -91,10 +91,11 @@ cli_identity_check(const char *usage, const char *identity)
 }
 
 /*
- * Sign an image in a registry where it is: pulled with what is attached
- * to it into a temporary layout, signed there, and the attachments pushed
- * back by digest (the registry's manifest is already there: only the new
- * .sig layer, merged with the registry's, and its referrer go up).
+ * Sign an image in a registry where it is: its manifest and config (no
+ * layer) and what is attached to it pulled into a temporary layout, signed
+ * there, and the attachments pushed back by digest (the registry's
+ * manifest is already there, so nothing under it is looked at: only the
+ * new .sig layer, merged with the registry's, and its referrer go up).
  */
 static int
 sign_remote(struct stele_attach_result *res, char digest[STELE_DIGEST_STRLEN],
@@ -109,7 +110,7 @@ sign_remote(struct stele_attach_result *res, char digest[STELE_DIGEST_STRLEN],
 
 	reg->quiet = 1;
 	cli_registry_start(reg);
-	if ((error = stele_registry_pull_temp(&img, &tmp, ref, &reg->o)) < 0 ||
+	if ((error = stele_registry_pull_temp_unlayered(&img, &tmp, ref, &reg->o)) < 0 ||
 	    (error = stele_sign_image(res, img, id, ann, k)) < 0)
 		goto out;
 	snprintf(digest, STELE_DIGEST_STRLEN, "%s", img->digest);

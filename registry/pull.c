@@ -151,7 +151,8 @@ pull_manifest(json_t **desc, struct pull *p, const char *ref, int depth)
 		if ((error = pull_blob(p, json_object_get(m, "config"), digest)) < 0)
 			goto out;
 		json_array_foreach(json_object_get(m, "layers"), i, l)
-			if ((error = pull_blob(p, l, digest)) < 0)
+			if (!(p->flags & STELE_PULL_NO_LAYERS) &&
+			    (error = pull_blob(p, l, digest)) < 0)
 				goto out;
 	}
 	*desc = stele_descriptor(mt, digest, b.len);
@@ -336,6 +337,8 @@ pull_into(json_t **desc, struct stele_transfer *t, struct stele_txn *txn,
 	p.repo = slash + 1;
 	if ((error = pull_manifest(desc, &p, ref, 0)) < 0)
 		goto out;
+	/* Attachments are always fetched whole: they are what is checked. */
+	p.flags &= ~(unsigned)STELE_PULL_NO_LAYERS;
 	snprintf(t->digest, sizeof(t->digest), "%s", stele_json_str(*desc, "digest"));
 	t->size = (uint64_t)json_integer_value(json_object_get(*desc, "size"));
 	if (!(flags & STELE_TRANSFER_NO_ATTACH) &&
@@ -480,10 +483,9 @@ out:
 	return error;
 }
 
-int
-stele_registry_pull_temp(struct stele_image **out, char **tmpdir,
-			 const struct stele_ref *src,
-			 const struct stele_registry_opts *o)
+static int
+pull_temp(struct stele_image **out, char **tmpdir, const struct stele_ref *src,
+	  unsigned flags, const struct stele_registry_opts *o)
 {
 	struct stele_transfer t;
 	struct stele_oci *oci = NULL;
@@ -494,7 +496,7 @@ stele_registry_pull_temp(struct stele_image **out, char **tmpdir,
 	*tmpdir = NULL;
 	if ((error = stele_fs_mkdtemp(&dir, "stele-pull")) < 0)
 		return error;
-	if ((error = pull_layout(&t, dir, "image", src, 0, o)) < 0 ||
+	if ((error = pull_layout(&t, dir, "image", src, flags, o)) < 0 ||
 	    (error = stele_oci_open(&oci, dir, 0)) < 0 ||
 	    (error = stele_image_load(out, oci, "image", NULL)) < 0) {
 		stele_oci_free(oci);
@@ -504,4 +506,20 @@ stele_registry_pull_temp(struct stele_image **out, char **tmpdir,
 	}
 	*tmpdir = dir;
 	return 0;
+}
+
+int
+stele_registry_pull_temp(struct stele_image **out, char **tmpdir,
+			 const struct stele_ref *src,
+			 const struct stele_registry_opts *o)
+{
+	return pull_temp(out, tmpdir, src, 0, o);
+}
+
+int
+stele_registry_pull_temp_unlayered(struct stele_image **out, char **tmpdir,
+				   const struct stele_ref *src,
+				   const struct stele_registry_opts *o)
+{
+	return pull_temp(out, tmpdir, src, STELE_PULL_NO_LAYERS, o);
 }

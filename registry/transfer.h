@@ -51,7 +51,11 @@ enum stele_transfer_flags {
 	/* Of an index, fetch only the linux/<arch> image (the builder's base). */
 	STELE_PULL_PLATFORM = 1 << 0,
 	/* Leave out .sig/.att tags and referrers. */
-	STELE_TRANSFER_NO_ATTACH = 1 << 1
+	STELE_TRANSFER_NO_ATTACH = 1 << 1,
+	/* Of the image itself, fetch its manifests and config but no layer
+	 * (what attachments are made from: signing in a registry); the
+	 * attachments are fetched whole.  The layout is then incomplete. */
+	STELE_PULL_NO_LAYERS = 1 << 2
 };
 
 struct stele_transfer {
@@ -109,6 +113,15 @@ int stele_registry_pull_to(struct stele_image **out,
 int stele_registry_pull_temp(struct stele_image **out, char **tmpdir,
 			     const struct stele_ref *src,
 			     const struct stele_registry_opts *o);
+/*
+ * The same with STELE_PULL_NO_LAYERS, for `stele sign docker://`: the
+ * image's layers are not fetched, so the layout must only be used to add
+ * attachments and push them back (the registry has the image).
+ */
+int stele_registry_pull_temp_unlayered(struct stele_image **out,
+				       char **tmpdir,
+				       const struct stele_ref *src,
+				       const struct stele_registry_opts *o);
 
 /*
  * Copy a local image with its attachments into another layout (oci: or

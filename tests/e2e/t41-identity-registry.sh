@@ -186,12 +186,15 @@ if [ -n "$COSIGN" ]; then
 	'
 fi
 
-test_expect_success 'stele sign docker://: signs in the registry, tags untouched, the image not re-pushed' '
+test_expect_success 'stele sign docker://: signs in the registry, tags untouched, no layer fetched, the image not re-pushed' '
 	stele push --insecure-skip-verify $I app:1 docker://$REG/remote/app:1 >/dev/null 2>&1 &&
 	puts() { grep -c "\"PUT /v2/remote/app/manifests/\(1\|$D\) " "$REG_LOG"; } &&
-	before=$(puts) &&
+	L=$(curl -sf -H "Accept: application/vnd.oci.image.manifest.v1+json" http://$REG/v2/remote/app/manifests/1 |
+		python3 -c "import json,sys;print(json.load(sys.stdin)[\"layers\"][0][\"digest\"])") &&
+	gets() { grep -c "\"GET /v2/remote/app/blobs/$L " "$REG_LOG" || true; } &&
+	before=$(puts) && gbefore=$(gets) &&
 	stele sign --key k.key $I docker://$REG/remote/app:1 >out && cat out &&
-	[ "$(puts)" = "$before" ] &&
+	[ "$(puts)" = "$before" ] && [ "$(gets)" = "$gbefore" ] &&
 	grep -q "^$D signed as $REG/remote/app:1 by key" out &&
 	tags_of $REG remote/app >tags && cat tags && grep -qx "sha256-$H.sig" tags &&
 	[ "$(skopeo inspect --tls-verify=false --format "{{.Digest}}" docker://$REG/remote/app:1)" = "$D" ] &&
