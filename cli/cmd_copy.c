@@ -125,6 +125,7 @@ push_verified(struct stele_transfer *t, struct stele_image *img,
 	struct stele_verify_opts vo;
 	struct stele_verify_report *rep = NULL;
 	char *defid = NULL;
+	size_t i;
 	int error, code = EXIT_OK;
 
 	memset(&vo, 0, sizeof(vo));
@@ -144,6 +145,8 @@ push_verified(struct stele_transfer *t, struct stele_image *img,
 			img->digest);
 	error = stele_push_verified(t, &rep, img, dst, &po);
 	free(defid);
+	for (i = 0; rep && i < rep->nwarnings; i++)
+		fprintf(stderr, "stele: warning: %s\n", rep->warnings[i]);
 	if (error == STELE_EVERIFY && rep && !rep->allowed) {
 		print_denial(rep, c);
 		code = EXIT_DENIED;

@@ -69,3 +69,7 @@ test_expect_success 'nonRoot holds on every transport (a root image denied from 
 		grep -q "^FAIL non-root user: USER is .(unset: root)." out || { cat out; exit 1; }
 	done
 '
+test_expect_success 'the push gate repeats the policy'"'"'s warning (threshold 0) on stderr' '
+	stele push --policy nonroot.json "$I" app:1 "docker://$REG/warned:1" 2>err; cat err &&
+	grep -q "^stele: warning: signatures.threshold is 0" err
+'
