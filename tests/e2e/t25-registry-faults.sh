@@ -47,14 +47,14 @@ test_expect_success 'a body cut off halfway is resumed where it broke (Range, 20
 	cat "$PROXY_LOG" | cut -c1-90 &&
 	[ "$(grep -c "GET /v2/app/blobs/$L" "$PROXY_LOG")" = 2 ] &&
 	grep -q "GET /v2/app/blobs/$L 206" "$PROXY_LOG" &&
-	stele verify --key k.pub oci:r3:1 >/dev/null
+	stele verify --key k.pub --identity app:1 oci:r3:1 >/dev/null
 '
 test_expect_success 'a cut body from a server that ignores Range is fetched again whole' '
 	faults "[{\"method\": \"GET\", \"match\": \"/blobs/$L\", \"action\": \"cut\", \"times\": 1},
 		 {\"method\": \"GET\", \"match\": \"/blobs/$L\", \"action\": \"strip-range\", \"times\": -1}]" &&
 	stele pull $I docker://$P/app:1 oci:r3b:1 >out && [ "$(cat out)" = "$D" ] &&
 	[ "$(grep -c "GET /v2/app/blobs/$L 200" "$PROXY_LOG")" = 2 ] &&
-	stele verify --key k.pub oci:r3b:1 >/dev/null
+	stele verify --key k.pub --identity app:1 oci:r3b:1 >/dev/null
 '
 test_expect_success 'a stalled transfer times out and is retried' '
 	faults "[{\"method\": \"GET\", \"match\": \"/blobs/$L\", \"action\": \"stall\", \"seconds\": 20, \"times\": 1}]" &&
@@ -103,7 +103,7 @@ test_expect_success 'an interrupted pull (SIGINT) leaves the layout as it was an
 	[ "$rc" = 3 ] && grep -q interrupted int.err &&
 	state int >after && cmp before after &&
 	stele pull $I docker://$P/app:1 oci:int:1 >out && [ "$(cat out)" = "$D" ] &&
-	stele verify --key k.pub oci:int:1 >/dev/null
+	stele verify --key k.pub --identity app:1 oci:int:1 >/dev/null
 '
 test_expect_success 'a pull killed outright (SIGKILL) never touched blobs/ or index.json; rerun works' '
 	stele build -q -o oci:kl:base ctx2 >/dev/null &&
@@ -113,7 +113,7 @@ test_expect_success 'a pull killed outright (SIGKILL) never touched blobs/ or in
 	sleep 1 && kill -KILL $pid; wait $pid;
 	{ cat kl/index.json; ls kl/blobs/sha256; } >after && cmp before after &&
 	faults "[]" && stele pull $I docker://$P/app:1 oci:kl:1 >out && [ "$(cat out)" = "$D" ] &&
-	stele verify --key k.pub oci:kl:1 >/dev/null
+	stele verify --key k.pub --identity app:1 oci:kl:1 >/dev/null
 '
 test_expect_success 'uploads through resets and 500s start over and succeed (chunked too)' '
 	faults "[{\"method\": \"PUT\", \"match\": \"/blobs/uploads/\", \"action\": \"reset\", \"times\": 1},
