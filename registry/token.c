@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -26,36 +27,55 @@ now_mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* One parameter of a challenge: name="value" (quoted, with \ escapes). */
+/*
+ * One auth-param of the challenge `h` (RFC 7235: a scheme, then name=token
+ * or name="quoted-string" with \ escapes, separated by commas), looked up
+ * by name without regard to case.  Only the first challenge's parameters
+ * count: a token without '=' starts the next one.  The scan goes
+ * parameter by parameter, so a name inside another parameter's quoted
+ * value (service="x realm=y") is never taken for a parameter.
+ */
 char *
 stele_registry__challenge_param(const char *h, const char *name)
 {
-	size_t n = strlen(name);
-	const char *p = h;
+	const char *p = h + strcspn(h, " \t,"), *key;
+	size_t klen;
 
-	while ((p = strstr(p, name))) {
-		int start = p == h || p[-1] == ' ' || p[-1] == ',';
+	for (;;) {
+		struct stele_buf b = STELE_BUF_INIT(REG_SMALL_MAX);
+		int want;
 
-		p += n;
-		if (!start || *p != '=')
-			continue;
+		p += strspn(p, " \t,");
+		key = p;
+		klen = strcspn(p, " \t,=");
+		if (!*p || !klen)
+			return NULL;
+		p += klen;
+		p += strspn(p, " \t");
+		if (*p != '=')
+			return NULL;
 		p++;
-		if (*p == '"') {
-			struct stele_buf b = STELE_BUF_INIT(REG_SMALL_MAX);
-
-			for (p++; *p && *p != '"'; p++) {
-				if (*p == '\\' && p[1])
-					p++;
-				if (stele_buf_putc(&b, *p) < 0)
-					break;
-			}
-			if (!b.ptr)
-				return stele_xstrdup("");
-			return stele_buf_detach(&b);
+		p += strspn(p, " \t");
+		want = klen == strlen(name) && !strncasecmp(key, name, klen);
+		if (*p != '"') {
+			klen = strcspn(p, " \t,");
+			if (want)
+				return stele_xstrndup(p, klen);
+			p += klen;
+			continue;
 		}
-		return stele_xstrndup(p, strcspn(p, ", "));
+		for (p++; *p && *p != '"'; p++) {
+			if (*p == '\\' && p[1])
+				p++;
+			/* Past the cap the value is cut short, not refused. */
+			if (want)
+				(void)stele_buf_putc(&b, *p);
+		}
+		if (*p == '"')
+			p++;
+		if (want)
+			return b.ptr ? stele_buf_detach(&b) : stele_xstrdup("");
 	}
-	return NULL;
 }
 
 void

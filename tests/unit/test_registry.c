@@ -22,6 +22,7 @@
 #include "oci/image.h"
 #include "registry/auth.h"
 #include "registry/client.h"
+#include "registry/client_priv.h"
 #include "registry/transfer.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -64,6 +65,45 @@ test_registry_creds_parse(void **state)
 	assert_null(c);
 	assert_int_equal(stele_creds_parse(&c, ":pass"), STELE_EINVALID);
 	assert_int_equal(stele_creds_parse(&c, "a:b\nc"), STELE_EINVALID);
+}
+
+/* param(h, name) is `want` (NULL: absent). */
+static void
+expect_param(const char *h, const char *name, const char *want)
+{
+	char *got = stele_registry__challenge_param(h, name);
+
+	if (!want != !got || (want && strcmp(want, got)))
+		fail_msg("%s in [%s]: got '%s', want '%s'", name, h,
+			 got ? got : "(none)", want ? want : "(none)");
+	free(got);
+}
+
+static void
+test_registry_challenge_param(void **state)
+{
+	(void)state;
+	expect_param("Bearer realm=\"https://auth.example/token\",service=\"reg\",scope=\"repository:a:pull\"",
+		     "realm", "https://auth.example/token");
+	expect_param("Bearer realm=\"https://a/t\",service=\"reg\"", "service", "reg");
+	expect_param("Bearer realm=\"https://a/t\"", "service", NULL);
+	/* Tokens, spaces around '=', escapes, any case of the name. */
+	expect_param("Bearer Realm = https://a/t , service=\"a\\\"b\\\\c\"",
+		     "realm", "https://a/t");
+	expect_param("Bearer Realm = https://a/t , service=\"a\\\"b\\\\c\"",
+		     "service", "a\"b\\c");
+	expect_param("Bearer realm=\"\"", "realm", "");
+	/* A name inside another parameter's quoted value is not a parameter. */
+	expect_param("Bearer error_description=\"bad realm=http://x\",realm=\"https://good/t\"",
+		     "realm", "https://good/t");
+	expect_param("Bearer service=\"x, realm=http://evil\"", "realm", NULL);
+	/* Another challenge's parameters are not this one's. */
+	expect_param("Bearer service=\"reg\", Basic realm=\"https://other\"",
+		     "realm", NULL);
+	expect_param("Basic realm=\"Registry Realm\"", "realm", "Registry Realm");
+	expect_param("Bearer realm=\"unterminated", "realm", "unterminated");
+	expect_param("Bearer", "realm", NULL);
+	expect_param("", "realm", NULL);
 }
 
 static void
@@ -228,6 +268,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_registry_creds_parse),
+		cmocka_unit_test(test_registry_challenge_param),
 		cmocka_unit_test(test_registry_authfile_roundtrip),
 		cmocka_unit_test(test_registry_authfile_docker_forms),
 		cmocka_unit_test(test_registry_authfile_search),
