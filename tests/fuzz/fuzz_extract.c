@@ -3,7 +3,8 @@
  * gzip or zstd of a tar), read from a memory file, into a fresh directory
  * that is removed afterwards.  Anything written outside that directory is
  * the bug this target exists to find: a canary file beside it must be
- * untouched and nothing else may appear there.
+ * untouched and nothing else may appear there.  Inside, no device may
+ * appear (the target does not pass STELE_EXTRACT_DEVICES).
  *
  * The layer may expand to 16 MiB of files (struct stele_limits); a file
  * written past 64 MiB (RLIMIT_FSIZE) means the limits failed, and SIGXFSZ
@@ -11,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -70,6 +72,18 @@ check_outside(void)
 	stele_buf_release(&b);
 }
 
+static int
+no_device(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	(void)type;
+	(void)f;
+	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) {
+		fprintf(stderr, "extraction made a device: %s\n", path);
+		abort();
+	}
+	return 0;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -82,6 +96,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)stele_extract_fd(memfd, base, STELE_EXTRACT_NO_CHOWN, "fuzz",
 			       &limits);
 	check_outside();
+	if (nftw(base, no_device, 16, FTW_PHYS) < 0)
+		abort();
 	/* stele_fs_rm_rf() opens up unreadable directories itself. */
 	if (stele_fs_rm_rf(base) < 0)
 		abort();

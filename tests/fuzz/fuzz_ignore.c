@@ -3,10 +3,13 @@
  * followed by a NUL byte and newline-separated paths (else a fixed set).
  * stele_ignore_parse() reads the file, stele_ignore_match() tries every
  * path, and every line of the file is also a stele_glob_match() pattern
- * for every path (COPY's source globs), checked against two promises of
- * builder/ignore.h: a malformed pattern is malformed whatever the name,
- * and a pattern without metacharacters matches itself.
+ * for every path (COPY's source globs).  Three promises of builder/ignore.h
+ * are checked: without exceptions ("!"), a path whose parent directory is
+ * excluded is excluded; a malformed glob is malformed whatever the name;
+ * a glob without metacharacters or escapes matches itself.
  */
+#include <stdio.h>
+
 #include "builder/ignore.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -31,6 +34,47 @@ split_lines(char **v, size_t max, char *s)
 	return n;
 }
 
+/* A clean relative path: no empty, "." or ".." component. */
+static int
+clean(const char *p)
+{
+	const char *c = p;
+
+	for (;;) {
+		size_t n = strcspn(c, "/");
+
+		if (n == 0 || (n == 1 && c[0] == '.') ||
+		    (n == 2 && c[0] == '.' && c[1] == '.'))
+			return 0;
+		if (!c[n])
+			return 1;
+		c += n + 1;
+	}
+}
+
+/* Excluded parent, excluded child (when no pattern is an exception). */
+static void
+check_parents(const struct stele_ignore *ig, const char *path)
+{
+	char *dir;
+	size_t i;
+
+	if (stele_ignore_match(ig, path) || stele_ignore_has_exceptions(ig) ||
+	    !clean(path))
+		return;
+	for (i = 0; path[i]; i++) {
+		if (path[i] != '/')
+			continue;
+		dir = stele_xstrndup(path, i);
+		if (stele_ignore_match(ig, dir)) {
+			fprintf(stderr, "'%s' is excluded but '%s' is not\n",
+				dir, path);
+			abort();
+		}
+		free(dir);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -52,7 +96,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (stele_ignore_parse(&ig, file, flen, ".dockerignore") == 0) {
 		(void)stele_ignore_has_exceptions(ig);
 		for (i = 0; i < npaths; i++)
-			(void)stele_ignore_match(ig, paths[i]);
+			check_parents(ig, paths[i]);
 		stele_ignore_free(ig);
 	}
 	nglobs = split_lines(globs, MAX_GLOBS, file);
