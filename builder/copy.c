@@ -813,6 +813,95 @@ out:
 }
 
 /*
+ * COPY --parents SRC DEST (BuildKit's meaning): each match of SRC keeps
+ * its path under DEST, a directory, from the context's root or from
+ * where SRC says with "/./" (`a/./b/c` keeps `b/c`).  The directories on
+ * the kept path are copied with their metadata.
+ */
+static int file_excluded(struct copy_job *j, const char *rel);
+
+static int
+copy_parents(struct copy_job *j, const char *word, const char *dest)
+{
+	const char *pivot = strstr(word, "/./");
+	json_t *matches = json_array(), *v;
+	char *base = NULL, *rest, *full;
+	size_t i, blen;
+	int error, isdir;
+
+	if (pivot && clean_rel(&base, (rest = stele_xstrndup(word,
+			(size_t)(pivot - word)))) < 0) {
+		free(rest);
+		json_decref(matches);
+		return job_error(j, STELE_EINVALID,
+			"source '%s' is outside the build context", word);
+	}
+	if (pivot)
+		free(rest);
+	full = pivot ? stele_xasprintf("%s/%s", *base ? base : ".", pivot + 3) :
+	       stele_xstrdup(word);
+	blen = base && *base ? strlen(base) + 1 : 0;
+	error = expand_source(matches, j, full);
+	json_array_foreach(matches, i, v) {
+		const char *m = json_string_value(v), *kept, *c;
+		struct stele_ctx_stat st;
+		char *target, *dir;
+
+		if (error)
+			break;
+		if (blen && (strncmp(m, base, blen - 1) ||
+			     (m[blen - 1] && m[blen - 1] != '/'))) {
+			error = job_error(j, STELE_EINVALID, "'%s' leaves the "
+					  "directory before '/./'", word);
+			break;
+		}
+		kept = !blen ? m : m[blen - 1] ? m + blen : "";
+		/* the kept path's directories, as in the source */
+		for (c = kept; (c = strchr(c, '/')); c++) {
+			char *srcdir = stele_xstrndup(m, (size_t)(c - m));
+
+			dir = stele_xstrndup(kept, (size_t)(c - kept));
+			target = *dest ? stele_xasprintf("%s/%s", dest, dir) :
+				 stele_xstrdup(dir);
+			if (stele_context_stat(&st, j->ctx, srcdir) == 0) {
+				if (st.type == STELE_ENTRY_DIR)
+					plan_entry(j, target, &st, NULL);
+				stele_ctx_stat_release(&st);
+			}
+			free(target);
+			free(dir);
+			free(srcdir);
+		}
+		if (j->exclude && file_excluded(j, m))
+			continue;
+		isdir = 0;
+		if (stele_context_stat(&st, j->ctx, m) == 0) {
+			isdir = st.type == STELE_ENTRY_DIR;
+			stele_ctx_stat_release(&st);
+		}
+		if (isdir) {
+			target = !*kept ? stele_xstrdup(dest) : *dest ?
+				 stele_xasprintf("%s/%s", dest, kept) :
+				 stele_xstrdup(kept);
+		} else {
+			c = strrchr(kept, '/');
+			dir = c ? stele_xstrndup(kept, (size_t)(c - kept)) :
+			      stele_xstrdup("");
+			target = !*dir ? stele_xstrdup(dest) : *dest ?
+				 stele_xasprintf("%s/%s", dest, dir) :
+				 stele_xstrdup(dir);
+			free(dir);
+		}
+		error = copy_source(j, m, target, 1);
+		free(target);
+	}
+	json_decref(matches);
+	free(full);
+	free(base);
+	return error;
+}
+
+/*
  * --exclude on a source that is not a directory: its name is matched (a
  * directory's entries are matched below it, in copy_tree).
  */
@@ -1084,6 +1173,18 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 	}
 	if (fromv && (error = from_source(&j, fromv, &own)) < 0)
 		goto out;
+	if (stele_instr_flag_true(in, "parents")) {
+		for (i = 0; i < nsrc && !error; i++)
+			if (!inline_source(in, in->args[i], &chomp, &expand))
+				error = copy_parents(&j, words[i], dest);
+		for (i = 0; i < nsrc && !error; i++)
+			if (inline_source(in, in->args[i], &chomp, &expand))
+				error = copy_inline(&j, in->args[i], dest, 1,
+						    b->tmp_seq++);
+		if (!error && (error = write_layer(&j)) == 0)
+			step_cache_store(b, s, hex);
+		goto out;
+	}
 	for (i = 0; i < nsrc && !error; i++)
 		if (!inline_source(in, in->args[i], &chomp, &expand))
 			error = expand_source(srcs, &j, words[i]);

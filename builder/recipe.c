@@ -55,7 +55,7 @@ static const struct keyword keywords[] = {
 	{ "WORKDIR", STELE_I_WORKDIR, 'r', 1, 1, { NULL } },
 	{ "USER", STELE_I_USER, 'r', 1, 1, { NULL } },
 	{ "COPY", STELE_I_COPY, 'l', 2, 0, { "from", "chown", "chmod",
-	  "?link", "*exclude" } },
+	  "?link", "*exclude", "?parents" } },
 	{ "ADD", STELE_I_ADD, 'l', 2, 0, { "chown", "chmod", "?link",
 	  "?unpack", "checksum", "?keep-git-dir", "*exclude" } },
 	{ "RUN", STELE_I_RUN, 'j', 1, 0, { "network", "security" } },

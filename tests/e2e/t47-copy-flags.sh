@@ -154,3 +154,42 @@ test_expect_success 'a bad --exclude pattern names the instruction' '
 	expect_code 3 stele build -q -f ctx/bad.df -o oci:$TMP/bad:x ctx 2>err && cat err &&
 	grep -q "ctx/bad.df:2: COPY: --exclude:1: syntax error in pattern .\[." err
 '
+mkdir -p par/a/b par/x/y && for f in a/b/c.txt a/b/d.md a/e.txt x/y/z.txt; do echo "$f" >"par/$f"; done
+cat >par/Dockerfile <<'DF'
+FROM scratch
+COPY --parents a/b/c.txt /p1/
+COPY --parents a/*/*.txt /p2/
+COPY --parents ./a/./b/c.txt /p3/
+COPY --parents a/b x /p4/
+COPY --parents a/./b /p5
+COPY --parents --exclude=*.md a/b /p6/
+COPY --parents <<EOF a/e.txt /p7/
+heredoc
+EOF
+DF
+test_expect_success 'COPY --parents: matches keep their path (from the root, or after /./) under the destination' '
+	stele build -q -o oci:$TMP/paro:x par >/dev/null && umoci unpack --image paro:x paru >/dev/null &&
+	(cd paru/rootfs && find . -type f | sort) >got && cat got &&
+	cat >want <<-\EOF &&
+	./p1/a/b/c.txt
+	./p2/a/b/c.txt
+	./p3/b/c.txt
+	./p4/a/b/c.txt
+	./p4/a/b/d.md
+	./p4/x/y/z.txt
+	./p5/b/c.txt
+	./p5/b/d.md
+	./p6/a/b/c.txt
+	./p7/EOF
+	./p7/a/e.txt
+	EOF
+	diff want got
+'
+test_expect_success 'COPY --parents of a path outside the context is refused' '
+	printf "FROM scratch\nCOPY --parents ../x/./y /p/\n" >ctx/bad.df &&
+	expect_code 3 stele build -q -f ctx/bad.df -o oci:$TMP/bad:x ctx 2>err && cat err &&
+	grep -q "ctx/bad.df:2: COPY: source .../x/./y. is outside the build context" err &&
+	printf "FROM scratch\nADD --parents x /p/\n" >ctx/bad.df &&
+	expect_code 3 stele build -q -f ctx/bad.df -o oci:$TMP/bad:x ctx 2>err && cat err &&
+	grep -q "ctx/bad.df:2: ADD: unknown flag .--parents." err
+'
