@@ -59,99 +59,110 @@ fsck_clean() {
 		[ "$(json_get f.json .temporary)" = "[]" ]
 }
 
+# Each round's processes start at once; a failed one is counted and its
+# error shown, and the tally is printed whatever the outcome.
 test_expect_success "$N pairs of concurrent builds, other tags: all succeed, all tags kept" '
-	: >want && i=0 && fail=0 &&
+	: >want && i=0 && fail=0
 	while [ $i -lt $N ]; do
-		i=$((i + 1)) && echo $i >a/n && echo $i >b/n &&
-		{ stele build -q -t a:$i a >da 2>ea & pa=$!; } &&
-		{ stele build -q -t b:$i b >db 2>eb & pb=$!; } &&
-		if ! wait $pa; then fail=$((fail + 1)); cat ea; fi &&
-		if ! wait $pb; then fail=$((fail + 1)); cat eb; fi &&
-		echo "a:$i $(cat da)" >>want && echo "b:$i $(cat db)" >>want
-	done &&
-	echo "$fail of $((2 * N)) builds failed" && [ $fail = 0 ] &&
-	check_tags "$STELE_STORE" want && fsck_clean
+		i=$((i + 1)); echo $i >a/n; echo $i >b/n
+		stele build -q -t a:$i a >da 2>ea & pa=$!
+		stele build -q -t b:$i b >db 2>eb & pb=$!
+		if wait $pa; then echo "a:$i $(cat da)" >>want; else fail=$((fail + 1)); cat ea; fi
+		if wait $pb; then echo "b:$i $(cat db)" >>want; else fail=$((fail + 1)); cat eb; fi
+	done
+	echo "$fail of $((2 * N)) builds failed"
+	[ $fail = 0 ] && check_tags "$STELE_STORE" want && fsck_clean
 '
 
 test_expect_success "$N pairs of concurrent builds, the same tag: all succeed, one wins" '
-	i=0 && fail=0 &&
+	i=0 && fail=0
 	while [ $i -lt $N ]; do
-		i=$((i + 1)) && echo "s$i" >a/n && echo "s$i" >b/n &&
-		{ stele build -q -t same:$i a >da 2>ea & pa=$!; } &&
-		{ stele build -q -t same:$i b >db 2>eb & pb=$!; } &&
-		if ! wait $pa; then fail=$((fail + 1)); cat ea; fi &&
-		if ! wait $pb; then fail=$((fail + 1)); cat eb; fi &&
-		echo "same:$i $(cat da) $(cat db)" >>want
-	done &&
-	echo "$fail failures in $N pairs" && [ $fail = 0 ] && check_tags "$STELE_STORE" want && fsck_clean
+		i=$((i + 1)); echo "s$i" >a/n; echo "s$i" >b/n
+		stele build -q -t same:$i a >da 2>ea & pa=$!
+		stele build -q -t same:$i b >db 2>eb & pb=$!
+		wait $pa || { fail=$((fail + 1)); cat ea; : >da; }
+		wait $pb || { fail=$((fail + 1)); cat eb; : >db; }
+		[ -s da ] || [ -s db ] && echo "same:$i $(cat da) $(cat db)" >>want
+	done
+	echo "$fail of $((2 * N)) builds failed"
+	[ $fail = 0 ] && check_tags "$STELE_STORE" want && fsck_clean
 '
 
 test_expect_success "$N builds beside two signers each: every signature and referrer kept" '
-	stele build -q -t s:1 a >sd && D=$(cat sd) && i=0 && fail=0 &&
+	stele build -q -t s:1 a >sd && D=$(cat sd) && i=0 && fail=0 && signed=0
 	while [ $i -lt $N ]; do
-		i=$((i + 1)) && echo "c$i" >a/n &&
-		{ stele build -q -t c:$i a >da 2>ea & pa=$!; } &&
-		{ stele sign --key k.key -a n=$i s:1 >/dev/null 2>e1 & p1=$!; } &&
-		{ stele sign --key k.key -a m=$i s:1 >/dev/null 2>e2 & p2=$!; } &&
-		if ! wait $pa; then fail=$((fail + 1)); cat ea; fi &&
-		if ! wait $p1; then fail=$((fail + 1)); cat e1; fi &&
-		if ! wait $p2; then fail=$((fail + 1)); cat e2; fi &&
-		echo "c:$i $(cat da)" >>want
-	done &&
-	echo "$fail failures" && [ $fail = 0 ] && check_tags "$STELE_STORE" want &&
-	python3 "$TMP/check_sigs.py" "$STELE_STORE" "$D" $((2 * N)) && fsck_clean
+		i=$((i + 1)); echo "c$i" >a/n
+		stele build -q -t c:$i a >da 2>ea & pa=$!
+		stele sign --key k.key -a n=$i s:1 >/dev/null 2>e1 & p1=$!
+		stele sign --key k.key -a m=$i s:1 >/dev/null 2>e2 & p2=$!
+		if wait $pa; then echo "c:$i $(cat da)" >>want; else fail=$((fail + 1)); cat ea; fi
+		if wait $p1; then signed=$((signed + 1)); else fail=$((fail + 1)); cat e1; fi
+		if wait $p2; then signed=$((signed + 1)); else fail=$((fail + 1)); cat e2; fi
+	done
+	echo "$fail of $((3 * N)) builds and signs failed"
+	[ $fail = 0 ] && check_tags "$STELE_STORE" want &&
+	python3 "$TMP/check_sigs.py" "$STELE_STORE" "$D" $signed && fsck_clean
 '
 
 test_expect_success "$N builds of a tag beside a sign of the image it names: the build keeps the tag" '
-	echo t0 >b/n && stele build -q -t t:1 b >/dev/null && i=0 && fail=0 &&
+	echo t0 >b/n && stele build -q -t t:1 b >/dev/null && i=0 && fail=0 && lost=0
 	while [ $i -lt $N ]; do
-		i=$((i + 1)) && echo "t$i" >b/n &&
-		{ stele sign --key k.key -a r=$i t:1 >/dev/null 2>e1 & p1=$!; } &&
-		{ stele build -q -t t:1 b >dt 2>et & pt=$!; } &&
-		if ! wait $p1; then fail=$((fail + 1)); cat e1; fi &&
-		if ! wait $pt; then fail=$((fail + 1)); cat et; fi &&
-		echo "t:1 $(cat dt)" >wt &&
-		if ! check_tags "$STELE_STORE" wt; then fail=$((fail + 1)); fi
-	done &&
-	echo "$fail failures in $N rounds" && [ $fail = 0 ] && fsck_clean
+		i=$((i + 1)); echo "t$i" >b/n
+		stele sign --key k.key -a r=$i t:1 >/dev/null 2>e1 & p1=$!
+		stele build -q -t t:1 b >dt 2>et & pt=$!
+		wait $p1 || { fail=$((fail + 1)); cat e1; }
+		if wait $pt; then
+			echo "t:1 $(cat dt)" >wt
+			check_tags "$STELE_STORE" wt || lost=$((lost + 1))
+		else
+			fail=$((fail + 1)); cat et
+		fi
+	done
+	echo "$fail of $((2 * N)) builds and signs failed, $lost tags lost"
+	[ $fail = 0 ] && [ $lost = 0 ] && fsck_clean
 '
 
 test_expect_success "$N builds raced against fsck --prune: none fails, none loses its tag" '
-	i=0 && fail=0 && prunes=0 &&
+	i=0 && fail=0 && lost=0 && prunes=0
 	while [ $i -lt $N ]; do
-		i=$((i + 1)) && echo "r$i" >big/n &&
-		{ stele build -q --no-cache -t race:1 big >dr 2>er & pr=$!; } &&
-		{ stele build -q -t keep:$i a >dk 2>ek & pk=$!; } &&
+		i=$((i + 1)); echo "r$i" >big/n
+		stele build -q --no-cache -t race:1 big >dr 2>er & pr=$!
+		stele build -q -t keep:$i a >dk 2>ek & pk=$!
 		while kill -0 $pr 2>/dev/null; do
 			stele fsck --prune >/dev/null 2>&1; prunes=$((prunes + 1))
-		done &&
-		if ! wait $pr; then fail=$((fail + 1)); cat er; fi &&
-		if ! wait $pk; then fail=$((fail + 1)); cat ek; fi &&
-		echo "keep:$i $(cat dk)" >>want &&
-		echo "race:1 $(cat dr)" >wr && check_tags "$STELE_STORE" wr
-	done &&
-	echo "$fail of $((2 * N)) builds failed, $prunes prunes ran" &&
-	[ $fail = 0 ] && check_tags "$STELE_STORE" want && fsck_clean &&
+		done
+		if wait $pr; then
+			echo "race:1 $(cat dr)" >wr
+			check_tags "$STELE_STORE" wr || lost=$((lost + 1))
+		else
+			fail=$((fail + 1)); cat er
+		fi
+		if wait $pk; then echo "keep:$i $(cat dk)" >>want; else fail=$((fail + 1)); cat ek; fi
+	done
+	echo "$fail of $((2 * N)) builds failed, $lost tags lost, $prunes prunes ran"
+	[ $fail = 0 ] && [ $lost = 0 ] && check_tags "$STELE_STORE" want && fsck_clean &&
 	stele fsck --prune >/dev/null && fsck_clean &&
 	[ "$(json_get f.json .unreferenced)" = "[]" ] && check_tags "$STELE_STORE" want
 '
 
 test_expect_success "$N failing builds beside good ones into a new store: the good ones kept" '
-	i=0 && fail=0 &&
+	i=0 && fail=0 && lost=0
 	while [ $i -lt $N ]; do
-		i=$((i + 1)) && echo "n$i" >a/n && rm -rf new &&
-		{ stele build -q -o oci:new:bad bad >/dev/null 2>/dev/null & px=$!; } &&
-		{ stele build -q -o oci:new:good a >dg 2>eg & pg=$!; } &&
-		if wait $px; then fail=$((fail + 1)); echo "the bad build succeeded"; fi &&
-		if ! wait $pg; then fail=$((fail + 1)); cat eg; fi &&
-		if [ -s dg ]; then
-			echo "good $(cat dg)" >wg &&
+		i=$((i + 1)); echo "n$i" >a/n; rm -rf new
+		stele build -q -o oci:new:bad bad >/dev/null 2>&1 & px=$!
+		stele build -q -o oci:new:good a >dg 2>eg & pg=$!
+		wait $px && { fail=$((fail + 1)); echo "the bad build succeeded"; }
+		if wait $pg; then
+			echo "good $(cat dg)" >wg
 			if ! check_tags new wg || ! fsck_clean oci:new; then
-				fail=$((fail + 1)); ls -la new
+				lost=$((lost + 1)); ls -la new
 			fi
+		else
+			fail=$((fail + 1)); cat eg
 		fi
-	done &&
-	echo "$fail failures in $N rounds" && [ $fail = 0 ]
+	done
+	echo "$fail of $N good builds failed, $lost succeeded but were lost"
+	[ $fail = 0 ] && [ $lost = 0 ]
 '
 
 test_expect_success 'a build killed midway leaves a staging directory that fsck --prune removes' '
