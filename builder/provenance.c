@@ -4,6 +4,7 @@
 
 #include "builder/provenance.h"
 #include "oci/image.h"
+#include "oci/referrers.h"
 #include "util/error.h"
 #include "util/json.h"
 
@@ -143,7 +144,7 @@ prov_stored(char digest[STELE_DIGEST_STRLEN], const struct stele_oci *oci,
 	size_t i;
 	int found = 0;
 
-	if (!subject_digest || stele_referrers(&refs, oci, subject_digest) < 0)
+	if (!subject_digest || stele_oci_referrers(&refs, NULL, oci, subject_digest) < 0)
 		return 0;
 	want = without_times(statement);
 	json_array_foreach(refs, i, r) {
@@ -214,40 +215,6 @@ out:
 	return error;
 }
 
-int
-stele_referrers(json_t **out, const struct stele_oci *oci,
-		const char *subject_digest)
-{
-	json_t *idx, *m, *res = json_array();
-	size_t i;
-	int error;
-
-	*out = NULL;
-	if ((error = stele_oci_index_load(&idx, oci)) < 0) {
-		json_decref(res);
-		return error;
-	}
-	json_array_foreach(json_object_get(idx, "manifests"), i, m) {
-		struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
-		const char *d = stele_json_str(m, "digest");
-		json_t *man = NULL;
-		const char *sd;
-
-		if (!d || !json_object_get(m, "artifactType"))
-			continue;
-		if (stele_oci_blob_read(&b, oci, d) == 0 &&
-		    stele_json_parse(&man, b.ptr, b.len, d) == 0 &&
-		    (sd = stele_json_str(json_object_get(man, "subject"), "digest")) &&
-		    !strcmp(sd, subject_digest))
-			json_array_append(res, m);
-		json_decref(man);
-		stele_buf_release(&b);
-	}
-	json_decref(idx);
-	*out = res;
-	return 0;
-}
-
 /* An in-toto artifact manifest's statement, if it is SLSA v1. */
 static json_t *
 referrer_statement(const struct stele_oci *oci, const char *manifest)
@@ -287,7 +254,7 @@ stele_prov_load(json_t **out, const struct stele_oci *oci,
 	int error;
 
 	*out = NULL;
-	if ((error = stele_referrers(&refs, oci, subject_digest)) < 0)
+	if ((error = stele_oci_referrers(&refs, NULL, oci, subject_digest)) < 0)
 		return error;
 	json_array_foreach(refs, i, r)
 		if ((*out = referrer_statement(oci, stele_json_str(r, "digest"))))

@@ -65,13 +65,6 @@ int stele_prov_store(char digest[STELE_DIGEST_STRLEN], struct stele_txn *txn,
 		     const json_t *statement, const json_t *subject);
 
 /*
- * Find referrers of `subject_digest` in a layout's index.json (entries
- * whose manifest has that subject).  *out: array of descriptors.
- */
-int stele_referrers(json_t **out, const struct stele_oci *oci,
-		    const char *subject_digest);
-
-/*
  * The first SLSA v1 statement stored as a referrer of `subject_digest`
  * (unsigned: as the builder stored it), read digest-checked and parsed
  * strictly.  STELE_ENOTFOUND when there is none.  *out owned by the caller.

@@ -6,6 +6,7 @@
 #include "builder/provenance.h"
 #include "cli/cli.h"
 #include "oci/image.h"
+#include "oci/referrers.h"
 #include "oci/ref.h"
 #include "util/error.h"
 #include "util/json.h"
@@ -142,7 +143,7 @@ cmd_inspect(int argc, char **argv)
 		return cli_usage(inspect_usage, "need exactly one IMAGE");
 	if ((error = stele_ref_parse(&ref, argv[optind])) < 0 ||
 	    (error = stele_image_open(&img, ref)) < 0 ||
-	    (error = stele_referrers(&refs, img->oci, img->digest)) < 0) {
+	    (error = stele_oci_referrers(&refs, NULL, img->oci, img->digest)) < 0) {
 		stele_ref_free(ref);
 		stele_image_free(img);
 		return cli_fail(error);

@@ -95,13 +95,15 @@ without_refname(const json_t *desc)
 static int
 copy_attachments(struct lcopy *c, const char *digest)
 {
-	static const char *const suffixes[] = { ".sig", ".att" };
-	json_t *idx = NULL, *e;
+	static const enum stele_attach_kind kinds[] = STELE_COSIGN_TAGS;
+	/* With the manifests: a referrer that does not read is an error,
+	 * never silently left behind. */
+	json_t *refs = NULL, *mans = NULL, *e;
 	size_t i;
 	int error = 0;
 
-	for (i = 0; i < 2 && !error; i++) {
-		char *tag = stele_xasprintf("sha256-%s%s", digest + 7, suffixes[i]);
+	for (i = 0; i < STELE_NCOSIGN_TAGS && !error; i++) {
+		char *tag = stele_attach_tag_name(digest, kinds[i]);
 		json_t *d = NULL, *nd;
 
 		error = stele_oci_resolve(&d, c->src, tag, NULL);
@@ -112,7 +114,7 @@ copy_attachments(struct lcopy *c, const char *digest)
 			nd = without_refname(d);
 			error = stele_txn_index_add(c->txn, tag, nd);
 			json_decref(nd);
-			if (i == 0)
+			if (kinds[i] == STELE_ATTACH_SIG)
 				c->t->signatures++;
 			else
 				c->t->attestations++;
@@ -120,30 +122,16 @@ copy_attachments(struct lcopy *c, const char *digest)
 		json_decref(d);
 		free(tag);
 	}
-	if (error < 0 || (error = stele_oci_index_load(&idx, c->src)) < 0)
+	if (error < 0 || (error = stele_oci_referrers(&refs, &mans, c->src, digest)) < 0)
 		return error;
-	json_array_foreach(json_object_get(idx, "manifests"), i, e) {
-		struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
-		const char *d = stele_json_str(e, "digest"), *sd;
-		json_t *man = NULL;
-
-		if (!d || !json_object_get(e, "artifactType") ||
-		    stele_json_str(json_object_get(e, "annotations"), STELE_ANN_REFNAME))
-			continue;
-		error = stele_oci_blob_read(&b, c->src, d);
-		if (!error)
-			error = stele_json_parse(&man, b.ptr, b.len, d);
-		sd = stele_json_str(json_object_get(man, "subject"), "digest");
-		if (!error && sd && !strcmp(sd, digest) &&
-		    (error = copy_manifest(c, d, 0)) == 0 &&
-		    (error = stele_txn_index_add(c->txn, NULL, e)) == 0)
-			c->t->referrers++;
-		json_decref(man);
-		stele_buf_release(&b);
-		if (error < 0)
+	json_array_foreach(refs, i, e) {
+		if ((error = copy_manifest(c, stele_json_str(e, "digest"), 0)) < 0 ||
+		    (error = stele_txn_index_add(c->txn, NULL, e)) < 0)
 			break;
+		c->t->referrers++;
 	}
-	json_decref(idx);
+	json_decref(refs);
+	json_decref(mans);
 	return error;
 }
 

@@ -230,12 +230,12 @@ out:
 static int
 pull_tags(struct pull *p, const char *digest)
 {
-	static const char *const suffixes[] = { ".sig", ".att" };
+	static const enum stele_attach_kind kinds[] = STELE_COSIGN_TAGS;
 	size_t i;
 	int error = 0;
 
-	for (i = 0; i < 2 && !error; i++) {
-		char *tag = stele_xasprintf("sha256-%s%s", digest + 7, suffixes[i]);
+	for (i = 0; i < STELE_NCOSIGN_TAGS && !error; i++) {
+		char *tag = stele_attach_tag_name(digest, kinds[i]);
 		json_t *d = NULL;
 
 		error = pull_manifest(&d, p, tag, 0);
@@ -243,7 +243,7 @@ pull_tags(struct pull *p, const char *digest)
 			error = 0;
 		} else if (!error && (error = merge_local(&d, p, tag)) == 0) {
 			error = stele_txn_index_add(p->txn, tag, d);
-			if (i == 0)
+			if (kinds[i] == STELE_ATTACH_SIG)
 				p->t->signatures++;
 			else
 				p->t->attestations++;
@@ -267,7 +267,7 @@ stele_transfer__remote_referrers(json_t **out, struct stele_registry *r,
 	error = stele_registry_referrers(out, r, repo, digest);
 	if (error != STELE_ENOTFOUND)
 		return error;
-	tag = stele_xasprintf("sha256-%s", digest + 7);
+	tag = stele_attach_tag_name(digest, STELE_ATTACH_REFERRERS);
 	if ((error = stele_registry_manifest_get(&b, got, NULL, r, repo, tag)) == 0 &&
 	    (error = stele_json_parse(out, b.ptr, b.len, tag)) == 0 &&
 	    !json_is_array(json_object_get(*out, "manifests"))) {

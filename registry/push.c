@@ -201,12 +201,12 @@ out:
 static int
 push_tags(struct push *p, const char *digest)
 {
-	static const char *const suffixes[] = { ".sig", ".att" };
+	static const enum stele_attach_kind kinds[] = STELE_COSIGN_TAGS;
 	size_t i;
 	int error = 0;
 
-	for (i = 0; i < 2 && !error; i++) {
-		char *tag = stele_xasprintf("sha256-%s%s", digest + 7, suffixes[i]);
+	for (i = 0; i < STELE_NCOSIGN_TAGS && !error; i++) {
+		char *tag = stele_attach_tag_name(digest, kinds[i]);
 		json_t *d = NULL;
 
 		error = stele_oci_resolve(&d, p->oci, tag, NULL);
@@ -217,7 +217,7 @@ push_tags(struct push *p, const char *digest)
 			   (error = push_attach_tag(p, tag,
 				stele_json_str(d, "digest"),
 				stele_json_str(d, "mediaType"))) == 0) {
-			if (i == 0)
+			if (kinds[i] == STELE_ATTACH_SIG)
 				p->t->signatures++;
 			else
 				p->t->attestations++;
@@ -233,7 +233,7 @@ static int
 update_referrers_tag(struct push *p, const char *digest, json_t *descs)
 {
 	struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
-	char *tag = stele_xasprintf("sha256-%s", digest + 7);
+	char *tag = stele_attach_tag_name(digest, STELE_ATTACH_REFERRERS);
 	json_t *idx = NULL, *list, *d, *e;
 	size_t i, j;
 	int error, changed = 0;
@@ -284,44 +284,24 @@ out:
 static int
 push_referrers(struct push *p, const char *digest)
 {
-	json_t *idx = NULL, *e, *descs = json_array();
+	json_t *refs = NULL, *mans = NULL, *e, *descs = json_array();
 	size_t i;
 	int error, all_subject = 1;
 
-	if ((error = stele_oci_index_load(&idx, p->oci)) < 0)
+	/* With the manifests: a referrer that does not read is an error. */
+	if ((error = stele_oci_referrers(&refs, &mans, p->oci, digest)) < 0)
 		goto out;
-	json_array_foreach(json_object_get(idx, "manifests"), i, e) {
-		struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
-		const char *d = stele_json_str(e, "digest"), *sd;
-		json_t *man = NULL, *desc = NULL;
+	json_array_foreach(refs, i, e) {
+		json_t *desc = NULL;
 		int has_subject = 0;
 
-		if (!d || !json_object_get(e, "artifactType") ||
-		    stele_json_str(json_object_get(e, "annotations"), STELE_ANN_REFNAME))
-			continue;
-		error = stele_oci_blob_read(&b, p->oci, d);
-		if (!error)
-			error = stele_json_parse(&man, b.ptr, b.len, d);
-		sd = stele_json_str(json_object_get(man, "subject"), "digest");
-		if (!error && sd && !strcmp(sd, digest)) {
-			error = push_manifest(&desc, &has_subject, p, d, NULL,
-					      stele_json_str(e, "mediaType"), 0);
-			if (!error) {
-				json_array_append_new(descs, desc);
-				p->t->referrers++;
-				all_subject &= has_subject;
-			}
-		}
-		json_decref(man);
-		stele_buf_release(&b);
-		if (error < 0)
+		if ((error = push_manifest(&desc, &has_subject, p,
+					   stele_json_str(e, "digest"), NULL,
+					   stele_json_str(e, "mediaType"), 0)) < 0)
 			goto out;
-		if (json_array_size(descs) > STELE_REFERRERS_MAX) {
-			error = stele_error_setc(STELE_EINVALID,
-				"%s has more than %d referrers", digest,
-				STELE_REFERRERS_MAX);
-			goto out;
-		}
+		json_array_append_new(descs, desc);
+		p->t->referrers++;
+		all_subject &= has_subject;
 	}
 	/* A registry that did not answer OCI-Subject keeps no referrers
 	 * index: keep the tag-schema one. */
@@ -329,7 +309,8 @@ push_referrers(struct push *p, const char *digest)
 		error = update_referrers_tag(p, digest, descs);
 out:
 	json_decref(descs);
-	json_decref(idx);
+	json_decref(refs);
+	json_decref(mans);
 	return error;
 }
 

@@ -6,6 +6,7 @@
 
 #include "oci/image.h"
 #include "oci/ref.h"
+#include "oci/referrers.h"
 #include "registry/client.h"
 
 /*
@@ -45,7 +46,6 @@
 
 #define STELE_ANN_SOURCE "dev.stele.source"
 #define STELE_ANN_SUBJECT "dev.stele.subject"
-#define STELE_REFERRERS_MAX 1000
 
 enum stele_transfer_flags {
 	/* Of an index, fetch only the linux/<arch> image (the builder's base). */

@@ -17,12 +17,6 @@
 #define COSIGN_CREATED "0001-01-01T00:00:00Z"
 #define STATEMENT_MAX (12u << 20)
 
-char *
-stele_attach_tag(const char *digest, const char *suffix)
-{
-	return stele_xasprintf("sha256-%s%s", digest + 7, suffix);
-}
-
 static int
 lock_layout(int *fd, const struct stele_oci *oci)
 {
@@ -100,32 +94,27 @@ tagged_layers(json_t **out, char found[STELE_DIGEST_STRLEN],
 
 int
 stele_attach_layers(json_t **out, const struct stele_oci *oci,
-		    const char *digest, const char *suffix, const char *art)
+		    const char *digest, enum stele_attach_kind kind, const char *art)
 {
-	char *tag = stele_attach_tag(digest, suffix), found[STELE_DIGEST_STRLEN];
-	json_t *res = NULL, *idx = NULL, *m, *l;
+	char *tag = stele_attach_tag_name(digest, kind), found[STELE_DIGEST_STRLEN];
+	json_t *res = NULL, *refs = NULL, *mans = NULL, *m, *man, *l;
 	size_t i, j;
 	int error;
 
 	*out = NULL;
 	if ((error = tagged_layers(&res, found, oci, tag)) < 0 ||
-	    (error = stele_oci_index_load(&idx, oci)) < 0)
+	    (error = stele_oci_referrers(&refs, &mans, oci, digest)) < 0)
 		goto out;
-	json_array_foreach(json_object_get(idx, "manifests"), i, m) {
-		const char *d = stele_json_str(m, "digest"), *sd, *at;
-		json_t *man = NULL;
+	json_array_foreach(refs, i, m) {
+		const char *at = stele_json_str(m, "artifactType");
+		const char *cm;
 
-		at = stele_json_str(m, "artifactType");
-		if (!d || !at || strcmp(at, art))
+		man = json_array_get(mans, i);
+		cm = stele_json_str(json_object_get(man, "config"), "mediaType");
+		if (!at || strcmp(at, art) || !cm || strcmp(cm, art))
 			continue;
-		if ((error = read_manifest(&man, oci, d)) < 0)
-			goto out;
-		sd = stele_json_str(json_object_get(man, "subject"), "digest");
-		at = stele_json_str(json_object_get(man, "config"), "mediaType");
-		if (sd && at && !strcmp(sd, digest) && !strcmp(at, art))
-			json_array_foreach(json_object_get(man, "layers"), j, l)
-				append_unique(res, l);
-		json_decref(man);
+		json_array_foreach(json_object_get(man, "layers"), j, l)
+			append_unique(res, l);
 		if (json_array_size(res) > 2 * STELE_ATTACH_MAX_LAYERS) {
 			error = stele_error_setc(STELE_EINVALID,
 				"image %s has more than %d attachments", digest,
@@ -136,7 +125,8 @@ stele_attach_layers(json_t **out, const struct stele_oci *oci,
 	*out = res;
 	res = NULL;
 out:
-	json_decref(idx);
+	json_decref(refs);
+	json_decref(mans);
 	json_decref(res);
 	free(tag);
 	return error;
@@ -306,11 +296,11 @@ same_signed(const json_t *layer, const struct stele_oci *oci,
  */
 static int
 attach(struct stele_attach_result *out, const struct stele_image *img,
-       const char *suffix, const char *art, const char *layer_mt,
+       enum stele_attach_kind kind, const char *art, const char *layer_mt,
        const void *blob, size_t len, json_t *ann,
        const struct signed_what *w, const char *identity)
 {
-	char *tag = stele_attach_tag(img->digest, suffix);
+	char *tag = stele_attach_tag_name(img->digest, kind);
 	char bdig[STELE_DIGEST_STRLEN], got[STELE_DIGEST_STRLEN];
 	char rdig[STELE_DIGEST_STRLEN];
 	json_t *layers = NULL, *layer, *one = NULL, *subject = NULL, *d = NULL, *l;
@@ -397,7 +387,7 @@ stele_sign_image(struct stele_attach_result *out, const struct stele_image *img,
 		goto out;
 	w.body = p.ptr;
 	w.len = p.len;
-	error = attach(out, img, STELE_SIG_SUFFIX, STELE_ART_SIG,
+	error = attach(out, img, STELE_ATTACH_SIG, STELE_ART_SIG,
 		       STELE_MT_SIMPLESIGNING, p.ptr, p.len,
 		       json_pack("{s:s}", STELE_ANN_COSIGN_SIG, s.ptr), &w, identity);
 out:
@@ -508,7 +498,7 @@ stele_attest_image(struct stele_attach_result *out, size_t *nadded,
 					     st.ptr, st.len)) == 0) {
 			w.body = st.ptr;
 			w.len = st.len;
-			error = attach(out, img, STELE_ATT_SUFFIX, STELE_ART_ATT,
+			error = attach(out, img, STELE_ATTACH_ATT, STELE_ART_ATT,
 				       STELE_MT_DSSE, env.ptr, env.len,
 				       json_pack("{s:s,s:s}", STELE_ANN_COSIGN_SIG, "",
 						 STELE_ANN_PREDICATE_TYPE, ptype), &w, NULL);

@@ -3,6 +3,8 @@
 
 #include <jansson.h>
 
+#include "oci/referrers.h"
+
 #include "keys/key.h"
 #include "oci/image.h"
 #include "oci/layout.h"
@@ -32,8 +34,6 @@
  * exclusive flock on DIR/blobs held from reading the old manifest to
  * committing the new one.
  */
-#define STELE_SIG_SUFFIX ".sig"
-#define STELE_ATT_SUFFIX ".att"
 #define STELE_ART_SIG "application/vnd.dev.cosign.artifact.sig.v1+json"
 #define STELE_ART_ATT "application/vnd.dev.cosign.artifact.att.v1+json"
 #define STELE_ANN_PREDICATE_TYPE "predicateType"
@@ -48,8 +48,6 @@ struct stele_attach_result {
 	char manifest[STELE_DIGEST_STRLEN]; /* the tagged manifest */
 };
 
-/* "sha256-<hex>" + suffix, malloc'd. */
-char *stele_attach_tag(const char *digest, const char *suffix);
 
 /*
  * Sign `img` (its manifest digest, img->digest) with `k`: a simple-signing
@@ -87,13 +85,14 @@ int stele_attest_image(struct stele_attach_result *out, size_t *nadded,
 		       const struct stele_seckey *k);
 
 /*
- * The layers stored for `digest` under `suffix` (the tagged manifest) and
+ * The layers stored for `digest` under its `kind` tag (sha256-<hex>.sig or
+ * .att, oci/referrers.h) and
  * by referrers of artifact type `art`, without duplicates: a new array of
  * layer descriptors (possibly empty).  Manifests are read capped, checked
  * against their digests and parsed strictly.
  */
 int stele_attach_layers(json_t **out, const struct stele_oci *oci,
-			const char *digest, const char *suffix,
+			const char *digest, enum stele_attach_kind kind,
 			const char *art);
 
 #endif

@@ -274,7 +274,7 @@ check_all(struct stele_checks **out, const struct stele_oci *oci,
 	*out = NULL;
 	if ((error = stele_digest_validate(digest)) < 0 ||
 	    (error = stele_attach_layers(&layers, oci, digest,
-			att ? STELE_ATT_SUFFIX : STELE_SIG_SUFFIX,
+			att ? STELE_ATTACH_ATT : STELE_ATTACH_SIG,
 			att ? STELE_ART_ATT : STELE_ART_SIG)) < 0)
 		return error;
 	res = stele_xcalloc(1, sizeof(*res));

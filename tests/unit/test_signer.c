@@ -280,9 +280,9 @@ teardown(void **state)
 }
 
 static json_t *
-tagged_manifest(struct fixture *f, const char *suffix)
+tagged_manifest(struct fixture *f, enum stele_attach_kind kind)
 {
-	char *tag = stele_attach_tag(f->digest, suffix);
+	char *tag = stele_attach_tag_name(f->digest, kind);
 	struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
 	json_t *desc = NULL, *man = NULL;
 
@@ -310,7 +310,7 @@ test_signer_sign_twice_two_keys(void **state)
 	assert_int_equal(r.added, 1);
 	assert_int_equal(r.count, 1);
 	/* cosign's config for one layer is 233 bytes. */
-	man = tagged_manifest(f, ".sig");
+	man = tagged_manifest(f, STELE_ATTACH_SIG);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(man,
 		"config"), "size")), 233);
 	assert_ok(stele_oci_blob_read(&cfg, f->oci, stele_json_str(
@@ -324,7 +324,7 @@ test_signer_sign_twice_two_keys(void **state)
 	assert_ok(stele_sign_image(&r, f->img, "app:1", NULL, f->a));
 	assert_int_equal(r.added, 0);
 	assert_int_equal(r.count, 2);
-	man = tagged_manifest(f, ".sig");
+	man = tagged_manifest(f, STELE_ATTACH_SIG);
 	assert_int_equal(json_array_size(json_object_get(man, "layers")), 2);
 	assert_string_equal(stele_json_str(json_array_get(json_object_get(man,
 		"layers"), 1), "mediaType"), STELE_MT_SIMPLESIGNING);
@@ -335,8 +335,12 @@ test_signer_sign_twice_two_keys(void **state)
 	assert_string_equal(stele_json_str(desc, "digest"), f->digest);
 	json_decref(desc);
 	/* Two referrers, one per signature, each with the image as subject. */
-	assert_ok(stele_attach_layers(&refs, f->oci, f->digest, ".none", STELE_ART_SIG));
+	assert_ok(stele_oci_referrers(&refs, NULL, f->oci, f->digest));
 	assert_int_equal(json_array_size(refs), 2);
+	assert_string_equal(stele_json_str(json_array_get(refs, 0), "artifactType"),
+			    STELE_ART_SIG);
+	assert_string_equal(stele_json_str(json_array_get(refs, 1), "artifactType"),
+			    STELE_ART_SIG);
 	json_decref(refs);
 	assert_ok(stele_signatures_check(&c, f->oci, f->digest, both, 2, STELE_SIG_PURE));
 	assert_int_equal(c->n, 2);
@@ -363,8 +367,8 @@ test_signer_sign_twice_two_keys(void **state)
 static void
 copy_tag(struct fixture *f, const char *from_digest, const char *to_digest)
 {
-	char *from = stele_attach_tag(from_digest, ".sig");
-	char *to = stele_attach_tag(to_digest, ".sig");
+	char *from = stele_attach_tag_name(from_digest, STELE_ATTACH_SIG);
+	char *to = stele_attach_tag_name(to_digest, STELE_ATTACH_SIG);
 	struct stele_txn *txn;
 	json_t *desc = NULL;
 
@@ -406,7 +410,7 @@ store_raw_sig(struct fixture *f, const char *payload, const unsigned char *sig,
 	struct stele_txn *txn;
 	struct stele_buf b = STELE_BUF_INIT(1 << 16), s = STELE_BUF_INIT(1024);
 	char pd[STELE_DIGEST_STRLEN], cd[STELE_DIGEST_STRLEN], md[STELE_DIGEST_STRLEN];
-	char *tag = stele_attach_tag(f->digest, ".sig");
+	char *tag = stele_attach_tag_name(f->digest, STELE_ATTACH_SIG);
 	json_t *man, *desc;
 
 	assert_ok(stele_base64_encode(&s, sig, siglen));
@@ -522,7 +526,7 @@ test_signer_attest(void **state)
 	assert_int_equal(n, 0);
 	assert_ok(stele_attest_image(&r, &n, f->img, f->b));
 	assert_int_equal(r.count, 2);
-	man = tagged_manifest(f, ".att");
+	man = tagged_manifest(f, STELE_ATTACH_ATT);
 	assert_string_equal(stele_json_str(json_object_get(json_array_get(
 		json_object_get(man, "layers"), 0), "annotations"),
 		STELE_ANN_PREDICATE_TYPE), "https://slsa.dev/provenance/v1");

@@ -1,0 +1,72 @@
+#include <string.h>
+
+#include "oci/referrers.h"
+#include "util/buf.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/json.h"
+
+char *
+stele_attach_tag_name(const char *digest, enum stele_attach_kind kind)
+{
+	static const char *const suffix[] = { ".sig", ".att", "" };
+
+	return stele_xasprintf("sha256-%s%s", digest + 7, suffix[kind]);
+}
+
+int
+stele_oci_referrers(json_t **out, json_t **manifests,
+		    const struct stele_oci *oci, const char *subject)
+{
+	json_t *idx = NULL, *e, *res = json_array(), *mans = json_array();
+	size_t i;
+	int error;
+
+	*out = NULL;
+	if (manifests)
+		*manifests = NULL;
+	if ((error = stele_oci_index_load(&idx, oci)) < 0)
+		goto out;
+	json_array_foreach(json_object_get(idx, "manifests"), i, e) {
+		struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
+		const char *d = stele_json_str(e, "digest"), *sd;
+		json_t *man = NULL;
+
+		if (!d || !json_object_get(e, "artifactType") ||
+		    stele_json_str(json_object_get(e, "annotations"), STELE_ANN_REFNAME))
+			continue;
+		error = stele_oci_blob_read(&b, oci, d);
+		if (!error)
+			error = stele_json_parse(&man, b.ptr, b.len, d);
+		stele_buf_release(&b);
+		if (error < 0) {
+			if (manifests)
+				goto out;
+			error = 0;
+			continue;
+		}
+		sd = stele_json_str(json_object_get(man, "subject"), "digest");
+		if (sd && !strcmp(sd, subject)) {
+			json_array_append_new(res, json_deep_copy(e));
+			json_array_append(mans, man);
+		}
+		json_decref(man);
+		if (json_array_size(res) > STELE_REFERRERS_MAX) {
+			error = stele_error_setc(STELE_EINVALID,
+				"%s has more than %d referrers", subject,
+				STELE_REFERRERS_MAX);
+			goto out;
+		}
+	}
+	*out = res;
+	res = NULL;
+	if (manifests) {
+		*manifests = mans;
+		mans = NULL;
+	}
+out:
+	json_decref(idx);
+	json_decref(res);
+	json_decref(mans);
+	return error;
+}
