@@ -70,21 +70,22 @@ check_instr(const struct stele_recipe *r, const struct stele_instr *in)
 			return cerr(r, in, "%s", "--checksum can't be specified "
 				    "for multiple sources");
 		if (v && literal(in->args[0]) &&
-		    !stele_value_is_git_url(in->args[0]))
-			return cerr(r, in, "--checksum requires a git source "
-				    "here, not '%s' (downloads are not allowed)",
-				    in->args[0]);
+		    !stele_value_is_git_url(in->args[0]) &&
+		    strncmp(in->args[0], "http://", 7) &&
+		    strncmp(in->args[0], "https://", 8))
+			return cerr(r, in, "--checksum requires a git or http(s) "
+				    "source, not '%s'", in->args[0]);
 		for (i = 0; i + 1 < in->nargs; i++) {
 			const char *a = in->args[i];
 
 			if (!literal(a) || stele_value_is_git_url(a) ||
 			    !stele_value_is_url(a))
 				continue;
-			if (in->kind == STELE_I_ADD)
-				return cerr(r, in, "'%s': downloads are not "
-					    "allowed (unpinned); use a git URL "
-					    "with #REF as the only source, or a "
-					    "local file", a);
+			if (in->kind == STELE_I_ADD && !v)
+				return cerr(r, in, "'%s': a download must be "
+					    "pinned: ADD --checksum=sha256:<hex "
+					    "of the file> URL DEST (or a git URL "
+					    "with #REF, pinned by its commit)", a);
 		}
 		return 0;
 	case STELE_I_EXPOSE:

@@ -11,6 +11,7 @@
 #include <archive_entry.h>
 
 #include "builder/build_priv.h"
+#include "builder/fetch.h"
 #include "builder/ignore.h"
 #include "builder/values.h"
 #include "oci/extract.h"
@@ -620,6 +621,76 @@ is_git_url(const char *s)
 }
 
 static int
+is_http(const char *s)
+{
+	return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8);
+}
+
+/*
+ * ADD --checksum=sha256:… URL DEST: the file, downloaded and checked
+ * (builder/fetch.h), named as BuildKit names it (the URL path's last
+ * part, else "__unnamed__"), mode 0600 unless --chmod, as BuildKit.
+ */
+static int
+copy_download(struct copy_job *j, const char *url, const char *sum,
+	      const char *dest, int into_dir)
+{
+	struct stele_ctx_stat st = { 0 };
+	uint64_t max = j->b->o->limits.max_size ? j->b->o->limits.max_size :
+		       STELE_LIMIT_SIZE_DEFAULT;
+	const char *p = strstr(url, "://") + 3, *e;
+	char *name, *dir, *host, *dst;
+	uint64_t size;
+	int error;
+
+	/* the path: after the host, before any query or fragment */
+	p += strcspn(p, "/?#");
+	e = p + strcspn(p, "?#");
+	while (e > p && e[-1] == '/')
+		e--;
+	name = e > p ? stele_xstrndup(p, (size_t)(e - p)) : stele_xstrdup("");
+	if (strrchr(name, '/')) {
+		char *base = stele_xstrdup(strrchr(name, '/') + 1);
+
+		free(name);
+		name = base;
+	}
+	if (!*name || !strcmp(name, ".") || !strcmp(name, "..")) {
+		free(name);
+		name = stele_xstrdup("__unnamed__");
+	}
+	dir = stele_xasprintf("%s/download-%u", j->b->tmp, j->b->tmp_seq++);
+	host = stele_path_join(dir, name);
+	build_progress(j->b, "  downloading %s", url);
+	if ((error = stele_fs_mkdir_p(dir, 0700)) < 0 ||
+	    (error = stele_fetch_pinned(&size, url, sum, host, max)) < 0) {
+		error = build_instr_error(j->b, j->in, error);
+		goto out;
+	}
+	dst = into_dir ? (*dest ? stele_xasprintf("%s/%s", dest, name) :
+			  stele_xstrdup(name)) : stele_xstrdup(dest);
+	if (!*dst) {
+		error = job_error(j, STELE_EINVALID, "cannot copy '%s' onto /", url);
+	} else {
+		st.type = STELE_ENTRY_FILE;
+		st.perm = 0600;
+		st.size = size;
+		st.src_kind = STELE_SRC_PATH;
+		st.src = host;
+		plan_entry(j, dst, &st, NULL);
+		json_array_append_new(j->inputs, json_pack("{s:s,s:s,s:s,s:{s:s}}",
+			"kind", "download", "uri", url, "dest", dst, "digest",
+			"sha256", sum + 7));
+	}
+	free(dst);
+out:
+	free(host);
+	free(dir);
+	free(name);
+	return error;
+}
+
+static int
 write_fd_cb(void *payload, const void *data, size_t len)
 {
 	if (stele_fs_write_all(*(int *)payload, data, len) < 0)
@@ -948,13 +1019,20 @@ check_add_flags(struct copy_job *j, char **words, size_t nsrc, const char *sum)
 	if (sum && nsrc != 1)
 		return job_error2(j, STELE_EINVALID, "%s",
 				  "--checksum can't be specified for multiple sources");
-	if (sum && !is_git_url(words[0]))
-		return job_error2(j, STELE_EINVALID, "--checksum requires a git "
-				  "source here, not '%s' (downloads are not allowed)",
-				  words[0]);
-	if (sum && (!*sum || strspn(sum, "0123456789abcdefABCDEF") != strlen(sum)))
+	if (sum && !is_git_url(words[0]) && !is_http(words[0]))
+		return job_error2(j, STELE_EINVALID, "--checksum requires a git or "
+				  "http(s) source, not '%s'", words[0]);
+	if (sum && is_git_url(words[0]) &&
+	    (!*sum || strspn(sum, "0123456789abcdefABCDEF") != strlen(sum)))
 		return job_error2(j, STELE_EINVALID, "invalid --checksum '%s' for "
 				  "a git URL: want a hex commit id", sum);
+	if (sum && !is_git_url(words[0]) && stele_digest_validate(sum) < 0)
+		return job_error2(j, STELE_EINVALID, "invalid --checksum '%s' for "
+				  "a download: want sha256:<64 hex digits>", sum);
+	if (sum && !is_git_url(words[0]) && stele_instr_flag_true(j->in, "unpack"))
+		return job_error2(j, STELE_EINVALID, "%s", "--unpack=true of a "
+				  "download is not supported: ADD it, then unpack it "
+				  "with RUN");
 	if (stele_instr_flag_true(j->in, "keep-git-dir") && nsrc == 1 &&
 	    is_git_url(words[0]))
 		return job_error2(j, STELE_EINVALID, "%s", "--keep-git-dir: stele "
@@ -1117,7 +1195,7 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 	char **words = NULL, *dest = NULL, *fv = NULL, *fromv = NULL, hex[65];
 	json_t *srcs = json_array(), *v, *key = NULL;
 	size_t i, nsrc = in->nargs - 1, ninline = 0;
-	int into_dir, error = 0, add = in->kind == STELE_I_ADD, git_add;
+	int into_dir, error = 0, add = in->kind == STELE_I_ADD, git_add, dl_add;
 	int unpack = !stele_instr_flag(in, "unpack") ||
 		     stele_instr_flag_true(in, "unpack");
 	int chomp, expand;
@@ -1139,17 +1217,29 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 	for (i = 0; i < nsrc && !error; i++)
 		if (inline_source(in, in->args[i], &chomp, &expand))
 			continue;
-		else if ((add && is_url(words[i]) && !is_git_url(words[i])) ||
-		    (is_git_url(words[i]) && (!add || nsrc != 1 || from)))
+		else if (add && is_url(words[i]) && !is_git_url(words[i]) &&
+			 !(sum && nsrc == 1 && !from && is_http(words[i])))
 			error = job_error(&j, STELE_EINVALID,
-				"'%s': downloads are not allowed (unpinned); use a git URL with #REF as the only source, or a local file", words[i]);
+				"'%s': a download must be pinned: ADD --checksum=sha256:<hex of the file> URL DEST (or a git URL with #REF, pinned by its commit)", words[i]);
+		else if (is_git_url(words[i]) && (!add || nsrc != 1 || from))
+			error = job_error(&j, STELE_EINVALID,
+				"'%s': a git source must be the only source of an ADD", words[i]);
 	if (error)
 		goto out;
 	git_add = add && nsrc == 1 && !ninline && is_git_url(words[0]) && !from;
+	dl_add = add && nsrc == 1 && !ninline && sum && !git_add &&
+		 is_http(words[0]);
 	key = step_key(b, s, in);
+	if (dl_add) {
+		/* Pinned: the key and the provenance need no download. */
+		json_object_set_new(key, "download", json_pack("{s:s,s:s}",
+			"uri", words[0], "digest", sum));
+		stele_prov_dep(&b->prov, words[0], json_pack("{s:s}", "sha256",
+							     sum + 7));
+	}
 	/* The key needs no root filesystem: a hit extracts nothing. */
 	if ((error = git_add ? git_source(&j, words[0], sum, key, &git, &gctx) :
-		     copy_key(key, &j, words, nsrc, fromv)) < 0 ||
+		     dl_add ? 0 : copy_key(key, &j, words, nsrc, fromv)) < 0 ||
 	    (error = step_cache_hit(b, s, in, key, hex)) != 0)
 		goto out;
 	/* --link reads nothing of the stage but, for --chown names, /etc. */
@@ -1164,6 +1254,12 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 		goto out;
 	if ((error = dest_path(&dest, &j, words[nsrc], &into_dir)) < 0)
 		goto out;
+	if (dl_add) {
+		if ((error = copy_download(&j, words[0], sum, dest, into_dir)) == 0 &&
+		    (error = write_layer(&j)) == 0)
+			step_cache_store(b, s, hex);
+		goto out;
+	}
 	if (git_add) {
 		j.ctx = gctx;
 		if ((error = copy_source(&j, "", dest, 1)) == 0 &&

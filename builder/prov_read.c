@@ -131,6 +131,12 @@ check_input(json_t *in, const char *where, int depth)
 	static const struct field archive_f[] = {
 		{ "kind", F_STR, 1 }, { "path", F_STR, 1 }, { "digest", F_OBJ, 1 },
 		{ NULL, 0, 0 } };
+	static const struct field heredoc_f[] = {
+		{ "kind", F_STR, 1 }, { "name", F_STR, 1 }, { "dest", F_STR, 1 },
+		{ "digest", F_OBJ, 1 }, { NULL, 0, 0 } };
+	static const struct field download_f[] = {
+		{ "kind", F_STR, 1 }, { "uri", F_STR, 1 }, { "dest", F_STR, 1 },
+		{ "digest", F_OBJ, 1 }, { NULL, 0, 0 } };
 	static const struct field git_f[] = {
 		{ "kind", F_STR, 1 }, { "uri", F_STR, 1 }, { "ref", F_STR_NULL, 0 },
 		{ "digest", F_OBJ, 1 }, { NULL, 0, 0 } };
@@ -158,6 +164,13 @@ check_input(json_t *in, const char *where, int depth)
 		return check_obj(in, where, image_f);
 	if (!strcmp(kind, "file") || !strcmp(kind, "archive")) {
 		if ((error = check_obj(in, where, *kind == 'f' ? file_f : archive_f)) < 0)
+			return error;
+		at(sub, "%s.digest", where);
+		return check_sha256(json_object_get(in, "digest"), sub);
+	}
+	if (!strcmp(kind, "heredoc") || !strcmp(kind, "download")) {
+		if ((error = check_obj(in, where, *kind == 'h' ? heredoc_f :
+				       download_f)) < 0)
 			return error;
 		at(sub, "%s.digest", where);
 		return check_sha256(json_object_get(in, "digest"), sub);

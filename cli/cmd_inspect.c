@@ -104,6 +104,13 @@ print_text(struct stele_image *img, const struct stele_prov_doc *stmt,
 			else if (kind && !strcmp(kind, "archive"))
 				printf("      from: archive %s sha256:%s\n", stele_json_str(in, "path"),
 				       stele_json_str(dg, "sha256"));
+			else if (kind && !strcmp(kind, "heredoc"))
+				printf("      heredoc: <<%s -> %s sha256:%s\n",
+				       stele_json_str(in, "name"), stele_json_str(in, "dest"),
+				       stele_json_str(dg, "sha256"));
+			else if (kind && !strcmp(kind, "download"))
+				printf("      from: download %s sha256:%s\n",
+				       stele_json_str(in, "uri"), stele_json_str(dg, "sha256"));
 		}
 	}
 	printf("Referrers:\n");

@@ -32,7 +32,7 @@ check 'missing file' 3 "source 'missing' not found" 'FROM busybox:test\nCOPY a.t
 check 'COPY source outside the context' 2 'outside the build context' 'FROM scratch\nCOPY ../../etc/passwd /b\n'
 check 'unresolvable git ref' 2 "cannot be resolved" "FROM scratch\nADD git+file://$TMP/ctx#nosuchref /src\n"
 check 'not a git repository' 2 'not a git repository' "FROM scratch\nADD git+file://$TMP/nothere#main /src\n"
-check 'unpinned download' 2 'downloads are not allowed' 'FROM scratch\nADD https://host.invalid/x.tar /x\n'
+check 'unpinned download' 2 'a download must be pinned: ADD --checksum=sha256:' 'FROM scratch\nADD https://host.invalid/x.tar /x\n'
 check 'a failing RUN names its line and status' 3 'failed with exit status 3' 'FROM busybox:test\nCOPY a.txt /a\nRUN echo before; exit 3\n'
 check 'HEALTHCHECK of an unknown type' 2 "unknown type 'RUN' in HEALTHCHECK (try CMD)" 'FROM scratch\nHEALTHCHECK RUN true\n'
 check 'HEALTHCHECK with a bad duration' 3 "invalid --interval '5': missing unit" 'FROM scratch\nLABEL a=b\nHEALTHCHECK --interval=5 CMD true\n'

@@ -41,7 +41,9 @@ test_expect_success 'COPY/ADD <<EOF: files named after the terminator, expanded 
 	[ "$(cat u-copy/rootfs/dir/EOF)" = "named after the terminator" ] &&
 	[ "$(cat u-copy/rootfs/added)" = "not an archive" ] &&
 	[ "$(stat -c %a u-copy/rootfs/greeting)" = 644 ] &&
-	[ "$(stat -c %a u-copy/rootfs/dir/RAW)" = 600 ] && [ "$(stat -c %a u-copy/rootfs/dir/TWO)" = 600 ]
+	[ "$(stat -c %a u-copy/rootfs/dir/RAW)" = 600 ] && [ "$(stat -c %a u-copy/rootfs/dir/TWO)" = 600 ] &&
+	stele inspect oci:$TMP/copy:x >insp && cat insp && grep -q "heredoc: <<EOF -> greeting sha256:" insp &&
+	grep -q "heredoc: <<TWO -> dir/TWO sha256:" insp && grep -q "file: f sha256:" insp
 '
 
 cat >ctx/run.df <<'DF'

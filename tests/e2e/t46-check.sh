@@ -53,7 +53,7 @@ bad 'a missing argument' '2: COPY: ' 'requires at least two arguments' 'FROM scr
 bad 'an unknown flag' '2: COPY: ' "unknown flag '--frm'" 'FROM scratch\nCOPY --frm=x a /b\n'
 bad 'RUN --network' '2: RUN: ' "want none or host, not 'bridge'" 'FROM scratch\nRUN --network=bridge true\n'
 bad 'COPY --chmod' '2: COPY: ' "invalid mode '99'" 'FROM scratch\nCOPY --chmod=99 a /b\n'
-bad 'ADD of a download' '3: ADD: ' 'downloads are not allowed' 'FROM scratch\nLABEL a=b\nADD https://example.invalid/x.tgz /x\n'
+bad 'ADD of an unpinned download' '3: ADD: ' 'a download must be pinned' 'FROM scratch\nLABEL a=b\nADD https://example.invalid/x.tgz /x\n'
 bad 'EXPOSE' '2: EXPOSE: ' "invalid port '80-70'" 'FROM scratch\nEXPOSE 80 80-70\n'
 bad 'STOPSIGNAL' '2: STOPSIGNAL: ' "invalid signal 'SIGNOPE'" 'FROM scratch\nSTOPSIGNAL SIGNOPE\n'
 bad 'an ONBUILD trigger' '2: RUN: ' "want none or host, not 'x'" 'FROM scratch\nONBUILD RUN --network=x true\n'

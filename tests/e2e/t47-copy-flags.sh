@@ -96,14 +96,17 @@ badadd() {
 	"
 }
 badadd '--checksum with two sources' "--checksum can't be specified for multiple sources" "ADD --checksum=$commit x a.tar /d/"
-badadd '--checksum of a local file' "--checksum requires a git source here, not 'x'" "ADD --checksum=$commit x /d/"
-badadd '--checksum of a download' "--checksum requires a git source here, not 'https://example.invalid/x.tgz'" "ADD --checksum=sha256:0000 https://example.invalid/x.tgz /d/"
+badadd '--checksum of a local file' "--checksum requires a git or http(s) source, not 'x'" "ADD --checksum=$commit x /d/"
+badadd '--checksum of an ftp URL' "--checksum requires a git or http(s) source, not 'ftp://example.invalid/x.tgz'" "ADD --checksum=$commit ftp://example.invalid/x.tgz /d/"
+badadd '--checksum of a download, not sha256' "invalid --checksum 'sha256:0000' for a download: want sha256:<64 hex digits>" "ADD --checksum=sha256:0000 https://example.invalid/x.tgz /d/"
+badadd 'an unpinned download says how to pin it' "'https://example.invalid/x.tgz': a download must be pinned: ADD --checksum=sha256:<hex of the file> URL DEST" "ADD https://example.invalid/x.tgz /d/"
+badadd '--unpack=true of a download' "--unpack=true of a download is not supported" "ADD --unpack --checksum=sha256:$(printf %064d 0) https://example.invalid/x.tgz /d/"
 badadd '--checksum not hex' "invalid --checksum 'sha256:00' for a git URL" "ADD --checksum=sha256:00 git+file://$TMP/g#main /d/"
 badadd '--keep-git-dir' '--keep-git-dir: stele adds the tree of the commit' "ADD --keep-git-dir git+file://$TMP/g#main /d/"
 test_expect_success 'build --check knows --checksum rules' '
 	printf "FROM scratch\nADD --checksum=abc x /x\n" >ctx/bad.df &&
 	expect_code 3 stele build --check -f ctx/bad.df 2>err && cat err &&
-	grep -q "ctx/bad.df:2: ADD: --checksum requires a git source here" err
+	grep -q "ctx/bad.df:2: ADD: --checksum requires a git or http(s) source, not .x." err
 '
 mkdir -p ex/dir1/sub ex/dir2 && for f in dir1/a.png dir1/b.txt dir1/c.mp3 dir1/sub/d.png dir1/sub/e.txt dir2/f.mp3 dir2/g.pdf home.txt home.md homer.go; do echo "$f" >"ex/$f"; done
 cat >ex/Dockerfile <<'DF'
@@ -192,4 +195,52 @@ test_expect_success 'COPY --parents of a path outside the context is refused' '
 	printf "FROM scratch\nADD --parents x /p/\n" >ctx/bad.df &&
 	expect_code 3 stele build -q -f ctx/bad.df -o oci:$TMP/bad:x ctx 2>err && cat err &&
 	grep -q "ctx/bad.df:2: ADD: unknown flag .--parents." err
+'
+
+# Pinned downloads, from a server on 127.0.0.1 only.
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+export no_proxy=127.0.0.1 NO_PROXY=127.0.0.1
+mkdir -p www/files && echo payload >www/files/app.bin && tar -C t -czf www/files/app.tgz d
+python3 - "$TMP/www" "$TMP/port" <<'PY' &
+import http.server, functools, os, sys
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=sys.argv[1]))
+open(sys.argv[2] + ".tmp", "w").write(str(s.server_address[1])); os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+s.serve_forever()
+PY
+srv_pid=$!
+test_at_exit "test_kill $srv_pid"
+i=0; while [ ! -s port ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+URL="http://127.0.0.1:$(cat port)/files"
+SUM=sha256:$(sha256sum www/files/app.bin | cut -d" " -f1)
+TGZ=sha256:$(sha256sum www/files/app.tgz | cut -d" " -f1)
+
+test_expect_success 'ADD --checksum=sha256 of an http URL: downloaded, checked, named by the URL, 0600, never unpacked' '
+	printf "FROM scratch\nADD --checksum=$SUM $URL/app.bin?x=1#f /opt/\nADD --checksum=$TGZ $URL/app.tgz /opt/\nADD --chmod=644 --checksum=$SUM $URL/app.bin /renamed\n" >ctx/dl.df &&
+	stele build -q -f ctx/dl.df -o oci:$TMP/dl:x ctx >/dev/null && umoci unpack --image dl:x dlu >/dev/null &&
+	[ "$(cat dlu/rootfs/opt/app.bin)" = payload ] && [ "$(stat -c %a dlu/rootfs/opt/app.bin)" = 600 ] &&
+	cmp www/files/app.tgz dlu/rootfs/opt/app.tgz && [ "$(stat -c %a dlu/rootfs/renamed)" = 644 ] &&
+	grep -l "\"kind\":\"download\"" dl/blobs/sha256/* >/dev/null &&
+	grep -h "$URL/app.tgz" dl/blobs/sha256/* | grep -q "${TGZ#sha256:}" &&
+	stele inspect oci:$TMP/dl:x >insp && cat insp &&
+	grep -q "from: download $URL/app.tgz $TGZ" insp
+'
+test_expect_success 'a download whose digest differs fails verification (exit 1), naming both digests' '
+	printf "FROM scratch\nADD --checksum=$TGZ $URL/app.bin /x\n" >ctx/bad.df &&
+	expect_code 1 stele build -q -f ctx/bad.df -o oci:$TMP/bad:x ctx 2>err && cat err &&
+	grep -q "ctx/bad.df:2: ADD: download .$URL/app.bin. has digest $SUM, not $TGZ (--checksum)" err && [ ! -e bad ]
+'
+test_expect_success 'a download that fails names the URL and the status' '
+	printf "FROM scratch\nADD --checksum=$SUM $URL/none.bin /x\n" >ctx/bad.df &&
+	expect_code 3 stele build -q -f ctx/bad.df -o oci:$TMP/bad:x ctx 2>err && cat err &&
+	grep -q "ctx/bad.df:2: ADD: cannot download .$URL/none.bin.: HTTP status 404" err &&
+	printf "FROM scratch\nADD --checksum=$SUM http://127.0.0.1:1/app.bin /x\n" >ctx/bad.df &&
+	expect_code 3 stele build -q -f ctx/bad.df -o oci:$TMP/bad:x ctx 2>err && cat err &&
+	grep -q "ctx/bad.df:2: ADD: cannot download .http://127.0.0.1:1/app.bin.: " err && [ ! -e bad ]
+'
+test_expect_success 'a pinned download is cached: the same digest without the server' '
+	d1=$(stele build -q -f ctx/dl.df -o oci:$TMP/dl2:x ctx) && test_kill $srv_pid &&
+	d2=$(stele build -q -f ctx/dl.df -o oci:$TMP/dl3:x ctx) && [ "$d1" = "$d2" ] &&
+	[ "$d1" = "$(json_get dl/index.json manifests.0.digest)" ]
 '

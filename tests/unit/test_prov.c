@@ -43,9 +43,13 @@ written(void)
 		"RUN --network=host x", json_pack("[{s:s,s:[s],s:s,s:s,s:b,s:[]}]",
 		"kind", "run", "argv", "x", "runtime", "runc", "network", "host",
 		"overlay", 1, "baseDiffIDs"), 0);
-	inputs = json_pack("[{s:s,s:s,s:i,s:[],s:[o]},{s:s,s:s,s:s,s:{s:s}}]",
+	inputs = json_pack("[{s:s,s:s,s:i,s:[],s:[o]},{s:s,s:s,s:s,s:{s:s}},"
+		"{s:s,s:s,s:s,s:{s:s}},{s:s,s:s,s:s,s:{s:s}}]",
 		"kind", "stage", "stage", "fetch", "index", 0, "diffIDs", "steps", step,
-		"kind", "file", "path", "got", "dest", "got", "digest", "sha256", H64);
+		"kind", "file", "path", "got", "dest", "got", "digest", "sha256", H64,
+		"kind", "heredoc", "name", "EOF", "dest", "etc/x", "digest", "sha256", H64,
+		"kind", "download", "uri", "https://h/x.tgz", "dest", "x.tgz",
+		"digest", "sha256", H64);
 	stele_prov_layer(&p, "application/vnd.oci.image.layer.v1.tar+gzip",
 		"sha256:" H64, 11, "sha256:" H64, "1", "Dockerfile", 4,
 		"COPY --from=fetch /got /got", inputs, 0);
@@ -117,6 +121,10 @@ static const struct mutation mutations[] = {
 	{ "predicate.runDetails.byproducts.1.annotations.inputs.0.steps", 1, NULL, "has no 'steps'" },
 	{ "predicate.runDetails.byproducts.1.annotations.inputs.0.steps.0.annotations.inputs.0.network", 0, "\"bridge\"", "want none or host" },
 	{ "predicate.runDetails.byproducts.1.annotations.inputs.1.digest.sha256", 0, "\"abc\"", "not a SHA-256" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.2.name", 1, NULL, "has no 'name'" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.2.path", 0, "\"x\"", "unknown field 'path'" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.3.uri", 0, "1", "uri is not a string" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.3.digest.sha256", 0, "\"abc\"", "not a SHA-256" },
 	{ "predicate.runDetails.byproducts.0.digest", 0, "{\"sha512\":\"x\"}", "unknown field 'sha512'" },
 	{ "predicate.runDetails.metadata.startedOn", 1, NULL, "has no 'startedOn'" },
 	{ "predicate.extra", 0, "1", "unknown field 'extra' in predicate" },
