@@ -1,8 +1,10 @@
 /*
  * Recipes: stele_recipe_parse() on the input as a Dockerfile, then
- * stele_recipe_expand() on every word, flag and pair it kept, as a build
- * does; and the expander alone on the whole input as one word, with both
- * escape characters.
+ * stele_recipe_expand() on every word, flag and pair it kept (ONBUILD
+ * triggers included) and stele_recipe_expand_raw() on every heredoc, as a
+ * build does; the input as an ONBUILD trigger from a base image's config
+ * (stele_recipe_parse_trigger); and the expander alone on the whole input
+ * as one word, with both escape characters.
  */
 #include "builder/recipe.h"
 #include "tests/fuzz/fuzz.h"
@@ -30,30 +32,54 @@ expand(const char *word, char escape)
 		free(out);
 }
 
+static void
+use_instr(const struct stele_instr *in, char escape)
+{
+	char *out = NULL;
+	size_t j;
+
+	(void)stele_instr_flag(in, "from");
+	(void)stele_instr_flag_nth(in, "exclude", 1);
+	(void)stele_instr_flag_true(in, "link");
+	for (j = 0; j < in->nargs; j++)
+		expand(in->args[j], escape);
+	for (j = 0; j < in->nflags; j++)
+		expand(in->flags[j].value, escape);
+	for (j = 0; j < in->npairs; j++) {
+		expand(in->pairs[j].key, escape);
+		expand(in->pairs[j].value, escape);
+	}
+	expand(in->raw, escape);
+	for (j = 0; j < in->nheredocs; j++)
+		if (in->heredocs[j].content &&
+		    stele_recipe_expand_raw(&out, in->heredocs[j].content, lookup,
+					    NULL) == 0)
+			free(out);
+	if (in->sub)
+		use_instr(in->sub, escape);
+}
+
+static void
+use_recipe(struct stele_recipe *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->ninstrs; i++)
+		use_instr(&r->instrs[i], r->escape);
+	stele_recipe_free(r);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct stele_recipe *r = NULL;
 	char *word;
-	size_t i, j;
 
-	if (stele_recipe_parse(&r, "Recipe", (const char *)data, size) == 0) {
-		for (i = 0; i < r->ninstrs; i++) {
-			const struct stele_instr *in = &r->instrs[i];
-
-			(void)stele_instr_flag(in, "from");
-			for (j = 0; j < in->nargs; j++)
-				expand(in->args[j], r->escape);
-			for (j = 0; j < in->nflags; j++)
-				expand(in->flags[j].value, r->escape);
-			for (j = 0; j < in->npairs; j++) {
-				expand(in->pairs[j].key, r->escape);
-				expand(in->pairs[j].value, r->escape);
-			}
-			expand(in->raw, r->escape);
-		}
-		stele_recipe_free(r);
-	}
+	if (stele_recipe_parse(&r, "Recipe", (const char *)data, size) == 0)
+		use_recipe(r);
+	if (stele_recipe_parse_trigger(&r, "ONBUILD trigger", (const char *)data,
+				       size) == 0)
+		use_recipe(r);
 	word = fuzz_cstr(data, size);
 	expand(word, '\\');
 	expand(word, '`');
