@@ -497,3 +497,36 @@ out:
 	free(path);
 	return error;
 }
+
+int
+stele_registry_blob_get(struct stele_buf *out, struct stele_registry *r,
+			const char *repo, const char *digest)
+{
+	struct stele_registry__req q;
+	char *path = path_of(repo, "blobs", digest);
+	char got[STELE_DIGEST_STRLEN];
+	int error;
+
+	stele_buf_clear(out);
+	stele_registry__req_init(&q, "GET", path, repo);
+	q.body = out;
+	if ((error = stele_registry__do(r, &q)) < 0) {
+		if (error == STELE_EINVALID)
+			stele_error_prefix(error, "%s: blob %s of %s is too large",
+					   stele_registry__host(r), digest, repo);
+		goto out;
+	}
+	if (q.status != 200) {
+		error = stele_registry__fail(r, &q, "GET blob");
+		goto out;
+	}
+	stele_digest_bytes(got, out->ptr ? out->ptr : "", out->len);
+	if (strcmp(got, digest))
+		error = stele_error_setc(STELE_EVERIFY,
+			"%s: blob %s of %s does not match its digest (the bytes received hash to %s)",
+			stele_registry__host(r), digest, repo, got);
+out:
+	stele_registry__req_release(&q);
+	free(path);
+	return error;
+}

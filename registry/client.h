@@ -140,6 +140,13 @@ int stele_registry_blob_fetch(struct stele_txn *txn, struct stele_registry *r,
 			      const char *repo, const char *digest,
 			      uint64_t size);
 /*
+ * GET blob `digest` into `out` (at most out->max bytes, else
+ * STELE_EINVALID), checked against its digest (STELE_EVERIFY).  For small
+ * blobs such as the rollout journal's entries.  STELE_ENOTFOUND for 404.
+ */
+int stele_registry_blob_get(struct stele_buf *out, struct stele_registry *r,
+			    const char *repo, const char *digest);
+/*
  * The referrers index of `digest` from the referrers API.  STELE_ENOTFOUND
  * when the registry has no referrers API (the caller then reads the
  * "sha256-<hex>" tag, as the distribution spec says).

@@ -46,4 +46,34 @@ int stele_registry__push(struct stele_transfer *out,
 			 const struct stele_ref *dst, unsigned flags,
 			 const struct stele_registry_opts *o);
 
+/*
+ * Move tag `tag` of `name` (HOST/REPO) to manifest `digest`, which the
+ * repository must hold: its exact bytes are read by digest and put under
+ * the tag (so the tag names the same digest).  The tag is re-read
+ * immediately before the put and must still name `expect` (NULL: the tag
+ * must not exist), else nothing is written and the error says the tag
+ * moved under the caller; it is read back after the put and must name
+ * `digest`, else the error says another process moved it at the same
+ * time.  Runs no policy: verify/push.c verifies the digest first.
+ */
+int stele_registry__tag(const char *name, const char *tag,
+			const char *digest, const char *expect,
+			const struct stele_registry_opts *o);
+
+/*
+ * Put an OCI artifact under tag `tag` of `name`: a manifest with
+ * `artifact_type`, the empty config and `n` layers of media type
+ * `layer_mt` whose bytes are `layers[i]` (uploaded unless present),
+ * `annotations` (may be NULL; borrowed).  The tag is re-read before and
+ * read back after the put as stele_registry__tag() does.  `out` gets the
+ * manifest digest.  Runs no policy: verify/push.c says why none is needed.
+ */
+int stele_registry__artifact_put(char out[STELE_DIGEST_STRLEN],
+				 const char *name, const char *tag,
+				 const char *expect, const char *artifact_type,
+				 const char *layer_mt,
+				 const struct stele_buf *layers, size_t n,
+				 json_t *annotations,
+				 const struct stele_registry_opts *o);
+
 #endif

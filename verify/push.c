@@ -1,7 +1,9 @@
+#include <stdlib.h>
 #include <string.h>
 
 #include "registry/transfer_priv.h"
 #include "util/error.h"
+#include "util/fs.h"
 #include "verify/push.h"
 
 int
@@ -40,4 +42,68 @@ stele_push_attachments(struct stele_transfer *out,
 	memset(out, 0, sizeof(*out));
 	return stele_registry__push(out, img, dst, STELE_PUSH__ATTACHMENTS_ONLY,
 				    registry);
+}
+
+int
+stele_push_tag_verified(struct stele_verify_report **report,
+			const struct stele_push_tag *t,
+			const struct stele_push_opts *o)
+{
+	struct stele_verify_opts vo;
+	struct stele_image *img = NULL;
+	struct stele_ref *ref = NULL;
+	char *src = NULL, *tmpdir = NULL;
+	int error;
+
+	*report = NULL;
+	if (!o->verify || (!o->verify->policy && !o->verify->key))
+		return stele_error_setc(STELE_EINVALID,
+			"moving a tag needs a policy or a key to verify with");
+	if (stele_digest_validate(t->digest) < 0)
+		return stele_error_setc(STELE_EINVALID,
+			"'%s' is not a sha256 digest", t->digest);
+	src = stele_xasprintf("docker://%s@%s", t->name, t->digest);
+	if ((error = stele_ref_parse(&ref, src)) < 0 ||
+	    (error = stele_registry_pull_temp(&img, &tmpdir, ref,
+					      o->registry)) < 0)
+		goto out;
+	/* Verified as where it lives, by digest. */
+	vo = *o->verify;
+	vo.reference = src + strlen("docker://");
+	vo.default_identity = NULL;
+	vo.tag = NULL;
+	vo.named = 1;
+	if ((error = stele_verify_image(report, img, &vo)) < 0)
+		goto out;
+	if (!(*report)->allowed) {
+		error = stele_error_setc(STELE_EVERIFY,
+			"%s is not tagged '%s': verification denied it",
+			t->digest, t->tag);
+		goto out;
+	}
+	if (t->gate && (error = t->gate(t->gate_payload, *report)) != 0)
+		goto out;
+	error = stele_registry__tag(t->name, t->tag, t->digest, t->expect,
+				    o->registry);
+out:
+	stele_image_free(img);
+	stele_ref_free(ref);
+	if (tmpdir)
+		stele_fs_rm_rf(tmpdir);
+	free(tmpdir);
+	free(src);
+	return error;
+}
+
+int
+stele_push_artifact(char out[STELE_DIGEST_STRLEN], const char *name,
+		    const char *tag, const char *expect,
+		    const char *artifact_type, const char *layer_mt,
+		    const struct stele_buf *layers, size_t n,
+		    json_t *annotations,
+		    const struct stele_registry_opts *registry)
+{
+	return stele_registry__artifact_put(out, name, tag, expect,
+					    artifact_type, layer_mt, layers, n,
+					    annotations, registry);
 }

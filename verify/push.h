@@ -52,4 +52,53 @@ int stele_push_attachments(struct stele_transfer *out,
 			   const struct stele_ref *dst,
 			   const struct stele_registry_opts *registry);
 
+/*
+ * Called by stele_push_tag_verified() after the verification allowed the
+ * digest and before the tag is re-read and moved (the rollout's health
+ * check).  0 lets the move go on; anything else stops it, and is returned.
+ */
+typedef int (*stele_push_gate_fn)(void *payload,
+				  const struct stele_verify_report *report);
+
+struct stele_push_tag {
+	const char *name;    /* HOST/REPO */
+	const char *tag;     /* the tag to move */
+	const char *digest;  /* the manifest it is to name (in the repository) */
+	const char *expect;  /* what it names now, as the caller read it;
+				NULL: it must not exist */
+	stele_push_gate_fn gate;  /* may be NULL */
+	void *gate_payload;
+};
+
+/*
+ * A tag move: verify the image HOST/REPO@DIGEST where it lives (pulled
+ * with its attachments into a temporary layout, verified as
+ * HOST/REPO@DIGEST with o->verify, which is required: a tag is never moved
+ * unverified), call the gate, then point the tag at the digest, re-reading
+ * it just before (it must still name `expect`) and after (it must name the
+ * digest).  *report as stele_push_verified() sets it.  Returns 0 when
+ * moved; STELE_EVERIFY when denied (nothing moved); the gate's error; an
+ * error saying the tag moved under the caller (nothing moved) or was
+ * moved by another at the same time; another error.
+ */
+int stele_push_tag_verified(struct stele_verify_report **report,
+			    const struct stele_push_tag *t,
+			    const struct stele_push_opts *o);
+
+/*
+ * Put an artifact that is not an image under tag `tag` of `name`
+ * (HOST/REPO): the rollout journal (deploy/journal.h).  Its layers are
+ * signed, hash-chained entries that every reader checks, and an artifact
+ * manifest with an empty config runs nowhere, so, as with
+ * stele_push_attachments(), no policy is run here.  The tag is re-read
+ * before the put (it must name `expect`; NULL: must not exist) and read
+ * back after.  `out` gets the manifest digest.
+ */
+int stele_push_artifact(char out[STELE_DIGEST_STRLEN], const char *name,
+			const char *tag, const char *expect,
+			const char *artifact_type, const char *layer_mt,
+			const struct stele_buf *layers, size_t n,
+			json_t *annotations,
+			const struct stele_registry_opts *registry);
+
 #endif
