@@ -25,6 +25,7 @@ int cmd_fsck(int argc, char **argv);
 int cmd_push(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 int cmd_copy(int argc, char **argv);
+int cmd_rollout(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_logout(int argc, char **argv);
 

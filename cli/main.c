@@ -29,6 +29,7 @@ static const struct cmd cmds[] = {
 	{ "push", cmd_push, "verify an image, then push it with its signatures to a registry" },
 	{ "pull", cmd_pull, "pull an image with its signatures from a registry" },
 	{ "copy", cmd_copy, "copy an image between registries, layouts and the store" },
+	{ "rollout", cmd_rollout, "blue-green rollout over registry tags, verified at every move" },
 	{ "login", cmd_login, "store credentials for a registry (podman's auth file)" },
 	{ "logout", cmd_logout, "remove stored credentials for a registry" },
 };
