@@ -270,15 +270,15 @@ entry_read(struct stele_rollout_journal *j, size_t i, const json_t *desc,
 		goto out;
 	/* Its place: an entry edited, dropped, reordered or copied from
 	 * another repository's journal breaks these. */
-	if (json_integer_value(json_object_get(e->statement, "seq")) !=
-	    (json_int_t)i) {
-		error = bad(name, i, "its seq is not its place in the journal");
-		goto out;
-	}
 	if (strcmp(stele_json_str(e->statement, "prev"),
 		   i ? j->e[i - 1].digest : "")) {
 		error = bad(name, i, "it does not follow entry %s (the chain is broken: an entry was changed, removed or reordered)",
 			    i ? j->e[i - 1].digest : "(none)");
+		goto out;
+	}
+	if (json_integer_value(json_object_get(e->statement, "seq")) !=
+	    (json_int_t)i) {
+		error = bad(name, i, "its seq is not its place in the journal");
 		goto out;
 	}
 	if (strcmp(stele_json_str(e->statement, "repository"), name)) {

@@ -7,9 +7,11 @@
 
 export STELE_PASSWORD=pw STELE_CACHE="$TMP/cache"
 
-test_expect_success 'only verify/push.c calls the raw push; only registry/ the write primitives' '
+test_expect_success 'only verify/push.c calls the raw push and the tag and artifact puts; only registry/ the write primitives' '
 	(cd "$TOP" && grep -rl "stele_registry__push" --include=*.c . | sort) >callers &&
 	printf "./registry/push.c\n./verify/push.c\n" >want && cmp want callers &&
+	(cd "$TOP" && grep -rlE "stele_registry__(tag|artifact_put)\\(" --include=*.c . | sort) >callers &&
+	printf "./registry/tag.c\n./verify/push.c\n" >want && cmp want callers &&
 	(cd "$TOP" && grep -rlE "stele_registry_(manifest_put|blob_upload|blob_upload_bytes|blob_mount)\\(" \
 		--include=*.c --include=*.h . | grep -v "^./registry/" | grep -v "^./tests/fuzz/" || true) >others &&
 	cat others && test ! -s others &&
