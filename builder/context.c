@@ -15,6 +15,7 @@
 #include "oci/digest.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/init.h"
 #include "util/root.h"
 
 #define IGNORE_MAX (1u << 20)
@@ -28,17 +29,6 @@ struct stele_context {
 	 * COPY of a tree stats every child of one directory in a row. */
 	char *memo_in, *memo_out;
 };
-
-static int git_ready;
-
-static void
-git_init_once(void)
-{
-	if (!git_ready) {
-		git_libgit2_init();
-		git_ready = 1;
-	}
-}
 
 void
 stele_strv_free(char **v, size_t n)
@@ -790,7 +780,10 @@ stele_git_source_open(struct stele_git_source **out, const char *spec)
 	int error = 0;
 
 	*out = NULL;
-	git_init_once();
+	if ((error = stele_init()) < 0) {
+		free(src);
+		return error;
+	}
 	if (!hash || !hash[1]) {
 		free(src);
 		return stele_error_setc(STELE_EINVALID,

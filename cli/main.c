@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "oci/compress.h"
 #include "util/error.h"
+#include "util/init.h"
 #include "util/limits.h"
 
 #ifndef STELE_VERSION
@@ -125,6 +126,10 @@ main(int argc, char **argv)
 {
 	size_t i;
 
+	if (stele_init() < 0) {
+		fprintf(stderr, "stele: %s\n", stele_error_last());
+		return EXIT_ERROR;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

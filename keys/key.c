@@ -17,6 +17,7 @@
 #include "oci/digest.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/init.h"
 
 /* SEQUENCE { SEQUENCE { OID 1.3.101.112 }, BIT STRING (0 unused) pk } */
 static const unsigned char spki_prefix[12] = {
@@ -33,21 +34,13 @@ static const unsigned char p256_spki_prefix[27] = {
 };
 
 int
-stele_keys_init(void)
-{
-	if (sodium_init() < 0)
-		return stele_error_set("cannot initialise libsodium");
-	return 0;
-}
-
-int
 stele_secret_new(struct stele_secret **out, size_t len)
 {
 	struct stele_secret *s;
 	int error;
 
 	*out = NULL;
-	if ((error = stele_keys_init()) < 0)
+	if ((error = stele_init()) < 0)
 		return error;
 	s = stele_xcalloc(1, sizeof(*s));
 	/* sodium_malloc(0) is allowed but returns a distinct guarded page. */
@@ -181,7 +174,7 @@ stele_seckey_generate_type(struct stele_seckey **out, enum stele_key_type type)
 	int error;
 
 	*out = NULL;
-	if ((error = stele_keys_init()) < 0)
+	if ((error = stele_init()) < 0)
 		return error;
 	return type == STELE_KEY_ECDSA_P256 ? p256_generate(out) :
 	       stele_seckey_generate(out);
@@ -592,7 +585,7 @@ stele_key_verify(enum stele_sig_mode *mode, const struct stele_pubkey *k,
 {
 	int error;
 
-	if ((error = stele_keys_init()) < 0)
+	if ((error = stele_init()) < 0)
 		return error;
 	if (k->type == STELE_KEY_ECDSA_P256)
 		return ecdsa_verify(mode, k, sig, siglen, msg, len);

@@ -65,9 +65,6 @@ struct stele_seckey {
 	struct stele_pubkey pub;
 };
 
-/* Set up libsodium once; every function here calls it. */
-int stele_keys_init(void);
-
 /* A new random Ed25519 key pair.  *out owned by the caller. */
 int stele_seckey_generate(struct stele_seckey **out);
 /* A new random key pair of the given type.  *out owned by the caller. */

@@ -14,6 +14,7 @@
 #include "util/base64.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/init.h"
 #include "util/jstrict.h"
 #include "util/json.h"
 
@@ -61,7 +62,7 @@ stele_keyfile_seal_json(struct stele_buf *out, const unsigned char *plain,
 
 	if (len > PLAIN_MAX)
 		return stele_error_setc(STELE_EINVALID, "key too large to seal");
-	if ((error = stele_keys_init()) < 0)
+	if ((error = stele_init()) < 0)
 		return error;
 	randombytes_buf(salt, sizeof(salt));
 	randombytes_buf(nonce, sizeof(nonce));

@@ -14,6 +14,7 @@
 #include "registry/client_priv.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/init.h"
 #include "util/json.h"
 
 #define CA_MAX (8u << 20)
@@ -680,6 +681,8 @@ stele_registry_open(struct stele_registry **out, const char *host, int push,
 	if (!r->o.chunk_size)
 		r->o.chunk_size = 1u << 30;
 	r->base = stele_xasprintf("https://%s", host);
+	if ((error = stele_init()) < 0)
+		goto out;
 	if (!(r->curl = curl_easy_init())) {
 		error = stele_error_set("cannot initialise libcurl");
 		goto out;

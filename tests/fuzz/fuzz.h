@@ -15,6 +15,7 @@
 
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/init.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -29,6 +30,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 	"-----BEGIN PUBLIC KEY-----\n" \
 	"MCowBQYDK2VwAyEApgHFbnWxLMaA4CqSXCv2Ys4EfGaoJ+l6Dz+0SikOQKM=\n" \
 	"-----END PUBLIC KEY-----\n"
+
+/*
+ * The library's one init, before libFuzzer calls anything (every target
+ * includes this header once; some define LLVMFuzzerInitialize for their own
+ * set-up, so the init does not live there).
+ */
+__attribute__((constructor)) static void
+fuzz_stele_init(void)
+{
+	if (stele_init() < 0)
+		abort();
+}
 
 /* A NUL-terminated copy of the input (the C-string parsers' view). */
 static inline char *

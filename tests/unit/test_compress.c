@@ -15,6 +15,7 @@
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/init.h"
 
 #define assert_ok(expr) \
 	do { \
@@ -570,5 +571,9 @@ main(void)
 		cmocka_unit_test(test_compress_lib_and_suffix),
 	};
 
+	if (stele_init() < 0) {
+		fprintf(stderr, "%s\n", stele_error_last());
+		return 1;
+	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,7 @@
 #include "oci/extract.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/init.h"
 
 /*
  * Layers are written at test time with libarchive's writer (pax_restricted,
@@ -1172,5 +1173,9 @@ main(void)
 	};
 
 	umask(022);
+	if (stele_init() < 0) {
+		fprintf(stderr, "%s\n", stele_error_last());
+		return 1;
+	}
 	return cmocka_run_group_tests_name("extract", tests, NULL, NULL);
 }

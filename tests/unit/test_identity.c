@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "util/error.h"
+#include "util/init.h"
 #include "verify/identity.h"
 
 #define assert_ok(expr) do { \
@@ -200,5 +201,9 @@ main(void)
 		cmocka_unit_test(test_identity_policy_errors),
 	};
 
+	if (stele_init() < 0) {
+		fprintf(stderr, "%s\n", stele_error_last());
+		return 1;
+	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 
 #include "builder/ignore.h"
 #include "util/error.h"
+#include "util/init.h"
 
 /* As libgit2's cl_git_pass: show the library's message on failure. */
 #define assert_ok(expr)                                                       \
@@ -888,5 +889,9 @@ main(void)
 		cmocka_unit_test(test_ignore_parse_contract),
 	};
 
+	if (stele_init() < 0) {
+		fprintf(stderr, "%s\n", stele_error_last());
+		return 1;
+	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

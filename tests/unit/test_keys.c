@@ -21,6 +21,7 @@
 #include "util/base64.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/init.h"
 
 #define assert_ok(expr) do { \
 	int rc_ = (expr); \
@@ -786,5 +787,9 @@ main(void)
 		cmocka_unit_test(test_keys_passphrase_sources),
 	};
 
+	if (stele_init() < 0) {
+		fprintf(stderr, "%s\n", stele_error_last());
+		return 1;
+	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

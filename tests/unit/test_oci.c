@@ -22,6 +22,7 @@
 #include "oci/ref.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/init.h"
 #include "util/json.h"
 
 #define assert_ok(expr) do { \
@@ -607,5 +608,9 @@ main(void)
 		cmocka_unit_test(test_oci_hashpipe_same_digest),
 	};
 
+	if (stele_init() < 0) {
+		fprintf(stderr, "%s\n", stele_error_last());
+		return 1;
+	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

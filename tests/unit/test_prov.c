@@ -11,6 +11,7 @@
 #include "builder/provenance.h"
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/init.h"
 #include "util/json.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -221,5 +222,9 @@ main(void)
 		cmocka_unit_test(test_prov_foreign),
 	};
 
+	if (stele_init() < 0) {
+		fprintf(stderr, "%s\n", stele_error_last());
+		return 1;
+	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

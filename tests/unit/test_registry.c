@@ -26,6 +26,7 @@
 #include "registry/transfer.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/init.h"
 
 #define assert_ok(expr) do { \
 	int rc_ = (expr); \
@@ -275,5 +276,9 @@ main(void)
 		cmocka_unit_test(test_registry_pull_to_live),
 	};
 
+	if (stele_init() < 0) {
+		fprintf(stderr, "%s\n", stele_error_last());
+		return 1;
+	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

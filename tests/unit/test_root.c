@@ -12,6 +12,7 @@
 
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/init.h"
 #include "util/root.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -178,5 +179,9 @@ main(void)
 		cmocka_unit_test(test_root_host),
 	};
 
+	if (stele_init() < 0) {
+		fprintf(stderr, "%s\n", stele_error_last());
+		return 1;
+	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,6 +23,7 @@
 #include "util/base64.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/init.h"
 #include "util/json.h"
 
 #define assert_ok(expr) do { \
@@ -718,5 +719,9 @@ main(void)
 		cmocka_unit_test(test_signer_interop_layout),
 	};
 
+	if (stele_init() < 0) {
+		fprintf(stderr, "%s\n", stele_error_last());
+		return 1;
+	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,8 @@
 #include <cmocka.h>
 
 #include "builder/values.h"
+#include "util/error.h"
+#include "util/init.h"
 
 static void
 expect_duration(const char *s, int64_t want)
@@ -267,5 +269,9 @@ main(void)
 		cmocka_unit_test(test_values_chmod),
 	};
 
+	if (stele_init() < 0) {
+		fprintf(stderr, "%s\n", stele_error_last());
+		return 1;
+	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
