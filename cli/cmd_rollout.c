@@ -181,7 +181,7 @@ print_result(const struct stele_rollout_result *r, int as_json, int quiet)
 			"verify", r->report ? stele_verify_report_json(r->report) :
 					      json_null()));
 	if (!quiet)
-		fprintf(stderr, "%s: '%s' %s -> %s (journal entry %zu, %s)\n",
+		fprintf(stderr, "%s: '%s' %s -> %s (journal entry %zu; journal %s)\n",
 			r->action, r->tag, *r->from ? r->from : "nothing", r->to,
 			r->seq, r->journal);
 	printf("%s\n", r->to);
