@@ -81,8 +81,12 @@ $(BUILD)/stele: $(CLI_OBJ) $(BUILD)/libstele.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libstele.a $(BUILD)/CFLAGS
 	@mkdir -p $(dir $@)
-	$(QUIET_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libstele.a \
+	$(QUIET_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+		$(filter %.o,$^) $(BUILD)/libstele.a \
 		$(PKG_LD) $(shell pkg-config --cflags --libs cmocka)
+
+# cli/'s environment and terminal code has unit tests of its own.
+$(BUILD)/tests/test_cli: $(BUILD)/cli/env.o $(BUILD)/cli/tty.o
 
 deps:
 	@sh scripts/deps.sh test

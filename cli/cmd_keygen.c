@@ -5,9 +5,9 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/tty.h"
 #include "keys/key.h"
 #include "keys/keyfile.h"
-#include "keys/passphrase.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -77,8 +77,8 @@ cmd_keygen(int argc, char **argv)
 			stele_fs_exists(kpath) ? kpath : ppath);
 		goto fail;
 	}
-	if ((error = stele_passphrase_get(&pass, passfile,
-			"Passphrase for the new key: ", STELE_PASS_CONFIRM)) < 0 ||
+	if ((error = cli_passphrase(&pass, passfile,
+			"Passphrase for the new key: ", CLI_TTY_CONFIRM)) < 0 ||
 	    (error = stele_seckey_generate_type(&k, type)) < 0 ||
 	    (error = stele_keyfile_write(&keypem, k, pass)) < 0 ||
 	    (error = stele_pubkey_pem(&pubpem, &k->pub)) < 0 ||

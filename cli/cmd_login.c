@@ -1,16 +1,12 @@
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
-
-#include <openssl/crypto.h>
 
 #include "cli/cli.h"
 #include "cli/cli_registry.h"
+#include "cli/tty.h"
 #include "registry/auth.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -52,54 +48,19 @@ host_arg(const char *s)
 	return stele_xstrndup(s, strcspn(s, "/"));
 }
 
-/* One line from `fd` into `out`, without its line ending. */
+/* A copy of `s` in sodium memory. */
 static int
-read_line(struct stele_buf *out, int fd, const char *what)
+secret_dup(struct stele_secret **out, const char *s)
 {
-	char ch;
-	ssize_t n;
+	size_t n = strlen(s);
+	int error;
 
-	while ((n = read(fd, &ch, 1)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return stele_error_errno("cannot read %s", what);
-		}
-		if (ch == '\n')
-			break;
-		if (stele_buf_putc(out, ch) < 0)
-			return stele_error_setc(STELE_EINVALID, "%s is too long", what);
-	}
-	if (out->len && out->ptr[out->len - 1] == '\r')
-		out->ptr[--out->len] = '\0';
-	return 0;
-}
-
-static int
-ask_tty(struct stele_buf *out, const char *prompt, int echo)
-{
-	struct termios old, raw;
-	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC), error, restore = 0;
-
-	if (fd < 0)
-		return stele_error_set("no terminal to ask for the %s: use -u and --password-stdin",
-				       echo ? "user name" : "password");
-	if (write(fd, prompt, strlen(prompt)) < 0) {
-		close(fd);
-		return stele_error_errno("cannot write to the terminal");
-	}
-	if (!echo && tcgetattr(fd, &old) == 0) {
-		raw = old;
-		raw.c_lflag &= ~(tcflag_t)ECHO;
-		restore = tcsetattr(fd, TCSAFLUSH, &raw) == 0;
-	}
-	error = read_line(out, fd, echo ? "the user name" : "the password");
-	if (restore) {
-		tcsetattr(fd, TCSAFLUSH, &old);
-		if (write(fd, "\n", 1) < 0)
-			error = error ? error : stele_error_errno("cannot write to the terminal");
-	}
-	close(fd);
+	if (n > STELE_CRED_MAX)
+		return stele_error_setc(STELE_EINVALID,
+			"a user name or password is longer than %d bytes",
+			STELE_CRED_MAX);
+	if ((error = stele_secret_new(out, n)) == 0)
+		memcpy((*out)->ptr, s, n);
 	return error;
 }
 
@@ -114,9 +75,7 @@ cmd_login(int argc, char **argv)
 		CLI_REGISTRY_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
-	struct stele_buf user = STELE_BUF_INIT(STELE_CRED_MAX);
-	struct stele_buf pass = STELE_BUF_INIT(STELE_CRED_MAX);
-	struct stele_buf both = STELE_BUF_INIT(2 * STELE_CRED_MAX + 2);
+	struct stele_secret *user = NULL, *pass = NULL, *both = NULL;
 	struct stele_registry *r = NULL;
 	struct stele_creds *cr = NULL;
 	struct cli_registry c;
@@ -149,29 +108,38 @@ cmd_login(int argc, char **argv)
 	host = host_arg(argv[optind]);
 	cli_registry_start(&c);
 	if (u)
-		error = stele_buf_puts(&user, u);
+		error = secret_dup(&user, u);
 	else
-		error = ask_tty(&user, "Username: ", 1);
+		error = cli_tty_ask(&user, "Username: ",
+			"no terminal to ask for the user name: use -u and --password-stdin",
+			STELE_CRED_MAX, CLI_TTY_ECHO);
 	if (!error) {
 		if (p)
-			error = stele_buf_puts(&pass, p);
+			error = secret_dup(&pass, p);
 		else if (from_stdin)
-			error = read_line(&pass, 0, "the password");
+			error = cli_secret_read_fd(&pass, 0, "the password",
+						   STELE_CRED_MAX);
 		else
-			error = ask_tty(&pass, "Password: ", 0);
+			error = cli_tty_ask(&pass, "Password: ",
+				"no terminal to ask for the password: use -u and --password-stdin",
+				STELE_CRED_MAX, 0);
 	}
-	if (!error && (!user.len || strchr(stele_buf_cstr(&user), ':')))
+	if (!error && (!user->len || memchr(user->ptr, ':', user->len)))
 		error = stele_error_setc(STELE_EINVALID,
 			"a user name is needed, without ':'");
-	if (!error)
-		error = stele_buf_printf(&both, "%s:%s", stele_buf_cstr(&user),
-					 stele_buf_cstr(&pass));
+	/* "USER:PASS" and its NUL, in sodium memory too. */
+	if (!error &&
+	    (error = stele_secret_new(&both, user->len + pass->len + 2)) == 0) {
+		memcpy(both->ptr, user->ptr, user->len);
+		both->ptr[user->len] = ':';
+		memcpy(both->ptr + user->len + 1, pass->ptr, pass->len);
+	}
 	if (error < 0)
 		goto fail;
-	c.o.creds = both.ptr;
+	c.o.creds = (const char *)both->ptr;
 	if ((error = stele_registry_open(&r, host, 0, &c.o)) < 0 ||
 	    (error = stele_registry_check_auth(r)) < 0 ||
-	    (error = stele_creds_parse(&cr, both.ptr)) < 0 ||
+	    (error = stele_creds_parse(&cr, c.o.creds)) < 0 ||
 	    (error = stele_authfile_store(c.o.authfile, host, cr)) < 0)
 		goto fail;
 	path = stele_authfile_path(c.o.authfile);
@@ -182,15 +150,9 @@ cmd_login(int argc, char **argv)
 fail:
 	code = cli_fail(error);
 out:
-	if (user.ptr)
-		OPENSSL_cleanse(user.ptr, user.len);
-	if (pass.ptr)
-		OPENSSL_cleanse(pass.ptr, pass.len);
-	if (both.ptr)
-		OPENSSL_cleanse(both.ptr, both.len);
-	stele_buf_release(&user);
-	stele_buf_release(&pass);
-	stele_buf_release(&both);
+	stele_secret_free(user);
+	stele_secret_free(pass);
+	stele_secret_free(both);
 	stele_creds_free(cr);
 	stele_registry_free(r);
 	free(path);

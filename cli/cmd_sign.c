@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/tty.h"
 #include "cli/cli_registry.h"
 #include "keys/keyfile.h"
-#include "keys/passphrase.h"
 #include "oci/image.h"
 #include "oci/ref.h"
 #include "signer/attach.h"
@@ -50,7 +50,7 @@ cli_key_load(struct stele_seckey **out, const char *path, const char *passfile,
 	*out = NULL;
 	/* A missing or too open file is reported before asking. */
 	if ((error = stele_keyfile_check(path, flags)) == 0 &&
-	    (error = stele_passphrase_get(&pass, passfile, prompt, 0)) == 0)
+	    (error = cli_passphrase(&pass, passfile, prompt, 0)) == 0)
 		error = stele_keyfile_load(out, path, pass, flags);
 	stele_secret_free(pass);
 	free(prompt);

@@ -17,7 +17,6 @@
 
 #include "keys/key.h"
 #include "keys/keyfile.h"
-#include "keys/passphrase.h"
 #include "util/base64.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -737,38 +736,6 @@ test_keys_ecdsa_keyfile_roundtrip(void **state)
 	stele_secret_free(pass);
 }
 
-static void
-test_keys_passphrase_sources(void **state)
-{
-	struct stele_secret *p = NULL;
-	char *dir = NULL, *f;
-
-	(void)state;
-	assert_ok(stele_fs_mkdtemp(&dir, "stele-unit"));
-	f = stele_path_join(dir, "pass");
-	assert_ok(stele_fs_write_new(f, "first line\r\nsecond\n", 19, 0600));
-	setenv(STELE_PASS_ENV, "from env", 1);
-	/* The file wins over the environment; its first line only. */
-	assert_ok(stele_passphrase_get(&p, f, NULL, 0));
-	assert_int_equal(p->len, 10);
-	assert_memory_equal(p->ptr, "first line", 10);
-	stele_secret_free(p);
-	assert_ok(stele_passphrase_get(&p, NULL, NULL, STELE_PASS_CONFIRM));
-	assert_int_equal(p->len, 8);
-	stele_secret_free(p);
-	setenv(STELE_PASS_ENV, "", 1);
-	assert_ok(stele_passphrase_get(&p, NULL, NULL, 0));
-	assert_int_equal(p->len, 0);
-	stele_secret_free(p);
-	unsetenv(STELE_PASS_ENV);
-	assert_int_equal(stele_passphrase_get(&p, "/nonexistent/x", NULL, 0),
-			 STELE_ERROR);
-	assert_null(p);
-	stele_fs_rm_rf(dir);
-	free(f);
-	free(dir);
-}
-
 int
 main(void)
 {
@@ -784,7 +751,6 @@ main(void)
 		cmocka_unit_test(test_keys_ecdsa_vectors),
 		cmocka_unit_test(test_keys_ecdsa_pkcs8_rejects),
 		cmocka_unit_test(test_keys_ecdsa_keyfile_roundtrip),
-		cmocka_unit_test(test_keys_passphrase_sources),
 	};
 
 	if (stele_init() < 0) {
