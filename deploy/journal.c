@@ -224,32 +224,15 @@ replay(struct stele_rollout_journal *j, size_t i, const char *name)
 	return 0;
 }
 
+/* Entry i of `j` from its envelope bytes (already in j->e[i]) on. */
 static int
-entry_read(struct stele_rollout_journal *j, size_t i, const json_t *desc,
-	   struct stele_registry *r, const char *name, const char *repo,
-	   const struct stele_policy *policy)
+entry_check(struct stele_rollout_journal *j, size_t i, const char *name,
+	    const struct stele_policy *policy)
 {
 	struct stele_rollout_entry *e = &j->e[i];
 	struct stele_dsse *env = NULL;
-	const char *dig = stele_json_str(desc, "digest");
-	const char *mt = stele_json_str(desc, "mediaType");
-	const json_t *size = json_object_get(desc, "size");
 	int error;
 
-	e->envelope = (struct stele_buf)STELE_BUF_INIT(STELE_ROLLOUT_ENTRY_MAX);
-	if (!dig || stele_digest_validate(dig) < 0 || !mt ||
-	    strcmp(mt, STELE_MT_DSSE) || !json_is_integer(size) ||
-	    json_integer_value(size) < 0 ||
-	    json_integer_value(size) > (json_int_t)STELE_ROLLOUT_ENTRY_MAX)
-		return bad(name, i, "its layer is not a DSSE envelope of at most 64 KiB");
-	snprintf(e->digest, sizeof(e->digest), "%s", dig);
-	if ((error = stele_registry_blob_get(&e->envelope, r, repo, dig)) < 0) {
-		if (error == STELE_EVERIFY || error == STELE_ENOTFOUND)
-			return bad(name, i, "%s", stele_error_last());
-		return error;
-	}
-	if ((uint64_t)json_integer_value(size) != e->envelope.len)
-		return bad(name, i, "its size is not the layer's");
 	if (stele_dsse_parse(&env, e->envelope.ptr, e->envelope.len,
 			     "the entry") < 0) {
 		error = bad(name, i, "%s", stele_error_last());
@@ -297,6 +280,84 @@ out:
 	return error;
 }
 
+/* Fetch entry i's envelope, as layer `desc` describes it. */
+static int
+entry_fetch(struct stele_rollout_journal *j, size_t i, const json_t *desc,
+	    struct stele_registry *r, const char *name, const char *repo)
+{
+	struct stele_rollout_entry *e = &j->e[i];
+	const char *dig = stele_json_str(desc, "digest");
+	const char *mt = stele_json_str(desc, "mediaType");
+	const json_t *size = json_object_get(desc, "size");
+	int error;
+
+	if (!dig || stele_digest_validate(dig) < 0 || !mt ||
+	    strcmp(mt, STELE_MT_DSSE) || !json_is_integer(size) ||
+	    json_integer_value(size) < 0 ||
+	    json_integer_value(size) > (json_int_t)STELE_ROLLOUT_ENTRY_MAX)
+		return bad(name, i, "its layer is not a DSSE envelope of at most 64 KiB");
+	snprintf(e->digest, sizeof(e->digest), "%s", dig);
+	if ((error = stele_registry_blob_get(&e->envelope, r, repo, dig)) < 0) {
+		if (error == STELE_EVERIFY || error == STELE_ENOTFOUND)
+			return bad(name, i, "%s", stele_error_last());
+		return error;
+	}
+	if ((uint64_t)json_integer_value(size) != e->envelope.len)
+		return bad(name, i, "its size is not the layer's");
+	return 0;
+}
+
+static struct stele_rollout_journal *
+journal_new(size_t n)
+{
+	struct stele_rollout_journal *j = stele_xcalloc(1, sizeof(*j));
+	size_t i;
+
+	j->tags = json_object();
+	j->moved = json_object();
+	j->history = json_array();
+	if (n)
+		j->e = stele_xcalloc(n, sizeof(*j->e));
+	for (i = 0; i < n; i++)
+		j->e[i].envelope = (struct stele_buf)
+			STELE_BUF_INIT(STELE_ROLLOUT_ENTRY_MAX);
+	return j;
+}
+
+int
+stele_rollout_journal_check(struct stele_rollout_journal **out,
+			    const char *name, const struct stele_buf *envelopes,
+			    size_t n, const struct stele_policy *policy)
+{
+	struct stele_rollout_journal *j;
+	size_t i;
+	int error = 0;
+
+	*out = NULL;
+	if (n > STELE_ROLLOUT_ENTRIES_MAX)
+		return stele_error_setc(STELE_EVERIFY,
+			"the rollout journal of %s has more than %d entries",
+			name, STELE_ROLLOUT_ENTRIES_MAX);
+	j = journal_new(n);
+	for (i = 0; i < n && !error; i++) {
+		j->n = i + 1;
+		if ((error = stele_buf_put(&j->e[i].envelope, envelopes[i].ptr,
+					   envelopes[i].len)) < 0) {
+			error = bad(name, i, "it is larger than 64 KiB");
+			break;
+		}
+		stele_digest_bytes(j->e[i].digest, envelopes[i].ptr,
+				   envelopes[i].len);
+		error = entry_check(j, i, name, policy);
+	}
+	if (error < 0) {
+		stele_rollout_journal_free(j);
+		return error;
+	}
+	*out = j;
+	return 0;
+}
+
 int
 stele_rollout_journal_read(struct stele_rollout_journal **out,
 			   struct stele_registry *r, const char *name,
@@ -304,24 +365,21 @@ stele_rollout_journal_read(struct stele_rollout_journal **out,
 			   const struct stele_policy *policy)
 {
 	struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
-	struct stele_rollout_journal *j = calloc(1, sizeof(*j));
+	struct stele_rollout_journal *j = NULL, *fetched = NULL;
+	struct stele_buf *env = NULL;
+	char head[STELE_DIGEST_STRLEN];
 	json_t *m = NULL, *layers;
 	const char *at;
 	char *mt = NULL;
-	size_t i, n;
+	size_t i, n = 0;
 	int error;
 
 	*out = NULL;
-	if (!j)
-		return stele_error_set("out of memory");
-	j->tags = json_object();
-	j->moved = json_object();
-	j->history = json_array();
-	error = stele_registry_manifest_get(&b, j->head, &mt, r, repo, tag);
+	error = stele_registry_manifest_get(&b, head, &mt, r, repo, tag);
 	if (error == STELE_ENOTFOUND) {
-		j->head[0] = '\0';
+		*out = journal_new(0);
 		error = 0;
-		goto done;
+		goto out;
 	}
 	if (error < 0)
 		goto out;
@@ -341,21 +399,24 @@ stele_rollout_journal_read(struct stele_rollout_journal **out,
 			name, STELE_ROLLOUT_ENTRIES_MAX);
 		goto out;
 	}
-	if (n && !(j->e = calloc(n, sizeof(*j->e)))) {
-		error = stele_error_set("out of memory");
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		j->n = i + 1;
-		if ((error = entry_read(j, i, json_array_get(layers, i), r, name,
-					repo, policy)) < 0)
+	fetched = journal_new(n);
+	fetched->n = n; /* storage only: freed whole */
+	for (i = 0; i < n; i++)
+		if ((error = entry_fetch(fetched, i, json_array_get(layers, i),
+					 r, name, repo)) < 0)
 			goto out;
-	}
-done:
+	env = stele_xcalloc(n ? n : 1, sizeof(*env));
+	for (i = 0; i < n; i++)
+		env[i] = fetched->e[i].envelope;
+	if ((error = stele_rollout_journal_check(&j, name, env, n, policy)) < 0)
+		goto out;
+	/* The check computed each digest from the bytes; the fetch checked
+	 * the bytes against the layer's. */
+	snprintf(j->head, sizeof(j->head), "%s", head);
 	*out = j;
-	j = NULL;
 out:
-	stele_rollout_journal_free(j);
+	free(env);
+	stele_rollout_journal_free(fetched);
 	json_decref(m);
 	free(mt);
 	stele_buf_release(&b);

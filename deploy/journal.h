@@ -81,6 +81,15 @@ int stele_rollout_journal_read(struct stele_rollout_journal **out,
 			       const char *repo, const char *tag,
 			       const struct stele_policy *policy);
 void stele_rollout_journal_free(struct stele_rollout_journal *j);
+/*
+ * The same checks over `n` envelopes already read (each at most
+ * STELE_ROLLOUT_ENTRY_MAX bytes), in order; head is left "".  What the
+ * reader above uses once it has fetched them; unit tests use it alone.
+ */
+int stele_rollout_journal_check(struct stele_rollout_journal **out,
+				const char *name,
+				const struct stele_buf *envelopes, size_t n,
+				const struct stele_policy *policy);
 
 /* A move to record: what the caller did and how it was verified. */
 struct stele_rollout_move {

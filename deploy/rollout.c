@@ -9,6 +9,7 @@
 #include "signer/dsse.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/init.h"
 #include "util/json.h"
 #include "verify/policy.h"
 #include "verify/push.h"
@@ -432,11 +433,13 @@ int
 stele_rollout_health_url(const char *url, unsigned timeout_s)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
-	CURL *h = curl_easy_init();
+	CURL *h;
 	long status = 0;
 	CURLcode rc;
 
-	if (!h)
+	if (stele_init() < 0)
+		return STELE_ERROR;
+	if (!(h = curl_easy_init()))
 		return stele_error_set("cannot start a health check of '%s'", url);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
