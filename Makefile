@@ -29,7 +29,7 @@ ALL_CFLAGS += -O1 -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
 ALL_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-LIB_SRC := $(sort $(wildcard util/*.c oci/*.c builder/*.c keys/*.c deploy/*.c \
+LIB_SRC := $(sort $(wildcard util/*.c oci/*.c builder/*.c keys/*.c deploy/*.c sbom/*.c \
 	signer/*.c verify/*.c registry/*.c))
 CLI_SRC := $(sort $(wildcard cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))

@@ -28,6 +28,7 @@ int cmd_copy(int argc, char **argv);
 int cmd_rollout(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_logout(int argc, char **argv);
+int cmd_sbom(int argc, char **argv);
 
 /* Keys (cmd_sign.c, cmd_attest.c): load a key file, asking for its
  * passphrase (file, $STELE_PASSWORD or terminal), after its permissions are
@@ -82,5 +83,7 @@ struct stele_limits;
 #define CLI_LIMIT_CASES case CLI_LIMIT_SIZE: case CLI_LIMIT_ENTRIES
 int cli_limit_opt(struct stele_limits *l, int c, const char *arg);
 extern const char *cli_version;
+/* cmd_sbom.c: "stele <version>", the creator SBOMs name (malloc'd). */
+char *cli_sbom_tool(void);
 
 #endif

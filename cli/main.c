@@ -24,6 +24,7 @@ static const struct cmd cmds[] = {
 	{ "keygen", cmd_keygen, "make a key pair, Ed25519 or ECDSA P-256 (cosign's key file format)" },
 	{ "sign", cmd_sign, "sign an image (cosign-compatible signature)" },
 	{ "attest", cmd_attest, "sign an image's provenance as a DSSE attestation" },
+	{ "sbom", cmd_sbom, "list an image's packages and files as an SPDX or CycloneDX SBOM" },
 	{ "verify", cmd_verify, "check an image against a policy or a key" },
 	{ "rebuild", cmd_rebuild, "rebuild an image from its provenance and compare" },
 	{ "fsck", cmd_fsck, "check an OCI image layout for corrupt or dangling blobs" },

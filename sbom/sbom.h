@@ -1,0 +1,156 @@
+#ifndef STELE_SBOM_SBOM_H
+#define STELE_SBOM_SBOM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "oci/image.h"
+#include "util/buf.h"
+#include "util/limits.h"
+
+/*
+ * The inventory of an image (docs/sbom.md), read from its layers as they
+ * are stored: each layer blob is streamed once through libarchive (never
+ * extracted, never held in memory), its digest checked against the
+ * manifest as it is read, whiteouts applied as the OCI layer spec says
+ * (".wh.NAME" and ".wh..wh..opq" hide what lower layers put there, never
+ * what the same layer holds).  Every regular file is hashed (SHA-256, and
+ * MD5 and SHA-1 to compare with the package databases).
+ *
+ * Package databases read from the final tree, as regular files only (a
+ * database, or a directory above it, that is a symlink is refused,
+ * STELE_EINVALID, naming it):
+ *  - dpkg: var/lib/dpkg/status and var/lib/dpkg/status.d/<name> (distroless);
+ *    entries whose Status is deinstall or not-installed are skipped;
+ *    ownership from var/lib/dpkg/info/<name>[:<arch>].list and .md5sums
+ *    (status.d/<name>.md5sums for distroless);
+ *  - apk: lib/apk/db/installed (fields P V A o L F R Z c);
+ * A database that does not parse is refused (STELE_EINVALID, naming the
+ * file, the line and what is wrong).  Limits: a database file larger than
+ * STELE_SBOM_DB_MAX bytes, all captured database files together larger
+ * than STELE_SBOM_DB_TOTAL_MAX, more than STELE_SBOM_PKGS_MAX packages, or
+ * a layer with more entries than `limits` allows (util/limits.h) is
+ * refused (STELE_EINVALID, naming the limit).
+ *
+ * A package's layer is the lowest layer from which, through every layer
+ * above it, its database lists it at the same version: the layer that
+ * installed it.  Its step and source commit come from the image's stele
+ * provenance (builder/provenance.h's one strict reader), when it has one.
+ *
+ * Files of the final tree that no package lists are "unowned" and listed
+ * with their digest; files a package lists in md5sums (dpkg) or Z (apk)
+ * whose bytes hash otherwise are "modified", a finding of their own.
+ */
+#define STELE_SBOM_DB_MAX (32u << 20)
+#define STELE_SBOM_DB_TOTAL_MAX (128u << 20)
+#define STELE_SBOM_PKGS_MAX 100000
+
+enum stele_sbom_format {
+	STELE_SBOM_SPDX = 0,     /* SPDX 2.3 JSON */
+	STELE_SBOM_CYCLONEDX     /* CycloneDX 1.6 JSON */
+};
+
+/* Where one layer came from (provenance); strings borrowed or NULL. */
+struct stele_sbom_layer {
+	char diff_id[STELE_DIGEST_STRLEN];
+	char digest[STELE_DIGEST_STRLEN];
+	char *recipe;           /* recipe path, NULL without provenance */
+	int line;
+	char *instruction;
+	char *stage;
+	char *commit;           /* source commit (gitCommit), or NULL */
+	int base;               /* inherited from a base image */
+};
+
+struct stele_sbom_pkg {
+	const char *type;       /* "deb" or "apk" (static) */
+	char *name, *version, *arch;
+	char *source, *source_version;  /* dpkg Source: (else the binary's) */
+	char *origin;           /* apk o */
+	char *license;          /* apk L */
+	char *maintainer;       /* dpkg Maintainer: */
+	char *url;              /* apk U, dpkg Homepage */
+	char *commit;           /* apk c (aports commit) */
+	char *db;               /* the database file that lists it */
+	size_t layer;           /* index into layers */
+	size_t nfiles;          /* files it owns present in the image */
+	char *purl;
+};
+
+enum stele_sbom_finding {
+	STELE_SBOM_UNOWNED = 1,  /* owned by no package */
+	STELE_SBOM_MODIFIED      /* bytes disagree with the package database */
+};
+
+struct stele_sbom_file {
+	char *path;             /* "usr/bin/x", relative */
+	enum stele_sbom_finding finding;
+	char sha256[65];        /* hex */
+	char sha1[41];          /* hex */
+	uint64_t size;
+	size_t layer;
+	char *package;          /* modified: the package that lists it */
+	char *expected;         /* modified: the database's checksum */
+};
+
+struct stele_sbom {
+	char image[STELE_DIGEST_STRLEN];   /* manifest digest */
+	char created[32];       /* the image's created, RFC 3339 UTC */
+	char *distro_id, *distro_version;  /* os-release ID, VERSION_ID */
+	struct stele_sbom_layer *layers;
+	size_t nlayers;
+	struct stele_sbom_pkg *pkgs;     /* sorted by type, name, arch, version */
+	size_t npkgs;
+	struct stele_sbom_file *files;   /* sorted by path */
+	size_t nfiles;
+	size_t nowned;          /* regular files owned by some package */
+};
+
+struct stele_sbom_opts {
+	struct stele_limits limits;    /* zeros: the defaults */
+};
+
+/* Read the inventory of `img`.  *out owned by the caller. */
+int stele_sbom_read(struct stele_sbom **out, const struct stele_image *img,
+		    const struct stele_sbom_opts *opts);
+void stele_sbom_free(struct stele_sbom *s);
+
+/*
+ * Emit the document, canonical JSON (sorted keys, compact), appended to
+ * `out`: the same inventory gives the same bytes.  Timestamps are the
+ * image's created; the SPDX namespace and the CycloneDX serial number are
+ * derived from the image digest.  `tool` is "stele <version>"-like text
+ * for the creator fields.
+ */
+int stele_sbom_emit(struct stele_buf *out, const struct stele_sbom *s,
+		    enum stele_sbom_format fmt, const char *tool);
+
+/* "spdx"/"spdx-json"/"spdxjson" or "cyclonedx"/"cyclonedx-json"; -1 else. */
+int stele_sbom_format_parse(const char *s);
+/* The in-toto predicate type of a format. */
+const char *stele_sbom_predicate(enum stele_sbom_format fmt);
+
+/*
+ * Internal, shared by the files of sbom/ and the unit tests: the parsers
+ * of the databases, over their bytes.  `what` names the file in errors.
+ * Packages are appended to `pkgs` (layer left 0).
+ */
+struct stele_sbom__pkgs {
+	struct stele_sbom_pkg *v;
+	size_t n, alloc;
+};
+int stele_sbom__dpkg_status(struct stele_sbom__pkgs *pkgs, const char *data,
+			    size_t len, const char *what);
+/* apk: each file of package `pkg` (index in pkgs), with its Z: checksum
+ * ("Q1<base64 sha1>") or NULL. */
+typedef int (*stele_sbom__own_fn)(void *payload, size_t pkg, const char *path,
+				  const char *sum);
+int stele_sbom__apk_installed(struct stele_sbom__pkgs *pkgs, const char *data,
+			      size_t len, const char *what,
+			      stele_sbom__own_fn own, void *payload);
+void stele_sbom__pkg_release(struct stele_sbom_pkg *p);
+/* The purl of a package (malloc'd); distro may be NULL. */
+char *stele_sbom__purl(const struct stele_sbom_pkg *p, const char *ns,
+		       const char *distro);
+
+#endif
