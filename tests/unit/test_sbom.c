@@ -1,0 +1,358 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sbom/sbom.h"
+#include "sbom/tree.h"
+#include "util/error.h"
+#include "util/fs.h"
+
+#define assert_ok(expr) do { \
+	int rc_ = (expr); \
+	if (rc_ < 0) \
+		fail_msg("%s: %d: %s", #expr, rc_, stele_error_last()); \
+} while (0)
+
+static void
+pkgs_free(struct stele_sbom__pkgs *ps)
+{
+	while (ps->n)
+		stele_sbom__pkg_release(&ps->v[--ps->n]);
+	free(ps->v);
+	memset(ps, 0, sizeof(*ps));
+}
+
+static const char status_ok[] =
+	"Package: libc6\n"
+	"Status: install ok installed\n"
+	"Architecture: amd64\n"
+	"Multi-Arch: same\n"
+	"Source: glibc\n"
+	"Version: 2.36-9+deb12u4\n"
+	"Maintainer: GNU Libc Maintainers <debian-glibc@lists.debian.org>\n"
+	"Description: GNU C Library: Shared libraries\n"
+	" Contains the standard libraries.\n"
+	" .\n"
+	" More.\n"
+	"Homepage: https://www.gnu.org/software/libc/libc.html\n"
+	"\n"
+	"Package: gone\n"
+	"Status: deinstall ok config-files\n"
+	"Architecture: amd64\n"
+	"Version: 1.0\n"
+	"\n"
+	"Package: never\n"
+	"Status: install ok not-installed\n"
+	"\n"
+	"Package: libgcc-s1\n"
+	"Status: install ok installed\n"
+	"Architecture: amd64\n"
+	"Source: gcc-12 (12.2.0-14)\n"
+	"Version: 1:12.2.0-14\n"
+	"\n";
+
+static void
+test_sbom_dpkg_status(void **state)
+{
+	struct stele_sbom__pkgs ps = { NULL, 0, 0 };
+	char *purl;
+
+	(void)state;
+	assert_ok(stele_sbom__dpkg_status(&ps, status_ok, strlen(status_ok),
+					  "var/lib/dpkg/status"));
+	assert_int_equal(ps.n, 2);
+	assert_string_equal(ps.v[0].name, "libc6");
+	assert_string_equal(ps.v[0].version, "2.36-9+deb12u4");
+	assert_string_equal(ps.v[0].arch, "amd64");
+	assert_string_equal(ps.v[0].source, "glibc");
+	assert_string_equal(ps.v[0].source_version, "2.36-9+deb12u4");
+	assert_string_equal(ps.v[0].url, "https://www.gnu.org/software/libc/libc.html");
+	assert_string_equal(ps.v[1].name, "libgcc-s1");
+	assert_string_equal(ps.v[1].source, "gcc-12");
+	assert_string_equal(ps.v[1].source_version, "12.2.0-14");
+	purl = stele_sbom__purl(&ps.v[0], "debian", "debian-12");
+	assert_string_equal(purl, "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4"
+			    "?arch=amd64&distro=debian-12&upstream=glibc");
+	free(purl);
+	purl = stele_sbom__purl(&ps.v[1], "debian", NULL);
+	assert_string_equal(purl, "pkg:deb/debian/libgcc-s1@1%3A12.2.0-14"
+			    "?arch=amd64&upstream=gcc-12%4012.2.0-14");
+	free(purl);
+	pkgs_free(&ps);
+}
+
+/* Every malformed status is refused, naming the file and line. */
+static void
+test_sbom_dpkg_rejects(void **state)
+{
+	static const struct { const char *in, *msg; } bad[] = {
+		{ "Package: a\nVersion: 1\nnot a field\n", "line 3: not a 'Field: value'" },
+		{ " continued\nPackage: a\n", "line 1: a continuation line" },
+		{ "Version: 1\nStatus: install ok installed\n\n", "without a Package" },
+		{ "Package: a\nPackage: b\nVersion: 1\n", "'Package' appears twice" },
+		{ "Package: a\nStatus: install ok installed\n\n", "has no Version" },
+		{ "Package: a\nVersion: 1 2\n", "malformed Version" },
+		{ "Package: A_B\nVersion: 1\n", "not a Debian package name" },
+		{ "Package: a\nVersion: 1\nArchitecture: x/y\n", "malformed Architecture" },
+		{ "Package: a\nVersion: 1\nStatus: installed\n", "malformed Status" },
+		{ "Package: a\nVersion: 1\nSource: b (1\n", "malformed Source" },
+		{ "Package: a\nVersion: 1\nSource: b/c\n", "malformed Source" },
+		{ "Package: a\nVersion: 1\nVersion: 2\n", "appears twice" },
+		{ "Package: a\nVersion: 1\nArchitecture: amd64\n\n"
+		  "Package: a\nVersion: 1\nArchitecture: amd64\n", NULL },
+	};
+	struct stele_sbom__pkgs ps = { NULL, 0, 0 };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		int rc = stele_sbom__dpkg_status(&ps, bad[i].in, strlen(bad[i].in),
+						 "var/lib/dpkg/status");
+
+		if (!bad[i].msg) {
+			/* Duplicates are refused later, over all databases. */
+			assert_int_equal(rc, 0);
+			pkgs_free(&ps);
+			continue;
+		}
+		if (rc != STELE_EINVALID)
+			fail_msg("case %zu accepted", i);
+		if (!strstr(stele_error_last(), bad[i].msg) ||
+		    !strstr(stele_error_last(), "var/lib/dpkg/status"))
+			fail_msg("case %zu: '%s'", i, stele_error_last());
+		assert_int_equal(ps.n, 0);
+	}
+	/* A NUL byte. */
+	assert_int_equal(stele_sbom__dpkg_status(&ps, "Package: a\0x\n", 12, "s"),
+			 STELE_EINVALID);
+	assert_non_null(strstr(stele_error_last(), "NUL"));
+}
+
+struct owned {
+	char paths[8][64];
+	char sums[8][64];
+	size_t pkg[8];
+	size_t n;
+};
+
+static int
+own_cb(void *payload, size_t pkg, const char *path, const char *sum)
+{
+	struct owned *o = payload;
+
+	assert_true(o->n < 8);
+	snprintf(o->paths[o->n], 64, "%s", path);
+	snprintf(o->sums[o->n], 64, "%s", sum ? sum : "-");
+	o->pkg[o->n++] = pkg;
+	return 0;
+}
+
+static const char apk_ok[] =
+	"C:Q1abc=\n"
+	"P:musl\n"
+	"V:1.2.5-r0\n"
+	"A:x86_64\n"
+	"S:383152\n"
+	"L:MIT\n"
+	"o:musl\n"
+	"c:4fe5ec52\n"
+	"F:lib\n"
+	"R:ld-musl-x86_64.so.1\n"
+	"a:0:0:755\n"
+	"Z:Q1vXSXGuhBPKKbOKnI6JdTSNBWTSk=\n"
+	"R:libc.musl-x86_64.so.1\n"
+	"\n"
+	"P:busybox-binsh\n"
+	"V:1.36.1-r29\n"
+	"A:x86_64\n"
+	"L:GPL-2.0-only\n"
+	"o:busybox\n"
+	"U:https://busybox.net/\n"
+	"F:bin\n"
+	"R:sh\n"
+	"\n";
+
+static void
+test_sbom_apk(void **state)
+{
+	struct stele_sbom__pkgs ps = { NULL, 0, 0 };
+	struct owned o;
+	char *purl;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	assert_ok(stele_sbom__apk_installed(&ps, apk_ok, strlen(apk_ok),
+					    "lib/apk/db/installed", own_cb, &o));
+	assert_int_equal(ps.n, 2);
+	assert_string_equal(ps.v[0].name, "musl");
+	assert_string_equal(ps.v[0].version, "1.2.5-r0");
+	assert_string_equal(ps.v[0].license, "MIT");
+	assert_string_equal(ps.v[0].commit, "4fe5ec52");
+	assert_string_equal(ps.v[1].source, "busybox");
+	assert_int_equal(o.n, 3);
+	assert_string_equal(o.paths[0], "lib/ld-musl-x86_64.so.1");
+	assert_string_equal(o.sums[0], "Q1vXSXGuhBPKKbOKnI6JdTSNBWTSk=");
+	assert_string_equal(o.paths[1], "lib/libc.musl-x86_64.so.1");
+	assert_string_equal(o.sums[1], "-");
+	assert_string_equal(o.paths[2], "bin/sh");
+	assert_int_equal(o.pkg[2], 1);
+	purl = stele_sbom__purl(&ps.v[1], "alpine", "alpine-3.20.3");
+	assert_string_equal(purl, "pkg:apk/alpine/busybox-binsh@1.36.1-r29"
+			    "?arch=x86_64&distro=alpine-3.20.3&upstream=busybox");
+	free(purl);
+	pkgs_free(&ps);
+}
+
+static void
+test_sbom_apk_rejects(void **state)
+{
+	static const struct { const char *in, *msg; } bad[] = {
+		{ "P:a\nV:1\nnonsense\n", "line 3: not a 'K:value'" },
+		{ "V:1\n\n", "without a valid P: name" },
+		{ "P:a b\nV:1\n", "without a valid P: name" },
+		{ "P:a\n\n", "has no V: version" },
+		{ "P:a\nV:1;rm\n", "malformed V: version" },
+		{ "P:a\nV:1\nP:b\n", "field 'P' appears twice" },
+		{ "P:a\nV:1\nR:file\n", "a file (R:) before its directory" },
+		{ "P:a\nV:1\nA:x y\n", "malformed A: architecture" },
+	};
+	struct stele_sbom__pkgs ps = { NULL, 0, 0 };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		if (stele_sbom__apk_installed(&ps, bad[i].in, strlen(bad[i].in),
+					      "lib/apk/db/installed", NULL,
+					      NULL) != STELE_EINVALID)
+			fail_msg("case %zu accepted", i);
+		if (!strstr(stele_error_last(), bad[i].msg))
+			fail_msg("case %zu: '%s'", i, stele_error_last());
+		assert_int_equal(ps.n, 0);
+	}
+}
+
+/* A huge database: more packages than the cap. */
+static void
+test_sbom_too_many(void **state)
+{
+	struct stele_buf b = STELE_BUF_INIT(64u << 20);
+	struct stele_sbom__pkgs ps = { NULL, 0, 0 };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i <= STELE_SBOM_PKGS_MAX; i++)
+		stele_buf_printf(&b, "P:p%zu\nV:1\n\n", i);
+	assert_int_equal(stele_sbom__apk_installed(&ps, b.ptr, b.len, "installed",
+						   NULL, NULL), STELE_EINVALID);
+	assert_non_null(strstr(stele_error_last(), "more than"));
+	assert_int_equal(ps.n, 0);
+	stele_buf_release(&b);
+}
+
+static struct stele_sbom__node *
+node(const char *path, int type, const char *link)
+{
+	struct stele_sbom__node *n = stele_xcalloc(1, sizeof(*n));
+
+	n->path = stele_xstrdup(path);
+	n->type = (uint8_t)type;
+	n->link = link ? stele_xstrdup(link) : NULL;
+	return n;
+}
+
+/* Symlinks resolve as in the container: merged /usr, absolute targets,
+ * "..", loops. */
+static void
+test_sbom_tree_resolve(void **state)
+{
+	struct stele_sbom__tree t;
+	struct stele_sbom__node *n;
+	char name[32];
+	int via, i;
+
+	(void)state;
+	stele_sbom__tree_init(&t);
+	stele_sbom__tree_put(&t, node("bin", STELE_SBOM__LINK, "usr/bin"));
+	stele_sbom__tree_put(&t, node("usr", STELE_SBOM__DIR, NULL));
+	stele_sbom__tree_put(&t, node("usr/bin", STELE_SBOM__DIR, NULL));
+	stele_sbom__tree_put(&t, node("usr/bin/ls", STELE_SBOM__FILE, NULL));
+	stele_sbom__tree_put(&t, node("usr/bin/abs", STELE_SBOM__LINK, "/usr/bin/ls"));
+	stele_sbom__tree_put(&t, node("usr/bin/up", STELE_SBOM__LINK, "../../../usr/bin/ls"));
+	stele_sbom__tree_put(&t, node("loop", STELE_SBOM__LINK, "loop"));
+	n = stele_sbom__resolve(&t, "bin/ls", 0, &via);
+	assert_non_null(n);
+	assert_string_equal(n->path, "usr/bin/ls");
+	assert_int_equal(via, 1);
+	n = stele_sbom__resolve(&t, "usr/bin/ls", 0, &via);
+	assert_non_null(n);
+	assert_int_equal(via, 0);
+	n = stele_sbom__resolve(&t, "bin/abs", 1, NULL);
+	assert_non_null(n);
+	assert_string_equal(n->path, "usr/bin/ls");
+	n = stele_sbom__resolve(&t, "bin/up", 1, NULL);
+	assert_non_null(n);
+	assert_string_equal(n->path, "usr/bin/ls");
+	n = stele_sbom__resolve(&t, "bin/abs", 0, NULL);
+	assert_non_null(n);
+	assert_int_equal(n->type, STELE_SBOM__LINK);
+	assert_null(stele_sbom__resolve(&t, "loop/x", 1, NULL));
+	assert_null(stele_sbom__resolve(&t, "nothing/x", 1, NULL));
+	/* Grow, delete, iterate. */
+	for (i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "f/%d", i);
+		stele_sbom__tree_put(&t, node(name, STELE_SBOM__FILE, NULL));
+	}
+	for (i = 0; i < 3000; i += 2) {
+		snprintf(name, sizeof(name), "f/%d", i);
+		stele_sbom__tree_del(&t, name);
+	}
+	assert_int_equal(t.n, 7 + 1500);
+	assert_null(stele_sbom__tree_get(&t, "f/0"));
+	assert_non_null(stele_sbom__tree_get(&t, "f/1"));
+	stele_sbom__tree_release(&t);
+}
+
+static void
+test_sbom_paths(void **state)
+{
+	(void)state;
+	assert_true(stele_sbom__pkgdb_path("var/lib/dpkg/status"));
+	assert_true(stele_sbom__pkgdb_path("var/lib/dpkg/status.d/libc6"));
+	assert_false(stele_sbom__pkgdb_path("var/lib/dpkg/status.d/libc6.md5sums"));
+	assert_false(stele_sbom__pkgdb_path("var/lib/dpkg/status.d/a/b"));
+	assert_true(stele_sbom__pkgdb_path("lib/apk/db/installed"));
+	assert_true(stele_sbom__captured_path("var/lib/dpkg/info/libc6:amd64.list"));
+	assert_true(stele_sbom__captured_path("var/lib/dpkg/status.d/libc6.md5sums"));
+	assert_false(stele_sbom__captured_path("var/lib/dpkg/info/libc6.postinst"));
+	assert_true(stele_sbom__captured_path("etc/os-release"));
+	assert_int_equal(stele_sbom_format_parse("spdx"), STELE_SBOM_SPDX);
+	assert_int_equal(stele_sbom_format_parse("spdxjson"), STELE_SBOM_SPDX);
+	assert_int_equal(stele_sbom_format_parse("cyclonedx"), STELE_SBOM_CYCLONEDX);
+	assert_int_equal(stele_sbom_format_parse("xml"), -1);
+	assert_string_equal(stele_sbom_predicate(STELE_SBOM_SPDX),
+			    "https://spdx.dev/Document");
+	assert_string_equal(stele_sbom_predicate(STELE_SBOM_CYCLONEDX),
+			    "https://cyclonedx.org/bom");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sbom_dpkg_status),
+		cmocka_unit_test(test_sbom_dpkg_rejects),
+		cmocka_unit_test(test_sbom_apk),
+		cmocka_unit_test(test_sbom_apk_rejects),
+		cmocka_unit_test(test_sbom_too_many),
+		cmocka_unit_test(test_sbom_tree_resolve),
+		cmocka_unit_test(test_sbom_paths),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
