@@ -429,12 +429,16 @@ stele_sbom__layer_read(struct stele_sbom__tree *t,
 			break;
 		if (rc < ARCHIVE_WARN) {
 			error = stele_error_archive(x.a, prefix);
-			goto out;
+			break;
 		}
 		if ((error = entry(&x, e)) < 0)
-			goto out;
+			break;
 	}
-	/* The rest of the blob counts for its digest. */
+	/*
+	 * The rest of the blob counts for its digest.  The bytes are parsed
+	 * as they stream, so a blob that fails to parse is read to its end
+	 * too: a corrupt blob is reported as corrupt, whatever it broke.
+	 */
 	while (read_cb(NULL, r, &buf) > 0)
 		;
 	stele_hashpipe_finish(r->h, got, &size);
@@ -445,6 +449,8 @@ stele_sbom__layer_read(struct stele_sbom__tree *t,
 			(unsigned long long)size, got);
 		goto out;
 	}
+	if (error < 0)
+		goto out;
 	apply_whiteouts(&x);
 	*db_changed = x.db_changed;
 out:
