@@ -192,8 +192,10 @@ spdx_doc(const struct stele_sbom *s, const char *tool)
 		char *id = spdx_id("Package", p->name, i), *why = origin_text(s, p->layer);
 		char *note = stele_xasprintf("%s; database /%s; %zu files",
 					     why, p->db, p->nfiles);
-		char *src = stele_xasprintf("built from %s source package %s %s",
-					    p->type, p->source, p->source_version);
+		char *src = stele_xasprintf("built from %s source package %s %s%s%s",
+					    p->type, p->source, p->source_version,
+					    p->commit ? " at commit " : "",
+					    p->commit ? p->commit : "");
 		json_t *o = json_pack(
 			"{s:s,s:s,s:s,s:s,s:b,s:s,s:s,s:s,s:s,s:[{s:s,s:s,s:s}],s:[o]}",
 			"SPDXID", id, "name", p->name, "versionInfo", p->version,
@@ -309,6 +311,7 @@ cdx_doc(const struct stele_sbom *s, const char *tool)
 		prop(props, "stele:package:files", files);
 		prop(props, "stele:package:source", src);
 		prop(props, "stele:package:type", p->type);
+		prop(props, "stele:package:commit", p->commit);
 		free(src);
 		c = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "type", "library",
 			      "bom-ref", p->purl, "name", p->name,
@@ -373,6 +376,31 @@ cdx_doc(const struct stele_sbom *s, const char *tool)
 	json_object_set_new(doc, "serialNumber", json_sprintf("urn:uuid:%s", uuid));
 	free(ver);
 	return doc;
+}
+
+int
+stele_sbom_statement(struct stele_buf *out, const struct stele_sbom *s,
+		     enum stele_sbom_format fmt, const char *tool,
+		     const char *name)
+{
+	json_t *doc = fmt == STELE_SBOM_SPDX ? spdx_doc(s, tool) : cdx_doc(s, tool);
+	json_t *st;
+	int error;
+
+	if (!doc)
+		return stele_error_set("cannot build the SBOM document (out of memory)");
+	st = json_pack("{s:s,s:[{s:s,s:{s:s}}],s:s,s:o}",
+		       "_type", "https://in-toto.io/Statement/v1",
+		       "subject", "name", name && *name ? name : s->image,
+		       "digest", "sha256", s->image + 7,
+		       "predicateType", stele_sbom_predicate(fmt),
+		       "predicate", doc);
+	if (!st)
+		return stele_error_setc(STELE_EINVALID,
+			"cannot build the SBOM statement (a subject name that is not UTF-8?)");
+	error = stele_json_emit(out, st);
+	json_decref(st);
+	return error;
 }
 
 int

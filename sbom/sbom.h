@@ -125,6 +125,16 @@ void stele_sbom_free(struct stele_sbom *s);
 int stele_sbom_emit(struct stele_buf *out, const struct stele_sbom *s,
 		    enum stele_sbom_format fmt, const char *tool);
 
+/*
+ * The document as the predicate of an in-toto Statement v1 whose subject
+ * is the image (`name`, or the digest when NULL), predicateType
+ * stele_sbom_predicate(fmt) (cosign's spdxjson and cyclonedx types):
+ * canonical JSON appended to `out`, the exact bytes to sign.
+ */
+int stele_sbom_statement(struct stele_buf *out, const struct stele_sbom *s,
+			 enum stele_sbom_format fmt, const char *tool,
+			 const char *name);
+
 /* "spdx"/"spdx-json"/"spdxjson" or "cyclonedx"/"cyclonedx-json"; -1 else. */
 int stele_sbom_format_parse(const char *s);
 /* The in-toto predicate type of a format. */

@@ -132,6 +132,7 @@ test_sbom_dpkg_rejects(void **state)
 	assert_int_equal(stele_sbom__dpkg_status(&ps, "Package: a\0x\n", 12, "s"),
 			 STELE_EINVALID);
 	assert_non_null(strstr(stele_error_last(), "NUL"));
+	pkgs_free(&ps);
 }
 
 struct owned {
@@ -235,6 +236,7 @@ test_sbom_apk_rejects(void **state)
 			fail_msg("case %zu: '%s'", i, stele_error_last());
 		assert_int_equal(ps.n, 0);
 	}
+	pkgs_free(&ps);
 }
 
 /* A huge database: more packages than the cap. */
@@ -252,6 +254,7 @@ test_sbom_too_many(void **state)
 						   NULL, NULL), STELE_EINVALID);
 	assert_non_null(strstr(stele_error_last(), "more than"));
 	assert_int_equal(ps.n, 0);
+	pkgs_free(&ps);
 	stele_buf_release(&b);
 }
 
