@@ -12,6 +12,7 @@
 #include "sbom/tree.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/init.h"
 
 #define assert_ok(expr) do { \
 	int rc_ = (expr); \
@@ -357,5 +358,9 @@ main(void)
 		cmocka_unit_test(test_sbom_paths),
 	};
 
+	if (stele_init() < 0) {
+		fprintf(stderr, "%s\n", stele_error_last());
+		return 1;
+	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
