@@ -74,7 +74,7 @@ jr() { python3 j.py "$REG" "$@"; }
 
 # denied HOW: promote and status stop with that message; nothing moves.
 stopped() {
-	expect_code 1 rollout promote $P "$R" 2>err; cat err
+	expect_code 1 rollout promote --policy policy.json --key deploy.key "$R" 2>err; cat err
 	grep -q "$1" err && [ "$(tag_digest live)" = "$V1" ] &&
 	expect_code 1 rollout status --policy policy.json "$R" 2>err && grep -q "$1" err
 }
