@@ -2,7 +2,7 @@
 # stele rollout: stage v1, promote, stage v2, promote, roll back, each move
 # checked with skopeo, and the journal's status (who, when, what).
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/rollout-lib.sh"
+. "$TOP/tests/e2e/rollout-lib.sh"
 
 if ! rollout_setup; then
 	test_skip 'rollout' 'Debian docker-registry did not start on 127.0.0.1'

@@ -3,7 +3,7 @@
 # a key revoked after staging (promote verifies again), a failing, hanging
 # or unreachable health check, a journal key the policy does not trust.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/rollout-lib.sh"
+. "$TOP/tests/e2e/rollout-lib.sh"
 
 if ! rollout_setup; then
 	test_skip 'rollout refusals' 'Debian docker-registry did not start on 127.0.0.1'

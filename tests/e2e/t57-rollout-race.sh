@@ -4,7 +4,7 @@
 # and the read-back (a proxy on 127.0.0.1 races the put) is reported; a tag
 # moved outside stele rollout stops every later rollout until it is put back.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/rollout-lib.sh"
+. "$TOP/tests/e2e/rollout-lib.sh"
 
 if ! rollout_setup; then
 	test_skip 'rollout races' 'Debian docker-registry did not start on 127.0.0.1'

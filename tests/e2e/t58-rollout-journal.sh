@@ -4,7 +4,7 @@
 # repository's journal, a journal cut short, or something else under its
 # tag stops the rollout (and status) and moves nothing.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/rollout-lib.sh"
+. "$TOP/tests/e2e/rollout-lib.sh"
 
 if ! rollout_setup; then
 	test_skip 'rollout journal' 'Debian docker-registry did not start on 127.0.0.1'
