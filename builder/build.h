@@ -22,6 +22,13 @@
 typedef void (*stele_progress_fn)(void *payload, const char *msg);
 struct stele_registry_opts;
 
+/* RUN --mount=type=secret,id=ID: the file holding the secret.  Only the
+   id ever reaches a layer, the cache key or the provenance. */
+struct stele_build_secret {
+	const char *id;
+	const char *path;
+};
+
 struct stele_build_opts {
 	const char *context;      /* directory, git+URL#REF or PATH#REF */
 	const char *recipe;       /* -f; NULL: "Dockerfile" in the context */
@@ -47,6 +54,8 @@ struct stele_build_opts {
 				       COPY --from images, ADD'ed tarballs)
 				       and every layer written; zeros: the
 				       defaults (util/limits.h) */
+	const struct stele_build_secret *secrets;
+	size_t nsecrets;
 	stele_progress_fn progress;
 	void *progress_payload;
 };

@@ -53,6 +53,12 @@ stele_cache_open(struct stele_cache **out, const char *dir)
 	return 0;
 }
 
+const char *
+stele_cache_dir(const struct stele_cache *c)
+{
+	return c->dir;
+}
+
 void
 stele_cache_free(struct stele_cache *c)
 {

@@ -21,6 +21,9 @@ struct stele_cache;
 
 int stele_cache_open(struct stele_cache **out, const char *dir);
 void stele_cache_free(struct stele_cache *c);
+/* The cache's directory (RUN --mount=type=cache keeps its mounts in
+   DIR/mounts); borrowed. */
+const char *stele_cache_dir(const struct stele_cache *c);
 /* Hex key of a key object. */
 int stele_cache_key(char out[65], const json_t *key);
 /*

@@ -145,7 +145,10 @@ check_input(json_t *in, const char *where, int depth)
 	static const struct field run_f[] = {
 		{ "kind", F_STR, 1 }, { "argv", F_ARR, 1 }, { "runtime", F_STR, 1 },
 		{ "network", F_STR, 1 }, { "overlay", F_BOOL, 1 },
-		{ "baseDiffIDs", F_ARR, 1 }, { NULL, 0, 0 } };
+		{ "baseDiffIDs", F_ARR, 1 }, { "mounts", F_ARR, 0 }, { NULL, 0, 0 } };
+	static const struct field mount_f[] = {
+		{ "type", F_STR, 1 }, { "target", F_STR, 0 }, { "id", F_STR, 0 },
+		{ NULL, 0, 0 } };
 	const char *kind = stele_json_str(in, "kind");
 	char sub[WHERE_MAX];
 	json_t *s;
@@ -191,6 +194,11 @@ check_input(json_t *in, const char *where, int depth)
 			return stele_error_setc(STELE_EINVALID,
 				"provenance: %s.network is '%s' (want none or host)",
 				where, net);
+		json_array_foreach(json_object_get(in, "mounts"), i, s) {
+			at(sub, "%s.mounts[%zu]", where, i);
+			if ((error = check_obj(s, sub, mount_f)) < 0)
+				return error;
+		}
 		return 0;
 	}
 	if (!strcmp(kind, "stage")) {

@@ -58,7 +58,7 @@ static const struct keyword keywords[] = {
 	  "?link", "*exclude", "?parents" } },
 	{ "ADD", STELE_I_ADD, 'l', 2, 0, { "chown", "chmod", "?link",
 	  "?unpack", "checksum", "?keep-git-dir", "*exclude" } },
-	{ "RUN", STELE_I_RUN, 'j', 1, 0, { "network", "security" } },
+	{ "RUN", STELE_I_RUN, 'j', 1, 0, { "network", "security", "*mount" } },
 	{ "ENTRYPOINT", STELE_I_ENTRYPOINT, 'j', 1, 0, { NULL } },
 	{ "CMD", STELE_I_CMD, 'j', 1, 0, { NULL } },
 	{ "EXPOSE", STELE_I_EXPOSE, 'w', 1, 0, { NULL } },
@@ -395,6 +395,23 @@ check_security(const struct parser *p, const struct stele_instr *in)
 		    v);
 }
 
+/* RUN --mount: each one as BuildKit reads it (builder/values.h). */
+static int
+check_mounts(const struct parser *p, const struct stele_instr *in)
+{
+	struct stele_mount m;
+	const char *v;
+	char why[256];
+	size_t i;
+
+	for (i = 0; (v = stele_instr_flag_nth(in, "mount", i)); i++) {
+		if (stele_value_mount(&m, v, why, sizeof(why)) < 0)
+			return ierr(p, in, "--mount=%s: %s", v, why);
+		stele_mount_release(&m);
+	}
+	return 0;
+}
+
 /* BuildKit's parseSourcesAndDest: files are written, never heredocs. */
 static int
 check_heredoc_dest(const struct parser *p, const struct stele_instr *in)
@@ -657,7 +674,8 @@ parse_args(struct parser *p, struct stele_instr *in,
 	if ((k == STELE_I_COPY || k == STELE_I_ADD) &&
 	    (error = check_heredoc_dest(p, in)) < 0)
 		return error;
-	if (k == STELE_I_RUN && (error = check_security(p, in)) < 0)
+	if (k == STELE_I_RUN && ((error = check_security(p, in)) < 0 ||
+				  (error = check_mounts(p, in)) < 0))
 		return error;
 	return 0;
 }

@@ -1,12 +1,15 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "builder/build_priv.h"
 #include "builder/sandbox.h"
+#include "builder/values.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/root.h"
@@ -269,6 +272,270 @@ strv_free(char **v)
 	free(v);
 }
 
+/* The RUN --mount list, prepared for the sandbox, and what to undo. */
+struct mounts {
+	struct stele_sandbox_mount *m;
+	size_t n;
+	char **own;      /* strings m points into */
+	size_t nown;
+	char **secrets;  /* files holding secret copies, wiped after */
+	size_t nsecrets;
+	int *locks;      /* cache mount lock fds */
+	size_t nlocks;
+	json_t *prov;    /* [{type, target, id}] */
+	char **env;      /* NAME=secret for env= secrets */
+	size_t nenv;
+};
+
+static char *
+own(struct mounts *ms, char *s)
+{
+	ms->own = stele_xrealloc(ms->own, (ms->nown + 1) * sizeof(char *));
+	ms->own[ms->nown++] = s;
+	return s;
+}
+
+static void
+wipe_file(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (fstat(fd, &st) == 0 && st.st_size > 0) {
+			char zero[4096] = { 0 };
+			off_t left = st.st_size;
+
+			while (left > 0) {
+				size_t k = left > (off_t)sizeof(zero) ? sizeof(zero) :
+					   (size_t)left;
+
+				if (write(fd, zero, k) < 0)
+					break;
+				left -= (off_t)k;
+			}
+			(void)fsync(fd);
+		}
+		close(fd);
+	}
+	unlink(path);
+}
+
+static void
+mounts_release(struct mounts *ms)
+{
+	size_t i;
+
+	for (i = 0; i < ms->nsecrets; i++) {
+		wipe_file(ms->secrets[i]);
+		free(ms->secrets[i]);
+	}
+	for (i = 0; i < ms->nenv; i++) {
+		explicit_bzero(ms->env[i], strlen(ms->env[i]));
+		free(ms->env[i]);
+	}
+	for (i = 0; i < ms->nlocks; i++)
+		close(ms->locks[i]);
+	for (i = 0; i < ms->nown; i++)
+		free(ms->own[i]);
+	free(ms->secrets);
+	free(ms->env);
+	free(ms->locks);
+	free(ms->own);
+	free(ms->m);
+	json_decref(ms->prov);
+	memset(ms, 0, sizeof(*ms));
+}
+
+static const struct stele_build_secret *
+find_secret(struct build *b, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < b->o->nsecrets; i++)
+		if (!strcmp(b->o->secrets[i].id, id))
+			return &b->o->secrets[i];
+	return NULL;
+}
+
+/*
+ * A cache mount: DIR/mounts/<sha256 of the id> under the build cache,
+ * created with the mount's mode and owner, held under an exclusive lock
+ * for the step (every sharing mode: steps never see a cache half-written
+ * by another build).
+ */
+static int
+cache_mount(struct build *b, struct mounts *ms, const struct stele_mount *m,
+	    const char **src)
+{
+	char hex[STELE_DIGEST_STRLEN], *dir, *lock;
+	const char *root = b->cache ? stele_cache_dir(b->cache) : b->tmp;
+	struct stat st;
+	int fd, error = 0;
+
+	stele_digest_bytes(hex, m->id, strlen(m->id));
+	dir = own(ms, stele_xasprintf("%s/mounts/%s", root, hex + 7));
+	lock = stele_xasprintf("%s.lock", dir);
+	if (lstat(dir, &st) < 0) {
+		if ((error = stele_fs_mkdir_p(dir, 0755)) == 0 &&
+		    (chmod(dir, m->mode >= 0 ? (mode_t)m->mode : 0755) < 0 ||
+		     lchown(dir, m->uid >= 0 ? (uid_t)m->uid : 0,
+			    m->gid >= 0 ? (gid_t)m->gid : 0) < 0))
+			error = stele_error_errno("cannot set up cache mount '%s'", dir);
+	} else if (!S_ISDIR(st.st_mode)) {
+		error = stele_error_setc(STELE_EINVALID, "cache mount '%s' is not "
+					 "a directory", dir);
+	}
+	if (!error && (fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		error = stele_error_errno("cannot open '%s'", lock);
+	if (!error && flock(fd, LOCK_EX) < 0) {
+		error = stele_error_errno("cannot lock '%s'", lock);
+		close(fd);
+	} else if (!error) {
+		ms->locks = stele_xrealloc(ms->locks, (ms->nlocks + 1) * sizeof(int));
+		ms->locks[ms->nlocks++] = fd;
+	}
+	free(lock);
+	*src = dir;
+	return error;
+}
+
+/*
+ * A secret: copied (mode 0400 and root's unless mode/uid/gid say
+ * otherwise) into a file of the step's own, bound read-only at the target
+ * (default /run/secrets/ID), and/or put in the environment variable env=.
+ * The copy is wiped after the step.  Missing and not required: no mount.
+ */
+static int
+secret_mount(struct build *b, struct mounts *ms, const struct stele_mount *m,
+	     const char **src, const char **target)
+{
+	const char *id = m->id ? m->id : strrchr(m->target, '/') + 1;
+	const struct stele_build_secret *sec = find_secret(b, id);
+	struct stele_buf buf = STELE_BUF_INIT(500u << 10);
+	char *copy, *dir;
+	int error;
+
+	*src = NULL;
+	if (!sec)
+		return m->required ? stele_error_setc(STELE_EINVALID, "secret "
+			"'%s' is required: give it with --secret id=%s,src=FILE",
+			id, id) : 0;
+	if ((error = stele_fs_read(&buf, sec->path)) < 0) {
+		stele_buf_release(&buf);
+		return stele_error_prefix(error, "secret '%s'", id);
+	}
+	if (m->env) {
+		char *kv = stele_xmalloc(strlen(m->env) + buf.len + 2);
+
+		memcpy(kv, m->env, strlen(m->env));
+		kv[strlen(m->env)] = '=';
+		memcpy(kv + strlen(m->env) + 1, buf.ptr ? buf.ptr : "", buf.len);
+		kv[strlen(m->env) + 1 + buf.len] = '\0';
+		ms->env = stele_xrealloc(ms->env, (ms->nenv + 1) * sizeof(char *));
+		ms->env[ms->nenv++] = kv;
+	}
+	if (m->env && !m->target) {
+		if (buf.ptr)
+			explicit_bzero(buf.ptr, buf.len);
+		stele_buf_release(&buf);
+		return 0;
+	}
+	dir = stele_xasprintf("%s/secret-%u", b->tmp, b->tmp_seq++);
+	copy = stele_path_join(dir, "secret");
+	if ((error = stele_fs_mkdir_p(dir, 0700)) == 0 &&
+	    (error = stele_fs_write_new(copy, buf.ptr ? buf.ptr : "", buf.len,
+					0400)) == 0 &&
+	    (chmod(copy, m->mode >= 0 ? (mode_t)m->mode : 0400) < 0 ||
+	     lchown(copy, m->uid >= 0 ? (uid_t)m->uid : 0,
+		    m->gid >= 0 ? (gid_t)m->gid : 0) < 0))
+		error = stele_error_errno("cannot set up secret '%s'", id);
+	if (buf.ptr)
+		explicit_bzero(buf.ptr, buf.len);
+	stele_buf_release(&buf);
+	free(dir);
+	ms->secrets = stele_xrealloc(ms->secrets,
+				     (ms->nsecrets + 1) * sizeof(char *));
+	ms->secrets[ms->nsecrets++] = copy;
+	if (error < 0)
+		return error;
+	*src = copy;
+	if (!m->target)
+		*target = own(ms, stele_xasprintf("/run/secrets/%s", id));
+	return 0;
+}
+
+/* --mount=…: each one expanded, checked and made ready. */
+static int
+prepare_mounts(struct mounts *ms, struct build *b, struct stage *s,
+	       const struct stele_instr *in, const char *cwd)
+{
+	struct stele_mount m;
+	const char *v, *src, *target;
+	char why[256], **fields[3];
+	size_t i, f;
+	int error = 0;
+
+	ms->prov = json_array();
+	for (i = 0; !error && (v = stele_instr_flag_nth(in, "mount", i)); i++) {
+		if (stele_value_mount(&m, v, why, sizeof(why)) < 0)
+			return build_instr_error(b, in, stele_error_setc(
+				STELE_EINVALID, "--mount=%s: %s", v, why));
+		fields[0] = &m.target;
+		fields[1] = &m.id;
+		fields[2] = &m.env;
+		for (f = 0; f < 3 && !error; f++) {
+			char *x = NULL;
+
+			if (*fields[f] && strchr(*fields[f], '$') &&
+			    (error = build_expand(&x, b, s, in, *fields[f])) == 0) {
+				free(*fields[f]);
+				*fields[f] = x;
+			}
+		}
+		if (error) {
+			stele_mount_release(&m);
+			return error; /* named by build_expand */
+		}
+		if (!error && m.target) {
+			char *joined = m.target[0] == '/' ? stele_xstrdup(m.target) :
+				       stele_xasprintf("%s/%s", cwd, m.target);
+
+			free(m.target);
+			m.target = stele_path_clean_abs(joined);
+			free(joined);
+			if (!strcmp(m.target, "/"))
+				error = stele_error_setc(STELE_EINVALID,
+					"--mount: the target cannot be /");
+		}
+		if (!error && m.type == STELE_MOUNT_CACHE && !m.id)
+			m.id = stele_xstrdup(m.target);
+		src = NULL;
+		target = m.target;
+		if (!error && m.type == STELE_MOUNT_CACHE)
+			error = cache_mount(b, ms, &m, &src);
+		else if (!error && m.type == STELE_MOUNT_SECRET)
+			error = secret_mount(b, ms, &m, &src, &target);
+		if (!error && (m.type != STELE_MOUNT_SECRET || src)) {
+			struct stele_sandbox_mount *sm;
+
+			ms->m = stele_xrealloc(ms->m, (ms->n + 1) * sizeof(*ms->m));
+			sm = &ms->m[ms->n++];
+			sm->target = own(ms, stele_xstrdup(target));
+			sm->source = src;
+			sm->readonly = m.readonly;
+			sm->size = m.size;
+		}
+		if (!error)
+			json_array_append_new(ms->prov, json_pack("{s:s,s:s?,s:s?}",
+				"type", m.type == STELE_MOUNT_CACHE ? "cache" :
+				m.type == STELE_MOUNT_TMPFS ? "tmpfs" : "secret",
+				"target", target, "id", m.id));
+		stele_mount_release(&m);
+	}
+	return error < 0 ? build_instr_error(b, in, error) : 0;
+}
+
 int
 build_run(struct build *b, struct stage *s, const struct stele_instr *in)
 {
@@ -280,12 +547,14 @@ build_run(struct build *b, struct stage *s, const struct stele_instr *in)
 	const char *net = stele_instr_flag(in, "network");
 	const char *wd = stele_json_str(s->config, "WorkingDir");
 	char **argv = NULL, **env = NULL, *scratch = NULL, *pipes = NULL;
+	struct mounts ms;
 	json_t *inputs, *key;
 	char hex[65];
 	uid_t uid = 0;
 	gid_t gid = 0;
 	int error, use_pipes = 0;
 
+	memset(&ms, 0, sizeof(ms));
 	if (net && strcmp(net, "none") && strcmp(net, "host") && strcmp(net, "default"))
 		return build_instr_error(b, in, stele_error_setc(STELE_EINVALID,
 			"--network: want none or host, not '%s'", net));
@@ -307,6 +576,22 @@ build_run(struct build *b, struct stage *s, const struct stele_instr *in)
 		goto out;
 	}
 	env = step_env(b, s, uid);
+	if ((error = prepare_mounts(&ms, b, s, in, wd && *wd ? wd : "/")) < 0)
+		goto out;
+	if (ms.nenv) {
+		size_t ne = 0, k;
+
+		while (env[ne])
+			ne++;
+		env = stele_xrealloc(env, (ne + ms.nenv + 1) * sizeof(char *));
+		for (k = 0; k < ms.nenv; k++)
+			env[ne + k] = NULL;
+		for (k = 0; k < ms.nenv; k++)
+			env[ne + k] = stele_xstrdup(ms.env[k]);
+		env[ne + ms.nenv] = NULL;
+	}
+	so.mounts = ms.m;
+	so.nmounts = ms.n;
 	so.runtime = b->o->runtime;
 	so.lower = s->rootfs;
 	so.scratch = scratch;
@@ -337,6 +622,9 @@ build_run(struct build *b, struct stage *s, const struct stele_instr *in)
 		"argv", strv_json(argv), "runtime", so.runtime ? so.runtime : "runc",
 		"network", so.network_host ? "host" : "none",
 		"overlay", sr.overlay, "baseDiffIDs", json_deep_copy(s->diff_ids));
+	/* by type, target and id; never a secret's content */
+	if (json_array_size(ms.prov))
+		json_object_set(json_array_get(inputs, 0), "mounts", ms.prov);
 	build_progress(b, "  layer %s (%llu bytes)", r.digest,
 		       (unsigned long long)r.size);
 	if ((error = stage_add_layer(b, s, in, &r, inputs)) == 0)
@@ -351,6 +639,13 @@ out:
 	free(scratch);
 	free(pipes);
 	strv_free(argv);
+	if (env) {
+		char **e;
+
+		for (e = env; *e; e++)
+			explicit_bzero(*e, strlen(*e));
+	}
 	strv_free(env);
+	mounts_release(&ms);
 	return error;
 }

@@ -53,6 +53,13 @@ mount_json(const char *dest, const char *type, const char *src,
 			 "source", src, "options", strv_json(opts));
 }
 
+static const char *
+size_opt(char *buf, size_t n, long long size)
+{
+	snprintf(buf, n, "size=%lld", size);
+	return buf;
+}
+
 /* The OCI runtime-spec config for one step. */
 static json_t *
 runtime_config(const struct stele_sandbox_opts *o, const char *root)
@@ -71,6 +78,8 @@ runtime_config(const struct stele_sandbox_opts *o, const char *root)
 	static const char *const ro[] = { "/proc/bus", "/proc/fs", "/proc/irq",
 		"/proc/sys", "/proc/sysrq-trigger", NULL };
 	json_t *caps = strv_json(default_caps), *ns, *mounts, *cfg;
+	char sz[40];
+	size_t i;
 
 	ns = json_pack("[{s:s},{s:s},{s:s},{s:s}]", "type", "pid", "type", "ipc",
 		       "type", "uts", "type", "mount");
@@ -86,6 +95,24 @@ runtime_config(const struct stele_sandbox_opts *o, const char *root)
 	if (o->pipes)
 		json_array_append_new(mounts, mount_json("/dev/pipes", "bind",
 							 o->pipes, pipes_o));
+	for (i = 0; i < o->nmounts; i++) {
+		const struct stele_sandbox_mount *m = &o->mounts[i];
+		json_t *mo = json_array();
+
+		if (m->source) {
+			json_array_append_new(mo, json_string("rbind"));
+			json_array_append_new(mo, json_string(m->readonly ? "ro" : "rw"));
+		} else {
+			/* BuildKit's tmpfs: nosuid, the kernel's 1777 */
+			json_array_append_new(mo, json_string("nosuid"));
+			if (m->size)
+				json_array_append_new(mo, json_string_nocheck(
+					size_opt(sz, sizeof(sz), m->size)));
+		}
+		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:o}",
+			"destination", m->target, "type", m->source ? "bind" : "tmpfs",
+			"source", m->source ? m->source : "tmpfs", "options", mo));
+	}
 	cfg = json_pack("{s:s,s:{s:b,s:{s:i,s:i},s:o,s:o,s:s,s:{s:O,s:O,s:O,s:O},"
 			 "s:[{s:s,s:i,s:i}],s:b},s:{s:s,s:b},s:s,s:o,"
 			 "s:{s:o,s:o,s:o}}",
@@ -215,6 +242,72 @@ copy_tree(const char *from, const char *to)
 	return 0;
 }
 
+static void
+add_stub(struct stele_sandbox_result *r, const char *rel)
+{
+	r->stubs = stele_xrealloc(r->stubs, (r->nstubs + 1) * sizeof(*r->stubs));
+	r->stubs[r->nstubs++] = stele_xstrdup(rel);
+}
+
+/*
+ * The mount points the runtime created for RUN --mount (as BuildKit's stub
+ * cleaner finds them): the target if the stage lacked it and it is empty,
+ * then each parent the stage lacked that holds nothing else.
+ */
+static void
+find_stubs(struct stele_sandbox_result *r, const struct stele_sandbox_opts *o)
+{
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < o->nmounts; i++) {
+		char *cur = stele_xstrdup(o->mounts[i].target + 1), *slash;
+		int first = 1;
+
+		while (*cur) {
+			char *low = stele_path_join(o->lower, cur);
+			char *up = stele_path_join(r->upper, cur);
+			int in_lower = lstat(low, &st) == 0, ok;
+			size_t n = 0;
+
+			ok = !in_lower && lstat(up, &st) == 0;
+			if (ok && S_ISDIR(st.st_mode)) {
+				DIR *dir = opendir(up);
+				struct dirent *e;
+
+				while (dir && (e = readdir(dir)))
+					n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+				if (dir)
+					closedir(dir);
+				ok = n == (first ? 0u : 1u);
+			} else if (ok) {
+				ok = first && S_ISREG(st.st_mode) && st.st_size == 0;
+			}
+			free(low);
+			free(up);
+			if (!ok)
+				break;
+			add_stub(r, cur);
+			first = 0;
+			if (!(slash = strrchr(cur, '/')))
+				break;
+			*slash = '\0';
+		}
+		free(cur);
+	}
+}
+
+static int
+is_stub(const struct stele_sandbox_result *r, const char *rel)
+{
+	size_t i;
+
+	for (i = 0; i < r->nstubs; i++)
+		if (!strcmp(r->stubs[i], rel))
+			return 1;
+	return 0;
+}
+
 int
 stele_sandbox_run(struct stele_sandbox_result *out,
 		  const struct stele_sandbox_opts *o)
@@ -270,6 +363,8 @@ stele_sandbox_run(struct stele_sandbox_result *out,
 			     strrchr(o->scratch, '/') ? strrchr(o->scratch, '/') + 1 :
 			     o->scratch);
 	error = spawn_runtime(&out->status, o, o->scratch, state, id);
+	if (!error)
+		find_stubs(out, o);
 out:
 	if (mounted && umount2(merged, MNT_DETACH) < 0 && !error)
 		error = stele_error_errno("cannot unmount '%s'", merged);
@@ -291,6 +386,13 @@ out:
 void
 stele_sandbox_result_release(struct stele_sandbox_result *r)
 {
+	size_t i;
+
+	for (i = 0; i < r->nstubs; i++)
+		free(r->stubs[i]);
+	free(r->stubs);
+	r->stubs = NULL;
+	r->nstubs = 0;
 	free(r->upper);
 	r->upper = NULL;
 }
@@ -418,6 +520,8 @@ walk_entry(struct diff *d, const char *rel, int depth)
 	if (!in_lower && !strchr(rel, '/') && is_mount_point(rel) &&
 	    S_ISDIR(st.st_mode))
 		goto out; /* made by the runtime for its mounts */
+	if (!in_lower && is_stub(d->r, rel))
+		goto out; /* made for a RUN --mount */
 	if (d->r->overlay) {
 		if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
 			add_whiteout(d, rel);

@@ -21,6 +21,14 @@
  */
 typedef void (*stele_line_fn)(void *payload, const char *line);
 
+/* A RUN --mount as the runtime sees it. */
+struct stele_sandbox_mount {
+	const char *target;  /* absolute, in the container */
+	const char *source;  /* host path to bind, NULL for a tmpfs */
+	int readonly;
+	long long size;      /* tmpfs bytes, 0: the runtime's default */
+};
+
 struct stele_sandbox_opts {
 	const char *runtime;       /* program, default "runc" */
 	const char *lower;         /* the stage's root filesystem */
@@ -34,11 +42,16 @@ struct stele_sandbox_opts {
 	const char *pipes;         /* NULL, or a directory bind-mounted
 				      read-only at /dev/pipes (RUN heredoc
 				      scripts; never in the layer) */
+	const struct stele_sandbox_mount *mounts; /* RUN --mount */
+	size_t nmounts;
 	stele_line_fn output;      /* each line the step prints */
 	void *output_payload;
 };
 
 struct stele_sandbox_result {
+	char **stubs;     /* mount points the runtime made for RUN --mount,
+			     relative; left out of the diff */
+	size_t nstubs;
 	int status;       /* exit status of the step (128+N for a signal) */
 	int overlay;      /* 1: overlayfs was used; 0: a copy */
 	char *upper;      /* overlay: the upper dir; copy: the changed tree */

@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -424,4 +425,250 @@ stele_value_chmod(const char *spec, unsigned mode, int dir)
 	if (chmod_walk(spec, &m, mode & 07777, dir, 1) < 0)
 		return mode & 07777;
 	return m;
+}
+
+/* ---- RUN --mount ---- */
+
+/* Go's strconv.ParseBool. */
+static int
+parse_bool(int *out, const char *v)
+{
+	static const char *const t[] = { "1", "t", "T", "TRUE", "true", "True", NULL };
+	static const char *const f[] = { "0", "f", "F", "FALSE", "false", "False", NULL };
+	size_t i;
+
+	for (i = 0; t[i]; i++)
+		if (!strcmp(v, t[i]))
+			return *out = 1, 0;
+	for (i = 0; f[i]; i++)
+		if (!strcmp(v, f[i]))
+			return *out = 0, 0;
+	return -1;
+}
+
+/* docker/go-units RAMInBytes: a number and an optional binary unit
+   (b, k, m, g, t, p, any case, "b"/"ib" after the letter allowed). */
+static int
+parse_ram(long long *out, const char *v)
+{
+	static const char units[] = "bkmgtp";
+	const char *u;
+	char *end;
+	double n;
+	int shift = 0;
+
+	n = strtod(v, &end);
+	if (end == v || n < 0 || (*v != '.' && !IS_DIGIT(*v)))
+		return -1;
+	if (*end) {
+		char c = (char)(*end | 0x20);
+
+		if (!(u = strchr(units, c)))
+			return -1;
+		shift = (int)(u - units) * 10;
+		end++;
+		if (c != 'b' && (*end | 0x20) == 'i')
+			end++;
+		if (c != 'b' && (*end | 0x20) == 'b')
+			end++;
+		if (*end)
+			return -1;
+	}
+	if (n * (double)(1LL << shift) > 9.0e18)
+		return -1;
+	*out = (long long)(n * (double)(1LL << shift));
+	return 0;
+}
+
+static int mfail(char *why, size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+mfail(char *why, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* The next CSV field (Go's encoding/csv: "…" quotes, "" a quote). */
+static char *
+csv_next(const char **s, int *more)
+{
+	char *out = stele_xmalloc(strlen(*s) + 1), *o = out;
+	const char *p = *s;
+
+	if (*p == '"') {
+		for (p++; *p; p++) {
+			if (*p == '"' && p[1] == '"')
+				*o++ = *p++;
+			else if (*p == '"')
+				break;
+			else
+				*o++ = *p;
+		}
+		if (*p == '"')
+			p++;
+		while (*p && *p != ',')
+			*o++ = *p++;
+	} else {
+		while (*p && *p != ',')
+			*o++ = *p++;
+	}
+	*o = '\0';
+	*more = *p == ',';
+	*s = *p ? p + 1 : p;
+	return out;
+}
+
+int
+stele_value_mount(struct stele_mount *m, const char *spec, char *why, size_t n)
+{
+	const char *s = spec;
+	int ro_auto = 1, b, error = 0, is_bind = 1, more = 1;
+	long long v;
+
+	memset(m, 0, sizeof(*m));
+	m->mode = m->uid = m->gid = -1;
+	m->type = STELE_MOUNT_CACHE;
+	while (more && !error) {
+		char *f = csv_next(&s, &more), *eq = strchr(f, '='), *k, *val, *c;
+
+		if (eq)
+			*eq = '\0';
+		for (c = f; *c; c++)
+			*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+		k = f;
+		val = eq ? eq + 1 : NULL;
+		if (!val) {
+			if (!strcmp(k, "ro") || !strcmp(k, "readonly"))
+				m->readonly = 1, ro_auto = 0;
+			else if (!strcmp(k, "rw") || !strcmp(k, "readwrite"))
+				m->readonly = 0, ro_auto = 0;
+			else if (!strcmp(k, "required") && !is_bind &&
+				 m->type == STELE_MOUNT_SECRET)
+				m->required = 1;
+			else if (!strcmp(k, "required"))
+				error = mfail(why, n, "unexpected key '%s' for this "
+					      "mount type", k);
+			else
+				error = mfail(why, n, "invalid field '%s' must be "
+					      "a key=value pair", k);
+		} else if (!strcmp(k, "type")) {
+			for (c = val; *c; c++)
+				*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+			is_bind = 0;
+			if (!strcmp(val, "cache"))
+				m->type = STELE_MOUNT_CACHE;
+			else if (!strcmp(val, "tmpfs"))
+				m->type = STELE_MOUNT_TMPFS;
+			else if (!strcmp(val, "secret"))
+				m->type = STELE_MOUNT_SECRET;
+			else if (!strcmp(val, "bind"))
+				error = mfail(why, n, "type=%s is not supported: stele "
+					      "steps read only their stage; COPY what "
+					      "the step needs, or use a cache mount",
+					      val);
+			else if (!strcmp(val, "ssh"))
+				error = mfail(why, n, "type=%s is not supported: no SSH "
+					      "agent is forwarded into a build", val);
+			else
+				error = mfail(why, n, "unsupported mount type '%s'",
+					      val);
+		} else if (!strcmp(k, "target") || !strcmp(k, "dst") ||
+			   !strcmp(k, "destination")) {
+			free(m->target);
+			m->target = stele_xstrdup(val);
+		} else if (!strcmp(k, "id")) {
+			free(m->id);
+			m->id = stele_xstrdup(val);
+		} else if (!strcmp(k, "env")) {
+			free(m->env);
+			m->env = stele_xstrdup(val);
+		} else if (!strcmp(k, "sharing")) {
+			if (strcmp(val, "shared") && strcmp(val, "private") &&
+			    strcmp(val, "locked"))
+				error = mfail(why, n, "unsupported sharing value "
+					      "'%s'", val);
+			free(m->sharing);
+			m->sharing = stele_xstrdup(val);
+		} else if (!strcmp(k, "ro") || !strcmp(k, "readonly") ||
+			   !strcmp(k, "rw") || !strcmp(k, "readwrite")) {
+			if (parse_bool(&b, val) < 0)
+				error = mfail(why, n, "invalid value for %s: %s", k, val);
+			/* ro/readonly=B, rw/readwrite=B */
+			m->readonly = !strcmp(k, "ro") || !strcmp(k, "readonly") ?
+				      b : !b;
+			ro_auto = 0;
+		} else if (!strcmp(k, "required")) {
+			if (m->type != STELE_MOUNT_SECRET || is_bind)
+				error = mfail(why, n, "unexpected key '%s' for this "
+					      "mount type", k);
+			else if (parse_bool(&m->required, val) < 0)
+				error = mfail(why, n, "invalid value for %s: %s", k, val);
+		} else if (!strcmp(k, "size")) {
+			if (m->type != STELE_MOUNT_TMPFS || is_bind)
+				error = mfail(why, n, "unexpected key '%s' for this "
+					      "mount type", k);
+			else if (!strchr(val, '$') && parse_ram(&m->size, val) < 0)
+				error = mfail(why, n, "invalid value for %s: %s", k, val);
+		} else if (!strcmp(k, "mode") || !strcmp(k, "uid") ||
+			   !strcmp(k, "gid")) {
+			char *end;
+
+			v = strtoll(val, &end, *k == 'm' ? 8 : 10);
+			if (!*val || *end || v < 0 || v > 0xffffffffLL)
+				error = mfail(why, n, "invalid value %s for %s", val, k);
+			else if (*k == 'm')
+				m->mode = v;
+			else if (*k == 'u')
+				m->uid = v;
+			else
+				m->gid = v;
+		} else if (!strcmp(k, "from") || !strcmp(k, "source") ||
+			   !strcmp(k, "src")) {
+			error = mfail(why, n, "'%s' is not supported on a mount: "
+				      "a cache starts empty, a secret comes from "
+				      "--secret", k);
+		} else {
+			error = mfail(why, n, "unexpected key '%s' in '%s'", k, spec);
+		}
+		free(f);
+	}
+	if (!error && is_bind)
+		error = mfail(why, n, "%s", "type=bind (the default) is not supported: "
+			      "give type=cache, tmpfs or secret");
+	if (!error && m->type != STELE_MOUNT_SECRET && m->type != STELE_MOUNT_CACHE &&
+	    (m->mode >= 0 || m->uid >= 0 || m->gid >= 0))
+		error = mfail(why, n, "%s", "mode, uid and gid are not allowed "
+			      "for tmpfs mounts");
+	if (!error && m->sharing && m->type != STELE_MOUNT_CACHE)
+		error = mfail(why, n, "%s", "sharing is only for cache mounts");
+	if (!error && m->type == STELE_MOUNT_SECRET && !m->target && !m->id)
+		error = mfail(why, n, "%s", "invalid secret mount: one of id, "
+			      "target required");
+	if (!error && m->type != STELE_MOUNT_SECRET && !m->target)
+		error = mfail(why, n, "a %s mount needs a target",
+			      m->type == STELE_MOUNT_CACHE ? "cache" : "tmpfs");
+	if (!error && m->env && m->type != STELE_MOUNT_SECRET)
+		error = mfail(why, n, "unexpected key '%s' for this mount type",
+			      "env");
+	if (!error && ro_auto)
+		m->readonly = m->type == STELE_MOUNT_SECRET;
+	if (error)
+		stele_mount_release(m);
+	return error;
+}
+
+void
+stele_mount_release(struct stele_mount *m)
+{
+	free(m->target);
+	free(m->id);
+	free(m->env);
+	free(m->sharing);
+	m->target = m->id = m->env = m->sharing = NULL;
 }

@@ -40,6 +40,27 @@ int stele_value_ports(char ***out, size_t *n, const char *spec,
 int stele_value_chmod_check(const char *spec, const char **why);
 unsigned stele_value_chmod(const char *spec, unsigned mode, int dir);
 
+/*
+ * RUN --mount=… as BuildKit reads it (commands_runmount.go): CSV fields
+ * key=value (keys in any case; ro/rw/required may stand alone).  stele
+ * runs type=cache, tmpfs and secret; type=bind and ssh are refused with a
+ * reason.  Values may hold variables, expanded by the build.
+ */
+enum stele_mount_type { STELE_MOUNT_CACHE = 'c', STELE_MOUNT_TMPFS = 't',
+			STELE_MOUNT_SECRET = 's' };
+struct stele_mount {
+	enum stele_mount_type type;
+	char *target, *id, *env, *sharing; /* NULL when not given */
+	int readonly;
+	int required;
+	long long size;            /* tmpfs bytes, 0: the default */
+	long long mode, uid, gid;  /* -1 when not given */
+};
+/* 0, or -1 with a reason written into why[whylen]. */
+int stele_value_mount(struct stele_mount *out, const char *spec, char *why,
+		      size_t whylen);
+void stele_mount_release(struct stele_mount *m);
+
 /* A signal Docker knows: a name (SIG optional) or a number 1..64; 1/0. */
 int stele_value_signal(const char *sig);
 

@@ -25,6 +25,8 @@ static const char build_usage[] =
 	"  -t, --tag NAME[:TAG]     name in the local store (default tag: latest)\n"
 	"      --build-arg K=V      set a build argument (repeatable)\n"
 	"      --target STAGE       build up to this stage\n"
+	"      --secret id=ID,src=FILE  a secret for RUN --mount=type=secret,id=ID\n"
+	"                           (repeatable; never in a layer, key or provenance)\n"
 	"  -o, --output oci:DIR[:TAG]  write into an OCI image layout instead\n"
 	"      --compression gzip|zstd|none  layer compression (default gzip)\n"
 	"      --runtime PATH       OCI runtime for RUN steps (default runc)\n"
@@ -46,6 +48,33 @@ static const char build_usage[] =
 	"\n"
 	"The build epoch is SOURCE_DATE_EPOCH, else the source commit's time,\n"
 	"else 0; the same inputs give the same digest on any machine.\n";
+
+/*
+ * --secret id=ID,src=FILE (also source=, and BuildKit's type=file); the
+ * strings point into argv.
+ */
+static int
+parse_secret(struct stele_build_secret **v, size_t *n, char *arg)
+{
+	struct stele_build_secret s = { NULL, NULL };
+	char *f, *save = NULL;
+
+	for (f = strtok_r(arg, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(f, "id=", 3))
+			s.id = f + 3;
+		else if (!strncmp(f, "src=", 4))
+			s.path = f + 4;
+		else if (!strncmp(f, "source=", 7))
+			s.path = f + 7;
+		else if (strcmp(f, "type=file"))
+			return -1;
+	}
+	if (!s.id || !*s.id || !s.path || !*s.path)
+		return -1;
+	*v = stele_xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[(*n)++] = s;
+	return 0;
+}
 
 /* --check: nothing but the recipe; exit 0 when it is valid. */
 static int
@@ -87,6 +116,7 @@ cmd_build(int argc, char **argv)
 		{ "locked", no_argument, NULL, 'l' },
 		{ "sign-key", required_argument, NULL, 'K' },
 		{ "check", no_argument, NULL, 'C' },
+		{ "secret", required_argument, NULL, 'S' },
 		CLI_INSECURE_KEY_OPTION,
 		CLI_LIMIT_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
@@ -94,6 +124,7 @@ cmd_build(int argc, char **argv)
 	};
 	struct cli_registry reg;
 	struct stele_build_opts o = { 0 };
+	struct stele_build_secret *secrets = NULL;
 	struct stele_build_result res;
 	struct stele_ref *out = NULL;
 	const char *tag = NULL, *output = NULL, *signkey = NULL;
@@ -113,6 +144,7 @@ cmd_build(int argc, char **argv)
 		case 'a':
 			if (!strchr(optarg, '=') && !getenv(optarg)) {
 				free(args);
+				free(secrets);
 				return cli_usage(build_usage,
 					"--build-arg '%s': want KEY=VALUE", optarg);
 			}
@@ -124,6 +156,7 @@ cmd_build(int argc, char **argv)
 		case 'c':
 			if ((comp = cli_compression(optarg)) < 0) {
 				free(args);
+				free(secrets);
 				return cli_usage(build_usage,
 					"unknown compression '%s'", optarg);
 			}
@@ -139,45 +172,62 @@ cmd_build(int argc, char **argv)
 		CLI_REGISTRY_CONNECT_CASES:
 			if (cli_registry_opt(&reg, c, optarg) < 0) {
 				free(args);
+				free(secrets);
 				return cli_usage(build_usage, "%s", stele_error_last());
 			}
 			break;
 		case 'l': o.locked = 1; break;
 		case 'C': check = 1; break;
+		case 'S':
+			if (parse_secret(&secrets, &o.nsecrets, optarg) < 0) {
+				free(args);
+				free(secrets);
+				return cli_usage(build_usage, "--secret '%s': want "
+						 "id=ID,src=FILE", optarg);
+			}
+			break;
 		CLI_LIMIT_CASES:
 			if (cli_limit_opt(&o.limits, c, optarg) < 0) {
 				free(args);
+				free(secrets);
 				return cli_usage(build_usage, "%s", stele_error_last());
 			}
 			break;
 		case 'h':
 			free(args);
+			free(secrets);
 			fputs(build_usage, stdout);
 			return EXIT_OK;
 		default:
 			free(args);
+			free(secrets);
 			fputs(build_usage, stderr);
 			return EXIT_USAGE;
 		}
 	}
 	o.build_args = args;
+	o.secrets = secrets;
 	o.compression = (enum stele_compression)comp;
 	if (check) {
 		free(args);
+		free(secrets);
 		return check_recipe(&o, argc - optind, argv + optind, quiet);
 	}
 	if (optind != argc - 1) {
 		free(args);
+		free(secrets);
 		return cli_usage(build_usage, "need exactly one CONTEXT");
 	}
 	o.context = argv[optind];
 	if (o.locked && !o.lock) {
 		free(args);
+		free(secrets);
 		return cli_usage(build_usage, "--locked needs --lock FILE");
 	}
 	if (output) {
 		if (strncmp(output, "oci:", 4)) {
 			free(args);
+			free(secrets);
 			return cli_usage(build_usage, "--output must be oci:DIR[:TAG]");
 		}
 		/* Without a tag: -t's tag, else latest. */
@@ -192,6 +242,7 @@ cmd_build(int argc, char **argv)
 		outspec = stele_xstrdup(tag ? tag : "");
 		if (!tag) {
 			free(args);
+			free(secrets);
 			free(outspec);
 			return cli_usage(build_usage, "give -t NAME[:TAG] or -o oci:DIR[:TAG]");
 		}
@@ -199,6 +250,7 @@ cmd_build(int argc, char **argv)
 	if ((error = stele_ref_parse(&out, outspec)) < 0 ||
 	    out->transport == STELE_REF_DOCKER) {
 		free(args);
+		free(secrets);
 		free(outspec);
 		if (!error)
 			stele_error_set("cannot build straight into a registry; build, then push");
@@ -238,5 +290,6 @@ cmd_build(int argc, char **argv)
 	stele_ref_free(out);
 	free(outspec);
 	free(args);
+	free(secrets);
 	return code;
 }

@@ -144,3 +144,69 @@ test_expect_success 'RUN --security=sandbox is what every step gets; --network=d
 	printf "FROM busybox:test\nRUN --security=sandbox --network=default <<EOF\nid -u >/sec\nEOF\n" >ctx/sec.df &&
 	unpack sec && [ "$(cat u-sec/rootfs/sec)" = 0 ]
 '
+
+# RUN --mount: tmpfs, cache and secret (BuildKit's meaning).
+printf 'not-in-the-recipe-%s' 7f3a9c >secret.txt
+cat >ctx/mnt.df <<'DF'
+FROM busybox:test
+RUN --mount=type=tmpfs,target=/scratch/tmp echo x >/scratch/tmp/f && ls /scratch/tmp >/tmpfs-ls
+RUN --mount=type=cache,target=/var/cache/app,id=c1 <<EOF
+n=$(cat /var/cache/app/n 2>/dev/null || echo 0)
+echo $((n + 1)) >/var/cache/app/n
+EOF
+RUN --mount=type=secret,id=tok wc -c </run/secrets/tok >/secret-len && stat -c %a /run/secrets/tok >/secret-mode
+RUN --mount=type=secret,id=tok,env=TOK,target=/x/tok,mode=0440 sh -c 'printf %s "$TOK" | wc -c >/secret-env && stat -c %a /x/tok >/secret-mode2'
+RUN --mount=type=secret,id=absent touch /absent-skipped
+DF
+test_expect_success 'RUN --mount=type=tmpfs|cache|secret: mounted for the step, never in the layer' '
+	stele build -q --secret id=tok,src=$TMP/secret.txt -f ctx/mnt.df -o oci:$TMP/mnt:x ctx >/dev/null &&
+	umoci unpack --image mnt:x u-mnt >/dev/null &&
+	[ "$(cat u-mnt/rootfs/tmpfs-ls)" = f ] && [ ! -e u-mnt/rootfs/scratch ] &&
+	[ ! -e u-mnt/rootfs/var/cache/app ] && [ ! -e u-mnt/rootfs/run/secrets ] && [ ! -e u-mnt/rootfs/x ] &&
+	[ "$(cat u-mnt/rootfs/secret-len)" = 24 ] && [ "$(cat u-mnt/rootfs/secret-mode)" = 400 ] &&
+	[ "$(cat u-mnt/rootfs/secret-env)" = 24 ] && [ "$(cat u-mnt/rootfs/secret-mode2)" = 440 ] &&
+	[ -e u-mnt/rootfs/absent-skipped ]
+'
+test_expect_success 'a secret is in no layer, cache entry, provenance or store; only its id is recorded' '
+	! grep -rl "not-in-the-recipe" mnt "$STELE_CACHE" "$STELE_STORE" &&
+	stele inspect --json oci:$TMP/mnt:x >mnt.json && grep -q "\"id\":\"tok\"" mnt/blobs/sha256/* &&
+	grep -l "\"type\":\"secret\"" mnt/blobs/sha256/* >/dev/null && grep -l "\"type\":\"cache\"" mnt/blobs/sha256/* >/dev/null
+'
+test_expect_success 'a cache mount keeps its content across builds, outside the image' '
+	stele build -q --no-cache --secret id=tok,src=$TMP/secret.txt -f ctx/mnt.df -o oci:$TMP/mnt2:x ctx >/dev/null &&
+	n=$(cat "$STELE_CACHE"/mounts/*/n) && [ "$n" = 2 ]
+'
+test_expect_success 'RUN --mount builds twice to the same digest' '
+	d1=$(stele build -q --no-cache --secret id=tok,src=$TMP/secret.txt -f ctx/mnt.df -o oci:$TMP/mnt3:x ctx) &&
+	d2=$(stele build -q --no-cache --secret id=tok,src=$TMP/secret.txt -f ctx/mnt.df -o oci:$TMP/mnt4:x ctx) &&
+	[ "$d1" = "$d2" ]
+'
+test_expect_success 'a required secret that is not given names how to give it' '
+	printf "FROM busybox:test\nRUN --mount=type=secret,id=need,required true\n" >ctx/bad.df &&
+	expect_code 3 stele build -q -f ctx/bad.df -o oci:$TMP/bad:x ctx 2>err && cat err &&
+	grep -q "ctx/bad.df:2: RUN: secret .need. is required: give it with --secret id=need,src=FILE" err
+'
+# badmount NAME MESSAGE MOUNT
+badmount() {
+	printf "FROM busybox:test\nRUN --mount=%s true\n" "$3" >ctx/bad.df
+	printf '%s\n' "$2" >want
+	test_expect_success "RUN --mount rejects: $1" "
+		expect_code 3 stele build -q -f ctx/bad.df -o oci:$TMP/bad:x ctx 2>err; rc=\$?; cat err
+		[ \$rc = 0 ] && grep -q 'ctx/bad.df:2: RUN: --mount=' err && grep -qF -f want err
+	"
+}
+badmount 'bind' 'type=bind is not supported: stele steps read only their stage' 'type=bind,source=x,target=/x'
+badmount 'the default type (bind)' 'type=bind (the default) is not supported' 'target=/x'
+badmount 'ssh' 'type=ssh is not supported: no SSH agent is forwarded' 'type=ssh'
+badmount 'an unknown type' "unsupported mount type 'nfs'" 'type=nfs,target=/x'
+badmount 'an unknown key' "unexpected key 'colour'" 'type=cache,target=/x,colour=red'
+badmount 'from= on a cache' "'from' is not supported on a mount" 'type=cache,target=/x,from=build'
+badmount 'mode on a tmpfs' 'mode, uid and gid are not allowed for tmpfs mounts' 'type=tmpfs,target=/x,mode=0700'
+badmount 'a secret without id or target' 'invalid secret mount: one of id, target required' 'type=secret'
+badmount 'a cache without a target' 'a cache mount needs a target' 'type=cache,id=x'
+badmount 'a bad sharing' "unsupported sharing value 'all'" 'type=cache,target=/x,sharing=all'
+badmount 'a bad size' 'invalid value for size: lots' 'type=tmpfs,target=/x,size=lots'
+test_expect_success '--secret wants id=ID,src=FILE' '
+	expect_code 2 stele build -q --secret tok -f ctx/mnt.df -o oci:$TMP/bad:x ctx 2>err && cat err &&
+	grep -q -- "--secret .tok.: want id=ID,src=FILE" err
+'

@@ -41,9 +41,11 @@ written(void)
 		json_pack("[{s:s,s:s}]", "image", "b", "digest", "sha256:" H64), 1);
 	step = stele_prov_record_new("application/vnd.oci.image.layer.v1.tar+gzip",
 		"sha256:" H64, 5, "sha256:" H64, "fetch", "Dockerfile", 2,
-		"RUN --network=host x", json_pack("[{s:s,s:[s],s:s,s:s,s:b,s:[]}]",
+		"RUN --network=host x", json_pack("[{s:s,s:[s],s:s,s:s,s:b,s:[],"
+		"s:[{s:s,s:s,s:s}]}]",
 		"kind", "run", "argv", "x", "runtime", "runc", "network", "host",
-		"overlay", 1, "baseDiffIDs"), 0);
+		"overlay", 1, "baseDiffIDs", "mounts", "type", "cache", "target",
+		"/c", "id", "/c"), 0);
 	inputs = json_pack("[{s:s,s:s,s:i,s:[],s:[o]},{s:s,s:s,s:s,s:{s:s}},"
 		"{s:s,s:s,s:s,s:{s:s}},{s:s,s:s,s:s,s:{s:s}}]",
 		"kind", "stage", "stage", "fetch", "index", 0, "diffIDs", "steps", step,
@@ -122,6 +124,8 @@ static const struct mutation mutations[] = {
 	{ "predicate.runDetails.byproducts.1.annotations.inputs.0.steps", 1, NULL, "has no 'steps'" },
 	{ "predicate.runDetails.byproducts.1.annotations.inputs.0.steps.0.annotations.inputs.0.network", 0, "\"bridge\"", "want none or host" },
 	{ "predicate.runDetails.byproducts.1.annotations.inputs.1.digest.sha256", 0, "\"abc\"", "not a SHA-256" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.0.steps.0.annotations.inputs.0.mounts.0.secret", 0, "\"x\"", "unknown field 'secret'" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.0.steps.0.annotations.inputs.0.mounts.0.type", 1, NULL, "has no 'type'" },
 	{ "predicate.runDetails.byproducts.1.annotations.inputs.2.name", 1, NULL, "has no 'name'" },
 	{ "predicate.runDetails.byproducts.1.annotations.inputs.2.path", 0, "\"x\"", "unknown field 'path'" },
 	{ "predicate.runDetails.byproducts.1.annotations.inputs.3.uri", 0, "1", "uri is not a string" },

@@ -820,8 +820,12 @@ test_recipe_flag_errors(void **state)
 		     "recipe:2: ADD: unknown flag '--from'");
 	expect_error("FROM a\nCMD --help\n",
 		     "recipe:2: CMD: unknown flag '--help'");
-	expect_error("FROM a\nRUN --mount=type=cache,target=/x make\n",
-		     "recipe:2: RUN: unknown flag '--mount'");
+	expect_error("FROM a\nRUN --mount=type=bind,target=/x make\n",
+		     "recipe:2: RUN: --mount=type=bind,target=/x: type=bind is not "
+		     "supported: stele steps read only their stage; COPY what the "
+		     "step needs, or use a cache mount");
+	expect_error("FROM a\nRUN --device=x make\n",
+		     "recipe:2: RUN: unknown flag '--device'");
 	expect_error("FROM a\nENV --x=1 a=b\n",
 		     "recipe:2: ENV: unknown flag '--x'");
 	expect_error("FROM a\nCOPY --parent a b\n",
@@ -839,6 +843,25 @@ test_recipe_flag_errors(void **state)
 	expect_error("FROM a\nADD --unpack=1 a b\n",
 		     "recipe:2: ADD: expecting boolean value for flag "
 		     "'--unpack', not: 1");
+}
+
+static void
+test_recipe_run_mount(void **state)
+{
+	static const char *const want[] = {
+		"FROM [a]", "RUN --mount=type=cache,target=/c --mount=type=secret,"
+		"id=s [make]", NULL
+	};
+
+	(void)state;
+	expect_dump("FROM a\nRUN --mount=type=cache,target=/c "
+		    "--mount=type=secret,id=s make\n", want);
+	expect_error("FROM a\nRUN --mount=type=tmpfs make\n",
+		     "recipe:2: RUN: --mount=type=tmpfs: a tmpfs mount needs a "
+		     "target");
+	expect_error("FROM a\nONBUILD RUN --mount=type=ssh make\n",
+		     "recipe:2: RUN: --mount=type=ssh: type=ssh is not supported: "
+		     "no SSH agent is forwarded into a build");
 }
 
 static void
@@ -1937,6 +1960,7 @@ main(void)
 		cmocka_unit_test(test_recipe_flag_errors),
 		cmocka_unit_test(test_recipe_bool_flags),
 		cmocka_unit_test(test_recipe_run_security),
+		cmocka_unit_test(test_recipe_run_mount),
 		cmocka_unit_test(test_recipe_argument_counts),
 		cmocka_unit_test(test_recipe_single_argument),
 		cmocka_unit_test(test_recipe_unknown_instruction),

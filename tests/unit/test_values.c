@@ -259,6 +259,74 @@ test_values_chmod(void **state)
 	}
 }
 
+static void
+test_values_mount(void **state)
+{
+	static const char *const bad[] = {
+		"", "target=/x", "type=bind,target=/x", "type=ssh", "type=nfs",
+		"type=cache", "type=cache,target=/x,colour=red",
+		"type=tmpfs,target=/x,mode=0700", "type=secret",
+		"type=cache,target=/x,sharing=all", "type=tmpfs,target=/x,size=lots",
+		"type=cache,target=/x,size=1m", "type=cache,target=/x,required",
+		"type=cache,target=/x,ro=maybe", "type=cache,target=/x,from=a",
+		"type=cache,target=/x,mode=9", "type=tmpfs,target=/x,env=A",
+		"type=cache,target", NULL
+	};
+	struct stele_mount m;
+	char why[256];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(stele_value_mount(&m, "type=cache,target=/x", why,
+					   sizeof(why)), 0);
+	assert_int_equal(m.type, STELE_MOUNT_CACHE);
+	assert_string_equal(m.target, "/x");
+	assert_false(m.readonly);
+	assert_null(m.id);
+	stele_mount_release(&m);
+	assert_int_equal(stele_value_mount(&m, "TYPE=Secret,id=a,required,"
+		"mode=0440,uid=1,gid=2,env=E", why, sizeof(why)), 0);
+	assert_int_equal(m.type, STELE_MOUNT_SECRET);
+	assert_true(m.readonly && m.required);
+	assert_true(m.mode == 0440 && m.uid == 1 && m.gid == 2);
+	assert_string_equal(m.env, "E");
+	stele_mount_release(&m);
+	assert_int_equal(stele_value_mount(&m, "type=tmpfs,dst=/t,size=64m",
+					   why, sizeof(why)), 0);
+	assert_true(m.size == 64LL << 20);
+	stele_mount_release(&m);
+	assert_int_equal(stele_value_mount(&m, "type=tmpfs,target=/t,size=1.5GiB",
+					   why, sizeof(why)), 0);
+	assert_true(m.size == 3LL << 29);
+	stele_mount_release(&m);
+	assert_int_equal(stele_value_mount(&m, "type=cache,target=/x,ro", why,
+					   sizeof(why)), 0);
+	assert_true(m.readonly);
+	stele_mount_release(&m);
+	assert_int_equal(stele_value_mount(&m, "type=cache,target=/x,"
+		"readwrite=false,sharing=locked", why, sizeof(why)), 0);
+	assert_true(m.readonly);
+	assert_string_equal(m.sharing, "locked");
+	stele_mount_release(&m);
+	assert_int_equal(stele_value_mount(&m, "type=secret,id=a,rw=true",
+					   why, sizeof(why)), 0);
+	assert_false(m.readonly);
+	stele_mount_release(&m);
+	assert_int_equal(stele_value_mount(&m, "\"type=cache\",\"target=/a,b\"",
+					   why, sizeof(why)), 0);
+	assert_string_equal(m.target, "/a,b");
+	stele_mount_release(&m);
+	for (i = 0; bad[i]; i++) {
+		why[0] = '\0';
+		if (stele_value_mount(&m, bad[i], why, sizeof(why)) == 0) {
+			print_error("'%s' accepted\n", bad[i]);
+			stele_mount_release(&m);
+			fail();
+		}
+		assert_true(why[0] != '\0');
+	}
+}
+
 int
 main(void)
 {
@@ -267,6 +335,7 @@ main(void)
 		cmocka_unit_test(test_values_int32),
 		cmocka_unit_test(test_values_ports),
 		cmocka_unit_test(test_values_chmod),
+		cmocka_unit_test(test_values_mount),
 	};
 
 	if (stele_init() < 0) {
