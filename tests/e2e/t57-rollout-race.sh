@@ -49,6 +49,7 @@ test_expect_success 'a slot tag moved outside stele rollout is caught too' '
 # A proxy in front of the registry that, once told a digest (in file
 # race), puts that digest's manifest under "live" right after forwarding
 # a put of "live": the other mover wins between the put and the read-back.
+# While the file race.journal exists, it refuses puts of the journal.
 cat >proxy.py <<'PY'
 import http.client, http.server, os, sys
 reg, port, flag = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -57,6 +58,14 @@ class H(http.server.BaseHTTPRequestHandler):
     def do(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else None
+        if self.command == "PUT" and self.path.endswith("/manifests/stele-journal") and os.path.exists(flag + ".journal"):
+            msg = b'{"errors":[{"code":"DENIED","message":"journal writes refused by the test"}]}'
+            self.send_response(403)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(msg)))
+            self.end_headers()
+            self.wfile.write(msg)
+            return
         c = http.client.HTTPConnection(reg)
         c.request(self.command, self.path, body=body,
                   headers={k: v for k, v in self.headers.items() if k.lower() != "connection"})
@@ -109,6 +118,16 @@ test_expect_success 'another mover between the put and the read-back is reported
 	grep -q "tag .live. of $PX/race names $V1 after it was moved to $V2: another process moved it at the same time" err &&
 	rollout status --json "docker://$PX/race" >st.json &&
 	[ "$(json_get st.json .journal.entries)" = 3 ] && [ "$(json_get st.json .tags.live.digest)" = "$V1" ]
+'
+
+test_expect_success 'a journal that cannot be written after the move is reported, and the next rollout stops' '
+	rollout stage $P app:2 "docker://$PX/race" >/dev/null 2>err; cat err &&
+	touch race.journal &&
+	expect_code 3 rollout promote $P "docker://$PX/race" 2>err; cat err; rm -f race.journal &&
+	grep -q "^stele: .live. of $PX/race now names $V2, but the journal entry could not be written" err &&
+	grep -q "journal writes refused by the test" err &&
+	expect_code 1 rollout status "docker://$PX/race" 2>err; cat err &&
+	grep -q "tag .live. of $PX/race names $V2, but its rollout journal (4 entries) says $V1" err
 '
 
 test_done
