@@ -144,7 +144,11 @@ check_signature(struct stele_check *c, const struct stele_oci *oci,
 			"signature is %zu bytes, neither Ed25519 (64 bytes) nor "
 			"ECDSA P-256 (DER)", sig.len);
 	if (error < 0) {
+		/* No trusted key can have made it: anyone who can write the
+		 * tag can add such a layer, so it is not counted (it cannot
+		 * deny an image either). */
 		fail(c, error);
+		c->unknown_key = c->malformed = 1;
 		goto out;
 	}
 	error = stele_error_setc(STELE_EVERIFY,
@@ -225,14 +229,11 @@ check_attestation(struct stele_check *c, const struct stele_oci *oci,
 	if ((error = read_blob(c, oci, layer, STELE_DSSE_MAX)) < 0)
 		return error;
 	if ((error = stele_dsse_parse(&e, c->body.ptr, c->body.len,
-				      "attestation envelope")) < 0)
-		return fail(c, error);
-	if (strcmp(e->type, STELE_PAYLOAD_INTOTO)) {
-		stele_error_setc(STELE_EVERIFY,
-			"attestation payloadType is '%s', not '%s'", e->type,
-			STELE_PAYLOAD_INTOTO);
-		error = fail(c, STELE_EVERIFY);
-		goto out;
+				      "attestation envelope")) < 0) {
+		/* Not an envelope: no trusted key made it; not counted. */
+		fail(c, error);
+		c->unknown_key = c->malformed = 1;
+		return error;
 	}
 	error = STELE_EVERIFY;
 	for (i = 0; i < nkeys && error; i++)
@@ -248,6 +249,15 @@ check_attestation(struct stele_check *c, const struct stele_oci *oci,
 				types |= 1u << stele_sig_type(e->sigs[i].sig,
 							      e->sigs[i].len);
 		fail_unknown(c, "attestation", types, keys, nkeys);
+		goto out;
+	}
+	/* Signed by a trusted key (the type is under the signature, PAE):
+	 * another payloadType is a forgery, not noise. */
+	if (strcmp(e->type, STELE_PAYLOAD_INTOTO)) {
+		stele_error_setc(STELE_EVERIFY,
+			"attestation payloadType is '%s', not '%s'", e->type,
+			STELE_PAYLOAD_INTOTO);
+		error = fail(c, STELE_EVERIFY);
 		goto out;
 	}
 	/* From here on the body is the statement itself. */

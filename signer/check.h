@@ -39,8 +39,15 @@ struct stele_check {
 	int error;                        /* 0: verified and bound */
 	int unknown_key;                  /* error because it verifies with
 					     none of the keys given (another
-					     signer's, or forged); bad data
-					     and a wrong binding are not this */
+					     signer's, or forged), or because
+					     no key could have made it (a
+					     malformed signature or envelope:
+					     `malformed`); bad data under a
+					     trusted key's signature and a
+					     wrong binding are not this */
+	int malformed;                    /* unknown_key: not a signature
+					     or envelope any key makes;
+					     `reason` says why */
 	int other_kind;                   /* unknown_key, and no key is of the
 					     signature's kind (ECDSA under
 					     Ed25519 keys, or the reverse);

@@ -291,9 +291,9 @@ check_signatures(struct vctx *v)
 		if (c->error && c->unknown_key) {
 			/* other_kind: the reason names the signature's kind. */
 			stele_buf_printf(&ignored, "%s%s: %s", ignored.len ? "; " : "",
-					 name + 10, c->other_kind ? c->reason :
+					 name + 10, c->other_kind || c->malformed ? c->reason :
 					 "no trusted key made it");
-			add_check(v->r, 1, name, "not counted: %s", c->other_kind ?
+			add_check(v->r, 1, name, "not counted: %s", c->other_kind || c->malformed ?
 				  c->reason : "made by no key of the policy");
 		} else if (c->error) {
 			add_check(v->r, 0, name, "%s", c->reason ? c->reason :
@@ -365,7 +365,7 @@ check_attestations(struct vctx *v)
 
 		snprintf(name, sizeof(name), "attestation %.19s", c->blob);
 		if (c->error && c->unknown_key) {
-			add_check(v->r, 1, name, "not counted: %s", c->other_kind ?
+			add_check(v->r, 1, name, "not counted: %s", c->other_kind || c->malformed ?
 				  c->reason : "made by no key of the policy");
 		} else if (c->error) {
 			add_check(v->r, 0, name, "%s", c->reason ? c->reason : "does not verify");

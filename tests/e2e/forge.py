@@ -13,6 +13,8 @@ usage: forge.py flip LAYOUT DIGEST            flip a byte of a blob in place
                                               OTHER_DIGEST (a new manifest, retagged)
        forge.py copysig LAYOUT FROM_DIGEST TO_DIGEST
                                               another image's .sig put on this one
+       forge.py junk LAYOUT DIGEST KIND       append a layer no key could have
+                                              made (KIND: rsa-sig, nosig, garbage-att)
        forge.py flipsig LAYOUT DIGEST         flip a bit in the last byte of the
                                               last .sig layer's signature (for
                                               ECDSA DER: the low bit of s)
@@ -130,6 +132,21 @@ def main(cmd, *a):
         for m in index(layout)["manifests"]:
             if m.get("annotations", {}).get(REF) == "sha256-%s.sig" % src[7:]:
                 tag(layout, "sha256-%s.sig" % dst[7:], m["digest"], m["size"])
+    elif cmd == "junk":
+        layout, digest, kind = a
+        if kind == "garbage-att":
+            d, n = put(layout, b"not an envelope")
+            append_layer(layout, "sha256-%s.att" % digest[7:], {
+                "mediaType": "application/vnd.dsse.envelope.v1+json", "digest": d,
+                "size": n, "annotations": {"dev.cosignproject.cosign/signature": "",
+                                           "predicateType": "https://slsa.dev/provenance/v1"}})
+            return
+        d, n = put(layout, b'{"anything":"at all"}')
+        ann = {} if kind == "nosig" else \
+            {"dev.cosignproject.cosign/signature": base64.b64encode(os.urandom(256)).decode()}
+        append_layer(layout, "sha256-%s.sig" % digest[7:], {
+            "mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
+            "digest": d, "size": n, "annotations": ann})
     elif cmd == "flipsig":
         layout, digest = a
         name = "sha256-%s.sig" % digest[7:]

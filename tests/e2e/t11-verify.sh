@@ -123,6 +123,14 @@ test_expect_success 'extra signatures by unknown keys do not deny a good image' 
 	fresh && stele sign --key carol.key app:1 >/dev/null 2>&1 &&
 	stele verify --policy policy.json app:1 >/dev/null 2>&1
 '
+test_expect_success 'noise no trusted key could have made (an RSA-sized signature, a layer without one, a non-envelope) is not counted and cannot deny' '
+	fresh && $FORGE junk "$S" "$D" rsa-sig && $FORGE junk "$S" "$D" nosig &&
+	$FORGE junk "$S" "$D" garbage-att &&
+	stele verify --policy policy.json app:1 >out 2>&1; rc=$?; cat out; [ $rc = 0 ] &&
+	grep -q "^ok   signature .*not counted: signature annotation is too long" out &&
+	grep -q "^ok   signature .*not counted: layer has no" out &&
+	grep -q "^ok   attestation .*not counted" out
+'
 test_expect_success 'forgery: a threshold of 2 met by one key signing twice' '
 	rm -rf "$S" && cp -a unsigned-store "$S" &&
 	stele sign --key alice.key app:1 >/dev/null 2>&1 &&
