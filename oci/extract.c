@@ -33,6 +33,13 @@
 					(one fd each) */
 #define SHOW_MAX 200      /* bytes of an untrusted name quoted in errors */
 #define READ_BLOCK 65536
+/*
+ * The tar stream may be longer than the file content it carries by this
+ * much per allowed entry (headers, pax records, padding), plus STREAM_SLACK
+ * (read-ahead, the end-of-archive record).
+ */
+#define HEADER_ALLOWANCE 2048
+#define STREAM_SLACK (1u << 20)
 
 #define WH_PREFIX ".wh."
 #define WH_PREFIX_LEN 4
@@ -47,7 +54,11 @@ struct dir_meta {
 };
 
 struct extract {
-	struct archive *a;
+	struct archive *a;   /* the tar reader, fed by stream_read() */
+	struct archive *raw; /* decompresses the layer's bytes */
+	char *block;
+	uint64_t stream, max_stream;
+	int over;            /* the stream went past max_stream */
 	int rootfd;
 	unsigned flags;
 	int privileged; /* euid 0: permissions never block us */
@@ -114,6 +125,21 @@ entry_errno(struct extract *x, const char *fmt, ...)
 				 x->name, reason);
 }
 
+/* A failure of the tar reader; a stream over its limit is the input's. */
+static int
+reader_error(struct extract *x, const char *prefix)
+{
+	char lim[32];
+
+	/* libarchive reports our refusal as a truncated input: say why. */
+	if (x->over)
+		return stele_error_setc(STELE_EINVALID,
+			"%s: the tar stream is longer than %s (max-size, plus "
+			"%d bytes for each of max-entries and 1 MiB)", prefix,
+			stele_limits_fmt(lim, x->max_stream), HEADER_ALLOWANCE);
+	return stele_error_archive(x->a, prefix);
+}
+
 static int
 entry_archive(struct extract *x)
 {
@@ -121,7 +147,82 @@ entry_archive(struct extract *x)
 
 	snprintf(prefix, sizeof(prefix), "layer '%s': entry '%s'", x->what,
 		 x->name);
-	return stele_error_archive(x->a, prefix);
+	return reader_error(x, prefix);
+}
+
+/*
+ * The tar reader reads the decompressed stream through here, so every byte
+ * it consumes is counted, including those libarchive skips by itself (the
+ * data of an entry nobody reads, an oversized pax header): a small
+ * compressed layer cannot make it decompress a terabyte.
+ */
+static la_ssize_t
+stream_read(struct archive *a, void *payload, const void **buf)
+{
+	struct extract *x = payload;
+	la_ssize_t n;
+
+	*buf = x->block;
+	if (!x->raw)
+		return 0;
+	if ((n = archive_read_data(x->raw, x->block, READ_BLOCK)) < 0) {
+		archive_set_error(a, archive_errno(x->raw), "%s",
+				  archive_error_string(x->raw) ?
+				  archive_error_string(x->raw) :
+				  "cannot decompress");
+		return -1;
+	}
+	if ((uint64_t)n > x->max_stream - x->stream) {
+		x->over = 1;
+		archive_set_error(a, EFBIG, "the tar stream is too long");
+		return -1;
+	}
+	x->stream += (uint64_t)n;
+	return n;
+}
+
+static uint64_t
+sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/*
+ * Two readers: `raw` undoes the compression (gzip, zstd or none, detected
+ * from the bytes), the tar reader parses what stream_read() hands it.
+ */
+static int
+open_readers(struct extract *x, int fd, const char *prefix)
+{
+	struct archive_entry *e;
+	int r;
+
+	x->max_stream = x->max_entries > UINT64_MAX / HEADER_ALLOWANCE ?
+			UINT64_MAX : x->max_entries * HEADER_ALLOWANCE;
+	x->max_stream = sat_add(sat_add(x->max_size, x->max_stream),
+				STREAM_SLACK);
+	x->block = stele_xmalloc(READ_BLOCK);
+	if (!(x->raw = archive_read_new()) || !(x->a = archive_read_new()))
+		return stele_error_set("%s: cannot allocate a reader", prefix);
+	if (archive_read_support_filter_gzip(x->raw) < ARCHIVE_WARN ||
+	    archive_read_support_filter_zstd(x->raw) < ARCHIVE_WARN ||
+	    archive_read_support_filter_none(x->raw) < ARCHIVE_WARN ||
+	    archive_read_support_format_raw(x->raw) < ARCHIVE_WARN ||
+	    archive_read_open_fd(x->raw, fd, READ_BLOCK) < ARCHIVE_WARN)
+		return stele_error_archive(x->raw, prefix);
+	r = archive_read_next_header(x->raw, &e);
+	if (r == ARCHIVE_EOF) {
+		/* Nothing at all: the tar reader sees an empty stream. */
+		archive_read_free(x->raw);
+		x->raw = NULL;
+	} else if (r < ARCHIVE_WARN) {
+		return stele_error_archive(x->raw, prefix);
+	}
+	if (archive_read_support_filter_none(x->a) < ARCHIVE_WARN ||
+	    archive_read_support_format_tar(x->a) < ARCHIVE_WARN ||
+	    archive_read_open(x->a, x, NULL, stream_read, NULL) < ARCHIVE_WARN)
+		return reader_error(x, prefix);
+	return 0;
 }
 
 /*
@@ -895,24 +996,14 @@ stele_extract_fd(int fd, const char *root, unsigned flags, const char *what,
 					  prefix, root);
 		goto out;
 	}
-	if (!(x.a = archive_read_new())) {
-		error = stele_error_set("%s: cannot allocate a reader", prefix);
+	if ((error = open_readers(&x, fd, prefix)) < 0)
 		goto out;
-	}
-	if (archive_read_support_filter_gzip(x.a) < ARCHIVE_WARN ||
-	    archive_read_support_filter_zstd(x.a) < ARCHIVE_WARN ||
-	    archive_read_support_filter_none(x.a) < ARCHIVE_WARN ||
-	    archive_read_support_format_tar(x.a) < ARCHIVE_WARN ||
-	    archive_read_open_fd(x.a, fd, READ_BLOCK) < ARCHIVE_WARN) {
-		error = stele_error_archive(x.a, prefix);
-		goto out;
-	}
 	for (;;) {
 		r = archive_read_next_header(x.a, &e);
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r < ARCHIVE_WARN) {
-			error = stele_error_archive(x.a, prefix);
+			error = reader_error(&x, prefix);
 			goto out;
 		}
 		if ((error = extract_entry(&x, e)) < 0)
@@ -922,6 +1013,9 @@ stele_extract_fd(int fd, const char *root, unsigned flags, const char *what,
 out:
 	if (x.a)
 		archive_read_free(x.a);
+	if (x.raw)
+		archive_read_free(x.raw);
+	free(x.block);
 	if (x.rootfd >= 0)
 		close(x.rootfd);
 	for (i = 0; i < x.ndirs; i++)

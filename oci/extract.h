@@ -23,7 +23,9 @@
  * STELE_DEPTH_MAX components.  Sparse entries are accepted and written
  * sparse (holes stay holes), counted at their full size: every layer stele
  * writes stores them whole.  Data a sparse map places beyond the entry's
- * size is refused.  A refused layer may have been partly extracted; callers
+ * size is refused, and so is a decompressed tar stream longer than
+ * max-size plus 2 KiB per allowed entry plus 1 MiB.  A refused layer may
+ * have been partly extracted; callers
  * extract into a directory of their own and discard it.
  *
  * Whiteouts are applied: ".wh.NAME" removes NAME, ".wh..wh..opq" empties the

@@ -39,6 +39,11 @@ tar("deep257", [f("d/" * 256 + "f")])
 tar("deep256", [f("d/" * 255 + "f")])
 tar("longpath", [f("p/" * 2048 + "f")])
 tar("longlink", [sym("l", "t" * 4096)])
+# A pax hardlink carrying 3 MiB of data that nothing reads (libarchive
+# skips it by itself), then a file.
+i = tarfile.TarInfo("b"); i.type = tarfile.LNKTYPE; i.linkname = "a"; i.size = 3 << 20
+i.pax_headers = {"size": str(3 << 20)}
+tar("hlskip", [f("a"), (i, b"\0" * (3 << 20)), f("c")])
 # Old-GNU sparse entry whose map puts data 1 GiB past its 4-byte size.
 def octal(n, w): return (b"%0*o" % (w - 1, n)) + b"\0"
 h = bytearray(512); h[0:6] = b"beyond"
@@ -88,6 +93,11 @@ test_expect_success 'file content past --max-size is refused; raising it lets it
 test_expect_success 'more entries than --max-entries are refused; raising it lets them in' '
 	refused entries.tar "more than 10 entries (the max-entries limit)" --max-entries 10 &&
 	s import -q -t entries:1 --max-entries 11 entries.tar >/dev/null
+'
+test_expect_success 'the decompressed tar stream is bounded too, even where nothing reads it' '
+	gzip -9 hlskip.tar && [ "$(wc -c <hlskip.tar.gz)" -lt 10240 ] &&
+	refused hlskip.tar.gz "the tar stream is longer than 1031 KiB (max-size, plus 2048 bytes for each of max-entries and 1 MiB)" --max-size 1K --max-entries 3 &&
+	s import -q -t hl:1 --max-size 3M --max-entries 3 hlskip.tar.gz >/dev/null
 '
 test_expect_success 'a path deeper than 256 directories is refused; 256 is fine' '
 	refused deep257.tar "path is nested deeper than 256 directories" &&

@@ -1027,6 +1027,81 @@ test_extract_sparse_bomb(void **state)
 	free(path);
 }
 
+/* A ustar header, by hand: libarchive's writer drops a hardlink's data. */
+static void
+ustar_header(char h[512], const char *name, char type, const char *link,
+	     unsigned long size)
+{
+	unsigned sum = 0;
+	size_t i;
+
+	memset(h, 0, 512);
+	memcpy(h, name, strlen(name));
+	memcpy(h + 100, "0000644", 7);
+	memcpy(h + 108, "0000000", 7);
+	memcpy(h + 116, "0000000", 7);
+	snprintf(h + 124, 12, "%011lo", size);
+	memcpy(h + 136, "00000000000", 11);
+	h[156] = type;
+	if (link)
+		memcpy(h + 157, link, strlen(link));
+	memcpy(h + 257, "ustar", 6);
+	memcpy(h + 263, "00", 2);
+	memset(h + 148, ' ', 8);
+	for (i = 0; i < 512; i++)
+		sum += (unsigned char)h[i];
+	snprintf(h + 148, 8, "%06o", sum);
+}
+
+/*
+ * Bytes libarchive skips by itself count too (here the 3 MiB of data a pax
+ * hardlink entry carries, which nothing reads): the tar stream is bounded
+ * by max-size, 2 KiB per allowed entry and 1 MiB.
+ */
+static void
+test_extract_stream_bound(void **state)
+{
+	struct fixture *fx = *state;
+	char *path = stele_xasprintf("%s/layer%u.tar", fx->layers, fx->count++);
+	const unsigned long len = 3ul << 20;
+	char h[512], *zeros = stele_xcalloc(1, len + 1024);
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	ustar_header(h, "a", '0', NULL, 1);
+	assert_int_equal(fwrite(h, 1, 512, f), 512);
+	assert_int_equal(fwrite("a", 1, 512, f), 512);
+	/* A pax size record: libarchive reads a pax hardlink's data. */
+	ustar_header(h, "PaxHeader/b", 'x', NULL, 16);
+	assert_int_equal(fwrite(h, 1, 512, f), 512);
+	memset(h, 0, 512);
+	memcpy(h, "16 size=3145728\n", 16);
+	assert_int_equal(fwrite(h, 1, 512, f), 512);
+	ustar_header(h, "b", '1', "a", len);
+	assert_int_equal(fwrite(h, 1, 512, f), 512);
+	assert_int_equal(fwrite(zeros, 1, len, f), len);
+	ustar_header(h, "c", '0', NULL, 0);
+	assert_int_equal(fwrite(h, 1, 512, f), 512);
+	assert_int_equal(fwrite(zeros, 1, 1024, f), 1024);
+	assert_int_equal(fclose(f), 0);
+	fx->limits.max_size = 1024;
+	fx->limits.max_entries = 3;
+	if (stele_extract_file(path, fx->root, 0, &fx->limits) !=
+	    STELE_EINVALID)
+		fail_msg("not STELE_EINVALID: %s", stele_error_last());
+	if (!strstr(stele_error_last(), "the tar stream is longer than "
+		    "1031 KiB (max-size, plus 2048 bytes for each of "
+		    "max-entries and 1 MiB)"))
+		fail_msg("%s", stele_error_last());
+	assert_missing(fx, "c");
+	assert_contained(fx);
+	fx->limits.max_size = 3ul << 20;
+	assert_ok(stele_extract_file(path, fx->root, 0, &fx->limits));
+	assert_content(fx, "c", "", 0);
+	free(zeros);
+	free(path);
+}
+
 static void
 test_extract_max_size(void **state)
 {
@@ -1165,6 +1240,7 @@ main(void)
 		T(test_extract_errors),
 		T(test_extract_sparse_bomb),
 		T(test_extract_max_size),
+		T(test_extract_stream_bound),
 		T(test_extract_max_entries),
 		T(test_extract_max_names),
 		T(test_extract_depth),
