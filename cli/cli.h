@@ -46,6 +46,10 @@ int cli_key_load(struct stele_seckey **out, const char *path,
 	"                           access (refused otherwise: chmod 600 it)\n"
 int cli_attest_built(const struct stele_seckey *k, const struct stele_ref *ref,
 		     const char *digest);
+/* The same for the image's SBOM (fmt: enum stele_sbom_format). */
+int cli_attest_sbom_built(const struct stele_seckey *k,
+			  const struct stele_ref *ref, const char *digest,
+			  int fmt);
 
 /* cmd_sign.c: the identity of a docker:// image (HOST/REPO:TAG, a missing
  * tag being latest, or HOST/REPO@DIGEST), malloc'd; check a --identity

@@ -7,19 +7,26 @@
 #include "keys/keyfile.h"
 #include "oci/image.h"
 #include "oci/ref.h"
+#include "sbom/sbom.h"
 #include "signer/attach.h"
 #include "util/error.h"
+#include "util/fs.h"
 
 static const char attest_usage[] =
-	"usage: stele attest --key KEY [--passphrase-file F] IMAGE\n"
+	"usage: stele attest --key KEY [--passphrase-file F] [--sbom [--format F]] IMAGE\n"
 	"\n"
 	"Sign the provenance statement stored with an image (by stele build) as a\n"
 	"DSSE envelope (payloadType application/vnd.in-toto+json), stored as\n"
 	"cosign stores attestations (tag sha256-<hex>.att) and as an OCI 1.1\n"
-	"referrer.  The same attestation is never added twice.\n"
+	"referrer.  The same attestation is never added twice.  With --sbom, sign\n"
+	"the image's SBOM (stele sbom) instead, as an in-toto statement of\n"
+	"predicate type https://spdx.dev/Document or https://cyclonedx.org/bom\n"
+	"(cosign verify-attestation --type spdxjson or cyclonedx).\n"
 	"\n"
 	"  -k, --key KEY            encrypted private key (stele's or cosign's)\n"
 	"      --passphrase-file F  its passphrase (else $STELE_PASSWORD, else asked)\n"
+	"      --sbom               attest the image's SBOM\n"
+	"  -f, --format F           its format: spdx (default) or cyclonedx\n"
 	CLI_INSECURE_KEY_HELP
 	"  -h, --help               this help\n";
 
@@ -39,6 +46,53 @@ attest(const struct stele_seckey *k, const struct stele_image *img, FILE *f)
 		fprintf(f, "%s already attested by key %s; nothing added\n",
 			img->digest, k->pub.id);
 	return EXIT_OK;
+}
+
+static int
+attest_sbom(const struct stele_seckey *k, const struct stele_image *img,
+	    const struct stele_ref *ref, int fmt, FILE *f)
+{
+	struct stele_buf st = STELE_BUF_INIT(64u << 20);
+	struct stele_attach_result res;
+	struct stele_sbom *s = NULL;
+	char *tool = cli_sbom_tool();
+	int error, code = EXIT_OK;
+
+	if ((error = stele_sbom_read(&s, img, NULL)) < 0 ||
+	    (error = stele_sbom_statement(&st, s, (enum stele_sbom_format)fmt,
+					  tool, ref->name)) < 0 ||
+	    (error = stele_attest_statement(&res, img, st.ptr, st.len, k)) < 0)
+		code = cli_fail(error);
+	else if (res.added)
+		fprintf(f, "%s: SBOM (%s, %zu packages) attested by key %s (%zu attestation%s)\n",
+			img->digest, stele_sbom_predicate((enum stele_sbom_format)fmt),
+			s->npkgs, k->pub.id, res.count, res.count == 1 ? "" : "s");
+	else
+		fprintf(f, "%s: SBOM already attested by key %s; nothing added\n",
+			img->digest, k->pub.id);
+	stele_sbom_free(s);
+	stele_buf_release(&st);
+	free(tool);
+	return code;
+}
+
+int
+cli_attest_sbom_built(const struct stele_seckey *k, const struct stele_ref *ref,
+		      const char *digest, int fmt)
+{
+	struct stele_oci *oci = NULL;
+	struct stele_image *img = NULL;
+	int error, code;
+
+	if ((error = stele_oci_open(&oci, ref->dir, 0)) < 0)
+		return cli_fail(error);
+	if ((error = stele_image_load(&img, oci, NULL, digest)) < 0) {
+		stele_oci_free(oci);
+		return cli_fail(error);
+	}
+	code = attest_sbom(k, img, ref, fmt, stderr);
+	stele_image_free(img);
+	return code;
 }
 
 int
@@ -67,6 +121,8 @@ cmd_attest(int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' },
 		{ "passphrase-file", required_argument, NULL, 'p' },
 		CLI_INSECURE_KEY_OPTION,
+		{ "sbom", no_argument, NULL, 'S' },
+		{ "format", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -75,12 +131,18 @@ cmd_attest(int argc, char **argv)
 	struct stele_image *img = NULL;
 	struct stele_ref *ref = NULL;
 	unsigned int keyflags = 0;
-	int c, error, code;
+	int c, error, code, sbom = 0, fmt = -1;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "k:f:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k': keyfile = optarg; break;
+		case 'S': sbom = 1; break;
+		case 'f':
+			if ((fmt = stele_sbom_format_parse(optarg)) < 0)
+				return cli_usage(attest_usage,
+					"unknown --format '%s' (spdx or cyclonedx)", optarg);
+			break;
 		case CLI_OPT_INSECURE_KEY:
 			keyflags |= STELE_KEYFILE_ALLOW_OPEN_PERMS;
 			break;
@@ -92,10 +154,14 @@ cmd_attest(int argc, char **argv)
 	if (optind != argc - 1 || !keyfile)
 		return cli_usage(attest_usage, optind != argc - 1 ?
 				 "need exactly one IMAGE" : "--key is required");
+	if (fmt >= 0 && !sbom)
+		return cli_usage(attest_usage, "--format is for --sbom");
 	if ((error = stele_ref_parse(&ref, argv[optind])) < 0 ||
 	    (error = stele_image_open(&img, ref)) < 0 ||
 	    (error = cli_key_load(&k, keyfile, passfile, keyflags)) < 0)
 		code = cli_fail(error);
+	else if (sbom)
+		code = attest_sbom(k, img, ref, fmt < 0 ? STELE_SBOM_SPDX : fmt, stdout);
 	else
 		code = attest(k, img, stdout);
 	stele_seckey_free(k);

@@ -9,6 +9,7 @@
 #include "keys/key.h"
 #include "keys/keyfile.h"
 #include "oci/ref.h"
+#include "sbom/sbom.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -36,6 +37,8 @@ static const char build_usage[] =
 	"      --creds USER:PASS, --authfile FILE, --cert-dir DIR, --tls-verify=false\n"
 	"                           for bases pulled from a registry (FROM HOST/REPO@sha256:…)\n"
 	"      --sign-key KEY       then attest the provenance with KEY (stele attest)\n"
+	"      --sbom[=FORMAT]      with --sign-key, attest the image's SBOM too\n"
+	"                           (spdx, the default, or cyclonedx; stele attest --sbom)\n"
 	CLI_INSECURE_KEY_HELP
 	"      --max-size SIZE      refuse a base layer, COPY --from image layer or\n"
 	"                           ADD'ed archive expanding to, or a layer holding,\n"
@@ -115,6 +118,7 @@ cmd_build(int argc, char **argv)
 		CLI_REGISTRY_CONNECT_OPTIONS,
 		{ "locked", no_argument, NULL, 'l' },
 		{ "sign-key", required_argument, NULL, 'K' },
+		{ "sbom", optional_argument, NULL, 'B' },
 		{ "check", no_argument, NULL, 'C' },
 		{ "secret", required_argument, NULL, 'S' },
 		CLI_INSECURE_KEY_OPTION,
@@ -133,6 +137,7 @@ cmd_build(int argc, char **argv)
 	char *outspec = NULL;
 	unsigned int keyflags = 0;
 	int c, comp = STELE_COMPRESS_GZIP, quiet = 0, check = 0, error, code;
+	int sbom = -1;
 
 	o.compression = STELE_COMPRESS_GZIP;
 	cli_registry_init(&reg);
@@ -163,6 +168,14 @@ cmd_build(int argc, char **argv)
 			break;
 		case 'q': quiet = 1; break;
 		case 'K': signkey = optarg; break;
+		case 'B':
+			if ((sbom = optarg ? stele_sbom_format_parse(optarg) :
+					     STELE_SBOM_SPDX) < 0) {
+				free(args);
+				return cli_usage(build_usage,
+					"unknown --sbom format '%s' (spdx or cyclonedx)", optarg);
+			}
+			break;
 		case CLI_OPT_INSECURE_KEY:
 			keyflags |= STELE_KEYFILE_ALLOW_OPEN_PERMS;
 			break;
@@ -208,6 +221,10 @@ cmd_build(int argc, char **argv)
 	o.build_args = args;
 	o.secrets = secrets;
 	o.compression = (enum stele_compression)comp;
+	if (sbom >= 0 && !signkey) {
+		free(args);
+		return cli_usage(build_usage, "--sbom needs --sign-key");
+	}
 	if (check) {
 		free(args);
 		free(secrets);
@@ -285,6 +302,8 @@ cmd_build(int argc, char **argv)
 	} else {
 		printf("%s\n", res.digest);
 		code = key ? cli_attest_built(key, out, res.digest) : EXIT_OK;
+		if (code == EXIT_OK && key && sbom >= 0)
+			code = cli_attest_sbom_built(key, out, res.digest, sbom);
 	}
 	stele_seckey_free(key);
 	stele_ref_free(out);

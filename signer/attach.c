@@ -468,6 +468,28 @@ statement_check(char **ptype, const struct stele_buf *st, const char *digest)
 	return error;
 }
 
+/* Sign one statement (its exact bytes) and attach the envelope. */
+static int
+attest_one(struct stele_attach_result *out, const struct stele_image *img,
+	   const struct stele_buf *st, const struct stele_seckey *k)
+{
+	struct stele_buf env = STELE_BUF_INIT(STELE_DSSE_MAX);
+	struct signed_what w = { &k->pub, STELE_PAYLOAD_INTOTO, st->ptr, st->len };
+	char *ptype = NULL;
+	int error;
+
+	if ((error = statement_check(&ptype, st, img->digest)) == 0 &&
+	    (error = stele_dsse_sign(&env, k, STELE_PAYLOAD_INTOTO,
+				     st->ptr, st->len)) == 0)
+		error = attach(out, img, STELE_ATTACH_ATT, STELE_ART_ATT,
+			       STELE_MT_DSSE, env.ptr, env.len,
+			       json_pack("{s:s,s:s}", STELE_ANN_COSIGN_SIG, "",
+					 STELE_ANN_PREDICATE_TYPE, ptype), &w, NULL);
+	free(ptype);
+	stele_buf_release(&env);
+	return error;
+}
+
 int
 stele_attest_image(struct stele_attach_result *out, size_t *nadded,
 		   const struct stele_image *img, const struct stele_seckey *k)
@@ -487,30 +509,35 @@ stele_attest_image(struct stele_attach_result *out, size_t *nadded,
 	}
 	json_array_foreach(found, i, f) {
 		struct stele_buf st = STELE_BUF_INIT(STATEMENT_MAX);
-		struct stele_buf env = STELE_BUF_INIT(STELE_DSSE_MAX);
-		struct signed_what w = { &k->pub, STELE_PAYLOAD_INTOTO, NULL, 0 };
-		char *ptype = NULL;
 
 		if ((error = stele_oci_blob_read(&st, img->oci,
-				stele_json_str(f, "digest"))) == 0 &&
-		    (error = statement_check(&ptype, &st, img->digest)) == 0 &&
-		    (error = stele_dsse_sign(&env, k, STELE_PAYLOAD_INTOTO,
-					     st.ptr, st.len)) == 0) {
-			w.body = st.ptr;
-			w.len = st.len;
-			error = attach(out, img, STELE_ATTACH_ATT, STELE_ART_ATT,
-				       STELE_MT_DSSE, env.ptr, env.len,
-				       json_pack("{s:s,s:s}", STELE_ANN_COSIGN_SIG, "",
-						 STELE_ANN_PREDICATE_TYPE, ptype), &w, NULL);
-		}
+				stele_json_str(f, "digest"))) == 0)
+			error = attest_one(out, img, &st, k);
 		if (!error && out->added)
 			(*nadded)++;
-		free(ptype);
-		stele_buf_release(&env);
 		stele_buf_release(&st);
 		if (error)
 			break;
 	}
 	json_decref(found);
+	return error;
+}
+
+int
+stele_attest_statement(struct stele_attach_result *out,
+		       const struct stele_image *img, const void *statement,
+		       size_t len, const struct stele_seckey *k)
+{
+	struct stele_buf st = STELE_BUF_INIT(STATEMENT_MAX);
+	int error;
+
+	memset(out, 0, sizeof(*out));
+	if ((error = stele_buf_put(&st, statement, len)) < 0)
+		error = stele_error_setc(STELE_EINVALID,
+			"the statement to attest is larger than %u MiB",
+			STATEMENT_MAX >> 20);
+	else
+		error = attest_one(out, img, &st, k);
+	stele_buf_release(&st);
 	return error;
 }

@@ -85,6 +85,17 @@ int stele_attest_image(struct stele_attach_result *out, size_t *nadded,
 		       const struct stele_seckey *k);
 
 /*
+ * Attest `img` with any in-toto statement, given as its exact bytes (an SBOM
+ * statement, say): signed as stele_attest_image() signs provenance and
+ * stored the same way (sha256-<hex>.att and a referrer; never twice).
+ * STELE_EINVALID when the statement is not an in-toto statement with a
+ * predicateType naming img->digest as a subject, or is larger than 12 MiB.
+ */
+int stele_attest_statement(struct stele_attach_result *out,
+			   const struct stele_image *img, const void *statement,
+			   size_t len, const struct stele_seckey *k);
+
+/*
  * The layers stored for `digest` under its `kind` tag (sha256-<hex>.sig or
  * .att, oci/referrers.h) and
  * by referrers of artifact type `art`, without duplicates: a new array of
