@@ -127,7 +127,9 @@ req_clear_answer(struct stele_registry__req *q)
 	free(q->ctype);
 	free(q->www_auth);
 	free(q->crange);
+	free(q->etag);
 	q->location = q->digest = q->ctype = q->www_auth = q->crange = NULL;
+	q->etag = NULL;
 	q->subject = 0;
 	q->status = 0;
 	stele_buf_clear(&q->err);
@@ -247,6 +249,7 @@ on_header(char *buf, size_t size, size_t n, void *p)
 	set_header(&q->digest, header_value(buf, len, "Docker-Content-Digest"));
 	set_header(&q->ctype, header_value(buf, len, "Content-Type"));
 	set_header(&q->crange, header_value(buf, len, "Content-Range"));
+	set_header(&q->etag, header_value(buf, len, "ETag"));
 	if ((v = header_value(buf, len, "WWW-Authenticate"))) {
 		/* Keep the first challenge (Bearer before Basic if both). */
 		if (!q->www_auth)
@@ -485,6 +488,11 @@ setup(struct stele_registry *r, struct stele_registry__req *q, struct xfer *x,
 	}
 	if (q->content_range) {
 		s = stele_xasprintf("Content-Range: %s", q->content_range);
+		*hdrs = curl_slist_append(*hdrs, s);
+		free(s);
+	}
+	if (q->if_match) {
+		s = stele_xasprintf("If-Match: %s", q->if_match);
 		*hdrs = curl_slist_append(*hdrs, s);
 		free(s);
 	}

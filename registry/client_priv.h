@@ -65,6 +65,7 @@ struct stele_registry__req {
 	const char *accept;
 	const char *content_type;
 	const char *content_range;
+	const char *if_match;    /* an ETag: put only if the target still has it */
 	uint64_t range_from;     /* > 0: ask for the bytes from here on (206) */
 	unsigned flags;
 	/* Request body: memory, or `body_len` bytes of fd from `body_off`. */
@@ -90,6 +91,7 @@ struct stele_registry__req {
 	int subject;             /* OCI-Subject seen */
 	char *www_auth;          /* WWW-Authenticate of a 401 */
 	char *crange;            /* Content-Range of a 206 */
+	char *etag;              /* ETag */
 	struct stele_buf err;    /* body of a non-2xx answer (capped) */
 };
 

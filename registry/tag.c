@@ -7,30 +7,111 @@
 #include "util/fs.h"
 #include "util/json.h"
 
-/* The digest tag `tag` names now, "" when there is no such tag. */
+/* An ETag fit to send back in If-Match: quoted, printable, short. */
+static char *
+etag_take(char *v)
+{
+	size_t i, n = v ? strlen(v) : 0;
+
+	if (n < 2 || n > 256 || (v[0] != '"' && strncmp(v, "W/\"", 3)))
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (v[i] < 0x21 || v[i] > 0x7e)
+			return NULL;
+	return stele_xstrdup(v);
+}
+
+/*
+ * The digest tag `tag` names now ("" when there is no such tag) and, when
+ * the registry sends one, its ETag (*etag, malloc'd, may be NULL).
+ */
 static int
-tag_read(char out[STELE_DIGEST_STRLEN], struct stele_registry *r,
+tag_read(char out[STELE_DIGEST_STRLEN], char **etag, struct stele_registry *r,
 	 const char *repo, const char *tag)
 {
 	struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
+	struct stele_registry__req q;
+	char *path = stele_xasprintf("/v2/%s/manifests/%s", repo, tag);
 	int error;
 
 	out[0] = '\0';
-	error = stele_registry_manifest_get(&b, out, NULL, r, repo, tag);
-	stele_buf_release(&b);
-	if (error == STELE_ENOTFOUND) {
-		out[0] = '\0';
-		error = 0;
+	if (etag)
+		*etag = NULL;
+	stele_registry__req_init(&q, "GET", path, repo);
+	q.accept = STELE_REGISTRY_ACCEPT;
+	q.body = &b;
+	if ((error = stele_registry__do(r, &q)) < 0)
+		goto out;
+	if (q.status == 404)
+		goto out;
+	if (q.status != 200) {
+		error = stele_registry__fail(r, &q, "GET manifest");
+		goto out;
 	}
+	stele_digest_bytes(out, b.ptr ? b.ptr : "", b.len);
+	if (q.digest && !strncmp(q.digest, "sha256:", 7) && strcmp(q.digest, out)) {
+		error = stele_error_setc(STELE_EVERIFY,
+			"%s: manifest %s:%s does not match the digest the registry names (%s; the bytes hash to %s)",
+			stele_registry__host(r), repo, tag, q.digest, out);
+		goto out;
+	}
+	if (etag)
+		*etag = etag_take(q.etag);
+out:
+	stele_registry__req_release(&q);
+	stele_buf_release(&b);
+	free(path);
+	return error;
+}
+
+/*
+ * PUT a manifest under `tag`, with If-Match: `etag` when there is one (a
+ * registry that honours it refuses the put with 412 when the tag moved
+ * since it was read: 1 is returned then, and nothing was written).
+ */
+static int
+manifest_put_if(struct stele_registry *r, const char *repo, const char *tag,
+		const char *mt, const void *data, size_t len, const char *etag)
+{
+	struct stele_registry__req q;
+	char *path = stele_xasprintf("/v2/%s/manifests/%s", repo, tag);
+	char digest[STELE_DIGEST_STRLEN];
+	int error;
+
+	stele_registry__req_init(&q, "PUT", path, repo);
+	q.content_type = mt;
+	q.data = data;
+	q.body_len = len;
+	q.has_body = 1;
+	q.if_match = etag;
+	if ((error = stele_registry__do(r, &q)) < 0)
+		goto out;
+	if (q.status == 412) {
+		error = 1;
+		goto out;
+	}
+	if (q.status != 201 && q.status != 200) {
+		error = stele_registry__fail(r, &q, "PUT manifest");
+		goto out;
+	}
+	stele_digest_bytes(digest, data, len);
+	if (q.digest && strcmp(q.digest, digest))
+		error = stele_error_setc(STELE_EVERIFY,
+			"%s: stored manifest %s:%s as %s, not %s",
+			stele_registry__host(r), repo, tag, q.digest, digest);
+out:
+	stele_registry__req_release(&q);
+	free(path);
 	return error;
 }
 
 /*
  * Put `data` under `tag`, re-reading the tag just before (it must name
  * `expect`, "" or NULL: none) and after (it must name the put's digest).
- * Registries have no compare-and-swap on tags (distribution has no
- * conditional PUT), so these two reads bound the window a concurrent mover
- * has, and catch it when it used it.
+ * The put carries If-Match with the ETag of the re-read, so a registry
+ * that honours it closes the window entirely; for the others (the
+ * distribution spec has no conditional put) the two reads bound the
+ * window a concurrent mover has, and catch it when it used it.
  */
 static int
 tag_put(struct stele_registry *r, const char *name, const char *repo,
@@ -38,28 +119,37 @@ tag_put(struct stele_registry *r, const char *name, const char *repo,
 	size_t len)
 {
 	char now[STELE_DIGEST_STRLEN], want[STELE_DIGEST_STRLEN];
+	char *etag = NULL;
 	int error;
 
 	if (!expect)
 		expect = "";
 	stele_digest_bytes(want, data, len);
-	if ((error = tag_read(now, r, repo, tag)) < 0)
-		return error;
-	if (strcmp(now, expect))
-		return stele_error_setc(STELE_ERROR,
+	if ((error = tag_read(now, &etag, r, repo, tag)) < 0)
+		goto out;
+	if (strcmp(now, expect)) {
+		error = stele_error_setc(STELE_ERROR,
 			"tag '%s' of %s moved under this rollout: it names %s, not %s as read before; nothing was moved",
 			tag, name, *now ? now : "nothing", *expect ? expect : "nothing");
+		goto out;
+	}
 	if (strcmp(now, want) &&
-	    (error = stele_registry_manifest_put(r, repo, tag, mt, data, len,
-						 NULL)) < 0)
-		return error;
-	if ((error = tag_read(now, r, repo, tag)) < 0)
-		return error;
+	    (error = manifest_put_if(r, repo, tag, mt, data, len, etag)) != 0) {
+		if (error == 1)
+			error = stele_error_setc(STELE_ERROR,
+				"tag '%s' of %s moved under this rollout: the registry refused the put (If-Match %s: 412); nothing was moved",
+				tag, name, etag);
+		goto out;
+	}
+	if ((error = tag_read(now, NULL, r, repo, tag)) < 0)
+		goto out;
 	if (strcmp(now, want))
-		return stele_error_setc(STELE_ERROR,
+		error = stele_error_setc(STELE_ERROR,
 			"tag '%s' of %s names %s after it was moved to %s: another process moved it at the same time",
 			tag, name, *now ? now : "nothing", want);
-	return 0;
+out:
+	free(etag);
+	return error;
 }
 
 static int

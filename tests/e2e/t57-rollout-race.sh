@@ -49,7 +49,10 @@ test_expect_success 'a slot tag moved outside stele rollout is caught too' '
 # A proxy in front of the registry that, once told a digest (in file
 # race), puts that digest's manifest under "live" right after forwarding
 # a put of "live": the other mover wins between the put and the read-back.
-# While the file race.journal exists, it refuses puts of the journal.
+# While the file race.journal exists, it refuses puts of the journal.  It
+# records the If-Match of every put of "live" (race.if-match) and, while
+# race.412 exists, answers it 412 as a registry that honours If-Match does
+# when the tag changed since it was read.
 cat >proxy.py <<'PY'
 import http.client, http.server, os, sys
 reg, port, flag = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -58,6 +61,14 @@ class H(http.server.BaseHTTPRequestHandler):
     def do(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else None
+        if self.command == "PUT" and self.path.endswith("/manifests/live") and self.headers.get("If-Match"):
+            with open(flag + ".if-match", "a") as f:
+                f.write(self.headers.get("If-Match") + "\n")
+            if os.path.exists(flag + ".412"):
+                self.send_response(412)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
         if self.command == "PUT" and self.path.endswith("/manifests/stele-journal") and os.path.exists(flag + ".journal"):
             msg = b'{"errors":[{"code":"DENIED","message":"journal writes refused by the test"}]}'
             self.send_response(403)
@@ -110,6 +121,15 @@ test_expect_success 'through the proxy: v1 live, v2 staged in another repository
 	rollout promote $P "docker://$PX/race" >/dev/null 2>>err &&
 	rollout stage $P app:2 "docker://$PX/race" >/dev/null 2>>err; cat err &&
 	[ "$(skopeo inspect --tls-verify=false --format "{{.Digest}}" "docker://$REG/race:live")" = "$V1" ]
+'
+
+test_expect_success 'the put of live carries If-Match (the ETag the registry gave); answered 412, nothing moves' '
+	touch race.412 &&
+	expect_code 3 rollout promote $P "docker://$PX/race" 2>err; cat err; rm -f race.412 &&
+	grep -q "tag .live. of $PX/race moved under this rollout: the registry refused the put (If-Match \"$V1\": 412); nothing was moved" err &&
+	cat race.if-match && grep -qx "\"$V1\"" race.if-match &&
+	rollout status --json "docker://$PX/race" >st.json &&
+	[ "$(json_get st.json .journal.entries)" = 3 ] && [ "$(json_get st.json .tags.live.digest)" = "$V1" ]
 '
 
 test_expect_success 'another mover between the put and the read-back is reported; no journal entry' '
