@@ -3,7 +3,7 @@
 # empty docker-registry on 127.0.0.1 (a fresh one per trial, so neither
 # tool finds blobs there or mounts them), and `stele pull` against
 # `skopeo copy` back into a layout.  Prints the median of 3 trials, the
-# ratio stele/skopeo (DESIGN.md's anchor: push <= 0.8x skopeo copy) and
+# ratio stele/skopeo (the goal: push <= 0.6x skopeo copy) and
 # peak RSS.  Not a test: nothing here passes or fails.
 # Usage: registry.sh PATH/TO/stele   (BENCH_MB: layer size, default 256)
 set -eu

@@ -1,7 +1,7 @@
 #ifndef STELE_CLI_H
 #define STELE_CLI_H
 
-/* Exit codes (docs/cli.md). */
+/* Exit codes, the same for every command (README, docs/policy.md). */
 #define EXIT_OK 0
 #define EXIT_DENIED 1
 #define EXIT_USAGE 2

@@ -11,7 +11,7 @@
 
 /*
  * Signatures and attestations stored beside an image in its OCI layout,
- * the way cosign stores them in a registry (INTEROP.md sections 1 and 3),
+ * the way cosign stores them in a registry (docs/interop.md),
  * so that copying the layout's tags to a registry gives what cosign and
  * containers/image read:
  *

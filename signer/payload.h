@@ -8,7 +8,7 @@
 #include "util/buf.h"
 
 /*
- * cosign "simple signing" payloads (docs/keys.md, INTEROP.md section 1):
+ * cosign "simple signing" payloads (docs/keys.md, docs/interop.md):
  *
  *   {"critical":{"identity":{"docker-reference":"<ref>"},
  *    "image":{"docker-manifest-digest":"sha256:<hex>"},

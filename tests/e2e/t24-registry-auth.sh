@@ -1,7 +1,7 @@
 #!/bin/sh
 # Registries that want more: TLS with a self-signed CA (--cert-dir),
 # htpasswd Basic auth, bearer tokens from a token server the test runs
-# (RS256 JWT with x5c, as VALIDATORS.md describes); credentials from
+# (RS256 JWT with x5c, as distribution's token auth expects); credentials from
 # --creds, auth files and `stele login` (podman's format, 0600, read by
 # skopeo); wrong or missing credentials are clear errors.
 . "$(dirname "$0")/lib.sh"
