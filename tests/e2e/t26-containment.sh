@@ -149,6 +149,26 @@ test_expect_success 'hostile base image: COPY --from, WORKDIR and --chown stay i
 	grep -q "not found" err
 '
 
+test_expect_success 'hostile base image: relative chains, links to links and .. after a link stay inside it' '
+	mkdir -p base2/app/deep base2/etc && echo base2-hostname >base2/etc/hostname &&
+	ln -s l2 base2/app/l1 && ln -s ../../../../../../etc base2/app/l2 &&
+	ln -s "$HOSTDIR/sub/.." base2/app/dd && ln -s ../.. base2/app/deep/up &&
+	stele import -q -t hostile:base2 base2 >/dev/null &&
+	printf "FROM scratch\nCOPY --from=hostile:base2 /app/l1/hostname /a\nCOPY --from=hostile:base2 /app/deep/up/app/deep/up/etc/hostname /b\n" >ctx5/Dockerfile.c &&
+	stele build -q -f ctx5/Dockerfile.c -t esc:chain ctx5 >/dev/null &&
+	image_files esc:chain >cfiles && cat cfiles && no_host_data cfiles &&
+	grep -q "^a	base2-hostname" cfiles && grep -q "^b	base2-hostname" cfiles &&
+	printf "FROM scratch\nCOPY --from=hostile:base2 /app/dd/etc/hostname /c\n" >ctx5/Dockerfile.d &&
+	expect_code 3 stele build -q -f ctx5/Dockerfile.d -t esc:dd ctx5 2>err && grep -q "not found" err
+'
+
+test_expect_success 'git context: ADD and COPY through links stay inside the tree' '
+	rm -rf repo4 && cp -a ctx4 repo4 && git -C repo4 init -q -b main && git_commit repo4 hostile &&
+	stele build -q -t esc:gitadd "repo4#main" >/dev/null &&
+	image_files esc:gitadd >gafiles && cat gafiles && no_host_data gafiles &&
+	grep -q "^d/sub/f	in-dir" gafiles && grep -q "^t/sub/f	in-dir" gafiles
+'
+
 test_expect_success 'hostile base image: user names come from the image (links inside it)' '
 	printf "FROM hostile:base\nCOPY --chown=app f /owned\n" >ctx5/Dockerfile.u &&
 	stele build -q -f ctx5/Dockerfile.u -t esc:chown ctx5 >/dev/null &&
