@@ -186,7 +186,7 @@ build_setup(struct build *b)
 {
 	struct stele_buf text = STELE_BUF_INIT(RECIPE_MAX);
 	const char *ctx = b->o->context;
-	char *shown;
+	char *shown, *settings;
 	int64_t fallback = 0;
 	int error;
 
@@ -253,9 +253,16 @@ build_setup(struct build *b)
 		json_object_set_new(b->prov.external, "target", json_string(b->o->target));
 	json_object_set_new(b->prov.internal, "sourceDateEpoch",
 			    json_integer(b->epoch));
-	json_object_set_new(b->prov.internal, "compression", json_pack("{s:s,s:s}",
+	settings = stele_compression_settings(b->lopts.compression,
+					      b->lopts.level);
+	json_object_set_new(b->prov.internal, "compression",
+		json_pack("{s:s,s:s,s:i,s:s}",
 		"mediaTypeSuffix", stele_compression_suffix(b->lopts.compression),
-		"library", stele_compression_lib(b->lopts.compression)));
+		"library", stele_compression_lib(b->lopts.compression),
+		"level", stele_compression_level(b->lopts.compression,
+						 b->lopts.level),
+		"settings", settings));
+	free(settings);
 	json_object_set_new(b->prov.internal, "tar", json_string(archive_version_string()));
 	if (b->git)
 		stele_prov_dep(&b->prov, b->git->uri, json_pack("{s:s,s:s}",
@@ -281,6 +288,7 @@ stele_build(struct stele_build_result *out, const struct stele_build_opts *o)
 	b.global_args = json_object();
 	b.used_args = json_object();
 	b.lopts.compression = o->compression;
+	b.lopts.level = o->compression_level;
 	b.lopts.limits = o->limits;
 	stele_prov_init(&b.prov);
 	if ((error = build_setup(&b)) < 0)

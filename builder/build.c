@@ -438,12 +438,14 @@ do_from(struct build *b, struct stage *s, const struct stele_instr *in)
 json_t *
 step_key(struct build *b, struct stage *s, const struct stele_instr *in)
 {
-	json_t *key = json_pack("{s:i,s:s,s:O,s:O,s:O,s:O,s:s,s:I,s:s,s:s}",
+	json_t *key = json_pack("{s:i,s:s,s:O,s:O,s:O,s:O,s:s,s:I,s:s,s:s,s:i}",
 		"v", 1, "kind", in->keyword, "parent", s->diff_ids,
 		"config", s->config, "args", s->args, "shell", s->shell,
 		"instruction", in->text, "epoch", (json_int_t)b->epoch,
 		"compression", stele_compression_suffix(b->lopts.compression),
-		"library", stele_compression_lib(b->lopts.compression));
+		"library", stele_compression_lib(b->lopts.compression),
+		"level", stele_compression_level(b->lopts.compression,
+						 b->lopts.level));
 	json_t *docs;
 	size_t i;
 

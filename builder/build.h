@@ -36,6 +36,7 @@ struct stele_build_opts {
 	const char *const *build_args; /* "K=V" */
 	size_t nbuild_args;
 	enum stele_compression compression;
+	int compression_level;    /* 0: the default (oci/compress.h) */
 	const struct stele_ref *output; /* STORE or OCI with a refname */
 	const char *builder_id;   /* runDetails.builder.id */
 	const char *version;      /* stele's version, for the provenance */

@@ -298,6 +298,7 @@ read_stele(struct stele_prov_doc *d, json_t *bd, json_t *rd)
 		{ "tar", F_STR, 0 }, { "hermetic", F_BOOL, 0 }, { NULL, 0, 0 } };
 	static const struct field comp_f[] = {
 		{ "mediaTypeSuffix", F_STR, 1 }, { "library", F_STR, 1 },
+		{ "level", F_INT, 0 }, { "settings", F_STR, 0 },
 		{ NULL, 0, 0 } };
 	static const struct field dep_f[] = {
 		{ "uri", F_STR, 1 }, { "name", F_STR, 0 }, { "digest", F_OBJ, 1 },
@@ -355,8 +356,12 @@ read_stele(struct stele_prov_doc *d, json_t *bd, json_t *rd)
 				"internalParameters.compression", comp_f)) < 0))
 		return error;
 	d->epoch = json_integer_value(json_object_get(in, "sourceDateEpoch"));
-	d->compression_suffix = stele_json_str(json_object_get(in, "compression"),
-					       "mediaTypeSuffix");
+	v = json_object_get(in, "compression");
+	d->compression_suffix = stele_json_str(v, "mediaTypeSuffix");
+	d->compression_library = stele_json_str(v, "library");
+	d->compression_level = (int)json_integer_value(json_object_get(v,
+								       "level"));
+	d->compression_settings = stele_json_str(v, "settings");
 	d->deps = json_object_get(bd, "resolvedDependencies");
 	json_array_foreach(d->deps, i, v) {
 		at(where, "resolvedDependencies[%zu]", i);

@@ -111,6 +111,9 @@ struct stele_prov_doc {
 	json_t *deps;           /* resolvedDependencies, borrowed */
 	int64_t epoch;
 	const char *compression_suffix;           /* NULL when not recorded */
+	const char *compression_library;          /* "zlib 1.2.13"; or NULL */
+	int compression_level;                    /* 0 when not recorded */
+	const char *compression_settings;         /* NULL when not recorded */
 	struct stele_prov_record *records;
 	size_t nrecords;
 };

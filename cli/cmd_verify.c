@@ -193,8 +193,11 @@ static const char rebuild_usage[] =
 	"usage: stele rebuild [options] IMAGE|docker://HOST/REPO[:TAG|@DIGEST]\n"
 	"\n"
 	"Rebuild an image from its provenance (the same source commit, recipe,\n"
-	"bases by digest, epoch and arguments; no cache) and compare.  Exits 0\n"
-	"when identical, 1 naming the first layer that differs and its files.\n"
+	"bases by digest, epoch, arguments and compression level; no cache) and\n"
+	"compare, diff_ids first.  Exits 0 when identical; else 1 with the\n"
+	"verdict: \"content identical, compression differs (RECORDED vs REBUILT)\"\n"
+	"when only the compressed bytes differ (another compressor library or\n"
+	"version), or the first layer that differs and its files.\n"
 	"Bases recorded by registry reference are pulled, so a rebuild works on\n"
 	"a machine with an empty store.\n"
 	"\n"
@@ -264,9 +267,11 @@ cmd_rebuild(int argc, char **argv)
 		code = cli_fail(error == STELE_EVERIFY ? STELE_ERROR : error);
 	} else {
 		if (as_json) {
-			json_t *j = json_pack("{s:b,s:s,s:s,s:s,s:O?}", "identical",
-				rb.identical, "image", img->digest, "rebuilt", rb.digest,
-				"summary", rb.summary, "diff", rb.diff);
+			json_t *j = json_pack("{s:b,s:s,s:s,s:s,s:s,s:O?}",
+				"identical", rb.identical, "verdict",
+				stele_rebuild_verdict_name(rb.verdict), "image",
+				img->digest, "rebuilt", rb.digest, "summary",
+				rb.summary, "diff", rb.diff);
 			char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
 
 			printf("%s\n", s);

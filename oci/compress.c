@@ -694,6 +694,39 @@ stele_compression_lib(enum stele_compression kind)
 	}
 }
 
+int
+stele_compression_level(enum stele_compression kind, int level)
+{
+	if (level)
+		return level;
+	switch (kind) {
+	case STELE_COMPRESS_GZIP:
+		return GZIP_DEFAULT_LEVEL;
+	case STELE_COMPRESS_ZSTD:
+		return ZSTD_DEFAULT_LEVEL;
+	default:
+		return 0;
+	}
+}
+
+char *
+stele_compression_settings(enum stele_compression kind, int level)
+{
+	level = stele_compression_level(kind, level);
+	switch (kind) {
+	case STELE_COMPRESS_GZIP:
+		return stele_xasprintf("level %d, %d-byte blocks, %d-byte "
+				       "dictionaries, sync flush", level,
+				       GZ_BLOCK, GZ_DICT);
+	case STELE_COMPRESS_ZSTD:
+		return stele_xasprintf("level %d, %d workers, %d-byte jobs, "
+				       "no checksum", level, ZSTD_WORKERS,
+				       ZSTD_JOB_SIZE);
+	default:
+		return stele_xstrdup("");
+	}
+}
+
 const char *
 stele_compression_suffix(enum stele_compression kind)
 {

@@ -45,6 +45,14 @@ void stele_compressor_free(struct stele_compressor *c);
 
 /* "zlib 1.2.13" / "zstd 1.5.4"; static string. */
 const char *stele_compression_lib(enum stele_compression kind);
+/* The level `level` (0: the default) stands for: 6 / 3, or `level`. */
+int stele_compression_level(enum stele_compression kind, int level);
+/*
+ * What else the bytes depend on, for the provenance: the scheme's fixed
+ * settings at `level` (0: the default), e.g. "level 6, 131072-byte blocks,
+ * 32768-byte dictionaries, sync flush"; "" for NONE.  Caller frees.
+ */
+char *stele_compression_settings(enum stele_compression kind, int level);
 /* OCI media type suffix "", "+gzip", "+zstd". */
 const char *stele_compression_suffix(enum stele_compression kind);
 

@@ -8,6 +8,7 @@
 #include "builder/build.h"
 #include "builder/context.h"
 #include "builder/provenance.h"
+#include "oci/compress.h"
 #include "oci/ref.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -88,12 +89,67 @@ out:
 	return files;
 }
 
+static const char *
+layer_digest(struct stele_image *img, size_t i)
+{
+	return stele_json_str(stele_image_layer(img, i), "digest");
+}
+
+/*
+ * The same diff_ids and config, other layer blobs: the content was
+ * reproduced and only the compressed bytes were not, which the compressor
+ * (its library, version or settings) explains.  Says which layers and the
+ * compression recorded against the one the rebuild used.
+ */
+static int
+compression_only(struct stele_rebuild_result *out, struct stele_image *img,
+		 struct stele_image *re, const char *recorded,
+		 const char *rebuilt)
+{
+	size_t i, n = stele_image_nlayers(img);
+	struct stele_buf s = STELE_BUF_INIT(1 << 16);
+	json_t *layers;
+
+	if (n != stele_image_nlayers(re) ||
+	    strcmp(img->config_digest, re->config_digest))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (strcmp(stele_image_diff_id(img, i), stele_image_diff_id(re, i)))
+			return 0;
+	layers = json_array();
+	for (i = 0; i < n; i++)
+		if (strcmp(layer_digest(img, i), layer_digest(re, i)))
+			json_array_append_new(layers, json_integer((json_int_t)(i + 1)));
+	if (!json_array_size(layers)) {
+		json_decref(layers);
+		return 0;
+	}
+	stele_buf_printf(&s, "content identical, compression differs (%s vs %s)",
+			 recorded, rebuilt);
+	if (!strcmp(recorded, rebuilt))
+		stele_buf_printf(&s, ": the same compression is recorded, yet "
+				 "the compressed bytes differ");
+	stele_buf_printf(&s, "; layer%s", json_array_size(layers) > 1 ? "s" : "");
+	for (i = 0; i < json_array_size(layers); i++)
+		stele_buf_printf(&s, "%s %lld", i ? "," : "",
+			(long long)json_integer_value(json_array_get(layers, i)));
+	stele_buf_printf(&s, " ha%s the same diff_id, another digest",
+			 json_array_size(layers) > 1 ? "ve" : "s");
+	out->verdict = STELE_REBUILD_COMPRESSION;
+	out->summary = stele_buf_detach(&s);
+	out->diff = json_pack("{s:o,s:s,s:s}", "layers", layers,
+			      "recorded", recorded, "rebuilt", rebuilt);
+	return 1;
+}
+
 static void
 compare(struct stele_rebuild_result *out, struct stele_image *img,
 	struct stele_image *re)
 {
 	size_t i, na = stele_image_nlayers(img), nb = stele_image_nlayers(re);
 	struct stele_buf s = STELE_BUF_INIT(1 << 16);
+
+	out->verdict = STELE_REBUILD_DIFFERS;
 
 	for (i = 0; i < na || i < nb; i++) {
 		const char *da = i < na ? stele_image_diff_id(img, i) : NULL;
@@ -132,6 +188,19 @@ compare(struct stele_rebuild_result *out, struct stele_image *img,
 		stele_buf_printf(&s, "the layers are the same; the config or manifest differs (%s vs %s)",
 				 img->config_digest, re->config_digest);
 	out->summary = stele_buf_detach(&s);
+}
+
+/* "zlib 1.2.13, level 6, …"; "not recorded" for an older provenance. */
+static char *
+compression_name(const char *library, const char *settings)
+{
+	if (!library)
+		return stele_xstrdup("compression not recorded");
+	if (!*library)
+		return stele_xstrdup("uncompressed");
+	if (!settings)
+		return stele_xstrdup(library);
+	return stele_xasprintf("%s, %s", library, settings);
 }
 
 /*
@@ -186,10 +255,12 @@ stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 	json_t *d, *pins = json_object(), *v;
 	const char *uri, *commit = NULL, *tree = NULL, *k;
 	char *tmp = NULL, *spec = NULL, *outref = NULL, **args = NULL;
+	char *recorded = NULL, *rebuilt = NULL, *settings = NULL;
 	size_t i, nargs = 0;
 	int error, unsigned_prov = 0;
 
 	memset(out, 0, sizeof(*out));
+	out->verdict = STELE_REBUILD_DIFFERS;
 	if (!prov) {
 		if ((error = stele_prov_load_doc(&own, img->oci, img->digest)) < 0) {
 			if (error == STELE_ENOTFOUND)
@@ -243,6 +314,7 @@ stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 		if ((error = stele_git_source_open(&gs, spec)) < 0)
 			goto out;
 		if (tree && strcmp(tree, gs->tree)) {
+			out->verdict = STELE_REBUILD_SOURCE;
 			out->summary = stele_xasprintf(
 				"source differs: commit %s of %s has tree %s, the provenance records tree %s",
 				commit, uri, gs->tree, tree);
@@ -271,6 +343,7 @@ stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 		bo.compression = STELE_COMPRESS_ZSTD;
 	else if (k && !*k)
 		bo.compression = STELE_COMPRESS_NONE;
+	bo.compression_level = prov->compression_level;
 	bo.output = ref;
 	bo.no_cache = 1;
 	bo.pins = pins;
@@ -287,6 +360,7 @@ stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 	snprintf(out->digest, sizeof(out->digest), "%s", br.digest);
 	if (!strcmp(br.digest, img->digest)) {
 		out->identical = 1;
+		out->verdict = STELE_REBUILD_IDENTICAL;
 		out->summary = stele_xasprintf("identical: the rebuild of %s at %s gives %s%s",
 			uri, commit, br.digest, unsigned_prov ?
 			" (from the unsigned provenance)" : "");
@@ -303,8 +377,18 @@ stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 		if (error < 0)
 			goto out;
 	}
-	compare(out, img, re);
+	recorded = compression_name(prov->compression_library,
+				    prov->compression_settings);
+	settings = stele_compression_settings(bo.compression,
+					      bo.compression_level);
+	rebuilt = compression_name(stele_compression_lib(bo.compression),
+				   settings);
+	if (!compression_only(out, img, re, recorded, rebuilt))
+		compare(out, img, re);
 out:
+	free(recorded);
+	free(rebuilt);
+	free(settings);
 	if (tmp)
 		stele_fs_rm_rf(tmp);
 	for (i = 0; i < nargs; i++)
@@ -327,4 +411,19 @@ stele_rebuild_result_release(struct stele_rebuild_result *r)
 	json_decref(r->diff);
 	r->summary = NULL;
 	r->diff = NULL;
+}
+
+const char *
+stele_rebuild_verdict_name(enum stele_rebuild_verdict v)
+{
+	switch (v) {
+	case STELE_REBUILD_IDENTICAL:
+		return "identical";
+	case STELE_REBUILD_COMPRESSION:
+		return "compression-differs";
+	case STELE_REBUILD_SOURCE:
+		return "source-differs";
+	default:
+		return "differs";
+	}
 }

@@ -10,17 +10,35 @@
  * Rebuild-verification: from an image's provenance statement, build again
  * (the same source commit, the same recipe, bases pinned to the recorded
  * digests, the same epoch, target, build args and compression; no cache)
- * into a temporary layout and compare.  When the digests differ, the
+ * into a temporary layout and compare.  Diff_ids come first: when they
+ * and the config are the same and only layer blobs differ, the verdict is
+ * COMPRESSION and the summary reads "content identical, compression
+ * differs (RECORDED vs REBUILT)".  Otherwise, when the digests differ, the
  * summary names the first layer that differs and the files in it that
- * differ.
+ * differ.  The compression level recorded is used again.
  */
 typedef void (*stele_rebuild_progress_fn)(void *payload, const char *msg);
 
+enum stele_rebuild_verdict {
+	STELE_REBUILD_IDENTICAL = 0,   /* the same manifest digest */
+	STELE_REBUILD_COMPRESSION,     /* the same diff_ids and config, other
+					  layer blobs: only the compressor
+					  (library, version, settings) differs */
+	STELE_REBUILD_DIFFERS,         /* the content differs */
+	STELE_REBUILD_SOURCE           /* the commit no longer has the tree */
+};
+
+/* "identical", "compression-differs", "differs", "source-differs" */
+const char *stele_rebuild_verdict_name(enum stele_rebuild_verdict v);
+
 struct stele_rebuild_result {
+	enum stele_rebuild_verdict verdict;
 	int identical;
 	char digest[STELE_DIGEST_STRLEN]; /* the rebuilt manifest digest */
 	char *summary;   /* "identical" or what differs */
-	json_t *diff;    /* {"layer": N, "files": [...]} or NULL */
+	json_t *diff;    /* {"layer": N, "files": [...]}; for COMPRESSION
+			    {"layers": [N…], "recorded": "zlib 1.2.13, level 6, …",
+			    "rebuilt": "…"}; or NULL */
 };
 
 struct stele_prov_doc;

@@ -89,7 +89,87 @@ test_expect_success 'a tampered layer is named, with the files that differ' '
 	json.dump(i, open(s + "/index.json", "w"))
 	PY
 	expect_code 1 stele rebuild app:1 >out 2>/dev/null && cat out &&
-	grep -q "^layer 3 differs" out && grep -q "files that differ: d/g" out
+	grep -q "^layer 3 differs" out && grep -q "files that differ: d/g" out &&
+	expect_code 1 stele rebuild --json app:1 >r.json 2>/dev/null && [ "$(json_get r.json .verdict)" = differs ]
+'
+test_expect_success 'the provenance records the compressor: library, level and settings' '
+	fresh && python3 - "$(prov)" <<-PY
+	import json, sys
+	c = json.load(open(sys.argv[1]))["predicate"]["buildDefinition"]["internalParameters"]["compression"]
+	print(c)
+	assert c["mediaTypeSuffix"] == "+gzip" and c["level"] == 6, c
+	assert c["library"].split()[0] in ("zlib", "libdeflate"), c
+	assert c["settings"].startswith("level 6, "), c
+	PY
+'
+# Another machine's compressor: the layers recompressed by Python's gzip at
+# level 9 (the same tar bytes, so the same diff_ids and config), and the
+# provenance records that compressor.  The rebuild reproduces the content
+# but not the compressed bytes, and says so as its own verdict.
+test_expect_success 'another compressor: content identical, compression differs' '
+	fresh && python3 - "$STELE_STORE" "$(cat digest)" <<-PY &&
+	import gzip, hashlib, json, sys
+	s, d = sys.argv[1:]
+	b = lambda x: s + "/blobs/sha256/" + x[7:]
+	def put(data):
+	    x = "sha256:" + hashlib.sha256(data).hexdigest()
+	    open(b(x), "wb").write(data)
+	    return x
+	man = json.load(open(b(d)))
+	for l in man["layers"][1:]:
+	    gz = gzip.compress(gzip.decompress(open(b(l["digest"]), "rb").read()), compresslevel=9, mtime=0)
+	    l["digest"] = put(gz); l["size"] = len(gz)
+	mj = json.dumps(man, sort_keys=True, separators=(",", ":")).encode()
+	nd = put(mj)
+	i = json.load(open(s + "/index.json"))
+	for m in i["manifests"]:
+	    if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == "app:1":
+	        m["digest"] = nd; m["size"] = len(mj)
+	    elif m.get("artifactType") == "application/vnd.in-toto+json":
+	        r = json.load(open(b(m["digest"])))
+	        r["subject"]["digest"] = nd
+	        st = json.load(open(b(r["layers"][0]["digest"])))
+	        st["subject"][0]["digest"]["sha256"] = nd[7:]
+	        st["predicate"]["buildDefinition"]["internalParameters"]["compression"].update(
+	            library="zlib 1.2.11", settings="level 9, one stream (python gzip)")
+	        sj = json.dumps(st, sort_keys=True, separators=(",", ":")).encode()
+	        r["layers"][0]["digest"] = put(sj); r["layers"][0]["size"] = len(sj)
+	        rj = json.dumps(r, separators=(",", ":")).encode()
+	        m["digest"] = put(rj); m["size"] = len(rj)
+	json.dump(i, open(s + "/index.json", "w"))
+	PY
+	expect_code 1 stele rebuild app:1 >out 2>/dev/null && cat out &&
+	grep -q "^content identical, compression differs (zlib 1.2.11, level 9, one stream (python gzip) vs .*, level 6, " out &&
+	grep -q "; layers 2, 3, 4 have the same diff_id, another digest" out &&
+	expect_code 1 stele rebuild --json app:1 >r.json 2>/dev/null &&
+	[ "$(json_get r.json .verdict)" = compression-differs ] &&
+	[ "$(json_get r.json .identical)" = False ] &&
+	[ "$(json_get r.json .diff.recorded)" = "zlib 1.2.11, level 9, one stream (python gzip)" ]
+'
+test_expect_success 'the rebuild compresses at the level recorded' '
+	fresh && python3 - "$STELE_STORE" <<-PY &&
+	import hashlib, json, sys
+	s = sys.argv[1]
+	b = lambda x: s + "/blobs/sha256/" + x[7:]
+	def put(data):
+	    x = "sha256:" + hashlib.sha256(data).hexdigest()
+	    open(b(x), "wb").write(data)
+	    return x
+	i = json.load(open(s + "/index.json"))
+	for m in i["manifests"]:
+	    if m.get("artifactType") == "application/vnd.in-toto+json":
+	        r = json.load(open(b(m["digest"])))
+	        st = json.load(open(b(r["layers"][0]["digest"])))
+	        st["predicate"]["buildDefinition"]["internalParameters"]["compression"]["level"] = 1
+	        sj = json.dumps(st, sort_keys=True, separators=(",", ":")).encode()
+	        r["layers"][0]["digest"] = put(sj); r["layers"][0]["size"] = len(sj)
+	        rj = json.dumps(r, separators=(",", ":")).encode()
+	        m["digest"] = put(rj); m["size"] = len(rj)
+	json.dump(i, open(s + "/index.json", "w"))
+	PY
+	expect_code 1 stele rebuild --json app:1 >r.json 2>/dev/null && cat r.json &&
+	[ "$(json_get r.json .verdict)" = compression-differs ] &&
+	json_get r.json .diff.rebuilt | grep -q ", level 1, "
 '
 test_expect_success 'a directory context cannot be rebuilt, and says why' '
 	fresh && mkdir dc && echo x >dc/x && printf "FROM scratch\nCOPY x /x\n" >dc/Dockerfile &&

@@ -536,7 +536,7 @@ test_compress_free_unfinished(void **state)
 static void
 test_compress_lib_and_suffix(void **state)
 {
-	char want[64];
+	char want[64], *s;
 
 	(void)state;
 	snprintf(want, sizeof(want), "zlib %s", zlibVersion());
@@ -549,6 +549,18 @@ test_compress_lib_and_suffix(void **state)
 			    "+gzip");
 	assert_string_equal(stele_compression_suffix(STELE_COMPRESS_ZSTD),
 			    "+zstd");
+	assert_int_equal(stele_compression_level(STELE_COMPRESS_GZIP, 0), 6);
+	assert_int_equal(stele_compression_level(STELE_COMPRESS_ZSTD, 0), 3);
+	assert_int_equal(stele_compression_level(STELE_COMPRESS_GZIP, 9), 9);
+	s = stele_compression_settings(STELE_COMPRESS_GZIP, 0);
+	assert_non_null(strstr(s, "level 6, "));
+	free(s);
+	s = stele_compression_settings(STELE_COMPRESS_ZSTD, 19);
+	assert_non_null(strstr(s, "level 19, "));
+	free(s);
+	s = stele_compression_settings(STELE_COMPRESS_NONE, 0);
+	assert_string_equal(s, "");
+	free(s);
 }
 
 int

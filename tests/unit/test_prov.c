@@ -32,8 +32,9 @@ written(void)
 		"path", "Dockerfile", "digest", "sha256", H64));
 	json_object_set_new(p.external, "buildArgs", json_pack("{s:s}", "A", "1"));
 	json_object_set_new(p.internal, "sourceDateEpoch", json_integer(0));
-	json_object_set_new(p.internal, "compression", json_pack("{s:s,s:s}",
-		"mediaTypeSuffix", "+gzip", "library", "zlib"));
+	json_object_set_new(p.internal, "compression", json_pack("{s:s,s:s,s:i,s:s}",
+		"mediaTypeSuffix", "+gzip", "library", "zlib 1.2.13", "level", 6,
+		"settings", "level 6, 131072-byte blocks"));
 	stele_prov_dep(&p, "git+file:///src", json_pack("{s:s,s:s}", "gitCommit",
 		"c0", "gitTree", "t0"));
 	stele_prov_layer(&p, "application/vnd.oci.image.layer.v1.tar+gzip",
@@ -90,6 +91,9 @@ test_prov_round_trip(void **state)
 	assert_string_equal(d->source_resolved_ref, "refs/heads/main");
 	assert_string_equal(d->recipe_path, "Dockerfile");
 	assert_string_equal(d->compression_suffix, "+gzip");
+	assert_string_equal(d->compression_library, "zlib 1.2.13");
+	assert_int_equal(d->compression_level, 6);
+	assert_string_equal(d->compression_settings, "level 6, 131072-byte blocks");
 	assert_int_equal(d->nrecords, 2);
 	assert_true(d->records[0].base);
 	assert_int_equal(d->records[1].line, 4);
@@ -117,6 +121,10 @@ static const struct mutation mutations[] = {
 	{ "predicate.buildDefinition.externalParameters.source.uri", 0, "1", "source.uri is not a string" },
 	{ "predicate.buildDefinition.internalParameters.sourceDateEpoch", 0, "\"0\"", "is not an integer" },
 	{ "predicate.buildDefinition.internalParameters.extra", 0, "1", "unknown field 'extra'" },
+	{ "predicate.buildDefinition.internalParameters.compression.level", 0, "\"6\"", "compression.level is not an integer" },
+	{ "predicate.buildDefinition.internalParameters.compression.settings", 0, "6", "compression.settings is not a string" },
+	{ "predicate.buildDefinition.internalParameters.compression.library", 1, NULL, "has no 'library'" },
+	{ "predicate.buildDefinition.internalParameters.compression.threads", 0, "2", "unknown field 'threads'" },
 	{ "predicate.buildDefinition.resolvedDependencies.0.uri", 1, NULL, "has no 'uri'" },
 	{ "predicate.runDetails.builder.id", 1, NULL, "runDetails.builder.id" },
 	{ "predicate.runDetails.byproducts.1.annotations.diffID", 1, NULL, "has no 'diffID'" },
