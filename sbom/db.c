@@ -467,6 +467,7 @@ stele_sbom__purl(const struct stele_sbom_pkg *p, const char *ns,
 		 const char *distro)
 {
 	struct stele_buf b = STELE_BUF_INIT(4096);
+	const char *epoch;
 	char sep = '?';
 
 	stele_buf_printf(&b, "pkg:%s/", p->type);
@@ -474,7 +475,9 @@ stele_sbom__purl(const struct stele_sbom_pkg *p, const char *ns,
 	stele_buf_putc(&b, '/');
 	purl_escape(&b, p->name);
 	stele_buf_putc(&b, '@');
-	purl_escape(&b, p->version);
+	/* rpm: the epoch is a qualifier (purl-spec's rpm type). */
+	epoch = !strcmp(p->type, "rpm") ? strchr(p->version, ':') : NULL;
+	purl_escape(&b, epoch ? epoch + 1 : p->version);
 	/* Qualifiers in the order the purl spec sorts them: by key. */
 	if (p->arch) {
 		stele_buf_printf(&b, "%carch=", sep);
@@ -484,6 +487,11 @@ stele_sbom__purl(const struct stele_sbom_pkg *p, const char *ns,
 	if (distro) {
 		stele_buf_printf(&b, "%cdistro=", sep);
 		purl_escape(&b, distro);
+		sep = '&';
+	}
+	if (epoch) {
+		stele_buf_printf(&b, "%cepoch=%.*s", sep,
+				 (int)(epoch - p->version), p->version);
 		sep = '&';
 	}
 	if (strcmp(p->source, p->name) || strcmp(p->source_version, p->version)) {

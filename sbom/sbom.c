@@ -14,6 +14,8 @@
 #define DPKG_STATUS_D "var/lib/dpkg/status.d"
 #define DPKG_INFO "var/lib/dpkg/info"
 #define APK_INSTALLED "lib/apk/db/installed"
+#define RPM_SYSIMAGE "usr/lib/sysimage/rpm/rpmdb.sqlite"
+#define RPM_VARLIB "var/lib/rpm/rpmdb.sqlite"
 
 /* A package as seen after some layer: when did this version arrive? */
 struct since {
@@ -101,24 +103,60 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static int hexval(char c);
+
+/* "HEX" of exactly n bytes into out; -1 when it is not. */
 static int
-own_apk(void *payload, size_t pkg, const char *path, const char *sum)
+unhex(unsigned char *out, size_t n, const char *hex)
+{
+	size_t i;
+
+	if (strlen(hex) != 2 * n)
+		return -1;
+	for (i = 0; i < n; i++) {
+		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* A file a package database lists (apk, rpm), with its checksum if any. */
+static int
+own_file(void *payload, size_t pkg, const char *path, const char *sum)
 {
 	struct rctx *r = payload;
 	struct stele_sbom__node *n = stele_sbom__resolve(&r->tree, path, 0, NULL);
 	struct stele_buf b = STELE_BUF_INIT(64);
+	unsigned char want[32];
+	int differs = 0;
 
 	if (!n || n->type != STELE_SBOM__FILE)
 		return 0;
 	n->owned = 1;
 	r->pkgs.v[pkg].nfiles++;
-	/* Q1 + base64(SHA-1): apk's checksum of the file's bytes. */
-	if (sum && !strncmp(sum, "Q1", 2) &&
-	    stele_base64_decode(&b, sum + 2, strlen(sum + 2), "apk checksum") == 0 &&
-	    b.len == 20 && memcmp(b.ptr, n->sha1, 20))
-		finding_add(r, n, pkg, stele_xasprintf("sha1:%s", sum));
+	if (!sum)
+		return 0;
+	/* apk: Q1 + base64(SHA-1); rpm: ALGO:HEX. */
+	if (!strncmp(sum, "Q1", 2)) {
+		if (stele_base64_decode(&b, sum + 2, strlen(sum + 2),
+					"apk checksum") == 0 && b.len == 20)
+			differs = memcmp(b.ptr, n->sha1, 20) != 0;
+		stele_error_clear();
+		if (differs)
+			finding_add(r, n, pkg, stele_xasprintf("sha1:%s", sum));
+	} else if (!strncmp(sum, "sha256:", 7) && unhex(want, 32, sum + 7) == 0) {
+		differs = memcmp(want, n->sha256, 32) != 0;
+	} else if (!strncmp(sum, "sha1:", 5) && unhex(want, 20, sum + 5) == 0) {
+		differs = memcmp(want, n->sha1, 20) != 0;
+	} else if (!strncmp(sum, "md5:", 4) && unhex(want, 16, sum + 4) == 0) {
+		differs = memcmp(want, n->md5, 16) != 0;
+	}
+	if (differs && strncmp(sum, "Q1", 2))
+		finding_add(r, n, pkg, stele_xstrdup(sum));
 	stele_buf_release(&b);
-	stele_error_clear();
 	return 0;
 }
 
@@ -133,7 +171,11 @@ parse_db(struct rctx *r, struct stele_sbom__node *n)
 	if (!strcmp(what, APK_INSTALLED))
 		return stele_sbom__apk_installed(&r->pkgs, n->content->ptr,
 						 n->content->len, what,
-						 r->own ? own_apk : NULL, r);
+						 r->own ? own_file : NULL, r);
+	if (!strcmp(what, RPM_SYSIMAGE) || !strcmp(what, RPM_VARLIB))
+		return stele_sbom__rpm_sqlite(&r->pkgs, n->content->ptr,
+					      n->content->len, what,
+					      r->own ? own_file : NULL, r);
 	return stele_sbom__dpkg_status(&r->pkgs, n->content->ptr,
 				       n->content->len, what);
 }
@@ -144,9 +186,13 @@ parse_db(struct rctx *r, struct stele_sbom__node *n)
 static int
 collect(struct rctx *r, int strict)
 {
-	static const char *const fixed[] = { DPKG_STATUS, APK_INSTALLED };
-	struct stele_sbom__node *n;
-	char **names = NULL;
+	/* rpm: /var/lib/rpm may be a symlink to /usr/lib/sysimage/rpm
+	 * (Fedora): the database at its sysimage path is the one read. */
+	const char *rpm = stele_sbom__tree_get(&r->tree, RPM_SYSIMAGE) ?
+			  RPM_SYSIMAGE : RPM_VARLIB;
+	const char *const fixed[] = { DPKG_STATUS, APK_INSTALLED, rpm };
+	struct stele_sbom__node *n, *wal;
+	char **names = NULL, *walpath;
 	size_t i = 0, nn = 0, an = 0, k;
 	int error = 0;
 
@@ -154,11 +200,22 @@ collect(struct rctx *r, int strict)
 	if (strict && ((error = check_db_path(r, DPKG_STATUS)) < 0 ||
 		       (error = check_db_path(r, DPKG_STATUS_D)) < 0 ||
 		       (error = check_db_path(r, DPKG_INFO)) < 0 ||
-		       (error = check_db_path(r, APK_INSTALLED)) < 0))
+		       (error = check_db_path(r, APK_INSTALLED)) < 0 ||
+		       (error = check_db_path(r, rpm)) < 0))
 		return error;
+	/* Changes still in the write-ahead log are not in the database. */
+	walpath = stele_xasprintf("%s-wal", rpm);
+	wal = stele_sbom__tree_get(&r->tree, walpath);
+	free(walpath);
+	if (strict && wal && wal->size && stele_sbom__tree_get(&r->tree, rpm))
+		return stele_error_setc(STELE_EINVALID,
+			"rpm database '/%s' has changes only in its write-ahead log "
+			"('/%s-wal', %llu bytes); stele reads checkpointed databases",
+			rpm, rpm, (unsigned long long)wal->size);
 	while ((n = stele_sbom__tree_next(&r->tree, &i))) {
 		if (!stele_sbom__pkgdb_path(n->path) ||
-		    !strcmp(n->path, DPKG_STATUS) || !strcmp(n->path, APK_INSTALLED))
+		    !strcmp(n->path, DPKG_STATUS) || !strcmp(n->path, APK_INSTALLED) ||
+		    !strcmp(n->path, RPM_SYSIMAGE) || !strcmp(n->path, RPM_VARLIB))
 			continue;
 		if (nn == an) {
 			an = an ? an * 2 : 16;
@@ -168,8 +225,8 @@ collect(struct rctx *r, int strict)
 	}
 	if (nn)
 		qsort(names, nn, sizeof(*names), cmp_str);
-	for (k = 0; k < 2 + nn; k++) {
-		const char *p = k < 2 ? fixed[k] : names[k - 2];
+	for (k = 0; k < 3 + nn; k++) {
+		const char *p = k < 3 ? fixed[k] : names[k - 3];
 
 		if (!(n = stele_sbom__tree_get(&r->tree, p)))
 			continue;
@@ -580,6 +637,7 @@ pkgs_finish(struct stele_sbom *s, struct rctx *r, const struct sinces *since)
 {
 	const char *deb_ns = s->distro_id ? s->distro_id : "debian";
 	const char *apk_ns = s->distro_id ? s->distro_id : "alpine";
+	const char *rpm_ns = s->distro_id ? s->distro_id : "redhat";
 	char *distro = NULL;
 	size_t i;
 
@@ -593,7 +651,8 @@ pkgs_finish(struct stele_sbom *s, struct rctx *r, const struct sinces *since)
 					 sizeof(*since->v), cmp_since) : NULL;
 		p->layer = got ? got->layer : s->nlayers ? s->nlayers - 1 : 0;
 		free(want.key);
-		p->purl = stele_sbom__purl(p, strcmp(p->type, "apk") ? deb_ns : apk_ns,
+		p->purl = stele_sbom__purl(p, !strcmp(p->type, "apk") ? apk_ns :
+					   !strcmp(p->type, "rpm") ? rpm_ns : deb_ns,
 					   distro);
 	}
 	free(distro);

@@ -25,6 +25,8 @@
  *    ownership from var/lib/dpkg/info/<name>[:<arch>].list and .md5sums
  *    (status.d/<name>.md5sums for distroless);
  *  - apk: lib/apk/db/installed (fields P V A o L F R Z c);
+ *  - rpm: usr/lib/sysimage/rpm/rpmdb.sqlite, else var/lib/rpm/rpmdb.sqlite
+ *    (rpm's sqlite backend; headers with their file lists and digests);
  * A database that does not parse is refused (STELE_EINVALID, naming the
  * file, the line and what is wrong).  Limits: a database file larger than
  * STELE_SBOM_DB_MAX bytes, all captured database files together larger
@@ -63,7 +65,7 @@ struct stele_sbom_layer {
 };
 
 struct stele_sbom_pkg {
-	const char *type;       /* "deb" or "apk" (static) */
+	const char *type;       /* "deb", "apk" or "rpm" (static) */
 	char *name, *version, *arch;
 	char *source, *source_version;  /* dpkg Source: (else the binary's) */
 	char *origin;           /* apk o */
@@ -158,6 +160,11 @@ typedef int (*stele_sbom__own_fn)(void *payload, size_t pkg, const char *path,
 int stele_sbom__apk_installed(struct stele_sbom__pkgs *pkgs, const char *data,
 			      size_t len, const char *what,
 			      stele_sbom__own_fn own, void *payload);
+/* rpm: the bytes of an rpmdb.sqlite; files' sums as "md5:HEX",
+ * "sha1:HEX" or "sha256:HEX". */
+int stele_sbom__rpm_sqlite(struct stele_sbom__pkgs *pkgs, const void *data,
+			   size_t len, const char *what,
+			   stele_sbom__own_fn own, void *payload);
 void stele_sbom__pkg_release(struct stele_sbom_pkg *p);
 /* The purl of a package (malloc'd); distro may be NULL. */
 char *stele_sbom__purl(const struct stele_sbom_pkg *p, const char *ns,

@@ -263,7 +263,9 @@ stele_sbom__pkgdb_path(const char *path)
 	const char *rest;
 
 	if (!strcmp(path, "var/lib/dpkg/status") ||
-	    !strcmp(path, "lib/apk/db/installed"))
+	    !strcmp(path, "lib/apk/db/installed") ||
+	    !strcmp(path, "var/lib/rpm/rpmdb.sqlite") ||
+	    !strcmp(path, "usr/lib/sysimage/rpm/rpmdb.sqlite"))
 		return 1;
 	return has_prefix(path, "var/lib/dpkg/status.d/", &rest) && *rest &&
 	       !strchr(rest, '/') && !ends_with(rest, ".md5sums");

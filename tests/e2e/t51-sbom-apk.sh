@@ -5,6 +5,11 @@
 # pkg:apk/alpine/...&distro=alpine-VERSION_ID, a file whose bytes disagree
 # with its Z: checksum is reported as modified, a file no package lists is
 # unowned.  The CycloneDX validator runs where t50 installed it.
+# Then rpm: packages built with rpmbuild and recorded with `rpm --initdb` and
+# `rpm -i --justdb` (Debian's rpm 4.18, sqlite backend) round-trip against
+# `rpm -qa`; a file whose digest disagrees with its header is modified; a
+# database with changes only in its WAL, a corrupt database and a malformed
+# header are refused.
 . "$(dirname "$0")/lib.sh"
 
 H="$TOP/tests/e2e/sbomimg.py"
@@ -120,3 +125,80 @@ new Validation.JsonStrictValidator(Spec.Version.v1dot6).validate(require(\"fs\")
 else
 	test_skip 'the CycloneDX validator accepts the document' "no @cyclonedx/cyclonedx-library in $NPMDIR (t50 installs it from the npm registry where it can)"
 fi
+
+# ---- rpm ----
+if ! command -v rpmbuild >/dev/null 2>&1 || ! command -v rpm >/dev/null 2>&1; then
+	test_skip 'rpm fixture' 'rpm and rpmbuild are not installed (Debian package rpm)'
+	exit 0
+fi
+mkspec() { # NAME EPOCH VERSION RELEASE ARCH FILE CONTENT
+	cat >"$1.spec" <<-EOF
+	Name: $1
+	${2:+Epoch: $2}
+	Version: $3
+	Release: $4
+	Summary: test package
+	License: MIT
+	URL: https://example.invalid/$1
+	BuildArch: $5
+	%description
+	test
+	%install
+	mkdir -p %{buildroot}$(dirname "$6")
+	printf '$7\n' >%{buildroot}$6
+	%files
+	$6
+	EOF
+	rpmbuild -bb --define "_topdir $TMP/rpmtop" --define '__os_install_post %{nil}' \
+		--define '_build_id_links none' --target "$5" "$1.spec" >"$1.log" 2>&1 || { cat "$1.log"; return 1; }
+}
+test_expect_success 'rpm: build two packages, record them in an rpm database (--justdb)' '
+	mkspec hello 1 1.2 3.fc40 noarch /usr/bin/hello "hello" &&
+	mkspec libfoo "" 2.0 1.fc40 x86_64 /usr/lib64/libfoo.so.2 "foo" &&
+	mkdir -p rroot/var/lib/rpm rroot/usr/bin rroot/usr/lib64 rroot/etc &&
+	rpm --dbpath "$TMP/rroot/var/lib/rpm" --initdb &&
+	rpm --dbpath "$TMP/rroot/var/lib/rpm" -i --justdb --nodeps --ignorearch --ignoreos \
+		rpmtop/RPMS/*/*.rpm 2>/dev/null &&
+	printf "hello\n" >rroot/usr/bin/hello && printf "not foo\n" >rroot/usr/lib64/libfoo.so.2 &&
+	printf "ID=fedora\nVERSION_ID=40\n" >rroot/etc/os-release &&
+	rpm --dbpath "$TMP/rroot/var/lib/rpm" -qa --qf "%{NAME} %|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}\n" |
+		sort >want.rpm && cat want.rpm && [ $(wc -l <want.rpm) = 2 ] &&
+	stele import -q -t rpm:1 rroot >/dev/null
+'
+for f in spdx cyclonedx; do
+	test_expect_success "rpm, $f: the package list is rpm -qa's" "
+		stele sbom -f $f -o rpm.$f.json rpm:1 &&
+		python3 \"\$H\" summary rpm.$f.json >rsum.$f && cat rsum.$f &&
+		sed -n 's/^pkg \\([^ ]*\\) \\([^ ]*\\) .*/\\1 \\2/p' rsum.$f | sort >rgot.$f &&
+		diff -u want.rpm rgot.$f
+	"
+done
+test_expect_success 'rpm: purls with epoch and distro; a digest mismatch is modified; owned files are not unowned' '
+	diff -u rsum.spdx rsum.cyclonedx && cat rsum.spdx &&
+	grep -q "^pkg hello 1:1.2-3.fc40 pkg:rpm/fedora/hello@1.2-3.fc40?arch=noarch&distro=fedora-40&epoch=1 " rsum.spdx &&
+	grep -q "^pkg libfoo 2.0-1.fc40 pkg:rpm/fedora/libfoo@2.0-1.fc40?arch=x86_64&distro=fedora-40 " rsum.spdx &&
+	grep -q "^modified /usr/lib64/libfoo.so.2 libfoo " rsum.spdx && grep -q "sha256:" rpm.spdx.json &&
+	! grep -q "^unowned /usr/bin/hello " rsum.spdx && ! grep -q "^modified /usr/bin/hello " rsum.spdx
+'
+test_expect_success 'rpm: a database with changes only in its write-ahead log is refused' '
+	cp -a rroot wal && printf "x" >wal/var/lib/rpm/rpmdb.sqlite-wal &&
+	stele import -q -t rpm:wal wal >/dev/null &&
+	expect_code 3 stele sbom rpm:wal >/dev/null 2>err; rc=$?; cat err
+	[ $rc = 0 ] && grep -q "write-ahead log" err
+'
+test_expect_success 'rpm: a corrupt database and a malformed header are refused' '
+	cp -a rroot bad && printf "SQLite format 3\0garbage%0200d" 0 >bad/var/lib/rpm/rpmdb.sqlite &&
+	stele import -q -t rpm:bad bad >/dev/null &&
+	expect_code 3 stele sbom rpm:bad >/dev/null 2>err; rc=$?; cat err
+	[ $rc = 0 ] && grep -q "var/lib/rpm/rpmdb.sqlite" err &&
+	cp -a rroot hdr && python3 -c "
+import sqlite3
+c = sqlite3.connect(\"hdr/var/lib/rpm/rpmdb.sqlite\")
+c.execute(\"UPDATE Packages SET blob = X\x27000000FF00000010\x27\")
+c.commit()
+c.execute(\"PRAGMA wal_checkpoint(TRUNCATE)\")
+c.close()" &&
+	stele import -q -t rpm:hdr hdr >/dev/null &&
+	expect_code 3 stele sbom rpm:hdr >/dev/null 2>err; rc=$?; cat err
+	[ $rc = 0 ] && grep -q "not a well-formed rpm header" err
+'

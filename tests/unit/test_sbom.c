@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "sbom/sbom.h"
 #include "sbom/tree.h"
@@ -345,6 +346,172 @@ test_sbom_paths(void **state)
 			    "https://cyclonedx.org/bom");
 }
 
+/* ---- rpm ---- */
+
+struct rhdr {
+	unsigned char index[16 * 16];
+	char data[512];
+	uint32_t il, dl;
+};
+
+static void
+put32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+static void
+rtag(struct rhdr *h, uint32_t tag, uint32_t type, const void *val,
+     size_t len, uint32_t count)
+{
+	unsigned char *e = h->index + 16 * h->il++;
+
+	while (type == 4 && h->dl % 4)
+		h->data[h->dl++] = 0;
+	put32(e, tag);
+	put32(e + 4, type);
+	put32(e + 8, h->dl);
+	put32(e + 12, count);
+	memcpy(h->data + h->dl, val, len);
+	h->dl += (uint32_t)len;
+}
+
+/* An rpmdb.sqlite with one Packages row holding `blob`; *len bytes. */
+static unsigned char *
+rpmdb(const void *blob, size_t blen, sqlite3_int64 *len)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	unsigned char *out;
+
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE Packages (hnum INTEGER "
+		"PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL)", NULL, NULL, NULL),
+		SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO Packages(blob) "
+		"VALUES (?)", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_blob(st, 1, blob, (int)blen, SQLITE_TRANSIENT);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	out = sqlite3_serialize(db, "main", len, 0);
+	sqlite3_close(db);
+	return out;
+}
+
+static int
+rpm_parse(const struct rhdr *h, size_t cut, struct stele_sbom__pkgs *ps)
+{
+	unsigned char blob[8 + sizeof(h->index) + sizeof(h->data)];
+	size_t blen = 8 + 16 * (size_t)h->il + h->dl;
+	sqlite3_int64 len;
+	unsigned char *db;
+	int rc;
+
+	put32(blob, h->il);
+	put32(blob + 4, h->dl);
+	memcpy(blob + 8, h->index, 16 * (size_t)h->il);
+	memcpy(blob + 8 + 16 * (size_t)h->il, h->data, h->dl);
+	db = rpmdb(blob, blen - cut, &len);
+	rc = stele_sbom__rpm_sqlite(ps, db, (size_t)len, "var/lib/rpm/rpmdb.sqlite",
+				    NULL, NULL);
+	sqlite3_free(db);
+	return rc;
+}
+
+static void
+rpm_good(struct rhdr *h)
+{
+	uint32_t epoch = 0;
+
+	memset(h, 0, sizeof(*h));
+	rtag(h, 1000, 6, "bash", 5, 1);
+	rtag(h, 1001, 6, "5.2.26", 7, 1);
+	rtag(h, 1002, 6, "1.el10", 7, 1);
+	put32((unsigned char *)&epoch, 2);
+	rtag(h, 1003, 4, &epoch, 4, 1);
+	rtag(h, 1022, 6, "x86_64", 7, 1);
+	rtag(h, 1044, 6, "bash-5.2.26-1.el10.src.rpm", 27, 1);
+}
+
+static void
+test_sbom_rpm(void **state)
+{
+	struct stele_sbom__pkgs ps = { NULL, 0, 0 };
+	struct rhdr h;
+	char *purl;
+
+	(void)state;
+	rpm_good(&h);
+	assert_ok(rpm_parse(&h, 0, &ps));
+	assert_int_equal(ps.n, 1);
+	assert_string_equal(ps.v[0].name, "bash");
+	assert_string_equal(ps.v[0].version, "2:5.2.26-1.el10");
+	assert_string_equal(ps.v[0].source, "bash");
+	assert_string_equal(ps.v[0].source_version, "2:5.2.26-1.el10");
+	purl = stele_sbom__purl(&ps.v[0], "rhel", "rhel-10.0");
+	assert_string_equal(purl, "pkg:rpm/rhel/bash@5.2.26-1.el10"
+			    "?arch=x86_64&distro=rhel-10.0&epoch=2");
+	free(purl);
+	pkgs_free(&ps);
+}
+
+/* Headers that lie about their bounds, and databases that are not rpm's. */
+static void
+test_sbom_rpm_rejects(void **state)
+{
+	struct stele_sbom__pkgs ps = { NULL, 0, 0 };
+	struct rhdr h;
+	sqlite3_int64 len;
+	unsigned char *db;
+
+	(void)state;
+	/* One byte short of what il and dl say. */
+	rpm_good(&h);
+	assert_int_equal(rpm_parse(&h, 1, &ps), STELE_EINVALID);
+	assert_non_null(strstr(stele_error_last(), "not a well-formed rpm header"));
+	/* An offset past the data. */
+	rpm_good(&h);
+	put32(h.index + 8, 4000);
+	assert_int_equal(rpm_parse(&h, 0, &ps), STELE_EINVALID);
+	/* A string that runs off the end (no NUL). */
+	rpm_good(&h);
+	h.data[h.dl - 1] = 'x';
+	assert_int_equal(rpm_parse(&h, 0, &ps), STELE_EINVALID);
+	/* The name as an integer. */
+	rpm_good(&h);
+	put32(h.index + 4, 4);
+	assert_int_equal(rpm_parse(&h, 0, &ps), STELE_EINVALID);
+	/* No name at all; a name with a slash. */
+	rpm_good(&h);
+	put32(h.index, 999);
+	assert_int_equal(rpm_parse(&h, 0, &ps), STELE_EINVALID);
+	assert_non_null(strstr(stele_error_last(), "malformed name"));
+	rpm_good(&h);
+	memcpy(h.data, "ba/h", 4);
+	assert_int_equal(rpm_parse(&h, 0, &ps), STELE_EINVALID);
+	assert_int_equal(ps.n, 0);
+	/* Not sqlite; sqlite without a Packages table. */
+	assert_int_equal(stele_sbom__rpm_sqlite(&ps, "hello", 5, "x", NULL, NULL),
+			 STELE_EINVALID);
+	assert_non_null(strstr(stele_error_last(), "not an sqlite database"));
+	{
+		sqlite3 *d;
+
+		assert_int_equal(sqlite3_open(":memory:", &d), SQLITE_OK);
+		sqlite3_exec(d, "CREATE TABLE t(x)", NULL, NULL, NULL);
+		db = sqlite3_serialize(d, "main", &len, 0);
+		sqlite3_close(d);
+	}
+	assert_int_equal(stele_sbom__rpm_sqlite(&ps, db, (size_t)len, "x", NULL,
+						NULL), STELE_EINVALID);
+	assert_non_null(strstr(stele_error_last(), "not an rpm database"));
+	sqlite3_free(db);
+	pkgs_free(&ps);
+}
+
 int
 main(void)
 {
@@ -356,6 +523,8 @@ main(void)
 		cmocka_unit_test(test_sbom_too_many),
 		cmocka_unit_test(test_sbom_tree_resolve),
 		cmocka_unit_test(test_sbom_paths),
+		cmocka_unit_test(test_sbom_rpm),
+		cmocka_unit_test(test_sbom_rpm_rejects),
 	};
 
 	if (stele_init() < 0) {
