@@ -25,8 +25,6 @@ build_arg_value(struct build *b, const char *name)
 
 		if (!strncmp(a, name, n) && a[n] == '=')
 			return a + n + 1;
-		if (!strcmp(a, name))
-			return getenv(name) ? getenv(name) : NULL;
 	}
 	return NULL;
 }
@@ -217,10 +215,7 @@ build_setup(struct build *b)
 	} else if ((error = stele_context_open_dir(&b->ctx, ctx)) < 0) {
 		goto out;
 	}
-	if (b->o->has_epoch)
-		b->epoch = b->o->epoch;
-	else if ((error = stele_build_epoch(&b->epoch, fallback)) < 0)
-		goto out;
+	b->epoch = b->o->has_epoch ? b->o->epoch : fallback;
 	stele_rfc3339(b->created, b->epoch);
 	if ((error = read_recipe(b, &text)) < 0 ||
 	    (error = stele_recipe_parse(&b->recipe, b->recipe_path,
@@ -231,13 +226,16 @@ build_setup(struct build *b)
 			       "is not run: stele reads the recipe itself, "
 			       "as Dockerfile syntax 1", b->recipe->path,
 			       b->recipe->syntax_line, b->recipe->syntax);
-	if ((error = stele_cache_open(&b->cache, b->o->cache_dir)) < 0) {
+	if (!b->o->dirs || !b->o->dirs->cache) {
+		b->cache = NULL;
+	} else if ((error = stele_cache_open(&b->cache, b->o->dirs->cache)) < 0) {
 		/* Without a cache the build still works, only slower. */
 		build_progress(b, "warning: %s; building without a cache",
 			       stele_error_last());
 		b->cache = NULL;
 	}
-	if ((error = stele_fs_mkdtemp(&b->tmp, "stele-build")) < 0 ||
+	if ((error = stele_fs_mkdtemp(&b->tmp, b->o->dirs ? b->o->dirs->tmp : NULL,
+					    "stele-build")) < 0 ||
 	    (error = stele_oci_open(&b->oci, b->o->output->dir, 1)) < 0 ||
 	    (error = stele_txn_begin(&b->txn, b->oci)) < 0)
 		goto out;

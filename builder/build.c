@@ -21,25 +21,6 @@
 #include "util/json.h"
 
 
-int
-stele_build_epoch(int64_t *out, int64_t fallback)
-{
-	const char *s = getenv("SOURCE_DATE_EPOCH");
-	char *end;
-	long long v;
-
-	*out = fallback;
-	if (!s)
-		return 0;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (!*s || *end || errno || v < 0 || v > 253402300799LL || !isdigit((unsigned char)*s))
-		return stele_error_setc(STELE_EINVALID,
-			"invalid SOURCE_DATE_EPOCH '%s' (want seconds since 1970 as a decimal integer)", s);
-	*out = v;
-	return 0;
-}
-
 void
 build_progress(struct build *b, const char *fmt, ...)
 {
@@ -295,7 +276,7 @@ from_image(struct build *b, struct stage *s, const struct stele_instr *in,
 
 	char top[STELE_DIGEST_STRLEN] = "";
 
-	if ((error = stele_ref_parse(&ref, image)) < 0)
+	if ((error = stele_ref_parse(&ref, image, stele_build__store(b))) < 0)
 		return build_instr_error(b, in, error);
 	{
 		/* A rebuild's pins, then the lock file: the base exactly as
@@ -326,16 +307,17 @@ from_image(struct build *b, struct stage *s, const struct stele_instr *in,
 		/* Pulled into the local store, which serves as the cache of
 		 * bases: a base already there by digest is not fetched. */
 		struct stele_registry_opts ro = { 0 };
-		char *store = stele_store_dir();
+		const char *store = stele_build__store(b);
 		char *spec = ref->digest ? stele_xasprintf("%s@%s", ref->name, ref->digest) :
 			     stele_xasprintf("%s:%s", ref->name, ref->tag ? ref->tag : "latest");
 
 		if (b->o->registry)
 			ro = *b->o->registry;
 		build_progress(b, "  pulling %s", spec);
-		error = stele_registry_pull_to(&img, top, store, spec, &ro);
+		error = store ? stele_registry_pull_to(&img, top, store, spec, &ro) :
+			stele_error_setc(STELE_EINVALID,
+				"no local store to keep a pulled base in");
 		free(spec);
-		free(store);
 	} else {
 		error = stele_image_open(&img, ref);
 	}
@@ -1071,7 +1053,8 @@ build_git_open(struct build *b, struct stele_git_source **out, const char *spec)
 			spec, b->o->lock);
 	if (commit && hash)
 		pinned = stele_xasprintf("%.*s#%s", (int)(hash - spec), spec, commit);
-	error = stele_git_source_open(out, pinned ? pinned : spec);
+	error = stele_git_source_open(out, pinned ? pinned : spec,
+				      b->o->dirs ? b->o->dirs->git_cache : NULL);
 	free(pinned);
 	if (error < 0)
 		return error;

@@ -9,6 +9,7 @@
 #include "oci/compress.h"
 #include "oci/digest.h"
 #include "oci/ref.h"
+#include "util/fs.h"
 #include "util/limits.h"
 
 /*
@@ -33,7 +34,10 @@ struct stele_build_opts {
 	const char *context;      /* directory, git+URL#REF or PATH#REF */
 	const char *recipe;       /* -f; NULL: "Dockerfile" in the context */
 	const char *target;       /* stage name; NULL: the last stage */
-	const char *const *build_args; /* "K=V" */
+	const char *const *build_args; /* "K=V"; a bare "K" gives K no
+					  value (the caller resolves
+					  --build-arg K from its
+					  environment) */
 	size_t nbuild_args;
 	enum stele_compression compression;
 	int compression_level;    /* 0: the default (oci/compress.h) */
@@ -41,6 +45,8 @@ struct stele_build_opts {
 	const char *builder_id;   /* runDetails.builder.id */
 	const char *version;      /* stele's version, for the provenance */
 	const char *runtime;      /* OCI runtime for RUN; NULL: runc */
+	int sandbox_copy;         /* RUN on a copy of the stage, never on
+				     overlayfs (the fallback, for tests) */
 	int no_cache;             /* ignore the build cache (still filled) */
 	const json_t *pins;       /* {"image as written": "sha256:…"}: bases
 				     resolved to these digests (rebuilds) */
@@ -48,9 +54,15 @@ struct stele_build_opts {
 				     are recorded here (docs/recipes.md) */
 	int locked;               /* resolve only from the lock file */
 	const struct stele_registry_opts *registry; /* for FROM HOST/REPO… */
-	int has_epoch;            /* use `epoch`, not SOURCE_DATE_EPOCH */
+	int has_epoch;            /* the epoch is `epoch` (stele's CLI:
+				     SOURCE_DATE_EPOCH); else the source
+				     commit's time, else 0 */
 	int64_t epoch;
-	const char *cache_dir;    /* NULL: the default (builder/cache.h) */
+	const struct stele_dirs *dirs; /* store: NAME[:TAG] bases and
+				     COPY --from images, and where bases
+				     pulled from a registry are kept; tmp;
+				     cache: the build cache (NULL: none);
+				     git_cache (util/fs.h).  NULL: none */
 	struct stele_limits limits; /* on every archive extracted (bases,
 				       COPY --from images, ADD'ed tarballs)
 				       and every layer written; zeros: the
@@ -80,17 +92,16 @@ int stele_build(struct stele_build_result *out,
  */
 int stele_build_check(size_t *nstages, const struct stele_build_opts *o);
 
-/*
- * The build epoch: SOURCE_DATE_EPOCH when set (a decimal integer, else
- * STELE_EINVALID), else `fallback`.
- */
-int stele_build_epoch(int64_t *out, int64_t fallback);
-
 struct stele_import_opts {
 	const char *source;       /* a root filesystem directory or a tarball */
 	enum stele_compression compression;
 	const struct stele_ref *output;
 	const char *version;
+	const struct stele_dirs *dirs; /* tmp (util/fs.h); NULL: /tmp */
+	int has_epoch;            /* the layer's mtimes are clamped to
+				     `epoch` (SOURCE_DATE_EPOCH, resolved by
+				     the caller); else to 0 */
+	int64_t epoch;
 	struct stele_limits limits; /* on the tarball or directory and the
 				       layer; zeros: the defaults */
 	stele_progress_fn progress;

@@ -63,6 +63,13 @@ struct build {
 	size_t cache_hits, cache_misses;
 };
 
+/* The local store the build was given (NULL: none). */
+static inline const char *
+stele_build__store(const struct build *b)
+{
+	return b->o->dirs ? b->o->dirs->store : NULL;
+}
+
 void build_progress(struct build *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Prefix the current error with "FILE:LINE: KEYWORD". Returns code. */

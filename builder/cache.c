@@ -1,3 +1,4 @@
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,19 +17,6 @@ struct stele_cache {
 	struct stele_oci *oci;
 };
 
-static char *
-default_dir(void)
-{
-	const char *s = getenv("STELE_CACHE"), *x = getenv("XDG_CACHE_HOME");
-	const char *h = getenv("HOME");
-
-	if (s && *s)
-		return stele_xstrdup(s);
-	if (x && *x)
-		return stele_xasprintf("%s/stele/build-cache", x);
-	return stele_xasprintf("%s/.cache/stele/build-cache", h && *h ? h : "/root");
-}
-
 int
 stele_cache_open(struct stele_cache **out, const char *dir)
 {
@@ -37,15 +25,15 @@ stele_cache_open(struct stele_cache **out, const char *dir)
 	int error;
 
 	*out = NULL;
-	c->dir = dir ? stele_xstrdup(dir) : default_dir();
+	assert(dir);
+	c->dir = stele_xstrdup(dir);
 	c->keys = stele_path_join(c->dir, "keys");
 	blobs = stele_path_join(c->dir, "layers");
 	if ((error = stele_fs_mkdir_p(c->keys, 0755)) < 0 ||
 	    (error = stele_oci_open(&c->oci, blobs, 1)) < 0) {
 		free(blobs);
 		stele_cache_free(c);
-		return stele_error_prefix(error, "build cache '%s'",
-					  dir ? dir : "(default)");
+		return stele_error_prefix(error, "build cache '%s'", dir);
 	}
 	c->oci->created = 0; /* the cache layout stays even if unused */
 	free(blobs);

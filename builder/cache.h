@@ -14,8 +14,9 @@
  * in an OCI image layout of their own.  Entries and blobs are content
  * addressed and may be deleted at any time: a missing blob is a miss.
  *
- * Location: $STELE_CACHE, else $XDG_CACHE_HOME/stele/build-cache, else
- * ~/.cache/stele/build-cache.
+ * Location: `dir`, which the caller chooses (stele's CLI: $STELE_CACHE,
+ * else $XDG_CACHE_HOME/stele/build-cache, else ~/.cache/stele/build-cache;
+ * cli/env.h).  Created when missing.
  */
 struct stele_cache;
 

@@ -695,9 +695,8 @@ stele_git_is_spec(const char *s)
 }
 
 static int
-cache_repo(git_repository **out, const char *url)
+cache_repo(git_repository **out, const char *url, const char *git_cache)
 {
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
 	char digest[STELE_DIGEST_STRLEN];
 	char *dir;
 	git_remote *remote = NULL;
@@ -707,14 +706,13 @@ cache_repo(git_repository **out, const char *url)
 	git_strarray specs = { refspecs, 2 };
 	int error = 0;
 
+	*out = NULL;
+	if (!git_cache)
+		return stele_error_setc(STELE_EINVALID,
+			"git source '%s': no git cache directory given to fetch it into",
+			url);
 	stele_digest_bytes(digest, url, strlen(url));
-	if (getenv("STELE_GIT_CACHE"))
-		dir = stele_xasprintf("%s/%.16s", getenv("STELE_GIT_CACHE"), digest + 7);
-	else if (xdg && *xdg)
-		dir = stele_xasprintf("%s/stele/git/%.16s", xdg, digest + 7);
-	else
-		dir = stele_xasprintf("%s/.cache/stele/git/%.16s",
-				      home && *home ? home : "/root", digest + 7);
+	dir = stele_xasprintf("%s/%.16s", git_cache, digest + 7);
 	if (git_repository_open_bare(out, dir) < 0) {
 		if ((error = stele_fs_mkdir_p(dir, 0755)) < 0)
 			goto out;
@@ -769,7 +767,8 @@ resolve_ref(git_commit **out, char **full, git_repository *repo, const char *ref
 }
 
 int
-stele_git_source_open(struct stele_git_source **out, const char *spec)
+stele_git_source_open(struct stele_git_source **out, const char *spec,
+		      const char *git_cache)
 {
 	struct stele_git_source *src = stele_xcalloc(1, sizeof(*src));
 	const char *hash = strrchr(spec, '#');
@@ -805,7 +804,7 @@ stele_git_source_open(struct stele_git_source **out, const char *spec)
 		}
 		src->uri = stele_xstrdup(loc);
 	} else if (!strncmp(loc, "git+", 4)) {
-		if ((error = cache_repo(&repo, loc + 4)) < 0)
+		if ((error = cache_repo(&repo, loc + 4, git_cache)) < 0)
 			goto out;
 		src->uri = stele_xstrdup(loc);
 	} else {

@@ -550,7 +550,7 @@ from_image_source(struct copy_job *j, const char *from,
 	size_t i;
 	int error;
 
-	if ((error = stele_ref_parse(&ref, from)) < 0 ||
+	if ((error = stele_ref_parse(&ref, from, stele_build__store(j->b))) < 0 ||
 	    (error = stele_image_open(&img, ref)) < 0 ||
 	    (error = stele_fs_mkdir_p(dir, 0755)) < 0)
 		goto out;
@@ -1145,7 +1145,7 @@ copy_key(json_t *key, struct copy_job *j, char **words, size_t nsrc,
 			struct stele_image *img = NULL;
 
 			/* Unknown names fail later, with the real reason. */
-			if (stele_ref_parse(&ref, from) == 0 &&
+			if (stele_ref_parse(&ref, from, stele_build__store(j->b)) == 0 &&
 			    stele_image_open(&img, ref) == 0) {
 				json_object_set_new(key, "fromImage",
 						    json_string(img->digest));

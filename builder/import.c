@@ -192,10 +192,10 @@ stele_import(struct stele_build_result *out, const struct stele_import_opts *o)
 	b.nstages = 1;
 	im.b = &b;
 	im.source = o->source;
-	if ((error = stele_build_epoch(&b.epoch, 0)) < 0)
-		goto out;
+	b.epoch = o->has_epoch ? o->epoch : 0;
 	stele_rfc3339(b.created, b.epoch);
-	if ((error = stele_fs_mkdtemp(&b.tmp, "stele-import")) < 0)
+	if ((error = stele_fs_mkdtemp(&b.tmp, o->dirs ? o->dirs->tmp : NULL,
+				      "stele-import")) < 0)
 		goto out;
 	s->rootfs = stele_xasprintf("%s/rootfs", b.tmp);
 	if (stat(root, &st) < 0) {

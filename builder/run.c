@@ -593,6 +593,7 @@ build_run(struct build *b, struct stage *s, const struct stele_instr *in)
 	so.mounts = ms.m;
 	so.nmounts = ms.n;
 	so.runtime = b->o->runtime;
+	so.copy = b->o->sandbox_copy;
 	so.lower = s->rootfs;
 	so.scratch = scratch;
 	so.argv = argv;

@@ -330,9 +330,7 @@ stele_sandbox_run(struct stele_sandbox_result *out,
 		goto out;
 	opts = stele_xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", o->lower,
 			       upper, work);
-	/* STELE_SANDBOX_COPY=1 forces the copy (to test it where overlayfs
-	 * works). */
-	if (!getenv("STELE_SANDBOX_COPY") &&
+	if (!o->copy &&
 	    mount("overlay", merged, "overlay", 0, opts) == 0) {
 		mounted = 1;
 		out->overlay = 1;

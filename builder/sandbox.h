@@ -39,6 +39,8 @@ struct stele_sandbox_opts {
 	uid_t uid;
 	gid_t gid;
 	int network_host;
+	int copy;                  /* run on a copy of `lower` even where
+				      overlayfs works (to test that path) */
 	const char *pipes;         /* NULL, or a directory bind-mounted
 				      read-only at /dev/pipes (RUN heredoc
 				      scripts; never in the layer) */

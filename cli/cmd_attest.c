@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "cli/cli.h"
+#include "cli/env.h"
 #include "keys/key.h"
 #include "keys/keyfile.h"
 #include "oci/image.h"
@@ -156,7 +157,7 @@ cmd_attest(int argc, char **argv)
 				 "need exactly one IMAGE" : "--key is required");
 	if (fmt >= 0 && !sbom)
 		return cli_usage(attest_usage, "--format is for --sbom");
-	if ((error = stele_ref_parse(&ref, argv[optind])) < 0 ||
+	if ((error = stele_ref_parse(&ref, argv[optind], cli_env()->store)) < 0 ||
 	    (error = stele_image_open(&img, ref)) < 0 ||
 	    (error = cli_key_load(&k, keyfile, passfile, keyflags)) < 0)
 		code = cli_fail(error);

@@ -6,6 +6,7 @@
 #include "builder/build.h"
 #include "cli/cli.h"
 #include "cli/cli_registry.h"
+#include "cli/env.h"
 #include "keys/key.h"
 #include "keys/keyfile.h"
 #include "oci/ref.h"
@@ -51,6 +52,16 @@ static const char build_usage[] =
 	"\n"
 	"The build epoch is SOURCE_DATE_EPOCH, else the source commit's time,\n"
 	"else 0; the same inputs give the same digest on any machine.\n";
+
+static void
+free_args(char **args, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(args[i]);
+	free(args);
+}
 
 /*
  * --secret id=ID,src=FILE (also source=, and BuildKit's type=file); the
@@ -113,6 +124,9 @@ cmd_build(int argc, char **argv)
 		{ "compression", required_argument, NULL, 'c' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "runtime", required_argument, NULL, 'R' },
+		/* Hidden, for tests: --sandbox=copy runs RUN steps on a
+		 * copy of the stage where overlayfs would work. */
+		{ "sandbox", required_argument, NULL, 'X' },
 		{ "no-cache", no_argument, NULL, 'N' },
 		{ "lock", required_argument, NULL, 'L' },
 		CLI_REGISTRY_CONNECT_OPTIONS,
@@ -133,7 +147,7 @@ cmd_build(int argc, char **argv)
 	struct stele_ref *out = NULL;
 	const char *tag = NULL, *output = NULL, *signkey = NULL;
 	struct stele_seckey *key = NULL;
-	const char **args = NULL;
+	char **args = NULL;
 	char *outspec = NULL;
 	unsigned int keyflags = 0;
 	int c, comp = STELE_COMPRESS_GZIP, quiet = 0, check = 0, error, code;
@@ -147,20 +161,23 @@ cmd_build(int argc, char **argv)
 		case 'f': o.recipe = optarg; break;
 		case 't': tag = optarg; break;
 		case 'a':
-			if (!strchr(optarg, '=') && !getenv(optarg)) {
-				free(args);
+			/* --build-arg K: K's value from the environment. */
+			if (!strchr(optarg, '=') && !cli_env_value(optarg)) {
+				free_args(args, o.nbuild_args);
 				free(secrets);
 				return cli_usage(build_usage,
 					"--build-arg '%s': want KEY=VALUE", optarg);
 			}
 			args = stele_xrealloc(args, (o.nbuild_args + 1) * sizeof(*args));
-			args[o.nbuild_args++] = optarg;
+			args[o.nbuild_args++] = strchr(optarg, '=') ?
+				stele_xstrdup(optarg) :
+				stele_xasprintf("%s=%s", optarg, cli_env_value(optarg));
 			break;
 		case 'T': o.target = optarg; break;
 		case 'o': output = optarg; break;
 		case 'c':
 			if ((comp = cli_compression(optarg)) < 0) {
-				free(args);
+				free_args(args, o.nbuild_args);
 				free(secrets);
 				return cli_usage(build_usage,
 					"unknown compression '%s'", optarg);
@@ -180,11 +197,20 @@ cmd_build(int argc, char **argv)
 			keyflags |= STELE_KEYFILE_ALLOW_OPEN_PERMS;
 			break;
 		case 'R': o.runtime = optarg; break;
+		case 'X':
+			if (strcmp(optarg, "copy") && strcmp(optarg, "auto")) {
+				free_args(args, o.nbuild_args);
+				free(secrets);
+				return cli_usage(build_usage,
+					"--sandbox wants copy or auto, not '%s'", optarg);
+			}
+			o.sandbox_copy = !strcmp(optarg, "copy");
+			break;
 		case 'N': o.no_cache = 1; break;
 		case 'L': o.lock = optarg; break;
 		CLI_REGISTRY_CONNECT_CASES:
 			if (cli_registry_opt(&reg, c, optarg) < 0) {
-				free(args);
+				free_args(args, o.nbuild_args);
 				free(secrets);
 				return cli_usage(build_usage, "%s", stele_error_last());
 			}
@@ -193,7 +219,7 @@ cmd_build(int argc, char **argv)
 		case 'C': check = 1; break;
 		case 'S':
 			if (parse_secret(&secrets, &o.nsecrets, optarg) < 0) {
-				free(args);
+				free_args(args, o.nbuild_args);
 				free(secrets);
 				return cli_usage(build_usage, "--secret '%s': want "
 						 "id=ID,src=FILE", optarg);
@@ -201,24 +227,24 @@ cmd_build(int argc, char **argv)
 			break;
 		CLI_LIMIT_CASES:
 			if (cli_limit_opt(&o.limits, c, optarg) < 0) {
-				free(args);
+				free_args(args, o.nbuild_args);
 				free(secrets);
 				return cli_usage(build_usage, "%s", stele_error_last());
 			}
 			break;
 		case 'h':
-			free(args);
+			free_args(args, o.nbuild_args);
 			free(secrets);
 			fputs(build_usage, stdout);
 			return EXIT_OK;
 		default:
-			free(args);
+			free_args(args, o.nbuild_args);
 			free(secrets);
 			fputs(build_usage, stderr);
 			return EXIT_USAGE;
 		}
 	}
-	o.build_args = args;
+	o.build_args = (const char *const *)args;
 	o.secrets = secrets;
 	o.compression = (enum stele_compression)comp;
 	if (sbom >= 0 && !signkey) {
@@ -226,24 +252,29 @@ cmd_build(int argc, char **argv)
 		return cli_usage(build_usage, "--sbom needs --sign-key");
 	}
 	if (check) {
-		free(args);
+		free_args(args, o.nbuild_args);
 		free(secrets);
 		return check_recipe(&o, argc - optind, argv + optind, quiet);
 	}
 	if (optind != argc - 1) {
-		free(args);
+		free_args(args, o.nbuild_args);
 		free(secrets);
 		return cli_usage(build_usage, "need exactly one CONTEXT");
 	}
 	o.context = argv[optind];
+	if ((error = cli_env_epoch(&o.has_epoch, &o.epoch, cli_env())) < 0) {
+		free_args(args, o.nbuild_args);
+		free(secrets);
+		return cli_fail(error);
+	}
 	if (o.locked && !o.lock) {
-		free(args);
+		free_args(args, o.nbuild_args);
 		free(secrets);
 		return cli_usage(build_usage, "--locked needs --lock FILE");
 	}
 	if (output) {
 		if (strncmp(output, "oci:", 4)) {
-			free(args);
+			free_args(args, o.nbuild_args);
 			free(secrets);
 			return cli_usage(build_usage, "--output must be oci:DIR[:TAG]");
 		}
@@ -258,15 +289,15 @@ cmd_build(int argc, char **argv)
 	} else {
 		outspec = stele_xstrdup(tag ? tag : "");
 		if (!tag) {
-			free(args);
+			free_args(args, o.nbuild_args);
 			free(secrets);
 			free(outspec);
 			return cli_usage(build_usage, "give -t NAME[:TAG] or -o oci:DIR[:TAG]");
 		}
 	}
-	if ((error = stele_ref_parse(&out, outspec)) < 0 ||
+	if ((error = stele_ref_parse(&out, outspec, cli_env()->store)) < 0 ||
 	    out->transport == STELE_REF_DOCKER) {
-		free(args);
+		free_args(args, o.nbuild_args);
 		free(secrets);
 		free(outspec);
 		if (!error)
@@ -278,7 +309,7 @@ cmd_build(int argc, char **argv)
 		/* The name for the provenance subject. */
 		struct stele_ref *named = NULL;
 
-		if (stele_ref_parse(&named, tag) == 0) {
+		if (stele_ref_parse(&named, tag, cli_env()->store) == 0) {
 			free(out->name);
 			out->name = named->name;
 			named->name = NULL;
@@ -287,6 +318,7 @@ cmd_build(int argc, char **argv)
 	}
 	o.output = out;
 	o.version = cli_version;
+	o.dirs = &cli_env()->dirs;
 	/* Not cli_registry_start(): Ctrl-C must still stop a build. */
 	reg.quiet = quiet;
 	if (reg.o.insecure)
@@ -308,7 +340,7 @@ cmd_build(int argc, char **argv)
 	stele_seckey_free(key);
 	stele_ref_free(out);
 	free(outspec);
-	free(args);
+	free_args(args, o.nbuild_args);
 	free(secrets);
 	return code;
 }

@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_registry.h"
+#include "cli/env.h"
 #include "oci/image.h"
 #include "oci/ref.h"
 #include "keys/keyfile.h"
@@ -136,6 +137,7 @@ push_verified(struct stele_transfer *t, struct stele_image *img,
 	vo.progress = gate_progress;
 	vo.progress_payload = c;
 	vo.registry = &c->o;
+	vo.dirs = &cli_env()->dirs;
 	po.verify = &vo;
 	po.insecure_skip_verify = g->skip;
 	po.flags = flags;
@@ -175,10 +177,10 @@ sign_copy(struct stele_image **img, char **tmp, const char *identity,
 	int error;
 
 	if ((error = cli_key_load(&k, g->sign_key, g->passfile, g->keyflags)) < 0 ||
-	    (error = stele_fs_mkdtemp(&dir, "stele-sign")) < 0)
+	    (error = stele_fs_mkdtemp(&dir, cli_env()->tmp, "stele-sign")) < 0)
 		goto out;
 	spec = stele_xasprintf("oci:%s:signed", dir);
-	if ((error = stele_ref_parse(&ref, spec)) < 0 ||
+	if ((error = stele_ref_parse(&ref, spec, cli_env()->store)) < 0 ||
 	    (error = stele_layout_copy(&t, *img, ref, 0)) < 0 ||
 	    (error = stele_image_open(&copy, ref)) < 0 ||
 	    (error = stele_sign_image(&res, copy, identity, NULL, k)) < 0)
@@ -320,8 +322,8 @@ transfer(enum mode mode, int argc, char **argv)
 	    argc - optind != 2)
 		return cli_usage(usage, mode == MODE_PULL ? "need SOURCE [DEST]" :
 				 "need SOURCE and DEST");
-	if (stele_ref_parse(&src, argv[optind]) < 0 ||
-	    (optind + 1 < argc && stele_ref_parse(&dst, argv[optind + 1]) < 0)) {
+	if (stele_ref_parse(&src, argv[optind], cli_env()->store) < 0 ||
+	    (optind + 1 < argc && stele_ref_parse(&dst, argv[optind + 1], cli_env()->store) < 0)) {
 		code = cli_usage(usage, "%s", stele_error_last());
 		goto out;
 	}

@@ -4,6 +4,7 @@
 
 #include "builder/build.h"
 #include "cli/cli.h"
+#include "cli/env.h"
 #include "oci/ref.h"
 #include "util/error.h"
 
@@ -63,7 +64,8 @@ cmd_import(int argc, char **argv)
 		return cli_usage(import_usage, "need exactly one ROOTFS_DIR or TARBALL");
 	if (!tag)
 		return cli_usage(import_usage, "-t NAME[:TAG] is required");
-	if ((error = stele_ref_parse(&ref, tag)) < 0)
+	if ((error = cli_env_epoch(&o.has_epoch, &o.epoch, cli_env())) < 0 ||
+	    (error = stele_ref_parse(&ref, tag, cli_env()->store)) < 0)
 		return cli_fail(error);
 	if (ref->transport == STELE_REF_DOCKER || !ref->refname) {
 		stele_ref_free(ref);
@@ -73,6 +75,7 @@ cmd_import(int argc, char **argv)
 	o.compression = (enum stele_compression)comp;
 	o.output = ref;
 	o.version = cli_version;
+	o.dirs = &cli_env()->dirs;
 	o.progress = quiet ? NULL : cli_progress;
 	error = stele_import(&res, &o);
 	stele_ref_free(ref);

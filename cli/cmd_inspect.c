@@ -5,6 +5,7 @@
 
 #include "builder/provenance.h"
 #include "cli/cli.h"
+#include "cli/env.h"
 #include "oci/image.h"
 #include "oci/referrers.h"
 #include "oci/ref.h"
@@ -148,7 +149,7 @@ cmd_inspect(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return cli_usage(inspect_usage, "need exactly one IMAGE");
-	if ((error = stele_ref_parse(&ref, argv[optind])) < 0 ||
+	if ((error = stele_ref_parse(&ref, argv[optind], cli_env()->store)) < 0 ||
 	    (error = stele_image_open(&img, ref)) < 0 ||
 	    (error = stele_oci_referrers(&refs, NULL, img->oci, img->digest)) < 0) {
 		stele_ref_free(ref);

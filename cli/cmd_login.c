@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_registry.h"
+#include "cli/env.h"
 #include "cli/tty.h"
 #include "registry/auth.h"
 #include "util/buf.h"
@@ -80,7 +81,8 @@ cmd_login(int argc, char **argv)
 	struct stele_creds *cr = NULL;
 	struct cli_registry c;
 	const char *u = NULL, *p = NULL;
-	char *host = NULL, *path = NULL;
+	const char *path;
+	char *host = NULL;
 	int ch, rc, from_stdin = 0, error = 0, code;
 
 	cli_registry_init(&c);
@@ -106,6 +108,7 @@ cmd_login(int argc, char **argv)
 	if (c.o.creds)
 		return cli_usage(login_usage, "login takes -u and a password, not --creds");
 	host = host_arg(argv[optind]);
+	path = c.o.authfile ? c.o.authfile : cli_env()->authfile;
 	cli_registry_start(&c);
 	if (u)
 		error = secret_dup(&user, u);
@@ -140,9 +143,8 @@ cmd_login(int argc, char **argv)
 	if ((error = stele_registry_open(&r, host, 0, &c.o)) < 0 ||
 	    (error = stele_registry_check_auth(r)) < 0 ||
 	    (error = stele_creds_parse(&cr, c.o.creds)) < 0 ||
-	    (error = stele_authfile_store(c.o.authfile, host, cr)) < 0)
+	    (error = stele_authfile_store(path, host, cr)) < 0)
 		goto fail;
-	path = stele_authfile_path(c.o.authfile);
 	fprintf(stderr, "Login Succeeded! (credentials for %s stored in %s)\n",
 		host, path);
 	code = EXIT_OK;
@@ -155,7 +157,6 @@ out:
 	stele_secret_free(both);
 	stele_creds_free(cr);
 	stele_registry_free(r);
-	free(path);
 	free(host);
 	return code;
 }
@@ -187,7 +188,8 @@ cmd_logout(int argc, char **argv)
 				 "need exactly one HOST (or --all)");
 	if (!all)
 		host = host_arg(argv[optind]);
-	error = stele_authfile_remove(authfile, host);
+	error = stele_authfile_remove(authfile ? authfile : cli_env()->authfile,
+				      host);
 	if (error < 0) {
 		free(host);
 		return cli_fail(error);

@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_registry.h"
+#include "cli/env.h"
 #include "util/error.h"
 #include "util/json.h"
 
@@ -16,20 +17,6 @@ on_signal(int sig)
 {
 	(void)sig;
 	interrupted = 1;
-}
-
-/* A non-negative decimal from the environment, or `dflt`. */
-static unsigned long long
-env_num(const char *name, unsigned long long dflt)
-{
-	const char *s = getenv(name);
-	unsigned long long v;
-	char *end;
-
-	if (!s || !*s)
-		return dflt;
-	v = strtoull(s, &end, 10);
-	return *end || v > (1ull << 40) ? dflt : v;
 }
 
 static void
@@ -55,12 +42,14 @@ void
 cli_registry_init(struct cli_registry *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->o.backoff_ms = (unsigned)env_num("STELE_REGISTRY_BACKOFF_MS", 0);
-	c->o.timeout_s = (unsigned)env_num("STELE_REGISTRY_TIMEOUT", 0);
-	c->o.chunk_size = env_num("STELE_REGISTRY_CHUNK_SIZE", 0);
+	c->o.backoff_ms = (unsigned)cli_env()->registry_backoff_ms;
+	c->o.timeout_s = (unsigned)cli_env()->registry_timeout_s;
+	c->o.chunk_size = cli_env()->registry_chunk_size;
 	c->o.progress = progress;
 	c->o.progress_payload = c;
 	c->o.cancel = &interrupted;
+	c->o.dirs = &cli_env()->dirs;
+	c->o.auth_search = (const char *const *)cli_env()->auth_search;
 	c->last_pct = -1;
 }
 
@@ -102,8 +91,8 @@ cli_registry_start(struct cli_registry *c)
 {
 	struct sigaction sa;
 
-	c->tty = isatty(2) && !getenv("STELE_QUIET");
-	if (getenv("STELE_QUIET"))
+	c->tty = isatty(2) && !cli_env()->quiet;
+	if (cli_env()->quiet)
 		c->quiet = 1;
 	if (c->o.insecure)
 		fprintf(stderr, "stele: warning: --tls-verify=false: certificates are not checked and plain http is allowed\n");

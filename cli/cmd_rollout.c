@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_registry.h"
+#include "cli/env.h"
 #include "deploy/rollout.h"
 #include "keys/keyfile.h"
 #include "oci/image.h"
@@ -70,7 +71,7 @@ struct health {
 static const char *
 login_name(void)
 {
-	const char *u = getenv("USER");
+	const char *u = cli_env()->user;
 	struct passwd *pw;
 
 	if (u && *u)
@@ -137,7 +138,7 @@ health_check(void *payload, const char *digest, const char *slot,
 {
 	const struct health *h = payload;
 
-	if (!getenv("STELE_QUIET"))
+	if (!cli_env()->quiet)
 		fprintf(stderr, "health check of %s (%s)\n", digest,
 			*slot ? slot : "no slot");
 	if (h->url)
@@ -244,7 +245,7 @@ repo_arg(const char *s)
 	struct stele_ref *ref = NULL;
 	char *name = NULL;
 
-	if (stele_ref_parse(&ref, s) == 0 && ref->transport == STELE_REF_DOCKER &&
+	if (stele_ref_parse(&ref, s, cli_env()->store) == 0 && ref->transport == STELE_REF_DOCKER &&
 	    !ref->tag && !ref->digest)
 		name = stele_xstrdup(ref->name);
 	stele_ref_free(ref);
@@ -261,7 +262,7 @@ stage(struct stele_rollout_result *res, const char *image, const char *name,
 	char *tmpdir = NULL, *owned = NULL;
 	int error;
 
-	if ((error = stele_ref_parse(&ref, image)) == 0) {
+	if ((error = stele_ref_parse(&ref, image, cli_env()->store)) == 0) {
 		if (ref->transport == STELE_REF_DOCKER)
 			error = stele_registry_pull_temp(&img, &tmpdir, ref, &reg->o);
 		else
@@ -271,6 +272,7 @@ stage(struct stele_rollout_result *res, const char *image, const char *name,
 		cli_verify_names(&vo, &owned, ref);
 		vo.policy = o->policy;
 		vo.registry = &reg->o;
+		vo.dirs = &cli_env()->dirs;
 		vo.progress = o->progress;
 		error = stele_rollout_stage(res, img, &vo, name, o);
 	}

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/env.h"
 #include "oci/image.h"
 #include "oci/ref.h"
 #include "sbom/sbom.h"
@@ -73,7 +74,7 @@ cmd_sbom(int argc, char **argv)
 	if (optind != argc - 1)
 		return cli_usage(sbom_usage, "need exactly one IMAGE");
 	tool = cli_sbom_tool();
-	if ((error = stele_ref_parse(&ref, argv[optind])) < 0 ||
+	if ((error = stele_ref_parse(&ref, argv[optind], cli_env()->store)) < 0 ||
 	    (error = stele_image_open(&img, ref)) < 0 ||
 	    (error = stele_sbom_read(&s, img, &so)) < 0 ||
 	    (error = stele_sbom_emit(&doc, s, (enum stele_sbom_format)fmt, tool)) < 0) {

@@ -4,8 +4,9 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "cli/tty.h"
 #include "cli/cli_registry.h"
+#include "cli/env.h"
+#include "cli/tty.h"
 #include "keys/keyfile.h"
 #include "oci/image.h"
 #include "oci/ref.h"
@@ -116,7 +117,7 @@ sign_remote(struct stele_attach_result *res, char digest[STELE_DIGEST_STRLEN],
 	snprintf(digest, STELE_DIGEST_STRLEN, "%s", img->digest);
 	spec = stele_xasprintf("docker://%s@%s", ref->name,
 			       stele_json_str(img->desc, "digest"));
-	if ((error = stele_ref_parse(&at, spec)) < 0)
+	if ((error = stele_ref_parse(&at, spec, cli_env()->store)) < 0)
 		goto out;
 	if (res->added)
 		error = stele_push_attachments(&t, img, at, &reg->o);
@@ -195,7 +196,7 @@ cmd_sign(int argc, char **argv)
 		json_decref(ann);
 		return EXIT_USAGE;
 	}
-	if ((error = stele_ref_parse(&ref, argv[optind])) < 0)
+	if ((error = stele_ref_parse(&ref, argv[optind], cli_env()->store)) < 0)
 		goto fail;
 	id = identity ? stele_xstrdup(identity) : default_identity(ref);
 	if (!id) {

@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_registry.h"
+#include "cli/env.h"
 #include "oci/image.h"
 #include "oci/ref.h"
 #include "util/error.h"
@@ -133,7 +134,7 @@ cmd_verify(int argc, char **argv)
 		return cli_usage(verify_usage, "give exactly one of --policy and --key");
 	if (o.identity && cli_identity_check(verify_usage, o.identity) != EXIT_OK)
 		return EXIT_USAGE;
-	if ((error = stele_ref_parse(&ref, argv[optind])) == 0) {
+	if ((error = stele_ref_parse(&ref, argv[optind], cli_env()->store)) == 0) {
 		if (ref->transport == STELE_REF_DOCKER) {
 			reg.quiet = as_json;
 			cli_registry_start(&reg);
@@ -163,6 +164,7 @@ cmd_verify(int argc, char **argv)
 	cli_verify_names(&o, &identity, ref);
 	o.progress = as_json ? NULL : cli_progress;
 	o.registry = &reg.o;
+	o.dirs = &cli_env()->dirs;
 	error = stele_verify_image(&rep, img, &o);
 	if (error < 0) {
 		code = cli_fail(error == STELE_EVERIFY ? STELE_ERROR : error);
@@ -246,7 +248,7 @@ cmd_rebuild(int argc, char **argv)
 	if (optind != argc - 1)
 		return cli_usage(rebuild_usage, "need exactly one IMAGE");
 	reg.quiet = as_json;
-	if ((error = stele_ref_parse(&ref, argv[optind])) == 0) {
+	if ((error = stele_ref_parse(&ref, argv[optind], cli_env()->store)) == 0) {
 		if (ref->transport == STELE_REF_DOCKER) {
 			cli_registry_start(&reg);
 			error = stele_registry_pull_temp(&img, &tmpdir, ref, &reg.o);
@@ -261,7 +263,7 @@ cmd_rebuild(int argc, char **argv)
 		free(tmpdir);
 		return cli_fail(error);
 	}
-	error = stele_rebuild(&rb, img, NULL, &reg.o, &limits,
+	error = stele_rebuild(&rb, img, NULL, &reg.o, &cli_env()->dirs, &limits,
 			      as_json ? NULL : cli_progress, NULL);
 	if (error < 0) {
 		code = cli_fail(error == STELE_EVERIFY ? STELE_ERROR : error);
@@ -333,7 +335,7 @@ cmd_fsck(int argc, char **argv)
 			return cli_usage(fsck_usage, "want oci:DIR");
 		dir = stele_xstrdup(argv[optind] + 4);
 	} else {
-		dir = stele_store_dir();
+		dir = stele_xstrdup(cli_env()->store);
 	}
 	if ((error = stele_fsck(&r, dir, prune)) < 0) {
 		free(dir);

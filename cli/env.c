@@ -73,6 +73,10 @@ cli_env_load(struct cli_env *e, cli_getenv_fn get)
 	e->auth_search[n++] = xdg_path(get, NULL, NULL, ".docker",
 				       "config.json");
 	e->authfile = stele_xstrdup(e->auth_search[0]);
+	e->dirs.store = e->store;
+	e->dirs.tmp = e->tmp;
+	e->dirs.cache = e->cache;
+	e->dirs.git_cache = e->git_cache;
 	e->epoch = get("SOURCE_DATE_EPOCH");
 	e->password = get("STELE_PASSWORD");
 	e->user = var(get, "USER");

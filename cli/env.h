@@ -3,6 +3,8 @@
 
 #include <stdint.h>
 
+#include "util/fs.h"
+
 /*
  * The environment, read in one place: every variable stele honours is
  * read here and nowhere else (the library reads none; it is given these
@@ -40,6 +42,7 @@ struct cli_env {
 	 * unset or not a decimal number up to 2^40. */
 	unsigned long long registry_backoff_ms, registry_timeout_s,
 		registry_chunk_size;
+	struct stele_dirs dirs;   /* store, tmp, cache, git_cache above */
 };
 
 typedef const char *(*cli_getenv_fn)(const char *name);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/env.h"
 #include "oci/compress.h"
 #include "util/error.h"
 #include "util/init.h"
@@ -75,7 +76,7 @@ void
 cli_progress(void *payload, const char *msg)
 {
 	(void)payload;
-	if (getenv("STELE_QUIET"))
+	if (cli_env()->quiet)
 		return;
 	fprintf(stderr, "%s\n", msg);
 }

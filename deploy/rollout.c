@@ -287,7 +287,7 @@ stele_rollout_stage(struct stele_rollout_result *out, struct stele_image *img,
 			     stele_json_str(img->desc, "digest") : img->digest);
 	po.verify = src;
 	po.registry = o->registry;
-	if ((error = stele_ref_parse(&dst, ds)) < 0 ||
+	if ((error = stele_ref_parse(&dst, ds, NULL)) < 0 ||
 	    (error = stele_push_verified(&t, &out->report, img, dst, &po)) < 0)
 		goto out;
 	error = move(&c, out, "stage", slot, slot, t.digest, 0);

@@ -6,19 +6,6 @@
 #include "util/error.h"
 #include "util/fs.h"
 
-char *
-stele_store_dir(void)
-{
-	const char *s = getenv("STELE_STORE"), *x, *h;
-
-	if (s && *s)
-		return stele_xstrdup(s);
-	if ((x = getenv("XDG_DATA_HOME")) && *x)
-		return stele_xasprintf("%s/stele/store", x);
-	h = getenv("HOME");
-	return stele_xasprintf("%s/.local/share/stele/store", h && *h ? h : "/root");
-}
-
 void
 stele_ref_free(struct stele_ref *r)
 {
@@ -104,7 +91,7 @@ split_name(struct stele_ref *r, const char *s, const char *full)
 }
 
 int
-stele_ref_parse(struct stele_ref **out, const char *s)
+stele_ref_parse(struct stele_ref **out, const char *s, const char *store)
 {
 	struct stele_ref *r = stele_xcalloc(1, sizeof(*r));
 	int error = 0;
@@ -160,7 +147,12 @@ stele_ref_parse(struct stele_ref **out, const char *s)
 		r->transport = STELE_REF_STORE;
 		if ((error = split_name(r, s, s)) < 0)
 			goto out;
-		r->dir = stele_store_dir();
+		if (!store) {
+			error = stele_error_setc(STELE_EINVALID,
+				"'%s' names an image in the local store, and no store is given here (use oci:DIR or docker://)", s);
+			goto out;
+		}
+		r->dir = stele_xstrdup(store);
 		if (!r->tag && !r->digest)
 			r->tag = stele_xstrdup("latest");
 		if (r->tag)

@@ -5,10 +5,11 @@
  * Image references, in the containers-transports syntax:
  *   oci:DIR[:TAG|@DIGEST]          an OCI image layout
  *   docker://HOST/REPO[:TAG][@DIGEST]  a registry
- *   NAME[:TAG][@DIGEST]            the default local store (an OCI layout
- *                                  under $STELE_STORE, else
+ *   NAME[:TAG][@DIGEST]            the local store: the OCI layout
+ *                                  `store` given to stele_ref_parse()
+ *                                  (stele's CLI: $STELE_STORE, else
  *                                  $XDG_DATA_HOME/stele/store, else
- *                                  ~/.local/share/stele/store)
+ *                                  ~/.local/share/stele/store; cli/env.h)
  * A digest always wins over a tag.
  */
 enum stele_transport {
@@ -27,14 +28,16 @@ struct stele_ref {
 			  OCI the tag; NULL when no tag */
 };
 
-int stele_ref_parse(struct stele_ref **out, const char *s);
+/*
+ * Parse `s`.  `store` is the local store's directory (copied into ->dir
+ * for a NAME[:TAG] reference); NULL: such a reference is STELE_EINVALID.
+ */
+int stele_ref_parse(struct stele_ref **out, const char *s, const char *store);
 void stele_ref_free(struct stele_ref *r);
 /* Whether the reference names a registry image: docker://…, or a store
  * name whose first component is a host (has a '.' or ':', or localhost),
  * as Docker reads `FROM HOST/REPO…`. */
 int stele_ref_is_registry(const struct stele_ref *r);
-/* The default store directory; malloc'd. */
-char *stele_store_dir(void);
 /* Human form: "oci:DIR:TAG", "name:tag", ...; malloc'd. */
 char *stele_ref_string(const struct stele_ref *r);
 

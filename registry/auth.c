@@ -119,58 +119,23 @@ lookup_in(struct stele_creds **out, const char *path, const char *host)
 	return error;
 }
 
-static char *
-home_path(const char *rel)
-{
-	const char *h = getenv("HOME");
-
-	return stele_xasprintf("%s/%s", h && *h ? h : "/root", rel);
-}
-
 int
 stele_creds_lookup(struct stele_creds **out, const char *host,
-		   const char *authfile)
+		   const char *authfile, const char *const *search)
 {
-	char *paths[4] = { NULL, NULL, NULL, NULL };
-	const char *e;
-	size_t i, n = 0;
+	size_t i;
 	int error = STELE_ENOTFOUND;
 
 	*out = NULL;
-	if (authfile) {
-		paths[n++] = stele_xstrdup(authfile);
-	} else {
-		if ((e = getenv("REGISTRY_AUTH_FILE")) && *e)
-			paths[n++] = stele_xstrdup(e);
-		if ((e = getenv("XDG_RUNTIME_DIR")) && *e)
-			paths[n++] = stele_xasprintf("%s/containers/auth.json", e);
-		paths[n++] = home_path(".config/containers/auth.json");
-		paths[n++] = home_path(".docker/config.json");
-	}
-	for (i = 0; i < n && error == STELE_ENOTFOUND; i++) {
-		if (!authfile && !stele_fs_exists(paths[i]))
-			continue;
-		error = lookup_in(out, paths[i], host);
-	}
-	for (i = 0; i < n; i++)
-		free(paths[i]);
+	if (authfile)
+		error = lookup_in(out, authfile, host);
+	for (i = 0; !authfile && search && search[i] &&
+		    error == STELE_ENOTFOUND; i++)
+		if (stele_fs_exists(search[i]))
+			error = lookup_in(out, search[i], host);
 	if (error == STELE_ENOTFOUND)
 		stele_error_setc(error, "no credentials for %s", host);
 	return error;
-}
-
-char *
-stele_authfile_path(const char *authfile)
-{
-	const char *e;
-
-	if (authfile)
-		return stele_xstrdup(authfile);
-	if ((e = getenv("REGISTRY_AUTH_FILE")) && *e)
-		return stele_xstrdup(e);
-	if ((e = getenv("XDG_RUNTIME_DIR")) && *e)
-		return stele_xasprintf("%s/containers/auth.json", e);
-	return home_path(".config/containers/auth.json");
 }
 
 static int
@@ -223,12 +188,11 @@ load_or_new(json_t **doc, const char *path)
 }
 
 int
-stele_authfile_store(const char *authfile, const char *host,
+stele_authfile_store(const char *path, const char *host,
 		     const struct stele_creds *c)
 {
 	struct stele_buf raw = STELE_BUF_INIT(2 * STELE_CRED_MAX + 2);
 	struct stele_buf b64 = STELE_BUF_INIT(4 * STELE_CRED_MAX);
-	char *path = stele_authfile_path(authfile);
 	json_t *doc = NULL, *auths;
 	int error;
 
@@ -247,14 +211,12 @@ out:
 	stele_buf_release(&raw);
 	stele_buf_release(&b64);
 	json_decref(doc);
-	free(path);
 	return error;
 }
 
 int
-stele_authfile_remove(const char *authfile, const char *host)
+stele_authfile_remove(const char *path, const char *host)
 {
-	char *path = stele_authfile_path(authfile);
 	json_t *doc = NULL, *auths, *e;
 	const char *k;
 	void *tmp;
@@ -281,6 +243,5 @@ stele_authfile_remove(const char *authfile, const char *host)
 	error = save(path, doc);
 out:
 	json_decref(doc);
-	free(path);
 	return error;
 }

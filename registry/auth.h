@@ -6,16 +6,12 @@
  *   {"auths": {"HOST[:PORT]": {"auth": "<base64 of USER:PASS>"}}}
  * A key may also be written "https://HOST/..." (docker's legacy form).
  *
- * Reading, the first file that has an entry for the host wins, in order:
- * `authfile` (--authfile) alone when given; otherwise $REGISTRY_AUTH_FILE,
- * ${XDG_RUNTIME_DIR}/containers/auth.json, ~/.config/containers/auth.json
- * (podman's choice when XDG_RUNTIME_DIR is unset) and
- * ~/.docker/config.json.  Files are capped at 1 MiB and parsed strictly.
- *
- * Writing (login, logout) goes to `authfile`, else $REGISTRY_AUTH_FILE,
- * else ${XDG_RUNTIME_DIR}/containers/auth.json, else
- * ~/.config/containers/auth.json: written atomically with mode 0600, other
- * entries and keys kept.
+ * Which files: the caller says (stele's CLI: --authfile alone when
+ * given; otherwise $REGISTRY_AUTH_FILE, ${XDG_RUNTIME_DIR}/containers/
+ * auth.json, ~/.config/containers/auth.json and ~/.docker/config.json,
+ * and login writes to the first of the three that applies: cli/env.h).
+ * Files are capped at 1 MiB and parsed strictly; they are written
+ * atomically with mode 0600, other entries and keys kept.
  */
 
 #define STELE_AUTHFILE_MAX (1u << 20)
@@ -31,20 +27,21 @@ void stele_creds_free(struct stele_creds *c);
 /* Split "USER:PASS" (--creds); STELE_EINVALID without a ':' or user. */
 int stele_creds_parse(struct stele_creds **out, const char *s);
 /*
- * Find credentials for `host`.  STELE_ENOTFOUND when no file has them;
- * STELE_EINVALID when a file is malformed (naming it).
+ * Find credentials for `host`: in `authfile` alone when it is not NULL
+ * (a missing file is an error); otherwise in the first file of `search`
+ * (NULL-terminated; NULL: none) that exists and has an entry for it.
+ * STELE_ENOTFOUND when no file has them; STELE_EINVALID when a file is
+ * malformed (naming it).
  */
 int stele_creds_lookup(struct stele_creds **out, const char *host,
-		       const char *authfile);
-/* The file login and logout write; malloc'd. */
-char *stele_authfile_path(const char *authfile);
-/* Store credentials for `host` in the auth file (0600). */
-int stele_authfile_store(const char *authfile, const char *host,
+		       const char *authfile, const char *const *search);
+/* Store credentials for `host` in the auth file `path` (0600). */
+int stele_authfile_store(const char *path, const char *host,
 			 const struct stele_creds *c);
 /*
  * Remove `host`'s entry (or every entry when host is NULL).
  * STELE_ENOTFOUND when there was none.
  */
-int stele_authfile_remove(const char *authfile, const char *host);
+int stele_authfile_remove(const char *path, const char *host);
 
 #endif

@@ -10,6 +10,7 @@
 #include "oci/digest.h"
 #include "oci/layout.h"
 #include "util/buf.h"
+#include "util/fs.h"
 
 /*
  * A client of one registry host speaking the OCI distribution spec over
@@ -68,7 +69,10 @@ typedef void (*stele_registry_progress_fn)(void *payload, const char *what,
 
 struct stele_registry_opts {
 	const char *creds;      /* "USER:PASS", or NULL */
-	const char *authfile;   /* NULL: the default search (registry/auth.h) */
+	const char *authfile;   /* read alone when not NULL; else: */
+	const char *const *auth_search; /* the files looked up in order,
+				   NULL-terminated (registry/auth.h); NULL:
+				   none */
 	const char *cert_dir;   /* NULL: /etc/containers/certs.d/HOST if any */
 	int insecure;           /* --tls-verify=false */
 	unsigned retries;       /* 0: 4 (five attempts in all);
@@ -79,6 +83,9 @@ struct stele_registry_opts {
 	stele_registry_progress_fn progress;
 	void *progress_payload;
 	volatile sig_atomic_t *cancel; /* set non-zero to interrupt */
+	const struct stele_dirs *dirs; /* ->store: where a pull with no
+				       destination writes; ->tmp: temporary
+				       layouts; NULL: no store, /tmp */
 };
 
 /* Counters of one client, for summaries and tests. */

@@ -417,12 +417,16 @@ stele_registry_pull(struct stele_transfer *out, const struct stele_ref *src,
 	if (dst) {
 		dir = stele_xstrdup(dst->dir);
 		refname = dst->refname ? stele_xstrdup(dst->refname) : NULL;
-	} else {
-		dir = stele_store_dir();
+	} else if (o->dirs && o->dirs->store) {
+		dir = stele_xstrdup(o->dirs->store);
 		/* By digest alone: an untagged entry, found as HOST/REPO@DIGEST. */
 		if (src->tag || !src->digest)
 			refname = stele_xasprintf("%s:%s", src->name,
 						  src->tag ? src->tag : "latest");
+	} else {
+		return stele_error_setc(STELE_EINVALID,
+			"pull of %s: no destination and no local store given",
+			src->name);
 	}
 	if (dst && !refname && !src->digest)
 		refname = stele_xstrdup(src->tag ? src->tag : "latest");
@@ -449,7 +453,7 @@ stele_registry_pull_to(struct stele_image **out,
 	resolved[0] = '\0';
 	s = strncmp(ref, "docker://", 9) ? stele_xasprintf("docker://%s", ref) :
 		stele_xstrdup(ref);
-	error = stele_ref_parse(&src, s);
+	error = stele_ref_parse(&src, s, NULL);
 	free(s);
 	if (error < 0)
 		return error;
@@ -494,7 +498,8 @@ pull_temp(struct stele_image **out, char **tmpdir, const struct stele_ref *src,
 
 	*out = NULL;
 	*tmpdir = NULL;
-	if ((error = stele_fs_mkdtemp(&dir, "stele-pull")) < 0)
+	if ((error = stele_fs_mkdtemp(&dir, o->dirs ? o->dirs->tmp : NULL,
+					 "stele-pull")) < 0)
 		return error;
 	if ((error = pull_layout(&t, dir, "image", src, flags, o)) < 0 ||
 	    (error = stele_oci_open(&oci, dir, 0)) < 0 ||

@@ -116,7 +116,8 @@ stele_registry__need_creds(struct stele_registry *r)
 	r->creds_looked_up = 1;
 	if (r->o.creds)
 		return stele_creds_parse(&r->creds, r->o.creds);
-	error = stele_creds_lookup(&r->creds, r->host, r->o.authfile);
+	error = stele_creds_lookup(&r->creds, r->host, r->o.authfile,
+				   r->o.auth_search);
 	return error == STELE_ENOTFOUND ? 0 : error;
 }
 

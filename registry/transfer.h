@@ -81,7 +81,8 @@ struct stele_transfer {
 
 /*
  * Pull docker:// `src` into the layout of `dst` (STORE or OCI) under
- * dst's ref.name (a store: "HOST/REPO:TAG" when dst is NULL).
+ * dst's ref.name; with dst NULL, into the store o->dirs->store as
+ * "HOST/REPO:TAG" (STELE_EINVALID when no store is given).
  */
 int stele_registry_pull(struct stele_transfer *out,
 			const struct stele_ref *src,
@@ -106,7 +107,8 @@ int stele_registry_pull_to(struct stele_image **out,
 
 /*
  * For `stele verify docker://...`: pull `src` with its attachments into a
- * new temporary layout and load the image.  *tmpdir (malloc'd) is that
+ * new temporary layout (under o->dirs->tmp, NULL: /tmp) and load the
+ * image.  *tmpdir (malloc'd) is that
  * directory: the caller removes it (stele_fs_rm_rf) after freeing *out.
  * On failure nothing is left behind and *tmpdir is NULL.
  */

@@ -294,13 +294,12 @@ stele_fs_exists(const char *path)
 }
 
 int
-stele_fs_mkdtemp(char **out, const char *prefix)
+stele_fs_mkdtemp(char **out, const char *parent, const char *prefix)
 {
-	const char *t = getenv("TMPDIR");
 	char *p;
 
 	*out = NULL;
-	p = stele_xasprintf("%s/%s-XXXXXX", t && *t ? t : "/tmp", prefix);
+	p = stele_xasprintf("%s/%s-XXXXXX", parent ? parent : "/tmp", prefix);
 	if (!mkdtemp(p)) {
 		int error = stele_error_errno("cannot create a temporary directory '%s'", p);
 

@@ -28,8 +28,29 @@ int stele_fs_rm_rf(const char *path);
 /* fsync a directory by path. */
 int stele_fs_sync_dir(const char *path);
 int stele_fs_exists(const char *path);
-/* A new temporary directory under $TMPDIR (or /tmp); *out is malloc'd. */
-int stele_fs_mkdtemp(char **out, const char *prefix);
+/*
+ * Where the library keeps files, as the caller resolved them (stele's CLI
+ * reads them from the environment in cli/env.c; the library reads no
+ * environment).  Strings are borrowed; a NULL pointer to this struct is
+ * the same as all fields NULL, with the meaning each field gives.
+ */
+struct stele_dirs {
+	const char *store;     /* the local store, an OCI image layout:
+				  NAME[:TAG] images; NULL: such images are
+				  refused */
+	const char *tmp;       /* where temporary directories are made;
+				  NULL: /tmp */
+	const char *cache;     /* the build cache (builder/cache.h); NULL:
+				  builds use none */
+	const char *git_cache; /* clones of fetched git sources
+				  (git+https://…); NULL: those are refused */
+};
+
+/*
+ * A new temporary directory PARENT/PREFIX-XXXXXX (`parent` NULL: /tmp);
+ * *out is malloc'd.
+ */
+int stele_fs_mkdtemp(char **out, const char *parent, const char *prefix);
 /* Copy a regular file's bytes (streamed) to a new file. */
 int stele_fs_copy_file(const char *src, const char *dst, mode_t mode);
 

@@ -63,7 +63,7 @@ stele_push_tag_verified(struct stele_verify_report **report,
 		return stele_error_setc(STELE_EINVALID,
 			"'%s' is not a sha256 digest", t->digest);
 	src = stele_xasprintf("docker://%s@%s", t->name, t->digest);
-	if ((error = stele_ref_parse(&ref, src)) < 0 ||
+	if ((error = stele_ref_parse(&ref, src, NULL)) < 0 ||
 	    (error = stele_registry_pull_temp(&img, &tmpdir, ref,
 					      o->registry)) < 0)
 		goto out;

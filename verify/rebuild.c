@@ -209,7 +209,7 @@ compression_name(const char *library, const char *settings)
  * which base is missing, and how to fix it, before building anything.
  */
 static int
-bases_at_hand(const json_t *pins)
+bases_at_hand(const json_t *pins, const char *store)
 {
 	const char *name;
 	json_t *v;
@@ -219,7 +219,8 @@ bases_at_hand(const json_t *pins)
 		struct stele_image *img = NULL;
 		int error;
 
-		if (stele_ref_parse(&ref, name) < 0 || stele_ref_is_registry(ref)) {
+		if (stele_ref_parse(&ref, name, store) < 0 ||
+		    stele_ref_is_registry(ref)) {
 			stele_ref_free(ref);
 			continue;
 		}
@@ -244,6 +245,7 @@ int
 stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 	      const struct stele_prov_doc *prov,
 	      const struct stele_registry_opts *registry,
+	      const struct stele_dirs *dirs,
 	      const struct stele_limits *limits,
 	      stele_rebuild_progress_fn progress, void *payload)
 {
@@ -304,14 +306,15 @@ stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 			"cannot rebuild: the provenance records no commit for '%s'", uri);
 		goto out;
 	}
-	if ((error = bases_at_hand(pins)) < 0)
+	if ((error = bases_at_hand(pins, dirs ? dirs->store : NULL)) < 0)
 		goto out;
 	spec = stele_xasprintf("%s#%s", uri, commit);
 	{
 		/* The commit must still have the tree the provenance records. */
 		struct stele_git_source *gs = NULL;
 
-		if ((error = stele_git_source_open(&gs, spec)) < 0)
+		if ((error = stele_git_source_open(&gs, spec,
+				dirs ? dirs->git_cache : NULL)) < 0)
 			goto out;
 		if (tree && strcmp(tree, gs->tree)) {
 			out->verdict = STELE_REBUILD_SOURCE;
@@ -323,10 +326,11 @@ stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 		}
 		stele_git_source_free(gs);
 	}
-	if ((error = stele_fs_mkdtemp(&tmp, "stele-rebuild")) < 0)
+	if ((error = stele_fs_mkdtemp(&tmp, dirs ? dirs->tmp : NULL,
+				      "stele-rebuild")) < 0)
 		goto out;
 	outref = stele_xasprintf("oci:%s/layout:rebuild", tmp);
-	if ((error = stele_ref_parse(&ref, outref)) < 0)
+	if ((error = stele_ref_parse(&ref, outref, NULL)) < 0)
 		goto out;
 	args = stele_xcalloc(json_object_size(prov->build_args) + 1, sizeof(char *));
 	json_object_foreach(prov->build_args, k, v)
@@ -337,6 +341,7 @@ stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 	bo.build_args = (const char *const *)args;
 	bo.nbuild_args = nargs;
 	bo.registry = registry;
+	bo.dirs = dirs;
 	bo.compression = STELE_COMPRESS_GZIP;
 	k = prov->compression_suffix;
 	if (k && !strcmp(k, "+zstd"))

@@ -4,6 +4,7 @@
 #include <jansson.h>
 
 #include "oci/image.h"
+#include "util/fs.h"
 #include "util/limits.h"
 
 /*
@@ -52,13 +53,16 @@ struct stele_registry_opts;
  * never saw them.  Returns 0 when a comparison was made; an error when the
  * rebuild could not run (the message says why, e.g. a directory context
  * cannot be fetched again, or a base recorded only by a local name).
- * `limits` bound the rebuild as they bound a build (NULL: the defaults);
+ * `dirs` (util/fs.h; may be NULL) say where the store (bases recorded by
+ * a local name), temporary files, the build cache (filled, never read)
+ * and fetched git sources are.  `limits` bound the rebuild as they bound a build (NULL: the defaults);
  * they are not recorded in the provenance, so an image built with raised
  * limits needs them raised again here.
  */
 int stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 		  const struct stele_prov_doc *prov,
 		  const struct stele_registry_opts *registry,
+		  const struct stele_dirs *dirs,
 		  const struct stele_limits *limits,
 		  stele_rebuild_progress_fn progress, void *payload);
 void stele_rebuild_result_release(struct stele_rebuild_result *r);

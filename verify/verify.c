@@ -650,7 +650,7 @@ stele_verify_image(struct stele_verify_report **out, struct stele_image *img,
 
 		progress(&v, "rebuilding from the provenance");
 		if ((error = stele_rebuild(&rb, img, v.prov, o->registry,
-					   &o->limits, o->progress,
+					   o->dirs, &o->limits, o->progress,
 					   o->progress_payload)) < 0) {
 			add_check(r, 0, "rebuild", "%s", stele_error_last());
 			error = 0;

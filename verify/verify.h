@@ -4,6 +4,7 @@
 #include <jansson.h>
 
 #include "oci/image.h"
+#include "util/fs.h"
 #include "util/limits.h"
 
 /*
@@ -40,6 +41,8 @@ struct stele_verify_opts {
 	const struct stele_registry_opts *registry; /* for a rebuild's bases
 						       (may be NULL) */
 	struct stele_limits limits; /* for that rebuild; zeros: defaults */
+	const struct stele_dirs *dirs; /* for that rebuild (util/fs.h);
+					  NULL: none */
 	stele_verify_progress_fn progress;
 	void *progress_payload;
 };

@@ -132,7 +132,7 @@ test_expect_success 'RUN --network with a bad value is refused' '
 test_expect_success 'without overlayfs (a copy) the same step gives the same layer' '
 	printf "FROM busybox:test\nRUN rm /etc/group && mkdir -p /tmp/d && echo x >/tmp/d/f && echo y >>/etc/passwd\n" >ctx/Dockerfile &&
 	d1=$(stele build -q --no-cache -o oci:$TMP/ov:x ctx) &&
-	d2=$(STELE_SANDBOX_COPY=1 stele build -q --no-cache -o oci:$TMP/cp:x ctx) &&
+	d2=$(stele build -q --no-cache --sandbox=copy -o oci:$TMP/cp:x ctx) &&
 	stele inspect --json oci:cp:x | grep -q "\"overlay\": false" &&
 	[ "$d1" = "$d2" ]
 '

@@ -74,7 +74,7 @@ static inline const char *
 fuzz_scratch(void)
 {
 	if (!fuzz_scratch_dir) {
-		if (stele_fs_mkdtemp(&fuzz_scratch_dir, "stele-fuzz") < 0)
+		if (stele_fs_mkdtemp(&fuzz_scratch_dir, getenv("TMPDIR"), "stele-fuzz") < 0)
 			abort();
 		atexit(fuzz_scratch_remove);
 	}

@@ -174,7 +174,7 @@ test_cli_passphrase_sources(void **state)
 	char *dir = NULL, *f, *big, *fbig;
 
 	(void)state;
-	assert_ok(stele_fs_mkdtemp(&dir, "stele-unit"));
+	assert_ok(stele_fs_mkdtemp(&dir, getenv("TMPDIR"), "stele-unit"));
 	f = stele_path_join(dir, "pass");
 	fbig = stele_path_join(dir, "big");
 	assert_ok(stele_fs_write_new(f, "first line\r\nsecond\n", 19, 0600));

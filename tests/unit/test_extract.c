@@ -74,9 +74,9 @@ setup(void **state)
 {
 	struct fixture *fx = stele_xcalloc(1, sizeof(*fx));
 
-	if (stele_fs_mkdtemp(&fx->parent, "stele-extract") < 0 ||
-	    stele_fs_mkdtemp(&fx->layers, "stele-layers") < 0 ||
-	    stele_fs_mkdtemp(&fx->outside, "stele-outside") < 0)
+	if (stele_fs_mkdtemp(&fx->parent, getenv("TMPDIR"), "stele-extract") < 0 ||
+	    stele_fs_mkdtemp(&fx->layers, getenv("TMPDIR"), "stele-layers") < 0 ||
+	    stele_fs_mkdtemp(&fx->outside, getenv("TMPDIR"), "stele-outside") < 0)
 		return -1;
 	fx->root = stele_path_join(fx->parent, "root");
 	if (mkdir(fx->root, 0755) < 0)

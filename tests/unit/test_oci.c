@@ -37,32 +37,31 @@ test_oci_ref_parse(void **state)
 	struct stele_ref *r;
 
 	(void)state;
-	setenv("STELE_STORE", "/tmp/st", 1);
-	assert_ok(stele_ref_parse(&r, "app:1.0"));
+	assert_ok(stele_ref_parse(&r, "app:1.0", "/tmp/st"));
 	assert_int_equal(r->transport, STELE_REF_STORE);
 	assert_string_equal(r->name, "app");
 	assert_string_equal(r->tag, "1.0");
 	assert_string_equal(r->refname, "app:1.0");
 	assert_string_equal(r->dir, "/tmp/st");
 	stele_ref_free(r);
-	assert_ok(stele_ref_parse(&r, "team/app"));
+	assert_ok(stele_ref_parse(&r, "team/app", "/tmp/st"));
 	assert_string_equal(r->refname, "team/app:latest");
 	stele_ref_free(r);
-	assert_ok(stele_ref_parse(&r, "oci:/a/b:v1"));
+	assert_ok(stele_ref_parse(&r, "oci:/a/b:v1", "/tmp/st"));
 	assert_int_equal(r->transport, STELE_REF_OCI);
 	assert_string_equal(r->dir, "/a/b");
 	assert_string_equal(r->refname, "v1");
 	stele_ref_free(r);
-	assert_ok(stele_ref_parse(&r, "oci:rel/dir"));
+	assert_ok(stele_ref_parse(&r, "oci:rel/dir", "/tmp/st"));
 	assert_string_equal(r->dir, "rel/dir");
 	assert_null(r->tag);
 	stele_ref_free(r);
 	assert_ok(stele_ref_parse(&r, "oci:/x@sha256:"
-		"0000000000000000000000000000000000000000000000000000000000000000"));
+		"0000000000000000000000000000000000000000000000000000000000000000", "/tmp/st"));
 	assert_string_equal(r->dir, "/x");
 	assert_non_null(r->digest);
 	stele_ref_free(r);
-	assert_ok(stele_ref_parse(&r, "docker://127.0.0.1:5000/x/y:2"));
+	assert_ok(stele_ref_parse(&r, "docker://127.0.0.1:5000/x/y:2", "/tmp/st"));
 	assert_int_equal(r->transport, STELE_REF_DOCKER);
 	assert_string_equal(r->name, "127.0.0.1:5000/x/y");
 	assert_string_equal(r->tag, "2");
@@ -79,9 +78,17 @@ test_oci_ref_reject(void **state)
 
 	(void)state;
 	for (i = 0; bad[i]; i++) {
-		assert_int_equal(stele_ref_parse(&r, bad[i]), STELE_EINVALID);
+		assert_int_equal(stele_ref_parse(&r, bad[i], "/tmp/st"), STELE_EINVALID);
 		assert_null(r);
 	}
+	/* No store given: a store name is refused, the others still parse. */
+	assert_int_equal(stele_ref_parse(&r, "app:1", NULL), STELE_EINVALID);
+	assert_null(r);
+	assert_non_null(strstr(stele_error_last(), "no store is given"));
+	assert_ok(stele_ref_parse(&r, "oci:/a:1", NULL));
+	stele_ref_free(r);
+	assert_ok(stele_ref_parse(&r, "docker://h.example/a:1", NULL));
+	stele_ref_free(r);
 }
 
 static void
@@ -102,7 +109,7 @@ tmpdir(void)
 {
 	char *d;
 
-	assert_ok(stele_fs_mkdtemp(&d, "stele-unit"));
+	assert_ok(stele_fs_mkdtemp(&d, getenv("TMPDIR"), "stele-unit"));
 	return d;
 }
 

@@ -39,7 +39,7 @@ tmpdir(void)
 {
 	char *d = NULL;
 
-	assert_ok(stele_fs_mkdtemp(&d, "stele-test-registry"));
+	assert_ok(stele_fs_mkdtemp(&d, getenv("TMPDIR"), "stele-test-registry"));
 	return d;
 }
 
@@ -123,23 +123,23 @@ test_registry_authfile_roundtrip(void **state)
 	assert_ok(stele_fs_read(&b, f));
 	/* base64("alice:s3cret") */
 	assert_non_null(strstr(b.ptr, "\"YWxpY2U6czNjcmV0\""));
-	assert_ok(stele_creds_lookup(&out, "reg.example:5000", f));
+	assert_ok(stele_creds_lookup(&out, "reg.example:5000", f, NULL));
 	assert_string_equal(out->user, "alice");
 	assert_string_equal(out->pass, "s3cret");
 	stele_creds_free(out);
-	assert_int_equal(stele_creds_lookup(&out, "reg.example", f), STELE_ENOTFOUND);
-	assert_int_equal(stele_creds_lookup(&out, "other:5000", f), STELE_ENOTFOUND);
+	assert_int_equal(stele_creds_lookup(&out, "reg.example", f, NULL), STELE_ENOTFOUND);
+	assert_int_equal(stele_creds_lookup(&out, "other:5000", f, NULL), STELE_ENOTFOUND);
 	/* A second entry keeps the first; logout removes only its own. */
 	in.user = bob;
 	assert_ok(stele_authfile_store(f, "other:5000", &in));
 	assert_ok(stele_authfile_remove(f, "reg.example:5000"));
-	assert_int_equal(stele_creds_lookup(&out, "reg.example:5000", f), STELE_ENOTFOUND);
-	assert_ok(stele_creds_lookup(&out, "other:5000", f));
+	assert_int_equal(stele_creds_lookup(&out, "reg.example:5000", f, NULL), STELE_ENOTFOUND);
+	assert_ok(stele_creds_lookup(&out, "other:5000", f, NULL));
 	assert_string_equal(out->user, "bob");
 	stele_creds_free(out);
 	assert_int_equal(stele_authfile_remove(f, "reg.example:5000"), STELE_ENOTFOUND);
 	assert_ok(stele_authfile_remove(f, NULL));
-	assert_int_equal(stele_creds_lookup(&out, "other:5000", f), STELE_ENOTFOUND);
+	assert_int_equal(stele_creds_lookup(&out, "other:5000", f, NULL), STELE_ENOTFOUND);
 	stele_buf_release(&b);
 	stele_fs_rm_rf(d);
 	free(f);
@@ -156,20 +156,20 @@ test_registry_authfile_docker_forms(void **state)
 	/* docker's legacy key with scheme and path; other keys kept apart. */
 	write_file(f, "{\"auths\":{\"https://reg.example/v1/\":{\"auth\":\"dTpw\"},"
 		      "\"reg.example.evil\":{\"auth\":\"eDp5\"}},\"credsStore\":\"x\"}");
-	assert_ok(stele_creds_lookup(&out, "reg.example", f));
+	assert_ok(stele_creds_lookup(&out, "reg.example", f, NULL));
 	assert_string_equal(out->user, "u");
 	assert_string_equal(out->pass, "p");
 	stele_creds_free(out);
 	/* Malformed files are errors naming the file, never silently skipped. */
 	write_file(f, "{\"auths\":{\"reg.example\":{\"auth\":\"not base64!\"}}}");
-	assert_int_equal(stele_creds_lookup(&out, "reg.example", f), STELE_EINVALID);
+	assert_int_equal(stele_creds_lookup(&out, "reg.example", f, NULL), STELE_EINVALID);
 	assert_non_null(strstr(stele_error_last(), "config.json"));
 	write_file(f, "{\"auths\":{\"reg.example\":{\"auth\":\"bm9jb2xvbg==\"}}}");
-	assert_int_equal(stele_creds_lookup(&out, "reg.example", f), STELE_EINVALID);
+	assert_int_equal(stele_creds_lookup(&out, "reg.example", f, NULL), STELE_EINVALID);
 	write_file(f, "{\"auths\":{},\"auths\":{}}");
-	assert_int_equal(stele_creds_lookup(&out, "reg.example", f), STELE_EINVALID);
+	assert_int_equal(stele_creds_lookup(&out, "reg.example", f, NULL), STELE_EINVALID);
 	write_file(f, "[]");
-	assert_int_equal(stele_creds_lookup(&out, "reg.example", f), STELE_EINVALID);
+	assert_int_equal(stele_creds_lookup(&out, "reg.example", f, NULL), STELE_EINVALID);
 	stele_fs_rm_rf(d);
 	free(f);
 	free(d);
@@ -178,44 +178,41 @@ test_registry_authfile_docker_forms(void **state)
 static void
 test_registry_authfile_search(void **state)
 {
-	char *d = tmpdir(), *x = stele_path_join(d, "xdg"), *h = stele_path_join(d, "home");
-	char *p, *q;
-	char user[] = "xdguser", pw[] = "pw";
-	struct stele_creds in = { user, pw }, *out = NULL;
+	char *d = tmpdir(), *a = stele_path_join(d, "a.json");
+	char *b = stele_path_join(d, "b.json"), *m = stele_path_join(d, "missing");
+	const char *search[] = { m, a, b, NULL };
+	char user[] = "first", pw[] = "pw", user2[] = "second";
+	struct stele_creds in = { user, pw }, in2 = { user2, pw }, *out = NULL;
 
 	(void)state;
-	unsetenv("REGISTRY_AUTH_FILE");
-	setenv("XDG_RUNTIME_DIR", x, 1);
-	setenv("HOME", h, 1);
-	p = stele_authfile_path(NULL);
-	q = stele_path_join(x, "containers/auth.json");
-	assert_string_equal(p, q);
-	assert_ok(stele_authfile_store(NULL, "r:1", &in));
-	assert_ok(stele_creds_lookup(&out, "r:1", NULL));
-	assert_string_equal(out->user, "xdguser");
+	/* Nothing to look in: not found, never an environment's default. */
+	assert_int_equal(stele_creds_lookup(&out, "r:1", NULL, NULL),
+			 STELE_ENOTFOUND);
+	assert_null(out);
+	assert_ok(stele_authfile_store(a, "r:1", &in));
+	assert_ok(stele_authfile_store(b, "r:1", &in2));
+	assert_ok(stele_authfile_store(b, "d:2", &in2));
+	/* Missing files are skipped; the first file with the host wins. */
+	assert_ok(stele_creds_lookup(&out, "r:1", NULL, search));
+	assert_string_equal(out->user, "first");
 	stele_creds_free(out);
-	/* ~/.docker/config.json is read when nothing before it has the host. */
-	free(q);
-	q = stele_path_join(h, ".docker");
-	assert_ok(stele_fs_mkdir_p(q, 0700));
-	free(q);
-	q = stele_path_join(h, ".docker/config.json");
-	write_file(q, "{\"auths\":{\"d:2\":{\"auth\":\"ZDpl\"}}}");
-	assert_ok(stele_creds_lookup(&out, "d:2", NULL));
-	assert_string_equal(out->user, "d");
+	assert_ok(stele_creds_lookup(&out, "d:2", NULL, search));
+	assert_string_equal(out->user, "second");
 	stele_creds_free(out);
-	/* $REGISTRY_AUTH_FILE is where login writes when set. */
-	setenv("REGISTRY_AUTH_FILE", q, 1);
-	free(p);
-	p = stele_authfile_path(NULL);
-	assert_string_equal(p, q);
-	unsetenv("REGISTRY_AUTH_FILE");
-	unsetenv("XDG_RUNTIME_DIR");
+	assert_int_equal(stele_creds_lookup(&out, "e:3", NULL, search),
+			 STELE_ENOTFOUND);
+	/* An explicit file is read alone, and must exist. */
+	assert_ok(stele_creds_lookup(&out, "r:1", b, search));
+	assert_string_equal(out->user, "second");
+	stele_creds_free(out);
+	assert_int_equal(stele_creds_lookup(&out, "d:2", a, search),
+			 STELE_ENOTFOUND);
+	assert_int_equal(stele_creds_lookup(&out, "r:1", m, search),
+			 STELE_ENOTFOUND);
 	stele_fs_rm_rf(d);
-	free(p);
-	free(q);
-	free(x);
-	free(h);
+	free(a);
+	free(b);
+	free(m);
 	free(d);
 }
 

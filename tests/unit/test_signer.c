@@ -248,7 +248,7 @@ setup(void **state)
 	struct fixture *f = stele_xcalloc(1, sizeof(*f));
 	struct stele_oci *o2;
 
-	assert_ok(stele_fs_mkdtemp(&f->dir, "stele-unit"));
+	assert_ok(stele_fs_mkdtemp(&f->dir, getenv("TMPDIR"), "stele-unit"));
 	assert_ok(stele_oci_open(&f->oci, f->dir, 1));
 	make_image(f->oci, "app:1", "linux", f->digest);
 	make_image(f->oci, "other:1", "plan9", f->other_digest);
