@@ -3,20 +3,26 @@
 #include <sys/stat.h>
 
 #include <openssl/crypto.h>
+#include <sodium.h>
 
 #include "registry/auth.h"
 #include "util/base64.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/init.h"
 #include "util/json.h"
 
-static void
-wipe_free(char *s)
+/* A NUL-terminated copy of s[0..n) in sodium memory, or NULL. */
+static char *
+secret_strndup(const char *s, size_t n)
 {
-	if (!s)
-		return;
-	OPENSSL_cleanse(s, strlen(s));
-	free(s);
+	char *p = sodium_malloc(n + 1);
+
+	if (p) {
+		memcpy(p, s, n);
+		p[n] = '\0';
+	}
+	return p;
 }
 
 void
@@ -24,8 +30,8 @@ stele_creds_free(struct stele_creds *c)
 {
 	if (!c)
 		return;
-	wipe_free(c->user);
-	wipe_free(c->pass);
+	sodium_free(c->user); /* wipes */
+	sodium_free(c->pass);
 	free(c);
 }
 
@@ -35,15 +41,22 @@ creds_split(struct stele_creds **out, const char *s, size_t len,
 {
 	const char *colon = memchr(s, ':', len);
 	struct stele_creds *c;
+	int error;
 
 	*out = NULL;
+	if ((error = stele_init()) < 0)
+		return error;
 	if (len > STELE_CRED_MAX || !colon || colon == s ||
 	    memchr(s, '\0', len) || memchr(s, '\n', len) || memchr(s, '\r', len))
 		return stele_error_setc(STELE_EINVALID,
 			"%s: want USER:PASSWORD", what);
 	c = stele_xcalloc(1, sizeof(*c));
-	c->user = stele_xstrndup(s, (size_t)(colon - s));
-	c->pass = stele_xstrndup(colon + 1, len - (size_t)(colon + 1 - s));
+	c->user = secret_strndup(s, (size_t)(colon - s));
+	c->pass = secret_strndup(colon + 1, len - (size_t)(colon + 1 - s));
+	if (!c->user || !c->pass) {
+		stele_creds_free(c);
+		return stele_error_set("cannot allocate secure memory");
+	}
 	*out = c;
 	return 0;
 }

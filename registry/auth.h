@@ -17,7 +17,12 @@
 #define STELE_AUTHFILE_MAX (1u << 20)
 #define STELE_CRED_MAX 4096
 
-/* A user name and a password; stele_creds_free() wipes them. */
+/*
+ * A user name and a password.  The library's own (from stele_creds_parse
+ * and stele_creds_lookup) are NUL-terminated strings in sodium memory,
+ * which stele_creds_free() wipes and frees; one a caller fills in itself
+ * (for stele_authfile_store) stays the caller's.
+ */
 struct stele_creds {
 	char *user;
 	char *pass;
