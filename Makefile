@@ -133,7 +133,7 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --std=c11 --suppress=unknownMacro -I. $(LIB_SRC) $(CLI_SRC)
 	@# SC2016/SC2034/SC1083: test bodies are single-quoted strings run by eval.
 	shellcheck -s sh -e SC2016,SC2034,SC1083,SC2046,SC1091 scripts/*.sh tests/*.sh \
-		tests/e2e/*.sh recipes/*.sh bench/*.sh
+		tests/e2e/*.sh tests/fuzz/*.sh recipes/*.sh bench/*.sh
 	@# Advisory until the tree is formatted in one go (no reformat-only churn).
 	-clang-format --dry-run $(LIB_SRC) $(CLI_SRC) 2>&1 | grep -c warning || true
 
