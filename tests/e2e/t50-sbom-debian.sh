@@ -98,7 +98,7 @@ test_expect_success 'SPDX: the required fields, unique SPDXIDs, every relationsh
 NPMDIR=${STELE_NPM_CACHE:-/var/cache/stele/npm-validate}
 if [ ! -d "$NPMDIR/node_modules/@cyclonedx/cyclonedx-library" ] && command -v npm >/dev/null 2>&1; then
 	if mkdir -p "$NPMDIR" 2>/dev/null; then
-		(cd "$NPMDIR" && timeout 300 npm install --no-audit --no-fund --silent \
+		(cd "$NPMDIR" && timeout 180 npm install --no-audit --no-fund --silent --fetch-retries=0 --fetch-timeout=30000 \
 			@cyclonedx/cyclonedx-library ajv ajv-formats ajv-formats-draft2019 >"$TMP/npm.log" 2>&1) || true
 	fi
 fi
