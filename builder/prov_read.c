@@ -374,6 +374,8 @@ read_stele(struct stele_prov_doc *d, json_t *bd, json_t *rd)
 	    (error = check_obj(json_object_get(rd, "metadata"),
 			       "runDetails.metadata", meta_f)) < 0)
 		return error;
+	d->started_on = stele_json_str(json_object_get(rd, "metadata"), "startedOn");
+	d->finished_on = stele_json_str(json_object_get(rd, "metadata"), "finishedOn");
 	b = json_object_get(rd, "byproducts");
 	d->nrecords = json_array_size(b);
 	d->records = stele_xcalloc(d->nrecords + 1, sizeof(*d->records));
@@ -443,6 +445,11 @@ doc_from_json(struct stele_prov_doc **out, json_t *st)
 		goto out;
 	}
 	if (strcmp(d->build_type, STELE_BUILD_TYPE)) {
+		/* SLSA v1's own optional times, when they are strings. */
+		d->started_on = stele_json_str(json_object_get(rd, "metadata"),
+					       "startedOn");
+		d->finished_on = stele_json_str(json_object_get(rd, "metadata"),
+						"finishedOn");
 		error = 0;
 		goto out;
 	}

@@ -110,6 +110,11 @@ struct stele_prov_doc {
 	json_t *build_args;     /* object of strings, borrowed */
 	json_t *deps;           /* resolvedDependencies, borrowed */
 	int64_t epoch;
+	/* runDetails.metadata (the build's wall-clock times, RFC 3339 as
+	 * written; what an image's age is measured from, never `created`,
+	 * which is the epoch).  Set for stele's statements; for another
+	 * builder's, when present as strings; else NULL. */
+	const char *started_on, *finished_on;
 	const char *compression_suffix;           /* NULL when not recorded */
 	const char *compression_library;          /* "zlib 1.2.13"; or NULL */
 	int compression_level;                    /* 0 when not recorded */

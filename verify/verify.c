@@ -638,6 +638,7 @@ stele_verify_image(struct stele_verify_report **out, struct stele_image *img,
 	progress(&v, "checking attestations");
 	if ((error = check_attestations(&v)) < 0)
 		goto out;
+	r->provenance = v.prov != NULL;
 	if (v.prov)
 		check_provenance_rules(&v);
 	else if (v.p->nbuilder_ids || v.p->nsources || v.p->nrefs || v.p->recipe ||

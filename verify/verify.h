@@ -56,6 +56,8 @@ struct stele_verify_check {
 struct stele_verify_report {
 	char digest[STELE_DIGEST_STRLEN];
 	int allowed;   /* every check passed */
+	int provenance; /* a signed SLSA statement by a provenance key of the
+			   policy, about this digest, was accepted */
 	char *identity; /* what it was verified as, or NULL */
 	char **warnings; /* what the policy explicitly allows (threshold 0) */
 	size_t nwarnings;
