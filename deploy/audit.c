@@ -256,17 +256,15 @@ base_age(struct actx *a, const char *image, const char *digest,
 		return json_deep_copy(b);
 	if (uri && !strncmp(uri, "docker://", 9))
 		s = stele_xstrdup(uri);
-	else if (image && stele_ref_parse(&ref, image) == 0 &&
+	else if (image && stele_ref_parse(&ref, image, NULL) == 0 &&
 		 ref->transport == STELE_REF_DOCKER && ref->name)
-		s = stele_xasprintf("docker://%s@%s", ref->name, digest);
-	else if (ref && stele_ref_is_registry(ref) && ref->name)
 		s = stele_xasprintf("docker://%s@%s", ref->name, digest);
 	stele_ref_free(ref);
 	ref = NULL;
 	if (!s) {
 		reason = stele_xasprintf("base '%s' is not in a registry: its age is unknown",
 					 image ? image : digest);
-	} else if (stele_ref_parse(&ref, s) < 0 ||
+	} else if (stele_ref_parse(&ref, s, NULL) < 0 ||
 		   stele_registry_pull_temp_unlayered(&img, &tmp, ref,
 						      a->o->registry) < 0 ||
 		   stele_prov_load_doc(&d, img->oci, img->digest) < 0 ||
@@ -481,7 +479,7 @@ audit_ref(struct actx *a, json_t *byd, json_t *failed, json_t *names,
 
 	full = strncmp(s, "docker://", 9) ? stele_xasprintf("docker://%s", s) :
 	       stele_xstrdup(s);
-	if ((error = stele_ref_parse(&ref, full)) < 0 ||
+	if ((error = stele_ref_parse(&ref, full, NULL)) < 0 ||
 	    (ref->transport != STELE_REF_DOCKER &&
 	     (error = stele_error_setc(STELE_EINVALID,
 		"a deployed image must be a registry reference")) < 0)) {
