@@ -1,12 +1,17 @@
+#define _GNU_SOURCE
 #include <assert.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "builder/cache.h"
 #include "oci/digest.h"
+#include "oci/store.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -104,10 +109,13 @@ stele_cache_get(json_t **out, struct stele_cache *c, const char *key,
 		goto out;
 	}
 	if ((error = stele_txn_copy_blob(txn, c->oci, digest)) < 0) {
-		if (error == STELE_EVERIFY) /* corrupt cache blob: drop it */
+		/* A corrupt cache blob, or one a gc removed meanwhile. */
+		if (error == STELE_EVERIFY || !stele_oci_blob_exists(c->oci, digest))
 			error = STELE_ENOTFOUND;
 		goto out;
 	}
+	/* Used now: what stele_cache_gc() ages by.  Best effort. */
+	(void)utimensat(AT_FDCWD, path, NULL, 0);
 	*out = e;
 	e = NULL;
 out:
@@ -131,6 +139,15 @@ stele_cache_put(struct stele_cache *c, const char *key, const json_t *entry,
 		error = stele_error_set("internal: cache entry without a layer");
 		goto out;
 	}
+	/*
+	 * The entry first, then its blob: a gc lists the entries under the
+	 * cache layout's lock, which our commit waits for, so it either sees
+	 * this entry or finds the blob still staged.  An entry whose blob
+	 * never arrives is a miss.
+	 */
+	if ((error = stele_json_emit(&b, entry)) < 0 ||
+	    (error = stele_fs_write_atomic(path, b.ptr, b.len, 0644)) < 0)
+		goto out;
 	if (digest && !stele_oci_blob_exists(c->oci, digest)) {
 		/* Through a transaction of the cache layout: atomic. */
 		src = stele_txn_blob_path(txn, digest);
@@ -139,12 +156,216 @@ stele_cache_put(struct stele_cache *c, const char *key, const json_t *entry,
 		    (error = stele_txn_commit(ct)) < 0)
 			goto out;
 	}
-	if ((error = stele_json_emit(&b, entry)) == 0)
-		error = stele_fs_write_atomic(path, b.ptr, b.len, 0644);
 out:
 	stele_txn_free(ct);
 	stele_buf_release(&b);
 	free(src);
 	free(path);
+	return error;
+}
+
+struct centry {
+	char *path;
+	char digest[STELE_DIGEST_STRLEN]; /* "" for a step with no layer */
+	uint64_t size;
+	int64_t mtime;
+	int gone;
+};
+
+static int
+centry_cmp(const void *a, const void *b)
+{
+	const struct centry *x = a, *y = b;
+
+	if (x->mtime != y->mtime)
+		return x->mtime < y->mtime ? -1 : 1;
+	return strcmp(x->path, y->path);
+}
+
+/* Every entry of the cache; a damaged one is marked gone. */
+static int
+list_entries(struct centry **out, size_t *n, const struct stele_cache *c)
+{
+	DIR *d = opendir(c->keys);
+	struct dirent *de;
+	struct centry *v = NULL;
+	size_t cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!d)
+		return stele_error_errno("cannot read '%s'", c->keys);
+	while ((de = readdir(d))) {
+		struct stele_buf b = STELE_BUF_INIT(1u << 20);
+		struct centry *e;
+		struct stat st;
+		json_t *j = NULL;
+		const char *dg;
+		size_t len = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' || len < 6 ||
+		    strcmp(de->d_name + len - 5, ".json"))
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			v = stele_xrealloc(v, cap * sizeof(*v));
+		}
+		e = &v[(*n)++];
+		memset(e, 0, sizeof(*e));
+		e->path = stele_path_join(c->keys, de->d_name);
+		if (lstat(e->path, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    stele_fs_read(&b, e->path) < 0 ||
+		    stele_json_parse(&j, b.ptr, b.len, e->path) < 0) {
+			e->gone = 1;
+		} else if ((dg = stele_json_str(json_object_get(j, "layer"), "digest"))) {
+			if (stele_digest_validate(dg) < 0)
+				e->gone = 1;
+			else
+				snprintf(e->digest, sizeof(e->digest), "%s", dg);
+			e->size = (uint64_t)json_integer_value(json_object_get(
+				json_object_get(j, "layer"), "size"));
+		} else if (!json_is_true(json_object_get(j, "empty"))) {
+			e->gone = 1;
+		}
+		e->mtime = (int64_t)st.st_mtime;
+		json_decref(j);
+		stele_buf_release(&b);
+	}
+	closedir(d);
+	*out = v;
+	return 0;
+}
+
+static void
+free_entries(struct centry *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i].path);
+	free(v);
+}
+
+/* The layer bytes the live entries hold, each blob once. */
+static uint64_t
+held_size(const struct centry *v, size_t n)
+{
+	json_t *seen = json_object();
+	uint64_t total = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (v[i].gone || !v[i].digest[0] || json_object_get(seen, v[i].digest))
+			continue;
+		json_object_set_new(seen, v[i].digest, json_true());
+		total += v[i].size;
+	}
+	json_decref(seen);
+	return total;
+}
+
+/* Remove the cache layout's blobs no entry names, under its lock. */
+static int
+gc_blobs(struct stele_cache_gc_report *r, struct stele_cache *c)
+{
+	char *bdir = stele_path_join(c->oci->dir, "blobs/sha256");
+	struct centry *v = NULL;
+	size_t n = 0, i;
+	json_t *named = json_object();
+	struct dirent *de;
+	DIR *d = NULL;
+	int lockfd = -1, error;
+
+	if ((error = stele_oci_lock(&lockfd, c->oci, 1)) < 0 ||
+	    (error = list_entries(&v, &n, c)) < 0)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (v[i].digest[0])
+			json_object_set_new(named, v[i].digest, json_true());
+	if (!(d = opendir(bdir))) {
+		error = stele_error_errno("cannot read '%s'", bdir);
+		goto out;
+	}
+	while ((de = readdir(d))) {
+		char digest[STELE_DIGEST_STRLEN];
+		struct stat st;
+		char *p;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(digest, sizeof(digest), "sha256:%.64s", de->d_name);
+		if (json_object_get(named, digest) && strlen(de->d_name) == 64)
+			continue;
+		p = stele_path_join(bdir, de->d_name);
+		if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && unlink(p) == 0) {
+			r->blobs++;
+			r->bytes += (uint64_t)st.st_size;
+		}
+		free(p);
+	}
+	/* Leftover staging directories of the cache layout. */
+	stele_oci_gc_staging(c->oci);
+out:
+	if (d)
+		closedir(d);
+	stele_oci_unlock(lockfd);
+	free_entries(v, n);
+	json_decref(named);
+	free(bdir);
+	return error;
+}
+
+int
+stele_cache_gc(struct stele_cache_gc_report *out, struct stele_cache *c,
+	       int64_t now, int64_t max_age, int64_t max_size)
+{
+	struct centry *v = NULL;
+	size_t n = 0, i;
+	json_t *refs;
+	json_int_t r;
+	uint64_t size;
+	int error;
+
+	memset(out, 0, sizeof(*out));
+	if ((error = list_entries(&v, &n, c)) < 0)
+		goto out;
+	qsort(v, n, sizeof(*v), centry_cmp);
+	for (i = 0; i < n; i++)
+		if (max_age >= 0 && v[i].mtime < now - max_age)
+			v[i].gone = 1;
+	/* Oldest first until the blobs still named fit; a blob shared by
+	 * entries counts once and frees its bytes with the last of them. */
+	refs = json_object();
+	for (i = 0; i < n; i++) {
+		if (v[i].gone || !v[i].digest[0])
+			continue;
+		r = json_integer_value(json_object_get(refs, v[i].digest));
+		json_object_set_new(refs, v[i].digest, json_integer(r + 1));
+	}
+	size = held_size(v, n);
+	for (i = 0; max_size >= 0 && size > (uint64_t)max_size && i < n; i++) {
+		if (v[i].gone)
+			continue;
+		v[i].gone = 1;
+		if (!v[i].digest[0])
+			continue;
+		r = json_integer_value(json_object_get(refs, v[i].digest)) - 1;
+		json_object_set_new(refs, v[i].digest, json_integer(r));
+		if (r == 0)
+			size -= v[i].size;
+	}
+	json_decref(refs);
+	for (i = 0; i < n; i++) {
+		if (!v[i].gone) {
+			out->kept++;
+			continue;
+		}
+		if (unlink(v[i].path) == 0 || errno == ENOENT)
+			out->entries++;
+	}
+	out->size = held_size(v, n);
+	error = gc_blobs(out, c);
+out:
+	free_entries(v, n);
 	return error;
 }

@@ -2,6 +2,7 @@
 #define STELE_BUILDER_CACHE_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "oci/layout.h"
 
@@ -34,9 +35,35 @@ int stele_cache_key(char out[65], const json_t *key);
  */
 int stele_cache_get(json_t **out, struct stele_cache *c, const char *key,
 		    struct stele_txn *txn);
+/*
+ * A hit marks its entry used (the key file's mtime is the time it was
+ * last written or used), which is what stele_cache_gc() ages by.
+ */
 /* Record a key's entry; the blob is taken from `txn` (staged).  An entry
  * {"empty": true} records a step that made no layer. */
 int stele_cache_put(struct stele_cache *c, const char *key,
 		    const json_t *entry, struct stele_txn *txn);
+
+
+struct stele_cache_gc_report {
+	size_t entries;      /* entries removed */
+	size_t kept;         /* entries kept */
+	size_t blobs;        /* layer blobs removed */
+	uint64_t bytes;      /* their size */
+	uint64_t size;       /* layer bytes the kept entries hold */
+};
+
+/*
+ * Drop entries last used more than `max_age` seconds before `now`
+ * (max_age < 0: none by age), then, oldest first, entries until the layer
+ * bytes the rest hold are at most `max_size` (max_size < 0: no cap);
+ * damaged entries go too.  Then the layer blobs no entry names are removed
+ * under the cache layout's exclusive lock (stele_oci_gc's rules; an entry
+ * is written before its blob is committed, so a build writing one
+ * meanwhile keeps its blob).  A build using an entry that goes has its
+ * layer staged already, or sees a miss.
+ */
+int stele_cache_gc(struct stele_cache_gc_report *out, struct stele_cache *c,
+		   int64_t now, int64_t max_age, int64_t max_size);
 
 #endif

@@ -30,6 +30,10 @@ int cmd_audit(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_logout(int argc, char **argv);
 int cmd_sbom(int argc, char **argv);
+int cmd_images(int argc, char **argv);
+int cmd_tag(int argc, char **argv);
+int cmd_rmi(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
 
 /* Keys (cmd_sign.c, cmd_attest.c): load a key file, asking for its
  * passphrase (file, $STELE_PASSWORD or terminal), after its permissions are
