@@ -58,10 +58,34 @@ parse_image(struct stele_ref **ref, const char **name, const char **digest,
 				 "works on the store or an oci:DIR layout", arg);
 	*digest = (*ref)->digest;
 	*name = *digest ? NULL : (*ref)->refname;
+	/* The store keeps attachment tags without ":TAG": the library
+	 * refuses them by that name. */
+	if ((*ref)->transport == STELE_REF_STORE && (*ref)->name &&
+	    stele_oci_is_attach_tag((*ref)->name) && !strchr(arg, ':'))
+		*name = (*ref)->name;
 	if (!*name && !*digest)
 		return cli_usage(usage, "'%s' names no image (want a tag or a "
 				 "digest)", arg);
 	return EXIT_OK;
+}
+
+/*
+ * The default store before anything was written to it (or while its first
+ * write is making it) holds nothing: an empty store, not an error.  An
+ * oci:DIR named on the command line must be a layout.
+ */
+static int
+store_absent(const char *dir, int named)
+{
+	char *p;
+	int absent;
+
+	if (named)
+		return 0;
+	p = stele_path_join(dir, "oci-layout");
+	absent = !stele_fs_exists(p);
+	free(p);
+	return absent;
 }
 
 static const char images_usage[] =
@@ -114,8 +138,10 @@ cmd_images(int argc, char **argv)
 	}
 	if (!dir)
 		return cli_fail(stele_error_set("out of memory"));
-	if ((error = stele_oci_open(&oci, dir, 0)) < 0 ||
-	    (error = stele_oci_images(&list, oci, all)) < 0) {
+	if (store_absent(dir, optind < argc))
+		list = json_array();
+	else if ((error = stele_oci_open(&oci, dir, 0)) < 0 ||
+		 (error = stele_oci_images(&list, oci, all)) < 0) {
 		code = cli_fail(error);
 		goto out;
 	}
@@ -153,7 +179,8 @@ static const char tag_usage[] =
 	"its manifest digest sha256:<hex>); a name already in use moves to this\n"
 	"image, as podman tag does.  Both names are in the same store or\n"
 	"layout (stele copy copies between them).  Signatures stay with the\n"
-	"image; the identity it was signed for stays with the old name.\n"
+	"image, but a signature binds NAME:TAG (as cosign's do): verify the\n"
+	"image under the name it was signed for, or sign it for the new one.\n"
 	"\n"
 	"  -h, --help   this help\n";
 
@@ -391,8 +418,10 @@ cmd_gc(int argc, char **argv)
 	}
 	if (!dir)
 		return cli_fail(stele_error_set("out of memory"));
-	if ((error = stele_oci_open(&oci, dir, 0)) < 0 ||
-	    (error = stele_oci_gc(&sr, oci)) < 0 ||
+	memset(&sr, 0, sizeof(sr));
+	if ((!store_absent(dir, optind < argc) &&
+	     ((error = stele_oci_open(&oci, dir, 0)) < 0 ||
+	      (error = stele_oci_gc(&sr, oci)) < 0)) ||
 	    (error = stele_cache_open(&cache, cli_env()->cache)) < 0 ||
 	    (error = stele_cache_gc(&cr, cache, (int64_t)time(NULL), max_age,
 				    max_size)) < 0) {

@@ -452,8 +452,9 @@ walk_doc(const struct stele_oci *oci, json_t *reached, const char *digest,
 			"'%s': manifests nested too deep at %s", oci->dir, digest);
 	if (!stele_oci_blob_exists(oci, digest))
 		return 0; /* dangling: fsck's to report */
-	if ((error = read_doc(&doc, oci, digest)) < 0)
-		return stele_error_prefix(error,
+	/* Corrupt or unparsable: what it references cannot be known. */
+	if (read_doc(&doc, oci, digest) < 0)
+		return stele_error_prefix(STELE_EINVALID,
 			"gc stopped: cannot read manifest %s", digest);
 	if ((v = json_object_get(doc, "config")))
 		error = walk_desc(oci, reached, v, depth + 1);
