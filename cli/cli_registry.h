@@ -63,6 +63,16 @@ void cli_registry_init(struct cli_registry *c);
 int cli_registry_opt(struct cli_registry *c, int opt, const char *arg);
 /* Before the work: the --tls-verify=false warning, signal handlers. */
 void cli_registry_start(struct cli_registry *c);
+/*
+ * Open the image `spec` names: a docker:// image is pulled with what is
+ * attached to it into a temporary layout (*tmpdir, malloc'd; the registry
+ * connection started first), any other is opened where it is.  *ref and
+ * *img are the caller's; release all three with cli_image_close().
+ */
+int cli_image_open(struct stele_image **img, struct stele_ref **ref,
+		   char **tmpdir, const char *spec, struct cli_registry *c);
+void cli_image_close(struct stele_image *img, struct stele_ref *ref,
+		     char *tmpdir);
 /* Print a summary (text to stderr, or JSON to stdout). */
 int cli_registry_summary(struct cli_registry *c, const char *verb,
 			 const struct stele_transfer *t, const char *src,

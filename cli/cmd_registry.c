@@ -7,7 +7,11 @@
 #include "cli/cli.h"
 #include "cli/cli_registry.h"
 #include "cli/env.h"
+#include "oci/image.h"
+#include "oci/ref.h"
+#include "registry/transfer.h"
 #include "util/error.h"
+#include "util/fs.h"
 #include "util/json.h"
 
 static volatile sig_atomic_t interrupted;
@@ -133,4 +137,30 @@ cli_registry_summary(struct cli_registry *c, const char *verb,
 			t->referrers, t->referrers == 1 ? "" : "s");
 	printf("%s\n", t->digest);
 	return EXIT_OK;
+}
+
+int
+cli_image_open(struct stele_image **img, struct stele_ref **ref, char **tmpdir,
+	       const char *spec, struct cli_registry *c)
+{
+	int error;
+
+	*img = NULL;
+	*tmpdir = NULL;
+	if ((error = stele_ref_parse(ref, spec, cli_env()->store)) < 0)
+		return error;
+	if ((*ref)->transport != STELE_REF_DOCKER)
+		return stele_image_open(img, *ref);
+	cli_registry_start(c);
+	return stele_registry_pull_temp(img, tmpdir, *ref, &c->o);
+}
+
+void
+cli_image_close(struct stele_image *img, struct stele_ref *ref, char *tmpdir)
+{
+	stele_image_free(img);
+	stele_ref_free(ref);
+	if (tmpdir)
+		stele_fs_rm_rf(tmpdir);
+	free(tmpdir);
 }

@@ -134,17 +134,9 @@ cmd_verify(int argc, char **argv)
 		return cli_usage(verify_usage, "give exactly one of --policy and --key");
 	if (o.identity && cli_identity_check(verify_usage, o.identity) != EXIT_OK)
 		return EXIT_USAGE;
-	if ((error = stele_ref_parse(&ref, argv[optind], cli_env()->store)) == 0) {
-		if (ref->transport == STELE_REF_DOCKER) {
-			reg.quiet = as_json;
-			cli_registry_start(&reg);
-			error = stele_registry_pull_temp(&img, &tmpdir, ref, &reg.o);
-		} else {
-			error = stele_image_open(&img, ref);
-		}
-	}
-	if (error < 0) {
-		stele_ref_free(ref);
+	reg.quiet = as_json;
+	if ((error = cli_image_open(&img, &ref, &tmpdir, argv[optind], &reg)) < 0) {
+		cli_image_close(img, ref, tmpdir);
 		if (error != STELE_EVERIFY)
 			return cli_fail(error);
 		/* A manifest or config that does not match its digest. */
@@ -182,11 +174,7 @@ cmd_verify(int argc, char **argv)
 		code = rep->allowed ? EXIT_OK : EXIT_DENIED;
 	}
 	stele_verify_report_free(rep);
-	stele_image_free(img);
-	stele_ref_free(ref);
-	if (tmpdir)
-		stele_fs_rm_rf(tmpdir);
-	free(tmpdir);
+	cli_image_close(img, ref, tmpdir);
 	free(identity);
 	return code;
 }
@@ -248,19 +236,8 @@ cmd_rebuild(int argc, char **argv)
 	if (optind != argc - 1)
 		return cli_usage(rebuild_usage, "need exactly one IMAGE");
 	reg.quiet = as_json;
-	if ((error = stele_ref_parse(&ref, argv[optind], cli_env()->store)) == 0) {
-		if (ref->transport == STELE_REF_DOCKER) {
-			cli_registry_start(&reg);
-			error = stele_registry_pull_temp(&img, &tmpdir, ref, &reg.o);
-		} else {
-			error = stele_image_open(&img, ref);
-		}
-	}
-	if (error < 0) {
-		stele_ref_free(ref);
-		if (tmpdir)
-			stele_fs_rm_rf(tmpdir);
-		free(tmpdir);
+	if ((error = cli_image_open(&img, &ref, &tmpdir, argv[optind], &reg)) < 0) {
+		cli_image_close(img, ref, tmpdir);
 		return cli_fail(error);
 	}
 	error = stele_rebuild(&rb, img, NULL, &reg.o, &cli_env()->dirs, &limits,
@@ -285,11 +262,7 @@ cmd_rebuild(int argc, char **argv)
 		code = rb.identical ? EXIT_OK : EXIT_DENIED;
 		stele_rebuild_result_release(&rb);
 	}
-	stele_image_free(img);
-	stele_ref_free(ref);
-	if (tmpdir)
-		stele_fs_rm_rf(tmpdir);
-	free(tmpdir);
+	cli_image_close(img, ref, tmpdir);
 	return code;
 }
 
