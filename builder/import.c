@@ -20,7 +20,23 @@ struct import {
 	uint64_t entries, names, size;
 	uint64_t *inodes; /* link_keys already counted (open addressing) */
 	size_t ninodes, ainodes;
+	int last_tenth;   /* progress: the last 10% step reported */
 };
+
+/* The layer's writing, in steps of 10% of its file content. */
+static void
+import_progress(void *payload, uint64_t done, uint64_t total)
+{
+	struct import *im = payload;
+	int tenth = total ? (int)(done * 10 / total) : 10;
+
+	if (tenth <= im->last_tenth)
+		return;
+	im->last_tenth = tenth;
+	build_progress(im->b, "importing: %d%% (%.1f of %.1f MiB)", tenth * 10,
+		       (double)done / (1024.0 * 1024.0),
+		       (double)total / (1024.0 * 1024.0));
+}
 
 /* 1 when a hardlinked inode was seen before (its size is counted once). */
 static int
@@ -226,6 +242,12 @@ stele_import(struct stele_build_result *out, const struct stele_import_opts *o)
 		build_progress(&b, "left out %zu device node%s", im.skipped,
 			       im.skipped == 1 ? "" : "s");
 	b.lopts.read_payload = im.ctx;
+	if (o->progress) {
+		b.lopts.progress = import_progress;
+		b.lopts.progress_payload = &im;
+		build_progress(&b, "importing: %zu entries read, writing the layer",
+			       im.plan.n);
+	}
 	if ((error = stele_plan_write(&r, &im.plan, b.txn, &b.lopts)) < 0)
 		goto out;
 	json_array_append_new(s->layers, stele_descriptor(r.media_type, r.digest, r.size));

@@ -75,6 +75,10 @@ int cli_usage(const char *usage, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Progress callback printing to stderr (quiet when STELE_QUIET is set). */
 void cli_progress(void *payload, const char *msg);
+/* Print `j` on one line of stdout (sorted keys, compact): EXIT_OK, or the
+ * error printed (NULL `j`: out of memory). */
+#include <jansson.h>
+int cli_json_print(const json_t *j);
 /* Parse a -compression value; -1 when unknown. */
 int cli_compression(const char *s);
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "cli/cli.h"
+#include "builder/provenance.h"
 #include "cli/env.h"
 #include "keys/key.h"
 #include "keys/keyfile.h"
@@ -28,9 +29,26 @@ static const char attest_usage[] =
 	"      --passphrase-file F  its passphrase (else $STELE_PASSWORD, else asked)\n"
 	"      --sbom               attest the image's SBOM\n"
 	"  -f, --format F           its format: spdx (default) or cyclonedx\n"
+	"      --json               print {\"digest\", \"keyId\", \"predicateType\",\n"
+	"                           \"added\", \"attestations\"} as JSON\n"
 	CLI_INSECURE_KEY_HELP
 	"  -h, --help               this help\n";
 
+/* --json: one object on stdout (f NULL below). */
+static int
+attest_json(const char *digest, const struct stele_seckey *k,
+	    const char *predicate, int added, size_t count)
+{
+	json_t *j = json_pack("{s:s,s:s,s:s,s:b,s:I}", "digest", digest, "keyId",
+			      k->pub.id, "predicateType", predicate, "added",
+			      added, "attestations", (json_int_t)count);
+	int code = cli_json_print(j);
+
+	json_decref(j);
+	return code;
+}
+
+/* Report on f; f NULL: as JSON on stdout. */
 static int
 attest(const struct stele_seckey *k, const struct stele_image *img, FILE *f)
 {
@@ -40,6 +58,9 @@ attest(const struct stele_seckey *k, const struct stele_image *img, FILE *f)
 
 	if ((error = stele_attest_image(&res, &n, img, k)) < 0)
 		return cli_fail(error);
+	if (!f)
+		return attest_json(img->digest, k, STELE_PREDICATE_SLSA1,
+				   n != 0, res.count);
 	if (n)
 		fprintf(f, "%s attested by key %s (%zu attestation%s)\n",
 			img->digest, k->pub.id, res.count, res.count == 1 ? "" : "s");
@@ -64,6 +85,10 @@ attest_sbom(const struct stele_seckey *k, const struct stele_image *img,
 					  tool, ref->name)) < 0 ||
 	    (error = stele_attest_statement(&res, img, st.ptr, st.len, k)) < 0)
 		code = cli_fail(error);
+	else if (!f)
+		code = attest_json(img->digest, k,
+				   stele_sbom_predicate((enum stele_sbom_format)fmt),
+				   res.added, res.count);
 	else if (res.added)
 		fprintf(f, "%s: SBOM (%s, %zu packages) attested by key %s (%zu attestation%s)\n",
 			img->digest, stele_sbom_predicate((enum stele_sbom_format)fmt),
@@ -124,6 +149,7 @@ cmd_attest(int argc, char **argv)
 		CLI_INSECURE_KEY_OPTION,
 		{ "sbom", no_argument, NULL, 'S' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -132,12 +158,13 @@ cmd_attest(int argc, char **argv)
 	struct stele_image *img = NULL;
 	struct stele_ref *ref = NULL;
 	unsigned int keyflags = 0;
-	int c, error, code, sbom = 0, fmt = -1;
+	int c, error, code, sbom = 0, fmt = -1, as_json = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "k:f:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k': keyfile = optarg; break;
+		case 'j': as_json = 1; break;
 		case 'S': sbom = 1; break;
 		case 'f':
 			if ((fmt = stele_sbom_format_parse(optarg)) < 0)
@@ -162,9 +189,10 @@ cmd_attest(int argc, char **argv)
 	    (error = cli_key_load(&k, keyfile, passfile, keyflags)) < 0)
 		code = cli_fail(error);
 	else if (sbom)
-		code = attest_sbom(k, img, ref, fmt < 0 ? STELE_SBOM_SPDX : fmt, stdout);
+		code = attest_sbom(k, img, ref, fmt < 0 ? STELE_SBOM_SPDX : fmt,
+				   as_json ? NULL : stdout);
 	else
-		code = attest(k, img, stdout);
+		code = attest(k, img, as_json ? NULL : stdout);
 	stele_seckey_free(k);
 	stele_image_free(img);
 	stele_ref_free(ref);

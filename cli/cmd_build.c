@@ -48,6 +48,9 @@ static const char build_usage[] =
 	"      --check              parse and check the recipe only: resolve, fetch\n"
 	"                           and build nothing; exit 0 when it is valid\n"
 	"  -q, --quiet              no progress on stderr\n"
+	"      --json               print {\"image\", \"digest\", \"provenance\"}\n"
+	"                           as JSON (with --sign-key, and the\n"
+	"                           attestations' key ids)\n"
 	"  -h, --help               this help\n"
 	"\n"
 	"The build epoch is SOURCE_DATE_EPOCH, else the source commit's time,\n"
@@ -112,6 +115,27 @@ check_recipe(struct stele_build_opts *o, int nargs, char **args, int quiet)
 	return EXIT_OK;
 }
 
+/* --json: what was built (the attestations, when signed, were made and
+ * reported on stderr before). */
+static int
+build_json(const struct stele_ref *out, const struct stele_build_result *res,
+	   const struct stele_seckey *key, int sbom)
+{
+	char *name = stele_ref_string(out);
+	json_t *j = json_pack("{s:s,s:s,s:s}", "image", name, "digest",
+			      res->digest, "provenance", res->provenance);
+	int code;
+
+	if (j && key)
+		json_object_set_new(j, "attestedBy", json_pack("{s:s,s:s?}",
+			"provenance", key->pub.id, "sbom",
+			sbom >= 0 ? key->pub.id : NULL));
+	code = cli_json_print(j);
+	json_decref(j);
+	free(name);
+	return code;
+}
+
 int
 cmd_build(int argc, char **argv)
 {
@@ -123,6 +147,7 @@ cmd_build(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "compression", required_argument, NULL, 'c' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "json", no_argument, NULL, 'J' },
 		{ "runtime", required_argument, NULL, 'R' },
 		/* Hidden, for tests: --sandbox=copy runs RUN steps on a
 		 * copy of the stage where overlayfs would work. */
@@ -151,7 +176,7 @@ cmd_build(int argc, char **argv)
 	char *outspec = NULL;
 	unsigned int keyflags = 0;
 	int c, comp = STELE_COMPRESS_GZIP, quiet = 0, check = 0, error, code;
-	int sbom = -1;
+	int sbom = -1, as_json = 0;
 
 	o.compression = STELE_COMPRESS_GZIP;
 	cli_registry_init(&reg);
@@ -184,6 +209,7 @@ cmd_build(int argc, char **argv)
 			}
 			break;
 		case 'q': quiet = 1; break;
+		case 'J': as_json = 1; break;
 		case 'K': signkey = optarg; break;
 		case 'B':
 			if ((sbom = optarg ? stele_sbom_format_parse(optarg) :
@@ -332,10 +358,13 @@ cmd_build(int argc, char **argv)
 	if (error < 0) {
 		code = cli_fail(error);
 	} else {
-		printf("%s\n", res.digest);
+		if (!as_json)
+			printf("%s\n", res.digest);
 		code = key ? cli_attest_built(key, out, res.digest) : EXIT_OK;
 		if (code == EXIT_OK && key && sbom >= 0)
 			code = cli_attest_sbom_built(key, out, res.digest, sbom);
+		if (code == EXIT_OK && as_json)
+			code = build_json(out, &res, key, sbom);
 	}
 	stele_seckey_free(key);
 	stele_ref_free(out);

@@ -1,5 +1,6 @@
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "builder/build.h"
@@ -23,7 +24,9 @@ static const char import_usage[] =
 	"                                      more (default 64G; K, M, G, T)\n"
 	"      --max-entries N                 refuse a source with more entries\n"
 	"                                      (default 1000000)\n"
-	"  -q, --quiet                         no progress on stderr\n"
+	"      --json                          print {\"image\", \"digest\"} as JSON\n"
+	"  -q, --quiet                         no progress on stderr (progress\n"
+	"                                      goes in 10% steps of the content)\n"
 	"  -h, --help                          this help\n";
 
 int
@@ -33,6 +36,7 @@ cmd_import(int argc, char **argv)
 		{ "tag", required_argument, NULL, 't' },
 		{ "compression", required_argument, NULL, 'c' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "json", no_argument, NULL, 'j' },
 		CLI_LIMIT_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -41,7 +45,9 @@ cmd_import(int argc, char **argv)
 	struct stele_build_result res;
 	struct stele_ref *ref = NULL;
 	const char *tag = NULL;
-	int c, comp = STELE_COMPRESS_GZIP, quiet = 0, error;
+	int c, comp = STELE_COMPRESS_GZIP, quiet = 0, as_json = 0, error, code;
+	char *name;
+	json_t *j;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "t:qh", opts, NULL)) != -1) {
@@ -52,6 +58,7 @@ cmd_import(int argc, char **argv)
 				return cli_usage(import_usage, "unknown compression '%s'", optarg);
 			break;
 		case 'q': quiet = 1; break;
+		case 'j': as_json = 1; break;
 		CLI_LIMIT_CASES:
 			if (cli_limit_opt(&o.limits, c, optarg) < 0)
 				return cli_usage(import_usage, "%s", stele_error_last());
@@ -77,10 +84,20 @@ cmd_import(int argc, char **argv)
 	o.version = cli_version;
 	o.dirs = &cli_env()->dirs;
 	o.progress = quiet ? NULL : cli_progress;
-	error = stele_import(&res, &o);
-	stele_ref_free(ref);
-	if (error < 0)
+	if ((error = stele_import(&res, &o)) < 0) {
+		stele_ref_free(ref);
 		return cli_fail(error);
-	printf("%s\n", res.digest);
-	return EXIT_OK;
+	}
+	if (!as_json) {
+		stele_ref_free(ref);
+		printf("%s\n", res.digest);
+		return EXIT_OK;
+	}
+	name = stele_ref_string(ref);
+	j = json_pack("{s:s,s:s}", "image", name, "digest", res.digest);
+	code = cli_json_print(j);
+	json_decref(j);
+	free(name);
+	stele_ref_free(ref);
+	return code;
 }

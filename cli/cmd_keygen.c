@@ -25,6 +25,8 @@ static const char keygen_usage[] =
 	"                           `cosign generate-key-pair` makes)\n"
 	"      --output-prefix P    where to write (default: stele)\n"
 	"      --passphrase-file F  read the passphrase from F\n"
+	"      --json               print {\"keyId\", \"type\", \"privateKey\",\n"
+	"                           \"publicKey\"} (the files' paths) as JSON\n"
 	"  -h, --help               this help\n";
 
 int
@@ -34,6 +36,7 @@ cmd_keygen(int argc, char **argv)
 		{ "output-prefix", required_argument, NULL, 'o' },
 		{ "passphrase-file", required_argument, NULL, 'p' },
 		{ "type", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -44,7 +47,8 @@ cmd_keygen(int argc, char **argv)
 	struct stele_secret *pass = NULL;
 	struct stele_seckey *k = NULL;
 	char *kpath = NULL, *ppath = NULL;
-	int c, error, code = EXIT_ERROR;
+	int c, error, code = EXIT_ERROR, as_json = 0;
+	json_t *j;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -60,6 +64,7 @@ cmd_keygen(int argc, char **argv)
 				return cli_usage(keygen_usage,
 					"--type '%s': want ed25519 or ecdsa-p256", optarg);
 			break;
+		case 'j': as_json = 1; break;
 		case 'h': fputs(keygen_usage, stdout); return EXIT_OK;
 		default: fputs(keygen_usage, stderr); return EXIT_USAGE;
 		}
@@ -87,6 +92,14 @@ cmd_keygen(int argc, char **argv)
 	if ((error = stele_fs_write_new(ppath, pubpem.ptr, pubpem.len, 0644)) < 0) {
 		unlink(kpath);
 		goto fail;
+	}
+	if (as_json) {
+		j = json_pack("{s:s,s:s,s:s,s:s}", "keyId", k->pub.id, "type",
+			      type == STELE_KEY_ED25519 ? "ed25519" : "ecdsa-p256",
+			      "privateKey", kpath, "publicKey", ppath);
+		code = cli_json_print(j);
+		json_decref(j);
+		goto out;
 	}
 	printf("%s\n", k->pub.id);
 	fprintf(stderr, "stele: wrote %s and %s\n", kpath, ppath);

@@ -36,6 +36,8 @@ static const char sign_usage[] =
 	"      --passphrase-file F  its passphrase (else $STELE_PASSWORD, else asked)\n"
 	"      --identity REF       the docker reference to sign (required for oci:)\n"
 	"  -a, --annotation K=V     add K=V to the payload's optional object\n"
+	"      --json               print {\"digest\", \"identity\", \"keyId\",\n"
+	"                           \"added\", \"signatures\"} as JSON\n"
 	"      --creds, --authfile, --cert-dir, --tls-verify=false  for docker://\n"
 	CLI_INSECURE_KEY_HELP
 	"  -h, --help               this help\n";
@@ -139,6 +141,7 @@ cmd_sign(int argc, char **argv)
 		{ "passphrase-file", required_argument, NULL, 'p' },
 		{ "identity", required_argument, NULL, 'i' },
 		{ "annotation", required_argument, NULL, 'a' },
+		{ "json", no_argument, NULL, 'j' },
 		CLI_INSECURE_KEY_OPTION,
 		{ "help", no_argument, NULL, 'h' },
 		CLI_REGISTRY_CONNECT_OPTIONS,
@@ -154,7 +157,8 @@ cmd_sign(int argc, char **argv)
 	json_t *ann = NULL;
 	char *id = NULL, *eq;
 	unsigned int keyflags = 0;
-	int c, error, code = EXIT_ERROR;
+	int c, error, code = EXIT_ERROR, as_json = 0;
+	json_t *j;
 
 	cli_registry_init(&reg);
 	optind = 1;
@@ -167,6 +171,7 @@ cmd_sign(int argc, char **argv)
 			}
 			break;
 		case 'k': keyfile = optarg; break;
+		case 'j': as_json = 1; break;
 		case CLI_OPT_INSECURE_KEY:
 			keyflags |= STELE_KEYFILE_ALLOW_OPEN_PERMS;
 			break;
@@ -215,6 +220,14 @@ cmd_sign(int argc, char **argv)
 		    (error = stele_sign_image(&res, img, id, ann, k)) < 0)
 			goto fail;
 		snprintf(digest, sizeof(digest), "%s", img->digest);
+	}
+	if (as_json) {
+		j = json_pack("{s:s,s:s,s:s,s:b,s:I}", "digest", digest,
+			      "identity", id, "keyId", k->pub.id, "added",
+			      res.added, "signatures", (json_int_t)res.count);
+		code = cli_json_print(j);
+		json_decref(j);
+		goto out;
 	}
 	if (res.added)
 		printf("%s signed as %s by key %s (%zu signature%s)\n", digest,

@@ -16,19 +16,6 @@
 #include "util/json.h"
 #include "util/limits.h"
 
-/* Print a JSON value on one line (sorted keys, compact). */
-static int
-print_json(const json_t *j)
-{
-	struct stele_buf b = STELE_BUF_INIT(64u << 20);
-	int error;
-
-	if ((error = stele_json_emit(&b, j)) == 0)
-		printf("%s\n", b.ptr);
-	stele_buf_release(&b);
-	return error < 0 ? cli_fail(error) : EXIT_OK;
-}
-
 /*
  * The layout an argument names: oci:DIR[...] or the store.  A bare
  * "sha256:<hex>" is a digest in the store.  *name and *digest borrow from
@@ -146,7 +133,7 @@ cmd_images(int argc, char **argv)
 		goto out;
 	}
 	if (as_json) {
-		code = print_json(list);
+		code = cli_json_print(list);
 		goto out;
 	}
 	printf("%-32s %-19s %-20s %10s %s\n", "NAME", "DIGEST", "CREATED",
@@ -296,7 +283,7 @@ cmd_rmi(int argc, char **argv)
 			if (code == EXIT_OK)
 				code = r;
 		} else if (as_json) {
-			if ((r = print_json(res)) != EXIT_OK)
+			if ((r = cli_json_print(res)) != EXIT_OK)
 				code = r;
 		} else {
 			json_array_foreach(json_object_get(res, "untagged"), j, v)
@@ -436,7 +423,7 @@ cmd_gc(int argc, char **argv)
 			"cache", "entries", (json_int_t)cr.entries, "kept",
 			(json_int_t)cr.kept, "blobs", (json_int_t)cr.blobs,
 			"bytes", (json_int_t)cr.bytes, "size", (json_int_t)cr.size);
-		code = print_json(j);
+		code = cli_json_print(j);
 		goto out;
 	}
 	printf("store: %zu blob%s removed (%.1f MiB), %zu staging director%s, "

@@ -10,6 +10,7 @@
 #include "oci/compress.h"
 #include "util/error.h"
 #include "util/init.h"
+#include "util/json.h"
 #include "util/limits.h"
 
 #ifndef STELE_VERSION
@@ -84,6 +85,20 @@ cli_progress(void *payload, const char *msg)
 	if (cli_env()->quiet)
 		return;
 	fprintf(stderr, "%s\n", msg);
+}
+
+int
+cli_json_print(const json_t *j)
+{
+	struct stele_buf b = STELE_BUF_INIT(64u << 20);
+	int error;
+
+	if (!j)
+		return cli_fail(stele_error_set("out of memory"));
+	if ((error = stele_json_emit(&b, j)) == 0)
+		printf("%s\n", b.ptr);
+	stele_buf_release(&b);
+	return error < 0 ? cli_fail(error) : EXIT_OK;
 }
 
 int

@@ -439,6 +439,7 @@ stele_plan_write(struct stele_layer_result *out, struct stele_plan *p,
 	struct layer_sink s = { 0 };
 	struct archive *a = NULL;
 	struct archive_entry *ae = NULL;
+	uint64_t done = 0, total = 0;
 	size_t i;
 	int error;
 
@@ -466,9 +467,18 @@ stele_plan_write(struct stele_layer_result *out, struct stele_plan *p,
 		error = stele_error_archive(a, "cannot start layer");
 		goto out;
 	}
+	/* Progress in file content bytes (a hardlink's counted each time:
+	 * done reaches total). */
+	for (i = 0; o->progress && i < p->n; i++)
+		if (p->entries[i].type == STELE_ENTRY_FILE)
+			total += p->entries[i].size;
 	for (i = 0; i < p->n; i++) {
 		if ((error = write_entry(a, ae, p, i, o)) < 0)
 			goto out;
+		if (o->progress && p->entries[i].type == STELE_ENTRY_FILE) {
+			done += p->entries[i].size;
+			o->progress(o->progress_payload, done, total);
+		}
 	}
 	if (archive_write_close(a) != ARCHIVE_OK) {
 		error = s.error ? s.error : stele_error_archive(a, "cannot finish layer");

@@ -100,6 +100,10 @@ struct stele_layer_opts {
 	stele_src_read_fn read;
 	void *read_payload;
 	struct stele_limits limits; /* zeros: the defaults */
+	/* Called after each regular file is written with the file content
+	 * bytes written so far and the plan's total; NULL: none. */
+	void (*progress)(void *payload, uint64_t done, uint64_t total);
+	void *progress_payload;
 };
 
 /*
