@@ -19,11 +19,11 @@
 
 /*
  * In ROOTFS/etc/FILE, the line whose field `key_field` is `key`: its field
- * `want` as a number.  Fields are ':'-separated, counted from 0.
+ * `want` (malloc'd).  Fields are ':'-separated, counted from 0.
  */
 static int
-etc_lookup(long *out, const char *rootfs, const char *file, int key_field,
-	   const char *key, int want)
+etc_lookup_str(char **out, const char *rootfs, const char *file,
+	       int key_field, const char *key, int want)
 {
 	char *rel = stele_xasprintf("etc/%s", file), *path = NULL;
 	struct stele_buf buf = STELE_BUF_INIT(4u << 20);
@@ -31,6 +31,7 @@ etc_lookup(long *out, const char *rootfs, const char *file, int key_field,
 	size_t n = strlen(key);
 	int error;
 
+	*out = NULL;
 	/* The image's /etc/FILE, links followed inside the rootfs only. */
 	error = stele_root_host_path(&path, rootfs, rel, STELE_ROOT_FOLLOW);
 	if (!error)
@@ -54,11 +55,40 @@ etc_lookup(long *out, const char *rootfs, const char *file, int key_field,
 		if (key_field >= f || want >= f ||
 		    strncmp(fields[key_field], key, n) || fields[key_field][n] != ':')
 			continue;
-		*out = strtol(fields[want], NULL, 10);
+		*out = stele_xstrndup(fields[want], strcspn(fields[want], ":"));
 		error = 0;
 	}
 	stele_buf_release(&buf);
 	return error;
+}
+
+static int
+etc_lookup(long *out, const char *rootfs, const char *file, int key_field,
+	   const char *key, int want)
+{
+	char *v;
+	int error;
+
+	if ((error = etc_lookup_str(&v, rootfs, file, key_field, key, want)) < 0)
+		return error;
+	*out = strtol(v, NULL, 10);
+	free(v);
+	return 0;
+}
+
+/* HOME for a RUN step, as runc sets it: the user's home directory in the
+ * image's /etc/passwd, else "/". */
+static char *
+step_home(const char *rootfs, uid_t uid)
+{
+	char key[32], *home = NULL;
+
+	snprintf(key, sizeof(key), "%lu", (unsigned long)uid);
+	if (etc_lookup_str(&home, rootfs, "passwd", 2, key, 5) < 0 || !*home) {
+		free(home);
+		return stele_xstrdup("/");
+	}
+	return home;
 }
 
 int
@@ -156,8 +186,12 @@ step_env(struct build *b, struct stage *s, uid_t uid)
 	}
 	if (!has_env(env, n, "PATH"))
 		env[n++] = stele_xstrdup("PATH=" DEFAULT_PATH);
-	if (!has_env(env, n, "HOME"))
-		env[n++] = stele_xstrdup(uid == 0 ? "HOME=/root" : "HOME=/");
+	if (!has_env(env, n, "HOME")) {
+		char *home = step_home(s->rootfs, uid);
+
+		env[n++] = stele_xasprintf("HOME=%s", home);
+		free(home);
+	}
 	if (!has_env(env, n, "SOURCE_DATE_EPOCH"))
 		env[n++] = stele_xasprintf("SOURCE_DATE_EPOCH=%lld", (long long)b->epoch);
 	env[n] = NULL;

@@ -141,3 +141,9 @@ test_expect_success 'USER by name and by uid resolve through the image'"'"'s /et
 	stele build -q -o oci:$TMP/un:x ctx >/dev/null && umoci unpack --image un:x unu >/dev/null &&
 	[ "$(cat unu/rootfs/tmp/u | tr "\n" " ")" = "65532 65532 65532 " ]
 '
+test_expect_success 'HOME comes from the image'"'"'s /etc/passwd for the user, else /, as runc sets it' '
+	mkdir -p home && printf "FROM busybox:test\nRUN echo \$HOME >/h0\nUSER nobody\nRUN echo \$HOME >/tmp/h1\nUSER 4242\nRUN echo \$HOME >/tmp/h2\nUSER root\nRUN cat /tmp/h1 /tmp/h2 >>/h0\n" >home/Dockerfile &&
+	stele build -q -o oci:$TMP/home.oci:x home >/dev/null &&
+	rm -rf homeu && umoci unpack --image home.oci:x homeu >/dev/null &&
+	printf "/root\n/nonexistent\n/\n" >want && cmp want homeu/rootfs/h0
+'
