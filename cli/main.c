@@ -106,6 +106,8 @@ cli_compression(const char *s)
 {
 	if (!strcmp(s, "gzip"))
 		return STELE_COMPRESS_GZIP;
+	if (!strcmp(s, "gzip-zlib"))
+		return STELE_COMPRESS_GZIP_ZLIB;
 	if (!strcmp(s, "zstd"))
 		return STELE_COMPRESS_ZSTD;
 	if (!strcmp(s, "none"))

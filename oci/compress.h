@@ -6,13 +6,21 @@
 /*
  * Deterministic streaming compressors for layers.
  *
- * gzip: one gzip member, header MTIME=0, no name, OS=3 (Unix); the input is
- * cut into fixed 128 KiB blocks, each block deflated at `level` with the
- * previous 32 KiB of input as its dictionary and ended with a sync flush (the
- * last with Z_FINISH), CRC combined.  The bytes depend only on the input,
- * the level and the zlib version, never on the number of threads, which only
- * decides how many blocks are deflated at once.  Memory is bounded (a few
- * blocks per thread).
+ * gzip (GZIP, the default): libdeflate at `level`; the input is cut into
+ * fixed 1 MiB blocks and each block is one gzip member (header MTIME=0, no
+ * name, OS=3 (Unix); its own CRC and size).  A layer is the concatenation
+ * of those members, which RFC 1952 readers take as one stream.
+ *
+ * gzip with zlib (GZIP_ZLIB, what stele wrote before; kept so that an image
+ * whose provenance records zlib rebuilds to the same bytes): one gzip
+ * member; the input is cut into fixed 128 KiB blocks, each block deflated
+ * at `level` with the previous 32 KiB of input as its dictionary and ended
+ * with a sync flush (the last with Z_FINISH), CRC combined.
+ *
+ * For both, the bytes depend only on the input, the level and the library
+ * version, never on the number of threads, which only decides how many
+ * blocks are compressed at once.  Memory is bounded (a few blocks per
+ * thread).
  *
  * zstd: libzstd at `level`, checksum flag off, content size unknown,
  * nbWorkers fixed (output then does not depend on the machine).
@@ -25,7 +33,8 @@
 enum stele_compression {
 	STELE_COMPRESS_NONE = 0,
 	STELE_COMPRESS_GZIP,
-	STELE_COMPRESS_ZSTD
+	STELE_COMPRESS_ZSTD,
+	STELE_COMPRESS_GZIP_ZLIB
 };
 
 typedef int (*stele_sink_fn)(void *payload, const void *data, size_t len);
@@ -43,7 +52,7 @@ int stele_compressor_write(struct stele_compressor *c, const void *data,
 int stele_compressor_finish(struct stele_compressor *c);
 void stele_compressor_free(struct stele_compressor *c);
 
-/* "zlib 1.2.13" / "zstd 1.5.4"; static string. */
+/* "libdeflate 1.14" / "zlib 1.2.13" / "zstd 1.5.4"; static string. */
 const char *stele_compression_lib(enum stele_compression kind);
 /* The level `level` (0: the default) stands for: 6 / 3, or `level`. */
 int stele_compression_level(enum stele_compression kind, int level);

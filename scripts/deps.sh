@@ -3,7 +3,7 @@
 # Usage: deps.sh test|demo|bench
 set -eu
 want="build-essential pkg-config git libarchive-dev libgit2-dev libsodium-dev
-libjansson-dev libssl-dev libcurl4-openssl-dev zlib1g-dev libzstd-dev libsqlite3-dev"
+libjansson-dev libssl-dev libcurl4-openssl-dev zlib1g-dev libzstd-dev libsqlite3-dev libdeflate-dev"
 # For make test's short fuzz pass (tests/e2e/t90-fuzz.sh): clang and its
 # libFuzzer runtime.  Optional: when they cannot be installed the pass is
 # skipped, and says why.
@@ -14,7 +14,7 @@ test) optional="clang libclang-rt-14-dev"
 busybox-static buildah podman debootstrap python3 python3-nacl python3-cryptography apache2-utils zstd
 openssl curl rpm" ;;
 demo) want="$want runc umoci busybox-static" ;;
-bench) want="$want zstd" ;;
+bench) want="$want zstd umoci" ;;
 esac
 installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'

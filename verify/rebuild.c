@@ -348,6 +348,10 @@ stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 		bo.compression = STELE_COMPRESS_ZSTD;
 	else if (k && !*k)
 		bo.compression = STELE_COMPRESS_NONE;
+	else if (prov->compression_library &&
+		 !strncmp(prov->compression_library, "zlib ", 5))
+		/* Recorded by a stele that deflated with zlib. */
+		bo.compression = STELE_COMPRESS_GZIP_ZLIB;
 	bo.compression_level = prov->compression_level;
 	bo.output = ref;
 	bo.no_cache = 1;

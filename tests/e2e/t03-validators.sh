@@ -18,6 +18,21 @@ test_expect_success 'oci-image-tool validates the image' '
 test_expect_success 'oci-image-tool validates the imported base' '
 	oci-image-tool validate --type image --ref name=bb base
 '
+test_expect_success 'the base layer is several gzip members (libdeflate, 1 MiB blocks) and gzip(1) reads it' '
+	python3 - base >members <<-PY &&
+	import json, sys, zlib
+	d = sys.argv[1]
+	i = json.load(open(d + "/index.json"))
+	m = json.load(open(d + "/blobs/sha256/" + i["manifests"][0]["digest"][7:]))
+	p = d + "/blobs/sha256/" + m["layers"][0]["digest"][7:]
+	data, n = open(p, "rb").read(), 0
+	while data:
+	    o = zlib.decompressobj(31); o.decompress(data); data = o.unused_data; n += 1
+	print(n, p)
+	PY
+	cat members && [ "$(cut -d" " -f1 members)" -ge 2 ] &&
+	gzip -t "$(cut -d" " -f2 members)"
+'
 test_expect_success 'umoci unpacks it and the file tree is as built' '
 	umoci unpack --image img:v1 bundle >/dev/null &&
 	[ -x bundle/rootfs/usr/bin/hello ] && [ -x bundle/rootfs/bin/busybox ] &&

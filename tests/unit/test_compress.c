@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libdeflate.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -28,6 +29,7 @@
 #define KIB 1024
 #define MIB (1024 * 1024)
 #define BLOCK (128 * KIB)
+#define LD_BLOCK MIB
 #define OUT_MAX ((size_t)64 * MIB)
 
 /* Chunkings: 0 ends a list, which then repeats from the start. */
@@ -132,11 +134,13 @@ out:
 	return error;
 }
 
-static void
-check_gunzip(const struct stele_buf *gz, const unsigned char *data,
-	     size_t len)
+/* zlib's gunzip, member after member; returns the number of members. */
+static size_t
+gunzip_members(const struct stele_buf *gz, const unsigned char *data,
+	       size_t len)
 {
 	unsigned char *out = stele_xmalloc(len + 1);
+	size_t members = 0;
 	z_stream s;
 	int ret;
 
@@ -146,14 +150,32 @@ check_gunzip(const struct stele_buf *gz, const unsigned char *data,
 	s.avail_in = (uInt)gz->len;
 	s.next_out = out;
 	s.avail_out = (uInt)(len + 1);
-	ret = inflate(&s, Z_FINISH);
-	assert_int_equal(ret, Z_STREAM_END);
-	assert_int_equal(s.total_out, len);
-	assert_int_equal(s.avail_in, 0);	/* one member, nothing after */
+	do {
+		ret = inflate(&s, Z_FINISH);
+		assert_int_equal(ret, Z_STREAM_END);
+		members++;
+		if (s.avail_in)
+			assert_int_equal(inflateReset(&s), Z_OK);
+	} while (s.avail_in);
+	assert_int_equal((size_t)(s.next_out - out), len);
 	if (len)
 		assert_memory_equal(out, data, len);
 	inflateEnd(&s);
 	free(out);
+	return members;
+}
+
+/* The stream decompresses to `data`, in as many members as the codec makes. */
+static void
+check_gunzip_kind(enum stele_compression kind, const struct stele_buf *gz,
+		  const unsigned char *data, size_t len)
+{
+	size_t members = gunzip_members(gz, data, len);
+
+	if (kind == STELE_COMPRESS_GZIP_ZLIB)
+		assert_int_equal(members, 1);
+	else
+		assert_int_equal(members, len ? (len + LD_BLOCK - 1) / LD_BLOCK : 1);
 }
 
 static void
@@ -181,11 +203,48 @@ check_unzstd(const struct stele_buf *zs, const unsigned char *data,
 }
 
 /*
- * An independent model of the format: a fresh z_stream per block, no
+ * An independent model of the libdeflate format: a fresh compressor per
+ * 1 MiB block, each block a gzip member (zlib's CRC), no threads.
+ */
+static void
+reference_ld(struct stele_buf *out, const unsigned char *data, size_t len,
+	     int level)
+{
+	unsigned char hdr[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3 };
+	unsigned char t[8], *tmp;
+	size_t off = 0, n, cap, got;
+	struct libdeflate_compressor *ld;
+	uLong crc;
+	int i;
+
+	hdr[8] = level == 9 ? 2 : level == 1 ? 4 : 0;
+	cap = 2 * LD_BLOCK + 1024;
+	tmp = stele_xmalloc(cap);
+	do {
+		n = len - off < LD_BLOCK ? len - off : LD_BLOCK;
+		assert_non_null(ld = libdeflate_alloc_compressor(level));
+		got = libdeflate_deflate_compress(ld, data + off, n, tmp, cap);
+		assert_true(got > 0);
+		libdeflate_free_compressor(ld);
+		crc = crc32(crc32(0L, Z_NULL, 0), data + off, (uInt)n);
+		for (i = 0; i < 4; i++) {
+			t[i] = (unsigned char)(crc >> (8 * i));
+			t[4 + i] = (unsigned char)((uint32_t)n >> (8 * i));
+		}
+		assert_ok(stele_buf_put(out, hdr, sizeof(hdr)));
+		assert_ok(stele_buf_put(out, tmp, got));
+		assert_ok(stele_buf_put(out, t, sizeof(t)));
+		off += n;
+	} while (off < len);
+	free(tmp);
+}
+
+/*
+ * An independent model of the zlib format: a fresh z_stream per block, no
  * threads, no reuse.  The compressor must produce exactly these bytes.
  */
 static void
-reference_gzip(struct stele_buf *out, const unsigned char *data, size_t len,
+reference_zlib(struct stele_buf *out, const unsigned char *data, size_t len,
 	       int level)
 {
 	unsigned char hdr[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3 };
@@ -230,7 +289,17 @@ reference_gzip(struct stele_buf *out, const unsigned char *data, size_t len,
 }
 
 static void
-gzip_case(size_t len, uint32_t seed)
+reference_gzip(enum stele_compression kind, struct stele_buf *out,
+	       const unsigned char *data, size_t len, int level)
+{
+	if (kind == STELE_COMPRESS_GZIP_ZLIB)
+		reference_zlib(out, data, len, level);
+	else
+		reference_ld(out, data, len, level);
+}
+
+static void
+gzip_kind_case(enum stele_compression kind, size_t len, uint32_t seed)
 {
 	static const unsigned threads[] = { 1, 2, 4, 0 };
 	static const size_t *const chunkings[] = { chunks_whole, chunks_odd,
@@ -241,17 +310,17 @@ gzip_case(size_t len, uint32_t seed)
 	struct collect first, col;
 	size_t t, k;
 
-	reference_gzip(&ref, data, len, 6);
+	reference_gzip(kind, &ref, data, len, 6);
 	collect_init(&first);
-	assert_ok(compress_with(&first, STELE_COMPRESS_GZIP, 0, 1, data, len,
+	assert_ok(compress_with(&first, kind, 0, 1, data, len,
 				chunks_odd));
-	check_gunzip(&first.buf, data, len);
+	check_gunzip_kind(kind, &first.buf, data, len);
 	assert_int_equal(first.buf.len, ref.len);
 	assert_memory_equal(first.buf.ptr, ref.ptr, ref.len);
 	for (t = 0; t < sizeof(threads) / sizeof(threads[0]); t++) {
 		for (k = 0; k < sizeof(chunkings) / sizeof(chunkings[0]); k++) {
 			collect_init(&col);
-			assert_ok(compress_with(&col, STELE_COMPRESS_GZIP, 6,
+			assert_ok(compress_with(&col, kind, 6,
 						threads[t], data, len,
 						chunkings[k]));
 			assert_int_equal(col.buf.len, first.buf.len);
@@ -263,6 +332,14 @@ gzip_case(size_t len, uint32_t seed)
 	stele_buf_release(&first.buf);
 	stele_buf_release(&ref);
 	free(data);
+}
+
+/* Both gzip codecs: the same bytes for 1, 2, 4 and the default threads. */
+static void
+gzip_case(size_t len, uint32_t seed)
+{
+	gzip_kind_case(STELE_COMPRESS_GZIP, len, seed);
+	gzip_kind_case(STELE_COMPRESS_GZIP_ZLIB, len, seed);
 }
 
 static void
@@ -300,6 +377,16 @@ test_compress_gzip_two_blocks_exact(void **state)
 	gzip_case(2 * BLOCK, 5);
 }
 
+/* libdeflate's member boundaries: exactly one, and one past it. */
+static void
+test_compress_gzip_member_edges(void **state)
+{
+	(void)state;
+	gzip_case(LD_BLOCK, 13);
+	gzip_case(LD_BLOCK + 1, 14);
+	gzip_case(2 * LD_BLOCK - 1, 15);
+}
+
 static void
 test_compress_gzip_large_mixed(void **state)
 {
@@ -319,9 +406,12 @@ test_compress_gzip_header(void **state)
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 6; i++) {
+		enum stele_compression kind = i < 3 ? STELE_COMPRESS_GZIP :
+						      STELE_COMPRESS_GZIP_ZLIB;
+
 		collect_init(&col);
-		assert_ok(compress_with(&col, STELE_COMPRESS_GZIP, levels[i],
+		assert_ok(compress_with(&col, kind, levels[i % 3],
 					2, data, 300 * KIB, chunks_odd));
 		h = (const unsigned char *)col.buf.ptr;
 		assert_true(col.buf.len > 18);
@@ -330,15 +420,15 @@ test_compress_gzip_header(void **state)
 		assert_int_equal(h[2], 8);	/* deflate */
 		assert_int_equal(h[3], 0);	/* no FNAME etc. */
 		assert_int_equal(h[4] | h[5] | h[6] | h[7], 0); /* MTIME */
-		assert_int_equal(h[8], xfl[i]);
+		assert_int_equal(h[8], xfl[i % 3]);
 		assert_int_equal(h[9], 3);	/* Unix */
 		/* ISIZE */
 		h += col.buf.len - 4;
 		assert_int_equal(h[0] | h[1] << 8 | h[2] << 16 |
 				 (uint32_t)h[3] << 24, 300 * KIB);
-		check_gunzip(&col.buf, data, 300 * KIB);
+		check_gunzip_kind(kind, &col.buf, data, 300 * KIB);
 		stele_buf_clear(&ref);
-		reference_gzip(&ref, data, 300 * KIB, levels[i]);
+		reference_gzip(kind, &ref, data, 300 * KIB, levels[i % 3]);
 		assert_int_equal(col.buf.len, ref.len);
 		assert_memory_equal(col.buf.ptr, ref.ptr, ref.len);
 		stele_buf_release(&col.buf);
@@ -539,8 +629,13 @@ test_compress_lib_and_suffix(void **state)
 	char want[64], *s;
 
 	(void)state;
+	assert_string_equal(stele_compression_lib(STELE_COMPRESS_GZIP),
+			    "libdeflate " LIBDEFLATE_VERSION_STRING);
 	snprintf(want, sizeof(want), "zlib %s", zlibVersion());
-	assert_string_equal(stele_compression_lib(STELE_COMPRESS_GZIP), want);
+	assert_string_equal(stele_compression_lib(STELE_COMPRESS_GZIP_ZLIB),
+			    want);
+	assert_string_equal(stele_compression_suffix(STELE_COMPRESS_GZIP_ZLIB),
+			    "+gzip");
 	snprintf(want, sizeof(want), "zstd %s", ZSTD_versionString());
 	assert_string_equal(stele_compression_lib(STELE_COMPRESS_ZSTD), want);
 	assert_string_equal(stele_compression_lib(STELE_COMPRESS_NONE), "");
@@ -553,7 +648,11 @@ test_compress_lib_and_suffix(void **state)
 	assert_int_equal(stele_compression_level(STELE_COMPRESS_ZSTD, 0), 3);
 	assert_int_equal(stele_compression_level(STELE_COMPRESS_GZIP, 9), 9);
 	s = stele_compression_settings(STELE_COMPRESS_GZIP, 0);
-	assert_non_null(strstr(s, "level 6, "));
+	assert_string_equal(s, "level 6, a gzip member per 1048576-byte block");
+	free(s);
+	s = stele_compression_settings(STELE_COMPRESS_GZIP_ZLIB, 9);
+	assert_string_equal(s, "level 9, 131072-byte blocks, 32768-byte "
+			    "dictionaries, sync flush");
 	free(s);
 	s = stele_compression_settings(STELE_COMPRESS_ZSTD, 19);
 	assert_non_null(strstr(s, "level 19, "));
@@ -572,6 +671,7 @@ main(void)
 		cmocka_unit_test(test_compress_gzip_exact_block),
 		cmocka_unit_test(test_compress_gzip_block_plus_one),
 		cmocka_unit_test(test_compress_gzip_two_blocks_exact),
+		cmocka_unit_test(test_compress_gzip_member_edges),
 		cmocka_unit_test(test_compress_gzip_large_mixed),
 		cmocka_unit_test(test_compress_gzip_header),
 		cmocka_unit_test(test_compress_gzip_bad_level),
