@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "cli/cli_registry.h"
 #include "cli/env.h"
+#include "cli/rootless.h"
 #include "keys/key.h"
 #include "keys/keyfile.h"
 #include "oci/ref.h"
@@ -353,8 +354,12 @@ cmd_build(int argc, char **argv)
 		fprintf(stderr, "stele: warning: --tls-verify=false: certificates are not checked and plain http is allowed\n");
 	o.registry = &reg.o;
 	o.progress = quiet ? NULL : cli_progress;
+	/* Not root: the build runs again in a user namespace (rootless RUN). */
+	error = cli_rootless_reexec(argc, argv) < 0 ?
+		stele_error_set("cannot run the build in a user namespace") : 0;
 	/* The key's passphrase is asked before the build, not after it. */
-	error = signkey ? cli_key_load(&key, signkey, NULL, keyflags) : 0;
+	if (error == 0 && signkey)
+		error = cli_key_load(&key, signkey, NULL, keyflags);
 	if (error == 0)
 		error = stele_build(&res, &o);
 	if (error < 0) {
