@@ -32,6 +32,12 @@ static const char verify_usage[] =
 	"                        the identity recorded when it was signed or pulled);\n"
 	"                        the policy's signatures.identity says how to match\n"
 	"      --rebuild         also rebuild the image from its provenance\n"
+	"      --signatures-only do not read the layer blobs (admission): the\n"
+	"                        manifest and config digests, signatures,\n"
+	"                        attestations and the policy's rules are checked;\n"
+	"                        layer digests, sizes and diff_ids are NOT (the\n"
+	"                        runtime must check them as it pulls).  A\n"
+	"                        docker:// image is still pulled whole first\n"
 	"      --max-size SIZE, --max-entries N\n"
 	"                        limits for that rebuild, as stele build takes them\n"
 	"      --creds USER:PASS, --authfile FILE, --cert-dir DIR, --tls-verify=false\n"
@@ -92,6 +98,7 @@ cmd_verify(int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' },
 		{ "identity", required_argument, NULL, 'i' },
 		{ "rebuild", no_argument, NULL, 'r' },
+		{ "signatures-only", no_argument, NULL, 'S' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		CLI_REGISTRY_CONNECT_OPTIONS,
@@ -119,6 +126,7 @@ cmd_verify(int argc, char **argv)
 		case 'k': o.key = optarg; break;
 		case 'i': o.identity = optarg; break;
 		case 'r': o.rebuild = 1; break;
+		case 'S': o.signatures_only = 1; break;
 		CLI_LIMIT_CASES:
 			if (cli_limit_opt(&o.limits, c, optarg) < 0)
 				return cli_usage(verify_usage, "%s", stele_error_last());
@@ -132,6 +140,8 @@ cmd_verify(int argc, char **argv)
 		return cli_usage(verify_usage, "need exactly one IMAGE");
 	if (!o.policy == !o.key)
 		return cli_usage(verify_usage, "give exactly one of --policy and --key");
+	if (o.signatures_only && o.rebuild)
+		return cli_usage(verify_usage, "--signatures-only and --rebuild exclude each other");
 	if (o.identity && cli_identity_check(verify_usage, o.identity) != EXIT_OK)
 		return EXIT_USAGE;
 	reg.quiet = as_json;

@@ -630,8 +630,20 @@ stele_verify_image(struct stele_verify_report **out, struct stele_image *img,
 	}
 	if (error < 0)
 		goto out;
-	progress(&v, "checking blobs");
-	check_blobs(&v);
+	if (o->signatures_only) {
+		add_check(r, 1, "manifest", "%s (digest checked before parsing)",
+			  img->digest);
+		add_check(r, 1, "config", "%s (digest checked before parsing)",
+			  img->config_digest);
+		r->warnings = stele_xrealloc(r->warnings,
+					     (r->nwarnings + 1) * sizeof(char *));
+		r->warnings[r->nwarnings++] = stele_xstrdup(
+			"--signatures-only: the layer blobs were not read; their "
+			"digests, sizes and diff_ids are not checked");
+	} else {
+		progress(&v, "checking blobs");
+		check_blobs(&v);
+	}
 	progress(&v, "checking signatures");
 	if ((error = check_signatures(&v)) < 0)
 		goto out;

@@ -38,6 +38,14 @@ struct stele_verify_opts {
 	const char *tag;
 	int named;
 	int rebuild;            /* also rebuild from the provenance */
+	/*
+	 * Skip reading the layer blobs (admission, where the runtime checks
+	 * each layer's digest as it pulls): the manifest and config are
+	 * still checked against their digests, then signatures, attestations,
+	 * provenance and image rules as the policy says; the report carries a
+	 * warning that no layer digest, size or diff_id was checked.
+	 */
+	int signatures_only;
 	const struct stele_registry_opts *registry; /* for a rebuild's bases
 						       (may be NULL) */
 	struct stele_limits limits; /* for that rebuild; zeros: defaults */

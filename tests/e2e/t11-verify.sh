@@ -350,3 +350,25 @@ test_expect_success 'fail closed: a denied report carries the warning too' '
 	expect_code 1 stele verify --policy pz2.json app:1 >out 2>/dev/null &&
 	tail -n2 out | head -n1 | grep -q "^warning: signatures.threshold is 0"
 '
+test_expect_success '--signatures-only: the policy without reading layers, and says so' '
+	fresh && stele verify --signatures-only --policy policy.json app:1 >out 2>/dev/null && cat out &&
+	grep -q "^ok   signature threshold: 2 of 2" out && ! grep -q "^ok   layer" out &&
+	grep -q "^warning: --signatures-only: the layer blobs were not read" out &&
+	tail -n1 out | grep -q "^allowed $D"
+'
+test_expect_success '--signatures-only does not see a damaged layer (documented); verify does' '
+	fresh && $FORGE flip "$S" "$L2" &&
+	stele verify --signatures-only --policy policy.json app:1 >/dev/null 2>&1 &&
+	expect_code 1 stele verify --policy policy.json app:1 >/dev/null 2>&1
+'
+test_expect_success '--signatures-only still denies a missing signature, a damaged config or manifest' '
+	fresh && expect_code 1 stele verify --signatures-only --key carol.pub app:1 >/dev/null 2>&1 &&
+	fresh && $FORGE flip "$S" "$CFG" &&
+	expect_code 1 stele verify --signatures-only --policy policy.json app:1 >/dev/null 2>&1 &&
+	fresh && $FORGE flip "$S" "$D" &&
+	expect_code 1 stele verify --signatures-only --policy policy.json app:1 >/dev/null 2>&1
+'
+test_expect_success '--signatures-only with --rebuild is a usage error' '
+	fresh && expect_code 2 stele verify --signatures-only --rebuild --policy policy.json app:1 2>err &&
+	grep -q "exclude each other" err
+'
