@@ -198,7 +198,7 @@ find(const json_t *idx, const char *name, const char *digest, size_t *at)
 		const char *n = image_name(m), *d = stele_json_str(m, "digest");
 
 		if (name ? (n && !strcmp(n, name)) :
-		    (d && !strcmp(d, digest) && !stele_json_str(
+		    (d && digest && !strcmp(d, digest) && !stele_json_str(
 			json_object_get(m, "annotations"), ANN_SUBJECT))) {
 			if (at)
 				*at = i;

@@ -67,7 +67,7 @@ test_expect_success 'gc stops, removing nothing, at a manifest it cannot read' '
 
 # age_entries SECONDS: make every cache entry that old.
 age_entries() { for e in "$STELE_CACHE"/keys/*.json; do touch -d "@$(($(date +%s) - $1))" "$e"; done; }
-centries() { ls "$STELE_CACHE/keys" | wc -l; }
+centries() { find "$STELE_CACHE/keys" -name "*.json" | wc -l; }
 
 test_expect_success 'gc --cache-max-age drops entries not used for that long; a hit counts as a use' '
 	stele build -q -t a:1 a >/dev/null && stele build -q -t b:1 b >/dev/null && stele build -q -t c:1 c >/dev/null &&
