@@ -329,7 +329,8 @@ stele_cache_gc(struct stele_cache_gc_report *out, struct stele_cache *c,
 	memset(out, 0, sizeof(*out));
 	if ((error = list_entries(&v, &n, c)) < 0)
 		goto out;
-	qsort(v, n, sizeof(*v), centry_cmp);
+	if (n)
+		qsort(v, n, sizeof(*v), centry_cmp);
 	for (i = 0; i < n; i++)
 		if (max_age >= 0 && v[i].mtime < now - max_age)
 			v[i].gone = 1;

@@ -340,7 +340,7 @@ stele_oci_rmi(json_t **out, const struct stele_oci *oci, const char *name,
 	json_t *idx = NULL, *ms, *m, *untagged = json_array(), *keep;
 	const char *d, *n, *need;
 	size_t i, ntags = 0, natt = 0;
-	char *dg = NULL, *names = NULL;
+	char *dg = NULL, *names = NULL, *prev;
 	int lockfd = -1, error, deleted = 0;
 
 	*out = NULL;
@@ -376,8 +376,10 @@ stele_oci_rmi(json_t **out, const struct stele_oci *oci, const char *name,
 		    strcmp(d, dg))
 			continue;
 		ntags++;
-		names = names ? stele_xasprintf("%s, %s", (char *)names, n) :
-				stele_xstrdup(n);
+		prev = names;
+		names = prev ? stele_xasprintf("%s, %s", prev, n) :
+			       stele_xstrdup(n);
+		free(prev);
 	}
 	if (!name && ntags > 1 && !(flags & STELE_RMI_FORCE)) {
 		error = stele_error_setc(STELE_EINVALID,

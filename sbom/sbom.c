@@ -713,7 +713,8 @@ stele_sbom_read(struct stele_sbom **out, const struct stele_image *img,
 	pkgs_finish(s, &r, &since);
 	for (i = 0; i < r.nfound; i++)
 		r.found[i].pkgname = stele_xstrdup(r.pkgs.v[r.found[i].pkg].name);
-	qsort(r.pkgs.v, r.pkgs.n, sizeof(*r.pkgs.v), cmp_pkg);
+	if (r.pkgs.n) /* qsort(NULL, 0) is undefined */
+		qsort(r.pkgs.v, r.pkgs.n, sizeof(*r.pkgs.v), cmp_pkg);
 	s->pkgs = r.pkgs.v;
 	s->npkgs = r.pkgs.n;
 	memset(&r.pkgs, 0, sizeof(r.pkgs));
