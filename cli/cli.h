@@ -27,6 +27,7 @@ int cmd_pull(int argc, char **argv);
 int cmd_copy(int argc, char **argv);
 int cmd_rollout(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_logout(int argc, char **argv);
 int cmd_sbom(int argc, char **argv);

@@ -38,6 +38,7 @@ static const struct cmd cmds[] = {
 	{ "pull", cmd_pull, "pull an image with its signatures from a registry" },
 	{ "copy", cmd_copy, "copy an image between registries, layouts and the store" },
 	{ "rollout", cmd_rollout, "blue-green rollout over registry tags, verified at every move" },
+	{ "serve", cmd_serve, "serve a Kubernetes admission webhook that verifies every image" },
 	{ "audit", cmd_audit, "audit deployed images: signatures, provenance and age under the policy now" },
 	{ "login", cmd_login, "store credentials for a registry (podman's auth file)" },
 	{ "logout", cmd_logout, "remove stored credentials for a registry" },

@@ -14,13 +14,46 @@
 
 /* Keys each object may hold: anything else is a typo and an error. */
 static const char *const top_keys[] = { "keys", "revoked", "signatures",
-	"provenance", "image", NULL };
+	"provenance", "image", "runtime", NULL };
 static const char *const key_keys[] = { "path", "pem", "notBefore", "notAfter", NULL };
 static const char *const sig_keys[] = { "keys", "threshold", "identity", NULL };
 static const char *const prov_keys[] = { "required", "keys", "builderIds",
 	"sources", "refs", "recipe", "hermetic", "rebuild", NULL };
 static const char *const img_keys[] = { "nonRoot", "pinnedBases", "registries",
 	"maxAgeDays", "noLatest", NULL };
+static const char *const rt_keys[] = { "nonRoot", "readOnlyRootFilesystem",
+	"noPrivileged", "noHostNamespaces", "requireLimits", NULL };
+static const char *const rt_limit_names[] = { "cpu", "memory",
+	"ephemeral-storage", NULL };
+
+/* runtime.requireLimits: a non-empty array of resource names, each once. */
+static int
+get_limits(unsigned *out, const json_t *v, const char *path)
+{
+	size_t i, k;
+	json_t *e;
+
+	if (!json_is_array(v) || !json_array_size(v))
+		return stele_error_setc(STELE_EINVALID,
+			"policy '%s': runtime.requireLimits must be a non-empty array of \"cpu\", \"memory\", \"ephemeral-storage\"",
+			path);
+	json_array_foreach(v, i, e) {
+		for (k = 0; rt_limit_names[k]; k++)
+			if (json_is_string(e) && !strcmp(json_string_value(e),
+							 rt_limit_names[k]))
+				break;
+		if (!rt_limit_names[k])
+			return stele_error_setc(STELE_EINVALID,
+				"policy '%s': runtime.requireLimits[%zu] is not \"cpu\", \"memory\" or \"ephemeral-storage\"",
+				path, i);
+		if (*out & (1u << k))
+			return stele_error_setc(STELE_EINVALID,
+				"policy '%s': runtime.requireLimits names \"%s\" twice",
+				path, rt_limit_names[k]);
+		*out |= 1u << k;
+	}
+	return 0;
+}
 
 static int
 only_keys(const json_t *obj, const char *const *allowed, const char *where,
@@ -191,7 +224,7 @@ stele_policy_parse(struct stele_policy **out, const char *data, size_t len,
 		   const char *path)
 {
 	struct stele_policy *p = stele_xcalloc(1, sizeof(*p));
-	json_t *root = NULL, *keys, *sig, *prov, *img, *v;
+	json_t *root = NULL, *keys, *sig, *prov, *img, *rt, *v;
 	const char *name;
 	int error;
 
@@ -304,6 +337,26 @@ stele_policy_parse(struct stele_policy **out, const char *data, size_t len,
 			goto out;
 		}
 		p->max_age = age ? (int64_t)json_integer_value(age) * 86400 : 0;
+	}
+	if ((rt = json_object_get(root, "runtime"))) {
+		json_t *lim = json_object_get(rt, "requireLimits");
+
+		if (json_is_object(rt) && !json_object_size(rt)) {
+			error = stele_error_setc(STELE_EINVALID,
+				"policy '%s': runtime is empty: remove it or name a rule", path);
+			goto out;
+		}
+		p->runtime = 1;
+		if ((error = only_keys(rt, rt_keys, "runtime", path)) < 0 ||
+		    (error = get_bool(&p->rt_non_root, rt, "nonRoot", "runtime", path)) < 0 ||
+		    (error = get_bool(&p->rt_read_only_root, rt, "readOnlyRootFilesystem",
+				      "runtime", path)) < 0 ||
+		    (error = get_bool(&p->rt_no_privileged, rt, "noPrivileged", "runtime",
+				      path)) < 0 ||
+		    (error = get_bool(&p->rt_no_host_ns, rt, "noHostNamespaces", "runtime",
+				      path)) < 0 ||
+		    (lim && (error = get_limits(&p->rt_limits, lim, path)) < 0))
+			goto out;
 	}
 	*out = p;
 	p = NULL;

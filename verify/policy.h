@@ -53,10 +53,25 @@ struct stele_policy {
 	size_t nregistries;
 	int64_t max_age;         /* seconds; 0: no limit */
 	int no_latest;
+	/* runtime: what the admission webhook (deploy/admission.h) checks
+	 * on every container of a Pod spec; not image properties, so the
+	 * verify pipeline does not read them. */
+	int runtime;             /* the section is present */
+	int rt_non_root;         /* runAsNonRoot or a non-zero runAsUser */
+	int rt_read_only_root;   /* readOnlyRootFilesystem: true */
+	int rt_no_privileged;    /* privileged is not true */
+	int rt_no_host_ns;       /* no hostNetwork, hostPID, hostIPC */
+	unsigned rt_limits;      /* enum stele_runtime_limit: limits required */
 	/* What the policy explicitly gives up (threshold 0, ...): every
 	 * report repeats these. */
 	char **warnings;
 	size_t nwarnings;
+};
+
+enum stele_runtime_limit {
+	STELE_LIMIT_CPU = 1 << 0,
+	STELE_LIMIT_MEMORY = 1 << 1,
+	STELE_LIMIT_EPHEMERAL_STORAGE = 1 << 2
 };
 
 /* Parse policy JSON; `path` names it in errors and anchors relative key
