@@ -137,3 +137,6 @@ if root=$(sh "$top/scripts/mkdebian.sh" 2>/dev/null); then
 else
 	echo "bench: no Debian base (scripts/mkdebian.sh needs root and the mirror): skipped the example"
 fi
+
+echo
+sh "$top/bench/admission.sh" "$stele" || echo "bench: the admission load test failed"
