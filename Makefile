@@ -1,6 +1,6 @@
 # stele: one non-recursive GNU Makefile.  `make demo` and `make test` install
 # what is missing first (scripts/deps.sh), then re-enter make.
-PKGS    := libarchive libgit2 libsodium jansson libcrypto libcurl zlib libzstd sqlite3 libdeflate libmicrohttpd
+PKGS    := libarchive libgit2 libsodium jansson libcrypto libcurl zlib libzstd sqlite3 libdeflate libmicrohttpd libdpkg
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 PREFIX  ?= /usr/local
@@ -29,7 +29,7 @@ ALL_CFLAGS += -O1 -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
 ALL_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-LIB_SRC := $(sort $(wildcard util/*.c oci/*.c builder/*.c keys/*.c deploy/*.c sbom/*.c \
+LIB_SRC := $(sort $(wildcard util/*.c oci/*.c builder/*.c keys/*.c deploy/*.c sbom/*.c vuln/*.c \
 	signer/*.c verify/*.c registry/*.c))
 CLI_SRC := $(sort $(wildcard cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))

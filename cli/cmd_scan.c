@@ -1,0 +1,175 @@
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "oci/image.h"
+#include "oci/ref.h"
+#include "sbom/sbom.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "vuln/vuln.h"
+
+static const char scan_usage[] =
+	"usage: stele scan --db DB [--json|--sarif] [--fail-on SEVERITY]\n"
+	"                  [--fixable-only] IMAGE\n"
+	"\n"
+	"Match a local image's packages (its SBOM) against a vulnerability\n"
+	"database: a directory of OSV records and Debian Security Tracker JSON,\n"
+	"compiled into an index beside them on first use (docs/vuln.md).  Each\n"
+	"finding names the package, installed and fixed version, severity, and\n"
+	"the layer, recipe line and source commit that brought the package in.\n"
+	"\n"
+	"  --db DB              the database directory (required)\n"
+	"  --json               the report as JSON\n"
+	"  --sarif              the report as SARIF 2.1.0\n"
+	"  --fail-on SEVERITY   exit 1 when a finding is above SEVERITY: none\n"
+	"                       (any finding), negligible, low, medium, high;\n"
+	"                       unknown severities count as critical\n"
+	"  --fixable-only       --fail-on counts only findings with a fix\n"
+	"      --max-entries N  refuse a layer of more than N entries\n"
+	"  -h, --help           this help\n"
+	"\n"
+	"Exit status: 0 clean (or under the threshold), 1 findings --fail-on\n"
+	"denies, 2 usage, 3 error.\n";
+
+enum { OPT_DB = 256, OPT_JSON, OPT_SARIF, OPT_FAIL_ON, OPT_FIXABLE };
+
+static void
+print_text(const struct stele_vuln_report *r, int fail_on, int fixable)
+{
+	size_t i;
+
+	printf("%s: %zu packages looked up in %s, %zu findings\n",
+	       r->sbom->image, r->npkgs,
+	       r->ecosystem ? r->ecosystem : "(no known ecosystem)", r->n);
+	for (i = 0; i < r->n; i++) {
+		const struct stele_vuln_finding *f = &r->v[i];
+		const struct stele_sbom_pkg *p = &r->sbom->pkgs[f->pkg];
+		const struct stele_sbom_layer *l = p->layer < r->sbom->nlayers ?
+			&r->sbom->layers[p->layer] : NULL;
+
+		printf("%s%s %s %s %s %s (source %s %s)",
+		       fail_on >= 0 && stele_vuln_denied(f,
+			(enum stele_vuln_severity)fail_on, fixable) ? "DENY " : "",
+		       f->id, stele_vuln_severity_name(f->severity),
+		       stele_vuln_status_name(f->status), p->name, p->version,
+		       f->package, f->installed);
+		if (f->fixed)
+			printf(" fixed in %s", f->fixed);
+		if (l) {
+			printf(" layer %s", l->diff_id);
+			if (l->recipe)
+				printf(" %s:%d", l->recipe, l->line);
+			if (l->commit)
+				printf(" commit %s", l->commit);
+			if (l->base)
+				printf(" (base)");
+		}
+		putchar('\n');
+	}
+}
+
+int
+cmd_scan(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, OPT_DB },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "sarif", no_argument, NULL, OPT_SARIF },
+		{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
+		{ "fixable-only", no_argument, NULL, OPT_FIXABLE },
+		{ "max-entries", required_argument, NULL, CLI_LIMIT_ENTRIES },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct stele_buf doc = STELE_BUF_INIT(1u << 30);
+	struct stele_sbom_opts so;
+	struct stele_sbom *s = NULL;
+	struct stele_image *img = NULL;
+	struct stele_ref *ref = NULL;
+	struct stele_vuln_db *db = NULL;
+	struct stele_vuln_report *r = NULL;
+	const char *dbdir = NULL;
+	int c, json = 0, sarif = 0, fail_on = -1, fixable = 0, error;
+	int code = EXIT_OK;
+	size_t i;
+
+	memset(&so, 0, sizeof(so));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_DB: dbdir = optarg; break;
+		case OPT_JSON: json = 1; break;
+		case OPT_SARIF: sarif = 1; break;
+		case OPT_FIXABLE: fixable = 1; break;
+		case OPT_FAIL_ON:
+			if ((fail_on = stele_vuln_severity_parse(optarg)) < 0 ||
+			    fail_on == STELE_SEV_CRITICAL)
+				return cli_usage(scan_usage, "unknown --fail-on "
+					"'%s' (none, negligible, low, medium or high)",
+					optarg);
+			break;
+		case CLI_LIMIT_ENTRIES:
+			if (cli_limit_opt(&so.limits, c, optarg) < 0)
+				return cli_usage(scan_usage, "%s", stele_error_last());
+			break;
+		case 'h': fputs(scan_usage, stdout); return EXIT_OK;
+		default: fputs(scan_usage, stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage(scan_usage, "need exactly one IMAGE");
+	if (!dbdir)
+		return cli_usage(scan_usage, "need --db DB");
+	if (json && sarif)
+		return cli_usage(scan_usage, "--json and --sarif exclude each other");
+	if (fixable && fail_on < 0)
+		return cli_usage(scan_usage, "--fixable-only needs --fail-on");
+	if ((error = stele_ref_parse(&ref, argv[optind])) < 0 ||
+	    (error = stele_image_open(&img, ref)) < 0 ||
+	    (error = stele_sbom_read(&s, img, &so)) < 0 ||
+	    (error = stele_vuln_db_open(&db, dbdir, NULL)) < 0 ||
+	    (error = stele_vuln_match(&r, db, s)) < 0) {
+		code = cli_fail(error);
+		goto out;
+	}
+	if (json || sarif) {
+		char *v = stele_xasprintf("%s", cli_version);
+
+		error = json ? stele_vuln_report_json(&doc, r) :
+			stele_vuln_report_sarif(&doc, r, v);
+		free(v);
+		if (error < 0 || stele_buf_putc(&doc, '\n') < 0) {
+			code = cli_fail(error < 0 ? error : STELE_ERROR);
+			goto out;
+		}
+		fwrite(doc.ptr, 1, doc.len, stdout);
+	} else {
+		print_text(r, fail_on, fixable);
+	}
+	if (fail_on >= 0) {
+		size_t denied = 0;
+
+		for (i = 0; i < r->n; i++)
+			denied += stele_vuln_denied(&r->v[i],
+				(enum stele_vuln_severity)fail_on, fixable) != 0;
+		if (denied) {
+			fprintf(stderr, "stele: %zu finding%s above %s%s\n", denied,
+				denied == 1 ? "" : "s",
+				stele_vuln_severity_name(
+					(enum stele_vuln_severity)fail_on),
+				fixable ? " with a fix" : "");
+			code = EXIT_DENIED;
+		}
+	}
+out:
+	stele_buf_release(&doc);
+	stele_vuln_report_free(r);
+	stele_vuln_db_free(db);
+	stele_sbom_free(s);
+	stele_image_free(img);
+	stele_ref_free(ref);
+	return code;
+}
