@@ -24,9 +24,9 @@ static const char scan_usage[] =
 	"  --db DB              the database directory (required)\n"
 	"  --json               the report as JSON\n"
 	"  --sarif              the report as SARIF 2.1.0\n"
-	"  --fail-on SEVERITY   exit 1 when a finding is above SEVERITY: none\n"
-	"                       (any finding), negligible, low, medium, high;\n"
-	"                       unknown severities count as critical\n"
+	"  --fail-on SEVERITY   exit 1 when a finding is at SEVERITY or above:\n"
+	"                       negligible (any finding), low, medium, high,\n"
+	"                       critical; an unknown severity counts as critical\n"
 	"  --fixable-only       --fail-on counts only findings with a fix\n"
 	"      --max-entries N  refuse a layer of more than N entries\n"
 	"  -h, --help           this help\n"
@@ -105,11 +105,13 @@ cmd_scan(int argc, char **argv)
 		case OPT_SARIF: sarif = 1; break;
 		case OPT_FIXABLE: fixable = 1; break;
 		case OPT_FAIL_ON:
-			if ((fail_on = stele_vuln_severity_parse(optarg)) < 0 ||
-			    fail_on == STELE_SEV_CRITICAL)
+			/* --fail-on S denies S and above: the most it
+			 * allows is the severity below S. */
+			if ((fail_on = stele_vuln_severity_parse(optarg)) <= 0)
 				return cli_usage(scan_usage, "unknown --fail-on "
-					"'%s' (none, negligible, low, medium or high)",
-					optarg);
+					"'%s' (negligible, low, medium, high or "
+					"critical)", optarg);
+			fail_on--;
 			break;
 		case CLI_LIMIT_ENTRIES:
 			if (cli_limit_opt(&so.limits, c, optarg) < 0)
@@ -156,10 +158,10 @@ cmd_scan(int argc, char **argv)
 			denied += stele_vuln_denied(&r->v[i],
 				(enum stele_vuln_severity)fail_on, fixable) != 0;
 		if (denied) {
-			fprintf(stderr, "stele: %zu finding%s above %s%s\n", denied,
-				denied == 1 ? "" : "s",
+			fprintf(stderr, "stele: %zu finding%s at %s or above%s\n",
+				denied, denied == 1 ? "" : "s",
 				stele_vuln_severity_name(
-					(enum stele_vuln_severity)fail_on),
+					(enum stele_vuln_severity)(fail_on + 1)),
 				fixable ? " with a fix" : "");
 			code = EXIT_DENIED;
 		}

@@ -1,0 +1,483 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <spawn.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/init.h"
+#include "vuln/version.h"
+#include "vuln/vuln.h"
+
+#define assert_ok(expr) do { \
+	int rc_ = (expr); \
+	if (rc_ < 0) \
+		fail_msg("%s: %d: %s", #expr, rc_, stele_error_last()); \
+} while (0)
+
+extern char **environ;
+
+static int
+cmp(enum stele_vuln_scheme sc, const char *a, const char *b)
+{
+	int r;
+
+	assert_ok(stele_vuln_version_cmp(&r, sc, a, b));
+	return r;
+}
+
+/* dpkg --compare-versions A OP B: 1 true, 0 false, -1 cannot run */
+static int
+dpkg_says(const char *a, const char *op, const char *b)
+{
+	char *argv[] = { (char *)"dpkg", (char *)"--compare-versions", (char *)a, (char *)op,
+			 (char *)b, NULL };
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int st, r;
+
+	/* dpkg warns on stderr about versions not starting with a digit
+	 * (and compares them all the same): keep the test output quiet. */
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	r = posix_spawnp(&pid, "dpkg", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r != 0)
+		return -1;
+	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st) == 0 ? 1 : WEXITSTATUS(st) == 1 ? 0 : -1;
+}
+
+static uint64_t rng = 0x5eed5eedULL;
+
+static size_t
+pick(size_t n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (size_t)(rng % n);
+}
+
+static void
+gen_version(char *buf, size_t len)
+{
+	static const char *const ep[] = { "", "", "", "0:", "1:", "2:", "10:" };
+	static const char *const up[] = {
+		"1.0", "1.0~rc1", "1.0~rc2", "1.0~", "1.0~~", "1.0+dfsg",
+		"1.0+dfsg1", "1.0a", "1.00", "1.0.1", "1.01", "0.9", "10",
+		"9", "1.0+b1", "2.36", "2.36+git20230101", "1.0.dfsg",
+		"3.0.11", "3.0.2", "1:1.0", "1.0-1", "a1.0", "1.0~beta",
+		"5.2.15", "5.2.15+~cs1", "1.2.13.dfsg", "0"
+	};
+	static const char *const rev[] = {
+		"", "", "-1", "-2", "-1~bpo1", "-1+deb12u5", "-1+deb12u15",
+		"-0", "-1.1", "-1~deb12u1", "-9+deb12u14", "-1ubuntu1",
+		"-1+b1", "-10", "-a", "-1~"
+	};
+
+	snprintf(buf, len, "%s%s%s", ep[pick(sizeof(ep) / sizeof(*ep))],
+		 up[pick(sizeof(up) / sizeof(*up))],
+		 rev[pick(sizeof(rev) / sizeof(*rev))]);
+}
+
+/* dpkg's comparison through libdpkg agrees with dpkg itself on 600
+ * generated pairs (epochs, ~, +, revisions). */
+static void
+test_vuln_dpkg_agrees(void **state)
+{
+	char a[64], b[64];
+	int i, n = 0, ours, lt, eq, theirs;
+
+	(void)state;
+	if (dpkg_says("1", "lt", "2") != 1)
+		skip();
+	for (i = 0; i < 600; i++) {
+		gen_version(a, sizeof(a));
+		gen_version(b, sizeof(b));
+		ours = cmp(STELE_VULN_DEB, a, b);
+		lt = dpkg_says(a, "lt", b);
+		eq = dpkg_says(a, "eq", b);
+		assert_true(lt >= 0 && eq >= 0);
+		theirs = lt ? -1 : eq ? 0 : 1;
+		if (ours != theirs)
+			fail_msg("'%s' vs '%s': stele %d, dpkg %d", a, b, ours,
+				 theirs);
+		n++;
+	}
+	print_message("dpkg agreement: %d of %d pairs\n", n, 600);
+}
+
+static void
+test_vuln_dpkg_known(void **state)
+{
+	(void)state;
+	assert_int_equal(cmp(STELE_VULN_DEB, "1.0~rc1", "1.0"), -1);
+	assert_int_equal(cmp(STELE_VULN_DEB, "1:0.9", "2.0"), 1);
+	assert_int_equal(cmp(STELE_VULN_DEB, "1.0+deb12u5", "1.0+deb12u15"), -1);
+	assert_int_equal(cmp(STELE_VULN_DEB, "1.0-1", "1.0-1~bpo1"), 1);
+	assert_int_equal(cmp(STELE_VULN_DEB, "0:1.0", "1.0"), 0);
+	assert_int_equal(cmp(STELE_VULN_DEB, " 1.0 ", "1.0"), 0);
+	assert_int_equal(cmp(STELE_VULN_DEB, "1.0-0", "1.0"), 0);
+}
+
+static void
+test_vuln_dpkg_invalid(void **state)
+{
+	static const char *const bad[] = {
+		"", "   ", "1.0 1", ":1.0", "x:1.0", "-1:1.0", "1:",
+		"1.0-", "-1", "99999999999:1.0"
+	};
+	size_t i;
+	int r;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		if (stele_vuln_version_cmp(&r, STELE_VULN_DEB, bad[i], "1") !=
+		    STELE_EINVALID)
+			fail_msg("'%s' accepted", bad[i]);
+		assert_int_equal(stele_vuln_version_cmp(&r, STELE_VULN_DEB,
+			"1", bad[i]), STELE_EINVALID);
+	}
+}
+
+/* apk: each list is in ascending order. */
+static void
+test_vuln_apk_order(void **state)
+{
+	static const char *const asc[] = {
+		"0.9", "1.0_alpha", "1.0_alpha2", "1.0_beta", "1.0_pre1",
+		"1.0_rc1", "1.0", "1.0-r1", "1.0-r2", "1.0-r10", "1.0_cvs",
+		"1.0_svn", "1.0_git20240101", "1.0_hg", "1.0_p1", "1.0_p2",
+		"1.0a", "1.0b", "1.0.1_rc1", "1.0.1", "1.0.2", "1.0.10",
+		"1.1", "1.10", "2", "2.0.0", "3.0.11-r0", "3.0.11-r1",
+		"3.0.12-r0", "10.0"
+	};
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; i < sizeof(asc) / sizeof(*asc); i++) {
+		for (j = 0; j < sizeof(asc) / sizeof(*asc); j++) {
+			int want = i < j ? -1 : i > j, got;
+
+			got = cmp(STELE_VULN_APK, asc[i], asc[j]);
+			if (got != want)
+				fail_msg("apk '%s' vs '%s': %d, want %d",
+					 asc[i], asc[j], got, want);
+		}
+	}
+	assert_int_equal(cmp(STELE_VULN_APK, "1.0~abc123-r1", "1.0-r1"), 0);
+	assert_int_equal(cmp(STELE_VULN_APK, "1.01", "1.1"), -1);
+	assert_int_equal(cmp(STELE_VULN_APK, "1.001", "1.01"), -1);
+}
+
+static void
+test_vuln_apk_invalid(void **state)
+{
+	static const char *const bad[] = {
+		"", "a1", "1.", "1..2", "1.0_foo", "1.0-r", "1.0-rx",
+		"1.0-r1-r2", "1.0 ", "1.0~xyz.1", "1.0ab"
+	};
+	size_t i;
+	int r;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		if (stele_vuln_version_cmp(&r, STELE_VULN_APK, bad[i], "1") !=
+		    STELE_EINVALID)
+			fail_msg("apk '%s' accepted", bad[i]);
+}
+
+static void
+test_vuln_cvss(void **state)
+{
+	static const struct { const char *v; int s; } ok[] = {
+		{ "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", 98 },
+		{ "CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:N/A:N", 55 },
+		{ "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H", 100 },
+		{ "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N", 61 },
+		{ "CVSS:3.0/AV:N/AC:H/PR:N/UI:N/S:U/C:N/I:N/A:N", 0 },
+		{ "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H/E:P", 75 },
+	};
+	static const char *const bad[] = {
+		"CVSS:2.0/AV:N", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H",
+		"CVSS:3.1/AV:X/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+		"CVSS:3.1/AV:N/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+		"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:", "CVSS:3.1/AVN"
+	};
+	size_t i;
+	int s;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(*ok); i++) {
+		assert_ok(stele_vuln_cvss3(&s, ok[i].v));
+		if (s != ok[i].s)
+			fail_msg("%s: %d, want %d", ok[i].v, s, ok[i].s);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		assert_int_equal(stele_vuln_cvss3(&s, bad[i]), STELE_EINVALID);
+}
+
+static void
+test_vuln_severity(void **state)
+{
+	struct stele_vuln_finding f;
+
+	(void)state;
+	assert_int_equal(stele_vuln_severity_parse("none"), STELE_SEV_NONE);
+	assert_int_equal(stele_vuln_severity_parse("HIGH"), STELE_SEV_HIGH);
+	assert_int_equal(stele_vuln_severity_parse("unknown"), -1);
+	assert_int_equal(stele_vuln_severity_parse("severe"), -1);
+	memset(&f, 0, sizeof(f));
+	f.severity = STELE_SEV_LOW;
+	f.status = STELE_VULN_NOT_FIXED;
+	assert_true(stele_vuln_denied(&f, STELE_SEV_NONE, 0));
+	assert_false(stele_vuln_denied(&f, STELE_SEV_NONE, 1));
+	assert_false(stele_vuln_denied(&f, STELE_SEV_LOW, 0));
+	f.status = STELE_VULN_FIXED;
+	assert_true(stele_vuln_denied(&f, STELE_SEV_NEGLIGIBLE, 1));
+	f.severity = STELE_SEV_UNKNOWN;
+	assert_true(stele_vuln_denied(&f, STELE_SEV_HIGH, 0));
+	assert_false(stele_vuln_denied(&f, STELE_SEV_CRITICAL, 0));
+}
+
+/* A database in a temporary directory. */
+static char *
+db_dir(void)
+{
+	char *dir = NULL;
+
+	assert_ok(stele_fs_mkdtemp(&dir, "stele-test-vuln"));
+	return dir;
+}
+
+static void
+put(const char *dir, const char *name, const char *text)
+{
+	char *p = stele_path_join(dir, name);
+	char *slash = strrchr(p, '/');
+
+	*slash = '\0';
+	assert_ok(stele_fs_mkdir_p(p, 0755));
+	*slash = '/';
+	assert_ok(stele_fs_write_atomic(p, text, strlen(text), 0644));
+	free(p);
+}
+
+static const char osv_fixed_newer[] =
+	"{\"id\":\"DSA-1\",\"modified\":\"2026-01-02T03:04:05.123Z\","
+	"\"summary\":\"s\",\"affected\":[{\"package\":{\"ecosystem\":"
+	"\"Debian:12\",\"name\":\"openssl\"},\"ranges\":[{\"type\":"
+	"\"ECOSYSTEM\",\"events\":[{\"introduced\":\"0\"},{\"fixed\":"
+	"\"3.0.13-1~deb12u1\"}]}]}],\"severity\":[{\"type\":\"CVSS_V3\","
+	"\"score\":\"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H\"}]}";
+static const char osv_fixed_older[] =
+	"{\"id\":\"DSA-2\",\"modified\":\"2025-01-01T00:00:00Z\","
+	"\"affected\":[{\"package\":{\"ecosystem\":\"Debian:12\",\"name\":"
+	"\"openssl\"},\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":"
+	"[{\"introduced\":\"0\"},{\"fixed\":\"3.0.9-1\"}]}],"
+	"\"ecosystem_specific\":{\"urgency\":\"high\"}}]}";
+static const char osv_other_eco[] =
+	"{\"id\":\"DSA-3\",\"modified\":\"2025-01-01T00:00:00Z\","
+	"\"affected\":[{\"package\":{\"ecosystem\":\"Debian:11\",\"name\":"
+	"\"openssl\"},\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":"
+	"[{\"introduced\":\"0\"},{\"fixed\":\"9\"}]}]}]}";
+static const char osv_last_affected[] =
+	"{\"id\":\"OSV-4\",\"modified\":\"2025-01-01T00:00:00Z\","
+	"\"database_specific\":{\"severity\":\"CRITICAL\"},"
+	"\"affected\":[{\"package\":{\"ecosystem\":\"Debian:12\",\"name\":"
+	"\"glibc\"},\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":"
+	"[{\"introduced\":\"2.30\"},{\"last_affected\":\"2.36-9+deb12u4\"}]}]}]}";
+static const char tracker[] =
+	"{\"zlib\":{\"CVE-2023-45853\":{\"releases\":{\"bookworm\":"
+	"{\"status\":\"open\",\"urgency\":\"unimportant\",\"nodsa_reason\":"
+	"\"ignored\"}}}},\"bash\":{\"CVE-1\":{\"releases\":{\"bookworm\":"
+	"{\"status\":\"resolved\",\"fixed_version\":\"0\",\"urgency\":"
+	"\"low\"}}}},\"tar\":{\"CVE-2\":{\"releases\":{\"bookworm\":"
+	"{\"status\":\"open\",\"urgency\":\"low**\"},\"sid\":{\"status\":"
+	"\"open\"}}}}}";
+
+static void
+sbom_init(struct stele_sbom *s, struct stele_sbom_pkg *p, size_t n)
+{
+	memset(s, 0, sizeof(*s));
+	s->distro_id = (char *)"debian";
+	s->distro_version = (char *)"12";
+	s->pkgs = p;
+	s->npkgs = n;
+}
+
+static void
+pkg_init(struct stele_sbom_pkg *p, const char *name, const char *src,
+	 const char *srcver)
+{
+	memset(p, 0, sizeof(*p));
+	p->type = "deb";
+	p->name = (char *)name;
+	p->version = (char *)srcver;
+	p->source = (char *)src;
+	p->source_version = (char *)srcver;
+}
+
+static void
+test_vuln_db_match(void **state)
+{
+	struct stele_sbom_pkg p[4];
+	struct stele_sbom s;
+	struct stele_vuln_db *db = NULL;
+	struct stele_vuln_report *r = NULL;
+	struct stele_buf js = STELE_BUF_INIT(1 << 20);
+	char *dir = db_dir();
+	int rebuilt;
+
+	(void)state;
+	put(dir, "osv/Debian/DSA-1.json", osv_fixed_newer);
+	put(dir, "osv/Debian/DSA-2.json", osv_fixed_older);
+	put(dir, "osv/Debian/DSA-3.json", osv_other_eco);
+	put(dir, "osv/Debian/OSV-4.json", osv_last_affected);
+	put(dir, "debian/tracker.json", tracker);
+	put(dir, "README", "not json, ignored");
+	assert_ok(stele_vuln_db_open(&db, dir, &rebuilt));
+	assert_int_equal(rebuilt, 1);
+	assert_int_equal(stele_vuln_db_updated(db), 1767323045);
+	pkg_init(&p[0], "libssl3", "openssl", "3.0.11-1~deb12u2");
+	pkg_init(&p[1], "libc6", "glibc", "2.36-9+deb12u4");
+	pkg_init(&p[2], "zlib1g", "zlib", "1:1.2.13.dfsg-1");
+	pkg_init(&p[3], "tar", "tar", "1.34+dfsg-1.2+deb12u1");
+	sbom_init(&s, p, 4);
+	assert_ok(stele_vuln_match(&r, db, &s));
+	assert_string_equal(r->ecosystem, "Debian:12");
+	assert_int_equal(r->n, 4);
+	/* worst first, then by id; DSA-2 (fixed before) and DSA-3 (another
+	 * release) do not match */
+	assert_string_equal(r->v[0].id, "DSA-1");
+	assert_string_equal(r->v[0].fixed, "3.0.13-1~deb12u1");
+	assert_string_equal(r->v[0].severity_from, "cvss");
+	assert_int_equal(r->v[0].severity, STELE_SEV_CRITICAL);
+	assert_int_equal(r->v[0].cvss10, 98);
+	assert_string_equal(r->v[1].id, "OSV-4");
+	assert_int_equal(r->v[1].severity, STELE_SEV_CRITICAL);
+	assert_string_equal(r->v[1].severity_from, "vendor");
+	assert_int_equal(r->v[1].status, STELE_VULN_NOT_FIXED);
+	assert_null(r->v[1].fixed);
+	assert_string_equal(r->v[2].id, "CVE-2");
+	assert_int_equal(r->v[2].severity, STELE_SEV_LOW);
+	assert_string_equal(r->v[3].id, "CVE-2023-45853");
+	assert_int_equal(r->v[3].status, STELE_VULN_WONT_FIX);
+	assert_int_equal(r->v[3].severity, STELE_SEV_NEGLIGIBLE);
+	assert_ok(stele_vuln_report_json(&js, r));
+	assert_non_null(strstr(stele_buf_cstr(&js),
+		"\"fixed\":\"3.0.13-1~deb12u1\""));
+	stele_vuln_report_free(r);
+	r = NULL;
+	stele_vuln_db_free(db);
+	db = NULL;
+
+	/* warm: the index is used as it is */
+	assert_ok(stele_vuln_db_open(&db, dir, &rebuilt));
+	assert_int_equal(rebuilt, 0);
+	stele_vuln_db_free(db);
+	db = NULL;
+
+	/* a changed source rebuilds it; stele-db.json gives the time */
+	put(dir, "stele-db.json", "{\"updated\":\"2026-11-29T00:00:00Z\"}");
+	assert_ok(stele_vuln_db_open(&db, dir, &rebuilt));
+	assert_int_equal(rebuilt, 1);
+	assert_int_equal(stele_vuln_db_updated(db), 1795910400);
+	stele_vuln_db_free(db);
+	db = NULL;
+
+	/* a version the scheme refuses is an error naming the record */
+	put(dir, "osv/Debian/DSA-5.json",
+	    "{\"id\":\"DSA-5\",\"modified\":\"2025-01-01T00:00:00Z\","
+	    "\"affected\":[{\"package\":{\"ecosystem\":\"Debian:12\",\"name\":"
+	    "\"tar\"},\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":"
+	    "[{\"introduced\":\"0\"},{\"fixed\":\"1.0-\"}]}]}]}");
+	assert_ok(stele_vuln_db_open(&db, dir, &rebuilt));
+	assert_int_equal(stele_vuln_match(&r, db, &s), STELE_EINVALID);
+	assert_null(r);
+	assert_non_null(strstr(stele_error_last(), "DSA-5"));
+	stele_vuln_db_free(db);
+	stele_buf_release(&js);
+	assert_ok(stele_fs_rm_rf(dir));
+	free(dir);
+}
+
+/* Every malformed source is refused, naming the file. */
+static void
+test_vuln_db_malformed(void **state)
+{
+	static const char *const bad[] = {
+		"[]", "{\"id\":\"X\"}",
+		"{\"id\":\"X\",\"modified\":\"yesterday\"}",
+		"{\"id\":\"X\",\"modified\":\"2025-01-01T00:00:00+01:00\"}",
+		"{\"id\":\"X\",\"modified\":\"2025-01-01T00:00:00Z\",\"affected\":{}}",
+		"{\"id\":\"X\",\"modified\":\"2025-01-01T00:00:00Z\",\"affected\":[{\"package\":{\"name\":\"a\"}}]}",
+		"{\"id\":\"X\",\"modified\":\"2025-01-01T00:00:00Z\",\"affected\":[{\"package\":{\"ecosystem\":\"Debian:12\",\"name\":\"a\"},\"ranges\":[{\"type\":\"ECOSYSTEM\"}]}]}",
+		"{\"id\":\"X\",\"modified\":\"2025-01-01T00:00:00Z\",\"affected\":[{\"package\":{\"ecosystem\":\"Debian:12\",\"name\":\"a\"},\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":[{\"introduced\":\"0\",\"fixed\":\"1\"}]}]}]}",
+		"{\"id\":\"X\",\"id\":\"Y\",\"modified\":\"2025-01-01T00:00:00Z\"}",
+		"{\"a\":1}",
+		"{\"a\":{\"CVE-1\":{}}}",
+		"{\"a\":{\"CVE-1\":{\"releases\":{\"bookworm\":{}}}}}",
+		"{\"a\":{\"CVE-1\":{\"releases\":{\"bookworm\":{\"status\":\"resolved\"}}}}}",
+		"{\"a\":{\"CVE-1\":{\"releases\":{\"bookworm\":{\"status\":\"weird\"}}}}}",
+		"{not json",
+	};
+	struct stele_vuln_db *db = NULL;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		char *dir = db_dir();
+
+		put(dir, "x/bad.json", bad[i]);
+		if (stele_vuln_db_open(&db, dir, NULL) != STELE_EINVALID)
+			fail_msg("accepted: %s", bad[i]);
+		assert_null(db);
+		assert_non_null(strstr(stele_error_last(), "bad.json"));
+		assert_ok(stele_fs_rm_rf(dir));
+		free(dir);
+	}
+	{
+		char *dir = db_dir();
+
+		put(dir, "stele-db.json", "{\"updated\":\"2026\"}");
+		assert_int_equal(stele_vuln_db_open(&db, dir, NULL),
+				 STELE_EINVALID);
+		assert_ok(stele_fs_rm_rf(dir));
+		free(dir);
+	}
+	assert_int_equal(stele_vuln_db_open(&db, "/nonexistent/db", NULL),
+			 STELE_ENOTFOUND);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_vuln_dpkg_known),
+		cmocka_unit_test(test_vuln_dpkg_invalid),
+		cmocka_unit_test(test_vuln_dpkg_agrees),
+		cmocka_unit_test(test_vuln_apk_order),
+		cmocka_unit_test(test_vuln_apk_invalid),
+		cmocka_unit_test(test_vuln_cvss),
+		cmocka_unit_test(test_vuln_severity),
+		cmocka_unit_test(test_vuln_db_match),
+		cmocka_unit_test(test_vuln_db_malformed),
+	};
+
+	stele_init();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
