@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/env.h"
 #include "oci/image.h"
 #include "oci/ref.h"
 #include "sbom/sbom.h"
@@ -129,7 +130,7 @@ cmd_scan(int argc, char **argv)
 		return cli_usage(scan_usage, "--json and --sarif exclude each other");
 	if (fixable && fail_on < 0)
 		return cli_usage(scan_usage, "--fixable-only needs --fail-on");
-	if ((error = stele_ref_parse(&ref, argv[optind])) < 0 ||
+	if ((error = stele_ref_parse(&ref, argv[optind], cli_env()->store)) < 0 ||
 	    (error = stele_image_open(&img, ref)) < 0 ||
 	    (error = stele_sbom_read(&s, img, &so)) < 0 ||
 	    (error = stele_vuln_db_open(&db, dbdir, NULL)) < 0 ||
