@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "cli/cli_registry.h"
@@ -144,6 +145,7 @@ cmd_verify(int argc, char **argv)
 		return cli_usage(verify_usage, "--signatures-only and --rebuild exclude each other");
 	if (o.identity && cli_identity_check(verify_usage, o.identity) != EXIT_OK)
 		return EXIT_USAGE;
+	o.now = (int64_t)time(NULL);
 	reg.quiet = as_json;
 	if ((error = cli_image_open(&img, &ref, &tmpdir, argv[optind], &reg)) < 0) {
 		cli_image_close(img, ref, tmpdir);

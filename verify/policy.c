@@ -9,12 +9,13 @@
 #include "util/fs.h"
 #include "util/json.h"
 #include "verify/policy.h"
+#include "vuln/vuln.h"
 
 #define POLICY_MAX (1u << 20)
 
 /* Keys each object may hold: anything else is a typo and an error. */
 static const char *const top_keys[] = { "keys", "revoked", "signatures",
-	"provenance", "image", "runtime", NULL };
+	"provenance", "image", "runtime", "vulnerabilities", NULL };
 static const char *const key_keys[] = { "path", "pem", "notBefore", "notAfter", NULL };
 static const char *const sig_keys[] = { "keys", "threshold", "identity", NULL };
 static const char *const prov_keys[] = { "required", "keys", "builderIds",
@@ -54,6 +55,8 @@ get_limits(unsigned *out, const json_t *v, const char *path)
 	}
 	return 0;
 }
+static const char *const vuln_keys[] = { "maxSeverity", "fixableOnly",
+	"maxDbAgeHours", "db", NULL };
 
 static int
 only_keys(const json_t *obj, const char *const *allowed, const char *where,
@@ -160,6 +163,58 @@ policy_warn(struct stele_policy *p, const char *msg)
 	p->warnings = stele_xrealloc(p->warnings,
 				     (p->nwarnings + 1) * sizeof(char *));
 	p->warnings[p->nwarnings++] = stele_xstrdup(msg);
+}
+
+/*
+ * vulnerabilities: {db, maxSeverity, fixableOnly, maxDbAgeHours}.  db and
+ * maxSeverity are required: a gate must say what it scans against and how
+ * much it lets through ("none": no finding at all).
+ */
+static int
+parse_vulns(struct stele_policy *p, const json_t *v, const char *path)
+{
+	const json_t *sev = json_object_get(v, "maxSeverity");
+	const json_t *age = json_object_get(v, "maxDbAgeHours");
+	const char *slash = strrchr(path, '/');
+	char *db = NULL;
+	int error, s;
+
+	if (!v)
+		return 0;
+	if ((error = only_keys(v, vuln_keys, "vulnerabilities", path)) < 0 ||
+	    (error = get_str(&db, v, "db", "vulnerabilities", path)) < 0 ||
+	    (error = get_bool(&p->vuln_fixable_only, v, "fixableOnly",
+			      "vulnerabilities", path)) < 0)
+		goto out;
+	if (!db || !*db) {
+		error = stele_error_setc(STELE_EINVALID,
+			"policy '%s': vulnerabilities.db is required", path);
+		goto out;
+	}
+	if (!json_is_string(sev) ||
+	    (s = stele_vuln_severity_parse(json_string_value(sev))) < 0) {
+		error = stele_error_setc(STELE_EINVALID, "policy '%s': "
+			"vulnerabilities.maxSeverity must be one of none, "
+			"negligible, low, medium, high, critical", path);
+		goto out;
+	}
+	if (age && (!json_is_integer(age) || json_integer_value(age) < 1 ||
+		    json_integer_value(age) > 24 * 365 * 100)) {
+		error = stele_error_setc(STELE_EINVALID, "policy '%s': "
+			"vulnerabilities.maxDbAgeHours must be a positive integer",
+			path);
+		goto out;
+	}
+	p->vuln_max = s;
+	p->vuln_max_db_age = age ? (int64_t)json_integer_value(age) * 3600 : 0;
+	p->vuln_db = db[0] == '/' || !slash ? stele_xstrdup(db) :
+		stele_xasprintf("%.*s/%s", (int)(slash - path), path, db);
+	if (!age)
+		policy_warn(p, "vulnerabilities.maxDbAgeHours is not set: a "
+			    "database of any age is used");
+out:
+	free(db);
+	return error;
 }
 
 static int
@@ -358,6 +413,9 @@ stele_policy_parse(struct stele_policy **out, const char *data, size_t len,
 		    (lim && (error = get_limits(&p->rt_limits, lim, path)) < 0))
 			goto out;
 	}
+	if ((error = parse_vulns(p, json_object_get(root, "vulnerabilities"),
+				 path)) < 0)
+		goto out;
 	*out = p;
 	p = NULL;
 out:
@@ -432,6 +490,7 @@ stele_policy_free(struct stele_policy *p)
 	stele_identity_free(p->identity);
 	strv_free(p->warnings, p->nwarnings);
 	free(p->recipe);
+	free(p->vuln_db);
 	free(p);
 }
 

@@ -62,6 +62,12 @@ struct stele_policy {
 	int rt_no_privileged;    /* privileged is not true */
 	int rt_no_host_ns;       /* no hostNetwork, hostPID, hostIPC */
 	unsigned rt_limits;      /* enum stele_runtime_limit: limits required */
+	/* vulnerabilities (docs/policy.md): vuln_db NULL when absent */
+	char *vuln_db;           /* database directory, relative to the policy */
+	int vuln_max;            /* the worst severity allowed (vuln/vuln.h
+				  * enum stele_vuln_severity; 0: none at all) */
+	int vuln_fixable_only;
+	int64_t vuln_max_db_age; /* seconds; 0: no limit */
 	/* What the policy explicitly gives up (threshold 0, ...): every
 	 * report repeats these. */
 	char **warnings;

@@ -23,6 +23,7 @@
 #include "verify/policy.h"
 #include "verify/rebuild.h"
 #include "verify/verify.h"
+#include "vuln/vuln.h"
 
 #define SLSA_V1 "https://slsa.dev/provenance/v1"
 
@@ -505,6 +506,77 @@ base_registry(const char *image)
 	return host;
 }
 
+/*
+ * vulnerabilities: scan the image's inventory against the policy's
+ * database.  Anything that stops the scan (no database, a malformed one,
+ * an unreadable inventory) and a database older than maxDbAgeHours, or
+ * with no recorded time when an age is required, deny: never a silent
+ * pass.  Each finding above maxSeverity (only fixed ones with fixableOnly)
+ * is a failed check naming the advisory, package, installed and fixed
+ * version.
+ */
+static void
+check_vulnerabilities(struct vctx *v)
+{
+	const struct stele_policy *p = v->p;
+	struct stele_sbom_opts so = { 0 };
+	struct stele_sbom *s = NULL;
+	struct stele_vuln_db *db = NULL;
+	struct stele_vuln_report *r = NULL;
+	size_t i, denied = 0;
+	int64_t up;
+
+	so.limits = v->o->limits;
+	if (stele_vuln_db_open(&db, p->vuln_db, NULL) < 0 ||
+	    stele_sbom_read(&s, v->img, &so) < 0 ||
+	    stele_vuln_match(&r, db, s) < 0) {
+		add_check(v->r, 0, "vulnerabilities", "cannot scan: %s",
+			  stele_error_last());
+		goto out;
+	}
+	up = stele_vuln_db_updated(db);
+	if (p->vuln_max_db_age) {
+		if (up < 0)
+			add_check(v->r, 0, "vulnerability database age",
+				  "database '%s' records no time (stele-db.json "
+				  "or OSV modified)", p->vuln_db);
+		else
+			add_check(v->r, v->now - up <= p->vuln_max_db_age,
+				  "vulnerability database age",
+				  "database '%s' is %lld hours old, the policy "
+				  "allows %lld", p->vuln_db,
+				  (long long)((v->now - up) / 3600),
+				  (long long)(p->vuln_max_db_age / 3600));
+	}
+	for (i = 0; i < r->n; i++) {
+		const struct stele_vuln_finding *f = &r->v[i];
+		char *name;
+
+		if (!stele_vuln_denied(f, (enum stele_vuln_severity)p->vuln_max,
+				       p->vuln_fixable_only))
+			continue;
+		denied++;
+		name = stele_xasprintf("vulnerability %s", f->id);
+		add_check(v->r, 0, name, "%s %s in %s %s (source %s %s)%s%s",
+			  stele_vuln_severity_name(f->severity),
+			  stele_vuln_status_name(f->status),
+			  s->pkgs[f->pkg].name, s->pkgs[f->pkg].version,
+			  f->package, f->installed,
+			  f->fixed ? ", fixed in " : "", f->fixed ? f->fixed : "");
+		free(name);
+	}
+	add_check(v->r, denied == 0, "vulnerabilities",
+		  "%zu packages scanned in %s: %zu findings, %zu above %s%s",
+		  r->npkgs, r->ecosystem ? r->ecosystem : "(no known ecosystem)",
+		  r->n, denied,
+		  stele_vuln_severity_name((enum stele_vuln_severity)p->vuln_max),
+		  p->vuln_fixable_only ? " with a fix" : "");
+out:
+	stele_vuln_report_free(r);
+	stele_sbom_free(s);
+	stele_vuln_db_free(db);
+}
+
 static void
 check_image_rules(struct vctx *v, const char *tagname)
 {
@@ -607,7 +679,7 @@ stele_verify_image(struct stele_verify_report **out, struct stele_image *img,
 	v.r = r;
 	v.img = img;
 	v.o = o;
-	v.now = (int64_t)time(NULL);
+	v.now = o->now ? o->now : (int64_t)time(NULL);
 	v.intended = o->identity ? o->identity : o->reference ? o->reference :
 		     recorded ? recorded : o->default_identity;
 	if (v.intended)
@@ -658,6 +730,10 @@ stele_verify_image(struct stele_verify_report **out, struct stele_image *img,
 		add_check(r, 0, "provenance rules",
 			  "no signed provenance to check them against");
 	check_image_rules(&v, tagname);
+	if (v.p->vuln_db) {
+		progress(&v, "scanning for vulnerabilities");
+		check_vulnerabilities(&v);
+	}
 	if (v.p->rebuild || o->rebuild) {
 		struct stele_rebuild_result rb;
 

@@ -2,6 +2,7 @@
 #define STELE_VERIFY_VERIFY_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "oci/image.h"
 #include "util/fs.h"
@@ -46,6 +47,8 @@ struct stele_verify_opts {
 	 * warning that no layer digest, size or diff_id was checked.
 	 */
 	int signatures_only;
+	int64_t now;            /* the time of the checks (Unix seconds): key
+				 * validity, image and database age; 0: now */
 	const struct stele_registry_opts *registry; /* for a rebuild's bases
 						       (may be NULL) */
 	struct stele_limits limits; /* for that rebuild; zeros: defaults */

@@ -17,6 +17,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/init.h"
+#include "verify/policy.h"
 #include "vuln/version.h"
 #include "vuln/vuln.h"
 
@@ -259,7 +260,7 @@ db_dir(void)
 {
 	char *dir = NULL;
 
-	assert_ok(stele_fs_mkdtemp(&dir, "stele-test-vuln"));
+	assert_ok(stele_fs_mkdtemp(&dir, "/tmp", "stele-test-vuln"));
 	return dir;
 }
 
@@ -463,6 +464,61 @@ test_vuln_db_malformed(void **state)
 			 STELE_ENOTFOUND);
 }
 
+static int
+policy(struct stele_policy **p, const char *vulns)
+{
+	char *j = stele_xasprintf("{\"signatures\":{\"threshold\":0},"
+		"\"vulnerabilities\":%s}", vulns);
+	int error = stele_policy_parse(p, j, strlen(j), "/etc/stele/prod.json");
+
+	free(j);
+	return error;
+}
+
+/* The policy's vulnerabilities section, parsed strictly. */
+static void
+test_vuln_policy(void **state)
+{
+	static const char *const bad[] = {
+		"{}", "[]", "{\"db\":\"db\"}",
+		"{\"maxSeverity\":\"high\"}",
+		"{\"db\":\"\",\"maxSeverity\":\"high\"}",
+		"{\"db\":1,\"maxSeverity\":\"high\"}",
+		"{\"db\":\"db\",\"maxSeverity\":\"severe\"}",
+		"{\"db\":\"db\",\"maxSeverity\":\"unknown\"}",
+		"{\"db\":\"db\",\"maxSeverity\":3}",
+		"{\"db\":\"db\",\"maxSeverity\":\"high\",\"fixableOnly\":1}",
+		"{\"db\":\"db\",\"maxSeverity\":\"high\",\"maxDbAgeHours\":0}",
+		"{\"db\":\"db\",\"maxSeverity\":\"high\",\"maxDbAgeHours\":\"24\"}",
+		"{\"db\":\"db\",\"maxSeverity\":\"high\",\"maxDbAgeHours\":-1}",
+		"{\"db\":\"db\",\"maxSeverity\":\"high\",\"maxDBAgeHours\":24}",
+		"{\"db\":\"db\",\"maxSeverity\":\"high\",\"vexKeys\":[]}",
+	};
+	struct stele_policy *p = NULL;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		if (policy(&p, bad[i]) != STELE_EINVALID)
+			fail_msg("accepted: %s", bad[i]);
+		assert_null(p);
+		assert_non_null(strstr(stele_error_last(), "vulnerabilities"));
+	}
+	assert_ok(policy(&p, "{\"db\":\"vulndb\",\"maxSeverity\":\"none\","
+		  "\"maxDbAgeHours\":24,\"fixableOnly\":true}"));
+	assert_string_equal(p->vuln_db, "/etc/stele/vulndb");
+	assert_int_equal(p->vuln_max, STELE_SEV_NONE);
+	assert_int_equal(p->vuln_fixable_only, 1);
+	assert_int_equal(p->vuln_max_db_age, 24 * 3600);
+	stele_policy_free(p);
+	assert_ok(policy(&p, "{\"db\":\"/srv/db\",\"maxSeverity\":\"HIGH\"}"));
+	assert_string_equal(p->vuln_db, "/srv/db");
+	assert_int_equal(p->vuln_max, STELE_SEV_HIGH);
+	assert_int_equal(p->vuln_max_db_age, 0);
+	assert_true(p->nwarnings >= 1);
+	stele_policy_free(p);
+}
+
 int
 main(void)
 {
@@ -476,6 +532,7 @@ main(void)
 		cmocka_unit_test(test_vuln_severity),
 		cmocka_unit_test(test_vuln_db_match),
 		cmocka_unit_test(test_vuln_db_malformed),
+		cmocka_unit_test(test_vuln_policy),
 	};
 
 	stele_init();
