@@ -238,7 +238,12 @@ stele_admission_runtime(json_t *reasons, const struct stele_policy *p,
 
 /* ---- images ---- */
 
-/* Verify `name@digest` (no lock held); its reasons appended to `why`. */
+/*
+ * Verify `name@digest` (no lock held); its reasons appended to `why`.
+ * Returns 1 when the pipeline reached a verdict (*allowed; cacheable), 0
+ * when it could not run (the registry unreachable, ...): then the image
+ * is denied with the error as its reason and nothing is cached.
+ */
 static int
 verify_image(int *allowed, json_t *why, struct stele_admission *a,
 	     const struct stele_ref *ref, const char *image)
@@ -248,22 +253,25 @@ verify_image(int *allowed, json_t *why, struct stele_admission *a,
 	struct stele_image *img = NULL;
 	char *tmp = NULL, *as = stele_xasprintf("%s@%s", ref->name, ref->digest);
 	size_t i;
-	int error;
+	int verdict = 0, error;
 
 	*allowed = 0;
 	if ((error = stele_registry_pull_temp(&img, &tmp, ref, a->o.registry)) < 0) {
 		reason(why, "image %s: %s", image, stele_error_last());
-		error = error == STELE_EVERIFY || error == STELE_ENOTFOUND ? 0 : error;
+		/* A digest the registry does not hold, or bytes that do not
+		 * match it, is a verdict; a failed connection is not. */
+		verdict = error == STELE_EVERIFY || error == STELE_ENOTFOUND;
 		goto out;
 	}
 	vo.policy = a->o.policy;
 	vo.reference = as;
 	vo.named = 1;
 	vo.registry = a->o.registry;
-	if ((error = stele_verify_image(&rep, img, &vo)) < 0) {
+	if (stele_verify_image(&rep, img, &vo) < 0) {
 		reason(why, "image %s: %s", image, stele_error_last());
 		goto out;
 	}
+	verdict = 1;
 	*allowed = rep->allowed;
 	for (i = 0; i < rep->n; i++)
 		if (!rep->checks[i].ok)
@@ -276,7 +284,7 @@ out:
 		stele_fs_rm_rf(tmp);
 	free(tmp);
 	free(as);
-	return error;
+	return verdict;
 }
 
 static int
@@ -289,7 +297,7 @@ check_image(json_t *reasons, struct stele_admission *a, const char *image)
 	char *key = NULL;
 	unsigned long long gen;
 	int64_t now;
-	int error = 0, allowed;
+	int allowed, verdict;
 
 	if (stele_ref_parse(&ref, full, NULL) < 0) {
 		reason(reasons, "image '%s': %s", image, stele_error_last());
@@ -317,10 +325,9 @@ check_image(json_t *reasons, struct stele_admission *a, const char *image)
 	gen = a->generation;
 	pthread_mutex_unlock(&a->lock);
 	why = json_array();
-	if ((error = verify_image(&allowed, why, a, ref, image)) < 0)
-		goto out;
+	verdict = verify_image(&allowed, why, a, ref, image);
 	json_array_extend(reasons, why);
-	if (!a->o.cache_ttl)
+	if (!a->o.cache_ttl || !verdict)
 		goto out;
 	pthread_mutex_lock(&a->lock);
 	now = a->o.now(a->o.now_payload);
@@ -342,7 +349,7 @@ out:
 	stele_ref_free(ref);
 	free(key);
 	free(full);
-	return error;
+	return 0;
 }
 
 /* ---- the review ---- */

@@ -55,6 +55,14 @@ test_expect_success 'an image the registry does not hold is denied' '
 	message out.json | grep -q "app1@sha256:0000"
 '
 
+test_expect_success 'a registry that cannot be reached: denied with the error (200, not 500), every reason kept' '
+	fixture u.json Pod "127.0.0.1:1/x@sha256:0000000000000000000000000000000000000000000000000000000000000000" "image2=$REG/app1:1" &&
+	[ "$(review u.json out.json)" = 200 ] && [ "$(allowed out.json)" = False ] &&
+	message out.json >msg && cat msg &&
+	grep -q "image 127.0.0.1:1/x@sha256:0000.*: 127.0.0.1:1" msg &&
+	grep -q "image .$REG/app1:1. is not pinned by digest" msg
+'
+
 test_expect_success 'an invalid policy denies everything, saying why; fixed, it allows again' '
 	sed "s/\"nonRoot\"/\"nonRooot\"/" good.json >webhook.json &&
 	[ "$(review a.json out.json)" = 200 ] && [ "$(allowed out.json)" = False ] &&
