@@ -4,6 +4,7 @@
 #include <jansson.h>
 
 #include "oci/layout.h"
+#include "util/buf.h"
 
 /*
  * What is attached to an image, and the names it is found by: the one
@@ -32,6 +33,18 @@ enum stele_attach_kind {
 
 /* The tag of `kind` for image `digest` ("sha256:<hex>"); malloc'd. */
 char *stele_attach_tag_name(const char *digest, enum stele_attach_kind kind);
+
+/*
+ * The config and manifest of an attachment holding `layers` (descriptors
+ * with valid digests, else STELE_EINVALID), built as cosign builds them:
+ * the config has one history entry and diff_id per layer and cosign's
+ * zero time; the manifest's config has media type `config_mt` and, with
+ * `subject` non-NULL, the manifest has that subject.  Appended to `config`
+ * and `manifest`.  The one builder for signer/ and registry/.
+ */
+int stele_attach_manifest(struct stele_buf *manifest, struct stele_buf *config,
+			  const char *config_mt, const json_t *layers,
+			  const json_t *subject);
 
 /*
  * The referrers of `subject` in a layout, in index order: *out is an array

@@ -14,7 +14,6 @@
 #include "util/json.h"
 
 #define ANN_SUBJECT "dev.stele.subject"
-#define COSIGN_CREATED "0001-01-01T00:00:00Z"
 #define STATEMENT_MAX (12u << 20)
 
 static int
@@ -132,66 +131,23 @@ out:
 	return error;
 }
 
-/* cosign's config for a signature image: one history entry and diff_id per layer. */
-static int
-cosign_config(struct stele_buf *out, const json_t *layers)
-{
-	json_t *l;
-	size_t i;
-	int error = stele_buf_puts(out, "{\"architecture\":\"\",\"created\":\""
-				   COSIGN_CREATED "\",\"history\":[");
-
-	json_array_foreach(layers, i, l)
-		if (!error)
-			error = stele_buf_printf(out, "%s{\"created\":\"" COSIGN_CREATED "\"}",
-						 i ? "," : "");
-	if (!error)
-		error = stele_buf_puts(out, "],\"os\":\"\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[");
-	json_array_foreach(layers, i, l) {
-		const char *d = stele_json_str(l, "digest");
-
-		if (!d || stele_digest_validate(d) < 0)
-			return stele_error_setc(STELE_EINVALID,
-				"signature manifest has a layer with a malformed digest");
-		if (!error)
-			error = stele_buf_printf(out, "%s\"%s\"", i ? "," : "", d);
-	}
-	if (!error)
-		error = stele_buf_puts(out, "]},\"config\":{}}");
-	return error;
-}
-
 static int
 put_manifest(char digest[STELE_DIGEST_STRLEN], uint64_t *size,
 	     struct stele_txn *txn, const char *config_mt, json_t *layers,
 	     const json_t *subject)
 {
-	struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
+	struct stele_buf m = STELE_BUF_INIT(STELE_MANIFEST_MAX);
+	struct stele_buf c = STELE_BUF_INIT(STELE_MANIFEST_MAX);
 	char cdig[STELE_DIGEST_STRLEN];
-	json_t *man = NULL;
 	int error;
 
-	if ((error = cosign_config(&b, layers)) < 0 ||
-	    (error = stele_txn_put_blob(txn, b.ptr, b.len, cdig)) < 0)
-		goto out;
-	man = json_pack("{s:i,s:s,s:o,s:O}", "schemaVersion", 2,
-		"mediaType", STELE_MT_MANIFEST,
-		"config", stele_descriptor(config_mt, cdig, b.len),
-		"layers", layers);
-	if (!man) {
-		error = stele_error_set("cannot build a signature manifest");
-		goto out;
-	}
-	if (subject)
-		json_object_set(man, "subject", (json_t *)subject);
-	stele_buf_clear(&b);
-	if ((error = stele_json_emit(&b, man)) < 0 ||
-	    (error = stele_txn_put_blob(txn, b.ptr, b.len, digest)) < 0)
-		goto out;
-	*size = b.len;
-out:
-	json_decref(man);
-	stele_buf_release(&b);
+	if ((error = stele_attach_manifest(&m, &c, config_mt, layers,
+					   subject)) == 0 &&
+	    (error = stele_txn_put_blob(txn, c.ptr, c.len, cdig)) == 0 &&
+	    (error = stele_txn_put_blob(txn, m.ptr, m.len, digest)) == 0)
+		*size = m.len;
+	stele_buf_release(&c);
+	stele_buf_release(&m);
 	return error;
 }
 
