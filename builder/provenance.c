@@ -219,20 +219,16 @@ out:
 static json_t *
 referrer_statement(const struct stele_oci *oci, const char *manifest)
 {
-	struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
 	json_t *man = NULL, *st = NULL;
 	const char *at, *ld, *pt;
 
-	if (stele_oci_blob_read(&b, oci, manifest) < 0 ||
-	    stele_json_parse(&man, b.ptr, b.len, manifest) < 0)
+	if (stele_oci_json_read(&man, NULL, oci, manifest) < 0)
 		goto out;
 	at = stele_json_str(man, "artifactType");
 	ld = stele_json_str(json_array_get(json_object_get(man, "layers"), 0), "digest");
 	if (!at || strcmp(at, STELE_MT_INTOTO) || !ld)
 		goto out;
-	stele_buf_clear(&b);
-	if (stele_oci_blob_read(&b, oci, ld) < 0 ||
-	    stele_json_parse(&st, b.ptr, b.len, ld) < 0)
+	if (stele_oci_json_read(&st, NULL, oci, ld) < 0)
 		goto out;
 	pt = stele_json_str(st, "predicateType");
 	if (!pt || strcmp(pt, STELE_PREDICATE_SLSA1)) {
@@ -241,7 +237,6 @@ referrer_statement(const struct stele_oci *oci, const char *manifest)
 	}
 out:
 	json_decref(man);
-	stele_buf_release(&b);
 	return st;
 }
 

@@ -51,21 +51,6 @@ stele_image_free(struct stele_image *img)
 }
 
 static int
-read_json_blob(json_t **out, struct stele_oci *oci, const char *digest,
-	       uint64_t *size)
-{
-	struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
-	int error;
-
-	if ((error = stele_oci_blob_read(&b, oci, digest)) == 0)
-		error = stele_json_parse(out, b.ptr, b.len, digest);
-	if (size)
-		*size = b.len;
-	stele_buf_release(&b);
-	return error;
-}
-
-static int
 pick_platform(char out[STELE_DIGEST_STRLEN], json_t *index, const char *what)
 {
 	json_t *m;
@@ -164,8 +149,8 @@ stele_image_load(struct stele_image **out, struct stele_oci *oci,
 	snprintf(img->digest, sizeof(img->digest), "%s",
 		 stele_json_str(img->desc, "digest"));
 	for (depth = 0; ; depth++) {
-		if ((error = read_json_blob(&img->manifest, oci, img->digest,
-					    &img->size)) < 0)
+		if ((error = stele_oci_json_read(&img->manifest, &img->size, oci,
+						 img->digest)) < 0)
 			goto out;
 		mt = stele_json_str(img->manifest, "mediaType");
 		if (!mt || strcmp(mt, STELE_MT_INDEX) ||
@@ -195,7 +180,7 @@ stele_image_load(struct stele_image **out, struct stele_oci *oci,
 	cd = stele_json_str(json_object_get(img->manifest, "config"), "digest");
 	layers = json_object_get(img->manifest, "layers");
 	snprintf(img->config_digest, sizeof(img->config_digest), "%s", cd);
-	if ((error = read_json_blob(&img->config, oci, cd, NULL)) < 0)
+	if ((error = stele_oci_json_read(&img->config, NULL, oci, cd)) < 0)
 		goto out;
 	diffs = json_object_get(json_object_get(img->config, "rootfs"), "diff_ids");
 	if (!json_is_array(diffs) || json_array_size(diffs) != json_array_size(layers)) {

@@ -245,6 +245,22 @@ stele_oci_blob_read(struct stele_buf *out, const struct stele_oci *oci,
 }
 
 int
+stele_oci_json_read(json_t **out, uint64_t *size, const struct stele_oci *oci,
+		    const char *digest)
+{
+	struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
+	int error;
+
+	*out = NULL;
+	if ((error = stele_oci_blob_read(&b, oci, digest)) == 0)
+		error = stele_json_parse(out, b.ptr, b.len, digest);
+	if (!error && size)
+		*size = b.len;
+	stele_buf_release(&b);
+	return error;
+}
+
+int
 stele_oci_index_load(json_t **out, const struct stele_oci *oci)
 {
 	struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);

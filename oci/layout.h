@@ -73,6 +73,14 @@ int stele_oci_blob_exists(const struct stele_oci *oci, const char *digest);
 /* Read a blob (capped by out->max) and check its digest. */
 int stele_oci_blob_read(struct stele_buf *out, const struct stele_oci *oci,
 			const char *digest);
+/*
+ * Read blob `digest` (at most STELE_MANIFEST_MAX bytes), check it against
+ * its digest, then parse it as strict JSON: the one reader of manifests,
+ * indexes, configs and statements in a layout.  *size (may be NULL) gets
+ * its size.  *out owned by the caller; NULL on failure.
+ */
+int stele_oci_json_read(json_t **out, uint64_t *size,
+			const struct stele_oci *oci, const char *digest);
 /* Open a blob for streaming; caller checks the digest as it reads. */
 int stele_oci_blob_open(int *fd, const struct stele_oci *oci,
 			const char *digest);

@@ -74,18 +74,13 @@ stele_oci_referrers(json_t **out, json_t **manifests,
 	if ((error = stele_oci_index_load(&idx, oci)) < 0)
 		goto out;
 	json_array_foreach(json_object_get(idx, "manifests"), i, e) {
-		struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
 		const char *d = stele_json_str(e, "digest"), *sd;
 		json_t *man = NULL;
 
 		if (!d || !json_object_get(e, "artifactType") ||
 		    stele_json_str(json_object_get(e, "annotations"), STELE_ANN_REFNAME))
 			continue;
-		error = stele_oci_blob_read(&b, oci, d);
-		if (!error)
-			error = stele_json_parse(&man, b.ptr, b.len, d);
-		stele_buf_release(&b);
-		if (error < 0) {
+		if ((error = stele_oci_json_read(&man, NULL, oci, d)) < 0) {
 			if (manifests)
 				goto out;
 			error = 0;

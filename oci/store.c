@@ -60,18 +60,6 @@ index_write(const struct stele_oci *oci, const json_t *idx)
 	return error;
 }
 
-static int
-read_doc(json_t **out, const struct stele_oci *oci, const char *digest)
-{
-	struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
-	int error;
-
-	if ((error = stele_oci_blob_read(&b, oci, digest)) == 0)
-		error = stele_json_parse(out, b.ptr, b.len, digest);
-	stele_buf_release(&b);
-	return error;
-}
-
 /* One image's line: sizes from its manifest, created from its config. */
 static json_t *
 image_entry(const struct stele_oci *oci, const json_t *m, const json_t *idx)
@@ -81,13 +69,13 @@ image_entry(const struct stele_oci *oci, const json_t *m, const json_t *idx)
 	json_int_t size = json_integer_value(json_object_get(m, "size"));
 	size_t i, sigs = 0, atts = 0, refs = 0;
 
-	if (d && read_doc(&man, oci, d) == 0) {
+	if (d && stele_oci_json_read(&man, NULL, oci, d) == 0) {
 		size += json_integer_value(json_object_get(
 			json_object_get(man, "config"), "size"));
 		json_array_foreach(json_object_get(man, "layers"), i, v)
 			size += json_integer_value(json_object_get(v, "size"));
 		cd = stele_json_str(json_object_get(man, "config"), "digest");
-		if (cd && read_doc(&cfg, oci, cd) < 0)
+		if (cd && stele_oci_json_read(&cfg, NULL, oci, cd) < 0)
 			cfg = NULL;
 	}
 	json_array_foreach(json_object_get(idx, "manifests"), i, v) {
@@ -101,7 +89,7 @@ image_entry(const struct stele_oci *oci, const json_t *m, const json_t *idx)
 			continue;
 		/* The attachments are the tag's manifest's layers. */
 		am = NULL;
-		if (strlen(n) > 71 && read_doc(&am, oci, stele_json_str(v, "digest")) == 0) {
+		if (strlen(n) > 71 && stele_oci_json_read(&am, NULL, oci, stele_json_str(v, "digest")) == 0) {
 			if (!strcmp(n + 71, ".sig"))
 				sigs += json_array_size(json_object_get(am, "layers"));
 			else
@@ -230,7 +218,7 @@ stele_oci_tag(const struct stele_oci *oci, const char *src_name,
 		json_t *doc = NULL;
 
 		if (!src_digest || !stele_oci_blob_exists(oci, src_digest) ||
-		    read_doc(&doc, oci, src_digest) < 0 ||
+		    stele_oci_json_read(&doc, NULL, oci, src_digest) < 0 ||
 		    !json_is_object(json_object_get(doc, "config")) ||
 		    json_object_get(doc, "subject")) {
 			json_decref(doc);
@@ -291,7 +279,7 @@ needed_by(const struct stele_oci *oci, const json_t *idx, const char *digest)
 
 		if (found || !(n = image_name(m)) || !mt ||
 		    strcmp(mt, STELE_MT_INDEX) ||
-		    read_doc(&doc, oci, stele_json_str(m, "digest")) < 0)
+		    stele_oci_json_read(&doc, NULL, oci, stele_json_str(m, "digest")) < 0)
 			continue;
 		json_array_foreach(json_object_get(doc, "manifests"), j, c)
 			if (!found && stele_json_str(c, "digest") &&
@@ -455,7 +443,7 @@ walk_doc(const struct stele_oci *oci, json_t *reached, const char *digest,
 	if (!stele_oci_blob_exists(oci, digest))
 		return 0; /* dangling: fsck's to report */
 	/* Corrupt or unparsable: what it references cannot be known. */
-	if (read_doc(&doc, oci, digest) < 0)
+	if (stele_oci_json_read(&doc, NULL, oci, digest) < 0)
 		return stele_error_prefix(STELE_EINVALID,
 			"gc stopped: cannot read manifest %s", digest);
 	if ((v = json_object_get(doc, "config")))

@@ -33,19 +33,15 @@ lock_layout(int *fd, const struct stele_oci *oci)
 static int
 read_manifest(json_t **out, const struct stele_oci *oci, const char *digest)
 {
-	struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
 	int error;
 
-	*out = NULL;
-	if ((error = stele_oci_blob_read(&b, oci, digest)) == 0 &&
-	    (error = stele_json_parse(out, b.ptr, b.len, digest)) == 0 &&
+	if ((error = stele_oci_json_read(out, NULL, oci, digest)) == 0 &&
 	    !json_is_array(json_object_get(*out, "layers"))) {
 		json_decref(*out);
 		*out = NULL;
 		error = stele_error_setc(STELE_EINVALID,
 			"manifest %s has no layers array", digest);
 	}
-	stele_buf_release(&b);
 	return error;
 }
 

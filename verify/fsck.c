@@ -85,16 +85,13 @@ static void walk_desc(struct fsck *f, const json_t *desc, const char *from, int 
 static void
 walk_json(struct fsck *f, const char *digest, int depth)
 {
-	struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
 	json_t *doc = NULL, *v;
 	size_t i;
 
 	if (depth > MAX_DEPTH || !json_is_true(json_object_get(f->present, digest)))
 		return;
-	if (stele_oci_blob_read(&b, f->oci, digest) < 0 ||
-	    stele_json_parse(&doc, b.ptr, b.len, digest) < 0) {
+	if (stele_oci_json_read(&doc, NULL, f->oci, digest) < 0) {
 		problem(f, "invalid", digest, "%s", stele_error_last());
-		stele_buf_release(&b);
 		return;
 	}
 	if ((v = json_object_get(doc, "config")))
@@ -106,7 +103,6 @@ walk_json(struct fsck *f, const char *digest, int depth)
 	if ((v = json_object_get(doc, "subject")))
 		walk_desc(f, v, digest, depth + 1);
 	json_decref(doc);
-	stele_buf_release(&b);
 }
 
 static void
