@@ -2,33 +2,16 @@
  * cli/env.c and cli/tty.c: the environment read in one place, and the
  * passphrase sources.  Environments are tables, not this process's own.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cmocka.h>
 
 #include "cli/env.h"
 #include "cli/tty.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/init.h"
-
-#define assert_ok(expr) do { \
-	int rc_ = (expr); \
-	if (rc_ < 0) \
-		fail_msg("%s: %d: %s", #expr, rc_, stele_error_last()); \
-} while (0)
-#define assert_err(expr, code, text) do { \
-	int rc_ = (expr); \
-	if (rc_ != (code) || !strstr(stele_error_last(), (text))) \
-		fail_msg("%s: got %d '%s', want %d '%s'", #expr, rc_, \
-			 stele_error_last(), (code), (text)); \
-} while (0)
+#include "tests/unit/unit.h"
 
 /* The environment the test sets: NULL-terminated NAME, VALUE pairs. */
 static const char *const *table;

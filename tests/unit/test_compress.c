@@ -1,13 +1,8 @@
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <cmocka.h>
 #include <libdeflate.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -17,14 +12,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/init.h"
-
-#define assert_ok(expr) \
-	do { \
-		int assert_ok_rc = (expr); \
-		if (assert_ok_rc < 0) \
-			print_error("%s: %s\n", #expr, stele_error_last()); \
-		assert_int_equal(assert_ok_rc, 0); \
-	} while (0)
+#include "tests/unit/unit.h"
 
 #define KIB 1024
 #define MIB (1024 * 1024)

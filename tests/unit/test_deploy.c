@@ -4,15 +4,9 @@
  * that catches it is the one named (the e2e tests t58 cover entries
  * changed without the key, and the registry side).
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cmocka.h>
 
 #include "deploy/journal.h"
 #include "keys/key.h"
@@ -22,18 +16,7 @@
 #include "util/init.h"
 #include "util/json.h"
 #include "verify/policy.h"
-
-#define assert_ok(expr) do { \
-	int rc_ = (expr); \
-	if (rc_ < 0) \
-		fail_msg("%s: %d: %s", #expr, rc_, stele_error_last()); \
-} while (0)
-#define assert_err(expr, code, text) do { \
-	int rc_ = (expr); \
-	if (rc_ != (code) || !strstr(stele_error_last(), (text))) \
-		fail_msg("%s: got %d '%s', want %d '%s'", #expr, rc_, \
-			 stele_error_last(), (code), (text)); \
-} while (0)
+#include "tests/unit/unit.h"
 
 #define NAME "registry.example/app"
 #define V1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"

@@ -2,18 +2,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-
-#include <cmocka.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -22,6 +16,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/init.h"
+#include "tests/unit/unit.h"
 
 /*
  * Layers are written at test time with libarchive's writer (pax_restricted,
@@ -31,15 +26,6 @@
  * parent holding nothing but root.
  */
 
-#define assert_ok(expr) \
-	do { \
-		int rc_ = (expr); \
-		if (rc_ < 0) \
-			fail_msg("%s = %d: %s", #expr, rc_, \
-				 stele_error_last()); \
-	} while (0)
-
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 #define REG(n, d) { .name = (n), .type = T_FILE, .data = (d) }
 #define DIR(n) { .name = (n), .type = T_DIR }
 #define SYM(n, t) { .name = (n), .type = T_SYMLINK, .data = (t) }
@@ -318,7 +304,7 @@ test_extract_dotdot(void **state)
 {
 	const struct tent l[] = { REG("../evil", "x") };
 
-	assert_rejected(*state, l, N(l), "../evil", "escapes the root");
+	assert_rejected(*state, l, NELEM(l), "../evil", "escapes the root");
 	assert_int_equal(dir_count(((struct fixture *)*state)->root, NULL), 0);
 }
 
@@ -327,7 +313,7 @@ test_extract_absolute(void **state)
 {
 	const struct tent l[] = { REG("/abs", "x") };
 
-	assert_rejected(*state, l, N(l), "/abs", "absolute");
+	assert_rejected(*state, l, NELEM(l), "/abs", "absolute");
 	assert_int_equal(dir_count(((struct fixture *)*state)->root, NULL), 0);
 }
 
@@ -336,7 +322,7 @@ test_extract_inner_dotdot(void **state)
 {
 	const struct tent l[] = { REG("a/../../evil", "x") };
 
-	assert_rejected(*state, l, N(l), "a/../../evil", "escapes the root");
+	assert_rejected(*state, l, NELEM(l), "a/../../evil", "escapes the root");
 	/* Refused before anything was created, even "a". */
 	assert_int_equal(dir_count(((struct fixture *)*state)->root, NULL), 0);
 }
@@ -347,7 +333,7 @@ test_extract_dotdot_dir(void **state)
 	const struct tent l[] = { DIR("ok/"), DIR("ok/../..") };
 
 	/* libarchive's writer adds the trailing slash of a directory. */
-	assert_rejected(*state, l, N(l), "ok/../../", "escapes the root");
+	assert_rejected(*state, l, NELEM(l), "ok/../../", "escapes the root");
 }
 
 static void
@@ -359,7 +345,7 @@ test_extract_symlink_then_file(void **state)
 		REG("link/pwned", "owned"),
 	};
 
-	assert_rejected(fx, l, N(l), "link/pwned",
+	assert_rejected(fx, l, NELEM(l), "link/pwned",
 			"crosses the symlink 'link'");
 }
 
@@ -375,7 +361,7 @@ test_extract_symlink_then_dir(void **state)
 	};
 
 	/* Following the link would create "escape" beside root. */
-	assert_rejected(fx, l, N(l), "a/link/sub/pwned",
+	assert_rejected(fx, l, NELEM(l), "a/link/sub/pwned",
 			"crosses the symlink 'a/link'");
 	free(escape);
 }
@@ -389,7 +375,7 @@ test_extract_symlink_dotdot(void **state)
 	};
 	struct stat st;
 
-	assert_rejected(*state, l, N(l), "up/evil", "symlink");
+	assert_rejected(*state, l, NELEM(l), "up/evil", "symlink");
 	/* The symlink itself is data and was created verbatim. */
 	assert_int_equal(lstat_at(*state, "up", &st), 0);
 	assert_true(S_ISLNK(st.st_mode));
@@ -402,7 +388,7 @@ test_extract_hardlink_absolute(void **state)
 	struct stat before, after;
 
 	assert_int_equal(stat("/etc/passwd", &before), 0);
-	assert_rejected(*state, l, N(l), "h", "hardlink target '/etc/passwd'");
+	assert_rejected(*state, l, NELEM(l), "h", "hardlink target '/etc/passwd'");
 	assert_int_equal(stat("/etc/passwd", &after), 0);
 	assert_int_equal(before.st_nlink, after.st_nlink);
 	assert_missing(*state, "h");
@@ -413,7 +399,7 @@ test_extract_hardlink_dotdot(void **state)
 {
 	const struct tent l[] = { HARD("h", "../x") };
 
-	assert_rejected(*state, l, N(l), "h", "escapes the root");
+	assert_rejected(*state, l, NELEM(l), "h", "escapes the root");
 }
 
 static void
@@ -421,7 +407,7 @@ test_extract_hardlink_missing(void **state)
 {
 	const struct tent l[] = { HARD("h", "nope") };
 
-	assert_rejected(*state, l, N(l), "h", "does not exist");
+	assert_rejected(*state, l, NELEM(l), "h", "does not exist");
 }
 
 static void
@@ -429,7 +415,7 @@ test_extract_hardlink_dir(void **state)
 {
 	const struct tent l[] = { DIR("d/"), HARD("h", "d") };
 
-	assert_rejected(*state, l, N(l), "h", "not a regular file");
+	assert_rejected(*state, l, NELEM(l), "h", "not a regular file");
 }
 
 static void
@@ -445,8 +431,8 @@ test_extract_hardlink_symlink(void **state)
 		HARD("h", "s"),
 	};
 
-	assert_rejected(fx, l, N(l), "h", "crosses the symlink 'etc'");
-	assert_rejected(fx, l2, N(l2), "h", "not a regular file");
+	assert_rejected(fx, l, NELEM(l), "h", "crosses the symlink 'etc'");
+	assert_rejected(fx, l2, NELEM(l2), "h", "not a regular file");
 }
 
 static void
@@ -454,7 +440,7 @@ test_extract_chardev(void **state)
 {
 	const struct tent l[] = { { .name = "dev/mem", .type = T_CHR } };
 
-	assert_rejected(*state, l, N(l), "dev/mem", "character devices");
+	assert_rejected(*state, l, NELEM(l), "dev/mem", "character devices");
 	assert_missing(*state, "dev");
 }
 
@@ -463,7 +449,7 @@ test_extract_blockdev(void **state)
 {
 	const struct tent l[] = { { .name = "dev/sda", .type = T_BLK } };
 
-	assert_rejected(*state, l, N(l), "dev/sda", "block devices");
+	assert_rejected(*state, l, NELEM(l), "dev/sda", "block devices");
 	assert_missing(*state, "dev");
 }
 
@@ -474,9 +460,9 @@ test_extract_bad_whiteout(void **state)
 	const struct tent l2[] = { REG(".wh..", "") };
 	const struct tent l3[] = { REG("a/.wh.", "") };
 
-	assert_rejected(*state, l, N(l), "a/.wh...", "malformed whiteout");
-	assert_rejected(*state, l2, N(l2), ".wh..", "malformed whiteout");
-	assert_rejected(*state, l3, N(l3), "a/.wh.", "malformed whiteout");
+	assert_rejected(*state, l, NELEM(l), "a/.wh...", "malformed whiteout");
+	assert_rejected(*state, l2, NELEM(l2), ".wh..", "malformed whiteout");
+	assert_rejected(*state, l3, NELEM(l3), "a/.wh.", "malformed whiteout");
 }
 
 static void
@@ -490,15 +476,15 @@ test_extract_whiteout_through_symlink(void **state)
 	const struct tent l4[] = { REG(".wh.link", "") };
 
 	assert_int_equal(mkdir(keep, 0755), 0);
-	assert_ok(extract(fx, l1, N(l1), F_NONE, 0));
-	assert_int_equal(extract(fx, l2, N(l2), F_NONE, 0), STELE_EINVALID);
+	assert_ok(extract(fx, l1, NELEM(l1), F_NONE, 0));
+	assert_int_equal(extract(fx, l2, NELEM(l2), F_NONE, 0), STELE_EINVALID);
 	assert_non_null(strstr(stele_error_last(), "entry 'link/.wh.keep'"));
-	assert_int_equal(extract(fx, l3, N(l3), F_NONE, 0), STELE_EINVALID);
+	assert_int_equal(extract(fx, l3, NELEM(l3), F_NONE, 0), STELE_EINVALID);
 	assert_non_null(strstr(stele_error_last(),
 			       "entry 'link/.wh..wh..opq'"));
 	assert_true(stele_fs_exists(keep));
 	/* Whiting out the symlink removes the link, not what it points at. */
-	assert_ok(extract(fx, l4, N(l4), F_NONE, 0));
+	assert_ok(extract(fx, l4, NELEM(l4), F_NONE, 0));
 	assert_missing(fx, "link");
 	assert_true(stele_fs_exists(keep));
 	assert_int_equal(dir_count(fx->parent, "root"), 1);
@@ -511,8 +497,8 @@ test_extract_empty_name(void **state)
 	const struct tent l[] = { REG("", "x") };
 	const struct tent l2[] = { REG(".", "x") };
 
-	assert_rejected(*state, l, N(l), "", "empty");
-	assert_rejected(*state, l2, N(l2), ".", "root");
+	assert_rejected(*state, l, NELEM(l), "", "empty");
+	assert_rejected(*state, l2, NELEM(l2), ".", "root");
 }
 
 static void
@@ -520,7 +506,7 @@ test_extract_not_a_dir(void **state)
 {
 	const struct tent l[] = { REG("f", "x"), REG("f/x", "y") };
 
-	assert_rejected(*state, l, N(l), "f/x", "'f' is not a directory");
+	assert_rejected(*state, l, NELEM(l), "f/x", "'f' is not a directory");
 }
 
 static void
@@ -532,12 +518,12 @@ test_extract_long_name(void **state)
 	memset(name, 'a', sizeof(name) - 1);
 	name[sizeof(name) - 1] = '\0';
 	name[100] = '/';
-	assert_int_equal(extract(*state, l, N(l), F_NONE, 0), STELE_EINVALID);
+	assert_int_equal(extract(*state, l, NELEM(l), F_NONE, 0), STELE_EINVALID);
 	assert_non_null(strstr(stele_error_last(), "path is too long"));
 	/* Quoted in the message, but cut short. */
 	assert_non_null(strstr(stele_error_last(), "aaa...': "));
 	name[4090] = '\0';
-	assert_int_equal(extract(*state, l, N(l), F_NONE, 0), STELE_EINVALID);
+	assert_int_equal(extract(*state, l, NELEM(l), F_NONE, 0), STELE_EINVALID);
 	assert_non_null(strstr(stele_error_last(), "longer than 255 bytes"));
 	assert_contained(*state);
 	assert_int_equal(dir_count(((struct fixture *)*state)->root, NULL), 0);
@@ -578,7 +564,7 @@ test_extract_basic(void **state)
 	char buf[64];
 	ssize_t n;
 
-	assert_ok(extract(fx, l, N(l), F_NONE, 0));
+	assert_ok(extract(fx, l, NELEM(l), F_NONE, 0));
 	assert_mode(fx, "etc", S_IFDIR, 0755);
 	assert_mode(fx, "etc/conf", S_IFREG, 0640);
 	assert_content(fx, "etc/conf", "hello\n", 6);
@@ -639,7 +625,7 @@ test_extract_owner(void **state)
 		print_message("skip: not root (cannot chown)\n");
 		skip();
 	}
-	assert_ok(extract(fx, l, N(l), F_NONE, 0));
+	assert_ok(extract(fx, l, NELEM(l), F_NONE, 0));
 	assert_int_equal(lstat_at(fx, "f", &st), 0);
 	assert_int_equal(st.st_uid, 1234);
 	assert_int_equal(st.st_gid, 5678);
@@ -650,7 +636,7 @@ test_extract_owner(void **state)
 	assert_int_equal(lstat_at(fx, "s", &st), 0);
 	assert_int_equal(st.st_uid, 77);
 	assert_int_equal(st.st_gid, 78);
-	assert_ok(extract(fx, l2, N(l2), F_NONE, STELE_EXTRACT_NO_CHOWN));
+	assert_ok(extract(fx, l2, NELEM(l2), F_NONE, STELE_EXTRACT_NO_CHOWN));
 	assert_int_equal(lstat_at(fx, "g", &st), 0);
 	assert_int_equal(st.st_uid, geteuid());
 }
@@ -679,8 +665,8 @@ test_extract_replace(void **state)
 		REG("same", "newest"),
 	};
 
-	assert_ok(extract(fx, l1, N(l1), F_NONE, 0));
-	assert_ok(extract(fx, l2, N(l2), F_NONE, 0));
+	assert_ok(extract(fx, l1, NELEM(l1), F_NONE, 0));
+	assert_ok(extract(fx, l2, NELEM(l2), F_NONE, 0));
 	assert_mode(fx, "r", S_IFREG, 0644);
 	assert_content(fx, "r", "now a file", 10);
 	assert_mode(fx, "f", S_IFDIR, 0755);
@@ -717,8 +703,8 @@ test_extract_whiteout(void **state)
 		REG(".wh.never-existed", ""),
 	};
 
-	assert_ok(extract(fx, l1, N(l1), F_NONE, 0));
-	assert_ok(extract(fx, l2, N(l2), F_NONE, 0));
+	assert_ok(extract(fx, l1, NELEM(l1), F_NONE, 0));
+	assert_ok(extract(fx, l2, NELEM(l2), F_NONE, 0));
 	assert_missing(fx, "a/x");
 	assert_content(fx, "a/y", "y", 1);
 	assert_missing(fx, "b");
@@ -749,8 +735,8 @@ test_extract_opaque(void **state)
 	};
 	char *o = stele_path_join(fx->root, "o");
 
-	assert_ok(extract(fx, l1, N(l1), F_NONE, 0));
-	assert_ok(extract(fx, l2, N(l2), F_NONE, 0));
+	assert_ok(extract(fx, l1, NELEM(l1), F_NONE, 0));
+	assert_ok(extract(fx, l2, NELEM(l2), F_NONE, 0));
 	assert_mode(fx, "o", S_IFDIR, 0710);
 	assert_content(fx, "o/new", "n", 1);
 	assert_int_equal(dir_count(o, "new"), 1);
@@ -773,8 +759,8 @@ test_extract_opaque_root(void **state)
 		REG("new", "n"),
 	};
 
-	assert_ok(extract(fx, l1, N(l1), F_NONE, 0));
-	assert_ok(extract(fx, l2, N(l2), F_NONE, 0));
+	assert_ok(extract(fx, l1, NELEM(l1), F_NONE, 0));
+	assert_ok(extract(fx, l2, NELEM(l2), F_NONE, 0));
 	assert_int_equal(dir_count(fx->root, "new"), 1);
 	assert_contained(fx);
 }
@@ -794,8 +780,8 @@ test_extract_hardlink_layers(void **state)
 	};
 	struct stat st;
 
-	assert_ok(extract(fx, l1, N(l1), F_NONE, 0));
-	assert_ok(extract(fx, l2, N(l2), F_NONE, 0));
+	assert_ok(extract(fx, l1, NELEM(l1), F_NONE, 0));
+	assert_ok(extract(fx, l2, NELEM(l2), F_NONE, 0));
 	assert_content(fx, "bin/tool", "code", 4);
 	assert_int_equal(lstat_at(fx, "lib/a.so", &st), 0);
 	assert_int_equal(st.st_nlink, 3);
@@ -815,7 +801,7 @@ test_extract_utf8_names(void **state)
 		skip();
 	}
 	setlocale(LC_CTYPE, "C");
-	assert_ok(extract(fx, l, N(l), F_NONE, 0));
+	assert_ok(extract(fx, l, NELEM(l), F_NONE, 0));
 	assert_content(fx, "caf\xc3\xa9/na\xc3\xafve", "utf8", 4);
 	assert_content(fx, "bin\xff\xfe", "not utf8", 8);
 }
@@ -833,9 +819,9 @@ test_extract_deep_whiteout(void **state)
 		n += (size_t)snprintf(path + n, sizeof(path) - n, "a/");
 	snprintf(path + n, sizeof(path) - n, "leaf");
 	l1[0] = (struct tent)REG(path, "deep");
-	assert_ok(extract(fx, l1, N(l1), F_NONE, 0));
+	assert_ok(extract(fx, l1, NELEM(l1), F_NONE, 0));
 	assert_content(fx, path, "deep", 4);
-	assert_ok(extract(fx, l2, N(l2), F_NONE, 0));
+	assert_ok(extract(fx, l2, NELEM(l2), F_NONE, 0));
 	assert_missing(fx, "a");
 }
 
@@ -856,7 +842,7 @@ compressed(void **state, enum filter filter)
 		big[i] = (char)((i * 31 + i / 4099) & 0xff);
 	l[1].data = big;
 	l[1].len = len;
-	assert_ok(extract(fx, l, N(l), filter, 0));
+	assert_ok(extract(fx, l, NELEM(l), filter, 0));
 	assert_mode(fx, "dir/big", S_IFREG, 0600);
 	assert_content(fx, "dir/big", big, len);
 	assert_content(fx, "dir/small", "small", 5);
@@ -893,7 +879,7 @@ test_extract_devices_allowed(void **state)
 	struct stat st;
 	int rc;
 
-	rc = extract(fx, l, N(l), F_NONE, STELE_EXTRACT_DEVICES);
+	rc = extract(fx, l, NELEM(l), F_NONE, STELE_EXTRACT_DEVICES);
 	if (rc < 0 && strstr(stele_error_last(), "not permitted")) {
 		print_message("skip: no CAP_MKNOD here\n");
 		skip();
@@ -926,7 +912,7 @@ test_extract_truncated(void **state)
 	}
 	l[0].data = data;
 	l[0].len = len;
-	layer_write(path, l, N(l), F_GZIP);
+	layer_write(path, l, NELEM(l), F_GZIP);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(truncate(path, st.st_size / 2), 0);
 	assert_int_equal(stele_extract_file(path, fx->root, 0, NULL),
@@ -1111,13 +1097,13 @@ test_extract_max_size(void **state)
 	};
 
 	fx->limits.max_size = 11;
-	assert_rejected(fx, l, N(l), "b",
+	assert_rejected(fx, l, NELEM(l), "b",
 			"file of 6 bytes expands the layer past the max-size "
 			"limit of 11 bytes");
 	assert_missing(fx, "b");
 	/* A hardlink adds no content. */
 	fx->limits.max_size = 12;
-	assert_ok(extract(fx, l, N(l), F_NONE, 0));
+	assert_ok(extract(fx, l, NELEM(l), F_NONE, 0));
 	assert_content(fx, "b", "123456", 6);
 }
 
@@ -1130,10 +1116,10 @@ test_extract_max_entries(void **state)
 	};
 
 	fx->limits.max_entries = 3;
-	assert_rejected(fx, l, N(l), ".wh.x",
+	assert_rejected(fx, l, NELEM(l), ".wh.x",
 			"more than 3 entries (the max-entries limit)");
 	fx->limits.max_entries = 4;
-	assert_ok(extract(fx, l, N(l), F_NONE, 0));
+	assert_ok(extract(fx, l, NELEM(l), F_NONE, 0));
 	assert_content(fx, "d/a", "a", 1);
 }
 
@@ -1151,14 +1137,14 @@ test_extract_max_names(void **state)
 	n2[0] = 'b';
 	/* Two entries allowed: 512 bytes of names; these take 598. */
 	fx->limits.max_entries = 2;
-	assert_int_equal(extract(fx, l, N(l), F_NONE, 0), STELE_EINVALID);
+	assert_int_equal(extract(fx, l, NELEM(l), F_NONE, 0), STELE_EINVALID);
 	if (!strstr(stele_error_last(), "entry 'baaa") ||
 	    !strstr(stele_error_last(), "entry names total more than 512 "
 		    "bytes (256 bytes for each of max-entries)"))
 		fail_msg("%s", stele_error_last());
 	assert_contained(fx);
 	fx->limits.max_entries = 3;
-	assert_ok(extract(fx, l, N(l), F_NONE, 0));
+	assert_ok(extract(fx, l, NELEM(l), F_NONE, 0));
 	assert_content(fx, n2, "2", 1);
 }
 
@@ -1174,10 +1160,10 @@ test_extract_depth(void **state)
 		n += (size_t)snprintf(path + n, sizeof(path) - n, "d/");
 	snprintf(path + n, sizeof(path) - n, "f");
 	l[0] = (struct tent)REG(path, "256 deep");
-	assert_ok(extract(fx, l, N(l), F_NONE, 0));
+	assert_ok(extract(fx, l, NELEM(l), F_NONE, 0));
 	assert_content(fx, path, "256 deep", 8);
 	snprintf(path + n, sizeof(path) - n, "d/f");
-	assert_int_equal(extract(fx, l, N(l), F_NONE, 0), STELE_EINVALID);
+	assert_int_equal(extract(fx, l, NELEM(l), F_NONE, 0), STELE_EINVALID);
 	if (!strstr(stele_error_last(), "entry 'd/d/d/") ||
 	    !strstr(stele_error_last(), "path is nested deeper than 256 "
 		    "directories"))
@@ -1194,7 +1180,7 @@ test_extract_long_symlink(void **state)
 
 	memset(target, 'a', sizeof(target) - 1);
 	target[sizeof(target) - 1] = '\0';
-	assert_rejected(*state, l, N(l), "link",
+	assert_rejected(*state, l, NELEM(l), "link",
 			"symlink target is longer than 4095 bytes");
 	assert_missing(*state, "link");
 }

@@ -3,25 +3,14 @@
  * normalisation (containers/image's rules), the policy's identity types
  * and each way a signature's reference is matched or refused.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
-
 #include "util/error.h"
 #include "util/init.h"
 #include "verify/identity.h"
-
-#define assert_ok(expr) do { \
-	int rc_ = (expr); \
-	if (rc_ < 0) \
-		fail_msg("%s: %d: %s", #expr, rc_, stele_error_last()); \
-} while (0)
+#include "tests/unit/unit.h"
 
 #define D1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 

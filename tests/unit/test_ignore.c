@@ -1,27 +1,13 @@
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
-
 #include "builder/ignore.h"
 #include "util/error.h"
 #include "util/init.h"
+#include "tests/unit/unit.h"
 
 /* As libgit2's cl_git_pass: show the library's message on failure. */
-#define assert_ok(expr)                                                       \
-	do {                                                                  \
-		int assert_ok_rc = (expr);                                    \
-		if (assert_ok_rc < 0)                                         \
-			fail_msg("%s failed (%d): %s", #expr, assert_ok_rc,   \
-				 stele_error_last());                         \
-	} while (0)
-
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 struct glob_case {
 	const char *pattern;

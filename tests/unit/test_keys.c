@@ -4,16 +4,10 @@
  * sigstore's Ed25519 and Ed25519ph) and OpenSSL-made ECDSA P-256 ones,
  * round trips and every rejection.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <cmocka.h>
 
 #include "keys/key.h"
 #include "keys/keyfile.h"
@@ -21,18 +15,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/init.h"
-
-#define assert_ok(expr) do { \
-	int rc_ = (expr); \
-	if (rc_ < 0) \
-		fail_msg("%s: %d: %s", #expr, rc_, stele_error_last()); \
-} while (0)
-#define assert_err(expr, code, text) do { \
-	int rc_ = (expr); \
-	if (rc_ != (code) || !strstr(stele_error_last(), (text))) \
-		fail_msg("%s: got %d '%s', want %d '%s'", #expr, rc_, \
-			 stele_error_last(), (code), (text)); \
-} while (0)
+#include "tests/unit/unit.h"
 
 /* go-securesystemslib encrypted/encrypted_test.go: TestDecrypt, kdfVectors. */
 static const char *const gss_vectors[] = {

@@ -1,16 +1,10 @@
 /* Unit tests for oci/: references, layouts and transactions, layer plans. */
-#include <setjmp.h>
 #include <dirent.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <cmocka.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -24,12 +18,7 @@
 #include "util/fs.h"
 #include "util/init.h"
 #include "util/json.h"
-
-#define assert_ok(expr) do { \
-	int rc_ = (expr); \
-	if (rc_ < 0) \
-		fail_msg("%s: %d: %s", #expr, rc_, stele_error_last()); \
-} while (0)
+#include "tests/unit/unit.h"
 
 static void
 test_oci_ref_parse(void **state)

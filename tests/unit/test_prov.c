@@ -1,20 +1,14 @@
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cmocka.h>
 
 #include "builder/provenance.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/init.h"
 #include "util/json.h"
+#include "tests/unit/unit.h"
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define H64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 /* A statement as the builder writes it: two stages, a COPY --from with

@@ -1,12 +1,6 @@
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cmocka.h>
 
 #include "builder/heredoc.h"
 #include "builder/recipe.h"
@@ -14,14 +8,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/init.h"
-
-#define assert_ok(expr) \
-	do { \
-		int assert_ok_rc = (expr); \
-		if (assert_ok_rc < 0) \
-			print_error("%s: %s\n", #expr, stele_error_last()); \
-		assert_int_equal(assert_ok_rc, 0); \
-	} while (0)
+#include "tests/unit/unit.h"
 
 static struct stele_recipe *
 parse(const char *text)

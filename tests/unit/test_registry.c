@@ -7,17 +7,11 @@
  * STELE_TEST_REGISTRY_OTHER (an index's other-platform manifest digest),
  * that manifest must not have been fetched.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <cmocka.h>
 
 #include "oci/image.h"
 #include "registry/auth.h"
@@ -27,12 +21,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/init.h"
-
-#define assert_ok(expr) do { \
-	int rc_ = (expr); \
-	if (rc_ < 0) \
-		fail_msg("%s: %d: %s", #expr, rc_, stele_error_last()); \
-} while (0)
+#include "tests/unit/unit.h"
 
 static char *
 tmpdir(void)

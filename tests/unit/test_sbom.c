@@ -1,12 +1,7 @@
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
 #include <sqlite3.h>
 
 #include "sbom/sbom.h"
@@ -14,12 +9,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/init.h"
-
-#define assert_ok(expr) do { \
-	int rc_ = (expr); \
-	if (rc_ < 0) \
-		fail_msg("%s: %d: %s", #expr, rc_, stele_error_last()); \
-} while (0)
+#include "tests/unit/unit.h"
 
 static void
 pkgs_free(struct stele_sbom__pkgs *ps)

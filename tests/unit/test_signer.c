@@ -3,15 +3,9 @@
  * (a real cosign payload from containers/image's fixtures, and forgeries),
  * and signatures and attestations stored in a layout and checked back.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cmocka.h>
 
 #include "keys/key.h"
 #include "oci/image.h"
@@ -25,18 +19,7 @@
 #include "util/fs.h"
 #include "util/init.h"
 #include "util/json.h"
-
-#define assert_ok(expr) do { \
-	int rc_ = (expr); \
-	if (rc_ < 0) \
-		fail_msg("%s: %d: %s", #expr, rc_, stele_error_last()); \
-} while (0)
-#define assert_err(expr, code, text) do { \
-	int rc_ = (expr); \
-	if (rc_ != (code) || !strstr(stele_error_last(), (text))) \
-		fail_msg("%s: got %d '%s', want %d '%s'", #expr, rc_, \
-			 stele_error_last(), (code), (text)); \
-} while (0)
+#include "tests/unit/unit.h"
 
 #define D0 "sha256:0000000000000000000000000000000000000000000000000000000000000000"
 
