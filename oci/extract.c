@@ -235,9 +235,7 @@ static int
 clean_path(struct extract *x, const char *raw, const char *subject,
 	   char **out)
 {
-	const char *p = raw, *seg;
-	size_t len, sl, n = 0, depth = 0;
-	char *s;
+	size_t len;
 
 	*out = NULL;
 	if (!raw || !*raw)
@@ -246,45 +244,23 @@ clean_path(struct extract *x, const char *raw, const char *subject,
 		return entry_error(x, STELE_EINVALID,
 				   "%s is too long (more than %d bytes)",
 				   subject, NAME_LEN_MAX);
-	if (raw[0] == '/')
+	switch (stele_path_clean_rel(out, raw)) {
+	case STELE_PATH_ABSOLUTE:
 		return entry_error(x, STELE_EINVALID,
 				   "%s is absolute; it escapes the root",
 				   subject);
-	s = stele_xmalloc(len + 1);
-	while (*p) {
-		while (*p == '/')
-			p++;
-		seg = p;
-		while (*p && *p != '/')
-			p++;
-		sl = (size_t)(p - seg);
-		if (sl == 0 || (sl == 1 && seg[0] == '.'))
-			continue;
-		if (sl == 2 && seg[0] == '.' && seg[1] == '.') {
-			free(s);
-			return entry_error(x, STELE_EINVALID,
-					   "%s escapes the root", subject);
-		}
-		if (sl > COMPONENT_MAX) {
-			free(s);
-			return entry_error(x, STELE_EINVALID,
-					   "%s has a component longer than %d bytes",
-					   subject, COMPONENT_MAX);
-		}
-		/* Bounds every recursion over the tree (whiteouts, walks). */
-		if (++depth > STELE_DEPTH_MAX) {
-			free(s);
-			return entry_error(x, STELE_EINVALID,
-					   "%s is nested deeper than %d directories",
-					   subject, STELE_DEPTH_MAX);
-		}
-		if (n)
-			s[n++] = '/';
-		memcpy(s + n, seg, sl);
-		n += sl;
+	case STELE_PATH_DOTDOT:
+		return entry_error(x, STELE_EINVALID,
+				   "%s escapes the root", subject);
+	case STELE_PATH_LONG_COMPONENT:
+		return entry_error(x, STELE_EINVALID,
+				   "%s has a component longer than %d bytes",
+				   subject, COMPONENT_MAX);
+	case STELE_PATH_DEEP:
+		return entry_error(x, STELE_EINVALID,
+				   "%s is nested deeper than %d directories",
+				   subject, STELE_DEPTH_MAX);
 	}
-	s[n] = '\0';
-	*out = s;
 	return 0;
 }
 

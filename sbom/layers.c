@@ -87,35 +87,10 @@ entry_error(struct lctx *x, const char *reason)
 static char *
 clean(const char *raw)
 {
-	size_t len = strlen(raw), n = 0, depth = 0;
-	const char *p = raw, *seg;
 	char *s;
 
-	if (raw[0] == '/' || len > STELE_PATH_MAX)
+	if (strlen(raw) > STELE_PATH_MAX || stele_path_clean_rel(&s, raw))
 		return NULL;
-	s = stele_xmalloc(len + 1);
-	while (*p) {
-		size_t sl;
-
-		while (*p == '/')
-			p++;
-		seg = p;
-		while (*p && *p != '/')
-			p++;
-		sl = (size_t)(p - seg);
-		if (!sl || (sl == 1 && *seg == '.'))
-			continue;
-		if ((sl == 2 && seg[0] == '.' && seg[1] == '.') || sl > 255 ||
-		    ++depth > STELE_DEPTH_MAX) {
-			free(s);
-			return NULL;
-		}
-		if (n)
-			s[n++] = '/';
-		memcpy(s + n, seg, sl);
-		n += sl;
-	}
-	s[n] = '\0';
 	return s;
 }
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "util/error.h"
+#include "util/limits.h"
 #include "util/fs.h"
 
 void *
@@ -356,28 +357,74 @@ stele_path_join(const char *a, const char *b)
 	return stele_xasprintf("%s/%s", a, b);
 }
 
+/* The next component of the path at *p, empty ones and "." skipped: 0 at
+ * the end. */
+static int
+path_next(const char **p, const char **seg, size_t *len)
+{
+	for (;;) {
+		while (**p == '/')
+			(*p)++;
+		if (!**p)
+			return 0;
+		*seg = *p;
+		while (**p && **p != '/')
+			(*p)++;
+		*len = (size_t)(*p - *seg);
+		if (*len != 1 || **seg != '.')
+			return 1;
+	}
+}
+
+#define IS_DOTDOT(seg, sl) ((sl) == 2 && (seg)[0] == '.' && (seg)[1] == '.')
+
+int
+stele_path_clean_rel(char **out, const char *raw)
+{
+	const char *p = raw, *seg;
+	size_t n = 0, sl, depth = 0;
+	char *s;
+	int refusal = 0;
+
+	*out = NULL;
+	if (raw[0] == '/')
+		return STELE_PATH_ABSOLUTE;
+	s = stele_xmalloc(strlen(raw) + 1);
+	while (!refusal && path_next(&p, &seg, &sl)) {
+		if (IS_DOTDOT(seg, sl))
+			refusal = STELE_PATH_DOTDOT;
+		else if (sl > 255)
+			refusal = STELE_PATH_LONG_COMPONENT;
+		/* Bounds every recursion over the tree (whiteouts, walks). */
+		else if (++depth > STELE_DEPTH_MAX)
+			refusal = STELE_PATH_DEEP;
+		if (refusal)
+			break;
+		if (n)
+			s[n++] = '/';
+		memcpy(s + n, seg, sl);
+		n += sl;
+	}
+	if (refusal) {
+		free(s);
+		return refusal;
+	}
+	s[n] = '\0';
+	*out = s;
+	return 0;
+}
+
 char *
 stele_path_clean_abs(const char *path)
 {
 	size_t n = strlen(path);
 	char *out = stele_xmalloc(n + 2);
-	size_t len = 0;
-	const char *p = path;
+	size_t len = 0, sl;
+	const char *p = path, *seg;
 
 	out[len++] = '/';
-	while (*p) {
-		const char *seg;
-		size_t sl;
-
-		while (*p == '/')
-			p++;
-		seg = p;
-		while (*p && *p != '/')
-			p++;
-		sl = (size_t)(p - seg);
-		if (sl == 0 || (sl == 1 && seg[0] == '.'))
-			continue;
-		if (sl == 2 && seg[0] == '.' && seg[1] == '.') {
+	while (path_next(&p, &seg, &sl)) {
+		if (IS_DOTDOT(seg, sl)) {
 			while (len > 1 && out[len - 1] != '/')
 				len--;
 			if (len > 1)

@@ -62,6 +62,21 @@ char *stele_path_join(const char *a, const char *b);
  * Returns a malloc'd string.
  */
 char *stele_path_clean_abs(const char *path);
+/*
+ * A name inside an archive or image, cleaned without resolving anything:
+ * "./a//b/" -> "a/b" ("" is the root itself).  Refused rather than
+ * resolved (how extractors get escaped): an absolute name, a ".."
+ * component, a component longer than 255 bytes, more than
+ * STELE_DEPTH_MAX components.  Returns 0 with *out malloc'd, or which
+ * refusal (no error message is set: the caller names the entry).
+ */
+enum stele_path_refusal {
+	STELE_PATH_ABSOLUTE = 1,
+	STELE_PATH_DOTDOT,
+	STELE_PATH_LONG_COMPONENT,
+	STELE_PATH_DEEP
+};
+int stele_path_clean_rel(char **out, const char *raw);
 
 /* Allocation helpers that abort on OOM (the library treats OOM as fatal). */
 void *stele_xmalloc(size_t n);
