@@ -801,24 +801,6 @@ struct reader {
 	int line;
 };
 
-/* The next line without its line ending ("\r\n" and any trailing "\r"). */
-static int
-next_line(struct reader *rd, const char **s, size_t *n)
-{
-	const char *nl;
-
-	if (rd->p >= rd->end)
-		return 0;
-	nl = memchr(rd->p, '\n', (size_t)(rd->end - rd->p));
-	*s = rd->p;
-	*n = (size_t)((nl ? nl : rd->end) - rd->p);
-	rd->p = nl ? nl + 1 : rd->end;
-	rd->line++;
-	while (*n && (*s)[*n - 1] == '\r')
-		(*n)--;
-	return 1;
-}
-
 /* The next line with its line ending, as heredoc contents keep it. */
 static int
 raw_line(struct reader *rd, const char **s, size_t *n)
@@ -832,6 +814,19 @@ raw_line(struct reader *rd, const char **s, size_t *n)
 	rd->p = nl ? nl + 1 : rd->end;
 	*n = (size_t)(rd->p - *s);
 	rd->line++;
+	return 1;
+}
+
+/* The next line without its line ending ("\r\n" and any trailing "\r"). */
+static int
+next_line(struct reader *rd, const char **s, size_t *n)
+{
+	if (!raw_line(rd, s, n))
+		return 0;
+	if (*n && (*s)[*n - 1] == '\n')
+		(*n)--;
+	while (*n && (*s)[*n - 1] == '\r')
+		(*n)--;
 	return 1;
 }
 

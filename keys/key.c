@@ -114,8 +114,9 @@ stele_seckey_free(struct stele_seckey *k)
 	free(k);
 }
 
-int
-stele_seckey_generate(struct stele_seckey **out)
+/* An Ed25519 key from `seed`, or a random one when it is NULL. */
+static int
+ed25519_new(struct stele_seckey **out, const unsigned char *seed)
 {
 	struct stele_seckey *k = stele_xcalloc(1, sizeof(*k));
 	unsigned char pk[STELE_PK_BYTES];
@@ -127,10 +128,19 @@ stele_seckey_generate(struct stele_seckey **out)
 		return error;
 	}
 	k->type = STELE_KEY_ED25519;
-	crypto_sign_keypair(pk, k->sk->ptr);
+	if (seed)
+		crypto_sign_seed_keypair(pk, k->sk->ptr, seed);
+	else
+		crypto_sign_keypair(pk, k->sk->ptr);
 	stele_pubkey_init(&k->pub, STELE_KEY_ED25519, pk, sizeof(pk));
 	*out = k;
 	return 0;
+}
+
+int
+stele_seckey_generate(struct stele_seckey **out)
+{
+	return ed25519_new(out, NULL);
 }
 
 /*
@@ -183,20 +193,7 @@ stele_seckey_generate_type(struct stele_seckey **out, enum stele_key_type type)
 int
 stele_seckey_from_seed(struct stele_seckey **out, const unsigned char seed[32])
 {
-	struct stele_seckey *k = stele_xcalloc(1, sizeof(*k));
-	unsigned char pk[STELE_PK_BYTES];
-	int error;
-
-	*out = NULL;
-	if ((error = stele_secret_new(&k->sk, crypto_sign_SECRETKEYBYTES)) < 0) {
-		free(k);
-		return error;
-	}
-	k->type = STELE_KEY_ED25519;
-	crypto_sign_seed_keypair(pk, k->sk->ptr, seed);
-	stele_pubkey_init(&k->pub, STELE_KEY_ED25519, pk, sizeof(pk));
-	*out = k;
-	return 0;
+	return ed25519_new(out, seed);
 }
 
 /* The uncompressed point of an EC key OpenSSL holds. */
