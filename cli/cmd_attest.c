@@ -102,21 +102,31 @@ attest_sbom(const struct stele_seckey *k, const struct stele_image *img,
 	return code;
 }
 
+/* The image a build just wrote to `ref`'s layout, by digest. */
+static int
+open_built(struct stele_image **img, const struct stele_ref *ref,
+	   const char *digest)
+{
+	struct stele_oci *oci = NULL;
+	int error;
+
+	if ((error = stele_oci_open(&oci, ref->dir, 0)) < 0 ||
+	    (error = stele_image_load(img, oci, NULL, digest)) < 0) {
+		stele_oci_free(oci);
+		return cli_fail(error);
+	}
+	return EXIT_OK;
+}
+
 int
 cli_attest_sbom_built(const struct stele_seckey *k, const struct stele_ref *ref,
 		      const char *digest, int fmt)
 {
-	struct stele_oci *oci = NULL;
 	struct stele_image *img = NULL;
-	int error, code;
+	int code;
 
-	if ((error = stele_oci_open(&oci, ref->dir, 0)) < 0)
-		return cli_fail(error);
-	if ((error = stele_image_load(&img, oci, NULL, digest)) < 0) {
-		stele_oci_free(oci);
-		return cli_fail(error);
-	}
-	code = attest_sbom(k, img, ref, fmt, stderr);
+	if ((code = open_built(&img, ref, digest)) == EXIT_OK)
+		code = attest_sbom(k, img, ref, fmt, stderr);
 	stele_image_free(img);
 	return code;
 }
@@ -125,17 +135,11 @@ int
 cli_attest_built(const struct stele_seckey *k, const struct stele_ref *ref,
 		 const char *digest)
 {
-	struct stele_oci *oci = NULL;
 	struct stele_image *img = NULL;
-	int error, code;
+	int code;
 
-	if ((error = stele_oci_open(&oci, ref->dir, 0)) < 0)
-		return cli_fail(error);
-	if ((error = stele_image_load(&img, oci, NULL, digest)) < 0) {
-		stele_oci_free(oci);
-		return cli_fail(error);
-	}
-	code = attest(k, img, stderr);
+	if ((code = open_built(&img, ref, digest)) == EXIT_OK)
+		code = attest(k, img, stderr);
 	stele_image_free(img);
 	return code;
 }
