@@ -16,7 +16,7 @@
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 const char *
-build_arg_value(struct build *b, const char *name)
+stele_build__arg_value(struct build *b, const char *name)
 {
 	size_t i, n = strlen(name);
 
@@ -90,7 +90,7 @@ put_json(struct build *b, json_t *v, char digest[STELE_DIGEST_STRLEN],
 }
 
 int
-build_assemble(struct build *b, struct stage *s, struct stele_build_result *out)
+stele_build__assemble(struct build *b, struct stage *s, struct stele_build_result *out)
 {
 	char cdig[STELE_DIGEST_STRLEN];
 	uint64_t csize, msize;
@@ -207,11 +207,11 @@ build_setup(struct build *b)
 			json_object_set_new(b->lock, "git", json_object());
 	}
 	if (stele_git_is_spec(ctx)) {
-		if ((error = build_git_open(b, &b->git, ctx)) < 0 ||
+		if ((error = stele_build__git_open(b, &b->git, ctx)) < 0 ||
 		    (error = stele_context_open_git(&b->ctx, b->git)) < 0)
 			goto out;
 		fallback = b->git->commit_time;
-		build_progress(b, "context %s at %s", b->git->uri, b->git->commit);
+		stele_build__progress(b, "context %s at %s", b->git->uri, b->git->commit);
 	} else if ((error = stele_context_open_dir(&b->ctx, ctx)) < 0) {
 		goto out;
 	}
@@ -222,7 +222,7 @@ build_setup(struct build *b)
 					text.ptr ? text.ptr : "", text.len)) < 0)
 		goto out;
 	if (b->recipe->syntax)
-		build_progress(b, "warning: %s:%d: the syntax directive '%s' "
+		stele_build__progress(b, "warning: %s:%d: the syntax directive '%s' "
 			       "is not run: stele reads the recipe itself, "
 			       "as Dockerfile syntax 1", b->recipe->path,
 			       b->recipe->syntax_line, b->recipe->syntax);
@@ -230,7 +230,7 @@ build_setup(struct build *b)
 		b->cache = NULL;
 	} else if ((error = stele_cache_open(&b->cache, b->o->dirs->cache)) < 0) {
 		/* Without a cache the build still works, only slower. */
-		build_progress(b, "warning: %s; building without a cache",
+		stele_build__progress(b, "warning: %s; building without a cache",
 			       stele_error_last());
 		b->cache = NULL;
 	}
@@ -298,11 +298,11 @@ stele_build(struct stele_build_result *out, const struct stele_build_opts *o)
 		size_t j;
 
 		for (j = 0; j < in->npairs && !error; j++) {
-			const char *given = build_arg_value(&b, in->pairs[j].key);
+			const char *given = stele_build__arg_value(&b, in->pairs[j].key);
 			char *v = NULL;
 
 			if (!given && in->pairs[j].value)
-				error = build_expand(&v, &b, NULL, in, in->pairs[j].value);
+				error = stele_build__expand(&v, &b, NULL, in, in->pairs[j].value);
 			json_object_set_new(b.global_args, in->pairs[j].key,
 					    given ? json_string(given) :
 					    v ? json_string(v) : json_null());
@@ -311,24 +311,24 @@ stele_build(struct stele_build_result *out, const struct stele_build_opts *o)
 		if (error)
 			goto out;
 	}
-	if ((error = build_plan_stages(&b, o->target)) < 0)
+	if ((error = stele_build__plan_stages(&b, o->target)) < 0)
 		goto out;
 	for (i = 0; i <= b.final; i++)
-		if ((error = build_run_stage(&b, b.stages[i])) < 0)
+		if ((error = stele_build__run_stage(&b, b.stages[i])) < 0)
 			goto out;
 	args = json_object();
 	for (i = 0; i < o->nbuild_args; i++) {
 		const char *a = o->build_args[i], *eq = strchr(a, '=');
 		char *k = eq ? stele_xstrndup(a, (size_t)(eq - a)) : stele_xstrdup(a);
-		const char *v = build_arg_value(&b, k);
+		const char *v = stele_build__arg_value(&b, k);
 
 		json_object_set_new(args, k, json_string(v ? v : ""));
 		if (!json_object_get(b.used_args, k) && !json_object_get(b.global_args, k))
-			build_progress(&b, "warning: build argument '%s' was not consumed", k);
+			stele_build__progress(&b, "warning: build argument '%s' was not consumed", k);
 		free(k);
 	}
 	json_object_set_new(b.prov.external, "buildArgs", args);
-	if ((error = build_assemble(&b, b.stages[b.final], out)) < 0 ||
+	if ((error = stele_build__assemble(&b, b.stages[b.final], out)) < 0 ||
 	    (error = stele_txn_commit(b.txn)) < 0)
 		goto out;
 	if (b.lock && !o->locked) {
@@ -342,9 +342,9 @@ stele_build(struct stele_build_result *out, const struct stele_build_opts *o)
 		if (error < 0)
 			goto out;
 	}
-	build_progress(&b, "%zu step%s from the cache, %zu built", b.cache_hits,
+	stele_build__progress(&b, "%zu step%s from the cache, %zu built", b.cache_hits,
 		       b.cache_hits == 1 ? "" : "s", b.cache_misses);
 out:
-	build_free(&b);
+	stele_build__free(&b);
 	return error;
 }

@@ -22,7 +22,7 @@
 
 
 void
-build_progress(struct build *b, const char *fmt, ...)
+stele_build__progress(struct build *b, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -36,7 +36,7 @@ build_progress(struct build *b, const char *fmt, ...)
 }
 
 int
-build_instr_error(struct build *b, const struct stele_instr *in, int code)
+stele_build__instr_error(struct build *b, const struct stele_instr *in, int code)
 {
 	return stele_error_prefix(code, "%s:%d: %s", b->recipe->path, in->line,
 				  in->keyword);
@@ -90,7 +90,7 @@ global_lookup(void *payload, const char *name)
 }
 
 int
-build_expand(char **out, struct build *b, struct stage *s,
+stele_build__expand(char **out, struct build *b, struct stage *s,
 	     const struct stele_instr *in, const char *word)
 {
 	int error = stele_recipe_expand(out, word, b->recipe->escape,
@@ -98,23 +98,23 @@ build_expand(char **out, struct build *b, struct stage *s,
 					s ? (void *)s : (void *)b);
 
 	if (error < 0)
-		return build_instr_error(b, in, error);
+		return stele_build__instr_error(b, in, error);
 	return 0;
 }
 
 int
-build_expand_raw(char **out, struct build *b, struct stage *s,
+stele_build__expand_raw(char **out, struct build *b, struct stage *s,
 		 const struct stele_instr *in, const char *text)
 {
 	int error = stele_recipe_expand_raw(out, text, stage_lookup, s);
 
 	if (error < 0)
-		return build_instr_error(b, in, error);
+		return stele_build__instr_error(b, in, error);
 	return 0;
 }
 
 void
-stage_set_env(struct stage *s, const char *key, const char *value)
+stele_build__stage_set_env(struct stage *s, const char *key, const char *value)
 {
 	json_t *env = json_object_get(s->config, "Env"), *v;
 	size_t i, n = strlen(key);
@@ -138,7 +138,7 @@ stage_set_env(struct stage *s, const char *key, const char *value)
 }
 
 void
-stage_history(struct build *b, struct stage *s, const char *created_by,
+stele_build__stage_history(struct build *b, struct stage *s, const char *created_by,
 	      int empty)
 {
 	json_t *h = json_pack("{s:s,s:s}", "created", b->created, "created_by",
@@ -168,7 +168,7 @@ extract_layer(struct build *b, const char *digest, const char *root)
 
 /* A stage's layer records in the provenance's form; new reference. */
 json_t *
-build_prov_records(struct build *b, json_t *prov_layers)
+stele_build__prov_records(struct build *b, json_t *prov_layers)
 {
 	json_t *out = json_array(), *l;
 	size_t i;
@@ -187,7 +187,7 @@ build_prov_records(struct build *b, json_t *prov_layers)
 
 /* Record a new layer: image order, provenance and the stage's rootfs. */
 int
-stage_add_layer(struct build *b, struct stage *s, const struct stele_instr *in,
+stele_build__stage_add_layer(struct build *b, struct stage *s, const struct stele_instr *in,
 		const struct stele_layer_result *r, json_t *inputs)
 {
 	json_t *v;
@@ -206,7 +206,7 @@ stage_add_layer(struct build *b, struct stage *s, const struct stele_instr *in,
 		if (kind && !strcmp(kind, "stage") && idx >= 0 &&
 		    (size_t)idx < b->nstages && b->stages[idx])
 			json_object_set_new(v, "steps",
-				build_prov_records(b, b->stages[idx]->prov_layers));
+				stele_build__prov_records(b, b->stages[idx]->prov_layers));
 	}
 	json_array_append_new(s->layers, stele_descriptor(r->media_type,
 							  r->digest, r->size));
@@ -216,7 +216,7 @@ stage_add_layer(struct build *b, struct stage *s, const struct stele_instr *in,
 		"size", (json_int_t)r->size, "diffID", r->diff_id,
 		"stage", s->label, "line", in->line, "instruction", in->text,
 		"inputs", inputs ? inputs : json_array(), "base", 0));
-	stage_history(b, s, in->text, 0);
+	stele_build__stage_history(b, s, in->text, 0);
 	return 0;
 }
 
@@ -226,7 +226,7 @@ stage_add_layer(struct build *b, struct stage *s, const struct stele_instr *in,
  * for nothing.
  */
 int
-stage_sync(struct build *b, struct stage *s)
+stele_build__stage_sync(struct build *b, struct stage *s)
 {
 	size_t n = json_array_size(s->layers);
 	int error;
@@ -277,7 +277,7 @@ from_image(struct build *b, struct stage *s, const struct stele_instr *in,
 	char top[STELE_DIGEST_STRLEN] = "";
 
 	if ((error = stele_ref_parse(&ref, image, stele_build__store(b))) < 0)
-		return build_instr_error(b, in, error);
+		return stele_build__instr_error(b, in, error);
 	{
 		/* A rebuild's pins, then the lock file: the base exactly as
 		 * recorded, by digest. */
@@ -289,7 +289,7 @@ from_image(struct build *b, struct stage *s, const struct stele_instr *in,
 			pin = json_string_value(locked);
 		if (!pin && b->o->locked) {
 			stele_ref_free(ref);
-			return build_instr_error(b, in, stele_error_setc(STELE_EINVALID,
+			return stele_build__instr_error(b, in, stele_error_setc(STELE_EINVALID,
 				"base '%s' is not in the lock file '%s' (--locked)",
 				image, b->o->lock));
 		}
@@ -299,7 +299,7 @@ from_image(struct build *b, struct stage *s, const struct stele_instr *in,
 			free(ref->refname);
 			ref->refname = NULL;
 		} else if (!ref->digest) {
-			build_progress(b, "warning: base '%s' is named by a tag; "
+			stele_build__progress(b, "warning: base '%s' is named by a tag; "
 				       "pin it by digest (or use --lock)", image);
 		}
 	}
@@ -313,7 +313,7 @@ from_image(struct build *b, struct stage *s, const struct stele_instr *in,
 
 		if (b->o->registry)
 			ro = *b->o->registry;
-		build_progress(b, "  pulling %s", spec);
+		stele_build__progress(b, "  pulling %s", spec);
 		error = store ? stele_registry_pull_to(&img, top, store, spec, &ro) :
 			stele_error_setc(STELE_EINVALID,
 				"no local store to keep a pulled base in");
@@ -323,7 +323,7 @@ from_image(struct build *b, struct stage *s, const struct stele_instr *in,
 	}
 	if (error < 0) {
 		stele_error_prefix(error, "base image '%s'", image);
-		error = build_instr_error(b, in, error);
+		error = stele_build__instr_error(b, in, error);
 		goto out;
 	}
 	for (i = 0; i < stele_image_nlayers(img); i++) {
@@ -333,7 +333,7 @@ from_image(struct build *b, struct stage *s, const struct stele_instr *in,
 			if (!d)
 				error = stele_error_setc(STELE_EINVALID,
 					"base image '%s' has a layer without digest", image);
-			error = build_instr_error(b, in, error);
+			error = stele_build__instr_error(b, in, error);
 			goto out;
 		}
 	}
@@ -388,7 +388,7 @@ do_from(struct build *b, struct stage *s, const struct stele_instr *in)
 	char *image = NULL;
 	int error;
 
-	if ((error = build_expand(&image, b, NULL, in, in->args[0])) < 0)
+	if ((error = stele_build__expand(&image, b, NULL, in, in->args[0])) < 0)
 		return error;
 	if (!strcmp(image, "scratch")) {
 		error = 0;
@@ -418,7 +418,7 @@ do_from(struct build *b, struct stage *s, const struct stele_instr *in)
 /* ---- the build cache ---- */
 
 json_t *
-step_key(struct build *b, struct stage *s, const struct stele_instr *in)
+stele_build__step_key(struct build *b, struct stage *s, const struct stele_instr *in)
 {
 	json_t *key = json_pack("{s:i,s:s,s:O,s:O,s:O,s:O,s:s,s:I,s:s,s:s,s:i}",
 		"v", 1, "kind", in->keyword, "parent", s->diff_ids,
@@ -443,7 +443,7 @@ step_key(struct build *b, struct stage *s, const struct stele_instr *in)
 }
 
 int
-step_cache_hit(struct build *b, struct stage *s, const struct stele_instr *in,
+stele_build__step_cache_hit(struct build *b, struct stage *s, const struct stele_instr *in,
 	       json_t *key, char hex[65])
 {
 	struct stele_layer_result r;
@@ -451,17 +451,17 @@ step_cache_hit(struct build *b, struct stage *s, const struct stele_instr *in,
 	int error;
 
 	if ((error = stele_cache_key(hex, key)) < 0)
-		return build_instr_error(b, in, error);
+		return stele_build__instr_error(b, in, error);
 	if (!b->cache || b->o->no_cache)
 		return 0;
 	if ((error = stele_cache_get(&e, b->cache, hex, b->txn)) == STELE_ENOTFOUND)
 		return 0;
 	if (error < 0)
-		return build_instr_error(b, in, error);
+		return stele_build__instr_error(b, in, error);
 	if (json_is_true(json_object_get(e, "empty"))) {
-		build_progress(b, "  cache hit: no layer");
+		stele_build__progress(b, "  cache hit: no layer");
 		b->cache_hits++;
-		stage_history(b, s, in->text, 1);
+		stele_build__stage_history(b, s, in->text, 1);
 		json_decref(e);
 		return 1;
 	}
@@ -473,27 +473,27 @@ step_cache_hit(struct build *b, struct stage *s, const struct stele_instr *in,
 	snprintf(r.media_type, sizeof(r.media_type), "%s",
 		 stele_json_str(l, "mediaType") ? stele_json_str(l, "mediaType") : "");
 	r.size = (uint64_t)json_integer_value(json_object_get(l, "size"));
-	build_progress(b, "  cache hit: layer %s", r.digest);
+	stele_build__progress(b, "  cache hit: layer %s", r.digest);
 	b->cache_hits++;
-	error = stage_add_layer(b, s, in, &r,
+	error = stele_build__stage_add_layer(b, s, in, &r,
 				json_incref(json_object_get(e, "inputs")));
 	json_decref(e);
 	return error < 0 ? error : 1;
 }
 
 void
-step_cache_store_empty(struct build *b, const char *hex)
+stele_build__step_cache_store_empty(struct build *b, const char *hex)
 {
 	json_t *e = json_pack("{s:b}", "empty", 1);
 
 	b->cache_misses++;
 	if (b->cache && stele_cache_put(b->cache, hex, e, b->txn) < 0)
-		build_progress(b, "  warning: %s", stele_error_last());
+		stele_build__progress(b, "  warning: %s", stele_error_last());
 	json_decref(e);
 }
 
 void
-step_cache_store(struct build *b, struct stage *s, const char *hex)
+stele_build__step_cache_store(struct build *b, struct stage *s, const char *hex)
 {
 	json_t *l = json_array_get(s->layers, json_array_size(s->layers) - 1);
 	json_t *p = json_array_get(s->prov_layers,
@@ -508,7 +508,7 @@ step_cache_store(struct build *b, struct stage *s, const char *hex)
 		      "inputs", json_object_get(p, "inputs"));
 	/* A cache that cannot be written is not a failed build. */
 	if (stele_cache_put(b->cache, hex, e, b->txn) < 0)
-		build_progress(b, "  warning: %s", stele_error_last());
+		stele_build__progress(b, "  warning: %s", stele_error_last());
 	json_decref(e);
 }
 
@@ -522,13 +522,13 @@ do_arg(struct build *b, struct stage *s, const struct stele_instr *in)
 
 	for (i = 0; i < in->npairs && !error; i++) {
 		const char *name = in->pairs[i].key;
-		const char *given = build_arg_value(b, name);
+		const char *given = stele_build__arg_value(b, name);
 		char *val = NULL;
 
 		if (given) {
 			val = stele_xstrdup(given);
 		} else if (in->pairs[i].value) {
-			error = build_expand(&val, b, s, in, in->pairs[i].value);
+			error = stele_build__expand(&val, b, s, in, in->pairs[i].value);
 		} else if (s && json_object_get(b->global_args, name)) {
 			val = stele_xstrdup(json_string_value(
 				json_object_get(b->global_args, name)));
@@ -564,8 +564,8 @@ do_pairs(struct build *b, struct stage *s, const struct stele_instr *in,
 	vals = stele_xcalloc(in->npairs, sizeof(char *));
 	/* All values see the environment from before this instruction. */
 	for (i = 0; i < in->npairs && !error; i++)
-		if ((error = build_expand(&keys[i], b, s, in, in->pairs[i].key)) == 0)
-			error = build_expand(&vals[i], b, s, in,
+		if ((error = stele_build__expand(&keys[i], b, s, in, in->pairs[i].key)) == 0)
+			error = stele_build__expand(&vals[i], b, s, in,
 					     in->pairs[i].value ? in->pairs[i].value : "");
 	if (!error && !env) {
 		labels = json_object_get(s->config, "Labels");
@@ -576,10 +576,10 @@ do_pairs(struct build *b, struct stage *s, const struct stele_instr *in,
 	}
 	for (i = 0; i < in->npairs && !error; i++) {
 		if (!*keys[i]) {
-			error = build_instr_error(b, in, stele_error_setc(
+			error = stele_build__instr_error(b, in, stele_error_setc(
 				STELE_EINVALID, "empty name"));
 		} else if (env) {
-			stage_set_env(s, keys[i], vals[i]);
+			stele_build__stage_set_env(s, keys[i], vals[i]);
 		} else {
 			json_object_set_new(labels, keys[i], json_string(vals[i]));
 		}
@@ -630,12 +630,12 @@ do_expose(struct build *b, struct stage *s, const struct stele_instr *in)
 		char *w = NULL, *tok, *save = NULL, **list;
 		const char *why;
 
-		if ((error = build_expand(&w, b, s, in, in->args[i])) < 0)
+		if ((error = stele_build__expand(&w, b, s, in, in->args[i])) < 0)
 			break;
 		for (tok = strtok_r(w, " \t\n\r\v\f", &save); tok && !error;
 		     tok = strtok_r(NULL, " \t\n\r\v\f", &save)) {
 			if (stele_value_ports(&list, &n, tok, &why) < 0) {
-				error = build_instr_error(b, in, stele_error_setc(
+				error = stele_build__instr_error(b, in, stele_error_setc(
 					STELE_EINVALID, "invalid port '%s': %s",
 					tok, why));
 				break;
@@ -648,7 +648,7 @@ do_expose(struct build *b, struct stage *s, const struct stele_instr *in)
 			free(list);
 			/* Ranges are cheap to write and costly to expand. */
 			if (total > (1u << 18))
-				error = build_instr_error(b, in, stele_error_setc(
+				error = stele_build__instr_error(b, in, stele_error_setc(
 					STELE_EINVALID, "more than %u ports",
 					1u << 18));
 		}
@@ -672,10 +672,10 @@ do_volume(struct build *b, struct stage *s, const struct stele_instr *in)
 	for (i = 0; i < in->nargs && !error; i++) {
 		char *v = NULL;
 
-		if ((error = build_expand(&v, b, s, in, in->args[i])) < 0)
+		if ((error = stele_build__expand(&v, b, s, in, in->args[i])) < 0)
 			break;
 		if (!*v)
-			error = build_instr_error(b, in, stele_error_setc(
+			error = stele_build__instr_error(b, in, stele_error_setc(
 				STELE_EINVALID, "VOLUME specified can not be "
 				"an empty string"));
 		else
@@ -747,7 +747,7 @@ do_meta(struct build *b, struct stage *s, const struct stele_instr *in)
 		error = do_pairs(b, s, in, 0);
 		break;
 	case STELE_I_USER:
-		if ((error = build_expand(&v, b, s, in, in->args[0])) == 0)
+		if ((error = stele_build__expand(&v, b, s, in, in->args[0])) == 0)
 			json_object_set_new(s->config, "User", json_string(v));
 		break;
 	case STELE_I_EXPOSE:
@@ -770,7 +770,7 @@ do_meta(struct build *b, struct stage *s, const struct stele_instr *in)
 
 		free(t);
 		if (!js)
-			return build_instr_error(b, in, stele_error_setc(
+			return stele_build__instr_error(b, in, stele_error_setc(
 				STELE_EINVALID, "the trigger is not UTF-8 text"));
 		if (!json_is_array(ob)) {
 			ob = json_array();
@@ -781,10 +781,10 @@ do_meta(struct build *b, struct stage *s, const struct stele_instr *in)
 		return 0;
 	}
 	case STELE_I_STOPSIGNAL:
-		if ((error = build_expand(&v, b, s, in, in->args[0])) < 0)
+		if ((error = stele_build__expand(&v, b, s, in, in->args[0])) < 0)
 			break;
 		if (!stele_value_signal(v))
-			error = build_instr_error(b, in, stele_error_setc(
+			error = stele_build__instr_error(b, in, stele_error_setc(
 				STELE_EINVALID, "invalid signal '%s'", v));
 		else
 			json_object_set_new(s->config, "StopSignal", json_string(v));
@@ -807,7 +807,7 @@ do_meta(struct build *b, struct stage *s, const struct stele_instr *in)
 	}
 	free(v);
 	if (!error)
-		stage_history(b, s, in->text, 1);
+		stele_build__stage_history(b, s, in->text, 1);
 	return error;
 }
 
@@ -820,38 +820,38 @@ do_workdir(struct build *b, struct stage *s, const struct stele_instr *in)
 	size_t before = json_array_size(s->layers);
 	int error;
 
-	if ((error = build_expand(&w, b, s, in, in->args[0])) < 0)
+	if ((error = stele_build__expand(&w, b, s, in, in->args[0])) < 0)
 		return error;
 	joined = w[0] == '/' ? stele_xstrdup(w) :
 		 stele_xasprintf("%s/%s", cur && *cur ? cur : "/", w);
 	abs = stele_path_clean_abs(joined);
 	/* Whether the directory must be made depends on the filesystem:
 	 * cached, so a rebuild need not extract it. */
-	key = step_key(b, s, in);
+	key = stele_build__step_key(b, s, in);
 	json_object_set_new(key, "dir", json_string(abs));
-	error = step_cache_hit(b, s, in, key, hex);
+	error = stele_build__step_cache_hit(b, s, in, key, hex);
 	json_decref(key);
 	json_object_set_new(s->config, "WorkingDir", json_string(abs));
 	if (error)
 		goto out;
-	if ((error = stage_sync(b, s)) < 0) {
-		error = build_instr_error(b, in, error);
+	if ((error = stele_build__stage_sync(b, s)) < 0) {
+		error = stele_build__instr_error(b, in, error);
 		goto out;
 	}
 	/* Whether it exists in the image: links followed inside the rootfs. */
 	if ((error = stele_root_host_path(&host, s->rootfs, abs,
 					  STELE_ROOT_FOLLOW)) < 0) {
-		error = build_instr_error(b, in, error);
+		error = stele_build__instr_error(b, in, error);
 		goto out;
 	}
 	if (stele_fs_exists(host) || !strcmp(abs, "/"))
-		stage_history(b, s, in->text, 1);
+		stele_build__stage_history(b, s, in->text, 1);
 	else
-		error = build_mkdir_layer(b, s, in, abs);
+		error = stele_build__mkdir_layer(b, s, in, abs);
 	if (!error && json_array_size(s->layers) > before)
-		step_cache_store(b, s, hex);
+		stele_build__step_cache_store(b, s, hex);
 	else if (!error)
-		step_cache_store_empty(b, hex);
+		stele_build__step_cache_store_empty(b, hex);
 out:
 	error = error < 0 ? error : 0;
 	free(host);
@@ -893,14 +893,14 @@ run_triggers(struct build *b, struct stage *s, const struct stele_instr *from)
 			error = stele_recipe_parse_trigger(&r, "ONBUILD trigger",
 							   text, strlen(text));
 		if (error < 0) {
-			error = build_instr_error(b, from, error);
+			error = stele_build__instr_error(b, from, error);
 			break;
 		}
 		/* Errors name the FROM's line and "ONBUILD RUN" (say). */
 		r->instrs[0].line = from->line;
 		snprintf(kw, sizeof(kw), "ONBUILD %s", r->instrs[0].keyword);
 		r->instrs[0].keyword = kw;
-		build_progress(b, "%s:%d: ONBUILD %s", b->recipe->path,
+		stele_build__progress(b, "%s:%d: ONBUILD %s", b->recipe->path,
 			       from->line, r->instrs[0].text);
 		error = dispatch(b, s, &r->instrs[0]);
 		stele_recipe_free(r);
@@ -923,39 +923,39 @@ dispatch(struct build *b, struct stage *s, const struct stele_instr *in)
 		return error;
 	case STELE_I_ARG:
 		if ((error = do_arg(b, s, in)) == 0)
-			stage_history(b, s, in->text, 1);
+			stele_build__stage_history(b, s, in->text, 1);
 		return error;
 	case STELE_I_WORKDIR:
 		return do_workdir(b, s, in);
 	case STELE_I_COPY:
 	case STELE_I_ADD:
-		return build_copy(b, s, in);
+		return stele_build__copy(b, s, in);
 	case STELE_I_RUN:
-		return build_run(b, s, in);
+		return stele_build__run(b, s, in);
 	default:
 		return do_meta(b, s, in);
 	}
 }
 
 int
-build_run_stage(struct build *b, struct stage *s)
+stele_build__run_stage(struct build *b, struct stage *s)
 {
 	size_t i;
 	int error = 0;
 
-	build_progress(b, "stage %zu%s%s", s->index, s->name ? " " : "",
+	stele_build__progress(b, "stage %zu%s%s", s->index, s->name ? " " : "",
 		       s->name ? s->name : "");
 	for (i = s->first; i < s->end && !error; i++) {
 		const struct stele_instr *in = &b->recipe->instrs[i];
 
-		build_progress(b, "%s:%d: %s", b->recipe->path, in->line, in->text);
+		stele_build__progress(b, "%s:%d: %s", b->recipe->path, in->line, in->text);
 		error = dispatch(b, s, in);
 	}
 	return error;
 }
 
 int
-build_plan_stages(struct build *b, const char *target)
+stele_build__plan_stages(struct build *b, const char *target)
 {
 	size_t i, n = 0;
 	struct stele_recipe *r = b->recipe;
@@ -1014,7 +1014,7 @@ build_plan_stages(struct build *b, const char *target)
 }
 
 void
-build_free(struct build *b)
+stele_build__free(struct build *b)
 {
 	size_t i;
 
@@ -1039,7 +1039,7 @@ build_free(struct build *b)
 }
 
 int
-build_git_open(struct build *b, struct stele_git_source **out, const char *spec)
+stele_build__git_open(struct build *b, struct stele_git_source **out, const char *spec)
 {
 	const char *commit = json_string_value(json_object_get(
 		json_object_get(b->lock, "git"), spec));

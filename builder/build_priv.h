@@ -70,63 +70,73 @@ stele_build__store(const struct build *b)
 	return b->o->dirs ? b->o->dirs->store : NULL;
 }
 
-void build_progress(struct build *b, const char *fmt, ...)
+void stele_build__progress(struct build *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Prefix the current error with "FILE:LINE: KEYWORD". Returns code. */
-int build_instr_error(struct build *b, const struct stele_instr *in, int code);
-int build_expand(char **out, struct build *b, struct stage *s,
-		 const struct stele_instr *in, const char *word);
+int stele_build__instr_error(struct build *b, const struct stele_instr *in,
+			     int code);
+int stele_build__expand(char **out, struct build *b, struct stage *s,
+			const struct stele_instr *in, const char *word);
 /* A COPY/ADD heredoc's content, expanded with quotes kept (ExpandRaw). */
-int build_expand_raw(char **out, struct build *b, struct stage *s,
-		     const struct stele_instr *in, const char *text);
-const char *build_arg_value(struct build *b, const char *name);
-void stage_history(struct build *b, struct stage *s, const char *created_by,
-		   int empty);
-void stage_set_env(struct stage *s, const char *key, const char *value);
-json_t *build_prov_records(struct build *b, json_t *prov_layers);
-int stage_add_layer(struct build *b, struct stage *s,
-		    const struct stele_instr *in,
-		    const struct stele_layer_result *r, json_t *inputs);
+int stele_build__expand_raw(char **out, struct build *b, struct stage *s,
+			    const struct stele_instr *in, const char *text);
+const char *stele_build__arg_value(struct build *b, const char *name);
+void stele_build__stage_history(struct build *b, struct stage *s,
+				const char *created_by, int empty);
+void stele_build__stage_set_env(struct stage *s, const char *key,
+				const char *value);
+json_t *stele_build__prov_records(struct build *b, json_t *prov_layers);
+int stele_build__stage_add_layer(struct build *b, struct stage *s,
+				 const struct stele_instr *in,
+				 const struct stele_layer_result *r,
+				 json_t *inputs);
 /* Extract the layers not yet applied to the stage's rootfs. */
-int stage_sync(struct build *b, struct stage *s);
+int stele_build__stage_sync(struct build *b, struct stage *s);
 /*
- * The build cache around a layer-producing step.  step_key() starts the key
- * object with what every step depends on (parent diff_ids, the config the
- * step sees, the instruction, epoch, compression); the caller adds its
- * inputs.  step_cache_hit() returns 1 when the layer was reused (and added
- * to the stage), 0 on a miss, <0 on error; step_cache_store() records the
- * stage's newest layer under `key`.
+ * The build cache around a layer-producing step.  stele_build__step_key()
+ * starts the key object with what every step depends on (parent diff_ids,
+ * the config the step sees, the instruction, epoch, compression); the
+ * caller adds its inputs.  stele_build__step_cache_hit() returns 1 when
+ * the layer was reused (and added to the stage), 0 on a miss, <0 on
+ * error; stele_build__step_cache_store() records the stage's newest layer
+ * under `key`.
  */
-json_t *step_key(struct build *b, struct stage *s, const struct stele_instr *in);
-int step_cache_hit(struct build *b, struct stage *s,
-		   const struct stele_instr *in, json_t *key, char hex[65]);
-void step_cache_store(struct build *b, struct stage *s, const char *hex);
-void step_cache_store_empty(struct build *b, const char *hex);
+json_t *stele_build__step_key(struct build *b, struct stage *s,
+			      const struct stele_instr *in);
+int stele_build__step_cache_hit(struct build *b, struct stage *s,
+				const struct stele_instr *in, json_t *key,
+				char hex[65]);
+void stele_build__step_cache_store(struct build *b, struct stage *s,
+				   const char *hex);
+void stele_build__step_cache_store_empty(struct build *b, const char *hex);
 /* RUN, through the OCI runtime. */
-int build_run(struct build *b, struct stage *s, const struct stele_instr *in);
+int stele_build__run(struct build *b, struct stage *s,
+		     const struct stele_instr *in);
 /* A field of NAME's line in ROOTFS/etc/FILE (passwd: 2 = uid, 3 = gid;
  * group: 2 = gid).  STELE_ENOTFOUND when absent. */
-int stage_etc_field(long *out, const char *rootfs, const char *file,
-		    const char *name, int field);
+int stele_build__stage_etc_field(long *out, const char *rootfs,
+				 const char *file, const char *name,
+				 int field);
 /* USER (uid[:gid] or names from the stage's /etc) to ids. */
-int stage_resolve_user(struct stage *s, const char *spec, uid_t *uid,
-		       gid_t *gid);
+int stele_build__stage_resolve_user(struct stage *s, const char *spec,
+				    uid_t *uid, gid_t *gid);
 /*
  * Open a git source through the lock: with --locked only a recorded
  * commit is used; otherwise the resolved commit is recorded.
  */
-int build_git_open(struct build *b, struct stele_git_source **out,
-		   const char *spec);
+int stele_build__git_open(struct build *b, struct stele_git_source **out,
+			  const char *spec);
 /* COPY and ADD. */
-int build_copy(struct build *b, struct stage *s, const struct stele_instr *in);
+int stele_build__copy(struct build *b, struct stage *s,
+		      const struct stele_instr *in);
 /* A layer holding directory `abs` and its missing parents. */
-int build_mkdir_layer(struct build *b, struct stage *s,
-		      const struct stele_instr *in, const char *abs);
+int stele_build__mkdir_layer(struct build *b, struct stage *s,
+			     const struct stele_instr *in, const char *abs);
 /* Write config, manifest, provenance and the index entry. */
-int build_assemble(struct build *b, struct stage *s,
-		   struct stele_build_result *out);
-int build_plan_stages(struct build *b, const char *target);
-int build_run_stage(struct build *b, struct stage *s);
-void build_free(struct build *b);
+int stele_build__assemble(struct build *b, struct stage *s,
+			  struct stele_build_result *out);
+int stele_build__plan_stages(struct build *b, const char *target);
+int stele_build__run_stage(struct build *b, struct stage *s);
+void stele_build__free(struct build *b);
 
 #endif

@@ -46,10 +46,10 @@ struct copy_job {
 
 #define job_error(j, code, fmt, arg) \
 	(stele_error_setc((code), fmt, (arg)), \
-	 build_instr_error((j)->b, (j)->in, (code)))
+	 stele_build__instr_error((j)->b, (j)->in, (code)))
 #define job_error2(j, code, fmt, ...) \
 	(stele_error_setc((code), fmt, __VA_ARGS__), \
-	 build_instr_error((j)->b, (j)->in, (code)))
+	 stele_build__instr_error((j)->b, (j)->in, (code)))
 
 /* ---- owners ---- */
 
@@ -62,7 +62,7 @@ parse_id(long *out, const char *s, const char *rootfs, const char *file)
 	*out = strtol(s, &end, 10);
 	if (*s && !*end && !errno && *out >= 0 && *out <= 0x7fffffffL)
 		return 0;
-	return stage_etc_field(out, rootfs, file, s, 2);
+	return stele_build__stage_etc_field(out, rootfs, file, s, 2);
 }
 
 static int
@@ -97,7 +97,7 @@ parse_chmod(struct copy_job *j, const char *spec)
 	if (stele_value_chmod_check(spec, &why) < 0) {
 		stele_error_setc(STELE_EINVALID, "--chmod: invalid mode '%s' (%s)",
 				 spec, why);
-		return build_instr_error(j->b, j->in, STELE_EINVALID);
+		return stele_build__instr_error(j->b, j->in, STELE_EINVALID);
 	}
 	errno = 0;
 	m = strtol(spec, &end, 8);
@@ -255,7 +255,7 @@ copy_tree(struct copy_job *j, const char *src, const char *dst, int depth)
 	if (depth > MAX_DEPTH)
 		return job_error(j, STELE_EINVALID, "'%s' nests too deeply", src);
 	if ((error = stele_context_list(&names, &n, j->ctx, src)) < 0)
-		return build_instr_error(j->b, j->in, error);
+		return stele_build__instr_error(j->b, j->in, error);
 	for (i = 0; i < n && !error; i++) {
 		char *s = *src ? stele_xasprintf("%s/%s", src, names[i]) :
 			  stele_xstrdup(names[i]);
@@ -273,7 +273,7 @@ copy_tree(struct copy_job *j, const char *src, const char *dst, int depth)
 			    stele_ignore_has_exceptions(j->exclude))
 				error = copy_tree(j, s, d, depth + 1);
 		} else if (error < 0) {
-			error = build_instr_error(j->b, j->in, error);
+			error = stele_build__instr_error(j->b, j->in, error);
 		} else if (st.type == STELE_ENTRY_CHAR || st.type == STELE_ENTRY_BLOCK) {
 			error = job_error(j, STELE_EINVALID,
 				"'%s' is a device node; COPY does not copy devices", s);
@@ -395,7 +395,7 @@ expand_source(json_t *out, struct copy_job *j, const char *arg)
 	if (stele_glob_has_meta(rel)) {
 		if ((error = glob_walk(out, j, "", rel)) < 0) {
 			free(rel);
-			return build_instr_error(j->b, j->in, error);
+			return stele_build__instr_error(j->b, j->in, error);
 		}
 		if (json_array_size(out) == before)
 			error = job_error(j, STELE_ENOTFOUND,
@@ -420,7 +420,7 @@ copy_source(struct copy_job *j, const char *src, const char *dest, int into_dir)
 		if (error == STELE_ENOTFOUND)
 			stele_error_setc(error, "source '%s' not found in the build context", src);
 		free(rel);
-		return build_instr_error(j->b, j->in, error);
+		return stele_build__instr_error(j->b, j->in, error);
 	}
 	if (st.type == STELE_ENTRY_DIR) {
 		if (*dest) {
@@ -489,7 +489,7 @@ copy_inline(struct copy_job *j, const char *arg, const char *dest,
 		return job_error(j, STELE_EINVALID, "a heredoc copied as a file"
 				 " needs a file name, not '%s'", h->name);
 	data = chomp ? stele_heredoc_chomp(h->content) : stele_xstrdup(h->content);
-	if (expand && (error = build_expand_raw(&exp, j->b, j->s, j->in,
+	if (expand && (error = stele_build__expand_raw(&exp, j->b, j->s, j->in,
 						data)) < 0) {
 		free(data);
 		return error;
@@ -502,7 +502,7 @@ copy_inline(struct copy_job *j, const char *arg, const char *dest,
 	host = stele_path_join(dir, h->name);
 	if ((error = stele_fs_mkdir_p(dir, 0700)) < 0 ||
 	    (error = stele_fs_write_new(host, data, strlen(data), 0644)) < 0) {
-		error = build_instr_error(j->b, j->in, error);
+		error = stele_build__instr_error(j->b, j->in, error);
 		goto out;
 	}
 	dst = into_dir ? (*dest ? stele_xasprintf("%s/%s", dest, h->name) :
@@ -573,7 +573,7 @@ from_image_source(struct copy_job *j, const char *from,
 out:
 	if (error < 0) {
 		stele_error_prefix(error, "--from '%s'", from);
-		error = build_instr_error(j->b, j->in, error);
+		error = stele_build__instr_error(j->b, j->in, error);
 	}
 	stele_image_free(img);
 	stele_ref_free(ref);
@@ -600,10 +600,10 @@ from_source(struct copy_job *j, const char *from, struct stele_context **own)
 	json_array_append_new(j->inputs, json_pack("{s:s,s:s?,s:i,s:o}", "kind", "stage",
 		"stage", src->name, "index", (int)src->index, "diffIDs",
 		json_deep_copy(src->diff_ids)));
-	if (stage_sync(b, src) < 0)
-		return build_instr_error(b, j->in, STELE_ERROR);
+	if (stele_build__stage_sync(b, src) < 0)
+		return stele_build__instr_error(b, j->in, STELE_ERROR);
 	if (stele_context_open_rootfs(own, src->rootfs) < 0)
-		return build_instr_error(b, j->in, STELE_ERROR);
+		return stele_build__instr_error(b, j->in, STELE_ERROR);
 	j->ctx = *own;
 	return 0;
 }
@@ -661,10 +661,10 @@ copy_download(struct copy_job *j, const char *url, const char *sum,
 	}
 	dir = stele_xasprintf("%s/download-%u", j->b->tmp, j->b->tmp_seq++);
 	host = stele_path_join(dir, name);
-	build_progress(j->b, "  downloading %s", url);
+	stele_build__progress(j->b, "  downloading %s", url);
 	if ((error = stele_fs_mkdir_p(dir, 0700)) < 0 ||
 	    (error = stele_fetch_pinned(&size, url, sum, host, max)) < 0) {
-		error = build_instr_error(j->b, j->in, error);
+		error = stele_build__instr_error(j->b, j->in, error);
 		goto out;
 	}
 	dst = into_dir ? (*dest ? stele_xasprintf("%s/%s", dest, name) :
@@ -780,7 +780,7 @@ add_archive(struct copy_job *j, const char *rel, const char *dest, int *handled)
 	unlink(file);
 	stele_fs_rm_rf(dir);
 	if ((error = export_file(j, real, file)) < 0) {
-		error = build_instr_error(j->b, j->in, error);
+		error = stele_build__instr_error(j->b, j->in, error);
 		goto out;
 	}
 	if (!is_tar(file))
@@ -790,7 +790,7 @@ add_archive(struct copy_job *j, const char *rel, const char *dest, int *handled)
 	    (error = stele_fs_mkdir_p(dir, 0755)) < 0 ||
 	    (error = extract_named(file, dir, rel, &j->b->o->limits)) < 0 ||
 	    (error = stele_context_open_rootfs(&ctx, dir)) < 0) {
-		error = build_instr_error(j->b, j->in, error);
+		error = stele_build__instr_error(j->b, j->in, error);
 		goto out;
 	}
 	json_array_append_new(j->inputs, json_pack("{s:s,s:s,s:{s:s}}", "kind",
@@ -818,7 +818,7 @@ write_layer(struct copy_job *j)
 
 	o.read_payload = j->ctx;
 	if ((error = stele_plan_write(&r, &j->plan, j->b->txn, &o)) < 0)
-		return build_instr_error(j->b, j->in, error);
+		return stele_build__instr_error(j->b, j->in, error);
 	json_object_foreach(j->files, dst, src) {
 		struct stele_plan_entry *e = stele_plan_find(&j->plan, dst);
 
@@ -835,10 +835,10 @@ write_layer(struct copy_job *j)
 				"kind", "heredoc", "name", json_string_value(src),
 				"dest", dst, "digest", "sha256", e->digest + 7));
 	}
-	build_progress(j->b, "  layer %s (%llu bytes)", r.digest,
+	stele_build__progress(j->b, "  layer %s (%llu bytes)", r.digest,
 		       (unsigned long long)r.size);
-	error = stage_add_layer(j->b, j->s, j->in, &r, json_incref(j->inputs));
-	return error < 0 ? build_instr_error(j->b, j->in, error) : 0;
+	error = stele_build__stage_add_layer(j->b, j->s, j->in, &r, json_incref(j->inputs));
+	return error < 0 ? stele_build__instr_error(j->b, j->in, error) : 0;
 }
 
 /*
@@ -857,9 +857,9 @@ git_source(struct copy_job *j, const char *url, const char *sum, json_t *key,
 	*ctx = NULL;
 	if (strncmp(url, "git+", 4))
 		spec = fixed = stele_xasprintf("git+%s", url);
-	if ((error = build_git_open(j->b, git, spec)) < 0 ||
+	if ((error = stele_build__git_open(j->b, git, spec)) < 0 ||
 	    (error = stele_context_open_git(ctx, *git)) < 0) {
-		error = build_instr_error(j->b, j->in, error);
+		error = stele_build__instr_error(j->b, j->in, error);
 		goto out;
 	}
 	/* ADD --checksum=COMMIT: the ref must resolve to that commit (a
@@ -870,7 +870,7 @@ git_source(struct copy_job *j, const char *url, const char *sum, json_t *key,
 				   (*git)->commit);
 		goto out;
 	}
-	build_progress(j->b, "  %s at %s", (*git)->uri, (*git)->commit);
+	stele_build__progress(j->b, "  %s at %s", (*git)->uri, (*git)->commit);
 	json_object_set_new(key, "git", json_pack("{s:s,s:s,s:s}", "uri", url,
 		"commit", (*git)->commit, "tree", (*git)->tree));
 	stele_prov_dep(&j->b->prov, (*git)->uri, json_pack("{s:s,s:s}", "gitCommit",
@@ -1005,7 +1005,7 @@ parse_excludes(struct copy_job *j)
 	if (i && !error)
 		error = stele_ignore_parse(&j->exclude, b.ptr, b.len, "--exclude");
 	stele_buf_release(&b);
-	return error < 0 ? build_instr_error(j->b, j->in, error) : 0;
+	return error < 0 ? stele_build__instr_error(j->b, j->in, error) : 0;
 }
 
 /*
@@ -1103,7 +1103,7 @@ out:
 	if (error < 0) {
 		free(resolved);
 		resolved = NULL;
-		error = build_instr_error(j->b, j->in, error);
+		error = stele_build__instr_error(j->b, j->in, error);
 	}
 	*out = resolved;
 	free(clean);
@@ -1172,7 +1172,7 @@ copy_key(json_t *key, struct copy_job *j, char **words, size_t nsrc,
 		else if (error == STELE_ENOTFOUND)
 			error = 0; /* reported by the copy itself */
 		else
-			error = build_instr_error(j->b, j->in, error);
+			error = stele_build__instr_error(j->b, j->in, error);
 	}
 	json_object_set_new(key, "sources", digests);
 	digests = NULL;
@@ -1183,7 +1183,7 @@ out:
 }
 
 int
-build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
+stele_build__copy(struct build *b, struct stage *s, const struct stele_instr *in)
 {
 	struct copy_job j = { 0 };
 	struct stele_context *own = NULL, *gctx = NULL;
@@ -1204,9 +1204,9 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 	j.link = stele_instr_flag_true(in, "link");
 	words = stele_xcalloc(in->nargs, sizeof(char *));
 	for (i = 0; i < in->nargs && !error; i++)
-		error = build_expand(&words[i], b, s, in, in->args[i]);
+		error = stele_build__expand(&words[i], b, s, in, in->args[i]);
 	if (!error && from)
-		error = build_expand(&fromv, b, s, in, from);
+		error = stele_build__expand(&fromv, b, s, in, from);
 	if (error)
 		goto out;
 	for (i = 0; i < nsrc; i++)
@@ -1229,7 +1229,7 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 	git_add = add && nsrc == 1 && !ninline && is_git_url(words[0]) && !from;
 	dl_add = add && nsrc == 1 && !ninline && sum && !git_add &&
 		 is_http(words[0]);
-	key = step_key(b, s, in);
+	key = stele_build__step_key(b, s, in);
 	if (dl_add) {
 		/* Pinned: the key and the provenance need no download. */
 		json_object_set_new(key, "download", json_pack("{s:s,s:s}",
@@ -1240,14 +1240,14 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 	/* The key needs no root filesystem: a hit extracts nothing. */
 	if ((error = git_add ? git_source(&j, words[0], sum, key, &git, &gctx) :
 		     dl_add ? 0 : copy_key(key, &j, words, nsrc, fromv)) < 0 ||
-	    (error = step_cache_hit(b, s, in, key, hex)) != 0)
+	    (error = stele_build__step_cache_hit(b, s, in, key, hex)) != 0)
 		goto out;
 	/* --link reads nothing of the stage but, for --chown names, /etc. */
-	if ((!j.link || chown_f) && (error = stage_sync(b, s)) < 0) {
-		error = build_instr_error(b, in, error);
+	if ((!j.link || chown_f) && (error = stele_build__stage_sync(b, s)) < 0) {
+		error = stele_build__instr_error(b, in, error);
 		goto out;
 	}
-	if (chown_f && ((error = build_expand(&fv, b, s, in, chown_f)) < 0 ||
+	if (chown_f && ((error = stele_build__expand(&fv, b, s, in, chown_f)) < 0 ||
 			(error = parse_chown(&j, fv)) < 0))
 		goto out;
 	if (chmod_f && (error = parse_chmod(&j, chmod_f)) < 0)
@@ -1257,14 +1257,14 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 	if (dl_add) {
 		if ((error = copy_download(&j, words[0], sum, dest, into_dir)) == 0 &&
 		    (error = write_layer(&j)) == 0)
-			step_cache_store(b, s, hex);
+			stele_build__step_cache_store(b, s, hex);
 		goto out;
 	}
 	if (git_add) {
 		j.ctx = gctx;
 		if ((error = copy_source(&j, "", dest, 1)) == 0 &&
 		    (error = write_layer(&j)) == 0)
-			step_cache_store(b, s, hex);
+			stele_build__step_cache_store(b, s, hex);
 		goto out;
 	}
 	if (fromv && (error = from_source(&j, fromv, &own)) < 0)
@@ -1278,7 +1278,7 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 				error = copy_inline(&j, in->args[i], dest, 1,
 						    b->tmp_seq++);
 		if (!error && (error = write_layer(&j)) == 0)
-			step_cache_store(b, s, hex);
+			stele_build__step_cache_store(b, s, hex);
 		goto out;
 	}
 	for (i = 0; i < nsrc && !error; i++)
@@ -1315,7 +1315,7 @@ build_copy(struct build *b, struct stage *s, const struct stele_instr *in)
 			error = copy_inline(&j, in->args[i], dest, into_dir,
 					    b->tmp_seq++);
 	if (!error && (error = write_layer(&j)) == 0)
-		step_cache_store(b, s, hex);
+		stele_build__step_cache_store(b, s, hex);
 out:
 	for (i = 0; i < in->nargs; i++)
 		free(words[i]);
@@ -1333,7 +1333,7 @@ out:
 }
 
 int
-build_mkdir_layer(struct build *b, struct stage *s, const struct stele_instr *in,
+stele_build__mkdir_layer(struct build *b, struct stage *s, const struct stele_instr *in,
 		  const char *abs)
 {
 	struct copy_job j = { 0 };
@@ -1342,7 +1342,7 @@ build_mkdir_layer(struct build *b, struct stage *s, const struct stele_instr *in
 	int error;
 
 	if ((error = rootfs_resolve(&rel, s->rootfs, abs + 1, 1)) < 0)
-		return build_instr_error(b, in, error);
+		return stele_build__instr_error(b, in, error);
 	job_init(&j, b, s, in);
 	st.type = STELE_ENTRY_DIR;
 	st.perm = 0755;
@@ -1350,7 +1350,7 @@ build_mkdir_layer(struct build *b, struct stage *s, const struct stele_instr *in
 		plan_entry(&j, rel, &st, NULL);
 		error = write_layer(&j);
 	} else {
-		stage_history(b, s, in->text, 1);
+		stele_build__stage_history(b, s, in->text, 1);
 	}
 	free(rel);
 	job_release(&j);

@@ -33,7 +33,7 @@ import_progress(void *payload, uint64_t done, uint64_t total)
 	if (tenth <= im->last_tenth)
 		return;
 	im->last_tenth = tenth;
-	build_progress(im->b, "importing: %d%% (%.1f of %.1f MiB)", tenth * 10,
+	stele_build__progress(im->b, "importing: %d%% (%.1f of %.1f MiB)", tenth * 10,
 		       (double)done / (1024.0 * 1024.0),
 		       (double)total / (1024.0 * 1024.0));
 }
@@ -235,17 +235,17 @@ stele_import(struct stele_build_result *out, const struct stele_import_opts *o)
 	    (error = stele_oci_open(&b.oci, o->output->dir, 1)) < 0 ||
 	    (error = stele_txn_begin(&b.txn, b.oci)) < 0)
 		goto out;
-	build_progress(&b, "importing %s", o->source);
+	stele_build__progress(&b, "importing %s", o->source);
 	if ((error = walk(&im, "", 0)) < 0)
 		goto out;
 	if (im.skipped)
-		build_progress(&b, "left out %zu device node%s", im.skipped,
+		stele_build__progress(&b, "left out %zu device node%s", im.skipped,
 			       im.skipped == 1 ? "" : "s");
 	b.lopts.read_payload = im.ctx;
 	if (o->progress) {
 		b.lopts.progress = import_progress;
 		b.lopts.progress_payload = &im;
-		build_progress(&b, "importing: %zu entries read, writing the layer",
+		stele_build__progress(&b, "importing: %zu entries read, writing the layer",
 			       im.plan.n);
 	}
 	if ((error = stele_plan_write(&r, &im.plan, b.txn, &b.lopts)) < 0)
@@ -255,11 +255,11 @@ stele_import(struct stele_build_result *out, const struct stele_import_opts *o)
 	json_array_append_new(s->prov_layers, json_pack("{s:s,s:s,s:I,s:s,s:i,s:s,s:[],s:b}",
 		"mediaType", r.media_type, "digest", r.digest, "size", (json_int_t)r.size,
 		"diffID", r.diff_id, "line", 0, "instruction", "import", "inputs", "base", 0));
-	stage_history(&b, s, "stele import", 0);
+	stele_build__stage_history(&b, s, "stele import", 0);
 	json_object_set_new(b.prov.external, "import", json_pack("{s:s,s:I}",
 		"entries", extracted ? "tarball" : "directory", "count", (json_int_t)im.plan.n));
 	json_object_set_new(b.prov.internal, "sourceDateEpoch", json_integer(b.epoch));
-	if ((error = build_assemble(&b, s, out)) < 0 ||
+	if ((error = stele_build__assemble(&b, s, out)) < 0 ||
 	    (error = stele_txn_commit(b.txn)) < 0)
 		goto out;
 out:
@@ -267,6 +267,6 @@ out:
 	free(im.inodes);
 	stele_context_free(im.ctx);
 	free(extracted);
-	build_free(&b);
+	stele_build__free(&b);
 	return error;
 }

@@ -92,7 +92,7 @@ step_home(const char *rootfs, uid_t uid)
 }
 
 int
-stage_etc_field(long *out, const char *rootfs, const char *file,
+stele_build__stage_etc_field(long *out, const char *rootfs, const char *file,
 		const char *name, int field)
 {
 	return etc_lookup(out, rootfs, file, 0, name, field);
@@ -120,7 +120,7 @@ numeric(long *out, const char *s)
 
 /* USER as Docker reads it: uid[:gid] or names from the stage's /etc. */
 int
-stage_resolve_user(struct stage *s, const char *spec, uid_t *uid, gid_t *gid)
+stele_build__stage_resolve_user(struct stage *s, const char *spec, uid_t *uid, gid_t *gid)
 {
 	char *user = stele_xstrdup(spec && *spec ? spec : "0");
 	char *group = strchr(user, ':');
@@ -130,15 +130,15 @@ stage_resolve_user(struct stage *s, const char *spec, uid_t *uid, gid_t *gid)
 	if (group)
 		*group++ = '\0';
 	if (!numeric(&u, user)) {
-		if (stage_etc_field(&u, s->rootfs, "passwd", user, 2) < 0 ||
-		    (!group && stage_etc_field(&g, s->rootfs, "passwd", user, 3) < 0))
+		if (stele_build__stage_etc_field(&u, s->rootfs, "passwd", user, 2) < 0 ||
+		    (!group && stele_build__stage_etc_field(&g, s->rootfs, "passwd", user, 3) < 0))
 			error = stele_error_setc(STELE_EINVALID,
 				"unknown user '%s' (not in the image's /etc/passwd)", user);
 	} else if (!group && gid_of_uid(&g, s->rootfs, u) < 0) {
 		g = 0; /* uid only, unknown to the image: group root, as Docker */
 	}
 	if (!error && group && !numeric(&g, group) &&
-	    stage_etc_field(&g, s->rootfs, "group", group, 2) < 0)
+	    stele_build__stage_etc_field(&g, s->rootfs, "group", group, 2) < 0)
 		error = stele_error_setc(STELE_EINVALID,
 			"unknown group '%s' (not in the image's /etc/group)", group);
 	if (!error) {
@@ -154,7 +154,7 @@ line_out(void *payload, const char *line)
 {
 	struct build *b = payload;
 
-	build_progress(b, "  | %s", line);
+	stele_build__progress(b, "  | %s", line);
 }
 
 static int
@@ -513,7 +513,7 @@ prepare_mounts(struct mounts *ms, struct build *b, struct stage *s,
 	ms->prov = json_array();
 	for (i = 0; !error && (v = stele_instr_flag_nth(in, "mount", i)); i++) {
 		if (stele_value_mount(&m, v, why, sizeof(why)) < 0)
-			return build_instr_error(b, in, stele_error_setc(
+			return stele_build__instr_error(b, in, stele_error_setc(
 				STELE_EINVALID, "--mount=%s: %s", v, why));
 		fields[0] = &m.target;
 		fields[1] = &m.id;
@@ -522,14 +522,14 @@ prepare_mounts(struct mounts *ms, struct build *b, struct stage *s,
 			char *x = NULL;
 
 			if (*fields[f] && strchr(*fields[f], '$') &&
-			    (error = build_expand(&x, b, s, in, *fields[f])) == 0) {
+			    (error = stele_build__expand(&x, b, s, in, *fields[f])) == 0) {
 				free(*fields[f]);
 				*fields[f] = x;
 			}
 		}
 		if (error) {
 			stele_mount_release(&m);
-			return error; /* named by build_expand */
+			return error; /* named by stele_build__expand */
 		}
 		if (!error && m.target) {
 			char *joined = m.target[0] == '/' ? stele_xstrdup(m.target) :
@@ -567,11 +567,11 @@ prepare_mounts(struct mounts *ms, struct build *b, struct stage *s,
 				"target", target, "id", m.id));
 		stele_mount_release(&m);
 	}
-	return error < 0 ? build_instr_error(b, in, error) : 0;
+	return error < 0 ? stele_build__instr_error(b, in, error) : 0;
 }
 
 int
-build_run(struct build *b, struct stage *s, const struct stele_instr *in)
+stele_build__run(struct build *b, struct stage *s, const struct stele_instr *in)
 {
 	static unsigned counter;
 	struct stele_sandbox_opts so = { 0 };
@@ -590,23 +590,23 @@ build_run(struct build *b, struct stage *s, const struct stele_instr *in)
 
 	memset(&ms, 0, sizeof(ms));
 	if (net && strcmp(net, "none") && strcmp(net, "host") && strcmp(net, "default"))
-		return build_instr_error(b, in, stele_error_setc(STELE_EINVALID,
+		return stele_build__instr_error(b, in, stele_error_setc(STELE_EINVALID,
 			"--network: want none or host, not '%s'", net));
-	key = step_key(b, s, in);
+	key = stele_build__step_key(b, s, in);
 	json_object_set_new(key, "network", json_string(net && !strcmp(net, "host") ?
 							 "host" : "none"));
-	error = step_cache_hit(b, s, in, key, hex);
+	error = stele_build__step_cache_hit(b, s, in, key, hex);
 	json_decref(key);
 	if (error)
 		return error < 0 ? error : 0;
-	if ((error = stage_sync(b, s)) < 0 ||
-	    (error = stage_resolve_user(s, stele_json_str(s->config, "User"), &uid,
+	if ((error = stele_build__stage_sync(b, s)) < 0 ||
+	    (error = stele_build__stage_resolve_user(s, stele_json_str(s->config, "User"), &uid,
 					&gid)) < 0)
-		return build_instr_error(b, in, error);
+		return stele_build__instr_error(b, in, error);
 	scratch = stele_xasprintf("%s/run-%u", b->tmp, counter);
 	pipes = stele_xasprintf("%s/pipes-%u", b->tmp, counter++);
 	if ((error = step_argv(&argv, &use_pipes, s, in, pipes)) < 0) {
-		error = build_instr_error(b, in, error);
+		error = stele_build__instr_error(b, in, error);
 		goto out;
 	}
 	env = step_env(b, s, uid);
@@ -640,17 +640,17 @@ build_run(struct build *b, struct stage *s, const struct stele_instr *in)
 	so.output = line_out;
 	so.output_payload = b;
 	if ((error = stele_sandbox_run(&sr, &so)) < 0) {
-		error = build_instr_error(b, in, error);
+		error = stele_build__instr_error(b, in, error);
 		goto out;
 	}
 	if (sr.status != 0) {
-		error = build_instr_error(b, in, stele_error_setc(STELE_EINVALID,
+		error = stele_build__instr_error(b, in, stele_error_setc(STELE_EINVALID,
 			"the command failed with exit status %d", sr.status));
 		goto out;
 	}
 	if ((error = stele_sandbox_diff(&plan, &sr, s->rootfs, b->epoch)) < 0 ||
 	    (error = stele_plan_write(&r, &plan, b->txn, &b->lopts)) < 0) {
-		error = build_instr_error(b, in, error);
+		error = stele_build__instr_error(b, in, error);
 		goto out;
 	}
 	inputs = json_pack("[{s:s,s:o,s:s,s:s,s:b,s:o}]", "kind", "run",
@@ -660,10 +660,10 @@ build_run(struct build *b, struct stage *s, const struct stele_instr *in)
 	/* by type, target and id; never a secret's content */
 	if (json_array_size(ms.prov))
 		json_object_set(json_array_get(inputs, 0), "mounts", ms.prov);
-	build_progress(b, "  layer %s (%llu bytes)", r.digest,
+	stele_build__progress(b, "  layer %s (%llu bytes)", r.digest,
 		       (unsigned long long)r.size);
-	if ((error = stage_add_layer(b, s, in, &r, inputs)) == 0)
-		step_cache_store(b, s, hex);
+	if ((error = stele_build__stage_add_layer(b, s, in, &r, inputs)) == 0)
+		stele_build__step_cache_store(b, s, hex);
 out:
 	stele_plan_release(&plan);
 	stele_sandbox_result_release(&sr);
