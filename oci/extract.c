@@ -540,23 +540,6 @@ apply_meta(struct extract *x, struct archive_entry *e, int fd, int pfd,
 	return 0;
 }
 
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len) {
-		if ((n = write(fd, p, len)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * Stream the entry's data into fd, block by block.  A sparse entry's holes
  * stay holes (the offset jumps over them): nothing is materialised here,
@@ -586,7 +569,7 @@ copy_data(struct extract *x, struct archive_entry *e, int fd)
 					   "data lies beyond the entry's size");
 		if (off != pos && lseek(fd, (off_t)off, SEEK_SET) < 0)
 			return entry_errno(x, "cannot seek");
-		if (write_all(fd, buf, size) < 0)
+		if (stele_fs_write_all(fd, buf, size) < 0)
 			return entry_errno(x, "cannot write");
 		pos = off + (la_int64_t)size;
 	}

@@ -131,6 +131,18 @@ put(struct lctx *x, struct stele_sbom__node *n)
 	stele_sbom__tree_put(x->t, n);
 }
 
+/* Hash `len` bytes of the entry (and keep them when capturing): -1 when
+ * they pass the capture's cap. */
+static int
+feed(struct lctx *x, struct stele_sbom__node *n, int capture, const void *p,
+     size_t len)
+{
+	EVP_DigestUpdate(x->c256, p, len);
+	EVP_DigestUpdate(x->cmd5, p, len);
+	EVP_DigestUpdate(x->csha1, p, len);
+	return capture && stele_buf_put(n->content, p, len) < 0 ? -1 : 0;
+}
+
 static int
 read_file(struct lctx *x, struct stele_sbom__node *n, int capture)
 {
@@ -165,17 +177,11 @@ read_file(struct lctx *x, struct stele_sbom__node *n, int capture)
 			size_t z = (uint64_t)off - pos > sizeof(zeros) ?
 				   sizeof(zeros) : (size_t)((uint64_t)off - pos);
 
-			EVP_DigestUpdate(x->c256, zeros, z);
-			EVP_DigestUpdate(x->cmd5, zeros, z);
-			EVP_DigestUpdate(x->csha1, zeros, z);
-			if (capture && stele_buf_put(n->content, zeros, z) < 0)
+			if (feed(x, n, capture, zeros, z) < 0)
 				goto toobig;
 			pos += z;
 		}
-		EVP_DigestUpdate(x->c256, buf, len);
-		EVP_DigestUpdate(x->cmd5, buf, len);
-		EVP_DigestUpdate(x->csha1, buf, len);
-		if (capture && stele_buf_put(n->content, buf, len) < 0)
+		if (feed(x, n, capture, buf, len) < 0)
 			goto toobig;
 		pos += len;
 	}
@@ -183,10 +189,7 @@ read_file(struct lctx *x, struct stele_sbom__node *n, int capture)
 		size_t z = n->size - pos > sizeof(zeros) ? sizeof(zeros) :
 			   (size_t)(n->size - pos);
 
-		EVP_DigestUpdate(x->c256, zeros, z);
-		EVP_DigestUpdate(x->cmd5, zeros, z);
-		EVP_DigestUpdate(x->csha1, zeros, z);
-		if (capture && stele_buf_put(n->content, zeros, z) < 0)
+		if (feed(x, n, capture, zeros, z) < 0)
 			goto toobig;
 		pos += z;
 	}
