@@ -448,6 +448,31 @@ stele_oci_staging_in_use(const char *path)
 	return busy;
 }
 
+json_t *
+stele_oci_staging_leftovers(const struct stele_oci *oci)
+{
+	char *dir = stele_path_join(oci->dir, STELE_TEMP_DIR);
+	json_t *out = json_array();
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		char *p;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		p = stele_path_join(dir, de->d_name);
+		/* A running transaction's, not a leftover. */
+		if (!stele_oci_staging_in_use(p))
+			json_array_append_new(out, json_string(p));
+		free(p);
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+	return out;
+}
+
 /*
  * Undo a layout this process made and never committed to, unless anyone
  * else put anything in it meanwhile: a staging directory (a live

@@ -67,6 +67,12 @@ void stele_oci_unlock(int fd);
  * stays idle.
  */
 int stele_oci_staging_in_use(const char *path);
+/*
+ * The entries of DIR/.stele-tmp that no live transaction owns (leftovers
+ * of a killed process), as paths: a new array, in directory order.  Call
+ * it with the layout lock held, as above.
+ */
+json_t *stele_oci_staging_leftovers(const struct stele_oci *oci);
 
 char *stele_oci_blob_path(const struct stele_oci *oci, const char *digest);
 int stele_oci_blob_exists(const struct stele_oci *oci, const char *digest);

@@ -482,25 +482,13 @@ walk_desc(const struct stele_oci *oci, json_t *reached, const json_t *desc,
 size_t
 stele_oci_gc_staging(const struct stele_oci *oci)
 {
-	size_t removed = 0;
-	char *dir = stele_path_join(oci->dir, STELE_TEMP_DIR);
-	DIR *d = opendir(dir);
-	struct dirent *de;
+	json_t *left = stele_oci_staging_leftovers(oci), *p;
+	size_t i, removed = 0;
 
-	if (d) {
-		while ((de = readdir(d))) {
-			char *p;
-
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			p = stele_path_join(dir, de->d_name);
-			if (!stele_oci_staging_in_use(p) && stele_fs_rm_rf(p) == 0)
-				removed++;
-			free(p);
-		}
-		closedir(d);
-	}
-	free(dir);
+	json_array_foreach(left, i, p)
+		if (stele_fs_rm_rf(json_string_value(p)) == 0)
+			removed++;
+	json_decref(left);
 	return removed;
 }
 

@@ -165,25 +165,10 @@ check_names(struct fsck *f, const json_t *idx)
 static void
 scan_temp(struct fsck *f)
 {
-	char *dir = stele_path_join(f->oci->dir, STELE_TEMP_DIR);
-	DIR *d = opendir(dir);
-	struct dirent *de;
+	json_t *left = stele_oci_staging_leftovers(f->oci);
 
-	if (d) {
-		while ((de = readdir(d))) {
-			char *p;
-
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			p = stele_path_join(dir, de->d_name);
-			/* A running transaction's, not a leftover. */
-			if (!stele_oci_staging_in_use(p))
-				json_array_append_new(f->r->temp, json_string(p));
-			free(p);
-		}
-		closedir(d);
-	}
-	free(dir);
+	json_array_extend(f->r->temp, left);
+	json_decref(left);
 }
 
 int
