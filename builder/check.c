@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,22 +20,8 @@
  * variable is left to the build.
  */
 
-static int cerr(const struct stele_recipe *r, const struct stele_instr *in,
-		const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int
-cerr(const struct stele_recipe *r, const struct stele_instr *in,
-     const char *fmt, ...)
-{
-	char msg[STELE_ERROR_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return stele_error_setc(STELE_EINVALID, "%s:%d: %s: %s", r->path,
-				in->line, in->keyword, msg);
-}
+#define cerr(r, in, ...) \
+	stele_recipe_error((r), (in)->line, (in)->keyword, __VA_ARGS__)
 
 static int
 literal(const char *s)

@@ -85,12 +85,9 @@ struct strv {
 	size_t n, alloc;
 };
 
-static int perr(const struct stele_recipe *r, int line, const char *kw,
-		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int
-perr(const struct stele_recipe *r, int line, const char *kw,
-     const char *fmt, ...)
+int
+stele_recipe_error(const struct stele_recipe *r, int line, const char *kw,
+		   const char *fmt, ...)
 {
 	char msg[STELE_ERROR_MAX];
 	va_list ap;
@@ -105,6 +102,8 @@ perr(const struct stele_recipe *r, int line, const char *kw,
 				msg);
 }
 
+/* The parser's short names for it. */
+#define perr stele_recipe_error
 #define ierr(p, in, ...) perr((p)->r, (in)->line, (in)->keyword, __VA_ARGS__)
 
 /* Case-insensitive ASCII comparison of s[0..n) with a NUL-terminated word. */

@@ -126,6 +126,13 @@ int stele_recipe_parse(struct stele_recipe **out, const char *path,
 int stele_recipe_parse_trigger(struct stele_recipe **out, const char *path,
 			       const char *text, size_t len);
 void stele_recipe_free(struct stele_recipe *r);
+/*
+ * Set the error "PATH:LINE: KW: message" (without KW when it is NULL) for
+ * recipe `r`, as the parser and the checker word them; returns
+ * STELE_EINVALID.
+ */
+int stele_recipe_error(const struct stele_recipe *r, int line, const char *kw,
+		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Value of a flag (the first, if repeated) or NULL; borrowed.  Boolean
    flags hold "true" or "false". */
