@@ -4,16 +4,10 @@
  * and every malformed request (the e2e tests t72-t73 send the same over
  * TLS and verify images in a registry).
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <cmocka.h>
 
 #include "deploy/admission.h"
 #include "util/error.h"
@@ -21,18 +15,7 @@
 #include "util/init.h"
 #include "util/json.h"
 #include "verify/policy.h"
-
-#define assert_ok(expr) do { \
-	int rc_ = (expr); \
-	if (rc_ < 0) \
-		fail_msg("%s: %d: %s", #expr, rc_, stele_error_last()); \
-} while (0)
-#define assert_err(expr, code, text) do { \
-	int rc_ = (expr); \
-	if (rc_ != (code) || !strstr(stele_error_last(), (text))) \
-		fail_msg("%s: got %d '%s', want %d '%s'", #expr, rc_, \
-			 stele_error_last(), (code), (text)); \
-} while (0)
+#include "tests/unit/unit.h"
 
 #define BASE "{\"signatures\": {\"threshold\": 0}, "
 #define ALL "\"runtime\": {\"nonRoot\": true, \"readOnlyRootFilesystem\": true, " \
