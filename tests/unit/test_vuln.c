@@ -1,7 +1,3 @@
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,20 +8,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cmocka.h>
-
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/init.h"
 #include "verify/policy.h"
 #include "vuln/version.h"
 #include "vuln/vuln.h"
-
-#define assert_ok(expr) do { \
-	int rc_ = (expr); \
-	if (rc_ < 0) \
-		fail_msg("%s: %d: %s", #expr, rc_, stele_error_last()); \
-} while (0)
+#include "tests/unit/unit.h"
 
 extern char **environ;
 
