@@ -1,6 +1,6 @@
 # stele: one non-recursive GNU Makefile.  `make demo` and `make test` install
 # what is missing first (scripts/deps.sh), then re-enter make.
-PKGS    := libarchive libgit2 libsodium jansson libcrypto libcurl zlib libzstd sqlite3 libdeflate libmicrohttpd libdpkg
+PKGS    := libarchive libgit2 libsodium jansson libcrypto libcurl zlib libzstd sqlite3 libdeflate libmicrohttpd libdpkg libisal
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 PREFIX  ?= /usr/local

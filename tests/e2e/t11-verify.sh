@@ -372,3 +372,32 @@ test_expect_success '--signatures-only with --rebuild is a usage error' '
 	fresh && expect_code 2 stele verify --signatures-only --rebuild --policy policy.json app:1 2>err &&
 	grep -q "exclude each other" err
 '
+# Layers are inflated by ISA-L, member after member: a gzip stream cut short
+# (its digest in the manifest, so only the inflate can tell) or with a
+# member whose CRC is wrong uncompresses to nothing a diff_id can match.
+for cut in truncated badcrc; do
+test_expect_success "a $cut gzip layer is named unreadable" "
+	fresh && python3 - '$S' '$D' $cut <<-'PY' &&
+	import hashlib, json, sys
+	s, d, how = sys.argv[1:]
+	b = lambda x: s + '/blobs/sha256/' + x[7:]
+	def put(data):
+	    x = 'sha256:' + hashlib.sha256(data).hexdigest()
+	    open(b(x), 'wb').write(data)
+	    return x
+	man = json.load(open(b(d)))
+	gz = open(b(man['layers'][0]['digest']), 'rb').read()
+	gz = gz[:len(gz) // 2] if how == 'truncated' else gz[:-8] + bytes([gz[-8] ^ 1]) + gz[-7:]
+	man['layers'][0]['digest'] = put(gz); man['layers'][0]['size'] = len(gz)
+	mj = json.dumps(man, sort_keys=True, separators=(',', ':')).encode()
+	nd = put(mj)
+	i = json.load(open(s + '/index.json'))
+	for m in i['manifests']:
+	    if m.get('annotations', {}).get('org.opencontainers.image.ref.name') == 'app:1':
+	        m['digest'] = nd; m['size'] = len(mj)
+	json.dump(i, open(s + '/index.json', 'w'))
+	PY
+	expect_code 1 stele verify --key alice.pub app:1 >out 2>/dev/null && cat out &&
+	grep -q '^FAIL layer 1: blob .* uncompresses to (unreadable)' out
+"
+done
