@@ -239,14 +239,15 @@ stele_admission_runtime(json_t *reasons, const struct stele_policy *p,
 /* ---- images ---- */
 
 /*
- * Verify `name@digest` (no lock held); its reasons appended to `why`.
+ * Verify `name@digest` (no lock held); its reasons appended to `why`
+ * (without the image: a cached verdict serves every name of the digest).
  * Returns 1 when the pipeline reached a verdict (*allowed; cacheable), 0
  * when it could not run (the registry unreachable, ...): then the image
  * is denied with the error as its reason and nothing is cached.
  */
 static int
 verify_image(int *allowed, json_t *why, struct stele_admission *a,
-	     const struct stele_ref *ref, const char *image)
+	     const struct stele_ref *ref)
 {
 	struct stele_verify_opts vo = { 0 };
 	struct stele_verify_report *rep = NULL;
@@ -257,7 +258,7 @@ verify_image(int *allowed, json_t *why, struct stele_admission *a,
 
 	*allowed = 0;
 	if ((error = stele_registry_pull_temp(&img, &tmp, ref, a->o.registry)) < 0) {
-		reason(why, "image %s: %s", image, stele_error_last());
+		reason(why, "%s", stele_error_last());
 		/* A digest the registry does not hold, or bytes that do not
 		 * match it, is a verdict; a failed connection is not. */
 		verdict = error == STELE_EVERIFY || error == STELE_ENOTFOUND;
@@ -268,14 +269,14 @@ verify_image(int *allowed, json_t *why, struct stele_admission *a,
 	vo.named = 1;
 	vo.registry = a->o.registry;
 	if (stele_verify_image(&rep, img, &vo) < 0) {
-		reason(why, "image %s: %s", image, stele_error_last());
+		reason(why, "%s", stele_error_last());
 		goto out;
 	}
 	verdict = 1;
 	*allowed = rep->allowed;
 	for (i = 0; i < rep->n; i++)
 		if (!rep->checks[i].ok)
-			reason(why, "image %s: %s: %s", image, rep->checks[i].name,
+			reason(why, "%s: %s", rep->checks[i].name,
 			       rep->checks[i].reason ? rep->checks[i].reason : "failed");
 out:
 	stele_verify_report_free(rep);
@@ -285,6 +286,16 @@ out:
 	free(tmp);
 	free(as);
 	return verdict;
+}
+
+static void
+add_reasons(json_t *reasons, const char *image, const json_t *why)
+{
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(why, i, v)
+		reason(reasons, "image %s: %s", image, json_string_value(v));
 }
 
 static int
@@ -317,7 +328,7 @@ check_image(json_t *reasons, struct stele_admission *a, const char *image)
 	    json_integer_value(json_object_get(e, "expires")) > now) {
 		a->stats.hits++;
 		if (!json_is_true(json_object_get(e, "allowed")))
-			json_array_extend(reasons, json_object_get(e, "reasons"));
+			add_reasons(reasons, image, json_object_get(e, "reasons"));
 		pthread_mutex_unlock(&a->lock);
 		goto out;
 	}
@@ -325,8 +336,8 @@ check_image(json_t *reasons, struct stele_admission *a, const char *image)
 	gen = a->generation;
 	pthread_mutex_unlock(&a->lock);
 	why = json_array();
-	verdict = verify_image(&allowed, why, a, ref, image);
-	json_array_extend(reasons, why);
+	verdict = verify_image(&allowed, why, a, ref);
+	add_reasons(reasons, image, why);
 	if (!a->o.cache_ttl || !verdict)
 		goto out;
 	pthread_mutex_lock(&a->lock);

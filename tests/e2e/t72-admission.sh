@@ -14,6 +14,7 @@ if ! command -v openssl >/dev/null 2>&1 || ! audit_setup; then
 	exit 0
 fi
 admission_policy
+# shellcheck disable=SC2119
 if ! start_webhook; then
 	cat webhook.log
 	test_expect_success 'the webhook starts' 'false'
