@@ -10,6 +10,8 @@
 #include "sbom/sbom.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "keys/key.h"
+#include "vuln/vex.h"
 #include "vuln/vuln.h"
 
 static const char scan_usage[] =
@@ -29,13 +31,49 @@ static const char scan_usage[] =
 	"                       negligible (any finding), low, medium, high,\n"
 	"                       critical; an unknown severity counts as critical\n"
 	"  --fixable-only       --fail-on counts only findings with a fix\n"
+	"  --vex FILE           an OpenVEX document in a DSSE envelope: findings\n"
+	"                       it says are not_affected or fixed are kept in\n"
+	"                       the report as suppressed and never fail\n"
+	"                       (repeatable; needs --vex-key)\n"
+	"  --vex-key PUB        a public key trusted to sign VEX (repeatable)\n"
 	"      --max-entries N  refuse a layer of more than N entries\n"
 	"  -h, --help           this help\n"
 	"\n"
 	"Exit status: 0 clean (or under the threshold), 1 findings --fail-on\n"
-	"denies, 2 usage, 3 error.\n";
+	"denies or a --vex document no --vex-key signed, 2 usage, 3 error.\n";
 
-enum { OPT_DB = 256, OPT_JSON, OPT_SARIF, OPT_FAIL_ON, OPT_FIXABLE };
+enum { OPT_DB = 256, OPT_JSON, OPT_SARIF, OPT_FAIL_ON, OPT_FIXABLE,
+	OPT_VEX, OPT_VEX_KEY };
+
+#define SCAN_VEX_MAX 64
+
+/* Apply every --vex document, each checked against every --vex-key. */
+static int
+apply_vex(struct stele_vuln_report *r, char **vex, size_t nvex,
+	  char **keyfiles, size_t nkeys)
+{
+	struct stele_pubkey *keys[SCAN_VEX_MAX] = { 0 };
+	struct stele_buf b = STELE_BUF_INIT(STELE_VEX_MAX);
+	size_t i;
+	int error = 0;
+
+	for (i = 0; i < nkeys; i++)
+		if ((error = stele_pubkey_load(&keys[i], keyfiles[i])) < 0)
+			goto out;
+	for (i = 0; i < nvex; i++) {
+		stele_buf_clear(&b);
+		if ((error = stele_fs_read(&b, vex[i])) < 0 ||
+		    (error = stele_vuln_vex_apply(r, b.ptr ? b.ptr : "", b.len,
+			vex[i], (const struct stele_pubkey *const *)keys,
+			nkeys)) < 0)
+			goto out;
+	}
+out:
+	for (i = 0; i < nkeys; i++)
+		free(keys[i]);
+	stele_buf_release(&b);
+	return error;
+}
 
 static void
 print_text(const struct stele_vuln_report *r, int fail_on, int fixable)
@@ -52,6 +90,7 @@ print_text(const struct stele_vuln_report *r, int fail_on, int fixable)
 			&r->sbom->layers[p->layer] : NULL;
 
 		printf("%s%s %s %s %s %s (source %s %s)",
+		       f->suppressed ? "SUPPRESSED " :
 		       fail_on >= 0 && stele_vuln_denied(f,
 			(enum stele_vuln_severity)fail_on, fixable) ? "DENY " : "",
 		       f->id, stele_vuln_severity_name(f->severity),
@@ -59,6 +98,10 @@ print_text(const struct stele_vuln_report *r, int fail_on, int fixable)
 		       f->package, f->installed);
 		if (f->fixed)
 			printf(" fixed in %s", f->fixed);
+		if (f->suppressed)
+			printf(" [VEX %s: %s%s%s]", f->vex_doc, f->vex_status,
+			       f->vex_justification ? ", " : "",
+			       f->vex_justification ? f->vex_justification : "");
 		if (l) {
 			printf(" layer %s", l->diff_id);
 			if (l->recipe)
@@ -81,6 +124,8 @@ cmd_scan(int argc, char **argv)
 		{ "sarif", no_argument, NULL, OPT_SARIF },
 		{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
 		{ "fixable-only", no_argument, NULL, OPT_FIXABLE },
+		{ "vex", required_argument, NULL, OPT_VEX },
+		{ "vex-key", required_argument, NULL, OPT_VEX_KEY },
 		{ "max-entries", required_argument, NULL, CLI_LIMIT_ENTRIES },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -93,6 +138,8 @@ cmd_scan(int argc, char **argv)
 	struct stele_vuln_db *db = NULL;
 	struct stele_vuln_report *r = NULL;
 	const char *dbdir = NULL;
+	char *vex[SCAN_VEX_MAX], *vex_keys[SCAN_VEX_MAX];
+	size_t nvex = 0, nvex_keys = 0;
 	int c, json = 0, sarif = 0, fail_on = -1, fixable = 0, error;
 	int code = EXIT_OK;
 	size_t i;
@@ -105,6 +152,18 @@ cmd_scan(int argc, char **argv)
 		case OPT_JSON: json = 1; break;
 		case OPT_SARIF: sarif = 1; break;
 		case OPT_FIXABLE: fixable = 1; break;
+		case OPT_VEX:
+			if (nvex == SCAN_VEX_MAX)
+				return cli_usage(scan_usage, "more than %d --vex",
+						 SCAN_VEX_MAX);
+			vex[nvex++] = optarg;
+			break;
+		case OPT_VEX_KEY:
+			if (nvex_keys == SCAN_VEX_MAX)
+				return cli_usage(scan_usage, "more than %d --vex-key",
+						 SCAN_VEX_MAX);
+			vex_keys[nvex_keys++] = optarg;
+			break;
 		case OPT_FAIL_ON:
 			/* --fail-on S denies S and above: the most it
 			 * allows is the severity below S. */
@@ -130,11 +189,17 @@ cmd_scan(int argc, char **argv)
 		return cli_usage(scan_usage, "--json and --sarif exclude each other");
 	if (fixable && fail_on < 0)
 		return cli_usage(scan_usage, "--fixable-only needs --fail-on");
+	if (nvex && !nvex_keys)
+		return cli_usage(scan_usage, "--vex needs --vex-key: only signed "
+				 "VEX documents are used");
+	if (nvex_keys && !nvex)
+		return cli_usage(scan_usage, "--vex-key without --vex");
 	if ((error = stele_ref_parse(&ref, argv[optind], cli_env()->store)) < 0 ||
 	    (error = stele_image_open(&img, ref)) < 0 ||
 	    (error = stele_sbom_read(&s, img, &so)) < 0 ||
 	    (error = stele_vuln_db_open(&db, dbdir, NULL)) < 0 ||
-	    (error = stele_vuln_match(&r, db, s)) < 0) {
+	    (error = stele_vuln_match(&r, db, s)) < 0 ||
+	    (error = apply_vex(r, vex, nvex, vex_keys, nvex_keys)) < 0) {
 		code = cli_fail(error);
 		goto out;
 	}

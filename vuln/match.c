@@ -187,6 +187,8 @@ int
 stele_vuln_denied(const struct stele_vuln_finding *f,
 		  enum stele_vuln_severity max, int fixable_only)
 {
+	if (f->suppressed)
+		return 0;
 	if (fixable_only && f->status != STELE_VULN_FIXED)
 		return 0;
 	return sev_rank(f->severity) > (int)max;
@@ -224,6 +226,9 @@ finding_release(struct stele_vuln_finding *f)
 	free(f->installed);
 	free(f->fixed);
 	free(f->summary);
+	free(f->vex_status);
+	free(f->vex_justification);
+	free(f->vex_doc);
 }
 
 void
@@ -441,6 +446,15 @@ finding_json(const struct stele_vuln_report *r,
 	if (p->purl)
 		json_object_set_new(o, "purl", json_string(p->purl));
 	json_object_set_new(o, "origin", origin_json(r->sbom, p));
+	if (f->suppressed) {
+		json_t *x = json_pack("{s:s,s:s}", "status", f->vex_status,
+				      "document", f->vex_doc);
+
+		if (f->vex_justification)
+			json_object_set_new(x, "justification",
+					    json_string(f->vex_justification));
+		json_object_set_new(o, "suppressed", x);
+	}
 	return o;
 }
 
@@ -521,6 +535,11 @@ stele_vuln_report_sarif(struct stele_buf *out,
 			p->db ? p->db : "var/lib/dpkg/status"));
 		json_object_set_new(res, "locations", json_pack("[o]", loc));
 		json_object_set_new(res, "properties", finding_json(r, f));
+		if (f->suppressed)
+			json_object_set_new(res, "suppressions", json_pack(
+				"[{s:s,s:s}]", "kind", "external", "justification",
+				f->vex_justification ? f->vex_justification :
+				f->vex_status));
 		json_array_append_new(results, res);
 	}
 	json_object_set_new(run, "tool", json_pack("{s:{s:s,s:s,s:s,s:o}}",

@@ -80,6 +80,13 @@ struct stele_vuln_finding {
 	const char *severity_from; /* "vendor", "cvss" or NULL (static) */
 	int cvss10;                /* CVSS base score × 10, -1 when none */
 	char *summary;             /* may be NULL */
+	/* Set by an OpenVEX statement (vex.h): a suppressed finding stays
+	 * in the report and never counts against a threshold. */
+	int suppressed;
+	char *vex_status;          /* "not_affected" or "fixed" */
+	char *vex_justification;   /* may be NULL */
+	char *vex_doc;             /* the document's @id */
+	int64_t vex_time;          /* the statement's time, for "latest wins" */
 };
 
 struct stele_vuln_report {
@@ -108,6 +115,7 @@ void stele_vuln_report_free(struct stele_vuln_report *r);
  * Whether a finding is denied by a threshold: severity above `max`
  * (STELE_SEV_NONE: any finding), unknown severity ranking as critical (a
  * gate fails closed); with `fixable_only`, only fixed findings count.
+ * A suppressed finding is never denied.
  */
 int stele_vuln_denied(const struct stele_vuln_finding *f,
 		      enum stele_vuln_severity max, int fixable_only);

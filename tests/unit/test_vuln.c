@@ -11,7 +11,9 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/init.h"
+#include "signer/dsse.h"
 #include "verify/policy.h"
+#include "vuln/vex.h"
 #include "vuln/version.h"
 #include "vuln/vuln.h"
 #include "tests/unit/unit.h"
@@ -508,6 +510,130 @@ test_vuln_policy(void **state)
 	stele_policy_free(p);
 }
 
+/* A report of one finding, CVE-1 in libssl3 (purl with qualifiers). */
+static void
+vex_report(struct stele_vuln_report *r, struct stele_sbom *s,
+	   struct stele_sbom_pkg *p, struct stele_vuln_finding *f)
+{
+	pkg_init(p, "libssl3", "openssl", "3.0.11-1");
+	p->purl = (char *)"pkg:deb/debian/libssl3@3.0.11-1?arch=amd64&distro=debian-12";
+	sbom_init(s, p, 1);
+	memset(r, 0, sizeof(*r));
+	memset(f, 0, sizeof(*f));
+	f->id = stele_xstrdup("CVE-1");
+	r->sbom = s;
+	r->v = f;
+	r->n = 1;
+}
+
+static void
+vex_clear(struct stele_vuln_finding *f)
+{
+	free(f->vex_status);
+	free(f->vex_justification);
+	free(f->vex_doc);
+	f->vex_status = f->vex_justification = f->vex_doc = NULL;
+	f->suppressed = 0;
+	f->vex_time = 0;
+}
+
+static int
+vex_signed(struct stele_vuln_report *r, const struct stele_seckey *k,
+	   const struct stele_pubkey *trust, const char *type, const char *doc)
+{
+	struct stele_buf env = STELE_BUF_INIT(1 << 20);
+	const struct stele_pubkey *keys[1];
+	int error;
+
+	keys[0] = trust;
+	assert_ok(stele_dsse_sign(&env, k, type, doc, strlen(doc)));
+	error = stele_vuln_vex_apply(r, env.ptr, env.len, "vex.json", keys, 1);
+	stele_buf_release(&env);
+	return error;
+}
+
+#define VEXDOC(stmts) "{\"@context\":\"https://openvex.dev/ns/v0.2.0\"," \
+	"\"@id\":\"https://example.com/v1\",\"timestamp\":" \
+	"\"2026-01-01T00:00:00Z\",\"statements\":[" stmts "]}"
+#define STMT(vuln, prod, status, ts) "{\"vulnerability\":" vuln "," \
+	"\"products\":[{\"@id\":\"" prod "\"}],\"status\":\"" status "\"," \
+	"\"justification\":\"component_not_present\"" ts "}"
+
+/* OpenVEX: matching by name or alias and purl, latest wins, only a
+ * trusted signature over an openvex payload, every malformed form. */
+static void
+test_vuln_vex(void **state)
+{
+	static const char *const bad[] = {
+		"[]", "{\"@id\":\"x\",\"statements\":[]}",
+		"{\"@context\":\"https://example.com\",\"@id\":\"x\",\"statements\":[]}",
+		"{\"@context\":\"https://openvex.dev/ns/v0.2.0\",\"statements\":[]}",
+		"{\"@context\":\"https://openvex.dev/ns/v0.2.0\",\"@id\":\"x\"}",
+		"{\"@context\":\"https://openvex.dev/ns/v0.2.0\",\"@id\":\"x\",\"timestamp\":\"today\",\"statements\":[]}",
+		VEXDOC(STMT("{\"name\":\"CVE-1\"}", "pkg:deb/debian/libssl3", "gone", "")),
+		VEXDOC(STMT("{}", "pkg:deb/debian/libssl3", "fixed", "")),
+		VEXDOC(STMT("{\"name\":\"CVE-1\"}", "pkg:deb/debian/libssl3", "fixed", ",\"timestamp\":\"2026\"")),
+		VEXDOC("{\"vulnerability\":{\"name\":\"CVE-1\"},\"products\":[],\"status\":\"not_affected\"}"),
+	};
+	struct stele_seckey *k = NULL, *other = NULL;
+	struct stele_vuln_report r;
+	struct stele_vuln_finding f;
+	struct stele_sbom_pkg p;
+	struct stele_sbom s;
+	size_t i;
+
+	(void)state;
+	assert_ok(stele_seckey_generate(&k));
+	assert_ok(stele_seckey_generate(&other));
+	vex_report(&r, &s, &p, &f);
+	/* by alias, purl without version or qualifiers */
+	assert_ok(vex_signed(&r, k, &k->pub, STELE_VEX_PAYLOAD, VEXDOC(STMT(
+		"{\"name\":\"DSA-1\",\"aliases\":[\"CVE-1\"]}",
+		"pkg:deb/debian/libssl3", "not_affected", ""))));
+	assert_true(f.suppressed);
+	assert_string_equal(f.vex_status, "not_affected");
+	assert_string_equal(f.vex_justification, "component_not_present");
+	assert_string_equal(f.vex_doc, "https://example.com/v1");
+	assert_false(stele_vuln_denied(&f, STELE_SEV_NONE, 0));
+	/* a later "affected" undoes it; an earlier "fixed" does not redo it */
+	assert_ok(vex_signed(&r, k, &k->pub, STELE_VEX_PAYLOAD, VEXDOC(STMT(
+		"{\"name\":\"CVE-1\"}", "pkg:deb/debian/libssl3@3.0.11-1",
+		"affected", ",\"timestamp\":\"2026-02-01T00:00:00Z\""))));
+	assert_false(f.suppressed);
+	assert_ok(vex_signed(&r, k, &k->pub, STELE_VEX_PAYLOAD, VEXDOC(STMT(
+		"{\"name\":\"CVE-1\"}", "pkg:deb/debian/libssl3", "fixed", ""))));
+	assert_false(f.suppressed);
+	vex_clear(&f);
+	/* another version, another package, another CVE: nothing */
+	assert_ok(vex_signed(&r, k, &k->pub, STELE_VEX_PAYLOAD, VEXDOC(
+		STMT("{\"name\":\"CVE-1\"}", "pkg:deb/debian/libssl3@3.0.12-1", "fixed", "") ","
+		STMT("{\"name\":\"CVE-1\"}", "pkg:deb/debian/openssl", "fixed", "") ","
+		STMT("{\"name\":\"CVE-2\"}", "pkg:deb/debian/libssl3", "fixed", ""))));
+	assert_false(f.suppressed);
+	assert_null(f.vex_status);
+	/* not signed by a trusted key; another payload type */
+	assert_int_equal(vex_signed(&r, other, &k->pub, STELE_VEX_PAYLOAD,
+		VEXDOC(STMT("{\"name\":\"CVE-1\"}", "pkg:deb/debian/libssl3",
+			    "fixed", ""))), STELE_EVERIFY);
+	assert_int_equal(vex_signed(&r, k, &k->pub, STELE_PAYLOAD_INTOTO,
+		VEXDOC(STMT("{\"name\":\"CVE-1\"}", "pkg:deb/debian/libssl3",
+			    "fixed", ""))), STELE_EINVALID);
+	assert_false(f.suppressed);
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		if (vex_signed(&r, k, &k->pub, STELE_VEX_PAYLOAD, bad[i]) !=
+		    STELE_EINVALID)
+			fail_msg("accepted: %s", bad[i]);
+		assert_non_null(strstr(stele_error_last(), "vex.json"));
+		assert_false(f.suppressed);
+	}
+	assert_int_equal(stele_vuln_vex_apply(&r, "{}", 2, "vex.json",
+		(const struct stele_pubkey *const[]){ &k->pub }, 1), STELE_EINVALID);
+	vex_clear(&f);
+	free(f.id);
+	stele_seckey_free(k);
+	stele_seckey_free(other);
+}
+
 int
 main(void)
 {
@@ -522,6 +648,7 @@ main(void)
 		cmocka_unit_test(test_vuln_db_match),
 		cmocka_unit_test(test_vuln_db_malformed),
 		cmocka_unit_test(test_vuln_policy),
+		cmocka_unit_test(test_vuln_vex),
 	};
 
 	stele_init();
