@@ -91,4 +91,18 @@ test_expect_success 'the policy warns when it sets no maximum database age' '
 	expect_code 0 stele verify --policy noage.json app:1 >out 2>&1 &&
 	grep -q "maxDbAgeHours is not set" out
 '
+# The verified push runs the same pipeline: a denied image is never written.
+if ! start_registry; then
+	test_skip 'push with a vulnerabilities rule' 'docker-registry cannot start on 127.0.0.1'
+else
+	test_expect_success 'push: denied under maxSeverity high, nothing written; pushed under maxSeverity critical' '
+		printf "{\"updated\":\"%s\"}\n" "$now" >db/stele-db.json &&
+		printf "{\"id\":\"CVE-2026-1001\",\"modified\":\"2026-01-01T00:00:00Z\",\"affected\":[{\"package\":{\"ecosystem\":\"Debian:12\",\"name\":\"demo\"},\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":[{\"introduced\":\"0\"},{\"fixed\":\"1.0-2\"}]}]}],\"severity\":[{\"type\":\"CVSS_V3\",\"score\":\"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H\"}]}\n" >db/osv/CVE-2026-1001.json &&
+		expect_code 1 stele push --policy high.json --tls-verify=false app:1 "docker://$REG/app:1" >out 2>&1 &&
+		grep -q "CVE-2026-1001" out &&
+		! curl -sf "http://$REG/v2/app/tags/list" | grep -q "\"1\"" &&
+		stele push --policy crit.json --tls-verify=false app:1 "docker://$REG/app:1" >/dev/null 2>&1 &&
+		curl -sf "http://$REG/v2/app/tags/list" | grep -q "\"1\""
+	'
+fi
 test_done
