@@ -57,6 +57,29 @@ parse_image(struct stele_ref **ref, const char **name, const char **digest,
 }
 
 /*
+ * The one optional argument of images and gc: oci:DIR, else the store.
+ * *dir malloc'd; EXIT_OK, or the usage error printed.
+ */
+static int
+layout_arg(char **dir, int argc, char **argv, const char *usage)
+{
+	*dir = NULL;
+	if (argc - optind > 1)
+		return cli_usage(usage, "at most one layout");
+	if (optind < argc) {
+		if (strncmp(argv[optind], "oci:", 4) || !argv[optind][4])
+			return cli_usage(usage, "want oci:DIR, not '%s'",
+					 argv[optind]);
+		*dir = strdup(argv[optind] + 4);
+	} else {
+		*dir = strdup(cli_env()->store);
+	}
+	if (!*dir)
+		return cli_fail(stele_error_set("out of memory"));
+	return EXIT_OK;
+}
+
+/*
  * The default store before anything was written to it (or while its first
  * write is making it) holds nothing: an empty store, not an error.  An
  * oci:DIR named on the command line must be a layout.
@@ -113,18 +136,8 @@ cmd_images(int argc, char **argv)
 		default: fputs(images_usage, stderr); return EXIT_USAGE;
 		}
 	}
-	if (argc - optind > 1)
-		return cli_usage(images_usage, "at most one layout");
-	if (optind < argc) {
-		if (strncmp(argv[optind], "oci:", 4) || !argv[optind][4])
-			return cli_usage(images_usage, "want oci:DIR, not '%s'",
-					 argv[optind]);
-		dir = strdup(argv[optind] + 4);
-	} else {
-		dir = strdup(cli_env()->store);
-	}
-	if (!dir)
-		return cli_fail(stele_error_set("out of memory"));
+	if ((code = layout_arg(&dir, argc, argv, images_usage)) != EXIT_OK)
+		return code;
 	if (store_absent(dir, optind < argc))
 		list = json_array();
 	else if ((error = stele_oci_open(&oci, dir, 0)) < 0 ||
@@ -393,18 +406,8 @@ cmd_gc(int argc, char **argv)
 		default: fputs(gc_usage, stderr); return EXIT_USAGE;
 		}
 	}
-	if (argc - optind > 1)
-		return cli_usage(gc_usage, "at most one layout");
-	if (optind < argc) {
-		if (strncmp(argv[optind], "oci:", 4) || !argv[optind][4])
-			return cli_usage(gc_usage, "want oci:DIR, not '%s'",
-					 argv[optind]);
-		dir = strdup(argv[optind] + 4);
-	} else {
-		dir = strdup(cli_env()->store);
-	}
-	if (!dir)
-		return cli_fail(stele_error_set("out of memory"));
+	if ((code = layout_arg(&dir, argc, argv, gc_usage)) != EXIT_OK)
+		return code;
 	memset(&sr, 0, sizeof(sr));
 	if ((!store_absent(dir, optind < argc) &&
 	     ((error = stele_oci_open(&oci, dir, 0)) < 0 ||
