@@ -12,6 +12,7 @@
 
 #include "builder/build_priv.h"
 #include "builder/fetch.h"
+#include "builder/glob.h"
 #include "builder/ignore.h"
 #include "builder/values.h"
 #include "oci/extract.h"

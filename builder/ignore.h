@@ -23,13 +23,4 @@ void stele_ignore_free(struct stele_ignore *ig);
  * directory may then still hold included paths and must be walked. */
 int stele_ignore_has_exceptions(const struct stele_ignore *ig);
 
-/*
- * Go filepath.Match semantics on slash paths: '*' any run of non-'/' bytes,
- * '?' one non-'/' byte, '[...]' classes with ranges and '^'/'!' negation,
- * '\\' escapes.  1 match, 0 no match, -1 malformed pattern.
- */
-int stele_glob_match(const char *pattern, const char *name);
-/* 1 when the string has glob metacharacters (* ? [). */
-int stele_glob_has_meta(const char *s);
-
 #endif

@@ -10,6 +10,7 @@
  */
 #include <stdio.h>
 
+#include "builder/glob.h"
 #include "builder/ignore.h"
 #include "tests/fuzz/fuzz.h"
 

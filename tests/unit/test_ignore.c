@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builder/glob.h"
 #include "builder/ignore.h"
 #include "util/error.h"
 #include "util/init.h"
