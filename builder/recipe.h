@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "builder/expand.h"
 #include "builder/heredoc.h"
 
 /*
@@ -142,30 +143,5 @@ const char *stele_instr_flag_nth(const struct stele_instr *in, const char *name,
 				 size_t n);
 /* 1 when a boolean flag was given as true. */
 int stele_instr_flag_true(const struct stele_instr *in, const char *name);
-
-/*
- * Variable lookup for expansion: return the value (borrowed) or NULL when
- * unset.
- */
-typedef const char *(*stele_lookup_fn)(void *payload, const char *name);
-
-/*
- * Docker's word processing: quote removal and substitution of $VAR, ${VAR},
- * ${VAR:-word}, ${VAR-word}, ${VAR:+word}, ${VAR+word}, ${VAR:?msg} (error),
- * with `escape` escaping the next character outside single quotes.  Unset
- * variables expand to "".  *out is malloc'd.  Errors (unterminated quote or
- * brace, bad substitution) are STELE_EINVALID naming the word; the caller
- * prefixes file:line.
- */
-int stele_recipe_expand(char **out, const char *word, char escape,
-			stele_lookup_fn lookup, void *payload);
-
-/*
- * The same substitutions over a COPY/ADD heredoc's content (BuildKit's
- * ExpandRaw): quotes are plain characters, '\\' escapes whatever the
- * recipe's escape is.
- */
-int stele_recipe_expand_raw(char **out, const char *text,
-			    stele_lookup_fn lookup, void *payload);
 
 #endif
