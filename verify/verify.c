@@ -664,13 +664,25 @@ check_image_rules(struct vctx *v, const char *tagname)
 			  is_root_user(u) ? ": the image runs as root" : "");
 	}
 	if (v->p->max_age) {
+		/* A reproducible build without a source date is created at the
+		 * epoch; then the signed provenance's finishedOn dates it. */
+		const char *when = created, *what = "created";
 		int64_t t = 0;
+		int ok = created && stele_parse_rfc3339(&t, created) == 0;
 
-		if (!created || stele_parse_rfc3339(&t, created) < 0)
-			add_check(v->r, 0, "maximum age", "the image has no valid created time");
+		if ((!ok || t == 0) && v->prov && v->prov->finished_on &&
+		    stele_parse_rfc3339(&t, v->prov->finished_on) == 0) {
+			when = v->prov->finished_on;
+			what = "built (signed provenance; created is the epoch)";
+			ok = 1;
+		}
+		if (!ok || t == 0)
+			add_check(v->r, 0, "maximum age", "%s", ok ?
+				  "created is the epoch and no signed provenance records when the image was built" :
+				  "the image has no valid created time and no signed provenance records when it was built");
 		else
 			add_check(v->r, v->now - t <= v->p->max_age, "maximum age",
-				  "created %s, %lld days ago (at most %lld)", created,
+				  "%s %s, %lld days ago (at most %lld)", what, when,
 				  (long long)((v->now - t) / 86400),
 				  (long long)(v->p->max_age / 86400));
 	}

@@ -183,6 +183,19 @@ test_expect_success 'policy: an image older than the maximum age' '
 	fresh && sed "s/\"maxAgeDays\": 36500/\"maxAgeDays\": 30/" policy.json >p4.json &&
 	denied age "maximum age: created 2023" p4.json
 '
+test_expect_success 'policy: maximum age of a reproducible build created at the epoch comes from its signed provenance' '
+	mkdir -p ctx && echo x >ctx/f && printf "FROM scratch\nCOPY f /f\n" >ctx/Dockerfile &&
+	S0="$STELE_STORE" && STELE_STORE="$TMP/epoch-store" &&
+	(unset SOURCE_DATE_EPOCH; stele build -q -t ep:1 ctx >/dev/null) &&
+	stele inspect --json ep:1 >ep.json 2>/dev/null; grep -q "1970-01-01" ep.json &&
+	printf "{\"keys\": {\"ci\": {\"path\": \"ci.pub\"}}, \"provenance\": {\"keys\": [\"ci\"]}, \"signatures\": {\"threshold\": 0}, \"image\": {\"maxAgeDays\": 30}}\n" >age.json &&
+	expect_code 1 stele verify --policy age.json ep:1 >out 2>/dev/null &&
+	grep -q "^FAIL maximum age: created is the epoch and no signed provenance" out &&
+	stele attest --key ci.key ep:1 >/dev/null 2>&1 &&
+	stele verify --policy age.json ep:1 >out 2>/dev/null &&
+	grep -q "^ok   maximum age: built (signed provenance; created is the epoch) 20" out;
+	rc=$?; STELE_STORE="$S0"; cat out; [ $rc = 0 ]
+'
 test_expect_success 'policy: a latest tag' '
 	fresh && stele build -q -t app:latest "git+file://$TMP/app#v1.0" >/dev/null &&
 	stele attest --key ci.key app:latest >/dev/null 2>&1 &&
