@@ -77,6 +77,7 @@ struct parser {
 	int dir_seen;  /* bit per directive name */
 	int seen_from;
 	int trigger;   /* parsing an ONBUILD trigger from a base image */
+	int syntax;    /* BuildKit's parser only (stele_recipe_parse_syntax) */
 };
 
 struct strv {
@@ -307,6 +308,13 @@ check_flags(const struct parser *p, struct stele_instr *in,
 		name = words->v[i] + 2;
 		eq = strchr(name, '=');
 		len = eq ? (size_t)(eq - name) : strlen(name);
+		if (p->syntax) {
+			in->flags[in->nflags].word = stele_xstrdup(words->v[i]);
+			in->flags[in->nflags].name = stele_xstrndup(name, len);
+			in->flags[in->nflags++].value =
+				stele_xstrdup(eq ? eq + 1 : "");
+			continue;
+		}
 		for (j = 0, spec = NULL; kw->flags[j] && !spec; j++) {
 			const char *f = kw->flags[j] + (kw->flags[j][0] == '?' ||
 							kw->flags[j][0] == '*');
@@ -334,6 +342,7 @@ check_flags(const struct parser *p, struct stele_instr *in,
 		else if (type == '?')
 			return ierr(p, in, "expecting boolean value for flag "
 				    "'--%.*s', not: %s", (int)len, name, v);
+		in->flags[in->nflags].word = stele_xstrdup(words->v[i]);
 		in->flags[in->nflags].name = stele_xstrndup(name, len);
 		in->flags[in->nflags++].value = stele_xstrdup(v);
 	}
@@ -476,7 +485,7 @@ parse_pairs(const struct parser *p, struct stele_instr *in)
 		if (!(eq = strchr(a, '=')) && in->kind != STELE_I_ARG)
 			return ierr(p, in, "syntax error - can't find = in '%s'."
 				    " Must be of the form: name=value", a);
-		if (eq == a)
+		if (eq == a && !p->syntax)
 			return ierr(p, in, "names can not be blank");
 		pair_push(in, &alloc, eq ? stele_xstrndup(a, (size_t)(eq - a)) :
 			  stele_xstrdup(a), eq ? stele_xstrdup(eq + 1) : NULL);
@@ -578,7 +587,8 @@ split_health(const struct parser *p, struct stele_instr *in, struct strv *args)
 	if (!k)
 		return 0;
 	typ = stele_xstrndup(s, k);
-	for (i = 0; typ[i]; i++)
+	/* the type is upper-cased by BuildKit's instruction parser */
+	for (i = 0; typ[i] && !p->syntax; i++)
 		typ[i] = (char)(typ[i] >= 'a' && typ[i] <= 'z' ?
 				typ[i] - 'a' + 'A' : typ[i]);
 	strv_push(args, typ);
@@ -606,15 +616,20 @@ parse_onbuild(struct parser *p, struct stele_instr *in)
 	const struct keyword *kw;
 	size_t k;
 
+	if (!in->raw[0])
+		return 0; /* syntax only: `ONBUILD` alone */
 	for (k = 0; in->raw[k] && !IS_HSPACE(in->raw[k]); k++)
 		;
 	kw = keyword_find(in->raw, k);
+	if (p->syntax)
+		goto sub;
 	if (kw && kw->kind == STELE_I_ONBUILD)
 		return ierr(p, in, "chaining ONBUILD via `ONBUILD ONBUILD` "
 			    "isn't allowed");
 	if (kw && (kw->kind == STELE_I_FROM || kw->kind == STELE_I_MAINTAINER))
 		return ierr(p, in, "%s isn't allowed as an ONBUILD trigger",
 			    kw->name);
+sub:
 	in->sub = stele_xcalloc(1, sizeof(*in->sub));
 	return parse_one(p, in->sub, in->raw, strlen(in->raw), in->line);
 }
@@ -643,6 +658,15 @@ parse_args(struct parser *p, struct stele_instr *in,
 	in->args = args.v;
 	in->nargs = args.n;
 
+	if (p->syntax) {
+		/* only what BuildKit's line parsers check */
+		error = 0;
+		if (kw->shape == 'q' && k != STELE_I_ARG && in->nargs)
+			error = parse_pairs(p, in);
+		if (!error && k == STELE_I_ONBUILD)
+			error = parse_onbuild(p, in);
+		return error;
+	}
 	if (kw->one && in->nargs != 1)
 		return ierr(p, in, "requires exactly one argument");
 	/* `CMD []` clears the command; an empty shell form means nothing */
@@ -728,7 +752,8 @@ parse_instr(struct parser *p, const char *s, size_t n, int line)
 	}
 	in = &p->r->instrs[p->r->ninstrs++];
 	memset(in, 0, sizeof(*in));
-	if ((error = parse_one(p, in, s, n, line)) < 0 || p->trigger)
+	if ((error = parse_one(p, in, s, n, line)) < 0 || p->trigger ||
+	    p->syntax)
 		return error;
 	if (in->kind == STELE_I_FROM)
 		p->seen_from = 1;
@@ -968,22 +993,25 @@ parse_lines(struct parser *p, const char *text, size_t len)
 			"%s: file with no instructions", p->r->path);
 	else if (!error && p->trigger)
 		error = check_trigger(p);
-	else if (!error && !p->seen_from)
+	else if (!error && !p->seen_from && !p->syntax)
 		error = stele_error_setc(STELE_EINVALID,
 			"%s: no FROM instruction", p->r->path);
 	return error;
 }
 
+enum parse_mode { PARSE_RECIPE, PARSE_TRIGGER, PARSE_SYNTAX };
+
 static int
 parse_text(struct stele_recipe **out, const char *path, const char *text,
-	   size_t len, int trigger)
+	   size_t len, enum parse_mode mode)
 {
 	struct parser p;
 	int error;
 
 	*out = NULL;
 	memset(&p, 0, sizeof(p));
-	p.trigger = trigger;
+	p.trigger = mode == PARSE_TRIGGER;
+	p.syntax = mode == PARSE_SYNTAX;
 	p.r = stele_xcalloc(1, sizeof(*p.r));
 	p.r->path = stele_xstrdup(path);
 	p.r->escape = '\\';
@@ -1004,14 +1032,21 @@ int
 stele_recipe_parse(struct stele_recipe **out, const char *path,
 		   const char *text, size_t len)
 {
-	return parse_text(out, path, text, len, 0);
+	return parse_text(out, path, text, len, PARSE_RECIPE);
+}
+
+int
+stele_recipe_parse_syntax(struct stele_recipe **out, const char *path,
+			  const char *text, size_t len)
+{
+	return parse_text(out, path, text, len, PARSE_SYNTAX);
 }
 
 int
 stele_recipe_parse_trigger(struct stele_recipe **out, const char *path,
 			   const char *text, size_t len)
 {
-	return parse_text(out, path, text, len, 1);
+	return parse_text(out, path, text, len, PARSE_TRIGGER);
 }
 
 static void
@@ -1020,6 +1055,7 @@ instr_release(struct stele_instr *in)
 	size_t j;
 
 	for (j = 0; j < in->nflags; j++) {
+		free(in->flags[j].word);
 		free(in->flags[j].name);
 		free(in->flags[j].value);
 	}

@@ -52,6 +52,7 @@ enum stele_health_field {
 };
 
 struct stele_flag {
+	char *word;  /* as written, quotes removed: "--link", "--from=x" */
 	char *name;  /* without the leading "--", e.g. "from" */
 	char *value; /* after '='; "" for a flag given without a value */
 };
@@ -117,6 +118,23 @@ struct stele_recipe {
  */
 int stele_recipe_parse(struct stele_recipe **out, const char *path,
 		       const char *text, size_t len);
+
+/*
+ * BuildKit's parser alone (frontend/dockerfile/parser), without the checks
+ * its instruction parser (instructions/parse.go) and stele_recipe_parse()
+ * add: any --flag is kept (name and value as written, value "" without
+ * '='), argument counts, FROM's shape, HEALTHCHECK's type (left as written)
+ * and values, ONBUILD's trigger keyword, VOLUME, heredoc destinations,
+ * RUN --mount/--security and the place of FROM are not checked.  Lines,
+ * directives, comments, continuations, heredocs, JSON form, word
+ * splitting and ENV/LABEL pairs (with their errors) are as in
+ * stele_recipe_parse(); an unknown instruction is still an error (BuildKit's
+ * parser keeps it without arguments).  Not for building: it lets stele's
+ * syntax be compared with BuildKit's parser tests
+ * (tests/unit/test_buildkit_parser.c).
+ */
+int stele_recipe_parse_syntax(struct stele_recipe **out, const char *path,
+			      const char *text, size_t len);
 
 /*
  * Parse one ONBUILD trigger recorded in a base image's config, as BuildKit

@@ -3,7 +3,8 @@
  * stele_recipe_expand() on every word, flag and pair it kept (ONBUILD
  * triggers included) and stele_recipe_expand_raw() on every heredoc, as a
  * build does; the input as an ONBUILD trigger from a base image's config
- * (stele_recipe_parse_trigger); and the expander alone on the whole input
+ * (stele_recipe_parse_trigger); the input at BuildKit's parser level
+ * (stele_recipe_parse_syntax); and the expander alone on the whole input
  * as one word, with both escape characters.
  */
 #include "builder/recipe.h"
@@ -79,6 +80,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		use_recipe(r);
 	if (stele_recipe_parse_trigger(&r, "ONBUILD trigger", (const char *)data,
 				       size) == 0)
+		use_recipe(r);
+	if (stele_recipe_parse_syntax(&r, "Recipe", (const char *)data,
+				      size) == 0)
 		use_recipe(r);
 	word = fuzz_cstr(data, size);
 	expand(word, '\\');

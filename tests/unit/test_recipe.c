@@ -1007,6 +1007,77 @@ test_recipe_maintainer(void **state)
 		     "recipe:2: MAINTAINER: requires exactly one argument");
 }
 
+/* Flags keep their words as written; boolean values are normalised. */
+static void
+test_recipe_flag_words(void **state)
+{
+	static const char *const text =
+		"FROM a\nCOPY --link --from=\"b\" --chmod=0755 x /y\n";
+	struct stele_recipe *r = parse(text);
+	const struct stele_instr *in = &r->instrs[1];
+
+	(void)state;
+	assert_int_equal(in->nflags, 3);
+	assert_string_equal(in->flags[0].word, "--link");
+	assert_string_equal(in->flags[0].value, "true");
+	assert_string_equal(in->flags[1].word, "--from=b");
+	assert_string_equal(in->flags[1].value, "b");
+	assert_string_equal(in->flags[2].word, "--chmod=0755");
+	stele_recipe_free(r);
+}
+
+/*
+ * stele_recipe_parse_syntax(): BuildKit's parser level.  What only the
+ * instruction parser refuses is kept as written; what the line parsers
+ * refuse is still refused.
+ */
+static void
+test_recipe_parse_syntax(void **state)
+{
+	static const char *const text =
+		"CMD --doit [\"a\"]\nHEALTHCHECK\nHEALTHCHECK connect tcp\n"
+		"ONBUILD\nUSER\nENV\nFROM a b c d\nCOPY --user=me x\n"
+		"ONBUILD ONBUILD RUN x\nENV =x\n";
+	struct stele_recipe *r = NULL;
+	const struct stele_instr *in;
+
+	(void)state;
+	assert_ok(stele_recipe_parse_syntax(&r, "recipe", text, strlen(text)));
+	assert_int_equal(r->ninstrs, 10);
+	in = &r->instrs[0];
+	assert_int_equal(in->nflags, 1);
+	assert_string_equal(in->flags[0].word, "--doit");
+	assert_string_equal(in->flags[0].value, "");
+	assert_true(in->json_form);
+	assert_int_equal(r->instrs[1].nargs, 0);
+	assert_int_equal(r->instrs[2].nargs, 2);
+	assert_string_equal(r->instrs[2].args[0], "connect");
+	assert_null(r->instrs[3].sub);
+	assert_int_equal(r->instrs[4].nargs, 0);
+	assert_int_equal(r->instrs[6].nargs, 4);
+	assert_string_equal(r->instrs[7].flags[0].value, "me");
+	assert_int_equal(r->instrs[8].sub->kind, STELE_I_ONBUILD);
+	assert_int_equal(r->instrs[8].sub->sub->kind, STELE_I_RUN);
+	assert_string_equal(r->instrs[9].pairs[0].key, "");
+	stele_recipe_free(r);
+	/* the strict parser refuses the first of them */
+	expect_error(text, "recipe:1: CMD: unknown flag '--doit'");
+
+	r = (struct stele_recipe *)1;
+	assert_err(stele_recipe_parse_syntax(&r, "recipe", "ENV a\n", 6),
+		   STELE_EINVALID, "recipe:1: ENV: must have two arguments");
+	assert_null(r);
+	assert_err(stele_recipe_parse_syntax(&r, "recipe", "CMD [1]\n", 8),
+		   STELE_EINVALID, "arrays must be comprised of strings only");
+	assert_err(stele_recipe_parse_syntax(&r, "recipe", "# x\n", 4),
+		   STELE_EINVALID, "recipe: file with no instructions");
+	assert_err(stele_recipe_parse_syntax(&r, "recipe", "FORM x\n", 7),
+		   STELE_EINVALID, "unknown instruction 'FORM'");
+	assert_err(stele_recipe_parse_syntax(&r, "recipe", "RUN <<E\nx\n",
+					     10),
+		   STELE_EINVALID, "unterminated heredoc 'E'");
+}
+
 static void
 expect_health(const char *text, const char *dump_want, int64_t interval,
 	      int64_t timeout, int64_t start_period, int64_t start_interval,
@@ -1953,6 +2024,8 @@ main(void)
 		cmocka_unit_test(test_recipe_unknown_instruction),
 		cmocka_unit_test(test_recipe_volume),
 		cmocka_unit_test(test_recipe_maintainer),
+		cmocka_unit_test(test_recipe_flag_words),
+		cmocka_unit_test(test_recipe_parse_syntax),
 		cmocka_unit_test(test_recipe_healthcheck),
 		cmocka_unit_test(test_recipe_onbuild),
 		cmocka_unit_test(test_recipe_trigger),
