@@ -112,6 +112,29 @@ void stele_build__step_cache_store_empty(struct build *b, const char *hex);
 /* RUN, through the OCI runtime. */
 int stele_build__run(struct build *b, struct stage *s,
 		     const struct stele_instr *in);
+/*
+ * RUN --mount=type=bind (mount.c); `m` expanded, its target absolute.
+ * stele_build__bind_key() appends to `keys` what the mount reads, by
+ * digest: a context path by content (.dockerignore applied), a stage by
+ * its diff_ids, an image by its manifest digest; it reads no root
+ * filesystem.  stele_build__bind_prepare() copies the source into *dir
+ * (new, under the build's temporary directory; the caller removes it
+ * after the step) and gives the path to bind (*src, inside *dir) and the
+ * mount's provenance record (*prov, new reference).  Errors name the
+ * mount, not the recipe line.
+ */
+struct stele_mount;
+int stele_build__bind_key(json_t *keys, struct build *b, struct stage *s,
+			  const struct stele_mount *m);
+int stele_build__bind_prepare(char **dir, char **src, json_t **prov,
+			      struct build *b, struct stage *s,
+			      const struct stele_mount *m);
+/* The filesystem of a local image (`name` as COPY --from writes it),
+ * extracted into *dir (new, under the build's temporary directory; the
+ * caller removes it); *digest its manifest digest. */
+int stele_build__image_extract(char **dir,
+			       char digest[STELE_DIGEST_STRLEN],
+			       struct build *b, const char *name);
 /* A field of NAME's line in ROOTFS/etc/FILE (passwd: 2 = uid, 3 = gid;
  * group: 2 = gid).  STELE_ENOTFOUND when absent. */
 int stele_build__stage_etc_field(long *out, const char *rootfs,

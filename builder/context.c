@@ -249,6 +249,12 @@ ctx_resolve(char **out, struct stele_context *ctx, const char *path,
 	return 0;
 }
 
+int
+stele_context_resolve(char **out, struct stele_context *ctx, const char *path)
+{
+	return ctx_resolve(out, ctx, path, STELE_ROOT_FOLLOW);
+}
+
 /* ---- host directories ---- */
 
 static int

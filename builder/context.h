@@ -50,6 +50,13 @@ int stele_context_open_git(struct stele_context **out,
 void stele_context_free(struct stele_context *ctx);
 enum stele_context_kind stele_context_kind(const struct stele_context *ctx);
 
+/*
+ * `path` with every link in it, the last component's included, followed
+ * inside the context (a link never leads out of it); *out malloc'd,
+ * relative, "" for the root.  A dangling last link stays as it is.
+ */
+int stele_context_resolve(char **out, struct stele_context *ctx,
+			  const char *path);
 /* STELE_ENOTFOUND when missing or excluded by .dockerignore. */
 int stele_context_stat(struct stele_ctx_stat *out, struct stele_context *ctx,
 		       const char *path);

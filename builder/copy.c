@@ -539,45 +539,26 @@ atoi_safe_eq(const char *s, size_t want)
 }
 
 /* COPY --from=IMAGE: the image's filesystem, extracted under the build's
- * temporary directory. */
+ * temporary directory (removed with it). */
 static int
 from_image_source(struct copy_job *j, const char *from,
 		  struct stele_context **own)
 {
-	static unsigned counter;
-	struct stele_ref *ref = NULL;
-	struct stele_image *img = NULL;
-	char *dir = stele_xasprintf("%s/from-%u", j->b->tmp, counter++);
-	size_t i;
+	char *dir = NULL, digest[STELE_DIGEST_STRLEN];
 	int error;
 
-	if ((error = stele_ref_parse(&ref, from, stele_build__store(j->b))) < 0 ||
-	    (error = stele_image_open(&img, ref)) < 0 ||
-	    (error = stele_fs_mkdir_p(dir, 0755)) < 0)
-		goto out;
-	for (i = 0; i < stele_image_nlayers(img) && !error; i++) {
-		const char *d = stele_json_str(stele_image_layer(img, i), "digest");
-		int fd;
-
-		if ((error = stele_oci_blob_open(&fd, img->oci, d ? d : "")) < 0)
-			break;
-		error = stele_extract_fd(fd, dir, 0, d, &j->b->o->limits);
-		close(fd);
+	if ((error = stele_build__image_extract(&dir, digest, j->b, from)) == 0) {
+		json_array_append_new(j->inputs, json_pack("{s:s,s:s,s:s}",
+			"kind", "image", "image", from, "digest", digest));
+		stele_prov_dep(&j->b->prov, from, json_pack("{s:s}", "sha256",
+							    digest + 7));
+		if ((error = stele_context_open_rootfs(own, dir)) == 0)
+			j->ctx = *own;
 	}
-	if (error)
-		goto out;
-	json_array_append_new(j->inputs, json_pack("{s:s,s:s,s:s}", "kind", "image",
-		"image", from, "digest", img->digest));
-	stele_prov_dep(&j->b->prov, from, json_pack("{s:s}", "sha256", img->digest + 7));
-	if ((error = stele_context_open_rootfs(own, dir)) == 0)
-		j->ctx = *own;
-out:
 	if (error < 0) {
 		stele_error_prefix(error, "--from '%s'", from);
 		error = stele_build__instr_error(j->b, j->in, error);
 	}
-	stele_image_free(img);
-	stele_ref_free(ref);
 	free(dir);
 	return error;
 }

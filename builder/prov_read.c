@@ -114,6 +114,58 @@ check_sha256(const json_t *digest, const char *where)
 static int check_record(struct stele_prov_record *out, json_t *rec,
 			const char *where, int depth);
 
+/*
+ * A RUN --mount record: cache, tmpfs and secret by type, target and id; a
+ * bind mount by where it reads (from context, stage or image, and which),
+ * the path, whether it was read-only and the digest of the mounted tree.
+ */
+static int
+check_mount(json_t *m, const char *where, const struct field *mount_f,
+	    const struct field *bind_f)
+{
+	static const struct field stage_f[] = {
+		{ "name", F_STR, 0 }, { "index", F_INT, 1 }, { NULL, 0, 0 } };
+	static const struct field image_f[] = {
+		{ "name", F_STR, 1 }, { "digest", F_STR, 1 }, { NULL, 0, 0 } };
+	const char *type = stele_json_str(m, "type"), *from;
+	char sub[WHERE_MAX];
+	int error, stage, image;
+
+	if (!type || strcmp(type, "bind")) {
+		if ((error = check_obj(m, where, mount_f)) < 0)
+			return error;
+		type = stele_json_str(m, "type");
+		if (strcmp(type, "cache") && strcmp(type, "tmpfs") &&
+		    strcmp(type, "secret"))
+			return stele_error_setc(STELE_EINVALID, "provenance: "
+				"%s.type is '%s' (want bind, cache, tmpfs or secret)",
+				where, type);
+		return 0;
+	}
+	if ((error = check_obj(m, where, bind_f)) < 0)
+		return error;
+	from = stele_json_str(m, "from");
+	stage = !strcmp(from, "stage");
+	image = !strcmp(from, "image");
+	if (!stage && !image && strcmp(from, "context"))
+		return stele_error_setc(STELE_EINVALID, "provenance: %s.from is "
+			"'%s' (want context, stage or image)", where, from);
+	if (!stage != !json_object_get(m, "stage") ||
+	    !image != !json_object_get(m, "image"))
+		return stele_error_setc(STELE_EINVALID, "provenance: %s names "
+			"a stage or an image that its from ('%s') does not",
+			where, from);
+	at(sub, "%s.digest", where);
+	if ((error = check_sha256(json_object_get(m, "digest"), sub)) < 0)
+		return error;
+	at(sub, "%s.%s", where, from);
+	if (stage)
+		return check_obj(json_object_get(m, "stage"), sub, stage_f);
+	if (image)
+		return check_obj(json_object_get(m, "image"), sub, image_f);
+	return 0;
+}
+
 static int
 check_input(json_t *in, const char *where, int depth)
 {
@@ -148,6 +200,11 @@ check_input(json_t *in, const char *where, int depth)
 		{ "baseDiffIDs", F_ARR, 1 }, { "mounts", F_ARR, 0 }, { NULL, 0, 0 } };
 	static const struct field mount_f[] = {
 		{ "type", F_STR, 1 }, { "target", F_STR, 0 }, { "id", F_STR, 0 },
+		{ NULL, 0, 0 } };
+	static const struct field bind_f[] = {
+		{ "type", F_STR, 1 }, { "target", F_STR, 1 }, { "from", F_STR, 1 },
+		{ "path", F_STR, 1 }, { "readonly", F_BOOL, 1 },
+		{ "digest", F_OBJ, 1 }, { "stage", F_OBJ, 0 }, { "image", F_OBJ, 0 },
 		{ NULL, 0, 0 } };
 	const char *kind = stele_json_str(in, "kind");
 	char sub[WHERE_MAX];
@@ -196,7 +253,7 @@ check_input(json_t *in, const char *where, int depth)
 				where, net);
 		json_array_foreach(json_object_get(in, "mounts"), i, s) {
 			at(sub, "%s.mounts[%zu]", where, i);
-			if ((error = check_obj(s, sub, mount_f)) < 0)
+			if ((error = check_mount(s, sub, mount_f, bind_f)) < 0)
 				return error;
 		}
 		return 0;

@@ -319,6 +319,8 @@ struct mounts {
 	json_t *prov;    /* [{type, target, id}] */
 	char **env;      /* NAME=secret for env= secrets */
 	size_t nenv;
+	char **dirs;     /* copies made for bind mounts, removed after */
+	size_t ndirs;
 };
 
 static char *
@@ -370,6 +372,11 @@ mounts_release(struct mounts *ms)
 	}
 	for (i = 0; i < ms->nlocks; i++)
 		close(ms->locks[i]);
+	for (i = 0; i < ms->ndirs; i++) {
+		stele_fs_rm_rf(ms->dirs[i]);
+		free(ms->dirs[i]);
+	}
+	free(ms->dirs);
 	for (i = 0; i < ms->nown; i++)
 		free(ms->own[i]);
 	free(ms->secrets);
@@ -499,26 +506,43 @@ secret_mount(struct build *b, struct mounts *ms, const struct stele_mount *m,
 	return 0;
 }
 
-/* --mount=…: each one expanded, checked and made ready. */
-static int
-prepare_mounts(struct mounts *ms, struct build *b, struct stage *s,
-	       const struct stele_instr *in, const char *cwd)
+static void
+mounts_free(struct stele_mount *list, size_t n)
 {
-	struct stele_mount m;
-	const char *v, *src, *target;
-	char why[256], **fields[3];
-	size_t i, f;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		stele_mount_release(&list[i]);
+	free(list);
+}
+
+/* --mount=…: each one parsed, expanded and its target made absolute. */
+static int
+parse_mounts(struct stele_mount **out, size_t *nout, struct build *b,
+	     struct stage *s, const struct stele_instr *in, const char *cwd)
+{
+	struct stele_mount *list = NULL, *m;
+	const char *v;
+	char why[256], **fields[4];
+	size_t i, n = 0, f;
 	int error = 0;
 
-	ms->prov = json_array();
+	*out = NULL;
+	*nout = 0;
 	for (i = 0; !error && (v = stele_instr_flag_nth(in, "mount", i)); i++) {
-		if (stele_value_mount(&m, v, why, sizeof(why)) < 0)
-			return stele_build__instr_error(b, in, stele_error_setc(
-				STELE_EINVALID, "--mount=%s: %s", v, why));
-		fields[0] = &m.target;
-		fields[1] = &m.id;
-		fields[2] = &m.env;
-		for (f = 0; f < 3 && !error; f++) {
+		list = stele_xrealloc(list, (n + 1) * sizeof(*list));
+		m = &list[n];
+		if (stele_value_mount(m, v, why, sizeof(why)) < 0) {
+			error = stele_error_setc(STELE_EINVALID, "--mount=%s: %s",
+						 v, why);
+			break;
+		}
+		n++;
+		fields[0] = &m->target;
+		fields[1] = &m->id;
+		fields[2] = &m->env;
+		fields[3] = &m->source;
+		for (f = 0; f < 4 && !error; f++) {
 			char *x = NULL;
 
 			if (*fields[f] && strchr(*fields[f], '$') &&
@@ -528,44 +552,80 @@ prepare_mounts(struct mounts *ms, struct build *b, struct stage *s,
 			}
 		}
 		if (error) {
-			stele_mount_release(&m);
+			mounts_free(list, n);
 			return error; /* named by stele_build__expand */
 		}
-		if (!error && m.target) {
-			char *joined = m.target[0] == '/' ? stele_xstrdup(m.target) :
-				       stele_xasprintf("%s/%s", cwd, m.target);
+		if (m->target) {
+			char *joined = m->target[0] == '/' ? stele_xstrdup(m->target) :
+				       stele_xasprintf("%s/%s", cwd, m->target);
 
-			free(m.target);
-			m.target = stele_path_clean_abs(joined);
+			free(m->target);
+			m->target = stele_path_clean_abs(joined);
 			free(joined);
-			if (!strcmp(m.target, "/"))
+			if (!strcmp(m->target, "/"))
 				error = stele_error_setc(STELE_EINVALID,
 					"--mount: the target cannot be /");
 		}
-		if (!error && m.type == STELE_MOUNT_CACHE && !m.id)
-			m.id = stele_xstrdup(m.target);
+		if (!error && m->type == STELE_MOUNT_CACHE && !m->id)
+			m->id = stele_xstrdup(m->target);
+	}
+	if (error < 0) {
+		mounts_free(list, n);
+		return stele_build__instr_error(b, in, error);
+	}
+	*out = list;
+	*nout = n;
+	return 0;
+}
+
+/* Each mount made ready for the sandbox. */
+static int
+prepare_mounts(struct mounts *ms, struct build *b, struct stage *s,
+	       const struct stele_instr *in, const struct stele_mount *list,
+	       size_t n)
+{
+	static const char *const tname[] = { "bind", "cache", "tmpfs", "secret" };
+	const struct stele_mount *m;
+	const char *src, *target;
+	json_t *rec;
+	size_t i;
+	int error = 0;
+
+	ms->prov = json_array();
+	for (i = 0; i < n && !error; i++) {
+		m = &list[i];
 		src = NULL;
-		target = m.target;
-		if (!error && m.type == STELE_MOUNT_CACHE)
-			error = cache_mount(b, ms, &m, &src);
-		else if (!error && m.type == STELE_MOUNT_SECRET)
-			error = secret_mount(b, ms, &m, &src, &target);
-		if (!error && (m.type != STELE_MOUNT_SECRET || src)) {
+		rec = NULL;
+		target = m->target;
+		if (m->type == STELE_MOUNT_CACHE) {
+			error = cache_mount(b, ms, m, &src);
+		} else if (m->type == STELE_MOUNT_SECRET) {
+			error = secret_mount(b, ms, m, &src, &target);
+		} else if (m->type == STELE_MOUNT_BIND) {
+			char *dir, *bsrc;
+
+			error = stele_build__bind_prepare(&dir, &bsrc, &rec, b, s, m);
+			ms->dirs = stele_xrealloc(ms->dirs, (ms->ndirs + 1) *
+						  sizeof(char *));
+			ms->dirs[ms->ndirs++] = dir;
+			if (bsrc)
+				src = own(ms, bsrc);
+		}
+		if (!error && (m->type != STELE_MOUNT_SECRET || src)) {
 			struct stele_sandbox_mount *sm;
 
 			ms->m = stele_xrealloc(ms->m, (ms->n + 1) * sizeof(*ms->m));
 			sm = &ms->m[ms->n++];
 			sm->target = own(ms, stele_xstrdup(target));
 			sm->source = src;
-			sm->readonly = m.readonly;
-			sm->size = m.size;
+			sm->readonly = m->readonly;
+			sm->size = m->size;
 		}
-		if (!error)
-			json_array_append_new(ms->prov, json_pack("{s:s,s:s?,s:s?}",
-				"type", m.type == STELE_MOUNT_CACHE ? "cache" :
-				m.type == STELE_MOUNT_TMPFS ? "tmpfs" : "secret",
-				"target", target, "id", m.id));
-		stele_mount_release(&m);
+		if (!error && !rec)
+			rec = json_pack("{s:s,s:s?,s:s?}", "type", tname[m->type],
+					"target", target, "id", m->id);
+		if (rec)
+			json_array_append_new(ms->prov, rec);
 	}
 	return error < 0 ? stele_build__instr_error(b, in, error) : 0;
 }
@@ -582,7 +642,9 @@ stele_build__run(struct build *b, struct stage *s, const struct stele_instr *in)
 	const char *wd = stele_json_str(s->config, "WorkingDir");
 	char **argv = NULL, **env = NULL, *scratch = NULL, *pipes = NULL;
 	struct mounts ms;
-	json_t *inputs, *key;
+	struct stele_mount *mlist = NULL;
+	size_t nm = 0, i;
+	json_t *inputs, *key, *binds;
 	char hex[65];
 	uid_t uid = 0;
 	gid_t gid = 0;
@@ -592,17 +654,35 @@ stele_build__run(struct build *b, struct stage *s, const struct stele_instr *in)
 	if (net && strcmp(net, "none") && strcmp(net, "host") && strcmp(net, "default"))
 		return stele_build__instr_error(b, in, stele_error_setc(STELE_EINVALID,
 			"--network: want none or host, not '%s'", net));
+	if ((error = parse_mounts(&mlist, &nm, b, s, in, wd && *wd ? wd : "/")) < 0)
+		return error;
 	key = stele_build__step_key(b, s, in);
 	json_object_set_new(key, "network", json_string(net && !strcmp(net, "host") ?
 							 "host" : "none"));
-	error = stele_build__step_cache_hit(b, s, in, key, hex);
+	/* What bind mounts read, by content: a change in a mounted file is a
+	 * new step. */
+	binds = json_array();
+	for (i = 0; i < nm && !error; i++)
+		if (mlist[i].type == STELE_MOUNT_BIND)
+			error = stele_build__bind_key(binds, b, s, &mlist[i]);
+	if (json_array_size(binds))
+		json_object_set(key, "binds", binds);
+	json_decref(binds);
+	if (error < 0)
+		error = stele_build__instr_error(b, in, error);
+	else
+		error = stele_build__step_cache_hit(b, s, in, key, hex);
 	json_decref(key);
-	if (error)
+	if (error) {
+		mounts_free(mlist, nm);
 		return error < 0 ? error : 0;
+	}
 	if ((error = stele_build__stage_sync(b, s)) < 0 ||
 	    (error = stele_build__stage_resolve_user(s, stele_json_str(s->config, "User"), &uid,
-					&gid)) < 0)
+					&gid)) < 0) {
+		mounts_free(mlist, nm);
 		return stele_build__instr_error(b, in, error);
+	}
 	scratch = stele_xasprintf("%s/run-%u", b->tmp, counter);
 	pipes = stele_xasprintf("%s/pipes-%u", b->tmp, counter++);
 	if ((error = step_argv(&argv, &use_pipes, s, in, pipes)) < 0) {
@@ -610,7 +690,7 @@ stele_build__run(struct build *b, struct stage *s, const struct stele_instr *in)
 		goto out;
 	}
 	env = step_env(b, s, uid);
-	if ((error = prepare_mounts(&ms, b, s, in, wd && *wd ? wd : "/")) < 0)
+	if ((error = prepare_mounts(&ms, b, s, in, mlist, nm)) < 0)
 		goto out;
 	if (ms.nenv) {
 		size_t ne = 0, k;
@@ -657,7 +737,8 @@ stele_build__run(struct build *b, struct stage *s, const struct stele_instr *in)
 		"argv", strv_json(argv), "runtime", so.runtime ? so.runtime : "runc",
 		"network", so.network_host ? "host" : "none",
 		"overlay", sr.overlay, "baseDiffIDs", json_deep_copy(s->diff_ids));
-	/* by type, target and id; never a secret's content */
+	/* by type, target and id (never a secret's content); a bind mount
+	 * by what it reads and the digest of the tree the step saw */
 	if (json_array_size(ms.prov))
 		json_object_set(json_array_get(inputs, 0), "mounts", ms.prov);
 	stele_build__progress(b, "  layer %s (%llu bytes)", r.digest,
@@ -682,5 +763,6 @@ out:
 	}
 	strv_free(env);
 	mounts_release(&ms);
+	mounts_free(mlist, nm);
 	return error;
 }

@@ -527,13 +527,14 @@ csv_next(const char **s, int *more)
 int
 stele_value_mount(struct stele_mount *m, const char *spec, char *why, size_t n)
 {
+	static const char *const tname[] = { "bind", "cache", "tmpfs", "secret" };
 	const char *s = spec;
-	int ro_auto = 1, b, error = 0, is_bind = 1, more = 1;
+	int ro_auto = 1, b, error = 0, more = 1;
 	long long v;
 
 	memset(m, 0, sizeof(*m));
 	m->mode = m->uid = m->gid = -1;
-	m->type = STELE_MOUNT_CACHE;
+	m->type = STELE_MOUNT_BIND;
 	while (more && !error) {
 		char *f = csv_next(&s, &more), *eq = strchr(f, '='), *k, *val, *c;
 
@@ -548,7 +549,7 @@ stele_value_mount(struct stele_mount *m, const char *spec, char *why, size_t n)
 				m->readonly = 1, ro_auto = 0;
 			else if (!strcmp(k, "rw") || !strcmp(k, "readwrite"))
 				m->readonly = 0, ro_auto = 0;
-			else if (!strcmp(k, "required") && !is_bind &&
+			else if (!strcmp(k, "required") &&
 				 m->type == STELE_MOUNT_SECRET)
 				m->required = 1;
 			else if (!strcmp(k, "required"))
@@ -560,7 +561,6 @@ stele_value_mount(struct stele_mount *m, const char *spec, char *why, size_t n)
 		} else if (!strcmp(k, "type")) {
 			for (c = val; *c; c++)
 				*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
-			is_bind = 0;
 			if (!strcmp(val, "cache"))
 				m->type = STELE_MOUNT_CACHE;
 			else if (!strcmp(val, "tmpfs"))
@@ -568,10 +568,7 @@ stele_value_mount(struct stele_mount *m, const char *spec, char *why, size_t n)
 			else if (!strcmp(val, "secret"))
 				m->type = STELE_MOUNT_SECRET;
 			else if (!strcmp(val, "bind"))
-				error = mfail(why, n, "type=%s is not supported: stele "
-					      "steps read only their stage; COPY what "
-					      "the step needs, or use a cache mount",
-					      val);
+				m->type = STELE_MOUNT_BIND;
 			else if (!strcmp(val, "ssh"))
 				error = mfail(why, n, "type=%s is not supported: no SSH "
 					      "agent is forwarded into a build", val);
@@ -604,13 +601,13 @@ stele_value_mount(struct stele_mount *m, const char *spec, char *why, size_t n)
 				      b : !b;
 			ro_auto = 0;
 		} else if (!strcmp(k, "required")) {
-			if (m->type != STELE_MOUNT_SECRET || is_bind)
+			if (m->type != STELE_MOUNT_SECRET)
 				error = mfail(why, n, "unexpected key '%s' for this "
 					      "mount type", k);
 			else if (parse_bool(&m->required, val) < 0)
 				error = mfail(why, n, "invalid value for %s: %s", k, val);
 		} else if (!strcmp(k, "size")) {
-			if (m->type != STELE_MOUNT_TMPFS || is_bind)
+			if (m->type != STELE_MOUNT_TMPFS)
 				error = mfail(why, n, "unexpected key '%s' for this "
 					      "mount type", k);
 			else if (!strchr(val, '$') && parse_ram(&m->size, val) < 0)
@@ -628,23 +625,30 @@ stele_value_mount(struct stele_mount *m, const char *spec, char *why, size_t n)
 				m->uid = v;
 			else
 				m->gid = v;
-		} else if (!strcmp(k, "from") || !strcmp(k, "source") ||
-			   !strcmp(k, "src")) {
-			error = mfail(why, n, "'%s' is not supported on a mount: "
-				      "a cache starts empty, a secret comes from "
-				      "--secret", k);
+		} else if (!strcmp(k, "from")) {
+			/* BuildKit: a stage or image is named as written */
+			if (strchr(val, '$'))
+				error = mfail(why, n, "'%s' doesn't support variable "
+					      "expansion, define alias stage "
+					      "instead", k);
+			free(m->from);
+			m->from = stele_xstrdup(val);
+		} else if (!strcmp(k, "source") || !strcmp(k, "src")) {
+			free(m->source);
+			m->source = stele_xstrdup(val);
 		} else {
 			error = mfail(why, n, "unexpected key '%s' in '%s'", k, spec);
 		}
 		free(f);
 	}
-	if (!error && is_bind)
-		error = mfail(why, n, "%s", "type=bind (the default) is not supported: "
-			      "give type=cache, tmpfs or secret");
+	if (!error && m->type != STELE_MOUNT_BIND && (m->from || m->source))
+		error = mfail(why, n, "'%s' is not supported on a %s mount: a "
+			      "cache starts empty, a secret comes from --secret",
+			      m->from ? "from" : "source", tname[m->type]);
 	if (!error && m->type != STELE_MOUNT_SECRET && m->type != STELE_MOUNT_CACHE &&
 	    (m->mode >= 0 || m->uid >= 0 || m->gid >= 0))
-		error = mfail(why, n, "%s", "mode, uid and gid are not allowed "
-			      "for tmpfs mounts");
+		error = mfail(why, n, "mode, uid and gid are not allowed "
+			      "for %s mounts", tname[m->type]);
 	if (!error && m->sharing && m->type != STELE_MOUNT_CACHE)
 		error = mfail(why, n, "%s", "sharing is only for cache mounts");
 	if (!error && m->type == STELE_MOUNT_SECRET && !m->target && !m->id)
@@ -652,12 +656,13 @@ stele_value_mount(struct stele_mount *m, const char *spec, char *why, size_t n)
 			      "target required");
 	if (!error && m->type != STELE_MOUNT_SECRET && !m->target)
 		error = mfail(why, n, "a %s mount needs a target",
-			      m->type == STELE_MOUNT_CACHE ? "cache" : "tmpfs");
+			      tname[m->type]);
 	if (!error && m->env && m->type != STELE_MOUNT_SECRET)
 		error = mfail(why, n, "unexpected key '%s' for this mount type",
 			      "env");
 	if (!error && ro_auto)
-		m->readonly = m->type == STELE_MOUNT_SECRET;
+		m->readonly = m->type == STELE_MOUNT_SECRET ||
+			      m->type == STELE_MOUNT_BIND;
 	if (error)
 		stele_mount_release(m);
 	return error;
@@ -670,5 +675,7 @@ stele_mount_release(struct stele_mount *m)
 	free(m->id);
 	free(m->env);
 	free(m->sharing);
-	m->target = m->id = m->env = m->sharing = NULL;
+	free(m->from);
+	free(m->source);
+	m->target = m->id = m->env = m->sharing = m->from = m->source = NULL;
 }

@@ -43,14 +43,18 @@ unsigned stele_value_chmod(const char *spec, unsigned mode, int dir);
 /*
  * RUN --mount=… as BuildKit reads it (commands_runmount.go): CSV fields
  * key=value (keys in any case; ro/rw/required may stand alone).  stele
- * runs type=cache, tmpfs and secret; type=bind and ssh are refused with a
- * reason.  Values may hold variables, expanded by the build.
+ * runs type=bind (the default), cache, tmpfs and secret; ssh is refused
+ * with a reason.  Every type needs a target but a secret; from= and
+ * source= are for bind mounts only, and from= may not hold a variable
+ * (as in BuildKit).  Bind and secret mounts are read-only unless rw.
+ * Other values may hold variables, expanded by the build.
  */
-enum stele_mount_type { STELE_MOUNT_CACHE = 'c', STELE_MOUNT_TMPFS = 't',
-			STELE_MOUNT_SECRET = 's' };
+enum stele_mount_type { STELE_MOUNT_BIND, STELE_MOUNT_CACHE,
+			STELE_MOUNT_TMPFS, STELE_MOUNT_SECRET };
 struct stele_mount {
 	enum stele_mount_type type;
 	char *target, *id, *env, *sharing; /* NULL when not given */
+	char *from, *source;               /* bind: stage or image, path */
 	int readonly;
 	int required;
 	long long size;            /* tmpfs bytes, 0: the default */

@@ -195,12 +195,10 @@ badmount() {
 		[ \$rc = 0 ] && grep -q 'ctx/bad.df:2: RUN: --mount=' err && grep -qF -f want err
 	"
 }
-badmount 'bind' 'type=bind is not supported: stele steps read only their stage' 'type=bind,source=x,target=/x'
-badmount 'the default type (bind)' 'type=bind (the default) is not supported' 'target=/x'
 badmount 'ssh' 'type=ssh is not supported: no SSH agent is forwarded' 'type=ssh'
 badmount 'an unknown type' "unsupported mount type 'nfs'" 'type=nfs,target=/x'
 badmount 'an unknown key' "unexpected key 'colour'" 'type=cache,target=/x,colour=red'
-badmount 'from= on a cache' "'from' is not supported on a mount" 'type=cache,target=/x,from=build'
+badmount 'from= on a cache' "'from' is not supported on a cache mount" 'type=cache,target=/x,from=build'
 badmount 'mode on a tmpfs' 'mode, uid and gid are not allowed for tmpfs mounts' 'type=tmpfs,target=/x,mode=0700'
 badmount 'a secret without id or target' 'invalid secret mount: one of id, target required' 'type=secret'
 badmount 'a cache without a target' 'a cache mount needs a target' 'type=cache,id=x'

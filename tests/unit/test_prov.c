@@ -41,6 +41,20 @@ written(void)
 		"kind", "run", "argv", "x", "runtime", "runc", "network", "host",
 		"overlay", 1, "baseDiffIDs", "mounts", "type", "cache", "target",
 		"/c", "id", "/c"), 0);
+	/* RUN --mount=type=bind from the context, a stage and an image */
+	json_array_extend(json_object_get(json_array_get(json_object_get(
+		json_object_get(step, "annotations"), "inputs"), 0), "mounts"),
+		json_pack("[{s:s,s:s,s:s,s:s,s:b,s:{s:s}},"
+		"{s:s,s:s,s:s,s:s,s:b,s:{s:s},s:{s:s,s:i}},"
+		"{s:s,s:s,s:s,s:s,s:b,s:{s:s},s:{s:s,s:s}}]",
+		"type", "bind", "target", "/src", "from", "context", "path", "/",
+		"readonly", 1, "digest", "sha256", H64,
+		"type", "bind", "target", "/g", "from", "stage", "path", "/gen",
+		"readonly", 0, "digest", "sha256", H64, "stage", "name", "gen",
+		"index", 0,
+		"type", "bind", "target", "/i", "from", "image", "path", "/app",
+		"readonly", 1, "digest", "sha256", H64, "image", "name", "oci:i:x",
+		"digest", "sha256:" H64));
 	inputs = json_pack("[{s:s,s:s,s:i,s:[],s:[o]},{s:s,s:s,s:s,s:{s:s}},"
 		"{s:s,s:s,s:s,s:{s:s}},{s:s,s:s,s:s,s:{s:s}}]",
 		"kind", "stage", "stage", "fetch", "index", 0, "diffIDs", "steps", step,
@@ -128,6 +142,22 @@ static const struct mutation mutations[] = {
 	{ "predicate.runDetails.byproducts.1.annotations.inputs.1.digest.sha256", 0, "\"abc\"", "not a SHA-256" },
 	{ "predicate.runDetails.byproducts.1.annotations.inputs.0.steps.0.annotations.inputs.0.mounts.0.secret", 0, "\"x\"", "unknown field 'secret'" },
 	{ "predicate.runDetails.byproducts.1.annotations.inputs.0.steps.0.annotations.inputs.0.mounts.0.type", 1, NULL, "has no 'type'" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.0.steps.0.annotations.inputs.0.mounts.1.digest", 1, NULL, "has no 'digest'" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.0.steps.0.annotations.inputs.0.mounts.1.digest.sha256", 0, "\"abc\"", "not a SHA-256" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.0.steps.0.annotations.inputs.0.mounts.1.from", 0, "\"host\"", "is 'host' (want context, stage or image)" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.0.steps.0.annotations.inputs.0.mounts.1.readonly", 0, "1", "readonly is not a boolean" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.0.steps.0.annotations.inputs.0.mounts.1.path", 1, NULL, "has no 'path'" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.0.steps.0.annotations.inputs.0.mounts.1.target", 1, NULL, "has no 'target'" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.0.steps.0.annotations.inputs.0.mounts.1.id", 0, "\"x\"", "unknown field 'id'" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.0.steps.0.annotations.inputs.0.mounts.1.stage", 0, "{\"index\":0}", "names a stage or an image that its from ('context') does not" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.0.steps.0.annotations.inputs.0.mounts.2.stage", 1, NULL, "names a stage or an image that its from ('stage') does not" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.0.steps.0.annotations.inputs.0.mounts.2.stage.index", 1, NULL, "has no 'index'" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.0.steps.0.annotations.inputs.0.mounts.2.stage.name", 0, "1", "name is not a string" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.0.steps.0.annotations.inputs.0.mounts.3.image.digest", 0, "1", "digest is not a string" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.0.steps.0.annotations.inputs.0.mounts.3.image.extra", 0, "1", "unknown field 'extra'" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.0.steps.0.annotations.inputs.0.mounts.3.image", 1, NULL, "names a stage or an image that its from ('image') does not" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.0.steps.0.annotations.inputs.0.mounts.0.type", 0, "\"bindx\"", "type is 'bindx' (want bind, cache, tmpfs or secret)" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.0.steps.0.annotations.inputs.0.mounts.0.digest", 0, "{}", "unknown field 'digest'" },
 	{ "predicate.runDetails.byproducts.1.annotations.inputs.2.name", 1, NULL, "has no 'name'" },
 	{ "predicate.runDetails.byproducts.1.annotations.inputs.2.path", 0, "\"x\"", "unknown field 'path'" },
 	{ "predicate.runDetails.byproducts.1.annotations.inputs.3.uri", 0, "1", "uri is not a string" },

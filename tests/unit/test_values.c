@@ -263,7 +263,10 @@ static void
 test_values_mount(void **state)
 {
 	static const char *const bad[] = {
-		"", "target=/x", "type=bind,target=/x", "type=ssh", "type=nfs",
+		"", "source=x", "type=bind,from=a", "type=ssh", "type=nfs",
+		"target=/x,mode=0700", "target=/x,sharing=shared",
+		"target=/x,from=$STAGE", "target=/x,env=A", "target=/x,size=1m",
+		"type=cache,target=/x,source=y", "type=secret,id=a,from=b",
 		"type=cache", "type=cache,target=/x,colour=red",
 		"type=tmpfs,target=/x,mode=0700", "type=secret",
 		"type=cache,target=/x,sharing=all", "type=tmpfs,target=/x,size=lots",
@@ -277,6 +280,25 @@ test_values_mount(void **state)
 	size_t i;
 
 	(void)state;
+	assert_int_equal(stele_value_mount(&m, "target=/x", why, sizeof(why)), 0);
+	assert_int_equal(m.type, STELE_MOUNT_BIND);
+	assert_true(m.readonly);
+	assert_null(m.from);
+	assert_null(m.source);
+	stele_mount_release(&m);
+	assert_int_equal(stele_value_mount(&m, "Type=Bind,from=build,src=/out,"
+		"dst=o,rw", why, sizeof(why)), 0);
+	assert_int_equal(m.type, STELE_MOUNT_BIND);
+	assert_false(m.readonly);
+	assert_string_equal(m.from, "build");
+	assert_string_equal(m.source, "/out");
+	assert_string_equal(m.target, "o");
+	stele_mount_release(&m);
+	assert_int_equal(stele_value_mount(&m, "source=$DIR,target=/x,"
+		"readonly=false", why, sizeof(why)), 0);
+	assert_false(m.readonly);
+	assert_string_equal(m.source, "$DIR");
+	stele_mount_release(&m);
 	assert_int_equal(stele_value_mount(&m, "type=cache,target=/x", why,
 					   sizeof(why)), 0);
 	assert_int_equal(m.type, STELE_MOUNT_CACHE);
