@@ -11,6 +11,7 @@
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/strv.h"
 
 #define RECIPE_MAX ((size_t)1 << 20)
 
@@ -34,7 +35,7 @@ check_instr(const struct stele_recipe *r, const struct stele_instr *in)
 {
 	const char *v = NULL, *why;
 	char **ports;
-	size_t i, j, n;
+	size_t i, n;
 
 	switch (in->kind) {
 	case STELE_I_RUN:
@@ -80,9 +81,7 @@ check_instr(const struct stele_recipe *r, const struct stele_instr *in)
 			if (stele_value_ports(&ports, &n, in->args[i], &why) < 0)
 				return cerr(r, in, "invalid port '%s': %s",
 					    in->args[i], why);
-			for (j = 0; j < n; j++)
-				free(ports[j]);
-			free(ports);
+			stele_strv_free(ports, n);
 		}
 		return 0;
 	case STELE_I_STOPSIGNAL:

@@ -30,18 +30,6 @@ struct stele_context {
 };
 
 void
-stele_strv_free(char **v, size_t n)
-{
-	size_t i;
-
-	if (!v)
-		return;
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-void
 stele_ctx_stat_release(struct stele_ctx_stat *st)
 {
 	free(st->link);
@@ -333,7 +321,7 @@ host_list(char ***out, size_t *n, struct stele_context *ctx, const char *dir)
 	DIR *d = opendir(full);
 	struct dirent *de;
 	char **v = NULL;
-	size_t len = 0, alloc = 0;
+	size_t len = 0;
 
 	if (!d) {
 		int error = stele_error_errno("cannot read directory '%s'", full);
@@ -354,11 +342,7 @@ host_list(char ***out, size_t *n, struct stele_context *ctx, const char *dir)
 			continue;
 		}
 		free(rel);
-		if (len == alloc) {
-			alloc = alloc ? alloc * 2 : 16;
-			v = stele_xrealloc(v, alloc * sizeof(*v));
-		}
-		v[len++] = stele_xstrdup(de->d_name);
+		stele_strv_push(&v, &len, de->d_name);
 	}
 	closedir(d);
 	free(full);

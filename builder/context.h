@@ -7,6 +7,7 @@
 #include "builder/git.h"
 #include "oci/layer.h"
 #include "util/buf.h"
+#include "util/strv.h"
 
 /*
  * A build context: where COPY and ADD read files from.  Three kinds:
@@ -64,7 +65,6 @@ void stele_ctx_stat_release(struct stele_ctx_stat *st);
 /* Sorted names (not excluded) in a directory; free with stele_strv_free. */
 int stele_context_list(char ***out, size_t *n, struct stele_context *ctx,
 		       const char *dir);
-void stele_strv_free(char **v, size_t n);
 /* Read a whole (small) file, capped by out->max. */
 int stele_context_read(struct stele_buf *out, struct stele_context *ctx,
 		       const char *path);

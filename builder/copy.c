@@ -1299,9 +1299,7 @@ stele_build__copy(struct build *b, struct stage *s, const struct stele_instr *in
 	if (!error && (error = write_layer(&j)) == 0)
 		stele_build__step_cache_store(b, s, hex);
 out:
-	for (i = 0; i < in->nargs; i++)
-		free(words[i]);
-	free(words);
+	stele_strv_free(words, in->nargs);
 	free(dest);
 	free(fv);
 	free(fromv);

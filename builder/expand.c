@@ -280,8 +280,7 @@ expand(char **out, const char *word, char escape, int raw_quotes,
 			"cannot expand '%.*s%s': %s", (int)show, word,
 			show < lx.n ? "..." : "", lx.why);
 	}
-	if (!(*out = stele_buf_detach(&b)))
-		return stele_error_set("out of memory");
+	*out = stele_buf_detach(&b);
 	return 0;
 }
 

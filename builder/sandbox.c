@@ -21,6 +21,7 @@
 #include "util/fs.h"
 #include "util/root.h"
 #include "util/json.h"
+#include "util/strv.h"
 
 #define MAX_DEPTH 256
 #define LINE_MAX_LEN 4096
@@ -245,8 +246,7 @@ copy_tree(const char *from, const char *to)
 static void
 add_stub(struct stele_sandbox_result *r, const char *rel)
 {
-	r->stubs = stele_xrealloc(r->stubs, (r->nstubs + 1) * sizeof(*r->stubs));
-	r->stubs[r->nstubs++] = stele_xstrdup(rel);
+	stele_strv_push(&r->stubs, &r->nstubs, rel);
 }
 
 /*
@@ -384,11 +384,7 @@ out:
 void
 stele_sandbox_result_release(struct stele_sandbox_result *r)
 {
-	size_t i;
-
-	for (i = 0; i < r->nstubs; i++)
-		free(r->stubs[i]);
-	free(r->stubs);
+	stele_strv_free(r->stubs, r->nstubs);
 	r->stubs = NULL;
 	r->nstubs = 0;
 	free(r->upper);

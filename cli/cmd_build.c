@@ -14,6 +14,7 @@
 #include "sbom/sbom.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/strv.h"
 
 static const char build_usage[] =
 	"usage: stele build [options] CONTEXT\n"
@@ -58,16 +59,6 @@ static const char build_usage[] =
 	"\n"
 	"The build epoch is SOURCE_DATE_EPOCH, else the source commit's time,\n"
 	"else 0; the same inputs give the same digest on any machine.\n";
-
-static void
-free_args(char **args, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(args[i]);
-	free(args);
-}
 
 /*
  * --secret id=ID,src=FILE (also source=, and BuildKit's type=file); the
@@ -191,21 +182,20 @@ cmd_build(int argc, char **argv)
 		case 'a':
 			/* --build-arg K: K's value from the environment. */
 			if (!strchr(optarg, '=') && !cli_env_value(optarg)) {
-				free_args(args, o.nbuild_args);
+				stele_strv_free(args, o.nbuild_args);
 				free(secrets);
 				return cli_usage(build_usage,
 					"--build-arg '%s': want KEY=VALUE", optarg);
 			}
-			args = stele_xrealloc(args, (o.nbuild_args + 1) * sizeof(*args));
-			args[o.nbuild_args++] = strchr(optarg, '=') ?
+			stele_strv_take(&args, &o.nbuild_args, strchr(optarg, '=') ?
 				stele_xstrdup(optarg) :
-				stele_xasprintf("%s=%s", optarg, cli_env_value(optarg));
+				stele_xasprintf("%s=%s", optarg, cli_env_value(optarg)));
 			break;
 		case 'T': o.target = optarg; break;
 		case 'o': output = optarg; break;
 		case 'c':
 			if ((comp = cli_compression(optarg)) < 0) {
-				free_args(args, o.nbuild_args);
+				stele_strv_free(args, o.nbuild_args);
 				free(secrets);
 				return cli_usage(build_usage,
 					"unknown compression '%s'", optarg);
@@ -228,7 +218,7 @@ cmd_build(int argc, char **argv)
 		case 'R': o.runtime = optarg; break;
 		case 'X':
 			if (strcmp(optarg, "copy") && strcmp(optarg, "auto")) {
-				free_args(args, o.nbuild_args);
+				stele_strv_free(args, o.nbuild_args);
 				free(secrets);
 				return cli_usage(build_usage,
 					"--sandbox wants copy or auto, not '%s'", optarg);
@@ -239,7 +229,7 @@ cmd_build(int argc, char **argv)
 		case 'L': o.lock = optarg; break;
 		CLI_REGISTRY_CONNECT_CASES:
 			if (cli_registry_opt(&reg, c, optarg) < 0) {
-				free_args(args, o.nbuild_args);
+				stele_strv_free(args, o.nbuild_args);
 				free(secrets);
 				return cli_usage(build_usage, "%s", stele_error_last());
 			}
@@ -248,7 +238,7 @@ cmd_build(int argc, char **argv)
 		case 'C': check = 1; break;
 		case 'S':
 			if (parse_secret(&secrets, &o.nsecrets, optarg) < 0) {
-				free_args(args, o.nbuild_args);
+				stele_strv_free(args, o.nbuild_args);
 				free(secrets);
 				return cli_usage(build_usage, "--secret '%s': want "
 						 "id=ID,src=FILE", optarg);
@@ -256,18 +246,18 @@ cmd_build(int argc, char **argv)
 			break;
 		CLI_LIMIT_CASES:
 			if (cli_limit_opt(&o.limits, c, optarg) < 0) {
-				free_args(args, o.nbuild_args);
+				stele_strv_free(args, o.nbuild_args);
 				free(secrets);
 				return cli_usage(build_usage, "%s", stele_error_last());
 			}
 			break;
 		case 'h':
-			free_args(args, o.nbuild_args);
+			stele_strv_free(args, o.nbuild_args);
 			free(secrets);
 			fputs(build_usage, stdout);
 			return EXIT_OK;
 		default:
-			free_args(args, o.nbuild_args);
+			stele_strv_free(args, o.nbuild_args);
 			free(secrets);
 			fputs(build_usage, stderr);
 			return EXIT_USAGE;
@@ -281,29 +271,29 @@ cmd_build(int argc, char **argv)
 		return cli_usage(build_usage, "--sbom needs --sign-key");
 	}
 	if (check) {
-		free_args(args, o.nbuild_args);
+		stele_strv_free(args, o.nbuild_args);
 		free(secrets);
 		return check_recipe(&o, argc - optind, argv + optind, quiet);
 	}
 	if (optind != argc - 1) {
-		free_args(args, o.nbuild_args);
+		stele_strv_free(args, o.nbuild_args);
 		free(secrets);
 		return cli_usage(build_usage, "need exactly one CONTEXT");
 	}
 	o.context = argv[optind];
 	if ((error = cli_env_epoch(&o.has_epoch, &o.epoch, cli_env())) < 0) {
-		free_args(args, o.nbuild_args);
+		stele_strv_free(args, o.nbuild_args);
 		free(secrets);
 		return cli_fail(error);
 	}
 	if (o.locked && !o.lock) {
-		free_args(args, o.nbuild_args);
+		stele_strv_free(args, o.nbuild_args);
 		free(secrets);
 		return cli_usage(build_usage, "--locked needs --lock FILE");
 	}
 	if (output) {
 		if (strncmp(output, "oci:", 4)) {
-			free_args(args, o.nbuild_args);
+			stele_strv_free(args, o.nbuild_args);
 			free(secrets);
 			return cli_usage(build_usage, "--output must be oci:DIR[:TAG]");
 		}
@@ -318,7 +308,7 @@ cmd_build(int argc, char **argv)
 	} else {
 		outspec = stele_xstrdup(tag ? tag : "");
 		if (!tag) {
-			free_args(args, o.nbuild_args);
+			stele_strv_free(args, o.nbuild_args);
 			free(secrets);
 			free(outspec);
 			return cli_usage(build_usage, "give -t NAME[:TAG] or -o oci:DIR[:TAG]");
@@ -326,7 +316,7 @@ cmd_build(int argc, char **argv)
 	}
 	if ((error = stele_ref_parse(&out, outspec, cli_env()->store)) < 0 ||
 	    out->transport == STELE_REF_DOCKER) {
-		free_args(args, o.nbuild_args);
+		stele_strv_free(args, o.nbuild_args);
 		free(secrets);
 		free(outspec);
 		if (!error)
@@ -376,7 +366,7 @@ cmd_build(int argc, char **argv)
 	stele_seckey_free(key);
 	stele_ref_free(out);
 	free(outspec);
-	free_args(args, o.nbuild_args);
+	stele_strv_free(args, o.nbuild_args);
 	free(secrets);
 	return code;
 }

@@ -70,12 +70,10 @@ layout_arg(char **dir, int argc, char **argv, const char *usage)
 		if (strncmp(argv[optind], "oci:", 4) || !argv[optind][4])
 			return cli_usage(usage, "want oci:DIR, not '%s'",
 					 argv[optind]);
-		*dir = strdup(argv[optind] + 4);
+		*dir = stele_xstrdup(argv[optind] + 4);
 	} else {
-		*dir = strdup(cli_env()->store);
+		*dir = stele_xstrdup(cli_env()->store);
 	}
-	if (!*dir)
-		return cli_fail(stele_error_set("out of memory"));
 	return EXIT_OK;
 }
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/alloc.h"
 #include "util/buf.h"
 #include "util/error.h"
 
@@ -10,7 +11,6 @@ int
 stele_buf_grow(struct stele_buf *b, size_t extra)
 {
 	size_t need, alloc;
-	char *p;
 
 	if (extra > b->max || b->len > b->max - extra)
 		return stele_error_setc(STELE_EINVALID,
@@ -21,9 +21,7 @@ stele_buf_grow(struct stele_buf *b, size_t extra)
 	alloc = b->alloc ? b->alloc : 64;
 	while (alloc < need)
 		alloc = alloc > SIZE_MAX / 2 ? need : alloc * 2;
-	if (!(p = realloc(b->ptr, alloc)))
-		return stele_error_set("out of memory");
-	b->ptr = p;
+	b->ptr = stele_xrealloc(b->ptr, alloc);
 	b->alloc = alloc;
 	return 0;
 }
@@ -106,7 +104,7 @@ stele_buf_detach(struct stele_buf *b)
 	char *p = b->ptr;
 
 	if (!p)
-		p = calloc(1, 1);
+		p = stele_xcalloc(1, 1);
 	b->ptr = NULL;
 	b->len = b->alloc = 0;
 	return p;

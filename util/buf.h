@@ -9,6 +9,7 @@
  * grow it past the cap fails with STELE_EINVALID and leaves it unchanged.
  * `ptr` is always NUL-terminated when non-NULL.  Release with
  * stele_buf_release(); stele_buf_detach() hands the memory to the caller.
+ * Out of memory aborts (util/alloc.h): the cap is the only error.
  */
 struct stele_buf {
 	char *ptr;

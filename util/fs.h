@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "util/alloc.h" /* most users of fs.h allocate too */
 #include "util/buf.h"
 
 /* Read a whole file into `out` (appended; capped by out->max). */
@@ -77,13 +78,5 @@ enum stele_path_refusal {
 	STELE_PATH_DEEP
 };
 int stele_path_clean_rel(char **out, const char *raw);
-
-/* Allocation helpers that abort on OOM (the library treats OOM as fatal). */
-void *stele_xmalloc(size_t n);
-void *stele_xcalloc(size_t n, size_t size);
-void *stele_xrealloc(void *p, size_t n);
-char *stele_xstrdup(const char *s);
-char *stele_xstrndup(const char *s, size_t n);
-char *stele_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

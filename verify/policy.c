@@ -8,6 +8,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "util/strv.h"
 #include "verify/policy.h"
 #include "vuln/vuln.h"
 
@@ -160,9 +161,7 @@ stele_parse_rfc3339(int64_t *out, const char *s)
 static void
 policy_warn(struct stele_policy *p, const char *msg)
 {
-	p->warnings = stele_xrealloc(p->warnings,
-				     (p->nwarnings + 1) * sizeof(char *));
-	p->warnings[p->nwarnings++] = stele_xstrdup(msg);
+	stele_strv_push(&p->warnings, &p->nwarnings, msg);
 }
 
 /*
@@ -458,16 +457,6 @@ stele_policy_for_key(struct stele_policy **out, const char *pubkey)
 	return 0;
 }
 
-static void
-strv_free(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void
 stele_policy_free(struct stele_policy *p)
 {
@@ -480,15 +469,15 @@ stele_policy_free(struct stele_policy *p)
 		free(p->keys[i].key);
 	}
 	free(p->keys);
-	strv_free(p->revoked, p->nrevoked);
-	strv_free(p->sig_keys, p->nsig_keys);
-	strv_free(p->prov_keys, p->nprov_keys);
-	strv_free(p->builder_ids, p->nbuilder_ids);
-	strv_free(p->sources, p->nsources);
-	strv_free(p->refs, p->nrefs);
-	strv_free(p->registries, p->nregistries);
+	stele_strv_free(p->revoked, p->nrevoked);
+	stele_strv_free(p->sig_keys, p->nsig_keys);
+	stele_strv_free(p->prov_keys, p->nprov_keys);
+	stele_strv_free(p->builder_ids, p->nbuilder_ids);
+	stele_strv_free(p->sources, p->nsources);
+	stele_strv_free(p->refs, p->nrefs);
+	stele_strv_free(p->registries, p->nregistries);
 	stele_identity_free(p->identity);
-	strv_free(p->warnings, p->nwarnings);
+	stele_strv_free(p->warnings, p->nwarnings);
 	free(p->recipe);
 	free(p->vuln_db);
 	free(p);

@@ -13,6 +13,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "util/strv.h"
 #include "verify/rebuild.h"
 
 #define MAX_FILES_LISTED 20
@@ -400,9 +401,7 @@ out:
 	free(settings);
 	if (tmp)
 		stele_fs_rm_rf(tmp);
-	for (i = 0; i < nargs; i++)
-		free(args[i]);
-	free(args);
+	stele_strv_free(args, nargs);
 	stele_image_free(re);
 	stele_ref_free(ref);
 	stele_prov_doc_free(own);

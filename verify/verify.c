@@ -20,6 +20,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "util/strv.h"
 #include "verify/identity.h"
 #include "verify/policy.h"
 #include "verify/rebuild.h"
@@ -779,11 +780,8 @@ stele_verify_image(struct stele_verify_report **out, struct stele_image *img,
 		error = stele_error_setc(STELE_EINVALID, "give a policy or a public key");
 	if (error < 0)
 		goto out;
-	for (i = 0; i < v.p->nwarnings; i++) {
-		r->warnings = stele_xrealloc(r->warnings,
-					     (r->nwarnings + 1) * sizeof(char *));
-		r->warnings[r->nwarnings++] = stele_xstrdup(v.p->warnings[i]);
-	}
+	for (i = 0; i < v.p->nwarnings; i++)
+		stele_strv_push(&r->warnings, &r->nwarnings, v.p->warnings[i]);
 	if (error < 0)
 		goto out;
 	if (o->signatures_only) {
@@ -791,9 +789,7 @@ stele_verify_image(struct stele_verify_report **out, struct stele_image *img,
 			  img->digest);
 		add_check(r, 1, "config", "%s (digest checked before parsing)",
 			  img->config_digest);
-		r->warnings = stele_xrealloc(r->warnings,
-					     (r->nwarnings + 1) * sizeof(char *));
-		r->warnings[r->nwarnings++] = stele_xstrdup(
+		stele_strv_push(&r->warnings, &r->nwarnings,
 			"--signatures-only: the layer blobs were not read; their "
 			"digests, sizes and diff_ids are not checked");
 	} else {
@@ -849,9 +845,7 @@ stele_verify_report_free(struct stele_verify_report *r)
 		free(r->checks[i].name);
 		free(r->checks[i].reason);
 	}
-	for (i = 0; i < r->nwarnings; i++)
-		free(r->warnings[i]);
-	free(r->warnings);
+	stele_strv_free(r->warnings, r->nwarnings);
 	free(r->identity);
 	free(r->checks);
 	free(r);
