@@ -11,6 +11,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "util/time.h"
 
 #define RECIPE_MAX (1u << 20)
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -216,7 +217,7 @@ build_setup(struct build *b)
 		goto out;
 	}
 	b->epoch = b->o->has_epoch ? b->o->epoch : fallback;
-	stele_rfc3339(b->created, b->epoch);
+	stele_time_format(b->created, b->epoch);
 	if ((error = read_recipe(b, &text)) < 0 ||
 	    (error = stele_recipe_parse(&b->recipe, b->recipe_path,
 					text.ptr ? text.ptr : "", text.len)) < 0)

@@ -10,6 +10,7 @@
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/limits.h"
+#include "util/time.h"
 
 struct import {
 	struct build *b;
@@ -209,7 +210,7 @@ stele_import(struct stele_build_result *out, const struct stele_import_opts *o)
 	im.b = &b;
 	im.source = o->source;
 	b.epoch = o->has_epoch ? o->epoch : 0;
-	stele_rfc3339(b.created, b.epoch);
+	stele_time_format(b.created, b.epoch);
 	if ((error = stele_fs_mkdtemp(&b.tmp, o->dirs ? o->dirs->tmp : NULL,
 				      "stele-import")) < 0)
 		goto out;

@@ -7,6 +7,7 @@
 #include "oci/referrers.h"
 #include "util/error.h"
 #include "util/json.h"
+#include "util/time.h"
 
 /* The OCI empty descriptor's content: "{}". */
 #define EMPTY_JSON "{}"
@@ -21,7 +22,7 @@ stele_prov_init(struct stele_prov *p)
 	p->internal = json_object();
 	p->deps = json_array();
 	p->layers = json_array();
-	stele_rfc3339(p->started, (int64_t)time(NULL));
+	stele_time_format(p->started, (int64_t)time(NULL));
 }
 
 void
@@ -101,7 +102,7 @@ stele_prov_statement(struct stele_prov *p, const char *name,
 {
 	char finished[32];
 
-	stele_rfc3339(finished, (int64_t)time(NULL));
+	stele_time_format(finished, (int64_t)time(NULL));
 	return json_pack(
 		"{s:s,s:[{s:s,s:{s:s}}],s:s,s:{s:{s:s,s:O,s:O,s:O},"
 		"s:{s:{s:s,s:{s:s}},s:{s:s,s:s},s:O}}}",

@@ -12,6 +12,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "util/time.h"
 #include "verify/policy.h"
 
 #define DAY 86400
@@ -189,7 +190,7 @@ time_json(int64_t t)
 {
 	char s[32];
 
-	stele_rfc3339(s, t);
+	stele_time_format(s, t);
 	return json_string(s);
 }
 
@@ -201,7 +202,7 @@ built_at(int64_t *out, const struct stele_prov_doc *d)
 	if (!d->finished_on)
 		return stele_error_setc(STELE_EINVALID,
 			"the provenance records no build time (runDetails.metadata.finishedOn)");
-	return stele_parse_rfc3339(out, d->finished_on);
+	return stele_time_parse(out, d->finished_on);
 }
 
 /* A check of the verify report, by the part of the audit it belongs to. */

@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "deploy/journal.h"
 #include "oci/layout.h"
@@ -10,17 +9,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"
-
-void
-stele_rollout_time(char out[32], int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!gmtime_r(&tt, &tm) ||
-	    !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(out, 32, "1970-01-01T00:00:00Z");
-}
+#include "util/time.h"
 
 void
 stele_rollout_journal_free(struct stele_rollout_journal *j)
@@ -435,7 +424,7 @@ stele_rollout_entry_sign(struct stele_buf *out,
 	json_t *st = NULL;
 	int error;
 
-	stele_rollout_time(when, m->now);
+	stele_time_format(when, m->now);
 	if ((error = stele_pubkey_pem(&pem, &k->pub)) < 0)
 		goto out;
 	st = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:{s:s,s:s},s:s,s:s,s:s,s:s,s:{s:b,s:I,s:s?}}",

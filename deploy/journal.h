@@ -114,7 +114,5 @@ int stele_rollout_entry_sign(struct stele_buf *out,
 			     const struct stele_rollout_move *m,
 			     const struct stele_seckey *k);
 
-/* UTC "YYYY-MM-DDTHH:MM:SSZ" of `t`. */
-void stele_rollout_time(char out[32], int64_t t);
 
 #endif

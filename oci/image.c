@@ -1,7 +1,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "oci/image.h"
 #include "util/error.h"
@@ -26,16 +25,6 @@ stele_oci_arch(void)
 #else
 	return "386";
 #endif
-}
-
-void
-stele_rfc3339(char out[32], int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 void

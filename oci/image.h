@@ -35,7 +35,5 @@ const char *stele_image_diff_id(const struct stele_image *img, size_t i);
 
 /* "amd64", "arm64", ... for this build of stele (compile-time). */
 const char *stele_oci_arch(void);
-/* RFC 3339 UTC of a Unix time: "2023-11-14T22:13:20Z". */
-void stele_rfc3339(char out[32], int64_t t);
 
 #endif

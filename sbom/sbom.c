@@ -9,6 +9,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "util/time.h"
 
 #define DPKG_STATUS "var/lib/dpkg/status"
 #define DPKG_STATUS_D "var/lib/dpkg/status.d"
@@ -530,7 +531,7 @@ read_created(struct stele_sbom *s, const struct stele_image *img)
 out:
 	if (t < 0)
 		t = 0;
-	stele_rfc3339(s->created, t);
+	stele_time_format(s->created, t);
 }
 
 /* ---- provenance ---- */

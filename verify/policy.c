@@ -3,12 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/strv.h"
+#include "util/time.h"
 #include "verify/policy.h"
 #include "vuln/vuln.h"
 
@@ -143,21 +143,6 @@ get_str(char **out, const json_t *obj, const char *key, const char *where,
 	return 0;
 }
 
-int
-stele_parse_rfc3339(int64_t *out, const char *s)
-{
-	struct tm tm;
-	const char *end;
-
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (!end || *end)
-		return stele_error_setc(STELE_EINVALID,
-			"'%s' is not a UTC time like 2026-01-02T03:04:05Z", s);
-	*out = (int64_t)timegm(&tm);
-	return 0;
-}
-
 static void
 policy_warn(struct stele_policy *p, const char *msg)
 {
@@ -250,8 +235,8 @@ parse_key(struct stele_policy *p, const char *name, const json_t *v,
 		stele_error_prefix(error, "policy '%s': %s", path, where);
 		goto out;
 	}
-	if ((nb && (error = stele_parse_rfc3339(&k->not_before, nb)) < 0) ||
-	    (na && (error = stele_parse_rfc3339(&k->not_after, na)) < 0))
+	if ((nb && (error = stele_time_parse(&k->not_before, nb)) < 0) ||
+	    (na && (error = stele_time_parse(&k->not_after, na)) < 0))
 		stele_error_prefix(error, "policy '%s': %s", path, where);
 out:
 	free(full);

@@ -91,7 +91,5 @@ void stele_policy_free(struct stele_policy *p);
 /* The trusted key by name, or NULL. */
 struct stele_trusted_key *stele_policy_key(struct stele_policy *p,
 					   const char *name);
-/* Parse "2026-01-02T03:04:05Z" (UTC only). */
-int stele_parse_rfc3339(int64_t *out, const char *s);
 
 #endif

@@ -21,6 +21,7 @@
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/strv.h"
+#include "util/time.h"
 #include "verify/identity.h"
 #include "verify/policy.h"
 #include "verify/rebuild.h"
@@ -282,12 +283,12 @@ key_usable(struct vctx *v, const struct stele_trusted_key *k, char **why)
 			return 0;
 		}
 	if (v->now < k->not_before) {
-		stele_rfc3339(t, k->not_before);
+		stele_time_format(t, k->not_before);
 		*why = stele_xasprintf("key '%s' is not valid before %s", k->name, t);
 		return 0;
 	}
 	if (v->now > k->not_after) {
-		stele_rfc3339(t, k->not_after);
+		stele_time_format(t, k->not_after);
 		*why = stele_xasprintf("key '%s' expired at %s", k->name, t);
 		return 0;
 	}
@@ -669,10 +670,10 @@ check_image_rules(struct vctx *v, const char *tagname)
 		 * epoch; then the signed provenance's finishedOn dates it. */
 		const char *when = created, *what = "created";
 		int64_t t = 0;
-		int ok = created && stele_parse_rfc3339(&t, created) == 0;
+		int ok = created && stele_time_parse(&t, created) == 0;
 
 		if ((!ok || t == 0) && v->prov && v->prov->finished_on &&
-		    stele_parse_rfc3339(&t, v->prov->finished_on) == 0) {
+		    stele_time_parse(&t, v->prov->finished_on) == 0) {
 			when = v->prov->finished_on;
 			what = "built (signed provenance; created is the epoch)";
 			ok = 1;

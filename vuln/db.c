@@ -16,6 +16,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "util/time.h"
 #include "vuln/vuln_int.h"
 
 #define SCHEMA "stele-vuln-index-1"
@@ -197,47 +198,6 @@ row_add(struct build *b, const char *eco, const char *pkg, const char *id,
 	return 0;
 }
 
-/* "YYYY-MM-DDTHH:MM:SSZ" to Unix seconds (days from the civil date). */
-static int
-rfc3339(int64_t *out, const char *s)
-{
-	int y, mo, d, h, mi, sec, n = 0;
-	int64_t era, yoe, doy, doe;
-
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi, &sec,
-		   &n) != 6 || n != 20 || mo < 1 || mo > 12 || d < 1 ||
-	    d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1970)
-		return STELE_EINVALID;
-	y -= mo <= 2;
-	era = y / 400;
-	yoe = y - era * 400;
-	doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	*out = (era * 146097 + doe - 719468) * 86400 + h * 3600 + mi * 60 + sec;
-	return 0;
-}
-
-/* "2024-01-02T03:04:05[.fff]Z" (OSV allows fractions). */
-static int
-parse_time(int64_t *out, const char *s)
-{
-	char buf[21];
-	const char *p;
-
-	if (!s || strlen(s) < 20)
-		return STELE_EINVALID;
-	memcpy(buf, s, 19);
-	buf[19] = 'Z';
-	buf[20] = '\0';
-	p = s + 19;
-	if (*p == '.')
-		for (p++; *p >= '0' && *p <= '9'; p++)
-			;
-	if (strcmp(p, "Z") != 0)
-		return STELE_EINVALID;
-	return rfc3339(out, buf);
-}
-
 static enum stele_vuln_severity
 vendor_severity(const char *s)
 {
@@ -376,7 +336,7 @@ osv_record(struct build *b, const json_t *rec)
 
 	if (!id || !*id || !mod)
 		return bad(b, "an OSV record needs id and modified");
-	if (parse_time(&t, mod) < 0)
+	if (stele_time_parse(&t, mod) < 0)
 		return bad(b, "modified is not an RFC 3339 UTC time");
 	if (t > b->newest)
 		b->newest = t;
@@ -480,7 +440,7 @@ source_add(struct build *b, const char *dir, const char *rel)
 		error = bad(b, "not a JSON object");
 	} else if (!strcmp(rel, "stele-db.json")) {
 		if (json_object_size(root) != 1 ||
-		    parse_time(&b->updated, stele_json_str(root, "updated")) < 0)
+		    stele_time_parse(&b->updated, stele_json_str(root, "updated")) < 0)
 			error = bad(b, "needs exactly {\"updated\": RFC 3339 UTC}");
 	} else if (json_is_string(json_object_get(root, "id"))) {
 		error = osv_record(b, root);
