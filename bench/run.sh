@@ -139,4 +139,7 @@ else
 fi
 
 echo
+sh "$top/bench/regcache.sh" "$stele" || echo "bench: the registry cache benchmark failed"
+
+echo
 sh "$top/bench/admission.sh" "$stele" || echo "bench: the admission load test failed"

@@ -343,8 +343,17 @@ stele_build(struct stele_build_result *out, const struct stele_build_opts *o)
 		if (error < 0)
 			goto out;
 	}
-	stele_build__progress(&b, "%zu step%s from the cache, %zu built", b.cache_hits,
-		       b.cache_hits == 1 ? "" : "s", b.cache_misses);
+	if (o->cache_from)
+		stele_build__progress(&b, "%zu step%s from the cache (%zu from %s), "
+			"%zu built", b.cache_hits, b.cache_hits == 1 ? "" : "s",
+			b.cache_from_hits, o->cache_from->name, b.cache_misses);
+	else
+		stele_build__progress(&b, "%zu step%s from the cache, %zu built",
+			b.cache_hits, b.cache_hits == 1 ? "" : "s",
+			b.cache_misses);
+	out->cache_hits = b.cache_hits;
+	out->cache_from_hits = b.cache_from_hits;
+	out->built = b.cache_misses;
 out:
 	stele_build__free(&b);
 	return error;

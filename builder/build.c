@@ -442,25 +442,67 @@ stele_build__step_key(struct build *b, struct stage *s, const struct stele_instr
 	return key;
 }
 
+/* What --cache-to exports: every step's key and entry. */
+static void
+cache_record(struct build *b, const char *hex, json_t *e)
+{
+	if (b->o->cache_record)
+		json_object_set(b->o->cache_record, hex, e);
+}
+
+/*
+ * The entry of `hex` from the build cache, else from o->cache_from (then
+ * kept in the build cache too, so the next build here needs no registry).
+ * 1 on a hit (*out set, its layer staged), 0 on a miss, <0 on error.
+ */
+static int
+cache_lookup(json_t **out, int *remote, struct build *b, const char *hex)
+{
+	const struct stele_cache_source *from = b->o->cache_from;
+	int error;
+
+	*out = NULL;
+	*remote = 0;
+	if (b->o->no_cache)
+		return 0;
+	if (b->cache &&
+	    (error = stele_cache_get(out, b->cache, hex, b->txn)) != STELE_ENOTFOUND)
+		return error < 0 ? error : 1;
+	if (!from)
+		return 0;
+	if ((error = from->get(from->payload, out, hex, b->txn)) == STELE_ENOTFOUND)
+		return 0;
+	if (error < 0) {
+		/* Never a failed build: the step is built instead. */
+		stele_build__progress(b, "  warning: %s: %s; building the step",
+				      from->name, stele_error_last());
+		return 0;
+	}
+	*remote = 1;
+	if (b->cache && stele_cache_put(b->cache, hex, *out, b->txn) < 0)
+		stele_build__progress(b, "  warning: %s", stele_error_last());
+	return 1;
+}
+
 int
 stele_build__step_cache_hit(struct build *b, struct stage *s, const struct stele_instr *in,
 	       json_t *key, char hex[65])
 {
 	struct stele_layer_result r;
+	const char *where;
 	json_t *e = NULL, *l;
-	int error;
+	int error, remote;
 
 	if ((error = stele_cache_key(hex, key)) < 0)
 		return stele_build__instr_error(b, in, error);
-	if (!b->cache || b->o->no_cache)
-		return 0;
-	if ((error = stele_cache_get(&e, b->cache, hex, b->txn)) == STELE_ENOTFOUND)
-		return 0;
-	if (error < 0)
-		return stele_build__instr_error(b, in, error);
+	if ((error = cache_lookup(&e, &remote, b, hex)) <= 0)
+		return error < 0 ? stele_build__instr_error(b, in, error) : 0;
+	where = remote ? b->o->cache_from->name : "cache";
+	b->cache_hits++;
+	b->cache_from_hits += (size_t)remote;
+	cache_record(b, hex, e);
 	if (json_is_true(json_object_get(e, "empty"))) {
-		stele_build__progress(b, "  cache hit: no layer");
-		b->cache_hits++;
+		stele_build__progress(b, "  %s hit: no layer", where);
 		stele_build__stage_history(b, s, in->text, 1);
 		json_decref(e);
 		return 1;
@@ -473,8 +515,7 @@ stele_build__step_cache_hit(struct build *b, struct stage *s, const struct stele
 	snprintf(r.media_type, sizeof(r.media_type), "%s",
 		 stele_json_str(l, "mediaType") ? stele_json_str(l, "mediaType") : "");
 	r.size = (uint64_t)json_integer_value(json_object_get(l, "size"));
-	stele_build__progress(b, "  cache hit: layer %s", r.digest);
-	b->cache_hits++;
+	stele_build__progress(b, "  %s hit: layer %s", where, r.digest);
 	error = stele_build__stage_add_layer(b, s, in, &r,
 				json_incref(json_object_get(e, "inputs")));
 	json_decref(e);
@@ -487,6 +528,7 @@ stele_build__step_cache_store_empty(struct build *b, const char *hex)
 	json_t *e = json_pack("{s:b}", "empty", 1);
 
 	b->cache_misses++;
+	cache_record(b, hex, e);
 	if (b->cache && stele_cache_put(b->cache, hex, e, b->txn) < 0)
 		stele_build__progress(b, "  warning: %s", stele_error_last());
 	json_decref(e);
@@ -501,13 +543,14 @@ stele_build__step_cache_store(struct build *b, struct stage *s, const char *hex)
 	json_t *e;
 
 	b->cache_misses++;
-	if (!b->cache || !l)
+	if (!l || (!b->cache && !b->o->cache_record))
 		return;
 	e = json_pack("{s:O,s:O,s:O}", "layer", l, "diffID",
 		      json_array_get(s->diff_ids, json_array_size(s->diff_ids) - 1),
 		      "inputs", json_object_get(p, "inputs"));
+	cache_record(b, hex, e);
 	/* A cache that cannot be written is not a failed build. */
-	if (stele_cache_put(b->cache, hex, e, b->txn) < 0)
+	if (b->cache && stele_cache_put(b->cache, hex, e, b->txn) < 0)
 		stele_build__progress(b, "  warning: %s", stele_error_last());
 	json_decref(e);
 }

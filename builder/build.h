@@ -22,6 +22,7 @@
  */
 typedef void (*stele_progress_fn)(void *payload, const char *msg);
 struct stele_registry_opts;
+struct stele_cache_source;
 
 /* RUN --mount=type=secret,id=ID: the file holding the secret.  Only the
    id ever reaches a layer, the cache key or the provenance. */
@@ -48,6 +49,13 @@ struct stele_build_opts {
 	int sandbox_copy;         /* RUN on a copy of the stage, never on
 				     overlayfs (the fallback, for tests) */
 	int no_cache;             /* ignore the build cache (still filled) */
+	const struct stele_cache_source *cache_from; /* asked on a miss of
+				     the build cache (builder/cache.h);
+				     NULL: none */
+	json_t *cache_record;     /* when not NULL, an object: every
+				     layer-producing step's key (hex) is set
+				     to its cache entry, hit or built (what
+				     --cache-to exports) */
 	const json_t *pins;       /* {"image as written": "sha256:…"}: bases
 				     resolved to these digests (rebuilds) */
 	const char *lock;         /* lock file: resolved bases and git commits
@@ -76,6 +84,9 @@ struct stele_build_opts {
 struct stele_build_result {
 	char digest[STELE_DIGEST_STRLEN];            /* image manifest */
 	char provenance[STELE_DIGEST_STRLEN];        /* referrer manifest */
+	size_t cache_hits;        /* steps reused, from either cache */
+	size_t cache_from_hits;   /* of which from o->cache_from */
+	size_t built;             /* steps built */
 };
 
 int stele_build(struct stele_build_result *out,

@@ -61,6 +61,7 @@ struct build {
 	struct stele_cache *cache;
 	json_t *lock;             /* {"images": {}, "git": {}} */
 	size_t cache_hits, cache_misses;
+	size_t cache_from_hits;   /* of cache_hits, from o->cache_from */
 };
 
 /* The local store the build was given (NULL: none). */

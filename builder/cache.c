@@ -52,6 +52,12 @@ stele_cache_dir(const struct stele_cache *c)
 	return c->dir;
 }
 
+const struct stele_oci *
+stele_cache_layout(const struct stele_cache *c)
+{
+	return c->oci;
+}
+
 void
 stele_cache_free(struct stele_cache *c)
 {

@@ -26,6 +26,8 @@ void stele_cache_free(struct stele_cache *c);
 /* The cache's directory (RUN --mount=type=cache keeps its mounts in
    DIR/mounts); borrowed. */
 const char *stele_cache_dir(const struct stele_cache *c);
+/* The OCI layout holding the cache's layer blobs; borrowed. */
+const struct stele_oci *stele_cache_layout(const struct stele_cache *c);
 /* Hex key of a key object. */
 int stele_cache_key(char out[65], const json_t *key);
 /*
@@ -43,6 +45,22 @@ int stele_cache_get(json_t **out, struct stele_cache *c, const char *key,
  * {"empty": true} records a step that made no layer. */
 int stele_cache_put(struct stele_cache *c, const char *key,
 		    const json_t *entry, struct stele_txn *txn);
+
+/*
+ * A cache the build asks when its own misses: a shared one, such as the
+ * signed registry cache (verify/regcache.h).  get() is stele_cache_get()'s
+ * contract: on a hit *out is a new entry (as above) whose layer blob is
+ * now staged in `txn`, checked against its digest; STELE_ENOTFOUND on a
+ * miss; any other error (a blob that does not match its digest, a
+ * registry that fails) is reported by the build as a warning and the step
+ * is built instead.  The build then records the entry in its own cache.
+ */
+struct stele_cache_source {
+	int (*get)(void *payload, json_t **out, const char *key,
+		   struct stele_txn *txn);
+	void *payload;
+	const char *name;         /* what warnings name it by */
+};
 
 
 struct stele_cache_gc_report {

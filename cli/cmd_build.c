@@ -15,6 +15,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/strv.h"
+#include "verify/regcache.h"
 
 static const char build_usage[] =
 	"usage: stele build [options] CONTEXT\n"
@@ -41,6 +42,15 @@ static const char build_usage[] =
 	"      --locked             use only what FILE records (with --lock)\n"
 	"      --creds USER:PASS, --authfile FILE, --cert-dir DIR, --tls-verify=false\n"
 	"                           for bases pulled from a registry (FROM HOST/REPO@sha256:…)\n"
+	"      --cache-from docker://HOST/REPO:TAG  on a miss of the build cache, use\n"
+	"                           the registry cache there (docs/cache.md); only\n"
+	"                           when signed by a --cache-key, else it is\n"
+	"                           refused with a warning and the steps are built\n"
+	"      --cache-key PUB      a public key trusted to sign registry caches\n"
+	"                           (repeatable)\n"
+	"      --cache-to docker://HOST/REPO:TAG  then put this build's cache\n"
+	"                           entries and layers there, signed\n"
+	"      --cache-sign-key KEY  the key signing --cache-to (default: --sign-key)\n"
 	"      --sign-key KEY       then attest the provenance with KEY (stele attest)\n"
 	"      --sbom[=FORMAT]      with --sign-key, attest the image's SBOM too\n"
 	"                           (spdx, the default, or cyclonedx; stele attest --sbom)\n"
@@ -52,9 +62,10 @@ static const char build_usage[] =
 	"      --check              parse and check the recipe only: resolve, fetch\n"
 	"                           and build nothing; exit 0 when it is valid\n"
 	"  -q, --quiet              no progress on stderr\n"
-	"      --json               print {\"image\", \"digest\", \"provenance\"}\n"
-	"                           as JSON (with --sign-key, and the\n"
-	"                           attestations' key ids)\n"
+	"      --json               print {\"image\", \"digest\", \"provenance\",\n"
+	"                           \"cache\"} as JSON (with --sign-key, and the\n"
+	"                           attestations' key ids; with --cache-from and\n"
+	"                           --cache-to, \"cacheFrom\" and \"cacheTo\")\n"
 	"  -h, --help               this help\n"
 	"\n"
 	"The build epoch is SOURCE_DATE_EPOCH, else the source commit's time,\n"
@@ -109,26 +120,122 @@ check_recipe(struct stele_build_opts *o, int nargs, char **args, int quiet)
 	return EXIT_OK;
 }
 
+/* The registry caches of a build: what --cache-from and --cache-to did. */
+struct build_caches {
+	const char *from_arg, *to_arg;
+	struct stele_ref *from, *to;
+	struct stele_pubkey **keys;
+	size_t nkeys;
+	struct stele_seckey *sign;     /* --cache-sign-key (owned) */
+	struct stele_regcache *rc;
+	char *refused;                 /* why --cache-from was not used */
+	struct stele_regcache_report exported;
+};
+
+static void
+build_caches_release(struct build_caches *c)
+{
+	size_t i;
+
+	stele_regcache_free(c->rc);
+	for (i = 0; i < c->nkeys; i++)
+		free(c->keys[i]);
+	free(c->keys);
+	stele_seckey_free(c->sign);
+	stele_ref_free(c->from);
+	stele_ref_free(c->to);
+	free(c->refused);
+}
+
 /* --json: what was built (the attestations, when signed, were made and
  * reported on stderr before). */
 static int
 build_json(const struct stele_ref *out, const struct stele_build_result *res,
-	   const struct stele_seckey *key, int sbom)
+	   const struct stele_seckey *key, int sbom,
+	   const struct build_caches *c)
 {
 	char *name = stele_ref_string(out);
-	json_t *j = json_pack("{s:s,s:s,s:s}", "image", name, "digest",
-			      res->digest, "provenance", res->provenance);
+	json_t *j = json_pack("{s:s,s:s,s:s,s:{s:I,s:I}}", "image", name,
+			      "digest", res->digest, "provenance",
+			      res->provenance, "cache", "hits",
+			      (json_int_t)res->cache_hits, "built",
+			      (json_int_t)res->built);
+	const struct stele_regcache_report *r;
 	int code;
 
 	if (j && key)
 		json_object_set_new(j, "attestedBy", json_pack("{s:s,s:s?}",
 			"provenance", key->pub.id, "sbom",
 			sbom >= 0 ? key->pub.id : NULL));
+	if (j && c->from_arg) {
+		r = c->rc ? stele_regcache_report(c->rc) : NULL;
+		json_object_set_new(j, "cacheFrom", r ?
+			json_pack("{s:s,s:b,s:s,s:I,s:I,s:I,s:I}", "ref",
+				c->from_arg, "used", 1, "digest", r->digest,
+				"entries", (json_int_t)r->entries, "hits",
+				(json_int_t)res->cache_from_hits, "blobsFetched",
+				(json_int_t)r->blobs_sent, "bytesFetched",
+				(json_int_t)r->bytes_sent) :
+			json_pack("{s:s,s:b,s:s?}", "ref", c->from_arg, "used", 0,
+				  "refused", c->refused));
+	}
+	if (j && c->to_arg)
+		json_object_set_new(j, "cacheTo", json_pack(
+			"{s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "ref", c->to_arg,
+			"digest", c->exported.digest, "entries",
+			(json_int_t)c->exported.entries, "layers",
+			(json_int_t)c->exported.layers, "bytes",
+			(json_int_t)c->exported.bytes, "blobsUploaded",
+			(json_int_t)c->exported.blobs_sent, "bytesUploaded",
+			(json_int_t)c->exported.bytes_sent));
 	code = cli_json_print(j);
 	json_decref(j);
 	free(name);
 	return code;
 }
+
+/* A --cache-from or --cache-to value: docker://HOST/REPO:TAG. */
+static int
+cache_ref(struct stele_ref **out, const char *opt, const char *arg)
+{
+	if (stele_ref_parse(out, arg, NULL) < 0 ||
+	    (*out)->transport != STELE_REF_DOCKER || !(*out)->tag ||
+	    (*out)->digest) {
+		stele_ref_free(*out);
+		*out = NULL;
+		return cli_usage(build_usage, "%s wants docker://HOST/REPO:TAG, "
+				 "not '%s'", opt, arg);
+	}
+	return EXIT_OK;
+}
+
+/*
+ * Before the build: the keys, and the registry cache read and checked.
+ * A cache that cannot be used is not a failed build: it is refused with a
+ * warning, and every step it would have given is built.
+ */
+static int
+caches_open(struct build_caches *c, const char *keyfile, unsigned keyflags,
+	    const struct stele_registry_opts *ro, int no_cache)
+{
+	int error;
+
+	if (c->to && keyfile &&
+	    (error = cli_key_load(&c->sign, keyfile, NULL, keyflags)) < 0)
+		return error;
+	if (!c->from || no_cache)
+		return 0;
+	if ((error = stele_regcache_open(&c->rc, c->from,
+			(const struct stele_pubkey *const *)c->keys, c->nkeys,
+			ro)) < 0) {
+		c->refused = stele_xstrdup(stele_error_last());
+		fprintf(stderr, "stele: warning: %s; building without it\n",
+			c->refused);
+	}
+	return 0;
+}
+
+enum { CLI_CACHE_FROM = 0x400, CLI_CACHE_TO, CLI_CACHE_KEY, CLI_CACHE_SIGN };
 
 int
 cmd_build(int argc, char **argv)
@@ -154,6 +261,10 @@ cmd_build(int argc, char **argv)
 		{ "sbom", optional_argument, NULL, 'B' },
 		{ "check", no_argument, NULL, 'C' },
 		{ "secret", required_argument, NULL, 'S' },
+		{ "cache-from", required_argument, NULL, CLI_CACHE_FROM },
+		{ "cache-to", required_argument, NULL, CLI_CACHE_TO },
+		{ "cache-key", required_argument, NULL, CLI_CACHE_KEY },
+		{ "cache-sign-key", required_argument, NULL, CLI_CACHE_SIGN },
 		CLI_INSECURE_KEY_OPTION,
 		CLI_LIMIT_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
@@ -163,6 +274,10 @@ cmd_build(int argc, char **argv)
 	struct stele_build_opts o = { 0 };
 	struct stele_build_secret *secrets = NULL;
 	struct stele_build_result res;
+	struct build_caches caches = { 0 };
+	struct stele_pubkey *pk;
+	const char *cache_sign = NULL;
+	json_t *record = NULL;
 	struct stele_ref *out = NULL;
 	const char *tag = NULL, *output = NULL, *signkey = NULL;
 	struct stele_seckey *key = NULL;
@@ -251,17 +366,59 @@ cmd_build(int argc, char **argv)
 				return cli_usage(build_usage, "%s", stele_error_last());
 			}
 			break;
+		case CLI_CACHE_FROM:
+		case CLI_CACHE_TO:
+			if (c == CLI_CACHE_FROM)
+				caches.from_arg = optarg;
+			else
+				caches.to_arg = optarg;
+			break;
+		case CLI_CACHE_KEY:
+			if ((error = stele_pubkey_load(&pk, optarg)) < 0) {
+				stele_strv_free(args, o.nbuild_args);
+				free(secrets);
+				build_caches_release(&caches);
+				return cli_fail(error);
+			}
+			caches.keys = stele_xrealloc(caches.keys,
+				(caches.nkeys + 1) * sizeof(*caches.keys));
+			caches.keys[caches.nkeys++] = pk;
+			break;
+		case CLI_CACHE_SIGN: cache_sign = optarg; break;
 		case 'h':
+			build_caches_release(&caches);
 			stele_strv_free(args, o.nbuild_args);
 			free(secrets);
 			fputs(build_usage, stdout);
 			return EXIT_OK;
 		default:
+			build_caches_release(&caches);
 			stele_strv_free(args, o.nbuild_args);
 			free(secrets);
 			fputs(build_usage, stderr);
 			return EXIT_USAGE;
 		}
+	}
+	if (!cache_sign)
+		cache_sign = signkey;
+	code = EXIT_OK;
+	if (caches.from_arg && !caches.nkeys)
+		code = cli_usage(build_usage, "--cache-from needs a --cache-key "
+				 "PUB to trust its signature");
+	else if (caches.nkeys && !caches.from_arg)
+		code = cli_usage(build_usage, "--cache-key applies to --cache-from");
+	else if (caches.to_arg && !cache_sign)
+		code = cli_usage(build_usage, "--cache-to needs --cache-sign-key "
+				 "KEY (or --sign-key) to sign the cache");
+	else if (caches.from_arg)
+		code = cache_ref(&caches.from, "--cache-from", caches.from_arg);
+	if (code == EXIT_OK && caches.to_arg)
+		code = cache_ref(&caches.to, "--cache-to", caches.to_arg);
+	if (code != EXIT_OK) {
+		build_caches_release(&caches);
+		stele_strv_free(args, o.nbuild_args);
+		free(secrets);
+		return code;
 	}
 	o.build_args = (const char *const *)args;
 	o.secrets = secrets;
@@ -351,6 +508,13 @@ cmd_build(int argc, char **argv)
 	if (error == 0 && signkey)
 		error = cli_key_load(&key, signkey, NULL, keyflags);
 	if (error == 0)
+		error = caches_open(&caches, cache_sign == signkey ? NULL :
+				    cache_sign, keyflags, &reg.o, o.no_cache);
+	if (caches.rc)
+		o.cache_from = stele_regcache_source(caches.rc);
+	if (caches.to)
+		o.cache_record = record = json_object();
+	if (error == 0)
 		error = stele_build(&res, &o);
 	if (error < 0) {
 		code = cli_fail(error);
@@ -360,9 +524,21 @@ cmd_build(int argc, char **argv)
 		code = key ? cli_attest_built(key, out, res.digest) : EXIT_OK;
 		if (code == EXIT_OK && key && sbom >= 0)
 			code = cli_attest_sbom_built(key, out, res.digest, sbom);
+		if (code == EXIT_OK && caches.to &&
+		    (error = stele_regcache_export(&caches.exported, record,
+				o.dirs->cache, out->dir, caches.to,
+				caches.sign ? caches.sign : key, &reg.o)) < 0)
+			code = cli_fail(error);
+		else if (code == EXIT_OK && caches.to && !quiet)
+			fprintf(stderr, "cache: %zu entries, %zu layers to %s "
+				"(%s, %zu uploaded)\n", caches.exported.entries,
+				caches.exported.layers, caches.to_arg,
+				caches.exported.digest, caches.exported.blobs_sent);
 		if (code == EXIT_OK && as_json)
-			code = build_json(out, &res, key, sbom);
+			code = build_json(out, &res, key, sbom, &caches);
 	}
+	json_decref(record);
+	build_caches_release(&caches);
 	stele_seckey_free(key);
 	stele_ref_free(out);
 	free(outspec);

@@ -2,9 +2,12 @@
 #include <string.h>
 
 #include "registry/transfer_priv.h"
+#include "signer/attach.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/json.h"
 #include "verify/push.h"
+#include "verify/regcache.h"
 
 int
 stele_push_verified(struct stele_transfer *out,
@@ -106,4 +109,32 @@ stele_push_artifact(char out[STELE_DIGEST_STRLEN], const char *name,
 	return stele_registry__artifact_put(out, name, tag, expect,
 					    artifact_type, layer_mt, layers, n,
 					    annotations, registry);
+}
+
+int
+stele_push_cache(struct stele_transfer *out, const struct stele_image *img,
+		 const struct stele_ref *dst,
+		 const struct stele_registry_opts *registry)
+{
+	const char *mt = stele_json_str(json_object_get(img->manifest, "config"),
+					"mediaType");
+	json_t *sigs = NULL;
+	size_t n;
+	int error;
+
+	memset(out, 0, sizeof(*out));
+	if (!mt || strcmp(mt, STELE_MT_BUILD_CACHE))
+		return stele_error_setc(STELE_EINVALID,
+			"%s is not a build cache (config media type '%s'): "
+			"images are pushed verified (stele push)", img->digest,
+			mt ? mt : "");
+	if ((error = stele_attach_layers(&sigs, img->oci, img->digest,
+					 STELE_ATTACH_SIG, STELE_ART_SIG)) < 0)
+		return error;
+	n = json_array_size(sigs);
+	json_decref(sigs);
+	if (!n)
+		return stele_error_setc(STELE_EINVALID,
+			"build cache %s is not signed: not pushed", img->digest);
+	return stele_registry__push(out, img, dst, 0, registry);
 }

@@ -101,4 +101,19 @@ int stele_push_artifact(char out[STELE_DIGEST_STRLEN], const char *name,
 			json_t *annotations,
 			const struct stele_registry_opts *registry);
 
+/*
+ * Put a build cache (verify/regcache.h) with its signatures under `dst`
+ * (docker://HOST/REPO:TAG): an artifact whose config is of media type
+ * STELE_MT_BUILD_CACHE, so no image, and which runs nowhere.  As with
+ * stele_push_attachments(), no policy runs here: every reader checks the
+ * cache's signature against the keys it trusts before it uses an entry
+ * (stele_regcache_open).  Refused, with nothing sent (STELE_EINVALID),
+ * when `img` is not a build cache or carries no signature, so this is no
+ * route for an image, and no unsigned cache is published.
+ */
+int stele_push_cache(struct stele_transfer *out,
+		     const struct stele_image *img,
+		     const struct stele_ref *dst,
+		     const struct stele_registry_opts *registry);
+
 #endif

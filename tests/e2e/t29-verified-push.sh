@@ -18,6 +18,11 @@ test_expect_success 'only verify/push.c calls the raw push and the tag and artif
 	! grep -q "stele_registry__push\|manifest_put\|blob_upload" "$TOP/registry/transfer.h" "$TOP/registry/client.h"
 '
 
+test_expect_success 'the build cache entry of the gate is called by the registry cache alone (it refuses images: test_regcache)' '
+	(cd "$TOP" && grep -rl "stele_push_cache(" --include=*.c . | sort) >callers &&
+	printf "./tests/unit/test_regcache.c\n./verify/push.c\n./verify/regcache.c\n" >want && cmp want callers
+'
+
 if ! start_registry; then
 	test_skip 'pushes through the gate' 'Debian docker-registry did not start on 127.0.0.1'
 	test_done
