@@ -76,18 +76,32 @@ stele_hashpipe_start(struct stele_hashpipe **out)
 }
 
 static void
-push(struct stele_hashpipe *p)
+enqueue(struct stele_hashpipe *p, char *chunk, size_t len)
 {
 	pthread_mutex_lock(&p->mu);
 	while (p->count == QUEUE)
 		pthread_cond_wait(&p->cond, &p->mu);
-	p->queue[(p->head + p->count) % QUEUE] = p->cur;
-	p->qlen[(p->head + p->count) % QUEUE] = p->used;
+	p->queue[(p->head + p->count) % QUEUE] = chunk;
+	p->qlen[(p->head + p->count) % QUEUE] = len;
 	p->count++;
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->mu);
+}
+
+static void
+push(struct stele_hashpipe *p)
+{
+	enqueue(p, p->cur, p->used);
 	p->cur = stele_xmalloc(CHUNK);
 	p->used = 0;
+}
+
+void
+stele_hashpipe_take(struct stele_hashpipe *p, void *chunk, size_t len)
+{
+	if (p->used)
+		push(p);
+	enqueue(p, chunk, len);
 }
 
 void

@@ -18,6 +18,11 @@ struct stele_hashpipe;
 int stele_hashpipe_start(struct stele_hashpipe **out);
 void stele_hashpipe_write(struct stele_hashpipe *p, const void *data,
 			  size_t len);
+/*
+ * Hash `chunk` (malloc'd, `len` bytes) after what was written before,
+ * without a copy: the pipe takes it and frees it.
+ */
+void stele_hashpipe_take(struct stele_hashpipe *p, void *chunk, size_t len);
 /* Wait for the thread, write "sha256:<hex>", free.  *size may be NULL. */
 void stele_hashpipe_finish(struct stele_hashpipe *p,
 			   char out[STELE_DIGEST_STRLEN], uint64_t *size);

@@ -10,12 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <isa-l.h>
-#include <archive_entry.h>
-
 #include "builder/provenance.h"
-#include "oci/hashpipe.h"
+#include "oci/diffid.h"
 #include "signer/check.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -77,143 +73,19 @@ progress(struct vctx *v, const char *msg)
 
 /* ---- blobs ---- */
 
-struct hashed_read {
-	int fd;
-	struct stele_hashpipe *h; /* the blob digest, beside decompression */
-	uint64_t size;
-	char buf[1 << 16];
-};
-
-static la_ssize_t
-hashed_cb(struct archive *a, void *payload, const void **out)
-{
-	struct hashed_read *hr = payload;
-	ssize_t n;
-
-	(void)a;
-	do
-		n = read(hr->fd, hr->buf, sizeof(hr->buf));
-	while (n < 0 && errno == EINTR);
-	if (n > 0)
-		stele_hashpipe_write(hr->h, hr->buf, (size_t)n);
-	*out = hr->buf;
-	return n;
-}
-
-/*
- * A gzip layer, inflated by ISA-L (igzip, several times zlib's speed),
- * member after member: the diff_id of what it holds, or diff[0] = '\0'
- * when it is not a complete, valid gzip stream (a wrong header, a bad CRC
- * or size, a truncated member).  The blob is read (and hashed) to its end
- * either way.
- */
-static void
-gunzip_digest(struct hashed_read *hr, struct stele_sha256 *d,
-	      char diff[STELE_DIGEST_STRLEN])
-{
-	struct inflate_state *st = stele_xmalloc(sizeof(*st));
-	size_t cap = 1 << 18;
-	unsigned char *out = stele_xmalloc(cap);
-	const void *in;
-	uint8_t *next;
-	uint32_t avail;
-	la_ssize_t n;
-	int bad = 0, members = 0;
-
-	isal_inflate_init(st);
-	st->crc_flag = ISAL_GZIP;
-	for (;;) {
-		if (st->avail_in == 0) {
-			if ((n = hashed_cb(NULL, hr, &in)) <= 0) {
-				bad |= n < 0;
-				break;
-			}
-			st->next_in = (uint8_t *)in;
-			st->avail_in = (uint32_t)n;
-		}
-		if (bad)
-			continue;	/* read on, for the blob digest */
-		if (st->block_state == ISAL_BLOCK_FINISH) {
-			/* The next member: reset keeps no input. */
-			next = st->next_in;
-			avail = st->avail_in;
-			isal_inflate_reset(st);
-			st->crc_flag = ISAL_GZIP;
-			st->next_in = next;
-			st->avail_in = avail;
-		}
-		if (st->block_state == ISAL_BLOCK_NEW_HDR && st->avail_in)
-			members++;
-		st->next_out = out;
-		st->avail_out = (uint32_t)cap;
-		if (isal_inflate(st) != ISAL_DECOMP_OK) {
-			bad = 1;
-			st->avail_in = 0;
-			continue;
-		}
-		stele_sha256_update(d, out, cap - st->avail_out);
-	}
-	if (!bad && members && st->block_state == ISAL_BLOCK_FINISH)
-		stele_sha256_final(d, diff);
-	else
-		stele_sha256_release(d);
-	free(out);
-	free(st);
-}
-
 /* One pass over a layer: its digest, size and (uncompressed) diff_id. */
 static int
 layer_digests(char digest[STELE_DIGEST_STRLEN], char diff[STELE_DIGEST_STRLEN],
 	      uint64_t *size, struct stele_oci *oci, const char *want,
 	      int gzip)
 {
-	struct hashed_read *hr = stele_xcalloc(1, sizeof(*hr));
-	struct archive *a = NULL;
-	struct archive_entry *ae;
-	struct stele_sha256 d;
-	const void *buf;
-	size_t len;
-	la_int64_t off;
-	int error, r;
+	int fd, error;
 
 	diff[0] = '\0';
-	if ((error = stele_oci_blob_open(&hr->fd, oci, want)) < 0) {
-		free(hr);
+	if ((error = stele_oci_blob_open(&fd, oci, want)) < 0)
 		return error;
-	}
-	if ((error = stele_hashpipe_start(&hr->h)) < 0)
-		goto out;
-	if ((error = stele_sha256_init(&d)) < 0)
-		goto out;
-	if (gzip) {
-		gunzip_digest(hr, &d, diff);
-		stele_hashpipe_finish(hr->h, digest, size);
-		hr->h = NULL;
-		goto out;
-	}
-	a = archive_read_new();
-	archive_read_support_filter_all(a);
-	archive_read_support_format_raw(a);
-	if (archive_read_open(a, hr, NULL, hashed_cb, NULL) == ARCHIVE_OK &&
-	    archive_read_next_header(a, &ae) == ARCHIVE_OK) {
-		while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK)
-			stele_sha256_update(&d, buf, len);
-		if (r == ARCHIVE_EOF)
-			stele_sha256_final(&d, diff);
-	}
-	if (!diff[0])
-		stele_sha256_release(&d);
-	/* Whatever the decompressor left unread still counts for the digest. */
-	while (hashed_cb(NULL, hr, &buf) > 0)
-		;
-	stele_hashpipe_finish(hr->h, digest, size);
-	hr->h = NULL;
-out:
-	stele_hashpipe_free(hr->h);
-	if (a)
-		archive_read_free(a);
-	close(hr->fd);
-	free(hr);
+	error = stele_diffid_read(digest, diff, size, fd, want, gzip, 0);
+	close(fd);
 	return error;
 }
 
