@@ -42,7 +42,7 @@ typedef int (*stele_sink_fn)(void *payload, const void *data, size_t len);
 struct stele_compressor;
 
 /* threads: 0 picks min(2, online CPUs); level: 0 picks the default
- * (gzip 6, zstd 3). */
+ * (gzip 3, gzip-zlib 6, zstd 3). */
 int stele_compressor_new(struct stele_compressor **out,
 			 enum stele_compression kind, int level,
 			 unsigned threads, stele_sink_fn sink, void *payload);
@@ -54,7 +54,9 @@ void stele_compressor_free(struct stele_compressor *c);
 
 /* "libdeflate 1.14" / "zlib 1.2.13" / "zstd 1.5.4"; static string. */
 const char *stele_compression_lib(enum stele_compression kind);
-/* The level `level` (0: the default) stands for: 6 / 3, or `level`. */
+/* The level `level` (0: the default) stands for: gzip 3 (libdeflate),
+ * gzip-zlib 6, zstd 3, or `level`.  (Until the default changed, gzip
+ * layers were libdeflate level 6; their provenance records that level.) */
 int stele_compression_level(enum stele_compression kind, int level);
 /*
  * What else the bytes depend on, for the provenance: the scheme's fixed
