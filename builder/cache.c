@@ -274,12 +274,10 @@ held_size(const struct centry *v, size_t n)
 static int
 gc_blobs(struct stele_cache_gc_report *r, struct stele_cache *c)
 {
-	char *bdir = stele_path_join(c->oci->dir, "blobs/sha256");
+	struct stele_gc_report g = { 0 };
 	struct centry *v = NULL;
 	size_t n = 0, i;
 	json_t *named = json_object();
-	struct dirent *de;
-	DIR *d = NULL;
 	int lockfd = -1, error;
 
 	if ((error = stele_oci_lock(&lockfd, c->oci, 1)) < 0 ||
@@ -288,36 +286,16 @@ gc_blobs(struct stele_cache_gc_report *r, struct stele_cache *c)
 	for (i = 0; i < n; i++)
 		if (v[i].digest[0])
 			json_object_set_new(named, v[i].digest, json_true());
-	if (!(d = opendir(bdir))) {
-		error = stele_error_errno("cannot read '%s'", bdir);
+	if ((error = stele_oci_sweep(&g, c->oci, named)) < 0)
 		goto out;
-	}
-	while ((de = readdir(d))) {
-		char digest[STELE_DIGEST_STRLEN];
-		struct stat st;
-		char *p;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(digest, sizeof(digest), "sha256:%.64s", de->d_name);
-		if (json_object_get(named, digest) && strlen(de->d_name) == 64)
-			continue;
-		p = stele_path_join(bdir, de->d_name);
-		if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && unlink(p) == 0) {
-			r->blobs++;
-			r->bytes += (uint64_t)st.st_size;
-		}
-		free(p);
-	}
+	r->blobs += g.blobs;
+	r->bytes += g.bytes;
 	/* Leftover staging directories of the cache layout. */
 	stele_oci_gc_staging(c->oci);
 out:
-	if (d)
-		closedir(d);
 	stele_oci_unlock(lockfd);
 	free_entries(v, n);
 	json_decref(named);
-	free(bdir);
 	return error;
 }
 

@@ -100,5 +100,19 @@ int cli_limit_opt(struct stele_limits *l, int c, const char *arg);
 extern const char *cli_version;
 /* cmd_sbom.c: "stele <version>", the creator SBOMs name (malloc'd). */
 char *cli_sbom_tool(void);
+/*
+ * cmd_sbom.c: the inventory of image `name` (a reference as users type
+ * it), for sbom and scan.  0 or an error code (nothing printed);
+ * cli_inventory_release() in every case.
+ */
+struct cli_inventory {
+	struct stele_ref *ref;
+	struct stele_image *img;
+	struct stele_sbom *s;
+};
+struct stele_sbom_opts;
+int cli_inventory_open(struct cli_inventory *inv, const char *name,
+		       const struct stele_sbom_opts *so);
+void cli_inventory_release(struct cli_inventory *inv);
 
 #endif

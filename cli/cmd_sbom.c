@@ -34,6 +34,28 @@ cli_sbom_tool(void)
 }
 
 int
+cli_inventory_open(struct cli_inventory *inv, const char *name,
+		   const struct stele_sbom_opts *so)
+{
+	int error;
+
+	memset(inv, 0, sizeof(*inv));
+	if ((error = stele_ref_parse(&inv->ref, name, cli_env()->store)) < 0 ||
+	    (error = stele_image_open(&inv->img, inv->ref)) < 0)
+		return error;
+	return stele_sbom_read(&inv->s, inv->img, so);
+}
+
+void
+cli_inventory_release(struct cli_inventory *inv)
+{
+	stele_sbom_free(inv->s);
+	stele_image_free(inv->img);
+	stele_ref_free(inv->ref);
+	memset(inv, 0, sizeof(*inv));
+}
+
+int
 cmd_sbom(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -45,9 +67,7 @@ cmd_sbom(int argc, char **argv)
 	};
 	struct stele_buf doc = STELE_BUF_INIT(1u << 30);
 	struct stele_sbom_opts so;
-	struct stele_sbom *s = NULL;
-	struct stele_image *img = NULL;
-	struct stele_ref *ref = NULL;
+	struct cli_inventory inv = { 0 };
 	const char *output = NULL;
 	char *tool = NULL;
 	int c, fmt = STELE_SBOM_SPDX, error, code = EXIT_OK;
@@ -74,10 +94,9 @@ cmd_sbom(int argc, char **argv)
 	if (optind != argc - 1)
 		return cli_usage(sbom_usage, "need exactly one IMAGE");
 	tool = cli_sbom_tool();
-	if ((error = stele_ref_parse(&ref, argv[optind], cli_env()->store)) < 0 ||
-	    (error = stele_image_open(&img, ref)) < 0 ||
-	    (error = stele_sbom_read(&s, img, &so)) < 0 ||
-	    (error = stele_sbom_emit(&doc, s, (enum stele_sbom_format)fmt, tool)) < 0) {
+	if ((error = cli_inventory_open(&inv, argv[optind], &so)) < 0 ||
+	    (error = stele_sbom_emit(&doc, inv.s,
+				     (enum stele_sbom_format)fmt, tool)) < 0) {
 		code = cli_fail(error);
 		goto out;
 	}
@@ -89,19 +108,17 @@ cmd_sbom(int argc, char **argv)
 		code = cli_fail(error);
 		goto out;
 	}
-	for (i = 0; i < s->nfiles; i++) {
-		if (s->files[i].finding == STELE_SBOM_UNOWNED)
+	for (i = 0; i < inv.s->nfiles; i++) {
+		if (inv.s->files[i].finding == STELE_SBOM_UNOWNED)
 			unowned++;
 		else
 			modified++;
 	}
 	fprintf(stderr, "%s: %zu packages, %zu files owned by no package, "
-		"%zu modified files\n", output, s->npkgs, unowned, modified);
+		"%zu modified files\n", output, inv.s->npkgs, unowned, modified);
 out:
 	stele_buf_release(&doc);
-	stele_sbom_free(s);
-	stele_image_free(img);
-	stele_ref_free(ref);
+	cli_inventory_release(&inv);
 	free(tool);
 	return code;
 }

@@ -132,9 +132,7 @@ cmd_scan(int argc, char **argv)
 	};
 	struct stele_buf doc = STELE_BUF_INIT(1u << 30);
 	struct stele_sbom_opts so;
-	struct stele_sbom *s = NULL;
-	struct stele_image *img = NULL;
-	struct stele_ref *ref = NULL;
+	struct cli_inventory inv = { 0 };
 	struct stele_vuln_db *db = NULL;
 	struct stele_vuln_report *r = NULL;
 	const char *dbdir = NULL;
@@ -194,11 +192,9 @@ cmd_scan(int argc, char **argv)
 				 "VEX documents are used");
 	if (nvex_keys && !nvex)
 		return cli_usage(scan_usage, "--vex-key without --vex");
-	if ((error = stele_ref_parse(&ref, argv[optind], cli_env()->store)) < 0 ||
-	    (error = stele_image_open(&img, ref)) < 0 ||
-	    (error = stele_sbom_read(&s, img, &so)) < 0 ||
+	if ((error = cli_inventory_open(&inv, argv[optind], &so)) < 0 ||
 	    (error = stele_vuln_db_open(&db, dbdir, NULL)) < 0 ||
-	    (error = stele_vuln_match(&r, db, s)) < 0 ||
+	    (error = stele_vuln_match(&r, db, inv.s)) < 0 ||
 	    (error = apply_vex(r, vex, nvex, vex_keys, nvex_keys)) < 0) {
 		code = cli_fail(error);
 		goto out;
@@ -236,8 +232,6 @@ out:
 	stele_buf_release(&doc);
 	stele_vuln_report_free(r);
 	stele_vuln_db_free(db);
-	stele_sbom_free(s);
-	stele_image_free(img);
-	stele_ref_free(ref);
+	cli_inventory_release(&inv);
 	return code;
 }

@@ -140,14 +140,10 @@ static void
 reason(json_t *reasons, const char *fmt, ...)
 {
 	va_list ap;
-	char *s;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
+	json_array_append_new(reasons, json_vsprintf(fmt, ap));
 	va_end(ap);
-	json_array_append_new(reasons, json_string(s));
-	free(s);
 }
 
 /* The container's securityContext field, else the Pod's (runAsUser and

@@ -229,16 +229,14 @@ static void
 fail(json_t *part, json_t *all, const char *fmt, ...)
 {
 	va_list ap;
-	char *s;
+	json_t *s;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
+	s = json_vsprintf(fmt, ap);
 	va_end(ap);
 	json_object_set_new(part, "ok", json_false());
-	json_array_append_new(json_object_get(part, "reasons"), json_string(s));
-	json_array_append_new(all, json_string(s));
-	free(s);
+	json_array_append(json_object_get(part, "reasons"), s);
+	json_array_append_new(all, s);
 }
 
 /* Date a base image from its own provenance, once per digest. */

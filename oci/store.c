@@ -493,12 +493,50 @@ stele_oci_gc_staging(const struct stele_oci *oci)
 }
 
 int
-stele_oci_gc(struct stele_gc_report *out, const struct stele_oci *oci)
+stele_oci_sweep(struct stele_gc_report *out, const struct stele_oci *oci,
+		const json_t *keep)
 {
 	char *bdir = stele_path_join(oci->dir, "blobs/sha256");
-	json_t *idx = NULL, *reached = json_object(), *v;
-	DIR *d = NULL;
 	struct dirent *de;
+	DIR *d;
+	int error;
+
+	if (!(d = opendir(bdir))) {
+		error = stele_error_errno("cannot read '%s'", bdir);
+		free(bdir);
+		return error;
+	}
+	while ((de = readdir(d))) {
+		char digest[STELE_DIGEST_STRLEN];
+		struct stat st;
+		char *p;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(digest, sizeof(digest), "sha256:%.64s", de->d_name);
+		if (strlen(de->d_name) == 64 && stele_digest_validate(digest) == 0 &&
+		    json_object_get(keep, digest)) {
+			out->kept++;
+			continue;
+		}
+		/* Unreferenced, or not a blob at all (an interrupted write's
+		 * temp file). */
+		p = stele_path_join(bdir, de->d_name);
+		if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && unlink(p) == 0) {
+			out->blobs++;
+			out->bytes += (uint64_t)st.st_size;
+		}
+		free(p);
+	}
+	closedir(d);
+	free(bdir);
+	return 0;
+}
+
+int
+stele_oci_gc(struct stele_gc_report *out, const struct stele_oci *oci)
+{
+	json_t *idx = NULL, *reached = json_object(), *v;
 	size_t i;
 	int lockfd = -1, error;
 
@@ -514,39 +552,12 @@ stele_oci_gc(struct stele_gc_report *out, const struct stele_oci *oci)
 	json_array_foreach(json_object_get(idx, "manifests"), i, v)
 		if ((error = walk_desc(oci, reached, v, 0)) < 0)
 			goto out;
-	if (!(d = opendir(bdir))) {
-		error = stele_error_errno("cannot read '%s'", bdir);
+	if ((error = stele_oci_sweep(out, oci, reached)) < 0)
 		goto out;
-	}
-	while ((de = readdir(d))) {
-		char digest[STELE_DIGEST_STRLEN];
-		struct stat st;
-		char *p;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(digest, sizeof(digest), "sha256:%.64s", de->d_name);
-		if (strlen(de->d_name) == 64 && stele_digest_validate(digest) == 0 &&
-		    json_object_get(reached, digest)) {
-			out->kept++;
-			continue;
-		}
-		/* Unreferenced, or not a blob at all (an interrupted write's
-		 * temp file). */
-		p = stele_path_join(bdir, de->d_name);
-		if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && unlink(p) == 0) {
-			out->blobs++;
-			out->bytes += (uint64_t)st.st_size;
-		}
-		free(p);
-	}
 	out->staging = stele_oci_gc_staging(oci);
 out:
-	if (d)
-		closedir(d);
 	stele_oci_unlock(lockfd);
 	json_decref(reached);
 	json_decref(idx);
-	free(bdir);
 	return error;
 }

@@ -76,6 +76,15 @@ struct stele_gc_report {
  * skipped (fsck reports it).
  */
 int stele_oci_gc(struct stele_gc_report *out, const struct stele_oci *oci);
+/*
+ * The sweep of stele_oci_gc() and the build cache's gc: remove every file
+ * of blobs/sha256 whose name is not a digest in `keep` (an object whose
+ * keys are "sha256:<hex>"): unreferenced blobs and an interrupted write's
+ * temporary files.  Call it with the layout lock held exclusively.
+ * Adds to out->blobs, out->bytes and out->kept.
+ */
+int stele_oci_sweep(struct stele_gc_report *out, const struct stele_oci *oci,
+		    const json_t *keep);
 /* Remove the leftover staging directories (no owner holds them); call it
  * with the layout lock held exclusively.  Returns how many went. */
 size_t stele_oci_gc_staging(const struct stele_oci *oci);

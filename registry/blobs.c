@@ -101,20 +101,27 @@ out:
 	return error;
 }
 
-int
-stele_registry_blob_exists(struct stele_registry *r, const char *repo,
-			   const char *digest)
+/*
+ * HEAD /v2/REPO/KIND/REF: 1 when present (and, with `digest`, answered
+ * under that digest), 0 when absent, or an error.
+ */
+static int
+head(struct stele_registry *r, const char *repo, const char *kind,
+     const char *ref, const char *digest)
 {
 	struct stele_registry__req q;
-	char *path = path_of(repo, "blobs", digest);
-	int error;
+	char *path = path_of(repo, kind, ref);
+	int manifest = !strcmp(kind, "manifests"), error;
 
 	stele_registry__req_init(&q, "HEAD", path, repo);
+	if (manifest)
+		q.accept = STELE_REGISTRY_ACCEPT;
 	if ((error = stele_registry__do(r, &q)) == 0) {
 		if (q.status == 200)
-			error = 1;
+			error = !digest || (q.digest && !strcmp(q.digest, digest));
 		else if (q.status != 404)
-			error = stele_registry__fail(r, &q, "HEAD blob");
+			error = stele_registry__fail(r, &q, manifest ?
+				"HEAD manifest" : "HEAD blob");
 	}
 	stele_registry__req_release(&q);
 	free(path);
@@ -122,24 +129,17 @@ stele_registry_blob_exists(struct stele_registry *r, const char *repo,
 }
 
 int
+stele_registry_blob_exists(struct stele_registry *r, const char *repo,
+			   const char *digest)
+{
+	return head(r, repo, "blobs", digest, NULL);
+}
+
+int
 stele_registry_manifest_has(struct stele_registry *r, const char *repo,
 			    const char *ref, const char *digest)
 {
-	struct stele_registry__req q;
-	char *path = path_of(repo, "manifests", ref);
-	int error;
-
-	stele_registry__req_init(&q, "HEAD", path, repo);
-	q.accept = STELE_REGISTRY_ACCEPT;
-	if ((error = stele_registry__do(r, &q)) == 0) {
-		if (q.status == 200)
-			error = q.digest && !strcmp(q.digest, digest);
-		else if (q.status != 404)
-			error = stele_registry__fail(r, &q, "HEAD manifest");
-	}
-	stele_registry__req_release(&q);
-	free(path);
-	return error;
+	return head(r, repo, "manifests", ref, digest);
 }
 
 /* --- fetch ---------------------------------------------------------------- */
