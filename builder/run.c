@@ -555,16 +555,25 @@ parse_mounts(struct stele_mount **out, size_t *nout, struct build *b,
 			mounts_free(list, n);
 			return error; /* named by stele_build__expand */
 		}
-		if (m->target) {
-			char *joined = m->target[0] == '/' ? stele_xstrdup(m->target) :
-				       stele_xasprintf("%s/%s", cwd, m->target);
+		/* BuildKit: a target is relative to the working directory,
+		   and a mount without one (not a secret) is there */
+		if (m->target || m->type != STELE_MOUNT_SECRET) {
+			const char *t = m->target ? m->target : "";
+			char *joined = t[0] == '/' ? stele_xstrdup(t) :
+				       stele_xasprintf("%s/%s", cwd, t);
+			int given = m->target != NULL;
 
 			free(m->target);
 			m->target = stele_path_clean_abs(joined);
 			free(joined);
-			if (!strcmp(m->target, "/"))
+			if (!strcmp(m->target, "/") && given)
 				error = stele_error_setc(STELE_EINVALID,
 					"--mount: the target cannot be /");
+			else if (!strcmp(m->target, "/"))
+				error = stele_error_setc(STELE_EINVALID,
+					"--mount=%s: a mount without a target "
+					"is at the working directory, which "
+					"cannot be /", v);
 		}
 		if (!error && m->type == STELE_MOUNT_CACHE && !m->id)
 			m->id = stele_xstrdup(m->target);
@@ -622,7 +631,7 @@ prepare_mounts(struct mounts *ms, struct build *b, struct stage *s,
 			sm->size = m->size;
 		}
 		if (!error && !rec)
-			rec = json_pack("{s:s,s:s?,s:s?}", "type", tname[m->type],
+			rec = json_pack("{s:s,s:s*,s:s*}", "type", tname[m->type],
 					"target", target, "id", m->id);
 		if (rec)
 			json_array_append_new(ms->prov, rec);

@@ -654,9 +654,6 @@ stele_value_mount(struct stele_mount *m, const char *spec, char *why, size_t n)
 	if (!error && m->type == STELE_MOUNT_SECRET && !m->target && !m->id)
 		error = mfail(why, n, "%s", "invalid secret mount: one of id, "
 			      "target required");
-	if (!error && m->type != STELE_MOUNT_SECRET && !m->target)
-		error = mfail(why, n, "a %s mount needs a target",
-			      tname[m->type]);
 	if (!error && m->env && m->type != STELE_MOUNT_SECRET)
 		error = mfail(why, n, "unexpected key '%s' for this mount type",
 			      "env");

@@ -44,8 +44,9 @@ unsigned stele_value_chmod(const char *spec, unsigned mode, int dir);
  * RUN --mount=… as BuildKit reads it (commands_runmount.go): CSV fields
  * key=value (keys in any case; ro/rw/required may stand alone).  stele
  * runs type=bind (the default), cache, tmpfs and secret; ssh is refused
- * with a reason.  Every type needs a target but a secret; from= and
- * source= are for bind mounts only, and from= may not hold a variable
+ * with a reason.  A mount without a target is at the working directory
+ * (BuildKit; the build refuses it when that is /); from= and source= are
+ * for bind mounts only, and from= may not hold a variable
  * (as in BuildKit).  Bind and secret mounts are read-only unless rw.
  * Other values may hold variables, expanded by the build.
  */

@@ -109,6 +109,28 @@ test_expect_success 'bind from an earlier stage (by name or index): a directory 
 	grep -q "\"path\": \"/gen/d/g.txt\"" ms
 '
 
+cat >ctx/notarget.df <<'DF'
+FROM busybox:test AS gen
+RUN mkdir -p /gen && echo generated >/gen/g.txt
+FROM busybox:test
+WORKDIR /work
+RUN --mount=from=gen,source=/gen cat g.txt >/at-workdir
+RUN --mount=type=tmpfs echo scratch >/work/t && cat /work/t >/tmpfs-saw
+DF
+test_expect_success 'a mount without a target is at the working directory (BuildKit)' '
+	unpack notarget &&
+	[ "$(cat u-notarget/rootfs/at-workdir)" = generated ] && [ "$(cat u-notarget/rootfs/tmpfs-saw)" = scratch ] &&
+	[ -d u-notarget/rootfs/work ] && [ ! -e u-notarget/rootfs/work/g.txt ] && [ ! -e u-notarget/rootfs/work/t ] &&
+	stele inspect --json "oci:$TMP/notarget:x" >nt.json &&
+	python3 - nt.json <<-\PY
+	import json, sys
+	l = json.load(open(sys.argv[1]))["layers"]
+	m = [x["provenance"]["inputs"][0]["mounts"][0] for x in l[-2:]]
+	assert m[0]["type"] == "bind" and m[0]["target"] == "/work", m
+	assert m[1]["type"] == "tmpfs" and m[1]["target"] == "/work", m
+	PY
+'
+
 test_expect_success 'bind from an image: its tree at source' '
 	printf "FROM scratch\nCOPY src /app/\n" >ctx/img.df &&
 	stele build -q -f ctx/img.df -o oci:$TMP/img:x ctx >/dev/null &&
@@ -141,7 +163,7 @@ badbind() {
 	"
 }
 badbind unknown-key "unexpected key 'colour'" 'type=bind,target=/x,colour=red'
-badbind no-target 'a bind mount needs a target' 'source=src'
+badbind no-target-at-root 'source=src: a mount without a target is at the working directory, which cannot be /' 'source=src'
 badbind unknown-stage "from=nostage: unknown stage 'nostage' (stages must come earlier in the recipe" 'from=nostage,target=/x'
 badbind later-stage "from=2: unknown stage '2'" 'from=2,target=/x'
 badbind from-variable "'from' doesn't support variable expansion, define alias stage instead" 'from=$X,target=/x'
@@ -152,9 +174,9 @@ badbind sharing 'sharing is only for cache mounts' 'target=/x,sharing=shared'
 badbind missing-image "from=oci:$TMP/none:x" "from=oci:$TMP/none:x,target=/x"
 badbind target-root 'the target cannot be /' 'target=/'
 test_expect_success 'build --check rejects a bad bind mount without building' '
-	printf "FROM busybox:test\nRUN --mount=type=bind,source=src true\n" >ctx/chk.df &&
+	printf "FROM busybox:test\nRUN --mount=type=bind,source=src,target=/x,uid=1 true\n" >ctx/chk.df &&
 	expect_code 3 stele build --check -f ctx/chk.df ctx 2>err && cat err &&
-	grep -q "ctx/chk.df:2: RUN: --mount=type=bind,source=src: a bind mount needs a target" err
+	grep -q "ctx/chk.df:2: RUN: --mount=type=bind,source=src,target=/x,uid=1: mode, uid and gid are not allowed for bind mounts" err
 '
 
 test_done

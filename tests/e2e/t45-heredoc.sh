@@ -201,7 +201,7 @@ badmount 'an unknown key' "unexpected key 'colour'" 'type=cache,target=/x,colour
 badmount 'from= on a cache' "'from' is not supported on a cache mount" 'type=cache,target=/x,from=build'
 badmount 'mode on a tmpfs' 'mode, uid and gid are not allowed for tmpfs mounts' 'type=tmpfs,target=/x,mode=0700'
 badmount 'a secret without id or target' 'invalid secret mount: one of id, target required' 'type=secret'
-badmount 'a cache without a target' 'a cache mount needs a target' 'type=cache,id=x'
+badmount 'a cache without a target, at / (the working directory)' 'type=cache,id=x: a mount without a target is at the working directory, which cannot be /' 'type=cache,id=x'
 badmount 'a bad sharing' "unsupported sharing value 'all'" 'type=cache,target=/x,sharing=all'
 badmount 'a bad size' 'invalid value for size: lots' 'type=tmpfs,target=/x,size=lots'
 test_expect_success '--secret wants id=ID,src=FILE' '

@@ -263,11 +263,11 @@ static void
 test_values_mount(void **state)
 {
 	static const char *const bad[] = {
-		"", "source=x", "type=bind,from=a", "type=ssh", "type=nfs",
+		"", "type=ssh", "type=nfs",
 		"target=/x,mode=0700", "target=/x,sharing=shared",
 		"target=/x,from=$STAGE", "target=/x,env=A", "target=/x,size=1m",
 		"type=cache,target=/x,source=y", "type=secret,id=a,from=b",
-		"type=cache", "type=cache,target=/x,colour=red",
+		"type=cache,target=/x,colour=red",
 		"type=tmpfs,target=/x,mode=0700", "type=secret",
 		"type=cache,target=/x,sharing=all", "type=tmpfs,target=/x,size=lots",
 		"type=cache,target=/x,size=1m", "type=cache,target=/x,required",
@@ -337,6 +337,19 @@ test_values_mount(void **state)
 	assert_int_equal(stele_value_mount(&m, "\"type=cache\",\"target=/a,b\"",
 					   why, sizeof(why)), 0);
 	assert_string_equal(m.target, "/a,b");
+	stele_mount_release(&m);
+	/* no target: at the working directory, which the build knows */
+	assert_int_equal(stele_value_mount(&m, "source=x", why, sizeof(why)), 0);
+	assert_null(m.target);
+	assert_int_equal(m.type, STELE_MOUNT_BIND);
+	stele_mount_release(&m);
+	assert_int_equal(stele_value_mount(&m, "type=bind,from=a", why,
+					   sizeof(why)), 0);
+	assert_null(m.target);
+	stele_mount_release(&m);
+	assert_int_equal(stele_value_mount(&m, "type=cache", why, sizeof(why)),
+			 0);
+	assert_null(m.target);
 	stele_mount_release(&m);
 	for (i = 0; bad[i]; i++) {
 		why[0] = '\0';
