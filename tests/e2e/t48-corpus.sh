@@ -3,9 +3,8 @@
 # (tests/data/dockerfiles; SOURCES names each file's repository, path,
 # commit and licence): the sources of official images and the projects that
 # write theirs for BuildKit.  None may be refused for a BuildKit feature
-# stele lacks: a refusal on purpose is listed below with its reason, and
-# so is one waiting for a feature being merged.  Prints
-# "N accepted, M refused".
+# stele lacks: a refusal on purpose is listed below with its reason.
+# Prints "N accepted, M refused".
 . "$(dirname "$0")/lib.sh"
 
 DATA=$TOP/tests/data/dockerfiles
@@ -13,21 +12,9 @@ tab=$(printf '\t')
 
 # KIND, FILE, an ERE the error matches, why (tab-separated).  policy: stele
 # refuses it on purpose (an accepted one fails the test); pending: refused
-# until RUN --mount=type=bind is merged (worktree bindmount), then accepted.
+# until a feature being written is merged, then accepted (none now).
 cat >listed <<'LIST'
 policy	moby+moby/Dockerfile	ADD: 'https://[^']*': a download must be pinned	ADD of an https URL without --checksum: a download must be pinned to be hermetic (ADD --checksum=sha256:HEX URL DEST), and the error says so
-pending	moby+moby/Dockerfile	--mount=.*'from' is not supported on a mount	RUN --mount=from=STAGE,src=... (a bind mount, the default type)
-pending	docker+buildx/Dockerfile	--mount=.*type=bind	RUN --mount=type=bind,target=.
-pending	docker+cli/Dockerfile	--mount=.*type=bind	RUN --mount=type=bind,target=.,ro
-pending	docker+cli/dockerfiles/Dockerfile.authors	--mount=.*type=bind	RUN --mount=type=bind,target=.
-pending	docker+cli/dockerfiles/Dockerfile.lint	--mount=.*type=bind	RUN --mount=type=bind,target=.,rw
-pending	docker+cli/dockerfiles/Dockerfile.shellcheck	--mount=.*type=bind	RUN --mount=type=bind,target=.
-pending	docker+cli/dockerfiles/Dockerfile.vendor	--mount=.*type=bind	RUN --mount=target=/context (bind, the default type)
-pending	docker+compose/Dockerfile	--mount=.*type=bind	RUN --mount=type=bind,target=.,rw
-pending	moby+buildkit/Dockerfile	--mount=.*type=bind	RUN --mount=target=. (bind, the default type)
-pending	moby+buildkit/frontend/dockerfile/cmd/dockerfile-frontend/Dockerfile	--mount=.*type=bind	RUN --mount=target=. (bind, the default type)
-pending	moby+moby/cmd/dockerd/winresources/Dockerfile	--mount=.*type=bind	RUN --mount=type=bind,target=/winresources
-pending	nginxinc+docker-nginx/modules/Dockerfile	--mount=.*type=bind	RUN --mount=type=bind,from=builder,source=...
 LIST
 sed -n '/^#/!p' "$DATA/SOURCES" >sources
 
@@ -57,11 +44,11 @@ while IFS="$tab" read -r f _; do
 		echo "refused on purpose: $f: $why" ;;
 	pending)
 		pending=$((pending + 1))
-		echo "refused until RUN --mount=type=bind is merged: $f: $why" ;;
+		echo "refused until its feature is merged: $f: $why" ;;
 	*) echo "$f: $(cat err)" >>unexpected ;;
 	esac
 done <sources
-echo "$accepted accepted, $refused refused ($policy on purpose, $pending until RUN --mount=type=bind is merged) of $(wc -l <sources) Dockerfiles"
+echo "$accepted accepted, $refused refused ($policy on purpose, $pending until a feature is merged) of $(wc -l <sources) Dockerfiles"
 
 test_expect_success 'SOURCES: 150 files or more, each with its repository, path, commit and licence, nothing unlisted' '
 	[ "$(wc -l <sources)" -ge 150 ] &&
