@@ -134,6 +134,8 @@ lint: $(BUILD)/libstele.a
 	@bad=$$(nm -g --defined-only $(BUILD)/libstele.a | \
 		awk 'NF == 3 && $$2 ~ /[A-Z]/ && $$3 !~ /^stele_/ { print $$3 }' | sort -u); \
 	if [ -n "$$bad" ]; then echo "libstele.a exports names without stele_:" $$bad; exit 1; fi
+	@# Includes follow the module order (docs/architecture.md).
+	sh scripts/layers.sh
 	cppcheck --quiet --error-exitcode=1 --std=c11 --suppress=unknownMacro -I. $(LIB_SRC) $(CLI_SRC)
 	@# SC2016/SC2034/SC1083: test bodies are single-quoted strings run by eval.
 	shellcheck -s sh -e SC2016,SC2034,SC1083,SC2046,SC1091 scripts/*.sh tests/*.sh \
