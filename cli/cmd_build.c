@@ -297,6 +297,7 @@ cmd_build(int argc, char **argv)
 		case 'a':
 			/* --build-arg K: K's value from the environment. */
 			if (!strchr(optarg, '=') && !cli_env_value(optarg)) {
+				build_caches_release(&caches);
 				stele_strv_free(args, o.nbuild_args);
 				free(secrets);
 				return cli_usage(build_usage,
@@ -310,6 +311,7 @@ cmd_build(int argc, char **argv)
 		case 'o': output = optarg; break;
 		case 'c':
 			if ((comp = cli_compression(optarg)) < 0) {
+				build_caches_release(&caches);
 				stele_strv_free(args, o.nbuild_args);
 				free(secrets);
 				return cli_usage(build_usage,
@@ -322,6 +324,7 @@ cmd_build(int argc, char **argv)
 		case 'B':
 			if ((sbom = optarg ? stele_sbom_format_parse(optarg) :
 					     STELE_SBOM_SPDX) < 0) {
+				build_caches_release(&caches);
 				free(args);
 				return cli_usage(build_usage,
 					"unknown --sbom format '%s' (spdx or cyclonedx)", optarg);
@@ -333,6 +336,7 @@ cmd_build(int argc, char **argv)
 		case 'R': o.runtime = optarg; break;
 		case 'X':
 			if (strcmp(optarg, "copy") && strcmp(optarg, "auto")) {
+				build_caches_release(&caches);
 				stele_strv_free(args, o.nbuild_args);
 				free(secrets);
 				return cli_usage(build_usage,
@@ -344,6 +348,7 @@ cmd_build(int argc, char **argv)
 		case 'L': o.lock = optarg; break;
 		CLI_REGISTRY_CONNECT_CASES:
 			if (cli_registry_opt(&reg, c, optarg) < 0) {
+				build_caches_release(&caches);
 				stele_strv_free(args, o.nbuild_args);
 				free(secrets);
 				return cli_usage(build_usage, "%s", stele_error_last());
@@ -353,6 +358,7 @@ cmd_build(int argc, char **argv)
 		case 'C': check = 1; break;
 		case 'S':
 			if (parse_secret(&secrets, &o.nsecrets, optarg) < 0) {
+				build_caches_release(&caches);
 				stele_strv_free(args, o.nbuild_args);
 				free(secrets);
 				return cli_usage(build_usage, "--secret '%s': want "
@@ -361,6 +367,7 @@ cmd_build(int argc, char **argv)
 			break;
 		CLI_LIMIT_CASES:
 			if (cli_limit_opt(&o.limits, c, optarg) < 0) {
+				build_caches_release(&caches);
 				stele_strv_free(args, o.nbuild_args);
 				free(secrets);
 				return cli_usage(build_usage, "%s", stele_error_last());
@@ -375,6 +382,7 @@ cmd_build(int argc, char **argv)
 			break;
 		case CLI_CACHE_KEY:
 			if ((error = stele_pubkey_load(&pk, optarg)) < 0) {
+				build_caches_release(&caches);
 				stele_strv_free(args, o.nbuild_args);
 				free(secrets);
 				build_caches_release(&caches);
@@ -424,32 +432,38 @@ cmd_build(int argc, char **argv)
 	o.secrets = secrets;
 	o.compression = (enum stele_compression)comp;
 	if (sbom >= 0 && !signkey) {
+		build_caches_release(&caches);
 		free(args);
 		return cli_usage(build_usage, "--sbom needs --sign-key");
 	}
 	if (check) {
+		build_caches_release(&caches);
 		stele_strv_free(args, o.nbuild_args);
 		free(secrets);
 		return check_recipe(&o, argc - optind, argv + optind, quiet);
 	}
 	if (optind != argc - 1) {
+		build_caches_release(&caches);
 		stele_strv_free(args, o.nbuild_args);
 		free(secrets);
 		return cli_usage(build_usage, "need exactly one CONTEXT");
 	}
 	o.context = argv[optind];
 	if ((error = cli_env_epoch(&o.has_epoch, &o.epoch, cli_env())) < 0) {
+		build_caches_release(&caches);
 		stele_strv_free(args, o.nbuild_args);
 		free(secrets);
 		return cli_fail(error);
 	}
 	if (o.locked && !o.lock) {
+		build_caches_release(&caches);
 		stele_strv_free(args, o.nbuild_args);
 		free(secrets);
 		return cli_usage(build_usage, "--locked needs --lock FILE");
 	}
 	if (output) {
 		if (strncmp(output, "oci:", 4)) {
+			build_caches_release(&caches);
 			stele_strv_free(args, o.nbuild_args);
 			free(secrets);
 			return cli_usage(build_usage, "--output must be oci:DIR[:TAG]");
@@ -465,6 +479,7 @@ cmd_build(int argc, char **argv)
 	} else {
 		outspec = stele_xstrdup(tag ? tag : "");
 		if (!tag) {
+			build_caches_release(&caches);
 			stele_strv_free(args, o.nbuild_args);
 			free(secrets);
 			free(outspec);
@@ -473,6 +488,7 @@ cmd_build(int argc, char **argv)
 	}
 	if ((error = stele_ref_parse(&out, outspec, cli_env()->store)) < 0 ||
 	    out->transport == STELE_REF_DOCKER) {
+		build_caches_release(&caches);
 		stele_strv_free(args, o.nbuild_args);
 		free(secrets);
 		free(outspec);

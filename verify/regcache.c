@@ -274,8 +274,8 @@ stele_regcache_export(struct stele_regcache_report *out, const json_t *entries,
 	out->blobs_sent = t.blobs_sent;
 	out->bytes_sent = t.bytes;
 out:
+	stele_txn_free(txn); /* before the layout it writes to */
 	stele_image_free(img);
-	stele_txn_free(txn);
 	stele_oci_free(oci);
 	if (tmp)
 		stele_fs_rm_rf(tmp);
