@@ -9,6 +9,7 @@
 #include "builder/fetch.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/init.h"
 
 struct sink {
 	int fd;
@@ -48,6 +49,8 @@ stele_fetch_pinned(uint64_t *size, const char *url, const char *want,
 	int error = 0;
 
 	*size = 0;
+	if ((error = stele_init_curl()) < 0)
+		return error;
 	memset(&k, 0, sizeof(k));
 	k.max = max;
 	if ((k.fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,

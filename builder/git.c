@@ -119,7 +119,7 @@ stele_git_source_open(struct stele_git_source **out, const char *spec,
 	int error = 0;
 
 	*out = NULL;
-	if ((error = stele_init()) < 0) {
+	if ((error = stele_init_git()) < 0) {
 		free(src);
 		return error;
 	}

@@ -437,7 +437,7 @@ stele_rollout_health_url(const char *url, unsigned timeout_s)
 	long status = 0;
 	CURLcode rc;
 
-	if (stele_init() < 0)
+	if (stele_init_curl() < 0)
 		return STELE_ERROR;
 	if (!(h = curl_easy_init()))
 		return stele_error_set("cannot start a health check of '%s'", url);

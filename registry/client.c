@@ -689,7 +689,7 @@ stele_registry_open(struct stele_registry **out, const char *host, int push,
 	if (!r->o.chunk_size)
 		r->o.chunk_size = 1u << 30;
 	r->base = stele_xasprintf("https://%s", host);
-	if ((error = stele_init()) < 0)
+	if ((error = stele_init_curl()) < 0)
 		goto out;
 	if (!(r->curl = curl_easy_init())) {
 		error = stele_error_set("cannot initialise libcurl");

@@ -8,21 +8,38 @@
 #include "util/error.h"
 #include "util/init.h"
 
+/*
+ * Three once-only steps: what every command needs, then libgit2 and
+ * libcurl on first use (libgit2's initialisation parses the system's CA
+ * certificates, half of the start-up of a command that never fetches).
+ * Each result is written once under its `once`, read after it:
+ * pthread_once orders both.
+ */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-/* Written once under `once`, read after it: pthread_once orders both. */
+static pthread_once_t git_once = PTHREAD_ONCE_INIT;
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static const char *failed;
+static int git_failed, curl_failed;
 
 static void
 init_once(void)
 {
 	if (sodium_init() < 0)
 		failed = "libsodium";
-	else if (git_libgit2_init() < 0)
-		failed = "libgit2";
-	else if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		failed = "libcurl";
 	else if (!OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL))
 		failed = "OpenSSL";
+}
+
+static void
+git_init_once(void)
+{
+	git_failed = git_libgit2_init() < 0;
+}
+
+static void
+curl_init_once(void)
+{
+	curl_failed = curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK;
 }
 
 int
@@ -32,5 +49,29 @@ stele_init(void)
 		return stele_error_set("cannot initialise the library");
 	if (failed)
 		return stele_error_set("cannot initialise %s", failed);
+	return 0;
+}
+
+int
+stele_init_git(void)
+{
+	int error;
+
+	if ((error = stele_init()) < 0)
+		return error;
+	if (pthread_once(&git_once, git_init_once) != 0 || git_failed)
+		return stele_error_set("cannot initialise libgit2");
+	return 0;
+}
+
+int
+stele_init_curl(void)
+{
+	int error;
+
+	if ((error = stele_init()) < 0)
+		return error;
+	if (pthread_once(&curl_once, curl_init_once) != 0 || curl_failed)
+		return stele_error_set("cannot initialise libcurl");
 	return 0;
 }

@@ -2,20 +2,30 @@
 #define STELE_UTIL_INIT_H
 
 /*
- * The library's one initialisation: libsodium (sodium_init), libgit2
- * (git_libgit2_init), libcurl (curl_global_init, which is not thread-safe
- * in the libcurl versions we support) and OpenSSL's error strings.
+ * The library's initialisation, in three steps, each done once (under
+ * pthread_once: a second call, from any thread, costs a load and returns
+ * the first call's result).
  *
- * Call it once, before anything else and before any thread is started:
- * stele's main() does, and so does every unit test binary and fuzz
- * target.  It runs its work under pthread_once, so a second call (from any
- * thread) costs a load and returns the first call's result; the library's
- * entry points that need a dependency (key and secret functions, git
- * sources, registry clients) call it too, so a caller that forgets is
- * still correct.  Returns 0, or STELE_ERROR naming the dependency that
- * failed (then every later call fails the same way).  Nothing is undone at
- * exit: the dependencies' memory goes with the process.
+ * stele_init(): libsodium (sodium_init) and OpenSSL's error strings, what
+ * every command needs.  Call it first: stele's main() does, and so does
+ * every unit test binary and fuzz target.
+ *
+ * stele_init_git(): stele_init(), then libgit2 (git_libgit2_init, which
+ * parses the system's CA certificates); stele_init_curl(): stele_init(),
+ * then libcurl (curl_global_init).  They are left to first use, so that a
+ * command that needs neither (verify, sign) does not pay for them: the
+ * library's entry points that use libgit2 (git sources) or libcurl
+ * (registry clients, pinned downloads, rollout health checks) call them
+ * before their first call into it, on the thread that is about to use it.
+ *
+ * The library's entry points that need a dependency (key and secret
+ * functions too) call the step they need, so a caller that forgets is
+ * still correct.  Each returns 0, or STELE_ERROR naming the dependency
+ * that failed (then every later call fails the same way).  Nothing is
+ * undone at exit: the dependencies' memory goes with the process.
  */
 int stele_init(void);
+int stele_init_git(void);
+int stele_init_curl(void);
 
 #endif
