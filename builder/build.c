@@ -13,7 +13,6 @@
 #include "builder/build_priv.h"
 #include "builder/ignore.h"
 #include "builder/values.h"
-#include "registry/transfer.h"
 #include "oci/extract.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -257,130 +256,6 @@ find_stage(struct build *b, const char *name, size_t before)
 	return NULL;
 }
 
-static json_t *
-copy_or_new(json_t *v, json_t *(*mk)(void))
-{
-	return v ? json_deep_copy(v) : mk();
-}
-
-/* docker://HOST/REPO…, or HOST/REPO… whose first part names a host. */
-static int
-from_image(struct build *b, struct stage *s, const struct stele_instr *in,
-	   const char *image)
-{
-	struct stele_ref *ref = NULL;
-	struct stele_image *img = NULL;
-	json_t *l, *cfg;
-	size_t i;
-	int error;
-
-	char top[STELE_DIGEST_STRLEN] = "";
-
-	if ((error = stele_ref_parse(&ref, image, stele_build__store(b))) < 0)
-		return stele_build__instr_error(b, in, error);
-	{
-		/* A rebuild's pins, then the lock file: the base exactly as
-		 * recorded, by digest. */
-		json_t *locked = json_object_get(json_object_get(b->lock, "images"), image);
-		const char *pin = b->o->pins ?
-			json_string_value(json_object_get(b->o->pins, image)) : NULL;
-
-		if (!pin)
-			pin = json_string_value(locked);
-		if (!pin && b->o->locked) {
-			stele_ref_free(ref);
-			return stele_build__instr_error(b, in, stele_error_setc(STELE_EINVALID,
-				"base '%s' is not in the lock file '%s' (--locked)",
-				image, b->o->lock));
-		}
-		if (pin) {
-			free(ref->digest);
-			ref->digest = stele_xstrdup(pin);
-			free(ref->refname);
-			ref->refname = NULL;
-		} else if (!ref->digest) {
-			stele_build__progress(b, "warning: base '%s' is named by a tag; "
-				       "pin it by digest (or use --lock)", image);
-		}
-	}
-	if (stele_ref_is_registry(ref)) {
-		/* Pulled into the local store, which serves as the cache of
-		 * bases: a base already there by digest is not fetched. */
-		struct stele_registry_opts ro = { 0 };
-		const char *store = stele_build__store(b);
-		char *spec = ref->digest ? stele_xasprintf("%s@%s", ref->name, ref->digest) :
-			     stele_xasprintf("%s:%s", ref->name, ref->tag ? ref->tag : "latest");
-
-		if (b->o->registry)
-			ro = *b->o->registry;
-		stele_build__progress(b, "  pulling %s", spec);
-		error = store ? stele_registry_pull_to(&img, top, store, spec, &ro) :
-			stele_error_setc(STELE_EINVALID,
-				"no local store to keep a pulled base in");
-		free(spec);
-	} else {
-		error = stele_image_open(&img, ref);
-	}
-	if (error < 0) {
-		stele_error_prefix(error, "base image '%s'", image);
-		error = stele_build__instr_error(b, in, error);
-		goto out;
-	}
-	for (i = 0; i < stele_image_nlayers(img); i++) {
-		const char *d = stele_json_str(stele_image_layer(img, i), "digest");
-
-		if (!d || (error = stele_txn_copy_blob(b->txn, img->oci, d)) < 0) {
-			if (!d)
-				error = stele_error_setc(STELE_EINVALID,
-					"base image '%s' has a layer without digest", image);
-			error = stele_build__instr_error(b, in, error);
-			goto out;
-		}
-	}
-	cfg = json_object_get(img->config, "config");
-	json_decref(s->config);
-	s->config = copy_or_new(cfg, json_object);
-	json_decref(s->history);
-	s->history = copy_or_new(json_object_get(img->config, "history"), json_array);
-	json_decref(s->layers);
-	s->layers = json_deep_copy(json_object_get(img->manifest, "layers"));
-	json_decref(s->diff_ids);
-	s->diff_ids = json_deep_copy(json_object_get(json_object_get(img->config,
-						"rootfs"), "diff_ids"));
-	json_array_foreach(s->layers, i, l)
-		json_array_append_new(s->prov_layers, json_pack("{s:s,s:s,s:O,s:s,s:s,s:i,s:s,s:[{s:s,s:s}],s:b}",
-			"mediaType", stele_json_str(l, "mediaType"),
-			"digest", stele_json_str(l, "digest"),
-			"size", json_object_get(l, "size"),
-			"diffID", stele_image_diff_id(img, i),
-			"stage", s->label, "line", in->line, "instruction", in->text,
-			"inputs", "image", image, "digest", img->digest, "base", 1));
-	s->base_digest = stele_xstrdup(img->digest);
-	free(s->author);
-	s->author = stele_json_str(img->config, "author") ?
-		    stele_xstrdup(stele_json_str(img->config, "author")) : NULL;
-	if (b->lock)
-		json_object_set_new(json_object_get(b->lock, "images"), image,
-				    json_string(top[0] ? top : img->digest));
-	if (stele_ref_is_registry(ref)) {
-		/* Where it can be fetched again, by digest; `name` is the
-		 * base as the recipe writes it (a rebuild's pin). */
-		char *uri = stele_xasprintf("docker://%s@%s", ref->name, img->digest);
-
-		stele_prov_dep_named(&b->prov, uri, image,
-				     json_pack("{s:s}", "sha256", img->digest + 7));
-		free(uri);
-	} else {
-		stele_prov_dep(&b->prov, image, json_pack("{s:s}", "sha256",
-							  img->digest + 7));
-	}
-	/* Its layers are extracted when a step first reads the filesystem. */
-out:
-	stele_image_free(img);
-	stele_ref_free(ref);
-	return error;
-}
-
 static int
 do_from(struct build *b, struct stage *s, const struct stele_instr *in)
 {
@@ -409,7 +284,7 @@ do_from(struct build *b, struct stage *s, const struct stele_instr *in)
 				 stele_xstrdup(parent->base_digest) : NULL;
 		s->author = parent->author ? stele_xstrdup(parent->author) : NULL;
 	} else {
-		error = from_image(b, s, in, image);
+		error = stele_build__from_image(b, s, in, image);
 	}
 	free(image);
 	return error;

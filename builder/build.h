@@ -31,6 +31,17 @@ struct stele_build_secret {
 	const char *path;
 };
 
+/*
+ * A registry mirror: a base on `host` (docker.io for a name Docker would
+ * pull from there: FROM debian:12) is pulled from `mirror` (HOST[:PORT])
+ * under the same repository name, as Docker's registry-mirrors do.  The
+ * provenance and lock name the image by its host, never the mirror.
+ */
+struct stele_build_mirror {
+	const char *host;
+	const char *mirror;
+};
+
 struct stele_build_opts {
 	const char *context;      /* directory, git+URL#REF or PATH#REF */
 	const char *recipe;       /* -f; NULL: "Dockerfile" in the context */
@@ -62,6 +73,9 @@ struct stele_build_opts {
 				     are recorded here (docs/recipes.md) */
 	int locked;               /* resolve only from the lock file */
 	const struct stele_registry_opts *registry; /* for FROM HOST/REPO… */
+	const struct stele_build_mirror *mirrors; /* bases on these hosts
+				     are pulled from their mirrors */
+	size_t nmirrors;
 	int has_epoch;            /* the epoch is `epoch` (stele's CLI:
 				     SOURCE_DATE_EPOCH); else the source
 				     commit's time, else 0 */

@@ -110,6 +110,14 @@ int stele_build__step_cache_hit(struct build *b, struct stage *s,
 void stele_build__step_cache_store(struct build *b, struct stage *s,
 				   const char *hex);
 void stele_build__step_cache_store_empty(struct build *b, const char *hex);
+/*
+ * FROM an image (base.c): a layout, the local store, a registry, or a
+ * name Docker would pull (docker.io/library/…) when the store lacks it;
+ * with the lock, pins, mirrors and the tag warning.  Sets the stage's
+ * config, history, layers and provenance from the image.
+ */
+int stele_build__from_image(struct build *b, struct stage *s,
+			    const struct stele_instr *in, const char *image);
 /* RUN, through the OCI runtime. */
 int stele_build__run(struct build *b, struct stage *s,
 		     const struct stele_instr *in);

@@ -41,7 +41,12 @@ static const char build_usage[] =
 	"      --lock FILE          record the resolved bases and git commits in FILE\n"
 	"      --locked             use only what FILE records (with --lock)\n"
 	"      --creds USER:PASS, --authfile FILE, --cert-dir DIR, --tls-verify=false\n"
-	"                           for bases pulled from a registry (FROM HOST/REPO@sha256:…)\n"
+	"                           for bases pulled from a registry (FROM HOST/REPO@sha256:…,\n"
+	"                           or FROM debian:12 when the store lacks it: docker.io)\n"
+	"      --registry-mirror HOST=MIRROR  pull bases on HOST (docker.io for\n"
+	"                           FROM debian:12) from MIRROR (HOST[:PORT]) instead\n"
+	"                           (repeatable; also $STELE_REGISTRY_MIRRORS, the same\n"
+	"                           pairs separated by commas)\n"
 	"      --cache-from docker://HOST/REPO:TAG  on a miss of the build cache, use\n"
 	"                           the registry cache there (docs/cache.md); only\n"
 	"                           when signed by a --cache-key, else it is\n"
@@ -95,6 +100,57 @@ parse_secret(struct stele_build_secret **v, size_t *n, char *arg)
 		return -1;
 	*v = stele_xrealloc(*v, (*n + 1) * sizeof(**v));
 	(*v)[(*n)++] = s;
+	return 0;
+}
+
+static void
+free_mirrors(struct stele_build_mirror *m, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free((char *)m[i].host);
+		free((char *)m[i].mirror);
+	}
+	free(m);
+}
+
+/*
+ * HOST=MIRROR, each a registry host with an optional port (no scheme, no
+ * path), appended to *v (copies).  -1 when it is not that.
+ */
+static int
+parse_mirror(struct stele_build_mirror **v, size_t *n, const char *s,
+	     size_t len)
+{
+	const char *eq = memchr(s, '=', len), *p;
+
+	if (!eq || eq == s || eq + 1 == s + len)
+		return -1;
+	for (p = s; p < s + len; p++)
+		if (p != eq && (*p == '/' || *p == '=' || *p == '@' ||
+				*p == ' ' || *p == '\t'))
+			return -1;
+	*v = stele_xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[*n].host = stele_xstrndup(s, (size_t)(eq - s));
+	(*v)[*n].mirror = stele_xstrndup(eq + 1, (size_t)(s + len - eq - 1));
+	(*n)++;
+	return 0;
+}
+
+/* $STELE_REGISTRY_MIRRORS: HOST=MIRROR pairs separated by commas. */
+static int
+env_mirrors(struct stele_build_mirror **v, size_t *n, const char *s)
+{
+	size_t len;
+
+	for (; s && *s; s += len + (s[len] == ',')) {
+		len = strcspn(s, ",");
+		if (len && parse_mirror(v, n, s, len) < 0)
+			return stele_error_setc(STELE_EINVALID, "STELE_REGISTRY_"
+				"MIRRORS: '%.*s' is not HOST=MIRROR (e.g. "
+				"docker.io=127.0.0.1:5000)", (int)len, s);
+	}
 	return 0;
 }
 
@@ -265,6 +321,7 @@ cmd_build(int argc, char **argv)
 		{ "cache-to", required_argument, NULL, CLI_CACHE_TO },
 		{ "cache-key", required_argument, NULL, CLI_CACHE_KEY },
 		{ "cache-sign-key", required_argument, NULL, CLI_CACHE_SIGN },
+		{ "registry-mirror", required_argument, NULL, 'M' },
 		CLI_INSECURE_KEY_OPTION,
 		CLI_LIMIT_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
@@ -273,6 +330,7 @@ cmd_build(int argc, char **argv)
 	struct cli_registry reg;
 	struct stele_build_opts o = { 0 };
 	struct stele_build_secret *secrets = NULL;
+	struct stele_build_mirror *mirrors = NULL;
 	struct stele_build_result res;
 	struct build_caches caches = { 0 };
 	struct stele_pubkey *pk;
@@ -300,6 +358,7 @@ cmd_build(int argc, char **argv)
 				build_caches_release(&caches);
 				stele_strv_free(args, o.nbuild_args);
 				free(secrets);
+				free_mirrors(mirrors, o.nmirrors);
 				return cli_usage(build_usage,
 					"--build-arg '%s': want KEY=VALUE", optarg);
 			}
@@ -314,6 +373,7 @@ cmd_build(int argc, char **argv)
 				build_caches_release(&caches);
 				stele_strv_free(args, o.nbuild_args);
 				free(secrets);
+				free_mirrors(mirrors, o.nmirrors);
 				return cli_usage(build_usage,
 					"unknown compression '%s'", optarg);
 			}
@@ -339,6 +399,7 @@ cmd_build(int argc, char **argv)
 				build_caches_release(&caches);
 				stele_strv_free(args, o.nbuild_args);
 				free(secrets);
+				free_mirrors(mirrors, o.nmirrors);
 				return cli_usage(build_usage,
 					"--sandbox wants copy or auto, not '%s'", optarg);
 			}
@@ -351,16 +412,30 @@ cmd_build(int argc, char **argv)
 				build_caches_release(&caches);
 				stele_strv_free(args, o.nbuild_args);
 				free(secrets);
+				free_mirrors(mirrors, o.nmirrors);
 				return cli_usage(build_usage, "%s", stele_error_last());
 			}
 			break;
 		case 'l': o.locked = 1; break;
 		case 'C': check = 1; break;
+		case 'M':
+			if (parse_mirror(&mirrors, &o.nmirrors, optarg,
+					 strlen(optarg)) < 0) {
+				build_caches_release(&caches);
+				stele_strv_free(args, o.nbuild_args);
+				free(secrets);
+				free_mirrors(mirrors, o.nmirrors);
+				return cli_usage(build_usage, "--registry-mirror '%s': "
+						 "want HOST=MIRROR (e.g. docker.io="
+						 "127.0.0.1:5000)", optarg);
+			}
+			break;
 		case 'S':
 			if (parse_secret(&secrets, &o.nsecrets, optarg) < 0) {
 				build_caches_release(&caches);
 				stele_strv_free(args, o.nbuild_args);
 				free(secrets);
+				free_mirrors(mirrors, o.nmirrors);
 				return cli_usage(build_usage, "--secret '%s': want "
 						 "id=ID,src=FILE", optarg);
 			}
@@ -370,6 +445,7 @@ cmd_build(int argc, char **argv)
 				build_caches_release(&caches);
 				stele_strv_free(args, o.nbuild_args);
 				free(secrets);
+				free_mirrors(mirrors, o.nmirrors);
 				return cli_usage(build_usage, "%s", stele_error_last());
 			}
 			break;
@@ -385,6 +461,7 @@ cmd_build(int argc, char **argv)
 				build_caches_release(&caches);
 				stele_strv_free(args, o.nbuild_args);
 				free(secrets);
+				free_mirrors(mirrors, o.nmirrors);
 				build_caches_release(&caches);
 				return cli_fail(error);
 			}
@@ -397,12 +474,14 @@ cmd_build(int argc, char **argv)
 			build_caches_release(&caches);
 			stele_strv_free(args, o.nbuild_args);
 			free(secrets);
+			free_mirrors(mirrors, o.nmirrors);
 			fputs(build_usage, stdout);
 			return EXIT_OK;
 		default:
 			build_caches_release(&caches);
 			stele_strv_free(args, o.nbuild_args);
 			free(secrets);
+			free_mirrors(mirrors, o.nmirrors);
 			fputs(build_usage, stderr);
 			return EXIT_USAGE;
 		}
@@ -426,10 +505,20 @@ cmd_build(int argc, char **argv)
 		build_caches_release(&caches);
 		stele_strv_free(args, o.nbuild_args);
 		free(secrets);
+		free_mirrors(mirrors, o.nmirrors);
 		return code;
+	}
+	/* The command line's mirrors first: the first for a host wins. */
+	if (env_mirrors(&mirrors, &o.nmirrors, cli_env()->registry_mirrors) < 0) {
+		build_caches_release(&caches);
+		stele_strv_free(args, o.nbuild_args);
+		free(secrets);
+		free_mirrors(mirrors, o.nmirrors);
+		return cli_usage(build_usage, "%s", stele_error_last());
 	}
 	o.build_args = (const char *const *)args;
 	o.secrets = secrets;
+	o.mirrors = mirrors;
 	o.compression = (enum stele_compression)comp;
 	if (sbom >= 0 && !signkey) {
 		build_caches_release(&caches);
@@ -440,12 +529,14 @@ cmd_build(int argc, char **argv)
 		build_caches_release(&caches);
 		stele_strv_free(args, o.nbuild_args);
 		free(secrets);
+		free_mirrors(mirrors, o.nmirrors);
 		return check_recipe(&o, argc - optind, argv + optind, quiet);
 	}
 	if (optind != argc - 1) {
 		build_caches_release(&caches);
 		stele_strv_free(args, o.nbuild_args);
 		free(secrets);
+		free_mirrors(mirrors, o.nmirrors);
 		return cli_usage(build_usage, "need exactly one CONTEXT");
 	}
 	o.context = argv[optind];
@@ -453,12 +544,14 @@ cmd_build(int argc, char **argv)
 		build_caches_release(&caches);
 		stele_strv_free(args, o.nbuild_args);
 		free(secrets);
+		free_mirrors(mirrors, o.nmirrors);
 		return cli_fail(error);
 	}
 	if (o.locked && !o.lock) {
 		build_caches_release(&caches);
 		stele_strv_free(args, o.nbuild_args);
 		free(secrets);
+		free_mirrors(mirrors, o.nmirrors);
 		return cli_usage(build_usage, "--locked needs --lock FILE");
 	}
 	if (output) {
@@ -466,6 +559,7 @@ cmd_build(int argc, char **argv)
 			build_caches_release(&caches);
 			stele_strv_free(args, o.nbuild_args);
 			free(secrets);
+			free_mirrors(mirrors, o.nmirrors);
 			return cli_usage(build_usage, "--output must be oci:DIR[:TAG]");
 		}
 		/* Without a tag: -t's tag, else latest. */
@@ -482,6 +576,7 @@ cmd_build(int argc, char **argv)
 			build_caches_release(&caches);
 			stele_strv_free(args, o.nbuild_args);
 			free(secrets);
+			free_mirrors(mirrors, o.nmirrors);
 			free(outspec);
 			return cli_usage(build_usage, "give -t NAME[:TAG] or -o oci:DIR[:TAG]");
 		}
@@ -491,6 +586,7 @@ cmd_build(int argc, char **argv)
 		build_caches_release(&caches);
 		stele_strv_free(args, o.nbuild_args);
 		free(secrets);
+		free_mirrors(mirrors, o.nmirrors);
 		free(outspec);
 		if (!error)
 			stele_error_set("cannot build straight into a registry; build, then push");
@@ -560,5 +656,6 @@ cmd_build(int argc, char **argv)
 	free(outspec);
 	stele_strv_free(args, o.nbuild_args);
 	free(secrets);
+	free_mirrors(mirrors, o.nmirrors);
 	return code;
 }

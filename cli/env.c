@@ -81,6 +81,7 @@ cli_env_load(struct cli_env *e, cli_getenv_fn get)
 	e->password = get("STELE_PASSWORD");
 	e->user = var(get, "USER");
 	e->quiet = get("STELE_QUIET") != NULL;
+	e->registry_mirrors = var(get, "STELE_REGISTRY_MIRRORS");
 	e->registry_backoff_ms = num(get, "STELE_REGISTRY_BACKOFF_MS");
 	e->registry_timeout_s = num(get, "STELE_REGISTRY_TIMEOUT");
 	e->registry_chunk_size = num(get, "STELE_REGISTRY_CHUNK_SIZE");

@@ -38,6 +38,8 @@ struct cli_env {
 	const char *password;     /* $STELE_PASSWORD as set, or NULL */
 	const char *user;         /* $USER, or NULL */
 	int quiet;                /* $STELE_QUIET set: no progress */
+	const char *registry_mirrors; /* $STELE_REGISTRY_MIRRORS: build's
+				     HOST=MIRROR,… (cmd_build.c), or NULL */
 	/* Test knobs for the registry client (cli/cli_registry.h); 0 when
 	 * unset or not a decimal number up to 2^40. */
 	unsigned long long registry_backoff_ms, registry_timeout_s,

@@ -165,6 +165,74 @@ out:
 	return error;
 }
 
+/* A repository path component as distribution's grammar has it:
+ * [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)* */
+static int
+repo_component_ok(const char *c, size_t n)
+{
+	size_t i = 0, run;
+
+	while (i < n) {
+		if (!((c[i] >= 'a' && c[i] <= 'z') || (c[i] >= '0' && c[i] <= '9')))
+			return 0;
+		while (i < n && ((c[i] >= 'a' && c[i] <= 'z') ||
+				 (c[i] >= '0' && c[i] <= '9')))
+			i++;
+		if (i == n)
+			return 1;
+		for (run = 0; i + run < n && c[i + run] == '-'; run++)
+			;
+		if (run)
+			i += run;
+		else if (c[i] == '_' && i + 1 < n && c[i + 1] == '_')
+			i += 2;
+		else if (c[i] == '.' || c[i] == '_')
+			i++;
+		else
+			return 0;
+		if (i == n)
+			return 0;
+	}
+	return n > 0;
+}
+
+int
+stele_ref_docker_name(char **out, const char *name)
+{
+	struct stele_ref r = { 0 };
+	const char *repo = name, *p, *host = "docker.io";
+	char *h = NULL;
+	size_t n;
+
+	*out = NULL;
+	r.transport = STELE_REF_STORE;
+	r.name = (char *)name;
+	if (stele_ref_is_registry(&r)) {
+		n = strcspn(name, "/");
+		h = stele_xstrndup(name, n);
+		repo = name + n + 1;
+		host = h;
+		if (!strcmp(h, "index.docker.io"))
+			host = "docker.io";
+	}
+	for (p = repo; ; p += n + 1) {
+		n = strcspn(p, "/");
+		if (!repo_component_ok(p, n)) {
+			free(h);
+			return stele_error_setc(STELE_EINVALID, "'%s' is not a "
+				"repository name Docker accepts (lower-case letters "
+				"and digits, separated by '.', '_' or '-')", name);
+		}
+		if (!p[n])
+			break;
+	}
+	*out = !strcmp(host, "docker.io") && !strchr(repo, '/') ?
+	       stele_xasprintf("docker.io/library/%s", repo) :
+	       stele_xasprintf("%s/%s", host, repo);
+	free(h);
+	return 0;
+}
+
 char *
 stele_ref_string(const struct stele_ref *r)
 {

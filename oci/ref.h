@@ -38,6 +38,19 @@ void stele_ref_free(struct stele_ref *r);
  * name whose first component is a host (has a '.' or ':', or localhost),
  * as Docker reads `FROM HOST/REPO…`. */
 int stele_ref_is_registry(const struct stele_ref *r);
+/*
+ * The registry image Docker means by a store name (distribution's
+ * ParseNormalizedNamed): `name` (no tag or digest) whose first component
+ * is a host (as stele_ref_is_registry) is on that host; any other is on
+ * docker.io, and a single component is under library/ ("debian" ->
+ * "docker.io/library/debian", "library/alpine" ->
+ * "docker.io/library/alpine"); "docker.io/debian" and
+ * "index.docker.io/debian" are "docker.io/library/debian" too.
+ * *out malloc'd "HOST/REPO".  STELE_EINVALID (naming `name`) when a
+ * repository component is not what Docker accepts: lower-case letters
+ * and digits, separated by '.', '_', "__" or '-' runs.
+ */
+int stele_ref_docker_name(char **out, const char *name);
 /* Human form: "oci:DIR:TAG", "name:tag", ...; malloc'd. */
 char *stele_ref_string(const struct stele_ref *r);
 

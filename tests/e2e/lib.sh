@@ -10,6 +10,10 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/stele-$TEST_NAME-XXXXXX")
 cd "$TMP" || exit 1
 export SOURCE_DATE_EPOCH=1700000000 TZ=UTC LC_ALL=C
 export STELE_STORE="$TMP/store"
+# Tests never leave 127.0.0.1: a base Docker would pull from docker.io
+# (FROM debian:12 that the store lacks) goes to a closed loopback port
+# unless a test names its own mirror.
+export STELE_REGISTRY_MIRRORS=docker.io=127.0.0.1:1
 export GIT_AUTHOR_NAME=Test GIT_AUTHOR_EMAIL=test@example.invalid
 export GIT_COMMITTER_NAME=Test GIT_COMMITTER_EMAIL=test@example.invalid
 export GIT_AUTHOR_DATE='1600000000 +0000' GIT_COMMITTER_DATE='1600000000 +0000'

@@ -54,6 +54,7 @@ test_cli_env_defaults(void **state)
 	assert_null(e.password);
 	assert_int_equal(e.quiet, 0);
 	assert_int_equal(e.registry_timeout_s, 0);
+	assert_null(e.registry_mirrors);
 	cli_env_release(&e);
 }
 
@@ -64,7 +65,7 @@ test_cli_env_xdg(void **state)
 		"HOME", "/h", "XDG_DATA_HOME", "/d", "XDG_CACHE_HOME", "/c",
 		"XDG_RUNTIME_DIR", "/run/u", "TMPDIR", "/t", "STELE_QUIET", "",
 		"STELE_REGISTRY_TIMEOUT", "7", "STELE_REGISTRY_BACKOFF_MS", "x1",
-		NULL
+		"STELE_REGISTRY_MIRRORS", "docker.io=127.0.0.1:5000", NULL
 	};
 	struct cli_env e;
 
@@ -81,6 +82,7 @@ test_cli_env_xdg(void **state)
 	assert_null(e.auth_search[3]);
 	assert_int_equal(e.quiet, 1);
 	assert_int_equal(e.registry_timeout_s, 7);
+	assert_string_equal(e.registry_mirrors, "docker.io=127.0.0.1:5000");
 	/* Not a number: the default, as before. */
 	assert_int_equal(e.registry_backoff_ms, 0);
 	cli_env_release(&e);

@@ -58,6 +58,42 @@ test_oci_ref_parse(void **state)
 }
 
 static void
+test_oci_ref_docker_name(void **state)
+{
+	static const char *const good[][2] = {
+		{ "debian", "docker.io/library/debian" },
+		{ "library/alpine", "docker.io/library/alpine" },
+		{ "docker.io/debian", "docker.io/library/debian" },
+		{ "index.docker.io/debian", "docker.io/library/debian" },
+		{ "docker.io/org/app", "docker.io/org/app" },
+		{ "org/sub/app-x", "docker.io/org/sub/app-x" },
+		{ "a__b.c_d--e", "docker.io/library/a__b.c_d--e" },
+		{ "localhost/app", "localhost/app" },
+		{ "127.0.0.1:5000/app", "127.0.0.1:5000/app" },
+		{ "registry.example/x/y", "registry.example/x/y" },
+	};
+	static const char *const bad[] = {
+		"Debian", "a/B", "-a", "a-", "a..b", "a___b", "a//b", "a/", "",
+		"docker.io/", "a.", "_a", "a b", "a@b",
+	};
+	size_t i;
+	char *out;
+
+	(void)state;
+	for (i = 0; i < NELEM(good); i++) {
+		assert_ok(stele_ref_docker_name(&out, good[i][0]));
+		assert_string_equal(out, good[i][1]);
+		free(out);
+	}
+	for (i = 0; i < NELEM(bad); i++) {
+		if (stele_ref_docker_name(&out, bad[i]) != STELE_EINVALID)
+			fail_msg("'%s' accepted", bad[i]);
+		assert_null(out);
+		assert_non_null(strstr(stele_error_last(), "not a repository name"));
+	}
+}
+
+static void
 test_oci_ref_reject(void **state)
 {
 	static const char *bad[] = { "Upper:1", "app:bad tag", "app@sha256:12",
@@ -590,6 +626,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_oci_ref_parse),
 		cmocka_unit_test(test_oci_ref_reject),
+		cmocka_unit_test(test_oci_ref_docker_name),
 		cmocka_unit_test(test_oci_path_order),
 		cmocka_unit_test(test_oci_txn_abort_leaves_nothing),
 		cmocka_unit_test(test_oci_txn_commit_and_tag),
