@@ -88,6 +88,23 @@ test_expect_success 'a changed step misses; the steps before it hit' '
 	grep -q "2 steps from the cache (2 from registry cache $REG/ci/cache:main), 1 built" changed.log
 '
 
+test_expect_success 'without --cache-sign-key, --sign-key signs the cache; another build reads it' '
+	build signkey --sign-key ci.key --cache-to "docker://$REG/ci/cache:signkey" || { cat signkey.log; false; }
+	build signkeyread --cache-from "docker://$REG/ci/cache:signkey" --cache-key ci.pub &&
+	[ "$(json_get signkeyread.json .cacheFrom.hits)" = 3 ]
+'
+
+test_expect_success 'a --cache-to the registry refuses is an error (exit 3) after the image is built' '
+	port=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d " ") % 20000 )) &&
+	! curl -s "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 &&
+	STELE_REGISTRY_TIMEOUT=2 STELE_REGISTRY_BACKOFF_MS=1 expect_code 3 \
+		build down --cache-to "docker://127.0.0.1:$port/ci/cache:main" --cache-sign-key ci.key;
+	cat down.log && grep -q "127.0.0.1:$port" down.log &&
+	STELE_STORE=$TMP/m-down/store stele inspect app:1 >/dev/null
+'
+
+# The registry keeps one copy of a blob for every repository: the tests
+# that tamper with one come last.
 test_expect_success 'a tampered layer blob in the registry is refused by its digest, and the step built' '
 	L=$(python3 -c "import json,sys;m=json.load(open(sys.argv[1]));print(m[\"layers\"][0][\"digest\"][7:])" \
 		"$TMP/reg/docker/registry/v2/blobs/sha256/$(json_get a.json .cacheTo.digest | cut -c8-9)/$(json_get a.json .cacheTo.digest | cut -c8-)/data") &&
