@@ -60,9 +60,11 @@ json_t *stele_prov_statement(struct stele_prov *p, const char *name,
  * the layout already holds a referrer of `subject` with this statement but
  * for runDetails.metadata (the times of the build), nothing is staged and
  * that referrer's digest is filled: rebuilding an image adds no referrer.
+ * The comparison takes runDetails.metadata out of `statement` and puts it
+ * back before returning (no copy of the statement is made).
  */
 int stele_prov_store(char digest[STELE_DIGEST_STRLEN], struct stele_txn *txn,
-		     const json_t *statement, const json_t *subject);
+		     json_t *statement, const json_t *subject);
 
 /*
  * The first SLSA v1 statement stored as a referrer of `subject_digest`
