@@ -11,6 +11,7 @@
 #include "oci/ref.h"
 #include "util/fs.h"
 #include "util/limits.h"
+#include "util/sink.h"
 
 /*
  * Building an image from a recipe and a context, under the reproducibility
@@ -20,7 +21,6 @@
  * of the image manifest) are written to the output layout in one
  * transaction: a failed build leaves the layout as it was.
  */
-typedef void (*stele_progress_fn)(void *payload, const char *msg);
 struct stele_registry_opts;
 struct stele_cache_source;
 

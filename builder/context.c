@@ -549,7 +549,7 @@ stele_context_read(struct stele_buf *out, struct stele_context *ctx,
 
 int
 stele_context_src_read(void *payload, const struct stele_plan_entry *e,
-		       stele_emit_fn emit, void *emit_payload)
+		       stele_sink_fn emit, void *emit_payload)
 {
 	struct stele_context *ctx = payload;
 	git_blob *blob;

@@ -78,6 +78,6 @@ int stele_context_digest(char out[STELE_DIGEST_STRLEN],
 			 struct stele_context *ctx, const char *path);
 /* The plan's reader for STELE_SRC_USER entries made by this context. */
 int stele_context_src_read(void *ctx, const struct stele_plan_entry *e,
-			   stele_emit_fn emit, void *emit_payload);
+			   stele_sink_fn emit, void *emit_payload);
 
 #endif

@@ -40,7 +40,7 @@ struct stele_audit_opts {
 	const char *source;         /* what named the list (SARIF, JSON) */
 	const char *tool_version;   /* SARIF driver version; may be NULL */
 	const struct stele_registry_opts *registry;
-	stele_verify_progress_fn progress;
+	stele_progress_fn progress;
 	void *progress_payload;
 };
 

@@ -55,7 +55,7 @@ struct stele_rollout_opts {
 	const struct stele_registry_opts *registry;
 	stele_rollout_health_fn health; /* may be NULL */
 	void *health_payload;
-	stele_verify_progress_fn progress;
+	stele_progress_fn progress;
 	void *progress_payload;
 };
 

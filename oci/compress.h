@@ -3,6 +3,8 @@
 
 #include <stddef.h>
 
+#include "util/sink.h"
+
 /*
  * Deterministic streaming compressors for layers.
  *
@@ -36,8 +38,6 @@ enum stele_compression {
 	STELE_COMPRESS_ZSTD,
 	STELE_COMPRESS_GZIP_ZLIB
 };
-
-typedef int (*stele_sink_fn)(void *payload, const void *data, size_t len);
 
 struct stele_compressor;
 

@@ -290,7 +290,7 @@ emit_data(void *payload, const void *data, size_t len)
 }
 
 static int
-read_path(struct stele_plan_entry *e, stele_emit_fn emit, void *ep)
+read_path(struct stele_plan_entry *e, stele_sink_fn emit, void *ep)
 {
 	char chunk[1 << 16];
 	int fd = open(e->src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), error = 0;

@@ -8,6 +8,7 @@
 #include "oci/digest.h"
 #include "oci/layout.h"
 #include "util/limits.h"
+#include "util/sink.h"
 
 /*
  * Deterministic layer writing.  A layer is planned as a set of entries
@@ -61,10 +62,9 @@ struct stele_plan_entry {
  * Reads a STELE_SRC_USER entry: call `emit(emit_payload, data, len)` for
  * each chunk, in order, exactly e->size bytes in all.
  */
-typedef int (*stele_emit_fn)(void *emit_payload, const void *data, size_t len);
 typedef int (*stele_src_read_fn)(void *payload,
 				 const struct stele_plan_entry *e,
-				 stele_emit_fn emit, void *emit_payload);
+				 stele_sink_fn emit, void *emit_payload);
 
 struct stele_plan {
 	struct stele_plan_entry *entries;

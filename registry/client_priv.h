@@ -10,6 +10,7 @@
 
 #include "registry/client.h"
 #include "util/buf.h"
+#include "util/sink.h"
 
 #include <curl/curl.h>
 
@@ -46,8 +47,6 @@ struct stele_registry {
 };
 
 /* A streamed response body: called only for 2xx answers. */
-typedef int (*stele_registry__sink_fn)(void *payload, const void *data,
-				       size_t len);
 /* Called before a request is sent again, to start the sink over. */
 typedef int (*stele_registry__reset_fn)(void *payload);
 
@@ -75,7 +74,7 @@ struct stele_registry__req {
 	int has_body;
 	/* Response body of a 2xx answer: `body` (capped), else `sink`. */
 	struct stele_buf *body;
-	stele_registry__sink_fn sink;
+	stele_sink_fn sink;
 	stele_registry__reset_fn reset;
 	void *payload;
 	const char *progress_what;

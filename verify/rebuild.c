@@ -248,7 +248,7 @@ stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 	      const struct stele_registry_opts *registry,
 	      const struct stele_dirs *dirs,
 	      const struct stele_limits *limits,
-	      stele_rebuild_progress_fn progress, void *payload)
+	      stele_progress_fn progress, void *payload)
 {
 	struct stele_build_opts bo = { 0 };
 	struct stele_build_result br;

@@ -6,6 +6,7 @@
 #include "oci/image.h"
 #include "util/fs.h"
 #include "util/limits.h"
+#include "util/sink.h"
 
 /*
  * Rebuild-verification: from an image's provenance statement, build again
@@ -18,7 +19,6 @@
  * summary names the first layer that differs and the files in it that
  * differ.  The compression level recorded is used again.
  */
-typedef void (*stele_rebuild_progress_fn)(void *payload, const char *msg);
 
 enum stele_rebuild_verdict {
 	STELE_REBUILD_IDENTICAL = 0,   /* the same manifest digest */
@@ -64,7 +64,7 @@ int stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 		  const struct stele_registry_opts *registry,
 		  const struct stele_dirs *dirs,
 		  const struct stele_limits *limits,
-		  stele_rebuild_progress_fn progress, void *payload);
+		  stele_progress_fn progress, void *payload);
 void stele_rebuild_result_release(struct stele_rebuild_result *r);
 
 #endif

@@ -7,6 +7,7 @@
 #include "oci/image.h"
 #include "util/fs.h"
 #include "util/limits.h"
+#include "util/sink.h"
 
 /*
  * The verification pipeline (docs/policy.md): every blob's size and digest
@@ -17,7 +18,6 @@
  * reason.
  */
 struct stele_registry_opts;
-typedef void (*stele_verify_progress_fn)(void *payload, const char *msg);
 
 struct stele_verify_opts {
 	const char *policy;     /* policy file, or NULL */
@@ -54,7 +54,7 @@ struct stele_verify_opts {
 	struct stele_limits limits; /* for that rebuild; zeros: defaults */
 	const struct stele_dirs *dirs; /* for that rebuild (util/fs.h);
 					  NULL: none */
-	stele_verify_progress_fn progress;
+	stele_progress_fn progress;
 	void *progress_payload;
 };
 
