@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "builder/heredoc.h"
 #include "builder/recipe.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -371,6 +372,186 @@ test_lines(void **state)
 	free(path);
 }
 
+/*
+ * BuildKit's heredoc parser tests (parser_heredoc_test.go at the same
+ * commit), as data: TestParseExtractsHeredoc's Dockerfile and the heredocs
+ * it wants on each instruction.  Its `USER <<INVALID` / `INVALID` pair is
+ * left out: INVALID is no instruction, which BuildKit's parser keeps (and
+ * its build refuses) and stele refuses when it reads it.
+ */
+static const char heredoc_recipe[] =
+	"\nFROM alpine:3.6\n\nENV NAME=me\n\nRUN ls\n\n"
+	"RUN <<EMPTY\nEMPTY\n\nRUN 3<<EMPTY2\nEMPTY2\n\n"
+	"RUN \"<<NOHEREDOC\"\n\n"
+	"RUN <<INDENT\n\tfoo\n\tbar\nINDENT\n\n"
+	"RUN <<-UNINDENT\n\tbaz\n\tquux\nUNINDENT\n\n"
+	"RUN <<-UNINDENT2\n\tbaz\n\tquux\n\tUNINDENT2\n\n"
+	"RUN <<-EXPAND\n\texpand $NAME\nEXPAND\n\n"
+	"RUN <<-'NOEXPAND'\n\tdon't expand $NAME\nNOEXPAND\n\n"
+	"RUN <<COPY\necho hello world\necho foo bar\nCOPY\n\n"
+	"RUN <<COMMENT\n# internal comment\necho hello world\n"
+	"echo foo bar # trailing comment\nCOMMENT\n\n"
+	"RUN --mount=type=cache,target=/foo <<MOUNT\necho hello\nMOUNT\n\n"
+	"COPY <<FILE1 <<FILE2 /dest\ncontent 1\nFILE1\ncontent 2\nFILE2\n\n"
+	"COPY <<EOF /quotes\n\"foo\"\n'bar'\nEOF\n\n"
+	"COPY <<X <<Y /dest\nY\nX\nX\nY\n\n"
+	"RUN <<COMPLEX python3\nprint('hello world')\nCOMPLEX\n\n"
+	"COPY <<file.txt /dest\nhello world\nfile.txt\n\n"
+	"RUN <<eo'f'\necho foo\neof\n\n"
+	"RUN <<eo\\'f\necho foo\neo'f\n\n"
+	"RUN <<'e'o\\'f\necho foo\neo'f\n\n"
+	"RUN <<'one two'\necho bar\none two\n\n"
+	"RUN <<$EOF\n$EOF\n\n"
+	"RUN <<  EOF\nEOF\n\n"
+	"RUN <<  EOF  > foo\nEOF\n\t";
+
+static const struct {
+	size_t n;
+	struct {
+		const char *name, *content;
+		int expand, chomp;
+		unsigned fd;
+	} h[2];
+} heredoc_want[] = {
+	{ 0, { { 0 } } }, /* ENV */
+	{ 0, { { 0 } } }, /* RUN ls */
+	{ 1, { { "EMPTY", "", 1, 0, 0 } } },
+	{ 1, { { "EMPTY2", "", 1, 0, 3 } } },
+	{ 0, { { 0 } } }, /* RUN "<<NOHEREDOC" */
+	{ 1, { { "INDENT", "\tfoo\n\tbar\n", 1, 0, 0 } } },
+	{ 1, { { "UNINDENT", "\tbaz\n\tquux\n", 1, 1, 0 } } },
+	{ 1, { { "UNINDENT2", "\tbaz\n\tquux\n", 1, 1, 0 } } },
+	{ 1, { { "EXPAND", "\texpand $NAME\n", 1, 1, 0 } } },
+	{ 1, { { "NOEXPAND", "\tdon't expand $NAME\n", 0, 1, 0 } } },
+	{ 1, { { "COPY", "echo hello world\necho foo bar\n", 1, 0, 0 } } },
+	{ 1, { { "COMMENT", "# internal comment\necho hello world\n"
+		 "echo foo bar # trailing comment\n", 1, 0, 0 } } },
+	{ 1, { { "MOUNT", "echo hello\n", 1, 0, 0 } } },
+	{ 2, { { "FILE1", "content 1\n", 1, 0, 0 },
+	       { "FILE2", "content 2\n", 1, 0, 0 } } },
+	{ 1, { { "EOF", "\"foo\"\n'bar'\n", 1, 0, 0 } } },
+	{ 2, { { "X", "Y\n", 1, 0, 0 }, { "Y", "X\n", 1, 0, 0 } } },
+	{ 1, { { "COMPLEX", "print('hello world')\n", 1, 0, 0 } } },
+	{ 1, { { "file.txt", "hello world\n", 1, 0, 0 } } },
+	{ 1, { { "eof", "echo foo\n", 0, 0, 0 } } },
+	{ 1, { { "eo'f", "echo foo\n", 1, 0, 0 } } },
+	{ 1, { { "eo'f", "echo foo\n", 0, 0, 0 } } },
+	{ 1, { { "one two", "echo bar\n", 0, 0, 0 } } },
+	{ 1, { { "$EOF", "", 1, 0, 0 } } },
+	{ 1, { { "EOF", "", 1, 0, 0 } } },
+	{ 1, { { "EOF", "", 1, 0, 0 } } },
+};
+
+static void
+test_heredocs(void **state)
+{
+	static const char json_recipe[] =
+		"FROM a\nRUN [\"<<EOF\"]\nRUN [\"<<'EOF'\"]\n";
+	struct stele_recipe *r = NULL;
+	const struct stele_heredoc *h;
+	size_t i, j;
+
+	(void)state;
+	assert_ok(stele_recipe_parse(&r, "heredocs", heredoc_recipe,
+				     strlen(heredoc_recipe)));
+	assert_int_equal(r->ninstrs, NELEM(heredoc_want) + 1);
+	for (i = 0; i < NELEM(heredoc_want); i++) {
+		const struct stele_instr *in = &r->instrs[i + 1];
+
+		if (in->nheredocs != heredoc_want[i].n)
+			print_error("line %d: %zu heredocs\n", in->line,
+				    in->nheredocs);
+		assert_int_equal(in->nheredocs, heredoc_want[i].n);
+		for (j = 0; j < in->nheredocs; j++) {
+			h = &in->heredocs[j];
+			assert_string_equal(h->name, heredoc_want[i].h[j].name);
+			assert_string_equal(h->content,
+					    heredoc_want[i].h[j].content);
+			assert_int_equal(h->expand, heredoc_want[i].h[j].expand);
+			assert_int_equal(h->chomp, heredoc_want[i].h[j].chomp);
+			assert_int_equal(h->fd, heredoc_want[i].h[j].fd);
+		}
+	}
+	stele_recipe_free(r);
+
+	/* TestParseJSONHeredoc: the exec form has none */
+	assert_ok(stele_recipe_parse(&r, "json", json_recipe,
+				     strlen(json_recipe)));
+	assert_int_equal(r->ninstrs, 3);
+	assert_int_equal(r->instrs[1].nheredocs, 0);
+	assert_int_equal(r->instrs[2].nheredocs, 0);
+	stele_recipe_free(r);
+}
+
+/*
+ * TestParseHeredocHelpers and TestHeredocsFromLine: single words, then
+ * the heredocs of whole lines.  BuildKit's ParseHeredoc errors on the
+ * unbalanced quotes (`<<'EOF`); such a line cannot be lexed, so it has no
+ * heredoc in either parser, and stele_heredoc_word() says "not one".
+ */
+static void
+test_heredoc_words(void **state)
+{
+	static const char *const valid[] = { "<<EOF", "<<'EOF'", "<<\"EOF\"",
+		"<<-EOF", "<<-'EOF'", "<<-\"EOF\"", "<<EO\"F\"", "<< EOF",
+		"<<- EOF" };
+	static const char *const not[] = { "", "EOF", "<<", "<<-", "<EOF",
+		"<<<EOF", "<<EOF sh", "<<'EOF", "<<\"EOF", "<<EOF'",
+		"<<EOF\"" };
+	static const struct {
+		const char *line, *names;
+	} lines[] = {
+		{ "RUN <<EOF", "EOF" }, { "RUN <<-EOF", "EOF" },
+		/* BuildKit's lexer glues `<<` to the spaces after it, not
+		   `<<-`: "<<-" and "EOF" are two words and neither is a
+		   heredoc (its test lists EOF, but checks only what it finds,
+		   which is nothing) */
+		{ "RUN <<- EOF", "" }, { "RUN << -EOF", "-EOF" },
+		{ "RUN <<'EOF'", "EOF" }, { "RUN 4<<EOF", "EOF" },
+		{ "RUN <<EOF <<EOF2", "EOF EOF2" }, { "RUN '<<EOF'", "" },
+		{ "RUN \"<<EOF\"", "" },
+	};
+	struct stele_heredoc h, *hs;
+	size_t i, j, n;
+
+	(void)state;
+	for (i = 0; i < NELEM(valid); i++) {
+		if (!stele_heredoc_word(&h, valid[i]))
+			print_error("not a heredoc: %s\n", valid[i]);
+		assert_string_equal(h.name, "EOF");
+		stele_heredoc_release(&h);
+	}
+	for (i = 0; i < NELEM(not); i++) {
+		if (stele_heredoc_word(&h, not[i])) {
+			print_error("a heredoc: %s\n", not[i]);
+			fail();
+		}
+	}
+	for (i = 0; i < NELEM(lines); i++) {
+		struct stele_buf names = STELE_BUF_INIT(1024);
+
+		stele_heredoc_scan(&hs, &n, lines[i].line);
+		for (j = 0; j < n; j++) {
+			assert_ok(stele_buf_printf(&names, "%s%s", j ? " " : "",
+						   hs[j].name));
+			stele_heredoc_release(&hs[j]);
+		}
+		free(hs);
+		if (strcmp(stele_buf_cstr(&names), lines[i].names))
+			print_error("%s: <%s>\n", lines[i].line,
+				    stele_buf_cstr(&names));
+		assert_string_equal(stele_buf_cstr(&names), lines[i].names);
+		stele_buf_release(&names);
+	}
+	/* TestHeredocChomp */
+	{
+		char *c = stele_heredoc_chomp("\thello\n\tworld\n");
+
+		assert_string_equal(c, "hello\nworld\n");
+		free(c);
+	}
+}
+
 static int
 by_name(const void *a, const void *b)
 {
@@ -453,7 +634,7 @@ main(int argc, char **argv)
 	nneg = add_cases(&cases, &n, top, "testfiles-negative", 1);
 	cases = stele_xrealloc(cases, (n + 1) * sizeof(*cases));
 	memset(&cases[n], 0, sizeof(*cases));
-	tests = stele_xcalloc(n + 2, sizeof(*tests));
+	tests = stele_xcalloc(n + 4, sizeof(*tests));
 	for (i = 0; i < n; i++) {
 		tests[i].name = cases[i].name;
 		tests[i].test_func = test_file;
@@ -465,7 +646,11 @@ main(int argc, char **argv)
 	tests[n + 1].name = "test_buildkit_parser_lines";
 	tests[n + 1].test_func = test_lines;
 	tests[n + 1].initial_state = top;
-	failed = _cmocka_run_group_tests("buildkit_parser", tests, n + 2, NULL,
+	tests[n + 2].name = "test_buildkit_parser_heredocs";
+	tests[n + 2].test_func = test_heredocs;
+	tests[n + 3].name = "test_buildkit_parser_heredoc_words";
+	tests[n + 3].test_func = test_heredoc_words;
+	failed = _cmocka_run_group_tests("buildkit_parser", tests, n + 4, NULL,
 					 NULL);
 	printf("buildkit parser test files: %d of %zu parse as BuildKit's "
 	       "result says (%d also by stele build, %d refused by both "
