@@ -1,7 +1,9 @@
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "cli/env.h"
@@ -11,12 +13,15 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "keys/key.h"
+#include "keys/keyfile.h"
+#include "signer/attach.h"
+#include "vuln/scan.h"
 #include "vuln/vex.h"
 #include "vuln/vuln.h"
 
 static const char scan_usage[] =
 	"usage: stele scan --db DB [--json|--sarif] [--fail-on SEVERITY]\n"
-	"                  [--fixable-only] IMAGE\n"
+	"                  [--fixable-only] [--attest --key KEY] IMAGE\n"
 	"\n"
 	"Match a local image's packages (its SBOM) against a vulnerability\n"
 	"database: a directory of OSV records and Debian Security Tracker JSON,\n"
@@ -37,13 +42,22 @@ static const char scan_usage[] =
 	"                       (repeatable; needs --vex-key)\n"
 	"  --vex-key PUB        a public key trusted to sign VEX (repeatable)\n"
 	"      --max-entries N  refuse a layer of more than N entries\n"
+	"  --attest             also sign the result as an in-toto attestation\n"
+	"                       of cosign's vuln type (predicate\n"
+	"                       https://cosign.sigstore.dev/attestation/vuln/v1),\n"
+	"                       stored with the image as attestations are\n"
+	"                       (sha256-<hex>.att and a referrer), for a policy's\n"
+	"                       requireSignedScan; needs --key\n"
+	"  -k, --key KEY        the signing key (stele's or cosign's)\n"
+	"      --passphrase-file F  its passphrase (else $STELE_PASSWORD, else asked)\n"
+	CLI_INSECURE_KEY_HELP
 	"  -h, --help           this help\n"
 	"\n"
 	"Exit status: 0 clean (or under the threshold), 1 findings --fail-on\n"
 	"denies or a --vex document no --vex-key signed, 2 usage, 3 error.\n";
 
 enum { OPT_DB = 256, OPT_JSON, OPT_SARIF, OPT_FAIL_ON, OPT_FIXABLE,
-	OPT_VEX, OPT_VEX_KEY };
+	OPT_VEX, OPT_VEX_KEY, OPT_ATTEST, OPT_PASSFILE };
 
 #define SCAN_VEX_MAX 64
 
@@ -73,6 +87,41 @@ out:
 		free(keys[i]);
 	stele_buf_release(&b);
 	return error;
+}
+
+/*
+ * --attest: the report as a signed scan statement (vuln/scan.h) stored with
+ * the image.  `params` are the options that decided the findings.
+ */
+static int
+attest_scan(const struct stele_vuln_report *r, const struct stele_image *img,
+	    const struct stele_ref *ref, const struct stele_seckey *k,
+	    const char *dbdir, const char *const *params, size_t nparams,
+	    int64_t started)
+{
+	struct stele_buf st = STELE_BUF_INIT(STELE_VULN_SCAN_MAX);
+	struct stele_vuln_scan_info info = { 0 };
+	struct stele_attach_result res;
+	char dbpath[PATH_MAX];
+	int error;
+
+	info.name = ref->name;
+	info.version = cli_version;
+	info.db = realpath(dbdir, dbpath) ? dbpath : dbdir;
+	info.parameters = params;
+	info.nparameters = nparams;
+	info.started = started;
+	info.finished = (int64_t)time(NULL);
+	if ((error = stele_vuln_scan_statement(&st, r, &info)) < 0 ||
+	    (error = stele_attest_statement(&res, img, st.ptr, st.len, k)) < 0) {
+		stele_buf_release(&st);
+		return error;
+	}
+	fprintf(stderr, "stele: scan of %s (%zu findings) attested by key %s "
+		"(%zu attestation%s)\n", img->digest, r->n, k->pub.id, res.count,
+		res.count == 1 ? "" : "s");
+	stele_buf_release(&st);
+	return 0;
 }
 
 static void
@@ -127,6 +176,10 @@ cmd_scan(int argc, char **argv)
 		{ "vex", required_argument, NULL, OPT_VEX },
 		{ "vex-key", required_argument, NULL, OPT_VEX_KEY },
 		{ "max-entries", required_argument, NULL, CLI_LIMIT_ENTRIES },
+		{ "attest", no_argument, NULL, OPT_ATTEST },
+		{ "key", required_argument, NULL, 'k' },
+		{ "passphrase-file", required_argument, NULL, OPT_PASSFILE },
+		CLI_INSECURE_KEY_OPTION,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -135,18 +188,28 @@ cmd_scan(int argc, char **argv)
 	struct cli_inventory inv = { 0 };
 	struct stele_vuln_db *db = NULL;
 	struct stele_vuln_report *r = NULL;
-	const char *dbdir = NULL;
+	struct stele_seckey *k = NULL;
+	const char *dbdir = NULL, *keyfile = NULL, *passfile = NULL;
 	char *vex[SCAN_VEX_MAX], *vex_keys[SCAN_VEX_MAX];
-	size_t nvex = 0, nvex_keys = 0;
+	char *params[2 * SCAN_VEX_MAX + 1];
+	size_t nvex = 0, nvex_keys = 0, nparams = 0;
 	int c, json = 0, sarif = 0, fail_on = -1, fixable = 0, error;
-	int code = EXIT_OK;
+	int code = EXIT_OK, attest = 0;
+	unsigned int keyflags = 0;
+	int64_t started;
 	size_t i;
 
 	memset(&so, 0, sizeof(so));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_DB: dbdir = optarg; break;
+		case OPT_ATTEST: attest = 1; break;
+		case 'k': keyfile = optarg; break;
+		case OPT_PASSFILE: passfile = optarg; break;
+		case CLI_OPT_INSECURE_KEY:
+			keyflags |= STELE_KEYFILE_ALLOW_OPEN_PERMS;
+			break;
 		case OPT_JSON: json = 1; break;
 		case OPT_SARIF: sarif = 1; break;
 		case OPT_FIXABLE: fixable = 1; break;
@@ -192,10 +255,27 @@ cmd_scan(int argc, char **argv)
 				 "VEX documents are used");
 	if (nvex_keys && !nvex)
 		return cli_usage(scan_usage, "--vex-key without --vex");
+	if (attest != !!keyfile)
+		return cli_usage(scan_usage, attest ? "--attest needs --key" :
+				 "--key is for --attest");
+	/* What decided the findings, for the attestation's invocation. */
+	params[nparams++] = stele_xasprintf("--db=%s", dbdir);
+	for (i = 0; i < nvex; i++)
+		params[nparams++] = stele_xasprintf("--vex=%s", vex[i]);
+	for (i = 0; i < nvex_keys; i++)
+		params[nparams++] = stele_xasprintf("--vex-key=%s", vex_keys[i]);
+	if (attest && (error = cli_key_load(&k, keyfile, passfile,
+					    keyflags)) < 0) {
+		code = cli_fail(error);
+		goto out;
+	}
+	started = (int64_t)time(NULL);
 	if ((error = cli_inventory_open(&inv, argv[optind], &so)) < 0 ||
 	    (error = stele_vuln_db_open(&db, dbdir, NULL)) < 0 ||
 	    (error = stele_vuln_match(&r, db, inv.s)) < 0 ||
-	    (error = apply_vex(r, vex, nvex, vex_keys, nvex_keys)) < 0) {
+	    (error = apply_vex(r, vex, nvex, vex_keys, nvex_keys)) < 0 ||
+	    (attest && (error = attest_scan(r, inv.img, inv.ref, k, dbdir,
+			(const char *const *)params, nparams, started)) < 0)) {
 		code = cli_fail(error);
 		goto out;
 	}
@@ -229,6 +309,9 @@ cmd_scan(int argc, char **argv)
 		}
 	}
 out:
+	for (i = 0; i < nparams; i++)
+		free(params[i]);
+	stele_seckey_free(k);
 	stele_buf_release(&doc);
 	stele_vuln_report_free(r);
 	stele_vuln_db_free(db);

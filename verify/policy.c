@@ -57,7 +57,8 @@ get_limits(unsigned *out, const json_t *v, const char *path)
 	return 0;
 }
 static const char *const vuln_keys[] = { "maxSeverity", "fixableOnly",
-	"maxDbAgeHours", "db", NULL };
+	"maxDbAgeHours", "db", "vexKeys", "vex", "requireSignedScan",
+	"scanKeys", "maxScanAgeHours", NULL };
 
 static int
 only_keys(const json_t *obj, const char *const *allowed, const char *where,
@@ -149,18 +150,49 @@ policy_warn(struct stele_policy *p, const char *msg)
 	stele_strv_push(&p->warnings, &p->nwarnings, msg);
 }
 
+/* `rel` as written in the policy at `path`: absolute, or relative to the
+ * policy's directory.  malloc'd. */
+static char *
+policy_rel(const char *path, const char *rel)
+{
+	const char *slash = strrchr(path, '/');
+
+	return rel[0] == '/' || !slash ? stele_xstrdup(rel) :
+		stele_xasprintf("%.*s/%s", (int)(slash - path), path, rel);
+}
+
+static int
+get_hours(int64_t *out, const json_t *v, const char *key, const char *path)
+{
+	const json_t *h = json_object_get(v, key);
+
+	if (!h)
+		return 0;
+	if (!json_is_integer(h) || json_integer_value(h) < 1 ||
+	    json_integer_value(h) > 24 * 365 * 100)
+		return stele_error_setc(STELE_EINVALID, "policy '%s': "
+			"vulnerabilities.%s must be a positive integer", path,
+			key);
+	*out = (int64_t)json_integer_value(h) * 3600;
+	return 0;
+}
+
+static int names_known(struct stele_policy *p, char **names, size_t n,
+		       const char *where, const char *path);
+
 /*
- * vulnerabilities: {db, maxSeverity, fixableOnly, maxDbAgeHours}.  db and
- * maxSeverity are required: a gate must say what it scans against and how
+ * vulnerabilities: {db, maxSeverity, fixableOnly, maxDbAgeHours, vexKeys,
+ * vex, requireSignedScan, scanKeys, maxScanAgeHours}.  maxSeverity is
+ * required, and db unless requireSignedScan is true: a gate must say what
+ * it scans against (or which signed scans it takes, and how old) and how
  * much it lets through ("none": no finding at all).
  */
 static int
 parse_vulns(struct stele_policy *p, const json_t *v, const char *path)
 {
 	const json_t *sev = json_object_get(v, "maxSeverity");
-	const json_t *age = json_object_get(v, "maxDbAgeHours");
-	const char *slash = strrchr(path, '/');
 	char *db = NULL;
+	size_t i;
 	int error, s;
 
 	if (!v)
@@ -168,11 +200,58 @@ parse_vulns(struct stele_policy *p, const json_t *v, const char *path)
 	if ((error = only_keys(v, vuln_keys, "vulnerabilities", path)) < 0 ||
 	    (error = get_str(&db, v, "db", "vulnerabilities", path)) < 0 ||
 	    (error = get_bool(&p->vuln_fixable_only, v, "fixableOnly",
-			      "vulnerabilities", path)) < 0)
+			      "vulnerabilities", path)) < 0 ||
+	    (error = get_bool(&p->vuln_signed_scan, v, "requireSignedScan",
+			      "vulnerabilities", path)) < 0 ||
+	    (error = get_hours(&p->vuln_max_db_age, v, "maxDbAgeHours",
+			       path)) < 0 ||
+	    (error = get_hours(&p->vuln_max_scan_age, v, "maxScanAgeHours",
+			       path)) < 0 ||
+	    (error = str_list(&p->vuln_vex_keys, &p->nvuln_vex_keys,
+			      json_object_get(v, "vexKeys"),
+			      "vulnerabilities.vexKeys", path)) < 0 ||
+	    (error = names_known(p, p->vuln_vex_keys, p->nvuln_vex_keys,
+				 "vulnerabilities.vexKeys", path)) < 0 ||
+	    (error = str_list(&p->vuln_vex, &p->nvuln_vex,
+			      json_object_get(v, "vex"),
+			      "vulnerabilities.vex", path)) < 0 ||
+	    (error = str_list(&p->vuln_scan_keys, &p->nvuln_scan_keys,
+			      json_object_get(v, "scanKeys"),
+			      "vulnerabilities.scanKeys", path)) < 0 ||
+	    (error = names_known(p, p->vuln_scan_keys, p->nvuln_scan_keys,
+				 "vulnerabilities.scanKeys", path)) < 0)
 		goto out;
-	if (!db || !*db) {
+	if (db && !*db) {
 		error = stele_error_setc(STELE_EINVALID,
-			"policy '%s': vulnerabilities.db is required", path);
+			"policy '%s': vulnerabilities.db is empty", path);
+		goto out;
+	}
+	if (!db && !p->vuln_signed_scan) {
+		error = stele_error_setc(STELE_EINVALID,
+			"policy '%s': vulnerabilities.db is required (or "
+			"requireSignedScan: true, to judge by signed scans)",
+			path);
+		goto out;
+	}
+	if (p->vuln_signed_scan &&
+	    (!p->nvuln_scan_keys || !p->vuln_max_scan_age)) {
+		error = stele_error_setc(STELE_EINVALID, "policy '%s': "
+			"vulnerabilities.requireSignedScan needs scanKeys (who "
+			"may sign a scan) and maxScanAgeHours (how old it may "
+			"be)", path);
+		goto out;
+	}
+	if (!p->vuln_signed_scan &&
+	    (p->nvuln_scan_keys || p->vuln_max_scan_age)) {
+		error = stele_error_setc(STELE_EINVALID, "policy '%s': "
+			"vulnerabilities.scanKeys and maxScanAgeHours go with "
+			"requireSignedScan: true", path);
+		goto out;
+	}
+	if (p->nvuln_vex && !p->nvuln_vex_keys) {
+		error = stele_error_setc(STELE_EINVALID, "policy '%s': "
+			"vulnerabilities.vex needs vexKeys: only signed VEX "
+			"documents are used", path);
 		goto out;
 	}
 	if (!json_is_string(sev) ||
@@ -182,18 +261,16 @@ parse_vulns(struct stele_policy *p, const json_t *v, const char *path)
 			"negligible, low, medium, high, critical", path);
 		goto out;
 	}
-	if (age && (!json_is_integer(age) || json_integer_value(age) < 1 ||
-		    json_integer_value(age) > 24 * 365 * 100)) {
-		error = stele_error_setc(STELE_EINVALID, "policy '%s': "
-			"vulnerabilities.maxDbAgeHours must be a positive integer",
-			path);
-		goto out;
-	}
 	p->vuln_max = s;
-	p->vuln_max_db_age = age ? (int64_t)json_integer_value(age) * 3600 : 0;
-	p->vuln_db = db[0] == '/' || !slash ? stele_xstrdup(db) :
-		stele_xasprintf("%.*s/%s", (int)(slash - path), path, db);
-	if (!age)
+	if (db)
+		p->vuln_db = policy_rel(path, db);
+	for (i = 0; i < p->nvuln_vex; i++) {
+		char *full = policy_rel(path, p->vuln_vex[i]);
+
+		free(p->vuln_vex[i]);
+		p->vuln_vex[i] = full;
+	}
+	if (!p->vuln_max_db_age)
 		policy_warn(p, "vulnerabilities.maxDbAgeHours is not set: a "
 			    "database of any age is used");
 out:
@@ -465,6 +542,9 @@ stele_policy_free(struct stele_policy *p)
 	stele_strv_free(p->warnings, p->nwarnings);
 	free(p->recipe);
 	free(p->vuln_db);
+	stele_strv_free(p->vuln_vex_keys, p->nvuln_vex_keys);
+	stele_strv_free(p->vuln_vex, p->nvuln_vex);
+	stele_strv_free(p->vuln_scan_keys, p->nvuln_scan_keys);
 	free(p);
 }
 

@@ -62,12 +62,25 @@ struct stele_policy {
 	int rt_no_privileged;    /* privileged is not true */
 	int rt_no_host_ns;       /* no hostNetwork, hostPID, hostIPC */
 	unsigned rt_limits;      /* enum stele_runtime_limit: limits required */
-	/* vulnerabilities (docs/policy.md): vuln_db NULL when absent */
-	char *vuln_db;           /* database directory, relative to the policy */
+	/* vulnerabilities (docs/policy.md): present when vuln_db or
+	 * vuln_signed_scan is set */
+	char *vuln_db;           /* database directory (resolved against the
+				  * policy's directory); NULL: no scan */
 	int vuln_max;            /* the worst severity allowed (vuln/vuln.h
 				  * enum stele_vuln_severity; 0: none at all) */
 	int vuln_fixable_only;
-	int64_t vuln_max_db_age; /* seconds; 0: no limit */
+	int64_t vuln_max_db_age; /* seconds; 0: no limit (a signed scan:
+				  * the database's age when it finished) */
+	char **vuln_vex_keys;    /* key names trusted to sign VEX; NULL: none */
+	size_t nvuln_vex_keys;
+	char **vuln_vex;         /* VEX envelopes (files, resolved against the
+				  * policy's directory) */
+	size_t nvuln_vex;
+	int vuln_signed_scan;    /* requireSignedScan: a signed scan
+				  * (vuln/scan.h) must be attached */
+	char **vuln_scan_keys;   /* key names that may sign it */
+	size_t nvuln_scan_keys;
+	int64_t vuln_max_scan_age; /* seconds (required with a signed scan) */
 	/* What the policy explicitly gives up (threshold 0, ...): every
 	 * report repeats these. */
 	char **warnings;

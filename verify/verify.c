@@ -22,29 +22,18 @@
 #include "verify/policy.h"
 #include "verify/rebuild.h"
 #include "verify/verify.h"
-#include "vuln/vuln.h"
+#include "verify/verify_priv.h"
 
 #define SLSA_V1 "https://slsa.dev/provenance/v1"
-
-struct vctx {
-	struct stele_verify_report *r;
-	struct stele_image *img;
-	const struct stele_verify_opts *o;
-	struct stele_policy *p;
-	const char *intended; /* what the image is verified as, or NULL */
-	struct stele_prov_doc *prov; /* the verified provenance, or NULL */
-	int64_t now;
-};
 
 static void add_check(struct stele_verify_report *r, int ok, const char *name,
 		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-static void
-add_check(struct stele_verify_report *r, int ok, const char *name,
-	  const char *fmt, ...)
+void
+stele_verify__vcheck(struct stele_verify_report *r, int ok, const char *name,
+		     const char *fmt, va_list ap)
 {
 	struct stele_verify_check *c;
-	va_list ap;
 
 	if (r->n == r->alloc) {
 		r->alloc = r->alloc ? r->alloc * 2 : 16;
@@ -54,18 +43,25 @@ add_check(struct stele_verify_report *r, int ok, const char *name,
 	c->name = stele_xstrdup(name);
 	c->ok = ok;
 	c->reason = NULL;
-	if (fmt) {
-		va_start(ap, fmt);
-		if (vasprintf(&c->reason, fmt, ap) < 0)
-			abort();
-		va_end(ap);
-	}
+	if (fmt && vasprintf(&c->reason, fmt, ap) < 0)
+		abort();
 	if (!ok)
 		r->allowed = 0;
 }
 
 static void
-progress(struct vctx *v, const char *msg)
+add_check(struct stele_verify_report *r, int ok, const char *name,
+	  const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	stele_verify__vcheck(r, ok, name, fmt, ap);
+	va_end(ap);
+}
+
+static void
+progress(struct stele_verify__ctx *v, const char *msg)
 {
 	if (v->o->progress)
 		v->o->progress(v->o->progress_payload, msg);
@@ -90,7 +86,7 @@ layer_digests(char digest[STELE_DIGEST_STRLEN], char diff[STELE_DIGEST_STRLEN],
 }
 
 static void
-check_blobs(struct vctx *v)
+check_blobs(struct stele_verify__ctx *v)
 {
 	struct stele_image *img = v->img;
 	json_t *l;
@@ -142,8 +138,8 @@ check_blobs(struct vctx *v)
 
 /* ---- keys and signatures ---- */
 
-static int
-key_usable(struct vctx *v, const struct stele_trusted_key *k, char **why)
+int
+stele_verify__key_usable(struct stele_verify__ctx *v, const struct stele_trusted_key *k, char **why)
 {
 	size_t i;
 	char t[32];
@@ -167,8 +163,8 @@ key_usable(struct vctx *v, const struct stele_trusted_key *k, char **why)
 	return 1;
 }
 
-static struct stele_trusted_key *
-key_of(struct vctx *v, const struct stele_pubkey *pk)
+struct stele_trusted_key *
+stele_verify__key_of(struct stele_verify__ctx *v, const struct stele_pubkey *pk)
 {
 	size_t i;
 
@@ -178,8 +174,8 @@ key_of(struct vctx *v, const struct stele_pubkey *pk)
 	return NULL;
 }
 
-static int
-name_in(char **names, size_t n, const char *name)
+int
+stele_verify__name_in(char **names, size_t n, const char *name)
 {
 	size_t i;
 
@@ -192,7 +188,7 @@ name_in(char **names, size_t n, const char *name)
 }
 
 static const struct stele_pubkey **
-all_keys(struct vctx *v)
+all_keys(struct stele_verify__ctx *v)
 {
 	const struct stele_pubkey **keys = stele_xcalloc(v->p->nkeys + 1, sizeof(*keys));
 	size_t i;
@@ -203,7 +199,7 @@ all_keys(struct vctx *v)
 }
 
 static int
-check_signatures(struct vctx *v)
+check_signatures(struct stele_verify__ctx *v)
 {
 	const struct stele_pubkey **keys = all_keys(v);
 	struct stele_checks *cs = NULL;
@@ -231,7 +227,7 @@ check_signatures(struct vctx *v)
 	signers = stele_xcalloc(cs->n + 1, sizeof(char *));
 	for (i = 0; i < cs->n; i++) {
 		struct stele_check *c = &cs->v[i];
-		struct stele_trusted_key *k = c->key ? key_of(v, c->key) : NULL;
+		struct stele_trusted_key *k = c->key ? stele_verify__key_of(v, c->key) : NULL;
 		char name[96], *why = NULL;
 
 		snprintf(name, sizeof(name), "signature %.19s", c->blob);
@@ -245,12 +241,12 @@ check_signatures(struct vctx *v)
 		} else if (c->error) {
 			add_check(v->r, 0, name, "%s", c->reason ? c->reason :
 				  "does not verify with a trusted key");
-		} else if (!k || !name_in(v->p->sig_keys, v->p->nsig_keys, k->name)) {
+		} else if (!k || !stele_verify__name_in(v->p->sig_keys, v->p->nsig_keys, k->name)) {
 			stele_buf_printf(&ignored, "%s%s: key '%s' may not sign images",
 					 ignored.len ? "; " : "", name + 10, k ? k->name : "?");
 			add_check(v->r, 1, name, "not counted: key '%s' may not sign images",
 				  k ? k->name : "?");
-		} else if (!key_usable(v, k, &why)) {
+		} else if (!stele_verify__key_usable(v, k, &why)) {
 			stele_buf_printf(&ignored, "%s%s: %s", ignored.len ? "; " : "",
 					 name + 10, why);
 			add_check(v->r, 1, name, "not counted: %s", why);
@@ -291,7 +287,7 @@ check_signatures(struct vctx *v)
 /* ---- provenance ---- */
 
 static int
-check_attestations(struct vctx *v)
+check_attestations(struct stele_verify__ctx *v)
 {
 	const struct stele_pubkey **keys = all_keys(v);
 	struct stele_checks *cs = NULL;
@@ -306,7 +302,7 @@ check_attestations(struct vctx *v)
 	}
 	for (i = 0; i < cs->n; i++) {
 		struct stele_check *c = &cs->v[i];
-		struct stele_trusted_key *k = c->error ? NULL : key_of(v, c->key);
+		struct stele_trusted_key *k = c->error ? NULL : stele_verify__key_of(v, c->key);
 		char name[96], *why = NULL;
 		struct stele_prov_doc *doc = NULL;
 
@@ -316,12 +312,12 @@ check_attestations(struct vctx *v)
 				  c->reason : "made by no key of the policy");
 		} else if (c->error) {
 			add_check(v->r, 0, name, "%s", c->reason ? c->reason : "does not verify");
-		} else if (!k || !name_in(v->p->prov_keys, v->p->nprov_keys, k->name)) {
+		} else if (!k || !stele_verify__name_in(v->p->prov_keys, v->p->nprov_keys, k->name)) {
 			stele_buf_printf(&ignored, "%s%s is signed by '%s', a key not allowed for provenance",
 					 ignored.len ? "; " : "", name, k ? k->name : "?");
 			add_check(v->r, 1, name, "not counted: signed by '%s', a key not allowed for provenance",
 				  k ? k->name : "?");
-		} else if (!key_usable(v, k, &why)) {
+		} else if (!stele_verify__key_usable(v, k, &why)) {
 			stele_buf_printf(&ignored, "%s%s: %s", ignored.len ? "; " : "", name, why);
 			add_check(v->r, 1, name, "not counted: %s", why);
 		} else if (!c->predicate_type || strcmp(c->predicate_type, SLSA_V1)) {
@@ -351,7 +347,7 @@ check_attestations(struct vctx *v)
 			  !good && ignored.len ? " (" : "", !good && ignored.len ?
 			  stele_buf_cstr(&ignored) : "", !good && ignored.len ? ")" : "");
 	stele_buf_release(&ignored);
-	stele_checks_free(cs);
+	v->atts = cs;	/* for the vulnerabilities rule */
 	free(keys);
 	return 0;
 }
@@ -368,7 +364,7 @@ match_any(char **pats, size_t n, const char *s)
 }
 
 static void
-check_provenance_rules(struct vctx *v)
+check_provenance_rules(struct stele_verify__ctx *v)
 {
 	const struct stele_prov_doc *d = v->prov;
 	const char *ref = d->source_resolved_ref ? d->source_resolved_ref :
@@ -452,79 +448,8 @@ base_registry(const char *image)
 	return host;
 }
 
-/*
- * vulnerabilities: scan the image's inventory against the policy's
- * database.  Anything that stops the scan (no database, a malformed one,
- * an unreadable inventory) and a database older than maxDbAgeHours, or
- * with no recorded time when an age is required, deny: never a silent
- * pass.  Each finding above maxSeverity (only fixed ones with fixableOnly)
- * is a failed check naming the advisory, package, installed and fixed
- * version.
- */
 static void
-check_vulnerabilities(struct vctx *v)
-{
-	const struct stele_policy *p = v->p;
-	struct stele_sbom_opts so = { 0 };
-	struct stele_sbom *s = NULL;
-	struct stele_vuln_db *db = NULL;
-	struct stele_vuln_report *r = NULL;
-	size_t i, denied = 0;
-	int64_t up;
-
-	so.limits = v->o->limits;
-	if (stele_vuln_db_open(&db, p->vuln_db, NULL) < 0 ||
-	    stele_sbom_read(&s, v->img, &so) < 0 ||
-	    stele_vuln_match(&r, db, s) < 0) {
-		add_check(v->r, 0, "vulnerabilities", "cannot scan: %s",
-			  stele_error_last());
-		goto out;
-	}
-	up = stele_vuln_db_updated(db);
-	if (p->vuln_max_db_age) {
-		if (up < 0)
-			add_check(v->r, 0, "vulnerability database age",
-				  "database '%s' records no time (stele-db.json "
-				  "or OSV modified)", p->vuln_db);
-		else
-			add_check(v->r, v->now - up <= p->vuln_max_db_age,
-				  "vulnerability database age",
-				  "database '%s' is %lld hours old, the policy "
-				  "allows %lld", p->vuln_db,
-				  (long long)((v->now - up) / 3600),
-				  (long long)(p->vuln_max_db_age / 3600));
-	}
-	for (i = 0; i < r->n; i++) {
-		const struct stele_vuln_finding *f = &r->v[i];
-		char *name;
-
-		if (!stele_vuln_denied(f, (enum stele_vuln_severity)p->vuln_max,
-				       p->vuln_fixable_only))
-			continue;
-		denied++;
-		name = stele_xasprintf("vulnerability %s", f->id);
-		add_check(v->r, 0, name, "%s %s in %s %s (source %s %s)%s%s",
-			  stele_vuln_severity_name(f->severity),
-			  stele_vuln_status_name(f->status),
-			  s->pkgs[f->pkg].name, s->pkgs[f->pkg].version,
-			  f->package, f->installed,
-			  f->fixed ? ", fixed in " : "", f->fixed ? f->fixed : "");
-		free(name);
-	}
-	add_check(v->r, denied == 0, "vulnerabilities",
-		  "%zu packages scanned in %s: %zu findings, %zu above %s%s",
-		  r->npkgs, r->ecosystem ? r->ecosystem : "(no known ecosystem)",
-		  r->n, denied,
-		  stele_vuln_severity_name((enum stele_vuln_severity)p->vuln_max),
-		  p->vuln_fixable_only ? " with a fix" : "");
-out:
-	stele_vuln_report_free(r);
-	stele_sbom_free(s);
-	stele_vuln_db_free(db);
-}
-
-static void
-check_image_rules(struct vctx *v, const char *tagname)
+check_image_rules(struct stele_verify__ctx *v, const char *tagname)
 {
 	json_t *cfg = json_object_get(v->img->config, "config"), *in, *seen;
 	const char *created = stele_json_str(v->img->config, "created");
@@ -623,7 +548,7 @@ stele_verify_image(struct stele_verify_report **out, struct stele_image *img,
 		   const struct stele_verify_opts *o)
 {
 	struct stele_verify_report *r = stele_xcalloc(1, sizeof(*r));
-	struct vctx v = { 0 };
+	struct stele_verify__ctx v = { 0 };
 	json_t *ann = json_object_get(img->desc, "annotations");
 	const char *refname = stele_json_str(ann, STELE_ANN_REFNAME);
 	const char *recorded = stele_json_str(ann, STELE_ANN_IDENTITY);
@@ -683,9 +608,9 @@ stele_verify_image(struct stele_verify_report **out, struct stele_image *img,
 		add_check(r, 0, "provenance rules",
 			  "no signed provenance to check them against");
 	check_image_rules(&v, tagname);
-	if (v.p->vuln_db) {
-		progress(&v, "scanning for vulnerabilities");
-		check_vulnerabilities(&v);
+	if (v.p->vuln_db || v.p->vuln_signed_scan) {
+		progress(&v, "checking vulnerabilities");
+		stele_verify__vulnerabilities(&v);
 	}
 	if (v.p->rebuild || o->rebuild) {
 		struct stele_rebuild_result rb;
@@ -702,6 +627,7 @@ stele_verify_image(struct stele_verify_report **out, struct stele_image *img,
 		}
 	}
 out:
+	stele_checks_free(v.atts);
 	stele_prov_doc_free(v.prov);
 	stele_policy_free(v.p);
 	return error;

@@ -430,6 +430,7 @@ finding_json(const struct stele_vuln_report *r,
 
 	json_object_set_new(o, "id", json_string(f->id));
 	json_object_set_new(o, "package", json_string(p->name));
+	json_object_set_new(o, "version", json_string(p->version));
 	json_object_set_new(o, "source", json_string(f->package));
 	json_object_set_new(o, "installed", json_string(f->installed));
 	json_object_set_new(o, "status",
@@ -458,12 +459,11 @@ finding_json(const struct stele_vuln_report *r,
 	return o;
 }
 
-int
-stele_vuln_report_json(struct stele_buf *out, const struct stele_vuln_report *r)
+json_t *
+stele_vuln__report_obj(const struct stele_vuln_report *r)
 {
 	json_t *o = json_object(), *a = json_array();
 	size_t i;
-	int error;
 
 	json_object_set_new(o, "image", json_string(r->sbom->image));
 	json_object_set_new(o, "ecosystem",
@@ -474,7 +474,15 @@ stele_vuln_report_json(struct stele_buf *out, const struct stele_vuln_report *r)
 	for (i = 0; i < r->n; i++)
 		json_array_append_new(a, finding_json(r, &r->v[i]));
 	json_object_set_new(o, "findings", a);
-	error = stele_json_emit(out, o);
+	return o;
+}
+
+int
+stele_vuln_report_json(struct stele_buf *out, const struct stele_vuln_report *r)
+{
+	json_t *o = stele_vuln__report_obj(r);
+	int error = stele_json_emit(out, o);
+
 	json_decref(o);
 	return error;
 }

@@ -8,6 +8,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "util/time.h"
 #include "vuln/vex.h"
 
 /* "pkg:deb/debian/libssl3@3.0.11-1?arch=amd64" without the qualifiers
@@ -69,40 +70,15 @@ names_vuln(const json_t *v, const char *id)
 	return 0;
 }
 
-/* RFC 3339 UTC with optional fraction; -1 when absent. */
+/* An optional RFC 3339 time: `dflt` when absent. */
 static int
-vex_time(int64_t *out, const char *s, int64_t dflt)
+opt_time(int64_t *out, const char *s, int64_t dflt)
 {
-	char buf[21];
-	const char *p;
-	int y, mo, d, h, mi, sec, n = 0;
-	int64_t era, yoe, doy, doe;
-
 	if (!s) {
 		*out = dflt;
 		return 0;
 	}
-	if (strlen(s) < 20)
-		return STELE_EINVALID;
-	memcpy(buf, s, 19);
-	buf[19] = 'Z';
-	buf[20] = '\0';
-	p = s + 19;
-	if (*p == '.')
-		for (p++; *p >= '0' && *p <= '9'; p++)
-			;
-	if (strcmp(p, "Z") != 0 ||
-	    sscanf(buf, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi,
-		   &sec, &n) != 6 || n != 20 || mo < 1 || mo > 12 || d < 1 ||
-	    d > 31 || h > 23 || mi > 59 || sec > 60)
-		return STELE_EINVALID;
-	y -= mo <= 2;
-	era = y / 400;
-	yoe = y - era * 400;
-	doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	*out = (era * 146097 + doe - 719468) * 86400 + h * 3600 + mi * 60 + sec;
-	return 0;
+	return stele_time_parse(out, s);
 }
 
 static const char *const statuses[] = { "not_affected", "affected", "fixed",
@@ -120,7 +96,7 @@ doc_check(const json_t *doc, const char *what, int64_t *doctime)
 	    !stele_json_str(doc, "@id") || !json_is_array(sts))
 		return stele_error_setc(STELE_EINVALID, "%s: not an OpenVEX "
 			"document (@context, @id and statements)", what);
-	if (vex_time(doctime, stele_json_str(doc, "timestamp"), 0) < 0)
+	if (opt_time(doctime, stele_json_str(doc, "timestamp"), 0) < 0)
 		return stele_error_setc(STELE_EINVALID,
 			"%s: timestamp is not RFC 3339 UTC", what);
 	json_array_foreach(sts, i, st) {
@@ -143,7 +119,7 @@ doc_check(const json_t *doc, const char *what, int64_t *doctime)
 			return stele_error_setc(STELE_EINVALID, "%s: statement %zu: "
 				"not_affected needs a justification or an "
 				"impact_statement", what, i);
-		if (vex_time(&t, stele_json_str(st, "timestamp"), 0) < 0)
+		if (opt_time(&t, stele_json_str(st, "timestamp"), 0) < 0)
 			return stele_error_setc(STELE_EINVALID, "%s: statement "
 				"%zu: timestamp is not RFC 3339 UTC", what, i);
 	}
@@ -151,19 +127,67 @@ doc_check(const json_t *doc, const char *what, int64_t *doctime)
 }
 
 int
-stele_vuln_vex_apply(struct stele_vuln_report *r, const void *data,
-		     size_t len, const char *what,
-		     const struct stele_pubkey *const *keys, size_t nkeys)
+stele_vuln_vex_apply_doc(struct stele_vuln_report *r, const json_t *doc,
+			 const char *what)
 {
-	struct stele_dsse *e = NULL;
-	enum stele_sig_mode mode;
-	json_t *doc = NULL, *st;
-	const json_t *sts;
+	const json_t *sts, *st;
 	const char *docid;
 	int64_t doctime = 0;
 	size_t i, j, k;
 	int error;
 
+	if ((error = doc_check(doc, what, &doctime)) < 0)
+		return error;
+	docid = stele_json_str(doc, "@id");
+	sts = json_object_get(doc, "statements");
+	for (i = 0; i < r->n; i++) {
+		struct stele_vuln_finding *f = &r->v[i];
+		const char *purl = r->sbom->pkgs[f->pkg].purl;
+
+		json_array_foreach(sts, j, st) {
+			const json_t *prods = json_object_get(st, "products"), *p;
+			const char *s = stele_json_str(st, "status");
+			const char *just = stele_json_str(st, "justification");
+			int64_t t;
+			int hit = 0;
+
+			if (!names_vuln(json_object_get(st, "vulnerability"), f->id))
+				continue;
+			json_array_foreach(prods, k, p)
+				hit |= product_matches(p, purl);
+			if (!hit)
+				continue;
+			opt_time(&t, stele_json_str(st, "timestamp"), doctime);
+			/* The latest statement wins, across documents too. */
+			if (f->vex_status && t < f->vex_time)
+				continue;
+			free(f->vex_status);
+			free(f->vex_justification);
+			free(f->vex_doc);
+			f->vex_status = stele_xstrdup(s);
+			f->vex_justification = just ? stele_xstrdup(just) : NULL;
+			f->vex_doc = stele_xstrdup(docid);
+			f->vex_time = t;
+			f->suppressed = !strcmp(s, "not_affected") ||
+				!strcmp(s, "fixed");
+		}
+	}
+	return 0;
+}
+
+int
+stele_vuln_vex_open(json_t **out, const void *data, size_t len,
+		    const char *what, const struct stele_pubkey *const *keys,
+		    size_t nkeys)
+{
+	struct stele_dsse *e = NULL;
+	enum stele_sig_mode mode;
+	json_t *doc = NULL;
+	int64_t doctime;
+	size_t k;
+	int error;
+
+	*out = NULL;
 	if (len > STELE_VEX_MAX)
 		return stele_error_setc(STELE_EINVALID, "%s: larger than %u bytes",
 					what, STELE_VEX_MAX);
@@ -187,42 +211,52 @@ stele_vuln_vex_apply(struct stele_vuln_report *r, const void *data,
 				      what)) < 0 ||
 	    (error = doc_check(doc, what, &doctime)) < 0)
 		goto out;
-	docid = stele_json_str(doc, "@id");
-	sts = json_object_get(doc, "statements");
-	for (i = 0; i < r->n; i++) {
-		struct stele_vuln_finding *f = &r->v[i];
-		const char *purl = r->sbom->pkgs[f->pkg].purl;
-
-		json_array_foreach(sts, j, st) {
-			const json_t *prods = json_object_get(st, "products"), *p;
-			const char *s = stele_json_str(st, "status");
-			const char *just = stele_json_str(st, "justification");
-			int64_t t;
-			int hit = 0;
-
-			if (!names_vuln(json_object_get(st, "vulnerability"), f->id))
-				continue;
-			json_array_foreach(prods, k, p)
-				hit |= product_matches(p, purl);
-			if (!hit)
-				continue;
-			vex_time(&t, stele_json_str(st, "timestamp"), doctime);
-			/* The latest statement wins, across documents too. */
-			if (f->vex_status && t < f->vex_time)
-				continue;
-			free(f->vex_status);
-			free(f->vex_justification);
-			free(f->vex_doc);
-			f->vex_status = stele_xstrdup(s);
-			f->vex_justification = just ? stele_xstrdup(just) : NULL;
-			f->vex_doc = stele_xstrdup(docid);
-			f->vex_time = t;
-			f->suppressed = !strcmp(s, "not_affected") ||
-				!strcmp(s, "fixed");
-		}
-	}
+	*out = doc;
+	doc = NULL;
 out:
 	json_decref(doc);
 	stele_dsse_free(e);
+	return error;
+}
+
+int
+stele_vuln_vex_statement(json_t **out, const void *data, size_t len,
+			 const char *what)
+{
+	json_t *st = NULL, *doc;
+	const char *pt;
+	int64_t doctime;
+	int error;
+
+	*out = NULL;
+	if (len > STELE_VEX_MAX)
+		return stele_error_setc(STELE_EINVALID, "%s: larger than %u bytes",
+					what, STELE_VEX_MAX);
+	if ((error = stele_json_parse(&st, data, len, what)) < 0)
+		return error;
+	pt = stele_json_str(st, "predicateType");
+	doc = json_object_get(st, "predicate");
+	if (!pt || strncmp(pt, STELE_VEX_PREDICATE,
+			   strlen(STELE_VEX_PREDICATE)) != 0)
+		error = stele_error_setc(STELE_EINVALID, "%s: predicate type "
+			"'%s' is not OpenVEX's", what, pt ? pt : "(none)");
+	else if ((error = doc_check(doc, what, &doctime)) == 0)
+		*out = json_incref(doc);
+	json_decref(st);
+	return error;
+}
+
+int
+stele_vuln_vex_apply(struct stele_vuln_report *r, const void *data,
+		     size_t len, const char *what,
+		     const struct stele_pubkey *const *keys, size_t nkeys)
+{
+	json_t *doc = NULL;
+	int error;
+
+	if ((error = stele_vuln_vex_open(&doc, data, len, what, keys,
+					 nkeys)) == 0)
+		error = stele_vuln_vex_apply_doc(r, doc, what);
+	json_decref(doc);
 	return error;
 }

@@ -3,6 +3,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "keys/key.h"
 #include "vuln/vuln.h"
 
@@ -34,5 +36,29 @@
 int stele_vuln_vex_apply(struct stele_vuln_report *r, const void *data,
 			 size_t len, const char *what,
 			 const struct stele_pubkey *const *keys, size_t nkeys);
+
+/*
+ * The same in steps, for a gate that gathers documents once and applies
+ * them to several reports (verify/verify.c):
+ *  - stele_vuln_vex_open: the envelope `data` verified against `keys` and
+ *    its document checked (errors as stele_vuln_vex_apply); *out the
+ *    document (new reference);
+ *  - stele_vuln_vex_statement: the document in an in-toto statement whose
+ *    signature the caller has checked (an attestation, signer/check.h),
+ *    predicateType STELE_VEX_PREDICATE or below it ("…/v0.2.0", as
+ *    cosign and vexctl write it); STELE_EINVALID naming `what` for another
+ *    predicate type or a malformed document;
+ *  - stele_vuln_vex_apply_doc: mark the findings of `r` the document
+ *    suppresses.  STELE_EINVALID when it is malformed; `r` is unchanged
+ *    then.
+ */
+#define STELE_VEX_PREDICATE "https://openvex.dev/ns"
+int stele_vuln_vex_open(json_t **out, const void *data, size_t len,
+			const char *what,
+			const struct stele_pubkey *const *keys, size_t nkeys);
+int stele_vuln_vex_statement(json_t **out, const void *data, size_t len,
+			     const char *what);
+int stele_vuln_vex_apply_doc(struct stele_vuln_report *r, const json_t *doc,
+			     const char *what);
 
 #endif

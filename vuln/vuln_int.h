@@ -1,6 +1,7 @@
 #ifndef STELE_VULN_VULN_INT_H
 #define STELE_VULN_VULN_INT_H
 
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "vuln/vuln.h"
@@ -12,5 +13,8 @@ struct stele_vuln_db {
 	char *dir;
 	int64_t updated;     /* -1: no recorded time */
 };
+
+/* The report as the JSON object stele_vuln_report_json() emits; new ref. */
+json_t *stele_vuln__report_obj(const struct stele_vuln_report *r);
 
 #endif

@@ -9,6 +9,7 @@ usage: forge.py flip LAYOUT DIGEST            flip a byte of a blob in place
                                               append a signed payload (exact bytes)
        forge.py dsse LAYOUT DIGEST KEY PW TYPE STATEMENT_FILE
                                               append a DSSE envelope
+       forge.py envelope KEY PW TYPE FILE     print a DSSE envelope of FILE
        forge.py swap LAYOUT TAG N OTHER_DIGEST  layer N of TAG's manifest becomes
                                               OTHER_DIGEST (a new manifest, retagged)
        forge.py copysig LAYOUT FROM_DIGEST TO_DIGEST
@@ -74,6 +75,15 @@ def sign_bytes(keyfile, pw, msg):
     return priv.sign(msg)
 
 
+def envelope(keyfile, pw, ptype, body):
+    pae = b"DSSEv1 %d %s %d %s" % (len(ptype), ptype.encode(), len(body), body)
+    sig = sign_bytes(keyfile, pw, pae)
+    return json.dumps({"payloadType": ptype,
+                       "payload": base64.b64encode(body).decode(),
+                       "signatures": [{"keyid": "", "sig": base64.b64encode(sig).decode()}]},
+                      separators=(",", ":")).encode()
+
+
 def append_layer(layout, name, layer):
     man = tagged(layout, name)
     if man is None:
@@ -103,16 +113,13 @@ def main(cmd, *a):
             "digest": d, "size": n,
             "annotations": {"dev.cosignproject.cosign/signature":
                             base64.b64encode(sig).decode()}})
+    elif cmd == "envelope":
+        key, pw, ptype, stfile = a
+        sys.stdout.write(envelope(key, pw, ptype, open(stfile, "rb").read()).decode())
     elif cmd == "dsse":
         layout, digest, key, pw, ptype, stfile = a
         body = open(stfile, "rb").read()
-        pae = b"DSSEv1 %d %s %d %s" % (len(ptype), ptype.encode(), len(body), body)
-        sig = sign_bytes(key, pw, pae)
-        env = json.dumps({"payloadType": ptype,
-                          "payload": base64.b64encode(body).decode(),
-                          "signatures": [{"keyid": "", "sig": base64.b64encode(sig).decode()}]},
-                         separators=(",", ":")).encode()
-        d, n = put(layout, env)
+        d, n = put(layout, envelope(key, pw, ptype, body))
         pt = json.loads(body).get("predicateType", "")
         append_layer(layout, "sha256-%s.att" % digest[7:], {
             "mediaType": "application/vnd.dsse.envelope.v1+json", "digest": d, "size": n,

@@ -13,6 +13,7 @@
 #include "util/init.h"
 #include "signer/dsse.h"
 #include "verify/policy.h"
+#include "vuln/scan.h"
 #include "vuln/vex.h"
 #include "vuln/version.h"
 #include "vuln/vuln.h"
@@ -510,6 +511,88 @@ test_vuln_policy(void **state)
 	stele_policy_free(p);
 }
 
+/* A policy with one key, "ci", and a vulnerabilities section. */
+static int
+policy_keyed(struct stele_policy **p, const char *vulns)
+{
+	struct stele_buf pem = STELE_BUF_INIT(1 << 16);
+	struct stele_seckey *k = NULL;
+	json_t *js;
+	char *enc, *j;
+	int error;
+
+	assert_ok(stele_seckey_generate(&k));
+	assert_ok(stele_pubkey_pem(&pem, &k->pub));
+	js = json_stringn(pem.ptr, pem.len);
+	enc = json_dumps(js, JSON_ENCODE_ANY);
+	j = stele_xasprintf("{\"keys\":{\"ci\":{\"pem\":%s}},\"signatures\":"
+		"{\"threshold\":0},\"vulnerabilities\":%s}", enc, vulns);
+	error = stele_policy_parse(p, j, strlen(j), "/etc/stele/prod.json");
+	free(j);
+	free(enc);
+	json_decref(js);
+	stele_buf_release(&pem);
+	stele_seckey_free(k);
+	return error;
+}
+
+/* requireSignedScan, scanKeys, maxScanAgeHours, vexKeys, vex. */
+static void
+test_vuln_policy_signed(void **state)
+{
+	static const char *const bad[] = {
+		"{\"maxSeverity\":\"high\",\"requireSignedScan\":true}",
+		"{\"maxSeverity\":\"high\",\"requireSignedScan\":true,\"scanKeys\":[\"ci\"]}",
+		"{\"maxSeverity\":\"high\",\"requireSignedScan\":true,\"maxScanAgeHours\":24}",
+		"{\"maxSeverity\":\"high\",\"requireSignedScan\":\"yes\",\"scanKeys\":[\"ci\"],\"maxScanAgeHours\":24}",
+		"{\"maxSeverity\":\"high\",\"requireSignedScan\":false,\"scanKeys\":[\"ci\"],\"maxScanAgeHours\":24}",
+		"{\"db\":\"db\",\"maxSeverity\":\"high\",\"scanKeys\":[\"ci\"]}",
+		"{\"db\":\"db\",\"maxSeverity\":\"high\",\"maxScanAgeHours\":2}",
+		"{\"maxSeverity\":\"high\",\"requireSignedScan\":true,\"scanKeys\":[\"nobody\"],\"maxScanAgeHours\":24}",
+		"{\"maxSeverity\":\"high\",\"requireSignedScan\":true,\"scanKeys\":[],\"maxScanAgeHours\":24}",
+		"{\"maxSeverity\":\"high\",\"requireSignedScan\":true,\"scanKeys\":\"ci\",\"maxScanAgeHours\":24}",
+		"{\"maxSeverity\":\"high\",\"requireSignedScan\":true,\"scanKeys\":[\"ci\"],\"maxScanAgeHours\":0}",
+		"{\"maxSeverity\":\"high\",\"requireSignedScan\":true,\"scanKeys\":[\"ci\"],\"maxScanAgeHours\":\"24\"}",
+		"{\"maxSeverity\":\"high\",\"requireSignedScan\":true,\"scanKeys\":[\"ci\"],\"maxScanAgeHours\":24,\"maxScanAge\":1}",
+		"{\"db\":\"db\",\"maxSeverity\":\"high\",\"vexKeys\":[\"nobody\"]}",
+		"{\"db\":\"db\",\"maxSeverity\":\"high\",\"vexKeys\":[]}",
+		"{\"db\":\"db\",\"maxSeverity\":\"high\",\"vex\":[\"v.dsse\"]}",
+		"{\"db\":\"db\",\"maxSeverity\":\"high\",\"vexKeys\":[\"ci\"],\"vex\":\"v.dsse\"}",
+		"{\"db\":\"db\",\"maxSeverity\":\"high\",\"vexKeys\":[\"ci\"],\"vex\":[1]}",
+		"{\"db\":\"\",\"maxSeverity\":\"high\",\"requireSignedScan\":true,\"scanKeys\":[\"ci\"],\"maxScanAgeHours\":24}",
+	};
+	struct stele_policy *p = NULL;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		if (policy_keyed(&p, bad[i]) != STELE_EINVALID)
+			fail_msg("accepted: %s", bad[i]);
+		assert_null(p);
+		assert_non_null(strstr(stele_error_last(), "vulnerabilities"));
+	}
+	assert_ok(policy_keyed(&p, "{\"maxSeverity\":\"none\","
+		"\"requireSignedScan\":true,\"scanKeys\":[\"ci\"],"
+		"\"maxScanAgeHours\":12,\"vexKeys\":[\"ci\"],"
+		"\"vex\":[\"v.dsse\",\"/srv/vex/w.dsse\"]}"));
+	assert_null(p->vuln_db);
+	assert_true(p->vuln_signed_scan);
+	assert_int_equal(p->nvuln_scan_keys, 1);
+	assert_string_equal(p->vuln_scan_keys[0], "ci");
+	assert_int_equal(p->vuln_max_scan_age, 12 * 3600);
+	assert_int_equal(p->nvuln_vex_keys, 1);
+	assert_int_equal(p->nvuln_vex, 2);
+	assert_string_equal(p->vuln_vex[0], "/etc/stele/v.dsse");
+	assert_string_equal(p->vuln_vex[1], "/srv/vex/w.dsse");
+	stele_policy_free(p);
+	assert_ok(policy_keyed(&p, "{\"db\":\"db\",\"maxSeverity\":\"low\","
+		"\"requireSignedScan\":true,\"scanKeys\":[\"ci\"],"
+		"\"maxScanAgeHours\":1}"));
+	assert_string_equal(p->vuln_db, "/etc/stele/db");
+	assert_true(p->vuln_signed_scan);
+	stele_policy_free(p);
+}
+
 /* A report of one finding, CVE-1 in libssl3 (purl with qualifiers). */
 static void
 vex_report(struct stele_vuln_report *r, struct stele_sbom *s,
@@ -634,6 +717,143 @@ test_vuln_vex(void **state)
 	stele_seckey_free(other);
 }
 
+/* `s` with the first `from` replaced by `to` (malloc'd); fails the test
+ * when `from` is not there. */
+static char *
+replaced(const char *s, const char *from, const char *to)
+{
+	const char *at = strstr(s, from);
+
+	if (!at)
+		fail_msg("'%s' is not in %s", from, s);
+	return stele_xasprintf("%.*s%s%s", (int)(at - s), s, to,
+			       at + strlen(from));
+}
+
+#define DIGEST_A "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+/* A signed scan's statement: written, read back, every malformed form
+ * refused naming it; OpenVEX from an attestation's statement. */
+static void
+test_vuln_scan(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "attestation/vuln/v1", "attestation/vuln/v2" },
+		{ "\"_type\":\"https://in-toto.io/Statement/v1\"",
+		  "\"_type\":\"https://example.com/Statement\"" },
+		{ "\"sha256\":\"aaaa", "\"sha256\":\"bbbb" },
+		{ "\"image\":\"sha256:aaaa", "\"image\":\"sha256:bbbb" },
+		{ "\"scanStartedOn\":\"2026-11-29T10:00:00Z\"",
+		  "\"scanStartedOn\":\"2026-11-29T12:00:00Z\"" },
+		{ "\"scanFinishedOn\":\"2026-11-29T11:00:00Z\"",
+		  "\"scanFinishedOn\":\"yesterday\"" },
+		{ "\"status\":\"fixed\"", "\"status\":\"open\"" },
+		{ "\"severity\":\"high\"", "\"severity\":\"none\"" },
+		{ "\"fixed\":\"3.0.11-2\",", "" },
+		{ "\"installed\":\"3.0.11-1\",", "" },
+		{ "\"cvss10\":75", "\"cvss10\":\"75\"" },
+		{ "\"findings\":[", "\"findings\":{" },
+		{ "\"packages\":1", "\"packages\":-1" },
+		{ "\"severitySource\":\"cvss\"", "\"severitySource\":\"nvd\"" },
+	};
+	struct stele_buf st = STELE_BUF_INIT(1 << 20);
+	struct stele_vuln_scan_info info = { 0 };
+	static const char *const params[] = { "--db=db" };
+	struct stele_vuln_scan *sc = NULL;
+	struct stele_vuln_report r;
+	struct stele_vuln_finding f;
+	struct stele_sbom_pkg p;
+	struct stele_sbom s;
+	const struct stele_vuln_finding *g;
+	json_t *doc = NULL;
+	char *st0;
+	size_t i;
+
+	(void)state;
+	vex_report(&r, &s, &p, &f);
+	snprintf(s.image, sizeof(s.image), "%s", DIGEST_A);
+	r.ecosystem = (char *)"Debian:12";
+	r.npkgs = 1;
+	r.db_updated = 1764403200;	/* 2025-11-29T08:00:00Z */
+	f.package = (char *)"openssl";
+	f.installed = (char *)"3.0.11-1";
+	f.fixed = (char *)"3.0.11-2";
+	f.status = STELE_VULN_FIXED;
+	f.severity = STELE_SEV_HIGH;
+	f.severity_from = "cvss";
+	f.cvss10 = 75;
+	info.name = "registry.example/app";
+	info.version = "1.0";
+	info.db = "/srv/vulndb";
+	info.parameters = params;
+	info.nparameters = 1;
+	info.started = 1795946400;	/* 2026-11-29T10:00:00Z */
+	info.finished = 1795950000;
+	assert_ok(stele_vuln_scan_statement(&st, &r, &info));
+	st0 = stele_xstrndup(st.ptr, st.len);
+	assert_non_null(strstr(st0, "\"predicateType\":\"" STELE_VULN_PREDICATE "\""));
+	assert_non_null(strstr(st0, "\"db\":{\"uri\":\"/srv/vulndb\",\"version\":\"2025-11-29T08:00:00Z\"}"));
+	assert_non_null(strstr(st0, "\"uri\":\"pkg:generic/stele@1.0\""));
+	assert_ok(stele_vuln_scan_parse(&sc, st.ptr, st.len, DIGEST_A, "scan"));
+	assert_int_equal(sc->started, info.started);
+	assert_int_equal(sc->finished, info.finished);
+	assert_int_equal(sc->db_updated, r.db_updated);
+	assert_string_equal(sc->db, "/srv/vulndb");
+	assert_string_equal(sc->version, "1.0");
+	assert_string_equal(sc->report->ecosystem, "Debian:12");
+	assert_int_equal(sc->report->n, 1);
+	g = &sc->report->v[0];
+	assert_string_equal(g->id, "CVE-1");
+	assert_string_equal(g->package, "openssl");
+	assert_string_equal(g->installed, "3.0.11-1");
+	assert_string_equal(g->fixed, "3.0.11-2");
+	assert_int_equal(g->status, STELE_VULN_FIXED);
+	assert_int_equal(g->severity, STELE_SEV_HIGH);
+	assert_int_equal(g->cvss10, 75);
+	assert_false(g->suppressed);
+	assert_string_equal(sc->sbom->pkgs[g->pkg].name, "libssl3");
+	assert_string_equal(sc->sbom->pkgs[g->pkg].purl, p.purl);
+	assert_int_equal(stele_vuln_report_find(sc->report, "CVE-1", "libssl3"), 0);
+	assert_int_equal(stele_vuln_report_find(sc->report, "CVE-1", "openssl"), -1);
+	assert_int_equal(stele_vuln_report_find(sc->report, "CVE-2", "libssl3"), -1);
+	/* the same report again: identical bytes */
+	stele_buf_clear(&st);
+	assert_ok(stele_vuln_scan_statement(&st, sc->report, &info));
+	assert_int_equal(st.len, strlen(st0));
+	assert_memory_equal(st.ptr, st0, st.len);
+	/* OpenVEX from a statement suppresses the read-back finding */
+	assert_int_equal(stele_vuln_vex_statement(&doc, st0, strlen(st0), "att"),
+			 STELE_EINVALID);
+	assert_non_null(strstr(stele_error_last(), "att: predicate type"));
+	{
+		const char *vs = "{\"_type\":\"https://in-toto.io/Statement/v1\","
+			"\"predicateType\":\"https://openvex.dev/ns/v0.2.0\","
+			"\"subject\":[],\"predicate\":" VEXDOC(STMT(
+			"{\"name\":\"CVE-1\"}", "pkg:deb/debian/libssl3",
+			"not_affected", "")) "}";
+
+		assert_ok(stele_vuln_vex_statement(&doc, vs, strlen(vs), "att"));
+		assert_ok(stele_vuln_vex_apply_doc(sc->report, doc, "att"));
+		assert_true(sc->report->v[0].suppressed);
+		json_decref(doc);
+	}
+	stele_vuln_scan_free(sc);
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		char *b = replaced(st0, bad[i][0], bad[i][1]);
+
+		sc = NULL;
+		if (stele_vuln_scan_parse(&sc, b, strlen(b), DIGEST_A,
+					  "scan.json") != STELE_EINVALID)
+			fail_msg("accepted: %s -> %s", bad[i][0], bad[i][1]);
+		assert_null(sc);
+		assert_non_null(strstr(stele_error_last(), "scan.json"));
+		free(b);
+	}
+	free(st0);
+	stele_buf_release(&st);
+	free(f.id);
+}
+
 int
 main(void)
 {
@@ -648,7 +868,9 @@ main(void)
 		cmocka_unit_test(test_vuln_db_match),
 		cmocka_unit_test(test_vuln_db_malformed),
 		cmocka_unit_test(test_vuln_policy),
+		cmocka_unit_test(test_vuln_policy_signed),
 		cmocka_unit_test(test_vuln_vex),
+		cmocka_unit_test(test_vuln_scan),
 	};
 
 	stele_init();
