@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,11 +131,33 @@ jstr(const char *s)
 	return v;
 }
 
+/*
+ * A homepage from the package database is written only when it is an
+ * http(s) URL that both formats accept: CycloneDX's url is an RFC 3987
+ * IRI reference (its JSON schema says so), SPDX's homepage a URL.  So no
+ * space, control (C0, DEL, C1 as UTF-8 C2 80-9F), character RFC 3986
+ * leaves out, '[' or ']' (legal only around an IPv6 host), '%' without
+ * two hex digits, or second '#'.  Bytes from 0x80 are IRI characters;
+ * the caller's json_string() refuses them when they are not UTF-8.
+ */
 static int
 is_http(const char *u)
 {
-	return u && (!strncmp(u, "https://", 8) || !strncmp(u, "http://", 7)) &&
-	       !strpbrk(u, " \t\"<>\\^`{|}");
+	const unsigned char *p;
+	int hashes = 0;
+
+	if (!u || (strncmp(u, "https://", 8) && strncmp(u, "http://", 7)))
+		return 0;
+	for (p = (const unsigned char *)u; *p; p++) {
+		if (*p <= 0x20 || *p == 0x7f || strchr("\"<>\\^`{|}[]", *p) ||
+		    (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
+			return 0;
+		if (*p == '%' && !(isxdigit(p[1]) && isxdigit(p[2])))
+			return 0;
+		if (*p == '#' && hashes++)
+			return 0;
+	}
+	return 1;
 }
 
 /* ---- SPDX 2.3 ---- */
@@ -179,11 +202,18 @@ spdx_doc(const struct stele_sbom *s, const char *tool)
 
 	json_array_append_new(rels, spdx_rel("SPDXRef-DOCUMENT", "DESCRIBES",
 					     "SPDXRef-Image"));
+	/*
+	 * The image CONTAINS the files listed below, so its filesAnalyzed is
+	 * true: SPDX 2.3 (7.8) says a package with filesAnalyzed false "shall
+	 * not contain any files".  No packageVerificationCode (0..1 in 2.3):
+	 * only unowned and modified files are listed, and a code over them
+	 * would claim to identify the image's whole content.
+	 */
 	json_array_append_new(pkgs, json_pack(
 		"{s:s,s:s,s:s,s:s,s:b,s:s,s:[{s:s,s:s}],s:s,s:s,s:s}",
 		"SPDXID", "SPDXRef-Image", "name", s->image,
 		"versionInfo", s->image, "downloadLocation", "NOASSERTION",
-		"filesAnalyzed", 0, "primaryPackagePurpose", "CONTAINER",
+		"filesAnalyzed", 1, "primaryPackagePurpose", "CONTAINER",
 		"checksums", "algorithm", "SHA256", "checksumValue", s->image + 7,
 		"licenseConcluded", "NOASSERTION", "licenseDeclared", "NOASSERTION",
 		"copyrightText", "NOASSERTION"));
@@ -260,6 +290,36 @@ spdx_doc(const struct stele_sbom *s, const char *tool)
 
 /* ---- CycloneDX 1.6 ---- */
 
+/*
+ * A file's bom-ref, "file:/PATH" and "#modified" for a modified file, is
+ * unique for every path (CycloneDX wants bom-refs unique): '%' and '#' in
+ * PATH are written %25 and %23, and so is each byte from 0x80 (as %XX)
+ * when PATH is not UTF-8.  jstr() alone would write "a%FF" both for the
+ * name a<0xff> and for the name a%FF, and "x#modified" both for that name
+ * and for x modified.
+ */
+static json_t *
+file_ref(const char *path, int modified)
+{
+	struct stele_buf b = STELE_BUF_INIT(3 * STELE_PATH_MAX + 32);
+	json_t *utf8 = json_string(path), *v;
+	const unsigned char *p;
+
+	stele_buf_puts(&b, "file:/");
+	for (p = (const unsigned char *)path; *p; p++) {
+		if (*p == '%' || *p == '#' || (*p >= 0x80 && !utf8))
+			stele_buf_printf(&b, "%%%02X", *p);
+		else
+			stele_buf_putc(&b, (char)*p);
+	}
+	if (modified)
+		stele_buf_puts(&b, "#modified");
+	v = json_string(stele_buf_cstr(&b));
+	json_decref(utf8);
+	stele_buf_release(&b);
+	return v;
+}
+
 static void
 prop(json_t *props, const char *name, const char *value)
 {
@@ -331,9 +391,7 @@ cdx_doc(const struct stele_sbom *s, const char *tool)
 	for (i = 0; i < s->nfiles; i++) {
 		const struct stele_sbom_file *f = &s->files[i];
 		json_t *props = json_array(), *c;
-		char *ref = stele_xasprintf("file:/%s%s", f->path,
-					    f->finding == STELE_SBOM_MODIFIED ?
-					    "#modified" : "");
+		json_t *ref = file_ref(f->path, f->finding == STELE_SBOM_MODIFIED);
 		char *path = stele_xasprintf("/%s", f->path);
 
 		prop(props, "stele:finding", f->finding == STELE_SBOM_UNOWNED ?
@@ -341,15 +399,14 @@ cdx_doc(const struct stele_sbom *s, const char *tool)
 		layer_props(props, s, f->layer);
 		prop(props, "stele:package", f->package);
 		prop(props, "stele:expected", f->expected);
-		c = json_pack("{s:s,s:o,s:o,s:[{s:s,s:s},{s:s,s:s}],s:o}",
-			      "type", "file", "bom-ref", jstr(ref), "name", jstr(path),
+		c = json_pack("{s:s,s:O,s:o,s:[{s:s,s:s},{s:s,s:s}],s:o}",
+			      "type", "file", "bom-ref", ref, "name", jstr(path),
 			      "hashes", "alg", "SHA-1", "content", f->sha1,
 			      "alg", "SHA-256", "content", f->sha256,
 			      "properties", props);
 		json_array_append_new(comps, c);
-		json_array_append_new(deps, jstr(ref));
+		json_array_append_new(deps, ref);
 		free(path);
-		free(ref);
 	}
 	meta = json_pack("{s:s,s:[{s:s}],s:{s:[{s:s,s:s,s:s}]},"
 			 "s:{s:s,s:s,s:s,s:s,s:[{s:s,s:s}]}}",

@@ -8,11 +8,13 @@ libjansson-dev libssl-dev libcurl4-openssl-dev zlib1g-dev libzstd-dev libsqlite3
 # libFuzzer runtime.  Optional: when they cannot be installed the pass is
 # skipped, and says why.
 optional=""
+# python3-jsonschema and python3-rfc3987: the independent SPDX/CycloneDX
+# validator of t50-t53 (tests/e2e/sbomvalid.py, schemas in tests/data/schemas).
 case "${1:-test}" in
 test) optional="clang libclang-rt-14-dev"
 	want="$want libcmocka-dev docker-registry skopeo umoci oci-image-tool runc
 busybox-static buildah podman debootstrap python3 python3-nacl python3-cryptography apache2-utils zstd
-openssl curl rpm" ;;
+openssl curl rpm python3-jsonschema python3-rfc3987" ;;
 demo) want="$want runc umoci busybox-static" ;;
 bench) want="$want zstd umoci" ;;
 esac

@@ -5,11 +5,16 @@
 # SPDX and CycloneDX; the documents are byte-identical when made again.
 # An image built FROM it with a COPY names, for the files the COPY added,
 # the recipe line and the source commit, and a COPY over a file a package
-# owns is reported as modified.  CycloneDX output is checked by the
-# CycloneDX project's own validator (@cyclonedx/cyclonedx-library from the
-# npm registry, cached in /var/cache/stele/npm-validate) where npm can
-# install it; CI (Debian's mirror only) skips that part, saying why.
+# owns is reported as modified.  Every document is checked by an
+# independent validator (tests/e2e/sbomvalid.py: the published SPDX 2.3 and
+# CycloneDX 1.6 JSON schemas through Debian's python3-jsonschema, and the
+# SPDX 2.3 and purl rules a schema cannot state), which rejects broken
+# copies of them; CycloneDX output also by the CycloneDX project's own
+# validator (@cyclonedx/cyclonedx-library from the npm registry, cached in
+# /var/cache/stele/npm-validate) where npm can install it; CI (Debian's
+# mirror only) skips that extra, saying why.
 . "$(dirname "$0")/lib.sh"
+. "$TOP/tests/e2e/sbomvalid-lib.sh"
 
 if ! command -v debootstrap >/dev/null 2>&1 && [ ! -f /var/cache/stele/bookworm-gcc.complete ]; then
 	test_skip 'sbom of the Debian base' 'debootstrap is not installed and no cached Debian base'
@@ -94,6 +99,20 @@ test_expect_success 'SPDX: the required fields, unique SPDXIDs, every relationsh
 	    assert f["fileName"].startswith("./") and any(c["algorithm"] == "SHA1" for c in f["checksums"])
 	PY
 '
+if sv_ready; then
+	test_expect_success 'SPDX 2.3: the schema and the SPDX rules accept the base and the app documents' '
+		sbom_valid spdx base.spdx.json app.spdx
+	'
+	test_expect_success 'CycloneDX 1.6: the schema and the purl and reference rules accept them' '
+		sbom_valid cyclonedx base.cyclonedx.json app.cdx
+	'
+	test_expect_success 'and reject broken copies: no SPDXID, a purl in the wrong category, files in an unanalyzed package, a duplicate bom-ref' '
+		sbom_mutants spdx app.spdx no-spdxid purl-category files-in-unanalyzed &&
+		sbom_mutants cyclonedx app.cdx dup-bom-ref
+	'
+else
+	test_skip 'SPDX 2.3 and CycloneDX 1.6 validator' "$SV_WHY"
+fi
 # The CycloneDX project's validator, from the npm registry (not in CI).
 NPMDIR=${STELE_NPM_CACHE:-/var/cache/stele/npm-validate}
 if [ ! -d "$NPMDIR/node_modules/@cyclonedx/cyclonedx-library" ] && command -v npm >/dev/null 2>&1; then

@@ -4,13 +4,18 @@
 # import): the package list round-trips in SPDX and CycloneDX, purls are
 # pkg:apk/alpine/...&distro=alpine-VERSION_ID, a file whose bytes disagree
 # with its Z: checksum is reported as modified, a file no package lists is
-# unowned.  The CycloneDX validator runs where t50 installed it.
+# unowned; a homepage (U) that is no well-formed URL is left out.  Both
+# documents pass an independent validator (the published
+# JSON schemas and the SPDX 2.3 rules, tests/e2e/sbomvalid.py), which
+# rejects each deliberately broken copy of them for its own fault; the
+# CycloneDX project's npm validator also runs where t50 installed it.
 # Then rpm: packages built with rpmbuild and recorded with `rpm --initdb` and
 # `rpm -i --justdb` (Debian's rpm 4.18, sqlite backend) round-trip against
 # `rpm -qa`; a file whose digest disagrees with its header is modified; a
 # database with changes only in its WAL, a corrupt database and a malformed
-# header are refused.
+# header are refused.  The rpm documents pass the same validator.
 . "$(dirname "$0")/lib.sh"
+. "$TOP/tests/e2e/sbomvalid-lib.sh"
 
 H="$TOP/tests/e2e/sbomimg.py"
 mkdir -p root/lib/apk/db root/bin root/etc root/usr/bin root/lib
@@ -42,6 +47,7 @@ Z:$(z 'musl loader')
 P:busybox
 V:1.36.1-r29
 A:x86_64
+U:https://busybox.net/%zz
 L:GPL-2.0-only
 o:busybox
 c:1f71d2a1b8a3d56f1e2b6b6e2a1b0c0a3f9d1a22
@@ -108,6 +114,17 @@ test_expect_success 'byte-identical when made again' '
 	stele sbom -f cyclonedx alp:1 | cmp - alp.cyclonedx.json &&
 	stele sbom alp:1 | cmp - alp.spdx.json
 '
+if sv_ready; then
+	test_expect_success 'SPDX 2.3 and CycloneDX 1.6: the schemas and the SPDX rules accept both documents' '
+		sbom_valid spdx alp.spdx.json && sbom_valid cyclonedx alp.cyclonedx.json &&
+		! grep -q "busybox.net" alp.spdx.json alp.cyclonedx.json
+	'
+	test_expect_success 'and reject every deliberately broken copy, each for its own fault' '
+		sbom_mutants spdx alp.spdx.json && sbom_mutants cyclonedx alp.cyclonedx.json
+	'
+else
+	test_skip 'SPDX 2.3 and CycloneDX 1.6 validator' "$SV_WHY"
+fi
 test_expect_success 'a malformed installed database is refused, naming the line' '
 	printf "P:bad\nV:1\nnonsense\n" >root/lib/apk/db/installed &&
 	stele import -q -t alp:bad root >/dev/null &&
@@ -180,6 +197,13 @@ test_expect_success 'rpm: purls with epoch and distro; a digest mismatch is modi
 	grep -q "^modified /usr/lib64/libfoo.so.2 libfoo " rsum.spdx && grep -q "sha256:" rpm.spdx.json &&
 	! grep -q "^unowned /usr/bin/hello " rsum.spdx && ! grep -q "^modified /usr/bin/hello " rsum.spdx
 '
+if sv_ready; then
+	test_expect_success 'rpm: the schemas and the SPDX rules accept both documents' '
+		sbom_valid spdx rpm.spdx.json && sbom_valid cyclonedx rpm.cyclonedx.json
+	'
+else
+	test_skip 'rpm: SPDX 2.3 and CycloneDX 1.6 validator' "$SV_WHY"
+fi
 test_expect_success 'rpm: a database with changes only in its write-ahead log is refused' '
 	cp -a rroot wal && printf "x" >wal/var/lib/rpm/rpmdb.sqlite-wal &&
 	stele import -q -t rpm:wal wal >/dev/null &&

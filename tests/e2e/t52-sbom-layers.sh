@@ -5,8 +5,12 @@
 # merged-/usr symlink resolves ownership, hardlinks, distroless status.d;
 # and every hostile database is refused with a clear error: a symlinked
 # database or database directory, a malformed or NUL-holding status, one
-# larger than the cap, an absolute entry, a corrupt layer blob.
+# larger than the cap, an absolute entry, a corrupt layer blob; file names
+# that are not UTF-8 or look like escapes keep bom-refs of their own.  Every
+# document written passes the independent SPDX 2.3 and CycloneDX 1.6
+# validator (tests/e2e/sbomvalid.py).
 . "$(dirname "$0")/lib.sh"
+. "$TOP/tests/e2e/sbomvalid-lib.sh"
 
 H="$TOP/tests/e2e/sbomimg.py"
 python3 "$H" make L
@@ -62,6 +66,41 @@ test_expect_success 'timestamps: the image created (offset applied, fraction dro
 	stele sbom oci:L:base >again.json && cmp again.json base.spdx.json &&
 	stele sbom -f cyclonedx -o again2.json oci:L:base 2>/dev/null && cmp again2.json base.cyclonedx.json
 '
+# Names that jstr's escape alone would confuse: a modified usr/bin/a and an
+# unowned "usr/bin/a#modified"; "usr/bin/b%FF" and usr/bin/b<0xff> (not
+# UTF-8).  Each file keeps a bom-ref of its own.
+python3 - "$TOP/tests/e2e" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+import sbomimg
+sbomimg.SCENARIOS = {"names": [sbomimg.BASE, [
+    ("f", "usr/bin/a", "#!/bin/sh\necho trojan\n"), ("f", "usr/bin/a#modified", "x\n"),
+    ("f", "usr/bin/b%FF", "1\n"), ("f", b"usr/bin/b\xff".decode("utf-8", "surrogateescape"), "2\n")]]}
+sbomimg.make("N")
+PY
+test_expect_success 'CycloneDX: every file has a bom-ref of its own, whatever its name' '
+	stele sbom -f spdx -o names.spdx.json oci:N:names &&
+	stele sbom -f cyclonedx -o names.cyclonedx.json oci:N:names &&
+	python3 - <<-PY
+	import json
+	d = json.load(open("names.cyclonedx.json"))
+	refs = sorted(c["bom-ref"] for c in d["components"] if c["type"] == "file" and "/usr/bin/" in c["name"])
+	print(refs)
+	assert refs == ["file:/usr/bin/a#modified", "file:/usr/bin/a%23modified", "file:/usr/bin/b",
+	                "file:/usr/bin/b%25FF", "file:/usr/bin/b%FF"], refs
+	allrefs = [c["bom-ref"] for c in d["components"]]
+	assert len(allrefs) == len(set(allrefs)), allrefs
+	assert sorted(d["dependencies"][0]["dependsOn"]) == sorted(c["bom-ref"] for c in d["components"])
+	PY
+'
+if sv_ready; then
+	test_expect_success 'every document above passes the SPDX 2.3 and CycloneDX 1.6 validator' '
+		ls *.spdx.json | grep -c . | grep -qx 11 && ls *.cyclonedx.json | grep -c . | grep -qx 11 &&
+		sbom_valid spdx *.spdx.json && sbom_valid cyclonedx *.cyclonedx.json
+	'
+else
+	test_skip 'every document above passes the SPDX 2.3 and CycloneDX 1.6 validator' "$SV_WHY"
+fi
 refused() { # TAG CODE MESSAGE
 	expect_code "$2" stele sbom "oci:L:$1" >out 2>err; rc=$?; cat err
 	[ $rc = 0 ] && [ ! -s out ] && grep -q "$3" err

@@ -6,8 +6,10 @@
 # 1.1 referrer; it travels with push, pull and copy; `cosign
 # verify-attestation --type spdxjson|cyclonedx --key` (Debian trixie's cosign
 # 2.5, fetched as t22 does) accepts it against a registry on 127.0.0.1 and
-# refuses another key.
+# refuses another key.  The signed predicates pass the independent SPDX 2.3
+# and CycloneDX 1.6 validator (tests/e2e/sbomvalid.py).
 . "$(dirname "$0")/lib.sh"
+. "$TOP/tests/e2e/sbomvalid-lib.sh"
 
 export STELE_PASSWORD=pw COSIGN_PASSWORD=pw
 stele keygen --output-prefix rm >/dev/null 2>&1
@@ -90,6 +92,26 @@ test_expect_success 'the statement carries the same document stele sbom writes' 
 	    sys.exit("no CycloneDX statement")
 	PY
 '
+if sv_ready; then
+	test_expect_success 'the signed predicates pass the SPDX 2.3 and CycloneDX 1.6 validator' '
+		python3 - "$(store)" "$(cat d)" <<-PY &&
+		import base64, json, sys
+		lay, d = sys.argv[1], sys.argv[2]
+		idx = json.load(open(lay + "/index.json"))
+		tag = "sha256-%s.att" % d[7:]
+		m = [m for m in idx["manifests"] if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag][0]
+		out = {"https://spdx.dev/Document": "pred.spdx.json", "https://cyclonedx.org/bom": "pred.cdx.json"}
+		for l in json.load(open(lay + "/blobs/sha256/" + m["digest"][7:]))["layers"]:
+		    st = json.loads(base64.b64decode(json.load(open(lay + "/blobs/sha256/" + l["digest"][7:]))["payload"]))
+		    if st["predicateType"] in out:
+		        json.dump(st["predicate"], open(out.pop(st["predicateType"]), "w"))
+		assert not out, out
+		PY
+		sbom_valid spdx pred.spdx.json && sbom_valid cyclonedx pred.cdx.json
+	'
+else
+	test_skip 'the signed predicates pass the SPDX 2.3 and CycloneDX 1.6 validator' "$SV_WHY"
+fi
 test_expect_success 'verify still allows the image, and attest --sbom is refused for an image whose database is refused' '
 	stele sign --key rm.key --identity app:1 app:1 >/dev/null &&
 	stele verify --key rm.pub app:1 >out 2>&1 && tail -n1 out | grep -q "^allowed" &&
