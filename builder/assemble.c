@@ -343,10 +343,15 @@ stele_build(struct stele_build_result *out, const struct stele_build_opts *o)
 		if (error < 0)
 			goto out;
 	}
-	if (o->cache_from)
+	if (o->ncache_from == 1)
 		stele_build__progress(&b, "%zu step%s from the cache (%zu from %s), "
 			"%zu built", b.cache_hits, b.cache_hits == 1 ? "" : "s",
-			b.cache_from_hits, o->cache_from->name, b.cache_misses);
+			b.cache_from_hits, o->cache_from[0]->name, b.cache_misses);
+	else if (o->ncache_from)
+		stele_build__progress(&b, "%zu step%s from the cache (%zu from "
+			"%zu registry caches), %zu built", b.cache_hits,
+			b.cache_hits == 1 ? "" : "s", b.cache_from_hits,
+			o->ncache_from, b.cache_misses);
 	else
 		stele_build__progress(&b, "%zu step%s from the cache, %zu built",
 			b.cache_hits, b.cache_hits == 1 ? "" : "s",

@@ -326,37 +326,42 @@ cache_record(struct build *b, const char *hex, json_t *e)
 }
 
 /*
- * The entry of `hex` from the build cache, else from o->cache_from (then
- * kept in the build cache too, so the next build here needs no registry).
- * 1 on a hit (*out set, its layer staged), 0 on a miss, <0 on error.
+ * The entry of `hex` from the build cache, else from the first of
+ * o->cache_from that has it (then kept in the build cache too, so the next
+ * build here needs no registry; *remote names that source).  1 on a hit
+ * (*out set, its layer staged), 0 on a miss, <0 on error.
  */
 static int
-cache_lookup(json_t **out, int *remote, struct build *b, const char *hex)
+cache_lookup(json_t **out, const struct stele_cache_source **remote,
+	     struct build *b, const char *hex)
 {
-	const struct stele_cache_source *from = b->o->cache_from;
+	const struct stele_cache_source *from;
+	size_t i;
 	int error;
 
 	*out = NULL;
-	*remote = 0;
+	*remote = NULL;
 	if (b->o->no_cache)
 		return 0;
 	if (b->cache &&
 	    (error = stele_cache_get(out, b->cache, hex, b->txn)) != STELE_ENOTFOUND)
 		return error < 0 ? error : 1;
-	if (!from)
-		return 0;
-	if ((error = from->get(from->payload, out, hex, b->txn)) == STELE_ENOTFOUND)
-		return 0;
-	if (error < 0) {
-		/* Never a failed build: the step is built instead. */
-		stele_build__progress(b, "  warning: %s: %s; building the step",
-				      from->name, stele_error_last());
-		return 0;
+	for (i = 0; i < b->o->ncache_from; i++) {
+		from = b->o->cache_from[i];
+		if ((error = from->get(from->payload, out, hex, b->txn)) == STELE_ENOTFOUND)
+			continue;
+		if (error < 0) {
+			/* Never a failed build: the step is built instead. */
+			stele_build__progress(b, "  warning: %s: %s; building the step",
+					      from->name, stele_error_last());
+			return 0;
+		}
+		*remote = from;
+		if (b->cache && stele_cache_put(b->cache, hex, *out, b->txn) < 0)
+			stele_build__progress(b, "  warning: %s", stele_error_last());
+		return 1;
 	}
-	*remote = 1;
-	if (b->cache && stele_cache_put(b->cache, hex, *out, b->txn) < 0)
-		stele_build__progress(b, "  warning: %s", stele_error_last());
-	return 1;
+	return 0;
 }
 
 int
@@ -364,17 +369,18 @@ stele_build__step_cache_hit(struct build *b, struct stage *s, const struct stele
 	       json_t *key, char hex[65])
 {
 	struct stele_layer_result r;
+	const struct stele_cache_source *remote;
 	const char *where;
 	json_t *e = NULL, *l;
-	int error, remote;
+	int error;
 
 	if ((error = stele_cache_key(hex, key)) < 0)
 		return stele_build__instr_error(b, in, error);
 	if ((error = cache_lookup(&e, &remote, b, hex)) <= 0)
 		return error < 0 ? stele_build__instr_error(b, in, error) : 0;
-	where = remote ? b->o->cache_from->name : "cache";
+	where = remote ? remote->name : "cache";
 	b->cache_hits++;
-	b->cache_from_hits += (size_t)remote;
+	b->cache_from_hits += remote != NULL;
 	cache_record(b, hex, e);
 	if (json_is_true(json_object_get(e, "empty"))) {
 		stele_build__progress(b, "  %s hit: no layer", where);

@@ -60,9 +60,10 @@ struct stele_build_opts {
 	int sandbox_copy;         /* RUN on a copy of the stage, never on
 				     overlayfs (the fallback, for tests) */
 	int no_cache;             /* ignore the build cache (still filled) */
-	const struct stele_cache_source *cache_from; /* asked on a miss of
-				     the build cache (builder/cache.h);
-				     NULL: none */
+	const struct stele_cache_source *const *cache_from; /* asked in
+				     order on a miss of the build cache
+				     (builder/cache.h) */
+	size_t ncache_from;
 	json_t *cache_record;     /* when not NULL, an object: every
 				     layer-producing step's key (hex) is set
 				     to its cache entry, hit or built (what
@@ -99,7 +100,7 @@ struct stele_build_result {
 	char digest[STELE_DIGEST_STRLEN];            /* image manifest */
 	char provenance[STELE_DIGEST_STRLEN];        /* referrer manifest */
 	size_t cache_hits;        /* steps reused, from either cache */
-	size_t cache_from_hits;   /* of which from o->cache_from */
+	size_t cache_from_hits;   /* of which from one of o->cache_from */
 	size_t built;             /* steps built */
 };
 

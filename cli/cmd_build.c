@@ -51,6 +51,7 @@ static const char build_usage[] =
 	"                           the registry cache there (docs/cache.md); only\n"
 	"                           when signed by a --cache-key, else it is\n"
 	"                           refused with a warning and the steps are built\n"
+	"                           (repeatable: asked in order)\n"
 	"      --cache-key PUB      a public key trusted to sign registry caches\n"
 	"                           (repeatable)\n"
 	"      --cache-to docker://HOST/REPO:TAG  then put this build's cache\n"
@@ -176,15 +177,25 @@ check_recipe(struct stele_build_opts *o, int nargs, char **args, int quiet)
 	return EXIT_OK;
 }
 
+/* One --cache-from: its reference and what became of it. */
+struct cache_from {
+	const char *arg;
+	struct stele_ref *ref;
+	struct stele_regcache *rc;     /* NULL: refused */
+	char *refused;                 /* why it was not used */
+};
+
 /* The registry caches of a build: what --cache-from and --cache-to did. */
 struct build_caches {
-	const char *from_arg, *to_arg;
-	struct stele_ref *from, *to;
+	struct cache_from *from;
+	size_t nfrom;
+	const struct stele_cache_source **sources; /* the caches used */
+	size_t nsources;
+	const char *to_arg;
+	struct stele_ref *to;
 	struct stele_pubkey **keys;
 	size_t nkeys;
 	struct stele_seckey *sign;     /* --cache-sign-key (owned) */
-	struct stele_regcache *rc;
-	char *refused;                 /* why --cache-from was not used */
 	struct stele_regcache_report exported;
 };
 
@@ -193,14 +204,19 @@ build_caches_release(struct build_caches *c)
 {
 	size_t i;
 
-	stele_regcache_free(c->rc);
+	for (i = 0; i < c->nfrom; i++) {
+		stele_regcache_free(c->from[i].rc);
+		stele_ref_free(c->from[i].ref);
+		free(c->from[i].refused);
+	}
+	free(c->from);
+	free(c->sources);
 	for (i = 0; i < c->nkeys; i++)
 		free(c->keys[i]);
 	free(c->keys);
 	stele_seckey_free(c->sign);
-	stele_ref_free(c->from);
 	stele_ref_free(c->to);
-	free(c->refused);
+	memset(c, 0, sizeof(*c));
 }
 
 /* --json: what was built (the attestations, when signed, were made and
@@ -211,29 +227,36 @@ build_json(const struct stele_ref *out, const struct stele_build_result *res,
 	   const struct build_caches *c)
 {
 	char *name = stele_ref_string(out);
-	json_t *j = json_pack("{s:s,s:s,s:s,s:{s:I,s:I}}", "image", name,
+	json_t *j = json_pack("{s:s,s:s,s:s,s:{s:I,s:I,s:I}}", "image", name,
 			      "digest", res->digest, "provenance",
 			      res->provenance, "cache", "hits",
-			      (json_int_t)res->cache_hits, "built",
+			      (json_int_t)res->cache_hits, "registryHits",
+			      (json_int_t)res->cache_from_hits, "built",
 			      (json_int_t)res->built);
 	const struct stele_regcache_report *r;
+	json_t *from;
+	size_t i;
 	int code;
 
 	if (j && key)
 		json_object_set_new(j, "attestedBy", json_pack("{s:s,s:s?}",
 			"provenance", key->pub.id, "sbom",
 			sbom >= 0 ? key->pub.id : NULL));
-	if (j && c->from_arg) {
-		r = c->rc ? stele_regcache_report(c->rc) : NULL;
-		json_object_set_new(j, "cacheFrom", r ?
-			json_pack("{s:s,s:b,s:s,s:I,s:I,s:I,s:I}", "ref",
-				c->from_arg, "used", 1, "digest", r->digest,
-				"entries", (json_int_t)r->entries, "hits",
-				(json_int_t)res->cache_from_hits, "blobsFetched",
-				(json_int_t)r->blobs_sent, "bytesFetched",
-				(json_int_t)r->bytes_sent) :
-			json_pack("{s:s,s:b,s:s?}", "ref", c->from_arg, "used", 0,
-				  "refused", c->refused));
+	if (j && c->nfrom) {
+		from = json_array();
+		for (i = 0; i < c->nfrom; i++) {
+			r = c->from[i].rc ? stele_regcache_report(c->from[i].rc) : NULL;
+			json_array_append_new(from, r ?
+				json_pack("{s:s,s:b,s:s,s:I,s:I,s:I,s:I}", "ref",
+					c->from[i].arg, "used", 1, "digest",
+					r->digest, "entries", (json_int_t)r->entries,
+					"hits", (json_int_t)r->hits, "blobsFetched",
+					(json_int_t)r->blobs_sent, "bytesFetched",
+					(json_int_t)r->bytes_sent) :
+				json_pack("{s:s,s:b,s:s?}", "ref", c->from[i].arg,
+					"used", 0, "refused", c->from[i].refused));
+		}
+		json_object_set_new(j, "cacheFrom", from);
 	}
 	if (j && c->to_arg)
 		json_object_set_new(j, "cacheTo", json_pack(
@@ -266,27 +289,36 @@ cache_ref(struct stele_ref **out, const char *opt, const char *arg)
 }
 
 /*
- * Before the build: the keys, and the registry cache read and checked.
+ * Before the build: the keys, and each registry cache read and checked.
  * A cache that cannot be used is not a failed build: it is refused with a
- * warning, and every step it would have given is built.
+ * warning, and every step it would have given is built (or comes from
+ * another --cache-from).
  */
 static int
 caches_open(struct build_caches *c, const char *keyfile, unsigned keyflags,
 	    const struct stele_registry_opts *ro, int no_cache)
 {
+	struct cache_from *f;
+	size_t i;
 	int error;
 
 	if (c->to && keyfile &&
 	    (error = cli_key_load(&c->sign, keyfile, NULL, keyflags)) < 0)
 		return error;
-	if (!c->from || no_cache)
+	if (no_cache)
 		return 0;
-	if ((error = stele_regcache_open(&c->rc, c->from,
-			(const struct stele_pubkey *const *)c->keys, c->nkeys,
-			ro)) < 0) {
-		c->refused = stele_xstrdup(stele_error_last());
-		fprintf(stderr, "stele: warning: %s; building without it\n",
-			c->refused);
+	c->sources = stele_xcalloc(c->nfrom + 1, sizeof(*c->sources));
+	for (i = 0; i < c->nfrom; i++) {
+		f = &c->from[i];
+		if (stele_regcache_open(&f->rc, f->ref,
+				(const struct stele_pubkey *const *)c->keys,
+				c->nkeys, ro) < 0) {
+			f->refused = stele_xstrdup(stele_error_last());
+			fprintf(stderr, "stele: warning: %s; building without it\n",
+				f->refused);
+			continue;
+		}
+		c->sources[c->nsources++] = stele_regcache_source(f->rc);
 	}
 	return 0;
 }
@@ -342,6 +374,7 @@ cmd_build(int argc, char **argv)
 	char **args = NULL;
 	char *outspec = NULL;
 	unsigned int keyflags = 0;
+	size_t i;
 	int c, comp = STELE_COMPRESS_GZIP, quiet = 0, check = 0, error, code;
 	int sbom = -1, as_json = 0;
 
@@ -450,12 +483,12 @@ cmd_build(int argc, char **argv)
 			}
 			break;
 		case CLI_CACHE_FROM:
-		case CLI_CACHE_TO:
-			if (c == CLI_CACHE_FROM)
-				caches.from_arg = optarg;
-			else
-				caches.to_arg = optarg;
+			caches.from = stele_xrealloc(caches.from,
+				(caches.nfrom + 1) * sizeof(*caches.from));
+			memset(&caches.from[caches.nfrom], 0, sizeof(*caches.from));
+			caches.from[caches.nfrom++].arg = optarg;
 			break;
+		case CLI_CACHE_TO: caches.to_arg = optarg; break;
 		case CLI_CACHE_KEY:
 			if ((error = stele_pubkey_load(&pk, optarg)) < 0) {
 				build_caches_release(&caches);
@@ -489,16 +522,17 @@ cmd_build(int argc, char **argv)
 	if (!cache_sign)
 		cache_sign = signkey;
 	code = EXIT_OK;
-	if (caches.from_arg && !caches.nkeys)
+	if (caches.nfrom && !caches.nkeys)
 		code = cli_usage(build_usage, "--cache-from needs a --cache-key "
 				 "PUB to trust its signature");
-	else if (caches.nkeys && !caches.from_arg)
+	else if (caches.nkeys && !caches.nfrom)
 		code = cli_usage(build_usage, "--cache-key applies to --cache-from");
 	else if (caches.to_arg && !cache_sign)
 		code = cli_usage(build_usage, "--cache-to needs --cache-sign-key "
 				 "KEY (or --sign-key) to sign the cache");
-	else if (caches.from_arg)
-		code = cache_ref(&caches.from, "--cache-from", caches.from_arg);
+	for (i = 0; code == EXIT_OK && i < caches.nfrom; i++)
+		code = cache_ref(&caches.from[i].ref, "--cache-from",
+				 caches.from[i].arg);
 	if (code == EXIT_OK && caches.to_arg)
 		code = cache_ref(&caches.to, "--cache-to", caches.to_arg);
 	if (code != EXIT_OK) {
@@ -622,8 +656,8 @@ cmd_build(int argc, char **argv)
 	if (error == 0)
 		error = caches_open(&caches, cache_sign == signkey ? NULL :
 				    cache_sign, keyflags, &reg.o, o.no_cache);
-	if (caches.rc)
-		o.cache_from = stele_regcache_source(caches.rc);
+	o.cache_from = caches.sources;
+	o.ncache_from = caches.nsources;
 	if (caches.to)
 		o.cache_record = record = json_object();
 	if (error == 0)

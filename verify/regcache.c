@@ -327,6 +327,7 @@ regcache_get(void *payload, json_t **out, const char *key,
 		}
 	}
 	*out = json_deep_copy(e);
+	c->rep.hits++;
 	return 0;
 }
 

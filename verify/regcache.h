@@ -48,6 +48,7 @@ struct stele_regcache_report {
 	size_t entries;                   /* keys in it */
 	size_t layers;                    /* distinct layer blobs */
 	uint64_t bytes;                   /* their size */
+	size_t hits;                      /* import: entries a build used */
 	size_t blobs_sent;                /* uploaded (export) or fetched */
 	uint64_t bytes_sent;
 };
@@ -97,7 +98,7 @@ void stele_regcache_free(struct stele_regcache *c);
  */
 const struct stele_cache_source *
 stele_regcache_source(struct stele_regcache *c);
-/* Counts so far: entries, layers, and the blobs fetched by hits. */
+/* Counts so far: entries, layers, the hits and the blobs they fetched. */
 const struct stele_regcache_report *
 stele_regcache_report(const struct stele_regcache *c);
 

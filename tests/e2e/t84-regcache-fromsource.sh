@@ -57,9 +57,9 @@ test_expect_success 'machine B (fresh store, cache, HOME): every step from the r
 	[ "$(json_get b.json .digest)" = "$(json_get a.json .digest)" ] &&
 	[ "$(json_get b.json .cache.built)" = 0 ] &&
 	[ "$(json_get b.json .cache.hits)" = 4 ] &&
-	[ "$(json_get b.json .cacheFrom.hits)" = 4 ] &&
-	[ "$(json_get b.json .cacheFrom.used)" = True ] &&
-	[ "$(json_get b.json .cacheFrom.blobsFetched)" = 4 ] &&
+	[ "$(json_get b.json .cacheFrom[0].hits)" = 4 ] &&
+	[ "$(json_get b.json .cacheFrom[0].used)" = True ] &&
+	[ "$(json_get b.json .cacheFrom[0].blobsFetched)" = 4 ] &&
 	grep -q "4 steps from the cache (4 from registry cache $REG/ci/fromsource:cache), 0 built" b.log
 '
 

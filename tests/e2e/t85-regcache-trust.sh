@@ -28,7 +28,7 @@ build() {
 }
 # refused NAME: the cache was not used, every step was built.
 refused() {
-	cat "$1.log" && [ "$(json_get "$1.json" .cacheFrom.used)" = False ] &&
+	cat "$1.log" && [ "$(json_get "$1.json" .cacheFrom[0].used)" = False ] &&
 	[ "$(json_get "$1.json" .cache.hits)" = 0 ] && [ "$(json_get "$1.json" .cache.built)" = 3 ] &&
 	[ "$(json_get "$1.json" .digest)" = "$(json_get a.json .digest)" ]
 }
@@ -46,7 +46,7 @@ test_expect_success 'the same build exported again is the same cache artifact (d
 
 test_expect_success 'signed by the trusted key: every step from the registry' '
 	build ok --cache-from "$C" --cache-key ci.pub || { cat ok.log; false; }
-	[ "$(json_get ok.json .cacheFrom.hits)" = 3 ] && [ "$(json_get ok.json .cache.built)" = 0 ] &&
+	[ "$(json_get ok.json .cacheFrom[0].hits)" = 3 ] && [ "$(json_get ok.json .cache.built)" = 0 ] &&
 	[ "$(json_get ok.json .digest)" = "$(json_get a.json .digest)" ]
 '
 
@@ -82,16 +82,17 @@ test_expect_success 'a cache tag the registry lacks: a warning, and built' '
 test_expect_success 'a changed step misses; the steps before it hit' '
 	cp -r c c.orig &&
 	printf "FROM bb:1\nCOPY x /x\nRUN echo one >/one && touch /ran-one\nENV A=1\nRUN echo changed >/two\n" >c/Dockerfile &&
-	build changed --cache-from "$C" --cache-key ci.pub; rc=$?;
+	build changed --cache-from "$C" --cache-key ci.pub \
+		--cache-to "docker://$REG/ci/cache:changed" --cache-sign-key ci.key; rc=$?;
 	rm -rf c && mv c.orig c && [ $rc = 0 ] && cat changed.log &&
-	[ "$(json_get changed.json .cacheFrom.hits)" = 2 ] && [ "$(json_get changed.json .cache.built)" = 1 ] &&
+	[ "$(json_get changed.json .cacheFrom[0].hits)" = 2 ] && [ "$(json_get changed.json .cache.built)" = 1 ] &&
 	grep -q "2 steps from the cache (2 from registry cache $REG/ci/cache:main), 1 built" changed.log
 '
 
 test_expect_success 'without --cache-sign-key, --sign-key signs the cache; another build reads it' '
 	build signkey --sign-key ci.key --cache-to "docker://$REG/ci/cache:signkey" || { cat signkey.log; false; }
 	build signkeyread --cache-from "docker://$REG/ci/cache:signkey" --cache-key ci.pub &&
-	[ "$(json_get signkeyread.json .cacheFrom.hits)" = 3 ]
+	[ "$(json_get signkeyread.json .cacheFrom[0].hits)" = 3 ]
 '
 
 test_expect_success 'a --cache-to the registry refuses is an error (exit 3) after the image is built' '
@@ -101,6 +102,17 @@ test_expect_success 'a --cache-to the registry refuses is an error (exit 3) afte
 		build down --cache-to "docker://127.0.0.1:$port/ci/cache:main" --cache-sign-key ci.key;
 	cat down.log && grep -q "127.0.0.1:$port" down.log &&
 	STELE_STORE=$TMP/m-down/store stele inspect app:1 >/dev/null
+'
+
+test_expect_success 'several --cache-from are asked in order: each step from the first that has it' '
+	build two --cache-from "docker://$REG/ci/cache:nothere" --cache-from "docker://$REG/ci/cache:changed" \
+		--cache-from "$C" --cache-key ci.pub || { cat two.log; false; }
+	cat two.log two.json &&
+	[ "$(json_get two.json .cacheFrom[0].used)" = False ] &&
+	[ "$(json_get two.json .cacheFrom[1].hits)" = 2 ] && [ "$(json_get two.json .cacheFrom[2].hits)" = 1 ] &&
+	[ "$(json_get two.json .cache.registryHits)" = 3 ] && [ "$(json_get two.json .cache.built)" = 0 ] &&
+	grep -q "3 steps from the cache (3 from 2 registry caches), 0 built" two.log &&
+	[ "$(json_get two.json .digest)" = "$(json_get a.json .digest)" ]
 '
 
 # The registry keeps one copy of a blob for every repository: the tests
@@ -113,7 +125,7 @@ test_expect_success 'a tampered layer blob in the registry is refused by its dig
 	build tampered --cache-from "$C" --cache-key ci.pub || { cat tampered.log; false; }
 	cat tampered.log && grep -q "sha256:$L" tampered.log &&
 	grep -q "warning: registry cache $REG/ci/cache:main: .*; building the step" tampered.log &&
-	[ "$(json_get tampered.json .cache.built)" = 1 ] && [ "$(json_get tampered.json .cacheFrom.hits)" = 2 ] &&
+	[ "$(json_get tampered.json .cache.built)" = 1 ] && [ "$(json_get tampered.json .cacheFrom[0].hits)" = 2 ] &&
 	[ "$(json_get tampered.json .digest)" = "$(json_get a.json .digest)" ]
 '
 
