@@ -2,9 +2,10 @@
 # RUN --mount=type=bind (BuildKit's default mount type): the build context,
 # an earlier stage or an image, read-only unless rw (writes discarded),
 # never in the layer; the mounted content is in the step's cache key (by
-# content, not mtime) and its provenance.  buildah 1.28 runs RUN --mount
-# only with its own storage, not over our oci: bases, so every result
-# below is BuildKit's, asserted.
+# content, not mtime) and its provenance.  t07 compares bind mounts of
+# the context, a stage and a file with buildah bud; buildah 1.28 differs
+# from BuildKit on relative targets (refused) and rw (its writes reach the
+# build context), so the results below are BuildKit's, asserted.
 . "$(dirname "$0")/lib.sh"
 
 export STELE_CACHE="$TMP/cache"
