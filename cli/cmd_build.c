@@ -388,12 +388,9 @@ cmd_build(int argc, char **argv)
 		case 'a':
 			/* --build-arg K: K's value from the environment. */
 			if (!strchr(optarg, '=') && !cli_env_value(optarg)) {
-				build_caches_release(&caches);
-				stele_strv_free(args, o.nbuild_args);
-				free(secrets);
-				free_mirrors(mirrors, o.nmirrors);
-				return cli_usage(build_usage,
+				code = cli_usage(build_usage,
 					"--build-arg '%s': want KEY=VALUE", optarg);
+				goto out;
 			}
 			stele_strv_take(&args, &o.nbuild_args, strchr(optarg, '=') ?
 				stele_xstrdup(optarg) :
@@ -403,12 +400,9 @@ cmd_build(int argc, char **argv)
 		case 'o': output = optarg; break;
 		case 'c':
 			if ((comp = cli_compression(optarg)) < 0) {
-				build_caches_release(&caches);
-				stele_strv_free(args, o.nbuild_args);
-				free(secrets);
-				free_mirrors(mirrors, o.nmirrors);
-				return cli_usage(build_usage,
+				code = cli_usage(build_usage,
 					"unknown compression '%s'", optarg);
+				goto out;
 			}
 			break;
 		case 'q': quiet = 1; break;
@@ -417,10 +411,9 @@ cmd_build(int argc, char **argv)
 		case 'B':
 			if ((sbom = optarg ? stele_sbom_format_parse(optarg) :
 					     STELE_SBOM_SPDX) < 0) {
-				build_caches_release(&caches);
-				free(args);
-				return cli_usage(build_usage,
+				code = cli_usage(build_usage,
 					"unknown --sbom format '%s' (spdx or cyclonedx)", optarg);
+				goto out;
 			}
 			break;
 		case CLI_OPT_INSECURE_KEY:
@@ -429,12 +422,9 @@ cmd_build(int argc, char **argv)
 		case 'R': o.runtime = optarg; break;
 		case 'X':
 			if (strcmp(optarg, "copy") && strcmp(optarg, "auto")) {
-				build_caches_release(&caches);
-				stele_strv_free(args, o.nbuild_args);
-				free(secrets);
-				free_mirrors(mirrors, o.nmirrors);
-				return cli_usage(build_usage,
+				code = cli_usage(build_usage,
 					"--sandbox wants copy or auto, not '%s'", optarg);
+				goto out;
 			}
 			o.sandbox_copy = !strcmp(optarg, "copy");
 			break;
@@ -442,11 +432,8 @@ cmd_build(int argc, char **argv)
 		case 'L': o.lock = optarg; break;
 		CLI_REGISTRY_CONNECT_CASES:
 			if (cli_registry_opt(&reg, c, optarg) < 0) {
-				build_caches_release(&caches);
-				stele_strv_free(args, o.nbuild_args);
-				free(secrets);
-				free_mirrors(mirrors, o.nmirrors);
-				return cli_usage(build_usage, "%s", stele_error_last());
+				code = cli_usage(build_usage, "%s", stele_error_last());
+				goto out;
 			}
 			break;
 		case 'l': o.locked = 1; break;
@@ -454,32 +441,23 @@ cmd_build(int argc, char **argv)
 		case 'M':
 			if (parse_mirror(&mirrors, &o.nmirrors, optarg,
 					 strlen(optarg)) < 0) {
-				build_caches_release(&caches);
-				stele_strv_free(args, o.nbuild_args);
-				free(secrets);
-				free_mirrors(mirrors, o.nmirrors);
-				return cli_usage(build_usage, "--registry-mirror '%s': "
+				code = cli_usage(build_usage, "--registry-mirror '%s': "
 						 "want HOST=MIRROR (e.g. docker.io="
 						 "127.0.0.1:5000)", optarg);
+				goto out;
 			}
 			break;
 		case 'S':
 			if (parse_secret(&secrets, &o.nsecrets, optarg) < 0) {
-				build_caches_release(&caches);
-				stele_strv_free(args, o.nbuild_args);
-				free(secrets);
-				free_mirrors(mirrors, o.nmirrors);
-				return cli_usage(build_usage, "--secret '%s': want "
+				code = cli_usage(build_usage, "--secret '%s': want "
 						 "id=ID,src=FILE", optarg);
+				goto out;
 			}
 			break;
 		CLI_LIMIT_CASES:
 			if (cli_limit_opt(&o.limits, c, optarg) < 0) {
-				build_caches_release(&caches);
-				stele_strv_free(args, o.nbuild_args);
-				free(secrets);
-				free_mirrors(mirrors, o.nmirrors);
-				return cli_usage(build_usage, "%s", stele_error_last());
+				code = cli_usage(build_usage, "%s", stele_error_last());
+				goto out;
 			}
 			break;
 		case CLI_CACHE_FROM:
@@ -491,12 +469,8 @@ cmd_build(int argc, char **argv)
 		case CLI_CACHE_TO: caches.to_arg = optarg; break;
 		case CLI_CACHE_KEY:
 			if ((error = stele_pubkey_load(&pk, optarg)) < 0) {
-				build_caches_release(&caches);
-				stele_strv_free(args, o.nbuild_args);
-				free(secrets);
-				free_mirrors(mirrors, o.nmirrors);
-				build_caches_release(&caches);
-				return cli_fail(error);
+				code = cli_fail(error);
+				goto out;
 			}
 			caches.keys = stele_xrealloc(caches.keys,
 				(caches.nkeys + 1) * sizeof(*caches.keys));
@@ -504,19 +478,13 @@ cmd_build(int argc, char **argv)
 			break;
 		case CLI_CACHE_SIGN: cache_sign = optarg; break;
 		case 'h':
-			build_caches_release(&caches);
-			stele_strv_free(args, o.nbuild_args);
-			free(secrets);
-			free_mirrors(mirrors, o.nmirrors);
 			fputs(build_usage, stdout);
-			return EXIT_OK;
+			code = EXIT_OK;
+			goto out;
 		default:
-			build_caches_release(&caches);
-			stele_strv_free(args, o.nbuild_args);
-			free(secrets);
-			free_mirrors(mirrors, o.nmirrors);
 			fputs(build_usage, stderr);
-			return EXIT_USAGE;
+			code = EXIT_USAGE;
+			goto out;
 		}
 	}
 	if (!cache_sign)
@@ -535,66 +503,42 @@ cmd_build(int argc, char **argv)
 				 caches.from[i].arg);
 	if (code == EXIT_OK && caches.to_arg)
 		code = cache_ref(&caches.to, "--cache-to", caches.to_arg);
-	if (code != EXIT_OK) {
-		build_caches_release(&caches);
-		stele_strv_free(args, o.nbuild_args);
-		free(secrets);
-		free_mirrors(mirrors, o.nmirrors);
-		return code;
-	}
+	if (code != EXIT_OK)
+		goto out;
 	/* The command line's mirrors first: the first for a host wins. */
 	if (env_mirrors(&mirrors, &o.nmirrors, cli_env()->registry_mirrors) < 0) {
-		build_caches_release(&caches);
-		stele_strv_free(args, o.nbuild_args);
-		free(secrets);
-		free_mirrors(mirrors, o.nmirrors);
-		return cli_usage(build_usage, "%s", stele_error_last());
+		code = cli_usage(build_usage, "%s", stele_error_last());
+		goto out;
 	}
 	o.build_args = (const char *const *)args;
 	o.secrets = secrets;
 	o.mirrors = mirrors;
 	o.compression = (enum stele_compression)comp;
 	if (sbom >= 0 && !signkey) {
-		build_caches_release(&caches);
-		free(args);
-		return cli_usage(build_usage, "--sbom needs --sign-key");
+		code = cli_usage(build_usage, "--sbom needs --sign-key");
+		goto out;
 	}
 	if (check) {
-		build_caches_release(&caches);
-		stele_strv_free(args, o.nbuild_args);
-		free(secrets);
-		free_mirrors(mirrors, o.nmirrors);
-		return check_recipe(&o, argc - optind, argv + optind, quiet);
+		code = check_recipe(&o, argc - optind, argv + optind, quiet);
+		goto out;
 	}
 	if (optind != argc - 1) {
-		build_caches_release(&caches);
-		stele_strv_free(args, o.nbuild_args);
-		free(secrets);
-		free_mirrors(mirrors, o.nmirrors);
-		return cli_usage(build_usage, "need exactly one CONTEXT");
+		code = cli_usage(build_usage, "need exactly one CONTEXT");
+		goto out;
 	}
 	o.context = argv[optind];
 	if ((error = cli_env_epoch(&o.has_epoch, &o.epoch, cli_env())) < 0) {
-		build_caches_release(&caches);
-		stele_strv_free(args, o.nbuild_args);
-		free(secrets);
-		free_mirrors(mirrors, o.nmirrors);
-		return cli_fail(error);
+		code = cli_fail(error);
+		goto out;
 	}
 	if (o.locked && !o.lock) {
-		build_caches_release(&caches);
-		stele_strv_free(args, o.nbuild_args);
-		free(secrets);
-		free_mirrors(mirrors, o.nmirrors);
-		return cli_usage(build_usage, "--locked needs --lock FILE");
+		code = cli_usage(build_usage, "--locked needs --lock FILE");
+		goto out;
 	}
 	if (output) {
 		if (strncmp(output, "oci:", 4)) {
-			build_caches_release(&caches);
-			stele_strv_free(args, o.nbuild_args);
-			free(secrets);
-			free_mirrors(mirrors, o.nmirrors);
-			return cli_usage(build_usage, "--output must be oci:DIR[:TAG]");
+			code = cli_usage(build_usage, "--output must be oci:DIR[:TAG]");
+			goto out;
 		}
 		/* Without a tag: -t's tag, else latest. */
 		if (!strchr(strrchr(output, '/') ? strrchr(output, '/') : output + 4, ':')) {
@@ -607,25 +551,16 @@ cmd_build(int argc, char **argv)
 	} else {
 		outspec = stele_xstrdup(tag ? tag : "");
 		if (!tag) {
-			build_caches_release(&caches);
-			stele_strv_free(args, o.nbuild_args);
-			free(secrets);
-			free_mirrors(mirrors, o.nmirrors);
-			free(outspec);
-			return cli_usage(build_usage, "give -t NAME[:TAG] or -o oci:DIR[:TAG]");
+			code = cli_usage(build_usage, "give -t NAME[:TAG] or -o oci:DIR[:TAG]");
+			goto out;
 		}
 	}
 	if ((error = stele_ref_parse(&out, outspec, cli_env()->store)) < 0 ||
 	    out->transport == STELE_REF_DOCKER) {
-		build_caches_release(&caches);
-		stele_strv_free(args, o.nbuild_args);
-		free(secrets);
-		free_mirrors(mirrors, o.nmirrors);
-		free(outspec);
 		if (!error)
 			stele_error_set("cannot build straight into a registry; build, then push");
-		stele_ref_free(out);
-		return cli_fail(error ? error : STELE_EINVALID);
+		code = cli_fail(error ? error : STELE_EINVALID);
+		goto out;
 	}
 	if (tag && output) {
 		/* The name for the provenance subject. */
@@ -683,6 +618,7 @@ cmd_build(int argc, char **argv)
 		if (code == EXIT_OK && as_json)
 			code = build_json(out, &res, key, sbom, &caches);
 	}
+out:
 	json_decref(record);
 	build_caches_release(&caches);
 	stele_seckey_free(key);

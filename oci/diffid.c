@@ -82,13 +82,24 @@ piece_free(struct piece *p)
 	free(p);
 }
 
+/* The next gzip member: isal_inflate_reset keeps no input, so carry it. */
+static void
+next_member(struct inflate_state *st)
+{
+	uint8_t *next = st->next_in;
+	uint32_t avail = st->avail_in;
+
+	isal_inflate_reset(st);
+	st->crc_flag = ISAL_GZIP;
+	st->next_in = next;
+	st->avail_in = avail;
+}
+
 /* Inflate piece p whole: 1 when it is whole members ending at its end. */
 static int
 piece_inflate(struct piece *p, struct inflate_state *st)
 {
 	size_t cap = OUT_CHUNK;
-	uint8_t *next;
-	uint32_t avail;
 
 	p->out = stele_xmalloc(cap);
 	p->out_len = 0;
@@ -103,12 +114,7 @@ piece_inflate(struct piece *p, struct inflate_state *st)
 		if (st->block_state == ISAL_BLOCK_FINISH) {
 			if (!st->avail_in)
 				return 1;
-			next = st->next_in;
-			avail = st->avail_in;
-			isal_inflate_reset(st);
-			st->crc_flag = ISAL_GZIP;
-			st->next_in = next;
-			st->avail_in = avail;
+			next_member(st);
 		}
 		if (p->out_len == cap) {
 			if (cap >= PIECE_OUT_MAX)
@@ -162,8 +168,6 @@ seq_feed(struct gz *g, const unsigned char *data, size_t len)
 {
 	struct seq *s = &g->seq;
 	struct inflate_state *st = &s->st;
-	uint8_t *next;
-	uint32_t avail;
 
 	if (!s->started) {
 		isal_inflate_init(st);
@@ -178,13 +182,7 @@ seq_feed(struct gz *g, const unsigned char *data, size_t len)
 		if (st->block_state == ISAL_BLOCK_FINISH) {
 			if (!st->avail_in)
 				break;
-			/* The next member: reset keeps no input. */
-			next = st->next_in;
-			avail = st->avail_in;
-			isal_inflate_reset(st);
-			st->crc_flag = ISAL_GZIP;
-			st->next_in = next;
-			st->avail_in = avail;
+			next_member(st);
 		}
 		if (st->block_state == ISAL_BLOCK_NEW_HDR)
 			s->members++;

@@ -68,6 +68,16 @@ stele_registry_manifest_put(struct stele_registry *r, const char *repo,
 			    const char *ref, const char *media_type,
 			    const void *data, size_t len, int *has_subject)
 {
+	return stele_registry__manifest_put_if(r, repo, ref, media_type, data,
+					       len, NULL, has_subject);
+}
+
+int
+stele_registry__manifest_put_if(struct stele_registry *r, const char *repo,
+				const char *ref, const char *media_type,
+				const void *data, size_t len, const char *etag,
+				int *has_subject)
+{
 	struct stele_registry__req q;
 	char *path = path_of(repo, "manifests", ref);
 	char *what = stele_xasprintf("PUT manifest %s:%s", repo, ref);
@@ -79,8 +89,13 @@ stele_registry_manifest_put(struct stele_registry *r, const char *repo,
 	q.data = data;
 	q.body_len = len;
 	q.has_body = 1;
+	q.if_match = etag;
 	if ((error = stele_registry__do(r, &q)) < 0)
 		goto out;
+	if (etag && q.status == 412) {
+		error = 1;
+		goto out;
+	}
 	if (q.status != 201 && q.status != 200) {
 		error = stele_registry__fail(r, &q, what);
 		goto out;

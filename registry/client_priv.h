@@ -142,6 +142,15 @@ int stele_registry__bearer(const char **out, struct stele_registry *r,
 int stele_registry_manifest_put(struct stele_registry *r, const char *repo,
 				const char *ref, const char *media_type,
 				const void *data, size_t len, int *has_subject);
+/*
+ * The same with If-Match: `etag` when there is one (a registry that
+ * honours it refuses the put with 412 when the tag moved since it was
+ * read: 1 is returned then, and nothing was written).
+ */
+int stele_registry__manifest_put_if(struct stele_registry *r, const char *repo,
+				    const char *ref, const char *media_type,
+				    const void *data, size_t len,
+				    const char *etag, int *has_subject);
 /* Mount `digest` from repository `from` of the same registry: 1 mounted, 0 not. */
 int stele_registry_blob_mount(struct stele_registry *r, const char *repo,
 			      const char *from, const char *digest);

@@ -65,47 +65,6 @@ out:
 }
 
 /*
- * PUT a manifest under `tag`, with If-Match: `etag` when there is one (a
- * registry that honours it refuses the put with 412 when the tag moved
- * since it was read: 1 is returned then, and nothing was written).
- */
-static int
-manifest_put_if(struct stele_registry *r, const char *repo, const char *tag,
-		const char *mt, const void *data, size_t len, const char *etag)
-{
-	struct stele_registry__req q;
-	char *path = stele_xasprintf("/v2/%s/manifests/%s", repo, tag);
-	char digest[STELE_DIGEST_STRLEN];
-	int error;
-
-	stele_registry__req_init(&q, "PUT", path, repo);
-	q.content_type = mt;
-	q.data = data;
-	q.body_len = len;
-	q.has_body = 1;
-	q.if_match = etag;
-	if ((error = stele_registry__do(r, &q)) < 0)
-		goto out;
-	if (q.status == 412) {
-		error = 1;
-		goto out;
-	}
-	if (q.status != 201 && q.status != 200) {
-		error = stele_registry__fail(r, &q, "PUT manifest");
-		goto out;
-	}
-	stele_digest_bytes(digest, data, len);
-	if (q.digest && strcmp(q.digest, digest))
-		error = stele_error_setc(STELE_EVERIFY,
-			"%s: stored manifest %s:%s as %s, not %s",
-			stele_registry__host(r), repo, tag, q.digest, digest);
-out:
-	stele_registry__req_release(&q);
-	free(path);
-	return error;
-}
-
-/*
  * Put `data` under `tag`, re-reading the tag just before (it must name
  * `expect`, "" or NULL: none) and after (it must name the put's digest).
  * The put carries If-Match with the ETag of the re-read, so a registry
@@ -134,7 +93,8 @@ tag_put(struct stele_registry *r, const char *name, const char *repo,
 		goto out;
 	}
 	if (strcmp(now, want) &&
-	    (error = manifest_put_if(r, repo, tag, mt, data, len, etag)) != 0) {
+	    (error = stele_registry__manifest_put_if(r, repo, tag, mt, data, len,
+						     etag, NULL)) != 0) {
 		if (error == 1)
 			error = stele_error_setc(STELE_ERROR,
 				"tag '%s' of %s moved under this rollout: the registry refused the put (If-Match %s: 412); nothing was moved",

@@ -25,6 +25,16 @@ test_expect_success 'build without -t or -o is a usage error' '
 test_expect_success 'an unknown compression is a usage error' '
 	expect_code 2 stele build --compression lzma -t x ctx 2>err
 '
+test_expect_success 'build refuses a bad option after others that allocate, and frees them once' '
+	STELE_PASSWORD=pw stele keygen --output-prefix ck >/dev/null &&
+	expect_code 3 stele build -t x --build-arg A=1 --secret id=s,src=ctx \
+		--cache-key ck.pub --cache-key nothere.pub ctx 2>err &&
+	grep -q "nothere.pub" err && ! grep -qi "double free\|abort" err &&
+	expect_code 2 stele build -t x --build-arg A=1 --registry-mirror docker.io=127.0.0.1:1 \
+		--sbom=bogus ctx 2>err && grep -q "unknown --sbom format" err &&
+	expect_code 2 stele build --build-arg A=1 --sandbox=bogus ctx 2>err &&
+	grep -q -- "--sandbox wants copy or auto" err
+'
 test_expect_success 'inspect of a missing image fails clearly' '
 	expect_code 3 stele inspect nothere:1 2>err && grep -q "stele:" err
 '
