@@ -55,7 +55,8 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1
 
 # The warm cache: one build exports it.
 fresh
-build --tls-verify=false --cache-to "$cache" --cache-sign-key "$work/ci.key" >"$work/d0"
+build --tls-verify=false --cache-to "$cache" --cache-sign-key "$work/ci.key" >"$work/d0" 2>"$work/err" ||
+	{ cat "$work/err"; exit 1; }
 cold="" warm=""
 i=0
 while [ $i -lt "$trials" ]; do
