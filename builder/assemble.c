@@ -286,6 +286,7 @@ stele_build(struct stele_build_result *out, const struct stele_build_opts *o)
 	b.progress_payload = o->progress_payload;
 	b.global_args = json_object();
 	b.used_args = json_object();
+	b.pulled = json_object();
 	b.lopts.compression = o->compression;
 	b.lopts.level = o->compression_level;
 	b.lopts.limits = o->limits;

@@ -121,6 +121,35 @@ out:
 }
 
 int
+stele_build__image_open(struct stele_image **img, struct build *b,
+			const char *name)
+{
+	struct stele_ref *ref = NULL;
+	char top[STELE_DIGEST_STRLEN] = "", *canon = NULL;
+	const char *pulled = json_string_value(json_object_get(b->pulled, name));
+	int error;
+
+	*img = NULL;
+	if ((error = stele_ref_parse(&ref, name, stele_build__store(b))) < 0)
+		return error;
+	if (pulled) {
+		/* Pulled earlier in this build: in the store by digest. */
+		free(ref->digest);
+		ref->digest = stele_xstrdup(pulled);
+		free(ref->refname);
+		ref->refname = NULL;
+	}
+	error = stele_image_open(img, ref);
+	if (error == STELE_ENOTFOUND && ref->transport == STELE_REF_STORE &&
+	    !pulled && (error = docker_base(img, top, &canon, b, ref, name)) == 0)
+		json_object_set_new(b->pulled, name, json_string(top[0] ? top :
+							       (*img)->digest));
+	free(canon);
+	stele_ref_free(ref);
+	return error;
+}
+
+int
 stele_build__from_image(struct build *b, struct stage *s,
 			const struct stele_instr *in, const char *image)
 {
@@ -162,9 +191,25 @@ stele_build__from_image(struct build *b, struct stage *s,
 		if ((error = stele_ref_docker_name(&canon, ref->name)) == 0)
 			error = pull_base(&img, top, b, canon, ref, &via);
 	} else {
+		const char *pulled = json_string_value(json_object_get(b->pulled,
+								       image));
+
+		if (pulled && !ref->digest) {
+			/* Pulled earlier in this build (a COPY --from, or
+			 * another FROM): in the store by digest. */
+			ref->digest = stele_xstrdup(pulled);
+			free(ref->refname);
+			ref->refname = NULL;
+			snprintf(top, sizeof(top), "%s", pulled);
+			if (stele_ref_docker_name(&canon, ref->name) < 0)
+				canon = NULL;
+		}
 		error = stele_image_open(&img, ref);
-		if (error == STELE_ENOTFOUND && ref->transport == STELE_REF_STORE)
-			error = docker_base(&img, top, &canon, b, ref, image);
+		if (error == STELE_ENOTFOUND && ref->transport == STELE_REF_STORE &&
+		    (error = docker_base(&img, top, &canon, b, ref, image)) == 0 &&
+		    !ref->digest)
+			json_object_set_new(b->pulled, image, json_string(top[0] ?
+					    top : img->digest));
 	}
 	if (error < 0) {
 		stele_error_prefix(error, "base image '%s'", image);

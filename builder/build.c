@@ -956,6 +956,7 @@ stele_build__free(struct build *b)
 	stele_prov_release(&b->prov);
 	stele_cache_free(b->cache);
 	json_decref(b->lock);
+	json_decref(b->pulled);
 	if (b->tmp)
 		stele_fs_rm_rf(b->tmp);
 	free(b->tmp);

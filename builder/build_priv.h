@@ -60,6 +60,8 @@ struct build {
 	struct stele_layer_opts lopts;
 	struct stele_cache *cache;
 	json_t *lock;             /* {"images": {}, "git": {}} */
+	json_t *pulled;           /* {"--from image as written": top digest}
+				     of images pulled as Docker names them */
 	size_t cache_hits, cache_misses;
 	size_t cache_from_hits;   /* of cache_hits, from o->cache_from */
 };
@@ -138,7 +140,15 @@ int stele_build__bind_key(json_t *keys, struct build *b, struct stage *s,
 int stele_build__bind_prepare(char **dir, char **src, json_t **prov,
 			      struct build *b, struct stage *s,
 			      const struct stele_mount *m);
-/* The filesystem of a local image (`name` as COPY --from writes it),
+/*
+ * The image a COPY --from or a RUN --mount from= names (base.c): an oci:
+ * layout or a store name as it is, and a store name the store lacks as
+ * Docker names it (docker.io/library/…), pulled into the store once per
+ * build through the mirrors, as FROM does.  *img owned by the caller.
+ */
+int stele_build__image_open(struct stele_image **img, struct build *b,
+			    const char *name);
+/* The filesystem of an image (`name` as COPY --from writes it),
  * extracted into *dir (new, under the build's temporary directory; the
  * caller removes it); *digest its manifest digest. */
 int stele_build__image_extract(char **dir,

@@ -1123,12 +1123,13 @@ copy_key(json_t *key, struct copy_job *j, char **words, size_t nsrc,
 		if (src) {
 			json_object_set(key, "fromDiffIDs", src->diff_ids);
 		} else {
-			struct stele_ref *ref = NULL;
 			struct stele_image *img = NULL;
 
-			/* Unknown names fail later, with the real reason. */
-			if (stele_ref_parse(&ref, from, stele_build__store(j->b)) == 0 &&
-			    stele_image_open(&img, ref) == 0) {
+			/* Unknown names fail later, with the real reason; a
+			 * name that is no image (no ':' or '/') is a stage
+			 * the recipe lacks, never something to pull. */
+			if ((strchr(from, ':') || strchr(from, '/')) &&
+			    stele_build__image_open(&img, j->b, from) == 0) {
 				json_object_set_new(key, "fromImage",
 						    json_string(img->digest));
 				/* Recorded on a cache hit as on a miss. */
@@ -1136,7 +1137,6 @@ copy_key(json_t *key, struct copy_job *j, char **words, size_t nsrc,
 					"sha256", img->digest + 7));
 			}
 			stele_image_free(img);
-			stele_ref_free(ref);
 		}
 		goto out;
 	}

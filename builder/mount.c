@@ -10,7 +10,6 @@
 #include "builder/build_priv.h"
 #include "builder/values.h"
 #include "oci/extract.h"
-#include "oci/ref.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -70,15 +69,13 @@ int
 stele_build__image_extract(char **dir, char digest[STELE_DIGEST_STRLEN],
 			   struct build *b, const char *name)
 {
-	struct stele_ref *ref = NULL;
 	struct stele_image *img = NULL;
 	char *d = stele_xasprintf("%s/image-%u", b->tmp, b->tmp_seq++);
 	size_t i;
 	int error;
 
 	*dir = NULL;
-	if ((error = stele_ref_parse(&ref, name, stele_build__store(b))) < 0 ||
-	    (error = stele_image_open(&img, ref)) < 0 ||
+	if ((error = stele_build__image_open(&img, b, name)) < 0 ||
 	    (error = stele_fs_mkdir_p(d, 0755)) < 0)
 		goto out;
 	for (i = 0; i < stele_image_nlayers(img) && !error; i++) {
@@ -101,7 +98,6 @@ out:
 		free(d);
 	}
 	stele_image_free(img);
-	stele_ref_free(ref);
 	return error;
 }
 
@@ -109,15 +105,12 @@ out:
 static int
 image_digest(char out[STELE_DIGEST_STRLEN], struct build *b, const char *name)
 {
-	struct stele_ref *ref = NULL;
 	struct stele_image *img = NULL;
 	int error;
 
-	if ((error = stele_ref_parse(&ref, name, stele_build__store(b))) == 0 &&
-	    (error = stele_image_open(&img, ref)) == 0)
+	if ((error = stele_build__image_open(&img, b, name)) == 0)
 		snprintf(out, STELE_DIGEST_STRLEN, "%s", img->digest);
 	stele_image_free(img);
-	stele_ref_free(ref);
 	return error;
 }
 

@@ -45,6 +45,17 @@ test_expect_success 'the mirror from $STELE_REGISTRY_MIRRORS; FROM library/alpin
 	grep -q "pulling docker.io/library/alpine:latest through the mirror $REG" err &&
 	grep -q "pulling docker.io/org/tool:2 through the mirror $REG" err
 '
+test_expect_success 'COPY --from and RUN --mount from= an image the store lacks: Docker'"'"'s name, pulled once' '
+	printf "FROM scratch AS s\nCOPY --from=org/tool:2 /bin/busybox /bb\nFROM org/tool:2\nRUN --mount=from=org/tool:2,source=/bin,target=/b ls /b >/seen\n" >c/Dockerfile &&
+	STELE_STORE=$TMP/store-from stele build --tls-verify=false --registry-mirror docker.io=$REG -o oci:$TMP/of:x c >/dev/null 2>err && cat err &&
+	[ "$(grep -c "pulling docker.io/org/tool:2 through the mirror $REG" err)" = 1 ] &&
+	umoci unpack --image of:x ofu >/dev/null && grep -qx busybox ofu/rootfs/seen
+'
+test_expect_success 'COPY --from or from= naming no stage and no image is never pulled' '
+	printf "FROM scratch\nCOPY --from=nostage /x /x\n" >c/Dockerfile &&
+	expect_code 3 stele build --registry-mirror docker.io=$REG -o oci:$TMP/ns:x c 2>err; rc=$?; cat err &&
+	[ $rc = 0 ] && grep -q "unknown stage .nostage." err && ! grep -q pulling err
+'
 test_expect_success 'with the lock: the recorded digest, found in the store offline (mirror down)' '
 	printf "FROM debian:12\nRUN cat /etc/passwd >/dev/null && echo built >/b\n" >c/Dockerfile &&
 	stele build --locked --lock c.lock --registry-mirror docker.io=127.0.0.1:1 -o oci:$TMP/o3:x c >d3 2>err && cat err &&
