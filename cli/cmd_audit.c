@@ -23,11 +23,16 @@ static const char audit_usage[] =
 	"how old the image and its bases are, from their provenance (never from\n"
 	"`created`).  Counts distinct images, digests and base images and lists\n"
 	"the images not rebuilt within the policy's image.maxAgeDays.  Nothing is\n"
-	"written to a registry.  Exits 0 when every image passes, 1 when one\n"
-	"fails, 2 on usage errors, 3 on other errors.\n"
+	"written to a registry.  With a vulnerability database (--db, else the\n"
+	"policy's vulnerabilities.db), each image is also scanned now and the\n"
+	"findings its newest signed scan (stele scan --attest) does not have are\n"
+	"listed: those the policy's vulnerabilities rule denies fail it.  Exits 0\n"
+	"when every image passes, 1 when one fails, 2 on usage errors, 3 on\n"
+	"other errors.\n"
 	"\n"
 	"  -p, --policy FILE     the policy (JSON)\n"
 	"  -i, --images FILE     the deployed images ('-': standard input)\n"
+	"      --db DB           the vulnerability database to scan them against\n"
 	"      --json            the report as JSON on stdout\n"
 	"      --sarif           the report as a SARIF 2.1.0 log on stdout\n"
 	"      --creds USER:PASS, --authfile FILE, --cert-dir DIR, --tls-verify=false\n"
@@ -115,6 +120,7 @@ cmd_audit(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "policy", required_argument, NULL, 'p' },
 		{ "images", required_argument, NULL, 'i' },
+		{ "db", required_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "sarif", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
@@ -138,6 +144,7 @@ cmd_audit(int argc, char **argv)
 			break;
 		case 'p': o.policy = optarg; break;
 		case 'i': images = optarg; break;
+		case 'd': o.db = optarg; break;
 		case 'j': as_json = 1; break;
 		case 's': as_sarif = 1; break;
 		case 'h': fputs(audit_usage, stdout); return EXIT_OK;

@@ -13,7 +13,10 @@
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/time.h"
+#include "signer/check.h"
 #include "verify/policy.h"
+#include "vuln/scan.h"
+#include "vuln/vuln.h"
 
 #define DAY 86400
 
@@ -181,8 +184,11 @@ stele_audit_images_parse(json_t **out, const char *data, size_t len,
 
 struct actx {
 	const struct stele_audit_opts *o;
+	const struct stele_policy *pol; /* as read at the start */
 	int64_t max_age;     /* seconds; 0: no limit */
 	json_t *bases;       /* base digest -> {"built","days","reason"} */
+	struct stele_vuln_db *db; /* NULL: no findings are compared */
+	const char *dbdir;
 };
 
 static json_t *
@@ -326,6 +332,147 @@ bases_of(struct actx *a, const struct stele_prov_doc *d, json_t *warnings)
 	return out;
 }
 
+/* ---- findings new since the image's signed scan ---- */
+
+/*
+ * The newest scan attached to `img` and signed by a key that may sign
+ * scans (the policy's vulnerabilities.scanKeys, else any of its keys) and
+ * counts now; NULL when there is none.  Scans that do not read are
+ * warnings.
+ */
+static struct stele_vuln_scan *
+newest_scan(struct actx *a, struct stele_image *img, json_t *warnings,
+	    const char **signer)
+{
+	const struct stele_policy *p = a->pol;
+	const struct stele_pubkey **keys = stele_xcalloc(p->nkeys + 1,
+							 sizeof(*keys));
+	const char **names = stele_xcalloc(p->nkeys + 1, sizeof(*names));
+	struct stele_vuln_scan *best = NULL, *sc;
+	struct stele_checks *cs = NULL;
+	size_t i, j, n = 0;
+
+	for (i = 0; i < p->nkeys; i++) {
+		for (j = 0; j < p->nvuln_scan_keys; j++)
+			if (!strcmp(p->vuln_scan_keys[j], p->keys[i].name))
+				break;
+		if ((!p->nvuln_scan_keys || j < p->nvuln_scan_keys) &&
+		    stele_policy_key_usable(p, &p->keys[i], a->o->now, NULL)) {
+			names[n] = p->keys[i].name;
+			keys[n++] = p->keys[i].key;
+		}
+	}
+	if (n && stele_attestations_check(&cs, img->oci, img->digest, keys, n,
+					  STELE_SIG_PURE | STELE_SIG_PREHASH) < 0)
+		json_array_append_new(warnings, json_sprintf(
+			"the signed scans cannot be read: %s", stele_error_last()));
+	for (i = 0; cs && i < cs->n; i++) {
+		const struct stele_check *c = &cs->v[i];
+
+		if (c->error || !c->predicate_type ||
+		    strcmp(c->predicate_type, STELE_VULN_PREDICATE))
+			continue;
+		if (stele_vuln_scan_parse(&sc, c->body.ptr, c->body.len,
+					  img->digest, c->blob) < 0) {
+			json_array_append_new(warnings, json_sprintf(
+				"signed scan: %s", stele_error_last()));
+			continue;
+		}
+		if (!best || sc->finished > best->finished) {
+			stele_vuln_scan_free(best);
+			best = sc;
+			for (j = 0; j < n; j++)
+				if (keys[j] == c->key)
+					*signer = names[j];
+		} else {
+			stele_vuln_scan_free(sc);
+		}
+	}
+	stele_checks_free(cs);
+	free(names);
+	free(keys);
+	return best;
+}
+
+/*
+ * Scan `img` now against the audit's database and list the findings its
+ * newest signed scan does not have (all of them without one), by advisory
+ * and binary package.  A new finding the policy's vulnerabilities rule
+ * denies (maxSeverity, fixableOnly) fails the image; without that rule,
+ * or under its threshold, it is a warning.  The part:
+ *   {"ok", "reasons", "db", "dbUpdated", "findings",
+ *    "scan": {"finished", "signer", "findings"} or null, "new": [...]}
+ */
+static json_t *
+vulns_part(struct actx *a, struct stele_image *img, json_t *reasons,
+	   json_t *warnings)
+{
+	const struct stele_policy *p = a->pol;
+	struct stele_vuln_scan *sc;
+	struct stele_vuln_report *r = NULL;
+	struct stele_sbom *s = NULL;
+	const char *signer = "?";
+	json_t *part, *nw = json_array();
+	int64_t up = stele_vuln_db_updated(a->db);
+	int gate = p->vuln_db || p->vuln_signed_scan;
+	size_t i;
+
+	sc = newest_scan(a, img, warnings, &signer);
+	part = json_pack("{s:b,s:[],s:s,s:o,s:o}", "ok", 1, "reasons",
+			 "db", a->dbdir, "dbUpdated", up >= 0 ? time_json(up) :
+			 json_null(), "scan", !sc ? json_null() :
+			 json_pack("{s:o,s:s,s:I}", "finished",
+				   time_json(sc->finished), "signer", signer,
+				   "findings", (json_int_t)sc->report->n));
+	if (stele_sbom_read(&s, img, NULL) < 0 ||
+	    stele_vuln_match(&r, a->db, s) < 0) {
+		fail(part, reasons, "vulnerabilities: cannot scan: %s",
+		     stele_error_last());
+		goto out;
+	}
+	json_object_set_new(part, "findings", json_integer((json_int_t)r->n));
+	for (i = 0; i < r->n; i++) {
+		const struct stele_vuln_finding *f = &r->v[i];
+		const struct stele_sbom_pkg *pk = &s->pkgs[f->pkg];
+		char since[64];
+		json_t *text;
+
+		if (sc && stele_vuln_report_find(sc->report, f->id, pk->name) >= 0)
+			continue;
+		json_array_append_new(nw, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s?}",
+			"id", f->id, "package", pk->name, "version", pk->version,
+			"severity", stele_vuln_severity_name(f->severity),
+			"status", stele_vuln_status_name(f->status),
+			"fixed", f->fixed));
+		if (sc) {
+			char t[STELE_TIME_STRLEN];
+
+			stele_time_format(t, sc->finished);
+			snprintf(since, sizeof(since), "since the signed scan of %s", t);
+		} else {
+			snprintf(since, sizeof(since), "no signed scan to compare with");
+		}
+		text = json_sprintf("%s %s %s in %s %s (source %s %s)%s%s: new, %s",
+			f->id, stele_vuln_severity_name(f->severity),
+			stele_vuln_status_name(f->status), pk->name, pk->version,
+			f->package, f->installed, f->fixed ? ", fixed in " : "",
+			f->fixed ? f->fixed : "", since);
+		if (gate && stele_vuln_denied(f, (enum stele_vuln_severity)p->vuln_max,
+					      p->vuln_fixable_only))
+			fail(part, reasons, "vulnerabilities: %s", json_string_value(text));
+		else
+			json_array_append_new(warnings, json_sprintf("vulnerability %s",
+				json_string_value(text)));
+		json_decref(text);
+	}
+out:
+	json_object_set_new(part, "new", nw);
+	stele_vuln_report_free(r);
+	stele_sbom_free(s);
+	stele_vuln_scan_free(sc);
+	return part;
+}
+
 /*
  * Judge one pulled image.  `as` is what it is verified as (HOST/REPO:TAG
  * or HOST/REPO@DIGEST), `tag` the tag it was named by.
@@ -338,7 +485,7 @@ audit_image(json_t **out, struct actx *a, struct stele_image *img,
 	struct stele_verify_report *rep = NULL;
 	struct stele_prov_doc *d = NULL;
 	json_t *r, *reasons = json_array(), *warnings = json_array();
-	json_t *sig, *prov, *age, *image, *bases = NULL, *vj;
+	json_t *sig, *prov, *age, *image, *bases = NULL, *vj, *vulns;
 	size_t i;
 	int64_t t = 0;
 	int error, present = 1;
@@ -412,6 +559,7 @@ audit_image(json_t **out, struct actx *a, struct stele_image *img,
 		}
 	}
 	bases = d ? bases_of(a, d, warnings) : json_array();
+	vulns = a->db ? vulns_part(a, img, reasons, warnings) : NULL;
 	vj = json_array();
 	/* The pipeline's checks but its "maximum age" (of `created`): the
 	 * audit's own age replaces it. */
@@ -427,6 +575,8 @@ audit_image(json_t **out, struct actx *a, struct stele_image *img,
 		      "bases", bases, "image", image, "reasons", reasons,
 		      "warnings", warnings,
 		      "checks", vj);
+	if (vulns)
+		json_object_set_new(r, "vulnerabilities", vulns);
 	stele_prov_doc_free(d);
 	stele_verify_report_free(rep);
 	*out = r;
@@ -544,6 +694,10 @@ stele_audit_run(json_t **out, const json_t *refs,
 	if ((error = stele_policy_load(&pol, o->policy)) < 0)
 		goto out;
 	a.max_age = pol->max_age;
+	a.pol = pol;
+	a.dbdir = o->db ? o->db : pol->vuln_db;
+	if (a.dbdir && (error = stele_vuln_db_open(&a.db, a.dbdir, NULL)) < 0)
+		goto out;
 	for (i = 0; i < json_array_size(refs); i++)
 		if ((error = audit_ref(&a, byd, failed, names,
 				       json_string_value(json_array_get(refs, i)))) < 0)
@@ -588,6 +742,7 @@ out:
 	json_decref(failed);
 	json_decref(byd);
 	json_decref(a.bases);
+	stele_vuln_db_free(a.db);
 	stele_policy_free(pol);
 	return error;
 }
@@ -605,6 +760,8 @@ static const struct {
 	{ "stele/image", "image", "The image's blobs and rules pass the policy" },
 	{ "stele/reference", NULL, "The deployed reference can be read from its registry" },
 	{ "stele/warning", NULL, "What the policy gives up, or an old base image" },
+	{ "stele/vulnerability", "vulnerabilities",
+	  "No finding the policy denies appeared since the image's signed scan" },
 };
 
 static json_t *
@@ -638,8 +795,12 @@ stele_audit_sarif(const json_t *report, const struct stele_audit_opts *o)
 	json_array_foreach(json_object_get(report, "results"), i, r) {
 		int any = 0;
 
-		for (k = 0; k < 4; k++) {
-			json_t *p = json_object_get(r, rules[k].part);
+		for (k = 0; k < 7; k++) {
+			json_t *p;
+
+			if (k == 4 || k == 5)
+				continue;	/* below */
+			p = json_object_get(r, rules[k].part);
 
 			if (k == 2) {
 				if (json_is_false(json_object_get(p, "ok"))) {

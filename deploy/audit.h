@@ -28,6 +28,14 @@
  *               limit;
  *   image       every other check of the pipeline (blobs, user, bases).
  *
+ *   vulnerabilities (with a database: o->db, else the policy's)
+ *               the image scanned now, and the findings its newest signed
+ *               scan (vuln/scan.h, signed by a vulnerabilities.scanKeys
+ *               key, else by any key of the policy, counting now) does
+ *               not have, by advisory and package (all of them when it has
+ *               none): those the policy's vulnerabilities rule denies fail
+ *               the image, the others are warnings.
+ *
  * The pipeline's own "maximum age" check, which reads `created`, is left
  * out: the audit's age replaces it.  Each base image named in the
  * provenance is dated the same way, from its own provenance when it lives
@@ -36,6 +44,9 @@
 
 struct stele_audit_opts {
 	const char *policy;         /* required */
+	const char *db;             /* a vulnerability database (vuln/vuln.h);
+				     * NULL: the policy's vulnerabilities.db,
+				     * if any */
 	int64_t now;                /* Unix time the ages are measured at */
 	const char *source;         /* what named the list (SARIF, JSON) */
 	const char *tool_version;   /* SARIF driver version; may be NULL */
@@ -62,7 +73,8 @@ int stele_audit_images_parse(json_t **out, const char *data, size_t len,
 
 /*
  * Audit `refs` (an array of reference strings).  Returns 0 with *out the
- * report (below) whatever the verdicts, STELE_EINVALID for a bad policy,
+ * report (below) whatever the verdicts, STELE_EINVALID for a bad policy or
+ * database (STELE_ENOTFOUND when the database does not exist),
  * another error when the audit could not run.  A reference that cannot be
  * parsed or pulled is a failing result carrying the error.
  *
@@ -74,7 +86,13 @@ int stele_audit_images_parse(json_t **out, const char *data, size_t len,
  *                 "provenance": {"present", "signed", "ok", "reasons"},
  *                 "age": {"built", "days", "ok", "reason"},
  *                 "bases": [{"image", "digest", "built", "days", "reason"}],
- *                 "image": {"ok", "reasons"}, "reasons": [every failure],
+ *                 "image": {"ok", "reasons"},
+ *                 "vulnerabilities" (with a database): {"ok", "reasons",
+ *                     "db", "dbUpdated", "findings", "scan": {"finished",
+ *                     "signer", "findings"} or null, "new": [{"id",
+ *                     "package", "version", "severity", "status",
+ *                     "fixed"}]},
+ *                 "reasons": [every failure],
  *                 "warnings": [...], "checks": [verify's]}] by digest,
  *    "stale": [digests built longer ago than maxAgeDays]}
  */

@@ -558,3 +558,34 @@ stele_policy_key(struct stele_policy *p, const char *name)
 			return &p->keys[i];
 	return NULL;
 }
+
+int
+stele_policy_key_usable(const struct stele_policy *p,
+			const struct stele_trusted_key *k, int64_t now,
+			char **why)
+{
+	char t[STELE_TIME_STRLEN];
+	size_t i;
+
+	for (i = 0; i < p->nrevoked; i++)
+		if (!strcmp(p->revoked[i], k->key->id)) {
+			if (why)
+				*why = stele_xasprintf("key '%s' (%.16s…) is revoked",
+						       k->name, k->key->id);
+			return 0;
+		}
+	if (now < k->not_before) {
+		stele_time_format(t, k->not_before);
+		if (why)
+			*why = stele_xasprintf("key '%s' is not valid before %s",
+					       k->name, t);
+		return 0;
+	}
+	if (now > k->not_after) {
+		stele_time_format(t, k->not_after);
+		if (why)
+			*why = stele_xasprintf("key '%s' expired at %s", k->name, t);
+		return 0;
+	}
+	return 1;
+}

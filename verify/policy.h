@@ -104,5 +104,13 @@ void stele_policy_free(struct stele_policy *p);
 /* The trusted key by name, or NULL. */
 struct stele_trusted_key *stele_policy_key(struct stele_policy *p,
 					   const char *name);
+/*
+ * Whether key `k` of `p` counts at `now`: not revoked, inside notBefore ..
+ * notAfter.  When it does not and `why` is not NULL, *why says why
+ * (malloc'd).
+ */
+int stele_policy_key_usable(const struct stele_policy *p,
+			    const struct stele_trusted_key *k, int64_t now,
+			    char **why);
 
 #endif

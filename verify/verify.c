@@ -141,26 +141,7 @@ check_blobs(struct stele_verify__ctx *v)
 int
 stele_verify__key_usable(struct stele_verify__ctx *v, const struct stele_trusted_key *k, char **why)
 {
-	size_t i;
-	char t[32];
-
-	for (i = 0; i < v->p->nrevoked; i++)
-		if (!strcmp(v->p->revoked[i], k->key->id)) {
-			*why = stele_xasprintf("key '%s' (%.16s…) is revoked", k->name,
-					       k->key->id);
-			return 0;
-		}
-	if (v->now < k->not_before) {
-		stele_time_format(t, k->not_before);
-		*why = stele_xasprintf("key '%s' is not valid before %s", k->name, t);
-		return 0;
-	}
-	if (v->now > k->not_after) {
-		stele_time_format(t, k->not_after);
-		*why = stele_xasprintf("key '%s' expired at %s", k->name, t);
-		return 0;
-	}
-	return 1;
+	return stele_policy_key_usable(v->p, k, v->now, why);
 }
 
 struct stele_trusted_key *
