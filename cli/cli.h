@@ -81,6 +81,9 @@ void cli_progress(void *payload, const char *msg);
  * error printed (NULL `j`: out of memory). */
 #include <jansson.h>
 int cli_json_print(const json_t *j);
+/* The same indented, for people reading --json, and `j`'s reference is
+ * dropped. */
+int cli_json_show(json_t *j);
 /* Parse a -compression value; -1 when unknown. */
 int cli_compression(const char *s);
 

@@ -137,7 +137,7 @@ cmd_inspect(int argc, char **argv)
 	struct stele_image *img = NULL;
 	json_t *refs = NULL;
 	struct stele_prov_doc *stmt = NULL;
-	int c, as_json = 0, error;
+	int c, as_json = 0, error, code = EXIT_OK;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -162,9 +162,8 @@ cmd_inspect(int argc, char **argv)
 	    error != STELE_ENOTFOUND)
 		fprintf(stderr, "warning: %s\n", stele_error_last());
 	if (as_json) {
-		json_t *layers = json_array(), *l, *out;
+		json_t *layers = json_array(), *l;
 		size_t i;
-		char *s;
 
 		for (i = 0; i < stele_image_nlayers(img); i++) {
 			json_t *rec;
@@ -175,13 +174,9 @@ cmd_inspect(int argc, char **argv)
 				json_object_set(l, "provenance", rec);
 			json_array_append_new(layers, l);
 		}
-		out = json_pack("{s:s,s:O,s:O,s:o,s:O}", "digest", img->digest,
-			"manifest", img->manifest, "config", img->config,
-			"layers", layers, "referrers", refs);
-		s = json_dumps(out, JSON_INDENT(2) | JSON_SORT_KEYS);
-		printf("%s\n", s);
-		free(s);
-		json_decref(out);
+		code = cli_json_show(json_pack("{s:s,s:O,s:O,s:o,s:O}", "digest",
+			img->digest, "manifest", img->manifest, "config",
+			img->config, "layers", layers, "referrers", refs));
 	} else {
 		print_text(img, stmt, refs);
 	}
@@ -189,5 +184,5 @@ cmd_inspect(int argc, char **argv)
 	json_decref(refs);
 	stele_image_free(img);
 	stele_ref_free(ref);
-	return EXIT_OK;
+	return code;
 }

@@ -158,23 +158,10 @@ print_denial(const struct stele_verify_report *rep)
 }
 
 static int
-print_json(json_t *j)
-{
-	char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
-
-	json_decref(j);
-	if (!s)
-		return cli_fail(stele_error_set("cannot write JSON"));
-	printf("%s\n", s);
-	free(s);
-	return EXIT_OK;
-}
-
-static int
 print_result(const struct stele_rollout_result *r, int as_json, int quiet)
 {
 	if (as_json)
-		return print_json(json_pack("{s:s,s:s,s:s,s:s?,s:s,s:s,s:I,s:s,s:o}",
+		return cli_json_show(json_pack("{s:s,s:s,s:s,s:s?,s:s,s:s,s:I,s:s,s:o}",
 			"action", r->action, "tag", r->tag, "slot", r->slot,
 			"from", *r->from ? r->from : NULL, "to", r->to,
 			"entry", r->entry, "seq", (json_int_t)r->seq,
@@ -424,7 +411,7 @@ cmd_rollout(int argc, char **argv)
 			goto out;
 		}
 		if (reg.json) {
-			code = print_json(st);
+			code = cli_json_show(st);
 			st = NULL;
 		} else {
 			print_status(st, &o);

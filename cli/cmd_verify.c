@@ -153,14 +153,10 @@ cmd_verify(int argc, char **argv)
 			return cli_fail(error);
 		/* A manifest or config that does not match its digest. */
 		if (as_json) {
-			json_t *j = json_pack("{s:b,s:[{s:s,s:b,s:s}]}", "allowed", 0,
-				"checks", "name", "image", "ok", 0, "reason",
-				stele_error_last());
-			char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
-
-			printf("%s\n", s);
-			free(s);
-			json_decref(j);
+			if ((code = cli_json_show(json_pack("{s:b,s:[{s:s,s:b,s:s}]}",
+				"allowed", 0, "checks", "name", "image", "ok", 0,
+				"reason", stele_error_last()))) != EXIT_OK)
+				return code;
 		} else
 			printf("FAIL image: %s\ndenied\n", stele_error_last());
 		return EXIT_DENIED;
@@ -173,17 +169,13 @@ cmd_verify(int argc, char **argv)
 	if (error < 0) {
 		code = cli_fail(error == STELE_EVERIFY ? STELE_ERROR : error);
 	} else {
-		if (as_json) {
-			json_t *j = stele_verify_report_json(rep);
-			char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
-
-			printf("%s\n", s);
-			free(s);
-			json_decref(j);
-		} else {
+		code = EXIT_OK;
+		if (as_json)
+			code = cli_json_show(stele_verify_report_json(rep));
+		else
 			print_report(rep);
-		}
-		code = rep->allowed ? EXIT_OK : EXIT_DENIED;
+		if (code == EXIT_OK && !rep->allowed)
+			code = EXIT_DENIED;
 	}
 	stele_verify_report_free(rep);
 	cli_image_close(img, ref, tmpdir);
@@ -257,21 +249,17 @@ cmd_rebuild(int argc, char **argv)
 	if (error < 0) {
 		code = cli_fail(error == STELE_EVERIFY ? STELE_ERROR : error);
 	} else {
-		if (as_json) {
-			json_t *j = json_pack("{s:b,s:s,s:s,s:s,s:s,s:O?}",
+		code = EXIT_OK;
+		if (as_json)
+			code = cli_json_show(json_pack("{s:b,s:s,s:s,s:s,s:s,s:O?}",
 				"identical", rb.identical, "verdict",
 				stele_rebuild_verdict_name(rb.verdict), "image",
 				img->digest, "rebuilt", rb.digest, "summary",
-				rb.summary, "diff", rb.diff);
-			char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
-
-			printf("%s\n", s);
-			free(s);
-			json_decref(j);
-		} else {
+				rb.summary, "diff", rb.diff));
+		else
 			printf("%s\n", rb.summary);
-		}
-		code = rb.identical ? EXIT_OK : EXIT_DENIED;
+		if (code == EXIT_OK && !rb.identical)
+			code = EXIT_DENIED;
 		stele_rebuild_result_release(&rb);
 	}
 	cli_image_close(img, ref, tmpdir);
@@ -327,16 +315,12 @@ cmd_fsck(int argc, char **argv)
 		stele_fsck_report_release(&r);
 		return cli_fail(error);
 	}
+	code = EXIT_OK;
 	if (as_json) {
-		json_t *j = json_pack("{s:s,s:I,s:O,s:O,s:O,s:I}", "layout", dir,
-			"blobs", (json_int_t)r.blobs, "problems", r.problems,
-			"unreferenced", r.unreferenced, "temporary", r.temp,
-			"removed", (json_int_t)r.removed);
-		char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
-
-		printf("%s\n", s);
-		free(s);
-		json_decref(j);
+		code = cli_json_show(json_pack("{s:s,s:I,s:O,s:O,s:O,s:I}",
+			"layout", dir, "blobs", (json_int_t)r.blobs, "problems",
+			r.problems, "unreferenced", r.unreferenced, "temporary",
+			r.temp, "removed", (json_int_t)r.removed));
 	} else {
 		json_array_foreach(r.problems, i, v)
 			printf("%s %s: %s\n", json_string_value(json_object_get(v, "kind")),
@@ -351,7 +335,8 @@ cmd_fsck(int argc, char **argv)
 		printf("%zu blobs checked, %zu problems\n", r.blobs,
 		       json_array_size(r.problems));
 	}
-	code = json_array_size(r.problems) ? EXIT_DENIED : EXIT_OK;
+	if (code == EXIT_OK && json_array_size(r.problems))
+		code = EXIT_DENIED;
 	stele_fsck_report_release(&r);
 	free(dir);
 	return code;

@@ -104,6 +104,19 @@ cli_json_print(const json_t *j)
 }
 
 int
+cli_json_show(json_t *j)
+{
+	char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+
+	json_decref(j);
+	if (!s)
+		return cli_fail(stele_error_set("cannot write JSON"));
+	printf("%s\n", s);
+	free(s);
+	return EXIT_OK;
+}
+
+int
 cli_compression(const char *s)
 {
 	if (!strcmp(s, "gzip"))
