@@ -1,11 +1,15 @@
 #!/bin/sh
 # Registry transfer benchmark: `stele push` against `skopeo copy` into an
 # empty docker-registry on 127.0.0.1 (a fresh one per trial, so neither
-# tool finds blobs there or mounts them), and `stele pull` against
-# `skopeo copy` back into a layout.  Prints the median of 3 trials, the
-# ratio stele/skopeo (the goal: push <= 0.6x skopeo copy) and
-# peak RSS.  Not a test: nothing here passes or fails.
-# Usage: registry.sh PATH/TO/stele   (BENCH_MB: layer size, default 256)
+# tool finds blobs there or mounts them), the same push again of the
+# image now present (a re-push: HEAD checks only), and `stele pull`
+# against `skopeo copy` back into a layout.  The image has BENCH_LAYERS
+# layers (default 4) of BENCH_MB MiB in all (default 256), random data;
+# blobs move 4 at a time (stele's default --jobs; skopeo's own default).
+# Prints the machine, the median of BENCH_RUNS trials (default 3), the
+# ratios stele/skopeo (goals: push <= 0.6, re-push <= 0.2) and peak RSS.
+# Not a test: nothing here passes or fails.
+# Usage: registry.sh PATH/TO/stele
 set -eu
 stele=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 work=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/stele-bench-reg-XXXXXX")}
@@ -18,11 +22,18 @@ if ! command -v docker-registry >/dev/null || ! command -v skopeo >/dev/null; th
 	exit 0
 fi
 
+layers=${BENCH_LAYERS:-4}
+runs=${BENCH_RUNS:-3}
 mkdir -p "$work/ctx"
-head -c $((mb * 1024 * 1024)) /dev/urandom >"$work/ctx/big.bin"
-printf 'FROM scratch\nCOPY big.bin /big.bin\n' >"$work/ctx/Dockerfile"
+echo 'FROM scratch' >"$work/ctx/Dockerfile"
+i=1
+while [ $i -le "$layers" ]; do
+	head -c $((mb * 1024 * 1024 / layers)) /dev/urandom >"$work/ctx/l$i.bin"
+	echo "COPY l$i.bin /l$i.bin" >>"$work/ctx/Dockerfile"
+	i=$((i + 1))
+done
 "$stele" build -q -o "oci:$work/img:1" "$work/ctx" >/dev/null
-echo "bench: one layer of $mb MiB (random, gzip)"
+echo "bench: $layers layers, $mb MiB in all (random, gzip); machine $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load $(cut -d' ' -f1-3 /proc/loadavg); medians of $runs runs"
 
 serve() {
 	if [ -n "$pid" ]; then
@@ -38,25 +49,45 @@ serve() {
 	until curl -sf "http://127.0.0.1:$port/v2/" >/dev/null 2>&1; do sleep 0.1; done
 	REG=127.0.0.1:$port
 }
-# timed NAME CMD...: "seconds rss_kib" appended to $work/NAME
+# timed NAME CMD...: "seconds rss_kib" appended to $work/NAME (wall time to
+# the millisecond; a re-push takes a few of them)
 timed() {
 	n=$1
 	shift
-	/usr/bin/time -f '%e %M' -o "$work/t" "$@" >/dev/null 2>&1
-	cat "$work/t" >>"$work/$n"
+	python3 - "$@" >>"$work/$n" <<'PY'
+import resource, subprocess, sys, time
+t = time.monotonic()
+subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print("%.3f %d" % (time.monotonic() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+PY
 }
 median() { sort -n "$work/$1" | awk '{a[NR]=$1; r[NR]=$2} END {m=int((NR+1)/2); print a[m], r[m]}'; }
 
-for i in 1 2 3; do
+i=0
+while [ $i -lt "$runs" ]; do
 	serve
 	timed stele_push "$stele" push --insecure-skip-verify --tls-verify=false \
 		"oci:$work/img:1" "docker://$REG/s:1"
+	timed stele_repush "$stele" push --insecure-skip-verify --tls-verify=false \
+		"oci:$work/img:1" "docker://$REG/s:1"
 	serve
 	timed skopeo_push skopeo copy -q --dest-tls-verify=false "oci:$work/img:1" "docker://$REG/k:1"
+	timed skopeo_repush skopeo copy -q --dest-tls-verify=false "oci:$work/img:1" "docker://$REG/k:1"
 	rm -rf "$work/p1" "$work/p2"
 	timed stele_pull "$stele" pull --tls-verify=false "docker://$REG/k:1" "oci:$work/p1:1"
 	timed skopeo_pull skopeo copy -q --src-tls-verify=false "docker://$REG/k:1" "oci:$work/p2:1"
+	i=$((i + 1))
 done
-set -- $(median stele_push) $(median skopeo_push) $(median stele_pull) $(median skopeo_pull)
-echo "push: stele $1 s ($2 KiB RSS), skopeo $3 s ($4 KiB): ratio $(echo "$1 $3" | awk '{printf "%.2f", $1 / $2}')"
-echo "pull: stele $5 s ($6 KiB RSS), skopeo $7 s ($8 KiB): ratio $(echo "$5 $7" | awk '{printf "%.2f", $1 / $2}')"
+# row NAME STELE SKOPEO GOAL
+row() {
+	set -- "$1" $(median "$2") $(median "$3") "$4"
+	printf '%-8s stele %7.3f s (%6d KiB RSS)  skopeo %7.3f s (%6d KiB)  ratio %s%s\n' \
+		"$1:" "$2" "$3" "$4" "$5" "$(echo "$2 $4" | awk '{printf "%.2f", $1 / $2}')" \
+		"${6:+  (goal <= $6)}"
+}
+row push stele_push skopeo_push 0.6
+row re-push stele_repush skopeo_repush 0.2
+row pull stele_pull skopeo_pull ""
+for n in stele_push skopeo_push stele_repush skopeo_repush stele_pull skopeo_pull; do
+	printf 'runs (s) %s: %s\n' "$n" "$(cut -d' ' -f1 "$work/$n" | tr '\n' ' ')"
+done

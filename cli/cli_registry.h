@@ -19,6 +19,7 @@
 #define CLI_REG_TLS 0x203
 #define CLI_REG_RETRY 0x204
 #define CLI_REG_JSON 0x205
+#define CLI_REG_JOBS 0x206
 
 /* How to reach a registry: also taken by build (bases) and verify. */
 #define CLI_REGISTRY_CONNECT_OPTIONS \
@@ -35,6 +36,12 @@
 	{ "retry-times", required_argument, NULL, CLI_REG_RETRY }, \
 	{ "json", no_argument, NULL, CLI_REG_JSON }, \
 	{ "quiet", no_argument, NULL, 'q' }
+
+/* Commands that move blobs (push, pull, copy). */
+#define CLI_REGISTRY_JOBS_OPTION \
+	{ "jobs", required_argument, NULL, CLI_REG_JOBS }
+#define CLI_REGISTRY_JOBS_HELP \
+	"      --jobs N                 blobs moved at once (1 to 32, default 4)\n"
 
 #define CLI_REGISTRY_HELP \
 	"      --creds USER:PASS    credentials (else the auth files; see stele login)\n" \

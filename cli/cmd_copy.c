@@ -43,6 +43,7 @@ static const char push_usage[] =
 	"                               (default: SRC's identity; with --sign-key,\n"
 	"                               the destination)\n"
 	"      --no-attachments         leave out signatures, attestations, referrers\n"
+	CLI_REGISTRY_JOBS_HELP
 	CLI_REGISTRY_HELP
 	"  -h, --help                   this help\n";
 
@@ -55,6 +56,7 @@ static const char pull_usage[] =
 	"unless the whole pull succeeds, so an interrupted pull is simply rerun.\n"
 	"\n"
 	"      --no-attachments         leave out signatures, attestations, referrers\n"
+	CLI_REGISTRY_JOBS_HELP
 	CLI_REGISTRY_HELP
 	"  -h, --help                   this help\n";
 
@@ -70,6 +72,7 @@ static const char copy_usage[] =
 	"      --sign-key KEY, --passphrase-file F, --identity REF,\n"
 	"      --allow-insecure-key-perms (docker:// DEST: as stele push)\n"
 	"      --no-attachments         leave out signatures, attestations, referrers\n"
+	CLI_REGISTRY_JOBS_HELP
 	CLI_REGISTRY_HELP
 	"  -h, --help                   this help\n";
 
@@ -284,6 +287,7 @@ transfer(enum mode mode, int argc, char **argv)
 		{ "no-attachments", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		CLI_REGISTRY_OPTIONS,
+		CLI_REGISTRY_JOBS_OPTION,
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *usage = mode == MODE_PUSH ? push_usage :

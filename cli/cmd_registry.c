@@ -85,6 +85,13 @@ cli_registry_opt(struct cli_registry *c, int opt, const char *arg)
 				"--retry-times wants 0 to 20, not '%s'", arg);
 		c->o.retries = n ? (unsigned)n : STELE_REGISTRY_NO_RETRY;
 		return 1;
+	case CLI_REG_JOBS:
+		n = strtoul(arg, &end, 10);
+		if (!*arg || *end || n < 1 || n > 32)
+			return stele_error_setc(STELE_EINVALID,
+				"--jobs wants 1 to 32, not '%s'", arg);
+		c->o.jobs = (unsigned)n;
+		return 1;
 	default:
 		return 0;
 	}

@@ -353,11 +353,14 @@ on_progress(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 	(void)ultotal;
 	if (stele_registry__cancelled(r))
 		return 1;
-	if (r->o.progress && x->q->progress_what)
+	if (r->o.progress && x->q->progress_what) {
+		pthread_mutex_lock(r->progress_lock);
 		r->o.progress(r->o.progress_payload, x->q->progress_what,
 			      (uint64_t)(x->q->progress_base +
 					 (dlnow > ulnow ? dlnow : ulnow)),
 			      x->q->progress_total);
+		pthread_mutex_unlock(r->progress_lock);
+	}
 	return 0;
 }
 
@@ -677,6 +680,8 @@ stele_registry_open(struct stele_registry **out, const char *host, int push,
 	r->o = *o;
 	r->push = push;
 	r->ca = ca;
+	pthread_mutex_init(&r->progress_mu, NULL);
+	r->progress_lock = &r->progress_mu;
 	if (!r->o.retries)
 		r->o.retries = 4;
 	else if (r->o.retries == STELE_REGISTRY_NO_RETRY)
@@ -717,11 +722,77 @@ out:
 	return 0;
 }
 
+static char *
+dup_or_null(const char *s)
+{
+	return s ? stele_xstrdup(s) : NULL;
+}
+
+int
+stele_registry__dup(struct stele_registry **out, const struct stele_registry *r)
+{
+	struct stele_registry *d = stele_xcalloc(1, sizeof(*d));
+	struct stele_buf ca = STELE_BUF_INIT(CA_MAX);
+	const struct stele_registry__token *t;
+	struct stele_registry__token **tail = &d->tokens;
+	int error;
+
+	*out = NULL;
+	d->host = stele_xstrdup(r->host);
+	d->base = stele_xstrdup(r->base);
+	d->o = r->o;
+	d->push = r->push;
+	d->ca = ca;
+	pthread_mutex_init(&d->progress_mu, NULL);
+	d->progress_lock = r->progress_lock;
+	d->client_cert = dup_or_null(r->client_cert);
+	d->client_key = dup_or_null(r->client_key);
+	d->scheme = r->scheme;
+	d->realm = dup_or_null(r->realm);
+	d->service = dup_or_null(r->service);
+	for (t = r->tokens; t; t = t->next) {
+		*tail = stele_xcalloc(1, sizeof(**tail));
+		(*tail)->scope = stele_xstrdup(t->scope);
+		(*tail)->value = stele_xstrdup(t->value);
+		(*tail)->expires = t->expires;
+		tail = &(*tail)->next;
+	}
+	if ((r->ca.len && (error = stele_buf_put(&d->ca, r->ca.ptr,
+						  r->ca.len)) < 0))
+		goto fail;
+	/* Credentials live in sodium memory, a copy per client: read
+	 * again, where the first client had them from. */
+	if (r->creds_looked_up &&
+	    (error = stele_registry__need_creds(d)) < 0)
+		goto fail;
+	if (!(d->curl = curl_easy_init())) {
+		error = stele_error_set("cannot initialise libcurl");
+		goto fail;
+	}
+	*out = d;
+	return 0;
+fail:
+	stele_registry_free(d);
+	return error;
+}
+
+void
+stele_registry__stats_add(struct stele_registry_stats *to,
+			  const struct stele_registry_stats *from)
+{
+	to->requests += from->requests;
+	to->retries += from->retries;
+	to->tokens += from->tokens;
+	to->bytes_up += from->bytes_up;
+	to->bytes_down += from->bytes_down;
+}
+
 void
 stele_registry_free(struct stele_registry *r)
 {
 	if (!r)
 		return;
+	pthread_mutex_destroy(&r->progress_mu);
 	if (r->curl)
 		curl_easy_cleanup(r->curl);
 	stele_registry__tokens_free(r->tokens);

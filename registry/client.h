@@ -80,6 +80,9 @@ struct stele_registry_opts {
 	unsigned backoff_ms;    /* 0: 250 */
 	unsigned timeout_s;     /* 0: 30 (connect, and longest stall) */
 	uint64_t chunk_size;    /* 0: 1 GiB: the largest PATCH of an upload */
+	unsigned jobs;          /* blobs moved at once by push, pull and
+				   copy (registry/copy.h); 0: 4 */
+	/* Called from the threads that move blobs, one call at a time. */
 	stele_registry_progress_fn progress;
 	void *progress_payload;
 	volatile sig_atomic_t *cancel; /* set non-zero to interrupt */

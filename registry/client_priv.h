@@ -6,6 +6,7 @@
  * (challenges, credentials, bearer tokens) and registry/blobs.c.
  */
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "registry/client.h"
@@ -44,6 +45,10 @@ struct stele_registry {
 	int last_transient;
 	int net_failed;          /* the last request got no HTTP answer */
 	struct stele_registry_stats stats;
+	/* Progress calls, one at a time: its own lock, or the lock of the
+	 * client it was duplicated from. */
+	pthread_mutex_t progress_mu;
+	pthread_mutex_t *progress_lock;
 };
 
 /* A streamed response body: called only for 2xx answers. */
@@ -104,6 +109,18 @@ void stele_registry__req_release(struct stele_registry__req *q);
  * the sink failed.
  */
 int stele_registry__do(struct stele_registry *r, struct stele_registry__req *q);
+/*
+ * A second client of the same registry for another thread: its own
+ * connection, the same options, challenge, CA bundle, client certificate
+ * and the tokens fetched so far, no probe.  Its progress calls take
+ * `r`'s lock, so `r` must outlive it.  *out owned by the caller
+ * (stele_registry_free); fold its stats back with
+ * stele_registry__stats_add.
+ */
+int stele_registry__dup(struct stele_registry **out,
+			const struct stele_registry *r);
+void stele_registry__stats_add(struct stele_registry_stats *to,
+			       const struct stele_registry_stats *from);
 /* Set an error for an unexpected answer: "<host>: <what>: <status> <errors>". */
 int stele_registry__fail(struct stele_registry *r,
 			 const struct stele_registry__req *q, const char *what);

@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,38 +68,189 @@ platform_match(const json_t *d)
 }
 
 /*
- * The blob step: one blob, once per transfer.  Kept a single function so
- * that a bounded parallel transfer has one place to go.
+ * The blob step: the blobs of one manifest, each once per transfer, on up
+ * to `jobs` lanes at once (registry/copy.h).
  */
-static int
-copy_blob(struct engine *e, const json_t *d, const char *what)
-{
-	const char *dig;
+
+struct job {
+	const char *digest;      /* borrowed from the descriptor */
 	uint64_t size;
+	int result;              /* 1 present, 2 mounted, 3 sent, or an error */
+};
+
+struct pool {
+	struct job *jobs;
+	size_t n, next;
+	pthread_mutex_t mu;
+	int error;               /* the first failure's code, else 0 */
+	char *message;           /* and its message, naming the blob */
+};
+
+struct lane {
+	struct pool *pool;
+	struct stele_copy_src *src;
+	struct stele_copy_dst *dst;
+	pthread_t thread;
+	int started;
+};
+
+/* One blob on one lane. */
+static int
+move_blob(struct stele_copy_src *src, struct stele_copy_dst *dst,
+	  const struct job *j)
+{
 	int error;
 
-	if ((error = desc_check(d, what)) < 0)
+	if ((error = dst->blob_has(dst, j->digest)) != 0)
 		return error;
-	dig = stele_json_str(d, "digest");
-	size = (uint64_t)json_integer_value(json_object_get(d, "size"));
-	if (json_object_get(e->seen, dig))
-		return 0;
-	json_object_set_new(e->seen, dig, json_true());
-	e->t->blobs++;
-	if ((error = e->dst->blob_has(e->dst, dig)) < 0)
+	if ((error = dst->blob_put(dst, src, j->digest, j->size)) < 0) {
+		/* Name the blob, unless the message does already. */
+		if (!strstr(stele_error_last(), j->digest))
+			stele_error_prefix(error, "blob %s", j->digest);
 		return error;
-	if (error > 0) {
-		if (error == 1)
-			e->t->blobs_present++;
-		else
-			e->t->blobs_mounted++;
-		return 0;
 	}
-	if ((error = e->dst->blob_put(e->dst, e->src, dig, size)) < 0)
-		return error;
-	e->t->blobs_sent++;
-	e->t->bytes += size;
-	return 0;
+	return 3;
+}
+
+static void *
+lane_run(void *arg)
+{
+	struct lane *l = arg;
+	struct pool *p = l->pool;
+	struct job *j;
+	int rc;
+
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		if (p->error || p->next == p->n) {
+			pthread_mutex_unlock(&p->mu);
+			return NULL;
+		}
+		j = &p->jobs[p->next++];
+		pthread_mutex_unlock(&p->mu);
+		rc = move_blob(l->src, l->dst, j);
+		pthread_mutex_lock(&p->mu);
+		j->result = rc;
+		/* The message is this thread's: carry it to the caller's. */
+		if (rc < 0 && !p->error) {
+			p->error = rc;
+			p->message = stele_xstrdup(stele_error_last());
+		}
+		pthread_mutex_unlock(&p->mu);
+	}
+}
+
+/* Run the pool on `nl` lanes; 0 or the first blob's error. */
+static int
+run_lanes(struct engine *e, struct pool *p, size_t nl)
+{
+	struct lane *l = stele_xcalloc(nl, sizeof(*l));
+	size_t i;
+	int error = 0;
+
+	pthread_mutex_init(&p->mu, NULL);
+	for (i = 0; i < nl && !error; i++) {
+		l[i].pool = p;
+		l[i].src = e->src;
+		l[i].dst = e->dst;
+		if ((e->src->fork &&
+		     (error = e->src->fork(e->src, &l[i].src)) < 0) ||
+		    (e->dst->fork &&
+		     (error = e->dst->fork(e->dst, &l[i].dst)) < 0))
+			break;
+		if (pthread_create(&l[i].thread, NULL, lane_run, &l[i]) != 0) {
+			error = stele_error_set("cannot start a transfer thread");
+			break;
+		}
+		l[i].started = 1;
+	}
+	if (error < 0) {
+		/* Stop the lanes that run: no blob is taken after this. */
+		pthread_mutex_lock(&p->mu);
+		if (!p->error) {
+			p->error = error;
+			p->message = stele_xstrdup(stele_error_last());
+		}
+		pthread_mutex_unlock(&p->mu);
+	}
+	for (i = 0; i < nl; i++) {
+		if (l[i].started)
+			pthread_join(l[i].thread, NULL);
+		if (l[i].src && l[i].src != e->src)
+			e->src->join(e->src, l[i].src);
+		if (l[i].dst && l[i].dst != e->dst)
+			e->dst->join(e->dst, l[i].dst);
+	}
+	pthread_mutex_destroy(&p->mu);
+	free(l);
+	if (p->error)
+		error = stele_error_setc(p->error, "%s", p->message);
+	free(p->message);
+	return error;
+}
+
+static int
+copy_blobs(struct engine *e, const json_t *descs, const char *what)
+{
+	struct pool p = { 0 };
+	const json_t *d;
+	unsigned jobs = e->src->jobs > e->dst->jobs ? e->src->jobs :
+		e->dst->jobs;
+	size_t i;
+	int error = 0;
+
+	p.jobs = stele_xcalloc(json_array_size(descs) + 1, sizeof(*p.jobs));
+	json_array_foreach(descs, i, d) {
+		const char *dig;
+
+		if ((error = desc_check(d, what)) < 0)
+			goto out;
+		dig = stele_json_str(d, "digest");
+		if (json_object_get(e->seen, dig))
+			continue;
+		json_object_set_new(e->seen, dig, json_true());
+		e->t->blobs++;
+		p.jobs[p.n].digest = dig;
+		p.jobs[p.n].size = (uint64_t)json_integer_value(
+			json_object_get(d, "size"));
+		p.n++;
+	}
+	if (jobs > 1 && p.n > 1) {
+		error = run_lanes(e, &p, jobs < p.n ? jobs : p.n);
+	} else {
+		for (i = 0; i < p.n && error >= 0; i++)
+			if ((p.jobs[i].result = move_blob(e->src, e->dst,
+							  &p.jobs[i])) < 0)
+				error = p.jobs[i].result;
+	}
+	for (i = 0; i < p.n; i++) {
+		if (p.jobs[i].result == 1)
+			e->t->blobs_present++;
+		else if (p.jobs[i].result == 2)
+			e->t->blobs_mounted++;
+		else if (p.jobs[i].result == 3) {
+			e->t->blobs_sent++;
+			e->t->bytes += p.jobs[i].size;
+		}
+	}
+out:
+	free(p.jobs);
+	return error < 0 ? error : 0;
+}
+
+/* The descriptor of manifest `m` (`len` bytes), with its artifactType. */
+static json_t *
+manifest_desc(const json_t *m, const char *mt, const char *digest, size_t len)
+{
+	json_t *desc = stele_descriptor(mt, digest, len);
+	const char *at = stele_json_str(m, "artifactType");
+
+	/* A referrer without one: its config's media type (image-spec). */
+	if (!at && json_object_get(m, "subject"))
+		at = stele_json_str(json_object_get(m, "config"), "mediaType");
+	if (at)
+		json_object_set_new(desc, "artifactType", json_string(at));
+	return desc;
 }
 
 static int walk(json_t **desc, int *has_subject, struct engine *e,
@@ -179,9 +331,7 @@ walk(json_t **desc, int *has_subject, struct engine *e,
      const struct stele_buf *b, const json_t *m, const char *digest,
      const char *mt, const char *put_ref, int depth)
 {
-	json_t *l;
-	const char *at;
-	size_t i;
+	json_t *blobs;
 	int error = 0, present = 0;
 
 	*desc = NULL;
@@ -201,12 +351,14 @@ walk(json_t **desc, int *has_subject, struct engine *e,
 		    !json_is_array(json_object_get(m, "layers")))
 			return stele_error_setc(STELE_EINVALID,
 				"manifest %s has no config or layers", digest);
-		if ((error = copy_blob(e, json_object_get(m, "config"), digest)) < 0)
+		blobs = json_array();
+		json_array_append(blobs, json_object_get(m, "config"));
+		if (!(e->flags & STELE_PULL_NO_LAYERS))
+			json_array_extend(blobs, json_object_get(m, "layers"));
+		error = copy_blobs(e, blobs, digest);
+		json_decref(blobs);
+		if (error < 0)
 			return error;
-		json_array_foreach(json_object_get(m, "layers"), i, l)
-			if (!(e->flags & STELE_PULL_NO_LAYERS) &&
-			    (error = copy_blob(e, l, digest)) < 0)
-				return error;
 	}
 	if (!present) {
 		if ((error = e->dst->manifest_put(e->dst, put_ref, mt, b, digest,
@@ -214,13 +366,7 @@ walk(json_t **desc, int *has_subject, struct engine *e,
 			return error;
 		e->t->manifests++;
 	}
-	*desc = stele_descriptor(mt, digest, b->len);
-	at = stele_json_str(m, "artifactType");
-	/* A referrer without one: its config's media type (image-spec). */
-	if (!at && json_object_get(m, "subject"))
-		at = stele_json_str(json_object_get(m, "config"), "mediaType");
-	if (at)
-		json_object_set_new(*desc, "artifactType", json_string(at));
+	*desc = manifest_desc(m, mt, digest, b->len);
 	return 0;
 }
 
@@ -273,8 +419,7 @@ merge_tag(json_t **desc, struct engine *e, const char *tag, const json_t *sm,
 	struct stele_buf man = STELE_BUF_INIT(STELE_MANIFEST_MAX);
 	struct stele_buf cfg = STELE_BUF_INIT(STELE_MANIFEST_MAX);
 	char mdig[STELE_DIGEST_STRLEN];
-	json_t *dm = NULL, *u = NULL, *l;
-	size_t i;
+	json_t *dm = NULL, *u = NULL;
 	int error;
 
 	*desc = NULL;
@@ -284,9 +429,8 @@ merge_tag(json_t **desc, struct engine *e, const char *tag, const json_t *sm,
 					 json_object_get(dm, "layers"));
 	if (!u)
 		goto out;
-	json_array_foreach(json_object_get(sm, "layers"), i, l)
-		if ((error = copy_blob(e, l, tag)) < 0)
-			goto out;
+	if ((error = copy_blobs(e, json_object_get(sm, "layers"), tag)) < 0)
+		goto out;
 	if ((error = stele_attach_manifest(&man, &cfg, STELE_MT_CONFIG, u, NULL)) < 0 ||
 	    (error = e->dst->blob_put_bytes(e->dst, &cfg)) < 0)
 		goto out;
@@ -333,6 +477,11 @@ copy_tag(int *found, struct engine *e, const char *tag)
 		error = 0;
 	} else if (!error && strcmp(sdig, ddig)) {
 		error = merge_tag(&desc, e, tag, sm, &db, ddig);
+	} else if (!error && e->dst->manifest_has) {
+		/* The same manifest under the tag: all walk's HEAD would
+		 * learn, so a re-push asks once. */
+		e->t->manifests_present++;
+		desc = manifest_desc(sm, media_type(sm, ctype), sdig, sb.len);
 	}
 	if (!error && !desc)
 		error = walk(&desc, NULL, e, &sb, sm, sdig,

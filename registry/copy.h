@@ -56,6 +56,17 @@ struct stele_copy_src {
 	 */
 	int (*referrers)(struct stele_copy_src *s, json_t **out,
 			 const char *subject);
+	/*
+	 * For the blob workers (stele_copy__image): a source for another
+	 * thread into *out, on which only blob_stage and blob_open are
+	 * called, and that thread alone; `join` folds its counters back and
+	 * frees it.  NULL fork: `s` may be used from several threads at once
+	 * (a layout).
+	 */
+	int (*fork)(struct stele_copy_src *s, struct stele_copy_src **out);
+	void (*join)(struct stele_copy_src *s, struct stele_copy_src *lane);
+	/* Blobs moved at once (0 or 1: one at a time). */
+	unsigned jobs;
 };
 
 struct stele_copy_dst {
@@ -99,6 +110,10 @@ struct stele_copy_dst {
 			int has_subject);
 	/* After the last referrer of `subject` (NULL: nothing to do). */
 	int (*referrers_end)(struct stele_copy_dst *d, const char *subject);
+	/* As the source's: blob_has and blob_put alone are called on a lane. */
+	int (*fork)(struct stele_copy_dst *d, struct stele_copy_dst **out);
+	void (*join)(struct stele_copy_dst *d, struct stele_copy_dst *lane);
+	unsigned jobs;
 };
 
 /*
@@ -108,6 +123,12 @@ struct stele_copy_dst {
  * as the caller knows it (may be NULL).  `flags`: stele_transfer_flags.
  * `t` counts (its digest and size are the manifest's); *desc gets the
  * manifest's descriptor {mediaType, digest, size[, artifactType]}.
+ *
+ * The blobs of a manifest (config and layers) are moved by up to
+ * max(src->jobs, dst->jobs) threads at once, each on its own lane (fork),
+ * before the manifest is put.  The first error of any of them is
+ * returned, naming its blob's digest; the others stop taking blobs, and
+ * the manifest is not put.
  */
 int stele_copy__image(json_t **desc, struct stele_transfer *t,
 		      struct stele_copy_src *src, struct stele_copy_dst *dst,

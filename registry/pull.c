@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "registry/client_priv.h"
 #include "registry/copy.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -31,6 +32,33 @@ rsrc_blob_stage(struct stele_copy_src *s, struct stele_txn *txn,
 	struct rsrc *rs = (struct rsrc *)s;
 
 	return stele_registry_blob_fetch(txn, rs->r, rs->repo, digest, size);
+}
+
+/* A lane: its own connection (registry/copy.h). */
+static int
+rsrc_fork(struct stele_copy_src *s, struct stele_copy_src **out)
+{
+	struct rsrc *rs = (struct rsrc *)s, *l = stele_xmalloc(sizeof(*l));
+	int error;
+
+	*l = *rs;
+	if ((error = stele_registry__dup(&l->r, rs->r)) < 0) {
+		free(l);
+		return error;
+	}
+	*out = &l->base;
+	return 0;
+}
+
+static void
+rsrc_join(struct stele_copy_src *s, struct stele_copy_src *lane)
+{
+	struct rsrc *rs = (struct rsrc *)s, *l = (struct rsrc *)lane;
+
+	stele_registry__stats_add(stele_registry__stats(rs->r),
+				  stele_registry_stats(l->r));
+	stele_registry_free(l->r);
+	free(l);
 }
 
 static int
@@ -84,7 +112,8 @@ pull_layout(struct stele_transfer *t, const char *dir, const char *refname,
 	size_t hostlen = strcspn(src->name, "/");
 	char *host = stele_xstrndup(src->name, hostlen);
 	struct rsrc rs = { { src->name, rsrc_manifest, NULL, rsrc_blob_stage,
-			     NULL, rsrc_referrers },
+			     NULL, rsrc_referrers, rsrc_fork, rsrc_join,
+			     o->jobs ? o->jobs : 4 },
 			   NULL, src->name + hostlen + 1 };
 	const char *ref = src->digest ? src->digest : src->tag ? src->tag : "latest";
 	int error;

@@ -78,6 +78,34 @@ rdst_blob_put_bytes(struct stele_copy_dst *d, const struct stele_buf *data)
 						data->len);
 }
 
+/* A lane: its own connection (registry/copy.h). */
+static int
+rdst_fork(struct stele_copy_dst *d, struct stele_copy_dst **out)
+{
+	struct rdst *p = (struct rdst *)d, *l = stele_xmalloc(sizeof(*l));
+	int error;
+
+	*l = *p;
+	l->descs = NULL;
+	if ((error = stele_registry__dup(&l->r, p->r)) < 0) {
+		free(l);
+		return error;
+	}
+	*out = &l->base;
+	return 0;
+}
+
+static void
+rdst_join(struct stele_copy_dst *d, struct stele_copy_dst *lane)
+{
+	struct rdst *p = (struct rdst *)d, *l = (struct rdst *)lane;
+
+	stele_registry__stats_add(stele_registry__stats(p->r),
+				  stele_registry_stats(l->r));
+	stele_registry_free(l->r);
+	free(l);
+}
+
 static int
 rdst_tag_get(struct stele_copy_dst *d, struct stele_buf *out,
 	     char digest[STELE_DIGEST_STRLEN], const char *tag)
@@ -178,7 +206,8 @@ stele_registry__push(struct stele_transfer *out, const struct stele_image *img,
 	struct rdst p = { { 1, rdst_manifest_has, rdst_manifest_put,
 			    rdst_blob_has, rdst_blob_put, rdst_blob_put_bytes,
 			    rdst_tag_get, NULL, rdst_referrer,
-			    rdst_referrers_end },
+			    rdst_referrers_end, rdst_fork, rdst_join,
+			    o->jobs ? o->jobs : 4 },
 			  NULL, NULL, NULL, out, json_array(), 1 };
 	struct stele_copy_layout_src ls;
 	const char *top = stele_json_str(img->desc, "digest");
