@@ -14,6 +14,7 @@ trap 'rm -rf "$work"' EXIT
 export STELE_STORE="$work/store" STELE_CACHE="$work/cache" SOURCE_DATE_EPOCH=1700000000 STELE_QUIET=1
 files=${BENCH_FILES:-20000}
 mb=${BENCH_MB:-300}
+runs=${BENCH_RUNS:-3}
 
 # secs CMD...: wall seconds of a command (its output discarded) and the
 # peak RSS (KiB) of its largest process.
