@@ -164,7 +164,6 @@ struct walk {
 struct sink {
 	int fd;
 	struct stele_sha256 *h;
-	const char *path;
 };
 
 static int
@@ -191,7 +190,6 @@ copy_file(struct walk *w, const struct stele_ctx_stat *st, const char *dst,
 	if (k.fd < 0)
 		return stele_error_errno("cannot create '%s'", dst);
 	k.h = &h;
-	k.path = dst;
 	if ((error = stele_sha256_init(&h)) < 0) {
 		close(k.fd);
 		return error;
@@ -385,11 +383,11 @@ copy_source(char digest[STELE_DIGEST_STRLEN], struct build *b,
 	{
 		struct stat st;
 
-		/* A link to nothing: BuildKit fails the same way. */
-		if (lstat(dst, &st) == 0 && S_ISLNK(st.st_mode))
+		/* Nothing: an ignored directory that nothing is brought
+		 * back into ("!" patterns elsewhere). */
+		if (lstat(dst, &st) < 0)
 			error = stele_error_setc(STELE_EINVALID, "--mount: source "
-				"'%s' in %s is a link to nothing", *rel ? rel : ".",
-				what);
+				"'%s' not found in %s", *rel ? rel : ".", what);
 	}
 out:
 	free(rp);

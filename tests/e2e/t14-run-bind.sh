@@ -153,6 +153,19 @@ test_expect_success 'a link in the context never exposes the host: named as sour
 	grep -qx d u-lb/rootfs/up-ls && [ "$(cat u-lb/rootfs/fl)" = contained ] && [ "$(cat u-lb/rootfs/hl)" = contained ] &&
 	! grep -rq HOST-SECRET u-lb/rootfs lb
 '
+test_expect_success 'a source that is a link to nothing, or an ignored directory nothing is brought back into, is not found' '
+	ln -s nowhere lctx/dangling &&
+	printf "FROM busybox:test\nRUN --mount=source=dangling,target=/d true\n" >lctx/c.df &&
+	expect_code 3 stele build -q -f lctx/c.df -o oci:$TMP/lc:x lctx 2>err && cat err &&
+	grep -q "lctx/c.df:2: RUN: --mount: source .dangling. not found in the build context" err &&
+	printf "FROM busybox:test AS s\nRUN ln -s /nowhere /dangling\nFROM busybox:test\nRUN --mount=from=s,source=/dangling,target=/d true\n" >lctx/d.df &&
+	expect_code 3 stele build -q -f lctx/d.df -o oci:$TMP/ld:x lctx 2>err && cat err &&
+	grep -q "lctx/d.df:4: RUN: --mount: source .dangling. not found in stage .s." err &&
+	mkdir -p ictx/d && echo f >ictx/d/f && printf "d\n!d/none\n" >ictx/.dockerignore &&
+	printf "FROM busybox:test\nRUN --mount=source=d,target=/d true\n" >ictx/Dockerfile &&
+	expect_code 3 stele build -q -o oci:$TMP/li:x ictx 2>err && cat err &&
+	grep -q "ictx/Dockerfile:2: RUN: --mount: source .d. not found in the build context" err
+'
 
 # badbind NAME MESSAGE MOUNT: rejected, naming file:line, exit 3.
 badbind() {
