@@ -788,6 +788,37 @@ out:
 	return error;
 }
 
+/*
+ * The provenance records each file a COPY read, at least this many bytes
+ * of JSON each beside its two paths:
+ * {"dest":"","digest":{"sha256":"<64 hex>"},"kind":"file","path":""},
+ */
+#define FILE_RECORD_MIN 123
+
+/*
+ * A statement holds at most STELE_STATEMENT_MAX bytes: a layer whose file
+ * records alone would not fit is refused before a byte of it is read or
+ * written, not after.
+ */
+static int
+check_records(struct copy_job *j)
+{
+	uint64_t total = 0;
+	const char *dst;
+	json_t *src;
+
+	json_object_foreach(j->files, dst, src)
+		total += FILE_RECORD_MIN + strlen(dst) +
+			 strlen(json_string_value(src));
+	if (total <= STELE_STATEMENT_MAX)
+		return 0;
+	return job_error2(j, STELE_EINVALID,
+		"%zu files to copy: the provenance would record them in at "
+		"least %llu MiB, more than a provenance statement holds "
+		"(%u MiB, docs/limits.md)", json_object_size(j->files),
+		(unsigned long long)(total >> 20), STELE_STATEMENT_MAX >> 20);
+}
+
 /* Write the planned layer; record per-file inputs for the provenance. */
 static int
 write_layer(struct copy_job *j)
@@ -799,6 +830,8 @@ write_layer(struct copy_job *j)
 	int error;
 
 	o.read_payload = j->ctx;
+	if ((error = check_records(j)) < 0)
+		return error;
 	if ((error = stele_plan_write(&r, &j->plan, j->b->txn, &o)) < 0)
 		return stele_build__instr_error(j->b, j->in, error);
 	json_object_foreach(j->files, dst, src) {

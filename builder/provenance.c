@@ -195,7 +195,7 @@ int
 stele_prov_store(char digest[STELE_DIGEST_STRLEN], struct stele_txn *txn,
 		 json_t *statement, const json_t *subject)
 {
-	struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
+	struct stele_buf b = STELE_BUF_INIT(STELE_STATEMENT_MAX);
 	char sdig[STELE_DIGEST_STRLEN], edig[STELE_DIGEST_STRLEN];
 	json_t *man = NULL, *desc = NULL;
 	uint64_t ssize;
@@ -204,8 +204,14 @@ stele_prov_store(char digest[STELE_DIGEST_STRLEN], struct stele_txn *txn,
 	if (prov_stored(digest, stele_txn_oci(txn), statement,
 			stele_json_str(subject, "digest")))
 		return 0;
-	if ((error = stele_json_emit(&b, statement)) < 0 ||
-	    (error = stele_txn_put_blob(txn, b.ptr, b.len, sdig)) < 0 ||
+	if ((error = stele_json_emit(&b, statement)) < 0) {
+		error = stele_error_setc(STELE_EINVALID,
+			"the provenance statement would be larger than %u MiB "
+			"(docs/limits.md): it records every file each layer "
+			"read", STELE_STATEMENT_MAX >> 20);
+		goto out;
+	}
+	if ((error = stele_txn_put_blob(txn, b.ptr, b.len, sdig)) < 0 ||
 	    (error = stele_txn_put_blob(txn, EMPTY_JSON, 2, edig)) < 0)
 		goto out;
 	ssize = b.len;
@@ -243,6 +249,7 @@ out:
 static json_t *
 referrer_statement(const struct stele_oci *oci, const char *manifest)
 {
+	struct stele_buf b = STELE_BUF_INIT(STELE_STATEMENT_MAX);
 	json_t *man = NULL, *st = NULL;
 	const char *at, *ld, *pt;
 
@@ -252,7 +259,9 @@ referrer_statement(const struct stele_oci *oci, const char *manifest)
 	ld = stele_json_str(json_array_get(json_object_get(man, "layers"), 0), "digest");
 	if (!at || strcmp(at, STELE_MT_INTOTO) || !ld)
 		goto out;
-	if (stele_oci_json_read(&st, NULL, oci, ld) < 0)
+	/* A statement may be larger than a manifest. */
+	if (stele_oci_blob_read(&b, oci, ld) < 0 ||
+	    stele_json_parse(&st, b.ptr, b.len, ld) < 0)
 		goto out;
 	pt = stele_json_str(st, "predicateType");
 	if (!pt || strcmp(pt, STELE_PREDICATE_SLSA1)) {
@@ -260,6 +269,7 @@ referrer_statement(const struct stele_oci *oci, const char *manifest)
 		st = NULL;
 	}
 out:
+	stele_buf_release(&b);
 	json_decref(man);
 	return st;
 }

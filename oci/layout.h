@@ -19,6 +19,9 @@
 #define STELE_ANN_IDENTITY "dev.stele.identity"
 /* Caps on JSON documents read from a layout or registry. */
 #define STELE_MANIFEST_MAX (4u << 20)
+/* An in-toto statement (a provenance lists each file a layer read), as
+ * written and as read; a DSSE envelope of one fits in STELE_DSSE_MAX. */
+#define STELE_STATEMENT_MAX (12u << 20)
 #define STELE_TEMP_DIR ".stele-tmp"
 
 /*

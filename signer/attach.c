@@ -14,7 +14,7 @@
 #include "util/json.h"
 
 #define ANN_SUBJECT "dev.stele.subject"
-#define STATEMENT_MAX (12u << 20)
+#define STATEMENT_MAX STELE_STATEMENT_MAX
 
 static int
 lock_layout(int *fd, const struct stele_oci *oci)

@@ -12,7 +12,7 @@
 #include "util/fs.h"
 #include "util/json.h"
 
-#define STATEMENT_MAX (12u << 20)
+#define STATEMENT_MAX STELE_STATEMENT_MAX
 
 void
 stele_checks_free(struct stele_checks *c)
