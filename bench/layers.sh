@@ -74,7 +74,10 @@ gzrss=0 zrss=0 umrss=0 zarss=0
 i=0
 while [ $i -lt "$runs" ]; do
 	rm -rf "$work/out"
-	set -- $(secs "$stele" build -q --no-cache -o "oci:$work/out:gz" "$work")
+	r=$(secs "$stele" build -q --no-cache -o "oci:$work/out:gz" "$work") ||
+		{ echo "bench: stele build failed on $files files (above)"; exit 1; }
+	# shellcheck disable=SC2086 # seconds and KiB
+	set -- $r
 	t_gz="$t_gz $1"; gzrss=$(max "$2" "$gzrss")
 	if [ "$have_gz" = 1 ]; then
 		set -- $(secs sh -c "$tgz"); t_anchor="$t_anchor $1"
@@ -84,7 +87,10 @@ while [ $i -lt "$runs" ]; do
 		set -- $(secs sh -c "$umo"); t_umoci="$t_umoci $1"; umrss=$(max "$2" "$umrss")
 	fi
 	rm -rf "$work/outz"
-	set -- $(secs "$stele" build -q --no-cache --compression zstd -o "oci:$work/outz:z" "$work")
+	r=$(secs "$stele" build -q --no-cache --compression zstd -o "oci:$work/outz:z" "$work") ||
+		{ echo "bench: stele build failed on $files files (above)"; exit 1; }
+	# shellcheck disable=SC2086 # seconds and KiB
+	set -- $r
 	t_z="$t_z $1"; zrss=$(max "$2" "$zrss")
 	set -- $(secs sh -c "$tzs"); t_zanchor="$t_zanchor $1"; zarss=$(max "$2" "$zarss")
 	i=$((i + 1))
