@@ -497,3 +497,129 @@ out:
 	json_decref(root);
 	return error;
 }
+
+/* ---- Flagger's webhooks ---- */
+
+/* Split metadata.images (references separated by commas or white space)
+ * into `order`, each once. */
+static int
+flagger_images(json_t *order, const char *list)
+{
+	json_t *seen = json_object();
+	const char *p = list;
+	size_t n;
+
+	while (*p) {
+		p += strspn(p, ", \t\r\n");
+		if (!(n = strcspn(p, ", \t\r\n")))
+			break;
+		if (json_array_size(order) >= STELE_FLAGGER_MAX_IMAGES) {
+			json_decref(seen);
+			return stele_error_setc(STELE_EINVALID,
+				"metadata.images names more than %d images",
+				STELE_FLAGGER_MAX_IMAGES);
+		}
+		{
+			char *im = stele_xstrndup(p, n);
+
+			if (!json_object_get(seen, im)) {
+				json_object_set_new(seen, im, json_true());
+				json_array_append_new(order, json_string(im));
+			}
+			free(im);
+		}
+		p += n;
+	}
+	json_decref(seen);
+	return 0;
+}
+
+int
+stele_admission_flagger(json_t **out, struct stele_admission *a,
+			const char *body, size_t len)
+{
+	static const char *const fields[] = { "name", "namespace", "phase",
+					      "checksum", "metadata", NULL };
+	json_t *root = NULL, *reasons = json_array(), *order = json_array(), *v;
+	const json_t *meta;
+	const char *k, *images;
+	size_t i;
+	int error = 0, usable;
+
+	*out = NULL;
+	if (len > STELE_ADMISSION_MAX_BODY) {
+		error = stele_error_setc(STELE_EINVALID, "the request is larger than %u MiB",
+					 STELE_ADMISSION_MAX_BODY >> 20);
+		goto out;
+	}
+	if ((error = stele_json_parse(&root, body, len, "the request")) < 0)
+		goto out;
+	if (!json_is_object(root)) {
+		error = stele_error_setc(STELE_EINVALID,
+			"not a Flagger webhook payload (a JSON object)");
+		goto out;
+	}
+	json_object_foreach(root, k, v) {
+		for (i = 0; fields[i] && strcmp(fields[i], k); i++)
+			;
+		if (!fields[i]) {
+			error = stele_error_setc(STELE_EINVALID,
+				"unknown field '%s' in the payload", k);
+			goto out;
+		}
+		if (strcmp(k, "metadata") && (!json_is_string(v) ||
+		    (strcmp(k, "checksum") && !*json_string_value(v)))) {
+			error = stele_error_setc(STELE_EINVALID,
+				"the payload's %s must be a non-empty string", k);
+			goto out;
+		}
+	}
+	if (!stele_json_str(root, "name") || !stele_json_str(root, "namespace") ||
+	    !stele_json_str(root, "phase")) {
+		error = stele_error_setc(STELE_EINVALID,
+			"the payload needs name, namespace and phase");
+		goto out;
+	}
+	meta = json_object_get(root, "metadata");
+	if (meta && !json_is_object(meta)) {
+		error = stele_error_setc(STELE_EINVALID,
+			"the payload's metadata must be an object of strings");
+		goto out;
+	}
+	json_object_foreach((json_t *)meta, k, v)
+		if (!json_is_string(v)) {
+			error = stele_error_setc(STELE_EINVALID,
+				"metadata.%s is not a string (Flagger sends strings)", k);
+			goto out;
+		}
+	if (!(images = stele_json_str(meta, "images")) ||
+	    (error = flagger_images(order, images)) < 0 ||
+	    !json_array_size(order)) {
+		if (!error)
+			error = stele_error_setc(STELE_EINVALID,
+				"metadata.images names no image: list the canary's "
+				"images, by digest, in the webhook's metadata");
+		goto out;
+	}
+	pthread_mutex_lock(&a->lock);
+	a->stats.reviews++;
+	policy_refresh(a, a->o.now(a->o.now_payload));
+	if (!(usable = a->pol != NULL))
+		reason(reasons, "the policy cannot be used: %s", a->pol_error);
+	pthread_mutex_unlock(&a->lock);
+	json_array_foreach(order, i, v)
+		if (usable &&
+		    (error = check_image(reasons, a, json_string_value(v))) < 0)
+			goto out;
+	*out = json_pack("{s:b,s:s,s:s,s:s,s:O,s:O}", "allowed",
+			 json_array_size(reasons) == 0, "name",
+			 stele_json_str(root, "name"), "namespace",
+			 stele_json_str(root, "namespace"), "phase",
+			 stele_json_str(root, "phase"), "images", order,
+			 "reasons", reasons);
+out:
+	json_decref(order);
+	json_decref(reasons);
+	json_decref(root);
+	return error;
+}

@@ -61,6 +61,24 @@ void stele_admission_free(struct stele_admission *a);
 int stele_admission_review(json_t **out, struct stele_admission *a,
 			   const char *body, size_t len);
 
+/*
+ * A Flagger webhook (confirm-promotion, pre-rollout, confirm-rollout;
+ * docs/deploy.md): the payload {"name", "namespace", "phase",
+ * "checksum", "metadata": {string: string}} Flagger POSTs, whose
+ * metadata.images lists the canary's images (references separated by
+ * commas or white space, at most STELE_FLAGGER_MAX_IMAGES).  Each must be
+ * named by digest and is verified under the policy as an admission review
+ * verifies it (the same cache).  0: *out is {"allowed", "name",
+ * "namespace", "phase", "images", "reasons"} (new reference), allowed
+ * when every image passes (Flagger goes on on 2xx only); STELE_EINVALID
+ * (message set): not such a payload (HTTP 400): not a JSON object, an
+ * unknown field, name, namespace or phase missing or empty, metadata not
+ * an object of strings, no metadata.images.
+ */
+#define STELE_FLAGGER_MAX_IMAGES 64
+int stele_admission_flagger(json_t **out, struct stele_admission *a,
+			    const char *body, size_t len);
+
 /* Cache counters (for the load test and the logs). */
 struct stele_admission_stats {
 	unsigned long long reviews, hits, misses, reloads;

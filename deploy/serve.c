@@ -77,6 +77,35 @@ review(struct stele_serve *s, struct MHD_Connection *conn, struct request *rq)
 	}
 }
 
+/* POST /flagger: 200 to go on, 403 (with the reasons) to stop. */
+static enum MHD_Result
+flagger(struct stele_serve *s, struct MHD_Connection *conn, struct request *rq)
+{
+	struct stele_buf out = STELE_BUF_INIT(16u << 20);
+	json_t *resp = NULL;
+	size_t len;
+	int error, allowed;
+
+	if (rq->too_big)
+		return reply_text(conn, MHD_HTTP_CONTENT_TOO_LARGE,
+				  "the request is too large");
+	error = stele_admission_flagger(&resp, s->adm, rq->body.ptr ? rq->body.ptr : "",
+					rq->body.len);
+	if (error == STELE_EINVALID)
+		return reply_text(conn, MHD_HTTP_BAD_REQUEST, stele_error_last());
+	if (error < 0 || stele_json_emit(&out, resp) < 0 ||
+	    stele_buf_putc(&out, '\n') < 0) {
+		json_decref(resp);
+		stele_buf_release(&out);
+		return reply_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, stele_error_last());
+	}
+	allowed = json_is_true(json_object_get(resp, "allowed"));
+	json_decref(resp);
+	len = out.len;
+	return reply(conn, allowed ? MHD_HTTP_OK : MHD_HTTP_FORBIDDEN,
+		     "application/json", stele_buf_detach(&out), len);
+}
+
 static enum MHD_Result
 handle(void *cls, struct MHD_Connection *conn, const char *url,
        const char *method, const char *version, const char *upload,
@@ -91,10 +120,13 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 			return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "GET /healthz");
 		return reply_text(conn, MHD_HTTP_OK, "ok");
 	}
-	if (strcmp(url, "/validate"))
-		return reply_text(conn, MHD_HTTP_NOT_FOUND, "not found: POST /validate");
+	if (strcmp(url, "/validate") && strcmp(url, "/flagger"))
+		return reply_text(conn, MHD_HTTP_NOT_FOUND,
+				  "not found: POST /validate or /flagger");
 	if (strcmp(method, "POST"))
-		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "POST /validate");
+		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+				  !strcmp(url, "/flagger") ? "POST /flagger" :
+				  "POST /validate");
 	if (!rq) {
 		/* The first call is for the headers only. */
 		rq = stele_xcalloc(1, sizeof(*rq));
@@ -108,7 +140,8 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	return review(s, conn, rq);
+	return !strcmp(url, "/flagger") ? flagger(s, conn, rq) :
+		review(s, conn, rq);
 }
 
 static void

@@ -13,9 +13,14 @@
  *                    the review, 400 with a text reason for a request
  *                    that is not one, 413 above STELE_ADMISSION_MAX_BODY,
  *                    500 when the review could not run
+ *   POST /flagger    a Flagger webhook payload (deploy/admission.h,
+ *                    stele_admission_flagger): 200 with the verdict when
+ *                    every image passes, 403 with it when one does not,
+ *                    400 with a text reason for a payload that is not
+ *                    one, 413, 500 as above
  *   GET  /healthz    200 "ok"
  *
- * Anything else is 404 (405 for another method on /validate).  Requests
+ * Anything else is 404 (405 for another method on /validate or /flagger).  Requests
  * are served by a pool of threads; each connection times out after 10 s
  * idle (the API server's default webhook timeout).
  */

@@ -243,6 +243,62 @@ test_admission_review(void **state)
 	free(pol);
 }
 
+/* Flagger's payload: a tag-only image denied without a registry, an
+ * unusable policy denies, every malformed payload refused. */
+static void
+test_admission_flagger(void **state)
+{
+	struct stele_admission_opts o = { 0 };
+	struct stele_admission *a = NULL;
+	char dir[] = "/tmp/test_admission.XXXXXX", *pol;
+	const char *body;
+	json_t *r;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	pol = stele_path_join(dir, "p.json");
+	assert_ok(stele_fs_write_atomic(pol, BASE ALL, strlen(BASE ALL), 0644));
+	o.policy = pol;
+	o.now = fixed_clock;
+	assert_ok(stele_admission_new(&a, &o));
+	body = "{\"name\": \"app\", \"namespace\": \"prod\", \"phase\": "
+	       "\"Promoting\", \"checksum\": \"\", \"metadata\": {\"images\": "
+	       "\" registry.example/app:1,registry.example/app:1 \", \"x\": \"y\"}}";
+	assert_ok(stele_admission_flagger(&r, a, body, strlen(body)));
+	assert_true(json_is_false(json_object_get(r, "allowed")));
+	assert_string_equal(stele_json_str(r, "phase"), "Promoting");
+	assert_int_equal(json_array_size(json_object_get(r, "images")), 1);
+	assert_int_equal(json_array_size(json_object_get(r, "reasons")), 1);
+	assert_non_null(strstr(json_string_value(json_array_get(json_object_get(r,
+		"reasons"), 0)), "is not pinned by digest"));
+	json_decref(r);
+	assert_ok(stele_fs_write_atomic(pol, "{", 1, 0644));
+	assert_ok(stele_admission_flagger(&r, a, body, strlen(body)));
+	assert_true(json_is_false(json_object_get(r, "allowed")));
+	assert_non_null(strstr(json_string_value(json_array_get(json_object_get(r,
+		"reasons"), 0)), "the policy cannot be used"));
+	json_decref(r);
+#define FBAD(b, text) assert_err(stele_admission_flagger(&r, a, b, strlen(b)), \
+				 STELE_EINVALID, text); assert_null(r)
+#define FP "{\"name\": \"a\", \"namespace\": \"b\", \"phase\": \"Progressing\""
+	FBAD("nope", "the request");
+	FBAD("[]", "a JSON object");
+	FBAD("{\"name\": \"a\", \"phase\": \"p\", \"metadata\": {\"images\": \"x\"}}",
+	     "needs name, namespace and phase");
+	FBAD(FP ", \"name\": \"c\"}", "the request");
+	FBAD(FP ", \"image\": \"x\"}", "unknown field 'image'");
+	FBAD("{\"name\": \"\", \"namespace\": \"b\", \"phase\": \"p\"}",
+	     "name must be a non-empty string");
+	FBAD(FP ", \"checksum\": 1}", "checksum must be");
+	FBAD(FP "}", "metadata.images names no image");
+	FBAD(FP ", \"metadata\": []}", "metadata must be an object");
+	FBAD(FP ", \"metadata\": {\"images\": 1}}", "metadata.images is not a string");
+	FBAD(FP ", \"metadata\": {\"images\": \" ,, \"}}", "metadata.images names no image");
+	stele_admission_free(a);
+	stele_fs_rm_rf(dir);
+	free(pol);
+}
+
 int
 main(void)
 {
@@ -250,6 +306,7 @@ main(void)
 		cmocka_unit_test(test_admission_policy),
 		cmocka_unit_test(test_admission_runtime),
 		cmocka_unit_test(test_admission_review),
+		cmocka_unit_test(test_admission_flagger),
 	};
 
 	if (stele_init() < 0) {
