@@ -11,6 +11,7 @@
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/strv.h"
 
 /*
  * The parser follows BuildKit's frontend/dockerfile/parser (line joining,
@@ -82,7 +83,7 @@ struct parser {
 
 struct strv {
 	char **v;
-	size_t n, alloc;
+	size_t n;
 };
 
 int
@@ -135,23 +136,15 @@ xputc(struct stele_buf *b, char c)
 static void
 strv_push(struct strv *sv, char *s)
 {
-	if (sv->n == sv->alloc) {
-		sv->alloc = sv->alloc ? sv->alloc * 2 : 4;
-		sv->v = stele_xrealloc(sv->v, sv->alloc * sizeof(*sv->v));
-	}
-	sv->v[sv->n++] = s;
+	stele_strv_take(&sv->v, &sv->n, s);
 }
 
 static void
 strv_release(struct strv *sv)
 {
-	size_t i;
-
-	for (i = 0; i < sv->n; i++)
-		free(sv->v[i]);
-	free(sv->v);
+	stele_strv_free(sv->v, sv->n);
 	sv->v = NULL;
-	sv->n = sv->alloc = 0;
+	sv->n = 0;
 }
 
 static void
@@ -638,7 +631,7 @@ static int
 parse_args(struct parser *p, struct stele_instr *in,
 	   const struct keyword *kw)
 {
-	struct strv args = { NULL, 0, 0 };
+	struct strv args = { NULL, 0 };
 	size_t n = strlen(in->raw);
 	int k = in->kind, error = 0;
 
@@ -707,7 +700,7 @@ static int
 parse_one(struct parser *p, struct stele_instr *in, const char *s, size_t n,
 	  int line)
 {
-	struct strv flags = { NULL, 0, 0 };
+	struct strv flags = { NULL, 0 };
 	const struct keyword *kw;
 	const char *raw;
 	size_t k, len;

@@ -12,6 +12,7 @@
 #include "builder/values.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/strv.h"
 #include "util/root.h"
 #include "util/json.h"
 
@@ -326,8 +327,7 @@ struct mounts {
 static char *
 own(struct mounts *ms, char *s)
 {
-	ms->own = stele_xrealloc(ms->own, (ms->nown + 1) * sizeof(char *));
-	ms->own[ms->nown++] = s;
+	stele_strv_take(&ms->own, &ms->nown, s);
 	return s;
 }
 
@@ -377,12 +377,10 @@ mounts_release(struct mounts *ms)
 		free(ms->dirs[i]);
 	}
 	free(ms->dirs);
-	for (i = 0; i < ms->nown; i++)
-		free(ms->own[i]);
+	stele_strv_free(ms->own, ms->nown);
 	free(ms->secrets);
 	free(ms->env);
 	free(ms->locks);
-	free(ms->own);
 	free(ms->m);
 	json_decref(ms->prov);
 	memset(ms, 0, sizeof(*ms));
@@ -473,8 +471,7 @@ secret_mount(struct build *b, struct mounts *ms, const struct stele_mount *m,
 		kv[strlen(m->env)] = '=';
 		memcpy(kv + strlen(m->env) + 1, buf.ptr ? buf.ptr : "", buf.len);
 		kv[strlen(m->env) + 1 + buf.len] = '\0';
-		ms->env = stele_xrealloc(ms->env, (ms->nenv + 1) * sizeof(char *));
-		ms->env[ms->nenv++] = kv;
+		stele_strv_take(&ms->env, &ms->nenv, kv);
 	}
 	if (m->env && !m->target) {
 		if (buf.ptr)
@@ -495,9 +492,7 @@ secret_mount(struct build *b, struct mounts *ms, const struct stele_mount *m,
 		explicit_bzero(buf.ptr, buf.len);
 	stele_buf_release(&buf);
 	free(dir);
-	ms->secrets = stele_xrealloc(ms->secrets,
-				     (ms->nsecrets + 1) * sizeof(char *));
-	ms->secrets[ms->nsecrets++] = copy;
+	stele_strv_take(&ms->secrets, &ms->nsecrets, copy);
 	if (error < 0)
 		return error;
 	*src = copy;
@@ -614,9 +609,7 @@ prepare_mounts(struct mounts *ms, struct build *b, struct stage *s,
 			char *dir, *bsrc;
 
 			error = stele_build__bind_prepare(&dir, &bsrc, &rec, b, s, m);
-			ms->dirs = stele_xrealloc(ms->dirs, (ms->ndirs + 1) *
-						  sizeof(char *));
-			ms->dirs[ms->ndirs++] = dir;
+			stele_strv_take(&ms->dirs, &ms->ndirs, dir);
 			if (bsrc)
 				src = own(ms, bsrc);
 		}

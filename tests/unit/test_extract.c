@@ -1056,7 +1056,9 @@ test_extract_stream_bound(void **state)
 	assert_non_null(f);
 	ustar_header(h, "a", '0', NULL, 1);
 	assert_int_equal(fwrite(h, 1, 512, f), 512);
-	assert_int_equal(fwrite("a", 1, 512, f), 512);
+	memset(h, 0, 512);
+	h[0] = 'a';
+	assert_int_equal(fwrite(h, 1, 512, f), 512);
 	/* A pax size record: libarchive reads a pax hardlink's data. */
 	ustar_header(h, "PaxHeader/b", 'x', NULL, 16);
 	assert_int_equal(fwrite(h, 1, 512, f), 512);

@@ -17,7 +17,7 @@ static json_t *
 written(void)
 {
 	struct stele_prov p;
-	json_t *st, *step, *inputs;
+	json_t *st, *step, *inputs, *binds;
 
 	stele_prov_init(&p);
 	json_object_set_new(p.external, "source", json_pack("{s:s,s:s,s:s}",
@@ -42,9 +42,7 @@ written(void)
 		"overlay", 1, "baseDiffIDs", "mounts", "type", "cache", "target",
 		"/c", "id", "/c"), 0);
 	/* RUN --mount=type=bind from the context, a stage and an image */
-	json_array_extend(json_object_get(json_array_get(json_object_get(
-		json_object_get(step, "annotations"), "inputs"), 0), "mounts"),
-		json_pack("[{s:s,s:s,s:s,s:s,s:b,s:{s:s}},"
+	binds = json_pack("[{s:s,s:s,s:s,s:s,s:b,s:{s:s}},"
 		"{s:s,s:s,s:s,s:s,s:b,s:{s:s},s:{s:s,s:i}},"
 		"{s:s,s:s,s:s,s:s,s:b,s:{s:s},s:{s:s,s:s}}]",
 		"type", "bind", "target", "/src", "from", "context", "path", "/",
@@ -54,7 +52,11 @@ written(void)
 		"index", 0,
 		"type", "bind", "target", "/i", "from", "image", "path", "/app",
 		"readonly", 1, "digest", "sha256", H64, "image", "name", "oci:i:x",
-		"digest", "sha256:" H64));
+		"digest", "sha256:" H64);
+	json_array_extend(json_object_get(json_array_get(json_object_get(
+		json_object_get(step, "annotations"), "inputs"), 0), "mounts"),
+		binds);
+	json_decref(binds);
 	inputs = json_pack("[{s:s,s:s,s:i,s:[],s:[o]},{s:s,s:s,s:s,s:{s:s}},"
 		"{s:s,s:s,s:s,s:{s:s}},{s:s,s:s,s:s,s:{s:s}}]",
 		"kind", "stage", "stage", "fetch", "index", 0, "diffIDs", "steps", step,
