@@ -36,7 +36,8 @@ static const char serve_usage[] =
 	"  -p, --policy FILE     the policy (JSON), re-read when it changes\n"
 	"      --tls-cert FILE   the server's certificate chain (PEM)\n"
 	"      --tls-key FILE    its private key (PEM)\n"
-	"      --listen A:P      IPv4 address and port (default 127.0.0.1:8443)\n"
+	"      --listen A:P      address and port (default 127.0.0.1:8443; IPv6 in\n"
+	"                        brackets: [::1]:8443)\n"
 	"      --cache-ttl S     seconds a verdict is kept (default 60; 0: none)\n"
 	"      --threads N       request threads (default 2)\n"
 	"      --creds USER:PASS, --authfile FILE, --cert-dir DIR, --tls-verify=false\n"
@@ -144,9 +145,13 @@ cmd_serve(int argc, char **argv)
 	if (!ao.policy || !cert || !key)
 		return cli_usage(serve_usage, "give --policy, --tls-cert and --tls-key");
 	if (!(colon = strrchr(listen, ':')) || parse_uint(&so.port, colon + 1, 65535) < 0 ||
-	    !so.port)
-		return cli_usage(serve_usage, "--listen takes ADDR:PORT, e.g. 127.0.0.1:8443");
-	addr = stele_xstrndup(listen, (size_t)(colon - listen));
+	    !so.port || (listen[0] == '[') != (colon > listen && colon[-1] == ']') ||
+	    (listen[0] != '[' && memchr(listen, ':', (size_t)(colon - listen))))
+		return cli_usage(serve_usage, "--listen takes ADDR:PORT, e.g. "
+				 "127.0.0.1:8443 or [::1]:8443");
+	addr = listen[0] == '[' ?
+		stele_xstrndup(listen + 1, (size_t)(colon - listen) - 2) :
+		stele_xstrndup(listen, (size_t)(colon - listen));
 	so.address = addr;
 	ao.now = wall_clock;
 	ao.registry = &reg.o;
@@ -165,8 +170,9 @@ cmd_serve(int argc, char **argv)
 	so.key_pem = key_pem;
 	if ((error = stele_serve_start(&srv, adm, &so)) < 0)
 		goto out;
-	fprintf(stderr, "stele: serving admission reviews on https://%s:%u/validate\n",
-		addr, so.port);
+	fprintf(stderr, "stele: serving admission reviews on https://%s%s%s:%u/validate\n",
+		strchr(addr, ':') ? "[" : "", addr, strchr(addr, ':') ? "]" : "",
+		so.port);
 	sigwait(&set, &sig);
 	stele_serve_stop(srv);
 	{

@@ -166,22 +166,35 @@ stele_serve_start(struct stele_serve **out, struct stele_admission *adm,
 {
 	struct stele_serve *s;
 	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+	struct sockaddr *sa = (struct sockaddr *)&sin;
+	unsigned int flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD |
+			     MHD_USE_EPOLL_LINUX_ONLY;
 
 	*out = NULL;
 	memset(&sin, 0, sizeof(sin));
+	memset(&sin6, 0, sizeof(sin6));
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((uint16_t)o->port);
-	if (!o->port || o->port > 65535 ||
-	    inet_pton(AF_INET, o->address, &sin.sin_addr) != 1)
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = htons((uint16_t)o->port);
+	if (o->port && o->port <= 65535 &&
+	    inet_pton(AF_INET6, o->address, &sin6.sin6_addr) == 1) {
+		/* An IPv6 socket (IPv6 only: without MHD_USE_DUAL_STACK,
+		 * libmicrohttpd sets IPV6_V6ONLY). */
+		sa = (struct sockaddr *)&sin6;
+		flags |= MHD_USE_IPv6;
+	} else if (!o->port || o->port > 65535 ||
+		   inet_pton(AF_INET, o->address, &sin.sin_addr) != 1) {
 		return stele_error_setc(STELE_EINVALID,
-			"cannot listen on '%s:%u': give an IPv4 address and a port",
+			"cannot listen on '%s' port %u: give an IPv4 or IPv6 address and a port",
 			o->address, o->port);
+	}
 	s = stele_xcalloc(1, sizeof(*s));
 	s->adm = adm;
-	s->d = MHD_start_daemon(MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD |
-				MHD_USE_EPOLL_LINUX_ONLY,
+	s->d = MHD_start_daemon(flags,
 				(uint16_t)o->port, NULL, NULL, handle, s,
-				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
+				MHD_OPTION_SOCK_ADDR, sa,
 				MHD_OPTION_HTTPS_MEM_CERT, o->cert_pem,
 				MHD_OPTION_HTTPS_MEM_KEY, o->key_pem,
 				MHD_OPTION_THREAD_POOL_SIZE,
@@ -191,8 +204,8 @@ stele_serve_start(struct stele_serve **out, struct stele_admission *adm,
 				MHD_OPTION_END);
 	if (!s->d) {
 		free(s);
-		return stele_error_set("cannot serve on %s:%u (the port is taken, or the "
-				       "certificate or key is refused)", o->address, o->port);
+		return stele_error_set("cannot serve on %s port %u (the port is taken, "
+				       "or the certificate or key is refused)", o->address, o->port);
 	}
 	*out = s;
 	return 0;
