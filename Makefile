@@ -12,7 +12,13 @@ WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wvla -Wstrict-prototypes \
 
 # Evaluated lazily, so `make deps` works before the libraries exist.
 PKG_CF = $(shell pkg-config --cflags $(PKGS))
-PKG_LD = $(shell pkg-config --libs $(PKGS)) -lpthread
+# libgit2 and libcurl are loaded on first use (util/lazy.h): compiled
+# against, not linked; dlopen takes the sonames found here.
+PKGS_LAZY := libgit2 libcurl
+PKG_LD = $(shell pkg-config --libs $(filter-out $(PKGS_LAZY),$(PKGS))) -lpthread
+soname = $(shell objdump -p "$$(pkg-config --variable=libdir $(1))/$(2)" 2>/dev/null | awk '/SONAME/ { print $$2 }')
+LIBGIT2_SO = $(call soname,libgit2,libgit2.so)
+LIBCURL_SO = $(call soname,libcurl,libcurl.so)
 
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 
@@ -72,6 +78,13 @@ $(BUILD)/%.o: %.c $(BUILD)/CFLAGS
 	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/cli/main.o: ALL_CFLAGS += -DSTELE_VERSION='"$(VERSION)"'
+$(BUILD)/util/lazy.o: ALL_CFLAGS += -DSTELE_LIBGIT2_SO='"$(LIBGIT2_SO)"' \
+	-DSTELE_LIBCURL_SO='"$(LIBCURL_SO)"'
+$(BUILD)/util/lazy.o: util/lazy.c
+	@test -n '$(LIBGIT2_SO)' && test -n '$(LIBCURL_SO)' || \
+		{ echo 'cannot find the sonames of libgit2 and libcurl (objdump, pkg-config)'; exit 1; }
+	@mkdir -p $(dir $@)
+	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/libstele.a: $(LIB_OBJ)
 	$(QUIET_AR)rm -f $@ && ar rcs $@ $^

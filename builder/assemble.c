@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include <archive.h>
-#include <git2.h>
+#include "util/lazy.h"
 
 #include "builder/build_priv.h"
 #include "util/error.h"

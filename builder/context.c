@@ -8,7 +8,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include <git2.h>
+#include "util/lazy.h"
 
 #include "builder/context.h"
 #include "builder/ignore.h"

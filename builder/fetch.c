@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
+#include "util/lazy.h"
 
 #include "builder/fetch.h"
 #include "util/error.h"

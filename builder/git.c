@@ -1,7 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <git2.h>
+#include "util/lazy.h"
 
 #include "builder/git.h"
 #include "oci/digest.h"

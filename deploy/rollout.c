@@ -1,7 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
+#include "util/lazy.h"
 
 #include "deploy/journal.h"
 #include "deploy/rollout.h"

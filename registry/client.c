@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
+#include "util/lazy.h"
 #include <openssl/crypto.h>
 
 #include "registry/auth.h"

@@ -13,7 +13,7 @@
 #include "util/buf.h"
 #include "util/sink.h"
 
-#include <curl/curl.h>
+#include "util/lazy.h"
 
 #define REG_SMALL_MAX (64u << 10) /* tokens, error bodies, challenges */
 

@@ -4,7 +4,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include <curl/curl.h>
+#include "util/lazy.h"
 #include <openssl/crypto.h>
 
 #include "registry/auth.h"

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include <archive.h>
-#include <git2.h>
+#include "util/lazy.h"
 #include <openssl/err.h>
 
 #include "util/error.h"

@@ -1,12 +1,12 @@
 #include <pthread.h>
+#include <stdio.h>
 
-#include <curl/curl.h>
-#include <git2.h>
 #include <openssl/crypto.h>
 #include <sodium.h>
 
 #include "util/error.h"
 #include "util/init.h"
+#include "util/lazy.h"
 
 /*
  * Three once-only steps: what every command needs, then libgit2 and
@@ -20,6 +20,7 @@ static pthread_once_t git_once = PTHREAD_ONCE_INIT;
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static const char *failed;
 static int git_failed, curl_failed;
+static char git_why[256], curl_why[256];
 
 static void
 init_once(void)
@@ -30,16 +31,31 @@ init_once(void)
 		failed = "OpenSSL";
 }
 
+/* The message of a failed step, kept for every later call. */
+static void
+keep(char *why, size_t n, const char *msg)
+{
+	snprintf(why, n, "%s", msg);
+}
+
 static void
 git_init_once(void)
 {
-	git_failed = git_libgit2_init() < 0;
+	if (stele_lazy_git() < 0)
+		keep(git_why, sizeof(git_why), stele_error_last());
+	else if (git_libgit2_init() < 0)
+		keep(git_why, sizeof(git_why), "cannot initialise libgit2");
+	git_failed = git_why[0] != '\0';
 }
 
 static void
 curl_init_once(void)
 {
-	curl_failed = curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK;
+	if (stele_lazy_curl() < 0)
+		keep(curl_why, sizeof(curl_why), stele_error_last());
+	else if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		keep(curl_why, sizeof(curl_why), "cannot initialise libcurl");
+	curl_failed = curl_why[0] != '\0';
 }
 
 int
@@ -59,8 +75,10 @@ stele_init_git(void)
 
 	if ((error = stele_init()) < 0)
 		return error;
-	if (pthread_once(&git_once, git_init_once) != 0 || git_failed)
+	if (pthread_once(&git_once, git_init_once) != 0)
 		return stele_error_set("cannot initialise libgit2");
+	if (git_failed)
+		return stele_error_set("%s", git_why);
 	return 0;
 }
 
@@ -71,7 +89,9 @@ stele_init_curl(void)
 
 	if ((error = stele_init()) < 0)
 		return error;
-	if (pthread_once(&curl_once, curl_init_once) != 0 || curl_failed)
+	if (pthread_once(&curl_once, curl_init_once) != 0)
 		return stele_error_set("cannot initialise libcurl");
+	if (curl_failed)
+		return stele_error_set("%s", curl_why);
 	return 0;
 }
