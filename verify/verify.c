@@ -26,14 +26,13 @@
 
 #define SLSA_V1 "https://slsa.dev/provenance/v1"
 
-static void add_check(struct stele_verify_report *r, int ok, const char *name,
-		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
 void
-stele_verify__vcheck(struct stele_verify_report *r, int ok, const char *name,
-		     const char *fmt, va_list ap)
+stele_verify__check(struct stele_verify_report *r, int ok, const char *name,
+		    const char *fmt, ...)
 {
 	struct stele_verify_check *c;
+	va_list ap;
+	int n = 0;
 
 	if (r->n == r->alloc) {
 		r->alloc = r->alloc ? r->alloc * 2 : 16;
@@ -43,21 +42,15 @@ stele_verify__vcheck(struct stele_verify_report *r, int ok, const char *name,
 	c->name = stele_xstrdup(name);
 	c->ok = ok;
 	c->reason = NULL;
-	if (fmt && vasprintf(&c->reason, fmt, ap) < 0)
+	if (fmt) {
+		va_start(ap, fmt);
+		n = vasprintf(&c->reason, fmt, ap);
+		va_end(ap);
+	}
+	if (n < 0)
 		abort();
 	if (!ok)
 		r->allowed = 0;
-}
-
-static void
-add_check(struct stele_verify_report *r, int ok, const char *name,
-	  const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	stele_verify__vcheck(r, ok, name, fmt, ap);
-	va_end(ap);
 }
 
 static void
@@ -93,8 +86,8 @@ check_blobs(struct stele_verify__ctx *v)
 	size_t i, n = stele_image_nlayers(img);
 	char name[128];
 
-	add_check(v->r, 1, "manifest", "%s (digest checked before parsing)", img->digest);
-	add_check(v->r, 1, "config", "%s (digest checked before parsing)", img->config_digest);
+	stele_verify__check(v->r, 1, "manifest", "%s (digest checked before parsing)", img->digest);
+	stele_verify__check(v->r, 1, "config", "%s (digest checked before parsing)", img->config_digest);
 	for (i = 0; i < n; i++) {
 		char got[STELE_DIGEST_STRLEN], diff[STELE_DIGEST_STRLEN];
 		const char *want, *want_diff = stele_image_diff_id(img, i), *mt;
@@ -106,33 +99,33 @@ check_blobs(struct stele_verify__ctx *v)
 		want_size = (uint64_t)json_integer_value(json_object_get(l, "size"));
 		snprintf(name, sizeof(name), "layer %zu", i + 1);
 		if (!want || stele_digest_validate(want) < 0) {
-			add_check(v->r, 0, name, "invalid digest in the manifest");
+			stele_verify__check(v->r, 0, name, "invalid digest in the manifest");
 			continue;
 		}
 		mt = stele_json_str(l, "mediaType");
 		gzip = mt && strlen(mt) > 5 && !strcmp(mt + strlen(mt) - 5, "+gzip");
 		if ((error = layer_digests(got, diff, &size, img->oci, want,
 					   gzip)) < 0) {
-			add_check(v->r, 0, name, "%s", stele_error_last());
+			stele_verify__check(v->r, 0, name, "%s", stele_error_last());
 			continue;
 		}
 		if (strcmp(got, want))
-			add_check(v->r, 0, name, "blob %s is corrupt: its content hashes to %s",
+			stele_verify__check(v->r, 0, name, "blob %s is corrupt: its content hashes to %s",
 				  want, got);
 		else if (size != want_size)
-			add_check(v->r, 0, name, "blob %s has %llu bytes, the manifest says %llu",
+			stele_verify__check(v->r, 0, name, "blob %s has %llu bytes, the manifest says %llu",
 				  want, (unsigned long long)size, (unsigned long long)want_size);
 		else if (!want_diff || strcmp(diff, want_diff))
-			add_check(v->r, 0, name,
+			stele_verify__check(v->r, 0, name,
 				  "blob %s uncompresses to %s, the config's diff_id is %s",
 				  want, diff[0] ? diff : "(unreadable)",
 				  want_diff ? want_diff : "(none)");
 		else
-			add_check(v->r, 1, name, "%s, diff_id %s", want, diff);
+			stele_verify__check(v->r, 1, name, "%s, diff_id %s", want, diff);
 	}
 	if (n != json_array_size(json_object_get(json_object_get(img->config,
 						"rootfs"), "diff_ids")))
-		add_check(v->r, 0, "layers and diff_ids",
+		stele_verify__check(v->r, 0, "layers and diff_ids",
 			  "the manifest has %zu layers, the config another number of diff_ids", n);
 }
 
@@ -195,7 +188,7 @@ check_signatures(struct stele_verify__ctx *v)
 		free(keys);
 		return error;
 	}
-	add_check(v->r, 1, "signature identity", "%s, image verified as '%s'",
+	stele_verify__check(v->r, 1, "signature identity", "%s, image verified as '%s'",
 		  rule, v->intended ? v->intended : "(no known identity)");
 	/*
 	 * A signature no usable key made is not counted (anyone who can write
@@ -217,30 +210,30 @@ check_signatures(struct stele_verify__ctx *v)
 			stele_buf_printf(&ignored, "%s%s: %s", ignored.len ? "; " : "",
 					 name + 10, c->other_kind || c->malformed ? c->reason :
 					 "no trusted key made it");
-			add_check(v->r, 1, name, "not counted: %s", c->other_kind || c->malformed ?
+			stele_verify__check(v->r, 1, name, "not counted: %s", c->other_kind || c->malformed ?
 				  c->reason : "made by no key of the policy");
 		} else if (c->error) {
-			add_check(v->r, 0, name, "%s", c->reason ? c->reason :
+			stele_verify__check(v->r, 0, name, "%s", c->reason ? c->reason :
 				  "does not verify with a trusted key");
 		} else if (!k || !stele_verify__name_in(v->p->sig_keys, v->p->nsig_keys, k->name)) {
 			stele_buf_printf(&ignored, "%s%s: key '%s' may not sign images",
 					 ignored.len ? "; " : "", name + 10, k ? k->name : "?");
-			add_check(v->r, 1, name, "not counted: key '%s' may not sign images",
+			stele_verify__check(v->r, 1, name, "not counted: key '%s' may not sign images",
 				  k ? k->name : "?");
 		} else if (!stele_verify__key_usable(v, k, &why)) {
 			stele_buf_printf(&ignored, "%s%s: %s", ignored.len ? "; " : "",
 					 name + 10, why);
-			add_check(v->r, 1, name, "not counted: %s", why);
+			stele_verify__check(v->r, 1, name, "not counted: %s", why);
 		} else if (!stele_identity_match(v->p->identity, v->intended,
 						 c->identity, &why)) {
 			stele_buf_printf(&ignored, "%s%s: key '%s' %s", ignored.len ? "; " : "",
 					 name + 10, k->name, why);
-			add_check(v->r, 1, name, "not counted: by key '%s', %s", k->name, why);
+			stele_verify__check(v->r, 1, name, "not counted: by key '%s', %s", k->name, why);
 		} else {
 			for (j = 0; j < nsigners; j++)
 				if (!strcmp(signers[j], k->name))
 					break;
-			add_check(v->r, 1, name, "by key '%s' for '%s'%s", k->name,
+			stele_verify__check(v->r, 1, name, "by key '%s' for '%s'%s", k->name,
 				  c->identity ? c->identity : "", j < nsigners ?
 				  " (this key already counted)" : "");
 			if (j == nsigners)
@@ -249,12 +242,12 @@ check_signatures(struct stele_verify__ctx *v)
 		free(why);
 	}
 	if (v->p->threshold > 0)
-		add_check(v->r, (int)nsigners >= v->p->threshold, "signature threshold",
+		stele_verify__check(v->r, (int)nsigners >= v->p->threshold, "signature threshold",
 			  "%zu of %d distinct trusted keys signed%s%s", nsigners,
 			  v->p->threshold, ignored.len ? "; not counted: " : "",
 			  stele_buf_cstr(&ignored));
 	else
-		add_check(v->r, 1, "signature threshold",
+		stele_verify__check(v->r, 1, "signature threshold",
 			  "0: the policy allows unsigned images (%zu trusted key(s) signed)",
 			  nsigners);
 	stele_buf_release(&ignored);
@@ -289,28 +282,28 @@ check_attestations(struct stele_verify__ctx *v)
 
 		snprintf(name, sizeof(name), "attestation %.19s", c->blob);
 		if (c->error && c->unknown_key) {
-			add_check(v->r, 1, name, "not counted: %s", c->other_kind || c->malformed ?
+			stele_verify__check(v->r, 1, name, "not counted: %s", c->other_kind || c->malformed ?
 				  c->reason : "made by no key of the policy");
 		} else if (c->error) {
-			add_check(v->r, 0, name, "%s", c->reason ? c->reason : "does not verify");
+			stele_verify__check(v->r, 0, name, "%s", c->reason ? c->reason : "does not verify");
 		} else if (!k || !stele_verify__name_in(v->p->prov_keys, v->p->nprov_keys, k->name)) {
 			stele_buf_printf(&ignored, "%s%s is signed by '%s', a key not allowed for provenance",
 					 ignored.len ? "; " : "", name, k ? k->name : "?");
-			add_check(v->r, 1, name, "not counted: signed by '%s', a key not allowed for provenance",
+			stele_verify__check(v->r, 1, name, "not counted: signed by '%s', a key not allowed for provenance",
 				  k ? k->name : "?");
 		} else if (!stele_verify__key_usable(v, k, &why)) {
 			stele_buf_printf(&ignored, "%s%s: %s", ignored.len ? "; " : "", name, why);
-			add_check(v->r, 1, name, "not counted: %s", why);
+			stele_verify__check(v->r, 1, name, "not counted: %s", why);
 		} else if (!c->predicate_type || strcmp(c->predicate_type, SLSA_V1)) {
-			add_check(v->r, 1, name, "predicate %s (not SLSA provenance)",
+			stele_verify__check(v->r, 1, name, "predicate %s (not SLSA provenance)",
 				  c->predicate_type ? c->predicate_type : "?");
 		} else if (stele_prov_parse(&doc, c->body.ptr, c->body.len, c->blob) < 0) {
-			add_check(v->r, 0, name, "%s", stele_error_last());
+			stele_verify__check(v->r, 0, name, "%s", stele_error_last());
 		} else if (strcmp(doc->subject_digest, v->img->digest)) {
-			add_check(v->r, 0, name, "the statement's subject is %s, not this image",
+			stele_verify__check(v->r, 0, name, "the statement's subject is %s, not this image",
 				  doc->subject_digest);
 		} else {
-			add_check(v->r, 1, name, "SLSA provenance signed by '%s'%s", k->name,
+			stele_verify__check(v->r, 1, name, "SLSA provenance signed by '%s'%s", k->name,
 				  doc->stele ? "" : " (from another builder)");
 			if (!v->prov) {
 				v->prov = doc;
@@ -322,7 +315,7 @@ check_attestations(struct stele_verify__ctx *v)
 		free(why);
 	}
 	if (v->p->prov_required)
-		add_check(v->r, good > 0, "provenance", "%s%s%s%s",
+		stele_verify__check(v->r, good > 0, "provenance", "%s%s%s%s",
 			  good ? "signed SLSA provenance found" :
 			  "no SLSA provenance signed by an allowed key",
 			  !good && ignored.len ? " (" : "", !good && ignored.len ?
@@ -353,22 +346,22 @@ check_provenance_rules(struct stele_verify__ctx *v)
 	const char *other = d->stele ? "" : " (the provenance is another builder's)";
 
 	if (v->p->nbuilder_ids)
-		add_check(v->r, match_any(v->p->builder_ids, v->p->nbuilder_ids,
+		stele_verify__check(v->r, match_any(v->p->builder_ids, v->p->nbuilder_ids,
 					  d->builder_id),
 			  "provenance builder", "builder id '%s'", d->builder_id);
 	if (v->p->nsources)
-		add_check(v->r, match_any(v->p->sources, v->p->nsources, d->source_uri),
+		stele_verify__check(v->r, match_any(v->p->sources, v->p->nsources, d->source_uri),
 			  "provenance source", "source '%s'%s%s",
 			  d->source_uri ? d->source_uri : "(none)",
 			  match_any(v->p->sources, v->p->nsources, d->source_uri) ? "" :
 			  " is not an allowed repository", other);
 	if (v->p->nrefs)
-		add_check(v->r, match_any(v->p->refs, v->p->nrefs, ref), "provenance ref",
+		stele_verify__check(v->r, match_any(v->p->refs, v->p->nrefs, ref), "provenance ref",
 			  "ref '%s'%s%s", ref ? ref : "(none)",
 			  match_any(v->p->refs, v->p->nrefs, ref) ? "" :
 			  " does not match the allowed patterns", other);
 	if (v->p->recipe)
-		add_check(v->r, d->recipe_path && !strcmp(d->recipe_path, v->p->recipe),
+		stele_verify__check(v->r, d->recipe_path && !strcmp(d->recipe_path, v->p->recipe),
 			  "provenance recipe", "recipe '%s', policy wants '%s'%s",
 			  d->recipe_path ? d->recipe_path : "(none)", v->p->recipe, other);
 	if (v->p->hermetic) {
@@ -388,7 +381,7 @@ check_provenance_rules(struct stele_verify__ctx *v)
 						      "the provenance", i + 1, ld ? ld : "?");
 			}
 		}
-		add_check(v->r, ok, "hermetic", "%s", ok ?
+		stele_verify__check(v->r, ok, "hermetic", "%s", ok ?
 			  "every step that contributed to the image ran without network" :
 			  why);
 		free(why);
@@ -439,7 +432,7 @@ check_image_rules(struct stele_verify__ctx *v, const char *tagname)
 	if (v->p->non_root) {
 		const char *u = stele_json_str(cfg, "User");
 
-		add_check(v->r, !is_root_user(u), "non-root user",
+		stele_verify__check(v->r, !is_root_user(u), "non-root user",
 			  "USER is '%s'%s", u && *u ? u : "(unset: root)",
 			  is_root_user(u) ? ": the image runs as root" : "");
 	}
@@ -457,11 +450,11 @@ check_image_rules(struct stele_verify__ctx *v, const char *tagname)
 			ok = 1;
 		}
 		if (!ok || t == 0)
-			add_check(v->r, 0, "maximum age", "%s", ok ?
+			stele_verify__check(v->r, 0, "maximum age", "%s", ok ?
 				  "created is the epoch and no signed provenance records when the image was built" :
 				  "the image has no valid created time and no signed provenance records when it was built");
 		else
-			add_check(v->r, v->now - t <= v->p->max_age, "maximum age",
+			stele_verify__check(v->r, v->now - t <= v->p->max_age, "maximum age",
 				  "%s %s, %lld days ago (at most %lld)", what, when,
 				  (long long)((v->now - t) / 86400),
 				  (long long)(v->p->max_age / 86400));
@@ -481,7 +474,7 @@ check_image_rules(struct stele_verify__ctx *v, const char *tagname)
 		}
 		if (itag && !strcmp(itag, "latest"))
 			latest = 1;
-		add_check(v->r, !latest, "no latest tag", "tag '%s'%s%s%s",
+		stele_verify__check(v->r, !latest, "no latest tag", "tag '%s'%s%s%s",
 			  tag ? tag : "(none)", itag ? ", verified as tag '" : "",
 			  itag ? itag : "", itag ? "'" : "");
 		free(itag);
@@ -489,7 +482,7 @@ check_image_rules(struct stele_verify__ctx *v, const char *tagname)
 	if (!v->p->pinned_bases && !v->p->nregistries && !v->p->no_latest)
 		return;
 	if (!v->prov || !v->prov->stele) {
-		add_check(v->r, 0, "base images", "%s", !v->prov ?
+		stele_verify__check(v->r, 0, "base images", "%s", !v->prov ?
 			  "no signed provenance: the bases cannot be checked" :
 			  "the provenance is another builder's: it records no bases");
 		return;
@@ -508,15 +501,15 @@ check_image_rules(struct stele_verify__ctx *v, const char *tagname)
 			json_object_set_new(seen, image, json_true());
 			snprintf(name, sizeof(name), "base %s", image);
 			if (v->p->pinned_bases)
-				add_check(v->r, strstr(image, "@sha256:") != NULL, name,
+				stele_verify__check(v->r, strstr(image, "@sha256:") != NULL, name,
 					  strstr(image, "@sha256:") ? "pinned by digest" :
 					  "not pinned by digest (FROM uses a tag)");
 			if (v->p->nregistries)
-				add_check(v->r, match_any(v->p->registries, v->p->nregistries,
+				stele_verify__check(v->r, match_any(v->p->registries, v->p->nregistries,
 							  base_registry(image)), name,
 					  "registry '%s'", base_registry(image));
 			if (v->p->no_latest)
-				add_check(v->r, !(strstr(image, ":latest") || (!strchr(image + 4, ':') &&
+				stele_verify__check(v->r, !(strstr(image, ":latest") || (!strchr(image + 4, ':') &&
 					  !strstr(image, "@"))), name, "%s",
 					  strstr(image, ":latest") ? "uses the latest tag" : "tag checked");
 		}
@@ -564,9 +557,9 @@ stele_verify_image(struct stele_verify_report **out, struct stele_image *img,
 	if (error < 0)
 		goto out;
 	if (o->signatures_only) {
-		add_check(r, 1, "manifest", "%s (digest checked before parsing)",
+		stele_verify__check(r, 1, "manifest", "%s (digest checked before parsing)",
 			  img->digest);
-		add_check(r, 1, "config", "%s (digest checked before parsing)",
+		stele_verify__check(r, 1, "config", "%s (digest checked before parsing)",
 			  img->config_digest);
 		stele_strv_push(&r->warnings, &r->nwarnings,
 			"--signatures-only: the layer blobs were not read; their "
@@ -586,7 +579,7 @@ stele_verify_image(struct stele_verify_report **out, struct stele_image *img,
 		check_provenance_rules(&v);
 	else if (v.p->nbuilder_ids || v.p->nsources || v.p->nrefs || v.p->recipe ||
 		 v.p->hermetic)
-		add_check(r, 0, "provenance rules",
+		stele_verify__check(r, 0, "provenance rules",
 			  "no signed provenance to check them against");
 	check_image_rules(&v, tagname);
 	if (v.p->vuln_db || v.p->vuln_signed_scan) {
@@ -600,10 +593,10 @@ stele_verify_image(struct stele_verify_report **out, struct stele_image *img,
 		if ((error = stele_rebuild(&rb, img, v.prov, o->registry,
 					   o->dirs, &o->limits, o->progress,
 					   o->progress_payload)) < 0) {
-			add_check(r, 0, "rebuild", "%s", stele_error_last());
+			stele_verify__check(r, 0, "rebuild", "%s", stele_error_last());
 			error = 0;
 		} else {
-			add_check(r, rb.identical, "rebuild", "%s", rb.summary);
+			stele_verify__check(r, rb.identical, "rebuild", "%s", rb.summary);
 			stele_rebuild_result_release(&rb);
 		}
 	}

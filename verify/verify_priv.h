@@ -22,9 +22,10 @@ struct stele_verify__ctx {
 	int64_t now;
 };
 
-/* Record a check; a failed one denies. */
-void stele_verify__vcheck(struct stele_verify_report *r, int ok,
-			  const char *name, const char *fmt, va_list ap);
+/* Record a check (`fmt` NULL: no reason); a failed one denies. */
+void stele_verify__check(struct stele_verify_report *r, int ok,
+			 const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* Whether key `k` counts now (not revoked, inside its validity); when
  * not, *why says why (malloc'd). */
 int stele_verify__key_usable(struct stele_verify__ctx *v,

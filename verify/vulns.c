@@ -22,20 +22,6 @@
 /* Future scan times within this much of the clock are taken as now. */
 #define CLOCK_SLACK 300
 
-static void add_check(struct stele_verify_report *r, int ok, const char *name,
-		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void
-add_check(struct stele_verify_report *r, int ok, const char *name,
-	  const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	stele_verify__vcheck(r, ok, name, fmt, ap);
-	va_end(ap);
-}
-
 /* Is `c` a verified attestation of predicate type `type` (or below it,
  * with `prefix`)? */
 static int
@@ -76,12 +62,12 @@ vex_files(struct stele_verify__ctx *v, json_t *docs)
 			error = stele_vuln_vex_open(&doc, b.ptr ? b.ptr : "",
 				b.len, p->vuln_vex[i], keys, n);
 		if (error == STELE_EVERIFY)
-			add_check(v->r, 0, name, "not signed by a usable key of "
+			stele_verify__check(v->r, 0, name, "not signed by a usable key of "
 				  "vulnerabilities.vexKeys");
 		else if (error < 0)
-			add_check(v->r, 0, name, "%s", stele_error_last());
+			stele_verify__check(v->r, 0, name, "%s", stele_error_last());
 		else {
-			add_check(v->r, 1, name, "OpenVEX document %s",
+			stele_verify__check(v->r, 1, name, "OpenVEX document %s",
 				  stele_json_str(doc, "@id"));
 			json_array_append_new(docs, json_pack("{s:s,s:o}",
 				"what", p->vuln_vex[i], "doc", doc));
@@ -121,16 +107,16 @@ vex_docs(struct stele_verify__ctx *v)
 		snprintf(name, sizeof(name), "VEX attestation %.19s", c->blob);
 		if (!k || !stele_verify__name_in(v->p->vuln_vex_keys,
 						 v->p->nvuln_vex_keys, k->name))
-			add_check(v->r, 1, name, "not counted: signed by '%s', "
+			stele_verify__check(v->r, 1, name, "not counted: signed by '%s', "
 				  "not a key of vulnerabilities.vexKeys",
 				  k ? k->name : "?");
 		else if (!stele_verify__key_usable(v, k, &why))
-			add_check(v->r, 1, name, "not counted: %s", why);
+			stele_verify__check(v->r, 1, name, "not counted: %s", why);
 		else if (stele_vuln_vex_statement(&doc, c->body.ptr, c->body.len,
 						  c->blob) < 0)
-			add_check(v->r, 0, name, "%s", stele_error_last());
+			stele_verify__check(v->r, 0, name, "%s", stele_error_last());
 		else {
-			add_check(v->r, 1, name, "OpenVEX document %s signed by '%s'",
+			stele_verify__check(v->r, 1, name, "OpenVEX document %s signed by '%s'",
 				  stele_json_str(doc, "@id"), k->name);
 			json_array_append_new(docs, json_pack("{s:s,s:o}",
 				"what", c->blob, "doc", doc));
@@ -151,7 +137,7 @@ apply_vex(struct stele_verify__ctx *v, const json_t *docs,
 	json_array_foreach(docs, i, d)
 		if (stele_vuln_vex_apply_doc(r, json_object_get(d, "doc"),
 					     stele_json_str(d, "what")) < 0)
-			add_check(v->r, 0, "VEX", "%s", stele_error_last());
+			stele_verify__check(v->r, 0, "VEX", "%s", stele_error_last());
 	for (i = 0; i < r->n; i++)
 		n += r->v[i].suppressed != 0;
 	return n;
@@ -175,7 +161,7 @@ deny_findings(struct stele_verify__ctx *v, const struct stele_vuln_report *r,
 			continue;
 		denied++;
 		name = stele_xasprintf("vulnerability %s%s", f->id, label);
-		add_check(v->r, 0, name, "%s %s in %s %s (source %s %s)%s%s",
+		stele_verify__check(v->r, 0, name, "%s %s in %s %s (source %s %s)%s%s",
 			  stele_vuln_severity_name(f->severity),
 			  stele_vuln_status_name(f->status),
 			  s->pkgs[f->pkg].name, s->pkgs[f->pkg].version,
@@ -217,18 +203,18 @@ scan_now(struct stele_verify__ctx *v, const json_t *vex)
 	if (stele_vuln_db_open(&db, p->vuln_db, NULL) < 0 ||
 	    stele_sbom_read(&s, v->img, &so) < 0 ||
 	    stele_vuln_match(&r, db, s) < 0) {
-		add_check(v->r, 0, "vulnerabilities", "cannot scan: %s",
+		stele_verify__check(v->r, 0, "vulnerabilities", "cannot scan: %s",
 			  stele_error_last());
 		goto out;
 	}
 	up = stele_vuln_db_updated(db);
 	if (p->vuln_max_db_age) {
 		if (up < 0)
-			add_check(v->r, 0, "vulnerability database age",
+			stele_verify__check(v->r, 0, "vulnerability database age",
 				  "database '%s' records no time (stele-db.json "
 				  "or OSV modified)", p->vuln_db);
 		else
-			add_check(v->r, v->now - up <= p->vuln_max_db_age,
+			stele_verify__check(v->r, v->now - up <= p->vuln_max_db_age,
 				  "vulnerability database age",
 				  "database '%s' is %lld hours old, the policy "
 				  "allows %lld", p->vuln_db,
@@ -238,7 +224,7 @@ scan_now(struct stele_verify__ctx *v, const json_t *vex)
 	nsup = apply_vex(v, vex, r);
 	denied = deny_findings(v, r, "");
 	suppressed_note(note, sizeof(note), p, nsup);
-	add_check(v->r, denied == 0, "vulnerabilities",
+	stele_verify__check(v->r, denied == 0, "vulnerabilities",
 		  "%zu packages scanned in %s: %zu findings, %zu above %s%s%s",
 		  r->npkgs, r->ecosystem ? r->ecosystem : "(no known ecosystem)",
 		  r->n, denied,
@@ -276,19 +262,19 @@ newest_scan(struct stele_verify__ctx *v, const char **signer,
 			stele_buf_printf(ignored, "%s%s: signed by '%s', not a "
 					 "scanKeys key", ignored->len ? "; " : "",
 					 name, k ? k->name : "?");
-			add_check(v->r, 1, name, "not counted: signed by '%s', "
+			stele_verify__check(v->r, 1, name, "not counted: signed by '%s', "
 				  "not a key of vulnerabilities.scanKeys",
 				  k ? k->name : "?");
 		} else if (!stele_verify__key_usable(v, k, &why)) {
 			stele_buf_printf(ignored, "%s%s: %s",
 					 ignored->len ? "; " : "", name, why);
-			add_check(v->r, 1, name, "not counted: %s", why);
+			stele_verify__check(v->r, 1, name, "not counted: %s", why);
 		} else if (stele_vuln_scan_parse(&sc, c->body.ptr, c->body.len,
 						 v->img->digest, c->blob) < 0) {
-			add_check(v->r, 0, name, "%s", stele_error_last());
+			stele_verify__check(v->r, 0, name, "%s", stele_error_last());
 		} else {
 			stele_time_format(t, sc->finished);
-			add_check(v->r, 1, name, "scan finished %s, signed by '%s'",
+			stele_verify__check(v->r, 1, name, "scan finished %s, signed by '%s'",
 				  t, k->name);
 			if (!best || sc->finished > best->finished) {
 				stele_vuln_scan_free(best);
@@ -322,7 +308,7 @@ signed_scan(struct stele_verify__ctx *v, const json_t *vex)
 	size_t i, denied, nsup;
 
 	if (!(sc = newest_scan(v, &signer, &ignored))) {
-		add_check(v->r, 0, "signed scan", "no vulnerability scan signed "
+		stele_verify__check(v->r, 0, "signed scan", "no vulnerability scan signed "
 			  "by a key of vulnerabilities.scanKeys is attached "
 			  "(requireSignedScan; stele scan --attest)%s%s%s",
 			  ignored.len ? " (" : "", stele_buf_cstr(&ignored),
@@ -333,20 +319,20 @@ signed_scan(struct stele_verify__ctx *v, const json_t *vex)
 	stele_buf_release(&ignored);
 	stele_time_format(t, sc->finished);
 	if (sc->finished > v->now + CLOCK_SLACK)
-		add_check(v->r, 0, "signed scan age", "the scan says it finished "
+		stele_verify__check(v->r, 0, "signed scan age", "the scan says it finished "
 			  "at %s, in the future", t);
 	else
-		add_check(v->r, v->now - sc->finished <= p->vuln_max_scan_age,
+		stele_verify__check(v->r, v->now - sc->finished <= p->vuln_max_scan_age,
 			  "signed scan age", "finished %s, %lld hours ago; the "
 			  "policy allows %lld", t,
 			  (long long)((v->now - sc->finished) / 3600),
 			  (long long)(p->vuln_max_scan_age / 3600));
 	if (p->vuln_max_db_age) {
 		if (sc->db_updated < 0)
-			add_check(v->r, 0, "signed scan database age", "the scan "
+			stele_verify__check(v->r, 0, "signed scan database age", "the scan "
 				  "records no database time");
 		else
-			add_check(v->r, sc->finished - sc->db_updated <=
+			stele_verify__check(v->r, sc->finished - sc->db_updated <=
 				  p->vuln_max_db_age, "signed scan database age",
 				  "the database was %lld hours old when the scan "
 				  "finished; the policy allows %lld",
@@ -368,7 +354,7 @@ signed_scan(struct stele_verify__ctx *v, const json_t *vex)
 	suppressed_note(note, sizeof(note), p, nsup);
 	if (sc->db_updated >= 0)
 		stele_time_format(dbt, sc->db_updated);
-	add_check(v->r, denied == 0, "signed scan findings",
+	stele_verify__check(v->r, denied == 0, "signed scan findings",
 		  "scan by '%s' (stele %s, database %s of %s) in %s: %zu "
 		  "findings, %zu above %s%s%s", signer,
 		  sc->version ? sc->version : "?", sc->db ? sc->db : "?",
