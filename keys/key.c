@@ -305,7 +305,7 @@ out:
 }
 
 int
-stele__pem_rest_blank(BIO *bio)
+stele_key__pem_rest_blank(BIO *bio)
 {
 	char c;
 
@@ -413,7 +413,7 @@ stele_pubkey_parse(struct stele_pubkey **out, const void *pem, size_t len,
 			"public key '%s' has unexpected PEM headers", what);
 		goto out;
 	}
-	if (!stele__pem_rest_blank(bio)) {
+	if (!stele_key__pem_rest_blank(bio)) {
 		error = stele_error_setc(STELE_EINVALID,
 			"'%s' has data after its public key", what);
 		goto out;

@@ -148,6 +148,6 @@ void stele_key_sign_ph(unsigned char sig[STELE_SIG_BYTES],
 
 /* Internal: 1 when only whitespace is left in an OpenSSL BIO. */
 struct bio_st;
-int stele__pem_rest_blank(struct bio_st *bio);
+int stele_key__pem_rest_blank(struct bio_st *bio);
 
 #endif

@@ -346,7 +346,7 @@ stele_keyfile__unpem(struct stele_buf *out, const void *pem, size_t len,
 			" (this key is not encrypted; import it with 'cosign import-key-pair')" : "");
 		goto out;
 	}
-	if (*header || !stele__pem_rest_blank(bio)) {
+	if (*header || !stele_key__pem_rest_blank(bio)) {
 		error = stele_error_setc(STELE_EINVALID,
 			"key file '%s' has PEM headers or data after the key", what);
 		goto out;
