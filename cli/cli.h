@@ -36,6 +36,7 @@ int cmd_tag(int argc, char **argv);
 int cmd_rmi(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
+int cmd_db(int argc, char **argv);
 
 /* Keys (cmd_sign.c, cmd_attest.c): load a key file, asking for its
  * passphrase (file, $STELE_PASSWORD or terminal), after its permissions are

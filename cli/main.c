@@ -28,6 +28,7 @@ static const struct cmd cmds[] = {
 	{ "attest", cmd_attest, "sign an image's provenance as a DSSE attestation" },
 	{ "sbom", cmd_sbom, "list an image's packages and files as an SPDX or CycloneDX SBOM" },
 	{ "scan", cmd_scan, "match an image's packages against a vulnerability database" },
+	{ "db", cmd_db, "update a vulnerability database from its sources over HTTPS" },
 	{ "verify", cmd_verify, "check an image against a policy or a key" },
 	{ "rebuild", cmd_rebuild, "rebuild an image from its provenance and compare" },
 	{ "images", cmd_images, "list the images of the local store or a layout" },
