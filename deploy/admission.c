@@ -406,6 +406,17 @@ response(const char *uid, json_t *reasons)
 	return r;
 }
 
+/* A webhook body: capped, then parsed strictly. */
+static int
+parse_request(json_t **root, const char *body, size_t len)
+{
+	if (len > STELE_ADMISSION_MAX_BODY)
+		return stele_error_setc(STELE_EINVALID,
+			"the request is larger than %u MiB",
+			STELE_ADMISSION_MAX_BODY >> 20);
+	return stele_json_parse(root, body, len, "the request");
+}
+
 int
 stele_admission_review(json_t **out, struct stele_admission *a,
 		       const char *body, size_t len)
@@ -418,12 +429,7 @@ stele_admission_review(json_t **out, struct stele_admission *a,
 	int error = 0;
 
 	*out = NULL;
-	if (len > STELE_ADMISSION_MAX_BODY) {
-		error = stele_error_setc(STELE_EINVALID, "the request is larger than %u MiB",
-					 STELE_ADMISSION_MAX_BODY >> 20);
-		goto out;
-	}
-	if ((error = stele_json_parse(&root, body, len, "the request")) < 0)
+	if ((error = parse_request(&root, body, len)) < 0)
 		goto out;
 	if (!(s = stele_json_str(root, "apiVersion")) || strcmp(s, "admission.k8s.io/v1") ||
 	    !(s = stele_json_str(root, "kind")) || strcmp(s, "AdmissionReview")) {
@@ -547,12 +553,7 @@ stele_admission_flagger(json_t **out, struct stele_admission *a,
 	int error = 0, usable;
 
 	*out = NULL;
-	if (len > STELE_ADMISSION_MAX_BODY) {
-		error = stele_error_setc(STELE_EINVALID, "the request is larger than %u MiB",
-					 STELE_ADMISSION_MAX_BODY >> 20);
-		goto out;
-	}
-	if ((error = stele_json_parse(&root, body, len, "the request")) < 0)
+	if ((error = parse_request(&root, body, len)) < 0)
 		goto out;
 	if (!json_is_object(root)) {
 		error = stele_error_setc(STELE_EINVALID,
