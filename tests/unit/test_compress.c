@@ -530,6 +530,92 @@ test_compress_zstd_roundtrip(void **state)
 	}
 }
 
+/*
+ * libzstd's own multithreaded stream at the settings the provenance
+ * records (level 3, no checksum, no content size, 1 MiB jobs) with
+ * `workers` workers, fed in 64 KiB pieces.
+ */
+static void
+reference_zstd(struct stele_buf *out, const unsigned char *data, size_t len,
+	       int workers)
+{
+	ZSTD_CCtx *z = ZSTD_createCCtx();
+	unsigned char buf[1 << 16];
+	ZSTD_inBuffer in;
+	ZSTD_outBuffer o;
+	size_t off = 0, r;
+
+	assert_non_null(z);
+	assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(z,
+		ZSTD_c_compressionLevel, 3)));
+	assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(z,
+		ZSTD_c_checksumFlag, 0)));
+	assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(z,
+		ZSTD_c_contentSizeFlag, 0)));
+	assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(z,
+		ZSTD_c_nbWorkers, workers)));
+	assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(z,
+		ZSTD_c_jobSize, 1 << 20)));
+	do {
+		size_t n = len - off < sizeof(buf) ? len - off : sizeof(buf);
+
+		in.src = data + off;
+		in.size = n;
+		in.pos = 0;
+		while (in.pos < in.size) {
+			o.dst = buf;
+			o.size = sizeof(buf);
+			o.pos = 0;
+			r = ZSTD_compressStream2(z, &o, &in, ZSTD_e_continue);
+			assert_false(ZSTD_isError(r));
+			assert_ok(stele_buf_put(out, buf, o.pos));
+		}
+		off += n;
+	} while (off < len);
+	in.src = NULL;
+	in.size = in.pos = 0;
+	do {
+		o.dst = buf;
+		o.size = sizeof(buf);
+		o.pos = 0;
+		r = ZSTD_compressStream2(z, &o, &in, ZSTD_e_end);
+		assert_false(ZSTD_isError(r));
+		assert_ok(stele_buf_put(out, buf, o.pos));
+	} while (r != 0);
+	ZSTD_freeCCtx(z);
+}
+
+/*
+ * The zstd frame does not depend on the worker count: libzstd streaming
+ * with 1, 2 or 4 workers gives stele's bytes (a machine with other CPUs,
+ * or a rebuild, writes the same layer).  7 MiB: several 1 MiB jobs.
+ */
+static void
+test_compress_zstd_any_workers(void **state)
+{
+	static const int workers[] = { 1, 2, 4 };
+	size_t len = 7 * MIB + 4321, i;
+	unsigned char *data = make_data(len, 21);
+	struct collect col;
+
+	(void)state;
+	if (ZSTD_cParam_getBounds(ZSTD_c_nbWorkers).upperBound < 4)
+		skip(); /* a libzstd built without ZSTD_MULTITHREAD */
+	collect_init(&col);
+	assert_ok(compress_with(&col, STELE_COMPRESS_ZSTD, 0, 0, data, len,
+				chunks_odd));
+	for (i = 0; i < sizeof(workers) / sizeof(workers[0]); i++) {
+		struct stele_buf ref = STELE_BUF_INIT(OUT_MAX);
+
+		reference_zstd(&ref, data, len, workers[i]);
+		assert_int_equal(ref.len, col.buf.len);
+		assert_memory_equal(ref.ptr, col.buf.ptr, ref.len);
+		stele_buf_release(&ref);
+	}
+	stele_buf_release(&col.buf);
+	free(data);
+}
+
 static void
 test_compress_none_passthrough(void **state)
 {
@@ -669,6 +755,7 @@ main(void)
 		cmocka_unit_test(test_compress_gzip_bad_level),
 		cmocka_unit_test(test_compress_gzip_tool_accepts),
 		cmocka_unit_test(test_compress_zstd_roundtrip),
+		cmocka_unit_test(test_compress_zstd_any_workers),
 		cmocka_unit_test(test_compress_none_passthrough),
 		cmocka_unit_test(test_compress_sink_failure),
 		cmocka_unit_test(test_compress_free_unfinished),
