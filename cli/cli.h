@@ -76,6 +76,12 @@ int cli_fail(int error);
 /* Print a usage error and return EXIT_USAGE. */
 int cli_usage(const char *usage, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/*
+ * The end of every option switch: -h/--help (c == 'h') prints `usage` on
+ * stdout and is EXIT_OK; an option getopt rejected has had its message
+ * printed, so `usage` goes to stderr and it is EXIT_USAGE.
+ */
+int cli_help(int c, const char *usage);
 /* Progress callback printing to stderr (quiet when STELE_QUIET is set). */
 void cli_progress(void *payload, const char *msg);
 /* Print `j` on one line of stdout (sorted keys, compact): EXIT_OK, or the

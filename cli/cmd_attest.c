@@ -179,8 +179,7 @@ cmd_attest(int argc, char **argv)
 			keyflags |= STELE_KEYFILE_ALLOW_OPEN_PERMS;
 			break;
 		case 'p': passfile = optarg; break;
-		case 'h': fputs(attest_usage, stdout); return EXIT_OK;
-		default: fputs(attest_usage, stderr); return EXIT_USAGE;
+		default: return cli_help(c, attest_usage);
 		}
 	}
 	if (optind != argc - 1 || !keyfile)

@@ -147,8 +147,7 @@ cmd_audit(int argc, char **argv)
 		case 'd': o.db = optarg; break;
 		case 'j': as_json = 1; break;
 		case 's': as_sarif = 1; break;
-		case 'h': fputs(audit_usage, stdout); return EXIT_OK;
-		default: fputs(audit_usage, stderr); return EXIT_USAGE;
+		default: return cli_help(c, audit_usage);
 		}
 	}
 	if (optind != argc)

@@ -318,8 +318,7 @@ transfer(enum mode mode, int argc, char **argv)
 			g.keyflags |= STELE_KEYFILE_ALLOW_OPEN_PERMS;
 			break;
 		case 'N': flags |= STELE_TRANSFER_NO_ATTACH; break;
-		case 'h': fputs(usage, stdout); return EXIT_OK;
-		default: fputs(usage, stderr); return EXIT_USAGE;
+		default: return cli_help(ch, usage);
 		}
 	}
 	if (mode == MODE_PULL ? (argc - optind < 1 || argc - optind > 2) :

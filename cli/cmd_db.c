@@ -66,8 +66,7 @@ cmd_db(int argc, char **argv)
 			break;
 		case O_CACERT: o.cacert = optarg; break;
 		case O_JSON: as_json = 1; break;
-		case 'h': fputs(db_usage, stdout); return EXIT_OK;
-		default: fputs(db_usage, stderr); return EXIT_USAGE;
+		default: return cli_help(c, db_usage);
 		}
 	}
 	if (optind != argc - 1)

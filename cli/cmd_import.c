@@ -64,8 +64,7 @@ cmd_import(int argc, char **argv)
 			if (cli_limit_opt(&o.limits, c, optarg) < 0)
 				return cli_usage(import_usage, "%s", stele_error_last());
 			break;
-		case 'h': fputs(import_usage, stdout); return EXIT_OK;
-		default: fputs(import_usage, stderr); return EXIT_USAGE;
+		default: return cli_help(c, import_usage);
 		}
 	}
 	if (optind != argc - 1)

@@ -143,8 +143,7 @@ cmd_inspect(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': as_json = 1; break;
-		case 'h': fputs(inspect_usage, stdout); return EXIT_OK;
-		default: fputs(inspect_usage, stderr); return EXIT_USAGE;
+		default: return cli_help(c, inspect_usage);
 		}
 	}
 	if (optind != argc - 1)

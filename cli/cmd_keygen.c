@@ -65,8 +65,7 @@ cmd_keygen(int argc, char **argv)
 					"--type '%s': want ed25519 or ecdsa-p256", optarg);
 			break;
 		case 'j': as_json = 1; break;
-		case 'h': fputs(keygen_usage, stdout); return EXIT_OK;
-		default: fputs(keygen_usage, stderr); return EXIT_USAGE;
+		default: return cli_help(c, keygen_usage);
 		}
 	}
 	if (optind != argc)

@@ -97,8 +97,7 @@ cmd_login(int argc, char **argv)
 		case 'u': u = optarg; break;
 		case 'p': p = optarg; break;
 		case 'P': from_stdin = 1; break;
-		case 'h': fputs(login_usage, stdout); return EXIT_OK;
-		default: fputs(login_usage, stderr); return EXIT_USAGE;
+		default: return cli_help(ch, login_usage);
 		}
 	}
 	if (optind != argc - 1)
@@ -179,8 +178,7 @@ cmd_logout(int argc, char **argv)
 		switch (ch) {
 		case 'a': authfile = optarg; break;
 		case 'A': all = 1; break;
-		case 'h': fputs(logout_usage, stdout); return EXIT_OK;
-		default: fputs(logout_usage, stderr); return EXIT_USAGE;
+		default: return cli_help(ch, logout_usage);
 		}
 	}
 	if (all ? optind != argc : optind != argc - 1)

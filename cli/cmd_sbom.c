@@ -87,8 +87,7 @@ cmd_sbom(int argc, char **argv)
 			if (cli_limit_opt(&so.limits, c, optarg) < 0)
 				return cli_usage(sbom_usage, "%s", stele_error_last());
 			break;
-		case 'h': fputs(sbom_usage, stdout); return EXIT_OK;
-		default: fputs(sbom_usage, stderr); return EXIT_USAGE;
+		default: return cli_help(c, sbom_usage);
 		}
 	}
 	if (optind != argc - 1)

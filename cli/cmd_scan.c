@@ -238,8 +238,7 @@ cmd_scan(int argc, char **argv)
 			if (cli_limit_opt(&so.limits, c, optarg) < 0)
 				return cli_usage(scan_usage, "%s", stele_error_last());
 			break;
-		case 'h': fputs(scan_usage, stdout); return EXIT_OK;
-		default: fputs(scan_usage, stderr); return EXIT_USAGE;
+		default: return cli_help(c, scan_usage);
 		}
 	}
 	if (optind != argc - 1)

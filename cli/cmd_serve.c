@@ -134,8 +134,7 @@ cmd_serve(int argc, char **argv)
 			if (parse_uint(&so.threads, optarg, 64) < 0 || !so.threads)
 				return cli_usage(serve_usage, "--threads takes 1 to 64");
 			break;
-		case 'h': fputs(serve_usage, stdout); return EXIT_OK;
-		default: fputs(serve_usage, stderr); return EXIT_USAGE;
+		default: return cli_help(c, serve_usage);
 		}
 	}
 	if (optind != argc)

@@ -130,8 +130,7 @@ cmd_images(int argc, char **argv)
 		switch (c) {
 		case 'a': all = 1; break;
 		case 'j': as_json = 1; break;
-		case 'h': fputs(images_usage, stdout); return EXIT_OK;
-		default: fputs(images_usage, stderr); return EXIT_USAGE;
+		default: return cli_help(c, images_usage);
 		}
 	}
 	if ((code = layout_arg(&dir, argc, argv, images_usage)) != EXIT_OK)
@@ -197,8 +196,7 @@ cmd_tag(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'h': fputs(tag_usage, stdout); return EXIT_OK;
-		default: fputs(tag_usage, stderr); return EXIT_USAGE;
+		default: return cli_help(c, tag_usage);
 		}
 	}
 	if (argc - optind != 2)
@@ -271,8 +269,7 @@ cmd_rmi(int argc, char **argv)
 		switch (c) {
 		case 'f': flags |= STELE_RMI_FORCE; break;
 		case 'j': as_json = 1; break;
-		case 'h': fputs(rmi_usage, stdout); return EXIT_OK;
-		default: fputs(rmi_usage, stderr); return EXIT_USAGE;
+		default: return cli_help(c, rmi_usage);
 		}
 	}
 	if (optind >= argc)
@@ -400,8 +397,7 @@ cmd_gc(int argc, char **argv)
 			max_size = (int64_t)sz;
 			break;
 		case 'j': as_json = 1; break;
-		case 'h': fputs(gc_usage, stdout); return EXIT_OK;
-		default: fputs(gc_usage, stderr); return EXIT_USAGE;
+		default: return cli_help(c, gc_usage);
 		}
 	}
 	if ((code = layout_arg(&dir, argc, argv, gc_usage)) != EXIT_OK)

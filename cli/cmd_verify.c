@@ -133,8 +133,7 @@ cmd_verify(int argc, char **argv)
 				return cli_usage(verify_usage, "%s", stele_error_last());
 			break;
 		case 'j': as_json = 1; break;
-		case 'h': fputs(verify_usage, stdout); return EXIT_OK;
-		default: fputs(verify_usage, stderr); return EXIT_USAGE;
+		default: return cli_help(c, verify_usage);
 		}
 	}
 	if (optind != argc - 1)
@@ -233,8 +232,7 @@ cmd_rebuild(int argc, char **argv)
 			if (cli_limit_opt(&limits, c, optarg) < 0)
 				return cli_usage(rebuild_usage, "%s", stele_error_last());
 			break;
-		case 'h': fputs(rebuild_usage, stdout); return EXIT_OK;
-		default: fputs(rebuild_usage, stderr); return EXIT_USAGE;
+		default: return cli_help(c, rebuild_usage);
 		}
 	}
 	if (optind != argc - 1)
@@ -297,8 +295,7 @@ cmd_fsck(int argc, char **argv)
 		switch (c) {
 		case 'p': prune = 1; break;
 		case 'j': as_json = 1; break;
-		case 'h': fputs(fsck_usage, stdout); return EXIT_OK;
-		default: fputs(fsck_usage, stderr); return EXIT_USAGE;
+		default: return cli_help(c, fsck_usage);
 		}
 	}
 	if (optind < argc - 1)

@@ -81,6 +81,13 @@ cli_usage(const char *u, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+int
+cli_help(int c, const char *usage)
+{
+	fputs(usage, c == 'h' ? stdout : stderr);
+	return c == 'h' ? EXIT_OK : EXIT_USAGE;
+}
+
 void
 cli_progress(void *payload, const char *msg)
 {
