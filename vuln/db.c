@@ -12,6 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+
 #include "oci/digest.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -105,7 +108,8 @@ walk(struct srclist *l, const char *dir, const char *rel, int depth)
 				break;
 			continue;
 		}
-		if (!S_ISREG(st.st_mode) || !has_suffix(sub, ".json")) {
+		if (!S_ISREG(st.st_mode) || (!has_suffix(sub, ".json") &&
+					      !has_suffix(sub, ".zip"))) {
 			free(sub);
 			continue;
 		}
@@ -423,22 +427,21 @@ tracker(struct build *b, const json_t *root)
 	return 0;
 }
 
+/* One JSON source: `what` names it in parse errors, `name` in the others
+ * (a file's path and its name in the database, or a zip's entry twice). */
 static int
-source_add(struct build *b, const char *dir, const char *rel)
+source_json(struct build *b, const char *what, const char *name,
+	    const void *data, size_t len, int stamp)
 {
-	struct stele_buf raw = STELE_BUF_INIT(STELE_VULN_FILE_MAX);
-	char *path = stele_path_join(dir, rel);
 	json_t *root = NULL;
 	int error;
 
-	b->file = rel;
-	if ((error = stele_fs_read(&raw, path)) < 0 ||
-	    (error = stele_json_parse(&root, raw.ptr, raw.len, path)) < 0)
-		goto out;
-	stele_buf_release(&raw);
+	b->file = name;
+	if ((error = stele_json_parse(&root, data, len, what)) < 0)
+		return error;
 	if (!json_is_object(root)) {
 		error = bad(b, "not a JSON object");
-	} else if (!strcmp(rel, "stele-db.json")) {
+	} else if (stamp) {
 		if (json_object_size(root) != 1 ||
 		    stele_time_parse(&b->updated, stele_json_str(root, "updated")) < 0)
 			error = bad(b, "needs exactly {\"updated\": RFC 3339 UTC}");
@@ -447,8 +450,85 @@ source_add(struct build *b, const char *dir, const char *rel)
 	} else {
 		error = tracker(b, root);
 	}
-out:
 	json_decref(root);
+	return error;
+}
+
+/*
+ * A zip of sources (OSV's all.zip, as published): each regular entry
+ * named *.json is a source, read capped, named "ZIP:ENTRY" in errors.
+ */
+static int
+source_zip(struct build *b, const char *path, const char *rel)
+{
+	struct stele_buf raw = STELE_BUF_INIT(STELE_VULN_FILE_MAX);
+	struct archive *a = archive_read_new();
+	struct archive_entry *ae;
+	char buf[1 << 16], *what = NULL;
+	size_t entries = 0;
+	la_ssize_t n;
+	int r, error = 0;
+
+	archive_read_support_format_zip(a);
+	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
+		error = stele_error_setc(STELE_EINVALID, "%s: not a readable zip: %s",
+					 rel, archive_error_string(a));
+		goto out;
+	}
+	while ((r = archive_read_next_header(a, &ae)) == ARCHIVE_OK) {
+		const char *name = archive_entry_pathname(ae);
+
+		if (archive_entry_filetype(ae) != AE_IFREG || !name ||
+		    !has_suffix(name, ".json"))
+			continue;
+		if (++entries > STELE_VULN_FILES_MAX) {
+			error = stele_error_setc(STELE_EINVALID,
+				"%s: more than %d records", rel, STELE_VULN_FILES_MAX);
+			goto out;
+		}
+		free(what);
+		what = stele_xasprintf("%s:%s", rel, name);
+		stele_buf_clear(&raw);
+		while ((n = archive_read_data(a, buf, sizeof(buf))) > 0)
+			if (stele_buf_put(&raw, buf, (size_t)n) < 0) {
+				error = stele_error_setc(STELE_EINVALID,
+					"%s: larger than %u bytes", what,
+					STELE_VULN_FILE_MAX);
+				goto out;
+			}
+		if (n < 0) {
+			error = stele_error_setc(STELE_EINVALID, "%s: %s", what,
+						 archive_error_string(a));
+			goto out;
+		}
+		if ((error = source_json(b, what, what, raw.ptr ? raw.ptr : "",
+					 raw.len, 0)) < 0)
+			goto out;
+	}
+	if (r != ARCHIVE_EOF)
+		error = stele_error_setc(STELE_EINVALID, "%s: a damaged zip: %s",
+					 rel, archive_error_string(a));
+out:
+	b->file = rel;
+	archive_read_free(a);
+	stele_buf_release(&raw);
+	free(what);
+	return error;
+}
+
+static int
+source_add(struct build *b, const char *dir, const char *rel)
+{
+	struct stele_buf raw = STELE_BUF_INIT(STELE_VULN_FILE_MAX);
+	char *path = stele_path_join(dir, rel);
+	int error;
+
+	b->file = rel;
+	if (has_suffix(rel, ".zip"))
+		error = source_zip(b, path, rel);
+	else if ((error = stele_fs_read(&raw, path)) == 0)
+		error = source_json(b, path, rel, raw.ptr ? raw.ptr : "",
+				    raw.len, !strcmp(rel, "stele-db.json"));
 	stele_buf_release(&raw);
 	free(path);
 	return error;

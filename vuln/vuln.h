@@ -22,6 +22,8 @@
  *    {bookworm: {status, fixed_version, urgency, nodsa_reason}}}}}),
  *    releases mapped to "Debian:10" .. "Debian:13"; fixed_version "0"
  *    means never affected; nodsa_reason "ignored" means will not fix.
+ * (also as the *.json entries of `*.zip` files, read in place with
+ * libarchive, as OSV publishes them: all.zip),
  * and optionally `stele-db.json` ({"updated": "RFC 3339"}), the time the
  * database was taken.  Without it, the database's time is its newest OSV
  * `modified`; with neither it has no time (a policy with maxDbAgeHours

@@ -110,6 +110,21 @@ test_expect_success 'an update replaces a source: a record dropped upstream is g
 	[ "$(json_get out.json .files)" = 2 ] && [ "$(json_get out.json .sources)" = 2 ] &&
 	[ "$(ids)" = "CVE-2026-2002" ]
 '
+test_expect_success 'a zip put in a database directory is read as it is; a malformed or damaged one is refused, naming it' '
+	mkdir -p zdb && cp www/v2/all.zip zdb/osv.zip &&
+	printf "{\"tool\":{\"CVE-2026-2002\":{\"releases\":{\"bookworm\":{\"status\":\"open\",\"urgency\":\"low\"}}}}}\n" >zdb/tracker.json &&
+	"$PY" -c "
+import json, zipfile
+with zipfile.ZipFile(\"zdb/more.zip\", \"w\") as z:
+    z.writestr(\"x/CVE-2026-1001.json\", json.dumps({\"id\": \"CVE-2026-1001\", \"modified\": \"2026-01-01T00:00:00Z\", \"affected\": [{\"package\": {\"ecosystem\": \"Debian:12\", \"name\": \"demo\"}, \"ranges\": [{\"type\": \"ECOSYSTEM\", \"events\": [{\"introduced\": \"0\"}, {\"fixed\": \"1.0-2\"}]}]}]}))
+    z.writestr(\"notes.txt\", \"skipped\")
+" &&
+	[ "$(stele scan --db zdb --json app:1 | json_get /dev/stdin .findings | "$PY" -c "import json,sys; print(\" \".join(sorted(f[\"id\"] for f in json.load(sys.stdin))))")" = "CVE-2026-1001 CVE-2026-2002" ] &&
+	cp www/bad/all.zip zdb/bad.zip &&
+	expect_code 3 stele scan --db zdb app:1 2>err && grep -q "bad.zip:CVE-2026-9.json" err &&
+	rm zdb/bad.zip && head -c 100 zdb/more.zip >zdb/cut.zip &&
+	expect_code 3 stele scan --db zdb app:1 2>err && grep -q "cut.zip" err
+'
 test_expect_success 'usage: http://, no --from, no DB, another subcommand' '
 	expect_code 2 stele db update db --from "http://127.0.0.1:1/x.zip" 2>err && grep -q "not an https:// URL" err &&
 	expect_code 2 stele db update db 2>err && grep -q "need --from" err &&
