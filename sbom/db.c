@@ -79,8 +79,8 @@ stele_sbom__pkg_release(struct stele_sbom_pkg *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static struct stele_sbom_pkg *
-pkg_add(struct stele_sbom__pkgs *ps)
+struct stele_sbom_pkg *
+stele_sbom__pkg_add(struct stele_sbom__pkgs *ps)
 {
 	if (ps->n == ps->alloc) {
 		ps->alloc = ps->alloc ? ps->alloc * 2 : 64;
@@ -176,7 +176,7 @@ stanza_end(struct stele_sbom__pkgs *ps, struct stanza *s, const char *what)
 			what, s->first_line, s->package);
 	if (ps->n >= STELE_SBOM_PKGS_MAX)
 		return too_many(what);
-	p = pkg_add(ps);
+	p = stele_sbom__pkg_add(ps);
 	p->type = "deb";
 	p->name = stele_xstrdup(s->package);
 	p->version = stele_xstrdup(s->version);
@@ -390,7 +390,7 @@ stele_sbom__apk_installed(struct stele_sbom__pkgs *ps, const char *data,
 				error = too_many(what);
 				goto out;
 			}
-			p = pkg_add(ps);
+			p = stele_sbom__pkg_add(ps);
 			p->type = "apk";
 			p->db = stele_xstrdup(what);
 			first = lineno;

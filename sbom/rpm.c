@@ -270,12 +270,7 @@ rpm_header(struct stele_sbom__pkgs *ps, const void *blob, size_t len,
 	if (ps->n >= STELE_SBOM_PKGS_MAX)
 		return stele_error_setc(STELE_EINVALID,
 			"'%s' lists more than %d packages", what, STELE_SBOM_PKGS_MAX);
-	if (ps->n == ps->alloc) {
-		ps->alloc = ps->alloc ? ps->alloc * 2 : 64;
-		ps->v = stele_xrealloc(ps->v, ps->alloc * sizeof(*ps->v));
-	}
-	p = &ps->v[ps->n++];
-	memset(p, 0, sizeof(*p));
+	p = stele_sbom__pkg_add(ps);
 	p->type = "rpm";
 	p->name = stele_xstrdup(name);
 	p->version = epoch >= 0 ?

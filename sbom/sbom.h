@@ -151,6 +151,8 @@ struct stele_sbom__pkgs {
 	struct stele_sbom_pkg *v;
 	size_t n, alloc;
 };
+/* A new zeroed package at the end of `ps` (borrowed; moves when it grows). */
+struct stele_sbom_pkg *stele_sbom__pkg_add(struct stele_sbom__pkgs *ps);
 int stele_sbom__dpkg_status(struct stele_sbom__pkgs *pkgs, const char *data,
 			    size_t len, const char *what);
 /* apk: each file of package `pkg` (index in pkgs), with its Z: checksum
