@@ -175,3 +175,29 @@ run_image() { # LAYOUT TAG
 	sed -i 's/"terminal": true/"terminal": false/' "$TMP/bundle/config.json" &&
 	(cd "$TMP/bundle" && runc --root "$TMP/runc" run "stele-test-$$-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')")
 }
+
+# make_tar_layout TAR DIR NAME: an OCI layout in DIR whose image NAME has TAR
+# as its only (uncompressed) layer; prints the layer's digest.
+make_tar_layout() {
+	python3 - "$1" "$2" "$3" <<'PY'
+import hashlib, json, os, sys
+tar, out, name = sys.argv[1:]
+os.makedirs(out + "/blobs/sha256", exist_ok=True)
+def put(b):
+    h = hashlib.sha256(b).hexdigest()
+    open(out + "/blobs/sha256/" + h, "wb").write(b)
+    return "sha256:" + h, len(b)
+layer = open(tar, "rb").read()
+ld, ls = put(layer)
+cfg = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [ld]}}).encode()
+cd, cs = put(cfg)
+man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
+    "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": ld, "size": ls}]}).encode()
+md, ms = put(man)
+open(out + "/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
+json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "digest": md, "size": ms, "annotations": {"org.opencontainers.image.ref.name": name}}]}, open(out + "/index.json", "w"))
+print(ld)
+PY
+}

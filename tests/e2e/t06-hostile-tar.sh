@@ -34,30 +34,6 @@ PY
 
 attacks="dotdot absolute nested-dotdot symlink-escape symlink-dotdot hardlink-abs hardlink-dotdot chardev blockdev"
 
-# A layout whose base image has the hostile tar as its only layer.
-make_layout() { # TAR DIR
-	python3 - "$1" "$2" <<'PY'
-import hashlib, json, os, sys
-tar, out = sys.argv[1:]
-os.makedirs(out + "/blobs/sha256", exist_ok=True)
-def put(b):
-    h = hashlib.sha256(b).hexdigest()
-    open(out + "/blobs/sha256/" + h, "wb").write(b)
-    return "sha256:" + h, len(b)
-layer = open(tar, "rb").read()
-ld, ls = put(layer)
-cfg = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [ld]}}).encode()
-cd, cs = put(cfg)
-man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-    "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
-    "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": ld, "size": ls}]}).encode()
-md, ms = put(man)
-open(out + "/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
-json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
-    "digest": md, "size": ms, "annotations": {"org.opencontainers.image.ref.name": "evil"}}]}, open(out + "/index.json", "w"))
-PY
-}
-
 mkdir ctx && echo hi >ctx/a && printf 'FROM oci:%s/base:evil\nCOPY a /a\n' "$TMP" >ctx/Dockerfile
 for a in $attacks; do
 	test_expect_success "import rejects the $a tar, naming the entry" "
@@ -66,7 +42,7 @@ for a in $attacks; do
 		[ -z \"\$(ls -A outside)\" ] && ! ls \"\$STELE_STORE\" 2>/dev/null | grep -q .
 	"
 	test_expect_success "a FROM base with the $a layer is rejected" "
-		rm -rf base && make_layout $a.tar base &&
+		rm -rf base && make_tar_layout $a.tar base evil >/dev/null &&
 		expect_code 3 stele build -q -t y:1 ctx 2>err; rc=\$?; cat err
 		[ \$rc = 0 ] && grep -q 'Dockerfile:2: COPY' err && grep -q \"entry '\" err &&
 		[ -z \"\$(ls -A outside)\" ] && ! ls \"\$STELE_STORE\" 2>/dev/null | grep -q .

@@ -117,33 +117,8 @@ test_expect_success 'bad --max-size and --max-entries values are usage errors' '
 	expect_code 2 stele build -t x:1 --max-size 99999999999999999999 . 2>/dev/null
 '
 
-# A layout whose image has TAR as its only layer (as t06 makes them).
-make_layout() { # TAR DIR
-	python3 - "$1" "$2" <<'PY'
-import hashlib, json, os, sys
-tar, out = sys.argv[1:]
-os.makedirs(out + "/blobs/sha256", exist_ok=True)
-def put(b):
-    h = hashlib.sha256(b).hexdigest()
-    open(out + "/blobs/sha256/" + h, "wb").write(b)
-    return "sha256:" + h, len(b)
-layer = open(tar, "rb").read()
-ld, ls = put(layer)
-cfg = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [ld]}}).encode()
-cd, cs = put(cfg)
-man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-    "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
-    "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": ld, "size": ls}]}).encode()
-md, ms = put(man)
-open(out + "/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
-json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
-    "digest": md, "size": ms, "annotations": {"org.opencontainers.image.ref.name": "x"}}]}, open(out + "/index.json", "w"))
-print(ld)
-PY
-}
-
-bomb_digest=$(make_layout bomb-gnu.tar bomb)
-ten_digest=$(make_layout ten.tar tenimg)
+bomb_digest=$(make_tar_layout bomb-gnu.tar bomb x)
+ten_digest=$(make_tar_layout ten.tar tenimg x)
 mkdir ctx && echo hi >ctx/a && cp bomb-gnu.tar ten.tar ctx/
 build_refused() { # RECIPE PATTERN [OPTIONS...]
 	printf %b "$1" >ctx/Dockerfile
@@ -174,7 +149,7 @@ test_expect_success 'build --max-size applies to bases, COPY --from and ADD; rai
 	s build -q -t y:1 --max-size 30M ctx >/dev/null
 '
 test_expect_success 'build --max-entries applies to base layers' '
-	make_layout entries.tar entimg >/dev/null &&
+	make_tar_layout entries.tar entimg x >/dev/null &&
 	build_refused "FROM oci:$TMP/entimg:x\nCOPY a /a\n" "more than 10 entries (the max-entries limit)" --max-entries 10 &&
 	s build -q -t y:1 --max-entries 11 ctx >/dev/null
 '
