@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -78,51 +79,117 @@ layer_digests(char digest[STELE_DIGEST_STRLEN], char diff[STELE_DIGEST_STRLEN],
 	return error;
 }
 
+/*
+ * The layers are read two at a time when there are several (a layer of
+ * one gzip member inflates on one thread; stele's own use every CPU
+ * already), the results reported in order.
+ */
+#define LAYER_WORKERS 2
+
+struct layer_job {
+	const char *want;        /* NULL: no valid digest in the manifest */
+	int gzip;
+	char got[STELE_DIGEST_STRLEN], diff[STELE_DIGEST_STRLEN];
+	uint64_t size;
+	char *failed;            /* the message of a read that failed */
+};
+
+struct layer_pool {
+	struct stele_oci *oci;
+	struct layer_job *jobs;
+	size_t n, next;
+	pthread_mutex_t mu;
+};
+
+static void *
+layer_worker(void *arg)
+{
+	struct layer_pool *p = arg;
+	struct layer_job *j;
+
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		j = p->next < p->n ? &p->jobs[p->next++] : NULL;
+		pthread_mutex_unlock(&p->mu);
+		if (!j)
+			return NULL;
+		if (j->want && layer_digests(j->got, j->diff, &j->size, p->oci,
+					     j->want, j->gzip) < 0)
+			/* The message is this thread's: keep it for the report. */
+			j->failed = stele_xstrdup(stele_error_last());
+	}
+}
+
+static void
+read_layers(struct layer_pool *p)
+{
+	pthread_t th[LAYER_WORKERS - 1];
+	size_t i, started = 0;
+
+	pthread_mutex_init(&p->mu, NULL);
+	for (i = 0; i + 1 < LAYER_WORKERS && i + 1 < p->n; i++) {
+		if (pthread_create(&th[i], NULL, layer_worker, p) != 0)
+			break;	/* this thread reads them all then */
+		started++;
+	}
+	layer_worker(p);
+	for (i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&p->mu);
+}
+
 static void
 check_blobs(struct stele_verify__ctx *v)
 {
 	struct stele_image *img = v->img;
+	struct layer_pool p = { img->oci, NULL, stele_image_nlayers(img), 0 };
 	json_t *l;
-	size_t i, n = stele_image_nlayers(img);
+	size_t i, n = p.n;
 	char name[128];
 
 	stele_verify__check(v->r, 1, "manifest", "%s (digest checked before parsing)", img->digest);
 	stele_verify__check(v->r, 1, "config", "%s (digest checked before parsing)", img->config_digest);
+	p.jobs = stele_xcalloc(n + 1, sizeof(*p.jobs));
 	for (i = 0; i < n; i++) {
-		char got[STELE_DIGEST_STRLEN], diff[STELE_DIGEST_STRLEN];
-		const char *want, *want_diff = stele_image_diff_id(img, i), *mt;
-		uint64_t size = 0, want_size;
-		int error, gzip;
+		const char *want, *mt;
 
 		l = stele_image_layer(img, i);
 		want = stele_json_str(l, "digest");
+		mt = stele_json_str(l, "mediaType");
+		if (want && stele_digest_validate(want) == 0)
+			p.jobs[i].want = want;
+		p.jobs[i].gzip = mt && strlen(mt) > 5 &&
+			!strcmp(mt + strlen(mt) - 5, "+gzip");
+	}
+	read_layers(&p);
+	for (i = 0; i < n; i++) {
+		struct layer_job *j = &p.jobs[i];
+		const char *want = j->want, *want_diff = stele_image_diff_id(img, i);
+		uint64_t want_size;
+
+		l = stele_image_layer(img, i);
 		want_size = (uint64_t)json_integer_value(json_object_get(l, "size"));
 		snprintf(name, sizeof(name), "layer %zu", i + 1);
-		if (!want || stele_digest_validate(want) < 0) {
+		if (!want)
 			stele_verify__check(v->r, 0, name, "invalid digest in the manifest");
-			continue;
-		}
-		mt = stele_json_str(l, "mediaType");
-		gzip = mt && strlen(mt) > 5 && !strcmp(mt + strlen(mt) - 5, "+gzip");
-		if ((error = layer_digests(got, diff, &size, img->oci, want,
-					   gzip)) < 0) {
-			stele_verify__check(v->r, 0, name, "%s", stele_error_last());
-			continue;
-		}
-		if (strcmp(got, want))
+		else if (j->failed)
+			stele_verify__check(v->r, 0, name, "%s", j->failed);
+		else if (strcmp(j->got, want))
 			stele_verify__check(v->r, 0, name, "blob %s is corrupt: its content hashes to %s",
-				  want, got);
-		else if (size != want_size)
+				  want, j->got);
+		else if (j->size != want_size)
 			stele_verify__check(v->r, 0, name, "blob %s has %llu bytes, the manifest says %llu",
-				  want, (unsigned long long)size, (unsigned long long)want_size);
-		else if (!want_diff || strcmp(diff, want_diff))
+				  want, (unsigned long long)j->size, (unsigned long long)want_size);
+		else if (!want_diff || strcmp(j->diff, want_diff))
 			stele_verify__check(v->r, 0, name,
 				  "blob %s uncompresses to %s, the config's diff_id is %s",
-				  want, diff[0] ? diff : "(unreadable)",
+				  want, j->diff[0] ? j->diff : "(unreadable)",
 				  want_diff ? want_diff : "(none)");
 		else
-			stele_verify__check(v->r, 1, name, "%s, diff_id %s", want, diff);
+			stele_verify__check(v->r, 1, name, "%s, diff_id %s", want, j->diff);
+		free(j->failed);
 	}
+	free(p.jobs);
 	if (n != json_array_size(json_object_get(json_object_get(img->config,
 						"rootfs"), "diff_ids")))
 		stele_verify__check(v->r, 0, "layers and diff_ids",
