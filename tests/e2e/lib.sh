@@ -201,3 +201,20 @@ json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.
 print(ld)
 PY
 }
+
+# find_cosign: COSIGN from $STELE_COSIGN, the PATH, or Debian trixie's
+# package unpacked under build/tools by tests/interop/get-cosign.sh (not
+# installed).  Fails with COSIGN empty and the reason in COSIGN_WHY when
+# none runs.
+find_cosign() {
+	COSIGN=${STELE_COSIGN:-}
+	[ -z "$COSIGN" ] && COSIGN=$(command -v cosign 2>/dev/null || true)
+	if [ -z "$COSIGN" ]; then
+		COSIGN=$(sh "$TOP/tests/interop/get-cosign.sh" "$TOP/build/tools/cosign" 2>"$TMP/get.err" || true)
+	fi
+	if [ -z "$COSIGN" ] || ! "$COSIGN" version >/dev/null 2>&1; then
+		COSIGN=""
+		COSIGN_WHY="no cosign binary (not on PATH, STELE_COSIGN unset, and fetching Debian trixie's package failed: $(tail -n1 "$TMP/get.err" 2>/dev/null))"
+		return 1
+	fi
+}

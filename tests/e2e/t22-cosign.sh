@@ -11,13 +11,8 @@
 # installing it).  Every part that cannot run says why it is skipped.
 . "$(dirname "$0")/lib.sh"
 
-COSIGN=${STELE_COSIGN:-}
-[ -z "$COSIGN" ] && COSIGN=$(command -v cosign 2>/dev/null || true)
-if [ -z "$COSIGN" ]; then
-	COSIGN=$(sh "$TOP/tests/interop/get-cosign.sh" "$TOP/build/tools/cosign" 2>"$TMP/get.err" || true)
-fi
-if [ -z "$COSIGN" ] || ! "$COSIGN" version >/dev/null 2>&1; then
-	test_skip 'cosign interop' "no cosign binary (not on PATH, STELE_COSIGN unset, and fetching Debian trixie's package failed: $(tail -n1 "$TMP/get.err" 2>/dev/null))"
+if ! find_cosign; then
+	test_skip 'cosign interop' "$COSIGN_WHY"
 	exit 0
 fi
 echo "# using $COSIGN ($("$COSIGN" version 2>/dev/null | sed -n 's/^GitVersion: *//p'))"

@@ -185,14 +185,8 @@ test_expect_success 'a missing image is a clear error naming it' '
 	grep -q "nope:1" err && grep -q "404" err && [ ! -e nope ]
 '
 
-COSIGN=${STELE_COSIGN:-}
-[ -z "$COSIGN" ] && COSIGN=$(command -v cosign 2>/dev/null || true)
-if [ -z "$COSIGN" ] && [ -f "$TOP/tests/interop/get-cosign.sh" ]; then
-	# Debian trixie's cosign, unpacked under build/tools (as t22 does).
-	COSIGN=$(sh "$TOP/tests/interop/get-cosign.sh" "$TOP/build/tools/cosign" 2>"$TMP/get.err" || true)
-fi
-if [ -z "$COSIGN" ] || ! "$COSIGN" version >/dev/null 2>&1; then
-	test_skip 'cosign verify of what stele pushed' "no cosign (not on PATH, STELE_COSIGN unset, and fetching Debian trixie's package failed: $(tail -n1 "$TMP/get.err" 2>/dev/null))"
+if ! find_cosign; then
+	test_skip 'cosign verify of what stele pushed' "$COSIGN_WHY"
 else
 	test_expect_success 'cosign verify --key accepts the signature stele pushed' '
 		"$COSIGN" verify --key k.pub --insecure-ignore-tlog=true --allow-http-registry=true \

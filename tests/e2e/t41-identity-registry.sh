@@ -20,14 +20,7 @@ fi
 if [ -z "$SKOPEO" ] || ! "$SKOPEO" --version >/dev/null 2>&1; then
 	SKOPEO=""
 fi
-COSIGN=${STELE_COSIGN:-}
-[ -z "$COSIGN" ] && COSIGN=$(command -v cosign 2>/dev/null || true)
-if [ -z "$COSIGN" ]; then
-	COSIGN=$(sh "$TOP/tests/interop/get-cosign.sh" "$TOP/build/tools/cosign" 2>"$TMP/getco.err" || true)
-fi
-if [ -z "$COSIGN" ] || ! "$COSIGN" version >/dev/null 2>&1; then
-	COSIGN=""
-fi
+find_cosign || true
 export STELE_QUIET=1 STELE_PASSWORD=pw COSIGN_PASSWORD=pw
 I="--tls-verify=false"
 stele keygen --output-prefix k >/dev/null 2>&1

@@ -127,13 +127,8 @@ test_expect_success 'usage: --format needs --sbom, build --sbom needs --sign-key
 	expect_code 2 stele build --sbom=xml --sign-key rm.key -t x:1 ctx 2>/dev/null
 '
 
-COSIGN=${STELE_COSIGN:-}
-[ -z "$COSIGN" ] && COSIGN=$(command -v cosign 2>/dev/null || true)
-if [ -z "$COSIGN" ]; then
-	COSIGN=$(sh "$TOP/tests/interop/get-cosign.sh" "$TOP/build/tools/cosign" 2>"$TMP/get.err" || true)
-fi
-if [ -z "$COSIGN" ] || ! "$COSIGN" version >/dev/null 2>&1; then
-	test_skip 'cosign verify-attestation of SBOMs' "no cosign binary (not on PATH, STELE_COSIGN unset, and fetching Debian trixie's package failed: $(tail -n1 "$TMP/get.err" 2>/dev/null))"
+if ! find_cosign; then
+	test_skip 'cosign verify-attestation of SBOMs' "$COSIGN_WHY"
 	exit 0
 fi
 if ! start_registry; then

@@ -117,13 +117,8 @@ test_expect_success 'VEX options are recorded in the invocation, suppression in 
 	PY
 '
 
-COSIGN=${STELE_COSIGN:-}
-[ -z "$COSIGN" ] && COSIGN=$(command -v cosign 2>/dev/null || true)
-if [ -z "$COSIGN" ]; then
-	COSIGN=$(sh "$TOP/tests/interop/get-cosign.sh" "$TOP/build/tools/cosign" 2>"$TMP/get.err" || true)
-fi
-if [ -z "$COSIGN" ] || ! "$COSIGN" version >/dev/null 2>&1; then
-	test_skip 'cosign verify-attestation --type vuln' "no cosign binary (not on PATH, STELE_COSIGN unset, and fetching Debian trixie's package failed: $(tail -n1 "$TMP/get.err" 2>/dev/null))"
+if ! find_cosign; then
+	test_skip 'cosign verify-attestation --type vuln' "$COSIGN_WHY"
 	exit 0
 fi
 if ! start_registry; then
