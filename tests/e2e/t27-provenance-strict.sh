@@ -18,6 +18,7 @@ EOF2
 
 # build_sign TAG RECIPE: build from a git repo holding RECIPE, attest, sign
 build_sign() {
+	# shellcheck disable=SC2059 # RECIPE is a printf format: the base's dir and digest go into it
 	rm -rf "app-$1" && mkdir "app-$1" && git -C "app-$1" init -q -b main &&
 	echo data >"app-$1/f" && printf "$2" "$TMP" "$BASE" >"app-$1/Dockerfile" &&
 	git_commit "app-$1" v1 &&
