@@ -1,7 +1,10 @@
 #!/bin/sh
 # Where the recipe language overlaps Dockerfile, the meaning is Docker's:
 # checked against buildah (a reference builder) on cases of our own, file
-# tree and config, and by direct assertions.
+# tree and config, and by direct assertions.  t16 compares the
+# instructions and flags of issue 13 (mounts, --chown forms, HOME,
+# HEALTHCHECK, ONBUILD) the same way, and states BuildKit's results where
+# buildah 1.28 has none.
 . "$(dirname "$0")/lib.sh"
 
 # compare CASE: build ctx-CASE with buildah and stele, compare tree+config.
