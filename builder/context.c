@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -577,12 +578,148 @@ stele_context_src_read(void *payload, const struct stele_plan_entry *e,
 
 /* ---- digests for cache keys ---- */
 
+/*
+ * The walk writes one record per entry into the hash, in order, and a
+ * regular file's record ends with its content digest.  Reading and hashing
+ * the files is most of the work and each file is independent, so records
+ * are queued in batches and a batch's files are digested on two threads
+ * (the caller's and one more) before its records are hashed in order: the
+ * digest is the same whatever the threads.  A batch holds DW_BATCH records,
+ * so memory does not grow with the tree.
+ */
+#define DW_BATCH 256
+#define DW_THREADS 2
+
+struct dw_item {
+	char *rec;	/* the record up to the file digest */
+	size_t len;
+	char *src;	/* a file to digest, or NULL */
+	char fd[STELE_DIGEST_STRLEN];
+	int error;
+};
+
+struct dw_batch {
+	struct stele_sha256 *h;
+	struct dw_item items[DW_BATCH];
+	size_t n;
+	size_t files;
+	pthread_mutex_t lock;
+	size_t next;	/* the next item to digest (lock) */
+};
+
+static void *
+dw_worker(void *arg)
+{
+	struct dw_batch *b = arg;
+	struct dw_item *it;
+	size_t i;
+
+	for (;;) {
+		pthread_mutex_lock(&b->lock);
+		while (b->next < b->n && !b->items[b->next].src)
+			b->next++;
+		i = b->next < b->n ? b->next++ : b->n;
+		pthread_mutex_unlock(&b->lock);
+		if (i == b->n)
+			return NULL;
+		it = &b->items[i];
+		/* The message is set on this thread; dw_flush sets it again
+		 * on the caller's (see there). */
+		it->error = stele_digest_file(it->fd, NULL, it->src);
+	}
+}
+
+static unsigned
+dw_threads(size_t files)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (files < 2 || n < 2)
+		return 1;
+	return DW_THREADS;
+}
+
 static int
-digest_walk(struct stele_sha256 *h, struct stele_context *ctx,
-	    const char *rel, int depth)
+dw_flush(struct dw_batch *b)
+{
+	pthread_t helper;
+	int started = 0, error = 0;
+	size_t i;
+
+	b->next = 0;
+	if (dw_threads(b->files) > 1 &&
+	    pthread_create(&helper, NULL, dw_worker, b) == 0)
+		started = 1;
+	dw_worker(b);
+	if (started)
+		pthread_join(helper, NULL);
+	for (i = 0; i < b->n; i++) {
+		struct dw_item *it = &b->items[i];
+
+		/* Error messages live on the thread that set them: digest a
+		 * file that failed again here, for this thread's message. */
+		if (!error && it->src && it->error < 0)
+			error = stele_digest_file(it->fd, NULL, it->src);
+		if (!error) {
+			stele_sha256_update(b->h, it->rec, it->len);
+			stele_sha256_update(b->h, it->fd, strlen(it->fd));
+			stele_sha256_update(b->h, "\n", 1);
+		}
+		free(it->rec);
+		free(it->src);
+	}
+	b->n = b->files = 0;
+	return error;
+}
+
+static int
+dw_add(struct dw_batch *b, const char *rel, const struct stele_ctx_stat *st)
+{
+	struct stele_buf rec = STELE_BUF_INIT(64 << 10);
+	struct dw_item *it;
+	int error;
+
+	if (b->n == DW_BATCH && (error = dw_flush(b)) < 0)
+		return error;
+	it = &b->items[b->n++];
+	memset(it, 0, sizeof(*it));
+	/* One record per entry, fields NUL-separated. */
+	stele_buf_printf(&rec, "%s", rel);
+	stele_buf_putc(&rec, '\0');
+	stele_buf_printf(&rec, "%d %o %u %u %d", (int)st->type,
+			 (unsigned)st->perm, (unsigned)st->uid,
+			 (unsigned)st->gid, st->excluded);
+	stele_buf_putc(&rec, '\0');
+	stele_buf_printf(&rec, "%s", st->link ? st->link : "");
+	stele_buf_putc(&rec, '\0');
+	it->len = rec.len;
+	it->rec = stele_buf_detach(&rec);
+	if (st->type == STELE_ENTRY_FILE && st->src_kind == STELE_SRC_PATH) {
+		it->src = stele_xstrdup(st->src);
+		b->files++;
+	} else if (st->type == STELE_ENTRY_FILE && st->src) {
+		snprintf(it->fd, sizeof(it->fd), "git:%s", st->src);
+	}
+	return 0;
+}
+
+static void
+dw_release(struct dw_batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		free(b->items[i].rec);
+		free(b->items[i].src);
+	}
+	b->n = 0;
+}
+
+static int
+digest_walk(struct dw_batch *b, struct stele_context *ctx, const char *rel,
+	    int depth)
 {
 	struct stele_ctx_stat st;
-	char fd[STELE_DIGEST_STRLEN] = "";
 	char **names = NULL;
 	size_t n = 0, i;
 	int error;
@@ -591,33 +728,14 @@ digest_walk(struct stele_sha256 *h, struct stele_context *ctx,
 		return stele_error_setc(STELE_EINVALID, "'%s' nests too deeply", rel);
 	if ((error = stele_context_stat(&st, ctx, rel)) < 0)
 		return error;
-	if (st.type == STELE_ENTRY_FILE && st.src_kind == STELE_SRC_PATH)
-		error = stele_digest_file(fd, NULL, st.src);
-	else if (st.type == STELE_ENTRY_FILE && st.src)
-		snprintf(fd, sizeof(fd), "git:%s", st.src);
-	if (!error) {
-		/* One record per entry, fields NUL-separated. */
-		struct stele_buf rec = STELE_BUF_INIT(64 << 10);
-
-		stele_buf_printf(&rec, "%s", rel);
-		stele_buf_putc(&rec, '\0');
-		stele_buf_printf(&rec, "%d %o %u %u %d", (int)st.type,
-				 (unsigned)st.perm, (unsigned)st.uid,
-				 (unsigned)st.gid, st.excluded);
-		stele_buf_putc(&rec, '\0');
-		stele_buf_printf(&rec, "%s", st.link ? st.link : "");
-		stele_buf_putc(&rec, '\0');
-		stele_buf_printf(&rec, "%s\n", fd);
-		stele_sha256_update(h, rec.ptr, rec.len);
-		stele_buf_release(&rec);
-	}
+	error = dw_add(b, rel, &st);
 	if (!error && st.type == STELE_ENTRY_DIR &&
 	    (error = stele_context_list(&names, &n, ctx, rel)) == 0) {
 		for (i = 0; i < n && !error; i++) {
 			char *c = *rel ? stele_xasprintf("%s/%s", rel, names[i]) :
 				  stele_xstrdup(names[i]);
 
-			error = digest_walk(h, ctx, c, depth + 1);
+			error = digest_walk(b, ctx, c, depth + 1);
 			if (error == STELE_ENOTFOUND)
 				error = 0;
 			free(c);
@@ -633,8 +751,9 @@ stele_context_digest(char out[STELE_DIGEST_STRLEN], struct stele_context *ctx,
 		     const char *path)
 {
 	struct stele_sha256 h;
+	struct dw_batch *b;
 	char *rp = NULL;
-	int error;
+	int error, flushed;
 
 	/* What a COPY of `path` reads: a link named as the source is
 	 * followed (within the context), so its target's content counts. */
@@ -652,12 +771,29 @@ stele_context_digest(char out[STELE_DIGEST_STRLEN], struct stele_context *ctx,
 		free(rp);
 		return error;
 	}
-	if ((error = digest_walk(&h, ctx, rp, 0)) < 0) {
+	b = stele_xcalloc(1, sizeof(*b));
+	b->h = &h;
+	if (pthread_mutex_init(&b->lock, NULL) != 0) {
+		error = stele_error_set("cannot create a mutex");
 		stele_sha256_release(&h);
+		free(b);
 		free(rp);
 		return error;
 	}
+	/* The files queued before a failure come first in the walk: their
+	 * errors win. */
+	error = digest_walk(b, ctx, rp, 0);
+	flushed = dw_flush(b);
+	if (flushed < 0)
+		error = flushed;
+	dw_release(b);
+	pthread_mutex_destroy(&b->lock);
+	free(b);
 	free(rp);
+	if (error < 0) {
+		stele_sha256_release(&h);
+		return error;
+	}
 	stele_sha256_final(&h, out);
 	return 0;
 }
