@@ -112,7 +112,9 @@ extern const char *cli_version;
 char *cli_sbom_tool(void);
 /*
  * cmd_sbom.c: the inventory of image `name` (a reference as users type
- * it), for sbom and scan.  0 or an error code (nothing printed);
+ * it), for sbom and scan, through the inventory cache in the cache
+ * directory's inventory/ (stele_sbom_read_cached).  0 or an error code
+ * (nothing printed);
  * cli_inventory_release() in every case.
  */
 struct cli_inventory {

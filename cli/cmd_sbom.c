@@ -19,7 +19,9 @@ static const char sbom_usage[] =
 	"purl, the layer, recipe step and source commit that brought each in\n"
 	"(from the build provenance), files owned by no package and files whose\n"
 	"bytes disagree with the package database.  SPDX 2.3 or CycloneDX 1.6 JSON,\n"
-	"canonical: the same image gives the same bytes.\n"
+	"canonical: the same image gives the same bytes.  The inventory is\n"
+	"kept in the cache directory's inventory/, keyed by the image digest,\n"
+	"so the layers are read once (docs/sbom.md).\n"
 	"\n"
 	"  -f, --format F       spdx (default) or cyclonedx\n"
 	"  -o, --output FILE    write the document to FILE (else stdout)\n"
@@ -37,13 +39,19 @@ int
 cli_inventory_open(struct cli_inventory *inv, const char *name,
 		   const struct stele_sbom_opts *so)
 {
+	char *dir = stele_path_join(cli_env()->cache, "inventory");
+	char *tool = cli_sbom_tool();
 	int error;
 
 	memset(inv, 0, sizeof(*inv));
 	if ((error = stele_ref_parse(&inv->ref, name, cli_env()->store)) < 0 ||
 	    (error = stele_image_open(&inv->img, inv->ref)) < 0)
-		return error;
-	return stele_sbom_read(&inv->s, inv->img, so);
+		goto out;
+	error = stele_sbom_read_cached(&inv->s, inv->img, so, dir, tool, NULL);
+out:
+	free(dir);
+	free(tool);
+	return error;
 }
 
 void

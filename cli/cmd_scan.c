@@ -28,6 +28,7 @@ static const char scan_usage[] =
 	"compiled into an index beside them on first use (docs/vuln.md).  Each\n"
 	"finding names the package, installed and fixed version, severity, and\n"
 	"the layer, recipe line and source commit that brought the package in.\n"
+	"The image's inventory is read through the same cache as stele sbom's.\n"
 	"\n"
 	"  --db DB              the database directory (required)\n"
 	"  --json               the report as JSON\n"

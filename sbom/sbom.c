@@ -597,6 +597,14 @@ read_layers(struct stele_sbom *s, const struct stele_image *img)
 	return 0;
 }
 
+int
+stele_sbom__read_head(struct stele_sbom *s, const struct stele_image *img)
+{
+	snprintf(s->image, sizeof(s->image), "%s", img->digest);
+	read_created(s, img);
+	return read_layers(s, img);
+}
+
 /* ---- the whole ---- */
 
 static int
@@ -692,9 +700,7 @@ stele_sbom_read(struct stele_sbom **out, const struct stele_image *img,
 	*out = NULL;
 	memset(&r, 0, sizeof(r));
 	stele_sbom__tree_init(&r.tree);
-	snprintf(s->image, sizeof(s->image), "%s", img->digest);
-	read_created(s, img);
-	if ((error = read_layers(s, img)) < 0)
+	if ((error = stele_sbom__read_head(s, img)) < 0)
 		goto out;
 	for (i = 0; i < s->nlayers; i++) {
 		changed = 0;

@@ -118,6 +118,31 @@ int stele_sbom_read(struct stele_sbom **out, const struct stele_image *img,
 void stele_sbom_free(struct stele_sbom *s);
 
 /*
+ * stele_sbom_read through a cache of inventories in directory `dir`
+ * (created when missing; NULL: no cache).  An image is immutable, so the
+ * part of its inventory read from its layers is keyed by the manifest
+ * digest, the inventory format STELE_SBOM_CACHE_FORMAT, the effective
+ * limits and `tool` (the reader's version: a newer stele rebuilds rather
+ * than trust an older one's reading): DIR/<sha256 of those>.json.  An
+ * entry is "sha256:<hex>\n" and then the canonical JSON that digest is of;
+ * the digest is checked before the JSON is parsed, and an entry that does
+ * not check, parse or describe this image (format, digest, layer count) is
+ * ignored, read afresh and replaced.  What may change after the image was
+ * written (its created time, layers' provenance: a referrer) is read from
+ * the store each time, never from the cache.  A new entry is written
+ * atomically (temporary file, rename); failing to write it is not an error
+ * (the inventory is still returned).  An entry over STELE_SBOM_CACHE_MAX
+ * bytes is neither written nor read.  *hit (may be NULL): 1 when the
+ * inventory came from the cache.
+ */
+#define STELE_SBOM_CACHE_FORMAT "stele-inventory-1"
+#define STELE_SBOM_CACHE_MAX (64u << 20)
+int stele_sbom_read_cached(struct stele_sbom **out,
+			   const struct stele_image *img,
+			   const struct stele_sbom_opts *opts,
+			   const char *dir, const char *tool, int *hit);
+
+/*
  * Emit the document, canonical JSON (sorted keys, compact), appended to
  * `out`: the same inventory gives the same bytes.  Timestamps are the
  * image's created; the SPDX namespace and the CycloneDX serial number are
@@ -168,6 +193,8 @@ int stele_sbom__rpm_sqlite(struct stele_sbom__pkgs *pkgs, const void *data,
 			   size_t len, const char *what,
 			   stele_sbom__own_fn own, void *payload);
 void stele_sbom__pkg_release(struct stele_sbom_pkg *p);
+/* The image digest, created time and layers (with their provenance). */
+int stele_sbom__read_head(struct stele_sbom *s, const struct stele_image *img);
 /* The purl of a package (malloc'd); distro may be NULL. */
 char *stele_sbom__purl(const struct stele_sbom_pkg *p, const char *ns,
 		       const char *distro);

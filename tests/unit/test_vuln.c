@@ -408,6 +408,75 @@ test_vuln_db_match(void **state)
 	free(dir);
 }
 
+/*
+ * A source rewritten in place with the same size, its modification time
+ * set back as `touch -d` or `tar` would, still rebuilds the index: the
+ * check covers the change time (and the inode), not only size and mtime.
+ */
+static void
+test_vuln_db_same_size_edit(void **state)
+{
+	static const char fixed_older[] = "3.0.10-1~deb12u1";
+	struct stele_sbom_pkg p[1];
+	struct stele_sbom s;
+	struct stele_vuln_db *db = NULL;
+	struct stele_vuln_report *r = NULL;
+	struct timespec tick = { 0, 50 * 1000 * 1000 }, times[2];
+	struct stat st;
+	char *dir = db_dir(), *path, *text, *at;
+	int rebuilt, fd;
+
+	(void)state;
+	put(dir, "osv/Debian/DSA-1.json", osv_fixed_newer);
+	path = stele_path_join(dir, "osv/Debian/DSA-1.json");
+	pkg_init(&p[0], "libssl3", "openssl", "3.0.11-1~deb12u2");
+	sbom_init(&s, p, 1);
+	assert_ok(stele_vuln_db_open(&db, dir, &rebuilt));
+	assert_int_equal(rebuilt, 1);
+	assert_ok(stele_vuln_match(&r, db, &s));
+	assert_int_equal(r->n, 1);
+	stele_vuln_report_free(r);
+	r = NULL;
+	stele_vuln_db_free(db);
+	db = NULL;
+
+	/* the same bytes' length, a fixed version now older than the
+	 * installed one; written into the same inode after a clock tick,
+	 * then the old mtime put back */
+	text = stele_xstrdup(osv_fixed_newer);
+	at = strstr(text, "3.0.13-1~deb12u1");
+	assert_non_null(at);
+	memcpy(at, fixed_older, strlen(fixed_older));
+	assert_int_equal(stat(path, &st), 0);
+	nanosleep(&tick, NULL);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_ok(stele_fs_write_all(fd, text, strlen(text)));
+	assert_int_equal(close(fd), 0);
+	times[0] = st.st_atim;
+	times[1] = st.st_mtim;
+	assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mtim.tv_nsec, times[1].tv_nsec);
+	assert_int_equal((long long)st.st_size, (long long)strlen(text));
+
+	assert_ok(stele_vuln_db_open(&db, dir, &rebuilt));
+	assert_int_equal(rebuilt, 1);
+	assert_ok(stele_vuln_match(&r, db, &s));
+	assert_int_equal(r->n, 0);
+	stele_vuln_report_free(r);
+	stele_vuln_db_free(db);
+	db = NULL;
+	/* and then it is current again */
+	assert_ok(stele_vuln_db_open(&db, dir, &rebuilt));
+	assert_int_equal(rebuilt, 0);
+	stele_vuln_db_free(db);
+	free(text);
+	free(path);
+	assert_ok(stele_fs_rm_rf(dir));
+	free(dir);
+}
+
 /* Every malformed source is refused, naming the file. */
 static void
 test_vuln_db_malformed(void **state)
@@ -866,6 +935,7 @@ main(void)
 		cmocka_unit_test(test_vuln_cvss),
 		cmocka_unit_test(test_vuln_severity),
 		cmocka_unit_test(test_vuln_db_match),
+		cmocka_unit_test(test_vuln_db_same_size_edit),
 		cmocka_unit_test(test_vuln_db_malformed),
 		cmocka_unit_test(test_vuln_policy),
 		cmocka_unit_test(test_vuln_policy_signed),
