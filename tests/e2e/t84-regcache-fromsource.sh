@@ -35,14 +35,13 @@ test_expect_success 'the cache is an OCI artifact (skopeo reads it): config of t
 	[ "$(json_get m.json .config.mediaType)" = application/vnd.stele.build-cache.v1+json ] &&
 	[ "$(python3 -c "import json;print(len(json.load(open(\"m.json\"))[\"layers\"]))")" = 4 ]
 '
-COSIGN=${STELE_COSIGN:-$(command -v cosign 2>/dev/null || true)}
-if [ -n "$COSIGN" ]; then
+if find_cosign; then
 	test_expect_success 'cosign verify accepts the cache signature' '
 		"$COSIGN" verify --key ci.pub --insecure-ignore-tlog=true --allow-http-registry=true \
 			"$REG/ci/fromsource:cache" >/dev/null 2>cosign.err || { cat cosign.err; false; }
 	'
 else
-	test_skip 'cosign verify accepts the cache signature' 'no cosign binary (PATH or STELE_COSIGN)'
+	test_skip 'cosign verify accepts the cache signature' "$COSIGN_WHY"
 fi
 
 test_expect_success 'machine B (fresh store, cache, HOME): every step from the registry, no RUN, same digest' '
