@@ -187,6 +187,26 @@ suppressed_note(char *buf, size_t len, const struct stele_policy *p, size_t n)
  * older than maxDbAgeHours, or with no recorded time when an age is
  * required, deny: never a silent pass.
  */
+/* No finding is no evidence when packages went unmatched: an image of a
+ * distribution the database cannot be matched against is denied, never
+ * passed with zero findings. */
+static void
+coverage(struct stele_verify__ctx *v, const struct stele_vuln_report *r,
+	 const char *distro, const char *what)
+{
+	if (r->unmatched < 0 && !r->ecosystem)
+		stele_verify__check(v->r, 0, "vulnerability coverage",
+			"%s matched no distribution and does not record how "
+			"many packages it left unmatched", what);
+	else if (r->unmatched > 0)
+		stele_verify__check(v->r, 0, "vulnerability coverage",
+			"%s left %lld packages unmatched (distribution %s): "
+			"stele matches deb packages of Debian and apk packages "
+			"of Alpine, so the image is not shown free of known "
+			"vulnerabilities", what, (long long)r->unmatched,
+			distro ? distro : "not named by os-release");
+}
+
 static void
 scan_now(struct stele_verify__ctx *v, const json_t *vex)
 {
@@ -221,6 +241,7 @@ scan_now(struct stele_verify__ctx *v, const json_t *vex)
 				  (long long)((v->now - up) / 3600),
 				  (long long)(p->vuln_max_db_age / 3600));
 	}
+	coverage(v, r, s->distro_id, "the scan");
 	nsup = apply_vex(v, vex, r);
 	denied = deny_findings(v, r, "");
 	suppressed_note(note, sizeof(note), p, nsup);
@@ -349,6 +370,7 @@ signed_scan(struct stele_verify__ctx *v, const json_t *vex)
 		f->suppressed = 0;
 		f->vex_time = 0;
 	}
+	coverage(v, sc->report, NULL, "the signed scan");
 	nsup = apply_vex(v, vex, sc->report);
 	denied = deny_findings(v, sc->report, " (signed scan)");
 	suppressed_note(note, sizeof(note), p, nsup);

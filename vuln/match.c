@@ -389,6 +389,7 @@ stele_vuln_match(struct stele_vuln_report **out, struct stele_vuln_db *db,
 		if ((error = match_pkg(r, &alloc, db, sc, i)) < 0)
 			goto out;
 	}
+	r->unmatched = (int64_t)(sbom->npkgs - r->npkgs);
 	qsort(r->v, r->n, sizeof(*r->v), finding_cmp);
 	*out = r;
 	r = NULL;
@@ -469,6 +470,9 @@ stele_vuln__report_obj(const struct stele_vuln_report *r)
 	json_object_set_new(o, "ecosystem",
 			    r->ecosystem ? json_string(r->ecosystem) : json_null());
 	json_object_set_new(o, "packages", json_integer((json_int_t)r->npkgs));
+	if (r->unmatched >= 0)
+		json_object_set_new(o, "unmatchedPackages",
+				    json_integer((json_int_t)r->unmatched));
 	if (r->db_updated >= 0)
 		json_object_set_new(o, "dbUpdated", json_integer(r->db_updated));
 	for (i = 0; i < r->n; i++)

@@ -239,6 +239,7 @@ parse_result(struct stele_vuln_scan *sc, const json_t *res, const char *digest,
 	const json_t *eco = json_object_get(res, "ecosystem");
 	const json_t *npk = json_object_get(res, "packages");
 	const json_t *up = json_object_get(res, "dbUpdated");
+	const json_t *um = json_object_get(res, "unmatchedPackages");
 	struct stele_vuln_report *r;
 	size_t i;
 	int error;
@@ -246,6 +247,7 @@ parse_result(struct stele_vuln_scan *sc, const json_t *res, const char *digest,
 	if (!json_is_object(res) || !json_is_array(fs) ||
 	    !stele_json_str(res, "image") || !json_is_integer(npk) ||
 	    json_integer_value(npk) < 0 || (up && !json_is_integer(up)) ||
+	    (um && (!json_is_integer(um) || json_integer_value(um) < 0)) ||
 	    (!json_is_null(eco) && !json_is_string(eco)))
 		return bad(what, "scanner.result is not a stele report (image, "
 			   "ecosystem, packages, findings)", SIZE_MAX);
@@ -259,6 +261,7 @@ parse_result(struct stele_vuln_scan *sc, const json_t *res, const char *digest,
 	r->ecosystem = json_is_string(eco) ?
 		stele_xstrdup(json_string_value(eco)) : NULL;
 	r->npkgs = (size_t)json_integer_value(npk);
+	r->unmatched = um ? (int64_t)json_integer_value(um) : -1;
 	r->db_updated = up ? (int64_t)json_integer_value(up) : -1;
 	r->v = stele_xcalloc(json_array_size(fs) + 1, sizeof(*r->v));
 	sc->report = r;

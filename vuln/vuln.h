@@ -98,6 +98,10 @@ struct stele_vuln_report {
 	struct stele_vuln_finding *v;
 	size_t n;                  /* sorted: severity (worst first), id, pkg */
 	size_t npkgs;              /* packages looked up */
+	int64_t unmatched;         /* inventory packages not looked up (no
+	                            * ecosystem for the distribution, or of
+	                            * another type); -1: a signed scan that
+	                            * does not record it */
 };
 
 /*

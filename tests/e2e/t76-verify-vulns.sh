@@ -80,6 +80,22 @@ test_expect_success 'a missing or malformed database denies (never a silent pass
 	expect_code 1 stele verify --policy bad.json app:1 >out 2>&1 &&
 	grep -q "cannot scan: x.json" out
 '
+test_expect_success 'packages of a distribution the database cannot be matched against: denied, never zero findings' '
+	rm -rf db3 && mkdir db3 && printf "{\"updated\":\"%s\"}\n" "$now" >db3/stele-db.json &&
+	pol crit3.json "{\"db\":\"db3\",\"maxSeverity\":\"critical\",\"maxDbAgeHours\":24}" &&
+	mkdir -p other && cp app/libdemo1 app/tool other/ &&
+	printf "ID=plan9\nVERSION_ID=\"4\"\n" >other/os-release && cp app/Dockerfile other/ &&
+	stele build -q -t other:1 other >/dev/null &&
+	expect_code 1 stele verify --policy crit3.json other:1 >out 2>&1 && cat out &&
+	grep -q "^FAIL vulnerability coverage: the scan left 2 packages unmatched (distribution plan9)" out &&
+	stele scan --db db3 --json other:1 >scan.json &&
+	[ "$(json_get scan.json .unmatchedPackages)" = 2 ] && [ "$(json_get scan.json .ecosystem)" = None ]
+'
+test_expect_success 'an image with no packages has nothing unmatched: allowed' '
+	mkdir -p bare && echo hi >bare/f && printf "FROM scratch\nCOPY f /f\n" >bare/Dockerfile &&
+	stele build -q -t bare:1 bare >/dev/null &&
+	{ stele verify --policy crit3.json bare:1 >out 2>&1 || { cat out; false; }; } && ! grep -q "vulnerability coverage" out
+'
 test_expect_success 'an invalid vulnerabilities section is an invalid policy (exit 3)' '
 	pol typo.json "{\"db\":\"db\",\"maxSeverty\":\"high\"}" &&
 	expect_code 3 stele verify --policy typo.json app:1 2>err && grep -q "maxSeverty" err &&
