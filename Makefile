@@ -1,6 +1,6 @@
 # stele: one non-recursive GNU Makefile.  `make demo` and `make test` install
 # what is missing first (scripts/deps.sh), then re-enter make.
-PKGS    := libarchive libgit2 libsodium jansson libcrypto libcurl zlib libzstd sqlite3 libdeflate libmicrohttpd libdpkg libisal
+PKGS    := libarchive libgit2 libsodium jansson libcrypto libcurl zlib libzstd sqlite3 libdeflate libmicrohttpd libdpkg libisal rpm
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 PREFIX  ?= /usr/local
@@ -12,13 +12,14 @@ WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wvla -Wstrict-prototypes \
 
 # Evaluated lazily, so `make deps` works before the libraries exist.
 PKG_CF = $(shell pkg-config --cflags $(PKGS))
-# libgit2 and libcurl are loaded on first use (util/lazy.h): compiled
+# libgit2, libcurl and librpmio are loaded on first use (util/lazy.h): compiled
 # against, not linked; dlopen takes the sonames found here.
-PKGS_LAZY := libgit2 libcurl
+PKGS_LAZY := libgit2 libcurl rpm
 PKG_LD = $(shell pkg-config --libs $(filter-out $(PKGS_LAZY),$(PKGS))) -lpthread
 soname = $(shell objdump -p "$$(pkg-config --variable=libdir $(1))/$(2)" 2>/dev/null | awk '/SONAME/ { print $$2 }')
 LIBGIT2_SO = $(call soname,libgit2,libgit2.so)
 LIBCURL_SO = $(call soname,libcurl,libcurl.so)
+LIBRPMIO_SO = $(call soname,rpm,librpmio.so)
 
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 
@@ -79,10 +80,10 @@ $(BUILD)/%.o: %.c $(BUILD)/CFLAGS
 
 $(BUILD)/cli/main.o: ALL_CFLAGS += -DSTELE_VERSION='"$(VERSION)"'
 $(BUILD)/util/lazy.o: ALL_CFLAGS += -DSTELE_LIBGIT2_SO='"$(LIBGIT2_SO)"' \
-	-DSTELE_LIBCURL_SO='"$(LIBCURL_SO)"'
+	-DSTELE_LIBCURL_SO='"$(LIBCURL_SO)"' -DSTELE_LIBRPMIO_SO='"$(LIBRPMIO_SO)"'
 $(BUILD)/util/lazy.o: util/lazy.c
-	@test -n '$(LIBGIT2_SO)' && test -n '$(LIBCURL_SO)' || \
-		{ echo 'cannot find the sonames of libgit2 and libcurl (objdump, pkg-config)'; exit 1; }
+	@test -n '$(LIBGIT2_SO)' && test -n '$(LIBCURL_SO)' && test -n '$(LIBRPMIO_SO)' || \
+		{ echo 'cannot find the sonames of libgit2, libcurl and librpmio (objdump, pkg-config)'; exit 1; }
 	@mkdir -p $(dir $@)
 	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 

@@ -3,7 +3,7 @@
 # Usage: deps.sh test|demo|bench
 set -eu
 want="build-essential pkg-config git libarchive-dev libgit2-dev libsodium-dev
-libjansson-dev libssl-dev libcurl4-openssl-dev zlib1g-dev libzstd-dev libsqlite3-dev libdeflate-dev libmicrohttpd-dev libdpkg-dev libisal-dev"
+libjansson-dev libssl-dev libcurl4-openssl-dev zlib1g-dev libzstd-dev libsqlite3-dev libdeflate-dev libmicrohttpd-dev libdpkg-dev libisal-dev librpm-dev"
 # For make test's short fuzz pass (tests/e2e/t90-fuzz.sh): clang and its
 # libFuzzer runtime.  Optional: when they cannot be installed the pass is
 # skipped, and says why.

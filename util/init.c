@@ -18,9 +18,10 @@
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static pthread_once_t git_once = PTHREAD_ONCE_INIT;
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static pthread_once_t rpm_once = PTHREAD_ONCE_INIT;
 static const char *failed;
-static int git_failed, curl_failed;
-static char git_why[256], curl_why[256];
+static int git_failed, curl_failed, rpm_failed;
+static char git_why[256], curl_why[256], rpm_why[256];
 
 static void
 init_once(void)
@@ -58,6 +59,15 @@ curl_init_once(void)
 	curl_failed = curl_why[0] != '\0';
 }
 
+/* librpmio's version comparison needs no initialisation of its own. */
+static void
+rpm_init_once(void)
+{
+	if (stele_lazy_rpm() < 0)
+		keep(rpm_why, sizeof(rpm_why), stele_error_last());
+	rpm_failed = rpm_why[0] != '\0';
+}
+
 int
 stele_init(void)
 {
@@ -93,5 +103,19 @@ stele_init_curl(void)
 		return stele_error_set("cannot initialise libcurl");
 	if (curl_failed)
 		return stele_error_set("%s", curl_why);
+	return 0;
+}
+
+int
+stele_init_rpm(void)
+{
+	int error;
+
+	if ((error = stele_init()) < 0)
+		return error;
+	if (pthread_once(&rpm_once, rpm_init_once) != 0)
+		return stele_error_set("cannot initialise librpmio");
+	if (rpm_failed)
+		return stele_error_set("%s", rpm_why);
 	return 0;
 }

@@ -27,5 +27,6 @@
 int stele_init(void);
 int stele_init_git(void);
 int stele_init_curl(void);
+int stele_init_rpm(void);
 
 #endif

@@ -6,6 +6,7 @@
 
 struct stele_lazy_git stele_lazy_git_fns;
 struct stele_lazy_curl stele_lazy_curl_fns;
+struct stele_lazy_rpm stele_lazy_rpm_fns;
 
 /* The sonames the build linked against (Makefile); dlopen takes them. */
 #ifndef STELE_LIBGIT2_SO
@@ -13,6 +14,9 @@ struct stele_lazy_curl stele_lazy_curl_fns;
 #endif
 #ifndef STELE_LIBCURL_SO
 #error "STELE_LIBCURL_SO: the Makefile passes libcurl's soname"
+#endif
+#ifndef STELE_LIBRPMIO_SO
+#error "STELE_LIBRPMIO_SO: the Makefile passes librpmio's soname"
 #endif
 
 static int
@@ -55,6 +59,21 @@ stele_lazy_curl(void)
 		return error;
 #define X(f) LOAD(stele_lazy_curl_fns, f)
 	STELE_LAZY_CURL_FNS(X)
+#undef X
+	return 0;
+}
+
+int
+stele_lazy_rpm(void)
+{
+	const char *so = STELE_LIBRPMIO_SO;
+	void *h;
+	int error;
+
+	if ((error = open_lib(&h, so)) < 0)
+		return error;
+#define X(f) LOAD(stele_lazy_rpm_fns, f)
+	STELE_LAZY_RPM_FNS(X)
 #undef X
 	return 0;
 }

@@ -2,22 +2,23 @@
 #define STELE_UTIL_LAZY_H
 
 /*
- * libgit2 and libcurl, loaded when first needed (dlopen), not at start:
+ * libgit2, libcurl and librpmio, loaded when first needed (dlopen), not at start:
  * with what they bring in (TLS, SSH, LDAP, Kerberos, ...) they were two
  * thirds of the shared libraries every command loaded, half of the
  * start-up of one that uses neither (verify, sign).
  *
- * Include this header instead of <git2.h> and <curl/curl.h>: every
+ * Include this header instead of <git2.h>, <curl/curl.h> and <rpm/rpmver.h>: every
  * function of theirs that stele calls is listed below and becomes a call
  * through a table that stele_lazy_git() / stele_lazy_curl() fill (from
  * util/init.c's stele_init_git() / stele_init_curl(), which each entry
- * point using them calls first).  A function not listed does not link:
+ * point using them calls first; stele_init_rpm() likewise).  A function not listed does not link:
  * add it to the list.  Types, constants and macros are the libraries' own.
  */
 
 #define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
 #include <git2.h>
+#include <rpm/rpmver.h>
 
 #define STELE_LAZY_GIT_FNS(X) \
 	X(git_blob_free) \
@@ -74,6 +75,12 @@
 	X(curl_slist_free_all) \
 	X(curl_version_info)
 
+/* librpmio: only rpm's version comparison, for scanning rpm images. */
+#define STELE_LAZY_RPM_FNS(X) \
+	X(rpmverCmp) \
+	X(rpmverFree) \
+	X(rpmverParse)
+
 #define STELE_LAZY_MEMBER(f) __typeof__(f) *f;
 struct stele_lazy_git {
 	STELE_LAZY_GIT_FNS(STELE_LAZY_MEMBER)
@@ -81,11 +88,15 @@ struct stele_lazy_git {
 struct stele_lazy_curl {
 	STELE_LAZY_CURL_FNS(STELE_LAZY_MEMBER)
 };
+struct stele_lazy_rpm {
+	STELE_LAZY_RPM_FNS(STELE_LAZY_MEMBER)
+};
 #undef STELE_LAZY_MEMBER
 
 /* Filled once, then only read (see util/init.c). */
 extern struct stele_lazy_git stele_lazy_git_fns;
 extern struct stele_lazy_curl stele_lazy_curl_fns;
+extern struct stele_lazy_rpm stele_lazy_rpm_fns;
 
 /*
  * Load the library (its soname as the build found it) and every function
@@ -94,6 +105,7 @@ extern struct stele_lazy_curl stele_lazy_curl_fns;
  */
 int stele_lazy_git(void);
 int stele_lazy_curl(void);
+int stele_lazy_rpm(void);
 
 #ifndef STELE_LAZY_NO_MACROS
 /* curl.h's type-checking macros, where it was included first. */
@@ -150,6 +162,9 @@ int stele_lazy_curl(void);
 #define curl_slist_append (stele_lazy_curl_fns.curl_slist_append)
 #define curl_slist_free_all (stele_lazy_curl_fns.curl_slist_free_all)
 #define curl_version_info (stele_lazy_curl_fns.curl_version_info)
+#define rpmverCmp (stele_lazy_rpm_fns.rpmverCmp)
+#define rpmverFree (stele_lazy_rpm_fns.rpmverFree)
+#define rpmverParse (stele_lazy_rpm_fns.rpmverParse)
 #endif
 
 #endif

@@ -215,6 +215,15 @@ ecosystem(const struct stele_sbom *s, enum stele_vuln_scheme *scheme)
 		*scheme = STELE_VULN_APK;
 		return stele_xasprintf("Alpine:v%.*s", (int)n, v);
 	}
+	/* Rocky Linux and AlmaLinux publish per major release: 9.4 → 9. */
+	if (!strcmp(s->distro_id, "rocky")) {
+		*scheme = STELE_VULN_RPM;
+		return stele_xasprintf("Rocky Linux:%.*s", (int)strcspn(v, "."), v);
+	}
+	if (!strcmp(s->distro_id, "almalinux")) {
+		*scheme = STELE_VULN_RPM;
+		return stele_xasprintf("AlmaLinux:%.*s", (int)strcspn(v, "."), v);
+	}
 	return NULL;
 }
 
@@ -296,6 +305,10 @@ match_pkg(struct stele_vuln_report *r, size_t *alloc, struct stele_vuln_db *db,
 	if (sc == STELE_VULN_DEB) {
 		name = p->source ? p->source : p->name;
 		ver = p->source_version ? p->source_version : p->version;
+	} else if (sc == STELE_VULN_RPM) {
+		/* Rocky's and Alma's advisories name binary packages. */
+		name = p->name;
+		ver = p->version;
 	} else {
 		name = p->origin ? p->origin : p->name;
 		ver = p->version;
@@ -381,7 +394,7 @@ stele_vuln_match(struct stele_vuln_report **out, struct stele_vuln_db *db,
 	r->sbom = sbom;
 	r->db_updated = db->updated;
 	r->ecosystem = ecosystem(sbom, &sc);
-	want = sc == STELE_VULN_DEB ? "deb" : "apk";
+	want = sc == STELE_VULN_DEB ? "deb" : sc == STELE_VULN_RPM ? "rpm" : "apk";
 	for (i = 0; r->ecosystem && i < sbom->npkgs; i++) {
 		if (strcmp(sbom->pkgs[i].type, want) != 0)
 			continue;

@@ -1,4 +1,5 @@
-/* Version ordering: dpkg's through libdpkg, apk's rules (version.h). */
+/* Version ordering: dpkg's through libdpkg, apk's rules, rpm's through
+ * librpmio (version.h). */
 #define LIBDPKG_VOLATILE_API 1
 #include <dpkg/dpkg.h>
 #include <dpkg/version.h>
@@ -12,6 +13,8 @@
 
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/init.h"
+#include "util/lazy.h"
 #include "vuln/version.h"
 
 /*
@@ -325,6 +328,32 @@ apk_cmp(int *out, const char *a, const char *b)
 	return 0;
 }
 
+static int
+rpm_cmp(int *out, const char *a, const char *b)
+{
+	rpmver va = NULL, vb = NULL;
+	int error;
+
+	if ((error = stele_init_rpm()) < 0)
+		goto out;
+	if (!*a || !*b) {
+		error = stele_error_setc(STELE_EINVALID, "version string is empty");
+		goto out;
+	}
+	if (!(va = rpmverParse(a)) || !(vb = rpmverParse(b))) {
+		error = stele_error_setc(STELE_EINVALID,
+			"version '%s' is not an rpm version", va ? b : a);
+		goto out;
+	}
+	*out = rpmverCmp(va, vb);
+out:
+	if (va)
+		rpmverFree(va);
+	if (vb)
+		rpmverFree(vb);
+	return error;
+}
+
 int
 stele_vuln_version_cmp(int *out, enum stele_vuln_scheme scheme,
 		       const char *a, const char *b)
@@ -338,6 +367,9 @@ stele_vuln_version_cmp(int *out, enum stele_vuln_scheme scheme,
 		break;
 	case STELE_VULN_APK:
 		error = apk_cmp(&r, a, b);
+		break;
+	case STELE_VULN_RPM:
+		error = rpm_cmp(&r, a, b);
 		break;
 	default:
 		assert(!"unknown version scheme");

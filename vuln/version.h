@@ -15,10 +15,16 @@
  *    _alpha < _beta < _pre < _rc < (none) < _cvs < _svn < _git < _hg < _p,
  *    each with an optional number, a ~hash (ignored), then -rN.  A version
  *    that does not follow that grammar is STELE_EINVALID.
+ *  - rpm: librpm's own comparison, rpmverParse() and rpmverCmp() of
+ *    librpmio (loaded on first use, util/lazy.h): [epoch:]version[-release],
+ *    a missing epoch is 0, as librpm orders them (rpm 4.18: a version
+ *    without a release before the same version with one).
+ *    An empty version, or one librpm does not parse, is STELE_EINVALID.
  */
 enum stele_vuln_scheme {
 	STELE_VULN_DEB = 1,
-	STELE_VULN_APK
+	STELE_VULN_APK,
+	STELE_VULN_RPM
 };
 
 /* *out < 0, 0 or > 0 as `a` orders before, equal to or after `b`.

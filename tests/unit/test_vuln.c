@@ -114,6 +114,119 @@ test_vuln_dpkg_agrees(void **state)
 }
 
 static void
+gen_rpm_version(char *buf, size_t len)
+{
+	static const char *const ep[] = { "", "", "", "0:", "1:", "2:", "10:" };
+	static const char *const ver[] = {
+		"1.0", "1.0~rc1", "1.0~rc2", "1.0~", "1.0~~", "1.0^git1",
+		"1.0^git2", "1.0^", "1.0~rc1^git1", "1.0a", "1.0b", "1.a",
+		"1.00", "1.0.1", "1.01", "0.9", "10", "9", "2.34", "2.34.1",
+		"1_0", "1.0.0", "a", "1.0+x", "3.0.7", "3.0.07", "1.2.11^20240101git"
+	};
+	static const char *const rel[] = {
+		"", "", "-1", "-2", "-1.el9", "-1.el9_4", "-1.el9_4.2", "-10.el9",
+		"-1~beta", "-1^p1", "-1.fc40", "-0", "-27.el9", "-1a"
+	};
+
+	snprintf(buf, len, "%s%s%s", ep[pick(sizeof(ep) / sizeof(*ep))],
+		 ver[pick(sizeof(ver) / sizeof(*ver))],
+		 rel[pick(sizeof(rel) / sizeof(*rel))]);
+}
+
+/*
+ * The rpm command's own ordering of the pairs in `path` ("A B" a line),
+ * -1, 0 or 1 each into `out`, through its Lua rpm.vercmp(): one rpm
+ * process for all of them.  0, or -1 when rpm cannot run.
+ */
+static int
+rpm_says(const char *path, int *out, size_t n)
+{
+	char cmd[512];
+	FILE *f;
+	size_t i = 0;
+
+	snprintf(cmd, sizeof(cmd),
+		 "rpm --eval \"%%{lua: for l in io.lines('%s') do "
+		 "local i = l:find(' ', 1, true) "
+		 "io.write(rpm.vercmp(l:sub(1, i - 1), l:sub(i + 1)), ' ') end}\" 2>/dev/null",
+		 path);
+	if (!(f = popen(cmd, "r")))
+		return -1;
+	while (i < n && fscanf(f, "%d", &out[i]) == 1)
+		i++;
+	if (pclose(f) != 0 || i != n)
+		return -1;
+	return 0;
+}
+
+/* librpm's ordering (through librpmio, as stele scans) agrees with the rpm
+ * command on 600 generated pairs (epochs, ~, ^, letters, dots, releases),
+ * and is antisymmetric. */
+static void
+test_vuln_rpm_agrees(void **state)
+{
+	enum { N = 600 };
+	static char a[N][64], b[N][64];
+	char path[] = "/tmp/stele-rpmpairs-XXXXXX";
+	int theirs[N], ours, rev, fd, i, differ = 0;
+	FILE *f;
+
+	(void)state;
+	assert_true((fd = mkstemp(path)) >= 0);
+	assert_non_null(f = fdopen(fd, "w"));
+	for (i = 0; i < N; i++) {
+		gen_rpm_version(a[i], sizeof(a[i]));
+		gen_rpm_version(b[i], sizeof(b[i]));
+		/* Some equal pairs: the same, or with epoch 0 spelt out. */
+		if (i % 10 == 0)
+			memcpy(b[i], a[i], sizeof(b[i]));
+		else if (i % 10 == 1 && !strchr(a[i], ':'))
+			snprintf(b[i], sizeof(b[i]), "0:%s", a[i]);
+		fprintf(f, "%s %s\n", a[i], b[i]);
+	}
+	assert_int_equal(fclose(f), 0);
+	if (rpm_says(path, theirs, N) < 0) {
+		unlink(path);
+		skip();
+	}
+	unlink(path);
+	for (i = 0; i < N; i++) {
+		ours = cmp(STELE_VULN_RPM, a[i], b[i]);
+		rev = cmp(STELE_VULN_RPM, b[i], a[i]);
+		if (ours != theirs[i])
+			fail_msg("'%s' vs '%s': stele %d, rpm %d", a[i], b[i],
+				 ours, theirs[i]);
+		assert_int_equal(rev, -ours);
+		differ += ours != 0;
+	}
+	/* The generator is not degenerate: most pairs differ, some do not. */
+	assert_true(differ > N / 2 && differ < N);
+	print_message("rpm agreement: %d of %d pairs (%d unequal)\n", N, N, differ);
+}
+
+static void
+test_vuln_rpm_known(void **state)
+{
+	int r;
+
+	(void)state;
+	assert_int_equal(cmp(STELE_VULN_RPM, "1.0~rc1-1", "1.0-1"), -1);
+	assert_int_equal(cmp(STELE_VULN_RPM, "1.0^git1-1", "1.0-1"), 1);
+	assert_int_equal(cmp(STELE_VULN_RPM, "1.0^git1-1", "1.0.1-1"), -1);
+	assert_int_equal(cmp(STELE_VULN_RPM, "1:0.9-1", "2.0-1"), 1);
+	assert_int_equal(cmp(STELE_VULN_RPM, "0:1.0-1", "1.0-1"), 0);
+	assert_int_equal(cmp(STELE_VULN_RPM, "1.0a-1", "1.0-1"), 1);
+	assert_int_equal(cmp(STELE_VULN_RPM, "2.34-100.el9_4.2", "2.34-100.el9_4.10"), -1);
+	assert_int_equal(cmp(STELE_VULN_RPM, "3.0.7-27.el9", "3.0.7-27.el9_4"), -1);
+	assert_int_equal(cmp(STELE_VULN_RPM, "1.01-1", "1.1-1"), 0);
+	/* librpm 4.18: no release orders before a release. */
+	assert_int_equal(cmp(STELE_VULN_RPM, "1.0", "1.0-5"), -1);
+	assert_int_equal(stele_vuln_version_cmp(&r, STELE_VULN_RPM, "", "1.0"),
+			 STELE_EINVALID);
+	assert_int_equal(r, 0);
+}
+
+static void
 test_vuln_dpkg_known(void **state)
 {
 	(void)state;
@@ -930,6 +1043,8 @@ main(void)
 		cmocka_unit_test(test_vuln_dpkg_known),
 		cmocka_unit_test(test_vuln_dpkg_invalid),
 		cmocka_unit_test(test_vuln_dpkg_agrees),
+		cmocka_unit_test(test_vuln_rpm_known),
+		cmocka_unit_test(test_vuln_rpm_agrees),
 		cmocka_unit_test(test_vuln_apk_order),
 		cmocka_unit_test(test_vuln_apk_invalid),
 		cmocka_unit_test(test_vuln_cvss),
