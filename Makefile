@@ -14,12 +14,16 @@ WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wvla -Wstrict-prototypes \
 PKG_CF = $(shell pkg-config --cflags $(PKGS))
 # libgit2, libcurl and librpmio are loaded on first use (util/lazy.h): compiled
 # against, not linked; dlopen takes the sonames found here.
-PKGS_LAZY := libgit2 libcurl rpm
+# libmicrohttpd and libarchive too (the unit tests, which call libarchive
+# themselves, link it).
+PKGS_LAZY := libgit2 libcurl rpm libmicrohttpd libarchive
 PKG_LD = $(shell pkg-config --libs $(filter-out $(PKGS_LAZY),$(PKGS))) -lpthread
 soname = $(shell objdump -p "$$(pkg-config --variable=libdir $(1))/$(2)" 2>/dev/null | awk '/SONAME/ { print $$2 }')
 LIBGIT2_SO = $(call soname,libgit2,libgit2.so)
 LIBCURL_SO = $(call soname,libcurl,libcurl.so)
 LIBRPMIO_SO = $(call soname,rpm,librpmio.so)
+LIBMHD_SO = $(call soname,libmicrohttpd,libmicrohttpd.so)
+LIBARCHIVE_SO = $(call soname,libarchive,libarchive.so)
 
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 
@@ -80,10 +84,12 @@ $(BUILD)/%.o: %.c $(BUILD)/CFLAGS
 
 $(BUILD)/cli/main.o: ALL_CFLAGS += -DSTELE_VERSION='"$(VERSION)"'
 $(BUILD)/util/lazy.o: ALL_CFLAGS += -DSTELE_LIBGIT2_SO='"$(LIBGIT2_SO)"' \
-	-DSTELE_LIBCURL_SO='"$(LIBCURL_SO)"' -DSTELE_LIBRPMIO_SO='"$(LIBRPMIO_SO)"'
+	-DSTELE_LIBCURL_SO='"$(LIBCURL_SO)"' -DSTELE_LIBRPMIO_SO='"$(LIBRPMIO_SO)"' \
+	-DSTELE_LIBMHD_SO='"$(LIBMHD_SO)"' -DSTELE_LIBARCHIVE_SO='"$(LIBARCHIVE_SO)"'
 $(BUILD)/util/lazy.o: util/lazy.c
-	@test -n '$(LIBGIT2_SO)' && test -n '$(LIBCURL_SO)' && test -n '$(LIBRPMIO_SO)' || \
-		{ echo 'cannot find the sonames of libgit2, libcurl and librpmio (objdump, pkg-config)'; exit 1; }
+	@test -n '$(LIBGIT2_SO)' && test -n '$(LIBCURL_SO)' && test -n '$(LIBRPMIO_SO)' && \
+		test -n '$(LIBMHD_SO)' && test -n '$(LIBARCHIVE_SO)' || \
+		{ echo 'cannot find the sonames of libgit2, libcurl, librpmio, libmicrohttpd and libarchive (objdump, pkg-config)'; exit 1; }
 	@mkdir -p $(dir $@)
 	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -97,7 +103,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libstele.a $(BUILD)/CFLAGS
 	@mkdir -p $(dir $@)
 	$(QUIET_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
 		$(filter %.o,$^) $(BUILD)/libstele.a \
-		$(PKG_LD) $(shell pkg-config --cflags --libs cmocka)
+		$(PKG_LD) $(shell pkg-config --libs libarchive) \
+		$(shell pkg-config --cflags --libs cmocka)
 
 # cli/'s environment and terminal code has unit tests of its own.
 $(BUILD)/tests/test_cli: $(BUILD)/cli/env.o $(BUILD)/cli/tty.o

@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <archive.h>
 #include "util/lazy.h"
 
 #include "builder/build_priv.h"

@@ -7,9 +7,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
 #include "builder/build_priv.h"
 #include "builder/fetch.h"
 #include "builder/glob.h"
@@ -19,6 +16,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "util/lazy.h"
 #include "util/root.h"
 
 #define MAX_DEPTH 256

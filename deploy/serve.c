@@ -4,13 +4,13 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include <microhttpd.h>
-
 #include "deploy/serve.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/init.h"
 #include "util/json.h"
+#include "util/lazy.h"
 
 struct stele_serve {
 	struct MHD_Daemon *d;
@@ -170,8 +170,11 @@ stele_serve_start(struct stele_serve **out, struct stele_admission *adm,
 	struct sockaddr *sa = (struct sockaddr *)&sin;
 	unsigned int flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD |
 			     MHD_USE_EPOLL_LINUX_ONLY;
+	int error;
 
 	*out = NULL;
+	if ((error = stele_init_mhd()) < 0)
+		return error;
 	memset(&sin, 0, sizeof(sin));
 	memset(&sin6, 0, sizeof(sin6));
 	sin.sin_family = AF_INET;

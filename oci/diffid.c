@@ -4,14 +4,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <isa-l.h>
 
 #include "oci/diffid.h"
 #include "oci/hashpipe.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/lazy.h"
 
 /*
  * Layout of the gzip path (oci/diffid.h):

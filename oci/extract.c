@@ -10,12 +10,10 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
 #include "oci/extract.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/lazy.h"
 #include "util/limits.h"
 
 /*

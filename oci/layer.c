@@ -6,13 +6,11 @@
 #include <unistd.h>
 #include <stdio.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
 #include "oci/hashpipe.h"
 #include "oci/layer.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/lazy.h"
 #include "util/limits.h"
 
 static uint64_t

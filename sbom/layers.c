@@ -4,8 +4,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <openssl/evp.h>
 
 #include "oci/hashpipe.h"
@@ -14,6 +12,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "util/lazy.h"
 
 /*
  * One pass over one layer blob: the compressed bytes go to a hash thread

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <archive.h>
 #include "util/lazy.h"
 #include <openssl/err.h>
 

@@ -19,9 +19,12 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static pthread_once_t git_once = PTHREAD_ONCE_INIT;
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static pthread_once_t rpm_once = PTHREAD_ONCE_INIT;
+static pthread_once_t mhd_once = PTHREAD_ONCE_INIT;
+static pthread_once_t archive_once = PTHREAD_ONCE_INIT;
 static const char *failed;
-static int git_failed, curl_failed, rpm_failed;
-static char git_why[256], curl_why[256], rpm_why[256];
+static int git_failed, curl_failed, rpm_failed, mhd_failed, archive_failed;
+static char git_why[256], curl_why[256], rpm_why[256], mhd_why[256],
+	archive_why[256];
 
 static void
 init_once(void)
@@ -66,6 +69,22 @@ rpm_init_once(void)
 	if (stele_lazy_rpm() < 0)
 		keep(rpm_why, sizeof(rpm_why), stele_error_last());
 	rpm_failed = rpm_why[0] != '\0';
+}
+
+static void
+mhd_init_once(void)
+{
+	if (stele_lazy_mhd() < 0)
+		keep(mhd_why, sizeof(mhd_why), stele_error_last());
+	mhd_failed = mhd_why[0] != '\0';
+}
+
+static void
+archive_init_once(void)
+{
+	if (stele_lazy_archive() < 0)
+		keep(archive_why, sizeof(archive_why), stele_error_last());
+	archive_failed = archive_why[0] != '\0';
 }
 
 int
@@ -117,5 +136,33 @@ stele_init_rpm(void)
 		return stele_error_set("cannot initialise librpmio");
 	if (rpm_failed)
 		return stele_error_set("%s", rpm_why);
+	return 0;
+}
+
+int
+stele_init_mhd(void)
+{
+	int error;
+
+	if ((error = stele_init()) < 0)
+		return error;
+	if (pthread_once(&mhd_once, mhd_init_once) != 0)
+		return stele_error_set("cannot load libmicrohttpd");
+	if (mhd_failed)
+		return stele_error_set("%s", mhd_why);
+	return 0;
+}
+
+int
+stele_init_archive(void)
+{
+	int error;
+
+	if ((error = stele_init()) < 0)
+		return error;
+	if (pthread_once(&archive_once, archive_init_once) != 0)
+		return stele_error_set("cannot load libarchive");
+	if (archive_failed)
+		return stele_error_set("%s", archive_why);
 	return 0;
 }

@@ -28,5 +28,9 @@ int stele_init(void);
 int stele_init_git(void);
 int stele_init_curl(void);
 int stele_init_rpm(void);
+/* libmicrohttpd (the admission server's, deploy/serve.c) and libarchive
+ * (util/lazy.h's constructors call it), loaded on first use likewise. */
+int stele_init_mhd(void);
+int stele_init_archive(void);
 
 #endif

@@ -2,11 +2,14 @@
 #include <dlfcn.h>
 
 #include "util/error.h"
+#include "util/init.h"
 #include "util/lazy.h"
 
 struct stele_lazy_git stele_lazy_git_fns;
 struct stele_lazy_curl stele_lazy_curl_fns;
 struct stele_lazy_rpm stele_lazy_rpm_fns;
+struct stele_lazy_mhd stele_lazy_mhd_fns;
+struct stele_lazy_archive stele_lazy_archive_fns;
 
 /* The sonames the build linked against (Makefile); dlopen takes them. */
 #ifndef STELE_LIBGIT2_SO
@@ -17,6 +20,12 @@ struct stele_lazy_rpm stele_lazy_rpm_fns;
 #endif
 #ifndef STELE_LIBRPMIO_SO
 #error "STELE_LIBRPMIO_SO: the Makefile passes librpmio's soname"
+#endif
+#ifndef STELE_LIBMHD_SO
+#error "STELE_LIBMHD_SO: the Makefile passes libmicrohttpd's soname"
+#endif
+#ifndef STELE_LIBARCHIVE_SO
+#error "STELE_LIBARCHIVE_SO: the Makefile passes libarchive's soname"
 #endif
 
 static int
@@ -76,4 +85,62 @@ stele_lazy_rpm(void)
 	STELE_LAZY_RPM_FNS(X)
 #undef X
 	return 0;
+}
+
+int
+stele_lazy_mhd(void)
+{
+	const char *so = STELE_LIBMHD_SO;
+	void *h;
+	int error;
+
+	if ((error = open_lib(&h, so)) < 0)
+		return error;
+#define X(f) LOAD(stele_lazy_mhd_fns, f)
+	STELE_LAZY_MHD_FNS(X)
+#undef X
+	return 0;
+}
+
+int
+stele_lazy_archive(void)
+{
+	const char *so = STELE_LIBARCHIVE_SO;
+	void *h;
+	int error;
+
+	if ((error = open_lib(&h, so)) < 0)
+		return error;
+#define X(f) LOAD(stele_lazy_archive_fns, f)
+	STELE_LAZY_ARCHIVE_FNS(X)
+#undef X
+	return 0;
+}
+
+struct archive *
+stele_lazy_archive_read_new(void)
+{
+	return stele_init_archive() < 0 ? NULL :
+		stele_lazy_archive_fns.archive_read_new();
+}
+
+struct archive *
+stele_lazy_archive_write_new(void)
+{
+	return stele_init_archive() < 0 ? NULL :
+		stele_lazy_archive_fns.archive_write_new();
+}
+
+struct archive_entry *
+stele_lazy_archive_entry_new(void)
+{
+	return stele_init_archive() < 0 ? NULL :
+		stele_lazy_archive_fns.archive_entry_new();
+}
+
+const char *
+stele_lazy_archive_version_string(void)
+{
+	return stele_init_archive() < 0 ? "libarchive (not loaded)" :
+		stele_lazy_archive_fns.archive_version_string();
 }

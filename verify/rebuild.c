@@ -2,9 +2,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
 #include "builder/build.h"
 #include "builder/context.h"
 #include "builder/provenance.h"
@@ -13,6 +10,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "util/lazy.h"
 #include "util/strv.h"
 #include "verify/rebuild.h"
 

@@ -12,13 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
 #include "oci/digest.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "util/lazy.h"
 #include "util/time.h"
 #include "vuln/vuln_int.h"
 

@@ -7,8 +7,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/init.h"
