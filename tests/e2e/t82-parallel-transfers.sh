@@ -5,7 +5,10 @@
 # a blob that fails among several fails the push or pull, naming its
 # digest, with no manifest put and no layout written, and a rerun finishes
 # the job; a re-push of a present image checks blobs and manifests with
-# HEAD requests only (the attachments' tag and referrers lists are read).
+# HEAD requests only (the attachments' tag and referrers lists are read),
+# and still sends what the destination lacks: a signature added since the
+# last push (merged into the .sig tag), and the signature and referrer of
+# an image pushed before without them.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/reglib.sh"
 
@@ -79,6 +82,37 @@ test_expect_success 'a re-push of a present image: HEAD checks, no blob read or 
 	cat "$PROXY_LOG" | cut -c1-60 &&
 	! grep -v "^\(HEAD\|GET /v2/ \|GET /v2/par/manifests/sha256-\|GET /v2/par/referrers/\)" "$PROXY_LOG" &&
 	grep -q "^HEAD /v2/par/manifests/1 200" "$PROXY_LOG"
+'
+test_expect_success 'a re-push after a new signature: the .sig tag gets it, no layer sent' '
+	"$STELE" keygen --output-prefix k2 >/dev/null 2>&1 &&
+	stele sign --key k2.key app:1 >/dev/null &&
+	faults "[]" &&
+	stele push --key k2.pub $I --json app:1 docker://$P/par:1 >s.json &&
+	cat "$PROXY_LOG" | cut -c1-60 &&
+	[ "$(json_get s.json .manifests_present)" -ge 1 ] &&
+	[ "$(json_get s.json .blobs.transferred)" -le 2 ] &&
+	grep -q "^PUT /v2/par/manifests/sha256-$H.sig " "$PROXY_LOG" &&
+	! grep -q "digest=\($L\|$L0\|$C\)" "$PROXY_LOG" &&
+	curl -sf -H "Accept: application/vnd.oci.image.manifest.v1+json" \
+		"http://$REG/v2/par/manifests/sha256-$H.sig" >sig.json &&
+	json_get sig.json .layers.1.digest >/dev/null &&
+	! json_get sig.json .layers.2.digest >/dev/null 2>&1 &&
+	stele verify --key k.pub --identity app:1 $I docker://$REG/par:1 >/dev/null &&
+	stele verify --key k2.pub --identity app:1 $I docker://$REG/par:1 >/dev/null
+'
+test_expect_success 'a re-push to where the image is without its attachments sends them' '
+	stele copy --insecure-skip-verify --no-attachments $I app:1 docker://$REG/bare:1 >/dev/null 2>&1 &&
+	! curl -sf "http://$REG/v2/bare/manifests/sha256-$H.sig" >/dev/null &&
+	faults "[]" &&
+	stele push --key k.pub $I --json app:1 docker://$P/bare:1 >r.json &&
+	cat "$PROXY_LOG" | cut -c1-60 &&
+	[ "$(json_get r.json .manifests_present)" -ge 1 ] &&
+	[ "$(json_get r.json .signatures)" = 1 ] && [ "$(json_get r.json .referrers)" -ge 1 ] &&
+	grep -q "^PUT /v2/bare/manifests/sha256-$H.sig " "$PROXY_LOG" &&
+	grep -q "^PUT /v2/bare/manifests/sha256-$H " "$PROXY_LOG" &&
+	grep -q "^PUT /v2/bare/manifests/sha256:" "$PROXY_LOG" &&
+	! grep -q "digest=\($L\|$L0\|$C\)" "$PROXY_LOG" &&
+	stele verify --key k.pub --identity app:1 $I docker://$REG/bare:1 >/dev/null
 '
 test_expect_success '--jobs takes 1 to 32' '
 	for n in 0 33 x ""; do
