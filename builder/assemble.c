@@ -13,7 +13,8 @@
 #include "util/time.h"
 
 #define RECIPE_MAX (1u << 20)
-#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define DEFAULT_PATH \
+	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 const char *
 stele_build__arg_value(struct build *b, const char *name)
@@ -43,7 +44,8 @@ final_config(struct stage *s)
 		json_object_set_new(c, "Env", env);
 	}
 	json_array_foreach(env, i, v)
-		if (json_string_value(v) && !strncmp(json_string_value(v), "PATH=", 5))
+		if (json_string_value(v) &&
+		    !strncmp(json_string_value(v), "PATH=", 5))
 			has_path = 1;
 	if (!has_path)
 		json_array_insert_new(env, 0, json_string(DEFAULT_PATH));
@@ -64,8 +66,9 @@ source_annotation(struct build *b)
 		snprintf(url, sizeof(url), "%s", b->git->uri + 4);
 		return url;
 	}
-	if (git_remote_lookup(&r, b->git->repo, "origin") == 0 && git_remote_url(r) &&
-	    strncmp(git_remote_url(r), "/", 1) && strncmp(git_remote_url(r), "file:", 5) &&
+	if (git_remote_lookup(&r, b->git->repo, "origin") == 0 &&
+	    git_remote_url(r) && strncmp(git_remote_url(r), "/", 1) &&
+	    strncmp(git_remote_url(r), "file:", 5) &&
 	    !strstr(git_remote_url(r), "@")) {
 		snprintf(url, sizeof(url), "%s", git_remote_url(r));
 		git_remote_free(r);
@@ -90,29 +93,33 @@ put_json(struct build *b, json_t *v, char digest[STELE_DIGEST_STRLEN],
 }
 
 int
-stele_build__assemble(struct build *b, struct stage *s, struct stele_build_result *out)
+stele_build__assemble(struct build *b, struct stage *s,
+		      struct stele_build_result *out)
 {
 	char cdig[STELE_DIGEST_STRLEN];
 	uint64_t csize, msize;
 	json_t *config, *manifest, *ann, *desc = NULL, *stmt = NULL, *l;
 	const char *src;
-	const char *name = b->o->output->name ? b->o->output->name :
-			   b->o->output->tag ? b->o->output->tag : "image";
+	const char *name = b->o->output->name ? b->o->output->name
+		: b->o->output->tag           ? b->o->output->tag
+					      : "image";
 	size_t i;
 	int error;
 
-	config = json_pack("{s:s,s:s,s:o,s:s,s:O,s:{s:s,s:O}}",
-		"architecture", stele_oci_arch(), "os", "linux",
-		"config", final_config(s), "created", b->created,
-		"history", s->history, "rootfs", "type", "layers",
-		"diff_ids", s->diff_ids);
+	config = json_pack("{s:s,s:s,s:o,s:s,s:O,s:{s:s,s:O}}", "architecture",
+			   stele_oci_arch(), "os", "linux", "config",
+			   final_config(s), "created", b->created, "history",
+			   s->history, "rootfs", "type", "layers", "diff_ids",
+			   s->diff_ids);
 	if (s->author)
 		json_object_set_new(config, "author", json_string(s->author));
 	if ((error = put_json(b, config, cdig, &csize)) < 0)
 		goto out;
-	ann = json_pack("{s:s}", "org.opencontainers.image.created", b->created);
+	ann = json_pack("{s:s}", "org.opencontainers.image.created",
+			b->created);
 	if ((src = source_annotation(b)))
-		json_object_set_new(ann, "org.opencontainers.image.source", json_string(src));
+		json_object_set_new(ann, "org.opencontainers.image.source",
+				    json_string(src));
 	if (b->git)
 		json_object_set_new(ann, "org.opencontainers.image.revision",
 				    json_string(b->git->commit));
@@ -120,30 +127,37 @@ stele_build__assemble(struct build *b, struct stage *s, struct stele_build_resul
 		json_object_set_new(ann, "org.opencontainers.image.base.digest",
 				    json_string(s->base_digest));
 	manifest = json_pack("{s:i,s:s,s:o,s:O,s:o}", "schemaVersion", 2,
-		"mediaType", STELE_MT_MANIFEST,
-		"config", stele_descriptor(STELE_MT_CONFIG, cdig, csize),
-		"layers", s->layers, "annotations", ann);
+			     "mediaType", STELE_MT_MANIFEST, "config",
+			     stele_descriptor(STELE_MT_CONFIG, cdig, csize),
+			     "layers", s->layers, "annotations", ann);
 	error = put_json(b, manifest, out->digest, &msize);
 	json_decref(manifest);
 	if (error < 0)
 		goto out;
 	desc = stele_descriptor(STELE_MT_MANIFEST, out->digest, msize);
-	if ((error = stele_txn_index_add(b->txn, b->o->output->refname, desc)) < 0)
+	if ((error = stele_txn_index_add(b->txn, b->o->output->refname, desc)) <
+	    0)
 		goto out;
 	json_array_foreach(s->prov_layers, i, l)
-		stele_prov_layer(&b->prov, stele_json_str(l, "mediaType"),
+		stele_prov_layer(
+			&b->prov, stele_json_str(l, "mediaType"),
 			stele_json_str(l, "digest"),
-			(uint64_t)json_integer_value(json_object_get(l, "size")),
+			(uint64_t)json_integer_value(
+				json_object_get(l, "size")),
 			stele_json_str(l, "diffID"), stele_json_str(l, "stage"),
-			b->recipe_path, (int)json_integer_value(json_object_get(l, "line")),
+			b->recipe_path,
+			(int)json_integer_value(json_object_get(l, "line")),
 			stele_json_str(l, "instruction"),
 			json_incref(json_object_get(l, "inputs")),
 			json_is_true(json_object_get(l, "base")));
 	stmt = stele_prov_statement(&b->prov, name, out->digest,
-		b->o->builder_id ? b->o->builder_id : "https://stele.dev/builder/local",
-		b->o->version ? b->o->version : "unknown");
+				    b->o->builder_id
+					    ? b->o->builder_id
+					    : "https://stele.dev/builder/local",
+				    b->o->version ? b->o->version : "unknown");
 	if (!stmt) {
-		error = stele_error_set("cannot build the provenance statement");
+		error = stele_error_set(
+			"cannot build the provenance statement");
 		goto out;
 	}
 	error = stele_prov_store(out->provenance, b->txn, stmt, desc);
@@ -164,18 +178,21 @@ read_recipe(struct build *b, struct stele_buf *text)
 		b->recipe_path = stele_xstrdup(f ? f : "Dockerfile");
 		error = stele_context_read(text, b->ctx, b->recipe_path);
 	} else {
-		b->recipe_path = f ? stele_xstrdup(f) :
-				 stele_path_join(b->o->context, "Dockerfile");
+		b->recipe_path = f
+			? stele_xstrdup(f)
+			: stele_path_join(b->o->context, "Dockerfile");
 		error = stele_fs_read(text, b->recipe_path);
 	}
 	if (error == STELE_ENOTFOUND && b->git)
-		return stele_error_setc(error,
+		return stele_error_setc(
+			error,
 			"cannot read recipe '%s': not in %s at %s (with a git context, -f names a file in the repository)",
 			b->recipe_path, b->git->uri, b->git->commit);
 	if (error < 0)
 		return stele_error_prefix(error, "cannot read recipe '%s'",
 					  b->recipe_path);
-	stele_digest_bytes(b->recipe_digest, text->ptr ? text->ptr : "", text->len);
+	stele_digest_bytes(b->recipe_digest, text->ptr ? text->ptr : "",
+			   text->len);
 	return 0;
 }
 
@@ -193,7 +210,8 @@ build_setup(struct build *b)
 
 		error = stele_fs_read(&lb, b->o->lock);
 		if (error == 0)
-			error = stele_json_parse(&b->lock, lb.ptr, lb.len, b->o->lock);
+			error = stele_json_parse(&b->lock, lb.ptr, lb.len,
+						 b->o->lock);
 		else if (error == STELE_ENOTFOUND && !b->o->locked)
 			error = 0;
 		stele_buf_release(&lb);
@@ -211,7 +229,8 @@ build_setup(struct build *b)
 		    (error = stele_context_open_git(&b->ctx, b->git)) < 0)
 			goto out;
 		fallback = b->git->commit_time;
-		stele_build__progress(b, "context %s at %s", b->git->uri, b->git->commit);
+		stele_build__progress(b, "context %s at %s", b->git->uri,
+				      b->git->commit);
 	} else if ((error = stele_context_open_dir(&b->ctx, ctx)) < 0) {
 		goto out;
 	}
@@ -219,52 +238,69 @@ build_setup(struct build *b)
 	stele_time_format(b->created, b->epoch);
 	if ((error = read_recipe(b, &text)) < 0 ||
 	    (error = stele_recipe_parse(&b->recipe, b->recipe_path,
-					text.ptr ? text.ptr : "", text.len)) < 0)
+					text.ptr ? text.ptr : "", text.len)) <
+		    0)
 		goto out;
 	if (b->recipe->syntax)
-		stele_build__progress(b, "warning: %s:%d: the syntax directive '%s' "
-			       "is not run: stele reads the recipe itself, "
-			       "as Dockerfile syntax 1", b->recipe->path,
-			       b->recipe->syntax_line, b->recipe->syntax);
+		stele_build__progress(
+			b,
+			"warning: %s:%d: the syntax directive '%s' "
+			"is not run: stele reads the recipe itself, "
+			"as Dockerfile syntax 1",
+			b->recipe->path, b->recipe->syntax_line,
+			b->recipe->syntax);
 	if (!b->o->dirs || !b->o->dirs->cache) {
 		b->cache = NULL;
-	} else if ((error = stele_cache_open(&b->cache, b->o->dirs->cache)) < 0) {
+	} else if ((error = stele_cache_open(&b->cache, b->o->dirs->cache)) <
+		   0) {
 		/* Without a cache the build still works, only slower. */
-		stele_build__progress(b, "warning: %s; building without a cache",
-			       stele_error_last());
+		stele_build__progress(b,
+				      "warning: %s; building without a cache",
+				      stele_error_last());
 		b->cache = NULL;
 	}
-	if ((error = stele_fs_mkdtemp(&b->tmp, b->o->dirs ? b->o->dirs->tmp : NULL,
-					    "stele-build")) < 0 ||
+	if ((error = stele_fs_mkdtemp(&b->tmp,
+				      b->o->dirs ? b->o->dirs->tmp : NULL,
+				      "stele-build")) < 0 ||
 	    (error = stele_oci_open(&b->oci, b->o->output->dir, 1)) < 0 ||
 	    (error = stele_txn_begin(&b->txn, b->oci)) < 0)
 		goto out;
 	/* Provenance: what the build was asked to do. */
 	shown = b->git ? stele_xstrdup(b->git->uri) : stele_xstrdup("dir:.");
-	json_object_set_new(b->prov.external, "source", json_pack("{s:s,s:s?,s:s?}",
-		"uri", shown, "ref", b->git ? b->git->ref : NULL, "resolvedRef",
-		b->git ? b->git->full_ref : NULL));
+	json_object_set_new(b->prov.external, "source",
+			    json_pack("{s:s,s:s?,s:s?}", "uri", shown, "ref",
+				      b->git ? b->git->ref : NULL,
+				      "resolvedRef",
+				      b->git ? b->git->full_ref : NULL));
 	free(shown);
-	json_object_set_new(b->prov.external, "recipe", json_pack("{s:s,s:{s:s}}",
-		"path", b->recipe_path, "digest", "sha256", b->recipe_digest + 7));
+	json_object_set_new(b->prov.external, "recipe",
+			    json_pack("{s:s,s:{s:s}}", "path", b->recipe_path,
+				      "digest", "sha256",
+				      b->recipe_digest + 7));
 	if (b->o->target)
-		json_object_set_new(b->prov.external, "target", json_string(b->o->target));
+		json_object_set_new(b->prov.external, "target",
+				    json_string(b->o->target));
 	json_object_set_new(b->prov.internal, "sourceDateEpoch",
 			    json_integer(b->epoch));
 	settings = stele_compression_settings(b->lopts.compression,
 					      b->lopts.level);
-	json_object_set_new(b->prov.internal, "compression",
-		json_pack("{s:s,s:s,s:i,s:s}",
-		"mediaTypeSuffix", stele_compression_suffix(b->lopts.compression),
-		"library", stele_compression_lib(b->lopts.compression),
-		"level", stele_compression_level(b->lopts.compression,
-						 b->lopts.level),
-		"settings", settings));
+	json_object_set_new(
+		b->prov.internal, "compression",
+		json_pack("{s:s,s:s,s:i,s:s}", "mediaTypeSuffix",
+			  stele_compression_suffix(b->lopts.compression),
+			  "library",
+			  stele_compression_lib(b->lopts.compression), "level",
+			  stele_compression_level(b->lopts.compression,
+						  b->lopts.level),
+			  "settings", settings));
 	free(settings);
-	json_object_set_new(b->prov.internal, "tar", json_string(archive_version_string()));
+	json_object_set_new(b->prov.internal, "tar",
+			    json_string(archive_version_string()));
 	if (b->git)
-		stele_prov_dep(&b->prov, b->git->uri, json_pack("{s:s,s:s}",
-			"gitCommit", b->git->commit, "gitTree", b->git->tree));
+		stele_prov_dep(&b->prov, b->git->uri,
+			       json_pack("{s:s,s:s}", "gitCommit",
+					 b->git->commit, "gitTree",
+					 b->git->tree));
 out:
 	stele_buf_release(&text);
 	return error;
@@ -294,19 +330,24 @@ stele_build(struct stele_build_result *out, const struct stele_build_opts *o)
 		goto out;
 	b.lopts.read = stele_context_src_read;
 	b.lopts.read_payload = b.ctx;
-	for (i = 0; i < b.recipe->ninstrs && b.recipe->instrs[i].kind == STELE_I_ARG; i++) {
+	for (i = 0;
+	     i < b.recipe->ninstrs && b.recipe->instrs[i].kind == STELE_I_ARG;
+	     i++) {
 		const struct stele_instr *in = &b.recipe->instrs[i];
 		size_t j;
 
 		for (j = 0; j < in->npairs && !error; j++) {
-			const char *given = stele_build__arg_value(&b, in->pairs[j].key);
+			const char *given =
+				stele_build__arg_value(&b, in->pairs[j].key);
 			char *v = NULL;
 
 			if (!given && in->pairs[j].value)
-				error = stele_build__expand(&v, &b, NULL, in, in->pairs[j].value);
+				error = stele_build__expand(&v, &b, NULL, in,
+							    in->pairs[j].value);
 			json_object_set_new(b.global_args, in->pairs[j].key,
-					    given ? json_string(given) :
-					    v ? json_string(v) : json_null());
+					    given       ? json_string(given)
+						    : v ? json_string(v)
+							: json_null());
 			free(v);
 		}
 		if (error)
@@ -320,12 +361,17 @@ stele_build(struct stele_build_result *out, const struct stele_build_opts *o)
 	args = json_object();
 	for (i = 0; i < o->nbuild_args; i++) {
 		const char *a = o->build_args[i], *eq = strchr(a, '=');
-		char *k = eq ? stele_xstrndup(a, (size_t)(eq - a)) : stele_xstrdup(a);
+		char *k = eq ? stele_xstrndup(a, (size_t)(eq - a))
+			     : stele_xstrdup(a);
 		const char *v = stele_build__arg_value(&b, k);
 
 		json_object_set_new(args, k, json_string(v ? v : ""));
-		if (!json_object_get(b.used_args, k) && !json_object_get(b.global_args, k))
-			stele_build__progress(&b, "warning: build argument '%s' was not consumed", k);
+		if (!json_object_get(b.used_args, k) &&
+		    !json_object_get(b.global_args, k))
+			stele_build__progress(
+				&b,
+				"warning: build argument '%s' was not consumed",
+				k);
 		free(k);
 	}
 	json_object_set_new(b.prov.external, "buildArgs", args);
@@ -338,22 +384,30 @@ stele_build(struct stele_build_result *out, const struct stele_build_opts *o)
 		/* The lock is written only after the image is committed. */
 		if ((error = stele_json_emit(&lb, b.lock)) == 0 &&
 		    (error = stele_buf_putc(&lb, '\n')) == 0)
-			error = stele_fs_write_atomic(o->lock, lb.ptr, lb.len, 0644);
+			error = stele_fs_write_atomic(o->lock, lb.ptr, lb.len,
+						      0644);
 		stele_buf_release(&lb);
 		if (error < 0)
 			goto out;
 	}
 	if (o->ncache_from == 1)
-		stele_build__progress(&b, "%zu step%s from the cache (%zu from %s), "
-			"%zu built", b.cache_hits, b.cache_hits == 1 ? "" : "s",
-			b.cache_from_hits, o->cache_from[0]->name, b.cache_misses);
+		stele_build__progress(
+			&b,
+			"%zu step%s from the cache (%zu from %s), "
+			"%zu built",
+			b.cache_hits, b.cache_hits == 1 ? "" : "s",
+			b.cache_from_hits, o->cache_from[0]->name,
+			b.cache_misses);
 	else if (o->ncache_from)
-		stele_build__progress(&b, "%zu step%s from the cache (%zu from "
-			"%zu registry caches), %zu built", b.cache_hits,
-			b.cache_hits == 1 ? "" : "s", b.cache_from_hits,
-			o->ncache_from, b.cache_misses);
+		stele_build__progress(
+			&b,
+			"%zu step%s from the cache (%zu from "
+			"%zu registry caches), %zu built",
+			b.cache_hits, b.cache_hits == 1 ? "" : "s",
+			b.cache_from_hits, o->ncache_from, b.cache_misses);
 	else
-		stele_build__progress(&b, "%zu step%s from the cache, %zu built",
+		stele_build__progress(
+			&b, "%zu step%s from the cache, %zu built",
 			b.cache_hits, b.cache_hits == 1 ? "" : "s",
 			b.cache_misses);
 	out->cache_hits = b.cache_hits;

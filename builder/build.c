@@ -19,7 +19,6 @@
 #include "util/root.h"
 #include "util/json.h"
 
-
 void
 stele_build__progress(struct build *b, const char *fmt, ...)
 {
@@ -35,7 +34,8 @@ stele_build__progress(struct build *b, const char *fmt, ...)
 }
 
 int
-stele_build__instr_error(struct build *b, const struct stele_instr *in, int code)
+stele_build__instr_error(struct build *b, const struct stele_instr *in,
+			 int code)
 {
 	return stele_error_prefix(code, "%s:%d: %s", b->recipe->path, in->line,
 				  in->keyword);
@@ -90,7 +90,7 @@ global_lookup(void *payload, const char *name)
 
 int
 stele_build__expand(char **out, struct build *b, struct stage *s,
-	     const struct stele_instr *in, const char *word)
+		    const struct stele_instr *in, const char *word)
 {
 	int error = stele_recipe_expand(out, word, b->recipe->escape,
 					s ? stage_lookup : global_lookup,
@@ -103,7 +103,7 @@ stele_build__expand(char **out, struct build *b, struct stage *s,
 
 int
 stele_build__expand_raw(char **out, struct build *b, struct stage *s,
-		 const struct stele_instr *in, const char *text)
+			const struct stele_instr *in, const char *text)
 {
 	int error = stele_recipe_expand_raw(out, text, stage_lookup, s);
 
@@ -137,8 +137,8 @@ stele_build__stage_set_env(struct stage *s, const char *key, const char *value)
 }
 
 void
-stele_build__stage_history(struct build *b, struct stage *s, const char *created_by,
-	      int empty)
+stele_build__stage_history(struct build *b, struct stage *s,
+			   const char *created_by, int empty)
 {
 	json_t *h = json_pack("{s:s,s:s}", "created", b->created, "created_by",
 			      created_by);
@@ -173,21 +173,28 @@ stele_build__prov_records(struct build *b, json_t *prov_layers)
 	size_t i;
 
 	json_array_foreach(prov_layers, i, l)
-		json_array_append_new(out, stele_prov_record_new(
-			stele_json_str(l, "mediaType"), stele_json_str(l, "digest"),
-			(uint64_t)json_integer_value(json_object_get(l, "size")),
-			stele_json_str(l, "diffID"), stele_json_str(l, "stage"),
-			b->recipe_path, (int)json_integer_value(json_object_get(l, "line")),
-			stele_json_str(l, "instruction"),
-			json_deep_copy(json_object_get(l, "inputs")),
-			json_is_true(json_object_get(l, "base"))));
+		json_array_append_new(
+			out,
+			stele_prov_record_new(
+				stele_json_str(l, "mediaType"),
+				stele_json_str(l, "digest"),
+				(uint64_t)json_integer_value(
+					json_object_get(l, "size")),
+				stele_json_str(l, "diffID"),
+				stele_json_str(l, "stage"), b->recipe_path,
+				(int)json_integer_value(
+					json_object_get(l, "line")),
+				stele_json_str(l, "instruction"),
+				json_deep_copy(json_object_get(l, "inputs")),
+				json_is_true(json_object_get(l, "base"))));
 	return out;
 }
 
 /* Record a new layer: image order, provenance and the stage's rootfs. */
 int
-stele_build__stage_add_layer(struct build *b, struct stage *s, const struct stele_instr *in,
-		const struct stele_layer_result *r, json_t *inputs)
+stele_build__stage_add_layer(struct build *b, struct stage *s,
+			     const struct stele_instr *in,
+			     const struct stele_layer_result *r, json_t *inputs)
 {
 	json_t *v;
 	size_t i;
@@ -200,21 +207,26 @@ stele_build__stage_add_layer(struct build *b, struct stage *s, const struct stel
 	 */
 	json_array_foreach(inputs, i, v) {
 		const char *kind = stele_json_str(v, "kind");
-		json_int_t idx = json_integer_value(json_object_get(v, "index"));
+		json_int_t idx =
+			json_integer_value(json_object_get(v, "index"));
 
 		if (kind && !strcmp(kind, "stage") && idx >= 0 &&
 		    (size_t)idx < b->nstages && b->stages[idx])
-			json_object_set_new(v, "steps",
-				stele_build__prov_records(b, b->stages[idx]->prov_layers));
+			json_object_set_new(
+				v, "steps",
+				stele_build__prov_records(
+					b, b->stages[idx]->prov_layers));
 	}
-	json_array_append_new(s->layers, stele_descriptor(r->media_type,
-							  r->digest, r->size));
+	json_array_append_new(
+		s->layers, stele_descriptor(r->media_type, r->digest, r->size));
 	json_array_append_new(s->diff_ids, json_string(r->diff_id));
-	json_array_append_new(s->prov_layers, json_pack("{s:s,s:s,s:I,s:s,s:s,s:i,s:s,s:o,s:b}",
-		"mediaType", r->media_type, "digest", r->digest,
-		"size", (json_int_t)r->size, "diffID", r->diff_id,
-		"stage", s->label, "line", in->line, "instruction", in->text,
-		"inputs", inputs ? inputs : json_array(), "base", 0));
+	json_array_append_new(
+		s->prov_layers,
+		json_pack("{s:s,s:s,s:I,s:s,s:s,s:i,s:s,s:o,s:b}", "mediaType",
+			  r->media_type, "digest", r->digest, "size",
+			  (json_int_t)r->size, "diffID", r->diff_id, "stage",
+			  s->label, "line", in->line, "instruction", in->text,
+			  "inputs", inputs ? inputs : json_array(), "base", 0));
 	stele_build__stage_history(b, s, in->text, 0);
 	return 0;
 }
@@ -233,7 +245,8 @@ stele_build__stage_sync(struct build *b, struct stage *s)
 	for (; s->applied < n; s->applied++) {
 		json_t *l = json_array_get(s->layers, s->applied);
 
-		if ((error = extract_layer(b, stele_json_str(l, "digest"), s->rootfs)) < 0)
+		if ((error = extract_layer(b, stele_json_str(l, "digest"),
+					   s->rootfs)) < 0)
 			return error;
 	}
 	return 0;
@@ -280,9 +293,11 @@ do_from(struct build *b, struct stage *s, const struct stele_instr *in)
 		s->prov_layers = json_deep_copy(parent->prov_layers);
 		json_decref(s->shell);
 		s->shell = json_deep_copy(parent->shell);
-		s->base_digest = parent->base_digest ?
-				 stele_xstrdup(parent->base_digest) : NULL;
-		s->author = parent->author ? stele_xstrdup(parent->author) : NULL;
+		s->base_digest = parent->base_digest
+			? stele_xstrdup(parent->base_digest)
+			: NULL;
+		s->author =
+			parent->author ? stele_xstrdup(parent->author) : NULL;
 	} else {
 		error = stele_build__from_image(b, s, in, image);
 	}
@@ -293,16 +308,17 @@ do_from(struct build *b, struct stage *s, const struct stele_instr *in)
 /* ---- the build cache ---- */
 
 json_t *
-stele_build__step_key(struct build *b, struct stage *s, const struct stele_instr *in)
+stele_build__step_key(struct build *b, struct stage *s,
+		      const struct stele_instr *in)
 {
-	json_t *key = json_pack("{s:i,s:s,s:O,s:O,s:O,s:O,s:s,s:I,s:s,s:s,s:i}",
-		"v", 1, "kind", in->keyword, "parent", s->diff_ids,
-		"config", s->config, "args", s->args, "shell", s->shell,
-		"instruction", in->text, "epoch", (json_int_t)b->epoch,
-		"compression", stele_compression_suffix(b->lopts.compression),
-		"library", stele_compression_lib(b->lopts.compression),
-		"level", stele_compression_level(b->lopts.compression,
-						 b->lopts.level));
+	json_t *key = json_pack(
+		"{s:i,s:s,s:O,s:O,s:O,s:O,s:s,s:I,s:s,s:s,s:i}", "v", 1, "kind",
+		in->keyword, "parent", s->diff_ids, "config", s->config, "args",
+		s->args, "shell", s->shell, "instruction", in->text, "epoch",
+		(json_int_t)b->epoch, "compression",
+		stele_compression_suffix(b->lopts.compression), "library",
+		stele_compression_lib(b->lopts.compression), "level",
+		stele_compression_level(b->lopts.compression, b->lopts.level));
 	json_t *docs;
 	size_t i;
 
@@ -310,8 +326,10 @@ stele_build__step_key(struct build *b, struct stage *s, const struct stele_instr
 	if (in->nheredocs) {
 		docs = json_array();
 		for (i = 0; i < in->nheredocs; i++)
-			json_array_append_new(docs, json_pack("[s,s]",
-				in->heredocs[i].name, in->heredocs[i].content));
+			json_array_append_new(
+				docs,
+				json_pack("[s,s]", in->heredocs[i].name,
+					  in->heredocs[i].content));
 		json_object_set_new(key, "heredocs", docs);
 	}
 	return key;
@@ -344,29 +362,35 @@ cache_lookup(json_t **out, const struct stele_cache_source **remote,
 	if (b->o->no_cache)
 		return 0;
 	if (b->cache &&
-	    (error = stele_cache_get(out, b->cache, hex, b->txn)) != STELE_ENOTFOUND)
+	    (error = stele_cache_get(out, b->cache, hex, b->txn)) !=
+		    STELE_ENOTFOUND)
 		return error < 0 ? error : 1;
 	for (i = 0; i < b->o->ncache_from; i++) {
 		from = b->o->cache_from[i];
-		if ((error = from->get(from->payload, out, hex, b->txn)) == STELE_ENOTFOUND)
+		if ((error = from->get(from->payload, out, hex, b->txn)) ==
+		    STELE_ENOTFOUND)
 			continue;
 		if (error < 0) {
 			/* Never a failed build: the step is built instead. */
-			stele_build__progress(b, "  warning: %s: %s; building the step",
-					      from->name, stele_error_last());
+			stele_build__progress(
+				b, "  warning: %s: %s; building the step",
+				from->name, stele_error_last());
 			return 0;
 		}
 		*remote = from;
-		if (b->cache && stele_cache_put(b->cache, hex, *out, b->txn) < 0)
-			stele_build__progress(b, "  warning: %s", stele_error_last());
+		if (b->cache &&
+		    stele_cache_put(b->cache, hex, *out, b->txn) < 0)
+			stele_build__progress(b, "  warning: %s",
+					      stele_error_last());
 		return 1;
 	}
 	return 0;
 }
 
 int
-stele_build__step_cache_hit(struct build *b, struct stage *s, const struct stele_instr *in,
-	       json_t *key, char hex[65])
+stele_build__step_cache_hit(struct build *b, struct stage *s,
+			    const struct stele_instr *in, json_t *key,
+			    char hex[65])
 {
 	struct stele_layer_result r;
 	const struct stele_cache_source *remote;
@@ -392,13 +416,15 @@ stele_build__step_cache_hit(struct build *b, struct stage *s, const struct stele
 	l = json_object_get(e, "layer");
 	snprintf(r.digest, sizeof(r.digest), "%s", stele_json_str(l, "digest"));
 	snprintf(r.diff_id, sizeof(r.diff_id), "%s",
-		 stele_json_str(e, "diffID") ? stele_json_str(e, "diffID") : "");
+		 stele_json_str(e, "diffID") ? stele_json_str(e, "diffID")
+					     : "");
 	snprintf(r.media_type, sizeof(r.media_type), "%s",
-		 stele_json_str(l, "mediaType") ? stele_json_str(l, "mediaType") : "");
+		 stele_json_str(l, "mediaType") ? stele_json_str(l, "mediaType")
+						: "");
 	r.size = (uint64_t)json_integer_value(json_object_get(l, "size"));
 	stele_build__progress(b, "  %s hit: layer %s", where, r.digest);
-	error = stele_build__stage_add_layer(b, s, in, &r,
-				json_incref(json_object_get(e, "inputs")));
+	error = stele_build__stage_add_layer(
+		b, s, in, &r, json_incref(json_object_get(e, "inputs")));
 	json_decref(e);
 	return error < 0 ? error : 1;
 }
@@ -426,9 +452,10 @@ stele_build__step_cache_store(struct build *b, struct stage *s, const char *hex)
 	b->cache_misses++;
 	if (!l || (!b->cache && !b->o->cache_record))
 		return;
-	e = json_pack("{s:O,s:O,s:O}", "layer", l, "diffID",
-		      json_array_get(s->diff_ids, json_array_size(s->diff_ids) - 1),
-		      "inputs", json_object_get(p, "inputs"));
+	e = json_pack(
+		"{s:O,s:O,s:O}", "layer", l, "diffID",
+		json_array_get(s->diff_ids, json_array_size(s->diff_ids) - 1),
+		"inputs", json_object_get(p, "inputs"));
 	cache_record(b, hex, e);
 	/* A cache that cannot be written is not a failed build. */
 	if (b->cache && stele_cache_put(b->cache, hex, e, b->txn) < 0)
@@ -452,7 +479,8 @@ do_arg(struct build *b, struct stage *s, const struct stele_instr *in)
 		if (given) {
 			val = stele_xstrdup(given);
 		} else if (in->pairs[i].value) {
-			error = stele_build__expand(&val, b, s, in, in->pairs[i].value);
+			error = stele_build__expand(&val, b, s, in,
+						    in->pairs[i].value);
 		} else if (s && json_object_get(b->global_args, name)) {
 			val = stele_xstrdup(json_string_value(
 				json_object_get(b->global_args, name)));
@@ -460,13 +488,15 @@ do_arg(struct build *b, struct stage *s, const struct stele_instr *in)
 		if (error)
 			break;
 		if (s) {
-			json_object_set_new(s->args, name, val ? json_string(val) :
-					    json_null());
+			json_object_set_new(s->args, name,
+					    val ? json_string(val)
+						: json_null());
 			if (val)
 				json_object_set_new(s->used_args, name,
 						    json_string(val));
 		} else if (val) {
-			json_object_set_new(b->global_args, name, json_string(val));
+			json_object_set_new(b->global_args, name,
+					    json_string(val));
 		} else {
 			json_object_set_new(b->global_args, name, json_null());
 		}
@@ -488,9 +518,11 @@ do_pairs(struct build *b, struct stage *s, const struct stele_instr *in,
 	vals = stele_xcalloc(in->npairs, sizeof(char *));
 	/* All values see the environment from before this instruction. */
 	for (i = 0; i < in->npairs && !error; i++)
-		if ((error = stele_build__expand(&keys[i], b, s, in, in->pairs[i].key)) == 0)
-			error = stele_build__expand(&vals[i], b, s, in,
-					     in->pairs[i].value ? in->pairs[i].value : "");
+		if ((error = stele_build__expand(&keys[i], b, s, in,
+						 in->pairs[i].key)) == 0)
+			error = stele_build__expand(
+				&vals[i], b, s, in,
+				in->pairs[i].value ? in->pairs[i].value : "");
 	if (!error && !env) {
 		labels = json_object_get(s->config, "Labels");
 		if (!json_is_object(labels)) {
@@ -500,12 +532,14 @@ do_pairs(struct build *b, struct stage *s, const struct stele_instr *in,
 	}
 	for (i = 0; i < in->npairs && !error; i++) {
 		if (!*keys[i]) {
-			error = stele_build__instr_error(b, in, stele_error_setc(
-				STELE_EINVALID, "empty name"));
+			error = stele_build__instr_error(
+				b, in,
+				stele_error_setc(STELE_EINVALID, "empty name"));
 		} else if (env) {
 			stele_build__stage_set_env(s, keys[i], vals[i]);
 		} else {
-			json_object_set_new(labels, keys[i], json_string(vals[i]));
+			json_object_set_new(labels, keys[i],
+					    json_string(vals[i]));
 		}
 	}
 	for (i = 0; i < in->npairs; i++) {
@@ -554,27 +588,34 @@ do_expose(struct build *b, struct stage *s, const struct stele_instr *in)
 		char *w = NULL, *tok, *save = NULL, **list;
 		const char *why;
 
-		if ((error = stele_build__expand(&w, b, s, in, in->args[i])) < 0)
+		if ((error = stele_build__expand(&w, b, s, in, in->args[i])) <
+		    0)
 			break;
 		for (tok = strtok_r(w, " \t\n\r\v\f", &save); tok && !error;
 		     tok = strtok_r(NULL, " \t\n\r\v\f", &save)) {
 			if (stele_value_ports(&list, &n, tok, &why) < 0) {
-				error = stele_build__instr_error(b, in, stele_error_setc(
-					STELE_EINVALID, "invalid port '%s': %s",
-					tok, why));
+				error = stele_build__instr_error(
+					b, in,
+					stele_error_setc(
+						STELE_EINVALID,
+						"invalid port '%s': %s", tok,
+						why));
 				break;
 			}
 			total += n;
 			for (j = 0; j < n; j++) {
-				json_object_set_new(ports, list[j], json_object());
+				json_object_set_new(ports, list[j],
+						    json_object());
 				free(list[j]);
 			}
 			free(list);
 			/* Ranges are cheap to write and costly to expand. */
 			if (total > (1u << 18))
-				error = stele_build__instr_error(b, in, stele_error_setc(
-					STELE_EINVALID, "more than %u ports",
-					1u << 18));
+				error = stele_build__instr_error(
+					b, in,
+					stele_error_setc(STELE_EINVALID,
+							 "more than %u ports",
+							 1u << 18));
 		}
 		free(w);
 	}
@@ -596,12 +637,15 @@ do_volume(struct build *b, struct stage *s, const struct stele_instr *in)
 	for (i = 0; i < in->nargs && !error; i++) {
 		char *v = NULL;
 
-		if ((error = stele_build__expand(&v, b, s, in, in->args[i])) < 0)
+		if ((error = stele_build__expand(&v, b, s, in, in->args[i])) <
+		    0)
 			break;
 		if (!*v)
-			error = stele_build__instr_error(b, in, stele_error_setc(
-				STELE_EINVALID, "VOLUME specified can not be "
-				"an empty string"));
+			error = stele_build__instr_error(
+				b, in,
+				stele_error_setc(STELE_EINVALID,
+						 "VOLUME specified can not be "
+						 "an empty string"));
 		else
 			json_object_set_new(vols, v, json_object());
 		free(v);
@@ -617,23 +661,25 @@ static json_t *
 healthcheck(const struct stele_instr *in)
 {
 	static const char *const keys[] = { "Interval", "Timeout",
-		"StartPeriod", "StartInterval", "Retries" };
+					    "StartPeriod", "StartInterval",
+					    "Retries" };
 	json_t *h = json_object(), *test = json_array();
 	size_t i;
 
 	if (!strcmp(in->args[0], "NONE")) {
 		json_array_append_new(test, json_string("NONE"));
 	} else {
-		json_array_append_new(test, json_string(in->json_form ? "CMD" :
-							"CMD-SHELL"));
+		json_array_append_new(
+			test, json_string(in->json_form ? "CMD" : "CMD-SHELL"));
 		for (i = 1; i < in->nargs; i++)
 			json_array_append_new(test, json_string(in->args[i]));
 	}
 	json_object_set_new(h, "Test", test);
 	for (i = 0; i < STELE_HEALTH_NFIELDS; i++)
 		if (in->health[i])
-			json_object_set_new(h, keys[i],
-					    json_integer((json_int_t)in->health[i]));
+			json_object_set_new(
+				h, keys[i],
+				json_integer((json_int_t)in->health[i]));
 	return h;
 }
 
@@ -664,22 +710,15 @@ do_meta(struct build *b, struct stage *s, const struct stele_instr *in)
 	int error = 0;
 
 	switch (in->kind) {
-	case STELE_I_ENV:
-		error = do_pairs(b, s, in, 1);
-		break;
-	case STELE_I_LABEL:
-		error = do_pairs(b, s, in, 0);
-		break;
+	case STELE_I_ENV: error = do_pairs(b, s, in, 1); break;
+	case STELE_I_LABEL: error = do_pairs(b, s, in, 0); break;
 	case STELE_I_USER:
-		if ((error = stele_build__expand(&v, b, s, in, in->args[0])) == 0)
+		if ((error = stele_build__expand(&v, b, s, in, in->args[0])) ==
+		    0)
 			json_object_set_new(s->config, "User", json_string(v));
 		break;
-	case STELE_I_EXPOSE:
-		error = do_expose(b, s, in);
-		break;
-	case STELE_I_VOLUME:
-		error = do_volume(b, s, in);
-		break;
+	case STELE_I_EXPOSE: error = do_expose(b, s, in); break;
+	case STELE_I_VOLUME: error = do_volume(b, s, in); break;
 	case STELE_I_HEALTHCHECK:
 		json_object_set_new(s->config, "Healthcheck", healthcheck(in));
 		break;
@@ -694,8 +733,11 @@ do_meta(struct build *b, struct stage *s, const struct stele_instr *in)
 
 		free(t);
 		if (!js)
-			return stele_build__instr_error(b, in, stele_error_setc(
-				STELE_EINVALID, "the trigger is not UTF-8 text"));
+			return stele_build__instr_error(
+				b, in,
+				stele_error_setc(
+					STELE_EINVALID,
+					"the trigger is not UTF-8 text"));
 		if (!json_is_array(ob)) {
 			ob = json_array();
 			json_object_set_new(s->config, "OnBuild", ob);
@@ -705,20 +747,25 @@ do_meta(struct build *b, struct stage *s, const struct stele_instr *in)
 		return 0;
 	}
 	case STELE_I_STOPSIGNAL:
-		if ((error = stele_build__expand(&v, b, s, in, in->args[0])) < 0)
+		if ((error = stele_build__expand(&v, b, s, in, in->args[0])) <
+		    0)
 			break;
 		if (!stele_value_signal(v))
-			error = stele_build__instr_error(b, in, stele_error_setc(
-				STELE_EINVALID, "invalid signal '%s'", v));
+			error = stele_build__instr_error(
+				b, in,
+				stele_error_setc(STELE_EINVALID,
+						 "invalid signal '%s'", v));
 		else
-			json_object_set_new(s->config, "StopSignal", json_string(v));
+			json_object_set_new(s->config, "StopSignal",
+					    json_string(v));
 		break;
 	case STELE_I_SHELL:
 		json_decref(s->shell);
 		s->shell = command_form(s, in);
 		break;
 	case STELE_I_ENTRYPOINT:
-		json_object_set_new(s->config, "Entrypoint", command_form(s, in));
+		json_object_set_new(s->config, "Entrypoint",
+				    command_form(s, in));
 		if (!s->cmd_set)
 			json_object_del(s->config, "Cmd");
 		break;
@@ -746,8 +793,9 @@ do_workdir(struct build *b, struct stage *s, const struct stele_instr *in)
 
 	if ((error = stele_build__expand(&w, b, s, in, in->args[0])) < 0)
 		return error;
-	joined = w[0] == '/' ? stele_xstrdup(w) :
-		 stele_xasprintf("%s/%s", cur && *cur ? cur : "/", w);
+	joined = w[0] == '/'
+		? stele_xstrdup(w)
+		: stele_xasprintf("%s/%s", cur && *cur ? cur : "/", w);
 	abs = stele_path_clean_abs(joined);
 	/* Whether the directory must be made depends on the filesystem:
 	 * cached, so a rebuild need not extract it. */
@@ -811,11 +859,14 @@ run_triggers(struct build *b, struct stage *s, const struct stele_instr *from)
 
 		r = NULL;
 		if (!text)
-			error = stele_error_setc(STELE_EINVALID, "ONBUILD "
-				"trigger %zu of the base is not a string", i);
+			error = stele_error_setc(
+				STELE_EINVALID,
+				"ONBUILD "
+				"trigger %zu of the base is not a string",
+				i);
 		else
-			error = stele_recipe_parse_trigger(&r, "ONBUILD trigger",
-							   text, strlen(text));
+			error = stele_recipe_parse_trigger(
+				&r, "ONBUILD trigger", text, strlen(text));
 		if (error < 0) {
 			error = stele_build__instr_error(b, from, error);
 			break;
@@ -825,7 +876,7 @@ run_triggers(struct build *b, struct stage *s, const struct stele_instr *from)
 		snprintf(kw, sizeof(kw), "ONBUILD %s", r->instrs[0].keyword);
 		r->instrs[0].keyword = kw;
 		stele_build__progress(b, "%s:%d: ONBUILD %s", b->recipe->path,
-			       from->line, r->instrs[0].text);
+				      from->line, r->instrs[0].text);
 		error = dispatch(b, s, &r->instrs[0]);
 		stele_recipe_free(r);
 		if (error < 0)
@@ -849,15 +900,11 @@ dispatch(struct build *b, struct stage *s, const struct stele_instr *in)
 		if ((error = do_arg(b, s, in)) == 0)
 			stele_build__stage_history(b, s, in->text, 1);
 		return error;
-	case STELE_I_WORKDIR:
-		return do_workdir(b, s, in);
+	case STELE_I_WORKDIR: return do_workdir(b, s, in);
 	case STELE_I_COPY:
-	case STELE_I_ADD:
-		return stele_build__copy(b, s, in);
-	case STELE_I_RUN:
-		return stele_build__run(b, s, in);
-	default:
-		return do_meta(b, s, in);
+	case STELE_I_ADD: return stele_build__copy(b, s, in);
+	case STELE_I_RUN: return stele_build__run(b, s, in);
+	default: return do_meta(b, s, in);
 	}
 }
 
@@ -868,11 +915,12 @@ stele_build__run_stage(struct build *b, struct stage *s)
 	int error = 0;
 
 	stele_build__progress(b, "stage %zu%s%s", s->index, s->name ? " " : "",
-		       s->name ? s->name : "");
+			      s->name ? s->name : "");
 	for (i = s->first; i < s->end && !error; i++) {
 		const struct stele_instr *in = &b->recipe->instrs[i];
 
-		stele_build__progress(b, "%s:%d: %s", b->recipe->path, in->line, in->text);
+		stele_build__progress(b, "%s:%d: %s", b->recipe->path, in->line,
+				      in->text);
 		error = dispatch(b, s, in);
 	}
 	return error;
@@ -893,29 +941,33 @@ stele_build__plan_stages(struct build *b, const char *target)
 		s->first = i;
 		if (r->instrs[i].nargs >= 3)
 			s->name = stele_xstrdup(r->instrs[i].args[2]);
-		s->label = s->name ? stele_xstrdup(s->name) :
-			   stele_xasprintf("%zu", n);
+		s->label = s->name ? stele_xstrdup(s->name)
+				   : stele_xasprintf("%zu", n);
 		if (n) {
 			b->stages[n - 1]->end = i;
 		}
-		b->stages = stele_xrealloc(b->stages, (n + 1) * sizeof(*b->stages));
+		b->stages =
+			stele_xrealloc(b->stages, (n + 1) * sizeof(*b->stages));
 		b->stages[n++] = s;
 		s->end = r->ninstrs;
 	}
 	b->nstages = n;
 	if (!n)
-		return stele_error_setc(STELE_EINVALID, "%s: no FROM instruction",
-					r->path);
+		return stele_error_setc(STELE_EINVALID,
+					"%s: no FROM instruction", r->path);
 	b->final = n - 1;
 	if (target) {
 		struct stage *t = NULL;
 
 		for (i = 0; i < n; i++)
-			if (b->stages[i]->name && !strcasecmp(b->stages[i]->name, target))
+			if (b->stages[i]->name &&
+			    !strcasecmp(b->stages[i]->name, target))
 				t = b->stages[i];
 		if (!t)
-			return stele_error_setc(STELE_EINVALID,
-				"%s: target stage '%s' not found", r->path, target);
+			return stele_error_setc(
+				STELE_EINVALID,
+				"%s: target stage '%s' not found", r->path,
+				target);
 		b->final = t->index;
 	}
 	for (i = 0; i < n; i++) {
@@ -964,22 +1016,26 @@ stele_build__free(struct build *b)
 }
 
 int
-stele_build__git_open(struct build *b, struct stele_git_source **out, const char *spec)
+stele_build__git_open(struct build *b, struct stele_git_source **out,
+		      const char *spec)
 {
-	const char *commit = json_string_value(json_object_get(
-		json_object_get(b->lock, "git"), spec));
+	const char *commit = json_string_value(
+		json_object_get(json_object_get(b->lock, "git"), spec));
 	const char *hash = strrchr(spec, '#');
 	char *pinned = NULL;
 	int error;
 
 	if (!commit && b->o->locked)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"git source '%s' is not in the lock file '%s' (--locked)",
 			spec, b->o->lock);
 	if (commit && hash)
-		pinned = stele_xasprintf("%.*s#%s", (int)(hash - spec), spec, commit);
+		pinned = stele_xasprintf("%.*s#%s", (int)(hash - spec), spec,
+					 commit);
 	error = stele_git_source_open(out, pinned ? pinned : spec,
-				      b->o->dirs ? b->o->dirs->git_cache : NULL);
+				      b->o->dirs ? b->o->dirs->git_cache
+						 : NULL);
 	free(pinned);
 	if (error < 0)
 		return error;

@@ -43,41 +43,41 @@ struct stele_build_mirror {
 };
 
 struct stele_build_opts {
-	const char *context;      /* directory, git+URL#REF or PATH#REF */
-	const char *recipe;       /* -f; NULL: "Dockerfile" in the context */
-	const char *target;       /* stage name; NULL: the last stage */
+	const char *context; /* directory, git+URL#REF or PATH#REF */
+	const char *recipe; /* -f; NULL: "Dockerfile" in the context */
+	const char *target; /* stage name; NULL: the last stage */
 	const char *const *build_args; /* "K=V"; a bare "K" gives K no
 					  value (the caller resolves
 					  --build-arg K from its
 					  environment) */
 	size_t nbuild_args;
 	enum stele_compression compression;
-	int compression_level;    /* 0: the default (oci/compress.h) */
+	int compression_level; /* 0: the default (oci/compress.h) */
 	const struct stele_ref *output; /* STORE or OCI with a refname */
-	const char *builder_id;   /* runDetails.builder.id */
-	const char *version;      /* stele's version, for the provenance */
-	const char *runtime;      /* OCI runtime for RUN; NULL: runc */
-	int sandbox_copy;         /* RUN on a copy of the stage, never on
+	const char *builder_id; /* runDetails.builder.id */
+	const char *version; /* stele's version, for the provenance */
+	const char *runtime; /* OCI runtime for RUN; NULL: runc */
+	int sandbox_copy; /* RUN on a copy of the stage, never on
 				     overlayfs (the fallback, for tests) */
-	int no_cache;             /* ignore the build cache (still filled) */
+	int no_cache; /* ignore the build cache (still filled) */
 	const struct stele_cache_source *const *cache_from; /* asked in
 				     order on a miss of the build cache
 				     (builder/cache.h) */
 	size_t ncache_from;
-	json_t *cache_record;     /* when not NULL, an object: every
+	json_t *cache_record; /* when not NULL, an object: every
 				     layer-producing step's key (hex) is set
 				     to its cache entry, hit or built (what
 				     --cache-to exports) */
-	const json_t *pins;       /* {"image as written": "sha256:…"}: bases
+	const json_t *pins; /* {"image as written": "sha256:…"}: bases
 				     resolved to these digests (rebuilds) */
-	const char *lock;         /* lock file: resolved bases and git commits
+	const char *lock; /* lock file: resolved bases and git commits
 				     are recorded here (docs/recipes.md) */
-	int locked;               /* resolve only from the lock file */
+	int locked; /* resolve only from the lock file */
 	const struct stele_registry_opts *registry; /* for FROM HOST/REPO… */
 	const struct stele_build_mirror *mirrors; /* bases on these hosts
 				     are pulled from their mirrors */
 	size_t nmirrors;
-	int has_epoch;            /* the epoch is `epoch` (stele's CLI:
+	int has_epoch; /* the epoch is `epoch` (stele's CLI:
 				     SOURCE_DATE_EPOCH); else the source
 				     commit's time, else 0 */
 	int64_t epoch;
@@ -97,11 +97,11 @@ struct stele_build_opts {
 };
 
 struct stele_build_result {
-	char digest[STELE_DIGEST_STRLEN];            /* image manifest */
-	char provenance[STELE_DIGEST_STRLEN];        /* referrer manifest */
-	size_t cache_hits;        /* steps reused, from either cache */
-	size_t cache_from_hits;   /* of which from one of o->cache_from */
-	size_t built;             /* steps built */
+	char digest[STELE_DIGEST_STRLEN]; /* image manifest */
+	char provenance[STELE_DIGEST_STRLEN]; /* referrer manifest */
+	size_t cache_hits; /* steps reused, from either cache */
+	size_t cache_from_hits; /* of which from one of o->cache_from */
+	size_t built; /* steps built */
 };
 
 int stele_build(struct stele_build_result *out,
@@ -119,12 +119,12 @@ int stele_build(struct stele_build_result *out,
 int stele_build_check(size_t *nstages, const struct stele_build_opts *o);
 
 struct stele_import_opts {
-	const char *source;       /* a root filesystem directory or a tarball */
+	const char *source; /* a root filesystem directory or a tarball */
 	enum stele_compression compression;
 	const struct stele_ref *output;
 	const char *version;
 	const struct stele_dirs *dirs; /* tmp (util/fs.h); NULL: /tmp */
-	int has_epoch;            /* the layer's mtimes are clamped to
+	int has_epoch; /* the layer's mtimes are clamped to
 				     `epoch` (SOURCE_DATE_EPOCH, resolved by
 				     the caller); else to 0 */
 	int64_t epoch;

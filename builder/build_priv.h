@@ -18,21 +18,21 @@
 
 struct stage {
 	size_t index;
-	char *name;          /* AS name or NULL */
-	char *label;         /* name, else the index in decimal */
-	size_t first, end;   /* instruction range [first, end) */
-	json_t *config;      /* the image config's "config" object */
+	char *name; /* AS name or NULL */
+	char *label; /* name, else the index in decimal */
+	size_t first, end; /* instruction range [first, end) */
+	json_t *config; /* the image config's "config" object */
 	json_t *history;
-	json_t *layers;      /* descriptors */
+	json_t *layers; /* descriptors */
 	json_t *diff_ids;
 	json_t *prov_layers; /* per-layer provenance records */
-	json_t *args;        /* ARGs declared in the stage */
-	json_t *used_args;   /* borrowed: the build's record of used args */
+	json_t *args; /* ARGs declared in the stage */
+	json_t *used_args; /* borrowed: the build's record of used args */
 	json_t *shell;
-	char *rootfs;        /* materialised filesystem of the stage */
-	size_t applied;      /* layers extracted into rootfs so far */
+	char *rootfs; /* materialised filesystem of the stage */
+	size_t applied; /* layers extracted into rootfs so far */
 	char *base_digest;
-	char *author;        /* the config's "author" (MAINTAINER) */
+	char *author; /* the config's "author" (MAINTAINER) */
 	int cmd_set;
 	int done;
 };
@@ -54,16 +54,16 @@ struct build {
 	int64_t epoch;
 	char created[32];
 	char *tmp;
-	unsigned tmp_seq;         /* names of scratch files under tmp */
+	unsigned tmp_seq; /* names of scratch files under tmp */
 	stele_progress_fn progress;
 	void *progress_payload;
 	struct stele_layer_opts lopts;
 	struct stele_cache *cache;
-	json_t *lock;             /* {"images": {}, "git": {}} */
-	json_t *pulled;           /* {"--from image as written": top digest}
+	json_t *lock; /* {"images": {}, "git": {}} */
+	json_t *pulled; /* {"--from image as written": top digest}
 				     of images pulled as Docker names them */
 	size_t cache_hits, cache_misses;
-	size_t cache_from_hits;   /* of cache_hits, from o->cache_from */
+	size_t cache_from_hits; /* of cache_hits, from o->cache_from */
 };
 
 /* The local store the build was given (NULL: none). */
@@ -151,14 +151,12 @@ int stele_build__image_open(struct stele_image **img, struct build *b,
 /* The filesystem of an image (`name` as COPY --from writes it),
  * extracted into *dir (new, under the build's temporary directory; the
  * caller removes it); *digest its manifest digest. */
-int stele_build__image_extract(char **dir,
-			       char digest[STELE_DIGEST_STRLEN],
+int stele_build__image_extract(char **dir, char digest[STELE_DIGEST_STRLEN],
 			       struct build *b, const char *name);
 /* A field of NAME's line in ROOTFS/etc/FILE (passwd: 2 = uid, 3 = gid;
  * group: 2 = gid).  STELE_ENOTFOUND when absent. */
 int stele_build__stage_etc_field(long *out, const char *rootfs,
-				 const char *file, const char *name,
-				 int field);
+				 const char *file, const char *name, int field);
 /* USER (uid[:gid] or names from the stage's /etc) to ids. */
 int stele_build__stage_resolve_user(struct stage *s, const char *spec,
 				    uid_t *uid, gid_t *gid);

@@ -116,7 +116,8 @@ stele_cache_get(json_t **out, struct stele_cache *c, const char *key,
 	}
 	if ((error = stele_txn_copy_blob(txn, c->oci, digest)) < 0) {
 		/* A corrupt cache blob, or one a gc removed meanwhile. */
-		if (error == STELE_EVERIFY || !stele_oci_blob_exists(c->oci, digest))
+		if (error == STELE_EVERIFY ||
+		    !stele_oci_blob_exists(c->oci, digest))
 			error = STELE_ENOTFOUND;
 		goto out;
 	}
@@ -136,13 +137,15 @@ stele_cache_put(struct stele_cache *c, const char *key, const json_t *entry,
 		struct stele_txn *txn)
 {
 	struct stele_buf b = STELE_BUF_INIT(64u << 20);
-	const char *digest = stele_json_str(json_object_get(entry, "layer"), "digest");
+	const char *digest =
+		stele_json_str(json_object_get(entry, "layer"), "digest");
 	char *path = stele_xasprintf("%s/%s.json", c->keys, key), *src = NULL;
 	struct stele_txn *ct = NULL;
 	int error;
 
 	if (!digest && !json_is_true(json_object_get(entry, "empty"))) {
-		error = stele_error_set("internal: cache entry without a layer");
+		error = stele_error_set(
+			"internal: cache entry without a layer");
 		goto out;
 	}
 	/*
@@ -223,11 +226,13 @@ list_entries(struct centry **out, size_t *n, const struct stele_cache *c)
 		    stele_fs_read(&b, e->path) < 0 ||
 		    stele_json_parse(&j, b.ptr, b.len, e->path) < 0) {
 			e->gone = 1;
-		} else if ((dg = stele_json_str(json_object_get(j, "layer"), "digest"))) {
+		} else if ((dg = stele_json_str(json_object_get(j, "layer"),
+						"digest"))) {
 			if (stele_digest_validate(dg) < 0)
 				e->gone = 1;
 			else
-				snprintf(e->digest, sizeof(e->digest), "%s", dg);
+				snprintf(e->digest, sizeof(e->digest), "%s",
+					 dg);
 			e->size = (uint64_t)json_integer_value(json_object_get(
 				json_object_get(j, "layer"), "size"));
 		} else if (!json_is_true(json_object_get(j, "empty"))) {
@@ -261,7 +266,8 @@ held_size(const struct centry *v, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (v[i].gone || !v[i].digest[0] || json_object_get(seen, v[i].digest))
+		if (v[i].gone || !v[i].digest[0] ||
+		    json_object_get(seen, v[i].digest))
 			continue;
 		json_object_set_new(seen, v[i].digest, json_true());
 		total += v[i].size;

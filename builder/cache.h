@@ -43,8 +43,8 @@ int stele_cache_get(json_t **out, struct stele_cache *c, const char *key,
  */
 /* Record a key's entry; the blob is taken from `txn` (staged).  An entry
  * {"empty": true} records a step that made no layer. */
-int stele_cache_put(struct stele_cache *c, const char *key,
-		    const json_t *entry, struct stele_txn *txn);
+int stele_cache_put(struct stele_cache *c, const char *key, const json_t *entry,
+		    struct stele_txn *txn);
 
 /*
  * A cache the build asks when its own misses: a shared one, such as the
@@ -59,16 +59,15 @@ struct stele_cache_source {
 	int (*get)(void *payload, json_t **out, const char *key,
 		   struct stele_txn *txn);
 	void *payload;
-	const char *name;         /* what warnings name it by */
+	const char *name; /* what warnings name it by */
 };
 
-
 struct stele_cache_gc_report {
-	size_t entries;      /* entries removed */
-	size_t kept;         /* entries kept */
-	size_t blobs;        /* layer blobs removed */
-	uint64_t bytes;      /* their size */
-	uint64_t size;       /* layer bytes the kept entries hold */
+	size_t entries; /* entries removed */
+	size_t kept; /* entries kept */
+	size_t blobs; /* layer blobs removed */
+	uint64_t bytes; /* their size */
+	uint64_t size; /* layer bytes the kept entries hold */
 };
 
 /*

@@ -42,8 +42,10 @@ check_instr(const struct stele_recipe *r, const struct stele_instr *in)
 		v = stele_instr_flag(in, "network");
 		if (v && strcmp(v, "none") && strcmp(v, "host") &&
 		    strcmp(v, "default"))
-			return cerr(r, in, "--network: want none or host, not "
-				    "'%s'", v);
+			return cerr(r, in,
+				    "--network: want none or host, not "
+				    "'%s'",
+				    v);
 		return 0;
 	case STELE_I_COPY:
 	case STELE_I_ADD:
@@ -53,14 +55,17 @@ check_instr(const struct stele_recipe *r, const struct stele_instr *in)
 				    why);
 		v = stele_instr_flag(in, "checksum");
 		if (v && in->nargs != 2)
-			return cerr(r, in, "%s", "--checksum can't be specified "
+			return cerr(r, in, "%s",
+				    "--checksum can't be specified "
 				    "for multiple sources");
 		if (v && literal(in->args[0]) &&
 		    !stele_value_is_git_url(in->args[0]) &&
 		    strncmp(in->args[0], "http://", 7) &&
 		    strncmp(in->args[0], "https://", 8))
-			return cerr(r, in, "--checksum requires a git or http(s) "
-				    "source, not '%s'", in->args[0]);
+			return cerr(r, in,
+				    "--checksum requires a git or http(s) "
+				    "source, not '%s'",
+				    in->args[0]);
 		for (i = 0; i + 1 < in->nargs; i++) {
 			const char *a = in->args[i];
 
@@ -68,17 +73,21 @@ check_instr(const struct stele_recipe *r, const struct stele_instr *in)
 			    !stele_value_is_url(a))
 				continue;
 			if (in->kind == STELE_I_ADD && !v)
-				return cerr(r, in, "'%s': a download must be "
-					    "pinned: ADD --checksum=sha256:<hex "
-					    "of the file> URL DEST (or a git URL "
-					    "with #REF, pinned by its commit)", a);
+				return cerr(
+					r, in,
+					"'%s': a download must be "
+					"pinned: ADD --checksum=sha256:<hex "
+					"of the file> URL DEST (or a git URL "
+					"with #REF, pinned by its commit)",
+					a);
 		}
 		return 0;
 	case STELE_I_EXPOSE:
 		for (i = 0; i < in->nargs; i++) {
 			if (!literal(in->args[i]))
 				continue;
-			if (stele_value_ports(&ports, &n, in->args[i], &why) < 0)
+			if (stele_value_ports(&ports, &n, in->args[i], &why) <
+			    0)
 				return cerr(r, in, "invalid port '%s': %s",
 					    in->args[i], why);
 			stele_strv_free(ports, n);
@@ -88,10 +97,8 @@ check_instr(const struct stele_recipe *r, const struct stele_instr *in)
 		if (literal(in->args[0]) && !stele_value_signal(in->args[0]))
 			return cerr(r, in, "invalid signal '%s'", in->args[0]);
 		return 0;
-	case STELE_I_ONBUILD:
-		return check_instr(r, in->sub);
-	default:
-		return 0;
+	case STELE_I_ONBUILD: return check_instr(r, in->sub);
+	default: return 0;
 	}
 }
 
@@ -106,12 +113,15 @@ stele_build_check(size_t *nstages, const struct stele_build_opts *o)
 
 	*nstages = 0;
 	if (!o->recipe && stele_git_is_spec(o->context))
-		return stele_error_setc(STELE_EINVALID, "--check reads a recipe "
+		return stele_error_setc(
+			STELE_EINVALID,
+			"--check reads a recipe "
 			"file: give -f FILE (a git source is not resolved)");
-	path = o->recipe ? stele_xstrdup(o->recipe) :
-	       stele_path_join(o->context, "Dockerfile");
+	path = o->recipe ? stele_xstrdup(o->recipe)
+			 : stele_path_join(o->context, "Dockerfile");
 	if ((error = stele_fs_read(&text, path)) < 0) {
-		error = stele_error_prefix(error, "cannot read recipe '%s'", path);
+		error = stele_error_prefix(error, "cannot read recipe '%s'",
+					   path);
 		goto out;
 	}
 	if ((error = stele_recipe_parse(&r, path, text.ptr ? text.ptr : "",
@@ -120,9 +130,12 @@ stele_build_check(size_t *nstages, const struct stele_build_opts *o)
 	if (r->syntax && o->progress) {
 		char msg[512];
 
-		snprintf(msg, sizeof(msg), "warning: %s:%d: the syntax directive"
-			 " '%.200s' is not run: stele reads the recipe itself, as"
-			 " Dockerfile syntax 1", r->path, r->syntax_line, r->syntax);
+		snprintf(
+			msg, sizeof(msg),
+			"warning: %s:%d: the syntax directive"
+			" '%.200s' is not run: stele reads the recipe itself, as"
+			" Dockerfile syntax 1",
+			r->path, r->syntax_line, r->syntax);
 		o->progress(o->progress_payload, msg);
 	}
 	for (i = 0; i < r->ninstrs && !error; i++) {
@@ -131,13 +144,15 @@ stele_build_check(size_t *nstages, const struct stele_build_opts *o)
 		if (in->kind == STELE_I_FROM) {
 			n++;
 			found |= o->target && in->nargs == 3 &&
-				 !strcasecmp(in->args[2], o->target);
+				!strcasecmp(in->args[2], o->target);
 		}
 		error = check_instr(r, in);
 	}
 	if (!error && o->target && !found)
-		error = stele_error_setc(STELE_EINVALID, "%s: target stage '%s' "
-					 "not found", path, o->target);
+		error = stele_error_setc(STELE_EINVALID,
+					 "%s: target stage '%s' "
+					 "not found",
+					 path, o->target);
 	if (!error)
 		*nstages = n;
 out:

@@ -22,7 +22,7 @@
 
 struct stele_context {
 	enum stele_context_kind kind;
-	char *dir;                   /* DIR, ROOTFS */
+	char *dir; /* DIR, ROOTFS */
 	struct stele_git_source *git; /* GIT */
 	struct stele_ignore *ignore;
 	/* The last parent directory resolved, and what it resolved to: a
@@ -57,7 +57,8 @@ open_host(struct stele_context **out, const char *dir,
 	*out = NULL;
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
 		return stele_error_setc(STELE_ENOTFOUND,
-			"build context '%s' is not a directory", dir);
+					"build context '%s' is not a directory",
+					dir);
 	ctx = stele_xcalloc(1, sizeof(*ctx));
 	ctx->kind = kind;
 	ctx->dir = stele_xstrdup(dir);
@@ -65,8 +66,8 @@ open_host(struct stele_context **out, const char *dir,
 		p = stele_path_join(dir, ".dockerignore");
 		error = stele_fs_read(&b, p);
 		if (!error)
-			error = stele_ignore_parse(&ctx->ignore, b.ptr ? b.ptr : "",
-						   b.len, p);
+			error = stele_ignore_parse(
+				&ctx->ignore, b.ptr ? b.ptr : "", b.len, p);
 		else if (error == STELE_ENOTFOUND)
 			error = 0;
 		free(p);
@@ -104,8 +105,8 @@ stele_context_open_git(struct stele_context **out, struct stele_git_source *src)
 	ctx->git = src;
 	error = stele_context_read(&b, ctx, ".dockerignore");
 	if (!error)
-		error = stele_ignore_parse(&ctx->ignore, b.ptr ? b.ptr : "", b.len,
-					   ".dockerignore");
+		error = stele_ignore_parse(&ctx->ignore, b.ptr ? b.ptr : "",
+					   b.len, ".dockerignore");
 	else if (error == STELE_ENOTFOUND)
 		error = 0;
 	stele_buf_release(&b);
@@ -145,7 +146,8 @@ walk_excluded(struct stele_context *ctx)
 static int
 not_found(const char *path)
 {
-	return stele_error_setc(STELE_ENOTFOUND, "'%s' not found in the build context",
+	return stele_error_setc(STELE_ENOTFOUND,
+				"'%s' not found in the build context",
 				*path ? path : ".");
 }
 
@@ -163,11 +165,14 @@ git_lookup(struct stele_context *ctx, const char *rel, char **link)
 	if (git_tree_entry_bypath(&te, ctx->git->tree_obj, rel) < 0)
 		return STELE_ENOTFOUND;
 	if (git_tree_entry_filemode(te) == GIT_FILEMODE_LINK) {
-		if (git_blob_lookup(&blob, ctx->git->repo, git_tree_entry_id(te)) < 0) {
+		if (git_blob_lookup(&blob, ctx->git->repo,
+				    git_tree_entry_id(te)) < 0) {
 			error = stele_error_git("cannot read git link");
 		} else if (git_blob_rawsize(blob) >= LINK_MAX_BYTES) {
-			error = stele_error_setc(STELE_EINVALID,
-				"symbolic link '%s' in the build context is too long", rel);
+			error = stele_error_setc(
+				STELE_EINVALID,
+				"symbolic link '%s' in the build context is too long",
+				rel);
 		} else {
 			*link = stele_xstrndup(git_blob_rawcontent(blob),
 					       (size_t)git_blob_rawsize(blob));
@@ -233,8 +238,9 @@ ctx_resolve(char **out, struct stele_context *ctx, const char *path,
 		ctx->memo_in = parent;
 		ctx->memo_out = rp;
 	}
-	*out = *ctx->memo_out ? stele_xasprintf("%s/%s", ctx->memo_out, slash + 1) :
-	       stele_xstrdup(slash + 1);
+	*out = *ctx->memo_out
+		? stele_xasprintf("%s/%s", ctx->memo_out, slash + 1)
+		: stele_xstrdup(slash + 1);
 	return 0;
 }
 
@@ -254,8 +260,9 @@ host_stat(struct stele_ctx_stat *out, struct stele_context *ctx,
 	struct stat st;
 
 	if (lstat(full, &st) < 0) {
-		int error = errno == ENOENT || errno == ENOTDIR ? not_found(path) :
-			    stele_error_errno("cannot stat '%s'", full);
+		int error = errno == ENOENT || errno == ENOTDIR
+			? not_found(path)
+			: stele_error_errno("cannot stat '%s'", full);
 
 		free(full);
 		return error;
@@ -272,7 +279,8 @@ host_stat(struct stele_ctx_stat *out, struct stele_context *ctx,
 		out->src = full;
 		full = NULL;
 		if (st.st_nlink > 1)
-			out->link_key = ((uint64_t)st.st_dev << 40) ^ (uint64_t)st.st_ino;
+			out->link_key = ((uint64_t)st.st_dev << 40) ^
+				(uint64_t)st.st_ino;
 	} else if (S_ISDIR(st.st_mode)) {
 		out->type = STELE_ENTRY_DIR;
 	} else if (S_ISLNK(st.st_mode)) {
@@ -280,7 +288,8 @@ host_stat(struct stele_ctx_stat *out, struct stele_context *ctx,
 		ssize_t n = readlink(full, buf, sizeof(buf) - 1);
 
 		if (n < 0) {
-			int error = stele_error_errno("cannot read link '%s'", full);
+			int error = stele_error_errno("cannot read link '%s'",
+						      full);
 
 			free(full);
 			return error;
@@ -291,11 +300,14 @@ host_stat(struct stele_ctx_stat *out, struct stele_context *ctx,
 		out->type = STELE_ENTRY_FIFO;
 	} else if (ctx->kind == STELE_CONTEXT_ROOTFS &&
 		   (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
-		out->type = S_ISCHR(st.st_mode) ? STELE_ENTRY_CHAR : STELE_ENTRY_BLOCK;
+		out->type = S_ISCHR(st.st_mode) ? STELE_ENTRY_CHAR
+						: STELE_ENTRY_BLOCK;
 	} else {
 		free(full);
-		return stele_error_setc(STELE_EINVALID,
-			"'%s' in the build context is not a file, directory or link", path);
+		return stele_error_setc(
+			STELE_EINVALID,
+			"'%s' in the build context is not a file, directory or link",
+			path);
 	}
 	if (ctx->kind == STELE_CONTEXT_ROOTFS)
 		out->perm = st.st_mode & 07777;
@@ -325,7 +337,8 @@ host_list(char ***out, size_t *n, struct stele_context *ctx, const char *dir)
 	size_t len = 0;
 
 	if (!d) {
-		int error = stele_error_errno("cannot read directory '%s'", full);
+		int error =
+			stele_error_errno("cannot read directory '%s'", full);
 
 		free(full);
 		return error;
@@ -335,10 +348,11 @@ host_list(char ***out, size_t *n, struct stele_context *ctx, const char *dir)
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		rel = *dir ? stele_xasprintf("%s/%s", dir, de->d_name) :
-			     stele_xstrdup(de->d_name);
-		if (excluded(ctx, rel) && !(walk_excluded(ctx) &&
-		    (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN))) {
+		rel = *dir ? stele_xasprintf("%s/%s", dir, de->d_name)
+			   : stele_xstrdup(de->d_name);
+		if (excluded(ctx, rel) &&
+		    !(walk_excluded(ctx) &&
+		      (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN))) {
 			free(rel);
 			continue;
 		}
@@ -390,7 +404,8 @@ git_stat(struct stele_ctx_stat *out, struct stele_context *ctx,
 		out->perm = 0755;
 		break;
 	case GIT_FILEMODE_LINK:
-		if (git_blob_lookup(&blob, ctx->git->repo, git_tree_entry_id(te)) < 0) {
+		if (git_blob_lookup(&blob, ctx->git->repo,
+				    git_tree_entry_id(te)) < 0) {
 			error = stele_error_git("cannot read git link");
 			goto out;
 		}
@@ -400,13 +415,16 @@ git_stat(struct stele_ctx_stat *out, struct stele_context *ctx,
 					   (size_t)git_blob_rawsize(blob));
 		break;
 	default:
-		if (git_blob_lookup(&blob, ctx->git->repo, git_tree_entry_id(te)) < 0) {
+		if (git_blob_lookup(&blob, ctx->git->repo,
+				    git_tree_entry_id(te)) < 0) {
 			error = stele_error_git("cannot read git blob");
 			goto out;
 		}
 		out->type = STELE_ENTRY_FILE;
 		out->perm = git_tree_entry_filemode(te) ==
-			    GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644;
+				GIT_FILEMODE_BLOB_EXECUTABLE
+			? 0755
+			: 0644;
 		out->size = (uint64_t)git_blob_rawsize(blob);
 		git_oid_tostr(hex, sizeof(hex), git_tree_entry_id(te));
 		out->src = stele_xstrdup(hex);
@@ -438,7 +456,8 @@ git_list(char ***out, size_t *n, struct stele_context *ctx, const char *dir)
 			*n = 0;
 			return 0;
 		}
-		if (git_tree_lookup(&tree, ctx->git->repo, git_tree_entry_id(te)) < 0) {
+		if (git_tree_lookup(&tree, ctx->git->repo,
+				    git_tree_entry_id(te)) < 0) {
 			git_tree_entry_free(te);
 			return stele_error_git("cannot read git tree");
 		}
@@ -447,13 +466,15 @@ git_list(char ***out, size_t *n, struct stele_context *ctx, const char *dir)
 	count = git_tree_entrycount(tree);
 	v = stele_xcalloc(count + 1, sizeof(*v));
 	for (i = 0; i < count; i++) {
-		const char *name = git_tree_entry_name(git_tree_entry_byindex(tree, i));
-		char *rel = *dir ? stele_xasprintf("%s/%s", dir, name) :
-			    stele_xstrdup(name);
+		const char *name =
+			git_tree_entry_name(git_tree_entry_byindex(tree, i));
+		char *rel = *dir ? stele_xasprintf("%s/%s", dir, name)
+				 : stele_xstrdup(name);
 
-		if (!excluded(ctx, rel) || (walk_excluded(ctx) &&
-		    git_tree_entry_type(git_tree_entry_byindex(tree, i)) ==
-		    GIT_OBJECT_TREE))
+		if (!excluded(ctx, rel) ||
+		    (walk_excluded(ctx) &&
+		     git_tree_entry_type(git_tree_entry_byindex(tree, i)) ==
+			     GIT_OBJECT_TREE))
 			v[len++] = stele_xstrdup(name);
 		free(rel);
 	}
@@ -480,8 +501,8 @@ stele_context_stat(struct stele_ctx_stat *out, struct stele_context *ctx,
 		error = not_found(path);
 		goto out;
 	}
-	error = ctx->kind == STELE_CONTEXT_GIT ? git_stat(out, ctx, rp) :
-		host_stat(out, ctx, rp);
+	error = ctx->kind == STELE_CONTEXT_GIT ? git_stat(out, ctx, rp)
+					       : host_stat(out, ctx, rp);
 	if (error == STELE_ENOTFOUND)
 		error = not_found(path);
 	if (error < 0 || !ex)
@@ -529,8 +550,10 @@ stele_context_read(struct stele_buf *out, struct stele_context *ctx,
 		return error;
 	if (st.type != STELE_ENTRY_FILE) {
 		stele_ctx_stat_release(&st);
-		return stele_error_setc(STELE_EINVALID,
-			"'%s' in the build context is not a regular file", path);
+		return stele_error_setc(
+			STELE_EINVALID,
+			"'%s' in the build context is not a regular file",
+			path);
 	}
 	if (st.src_kind == STELE_SRC_PATH) {
 		error = stele_fs_read(out, st.src);
@@ -591,9 +614,9 @@ stele_context_src_read(void *payload, const struct stele_plan_entry *e,
 #define DW_THREADS 2
 
 struct dw_item {
-	char *rec;	/* the record up to the file digest */
+	char *rec; /* the record up to the file digest */
 	size_t len;
-	char *src;	/* a file to digest, or NULL */
+	char *src; /* a file to digest, or NULL */
 	char fd[STELE_DIGEST_STRLEN];
 	int error;
 };
@@ -604,7 +627,7 @@ struct dw_batch {
 	size_t n;
 	size_t files;
 	pthread_mutex_t lock;
-	size_t next;	/* the next item to digest (lock) */
+	size_t next; /* the next item to digest (lock) */
 };
 
 static void *
@@ -725,15 +748,16 @@ digest_walk(struct dw_batch *b, struct stele_context *ctx, const char *rel,
 	int error;
 
 	if (depth > 256)
-		return stele_error_setc(STELE_EINVALID, "'%s' nests too deeply", rel);
+		return stele_error_setc(STELE_EINVALID, "'%s' nests too deeply",
+					rel);
 	if ((error = stele_context_stat(&st, ctx, rel)) < 0)
 		return error;
 	error = dw_add(b, rel, &st);
 	if (!error && st.type == STELE_ENTRY_DIR &&
 	    (error = stele_context_list(&names, &n, ctx, rel)) == 0) {
 		for (i = 0; i < n && !error; i++) {
-			char *c = *rel ? stele_xasprintf("%s/%s", rel, names[i]) :
-				  stele_xstrdup(names[i]);
+			char *c = *rel ? stele_xasprintf("%s/%s", rel, names[i])
+				       : stele_xstrdup(names[i]);
 
 			error = digest_walk(b, ctx, c, depth + 1);
 			if (error == STELE_ENOTFOUND)

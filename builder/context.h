@@ -34,12 +34,12 @@ struct stele_ctx_stat {
 	uid_t uid;
 	gid_t gid;
 	uint64_t size;
-	int64_t mtime;     /* host files only; 0 elsewhere */
-	char *link;        /* symlink target, malloc'd */
+	int64_t mtime; /* host files only; 0 elsewhere */
+	char *link; /* symlink target, malloc'd */
 	uint64_t link_key; /* hardlink identity (host dirs), else 0 */
-	char *src;         /* host path or git blob id, malloc'd */
+	char *src; /* host path or git blob id, malloc'd */
 	enum stele_src_kind src_kind;
-	int excluded;      /* a directory .dockerignore excludes but which may
+	int excluded; /* a directory .dockerignore excludes but which may
 			      hold re-included ("!") paths: walk, don't copy */
 };
 

@@ -29,7 +29,7 @@ struct copy_job {
 	const struct stele_instr *in;
 	struct stele_context *ctx;
 	struct stele_plan plan;
-	json_t *files;  /* layer path -> context path (for provenance) */
+	json_t *files; /* layer path -> context path (for provenance) */
 	json_t *inline_files; /* layer path -> heredoc name */
 	json_t *inputs;
 	int chown;
@@ -38,7 +38,7 @@ struct copy_job {
 	int chmod;
 	mode_t mode;
 	const char *chmod_sym; /* a symbolic --chmod, applied per entry */
-	int link;       /* --link: the stage's files are never read */
+	int link; /* --link: the stage's files are never read */
 	struct stele_ignore *exclude; /* --exclude patterns, or NULL */
 	size_t ex_root; /* length of the source root's prefix in paths */
 };
@@ -74,9 +74,12 @@ parse_chown(struct copy_job *j, const char *spec)
 	if (group)
 		*group++ = '\0';
 	if (!*user || parse_id(&uid, user, j->s->rootfs, "passwd") < 0)
-		error = job_error(j, STELE_EINVALID, "--chown: unknown user '%s'", user);
-	else if (group && (!*group || parse_id(&gid, group, j->s->rootfs, "group") < 0))
-		error = job_error(j, STELE_EINVALID, "--chown: unknown group '%s'", group);
+		error = job_error(j, STELE_EINVALID,
+				  "--chown: unknown user '%s'", user);
+	else if (group &&
+		 (!*group || parse_id(&gid, group, j->s->rootfs, "group") < 0))
+		error = job_error(j, STELE_EINVALID,
+				  "--chown: unknown group '%s'", group);
 	if (!error) {
 		j->chown = 1;
 		j->uid = (uid_t)uid;
@@ -94,8 +97,8 @@ parse_chmod(struct copy_job *j, const char *spec)
 	long m;
 
 	if (stele_value_chmod_check(spec, &why) < 0) {
-		stele_error_setc(STELE_EINVALID, "--chmod: invalid mode '%s' (%s)",
-				 spec, why);
+		stele_error_setc(STELE_EINVALID,
+				 "--chmod: invalid mode '%s' (%s)", spec, why);
 		return stele_build__instr_error(j->b, j->in, STELE_EINVALID);
 	}
 	errno = 0;
@@ -223,10 +226,12 @@ plan_entry(struct copy_job *j, const char *dst, const struct stele_ctx_stat *st,
 	e.link_key = st->link_key;
 	e.src_kind = st->src_kind;
 	e.src = st->src;
-	if (j->chmod && (e.type == STELE_ENTRY_FILE || e.type == STELE_ENTRY_DIR))
-		e.perm = j->chmod_sym ? stele_value_chmod(j->chmod_sym, e.perm,
-							  e.type == STELE_ENTRY_DIR) :
-			 j->mode;
+	if (j->chmod &&
+	    (e.type == STELE_ENTRY_FILE || e.type == STELE_ENTRY_DIR))
+		e.perm = j->chmod_sym
+			? stele_value_chmod(j->chmod_sym, e.perm,
+					    e.type == STELE_ENTRY_DIR)
+			: j->mode;
 	if (e.type == STELE_ENTRY_DIR && !j->chown && !j->chmod && !j->link) {
 		/* Copying into an existing directory keeps its metadata. */
 		if (rootfs_lstat(j->s->rootfs, dst, &hs) == 0 &&
@@ -252,17 +257,19 @@ copy_tree(struct copy_job *j, const char *src, const char *dst, int depth)
 	int error;
 
 	if (depth > MAX_DEPTH)
-		return job_error(j, STELE_EINVALID, "'%s' nests too deeply", src);
+		return job_error(j, STELE_EINVALID, "'%s' nests too deeply",
+				 src);
 	if ((error = stele_context_list(&names, &n, j->ctx, src)) < 0)
 		return stele_build__instr_error(j->b, j->in, error);
 	for (i = 0; i < n && !error; i++) {
-		char *s = *src ? stele_xasprintf("%s/%s", src, names[i]) :
-			  stele_xstrdup(names[i]);
-		char *d = *dst ? stele_xasprintf("%s/%s", dst, names[i]) :
-			  stele_xstrdup(names[i]);
+		char *s = *src ? stele_xasprintf("%s/%s", src, names[i])
+			       : stele_xstrdup(names[i]);
+		char *d = *dst ? stele_xasprintf("%s/%s", dst, names[i])
+			       : stele_xstrdup(names[i]);
 		struct stele_ctx_stat st;
 
-		if ((error = stele_context_stat(&st, j->ctx, s)) == STELE_ENOTFOUND) {
+		if ((error = stele_context_stat(&st, j->ctx, s)) ==
+		    STELE_ENOTFOUND) {
 			error = 0; /* excluded */
 		} else if (error == 0 && j->exclude &&
 			   stele_ignore_match(j->exclude, s + j->ex_root)) {
@@ -273,9 +280,12 @@ copy_tree(struct copy_job *j, const char *src, const char *dst, int depth)
 				error = copy_tree(j, s, d, depth + 1);
 		} else if (error < 0) {
 			error = stele_build__instr_error(j->b, j->in, error);
-		} else if (st.type == STELE_ENTRY_CHAR || st.type == STELE_ENTRY_BLOCK) {
-			error = job_error(j, STELE_EINVALID,
-				"'%s' is a device node; COPY does not copy devices", s);
+		} else if (st.type == STELE_ENTRY_CHAR ||
+			   st.type == STELE_ENTRY_BLOCK) {
+			error = job_error(
+				j, STELE_EINVALID,
+				"'%s' is a device node; COPY does not copy devices",
+				s);
 		} else {
 			/* An excluded directory only appears if something
 			 * inside it is re-included (as a parent). */
@@ -299,7 +309,7 @@ stat_follow(struct stele_ctx_stat *st, struct copy_job *j, char **rel)
 {
 	int hops, error;
 
-	for (hops = 0; ; hops++) {
+	for (hops = 0;; hops++) {
 		char *dir, *joined, *next;
 		const char *slash;
 
@@ -308,19 +318,24 @@ stat_follow(struct stele_ctx_stat *st, struct copy_job *j, char **rel)
 		if (st->type != STELE_ENTRY_SYMLINK)
 			return 0;
 		if (hops >= MAX_LINKS)
-			return stele_error_setc(STELE_EINVALID,
-				"too many levels of symbolic links at '%s'", *rel);
+			return stele_error_setc(
+				STELE_EINVALID,
+				"too many levels of symbolic links at '%s'",
+				*rel);
 		slash = strrchr(*rel, '/');
-		dir = slash ? stele_xstrndup(*rel, (size_t)(slash - *rel)) :
-		      stele_xstrdup("");
-		joined = st->link[0] == '/' ? stele_xstrdup(st->link) :
-			 stele_xasprintf("%s/%s", dir, st->link);
+		dir = slash ? stele_xstrndup(*rel, (size_t)(slash - *rel))
+			    : stele_xstrdup("");
+		joined = st->link[0] == '/'
+			? stele_xstrdup(st->link)
+			: stele_xasprintf("%s/%s", dir, st->link);
 		free(dir);
 		if (clean_rel(&next, joined) < 0) {
 			free(joined);
 			stele_ctx_stat_release(st);
-			return stele_error_setc(STELE_EINVALID,
-				"symbolic link '%s' points outside the build context", *rel);
+			return stele_error_setc(
+				STELE_EINVALID,
+				"symbolic link '%s' points outside the build context",
+				*rel);
 		}
 		free(joined);
 		stele_ctx_stat_release(st);
@@ -338,7 +353,8 @@ glob_walk(json_t *out, struct copy_job *j, const char *dir, const char *pat)
 	int error = 0;
 
 	if (!stele_glob_has_meta(comp)) {
-		char *p = *dir ? stele_xasprintf("%s/%s", dir, comp) : stele_xstrdup(comp);
+		char *p = *dir ? stele_xasprintf("%s/%s", dir, comp)
+			       : stele_xstrdup(comp);
 		struct stele_ctx_stat st;
 
 		if (stele_context_stat(&st, j->ctx, p) == 0) {
@@ -360,12 +376,14 @@ glob_walk(json_t *out, struct copy_job *j, const char *dir, const char *pat)
 		struct stele_ctx_stat st;
 
 		if (m < 0) {
-			error = stele_error_setc(STELE_EINVALID, "malformed pattern '%s'", pat);
+			error = stele_error_setc(STELE_EINVALID,
+						 "malformed pattern '%s'", pat);
 			break;
 		}
 		if (!m)
 			continue;
-		p = *dir ? stele_xasprintf("%s/%s", dir, names[i]) : stele_xstrdup(names[i]);
+		p = *dir ? stele_xasprintf("%s/%s", dir, names[i])
+			 : stele_xstrdup(names[i]);
 		if (!rest) {
 			json_array_append_new(out, json_string(p));
 		} else if (stele_context_stat(&st, j->ctx, p) == 0) {
@@ -390,7 +408,8 @@ expand_source(json_t *out, struct copy_job *j, const char *arg)
 
 	if (clean_rel(&rel, arg) < 0)
 		return job_error(j, STELE_EINVALID,
-			"source '%s' is outside the build context", arg);
+				 "source '%s' is outside the build context",
+				 arg);
 	if (stele_glob_has_meta(rel)) {
 		if ((error = glob_walk(out, j, "", rel)) < 0) {
 			free(rel);
@@ -398,7 +417,7 @@ expand_source(json_t *out, struct copy_job *j, const char *arg)
 		}
 		if (json_array_size(out) == before)
 			error = job_error(j, STELE_ENOTFOUND,
-				"no source files match '%s'", arg);
+					  "no source files match '%s'", arg);
 	} else {
 		json_array_append_new(out, json_string(rel));
 		error = 0;
@@ -417,7 +436,10 @@ copy_source(struct copy_job *j, const char *src, const char *dest, int into_dir)
 
 	if ((error = stat_follow(&st, j, &rel)) < 0) {
 		if (error == STELE_ENOTFOUND)
-			stele_error_setc(error, "source '%s' not found in the build context", src);
+			stele_error_setc(
+				error,
+				"source '%s' not found in the build context",
+				src);
 		free(rel);
 		return stele_build__instr_error(j->b, j->in, error);
 	}
@@ -429,10 +451,12 @@ copy_source(struct copy_job *j, const char *src, const char *dest, int into_dir)
 		error = copy_tree(j, rel, dest, 0);
 	} else {
 		base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
-		dst = into_dir ? (*dest ? stele_xasprintf("%s/%s", dest, base) :
-				  stele_xstrdup(base)) : stele_xstrdup(dest);
+		dst = into_dir ? (*dest ? stele_xasprintf("%s/%s", dest, base)
+					: stele_xstrdup(base))
+			       : stele_xstrdup(dest);
 		if (!*dst)
-			error = job_error(j, STELE_EINVALID, "cannot copy '%s' onto /", src);
+			error = job_error(j, STELE_EINVALID,
+					  "cannot copy '%s' onto /", src);
 		else
 			plan_entry(j, dst, &st, rel);
 		free(dst);
@@ -450,8 +474,8 @@ inline_source(const struct stele_instr *in, const char *arg, int *chomp,
 	      int *expand)
 {
 	const struct stele_heredoc *found = NULL;
-	static const struct stele_heredoc empty = { (char *)"", (char *)"",
-						    0, 0, 0 };
+	static const struct stele_heredoc empty = { (char *)"", (char *)"", 0,
+						    0, 0 };
 	struct stele_heredoc w;
 	size_t i;
 
@@ -474,8 +498,8 @@ inline_source(const struct stele_instr *in, const char *arg, int *chomp,
  * Never an archive to unpack.
  */
 static int
-copy_inline(struct copy_job *j, const char *arg, const char *dest,
-	    int into_dir, unsigned n)
+copy_inline(struct copy_job *j, const char *arg, const char *dest, int into_dir,
+	    unsigned n)
 {
 	const struct stele_heredoc *h;
 	struct stele_ctx_stat st = { 0 };
@@ -485,11 +509,15 @@ copy_inline(struct copy_job *j, const char *arg, const char *dest,
 	h = inline_source(j->in, arg, &chomp, &expand);
 	if (!*h->name || strchr(h->name, '/') || !strcmp(h->name, ".") ||
 	    !strcmp(h->name, ".."))
-		return job_error(j, STELE_EINVALID, "a heredoc copied as a file"
-				 " needs a file name, not '%s'", h->name);
-	data = chomp ? stele_heredoc_chomp(h->content) : stele_xstrdup(h->content);
-	if (expand && (error = stele_build__expand_raw(&exp, j->b, j->s, j->in,
-						data)) < 0) {
+		return job_error(j, STELE_EINVALID,
+				 "a heredoc copied as a file"
+				 " needs a file name, not '%s'",
+				 h->name);
+	data = chomp ? stele_heredoc_chomp(h->content)
+		     : stele_xstrdup(h->content);
+	if (expand &&
+	    (error = stele_build__expand_raw(&exp, j->b, j->s, j->in, data)) <
+		    0) {
 		free(data);
 		return error;
 	}
@@ -504,10 +532,12 @@ copy_inline(struct copy_job *j, const char *arg, const char *dest,
 		error = stele_build__instr_error(j->b, j->in, error);
 		goto out;
 	}
-	dst = into_dir ? (*dest ? stele_xasprintf("%s/%s", dest, h->name) :
-			  stele_xstrdup(h->name)) : stele_xstrdup(dest);
+	dst = into_dir ? (*dest ? stele_xasprintf("%s/%s", dest, h->name)
+				: stele_xstrdup(h->name))
+		       : stele_xstrdup(dest);
 	if (!*dst) {
-		error = job_error(j, STELE_EINVALID, "cannot copy '%s' onto /", arg);
+		error = job_error(j, STELE_EINVALID, "cannot copy '%s' onto /",
+				  arg);
 	} else {
 		st.type = STELE_ENTRY_FILE;
 		st.perm = 0644;
@@ -545,11 +575,14 @@ from_image_source(struct copy_job *j, const char *from,
 	char *dir = NULL, digest[STELE_DIGEST_STRLEN];
 	int error;
 
-	if ((error = stele_build__image_extract(&dir, digest, j->b, from)) == 0) {
-		json_array_append_new(j->inputs, json_pack("{s:s,s:s,s:s}",
-			"kind", "image", "image", from, "digest", digest));
-		stele_prov_dep(&j->b->prov, from, json_pack("{s:s}", "sha256",
-							    digest + 7));
+	if ((error = stele_build__image_extract(&dir, digest, j->b, from)) ==
+	    0) {
+		json_array_append_new(j->inputs,
+				      json_pack("{s:s,s:s,s:s}", "kind",
+						"image", "image", from,
+						"digest", digest));
+		stele_prov_dep(&j->b->prov, from,
+			       json_pack("{s:s}", "sha256", digest + 7));
 		if ((error = stele_context_open_rootfs(own, dir)) == 0)
 			j->ctx = *own;
 	}
@@ -569,17 +602,22 @@ from_source(struct copy_job *j, const char *from, struct stele_context **own)
 	size_t i;
 
 	for (i = 0; i < j->s->index; i++)
-		if ((b->stages[i]->name && !strcasecmp(b->stages[i]->name, from)) ||
+		if ((b->stages[i]->name &&
+		     !strcasecmp(b->stages[i]->name, from)) ||
 		    (atoi_safe_eq(from, i)))
 			src = b->stages[i];
 	if (!src && (strchr(from, ':') || strchr(from, '/')))
 		return from_image_source(j, from, own);
 	if (!src)
-		return job_error(j, STELE_EINVALID,
-			"--from: unknown stage '%s' (stages must come earlier in the recipe)", from);
-	json_array_append_new(j->inputs, json_pack("{s:s,s:s?,s:i,s:o}", "kind", "stage",
-		"stage", src->name, "index", (int)src->index, "diffIDs",
-		json_deep_copy(src->diff_ids)));
+		return job_error(
+			j, STELE_EINVALID,
+			"--from: unknown stage '%s' (stages must come earlier in the recipe)",
+			from);
+	json_array_append_new(j->inputs,
+			      json_pack("{s:s,s:s?,s:i,s:o}", "kind", "stage",
+					"stage", src->name, "index",
+					(int)src->index, "diffIDs",
+					json_deep_copy(src->diff_ids)));
 	if (stele_build__stage_sync(b, src) < 0)
 		return stele_build__instr_error(b, j->in, STELE_ERROR);
 	if (stele_context_open_rootfs(own, src->rootfs) < 0)
@@ -616,8 +654,8 @@ copy_download(struct copy_job *j, const char *url, const char *sum,
 	      const char *dest, int into_dir)
 {
 	struct stele_ctx_stat st = { 0 };
-	uint64_t max = j->b->o->limits.max_size ? j->b->o->limits.max_size :
-		       STELE_LIMIT_SIZE_DEFAULT;
+	uint64_t max = j->b->o->limits.max_size ? j->b->o->limits.max_size
+						: STELE_LIMIT_SIZE_DEFAULT;
 	const char *p = strstr(url, "://") + 3, *e;
 	char *name, *dir, *host, *dst;
 	uint64_t size;
@@ -647,10 +685,12 @@ copy_download(struct copy_job *j, const char *url, const char *sum,
 		error = stele_build__instr_error(j->b, j->in, error);
 		goto out;
 	}
-	dst = into_dir ? (*dest ? stele_xasprintf("%s/%s", dest, name) :
-			  stele_xstrdup(name)) : stele_xstrdup(dest);
+	dst = into_dir ? (*dest ? stele_xasprintf("%s/%s", dest, name)
+				: stele_xstrdup(name))
+		       : stele_xstrdup(dest);
 	if (!*dst) {
-		error = job_error(j, STELE_EINVALID, "cannot copy '%s' onto /", url);
+		error = job_error(j, STELE_EINVALID, "cannot copy '%s' onto /",
+				  url);
 	} else {
 		st.type = STELE_ENTRY_FILE;
 		st.perm = 0600;
@@ -658,9 +698,11 @@ copy_download(struct copy_job *j, const char *url, const char *sum,
 		st.src_kind = STELE_SRC_PATH;
 		st.src = host;
 		plan_entry(j, dst, &st, NULL);
-		json_array_append_new(j->inputs, json_pack("{s:s,s:s,s:s,s:{s:s}}",
-			"kind", "download", "uri", url, "dest", dst, "digest",
-			"sha256", sum + 7));
+		json_array_append_new(j->inputs,
+				      json_pack("{s:s,s:s,s:s,s:{s:s}}", "kind",
+						"download", "uri", url, "dest",
+						dst, "digest", "sha256",
+						sum + 7));
 	}
 	free(dst);
 out:
@@ -691,12 +733,14 @@ export_file(struct copy_job *j, const char *rel, const char *dst)
 	if (st.src_kind == STELE_SRC_PATH) {
 		error = stele_fs_copy_file(st.src, dst, 0600);
 	} else {
-		if ((fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+		if ((fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+			       0600)) < 0) {
 			error = stele_error_errno("cannot create '%s'", dst);
 		} else {
 			e.path = (char *)rel;
 			e.src = st.src;
-			error = stele_context_src_read(j->ctx, &e, write_fd_cb, &fd);
+			error = stele_context_src_read(j->ctx, &e, write_fd_cb,
+						       &fd);
 			close(fd);
 		}
 	}
@@ -714,7 +758,7 @@ is_tar(const char *path)
 	archive_read_support_filter_all(a);
 	archive_read_support_format_tar(a);
 	ok = archive_read_open_filename(a, path, 65536) == ARCHIVE_OK &&
-	     archive_read_next_header(a, &ae) == ARCHIVE_OK;
+		archive_read_next_header(a, &ae) == ARCHIVE_OK;
 	archive_read_free(a);
 	return ok;
 }
@@ -773,8 +817,10 @@ add_archive(struct copy_job *j, const char *rel, const char *dest, int *handled)
 		error = stele_build__instr_error(j->b, j->in, error);
 		goto out;
 	}
-	json_array_append_new(j->inputs, json_pack("{s:s,s:s,s:{s:s}}", "kind",
-		"archive", "path", rel, "digest", "sha256", digest + 7));
+	json_array_append_new(j->inputs,
+			      json_pack("{s:s,s:s,s:{s:s}}", "kind", "archive",
+					"path", rel, "digest", "sha256",
+					digest + 7));
 	j->ctx = ctx;
 	error = copy_source(j, "", dest, 1);
 	j->ctx = saved;
@@ -807,14 +853,16 @@ check_records(struct copy_job *j)
 
 	json_object_foreach(j->files, dst, src)
 		total += FILE_RECORD_MIN + strlen(dst) +
-			 strlen(json_string_value(src));
+			strlen(json_string_value(src));
 	if (total <= STELE_STATEMENT_MAX)
 		return 0;
-	return job_error2(j, STELE_EINVALID,
+	return job_error2(
+		j, STELE_EINVALID,
 		"%zu files to copy: the provenance would record them in at "
 		"least %llu MiB, more than a provenance statement holds "
-		"(%u MiB, docs/limits.md)", json_object_size(j->files),
-		(unsigned long long)(total >> 20), STELE_STATEMENT_MAX >> 20);
+		"(%u MiB, docs/limits.md)",
+		json_object_size(j->files), (unsigned long long)(total >> 20),
+		STELE_STATEMENT_MAX >> 20);
 }
 
 /* Write the planned layer; record per-file inputs for the provenance. */
@@ -836,21 +884,28 @@ write_layer(struct copy_job *j)
 		struct stele_plan_entry *e = stele_plan_find(&j->plan, dst);
 
 		if (e && e->digest[0])
-			json_array_append_new(j->inputs, json_pack("{s:s,s:s,s:s,s:{s:s}}",
-				"kind", "file", "path", json_string_value(src),
-				"dest", dst, "digest", "sha256", e->digest + 7));
+			json_array_append_new(
+				j->inputs,
+				json_pack("{s:s,s:s,s:s,s:{s:s}}", "kind",
+					  "file", "path",
+					  json_string_value(src), "dest", dst,
+					  "digest", "sha256", e->digest + 7));
 	}
 	json_object_foreach(j->inline_files, dst, src) {
 		struct stele_plan_entry *e = stele_plan_find(&j->plan, dst);
 
 		if (e && e->digest[0])
-			json_array_append_new(j->inputs, json_pack("{s:s,s:s,s:s,s:{s:s}}",
-				"kind", "heredoc", "name", json_string_value(src),
-				"dest", dst, "digest", "sha256", e->digest + 7));
+			json_array_append_new(
+				j->inputs,
+				json_pack("{s:s,s:s,s:s,s:{s:s}}", "kind",
+					  "heredoc", "name",
+					  json_string_value(src), "dest", dst,
+					  "digest", "sha256", e->digest + 7));
 	}
 	stele_build__progress(j->b, "  layer %s (%llu bytes)", r.digest,
-		       (unsigned long long)r.size);
-	error = stele_build__stage_add_layer(j->b, j->s, j->in, &r, json_incref(j->inputs));
+			      (unsigned long long)r.size);
+	error = stele_build__stage_add_layer(j->b, j->s, j->in, &r,
+					     json_incref(j->inputs));
 	return error < 0 ? stele_build__instr_error(j->b, j->in, error) : 0;
 }
 
@@ -878,19 +933,25 @@ git_source(struct copy_job *j, const char *url, const char *sum, json_t *key,
 	/* ADD --checksum=COMMIT: the ref must resolve to that commit (a
 	   prefix of its id, as BuildKit allows). */
 	if (sum && strncasecmp((*git)->commit, sum, strlen(sum))) {
-		error = job_error2(j, STELE_EVERIFY, "--checksum: expected "
-				   "commit %s, '%s' resolved to %s", sum, url,
-				   (*git)->commit);
+		error = job_error2(j, STELE_EVERIFY,
+				   "--checksum: expected "
+				   "commit %s, '%s' resolved to %s",
+				   sum, url, (*git)->commit);
 		goto out;
 	}
 	stele_build__progress(j->b, "  %s at %s", (*git)->uri, (*git)->commit);
-	json_object_set_new(key, "git", json_pack("{s:s,s:s,s:s}", "uri", url,
-		"commit", (*git)->commit, "tree", (*git)->tree));
-	stele_prov_dep(&j->b->prov, (*git)->uri, json_pack("{s:s,s:s}", "gitCommit",
-		(*git)->commit, "gitTree", (*git)->tree));
-	json_array_append_new(j->inputs, json_pack("{s:s,s:s,s:s,s:{s:s,s:s}}",
-		"kind", "git", "uri", (*git)->uri, "ref", (*git)->ref, "digest",
-		"gitCommit", (*git)->commit, "gitTree", (*git)->tree));
+	json_object_set_new(key, "git",
+			    json_pack("{s:s,s:s,s:s}", "uri", url, "commit",
+				      (*git)->commit, "tree", (*git)->tree));
+	stele_prov_dep(&j->b->prov, (*git)->uri,
+		       json_pack("{s:s,s:s}", "gitCommit", (*git)->commit,
+				 "gitTree", (*git)->tree));
+	json_array_append_new(j->inputs,
+			      json_pack("{s:s,s:s,s:s,s:{s:s,s:s}}", "kind",
+					"git", "uri", (*git)->uri, "ref",
+					(*git)->ref, "digest", "gitCommit",
+					(*git)->commit, "gitTree",
+					(*git)->tree));
 out:
 	free(fixed);
 	return error;
@@ -913,17 +974,20 @@ copy_parents(struct copy_job *j, const char *word, const char *dest)
 	size_t i, blen;
 	int error, isdir;
 
-	if (pivot && clean_rel(&base, (rest = stele_xstrndup(word,
-			(size_t)(pivot - word)))) < 0) {
+	if (pivot &&
+	    clean_rel(&base,
+		      (rest = stele_xstrndup(word, (size_t)(pivot - word)))) <
+		    0) {
 		free(rest);
 		json_decref(matches);
 		return job_error(j, STELE_EINVALID,
-			"source '%s' is outside the build context", word);
+				 "source '%s' is outside the build context",
+				 word);
 	}
 	if (pivot)
 		free(rest);
-	full = pivot ? stele_xasprintf("%s/%s", *base ? base : ".", pivot + 3) :
-	       stele_xstrdup(word);
+	full = pivot ? stele_xasprintf("%s/%s", *base ? base : ".", pivot + 3)
+		     : stele_xstrdup(word);
 	blen = base && *base ? strlen(base) + 1 : 0;
 	error = expand_source(matches, j, full);
 	json_array_foreach(matches, i, v) {
@@ -933,10 +997,13 @@ copy_parents(struct copy_job *j, const char *word, const char *dest)
 
 		if (error)
 			break;
-		if (blen && (strncmp(m, base, blen - 1) ||
-			     (m[blen - 1] && m[blen - 1] != '/'))) {
-			error = job_error(j, STELE_EINVALID, "'%s' leaves the "
-					  "directory before '/./'", word);
+		if (blen &&
+		    (strncmp(m, base, blen - 1) ||
+		     (m[blen - 1] && m[blen - 1] != '/'))) {
+			error = job_error(j, STELE_EINVALID,
+					  "'%s' leaves the "
+					  "directory before '/./'",
+					  word);
 			break;
 		}
 		kept = !blen ? m : m[blen - 1] ? m + blen : "";
@@ -945,8 +1012,8 @@ copy_parents(struct copy_job *j, const char *word, const char *dest)
 			char *srcdir = stele_xstrndup(m, (size_t)(c - m));
 
 			dir = stele_xstrndup(kept, (size_t)(c - kept));
-			target = *dest ? stele_xasprintf("%s/%s", dest, dir) :
-				 stele_xstrdup(dir);
+			target = *dest ? stele_xasprintf("%s/%s", dest, dir)
+				       : stele_xstrdup(dir);
 			if (stele_context_stat(&st, j->ctx, srcdir) == 0) {
 				if (st.type == STELE_ENTRY_DIR)
 					plan_entry(j, target, &st, NULL);
@@ -964,16 +1031,16 @@ copy_parents(struct copy_job *j, const char *word, const char *dest)
 			stele_ctx_stat_release(&st);
 		}
 		if (isdir) {
-			target = !*kept ? stele_xstrdup(dest) : *dest ?
-				 stele_xasprintf("%s/%s", dest, kept) :
-				 stele_xstrdup(kept);
+			target = !*kept ? stele_xstrdup(dest)
+				: *dest ? stele_xasprintf("%s/%s", dest, kept)
+					: stele_xstrdup(kept);
 		} else {
 			c = strrchr(kept, '/');
-			dir = c ? stele_xstrndup(kept, (size_t)(c - kept)) :
-			      stele_xstrdup("");
-			target = !*dir ? stele_xstrdup(dest) : *dest ?
-				 stele_xasprintf("%s/%s", dest, dir) :
-				 stele_xstrdup(dir);
+			dir = c ? stele_xstrndup(kept, (size_t)(c - kept))
+				: stele_xstrdup("");
+			target = !*dir  ? stele_xstrdup(dest)
+				: *dest ? stele_xasprintf("%s/%s", dest, dir)
+					: stele_xstrdup(dir);
 			free(dir);
 		}
 		error = copy_source(j, m, target, 1);
@@ -1016,7 +1083,8 @@ parse_excludes(struct copy_job *j)
 		if (stele_buf_printf(&b, "%s\n", v) < 0)
 			error = -1;
 	if (i && !error)
-		error = stele_ignore_parse(&j->exclude, b.ptr, b.len, "--exclude");
+		error = stele_ignore_parse(&j->exclude, b.ptr, b.len,
+					   "--exclude");
 	stele_buf_release(&b);
 	return error < 0 ? stele_build__instr_error(j->b, j->in, error) : 0;
 }
@@ -1030,27 +1098,39 @@ static int
 check_add_flags(struct copy_job *j, char **words, size_t nsrc, const char *sum)
 {
 	if (sum && nsrc != 1)
-		return job_error2(j, STELE_EINVALID, "%s",
-				  "--checksum can't be specified for multiple sources");
+		return job_error2(
+			j, STELE_EINVALID, "%s",
+			"--checksum can't be specified for multiple sources");
 	if (sum && !is_git_url(words[0]) && !is_http(words[0]))
-		return job_error2(j, STELE_EINVALID, "--checksum requires a git or "
-				  "http(s) source, not '%s'", words[0]);
+		return job_error2(j, STELE_EINVALID,
+				  "--checksum requires a git or "
+				  "http(s) source, not '%s'",
+				  words[0]);
 	if (sum && is_git_url(words[0]) &&
 	    (!*sum || strspn(sum, "0123456789abcdefABCDEF") != strlen(sum)))
-		return job_error2(j, STELE_EINVALID, "invalid --checksum '%s' for "
-				  "a git URL: want a hex commit id", sum);
+		return job_error2(j, STELE_EINVALID,
+				  "invalid --checksum '%s' for "
+				  "a git URL: want a hex commit id",
+				  sum);
 	if (sum && !is_git_url(words[0]) && stele_digest_validate(sum) < 0)
-		return job_error2(j, STELE_EINVALID, "invalid --checksum '%s' for "
-				  "a download: want sha256:<64 hex digits>", sum);
-	if (sum && !is_git_url(words[0]) && stele_instr_flag_true(j->in, "unpack"))
-		return job_error2(j, STELE_EINVALID, "%s", "--unpack=true of a "
-				  "download is not supported: ADD it, then unpack it "
-				  "with RUN");
+		return job_error2(j, STELE_EINVALID,
+				  "invalid --checksum '%s' for "
+				  "a download: want sha256:<64 hex digits>",
+				  sum);
+	if (sum && !is_git_url(words[0]) &&
+	    stele_instr_flag_true(j->in, "unpack"))
+		return job_error2(
+			j, STELE_EINVALID, "%s",
+			"--unpack=true of a "
+			"download is not supported: ADD it, then unpack it "
+			"with RUN");
 	if (stele_instr_flag_true(j->in, "keep-git-dir") && nsrc == 1 &&
 	    is_git_url(words[0]))
-		return job_error2(j, STELE_EINVALID, "%s", "--keep-git-dir: stele "
-				  "adds the tree of the commit; a .git directory "
-				  "(packs, index) would not be reproducible");
+		return job_error2(
+			j, STELE_EINVALID, "%s",
+			"--keep-git-dir: stele "
+			"adds the tree of the commit; a .git directory "
+			"(packs, index) would not be reproducible");
 	return 0;
 }
 
@@ -1087,10 +1167,12 @@ dest_path(char **out, struct copy_job *j, const char *raw, int *into_dir)
 	struct stat st;
 	int error;
 
-	*into_dir = n && (raw[n - 1] == '/' || !strcmp(raw, ".") ||
-			  (n >= 2 && !strcmp(raw + n - 2, "/.")));
-	joined = raw[0] == '/' ? stele_xstrdup(raw) :
-		 stele_xasprintf("%s/%s", wd && *wd ? wd : "/", raw);
+	*into_dir = n &&
+		(raw[n - 1] == '/' || !strcmp(raw, ".") ||
+		 (n >= 2 && !strcmp(raw + n - 2, "/.")));
+	joined = raw[0] == '/'
+		? stele_xstrdup(raw)
+		: stele_xasprintf("%s/%s", wd && *wd ? wd : "/", raw);
 	clean = stele_path_clean_abs(joined);
 	if (j->link) {
 		/* BuildKit copies onto an empty tree, then merges: links of
@@ -1134,7 +1216,8 @@ static int
 copy_key(json_t *key, struct copy_job *j, char **words, size_t nsrc,
 	 const char *from)
 {
-	json_t *w = json_array(), *srcs = json_array(), *digests = json_array(), *v;
+	json_t *w = json_array(), *srcs = json_array(), *digests = json_array(),
+	       *v;
 	struct stage *src = NULL;
 	size_t i;
 	int error = 0, chomp, expand;
@@ -1142,9 +1225,10 @@ copy_key(json_t *key, struct copy_job *j, char **words, size_t nsrc,
 	for (i = 0; i <= nsrc; i++)
 		json_array_append_new(w, json_string(words[i]));
 	json_object_set_new(key, "words", w);
-	json_object_set_new(key, "flags", json_pack("{s:s?,s:s?,s:s?}",
-		"from", from, "chown", stele_instr_flag(j->in, "chown"),
-		"chmod", stele_instr_flag(j->in, "chmod")));
+	json_object_set_new(key, "flags",
+			    json_pack("{s:s?,s:s?,s:s?}", "from", from, "chown",
+				      stele_instr_flag(j->in, "chown"), "chmod",
+				      stele_instr_flag(j->in, "chmod")));
 	if (from) {
 		for (i = 0; i < j->s->index; i++)
 			if ((j->b->stages[i]->name &&
@@ -1164,8 +1248,9 @@ copy_key(json_t *key, struct copy_job *j, char **words, size_t nsrc,
 				json_object_set_new(key, "fromImage",
 						    json_string(img->digest));
 				/* Recorded on a cache hit as on a miss. */
-				stele_prov_dep(&j->b->prov, from, json_pack("{s:s}",
-					"sha256", img->digest + 7));
+				stele_prov_dep(&j->b->prov, from,
+					       json_pack("{s:s}", "sha256",
+							 img->digest + 7));
 			}
 			stele_image_free(img);
 		}
@@ -1180,8 +1265,10 @@ copy_key(json_t *key, struct copy_job *j, char **words, size_t nsrc,
 
 		if (error)
 			break;
-		if ((error = stele_context_digest(d, j->ctx, json_string_value(v))) == 0)
-			json_array_append_new(digests, json_pack("[O,s]", v, d));
+		if ((error = stele_context_digest(d, j->ctx,
+						  json_string_value(v))) == 0)
+			json_array_append_new(digests,
+					      json_pack("[O,s]", v, d));
 		else if (error == STELE_ENOTFOUND)
 			error = 0; /* reported by the copy itself */
 		else
@@ -1196,7 +1283,8 @@ out:
 }
 
 int
-stele_build__copy(struct build *b, struct stage *s, const struct stele_instr *in)
+stele_build__copy(struct build *b, struct stage *s,
+		  const struct stele_instr *in)
 {
 	struct copy_job j = { 0 };
 	struct stele_context *own = NULL, *gctx = NULL;
@@ -1210,7 +1298,7 @@ stele_build__copy(struct build *b, struct stage *s, const struct stele_instr *in
 	size_t i, nsrc = in->nargs - 1, ninline = 0;
 	int into_dir, error = 0, add = in->kind == STELE_I_ADD, git_add, dl_add;
 	int unpack = !stele_instr_flag(in, "unpack") ||
-		     stele_instr_flag_true(in, "unpack");
+		stele_instr_flag_true(in, "unpack");
 	int chomp, expand;
 
 	job_init(&j, b, s, in);
@@ -1232,43 +1320,52 @@ stele_build__copy(struct build *b, struct stage *s, const struct stele_instr *in
 			continue;
 		else if (add && is_url(words[i]) && !is_git_url(words[i]) &&
 			 !(sum && nsrc == 1 && !from && is_http(words[i])))
-			error = job_error(&j, STELE_EINVALID,
-				"'%s': a download must be pinned: ADD --checksum=sha256:<hex of the file> URL DEST (or a git URL with #REF, pinned by its commit)", words[i]);
+			error = job_error(
+				&j, STELE_EINVALID,
+				"'%s': a download must be pinned: ADD --checksum=sha256:<hex of the file> URL DEST (or a git URL with #REF, pinned by its commit)",
+				words[i]);
 		else if (is_git_url(words[i]) && (!add || nsrc != 1 || from))
-			error = job_error(&j, STELE_EINVALID,
-				"'%s': a git source must be the only source of an ADD", words[i]);
+			error = job_error(
+				&j, STELE_EINVALID,
+				"'%s': a git source must be the only source of an ADD",
+				words[i]);
 	if (error)
 		goto out;
 	git_add = add && nsrc == 1 && !ninline && is_git_url(words[0]) && !from;
 	dl_add = add && nsrc == 1 && !ninline && sum && !git_add &&
-		 is_http(words[0]);
+		is_http(words[0]);
 	key = stele_build__step_key(b, s, in);
 	if (dl_add) {
 		/* Pinned: the key and the provenance need no download. */
-		json_object_set_new(key, "download", json_pack("{s:s,s:s}",
-			"uri", words[0], "digest", sum));
-		stele_prov_dep(&b->prov, words[0], json_pack("{s:s}", "sha256",
-							     sum + 7));
+		json_object_set_new(
+			key, "download",
+			json_pack("{s:s,s:s}", "uri", words[0], "digest", sum));
+		stele_prov_dep(&b->prov, words[0],
+			       json_pack("{s:s}", "sha256", sum + 7));
 	}
 	/* The key needs no root filesystem: a hit extracts nothing. */
-	if ((error = git_add ? git_source(&j, words[0], sum, key, &git, &gctx) :
-		     dl_add ? 0 : copy_key(key, &j, words, nsrc, fromv)) < 0 ||
+	if ((error = git_add  ? git_source(&j, words[0], sum, key, &git, &gctx)
+		     : dl_add ? 0
+			      : copy_key(key, &j, words, nsrc, fromv)) < 0 ||
 	    (error = stele_build__step_cache_hit(b, s, in, key, hex)) != 0)
 		goto out;
 	/* --link reads nothing of the stage but, for --chown names, /etc. */
-	if ((!j.link || chown_f) && (error = stele_build__stage_sync(b, s)) < 0) {
+	if ((!j.link || chown_f) &&
+	    (error = stele_build__stage_sync(b, s)) < 0) {
 		error = stele_build__instr_error(b, in, error);
 		goto out;
 	}
-	if (chown_f && ((error = stele_build__expand(&fv, b, s, in, chown_f)) < 0 ||
-			(error = parse_chown(&j, fv)) < 0))
+	if (chown_f &&
+	    ((error = stele_build__expand(&fv, b, s, in, chown_f)) < 0 ||
+	     (error = parse_chown(&j, fv)) < 0))
 		goto out;
 	if (chmod_f && (error = parse_chmod(&j, chmod_f)) < 0)
 		goto out;
 	if ((error = dest_path(&dest, &j, words[nsrc], &into_dir)) < 0)
 		goto out;
 	if (dl_add) {
-		if ((error = copy_download(&j, words[0], sum, dest, into_dir)) == 0 &&
+		if ((error = copy_download(&j, words[0], sum, dest,
+					   into_dir)) == 0 &&
 		    (error = write_layer(&j)) == 0)
 			stele_build__step_cache_store(b, s, hex);
 		goto out;
@@ -1300,15 +1397,18 @@ stele_build__copy(struct build *b, struct stage *s, const struct stele_instr *in
 	if (error)
 		goto out;
 	if (json_array_size(srcs) + ninline > 1 && !into_dir) {
-		error = job_error(&j, STELE_EINVALID,
+		error = job_error(
+			&j, STELE_EINVALID,
 			"with more than one source the destination '%s' must be a directory ending in '/'",
 			words[nsrc]);
 		goto out;
 	}
 	if (b->git && !from)
-		json_array_append_new(j.inputs, json_pack("{s:s,s:s,s:{s:s,s:s}}",
-			"kind", "git", "uri", b->git->uri, "digest",
-			"gitCommit", b->git->commit, "gitTree", b->git->tree));
+		json_array_append_new(
+			j.inputs,
+			json_pack("{s:s,s:s,s:{s:s,s:s}}", "kind", "git", "uri",
+				  b->git->uri, "digest", "gitCommit",
+				  b->git->commit, "gitTree", b->git->tree));
 	json_array_foreach(srcs, i, v) {
 		int handled = 0;
 
@@ -1318,8 +1418,9 @@ stele_build__copy(struct build *b, struct stage *s, const struct stele_instr *in
 		    (error = add_archive(&j, json_string_value(v), dest,
 					 &handled)) < 0)
 			break;
-		if (!handled && (error = copy_source(&j, json_string_value(v), dest,
-						     into_dir)) < 0)
+		if (!handled &&
+		    (error = copy_source(&j, json_string_value(v), dest,
+					 into_dir)) < 0)
 			break;
 	}
 	/* Heredocs come after the other sources, as in BuildKit. */
@@ -1344,8 +1445,8 @@ out:
 }
 
 int
-stele_build__mkdir_layer(struct build *b, struct stage *s, const struct stele_instr *in,
-		  const char *abs)
+stele_build__mkdir_layer(struct build *b, struct stage *s,
+			 const struct stele_instr *in, const char *abs)
 {
 	struct copy_job j = { 0 };
 	struct stele_ctx_stat st = { 0 };

@@ -96,8 +96,8 @@ lex_name(struct lexer *lx, struct stele_buf *name)
 	if (c > 0 && !digits && strchr("@*#?-$!", c))
 		lx->pos++;
 	else
-		while ((c = lex_peek(lx)) >= 0 && (IS_DIGIT(c) ||
-		       (!digits && (IS_ALPHA(c) || c == '_'))))
+		while ((c = lex_peek(lx)) >= 0 &&
+		       (IS_DIGIT(c) || (!digits && (IS_ALPHA(c) || c == '_'))))
 			lx->pos++;
 	/* a name is shorter than its word, which is under the cap */
 	if (stele_buf_put(name, lx->s + start, lx->pos - start) < 0)
@@ -111,7 +111,8 @@ lex_single(struct lexer *lx, struct stele_buf *out)
 
 	for (lx->pos++; (c = lex_next(lx)) != '\'';) {
 		if (c < 0)
-			return lex_fail(lx, "unexpected end of statement while "
+			return lex_fail(lx,
+					"unexpected end of statement while "
 					"looking for matching single-quote");
 		if (lex_putc(lx, out, c) < 0)
 			return -1;
@@ -129,15 +130,16 @@ lex_double(struct lexer *lx, struct stele_buf *out)
 
 	for (lx->pos++; (c = lex_peek(lx)) != '"';) {
 		if (c < 0)
-			return lex_fail(lx, "unexpected end of statement while "
+			return lex_fail(lx,
+					"unexpected end of statement while "
 					"looking for matching double-quote");
 		if (c == '$') {
 			error = lex_dollar(lx, out);
 		} else {
 			lx->pos++;
 			next = lex_peek(lx);
-			if (c == lx->esc && (next == '"' || next == '$' ||
-			    next == lx->esc))
+			if (c == lx->esc &&
+			    (next == '"' || next == '$' || next == lx->esc))
 				c = lex_next(lx);
 			error = lex_putc(lx, out, c);
 		}
@@ -150,8 +152,8 @@ lex_double(struct lexer *lx, struct stele_buf *out)
 
 /* ${name-word} ${name:-word} ${name+word} ${name:+word} ${name?word}... */
 static int
-lex_modifier(struct lexer *lx, struct stele_buf *out, const char *name,
-	     int op, int colon)
+lex_modifier(struct lexer *lx, struct stele_buf *out, const char *name, int op,
+	     int colon)
 {
 	struct stele_buf word = STELE_BUF_INIT(EXPAND_MAX);
 	const char *v, *w;
@@ -169,9 +171,10 @@ lex_modifier(struct lexer *lx, struct stele_buf *out, const char *name,
 	v = lex_get(lx, name);
 	use = v && !(colon && !*v); /* set, and for ':' also not empty */
 	if (op == '?' && !use)
-		lex_fail(lx, "%s: %s", name, *w ? w : v ?
-			 "is not allowed to be empty" :
-			 "is not allowed to be unset");
+		lex_fail(lx, "%s: %s", name,
+			 *w          ? w
+				 : v ? "is not allowed to be empty"
+				     : "is not allowed to be unset");
 	else if (op == '?' || (op == '-' && use))
 		error = lex_put(lx, out, v, strlen(v));
 	else if (op == '-' || use)
@@ -251,8 +254,10 @@ lex_until(struct lexer *lx, struct stele_buf *out, int stop)
 	if (stop < 0)
 		return 0;
 	if (c != stop)
-		return lex_fail(lx, "unexpected end of statement while looking "
-				"for matching %c", stop);
+		return lex_fail(lx,
+				"unexpected end of statement while looking "
+				"for matching %c",
+				stop);
 	lx->pos++;
 	return 0;
 }
@@ -277,8 +282,8 @@ expand(char **out, const char *word, char escape, int raw_quotes,
 		stele_buf_release(&b);
 		show = lx.n > 128 ? 128 : lx.n;
 		return stele_error_setc(STELE_EINVALID,
-			"cannot expand '%.*s%s': %s", (int)show, word,
-			show < lx.n ? "..." : "", lx.why);
+					"cannot expand '%.*s%s': %s", (int)show,
+					word, show < lx.n ? "..." : "", lx.why);
 	}
 	*out = stele_buf_detach(&b);
 	return 0;

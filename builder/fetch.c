@@ -53,8 +53,8 @@ stele_fetch_pinned(uint64_t *size, const char *url, const char *want,
 		return error;
 	memset(&k, 0, sizeof(k));
 	k.max = max;
-	if ((k.fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-			 0600)) < 0)
+	if ((k.fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) <
+	    0)
 		return stele_error_errno("cannot create '%s'", path);
 	if (stele_sha256_init(&k.h) < 0) {
 		error = stele_error_set("cannot start a SHA-256");
@@ -80,18 +80,22 @@ stele_fetch_pinned(uint64_t *size, const char *url, const char *want,
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	if (k.too_big) {
-		error = stele_error_setc(STELE_EINVALID, "download '%s' is larger"
-					 " than %llu bytes", url,
-					 (unsigned long long)max);
+		error = stele_error_setc(STELE_EINVALID,
+					 "download '%s' is larger"
+					 " than %llu bytes",
+					 url, (unsigned long long)max);
 	} else if (k.failed) {
 		errno = k.failed;
 		error = stele_error_errno("cannot write '%s'", path);
 	} else if (rc != CURLE_OK) {
 		error = stele_error_set("cannot download '%s': %s", url,
-					*errbuf ? errbuf : curl_easy_strerror(rc));
+					*errbuf ? errbuf
+						: curl_easy_strerror(rc));
 	} else if (status != 200) {
-		error = stele_error_setc(STELE_ENOTFOUND, "cannot download '%s':"
-					 " HTTP status %ld", url, status);
+		error = stele_error_setc(STELE_ENOTFOUND,
+					 "cannot download '%s':"
+					 " HTTP status %ld",
+					 url, status);
 	} else if (fsync(k.fd) < 0) {
 		error = stele_error_errno("cannot write '%s'", path);
 	}
@@ -99,9 +103,10 @@ stele_fetch_pinned(uint64_t *size, const char *url, const char *want,
 		goto out;
 	stele_sha256_final(&k.h, got);
 	if (strcmp(got, want)) {
-		error = stele_error_setc(STELE_EVERIFY, "download '%s' has "
-					 "digest %s, not %s (--checksum)", url,
-					 got, want);
+		error = stele_error_setc(STELE_EVERIFY,
+					 "download '%s' has "
+					 "digest %s, not %s (--checksum)",
+					 url, got, want);
 		goto out;
 	}
 	*size = k.size;

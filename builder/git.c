@@ -41,14 +41,16 @@ cache_repo(git_repository **out, const char *url, const char *git_cache)
 	char *dir;
 	git_remote *remote = NULL;
 	git_fetch_options fo = GIT_FETCH_OPTIONS_INIT;
-	char heads[] = "+refs/heads/*:refs/heads/*", tags[] = "+refs/tags/*:refs/tags/*";
+	char heads[] = "+refs/heads/*:refs/heads/*",
+	     tags[] = "+refs/tags/*:refs/tags/*";
 	char *refspecs[] = { heads, tags };
 	git_strarray specs = { refspecs, 2 };
 	int error = 0;
 
 	*out = NULL;
 	if (!git_cache)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"git source '%s': no git cache directory given to fetch it into",
 			url);
 	stele_digest_bytes(digest, url, strlen(url));
@@ -75,10 +77,11 @@ out:
 }
 
 static int
-resolve_ref(git_commit **out, char **full, git_repository *repo, const char *ref)
+resolve_ref(git_commit **out, char **full, git_repository *repo,
+	    const char *ref)
 {
 	static const char *const prefixes[] = { "", "refs/tags/", "refs/heads/",
-						   "refs/remotes/origin/" };
+						"refs/remotes/origin/" };
 	git_object *obj = NULL;
 	size_t i;
 
@@ -96,11 +99,12 @@ resolve_ref(git_commit **out, char **full, git_repository *repo, const char *ref
 	}
 	if (!obj)
 		return stele_error_setc(STELE_ENOTFOUND,
-			"git ref '%s' cannot be resolved", ref);
+					"git ref '%s' cannot be resolved", ref);
 	if (git_object_peel((git_object **)out, obj, GIT_OBJECT_COMMIT) < 0) {
 		git_object_free(obj);
 		return stele_error_setc(STELE_EINVALID,
-			"git ref '%s' does not name a commit", ref);
+					"git ref '%s' does not name a commit",
+					ref);
 	}
 	git_object_free(obj);
 	return 0;
@@ -125,21 +129,27 @@ stele_git_source_open(struct stele_git_source **out, const char *spec,
 	}
 	if (!hash || !hash[1]) {
 		free(src);
-		return stele_error_setc(STELE_EINVALID,
-			"git source '%s' has no #REF (a branch, tag or commit)", spec);
+		return stele_error_setc(
+			STELE_EINVALID,
+			"git source '%s' has no #REF (a branch, tag or commit)",
+			spec);
 	}
 	loc = stele_xstrndup(spec, (size_t)(hash - spec));
 	src->ref = stele_xstrdup(hash + 1);
 	if (!strncmp(loc, "git+file://", 11)) {
 		if (loc[11] != '/') {
-			error = stele_error_setc(STELE_EINVALID,
-				"git source '%s' needs an absolute path (git+file:///abs/path)", spec);
+			error = stele_error_setc(
+				STELE_EINVALID,
+				"git source '%s' needs an absolute path (git+file:///abs/path)",
+				spec);
 			goto out;
 		}
 		if (git_repository_open_ext(&repo, loc + 11,
-					    GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0) {
+					    GIT_REPOSITORY_OPEN_NO_SEARCH,
+					    NULL) < 0) {
 			error = stele_error_setc(STELE_ENOTFOUND,
-				"'%s' is not a git repository", loc + 11);
+						 "'%s' is not a git repository",
+						 loc + 11);
 			goto out;
 		}
 		src->uri = stele_xstrdup(loc);
@@ -150,17 +160,21 @@ stele_git_source_open(struct stele_git_source **out, const char *spec,
 	} else {
 		char *abs = realpath(loc, NULL);
 
-		if (!abs || git_repository_open_ext(&repo, abs,
-					GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0) {
+		if (!abs ||
+		    git_repository_open_ext(&repo, abs,
+					    GIT_REPOSITORY_OPEN_NO_SEARCH,
+					    NULL) < 0) {
 			free(abs);
 			error = stele_error_setc(STELE_ENOTFOUND,
-				"'%s' is not a git repository", loc);
+						 "'%s' is not a git repository",
+						 loc);
 			goto out;
 		}
 		src->uri = stele_xasprintf("git+file://%s", abs);
 		free(abs);
 	}
-	if ((error = resolve_ref(&commit, &src->full_ref, repo, src->ref)) < 0) {
+	if ((error = resolve_ref(&commit, &src->full_ref, repo, src->ref)) <
+	    0) {
 		stele_error_prefix(error, "git source '%s'", src->uri);
 		goto out;
 	}
@@ -211,7 +225,8 @@ stele_git_subtree_id(char out[41], struct stele_git_source *src,
 	}
 	if (git_tree_entry_bypath(&te, src->tree_obj, path) < 0)
 		return stele_error_setc(STELE_ENOTFOUND,
-			"'%s' not found at commit %s", path, src->commit);
+					"'%s' not found at commit %s", path,
+					src->commit);
 	git_oid_tostr(out, 41, git_tree_entry_id(te));
 	git_tree_entry_free(te);
 	return 0;

@@ -11,15 +11,15 @@
  * resolved to a commit.
  */
 struct stele_git_source {
-	char *uri;        /* normalised, without "#REF" (git+file:///abs) */
-	char *ref;        /* as asked */
-	char *full_ref;   /* the reference it resolved through (refs/tags/v1),
+	char *uri; /* normalised, without "#REF" (git+file:///abs) */
+	char *ref; /* as asked */
+	char *full_ref; /* the reference it resolved through (refs/tags/v1),
 			     NULL for a commit id */
 	char commit[41];
 	char tree[41];
 	int64_t commit_time;
-	void *repo;       /* git_repository */
-	void *tree_obj;   /* git_tree */
+	void *repo; /* git_repository */
+	void *tree_obj; /* git_tree */
 };
 
 /* 1 when `s` looks like a git source spec (git+..., or PATH#REF where

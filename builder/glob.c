@@ -57,7 +57,8 @@ match_chunk(const unsigned char *c, size_t cn, const unsigned char *s,
 				si += w;
 			}
 			ci++;
-			negated = ci < cn && (c[ci] == '^' || (bang && c[ci] == '!'));
+			negated = ci < cn &&
+				(c[ci] == '^' || (bang && c[ci] == '!'));
 			if (negated)
 				ci++;
 			match = 0;

@@ -6,8 +6,8 @@
 #include "util/fs.h"
 
 /* Go's regexp \s, and unicode.IsSpace on ASCII */
-#define IS_RESPACE(c) ((c) == ' ' || (c) == '\t' || (c) == '\n' || \
-		       (c) == '\f' || (c) == '\r')
+#define IS_RESPACE(c) \
+	((c) == ' ' || (c) == '\t' || (c) == '\n' || (c) == '\f' || (c) == '\r')
 #define IS_SPACE(c) ((c) == ' ' || ((c) >= '\t' && (c) <= '\r'))
 #define IS_DIGIT(c) ((c) >= '0' && (c) <= '9')
 
@@ -126,15 +126,18 @@ stele_heredoc_scan(struct stele_heredoc **out, size_t *n, const char *s)
 				i += 1 + (i + 1 < len);
 			} else if (s[i] == '\'' || s[i] == '"') {
 				for (q = s[i++]; i < len && s[i] != q; i++)
-					if (q == '"' && s[i] == '\\' && i + 1 < len)
+					if (q == '"' && s[i] == '\\' &&
+					    i + 1 < len)
 						i++;
 				if (i >= len)
 					goto fail; /* unterminated quote */
 				i++;
-			} else if (s[i] == '$' && i + 1 < len && s[i + 1] == '{') {
+			} else if (s[i] == '$' && i + 1 < len &&
+				   s[i + 1] == '{') {
 				if (!(i = skip_braces(s, len, i)))
 					goto fail;
-			} else if (s[i] == '<' && i + 1 < len && s[i + 1] == '<') {
+			} else if (s[i] == '<' && i + 1 < len &&
+				   s[i + 1] == '<') {
 				for (i += 2; i < len && IS_SPACE(s[i]); i++)
 					;
 			} else {
@@ -145,7 +148,8 @@ stele_heredoc_scan(struct stele_heredoc **out, size_t *n, const char *s)
 		if (stele_heredoc_word(&h, word)) {
 			if (*n == alloc) {
 				alloc = alloc ? alloc * 2 : 2;
-				*out = stele_xrealloc(*out, alloc * sizeof(**out));
+				*out = stele_xrealloc(*out,
+						      alloc * sizeof(**out));
 			}
 			(*out)[(*n)++] = h;
 		}

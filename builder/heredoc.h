@@ -17,12 +17,12 @@
  * heredocs, as in BuildKit.
  */
 struct stele_heredoc {
-	char *name;    /* the terminator, quotes removed */
+	char *name; /* the terminator, quotes removed */
 	char *content; /* the lines as written, each with its line ending */
-	int chomp;     /* `<<-`: leading tabs go from each line (not for RUN
+	int chomp; /* `<<-`: leading tabs go from each line (not for RUN
 			  with a command around it, where the shell does it) */
-	int expand;    /* the name had no quotes: COPY expands variables */
-	unsigned fd;   /* `3<<EOF` */
+	int expand; /* the name had no quotes: COPY expands variables */
+	unsigned fd; /* `3<<EOF` */
 };
 
 /*

@@ -23,10 +23,10 @@
 #define IGNORE_LINE_MAX 65535
 
 enum ptype {
-	PT_EXACT,  /* path == pattern */
+	PT_EXACT, /* path == pattern */
 	PT_PREFIX, /* "lit**": path starts with "lit" */
 	PT_SUFFIX, /* "**lit": path ends with "lit"; see pattern_match() */
-	PT_REGEXP  /* builder/regexp.h */
+	PT_REGEXP /* builder/regexp.h */
 };
 
 struct ignore_pattern {
@@ -60,10 +60,8 @@ is_space(uint32_t r)
 	case 0x2029:
 	case 0x202F:
 	case 0x205F:
-	case 0x3000:
-		return 1;
-	default:
-		return r >= 0x2000 && r <= 0x200A;
+	case 0x3000: return 1;
+	default: return r >= 0x2000 && r <= 0x200A;
 	}
 }
 
@@ -83,7 +81,8 @@ trim_space(const unsigned char *s, size_t *a, size_t *b)
 	while (*a < *b) {
 		/* utf8.DecodeLastRune: back up to a rune start, at most 4 */
 		start = *b - 1;
-		while (start > *a && *b - start < 4 && (s[start] & 0xC0) == 0x80)
+		while (start > *a && *b - start < 4 &&
+		       (s[start] & 0xC0) == 0x80)
 			start--;
 		r = stele_utf8_decode(s + start, *b - start, &w);
 		if (start + w != *b || !is_space(r))
@@ -140,7 +139,6 @@ go_clean(const char *s, size_t n, size_t *outlen)
 	return out;
 }
 
-
 /* ---- moby/patternmatcher's translation ---- */
 
 static size_t
@@ -170,7 +168,8 @@ detect_type(const unsigned char *p, size_t n)
 				if (pos < n && p[pos] == '/')
 					pos++;
 				if (pos == n)
-					t = t == PT_EXACT ? PT_PREFIX : PT_REGEXP;
+					t = t == PT_EXACT ? PT_PREFIX
+							  : PT_REGEXP;
 				else
 					t = PT_REGEXP;
 				if (i == 0)
@@ -189,7 +188,6 @@ detect_type(const unsigned char *p, size_t n)
 	return t;
 }
 
-
 static int
 pattern_match(const struct ignore_pattern *pat, const char *s, size_t n)
 {
@@ -197,8 +195,7 @@ pattern_match(const struct ignore_pattern *pat, const char *s, size_t n)
 	size_t k;
 
 	switch (pat->type) {
-	case PT_EXACT:
-		return n == pat->len && memcmp(s, pat->text, n) == 0;
+	case PT_EXACT: return n == pat->len && memcmp(s, pat->text, n) == 0;
 	case PT_PREFIX:
 		k = pat->len - 2;
 		return n >= k && memcmp(s, pat->text, k) == 0;
@@ -209,10 +206,9 @@ pattern_match(const struct ignore_pattern *pat, const char *s, size_t n)
 			return 1;
 		/* a suffix "/foo" also matches "foo" itself */
 		return k > 0 && suf[0] == '/' && n == k - 1 &&
-		       memcmp(s, suf + 1, n) == 0;
+			memcmp(s, suf + 1, n) == 0;
 	case PT_REGEXP:
-	default:
-		return stele_regexp_match(&pat->re, s, n, 0);
+	default: return stele_regexp_match(&pat->re, s, n, 0);
 	}
 }
 
@@ -246,7 +242,7 @@ stele_ignore_match(const struct stele_ignore *ig, const char *path)
 	has_parent = !(dlen == 1 && dir[0] == '.');
 	/* in a clean path the ancestors are the prefixes before each '/' */
 	prefixes = has_parent && k > 0 && dlen == k - 1 &&
-		   memcmp(dir, path, dlen) == 0;
+		memcmp(dir, path, dlen) == 0;
 	for (i = 0; i < ig->npats; i++) {
 		pat = &ig->pats[i];
 		/* a pattern that cannot change the answer is skipped */
@@ -352,7 +348,8 @@ parse_line(struct stele_ignore *ig, const unsigned char *s, size_t n,
 	if (cl[0] == '!') {
 		if (cn == 1) {
 			free(cl);
-			return stele_error_setc(STELE_EINVALID,
+			return stele_error_setc(
+				STELE_EINVALID,
 				"%s:%zu: illegal exclusion pattern: \"!\"",
 				what, lineno);
 		}
@@ -404,7 +401,8 @@ stele_ignore_parse(struct stele_ignore **out, const char *data, size_t len,
 		lineno++;
 		if (n > IGNORE_LINE_MAX) {
 			error = stele_error_setc(STELE_EINVALID,
-				"%s:%zu: line too long", what, lineno);
+						 "%s:%zu: line too long", what,
+						 lineno);
 			break;
 		}
 		error = parse_line(ig, (const unsigned char *)data + off, n,

@@ -13,8 +13,8 @@
  */
 struct stele_ignore;
 
-int stele_ignore_parse(struct stele_ignore **out, const char *data,
-		       size_t len, const char *what);
+int stele_ignore_parse(struct stele_ignore **out, const char *data, size_t len,
+		       const char *what);
 /* NULL-safe. 1 when `path` (relative, slash-separated, no leading "/" or
  * "./") is excluded, else 0. */
 int stele_ignore_match(const struct stele_ignore *ig, const char *path);

@@ -21,7 +21,7 @@ struct import {
 	uint64_t entries, names, size;
 	uint64_t *inodes; /* link_keys already counted (open addressing) */
 	size_t ninodes, ainodes;
-	int last_tenth;   /* progress: the last 10% step reported */
+	int last_tenth; /* progress: the last 10% step reported */
 };
 
 /* The layer's writing, in steps of 10% of its file content. */
@@ -34,9 +34,9 @@ import_progress(void *payload, uint64_t done, uint64_t total)
 	if (tenth <= im->last_tenth)
 		return;
 	im->last_tenth = tenth;
-	stele_build__progress(im->b, "importing: %d%% (%.1f of %.1f MiB)", tenth * 10,
-		       (double)done / (1024.0 * 1024.0),
-		       (double)total / (1024.0 * 1024.0));
+	stele_build__progress(im->b, "importing: %d%% (%.1f of %.1f MiB)",
+			      tenth * 10, (double)done / (1024.0 * 1024.0),
+			      (double)total / (1024.0 * 1024.0));
 }
 
 /* 1 when a hardlinked inode was seen before (its size is counted once). */
@@ -55,7 +55,7 @@ inode_seen(struct import *im, uint64_t key)
 			if (!old[i])
 				continue;
 			j = (size_t)(old[i] * 11400714819323198485ull) &
-			    (im->ainodes - 1);
+				(im->ainodes - 1);
 			while (im->inodes[j])
 				j = (j + 1) & (im->ainodes - 1);
 			im->inodes[j] = old[i];
@@ -87,32 +87,39 @@ count(struct import *im, const char *rel, int depth,
 	char a[32], b[32];
 
 	if (strlen(rel) > STELE_PATH_MAX)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"import '%s': path '%.200s...' is longer than %d bytes",
 			im->source, rel, STELE_PATH_MAX);
 	if (depth > STELE_DEPTH_MAX)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"import '%s': '%.200s...' is nested deeper than %d directories",
 			im->source, rel, STELE_DEPTH_MAX);
 	if (++im->entries > stele_limits_entries(l))
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"import '%s': more than %llu entries (the max-entries limit)",
-			im->source, (unsigned long long)stele_limits_entries(l));
+			im->source,
+			(unsigned long long)stele_limits_entries(l));
 	im->names += strlen(rel);
 	if (im->names > stele_limits_name_bytes(l))
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"import '%s': entry names total more than %s "
-			"(%d bytes for each of max-entries)", im->source,
+			"(%d bytes for each of max-entries)",
+			im->source,
 			stele_limits_fmt(a, stele_limits_name_bytes(l)),
 			STELE_NAME_BYTES_PER_ENTRY);
 	if (st->type != STELE_ENTRY_FILE ||
 	    (st->link_key && inode_seen(im, st->link_key)))
 		return 0;
 	if (st->size > stele_limits_size(l) - im->size)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"import '%s': '%s' (%s) takes the image past the "
-			"max-size limit of %s", im->source, rel,
-			stele_limits_fmt(b, st->size),
+			"max-size limit of %s",
+			im->source, rel, stele_limits_fmt(b, st->size),
 			stele_limits_fmt(a, stele_limits_size(l)));
 	im->size += st->size;
 	return 0;
@@ -129,8 +136,8 @@ walk(struct import *im, const char *dir, int depth)
 	if ((error = stele_context_list(&names, &n, im->ctx, dir)) < 0)
 		return error;
 	for (i = 0; i < n && !error; i++) {
-		char *rel = *dir ? stele_xasprintf("%s/%s", dir, names[i]) :
-			    stele_xstrdup(names[i]);
+		char *rel = *dir ? stele_xasprintf("%s/%s", dir, names[i])
+				 : stele_xstrdup(names[i]);
 		struct stele_ctx_stat st;
 		struct stele_plan_entry e = { 0 };
 
@@ -143,7 +150,8 @@ walk(struct import *im, const char *dir, int depth)
 			free(rel);
 			break;
 		}
-		if (st.type == STELE_ENTRY_CHAR || st.type == STELE_ENTRY_BLOCK) {
+		if (st.type == STELE_ENTRY_CHAR ||
+		    st.type == STELE_ENTRY_BLOCK) {
 			/* Devices only where a recipe creates them. */
 			im->skipped++;
 		} else {
@@ -152,7 +160,8 @@ walk(struct import *im, const char *dir, int depth)
 			e.perm = st.perm;
 			e.uid = st.uid;
 			e.gid = st.gid;
-			e.mtime = st.mtime < im->b->epoch ? st.mtime : im->b->epoch;
+			e.mtime = st.mtime < im->b->epoch ? st.mtime
+							  : im->b->epoch;
 			if (e.mtime < 0)
 				e.mtime = 0;
 			e.size = st.size;
@@ -229,8 +238,8 @@ stele_import(struct stele_build_result *out, const struct stele_import_opts *o)
 						&o->limits)) < 0)
 			goto out;
 		root = extracted;
-		stele_prov_dep(&b.prov, "file:tarball", json_pack("{s:s}", "sha256",
-								  digest + 7));
+		stele_prov_dep(&b.prov, "file:tarball",
+			       json_pack("{s:s}", "sha256", digest + 7));
 	}
 	if ((error = stele_context_open_rootfs(&im.ctx, root)) < 0 ||
 	    (error = stele_oci_open(&b.oci, o->output->dir, 1)) < 0 ||
@@ -240,26 +249,34 @@ stele_import(struct stele_build_result *out, const struct stele_import_opts *o)
 	if ((error = walk(&im, "", 0)) < 0)
 		goto out;
 	if (im.skipped)
-		stele_build__progress(&b, "left out %zu device node%s", im.skipped,
-			       im.skipped == 1 ? "" : "s");
+		stele_build__progress(&b, "left out %zu device node%s",
+				      im.skipped, im.skipped == 1 ? "" : "s");
 	b.lopts.read_payload = im.ctx;
 	if (o->progress) {
 		b.lopts.progress = import_progress;
 		b.lopts.progress_payload = &im;
-		stele_build__progress(&b, "importing: %zu entries read, writing the layer",
-			       im.plan.n);
+		stele_build__progress(
+			&b, "importing: %zu entries read, writing the layer",
+			im.plan.n);
 	}
 	if ((error = stele_plan_write(&r, &im.plan, b.txn, &b.lopts)) < 0)
 		goto out;
-	json_array_append_new(s->layers, stele_descriptor(r.media_type, r.digest, r.size));
+	json_array_append_new(s->layers,
+			      stele_descriptor(r.media_type, r.digest, r.size));
 	json_array_append_new(s->diff_ids, json_string(r.diff_id));
-	json_array_append_new(s->prov_layers, json_pack("{s:s,s:s,s:I,s:s,s:i,s:s,s:[],s:b}",
-		"mediaType", r.media_type, "digest", r.digest, "size", (json_int_t)r.size,
-		"diffID", r.diff_id, "line", 0, "instruction", "import", "inputs", "base", 0));
+	json_array_append_new(
+		s->prov_layers,
+		json_pack("{s:s,s:s,s:I,s:s,s:i,s:s,s:[],s:b}", "mediaType",
+			  r.media_type, "digest", r.digest, "size",
+			  (json_int_t)r.size, "diffID", r.diff_id, "line", 0,
+			  "instruction", "import", "inputs", "base", 0));
 	stele_build__stage_history(&b, s, "stele import", 0);
-	json_object_set_new(b.prov.external, "import", json_pack("{s:s,s:I}",
-		"entries", extracted ? "tarball" : "directory", "count", (json_int_t)im.plan.n));
-	json_object_set_new(b.prov.internal, "sourceDateEpoch", json_integer(b.epoch));
+	json_object_set_new(b.prov.external, "import",
+			    json_pack("{s:s,s:I}", "entries",
+				      extracted ? "tarball" : "directory",
+				      "count", (json_int_t)im.plan.n));
+	json_object_set_new(b.prov.internal, "sourceDateEpoch",
+			    json_integer(b.epoch));
 	if ((error = stele_build__assemble(&b, s, out)) < 0 ||
 	    (error = stele_txn_commit(b.txn)) < 0)
 		goto out;

@@ -59,10 +59,12 @@ source_rel(const struct stele_mount *m)
 static int
 unknown_from(const char *from)
 {
-	return stele_error_setc(STELE_EINVALID, "--mount: from=%s: unknown stage "
+	return stele_error_setc(
+		STELE_EINVALID,
+		"--mount: from=%s: unknown stage "
 		"'%s' (stages must come earlier in the recipe; an image is "
-		"named with a tag, a digest or a registry, as %s:TAG)", from,
-		from, from);
+		"named with a tag, a digest or a registry, as %s:TAG)",
+		from, from, from);
 }
 
 int
@@ -79,10 +81,12 @@ stele_build__image_extract(char **dir, char digest[STELE_DIGEST_STRLEN],
 	    (error = stele_fs_mkdir_p(d, 0755)) < 0)
 		goto out;
 	for (i = 0; i < stele_image_nlayers(img) && !error; i++) {
-		const char *l = stele_json_str(stele_image_layer(img, i), "digest");
+		const char *l =
+			stele_json_str(stele_image_layer(img, i), "digest");
 		int fd;
 
-		if ((error = stele_oci_blob_open(&fd, img->oci, l ? l : "")) < 0)
+		if ((error = stele_oci_blob_open(&fd, img->oci, l ? l : "")) <
+		    0)
 			break;
 		error = stele_extract_fd(fd, d, 0, l, &b->o->limits);
 		close(fd);
@@ -128,19 +132,25 @@ stele_build__bind_key(json_t *keys, struct build *b, struct stage *s,
 		if ((error = stele_context_digest(d, b->ctx, rel)) == 0)
 			json_object_set_new(k, "context", json_string(d));
 		else if (error == STELE_ENOTFOUND)
-			error = stele_error_setc(STELE_EINVALID, "--mount: source "
-				"'%s' not found in the build context%s", *rel ? rel : ".",
-				stele_context_kind(b->ctx) == STELE_CONTEXT_DIR ?
-				" (or excluded by .dockerignore)" : "");
+			error = stele_error_setc(
+				STELE_EINVALID,
+				"--mount: source "
+				"'%s' not found in the build context%s",
+				*rel ? rel : ".",
+				stele_context_kind(b->ctx) == STELE_CONTEXT_DIR
+					? " (or excluded by .dockerignore)"
+					: "");
 	} else if ((src = earlier_stage(b, s, m->from))) {
-		json_object_set_new(k, "stage", json_integer((json_int_t)src->index));
+		json_object_set_new(k, "stage",
+				    json_integer((json_int_t)src->index));
 		json_object_set(k, "diffIDs", src->diff_ids);
 	} else if (!strchr(m->from, ':') && !strchr(m->from, '/')) {
 		error = unknown_from(m->from);
 	} else if ((error = image_digest(d, b, m->from)) == 0) {
 		json_object_set_new(k, "image", json_string(d));
 		/* Recorded on a cache hit as on a miss. */
-		stele_prov_dep(&b->prov, m->from, json_pack("{s:s}", "sha256", d + 7));
+		stele_prov_dep(&b->prov, m->from,
+			       json_pack("{s:s}", "sha256", d + 7));
 	} else {
 		stele_error_prefix(error, "--mount: from=%s", m->from);
 	}
@@ -186,7 +196,8 @@ copy_file(struct walk *w, const struct stele_ctx_stat *st, const char *dst,
 	int in = -1, error;
 	ssize_t n;
 
-	k.fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	k.fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
 	if (k.fd < 0)
 		return stele_error_errno("cannot create '%s'", dst);
 	k.h = &h;
@@ -201,7 +212,8 @@ copy_file(struct walk *w, const struct stele_ctx_stat *st, const char *dst,
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0)
-				error = stele_error_errno("cannot read '%s'", st->src);
+				error = stele_error_errno("cannot read '%s'",
+							  st->src);
 			else
 				error = sink_write(&k, buf, (size_t)n);
 		}
@@ -251,9 +263,9 @@ record(struct walk *w, const char *rel, const struct stele_ctx_stat *st,
 	struct stele_buf rec = STELE_BUF_INIT(64 << 10);
 
 	if (stele_buf_printf(&rec, "%s%c%d %o %u %u%c%s%c%s\n", rel, 0,
-			     (int)st->type, (unsigned)st->perm, (unsigned)st->uid,
-			     (unsigned)st->gid, 0, st->link ? st->link : "", 0,
-			     digest) < 0)
+			     (int)st->type, (unsigned)st->perm,
+			     (unsigned)st->uid, (unsigned)st->gid, 0,
+			     st->link ? st->link : "", 0, digest) < 0)
 		abort();
 	stele_sha256_update(&w->h, rec.ptr, rec.len);
 	stele_buf_release(&rec);
@@ -274,13 +286,17 @@ walk(struct walk *w, const char *src, const char *dst, const char *rel,
 	int error;
 
 	if (depth > MAX_DEPTH)
-		return stele_error_setc(STELE_EINVALID, "'%s' nests too deeply", src);
+		return stele_error_setc(STELE_EINVALID, "'%s' nests too deeply",
+					src);
 	if ((error = stele_context_stat(&st, w->ctx, src)) < 0)
 		return error;
 	if (++w->entries > stele_limits_entries(&w->b->o->limits)) {
-		error = stele_error_setc(STELE_EINVALID, "the mounted tree has more "
-			"than %llu entries (max-entries)", (unsigned long long)
-			stele_limits_entries(&w->b->o->limits));
+		error = stele_error_setc(
+			STELE_EINVALID,
+			"the mounted tree has more "
+			"than %llu entries (max-entries)",
+			(unsigned long long)stele_limits_entries(
+				&w->b->o->limits));
 		goto out;
 	}
 	switch (st.type) {
@@ -294,11 +310,11 @@ walk(struct walk *w, const char *src, const char *dst, const char *rel,
 		if ((error = stele_context_list(&names, &n, w->ctx, src)) < 0)
 			break;
 		for (i = 0; i < n && !error; i++) {
-			char *s = *src ? stele_xasprintf("%s/%s", src, names[i]) :
-				  stele_xstrdup(names[i]);
+			char *s = *src ? stele_xasprintf("%s/%s", src, names[i])
+				       : stele_xstrdup(names[i]);
 			char *d = stele_path_join(dst, names[i]);
-			char *r = *rel ? stele_xasprintf("%s/%s", rel, names[i]) :
-				  stele_xstrdup(names[i]);
+			char *r = *rel ? stele_xasprintf("%s/%s", rel, names[i])
+				       : stele_xstrdup(names[i]);
 
 			error = walk(w, s, d, r, depth + 1);
 			if (error == STELE_ENOTFOUND)
@@ -318,9 +334,13 @@ walk(struct walk *w, const char *src, const char *dst, const char *rel,
 	case STELE_ENTRY_FILE:
 		w->bytes += st.size;
 		if (w->bytes > stele_limits_size(&w->b->o->limits)) {
-			error = stele_error_setc(STELE_EINVALID, "the mounted tree "
-				"holds more than %s (max-size)", stele_limits_fmt(lim,
-				stele_limits_size(&w->b->o->limits)));
+			error = stele_error_setc(
+				STELE_EINVALID,
+				"the mounted tree "
+				"holds more than %s (max-size)",
+				stele_limits_fmt(
+					lim,
+					stele_limits_size(&w->b->o->limits)));
 			break;
 		}
 		if ((error = copy_file(w, &st, dst, digest)) == 0 &&
@@ -341,8 +361,10 @@ walk(struct walk *w, const char *src, const char *dst, const char *rel,
 			record(w, rel, &st, "");
 		break;
 	default:
-		error = stele_error_setc(STELE_EINVALID, "'%s' is a device node; "
-					 "a bind mount does not copy devices", src);
+		error = stele_error_setc(STELE_EINVALID,
+					 "'%s' is a device node; "
+					 "a bind mount does not copy devices",
+					 src);
 		break;
 	}
 out:
@@ -373,8 +395,10 @@ copy_source(char digest[STELE_DIGEST_STRLEN], struct build *b,
 		goto out;
 	error = walk(&w, rp, dst, "", 0);
 	if (error == STELE_ENOTFOUND)
-		error = stele_error_setc(STELE_EINVALID, "--mount: source '%s' "
-					 "not found in %s", *rel ? rel : ".", what);
+		error = stele_error_setc(STELE_EINVALID,
+					 "--mount: source '%s' "
+					 "not found in %s",
+					 *rel ? rel : ".", what);
 	if (error < 0) {
 		stele_sha256_release(&w.h);
 		goto out;
@@ -386,8 +410,10 @@ copy_source(char digest[STELE_DIGEST_STRLEN], struct build *b,
 		/* Nothing: an ignored directory that nothing is brought
 		 * back into ("!" patterns elsewhere). */
 		if (lstat(dst, &st) < 0)
-			error = stele_error_setc(STELE_EINVALID, "--mount: source "
-				"'%s' not found in %s", *rel ? rel : ".", what);
+			error = stele_error_setc(STELE_EINVALID,
+						 "--mount: source "
+						 "'%s' not found in %s",
+						 *rel ? rel : ".", what);
 	}
 out:
 	free(rp);
@@ -423,7 +449,8 @@ stele_build__bind_prepare(char **dir, char **src, json_t **prov,
 			goto out;
 		what = stele_xasprintf("stage '%s'", st->label);
 	} else {
-		if ((error = stele_build__image_extract(&root, img, b, m->from)) < 0 ||
+		if ((error = stele_build__image_extract(&root, img, b,
+							m->from)) < 0 ||
 		    (error = stele_context_open_rootfs(&ctx, root)) < 0) {
 			stele_error_prefix(error, "--mount: from=%s", m->from);
 			goto out;
@@ -436,16 +463,21 @@ stele_build__bind_prepare(char **dir, char **src, json_t **prov,
 	*src = stele_path_join(*dir, "tree");
 	path = stele_xasprintf("/%s", rel);
 	*prov = json_pack("{s:s,s:s,s:s,s:s,s:b,s:{s:s}}", "type", "bind",
-		"target", m->target, "from", !m->from ? "context" : st ? "stage" :
-		"image", "path", path, "readonly", m->readonly, "digest", "sha256",
-		d + 7);
+			  "target", m->target, "from",
+			  !m->from     ? "context"
+				  : st ? "stage"
+				       : "image",
+			  "path", path, "readonly", m->readonly, "digest",
+			  "sha256", d + 7);
 	free(path);
 	if (st)
-		json_object_set_new(*prov, "stage", json_pack("{s:s?,s:i}", "name",
-			st->name, "index", (int)st->index));
+		json_object_set_new(*prov, "stage",
+				    json_pack("{s:s?,s:i}", "name", st->name,
+					      "index", (int)st->index));
 	else if (m->from)
-		json_object_set_new(*prov, "image", json_pack("{s:s,s:s}", "name",
-			m->from, "digest", img));
+		json_object_set_new(
+			*prov, "image",
+			json_pack("{s:s,s:s}", "name", m->from, "digest", img));
 out:
 	if (ctx != b->ctx)
 		stele_context_free(ctx);

@@ -16,7 +16,7 @@
  */
 
 #define MAX_STEP_DEPTH 64 /* nested COPY --from records */
-#define WHERE_MAX 256     /* a field's path, as errors name it */
+#define WHERE_MAX 256 /* a field's path, as errors name it */
 
 /* A field's path for errors (truncated if it must be). */
 static void __attribute__((format(printf, 2, 3)))
@@ -40,8 +40,9 @@ struct field {
 static const char *
 type_name(enum ftype t)
 {
-	static const char *const names[] = { "a string", "a string or null",
-		"an integer", "a boolean", "an object", "an array" };
+	static const char *const names[] = { "a string",   "a string or null",
+					     "an integer", "a boolean",
+					     "an object",  "an array" };
 
 	return names[t];
 }
@@ -69,30 +70,35 @@ check_obj(const json_t *obj, const char *where, const struct field *fields)
 	json_t *v;
 
 	if (!json_is_object(obj))
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"provenance: %s is missing or not an object", where);
 	json_object_foreach((json_t *)obj, k, v) {
 		for (f = fields; f->name && strcmp(f->name, k); f++)
 			;
 		if (!f->name)
-			return stele_error_setc(STELE_EINVALID,
-				"provenance: unknown field '%s' in %s", k, where);
+			return stele_error_setc(
+				STELE_EINVALID,
+				"provenance: unknown field '%s' in %s", k,
+				where);
 		if (!type_ok(v, f->type))
 			return stele_error_setc(STELE_EINVALID,
-				"provenance: %s.%s is not %s", where, k,
-				type_name(f->type));
+						"provenance: %s.%s is not %s",
+						where, k, type_name(f->type));
 	}
 	for (f = fields; f->name; f++)
 		if (f->required && !json_object_get(obj, f->name))
 			return stele_error_setc(STELE_EINVALID,
-				"provenance: %s has no '%s'", where, f->name);
+						"provenance: %s has no '%s'",
+						where, f->name);
 	return 0;
 }
 
 static int
 check_sha256(const json_t *digest, const char *where)
 {
-	static const struct field f[] = { { "sha256", F_STR, 1 }, { NULL, 0, 0 } };
+	static const struct field f[] = { { "sha256", F_STR, 1 },
+					  { NULL, 0, 0 } };
 	const char *h;
 	size_t i;
 	int error;
@@ -101,10 +107,12 @@ check_sha256(const json_t *digest, const char *where)
 		return error;
 	h = stele_json_str(digest, "sha256");
 	for (i = 0; h[i]; i++)
-		if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
+		if (!((h[i] >= '0' && h[i] <= '9') ||
+		      (h[i] >= 'a' && h[i] <= 'f')))
 			break;
 	if (i != 64 || h[i])
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"provenance: %s.sha256 is not a SHA-256 in hex", where);
 	return 0;
 }
@@ -123,10 +131,12 @@ static int
 check_mount(json_t *m, const char *where, const struct field *mount_f,
 	    const struct field *bind_f)
 {
-	static const struct field stage_f[] = {
-		{ "name", F_STR, 0 }, { "index", F_INT, 1 }, { NULL, 0, 0 } };
-	static const struct field image_f[] = {
-		{ "name", F_STR, 1 }, { "digest", F_STR, 1 }, { NULL, 0, 0 } };
+	static const struct field stage_f[] = { { "name", F_STR, 0 },
+						{ "index", F_INT, 1 },
+						{ NULL, 0, 0 } };
+	static const struct field image_f[] = { { "name", F_STR, 1 },
+						{ "digest", F_STR, 1 },
+						{ NULL, 0, 0 } };
 	const char *type = stele_json_str(m, "type"), *from;
 	char sub[WHERE_MAX];
 	int error, stage, image;
@@ -137,7 +147,9 @@ check_mount(json_t *m, const char *where, const struct field *mount_f,
 		type = stele_json_str(m, "type");
 		if (strcmp(type, "cache") && strcmp(type, "tmpfs") &&
 		    strcmp(type, "secret"))
-			return stele_error_setc(STELE_EINVALID, "provenance: "
+			return stele_error_setc(
+				STELE_EINVALID,
+				"provenance: "
 				"%s.type is '%s' (want bind, cache, tmpfs or secret)",
 				where, type);
 		return 0;
@@ -148,11 +160,15 @@ check_mount(json_t *m, const char *where, const struct field *mount_f,
 	stage = !strcmp(from, "stage");
 	image = !strcmp(from, "image");
 	if (!stage && !image && strcmp(from, "context"))
-		return stele_error_setc(STELE_EINVALID, "provenance: %s.from is "
-			"'%s' (want context, stage or image)", where, from);
+		return stele_error_setc(STELE_EINVALID,
+					"provenance: %s.from is "
+					"'%s' (want context, stage or image)",
+					where, from);
 	if (!stage != !json_object_get(m, "stage") ||
 	    !image != !json_object_get(m, "image"))
-		return stele_error_setc(STELE_EINVALID, "provenance: %s names "
+		return stele_error_setc(
+			STELE_EINVALID,
+			"provenance: %s names "
 			"a stage or an image that its from ('%s') does not",
 			where, from);
 	at(sub, "%s.digest", where);
@@ -169,43 +185,64 @@ check_mount(json_t *m, const char *where, const struct field *mount_f,
 static int
 check_input(json_t *in, const char *where, int depth)
 {
-	static const struct field base_f[] = {
-		{ "image", F_STR, 1 }, { "digest", F_STR, 1 }, { NULL, 0, 0 } };
-	static const struct field image_f[] = {
-		{ "kind", F_STR, 1 }, { "image", F_STR, 1 }, { "digest", F_STR, 1 },
-		{ NULL, 0, 0 } };
+	static const struct field base_f[] = { { "image", F_STR, 1 },
+					       { "digest", F_STR, 1 },
+					       { NULL, 0, 0 } };
+	static const struct field image_f[] = { { "kind", F_STR, 1 },
+						{ "image", F_STR, 1 },
+						{ "digest", F_STR, 1 },
+						{ NULL, 0, 0 } };
 	static const struct field stage_f[] = {
-		{ "kind", F_STR, 1 }, { "stage", F_STR_NULL, 0 }, { "index", F_INT, 1 },
-		{ "diffIDs", F_ARR, 1 }, { "steps", F_ARR, 1 }, { NULL, 0, 0 } };
-	static const struct field file_f[] = {
-		{ "kind", F_STR, 1 }, { "path", F_STR, 1 }, { "dest", F_STR, 1 },
-		{ "digest", F_OBJ, 1 }, { NULL, 0, 0 } };
-	static const struct field archive_f[] = {
-		{ "kind", F_STR, 1 }, { "path", F_STR, 1 }, { "digest", F_OBJ, 1 },
-		{ NULL, 0, 0 } };
-	static const struct field heredoc_f[] = {
-		{ "kind", F_STR, 1 }, { "name", F_STR, 1 }, { "dest", F_STR, 1 },
-		{ "digest", F_OBJ, 1 }, { NULL, 0, 0 } };
-	static const struct field download_f[] = {
-		{ "kind", F_STR, 1 }, { "uri", F_STR, 1 }, { "dest", F_STR, 1 },
-		{ "digest", F_OBJ, 1 }, { NULL, 0, 0 } };
-	static const struct field git_f[] = {
-		{ "kind", F_STR, 1 }, { "uri", F_STR, 1 }, { "ref", F_STR_NULL, 0 },
-		{ "digest", F_OBJ, 1 }, { NULL, 0, 0 } };
-	static const struct field gitdig_f[] = {
-		{ "gitCommit", F_STR, 1 }, { "gitTree", F_STR, 1 }, { NULL, 0, 0 } };
+		{ "kind", F_STR, 1 },  { "stage", F_STR_NULL, 0 },
+		{ "index", F_INT, 1 }, { "diffIDs", F_ARR, 1 },
+		{ "steps", F_ARR, 1 }, { NULL, 0, 0 }
+	};
+	static const struct field file_f[] = { { "kind", F_STR, 1 },
+					       { "path", F_STR, 1 },
+					       { "dest", F_STR, 1 },
+					       { "digest", F_OBJ, 1 },
+					       { NULL, 0, 0 } };
+	static const struct field archive_f[] = { { "kind", F_STR, 1 },
+						  { "path", F_STR, 1 },
+						  { "digest", F_OBJ, 1 },
+						  { NULL, 0, 0 } };
+	static const struct field heredoc_f[] = { { "kind", F_STR, 1 },
+						  { "name", F_STR, 1 },
+						  { "dest", F_STR, 1 },
+						  { "digest", F_OBJ, 1 },
+						  { NULL, 0, 0 } };
+	static const struct field download_f[] = { { "kind", F_STR, 1 },
+						   { "uri", F_STR, 1 },
+						   { "dest", F_STR, 1 },
+						   { "digest", F_OBJ, 1 },
+						   { NULL, 0, 0 } };
+	static const struct field git_f[] = { { "kind", F_STR, 1 },
+					      { "uri", F_STR, 1 },
+					      { "ref", F_STR_NULL, 0 },
+					      { "digest", F_OBJ, 1 },
+					      { NULL, 0, 0 } };
+	static const struct field gitdig_f[] = { { "gitCommit", F_STR, 1 },
+						 { "gitTree", F_STR, 1 },
+						 { NULL, 0, 0 } };
 	static const struct field run_f[] = {
-		{ "kind", F_STR, 1 }, { "argv", F_ARR, 1 }, { "runtime", F_STR, 1 },
-		{ "network", F_STR, 1 }, { "overlay", F_BOOL, 1 },
-		{ "baseDiffIDs", F_ARR, 1 }, { "mounts", F_ARR, 0 }, { NULL, 0, 0 } };
-	static const struct field mount_f[] = {
-		{ "type", F_STR, 1 }, { "target", F_STR, 0 }, { "id", F_STR, 0 },
-		{ NULL, 0, 0 } };
-	static const struct field bind_f[] = {
-		{ "type", F_STR, 1 }, { "target", F_STR, 1 }, { "from", F_STR, 1 },
-		{ "path", F_STR, 1 }, { "readonly", F_BOOL, 1 },
-		{ "digest", F_OBJ, 1 }, { "stage", F_OBJ, 0 }, { "image", F_OBJ, 0 },
-		{ NULL, 0, 0 } };
+		{ "kind", F_STR, 1 },     { "argv", F_ARR, 1 },
+		{ "runtime", F_STR, 1 },  { "network", F_STR, 1 },
+		{ "overlay", F_BOOL, 1 }, { "baseDiffIDs", F_ARR, 1 },
+		{ "mounts", F_ARR, 0 },   { NULL, 0, 0 }
+	};
+	static const struct field mount_f[] = { { "type", F_STR, 1 },
+						{ "target", F_STR, 0 },
+						{ "id", F_STR, 0 },
+						{ NULL, 0, 0 } };
+	static const struct field bind_f[] = { { "type", F_STR, 1 },
+					       { "target", F_STR, 1 },
+					       { "from", F_STR, 1 },
+					       { "path", F_STR, 1 },
+					       { "readonly", F_BOOL, 1 },
+					       { "digest", F_OBJ, 1 },
+					       { "stage", F_OBJ, 0 },
+					       { "image", F_OBJ, 0 },
+					       { NULL, 0, 0 } };
 	const char *kind = stele_json_str(in, "kind");
 	char sub[WHERE_MAX];
 	json_t *s;
@@ -214,23 +251,27 @@ check_input(json_t *in, const char *where, int depth)
 
 	if (!json_is_object(in))
 		return stele_error_setc(STELE_EINVALID,
-			"provenance: %s is not an object", where);
+					"provenance: %s is not an object",
+					where);
 	if (!json_object_get(in, "kind"))
 		return check_obj(in, where, base_f);
 	if (!kind)
 		return stele_error_setc(STELE_EINVALID,
-			"provenance: %s.kind is not a string", where);
+					"provenance: %s.kind is not a string",
+					where);
 	if (!strcmp(kind, "image"))
 		return check_obj(in, where, image_f);
 	if (!strcmp(kind, "file") || !strcmp(kind, "archive")) {
-		if ((error = check_obj(in, where, *kind == 'f' ? file_f : archive_f)) < 0)
+		if ((error = check_obj(in, where,
+				       *kind == 'f' ? file_f : archive_f)) < 0)
 			return error;
 		at(sub, "%s.digest", where);
 		return check_sha256(json_object_get(in, "digest"), sub);
 	}
 	if (!strcmp(kind, "heredoc") || !strcmp(kind, "download")) {
-		if ((error = check_obj(in, where, *kind == 'h' ? heredoc_f :
-				       download_f)) < 0)
+		if ((error = check_obj(in, where,
+				       *kind == 'h' ? heredoc_f : download_f)) <
+		    0)
 			return error;
 		at(sub, "%s.digest", where);
 		return check_sha256(json_object_get(in, "digest"), sub);
@@ -248,7 +289,8 @@ check_input(json_t *in, const char *where, int depth)
 			return error;
 		net = stele_json_str(in, "network");
 		if (strcmp(net, "none") && strcmp(net, "host"))
-			return stele_error_setc(STELE_EINVALID,
+			return stele_error_setc(
+				STELE_EINVALID,
 				"provenance: %s.network is '%s' (want none or host)",
 				where, net);
 		json_array_foreach(json_object_get(in, "mounts"), i, s) {
@@ -262,7 +304,8 @@ check_input(json_t *in, const char *where, int depth)
 		if ((error = check_obj(in, where, stage_f)) < 0)
 			return error;
 		if (depth >= MAX_STEP_DEPTH)
-			return stele_error_setc(STELE_EINVALID,
+			return stele_error_setc(
+				STELE_EINVALID,
 				"provenance: %s nests stages more than %d deep",
 				where, MAX_STEP_DEPTH);
 		json_array_foreach(json_object_get(in, "steps"), i, s) {
@@ -275,22 +318,28 @@ check_input(json_t *in, const char *where, int depth)
 		return 0;
 	}
 	return stele_error_setc(STELE_EINVALID,
-		"provenance: %s has an unknown kind '%s'", where, kind);
+				"provenance: %s has an unknown kind '%s'",
+				where, kind);
 }
 
 static int
 check_record(struct stele_prov_record *out, json_t *rec, const char *where,
 	     int depth)
 {
-	static const struct field rec_f[] = {
-		{ "name", F_STR, 1 }, { "mediaType", F_STR, 1 },
-		{ "digest", F_OBJ, 1 }, { "annotations", F_OBJ, 1 },
-		{ NULL, 0, 0 } };
-	static const struct field ann_f[] = {
-		{ "diffID", F_STR, 1 }, { "size", F_INT, 1 }, { "base", F_BOOL, 1 },
-		{ "stage", F_STR, 0 }, { "recipe", F_STR, 0 }, { "line", F_INT, 0 },
-		{ "instruction", F_STR, 0 }, { "inputs", F_ARR, 1 },
-		{ NULL, 0, 0 } };
+	static const struct field rec_f[] = { { "name", F_STR, 1 },
+					      { "mediaType", F_STR, 1 },
+					      { "digest", F_OBJ, 1 },
+					      { "annotations", F_OBJ, 1 },
+					      { NULL, 0, 0 } };
+	static const struct field ann_f[] = { { "diffID", F_STR, 1 },
+					      { "size", F_INT, 1 },
+					      { "base", F_BOOL, 1 },
+					      { "stage", F_STR, 0 },
+					      { "recipe", F_STR, 0 },
+					      { "line", F_INT, 0 },
+					      { "instruction", F_STR, 0 },
+					      { "inputs", F_ARR, 1 },
+					      { NULL, 0, 0 } };
 	json_t *ann, *in;
 	char sub[WHERE_MAX];
 	size_t i;
@@ -307,7 +356,8 @@ check_record(struct stele_prov_record *out, json_t *rec, const char *where,
 	if ((error = check_obj(ann, sub, ann_f)) < 0)
 		return error;
 	if (strcmp(stele_json_str(rec, "name"), "layer"))
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"provenance: %s.name is '%s' (want layer)", where,
 			stele_json_str(rec, "name"));
 	json_array_foreach(json_object_get(ann, "inputs"), i, in) {
@@ -333,41 +383,53 @@ check_record(struct stele_prov_record *out, json_t *rec, const char *where,
 static int
 read_stele(struct stele_prov_doc *d, json_t *bd, json_t *rd)
 {
-	static const struct field bd_f[] = {
-		{ "buildType", F_STR, 1 }, { "externalParameters", F_OBJ, 1 },
-		{ "internalParameters", F_OBJ, 1 },
-		{ "resolvedDependencies", F_ARR, 1 }, { NULL, 0, 0 } };
-	static const struct field ext_f[] = {
-		{ "source", F_OBJ, 1 }, { "recipe", F_OBJ, 1 },
-		{ "buildArgs", F_OBJ, 1 }, { "target", F_STR, 0 },
-		{ NULL, 0, 0 } };
-	static const struct field import_f[] = {
-		{ "import", F_OBJ, 1 }, { NULL, 0, 0 } };
-	static const struct field imp_f[] = {
-		{ "entries", F_STR, 1 }, { "count", F_INT, 1 }, { NULL, 0, 0 } };
-	static const struct field src_f[] = {
-		{ "uri", F_STR, 1 }, { "ref", F_STR_NULL, 0 },
-		{ "resolvedRef", F_STR_NULL, 0 }, { NULL, 0, 0 } };
-	static const struct field recipe_f[] = {
-		{ "path", F_STR, 1 }, { "digest", F_OBJ, 1 }, { NULL, 0, 0 } };
-	static const struct field int_f[] = {
-		{ "sourceDateEpoch", F_INT, 1 }, { "compression", F_OBJ, 0 },
-		{ "tar", F_STR, 0 }, { "hermetic", F_BOOL, 0 }, { NULL, 0, 0 } };
-	static const struct field comp_f[] = {
-		{ "mediaTypeSuffix", F_STR, 1 }, { "library", F_STR, 1 },
-		{ "level", F_INT, 0 }, { "settings", F_STR, 0 },
-		{ NULL, 0, 0 } };
-	static const struct field dep_f[] = {
-		{ "uri", F_STR, 1 }, { "name", F_STR, 0 }, { "digest", F_OBJ, 1 },
-		{ NULL, 0, 0 } };
-	static const struct field rd_f[] = {
-		{ "builder", F_OBJ, 1 }, { "metadata", F_OBJ, 1 },
-		{ "byproducts", F_ARR, 1 }, { NULL, 0, 0 } };
-	static const struct field builder_f[] = {
-		{ "id", F_STR, 1 }, { "version", F_OBJ, 1 }, { NULL, 0, 0 } };
-	static const struct field meta_f[] = {
-		{ "startedOn", F_STR, 1 }, { "finishedOn", F_STR, 1 },
-		{ NULL, 0, 0 } };
+	static const struct field bd_f[] = { { "buildType", F_STR, 1 },
+					     { "externalParameters", F_OBJ, 1 },
+					     { "internalParameters", F_OBJ, 1 },
+					     { "resolvedDependencies", F_ARR,
+					       1 },
+					     { NULL, 0, 0 } };
+	static const struct field ext_f[] = { { "source", F_OBJ, 1 },
+					      { "recipe", F_OBJ, 1 },
+					      { "buildArgs", F_OBJ, 1 },
+					      { "target", F_STR, 0 },
+					      { NULL, 0, 0 } };
+	static const struct field import_f[] = { { "import", F_OBJ, 1 },
+						 { NULL, 0, 0 } };
+	static const struct field imp_f[] = { { "entries", F_STR, 1 },
+					      { "count", F_INT, 1 },
+					      { NULL, 0, 0 } };
+	static const struct field src_f[] = { { "uri", F_STR, 1 },
+					      { "ref", F_STR_NULL, 0 },
+					      { "resolvedRef", F_STR_NULL, 0 },
+					      { NULL, 0, 0 } };
+	static const struct field recipe_f[] = { { "path", F_STR, 1 },
+						 { "digest", F_OBJ, 1 },
+						 { NULL, 0, 0 } };
+	static const struct field int_f[] = { { "sourceDateEpoch", F_INT, 1 },
+					      { "compression", F_OBJ, 0 },
+					      { "tar", F_STR, 0 },
+					      { "hermetic", F_BOOL, 0 },
+					      { NULL, 0, 0 } };
+	static const struct field comp_f[] = { { "mediaTypeSuffix", F_STR, 1 },
+					       { "library", F_STR, 1 },
+					       { "level", F_INT, 0 },
+					       { "settings", F_STR, 0 },
+					       { NULL, 0, 0 } };
+	static const struct field dep_f[] = { { "uri", F_STR, 1 },
+					      { "name", F_STR, 0 },
+					      { "digest", F_OBJ, 1 },
+					      { NULL, 0, 0 } };
+	static const struct field rd_f[] = { { "builder", F_OBJ, 1 },
+					     { "metadata", F_OBJ, 1 },
+					     { "byproducts", F_ARR, 1 },
+					     { NULL, 0, 0 } };
+	static const struct field builder_f[] = { { "id", F_STR, 1 },
+						  { "version", F_OBJ, 1 },
+						  { NULL, 0, 0 } };
+	static const struct field meta_f[] = { { "startedOn", F_STR, 1 },
+					       { "finishedOn", F_STR, 1 },
+					       { NULL, 0, 0 } };
 	json_t *ext, *in, *v, *b;
 	const char *k;
 	char where[WHERE_MAX];
@@ -380,30 +442,42 @@ read_stele(struct stele_prov_doc *d, json_t *bd, json_t *rd)
 	in = json_object_get(bd, "internalParameters");
 	if (json_object_get(ext, "import")) {
 		d->import = 1;
-		if ((error = check_obj(ext, "externalParameters", import_f)) < 0 ||
+		if ((error = check_obj(ext, "externalParameters", import_f)) <
+			    0 ||
 		    (error = check_obj(json_object_get(ext, "import"),
 				       "externalParameters.import", imp_f)) < 0)
 			return error;
 	} else {
 		if ((error = check_obj(ext, "externalParameters", ext_f)) < 0 ||
 		    (error = check_obj(json_object_get(ext, "source"),
-				       "externalParameters.source", src_f)) < 0 ||
+				       "externalParameters.source", src_f)) <
+			    0 ||
 		    (error = check_obj(json_object_get(ext, "recipe"),
-				       "externalParameters.recipe", recipe_f)) < 0 ||
-		    (error = check_sha256(json_object_get(json_object_get(ext,
-				"recipe"), "digest"), "externalParameters.recipe.digest")) < 0)
+				       "externalParameters.recipe", recipe_f)) <
+			    0 ||
+		    (error = check_sha256(
+			     json_object_get(json_object_get(ext, "recipe"),
+					     "digest"),
+			     "externalParameters.recipe.digest")) < 0)
 			return error;
 		json_object_foreach(json_object_get(ext, "buildArgs"), k, v)
 			if (!json_is_string(v))
-				return stele_error_setc(STELE_EINVALID,
-					"provenance: buildArgs.%s is not a string", k);
-		d->source_uri = stele_json_str(json_object_get(ext, "source"), "uri");
-		d->source_ref = stele_json_str(json_object_get(ext, "source"), "ref");
-		d->source_resolved_ref = stele_json_str(json_object_get(ext, "source"),
-							"resolvedRef");
-		d->recipe_path = stele_json_str(json_object_get(ext, "recipe"), "path");
-		d->recipe_digest = stele_json_str(json_object_get(json_object_get(ext,
-						"recipe"), "digest"), "sha256");
+				return stele_error_setc(
+					STELE_EINVALID,
+					"provenance: buildArgs.%s is not a string",
+					k);
+		d->source_uri =
+			stele_json_str(json_object_get(ext, "source"), "uri");
+		d->source_ref =
+			stele_json_str(json_object_get(ext, "source"), "ref");
+		d->source_resolved_ref = stele_json_str(
+			json_object_get(ext, "source"), "resolvedRef");
+		d->recipe_path =
+			stele_json_str(json_object_get(ext, "recipe"), "path");
+		d->recipe_digest = stele_json_str(
+			json_object_get(json_object_get(ext, "recipe"),
+					"digest"),
+			"sha256");
 		d->target = stele_json_str(ext, "target");
 		d->build_args = json_object_get(ext, "buildArgs");
 	}
@@ -416,8 +490,8 @@ read_stele(struct stele_prov_doc *d, json_t *bd, json_t *rd)
 	v = json_object_get(in, "compression");
 	d->compression_suffix = stele_json_str(v, "mediaTypeSuffix");
 	d->compression_library = stele_json_str(v, "library");
-	d->compression_level = (int)json_integer_value(json_object_get(v,
-								       "level"));
+	d->compression_level =
+		(int)json_integer_value(json_object_get(v, "level"));
 	d->compression_settings = stele_json_str(v, "settings");
 	d->deps = json_object_get(bd, "resolvedDependencies");
 	json_array_foreach(d->deps, i, v) {
@@ -426,13 +500,15 @@ read_stele(struct stele_prov_doc *d, json_t *bd, json_t *rd)
 			return error;
 	}
 	if ((error = check_obj(rd, "predicate.runDetails", rd_f)) < 0 ||
-	    (error = check_obj(json_object_get(rd, "builder"), "runDetails.builder",
-			       builder_f)) < 0 ||
+	    (error = check_obj(json_object_get(rd, "builder"),
+			       "runDetails.builder", builder_f)) < 0 ||
 	    (error = check_obj(json_object_get(rd, "metadata"),
 			       "runDetails.metadata", meta_f)) < 0)
 		return error;
-	d->started_on = stele_json_str(json_object_get(rd, "metadata"), "startedOn");
-	d->finished_on = stele_json_str(json_object_get(rd, "metadata"), "finishedOn");
+	d->started_on =
+		stele_json_str(json_object_get(rd, "metadata"), "startedOn");
+	d->finished_on =
+		stele_json_str(json_object_get(rd, "metadata"), "finishedOn");
 	b = json_object_get(rd, "byproducts");
 	d->nrecords = json_array_size(b);
 	d->records = stele_xcalloc(d->nrecords + 1, sizeof(*d->records));
@@ -450,12 +526,14 @@ read_stele(struct stele_prov_doc *d, json_t *bd, json_t *rd)
 static int
 doc_from_json(struct stele_prov_doc **out, json_t *st)
 {
-	static const struct field st_f[] = {
-		{ "_type", F_STR, 1 }, { "subject", F_ARR, 1 },
-		{ "predicateType", F_STR, 1 }, { "predicate", F_OBJ, 1 },
-		{ NULL, 0, 0 } };
-	static const struct field subj_f[] = {
-		{ "name", F_STR, 1 }, { "digest", F_OBJ, 1 }, { NULL, 0, 0 } };
+	static const struct field st_f[] = { { "_type", F_STR, 1 },
+					     { "subject", F_ARR, 1 },
+					     { "predicateType", F_STR, 1 },
+					     { "predicate", F_OBJ, 1 },
+					     { NULL, 0, 0 } };
+	static const struct field subj_f[] = { { "name", F_STR, 1 },
+					       { "digest", F_OBJ, 1 },
+					       { NULL, 0, 0 } };
 	struct stele_prov_doc *d = stele_xcalloc(1, sizeof(*d));
 	json_t *pred, *bd, *rd, *subj;
 	const char *t;
@@ -466,39 +544,47 @@ doc_from_json(struct stele_prov_doc **out, json_t *st)
 	/* The statement envelope: in-toto v1, one subject, SLSA v1. */
 	if (!json_is_object(st) || !(t = stele_json_str(st, "_type")) ||
 	    strcmp(t, STELE_STATEMENT_V1)) {
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"provenance: not an in-toto v1 statement (_type)");
 		goto out;
 	}
 	if (!(t = stele_json_str(st, "predicateType")) ||
 	    strcmp(t, STELE_PREDICATE_SLSA1)) {
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"provenance: predicateType is not SLSA v1");
 		goto out;
 	}
 	subj = json_object_get(st, "subject");
 	if (!json_is_array(subj) || json_array_size(subj) != 1) {
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"provenance: subject must name exactly one image");
 		goto out;
 	}
-	if ((error = check_obj(json_array_get(subj, 0), "subject[0]", subj_f)) < 0 ||
-	    (error = check_sha256(json_object_get(json_array_get(subj, 0), "digest"),
-				  "subject[0].digest")) < 0)
+	if ((error = check_obj(json_array_get(subj, 0), "subject[0]", subj_f)) <
+		    0 ||
+	    (error = check_sha256(
+		     json_object_get(json_array_get(subj, 0), "digest"),
+		     "subject[0].digest")) < 0)
 		goto out;
 	d->subject_name = stele_json_str(json_array_get(subj, 0), "name");
 	snprintf(d->subject_digest, sizeof(d->subject_digest), "sha256:%s",
-		 stele_json_str(json_object_get(json_array_get(subj, 0), "digest"),
-				"sha256"));
+		 stele_json_str(
+			 json_object_get(json_array_get(subj, 0), "digest"),
+			 "sha256"));
 	pred = json_object_get(st, "predicate");
 	bd = json_object_get(pred, "buildDefinition");
 	rd = json_object_get(pred, "runDetails");
 	d->build_type = stele_json_str(bd, "buildType");
 	d->builder_id = stele_json_str(json_object_get(rd, "builder"), "id");
 	if (!d->build_type || !d->builder_id) {
-		error = stele_error_setc(STELE_EINVALID,
-			"provenance: no %s (SLSA v1 requires it)", !d->build_type ?
-			"buildDefinition.buildType" : "runDetails.builder.id");
+		error = stele_error_setc(
+			STELE_EINVALID,
+			"provenance: no %s (SLSA v1 requires it)",
+			!d->build_type ? "buildDefinition.buildType"
+				       : "runDetails.builder.id");
 		goto out;
 	}
 	if (strcmp(d->build_type, STELE_BUILD_TYPE)) {
@@ -515,8 +601,10 @@ doc_from_json(struct stele_prov_doc **out, json_t *st)
 		goto out;
 	{
 		static const struct field pred_f[] = {
-			{ "buildDefinition", F_OBJ, 1 }, { "runDetails", F_OBJ, 1 },
-			{ NULL, 0, 0 } };
+			{ "buildDefinition", F_OBJ, 1 },
+			{ "runDetails", F_OBJ, 1 },
+			{ NULL, 0, 0 }
+		};
 
 		if ((error = check_obj(pred, "predicate", pred_f)) < 0)
 			goto out;
@@ -557,7 +645,8 @@ stele_prov_load_doc(struct stele_prov_doc **out, const struct stele_oci *oci,
 	if ((error = stele_prov_load(&st, oci, subject_digest)) < 0)
 		return error;
 	if ((error = doc_from_json(out, st)) < 0)
-		stele_error_prefix(error, "the provenance of %s", subject_digest);
+		stele_error_prefix(error, "the provenance of %s",
+				   subject_digest);
 	return error;
 }
 
@@ -597,7 +686,8 @@ steps_hermetic(json_t *inputs, const char *where, char **why, int depth)
 
 		if (kind && !strcmp(kind, "run") &&
 		    strcmp(stele_json_str(in, "network"), "none")) {
-			*why = stele_xasprintf("%s ran with --network=%s", where,
+			*why = stele_xasprintf("%s ran with --network=%s",
+					       where,
 					       stele_json_str(in, "network"));
 			return 0;
 		}
@@ -605,13 +695,19 @@ steps_hermetic(json_t *inputs, const char *where, char **why, int depth)
 			continue;
 		json_array_foreach(json_object_get(in, "steps"), j, s) {
 			json_t *ann = json_object_get(s, "annotations");
-			char *sub = stele_xasprintf("stage '%s' line %lld (%s), copied by %s",
-				stele_json_str(ann, "stage") ? stele_json_str(ann, "stage") : "?",
-				(long long)json_integer_value(json_object_get(ann, "line")),
-				stele_json_str(ann, "instruction") ?
-				stele_json_str(ann, "instruction") : "?", where);
-			int ok = steps_hermetic(json_object_get(ann, "inputs"), sub,
-						why, depth + 1);
+			char *sub = stele_xasprintf(
+				"stage '%s' line %lld (%s), copied by %s",
+				stele_json_str(ann, "stage")
+					? stele_json_str(ann, "stage")
+					: "?",
+				(long long)json_integer_value(
+					json_object_get(ann, "line")),
+				stele_json_str(ann, "instruction")
+					? stele_json_str(ann, "instruction")
+					: "?",
+				where);
+			int ok = steps_hermetic(json_object_get(ann, "inputs"),
+						sub, why, depth + 1);
 
 			free(sub);
 			if (!ok)
@@ -628,15 +724,17 @@ stele_prov_hermetic(const struct stele_prov_doc *d, char **why)
 
 	*why = NULL;
 	if (!d->stele) {
-		*why = stele_xasprintf("the provenance is from builder '%s' (buildType "
+		*why = stele_xasprintf(
+			"the provenance is from builder '%s' (buildType "
 			"%s), which records no steps: hermeticity cannot be shown",
 			d->builder_id, d->build_type);
 		return 0;
 	}
 	for (i = 0; i < d->nrecords; i++) {
 		const struct stele_prov_record *r = &d->records[i];
-		char *where = stele_xasprintf("line %d (%s)", r->line,
-			r->instruction ? r->instruction : "?");
+		char *where =
+			stele_xasprintf("line %d (%s)", r->line,
+					r->instruction ? r->instruction : "?");
 		int ok = steps_hermetic(r->inputs, where, why, 0);
 
 		free(where);

@@ -62,13 +62,13 @@ stele_prov_dep(struct stele_prov *p, const char *uri, json_t *digest)
 }
 
 json_t *
-stele_prov_record_new(const char *media_type, const char *digest,
-		      uint64_t size, const char *diff_id, const char *stage,
+stele_prov_record_new(const char *media_type, const char *digest, uint64_t size,
+		      const char *diff_id, const char *stage,
 		      const char *recipe, int line, const char *instruction,
 		      json_t *inputs, int base)
 {
-	json_t *ann = json_pack("{s:s,s:I,s:b}", "diffID", diff_id,
-				"size", (json_int_t)size, "base", base);
+	json_t *ann = json_pack("{s:s,s:I,s:b}", "diffID", diff_id, "size",
+				(json_int_t)size, "base", base);
 
 	if (stage)
 		json_object_set_new(ann, "stage", json_string(stage));
@@ -77,7 +77,8 @@ stele_prov_record_new(const char *media_type, const char *digest,
 		json_object_set_new(ann, "line", json_integer(line));
 	}
 	if (instruction)
-		json_object_set_new(ann, "instruction", json_string(instruction));
+		json_object_set_new(ann, "instruction",
+				    json_string(instruction));
 	json_object_set_new(ann, "inputs", inputs ? inputs : json_array());
 	return json_pack("{s:s,s:s,s:{s:s},s:o}", "name", "layer", "mediaType",
 			 media_type, "digest", "sha256", digest + 7,
@@ -90,9 +91,10 @@ stele_prov_layer(struct stele_prov *p, const char *media_type,
 		 const char *stage, const char *recipe, int line,
 		 const char *instruction, json_t *inputs, int base)
 {
-	json_array_append_new(p->layers, stele_prov_record_new(media_type,
-		digest, size, diff_id, stage, recipe, line, instruction, inputs,
-		base));
+	json_array_append_new(
+		p->layers,
+		stele_prov_record_new(media_type, digest, size, diff_id, stage,
+				      recipe, line, instruction, inputs, base));
 }
 
 json_t *
@@ -103,22 +105,18 @@ stele_prov_statement(struct stele_prov *p, const char *name,
 	char finished[32];
 
 	stele_time_format(finished, (int64_t)time(NULL));
-	return json_pack(
-		"{s:s,s:[{s:s,s:{s:s}}],s:s,s:{s:{s:s,s:O,s:O,s:O},"
-		"s:{s:{s:s,s:{s:s}},s:{s:s,s:s},s:O}}}",
-		"_type", STELE_STATEMENT_V1,
-		"subject", "name", name, "digest", "sha256", manifest_digest + 7,
-		"predicateType", STELE_PREDICATE_SLSA1,
-		"predicate",
-		"buildDefinition",
-		"buildType", STELE_BUILD_TYPE,
-		"externalParameters", p->external,
-		"internalParameters", p->internal,
-		"resolvedDependencies", p->deps,
-		"runDetails",
-		"builder", "id", builder_id, "version", "stele", version,
-		"metadata", "startedOn", p->started, "finishedOn", finished,
-		"byproducts", p->layers);
+	return json_pack("{s:s,s:[{s:s,s:{s:s}}],s:s,s:{s:{s:s,s:O,s:O,s:O},"
+			 "s:{s:{s:s,s:{s:s}},s:{s:s,s:s},s:O}}}",
+			 "_type", STELE_STATEMENT_V1, "subject", "name", name,
+			 "digest", "sha256", manifest_digest + 7,
+			 "predicateType", STELE_PREDICATE_SLSA1, "predicate",
+			 "buildDefinition", "buildType", STELE_BUILD_TYPE,
+			 "externalParameters", p->external,
+			 "internalParameters", p->internal,
+			 "resolvedDependencies", p->deps, "runDetails",
+			 "builder", "id", builder_id, "version", "stele",
+			 version, "metadata", "startedOn", p->started,
+			 "finishedOn", finished, "byproducts", p->layers);
 }
 
 /*
@@ -146,8 +144,10 @@ static void
 attach_times(json_t *statement, json_t *m)
 {
 	if (m)
-		json_object_set_new(json_object_get(json_object_get(statement,
-			"predicate"), "runDetails"), "metadata", m);
+		json_object_set_new(
+			json_object_get(json_object_get(statement, "predicate"),
+					"runDetails"),
+			"metadata", m);
 }
 
 /*
@@ -165,7 +165,8 @@ prov_stored(char digest[STELE_DIGEST_STRLEN], const struct stele_oci *oci,
 	size_t i;
 	int found = 0;
 
-	if (!subject_digest || stele_oci_referrers(&refs, NULL, oci, subject_digest) < 0)
+	if (!subject_digest ||
+	    stele_oci_referrers(&refs, NULL, oci, subject_digest) < 0)
 		return 0;
 	if (!json_array_size(refs)) {
 		json_decref(refs);
@@ -205,24 +206,26 @@ stele_prov_store(char digest[STELE_DIGEST_STRLEN], struct stele_txn *txn,
 			stele_json_str(subject, "digest")))
 		return 0;
 	if ((error = stele_json_emit(&b, statement)) < 0) {
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"the provenance statement would be larger than %u MiB "
 			"(docs/limits.md): it records every file each layer "
-			"read", STELE_STATEMENT_MAX >> 20);
+			"read",
+			STELE_STATEMENT_MAX >> 20);
 		goto out;
 	}
 	if ((error = stele_txn_put_blob(txn, b.ptr, b.len, sdig)) < 0 ||
 	    (error = stele_txn_put_blob(txn, EMPTY_JSON, 2, edig)) < 0)
 		goto out;
 	ssize = b.len;
-	man = json_pack("{s:i,s:s,s:s,s:o,s:[{s:s,s:s,s:I,s:{s:s}}],s:O,s:{s:s}}",
+	man = json_pack(
+		"{s:i,s:s,s:s,s:o,s:[{s:s,s:s,s:I,s:{s:s}}],s:O,s:{s:s}}",
 		"schemaVersion", 2, "mediaType", STELE_MT_MANIFEST,
-		"artifactType", STELE_MT_INTOTO,
-		"config", stele_descriptor(STELE_MT_EMPTY, edig, 2),
-		"layers", "mediaType", STELE_MT_INTOTO, "digest", sdig,
-		"size", (json_int_t)ssize, "annotations",
-		STELE_ANN_PREDICATE, STELE_PREDICATE_SLSA1,
-		"subject", (json_t *)subject,
+		"artifactType", STELE_MT_INTOTO, "config",
+		stele_descriptor(STELE_MT_EMPTY, edig, 2), "layers",
+		"mediaType", STELE_MT_INTOTO, "digest", sdig, "size",
+		(json_int_t)ssize, "annotations", STELE_ANN_PREDICATE,
+		STELE_PREDICATE_SLSA1, "subject", (json_t *)subject,
 		"annotations", STELE_ANN_PREDICATE, STELE_PREDICATE_SLSA1);
 	if (!man) {
 		error = stele_error_set("cannot build the provenance manifest");
@@ -234,9 +237,11 @@ stele_prov_store(char digest[STELE_DIGEST_STRLEN], struct stele_txn *txn,
 		goto out;
 	desc = stele_descriptor(STELE_MT_MANIFEST, digest, b.len);
 	json_object_set_new(desc, "artifactType", json_string(STELE_MT_INTOTO));
-	json_object_set_new(desc, "annotations", json_pack("{s:s,s:s}",
-		STELE_ANN_PREDICATE, STELE_PREDICATE_SLSA1,
-		"dev.stele.subject", stele_json_str(subject, "digest")));
+	json_object_set_new(desc, "annotations",
+			    json_pack("{s:s,s:s}", STELE_ANN_PREDICATE,
+				      STELE_PREDICATE_SLSA1,
+				      "dev.stele.subject",
+				      stele_json_str(subject, "digest")));
 	error = stele_txn_index_add(txn, NULL, desc);
 out:
 	json_decref(desc);
@@ -256,7 +261,8 @@ referrer_statement(const struct stele_oci *oci, const char *manifest)
 	if (stele_oci_json_read(&man, NULL, oci, manifest) < 0)
 		goto out;
 	at = stele_json_str(man, "artifactType");
-	ld = stele_json_str(json_array_get(json_object_get(man, "layers"), 0), "digest");
+	ld = stele_json_str(json_array_get(json_object_get(man, "layers"), 0),
+			    "digest");
 	if (!at || strcmp(at, STELE_MT_INTOTO) || !ld)
 		goto out;
 	/* A statement may be larger than a manifest. */
@@ -286,11 +292,13 @@ stele_prov_load(json_t **out, const struct stele_oci *oci,
 	if ((error = stele_oci_referrers(&refs, NULL, oci, subject_digest)) < 0)
 		return error;
 	json_array_foreach(refs, i, r)
-		if ((*out = referrer_statement(oci, stele_json_str(r, "digest"))))
+		if ((*out = referrer_statement(oci,
+					       stele_json_str(r, "digest"))))
 			break;
 	json_decref(refs);
 	if (!*out)
 		return stele_error_setc(STELE_ENOTFOUND,
-			"image %s has no provenance statement", subject_digest);
+					"image %s has no provenance statement",
+					subject_digest);
 	return 0;
 }

@@ -18,10 +18,10 @@
 #define STELE_ANN_PREDICATE "in-toto.io/predicate-type"
 
 struct stele_prov {
-	json_t *external;     /* externalParameters */
-	json_t *internal;     /* internalParameters */
-	json_t *deps;         /* resolvedDependencies */
-	json_t *layers;       /* byproducts */
+	json_t *external; /* externalParameters */
+	json_t *internal; /* internalParameters */
+	json_t *deps; /* resolvedDependencies */
+	json_t *layers; /* byproducts */
 	char started[32];
 };
 
@@ -47,7 +47,8 @@ void stele_prov_layer(struct stele_prov *p, const char *media_type,
 json_t *stele_prov_record_new(const char *media_type, const char *digest,
 			      uint64_t size, const char *diff_id,
 			      const char *stage, const char *recipe, int line,
-			      const char *instruction, json_t *inputs, int base);
+			      const char *instruction, json_t *inputs,
+			      int base);
 /* The statement for the image; new reference. */
 json_t *stele_prov_statement(struct stele_prov *p, const char *name,
 			     const char *manifest_digest,
@@ -85,53 +86,53 @@ int stele_prov_load(json_t **out, const struct stele_oci *oci,
  * v1 itself requires (subject, buildType, builder id); `stele` is 0 and the
  * stele fields are empty: such a statement claims nothing stele can check.
  */
-struct stele_prov_record {      /* one per image layer, image order */
-	const char *digest;     /* "sha256:…" */
+struct stele_prov_record { /* one per image layer, image order */
+	const char *digest; /* "sha256:…" */
 	const char *media_type;
 	const char *diff_id;
 	uint64_t size;
 	int base;
-	const char *stage;      /* NULL for import */
-	const char *recipe;     /* NULL for import and base layers of an import */
+	const char *stage; /* NULL for import */
+	const char *recipe; /* NULL for import and base layers of an import */
 	int line;
 	const char *instruction;
-	json_t *inputs;         /* borrowed, validated (kinds below) */
-	json_t *annotations;    /* the record's annotations, borrowed */
+	json_t *inputs; /* borrowed, validated (kinds below) */
+	json_t *annotations; /* the record's annotations, borrowed */
 };
 
 struct stele_prov_doc {
-	json_t *statement;      /* the whole statement, owned */
+	json_t *statement; /* the whole statement, owned */
 	const char *subject_name;
 	char subject_digest[STELE_DIGEST_STRLEN];
 	const char *build_type;
 	const char *builder_id;
-	int stele;              /* stele's buildType: the fields below are set */
-	int import;             /* made by `stele import` (no recipe, no source) */
-	const char *recipe_path, *recipe_digest;  /* "sha256:…" */
+	int stele; /* stele's buildType: the fields below are set */
+	int import; /* made by `stele import` (no recipe, no source) */
+	const char *recipe_path, *recipe_digest; /* "sha256:…" */
 	const char *source_uri, *source_ref, *source_resolved_ref, *target;
-	json_t *build_args;     /* object of strings, borrowed */
-	json_t *deps;           /* resolvedDependencies, borrowed */
+	json_t *build_args; /* object of strings, borrowed */
+	json_t *deps; /* resolvedDependencies, borrowed */
 	int64_t epoch;
 	/* runDetails.metadata (the build's wall-clock times, RFC 3339 as
 	 * written; what an image's age is measured from, never `created`,
 	 * which is the epoch).  Set for stele's statements; for another
 	 * builder's, when present as strings; else NULL. */
 	const char *started_on, *finished_on;
-	const char *compression_suffix;           /* NULL when not recorded */
-	const char *compression_library;          /* "zlib 1.2.13"; or NULL */
-	int compression_level;                    /* 0 when not recorded */
-	const char *compression_settings;         /* NULL when not recorded */
+	const char *compression_suffix; /* NULL when not recorded */
+	const char *compression_library; /* "zlib 1.2.13"; or NULL */
+	int compression_level; /* 0 when not recorded */
+	const char *compression_settings; /* NULL when not recorded */
 	struct stele_prov_record *records;
 	size_t nrecords;
 };
 
 /* Parse a statement's bytes (`what` names them in errors). */
-int stele_prov_parse(struct stele_prov_doc **out, const void *data,
-		     size_t len, const char *what);
+int stele_prov_parse(struct stele_prov_doc **out, const void *data, size_t len,
+		     const char *what);
 void stele_prov_doc_free(struct stele_prov_doc *d);
 /* The record of the image layer with this digest, or NULL. */
-const struct stele_prov_record *stele_prov_record_of(
-	const struct stele_prov_doc *d, const char *layer_digest);
+const struct stele_prov_record *
+stele_prov_record_of(const struct stele_prov_doc *d, const char *layer_digest);
 /*
  * Whether every step that contributed to the image ran without network:
  * 1 yes, 0 no (*why says which step, malloc'd).  The walk goes through the
@@ -144,6 +145,7 @@ int stele_prov_hermetic(const struct stele_prov_doc *d, char **why);
 
 /* stele_prov_load, then the strict reader. */
 int stele_prov_load_doc(struct stele_prov_doc **out,
-			const struct stele_oci *oci, const char *subject_digest);
+			const struct stele_oci *oci,
+			const char *subject_digest);
 
 #endif

@@ -54,10 +54,19 @@ static const struct keyword keywords[] = {
 	{ "LABEL", STELE_I_LABEL, 'q', 1, 0, { NULL } },
 	{ "WORKDIR", STELE_I_WORKDIR, 'r', 1, 1, { NULL } },
 	{ "USER", STELE_I_USER, 'r', 1, 1, { NULL } },
-	{ "COPY", STELE_I_COPY, 'l', 2, 0, { "from", "chown", "chmod",
-	  "?link", "*exclude", "?parents" } },
-	{ "ADD", STELE_I_ADD, 'l', 2, 0, { "chown", "chmod", "?link",
-	  "?unpack", "checksum", "?keep-git-dir", "*exclude" } },
+	{ "COPY",
+	  STELE_I_COPY,
+	  'l',
+	  2,
+	  0,
+	  { "from", "chown", "chmod", "?link", "*exclude", "?parents" } },
+	{ "ADD",
+	  STELE_I_ADD,
+	  'l',
+	  2,
+	  0,
+	  { "chown", "chmod", "?link", "?unpack", "checksum", "?keep-git-dir",
+	    "*exclude" } },
 	{ "RUN", STELE_I_RUN, 'j', 1, 0, { "network", "security", "*mount" } },
 	{ "ENTRYPOINT", STELE_I_ENTRYPOINT, 'j', 1, 0, { NULL } },
 	{ "CMD", STELE_I_CMD, 'j', 1, 0, { NULL } },
@@ -65,20 +74,25 @@ static const struct keyword keywords[] = {
 	{ "STOPSIGNAL", STELE_I_STOPSIGNAL, 'r', 1, 1, { NULL } },
 	{ "SHELL", STELE_I_SHELL, 'j', 1, 0, { NULL } },
 	{ "VOLUME", STELE_I_VOLUME, 'l', 1, 0, { NULL } },
-	{ "HEALTHCHECK", STELE_I_HEALTHCHECK, 'h', 1, 0, { "interval",
-	  "timeout", "start-period", "start-interval", "retries" } },
+	{ "HEALTHCHECK",
+	  STELE_I_HEALTHCHECK,
+	  'h',
+	  1,
+	  0,
+	  { "interval", "timeout", "start-period", "start-interval",
+	    "retries" } },
 	{ "ONBUILD", STELE_I_ONBUILD, 'o', 1, 0, { NULL } },
 	{ "MAINTAINER", STELE_I_MAINTAINER, 'r', 1, 1, { NULL } },
 };
 
 struct parser {
 	struct stele_recipe *r;
-	size_t alloc;  /* of r->instrs */
-	int dir_done;  /* directives are only read before anything else */
-	int dir_seen;  /* bit per directive name */
+	size_t alloc; /* of r->instrs */
+	int dir_done; /* directives are only read before anything else */
+	int dir_seen; /* bit per directive name */
 	int seen_from;
-	int trigger;   /* parsing an ONBUILD trigger from a base image */
-	int syntax;    /* BuildKit's parser only (stele_recipe_parse_syntax) */
+	int trigger; /* parsing an ONBUILD trigger from a base image */
+	int syntax; /* BuildKit's parser only (stele_recipe_parse_syntax) */
 };
 
 struct strv {
@@ -309,8 +323,9 @@ check_flags(const struct parser *p, struct stele_instr *in,
 			continue;
 		}
 		for (j = 0, spec = NULL; kw->flags[j] && !spec; j++) {
-			const char *f = kw->flags[j] + (kw->flags[j][0] == '?' ||
-							kw->flags[j][0] == '*');
+			const char *f = kw->flags[j] +
+				(kw->flags[j][0] == '?' ||
+				 kw->flags[j][0] == '*');
 
 			if (strlen(f) == len && !memcmp(f, name, len))
 				spec = kw->flags[j];
@@ -333,8 +348,10 @@ check_flags(const struct parser *p, struct stele_instr *in,
 		else if (type == '?' && ascii_ieq(v, strlen(v), "false"))
 			v = "false";
 		else if (type == '?')
-			return ierr(p, in, "expecting boolean value for flag "
-				    "'--%.*s', not: %s", (int)len, name, v);
+			return ierr(p, in,
+				    "expecting boolean value for flag "
+				    "'--%.*s', not: %s",
+				    (int)len, name, v);
 		in->flags[in->nflags].word = stele_xstrdup(words->v[i]);
 		in->flags[in->nflags].name = stele_xstrndup(name, len);
 		in->flags[in->nflags++].value = stele_xstrdup(v);
@@ -356,15 +373,19 @@ parse_json(const struct parser *p, struct stele_instr *in, const char *text,
 	json_t *v, *e;
 	size_t i;
 
-	if (text[0] != '[' || !(v = json_loads(text,
-	    JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &jerr)))
+	if (text[0] != '[' ||
+	    !(v = json_loads(text, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL,
+			     &jerr)))
 		return 0;
 	for (i = 0; i < json_array_size(v); i++) {
 		e = json_array_get(v, i);
-		why = !json_is_string(e) ? "when using JSON array syntax, "
-			"arrays must be comprised of strings only" :
-			memchr(json_string_value(e), '\0', json_string_length(e)) ?
-			"NUL character in JSON string" : NULL;
+		why = !json_is_string(e)
+			? "when using JSON array syntax, "
+			  "arrays must be comprised of strings only"
+			: memchr(json_string_value(e), '\0',
+				 json_string_length(e))
+			? "NUL character in JSON string"
+			: NULL;
 		if (why) {
 			json_decref(v);
 			strv_release(out);
@@ -388,7 +409,8 @@ check_security(const struct parser *p, const struct stele_instr *in)
 	if (!v || !strcmp(v, "sandbox"))
 		return 0;
 	if (!strcmp(v, "insecure"))
-		return ierr(p, in, "--security=insecure is not supported: "
+		return ierr(p, in,
+			    "--security=insecure is not supported: "
 			    "steps run with Docker's default capabilities and "
 			    "no new privileges, never privileged");
 	return ierr(p, in, "security '%s' is not valid (sandbox or insecure)",
@@ -432,8 +454,9 @@ check_stage_name(char *name)
 	char *c;
 
 	for (c = name; *c; c++)
-		if (!IS_ALPHA(*c) && (c == name || (!IS_DIGIT(*c) &&
-		    *c != '-' && *c != '_' && *c != '.')))
+		if (!IS_ALPHA(*c) &&
+		    (c == name ||
+		     (!IS_DIGIT(*c) && *c != '-' && *c != '_' && *c != '.')))
 			return -1;
 	for (c = name; *c; c++)
 		*c = (char)TO_LOWER(*c);
@@ -445,7 +468,8 @@ pair_push(struct stele_instr *in, size_t *alloc, char *key, char *value)
 {
 	if (in->npairs == *alloc) {
 		*alloc = *alloc ? *alloc * 2 : 4;
-		in->pairs = stele_xrealloc(in->pairs, *alloc * sizeof(*in->pairs));
+		in->pairs =
+			stele_xrealloc(in->pairs, *alloc * sizeof(*in->pairs));
 	}
 	in->pairs[in->npairs].key = key;
 	in->pairs[in->npairs++].value = value;
@@ -470,18 +494,23 @@ parse_pairs(const struct parser *p, struct stele_instr *in)
 			;
 		if (!s[i])
 			return ierr(p, in, "must have two arguments");
-		pair_push(in, &alloc, stele_xstrndup(s, k), stele_xstrdup(s + i));
+		pair_push(in, &alloc, stele_xstrndup(s, k),
+			  stele_xstrdup(s + i));
 		return 0;
 	}
 	for (i = 0; i < in->nargs; i++) {
 		a = in->args[i];
 		if (!(eq = strchr(a, '=')) && in->kind != STELE_I_ARG)
-			return ierr(p, in, "syntax error - can't find = in '%s'."
-				    " Must be of the form: name=value", a);
+			return ierr(p, in,
+				    "syntax error - can't find = in '%s'."
+				    " Must be of the form: name=value",
+				    a);
 		if (eq == a && !p->syntax)
 			return ierr(p, in, "names can not be blank");
-		pair_push(in, &alloc, eq ? stele_xstrndup(a, (size_t)(eq - a)) :
-			  stele_xstrdup(a), eq ? stele_xstrdup(eq + 1) : NULL);
+		pair_push(in, &alloc,
+			  eq ? stele_xstrndup(a, (size_t)(eq - a))
+			     : stele_xstrdup(a),
+			  eq ? stele_xstrdup(eq + 1) : NULL);
 	}
 	return 0;
 }
@@ -501,7 +530,8 @@ check_volumes(const struct parser *p, struct stele_instr *in)
 		for (n = strlen(v); n && IS_SPACE(v[n - 1]); n--)
 			v[n - 1] = '\0';
 		if (!*v)
-			return ierr(p, in, "VOLUME specified can not be an "
+			return ierr(p, in,
+				    "VOLUME specified can not be an "
 				    "empty string");
 	}
 	return 0;
@@ -516,14 +546,16 @@ static int
 check_health(const struct parser *p, struct stele_instr *in)
 {
 	static const char *const names[] = { "interval", "timeout",
-		"start-period", "start-interval", "retries" };
+					     "start-period", "start-interval",
+					     "retries" };
 	const char *v, *why;
 	int64_t d;
 	size_t f;
 
 	if (!strcmp(in->args[0], "NONE"))
-		return in->nargs == 1 ? 0 :
-		       ierr(p, in, "HEALTHCHECK NONE takes no arguments");
+		return in->nargs == 1
+			? 0
+			: ierr(p, in, "HEALTHCHECK NONE takes no arguments");
 	if (strcmp(in->args[0], "CMD"))
 		return ierr(p, in, "unknown type '%s' in HEALTHCHECK (try CMD)",
 			    in->args[0]);
@@ -537,15 +569,19 @@ check_health(const struct parser *p, struct stele_instr *in)
 				return ierr(p, in, "invalid --retries '%s': %s",
 					    v, why);
 			if (d < 0)
-				return ierr(p, in, "--retries cannot be negative"
-					    " (%lld)", (long long)d);
+				return ierr(p, in,
+					    "--retries cannot be negative"
+					    " (%lld)",
+					    (long long)d);
 		} else {
 			if (stele_value_duration(&d, v, &why) < 0)
 				return ierr(p, in, "invalid --%s '%s': %s",
 					    names[f], v, why);
 			if (d != 0 && d < 1000000)
-				return ierr(p, in, "--%s cannot be less than "
-					    "1ms", names[f]);
+				return ierr(p, in,
+					    "--%s cannot be less than "
+					    "1ms",
+					    names[f]);
 		}
 		in->health[f] = d;
 	}
@@ -582,8 +618,9 @@ split_health(const struct parser *p, struct stele_instr *in, struct strv *args)
 	typ = stele_xstrndup(s, k);
 	/* the type is upper-cased by BuildKit's instruction parser */
 	for (i = 0; typ[i] && !p->syntax; i++)
-		typ[i] = (char)(typ[i] >= 'a' && typ[i] <= 'z' ?
-				typ[i] - 'a' + 'A' : typ[i]);
+		typ[i] = (char)(typ[i] >= 'a' && typ[i] <= 'z'
+					? typ[i] - 'a' + 'A'
+					: typ[i]);
 	strv_push(args, typ);
 	for (rest = s + k; IS_SPACE(*rest); rest++)
 		;
@@ -617,7 +654,8 @@ parse_onbuild(struct parser *p, struct stele_instr *in)
 	if (p->syntax)
 		goto sub;
 	if (kw && kw->kind == STELE_I_ONBUILD)
-		return ierr(p, in, "chaining ONBUILD via `ONBUILD ONBUILD` "
+		return ierr(p, in,
+			    "chaining ONBUILD via `ONBUILD ONBUILD` "
 			    "isn't allowed");
 	if (kw && (kw->kind == STELE_I_FROM || kw->kind == STELE_I_MAINTAINER))
 		return ierr(p, in, "%s isn't allowed as an ONBUILD trigger",
@@ -628,8 +666,7 @@ sub:
 }
 
 static int
-parse_args(struct parser *p, struct stele_instr *in,
-	   const struct keyword *kw)
+parse_args(struct parser *p, struct stele_instr *in, const struct keyword *kw)
 {
 	struct strv args = { NULL, 0 };
 	size_t n = strlen(in->raw);
@@ -663,18 +700,20 @@ parse_args(struct parser *p, struct stele_instr *in,
 	if (kw->one && in->nargs != 1)
 		return ierr(p, in, "requires exactly one argument");
 	/* `CMD []` clears the command; an empty shell form means nothing */
-	if (in->nargs < (size_t)kw->min && !(in->json_form &&
-	    (k == STELE_I_CMD || k == STELE_I_ENTRYPOINT)))
-		return ierr(p, in, "requires at least %s", kw->min == 2 ?
-			    "two arguments" : "one argument");
+	if (in->nargs < (size_t)kw->min &&
+	    !(in->json_form && (k == STELE_I_CMD || k == STELE_I_ENTRYPOINT)))
+		return ierr(p, in, "requires at least %s",
+			    kw->min == 2 ? "two arguments" : "one argument");
 	if (k == STELE_I_SHELL && !in->json_form)
 		return ierr(p, in, "requires the arguments to be in JSON form");
 	if (k == STELE_I_FROM && in->nargs == 3 &&
 	    ascii_ieq(in->args[1], strlen(in->args[1]), "as")) {
 		if (check_stage_name(in->args[2]) < 0)
-			return ierr(p, in, "invalid name for build stage: '%s',"
+			return ierr(p, in,
+				    "invalid name for build stage: '%s',"
 				    " name can't start with a number or contain"
-				    " symbols", in->args[2]);
+				    " symbols",
+				    in->args[2]);
 	} else if (k == STELE_I_FROM && in->nargs != 1) {
 		return ierr(p, in, "requires either one or three arguments");
 	}
@@ -689,8 +728,9 @@ parse_args(struct parser *p, struct stele_instr *in,
 	if ((k == STELE_I_COPY || k == STELE_I_ADD) &&
 	    (error = check_heredoc_dest(p, in)) < 0)
 		return error;
-	if (k == STELE_I_RUN && ((error = check_security(p, in)) < 0 ||
-				  (error = check_mounts(p, in)) < 0))
+	if (k == STELE_I_RUN &&
+	    ((error = check_security(p, in)) < 0 ||
+	     (error = check_mounts(p, in)) < 0))
 		return error;
 	return 0;
 }
@@ -740,8 +780,8 @@ parse_instr(struct parser *p, const char *s, size_t n, int line)
 
 	if (p->r->ninstrs == p->alloc) {
 		p->alloc = p->alloc ? p->alloc * 2 : 16;
-		p->r->instrs = stele_xrealloc(p->r->instrs,
-					      p->alloc * sizeof(*in));
+		p->r->instrs =
+			stele_xrealloc(p->r->instrs, p->alloc * sizeof(*in));
 	}
 	in = &p->r->instrs[p->r->ninstrs++];
 	memset(in, 0, sizeof(*in));
@@ -792,12 +832,16 @@ parse_directive(struct parser *p, const char *s, size_t n, int line)
 		e = n;
 	}
 	if (p->dir_seen & (1 << which))
-		return perr(p->r, line, NULL, "only one %s parser directive "
-			    "can be used", names[which]);
+		return perr(p->r, line, NULL,
+			    "only one %s parser directive "
+			    "can be used",
+			    names[which]);
 	p->dir_seen |= 1 << which;
 	if (which == 0 && (e - v != 1 || (s[v] != '`' && s[v] != '\\')))
-		return perr(p->r, line, NULL, "invalid escape token '%.*s' "
-			    "does not match ` or \\", (int)(e - v), s + v);
+		return perr(p->r, line, NULL,
+			    "invalid escape token '%.*s' "
+			    "does not match ` or \\",
+			    (int)(e - v), s + v);
 	if (which == 0)
 		p->r->escape = s[v];
 	if (which == 1) {
@@ -862,7 +906,8 @@ read_heredocs(struct parser *p, struct reader *rd, struct stele_instr *top,
 	int done;
 
 	if ((in->kind != STELE_I_RUN && in->kind != STELE_I_COPY &&
-	     in->kind != STELE_I_ADD) || in->json_form || !strstr(line, "<<"))
+	     in->kind != STELE_I_ADD) ||
+	    in->json_form || !strstr(line, "<<"))
 		return 0;
 	stele_heredoc_scan(&in->heredocs, &in->nheredocs, line);
 	for (i = 0; i < in->nheredocs; i++) {
@@ -870,8 +915,8 @@ read_heredocs(struct parser *p, struct reader *rd, struct stele_instr *top,
 		struct stele_heredoc *h = &in->heredocs[i];
 
 		for (done = 0; !done && raw_line(rd, &s, &n);) {
-			for (t = s, m = n; m && (t[m - 1] == '\n' ||
-			     t[m - 1] == '\r'); m--)
+			for (t = s, m = n;
+			     m && (t[m - 1] == '\n' || t[m - 1] == '\r'); m--)
 				;
 			for (; h->chomp && m && *t == '\t'; t++, m--)
 				;
@@ -882,7 +927,8 @@ read_heredocs(struct parser *p, struct reader *rd, struct stele_instr *top,
 		}
 		h->content = stele_buf_detach(&c);
 		if (!done)
-			return ierr(p, top, "unterminated heredoc '%s'", h->name);
+			return ierr(p, top, "unterminated heredoc '%s'",
+				    h->name);
 	}
 	return 0;
 }
@@ -931,7 +977,8 @@ check_trigger(const struct parser *p)
 	const struct stele_instr *in = &p->r->instrs[0];
 
 	if (p->r->ninstrs != 1)
-		return stele_error_setc(STELE_EINVALID, "%s: an ONBUILD trigger"
+		return stele_error_setc(STELE_EINVALID,
+					"%s: an ONBUILD trigger"
 					" must be a single instruction",
 					p->r->path);
 	if (in->kind == STELE_I_FROM || in->kind == STELE_I_ONBUILD ||
@@ -977,18 +1024,20 @@ parse_lines(struct parser *p, const char *text, size_t len)
 		}
 		error = parse_instr(p, stele_buf_cstr(&line), line.len, start);
 		if (!error)
-			error = read_heredocs(p, &rd, &p->r->instrs[p->r->ninstrs - 1],
+			error = read_heredocs(p, &rd,
+					      &p->r->instrs[p->r->ninstrs - 1],
 					      stele_buf_cstr(&line));
 	}
 	stele_buf_release(&line);
 	if (!error && !p->r->ninstrs)
 		error = stele_error_setc(STELE_EINVALID,
-			"%s: file with no instructions", p->r->path);
+					 "%s: file with no instructions",
+					 p->r->path);
 	else if (!error && p->trigger)
 		error = check_trigger(p);
 	else if (!error && !p->seen_from && !p->syntax)
 		error = stele_error_setc(STELE_EINVALID,
-			"%s: no FROM instruction", p->r->path);
+					 "%s: no FROM instruction", p->r->path);
 	return error;
 }
 
@@ -1009,8 +1058,10 @@ parse_text(struct stele_recipe **out, const char *path, const char *text,
 	p.r->path = stele_xstrdup(path);
 	p.r->escape = '\\';
 	if (len > RECIPE_MAX)
-		error = stele_error_setc(STELE_EINVALID, "%s: recipe larger "
-					 "than %zu bytes", path, RECIPE_MAX);
+		error = stele_error_setc(STELE_EINVALID,
+					 "%s: recipe larger "
+					 "than %zu bytes",
+					 path, RECIPE_MAX);
 	else if ((error = check_lines(p.r, text, len)) == 0)
 		error = parse_lines(&p, text, len);
 	if (error < 0) {
@@ -1089,8 +1140,7 @@ stele_recipe_free(struct stele_recipe *r)
 }
 
 const char *
-stele_instr_flag_nth(const struct stele_instr *in, const char *name,
-		     size_t n)
+stele_instr_flag_nth(const struct stele_instr *in, const char *name, size_t n)
 {
 	size_t i;
 

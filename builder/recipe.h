@@ -52,29 +52,29 @@ enum stele_health_field {
 };
 
 struct stele_flag {
-	char *word;  /* as written, quotes removed: "--link", "--from=x" */
-	char *name;  /* without the leading "--", e.g. "from" */
+	char *word; /* as written, quotes removed: "--link", "--from=x" */
+	char *name; /* without the leading "--", e.g. "from" */
 	char *value; /* after '='; "" for a flag given without a value */
 };
 
 struct stele_pair {
-	char *key;   /* raw (quotes kept) */
+	char *key; /* raw (quotes kept) */
 	char *value; /* raw; NULL for `ARG NAME` without a default */
 };
 
 struct stele_instr {
 	enum stele_instr_kind kind;
 	const char *keyword; /* upper-case keyword, static string ("COPY") */
-	int line;            /* 1-based line of the keyword */
-	char *text;          /* whole instruction, continuations joined with
+	int line; /* 1-based line of the keyword */
+	char *text; /* whole instruction, continuations joined with
 				a space, leading/trailing space trimmed */
 	struct stele_flag *flags;
 	size_t nflags;
-	int json_form;       /* 1: args came from a JSON array (exec form) */
-	char **args;         /* JSON form: decoded strings; otherwise the words
+	int json_form; /* 1: args came from a JSON array (exec form) */
+	char **args; /* JSON form: decoded strings; otherwise the words
 				split on unquoted whitespace, quotes kept */
 	size_t nargs;
-	char *raw;           /* the text after keyword and flags (shell form of
+	char *raw; /* the text after keyword and flags (shell form of
 				RUN/CMD/ENTRYPOINT uses this verbatim) */
 	struct stele_pair *pairs; /* ENV, LABEL, ARG */
 	size_t npairs;
@@ -94,11 +94,11 @@ struct stele_instr {
 };
 
 struct stele_recipe {
-	char *path;          /* as given, used in every error message */
-	char escape;         /* '\\' or '`' */
-	char *syntax;        /* `# syntax=` value or NULL (never run) */
+	char *path; /* as given, used in every error message */
+	char escape; /* '\\' or '`' */
+	char *syntax; /* `# syntax=` value or NULL (never run) */
 	int syntax_line;
-	char *check;         /* `# check=` value or NULL */
+	char *check; /* `# check=` value or NULL */
 	struct stele_instr *instrs;
 	size_t ninstrs;
 };
@@ -151,7 +151,8 @@ void stele_recipe_free(struct stele_recipe *r);
  * STELE_EINVALID.
  */
 int stele_recipe_error(const struct stele_recipe *r, int line, const char *kw,
-		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+		       const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* Value of a flag (the first, if repeated) or NULL; borrowed.  Boolean
    flags hold "true" or "false". */

@@ -23,16 +23,16 @@
 #define STACK_STATES 256
 
 enum tok_kind {
-	TOK_LIT,     /* one rune */
-	TOK_ONE,     /* '?': [^/] */
-	TOK_CLASS,   /* [...], \d and friends */
-	TOK_STAR,    /* '*': [^/]* */
-	TOK_DIRS,    /* "**" inside a pattern: any directories, or none */
+	TOK_LIT, /* one rune */
+	TOK_ONE, /* '?': [^/] */
+	TOK_CLASS, /* [...], \d and friends */
+	TOK_STAR, /* '*': [^/]* */
+	TOK_DIRS, /* "**" inside a pattern: any directories, or none */
 	TOK_ANYSTAR, /* "**" at the end: .* */
-	TOK_BOL,     /* '^' or \A: start of the path */
-	TOK_EOT,     /* \z: end of the path */
-	TOK_WORDB,   /* \b: ASCII word boundary */
-	TOK_NWORDB   /* \B: not a word boundary */
+	TOK_BOL, /* '^' or \A: start of the path */
+	TOK_EOT, /* \z: end of the path */
+	TOK_WORDB, /* \b: ASCII word boundary */
+	TOK_NWORDB /* \B: not a word boundary */
 };
 
 /* Named sets, as Go's regexp defines them (ASCII only). */
@@ -64,8 +64,8 @@ struct stele_regexp_item {
 struct stele_regexp_tok {
 	unsigned char kind;
 	unsigned char negated; /* TOK_CLASS */
-	uint32_t rune;         /* TOK_LIT */
-	size_t first, count;   /* TOK_CLASS: items[first .. first+count) */
+	uint32_t rune; /* TOK_LIT */
+	size_t first, count; /* TOK_CLASS: items[first .. first+count) */
 };
 
 struct compiler {
@@ -121,7 +121,7 @@ static int
 is_alnum(unsigned char ch)
 {
 	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
-	       (ch >= 'A' && ch <= 'Z');
+		(ch >= 'A' && ch <= 'Z');
 }
 
 static int
@@ -143,16 +143,12 @@ perl_set(unsigned char ch, int *negated)
 	*negated = ch == 'D' || ch == 'S' || ch == 'W';
 	switch (ch) {
 	case 'd':
-	case 'D':
-		return SET_DIGIT;
+	case 'D': return SET_DIGIT;
 	case 's':
-	case 'S':
-		return SET_PERLSPACE;
+	case 'S': return SET_PERLSPACE;
 	case 'w':
-	case 'W':
-		return SET_WORD;
-	default:
-		return SET_NONE;
+	case 'W': return SET_WORD;
+	default: return SET_NONE;
 	}
 }
 
@@ -216,7 +212,8 @@ regex_escape(struct compiler *c, uint32_t *out)
 	case '0':
 		r = (uint32_t)(ch - '0');
 		for (k = 1; k < 3 && c->pos < c->n && p[c->pos] >= '0' &&
-			    p[c->pos] <= '7'; k++)
+		     p[c->pos] <= '7';
+		     k++)
 			r = r * 8 + (uint32_t)(p[c->pos++] - '0');
 		*out = r;
 		return 0;
@@ -229,26 +226,13 @@ regex_escape(struct compiler *c, uint32_t *out)
 		c->pos += 2;
 		*out = (uint32_t)(x * 16 + y);
 		return 0;
-	case 'a':
-		*out = '\a';
-		return 0;
-	case 'f':
-		*out = '\f';
-		return 0;
-	case 'n':
-		*out = '\n';
-		return 0;
-	case 'r':
-		*out = '\r';
-		return 0;
-	case 't':
-		*out = '\t';
-		return 0;
-	case 'v':
-		*out = '\v';
-		return 0;
-	default:
-		return fail(c, "invalid or unsupported escape sequence");
+	case 'a': *out = '\a'; return 0;
+	case 'f': *out = '\f'; return 0;
+	case 'n': *out = '\n'; return 0;
+	case 'r': *out = '\r'; return 0;
+	case 't': *out = '\t'; return 0;
+	case 'v': *out = '\v'; return 0;
+	default: return fail(c, "invalid or unsupported escape sequence");
 	}
 }
 
@@ -281,10 +265,8 @@ escape_atom(struct compiler *c)
 			add_tok(c, TOK_NWORDB);
 			return 0;
 		case 'p':
-		case 'P':
-			return fail(c, "unicode classes are not supported");
-		default:
-			break;
+		case 'P': return fail(c, "unicode classes are not supported");
+		default: break;
 		}
 		if ((set = perl_set(c->p[c->pos], &neg)) != SET_NONE) {
 			c->pos++;
@@ -313,8 +295,9 @@ class_char(struct compiler *c, uint32_t *out)
 	r = stele_utf8_decode(c->p + c->pos, c->n - c->pos, &w);
 	if (r == '*' || r == '?')
 		/* moby rewrites these into "[^/]" inside the class */
-		return fail(c, "unescaped '*' or '?' inside [...] "
-			       "is mistranslated by Docker");
+		return fail(c,
+			    "unescaped '*' or '?' inside [...] "
+			    "is mistranslated by Docker");
 	if (r == '\\') {
 		c->pos++;
 		return regex_escape(c, out);
@@ -328,10 +311,12 @@ static const struct {
 	const char *name;
 	enum set_kind set;
 } posix_sets[] = {
-	{ "alnum", SET_ALNUM }, { "alpha", SET_ALPHA }, { "ascii", SET_ASCII },
-	{ "blank", SET_BLANK }, { "cntrl", SET_CNTRL }, { "digit", SET_DIGIT },
-	{ "graph", SET_GRAPH }, { "lower", SET_LOWER }, { "print", SET_PRINT },
-	{ "punct", SET_PUNCT }, { "space", SET_SPACE }, { "upper", SET_UPPER },
+	{ "alnum", SET_ALNUM }, { "alpha", SET_ALPHA },
+	{ "ascii", SET_ASCII }, { "blank", SET_BLANK },
+	{ "cntrl", SET_CNTRL }, { "digit", SET_DIGIT },
+	{ "graph", SET_GRAPH }, { "lower", SET_LOWER },
+	{ "print", SET_PRINT }, { "punct", SET_PUNCT },
+	{ "space", SET_SPACE }, { "upper", SET_UPPER },
 	{ "word", SET_WORD },   { "xdigit", SET_XDIGIT },
 };
 
@@ -392,7 +377,8 @@ parse_class(struct compiler *c)
 			break;
 		}
 		first = 0;
-		if (p[c->pos] == '[' && c->pos + 1 < c->n && p[c->pos + 1] == ':') {
+		if (p[c->pos] == '[' && c->pos + 1 < c->n &&
+		    p[c->pos + 1] == ':') {
 			if ((k = named_class(c)) < 0)
 				return -1;
 			if (k > 0)
@@ -400,7 +386,8 @@ parse_class(struct compiler *c)
 		}
 		if (p[c->pos] == '\\' && c->pos + 1 < c->n) {
 			if (p[c->pos + 1] == 'p' || p[c->pos + 1] == 'P')
-				return fail(c, "unicode classes are not supported");
+				return fail(
+					c, "unicode classes are not supported");
 			if ((set = perl_set(p[c->pos + 1], &neg)) != SET_NONE) {
 				add_item(c, set, neg, 0, 0);
 				c->pos += 2;
@@ -410,7 +397,8 @@ parse_class(struct compiler *c)
 		if (class_char(c, &lo) < 0)
 			return -1;
 		hi = lo;
-		if (c->pos + 1 < c->n && p[c->pos] == '-' && p[c->pos + 1] != ']') {
+		if (c->pos + 1 < c->n && p[c->pos] == '-' &&
+		    p[c->pos + 1] != ']') {
 			c->pos++;
 			if (class_char(c, &hi) < 0)
 				return -1;
@@ -465,8 +453,9 @@ find_needle(struct stele_regexp *re)
 	uint32_t r;
 
 	for (i = 0; i <= re->ntoks; i++) {
-		r = i < re->ntoks && re->toks[i].kind == TOK_LIT ?
-			    re->toks[i].rune : STELE_RUNE_ERROR;
+		r = i < re->ntoks && re->toks[i].kind == TOK_LIT
+			? re->toks[i].rune
+			: STELE_RUNE_ERROR;
 		if (r == STELE_RUNE_ERROR || (r >= 0xD800 && r <= 0xDFFF) ||
 		    len + 4 > sizeof(run)) {
 			if (len > re->needle_len) {
@@ -474,7 +463,8 @@ find_needle(struct stele_regexp *re)
 				re->needle_len = len;
 			}
 			len = 0;
-			if (r == STELE_RUNE_ERROR || (r >= 0xD800 && r <= 0xDFFF))
+			if (r == STELE_RUNE_ERROR ||
+			    (r >= 0xD800 && r <= 0xDFFF))
 				continue;
 		}
 		len += stele_utf8_encode(r, run + len);
@@ -499,7 +489,7 @@ int
 stele_regexp_compile(struct stele_regexp *re, const char *pattern, size_t len,
 		     const char **why)
 {
-	struct compiler c = { re, (const unsigned char *)pattern, len, 0, 0, 0,
+	struct compiler c = { re,  (const unsigned char *)pattern, len, 0, 0, 0,
 			      NULL };
 	size_t w;
 	uint32_t r;
@@ -515,7 +505,8 @@ stele_regexp_compile(struct stele_regexp *re, const char *pattern, size_t len,
 				c.pos++;
 				if (c.pos < c.n && c.p[c.pos] == '/')
 					c.pos++;
-				add_tok(&c, c.pos == c.n ? TOK_ANYSTAR : TOK_DIRS);
+				add_tok(&c,
+					c.pos == c.n ? TOK_ANYSTAR : TOK_DIRS);
 			} else {
 				add_tok(&c, TOK_STAR);
 			}
@@ -537,13 +528,15 @@ stele_regexp_compile(struct stele_regexp *re, const char *pattern, size_t len,
 			 * but the bits for '|', '{' and '}' are shifted out
 			 * of a byte, so those reach the regexp unescaped.
 			 */
-			error = fail(&c, "'|' is a regexp alternation in "
-					 "Docker's matcher (write \\| for a "
-					 "literal bar)");
+			error = fail(&c,
+				     "'|' is a regexp alternation in "
+				     "Docker's matcher (write \\| for a "
+				     "literal bar)");
 		} else if (r == '{' && is_repeat(c.p + c.pos, c.n - c.pos)) {
-			error = fail(&c, "'{n,m}' is a regexp repetition in "
-					 "Docker's matcher (write \\{ for a "
-					 "literal brace)");
+			error = fail(&c,
+				     "'{n,m}' is a regexp repetition in "
+				     "Docker's matcher (write \\{ for a "
+				     "literal brace)");
 		} else {
 			c.pos += w;
 			add_tok(&c, TOK_LIT)->rune = r;
@@ -567,45 +560,34 @@ in_set(enum set_kind set, uint32_t r)
 	    upper = r >= 'A' && r <= 'Z';
 
 	switch (set) {
-	case SET_DIGIT:
-		return digit;
+	case SET_DIGIT: return digit;
 	case SET_PERLSPACE:
 		return r == '\t' || r == '\n' || r == '\f' || r == '\r' ||
-		       r == ' ';
-	case SET_WORD:
-		return digit || lower || upper || r == '_';
-	case SET_ALNUM:
-		return digit || lower || upper;
-	case SET_ALPHA:
-		return lower || upper;
-	case SET_ASCII:
-		return r <= 0x7F;
-	case SET_BLANK:
-		return r == '\t' || r == ' ';
-	case SET_CNTRL:
-		return r <= 0x1F || r == 0x7F;
-	case SET_GRAPH:
-		return r >= '!' && r <= '~';
-	case SET_LOWER:
-		return lower;
-	case SET_PRINT:
-		return r >= ' ' && r <= '~';
+			r == ' ';
+	case SET_WORD: return digit || lower || upper || r == '_';
+	case SET_ALNUM: return digit || lower || upper;
+	case SET_ALPHA: return lower || upper;
+	case SET_ASCII: return r <= 0x7F;
+	case SET_BLANK: return r == '\t' || r == ' ';
+	case SET_CNTRL: return r <= 0x1F || r == 0x7F;
+	case SET_GRAPH: return r >= '!' && r <= '~';
+	case SET_LOWER: return lower;
+	case SET_PRINT: return r >= ' ' && r <= '~';
 	case SET_PUNCT:
 		return (r >= '!' && r <= '/') || (r >= ':' && r <= '@') ||
-		       (r >= '[' && r <= '`') || (r >= '{' && r <= '~');
-	case SET_SPACE:
-		return (r >= '\t' && r <= '\r') || r == ' ';
-	case SET_UPPER:
-		return upper;
+			(r >= '[' && r <= '`') || (r >= '{' && r <= '~');
+	case SET_SPACE: return (r >= '\t' && r <= '\r') || r == ' ';
+	case SET_UPPER: return upper;
 	case SET_XDIGIT:
-		return digit || (r >= 'a' && r <= 'f') || (r >= 'A' && r <= 'F');
-	default:
-		return 0;
+		return digit || (r >= 'a' && r <= 'f') ||
+			(r >= 'A' && r <= 'F');
+	default: return 0;
 	}
 }
 
 static int
-class_match(const struct stele_regexp *re, const struct stele_regexp_tok *t, uint32_t r)
+class_match(const struct stele_regexp *re, const struct stele_regexp_tok *t,
+	    uint32_t r)
 {
 	const struct stele_regexp_item *it;
 	size_t i;
@@ -646,9 +628,7 @@ closure(const struct stele_regexp *re, unsigned char *st, int at_start,
 		switch (re->toks[i].kind) {
 		case TOK_STAR:
 		case TOK_DIRS:
-		case TOK_ANYSTAR:
-			st[i + 1] = 1;
-			break;
+		case TOK_ANYSTAR: st[i + 1] = 1; break;
 		case TOK_BOL:
 			if (at_start)
 				st[i + 1] = 1;
@@ -665,8 +645,7 @@ closure(const struct stele_regexp *re, unsigned char *st, int at_start,
 			if (!boundary)
 				st[i + 1] = 1;
 			break;
-		default:
-			break;
+		default: break;
 		}
 	}
 }
@@ -718,8 +697,7 @@ step(const struct stele_regexp *re, const unsigned char *cur,
 			if (r == '/')
 				nxt[i + 1] = 1;
 			break;
-		default:
-			break;
+		default: break;
 		}
 	}
 	for (i = 0; i < nstates && !live; i++)
@@ -757,7 +735,8 @@ stele_regexp_match(const struct stele_regexp *re, const char *str, size_t n,
 		   int prefixes)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	unsigned char stackbuf[3 * STACK_STATES], *heap = NULL, *cur, *nxt, *tmp;
+	unsigned char stackbuf[3 * STACK_STATES], *heap = NULL, *cur, *nxt,
+						  *tmp;
 	size_t nstates = 2 * (re->ntoks + 1), pos = 0, w = 0;
 	int live = 1, prev_word = 0, next_word, result = 0;
 	uint32_t r = 0;

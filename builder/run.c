@@ -16,15 +16,16 @@
 #include "util/root.h"
 #include "util/json.h"
 
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define DEFAULT_PATH \
+	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /*
  * In ROOTFS/etc/FILE, the line whose field `key_field` is `key`: its field
  * `want` (malloc'd).  Fields are ':'-separated, counted from 0.
  */
 static int
-etc_lookup_str(char **out, const char *rootfs, const char *file,
-	       int key_field, const char *key, int want)
+etc_lookup_str(char **out, const char *rootfs, const char *file, int key_field,
+	       const char *key, int want)
 {
 	char *rel = stele_xasprintf("etc/%s", file), *path = NULL;
 	struct stele_buf buf = STELE_BUF_INIT(4u << 20);
@@ -54,7 +55,8 @@ etc_lookup_str(char **out, const char *rootfs, const char *file,
 			if (*p == ':')
 				fields[f++] = p + 1;
 		if (key_field >= f || want >= f ||
-		    strncmp(fields[key_field], key, n) || fields[key_field][n] != ':')
+		    strncmp(fields[key_field], key, n) ||
+		    fields[key_field][n] != ':')
 			continue;
 		*out = stele_xstrndup(fields[want], strcspn(fields[want], ":"));
 		error = 0;
@@ -70,7 +72,8 @@ etc_lookup(long *out, const char *rootfs, const char *file, int key_field,
 	char *v;
 	int error;
 
-	if ((error = etc_lookup_str(&v, rootfs, file, key_field, key, want)) < 0)
+	if ((error = etc_lookup_str(&v, rootfs, file, key_field, key, want)) <
+	    0)
 		return error;
 	*out = strtol(v, NULL, 10);
 	free(v);
@@ -94,7 +97,7 @@ step_home(const char *rootfs, uid_t uid)
 
 int
 stele_build__stage_etc_field(long *out, const char *rootfs, const char *file,
-		const char *name, int field)
+			     const char *name, int field)
 {
 	return etc_lookup(out, rootfs, file, 0, name, field);
 }
@@ -121,7 +124,8 @@ numeric(long *out, const char *s)
 
 /* USER as Docker reads it: uid[:gid] or names from the stage's /etc. */
 int
-stele_build__stage_resolve_user(struct stage *s, const char *spec, uid_t *uid, gid_t *gid)
+stele_build__stage_resolve_user(struct stage *s, const char *spec, uid_t *uid,
+				gid_t *gid)
 {
 	char *user = stele_xstrdup(spec && *spec ? spec : "0");
 	char *group = strchr(user, ':');
@@ -131,17 +135,24 @@ stele_build__stage_resolve_user(struct stage *s, const char *spec, uid_t *uid, g
 	if (group)
 		*group++ = '\0';
 	if (!numeric(&u, user)) {
-		if (stele_build__stage_etc_field(&u, s->rootfs, "passwd", user, 2) < 0 ||
-		    (!group && stele_build__stage_etc_field(&g, s->rootfs, "passwd", user, 3) < 0))
-			error = stele_error_setc(STELE_EINVALID,
-				"unknown user '%s' (not in the image's /etc/passwd)", user);
+		if (stele_build__stage_etc_field(&u, s->rootfs, "passwd", user,
+						 2) < 0 ||
+		    (!group &&
+		     stele_build__stage_etc_field(&g, s->rootfs, "passwd", user,
+						  3) < 0))
+			error = stele_error_setc(
+				STELE_EINVALID,
+				"unknown user '%s' (not in the image's /etc/passwd)",
+				user);
 	} else if (!group && gid_of_uid(&g, s->rootfs, u) < 0) {
 		g = 0; /* uid only, unknown to the image: group root, as Docker */
 	}
 	if (!error && group && !numeric(&g, group) &&
 	    stele_build__stage_etc_field(&g, s->rootfs, "group", group, 2) < 0)
-		error = stele_error_setc(STELE_EINVALID,
-			"unknown group '%s' (not in the image's /etc/group)", group);
+		error = stele_error_setc(
+			STELE_EINVALID,
+			"unknown group '%s' (not in the image's /etc/group)",
+			group);
 	if (!error) {
 		*uid = (uid_t)u;
 		*gid = (gid_t)g;
@@ -174,7 +185,8 @@ static char **
 step_env(struct build *b, struct stage *s, uid_t uid)
 {
 	json_t *envs = json_object_get(s->config, "Env"), *v;
-	size_t n = 0, i, cap = json_array_size(envs) + json_object_size(s->args) + 4;
+	size_t n = 0, i,
+	       cap = json_array_size(envs) + json_object_size(s->args) + 4;
 	char **env = stele_xcalloc(cap + 1, sizeof(char *));
 	const char *k;
 
@@ -183,7 +195,8 @@ step_env(struct build *b, struct stage *s, uid_t uid)
 			env[n++] = stele_xstrdup(json_string_value(v));
 	json_object_foreach(s->args, k, v) {
 		if (json_is_string(v) && !has_env(env, n, k))
-			env[n++] = stele_xasprintf("%s=%s", k, json_string_value(v));
+			env[n++] = stele_xasprintf("%s=%s", k,
+						   json_string_value(v));
 	}
 	if (!has_env(env, n, "PATH"))
 		env[n++] = stele_xstrdup("PATH=" DEFAULT_PATH);
@@ -194,7 +207,8 @@ step_env(struct build *b, struct stage *s, uid_t uid)
 		free(home);
 	}
 	if (!has_env(env, n, "SOURCE_DATE_EPOCH"))
-		env[n++] = stele_xasprintf("SOURCE_DATE_EPOCH=%lld", (long long)b->epoch);
+		env[n++] = stele_xasprintf("SOURCE_DATE_EPOCH=%lld",
+					   (long long)b->epoch);
 	env[n] = NULL;
 	return env;
 }
@@ -204,7 +218,7 @@ static int
 pipe_name_ok(const char *name)
 {
 	return *name && !strchr(name, '/') && strcmp(name, ".") &&
-	       strcmp(name, "..");
+		strcmp(name, "..");
 }
 
 /*
@@ -232,13 +246,15 @@ heredoc_command(char **cmd, int *use_pipes, const struct stele_instr *in,
 		if (stele_buf_puts(&buf, in->raw) < 0)
 			abort();
 		for (i = 0; i < in->nheredocs; i++)
-			if (stele_buf_printf(&buf, "\n%s%s", in->heredocs[i].content,
+			if (stele_buf_printf(&buf, "\n%s%s",
+					     in->heredocs[i].content,
 					     in->heredocs[i].name) < 0)
 				abort();
 		*cmd = stele_buf_detach(&buf);
 		return 0;
 	}
-	data = w.chomp ? stele_heredoc_chomp(h->content) : stele_xstrdup(h->content);
+	data = w.chomp ? stele_heredoc_chomp(h->content)
+		       : stele_xstrdup(h->content);
 	stele_heredoc_release(&w);
 	if (strncmp(data, "#!", 2)) {
 		*cmd = data;
@@ -246,8 +262,10 @@ heredoc_command(char **cmd, int *use_pipes, const struct stele_instr *in,
 	}
 	if (!pipe_name_ok(h->name)) {
 		free(data);
-		return stele_error_setc(STELE_EINVALID, "a heredoc script "
-			"needs a file name, not '%s'", h->name);
+		return stele_error_setc(STELE_EINVALID,
+					"a heredoc script "
+					"needs a file name, not '%s'",
+					h->name);
 	}
 	path = stele_path_join(pipes, h->name);
 	if ((error = stele_fs_mkdir_p(pipes, 0755)) == 0 &&
@@ -311,16 +329,16 @@ strv_free(char **v)
 struct mounts {
 	struct stele_sandbox_mount *m;
 	size_t n;
-	char **own;      /* strings m points into */
+	char **own; /* strings m points into */
 	size_t nown;
-	char **secrets;  /* files holding secret copies, wiped after */
+	char **secrets; /* files holding secret copies, wiped after */
 	size_t nsecrets;
-	int *locks;      /* cache mount lock fds */
+	int *locks; /* cache mount lock fds */
 	size_t nlocks;
-	json_t *prov;    /* [{type, target, id}] */
-	char **env;      /* NAME=secret for env= secrets */
+	json_t *prov; /* [{type, target, id}] */
+	char **env; /* NAME=secret for env= secrets */
 	size_t nenv;
-	char **dirs;     /* copies made for bind mounts, removed after */
+	char **dirs; /* copies made for bind mounts, removed after */
 	size_t ndirs;
 };
 
@@ -343,8 +361,9 @@ wipe_file(const char *path)
 			off_t left = st.st_size;
 
 			while (left > 0) {
-				size_t k = left > (off_t)sizeof(zero) ? sizeof(zero) :
-					   (size_t)left;
+				size_t k = left > (off_t)sizeof(zero)
+					? sizeof(zero)
+					: (size_t)left;
 
 				if (write(fd, zero, k) < 0)
 					break;
@@ -420,10 +439,13 @@ cache_mount(struct build *b, struct mounts *ms, const struct stele_mount *m,
 		    (chmod(dir, m->mode >= 0 ? (mode_t)m->mode : 0755) < 0 ||
 		     lchown(dir, m->uid >= 0 ? (uid_t)m->uid : 0,
 			    m->gid >= 0 ? (gid_t)m->gid : 0) < 0))
-			error = stele_error_errno("cannot set up cache mount '%s'", dir);
+			error = stele_error_errno(
+				"cannot set up cache mount '%s'", dir);
 	} else if (!S_ISDIR(st.st_mode)) {
-		error = stele_error_setc(STELE_EINVALID, "cache mount '%s' is not "
-					 "a directory", dir);
+		error = stele_error_setc(STELE_EINVALID,
+					 "cache mount '%s' is not "
+					 "a directory",
+					 dir);
 	}
 	if (!error && (fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
 		error = stele_error_errno("cannot open '%s'", lock);
@@ -431,7 +453,8 @@ cache_mount(struct build *b, struct mounts *ms, const struct stele_mount *m,
 		error = stele_error_errno("cannot lock '%s'", lock);
 		close(fd);
 	} else if (!error) {
-		ms->locks = stele_xrealloc(ms->locks, (ms->nlocks + 1) * sizeof(int));
+		ms->locks = stele_xrealloc(ms->locks,
+					   (ms->nlocks + 1) * sizeof(int));
 		ms->locks[ms->nlocks++] = fd;
 	}
 	free(lock);
@@ -457,9 +480,13 @@ secret_mount(struct build *b, struct mounts *ms, const struct stele_mount *m,
 
 	*src = NULL;
 	if (!sec)
-		return m->required ? stele_error_setc(STELE_EINVALID, "secret "
-			"'%s' is required: give it with --secret id=%s,src=FILE",
-			id, id) : 0;
+		return m->required
+			? stele_error_setc(
+				  STELE_EINVALID,
+				  "secret "
+				  "'%s' is required: give it with --secret id=%s,src=FILE",
+				  id, id)
+			: 0;
 	if ((error = stele_fs_read(&buf, sec->path)) < 0) {
 		stele_buf_release(&buf);
 		return stele_error_prefix(error, "secret '%s'", id);
@@ -469,7 +496,8 @@ secret_mount(struct build *b, struct mounts *ms, const struct stele_mount *m,
 
 		memcpy(kv, m->env, strlen(m->env));
 		kv[strlen(m->env)] = '=';
-		memcpy(kv + strlen(m->env) + 1, buf.ptr ? buf.ptr : "", buf.len);
+		memcpy(kv + strlen(m->env) + 1, buf.ptr ? buf.ptr : "",
+		       buf.len);
 		kv[strlen(m->env) + 1 + buf.len] = '\0';
 		stele_strv_take(&ms->env, &ms->nenv, kv);
 	}
@@ -528,8 +556,8 @@ parse_mounts(struct stele_mount **out, size_t *nout, struct build *b,
 		list = stele_xrealloc(list, (n + 1) * sizeof(*list));
 		m = &list[n];
 		if (stele_value_mount(m, v, why, sizeof(why)) < 0) {
-			error = stele_error_setc(STELE_EINVALID, "--mount=%s: %s",
-						 v, why);
+			error = stele_error_setc(STELE_EINVALID,
+						 "--mount=%s: %s", v, why);
 			break;
 		}
 		n++;
@@ -541,7 +569,8 @@ parse_mounts(struct stele_mount **out, size_t *nout, struct build *b,
 			char *x = NULL;
 
 			if (*fields[f] && strchr(*fields[f], '$') &&
-			    (error = stele_build__expand(&x, b, s, in, *fields[f])) == 0) {
+			    (error = stele_build__expand(&x, b, s, in,
+							 *fields[f])) == 0) {
 				free(*fields[f]);
 				*fields[f] = x;
 			}
@@ -554,21 +583,25 @@ parse_mounts(struct stele_mount **out, size_t *nout, struct build *b,
 		   and a mount without one (not a secret) is there */
 		if (m->target || m->type != STELE_MOUNT_SECRET) {
 			const char *t = m->target ? m->target : "";
-			char *joined = t[0] == '/' ? stele_xstrdup(t) :
-				       stele_xasprintf("%s/%s", cwd, t);
+			char *joined = t[0] == '/'
+				? stele_xstrdup(t)
+				: stele_xasprintf("%s/%s", cwd, t);
 			int given = m->target != NULL;
 
 			free(m->target);
 			m->target = stele_path_clean_abs(joined);
 			free(joined);
 			if (!strcmp(m->target, "/") && given)
-				error = stele_error_setc(STELE_EINVALID,
+				error = stele_error_setc(
+					STELE_EINVALID,
 					"--mount: the target cannot be /");
 			else if (!strcmp(m->target, "/"))
-				error = stele_error_setc(STELE_EINVALID,
+				error = stele_error_setc(
+					STELE_EINVALID,
 					"--mount=%s: a mount without a target "
 					"is at the working directory, which "
-					"cannot be /", v);
+					"cannot be /",
+					v);
 		}
 		if (!error && m->type == STELE_MOUNT_CACHE && !m->id)
 			m->id = stele_xstrdup(m->target);
@@ -588,7 +621,8 @@ prepare_mounts(struct mounts *ms, struct build *b, struct stage *s,
 	       const struct stele_instr *in, const struct stele_mount *list,
 	       size_t n)
 {
-	static const char *const tname[] = { "bind", "cache", "tmpfs", "secret" };
+	static const char *const tname[] = { "bind", "cache", "tmpfs",
+					     "secret" };
 	const struct stele_mount *m;
 	const char *src, *target;
 	json_t *rec;
@@ -608,7 +642,8 @@ prepare_mounts(struct mounts *ms, struct build *b, struct stage *s,
 		} else if (m->type == STELE_MOUNT_BIND) {
 			char *dir, *bsrc;
 
-			error = stele_build__bind_prepare(&dir, &bsrc, &rec, b, s, m);
+			error = stele_build__bind_prepare(&dir, &bsrc, &rec, b,
+							  s, m);
 			stele_strv_take(&ms->dirs, &ms->ndirs, dir);
 			if (bsrc)
 				src = own(ms, bsrc);
@@ -616,7 +651,8 @@ prepare_mounts(struct mounts *ms, struct build *b, struct stage *s,
 		if (!error && (m->type != STELE_MOUNT_SECRET || src)) {
 			struct stele_sandbox_mount *sm;
 
-			ms->m = stele_xrealloc(ms->m, (ms->n + 1) * sizeof(*ms->m));
+			ms->m = stele_xrealloc(ms->m,
+					       (ms->n + 1) * sizeof(*ms->m));
 			sm = &ms->m[ms->n++];
 			sm->target = own(ms, stele_xstrdup(target));
 			sm->source = src;
@@ -624,8 +660,9 @@ prepare_mounts(struct mounts *ms, struct build *b, struct stage *s,
 			sm->size = m->size;
 		}
 		if (!error && !rec)
-			rec = json_pack("{s:s,s:s*,s:s*}", "type", tname[m->type],
-					"target", target, "id", m->id);
+			rec = json_pack("{s:s,s:s*,s:s*}", "type",
+					tname[m->type], "target", target, "id",
+					m->id);
 		if (rec)
 			json_array_append_new(ms->prov, rec);
 	}
@@ -653,14 +690,20 @@ stele_build__run(struct build *b, struct stage *s, const struct stele_instr *in)
 	int error, use_pipes = 0;
 
 	memset(&ms, 0, sizeof(ms));
-	if (net && strcmp(net, "none") && strcmp(net, "host") && strcmp(net, "default"))
-		return stele_build__instr_error(b, in, stele_error_setc(STELE_EINVALID,
-			"--network: want none or host, not '%s'", net));
-	if ((error = parse_mounts(&mlist, &nm, b, s, in, wd && *wd ? wd : "/")) < 0)
+	if (net && strcmp(net, "none") && strcmp(net, "host") &&
+	    strcmp(net, "default"))
+		return stele_build__instr_error(
+			b, in,
+			stele_error_setc(
+				STELE_EINVALID,
+				"--network: want none or host, not '%s'", net));
+	if ((error = parse_mounts(&mlist, &nm, b, s, in,
+				  wd && *wd ? wd : "/")) < 0)
 		return error;
 	key = stele_build__step_key(b, s, in);
-	json_object_set_new(key, "network", json_string(net && !strcmp(net, "host") ?
-							 "host" : "none"));
+	json_object_set_new(
+		key, "network",
+		json_string(net && !strcmp(net, "host") ? "host" : "none"));
 	/* What bind mounts read, by content: a change in a mounted file is a
 	 * new step. */
 	binds = json_array();
@@ -680,8 +723,8 @@ stele_build__run(struct build *b, struct stage *s, const struct stele_instr *in)
 		return error < 0 ? error : 0;
 	}
 	if ((error = stele_build__stage_sync(b, s)) < 0 ||
-	    (error = stele_build__stage_resolve_user(s, stele_json_str(s->config, "User"), &uid,
-					&gid)) < 0) {
+	    (error = stele_build__stage_resolve_user(
+		     s, stele_json_str(s->config, "User"), &uid, &gid)) < 0) {
 		mounts_free(mlist, nm);
 		return stele_build__instr_error(b, in, error);
 	}
@@ -726,8 +769,12 @@ stele_build__run(struct build *b, struct stage *s, const struct stele_instr *in)
 		goto out;
 	}
 	if (sr.status != 0) {
-		error = stele_build__instr_error(b, in, stele_error_setc(STELE_EINVALID,
-			"the command failed with exit status %d", sr.status));
+		error = stele_build__instr_error(
+			b, in,
+			stele_error_setc(
+				STELE_EINVALID,
+				"the command failed with exit status %d",
+				sr.status));
 		goto out;
 	}
 	if ((error = stele_sandbox_diff(&plan, &sr, s->rootfs, b->epoch)) < 0 ||
@@ -735,16 +782,17 @@ stele_build__run(struct build *b, struct stage *s, const struct stele_instr *in)
 		error = stele_build__instr_error(b, in, error);
 		goto out;
 	}
-	inputs = json_pack("[{s:s,s:o,s:s,s:s,s:b,s:o}]", "kind", "run",
-		"argv", strv_json(argv), "runtime", so.runtime ? so.runtime : "runc",
-		"network", so.network_host ? "host" : "none",
-		"overlay", sr.overlay, "baseDiffIDs", json_deep_copy(s->diff_ids));
+	inputs = json_pack(
+		"[{s:s,s:o,s:s,s:s,s:b,s:o}]", "kind", "run", "argv",
+		strv_json(argv), "runtime", so.runtime ? so.runtime : "runc",
+		"network", so.network_host ? "host" : "none", "overlay",
+		sr.overlay, "baseDiffIDs", json_deep_copy(s->diff_ids));
 	/* by type, target and id (never a secret's content); a bind mount
 	 * by what it reads and the digest of the tree the step saw */
 	if (json_array_size(ms.prov))
 		json_object_set(json_array_get(inputs, 0), "mounts", ms.prov);
 	stele_build__progress(b, "  layer %s (%llu bytes)", r.digest,
-		       (unsigned long long)r.size);
+			      (unsigned long long)r.size);
 	if ((error = stele_build__stage_add_layer(b, s, in, &r, inputs)) == 0)
 		stele_build__step_cache_store(b, s, hex);
 out:

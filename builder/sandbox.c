@@ -29,12 +29,21 @@
 /* Where the runtime mounts filesystems; absent from lower = not ours. */
 static const char *const mount_points[] = { "proc", "dev", "sys", NULL };
 
-static const char *const default_caps[] = {
-	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER",
-	"CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP",
-	"CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL",
-	"CAP_AUDIT_WRITE", NULL
-};
+static const char *const default_caps[] = { "CAP_CHOWN",
+					    "CAP_DAC_OVERRIDE",
+					    "CAP_FSETID",
+					    "CAP_FOWNER",
+					    "CAP_MKNOD",
+					    "CAP_NET_RAW",
+					    "CAP_SETGID",
+					    "CAP_SETUID",
+					    "CAP_SETFCAP",
+					    "CAP_SETPCAP",
+					    "CAP_NET_BIND_SERVICE",
+					    "CAP_SYS_CHROOT",
+					    "CAP_KILL",
+					    "CAP_AUDIT_WRITE",
+					    NULL };
 
 static json_t *
 strv_json(const char *const *v)
@@ -66,72 +75,97 @@ static json_t *
 runtime_config(const struct stele_sandbox_opts *o, const char *root)
 {
 	static const char *const proc_o[] = { NULL };
-	static const char *const dev_o[] = { "nosuid", "strictatime", "mode=755", "size=65536k", NULL };
-	static const char *const pts_o[] = { "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", NULL };
-	static const char *const shm_o[] = { "nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL };
+	static const char *const dev_o[] = { "nosuid", "strictatime",
+					     "mode=755", "size=65536k", NULL };
+	static const char *const pts_o[] = { "nosuid",      "noexec",
+					     "newinstance", "ptmxmode=0666",
+					     "mode=0620",   NULL };
+	static const char *const shm_o[] = { "nosuid",      "noexec",
+					     "nodev",       "mode=1777",
+					     "size=65536k", NULL };
 	static const char *const mq_o[] = { "nosuid", "noexec", "nodev", NULL };
-	static const char *const sys_o[] = { "nosuid", "noexec", "nodev", "ro", NULL };
-	static const char *const pipes_o[] = { "rbind", "ro", "nosuid", "nodev", NULL };
-	static const char *const masked[] = { "/proc/acpi", "/proc/asound",
-		"/proc/kcore", "/proc/keys", "/proc/latency_stats",
-		"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-		"/sys/firmware", "/proc/scsi", NULL };
-	static const char *const ro[] = { "/proc/bus", "/proc/fs", "/proc/irq",
-		"/proc/sys", "/proc/sysrq-trigger", NULL };
+	static const char *const sys_o[] = { "nosuid", "noexec", "nodev", "ro",
+					     NULL };
+	static const char *const pipes_o[] = { "rbind", "ro", "nosuid", "nodev",
+					       NULL };
+	static const char *const masked[] = { "/proc/acpi",
+					      "/proc/asound",
+					      "/proc/kcore",
+					      "/proc/keys",
+					      "/proc/latency_stats",
+					      "/proc/timer_list",
+					      "/proc/timer_stats",
+					      "/proc/sched_debug",
+					      "/sys/firmware",
+					      "/proc/scsi",
+					      NULL };
+	static const char *const ro[] = { "/proc/bus",           "/proc/fs",
+					  "/proc/irq",           "/proc/sys",
+					  "/proc/sysrq-trigger", NULL };
 	json_t *caps = strv_json(default_caps), *ns, *mounts, *cfg;
 	char sz[40];
 	size_t i;
 
-	ns = json_pack("[{s:s},{s:s},{s:s},{s:s}]", "type", "pid", "type", "ipc",
-		       "type", "uts", "type", "mount");
+	ns = json_pack("[{s:s},{s:s},{s:s},{s:s}]", "type", "pid", "type",
+		       "ipc", "type", "uts", "type", "mount");
 	if (!o->network_host)
-		json_array_append_new(ns, json_pack("{s:s}", "type", "network"));
+		json_array_append_new(ns,
+				      json_pack("{s:s}", "type", "network"));
 	mounts = json_array();
-	json_array_append_new(mounts, mount_json("/proc", "proc", "proc", proc_o));
-	json_array_append_new(mounts, mount_json("/dev", "tmpfs", "tmpfs", dev_o));
-	json_array_append_new(mounts, mount_json("/dev/pts", "devpts", "devpts", pts_o));
-	json_array_append_new(mounts, mount_json("/dev/shm", "tmpfs", "shm", shm_o));
-	json_array_append_new(mounts, mount_json("/dev/mqueue", "mqueue", "mqueue", mq_o));
-	json_array_append_new(mounts, mount_json("/sys", "sysfs", "sysfs", sys_o));
+	json_array_append_new(mounts,
+			      mount_json("/proc", "proc", "proc", proc_o));
+	json_array_append_new(mounts,
+			      mount_json("/dev", "tmpfs", "tmpfs", dev_o));
+	json_array_append_new(
+		mounts, mount_json("/dev/pts", "devpts", "devpts", pts_o));
+	json_array_append_new(mounts,
+			      mount_json("/dev/shm", "tmpfs", "shm", shm_o));
+	json_array_append_new(
+		mounts, mount_json("/dev/mqueue", "mqueue", "mqueue", mq_o));
+	json_array_append_new(mounts,
+			      mount_json("/sys", "sysfs", "sysfs", sys_o));
 	if (o->pipes)
-		json_array_append_new(mounts, mount_json("/dev/pipes", "bind",
-							 o->pipes, pipes_o));
+		json_array_append_new(
+			mounts,
+			mount_json("/dev/pipes", "bind", o->pipes, pipes_o));
 	for (i = 0; i < o->nmounts; i++) {
 		const struct stele_sandbox_mount *m = &o->mounts[i];
 		json_t *mo = json_array();
 
 		if (m->source) {
 			json_array_append_new(mo, json_string("rbind"));
-			json_array_append_new(mo, json_string(m->readonly ? "ro" : "rw"));
+			json_array_append_new(
+				mo, json_string(m->readonly ? "ro" : "rw"));
 		} else {
 			/* BuildKit's tmpfs: nosuid, the kernel's 1777 */
 			json_array_append_new(mo, json_string("nosuid"));
 			if (m->size)
-				json_array_append_new(mo, json_string_nocheck(
-					size_opt(sz, sizeof(sz), m->size)));
+				json_array_append_new(
+					mo,
+					json_string_nocheck(size_opt(
+						sz, sizeof(sz), m->size)));
 		}
-		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:o}",
-			"destination", m->target, "type", m->source ? "bind" : "tmpfs",
-			"source", m->source ? m->source : "tmpfs", "options", mo));
+		json_array_append_new(
+			mounts,
+			json_pack("{s:s,s:s,s:s,s:o}", "destination", m->target,
+				  "type", m->source ? "bind" : "tmpfs",
+				  "source", m->source ? m->source : "tmpfs",
+				  "options", mo));
 	}
-	cfg = json_pack("{s:s,s:{s:b,s:{s:i,s:i},s:o,s:o,s:s,s:{s:O,s:O,s:O,s:O},"
-			 "s:[{s:s,s:i,s:i}],s:b},s:{s:s,s:b},s:s,s:o,"
-			 "s:{s:o,s:o,s:o}}",
-		"ociVersion", "1.0.2",
-		"process", "terminal", 0,
-		"user", "uid", (int)o->uid, "gid", (int)o->gid,
-		"args", strv_json((const char *const *)o->argv),
-		"env", strv_json((const char *const *)o->env),
-		"cwd", o->cwd,
+	cfg = json_pack(
+		"{s:s,s:{s:b,s:{s:i,s:i},s:o,s:o,s:s,s:{s:O,s:O,s:O,s:O},"
+		"s:[{s:s,s:i,s:i}],s:b},s:{s:s,s:b},s:s,s:o,"
+		"s:{s:o,s:o,s:o}}",
+		"ociVersion", "1.0.2", "process", "terminal", 0, "user", "uid",
+		(int)o->uid, "gid", (int)o->gid, "args",
+		strv_json((const char *const *)o->argv), "env",
+		strv_json((const char *const *)o->env), "cwd", o->cwd,
 		"capabilities", "bounding", caps, "effective", caps,
-		"permitted", caps, "ambient", caps,
-		"rlimits", "type", "RLIMIT_NOFILE", "hard", 1024, "soft", 1024,
-		"noNewPrivileges", 1,
-		"root", "path", root, "readonly", 0,
-		"hostname", "stele",
-		"mounts", mounts,
-		"linux", "namespaces", ns, "maskedPaths", strv_json(masked),
-		"readonlyPaths", strv_json(ro));
+		"permitted", caps, "ambient", caps, "rlimits", "type",
+		"RLIMIT_NOFILE", "hard", 1024, "soft", 1024, "noNewPrivileges",
+		1, "root", "path", root, "readonly", 0, "hostname", "stele",
+		"mounts", mounts, "linux", "namespaces", ns, "maskedPaths",
+		strv_json(masked), "readonlyPaths", strv_json(ro));
 	json_decref(caps);
 	return cfg;
 }
@@ -186,8 +220,8 @@ spawn_runtime(int *status, const struct stele_sandbox_opts *o,
 	if (n == (ssize_t)sizeof(child_errno)) {
 		close(fds[0]);
 		waitpid(pid, &ws, 0);
-		return stele_error_set("cannot run the OCI runtime '%s': %s", rt,
-				       strerror(child_errno));
+		return stele_error_set("cannot run the OCI runtime '%s': %s",
+				       rt, strerror(child_errno));
 	}
 	for (;;) {
 		char *nl;
@@ -218,7 +252,8 @@ spawn_runtime(int *status, const struct stele_sandbox_opts *o,
 	close(fds[0]);
 	while (waitpid(pid, &ws, 0) < 0)
 		if (errno != EINTR)
-			return stele_error_errno("cannot wait for the OCI runtime");
+			return stele_error_errno(
+				"cannot wait for the OCI runtime");
 	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 	return 0;
 }
@@ -239,7 +274,8 @@ copy_tree(const char *from, const char *to)
 		if (errno != EINTR)
 			return stele_error_errno("cannot wait for cp");
 	if (!WIFEXITED(ws) || WEXITSTATUS(ws))
-		return stele_error_set("cannot copy '%s' for the sandbox", from);
+		return stele_error_set("cannot copy '%s' for the sandbox",
+				       from);
 	return 0;
 }
 
@@ -276,12 +312,14 @@ find_stubs(struct stele_sandbox_result *r, const struct stele_sandbox_opts *o)
 				struct dirent *e;
 
 				while (dir && (e = readdir(dir)))
-					n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+					n += strcmp(e->d_name, ".") &&
+						strcmp(e->d_name, "..");
 				if (dir)
 					closedir(dir);
 				ok = n == (first ? 0u : 1u);
 			} else if (ok) {
-				ok = first && S_ISREG(st.st_mode) && st.st_size == 0;
+				ok = first && S_ISREG(st.st_mode) &&
+					st.st_size == 0;
 			}
 			free(low);
 			free(up);
@@ -330,8 +368,7 @@ stele_sandbox_run(struct stele_sandbox_result *out,
 		goto out;
 	opts = stele_xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", o->lower,
 			       upper, work);
-	if (!o->copy &&
-	    mount("overlay", merged, "overlay", 0, opts) == 0) {
+	if (!o->copy && mount("overlay", merged, "overlay", 0, opts) == 0) {
 		mounted = 1;
 		out->overlay = 1;
 		out->upper = upper;
@@ -358,8 +395,9 @@ stele_sandbox_run(struct stele_sandbox_result *out,
 	    (error = stele_fs_write_atomic(cfgpath, b.ptr, b.len, 0600)) < 0)
 		goto out;
 	id = stele_xasprintf("stele-%ld-%s", (long)getpid(),
-			     strrchr(o->scratch, '/') ? strrchr(o->scratch, '/') + 1 :
-			     o->scratch);
+			     strrchr(o->scratch, '/')
+				     ? strrchr(o->scratch, '/') + 1
+				     : o->scratch);
 	error = spawn_runtime(&out->status, o, o->scratch, state, id);
 	if (!error)
 		find_stubs(out, o);
@@ -412,7 +450,8 @@ lower_stat(struct stat *st, const struct diff *d, const char *rel)
 	int r = -1;
 
 	if (stele_root_resolve(&res, rel, 0, stele_root_lookup_host,
-			       (void *)d->lower) == 0 && !strcmp(res, rel)) {
+			       (void *)d->lower) == 0 &&
+	    !strcmp(res, rel)) {
 		p = stele_path_join(d->lower, rel);
 		r = lstat(p, st);
 		free(p);
@@ -435,7 +474,8 @@ add_whiteout(struct diff *d, const char *rel)
 }
 
 static int
-add_entry(struct diff *d, const char *rel, const char *host, const struct stat *st)
+add_entry(struct diff *d, const char *rel, const char *host,
+	  const struct stat *st)
 {
 	struct stele_plan_entry e = { 0 };
 	char target[4096];
@@ -452,7 +492,8 @@ add_entry(struct diff *d, const char *rel, const char *host, const struct stat *
 		e.src_kind = STELE_SRC_PATH;
 		e.src = (char *)host;
 		if (st->st_nlink > 1)
-			e.link_key = ((uint64_t)st->st_dev << 40) ^ (uint64_t)st->st_ino;
+			e.link_key = ((uint64_t)st->st_dev << 40) ^
+				(uint64_t)st->st_ino;
 	} else if (S_ISDIR(st->st_mode)) {
 		e.type = STELE_ENTRY_DIR;
 	} else if (S_ISLNK(st->st_mode)) {
@@ -465,7 +506,8 @@ add_entry(struct diff *d, const char *rel, const char *host, const struct stat *
 		e.type = STELE_ENTRY_FIFO;
 	} else if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) {
 		/* A device the step made with mknod (CAP_MKNOD). */
-		e.type = S_ISCHR(st->st_mode) ? STELE_ENTRY_CHAR : STELE_ENTRY_BLOCK;
+		e.type = S_ISCHR(st->st_mode) ? STELE_ENTRY_CHAR
+					      : STELE_ENTRY_BLOCK;
 		e.rdev = st->st_rdev;
 	} else {
 		return 0; /* sockets do not belong in layers */
@@ -522,7 +564,8 @@ walk_entry(struct diff *d, const char *rel, int depth)
 			goto out;
 		}
 		if (S_ISDIR(st.st_mode) && in_lower &&
-		    getxattr(host, "trusted.overlay.opaque", op, sizeof(op)) == 1 &&
+		    getxattr(host, "trusted.overlay.opaque", op, sizeof(op)) ==
+			    1 &&
 		    op[0] == 'y') {
 			char *opq = stele_xasprintf("%s/.wh..opq", rel);
 
@@ -551,7 +594,8 @@ walk(struct diff *d, const char *rel, int depth)
 
 	if (depth > MAX_DEPTH) {
 		free(host);
-		return stele_error_setc(STELE_EINVALID, "'%s' nests too deeply", rel);
+		return stele_error_setc(STELE_EINVALID, "'%s' nests too deeply",
+					rel);
 	}
 	if (!(dir = opendir(host))) {
 		error = stele_error_errno("cannot read '%s'", host);
@@ -563,8 +607,8 @@ walk(struct diff *d, const char *rel, int depth)
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		child = *rel ? stele_xasprintf("%s/%s", rel, de->d_name) :
-			stele_xstrdup(de->d_name);
+		child = *rel ? stele_xasprintf("%s/%s", rel, de->d_name)
+			     : stele_xstrdup(de->d_name);
 		error = walk_entry(d, child, depth);
 		free(child);
 	}
@@ -592,8 +636,8 @@ walk_deleted(struct diff *d, const char *rel, int depth)
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		child = *rel ? stele_xasprintf("%s/%s", rel, de->d_name) :
-			stele_xstrdup(de->d_name);
+		child = *rel ? stele_xasprintf("%s/%s", rel, de->d_name)
+			     : stele_xstrdup(de->d_name);
 		up = stele_path_join(d->r->upper, child);
 		if (lstat(up, &st) < 0)
 			add_whiteout(d, child);

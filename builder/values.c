@@ -38,10 +38,18 @@ leading_int(uint64_t *v, const char **s)
 static uint64_t
 unit_ns(const char *u, size_t n)
 {
-	static const struct { const char *name; uint64_t ns; } units[] = {
-		{ "ns", 1 }, { "us", 1000 }, { "\xc2\xb5s", 1000 },
-		{ "\xce\xbcs", 1000 }, { "ms", 1000000 }, { "s", 1000000000 },
-		{ "m", 60000000000ULL }, { "h", 3600000000000ULL },
+	static const struct {
+		const char *name;
+		uint64_t ns;
+	} units[] = {
+		{ "ns", 1 },
+		{ "us", 1000 },
+		{ "\xc2\xb5s", 1000 },
+		{ "\xce\xbcs", 1000 },
+		{ "ms", 1000000 },
+		{ "s", 1000000000 },
+		{ "m", 60000000000ULL },
+		{ "h", 3600000000000ULL },
 	};
 	size_t i;
 
@@ -172,8 +180,7 @@ port_range(long *start, long *end, const char *s, size_t n)
 	const char *dash = memchr(s, '-', n);
 
 	if (!dash)
-		return port_number(start, s, n) < 0 ? -1 :
-		       (*end = *start, 0);
+		return port_number(start, s, n) < 0 ? -1 : (*end = *start, 0);
 	if (port_number(start, s, (size_t)(dash - s)) < 0)
 		return -1;
 	if ((size_t)(dash - s) == n - (size_t)(dash - s) - 1 &&
@@ -201,7 +208,7 @@ valid_ip(const char *s, size_t n)
 	memcpy(buf, s, n);
 	buf[n] = '\0';
 	return inet_pton(AF_INET, buf, addr) == 1 ||
-	       inet_pton(AF_INET6, buf, addr) == 1;
+		inet_pton(AF_INET6, buf, addr) == 1;
 }
 
 int
@@ -239,21 +246,26 @@ stele_value_ports(char ***out, size_t *n, const char *spec, const char **why)
 		return fail(why, "no port specified");
 	if (slash && slash[1]) {
 		if (strlen(slash + 1) >= sizeof(lproto))
-			return fail(why, "invalid protocol (want tcp, udp or sctp)");
+			return fail(why,
+				    "invalid protocol (want tcp, udp or sctp)");
 		for (i = 0; slash[1 + i]; i++)
-			lproto[i] = (char)(slash[1 + i] >= 'A' && slash[1 + i] <= 'Z' ?
-					   slash[1 + i] - 'A' + 'a' : slash[1 + i]);
+			lproto[i] = (char)(slash[1 + i] >= 'A' &&
+							   slash[1 + i] <= 'Z'
+						   ? slash[1 + i] - 'A' + 'a'
+						   : slash[1 + i]);
 		lproto[i] = '\0';
 		if (strcmp(lproto, "tcp") && strcmp(lproto, "udp") &&
 		    strcmp(lproto, "sctp"))
-			return fail(why, "invalid protocol (want tcp, udp or sctp)");
+			return fail(why,
+				    "invalid protocol (want tcp, udp or sctp)");
 		proto = lproto;
 	}
 	if (port_range(&start, &end, cport, clen) < 0)
 		return fail(why, "invalid port or port range");
 	/* A host range may stand for one container port, not another range. */
 	if (hport && end != start && he - hs != end - start)
-		return fail(why, "host and container port ranges differ in size");
+		return fail(why,
+			    "host and container port ranges differ in size");
 	*n = (size_t)(end - start + 1);
 	*out = stele_xcalloc(*n, sizeof(**out));
 	for (p = start, i = 0; p <= end; p++, i++)
@@ -264,11 +276,13 @@ stele_value_ports(char ***out, size_t *n, const char *spec, const char **why)
 int
 stele_value_signal(const char *sig)
 {
-	static const char *names[] = { "HUP", "INT", "QUIT", "ILL", "TRAP",
-		"ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE",
-		"ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN",
-		"TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO",
-		"PWR", "SYS", NULL };
+	static const char *names[] = {
+		"HUP",  "INT",    "QUIT", "ILL",  "TRAP",   "ABRT", "BUS",
+		"FPE",  "KILL",   "USR1", "SEGV", "USR2",   "PIPE", "ALRM",
+		"TERM", "STKFLT", "CHLD", "CONT", "STOP",   "TSTP", "TTIN",
+		"TTOU", "URG",    "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH",
+		"IO",   "PWR",    "SYS",  NULL
+	};
 	const char *p = sig;
 	size_t i;
 
@@ -289,7 +303,7 @@ int
 stele_value_is_url(const char *s)
 {
 	return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8) ||
-	       !strncmp(s, "ftp://", 6);
+		!strncmp(s, "ftp://", 6);
 }
 
 int
@@ -300,7 +314,7 @@ stele_value_is_git_url(const char *s)
 	if (!strncmp(s, "git+", 4) || !strncmp(s, "git@", 4))
 		return 1;
 	return stele_value_is_url(s) && hash && hash - s > 4 &&
-	       !strncmp(hash - 4, ".git", 4);
+		!strncmp(hash - 4, ".git", 4);
 }
 
 /* ---- chmod ---- */
@@ -311,8 +325,11 @@ stele_value_is_git_url(const char *s)
 static unsigned
 class_bits(char c)
 {
-	return c == 'u' ? 04700u : c == 'g' ? 02070u : c == 'o' ? 07u :
-	       c == 'a' ? 06777u : 0;
+	return c == 'u'    ? 04700u
+		: c == 'g' ? 02070u
+		: c == 'o' ? 07u
+		: c == 'a' ? 06777u
+			   : 0;
 }
 
 /*
@@ -351,21 +368,23 @@ chmod_walk(const char *s, unsigned *mode, unsigned omode, int dir, int apply)
 					bits |= 01000;
 				else if (c == 'u' || c == 'g' || c == 'o') {
 					/* the class's current rwx, copied */
-					unsigned v = c == 'u' ? (*mode >> 6) & 7 :
-						     c == 'g' ? (*mode >> 3) & 7 :
-						     *mode & 7;
+					unsigned v = c == 'u' ? (*mode >> 6) & 7
+						: c == 'g'    ? (*mode >> 3) & 7
+							      : *mode & 7;
 
 					copy |= v << 6 | v << 3 | v;
 				}
 			}
 			/* without a class: all, less the umask; sticky and
 			   set-id bits are not the umask's business */
-			add = (bits | copy) & (who ? (who | (bits & 01000)) :
-					       (~CHMOD_UMASK & 07777u));
+			add = (bits | copy) &
+				(who ? (who | (bits & 01000))
+				     : (~CHMOD_UMASK & 07777u));
 			if (!apply)
 				continue;
 			if (op == '=')
-				*mode &= ~((who ? who : 06777u) | (bits & 01000u));
+				*mode &= ~((who ? who : 06777u) |
+					   (bits & 01000u));
 			if (op == '-')
 				*mode &= ~add;
 			else
@@ -406,10 +425,12 @@ stele_value_chmod_check(const char *spec, const char **why)
 		return 0;
 	/* BuildKit: what looks numeric must be octal up to 07777 */
 	if (r == -2 || (*spec >= '0' && *spec <= '9'))
-		return fail(why, "want octal up to 07777, or a symbolic mode "
+		return fail(why,
+			    "want octal up to 07777, or a symbolic mode "
 			    "such as u+x,go-w");
 	if (chmod_walk(spec, &m, 0, 0, 0) < 0)
-		return fail(why, "invalid symbolic mode (chmod(1): "
+		return fail(why,
+			    "invalid symbolic mode (chmod(1): "
 			    "[ugoa]*[-+=][rwxXst]*, comma-separated)");
 	return 0;
 }
@@ -433,8 +454,10 @@ stele_value_chmod(const char *spec, unsigned mode, int dir)
 static int
 parse_bool(int *out, const char *v)
 {
-	static const char *const t[] = { "1", "t", "T", "TRUE", "true", "True", NULL };
-	static const char *const f[] = { "0", "f", "F", "FALSE", "false", "False", NULL };
+	static const char *const t[] = { "1",    "t",    "T", "TRUE",
+					 "true", "True", NULL };
+	static const char *const f[] = { "0",     "f",     "F", "FALSE",
+					 "false", "False", NULL };
 	size_t i;
 
 	for (i = 0; t[i]; i++)
@@ -527,7 +550,8 @@ csv_next(const char **s, int *more)
 int
 stele_value_mount(struct stele_mount *m, const char *spec, char *why, size_t n)
 {
-	static const char *const tname[] = { "bind", "cache", "tmpfs", "secret" };
+	static const char *const tname[] = { "bind", "cache", "tmpfs",
+					     "secret" };
 	const char *s = spec;
 	int ro_auto = 1, b, error = 0, more = 1;
 	long long v;
@@ -536,12 +560,14 @@ stele_value_mount(struct stele_mount *m, const char *spec, char *why, size_t n)
 	m->mode = m->uid = m->gid = -1;
 	m->type = STELE_MOUNT_BIND;
 	while (more && !error) {
-		char *f = csv_next(&s, &more), *eq = strchr(f, '='), *k, *val, *c;
+		char *f = csv_next(&s, &more), *eq = strchr(f, '='), *k, *val,
+		     *c;
 
 		if (eq)
 			*eq = '\0';
 		for (c = f; *c; c++)
-			*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+			*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a'
+							   : *c);
 		k = f;
 		val = eq ? eq + 1 : NULL;
 		if (!val) {
@@ -553,14 +579,20 @@ stele_value_mount(struct stele_mount *m, const char *spec, char *why, size_t n)
 				 m->type == STELE_MOUNT_SECRET)
 				m->required = 1;
 			else if (!strcmp(k, "required"))
-				error = mfail(why, n, "unexpected key '%s' for this "
-					      "mount type", k);
+				error = mfail(why, n,
+					      "unexpected key '%s' for this "
+					      "mount type",
+					      k);
 			else
-				error = mfail(why, n, "invalid field '%s' must be "
-					      "a key=value pair", k);
+				error = mfail(why, n,
+					      "invalid field '%s' must be "
+					      "a key=value pair",
+					      k);
 		} else if (!strcmp(k, "type")) {
 			for (c = val; *c; c++)
-				*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+				*c = (char)(*c >= 'A' && *c <= 'Z'
+						    ? *c - 'A' + 'a'
+						    : *c);
 			if (!strcmp(val, "cache"))
 				m->type = STELE_MOUNT_CACHE;
 			else if (!strcmp(val, "tmpfs"))
@@ -570,10 +602,14 @@ stele_value_mount(struct stele_mount *m, const char *spec, char *why, size_t n)
 			else if (!strcmp(val, "bind"))
 				m->type = STELE_MOUNT_BIND;
 			else if (!strcmp(val, "ssh"))
-				error = mfail(why, n, "type=%s is not supported: no SSH "
-					      "agent is forwarded into a build", val);
+				error = mfail(
+					why, n,
+					"type=%s is not supported: no SSH "
+					"agent is forwarded into a build",
+					val);
 			else
-				error = mfail(why, n, "unsupported mount type '%s'",
+				error = mfail(why, n,
+					      "unsupported mount type '%s'",
 					      val);
 		} else if (!strcmp(k, "target") || !strcmp(k, "dst") ||
 			   !strcmp(k, "destination")) {
@@ -588,37 +624,52 @@ stele_value_mount(struct stele_mount *m, const char *spec, char *why, size_t n)
 		} else if (!strcmp(k, "sharing")) {
 			if (strcmp(val, "shared") && strcmp(val, "private") &&
 			    strcmp(val, "locked"))
-				error = mfail(why, n, "unsupported sharing value "
-					      "'%s'", val);
+				error = mfail(why, n,
+					      "unsupported sharing value "
+					      "'%s'",
+					      val);
 			free(m->sharing);
 			m->sharing = stele_xstrdup(val);
 		} else if (!strcmp(k, "ro") || !strcmp(k, "readonly") ||
 			   !strcmp(k, "rw") || !strcmp(k, "readwrite")) {
 			if (parse_bool(&b, val) < 0)
-				error = mfail(why, n, "invalid value for %s: %s", k, val);
+				error = mfail(why, n,
+					      "invalid value for %s: %s", k,
+					      val);
 			/* ro/readonly=B, rw/readwrite=B */
-			m->readonly = !strcmp(k, "ro") || !strcmp(k, "readonly") ?
-				      b : !b;
+			m->readonly = !strcmp(k, "ro") || !strcmp(k, "readonly")
+				? b
+				: !b;
 			ro_auto = 0;
 		} else if (!strcmp(k, "required")) {
 			if (m->type != STELE_MOUNT_SECRET)
-				error = mfail(why, n, "unexpected key '%s' for this "
-					      "mount type", k);
+				error = mfail(why, n,
+					      "unexpected key '%s' for this "
+					      "mount type",
+					      k);
 			else if (parse_bool(&m->required, val) < 0)
-				error = mfail(why, n, "invalid value for %s: %s", k, val);
+				error = mfail(why, n,
+					      "invalid value for %s: %s", k,
+					      val);
 		} else if (!strcmp(k, "size")) {
 			if (m->type != STELE_MOUNT_TMPFS)
-				error = mfail(why, n, "unexpected key '%s' for this "
-					      "mount type", k);
-			else if (!strchr(val, '$') && parse_ram(&m->size, val) < 0)
-				error = mfail(why, n, "invalid value for %s: %s", k, val);
+				error = mfail(why, n,
+					      "unexpected key '%s' for this "
+					      "mount type",
+					      k);
+			else if (!strchr(val, '$') &&
+				 parse_ram(&m->size, val) < 0)
+				error = mfail(why, n,
+					      "invalid value for %s: %s", k,
+					      val);
 		} else if (!strcmp(k, "mode") || !strcmp(k, "uid") ||
 			   !strcmp(k, "gid")) {
 			char *end;
 
 			v = strtoll(val, &end, *k == 'm' ? 8 : 10);
 			if (!*val || *end || v < 0 || v > 0xffffffffLL)
-				error = mfail(why, n, "invalid value %s for %s", val, k);
+				error = mfail(why, n, "invalid value %s for %s",
+					      val, k);
 			else if (*k == 'm')
 				m->mode = v;
 			else if (*k == 'u')
@@ -628,38 +679,47 @@ stele_value_mount(struct stele_mount *m, const char *spec, char *why, size_t n)
 		} else if (!strcmp(k, "from")) {
 			/* BuildKit: a stage or image is named as written */
 			if (strchr(val, '$'))
-				error = mfail(why, n, "'%s' doesn't support variable "
+				error = mfail(why, n,
+					      "'%s' doesn't support variable "
 					      "expansion, define alias stage "
-					      "instead", k);
+					      "instead",
+					      k);
 			free(m->from);
 			m->from = stele_xstrdup(val);
 		} else if (!strcmp(k, "source") || !strcmp(k, "src")) {
 			free(m->source);
 			m->source = stele_xstrdup(val);
 		} else {
-			error = mfail(why, n, "unexpected key '%s' in '%s'", k, spec);
+			error = mfail(why, n, "unexpected key '%s' in '%s'", k,
+				      spec);
 		}
 		free(f);
 	}
 	if (!error && m->type != STELE_MOUNT_BIND && (m->from || m->source))
-		error = mfail(why, n, "'%s' is not supported on a %s mount: a "
-			      "cache starts empty, a secret comes from --secret",
-			      m->from ? "from" : "source", tname[m->type]);
-	if (!error && m->type != STELE_MOUNT_SECRET && m->type != STELE_MOUNT_CACHE &&
+		error = mfail(
+			why, n,
+			"'%s' is not supported on a %s mount: a "
+			"cache starts empty, a secret comes from --secret",
+			m->from ? "from" : "source", tname[m->type]);
+	if (!error && m->type != STELE_MOUNT_SECRET &&
+	    m->type != STELE_MOUNT_CACHE &&
 	    (m->mode >= 0 || m->uid >= 0 || m->gid >= 0))
-		error = mfail(why, n, "mode, uid and gid are not allowed "
-			      "for %s mounts", tname[m->type]);
+		error = mfail(why, n,
+			      "mode, uid and gid are not allowed "
+			      "for %s mounts",
+			      tname[m->type]);
 	if (!error && m->sharing && m->type != STELE_MOUNT_CACHE)
 		error = mfail(why, n, "%s", "sharing is only for cache mounts");
 	if (!error && m->type == STELE_MOUNT_SECRET && !m->target && !m->id)
-		error = mfail(why, n, "%s", "invalid secret mount: one of id, "
+		error = mfail(why, n, "%s",
+			      "invalid secret mount: one of id, "
 			      "target required");
 	if (!error && m->env && m->type != STELE_MOUNT_SECRET)
 		error = mfail(why, n, "unexpected key '%s' for this mount type",
 			      "env");
 	if (!error && ro_auto)
 		m->readonly = m->type == STELE_MOUNT_SECRET ||
-			      m->type == STELE_MOUNT_BIND;
+			m->type == STELE_MOUNT_BIND;
 	if (error)
 		stele_mount_release(m);
 	return error;

@@ -50,16 +50,20 @@ unsigned stele_value_chmod(const char *spec, unsigned mode, int dir);
  * (as in BuildKit).  Bind and secret mounts are read-only unless rw.
  * Other values may hold variables, expanded by the build.
  */
-enum stele_mount_type { STELE_MOUNT_BIND, STELE_MOUNT_CACHE,
-			STELE_MOUNT_TMPFS, STELE_MOUNT_SECRET };
+enum stele_mount_type {
+	STELE_MOUNT_BIND,
+	STELE_MOUNT_CACHE,
+	STELE_MOUNT_TMPFS,
+	STELE_MOUNT_SECRET
+};
 struct stele_mount {
 	enum stele_mount_type type;
 	char *target, *id, *env, *sharing; /* NULL when not given */
-	char *from, *source;               /* bind: stage or image, path */
+	char *from, *source; /* bind: stage or image, path */
 	int readonly;
 	int required;
-	long long size;            /* tmpfs bytes, 0: the default */
-	long long mode, uid, gid;  /* -1 when not given */
+	long long size; /* tmpfs bytes, 0: the default */
+	long long mode, uid, gid; /* -1 when not given */
 };
 /* 0, or -1 with a reason written into why[whylen]. */
 int stele_value_mount(struct stele_mount *out, const char *spec, char *why,

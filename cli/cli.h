@@ -48,7 +48,10 @@ int cli_key_load(struct stele_seckey **out, const char *path,
 		 const char *passfile, unsigned int flags);
 #define CLI_OPT_INSECURE_KEY 0x300
 #define CLI_INSECURE_KEY_OPTION \
-	{ "allow-insecure-key-perms", no_argument, NULL, CLI_OPT_INSECURE_KEY }
+	{ \
+		"allow-insecure-key-perms", no_argument, NULL, \
+			CLI_OPT_INSECURE_KEY \
+	}
 #define CLI_INSECURE_KEY_HELP \
 	"      --allow-insecure-key-perms  use a key file group or others may\n" \
 	"                           access (refused otherwise: chmod 600 it)\n"
@@ -104,8 +107,12 @@ struct stele_limits;
 #define CLI_LIMIT_ENTRIES 0x281
 #define CLI_LIMIT_OPTIONS \
 	{ "max-size", required_argument, NULL, CLI_LIMIT_SIZE }, \
-	{ "max-entries", required_argument, NULL, CLI_LIMIT_ENTRIES }
-#define CLI_LIMIT_CASES case CLI_LIMIT_SIZE: case CLI_LIMIT_ENTRIES
+	{ \
+		"max-entries", required_argument, NULL, CLI_LIMIT_ENTRIES \
+	}
+#define CLI_LIMIT_CASES \
+	case CLI_LIMIT_SIZE: \
+	case CLI_LIMIT_ENTRIES
 int cli_limit_opt(struct stele_limits *l, int c, const char *arg);
 extern const char *cli_version;
 /* cmd_sbom.c: "stele <version>", the creator SBOMs name (malloc'd). */

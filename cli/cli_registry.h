@@ -24,22 +24,30 @@
 /* How to reach a registry: also taken by build (bases) and verify. */
 #define CLI_REGISTRY_CONNECT_OPTIONS \
 	{ "creds", required_argument, NULL, CLI_REG_CREDS }, \
-	{ "authfile", required_argument, NULL, CLI_REG_AUTHFILE }, \
-	{ "cert-dir", required_argument, NULL, CLI_REG_CERTDIR }, \
-	{ "tls-verify", required_argument, NULL, CLI_REG_TLS }
+		{ "authfile", required_argument, NULL, CLI_REG_AUTHFILE }, \
+		{ "cert-dir", required_argument, NULL, CLI_REG_CERTDIR }, \
+	{ \
+		"tls-verify", required_argument, NULL, CLI_REG_TLS \
+	}
 #define CLI_REGISTRY_CONNECT_CASES \
-	case CLI_REG_CREDS: case CLI_REG_AUTHFILE: case CLI_REG_CERTDIR: \
+	case CLI_REG_CREDS: \
+	case CLI_REG_AUTHFILE: \
+	case CLI_REG_CERTDIR: \
 	case CLI_REG_TLS
 
 #define CLI_REGISTRY_OPTIONS \
 	CLI_REGISTRY_CONNECT_OPTIONS, \
-	{ "retry-times", required_argument, NULL, CLI_REG_RETRY }, \
-	{ "json", no_argument, NULL, CLI_REG_JSON }, \
-	{ "quiet", no_argument, NULL, 'q' }
+		{ "retry-times", required_argument, NULL, CLI_REG_RETRY }, \
+		{ "json", no_argument, NULL, CLI_REG_JSON }, \
+	{ \
+		"quiet", no_argument, NULL, 'q' \
+	}
 
 /* Commands that move blobs (push, pull, copy). */
 #define CLI_REGISTRY_JOBS_OPTION \
-	{ "jobs", required_argument, NULL, CLI_REG_JOBS }
+	{ \
+		"jobs", required_argument, NULL, CLI_REG_JOBS \
+	}
 #define CLI_REGISTRY_JOBS_HELP \
 	"      --jobs N                 blobs moved at once (1 to 32, default 4)\n"
 
@@ -58,7 +66,7 @@ struct cli_registry {
 	struct stele_registry_opts o;
 	int json;
 	int quiet;
-	int tty;                 /* progress drawn in place */
+	int tty; /* progress drawn in place */
 	char last[128];
 	int last_pct;
 };

@@ -30,8 +30,7 @@ static const char attest_usage[] =
 	"      --sbom               attest the image's SBOM\n"
 	"  -f, --format F           its format: spdx (default) or cyclonedx\n"
 	"      --json               print {\"digest\", \"keyId\", \"predicateType\",\n"
-	"                           \"added\", \"attestations\"} as JSON\n"
-	CLI_INSECURE_KEY_HELP
+	"                           \"added\", \"attestations\"} as JSON\n" CLI_INSECURE_KEY_HELP
 	"  -h, --help               this help\n";
 
 /* --json: one object on stdout (f NULL below). */
@@ -39,9 +38,10 @@ static int
 attest_json(const char *digest, const struct stele_seckey *k,
 	    const char *predicate, int added, size_t count)
 {
-	json_t *j = json_pack("{s:s,s:s,s:s,s:b,s:I}", "digest", digest, "keyId",
-			      k->pub.id, "predicateType", predicate, "added",
-			      added, "attestations", (json_int_t)count);
+	json_t *j =
+		json_pack("{s:s,s:s,s:s,s:b,s:I}", "digest", digest, "keyId",
+			  k->pub.id, "predicateType", predicate, "added", added,
+			  "attestations", (json_int_t)count);
 	int code = cli_json_print(j);
 
 	json_decref(j);
@@ -63,7 +63,8 @@ attest(const struct stele_seckey *k, const struct stele_image *img, FILE *f)
 				   n != 0, res.count);
 	if (n)
 		fprintf(f, "%s attested by key %s (%zu attestation%s)\n",
-			img->digest, k->pub.id, res.count, res.count == 1 ? "" : "s");
+			img->digest, k->pub.id, res.count,
+			res.count == 1 ? "" : "s");
 	else
 		fprintf(f, "%s already attested by key %s; nothing added\n",
 			img->digest, k->pub.id);
@@ -86,15 +87,20 @@ attest_sbom(const struct stele_seckey *k, const struct stele_image *img,
 	    (error = stele_attest_statement(&res, img, st.ptr, st.len, k)) < 0)
 		code = cli_fail(error);
 	else if (!f)
-		code = attest_json(img->digest, k,
-				   stele_sbom_predicate((enum stele_sbom_format)fmt),
-				   res.added, res.count);
+		code = attest_json(
+			img->digest, k,
+			stele_sbom_predicate((enum stele_sbom_format)fmt),
+			res.added, res.count);
 	else if (res.added)
-		fprintf(f, "%s: SBOM (%s, %zu packages) attested by key %s (%zu attestation%s)\n",
-			img->digest, stele_sbom_predicate((enum stele_sbom_format)fmt),
-			s->npkgs, k->pub.id, res.count, res.count == 1 ? "" : "s");
+		fprintf(f,
+			"%s: SBOM (%s, %zu packages) attested by key %s (%zu attestation%s)\n",
+			img->digest,
+			stele_sbom_predicate((enum stele_sbom_format)fmt),
+			s->npkgs, k->pub.id, res.count,
+			res.count == 1 ? "" : "s");
 	else
-		fprintf(f, "%s: SBOM already attested by key %s; nothing added\n",
+		fprintf(f,
+			"%s: SBOM already attested by key %s; nothing added\n",
 			img->digest, k->pub.id);
 	stele_sbom_free(s);
 	stele_buf_release(&st);
@@ -172,8 +178,10 @@ cmd_attest(int argc, char **argv)
 		case 'S': sbom = 1; break;
 		case 'f':
 			if ((fmt = stele_sbom_format_parse(optarg)) < 0)
-				return cli_usage(attest_usage,
-					"unknown --format '%s' (spdx or cyclonedx)", optarg);
+				return cli_usage(
+					attest_usage,
+					"unknown --format '%s' (spdx or cyclonedx)",
+					optarg);
 			break;
 		case CLI_OPT_INSECURE_KEY:
 			keyflags |= STELE_KEYFILE_ALLOW_OPEN_PERMS;
@@ -183,11 +191,13 @@ cmd_attest(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1 || !keyfile)
-		return cli_usage(attest_usage, optind != argc - 1 ?
-				 "need exactly one IMAGE" : "--key is required");
+		return cli_usage(attest_usage,
+				 optind != argc - 1 ? "need exactly one IMAGE"
+						    : "--key is required");
 	if (fmt >= 0 && !sbom)
 		return cli_usage(attest_usage, "--format is for --sbom");
-	if ((error = stele_ref_parse(&ref, argv[optind], cli_env()->store)) < 0 ||
+	if ((error = stele_ref_parse(&ref, argv[optind], cli_env()->store)) <
+		    0 ||
 	    (error = stele_image_open(&img, ref)) < 0 ||
 	    (error = cli_key_load(&k, keyfile, passfile, keyflags)) < 0)
 		code = cli_fail(error);

@@ -55,37 +55,47 @@ print_table(const json_t *rep)
 	const json_t *s = json_object_get(rep, "summary"), *r, *x;
 	size_t i, j;
 
-	printf("%-19s  %-9s  %-10s  %-8s  %-8s  %-6s  %s\n", "DIGEST", "SIGNATURE",
-	       "PROVENANCE", "AGE", "BASE AGE", "RESULT", "IMAGE");
+	printf("%-19s  %-9s  %-10s  %-8s  %-8s  %-6s  %s\n", "DIGEST",
+	       "SIGNATURE", "PROVENANCE", "AGE", "BASE AGE", "RESULT", "IMAGE");
 	json_array_foreach(json_object_get(rep, "results"), i, r) {
 		const char *dg = stele_json_str(r, "digest");
-		const json_t *days = json_object_get(json_object_get(r, "age"), "days");
+		const json_t *days =
+			json_object_get(json_object_get(r, "age"), "days");
 		long long bmax = -1;
 		char age[24], bage[24];
 
 		json_array_foreach(json_object_get(r, "bases"), j, x)
 			if (json_is_integer(json_object_get(x, "days")) &&
-			    json_integer_value(json_object_get(x, "days")) > bmax)
-				bmax = json_integer_value(json_object_get(x, "days"));
-		snprintf(age, sizeof(age), json_is_integer(days) ? "%lldd" : "?",
+			    json_integer_value(json_object_get(x, "days")) >
+				    bmax)
+				bmax = json_integer_value(
+					json_object_get(x, "days"));
+		snprintf(age, sizeof(age),
+			 json_is_integer(days) ? "%lldd" : "?",
 			 (long long)json_integer_value(days));
 		if (!json_array_size(json_object_get(r, "bases")))
 			snprintf(bage, sizeof(bage), "-");
 		else
-			snprintf(bage, sizeof(bage), bmax >= 0 ? "%lldd" : "?", bmax);
+			snprintf(bage, sizeof(bage), bmax >= 0 ? "%lldd" : "?",
+				 bmax);
 		printf("%-19.19s  %-9s  %-10s  %-8s  %-8s  %-6s  %s\n",
-		       dg ? dg : "(not pulled)", dg ? part_word(r, "signature") : "-",
+		       dg ? dg : "(not pulled)",
+		       dg ? part_word(r, "signature") : "-",
 		       dg ? part_word(r, "provenance") : "-", dg ? age : "-",
 		       dg ? bage : "-",
-		       json_is_true(json_object_get(r, "allowed")) ? "pass" : "FAIL",
-		       json_string_value(json_array_get(json_object_get(r, "references"), 0)));
+		       json_is_true(json_object_get(r, "allowed")) ? "pass"
+								   : "FAIL",
+		       json_string_value(json_array_get(
+			       json_object_get(r, "references"), 0)));
 		json_array_foreach(json_object_get(r, "references"), j, x)
 			if (j > 0)
-				printf("%-19s  also %s\n", "", json_string_value(x));
+				printf("%-19s  also %s\n", "",
+				       json_string_value(x));
 		json_array_foreach(json_object_get(r, "reasons"), j, x)
 			printf("%-19s  - %s\n", "", json_string_value(x));
 		json_array_foreach(json_object_get(r, "warnings"), j, x)
-			printf("%-19s  warning: %s\n", "", json_string_value(x));
+			printf("%-19s  warning: %s\n", "",
+			       json_string_value(x));
 	}
 	printf("%lld references, %lld images, %lld digests, %lld base images: "
 	       "%lld passed, %lld failed\n",
@@ -97,7 +107,8 @@ print_table(const json_t *rep)
 	       (long long)json_integer_value(json_object_get(s, "failed")));
 	if (json_array_size(json_object_get(rep, "stale"))) {
 		printf("not rebuilt within %lld days:\n",
-		       (long long)json_integer_value(json_object_get(rep, "maxAgeDays")));
+		       (long long)json_integer_value(
+			       json_object_get(rep, "maxAgeDays")));
 		json_array_foreach(json_object_get(rep, "stale"), i, x)
 			printf("  %s\n", json_string_value(x));
 	}
@@ -140,7 +151,8 @@ cmd_audit(int argc, char **argv)
 		switch (c) {
 		CLI_REGISTRY_CONNECT_CASES:
 			if (cli_registry_opt(&reg, c, optarg) < 0)
-				return cli_usage(audit_usage, "%s", stele_error_last());
+				return cli_usage(audit_usage, "%s",
+						 stele_error_last());
 			break;
 		case 'p': o.policy = optarg; break;
 		case 'i': images = optarg; break;
@@ -151,15 +163,19 @@ cmd_audit(int argc, char **argv)
 		}
 	}
 	if (optind != argc)
-		return cli_usage(audit_usage, "unexpected argument '%s'", argv[optind]);
+		return cli_usage(audit_usage, "unexpected argument '%s'",
+				 argv[optind]);
 	if (!o.policy || !images)
 		return cli_usage(audit_usage, "give --policy and --images");
 	if (as_json && as_sarif)
-		return cli_usage(audit_usage, "give at most one of --json and --sarif");
-	error = strcmp(images, "-") ? stele_fs_read(&list, images) :
-		stele_fs_read_fd(&list, 0, "standard input");
+		return cli_usage(audit_usage,
+				 "give at most one of --json and --sarif");
+	error = strcmp(images, "-")
+		? stele_fs_read(&list, images)
+		: stele_fs_read_fd(&list, 0, "standard input");
 	if (error < 0 ||
-	    (error = stele_audit_images_parse(&refs, list.ptr, list.len, images)) < 0) {
+	    (error = stele_audit_images_parse(&refs, list.ptr, list.len,
+					      images)) < 0) {
 		stele_buf_release(&list);
 		return cli_fail(error);
 	}
@@ -183,8 +199,10 @@ cmd_audit(int argc, char **argv)
 	} else {
 		print_table(rep);
 	}
-	code = json_integer_value(json_object_get(json_object_get(rep, "summary"),
-						  "failed")) ? EXIT_DENIED : EXIT_OK;
+	code = json_integer_value(json_object_get(
+		       json_object_get(rep, "summary"), "failed"))
+		? EXIT_DENIED
+		: EXIT_OK;
 	json_decref(rep);
 	json_decref(refs);
 	return code;

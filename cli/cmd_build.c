@@ -59,8 +59,7 @@ static const char build_usage[] =
 	"      --cache-sign-key KEY  the key signing --cache-to (default: --sign-key)\n"
 	"      --sign-key KEY       then attest the provenance with KEY (stele attest)\n"
 	"      --sbom[=FORMAT]      with --sign-key, attest the image's SBOM too\n"
-	"                           (spdx, the default, or cyclonedx; stele attest --sbom)\n"
-	CLI_INSECURE_KEY_HELP
+	"                           (spdx, the default, or cyclonedx; stele attest --sbom)\n" CLI_INSECURE_KEY_HELP
 	"      --max-size SIZE      refuse a base layer, COPY --from image layer or\n"
 	"                           ADD'ed archive expanding to, or a layer holding,\n"
 	"                           more file content (default 64G; K, M, G, T)\n"
@@ -129,8 +128,9 @@ parse_mirror(struct stele_build_mirror **v, size_t *n, const char *s,
 	if (!eq || eq == s || eq + 1 == s + len)
 		return -1;
 	for (p = s; p < s + len; p++)
-		if (p != eq && (*p == '/' || *p == '=' || *p == '@' ||
-				*p == ' ' || *p == '\t'))
+		if (p != eq &&
+		    (*p == '/' || *p == '=' || *p == '@' || *p == ' ' ||
+		     *p == '\t'))
 			return -1;
 	*v = stele_xrealloc(*v, (*n + 1) * sizeof(**v));
 	(*v)[*n].host = stele_xstrndup(s, (size_t)(eq - s));
@@ -148,9 +148,12 @@ env_mirrors(struct stele_build_mirror **v, size_t *n, const char *s)
 	for (; s && *s; s += len + (s[len] == ',')) {
 		len = strcspn(s, ",");
 		if (len && parse_mirror(v, n, s, len) < 0)
-			return stele_error_setc(STELE_EINVALID, "STELE_REGISTRY_"
+			return stele_error_setc(
+				STELE_EINVALID,
+				"STELE_REGISTRY_"
 				"MIRRORS: '%.*s' is not HOST=MIRROR (e.g. "
-				"docker.io=127.0.0.1:5000)", (int)len, s);
+				"docker.io=127.0.0.1:5000)",
+				(int)len, s);
 	}
 	return 0;
 }
@@ -163,7 +166,8 @@ check_recipe(struct stele_build_opts *o, int nargs, char **args, int quiet)
 	int error;
 
 	if (nargs > 1 || (!nargs && !o->recipe))
-		return cli_usage(build_usage, "--check wants -f RECIPE or a CONTEXT");
+		return cli_usage(build_usage,
+				 "--check wants -f RECIPE or a CONTEXT");
 	o->context = nargs ? args[0] : ".";
 	o->progress = quiet ? NULL : cli_progress;
 	if ((error = stele_build_check(&nstages, o)) < 0)
@@ -181,8 +185,8 @@ check_recipe(struct stele_build_opts *o, int nargs, char **args, int quiet)
 struct cache_from {
 	const char *arg;
 	struct stele_ref *ref;
-	struct stele_regcache *rc;     /* NULL: refused */
-	char *refused;                 /* why it was not used */
+	struct stele_regcache *rc; /* NULL: refused */
+	char *refused; /* why it was not used */
 };
 
 /* The registry caches of a build: what --cache-from and --cache-to did. */
@@ -195,7 +199,7 @@ struct build_caches {
 	struct stele_ref *to;
 	struct stele_pubkey **keys;
 	size_t nkeys;
-	struct stele_seckey *sign;     /* --cache-sign-key (owned) */
+	struct stele_seckey *sign; /* --cache-sign-key (owned) */
 	struct stele_regcache_report exported;
 };
 
@@ -227,46 +231,56 @@ build_json(const struct stele_ref *out, const struct stele_build_result *res,
 	   const struct build_caches *c)
 {
 	char *name = stele_ref_string(out);
-	json_t *j = json_pack("{s:s,s:s,s:s,s:{s:I,s:I,s:I}}", "image", name,
-			      "digest", res->digest, "provenance",
-			      res->provenance, "cache", "hits",
-			      (json_int_t)res->cache_hits, "registryHits",
-			      (json_int_t)res->cache_from_hits, "built",
-			      (json_int_t)res->built);
+	json_t *j =
+		json_pack("{s:s,s:s,s:s,s:{s:I,s:I,s:I}}", "image", name,
+			  "digest", res->digest, "provenance", res->provenance,
+			  "cache", "hits", (json_int_t)res->cache_hits,
+			  "registryHits", (json_int_t)res->cache_from_hits,
+			  "built", (json_int_t)res->built);
 	const struct stele_regcache_report *r;
 	json_t *from;
 	size_t i;
 	int code;
 
 	if (j && key)
-		json_object_set_new(j, "attestedBy", json_pack("{s:s,s:s?}",
-			"provenance", key->pub.id, "sbom",
-			sbom >= 0 ? key->pub.id : NULL));
+		json_object_set_new(j, "attestedBy",
+				    json_pack("{s:s,s:s?}", "provenance",
+					      key->pub.id, "sbom",
+					      sbom >= 0 ? key->pub.id : NULL));
 	if (j && c->nfrom) {
 		from = json_array();
 		for (i = 0; i < c->nfrom; i++) {
-			r = c->from[i].rc ? stele_regcache_report(c->from[i].rc) : NULL;
-			json_array_append_new(from, r ?
-				json_pack("{s:s,s:b,s:s,s:I,s:I,s:I,s:I}", "ref",
-					c->from[i].arg, "used", 1, "digest",
-					r->digest, "entries", (json_int_t)r->entries,
-					"hits", (json_int_t)r->hits, "blobsFetched",
-					(json_int_t)r->blobs_sent, "bytesFetched",
-					(json_int_t)r->bytes_sent) :
-				json_pack("{s:s,s:b,s:s?}", "ref", c->from[i].arg,
-					"used", 0, "refused", c->from[i].refused));
+			r = c->from[i].rc ? stele_regcache_report(c->from[i].rc)
+					  : NULL;
+			json_array_append_new(
+				from,
+				r ? json_pack("{s:s,s:b,s:s,s:I,s:I,s:I,s:I}",
+					      "ref", c->from[i].arg, "used", 1,
+					      "digest", r->digest, "entries",
+					      (json_int_t)r->entries, "hits",
+					      (json_int_t)r->hits,
+					      "blobsFetched",
+					      (json_int_t)r->blobs_sent,
+					      "bytesFetched",
+					      (json_int_t)r->bytes_sent)
+				  : json_pack("{s:s,s:b,s:s?}", "ref",
+					      c->from[i].arg, "used", 0,
+					      "refused", c->from[i].refused));
 		}
 		json_object_set_new(j, "cacheFrom", from);
 	}
 	if (j && c->to_arg)
-		json_object_set_new(j, "cacheTo", json_pack(
-			"{s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "ref", c->to_arg,
-			"digest", c->exported.digest, "entries",
-			(json_int_t)c->exported.entries, "layers",
-			(json_int_t)c->exported.layers, "bytes",
-			(json_int_t)c->exported.bytes, "blobsUploaded",
-			(json_int_t)c->exported.blobs_sent, "bytesUploaded",
-			(json_int_t)c->exported.bytes_sent));
+		json_object_set_new(
+			j, "cacheTo",
+			json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "ref",
+				  c->to_arg, "digest", c->exported.digest,
+				  "entries", (json_int_t)c->exported.entries,
+				  "layers", (json_int_t)c->exported.layers,
+				  "bytes", (json_int_t)c->exported.bytes,
+				  "blobsUploaded",
+				  (json_int_t)c->exported.blobs_sent,
+				  "bytesUploaded",
+				  (json_int_t)c->exported.bytes_sent));
 	code = cli_json_print(j);
 	json_decref(j);
 	free(name);
@@ -282,8 +296,10 @@ cache_ref(struct stele_ref **out, const char *opt, const char *arg)
 	    (*out)->digest) {
 		stele_ref_free(*out);
 		*out = NULL;
-		return cli_usage(build_usage, "%s wants docker://HOST/REPO:TAG, "
-				 "not '%s'", opt, arg);
+		return cli_usage(build_usage,
+				 "%s wants docker://HOST/REPO:TAG, "
+				 "not '%s'",
+				 opt, arg);
 	}
 	return EXIT_OK;
 }
@@ -310,11 +326,13 @@ caches_open(struct build_caches *c, const char *keyfile, unsigned keyflags,
 	c->sources = stele_xcalloc(c->nfrom + 1, sizeof(*c->sources));
 	for (i = 0; i < c->nfrom; i++) {
 		f = &c->from[i];
-		if (stele_regcache_open(&f->rc, f->ref,
-				(const struct stele_pubkey *const *)c->keys,
-				c->nkeys, ro) < 0) {
+		if (stele_regcache_open(
+			    &f->rc, f->ref,
+			    (const struct stele_pubkey *const *)c->keys,
+			    c->nkeys, ro) < 0) {
 			f->refused = stele_xstrdup(stele_error_last());
-			fprintf(stderr, "stele: warning: %s; building without it\n",
+			fprintf(stderr,
+				"stele: warning: %s; building without it\n",
 				f->refused);
 			continue;
 		}
@@ -388,20 +406,27 @@ cmd_build(int argc, char **argv)
 		case 'a':
 			/* --build-arg K: K's value from the environment. */
 			if (!strchr(optarg, '=') && !cli_env_value(optarg)) {
-				code = cli_usage(build_usage,
-					"--build-arg '%s': want KEY=VALUE", optarg);
+				code = cli_usage(
+					build_usage,
+					"--build-arg '%s': want KEY=VALUE",
+					optarg);
 				goto out;
 			}
-			stele_strv_take(&args, &o.nbuild_args, strchr(optarg, '=') ?
-				stele_xstrdup(optarg) :
-				stele_xasprintf("%s=%s", optarg, cli_env_value(optarg)));
+			stele_strv_take(
+				&args, &o.nbuild_args,
+				strchr(optarg, '=')
+					? stele_xstrdup(optarg)
+					: stele_xasprintf(
+						  "%s=%s", optarg,
+						  cli_env_value(optarg)));
 			break;
 		case 'T': o.target = optarg; break;
 		case 'o': output = optarg; break;
 		case 'c':
 			if ((comp = cli_compression(optarg)) < 0) {
 				code = cli_usage(build_usage,
-					"unknown compression '%s'", optarg);
+						 "unknown compression '%s'",
+						 optarg);
 				goto out;
 			}
 			break;
@@ -409,10 +434,12 @@ cmd_build(int argc, char **argv)
 		case 'J': as_json = 1; break;
 		case 'K': signkey = optarg; break;
 		case 'B':
-			if ((sbom = optarg ? stele_sbom_format_parse(optarg) :
-					     STELE_SBOM_SPDX) < 0) {
-				code = cli_usage(build_usage,
-					"unknown --sbom format '%s' (spdx or cyclonedx)", optarg);
+			if ((sbom = optarg ? stele_sbom_format_parse(optarg)
+					   : STELE_SBOM_SPDX) < 0) {
+				code = cli_usage(
+					build_usage,
+					"unknown --sbom format '%s' (spdx or cyclonedx)",
+					optarg);
 				goto out;
 			}
 			break;
@@ -422,17 +449,22 @@ cmd_build(int argc, char **argv)
 		case 'R': o.runtime = optarg; break;
 		case 'X':
 			if (strcmp(optarg, "copy") && strcmp(optarg, "auto")) {
-				code = cli_usage(build_usage,
-					"--sandbox wants copy or auto, not '%s'", optarg);
+				code = cli_usage(
+					build_usage,
+					"--sandbox wants copy or auto, not '%s'",
+					optarg);
 				goto out;
 			}
 			o.sandbox_copy = !strcmp(optarg, "copy");
 			break;
 		case 'N': o.no_cache = 1; break;
-		case 'L': o.lock = optarg; break;
+		case 'L':
+			o.lock = optarg;
+			break;
 		CLI_REGISTRY_CONNECT_CASES:
 			if (cli_registry_opt(&reg, c, optarg) < 0) {
-				code = cli_usage(build_usage, "%s", stele_error_last());
+				code = cli_usage(build_usage, "%s",
+						 stele_error_last());
 				goto out;
 			}
 			break;
@@ -441,29 +473,37 @@ cmd_build(int argc, char **argv)
 		case 'M':
 			if (parse_mirror(&mirrors, &o.nmirrors, optarg,
 					 strlen(optarg)) < 0) {
-				code = cli_usage(build_usage, "--registry-mirror '%s': "
-						 "want HOST=MIRROR (e.g. docker.io="
-						 "127.0.0.1:5000)", optarg);
+				code = cli_usage(
+					build_usage,
+					"--registry-mirror '%s': "
+					"want HOST=MIRROR (e.g. docker.io="
+					"127.0.0.1:5000)",
+					optarg);
 				goto out;
 			}
 			break;
 		case 'S':
 			if (parse_secret(&secrets, &o.nsecrets, optarg) < 0) {
-				code = cli_usage(build_usage, "--secret '%s': want "
-						 "id=ID,src=FILE", optarg);
+				code = cli_usage(build_usage,
+						 "--secret '%s': want "
+						 "id=ID,src=FILE",
+						 optarg);
 				goto out;
 			}
 			break;
 		CLI_LIMIT_CASES:
 			if (cli_limit_opt(&o.limits, c, optarg) < 0) {
-				code = cli_usage(build_usage, "%s", stele_error_last());
+				code = cli_usage(build_usage, "%s",
+						 stele_error_last());
 				goto out;
 			}
 			break;
 		case CLI_CACHE_FROM:
-			caches.from = stele_xrealloc(caches.from,
+			caches.from = stele_xrealloc(
+				caches.from,
 				(caches.nfrom + 1) * sizeof(*caches.from));
-			memset(&caches.from[caches.nfrom], 0, sizeof(*caches.from));
+			memset(&caches.from[caches.nfrom], 0,
+			       sizeof(*caches.from));
 			caches.from[caches.nfrom++].arg = optarg;
 			break;
 		case CLI_CACHE_TO: caches.to_arg = optarg; break;
@@ -472,7 +512,8 @@ cmd_build(int argc, char **argv)
 				code = cli_fail(error);
 				goto out;
 			}
-			caches.keys = stele_xrealloc(caches.keys,
+			caches.keys = stele_xrealloc(
+				caches.keys,
 				(caches.nkeys + 1) * sizeof(*caches.keys));
 			caches.keys[caches.nkeys++] = pk;
 			break;
@@ -491,12 +532,15 @@ cmd_build(int argc, char **argv)
 		cache_sign = signkey;
 	code = EXIT_OK;
 	if (caches.nfrom && !caches.nkeys)
-		code = cli_usage(build_usage, "--cache-from needs a --cache-key "
+		code = cli_usage(build_usage,
+				 "--cache-from needs a --cache-key "
 				 "PUB to trust its signature");
 	else if (caches.nkeys && !caches.nfrom)
-		code = cli_usage(build_usage, "--cache-key applies to --cache-from");
+		code = cli_usage(build_usage,
+				 "--cache-key applies to --cache-from");
 	else if (caches.to_arg && !cache_sign)
-		code = cli_usage(build_usage, "--cache-to needs --cache-sign-key "
+		code = cli_usage(build_usage,
+				 "--cache-to needs --cache-sign-key "
 				 "KEY (or --sign-key) to sign the cache");
 	for (i = 0; code == EXIT_OK && i < caches.nfrom; i++)
 		code = cache_ref(&caches.from[i].ref, "--cache-from",
@@ -506,7 +550,8 @@ cmd_build(int argc, char **argv)
 	if (code != EXIT_OK)
 		goto out;
 	/* The command line's mirrors first: the first for a host wins. */
-	if (env_mirrors(&mirrors, &o.nmirrors, cli_env()->registry_mirrors) < 0) {
+	if (env_mirrors(&mirrors, &o.nmirrors, cli_env()->registry_mirrors) <
+	    0) {
 		code = cli_usage(build_usage, "%s", stele_error_last());
 		goto out;
 	}
@@ -537,12 +582,17 @@ cmd_build(int argc, char **argv)
 	}
 	if (output) {
 		if (strncmp(output, "oci:", 4)) {
-			code = cli_usage(build_usage, "--output must be oci:DIR[:TAG]");
+			code = cli_usage(build_usage,
+					 "--output must be oci:DIR[:TAG]");
 			goto out;
 		}
 		/* Without a tag: -t's tag, else latest. */
-		if (!strchr(strrchr(output, '/') ? strrchr(output, '/') : output + 4, ':')) {
-			const char *t = tag && strrchr(tag, ':') ? strrchr(tag, ':') + 1 : "latest";
+		if (!strchr(strrchr(output, '/') ? strrchr(output, '/')
+						 : output + 4,
+			    ':')) {
+			const char *t = tag && strrchr(tag, ':')
+				? strrchr(tag, ':') + 1
+				: "latest";
 
 			outspec = stele_xasprintf("%s:%s", output, t);
 		} else {
@@ -551,14 +601,17 @@ cmd_build(int argc, char **argv)
 	} else {
 		outspec = stele_xstrdup(tag ? tag : "");
 		if (!tag) {
-			code = cli_usage(build_usage, "give -t NAME[:TAG] or -o oci:DIR[:TAG]");
+			code = cli_usage(
+				build_usage,
+				"give -t NAME[:TAG] or -o oci:DIR[:TAG]");
 			goto out;
 		}
 	}
 	if ((error = stele_ref_parse(&out, outspec, cli_env()->store)) < 0 ||
 	    out->transport == STELE_REF_DOCKER) {
 		if (!error)
-			stele_error_set("cannot build straight into a registry; build, then push");
+			stele_error_set(
+				"cannot build straight into a registry; build, then push");
 		code = cli_fail(error ? error : STELE_EINVALID);
 		goto out;
 	}
@@ -579,18 +632,21 @@ cmd_build(int argc, char **argv)
 	/* Not cli_registry_start(): Ctrl-C must still stop a build. */
 	reg.quiet = quiet;
 	if (reg.o.insecure)
-		fprintf(stderr, "stele: warning: --tls-verify=false: certificates are not checked and plain http is allowed\n");
+		fprintf(stderr,
+			"stele: warning: --tls-verify=false: certificates are not checked and plain http is allowed\n");
 	o.registry = &reg.o;
 	o.progress = quiet ? NULL : cli_progress;
 	/* Not root: the build runs again in a user namespace (rootless RUN). */
-	error = cli_rootless_reexec(argc, argv) < 0 ?
-		stele_error_set("cannot run the build in a user namespace") : 0;
+	error = cli_rootless_reexec(argc, argv) < 0
+		? stele_error_set("cannot run the build in a user namespace")
+		: 0;
 	/* The key's passphrase is asked before the build, not after it. */
 	if (error == 0 && signkey)
 		error = cli_key_load(&key, signkey, NULL, keyflags);
 	if (error == 0)
-		error = caches_open(&caches, cache_sign == signkey ? NULL :
-				    cache_sign, keyflags, &reg.o, o.no_cache);
+		error = caches_open(&caches,
+				    cache_sign == signkey ? NULL : cache_sign,
+				    keyflags, &reg.o, o.no_cache);
 	o.cache_from = caches.sources;
 	o.ncache_from = caches.nsources;
 	if (caches.to)
@@ -604,17 +660,21 @@ cmd_build(int argc, char **argv)
 			printf("%s\n", res.digest);
 		code = key ? cli_attest_built(key, out, res.digest) : EXIT_OK;
 		if (code == EXIT_OK && key && sbom >= 0)
-			code = cli_attest_sbom_built(key, out, res.digest, sbom);
+			code = cli_attest_sbom_built(key, out, res.digest,
+						     sbom);
 		if (code == EXIT_OK && caches.to &&
-		    (error = stele_regcache_export(&caches.exported, record,
-				o.dirs->cache, out->dir, caches.to,
-				caches.sign ? caches.sign : key, &reg.o)) < 0)
+		    (error = stele_regcache_export(
+			     &caches.exported, record, o.dirs->cache, out->dir,
+			     caches.to, caches.sign ? caches.sign : key,
+			     &reg.o)) < 0)
 			code = cli_fail(error);
 		else if (code == EXIT_OK && caches.to && !quiet)
-			fprintf(stderr, "cache: %zu entries, %zu layers to %s "
-				"(%s, %zu uploaded)\n", caches.exported.entries,
-				caches.exported.layers, caches.to_arg,
-				caches.exported.digest, caches.exported.blobs_sent);
+			fprintf(stderr,
+				"cache: %zu entries, %zu layers to %s "
+				"(%s, %zu uploaded)\n",
+				caches.exported.entries, caches.exported.layers,
+				caches.to_arg, caches.exported.digest,
+				caches.exported.blobs_sent);
 		if (code == EXIT_OK && as_json)
 			code = build_json(out, &res, key, sbom, &caches);
 	}

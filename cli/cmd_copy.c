@@ -42,10 +42,8 @@ static const char push_usage[] =
 	"      --identity REF           verify (and with --sign-key, sign) as REF\n"
 	"                               (default: SRC's identity; with --sign-key,\n"
 	"                               the destination)\n"
-	"      --no-attachments         leave out signatures, attestations, referrers\n"
-	CLI_REGISTRY_JOBS_HELP
-	CLI_REGISTRY_HELP
-	"  -h, --help                   this help\n";
+	"      --no-attachments         leave out signatures, attestations, referrers\n" CLI_REGISTRY_JOBS_HELP
+		CLI_REGISTRY_HELP "  -h, --help                   this help\n";
 
 static const char pull_usage[] =
 	"usage: stele pull [options] docker://HOST/REPO[:TAG][@DIGEST] [DEST]\n"
@@ -55,10 +53,8 @@ static const char pull_usage[] =
 	"Every blob is checked against its digest as it arrives; nothing is written\n"
 	"unless the whole pull succeeds, so an interrupted pull is simply rerun.\n"
 	"\n"
-	"      --no-attachments         leave out signatures, attestations, referrers\n"
-	CLI_REGISTRY_JOBS_HELP
-	CLI_REGISTRY_HELP
-	"  -h, --help                   this help\n";
+	"      --no-attachments         leave out signatures, attestations, referrers\n" CLI_REGISTRY_JOBS_HELP
+		CLI_REGISTRY_HELP "  -h, --help                   this help\n";
 
 static const char copy_usage[] =
 	"usage: stele copy [options] SRC DEST\n"
@@ -71,18 +67,16 @@ static const char copy_usage[] =
 	"      --policy P | --key PUB | --insecure-skip-verify   (docker:// DEST)\n"
 	"      --sign-key KEY, --passphrase-file F, --identity REF,\n"
 	"      --allow-insecure-key-perms (docker:// DEST: as stele push)\n"
-	"      --no-attachments         leave out signatures, attestations, referrers\n"
-	CLI_REGISTRY_JOBS_HELP
-	CLI_REGISTRY_HELP
-	"  -h, --help                   this help\n";
+	"      --no-attachments         leave out signatures, attestations, referrers\n" CLI_REGISTRY_JOBS_HELP
+		CLI_REGISTRY_HELP "  -h, --help                   this help\n";
 
 struct gate {
 	const char *policy, *key;
-	const char *identity;    /* --identity */
-	const char *sign_key;    /* --sign-key: sign for the destination */
+	const char *identity; /* --identity */
+	const char *sign_key; /* --sign-key: sign for the destination */
 	const char *passfile;
 	int skip;
-	unsigned int keyflags;   /* for cli_key_load() */
+	unsigned int keyflags; /* for cli_key_load() */
 };
 
 static void
@@ -95,14 +89,17 @@ gate_progress(void *payload, const char *msg)
 }
 
 static void
-print_denial(const struct stele_verify_report *rep, const struct cli_registry *c)
+print_denial(const struct stele_verify_report *rep,
+	     const struct cli_registry *c)
 {
 	size_t i;
 
 	for (i = 0; i < rep->n; i++)
 		if (!rep->checks[i].ok)
-			fprintf(stderr, "stele: denied: %s: %s\n", rep->checks[i].name,
-				rep->checks[i].reason ? rep->checks[i].reason : "failed");
+			fprintf(stderr, "stele: denied: %s: %s\n",
+				rep->checks[i].name,
+				rep->checks[i].reason ? rep->checks[i].reason
+						      : "failed");
 	fprintf(stderr, "stele: %s is not pushed: verification denied it\n",
 		rep->digest);
 	if (c->json) {
@@ -146,7 +143,8 @@ push_verified(struct stele_transfer *t, struct stele_image *img,
 	po.flags = flags;
 	po.registry = &c->o;
 	if (g->skip)
-		fprintf(stderr, "stele: warning: --insecure-skip-verify: pushing %s without verifying it\n",
+		fprintf(stderr,
+			"stele: warning: --insecure-skip-verify: pushing %s without verifying it\n",
 			img->digest);
 	error = stele_push_verified(t, &rep, img, dst, &po);
 	free(defid);
@@ -179,7 +177,8 @@ sign_copy(struct stele_image **img, char **tmp, const char *identity,
 	char *dir = NULL, *spec = NULL;
 	int error;
 
-	if ((error = cli_key_load(&k, g->sign_key, g->passfile, g->keyflags)) < 0 ||
+	if ((error = cli_key_load(&k, g->sign_key, g->passfile, g->keyflags)) <
+		    0 ||
 	    (error = stele_fs_mkdtemp(&dir, cli_env()->tmp, "stele-sign")) < 0)
 		goto out;
 	spec = stele_xasprintf("oci:%s:signed", dir);
@@ -223,7 +222,8 @@ run(enum mode mode, const struct stele_ref *src, const struct stele_ref *dst,
 	int error = 0, code;
 
 	memset(&t, 0, sizeof(t));
-	if (src->transport == STELE_REF_DOCKER && (!dst || dst->transport != STELE_REF_DOCKER)) {
+	if (src->transport == STELE_REF_DOCKER &&
+	    (!dst || dst->transport != STELE_REF_DOCKER)) {
 		error = stele_registry_pull(&t, src, dst, flags, &c->o);
 		goto done;
 	}
@@ -241,10 +241,11 @@ run(enum mode mode, const struct stele_ref *src, const struct stele_ref *dst,
 		if (g->sign_key) {
 			/* Signed for where it goes, in a copy: the source is left
 			 * as it was; the gate then sees what the registry will. */
-			dstid = g->identity ? stele_xstrdup(g->identity) :
-				cli_docker_identity(dst);
+			dstid = g->identity ? stele_xstrdup(g->identity)
+					    : cli_docker_identity(dst);
 			sg.identity = dstid;
-			if ((code = sign_copy(&img, &tmp, dstid, g, c)) != EXIT_OK) {
+			if ((code = sign_copy(&img, &tmp, dstid, g, c)) !=
+			    EXIT_OK) {
 				free(dstid);
 				goto out_code;
 			}
@@ -261,8 +262,10 @@ done:
 		code = cli_fail(error);
 		goto out_code;
 	}
-	code = cli_registry_summary(c, mode == MODE_PUSH ? "pushed" :
-				    mode == MODE_PULL ? "pulled" : "copied",
+	code = cli_registry_summary(c,
+				    mode == MODE_PUSH           ? "pushed"
+					    : mode == MODE_PULL ? "pulled"
+								: "copied",
 				    &t, srcs, dsts);
 out_code:
 	stele_image_free(img);
@@ -290,8 +293,9 @@ transfer(enum mode mode, int argc, char **argv)
 		CLI_REGISTRY_JOBS_OPTION,
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *usage = mode == MODE_PUSH ? push_usage :
-		mode == MODE_PULL ? pull_usage : copy_usage;
+	const char *usage = mode == MODE_PUSH ? push_usage
+		: mode == MODE_PULL           ? pull_usage
+					      : copy_usage;
 	struct stele_ref *src = NULL, *dst = NULL;
 	struct cli_registry c;
 	struct gate g = { NULL, NULL, NULL, NULL, NULL, 0, 0 };
@@ -304,7 +308,8 @@ transfer(enum mode mode, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
 		if ((r = cli_registry_opt(&c, ch, optarg)) != 0) {
 			if (r < 0)
-				return cli_usage(usage, "%s", stele_error_last());
+				return cli_usage(usage, "%s",
+						 stele_error_last());
 			continue;
 		}
 		switch (ch) {
@@ -321,40 +326,53 @@ transfer(enum mode mode, int argc, char **argv)
 		default: return cli_help(ch, usage);
 		}
 	}
-	if (mode == MODE_PULL ? (argc - optind < 1 || argc - optind > 2) :
-	    argc - optind != 2)
-		return cli_usage(usage, mode == MODE_PULL ? "need SOURCE [DEST]" :
-				 "need SOURCE and DEST");
+	if (mode == MODE_PULL ? (argc - optind < 1 || argc - optind > 2)
+			      : argc - optind != 2)
+		return cli_usage(usage,
+				 mode == MODE_PULL ? "need SOURCE [DEST]"
+						   : "need SOURCE and DEST");
 	if (stele_ref_parse(&src, argv[optind], cli_env()->store) < 0 ||
-	    (optind + 1 < argc && stele_ref_parse(&dst, argv[optind + 1], cli_env()->store) < 0)) {
+	    (optind + 1 < argc &&
+	     stele_ref_parse(&dst, argv[optind + 1], cli_env()->store) < 0)) {
 		code = cli_usage(usage, "%s", stele_error_last());
 		goto out;
 	}
 	ngates = !!g.policy + !!g.key + g.skip;
 	if (mode == MODE_PULL && src->transport != STELE_REF_DOCKER) {
-		code = cli_usage(usage, "pull reads from a registry: docker://HOST/REPO[:TAG]");
+		code = cli_usage(
+			usage,
+			"pull reads from a registry: docker://HOST/REPO[:TAG]");
 		goto out;
 	}
 	if (mode == MODE_PUSH && dst->transport != STELE_REF_DOCKER) {
-		code = cli_usage(usage, "push writes to a registry: docker://HOST/REPO:TAG");
+		code = cli_usage(
+			usage,
+			"push writes to a registry: docker://HOST/REPO:TAG");
 		goto out;
 	}
 	if (dst && dst->transport == STELE_REF_DOCKER && ngates != 1) {
-		code = cli_usage(usage, ngates ? "give only one of --policy, --key and --insecure-skip-verify" :
-				 "pushing needs one of --policy P, --key PUB or --insecure-skip-verify");
+		code = cli_usage(
+			usage,
+			ngates ? "give only one of --policy, --key and --insecure-skip-verify"
+			       : "pushing needs one of --policy P, --key PUB or --insecure-skip-verify");
 		goto out;
 	}
 	if ((!dst || dst->transport != STELE_REF_DOCKER) &&
 	    (ngates || g.sign_key || g.identity)) {
-		code = cli_usage(usage, "--policy, --key, --insecure-skip-verify, --sign-key and --identity apply to a docker:// destination");
+		code = cli_usage(
+			usage,
+			"--policy, --key, --insecure-skip-verify, --sign-key and --identity apply to a docker:// destination");
 		goto out;
 	}
-	if (g.identity && (code = cli_identity_check(usage, g.identity)) != EXIT_OK)
+	if (g.identity &&
+	    (code = cli_identity_check(usage, g.identity)) != EXIT_OK)
 		goto out;
 	cli_registry_start(&c);
-	dsts = dst ? stele_xstrdup(argv[optind + 1]) :
-		src->digest && !src->tag ? stele_xasprintf("%s@%s", src->name, src->digest) :
-		stele_xasprintf("%s:%s", src->name, src->tag ? src->tag : "latest");
+	dsts = dst ? stele_xstrdup(argv[optind + 1])
+		: src->digest && !src->tag
+		? stele_xasprintf("%s@%s", src->name, src->digest)
+		: stele_xasprintf("%s:%s", src->name,
+				  src->tag ? src->tag : "latest");
 	code = run(mode, src, dst, &g, flags, &c, argv[optind], dsts);
 out:
 	free(dsts);

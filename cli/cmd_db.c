@@ -43,13 +43,16 @@ cmd_db(int argc, char **argv)
 	size_t n = 0;
 	int c, error, as_json = 0;
 
-	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+	if (argc >= 2 &&
+	    (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		fputs(db_usage, stdout);
 		return EXIT_OK;
 	}
 	if (argc < 2 || strcmp(argv[1], "update"))
-		return cli_usage(db_usage, argc < 2 ? "say what to do: update" :
-				 "unknown subcommand '%s' (update)", argv[1]);
+		return cli_usage(db_usage,
+				 argc < 2 ? "say what to do: update"
+					  : "unknown subcommand '%s' (update)",
+				 argv[1]);
 	argc--;
 	argv++;
 	optind = 1;
@@ -57,11 +60,14 @@ cmd_db(int argc, char **argv)
 		switch (c) {
 		case O_FROM:
 			if (n == STELE_VULN_SOURCES_MAX)
-				return cli_usage(db_usage, "more than %d --from",
+				return cli_usage(db_usage,
+						 "more than %d --from",
 						 STELE_VULN_SOURCES_MAX);
 			if (strncmp(optarg, "https://", 8) || !optarg[8])
-				return cli_usage(db_usage, "--from '%s' is not an "
-						 "https:// URL", optarg);
+				return cli_usage(db_usage,
+						 "--from '%s' is not an "
+						 "https:// URL",
+						 optarg);
 			urls[n++] = optarg;
 			break;
 		case O_CACERT: o.cacert = optarg; break;
@@ -79,7 +85,8 @@ cmd_db(int argc, char **argv)
 	{
 		size_t files = 0;
 
-		if ((error = stele_vuln_db_update(&files, argv[optind], &o)) < 0)
+		if ((error = stele_vuln_db_update(&files, argv[optind], &o)) <
+		    0)
 			return cli_fail(error);
 		if (as_json) {
 			char t[STELE_TIME_STRLEN];

@@ -56,19 +56,25 @@ cmd_import(int argc, char **argv)
 		case 't': tag = optarg; break;
 		case 'c':
 			if ((comp = cli_compression(optarg)) < 0)
-				return cli_usage(import_usage, "unknown compression '%s'", optarg);
+				return cli_usage(import_usage,
+						 "unknown compression '%s'",
+						 optarg);
 			break;
 		case 'q': quiet = 1; break;
-		case 'j': as_json = 1; break;
+		case 'j':
+			as_json = 1;
+			break;
 		CLI_LIMIT_CASES:
 			if (cli_limit_opt(&o.limits, c, optarg) < 0)
-				return cli_usage(import_usage, "%s", stele_error_last());
+				return cli_usage(import_usage, "%s",
+						 stele_error_last());
 			break;
 		default: return cli_help(c, import_usage);
 		}
 	}
 	if (optind != argc - 1)
-		return cli_usage(import_usage, "need exactly one ROOTFS_DIR or TARBALL");
+		return cli_usage(import_usage,
+				 "need exactly one ROOTFS_DIR or TARBALL");
 	if (!tag)
 		return cli_usage(import_usage, "-t NAME[:TAG] is required");
 	if ((error = cli_env_epoch(&o.has_epoch, &o.epoch, cli_env())) < 0 ||
@@ -76,7 +82,8 @@ cmd_import(int argc, char **argv)
 		return cli_fail(error);
 	if (ref->transport == STELE_REF_DOCKER || !ref->refname) {
 		stele_ref_free(ref);
-		return cli_usage(import_usage, "-t wants NAME[:TAG] or oci:DIR:TAG");
+		return cli_usage(import_usage,
+				 "-t wants NAME[:TAG] or oci:DIR:TAG");
 	}
 	o.source = argv[optind];
 	o.compression = (enum stele_compression)comp;

@@ -24,8 +24,8 @@ static const char inspect_usage[] =
 static json_t *
 layer_record(const struct stele_prov_doc *prov, const char *digest)
 {
-	const struct stele_prov_record *r = prov ? stele_prov_record_of(prov, digest) :
-					    NULL;
+	const struct stele_prov_record *r =
+		prov ? stele_prov_record_of(prov, digest) : NULL;
 
 	return r ? r->annotations : NULL;
 }
@@ -41,14 +41,18 @@ print_text(struct stele_image *img, const struct stele_prov_doc *stmt,
 
 	printf("Digest:       %s\n", img->digest);
 	printf("Config:       %s\n", img->config_digest);
-	printf("Created:      %s\n", stele_json_str(img->config, "created") ?
-	       stele_json_str(img->config, "created") : "-");
+	printf("Created:      %s\n",
+	       stele_json_str(img->config, "created")
+		       ? stele_json_str(img->config, "created")
+		       : "-");
 	printf("Platform:     %s/%s\n", stele_json_str(img->config, "os"),
 	       stele_json_str(img->config, "architecture"));
 	json_object_foreach(ann, k, v)
 		printf("Annotation:   %s=%s\n", k, json_string_value(v));
-	printf("User:         %s\n", stele_json_str(cfg, "User") &&
-	       *stele_json_str(cfg, "User") ? stele_json_str(cfg, "User") : "(root)");
+	printf("User:         %s\n",
+	       stele_json_str(cfg, "User") && *stele_json_str(cfg, "User")
+		       ? stele_json_str(cfg, "User")
+		       : "(root)");
 	if (stele_json_str(cfg, "WorkingDir"))
 		printf("WorkingDir:   %s\n", stele_json_str(cfg, "WorkingDir"));
 	json_array_foreach(json_object_get(cfg, "Env"), i, v)
@@ -76,42 +80,56 @@ print_text(struct stele_image *img, const struct stele_prov_doc *stmt,
 		l = stele_image_layer(img, i);
 		d = stele_json_str(l, "digest");
 		printf("  %zu %s %lld bytes\n", i + 1, d,
-		       (long long)json_integer_value(json_object_get(l, "size")));
+		       (long long)json_integer_value(
+			       json_object_get(l, "size")));
 		if (!(rec = layer_record(stmt, d)))
 			continue;
 		if (stele_json_str(rec, "recipe"))
-			printf("      step: %s:%lld %s%s\n", stele_json_str(rec, "recipe"),
-			       (long long)json_integer_value(json_object_get(rec, "line")),
+			printf("      step: %s:%lld %s%s\n",
+			       stele_json_str(rec, "recipe"),
+			       (long long)json_integer_value(
+				       json_object_get(rec, "line")),
 			       stele_json_str(rec, "instruction"),
-			       json_is_true(json_object_get(rec, "base")) ? " (base)" : "");
+			       json_is_true(json_object_get(rec, "base"))
+				       ? " (base)"
+				       : "");
 		else
-			printf("      step: %s\n", stele_json_str(rec, "instruction"));
+			printf("      step: %s\n",
+			       stele_json_str(rec, "instruction"));
 		json_array_foreach(json_object_get(rec, "inputs"), j, in) {
 			const char *kind = stele_json_str(in, "kind");
 			json_t *dg = json_object_get(in, "digest");
 
 			if (kind && !strcmp(kind, "git"))
-				printf("      from: %s commit %s tree %s\n", stele_json_str(in, "uri"),
-				       stele_json_str(dg, "gitCommit"), stele_json_str(dg, "gitTree"));
+				printf("      from: %s commit %s tree %s\n",
+				       stele_json_str(in, "uri"),
+				       stele_json_str(dg, "gitCommit"),
+				       stele_json_str(dg, "gitTree"));
 			else if (kind && !strcmp(kind, "stage"))
 				printf("      from: stage %lld\n",
-				       (long long)json_integer_value(json_object_get(in, "index")));
+				       (long long)json_integer_value(
+					       json_object_get(in, "index")));
 			else if (stele_json_str(in, "image"))
-				printf("      from: image %s %s\n", stele_json_str(in, "image"),
+				printf("      from: image %s %s\n",
+				       stele_json_str(in, "image"),
 				       stele_json_str(in, "digest"));
 			else if (kind && !strcmp(kind, "file"))
-				printf("      file: %s sha256:%s\n", stele_json_str(in, "path"),
+				printf("      file: %s sha256:%s\n",
+				       stele_json_str(in, "path"),
 				       stele_json_str(dg, "sha256"));
 			else if (kind && !strcmp(kind, "archive"))
-				printf("      from: archive %s sha256:%s\n", stele_json_str(in, "path"),
+				printf("      from: archive %s sha256:%s\n",
+				       stele_json_str(in, "path"),
 				       stele_json_str(dg, "sha256"));
 			else if (kind && !strcmp(kind, "heredoc"))
 				printf("      heredoc: <<%s -> %s sha256:%s\n",
-				       stele_json_str(in, "name"), stele_json_str(in, "dest"),
+				       stele_json_str(in, "name"),
+				       stele_json_str(in, "dest"),
 				       stele_json_str(dg, "sha256"));
 			else if (kind && !strcmp(kind, "download"))
 				printf("      from: download %s sha256:%s\n",
-				       stele_json_str(in, "uri"), stele_json_str(dg, "sha256"));
+				       stele_json_str(in, "uri"),
+				       stele_json_str(dg, "sha256"));
 		}
 	}
 	printf("Referrers:\n");
@@ -120,8 +138,9 @@ print_text(struct stele_image *img, const struct stele_prov_doc *stmt,
 
 		printf("  %s %s %s\n", stele_json_str(v, "digest"),
 		       stele_json_str(v, "artifactType"),
-		       stele_json_str(a, STELE_ANN_PREDICATE) ?
-		       stele_json_str(a, STELE_ANN_PREDICATE) : "");
+		       stele_json_str(a, STELE_ANN_PREDICATE)
+			       ? stele_json_str(a, STELE_ANN_PREDICATE)
+			       : "");
 	}
 }
 
@@ -148,9 +167,11 @@ cmd_inspect(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return cli_usage(inspect_usage, "need exactly one IMAGE");
-	if ((error = stele_ref_parse(&ref, argv[optind], cli_env()->store)) < 0 ||
+	if ((error = stele_ref_parse(&ref, argv[optind], cli_env()->store)) <
+		    0 ||
 	    (error = stele_image_open(&img, ref)) < 0 ||
-	    (error = stele_oci_referrers(&refs, NULL, img->oci, img->digest)) < 0) {
+	    (error = stele_oci_referrers(&refs, NULL, img->oci, img->digest)) <
+		    0) {
 		stele_ref_free(ref);
 		stele_image_free(img);
 		return cli_fail(error);
@@ -168,14 +189,18 @@ cmd_inspect(int argc, char **argv)
 			json_t *rec;
 
 			l = json_deep_copy(stele_image_layer(img, i));
-			json_object_set_new(l, "diffID", json_string(stele_image_diff_id(img, i)));
-			if ((rec = layer_record(stmt, stele_json_str(l, "digest"))))
+			json_object_set_new(
+				l, "diffID",
+				json_string(stele_image_diff_id(img, i)));
+			if ((rec = layer_record(stmt,
+						stele_json_str(l, "digest"))))
 				json_object_set(l, "provenance", rec);
 			json_array_append_new(layers, l);
 		}
-		code = cli_json_show(json_pack("{s:s,s:O,s:O,s:o,s:O}", "digest",
-			img->digest, "manifest", img->manifest, "config",
-			img->config, "layers", layers, "referrers", refs));
+		code = cli_json_show(json_pack(
+			"{s:s,s:O,s:O,s:o,s:O}", "digest", img->digest,
+			"manifest", img->manifest, "config", img->config,
+			"layers", layers, "referrers", refs));
 	} else {
 		print_text(img, stmt, refs);
 	}

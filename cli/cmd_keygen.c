@@ -61,40 +61,48 @@ cmd_keygen(int argc, char **argv)
 			else if (!strcmp(optarg, "ecdsa-p256"))
 				type = STELE_KEY_ECDSA_P256;
 			else
-				return cli_usage(keygen_usage,
-					"--type '%s': want ed25519 or ecdsa-p256", optarg);
+				return cli_usage(
+					keygen_usage,
+					"--type '%s': want ed25519 or ecdsa-p256",
+					optarg);
 			break;
 		case 'j': as_json = 1; break;
 		default: return cli_help(c, keygen_usage);
 		}
 	}
 	if (optind != argc)
-		return cli_usage(keygen_usage, "unexpected argument '%s'", argv[optind]);
+		return cli_usage(keygen_usage, "unexpected argument '%s'",
+				 argv[optind]);
 	if (!*prefix)
 		return cli_usage(keygen_usage, "--output-prefix is empty");
 	kpath = stele_xasprintf("%s.key", prefix);
 	ppath = stele_xasprintf("%s.pub", prefix);
 	/* Refuse before asking for a passphrase; O_EXCL below closes the race. */
 	if (stele_fs_exists(kpath) || stele_fs_exists(ppath)) {
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"'%s' already exists; not overwriting it",
 			stele_fs_exists(kpath) ? kpath : ppath);
 		goto fail;
 	}
-	if ((error = cli_passphrase(&pass, passfile,
-			"Passphrase for the new key: ", CLI_TTY_CONFIRM)) < 0 ||
+	if ((error = cli_passphrase(
+		     &pass, passfile,
+		     "Passphrase for the new key: ", CLI_TTY_CONFIRM)) < 0 ||
 	    (error = stele_seckey_generate_type(&k, type)) < 0 ||
 	    (error = stele_keyfile_write(&keypem, k, pass)) < 0 ||
 	    (error = stele_pubkey_pem(&pubpem, &k->pub)) < 0 ||
-	    (error = stele_fs_write_new(kpath, keypem.ptr, keypem.len, 0600)) < 0)
+	    (error = stele_fs_write_new(kpath, keypem.ptr, keypem.len, 0600)) <
+		    0)
 		goto fail;
-	if ((error = stele_fs_write_new(ppath, pubpem.ptr, pubpem.len, 0644)) < 0) {
+	if ((error = stele_fs_write_new(ppath, pubpem.ptr, pubpem.len, 0644)) <
+	    0) {
 		unlink(kpath);
 		goto fail;
 	}
 	if (as_json) {
 		j = json_pack("{s:s,s:s,s:s,s:s}", "keyId", k->pub.id, "type",
-			      type == STELE_KEY_ED25519 ? "ed25519" : "ecdsa-p256",
+			      type == STELE_KEY_ED25519 ? "ed25519"
+							: "ecdsa-p256",
 			      "privateKey", kpath, "publicKey", ppath);
 		code = cli_json_print(j);
 		json_decref(j);

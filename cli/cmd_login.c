@@ -57,7 +57,8 @@ secret_dup(struct stele_secret **out, const char *s)
 	int error;
 
 	if (n > STELE_CRED_MAX)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"a user name or password is longer than %d bytes",
 			STELE_CRED_MAX);
 	if ((error = stele_secret_new(out, n)) == 0)
@@ -90,7 +91,8 @@ cmd_login(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "u:p:qh", opts, NULL)) != -1) {
 		if ((rc = cli_registry_opt(&c, ch, optarg)) != 0) {
 			if (rc < 0)
-				return cli_usage(login_usage, "%s", stele_error_last());
+				return cli_usage(login_usage, "%s",
+						 stele_error_last());
 			continue;
 		}
 		switch (ch) {
@@ -103,16 +105,20 @@ cmd_login(int argc, char **argv)
 	if (optind != argc - 1)
 		return cli_usage(login_usage, "need exactly one HOST");
 	if (p && from_stdin)
-		return cli_usage(login_usage, "give --password or --password-stdin, not both");
+		return cli_usage(
+			login_usage,
+			"give --password or --password-stdin, not both");
 	if (c.o.creds)
-		return cli_usage(login_usage, "login takes -u and a password, not --creds");
+		return cli_usage(login_usage,
+				 "login takes -u and a password, not --creds");
 	host = host_arg(argv[optind]);
 	path = c.o.authfile ? c.o.authfile : cli_env()->authfile;
 	cli_registry_start(&c);
 	if (u)
 		error = secret_dup(&user, u);
 	else
-		error = cli_tty_ask(&user, "Username: ",
+		error = cli_tty_ask(
+			&user, "Username: ",
 			"no terminal to ask for the user name: use -u and --password-stdin",
 			STELE_CRED_MAX, CLI_TTY_ECHO);
 	if (!error) {
@@ -122,13 +128,14 @@ cmd_login(int argc, char **argv)
 			error = cli_secret_read_fd(&pass, 0, "the password",
 						   STELE_CRED_MAX);
 		else
-			error = cli_tty_ask(&pass, "Password: ",
+			error = cli_tty_ask(
+				&pass, "Password: ",
 				"no terminal to ask for the password: use -u and --password-stdin",
 				STELE_CRED_MAX, 0);
 	}
 	if (!error && (!user->len || memchr(user->ptr, ':', user->len)))
 		error = stele_error_setc(STELE_EINVALID,
-			"a user name is needed, without ':'");
+					 "a user name is needed, without ':'");
 	/* "USER:PASS" and its NUL, in sodium memory too. */
 	if (!error &&
 	    (error = stele_secret_new(&both, user->len + pass->len + 2)) == 0) {
@@ -182,8 +189,9 @@ cmd_logout(int argc, char **argv)
 		}
 	}
 	if (all ? optind != argc : optind != argc - 1)
-		return cli_usage(logout_usage, all ? "--all takes no HOST" :
-				 "need exactly one HOST (or --all)");
+		return cli_usage(logout_usage,
+				 all ? "--all takes no HOST"
+				     : "need exactly one HOST (or --all)");
 	if (!all)
 		host = host_arg(argv[optind]);
 	error = stele_authfile_remove(authfile ? authfile : cli_env()->authfile,
@@ -192,8 +200,10 @@ cmd_logout(int argc, char **argv)
 		free(host);
 		return cli_fail(error);
 	}
-	fprintf(stderr, all ? "Removed login credentials for all registries\n" :
-		"Removed login credentials for %s\n", host ? host : "");
+	fprintf(stderr,
+		all ? "Removed login credentials for all registries\n"
+		    : "Removed login credentials for %s\n",
+		host ? host : "");
 	free(host);
 	return EXIT_OK;
 }

@@ -37,7 +37,8 @@ progress(void *payload, const char *what, uint64_t done, uint64_t total)
 	c->last_pct = pct;
 	/* "push sha256:0123456789ab  42%   10.5/25.0 MiB" */
 	fprintf(stderr, "\r%.24s %3d%% %7.1f/%.1f MiB", what, pct,
-		(double)done / (1024.0 * 1024.0), (double)total / (1024.0 * 1024.0));
+		(double)done / (1024.0 * 1024.0),
+		(double)total / (1024.0 * 1024.0));
 	if (done >= total)
 		fputc('\n', stderr);
 }
@@ -75,25 +76,28 @@ cli_registry_opt(struct cli_registry *c, int opt, const char *arg)
 		else if (!strcmp(arg, "false"))
 			c->o.insecure = 1;
 		else
-			return stele_error_setc(STELE_EINVALID,
-				"--tls-verify wants true or false, not '%s'", arg);
+			return stele_error_setc(
+				STELE_EINVALID,
+				"--tls-verify wants true or false, not '%s'",
+				arg);
 		return 1;
 	case CLI_REG_RETRY:
 		n = strtoul(arg, &end, 10);
 		if (!*arg || *end || n > 20)
-			return stele_error_setc(STELE_EINVALID,
+			return stele_error_setc(
+				STELE_EINVALID,
 				"--retry-times wants 0 to 20, not '%s'", arg);
 		c->o.retries = n ? (unsigned)n : STELE_REGISTRY_NO_RETRY;
 		return 1;
 	case CLI_REG_JOBS:
 		n = strtoul(arg, &end, 10);
 		if (!*arg || *end || n < 1 || n > 32)
-			return stele_error_setc(STELE_EINVALID,
+			return stele_error_setc(
+				STELE_EINVALID,
 				"--jobs wants 1 to 32, not '%s'", arg);
 		c->o.jobs = (unsigned)n;
 		return 1;
-	default:
-		return 0;
+	default: return 0;
 	}
 }
 
@@ -106,7 +110,8 @@ cli_registry_start(struct cli_registry *c)
 	if (cli_env()->quiet)
 		c->quiet = 1;
 	if (c->o.insecure)
-		fprintf(stderr, "stele: warning: --tls-verify=false: certificates are not checked and plain http is allowed\n");
+		fprintf(stderr,
+			"stele: warning: --tls-verify=false: certificates are not checked and plain http is allowed\n");
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -137,11 +142,12 @@ cli_registry_summary(struct cli_registry *c, const char *verb,
 	if (!c->quiet)
 		fprintf(stderr,
 			"%s %s -> %s: %zu blobs (%zu transferred, %zu present, %zu mounted, %.1f MiB), %zu signature tag%s, %zu attestation tag%s, %zu referrer%s\n",
-			verb, src, dst, t->blobs, t->blobs_sent, t->blobs_present,
-			t->blobs_mounted, (double)t->bytes / (1024.0 * 1024.0),
-			t->signatures, t->signatures == 1 ? "" : "s",
-			t->attestations, t->attestations == 1 ? "" : "s",
-			t->referrers, t->referrers == 1 ? "" : "s");
+			verb, src, dst, t->blobs, t->blobs_sent,
+			t->blobs_present, t->blobs_mounted,
+			(double)t->bytes / (1024.0 * 1024.0), t->signatures,
+			t->signatures == 1 ? "" : "s", t->attestations,
+			t->attestations == 1 ? "" : "s", t->referrers,
+			t->referrers == 1 ? "" : "s");
 	printf("%s\n", t->digest);
 	return EXIT_OK;
 }

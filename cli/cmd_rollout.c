@@ -40,8 +40,7 @@ static const char rollout_usage[] =
 	"\n"
 	"  -p, --policy P           the verify policy (docs/policy.md)\n"
 	"  -k, --key KEY            sign the journal entry with KEY (a key of P)\n"
-	"      --passphrase-file F  its passphrase (else $STELE_PASSWORD, else asked)\n"
-	CLI_INSECURE_KEY_HELP
+	"      --passphrase-file F  its passphrase (else $STELE_PASSWORD, else asked)\n" CLI_INSECURE_KEY_HELP
 	"      --by NAME            who moves, for the journal (default: the login name)\n"
 	"      --health-cmd CMD     promote/rollback: run CMD with sh -c; exit 0 is\n"
 	"                           healthy; it gets STELE_DIGEST, STELE_SLOT, STELE_REPO\n"
@@ -58,8 +57,14 @@ static const char rollout_usage[] =
 	"  -h, --help               this help\n";
 
 enum {
-	OPT_BY = 0x400, OPT_HEALTH_CMD, OPT_HEALTH_URL, OPT_TIMEOUT, OPT_SLOTS,
-	OPT_LIVE, OPT_JOURNAL, OPT_PASSFILE
+	OPT_BY = 0x400,
+	OPT_HEALTH_CMD,
+	OPT_HEALTH_URL,
+	OPT_TIMEOUT,
+	OPT_SLOTS,
+	OPT_LIVE,
+	OPT_JOURNAL,
+	OPT_PASSFILE
 };
 
 struct health {
@@ -96,7 +101,8 @@ run_health_cmd(const struct health *h, const char *digest, const char *slot,
 		setpgid(0, 0);
 		/* Its output is chatter: stdout stays for results. */
 		dup2(2, 1);
-		if (setenv("STELE_DIGEST", digest, 1) || setenv("STELE_SLOT", slot, 1) ||
+		if (setenv("STELE_DIGEST", digest, 1) ||
+		    setenv("STELE_SLOT", slot, 1) ||
 		    setenv("STELE_REPO", name, 1))
 			_exit(127);
 		execl("/bin/sh", "sh", "-c", h->cmd, (char *)NULL);
@@ -108,14 +114,16 @@ run_health_cmd(const struct health *h, const char *digest, const char *slot,
 		if (got == pid)
 			break;
 		if (got < 0 && errno != EINTR)
-			return stele_error_errno("cannot wait for the health check");
+			return stele_error_errno(
+				"cannot wait for the health check");
 		if (waited++ >= limit) {
 			/* A check that does not finish is a failed check,
 			 * never a pass. */
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
-			return stele_error_setc(STELE_EVERIFY,
+			return stele_error_setc(
+				STELE_EVERIFY,
 				"health check '%s' did not finish within %u s (killed): unhealthy",
 				h->cmd, h->timeout);
 		}
@@ -124,10 +132,11 @@ run_health_cmd(const struct health *h, const char *digest, const char *slot,
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFEXITED(status))
-		return stele_error_setc(STELE_EVERIFY,
-			"health check '%s' exited %d: unhealthy", h->cmd,
-			WEXITSTATUS(status));
-	return stele_error_setc(STELE_EVERIFY,
+		return stele_error_setc(
+			STELE_EVERIFY, "health check '%s' exited %d: unhealthy",
+			h->cmd, WEXITSTATUS(status));
+	return stele_error_setc(
+		STELE_EVERIFY,
 		"health check '%s' was killed by signal %d: unhealthy", h->cmd,
 		WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
@@ -153,25 +162,29 @@ print_denial(const struct stele_verify_report *rep)
 
 	for (i = 0; i < rep->n; i++)
 		if (!rep->checks[i].ok)
-			fprintf(stderr, "stele: denied: %s: %s\n", rep->checks[i].name,
-				rep->checks[i].reason ? rep->checks[i].reason : "failed");
+			fprintf(stderr, "stele: denied: %s: %s\n",
+				rep->checks[i].name,
+				rep->checks[i].reason ? rep->checks[i].reason
+						      : "failed");
 }
 
 static int
 print_result(const struct stele_rollout_result *r, int as_json, int quiet)
 {
 	if (as_json)
-		return cli_json_show(json_pack("{s:s,s:s,s:s,s:s?,s:s,s:s,s:I,s:s,s:o}",
-			"action", r->action, "tag", r->tag, "slot", r->slot,
-			"from", *r->from ? r->from : NULL, "to", r->to,
-			"entry", r->entry, "seq", (json_int_t)r->seq,
-			"journal", r->journal,
-			"verify", r->report ? stele_verify_report_json(r->report) :
-					      json_null()));
+		return cli_json_show(json_pack(
+			"{s:s,s:s,s:s,s:s?,s:s,s:s,s:I,s:s,s:o}", "action",
+			r->action, "tag", r->tag, "slot", r->slot, "from",
+			*r->from ? r->from : NULL, "to", r->to, "entry",
+			r->entry, "seq", (json_int_t)r->seq, "journal",
+			r->journal, "verify",
+			r->report ? stele_verify_report_json(r->report)
+				  : json_null()));
 	if (!quiet)
-		fprintf(stderr, "%s: '%s' %s -> %s (journal entry %zu; journal %s)\n",
-			r->action, r->tag, *r->from ? r->from : "nothing", r->to,
-			r->seq, r->journal);
+		fprintf(stderr,
+			"%s: '%s' %s -> %s (journal entry %zu; journal %s)\n",
+			r->action, r->tag, *r->from ? r->from : "nothing",
+			r->to, r->seq, r->journal);
 	printf("%s\n", r->to);
 	return EXIT_OK;
 }
@@ -190,10 +203,14 @@ print_tag(const char *tag, const json_t *t)
 	       json_string_value(json_object_get(t, "time")),
 	       (long long)json_integer_value(json_object_get(t, "seq")),
 	       *json_string_value(json_object_get(t, "slot")) &&
-	       strcmp(json_string_value(json_object_get(t, "slot")), tag) ?
-	       ", slot " : "",
-	       strcmp(json_string_value(json_object_get(t, "slot")), tag) ?
-	       json_string_value(json_object_get(t, "slot")) : "");
+			       strcmp(json_string_value(
+					      json_object_get(t, "slot")),
+				      tag)
+		       ? ", slot "
+		       : "",
+	       strcmp(json_string_value(json_object_get(t, "slot")), tag)
+		       ? json_string_value(json_object_get(t, "slot"))
+		       : "");
 }
 
 static void
@@ -207,12 +224,14 @@ print_status(const json_t *st, const struct stele_rollout_opts *o)
 	names[0] = o->live_tag;
 	names[1] = o->slots[0];
 	names[2] = o->slots[1];
-	printf("repository %s\n", json_string_value(json_object_get(st, "repository")));
+	printf("repository %s\n",
+	       json_string_value(json_object_get(st, "repository")));
 	for (i = 0; i < 3; i++)
 		print_tag(names[i], json_object_get(tags, names[i]));
 	v = json_object_get(st, "staged");
 	if (json_is_object(v))
-		printf("staged   %s in %s\n", json_string_value(json_object_get(v, "digest")),
+		printf("staged   %s in %s\n",
+		       json_string_value(json_object_get(v, "digest")),
 		       json_string_value(json_object_get(v, "slot")));
 	v = json_object_get(st, "rollback");
 	if (json_is_string(v))
@@ -220,8 +239,9 @@ print_status(const json_t *st, const struct stele_rollout_opts *o)
 	printf("journal  %s: %lld entries, head %s, checked: %s\n",
 	       json_string_value(json_object_get(j, "tag")),
 	       (long long)json_integer_value(json_object_get(j, "entries")),
-	       json_is_string(json_object_get(j, "head")) ?
-	       json_string_value(json_object_get(j, "head")) : "none",
+	       json_is_string(json_object_get(j, "head"))
+		       ? json_string_value(json_object_get(j, "head"))
+		       : "none",
 	       json_string_value(json_object_get(j, "checked")));
 }
 
@@ -232,8 +252,8 @@ repo_arg(const char *s)
 	struct stele_ref *ref = NULL;
 	char *name = NULL;
 
-	if (stele_ref_parse(&ref, s, cli_env()->store) == 0 && ref->transport == STELE_REF_DOCKER &&
-	    !ref->tag && !ref->digest)
+	if (stele_ref_parse(&ref, s, cli_env()->store) == 0 &&
+	    ref->transport == STELE_REF_DOCKER && !ref->tag && !ref->digest)
 		name = stele_xstrdup(ref->name);
 	stele_ref_free(ref);
 	return name;
@@ -251,7 +271,8 @@ stage(struct stele_rollout_result *res, const char *image, const char *name,
 
 	if ((error = stele_ref_parse(&ref, image, cli_env()->store)) == 0) {
 		if (ref->transport == STELE_REF_DOCKER)
-			error = stele_registry_pull_temp(&img, &tmpdir, ref, &reg->o);
+			error = stele_registry_pull_temp(&img, &tmpdir, ref,
+							 &reg->o);
 		else
 			error = stele_image_open(&img, ref);
 	}
@@ -310,7 +331,8 @@ cmd_rollout(int argc, char **argv)
 	sub = argv[1];
 	if (strcmp(sub, "stage") && strcmp(sub, "promote") &&
 	    strcmp(sub, "rollback") && strcmp(sub, "status"))
-		return cli_usage(rollout_usage, "'%s' is not a rollout command", sub);
+		return cli_usage(rollout_usage, "'%s' is not a rollout command",
+				 sub);
 	argc--;
 	argv++;
 	cli_registry_init(&reg);
@@ -319,7 +341,8 @@ cmd_rollout(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "p:k:qh", opts, NULL)) != -1) {
 		if ((error = cli_registry_opt(&reg, c, optarg)) < 0) {
 			free(slots);
-			return cli_usage(rollout_usage, "%s", stele_error_last());
+			return cli_usage(rollout_usage, "%s",
+					 stele_error_last());
 		}
 		if (error)
 			continue;
@@ -327,7 +350,9 @@ cmd_rollout(int argc, char **argv)
 		case 'p': o.policy = optarg; break;
 		case 'k': keyfile = optarg; break;
 		case OPT_PASSFILE: passfile = optarg; break;
-		case CLI_OPT_INSECURE_KEY: keyflags |= STELE_KEYFILE_ALLOW_OPEN_PERMS; break;
+		case CLI_OPT_INSECURE_KEY:
+			keyflags |= STELE_KEYFILE_ALLOW_OPEN_PERMS;
+			break;
 		case OPT_BY: o.by = optarg; break;
 		case OPT_HEALTH_CMD: h.cmd = optarg; break;
 		case OPT_HEALTH_URL: h.url = optarg; break;
@@ -335,8 +360,10 @@ cmd_rollout(int argc, char **argv)
 			n = strtoul(optarg, &end, 10);
 			if (!*optarg || *end || !n || n > 86400) {
 				free(slots);
-				return cli_usage(rollout_usage,
-					"--timeout wants 1 to 86400 seconds, not '%s'", optarg);
+				return cli_usage(
+					rollout_usage,
+					"--timeout wants 1 to 86400 seconds, not '%s'",
+					optarg);
 			}
 			h.timeout = (unsigned)n;
 			break;
@@ -346,8 +373,14 @@ cmd_rollout(int argc, char **argv)
 			break;
 		case OPT_LIVE: o.live_tag = optarg; break;
 		case OPT_JOURNAL: o.journal_tag = optarg; break;
-		case 'h': free(slots); fputs(rollout_usage, stdout); return EXIT_OK;
-		default: free(slots); fputs(rollout_usage, stderr); return EXIT_USAGE;
+		case 'h':
+			free(slots);
+			fputs(rollout_usage, stdout);
+			return EXIT_OK;
+		default:
+			free(slots);
+			fputs(rollout_usage, stderr);
+			return EXIT_USAGE;
 		}
 	}
 	o.slots[0] = "blue";
@@ -359,7 +392,8 @@ cmd_rollout(int argc, char **argv)
 	if (slots) {
 		char *comma = strchr(slots, ',');
 
-		if (!comma || comma == slots || !comma[1] || strchr(comma + 1, ',')) {
+		if (!comma || comma == slots || !comma[1] ||
+		    strchr(comma + 1, ',')) {
 			cli_usage(rollout_usage, "--slots wants two tags: A,B");
 			goto out;
 		}
@@ -369,21 +403,25 @@ cmd_rollout(int argc, char **argv)
 	}
 	if (argc - optind != nargs) {
 		cli_usage(rollout_usage, "%s needs %s", sub,
-			  nargs == 2 ? "IMAGE and docker://HOST/REPO" :
-				       "docker://HOST/REPO");
+			  nargs == 2 ? "IMAGE and docker://HOST/REPO"
+				     : "docker://HOST/REPO");
 		goto out;
 	}
 	if (!(name = repo_arg(argv[argc - 1]))) {
-		cli_usage(rollout_usage, "'%s' is not docker://HOST/REPO (no tag, no digest)",
+		cli_usage(rollout_usage,
+			  "'%s' is not docker://HOST/REPO (no tag, no digest)",
 			  argv[argc - 1]);
 		goto out;
 	}
 	if (h.cmd && h.url) {
-		cli_usage(rollout_usage, "give one of --health-cmd and --health-url");
+		cli_usage(rollout_usage,
+			  "give one of --health-cmd and --health-url");
 		goto out;
 	}
-	if ((h.cmd || h.url) && strcmp(sub, "promote") && strcmp(sub, "rollback")) {
-		cli_usage(rollout_usage, "a health check is for promote and rollback");
+	if ((h.cmd || h.url) && strcmp(sub, "promote") &&
+	    strcmp(sub, "rollback")) {
+		cli_usage(rollout_usage,
+			  "a health check is for promote and rollback");
 		goto out;
 	}
 	if (strcmp(sub, "status") && (!o.policy || !keyfile)) {
@@ -426,7 +464,8 @@ cmd_rollout(int argc, char **argv)
 	else
 		error = stele_rollout_rollback(&res, name, &o);
 	if (error < 0) {
-		if (error == STELE_EVERIFY && res.report && !res.report->allowed)
+		if (error == STELE_EVERIFY && res.report &&
+		    !res.report->allowed)
 			print_denial(res.report);
 		code = cli_fail(error);
 		goto out;

@@ -87,13 +87,16 @@ cmd_sbom(int argc, char **argv)
 		switch (c) {
 		case 'f':
 			if ((fmt = stele_sbom_format_parse(optarg)) < 0)
-				return cli_usage(sbom_usage,
-					"unknown --format '%s' (spdx or cyclonedx)", optarg);
+				return cli_usage(
+					sbom_usage,
+					"unknown --format '%s' (spdx or cyclonedx)",
+					optarg);
 			break;
 		case 'o': output = optarg; break;
 		case CLI_LIMIT_ENTRIES:
 			if (cli_limit_opt(&so.limits, c, optarg) < 0)
-				return cli_usage(sbom_usage, "%s", stele_error_last());
+				return cli_usage(sbom_usage, "%s",
+						 stele_error_last());
 			break;
 		default: return cli_help(c, sbom_usage);
 		}
@@ -102,8 +105,8 @@ cmd_sbom(int argc, char **argv)
 		return cli_usage(sbom_usage, "need exactly one IMAGE");
 	tool = cli_sbom_tool();
 	if ((error = cli_inventory_open(&inv, argv[optind], &so)) < 0 ||
-	    (error = stele_sbom_emit(&doc, inv.s,
-				     (enum stele_sbom_format)fmt, tool)) < 0) {
+	    (error = stele_sbom_emit(&doc, inv.s, (enum stele_sbom_format)fmt,
+				     tool)) < 0) {
 		code = cli_fail(error);
 		goto out;
 	}
@@ -111,7 +114,8 @@ cmd_sbom(int argc, char **argv)
 		fwrite(doc.ptr, 1, doc.len, stdout);
 		goto out;
 	}
-	if ((error = stele_fs_write_atomic(output, doc.ptr, doc.len, 0644)) < 0) {
+	if ((error = stele_fs_write_atomic(output, doc.ptr, doc.len, 0644)) <
+	    0) {
 		code = cli_fail(error);
 		goto out;
 	}
@@ -121,8 +125,10 @@ cmd_sbom(int argc, char **argv)
 		else
 			modified++;
 	}
-	fprintf(stderr, "%s: %zu packages, %zu files owned by no package, "
-		"%zu modified files\n", output, inv.s->npkgs, unowned, modified);
+	fprintf(stderr,
+		"%s: %zu packages, %zu files owned by no package, "
+		"%zu modified files\n",
+		output, inv.s->npkgs, unowned, modified);
 out:
 	stele_buf_release(&doc);
 	cli_inventory_release(&inv);

@@ -50,22 +50,30 @@ static const char scan_usage[] =
 	"                       (sha256-<hex>.att and a referrer), for a policy's\n"
 	"                       requireSignedScan; needs --key\n"
 	"  -k, --key KEY        the signing key (stele's or cosign's)\n"
-	"      --passphrase-file F  its passphrase (else $STELE_PASSWORD, else asked)\n"
-	CLI_INSECURE_KEY_HELP
+	"      --passphrase-file F  its passphrase (else $STELE_PASSWORD, else asked)\n" CLI_INSECURE_KEY_HELP
 	"  -h, --help           this help\n"
 	"\n"
 	"Exit status: 0 clean (or under the threshold), 1 findings --fail-on\n"
 	"denies or a --vex document no --vex-key signed, 2 usage, 3 error.\n";
 
-enum { OPT_DB = 256, OPT_JSON, OPT_SARIF, OPT_FAIL_ON, OPT_FIXABLE,
-	OPT_VEX, OPT_VEX_KEY, OPT_ATTEST, OPT_PASSFILE };
+enum {
+	OPT_DB = 256,
+	OPT_JSON,
+	OPT_SARIF,
+	OPT_FAIL_ON,
+	OPT_FIXABLE,
+	OPT_VEX,
+	OPT_VEX_KEY,
+	OPT_ATTEST,
+	OPT_PASSFILE
+};
 
 #define SCAN_VEX_MAX 64
 
 /* Apply every --vex document, each checked against every --vex-key. */
 static int
-apply_vex(struct stele_vuln_report *r, char **vex, size_t nvex,
-	  char **keyfiles, size_t nkeys)
+apply_vex(struct stele_vuln_report *r, char **vex, size_t nvex, char **keyfiles,
+	  size_t nkeys)
 {
 	struct stele_pubkey *keys[SCAN_VEX_MAX] = { 0 };
 	struct stele_buf b = STELE_BUF_INIT(STELE_VEX_MAX);
@@ -78,9 +86,10 @@ apply_vex(struct stele_vuln_report *r, char **vex, size_t nvex,
 	for (i = 0; i < nvex; i++) {
 		stele_buf_clear(&b);
 		if ((error = stele_fs_read(&b, vex[i])) < 0 ||
-		    (error = stele_vuln_vex_apply(r, b.ptr ? b.ptr : "", b.len,
-			vex[i], (const struct stele_pubkey *const *)keys,
-			nkeys)) < 0)
+		    (error = stele_vuln_vex_apply(
+			     r, b.ptr ? b.ptr : "", b.len, vex[i],
+			     (const struct stele_pubkey *const *)keys, nkeys)) <
+			    0)
 			goto out;
 	}
 out:
@@ -114,12 +123,15 @@ attest_scan(const struct stele_vuln_report *r, const struct stele_image *img,
 	info.started = started;
 	info.finished = (int64_t)time(NULL);
 	if ((error = stele_vuln_scan_statement(&st, r, &info)) < 0 ||
-	    (error = stele_attest_statement(&res, img, st.ptr, st.len, k)) < 0) {
+	    (error = stele_attest_statement(&res, img, st.ptr, st.len, k)) <
+		    0) {
 		stele_buf_release(&st);
 		return error;
 	}
-	fprintf(stderr, "stele: scan of %s (%zu findings) attested by key %s "
-		"(%zu attestation%s)\n", img->digest, r->n, k->pub.id, res.count,
+	fprintf(stderr,
+		"stele: scan of %s (%zu findings) attested by key %s "
+		"(%zu attestation%s)\n",
+		img->digest, r->n, k->pub.id, res.count,
 		res.count == 1 ? "" : "s");
 	stele_buf_release(&st);
 	return 0;
@@ -136,13 +148,20 @@ print_text(const struct stele_vuln_report *r, int fail_on, int fixable)
 	for (i = 0; i < r->n; i++) {
 		const struct stele_vuln_finding *f = &r->v[i];
 		const struct stele_sbom_pkg *p = &r->sbom->pkgs[f->pkg];
-		const struct stele_sbom_layer *l = p->layer < r->sbom->nlayers ?
-			&r->sbom->layers[p->layer] : NULL;
+		const struct stele_sbom_layer *l = p->layer < r->sbom->nlayers
+			? &r->sbom->layers[p->layer]
+			: NULL;
 
 		printf("%s%s %s %s %s %s (source %s %s)",
-		       f->suppressed ? "SUPPRESSED " :
-		       fail_on >= 0 && stele_vuln_denied(f,
-			(enum stele_vuln_severity)fail_on, fixable) ? "DENY " : "",
+		       f->suppressed ? "SUPPRESSED "
+			       : fail_on >= 0 &&
+				       stele_vuln_denied(
+					       f,
+					       (enum stele_vuln_severity)
+						       fail_on,
+					       fixable)
+			       ? "DENY "
+			       : "",
 		       f->id, stele_vuln_severity_name(f->severity),
 		       stele_vuln_status_name(f->status), p->name, p->version,
 		       f->package, f->installed);
@@ -151,7 +170,8 @@ print_text(const struct stele_vuln_report *r, int fail_on, int fixable)
 		if (f->suppressed)
 			printf(" [VEX %s: %s%s%s]", f->vex_doc, f->vex_status,
 			       f->vex_justification ? ", " : "",
-			       f->vex_justification ? f->vex_justification : "");
+			       f->vex_justification ? f->vex_justification
+						    : "");
 		if (l) {
 			printf(" layer %s", l->diff_id);
 			if (l->recipe)
@@ -216,13 +236,15 @@ cmd_scan(int argc, char **argv)
 		case OPT_FIXABLE: fixable = 1; break;
 		case OPT_VEX:
 			if (nvex == SCAN_VEX_MAX)
-				return cli_usage(scan_usage, "more than %d --vex",
+				return cli_usage(scan_usage,
+						 "more than %d --vex",
 						 SCAN_VEX_MAX);
 			vex[nvex++] = optarg;
 			break;
 		case OPT_VEX_KEY:
 			if (nvex_keys == SCAN_VEX_MAX)
-				return cli_usage(scan_usage, "more than %d --vex-key",
+				return cli_usage(scan_usage,
+						 "more than %d --vex-key",
 						 SCAN_VEX_MAX);
 			vex_keys[nvex_keys++] = optarg;
 			break;
@@ -230,14 +252,18 @@ cmd_scan(int argc, char **argv)
 			/* --fail-on S denies S and above: the most it
 			 * allows is the severity below S. */
 			if ((fail_on = stele_vuln_severity_parse(optarg)) <= 0)
-				return cli_usage(scan_usage, "unknown --fail-on "
+				return cli_usage(
+					scan_usage,
+					"unknown --fail-on "
 					"'%s' (negligible, low, medium, high or "
-					"critical)", optarg);
+					"critical)",
+					optarg);
 			fail_on--;
 			break;
 		case CLI_LIMIT_ENTRIES:
 			if (cli_limit_opt(&so.limits, c, optarg) < 0)
-				return cli_usage(scan_usage, "%s", stele_error_last());
+				return cli_usage(scan_usage, "%s",
+						 stele_error_last());
 			break;
 		default: return cli_help(c, scan_usage);
 		}
@@ -247,25 +273,29 @@ cmd_scan(int argc, char **argv)
 	if (!dbdir)
 		return cli_usage(scan_usage, "need --db DB");
 	if (json && sarif)
-		return cli_usage(scan_usage, "--json and --sarif exclude each other");
+		return cli_usage(scan_usage,
+				 "--json and --sarif exclude each other");
 	if (fixable && fail_on < 0)
 		return cli_usage(scan_usage, "--fixable-only needs --fail-on");
 	if (nvex && !nvex_keys)
-		return cli_usage(scan_usage, "--vex needs --vex-key: only signed "
+		return cli_usage(scan_usage,
+				 "--vex needs --vex-key: only signed "
 				 "VEX documents are used");
 	if (nvex_keys && !nvex)
 		return cli_usage(scan_usage, "--vex-key without --vex");
 	if (attest != !!keyfile)
-		return cli_usage(scan_usage, attest ? "--attest needs --key" :
-				 "--key is for --attest");
+		return cli_usage(scan_usage,
+				 attest ? "--attest needs --key"
+					: "--key is for --attest");
 	/* What decided the findings, for the attestation's invocation. */
 	params[nparams++] = stele_xasprintf("--db=%s", dbdir);
 	for (i = 0; i < nvex; i++)
 		params[nparams++] = stele_xasprintf("--vex=%s", vex[i]);
 	for (i = 0; i < nvex_keys; i++)
-		params[nparams++] = stele_xasprintf("--vex-key=%s", vex_keys[i]);
-	if (attest && (error = cli_key_load(&k, keyfile, passfile,
-					    keyflags)) < 0) {
+		params[nparams++] =
+			stele_xasprintf("--vex-key=%s", vex_keys[i]);
+	if (attest &&
+	    (error = cli_key_load(&k, keyfile, passfile, keyflags)) < 0) {
 		code = cli_fail(error);
 		goto out;
 	}
@@ -274,16 +304,18 @@ cmd_scan(int argc, char **argv)
 	    (error = stele_vuln_db_open(&db, dbdir, NULL)) < 0 ||
 	    (error = stele_vuln_match(&r, db, inv.s)) < 0 ||
 	    (error = apply_vex(r, vex, nvex, vex_keys, nvex_keys)) < 0 ||
-	    (attest && (error = attest_scan(r, inv.img, inv.ref, k, dbdir,
-			(const char *const *)params, nparams, started)) < 0)) {
+	    (attest &&
+	     (error = attest_scan(r, inv.img, inv.ref, k, dbdir,
+				  (const char *const *)params, nparams,
+				  started)) < 0)) {
 		code = cli_fail(error);
 		goto out;
 	}
 	if (json || sarif) {
 		char *v = stele_xasprintf("%s", cli_version);
 
-		error = json ? stele_vuln_report_json(&doc, r) :
-			stele_vuln_report_sarif(&doc, r, v);
+		error = json ? stele_vuln_report_json(&doc, r)
+			     : stele_vuln_report_sarif(&doc, r, v);
 		free(v);
 		if (error < 0 || stele_buf_putc(&doc, '\n') < 0) {
 			code = cli_fail(error < 0 ? error : STELE_ERROR);
@@ -297,13 +329,16 @@ cmd_scan(int argc, char **argv)
 		size_t denied = 0;
 
 		for (i = 0; i < r->n; i++)
-			denied += stele_vuln_denied(&r->v[i],
-				(enum stele_vuln_severity)fail_on, fixable) != 0;
+			denied += stele_vuln_denied(
+					  &r->v[i],
+					  (enum stele_vuln_severity)fail_on,
+					  fixable) != 0;
 		if (denied) {
-			fprintf(stderr, "stele: %zu finding%s at %s or above%s\n",
+			fprintf(stderr,
+				"stele: %zu finding%s at %s or above%s\n",
 				denied, denied == 1 ? "" : "s",
-				stele_vuln_severity_name(
-					(enum stele_vuln_severity)(fail_on + 1)),
+				stele_vuln_severity_name((
+					enum stele_vuln_severity)(fail_on + 1)),
 				fixable ? " with a fix" : "");
 			code = EXIT_DENIED;
 		}

@@ -107,7 +107,8 @@ cmd_serve(int argc, char **argv)
 	struct stele_serve_opts so = { 0 };
 	struct stele_admission *adm = NULL;
 	struct stele_serve *srv = NULL;
-	const char *cert = NULL, *key = NULL, *listen = "127.0.0.1:8443", *colon;
+	const char *cert = NULL, *key = NULL, *listen = "127.0.0.1:8443",
+		   *colon;
 	char *cert_pem = NULL, *key_pem = NULL, *addr = NULL;
 	sigset_t set;
 	int c, admission = 0, error, sig;
@@ -119,7 +120,8 @@ cmd_serve(int argc, char **argv)
 		switch (c) {
 		CLI_REGISTRY_CONNECT_CASES:
 			if (cli_registry_opt(&reg, c, optarg) < 0)
-				return cli_usage(serve_usage, "%s", stele_error_last());
+				return cli_usage(serve_usage, "%s",
+						 stele_error_last());
 			break;
 		case O_ADM: admission = 1; break;
 		case 'p': ao.policy = optarg; break;
@@ -128,29 +130,37 @@ cmd_serve(int argc, char **argv)
 		case O_LISTEN: listen = optarg; break;
 		case O_TTL:
 			if (parse_uint(&ao.cache_ttl, optarg, 86400) < 0)
-				return cli_usage(serve_usage, "--cache-ttl takes seconds, 0 to 86400");
+				return cli_usage(
+					serve_usage,
+					"--cache-ttl takes seconds, 0 to 86400");
 			break;
 		case O_THREADS:
-			if (parse_uint(&so.threads, optarg, 64) < 0 || !so.threads)
-				return cli_usage(serve_usage, "--threads takes 1 to 64");
+			if (parse_uint(&so.threads, optarg, 64) < 0 ||
+			    !so.threads)
+				return cli_usage(serve_usage,
+						 "--threads takes 1 to 64");
 			break;
 		default: return cli_help(c, serve_usage);
 		}
 	}
 	if (optind != argc)
-		return cli_usage(serve_usage, "unexpected argument '%s'", argv[optind]);
+		return cli_usage(serve_usage, "unexpected argument '%s'",
+				 argv[optind]);
 	if (!admission)
 		return cli_usage(serve_usage, "say what to serve: --admission");
 	if (!ao.policy || !cert || !key)
-		return cli_usage(serve_usage, "give --policy, --tls-cert and --tls-key");
-	if (!(colon = strrchr(listen, ':')) || parse_uint(&so.port, colon + 1, 65535) < 0 ||
-	    !so.port || (listen[0] == '[') != (colon > listen && colon[-1] == ']') ||
+		return cli_usage(serve_usage,
+				 "give --policy, --tls-cert and --tls-key");
+	if (!(colon = strrchr(listen, ':')) ||
+	    parse_uint(&so.port, colon + 1, 65535) < 0 || !so.port ||
+	    (listen[0] == '[') != (colon > listen && colon[-1] == ']') ||
 	    (listen[0] != '[' && memchr(listen, ':', (size_t)(colon - listen))))
-		return cli_usage(serve_usage, "--listen takes ADDR:PORT, e.g. "
+		return cli_usage(serve_usage,
+				 "--listen takes ADDR:PORT, e.g. "
 				 "127.0.0.1:8443 or [::1]:8443");
-	addr = listen[0] == '[' ?
-		stele_xstrndup(listen + 1, (size_t)(colon - listen) - 2) :
-		stele_xstrndup(listen, (size_t)(colon - listen));
+	addr = listen[0] == '['
+		? stele_xstrndup(listen + 1, (size_t)(colon - listen) - 2)
+		: stele_xstrndup(listen, (size_t)(colon - listen));
 	so.address = addr;
 	ao.now = wall_clock;
 	ao.registry = &reg.o;
@@ -169,17 +179,20 @@ cmd_serve(int argc, char **argv)
 	so.key_pem = key_pem;
 	if ((error = stele_serve_start(&srv, adm, &so)) < 0)
 		goto out;
-	fprintf(stderr, "stele: serving admission reviews on https://%s%s%s:%u/validate\n",
-		strchr(addr, ':') ? "[" : "", addr, strchr(addr, ':') ? "]" : "",
-		so.port);
+	fprintf(stderr,
+		"stele: serving admission reviews on https://%s%s%s:%u/validate\n",
+		strchr(addr, ':') ? "[" : "", addr,
+		strchr(addr, ':') ? "]" : "", so.port);
 	sigwait(&set, &sig);
 	stele_serve_stop(srv);
 	{
 		struct stele_admission_stats st;
 
 		stele_admission_stats(&st, adm);
-		fprintf(stderr, "stele: %llu reviews, %llu cached verdicts used, %llu verified, "
-			"%llu policy reads\n", st.reviews, st.hits, st.misses, st.reloads);
+		fprintf(stderr,
+			"stele: %llu reviews, %llu cached verdicts used, %llu verified, "
+			"%llu policy reads\n",
+			st.reviews, st.hits, st.misses, st.reloads);
 	}
 out:
 	stele_admission_free(adm);

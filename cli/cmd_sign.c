@@ -38,8 +38,7 @@ static const char sign_usage[] =
 	"  -a, --annotation K=V     add K=V to the payload's optional object\n"
 	"      --json               print {\"digest\", \"identity\", \"keyId\",\n"
 	"                           \"added\", \"signatures\"} as JSON\n"
-	"      --creds, --authfile, --cert-dir, --tls-verify=false  for docker://\n"
-	CLI_INSECURE_KEY_HELP
+	"      --creds, --authfile, --cert-dir, --tls-verify=false  for docker://\n" CLI_INSECURE_KEY_HELP
 	"  -h, --help               this help\n";
 
 int
@@ -79,7 +78,8 @@ cli_docker_identity(const struct stele_ref *ref)
 {
 	if (ref->digest && !ref->tag)
 		return stele_xasprintf("%s@%s", ref->name, ref->digest);
-	return stele_xasprintf("%s:%s", ref->name, ref->tag ? ref->tag : "latest");
+	return stele_xasprintf("%s:%s", ref->name,
+			       ref->tag ? ref->tag : "latest");
 }
 
 int
@@ -113,7 +113,8 @@ sign_remote(struct stele_attach_result *res, char digest[STELE_DIGEST_STRLEN],
 
 	reg->quiet = 1;
 	cli_registry_start(reg);
-	if ((error = stele_registry_pull_temp_unlayered(&img, &tmp, ref, &reg->o)) < 0 ||
+	if ((error = stele_registry_pull_temp_unlayered(&img, &tmp, ref,
+							&reg->o)) < 0 ||
 	    (error = stele_sign_image(res, img, id, ann, k)) < 0)
 		goto out;
 	snprintf(digest, STELE_DIGEST_STRLEN, "%s", img->digest);
@@ -167,7 +168,8 @@ cmd_sign(int argc, char **argv)
 		CLI_REGISTRY_CONNECT_CASES:
 			if (cli_registry_opt(&reg, c, optarg) < 0) {
 				json_decref(ann);
-				return cli_usage(sign_usage, "%s", stele_error_last());
+				return cli_usage(sign_usage, "%s",
+						 stele_error_last());
 			}
 			break;
 		case 'k': keyfile = optarg; break;
@@ -180,7 +182,9 @@ cmd_sign(int argc, char **argv)
 		case 'a':
 			if (!(eq = strchr(optarg, '=')) || eq == optarg) {
 				json_decref(ann);
-				return cli_usage(sign_usage, "-a '%s': want KEY=VALUE", optarg);
+				return cli_usage(sign_usage,
+						 "-a '%s': want KEY=VALUE",
+						 optarg);
 			}
 			if (!ann)
 				ann = json_object();
@@ -188,14 +192,21 @@ cmd_sign(int argc, char **argv)
 			json_object_set_new(ann, optarg, json_string(eq + 1));
 			*eq = '=';
 			break;
-		case 'h': fputs(sign_usage, stdout); json_decref(ann); return EXIT_OK;
-		default: fputs(sign_usage, stderr); json_decref(ann); return EXIT_USAGE;
+		case 'h':
+			fputs(sign_usage, stdout);
+			json_decref(ann);
+			return EXIT_OK;
+		default:
+			fputs(sign_usage, stderr);
+			json_decref(ann);
+			return EXIT_USAGE;
 		}
 	}
 	if (optind != argc - 1 || !keyfile) {
 		json_decref(ann);
-		return cli_usage(sign_usage, optind != argc - 1 ?
-				 "need exactly one IMAGE" : "--key is required");
+		return cli_usage(sign_usage,
+				 optind != argc - 1 ? "need exactly one IMAGE"
+						    : "--key is required");
 	}
 	if (identity && cli_identity_check(sign_usage, identity) != EXIT_OK) {
 		json_decref(ann);
@@ -205,18 +216,22 @@ cmd_sign(int argc, char **argv)
 		goto fail;
 	id = identity ? stele_xstrdup(identity) : default_identity(ref);
 	if (!id) {
-		code = cli_usage(sign_usage,
+		code = cli_usage(
+			sign_usage,
 			"'%s' has no repository name; give --identity REPO:TAG",
 			argv[optind]);
 		goto out;
 	}
 	if (ref->transport == STELE_REF_DOCKER) {
-		if ((error = cli_key_load(&k, keyfile, passfile, keyflags)) < 0 ||
-		    (error = sign_remote(&res, digest, ref, id, ann, k, &reg)) < 0)
+		if ((error = cli_key_load(&k, keyfile, passfile, keyflags)) <
+			    0 ||
+		    (error = sign_remote(&res, digest, ref, id, ann, k, &reg)) <
+			    0)
 			goto fail;
 	} else {
 		if ((error = stele_image_open(&img, ref)) < 0 ||
-		    (error = cli_key_load(&k, keyfile, passfile, keyflags)) < 0 ||
+		    (error = cli_key_load(&k, keyfile, passfile, keyflags)) <
+			    0 ||
 		    (error = stele_sign_image(&res, img, id, ann, k)) < 0)
 			goto fail;
 		snprintf(digest, sizeof(digest), "%s", img->digest);

@@ -41,8 +41,10 @@ parse_image(struct stele_ref **ref, const char **name, const char **digest,
 	if ((error = stele_ref_parse(ref, arg, cli_env()->store)) < 0)
 		return cli_usage(usage, "%s", stele_error_last());
 	if ((*ref)->transport == STELE_REF_DOCKER)
-		return cli_usage(usage, "'%s' is in a registry: this command "
-				 "works on the store or an oci:DIR layout", arg);
+		return cli_usage(usage,
+				 "'%s' is in a registry: this command "
+				 "works on the store or an oci:DIR layout",
+				 arg);
 	*digest = (*ref)->digest;
 	*name = *digest ? NULL : (*ref)->refname;
 	/* The store keeps attachment tags without ":TAG": the library
@@ -51,8 +53,10 @@ parse_image(struct stele_ref **ref, const char **name, const char **digest,
 	    stele_oci_is_attach_tag((*ref)->name) && !strchr(arg, ':'))
 		*name = (*ref)->name;
 	if (!*name && !*digest)
-		return cli_usage(usage, "'%s' names no image (want a tag or a "
-				 "digest)", arg);
+		return cli_usage(usage,
+				 "'%s' names no image (want a tag or a "
+				 "digest)",
+				 arg);
 	return EXIT_OK;
 }
 
@@ -151,14 +155,17 @@ cmd_images(int argc, char **argv)
 	json_array_foreach(list, i, v) {
 		const char *n = stele_json_str(v, "name");
 		const char *cr = stele_json_str(v, "created");
-		double mb = (double)json_integer_value(json_object_get(v, "size")) /
-			    (1024.0 * 1024.0);
+		double mb =
+			(double)json_integer_value(json_object_get(v, "size")) /
+			(1024.0 * 1024.0);
 
-		printf("%-32s %-19.19s %-20s %8.1fMB %lld%s\n", n ? n : "<none>",
-		       stele_json_str(v, "digest"), cr ? cr : "-", mb,
+		printf("%-32s %-19.19s %-20s %8.1fMB %lld%s\n",
+		       n ? n : "<none>", stele_json_str(v, "digest"),
+		       cr ? cr : "-", mb,
 		       json_integer_value(json_object_get(v, "signatures")),
-		       json_integer_value(json_object_get(v, "attestations")) ?
-		       " (attested)" : "");
+		       json_integer_value(json_object_get(v, "attestations"))
+			       ? " (attested)"
+			       : "");
 	}
 out:
 	json_decref(list);
@@ -185,8 +192,7 @@ int
 cmd_tag(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
 	};
 	struct stele_ref *src = NULL, *dst = NULL;
 	struct stele_oci *oci = NULL;
@@ -207,21 +213,24 @@ cmd_tag(int argc, char **argv)
 				tag_usage)) != EXIT_OK)
 		goto out;
 	if (!dname || ddigest) {
-		code = cli_usage(tag_usage, "the new name '%s' must be a tag, "
-				 "not a digest", argv[optind + 1]);
+		code = cli_usage(tag_usage,
+				 "the new name '%s' must be a tag, "
+				 "not a digest",
+				 argv[optind + 1]);
 		goto out;
 	}
 	if (src->transport != dst->transport || strcmp(src->dir, dst->dir)) {
-		code = cli_usage(tag_usage, "'%s' and '%s' are in different "
-				 "layouts: use stele copy", argv[optind],
-				 argv[optind + 1]);
+		code = cli_usage(tag_usage,
+				 "'%s' and '%s' are in different "
+				 "layouts: use stele copy",
+				 argv[optind], argv[optind + 1]);
 		goto out;
 	}
 	if ((error = stele_oci_open(&oci, src->dir, 0)) < 0 ||
 	    (error = stele_oci_tag(oci, sname, sdigest, dname)) < 0) {
-		code = error == STELE_EINVALID ?
-		       cli_usage(tag_usage, "%s", stele_error_last()) :
-		       cli_fail(error);
+		code = error == STELE_EINVALID
+			? cli_usage(tag_usage, "%s", stele_error_last())
+			: cli_fail(error);
 		goto out;
 	}
 	code = EXIT_OK;
@@ -281,12 +290,14 @@ cmd_rmi(int argc, char **argv)
 		json_t *res = NULL, *v;
 		size_t j;
 
-		if ((r = parse_image(&ref, &name, &digest, argv[i], rmi_usage)) != EXIT_OK) {
+		if ((r = parse_image(&ref, &name, &digest, argv[i],
+				     rmi_usage)) != EXIT_OK) {
 			stele_ref_free(ref);
 			return r;
 		}
 		if ((error = stele_oci_open(&oci, ref->dir, 0)) < 0 ||
-		    (error = stele_oci_rmi(&res, oci, name, digest, flags)) < 0) {
+		    (error = stele_oci_rmi(&res, oci, name, digest, flags)) <
+			    0) {
 			r = cli_fail(error);
 			if (code == EXIT_OK)
 				code = r;
@@ -294,10 +305,12 @@ cmd_rmi(int argc, char **argv)
 			if ((r = cli_json_print(res)) != EXIT_OK)
 				code = r;
 		} else {
-			json_array_foreach(json_object_get(res, "untagged"), j, v)
+			json_array_foreach(json_object_get(res, "untagged"), j,
+					   v)
 				printf("Untagged: %s\n", json_string_value(v));
 			if (stele_json_str(res, "deleted"))
-				printf("Deleted: %s\n", stele_json_str(res, "deleted"));
+				printf("Deleted: %s\n",
+				       stele_json_str(res, "deleted"));
 		}
 		json_decref(res);
 		stele_oci_free(oci);
@@ -321,7 +334,8 @@ parse_age(const char *s)
 		v = v * 10 + (*p - '0');
 	}
 	switch (*p) {
-	case '\0': case 's': break;
+	case '\0':
+	case 's': break;
 	case 'm': unit = 60; break;
 	case 'h': unit = 3600; break;
 	case 'd': unit = 86400; break;
@@ -380,9 +394,12 @@ cmd_gc(int argc, char **argv)
 		switch (c) {
 		case 'A':
 			if ((max_age = parse_age(optarg)) < 0)
-				return cli_usage(gc_usage, "invalid --cache-max-age "
-						 "'%s' (seconds, or a number with s, m, "
-						 "h, d or w)", optarg);
+				return cli_usage(
+					gc_usage,
+					"invalid --cache-max-age "
+					"'%s' (seconds, or a number with s, m, "
+					"h, d or w)",
+					optarg);
 			break;
 		case 'S':
 			if (!strcmp(optarg, "0")) {
@@ -391,9 +408,12 @@ cmd_gc(int argc, char **argv)
 			}
 			if (stele_limits_parse_size(&sz, optarg) < 0 ||
 			    sz > INT64_MAX)
-				return cli_usage(gc_usage, "invalid --cache-max-size "
-						 "'%s' (a number with an optional K, M, "
-						 "G or T)", optarg);
+				return cli_usage(
+					gc_usage,
+					"invalid --cache-max-size "
+					"'%s' (a number with an optional K, M, "
+					"G or T)",
+					optarg);
 			max_size = (int64_t)sz;
 			break;
 		case 'j': as_json = 1; break;
@@ -413,25 +433,28 @@ cmd_gc(int argc, char **argv)
 		goto out;
 	}
 	if (as_json) {
-		j = json_pack("{s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I}}",
+		j = json_pack(
+			"{s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I}}",
 			"store", "blobs", (json_int_t)sr.blobs, "bytes",
 			(json_int_t)sr.bytes, "staging", (json_int_t)sr.staging,
-			"kept", (json_int_t)sr.kept,
-			"cache", "entries", (json_int_t)cr.entries, "kept",
-			(json_int_t)cr.kept, "blobs", (json_int_t)cr.blobs,
-			"bytes", (json_int_t)cr.bytes, "size", (json_int_t)cr.size);
+			"kept", (json_int_t)sr.kept, "cache", "entries",
+			(json_int_t)cr.entries, "kept", (json_int_t)cr.kept,
+			"blobs", (json_int_t)cr.blobs, "bytes",
+			(json_int_t)cr.bytes, "size", (json_int_t)cr.size);
 		code = cli_json_print(j);
 		goto out;
 	}
 	printf("store: %zu blob%s removed (%.1f MiB), %zu staging director%s, "
-	       "%zu blob%s kept\n", sr.blobs, sr.blobs == 1 ? "" : "s",
+	       "%zu blob%s kept\n",
+	       sr.blobs, sr.blobs == 1 ? "" : "s",
 	       (double)sr.bytes / (1024.0 * 1024.0), sr.staging,
 	       sr.staging == 1 ? "y" : "ies", sr.kept, sr.kept == 1 ? "" : "s");
 	printf("build cache: %zu entr%s removed, %zu blob%s removed (%.1f MiB), "
-	       "%zu entr%s kept (%.1f MiB)\n", cr.entries,
-	       cr.entries == 1 ? "y" : "ies", cr.blobs, cr.blobs == 1 ? "" : "s",
-	       (double)cr.bytes / (1024.0 * 1024.0), cr.kept,
-	       cr.kept == 1 ? "y" : "ies", (double)cr.size / (1024.0 * 1024.0));
+	       "%zu entr%s kept (%.1f MiB)\n",
+	       cr.entries, cr.entries == 1 ? "y" : "ies", cr.blobs,
+	       cr.blobs == 1 ? "" : "s", (double)cr.bytes / (1024.0 * 1024.0),
+	       cr.kept, cr.kept == 1 ? "y" : "ies",
+	       (double)cr.size / (1024.0 * 1024.0));
 out:
 	json_decref(j);
 	stele_cache_free(cache);

@@ -121,16 +121,20 @@ cmd_verify(int argc, char **argv)
 		switch (c) {
 		CLI_REGISTRY_CONNECT_CASES:
 			if (cli_registry_opt(&reg, c, optarg) < 0)
-				return cli_usage(verify_usage, "%s", stele_error_last());
+				return cli_usage(verify_usage, "%s",
+						 stele_error_last());
 			break;
 		case 'p': o.policy = optarg; break;
 		case 'k': o.key = optarg; break;
 		case 'i': o.identity = optarg; break;
 		case 'r': o.rebuild = 1; break;
-		case 'S': o.signatures_only = 1; break;
+		case 'S':
+			o.signatures_only = 1;
+			break;
 		CLI_LIMIT_CASES:
 			if (cli_limit_opt(&o.limits, c, optarg) < 0)
-				return cli_usage(verify_usage, "%s", stele_error_last());
+				return cli_usage(verify_usage, "%s",
+						 stele_error_last());
 			break;
 		case 'j': as_json = 1; break;
 		default: return cli_help(c, verify_usage);
@@ -139,22 +143,28 @@ cmd_verify(int argc, char **argv)
 	if (optind != argc - 1)
 		return cli_usage(verify_usage, "need exactly one IMAGE");
 	if (!o.policy == !o.key)
-		return cli_usage(verify_usage, "give exactly one of --policy and --key");
+		return cli_usage(verify_usage,
+				 "give exactly one of --policy and --key");
 	if (o.signatures_only && o.rebuild)
-		return cli_usage(verify_usage, "--signatures-only and --rebuild exclude each other");
-	if (o.identity && cli_identity_check(verify_usage, o.identity) != EXIT_OK)
+		return cli_usage(
+			verify_usage,
+			"--signatures-only and --rebuild exclude each other");
+	if (o.identity &&
+	    cli_identity_check(verify_usage, o.identity) != EXIT_OK)
 		return EXIT_USAGE;
 	o.now = (int64_t)time(NULL);
 	reg.quiet = as_json;
-	if ((error = cli_image_open(&img, &ref, &tmpdir, argv[optind], &reg)) < 0) {
+	if ((error = cli_image_open(&img, &ref, &tmpdir, argv[optind], &reg)) <
+	    0) {
 		cli_image_close(img, ref, tmpdir);
 		if (error != STELE_EVERIFY)
 			return cli_fail(error);
 		/* A manifest or config that does not match its digest. */
 		if (as_json) {
-			if ((code = cli_json_show(json_pack("{s:b,s:[{s:s,s:b,s:s}]}",
-				"allowed", 0, "checks", "name", "image", "ok", 0,
-				"reason", stele_error_last()))) != EXIT_OK)
+			if ((code = cli_json_show(json_pack(
+				     "{s:b,s:[{s:s,s:b,s:s}]}", "allowed", 0,
+				     "checks", "name", "image", "ok", 0,
+				     "reason", stele_error_last()))) != EXIT_OK)
 				return code;
 		} else
 			printf("FAIL image: %s\ndenied\n", stele_error_last());
@@ -225,12 +235,16 @@ cmd_rebuild(int argc, char **argv)
 		switch (c) {
 		CLI_REGISTRY_CONNECT_CASES:
 			if (cli_registry_opt(&reg, c, optarg) < 0)
-				return cli_usage(rebuild_usage, "%s", stele_error_last());
+				return cli_usage(rebuild_usage, "%s",
+						 stele_error_last());
 			break;
-		case 'j': as_json = 1; break;
+		case 'j':
+			as_json = 1;
+			break;
 		CLI_LIMIT_CASES:
 			if (cli_limit_opt(&limits, c, optarg) < 0)
-				return cli_usage(rebuild_usage, "%s", stele_error_last());
+				return cli_usage(rebuild_usage, "%s",
+						 stele_error_last());
 			break;
 		default: return cli_help(c, rebuild_usage);
 		}
@@ -238,7 +252,8 @@ cmd_rebuild(int argc, char **argv)
 	if (optind != argc - 1)
 		return cli_usage(rebuild_usage, "need exactly one IMAGE");
 	reg.quiet = as_json;
-	if ((error = cli_image_open(&img, &ref, &tmpdir, argv[optind], &reg)) < 0) {
+	if ((error = cli_image_open(&img, &ref, &tmpdir, argv[optind], &reg)) <
+	    0) {
 		cli_image_close(img, ref, tmpdir);
 		return cli_fail(error);
 	}
@@ -249,8 +264,9 @@ cmd_rebuild(int argc, char **argv)
 	} else {
 		code = EXIT_OK;
 		if (as_json)
-			code = cli_json_show(json_pack("{s:b,s:s,s:s,s:s,s:s,s:O?}",
-				"identical", rb.identical, "verdict",
+			code = cli_json_show(json_pack(
+				"{s:b,s:s,s:s,s:s,s:s,s:O?}", "identical",
+				rb.identical, "verdict",
 				stele_rebuild_verdict_name(rb.verdict), "image",
 				img->digest, "rebuilt", rb.digest, "summary",
 				rb.summary, "diff", rb.diff));
@@ -314,13 +330,15 @@ cmd_fsck(int argc, char **argv)
 	}
 	code = EXIT_OK;
 	if (as_json) {
-		code = cli_json_show(json_pack("{s:s,s:I,s:O,s:O,s:O,s:I}",
-			"layout", dir, "blobs", (json_int_t)r.blobs, "problems",
-			r.problems, "unreferenced", r.unreferenced, "temporary",
-			r.temp, "removed", (json_int_t)r.removed));
+		code = cli_json_show(json_pack(
+			"{s:s,s:I,s:O,s:O,s:O,s:I}", "layout", dir, "blobs",
+			(json_int_t)r.blobs, "problems", r.problems,
+			"unreferenced", r.unreferenced, "temporary", r.temp,
+			"removed", (json_int_t)r.removed));
 	} else {
 		json_array_foreach(r.problems, i, v)
-			printf("%s %s: %s\n", json_string_value(json_object_get(v, "kind")),
+			printf("%s %s: %s\n",
+			       json_string_value(json_object_get(v, "kind")),
 			       json_string_value(json_object_get(v, "subject")),
 			       json_string_value(json_object_get(v, "reason")));
 		json_array_foreach(r.unreferenced, i, v)

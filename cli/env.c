@@ -55,8 +55,8 @@ cli_env_load(struct cli_env *e, cli_getenv_fn get)
 	size_t n = 0;
 
 	memset(e, 0, sizeof(*e));
-	e->store = xdg_path(get, "STELE_STORE", "XDG_DATA_HOME",
-			    ".local/share", "stele/store");
+	e->store = xdg_path(get, "STELE_STORE", "XDG_DATA_HOME", ".local/share",
+			    "stele/store");
 	e->cache = xdg_path(get, "STELE_CACHE", "XDG_CACHE_HOME", ".cache",
 			    "stele/build-cache");
 	e->git_cache = xdg_path(get, "STELE_GIT_CACHE", "XDG_CACHE_HOME",
@@ -67,11 +67,12 @@ cli_env_load(struct cli_env *e, cli_getenv_fn get)
 	if ((s = var(get, "REGISTRY_AUTH_FILE")))
 		e->auth_search[n++] = stele_xstrdup(s);
 	if ((s = var(get, "XDG_RUNTIME_DIR")))
-		e->auth_search[n++] = stele_xasprintf("%s/containers/auth.json", s);
-	e->auth_search[n++] = xdg_path(get, NULL, NULL, ".config",
-				       "containers/auth.json");
-	e->auth_search[n++] = xdg_path(get, NULL, NULL, ".docker",
-				       "config.json");
+		e->auth_search[n++] =
+			stele_xasprintf("%s/containers/auth.json", s);
+	e->auth_search[n++] =
+		xdg_path(get, NULL, NULL, ".config", "containers/auth.json");
+	e->auth_search[n++] =
+		xdg_path(get, NULL, NULL, ".docker", "config.json");
 	e->authfile = stele_xstrdup(e->auth_search[0]);
 	e->dirs.store = e->store;
 	e->dirs.tmp = e->tmp;
@@ -137,8 +138,10 @@ cli_env_epoch(int *has, int64_t *out, const struct cli_env *e)
 	v = strtoll(s, &end, 10);
 	if (!isdigit((unsigned char)*s) || *end || errno || v < 0 ||
 	    v > 253402300799LL)
-		return stele_error_setc(STELE_EINVALID,
-			"invalid SOURCE_DATE_EPOCH '%s' (want seconds since 1970 as a decimal integer)", s);
+		return stele_error_setc(
+			STELE_EINVALID,
+			"invalid SOURCE_DATE_EPOCH '%s' (want seconds since 1970 as a decimal integer)",
+			s);
 	*has = 1;
 	*out = v;
 	return 0;

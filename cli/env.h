@@ -33,18 +33,18 @@ struct cli_env {
 	char *git_cache;
 	char *tmp;
 	char *authfile;
-	char *auth_search[5];     /* NULL-terminated */
-	const char *epoch;        /* $SOURCE_DATE_EPOCH as set, or NULL */
-	const char *password;     /* $STELE_PASSWORD as set, or NULL */
-	const char *user;         /* $USER, or NULL */
-	int quiet;                /* $STELE_QUIET set: no progress */
+	char *auth_search[5]; /* NULL-terminated */
+	const char *epoch; /* $SOURCE_DATE_EPOCH as set, or NULL */
+	const char *password; /* $STELE_PASSWORD as set, or NULL */
+	const char *user; /* $USER, or NULL */
+	int quiet; /* $STELE_QUIET set: no progress */
 	const char *registry_mirrors; /* $STELE_REGISTRY_MIRRORS: build's
 				     HOST=MIRROR,… (cmd_build.c), or NULL */
 	/* Test knobs for the registry client (cli/cli_registry.h); 0 when
 	 * unset or not a decimal number up to 2^40. */
 	unsigned long long registry_backoff_ms, registry_timeout_s,
 		registry_chunk_size;
-	struct stele_dirs dirs;   /* store, tmp, cache, git_cache above */
+	struct stele_dirs dirs; /* store, tmp, cache, git_cache above */
 };
 
 typedef const char *(*cli_getenv_fn)(const char *name);

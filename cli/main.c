@@ -21,28 +21,47 @@ const char *cli_version = STELE_VERSION;
 
 static const struct cmd cmds[] = {
 	{ "build", cmd_build, "build an image from a recipe and a context" },
-	{ "import", cmd_import, "make a one-layer base image from a root filesystem" },
-	{ "inspect", cmd_inspect, "show an image's config, layers, sources and referrers" },
-	{ "keygen", cmd_keygen, "make a key pair, Ed25519 or ECDSA P-256 (cosign's key file format)" },
+	{ "import", cmd_import,
+	  "make a one-layer base image from a root filesystem" },
+	{ "inspect", cmd_inspect,
+	  "show an image's config, layers, sources and referrers" },
+	{ "keygen", cmd_keygen,
+	  "make a key pair, Ed25519 or ECDSA P-256 (cosign's key file format)" },
 	{ "sign", cmd_sign, "sign an image (cosign-compatible signature)" },
-	{ "attest", cmd_attest, "sign an image's provenance as a DSSE attestation" },
-	{ "sbom", cmd_sbom, "list an image's packages and files as an SPDX or CycloneDX SBOM" },
-	{ "scan", cmd_scan, "match an image's packages against a vulnerability database" },
-	{ "db", cmd_db, "update a vulnerability database from its sources over HTTPS" },
+	{ "attest", cmd_attest,
+	  "sign an image's provenance as a DSSE attestation" },
+	{ "sbom", cmd_sbom,
+	  "list an image's packages and files as an SPDX or CycloneDX SBOM" },
+	{ "scan", cmd_scan,
+	  "match an image's packages against a vulnerability database" },
+	{ "db", cmd_db,
+	  "update a vulnerability database from its sources over HTTPS" },
 	{ "verify", cmd_verify, "check an image against a policy or a key" },
-	{ "rebuild", cmd_rebuild, "rebuild an image from its provenance and compare" },
-	{ "images", cmd_images, "list the images of the local store or a layout" },
+	{ "rebuild", cmd_rebuild,
+	  "rebuild an image from its provenance and compare" },
+	{ "images", cmd_images,
+	  "list the images of the local store or a layout" },
 	{ "tag", cmd_tag, "give an image of the store another name" },
-	{ "rmi", cmd_rmi, "remove images (a tag, or an image with its signatures)" },
-	{ "gc", cmd_gc, "remove unreferenced blobs and old build-cache entries" },
-	{ "fsck", cmd_fsck, "check an OCI image layout for corrupt or dangling blobs" },
-	{ "push", cmd_push, "verify an image, then push it with its signatures to a registry" },
-	{ "pull", cmd_pull, "pull an image with its signatures from a registry" },
-	{ "copy", cmd_copy, "copy an image between registries, layouts and the store" },
-	{ "rollout", cmd_rollout, "blue-green rollout over registry tags, verified at every move" },
-	{ "serve", cmd_serve, "serve a Kubernetes admission webhook that verifies every image" },
-	{ "audit", cmd_audit, "audit deployed images: signatures, provenance and age under the policy now" },
-	{ "login", cmd_login, "store credentials for a registry (podman's auth file)" },
+	{ "rmi", cmd_rmi,
+	  "remove images (a tag, or an image with its signatures)" },
+	{ "gc", cmd_gc,
+	  "remove unreferenced blobs and old build-cache entries" },
+	{ "fsck", cmd_fsck,
+	  "check an OCI image layout for corrupt or dangling blobs" },
+	{ "push", cmd_push,
+	  "verify an image, then push it with its signatures to a registry" },
+	{ "pull", cmd_pull,
+	  "pull an image with its signatures from a registry" },
+	{ "copy", cmd_copy,
+	  "copy an image between registries, layouts and the store" },
+	{ "rollout", cmd_rollout,
+	  "blue-green rollout over registry tags, verified at every move" },
+	{ "serve", cmd_serve,
+	  "serve a Kubernetes admission webhook that verifies every image" },
+	{ "audit", cmd_audit,
+	  "audit deployed images: signatures, provenance and age under the policy now" },
+	{ "login", cmd_login,
+	  "store credentials for a registry (podman's auth file)" },
 	{ "logout", cmd_logout, "remove stored credentials for a registry" },
 };
 
@@ -51,14 +70,16 @@ usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: stele [--version] [--help] COMMAND [ARGS]\n\n"
-		   "Build container images reproducibly from source, with provenance.\n\n"
-		   "Commands:\n");
+	fprintf(f,
+		"usage: stele [--version] [--help] COMMAND [ARGS]\n\n"
+		"Build container images reproducibly from source, with provenance.\n\n"
+		"Commands:\n");
 	for (i = 0; i < sizeof(cmds) / sizeof(*cmds); i++)
 		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
-	fprintf(f, "\nImages: NAME[:TAG] (the local store, $STELE_STORE), oci:DIR[:TAG|@DIGEST],\n"
-		   "        docker://HOST/REPO[:TAG][@DIGEST] (a registry).\n"
-		   "Run 'stele COMMAND --help' for a command's options.\n");
+	fprintf(f,
+		"\nImages: NAME[:TAG] (the local store, $STELE_STORE), oci:DIR[:TAG|@DIGEST],\n"
+		"        docker://HOST/REPO[:TAG][@DIGEST] (a registry).\n"
+		"Run 'stele COMMAND --help' for a command's options.\n");
 }
 
 int
@@ -149,8 +170,10 @@ cli_limit_opt(struct stele_limits *l, int c, const char *arg)
 	for (; *p >= '0' && *p <= '9' && n <= UINT64_MAX / 10 - 1; p++)
 		n = n * 10 + (uint64_t)(*p - '0');
 	if (p == arg || *p || !n)
-		return stele_error_setc(STELE_EINVALID,
-			"invalid --max-entries '%s' (a positive whole number)", arg);
+		return stele_error_setc(
+			STELE_EINVALID,
+			"invalid --max-entries '%s' (a positive whole number)",
+			arg);
 	l->max_entries = n;
 	return 0;
 }
@@ -161,7 +184,8 @@ close_stdout(int code)
 {
 	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
 		if (errno != EPIPE)
-			fprintf(stderr, "stele: cannot write to standard output: %s\n",
+			fprintf(stderr,
+				"stele: cannot write to standard output: %s\n",
 				strerror(errno));
 		return code ? code : EXIT_ERROR;
 	}
@@ -193,7 +217,8 @@ main(int argc, char **argv)
 	for (i = 0; i < sizeof(cmds) / sizeof(*cmds); i++)
 		if (!strcmp(argv[1], cmds[i].name))
 			return close_stdout(cmds[i].fn(argc - 1, argv + 1));
-	fprintf(stderr, "stele: '%s' is not a stele command; see 'stele --help'\n",
+	fprintf(stderr,
+		"stele: '%s' is not a stele command; see 'stele --help'\n",
 		argv[1]);
 	return EXIT_USAGE;
 }

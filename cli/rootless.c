@@ -83,8 +83,10 @@ cli_rootless_reexec(int argc, char **argv)
 
 	if (geteuid() == 0)
 		return 0;
-	full = subid_range(&us, &uc, "/etc/subuid", pw ? pw->pw_name : NULL, getuid()) &&
-	       subid_range(&gs, &gc, "/etc/subgid", pw ? pw->pw_name : NULL, getuid());
+	full = subid_range(&us, &uc, "/etc/subuid", pw ? pw->pw_name : NULL,
+			   getuid()) &&
+		subid_range(&gs, &gc, "/etc/subgid", pw ? pw->pw_name : NULL,
+			    getuid());
 	if (!(self = realpath("/proc/self/exe", NULL)))
 		return 0;
 	av = calloc((size_t)argc + 12, sizeof(*av));

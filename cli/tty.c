@@ -40,7 +40,8 @@ cli_secret_read_fd(struct stele_secret **out, int fd, const char *what,
 			break;
 		if (++len > max) {
 			error = stele_error_setc(STELE_EINVALID,
-				"%s is longer than %zu bytes", what, max);
+						 "%s is longer than %zu bytes",
+						 what, max);
 			goto out;
 		}
 	}
@@ -98,12 +99,13 @@ cli_tty_ask(struct stele_secret **out, const char *prompt, const char *hint,
 	if ((error = ask(out, fd, prompt, what, max, flags)) < 0)
 		goto out;
 	if (flags & CLI_TTY_CONFIRM) {
-		if ((error = ask(&again, fd, "Passphrase again: ", what, max, flags)) < 0)
+		if ((error = ask(&again, fd, "Passphrase again: ", what, max,
+				 flags)) < 0)
 			goto out;
 		if (again->len != (*out)->len ||
 		    sodium_memcmp(again->ptr, (*out)->ptr, again->len) != 0)
-			error = stele_error_setc(STELE_EINVALID,
-						 "the passphrases do not match");
+			error = stele_error_setc(
+				STELE_EINVALID, "the passphrases do not match");
 	}
 out:
 	sigprocmask(SIG_SETMASK, &saved, NULL);
@@ -127,8 +129,8 @@ cli_passphrase_from(struct stele_secret **out, const char *file,
 	*out = NULL;
 	if (file) {
 		if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
-			return stele_error_errno("cannot open passphrase file '%s'",
-						 file);
+			return stele_error_errno(
+				"cannot open passphrase file '%s'", file);
 		snprintf(what, sizeof(what), "the passphrase from '%s'", file);
 		error = cli_secret_read_fd(out, fd, what, CLI_PASS_MAX);
 		close(fd);
@@ -138,21 +140,22 @@ cli_passphrase_from(struct stele_secret **out, const char *file,
 		n = strlen(env);
 		if (n > CLI_PASS_MAX)
 			return stele_error_setc(STELE_EINVALID,
-				"%s is longer than %d bytes", CLI_PASS_ENV,
-				CLI_PASS_MAX);
+						"%s is longer than %d bytes",
+						CLI_PASS_ENV, CLI_PASS_MAX);
 		if ((error = stele_secret_new(out, n)) < 0)
 			return error;
 		memcpy((*out)->ptr, env, n);
 		return 0;
 	}
 	return cli_tty_ask(out, prompt ? prompt : "Passphrase: ",
-		"no passphrase: set " CLI_PASS_ENV ", give --passphrase-file, or run on a terminal",
-		CLI_PASS_MAX, flags & ~(unsigned int)CLI_TTY_ECHO);
+			   "no passphrase: set " CLI_PASS_ENV
+			   ", give --passphrase-file, or run on a terminal",
+			   CLI_PASS_MAX, flags & ~(unsigned int)CLI_TTY_ECHO);
 }
 
 int
-cli_passphrase(struct stele_secret **out, const char *file,
-	       const char *prompt, unsigned int flags)
+cli_passphrase(struct stele_secret **out, const char *file, const char *prompt,
+	       unsigned int flags)
 {
 	return cli_passphrase_from(out, file, cli_env()->password, prompt,
 				   flags);

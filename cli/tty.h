@@ -15,8 +15,8 @@
  */
 
 enum cli_tty_flags {
-	CLI_TTY_ECHO = 1 << 0,    /* a user name: shown as typed */
-	CLI_TTY_CONFIRM = 1 << 1  /* asked again ("Passphrase again: "); the
+	CLI_TTY_ECHO = 1 << 0, /* a user name: shown as typed */
+	CLI_TTY_CONFIRM = 1 << 1 /* asked again ("Passphrase again: "); the
 				     two must match */
 };
 
@@ -26,8 +26,8 @@ enum cli_tty_flags {
  * until the terminal is restored.  STELE_EINVALID when there is no
  * terminal, with `hint` (how else to give it) as the message.
  */
-int cli_tty_ask(struct stele_secret **out, const char *prompt,
-		const char *hint, size_t max, unsigned int flags);
+int cli_tty_ask(struct stele_secret **out, const char *prompt, const char *hint,
+		size_t max, unsigned int flags);
 /* One line of `fd` (without \n or \r\n); `what` names it in errors. */
 int cli_secret_read_fd(struct stele_secret **out, int fd, const char *what,
 		       size_t max);

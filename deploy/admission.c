@@ -27,9 +27,9 @@ struct stele_admission {
 	off_t size;
 	int have_stat;
 	char hash[STELE_DIGEST_STRLEN];
-	struct stele_policy *pol;   /* NULL: unreadable or invalid */
-	char *pol_error;            /* why, when pol is NULL */
-	int64_t key_expiry;         /* earliest notAfter after the read */
+	struct stele_policy *pol; /* NULL: unreadable or invalid */
+	char *pol_error; /* why, when pol is NULL */
+	int64_t key_expiry; /* earliest notAfter after the read */
 	unsigned long long generation;
 	/* HOST/REPO@DIGEST -> {"allowed", "reasons", "expires", "gen"} */
 	json_t *cache;
@@ -44,8 +44,9 @@ stele_admission_new(struct stele_admission **out,
 
 	*out = NULL;
 	if (!o->policy || !o->now)
-		return stele_error_setc(STELE_EINVALID,
-					"the admission review needs a policy and a clock");
+		return stele_error_setc(
+			STELE_EINVALID,
+			"the admission review needs a policy and a clock");
 	a = stele_xcalloc(1, sizeof(*a));
 	a->o = *o;
 	if (!a->o.cache_max)
@@ -103,7 +104,7 @@ policy_refresh(struct stele_admission *a, int64_t now)
 	}
 	if (hash[0] && a->pol && !strcmp(hash, a->hash)) {
 		stele_buf_release(&b);
-		return;  /* touched, not changed */
+		return; /* touched, not changed */
 	}
 	/* A new policy (or none): nothing decided under the old one stands. */
 	json_object_clear(a->cache);
@@ -114,10 +115,11 @@ policy_refresh(struct stele_admission *a, int64_t now)
 	free(a->pol_error);
 	a->pol_error = NULL;
 	snprintf(a->hash, sizeof(a->hash), "%s", hash);
-	if (!hash[0] || stele_policy_parse(&a->pol, b.ptr ? b.ptr : "", b.len,
-					   a->o.policy) < 0) {
+	if (!hash[0] ||
+	    stele_policy_parse(&a->pol, b.ptr ? b.ptr : "", b.len,
+			       a->o.policy) < 0) {
 		a->pol_error = stele_xstrdup(stele_error_last());
-		a->have_stat = 0;  /* read again next time */
+		a->have_stat = 0; /* read again next time */
 	}
 	a->key_expiry = INT64_MAX;
 	for (i = 0; a->pol && i < a->pol->nkeys; i++)
@@ -130,10 +132,9 @@ policy_refresh(struct stele_admission *a, int64_t now)
 /* ---- the Pod spec ---- */
 
 static const char *const container_lists[] = { "containers", "initContainers",
-	"ephemeralContainers", NULL };
+					       "ephemeralContainers", NULL };
 
-static void
-reason(json_t *reasons, const char *fmt, ...)
+static void reason(json_t *reasons, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 static void
@@ -151,10 +152,12 @@ reason(json_t *reasons, const char *fmt, ...)
 static const json_t *
 sc_field(const json_t *c, const json_t *spec, const char *key, int inherit)
 {
-	const json_t *v = json_object_get(json_object_get(c, "securityContext"), key);
+	const json_t *v =
+		json_object_get(json_object_get(c, "securityContext"), key);
 
 	if (!v && inherit)
-		v = json_object_get(json_object_get(spec, "securityContext"), key);
+		v = json_object_get(json_object_get(spec, "securityContext"),
+				    key);
 	return v;
 }
 
@@ -171,25 +174,35 @@ check_container(json_t *reasons, const struct stele_policy *p,
 		user = sc_field(c, spec, "runAsUser", 1);
 		nonroot = sc_field(c, spec, "runAsNonRoot", 1);
 		if (json_is_integer(user) && json_integer_value(user) == 0)
-			reason(reasons, "%s runs as root (runAsUser: 0); the policy wants non-root", what);
-		else if (!json_is_true(nonroot) && !(json_is_integer(user) &&
-						     json_integer_value(user) > 0))
-			reason(reasons, "%s may run as root: set securityContext.runAsNonRoot: true or a non-zero runAsUser",
+			reason(reasons,
+			       "%s runs as root (runAsUser: 0); the policy wants non-root",
+			       what);
+		else if (!json_is_true(nonroot) &&
+			 !(json_is_integer(user) &&
+			   json_integer_value(user) > 0))
+			reason(reasons,
+			       "%s may run as root: set securityContext.runAsNonRoot: true or a non-zero runAsUser",
 			       what);
 	}
 	if (p->rt_read_only_root &&
 	    !json_is_true(sc_field(c, spec, "readOnlyRootFilesystem", 0)))
-		reason(reasons, "%s has a writable root file system: set securityContext.readOnlyRootFilesystem: true",
+		reason(reasons,
+		       "%s has a writable root file system: set securityContext.readOnlyRootFilesystem: true",
 		       what);
-	if (p->rt_no_privileged && json_is_true(sc_field(c, spec, "privileged", 0)))
-		reason(reasons, "%s is privileged (securityContext.privileged: true)", what);
+	if (p->rt_no_privileged &&
+	    json_is_true(sc_field(c, spec, "privileged", 0)))
+		reason(reasons,
+		       "%s is privileged (securityContext.privileged: true)",
+		       what);
 	limits = json_object_get(json_object_get(c, "resources"), "limits");
 	for (i = 0; limit_names[i]; i++) {
 		const json_t *l = json_object_get(limits, limit_names[i]);
 
-		if ((p->rt_limits & (1u << i)) && !json_is_string(l) && !json_is_number(l))
-			reason(reasons, "%s has no %s limit: set resources.limits.%s", what,
-			       limit_names[i], limit_names[i]);
+		if ((p->rt_limits & (1u << i)) && !json_is_string(l) &&
+		    !json_is_number(l))
+			reason(reasons,
+			       "%s has no %s limit: set resources.limits.%s",
+			       what, limit_names[i], limit_names[i]);
 	}
 	return 0;
 }
@@ -198,36 +211,45 @@ int
 stele_admission_runtime(json_t *reasons, const struct stele_policy *p,
 			const json_t *spec)
 {
-	static const char *const host_ns[] = { "hostNetwork", "hostPID", "hostIPC", NULL };
+	static const char *const host_ns[] = { "hostNetwork", "hostPID",
+					       "hostIPC", NULL };
 	const json_t *arr, *c;
 	char what[160];
 	size_t i, j;
 
 	if (!json_is_object(spec))
-		return stele_error_setc(STELE_EINVALID, "the Pod spec is not an object");
+		return stele_error_setc(STELE_EINVALID,
+					"the Pod spec is not an object");
 	for (i = 0; container_lists[i]; i++) {
 		arr = json_object_get(spec, container_lists[i]);
 		if (arr && !json_is_array(arr))
-			return stele_error_setc(STELE_EINVALID, "spec.%s is not an array",
+			return stele_error_setc(STELE_EINVALID,
+						"spec.%s is not an array",
 						container_lists[i]);
 		json_array_foreach(arr, j, c) {
 			const char *name = stele_json_str(c, "name");
 
 			if (!json_is_object(c))
-				return stele_error_setc(STELE_EINVALID,
-					"spec.%s[%zu] is not an object", container_lists[i], j);
-			snprintf(what, sizeof(what), "%s '%.100s'", i == 0 ? "container" :
-				 i == 1 ? "init container" : "ephemeral container",
+				return stele_error_setc(
+					STELE_EINVALID,
+					"spec.%s[%zu] is not an object",
+					container_lists[i], j);
+			snprintf(what, sizeof(what), "%s '%.100s'",
+				 i == 0           ? "container"
+					 : i == 1 ? "init container"
+						  : "ephemeral container",
 				 name ? name : "?");
 			if (p->runtime)
 				check_container(reasons, p, spec, c, what);
 		}
 	}
 	if (!json_array_size(json_object_get(spec, "containers")))
-		return stele_error_setc(STELE_EINVALID, "the Pod spec has no containers");
+		return stele_error_setc(STELE_EINVALID,
+					"the Pod spec has no containers");
 	for (i = 0; p->runtime && p->rt_no_host_ns && host_ns[i]; i++)
 		if (json_is_true(json_object_get(spec, host_ns[i])))
-			reason(reasons, "the Pod shares the host's namespaces (%s: true)",
+			reason(reasons,
+			       "the Pod shares the host's namespaces (%s: true)",
 			       host_ns[i]);
 	return 0;
 }
@@ -248,12 +270,14 @@ verify_image(int *allowed, json_t *why, struct stele_admission *a,
 	struct stele_verify_opts vo = { 0 };
 	struct stele_verify_report *rep = NULL;
 	struct stele_image *img = NULL;
-	char *tmp = NULL, *as = stele_xasprintf("%s@%s", ref->name, ref->digest);
+	char *tmp = NULL,
+	     *as = stele_xasprintf("%s@%s", ref->name, ref->digest);
 	size_t i;
 	int verdict = 0, error;
 
 	*allowed = 0;
-	if ((error = stele_registry_pull_temp(&img, &tmp, ref, a->o.registry)) < 0) {
+	if ((error = stele_registry_pull_temp(&img, &tmp, ref, a->o.registry)) <
+	    0) {
 		reason(why, "%s", stele_error_last());
 		/* A digest the registry does not hold, or bytes that do not
 		 * match it, is a verdict; a failed connection is not. */
@@ -273,7 +297,8 @@ verify_image(int *allowed, json_t *why, struct stele_admission *a,
 	for (i = 0; i < rep->n; i++)
 		if (!rep->checks[i].ok)
 			reason(why, "%s: %s", rep->checks[i].name,
-			       rep->checks[i].reason ? rep->checks[i].reason : "failed");
+			       rep->checks[i].reason ? rep->checks[i].reason
+						     : "failed");
 out:
 	stele_verify_report_free(rep);
 	stele_image_free(img);
@@ -298,8 +323,9 @@ static int
 check_image(json_t *reasons, struct stele_admission *a, const char *image)
 {
 	struct stele_ref *ref = NULL;
-	char *full = strncmp(image, "docker://", 9) ?
-		     stele_xasprintf("docker://%s", image) : stele_xstrdup(image);
+	char *full = strncmp(image, "docker://", 9)
+		? stele_xasprintf("docker://%s", image)
+		: stele_xstrdup(image);
 	json_t *e, *why = NULL;
 	char *key = NULL;
 	unsigned long long gen;
@@ -311,7 +337,8 @@ check_image(json_t *reasons, struct stele_admission *a, const char *image)
 		goto out;
 	}
 	if (!ref->digest) {
-		reason(reasons, "image '%s' is not pinned by digest: name it as %s@sha256:<digest> "
+		reason(reasons,
+		       "image '%s' is not pinned by digest: name it as %s@sha256:<digest> "
 		       "(the digest: skopeo inspect --format '{{.Digest}}' docker://%s)",
 		       image, ref->name, image);
 		goto out;
@@ -324,7 +351,8 @@ check_image(json_t *reasons, struct stele_admission *a, const char *image)
 	    json_integer_value(json_object_get(e, "expires")) > now) {
 		a->stats.hits++;
 		if (!json_is_true(json_object_get(e, "allowed")))
-			add_reasons(reasons, image, json_object_get(e, "reasons"));
+			add_reasons(reasons, image,
+				    json_object_get(e, "reasons"));
 		pthread_mutex_unlock(&a->lock);
 		goto out;
 	}
@@ -347,8 +375,10 @@ check_image(json_t *reasons, struct stele_admission *a, const char *image)
 			exp = a->key_expiry;
 		if (json_object_size(a->cache) >= a->o.cache_max)
 			json_object_clear(a->cache);
-		json_object_set_new(a->cache, key, json_pack("{s:b,s:O,s:I}",
-			"allowed", allowed, "reasons", why, "expires", (json_int_t)exp));
+		json_object_set_new(a->cache, key,
+				    json_pack("{s:b,s:O,s:I}", "allowed",
+					      allowed, "reasons", why,
+					      "expires", (json_int_t)exp));
 	}
 	pthread_mutex_unlock(&a->lock);
 out:
@@ -373,12 +403,18 @@ pod_spec(const char *kind, const json_t *obj, const char **where)
 	    !strcmp(kind, "StatefulSet") || !strcmp(kind, "DaemonSet") ||
 	    !strcmp(kind, "Job")) {
 		*where = "spec.template.spec";
-		return json_object_get(json_object_get(spec, "template"), "spec");
+		return json_object_get(json_object_get(spec, "template"),
+				       "spec");
 	}
 	if (!strcmp(kind, "CronJob")) {
 		*where = "spec.jobTemplate.spec.template.spec";
-		return json_object_get(json_object_get(json_object_get(json_object_get(
-			spec, "jobTemplate"), "spec"), "template"), "spec");
+		return json_object_get(
+			json_object_get(
+				json_object_get(
+					json_object_get(spec, "jobTemplate"),
+					"spec"),
+				"template"),
+			"spec");
 	}
 	*where = NULL;
 	return NULL;
@@ -393,15 +429,17 @@ response(const char *uid, json_t *reasons)
 
 	if (!json_array_size(reasons))
 		return json_pack("{s:s,s:s,s:{s:s,s:b}}", "apiVersion",
-				 "admission.k8s.io/v1", "kind", "AdmissionReview",
-				 "response", "uid", uid, "allowed", 1);
+				 "admission.k8s.io/v1", "kind",
+				 "AdmissionReview", "response", "uid", uid,
+				 "allowed", 1);
 	json_array_foreach(reasons, i, s)
-		stele_buf_printf(&msg, "%s%s", i ? "; " : "", json_string_value(s));
+		stele_buf_printf(&msg, "%s%s", i ? "; " : "",
+				 json_string_value(s));
 	r = json_pack("{s:s,s:s,s:{s:s,s:b,s:{s:i,s:s,s:s,s:{s:O}}}}",
-		      "apiVersion", "admission.k8s.io/v1", "kind", "AdmissionReview",
-		      "response", "uid", uid, "allowed", 0, "status", "code", 403,
-		      "reason", "Forbidden", "message", stele_buf_cstr(&msg),
-		      "details", "causes", reasons);
+		      "apiVersion", "admission.k8s.io/v1", "kind",
+		      "AdmissionReview", "response", "uid", uid, "allowed", 0,
+		      "status", "code", 403, "reason", "Forbidden", "message",
+		      stele_buf_cstr(&msg), "details", "causes", reasons);
 	stele_buf_release(&msg);
 	return r;
 }
@@ -412,8 +450,8 @@ parse_request(json_t **root, const char *body, size_t len)
 {
 	if (len > STELE_ADMISSION_MAX_BODY)
 		return stele_error_setc(STELE_EINVALID,
-			"the request is larger than %u MiB",
-			STELE_ADMISSION_MAX_BODY >> 20);
+					"the request is larger than %u MiB",
+					STELE_ADMISSION_MAX_BODY >> 20);
 	return stele_json_parse(root, body, len, "the request");
 }
 
@@ -421,7 +459,8 @@ int
 stele_admission_review(json_t **out, struct stele_admission *a,
 		       const char *body, size_t len)
 {
-	json_t *root = NULL, *req, *obj, *reasons = json_array(), *images = json_object();
+	json_t *root = NULL, *req, *obj, *reasons = json_array(),
+	       *images = json_object();
 	json_t *c, *order = json_array();
 	const json_t *spec;
 	const char *uid, *kind, *where, *s;
@@ -431,15 +470,21 @@ stele_admission_review(json_t **out, struct stele_admission *a,
 	*out = NULL;
 	if ((error = parse_request(&root, body, len)) < 0)
 		goto out;
-	if (!(s = stele_json_str(root, "apiVersion")) || strcmp(s, "admission.k8s.io/v1") ||
-	    !(s = stele_json_str(root, "kind")) || strcmp(s, "AdmissionReview")) {
-		error = stele_error_setc(STELE_EINVALID,
+	if (!(s = stele_json_str(root, "apiVersion")) ||
+	    strcmp(s, "admission.k8s.io/v1") ||
+	    !(s = stele_json_str(root, "kind")) ||
+	    strcmp(s, "AdmissionReview")) {
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"not an AdmissionReview of admission.k8s.io/v1");
 		goto out;
 	}
 	req = json_object_get(root, "request");
-	if (!json_is_object(req) || !(uid = stele_json_str(req, "uid")) || !*uid) {
-		error = stele_error_setc(STELE_EINVALID, "the AdmissionReview has no request.uid");
+	if (!json_is_object(req) || !(uid = stele_json_str(req, "uid")) ||
+	    !*uid) {
+		error = stele_error_setc(
+			STELE_EINVALID,
+			"the AdmissionReview has no request.uid");
 		goto out;
 	}
 	obj = json_object_get(req, "object");
@@ -449,7 +494,8 @@ stele_admission_review(json_t **out, struct stele_admission *a,
 		goto out;
 	}
 	if (!(kind = stele_json_str(json_object_get(req, "kind"), "kind"))) {
-		error = stele_error_setc(STELE_EINVALID, "the request has no kind.kind");
+		error = stele_error_setc(STELE_EINVALID,
+					 "the request has no kind.kind");
 		goto out;
 	}
 	spec = pod_spec(kind, obj, &where);
@@ -459,7 +505,8 @@ stele_admission_review(json_t **out, struct stele_admission *a,
 		goto out;
 	}
 	if (!json_is_object(spec)) {
-		error = stele_error_setc(STELE_EINVALID, "the %s has no %s", kind, where);
+		error = stele_error_setc(STELE_EINVALID, "the %s has no %s",
+					 kind, where);
 		goto out;
 	}
 	pthread_mutex_lock(&a->lock);
@@ -478,17 +525,21 @@ stele_admission_review(json_t **out, struct stele_admission *a,
 		goto out;
 	}
 	for (i = 0; container_lists[i]; i++)
-		json_array_foreach(json_object_get(spec, container_lists[i]), j, c) {
+		json_array_foreach(json_object_get(spec, container_lists[i]), j,
+				   c) {
 			const json_t *im = json_object_get(c, "image");
 
 			if (!json_is_string(im)) {
-				error = stele_error_setc(STELE_EINVALID,
-					"%s.%s[%zu].image is not a string", where,
-					container_lists[i], j);
+				error = stele_error_setc(
+					STELE_EINVALID,
+					"%s.%s[%zu].image is not a string",
+					where, container_lists[i], j);
 				goto out;
 			}
 			if (!json_object_get(images, json_string_value(im))) {
-				json_object_set_new(images, json_string_value(im), json_true());
+				json_object_set_new(images,
+						    json_string_value(im),
+						    json_true());
 				json_array_append(order, (json_t *)im);
 			}
 		}
@@ -521,7 +572,8 @@ flagger_images(json_t *order, const char *list)
 			break;
 		if (json_array_size(order) >= STELE_FLAGGER_MAX_IMAGES) {
 			json_decref(seen);
-			return stele_error_setc(STELE_EINVALID,
+			return stele_error_setc(
+				STELE_EINVALID,
 				"metadata.images names more than %d images",
 				STELE_FLAGGER_MAX_IMAGES);
 		}
@@ -544,8 +596,8 @@ int
 stele_admission_flagger(json_t **out, struct stele_admission *a,
 			const char *body, size_t len)
 {
-	static const char *const fields[] = { "name", "namespace", "phase",
-					      "checksum", "metadata", NULL };
+	static const char *const fields[] = { "name",     "namespace", "phase",
+					      "checksum", "metadata",  NULL };
 	json_t *root = NULL, *reasons = json_array(), *order = json_array(), *v;
 	const json_t *meta;
 	const char *k, *images;
@@ -556,7 +608,8 @@ stele_admission_flagger(json_t **out, struct stele_admission *a,
 	if ((error = parse_request(&root, body, len)) < 0)
 		goto out;
 	if (!json_is_object(root)) {
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"not a Flagger webhook payload (a JSON object)");
 		goto out;
 	}
@@ -564,40 +617,50 @@ stele_admission_flagger(json_t **out, struct stele_admission *a,
 		for (i = 0; fields[i] && strcmp(fields[i], k); i++)
 			;
 		if (!fields[i]) {
-			error = stele_error_setc(STELE_EINVALID,
+			error = stele_error_setc(
+				STELE_EINVALID,
 				"unknown field '%s' in the payload", k);
 			goto out;
 		}
-		if (strcmp(k, "metadata") && (!json_is_string(v) ||
-		    (strcmp(k, "checksum") && !*json_string_value(v)))) {
-			error = stele_error_setc(STELE_EINVALID,
-				"the payload's %s must be a non-empty string", k);
+		if (strcmp(k, "metadata") &&
+		    (!json_is_string(v) ||
+		     (strcmp(k, "checksum") && !*json_string_value(v)))) {
+			error = stele_error_setc(
+				STELE_EINVALID,
+				"the payload's %s must be a non-empty string",
+				k);
 			goto out;
 		}
 	}
-	if (!stele_json_str(root, "name") || !stele_json_str(root, "namespace") ||
+	if (!stele_json_str(root, "name") ||
+	    !stele_json_str(root, "namespace") ||
 	    !stele_json_str(root, "phase")) {
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"the payload needs name, namespace and phase");
 		goto out;
 	}
 	meta = json_object_get(root, "metadata");
 	if (meta && !json_is_object(meta)) {
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"the payload's metadata must be an object of strings");
 		goto out;
 	}
 	json_object_foreach((json_t *)meta, k, v)
 		if (!json_is_string(v)) {
-			error = stele_error_setc(STELE_EINVALID,
-				"metadata.%s is not a string (Flagger sends strings)", k);
+			error = stele_error_setc(
+				STELE_EINVALID,
+				"metadata.%s is not a string (Flagger sends strings)",
+				k);
 			goto out;
 		}
 	if (!(images = stele_json_str(meta, "images")) ||
 	    (error = flagger_images(order, images)) < 0 ||
 	    !json_array_size(order)) {
 		if (!error)
-			error = stele_error_setc(STELE_EINVALID,
+			error = stele_error_setc(
+				STELE_EINVALID,
 				"metadata.images names no image: list the canary's "
 				"images, by digest, in the webhook's metadata");
 		goto out;

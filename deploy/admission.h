@@ -36,15 +36,15 @@
 typedef int64_t (*stele_admission_clock_fn)(void *payload);
 
 struct stele_admission_opts {
-	const char *policy;               /* required */
-	unsigned cache_ttl;               /* seconds; 0: no cache */
-	size_t cache_max;                 /* entries; 0: 4096 */
-	stele_admission_clock_fn now;     /* Unix time (required) */
+	const char *policy; /* required */
+	unsigned cache_ttl; /* seconds; 0: no cache */
+	size_t cache_max; /* entries; 0: 4096 */
+	stele_admission_clock_fn now; /* Unix time (required) */
 	void *now_payload;
 	const struct stele_registry_opts *registry;
 };
 
-#define STELE_ADMISSION_MAX_BODY (3u << 20)  /* the API server's own cap */
+#define STELE_ADMISSION_MAX_BODY (3u << 20) /* the API server's own cap */
 
 struct stele_admission;
 

@@ -29,18 +29,20 @@ add_ref(json_t *refs, json_t *seen, const char *s, const char *what,
 	size_t n = strlen(s), i;
 
 	if (!n)
-		return stele_error_setc(STELE_EINVALID, "%s: %s: an empty image",
-					what, where);
+		return stele_error_setc(STELE_EINVALID,
+					"%s: %s: an empty image", what, where);
 	for (i = 0; i < n; i++)
 		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
-			return stele_error_setc(STELE_EINVALID,
+			return stele_error_setc(
+				STELE_EINVALID,
 				"%s: %s: '%s' is not one image reference", what,
 				where, s);
 	if (json_object_get(seen, s))
 		return 0;
 	if (json_array_size(refs) >= STELE_AUDIT_MAX_REFS)
 		return stele_error_setc(STELE_EINVALID,
-			"%s: more than %d images", what, STELE_AUDIT_MAX_REFS);
+					"%s: more than %d images", what,
+					STELE_AUDIT_MAX_REFS);
 	json_object_set_new(seen, s, json_true());
 	json_array_append_new(refs, json_string(s));
 	return 0;
@@ -58,22 +60,26 @@ pod_images(json_t *refs, json_t *seen, const json_t *pod, const char *what,
 	int error;
 
 	if (!json_is_object(pod) || !json_is_object(spec))
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"%s: items[%zu] is not a Pod with a spec", what, item);
 	for (i = 0; lists[i]; i++) {
 		if (!(arr = json_object_get(spec, lists[i])))
 			continue;
 		if (!json_is_array(arr))
-			return stele_error_setc(STELE_EINVALID,
+			return stele_error_setc(
+				STELE_EINVALID,
 				"%s: items[%zu].spec.%s is not an array", what,
 				item, lists[i]);
 		json_array_foreach(arr, j, c) {
 			const json_t *img = json_object_get(c, "image");
 
-			snprintf(where, sizeof(where), "items[%zu].spec.%s[%zu].image",
-				 item, lists[i], j);
+			snprintf(where, sizeof(where),
+				 "items[%zu].spec.%s[%zu].image", item,
+				 lists[i], j);
 			if (!json_is_string(img))
-				return stele_error_setc(STELE_EINVALID,
+				return stele_error_setc(
+					STELE_EINVALID,
 					"%s: %s is not a string", what, where);
 			if ((error = add_ref(refs, seen, json_string_value(img),
 					     what, where)) < 0)
@@ -98,7 +104,8 @@ parse_pods(json_t *refs, json_t *seen, const char *data, size_t len,
 	if (kind && !strcmp(kind, "Pod")) {
 		error = pod_images(refs, seen, root, what, 0);
 	} else if (!json_is_array(items = json_object_get(root, "items"))) {
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"%s: neither a List of Pods with items (kubectl get pods -o json) nor a Pod",
 			what);
 	} else {
@@ -107,8 +114,10 @@ parse_pods(json_t *refs, json_t *seen, const char *data, size_t len,
 
 			/* kubectl's List of pods: items may omit their kind. */
 			if (k && strcmp(k, "Pod")) {
-				error = stele_error_setc(STELE_EINVALID,
-					"%s: items[%zu] is a %s, not a Pod", what, i, k);
+				error = stele_error_setc(
+					STELE_EINVALID,
+					"%s: items[%zu] is a %s, not a Pod",
+					what, i, k);
 				break;
 			}
 			if ((error = pod_images(refs, seen, it, what, i)) < 0)
@@ -136,13 +145,16 @@ parse_lines(json_t *refs, json_t *seen, const char *data, size_t len,
 		line++;
 		while (a < b && (p[a] == ' ' || p[a] == '\t'))
 			a++;
-		while (b > a && (p[b - 1] == ' ' || p[b - 1] == '\t' || p[b - 1] == '\r'))
+		while (b > a &&
+		       (p[b - 1] == ' ' || p[b - 1] == '\t' ||
+			p[b - 1] == '\r'))
 			b--;
 		if (a == b || p[a] == '#')
 			continue;
 		if (memchr(p + a, '\0', b - a))
 			return stele_error_setc(STELE_EINVALID,
-				"%s: line %zu holds a NUL byte", what, line);
+						"%s: line %zu holds a NUL byte",
+						what, line);
 		s = stele_xstrndup(p + a, b - a);
 		snprintf(where, sizeof(where), "line %zu", line);
 		error = add_ref(refs, seen, s, what, where);
@@ -164,7 +176,8 @@ stele_audit_images_parse(json_t **out, const char *data, size_t len,
 		i++;
 	if (len > STELE_AUDIT_MAX_LIST)
 		error = stele_error_setc(STELE_EINVALID,
-			"%s: larger than %u MiB", what, STELE_AUDIT_MAX_LIST >> 20);
+					 "%s: larger than %u MiB", what,
+					 STELE_AUDIT_MAX_LIST >> 20);
 	else if (i < len && data[i] == '{')
 		error = parse_pods(refs, seen, data, len, what);
 	else
@@ -185,8 +198,8 @@ stele_audit_images_parse(json_t **out, const char *data, size_t len,
 struct actx {
 	const struct stele_audit_opts *o;
 	const struct stele_policy *pol; /* as read at the start */
-	int64_t max_age;     /* seconds; 0: no limit */
-	json_t *bases;       /* base digest -> {"built","days","reason"} */
+	int64_t max_age; /* seconds; 0: no limit */
+	json_t *bases; /* base digest -> {"built","days","reason"} */
 	struct stele_vuln_db *db; /* NULL: no findings are compared */
 	const char *dbdir;
 };
@@ -206,7 +219,8 @@ static int
 built_at(int64_t *out, const struct stele_prov_doc *d)
 {
 	if (!d->finished_on)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"the provenance records no build time (runDetails.metadata.finishedOn)");
 	return stele_time_parse(out, d->finished_on);
 }
@@ -219,16 +233,16 @@ part_of(const char *name)
 {
 	if (!strncmp(name, "signature", 9))
 		return P_SIGNATURE;
-	if (!strncmp(name, "attestation", 11) || !strncmp(name, "provenance", 10) ||
-	    !strcmp(name, "hermetic") || !strcmp(name, "rebuild"))
+	if (!strncmp(name, "attestation", 11) ||
+	    !strncmp(name, "provenance", 10) || !strcmp(name, "hermetic") ||
+	    !strcmp(name, "rebuild"))
 		return P_PROVENANCE;
 	if (!strcmp(name, "maximum age"))
 		return P_SKIP;
 	return P_IMAGE;
 }
 
-static void
-fail(json_t *part, json_t *all, const char *fmt, ...)
+static void fail(json_t *part, json_t *all, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static void
@@ -247,8 +261,7 @@ fail(json_t *part, json_t *all, const char *fmt, ...)
 
 /* Date a base image from its own provenance, once per digest. */
 static json_t *
-base_age(struct actx *a, const char *image, const char *digest,
-	 const char *uri)
+base_age(struct actx *a, const char *image, const char *digest, const char *uri)
 {
 	struct stele_image *img = NULL;
 	struct stele_prov_doc *d = NULL;
@@ -267,19 +280,22 @@ base_age(struct actx *a, const char *image, const char *digest,
 	stele_ref_free(ref);
 	ref = NULL;
 	if (!s) {
-		reason = stele_xasprintf("base '%s' is not in a registry: its age is unknown",
-					 image ? image : digest);
+		reason = stele_xasprintf(
+			"base '%s' is not in a registry: its age is unknown",
+			image ? image : digest);
 	} else if (stele_ref_parse(&ref, s, NULL) < 0 ||
 		   stele_registry_pull_temp_unlayered(&img, &tmp, ref,
 						      a->o->registry) < 0 ||
 		   stele_prov_load_doc(&d, img->oci, img->digest) < 0 ||
 		   built_at(&t, d) < 0) {
-		reason = stele_xasprintf("base %s: %s", s + 9, stele_error_last());
+		reason = stele_xasprintf("base %s: %s", s + 9,
+					 stele_error_last());
 	}
-	b = json_pack("{s:s?,s:s,s:o,s:o,s:s?}", "image", image, "digest", digest,
-		      "built", reason ? json_null() : time_json(t),
-		      "days", reason ? json_null() : json_integer((a->o->now - t) / DAY),
-		      "reason", reason);
+	b = json_pack(
+		"{s:s?,s:s,s:o,s:o,s:s?}", "image", image, "digest", digest,
+		"built", reason ? json_null() : time_json(t), "days",
+		reason ? json_null() : json_integer((a->o->now - t) / DAY),
+		"reason", reason);
 	json_object_set(a->bases, digest, b);
 	stele_prov_doc_free(d);
 	stele_image_free(img);
@@ -303,14 +319,16 @@ bases_of(struct actx *a, const struct stele_prov_doc *d, json_t *warnings)
 			continue;
 		json_array_foreach(d->records[i].inputs, j, in) {
 			const char *image = stele_json_str(in, "image");
-			const char *dg = stele_json_str(in, "digest"), *uri = NULL;
+			const char *dg = stele_json_str(in, "digest"),
+				   *uri = NULL;
 
 			if (!dg || json_object_get(seen, dg))
 				continue;
 			json_object_set_new(seen, dg, json_true());
 			json_array_foreach(d->deps, k, dep) {
-				const char *h = stele_json_str(json_object_get(dep, "digest"),
-							       "sha256");
+				const char *h = stele_json_str(
+					json_object_get(dep, "digest"),
+					"sha256");
 				const char *u = stele_json_str(dep, "uri");
 
 				if (h && u && !strcmp(h, dg + 7) &&
@@ -318,13 +336,20 @@ bases_of(struct actx *a, const struct stele_prov_doc *d, json_t *warnings)
 					uri = u;
 			}
 			b = base_age(a, image, dg, uri);
-			if (a->max_age && json_is_integer(json_object_get(b, "days")) &&
-			    json_integer_value(json_object_get(b, "days")) * DAY > a->max_age)
-				json_array_append_new(warnings, json_sprintf(
-					"base %s was built %lld days ago (the limit is %lld)",
-					image ? image : dg,
-					(long long)json_integer_value(json_object_get(b, "days")),
-					(long long)(a->max_age / DAY)));
+			if (a->max_age &&
+			    json_is_integer(json_object_get(b, "days")) &&
+			    json_integer_value(json_object_get(b, "days")) *
+					    DAY >
+				    a->max_age)
+				json_array_append_new(
+					warnings,
+					json_sprintf(
+						"base %s was built %lld days ago (the limit is %lld)",
+						image ? image : dg,
+						(long long)json_integer_value(
+							json_object_get(
+								b, "days")),
+						(long long)(a->max_age / DAY)));
 			json_array_append_new(out, b);
 		}
 	}
@@ -345,8 +370,8 @@ newest_scan(struct actx *a, struct stele_image *img, json_t *warnings,
 	    const char **signer)
 {
 	const struct stele_policy *p = a->pol;
-	const struct stele_pubkey **keys = stele_xcalloc(p->nkeys + 1,
-							 sizeof(*keys));
+	const struct stele_pubkey **keys =
+		stele_xcalloc(p->nkeys + 1, sizeof(*keys));
 	const char **names = stele_xcalloc(p->nkeys + 1, sizeof(*names));
 	struct stele_vuln_scan *best = NULL, *sc;
 	struct stele_checks *cs = NULL;
@@ -362,10 +387,13 @@ newest_scan(struct actx *a, struct stele_image *img, json_t *warnings,
 			keys[n++] = p->keys[i].key;
 		}
 	}
-	if (n && stele_attestations_check(&cs, img->oci, img->digest, keys, n,
-					  STELE_SIG_PURE | STELE_SIG_PREHASH) < 0)
-		json_array_append_new(warnings, json_sprintf(
-			"the signed scans cannot be read: %s", stele_error_last()));
+	if (n &&
+	    stele_attestations_check(&cs, img->oci, img->digest, keys, n,
+				     STELE_SIG_PURE | STELE_SIG_PREHASH) < 0)
+		json_array_append_new(
+			warnings,
+			json_sprintf("the signed scans cannot be read: %s",
+				     stele_error_last()));
 	for (i = 0; cs && i < cs->n; i++) {
 		const struct stele_check *c = &cs->v[i];
 
@@ -374,8 +402,9 @@ newest_scan(struct actx *a, struct stele_image *img, json_t *warnings,
 			continue;
 		if (stele_vuln_scan_parse(&sc, c->body.ptr, c->body.len,
 					  img->digest, c->blob) < 0) {
-			json_array_append_new(warnings, json_sprintf(
-				"signed scan: %s", stele_error_last()));
+			json_array_append_new(warnings,
+					      json_sprintf("signed scan: %s",
+							   stele_error_last()));
 			continue;
 		}
 		if (!best || sc->finished > best->finished) {
@@ -418,12 +447,13 @@ vulns_part(struct actx *a, struct stele_image *img, json_t *reasons,
 	size_t i;
 
 	sc = newest_scan(a, img, warnings, &signer);
-	part = json_pack("{s:b,s:[],s:s,s:o,s:o}", "ok", 1, "reasons",
-			 "db", a->dbdir, "dbUpdated", up >= 0 ? time_json(up) :
-			 json_null(), "scan", !sc ? json_null() :
-			 json_pack("{s:o,s:s,s:I}", "finished",
-				   time_json(sc->finished), "signer", signer,
-				   "findings", (json_int_t)sc->report->n));
+	part = json_pack(
+		"{s:b,s:[],s:s,s:o,s:o}", "ok", 1, "reasons", "db", a->dbdir,
+		"dbUpdated", up >= 0 ? time_json(up) : json_null(), "scan",
+		!sc ? json_null()
+		    : json_pack("{s:o,s:s,s:I}", "finished",
+				time_json(sc->finished), "signer", signer,
+				"findings", (json_int_t)sc->report->n));
 	if (stele_sbom_read(&s, img, NULL) < 0 ||
 	    stele_vuln_match(&r, a->db, s) < 0) {
 		fail(part, reasons, "vulnerabilities: cannot scan: %s",
@@ -437,32 +467,44 @@ vulns_part(struct actx *a, struct stele_image *img, json_t *reasons,
 		char since[64];
 		json_t *text;
 
-		if (sc && stele_vuln_report_find(sc->report, f->id, pk->name) >= 0)
+		if (sc &&
+		    stele_vuln_report_find(sc->report, f->id, pk->name) >= 0)
 			continue;
-		json_array_append_new(nw, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s?}",
-			"id", f->id, "package", pk->name, "version", pk->version,
-			"severity", stele_vuln_severity_name(f->severity),
-			"status", stele_vuln_status_name(f->status),
-			"fixed", f->fixed));
+		json_array_append_new(
+			nw,
+			json_pack("{s:s,s:s,s:s,s:s,s:s,s:s?}", "id", f->id,
+				  "package", pk->name, "version", pk->version,
+				  "severity",
+				  stele_vuln_severity_name(f->severity),
+				  "status", stele_vuln_status_name(f->status),
+				  "fixed", f->fixed));
 		if (sc) {
 			char t[STELE_TIME_STRLEN];
 
 			stele_time_format(t, sc->finished);
-			snprintf(since, sizeof(since), "since the signed scan of %s", t);
+			snprintf(since, sizeof(since),
+				 "since the signed scan of %s", t);
 		} else {
-			snprintf(since, sizeof(since), "no signed scan to compare with");
+			snprintf(since, sizeof(since),
+				 "no signed scan to compare with");
 		}
-		text = json_sprintf("%s %s %s in %s %s (source %s %s)%s%s: new, %s",
-			f->id, stele_vuln_severity_name(f->severity),
-			stele_vuln_status_name(f->status), pk->name, pk->version,
-			f->package, f->installed, f->fixed ? ", fixed in " : "",
-			f->fixed ? f->fixed : "", since);
-		if (gate && stele_vuln_denied(f, (enum stele_vuln_severity)p->vuln_max,
-					      p->vuln_fixable_only))
-			fail(part, reasons, "vulnerabilities: %s", json_string_value(text));
+		text = json_sprintf(
+			"%s %s %s in %s %s (source %s %s)%s%s: new, %s", f->id,
+			stele_vuln_severity_name(f->severity),
+			stele_vuln_status_name(f->status), pk->name,
+			pk->version, f->package, f->installed,
+			f->fixed ? ", fixed in " : "", f->fixed ? f->fixed : "",
+			since);
+		if (gate &&
+		    stele_vuln_denied(f, (enum stele_vuln_severity)p->vuln_max,
+				      p->vuln_fixable_only))
+			fail(part, reasons, "vulnerabilities: %s",
+			     json_string_value(text));
 		else
-			json_array_append_new(warnings, json_sprintf("vulnerability %s",
-				json_string_value(text)));
+			json_array_append_new(
+				warnings,
+				json_sprintf("vulnerability %s",
+					     json_string_value(text)));
 		json_decref(text);
 	}
 out:
@@ -516,14 +558,18 @@ audit_image(json_t **out, struct actx *a, struct stele_image *img,
 
 		if (c->ok || p == P_SKIP)
 			continue;
-		fail(p == P_SIGNATURE ? sig : p == P_PROVENANCE ? prov : image,
-		     reasons, "%s: %s", c->name, c->reason ? c->reason : "failed");
+		fail(p == P_SIGNATURE            ? sig
+			     : p == P_PROVENANCE ? prov
+						 : image,
+		     reasons, "%s: %s", c->name,
+		     c->reason ? c->reason : "failed");
 	}
 	error = stele_prov_load_doc(&d, img->oci, img->digest);
 	if (error == STELE_ENOTFOUND) {
 		present = 0;
 		json_object_set_new(prov, "present", json_false());
-		fail(prov, reasons, "provenance: none is stored with the image");
+		fail(prov, reasons,
+		     "provenance: none is stored with the image");
 	} else if (error < 0) {
 		fail(prov, reasons, "provenance: %s", stele_error_last());
 	} else if (!rep->provenance) {
@@ -532,30 +578,40 @@ audit_image(json_t **out, struct actx *a, struct stele_image *img,
 	}
 	error = 0;
 	if (!d) {
-		age = json_pack("{s:n,s:n,s:b,s:s}", "built", "days", "ok", !a->max_age,
-				"reason", present ? "the provenance cannot be read: the build time is unknown" :
-				"no provenance: the build time is unknown");
+		age = json_pack(
+			"{s:n,s:n,s:b,s:s}", "built", "days", "ok", !a->max_age,
+			"reason",
+			present ? "the provenance cannot be read: the build time is unknown"
+				: "no provenance: the build time is unknown");
 		if (a->max_age)
-			json_array_append_new(reasons, json_sprintf("age: %s",
-				stele_json_str(age, "reason")));
+			json_array_append_new(
+				reasons,
+				json_sprintf("age: %s",
+					     stele_json_str(age, "reason")));
 	} else if (built_at(&t, d) < 0) {
-		age = json_pack("{s:n,s:n,s:b,s:s}", "built", "days", "ok", !a->max_age,
-				"reason", stele_error_last());
+		age = json_pack("{s:n,s:n,s:b,s:s}", "built", "days", "ok",
+				!a->max_age, "reason", stele_error_last());
 		if (a->max_age)
-			json_array_append_new(reasons, json_sprintf("age: %s",
-				stele_error_last()));
+			json_array_append_new(
+				reasons,
+				json_sprintf("age: %s", stele_error_last()));
 	} else {
 		int ok = !a->max_age || a->o->now - t <= a->max_age;
 
 		age = json_pack("{s:o,s:I,s:b}", "built", time_json(t), "days",
 				(json_int_t)((a->o->now - t) / DAY), "ok", ok);
 		if (!ok) {
-			json_object_set_new(age, "reason", json_sprintf(
-				"built %s, %lld days ago: not rebuilt within %lld days",
-				d->finished_on, (long long)((a->o->now - t) / DAY),
-				(long long)(a->max_age / DAY)));
-			json_array_append_new(reasons, json_sprintf("age: %s",
-				stele_json_str(age, "reason")));
+			json_object_set_new(
+				age, "reason",
+				json_sprintf(
+					"built %s, %lld days ago: not rebuilt within %lld days",
+					d->finished_on,
+					(long long)((a->o->now - t) / DAY),
+					(long long)(a->max_age / DAY)));
+			json_array_append_new(
+				reasons,
+				json_sprintf("age: %s",
+					     stele_json_str(age, "reason")));
 		}
 	}
 	bases = d ? bases_of(a, d, warnings) : json_array();
@@ -565,16 +621,18 @@ audit_image(json_t **out, struct actx *a, struct stele_image *img,
 	 * audit's own age replaces it. */
 	for (i = 0; i < rep->n; i++)
 		if (part_of(rep->checks[i].name) != P_SKIP)
-			json_array_append_new(vj, json_pack("{s:s,s:b,s:s?}", "name",
-				rep->checks[i].name, "ok", rep->checks[i].ok,
-				"reason", rep->checks[i].reason));
+			json_array_append_new(
+				vj,
+				json_pack("{s:s,s:b,s:s?}", "name",
+					  rep->checks[i].name, "ok",
+					  rep->checks[i].ok, "reason",
+					  rep->checks[i].reason));
 	r = json_pack("{s:s,s:[],s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
-		      "digest", img->digest, "references",
-		      "allowed", json_array_size(reasons) == 0,
-		      "signature", sig, "provenance", prov, "age", age,
-		      "bases", bases, "image", image, "reasons", reasons,
-		      "warnings", warnings,
-		      "checks", vj);
+		      "digest", img->digest, "references", "allowed",
+		      json_array_size(reasons) == 0, "signature", sig,
+		      "provenance", prov, "age", age, "bases", bases, "image",
+		      image, "reasons", reasons, "warnings", warnings, "checks",
+		      vj);
 	if (vulns)
 		json_object_set_new(r, "vulnerabilities", vulns);
 	stele_prov_doc_free(d);
@@ -588,12 +646,14 @@ audit_image(json_t **out, struct actx *a, struct stele_image *img,
 static int
 by_digest(const void *x, const void *y)
 {
-	const json_t *a = *(const json_t *const *)x, *b = *(const json_t *const *)y;
-	const char *da = stele_json_str(a, "digest"), *db = stele_json_str(b, "digest");
-	const char *ra = json_string_value(json_array_get(json_object_get(a,
-							"references"), 0));
-	const char *rb = json_string_value(json_array_get(json_object_get(b,
-							"references"), 0));
+	const json_t *a = *(const json_t *const *)x,
+		     *b = *(const json_t *const *)y;
+	const char *da = stele_json_str(a, "digest"),
+		   *db = stele_json_str(b, "digest");
+	const char *ra = json_string_value(
+		json_array_get(json_object_get(a, "references"), 0));
+	const char *rb = json_string_value(
+		json_array_get(json_object_get(b, "references"), 0));
 
 	/* Results by digest; those never pulled (no digest) last, by
 	 * reference. */
@@ -608,8 +668,9 @@ static json_t *
 failed_ref(const char *ref, const char *why)
 {
 	char *s = stele_xasprintf("%s: %s", ref, why);
-	json_t *r = json_pack("{s:n,s:[s],s:b,s:[s],s:[]}", "digest", "references",
-			      ref, "allowed", 0, "reasons", s, "warnings");
+	json_t *r =
+		json_pack("{s:n,s:[s],s:b,s:[s],s:[]}", "digest", "references",
+			  ref, "allowed", 0, "reasons", s, "warnings");
 
 	free(s);
 	return r;
@@ -626,36 +687,44 @@ audit_ref(struct actx *a, json_t *byd, json_t *failed, json_t *names,
 	json_t *r = NULL;
 	int error;
 
-	full = strncmp(s, "docker://", 9) ? stele_xasprintf("docker://%s", s) :
-	       stele_xstrdup(s);
+	full = strncmp(s, "docker://", 9) ? stele_xasprintf("docker://%s", s)
+					  : stele_xstrdup(s);
 	if ((error = stele_ref_parse(&ref, full, NULL)) < 0 ||
 	    (ref->transport != STELE_REF_DOCKER &&
-	     (error = stele_error_setc(STELE_EINVALID,
-		"a deployed image must be a registry reference")) < 0)) {
-		json_array_append_new(failed, failed_ref(s, stele_error_last()));
+	     (error = stele_error_setc(
+		      STELE_EINVALID,
+		      "a deployed image must be a registry reference")) < 0)) {
+		json_array_append_new(failed,
+				      failed_ref(s, stele_error_last()));
 		error = 0;
 		goto out;
 	}
 	json_object_set_new(names, ref->name, json_true());
 	if (ref->digest && (r = json_object_get(byd, ref->digest))) {
-		json_array_append_new(json_object_get(r, "references"), json_string(s));
+		json_array_append_new(json_object_get(r, "references"),
+				      json_string(s));
 		goto out;
 	}
-	if ((error = stele_registry_pull_temp(&img, &tmp, ref, a->o->registry)) < 0) {
-		json_array_append_new(failed, failed_ref(s, stele_error_last()));
+	if ((error = stele_registry_pull_temp(&img, &tmp, ref,
+					      a->o->registry)) < 0) {
+		json_array_append_new(failed,
+				      failed_ref(s, stele_error_last()));
 		error = 0;
 		goto out;
 	}
 	if ((r = json_object_get(byd, img->digest))) {
-		json_array_append_new(json_object_get(r, "references"), json_string(s));
+		json_array_append_new(json_object_get(r, "references"),
+				      json_string(s));
 		goto out;
 	}
-	as = ref->tag && !ref->digest ? stele_xasprintf("%s:%s", ref->name, ref->tag) :
-	     stele_xasprintf("%s@%s", ref->name, img->digest);
+	as = ref->tag && !ref->digest
+		? stele_xasprintf("%s:%s", ref->name, ref->tag)
+		: stele_xasprintf("%s@%s", ref->name, img->digest);
 	if ((error = audit_image(&r, a, img, as, ref->tag)) < 0) {
 		if (error == STELE_EINVALID)
-			goto out;  /* the policy, or a key file it names */
-		json_array_append_new(failed, failed_ref(s, stele_error_last()));
+			goto out; /* the policy, or a key file it names */
+		json_array_append_new(failed,
+				      failed_ref(s, stele_error_last()));
 		error = 0;
 		goto out;
 	}
@@ -678,7 +747,8 @@ stele_audit_run(json_t **out, const json_t *refs,
 {
 	struct stele_policy *pol = NULL;
 	struct actx a = { 0 };
-	json_t *byd = json_object(), *failed = json_array(), *names = json_object();
+	json_t *byd = json_object(), *failed = json_array(),
+	       *names = json_object();
 	json_t *results = NULL, *stale = json_array(), *bases = json_object();
 	json_t *r, *v, *b, **sorted = NULL;
 	const char *k;
@@ -699,10 +769,12 @@ stele_audit_run(json_t **out, const json_t *refs,
 	if (a.dbdir && (error = stele_vuln_db_open(&a.db, a.dbdir, NULL)) < 0)
 		goto out;
 	for (i = 0; i < json_array_size(refs); i++)
-		if ((error = audit_ref(&a, byd, failed, names,
-				       json_string_value(json_array_get(refs, i)))) < 0)
+		if ((error = audit_ref(
+			     &a, byd, failed, names,
+			     json_string_value(json_array_get(refs, i)))) < 0)
 			goto out;
-	sorted = stele_xcalloc(json_object_size(byd) + json_array_size(failed) + 1,
+	sorted = stele_xcalloc(json_object_size(byd) + json_array_size(failed) +
+				       1,
 			       sizeof(*sorted));
 	json_object_foreach(byd, k, r)
 		sorted[n++] = r;
@@ -714,22 +786,25 @@ stele_audit_run(json_t **out, const json_t *refs,
 		r = sorted[i];
 		json_array_append(results, r);
 		passed += json_is_true(json_object_get(r, "allowed"));
-		if (json_is_false(json_object_get(json_object_get(r, "age"), "ok")) &&
-		    json_is_integer(json_object_get(json_object_get(r, "age"), "days")))
+		if (json_is_false(
+			    json_object_get(json_object_get(r, "age"), "ok")) &&
+		    json_is_integer(
+			    json_object_get(json_object_get(r, "age"), "days")))
 			json_array_append(stale, json_object_get(r, "digest"));
 		json_array_foreach(json_object_get(r, "bases"), j, b)
-			json_object_set(bases, stele_json_str(b, "digest"), json_true());
+			json_object_set(bases, stele_json_str(b, "digest"),
+					json_true());
 	}
 	v = json_pack("{s:s,s:o,s:o,s:s?,s:{s:I,s:I,s:I,s:I,s:I,s:I},s:o,s:o}",
 		      "policy", o->policy, "time", time_json(o->now),
-		      "maxAgeDays", a.max_age ? json_integer(a.max_age / DAY) : json_null(),
-		      "source", o->source, "summary",
-		      "references", (json_int_t)json_array_size(refs),
-		      "images", (json_int_t)json_object_size(names),
-		      "digests", (json_int_t)json_object_size(byd),
-		      "baseImages", (json_int_t)json_object_size(bases),
-		      "passed", (json_int_t)passed,
-		      "failed", (json_int_t)(n - passed),
+		      "maxAgeDays",
+		      a.max_age ? json_integer(a.max_age / DAY) : json_null(),
+		      "source", o->source, "summary", "references",
+		      (json_int_t)json_array_size(refs), "images",
+		      (json_int_t)json_object_size(names), "digests",
+		      (json_int_t)json_object_size(byd), "baseImages",
+		      (json_int_t)json_object_size(bases), "passed",
+		      (json_int_t)passed, "failed", (json_int_t)(n - passed),
 		      "results", results, "stale", stale);
 	results = stale = NULL;
 	*out = v;
@@ -756,29 +831,33 @@ static const struct {
 	  "The image is signed under the current policy (revoked and expired keys do not count)" },
 	{ "stele/provenance", "provenance",
 	  "Signed SLSA provenance is stored with the image and passes the policy" },
-	{ "stele/age", "age", "The image was rebuilt within the policy's age limit" },
-	{ "stele/image", "image", "The image's blobs and rules pass the policy" },
-	{ "stele/reference", NULL, "The deployed reference can be read from its registry" },
-	{ "stele/warning", NULL, "What the policy gives up, or an old base image" },
+	{ "stele/age", "age",
+	  "The image was rebuilt within the policy's age limit" },
+	{ "stele/image", "image",
+	  "The image's blobs and rules pass the policy" },
+	{ "stele/reference", NULL,
+	  "The deployed reference can be read from its registry" },
+	{ "stele/warning", NULL,
+	  "What the policy gives up, or an old base image" },
 	{ "stele/vulnerability", "vulnerabilities",
 	  "No finding the policy denies appeared since the image's signed scan" },
 };
 
 static json_t *
-sarif_result(size_t rule, const char *level, const char *text,
-	     const json_t *r)
+sarif_result(size_t rule, const char *level, const char *text, const json_t *r)
 {
 	const char *dg = stele_json_str(r, "digest");
 	json_t *loc = json_array(), *ref_v;
 	size_t i;
 
 	json_array_foreach(json_object_get(r, "references"), i, ref_v)
-		json_array_append_new(loc, json_pack("{s:O,s:s}", "name", ref_v,
-						     "kind", "resource"));
+		json_array_append_new(loc,
+				      json_pack("{s:O,s:s}", "name", ref_v,
+						"kind", "resource"));
 	return json_pack("{s:s,s:I,s:s,s:{s:s},s:[{s:o}],s:{s:s?,s:O}}",
-			 "ruleId", rules[rule].id, "ruleIndex", (json_int_t)rule,
-			 "level", level, "message", "text", text,
-			 "locations", "logicalLocations", loc,
+			 "ruleId", rules[rule].id, "ruleIndex",
+			 (json_int_t)rule, "level", level, "message", "text",
+			 text, "locations", "logicalLocations", loc,
 			 "properties", "digest", dg, "references",
 			 json_object_get(r, "references"));
 }
@@ -790,8 +869,10 @@ stele_audit_sarif(const json_t *report, const struct stele_audit_opts *o)
 	size_t i, j, k;
 
 	for (k = 0; k < sizeof(rules) / sizeof(*rules); k++)
-		json_array_append_new(rs, json_pack("{s:s,s:{s:s}}", "id",
-			rules[k].id, "shortDescription", "text", rules[k].text));
+		json_array_append_new(rs,
+				      json_pack("{s:s,s:{s:s}}", "id",
+						rules[k].id, "shortDescription",
+						"text", rules[k].text));
 	json_array_foreach(json_object_get(report, "results"), i, r) {
 		int any = 0;
 
@@ -799,37 +880,49 @@ stele_audit_sarif(const json_t *report, const struct stele_audit_opts *o)
 			json_t *p;
 
 			if (k == 4 || k == 5)
-				continue;	/* below */
+				continue; /* below */
 			p = json_object_get(r, rules[k].part);
 
 			if (k == 2) {
 				if (json_is_false(json_object_get(p, "ok"))) {
-					json_array_append_new(results, sarif_result(k,
-						"error", stele_json_str(p, "reason"), r));
+					json_array_append_new(
+						results,
+						sarif_result(
+							k, "error",
+							stele_json_str(
+								p, "reason"),
+							r));
 					any = 1;
 				}
 				continue;
 			}
-			json_array_foreach(json_object_get(p, "reasons"), j, s) {
-				json_array_append_new(results, sarif_result(k, "error",
-					json_string_value(s), r));
+			json_array_foreach(json_object_get(p, "reasons"), j,
+					   s) {
+				json_array_append_new(
+					results,
+					sarif_result(k, "error",
+						     json_string_value(s), r));
 				any = 1;
 			}
 		}
 		/* Never pulled: the reasons say why. */
 		if (!any)
 			json_array_foreach(json_object_get(r, "reasons"), j, s)
-				json_array_append_new(results, sarif_result(4, "error",
-					json_string_value(s), r));
+				json_array_append_new(
+					results,
+					sarif_result(4, "error",
+						     json_string_value(s), r));
 		json_array_foreach(json_object_get(r, "warnings"), j, s)
-			json_array_append_new(results, sarif_result(5, "warning",
-				json_string_value(s), r));
+			json_array_append_new(results,
+					      sarif_result(5, "warning",
+							   json_string_value(s),
+							   r));
 	}
-	return json_pack("{s:s,s:s,s:[{s:{s:{s:s,s:s,s:s?,s:o}},s:o,s:[{s:b,s:s}]}]}",
-			 "$schema", "https://json.schemastore.org/sarif-2.1.0.json",
-			 "version", "2.1.0", "runs", "tool", "driver", "name", "stele",
-			 "informationUri", "https://stele.dev/docs/deploy",
-			 "version", o->tool_version, "rules", rs, "results", results,
-			 "invocations", "executionSuccessful", 1,
-			 "commandLine", "stele audit");
+	return json_pack(
+		"{s:s,s:s,s:[{s:{s:{s:s,s:s,s:s?,s:o}},s:o,s:[{s:b,s:s}]}]}",
+		"$schema", "https://json.schemastore.org/sarif-2.1.0.json",
+		"version", "2.1.0", "runs", "tool", "driver", "name", "stele",
+		"informationUri", "https://stele.dev/docs/deploy", "version",
+		o->tool_version, "rules", rs, "results", results, "invocations",
+		"executionSuccessful", 1, "commandLine", "stele audit");
 }

@@ -43,13 +43,13 @@
  */
 
 struct stele_audit_opts {
-	const char *policy;         /* required */
-	const char *db;             /* a vulnerability database (vuln/vuln.h);
+	const char *policy; /* required */
+	const char *db; /* a vulnerability database (vuln/vuln.h);
 				     * NULL: the policy's vulnerabilities.db,
 				     * if any */
-	int64_t now;                /* Unix time the ages are measured at */
-	const char *source;         /* what named the list (SARIF, JSON) */
-	const char *tool_version;   /* SARIF driver version; may be NULL */
+	int64_t now; /* Unix time the ages are measured at */
+	const char *source; /* what named the list (SARIF, JSON) */
+	const char *tool_version; /* SARIF driver version; may be NULL */
 	const struct stele_registry_opts *registry;
 	stele_progress_fn progress;
 	void *progress_payload;

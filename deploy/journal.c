@@ -40,7 +40,8 @@ bad(const char *name, size_t i, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return stele_error_setc(STELE_EVERIFY,
+	return stele_error_setc(
+		STELE_EVERIFY,
 		"the rollout journal of %s is not intact: entry %zu: %s; nothing was moved",
 		name, i, msg);
 }
@@ -58,18 +59,21 @@ field(const json_t *o, const char *key, int empty)
 static int
 statement_check(struct stele_rollout_entry *e, const char *name, size_t i)
 {
-	static const char *const keys[] = { "_type", "action", "by", "from",
-		"prev", "repository", "seq", "signer", "slot", "tag", "time",
-		"to", "verify" };
+	static const char *const keys[] = {
+		"_type",  "action", "by",  "from", "prev", "repository", "seq",
+		"signer", "slot",   "tag", "time", "to",   "verify"
+	};
 	const json_t *st = e->statement, *signer, *ver, *v;
 	const char *k;
 	size_t j, nkeys = sizeof(keys) / sizeof(*keys);
 
 	if (!json_is_object(st) || json_object_size(st) != nkeys)
-		return bad(name, i, "the statement does not have exactly its fields");
+		return bad(name, i,
+			   "the statement does not have exactly its fields");
 	for (j = 0; j < nkeys; j++)
 		if (!json_object_get(st, keys[j]))
-			return bad(name, i, "the statement has no '%s'", keys[j]);
+			return bad(name, i, "the statement has no '%s'",
+				   keys[j]);
 	if (!(k = field(st, "_type", 0)) || strcmp(k, STELE_ROLLOUT_TYPE))
 		return bad(name, i, "'_type' is not %s", STELE_ROLLOUT_TYPE);
 	e->action = field(st, "action", 0);
@@ -79,9 +83,8 @@ statement_check(struct stele_rollout_entry *e, const char *name, size_t i)
 	e->to = field(st, "to", 0);
 	e->by = field(st, "by", 0);
 	e->time = field(st, "time", 0);
-	if (!e->action || !e->tag || !e->slot || !e->from || !e->to ||
-	    !e->by || !e->time || !field(st, "prev", 1) ||
-	    !field(st, "repository", 0) ||
+	if (!e->action || !e->tag || !e->slot || !e->from || !e->to || !e->by ||
+	    !e->time || !field(st, "prev", 1) || !field(st, "repository", 0) ||
 	    !json_is_integer(json_object_get(st, "seq")))
 		return bad(name, i, "a field is missing or of the wrong type");
 	if (strcmp(e->action, "stage") && strcmp(e->action, "promote") &&
@@ -115,25 +118,30 @@ signature_check(const struct stele_rollout_entry *e,
 		const struct stele_dsse *env, const char *name, size_t i,
 		const struct stele_policy *policy)
 {
-	const char *pem = stele_json_str(json_object_get(e->statement, "signer"),
-					 "publicKey");
+	const char *pem = stele_json_str(
+		json_object_get(e->statement, "signer"), "publicKey");
 	struct stele_pubkey *k = NULL;
 	size_t j;
 	int error, trusted = 0;
 
-	if (stele_pubkey_parse(&k, pem, strlen(pem), "the entry's signer") < 0) {
-		error = bad(name, i, "its signer's public key does not parse: %s",
+	if (stele_pubkey_parse(&k, pem, strlen(pem), "the entry's signer") <
+	    0) {
+		error = bad(name, i,
+			    "its signer's public key does not parse: %s",
 			    stele_error_last());
 		goto out;
 	}
 	if (strcmp(k->id, e->keyid)) {
-		error = bad(name, i, "its signer's key id %s is not its key's", e->keyid);
+		error = bad(name, i, "its signer's key id %s is not its key's",
+			    e->keyid);
 		goto out;
 	}
-	if (stele_dsse_verify(NULL, env, k,
-			      STELE_SIG_PURE | STELE_SIG_ECDSA) < 0) {
-		error = bad(name, i, "the signature by key %s does not verify (the entry was changed after it was signed)",
-			    e->keyid);
+	if (stele_dsse_verify(NULL, env, k, STELE_SIG_PURE | STELE_SIG_ECDSA) <
+	    0) {
+		error = bad(
+			name, i,
+			"the signature by key %s does not verify (the entry was changed after it was signed)",
+			e->keyid);
 		goto out;
 	}
 	error = 0;
@@ -146,7 +154,8 @@ signature_check(const struct stele_rollout_entry *e,
 		if (!strcmp(policy->revoked[j], k->id))
 			trusted = 0;
 	if (!trusted)
-		error = bad(name, i, "signed by key %s, which the policy does not trust",
+		error = bad(name, i,
+			    "signed by key %s, which the policy does not trust",
 			    e->keyid);
 out:
 	free(k);
@@ -176,33 +185,45 @@ replay(struct stele_rollout_journal *j, size_t i, const char *name)
 	size_t nh = json_array_size(j->history);
 
 	if (strcmp(e->from, tag_now(j, e->tag)))
-		return bad(name, i, "it moves the tag from %s, but the entries before left it at another digest",
-			   *e->from ? e->from : "nothing");
+		return bad(
+			name, i,
+			"it moves the tag from %s, but the entries before left it at another digest",
+			*e->from ? e->from : "nothing");
 	if (!strcmp(e->action, "stage")) {
 		if (strcmp(e->slot, e->tag))
 			return bad(name, i, "a stage moves slot '%s', not '%s'",
 				   e->slot, e->tag);
 		if (j->live_slot && !strcmp(j->live_slot, e->slot))
-			return bad(name, i, "it stages into '%s', the live slot",
+			return bad(name, i,
+				   "it stages into '%s', the live slot",
 				   e->slot);
 		set_str(&j->staged_slot, e->slot);
 	} else if (!strcmp(e->action, "promote")) {
 		if (!j->staged_slot || strcmp(j->staged_slot, e->slot))
-			return bad(name, i, "it promotes slot '%s', which was not staged",
-				   e->slot);
+			return bad(
+				name, i,
+				"it promotes slot '%s', which was not staged",
+				e->slot);
 		if (strcmp(e->to, tag_now(j, e->slot)))
-			return bad(name, i, "it promotes %s, which slot '%s' did not hold",
-				   e->to, e->slot);
+			return bad(
+				name, i,
+				"it promotes %s, which slot '%s' did not hold",
+				e->to, e->slot);
 		json_array_append_new(j->history, json_string(e->to));
 		set_str(&j->live_slot, e->slot);
 		set_str(&j->staged_slot, NULL);
 	} else {
-		if (nh < 2 || strcmp(e->to, json_string_value(
-				json_array_get(j->history, nh - 2))))
-			return bad(name, i, "it rolls back to %s, which was not live before",
-				   e->to);
+		if (nh < 2 ||
+		    strcmp(e->to,
+			   json_string_value(
+				   json_array_get(j->history, nh - 2))))
+			return bad(
+				name, i,
+				"it rolls back to %s, which was not live before",
+				e->to);
 		if (*e->slot && strcmp(e->to, tag_now(j, e->slot)))
-			return bad(name, i, "it names slot '%s', which did not hold %s",
+			return bad(name, i,
+				   "it names slot '%s', which did not hold %s",
 				   e->slot, e->to);
 		json_array_remove(j->history, nh - 1);
 		set_str(&j->live_slot, e->slot);
@@ -228,7 +249,8 @@ entry_check(struct stele_rollout_journal *j, size_t i, const char *name,
 		goto out;
 	}
 	if (strcmp(env->type, STELE_PAYLOAD_ROLLOUT)) {
-		error = bad(name, i, "payload type '%s' is not a rollout entry's",
+		error = bad(name, i,
+			    "payload type '%s' is not a rollout entry's",
 			    env->type);
 		goto out;
 	}
@@ -244,8 +266,10 @@ entry_check(struct stele_rollout_journal *j, size_t i, const char *name,
 	 * another repository's journal breaks these. */
 	if (strcmp(stele_json_str(e->statement, "prev"),
 		   i ? j->e[i - 1].digest : "")) {
-		error = bad(name, i, "it does not follow entry %s (the chain is broken: an entry was changed, removed or reordered)",
-			    i ? j->e[i - 1].digest : "(none)");
+		error = bad(
+			name, i,
+			"it does not follow entry %s (the chain is broken: an entry was changed, removed or reordered)",
+			i ? j->e[i - 1].digest : "(none)");
 		goto out;
 	}
 	if (json_integer_value(json_object_get(e->statement, "seq")) !=
@@ -259,7 +283,8 @@ entry_check(struct stele_rollout_journal *j, size_t i, const char *name,
 		goto out;
 	}
 	if (i && strcmp(e->time, j->e[i - 1].time) < 0) {
-		error = bad(name, i, "its time %s goes back before the entry before",
+		error = bad(name, i,
+			    "its time %s goes back before the entry before",
 			    e->time);
 		goto out;
 	}
@@ -284,7 +309,9 @@ entry_fetch(struct stele_rollout_journal *j, size_t i, const json_t *desc,
 	    strcmp(mt, STELE_MT_DSSE) || !json_is_integer(size) ||
 	    json_integer_value(size) < 0 ||
 	    json_integer_value(size) > (json_int_t)STELE_ROLLOUT_ENTRY_MAX)
-		return bad(name, i, "its layer is not a DSSE envelope of at most 64 KiB");
+		return bad(
+			name, i,
+			"its layer is not a DSSE envelope of at most 64 KiB");
 	snprintf(e->digest, sizeof(e->digest), "%s", dig);
 	if ((error = stele_registry_blob_get(&e->envelope, r, repo, dig)) < 0) {
 		if (error == STELE_EVERIFY || error == STELE_ENOTFOUND)
@@ -308,8 +335,8 @@ journal_new(size_t n)
 	if (n)
 		j->e = stele_xcalloc(n, sizeof(*j->e));
 	for (i = 0; i < n; i++)
-		j->e[i].envelope = (struct stele_buf)
-			STELE_BUF_INIT(STELE_ROLLOUT_ENTRY_MAX);
+		j->e[i].envelope = (struct stele_buf)STELE_BUF_INIT(
+			STELE_ROLLOUT_ENTRY_MAX);
 	return j;
 }
 
@@ -324,7 +351,8 @@ stele_rollout_journal_check(struct stele_rollout_journal **out,
 
 	*out = NULL;
 	if (n > STELE_ROLLOUT_ENTRIES_MAX)
-		return stele_error_setc(STELE_EVERIFY,
+		return stele_error_setc(
+			STELE_EVERIFY,
 			"the rollout journal of %s has more than %d entries",
 			name, STELE_ROLLOUT_ENTRIES_MAX);
 	j = journal_new(n);
@@ -376,14 +404,16 @@ stele_rollout_journal_read(struct stele_rollout_journal **out,
 	    !(at = stele_json_str(m, "artifactType")) ||
 	    strcmp(at, STELE_MT_ROLLOUT_JOURNAL) ||
 	    !json_is_array(layers = json_object_get(m, "layers"))) {
-		error = stele_error_setc(STELE_EVERIFY,
+		error = stele_error_setc(
+			STELE_EVERIFY,
 			"tag '%s' of %s is not a rollout journal (%s); nothing was moved",
 			tag, name, mt ? mt : "no media type");
 		goto out;
 	}
 	n = json_array_size(layers);
 	if (n > STELE_ROLLOUT_ENTRIES_MAX) {
-		error = stele_error_setc(STELE_EVERIFY,
+		error = stele_error_setc(
+			STELE_EVERIFY,
 			"the rollout journal of %s has more than %d entries",
 			name, STELE_ROLLOUT_ENTRIES_MAX);
 		goto out;
@@ -427,16 +457,15 @@ stele_rollout_entry_sign(struct stele_buf *out,
 	stele_time_format(when, m->now);
 	if ((error = stele_pubkey_pem(&pem, &k->pub)) < 0)
 		goto out;
-	st = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:{s:s,s:s},s:s,s:s,s:s,s:s,s:{s:b,s:I,s:s?}}",
+	st = json_pack(
+		"{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:{s:s,s:s},s:s,s:s,s:s,s:s,s:{s:b,s:I,s:s?}}",
 		"_type", STELE_ROLLOUT_TYPE, "action", m->action, "by", m->by,
-		"from", m->from ? m->from : "",
-		"prev", j->n ? j->e[j->n - 1].digest : "",
-		"repository", name, "seq", (json_int_t)j->n,
-		"signer", "keyid", k->pub.id, "publicKey", pem.ptr,
-		"slot", m->slot ? m->slot : "", "tag", m->tag, "time", when,
-		"to", m->to,
-		"verify", "allowed", m->allowed, "checks", (json_int_t)m->checks,
-		"identity", m->identity);
+		"from", m->from ? m->from : "", "prev",
+		j->n ? j->e[j->n - 1].digest : "", "repository", name, "seq",
+		(json_int_t)j->n, "signer", "keyid", k->pub.id, "publicKey",
+		pem.ptr, "slot", m->slot ? m->slot : "", "tag", m->tag, "time",
+		when, "to", m->to, "verify", "allowed", m->allowed, "checks",
+		(json_int_t)m->checks, "identity", m->identity);
 	if (!st) {
 		error = stele_error_set("cannot build a rollout journal entry");
 		goto out;

@@ -51,23 +51,23 @@
 
 struct stele_rollout_entry {
 	char digest[STELE_DIGEST_STRLEN]; /* of the envelope (the layer) */
-	struct stele_buf envelope;        /* its exact bytes */
-	json_t *statement;                /* the parsed payload */
+	struct stele_buf envelope; /* its exact bytes */
+	json_t *statement; /* the parsed payload */
 	/* Borrowed from `statement`. */
 	const char *action, *tag, *slot, *from, *to, *by, *time, *keyid;
-	const char *identity;             /* may be NULL */
+	const char *identity; /* may be NULL */
 };
 
 struct stele_rollout_journal {
-	char head[STELE_DIGEST_STRLEN];   /* manifest digest; "" when none */
+	char head[STELE_DIGEST_STRLEN]; /* manifest digest; "" when none */
 	struct stele_rollout_entry *e;
 	size_t n;
 	/* The entries replayed. */
-	json_t *tags;        /* tag -> digest it names */
-	json_t *moved;       /* tag -> index of the entry that last moved it */
-	char *live_slot;     /* the slot live was promoted from, or NULL */
-	char *staged_slot;   /* staged since the last promote, or NULL */
-	json_t *history;     /* live digests, oldest first (rollback pops) */
+	json_t *tags; /* tag -> digest it names */
+	json_t *moved; /* tag -> index of the entry that last moved it */
+	char *live_slot; /* the slot live was promoted from, or NULL */
+	char *staged_slot; /* staged since the last promote, or NULL */
+	json_t *history; /* live digests, oldest first (rollback pops) */
 };
 
 /*
@@ -93,12 +93,12 @@ int stele_rollout_journal_check(struct stele_rollout_journal **out,
 
 /* A move to record: what the caller did and how it was verified. */
 struct stele_rollout_move {
-	const char *action;  /* "stage", "promote", "rollback" */
+	const char *action; /* "stage", "promote", "rollback" */
 	const char *tag, *slot;
-	const char *from;    /* "" or NULL when the tag did not exist */
+	const char *from; /* "" or NULL when the tag did not exist */
 	const char *to;
 	const char *by;
-	int64_t now;         /* Unix time, given by the caller */
+	int64_t now; /* Unix time, given by the caller */
 	int allowed;
 	size_t checks;
 	const char *identity; /* may be NULL */
@@ -113,6 +113,5 @@ int stele_rollout_entry_sign(struct stele_buf *out,
 			     const char *name,
 			     const struct stele_rollout_move *m,
 			     const struct stele_seckey *k);
-
 
 #endif

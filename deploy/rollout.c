@@ -23,7 +23,7 @@ struct ctx {
 	struct stele_registry *r;
 	struct stele_policy *pol;
 	struct stele_rollout_journal *j;
-	json_t *actual;          /* tag -> digest it names, "" none */
+	json_t *actual; /* tag -> digest it names, "" none */
 };
 
 void
@@ -118,24 +118,29 @@ ctx_open(struct ctx *c, const char *name, const struct stele_rollout_opts *o,
 	c->live = o->live_tag ? o->live_tag : "live";
 	c->jtag = o->journal_tag ? o->journal_tag : "stele-journal";
 	c->actual = json_object();
-	if (!strcmp(c->slots[0], c->slots[1]) || !strcmp(c->live, c->slots[0]) ||
-	    !strcmp(c->live, c->slots[1]) || !strcmp(c->jtag, c->live) ||
-	    !strcmp(c->jtag, c->slots[0]) || !strcmp(c->jtag, c->slots[1]))
-		return stele_error_setc(STELE_EINVALID,
+	if (!strcmp(c->slots[0], c->slots[1]) ||
+	    !strcmp(c->live, c->slots[0]) || !strcmp(c->live, c->slots[1]) ||
+	    !strcmp(c->jtag, c->live) || !strcmp(c->jtag, c->slots[0]) ||
+	    !strcmp(c->jtag, c->slots[1]))
+		return stele_error_setc(
+			STELE_EINVALID,
 			"the slot tags, the live tag and the journal tag must differ ('%s', '%s', '%s', '%s')",
 			c->slots[0], c->slots[1], c->live, c->jtag);
 	if (!name[hostlen] || !name[hostlen + 1] || strchr(name, '@') ||
 	    strchr(name + hostlen, ':'))
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"'%s' is not a repository (docker://HOST/REPO, without a tag or digest)",
 			name);
 	if (move && (!o->policy || !o->key))
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"a rollout move needs a policy and a key to sign the journal with");
 	if (o->policy && (error = stele_policy_load(&c->pol, o->policy)) < 0)
 		return error;
 	if (move && !key_trusted(c->pol, &o->key->pub))
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"the journal key %s is not a key of the policy '%s' (or it is revoked): no later rollout could trust its entries",
 			o->key->pub.id, o->policy);
 	c->host = stele_xstrndup(name, hostlen);
@@ -154,9 +159,12 @@ ctx_open(struct ctx *c, const char *name, const struct stele_rollout_opts *o,
 		if (!strcmp(json_string_value(v), journal_tag(c, tag)))
 			continue;
 		i = c->j->n;
-		return stele_error_setc(STELE_EVERIFY,
+		return stele_error_setc(
+			STELE_EVERIFY,
 			"tag '%s' of %s names %s, but its rollout journal (%zu entr%s) says %s: the journal was cut short or the tag was moved outside stele rollout; nothing was moved",
-			tag, name, *json_string_value(v) ? json_string_value(v) : "nothing",
+			tag, name,
+			*json_string_value(v) ? json_string_value(v)
+					      : "nothing",
 			i, i == 1 ? "y" : "ies",
 			*journal_tag(c, tag) ? journal_tag(c, tag) : "nothing");
 	}
@@ -201,21 +209,24 @@ journal_append(struct ctx *c, struct stele_rollout_result *out)
 	/* The entries as they are, byte for byte, then the new one. */
 	for (i = 0; i < c->j->n; i++)
 		layers[i] = c->j->e[i].envelope;
-	layers[n - 1] = (struct stele_buf)STELE_BUF_INIT(STELE_ROLLOUT_ENTRY_MAX);
-	if ((error = stele_rollout_entry_sign(&layers[n - 1], c->j, c->name,
-					      &m, c->o->key)) == 0) {
+	layers[n - 1] =
+		(struct stele_buf)STELE_BUF_INIT(STELE_ROLLOUT_ENTRY_MAX);
+	if ((error = stele_rollout_entry_sign(&layers[n - 1], c->j, c->name, &m,
+					      c->o->key)) == 0) {
 		stele_digest_bytes(out->entry, layers[n - 1].ptr,
 				   layers[n - 1].len);
 		out->seq = c->j->n;
 		error = stele_push_artifact(out->journal, c->name, c->jtag,
-			*c->j->head ? c->j->head : NULL,
-			STELE_MT_ROLLOUT_JOURNAL, STELE_MT_DSSE, layers, n, NULL,
-			c->o->registry);
+					    *c->j->head ? c->j->head : NULL,
+					    STELE_MT_ROLLOUT_JOURNAL,
+					    STELE_MT_DSSE, layers, n, NULL,
+					    c->o->registry);
 	}
 	stele_buf_release(&layers[n - 1]);
 	free(layers);
 	if (error < 0)
-		stele_error_prefix(error,
+		stele_error_prefix(
+			error,
 			"'%s' of %s now names %s, but the journal entry could not be written (the next rollout stops until the journal accounts for it)",
 			out->tag, c->name, out->to);
 	return error;
@@ -275,16 +286,19 @@ stele_rollout_stage(struct stele_rollout_result *out, struct stele_image *img,
 	if ((error = ctx_open(&c, name, o, 1)) < 0)
 		goto out;
 	if (!src || !src->policy) {
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"staging needs a policy to verify the image with");
 		goto out;
 	}
 	/* The idle slot: the one live was not promoted from. */
-	slot = c.j->live_slot && !strcmp(c.j->live_slot, c.slots[0]) ?
-	       c.slots[1] : c.slots[0];
+	slot = c.j->live_slot && !strcmp(c.j->live_slot, c.slots[0])
+		? c.slots[1]
+		: c.slots[0];
 	ds = stele_xasprintf("docker://%s@%s", name,
-			     stele_json_str(img->desc, "digest") ?
-			     stele_json_str(img->desc, "digest") : img->digest);
+			     stele_json_str(img->desc, "digest")
+				     ? stele_json_str(img->desc, "digest")
+				     : img->digest);
 	po.verify = src;
 	po.registry = o->registry;
 	if ((error = stele_ref_parse(&dst, ds, NULL)) < 0 ||
@@ -311,7 +325,8 @@ stele_rollout_promote(struct stele_rollout_result *out, const char *name,
 	if ((error = ctx_open(&c, name, o, 1)) < 0)
 		goto out;
 	if (!c.j->staged_slot) {
-		error = stele_error_setc(STELE_ENOTFOUND,
+		error = stele_error_setc(
+			STELE_ENOTFOUND,
 			"nothing is staged in %s since the last promote or rollback: run stele rollout stage first",
 			name);
 		goto out;
@@ -339,7 +354,8 @@ stele_rollout_rollback(struct stele_rollout_result *out, const char *name,
 		goto out;
 	nh = json_array_size(c.j->history);
 	if (nh < 2) {
-		error = stele_error_setc(STELE_ENOTFOUND,
+		error = stele_error_setc(
+			STELE_ENOTFOUND,
 			"%s has no earlier live digest to roll back to", name);
 		goto out;
 	}
@@ -381,33 +397,42 @@ stele_rollout_status(json_t **out, const char *name,
 		if (!mi) /* named by the options only, and absent */
 			continue;
 		e = &c.j->e[json_integer_value(mi)];
-		json_object_set_new(tags, tag, json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}",
-			"digest", json_string_value(v), "slot", e->slot,
-			"action", e->action, "by", e->by, "time", e->time,
-			"seq", (json_int_t)json_integer_value(mi)));
+		json_object_set_new(
+			tags, tag,
+			json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "digest",
+				  json_string_value(v), "slot", e->slot,
+				  "action", e->action, "by", e->by, "time",
+				  e->time, "seq",
+				  (json_int_t)json_integer_value(mi)));
 	}
 	entries = json_array();
 	signers = json_array();
 	for (i = 0; i < c.j->n; i++) {
 		json_array_append(entries, c.j->e[i].statement);
 		if (!json_array_size(signers) ||
-		    strcmp(json_string_value(json_array_get(signers,
-				json_array_size(signers) - 1)), c.j->e[i].keyid))
-			json_array_append_new(signers, json_string(c.j->e[i].keyid));
+		    strcmp(json_string_value(json_array_get(
+				   signers, json_array_size(signers) - 1)),
+			   c.j->e[i].keyid))
+			json_array_append_new(signers,
+					      json_string(c.j->e[i].keyid));
 	}
 	nh = json_array_size(c.j->history);
 	st = json_pack("{s:s,s:{s:s,s:s?,s:I,s:o,s:s},s:o,s:o,s:o,s:o}",
-		"repository", name,
-		"journal", "tag", c.jtag, "head", *c.j->head ? c.j->head : NULL,
-		"entries", (json_int_t)c.j->n, "signers", signers,
-		"checked", c.pol ? "policy" : "signatures only (no --policy)",
-		"tags", tags,
-		"staged", c.j->staged_slot ?
-			json_pack("{s:s,s:s}", "slot", c.j->staged_slot, "digest",
-				  journal_tag(&c, c.j->staged_slot)) : json_null(),
-		"rollback", nh >= 2 ? json_string(json_string_value(
-			json_array_get(c.j->history, nh - 2))) : json_null(),
-		"entries", entries);
+		       "repository", name, "journal", "tag", c.jtag, "head",
+		       *c.j->head ? c.j->head : NULL, "entries",
+		       (json_int_t)c.j->n, "signers", signers, "checked",
+		       c.pol ? "policy" : "signatures only (no --policy)",
+		       "tags", tags, "staged",
+		       c.j->staged_slot
+			       ? json_pack("{s:s,s:s}", "slot",
+					   c.j->staged_slot, "digest",
+					   journal_tag(&c, c.j->staged_slot))
+			       : json_null(),
+		       "rollback",
+		       nh >= 2 ? json_string(json_string_value(
+					 json_array_get(c.j->history, nh - 2)))
+			       : json_null(),
+		       "entries", entries);
 	if (!st) {
 		error = stele_error_set("cannot build the rollout status");
 		goto out;
@@ -440,11 +465,13 @@ stele_rollout_health_url(const char *url, unsigned timeout_s)
 	if (stele_init_curl() < 0)
 		return STELE_ERROR;
 	if (!(h = curl_easy_init()))
-		return stele_error_set("cannot start a health check of '%s'", url);
+		return stele_error_set("cannot start a health check of '%s'",
+				       url);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)(timeout_s ? timeout_s : 30));
+	curl_easy_setopt(h, CURLOPT_TIMEOUT,
+			 (long)(timeout_s ? timeout_s : 30));
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
@@ -453,11 +480,12 @@ stele_rollout_health_url(const char *url, unsigned timeout_s)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(h);
 	if (rc != CURLE_OK)
-		return stele_error_setc(STELE_EVERIFY,
-			"health check '%s' failed: %s", url,
+		return stele_error_setc(
+			STELE_EVERIFY, "health check '%s' failed: %s", url,
 			*errbuf ? errbuf : curl_easy_strerror(rc));
 	if (status < 200 || status > 299)
-		return stele_error_setc(STELE_EVERIFY,
+		return stele_error_setc(
+			STELE_EVERIFY,
 			"health check '%s' answered %ld, not 2xx", url, status);
 	return 0;
 }

@@ -44,14 +44,14 @@ typedef int (*stele_rollout_health_fn)(void *payload, const char *digest,
 				       const char *slot, const char *name);
 
 struct stele_rollout_opts {
-	const char *policy;          /* required for moves */
+	const char *policy; /* required for moves */
 	const struct stele_seckey *key; /* signs journal entries (moves);
 					   must be a key of the policy */
-	const char *by;              /* who moves (journal) */
-	int64_t now;                 /* Unix time of the move (journal) */
-	const char *slots[2];        /* NULL: "blue", "green" */
-	const char *live_tag;        /* NULL: "live" */
-	const char *journal_tag;     /* NULL: "stele-journal" */
+	const char *by; /* who moves (journal) */
+	int64_t now; /* Unix time of the move (journal) */
+	const char *slots[2]; /* NULL: "blue", "green" */
+	const char *live_tag; /* NULL: "live" */
+	const char *journal_tag; /* NULL: "stele-journal" */
 	const struct stele_registry_opts *registry;
 	stele_rollout_health_fn health; /* may be NULL */
 	void *health_payload;
@@ -60,11 +60,11 @@ struct stele_rollout_opts {
 };
 
 struct stele_rollout_result {
-	const char *action;          /* static */
-	char *tag, *slot;            /* what moved; the slot ("" none) */
+	const char *action; /* static */
+	char *tag, *slot; /* what moved; the slot ("" none) */
 	char from[STELE_DIGEST_STRLEN]; /* "" when the tag did not exist */
 	char to[STELE_DIGEST_STRLEN];
-	char entry[STELE_DIGEST_STRLEN];   /* the journal entry written */
+	char entry[STELE_DIGEST_STRLEN]; /* the journal entry written */
 	char journal[STELE_DIGEST_STRLEN]; /* the journal's new manifest */
 	size_t seq;
 	/* The last verification run (may be NULL): on STELE_EVERIFY, why. */

@@ -23,8 +23,8 @@ struct request {
 };
 
 static enum MHD_Result
-reply(struct MHD_Connection *conn, unsigned code, const char *type,
-      char *data, size_t len)
+reply(struct MHD_Connection *conn, unsigned code, const char *type, char *data,
+      size_t len)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -59,14 +59,16 @@ review(struct stele_serve *s, struct MHD_Connection *conn, struct request *rq)
 	if (rq->too_big)
 		return reply_text(conn, MHD_HTTP_CONTENT_TOO_LARGE,
 				  "the request is too large");
-	error = stele_admission_review(&resp, s->adm, rq->body.ptr ? rq->body.ptr : "",
-				       rq->body.len);
+	error = stele_admission_review(
+		&resp, s->adm, rq->body.ptr ? rq->body.ptr : "", rq->body.len);
 	if (error == STELE_EINVALID)
-		return reply_text(conn, MHD_HTTP_BAD_REQUEST, stele_error_last());
+		return reply_text(conn, MHD_HTTP_BAD_REQUEST,
+				  stele_error_last());
 	if (error < 0 || stele_json_emit(&out, resp) < 0) {
 		json_decref(resp);
 		stele_buf_release(&out);
-		return reply_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, stele_error_last());
+		return reply_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				  stele_error_last());
 	}
 	json_decref(resp);
 	{
@@ -89,15 +91,17 @@ flagger(struct stele_serve *s, struct MHD_Connection *conn, struct request *rq)
 	if (rq->too_big)
 		return reply_text(conn, MHD_HTTP_CONTENT_TOO_LARGE,
 				  "the request is too large");
-	error = stele_admission_flagger(&resp, s->adm, rq->body.ptr ? rq->body.ptr : "",
-					rq->body.len);
+	error = stele_admission_flagger(
+		&resp, s->adm, rq->body.ptr ? rq->body.ptr : "", rq->body.len);
 	if (error == STELE_EINVALID)
-		return reply_text(conn, MHD_HTTP_BAD_REQUEST, stele_error_last());
+		return reply_text(conn, MHD_HTTP_BAD_REQUEST,
+				  stele_error_last());
 	if (error < 0 || stele_json_emit(&out, resp) < 0 ||
 	    stele_buf_putc(&out, '\n') < 0) {
 		json_decref(resp);
 		stele_buf_release(&out);
-		return reply_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, stele_error_last());
+		return reply_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				  stele_error_last());
 	}
 	allowed = json_is_true(json_object_get(resp, "allowed"));
 	json_decref(resp);
@@ -117,7 +121,8 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 	(void)version;
 	if (!strcmp(url, "/healthz")) {
 		if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-			return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "GET /healthz");
+			return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+					  "GET /healthz");
 		return reply_text(conn, MHD_HTTP_OK, "ok");
 	}
 	if (strcmp(url, "/validate") && strcmp(url, "/flagger"))
@@ -125,8 +130,8 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 				  "not found: POST /validate or /flagger");
 	if (strcmp(method, "POST"))
 		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
-				  !strcmp(url, "/flagger") ? "POST /flagger" :
-				  "POST /validate");
+				  !strcmp(url, "/flagger") ? "POST /flagger"
+							   : "POST /validate");
 	if (!rq) {
 		/* The first call is for the headers only. */
 		rq = stele_xcalloc(1, sizeof(*rq));
@@ -135,13 +140,14 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (!rq->too_big && stele_buf_put(&rq->body, upload, *upload_size) < 0)
+		if (!rq->too_big &&
+		    stele_buf_put(&rq->body, upload, *upload_size) < 0)
 			rq->too_big = 1;
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	return !strcmp(url, "/flagger") ? flagger(s, conn, rq) :
-		review(s, conn, rq);
+	return !strcmp(url, "/flagger") ? flagger(s, conn, rq)
+					: review(s, conn, rq);
 }
 
 static void
@@ -169,7 +175,7 @@ stele_serve_start(struct stele_serve **out, struct stele_admission *adm,
 	struct sockaddr_in6 sin6;
 	struct sockaddr *sa = (struct sockaddr *)&sin;
 	unsigned int flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD |
-			     MHD_USE_EPOLL_LINUX_ONLY;
+		MHD_USE_EPOLL_LINUX_ONLY;
 	int error;
 
 	*out = NULL;
@@ -189,26 +195,27 @@ stele_serve_start(struct stele_serve **out, struct stele_admission *adm,
 		flags |= MHD_USE_IPv6;
 	} else if (!o->port || o->port > 65535 ||
 		   inet_pton(AF_INET, o->address, &sin.sin_addr) != 1) {
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"cannot listen on '%s' port %u: give an IPv4 or IPv6 address and a port",
 			o->address, o->port);
 	}
 	s = stele_xcalloc(1, sizeof(*s));
 	s->adm = adm;
-	s->d = MHD_start_daemon(flags,
-				(uint16_t)o->port, NULL, NULL, handle, s,
-				MHD_OPTION_SOCK_ADDR, sa,
-				MHD_OPTION_HTTPS_MEM_CERT, o->cert_pem,
-				MHD_OPTION_HTTPS_MEM_KEY, o->key_pem,
-				MHD_OPTION_THREAD_POOL_SIZE,
-				(unsigned int)(o->threads ? o->threads : 2),
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
-				MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-				MHD_OPTION_END);
+	s->d = MHD_start_daemon(
+		flags, (uint16_t)o->port, NULL, NULL, handle, s,
+		MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_HTTPS_MEM_CERT,
+		o->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, o->key_pem,
+		MHD_OPTION_THREAD_POOL_SIZE,
+		(unsigned int)(o->threads ? o->threads : 2),
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+		MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
 	if (!s->d) {
 		free(s);
-		return stele_error_set("cannot serve on %s port %u (the port is taken, "
-				       "or the certificate or key is refused)", o->address, o->port);
+		return stele_error_set(
+			"cannot serve on %s port %u (the port is taken, "
+			"or the certificate or key is refused)",
+			o->address, o->port);
 	}
 	*out = s;
 	return 0;

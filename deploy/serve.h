@@ -25,12 +25,12 @@
  * idle (the API server's default webhook timeout).
  */
 struct stele_serve_opts {
-	const char *address;     /* IPv4 or IPv6 address to listen on ("::1",
+	const char *address; /* IPv4 or IPv6 address to listen on ("::1",
 				    no brackets) */
 	unsigned port;
-	const char *cert_pem;    /* the certificate chain, PEM, NUL-terminated */
-	const char *key_pem;     /* its private key, PEM, NUL-terminated */
-	unsigned threads;        /* 0: 2 */
+	const char *cert_pem; /* the certificate chain, PEM, NUL-terminated */
+	const char *key_pem; /* its private key, PEM, NUL-terminated */
+	unsigned threads; /* 0: 2 */
 };
 
 struct stele_serve;

@@ -20,17 +20,17 @@
 #include "util/init.h"
 
 /* SEQUENCE { SEQUENCE { OID 1.3.101.112 }, BIT STRING (0 unused) pk } */
-static const unsigned char spki_prefix[12] = {
-	0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00
-};
+static const unsigned char spki_prefix[12] = { 0x30, 0x2a, 0x30, 0x05,
+					       0x06, 0x03, 0x2b, 0x65,
+					       0x70, 0x03, 0x21, 0x00 };
 /*
  * SEQUENCE { SEQUENCE { OID 1.2.840.10045.2.1 (ecPublicKey),
  * OID 1.2.840.10045.3.1.7 (prime256v1) }, BIT STRING (0 unused) 04 X Y }
  */
 static const unsigned char p256_spki_prefix[27] = {
-	0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02,
-	0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03,
-	0x42, 0x00, 0x04
+	0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48,
+	0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
+	0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04
 };
 
 int
@@ -92,8 +92,9 @@ stele_pubkey_init(struct stele_pubkey *out, enum stele_key_type type,
 	unsigned char spki[STELE_SPKI_MAX], h[32];
 	size_t n;
 
-	assert(len == (type == STELE_KEY_ECDSA_P256 ? STELE_P256_PK_BYTES :
-		       STELE_PK_BYTES));
+	assert(len ==
+	       (type == STELE_KEY_ECDSA_P256 ? STELE_P256_PK_BYTES
+					     : STELE_PK_BYTES));
 	memset(out, 0, sizeof(*out));
 	out->type = type;
 	out->pklen = len;
@@ -123,7 +124,8 @@ ed25519_new(struct stele_seckey **out, const unsigned char *seed)
 	int error;
 
 	*out = NULL;
-	if ((error = stele_secret_new(&k->sk, crypto_sign_SECRETKEYBYTES)) < 0) {
+	if ((error = stele_secret_new(&k->sk, crypto_sign_SECRETKEYBYTES)) <
+	    0) {
 		free(k);
 		return error;
 	}
@@ -166,7 +168,8 @@ p256_generate(struct stele_seckey **out)
 		goto out;
 	p = der->ptr;
 	if (i2d_PKCS8_PRIV_KEY_INFO(p8, &p) != n) {
-		error = stele_error_ssl("cannot encode the new ECDSA P-256 key");
+		error = stele_error_ssl(
+			"cannot encode the new ECDSA P-256 key");
 		goto out;
 	}
 	error = stele_seckey_from_p256_pkcs8(out, der->ptr, der->len,
@@ -186,8 +189,8 @@ stele_seckey_generate_type(struct stele_seckey **out, enum stele_key_type type)
 	*out = NULL;
 	if ((error = stele_init()) < 0)
 		return error;
-	return type == STELE_KEY_ECDSA_P256 ? p256_generate(out) :
-	       stele_seckey_generate(out);
+	return type == STELE_KEY_ECDSA_P256 ? p256_generate(out)
+					    : stele_seckey_generate(out);
 }
 
 int
@@ -204,9 +207,10 @@ p256_point(unsigned char out[STELE_P256_PK_BYTES], const EVP_PKEY *pkey)
 	int ok;
 
 	ok = EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &x) == 1 &&
-	     EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &y) == 1 &&
-	     BN_bn2binpad(x, out + 1, 32) == 32 &&
-	     BN_bn2binpad(y, out + 33, 32) == 32;
+		EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &y) ==
+			1 &&
+		BN_bn2binpad(x, out + 1, 32) == 32 &&
+		BN_bn2binpad(y, out + 33, 32) == 32;
 	out[0] = 0x04;
 	BN_free(y);
 	BN_free(x);
@@ -230,7 +234,8 @@ stele_seckey_from_p256_pkcs8(struct stele_seckey **out,
 	k->type = STELE_KEY_ECDSA_P256;
 	if (len > STELE_KEYFILE_MAX) {
 		error = stele_error_setc(STELE_EINVALID,
-			"'%s' is too large for a private key", what);
+					 "'%s' is too large for a private key",
+					 what);
 		goto out;
 	}
 	if ((error = stele_secret_new(&k->sk, len)) < 0)
@@ -240,13 +245,15 @@ stele_seckey_from_p256_pkcs8(struct stele_seckey **out,
 	if (!(p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)len)) ||
 	    p != k->sk->ptr + len || !(k->pkey = EVP_PKCS82PKEY(p8))) {
 		ERR_clear_error();
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"'%s' does not hold one well-formed PKCS#8 EC private key",
 			what);
 		goto out;
 	}
 	if (!EVP_PKEY_is_a(k->pkey, "EC")) {
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"'%s' is a PKCS#8 %s key, not an ECDSA one", what,
 			EVP_PKEY_get0_type_name(k->pkey));
 		goto out;
@@ -255,19 +262,22 @@ stele_seckey_from_p256_pkcs8(struct stele_seckey **out,
 					    group, sizeof(group), NULL) ||
 	    strcmp(group, "prime256v1")) {
 		ERR_clear_error();
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"'%s' holds an ECDSA key on curve %s; stele uses ECDSA only "
-			"on P-256 (prime256v1), as cosign does", what,
-			*group ? group : "(unnamed)");
+			"on P-256 (prime256v1), as cosign does",
+			what, *group ? group : "(unnamed)");
 		goto out;
 	}
 	/* Public and private halves valid and matching (a pairwise check). */
 	if (!(ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL)) ||
 	    EVP_PKEY_check(ctx) != 1) {
 		ERR_clear_error();
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"'%s' holds an inconsistent ECDSA P-256 key (its public key "
-			"does not match its private key)", what);
+			"does not match its private key)",
+			what);
 		goto out;
 	}
 	if ((error = p256_point(pt, k->pkey)) < 0)
@@ -327,21 +337,33 @@ pubkey_kind(char *buf, size_t size, const unsigned char *der, long len)
 	if (pkey) {
 		switch (EVP_PKEY_get_base_id(pkey)) {
 		case EVP_PKEY_EC:
-			if (!EVP_PKEY_get_utf8_string_param(pkey,
-				OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL))
+			if (!EVP_PKEY_get_utf8_string_param(
+				    pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
+				    sizeof(group), NULL))
 				snprintf(group, sizeof(group), "(unnamed)");
 			if (!strcmp(group, "prime256v1"))
-				snprintf(buf, size, "an ECDSA P-256 public key with a "
-					 "compressed point (cosign writes it uncompressed)");
+				snprintf(
+					buf, size,
+					"an ECDSA P-256 public key with a "
+					"compressed point (cosign writes it uncompressed)");
 			else
-				snprintf(buf, size, "an ECDSA public key on curve %s "
-					 "(stele uses P-256)", group);
+				snprintf(buf, size,
+					 "an ECDSA public key on curve %s "
+					 "(stele uses P-256)",
+					 group);
 			break;
-		case EVP_PKEY_RSA: snprintf(buf, size, "an RSA public key"); break;
-		case EVP_PKEY_ED448: snprintf(buf, size, "an Ed448 public key"); break;
-		case EVP_PKEY_DSA: snprintf(buf, size, "a DSA public key"); break;
+		case EVP_PKEY_RSA:
+			snprintf(buf, size, "an RSA public key");
+			break;
+		case EVP_PKEY_ED448:
+			snprintf(buf, size, "an Ed448 public key");
+			break;
+		case EVP_PKEY_DSA:
+			snprintf(buf, size, "a DSA public key");
+			break;
 		default:
-			snprintf(buf, size, "a public key of an unsupported type");
+			snprintf(buf, size,
+				 "a public key of an unsupported type");
 			break;
 		}
 		EVP_PKEY_free(pkey);
@@ -373,8 +395,8 @@ p256_point_valid(const unsigned char *der, long len)
 	int ok;
 
 	ok = pkey && p == der + len &&
-	     (ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) &&
-	     EVP_PKEY_public_check(ctx) == 1;
+		(ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) &&
+		EVP_PKEY_public_check(ctx) == 1;
 	EVP_PKEY_CTX_free(ctx);
 	EVP_PKEY_free(pkey);
 	ERR_clear_error();
@@ -394,28 +416,34 @@ stele_pubkey_parse(struct stele_pubkey **out, const void *pem, size_t len,
 	*out = NULL;
 	if (len > STELE_KEYFILE_MAX)
 		return stele_error_setc(STELE_EINVALID,
-			"public key '%s' is too large", what);
+					"public key '%s' is too large", what);
 	if (!(bio = BIO_new_mem_buf(len ? pem : "", (int)len)))
 		return stele_error_ssl("cannot read the public key");
 	if (!PEM_read_bio(bio, &name, &header, &der, &dlen)) {
 		ERR_clear_error();
-		error = stele_error_setc(STELE_EINVALID,
-			"'%s' is not a PEM public key (no complete PEM block)", what);
+		error = stele_error_setc(
+			STELE_EINVALID,
+			"'%s' is not a PEM public key (no complete PEM block)",
+			what);
 		goto out;
 	}
 	if (strcmp(name, "PUBLIC KEY")) {
-		error = stele_error_setc(STELE_EINVALID,
-			"'%s' holds a PEM '%s' block, not a 'PUBLIC KEY'", what, name);
+		error = stele_error_setc(
+			STELE_EINVALID,
+			"'%s' holds a PEM '%s' block, not a 'PUBLIC KEY'", what,
+			name);
 		goto out;
 	}
 	if (*header) {
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"public key '%s' has unexpected PEM headers", what);
 		goto out;
 	}
 	if (!stele_key__pem_rest_blank(bio)) {
 		error = stele_error_setc(STELE_EINVALID,
-			"'%s' has data after its public key", what);
+					 "'%s' has data after its public key",
+					 what);
 		goto out;
 	}
 	if (dlen == STELE_SPKI_BYTES &&
@@ -426,9 +454,11 @@ stele_pubkey_parse(struct stele_pubkey **out, const void *pem, size_t len,
 	} else if (dlen == STELE_SPKI_MAX &&
 		   !memcmp(der, p256_spki_prefix, sizeof(p256_spki_prefix))) {
 		if (!p256_point_valid(der, dlen)) {
-			error = stele_error_setc(STELE_EINVALID,
+			error = stele_error_setc(
+				STELE_EINVALID,
 				"'%s' is an ECDSA P-256 public key whose point is not "
-				"on the curve", what);
+				"on the curve",
+				what);
 			goto out;
 		}
 		*out = stele_xcalloc(1, sizeof(**out));
@@ -437,9 +467,10 @@ stele_pubkey_parse(struct stele_pubkey **out, const void *pem, size_t len,
 				  STELE_P256_PK_BYTES);
 	} else {
 		pubkey_kind(kind, sizeof(kind), der, dlen);
-		error = stele_error_setc(STELE_EINVALID,
-			"'%s' is %s; stele uses Ed25519 and ECDSA P-256 keys", what,
-			kind);
+		error = stele_error_setc(
+			STELE_EINVALID,
+			"'%s' is %s; stele uses Ed25519 and ECDSA P-256 keys",
+			what, kind);
 	}
 out:
 	OPENSSL_free(name);
@@ -515,8 +546,8 @@ stele_sig_type(const unsigned char *sig, size_t len)
 	    p == sig + len) {
 		ECDSA_SIG_get0(s, &r, &sv);
 		der = BN_num_bits(r) <= 256 && BN_num_bits(sv) <= 256 &&
-		      i2d_ECDSA_SIG(s, &again) == (int)len &&
-		      !memcmp(again, sig, len);
+			i2d_ECDSA_SIG(s, &again) == (int)len &&
+			!memcmp(again, sig, len);
 	}
 	OPENSSL_free(again);
 	ECDSA_SIG_free(s);
@@ -533,11 +564,13 @@ kind_mismatch(const struct stele_pubkey *k, const unsigned char *sig,
 {
 	enum stele_key_type t = stele_sig_type(sig, siglen);
 
-	return stele_error_setc(STELE_EVERIFY,
+	return stele_error_setc(
+		STELE_EVERIFY,
 		"%s signature (%zu bytes) cannot verify with key %.16s, an %s key",
-		t == STELE_KEY_ECDSA_P256 ? "an ECDSA P-256" :
-		t == STELE_KEY_ED25519 ? "an Ed25519" : "a malformed", siglen,
-		k->id, stele_key_type_name(k->type));
+		t == STELE_KEY_ECDSA_P256        ? "an ECDSA P-256"
+			: t == STELE_KEY_ED25519 ? "an Ed25519"
+						 : "a malformed",
+		siglen, k->id, stele_key_type_name(k->type));
 }
 
 static int
@@ -566,7 +599,8 @@ ecdsa_verify(enum stele_sig_mode *mode, const struct stele_pubkey *k,
 			*mode = STELE_SIG_ECDSA;
 		error = 0;
 	} else {
-		error = stele_error_setc(STELE_EVERIFY,
+		error = stele_error_setc(
+			STELE_EVERIFY,
 			"signature does not verify with key %.16s", k->id);
 	}
 out:
@@ -607,5 +641,6 @@ stele_key_verify(enum stele_sig_mode *mode, const struct stele_pubkey *k,
 		}
 	}
 	return stele_error_setc(STELE_EVERIFY,
-		"signature does not verify with key %.16s", k->id);
+				"signature does not verify with key %.16s",
+				k->id);
 }

@@ -22,18 +22,15 @@
  * EVP_PKEY_free, which clears it (BN_clear_free); the DER it was decoded
  * from stays in sodium memory.
  */
-enum stele_key_type {
-	STELE_KEY_ED25519 = 1,
-	STELE_KEY_ECDSA_P256 = 2
-};
+enum stele_key_type { STELE_KEY_ED25519 = 1, STELE_KEY_ECDSA_P256 = 2 };
 
-#define STELE_PK_BYTES 32        /* Ed25519 public key */
-#define STELE_P256_PK_BYTES 65   /* uncompressed point 04 || X || Y */
+#define STELE_PK_BYTES 32 /* Ed25519 public key */
+#define STELE_P256_PK_BYTES 65 /* uncompressed point 04 || X || Y */
 #define STELE_PK_MAX 65
-#define STELE_SIG_BYTES 64       /* Ed25519 signature */
-#define STELE_SIG_MAX 72         /* P-256 ECDSA, DER: at most 72 bytes */
-#define STELE_SPKI_BYTES 44      /* Ed25519 SPKI DER */
-#define STELE_SPKI_MAX 91        /* P-256 SPKI DER */
+#define STELE_SIG_BYTES 64 /* Ed25519 signature */
+#define STELE_SIG_MAX 72 /* P-256 ECDSA, DER: at most 72 bytes */
+#define STELE_SPKI_BYTES 44 /* Ed25519 SPKI DER */
+#define STELE_SPKI_MAX 91 /* P-256 SPKI DER */
 #define STELE_KEYID_STRLEN 65 /* 64 hex + NUL */
 /* Caps on key files read from disk. */
 #define STELE_KEYFILE_MAX (64u << 10)
@@ -51,7 +48,7 @@ void stele_secret_free(struct stele_secret *s);
 /* A plain struct: copy it, free a heap one with free(). */
 struct stele_pubkey {
 	enum stele_key_type type;
-	size_t pklen;                /* 32 (Ed25519) or 65 (P-256) */
+	size_t pklen; /* 32 (Ed25519) or 65 (P-256) */
 	unsigned char pk[STELE_PK_MAX];
 	char id[STELE_KEYID_STRLEN];
 };
@@ -61,7 +58,7 @@ struct stele_seckey {
 	enum stele_key_type type;
 	/* Ed25519: libsodium's 64-byte seed || pk; P-256: its PKCS#8 DER. */
 	struct stele_secret *sk;
-	struct evp_pkey_st *pkey;    /* P-256 only: OpenSSL's copy (above) */
+	struct evp_pkey_st *pkey; /* P-256 only: OpenSSL's copy (above) */
 	struct stele_pubkey pub;
 };
 
@@ -119,9 +116,9 @@ int stele_key_sign(unsigned char sig[STELE_SIG_MAX], size_t *siglen,
 		   const struct stele_seckey *k, const void *msg, size_t len);
 
 enum stele_sig_mode {
-	STELE_SIG_PURE = 1 << 0,     /* Ed25519 */
-	STELE_SIG_PREHASH = 1 << 1,  /* Ed25519ph, SHA-512, empty context */
-	STELE_SIG_ECDSA = 1 << 2     /* ECDSA P-256, SHA-256, DER */
+	STELE_SIG_PURE = 1 << 0, /* Ed25519 */
+	STELE_SIG_PREHASH = 1 << 1, /* Ed25519ph, SHA-512, empty context */
+	STELE_SIG_ECDSA = 1 << 2 /* ECDSA P-256, SHA-256, DER */
 };
 /*
  * What a signature's bytes look like, to name it in messages: ECDSA P-256

@@ -43,17 +43,16 @@ int stele_keyfile_write(struct stele_buf *out, const struct stele_seckey *k,
  * given scrypt N (r=8, p=1), and open such JSON into secure memory.  The
  * opener enforces the rules above.  `what` names the file in errors.
  */
-int stele_keyfile_seal_json(struct stele_buf *out,
-			    const unsigned char *plain, size_t len,
-			    const struct stele_secret *pass, unsigned long n);
+int stele_keyfile_seal_json(struct stele_buf *out, const unsigned char *plain,
+			    size_t len, const struct stele_secret *pass,
+			    unsigned long n);
 int stele_keyfile_open_json(struct stele_secret **out, const char *json,
 			    size_t len, const struct stele_secret *pass,
 			    const char *what);
 
 /* Parse a PEM key file's bytes and decrypt the key in it. */
-int stele_keyfile_parse(struct stele_seckey **out, const void *pem,
-			size_t len, const struct stele_secret *pass,
-			const char *what);
+int stele_keyfile_parse(struct stele_seckey **out, const void *pem, size_t len,
+			const struct stele_secret *pass, const char *what);
 enum stele_keyfile_flags {
 	/* Use a key file that group or others may access (see below). */
 	STELE_KEYFILE_ALLOW_OPEN_PERMS = 1 << 0,
@@ -86,10 +85,10 @@ int stele_keyfile_load(struct stele_seckey **out, const char *path,
  * is not Ed25519 PKCS#8 is (a static string), reading `der` bounded.
  */
 struct stele_keyfile__sealed {
-	unsigned long n;             /* scrypt N */
+	unsigned long n; /* scrypt N */
 	struct stele_buf salt;
 	struct stele_buf nonce;
-	struct stele_buf ct;         /* ciphertext with its MAC */
+	struct stele_buf ct; /* ciphertext with its MAC */
 };
 
 int stele_keyfile__unpem(struct stele_buf *out, const void *pem, size_t len,

@@ -73,8 +73,8 @@ struct gz_job {
 	size_t out_len;
 	size_t out_cap;
 	uLong crc;
-	int zerr;	/* zlib's code when deflating failed, else Z_OK */
-	int done;	/* guarded by the compressor's lock when threaded */
+	int zerr; /* zlib's code when deflating failed, else Z_OK */
+	int done; /* guarded by the compressor's lock when threaded */
 };
 
 struct gz_worker {
@@ -91,20 +91,20 @@ struct stele_compressor {
 	int level;
 	stele_sink_fn sink;
 	void *payload;
-	int error;	/* sticky: once set, every call returns it */
+	int error; /* sticky: once set, every call returns it */
 	int finished;
 
 	/* gzip */
-	size_t block;		/* input bytes per block */
-	size_t dict;		/* dictionary bytes before a block (zlib) */
-	unsigned nthreads;	/* worker threads; 0 deflates inline */
+	size_t block; /* input bytes per block */
+	size_t dict; /* dictionary bytes before a block (zlib) */
+	unsigned nthreads; /* worker threads; 0 deflates inline */
 	struct gz_worker *workers;
-	size_t nworkers;	/* z_streams: nthreads, or 1 inline */
-	struct gz_job *jobs;	/* ring: block n uses jobs[n % njobs] */
+	size_t nworkers; /* z_streams: nthreads, or 1 inline */
+	struct gz_job *jobs; /* ring: block n uses jobs[n % njobs] */
 	size_t njobs;
-	uint64_t submitted;	/* blocks handed to the workers */
-	uint64_t taken;		/* blocks a worker has started (lock) */
-	uint64_t delivered;	/* blocks given to the sink */
+	uint64_t submitted; /* blocks handed to the workers */
+	uint64_t taken; /* blocks a worker has started (lock) */
+	uint64_t delivered; /* blocks given to the sink */
 	uLong crc;
 	uint32_t isize;
 	pthread_mutex_t lock;
@@ -145,8 +145,8 @@ sink_put(struct stele_compressor *c, const void *data, size_t len)
 static void
 gz_put_header(unsigned char h[GZ_HEADER], int level)
 {
-	static const unsigned char hdr[GZ_HEADER] = { 0x1f, 0x8b, 8, 0, 0, 0,
-						      0, 0, 0, 3 };
+	static const unsigned char hdr[GZ_HEADER] = { 0x1f, 0x8b, 8, 0, 0,
+						      0,    0,    0, 0, 3 };
 
 	memcpy(h, hdr, GZ_HEADER);
 	/* XFL as gzip(1) sets it: 2 slowest level, 4 fastest */
@@ -493,8 +493,8 @@ gz_new(struct stele_compressor *c, unsigned threads)
 		c->level = stele_compression_level(c->kind, 0);
 	/* libdeflate has 10-12 too; keep one range for both codecs. */
 	if (c->level < 1 || c->level > 9)
-		return stele_error_setc(STELE_EINVALID,
-					"invalid gzip level %d", c->level);
+		return stele_error_setc(STELE_EINVALID, "invalid gzip level %d",
+					c->level);
 	c->block = c->kind == STELE_COMPRESS_GZIP ? LD_BLOCK : GZ_BLOCK;
 	c->dict = c->kind == STELE_COMPRESS_GZIP ? 0 : GZ_DICT;
 	if (threads == 0)
@@ -515,9 +515,11 @@ gz_new(struct stele_compressor *c, unsigned threads)
 	for (i = 0; i < c->nworkers; i++) {
 		c->workers[i].c = c;
 		if (c->kind == STELE_COMPRESS_GZIP) {
-			c->workers[i].ld = libdeflate_alloc_compressor(c->level);
+			c->workers[i].ld =
+				libdeflate_alloc_compressor(c->level);
 			if (!c->workers[i].ld)
-				return stele_error_set("cannot start libdeflate");
+				return stele_error_set(
+					"cannot start libdeflate");
 			continue;
 		}
 		ret = deflateInit2(&c->workers[i].strm, c->level, Z_DEFLATED,
@@ -529,8 +531,8 @@ gz_new(struct stele_compressor *c, unsigned threads)
 	}
 	if (c->kind == STELE_COMPRESS_GZIP)
 		out_cap = GZ_HEADER + GZ_TRAILER +
-			  libdeflate_deflate_compress_bound(c->workers[0].ld,
-							    c->block);
+			libdeflate_deflate_compress_bound(c->workers[0].ld,
+							  c->block);
 	else
 		out_cap = deflateBound(&c->workers[0].strm, c->block) + 64;
 	c->jobs = stele_xcalloc(c->njobs, sizeof(*c->jobs));
@@ -590,24 +592,24 @@ zs_new(struct stele_compressor *c)
 	if (c->level == 0)
 		c->level = ZSTD_DEFAULT_LEVEL;
 	if (c->level < ZSTD_minCLevel() || c->level > ZSTD_maxCLevel())
-		return stele_error_setc(STELE_EINVALID,
-					"invalid zstd level %d", c->level);
+		return stele_error_setc(STELE_EINVALID, "invalid zstd level %d",
+					c->level);
 	if (!(c->zc = ZSTD_createCCtx()))
 		return stele_error_set("cannot create a zstd context");
-	if ((error = zs_param(c, ZSTD_c_compressionLevel, c->level,
-			      "level")) < 0 ||
+	if ((error = zs_param(c, ZSTD_c_compressionLevel, c->level, "level")) <
+		    0 ||
 	    (error = zs_param(c, ZSTD_c_checksumFlag, 0, "checksum")) < 0 ||
-	    (error = zs_param(c, ZSTD_c_contentSizeFlag, 0,
-			      "content size")) < 0)
+	    (error = zs_param(c, ZSTD_c_contentSizeFlag, 0, "content size")) <
+		    0)
 		return error;
 	/* Without ZSTD_MULTITHREAD the upper bound is 0. */
 	b = ZSTD_cParam_getBounds(ZSTD_c_nbWorkers);
 	if (!ZSTD_isError(b.error) && b.upperBound >= ZSTD_WORKERS &&
-	    ((error = zs_param(c, ZSTD_c_nbWorkers, ZSTD_WORKERS,
-			       "workers")) < 0 ||
+	    ((error = zs_param(c, ZSTD_c_nbWorkers, ZSTD_WORKERS, "workers")) <
+		     0 ||
 	     /* Smaller jobs bound memory (ZSTD_JOB_SIZE each). */
-	     (error = zs_param(c, ZSTD_c_jobSize, ZSTD_JOB_SIZE,
-			       "job size")) < 0))
+	     (error = zs_param(c, ZSTD_c_jobSize, ZSTD_JOB_SIZE, "job size")) <
+		     0))
 		return error;
 	c->zout_cap = ZSTD_CStreamOutSize();
 	c->zout = stele_xmalloc(c->zout_cap);
@@ -663,9 +665,9 @@ zs_finish(struct stele_compressor *c)
  */
 
 int
-stele_compressor_new(struct stele_compressor **out,
-		     enum stele_compression kind, int level, unsigned threads,
-		     stele_sink_fn sink, void *payload)
+stele_compressor_new(struct stele_compressor **out, enum stele_compression kind,
+		     int level, unsigned threads, stele_sink_fn sink,
+		     void *payload)
 {
 	struct stele_compressor *c;
 	int error = 0;
@@ -678,15 +680,10 @@ stele_compressor_new(struct stele_compressor **out,
 	c->sink = sink;
 	c->payload = payload;
 	switch (kind) {
-	case STELE_COMPRESS_NONE:
-		break;
+	case STELE_COMPRESS_NONE: break;
 	case STELE_COMPRESS_GZIP:
-	case STELE_COMPRESS_GZIP_ZLIB:
-		error = gz_new(c, threads);
-		break;
-	case STELE_COMPRESS_ZSTD:
-		error = zs_new(c);
-		break;
+	case STELE_COMPRESS_GZIP_ZLIB: error = gz_new(c, threads); break;
+	case STELE_COMPRESS_ZSTD: error = zs_new(c); break;
 	default:
 		error = stele_error_setc(STELE_EINVALID,
 					 "unknown compression %d", (int)kind);
@@ -701,8 +698,7 @@ stele_compressor_new(struct stele_compressor **out,
 }
 
 int
-stele_compressor_write(struct stele_compressor *c, const void *data,
-		       size_t len)
+stele_compressor_write(struct stele_compressor *c, const void *data, size_t len)
 {
 	int error = 0;
 
@@ -713,16 +709,10 @@ stele_compressor_write(struct stele_compressor *c, const void *data,
 	if (!len)
 		return 0;
 	switch (c->kind) {
-	case STELE_COMPRESS_NONE:
-		error = sink_put(c, data, len);
-		break;
+	case STELE_COMPRESS_NONE: error = sink_put(c, data, len); break;
 	case STELE_COMPRESS_GZIP:
-	case STELE_COMPRESS_GZIP_ZLIB:
-		error = gz_write(c, data, len);
-		break;
-	case STELE_COMPRESS_ZSTD:
-		error = zs_write(c, data, len);
-		break;
+	case STELE_COMPRESS_GZIP_ZLIB: error = gz_write(c, data, len); break;
+	case STELE_COMPRESS_ZSTD: error = zs_write(c, data, len); break;
 	}
 	if (error < 0)
 		c->error = error;
@@ -739,15 +729,10 @@ stele_compressor_finish(struct stele_compressor *c)
 	assert(!c->finished);
 	c->finished = 1;
 	switch (c->kind) {
-	case STELE_COMPRESS_NONE:
-		break;
+	case STELE_COMPRESS_NONE: break;
 	case STELE_COMPRESS_GZIP:
-	case STELE_COMPRESS_GZIP_ZLIB:
-		error = gz_finish(c);
-		break;
-	case STELE_COMPRESS_ZSTD:
-		error = zs_finish(c);
-		break;
+	case STELE_COMPRESS_GZIP_ZLIB: error = gz_finish(c); break;
+	case STELE_COMPRESS_ZSTD: error = zs_finish(c); break;
 	}
 	if (error < 0)
 		c->error = error;
@@ -784,12 +769,9 @@ stele_compression_lib(enum stele_compression kind)
 	switch (kind) {
 	case STELE_COMPRESS_GZIP:
 		return "libdeflate " LIBDEFLATE_VERSION_STRING;
-	case STELE_COMPRESS_GZIP_ZLIB:
-		return lib_zlib;
-	case STELE_COMPRESS_ZSTD:
-		return lib_zstd;
-	default:
-		return "";
+	case STELE_COMPRESS_GZIP_ZLIB: return lib_zlib;
+	case STELE_COMPRESS_ZSTD: return lib_zstd;
+	default: return "";
 	}
 }
 
@@ -799,14 +781,10 @@ stele_compression_level(enum stele_compression kind, int level)
 	if (level)
 		return level;
 	switch (kind) {
-	case STELE_COMPRESS_GZIP:
-		return LD_DEFAULT_LEVEL;
-	case STELE_COMPRESS_GZIP_ZLIB:
-		return ZLIB_DEFAULT_LEVEL;
-	case STELE_COMPRESS_ZSTD:
-		return ZSTD_DEFAULT_LEVEL;
-	default:
-		return 0;
+	case STELE_COMPRESS_GZIP: return LD_DEFAULT_LEVEL;
+	case STELE_COMPRESS_GZIP_ZLIB: return ZLIB_DEFAULT_LEVEL;
+	case STELE_COMPRESS_ZSTD: return ZSTD_DEFAULT_LEVEL;
+	default: return 0;
 	}
 }
 
@@ -817,17 +795,17 @@ stele_compression_settings(enum stele_compression kind, int level)
 	switch (kind) {
 	case STELE_COMPRESS_GZIP:
 		return stele_xasprintf("level %d, a gzip member per %d-byte "
-				       "block", level, LD_BLOCK);
+				       "block",
+				       level, LD_BLOCK);
 	case STELE_COMPRESS_GZIP_ZLIB:
 		return stele_xasprintf("level %d, %d-byte blocks, %d-byte "
-				       "dictionaries, sync flush", level,
-				       GZ_BLOCK, GZ_DICT);
+				       "dictionaries, sync flush",
+				       level, GZ_BLOCK, GZ_DICT);
 	case STELE_COMPRESS_ZSTD:
 		return stele_xasprintf("level %d, %d workers, %d-byte jobs, "
-				       "no checksum", level, ZSTD_WORKERS,
-				       ZSTD_JOB_SIZE);
-	default:
-		return stele_xstrdup("");
+				       "no checksum",
+				       level, ZSTD_WORKERS, ZSTD_JOB_SIZE);
+	default: return stele_xstrdup("");
 	}
 }
 
@@ -836,11 +814,8 @@ stele_compression_suffix(enum stele_compression kind)
 {
 	switch (kind) {
 	case STELE_COMPRESS_GZIP:
-	case STELE_COMPRESS_GZIP_ZLIB:
-		return "+gzip";
-	case STELE_COMPRESS_ZSTD:
-		return "+zstd";
-	default:
-		return "";
+	case STELE_COMPRESS_GZIP_ZLIB: return "+gzip";
+	case STELE_COMPRESS_ZSTD: return "+zstd";
+	default: return "";
 	}
 }

@@ -36,7 +36,9 @@
 #define WORKERS_MAX 4
 #define HDR_LEN 8
 
-static const unsigned char member_hdr[HDR_LEN] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0 };
+static const unsigned char member_hdr[HDR_LEN] = {
+	0x1f, 0x8b, 8, 0, 0, 0, 0, 0
+};
 
 enum { PIECE_QUEUED, PIECE_OK, PIECE_BAD };
 
@@ -65,9 +67,9 @@ struct gz {
 	int stop;
 	pthread_t th[WORKERS_MAX];
 	unsigned nth;
-	struct piece *cur;      /* being read into */
-	size_t scan;            /* cur->in below this holds no header */
-	int sequential;         /* from now on, struct seq reads */
+	struct piece *cur; /* being read into */
+	size_t scan; /* cur->in below this holds no header */
+	int sequential; /* from now on, struct seq reads */
 	struct seq seq;
 };
 
@@ -129,7 +131,7 @@ piece_inflate(struct piece *p, struct inflate_state *st)
 		p->out_len = cap - st->avail_out;
 		if (st->block_state != ISAL_BLOCK_FINISH &&
 		    st->avail_in == in_before && p->out_len == out_before)
-			return 0;	/* wants more than the piece holds */
+			return 0; /* wants more than the piece holds */
 	}
 }
 
@@ -194,7 +196,8 @@ seq_feed(struct gz *g, const unsigned char *data, size_t len)
 			return;
 		}
 		if (st->avail_out < OUT_CHUNK) {
-			stele_hashpipe_take(g->diff, s->out, OUT_CHUNK - st->avail_out);
+			stele_hashpipe_take(g->diff, s->out,
+					    OUT_CHUNK - st->avail_out);
 			s->out = NULL;
 		}
 	}
@@ -293,7 +296,7 @@ enqueue(struct gz *g)
 	while (!g->sequential && g->tail - g->head == RING)
 		retire(g, 1);
 	if (g->sequential)
-		return;	/* cur went to the sequential reader */
+		return; /* cur went to the sequential reader */
 	pthread_mutex_lock(&g->mu);
 	g->ring[g->tail % RING] = *p;
 	g->ring[g->tail % RING].state = PIECE_QUEUED;
@@ -324,7 +327,8 @@ find_header(const struct piece *p, size_t from)
 	size_t at;
 
 	for (at = from; at + HDR_LEN <= p->len; at++) {
-		h = memchr(p->in + at, member_hdr[0], p->len - HDR_LEN + 1 - at);
+		h = memchr(p->in + at, member_hdr[0],
+			   p->len - HDR_LEN + 1 - at);
 		if (!h)
 			break;
 		at = (size_t)(h - p->in);
@@ -381,7 +385,8 @@ gz_read(char digest[STELE_DIGEST_STRLEN], char diff[STELE_DIGEST_STRLEN],
 		goto out;
 	for (i = 0; threads > 1 && i < threads && i < WORKERS_MAX; i++) {
 		if (pthread_create(&g->th[i], NULL, worker, g) != 0) {
-			error = stele_error_set("cannot start an inflating thread");
+			error = stele_error_set(
+				"cannot start an inflating thread");
 			goto out;
 		}
 		g->nth++;
@@ -453,7 +458,7 @@ out:
 
 struct hashed_read {
 	int fd;
-	int failed;             /* errno of a failed read, or 0 */
+	int failed; /* errno of a failed read, or 0 */
 	struct stele_hashpipe *h;
 	unsigned char buf[READ_SIZE];
 };
@@ -499,7 +504,8 @@ archive_read_digests(char digest[STELE_DIGEST_STRLEN],
 	archive_read_support_format_raw(a);
 	if (archive_read_open(a, hr, NULL, hashed_cb, NULL) == ARCHIVE_OK &&
 	    archive_read_next_header(a, &ae) == ARCHIVE_OK) {
-		while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK)
+		while ((r = archive_read_data_block(a, &buf, &len, &off)) ==
+		       ARCHIVE_OK)
 			stele_hashpipe_write(d, buf, len);
 		whole = r == ARCHIVE_EOF;
 	}
@@ -538,8 +544,9 @@ stele_diffid_read(char digest[STELE_DIGEST_STRLEN],
 	*size = 0;
 	if (!threads) {
 		cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		threads = cpus < 1 ? 1 : cpus > WORKERS_MAX ? WORKERS_MAX :
-			(unsigned)cpus;
+		threads = cpus < 1           ? 1
+			: cpus > WORKERS_MAX ? WORKERS_MAX
+					     : (unsigned)cpus;
 	}
 	if (gzip)
 		return gz_read(digest, diff, size, fd, name, threads);

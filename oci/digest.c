@@ -123,7 +123,8 @@ stele_digest_validate(const char *s)
 	if (!s || strncmp(s, "sha256:", 7) || strlen(s) != 71)
 		goto bad;
 	for (i = 7; i < 71; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f')))
 			goto bad;
 	return 0;
 bad:
@@ -139,6 +140,7 @@ stele_digest_check(const char *digest, const void *d, size_t n)
 	stele_digest_bytes(got, d, n);
 	if (strcmp(got, digest))
 		return stele_error_setc(STELE_EVERIFY,
-			"digest mismatch: expected %s, got %s", digest, got);
+					"digest mismatch: expected %s, got %s",
+					digest, got);
 	return 0;
 }

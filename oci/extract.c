@@ -27,9 +27,10 @@
 
 #define COMPONENT_MAX 255 /* bytes in one path component (NAME_MAX) */
 #define NAME_LEN_MAX STELE_PATH_MAX /* bytes in a whole entry name */
-#define RM_DEPTH_MAX STELE_DEPTH_MAX /* nesting a whiteout may remove
+#define RM_DEPTH_MAX \
+	STELE_DEPTH_MAX /* nesting a whiteout may remove
 					(one fd each) */
-#define SHOW_MAX 200      /* bytes of an untrusted name quoted in errors */
+#define SHOW_MAX 200 /* bytes of an untrusted name quoted in errors */
 #define READ_BLOCK 65536
 /*
  * The tar stream may be longer than the file content it carries by this
@@ -52,11 +53,11 @@ struct dir_meta {
 };
 
 struct extract {
-	struct archive *a;   /* the tar reader, fed by stream_read() */
+	struct archive *a; /* the tar reader, fed by stream_read() */
 	struct archive *raw; /* decompresses the layer's bytes */
 	char *block;
 	uint64_t stream, max_stream;
-	int over;            /* the stream went past max_stream */
+	int over; /* the stream went past max_stream */
 	int rootfd;
 	unsigned flags;
 	int privileged; /* euid 0: permissions never block us */
@@ -119,8 +120,8 @@ entry_errno(struct extract *x, const char *fmt, ...)
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
 	errno = saved;
-	return stele_error_errno("layer '%s': entry '%s': %s", x->what,
-				 x->name, reason);
+	return stele_error_errno("layer '%s': entry '%s': %s", x->what, x->name,
+				 reason);
 }
 
 /* A failure of the tar reader; a stream over its limit is the input's. */
@@ -131,10 +132,12 @@ reader_error(struct extract *x, const char *prefix)
 
 	/* libarchive reports our refusal as a truncated input: say why. */
 	if (x->over)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"%s: the tar stream is longer than %s (max-size, plus "
-			"%d bytes for each of max-entries and 1 MiB)", prefix,
-			stele_limits_fmt(lim, x->max_stream), HEADER_ALLOWANCE);
+			"%d bytes for each of max-entries and 1 MiB)",
+			prefix, stele_limits_fmt(lim, x->max_stream),
+			HEADER_ALLOWANCE);
 	return stele_error_archive(x->a, prefix);
 }
 
@@ -165,9 +168,9 @@ stream_read(struct archive *a, void *payload, const void **buf)
 		return 0;
 	if ((n = archive_read_data(x->raw, x->block, READ_BLOCK)) < 0) {
 		archive_set_error(a, archive_errno(x->raw), "%s",
-				  archive_error_string(x->raw) ?
-				  archive_error_string(x->raw) :
-				  "cannot decompress");
+				  archive_error_string(x->raw)
+					  ? archive_error_string(x->raw)
+					  : "cannot decompress");
 		return -1;
 	}
 	if ((uint64_t)n > x->max_stream - x->stream) {
@@ -195,10 +198,11 @@ open_readers(struct extract *x, int fd, const char *prefix)
 	struct archive_entry *e;
 	int r;
 
-	x->max_stream = x->max_entries > UINT64_MAX / HEADER_ALLOWANCE ?
-			UINT64_MAX : x->max_entries * HEADER_ALLOWANCE;
-	x->max_stream = sat_add(sat_add(x->max_size, x->max_stream),
-				STREAM_SLACK);
+	x->max_stream = x->max_entries > UINT64_MAX / HEADER_ALLOWANCE
+		? UINT64_MAX
+		: x->max_entries * HEADER_ALLOWANCE;
+	x->max_stream =
+		sat_add(sat_add(x->max_size, x->max_stream), STREAM_SLACK);
 	x->block = stele_xmalloc(READ_BLOCK);
 	if (!(x->raw = archive_read_new()) || !(x->a = archive_read_new()))
 		return stele_error_set("%s: cannot allocate a reader", prefix);
@@ -230,8 +234,7 @@ open_readers(struct extract *x, int fd, const char *prefix)
  * business naming either, and resolving them is how extractors get escaped.
  */
 static int
-clean_path(struct extract *x, const char *raw, const char *subject,
-	   char **out)
+clean_path(struct extract *x, const char *raw, const char *subject, char **out)
 {
 	size_t len;
 
@@ -248,8 +251,8 @@ clean_path(struct extract *x, const char *raw, const char *subject,
 				   "%s is absolute; it escapes the root",
 				   subject);
 	case STELE_PATH_DOTDOT:
-		return entry_error(x, STELE_EINVALID,
-				   "%s escapes the root", subject);
+		return entry_error(x, STELE_EINVALID, "%s escapes the root",
+				   subject);
 	case STELE_PATH_LONG_COMPONENT:
 		return entry_error(x, STELE_EINVALID,
 				   "%s has a component longer than %d bytes",
@@ -382,9 +385,10 @@ empty_dir(struct extract *x, int fd, int depth)
 	int dfd, error = 0;
 
 	if (depth > RM_DEPTH_MAX)
-		return entry_error(x, STELE_EINVALID,
-				   "directory tree to remove is nested deeper than %d",
-				   RM_DEPTH_MAX);
+		return entry_error(
+			x, STELE_EINVALID,
+			"directory tree to remove is nested deeper than %d",
+			RM_DEPTH_MAX);
 	if ((dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
 		return entry_errno(x, "cannot read a directory");
 	if (!(d = fdopendir(dfd))) {
@@ -397,12 +401,14 @@ empty_dir(struct extract *x, int fd, int depth)
 		errno = 0;
 		if (!(de = readdir(d))) {
 			if (errno)
-				error = entry_errno(x, "cannot read a directory");
+				error = entry_errno(x,
+						    "cannot read a directory");
 			break;
 		}
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if ((error = rm_tree_at(x, dirfd(d), de->d_name, depth + 1)) < 0)
+		if ((error = rm_tree_at(x, dirfd(d), de->d_name, depth + 1)) <
+		    0)
 			break;
 	}
 	closedir(d);
@@ -465,9 +471,9 @@ apply_whiteout(struct extract *x, const char *path)
 	leaf = leaf ? leaf + 1 : path;
 	victim = leaf + WH_PREFIX_LEN;
 	opaque = !strcmp(leaf, WH_OPAQUE);
-	if (!opaque && (!*victim || !strcmp(victim, ".") ||
-			!strcmp(victim, "..") ||
-			!strncmp(victim, WH_PREFIX, WH_PREFIX_LEN)))
+	if (!opaque &&
+	    (!*victim || !strcmp(victim, ".") || !strcmp(victim, "..") ||
+	     !strncmp(victim, WH_PREFIX, WH_PREFIX_LEN)))
 		return entry_error(x, STELE_EINVALID, "malformed whiteout");
 	if ((error = open_parent(x, path, "whiteout", 0, &pfd, &leaf)) < 0)
 		return error;
@@ -500,8 +506,9 @@ check_owner(struct extract *x, struct archive_entry *e)
 	la_int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
 
 	/* (uid_t)-1 would mean "leave unchanged" to chown. */
-	if (x->chown && (uid < 0 || uid >= (la_int64_t)UINT32_MAX ||
-			 gid < 0 || gid >= (la_int64_t)UINT32_MAX))
+	if (x->chown &&
+	    (uid < 0 || uid >= (la_int64_t)UINT32_MAX || gid < 0 ||
+	     gid >= (la_int64_t)UINT32_MAX))
 		return entry_error(x, STELE_EINVALID,
 				   "owner %lld:%lld is out of range",
 				   (long long)uid, (long long)gid);
@@ -522,18 +529,19 @@ apply_meta(struct extract *x, struct archive_entry *e, int fd, int pfd,
 	gid_t gid = (gid_t)archive_entry_gid(e);
 	int is_link = archive_entry_filetype(e) == AE_IFLNK;
 
-	if (x->chown && (fd >= 0 ? fchown(fd, uid, gid) :
-			 fchownat(pfd, leaf, uid, gid, AT_SYMLINK_NOFOLLOW)) < 0)
+	if (x->chown &&
+	    (fd >= 0 ? fchown(fd, uid, gid)
+		     : fchownat(pfd, leaf, uid, gid, AT_SYMLINK_NOFOLLOW)) < 0)
 		return entry_errno(x, "cannot change the owner");
 	/* pfd/leaf was just created by us and is not a symlink. */
-	if (!is_link && (fd >= 0 ? fchmod(fd, mode) :
-			 fchmodat(pfd, leaf, mode, 0)) < 0)
+	if (!is_link &&
+	    (fd >= 0 ? fchmod(fd, mode) : fchmodat(pfd, leaf, mode, 0)) < 0)
 		return entry_errno(x, "cannot change the mode");
 	if (!times)
 		return 0;
 	entry_times(e, ts);
-	if ((fd >= 0 ? futimens(fd, ts) :
-	     utimensat(pfd, leaf, ts, AT_SYMLINK_NOFOLLOW)) < 0)
+	if ((fd >= 0 ? futimens(fd, ts)
+		     : utimensat(pfd, leaf, ts, AT_SYMLINK_NOFOLLOW)) < 0)
 		return entry_errno(x, "cannot set the times");
 	return 0;
 }
@@ -578,8 +586,8 @@ copy_data(struct extract *x, struct archive_entry *e, int fd)
 }
 
 static int
-make_file(struct extract *x, struct archive_entry *e, int pfd,
-	  const char *leaf, mode_t mode)
+make_file(struct extract *x, struct archive_entry *e, int pfd, const char *leaf,
+	  mode_t mode)
 {
 	int fd, error;
 
@@ -626,8 +634,8 @@ remember_dir(struct extract *x, struct archive_entry *e, const char *path,
  * because creating those entries changes it.
  */
 static int
-make_dir(struct extract *x, struct archive_entry *e, int pfd,
-	 const char *leaf, const char *path, mode_t mode)
+make_dir(struct extract *x, struct archive_entry *e, int pfd, const char *leaf,
+	 const char *path, mode_t mode)
 {
 	struct stat st;
 	int fd, error, exists = 0;
@@ -635,7 +643,8 @@ make_dir(struct extract *x, struct archive_entry *e, int pfd,
 	if (fstatat(pfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		exists = S_ISDIR(st.st_mode);
 		if (!exists && unlinkat(pfd, leaf, 0) < 0)
-			return entry_errno(x, "cannot remove the existing file");
+			return entry_errno(x,
+					   "cannot remove the existing file");
 	} else if (errno != ENOENT) {
 		return entry_errno(x, "cannot stat");
 	}
@@ -666,8 +675,8 @@ make_symlink(struct extract *x, struct archive_entry *e, int pfd,
 }
 
 static int
-make_node(struct extract *x, struct archive_entry *e, int pfd,
-	  const char *leaf, mode_t mode)
+make_node(struct extract *x, struct archive_entry *e, int pfd, const char *leaf,
+	  mode_t mode)
 {
 	mode_t type = archive_entry_filetype(e);
 	int error, r;
@@ -751,8 +760,7 @@ check_type(struct extract *x, struct archive_entry *e)
 	switch (archive_entry_filetype(e)) {
 	case AE_IFREG:
 	case AE_IFDIR:
-	case AE_IFIFO:
-		return check_owner(x, e);
+	case AE_IFIFO: return check_owner(x, e);
 	case AE_IFLNK:
 		target = archive_entry_symlink(e);
 		if (!target)
@@ -761,17 +769,19 @@ check_type(struct extract *x, struct archive_entry *e)
 			return entry_error(x, STELE_EINVALID,
 					   "symlink has an empty target");
 		if (strlen(target) >= STELE_PATH_MAX)
-			return entry_error(x, STELE_EINVALID,
-					   "symlink target is longer than %d bytes",
-					   STELE_PATH_MAX - 1);
+			return entry_error(
+				x, STELE_EINVALID,
+				"symlink target is longer than %d bytes",
+				STELE_PATH_MAX - 1);
 		return check_owner(x, e);
 	case AE_IFCHR:
 	case AE_IFBLK:
 		if (!(x->flags & STELE_EXTRACT_DEVICES))
 			return entry_error(x, STELE_EINVALID,
 					   "%s devices are not allowed",
-					   archive_entry_filetype(e) == AE_IFCHR ?
-					   "character" : "block");
+					   archive_entry_filetype(e) == AE_IFCHR
+						   ? "character"
+						   : "block");
 		return check_owner(x, e);
 	default:
 		return entry_error(x, STELE_EINVALID,
@@ -793,9 +803,10 @@ check_limits(struct extract *x, struct archive_entry *e, const char *raw,
 	la_int64_t size;
 
 	if (++x->entries > x->max_entries)
-		return entry_error(x, STELE_EINVALID,
-				   "the layer has more than %llu entries (the max-entries limit)",
-				   (unsigned long long)x->max_entries);
+		return entry_error(
+			x, STELE_EINVALID,
+			"the layer has more than %llu entries (the max-entries limit)",
+			(unsigned long long)x->max_entries);
 	x->names += raw ? strlen(raw) : 0;
 	if (x->names > x->max_names)
 		return entry_error(x, STELE_EINVALID,
@@ -812,7 +823,8 @@ check_limits(struct extract *x, struct archive_entry *e, const char *raw,
 		return entry_error(x, STELE_EINVALID,
 				   "%sfile of %s expands the layer past the "
 				   "max-size limit of %s",
-				   archive_entry_sparse_count(e) > 0 ? "sparse " : "",
+				   archive_entry_sparse_count(e) > 0 ? "sparse "
+								     : "",
 				   stele_limits_fmt(sz, (uint64_t)size),
 				   stele_limits_fmt(lim, x->max_size));
 	x->size += (uint64_t)size;
@@ -838,8 +850,9 @@ extract_entry(struct extract *x, struct archive_entry *e)
 	if (!*path) {
 		/* "./": the root itself, which stays as the caller made it. */
 		if (archive_entry_filetype(e) != AE_IFDIR || link)
-			error = entry_error(x, STELE_EINVALID,
-					    "names the root but is not a directory");
+			error = entry_error(
+				x, STELE_EINVALID,
+				"names the root but is not a directory");
 		goto out;
 	}
 	leaf = strrchr(path, '/');
@@ -856,20 +869,14 @@ extract_entry(struct extract *x, struct archive_entry *e)
 	    (error = open_parent(x, path, "path", 1, &pfd, &leaf)) < 0)
 		goto out;
 	switch (archive_entry_filetype(e)) {
-	case AE_IFREG:
-		error = make_file(x, e, pfd, leaf, mode);
-		break;
-	case AE_IFDIR:
-		error = make_dir(x, e, pfd, leaf, path, mode);
-		break;
+	case AE_IFREG: error = make_file(x, e, pfd, leaf, mode); break;
+	case AE_IFDIR: error = make_dir(x, e, pfd, leaf, path, mode); break;
 	case AE_IFLNK:
 		if (!(target = archive_entry_symlink(e)))
 			target = archive_entry_symlink_utf8(e);
 		error = make_symlink(x, e, pfd, leaf, target);
 		break;
-	default:
-		error = make_node(x, e, pfd, leaf, mode);
-		break;
+	default: error = make_node(x, e, pfd, leaf, mode); break;
 	}
 out:
 	if (pfd >= 0)
@@ -989,9 +996,9 @@ stele_extract_file(const char *path, const char *root, unsigned flags,
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		if (errno == ENOENT)
-			return stele_error_setc(STELE_ENOTFOUND,
-						"cannot open layer '%s': no such file",
-						path);
+			return stele_error_setc(
+				STELE_ENOTFOUND,
+				"cannot open layer '%s': no such file", path);
 		return stele_error_errno("cannot open layer '%s'", path);
 	}
 	error = stele_extract_fd(fd, root, flags, path, limits);

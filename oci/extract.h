@@ -41,8 +41,8 @@ enum stele_extract_flags {
 };
 
 /* `what` names the layer in errors (a digest or file name). */
-int stele_extract_fd(int fd, const char *root, unsigned flags,
-		     const char *what, const struct stele_limits *limits);
+int stele_extract_fd(int fd, const char *root, unsigned flags, const char *what,
+		     const struct stele_limits *limits);
 int stele_extract_file(const char *path, const char *root, unsigned flags,
 		       const struct stele_limits *limits);
 

@@ -16,10 +16,10 @@ struct stele_hashpipe {
 	struct stele_sha256 h;
 	char *queue[QUEUE];
 	size_t qlen[QUEUE];
-	size_t head, count;     /* ring of full chunks */
-	char *cur;              /* being filled by the writer */
+	size_t head, count; /* ring of full chunks */
+	char *cur; /* being filled by the writer */
 	size_t used;
-	int done;               /* no more chunks will come */
+	int done; /* no more chunks will come */
 };
 
 static void *

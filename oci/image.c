@@ -49,17 +49,22 @@ pick_platform(char out[STELE_DIGEST_STRLEN], json_t *index, const char *what)
 		json_t *p = json_object_get(m, "platform");
 		const char *d = stele_json_str(m, "digest");
 
-		if (p && d && !strcmp(stele_json_str(p, "os") ?
-			stele_json_str(p, "os") : "", "linux") &&
-		    !strcmp(stele_json_str(p, "architecture") ?
-			stele_json_str(p, "architecture") : "", stele_oci_arch()) &&
+		if (p && d &&
+		    !strcmp(stele_json_str(p, "os") ? stele_json_str(p, "os")
+						    : "",
+			    "linux") &&
+		    !strcmp(stele_json_str(p, "architecture")
+				    ? stele_json_str(p, "architecture")
+				    : "",
+			    stele_oci_arch()) &&
 		    stele_digest_validate(d) == 0) {
 			snprintf(out, STELE_DIGEST_STRLEN, "%s", d);
 			return 0;
 		}
 	}
 	return stele_error_setc(STELE_ENOTFOUND,
-		"image index %s has no linux/%s image", what, stele_oci_arch());
+				"image index %s has no linux/%s image", what,
+				stele_oci_arch());
 }
 
 /*
@@ -72,7 +77,8 @@ schema_check(const json_t *m, const char *digest)
 	const json_t *v = json_object_get(m, "schemaVersion");
 
 	if (!json_is_integer(v) || json_integer_value(v) != 2)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"manifest %s: schemaVersion must be the integer 2",
 			digest);
 	return 0;
@@ -108,17 +114,22 @@ manifest_check(const json_t *m, const char *digest)
 	if ((error = schema_check(m, digest)) < 0)
 		return error;
 	if (descriptor_check(json_object_get(m, "config")) < 0)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"manifest %s: config is not a descriptor "
-			"(mediaType, digest, size)", digest);
+			"(mediaType, digest, size)",
+			digest);
 	if (!json_is_array(layers))
 		return stele_error_setc(STELE_EINVALID,
-			"manifest %s lacks a config or layers", digest);
+					"manifest %s lacks a config or layers",
+					digest);
 	json_array_foreach(layers, i, l)
 		if (descriptor_check(l) < 0)
-			return stele_error_setc(STELE_EINVALID,
+			return stele_error_setc(
+				STELE_EINVALID,
 				"manifest %s: layer %zu is not a descriptor "
-				"(mediaType, digest, size)", digest, i);
+				"(mediaType, digest, size)",
+				digest, i);
 	return 0;
 }
 
@@ -137,9 +148,9 @@ stele_image_load(struct stele_image **out, struct stele_oci *oci,
 		goto out;
 	snprintf(img->digest, sizeof(img->digest), "%s",
 		 stele_json_str(img->desc, "digest"));
-	for (depth = 0; ; depth++) {
-		if ((error = stele_oci_json_read(&img->manifest, &img->size, oci,
-						 img->digest)) < 0)
+	for (depth = 0;; depth++) {
+		if ((error = stele_oci_json_read(&img->manifest, &img->size,
+						 oci, img->digest)) < 0)
 			goto out;
 		mt = stele_json_str(img->manifest, "mediaType");
 		if (!mt || strcmp(mt, STELE_MT_INDEX) ||
@@ -148,7 +159,8 @@ stele_image_load(struct stele_image **out, struct stele_oci *oci,
 		if ((error = schema_check(img->manifest, img->digest)) < 0)
 			goto out;
 		if (depth > 2) {
-			error = stele_error_setc(STELE_EINVALID,
+			error = stele_error_setc(
+				STELE_EINVALID,
 				"image index %s nests too deeply", img->digest);
 			goto out;
 		}
@@ -159,9 +171,12 @@ stele_image_load(struct stele_image **out, struct stele_oci *oci,
 			goto out;
 	}
 	if (mt && strcmp(mt, STELE_MT_MANIFEST) &&
-	    strcmp(mt, "application/vnd.docker.distribution.manifest.v2+json")) {
-		error = stele_error_setc(STELE_EINVALID,
-			"%s is not an image manifest (mediaType '%s')", img->digest, mt);
+	    strcmp(mt,
+		   "application/vnd.docker.distribution.manifest.v2+json")) {
+		error = stele_error_setc(
+			STELE_EINVALID,
+			"%s is not an image manifest (mediaType '%s')",
+			img->digest, mt);
 		goto out;
 	}
 	if ((error = manifest_check(img->manifest, img->digest)) < 0)
@@ -171,11 +186,15 @@ stele_image_load(struct stele_image **out, struct stele_oci *oci,
 	snprintf(img->config_digest, sizeof(img->config_digest), "%s", cd);
 	if ((error = stele_oci_json_read(&img->config, NULL, oci, cd)) < 0)
 		goto out;
-	diffs = json_object_get(json_object_get(img->config, "rootfs"), "diff_ids");
-	if (!json_is_array(diffs) || json_array_size(diffs) != json_array_size(layers)) {
-		error = stele_error_setc(STELE_EINVALID,
-			"image %s: config has %zu diff_ids for %zu layers", img->digest,
-			json_array_size(diffs), json_array_size(layers));
+	diffs = json_object_get(json_object_get(img->config, "rootfs"),
+				"diff_ids");
+	if (!json_is_array(diffs) ||
+	    json_array_size(diffs) != json_array_size(layers)) {
+		error = stele_error_setc(
+			STELE_EINVALID,
+			"image %s: config has %zu diff_ids for %zu layers",
+			img->digest, json_array_size(diffs),
+			json_array_size(layers));
 		goto out;
 	}
 	*out = img;
@@ -195,28 +214,34 @@ stele_image_open(struct stele_image **out, const struct stele_ref *ref)
 
 	*out = NULL;
 	if (ref->transport == STELE_REF_DOCKER)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"'docker://%s' is in a registry; this command reads local images (oci: or NAME:TAG)",
 			ref->name);
 	if ((error = stele_oci_open(&oci, ref->dir, 0)) < 0)
 		return error;
-	if ((error = stele_image_load(out, oci, ref->refname ? ref->refname :
-				      ref->digest ? NULL : "latest",
+	if ((error = stele_image_load(out, oci,
+				      ref->refname          ? ref->refname
+					      : ref->digest ? NULL
+							    : "latest",
 				      ref->digest)) < 0) {
 		/* An oci: layout without a tag: its only image. */
 		json_t *idx = NULL;
 
-		if (error == STELE_ENOTFOUND && ref->transport == STELE_REF_OCI &&
-		    !ref->tag && !ref->digest &&
-		    stele_oci_index_load(&idx, oci) == 0 &&
+		if (error == STELE_ENOTFOUND &&
+		    ref->transport == STELE_REF_OCI && !ref->tag &&
+		    !ref->digest && stele_oci_index_load(&idx, oci) == 0 &&
 		    json_array_size(json_object_get(idx, "manifests")) >= 1) {
-			const char *d = stele_json_str(json_array_get(
-				json_object_get(idx, "manifests"), 0), "digest");
+			const char *d = stele_json_str(
+				json_array_get(
+					json_object_get(idx, "manifests"), 0),
+				"digest");
 			char dig[STELE_DIGEST_STRLEN];
 
 			snprintf(dig, sizeof(dig), "%s", d ? d : "");
 			json_decref(idx);
-			if ((error = stele_image_load(out, oci, NULL, dig)) == 0)
+			if ((error = stele_image_load(out, oci, NULL, dig)) ==
+			    0)
 				return 0;
 		}
 		json_decref(idx);
@@ -241,6 +266,8 @@ stele_image_layer(const struct stele_image *img, size_t i)
 const char *
 stele_image_diff_id(const struct stele_image *img, size_t i)
 {
-	return json_string_value(json_array_get(json_object_get(
-		json_object_get(img->config, "rootfs"), "diff_ids"), i));
+	return json_string_value(json_array_get(
+		json_object_get(json_object_get(img->config, "rootfs"),
+				"diff_ids"),
+		i));
 }

@@ -14,13 +14,13 @@
  * linux/<this architecture> manifest.
  */
 struct stele_image {
-	struct stele_oci *oci;  /* owned */
+	struct stele_oci *oci; /* owned */
 	char digest[STELE_DIGEST_STRLEN]; /* manifest digest */
-	uint64_t size;                    /* manifest size */
+	uint64_t size; /* manifest size */
 	char config_digest[STELE_DIGEST_STRLEN];
 	json_t *manifest;
 	json_t *config;
-	json_t *desc;           /* index.json descriptor (may lack size) */
+	json_t *desc; /* index.json descriptor (may lack size) */
 };
 
 /* Open a local reference (store or oci:).  *out owned by the caller. */

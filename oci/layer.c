@@ -39,7 +39,7 @@ priv(struct stele_plan *p)
 	/* The entries array is allocated with room for one plan_priv in
 	 * front of it; see plan_grow(). */
 	return (struct plan_priv *)(void *)((char *)p->entries -
-					     sizeof(struct plan_priv));
+					    sizeof(struct plan_priv));
 }
 
 static void
@@ -47,12 +47,14 @@ plan_grow(struct stele_plan *p)
 {
 	size_t alloc = p->alloc ? p->alloc * 2 : 64;
 	char *base = p->entries ? (char *)priv(p) : NULL;
-	base = stele_xrealloc(base, sizeof(struct plan_priv) +
-			      alloc * sizeof(struct stele_plan_entry));
+	base = stele_xrealloc(base,
+			      sizeof(struct plan_priv) +
+				      alloc * sizeof(struct stele_plan_entry));
 	if (!p->entries)
 		memset(base, 0, sizeof(struct plan_priv));
-	p->entries = (struct stele_plan_entry *)(void *)(base +
-						 sizeof(struct plan_priv));
+	p->entries =
+		(struct stele_plan_entry *)(void *)(base +
+						    sizeof(struct plan_priv));
 	p->alloc = alloc;
 }
 
@@ -279,7 +281,8 @@ emit_data(void *payload, const void *data, size_t len)
 
 	if (len > c->left)
 		return stele_error_setc(STELE_EINVALID,
-			"'%s' grew while it was being read", c->path);
+					"'%s' grew while it was being read",
+					c->path);
 	stele_sha256_update(&c->h, data, len);
 	if (archive_write_data(c->a, data, len) != (la_ssize_t)len)
 		return stele_error_archive(c->a, "cannot write layer");
@@ -311,8 +314,8 @@ read_path(struct stele_plan_entry *e, stele_sink_fn emit, void *ep)
 }
 
 static int
-write_entry(struct archive *a, struct archive_entry *ae,
-	    struct stele_plan *p, size_t i, const struct stele_layer_opts *o)
+write_entry(struct archive *a, struct archive_entry *ae, struct stele_plan *p,
+	    size_t i, const struct stele_layer_opts *o)
 {
 	struct stele_plan_entry *e = &p->entries[i];
 	const char *name = e->path;
@@ -326,28 +329,25 @@ write_entry(struct archive *a, struct archive_entry *ae,
 	archive_entry_set_mtime(ae, e->mtime, 0);
 	archive_entry_set_perm(ae, e->perm & 07777);
 	switch (e->type) {
-	case STELE_ENTRY_DIR:
-		archive_entry_set_filetype(ae, AE_IFDIR);
-		break;
+	case STELE_ENTRY_DIR: archive_entry_set_filetype(ae, AE_IFDIR); break;
 	case STELE_ENTRY_SYMLINK:
 		archive_entry_set_filetype(ae, AE_IFLNK);
 		archive_entry_set_symlink(ae, e->link);
 		break;
-	case STELE_ENTRY_FIFO:
-		archive_entry_set_filetype(ae, AE_IFIFO);
-		break;
+	case STELE_ENTRY_FIFO: archive_entry_set_filetype(ae, AE_IFIFO); break;
 	case STELE_ENTRY_CHAR:
 	case STELE_ENTRY_BLOCK:
-		archive_entry_set_filetype(ae, e->type == STELE_ENTRY_CHAR ?
-					   AE_IFCHR : AE_IFBLK);
+		archive_entry_set_filetype(
+			ae, e->type == STELE_ENTRY_CHAR ? AE_IFCHR : AE_IFBLK);
 		archive_entry_set_rdev(ae, e->rdev);
 		break;
 	case STELE_ENTRY_WHITEOUT: {
 		const char *slash = strrchr(e->path, '/');
 
-		wh = slash ? stele_xasprintf("%.*s/.wh.%s", (int)(slash - e->path),
-					     e->path, slash + 1) :
-			     stele_xasprintf(".wh.%s", e->path);
+		wh = slash
+			? stele_xasprintf("%.*s/.wh.%s", (int)(slash - e->path),
+					  e->path, slash + 1)
+			: stele_xasprintf(".wh.%s", e->path);
 		name = wh;
 		archive_entry_set_filetype(ae, AE_IFREG);
 		archive_entry_set_size(ae, 0);
@@ -356,8 +356,8 @@ write_entry(struct archive *a, struct archive_entry *ae,
 	case STELE_ENTRY_FILE:
 		archive_entry_set_filetype(ae, AE_IFREG);
 		if (e->hardlink_to >= 0) {
-			archive_entry_set_hardlink(ae,
-				p->entries[e->hardlink_to].path);
+			archive_entry_set_hardlink(
+				ae, p->entries[e->hardlink_to].path);
 			archive_entry_set_size(ae, 0);
 			memcpy(e->digest, p->entries[e->hardlink_to].digest,
 			       sizeof(e->digest));
@@ -385,7 +385,8 @@ write_entry(struct archive *a, struct archive_entry *ae,
 		error = o->read(o->read_payload, e, emit_data, &c);
 	if (!error && c.left)
 		error = stele_error_setc(STELE_EINVALID,
-			"'%s' shrank while it was being read", c.path);
+					 "'%s' shrank while it was being read",
+					 c.path);
 	if (error) {
 		stele_sha256_release(&c.h);
 		goto out;
@@ -410,17 +411,19 @@ check_plan(const struct stele_plan *p, const struct stele_limits *l)
 	size_t i;
 
 	if ((uint64_t)p->n > stele_limits_entries(l))
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"the layer would have %zu entries, more than the "
-			"max-entries limit of %llu", p->n,
-			(unsigned long long)stele_limits_entries(l));
+			"max-entries limit of %llu",
+			p->n, (unsigned long long)stele_limits_entries(l));
 	for (i = 0; i < p->n; i++) {
 		const struct stele_plan_entry *e = &p->entries[i];
 
 		if (e->type != STELE_ENTRY_FILE || e->hardlink_to >= 0)
 			continue;
 		if (e->size > max - total)
-			return stele_error_setc(STELE_EINVALID,
+			return stele_error_setc(
+				STELE_EINVALID,
 				"the layer would hold more than %s of file "
 				"content ('%s' is %s), past the max-size limit",
 				stele_limits_fmt(a, max), e->path,
@@ -479,14 +482,16 @@ stele_plan_write(struct stele_layer_result *out, struct stele_plan *p,
 		}
 	}
 	if (archive_write_close(a) != ARCHIVE_OK) {
-		error = s.error ? s.error : stele_error_archive(a, "cannot finish layer");
+		error = s.error ? s.error
+				: stele_error_archive(a, "cannot finish layer");
 		goto out;
 	}
 	if ((error = stele_compressor_finish(s.comp)) < 0)
 		goto out;
 	stele_hashpipe_finish(s.diff, out->diff_id, NULL);
 	s.diff = NULL;
-	if ((error = stele_blob_writer_commit(s.blob, out->digest, &out->size)) < 0) {
+	if ((error = stele_blob_writer_commit(s.blob, out->digest,
+					      &out->size)) < 0) {
 		s.blob = NULL;
 		goto out;
 	}

@@ -37,19 +37,19 @@ enum stele_entry_type {
 enum stele_src_kind {
 	STELE_SRC_NONE,
 	STELE_SRC_PATH, /* src = host path, opened with O_NOFOLLOW */
-	STELE_SRC_USER  /* src = opaque, read through the plan's callback */
+	STELE_SRC_USER /* src = opaque, read through the plan's callback */
 };
 
 struct stele_plan_entry {
-	char *path;     /* relative, no leading "/", no trailing "/" */
+	char *path; /* relative, no leading "/", no trailing "/" */
 	enum stele_entry_type type;
-	mode_t perm;    /* permission bits incl. suid/sgid/sticky */
+	mode_t perm; /* permission bits incl. suid/sgid/sticky */
 	uid_t uid;
 	gid_t gid;
 	int64_t mtime;
-	uint64_t size;  /* regular files */
-	char *link;     /* symlink target */
-	dev_t rdev;     /* devices */
+	uint64_t size; /* regular files */
+	char *link; /* symlink target */
+	dev_t rdev; /* devices */
 	uint64_t link_key; /* nonzero: same key = same inode (hardlinks) */
 	enum stele_src_kind src_kind;
 	char *src;
@@ -71,7 +71,10 @@ struct stele_plan {
 	size_t n, alloc;
 };
 
-#define STELE_PLAN_INIT { NULL, 0, 0 }
+#define STELE_PLAN_INIT \
+	{ \
+		NULL, 0, 0 \
+	}
 
 /*
  * Add an entry; a later add for the same path replaces the earlier one (a
@@ -95,7 +98,7 @@ struct stele_layer_result {
 
 struct stele_layer_opts {
 	enum stele_compression compression;
-	int level;       /* 0 = default */
+	int level; /* 0 = default */
 	unsigned threads; /* 0 = default */
 	stele_src_read_fn read;
 	void *read_payload;

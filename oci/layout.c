@@ -23,9 +23,9 @@
 
 struct stele_txn {
 	struct stele_oci *oci;
-	char *stage;      /* staging directory */
-	int lockfd;       /* holds the flock on stage/.lock */
-	json_t *changes;  /* [refname|null, desc], or an annotation object */
+	char *stage; /* staging directory */
+	int lockfd; /* holds the flock on stage/.lock */
+	json_t *changes; /* [refname|null, desc], or an annotation object */
 	int committed;
 };
 
@@ -90,8 +90,10 @@ layout_lock(int *fd, const char *dir, int op, int create)
 			break;
 	}
 	if (errno == ENOENT)
-		return stele_error_setc(STELE_ENOTFOUND,
-			"'%s' is not an OCI image layout (no such directory)", dir);
+		return stele_error_setc(
+			STELE_ENOTFOUND,
+			"'%s' is not an OCI image layout (no such directory)",
+			dir);
 	return stele_error_errno("cannot lock '%s'", dir);
 }
 
@@ -125,14 +127,14 @@ layout_make(int *made, const char *dir)
 	free(p);
 	p = stele_path_join(dir, "index.json");
 	if (!stele_fs_exists(p) &&
-	    (error = stele_fs_write_atomic(p, EMPTY_INDEX,
-					   strlen(EMPTY_INDEX), 0644)) < 0)
+	    (error = stele_fs_write_atomic(p, EMPTY_INDEX, strlen(EMPTY_INDEX),
+					   0644)) < 0)
 		goto out;
 	free(p);
 	p = stele_path_join(dir, "oci-layout");
 	if (!stele_fs_exists(p)) {
-		if ((error = stele_fs_write_atomic(p, LAYOUT_FILE,
-						   strlen(LAYOUT_FILE), 0644)) < 0)
+		if ((error = stele_fs_write_atomic(
+			     p, LAYOUT_FILE, strlen(LAYOUT_FILE), 0644)) < 0)
 			goto out;
 		*made = 1;
 	}
@@ -153,8 +155,10 @@ stele_oci_open(struct stele_oci **out, const char *dir, int create)
 	p = stele_path_join(dir, "oci-layout");
 	if (!stele_fs_exists(p)) {
 		if (!create) {
-			error = stele_error_setc(STELE_ENOTFOUND,
-				"'%s' is not an OCI image layout (no oci-layout file)", dir);
+			error = stele_error_setc(
+				STELE_ENOTFOUND,
+				"'%s' is not an OCI image layout (no oci-layout file)",
+				dir);
 			goto out;
 		}
 		if ((error = layout_lock(&lockfd, dir, LOCK_EX, 1)) < 0 ||
@@ -164,7 +168,8 @@ stele_oci_open(struct stele_oci **out, const char *dir, int create)
 		if ((error = stele_fs_read(&b, p)) < 0)
 			goto out;
 		if (!strstr(stele_buf_cstr(&b), "\"imageLayoutVersion\"")) {
-			error = stele_error_setc(STELE_EINVALID,
+			error = stele_error_setc(
+				STELE_EINVALID,
 				"'%s' has an invalid oci-layout file", dir);
 			goto out;
 		}
@@ -214,7 +219,8 @@ stele_oci_blob_open(int *fd, const struct stele_oci *oci, const char *digest)
 	if ((*fd = open(p, O_RDONLY | O_CLOEXEC)) < 0) {
 		if (errno == ENOENT)
 			error = stele_error_setc(STELE_ENOTFOUND,
-				"blob %s is missing from '%s'", digest, oci->dir);
+						 "blob %s is missing from '%s'",
+						 digest, oci->dir);
 		else
 			error = stele_error_errno("cannot open blob '%s'", p);
 	}
@@ -236,11 +242,13 @@ stele_oci_blob_read(struct stele_buf *out, const struct stele_oci *oci,
 	free(p);
 	if (error == STELE_ENOTFOUND)
 		return stele_error_setc(STELE_ENOTFOUND,
-			"blob %s is missing from '%s'", digest, oci->dir);
+					"blob %s is missing from '%s'", digest,
+					oci->dir);
 	if (error < 0)
 		return error;
 	if ((error = stele_digest_check(digest, out->ptr, out->len)) < 0)
-		return stele_error_prefix(error, "blob in '%s' is corrupt", oci->dir);
+		return stele_error_prefix(error, "blob in '%s' is corrupt",
+					  oci->dir);
 	return 0;
 }
 
@@ -274,7 +282,7 @@ stele_oci_index_load(json_t **out, const struct stele_oci *oci)
 		goto out;
 	if (!json_is_array(json_object_get(idx, "manifests"))) {
 		error = stele_error_setc(STELE_EINVALID,
-			"'%s' has no manifests array", p);
+					 "'%s' has no manifests array", p);
 		goto out;
 	}
 	*out = idx;
@@ -299,11 +307,11 @@ stele_oci_resolve(json_t **out, const struct stele_oci *oci,
 		return error;
 	json_array_foreach(json_object_get(idx, "manifests"), i, m) {
 		const char *d = stele_json_str(m, "digest");
-		const char *n = stele_json_str(json_object_get(m, "annotations"),
-					       STELE_ANN_REFNAME);
+		const char *n = stele_json_str(
+			json_object_get(m, "annotations"), STELE_ANN_REFNAME);
 
-		if (digest ? (d && !strcmp(d, digest)) :
-		    (n && refname && !strcmp(n, refname))) {
+		if (digest ? (d && !strcmp(d, digest))
+			   : (n && refname && !strcmp(n, refname))) {
 			found = m;
 			break;
 		}
@@ -315,8 +323,11 @@ stele_oci_resolve(json_t **out, const struct stele_oci *oci,
 	}
 	if (!found) {
 		error = stele_error_setc(STELE_ENOTFOUND,
-			"image '%s' not found in '%s'", digest ? digest :
-			refname ? refname : "(none)", oci->dir);
+					 "image '%s' not found in '%s'",
+					 digest            ? digest
+						 : refname ? refname
+							   : "(none)",
+					 oci->dir);
 		goto out;
 	}
 	*out = json_deep_copy(found);
@@ -349,7 +360,8 @@ begin_lock(int *fd, struct stele_oci *oci)
 	stele_oci_unlock(*fd);
 	*fd = -1;
 	if (!oci->create) {
-		error = stele_error_setc(STELE_ENOTFOUND,
+		error = stele_error_setc(
+			STELE_ENOTFOUND,
 			"'%s' is not an OCI image layout (no oci-layout file)",
 			oci->dir);
 		goto out;
@@ -693,7 +705,8 @@ stele_txn_stage_file(struct stele_txn *txn, const char *from,
 		goto out;
 	if (strcmp(got, digest)) {
 		unlink(staged);
-		error = stele_error_setc(STELE_EVERIFY,
+		error = stele_error_setc(
+			STELE_EVERIFY,
 			"blob %s at '%s' is corrupt (content hashes to %s)",
 			digest, from, got);
 	}
@@ -718,7 +731,7 @@ stele_txn_index_add(struct stele_txn *txn, const char *refname,
 		    const json_t *desc)
 {
 	json_array_append_new(txn->changes,
-		json_pack("[s?,O]", refname, (json_t *)desc));
+			      json_pack("[s?,O]", refname, (json_t *)desc));
 	return 0;
 }
 
@@ -727,8 +740,9 @@ stele_txn_index_annotate(struct stele_txn *txn, const char *refname,
 			 const char *digest, const char *key, const char *value)
 {
 	json_array_append_new(txn->changes,
-		json_pack("{s:s,s:s,s:s,s:s}", "refname", refname, "digest",
-			  digest, "key", key, "value", value));
+			      json_pack("{s:s,s:s,s:s,s:s}", "refname", refname,
+					"digest", digest, "key", key, "value",
+					value));
 	return 0;
 }
 
@@ -743,8 +757,8 @@ index_annotate(json_t *manifests, const json_t *ch)
 	size_t i;
 
 	json_array_foreach(manifests, i, m) {
-		const char *n = stele_json_str(json_object_get(m, "annotations"),
-					       STELE_ANN_REFNAME);
+		const char *n = stele_json_str(
+			json_object_get(m, "annotations"), STELE_ANN_REFNAME);
 		const char *d = stele_json_str(m, "digest");
 
 		if (!n || strcmp(n, refname) || !d || strcmp(d, digest))
@@ -771,15 +785,16 @@ index_apply(json_t *manifests, const char *refname, const json_t *desc)
 			ann = json_object();
 			json_object_set_new(copy, "annotations", ann);
 		}
-		json_object_set_new(ann, STELE_ANN_REFNAME, json_string(refname));
+		json_object_set_new(ann, STELE_ANN_REFNAME,
+				    json_string(refname));
 	}
 	json_array_foreach(manifests, i, m) {
-		const char *n = stele_json_str(json_object_get(m, "annotations"),
-					       STELE_ANN_REFNAME);
+		const char *n = stele_json_str(
+			json_object_get(m, "annotations"), STELE_ANN_REFNAME);
 		const char *d = stele_json_str(m, "digest");
 
-		if (refname ? (n && !strcmp(n, refname)) :
-		    (!n && d && !strcmp(d, digest))) {
+		if (refname ? (n && !strcmp(n, refname))
+			    : (!n && d && !strcmp(d, digest))) {
 			json_array_set_new(manifests, i, copy);
 			return 0;
 		}
@@ -808,7 +823,8 @@ move_staged(struct stele_txn *txn)
 		src = stele_path_join(txn->stage, de->d_name);
 		dst = stele_path_join(blobs, de->d_name);
 		if (rename(src, dst) < 0)
-			error = stele_error_errno("cannot move blob into '%s'", dst);
+			error = stele_error_errno("cannot move blob into '%s'",
+						  dst);
 		free(src);
 		free(dst);
 		if (error)

@@ -47,7 +47,7 @@
  */
 struct stele_oci {
 	char *dir;
-	int create;  /* opened with create: a transaction remakes it if undone */
+	int create; /* opened with create: a transaction remakes it if undone */
 	int created; /* this process made the layout (undone if never committed) */
 };
 

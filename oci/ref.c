@@ -64,7 +64,8 @@ split_name(struct stele_ref *r, const char *s, const char *full)
 
 	if (at) {
 		if (stele_digest_validate(at + 1) < 0)
-			return stele_error_setc(STELE_EINVALID,
+			return stele_error_setc(
+				STELE_EINVALID,
 				"invalid digest in image reference '%s'", full);
 		r->digest = stele_xstrdup(at + 1);
 		base = stele_xstrndup(s, (size_t)(at - s));
@@ -78,13 +79,16 @@ split_name(struct stele_ref *r, const char *s, const char *full)
 		r->name = stele_xstrndup(base, (size_t)(colon - base));
 		free(base);
 		if (!valid_tag(r->tag))
-			return stele_error_setc(STELE_EINVALID,
-				"invalid tag '%s' in image reference '%s'", r->tag, full);
+			return stele_error_setc(
+				STELE_EINVALID,
+				"invalid tag '%s' in image reference '%s'",
+				r->tag, full);
 	} else {
 		r->name = base;
 	}
 	if (!valid_name(r->name))
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"invalid image name '%s' in '%s' (lowercase letters, digits, '.', '_', '-', '/')",
 			r->name, full);
 	return 0;
@@ -106,8 +110,10 @@ stele_ref_parse(struct stele_ref **out, const char *s, const char *store)
 		r->transport = STELE_REF_OCI;
 		if (at) {
 			if ((error = stele_digest_validate(at + 1)) < 0) {
-				stele_error_setc(STELE_EINVALID,
-					"invalid digest in image reference '%s'", s);
+				stele_error_setc(
+					STELE_EINVALID,
+					"invalid digest in image reference '%s'",
+					s);
 				goto out;
 			}
 			r->digest = stele_xstrdup(at + 1);
@@ -116,15 +122,18 @@ stele_ref_parse(struct stele_ref **out, const char *s, const char *store)
 			r->dir = stele_xstrndup(p, (size_t)(colon - p));
 			r->tag = stele_xstrdup(colon + 1);
 			if (!*r->tag || strlen(r->tag) > 255) {
-				error = stele_error_setc(STELE_EINVALID,
-					"invalid tag in image reference '%s'", s);
+				error = stele_error_setc(
+					STELE_EINVALID,
+					"invalid tag in image reference '%s'",
+					s);
 				goto out;
 			}
 		} else {
 			r->dir = stele_xstrdup(p);
 		}
 		if (!*r->dir) {
-			error = stele_error_setc(STELE_EINVALID,
+			error = stele_error_setc(
+				STELE_EINVALID,
 				"image reference '%s' names no directory", s);
 			goto out;
 		}
@@ -135,21 +144,26 @@ stele_ref_parse(struct stele_ref **out, const char *s, const char *store)
 		if ((error = split_name(r, s + 9, s)) < 0)
 			goto out;
 		if (!strchr(r->name, '/')) {
-			error = stele_error_setc(STELE_EINVALID,
+			error = stele_error_setc(
+				STELE_EINVALID,
 				"registry reference '%s' needs HOST/REPO", s);
 			goto out;
 		}
 	} else if (strstr(s, "://") || strchr(s, ':') == s) {
-		error = stele_error_setc(STELE_EINVALID,
-			"unknown transport in image reference '%s' (use oci:, docker:// or NAME:TAG)", s);
+		error = stele_error_setc(
+			STELE_EINVALID,
+			"unknown transport in image reference '%s' (use oci:, docker:// or NAME:TAG)",
+			s);
 		goto out;
 	} else {
 		r->transport = STELE_REF_STORE;
 		if ((error = split_name(r, s, s)) < 0)
 			goto out;
 		if (!store) {
-			error = stele_error_setc(STELE_EINVALID,
-				"'%s' names an image in the local store, and no store is given here (use oci:DIR or docker://)", s);
+			error = stele_error_setc(
+				STELE_EINVALID,
+				"'%s' names an image in the local store, and no store is given here (use oci:DIR or docker://)",
+				s);
 			goto out;
 		}
 		r->dir = stele_xstrdup(store);
@@ -173,10 +187,12 @@ repo_component_ok(const char *c, size_t n)
 	size_t i = 0, run;
 
 	while (i < n) {
-		if (!((c[i] >= 'a' && c[i] <= 'z') || (c[i] >= '0' && c[i] <= '9')))
+		if (!((c[i] >= 'a' && c[i] <= 'z') ||
+		      (c[i] >= '0' && c[i] <= '9')))
 			return 0;
-		while (i < n && ((c[i] >= 'a' && c[i] <= 'z') ||
-				 (c[i] >= '0' && c[i] <= '9')))
+		while (i < n &&
+		       ((c[i] >= 'a' && c[i] <= 'z') ||
+			(c[i] >= '0' && c[i] <= '9')))
 			i++;
 		if (i == n)
 			return 1;
@@ -215,20 +231,23 @@ stele_ref_docker_name(char **out, const char *name)
 		if (!strcmp(h, "index.docker.io"))
 			host = "docker.io";
 	}
-	for (p = repo; ; p += n + 1) {
+	for (p = repo;; p += n + 1) {
 		n = strcspn(p, "/");
 		if (!repo_component_ok(p, n)) {
 			free(h);
-			return stele_error_setc(STELE_EINVALID, "'%s' is not a "
+			return stele_error_setc(
+				STELE_EINVALID,
+				"'%s' is not a "
 				"repository name Docker accepts (lower-case letters "
-				"and digits, separated by '.', '_' or '-')", name);
+				"and digits, separated by '.', '_' or '-')",
+				name);
 		}
 		if (!p[n])
 			break;
 	}
-	*out = !strcmp(host, "docker.io") && !strchr(repo, '/') ?
-	       stele_xasprintf("docker.io/library/%s", repo) :
-	       stele_xasprintf("%s/%s", host, repo);
+	*out = !strcmp(host, "docker.io") && !strchr(repo, '/')
+		? stele_xasprintf("docker.io/library/%s", repo)
+		: stele_xasprintf("%s/%s", host, repo);
 	free(h);
 	return 0;
 }
@@ -244,8 +263,7 @@ stele_ref_string(const struct stele_ref *r)
 		return stele_xasprintf("oci:%s%s%s", r->dir, sep, suf);
 	case STELE_REF_DOCKER:
 		return stele_xasprintf("docker://%s%s%s", r->name, sep, suf);
-	default:
-		return stele_xasprintf("%s%s%s", r->name, sep, suf);
+	default: return stele_xasprintf("%s%s%s", r->name, sep, suf);
 	}
 }
 
@@ -260,5 +278,5 @@ stele_ref_is_registry(const struct stele_ref *r)
 	if (r->transport != STELE_REF_STORE || !n[first])
 		return 0;
 	return memchr(n, '.', first) || memchr(n, ':', first) ||
-	       (first == 9 && !strncmp(n, "localhost", 9));
+		(first == 9 && !strncmp(n, "localhost", 9));
 }

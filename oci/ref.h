@@ -12,18 +12,14 @@
  *                                  ~/.local/share/stele/store; cli/env.h)
  * A digest always wins over a tag.
  */
-enum stele_transport {
-	STELE_REF_STORE,
-	STELE_REF_OCI,
-	STELE_REF_DOCKER
-};
+enum stele_transport { STELE_REF_STORE, STELE_REF_OCI, STELE_REF_DOCKER };
 
 struct stele_ref {
 	enum stele_transport transport;
-	char *dir;     /* layout directory (STORE, OCI) */
-	char *name;    /* STORE: the name; DOCKER: HOST/REPO; OCI: NULL */
-	char *tag;     /* may be NULL */
-	char *digest;  /* may be NULL */
+	char *dir; /* layout directory (STORE, OCI) */
+	char *name; /* STORE: the name; DOCKER: HOST/REPO; OCI: NULL */
+	char *tag; /* may be NULL */
+	char *digest; /* may be NULL */
 	char *refname; /* the index.json ref.name: STORE "name:tag",
 			  OCI the tag; NULL when no tag */
 };

@@ -24,32 +24,40 @@ stele_attach_manifest(struct stele_buf *manifest, struct stele_buf *config,
 	char cdig[STELE_DIGEST_STRLEN];
 	json_t *man, *l;
 	size_t i;
-	int error = stele_buf_puts(config, "{\"architecture\":\"\",\"created\":\""
-				   COSIGN_CREATED "\",\"history\":[");
+	int error = stele_buf_puts(
+		config,
+		"{\"architecture\":\"\",\"created\":\"" COSIGN_CREATED
+		"\",\"history\":[");
 
 	json_array_foreach(layers, i, l)
 		if (!error)
-			error = stele_buf_printf(config, "%s{\"created\":\"" COSIGN_CREATED "\"}",
-						 i ? "," : "");
+			error = stele_buf_printf(
+				config,
+				"%s{\"created\":\"" COSIGN_CREATED "\"}",
+				i ? "," : "");
 	if (!error)
-		error = stele_buf_puts(config, "],\"os\":\"\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[");
+		error = stele_buf_puts(
+			config,
+			"],\"os\":\"\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[");
 	json_array_foreach(layers, i, l) {
 		const char *d = stele_json_str(l, "digest");
 
 		if (!d || stele_digest_validate(d) < 0)
-			return stele_error_setc(STELE_EINVALID,
+			return stele_error_setc(
+				STELE_EINVALID,
 				"signature manifest has a layer with a malformed digest");
 		if (!error)
-			error = stele_buf_printf(config, "%s\"%s\"", i ? "," : "", d);
+			error = stele_buf_printf(config, "%s\"%s\"",
+						 i ? "," : "", d);
 	}
 	if (!error)
 		error = stele_buf_puts(config, "]},\"config\":{}}");
 	if (error < 0)
 		return error;
 	stele_digest_bytes(cdig, config->ptr, config->len);
-	man = json_pack("{s:i,s:s,s:o,s:O}", "schemaVersion", 2,
-			"mediaType", STELE_MT_MANIFEST,
-			"config", stele_descriptor(config_mt, cdig, config->len),
+	man = json_pack("{s:i,s:s,s:o,s:O}", "schemaVersion", 2, "mediaType",
+			STELE_MT_MANIFEST, "config",
+			stele_descriptor(config_mt, cdig, config->len),
 			"layers", (json_t *)layers);
 	if (!man)
 		return stele_error_set("cannot build a signature manifest");
@@ -78,7 +86,8 @@ stele_oci_referrers(json_t **out, json_t **manifests,
 		json_t *man = NULL;
 
 		if (!d || !json_object_get(e, "artifactType") ||
-		    stele_json_str(json_object_get(e, "annotations"), STELE_ANN_REFNAME))
+		    stele_json_str(json_object_get(e, "annotations"),
+				   STELE_ANN_REFNAME))
 			continue;
 		if ((error = stele_oci_json_read(&man, NULL, oci, d)) < 0) {
 			if (manifests)
@@ -93,9 +102,9 @@ stele_oci_referrers(json_t **out, json_t **manifests,
 		}
 		json_decref(man);
 		if (json_array_size(res) > STELE_REFERRERS_MAX) {
-			error = stele_error_setc(STELE_EINVALID,
-				"%s has more than %d referrers", subject,
-				STELE_REFERRERS_MAX);
+			error = stele_error_setc(
+				STELE_EINVALID, "%s has more than %d referrers",
+				subject, STELE_REFERRERS_MAX);
 			goto out;
 		}
 	}

@@ -19,13 +19,16 @@
  *    artifactType and no ref.name whose manifest's `subject` is the image.
  */
 enum stele_attach_kind {
-	STELE_ATTACH_SIG,       /* sha256-<hex>.sig */
-	STELE_ATTACH_ATT,       /* sha256-<hex>.att */
-	STELE_ATTACH_REFERRERS  /* sha256-<hex> */
+	STELE_ATTACH_SIG, /* sha256-<hex>.sig */
+	STELE_ATTACH_ATT, /* sha256-<hex>.att */
+	STELE_ATTACH_REFERRERS /* sha256-<hex> */
 };
 
 /* The cosign tags, in the order transfers move them. */
-#define STELE_COSIGN_TAGS { STELE_ATTACH_SIG, STELE_ATTACH_ATT }
+#define STELE_COSIGN_TAGS \
+	{ \
+		STELE_ATTACH_SIG, STELE_ATTACH_ATT \
+	}
 #define STELE_NCOSIGN_TAGS 2
 
 /* Of at most this many referrers per subject (a cap on untrusted lists). */

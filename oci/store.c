@@ -27,7 +27,7 @@ stele_oci_is_attach_tag(const char *name)
 		      (name[i] >= 'a' && name[i] <= 'f')))
 			return 0;
 	return !name[71] || !strcmp(name + 71, ".sig") ||
-	       !strcmp(name + 71, ".att");
+		!strcmp(name + 71, ".att");
 }
 
 static const char *
@@ -79,8 +79,8 @@ image_entry(const struct stele_oci *oci, const json_t *m, const json_t *idx)
 			cfg = NULL;
 	}
 	json_array_foreach(json_object_get(idx, "manifests"), i, v) {
-		const char *s = stele_json_str(json_object_get(v, "annotations"),
-					       ANN_SUBJECT);
+		const char *s = stele_json_str(
+			json_object_get(v, "annotations"), ANN_SUBJECT);
 
 		if (d && s && !strcmp(s, d))
 			refs++;
@@ -89,16 +89,20 @@ image_entry(const struct stele_oci *oci, const json_t *m, const json_t *idx)
 			continue;
 		/* The attachments are the tag's manifest's layers. */
 		am = NULL;
-		if (strlen(n) > 71 && stele_oci_json_read(&am, NULL, oci, stele_json_str(v, "digest")) == 0) {
+		if (strlen(n) > 71 &&
+		    stele_oci_json_read(&am, NULL, oci,
+					stele_json_str(v, "digest")) == 0) {
 			if (!strcmp(n + 71, ".sig"))
-				sigs += json_array_size(json_object_get(am, "layers"));
+				sigs += json_array_size(
+					json_object_get(am, "layers"));
 			else
-				atts += json_array_size(json_object_get(am, "layers"));
+				atts += json_array_size(
+					json_object_get(am, "layers"));
 		}
 		json_decref(am);
 	}
-	e = json_pack("{s:s?,s:s?,s:s?,s:I,s:s?,s:I,s:I,s:I}",
-		      "name", image_name(m), "digest", d, "mediaType",
+	e = json_pack("{s:s?,s:s?,s:s?,s:I,s:s?,s:I,s:I,s:I}", "name",
+		      image_name(m), "digest", d, "mediaType",
 		      stele_json_str(m, "mediaType"), "size", size, "created",
 		      cfg ? stele_json_str(cfg, "created") : NULL, "signatures",
 		      (json_int_t)sigs, "attestations", (json_int_t)atts,
@@ -112,7 +116,8 @@ static int
 by_name(const void *a, const void *b)
 {
 	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-	const char *nx = stele_json_str(x, "name"), *ny = stele_json_str(y, "name");
+	const char *nx = stele_json_str(x, "name"),
+		   *ny = stele_json_str(y, "name");
 	int c;
 
 	/* Untagged images last, by digest. */
@@ -144,12 +149,13 @@ stele_oci_images(json_t **out, const struct stele_oci *oci, int all)
 		json_array_append_new(list, image_entry(oci, m, idx));
 	}
 	json_array_foreach(json_object_get(idx, "manifests"), i, m) {
-		const char *s = stele_json_str(json_object_get(m, "annotations"),
-					       ANN_SUBJECT);
+		const char *s = stele_json_str(
+			json_object_get(m, "annotations"), ANN_SUBJECT);
 		json_t *desc;
 
-		if (!all || entry_name(m) || !s || stele_digest_validate(s) < 0 ||
-		    json_object_get(seen, s) || !stele_oci_blob_exists(oci, s))
+		if (!all || entry_name(m) || !s ||
+		    stele_digest_validate(s) < 0 || json_object_get(seen, s) ||
+		    !stele_oci_blob_exists(oci, s))
 			continue;
 		json_object_set_new(seen, s, json_true());
 		desc = stele_descriptor(STELE_MT_MANIFEST, s, 0);
@@ -185,9 +191,10 @@ find(const json_t *idx, const char *name, const char *digest, size_t *at)
 	json_array_foreach(json_object_get(idx, "manifests"), i, m) {
 		const char *n = image_name(m), *d = stele_json_str(m, "digest");
 
-		if (name ? (n && !strcmp(n, name)) :
-		    (d && digest && !strcmp(d, digest) && !stele_json_str(
-			json_object_get(m, "annotations"), ANN_SUBJECT))) {
+		if (name ? (n && !strcmp(n, name))
+			 : (d && digest && !strcmp(d, digest) &&
+			    !stele_json_str(json_object_get(m, "annotations"),
+					    ANN_SUBJECT))) {
 			if (at)
 				*at = i;
 			return m;
@@ -206,9 +213,11 @@ stele_oci_tag(const struct stele_oci *oci, const char *src_name,
 
 	if (stele_oci_is_attach_tag(dst_name) ||
 	    (src_name && stele_oci_is_attach_tag(src_name)))
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"'%s' is a signature or attestation tag, not an image",
-			stele_oci_is_attach_tag(dst_name) ? dst_name : src_name);
+			stele_oci_is_attach_tag(dst_name) ? dst_name
+							  : src_name);
 	if ((error = stele_oci_lock(&lockfd, oci, 1)) < 0 ||
 	    (error = stele_oci_index_load(&idx, oci)) < 0)
 		goto out;
@@ -222,8 +231,8 @@ stele_oci_tag(const struct stele_oci *oci, const char *src_name,
 		    !json_is_object(json_object_get(doc, "config")) ||
 		    json_object_get(doc, "subject")) {
 			json_decref(doc);
-			error = stele_error_setc(STELE_ENOTFOUND,
-				"image '%s' not found in '%s'",
+			error = stele_error_setc(
+				STELE_ENOTFOUND, "image '%s' not found in '%s'",
 				src_name ? src_name : src_digest, oci->dir);
 			goto out;
 		}
@@ -252,7 +261,8 @@ stele_oci_tag(const struct stele_oci *oci, const char *src_name,
 		const char *n = entry_name(m);
 
 		if (n && !strcmp(n, dst_name)) {
-			json_array_set(json_object_get(idx, "manifests"), i, copy);
+			json_array_set(json_object_get(idx, "manifests"), i,
+				       copy);
 			goto write;
 		}
 	}
@@ -279,7 +289,8 @@ needed_by(const struct stele_oci *oci, const json_t *idx, const char *digest)
 
 		if (found || !(n = image_name(m)) || !mt ||
 		    strcmp(mt, STELE_MT_INDEX) ||
-		    stele_oci_json_read(&doc, NULL, oci, stele_json_str(m, "digest")) < 0)
+		    stele_oci_json_read(&doc, NULL, oci,
+					stele_json_str(m, "digest")) < 0)
 			continue;
 		json_array_foreach(json_object_get(doc, "manifests"), j, c)
 			if (!found && stele_json_str(c, "digest") &&
@@ -295,11 +306,12 @@ static int
 attached_to(const json_t *m, const char *digest)
 {
 	const char *n = entry_name(m);
-	const char *s = stele_json_str(json_object_get(m, "annotations"),
-				       ANN_SUBJECT);
+	const char *s =
+		stele_json_str(json_object_get(m, "annotations"), ANN_SUBJECT);
 
 	if (n)
-		return stele_oci_is_attach_tag(n) && !strncmp(n + 7, digest + 7, 64);
+		return stele_oci_is_attach_tag(n) &&
+			!strncmp(n + 7, digest + 7, 64);
 	return s && !strcmp(s, digest);
 }
 
@@ -314,7 +326,8 @@ is_referrer(const json_t *idx, const char *digest)
 		const char *d = stele_json_str(m, "digest");
 
 		if (d && !strcmp(d, digest) &&
-		    (stele_json_str(json_object_get(m, "annotations"), ANN_SUBJECT) ||
+		    (stele_json_str(json_object_get(m, "annotations"),
+				    ANN_SUBJECT) ||
 		     (entry_name(m) && stele_oci_is_attach_tag(entry_name(m)))))
 			return 1;
 	}
@@ -333,9 +346,11 @@ stele_oci_rmi(json_t **out, const struct stele_oci *oci, const char *name,
 
 	*out = NULL;
 	if (name && stele_oci_is_attach_tag(name)) {
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"'%s' is a signature or attestation tag, not an image; "
-			"it goes with its image", name);
+			"it goes with its image",
+			name);
 		goto out;
 	}
 	if ((error = stele_oci_lock(&lockfd, oci, 1)) < 0 ||
@@ -345,42 +360,48 @@ stele_oci_rmi(json_t **out, const struct stele_oci *oci, const char *name,
 	if (name) {
 		if (!(m = find(idx, name, NULL, NULL))) {
 			error = stele_error_setc(STELE_ENOTFOUND,
-				"image '%s' not found in '%s'", name, oci->dir);
+						 "image '%s' not found in '%s'",
+						 name, oci->dir);
 			goto out;
 		}
 		dg = stele_xstrdup(stele_json_str(m, "digest"));
 	} else {
 		dg = stele_xstrdup(digest);
 		if (is_referrer(idx, dg)) {
-			error = stele_error_setc(STELE_EINVALID,
+			error = stele_error_setc(
+				STELE_EINVALID,
 				"%s is a signature, attestation or other "
-				"referrer of an image; it goes with its image", dg);
+				"referrer of an image; it goes with its image",
+				dg);
 			goto out;
 		}
 	}
 	/* The tags naming the image. */
 	json_array_foreach(ms, i, m) {
-		if (!(n = image_name(m)) || !(d = stele_json_str(m, "digest")) ||
-		    strcmp(d, dg))
+		if (!(n = image_name(m)) ||
+		    !(d = stele_json_str(m, "digest")) || strcmp(d, dg))
 			continue;
 		ntags++;
 		prev = names;
-		names = prev ? stele_xasprintf("%s, %s", prev, n) :
-			       stele_xstrdup(n);
+		names = prev ? stele_xasprintf("%s, %s", prev, n)
+			     : stele_xstrdup(n);
 		free(prev);
 	}
 	if (!name && ntags > 1 && !(flags & STELE_RMI_FORCE)) {
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"image %s has %zu tags (%s): remove them by name, or "
-			"use --force to remove it with all of them", dg, ntags,
-			names);
+			"use --force to remove it with all of them",
+			dg, ntags, names);
 		goto out;
 	}
 	need = needed_by(oci, idx, dg);
 	if (!name && need) {
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"image %s is listed by image index '%s'; remove that "
-			"first", dg, need);
+			"first",
+			dg, need);
 		goto out;
 	}
 	if (!name && !ntags && !find(idx, NULL, dg, NULL)) {
@@ -391,7 +412,8 @@ stele_oci_rmi(json_t **out, const struct stele_oci *oci, const char *name,
 			any |= attached_to(m, dg);
 		if (!any) {
 			error = stele_error_setc(STELE_ENOTFOUND,
-				"image '%s' not found in '%s'", dg, oci->dir);
+						 "image '%s' not found in '%s'",
+						 dg, oci->dir);
 			goto out;
 		}
 	}
@@ -401,12 +423,14 @@ stele_oci_rmi(json_t **out, const struct stele_oci *oci, const char *name,
 	json_array_foreach(ms, i, m) {
 		n = image_name(m);
 		d = stele_json_str(m, "digest");
-		if (n && d && !strcmp(d, dg) && (!name || !strcmp(n, name) || deleted)) {
+		if (n && d && !strcmp(d, dg) &&
+		    (!name || !strcmp(n, name) || deleted)) {
 			json_array_append_new(untagged, json_string(n));
 			continue;
 		}
-		if (deleted && (attached_to(m, dg) ||
-				(!entry_name(m) && d && !strcmp(d, dg)))) {
+		if (deleted &&
+		    (attached_to(m, dg) ||
+		     (!entry_name(m) && d && !strcmp(d, dg)))) {
 			natt += attached_to(m, dg);
 			continue;
 		}
@@ -439,13 +463,15 @@ walk_doc(const struct stele_oci *oci, json_t *reached, const char *digest,
 
 	if (depth > MAX_DEPTH)
 		return stele_error_setc(STELE_EINVALID,
-			"'%s': manifests nested too deep at %s", oci->dir, digest);
+					"'%s': manifests nested too deep at %s",
+					oci->dir, digest);
 	if (!stele_oci_blob_exists(oci, digest))
 		return 0; /* dangling: fsck's to report */
 	/* Corrupt or unparsable: what it references cannot be known. */
 	if (stele_oci_json_read(&doc, NULL, oci, digest) < 0)
 		return stele_error_prefix(STELE_EINVALID,
-			"gc stopped: cannot read manifest %s", digest);
+					  "gc stopped: cannot read manifest %s",
+					  digest);
 	if ((v = json_object_get(doc, "config")))
 		error = walk_desc(oci, reached, v, depth + 1);
 	json_array_foreach(json_object_get(doc, "layers"), i, v)
@@ -468,7 +494,8 @@ walk_desc(const struct stele_oci *oci, json_t *reached, const json_t *desc,
 	const char *mt = stele_json_str(desc, "mediaType");
 
 	if (!d || stele_digest_validate(d) < 0)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"gc stopped: a descriptor in '%s' has an invalid digest",
 			oci->dir);
 	if (json_object_get(reached, d))
@@ -514,7 +541,8 @@ stele_oci_sweep(struct stele_gc_report *out, const struct stele_oci *oci,
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(digest, sizeof(digest), "sha256:%.64s", de->d_name);
-		if (strlen(de->d_name) == 64 && stele_digest_validate(digest) == 0 &&
+		if (strlen(de->d_name) == 64 &&
+		    stele_digest_validate(digest) == 0 &&
 		    json_object_get(keep, digest)) {
 			out->kept++;
 			continue;
@@ -522,7 +550,8 @@ stele_oci_sweep(struct stele_gc_report *out, const struct stele_oci *oci,
 		/* Unreferenced, or not a blob at all (an interrupted write's
 		 * temp file). */
 		p = stele_path_join(bdir, de->d_name);
-		if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && unlink(p) == 0) {
+		if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) &&
+		    unlink(p) == 0) {
 			out->blobs++;
 			out->bytes += (uint64_t)st.st_size;
 		}

@@ -60,10 +60,10 @@ int stele_oci_rmi(json_t **out, const struct stele_oci *oci, const char *name,
 		  const char *digest, unsigned int flags);
 
 struct stele_gc_report {
-	size_t blobs;        /* blobs removed */
-	uint64_t bytes;      /* their size */
-	size_t staging;      /* leftover staging directories removed */
-	size_t kept;         /* blobs kept */
+	size_t blobs; /* blobs removed */
+	uint64_t bytes; /* their size */
+	size_t staging; /* leftover staging directories removed */
+	size_t kept; /* blobs kept */
 };
 
 /*

@@ -47,9 +47,10 @@ creds_split(struct stele_creds **out, const char *s, size_t len,
 	if ((error = stele_init()) < 0)
 		return error;
 	if (len > STELE_CRED_MAX || !colon || colon == s ||
-	    memchr(s, '\0', len) || memchr(s, '\n', len) || memchr(s, '\r', len))
+	    memchr(s, '\0', len) || memchr(s, '\n', len) ||
+	    memchr(s, '\r', len))
 		return stele_error_setc(STELE_EINVALID,
-			"%s: want USER:PASSWORD", what);
+					"%s: want USER:PASSWORD", what);
 	c = stele_xcalloc(1, sizeof(*c));
 	c->user = secret_strndup(s, (size_t)(colon - s));
 	c->pass = secret_strndup(colon + 1, len - (size_t)(colon + 1 - s));
@@ -93,7 +94,8 @@ load_file(json_t **out, const char *path)
 		if (!error && !json_is_object(*out)) {
 			json_decref(*out);
 			*out = NULL;
-			error = stele_error_setc(STELE_EINVALID,
+			error = stele_error_setc(
+				STELE_EINVALID,
 				"auth file '%s' is not a JSON object", path);
 		}
 	}
@@ -116,9 +118,11 @@ lookup_in(struct stele_creds **out, const char *path, const char *host)
 		return error;
 	error = STELE_ENOTFOUND;
 	json_object_foreach(json_object_get(doc, "auths"), k, e) {
-		if (!key_matches(k, host) || !(a = stele_json_str(e, "auth")) || !*a)
+		if (!key_matches(k, host) || !(a = stele_json_str(e, "auth")) ||
+		    !*a)
 			continue;
-		if ((error = stele_base64_decode(&raw, a, strlen(a), "auth")) == 0)
+		if ((error = stele_base64_decode(&raw, a, strlen(a), "auth")) ==
+		    0)
 			error = creds_split(out, raw.ptr, raw.len, path);
 		if (error)
 			stele_error_prefix(error, "auth file '%s', entry '%s'",
@@ -142,8 +146,8 @@ stele_creds_lookup(struct stele_creds **out, const char *host,
 	*out = NULL;
 	if (authfile)
 		error = lookup_in(out, authfile, host);
-	for (i = 0; !authfile && search && search[i] &&
-		    error == STELE_ENOTFOUND; i++)
+	for (i = 0;
+	     !authfile && search && search[i] && error == STELE_ENOTFOUND; i++)
 		if (stele_fs_exists(search[i]))
 			error = lookup_in(out, search[i], host);
 	if (error == STELE_ENOTFOUND)
@@ -237,8 +241,10 @@ stele_authfile_remove(const char *path, const char *host)
 
 	if ((error = load_file(&doc, path)) < 0) {
 		if (error == STELE_ENOTFOUND)
-			stele_error_setc(error, "not logged in to %s (no auth file '%s')",
-					 host ? host : "any registry", path);
+			stele_error_setc(
+				error,
+				"not logged in to %s (no auth file '%s')",
+				host ? host : "any registry", path);
 		goto out;
 	}
 	auths = json_object_get(doc, "auths");
@@ -249,7 +255,8 @@ stele_authfile_remove(const char *path, const char *host)
 		}
 	}
 	if (!removed && host) {
-		error = stele_error_setc(STELE_ENOTFOUND,
+		error = stele_error_setc(
+			STELE_ENOTFOUND,
 			"not logged in to %s (no entry in '%s')", host, path);
 		goto out;
 	}

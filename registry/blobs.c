@@ -22,8 +22,9 @@ stele_registry_manifest_get(struct stele_buf *out,
 {
 	struct stele_registry__req q;
 	char *path = path_of(repo, "manifests", ref);
-	char *what = stele_xasprintf("GET manifest %s%s%s", repo,
-				     strncmp(ref, "sha256:", 7) ? ":" : "@", ref);
+	char *what =
+		stele_xasprintf("GET manifest %s%s%s", repo,
+				strncmp(ref, "sha256:", 7) ? ":" : "@", ref);
 	int error;
 
 	if (media_type)
@@ -33,7 +34,8 @@ stele_registry_manifest_get(struct stele_buf *out,
 	q.body = out;
 	if ((error = stele_registry__do(r, &q)) < 0) {
 		if (error == STELE_EINVALID)
-			stele_error_prefix(error, "%s: manifest %s:%s is too large",
+			stele_error_prefix(error,
+					   "%s: manifest %s:%s is too large",
 					   stele_registry__host(r), repo, ref);
 		goto out;
 	}
@@ -43,13 +45,16 @@ stele_registry_manifest_get(struct stele_buf *out,
 	}
 	stele_digest_bytes(digest, out->ptr ? out->ptr : "", out->len);
 	if (!strncmp(ref, "sha256:", 7) && strcmp(ref, digest)) {
-		error = stele_error_setc(STELE_EVERIFY,
+		error = stele_error_setc(
+			STELE_EVERIFY,
 			"%s: manifest %s of %s does not match its digest (the bytes received hash to %s)",
 			stele_registry__host(r), ref, repo, digest);
 		goto out;
 	}
-	if (q.digest && !strncmp(q.digest, "sha256:", 7) && strcmp(q.digest, digest)) {
-		error = stele_error_setc(STELE_EVERIFY,
+	if (q.digest && !strncmp(q.digest, "sha256:", 7) &&
+	    strcmp(q.digest, digest)) {
+		error = stele_error_setc(
+			STELE_EVERIFY,
 			"%s: manifest %s:%s does not match the digest the registry names (%s; the bytes hash to %s)",
 			stele_registry__host(r), repo, ref, q.digest, digest);
 		goto out;
@@ -102,7 +107,8 @@ stele_registry__manifest_put_if(struct stele_registry *r, const char *repo,
 	}
 	stele_digest_bytes(digest, data, len);
 	if (q.digest && strcmp(q.digest, digest)) {
-		error = stele_error_setc(STELE_EVERIFY,
+		error = stele_error_setc(
+			STELE_EVERIFY,
 			"%s: stored manifest %s:%s as %s, not %s",
 			stele_registry__host(r), repo, ref, q.digest, digest);
 		goto out;
@@ -133,10 +139,12 @@ head(struct stele_registry *r, const char *repo, const char *kind,
 		q.accept = STELE_REGISTRY_ACCEPT;
 	if ((error = stele_registry__do(r, &q)) == 0) {
 		if (q.status == 200)
-			error = !digest || (q.digest && !strcmp(q.digest, digest));
+			error = !digest ||
+				(q.digest && !strcmp(q.digest, digest));
 		else if (q.status != 404)
-			error = stele_registry__fail(r, &q, manifest ?
-				"HEAD manifest" : "HEAD blob");
+			error = stele_registry__fail(r, &q,
+						     manifest ? "HEAD manifest"
+							      : "HEAD blob");
 	}
 	stele_registry__req_release(&q);
 	free(path);
@@ -167,7 +175,7 @@ struct fetch {
 	const char *host;
 	struct stele_registry_stats *stats;
 	struct stele_registry__req *q;
-	int checked;             /* this answer's first bytes were seen */
+	int checked; /* this answer's first bytes were seen */
 };
 
 static int
@@ -207,12 +215,15 @@ fetch_sink(void *p, const void *data, size_t len)
 			return error; /* the whole blob again: start over */
 		if (f->q->status == 206 &&
 		    !range_starts_at(f->q->crange, f->q->range_from))
-			return stele_error_setc(STELE_EVERIFY,
+			return stele_error_setc(
+				STELE_EVERIFY,
 				"%s: blob %s: the registry resumed at the wrong place (%s)",
-				f->host, f->digest, f->q->crange ? f->q->crange : "no range");
+				f->host, f->digest,
+				f->q->crange ? f->q->crange : "no range");
 	}
 	if (len > f->size - f->got)
-		return stele_error_setc(STELE_EVERIFY,
+		return stele_error_setc(
+			STELE_EVERIFY,
 			"%s: blob %s is longer than its %llu bytes; not stored",
 			f->host, f->digest, (unsigned long long)f->size);
 	f->got += len;
@@ -240,8 +251,15 @@ stele_registry_blob_fetch(struct stele_txn *txn, struct stele_registry *r,
 			  const char *repo, const char *digest, uint64_t size)
 {
 	struct stele_registry__req q;
-	struct fetch f = { txn, NULL, digest, size, 0, stele_registry__host(r),
-			   stele_registry__stats(r), NULL, 0 };
+	struct fetch f = { txn,
+			   NULL,
+			   digest,
+			   size,
+			   0,
+			   stele_registry__host(r),
+			   stele_registry__stats(r),
+			   NULL,
+			   0 };
 	char *path = path_of(repo, "blobs", digest);
 	char *what = stele_xasprintf("pull %s", digest);
 	char got[STELE_DIGEST_STRLEN];
@@ -264,7 +282,8 @@ stele_registry_blob_fetch(struct stele_txn *txn, struct stele_registry *r,
 		goto out;
 	}
 	if (f.got != size) {
-		error = stele_error_setc(STELE_EVERIFY,
+		error = stele_error_setc(
+			STELE_EVERIFY,
 			"%s: blob %s has %llu bytes, not %llu; not stored",
 			stele_registry__host(r), digest,
 			(unsigned long long)f.got, (unsigned long long)size);
@@ -279,7 +298,8 @@ stele_registry_blob_fetch(struct stele_txn *txn, struct stele_registry *r,
 		if (!stele_oci_blob_exists(stele_txn_oci(txn), got))
 			unlink(p);
 		free(p);
-		error = stele_error_setc(STELE_EVERIFY,
+		error = stele_error_setc(
+			STELE_EVERIFY,
 			"%s: blob %s of %s does not match its digest (the bytes received hash to %s); not stored",
 			stele_registry__host(r), digest, repo, got);
 	}
@@ -342,7 +362,8 @@ upload_start(char **loc, struct stele_registry *r, const char *repo)
 	stele_registry__req_init(&q, "POST", path, repo);
 	if ((error = stele_registry__do(r, &q)) == 0) {
 		if (q.status != 202 || !q.location)
-			error = stele_registry__fail(r, &q, "start blob upload");
+			error = stele_registry__fail(r, &q,
+						     "start blob upload");
 		else
 			*loc = upload_url(r, q.location, NULL);
 	}
@@ -355,8 +376,8 @@ upload_start(char **loc, struct stele_registry *r, const char *repo)
 static int
 upload_send(char **loc, struct stele_registry *r, const char *repo,
 	    const char *method, const char *query, int fd, const void *data,
-	    uint64_t off,
-	    uint64_t len, uint64_t total, const char *what, long want)
+	    uint64_t off, uint64_t len, uint64_t total, const char *what,
+	    long want)
 {
 	struct stele_registry__req q;
 	char *url = upload_url(r, *loc, query), *range = NULL;
@@ -405,20 +426,21 @@ upload_once(struct stele_registry *r, const char *repo, const char *digest,
 	if ((error = upload_start(&loc, r, repo)) < 0)
 		goto out;
 	if (size <= STELE_REGISTRY_MONOLITHIC_MAX || data) {
-		error = upload_send(&loc, r, repo, "PUT", query, fd, data, 0, size,
-				    size, what, 201);
+		error = upload_send(&loc, r, repo, "PUT", query, fd, data, 0,
+				    size, size, what, 201);
 		goto out;
 	}
 	while (off < size && !error) {
-		uint64_t n = size - off < o->chunk_size ? size - off : o->chunk_size;
+		uint64_t n =
+			size - off < o->chunk_size ? size - off : o->chunk_size;
 
-		error = upload_send(&loc, r, repo, "PATCH", NULL, fd, NULL, off, n,
-				    size, what, 202);
+		error = upload_send(&loc, r, repo, "PATCH", NULL, fd, NULL, off,
+				    n, size, what, 202);
 		off += n;
 	}
 	if (!error)
-		error = upload_send(&loc, r, repo, "PUT", query, -1, NULL, 0, 0, size,
-				    what, 201);
+		error = upload_send(&loc, r, repo, "PUT", query, -1, NULL, 0, 0,
+				    size, what, 201);
 out:
 	free(query);
 	free(loc);
@@ -436,7 +458,8 @@ upload(struct stele_registry *r, const char *repo, const char *digest,
 
 	/* An upload broken off is started over: a session's state after a
 	 * failed request is not known. */
-	while ((error = upload_once(r, repo, digest, size, fd, data, what)) < 0 &&
+	while ((error = upload_once(r, repo, digest, size, fd, data, what)) <
+		       0 &&
 	       stele_registry__transient(r) && attempt < o->retries &&
 	       !stele_registry__cancelled(r)) {
 		attempt++;
@@ -486,25 +509,30 @@ stele_registry_referrers(json_t **out, struct stele_registry *r,
 	/* distribution 2.8 answers 404 (no such route): no referrers API. */
 	if (q.status == 404 || q.status == 400 || q.status == 405) {
 		error = stele_error_setc(STELE_ENOTFOUND,
-			"%s has no referrers API", stele_registry__host(r));
+					 "%s has no referrers API",
+					 stele_registry__host(r));
 		goto out;
 	}
 	if (q.status != 200) {
 		error = stele_registry__fail(r, &q, "GET referrers");
 		goto out;
 	}
-	if (!q.ctype || strncmp(q.ctype, STELE_MT_INDEX, strlen(STELE_MT_INDEX))) {
-		error = stele_error_setc(STELE_ENOTFOUND,
+	if (!q.ctype ||
+	    strncmp(q.ctype, STELE_MT_INDEX, strlen(STELE_MT_INDEX))) {
+		error = stele_error_setc(
+			STELE_ENOTFOUND,
 			"%s has no referrers API (answered %s)",
 			stele_registry__host(r), q.ctype ? q.ctype : "no type");
 		goto out;
 	}
-	if ((error = stele_json_parse(out, body.ptr, body.len, "referrers index")) == 0 &&
+	if ((error = stele_json_parse(out, body.ptr, body.len,
+				      "referrers index")) == 0 &&
 	    !json_is_array(json_object_get(*out, "manifests"))) {
 		json_decref(*out);
 		*out = NULL;
 		error = stele_error_setc(STELE_EINVALID,
-			"%s: referrers index has no manifests", stele_registry__host(r));
+					 "%s: referrers index has no manifests",
+					 stele_registry__host(r));
 	}
 out:
 	stele_registry__req_release(&q);
@@ -527,8 +555,9 @@ stele_registry_blob_get(struct stele_buf *out, struct stele_registry *r,
 	q.body = out;
 	if ((error = stele_registry__do(r, &q)) < 0) {
 		if (error == STELE_EINVALID)
-			stele_error_prefix(error, "%s: blob %s of %s is too large",
-					   stele_registry__host(r), digest, repo);
+			stele_error_prefix(
+				error, "%s: blob %s of %s is too large",
+				stele_registry__host(r), digest, repo);
 		goto out;
 	}
 	if (q.status != 200) {
@@ -537,7 +566,8 @@ stele_registry_blob_get(struct stele_buf *out, struct stele_registry *r,
 	}
 	stele_digest_bytes(got, out->ptr ? out->ptr : "", out->len);
 	if (strcmp(got, digest))
-		error = stele_error_setc(STELE_EVERIFY,
+		error = stele_error_setc(
+			STELE_EVERIFY,
 			"%s: blob %s of %s does not match its digest (the bytes received hash to %s)",
 			stele_registry__host(r), digest, repo, got);
 out:

@@ -24,7 +24,7 @@
 struct xfer {
 	struct stele_registry *r;
 	struct stele_registry__req *q;
-	uint64_t upos;           /* upload position */
+	uint64_t upos; /* upload position */
 	int sink_error;
 	unsigned retry_after;
 };
@@ -32,8 +32,10 @@ struct xfer {
 int
 stele_error_curl(int code, const char *errbuf)
 {
-	return stele_error_set("%s", errbuf && *errbuf ? errbuf :
-			       curl_easy_strerror((CURLcode)code));
+	return stele_error_set("%s",
+			       errbuf && *errbuf
+				       ? errbuf
+				       : curl_easy_strerror((CURLcode)code));
 }
 
 const char *
@@ -102,7 +104,8 @@ stele_registry__backoff(struct stele_registry *r, unsigned attempt,
 		nanosleep(&ts, NULL);
 		ms -= slice;
 	}
-	return stele_registry__cancelled(r) ? stele_error_set("interrupted") : 0;
+	return stele_registry__cancelled(r) ? stele_error_set("interrupted")
+					    : 0;
 }
 
 void
@@ -157,7 +160,8 @@ static int
 load_cert_dir(struct stele_registry *r, const char *dir, int required)
 {
 	curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-	const char *sys = v->cainfo ? v->cainfo : "/etc/ssl/certs/ca-certificates.crt";
+	const char *sys =
+		v->cainfo ? v->cainfo : "/etc/ssl/certs/ca-certificates.crt";
 	struct dirent *de;
 	DIR *d;
 	int error = 0, n = 0;
@@ -165,7 +169,8 @@ load_cert_dir(struct stele_registry *r, const char *dir, int required)
 	if (!(d = opendir(dir))) {
 		if (!required && errno == ENOENT)
 			return 0;
-		return stele_error_errno("cannot read certificate directory '%s'", dir);
+		return stele_error_errno(
+			"cannot read certificate directory '%s'", dir);
 	}
 	while ((de = readdir(d)) && !error) {
 		char *p = stele_path_join(dir, de->d_name);
@@ -177,11 +182,13 @@ load_cert_dir(struct stele_registry *r, const char *dir, int required)
 			n++;
 		} else if (has_suffix(de->d_name, ".cert")) {
 			char *key = stele_xasprintf("%.*s.key",
-				(int)(strlen(p) - 5), p);
+						    (int)(strlen(p) - 5), p);
 
 			if (!stele_fs_exists(key))
-				error = stele_error_setc(STELE_EINVALID,
-					"client certificate '%s' has no key '%s'", p, key);
+				error = stele_error_setc(
+					STELE_EINVALID,
+					"client certificate '%s' has no key '%s'",
+					p, key);
 			free(r->client_cert);
 			free(r->client_key);
 			r->client_cert = stele_xstrdup(p);
@@ -213,8 +220,9 @@ header_value(const char *line, size_t len, const char *name)
 		len--;
 	}
 	end = len;
-	while (end && (line[end - 1] == '\r' || line[end - 1] == '\n' ||
-		       line[end - 1] == ' '))
+	while (end &&
+	       (line[end - 1] == '\r' || line[end - 1] == '\n' ||
+		line[end - 1] == ' '))
 		end--;
 	return stele_xstrndup(line, end);
 }
@@ -317,12 +325,15 @@ on_read(char *buf, size_t size, size_t n, void *p)
 		got = (ssize_t)want;
 	} else {
 		do {
-			got = pread(q->fd, buf, want, (off_t)(q->body_off + x->upos));
+			got = pread(q->fd, buf, want,
+				    (off_t)(q->body_off + x->upos));
 		} while (got < 0 && errno == EINTR);
 		if (got <= 0) {
-			x->sink_error = got < 0 ?
-				stele_error_errno("cannot read blob to upload") :
-				stele_error_set("blob to upload is shorter than its size");
+			x->sink_error = got < 0
+				? stele_error_errno(
+					  "cannot read blob to upload")
+				: stele_error_set(
+					  "blob to upload is shorter than its size");
 			return CURL_READFUNC_ABORT;
 		}
 	}
@@ -336,7 +347,8 @@ on_seek(void *p, curl_off_t offset, int origin)
 {
 	struct xfer *x = p;
 
-	if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > x->q->body_len)
+	if (origin != SEEK_SET || offset < 0 ||
+	    (uint64_t)offset > x->q->body_len)
 		return CURL_SEEKFUNC_CANTSEEK;
 	x->upos = (uint64_t)offset;
 	return CURL_SEEKFUNC_OK;
@@ -378,10 +390,8 @@ transient_curl(CURLcode rc)
 	case CURLE_PARTIAL_FILE:
 	case CURLE_SEND_FAIL_REWIND:
 	case CURLE_HTTP2:
-	case CURLE_HTTP2_STREAM:
-		return 1;
-	default:
-		return 0;
+	case CURLE_HTTP2_STREAM: return 1;
+	default: return 0;
 	}
 }
 
@@ -410,21 +420,25 @@ setup(struct stele_registry *r, struct stele_registry__req *q, struct xfer *x,
 
 	curl_easy_reset(c);
 	r->errbuf[0] = '\0';
-	*url = q->flags & REQ_ABS_URL ? stele_xstrdup(q->path) :
-		stele_xasprintf("%s%s", r->base, q->path);
+	*url = q->flags & REQ_ABS_URL
+		? stele_xstrdup(q->path)
+		: stele_xasprintf("%s%s", r->base, q->path);
 	/* An upload Location on another host gets no registry credentials,
 	 * and never a downgrade to plain http. */
 	foreign = (q->flags & REQ_ABS_URL) && !q->basic && !same_host(r, *url);
 	if ((q->flags & REQ_ABS_URL) && !q->basic && !r->o.insecure &&
 	    !strncmp(r->base, "https:", 6) && strncmp(*url, "https:", 6))
-		return stele_error_set("%s: refusing to follow the registry to '%.200s' (not https)",
-				       r->host, *url);
+		return stele_error_set(
+			"%s: refusing to follow the registry to '%.200s' (not https)",
+			r->host, *url);
 	curl_easy_setopt(c, CURLOPT_URL, *url);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->errbuf);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, !strcmp(q->method, "GET") ||
-			 !strcmp(q->method, "HEAD") ? 1L : 0L);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION,
+			 !strcmp(q->method, "GET") || !strcmp(q->method, "HEAD")
+				 ? 1L
+				 : 0L);
 	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "stele");
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -448,7 +462,8 @@ setup(struct stele_registry *r, struct stele_registry__req *q, struct xfer *x,
 		curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
 		curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
 	} else if (r->ca.len) {
-		struct curl_blob blob = { r->ca.ptr, r->ca.len, CURL_BLOB_NOCOPY };
+		struct curl_blob blob = { r->ca.ptr, r->ca.len,
+					  CURL_BLOB_NOCOPY };
 
 		curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
 	}
@@ -481,8 +496,9 @@ setup(struct stele_registry *r, struct stele_registry__req *q, struct xfer *x,
 		*hdrs = curl_slist_append(*hdrs, s);
 		free(s);
 	}
-	s = stele_xasprintf("Content-Type: %s", q->content_type ?
-			    q->content_type : "application/octet-stream");
+	s = stele_xasprintf("Content-Type: %s",
+			    q->content_type ? q->content_type
+					    : "application/octet-stream");
 	if (q->has_body || q->content_type)
 		*hdrs = curl_slist_append(*hdrs, s);
 	free(s);
@@ -507,7 +523,8 @@ setup(struct stele_registry *r, struct stele_registry__req *q, struct xfer *x,
 	} else if ((r->scheme == AUTH_BASIC && !(q->flags & REQ_NO_AUTH)) ||
 		   (q->basic && r->creds)) {
 		if (r->creds) {
-			curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+			curl_easy_setopt(c, CURLOPT_HTTPAUTH,
+					 (long)CURLAUTH_BASIC);
 			curl_easy_setopt(c, CURLOPT_USERNAME, r->creds->user);
 			curl_easy_setopt(c, CURLOPT_PASSWORD, r->creds->pass);
 		}
@@ -527,8 +544,8 @@ setup(struct stele_registry *r, struct stele_registry__req *q, struct xfer *x,
 /* One attempt; the token fetch inside setup() may reuse the handle, so a
  * fresh token makes setup() run a second time. */
 static CURLcode
-perform(struct stele_registry *r, struct stele_registry__req *q,
-	struct xfer *x, int *error)
+perform(struct stele_registry *r, struct stele_registry__req *q, struct xfer *x,
+	int *error)
 {
 	struct curl_slist *hdrs = NULL;
 	char *url = NULL;
@@ -569,7 +586,8 @@ stele_registry__do(struct stele_registry *r, struct stele_registry__req *q)
 		req_clear_answer(q);
 		if (q->body)
 			stele_buf_clear(q->body);
-		if ((attempt || round) && q->reset && (error = q->reset(q->payload)) < 0)
+		if ((attempt || round) && q->reset &&
+		    (error = q->reset(q->payload)) < 0)
 			return error;
 		rc = perform(r, q, &x, &error);
 		if (error)
@@ -583,14 +601,17 @@ stele_registry__do(struct stele_registry *r, struct stele_registry__req *q)
 				return stele_error_set("interrupted");
 			error = stele_error_curl(rc, r->errbuf);
 			if (rc == CURLE_PEER_FAILED_VERIFICATION)
-				error = stele_error_set("%s (trust its CA with --cert-dir DIR, or --tls-verify=false)",
-							r->errbuf[0] ? r->errbuf :
-							curl_easy_strerror(rc));
-			stele_error_prefix(error, "%s: %s %s", r->host, q->method,
-					   q->flags & REQ_ABS_URL ? "(upload)" : q->path);
+				error = stele_error_set(
+					"%s (trust its CA with --cert-dir DIR, or --tls-verify=false)",
+					r->errbuf[0] ? r->errbuf
+						     : curl_easy_strerror(rc));
+			stele_error_prefix(
+				error, "%s: %s %s", r->host, q->method,
+				q->flags & REQ_ABS_URL ? "(upload)" : q->path);
 			r->last_transient = transient_curl(rc);
 		} else if (q->status == 401 && !(q->flags & REQ_NO_AUTH)) {
-			if ((error = stele_registry__on_challenge(r, q, ++round)) < 0)
+			if ((error = stele_registry__on_challenge(r, q,
+								  ++round)) < 0)
 				return error;
 			continue;
 		} else if (q->status >= 500 || q->status == 429) {
@@ -604,7 +625,8 @@ stele_registry__do(struct stele_registry *r, struct stele_registry__req *q)
 			return error < 0 ? error : 0;
 		attempt++;
 		r->stats.retries++;
-		if ((error = stele_registry__backoff(r, attempt, x.retry_after)) < 0)
+		if ((error = stele_registry__backoff(r, attempt,
+						     x.retry_after)) < 0)
 			return error;
 	}
 }
@@ -625,8 +647,9 @@ stele_registry__fail(struct stele_registry *r,
 			const char *msg = stele_json_str(e, "message");
 
 			if (i < 3)
-				stele_buf_printf(&m, "%s%s%s%s", i ? "; " : ": ",
-						 c ? c : "", c && msg ? " " : "",
+				stele_buf_printf(&m, "%s%s%s%s",
+						 i ? "; " : ": ", c ? c : "",
+						 c && msg ? " " : "",
 						 msg ? msg : "");
 		}
 	json_decref(doc);
@@ -653,17 +676,20 @@ probe(struct stele_registry *r)
 		if (!strncasecmp(h, "Bearer", 6)) {
 			r->scheme = AUTH_BEARER;
 			r->realm = stele_registry__challenge_param(h, "realm");
-			r->service = stele_registry__challenge_param(h, "service");
+			r->service =
+				stele_registry__challenge_param(h, "service");
 		} else if (!strncasecmp(h, "Basic", 5)) {
 			r->scheme = AUTH_BASIC;
 		} else {
-			error = stele_error_set("%s: /v2/ answers 401 with no challenge I know ('%.100s')",
-						r->host, h);
+			error = stele_error_set(
+				"%s: /v2/ answers 401 with no challenge I know ('%.100s')",
+				r->host, h);
 		}
 		if (!error)
 			error = stele_registry__need_creds(r);
 	} else if (!error && q.status != 200) {
-		error = stele_registry__fail(r, &q, "GET /v2/ (is this an OCI registry?)");
+		error = stele_registry__fail(
+			r, &q, "GET /v2/ (is this an OCI registry?)");
 	}
 	stele_registry__req_release(&q);
 	return error;
@@ -703,8 +729,8 @@ stele_registry_open(struct stele_registry **out, const char *host, int push,
 		error = stele_error_set("cannot initialise libcurl");
 		goto out;
 	}
-	dir = o->cert_dir ? stele_xstrdup(o->cert_dir) :
-		stele_xasprintf("/etc/containers/certs.d/%s", host);
+	dir = o->cert_dir ? stele_xstrdup(o->cert_dir)
+			  : stele_xasprintf("/etc/containers/certs.d/%s", host);
 	if ((error = load_cert_dir(r, dir, o->cert_dir != NULL)) < 0)
 		goto out;
 	error = probe(r);
@@ -760,13 +786,12 @@ stele_registry__dup(struct stele_registry **out, const struct stele_registry *r)
 		(*tail)->expires = t->expires;
 		tail = &(*tail)->next;
 	}
-	if ((r->ca.len && (error = stele_buf_put(&d->ca, r->ca.ptr,
-						  r->ca.len)) < 0))
+	if ((r->ca.len &&
+	     (error = stele_buf_put(&d->ca, r->ca.ptr, r->ca.len)) < 0))
 		goto fail;
 	/* Credentials live in sodium memory, a copy per client: read
 	 * again, where the first client had them from. */
-	if (r->creds_looked_up &&
-	    (error = stele_registry__need_creds(d)) < 0)
+	if (r->creds_looked_up && (error = stele_registry__need_creds(d)) < 0)
 		goto fail;
 	if (!(d->curl = curl_easy_init())) {
 		error = stele_error_set("cannot initialise libcurl");

@@ -57,7 +57,7 @@
 /* The Accept list for manifests: OCI and Docker schema 2, images and indexes. */
 #define STELE_REGISTRY_ACCEPT \
 	STELE_MT_MANIFEST ", " STELE_MT_INDEX ", " STELE_MT_DOCKER_MANIFEST \
-	", " STELE_MT_DOCKER_LIST
+			  ", " STELE_MT_DOCKER_LIST
 
 /* Progress of one transfer: `what` is e.g. "push sha256:…"; done/total bytes. */
 typedef void (*stele_registry_progress_fn)(void *payload, const char *what,
@@ -68,19 +68,19 @@ typedef void (*stele_registry_progress_fn)(void *payload, const char *what,
 #define STELE_REGISTRY_MONOLITHIC_MAX (1u << 20)
 
 struct stele_registry_opts {
-	const char *creds;      /* "USER:PASS", or NULL */
-	const char *authfile;   /* read alone when not NULL; else: */
+	const char *creds; /* "USER:PASS", or NULL */
+	const char *authfile; /* read alone when not NULL; else: */
 	const char *const *auth_search; /* the files looked up in order,
 				   NULL-terminated (registry/auth.h); NULL:
 				   none */
-	const char *cert_dir;   /* NULL: /etc/containers/certs.d/HOST if any */
-	int insecure;           /* --tls-verify=false */
-	unsigned retries;       /* 0: 4 (five attempts in all);
+	const char *cert_dir; /* NULL: /etc/containers/certs.d/HOST if any */
+	int insecure; /* --tls-verify=false */
+	unsigned retries; /* 0: 4 (five attempts in all);
 				   STELE_REGISTRY_NO_RETRY: none */
-	unsigned backoff_ms;    /* 0: 250 */
-	unsigned timeout_s;     /* 0: 30 (connect, and longest stall) */
-	uint64_t chunk_size;    /* 0: 1 GiB: the largest PATCH of an upload */
-	unsigned jobs;          /* blobs moved at once by push, pull and
+	unsigned backoff_ms; /* 0: 250 */
+	unsigned timeout_s; /* 0: 30 (connect, and longest stall) */
+	uint64_t chunk_size; /* 0: 1 GiB: the largest PATCH of an upload */
+	unsigned jobs; /* blobs moved at once by push, pull and
 				   copy (registry/copy.h); 0: 4 */
 	/* Called from the threads that move blobs, one call at a time. */
 	stele_registry_progress_fn progress;
@@ -93,9 +93,9 @@ struct stele_registry_opts {
 
 /* Counters of one client, for summaries and tests. */
 struct stele_registry_stats {
-	uint64_t requests;      /* HTTP requests sent (token requests too) */
-	uint64_t retries;       /* requests repeated after a fault */
-	uint64_t tokens;        /* bearer tokens fetched */
+	uint64_t requests; /* HTTP requests sent (token requests too) */
+	uint64_t retries; /* requests repeated after a fault */
+	uint64_t tokens; /* bearer tokens fetched */
 	uint64_t bytes_up, bytes_down; /* blob bytes */
 };
 
@@ -105,8 +105,8 @@ struct stele_registry;
  * Connect to `host` ("HOST[:PORT]") and probe /v2/.  `push` asks for push
  * scope in bearer tokens.  *out owned by the caller.
  */
-int stele_registry_open(struct stele_registry **out, const char *host,
-			int push, const struct stele_registry_opts *o);
+int stele_registry_open(struct stele_registry **out, const char *host, int push,
+			const struct stele_registry_opts *o);
 void stele_registry_free(struct stele_registry *r);
 const struct stele_registry_stats *
 stele_registry_stats(const struct stele_registry *r);

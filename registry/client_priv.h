@@ -22,7 +22,7 @@ struct stele_creds;
 struct stele_registry__token {
 	char *scope;
 	char *value;
-	double expires;          /* CLOCK_MONOTONIC seconds */
+	double expires; /* CLOCK_MONOTONIC seconds */
 	struct stele_registry__token *next;
 };
 
@@ -30,12 +30,12 @@ enum stele_registry__auth { AUTH_NONE, AUTH_BASIC, AUTH_BEARER };
 
 struct stele_registry {
 	char *host;
-	char *base;              /* "https://HOST" or "http://HOST" */
+	char *base; /* "https://HOST" or "http://HOST" */
 	struct stele_registry_opts o;
 	int push;
 	CURL *curl;
 	char errbuf[CURL_ERROR_SIZE];
-	struct stele_buf ca;     /* PEM bundle when a cert dir is used */
+	struct stele_buf ca; /* PEM bundle when a cert dir is used */
 	char *client_cert, *client_key;
 	struct stele_creds *creds;
 	int creds_looked_up;
@@ -43,7 +43,7 @@ struct stele_registry {
 	char *realm, *service;
 	struct stele_registry__token *tokens;
 	int last_transient;
-	int net_failed;          /* the last request got no HTTP answer */
+	int net_failed; /* the last request got no HTTP answer */
 	struct stele_registry_stats stats;
 	/* Progress calls, one at a time: its own lock, or the lock of the
 	 * client it was duplicated from. */
@@ -57,24 +57,24 @@ typedef int (*stele_registry__reset_fn)(void *payload);
 
 enum stele_registry__flags {
 	REQ_NO_RETRY = 1 << 0, /* one attempt: upload session requests */
-	REQ_NO_AUTH = 1 << 1,  /* the /v2/ probe: record the challenge only */
-	REQ_ABS_URL = 1 << 2   /* `path` is a whole URL (a Location) */
+	REQ_NO_AUTH = 1 << 1, /* the /v2/ probe: record the challenge only */
+	REQ_ABS_URL = 1 << 2 /* `path` is a whole URL (a Location) */
 };
 
 struct stele_registry__req {
-	const char *method;      /* GET HEAD PUT POST PATCH DELETE */
-	const char *path;        /* "/v2/..." or, with REQ_ABS_URL, a URL */
-	const char *repo;        /* scope repository (NULL: none) */
-	const char *from;        /* another repository to pull from (mount) */
+	const char *method; /* GET HEAD PUT POST PATCH DELETE */
+	const char *path; /* "/v2/..." or, with REQ_ABS_URL, a URL */
+	const char *repo; /* scope repository (NULL: none) */
+	const char *from; /* another repository to pull from (mount) */
 	const char *accept;
 	const char *content_type;
 	const char *content_range;
-	const char *if_match;    /* an ETag: put only if the target still has it */
-	uint64_t range_from;     /* > 0: ask for the bytes from here on (206) */
+	const char *if_match; /* an ETag: put only if the target still has it */
+	uint64_t range_from; /* > 0: ask for the bytes from here on (206) */
 	unsigned flags;
 	/* Request body: memory, or `body_len` bytes of fd from `body_off`. */
 	const void *data;
-	int fd;                  /* -1 when the body is `data` */
+	int fd; /* -1 when the body is `data` */
 	uint64_t body_off, body_len;
 	int has_body;
 	/* Response body of a 2xx answer: `body` (capped), else `sink`. */
@@ -83,25 +83,24 @@ struct stele_registry__req {
 	stele_registry__reset_fn reset;
 	void *payload;
 	const char *progress_what;
-	uint64_t progress_base;  /* bytes of the blob sent before this request */
+	uint64_t progress_base; /* bytes of the blob sent before this request */
 	uint64_t progress_total;
-	int basic;               /* send Basic credentials (token requests) */
+	int basic; /* send Basic credentials (token requests) */
 
 	/* Filled in by stele_registry__do(). */
 	long status;
-	char *location;          /* Location, malloc'd */
-	char *digest;            /* Docker-Content-Digest */
-	char *ctype;             /* Content-Type */
-	int subject;             /* OCI-Subject seen */
-	char *www_auth;          /* WWW-Authenticate of a 401 */
-	char *crange;            /* Content-Range of a 206 */
-	char *etag;              /* ETag */
-	struct stele_buf err;    /* body of a non-2xx answer (capped) */
+	char *location; /* Location, malloc'd */
+	char *digest; /* Docker-Content-Digest */
+	char *ctype; /* Content-Type */
+	int subject; /* OCI-Subject seen */
+	char *www_auth; /* WWW-Authenticate of a 401 */
+	char *crange; /* Content-Range of a 206 */
+	char *etag; /* ETag */
+	struct stele_buf err; /* body of a non-2xx answer (capped) */
 };
 
-void stele_registry__req_init(struct stele_registry__req *q,
-			      const char *method, const char *path,
-			      const char *repo);
+void stele_registry__req_init(struct stele_registry__req *q, const char *method,
+			      const char *path, const char *repo);
 void stele_registry__req_release(struct stele_registry__req *q);
 /*
  * Send `q` with authentication and retries; 0 when an HTTP answer came

@@ -19,13 +19,14 @@ struct engine {
 	struct stele_copy_dst *dst;
 	struct stele_transfer *t;
 	unsigned flags;
-	json_t *seen;            /* blob digests counted */
+	json_t *seen; /* blob digests counted */
 };
 
 static int
 is_index(const json_t *m, const char *mt)
 {
-	if (mt && (!strcmp(mt, STELE_MT_INDEX) || !strcmp(mt, STELE_MT_DOCKER_LIST)))
+	if (mt &&
+	    (!strcmp(mt, STELE_MT_INDEX) || !strcmp(mt, STELE_MT_DOCKER_LIST)))
 		return 1;
 	return !mt && json_is_array(json_object_get(m, "manifests")) &&
 		!json_object_get(m, "layers");
@@ -41,8 +42,9 @@ media_type(const json_t *m, const char *fallback)
 		return mt;
 	if (fallback && *fallback)
 		return fallback;
-	return json_is_array(json_object_get(m, "manifests")) ?
-		STELE_MT_INDEX : STELE_MT_MANIFEST;
+	return json_is_array(json_object_get(m, "manifests"))
+		? STELE_MT_INDEX
+		: STELE_MT_MANIFEST;
 }
 
 static int
@@ -53,8 +55,10 @@ desc_check(const json_t *d, const char *what)
 
 	if (!dig || stele_digest_validate(dig) < 0 || !json_is_integer(size) ||
 	    json_integer_value(size) < 0)
-		return stele_error_setc(STELE_EINVALID,
-			"%s has a descriptor without a valid sha256 digest and size", what);
+		return stele_error_setc(
+			STELE_EINVALID,
+			"%s has a descriptor without a valid sha256 digest and size",
+			what);
 	return 0;
 }
 
@@ -62,9 +66,11 @@ static int
 platform_match(const json_t *d)
 {
 	json_t *p = json_object_get(d, "platform");
-	const char *os = stele_json_str(p, "os"), *arch = stele_json_str(p, "architecture");
+	const char *os = stele_json_str(p, "os"),
+		   *arch = stele_json_str(p, "architecture");
 
-	return os && arch && !strcmp(os, "linux") && !strcmp(arch, stele_oci_arch());
+	return os && arch && !strcmp(os, "linux") &&
+		!strcmp(arch, stele_oci_arch());
 }
 
 /*
@@ -73,17 +79,17 @@ platform_match(const json_t *d)
  */
 
 struct job {
-	const char *digest;      /* borrowed from the descriptor */
+	const char *digest; /* borrowed from the descriptor */
 	uint64_t size;
-	int result;              /* 1 present, 2 mounted, 3 sent, or an error */
+	int result; /* 1 present, 2 mounted, 3 sent, or an error */
 };
 
 struct pool {
 	struct job *jobs;
 	size_t n, next;
 	pthread_mutex_t mu;
-	int error;               /* the first failure's code, else 0 */
-	char *message;           /* and its message, naming the blob */
+	int error; /* the first failure's code, else 0 */
+	char *message; /* and its message, naming the blob */
 };
 
 struct lane {
@@ -159,7 +165,8 @@ run_lanes(struct engine *e, struct pool *p, size_t nl)
 		     (error = e->dst->fork(e->dst, &l[i].dst)) < 0))
 			break;
 		if (pthread_create(&l[i].thread, NULL, lane_run, &l[i]) != 0) {
-			error = stele_error_set("cannot start a transfer thread");
+			error = stele_error_set(
+				"cannot start a transfer thread");
 			break;
 		}
 		l[i].started = 1;
@@ -194,8 +201,8 @@ copy_blobs(struct engine *e, const json_t *descs, const char *what)
 {
 	struct pool p = { 0 };
 	const json_t *d;
-	unsigned jobs = e->src->jobs > e->dst->jobs ? e->src->jobs :
-		e->dst->jobs;
+	unsigned jobs =
+		e->src->jobs > e->dst->jobs ? e->src->jobs : e->dst->jobs;
 	size_t i;
 	int error = 0;
 
@@ -219,8 +226,8 @@ copy_blobs(struct engine *e, const json_t *descs, const char *what)
 		error = run_lanes(e, &p, jobs < p.n ? jobs : p.n);
 	} else {
 		for (i = 0; i < p.n && error >= 0; i++)
-			if ((p.jobs[i].result = move_blob(e->src, e->dst,
-							  &p.jobs[i])) < 0)
+			if ((p.jobs[i].result =
+				     move_blob(e->src, e->dst, &p.jobs[i])) < 0)
 				error = p.jobs[i].result;
 	}
 	for (i = 0; i < p.n; i++) {
@@ -271,7 +278,8 @@ copy_manifest(json_t **desc, json_t **man, int *has_subject, struct engine *e,
 	*desc = NULL;
 	if (depth > 2)
 		return stele_error_setc(STELE_EINVALID,
-			"%s: index %s nests too deeply", e->src->name, ref);
+					"%s: index %s nests too deeply",
+					e->src->name, ref);
 	if ((error = e->src->manifest(e->src, &b, digest, &ctype, ref)) < 0 ||
 	    (error = stele_json_parse(&m, b.ptr, b.len, digest)) < 0 ||
 	    (error = walk(desc, has_subject, e, &b, m, digest,
@@ -299,7 +307,8 @@ walk_index(struct engine *e, const json_t *m, const char *digest, int depth)
 
 	if (json_array_size(children) > STELE_REFERRERS_MAX)
 		return stele_error_setc(STELE_EINVALID,
-			"index %s lists too many manifests", digest);
+					"index %s lists too many manifests",
+					digest);
 	json_array_foreach(children, i, d) {
 		if ((error = desc_check(d, digest)) < 0)
 			return error;
@@ -309,12 +318,14 @@ walk_index(struct engine *e, const json_t *m, const char *digest, int depth)
 		if (e->src->has && !e->src->has(e->src, dig)) {
 			if (!e->dst->whole_index)
 				continue; /* a platform that was never pulled */
-			return stele_error_setc(STELE_ENOTFOUND,
+			return stele_error_setc(
+				STELE_ENOTFOUND,
 				"index %s lists manifest %s, which is not in '%s' (an index pulled for one platform cannot be pushed whole)",
 				digest, dig, e->src->name);
 		}
 		error = copy_manifest(&cd, NULL, NULL, e, dig, NULL,
-				      stele_json_str(d, "mediaType"), depth + 1);
+				      stele_json_str(d, "mediaType"),
+				      depth + 1);
 		json_decref(cd);
 		if (error < 0)
 			return error;
@@ -338,8 +349,8 @@ walk(json_t **desc, int *has_subject, struct engine *e,
 	/* There already, under this name: the destination checked that
 	 * everything it references is there too. */
 	if (e->dst->manifest_has &&
-	    (error = present = e->dst->manifest_has(e->dst, put_ref ? put_ref :
-						    digest, digest)) < 0)
+	    (error = present = e->dst->manifest_has(
+		     e->dst, put_ref ? put_ref : digest, digest)) < 0)
 		return error;
 	if (present) {
 		e->t->manifests_present++;
@@ -349,7 +360,8 @@ walk(json_t **desc, int *has_subject, struct engine *e,
 	} else {
 		if (!json_is_object(json_object_get(m, "config")) ||
 		    !json_is_array(json_object_get(m, "layers")))
-			return stele_error_setc(STELE_EINVALID,
+			return stele_error_setc(
+				STELE_EINVALID,
 				"manifest %s has no config or layers", digest);
 		blobs = json_array();
 		json_array_append(blobs, json_object_get(m, "config"));
@@ -361,8 +373,8 @@ walk(json_t **desc, int *has_subject, struct engine *e,
 			return error;
 	}
 	if (!present) {
-		if ((error = e->dst->manifest_put(e->dst, put_ref, mt, b, digest,
-						  has_subject)) < 0)
+		if ((error = e->dst->manifest_put(e->dst, put_ref, mt, b,
+						  digest, has_subject)) < 0)
 			return error;
 		e->t->manifests++;
 	}
@@ -426,12 +438,13 @@ merge_tag(json_t **desc, struct engine *e, const char *tag, const json_t *sm,
 	if ((error = stele_json_parse(&dm, db->ptr, db->len, ddig)) < 0)
 		return error;
 	u = union_layers(json_object_get(sm, "layers"),
-					 json_object_get(dm, "layers"));
+			 json_object_get(dm, "layers"));
 	if (!u)
 		goto out;
 	if ((error = copy_blobs(e, json_object_get(sm, "layers"), tag)) < 0)
 		goto out;
-	if ((error = stele_attach_manifest(&man, &cfg, STELE_MT_CONFIG, u, NULL)) < 0 ||
+	if ((error = stele_attach_manifest(&man, &cfg, STELE_MT_CONFIG, u,
+					   NULL)) < 0 ||
 	    (error = e->dst->blob_put_bytes(e->dst, &cfg)) < 0)
 		goto out;
 	stele_digest_bytes(mdig, man.ptr, man.len);
@@ -457,7 +470,8 @@ copy_tag(int *found, struct engine *e, const char *tag)
 {
 	struct stele_buf sb = STELE_BUF_INIT(STELE_MANIFEST_MAX);
 	struct stele_buf db = STELE_BUF_INIT(STELE_MANIFEST_MAX);
-	char sdig[STELE_DIGEST_STRLEN], ddig[STELE_DIGEST_STRLEN], *ctype = NULL;
+	char sdig[STELE_DIGEST_STRLEN], ddig[STELE_DIGEST_STRLEN],
+		*ctype = NULL;
 	json_t *sm = NULL, *desc = NULL;
 	int error;
 
@@ -468,7 +482,8 @@ copy_tag(int *found, struct engine *e, const char *tag)
 		error = 0;
 		goto out;
 	}
-	if (error < 0 || (error = stele_json_parse(&sm, sb.ptr, sb.len, sdig)) < 0)
+	if (error < 0 ||
+	    (error = stele_json_parse(&sm, sb.ptr, sb.len, sdig)) < 0)
 		goto out;
 	*found = 1;
 	error = e->dst->tag_get(e->dst, &db, ddig, tag);
@@ -562,7 +577,8 @@ copy_referrers(struct engine *e, const char *digest)
 		if ((error = desc_check(d, "referrers index")) < 0 ||
 		    (error = copy_manifest(&got, &m, &has_subject, e,
 					   stele_json_str(d, "digest"), NULL,
-					   stele_json_str(d, "mediaType"), 0)) < 0)
+					   stele_json_str(d, "mediaType"), 0)) <
+			    0)
 			break;
 		error = e->dst->referrer(e->dst, digest,
 					 referrer_desc(got, d, digest), m,
@@ -591,7 +607,8 @@ stele_copy__image(json_t **desc, struct stele_transfer *t,
 	if ((error = copy_manifest(desc, NULL, NULL, &e, ref, put_ref, hint,
 				   0)) < 0)
 		goto out;
-	snprintf(t->digest, sizeof(t->digest), "%s", stele_json_str(*desc, "digest"));
+	snprintf(t->digest, sizeof(t->digest), "%s",
+		 stele_json_str(*desc, "digest"));
 	t->size = (uint64_t)json_integer_value(json_object_get(*desc, "size"));
 	/* Attachments are always moved whole: they are what is checked. */
 	e.flags &= ~(unsigned)STELE_PULL_NO_LAYERS;
@@ -627,7 +644,8 @@ lsrc_manifest(struct stele_copy_src *s, struct stele_buf *out,
 			json_decref(d);
 			return error;
 		}
-		snprintf(digest, STELE_DIGEST_STRLEN, "%s", stele_json_str(d, "digest"));
+		snprintf(digest, STELE_DIGEST_STRLEN, "%s",
+			 stele_json_str(d, "digest"));
 		if (stele_json_str(d, "mediaType"))
 			*ctype = stele_xstrdup(stele_json_str(d, "mediaType"));
 		json_decref(d);
@@ -647,8 +665,8 @@ lsrc_blob_stage(struct stele_copy_src *s, struct stele_txn *txn,
 		const char *digest, uint64_t size)
 {
 	(void)size;
-	return stele_txn_copy_blob(txn, ((struct stele_copy_layout_src *)s)->oci,
-				   digest);
+	return stele_txn_copy_blob(
+		txn, ((struct stele_copy_layout_src *)s)->oci, digest);
 }
 
 static int
@@ -666,9 +684,8 @@ lsrc_referrers(struct stele_copy_src *s, json_t **out, const char *subject)
 
 	/* With the manifests: a referrer that does not read is an error,
 	 * never silently left behind. */
-	error = stele_oci_referrers(out, &mans,
-				    ((struct stele_copy_layout_src *)s)->oci,
-				    subject);
+	error = stele_oci_referrers(
+		out, &mans, ((struct stele_copy_layout_src *)s)->oci, subject);
 	json_decref(mans);
 	return error;
 }
@@ -753,8 +770,8 @@ ldst_name(struct stele_copy_dst *d, const char *tag, const json_t *desc)
 }
 
 static int
-ldst_referrer(struct stele_copy_dst *d, const char *subject,
-	      const json_t *desc, const json_t *manifest, int has_subject)
+ldst_referrer(struct stele_copy_dst *d, const char *subject, const json_t *desc,
+	      const json_t *manifest, int has_subject)
 {
 	(void)subject;
 	(void)manifest;
@@ -767,7 +784,8 @@ ldst_referrer(struct stele_copy_dst *d, const char *subject,
 static json_t *
 without_refname(const json_t *desc)
 {
-	json_t *d = json_deep_copy(desc), *ann = json_object_get(d, "annotations");
+	json_t *d = json_deep_copy(desc),
+	       *ann = json_object_get(d, "annotations");
 
 	json_object_del(ann, STELE_ANN_REFNAME);
 	if (ann && json_object_size(ann) == 0)
@@ -783,7 +801,8 @@ stele_copy__to_layout(struct stele_transfer *t, struct stele_copy_src *src,
 {
 	struct ldst d = { { 0, NULL, ldst_manifest_put, ldst_blob_has,
 			    ldst_blob_put, ldst_blob_put_bytes, ldst_tag_get,
-			    ldst_name, ldst_referrer, NULL }, NULL };
+			    ldst_name, ldst_referrer, NULL },
+			  NULL };
 	struct stele_oci *oci = NULL;
 	json_t *desc = NULL;
 	int error;
@@ -820,16 +839,16 @@ stele_layout_copy(struct stele_transfer *out, const struct stele_image *img,
 
 	memset(out, 0, sizeof(*out));
 	if (dst->transport == STELE_REF_DOCKER || dst->digest)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"a layout copy needs an oci: or store destination with a tag");
 	if (!top || stele_digest_validate(top) < 0)
 		return stele_error_setc(STELE_EINVALID,
-			"the image has no manifest digest");
+					"the image has no manifest digest");
 	stele_copy__layout_src(&s, img->oci);
 	/* The source's own entry: its annotations go with it. */
-	return stele_copy__to_layout(out, &s.base, dst->dir,
-				     dst->refname ? dst->refname : "latest", top,
-				     stele_json_str(img->desc, "mediaType"),
-				     flags & STELE_TRANSFER_NO_ATTACH, img->desc,
-				     NULL);
+	return stele_copy__to_layout(
+		out, &s.base, dst->dir, dst->refname ? dst->refname : "latest",
+		top, stele_json_str(img->desc, "mediaType"),
+		flags & STELE_TRANSFER_NO_ATTACH, img->desc, NULL);
 }

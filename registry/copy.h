@@ -98,7 +98,8 @@ struct stele_copy_dst {
 	int (*tag_get)(struct stele_copy_dst *d, struct stele_buf *out,
 		       char digest[STELE_DIGEST_STRLEN], const char *tag);
 	/* Name `desc` by tag `tag` (NULL: where manifest_put does). */
-	int (*name)(struct stele_copy_dst *d, const char *tag, const json_t *desc);
+	int (*name)(struct stele_copy_dst *d, const char *tag,
+		    const json_t *desc);
 	/*
 	 * Record referrer `desc` of `subject` (the source's descriptor with
 	 * the manifest's media type, digest, size and artifactType);

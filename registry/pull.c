@@ -91,13 +91,15 @@ stele_transfer__remote_referrers(json_t **out, struct stele_registry *r,
 	if (error != STELE_ENOTFOUND)
 		return error;
 	tag = stele_attach_tag_name(digest, STELE_ATTACH_REFERRERS);
-	if ((error = stele_registry_manifest_get(&b, got, NULL, r, repo, tag)) == 0 &&
+	if ((error = stele_registry_manifest_get(&b, got, NULL, r, repo,
+						 tag)) == 0 &&
 	    (error = stele_json_parse(out, b.ptr, b.len, tag)) == 0 &&
 	    !json_is_array(json_object_get(*out, "manifests"))) {
 		json_decref(*out);
 		*out = NULL;
 		error = stele_error_setc(STELE_EINVALID,
-			"%s:%s is not a referrers index", repo, tag);
+					 "%s:%s is not a referrers index", repo,
+					 tag);
 	}
 	free(tag);
 	stele_buf_release(&b);
@@ -114,16 +116,19 @@ pull_layout(struct stele_transfer *t, const char *dir, const char *refname,
 	struct rsrc rs = { { src->name, rsrc_manifest, NULL, rsrc_blob_stage,
 			     NULL, rsrc_referrers, rsrc_fork, rsrc_join,
 			     o->jobs ? o->jobs : 4 },
-			   NULL, src->name + hostlen + 1 };
-	const char *ref = src->digest ? src->digest : src->tag ? src->tag : "latest";
+			   NULL,
+			   src->name + hostlen + 1 };
+	const char *ref = src->digest ? src->digest
+		: src->tag            ? src->tag
+				      : "latest";
 	int error;
 
 	memset(t, 0, sizeof(*t));
 	/* Where it came from: mounts on a later push use the repository,
 	 * verify binds signatures to the reference. */
 	if ((error = stele_registry_open(&rs.r, host, 0, o)) == 0)
-		error = stele_copy__to_layout(t, &rs.base, dir, refname, ref,
-			NULL, flags, NULL,
+		error = stele_copy__to_layout(
+			t, &rs.base, dir, refname, ref, NULL, flags, NULL,
 			json_pack("{s:s,s:s++}", STELE_ANN_SOURCE, src->name,
 				  STELE_ANN_IDENTITY, src->name,
 				  src->digest ? "@" : ":", ref));
@@ -143,12 +148,16 @@ stele_registry_pull(struct stele_transfer *out, const struct stele_ref *src,
 	int error;
 
 	if (src->transport != STELE_REF_DOCKER)
-		return stele_error_setc(STELE_EINVALID, "pull needs a docker:// source");
+		return stele_error_setc(STELE_EINVALID,
+					"pull needs a docker:// source");
 	if (dst && dst->transport == STELE_REF_DOCKER)
-		return stele_error_setc(STELE_EINVALID,
-			"pull writes to a local layout, not to docker://%s", dst->name);
+		return stele_error_setc(
+			STELE_EINVALID,
+			"pull writes to a local layout, not to docker://%s",
+			dst->name);
 	if (dst && dst->digest)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"the destination of a pull names a tag, not a digest");
 	if (dst) {
 		dir = stele_xstrdup(dst->dir);
@@ -157,10 +166,12 @@ stele_registry_pull(struct stele_transfer *out, const struct stele_ref *src,
 		dir = stele_xstrdup(o->dirs->store);
 		/* By digest alone: an untagged entry, found as HOST/REPO@DIGEST. */
 		if (src->tag || !src->digest)
-			refname = stele_xasprintf("%s:%s", src->name,
-						  src->tag ? src->tag : "latest");
+			refname =
+				stele_xasprintf("%s:%s", src->name,
+						src->tag ? src->tag : "latest");
 	} else {
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"pull of %s: no destination and no local store given",
 			src->name);
 	}
@@ -187,8 +198,8 @@ stele_registry_pull_to(struct stele_image **out,
 
 	*out = NULL;
 	resolved[0] = '\0';
-	s = strncmp(ref, "docker://", 9) ? stele_xasprintf("docker://%s", ref) :
-		stele_xstrdup(ref);
+	s = strncmp(ref, "docker://", 9) ? stele_xasprintf("docker://%s", ref)
+					 : stele_xstrdup(ref);
 	error = stele_ref_parse(&src, s, NULL);
 	free(s);
 	if (error < 0)
@@ -206,7 +217,8 @@ stele_registry_pull_to(struct stele_image **out,
 			goto out;
 		if (src->digest && strcmp(t.digest, src->digest)) {
 			error = stele_error_setc(STELE_EVERIFY,
-				"pulled %s but got %s", src->digest, t.digest);
+						 "pulled %s but got %s",
+						 src->digest, t.digest);
 			goto out;
 		}
 		if ((error = stele_oci_open(&oci, layout_dir, 0)) < 0)
@@ -235,7 +247,7 @@ pull_temp(struct stele_image **out, char **tmpdir, const struct stele_ref *src,
 	*out = NULL;
 	*tmpdir = NULL;
 	if ((error = stele_fs_mkdtemp(&dir, o->dirs ? o->dirs->tmp : NULL,
-					 "stele-pull")) < 0)
+				      "stele-pull")) < 0)
 		return error;
 	if ((error = pull_layout(&t, dir, "image", src, flags, o)) < 0 ||
 	    (error = stele_oci_open(&oci, dir, 0)) < 0 ||

@@ -16,10 +16,10 @@ struct rdst {
 	struct stele_copy_dst base;
 	struct stele_registry *r;
 	const char *repo;
-	const char *mount_from;  /* a repository of the same registry */
+	const char *mount_from; /* a repository of the same registry */
 	struct stele_transfer *t;
-	json_t *descs;           /* referrers put, for the tag schema */
-	int all_subject;         /* the registry indexed each one itself */
+	json_t *descs; /* referrers put, for the tag schema */
+	int all_subject; /* the registry indexed each one itself */
 };
 
 static int
@@ -37,8 +37,9 @@ rdst_manifest_put(struct stele_copy_dst *d, const char *ref, const char *mt,
 {
 	struct rdst *p = (struct rdst *)d;
 
-	return stele_registry_manifest_put(p->r, p->repo, ref ? ref : digest, mt,
-					   data->ptr, data->len, has_subject);
+	return stele_registry_manifest_put(p->r, p->repo, ref ? ref : digest,
+					   mt, data->ptr, data->len,
+					   has_subject);
 }
 
 static int
@@ -112,24 +113,27 @@ rdst_tag_get(struct stele_copy_dst *d, struct stele_buf *out,
 {
 	struct rdst *p = (struct rdst *)d;
 
-	return stele_registry_manifest_get(out, digest, NULL, p->r, p->repo, tag);
+	return stele_registry_manifest_get(out, digest, NULL, p->r, p->repo,
+					   tag);
 }
 
 static int
-rdst_referrer(struct stele_copy_dst *d, const char *subject,
-	      const json_t *desc, const json_t *manifest, int has_subject)
+rdst_referrer(struct stele_copy_dst *d, const char *subject, const json_t *desc,
+	      const json_t *manifest, int has_subject)
 {
 	struct rdst *p = (struct rdst *)d;
-	json_t *e = stele_descriptor(stele_json_str(desc, "mediaType"),
-				     stele_json_str(desc, "digest"),
-				     (size_t)json_integer_value(json_object_get(desc, "size")));
+	json_t *e = stele_descriptor(
+		stele_json_str(desc, "mediaType"),
+		stele_json_str(desc, "digest"),
+		(size_t)json_integer_value(json_object_get(desc, "size")));
 	const char *at = stele_json_str(manifest, "artifactType");
 
 	(void)subject;
 	/* The referrers API's descriptor: the manifest's own artifactType
 	 * (else its config's media type) and annotations. */
-	if (at || (at = stele_json_str(json_object_get(manifest, "config"),
-				       "mediaType")))
+	if (at ||
+	    (at = stele_json_str(json_object_get(manifest, "config"),
+				 "mediaType")))
 		json_object_set_new(e, "artifactType", json_string(at));
 	if (json_is_object(json_object_get(manifest, "annotations")))
 		json_object_set(e, "annotations",
@@ -170,8 +174,9 @@ rdst_referrers_end(struct stele_copy_dst *dst, const char *digest)
 		int found = 0;
 
 		json_array_foreach(list, j, e)
-			if (!strcmp(stele_json_str(e, "digest") ?
-				    stele_json_str(e, "digest") : "",
+			if (!strcmp(stele_json_str(e, "digest")
+					    ? stele_json_str(e, "digest")
+					    : "",
 				    stele_json_str(d, "digest")))
 				found = 1;
 		if (!found) {
@@ -181,7 +186,8 @@ rdst_referrers_end(struct stele_copy_dst *dst, const char *digest)
 	}
 	if (json_array_size(list) > STELE_REFERRERS_MAX) {
 		error = stele_error_setc(STELE_EINVALID,
-			"%s has more than %d referrers", digest, STELE_REFERRERS_MAX);
+					 "%s has more than %d referrers",
+					 digest, STELE_REFERRERS_MAX);
 		goto out;
 	}
 	if (changed &&
@@ -208,11 +214,16 @@ stele_registry__push(struct stele_transfer *out, const struct stele_image *img,
 			    rdst_tag_get, NULL, rdst_referrer,
 			    rdst_referrers_end, rdst_fork, rdst_join,
 			    o->jobs ? o->jobs : 4 },
-			  NULL, NULL, NULL, out, json_array(), 1 };
+			  NULL,
+			  NULL,
+			  NULL,
+			  out,
+			  json_array(),
+			  1 };
 	struct stele_copy_layout_src ls;
 	const char *top = stele_json_str(img->desc, "digest");
-	const char *src = stele_json_str(json_object_get(img->desc, "annotations"),
-					 STELE_ANN_SOURCE);
+	const char *src = stele_json_str(
+		json_object_get(img->desc, "annotations"), STELE_ANN_SOURCE);
 	size_t hostlen;
 	char *host = NULL;
 	json_t *desc = NULL;
@@ -220,15 +231,18 @@ stele_registry__push(struct stele_transfer *out, const struct stele_image *img,
 
 	memset(out, 0, sizeof(*out));
 	if (dst->transport != STELE_REF_DOCKER) {
-		error = stele_error_setc(STELE_EINVALID, "push needs a docker:// destination");
+		error = stele_error_setc(STELE_EINVALID,
+					 "push needs a docker:// destination");
 		goto out;
 	}
 	if (!top || stele_digest_validate(top) < 0) {
-		error = stele_error_setc(STELE_EINVALID, "the image has no manifest digest");
+		error = stele_error_setc(STELE_EINVALID,
+					 "the image has no manifest digest");
 		goto out;
 	}
 	if (dst->digest && strcmp(dst->digest, top)) {
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"cannot push %s as %s: a digest names its content", top,
 			dst->digest);
 		goto out;
@@ -236,7 +250,8 @@ stele_registry__push(struct stele_transfer *out, const struct stele_image *img,
 	hostlen = strcspn(dst->name, "/");
 	host = stele_xstrndup(dst->name, hostlen);
 	p.repo = dst->name + hostlen + 1;
-	if (src && !strncmp(src, dst->name, hostlen + 1) && strcmp(src, dst->name))
+	if (src && !strncmp(src, dst->name, hostlen + 1) &&
+	    strcmp(src, dst->name))
 		p.mount_from = src + hostlen + 1;
 	snprintf(out->digest, sizeof(out->digest), "%s", top);
 	if ((error = stele_registry_open(&p.r, host, 1, o)) < 0)
@@ -244,14 +259,17 @@ stele_registry__push(struct stele_transfer *out, const struct stele_image *img,
 	if ((flags & STELE_PUSH__ATTACHMENTS_ONLY) &&
 	    (error = stele_registry_manifest_has(p.r, p.repo, top, top)) <= 0) {
 		if (error == 0)
-			error = stele_error_setc(STELE_ENOTFOUND,
+			error = stele_error_setc(
+				STELE_ENOTFOUND,
 				"%s does not hold %s: push the image first (stele push)",
 				dst->name, top);
 		goto out;
 	}
 	stele_copy__layout_src(&ls, img->oci);
 	error = stele_copy__image(&desc, out, &ls.base, &p.base, top,
-				  dst->tag ? dst->tag : dst->digest ? top : "latest",
+				  dst->tag              ? dst->tag
+					  : dst->digest ? top
+							: "latest",
 				  stele_json_str(img->desc, "mediaType"),
 				  flags & STELE_TRANSFER_NO_ATTACH);
 out:
@@ -268,20 +286,18 @@ json_t *
 stele_transfer_json(const struct stele_transfer *t, const char *src,
 		    const char *dst)
 {
-	return json_pack("{s:s,s:s,s:s,s:I,s:I,s:{s:I,s:I,s:I,s:I},s:I,s:I,s:I,s:I,s:b,s:{s:I,s:I,s:I}}",
+	return json_pack(
+		"{s:s,s:s,s:s,s:I,s:I,s:{s:I,s:I,s:I,s:I},s:I,s:I,s:I,s:I,s:b,s:{s:I,s:I,s:I}}",
 		"source", src, "destination", dst, "digest", t->digest,
-		"manifests", (json_int_t)t->manifests,
-		"manifests_present", (json_int_t)t->manifests_present,
-		"blobs", "total", (json_int_t)t->blobs,
-		"transferred", (json_int_t)t->blobs_sent,
-		"present", (json_int_t)t->blobs_present,
-		"mounted", (json_int_t)t->blobs_mounted,
-		"bytes", (json_int_t)t->bytes,
-		"signatures", (json_int_t)t->signatures,
-		"attestations", (json_int_t)t->attestations,
-		"referrers", (json_int_t)t->referrers,
-		"referrers_tag", t->referrers_tag,
-		"requests", "total", (json_int_t)t->stats.requests,
-		"retries", (json_int_t)t->stats.retries,
-		"tokens", (json_int_t)t->stats.tokens);
+		"manifests", (json_int_t)t->manifests, "manifests_present",
+		(json_int_t)t->manifests_present, "blobs", "total",
+		(json_int_t)t->blobs, "transferred", (json_int_t)t->blobs_sent,
+		"present", (json_int_t)t->blobs_present, "mounted",
+		(json_int_t)t->blobs_mounted, "bytes", (json_int_t)t->bytes,
+		"signatures", (json_int_t)t->signatures, "attestations",
+		(json_int_t)t->attestations, "referrers",
+		(json_int_t)t->referrers, "referrers_tag", t->referrers_tag,
+		"requests", "total", (json_int_t)t->stats.requests, "retries",
+		(json_int_t)t->stats.retries, "tokens",
+		(json_int_t)t->stats.tokens);
 }

@@ -49,8 +49,10 @@ tag_read(char out[STELE_DIGEST_STRLEN], char **etag, struct stele_registry *r,
 		goto out;
 	}
 	stele_digest_bytes(out, b.ptr ? b.ptr : "", b.len);
-	if (q.digest && !strncmp(q.digest, "sha256:", 7) && strcmp(q.digest, out)) {
-		error = stele_error_setc(STELE_EVERIFY,
+	if (q.digest && !strncmp(q.digest, "sha256:", 7) &&
+	    strcmp(q.digest, out)) {
+		error = stele_error_setc(
+			STELE_EVERIFY,
 			"%s: manifest %s:%s does not match the digest the registry names (%s; the bytes hash to %s)",
 			stele_registry__host(r), repo, tag, q.digest, out);
 		goto out;
@@ -87,16 +89,19 @@ tag_put(struct stele_registry *r, const char *name, const char *repo,
 	if ((error = tag_read(now, &etag, r, repo, tag)) < 0)
 		goto out;
 	if (strcmp(now, expect)) {
-		error = stele_error_setc(STELE_ERROR,
+		error = stele_error_setc(
+			STELE_ERROR,
 			"tag '%s' of %s moved under this rollout: it names %s, not %s as read before; nothing was moved",
-			tag, name, *now ? now : "nothing", *expect ? expect : "nothing");
+			tag, name, *now ? now : "nothing",
+			*expect ? expect : "nothing");
 		goto out;
 	}
 	if (strcmp(now, want) &&
-	    (error = stele_registry__manifest_put_if(r, repo, tag, mt, data, len,
-						     etag, NULL)) != 0) {
+	    (error = stele_registry__manifest_put_if(r, repo, tag, mt, data,
+						     len, etag, NULL)) != 0) {
 		if (error == 1)
-			error = stele_error_setc(STELE_ERROR,
+			error = stele_error_setc(
+				STELE_ERROR,
 				"tag '%s' of %s moved under this rollout: the registry refused the put (If-Match %s: 412); nothing was moved",
 				tag, name, etag);
 		goto out;
@@ -104,7 +109,8 @@ tag_put(struct stele_registry *r, const char *name, const char *repo,
 	if ((error = tag_read(now, NULL, r, repo, tag)) < 0)
 		goto out;
 	if (strcmp(now, want))
-		error = stele_error_setc(STELE_ERROR,
+		error = stele_error_setc(
+			STELE_ERROR,
 			"tag '%s' of %s names %s after it was moved to %s: another process moved it at the same time",
 			tag, name, *now ? now : "nothing", want);
 out:
@@ -122,8 +128,8 @@ open_repo(struct stele_registry **r, const char **repo, const char *name,
 
 	*r = NULL;
 	if (!name[hostlen] || !name[hostlen + 1])
-		return stele_error_setc(STELE_EINVALID,
-			"'%s' is not HOST/REPO", name);
+		return stele_error_setc(STELE_EINVALID, "'%s' is not HOST/REPO",
+					name);
 	host = stele_xstrndup(name, hostlen);
 	*repo = name + hostlen + 1;
 	error = stele_registry_open(r, host, 1, o);
@@ -148,7 +154,8 @@ stele_registry__tag(const char *name, const char *tag, const char *digest,
 		goto out;
 	if (!mt) {
 		error = stele_error_setc(STELE_ERROR,
-			"%s: manifest %s has no media type", name, digest);
+					 "%s: manifest %s has no media type",
+					 name, digest);
 		goto out;
 	}
 	error = tag_put(r, name, repo, tag, expect, mt, b.ptr, b.len);
@@ -182,19 +189,18 @@ stele_registry__artifact_put(char out[STELE_DIGEST_STRLEN], const char *name,
 						      sizeof(empty) - 1)) < 0)
 		goto out;
 	for (i = 0; i < n; i++) {
-		if ((error = stele_registry_blob_upload_bytes(r, repo,
-				layers[i].ptr, layers[i].len)) < 0)
+		if ((error = stele_registry_blob_upload_bytes(
+			     r, repo, layers[i].ptr, layers[i].len)) < 0)
 			goto out;
 		stele_digest_bytes(dig, layers[i].ptr, layers[i].len);
-		json_array_append_new(descs, stele_descriptor(layer_mt, dig,
-							      layers[i].len));
+		json_array_append_new(
+			descs, stele_descriptor(layer_mt, dig, layers[i].len));
 	}
 	stele_digest_bytes(dig, empty, sizeof(empty) - 1);
-	m = json_pack("{s:i,s:s,s:s,s:o,s:O}", "schemaVersion", 2,
-		      "mediaType", STELE_MT_MANIFEST,
-		      "artifactType", artifact_type,
-		      "config", stele_descriptor(STELE_MT_EMPTY, dig,
-						 sizeof(empty) - 1),
+	m = json_pack("{s:i,s:s,s:s,s:o,s:O}", "schemaVersion", 2, "mediaType",
+		      STELE_MT_MANIFEST, "artifactType", artifact_type,
+		      "config",
+		      stele_descriptor(STELE_MT_EMPTY, dig, sizeof(empty) - 1),
 		      "layers", descs);
 	if (!m) {
 		error = stele_error_set("cannot build the manifest of %s:%s",

@@ -144,7 +144,8 @@ add_scope_params(struct stele_buf *url, CURL *c, const char *scope)
 
 /* GET the realm for a bearer token for `scope`; caches it. */
 static int
-fetch_token(struct stele_registry__token **out, struct stele_registry *r, const char *scope)
+fetch_token(struct stele_registry__token **out, struct stele_registry *r,
+	    const char *scope)
 {
 	struct stele_buf url = STELE_BUF_INIT(REG_SMALL_MAX);
 	struct stele_buf body = STELE_BUF_INIT(REG_SMALL_MAX);
@@ -157,12 +158,13 @@ fetch_token(struct stele_registry__token **out, struct stele_registry *r, const 
 
 	*out = NULL;
 	if (!r->realm || strncmp(r->realm, "http", 4))
-		return stele_error_set("%s: bearer challenge without a usable realm",
-				       r->host);
+		return stele_error_set(
+			"%s: bearer challenge without a usable realm", r->host);
 	if (!strncmp(r->realm, "http:", 5) && !r->o.insecure &&
 	    strcmp(stele_registry_scheme(r), "http"))
-		return stele_error_set("%s: token realm '%s' is plain http; refusing to send credentials (use --tls-verify=false to allow)",
-				       r->host, r->realm);
+		return stele_error_set(
+			"%s: token realm '%s' is plain http; refusing to send credentials (use --tls-verify=false to allow)",
+			r->host, r->realm);
 	esc = curl_easy_escape(r->curl, r->service ? r->service : "", 0);
 	if ((error = stele_buf_printf(&url, "%s%cservice=%s", r->realm,
 				      strchr(r->realm, '?') ? '&' : '?',
@@ -176,21 +178,26 @@ fetch_token(struct stele_registry__token **out, struct stele_registry *r, const 
 	r->stats.tokens++;
 	error = stele_registry__do(r, &q);
 	if (!error && q.status == 401)
-		error = stele_error_set("%s: the token server rejected %s (HTTP 401 from %s)",
-			r->host, r->creds ? "the credentials" :
-			"an anonymous request; credentials are needed (--creds, --authfile or stele login)",
+		error = stele_error_set(
+			"%s: the token server rejected %s (HTTP 401 from %s)",
+			r->host,
+			r->creds
+				? "the credentials"
+				: "an anonymous request; credentials are needed (--creds, --authfile or stele login)",
 			r->realm);
 	else if (!error && q.status != 200)
 		error = stele_registry__fail(r, &q, "token request");
 	stele_registry__req_release(&q);
 	if (error < 0 ||
-	    (error = stele_json_parse(&doc, body.ptr, body.len, "token response")) < 0)
+	    (error = stele_json_parse(&doc, body.ptr, body.len,
+				      "token response")) < 0)
 		goto out;
 	tok = stele_json_str(doc, "token");
 	if (!tok || !*tok)
 		tok = stele_json_str(doc, "access_token");
 	if (!tok || !*tok || strpbrk(tok, "\r\n")) {
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"%s: the token server's answer has no token", r->host);
 		goto out;
 	}
@@ -200,8 +207,9 @@ fetch_token(struct stele_registry__token **out, struct stele_registry *r, const 
 	exp = json_object_get(doc, "expires_in");
 	/* Renew a little early; 60 s when the server does not say. */
 	t->expires = now_mono() +
-		(json_is_integer(exp) && json_integer_value(exp) > 0 ?
-		 (double)json_integer_value(exp) * 0.9 : 54.0);
+		(json_is_integer(exp) && json_integer_value(exp) > 0
+			 ? (double)json_integer_value(exp) * 0.9
+			 : 54.0);
 	t->next = r->tokens;
 	r->tokens = t;
 	*out = t;
@@ -247,8 +255,8 @@ token_drop(struct stele_registry *r, const char *scope)
 
 /* Take in a 401's challenge; returns 0 to try again. */
 int
-stele_registry__on_challenge(struct stele_registry *r, struct stele_registry__req *q,
-	     int round)
+stele_registry__on_challenge(struct stele_registry *r,
+			     struct stele_registry__req *q, int round)
 {
 	const char *h = q->www_auth;
 	char *scope;
@@ -269,18 +277,21 @@ stele_registry__on_challenge(struct stele_registry *r, struct stele_registry__re
 			return 0;
 	} else if (h && !strncasecmp(h, "Basic", 5)) {
 		if (!r->creds)
-			return stele_error_set("%s requires authentication: no credentials for it (use --creds, --authfile or stele login)",
-					       r->host);
+			return stele_error_set(
+				"%s requires authentication: no credentials for it (use --creds, --authfile or stele login)",
+				r->host);
 		if (r->scheme != AUTH_BASIC) {
 			r->scheme = AUTH_BASIC;
 			return 0;
 		}
 	}
 	if (r->creds)
-		return stele_error_set("%s: authentication failed for user '%s' (%s %s: HTTP 401)",
-				       r->host, r->creds->user, q->method, q->path);
-	return stele_error_set("%s: %s %s: authentication required (HTTP 401; no credentials: use --creds, --authfile or stele login)",
-			       r->host, q->method, q->path);
+		return stele_error_set(
+			"%s: authentication failed for user '%s' (%s %s: HTTP 401)",
+			r->host, r->creds->user, q->method, q->path);
+	return stele_error_set(
+		"%s: %s %s: authentication required (HTTP 401; no credentials: use --creds, --authfile or stele login)",
+		r->host, q->method, q->path);
 }
 
 int
@@ -312,14 +323,16 @@ stele_registry_check_auth(struct stele_registry *r)
 	if (r->scheme == AUTH_NONE)
 		return 0;
 	if (!r->creds)
-		return stele_error_set("%s requires authentication: no credentials given",
-				       r->host);
+		return stele_error_set(
+			"%s requires authentication: no credentials given",
+			r->host);
 	if (r->scheme == AUTH_BEARER)
 		return fetch_token(&t, r, "");
 	stele_registry__req_init(&q, "GET", "/v2/", NULL);
 	q.flags = REQ_NO_RETRY;
 	if ((error = stele_registry__do(r, &q)) == 0 && q.status != 200)
-		error = stele_registry__fail(r, &q, "GET /v2/ with credentials");
+		error = stele_registry__fail(r, &q,
+					     "GET /v2/ with credentials");
 	stele_registry__req_release(&q);
 	return error;
 }

@@ -60,17 +60,17 @@ enum stele_transfer_flags {
 
 struct stele_transfer {
 	char digest[STELE_DIGEST_STRLEN]; /* the image's (top) manifest */
-	uint64_t size;                    /* its size */
-	size_t manifests;                 /* manifests moved */
-	size_t manifests_present;         /* already at the destination */
-	size_t blobs;                     /* distinct blobs referenced */
-	size_t blobs_sent;                /* uploaded, or downloaded */
-	size_t blobs_present;             /* already at the destination */
-	size_t blobs_mounted;             /* mounted from another repository */
-	uint64_t bytes;                   /* blob bytes moved */
-	size_t signatures, attestations;  /* .sig/.att tags moved */
-	size_t referrers;                 /* referrer manifests moved */
-	int referrers_tag;                /* the sha256-<hex> index was written */
+	uint64_t size; /* its size */
+	size_t manifests; /* manifests moved */
+	size_t manifests_present; /* already at the destination */
+	size_t blobs; /* distinct blobs referenced */
+	size_t blobs_sent; /* uploaded, or downloaded */
+	size_t blobs_present; /* already at the destination */
+	size_t blobs_mounted; /* mounted from another repository */
+	uint64_t bytes; /* blob bytes moved */
+	size_t signatures, attestations; /* .sig/.att tags moved */
+	size_t referrers; /* referrer manifests moved */
+	int referrers_tag; /* the sha256-<hex> index was written */
 	struct stele_registry_stats stats;
 };
 
@@ -84,8 +84,7 @@ struct stele_transfer {
  * dst's ref.name; with dst NULL, into the store o->dirs->store as
  * "HOST/REPO:TAG" (STELE_EINVALID when no store is given).
  */
-int stele_registry_pull(struct stele_transfer *out,
-			const struct stele_ref *src,
+int stele_registry_pull(struct stele_transfer *out, const struct stele_ref *src,
 			const struct stele_ref *dst, unsigned flags,
 			const struct stele_registry_opts *o);
 
@@ -120,8 +119,7 @@ int stele_registry_pull_temp(struct stele_image **out, char **tmpdir,
  * image's layers are not fetched, so the layout must only be used to add
  * attachments and push them back (the registry has the image).
  */
-int stele_registry_pull_temp_unlayered(struct stele_image **out,
-				       char **tmpdir,
+int stele_registry_pull_temp_unlayered(struct stele_image **out, char **tmpdir,
 				       const struct stele_ref *src,
 				       const struct stele_registry_opts *o);
 
@@ -129,8 +127,7 @@ int stele_registry_pull_temp_unlayered(struct stele_image **out,
  * Copy a local image with its attachments into another layout (oci: or
  * store) under dst's ref.name, in one transaction.
  */
-int stele_layout_copy(struct stele_transfer *out,
-		      const struct stele_image *img,
+int stele_layout_copy(struct stele_transfer *out, const struct stele_image *img,
 		      const struct stele_ref *dst, unsigned flags);
 
 /* The summary as JSON (new reference); `src`, `dst` are ref strings. */

@@ -38,8 +38,8 @@ int stele_registry__push(struct stele_transfer *out,
  * `digest`, else the error says another process moved it at the same
  * time.  Runs no policy: verify/push.c verifies the digest first.
  */
-int stele_registry__tag(const char *name, const char *tag,
-			const char *digest, const char *expect,
+int stele_registry__tag(const char *name, const char *tag, const char *digest,
+			const char *expect,
 			const struct stele_registry_opts *o);
 
 /*

@@ -18,8 +18,9 @@ entry_path(const char *dir, const struct stele_image *img,
 	   const struct stele_sbom_opts *opts, const char *tool)
 {
 	const struct stele_limits *l = opts ? &opts->limits : NULL;
-	char *key = stele_xasprintf(STELE_SBOM_CACHE_FORMAT "\n%s\n%llu\n%llu\n%s\n",
-		img->digest, (unsigned long long)stele_limits_size(l),
+	char *key = stele_xasprintf(
+		STELE_SBOM_CACHE_FORMAT "\n%s\n%llu\n%llu\n%s\n", img->digest,
+		(unsigned long long)stele_limits_size(l),
 		(unsigned long long)stele_limits_entries(l), tool ? tool : "");
 	char dig[STELE_DIGEST_STRLEN], *path;
 
@@ -44,19 +45,26 @@ blob_stamp(const struct stele_image *img)
 	char *r = NULL;
 
 	for (i = 0; i < n; i++) {
-		const char *dig = stele_json_str(stele_image_layer(img, i), "digest");
-		char *path = dig && stele_digest_validate(dig) == 0 ?
-			stele_oci_blob_path(img->oci, dig) : NULL;
+		const char *dig =
+			stele_json_str(stele_image_layer(img, i), "digest");
+		char *path = dig && stele_digest_validate(dig) == 0
+			? stele_oci_blob_path(img->oci, dig)
+			: NULL;
 		struct stat st;
 		int ok = path && stat(path, &st) == 0;
 
 		free(path);
-		if (!ok || stele_buf_printf(&b, "%s %lld %lld.%09ld %lld.%09ld "
-		    "%llu:%llu\n", dig, (long long)st.st_size,
-		    (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec,
-		    (long long)st.st_ctim.tv_sec, (long)st.st_ctim.tv_nsec,
-		    (unsigned long long)st.st_dev,
-		    (unsigned long long)st.st_ino) < 0)
+		if (!ok ||
+		    stele_buf_printf(&b,
+				     "%s %lld %lld.%09ld %lld.%09ld "
+				     "%llu:%llu\n",
+				     dig, (long long)st.st_size,
+				     (long long)st.st_mtim.tv_sec,
+				     (long)st.st_mtim.tv_nsec,
+				     (long long)st.st_ctim.tv_sec,
+				     (long)st.st_ctim.tv_nsec,
+				     (unsigned long long)st.st_dev,
+				     (unsigned long long)st.st_ino) < 0)
 			goto out;
 	}
 	r = stele_xstrdup(b.ptr ? stele_buf_cstr(&b) : "");
@@ -76,14 +84,18 @@ put_str(json_t *o, const char *k, const char *v)
 static json_t *
 encode(const struct stele_sbom *s, const char *stamp)
 {
-	json_t *root = json_object(), *pkgs = json_array(), *files = json_array();
+	json_t *root = json_object(), *pkgs = json_array(),
+	       *files = json_array();
 	size_t i;
 
-	json_object_set_new(root, "format", json_string(STELE_SBOM_CACHE_FORMAT));
+	json_object_set_new(root, "format",
+			    json_string(STELE_SBOM_CACHE_FORMAT));
 	json_object_set_new(root, "blobs", json_string(stamp));
 	json_object_set_new(root, "image", json_string(s->image));
-	json_object_set_new(root, "nlayers", json_integer((json_int_t)s->nlayers));
-	json_object_set_new(root, "nowned", json_integer((json_int_t)s->nowned));
+	json_object_set_new(root, "nlayers",
+			    json_integer((json_int_t)s->nlayers));
+	json_object_set_new(root, "nowned",
+			    json_integer((json_int_t)s->nowned));
 	put_str(root, "distroId", s->distro_id);
 	put_str(root, "distroVersion", s->distro_version);
 	for (i = 0; i < s->npkgs; i++) {
@@ -103,8 +115,10 @@ encode(const struct stele_sbom *s, const char *stamp)
 		put_str(o, "commit", p->commit);
 		put_str(o, "db", p->db);
 		put_str(o, "purl", p->purl);
-		json_object_set_new(o, "layer", json_integer((json_int_t)p->layer));
-		json_object_set_new(o, "nfiles", json_integer((json_int_t)p->nfiles));
+		json_object_set_new(o, "layer",
+				    json_integer((json_int_t)p->layer));
+		json_object_set_new(o, "nfiles",
+				    json_integer((json_int_t)p->nfiles));
 		json_array_append_new(pkgs, o);
 	}
 	for (i = 0; i < s->nfiles; i++) {
@@ -115,8 +129,10 @@ encode(const struct stele_sbom *s, const char *stamp)
 		json_object_set_new(o, "finding", json_integer(f->finding));
 		put_str(o, "sha256", f->sha256);
 		put_str(o, "sha1", f->sha1);
-		json_object_set_new(o, "size", json_integer((json_int_t)f->size));
-		json_object_set_new(o, "layer", json_integer((json_int_t)f->layer));
+		json_object_set_new(o, "size",
+				    json_integer((json_int_t)f->size));
+		json_object_set_new(o, "layer",
+				    json_integer((json_int_t)f->layer));
 		put_str(o, "package", f->package);
 		put_str(o, "expected", f->expected);
 		json_array_append_new(files, o);
@@ -179,8 +195,10 @@ decode_pkg(struct stele_sbom_pkg *p, const json_t *o, size_t nlayers)
 	if (!json_is_object(o) || !t)
 		return -1;
 	/* The type is one of the static strings stele_sbom_pkg names. */
-	p->type = !strcmp(t, "deb") ? "deb" : !strcmp(t, "apk") ? "apk" :
-		  !strcmp(t, "rpm") ? "rpm" : NULL;
+	p->type = !strcmp(t, "deb") ? "deb"
+		: !strcmp(t, "apk") ? "apk"
+		: !strcmp(t, "rpm") ? "rpm"
+				    : NULL;
 	if (!p->type || get_str(&p->name, o, "name") < 0 ||
 	    get_str(&p->version, o, "version") < 0 ||
 	    get_str(&p->arch, o, "arch") < 0 ||
@@ -191,8 +209,7 @@ decode_pkg(struct stele_sbom_pkg *p, const json_t *o, size_t nlayers)
 	    get_str(&p->maintainer, o, "maintainer") < 0 ||
 	    get_str(&p->url, o, "url") < 0 ||
 	    get_str(&p->commit, o, "commit") < 0 ||
-	    get_str(&p->db, o, "db") < 0 ||
-	    get_str(&p->purl, o, "purl") < 0 ||
+	    get_str(&p->db, o, "db") < 0 || get_str(&p->purl, o, "purl") < 0 ||
 	    !p->name || !p->version ||
 	    get_num(&layer, o, "layer", nlayers ? nlayers - 1 : 0) < 0 ||
 	    get_num(&nfiles, o, "nfiles", SIZE_MAX) < 0)
@@ -209,9 +226,8 @@ decode_file(struct stele_sbom_file *f, const json_t *o, size_t nlayers)
 
 	if (!json_is_object(o) ||
 	    get_num(&finding, o, "finding", STELE_SBOM_MODIFIED) < 0 ||
-	    finding < STELE_SBOM_UNOWNED ||
-	    get_str(&f->path, o, "path") < 0 || !f->path ||
-	    get_str(&f->package, o, "package") < 0 ||
+	    finding < STELE_SBOM_UNOWNED || get_str(&f->path, o, "path") < 0 ||
+	    !f->path || get_str(&f->package, o, "package") < 0 ||
 	    get_str(&f->expected, o, "expected") < 0 ||
 	    get_hex(f->sha256, 64, o, "sha256") < 0 ||
 	    get_hex(f->sha1, 40, o, "sha1") < 0 ||
@@ -237,9 +253,8 @@ decode(struct stele_sbom *s, const json_t *root, const char *stamp)
 	uint64_t nlayers, nowned;
 	size_t i;
 
-	if (!fmt || strcmp(fmt, STELE_SBOM_CACHE_FORMAT) || !image ||
-	    !blobs || !stamp || strcmp(blobs, stamp) ||
-	    strcmp(image, s->image) ||
+	if (!fmt || strcmp(fmt, STELE_SBOM_CACHE_FORMAT) || !image || !blobs ||
+	    !stamp || strcmp(blobs, stamp) || strcmp(image, s->image) ||
 	    get_num(&nlayers, root, "nlayers", SIZE_MAX) < 0 ||
 	    nlayers != s->nlayers ||
 	    get_num(&nowned, root, "nowned", SIZE_MAX) < 0 ||

@@ -94,14 +94,16 @@ static int
 too_many(const char *what)
 {
 	return stele_error_setc(STELE_EINVALID,
-		"'%s' lists more than %d packages", what, STELE_SBOM_PKGS_MAX);
+				"'%s' lists more than %d packages", what,
+				STELE_SBOM_PKGS_MAX);
 }
 
 /* ---- dpkg ---- */
 
 /* One stanza's fields of interest (values point into a scratch copy). */
 struct stanza {
-	char *package, *status, *version, *arch, *source, *maintainer, *homepage;
+	char *package, *status, *version, *arch, *source, *maintainer,
+		*homepage;
 	size_t first_line;
 	int any;
 };
@@ -109,7 +111,10 @@ struct stanza {
 static char **
 stanza_slot(struct stanza *s, const char *field)
 {
-	static const struct { const char *name; size_t off; } map[] = {
+	static const struct {
+		const char *name;
+		size_t off;
+	} map[] = {
 		{ "Package", offsetof(struct stanza, package) },
 		{ "Status", offsetof(struct stanza, status) },
 		{ "Version", offsetof(struct stanza, version) },
@@ -153,25 +158,31 @@ stanza_end(struct stele_sbom__pkgs *ps, struct stanza *s, const char *what)
 	if (!s->any)
 		return 0;
 	if (!s->package)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"'%s': line %zu: a package entry without a Package field",
 			what, s->first_line);
 	if ((inst = installed(s->status)) < 0)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"'%s': line %zu: package '%s' has a malformed Status",
 			what, s->first_line, s->package);
 	if (!inst)
 		return 0;
 	if (!name_ok(s->package, 0))
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"'%s': line %zu: '%.64s' is not a Debian package name",
 			what, s->first_line, s->package);
 	if (!s->version || !version_ok(s->version))
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"'%s': line %zu: package '%s' has %s Version", what,
-			s->first_line, s->package, s->version ? "a malformed" : "no");
+			s->first_line, s->package,
+			s->version ? "a malformed" : "no");
 	if (s->arch && !arch_ok(s->arch))
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"'%s': line %zu: package '%s' has a malformed Architecture",
 			what, s->first_line, s->package);
 	if (ps->n >= STELE_SBOM_PKGS_MAX)
@@ -195,17 +206,19 @@ stanza_end(struct stele_sbom__pkgs *ps, struct stanza *s, const char *what)
 				v++;
 			if (*v != '(' || !strchr(v, ')')) {
 				free(src);
-				return stele_error_setc(STELE_EINVALID,
+				return stele_error_setc(
+					STELE_EINVALID,
 					"'%s': line %zu: package '%s' has a malformed Source",
 					what, s->first_line, s->package);
 			}
 			*strchr(v, ')') = '\0';
 			p->source_version = stele_xstrdup(v + 1);
 		}
-		if (!name_ok(src, 0) || (p->source_version &&
-					 !version_ok(p->source_version))) {
+		if (!name_ok(src, 0) ||
+		    (p->source_version && !version_ok(p->source_version))) {
 			free(src);
-			return stele_error_setc(STELE_EINVALID,
+			return stele_error_setc(
+				STELE_EINVALID,
 				"'%s': line %zu: package '%s' has a malformed Source",
 				what, s->first_line, s->package);
 		}
@@ -228,7 +241,8 @@ stele_sbom__dpkg_status(struct stele_sbom__pkgs *ps, const char *data,
 	int error = 0;
 
 	if (memchr(data, '\0', len))
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"'%s' holds a NUL byte: not a package database", what);
 	copy = stele_xstrndup(data, len);
 	memset(&s, 0, sizeof(s));
@@ -246,15 +260,17 @@ stele_sbom__dpkg_status(struct stele_sbom__pkgs *ps, const char *data,
 		if (*line == ' ' || *line == '\t') {
 			/* A continuation: only multi-line fields we ignore. */
 			if (!s.any) {
-				error = stele_error_setc(STELE_EINVALID,
+				error = stele_error_setc(
+					STELE_EINVALID,
 					"'%s': line %zu: a continuation line outside a field",
 					what, lineno);
 				goto out;
 			}
 			if (slot) {
-				error = stele_error_setc(STELE_EINVALID,
-					"'%s': line %zu: field is one line only", what,
-					lineno);
+				error = stele_error_setc(
+					STELE_EINVALID,
+					"'%s': line %zu: field is one line only",
+					what, lineno);
 				goto out;
 			}
 			continue;
@@ -262,11 +278,13 @@ stele_sbom__dpkg_status(struct stele_sbom__pkgs *ps, const char *data,
 		if (*line == '#' && !s.any)
 			continue;
 		colon = strchr(line, ':');
-		if (!colon || colon == line || (size_t)(colon - line) > FIELD_MAX ||
+		if (!colon || colon == line ||
+		    (size_t)(colon - line) > FIELD_MAX ||
 		    memchr(line, ' ', (size_t)(colon - line))) {
-			error = stele_error_setc(STELE_EINVALID,
-				"'%s': line %zu: not a 'Field: value' line", what,
-				lineno);
+			error = stele_error_setc(
+				STELE_EINVALID,
+				"'%s': line %zu: not a 'Field: value' line",
+				what, lineno);
 			goto out;
 		}
 		*colon = '\0';
@@ -278,7 +296,8 @@ stele_sbom__dpkg_status(struct stele_sbom__pkgs *ps, const char *data,
 			char *v = colon + 1, *end;
 
 			if (*slot) {
-				error = stele_error_setc(STELE_EINVALID,
+				error = stele_error_setc(
+					STELE_EINVALID,
 					"'%s': line %zu: field '%s' appears twice in one entry",
 					what, lineno, line);
 				goto out;
@@ -286,8 +305,9 @@ stele_sbom__dpkg_status(struct stele_sbom__pkgs *ps, const char *data,
 			while (*v == ' ' || *v == '\t')
 				v++;
 			end = v + strlen(v);
-			while (end > v && (end[-1] == ' ' || end[-1] == '\t' ||
-					   end[-1] == '\r'))
+			while (end > v &&
+			       (end[-1] == ' ' || end[-1] == '\t' ||
+				end[-1] == '\r'))
 				*--end = '\0';
 			*slot = v;
 		}
@@ -329,10 +349,11 @@ stele_sbom__apk_installed(struct stele_sbom__pkgs *ps, const char *data,
 	int error = 0;
 
 	if (memchr(data, '\0', len))
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"'%s' holds a NUL byte: not a package database", what);
 	copy = stele_xstrndup(data, len);
-	for (line = copy; ; line = next) {
+	for (line = copy;; line = next) {
 		int end = !line || !*line;
 
 		if (!end) {
@@ -348,31 +369,37 @@ stele_sbom__apk_installed(struct stele_sbom__pkgs *ps, const char *data,
 			dir = NULL;
 			if (p) {
 				if (!p->name || !name_ok(p->name, 1)) {
-					error = stele_error_setc(STELE_EINVALID,
+					error = stele_error_setc(
+						STELE_EINVALID,
 						"'%s': line %zu: a package without a valid P: name",
 						what, first);
 					goto out;
 				}
 				if (!p->version || !version_ok(p->version)) {
-					error = stele_error_setc(STELE_EINVALID,
+					error = stele_error_setc(
+						STELE_EINVALID,
 						"'%s': line %zu: package '%s' has %s V: version",
 						what, first, p->name,
-						p->version ? "a malformed" : "no");
+						p->version ? "a malformed"
+							   : "no");
 					goto out;
 				}
 				if (p->arch && !arch_ok(p->arch)) {
-					error = stele_error_setc(STELE_EINVALID,
+					error = stele_error_setc(
+						STELE_EINVALID,
 						"'%s': line %zu: package '%s' has a malformed A: architecture",
 						what, first, p->name);
 					goto out;
 				}
 				if (p->origin && !name_ok(p->origin, 1)) {
-					error = stele_error_setc(STELE_EINVALID,
+					error = stele_error_setc(
+						STELE_EINVALID,
 						"'%s': line %zu: package '%s' has a malformed o: origin",
 						what, first, p->name);
 					goto out;
 				}
-				p->source = stele_xstrdup(p->origin ? p->origin : p->name);
+				p->source = stele_xstrdup(p->origin ? p->origin
+								    : p->name);
 				p->source_version = stele_xstrdup(p->version);
 				p = NULL;
 			}
@@ -381,8 +408,10 @@ stele_sbom__apk_installed(struct stele_sbom__pkgs *ps, const char *data,
 			continue;
 		}
 		if (line[0] == '\0' || line[1] != ':') {
-			error = stele_error_setc(STELE_EINVALID,
-				"'%s': line %zu: not a 'K:value' line", what, lineno);
+			error = stele_error_setc(
+				STELE_EINVALID,
+				"'%s': line %zu: not a 'K:value' line", what,
+				lineno);
 			goto out;
 		}
 		if (!p) {
@@ -397,19 +426,22 @@ stele_sbom__apk_installed(struct stele_sbom__pkgs *ps, const char *data,
 		}
 		if (line[0] == 'F' || line[0] == 'R' || line[0] == 'Z') {
 			if (line[0] == 'Z') {
-				error = apk_flush(&pending, line + 2, own, payload,
-						  ps->n - 1);
+				error = apk_flush(&pending, line + 2, own,
+						  payload, ps->n - 1);
 			} else if ((error = apk_flush(&pending, NULL, own,
-						      payload, ps->n - 1)) == 0) {
+						      payload, ps->n - 1)) ==
+				   0) {
 				if (line[0] == 'F') {
 					free(dir);
 					dir = stele_xstrdup(line + 2);
 				} else if (!dir) {
-					error = stele_error_setc(STELE_EINVALID,
+					error = stele_error_setc(
+						STELE_EINVALID,
 						"'%s': line %zu: a file (R:) before its directory (F:)",
 						what, lineno);
 				} else {
-					pending = stele_xasprintf("%s/%s", dir, line + 2);
+					pending = stele_xasprintf("%s/%s", dir,
+								  line + 2);
 				}
 			}
 			if (error < 0)
@@ -429,7 +461,8 @@ stele_sbom__apk_installed(struct stele_sbom__pkgs *ps, const char *data,
 		if (!slot)
 			continue;
 		if (*slot) {
-			error = stele_error_setc(STELE_EINVALID,
+			error = stele_error_setc(
+				STELE_EINVALID,
 				"'%s': line %zu: field '%c' appears twice in one package",
 				what, lineno, line[0]);
 			goto out;
@@ -494,7 +527,8 @@ stele_sbom__purl(const struct stele_sbom_pkg *p, const char *ns,
 				 (int)(epoch - p->version), p->version);
 		sep = '&';
 	}
-	if (strcmp(p->source, p->name) || strcmp(p->source_version, p->version)) {
+	if (strcmp(p->source, p->name) ||
+	    strcmp(p->source_version, p->version)) {
 		stele_buf_printf(&b, "%cupstream=", sep);
 		purl_escape(&b, p->source);
 		if (strcmp(p->source_version, p->version)) {

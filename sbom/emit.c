@@ -22,15 +22,15 @@
 
 #define NS_BASE "https://stele.dev/sbom/"
 /* RFC 4122 appendix C: the URL namespace. */
-static const unsigned char ns_url[16] = {
-	0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1,
-	0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8
-};
+static const unsigned char ns_url[16] = { 0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad,
+					  0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0,
+					  0x4f, 0xd4, 0x30, 0xc8 };
 
 int
 stele_sbom_format_parse(const char *s)
 {
-	if (!strcmp(s, "spdx") || !strcmp(s, "spdx-json") || !strcmp(s, "spdxjson"))
+	if (!strcmp(s, "spdx") || !strcmp(s, "spdx-json") ||
+	    !strcmp(s, "spdxjson"))
 		return STELE_SBOM_SPDX;
 	if (!strcmp(s, "cyclonedx") || !strcmp(s, "cyclonedx-json"))
 		return STELE_SBOM_CYCLONEDX;
@@ -40,8 +40,8 @@ stele_sbom_format_parse(const char *s)
 const char *
 stele_sbom_predicate(enum stele_sbom_format fmt)
 {
-	return fmt == STELE_SBOM_SPDX ? "https://spdx.dev/Document" :
-					"https://cyclonedx.org/bom";
+	return fmt == STELE_SBOM_SPDX ? "https://spdx.dev/Document"
+				      : "https://cyclonedx.org/bom";
 }
 
 /* A name-based (version 5) UUID of the image digest, RFC 4122 4.3. */
@@ -59,9 +59,11 @@ uuid5(char out[37], const char *name)
 	EVP_MD_CTX_free(c);
 	h[6] = (unsigned char)((h[6] & 0x0f) | 0x50);
 	h[8] = (unsigned char)((h[8] & 0x3f) | 0x80);
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		 "%02x%02x%02x%02x%02x%02x", h[0], h[1], h[2], h[3], h[4], h[5],
-		 h[6], h[7], h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]);
+	snprintf(out, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		 "%02x%02x%02x%02x%02x%02x",
+		 h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9],
+		 h[10], h[11], h[12], h[13], h[14], h[15]);
 }
 
 /* "Dockerfile:12 RUN apt-get install …", or NULL. */
@@ -192,7 +194,8 @@ spdx_rel(const char *a, const char *type, const char *b)
 static json_t *
 spdx_doc(const struct stele_sbom *s, const char *tool)
 {
-	json_t *doc, *pkgs = json_array(), *files = json_array(), *rels = json_array();
+	json_t *doc, *pkgs = json_array(), *files = json_array(),
+		     *rels = json_array();
 	char *creator = stele_xasprintf("Tool: %s", tool), *sp;
 	size_t i;
 
@@ -200,8 +203,9 @@ spdx_doc(const struct stele_sbom *s, const char *tool)
 	while ((sp = strchr(creator + 6, ' ')))
 		*sp = '-';
 
-	json_array_append_new(rels, spdx_rel("SPDXRef-DOCUMENT", "DESCRIBES",
-					     "SPDXRef-Image"));
+	json_array_append_new(
+		rels,
+		spdx_rel("SPDXRef-DOCUMENT", "DESCRIBES", "SPDXRef-Image"));
 	/*
 	 * The image CONTAINS the files listed below, so its filesAnalyzed is
 	 * true: SPDX 2.3 (7.8) says a package with filesAnalyzed false "shall
@@ -209,45 +213,52 @@ spdx_doc(const struct stele_sbom *s, const char *tool)
 	 * only unowned and modified files are listed, and a code over them
 	 * would claim to identify the image's whole content.
 	 */
-	json_array_append_new(pkgs, json_pack(
-		"{s:s,s:s,s:s,s:s,s:b,s:s,s:[{s:s,s:s}],s:s,s:s,s:s}",
-		"SPDXID", "SPDXRef-Image", "name", s->image,
-		"versionInfo", s->image, "downloadLocation", "NOASSERTION",
-		"filesAnalyzed", 1, "primaryPackagePurpose", "CONTAINER",
-		"checksums", "algorithm", "SHA256", "checksumValue", s->image + 7,
-		"licenseConcluded", "NOASSERTION", "licenseDeclared", "NOASSERTION",
-		"copyrightText", "NOASSERTION"));
+	json_array_append_new(
+		pkgs,
+		json_pack("{s:s,s:s,s:s,s:s,s:b,s:s,s:[{s:s,s:s}],s:s,s:s,s:s}",
+			  "SPDXID", "SPDXRef-Image", "name", s->image,
+			  "versionInfo", s->image, "downloadLocation",
+			  "NOASSERTION", "filesAnalyzed", 1,
+			  "primaryPackagePurpose", "CONTAINER", "checksums",
+			  "algorithm", "SHA256", "checksumValue", s->image + 7,
+			  "licenseConcluded", "NOASSERTION", "licenseDeclared",
+			  "NOASSERTION", "copyrightText", "NOASSERTION"));
 	for (i = 0; i < s->npkgs; i++) {
 		const struct stele_sbom_pkg *p = &s->pkgs[i];
-		char *id = spdx_id("Package", p->name, i), *why = origin_text(s, p->layer);
-		char *note = stele_xasprintf("%s; database /%s; %zu files",
-					     why, p->db, p->nfiles);
-		char *src = stele_xasprintf("built from %s source package %s %s%s%s",
-					    p->type, p->source, p->source_version,
-					    p->commit ? " at commit " : "",
-					    p->commit ? p->commit : "");
+		char *id = spdx_id("Package", p->name, i),
+		     *why = origin_text(s, p->layer);
+		char *note = stele_xasprintf("%s; database /%s; %zu files", why,
+					     p->db, p->nfiles);
+		char *src = stele_xasprintf(
+			"built from %s source package %s %s%s%s", p->type,
+			p->source, p->source_version,
+			p->commit ? " at commit " : "",
+			p->commit ? p->commit : "");
 		json_t *o = json_pack(
 			"{s:s,s:s,s:s,s:s,s:b,s:s,s:s,s:s,s:s,s:[{s:s,s:s,s:s}],s:[o]}",
-			"SPDXID", id, "name", p->name, "versionInfo", p->version,
-			"downloadLocation", "NOASSERTION", "filesAnalyzed", 0,
-			"licenseConcluded", "NOASSERTION",
-			"licenseDeclared", "NOASSERTION", "copyrightText", "NOASSERTION",
-			"sourceInfo", src,
-			"externalRefs", "referenceCategory", "PACKAGE-MANAGER",
-			"referenceType", "purl", "referenceLocator", p->purl,
-			"annotations", spdx_annotation(s->created, creator, note));
+			"SPDXID", id, "name", p->name, "versionInfo",
+			p->version, "downloadLocation", "NOASSERTION",
+			"filesAnalyzed", 0, "licenseConcluded", "NOASSERTION",
+			"licenseDeclared", "NOASSERTION", "copyrightText",
+			"NOASSERTION", "sourceInfo", src, "externalRefs",
+			"referenceCategory", "PACKAGE-MANAGER", "referenceType",
+			"purl", "referenceLocator", p->purl, "annotations",
+			spdx_annotation(s->created, creator, note));
 
 		if (is_http(p->url))
 			json_object_set_new(o, "homepage", json_string(p->url));
 		if (p->license) {
-			char *c = stele_xasprintf("license as the package database "
-						  "states it: %s", p->license);
+			char *c = stele_xasprintf(
+				"license as the package database "
+				"states it: %s",
+				p->license);
 
 			json_object_set_new(o, "comment", jstr(c));
 			free(c);
 		}
 		json_array_append_new(pkgs, o);
-		json_array_append_new(rels, spdx_rel("SPDXRef-Image", "CONTAINS", id));
+		json_array_append_new(
+			rels, spdx_rel("SPDXRef-Image", "CONTAINS", id));
 		free(src);
 		free(note);
 		free(why);
@@ -255,22 +266,28 @@ spdx_doc(const struct stele_sbom *s, const char *tool)
 	}
 	for (i = 0; i < s->nfiles; i++) {
 		const struct stele_sbom_file *f = &s->files[i];
-		char *id = spdx_id("File", "", i), *why = origin_text(s, f->layer);
-		char *note = f->finding == STELE_SBOM_UNOWNED ?
-			stele_xasprintf("owned by no package; %s", why) :
-			stele_xasprintf("modified: its content disagrees with the "
-					"package database of %s (%s); %s",
-					f->package, f->expected, why);
+		char *id = spdx_id("File", "", i),
+		     *why = origin_text(s, f->layer);
+		char *note = f->finding == STELE_SBOM_UNOWNED
+			? stele_xasprintf("owned by no package; %s", why)
+			: stele_xasprintf(
+				  "modified: its content disagrees with the "
+				  "package database of %s (%s); %s",
+				  f->package, f->expected, why);
 		char *name = stele_xasprintf("./%s", f->path);
 
-		json_array_append_new(files, json_pack(
-			"{s:s,s:o,s:[{s:s,s:s},{s:s,s:s}],s:s,s:s,s:o}",
-			"SPDXID", id, "fileName", jstr(name),
-			"checksums", "algorithm", "SHA1", "checksumValue", f->sha1,
-			"algorithm", "SHA256", "checksumValue", f->sha256,
-			"licenseConcluded", "NOASSERTION", "copyrightText", "NOASSERTION",
-			"comment", jstr(note)));
-		json_array_append_new(rels, spdx_rel("SPDXRef-Image", "CONTAINS", id));
+		json_array_append_new(
+			files,
+			json_pack(
+				"{s:s,s:o,s:[{s:s,s:s},{s:s,s:s}],s:s,s:s,s:o}",
+				"SPDXID", id, "fileName", jstr(name),
+				"checksums", "algorithm", "SHA1",
+				"checksumValue", f->sha1, "algorithm", "SHA256",
+				"checksumValue", f->sha256, "licenseConcluded",
+				"NOASSERTION", "copyrightText", "NOASSERTION",
+				"comment", jstr(note)));
+		json_array_append_new(
+			rels, spdx_rel("SPDXRef-Image", "CONTAINS", id));
 		free(name);
 		free(note);
 		free(why);
@@ -279,9 +296,9 @@ spdx_doc(const struct stele_sbom *s, const char *tool)
 	doc = json_pack("{s:s,s:s,s:s,s:s,s:s,s:{s:s,s:[s]},s:o,s:o,s:o}",
 			"spdxVersion", "SPDX-2.3", "dataLicense", "CC0-1.0",
 			"SPDXID", "SPDXRef-DOCUMENT", "name", s->image,
-			"documentNamespace", "", "creationInfo",
-			"created", s->created, "creators", creator,
-			"packages", pkgs, "files", files, "relationships", rels);
+			"documentNamespace", "", "creationInfo", "created",
+			s->created, "creators", creator, "packages", pkgs,
+			"files", files, "relationships", rels);
 	json_object_set_new(doc, "documentNamespace",
 			    json_sprintf(NS_BASE "spdx/%s", s->image + 7));
 	free(creator);
@@ -324,8 +341,9 @@ static void
 prop(json_t *props, const char *name, const char *value)
 {
 	if (value && *value)
-		json_array_append_new(props, json_pack("{s:s,s:o}", "name", name,
-						       "value", jstr(value)));
+		json_array_append_new(props,
+				      json_pack("{s:s,s:o}", "name", name,
+						"value", jstr(value)));
 }
 
 static void
@@ -357,12 +375,13 @@ cdx_doc(const struct stele_sbom *s, const char *tool)
 	uuid5(uuid, name);
 	free(name);
 	/* "stele 1.2" -> name stele, version 1.2 */
-	ver = strchr(tool, ' ') ? stele_xstrdup(strchr(tool, ' ') + 1) :
-				  stele_xstrdup(tool);
+	ver = strchr(tool, ' ') ? stele_xstrdup(strchr(tool, ' ') + 1)
+				: stele_xstrdup(tool);
 	for (i = 0; i < s->npkgs; i++) {
 		const struct stele_sbom_pkg *p = &s->pkgs[i];
 		json_t *props = json_array(), *c;
-		char *src = stele_xasprintf("%s %s", p->source, p->source_version);
+		char *src =
+			stele_xasprintf("%s %s", p->source, p->source_version);
 		char files[32];
 
 		layer_props(props, s, p->layer);
@@ -374,35 +393,40 @@ cdx_doc(const struct stele_sbom *s, const char *tool)
 		prop(props, "stele:package:commit", p->commit);
 		free(src);
 		c = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "type", "library",
-			      "bom-ref", p->purl, "name", p->name,
-			      "version", p->version, "purl", p->purl,
-			      "properties", props);
+			      "bom-ref", p->purl, "name", p->name, "version",
+			      p->version, "purl", p->purl, "properties", props);
 		if (p->license)
-			json_object_set_new(c, "licenses", json_pack(
-				"[{s:{s:o}}]", "license", "name", jstr(p->license)));
+			json_object_set_new(c, "licenses",
+					    json_pack("[{s:{s:o}}]", "license",
+						      "name",
+						      jstr(p->license)));
 		if (is_http(p->url))
-			json_object_set_new(c, "externalReferences", json_pack(
-				"[{s:s,s:s}]", "type", "website", "url", p->url));
+			json_object_set_new(c, "externalReferences",
+					    json_pack("[{s:s,s:s}]", "type",
+						      "website", "url",
+						      p->url));
 		if (p->maintainer)
-			json_object_set_new(c, "publisher", jstr(p->maintainer));
+			json_object_set_new(c, "publisher",
+					    jstr(p->maintainer));
 		json_array_append_new(comps, c);
 		json_array_append_new(deps, json_string(p->purl));
 	}
 	for (i = 0; i < s->nfiles; i++) {
 		const struct stele_sbom_file *f = &s->files[i];
 		json_t *props = json_array(), *c;
-		json_t *ref = file_ref(f->path, f->finding == STELE_SBOM_MODIFIED);
+		json_t *ref =
+			file_ref(f->path, f->finding == STELE_SBOM_MODIFIED);
 		char *path = stele_xasprintf("/%s", f->path);
 
-		prop(props, "stele:finding", f->finding == STELE_SBOM_UNOWNED ?
-		     "unowned" : "modified");
+		prop(props, "stele:finding",
+		     f->finding == STELE_SBOM_UNOWNED ? "unowned" : "modified");
 		layer_props(props, s, f->layer);
 		prop(props, "stele:package", f->package);
 		prop(props, "stele:expected", f->expected);
 		c = json_pack("{s:s,s:O,s:o,s:[{s:s,s:s},{s:s,s:s}],s:o}",
-			      "type", "file", "bom-ref", ref, "name", jstr(path),
-			      "hashes", "alg", "SHA-1", "content", f->sha1,
-			      "alg", "SHA-256", "content", f->sha256,
+			      "type", "file", "bom-ref", ref, "name",
+			      jstr(path), "hashes", "alg", "SHA-1", "content",
+			      f->sha1, "alg", "SHA-256", "content", f->sha256,
 			      "properties", props);
 		json_array_append_new(comps, c);
 		json_array_append_new(deps, ref);
@@ -410,13 +434,12 @@ cdx_doc(const struct stele_sbom *s, const char *tool)
 	}
 	meta = json_pack("{s:s,s:[{s:s}],s:{s:[{s:s,s:s,s:s}]},"
 			 "s:{s:s,s:s,s:s,s:s,s:[{s:s,s:s}]}}",
-			 "timestamp", s->created,
-			 "lifecycles", "phase", "post-build",
-			 "tools", "components", "type", "application",
-			 "name", "stele", "version", ver,
+			 "timestamp", s->created, "lifecycles", "phase",
+			 "post-build", "tools", "components", "type",
+			 "application", "name", "stele", "version", ver,
 			 "component", "type", "container", "bom-ref", "image",
-			 "name", s->image, "version", s->image,
-			 "hashes", "alg", "SHA-256", "content", s->image + 7);
+			 "name", s->image, "version", s->image, "hashes", "alg",
+			 "SHA-256", "content", s->image + 7);
 	if (s->distro_id) {
 		json_t *props = json_array();
 
@@ -425,12 +448,13 @@ cdx_doc(const struct stele_sbom *s, const char *tool)
 		json_object_set_new(json_object_get(meta, "component"),
 				    "properties", props);
 	}
-	doc = json_pack("{s:s,s:s,s:i,s:s,s:o,s:o,s:[{s:s,s:o}]}",
-			"bomFormat", "CycloneDX", "specVersion", "1.6",
-			"version", 1, "serialNumber", "", "metadata", meta,
-			"components", comps, "dependencies", "ref", "image",
-			"dependsOn", deps);
-	json_object_set_new(doc, "serialNumber", json_sprintf("urn:uuid:%s", uuid));
+	doc = json_pack("{s:s,s:s,s:i,s:s,s:o,s:o,s:[{s:s,s:o}]}", "bomFormat",
+			"CycloneDX", "specVersion", "1.6", "version", 1,
+			"serialNumber", "", "metadata", meta, "components",
+			comps, "dependencies", "ref", "image", "dependsOn",
+			deps);
+	json_object_set_new(doc, "serialNumber",
+			    json_sprintf("urn:uuid:%s", uuid));
 	free(ver);
 	return doc;
 }
@@ -440,20 +464,22 @@ stele_sbom_statement(struct stele_buf *out, const struct stele_sbom *s,
 		     enum stele_sbom_format fmt, const char *tool,
 		     const char *name)
 {
-	json_t *doc = fmt == STELE_SBOM_SPDX ? spdx_doc(s, tool) : cdx_doc(s, tool);
+	json_t *doc =
+		fmt == STELE_SBOM_SPDX ? spdx_doc(s, tool) : cdx_doc(s, tool);
 	json_t *st;
 	int error;
 
 	if (!doc)
-		return stele_error_set("cannot build the SBOM document (out of memory)");
-	st = json_pack("{s:s,s:[{s:s,s:{s:s}}],s:s,s:o}",
-		       "_type", "https://in-toto.io/Statement/v1",
-		       "subject", "name", name && *name ? name : s->image,
-		       "digest", "sha256", s->image + 7,
-		       "predicateType", stele_sbom_predicate(fmt),
+		return stele_error_set(
+			"cannot build the SBOM document (out of memory)");
+	st = json_pack("{s:s,s:[{s:s,s:{s:s}}],s:s,s:o}", "_type",
+		       "https://in-toto.io/Statement/v1", "subject", "name",
+		       name && *name ? name : s->image, "digest", "sha256",
+		       s->image + 7, "predicateType", stele_sbom_predicate(fmt),
 		       "predicate", doc);
 	if (!st)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"cannot build the SBOM statement (a subject name that is not UTF-8?)");
 	error = stele_json_emit(out, st);
 	json_decref(st);
@@ -464,12 +490,14 @@ int
 stele_sbom_emit(struct stele_buf *out, const struct stele_sbom *s,
 		enum stele_sbom_format fmt, const char *tool)
 {
-	json_t *doc = fmt == STELE_SBOM_SPDX ? spdx_doc(s, tool) : cdx_doc(s, tool);
+	json_t *doc =
+		fmt == STELE_SBOM_SPDX ? spdx_doc(s, tool) : cdx_doc(s, tool);
 	int error;
 
 	if (!doc)
-		return stele_error_set("cannot build the SBOM document (out of memory "
-				       "or a value that is not UTF-8)");
+		return stele_error_set(
+			"cannot build the SBOM document (out of memory "
+			"or a value that is not UTF-8)");
 	error = stele_json_emit(out, doc);
 	if (!error)
 		error = stele_buf_putc(out, '\n');

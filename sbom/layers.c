@@ -34,12 +34,12 @@ struct reader {
 
 struct lctx {
 	struct stele_sbom__tree *t;
-	struct stele_sbom__tree wh;   /* whiteouts: paths hidden */
-	struct stele_sbom__tree opq;  /* opaque directories */
+	struct stele_sbom__tree wh; /* whiteouts: paths hidden */
+	struct stele_sbom__tree opq; /* opaque directories */
 	struct archive *a;
 	EVP_MD_CTX *c256, *cmd5, *csha1;
 	uint32_t layer;
-	const char *what;             /* the layer digest */
+	const char *what; /* the layer digest */
 	char name[SHOW_MAX + 8];
 	uint64_t entries, max_entries;
 	int db_changed;
@@ -67,7 +67,8 @@ show(char *dst, size_t size, const char *src)
 	size_t i = 0;
 
 	for (; *src && i + 4 < size; src++)
-		dst[i++] = ((unsigned char)*src < 0x20 || *src == 0x7f) ? '?' : *src;
+		dst[i++] = ((unsigned char)*src < 0x20 || *src == 0x7f) ? '?'
+									: *src;
 	if (*src) {
 		memcpy(dst + i, "...", 3);
 		i += 3;
@@ -173,8 +174,9 @@ read_file(struct lctx *x, struct stele_sbom__node *n, int capture)
 		}
 		/* Sparse holes read as zeros. */
 		while (off >= 0 && (uint64_t)off > pos) {
-			size_t z = (uint64_t)off - pos > sizeof(zeros) ?
-				   sizeof(zeros) : (size_t)((uint64_t)off - pos);
+			size_t z = (uint64_t)off - pos > sizeof(zeros)
+				? sizeof(zeros)
+				: (size_t)((uint64_t)off - pos);
 
 			if (feed(x, n, capture, zeros, z) < 0)
 				goto toobig;
@@ -185,8 +187,9 @@ read_file(struct lctx *x, struct stele_sbom__node *n, int capture)
 		pos += len;
 	}
 	while (pos < n->size) {
-		size_t z = n->size - pos > sizeof(zeros) ? sizeof(zeros) :
-			   (size_t)(n->size - pos);
+		size_t z = n->size - pos > sizeof(zeros)
+			? sizeof(zeros)
+			: (size_t)(n->size - pos);
 
 		if (feed(x, n, capture, zeros, z) < 0)
 			goto toobig;
@@ -200,14 +203,17 @@ read_file(struct lctx *x, struct stele_sbom__node *n, int capture)
 	if (capture) {
 		x->t->captured += n->content->len;
 		if (x->t->captured > STELE_SBOM_DB_TOTAL_MAX)
-			return stele_error_setc(STELE_EINVALID,
+			return stele_error_setc(
+				STELE_EINVALID,
 				"layer %s: entry '%s': the package databases of the image "
-				"are larger than %u MiB together", x->what, x->name,
+				"are larger than %u MiB together",
+				x->what, x->name,
 				STELE_SBOM_DB_TOTAL_MAX >> 20);
 	}
 	return 0;
 toobig:
-	return stele_error_setc(STELE_EINVALID,
+	return stele_error_setc(
+		STELE_EINVALID,
 		"layer %s: package database '%s' is larger than %u MiB",
 		x->what, x->name, STELE_SBOM_DB_MAX >> 20);
 }
@@ -226,11 +232,12 @@ whiteout(struct lctx *x, const char *path)
 		target = stele_xstrndup(path, dirlen);
 		mark(&x->opq, target);
 	} else {
-		if (!base[4] || !strcmp(base + 4, ".") || !strcmp(base + 4, ".."))
+		if (!base[4] || !strcmp(base + 4, ".") ||
+		    !strcmp(base + 4, ".."))
 			return entry_error(x, "malformed whiteout");
 		target = dirlen ? stele_xasprintf("%.*s/%s", (int)dirlen, path,
-						  base + 4) :
-				  stele_xstrdup(base + 4);
+						  base + 4)
+				: stele_xstrdup(base + 4);
 		mark(&x->wh, target);
 	}
 	free(target);
@@ -247,11 +254,13 @@ entry(struct lctx *x, struct archive_entry *e)
 
 	show(x->name, sizeof(x->name), raw ? raw : "");
 	if (++x->entries > x->max_entries)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"layer %s has more than %llu entries (the max-entries limit)",
 			x->what, (unsigned long long)x->max_entries);
 	if (!raw || !(path = clean(raw)))
-		return entry_error(x, "the name is absolute, empty, too long or has '..'");
+		return entry_error(
+			x, "the name is absolute, empty, too long or has '..'");
 	if (!*path) {
 		free(path);
 		return 0;
@@ -267,7 +276,9 @@ entry(struct lctx *x, struct archive_entry *e)
 		free(target);
 		if (!src || src->type != STELE_SBOM__FILE) {
 			free(path);
-			return entry_error(x, "a hardlink to no regular file of the image");
+			return entry_error(
+				x,
+				"a hardlink to no regular file of the image");
 		}
 		n = node_new(path, x->layer, STELE_SBOM__FILE);
 		n->size = src->size;
@@ -277,7 +288,8 @@ entry(struct lctx *x, struct archive_entry *e)
 		if (src->content && stele_sbom__captured_path(path)) {
 			n->content = stele_xcalloc(1, sizeof(*n->content));
 			n->content->max = STELE_SBOM_DB_MAX;
-			stele_buf_put(n->content, src->content->ptr, src->content->len);
+			stele_buf_put(n->content, src->content->ptr,
+				      src->content->len);
 			x->t->captured += n->content->len;
 		}
 		free(path);
@@ -293,12 +305,16 @@ entry(struct lctx *x, struct archive_entry *e)
 	n = node_new(path, x->layer, type);
 	free(path);
 	if (type == STELE_SBOM__LINK)
-		n->link = stele_xstrdup(archive_entry_symlink(e) ?
-					archive_entry_symlink(e) : "");
+		n->link = stele_xstrdup(archive_entry_symlink(e)
+						? archive_entry_symlink(e)
+						: "");
 	if (type == STELE_SBOM__FILE) {
-		n->size = archive_entry_size_is_set(e) && archive_entry_size(e) > 0 ?
-			  (uint64_t)archive_entry_size(e) : 0;
-		if ((error = read_file(x, n, stele_sbom__captured_path(n->path))) < 0) {
+		n->size = archive_entry_size_is_set(e) &&
+				archive_entry_size(e) > 0
+			? (uint64_t)archive_entry_size(e)
+			: 0;
+		if ((error = read_file(
+			     x, n, stele_sbom__captured_path(n->path))) < 0) {
 			stele_sbom__node_free(n);
 			return error;
 		}
@@ -323,7 +339,7 @@ hidden(struct lctx *x, const char *path)
 			continue;
 		p[i] = '\0';
 		hit = stele_sbom__tree_get(&x->wh, p) ||
-		      stele_sbom__tree_get(&x->opq, p);
+			stele_sbom__tree_get(&x->opq, p);
 	}
 	free(p);
 	return hit;
@@ -377,7 +393,8 @@ stele_sbom__layer_read(struct stele_sbom__tree *t,
 	snprintf(prefix, sizeof(prefix), "layer %s", x.what);
 	if (!want)
 		return stele_error_setc(STELE_EINVALID,
-			"layer %zu of image %s has no digest", i + 1, img->digest);
+					"layer %zu of image %s has no digest",
+					i + 1, img->digest);
 	if ((error = stele_oci_blob_open(&r->fd, img->oci, want)) < 0 ||
 	    (error = stele_hashpipe_start(&r->h)) < 0)
 		goto out;
@@ -420,8 +437,10 @@ stele_sbom__layer_read(struct stele_sbom__tree *t,
 		;
 	stele_hashpipe_finish(r->h, got, &size);
 	r->h = NULL;
-	if (strcmp(got, want) || (want_size >= 0 && size != (uint64_t)want_size)) {
-		error = stele_error_setc(STELE_EVERIFY,
+	if (strcmp(got, want) ||
+	    (want_size >= 0 && size != (uint64_t)want_size)) {
+		error = stele_error_setc(
+			STELE_EVERIFY,
 			"layer %s is corrupt: its %llu bytes hash to %s", want,
 			(unsigned long long)size, got);
 		goto out;

@@ -37,8 +37,8 @@
 #define T_STRING_ARRAY 8
 #define T_I18NSTRING 9
 
-#define INDEX_MAX 0xffff          /* rpm's own hdrchkTags bound */
-#define DATA_MAX (256u << 20)     /* rpm's hdrchkData bound */
+#define INDEX_MAX 0xffff /* rpm's own hdrchkTags bound */
+#define DATA_MAX (256u << 20) /* rpm's hdrchkData bound */
 #define FILES_MAX 1000000
 
 struct hdr {
@@ -51,7 +51,7 @@ static uint32_t
 be32(const unsigned char *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
+		(uint32_t)p[2] << 8 | p[3];
 }
 
 static int
@@ -121,9 +121,10 @@ hdr_str(const struct hdr *h, uint32_t tag, const char **out)
 	*out = NULL;
 	if (r > 0)
 		return 0;
-	if (r < 0 || (type != T_STRING && type != T_I18NSTRING &&
-		      type != T_STRING_ARRAY) || !count ||
-	    strings_ok(h, off, 1, NULL) < 0)
+	if (r < 0 ||
+	    (type != T_STRING && type != T_I18NSTRING &&
+	     type != T_STRING_ARRAY) ||
+	    !count || strings_ok(h, off, 1, NULL) < 0)
 		return -1;
 	*out = h->data + off;
 	return 0;
@@ -174,7 +175,8 @@ static const char *
 algo_name(int64_t a)
 {
 	switch (a) {
-	case -1: case 1: return "md5";
+	case -1:
+	case 1: return "md5";
 	case 2: return "sha1";
 	case 8: return "sha256";
 	default: return NULL;
@@ -206,7 +208,8 @@ rpm_files(const struct hdr *h, size_t pkg, stele_sbom__own_fn own,
 		goto out;
 	error = 0;
 	for (i = 0; i < nb && !error; i++) {
-		uint32_t di = be32((const unsigned char *)h->data + off + 4 * i);
+		uint32_t di =
+			be32((const unsigned char *)h->data + off + 4 * i);
 		char *path, *sum = NULL;
 
 		if (di >= nd) {
@@ -215,8 +218,10 @@ rpm_files(const struct hdr *h, size_t pkg, stele_sbom__own_fn own,
 		}
 		path = stele_xasprintf("%s%s", dirs[di], base[i]);
 		if (ns && *sums[i] && algo_name(algo))
-			sum = stele_xasprintf("%s:%s", algo_name(algo), sums[i]);
-		error = own(payload, pkg, path[0] == '/' ? path + 1 : path, sum);
+			sum = stele_xasprintf("%s:%s", algo_name(algo),
+					      sums[i]);
+		error = own(payload, pkg, path[0] == '/' ? path + 1 : path,
+			    sum);
 		free(sum);
 		free(path);
 		if (error > 0)
@@ -254,34 +259,43 @@ rpm_header(struct stele_sbom__pkgs *ps, const void *blob, size_t len,
 	int error;
 
 	if (hdr_init(&h, blob, len) < 0 || hdr_str(&h, TAG_NAME, &name) < 0 ||
-	    hdr_str(&h, TAG_VERSION, &ver) < 0 || hdr_str(&h, TAG_RELEASE, &rel) < 0 ||
-	    hdr_str(&h, TAG_ARCH, &arch) < 0 || hdr_str(&h, TAG_LICENSE, &lic) < 0 ||
-	    hdr_str(&h, TAG_URL, &url) < 0 || hdr_str(&h, TAG_SOURCERPM, &srpm) < 0 ||
+	    hdr_str(&h, TAG_VERSION, &ver) < 0 ||
+	    hdr_str(&h, TAG_RELEASE, &rel) < 0 ||
+	    hdr_str(&h, TAG_ARCH, &arch) < 0 ||
+	    hdr_str(&h, TAG_LICENSE, &lic) < 0 ||
+	    hdr_str(&h, TAG_URL, &url) < 0 ||
+	    hdr_str(&h, TAG_SOURCERPM, &srpm) < 0 ||
 	    hdr_int(&h, TAG_EPOCH, &epoch) < 0)
-		return stele_error_setc(STELE_EINVALID,
-			"'%s': package %lld: not a well-formed rpm header", what, hnum);
+		return stele_error_setc(
+			STELE_EINVALID,
+			"'%s': package %lld: not a well-formed rpm header",
+			what, hnum);
 	if (name && !strcmp(name, "gpg-pubkey"))
 		return 0;
 	if (!name_ok(name) || !name_ok(ver) || !name_ok(rel) ||
 	    (arch && !name_ok(arch)))
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"'%s': package %lld: a missing or malformed name, version, "
-			"release or architecture", what, hnum);
+			"release or architecture",
+			what, hnum);
 	if (ps->n >= STELE_SBOM_PKGS_MAX)
 		return stele_error_setc(STELE_EINVALID,
-			"'%s' lists more than %d packages", what, STELE_SBOM_PKGS_MAX);
+					"'%s' lists more than %d packages",
+					what, STELE_SBOM_PKGS_MAX);
 	p = stele_sbom__pkg_add(ps);
 	p->type = "rpm";
 	p->name = stele_xstrdup(name);
-	p->version = epoch >= 0 ?
-		stele_xasprintf("%lld:%s-%s", (long long)epoch, ver, rel) :
-		stele_xasprintf("%s-%s", ver, rel);
+	p->version = epoch >= 0
+		? stele_xasprintf("%lld:%s-%s", (long long)epoch, ver, rel)
+		: stele_xasprintf("%s-%s", ver, rel);
 	p->arch = arch ? stele_xstrdup(arch) : NULL;
 	p->license = lic ? stele_xstrdup(lic) : NULL;
 	p->url = url ? stele_xstrdup(url) : NULL;
 	p->db = stele_xstrdup(what);
 	/* Source: NAME-VERSION-RELEASE.src.rpm */
-	if (srpm && strlen(srpm) > 8 && !strcmp(srpm + strlen(srpm) - 8, ".src.rpm")) {
+	if (srpm && strlen(srpm) > 8 &&
+	    !strcmp(srpm + strlen(srpm) - 8, ".src.rpm")) {
 		char *s = stele_xstrndup(srpm, strlen(srpm) - 8), *r1, *r2;
 
 		if ((r1 = strrchr(s, '-')) && r1 > s) {
@@ -291,9 +305,11 @@ rpm_header(struct stele_sbom__pkgs *ps, const void *blob, size_t len,
 				*r1 = '-';
 				p->source = stele_xstrdup(s);
 				/* The source rpm carries the same epoch. */
-				p->source_version = epoch >= 0 ?
-					stele_xasprintf("%lld:%s", (long long)epoch, r2 + 1) :
-					stele_xstrdup(r2 + 1);
+				p->source_version = epoch >= 0
+					? stele_xasprintf("%lld:%s",
+							  (long long)epoch,
+							  r2 + 1)
+					: stele_xstrdup(r2 + 1);
 			}
 		}
 		free(s);
@@ -305,7 +321,8 @@ rpm_header(struct stele_sbom__pkgs *ps, const void *blob, size_t len,
 		p->source_version = stele_xstrdup(p->version);
 	}
 	if (own && (error = rpm_files(&h, ps->n - 1, own, payload)) < 0)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"'%s': package %lld (%s): malformed file lists", what,
 			hnum, p->name);
 	return 0;
@@ -324,7 +341,7 @@ stele_sbom__rpm_sqlite(struct stele_sbom__pkgs *ps, const void *data,
 
 	if (len < 100 || memcmp(data, "SQLite format 3", 16))
 		return stele_error_setc(STELE_EINVALID,
-			"'%s' is not an sqlite database", what);
+					"'%s' is not an sqlite database", what);
 	/* sqlite owns and frees this copy (SQLITE_DESERIALIZE_FREEONCLOSE). */
 	if (!(copy = sqlite3_malloc64(len)))
 		return stele_error_set("'%s': out of memory", what);
@@ -333,23 +350,27 @@ stele_sbom__rpm_sqlite(struct stele_sbom__pkgs *ps, const void *data,
 	 * database is read as it is checkpointed in the image. */
 	if (copy[18] == 2 && copy[19] == 2)
 		copy[18] = copy[19] = 1;
-	if ((rc = sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE, NULL)) != SQLITE_OK) {
+	if ((rc = sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE,
+				  NULL)) != SQLITE_OK) {
 		sqlite3_free(copy);
-		error = stele_error_set("'%s': sqlite: %s", what, sqlite3_errstr(rc));
+		error = stele_error_set("'%s': sqlite: %s", what,
+					sqlite3_errstr(rc));
 		goto out;
 	}
-	if ((rc = sqlite3_deserialize(db, "main", copy, (sqlite3_int64)len,
-				      (sqlite3_int64)len,
-				      SQLITE_DESERIALIZE_FREEONCLOSE |
-				      SQLITE_DESERIALIZE_READONLY)) != SQLITE_OK) {
-		error = stele_error_setc(STELE_EINVALID, "'%s': sqlite: %s", what,
-					 sqlite3_errmsg(db));
+	if ((rc = sqlite3_deserialize(
+		     db, "main", copy, (sqlite3_int64)len, (sqlite3_int64)len,
+		     SQLITE_DESERIALIZE_FREEONCLOSE |
+			     SQLITE_DESERIALIZE_READONLY)) != SQLITE_OK) {
+		error = stele_error_setc(STELE_EINVALID, "'%s': sqlite: %s",
+					 what, sqlite3_errmsg(db));
 		goto out;
 	}
-	if (sqlite3_prepare_v2(db, "SELECT hnum, blob FROM Packages ORDER BY hnum",
+	if (sqlite3_prepare_v2(db,
+			       "SELECT hnum, blob FROM Packages ORDER BY hnum",
 			       -1, &st, NULL) != SQLITE_OK) {
 		error = stele_error_setc(STELE_EINVALID,
-			"'%s' is not an rpm database: %s", what, sqlite3_errmsg(db));
+					 "'%s' is not an rpm database: %s",
+					 what, sqlite3_errmsg(db));
 		goto out;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && !error)
@@ -358,8 +379,8 @@ stele_sbom__rpm_sqlite(struct stele_sbom__pkgs *ps, const void *data,
 				   (long long)sqlite3_column_int64(st, 0), what,
 				   own, payload);
 	if (!error && rc != SQLITE_DONE)
-		error = stele_error_setc(STELE_EINVALID, "'%s': sqlite: %s", what,
-					 sqlite3_errmsg(db));
+		error = stele_error_setc(STELE_EINVALID, "'%s': sqlite: %s",
+					 what, sqlite3_errmsg(db));
 out:
 	sqlite3_finalize(st);
 	sqlite3_close(db);

@@ -20,7 +20,7 @@
 
 /* A package as seen after some layer: when did this version arrive? */
 struct since {
-	char *key;              /* "type/name/arch" */
+	char *key; /* "type/name/arch" */
 	char *version;
 	size_t layer;
 };
@@ -43,8 +43,8 @@ struct rctx {
 	struct stele_sbom__pkgs pkgs;
 	struct finding *found;
 	size_t nfound, afound;
-	int own;                /* the final pass: read ownership too */
-	int count_md5;          /* no .list: md5sums lines count the files */
+	int own; /* the final pass: read ownership too */
+	int count_md5; /* no .list: md5sums lines count the files */
 };
 
 static void
@@ -60,7 +60,8 @@ finding_add(struct rctx *r, struct stele_sbom__node *n, size_t pkg,
 {
 	if (r->nfound == r->afound) {
 		r->afound = r->afound ? r->afound * 2 : 16;
-		r->found = stele_xrealloc(r->found, r->afound * sizeof(*r->found));
+		r->found =
+			stele_xrealloc(r->found, r->afound * sizeof(*r->found));
 	}
 	r->found[r->nfound].node = n;
 	r->found[r->nfound].pkg = pkg;
@@ -83,16 +84,21 @@ check_db_path(struct rctx *r, const char *path)
 	int via = 0;
 
 	if (n && n->type == STELE_SBOM__LINK)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"package database '/%s' is a symlink (to '%s'); stele reads "
-			"package databases only from regular files", path, n->link);
+			"package databases only from regular files",
+			path, n->link);
 	if (n && n->type != STELE_SBOM__FILE && n->type != STELE_SBOM__DIR)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"package database '/%s' is not a regular file", path);
 	if (!n && stele_sbom__resolve(&r->tree, path, 1, &via) && via)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"package database '/%s' is reached through a symlink; stele "
-			"reads package databases only at their own paths", path);
+			"reads package databases only at their own paths",
+			path);
 	return 0;
 }
 
@@ -129,7 +135,8 @@ static int
 own_file(void *payload, size_t pkg, const char *path, const char *sum)
 {
 	struct rctx *r = payload;
-	struct stele_sbom__node *n = stele_sbom__resolve(&r->tree, path, 0, NULL);
+	struct stele_sbom__node *n =
+		stele_sbom__resolve(&r->tree, path, 0, NULL);
 	struct stele_buf b = STELE_BUF_INIT(64);
 	unsigned char want[32];
 	int differs = 0;
@@ -143,12 +150,14 @@ own_file(void *payload, size_t pkg, const char *path, const char *sum)
 	/* apk: Q1 + base64(SHA-1); rpm: ALGO:HEX. */
 	if (!strncmp(sum, "Q1", 2)) {
 		if (stele_base64_decode(&b, sum + 2, strlen(sum + 2),
-					"apk checksum") == 0 && b.len == 20)
+					"apk checksum") == 0 &&
+		    b.len == 20)
 			differs = memcmp(b.ptr, n->sha1, 20) != 0;
 		stele_error_clear();
 		if (differs)
 			finding_add(r, n, pkg, stele_xasprintf("sha1:%s", sum));
-	} else if (!strncmp(sum, "sha256:", 7) && unhex(want, 32, sum + 7) == 0) {
+	} else if (!strncmp(sum, "sha256:", 7) &&
+		   unhex(want, 32, sum + 7) == 0) {
 		differs = memcmp(want, n->sha256, 32) != 0;
 	} else if (!strncmp(sum, "sha1:", 5) && unhex(want, 20, sum + 5) == 0) {
 		differs = memcmp(want, n->sha1, 20) != 0;
@@ -167,7 +176,8 @@ parse_db(struct rctx *r, struct stele_sbom__node *n)
 	const char *what = n->path;
 
 	if (!n->content)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"package database '/%s' is not a regular file", what);
 	if (!strcmp(what, APK_INSTALLED))
 		return stele_sbom__apk_installed(&r->pkgs, n->content->ptr,
@@ -189,8 +199,9 @@ collect(struct rctx *r, int strict)
 {
 	/* rpm: /var/lib/rpm may be a symlink to /usr/lib/sysimage/rpm
 	 * (Fedora): the database at its sysimage path is the one read. */
-	const char *rpm = stele_sbom__tree_get(&r->tree, RPM_SYSIMAGE) ?
-			  RPM_SYSIMAGE : RPM_VARLIB;
+	const char *rpm = stele_sbom__tree_get(&r->tree, RPM_SYSIMAGE)
+		? RPM_SYSIMAGE
+		: RPM_VARLIB;
 	const char *const fixed[] = { DPKG_STATUS, APK_INSTALLED, rpm };
 	struct stele_sbom__node *n, *wal;
 	char **names = NULL, *walpath;
@@ -198,25 +209,29 @@ collect(struct rctx *r, int strict)
 	int error = 0;
 
 	pkgs_clear(&r->pkgs);
-	if (strict && ((error = check_db_path(r, DPKG_STATUS)) < 0 ||
-		       (error = check_db_path(r, DPKG_STATUS_D)) < 0 ||
-		       (error = check_db_path(r, DPKG_INFO)) < 0 ||
-		       (error = check_db_path(r, APK_INSTALLED)) < 0 ||
-		       (error = check_db_path(r, rpm)) < 0))
+	if (strict &&
+	    ((error = check_db_path(r, DPKG_STATUS)) < 0 ||
+	     (error = check_db_path(r, DPKG_STATUS_D)) < 0 ||
+	     (error = check_db_path(r, DPKG_INFO)) < 0 ||
+	     (error = check_db_path(r, APK_INSTALLED)) < 0 ||
+	     (error = check_db_path(r, rpm)) < 0))
 		return error;
 	/* Changes still in the write-ahead log are not in the database. */
 	walpath = stele_xasprintf("%s-wal", rpm);
 	wal = stele_sbom__tree_get(&r->tree, walpath);
 	free(walpath);
 	if (strict && wal && wal->size && stele_sbom__tree_get(&r->tree, rpm))
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"rpm database '/%s' has changes only in its write-ahead log "
 			"('/%s-wal', %llu bytes); stele reads checkpointed databases",
 			rpm, rpm, (unsigned long long)wal->size);
 	while ((n = stele_sbom__tree_next(&r->tree, &i))) {
 		if (!stele_sbom__pkgdb_path(n->path) ||
-		    !strcmp(n->path, DPKG_STATUS) || !strcmp(n->path, APK_INSTALLED) ||
-		    !strcmp(n->path, RPM_SYSIMAGE) || !strcmp(n->path, RPM_VARLIB))
+		    !strcmp(n->path, DPKG_STATUS) ||
+		    !strcmp(n->path, APK_INSTALLED) ||
+		    !strcmp(n->path, RPM_SYSIMAGE) ||
+		    !strcmp(n->path, RPM_VARLIB))
 			continue;
 		if (nn == an) {
 			an = an ? an * 2 : 16;
@@ -232,10 +247,13 @@ collect(struct rctx *r, int strict)
 		if (!(n = stele_sbom__tree_get(&r->tree, p)))
 			continue;
 		if (strict && n->type != STELE_SBOM__FILE) {
-			error = stele_error_setc(STELE_EINVALID,
+			error = stele_error_setc(
+				STELE_EINVALID,
 				"package database '/%s' is a %s; stele reads package "
-				"databases only from regular files", p,
-				n->type == STELE_SBOM__LINK ? "symlink" : "special file");
+				"databases only from regular files",
+				p,
+				n->type == STELE_SBOM__LINK ? "symlink"
+							    : "special file");
 			break;
 		}
 		if ((error = parse_db(r, n)) < 0) {
@@ -281,17 +299,22 @@ sinces_release(struct sinces *s)
 static void
 sinces_update(struct sinces *s, const struct stele_sbom__pkgs *ps, size_t layer)
 {
-	struct sinces next = { stele_xcalloc(ps->n + 1, sizeof(struct since)), 0 };
+	struct sinces next = { stele_xcalloc(ps->n + 1, sizeof(struct since)),
+			       0 };
 	size_t i;
 
 	for (i = 0; i < ps->n; i++) {
 		struct since want = { pkg_key(&ps->v[i]), NULL, 0 }, *old;
 
-		old = s->n ? bsearch(&want, s->v, s->n, sizeof(*s->v), cmp_since) : NULL;
+		old = s->n
+			? bsearch(&want, s->v, s->n, sizeof(*s->v), cmp_since)
+			: NULL;
 		next.v[next.n].key = want.key;
 		next.v[next.n].version = stele_xstrdup(ps->v[i].version);
-		next.v[next.n++].layer = old && !strcmp(old->version,
-				ps->v[i].version) ? old->layer : layer;
+		next.v[next.n++].layer =
+			old && !strcmp(old->version, ps->v[i].version)
+			? old->layer
+			: layer;
 	}
 	qsort(next.v, next.n, sizeof(*next.v), cmp_since);
 	/* A package listed twice keeps one entry (the parse refuses that in
@@ -321,7 +344,8 @@ info_file(struct rctx *r, const struct stele_sbom_pkg *p, const char *ext)
 	char *path;
 
 	if (p->arch) {
-		path = stele_xasprintf(DPKG_INFO "/%s:%s.%s", p->name, p->arch, ext);
+		path = stele_xasprintf(DPKG_INFO "/%s:%s.%s", p->name, p->arch,
+				       ext);
 		n = stele_sbom__tree_get(&r->tree, path);
 		free(path);
 	}
@@ -335,16 +359,19 @@ info_file(struct rctx *r, const struct stele_sbom_pkg *p, const char *ext)
 
 /* Each line of a captured file, NUL-terminated in a copy; cb may fail. */
 static int
-lines(const struct stele_sbom__node *f, int (*cb)(struct rctx *, size_t,
-	const char *, const char *, size_t), struct rctx *r, size_t pkg)
+lines(const struct stele_sbom__node *f,
+      int (*cb)(struct rctx *, size_t, const char *, const char *, size_t),
+      struct rctx *r, size_t pkg)
 {
 	char *copy, *line, *next;
 	size_t lineno = 0;
 	int error = 0;
 
 	if (memchr(f->content->ptr, '\0', f->content->len))
-		return stele_error_setc(STELE_EINVALID,
-			"'/%s' holds a NUL byte: not a package file list", f->path);
+		return stele_error_setc(
+			STELE_EINVALID,
+			"'/%s' holds a NUL byte: not a package file list",
+			f->path);
 	copy = stele_xstrndup(f->content->ptr, f->content->len);
 	for (line = copy; line && *line && !error; line = next) {
 		lineno++;
@@ -364,7 +391,8 @@ own_list_line(struct rctx *r, size_t pkg, const char *what, const char *line,
 
 	if (line[0] != '/')
 		return stele_error_setc(STELE_EINVALID,
-			"'/%s': line %zu: not an absolute path", what, lineno);
+					"'/%s': line %zu: not an absolute path",
+					what, lineno);
 	n = stele_sbom__resolve(&r->tree, line + 1, 0, NULL);
 	if (n && n->type == STELE_SBOM__FILE) {
 		n->owned = 1;
@@ -385,12 +413,15 @@ own_md5_line(struct rctx *r, size_t pkg, const char *what, const char *line,
 		if (hexval(line[i]) < 0)
 			break;
 	if (i != 32 || line[32] != ' ' || line[33] != ' ' || !line[34])
-		return stele_error_setc(STELE_EINVALID,
-			"'/%s': line %zu: not an 'md5sum  path' line", what, lineno);
+		return stele_error_setc(
+			STELE_EINVALID,
+			"'/%s': line %zu: not an 'md5sum  path' line", what,
+			lineno);
 	for (i = 0; i < 16; i++)
 		md5[i] = (unsigned char)(hexval(line[2 * i]) << 4 |
 					 hexval(line[2 * i + 1]));
-	n = stele_sbom__resolve(&r->tree, line + 34 + (line[34] == '/'), 0, NULL);
+	n = stele_sbom__resolve(&r->tree, line + 34 + (line[34] == '/'), 0,
+				NULL);
 	if (!n || n->type != STELE_SBOM__FILE)
 		return 0;
 	if (r->count_md5)
@@ -474,15 +505,16 @@ osr_value(const char *data, size_t len, const char *key)
 static void
 read_distro(struct stele_sbom *s, struct rctx *r)
 {
-	struct stele_sbom__node *n = stele_sbom__tree_get(&r->tree, "etc/os-release");
+	struct stele_sbom__node *n =
+		stele_sbom__tree_get(&r->tree, "etc/os-release");
 
 	if (!n || !n->content)
 		n = stele_sbom__tree_get(&r->tree, "usr/lib/os-release");
 	if (!n || !n->content)
 		return;
 	s->distro_id = osr_value(n->content->ptr, n->content->len, "ID");
-	s->distro_version = osr_value(n->content->ptr, n->content->len,
-				      "VERSION_ID");
+	s->distro_version =
+		osr_value(n->content->ptr, n->content->len, "VERSION_ID");
 }
 
 static int64_t
@@ -508,9 +540,11 @@ read_created(struct stele_sbom *s, const struct stele_image *img)
 	int y, mo, d, h, mi, sec, oh = 0, om = 0, n = 0;
 	int64_t t = 0;
 
-	if (c && sscanf(c, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi,
-			&sec, &n) == 6 && mo >= 1 && mo <= 12 && d >= 1 &&
-	    d <= 31 && h < 24 && mi < 60 && sec < 61) {
+	if (c &&
+	    sscanf(c, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec,
+		   &n) == 6 &&
+	    mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h < 24 && mi < 60 &&
+	    sec < 61) {
 		const char *p = c + n;
 
 		if (*p == '.')
@@ -526,7 +560,7 @@ read_created(struct stele_sbom *s, const struct stele_image *img)
 			goto out;
 		}
 		t = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
-		    h * 3600 + mi * 60 + sec + oh * 3600 + om * 60;
+			h * 3600 + mi * 60 + sec + oh * 3600 + om * 60;
 	}
 out:
 	if (t < 0)
@@ -574,19 +608,23 @@ read_layers(struct stele_sbom *s, const struct stele_image *img)
 		source_commit = git_commit(doc->deps);
 	for (i = 0; i < s->nlayers; i++) {
 		struct stele_sbom_layer *l = &s->layers[i];
-		const char *dig = stele_json_str(stele_image_layer(img, i), "digest");
+		const char *dig =
+			stele_json_str(stele_image_layer(img, i), "digest");
 		const char *diff = stele_image_diff_id(img, i);
 		const struct stele_prov_record *rec;
 		const char *c;
 
 		snprintf(l->digest, sizeof(l->digest), "%s", dig ? dig : "");
-		snprintf(l->diff_id, sizeof(l->diff_id), "%s", diff ? diff : "");
+		snprintf(l->diff_id, sizeof(l->diff_id), "%s",
+			 diff ? diff : "");
 		if (!doc || !(rec = stele_prov_record_of(doc, dig)))
 			continue;
 		l->base = rec->base;
 		l->recipe = rec->recipe ? stele_xstrdup(rec->recipe) : NULL;
 		l->line = rec->line;
-		l->instruction = rec->instruction ? stele_xstrdup(rec->instruction) : NULL;
+		l->instruction = rec->instruction
+			? stele_xstrdup(rec->instruction)
+			: NULL;
 		l->stage = rec->stage ? stele_xstrdup(rec->stage) : NULL;
 		c = git_commit(rec->inputs);
 		if (!c && !rec->base)
@@ -651,17 +689,22 @@ pkgs_finish(struct stele_sbom *s, struct rctx *r, const struct sinces *since)
 	size_t i;
 
 	if (s->distro_id && s->distro_version)
-		distro = stele_xasprintf("%s-%s", s->distro_id, s->distro_version);
+		distro = stele_xasprintf("%s-%s", s->distro_id,
+					 s->distro_version);
 	for (i = 0; i < r->pkgs.n; i++) {
 		struct stele_sbom_pkg *p = &r->pkgs.v[i];
 		struct since want = { pkg_key(p), NULL, 0 }, *got;
 
 		got = since->n ? bsearch(&want, since->v, since->n,
-					 sizeof(*since->v), cmp_since) : NULL;
+					 sizeof(*since->v), cmp_since)
+			       : NULL;
 		p->layer = got ? got->layer : s->nlayers ? s->nlayers - 1 : 0;
 		free(want.key);
-		p->purl = stele_sbom__purl(p, !strcmp(p->type, "apk") ? apk_ns :
-					   !strcmp(p->type, "rpm") ? rpm_ns : deb_ns,
+		p->purl = stele_sbom__purl(p,
+					   !strcmp(p->type, "apk") ? apk_ns
+						   : !strcmp(p->type, "rpm")
+						   ? rpm_ns
+						   : deb_ns,
 					   distro);
 	}
 	free(distro);
@@ -673,11 +716,13 @@ check_dups(const struct stele_sbom *s)
 	size_t i;
 
 	for (i = 1; i < s->npkgs; i++) {
-		const struct stele_sbom_pkg *a = &s->pkgs[i - 1], *b = &s->pkgs[i];
+		const struct stele_sbom_pkg *a = &s->pkgs[i - 1],
+					    *b = &s->pkgs[i];
 
 		if (!strcmp(a->type, b->type) && !strcmp(a->name, b->name) &&
 		    !strcmp(a->arch ? a->arch : "", b->arch ? b->arch : ""))
-			return stele_error_setc(STELE_EINVALID,
+			return stele_error_setc(
+				STELE_EINVALID,
 				"package '%s' (%s) is listed twice, in '/%s' and '/%s'",
 				a->name, a->arch ? a->arch : "no architecture",
 				a->db, b->db);
@@ -719,7 +764,8 @@ stele_sbom_read(struct stele_sbom **out, const struct stele_image *img,
 	read_distro(s, &r);
 	pkgs_finish(s, &r, &since);
 	for (i = 0; i < r.nfound; i++)
-		r.found[i].pkgname = stele_xstrdup(r.pkgs.v[r.found[i].pkg].name);
+		r.found[i].pkgname =
+			stele_xstrdup(r.pkgs.v[r.found[i].pkg].name);
 	if (r.pkgs.n) /* qsort(NULL, 0) is undefined */
 		qsort(r.pkgs.v, r.pkgs.n, sizeof(*r.pkgs.v), cmp_pkg);
 	s->pkgs = r.pkgs.v;
@@ -740,7 +786,8 @@ stele_sbom_read(struct stele_sbom **out, const struct stele_image *img,
 		if (n->owned)
 			s->nowned++;
 		else
-			file_from(&s->files[s->nfiles++], n, STELE_SBOM_UNOWNED);
+			file_from(&s->files[s->nfiles++], n,
+				  STELE_SBOM_UNOWNED);
 	}
 	for (i = 0; i < r.nfound; i++) {
 		struct stele_sbom_file *f = &s->files[s->nfiles++];

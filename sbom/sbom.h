@@ -48,68 +48,68 @@
 #define STELE_SBOM_PKGS_MAX 100000
 
 enum stele_sbom_format {
-	STELE_SBOM_SPDX = 0,     /* SPDX 2.3 JSON */
-	STELE_SBOM_CYCLONEDX     /* CycloneDX 1.6 JSON */
+	STELE_SBOM_SPDX = 0, /* SPDX 2.3 JSON */
+	STELE_SBOM_CYCLONEDX /* CycloneDX 1.6 JSON */
 };
 
 /* Where one layer came from (provenance); strings borrowed or NULL. */
 struct stele_sbom_layer {
 	char diff_id[STELE_DIGEST_STRLEN];
 	char digest[STELE_DIGEST_STRLEN];
-	char *recipe;           /* recipe path, NULL without provenance */
+	char *recipe; /* recipe path, NULL without provenance */
 	int line;
 	char *instruction;
 	char *stage;
-	char *commit;           /* source commit (gitCommit), or NULL */
-	int base;               /* inherited from a base image */
+	char *commit; /* source commit (gitCommit), or NULL */
+	int base; /* inherited from a base image */
 };
 
 struct stele_sbom_pkg {
-	const char *type;       /* "deb", "apk" or "rpm" (static) */
+	const char *type; /* "deb", "apk" or "rpm" (static) */
 	char *name, *version, *arch;
-	char *source, *source_version;  /* dpkg Source: (else the binary's) */
-	char *origin;           /* apk o */
-	char *license;          /* apk L */
-	char *maintainer;       /* dpkg Maintainer: */
-	char *url;              /* apk U, dpkg Homepage */
-	char *commit;           /* apk c (aports commit) */
-	char *db;               /* the database file that lists it */
-	size_t layer;           /* index into layers */
-	size_t nfiles;          /* files it owns present in the image */
+	char *source, *source_version; /* dpkg Source: (else the binary's) */
+	char *origin; /* apk o */
+	char *license; /* apk L */
+	char *maintainer; /* dpkg Maintainer: */
+	char *url; /* apk U, dpkg Homepage */
+	char *commit; /* apk c (aports commit) */
+	char *db; /* the database file that lists it */
+	size_t layer; /* index into layers */
+	size_t nfiles; /* files it owns present in the image */
 	char *purl;
 };
 
 enum stele_sbom_finding {
-	STELE_SBOM_UNOWNED = 1,  /* owned by no package */
-	STELE_SBOM_MODIFIED      /* bytes disagree with the package database */
+	STELE_SBOM_UNOWNED = 1, /* owned by no package */
+	STELE_SBOM_MODIFIED /* bytes disagree with the package database */
 };
 
 struct stele_sbom_file {
-	char *path;             /* "usr/bin/x", relative */
+	char *path; /* "usr/bin/x", relative */
 	enum stele_sbom_finding finding;
-	char sha256[65];        /* hex */
-	char sha1[41];          /* hex */
+	char sha256[65]; /* hex */
+	char sha1[41]; /* hex */
 	uint64_t size;
 	size_t layer;
-	char *package;          /* modified: the package that lists it */
-	char *expected;         /* modified: the database's checksum */
+	char *package; /* modified: the package that lists it */
+	char *expected; /* modified: the database's checksum */
 };
 
 struct stele_sbom {
-	char image[STELE_DIGEST_STRLEN];   /* manifest digest */
-	char created[32];       /* the image's created, RFC 3339 UTC */
-	char *distro_id, *distro_version;  /* os-release ID, VERSION_ID */
+	char image[STELE_DIGEST_STRLEN]; /* manifest digest */
+	char created[32]; /* the image's created, RFC 3339 UTC */
+	char *distro_id, *distro_version; /* os-release ID, VERSION_ID */
 	struct stele_sbom_layer *layers;
 	size_t nlayers;
-	struct stele_sbom_pkg *pkgs;     /* sorted by type, name, arch, version */
+	struct stele_sbom_pkg *pkgs; /* sorted by type, name, arch, version */
 	size_t npkgs;
-	struct stele_sbom_file *files;   /* sorted by path */
+	struct stele_sbom_file *files; /* sorted by path */
 	size_t nfiles;
-	size_t nowned;          /* regular files owned by some package */
+	size_t nowned; /* regular files owned by some package */
 };
 
 struct stele_sbom_opts {
-	struct stele_limits limits;    /* zeros: the defaults */
+	struct stele_limits limits; /* zeros: the defaults */
 };
 
 /* Read the inventory of `img`.  *out owned by the caller. */
@@ -139,8 +139,8 @@ void stele_sbom_free(struct stele_sbom *s);
 #define STELE_SBOM_CACHE_MAX (64u << 20)
 int stele_sbom_read_cached(struct stele_sbom **out,
 			   const struct stele_image *img,
-			   const struct stele_sbom_opts *opts,
-			   const char *dir, const char *tool, int *hit);
+			   const struct stele_sbom_opts *opts, const char *dir,
+			   const char *tool, int *hit);
 
 /*
  * Emit the document, canonical JSON (sorted keys, compact), appended to
@@ -190,8 +190,8 @@ int stele_sbom__apk_installed(struct stele_sbom__pkgs *pkgs, const char *data,
 /* rpm: the bytes of an rpmdb.sqlite; files' sums as "md5:HEX",
  * "sha1:HEX" or "sha256:HEX". */
 int stele_sbom__rpm_sqlite(struct stele_sbom__pkgs *pkgs, const void *data,
-			   size_t len, const char *what,
-			   stele_sbom__own_fn own, void *payload);
+			   size_t len, const char *what, stele_sbom__own_fn own,
+			   void *payload);
 void stele_sbom__pkg_release(struct stele_sbom_pkg *p);
 /* The image digest, created time and layers (with their provenance). */
 int stele_sbom__read_head(struct stele_sbom *s, const struct stele_image *img);

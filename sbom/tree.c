@@ -57,7 +57,8 @@ stele_sbom__tree_release(struct stele_sbom__tree *t)
 static size_t
 find_slot(const struct stele_sbom__tree *t, const char *path, int *found)
 {
-	size_t mask = t->cap - 1, i = (size_t)hash(path) & mask, free_at = SIZE_MAX;
+	size_t mask = t->cap - 1, i = (size_t)hash(path) & mask,
+	       free_at = SIZE_MAX;
 
 	*found = 0;
 	for (;; i = (i + 1) & mask) {
@@ -204,7 +205,8 @@ stele_sbom__resolve(const struct stele_sbom__tree *t, const char *path,
 		    stele_buf_puts(&cur, seg) < 0)
 			goto fail;
 		n = stele_sbom__tree_get(t, cur.ptr);
-		if (n && n->type == STELE_SBOM__LINK && (!last || follow_last)) {
+		if (n && n->type == STELE_SBOM__LINK &&
+		    (!last || follow_last)) {
 			if (++links > LINKS_MAX)
 				goto fail;
 			if (via)
@@ -268,7 +270,7 @@ stele_sbom__pkgdb_path(const char *path)
 	    !strcmp(path, "usr/lib/sysimage/rpm/rpmdb.sqlite"))
 		return 1;
 	return has_prefix(path, "var/lib/dpkg/status.d/", &rest) && *rest &&
-	       !strchr(rest, '/') && !ends_with(rest, ".md5sums");
+		!strchr(rest, '/') && !ends_with(rest, ".md5sums");
 }
 
 int
@@ -283,6 +285,7 @@ stele_sbom__captured_path(const char *path)
 		return *rest && !strchr(rest, '/');
 	if (has_prefix(path, "var/lib/dpkg/info/", &rest))
 		return !strchr(rest, '/') &&
-		       (ends_with(rest, ".list") || ends_with(rest, ".md5sums"));
+			(ends_with(rest, ".list") ||
+			 ends_with(rest, ".md5sums"));
 	return 0;
 }

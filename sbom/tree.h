@@ -22,8 +22,8 @@ enum stele_sbom__ntype {
 };
 
 struct stele_sbom__node {
-	char *path;             /* clean, relative, no trailing slash */
-	char *link;             /* symlink target */
+	char *path; /* clean, relative, no trailing slash */
+	char *link; /* symlink target */
 	struct stele_buf *content; /* captured bytes (database paths only) */
 	uint64_t size;
 	uint32_t layer;
@@ -34,8 +34,8 @@ struct stele_sbom__node {
 
 struct stele_sbom__tree {
 	struct stele_sbom__node **slots;
-	size_t cap, n, used;    /* used counts tombstones too */
-	uint64_t captured;      /* bytes of captured content alive */
+	size_t cap, n, used; /* used counts tombstones too */
+	uint64_t captured; /* bytes of captured content alive */
 };
 
 void stele_sbom__tree_init(struct stele_sbom__tree *t);

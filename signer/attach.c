@@ -40,7 +40,8 @@ read_manifest(json_t **out, const struct stele_oci *oci, const char *digest)
 		json_decref(*out);
 		*out = NULL;
 		error = stele_error_setc(STELE_EINVALID,
-			"manifest %s has no layers array", digest);
+					 "manifest %s has no layers array",
+					 digest);
 	}
 	return error;
 }
@@ -89,9 +90,11 @@ tagged_layers(json_t **out, char found[STELE_DIGEST_STRLEN],
 
 int
 stele_attach_layers(json_t **out, const struct stele_oci *oci,
-		    const char *digest, enum stele_attach_kind kind, const char *art)
+		    const char *digest, enum stele_attach_kind kind,
+		    const char *art)
 {
-	char *tag = stele_attach_tag_name(digest, kind), found[STELE_DIGEST_STRLEN];
+	char *tag = stele_attach_tag_name(digest, kind),
+	     found[STELE_DIGEST_STRLEN];
 	json_t *res = NULL, *refs = NULL, *mans = NULL, *m, *man, *l;
 	size_t i, j;
 	int error;
@@ -105,13 +108,15 @@ stele_attach_layers(json_t **out, const struct stele_oci *oci,
 		const char *cm;
 
 		man = json_array_get(mans, i);
-		cm = stele_json_str(json_object_get(man, "config"), "mediaType");
+		cm = stele_json_str(json_object_get(man, "config"),
+				    "mediaType");
 		if (!at || strcmp(at, art) || !cm || strcmp(cm, art))
 			continue;
 		json_array_foreach(json_object_get(man, "layers"), j, l)
 			append_unique(res, l);
 		if (json_array_size(res) > 2 * STELE_ATTACH_MAX_LAYERS) {
-			error = stele_error_setc(STELE_EINVALID,
+			error = stele_error_setc(
+				STELE_EINVALID,
 				"image %s has more than %d attachments", digest,
 				2 * STELE_ATTACH_MAX_LAYERS);
 			goto out;
@@ -206,8 +211,8 @@ hold_referenced(struct stele_txn *txn, const struct stele_image *img,
  */
 struct signed_what {
 	const struct stele_pubkey *key;
-	const char *type;          /* DSSE payloadType; NULL: a signature */
-	const void *body;          /* the payload or statement */
+	const char *type; /* DSSE payloadType; NULL: a signature */
+	const void *body; /* the payload or statement */
 	size_t len;
 };
 
@@ -225,16 +230,19 @@ same_signed(const json_t *layer, const struct stele_oci *oci,
 		sig = stele_json_str(json_object_get(layer, "annotations"),
 				     STELE_ANN_COSIGN_SIG);
 		stele_digest_bytes(want, w->body, w->len);
-		same = d && sig && !strcmp(d, want) && strlen(sig) <= 4 * ((STELE_SIG_MAX + 2) / 3) &&
-		       stele_base64_decode(&b, sig, strlen(sig), "signature") == 0 &&
-		       stele_key_verify(NULL, w->key, (unsigned char *)b.ptr, b.len,
-					w->body, w->len, STELE_SIG_PURE) == 0;
+		same = d && sig && !strcmp(d, want) &&
+			strlen(sig) <= 4 * ((STELE_SIG_MAX + 2) / 3) &&
+			stele_base64_decode(&b, sig, strlen(sig),
+					    "signature") == 0 &&
+			stele_key_verify(NULL, w->key, (unsigned char *)b.ptr,
+					 b.len, w->body, w->len,
+					 STELE_SIG_PURE) == 0;
 	} else if (d && stele_oci_blob_read(&b, oci, d) == 0 &&
 		   stele_digest_check(d, b.ptr, b.len) == 0 &&
 		   stele_dsse_parse(&e, b.ptr, b.len, d) == 0) {
 		same = !strcmp(e->type, w->type) && e->payload.len == w->len &&
-		       !memcmp(e->payload.ptr, w->body, w->len) &&
-		       stele_dsse_verify(NULL, e, w->key, STELE_SIG_PURE) == 0;
+			!memcmp(e->payload.ptr, w->body, w->len) &&
+			stele_dsse_verify(NULL, e, w->key, STELE_SIG_PURE) == 0;
 	}
 	stele_dsse_free(e);
 	stele_buf_release(&b);
@@ -249,13 +257,14 @@ same_signed(const json_t *layer, const struct stele_oci *oci,
 static int
 attach(struct stele_attach_result *out, const struct stele_image *img,
        enum stele_attach_kind kind, const char *art, const char *layer_mt,
-       const void *blob, size_t len, json_t *ann,
-       const struct signed_what *w, const char *identity)
+       const void *blob, size_t len, json_t *ann, const struct signed_what *w,
+       const char *identity)
 {
 	char *tag = stele_attach_tag_name(img->digest, kind);
 	char bdig[STELE_DIGEST_STRLEN], got[STELE_DIGEST_STRLEN];
 	char rdig[STELE_DIGEST_STRLEN];
-	json_t *layers = NULL, *layer, *one = NULL, *subject = NULL, *d = NULL, *l;
+	json_t *layers = NULL, *layer, *one = NULL, *subject = NULL, *d = NULL,
+	       *l;
 	struct stele_txn *txn = NULL;
 	uint64_t size;
 	size_t i;
@@ -263,20 +272,21 @@ attach(struct stele_attach_result *out, const struct stele_image *img,
 
 	memset(out, 0, sizeof(*out));
 	stele_digest_bytes(bdig, blob, len);
-	layer = json_pack("{s:s,s:I,s:s,s:o}", "mediaType", layer_mt,
-			  "size", (json_int_t)len, "digest", bdig,
-			  "annotations", ann);
+	layer = json_pack("{s:s,s:I,s:s,s:o}", "mediaType", layer_mt, "size",
+			  (json_int_t)len, "digest", bdig, "annotations", ann);
 	if ((error = lock_layout(&lockfd, img->oci)) < 0 ||
 	    (error = tagged_layers(&layers, out->manifest, img->oci, tag)) < 0)
 		goto out;
 	json_array_foreach(layers, i, l)
-		if (json_equal(l, layer) || (w && same_signed(l, img->oci, w))) {
+		if (json_equal(l, layer) ||
+		    (w && same_signed(l, img->oci, w))) {
 			out->count = json_array_size(layers);
 			goto out; /* already there: nothing to write */
 		}
 	if (json_array_size(layers) >= STELE_ATTACH_MAX_LAYERS) {
 		error = stele_error_setc(STELE_EINVALID,
-			"'%s' already holds %d layers", tag, STELE_ATTACH_MAX_LAYERS);
+					 "'%s' already holds %d layers", tag,
+					 STELE_ATTACH_MAX_LAYERS);
 		goto out;
 	}
 	json_array_append(layers, layer);
@@ -331,9 +341,11 @@ stele_sign_image(struct stele_attach_result *out, const struct stele_image *img,
 
 	memset(out, 0, sizeof(*out));
 	if (!identity || !*identity)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"a signature needs an identity (repository:tag)");
-	if ((error = stele_payload_build(&p, identity, img->digest, optional)) < 0 ||
+	if ((error = stele_payload_build(&p, identity, img->digest, optional)) <
+		    0 ||
 	    (error = stele_key_sign(sig, &siglen, k, p.ptr, p.len)) < 0 ||
 	    (error = stele_base64_encode(&s, sig, siglen)) < 0)
 		goto out;
@@ -341,7 +353,8 @@ stele_sign_image(struct stele_attach_result *out, const struct stele_image *img,
 	w.len = p.len;
 	error = attach(out, img, STELE_ATTACH_SIG, STELE_ART_SIG,
 		       STELE_MT_SIMPLESIGNING, p.ptr, p.len,
-		       json_pack("{s:s}", STELE_ANN_COSIGN_SIG, s.ptr), &w, identity);
+		       json_pack("{s:s}", STELE_ANN_COSIGN_SIG, s.ptr), &w,
+		       identity);
 out:
 	stele_buf_release(&s);
 	stele_buf_release(&p);
@@ -360,7 +373,8 @@ stele_provenance_find(json_t **out, const struct stele_oci *oci,
 	if ((error = stele_oci_index_load(&idx, oci)) < 0)
 		goto out;
 	json_array_foreach(json_object_get(idx, "manifests"), i, m) {
-		const char *d = stele_json_str(m, "digest"), *at, *sd, *ld, *lmt;
+		const char *d = stele_json_str(m, "digest"), *at, *sd, *ld,
+			   *lmt;
 		json_t *man = NULL, *l;
 
 		at = stele_json_str(m, "artifactType");
@@ -375,7 +389,8 @@ stele_provenance_find(json_t **out, const struct stele_oci *oci,
 		if (sd && !strcmp(sd, digest) && ld && lmt &&
 		    !strcmp(lmt, STELE_PAYLOAD_INTOTO) &&
 		    stele_digest_validate(ld) == 0)
-			json_array_append_new(res, json_pack("{s:s}", "digest", ld));
+			json_array_append_new(res,
+					      json_pack("{s:s}", "digest", ld));
 		json_decref(man);
 	}
 	*out = res;
@@ -402,16 +417,20 @@ statement_check(char **ptype, const struct stele_buf *st, const char *digest)
 	t = stele_json_str(doc, "_type");
 	pt = stele_json_str(doc, "predicateType");
 	json_array_foreach(json_object_get(doc, "subject"), i, s) {
-		const char *h = stele_json_str(json_object_get(s, "digest"), "sha256");
+		const char *h =
+			stele_json_str(json_object_get(s, "digest"), "sha256");
 
 		if (h && !strcmp(h, digest + 7))
 			named = 1;
 	}
-	if (!t || (strcmp(t, STELE_INTOTO_V1) && strcmp(t, STELE_INTOTO_V01)) || !pt)
-		error = stele_error_setc(STELE_EINVALID,
+	if (!t || (strcmp(t, STELE_INTOTO_V1) && strcmp(t, STELE_INTOTO_V01)) ||
+	    !pt)
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"the provenance statement is not an in-toto statement with a predicateType");
 	else if (!named)
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"the provenance statement does not name image %s as its subject",
 			digest);
 	else
@@ -426,17 +445,19 @@ attest_one(struct stele_attach_result *out, const struct stele_image *img,
 	   const struct stele_buf *st, const struct stele_seckey *k)
 {
 	struct stele_buf env = STELE_BUF_INIT(STELE_DSSE_MAX);
-	struct signed_what w = { &k->pub, STELE_PAYLOAD_INTOTO, st->ptr, st->len };
+	struct signed_what w = { &k->pub, STELE_PAYLOAD_INTOTO, st->ptr,
+				 st->len };
 	char *ptype = NULL;
 	int error;
 
 	if ((error = statement_check(&ptype, st, img->digest)) == 0 &&
-	    (error = stele_dsse_sign(&env, k, STELE_PAYLOAD_INTOTO,
-				     st->ptr, st->len)) == 0)
+	    (error = stele_dsse_sign(&env, k, STELE_PAYLOAD_INTOTO, st->ptr,
+				     st->len)) == 0)
 		error = attach(out, img, STELE_ATTACH_ATT, STELE_ART_ATT,
 			       STELE_MT_DSSE, env.ptr, env.len,
 			       json_pack("{s:s,s:s}", STELE_ANN_COSIGN_SIG, "",
-					 STELE_ANN_PREDICATE_TYPE, ptype), &w, NULL);
+					 STELE_ANN_PREDICATE_TYPE, ptype),
+			       &w, NULL);
 	free(ptype);
 	stele_buf_release(&env);
 	return error;
@@ -456,14 +477,16 @@ stele_attest_image(struct stele_attach_result *out, size_t *nadded,
 		return error;
 	if (json_array_size(found) == 0) {
 		json_decref(found);
-		return stele_error_setc(STELE_ENOTFOUND,
-			"image %s has no provenance statement to attest", img->digest);
+		return stele_error_setc(
+			STELE_ENOTFOUND,
+			"image %s has no provenance statement to attest",
+			img->digest);
 	}
 	json_array_foreach(found, i, f) {
 		struct stele_buf st = STELE_BUF_INIT(STATEMENT_MAX);
 
-		if ((error = stele_oci_blob_read(&st, img->oci,
-				stele_json_str(f, "digest"))) == 0)
+		if ((error = stele_oci_blob_read(
+			     &st, img->oci, stele_json_str(f, "digest"))) == 0)
 			error = attest_one(out, img, &st, k);
 		if (!error && out->added)
 			(*nadded)++;
@@ -485,7 +508,8 @@ stele_attest_statement(struct stele_attach_result *out,
 
 	memset(out, 0, sizeof(*out));
 	if ((error = stele_buf_put(&st, statement, len)) < 0)
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"the statement to attest is larger than %u MiB",
 			STATEMENT_MAX >> 20);
 	else

@@ -43,11 +43,10 @@
 #define STELE_INTOTO_V01 "https://in-toto.io/Statement/v0.1"
 
 struct stele_attach_result {
-	int added;      /* 1: a new layer; 0: it was already there */
-	size_t count;   /* layers under the tag afterwards */
+	int added; /* 1: a new layer; 0: it was already there */
+	size_t count; /* layers under the tag afterwards */
 	char manifest[STELE_DIGEST_STRLEN]; /* the tagged manifest */
 };
-
 
 /*
  * Sign `img` (its manifest digest, img->digest) with `k`: a simple-signing

@@ -61,16 +61,24 @@ read_blob(struct stele_check *c, const struct stele_oci *oci,
 
 	if (!d || stele_digest_validate(d) < 0 || !json_is_integer(sz) ||
 	    json_integer_value(sz) < 0 || (size_t)json_integer_value(sz) > max)
-		return fail(c, stele_error_setc(STELE_EINVALID,
-			"layer descriptor has a malformed digest or size"));
+		return fail(
+			c,
+			stele_error_setc(
+				STELE_EINVALID,
+				"layer descriptor has a malformed digest or size"));
 	snprintf(c->blob, sizeof(c->blob), "%s", d);
 	c->body = (struct stele_buf)STELE_BUF_INIT(max);
 	if ((error = stele_oci_blob_read(&c->body, oci, d)) < 0)
-		return fail(c, error == STELE_ENOTFOUND ? STELE_EVERIFY : error);
+		return fail(c,
+			    error == STELE_ENOTFOUND ? STELE_EVERIFY : error);
 	if (c->body.len != (size_t)json_integer_value(sz))
-		return fail(c, stele_error_setc(STELE_EVERIFY,
-			"blob %s has %zu bytes, its descriptor says %lld", d,
-			c->body.len, (long long)json_integer_value(sz)));
+		return fail(
+			c,
+			stele_error_setc(
+				STELE_EVERIFY,
+				"blob %s has %zu bytes, its descriptor says %lld",
+				d, c->body.len,
+				(long long)json_integer_value(sz)));
 	return 0;
 }
 
@@ -99,18 +107,24 @@ fail_unknown(struct stele_check *c, const char *what, unsigned sig_types,
 	unsigned kt = key_types(keys, nkeys);
 
 	if (nkeys && sig_types && !(sig_types & kt)) {
-		enum stele_key_type t = sig_types & (1u << STELE_KEY_ECDSA_P256) ?
-					STELE_KEY_ECDSA_P256 : STELE_KEY_ED25519;
-		enum stele_key_type o = t == STELE_KEY_ED25519 ?
-					STELE_KEY_ECDSA_P256 : STELE_KEY_ED25519;
+		enum stele_key_type t = sig_types & (1u << STELE_KEY_ECDSA_P256)
+			? STELE_KEY_ECDSA_P256
+			: STELE_KEY_ED25519;
+		enum stele_key_type o = t == STELE_KEY_ED25519
+			? STELE_KEY_ECDSA_P256
+			: STELE_KEY_ED25519;
 
-		stele_error_setc(STELE_EVERIFY,
+		stele_error_setc(
+			STELE_EVERIFY,
 			"%s is an %s signature, and the %zu trusted key(s) are all %s",
-			what, stele_key_type_name(t), nkeys, stele_key_type_name(o));
+			what, stele_key_type_name(t), nkeys,
+			stele_key_type_name(o));
 		c->other_kind = 1;
 	} else {
-		stele_error_setc(STELE_EVERIFY,
-			"%s verifies with none of the %zu trusted key(s)", what, nkeys);
+		stele_error_setc(
+			STELE_EVERIFY,
+			"%s verifies with none of the %zu trusted key(s)", what,
+			nkeys);
 	}
 	c->unknown_key = 1;
 	return fail(c, STELE_EVERIFY);
@@ -133,16 +147,20 @@ check_signature(struct stele_check *c, const struct stele_oci *oci,
 		goto out;
 	if (!b64)
 		error = stele_error_setc(STELE_EINVALID,
-			"layer has no %s annotation", STELE_ANN_COSIGN_SIG);
+					 "layer has no %s annotation",
+					 STELE_ANN_COSIGN_SIG);
 	else if (strlen(b64) > 4 * ((STELE_SIG_MAX + 2) / 3))
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"signature annotation is too long for Ed25519 or ECDSA P-256");
 	else if ((error = stele_base64_decode(&sig, b64, strlen(b64),
 					      "signature annotation")) == 0 &&
 		 !stele_sig_type((unsigned char *)sig.ptr, sig.len))
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"signature is %zu bytes, neither Ed25519 (64 bytes) nor "
-			"ECDSA P-256 (DER)", sig.len);
+			"ECDSA P-256 (DER)",
+			sig.len);
 	if (error < 0) {
 		/* No trusted key can have made it: anyone who can write the
 		 * tag can add such a layer, so it is not counted (it cannot
@@ -151,17 +169,22 @@ check_signature(struct stele_check *c, const struct stele_oci *oci,
 		c->unknown_key = c->malformed = 1;
 		goto out;
 	}
-	error = stele_error_setc(STELE_EVERIFY,
-		"signature verifies with none of the %zu trusted key(s)", nkeys);
+	error = stele_error_setc(
+		STELE_EVERIFY,
+		"signature verifies with none of the %zu trusted key(s)",
+		nkeys);
 	for (i = 0; i < nkeys && error; i++)
-		if (stele_key_verify(&c->mode, keys[i], (unsigned char *)sig.ptr,
-				     sig.len, c->body.ptr, c->body.len, modes) == 0) {
+		if (stele_key_verify(&c->mode, keys[i],
+				     (unsigned char *)sig.ptr, sig.len,
+				     c->body.ptr, c->body.len, modes) == 0) {
 			c->key = keys[i];
 			error = 0;
 		}
 	if (error) {
-		fail_unknown(c, "signature", 1u << stele_sig_type(
-			(unsigned char *)sig.ptr, sig.len), keys, nkeys);
+		fail_unknown(
+			c, "signature",
+			1u << stele_sig_type((unsigned char *)sig.ptr, sig.len),
+			keys, nkeys);
 		goto out;
 	}
 	if ((error = stele_payload_parse(&p, c->body.ptr, c->body.len)) < 0) {
@@ -172,7 +195,8 @@ check_signature(struct stele_check *c, const struct stele_oci *oci,
 	c->optional = json_incref(p->optional);
 	if (strcmp(p->digest, digest)) {
 		stele_error_setc(STELE_EVERIFY,
-			"signature is for image %s, not %s", p->digest, digest);
+				 "signature is for image %s, not %s", p->digest,
+				 digest);
 		error = fail(c, STELE_EVERIFY);
 	}
 out:
@@ -182,8 +206,7 @@ out:
 }
 
 static int
-statement_bound(struct stele_check *c, const char *ann_type,
-		const char *digest)
+statement_bound(struct stele_check *c, const char *ann_type, const char *digest)
 {
 	json_t *doc = NULL, *s;
 	const char *pt;
@@ -195,21 +218,26 @@ statement_bound(struct stele_check *c, const char *ann_type,
 		return fail(c, error);
 	pt = stele_json_str(doc, "predicateType");
 	json_array_foreach(json_object_get(doc, "subject"), i, s) {
-		const char *h = stele_json_str(json_object_get(s, "digest"), "sha256");
+		const char *h =
+			stele_json_str(json_object_get(s, "digest"), "sha256");
 
 		if (h && !strcmp(h, digest + 7))
 			named = 1;
 	}
 	if (!pt)
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"attested statement has no predicateType");
 	else if (ann_type && strcmp(ann_type, pt))
-		error = stele_error_setc(STELE_EVERIFY,
+		error = stele_error_setc(
+			STELE_EVERIFY,
 			"attestation layer says predicateType '%s' but its statement says '%s'",
 			ann_type, pt);
 	else if (!named)
-		error = stele_error_setc(STELE_EVERIFY,
-			"attested statement does not name image %s as a subject", digest);
+		error = stele_error_setc(
+			STELE_EVERIFY,
+			"attested statement does not name image %s as a subject",
+			digest);
 	if (pt)
 		c->predicate_type = stele_xstrdup(pt);
 	json_decref(doc);
@@ -255,8 +283,8 @@ check_attestation(struct stele_check *c, const struct stele_oci *oci,
 	 * another payloadType is a forgery, not noise. */
 	if (strcmp(e->type, STELE_PAYLOAD_INTOTO)) {
 		stele_error_setc(STELE_EVERIFY,
-			"attestation payloadType is '%s', not '%s'", e->type,
-			STELE_PAYLOAD_INTOTO);
+				 "attestation payloadType is '%s', not '%s'",
+				 e->type, STELE_PAYLOAD_INTOTO);
 		error = fail(c, STELE_EVERIFY);
 		goto out;
 	}
@@ -264,8 +292,11 @@ check_attestation(struct stele_check *c, const struct stele_oci *oci,
 	stele_buf_release(&c->body);
 	c->body = e->payload;
 	e->payload = (struct stele_buf)STELE_BUF_INIT(0);
-	error = statement_bound(c, stele_json_str(json_object_get(layer,
-		"annotations"), STELE_ANN_PREDICATE_TYPE), digest);
+	error = statement_bound(
+		c,
+		stele_json_str(json_object_get(layer, "annotations"),
+			       STELE_ANN_PREDICATE_TYPE),
+		digest);
 out:
 	stele_dsse_free(e);
 	return error;
@@ -283,9 +314,10 @@ check_all(struct stele_checks **out, const struct stele_oci *oci,
 
 	*out = NULL;
 	if ((error = stele_digest_validate(digest)) < 0 ||
-	    (error = stele_attach_layers(&layers, oci, digest,
-			att ? STELE_ATTACH_ATT : STELE_ATTACH_SIG,
-			att ? STELE_ART_ATT : STELE_ART_SIG)) < 0)
+	    (error = stele_attach_layers(
+		     &layers, oci, digest,
+		     att ? STELE_ATTACH_ATT : STELE_ATTACH_SIG,
+		     att ? STELE_ART_ATT : STELE_ART_SIG)) < 0)
 		return error;
 	res = stele_xcalloc(1, sizeof(*res));
 	res->v = stele_xcalloc(json_array_size(layers) + 1, sizeof(*res->v));
@@ -293,11 +325,13 @@ check_all(struct stele_checks **out, const struct stele_oci *oci,
 		const char *mt = stele_json_str(l, "mediaType");
 		struct stele_check *c = &res->v[res->n];
 
-		if (!mt || strcmp(mt, att ? STELE_MT_DSSE : STELE_MT_SIMPLESIGNING))
+		if (!mt ||
+		    strcmp(mt, att ? STELE_MT_DSSE : STELE_MT_SIMPLESIGNING))
 			continue;
 		res->n++;
 		if (att)
-			check_attestation(c, oci, l, digest, keys, nkeys, modes);
+			check_attestation(c, oci, l, digest, keys, nkeys,
+					  modes);
 		else
 			check_signature(c, oci, l, digest, keys, nkeys, modes);
 	}
@@ -308,15 +342,16 @@ check_all(struct stele_checks **out, const struct stele_oci *oci,
 
 int
 stele_signatures_check(struct stele_checks **out, const struct stele_oci *oci,
-		       const char *digest, const struct stele_pubkey *const *keys,
-		       size_t nkeys, unsigned modes)
+		       const char *digest,
+		       const struct stele_pubkey *const *keys, size_t nkeys,
+		       unsigned modes)
 {
 	return check_all(out, oci, digest, keys, nkeys, modes, 0);
 }
 
 int
-stele_attestations_check(struct stele_checks **out,
-			 const struct stele_oci *oci, const char *digest,
+stele_attestations_check(struct stele_checks **out, const struct stele_oci *oci,
+			 const char *digest,
 			 const struct stele_pubkey *const *keys, size_t nkeys,
 			 unsigned modes)
 {

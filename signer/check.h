@@ -35,9 +35,9 @@
  * layout cannot be read.
  */
 struct stele_check {
-	char blob[STELE_DIGEST_STRLEN];   /* payload or envelope digest */
-	int error;                        /* 0: verified and bound */
-	int unknown_key;                  /* error because it verifies with
+	char blob[STELE_DIGEST_STRLEN]; /* payload or envelope digest */
+	int error; /* 0: verified and bound */
+	int unknown_key; /* error because it verifies with
 					     none of the keys given (another
 					     signer's, or forged), or because
 					     no key could have made it (a
@@ -45,20 +45,20 @@ struct stele_check {
 					     `malformed`); bad data under a
 					     trusted key's signature and a
 					     wrong binding are not this */
-	int malformed;                    /* unknown_key: not a signature
+	int malformed; /* unknown_key: not a signature
 					     or envelope any key makes;
 					     `reason` says why */
-	int other_kind;                   /* unknown_key, and no key is of the
+	int other_kind; /* unknown_key, and no key is of the
 					     signature's kind (ECDSA under
 					     Ed25519 keys, or the reverse);
 					     `reason` names both kinds */
-	char *reason;                     /* why not (malloc'd), or NULL */
-	const struct stele_pubkey *key;   /* borrowed from the caller's keys */
-	enum stele_sig_mode mode;         /* how it verified */
-	char *identity;                   /* signatures: docker-reference */
-	json_t *optional;                 /* signatures: optional object */
-	char *predicate_type;             /* attestations */
-	struct stele_buf body;            /* payload or statement bytes */
+	char *reason; /* why not (malloc'd), or NULL */
+	const struct stele_pubkey *key; /* borrowed from the caller's keys */
+	enum stele_sig_mode mode; /* how it verified */
+	char *identity; /* signatures: docker-reference */
+	json_t *optional; /* signatures: optional object */
+	char *predicate_type; /* attestations */
+	struct stele_buf body; /* payload or statement bytes */
 };
 
 struct stele_checks {
@@ -69,8 +69,8 @@ struct stele_checks {
 /* `modes`: STELE_SIG_PURE, optionally | STELE_SIG_PREHASH. */
 int stele_signatures_check(struct stele_checks **out,
 			   const struct stele_oci *oci, const char *digest,
-			   const struct stele_pubkey *const *keys,
-			   size_t nkeys, unsigned modes);
+			   const struct stele_pubkey *const *keys, size_t nkeys,
+			   unsigned modes);
 int stele_attestations_check(struct stele_checks **out,
 			     const struct stele_oci *oci, const char *digest,
 			     const struct stele_pubkey *const *keys,

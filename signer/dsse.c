@@ -38,8 +38,8 @@ stele_dsse_sign(struct stele_buf *out, const struct stele_seckey *k,
 	    (error = stele_base64_encode(&s, sig, siglen)) < 0)
 		goto out;
 	env = json_pack("{s:s,s:s,s:[{s:s,s:s}]}", "payload", b.ptr,
-			"payloadType", type, "signatures", "keyid", "",
-			"sig", s.ptr);
+			"payloadType", type, "signatures", "keyid", "", "sig",
+			s.ptr);
 	if (!env) {
 		error = stele_error_set("cannot build a DSSE envelope");
 		goto out;
@@ -78,7 +78,8 @@ stele_dsse_parse(struct stele_dsse **out, const void *data, size_t len,
 	*out = NULL;
 	e->payload = (struct stele_buf)STELE_BUF_INIT(STELE_DSSE_MAX);
 	if (len > STELE_DSSE_MAX) {
-		error = stele_error_setc(STELE_EINVALID, "%s is too large", what);
+		error = stele_error_setc(STELE_EINVALID, "%s is too large",
+					 what);
 		goto out;
 	}
 	if ((error = stele_json_parse(&doc, data, len, what)) < 0 ||
@@ -91,9 +92,11 @@ stele_dsse_parse(struct stele_dsse **out, const void *data, size_t len,
 	if (!type || !payload || !json_is_array(sigs) ||
 	    json_array_size(sigs) == 0 ||
 	    json_array_size(sigs) > STELE_DSSE_MAX_SIGS) {
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"%s: payload and payloadType must be strings and signatures "
-			"an array of 1 to %d", what, STELE_DSSE_MAX_SIGS);
+			"an array of 1 to %d",
+			what, STELE_DSSE_MAX_SIGS);
 		goto out;
 	}
 	if ((error = stele_base64_decode(&e->payload, payload, strlen(payload),
@@ -114,8 +117,10 @@ stele_dsse_parse(struct stele_dsse **out, const void *data, size_t len,
 			goto out;
 		}
 		if (!sig || (kid && !json_is_string(kid))) {
-			error = stele_error_setc(STELE_EINVALID,
-				"%s: signature %zu has a non-string sig or keyid", what, i + 1);
+			error = stele_error_setc(
+				STELE_EINVALID,
+				"%s: signature %zu has a non-string sig or keyid",
+				what, i + 1);
 			goto out;
 		}
 		stele_buf_clear(&raw);
@@ -161,8 +166,10 @@ stele_dsse_verify(enum stele_sig_mode *mode, const struct stele_dsse *e,
 				     pae.ptr, pae.len, modes) == 0)
 			error = 0;
 	if (error)
-		stele_error_setc(STELE_EVERIFY,
-			"no signature in the envelope verifies with key %.16s", k->id);
+		stele_error_setc(
+			STELE_EVERIFY,
+			"no signature in the envelope verifies with key %.16s",
+			k->id);
 out:
 	stele_buf_release(&pae);
 	return error;

@@ -27,12 +27,12 @@ int stele_dsse_sign(struct stele_buf *out, const struct stele_seckey *k,
 struct stele_dsse_sig {
 	unsigned char sig[STELE_SIG_MAX];
 	size_t len;
-	int usable;   /* Ed25519 (64 bytes) or ECDSA (DER) could be this */
+	int usable; /* Ed25519 (64 bytes) or ECDSA (DER) could be this */
 };
 
 struct stele_dsse {
 	char *type;
-	struct stele_buf payload;        /* decoded body, exact bytes */
+	struct stele_buf payload; /* decoded body, exact bytes */
 	size_t nsigs;
 	struct stele_dsse_sig *sigs;
 };

@@ -17,16 +17,17 @@ stele_payload_build(struct stele_buf *out, const char *identity,
 	if ((error = stele_digest_validate(digest)) < 0)
 		return error;
 	if (optional && !json_is_object(optional))
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"signature annotations must be an object");
 	/* Sorted keys give cosign's order: critical{identity,image,type},optional. */
-	p = json_pack("{s:{s:{s:s},s:{s:s},s:s},s:O?}",
-		"critical", "identity", "docker-reference", identity,
-		"image", "docker-manifest-digest", digest,
-		"type", STELE_SIMPLESIGNING_TYPE,
-		"optional", (json_t *)optional);
+	p = json_pack("{s:{s:{s:s},s:{s:s},s:s},s:O?}", "critical", "identity",
+		      "docker-reference", identity, "image",
+		      "docker-manifest-digest", digest, "type",
+		      STELE_SIMPLESIGNING_TYPE, "optional", (json_t *)optional);
 	if (!p)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"cannot build a signature payload for '%s'", identity);
 	if (!optional)
 		json_object_set_new(p, "optional", json_null());
@@ -53,12 +54,14 @@ check_optional(const json_t *opt)
 	if (json_is_null(opt))
 		return 0;
 	if (!json_is_object(opt))
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"signature payload: 'optional' is neither null nor an object");
 	c = json_object_get(opt, "creator");
 	t = json_object_get(opt, "timestamp");
 	if ((c && !json_is_string(c)) || (t && !json_is_integer(t)))
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"signature payload: 'optional' has a non-string creator or a non-integer timestamp");
 	return 0;
 }
@@ -73,9 +76,11 @@ stele_payload_parse(struct stele_payload **out, const void *data, size_t len)
 
 	*out = NULL;
 	if (len > STELE_PAYLOAD_MAX)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"signature payload is too large (%zu bytes)", len);
-	if ((error = stele_json_parse(&doc, data, len, "signature payload")) < 0)
+	if ((error = stele_json_parse(&doc, data, len, "signature payload")) <
+	    0)
 		return error;
 	crit = json_object_get(doc, "critical");
 	id = json_object_get(crit, "identity");
@@ -95,13 +100,16 @@ stele_payload_parse(struct stele_payload **out, const void *data, size_t len)
 	ref = stele_json_str(id, "docker-reference");
 	dig = stele_json_str(img, "docker-manifest-digest");
 	if (!type || strcmp(type, STELE_SIMPLESIGNING_TYPE)) {
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"signature payload has type '%s', not '%s'",
-			type ? type : "(not a string)", STELE_SIMPLESIGNING_TYPE);
+			type ? type : "(not a string)",
+			STELE_SIMPLESIGNING_TYPE);
 		goto out;
 	}
 	if (!ref || !dig || stele_digest_validate(dig) < 0) {
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"signature payload has a malformed docker-reference or docker-manifest-digest");
 		goto out;
 	}

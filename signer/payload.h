@@ -17,7 +17,8 @@
  * compact, no trailing newline; `optional` is null or an object.  The
  * signature covers these exact bytes; they are never re-serialised.
  */
-#define STELE_MT_SIMPLESIGNING "application/vnd.dev.cosign.simplesigning.v1+json"
+#define STELE_MT_SIMPLESIGNING \
+	"application/vnd.dev.cosign.simplesigning.v1+json"
 #define STELE_SIMPLESIGNING_TYPE "cosign container image signature"
 #define STELE_ANN_COSIGN_SIG "dev.cosignproject.cosign/signature"
 #define STELE_PAYLOAD_MAX (64u << 10)
@@ -31,9 +32,9 @@ int stele_payload_build(struct stele_buf *out, const char *identity,
 			const char *digest, const json_t *optional);
 
 struct stele_payload {
-	char *identity;                   /* docker-reference */
+	char *identity; /* docker-reference */
 	char digest[STELE_DIGEST_STRLEN]; /* docker-manifest-digest */
-	json_t *optional;                 /* NULL when null */
+	json_t *optional; /* NULL when null */
 };
 
 /*

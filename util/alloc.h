@@ -17,6 +17,7 @@ void *stele_xcalloc(size_t n, size_t size);
 void *stele_xrealloc(void *p, size_t n);
 char *stele_xstrdup(const char *s);
 char *stele_xstrndup(const char *s, size_t n);
-char *stele_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *stele_xasprintf(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
 
 #endif

@@ -30,8 +30,10 @@ stele_base64_decode(struct stele_buf *out, const char *text, size_t len,
 	int error;
 
 	if (len % 4 != 0)
-		return stele_error_setc(STELE_EINVALID,
-			"%s is not padded standard base64 (length %zu)", what, len);
+		return stele_error_setc(
+			STELE_EINVALID,
+			"%s is not padded standard base64 (length %zu)", what,
+			len);
 	if (len && text[len - 1] == '=')
 		max -= (len > 1 && text[len - 2] == '=') ? 2 : 1;
 	if ((error = stele_buf_grow(out, max)) < 0)
@@ -40,13 +42,14 @@ stele_base64_decode(struct stele_buf *out, const char *text, size_t len,
 			      NULL, &got, &end, B64_VARIANT) != 0 ||
 	    end != text + len)
 		return stele_error_setc(STELE_EINVALID,
-			"%s is not valid standard base64", what);
+					"%s is not valid standard base64",
+					what);
 	/* Canonical: re-encoding must give back the very same text. */
 	if ((error = stele_base64_encode(&again, out->ptr + start, got)) < 0 ||
 	    again.len != len || memcmp(again.ptr, text, len) != 0) {
 		stele_buf_release(&again);
 		return stele_error_setc(STELE_EINVALID,
-			"%s is not canonical base64", what);
+					"%s is not canonical base64", what);
 	}
 	stele_buf_release(&again);
 	out->len = start + got;

@@ -14,7 +14,8 @@ stele_buf_grow(struct stele_buf *b, size_t extra)
 
 	if (extra > b->max || b->len > b->max - extra)
 		return stele_error_setc(STELE_EINVALID,
-			"data exceeds the limit of %zu bytes", b->max);
+					"data exceeds the limit of %zu bytes",
+					b->max);
 	need = b->len + extra + 1;
 	if (need <= b->alloc)
 		return 0;

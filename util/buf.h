@@ -18,7 +18,10 @@ struct stele_buf {
 	size_t max;
 };
 
-#define STELE_BUF_INIT(cap) { NULL, 0, 0, (cap) }
+#define STELE_BUF_INIT(cap) \
+	{ \
+		NULL, 0, 0, (cap) \
+	}
 
 int stele_buf_grow(struct stele_buf *b, size_t extra);
 int stele_buf_put(struct stele_buf *b, const void *data, size_t len);

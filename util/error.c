@@ -106,8 +106,8 @@ stele_error_git(const char *what)
 {
 	const git_error *e = git_error_last();
 
-	return stele_error_set("%s: %s", what, e && e->message ? e->message :
-			       "libgit2 error");
+	return stele_error_set("%s: %s", what,
+			       e && e->message ? e->message : "libgit2 error");
 }
 
 int

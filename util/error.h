@@ -9,10 +9,10 @@
  */
 enum stele_error_code {
 	STELE_OK = 0,
-	STELE_ERROR = -1,     /* I/O, out of memory, dependency failure */
+	STELE_ERROR = -1, /* I/O, out of memory, dependency failure */
 	STELE_ENOTFOUND = -2, /* a named thing does not exist */
-	STELE_EINVALID = -3,  /* malformed recipe, JSON, key or argument */
-	STELE_EVERIFY = -4    /* digest or signature mismatch, denied */
+	STELE_EINVALID = -3, /* malformed recipe, JSON, key or argument */
+	STELE_EVERIFY = -4 /* digest or signature mismatch, denied */
 };
 
 #define STELE_ERROR_MAX 1024
@@ -23,7 +23,8 @@ int stele_error_setc(int code, const char *fmt, ...)
 /* Same as stele_error_setc(STELE_ERROR, ...). */
 int stele_error_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Append errno's text: "<msg>: <strerror>". Returns STELE_ERROR. */
-int stele_error_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int stele_error_errno(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
 /* Prefix the current message: "<prefix>: <old message>". Returns code. */
 int stele_error_prefix(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -20,7 +20,8 @@ stele_fs_read(struct stele_buf *out, const char *path)
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		if (errno == ENOENT)
-			return stele_error_setc(STELE_ENOTFOUND,
+			return stele_error_setc(
+				STELE_ENOTFOUND,
 				"cannot open '%s': no such file", path);
 		return stele_error_errno("cannot open '%s'", path);
 	}
@@ -128,15 +129,16 @@ out:
 }
 
 int
-stele_fs_write_new(const char *path, const void *data, size_t len,
-		   mode_t mode)
+stele_fs_write_new(const char *path, const void *data, size_t len, mode_t mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 
 	if (fd < 0) {
 		if (errno == EEXIST)
-			return stele_error_setc(STELE_EINVALID,
-				"'%s' already exists; not overwriting it", path);
+			return stele_error_setc(
+				STELE_EINVALID,
+				"'%s' already exists; not overwriting it",
+				path);
 		return stele_error_errno("cannot create '%s'", path);
 	}
 	if (stele_fs_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
@@ -157,14 +159,15 @@ stele_fs_mkdir_p(const char *path, mode_t mode)
 	struct stat st;
 	int error = 0;
 
-	for (s = p + 1; ; s++) {
+	for (s = p + 1;; s++) {
 		if (*s != '/' && *s != '\0')
 			continue;
 		char c = *s;
 
 		*s = '\0';
 		if (mkdir(p, mode) < 0 && errno != EEXIST) {
-			error = stele_error_errno("cannot create directory '%s'", p);
+			error = stele_error_errno(
+				"cannot create directory '%s'", p);
 			break;
 		}
 		*s = c;
@@ -186,18 +189,22 @@ rm_rf_at(int dirfd, const char *name)
 	struct dirent *de;
 
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : stele_error_errno("cannot stat '%s'", name);
+		return errno == ENOENT
+			? 0
+			: stele_error_errno("cannot stat '%s'", name);
 	if (!S_ISDIR(st.st_mode)) {
 		if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
 			return stele_error_errno("cannot remove '%s'", name);
 		return 0;
 	}
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(dirfd, name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		/* A directory without read permission: make it readable. */
 		if (fchmodat(dirfd, name, 0700, 0) < 0)
 			return stele_error_errno("cannot open '%s'", name);
-		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		fd = openat(dirfd, name,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			return stele_error_errno("cannot open '%s'", name);
 	}
@@ -212,7 +219,8 @@ rm_rf_at(int dirfd, const char *name)
 			break;
 	}
 	closedir(d);
-	if (!error && unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+	if (!error && unlinkat(dirfd, name, AT_REMOVEDIR) < 0 &&
+	    errno != ENOENT)
 		error = stele_error_errno("cannot remove '%s'", name);
 	return error;
 }
@@ -239,7 +247,8 @@ stele_fs_mkdtemp(char **out, const char *parent, const char *prefix)
 	*out = NULL;
 	p = stele_xasprintf("%s/%s-XXXXXX", parent ? parent : "/tmp", prefix);
 	if (!mkdtemp(p)) {
-		int error = stele_error_errno("cannot create a temporary directory '%s'", p);
+		int error = stele_error_errno(
+			"cannot create a temporary directory '%s'", p);
 
 		free(p);
 		return error;
@@ -257,7 +266,8 @@ stele_fs_copy_file(const char *src, const char *dst, mode_t mode)
 
 	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
 		return stele_error_errno("cannot open '%s'", src);
-	if ((o = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)) < 0) {
+	if ((o = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)) <
+	    0) {
 		close(in);
 		return stele_error_errno("cannot create '%s'", dst);
 	}

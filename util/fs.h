@@ -36,12 +36,12 @@ int stele_fs_exists(const char *path);
  * the same as all fields NULL, with the meaning each field gives.
  */
 struct stele_dirs {
-	const char *store;     /* the local store, an OCI image layout:
+	const char *store; /* the local store, an OCI image layout:
 				  NAME[:TAG] images; NULL: such images are
 				  refused */
-	const char *tmp;       /* where temporary directories are made;
+	const char *tmp; /* where temporary directories are made;
 				  NULL: /tmp */
-	const char *cache;     /* the build cache (builder/cache.h); NULL:
+	const char *cache; /* the build cache (builder/cache.h); NULL:
 				  builds use none */
 	const char *git_cache; /* clones of fetched git sources
 				  (git+https://…); NULL: those are refused */

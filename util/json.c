@@ -34,10 +34,12 @@ int
 stele_json_emit(struct stele_buf *out, const json_t *v)
 {
 	if (has_real(v))
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"refusing to emit a floating-point number in canonical JSON");
 	if (json_dump_callback(v, emit_cb, out,
-			       JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY) < 0)
+			       JSON_SORT_KEYS | JSON_COMPACT |
+				       JSON_ENCODE_ANY) < 0)
 		return stele_error_set("cannot serialise JSON");
 	return 0;
 }
@@ -49,10 +51,10 @@ stele_json_parse(json_t **out, const void *data, size_t len, const char *what)
 	json_t *v;
 
 	*out = NULL;
-	v = json_loadb(data, len, JSON_REJECT_DUPLICATES,
-		       &jerr);
+	v = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!v)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"invalid JSON in %s: %s (line %d, column %d)", what,
 			jerr.text, jerr.line, jerr.column);
 	*out = v;

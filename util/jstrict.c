@@ -17,8 +17,8 @@ stele_json_exact(const json_t *obj, const char *what, ...)
 	va_list ap;
 
 	if (!json_is_object(obj))
-		return stele_error_setc(STELE_EINVALID, "%s is not a JSON object",
-					what);
+		return stele_error_setc(STELE_EINVALID,
+					"%s is not a JSON object", what);
 	va_start(ap, what);
 	while ((k = va_arg(ap, const char *)) && n < EXACT_MAX) {
 		if (!strcmp(k, "?")) {
@@ -32,7 +32,8 @@ stele_json_exact(const json_t *obj, const char *what, ...)
 	for (i = 0; i < n; i++) {
 		if (!json_object_get(obj, keys[i]) && !optional[i])
 			return stele_error_setc(STELE_EINVALID,
-				"%s lacks the field '%s'", what, keys[i]);
+						"%s lacks the field '%s'", what,
+						keys[i]);
 	}
 	json_object_foreach((json_t *)obj, k, v) {
 		for (i = 0; i < n; i++)
@@ -40,7 +41,8 @@ stele_json_exact(const json_t *obj, const char *what, ...)
 				break;
 		if (i == n)
 			return stele_error_setc(STELE_EINVALID,
-				"%s has an unknown field '%s'", what, k);
+						"%s has an unknown field '%s'",
+						what, k);
 	}
 	return 0;
 }

@@ -120,27 +120,31 @@ stele_lazy_archive(void)
 struct archive *
 stele_lazy_archive_read_new(void)
 {
-	return stele_init_archive() < 0 ? NULL :
-		stele_lazy_archive_fns.archive_read_new();
+	return stele_init_archive() < 0
+		? NULL
+		: stele_lazy_archive_fns.archive_read_new();
 }
 
 struct archive *
 stele_lazy_archive_write_new(void)
 {
-	return stele_init_archive() < 0 ? NULL :
-		stele_lazy_archive_fns.archive_write_new();
+	return stele_init_archive() < 0
+		? NULL
+		: stele_lazy_archive_fns.archive_write_new();
 }
 
 struct archive_entry *
 stele_lazy_archive_entry_new(void)
 {
-	return stele_init_archive() < 0 ? NULL :
-		stele_lazy_archive_fns.archive_entry_new();
+	return stele_init_archive() < 0
+		? NULL
+		: stele_lazy_archive_fns.archive_entry_new();
 }
 
 const char *
 stele_lazy_archive_version_string(void)
 {
-	return stele_init_archive() < 0 ? "libarchive (not loaded)" :
-		stele_lazy_archive_fns.archive_version_string();
+	return stele_init_archive() < 0
+		? "libarchive (not loaded)"
+		: stele_lazy_archive_fns.archive_version_string();
 }

@@ -232,7 +232,8 @@ const char *stele_lazy_archive_version_string(void);
 #define git_reference_dwim (stele_lazy_git_fns.git_reference_dwim)
 #define git_reference_free (stele_lazy_git_fns.git_reference_free)
 #define git_reference_name (stele_lazy_git_fns.git_reference_name)
-#define git_remote_create_anonymous (stele_lazy_git_fns.git_remote_create_anonymous)
+#define git_remote_create_anonymous \
+	(stele_lazy_git_fns.git_remote_create_anonymous)
 #define git_remote_fetch (stele_lazy_git_fns.git_remote_fetch)
 #define git_remote_free (stele_lazy_git_fns.git_remote_free)
 #define git_remote_lookup (stele_lazy_git_fns.git_remote_lookup)
@@ -270,37 +271,50 @@ const char *stele_lazy_archive_version_string(void);
 #define rpmverFree (stele_lazy_rpm_fns.rpmverFree)
 #define rpmverParse (stele_lazy_rpm_fns.rpmverParse)
 #define archive_entry_atime (stele_lazy_archive_fns.archive_entry_atime)
-#define archive_entry_atime_is_set (stele_lazy_archive_fns.archive_entry_atime_is_set)
-#define archive_entry_atime_nsec (stele_lazy_archive_fns.archive_entry_atime_nsec)
+#define archive_entry_atime_is_set \
+	(stele_lazy_archive_fns.archive_entry_atime_is_set)
+#define archive_entry_atime_nsec \
+	(stele_lazy_archive_fns.archive_entry_atime_nsec)
 #define archive_entry_clear (stele_lazy_archive_fns.archive_entry_clear)
 #define archive_entry_filetype (stele_lazy_archive_fns.archive_entry_filetype)
 #define archive_entry_free (stele_lazy_archive_fns.archive_entry_free)
 #define archive_entry_gid (stele_lazy_archive_fns.archive_entry_gid)
 #define archive_entry_hardlink (stele_lazy_archive_fns.archive_entry_hardlink)
-#define archive_entry_hardlink_utf8 (stele_lazy_archive_fns.archive_entry_hardlink_utf8)
+#define archive_entry_hardlink_utf8 \
+	(stele_lazy_archive_fns.archive_entry_hardlink_utf8)
 #define archive_entry_mtime (stele_lazy_archive_fns.archive_entry_mtime)
-#define archive_entry_mtime_is_set (stele_lazy_archive_fns.archive_entry_mtime_is_set)
-#define archive_entry_mtime_nsec (stele_lazy_archive_fns.archive_entry_mtime_nsec)
+#define archive_entry_mtime_is_set \
+	(stele_lazy_archive_fns.archive_entry_mtime_is_set)
+#define archive_entry_mtime_nsec \
+	(stele_lazy_archive_fns.archive_entry_mtime_nsec)
 #define archive_entry_new stele_lazy_archive_entry_new
 #define archive_entry_pathname (stele_lazy_archive_fns.archive_entry_pathname)
-#define archive_entry_pathname_utf8 (stele_lazy_archive_fns.archive_entry_pathname_utf8)
+#define archive_entry_pathname_utf8 \
+	(stele_lazy_archive_fns.archive_entry_pathname_utf8)
 #define archive_entry_perm (stele_lazy_archive_fns.archive_entry_perm)
 #define archive_entry_rdev (stele_lazy_archive_fns.archive_entry_rdev)
-#define archive_entry_set_filetype (stele_lazy_archive_fns.archive_entry_set_filetype)
+#define archive_entry_set_filetype \
+	(stele_lazy_archive_fns.archive_entry_set_filetype)
 #define archive_entry_set_gid (stele_lazy_archive_fns.archive_entry_set_gid)
-#define archive_entry_set_hardlink (stele_lazy_archive_fns.archive_entry_set_hardlink)
+#define archive_entry_set_hardlink \
+	(stele_lazy_archive_fns.archive_entry_set_hardlink)
 #define archive_entry_set_mtime (stele_lazy_archive_fns.archive_entry_set_mtime)
-#define archive_entry_set_pathname (stele_lazy_archive_fns.archive_entry_set_pathname)
+#define archive_entry_set_pathname \
+	(stele_lazy_archive_fns.archive_entry_set_pathname)
 #define archive_entry_set_perm (stele_lazy_archive_fns.archive_entry_set_perm)
 #define archive_entry_set_rdev (stele_lazy_archive_fns.archive_entry_set_rdev)
 #define archive_entry_set_size (stele_lazy_archive_fns.archive_entry_set_size)
-#define archive_entry_set_symlink (stele_lazy_archive_fns.archive_entry_set_symlink)
+#define archive_entry_set_symlink \
+	(stele_lazy_archive_fns.archive_entry_set_symlink)
 #define archive_entry_set_uid (stele_lazy_archive_fns.archive_entry_set_uid)
 #define archive_entry_size (stele_lazy_archive_fns.archive_entry_size)
-#define archive_entry_size_is_set (stele_lazy_archive_fns.archive_entry_size_is_set)
-#define archive_entry_sparse_count (stele_lazy_archive_fns.archive_entry_sparse_count)
+#define archive_entry_size_is_set \
+	(stele_lazy_archive_fns.archive_entry_size_is_set)
+#define archive_entry_sparse_count \
+	(stele_lazy_archive_fns.archive_entry_sparse_count)
 #define archive_entry_symlink (stele_lazy_archive_fns.archive_entry_symlink)
-#define archive_entry_symlink_utf8 (stele_lazy_archive_fns.archive_entry_symlink_utf8)
+#define archive_entry_symlink_utf8 \
+	(stele_lazy_archive_fns.archive_entry_symlink_utf8)
 #define archive_entry_uid (stele_lazy_archive_fns.archive_entry_uid)
 #define archive_errno (stele_lazy_archive_fns.archive_errno)
 #define archive_error_string (stele_lazy_archive_fns.archive_error_string)
@@ -308,17 +322,26 @@ const char *stele_lazy_archive_version_string(void);
 #define archive_read_data_block (stele_lazy_archive_fns.archive_read_data_block)
 #define archive_read_free (stele_lazy_archive_fns.archive_read_free)
 #define archive_read_new stele_lazy_archive_read_new
-#define archive_read_next_header (stele_lazy_archive_fns.archive_read_next_header)
+#define archive_read_next_header \
+	(stele_lazy_archive_fns.archive_read_next_header)
 #define archive_read_open (stele_lazy_archive_fns.archive_read_open)
 #define archive_read_open_fd (stele_lazy_archive_fns.archive_read_open_fd)
-#define archive_read_open_filename (stele_lazy_archive_fns.archive_read_open_filename)
-#define archive_read_support_filter_all (stele_lazy_archive_fns.archive_read_support_filter_all)
-#define archive_read_support_filter_gzip (stele_lazy_archive_fns.archive_read_support_filter_gzip)
-#define archive_read_support_filter_none (stele_lazy_archive_fns.archive_read_support_filter_none)
-#define archive_read_support_filter_zstd (stele_lazy_archive_fns.archive_read_support_filter_zstd)
-#define archive_read_support_format_raw (stele_lazy_archive_fns.archive_read_support_format_raw)
-#define archive_read_support_format_tar (stele_lazy_archive_fns.archive_read_support_format_tar)
-#define archive_read_support_format_zip (stele_lazy_archive_fns.archive_read_support_format_zip)
+#define archive_read_open_filename \
+	(stele_lazy_archive_fns.archive_read_open_filename)
+#define archive_read_support_filter_all \
+	(stele_lazy_archive_fns.archive_read_support_filter_all)
+#define archive_read_support_filter_gzip \
+	(stele_lazy_archive_fns.archive_read_support_filter_gzip)
+#define archive_read_support_filter_none \
+	(stele_lazy_archive_fns.archive_read_support_filter_none)
+#define archive_read_support_filter_zstd \
+	(stele_lazy_archive_fns.archive_read_support_filter_zstd)
+#define archive_read_support_format_raw \
+	(stele_lazy_archive_fns.archive_read_support_format_raw)
+#define archive_read_support_format_tar \
+	(stele_lazy_archive_fns.archive_read_support_format_tar)
+#define archive_read_support_format_zip \
+	(stele_lazy_archive_fns.archive_read_support_format_zip)
 #define archive_set_error (stele_lazy_archive_fns.archive_set_error)
 #define archive_version_string stele_lazy_archive_version_string
 #define archive_write_close (stele_lazy_archive_fns.archive_write_close)
@@ -327,12 +350,17 @@ const char *stele_lazy_archive_version_string(void);
 #define archive_write_header (stele_lazy_archive_fns.archive_write_header)
 #define archive_write_new stele_lazy_archive_write_new
 #define archive_write_open (stele_lazy_archive_fns.archive_write_open)
-#define archive_write_set_bytes_in_last_block (stele_lazy_archive_fns.archive_write_set_bytes_in_last_block)
-#define archive_write_set_bytes_per_block (stele_lazy_archive_fns.archive_write_set_bytes_per_block)
-#define archive_write_set_format_pax_restricted (stele_lazy_archive_fns.archive_write_set_format_pax_restricted)
-#define archive_write_set_options (stele_lazy_archive_fns.archive_write_set_options)
+#define archive_write_set_bytes_in_last_block \
+	(stele_lazy_archive_fns.archive_write_set_bytes_in_last_block)
+#define archive_write_set_bytes_per_block \
+	(stele_lazy_archive_fns.archive_write_set_bytes_per_block)
+#define archive_write_set_format_pax_restricted \
+	(stele_lazy_archive_fns.archive_write_set_format_pax_restricted)
+#define archive_write_set_options \
+	(stele_lazy_archive_fns.archive_write_set_options)
 #define MHD_add_response_header (stele_lazy_mhd_fns.MHD_add_response_header)
-#define MHD_create_response_from_buffer (stele_lazy_mhd_fns.MHD_create_response_from_buffer)
+#define MHD_create_response_from_buffer \
+	(stele_lazy_mhd_fns.MHD_create_response_from_buffer)
 #define MHD_destroy_response (stele_lazy_mhd_fns.MHD_destroy_response)
 #define MHD_queue_response (stele_lazy_mhd_fns.MHD_queue_response)
 #define MHD_start_daemon (stele_lazy_mhd_fns.MHD_start_daemon)

@@ -14,8 +14,8 @@ stele_limits_size(const struct stele_limits *l)
 uint64_t
 stele_limits_entries(const struct stele_limits *l)
 {
-	return l && l->max_entries ? l->max_entries :
-	       STELE_LIMIT_ENTRIES_DEFAULT;
+	return l && l->max_entries ? l->max_entries
+				   : STELE_LIMIT_ENTRIES_DEFAULT;
 }
 
 uint64_t
@@ -31,8 +31,8 @@ stele_limits_name_bytes(const struct stele_limits *l)
 const char *
 stele_limits_fmt(char buf[32], uint64_t bytes)
 {
-	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB",
-					     "PiB", "EiB" };
+	static const char *const units[] = { "KiB", "MiB", "GiB",
+					     "TiB", "PiB", "EiB" };
 	int u = -1;
 	uint64_t v = bytes;
 
@@ -64,10 +64,14 @@ stele_limits_parse_size(uint64_t *out, const char *s)
 	}
 	switch (*p) {
 	case '\0': break;
-	case 'k': case 'K': shift = 10; break;
-	case 'm': case 'M': shift = 20; break;
-	case 'g': case 'G': shift = 30; break;
-	case 't': case 'T': shift = 40; break;
+	case 'k':
+	case 'K': shift = 10; break;
+	case 'm':
+	case 'M': shift = 20; break;
+	case 'g':
+	case 'G': shift = 30; break;
+	case 't':
+	case 'T': shift = 40; break;
 	default: goto bad;
 	}
 	if (*p && p[1] && strcmp(p + 1, "iB") && strcmp(p + 1, "B"))
@@ -77,6 +81,8 @@ stele_limits_parse_size(uint64_t *out, const char *s)
 	*out = v << shift;
 	return 0;
 bad:
-	return stele_error_setc(STELE_EINVALID,
-		"invalid size '%s' (a number with an optional K, M, G or T)", s);
+	return stele_error_setc(
+		STELE_EINVALID,
+		"invalid size '%s' (a number with an optional K, M, G or T)",
+		s);
 }

@@ -38,9 +38,9 @@ stele_root_resolve(char **out, const char *path, unsigned flags,
 
 	*out = NULL;
 	if (strlen(path) > STELE_ROOT_MAX_PATH) {
-		error = stele_error_setc(STELE_EINVALID,
-			"path '%.64s…' is longer than %d bytes", path,
-			STELE_ROOT_MAX_PATH);
+		error = stele_error_setc(
+			STELE_EINVALID, "path '%.64s…' is longer than %d bytes",
+			path, STELE_ROOT_MAX_PATH);
 		goto out;
 	}
 	rest = stele_xstrdup(path);
@@ -55,7 +55,8 @@ stele_root_resolve(char **out, const char *path, unsigned flags,
 		n = strcspn(rest + pos, "/");
 		if (!n)
 			break;
-		last = !rest[pos + n] || !rest[pos + n + strspn(rest + pos + n, "/")];
+		last = !rest[pos + n] ||
+			!rest[pos + n + strspn(rest + pos + n, "/")];
 		if (n == 1 && rest[pos] == '.') {
 			pos += n;
 			continue;
@@ -67,7 +68,8 @@ stele_root_resolve(char **out, const char *path, unsigned flags,
 		}
 		if ((res.len && (error = stele_buf_putc(&res, '/')) < 0) ||
 		    (error = stele_buf_put(&res, rest + pos, n)) < 0) {
-			stele_error_setc(STELE_EINVALID,
+			stele_error_setc(
+				STELE_EINVALID,
 				"path '%s' is longer than %d bytes once resolved",
 				path, STELE_ROOT_MAX_PATH);
 			goto out;
@@ -87,20 +89,24 @@ stele_root_resolve(char **out, const char *path, unsigned flags,
 		if (r == 0 || (last && !(flags & STELE_ROOT_FOLLOW)))
 			goto next;
 		if (++hops > STELE_ROOT_MAX_LINKS) {
-			error = stele_error_setc(STELE_EINVALID,
+			error = stele_error_setc(
+				STELE_EINVALID,
 				"too many levels of symbolic links resolving '%s'",
 				path);
 			goto out;
 		}
 		/* Splice the target in front of what is left. */
 		{
-			char *spliced = stele_xasprintf("%s/%s", link, rest + pos);
+			char *spliced =
+				stele_xasprintf("%s/%s", link, rest + pos);
 
 			if (strlen(spliced) > STELE_ROOT_MAX_PATH) {
 				free(spliced);
-				error = stele_error_setc(STELE_EINVALID,
+				error = stele_error_setc(
+					STELE_EINVALID,
 					"path '%s' is longer than %d bytes once "
-					"resolved", path, STELE_ROOT_MAX_PATH);
+					"resolved",
+					path, STELE_ROOT_MAX_PATH);
 				goto out;
 			}
 			free(rest);
@@ -111,7 +117,7 @@ stele_root_resolve(char **out, const char *path, unsigned flags,
 			mark = 0;
 		res.len = mark;
 		res.ptr[res.len] = '\0';
-next:
+	next:
 		free(link);
 		link = NULL;
 	}
@@ -137,11 +143,13 @@ stele_root_lookup_host(void *payload, const char *rel, char **link)
 
 	*link = NULL;
 	if (lstat(full, &st) < 0) {
-		error = errno == ENOENT || errno == ENOTDIR ? STELE_ENOTFOUND :
-			stele_error_errno("cannot stat '%s'", full);
+		error = errno == ENOENT || errno == ENOTDIR
+			? STELE_ENOTFOUND
+			: stele_error_errno("cannot stat '%s'", full);
 	} else if (S_ISLNK(st.st_mode)) {
 		if ((n = readlink(full, buf, sizeof(buf) - 1)) < 0) {
-			error = stele_error_errno("cannot read link '%s'", full);
+			error = stele_error_errno("cannot read link '%s'",
+						  full);
 		} else {
 			*link = stele_xstrndup(buf, (size_t)n);
 			error = 1;
@@ -159,8 +167,9 @@ stele_root_host_path(char **out, const char *root, const char *path,
 	int error;
 
 	*out = NULL;
-	if ((error = stele_root_resolve(&rel, path, flags, stele_root_lookup_host,
-					(void *)root)) < 0)
+	if ((error = stele_root_resolve(&rel, path, flags,
+					stele_root_lookup_host, (void *)root)) <
+	    0)
 		return error;
 	*out = stele_path_join(root, rel);
 	free(rel);

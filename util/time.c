@@ -33,8 +33,8 @@ digits(const char *s, int n)
 int
 stele_time_parse(int64_t *out, const char *s)
 {
-	static const char mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
-				      30, 31 };
+	static const char mdays[] = { 31, 29, 31, 30, 31, 30,
+				      31, 31, 30, 31, 30, 31 };
 	int y, mo, d, h, mi, sec, leap;
 	int64_t era, yoe, doy, doe;
 	const char *p;
@@ -48,8 +48,8 @@ stele_time_parse(int64_t *out, const char *s)
 	h = digits(s + 11, 2);
 	mi = digits(s + 14, 2);
 	sec = digits(s + 17, 2);
-	if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
-	    h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60)
+	if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h < 0 ||
+	    h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60)
 		goto bad;
 	leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
 	if (mo == 2 && d == 29 && !leap)
@@ -69,7 +69,8 @@ stele_time_parse(int64_t *out, const char *s)
 	*out = (era * 146097 + doe - 719468) * 86400 + h * 3600 + mi * 60 + sec;
 	return 0;
 bad:
-	return stele_error_setc(STELE_EINVALID,
+	return stele_error_setc(
+		STELE_EINVALID,
 		"'%.64s' is not a UTC time like 2026-01-02T03:04:05Z",
 		s ? s : "(none)");
 }

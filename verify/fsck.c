@@ -18,8 +18,8 @@
 struct fsck {
 	struct stele_fsck_report *r;
 	struct stele_oci *oci;
-	json_t *present;   /* digest -> true|false (true: hashes right) */
-	json_t *reached;   /* digest -> true */
+	json_t *present; /* digest -> true|false (true: hashes right) */
+	json_t *reached; /* digest -> true */
 };
 
 static void problem(struct fsck *f, const char *kind, const char *subject,
@@ -35,8 +35,9 @@ problem(struct fsck *f, const char *kind, const char *subject, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
-	json_array_append_new(f->r->problems, json_pack("{s:s,s:s,s:s}", "kind", kind,
-		"subject", subject, "reason", reason));
+	json_array_append_new(f->r->problems,
+			      json_pack("{s:s,s:s,s:s}", "kind", kind,
+					"subject", subject, "reason", reason));
 }
 
 static int
@@ -65,8 +66,10 @@ scan_blobs(struct fsck *f)
 		if (!want[0] || stele_digest_validate(want) < 0) {
 			/* e.g. a temp file from an interrupted atomic write */
 			json_array_append_new(f->r->temp, json_string(p));
-		} else if (stele_digest_file(got, NULL, p) < 0 || strcmp(got, want)) {
-			problem(f, "corrupt", want, "the blob's content hashes to %s", got);
+		} else if (stele_digest_file(got, NULL, p) < 0 ||
+			   strcmp(got, want)) {
+			problem(f, "corrupt", want,
+				"the blob's content hashes to %s", got);
 			json_object_set_new(f->present, want, json_false());
 			f->r->blobs++;
 		} else {
@@ -80,7 +83,8 @@ scan_blobs(struct fsck *f)
 	return 0;
 }
 
-static void walk_desc(struct fsck *f, const json_t *desc, const char *from, int depth);
+static void walk_desc(struct fsck *f, const json_t *desc, const char *from,
+		      int depth);
 
 static void
 walk_json(struct fsck *f, const char *digest, int depth)
@@ -88,7 +92,8 @@ walk_json(struct fsck *f, const char *digest, int depth)
 	json_t *doc = NULL, *v;
 	size_t i;
 
-	if (depth > MAX_DEPTH || !json_is_true(json_object_get(f->present, digest)))
+	if (depth > MAX_DEPTH ||
+	    !json_is_true(json_object_get(f->present, digest)))
 		return;
 	if (stele_oci_json_read(&doc, NULL, f->oci, digest) < 0) {
 		problem(f, "invalid", digest, "%s", stele_error_last());
@@ -113,12 +118,14 @@ walk_desc(struct fsck *f, const json_t *desc, const char *from, int depth)
 	char subject[STELE_DIGEST_STRLEN + 32];
 
 	if (!d || stele_digest_validate(d) < 0) {
-		problem(f, "invalid", from, "a descriptor has an invalid digest");
+		problem(f, "invalid", from,
+			"a descriptor has an invalid digest");
 		return;
 	}
 	if (!json_object_get(f->present, d)) {
 		snprintf(subject, sizeof(subject), "%s", d);
-		problem(f, "dangling", subject, "referenced by %s but missing", from);
+		problem(f, "dangling", subject, "referenced by %s but missing",
+			from);
 		return;
 	}
 	if (json_object_get(f->reached, d))
@@ -144,8 +151,9 @@ check_names(struct fsck *f, const json_t *idx)
 					    STELE_ANN_REFNAME)))
 			continue;
 		n = json_object_get(seen, name);
-		json_object_set_new(seen, name,
-				    json_integer(n ? json_integer_value(n) + 1 : 1));
+		json_object_set_new(
+			seen, name,
+			json_integer(n ? json_integer_value(n) + 1 : 1));
 	}
 	/* In index order, each name once. */
 	json_array_foreach(json_object_get(idx, "manifests"), i, m) {
@@ -156,7 +164,8 @@ check_names(struct fsck *f, const json_t *idx)
 		problem(f, "duplicate", name,
 			"%lld index.json entries have this ref name; it must "
 			"name one manifest",
-			(long long)json_integer_value(json_object_get(seen, name)));
+			(long long)json_integer_value(
+				json_object_get(seen, name)));
 		json_object_set_new(seen, name, json_integer(0));
 	}
 	json_decref(seen);
@@ -208,7 +217,8 @@ stele_fsck(struct stele_fsck_report *out, const char *dir, int prune)
 	}
 	json_object_foreach(f.present, k, v)
 		if (!json_object_get(f.reached, k))
-			json_array_append_new(out->unreferenced, json_string(k));
+			json_array_append_new(out->unreferenced,
+					      json_string(k));
 	if (!prune)
 		goto out;
 	json_array_foreach(out->temp, i, v)

@@ -13,11 +13,11 @@
  * lock).  A corrupt blob or a dangling reference is never "repaired".
  */
 struct stele_fsck_report {
-	json_t *problems;     /* [{"kind","subject","reason"}] */
+	json_t *problems; /* [{"kind","subject","reason"}] */
 	json_t *unreferenced; /* blob digests */
-	json_t *temp;         /* temporary paths */
-	size_t blobs;         /* blobs checked */
-	size_t removed;       /* with prune */
+	json_t *temp; /* temporary paths */
+	size_t blobs; /* blobs checked */
+	size_t removed; /* with prune */
 };
 
 int stele_fsck(struct stele_fsck_report *out, const char *dir, int prune);

@@ -111,7 +111,7 @@ static int
 invalid(const char *s, const char *why)
 {
 	return stele_error_setc(STELE_EINVALID,
-		"'%s' is not a docker reference: %s", s, why);
+				"'%s' is not a docker reference: %s", s, why);
 }
 
 int
@@ -135,7 +135,8 @@ stele_dref_parse(struct stele_dref *out, const char *s)
 	if (!n || n > NAME_MAX_LEN)
 		return invalid(s, "the name is empty or too long");
 	if (colon) {
-		char *tag = stele_xstrndup(colon + 1, (size_t)(end - colon - 1));
+		char *tag =
+			stele_xstrndup(colon + 1, (size_t)(end - colon - 1));
 
 		if (!tag_ok(tag)) {
 			free(tag);
@@ -146,28 +147,33 @@ stele_dref_parse(struct stele_dref *out, const char *s)
 	if (at) {
 		if (stele_digest_validate(at + 1) < 0) {
 			stele_dref_release(out);
-			return invalid(s, "a malformed digest (want sha256:<64 hex>)");
+			return invalid(
+				s, "a malformed digest (want sha256:<64 hex>)");
 		}
 		out->digest = stele_xstrdup(at + 1);
 	}
 	/* The first component is a host when it looks like one. */
 	first = memchr(s, '/', n);
 	fn = first ? (size_t)(first - s) : 0;
-	if (first && (memchr(s, '.', fn) || memchr(s, ':', fn) ||
-		      (fn == 9 && !strncmp(s, "localhost", 9)) ||
-		      strcspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") < fn)) {
+	if (first &&
+	    (memchr(s, '.', fn) || memchr(s, ':', fn) ||
+	     (fn == 9 && !strncmp(s, "localhost", 9)) ||
+	     strcspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") < fn)) {
 		domain = stele_xstrndup(s, fn);
 		rest = stele_xstrndup(first + 1, n - fn - 1);
 	} else {
 		domain = stele_xstrdup("docker.io");
 		rest = stele_xstrndup(s, n);
 	}
-	if (!domain_ok(domain, strlen(domain)) || !path_ok(rest, strlen(rest)) ||
+	if (!domain_ok(domain, strlen(domain)) ||
+	    !path_ok(rest, strlen(rest)) ||
 	    (strlen(rest) == 64 && strspn(rest, "0123456789abcdef") == 64)) {
 		free(domain);
 		free(rest);
 		stele_dref_release(out);
-		return invalid(s, "a malformed host or repository (lowercase letters, digits and . _ - separators)");
+		return invalid(
+			s,
+			"a malformed host or repository (lowercase letters, digits and . _ - separators)");
 	}
 	if (!strcmp(domain, "index.docker.io")) {
 		free(domain);
@@ -221,7 +227,7 @@ same_string(const struct stele_dref *a, const struct stele_dref *b)
 
 static const char *const type_names[] = {
 	"matchRepoDigestOrExact", "matchRepository", "matchExact",
-	"exactReference", "exactRepository", "remapIdentity"
+	"exactReference",         "exactRepository", "remapIdentity"
 };
 
 const char *
@@ -245,7 +251,8 @@ static int
 field_error(const char *path, const char *field, const char *type,
 	    const char *why)
 {
-	return stele_error_setc(STELE_EINVALID,
+	return stele_error_setc(
+		STELE_EINVALID,
 		"policy '%s': signatures.identity.%s (type %s) %s", path, field,
 		type, why);
 }
@@ -265,15 +272,18 @@ ref_field(char **out, const json_t *obj, const char *field, const char *type,
 	if (!json_is_string(v))
 		return field_error(path, field, type, "must be a string");
 	if ((error = stele_dref_parse(&r, json_string_value(v))) < 0)
-		return stele_error_prefix(error, "policy '%s': signatures.identity.%s",
+		return stele_error_prefix(error,
+					  "policy '%s': signatures.identity.%s",
 					  path, field);
 	no = name_only(&r);
 	stele_dref_release(&r);
 	if (want_name_only && !no)
-		return field_error(path, field, type,
+		return field_error(
+			path, field, type,
 			"must be a repository, without tag or digest");
 	if (!want_name_only && no)
-		return field_error(path, field, type,
+		return field_error(
+			path, field, type,
 			"must have a tag or a digest (use exactRepository for a repository)");
 	*out = stele_xstrdup(json_string_value(v));
 	return 0;
@@ -285,8 +295,7 @@ ref_field(char **out, const json_t *obj, const char *field, const char *type,
  * prefix is matched against normalised names).
  */
 static int
-prefix_field(char **out, const json_t *obj, const char *field,
-	     const char *path)
+prefix_field(char **out, const json_t *obj, const char *field, const char *path)
 {
 	const json_t *v = json_object_get(obj, field);
 	const char *s, *slash;
@@ -296,17 +305,20 @@ prefix_field(char **out, const json_t *obj, const char *field,
 	if (!v)
 		return field_error(path, field, "remapIdentity", "is required");
 	if (!json_is_string(v))
-		return field_error(path, field, "remapIdentity", "must be a string");
+		return field_error(path, field, "remapIdentity",
+				   "must be a string");
 	s = json_string_value(v);
 	slash = strchr(s, '/');
 	hn = slash ? (size_t)(slash - s) : strlen(s);
 	/* Not normalised: "docker.io/library" is a namespace, not a name. */
-	ok = domain_ok(s, hn) && (memchr(s, '.', hn) || memchr(s, ':', hn) ||
-				  (hn == 9 && !strncmp(s, "localhost", 9))) &&
-	     (!slash || path_ok(slash + 1, strlen(slash + 1))) &&
-	     strlen(s) <= NAME_MAX_LEN;
+	ok = domain_ok(s, hn) &&
+		(memchr(s, '.', hn) || memchr(s, ':', hn) ||
+		 (hn == 9 && !strncmp(s, "localhost", 9))) &&
+		(!slash || path_ok(slash + 1, strlen(slash + 1))) &&
+		strlen(s) <= NAME_MAX_LEN;
 	if (!ok)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"policy '%s': signatures.identity.%s '%s' (type remapIdentity) must be a host[:port], a repository namespace or a repository, written in full (e.g. docker.io/library/busybox)",
 			path, field, s);
 	*out = stele_xstrdup(s);
@@ -326,7 +338,8 @@ only_fields(const json_t *v, const char *const *allowed, const char *type,
 			if (!strcmp(k, allowed[i]))
 				break;
 		if (!allowed[i])
-			return stele_error_setc(STELE_EINVALID,
+			return stele_error_setc(
+				STELE_EINVALID,
 				"policy '%s': unknown key '%s' in signatures.identity (type %s)",
 				path, k, type);
 	}
@@ -338,9 +351,12 @@ stele_identity_parse(struct stele_identity **out, const json_t *v,
 		     const char *path)
 {
 	static const char *const just_type[] = { "type", NULL };
-	static const char *const exact_ref[] = { "type", "dockerReference", NULL };
-	static const char *const exact_repo[] = { "type", "dockerRepository", NULL };
-	static const char *const remap[] = { "type", "prefix", "signedPrefix", NULL };
+	static const char *const exact_ref[] = { "type", "dockerReference",
+						 NULL };
+	static const char *const exact_repo[] = { "type", "dockerRepository",
+						  NULL };
+	static const char *const remap[] = { "type", "prefix", "signedPrefix",
+					     NULL };
 	struct stele_identity *id;
 	const char *type;
 	size_t t;
@@ -355,18 +371,22 @@ stele_identity_parse(struct stele_identity **out, const json_t *v,
 		struct stele_dref r;
 
 		if ((error = stele_dref_parse(&r, json_string_value(v))) < 0) {
-			stele_error_prefix(error, "policy '%s': signatures.identity", path);
+			stele_error_prefix(error,
+					   "policy '%s': signatures.identity",
+					   path);
 			goto out;
 		}
 		id->legacy = 1;
-		id->type = name_only(&r) ? STELE_ID_EXACT_REPOSITORY :
-			   STELE_ID_EXACT_REFERENCE;
+		id->type = name_only(&r) ? STELE_ID_EXACT_REPOSITORY
+					 : STELE_ID_EXACT_REFERENCE;
 		id->value = stele_xstrdup(json_string_value(v));
 		stele_dref_release(&r);
 		goto out;
 	}
-	if (!json_is_object(v) || !(type = json_string_value(json_object_get(v, "type")))) {
-		error = stele_error_setc(STELE_EINVALID,
+	if (!json_is_object(v) ||
+	    !(type = json_string_value(json_object_get(v, "type")))) {
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"policy '%s': signatures.identity must be an object with a \"type\" (matchRepoDigestOrExact, matchRepository, matchExact, exactReference, exactRepository, remapIdentity)",
 			path);
 		goto out;
@@ -375,7 +395,8 @@ stele_identity_parse(struct stele_identity **out, const json_t *v,
 		if (!strcmp(type, type_names[t]))
 			break;
 	if (t == sizeof(type_names) / sizeof(*type_names)) {
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"policy '%s': signatures.identity.type '%s' is not one of matchRepoDigestOrExact, matchRepository, matchExact, exactReference, exactRepository, remapIdentity",
 			path, type);
 		goto out;
@@ -384,20 +405,21 @@ stele_identity_parse(struct stele_identity **out, const json_t *v,
 	switch (id->type) {
 	case STELE_ID_EXACT_REFERENCE:
 		if ((error = only_fields(v, exact_ref, type, path)) == 0)
-			error = ref_field(&id->value, v, "dockerReference", type, 0, path);
+			error = ref_field(&id->value, v, "dockerReference",
+					  type, 0, path);
 		break;
 	case STELE_ID_EXACT_REPOSITORY:
 		if ((error = only_fields(v, exact_repo, type, path)) == 0)
-			error = ref_field(&id->value, v, "dockerRepository", type, 1, path);
+			error = ref_field(&id->value, v, "dockerRepository",
+					  type, 1, path);
 		break;
 	case STELE_ID_REMAP_IDENTITY:
 		if ((error = only_fields(v, remap, type, path)) == 0 &&
 		    (error = prefix_field(&id->prefix, v, "prefix", path)) == 0)
-			error = prefix_field(&id->signed_prefix, v, "signedPrefix", path);
+			error = prefix_field(&id->signed_prefix, v,
+					     "signedPrefix", path);
 		break;
-	default:
-		error = only_fields(v, just_type, type, path);
-		break;
+	default: error = only_fields(v, just_type, type, path); break;
 	}
 out:
 	if (error < 0)
@@ -422,8 +444,8 @@ stele_identity_describe(const struct stele_identity *id)
 
 /* ---- matching ---- */
 
-static int
-no(char **why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int no(char **why, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 static int
 no(char **why, const char *fmt, ...)
@@ -447,21 +469,27 @@ repo_digest_or_exact(const struct stele_dref *i, const struct stele_dref *s,
 	if (name_only(i)) {
 		if (!strcmp(i->name, s->name))
 			return 1;
-		return no(why, "signed for repository '%s', not '%s'", s->name, i->name);
+		return no(why, "signed for repository '%s', not '%s'", s->name,
+			  i->name);
 	}
 	if (name_only(s))
-		return no(why, "signed for '%s', a repository without tag or digest, not for '%s' (matchRepository accepts such signatures, as cosign makes them)",
-			  signed_ref, intended);
+		return no(
+			why,
+			"signed for '%s', a repository without tag or digest, not for '%s' (matchRepository accepts such signatures, as cosign makes them)",
+			signed_ref, intended);
 	if (i->tag) {
 		if (same_string(i, s))
 			return 1;
-		return no(why, "signed for '%s', not for '%s'", signed_ref, intended);
+		return no(why, "signed for '%s', not for '%s'", signed_ref,
+			  intended);
 	}
 	/* By digest: any tag of the repository (the digest is what is signed). */
 	if (!strcmp(i->name, s->name))
 		return 1;
-	return no(why, "signed for repository '%s', not '%s' (the image is verified as %s)",
-		  s->name, i->name, intended);
+	return no(
+		why,
+		"signed for repository '%s', not '%s' (the image is verified as %s)",
+		s->name, i->name, intended);
 }
 
 /*
@@ -477,7 +505,8 @@ remap(struct stele_dref *out, const struct stele_identity *id,
 	char *s, *full;
 	int error;
 
-	if (strncmp(i->name, id->prefix, n) || (i->name[n] && i->name[n] != '/')) {
+	if (strncmp(i->name, id->prefix, n) ||
+	    (i->name[n] && i->name[n] != '/')) {
 		s = stele_dref_string(i);
 		error = stele_dref_parse(out, s);
 		free(s);
@@ -495,52 +524,65 @@ int
 stele_identity_match(const struct stele_identity *id, const char *intended,
 		     const char *signed_ref, char **why)
 {
-	enum stele_identity_type t = id ? id->type : STELE_ID_MATCH_REPO_DIGEST_OR_EXACT;
+	enum stele_identity_type t =
+		id ? id->type : STELE_ID_MATCH_REPO_DIGEST_OR_EXACT;
 	struct stele_dref s = { 0 }, i = { 0 }, p = { 0 }, m = { 0 };
 	int ok = 0;
 
 	*why = NULL;
 	if (!signed_ref || stele_dref_parse(&s, signed_ref) < 0)
-		return no(why, "signed for '%s', which is not a docker reference",
+		return no(why,
+			  "signed for '%s', which is not a docker reference",
 			  signed_ref ? signed_ref : "(none)");
 	if (t == STELE_ID_EXACT_REFERENCE || t == STELE_ID_EXACT_REPOSITORY) {
 		/* Checked when the policy was parsed. */
 		if (stele_dref_parse(&p, id->value) < 0)
 			abort();
 		if (t == STELE_ID_EXACT_REFERENCE)
-			ok = !name_only(&s) && same_string(&p, &s) ? 1 :
-			     no(why, "signed for '%s', not for '%s' (exactReference)",
-				signed_ref, id->value);
+			ok = !name_only(&s) && same_string(&p, &s)
+				? 1
+				: no(why,
+				     "signed for '%s', not for '%s' (exactReference)",
+				     signed_ref, id->value);
 		else
-			ok = !strcmp(p.name, s.name) ? 1 :
-			     no(why, "signed for repository '%s', not '%s' (exactRepository)",
-				s.name, p.name);
+			ok = !strcmp(p.name, s.name)
+				? 1
+				: no(why,
+				     "signed for repository '%s', not '%s' (exactRepository)",
+				     s.name, p.name);
 		goto out;
 	}
 	if (!intended) {
-		ok = no(why, "signed for '%s', but the image has no known identity (an oci: layout signed or pulled without one): give --identity REF, or a policy identity of type exactReference or exactRepository",
+		ok = no(why,
+			"signed for '%s', but the image has no known identity (an oci: layout signed or pulled without one): give --identity REF, or a policy identity of type exactReference or exactRepository",
 			signed_ref);
 		goto out;
 	}
 	if (stele_dref_parse(&i, intended) < 0) {
-		ok = no(why, "the image is verified as '%s', which is not a docker reference",
+		ok = no(why,
+			"the image is verified as '%s', which is not a docker reference",
 			intended);
 		goto out;
 	}
 	switch (t) {
 	case STELE_ID_MATCH_REPOSITORY:
-		ok = !strcmp(i.name, s.name) ? 1 :
-		     no(why, "signed for repository '%s', not '%s' (matchRepository)",
-			s.name, i.name);
+		ok = !strcmp(i.name, s.name)
+			? 1
+			: no(why,
+			     "signed for repository '%s', not '%s' (matchRepository)",
+			     s.name, i.name);
 		break;
 	case STELE_ID_MATCH_EXACT:
-		ok = !name_only(&i) && !name_only(&s) && same_string(&i, &s) ? 1 :
-		     no(why, "signed for '%s', not exactly '%s' (matchExact)",
-			signed_ref, intended);
+		ok = !name_only(&i) && !name_only(&s) && same_string(&i, &s)
+			? 1
+			: no(why,
+			     "signed for '%s', not exactly '%s' (matchExact)",
+			     signed_ref, intended);
 		break;
 	case STELE_ID_REMAP_IDENTITY:
 		if (remap(&m, id, &i) < 0) {
-			ok = no(why, "'%s' remapped by %s -> %s is not a docker reference",
+			ok = no(why,
+				"'%s' remapped by %s -> %s is not a docker reference",
 				intended, id->prefix, id->signed_prefix);
 			break;
 		}

@@ -21,9 +21,9 @@
  * signature for any reference in that repository.
  */
 struct stele_dref {
-	char *name;    /* HOST/PATH, normalised */
-	char *tag;     /* or NULL */
-	char *digest;  /* or NULL */
+	char *name; /* HOST/PATH, normalised */
+	char *tag; /* or NULL */
+	char *digest; /* or NULL */
 };
 
 /*
@@ -47,10 +47,10 @@ enum stele_identity_type {
 
 struct stele_identity {
 	enum stele_identity_type type;
-	char *value;          /* dockerReference or dockerRepository */
-	char *prefix;         /* remapIdentity */
-	char *signed_prefix;  /* remapIdentity */
-	int legacy;           /* written as the old plain string */
+	char *value; /* dockerReference or dockerRepository */
+	char *prefix; /* remapIdentity */
+	char *signed_prefix; /* remapIdentity */
+	int legacy; /* written as the old plain string */
 };
 
 /*
@@ -73,8 +73,7 @@ char *stele_identity_describe(const struct stele_identity *id);
  * for an image verified as `intended` (may be NULL)?  1 yes, 0 no; on 0,
  * *why (malloc'd) says why.
  */
-int stele_identity_match(const struct stele_identity *id,
-			 const char *intended, const char *signed_ref,
-			 char **why);
+int stele_identity_match(const struct stele_identity *id, const char *intended,
+			 const char *signed_ref, char **why);
 
 #endif

@@ -20,7 +20,7 @@ struct stele_push_opts {
 	/* Push without verifying: only when the user said so explicitly
 	 * (--insecure-skip-verify); *report is then NULL. */
 	int insecure_skip_verify;
-	unsigned flags;                              /* stele_transfer_flags */
+	unsigned flags; /* stele_transfer_flags */
 	const struct stele_registry_opts *registry;
 };
 
@@ -61,12 +61,12 @@ typedef int (*stele_push_gate_fn)(void *payload,
 				  const struct stele_verify_report *report);
 
 struct stele_push_tag {
-	const char *name;    /* HOST/REPO */
-	const char *tag;     /* the tag to move */
-	const char *digest;  /* the manifest it is to name (in the repository) */
-	const char *expect;  /* what it names now, as the caller read it;
+	const char *name; /* HOST/REPO */
+	const char *tag; /* the tag to move */
+	const char *digest; /* the manifest it is to name (in the repository) */
+	const char *expect; /* what it names now, as the caller read it;
 				NULL: it must not exist */
-	stele_push_gate_fn gate;  /* may be NULL */
+	stele_push_gate_fn gate; /* may be NULL */
 	void *gate_payload;
 };
 
@@ -111,8 +111,7 @@ int stele_push_artifact(char out[STELE_DIGEST_STRLEN], const char *name,
  * when `img` is not a build cache or carries no signature, so this is no
  * route for an image, and no unsigned cache is published.
  */
-int stele_push_cache(struct stele_transfer *out,
-		     const struct stele_image *img,
+int stele_push_cache(struct stele_transfer *out, const struct stele_image *img,
 		     const struct stele_ref *dst,
 		     const struct stele_registry_opts *registry);
 

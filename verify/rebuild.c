@@ -40,16 +40,24 @@ layer_index(json_t **out, const char *path)
 
 		if (archive_entry_filetype(ae) == AE_IFREG &&
 		    stele_sha256_init(&h) == 0) {
-			while (archive_read_data_block(a, &buf, &len, &off) == ARCHIVE_OK)
+			while (archive_read_data_block(a, &buf, &len, &off) ==
+			       ARCHIVE_OK)
 				stele_sha256_update(&h, buf, len);
 			stele_sha256_final(&h, d);
 		}
-		json_object_set_new(idx, archive_entry_pathname(ae), json_sprintf(
-			"%o %o %lld %lld %lld %s %s", (unsigned)archive_entry_filetype(ae),
-			(unsigned)archive_entry_perm(ae), (long long)archive_entry_uid(ae),
-			(long long)archive_entry_gid(ae), (long long)archive_entry_size(ae), d,
-			archive_entry_symlink(ae) ? archive_entry_symlink(ae) :
-			archive_entry_hardlink(ae) ? archive_entry_hardlink(ae) : ""));
+		json_object_set_new(
+			idx, archive_entry_pathname(ae),
+			json_sprintf("%o %o %lld %lld %lld %s %s",
+				     (unsigned)archive_entry_filetype(ae),
+				     (unsigned)archive_entry_perm(ae),
+				     (long long)archive_entry_uid(ae),
+				     (long long)archive_entry_gid(ae),
+				     (long long)archive_entry_size(ae), d,
+				     archive_entry_symlink(ae)
+					     ? archive_entry_symlink(ae)
+					     : archive_entry_hardlink(ae)
+					     ? archive_entry_hardlink(ae)
+					     : ""));
 	}
 	if (r != ARCHIVE_EOF)
 		error = stele_error_archive(a, "cannot read layer");
@@ -113,31 +121,37 @@ compression_only(struct stele_rebuild_result *out, struct stele_image *img,
 	    strcmp(img->config_digest, re->config_digest))
 		return 0;
 	for (i = 0; i < n; i++)
-		if (strcmp(stele_image_diff_id(img, i), stele_image_diff_id(re, i)))
+		if (strcmp(stele_image_diff_id(img, i),
+			   stele_image_diff_id(re, i)))
 			return 0;
 	layers = json_array();
 	for (i = 0; i < n; i++)
 		if (strcmp(layer_digest(img, i), layer_digest(re, i)))
-			json_array_append_new(layers, json_integer((json_int_t)(i + 1)));
+			json_array_append_new(
+				layers, json_integer((json_int_t)(i + 1)));
 	if (!json_array_size(layers)) {
 		json_decref(layers);
 		return 0;
 	}
-	stele_buf_printf(&s, "content identical, compression differs (%s vs %s)",
+	stele_buf_printf(&s,
+			 "content identical, compression differs (%s vs %s)",
 			 recorded, rebuilt);
 	if (!strcmp(recorded, rebuilt))
-		stele_buf_printf(&s, ": the same compression is recorded, yet "
+		stele_buf_printf(&s,
+				 ": the same compression is recorded, yet "
 				 "the compressed bytes differ");
-	stele_buf_printf(&s, "; layer%s", json_array_size(layers) > 1 ? "s" : "");
+	stele_buf_printf(&s, "; layer%s",
+			 json_array_size(layers) > 1 ? "s" : "");
 	for (i = 0; i < json_array_size(layers); i++)
 		stele_buf_printf(&s, "%s %lld", i ? "," : "",
-			(long long)json_integer_value(json_array_get(layers, i)));
+				 (long long)json_integer_value(
+					 json_array_get(layers, i)));
 	stele_buf_printf(&s, " ha%s the same diff_id, another digest",
 			 json_array_size(layers) > 1 ? "ve" : "s");
 	out->verdict = STELE_REBUILD_COMPRESSION;
 	out->summary = stele_buf_detach(&s);
-	out->diff = json_pack("{s:o,s:s,s:s}", "layers", layers,
-			      "recorded", recorded, "rebuilt", rebuilt);
+	out->diff = json_pack("{s:o,s:s,s:s}", "layers", layers, "recorded",
+			      recorded, "rebuilt", rebuilt);
 	return 1;
 }
 
@@ -158,13 +172,18 @@ compare(struct stele_rebuild_result *out, struct stele_image *img,
 
 		if (da && db && !strcmp(da, db))
 			continue;
-		stele_buf_printf(&s, "layer %zu differs: image has %s, the rebuild %s",
-				 i + 1, da ? da : "nothing", db ? db : "nothing");
+		stele_buf_printf(
+			&s, "layer %zu differs: image has %s, the rebuild %s",
+			i + 1, da ? da : "nothing", db ? db : "nothing");
 		if (da && db) {
-			char *pa = stele_oci_blob_path(img->oci,
-				stele_json_str(stele_image_layer(img, i), "digest"));
-			char *pb = stele_oci_blob_path(re->oci,
-				stele_json_str(stele_image_layer(re, i), "digest"));
+			char *pa = stele_oci_blob_path(
+				img->oci,
+				stele_json_str(stele_image_layer(img, i),
+					       "digest"));
+			char *pb = stele_oci_blob_path(
+				re->oci,
+				stele_json_str(stele_image_layer(re, i),
+					       "digest"));
 
 			files = layer_diff(pa, pb);
 			free(pa);
@@ -172,20 +191,25 @@ compare(struct stele_rebuild_result *out, struct stele_image *img,
 			stele_buf_printf(&s, "; files that differ:");
 			json_array_foreach(files, j, f) {
 				if (j == MAX_FILES_LISTED) {
-					stele_buf_printf(&s, " (and %zu more)",
-							 json_array_size(files) - j);
+					stele_buf_printf(
+						&s, " (and %zu more)",
+						json_array_size(files) - j);
 					break;
 				}
-				stele_buf_printf(&s, " %s", json_string_value(f));
+				stele_buf_printf(&s, " %s",
+						 json_string_value(f));
 			}
-			out->diff = json_pack("{s:I,s:o}", "layer", (json_int_t)(i + 1),
-					      "files", files);
+			out->diff =
+				json_pack("{s:I,s:o}", "layer",
+					  (json_int_t)(i + 1), "files", files);
 		}
 		break;
 	}
 	if (!s.len)
-		stele_buf_printf(&s, "the layers are the same; the config or manifest differs (%s vs %s)",
-				 img->config_digest, re->config_digest);
+		stele_buf_printf(
+			&s,
+			"the layers are the same; the config or manifest differs (%s vs %s)",
+			img->config_digest, re->config_digest);
 	out->summary = stele_buf_detach(&s);
 }
 
@@ -231,11 +255,13 @@ bases_at_hand(const json_t *pins, const char *store)
 		stele_image_free(img);
 		stele_ref_free(ref);
 		if (error < 0)
-			return stele_error_setc(STELE_ENOTFOUND,
+			return stele_error_setc(
+				STELE_ENOTFOUND,
 				"cannot rebuild: the base '%s' (%s) is recorded by a local "
 				"name and is not here; copy it first (stele copy SRC %s), or "
 				"build FROM a registry reference (HOST/REPO@sha256:…) so a "
-				"rebuild can pull it", name, json_string_value(v), name);
+				"rebuild can pull it",
+				name, json_string_value(v), name);
 	}
 	return 0;
 }
@@ -244,8 +270,7 @@ int
 stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 	      const struct stele_prov_doc *prov,
 	      const struct stele_registry_opts *registry,
-	      const struct stele_dirs *dirs,
-	      const struct stele_limits *limits,
+	      const struct stele_dirs *dirs, const struct stele_limits *limits,
 	      stele_progress_fn progress, void *payload)
 {
 	struct stele_build_opts bo = { 0 };
@@ -263,24 +288,30 @@ stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 	memset(out, 0, sizeof(*out));
 	out->verdict = STELE_REBUILD_DIFFERS;
 	if (!prov) {
-		if ((error = stele_prov_load_doc(&own, img->oci, img->digest)) < 0) {
+		if ((error = stele_prov_load_doc(&own, img->oci, img->digest)) <
+		    0) {
 			if (error == STELE_ENOTFOUND)
-				stele_error_setc(error,
-					"image %s has no provenance to rebuild from", img->digest);
+				stele_error_setc(
+					error,
+					"image %s has no provenance to rebuild from",
+					img->digest);
 			goto out;
 		}
 		prov = own;
 		unsigned_prov = 1;
 	}
 	if (!prov->stele || prov->import) {
-		error = stele_error_setc(STELE_EINVALID, "cannot rebuild: %s",
-			!prov->stele ? "the provenance is another builder's" :
-			"the image was made by stele import (a root filesystem is not a source)");
+		error = stele_error_setc(
+			STELE_EINVALID, "cannot rebuild: %s",
+			!prov->stele
+				? "the provenance is another builder's"
+				: "the image was made by stele import (a root filesystem is not a source)");
 		goto out;
 	}
 	uri = prov->source_uri;
 	if (strncmp(uri, "git+", 4)) {
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"cannot rebuild: the source '%s' is not a git repository (a directory context cannot be fetched again)",
 			uri);
 		goto out;
@@ -296,13 +327,17 @@ stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 			/* Pinned as the recipe names it. */
 			const char *name = stele_json_str(d, "name");
 
-			json_object_set_new(pins, name ? name : du, json_sprintf(
-				"sha256:%s", stele_json_str(dg, "sha256")));
+			json_object_set_new(
+				pins, name ? name : du,
+				json_sprintf("sha256:%s",
+					     stele_json_str(dg, "sha256")));
 		}
 	}
 	if (!commit) {
-		error = stele_error_setc(STELE_EINVALID,
-			"cannot rebuild: the provenance records no commit for '%s'", uri);
+		error = stele_error_setc(
+			STELE_EINVALID,
+			"cannot rebuild: the provenance records no commit for '%s'",
+			uri);
 		goto out;
 	}
 	if ((error = bases_at_hand(pins, dirs ? dirs->store : NULL)) < 0)
@@ -312,8 +347,8 @@ stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 		/* The commit must still have the tree the provenance records. */
 		struct stele_git_source *gs = NULL;
 
-		if ((error = stele_git_source_open(&gs, spec,
-				dirs ? dirs->git_cache : NULL)) < 0)
+		if ((error = stele_git_source_open(
+			     &gs, spec, dirs ? dirs->git_cache : NULL)) < 0)
 			goto out;
 		if (tree && strcmp(tree, gs->tree)) {
 			out->verdict = STELE_REBUILD_SOURCE;
@@ -331,9 +366,11 @@ stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 	outref = stele_xasprintf("oci:%s/layout:rebuild", tmp);
 	if ((error = stele_ref_parse(&ref, outref, NULL)) < 0)
 		goto out;
-	args = stele_xcalloc(json_object_size(prov->build_args) + 1, sizeof(char *));
+	args = stele_xcalloc(json_object_size(prov->build_args) + 1,
+			     sizeof(char *));
 	json_object_foreach(prov->build_args, k, v)
-		args[nargs++] = stele_xasprintf("%s=%s", k, json_string_value(v));
+		args[nargs++] =
+			stele_xasprintf("%s=%s", k, json_string_value(v));
 	bo.context = spec;
 	bo.recipe = prov->recipe_path;
 	bo.target = prov->target;
@@ -369,9 +406,10 @@ stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 	if (!strcmp(br.digest, img->digest)) {
 		out->identical = 1;
 		out->verdict = STELE_REBUILD_IDENTICAL;
-		out->summary = stele_xasprintf("identical: the rebuild of %s at %s gives %s%s",
-			uri, commit, br.digest, unsigned_prov ?
-			" (from the unsigned provenance)" : "");
+		out->summary = stele_xasprintf(
+			"identical: the rebuild of %s at %s gives %s%s", uri,
+			commit, br.digest,
+			unsigned_prov ? " (from the unsigned provenance)" : "");
 		goto out;
 	}
 	{
@@ -380,7 +418,8 @@ stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 
 		error = stele_oci_open(&oci, dir, 0);
 		free(dir);
-		if (error == 0 && (error = stele_image_load(&re, oci, NULL, br.digest)) < 0)
+		if (error == 0 &&
+		    (error = stele_image_load(&re, oci, NULL, br.digest)) < 0)
 			stele_oci_free(oci);
 		if (error < 0)
 			goto out;
@@ -423,13 +462,9 @@ const char *
 stele_rebuild_verdict_name(enum stele_rebuild_verdict v)
 {
 	switch (v) {
-	case STELE_REBUILD_IDENTICAL:
-		return "identical";
-	case STELE_REBUILD_COMPRESSION:
-		return "compression-differs";
-	case STELE_REBUILD_SOURCE:
-		return "source-differs";
-	default:
-		return "differs";
+	case STELE_REBUILD_IDENTICAL: return "identical";
+	case STELE_REBUILD_COMPRESSION: return "compression-differs";
+	case STELE_REBUILD_SOURCE: return "source-differs";
+	default: return "differs";
 	}
 }

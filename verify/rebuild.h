@@ -21,12 +21,12 @@
  */
 
 enum stele_rebuild_verdict {
-	STELE_REBUILD_IDENTICAL = 0,   /* the same manifest digest */
-	STELE_REBUILD_COMPRESSION,     /* the same diff_ids and config, other
+	STELE_REBUILD_IDENTICAL = 0, /* the same manifest digest */
+	STELE_REBUILD_COMPRESSION, /* the same diff_ids and config, other
 					  layer blobs: only the compressor
 					  (library, version, settings) differs */
-	STELE_REBUILD_DIFFERS,         /* the content differs */
-	STELE_REBUILD_SOURCE           /* the commit no longer has the tree */
+	STELE_REBUILD_DIFFERS, /* the content differs */
+	STELE_REBUILD_SOURCE /* the commit no longer has the tree */
 };
 
 /* "identical", "compression-differs", "differs", "source-differs" */
@@ -36,8 +36,8 @@ struct stele_rebuild_result {
 	enum stele_rebuild_verdict verdict;
 	int identical;
 	char digest[STELE_DIGEST_STRLEN]; /* the rebuilt manifest digest */
-	char *summary;   /* "identical" or what differs */
-	json_t *diff;    /* {"layer": N, "files": [...]}; for COMPRESSION
+	char *summary; /* "identical" or what differs */
+	json_t *diff; /* {"layer": N, "files": [...]}; for COMPRESSION
 			    {"layers": [N…], "recorded": "zlib 1.2.13, level 6, …",
 			    "rebuilt": "…"}; or NULL */
 };
@@ -63,8 +63,8 @@ int stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 		  const struct stele_prov_doc *prov,
 		  const struct stele_registry_opts *registry,
 		  const struct stele_dirs *dirs,
-		  const struct stele_limits *limits,
-		  stele_progress_fn progress, void *payload);
+		  const struct stele_limits *limits, stele_progress_fn progress,
+		  void *payload);
 void stele_rebuild_result_release(struct stele_rebuild_result *r);
 
 #endif

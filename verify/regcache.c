@@ -21,7 +21,8 @@ is_key(const char *k)
 	size_t i;
 
 	for (i = 0; k[i]; i++)
-		if (!((k[i] >= '0' && k[i] <= '9') || (k[i] >= 'a' && k[i] <= 'f')))
+		if (!((k[i] >= '0' && k[i] <= '9') ||
+		      (k[i] >= 'a' && k[i] <= 'f')))
 			return 0;
 	return i == 64;
 }
@@ -35,8 +36,8 @@ is_descriptor(const json_t *d)
 	const json_t *size = json_object_get(d, "size");
 
 	return json_is_object(d) && mt && *mt && dg &&
-	       stele_digest_validate(dg) == 0 && json_is_integer(size) &&
-	       json_integer_value(size) >= 0;
+		stele_digest_validate(dg) == 0 && json_is_integer(size) &&
+		json_integer_value(size) >= 0;
 }
 
 /* The manifest layer with `l`'s digest, size and media type, or NULL. */
@@ -47,10 +48,12 @@ manifest_layer(const json_t *manifest, const json_t *l)
 	size_t i;
 
 	json_array_foreach(json_object_get(manifest, "layers"), i, m)
-		if (!strcmp(stele_json_str(m, "digest"), stele_json_str(l, "digest")) &&
-		    !strcmp(stele_json_str(m, "mediaType"), stele_json_str(l, "mediaType")) &&
+		if (!strcmp(stele_json_str(m, "digest"),
+			    stele_json_str(l, "digest")) &&
+		    !strcmp(stele_json_str(m, "mediaType"),
+			    stele_json_str(l, "mediaType")) &&
 		    json_integer_value(json_object_get(m, "size")) ==
-		    json_integer_value(json_object_get(l, "size")))
+			    json_integer_value(json_object_get(l, "size")))
 			return m;
 	return NULL;
 }
@@ -68,41 +71,52 @@ stele_regcache_check(const json_t *config, const json_t *manifest,
 	if (!json_is_object(config) || !json_is_integer(version) ||
 	    json_integer_value(version) != STELE_REGCACHE_VERSION)
 		return stele_error_setc(STELE_EINVALID,
-			"%s: not a version %d build cache", what,
-			STELE_REGCACHE_VERSION);
+					"%s: not a version %d build cache",
+					what, STELE_REGCACHE_VERSION);
 	if (!json_is_object(entries))
 		return stele_error_setc(STELE_EINVALID,
-			"%s: the cache has no entries object", what);
+					"%s: the cache has no entries object",
+					what);
 	json_array_foreach(json_object_get(manifest, "layers"), i, m)
 		if (!is_descriptor(m))
-			return stele_error_setc(STELE_EINVALID,
+			return stele_error_setc(
+				STELE_EINVALID,
 				"%s: layer %zu is not a descriptor", what, i);
 	json_object_foreach((json_t *)entries, key, e) {
 		if (!is_key(key))
-			return stele_error_setc(STELE_EINVALID,
-				"%s: key '%.80s' is not 64 hex digits", what, key);
+			return stele_error_setc(
+				STELE_EINVALID,
+				"%s: key '%.80s' is not 64 hex digits", what,
+				key);
 		if (!json_is_object(e))
 			return stele_error_setc(STELE_EINVALID,
-				"%s: entry %s is not an object", what, key);
+						"%s: entry %s is not an object",
+						what, key);
 		if (json_is_true(json_object_get(e, "empty"))) {
 			if (json_object_size(e) != 1)
-				return stele_error_setc(STELE_EINVALID,
+				return stele_error_setc(
+					STELE_EINVALID,
 					"%s: entry %s: a step without a layer "
-					"has nothing else", what, key);
+					"has nothing else",
+					what, key);
 			continue;
 		}
 		l = json_object_get(e, "layer");
 		diff = stele_json_str(e, "diffID");
-		if (!is_descriptor(l) || !diff || stele_digest_validate(diff) < 0 ||
+		if (!is_descriptor(l) || !diff ||
+		    stele_digest_validate(diff) < 0 ||
 		    !json_is_array(json_object_get(e, "inputs")))
-			return stele_error_setc(STELE_EINVALID,
+			return stele_error_setc(
+				STELE_EINVALID,
 				"%s: entry %s wants a layer descriptor, a "
-				"diffID and inputs", what, key);
+				"diffID and inputs",
+				what, key);
 		if (!manifest_layer(manifest, l))
-			return stele_error_setc(STELE_EINVALID,
+			return stele_error_setc(
+				STELE_EINVALID,
 				"%s: entry %s names layer %s, which the cache "
-				"manifest does not list", what, key,
-				stele_json_str(l, "digest"));
+				"manifest does not list",
+				what, key, stele_json_str(l, "digest"));
 	}
 	return 0;
 }
@@ -130,7 +144,8 @@ assemble(struct stele_buf *config, struct stele_buf *manifest,
 	 char cdigest[STELE_DIGEST_STRLEN], json_t **layers_out,
 	 const json_t *entries)
 {
-	json_t *seen = json_object(), *layers = json_array(), *diffs = json_array();
+	json_t *seen = json_object(), *layers = json_array(),
+	       *diffs = json_array();
 	json_t *cfg = NULL, *man = NULL, *e, *l, **v = NULL;
 	const char *key;
 	size_t i, n;
@@ -154,26 +169,32 @@ assemble(struct stele_buf *config, struct stele_buf *manifest,
 	qsort(v, n, sizeof(*v), digest_cmp);
 	for (i = 0; i < n; i++) {
 		e = json_object_get(seen, stele_json_str(v[i], "digest"));
-		json_array_append_new(layers, stele_descriptor(
-			stele_json_str(v[i], "mediaType"),
-			stele_json_str(v[i], "digest"),
-			(uint64_t)json_integer_value(json_object_get(v[i], "size"))));
+		json_array_append_new(
+			layers,
+			stele_descriptor(
+				stele_json_str(v[i], "mediaType"),
+				stele_json_str(v[i], "digest"),
+				(uint64_t)json_integer_value(
+					json_object_get(v[i], "size"))));
 		json_array_append(diffs, json_object_get(e, "diffID"));
 	}
 	cfg = json_pack("{s:O,s:{s:s,s:O},s:i}", "entries", entries, "rootfs",
 			"type", "layers", "diff_ids", diffs, "version",
 			STELE_REGCACHE_VERSION);
 	if ((error = stele_json_emit(config, cfg)) < 0) {
-		error = stele_error_prefix(error, "the build cache has too many "
+		error = stele_error_prefix(
+			error,
+			"the build cache has too many "
 			"entries for one config (%u bytes at most)",
 			(unsigned)STELE_MANIFEST_MAX);
 		goto out;
 	}
 	stele_digest_bytes(cdigest, config->ptr, config->len);
-	man = json_pack("{s:i,s:s,s:o,s:O}", "schemaVersion", 2, "mediaType",
-			STELE_MT_MANIFEST, "config",
-			stele_descriptor(STELE_MT_BUILD_CACHE, cdigest, config->len),
-			"layers", layers);
+	man = json_pack(
+		"{s:i,s:s,s:o,s:O}", "schemaVersion", 2, "mediaType",
+		STELE_MT_MANIFEST, "config",
+		stele_descriptor(STELE_MT_BUILD_CACHE, cdigest, config->len),
+		"layers", layers);
 	if ((error = stele_regcache_check(cfg, man, "--cache-to")) < 0 ||
 	    (error = stele_json_emit(manifest, man)) < 0)
 		goto out;
@@ -190,8 +211,8 @@ out:
 
 /* Stage every layer from the build cache, else the build's layout. */
 static int
-stage_layers(struct stele_txn *txn, const json_t *layers,
-	     const char *cache_dir, const char *layout_dir)
+stage_layers(struct stele_txn *txn, const json_t *layers, const char *cache_dir,
+	     const char *layout_dir)
 {
 	struct stele_cache *cache = NULL;
 	struct stele_oci *lay = NULL;
@@ -207,13 +228,18 @@ stage_layers(struct stele_txn *txn, const json_t *layers,
 		lay = NULL; /* then only the cache has them */
 	json_array_foreach(layers, i, l) {
 		dg = stele_json_str(l, "digest");
-		from = cache && stele_oci_blob_exists(stele_cache_layout(cache), dg) ?
-		       stele_cache_layout(cache) :
-		       lay && stele_oci_blob_exists(lay, dg) ? lay : NULL;
+		from = cache &&
+				stele_oci_blob_exists(stele_cache_layout(cache),
+						      dg)
+			? stele_cache_layout(cache)
+			: lay && stele_oci_blob_exists(lay, dg) ? lay
+								: NULL;
 		if (!from) {
-			error = stele_error_setc(STELE_ENOTFOUND,
+			error = stele_error_setc(
+				STELE_ENOTFOUND,
 				"layer %s of the build cache is in neither the "
-				"build cache nor the image's layout", dg);
+				"build cache nor the image's layout",
+				dg);
 			break;
 		}
 		if ((error = stele_txn_copy_blob(txn, from, dg)) < 0)
@@ -245,16 +271,20 @@ stele_regcache_export(struct stele_regcache_report *out, const json_t *entries,
 
 	memset(out, 0, sizeof(*out));
 	if (dst->transport != STELE_REF_DOCKER || !dst->tag || dst->digest)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"a registry cache is written to docker://HOST/REPO:TAG");
-	if ((error = assemble(&config, &manifest, cdigest, &layers, entries)) < 0 ||
+	if ((error = assemble(&config, &manifest, cdigest, &layers, entries)) <
+		    0 ||
 	    (error = stele_fs_mkdtemp(&tmp, o->dirs ? o->dirs->tmp : NULL,
 				      "stele-cache")) < 0 ||
 	    (error = stele_oci_open(&oci, tmp, 1)) < 0 ||
 	    (error = stele_txn_begin(&txn, oci)) < 0 ||
 	    (error = stage_layers(txn, layers, cache_dir, layout_dir)) < 0 ||
-	    (error = stele_txn_put_blob(txn, config.ptr, config.len, cdigest)) < 0 ||
-	    (error = stele_txn_put_blob(txn, manifest.ptr, manifest.len, mdigest)) < 0)
+	    (error = stele_txn_put_blob(txn, config.ptr, config.len, cdigest)) <
+		    0 ||
+	    (error = stele_txn_put_blob(txn, manifest.ptr, manifest.len,
+					mdigest)) < 0)
 		goto out;
 	desc = stele_descriptor(STELE_MT_MANIFEST, mdigest, manifest.len);
 	if ((error = stele_txn_index_add(txn, "cache", desc)) < 0 ||
@@ -270,7 +300,8 @@ stele_regcache_export(struct stele_regcache_report *out, const json_t *entries,
 	out->entries = json_object_size(entries);
 	out->layers = json_array_size(layers);
 	json_array_foreach(layers, i, l)
-		out->bytes += (uint64_t)json_integer_value(json_object_get(l, "size"));
+		out->bytes += (uint64_t)json_integer_value(
+			json_object_get(l, "size"));
 	out->blobs_sent = t.blobs_sent;
 	out->bytes_sent = t.bytes;
 out:
@@ -294,7 +325,7 @@ struct stele_regcache {
 	struct stele_cache_source source;
 	struct stele_registry *r;
 	char *repo;
-	char *name;               /* "registry cache HOST/REPO:TAG" */
+	char *name; /* "registry cache HOST/REPO:TAG" */
 	json_t *entries;
 	struct stele_regcache_report rep;
 };
@@ -319,8 +350,8 @@ regcache_get(void *payload, json_t **out, const char *key,
 		if ((error = stele_txn_hold_blob(txn, dg)) < 0)
 			return error;
 		if (error == 0) {
-			if ((error = stele_registry_blob_fetch(txn, c->r, c->repo,
-							       dg, size)) < 0)
+			if ((error = stele_registry_blob_fetch(
+				     txn, c->r, c->repo, dg, size)) < 0)
 				return error;
 			c->rep.blobs_sent++;
 			c->rep.bytes_sent += size;
@@ -339,7 +370,7 @@ same_repo(const char *identity, const char *name)
 	size_t n = strlen(name);
 
 	return identity && !strncmp(identity, name, n) &&
-	       (!identity[n] || identity[n] == ':' || identity[n] == '@');
+		(!identity[n] || identity[n] == ':' || identity[n] == '@');
 }
 
 /* 0 when a signature by one of the keys verifies for the repository. */
@@ -352,11 +383,12 @@ check_signed(const struct stele_image *img, const struct stele_ref *src,
 	size_t i;
 	int error;
 
-	if ((error = stele_signatures_check(&chk, img->oci, img->digest, keys, n,
-					    STELE_SIG_PURE)) < 0)
+	if ((error = stele_signatures_check(&chk, img->oci, img->digest, keys,
+					    n, STELE_SIG_PURE)) < 0)
 		return error;
 	for (i = 0; i < chk->n; i++) {
-		if (chk->v[i].error == 0 && same_repo(chk->v[i].identity, src->name))
+		if (chk->v[i].error == 0 &&
+		    same_repo(chk->v[i].identity, src->name))
 			goto out;
 		if (chk->v[i].error == 0)
 			other_repo = chk->v[i].identity;
@@ -365,16 +397,19 @@ check_signed(const struct stele_image *img, const struct stele_ref *src,
 	}
 	if (!chk->n)
 		error = stele_error_setc(STELE_EVERIFY,
-			"%s is not signed: refused", name);
+					 "%s is not signed: refused", name);
 	else if (other_repo)
-		error = stele_error_setc(STELE_EVERIFY,
+		error = stele_error_setc(
+			STELE_EVERIFY,
 			"%s is signed for '%s', another repository: refused",
 			name, other_repo);
 	else
-		error = stele_error_setc(STELE_EVERIFY,
+		error = stele_error_setc(
+			STELE_EVERIFY,
 			"%s is not signed by a key it was told to trust "
-			"(%zu signature%s: %s): refused", name, chk->n,
-			chk->n == 1 ? "" : "s", why ? why : "none verifies");
+			"(%zu signature%s: %s): refused",
+			name, chk->n, chk->n == 1 ? "" : "s",
+			why ? why : "none verifies");
 out:
 	stele_checks_free(chk);
 	return error;
@@ -393,37 +428,46 @@ stele_regcache_open(struct stele_regcache **out, const struct stele_ref *src,
 
 	*out = NULL;
 	if (src->transport != STELE_REF_DOCKER)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"a registry cache is read from docker://HOST/REPO:TAG");
 	if (!n)
-		return stele_error_setc(STELE_EINVALID,
+		return stele_error_setc(
+			STELE_EINVALID,
 			"a registry cache needs a key to trust (--cache-key)");
 	shown = stele_ref_string(src);
 	c = stele_xcalloc(1, sizeof(*c));
-	c->name = stele_xasprintf("registry cache %s",
-				  shown + (strncmp(shown, "docker://", 9) ? 0 : 9));
+	c->name = stele_xasprintf(
+		"registry cache %s",
+		shown + (strncmp(shown, "docker://", 9) ? 0 : 9));
 	c->repo = stele_xstrdup(repo_of(src));
 	host = stele_xstrndup(src->name, strcspn(src->name, "/"));
-	if ((error = stele_registry_pull_temp_unlayered(&img, &tmpdir, src, o)) < 0) {
+	if ((error = stele_registry_pull_temp_unlayered(&img, &tmpdir, src,
+							o)) < 0) {
 		error = stele_error_prefix(error, "%s", c->name);
 		goto out;
 	}
-	mt = stele_json_str(json_object_get(img->manifest, "config"), "mediaType");
+	mt = stele_json_str(json_object_get(img->manifest, "config"),
+			    "mediaType");
 	if (strcmp(mt, STELE_MT_BUILD_CACHE)) {
-		error = stele_error_setc(STELE_EINVALID,
+		error = stele_error_setc(
+			STELE_EINVALID,
 			"%s (%s) is not a stele build cache (config media "
-			"type '%s'): refused", c->name, img->digest, mt);
+			"type '%s'): refused",
+			c->name, img->digest, mt);
 		goto out;
 	}
 	/* The signature first: nothing of an untrusted cache is read. */
 	if ((error = check_signed(img, src, c->name, keys, n)) < 0 ||
-	    (error = stele_regcache_check(img->config, img->manifest, c->name)) < 0 ||
+	    (error = stele_regcache_check(img->config, img->manifest,
+					  c->name)) < 0 ||
 	    (error = stele_registry_open(&c->r, host, 0, o)) < 0)
 		goto out;
 	c->entries = json_incref(json_object_get(img->config, "entries"));
 	snprintf(c->rep.digest, sizeof(c->rep.digest), "%s", img->digest);
 	c->rep.entries = json_object_size(c->entries);
-	c->rep.layers = json_array_size(json_object_get(img->manifest, "layers"));
+	c->rep.layers =
+		json_array_size(json_object_get(img->manifest, "layers"));
 	c->source.get = regcache_get;
 	c->source.payload = c;
 	c->source.name = c->name;

@@ -45,11 +45,11 @@
 
 struct stele_regcache_report {
 	char digest[STELE_DIGEST_STRLEN]; /* the cache artifact's manifest */
-	size_t entries;                   /* keys in it */
-	size_t layers;                    /* distinct layer blobs */
-	uint64_t bytes;                   /* their size */
-	size_t hits;                      /* import: entries a build used */
-	size_t blobs_sent;                /* uploaded (export) or fetched */
+	size_t entries; /* keys in it */
+	size_t layers; /* distinct layer blobs */
+	uint64_t bytes; /* their size */
+	size_t hits; /* import: entries a build used */
+	size_t blobs_sent; /* uploaded (export) or fetched */
 	uint64_t bytes_sent;
 };
 

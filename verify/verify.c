@@ -37,7 +37,8 @@ stele_verify__check(struct stele_verify_report *r, int ok, const char *name,
 
 	if (r->n == r->alloc) {
 		r->alloc = r->alloc ? r->alloc * 2 : 16;
-		r->checks = stele_xrealloc(r->checks, r->alloc * sizeof(*r->checks));
+		r->checks = stele_xrealloc(r->checks,
+					   r->alloc * sizeof(*r->checks));
 	}
 	c = &r->checks[r->n++];
 	c->name = stele_xstrdup(name);
@@ -66,8 +67,7 @@ progress(struct stele_verify__ctx *v, const char *msg)
 /* One pass over a layer: its digest, size and (uncompressed) diff_id. */
 static int
 layer_digests(char digest[STELE_DIGEST_STRLEN], char diff[STELE_DIGEST_STRLEN],
-	      uint64_t *size, struct stele_oci *oci, const char *want,
-	      int gzip)
+	      uint64_t *size, struct stele_oci *oci, const char *want, int gzip)
 {
 	int fd, error;
 
@@ -87,11 +87,11 @@ layer_digests(char digest[STELE_DIGEST_STRLEN], char diff[STELE_DIGEST_STRLEN],
 #define LAYER_WORKERS 2
 
 struct layer_job {
-	const char *want;        /* NULL: no valid digest in the manifest */
+	const char *want; /* NULL: no valid digest in the manifest */
 	int gzip;
 	char got[STELE_DIGEST_STRLEN], diff[STELE_DIGEST_STRLEN];
 	uint64_t size;
-	char *failed;            /* the message of a read that failed */
+	char *failed; /* the message of a read that failed */
 };
 
 struct layer_pool {
@@ -113,8 +113,9 @@ layer_worker(void *arg)
 		pthread_mutex_unlock(&p->mu);
 		if (!j)
 			return NULL;
-		if (j->want && layer_digests(j->got, j->diff, &j->size, p->oci,
-					     j->want, j->gzip) < 0)
+		if (j->want &&
+		    layer_digests(j->got, j->diff, &j->size, p->oci, j->want,
+				  j->gzip) < 0)
 			/* The message is this thread's: keep it for the report. */
 			j->failed = stele_xstrdup(stele_error_last());
 	}
@@ -129,7 +130,7 @@ read_layers(struct layer_pool *p)
 	pthread_mutex_init(&p->mu, NULL);
 	for (i = 0; i + 1 < LAYER_WORKERS && i + 1 < p->n; i++) {
 		if (pthread_create(&th[i], NULL, layer_worker, p) != 0)
-			break;	/* this thread reads them all then */
+			break; /* this thread reads them all then */
 		started++;
 	}
 	layer_worker(p);
@@ -147,8 +148,11 @@ check_blobs(struct stele_verify__ctx *v)
 	size_t i, n = p.n;
 	char name[128];
 
-	stele_verify__check(v->r, 1, "manifest", "%s (digest checked before parsing)", img->digest);
-	stele_verify__check(v->r, 1, "config", "%s (digest checked before parsing)", img->config_digest);
+	stele_verify__check(v->r, 1, "manifest",
+			    "%s (digest checked before parsing)", img->digest);
+	stele_verify__check(v->r, 1, "config",
+			    "%s (digest checked before parsing)",
+			    img->config_digest);
 	p.jobs = stele_xcalloc(n + 1, sizeof(*p.jobs));
 	for (i = 0; i < n; i++) {
 		const char *want, *mt;
@@ -164,42 +168,56 @@ check_blobs(struct stele_verify__ctx *v)
 	read_layers(&p);
 	for (i = 0; i < n; i++) {
 		struct layer_job *j = &p.jobs[i];
-		const char *want = j->want, *want_diff = stele_image_diff_id(img, i);
+		const char *want = j->want,
+			   *want_diff = stele_image_diff_id(img, i);
 		uint64_t want_size;
 
 		l = stele_image_layer(img, i);
-		want_size = (uint64_t)json_integer_value(json_object_get(l, "size"));
+		want_size = (uint64_t)json_integer_value(
+			json_object_get(l, "size"));
 		snprintf(name, sizeof(name), "layer %zu", i + 1);
 		if (!want)
-			stele_verify__check(v->r, 0, name, "invalid digest in the manifest");
+			stele_verify__check(v->r, 0, name,
+					    "invalid digest in the manifest");
 		else if (j->failed)
 			stele_verify__check(v->r, 0, name, "%s", j->failed);
 		else if (strcmp(j->got, want))
-			stele_verify__check(v->r, 0, name, "blob %s is corrupt: its content hashes to %s",
-				  want, j->got);
+			stele_verify__check(
+				v->r, 0, name,
+				"blob %s is corrupt: its content hashes to %s",
+				want, j->got);
 		else if (j->size != want_size)
-			stele_verify__check(v->r, 0, name, "blob %s has %llu bytes, the manifest says %llu",
-				  want, (unsigned long long)j->size, (unsigned long long)want_size);
+			stele_verify__check(
+				v->r, 0, name,
+				"blob %s has %llu bytes, the manifest says %llu",
+				want, (unsigned long long)j->size,
+				(unsigned long long)want_size);
 		else if (!want_diff || strcmp(j->diff, want_diff))
-			stele_verify__check(v->r, 0, name,
-				  "blob %s uncompresses to %s, the config's diff_id is %s",
-				  want, j->diff[0] ? j->diff : "(unreadable)",
-				  want_diff ? want_diff : "(none)");
+			stele_verify__check(
+				v->r, 0, name,
+				"blob %s uncompresses to %s, the config's diff_id is %s",
+				want, j->diff[0] ? j->diff : "(unreadable)",
+				want_diff ? want_diff : "(none)");
 		else
-			stele_verify__check(v->r, 1, name, "%s, diff_id %s", want, j->diff);
+			stele_verify__check(v->r, 1, name, "%s, diff_id %s",
+					    want, j->diff);
 		free(j->failed);
 	}
 	free(p.jobs);
-	if (n != json_array_size(json_object_get(json_object_get(img->config,
-						"rootfs"), "diff_ids")))
-		stele_verify__check(v->r, 0, "layers and diff_ids",
-			  "the manifest has %zu layers, the config another number of diff_ids", n);
+	if (n !=
+	    json_array_size(json_object_get(
+		    json_object_get(img->config, "rootfs"), "diff_ids")))
+		stele_verify__check(
+			v->r, 0, "layers and diff_ids",
+			"the manifest has %zu layers, the config another number of diff_ids",
+			n);
 }
 
 /* ---- keys and signatures ---- */
 
 int
-stele_verify__key_usable(struct stele_verify__ctx *v, const struct stele_trusted_key *k, char **why)
+stele_verify__key_usable(struct stele_verify__ctx *v,
+			 const struct stele_trusted_key *k, char **why)
 {
 	return stele_policy_key_usable(v->p, k, v->now, why);
 }
@@ -231,7 +249,8 @@ stele_verify__name_in(char **names, size_t n, const char *name)
 static const struct stele_pubkey **
 all_keys(struct stele_verify__ctx *v)
 {
-	const struct stele_pubkey **keys = stele_xcalloc(v->p->nkeys + 1, sizeof(*keys));
+	const struct stele_pubkey **keys =
+		stele_xcalloc(v->p->nkeys + 1, sizeof(*keys));
 	size_t i;
 
 	for (i = 0; i < v->p->nkeys; i++)
@@ -249,14 +268,16 @@ check_signatures(struct stele_verify__ctx *v)
 	size_t i, j, nsigners = 0;
 	int error;
 
-	if ((error = stele_signatures_check(&cs, v->img->oci, v->img->digest, keys,
-					    v->p->nkeys, STELE_SIG_PURE | STELE_SIG_PREHASH)) < 0) {
+	if ((error = stele_signatures_check(
+		     &cs, v->img->oci, v->img->digest, keys, v->p->nkeys,
+		     STELE_SIG_PURE | STELE_SIG_PREHASH)) < 0) {
 		free(rule);
 		free(keys);
 		return error;
 	}
-	stele_verify__check(v->r, 1, "signature identity", "%s, image verified as '%s'",
-		  rule, v->intended ? v->intended : "(no known identity)");
+	stele_verify__check(v->r, 1, "signature identity",
+			    "%s, image verified as '%s'", rule,
+			    v->intended ? v->intended : "(no known identity)");
 	/*
 	 * A signature no usable key made is not counted (anyone who can write
 	 * to a registry can add one; the threshold decides), nor is one made
@@ -268,55 +289,80 @@ check_signatures(struct stele_verify__ctx *v)
 	signers = stele_xcalloc(cs->n + 1, sizeof(char *));
 	for (i = 0; i < cs->n; i++) {
 		struct stele_check *c = &cs->v[i];
-		struct stele_trusted_key *k = c->key ? stele_verify__key_of(v, c->key) : NULL;
+		struct stele_trusted_key *k =
+			c->key ? stele_verify__key_of(v, c->key) : NULL;
 		char name[96], *why = NULL;
 
 		snprintf(name, sizeof(name), "signature %.19s", c->blob);
 		if (c->error && c->unknown_key) {
 			/* other_kind: the reason names the signature's kind. */
-			stele_buf_printf(&ignored, "%s%s: %s", ignored.len ? "; " : "",
-					 name + 10, c->other_kind || c->malformed ? c->reason :
-					 "no trusted key made it");
-			stele_verify__check(v->r, 1, name, "not counted: %s", c->other_kind || c->malformed ?
-				  c->reason : "made by no key of the policy");
+			stele_buf_printf(&ignored, "%s%s: %s",
+					 ignored.len ? "; " : "", name + 10,
+					 c->other_kind || c->malformed
+						 ? c->reason
+						 : "no trusted key made it");
+			stele_verify__check(
+				v->r, 1, name, "not counted: %s",
+				c->other_kind || c->malformed
+					? c->reason
+					: "made by no key of the policy");
 		} else if (c->error) {
-			stele_verify__check(v->r, 0, name, "%s", c->reason ? c->reason :
-				  "does not verify with a trusted key");
-		} else if (!k || !stele_verify__name_in(v->p->sig_keys, v->p->nsig_keys, k->name)) {
-			stele_buf_printf(&ignored, "%s%s: key '%s' may not sign images",
-					 ignored.len ? "; " : "", name + 10, k ? k->name : "?");
-			stele_verify__check(v->r, 1, name, "not counted: key '%s' may not sign images",
-				  k ? k->name : "?");
+			stele_verify__check(
+				v->r, 0, name, "%s",
+				c->reason
+					? c->reason
+					: "does not verify with a trusted key");
+		} else if (!k ||
+			   !stele_verify__name_in(v->p->sig_keys,
+						  v->p->nsig_keys, k->name)) {
+			stele_buf_printf(&ignored,
+					 "%s%s: key '%s' may not sign images",
+					 ignored.len ? "; " : "", name + 10,
+					 k ? k->name : "?");
+			stele_verify__check(
+				v->r, 1, name,
+				"not counted: key '%s' may not sign images",
+				k ? k->name : "?");
 		} else if (!stele_verify__key_usable(v, k, &why)) {
-			stele_buf_printf(&ignored, "%s%s: %s", ignored.len ? "; " : "",
-					 name + 10, why);
-			stele_verify__check(v->r, 1, name, "not counted: %s", why);
+			stele_buf_printf(&ignored, "%s%s: %s",
+					 ignored.len ? "; " : "", name + 10,
+					 why);
+			stele_verify__check(v->r, 1, name, "not counted: %s",
+					    why);
 		} else if (!stele_identity_match(v->p->identity, v->intended,
 						 c->identity, &why)) {
-			stele_buf_printf(&ignored, "%s%s: key '%s' %s", ignored.len ? "; " : "",
-					 name + 10, k->name, why);
-			stele_verify__check(v->r, 1, name, "not counted: by key '%s', %s", k->name, why);
+			stele_buf_printf(&ignored, "%s%s: key '%s' %s",
+					 ignored.len ? "; " : "", name + 10,
+					 k->name, why);
+			stele_verify__check(v->r, 1, name,
+					    "not counted: by key '%s', %s",
+					    k->name, why);
 		} else {
 			for (j = 0; j < nsigners; j++)
 				if (!strcmp(signers[j], k->name))
 					break;
-			stele_verify__check(v->r, 1, name, "by key '%s' for '%s'%s", k->name,
-				  c->identity ? c->identity : "", j < nsigners ?
-				  " (this key already counted)" : "");
+			stele_verify__check(
+				v->r, 1, name, "by key '%s' for '%s'%s",
+				k->name, c->identity ? c->identity : "",
+				j < nsigners ? " (this key already counted)"
+					     : "");
 			if (j == nsigners)
 				signers[nsigners++] = k->name;
 		}
 		free(why);
 	}
 	if (v->p->threshold > 0)
-		stele_verify__check(v->r, (int)nsigners >= v->p->threshold, "signature threshold",
-			  "%zu of %d distinct trusted keys signed%s%s", nsigners,
-			  v->p->threshold, ignored.len ? "; not counted: " : "",
-			  stele_buf_cstr(&ignored));
+		stele_verify__check(
+			v->r, (int)nsigners >= v->p->threshold,
+			"signature threshold",
+			"%zu of %d distinct trusted keys signed%s%s", nsigners,
+			v->p->threshold, ignored.len ? "; not counted: " : "",
+			stele_buf_cstr(&ignored));
 	else
-		stele_verify__check(v->r, 1, "signature threshold",
-			  "0: the policy allows unsigned images (%zu trusted key(s) signed)",
-			  nsigners);
+		stele_verify__check(
+			v->r, 1, "signature threshold",
+			"0: the policy allows unsigned images (%zu trusted key(s) signed)",
+			nsigners);
 	stele_buf_release(&ignored);
 	free(signers);
 	free(rule);
@@ -336,42 +382,67 @@ check_attestations(struct stele_verify__ctx *v)
 	size_t i, good = 0;
 	int error;
 
-	if ((error = stele_attestations_check(&cs, v->img->oci, v->img->digest, keys,
-					      v->p->nkeys, STELE_SIG_PURE | STELE_SIG_PREHASH)) < 0) {
+	if ((error = stele_attestations_check(
+		     &cs, v->img->oci, v->img->digest, keys, v->p->nkeys,
+		     STELE_SIG_PURE | STELE_SIG_PREHASH)) < 0) {
 		free(keys);
 		return error;
 	}
 	for (i = 0; i < cs->n; i++) {
 		struct stele_check *c = &cs->v[i];
-		struct stele_trusted_key *k = c->error ? NULL : stele_verify__key_of(v, c->key);
+		struct stele_trusted_key *k =
+			c->error ? NULL : stele_verify__key_of(v, c->key);
 		char name[96], *why = NULL;
 		struct stele_prov_doc *doc = NULL;
 
 		snprintf(name, sizeof(name), "attestation %.19s", c->blob);
 		if (c->error && c->unknown_key) {
-			stele_verify__check(v->r, 1, name, "not counted: %s", c->other_kind || c->malformed ?
-				  c->reason : "made by no key of the policy");
+			stele_verify__check(
+				v->r, 1, name, "not counted: %s",
+				c->other_kind || c->malformed
+					? c->reason
+					: "made by no key of the policy");
 		} else if (c->error) {
-			stele_verify__check(v->r, 0, name, "%s", c->reason ? c->reason : "does not verify");
-		} else if (!k || !stele_verify__name_in(v->p->prov_keys, v->p->nprov_keys, k->name)) {
-			stele_buf_printf(&ignored, "%s%s is signed by '%s', a key not allowed for provenance",
-					 ignored.len ? "; " : "", name, k ? k->name : "?");
-			stele_verify__check(v->r, 1, name, "not counted: signed by '%s', a key not allowed for provenance",
-				  k ? k->name : "?");
+			stele_verify__check(v->r, 0, name, "%s",
+					    c->reason ? c->reason
+						      : "does not verify");
+		} else if (!k ||
+			   !stele_verify__name_in(v->p->prov_keys,
+						  v->p->nprov_keys, k->name)) {
+			stele_buf_printf(
+				&ignored,
+				"%s%s is signed by '%s', a key not allowed for provenance",
+				ignored.len ? "; " : "", name,
+				k ? k->name : "?");
+			stele_verify__check(
+				v->r, 1, name,
+				"not counted: signed by '%s', a key not allowed for provenance",
+				k ? k->name : "?");
 		} else if (!stele_verify__key_usable(v, k, &why)) {
-			stele_buf_printf(&ignored, "%s%s: %s", ignored.len ? "; " : "", name, why);
-			stele_verify__check(v->r, 1, name, "not counted: %s", why);
-		} else if (!c->predicate_type || strcmp(c->predicate_type, SLSA_V1)) {
-			stele_verify__check(v->r, 1, name, "predicate %s (not SLSA provenance)",
-				  c->predicate_type ? c->predicate_type : "?");
-		} else if (stele_prov_parse(&doc, c->body.ptr, c->body.len, c->blob) < 0) {
-			stele_verify__check(v->r, 0, name, "%s", stele_error_last());
+			stele_buf_printf(&ignored, "%s%s: %s",
+					 ignored.len ? "; " : "", name, why);
+			stele_verify__check(v->r, 1, name, "not counted: %s",
+					    why);
+		} else if (!c->predicate_type ||
+			   strcmp(c->predicate_type, SLSA_V1)) {
+			stele_verify__check(
+				v->r, 1, name,
+				"predicate %s (not SLSA provenance)",
+				c->predicate_type ? c->predicate_type : "?");
+		} else if (stele_prov_parse(&doc, c->body.ptr, c->body.len,
+					    c->blob) < 0) {
+			stele_verify__check(v->r, 0, name, "%s",
+					    stele_error_last());
 		} else if (strcmp(doc->subject_digest, v->img->digest)) {
-			stele_verify__check(v->r, 0, name, "the statement's subject is %s, not this image",
-				  doc->subject_digest);
+			stele_verify__check(
+				v->r, 0, name,
+				"the statement's subject is %s, not this image",
+				doc->subject_digest);
 		} else {
-			stele_verify__check(v->r, 1, name, "SLSA provenance signed by '%s'%s", k->name,
-				  doc->stele ? "" : " (from another builder)");
+			stele_verify__check(
+				v->r, 1, name,
+				"SLSA provenance signed by '%s'%s", k->name,
+				doc->stele ? "" : " (from another builder)");
 			if (!v->prov) {
 				v->prov = doc;
 				doc = NULL;
@@ -382,13 +453,15 @@ check_attestations(struct stele_verify__ctx *v)
 		free(why);
 	}
 	if (v->p->prov_required)
-		stele_verify__check(v->r, good > 0, "provenance", "%s%s%s%s",
-			  good ? "signed SLSA provenance found" :
-			  "no SLSA provenance signed by an allowed key",
-			  !good && ignored.len ? " (" : "", !good && ignored.len ?
-			  stele_buf_cstr(&ignored) : "", !good && ignored.len ? ")" : "");
+		stele_verify__check(
+			v->r, good > 0, "provenance", "%s%s%s%s",
+			good ? "signed SLSA provenance found"
+			     : "no SLSA provenance signed by an allowed key",
+			!good && ignored.len ? " (" : "",
+			!good && ignored.len ? stele_buf_cstr(&ignored) : "",
+			!good && ignored.len ? ")" : "");
 	stele_buf_release(&ignored);
-	v->atts = cs;	/* for the vulnerabilities rule */
+	v->atts = cs; /* for the vulnerabilities rule */
 	free(keys);
 	return 0;
 }
@@ -408,29 +481,42 @@ static void
 check_provenance_rules(struct stele_verify__ctx *v)
 {
 	const struct stele_prov_doc *d = v->prov;
-	const char *ref = d->source_resolved_ref ? d->source_resolved_ref :
-			  d->source_ref;
-	const char *other = d->stele ? "" : " (the provenance is another builder's)";
+	const char *ref =
+		d->source_resolved_ref ? d->source_resolved_ref : d->source_ref;
+	const char *other =
+		d->stele ? "" : " (the provenance is another builder's)";
 
 	if (v->p->nbuilder_ids)
-		stele_verify__check(v->r, match_any(v->p->builder_ids, v->p->nbuilder_ids,
-					  d->builder_id),
-			  "provenance builder", "builder id '%s'", d->builder_id);
+		stele_verify__check(
+			v->r,
+			match_any(v->p->builder_ids, v->p->nbuilder_ids,
+				  d->builder_id),
+			"provenance builder", "builder id '%s'", d->builder_id);
 	if (v->p->nsources)
-		stele_verify__check(v->r, match_any(v->p->sources, v->p->nsources, d->source_uri),
-			  "provenance source", "source '%s'%s%s",
-			  d->source_uri ? d->source_uri : "(none)",
-			  match_any(v->p->sources, v->p->nsources, d->source_uri) ? "" :
-			  " is not an allowed repository", other);
+		stele_verify__check(
+			v->r,
+			match_any(v->p->sources, v->p->nsources, d->source_uri),
+			"provenance source", "source '%s'%s%s",
+			d->source_uri ? d->source_uri : "(none)",
+			match_any(v->p->sources, v->p->nsources, d->source_uri)
+				? ""
+				: " is not an allowed repository",
+			other);
 	if (v->p->nrefs)
-		stele_verify__check(v->r, match_any(v->p->refs, v->p->nrefs, ref), "provenance ref",
-			  "ref '%s'%s%s", ref ? ref : "(none)",
-			  match_any(v->p->refs, v->p->nrefs, ref) ? "" :
-			  " does not match the allowed patterns", other);
+		stele_verify__check(
+			v->r, match_any(v->p->refs, v->p->nrefs, ref),
+			"provenance ref", "ref '%s'%s%s", ref ? ref : "(none)",
+			match_any(v->p->refs, v->p->nrefs, ref)
+				? ""
+				: " does not match the allowed patterns",
+			other);
 	if (v->p->recipe)
-		stele_verify__check(v->r, d->recipe_path && !strcmp(d->recipe_path, v->p->recipe),
-			  "provenance recipe", "recipe '%s', policy wants '%s'%s",
-			  d->recipe_path ? d->recipe_path : "(none)", v->p->recipe, other);
+		stele_verify__check(
+			v->r,
+			d->recipe_path && !strcmp(d->recipe_path, v->p->recipe),
+			"provenance recipe", "recipe '%s', policy wants '%s'%s",
+			d->recipe_path ? d->recipe_path : "(none)",
+			v->p->recipe, other);
 	if (v->p->hermetic) {
 		char *why = NULL;
 		size_t i;
@@ -439,18 +525,21 @@ check_provenance_rules(struct stele_verify__ctx *v)
 		/* Records must cover every layer: a step without one could
 		 * have had network. */
 		for (i = 0; ok && i < stele_image_nlayers(v->img); i++) {
-			const char *ld = stele_json_str(stele_image_layer(v->img, i),
-							"digest");
+			const char *ld = stele_json_str(
+				stele_image_layer(v->img, i), "digest");
 
 			if (!stele_prov_record_of(d, ld)) {
 				ok = 0;
-				why = stele_xasprintf("layer %zu (%s) has no step record in "
-						      "the provenance", i + 1, ld ? ld : "?");
+				why = stele_xasprintf(
+					"layer %zu (%s) has no step record in "
+					"the provenance",
+					i + 1, ld ? ld : "?");
 			}
 		}
-		stele_verify__check(v->r, ok, "hermetic", "%s", ok ?
-			  "every step that contributed to the image ran without network" :
-			  why);
+		stele_verify__check(
+			v->r, ok, "hermetic", "%s",
+			ok ? "every step that contributed to the image ran without network"
+			   : why);
 		free(why);
 	}
 }
@@ -483,7 +572,8 @@ base_registry(const char *image)
 	if (!(slash = strchr(s, '/')))
 		return "local";
 	n = (size_t)(slash - s);
-	if (!memchr(s, '.', n) && !memchr(s, ':', n) && strncmp(s, "localhost", n))
+	if (!memchr(s, '.', n) && !memchr(s, ':', n) &&
+	    strncmp(s, "localhost", n))
 		return "local";
 	snprintf(host, sizeof(host), "%.*s", (int)n, s);
 	return host;
@@ -499,9 +589,10 @@ check_image_rules(struct stele_verify__ctx *v, const char *tagname)
 	if (v->p->non_root) {
 		const char *u = stele_json_str(cfg, "User");
 
-		stele_verify__check(v->r, !is_root_user(u), "non-root user",
-			  "USER is '%s'%s", u && *u ? u : "(unset: root)",
-			  is_root_user(u) ? ": the image runs as root" : "");
+		stele_verify__check(
+			v->r, !is_root_user(u), "non-root user",
+			"USER is '%s'%s", u && *u ? u : "(unset: root)",
+			is_root_user(u) ? ": the image runs as root" : "");
 	}
 	if (v->p->max_age) {
 		/* A reproducible build without a source date is created at the
@@ -517,14 +608,17 @@ check_image_rules(struct stele_verify__ctx *v, const char *tagname)
 			ok = 1;
 		}
 		if (!ok || t == 0)
-			stele_verify__check(v->r, 0, "maximum age", "%s", ok ?
-				  "created is the epoch and no signed provenance records when the image was built" :
-				  "the image has no valid created time and no signed provenance records when it was built");
+			stele_verify__check(
+				v->r, 0, "maximum age", "%s",
+				ok ? "created is the epoch and no signed provenance records when the image was built"
+				   : "the image has no valid created time and no signed provenance records when it was built");
 		else
-			stele_verify__check(v->r, v->now - t <= v->p->max_age, "maximum age",
-				  "%s %s, %lld days ago (at most %lld)", what, when,
-				  (long long)((v->now - t) / 86400),
-				  (long long)(v->p->max_age / 86400));
+			stele_verify__check(
+				v->r, v->now - t <= v->p->max_age,
+				"maximum age",
+				"%s %s, %lld days ago (at most %lld)", what,
+				when, (long long)((v->now - t) / 86400),
+				(long long)(v->p->max_age / 86400));
 	}
 	if (v->p->no_latest) {
 		/* The tag the image was named by, and the tag of what it is
@@ -541,17 +635,20 @@ check_image_rules(struct stele_verify__ctx *v, const char *tagname)
 		}
 		if (itag && !strcmp(itag, "latest"))
 			latest = 1;
-		stele_verify__check(v->r, !latest, "no latest tag", "tag '%s'%s%s%s",
-			  tag ? tag : "(none)", itag ? ", verified as tag '" : "",
-			  itag ? itag : "", itag ? "'" : "");
+		stele_verify__check(v->r, !latest, "no latest tag",
+				    "tag '%s'%s%s%s", tag ? tag : "(none)",
+				    itag ? ", verified as tag '" : "",
+				    itag ? itag : "", itag ? "'" : "");
 		free(itag);
 	}
 	if (!v->p->pinned_bases && !v->p->nregistries && !v->p->no_latest)
 		return;
 	if (!v->prov || !v->prov->stele) {
-		stele_verify__check(v->r, 0, "base images", "%s", !v->prov ?
-			  "no signed provenance: the bases cannot be checked" :
-			  "the provenance is another builder's: it records no bases");
+		stele_verify__check(
+			v->r, 0, "base images", "%s",
+			!v->prov
+				? "no signed provenance: the bases cannot be checked"
+				: "the provenance is another builder's: it records no bases");
 		return;
 	}
 	seen = json_object();
@@ -568,17 +665,30 @@ check_image_rules(struct stele_verify__ctx *v, const char *tagname)
 			json_object_set_new(seen, image, json_true());
 			snprintf(name, sizeof(name), "base %s", image);
 			if (v->p->pinned_bases)
-				stele_verify__check(v->r, strstr(image, "@sha256:") != NULL, name,
-					  strstr(image, "@sha256:") ? "pinned by digest" :
-					  "not pinned by digest (FROM uses a tag)");
+				stele_verify__check(
+					v->r, strstr(image, "@sha256:") != NULL,
+					name,
+					strstr(image, "@sha256:")
+						? "pinned by digest"
+						: "not pinned by digest (FROM uses a tag)");
 			if (v->p->nregistries)
-				stele_verify__check(v->r, match_any(v->p->registries, v->p->nregistries,
-							  base_registry(image)), name,
-					  "registry '%s'", base_registry(image));
+				stele_verify__check(
+					v->r,
+					match_any(v->p->registries,
+						  v->p->nregistries,
+						  base_registry(image)),
+					name, "registry '%s'",
+					base_registry(image));
 			if (v->p->no_latest)
-				stele_verify__check(v->r, !(strstr(image, ":latest") || (!strchr(image + 4, ':') &&
-					  !strstr(image, "@"))), name, "%s",
-					  strstr(image, ":latest") ? "uses the latest tag" : "tag checked");
+				stele_verify__check(
+					v->r,
+					!(strstr(image, ":latest") ||
+					  (!strchr(image + 4, ':') &&
+					   !strstr(image, "@"))),
+					name, "%s",
+					strstr(image, ":latest")
+						? "uses the latest tag"
+						: "tag checked");
 		}
 	}
 	json_decref(seen);
@@ -604,19 +714,23 @@ stele_verify_image(struct stele_verify_report **out, struct stele_image *img,
 	v.img = img;
 	v.o = o;
 	v.now = o->now ? o->now : (int64_t)time(NULL);
-	v.intended = o->identity ? o->identity : o->reference ? o->reference :
-		     recorded ? recorded : o->default_identity;
+	v.intended = o->identity ? o->identity
+		: o->reference   ? o->reference
+		: recorded       ? recorded
+				 : o->default_identity;
 	if (v.intended)
 		r->identity = stele_xstrdup(v.intended);
 	/* Without the caller's tag: a layout's ref.name (NAME:TAG or TAG). */
 	if (refname && !o->tag && !o->named)
-		tagname = strrchr(refname, ':') ? strrchr(refname, ':') + 1 : refname;
+		tagname = strrchr(refname, ':') ? strrchr(refname, ':') + 1
+						: refname;
 	if (o->policy)
 		error = stele_policy_load(&v.p, o->policy);
 	else if (o->key)
 		error = stele_policy_for_key(&v.p, o->key);
 	else
-		error = stele_error_setc(STELE_EINVALID, "give a policy or a public key");
+		error = stele_error_setc(STELE_EINVALID,
+					 "give a policy or a public key");
 	if (error < 0)
 		goto out;
 	for (i = 0; i < v.p->nwarnings; i++)
@@ -624,11 +738,14 @@ stele_verify_image(struct stele_verify_report **out, struct stele_image *img,
 	if (error < 0)
 		goto out;
 	if (o->signatures_only) {
-		stele_verify__check(r, 1, "manifest", "%s (digest checked before parsing)",
-			  img->digest);
-		stele_verify__check(r, 1, "config", "%s (digest checked before parsing)",
-			  img->config_digest);
-		stele_strv_push(&r->warnings, &r->nwarnings,
+		stele_verify__check(r, 1, "manifest",
+				    "%s (digest checked before parsing)",
+				    img->digest);
+		stele_verify__check(r, 1, "config",
+				    "%s (digest checked before parsing)",
+				    img->config_digest);
+		stele_strv_push(
+			&r->warnings, &r->nwarnings,
 			"--signatures-only: the layer blobs were not read; their "
 			"digests, sizes and diff_ids are not checked");
 	} else {
@@ -644,10 +761,11 @@ stele_verify_image(struct stele_verify_report **out, struct stele_image *img,
 	r->provenance = v.prov != NULL;
 	if (v.prov)
 		check_provenance_rules(&v);
-	else if (v.p->nbuilder_ids || v.p->nsources || v.p->nrefs || v.p->recipe ||
-		 v.p->hermetic)
-		stele_verify__check(r, 0, "provenance rules",
-			  "no signed provenance to check them against");
+	else if (v.p->nbuilder_ids || v.p->nsources || v.p->nrefs ||
+		 v.p->recipe || v.p->hermetic)
+		stele_verify__check(
+			r, 0, "provenance rules",
+			"no signed provenance to check them against");
 	check_image_rules(&v, tagname);
 	if (v.p->vuln_db || v.p->vuln_signed_scan) {
 		progress(&v, "checking vulnerabilities");
@@ -660,10 +778,12 @@ stele_verify_image(struct stele_verify_report **out, struct stele_image *img,
 		if ((error = stele_rebuild(&rb, img, v.prov, o->registry,
 					   o->dirs, &o->limits, o->progress,
 					   o->progress_payload)) < 0) {
-			stele_verify__check(r, 0, "rebuild", "%s", stele_error_last());
+			stele_verify__check(r, 0, "rebuild", "%s",
+					    stele_error_last());
 			error = 0;
 		} else {
-			stele_verify__check(r, rb.identical, "rebuild", "%s", rb.summary);
+			stele_verify__check(r, rb.identical, "rebuild", "%s",
+					    rb.summary);
 			stele_rebuild_result_release(&rb);
 		}
 	}
@@ -698,12 +818,14 @@ stele_verify_report_json(const struct stele_verify_report *r)
 	size_t i;
 
 	for (i = 0; i < r->n; i++)
-		json_array_append_new(checks, json_pack("{s:s,s:b,s:s?}", "name",
-			r->checks[i].name, "ok", r->checks[i].ok, "reason",
-			r->checks[i].reason));
+		json_array_append_new(checks,
+				      json_pack("{s:s,s:b,s:s?}", "name",
+						r->checks[i].name, "ok",
+						r->checks[i].ok, "reason",
+						r->checks[i].reason));
 	for (i = 0; i < r->nwarnings; i++)
 		json_array_append_new(warnings, json_string(r->warnings[i]));
-	return json_pack("{s:s,s:b,s:s?,s:o,s:o}", "digest", r->digest, "allowed",
-			 r->allowed, "identity", r->identity, "warnings", warnings,
-			 "checks", checks);
+	return json_pack("{s:s,s:b,s:s?,s:o,s:o}", "digest", r->digest,
+			 "allowed", r->allowed, "identity", r->identity,
+			 "warnings", warnings, "checks", checks);
 }

@@ -20,8 +20,8 @@
 struct stele_registry_opts;
 
 struct stele_verify_opts {
-	const char *policy;     /* policy file, or NULL */
-	const char *key;        /* --key PUB: at least one signature by it */
+	const char *policy; /* policy file, or NULL */
+	const char *key; /* --key PUB: at least one signature by it */
 	/*
 	 * What the image is verified as (verify/identity.h), the first set of:
 	 * `identity` (--identity REF), `reference` (where it lives:
@@ -38,7 +38,7 @@ struct stele_verify_opts {
 	 * layout's ref.name. */
 	const char *tag;
 	int named;
-	int rebuild;            /* also rebuild from the provenance */
+	int rebuild; /* also rebuild from the provenance */
 	/*
 	 * Skip reading the layer blobs (admission, where the runtime checks
 	 * each layer's digest as it pulls): the manifest and config are
@@ -47,7 +47,7 @@ struct stele_verify_opts {
 	 * warning that no layer digest, size or diff_id was checked.
 	 */
 	int signatures_only;
-	int64_t now;            /* the time of the checks (Unix seconds): key
+	int64_t now; /* the time of the checks (Unix seconds): key
 				 * validity, image and database age; 0: now */
 	const struct stele_registry_opts *registry; /* for a rebuild's bases
 						       (may be NULL) */
@@ -59,14 +59,14 @@ struct stele_verify_opts {
 };
 
 struct stele_verify_check {
-	char *name;    /* e.g. "blob sha256:…", "signature threshold" */
+	char *name; /* e.g. "blob sha256:…", "signature threshold" */
 	int ok;
-	char *reason;  /* why it failed (or a detail when ok); may be NULL */
+	char *reason; /* why it failed (or a detail when ok); may be NULL */
 };
 
 struct stele_verify_report {
 	char digest[STELE_DIGEST_STRLEN];
-	int allowed;   /* every check passed */
+	int allowed; /* every check passed */
 	int provenance; /* a signed SLSA statement by a provenance key of the
 			   policy, about this digest, was accepted */
 	char *identity; /* what it was verified as, or NULL */

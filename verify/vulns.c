@@ -29,8 +29,8 @@ att_of(const struct stele_check *c, const char *type, int prefix)
 {
 	if (c->error || !c->predicate_type)
 		return 0;
-	return prefix ? !strncmp(c->predicate_type, type, strlen(type)) :
-		!strcmp(c->predicate_type, type);
+	return prefix ? !strncmp(c->predicate_type, type, strlen(type))
+		      : !strcmp(c->predicate_type, type);
 }
 
 /* The policy's vex files, each verified against the usable vexKeys. */
@@ -38,14 +38,14 @@ static void
 vex_files(struct stele_verify__ctx *v, json_t *docs)
 {
 	const struct stele_policy *p = v->p;
-	const struct stele_pubkey **keys = stele_xcalloc(p->nvuln_vex_keys + 1,
-							 sizeof(*keys));
+	const struct stele_pubkey **keys =
+		stele_xcalloc(p->nvuln_vex_keys + 1, sizeof(*keys));
 	struct stele_buf b = STELE_BUF_INIT(STELE_VEX_MAX + 1);
 	size_t i, n = 0;
 
 	for (i = 0; i < p->nvuln_vex_keys; i++) {
-		struct stele_trusted_key *k = stele_policy_key(v->p,
-						p->vuln_vex_keys[i]);
+		struct stele_trusted_key *k =
+			stele_policy_key(v->p, p->vuln_vex_keys[i]);
 		char *why = NULL;
 
 		if (stele_verify__key_usable(v, k, &why))
@@ -60,17 +60,23 @@ vex_files(struct stele_verify__ctx *v, json_t *docs)
 		stele_buf_clear(&b);
 		if ((error = stele_fs_read(&b, p->vuln_vex[i])) == 0)
 			error = stele_vuln_vex_open(&doc, b.ptr ? b.ptr : "",
-				b.len, p->vuln_vex[i], keys, n);
+						    b.len, p->vuln_vex[i], keys,
+						    n);
 		if (error == STELE_EVERIFY)
-			stele_verify__check(v->r, 0, name, "not signed by a usable key of "
-				  "vulnerabilities.vexKeys");
+			stele_verify__check(v->r, 0, name,
+					    "not signed by a usable key of "
+					    "vulnerabilities.vexKeys");
 		else if (error < 0)
-			stele_verify__check(v->r, 0, name, "%s", stele_error_last());
+			stele_verify__check(v->r, 0, name, "%s",
+					    stele_error_last());
 		else {
-			stele_verify__check(v->r, 1, name, "OpenVEX document %s",
-				  stele_json_str(doc, "@id"));
-			json_array_append_new(docs, json_pack("{s:s,s:o}",
-				"what", p->vuln_vex[i], "doc", doc));
+			stele_verify__check(v->r, 1, name,
+					    "OpenVEX document %s",
+					    stele_json_str(doc, "@id"));
+			json_array_append_new(docs,
+					      json_pack("{s:s,s:o}", "what",
+							p->vuln_vex[i], "doc",
+							doc));
 		}
 		free(name);
 	}
@@ -105,21 +111,29 @@ vex_docs(struct stele_verify__ctx *v)
 			continue;
 		k = stele_verify__key_of(v, c->key);
 		snprintf(name, sizeof(name), "VEX attestation %.19s", c->blob);
-		if (!k || !stele_verify__name_in(v->p->vuln_vex_keys,
-						 v->p->nvuln_vex_keys, k->name))
-			stele_verify__check(v->r, 1, name, "not counted: signed by '%s', "
-				  "not a key of vulnerabilities.vexKeys",
-				  k ? k->name : "?");
+		if (!k ||
+		    !stele_verify__name_in(v->p->vuln_vex_keys,
+					   v->p->nvuln_vex_keys, k->name))
+			stele_verify__check(
+				v->r, 1, name,
+				"not counted: signed by '%s', "
+				"not a key of vulnerabilities.vexKeys",
+				k ? k->name : "?");
 		else if (!stele_verify__key_usable(v, k, &why))
-			stele_verify__check(v->r, 1, name, "not counted: %s", why);
-		else if (stele_vuln_vex_statement(&doc, c->body.ptr, c->body.len,
-						  c->blob) < 0)
-			stele_verify__check(v->r, 0, name, "%s", stele_error_last());
+			stele_verify__check(v->r, 1, name, "not counted: %s",
+					    why);
+		else if (stele_vuln_vex_statement(&doc, c->body.ptr,
+						  c->body.len, c->blob) < 0)
+			stele_verify__check(v->r, 0, name, "%s",
+					    stele_error_last());
 		else {
-			stele_verify__check(v->r, 1, name, "OpenVEX document %s signed by '%s'",
-				  stele_json_str(doc, "@id"), k->name);
-			json_array_append_new(docs, json_pack("{s:s,s:o}",
-				"what", c->blob, "doc", doc));
+			stele_verify__check(
+				v->r, 1, name,
+				"OpenVEX document %s signed by '%s'",
+				stele_json_str(doc, "@id"), k->name);
+			json_array_append_new(docs,
+					      json_pack("{s:s,s:o}", "what",
+							c->blob, "doc", doc));
 		}
 		free(why);
 	}
@@ -137,7 +151,8 @@ apply_vex(struct stele_verify__ctx *v, const json_t *docs,
 	json_array_foreach(docs, i, d)
 		if (stele_vuln_vex_apply_doc(r, json_object_get(d, "doc"),
 					     stele_json_str(d, "what")) < 0)
-			stele_verify__check(v->r, 0, "VEX", "%s", stele_error_last());
+			stele_verify__check(v->r, 0, "VEX", "%s",
+					    stele_error_last());
 	for (i = 0; i < r->n; i++)
 		n += r->v[i].suppressed != 0;
 	return n;
@@ -161,12 +176,13 @@ deny_findings(struct stele_verify__ctx *v, const struct stele_vuln_report *r,
 			continue;
 		denied++;
 		name = stele_xasprintf("vulnerability %s%s", f->id, label);
-		stele_verify__check(v->r, 0, name, "%s %s in %s %s (source %s %s)%s%s",
-			  stele_vuln_severity_name(f->severity),
-			  stele_vuln_status_name(f->status),
-			  s->pkgs[f->pkg].name, s->pkgs[f->pkg].version,
-			  f->package, f->installed,
-			  f->fixed ? ", fixed in " : "", f->fixed ? f->fixed : "");
+		stele_verify__check(
+			v->r, 0, name, "%s %s in %s %s (source %s %s)%s%s",
+			stele_vuln_severity_name(f->severity),
+			stele_vuln_status_name(f->status), s->pkgs[f->pkg].name,
+			s->pkgs[f->pkg].version, f->package, f->installed,
+			f->fixed ? ", fixed in " : "",
+			f->fixed ? f->fixed : "");
 		free(name);
 	}
 	return denied;
@@ -195,15 +211,19 @@ coverage(struct stele_verify__ctx *v, const struct stele_vuln_report *r,
 	 const char *distro, const char *what)
 {
 	if (r->unmatched < 0 && !r->ecosystem)
-		stele_verify__check(v->r, 0, "vulnerability coverage",
+		stele_verify__check(
+			v->r, 0, "vulnerability coverage",
 			"%s matched no distribution and does not record how "
-			"many packages it left unmatched", what);
+			"many packages it left unmatched",
+			what);
 	else if (r->unmatched > 0)
-		stele_verify__check(v->r, 0, "vulnerability coverage",
+		stele_verify__check(
+			v->r, 0, "vulnerability coverage",
 			"%s left %lld packages unmatched (distribution %s): "
 			"stele matches deb packages of Debian and apk packages "
 			"of Alpine, so the image is not shown free of known "
-			"vulnerabilities", what, (long long)r->unmatched,
+			"vulnerabilities",
+			what, (long long)r->unmatched,
 			distro ? distro : "not named by os-release");
 }
 
@@ -223,34 +243,38 @@ scan_now(struct stele_verify__ctx *v, const json_t *vex)
 	if (stele_vuln_db_open(&db, p->vuln_db, NULL) < 0 ||
 	    stele_sbom_read(&s, v->img, &so) < 0 ||
 	    stele_vuln_match(&r, db, s) < 0) {
-		stele_verify__check(v->r, 0, "vulnerabilities", "cannot scan: %s",
-			  stele_error_last());
+		stele_verify__check(v->r, 0, "vulnerabilities",
+				    "cannot scan: %s", stele_error_last());
 		goto out;
 	}
 	up = stele_vuln_db_updated(db);
 	if (p->vuln_max_db_age) {
 		if (up < 0)
-			stele_verify__check(v->r, 0, "vulnerability database age",
-				  "database '%s' records no time (stele-db.json "
-				  "or OSV modified)", p->vuln_db);
+			stele_verify__check(
+				v->r, 0, "vulnerability database age",
+				"database '%s' records no time (stele-db.json "
+				"or OSV modified)",
+				p->vuln_db);
 		else
-			stele_verify__check(v->r, v->now - up <= p->vuln_max_db_age,
-				  "vulnerability database age",
-				  "database '%s' is %lld hours old, the policy "
-				  "allows %lld", p->vuln_db,
-				  (long long)((v->now - up) / 3600),
-				  (long long)(p->vuln_max_db_age / 3600));
+			stele_verify__check(
+				v->r, v->now - up <= p->vuln_max_db_age,
+				"vulnerability database age",
+				"database '%s' is %lld hours old, the policy "
+				"allows %lld",
+				p->vuln_db, (long long)((v->now - up) / 3600),
+				(long long)(p->vuln_max_db_age / 3600));
 	}
 	coverage(v, r, s->distro_id, "the scan");
 	nsup = apply_vex(v, vex, r);
 	denied = deny_findings(v, r, "");
 	suppressed_note(note, sizeof(note), p, nsup);
-	stele_verify__check(v->r, denied == 0, "vulnerabilities",
-		  "%zu packages scanned in %s: %zu findings, %zu above %s%s%s",
-		  r->npkgs, r->ecosystem ? r->ecosystem : "(no known ecosystem)",
-		  r->n, denied,
-		  stele_vuln_severity_name((enum stele_vuln_severity)p->vuln_max),
-		  p->vuln_fixable_only ? " with a fix" : "", note);
+	stele_verify__check(
+		v->r, denied == 0, "vulnerabilities",
+		"%zu packages scanned in %s: %zu findings, %zu above %s%s%s",
+		r->npkgs, r->ecosystem ? r->ecosystem : "(no known ecosystem)",
+		r->n, denied,
+		stele_vuln_severity_name((enum stele_vuln_severity)p->vuln_max),
+		p->vuln_fixable_only ? " with a fix" : "", note);
 out:
 	stele_vuln_report_free(r);
 	stele_sbom_free(s);
@@ -278,25 +302,33 @@ newest_scan(struct stele_verify__ctx *v, const char **signer,
 			continue;
 		k = stele_verify__key_of(v, c->key);
 		snprintf(name, sizeof(name), "signed scan %.19s", c->blob);
-		if (!k || !stele_verify__name_in(v->p->vuln_scan_keys,
-						 v->p->nvuln_scan_keys, k->name)) {
-			stele_buf_printf(ignored, "%s%s: signed by '%s', not a "
-					 "scanKeys key", ignored->len ? "; " : "",
-					 name, k ? k->name : "?");
-			stele_verify__check(v->r, 1, name, "not counted: signed by '%s', "
-				  "not a key of vulnerabilities.scanKeys",
-				  k ? k->name : "?");
+		if (!k ||
+		    !stele_verify__name_in(v->p->vuln_scan_keys,
+					   v->p->nvuln_scan_keys, k->name)) {
+			stele_buf_printf(ignored,
+					 "%s%s: signed by '%s', not a "
+					 "scanKeys key",
+					 ignored->len ? "; " : "", name,
+					 k ? k->name : "?");
+			stele_verify__check(
+				v->r, 1, name,
+				"not counted: signed by '%s', "
+				"not a key of vulnerabilities.scanKeys",
+				k ? k->name : "?");
 		} else if (!stele_verify__key_usable(v, k, &why)) {
 			stele_buf_printf(ignored, "%s%s: %s",
 					 ignored->len ? "; " : "", name, why);
-			stele_verify__check(v->r, 1, name, "not counted: %s", why);
+			stele_verify__check(v->r, 1, name, "not counted: %s",
+					    why);
 		} else if (stele_vuln_scan_parse(&sc, c->body.ptr, c->body.len,
 						 v->img->digest, c->blob) < 0) {
-			stele_verify__check(v->r, 0, name, "%s", stele_error_last());
+			stele_verify__check(v->r, 0, name, "%s",
+					    stele_error_last());
 		} else {
 			stele_time_format(t, sc->finished);
-			stele_verify__check(v->r, 1, name, "scan finished %s, signed by '%s'",
-				  t, k->name);
+			stele_verify__check(v->r, 1, name,
+					    "scan finished %s, signed by '%s'",
+					    t, k->name);
 			if (!best || sc->finished > best->finished) {
 				stele_vuln_scan_free(best);
 				best = sc;
@@ -329,36 +361,47 @@ signed_scan(struct stele_verify__ctx *v, const json_t *vex)
 	size_t i, denied, nsup;
 
 	if (!(sc = newest_scan(v, &signer, &ignored))) {
-		stele_verify__check(v->r, 0, "signed scan", "no vulnerability scan signed "
-			  "by a key of vulnerabilities.scanKeys is attached "
-			  "(requireSignedScan; stele scan --attest)%s%s%s",
-			  ignored.len ? " (" : "", stele_buf_cstr(&ignored),
-			  ignored.len ? ")" : "");
+		stele_verify__check(
+			v->r, 0, "signed scan",
+			"no vulnerability scan signed "
+			"by a key of vulnerabilities.scanKeys is attached "
+			"(requireSignedScan; stele scan --attest)%s%s%s",
+			ignored.len ? " (" : "", stele_buf_cstr(&ignored),
+			ignored.len ? ")" : "");
 		stele_buf_release(&ignored);
 		return;
 	}
 	stele_buf_release(&ignored);
 	stele_time_format(t, sc->finished);
 	if (sc->finished > v->now + CLOCK_SLACK)
-		stele_verify__check(v->r, 0, "signed scan age", "the scan says it finished "
-			  "at %s, in the future", t);
+		stele_verify__check(v->r, 0, "signed scan age",
+				    "the scan says it finished "
+				    "at %s, in the future",
+				    t);
 	else
-		stele_verify__check(v->r, v->now - sc->finished <= p->vuln_max_scan_age,
-			  "signed scan age", "finished %s, %lld hours ago; the "
-			  "policy allows %lld", t,
-			  (long long)((v->now - sc->finished) / 3600),
-			  (long long)(p->vuln_max_scan_age / 3600));
+		stele_verify__check(
+			v->r, v->now - sc->finished <= p->vuln_max_scan_age,
+			"signed scan age",
+			"finished %s, %lld hours ago; the "
+			"policy allows %lld",
+			t, (long long)((v->now - sc->finished) / 3600),
+			(long long)(p->vuln_max_scan_age / 3600));
 	if (p->vuln_max_db_age) {
 		if (sc->db_updated < 0)
-			stele_verify__check(v->r, 0, "signed scan database age", "the scan "
-				  "records no database time");
+			stele_verify__check(v->r, 0, "signed scan database age",
+					    "the scan "
+					    "records no database time");
 		else
-			stele_verify__check(v->r, sc->finished - sc->db_updated <=
-				  p->vuln_max_db_age, "signed scan database age",
-				  "the database was %lld hours old when the scan "
-				  "finished; the policy allows %lld",
-				  (long long)((sc->finished - sc->db_updated) / 3600),
-				  (long long)(p->vuln_max_db_age / 3600));
+			stele_verify__check(
+				v->r,
+				sc->finished - sc->db_updated <=
+					p->vuln_max_db_age,
+				"signed scan database age",
+				"the database was %lld hours old when the scan "
+				"finished; the policy allows %lld",
+				(long long)((sc->finished - sc->db_updated) /
+					    3600),
+				(long long)(p->vuln_max_db_age / 3600));
 	}
 	for (i = 0; i < sc->report->n; i++) {
 		struct stele_vuln_finding *f = &sc->report->v[i];
@@ -376,15 +419,17 @@ signed_scan(struct stele_verify__ctx *v, const json_t *vex)
 	suppressed_note(note, sizeof(note), p, nsup);
 	if (sc->db_updated >= 0)
 		stele_time_format(dbt, sc->db_updated);
-	stele_verify__check(v->r, denied == 0, "signed scan findings",
-		  "scan by '%s' (stele %s, database %s of %s) in %s: %zu "
-		  "findings, %zu above %s%s%s", signer,
-		  sc->version ? sc->version : "?", sc->db ? sc->db : "?",
-		  sc->db_updated >= 0 ? dbt : "unknown time",
-		  sc->report->ecosystem ? sc->report->ecosystem :
-		  "(no known ecosystem)", sc->report->n, denied,
-		  stele_vuln_severity_name((enum stele_vuln_severity)p->vuln_max),
-		  p->vuln_fixable_only ? " with a fix" : "", note);
+	stele_verify__check(
+		v->r, denied == 0, "signed scan findings",
+		"scan by '%s' (stele %s, database %s of %s) in %s: %zu "
+		"findings, %zu above %s%s%s",
+		signer, sc->version ? sc->version : "?", sc->db ? sc->db : "?",
+		sc->db_updated >= 0 ? dbt : "unknown time",
+		sc->report->ecosystem ? sc->report->ecosystem
+				      : "(no known ecosystem)",
+		sc->report->n, denied,
+		stele_vuln_severity_name((enum stele_vuln_severity)p->vuln_max),
+		p->vuln_fixable_only ? " with a fix" : "", note);
 	stele_vuln_scan_free(sc);
 }
 

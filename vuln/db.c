@@ -71,14 +71,16 @@ walk(struct srclist *l, const char *dir, const char *rel, int depth)
 
 	if (depth > 16) {
 		error = stele_error_setc(STELE_EINVALID,
-			"database '%s' is nested too deep", dir);
+					 "database '%s' is nested too deep",
+					 dir);
 		goto out;
 	}
 	if (!(d = opendir(path))) {
-		error = errno == ENOENT ?
-			stele_error_setc(STELE_ENOTFOUND,
-				"no vulnerability database at '%s'", path) :
-			stele_error_errno("cannot open directory '%s'", path);
+		error = errno == ENOENT
+			? stele_error_setc(STELE_ENOTFOUND,
+					   "no vulnerability database at '%s'",
+					   path)
+			: stele_error_errno("cannot open directory '%s'", path);
 		goto out;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -86,12 +88,13 @@ walk(struct srclist *l, const char *dir, const char *rel, int depth)
 
 		if (de->d_name[0] == '.')
 			continue;
-		sub = rel ? stele_path_join(rel, de->d_name) :
-			stele_xstrdup(de->d_name);
+		sub = rel ? stele_path_join(rel, de->d_name)
+			  : stele_xstrdup(de->d_name);
 		/* Relative to the open directory: no path to resolve again
 		 * for each of tens of thousands of records. */
 		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0) {
-			error = stele_error_errno("cannot stat '%s/%s'", dir, sub);
+			error = stele_error_errno("cannot stat '%s/%s'", dir,
+						  sub);
 			free(sub);
 			break;
 		}
@@ -102,14 +105,15 @@ walk(struct srclist *l, const char *dir, const char *rel, int depth)
 				break;
 			continue;
 		}
-		if (!S_ISREG(st.st_mode) || (!has_suffix(sub, ".json") &&
-					      !has_suffix(sub, ".zip"))) {
+		if (!S_ISREG(st.st_mode) ||
+		    (!has_suffix(sub, ".json") && !has_suffix(sub, ".zip"))) {
 			free(sub);
 			continue;
 		}
 		if (l->n >= STELE_VULN_FILES_MAX) {
 			free(sub);
-			error = stele_error_setc(STELE_EINVALID,
+			error = stele_error_setc(
+				STELE_EINVALID,
 				"database '%s' has more than %d files", dir,
 				STELE_VULN_FILES_MAX);
 			break;
@@ -158,9 +162,11 @@ fingerprint(char out[STELE_DIGEST_STRLEN], struct srclist *l, const char *dir)
 	stele_sha256_update(&h, SCHEMA "\n", sizeof(SCHEMA));
 	for (i = 0; i < l->n; i++) {
 		stele_sha256_update(&h, l->v[i].rel, strlen(l->v[i].rel) + 1);
-		snprintf(line, sizeof(line), "%lld %lld.%09lld %lld.%09lld "
-			 "%llu:%llu\n", l->v[i].size, l->v[i].sec, l->v[i].nsec,
-			 l->v[i].csec, l->v[i].cnsec, l->v[i].dev, l->v[i].ino);
+		snprintf(line, sizeof(line),
+			 "%lld %lld.%09lld %lld.%09lld "
+			 "%llu:%llu\n",
+			 l->v[i].size, l->v[i].sec, l->v[i].nsec, l->v[i].csec,
+			 l->v[i].cnsec, l->v[i].dev, l->v[i].ino);
 		stele_sha256_update(&h, line, strlen(line));
 	}
 	stele_sha256_final(&h, out);
@@ -171,17 +177,17 @@ fingerprint(char out[STELE_DIGEST_STRLEN], struct srclist *l, const char *dir)
 static int
 sql_error(sqlite3 *s, const char *what)
 {
-	return stele_error_set("%s: %s", what, s ? sqlite3_errmsg(s) :
-			       "out of memory");
+	return stele_error_set("%s: %s", what,
+			       s ? sqlite3_errmsg(s) : "out of memory");
 }
 
 /* Building the index. */
 struct build {
 	sqlite3 *s;
 	sqlite3_stmt *ins;
-	const char *file;         /* the source being read, for errors */
-	int64_t newest;           /* newest OSV modified */
-	int64_t updated;          /* stele-db.json, -1 when absent */
+	const char *file; /* the source being read, for errors */
+	int64_t newest; /* newest OSV modified */
+	int64_t updated; /* stele-db.json, -1 when absent */
 };
 
 static int
@@ -222,8 +228,8 @@ vendor_severity(const char *s)
 	if (!strcasecmp(s, "important"))
 		return STELE_SEV_HIGH;
 	r = stele_vuln_severity_parse(s);
-	return r > STELE_SEV_NONE ? (enum stele_vuln_severity)r :
-		STELE_SEV_UNKNOWN;
+	return r > STELE_SEV_NONE ? (enum stele_vuln_severity)r
+				  : STELE_SEV_UNKNOWN;
 }
 
 /* Debian's urgencies: "low", "medium**", "not yet assigned", ... */
@@ -307,25 +313,34 @@ osv_affected(struct build *b, const char *id, const json_t *aff,
 			const char *fx = stele_json_str(ev, "fixed");
 			const char *la = stele_json_str(ev, "last_affected");
 
-			if (json_object_size(ev) != 1 && !json_object_get(ev, "limit"))
-				return bad(b, "an event has one of introduced, fixed, last_affected, limit");
+			if (json_object_size(ev) != 1 &&
+			    !json_object_get(ev, "limit"))
+				return bad(
+					b,
+					"an event has one of introduced, fixed, last_affected, limit");
 			if (in) {
-				if (intro && (error = row_add(b, eco, name, id,
-				    intro, NULL, NULL, STELE_VULN_NOT_FIXED,
-				    sev, cvss10, summary)) < 0)
+				if (intro &&
+				    (error = row_add(b, eco, name, id, intro,
+						     NULL, NULL,
+						     STELE_VULN_NOT_FIXED, sev,
+						     cvss10, summary)) < 0)
 					return error;
 				intro = in;
 			} else if (fx || la) {
 				if ((error = row_add(b, eco, name, id,
-				    intro ? intro : "0", fx, la,
-				    fx ? STELE_VULN_FIXED : STELE_VULN_NOT_FIXED,
-				    sev, cvss10, summary)) < 0)
+						     intro ? intro : "0", fx,
+						     la,
+						     fx ? STELE_VULN_FIXED
+							: STELE_VULN_NOT_FIXED,
+						     sev, cvss10, summary)) < 0)
 					return error;
 				intro = NULL;
 			}
 		}
-		if (intro && (error = row_add(b, eco, name, id, intro, NULL,
-		    NULL, STELE_VULN_NOT_FIXED, sev, cvss10, summary)) < 0)
+		if (intro &&
+		    (error = row_add(b, eco, name, id, intro, NULL, NULL,
+				     STELE_VULN_NOT_FIXED, sev, cvss10,
+				     summary)) < 0)
 			return error;
 	}
 	return 0;
@@ -367,8 +382,10 @@ static const char *
 debian_release(const char *codename)
 {
 	static const char *const map[][2] = {
-		{ "buster", "Debian:10" }, { "bullseye", "Debian:11" },
-		{ "bookworm", "Debian:12" }, { "trixie", "Debian:13" },
+		{ "buster", "Debian:10" },
+		{ "bullseye", "Debian:11" },
+		{ "bookworm", "Debian:12" },
+		{ "trixie", "Debian:13" },
 	};
 	size_t i;
 
@@ -396,36 +413,44 @@ tracker(struct build *b, const json_t *root)
 				return bad(b, "a tracker entry needs releases");
 			json_object_foreach(rels, rel, r) {
 				const char *eco = debian_release(rel);
-				const char *status = stele_json_str(r, "status");
-				const char *fv = stele_json_str(r, "fixed_version");
-				const char *nodsa = stele_json_str(r, "nodsa_reason");
+				const char *status =
+					stele_json_str(r, "status");
+				const char *fv =
+					stele_json_str(r, "fixed_version");
+				const char *nodsa =
+					stele_json_str(r, "nodsa_reason");
 				const char *urg = stele_json_str(r, "urgency");
 				enum stele_vuln_status st;
 
 				if (!eco)
 					continue;
 				if (!status)
-					return bad(b, "a tracker release needs status");
+					return bad(
+						b,
+						"a tracker release needs status");
 				if (!strcmp(status, "resolved")) {
 					if (!fv)
-						return bad(b, "resolved without fixed_version");
+						return bad(
+							b,
+							"resolved without fixed_version");
 					if (!strcmp(fv, "0"))
-						continue;   /* never affected */
+						continue; /* never affected */
 					st = STELE_VULN_FIXED;
 				} else if (!strcmp(status, "open") ||
 					   !strcmp(status, "undetermined")) {
 					fv = NULL;
-					st = nodsa && !strcmp(nodsa, "ignored") ?
-						STELE_VULN_WONT_FIX :
-						STELE_VULN_NOT_FIXED;
+					st = nodsa && !strcmp(nodsa, "ignored")
+						? STELE_VULN_WONT_FIX
+						: STELE_VULN_NOT_FIXED;
 					if (urg && !strcmp(urg, "end-of-life"))
 						st = STELE_VULN_WONT_FIX;
 				} else {
 					return bad(b, "unknown tracker status");
 				}
 				if ((error = row_add(b, eco, src, cve, "0", fv,
-				    NULL, st, urgency_severity(urg), -1,
-				    desc)) < 0)
+						     NULL, st,
+						     urgency_severity(urg), -1,
+						     desc)) < 0)
 					return error;
 			}
 		}
@@ -449,8 +474,10 @@ source_json(struct build *b, const char *what, const char *name,
 		error = bad(b, "not a JSON object");
 	} else if (stamp) {
 		if (json_object_size(root) != 1 ||
-		    stele_time_parse(&b->updated, stele_json_str(root, "updated")) < 0)
-			error = bad(b, "needs exactly {\"updated\": RFC 3339 UTC}");
+		    stele_time_parse(&b->updated,
+				     stele_json_str(root, "updated")) < 0)
+			error = bad(
+				b, "needs exactly {\"updated\": RFC 3339 UTC}");
 	} else if (json_is_string(json_object_get(root, "id"))) {
 		error = osv_record(b, root);
 	} else {
@@ -477,8 +504,9 @@ source_zip(struct build *b, const char *path, const char *rel)
 
 	archive_read_support_format_zip(a);
 	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
-		error = stele_error_setc(STELE_EINVALID, "%s: not a readable zip: %s",
-					 rel, archive_error_string(a));
+		error = stele_error_setc(STELE_EINVALID,
+					 "%s: not a readable zip: %s", rel,
+					 archive_error_string(a));
 		goto out;
 	}
 	while ((r = archive_read_next_header(a, &ae)) == ARCHIVE_OK) {
@@ -489,7 +517,8 @@ source_zip(struct build *b, const char *path, const char *rel)
 			continue;
 		if (++entries > STELE_VULN_FILES_MAX) {
 			error = stele_error_setc(STELE_EINVALID,
-				"%s: more than %d records", rel, STELE_VULN_FILES_MAX);
+						 "%s: more than %d records",
+						 rel, STELE_VULN_FILES_MAX);
 			goto out;
 		}
 		free(what);
@@ -497,7 +526,8 @@ source_zip(struct build *b, const char *path, const char *rel)
 		stele_buf_clear(&raw);
 		while ((n = archive_read_data(a, buf, sizeof(buf))) > 0)
 			if (stele_buf_put(&raw, buf, (size_t)n) < 0) {
-				error = stele_error_setc(STELE_EINVALID,
+				error = stele_error_setc(
+					STELE_EINVALID,
 					"%s: larger than %u bytes", what,
 					STELE_VULN_FILE_MAX);
 				goto out;
@@ -512,8 +542,9 @@ source_zip(struct build *b, const char *path, const char *rel)
 			goto out;
 	}
 	if (r != ARCHIVE_EOF)
-		error = stele_error_setc(STELE_EINVALID, "%s: a damaged zip: %s",
-					 rel, archive_error_string(a));
+		error = stele_error_setc(STELE_EINVALID,
+					 "%s: a damaged zip: %s", rel,
+					 archive_error_string(a));
 out:
 	b->file = rel;
 	archive_read_free(a);
@@ -581,19 +612,24 @@ build_index(const char *dir, const struct srclist *l, const char *fp)
 		goto out;
 	}
 	close(fd);
-	if (sqlite3_open_v2(tmp, &b.s, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(tmp, &b.s, SQLITE_OPEN_READWRITE, NULL) !=
+	    SQLITE_OK) {
 		error = sql_error(b.s, "cannot open the vulnerability index");
 		goto out;
 	}
-	if ((error = exec(b.s, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-		"BEGIN; CREATE TABLE meta(k TEXT PRIMARY KEY, v TEXT);"
-		"CREATE TABLE adv(eco TEXT NOT NULL, pkg TEXT NOT NULL,"
-		" id TEXT NOT NULL, introduced TEXT, fixed TEXT,"
-		" last_affected TEXT, status INTEGER, severity INTEGER,"
-		" cvss10 INTEGER, summary TEXT);")) < 0)
+	if ((error = exec(
+		     b.s,
+		     "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+		     "BEGIN; CREATE TABLE meta(k TEXT PRIMARY KEY, v TEXT);"
+		     "CREATE TABLE adv(eco TEXT NOT NULL, pkg TEXT NOT NULL,"
+		     " id TEXT NOT NULL, introduced TEXT, fixed TEXT,"
+		     " last_affected TEXT, status INTEGER, severity INTEGER,"
+		     " cvss10 INTEGER, summary TEXT);")) < 0)
 		goto out;
-	if (sqlite3_prepare_v2(b.s, "INSERT INTO adv VALUES "
-	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &b.ins, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(b.s,
+			       "INSERT INTO adv VALUES "
+			       "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			       -1, &b.ins, NULL) != SQLITE_OK) {
 		error = sql_error(b.s, "cannot write the vulnerability index");
 		goto out;
 	}
@@ -655,7 +691,8 @@ index_open(sqlite3 **out, const char *path, const char *fp)
 	*out = NULL;
 	if (!stele_fs_exists(path))
 		return 1;
-	if (sqlite3_open_v2(path, &s, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &s, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
 		sqlite3_close(s);
 		return 1;
 	}
@@ -694,7 +731,8 @@ stele_vuln_db_open(struct stele_vuln_db **out, const char *dir, int *rebuilt)
 			*rebuilt = 1;
 		if (index_open(&s, path, fp) != 0) {
 			error = stele_error_set("cannot read the vulnerability "
-						"index '%s'", path);
+						"index '%s'",
+						path);
 			goto out;
 		}
 	}
@@ -704,10 +742,12 @@ stele_vuln_db_open(struct stele_vuln_db **out, const char *dir, int *rebuilt)
 	db->dir = stele_xstrdup(dir);
 	up = meta_get(db->s, "updated");
 	db->updated = up ? strtoll(up, NULL, 10) : -1;
-	if (sqlite3_prepare_v2(db->s, "SELECT id, introduced, fixed, "
-	    "last_affected, status, severity, cvss10, summary FROM adv "
-	    "WHERE eco = ? AND pkg = ? ORDER BY id", -1, &db->q, NULL)
-	    != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		    db->s,
+		    "SELECT id, introduced, fixed, "
+		    "last_affected, status, severity, cvss10, summary FROM adv "
+		    "WHERE eco = ? AND pkg = ? ORDER BY id",
+		    -1, &db->q, NULL) != SQLITE_OK) {
 		error = sql_error(db->s, "cannot read the vulnerability index");
 		goto out;
 	}
@@ -746,7 +786,8 @@ stele_vuln_db_rows(const struct stele_vuln_db *db)
 	long long n = -1;
 
 	if (sqlite3_prepare_v2(db->s, "SELECT count(*) FROM adv", -1, &q,
-			       NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+			       NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
 		n = sqlite3_column_int64(q, 0);
 	sqlite3_finalize(q);
 	return n;

@@ -12,9 +12,9 @@
 #include "vuln/version.h"
 #include "vuln/vuln_int.h"
 
-static const char *const sev_names[] = {
-	"none", "negligible", "low", "medium", "high", "critical", "unknown"
-};
+static const char *const sev_names[] = { "none",   "negligible", "low",
+					 "medium", "high",       "critical",
+					 "unknown" };
 
 int
 stele_vuln_severity_parse(const char *s)
@@ -59,8 +59,8 @@ roundup(double x)
 int
 stele_vuln_cvss3(int *out, const char *vector)
 {
-	static const char *const need[] = { "AV", "AC", "PR", "UI", "S", "C",
-					     "I", "A" };
+	static const char *const need[] = { "AV", "AC", "PR", "UI",
+					    "S",  "C",  "I",  "A" };
 	char val[8] = { 0 };
 	const char *p;
 	double av, ac, pr, ui, c, in, a, iss, imp, expl, base;
@@ -70,7 +70,7 @@ stele_vuln_cvss3(int *out, const char *vector)
 	*out = -1;
 	if (strncmp(vector, "CVSS:3.0/", 9) && strncmp(vector, "CVSS:3.1/", 9))
 		return stele_error_setc(STELE_EINVALID,
-			"not a CVSS v3 vector: '%s'", vector);
+					"not a CVSS v3 vector: '%s'", vector);
 	p = vector + 9;
 	while (*p) {
 		size_t klen = strcspn(p, ":");
@@ -78,12 +78,14 @@ stele_vuln_cvss3(int *out, const char *vector)
 
 		if (p[klen] != ':' || !*v || (v[1] != '/' && v[1] != '\0'))
 			return stele_error_setc(STELE_EINVALID,
-				"malformed CVSS vector '%s'", vector);
+						"malformed CVSS vector '%s'",
+						vector);
 		for (i = 0; i < sizeof(need) / sizeof(*need); i++) {
 			if (strlen(need[i]) == klen &&
 			    !strncmp(p, need[i], klen)) {
 				if (val[i])
-					return stele_error_setc(STELE_EINVALID,
+					return stele_error_setc(
+						STELE_EINVALID,
 						"repeated metric in CVSS vector '%s'",
 						vector);
 				val[i] = *v;
@@ -94,7 +96,8 @@ stele_vuln_cvss3(int *out, const char *vector)
 	for (i = 0; i < sizeof(need) / sizeof(*need); i++)
 		if (!val[i])
 			return stele_error_setc(STELE_EINVALID,
-				"CVSS vector '%s' lacks %s", vector, need[i]);
+						"CVSS vector '%s' lacks %s",
+						vector, need[i]);
 	changed = val[4] == 'C';
 	if (!changed && val[4] != 'U')
 		goto bad;
@@ -150,14 +153,16 @@ stele_vuln_cvss3(int *out, const char *vector)
 	if (imp <= 0)
 		base = 0;
 	else if (changed)
-		base = roundup(1.08 * (imp + expl) < 10 ? 1.08 * (imp + expl) : 10);
+		base = roundup(1.08 * (imp + expl) < 10 ? 1.08 * (imp + expl)
+							: 10);
 	else
 		base = roundup(imp + expl < 10 ? imp + expl : 10);
 	*out = (int)(base * 10 + 0.5);
 	return 0;
 bad:
 	return stele_error_setc(STELE_EINVALID,
-		"unknown metric value in CVSS vector '%s'", vector);
+				"unknown metric value in CVSS vector '%s'",
+				vector);
 }
 
 static enum stele_vuln_severity
@@ -218,11 +223,13 @@ ecosystem(const struct stele_sbom *s, enum stele_vuln_scheme *scheme)
 	/* Rocky Linux and AlmaLinux publish per major release: 9.4 → 9. */
 	if (!strcmp(s->distro_id, "rocky")) {
 		*scheme = STELE_VULN_RPM;
-		return stele_xasprintf("Rocky Linux:%.*s", (int)strcspn(v, "."), v);
+		return stele_xasprintf("Rocky Linux:%.*s", (int)strcspn(v, "."),
+				       v);
 	}
 	if (!strcmp(s->distro_id, "almalinux")) {
 		*scheme = STELE_VULN_RPM;
-		return stele_xasprintf("AlmaLinux:%.*s", (int)strcspn(v, "."), v);
+		return stele_xasprintf("AlmaLinux:%.*s", (int)strcspn(v, "."),
+				       v);
 	}
 	return NULL;
 }
@@ -263,8 +270,7 @@ col(sqlite3_stmt *q, int i)
 /* Whether `ver` is inside one row's range. */
 static int
 in_range(int *out, enum stele_vuln_scheme sc, const char *ver,
-	 const char *intro, const char *fixed, const char *last,
-	 const char *id)
+	 const char *intro, const char *fixed, const char *last, const char *id)
 {
 	int c, error;
 
@@ -358,8 +364,9 @@ match_pkg(struct stele_vuln_report *r, size_t *alloc, struct stele_vuln_db *db,
 		f->summary = col(q, 7) ? stele_xstrdup(col(q, 7)) : NULL;
 	}
 	if (!error && rc != SQLITE_DONE && rc != SQLITE_ROW)
-		error = stele_error_set("cannot read the vulnerability index: %s",
-					sqlite3_errmsg(db->s));
+		error = stele_error_set(
+			"cannot read the vulnerability index: %s",
+			sqlite3_errmsg(db->s));
 	sqlite3_reset(q);
 	free(last_id);
 	return error;
@@ -394,7 +401,9 @@ stele_vuln_match(struct stele_vuln_report **out, struct stele_vuln_db *db,
 	r->sbom = sbom;
 	r->db_updated = db->updated;
 	r->ecosystem = ecosystem(sbom, &sc);
-	want = sc == STELE_VULN_DEB ? "deb" : sc == STELE_VULN_RPM ? "rpm" : "apk";
+	want = sc == STELE_VULN_DEB    ? "deb"
+		: sc == STELE_VULN_RPM ? "rpm"
+				       : "apk";
 	for (i = 0; r->ecosystem && i < sbom->npkgs; i++) {
 		if (strcmp(sbom->pkgs[i].type, want) != 0)
 			continue;
@@ -427,7 +436,8 @@ origin_json(const struct stele_sbom *s, const struct stele_sbom_pkg *p)
 		json_object_set_new(o, "line", json_integer(l->line));
 	}
 	if (l->instruction)
-		json_object_set_new(o, "instruction", json_string(l->instruction));
+		json_object_set_new(o, "instruction",
+				    json_string(l->instruction));
 	if (l->commit)
 		json_object_set_new(o, "commit", json_string(l->commit));
 	if (l->base)
@@ -481,13 +491,15 @@ stele_vuln__report_obj(const struct stele_vuln_report *r)
 
 	json_object_set_new(o, "image", json_string(r->sbom->image));
 	json_object_set_new(o, "ecosystem",
-			    r->ecosystem ? json_string(r->ecosystem) : json_null());
+			    r->ecosystem ? json_string(r->ecosystem)
+					 : json_null());
 	json_object_set_new(o, "packages", json_integer((json_int_t)r->npkgs));
 	if (r->unmatched >= 0)
 		json_object_set_new(o, "unmatchedPackages",
 				    json_integer((json_int_t)r->unmatched));
 	if (r->db_updated >= 0)
-		json_object_set_new(o, "dbUpdated", json_integer(r->db_updated));
+		json_object_set_new(o, "dbUpdated",
+				    json_integer(r->db_updated));
 	for (i = 0; i < r->n; i++)
 		json_array_append_new(a, finding_json(r, &r->v[i]));
 	json_object_set_new(o, "findings", a);
@@ -510,12 +522,9 @@ sarif_level(enum stele_vuln_severity s)
 	switch (s) {
 	case STELE_SEV_CRITICAL:
 	case STELE_SEV_HIGH:
-	case STELE_SEV_UNKNOWN:
-		return "error";
-	case STELE_SEV_MEDIUM:
-		return "warning";
-	default:
-		return "note";
+	case STELE_SEV_UNKNOWN: return "error";
+	case STELE_SEV_MEDIUM: return "warning";
+	default: return "note";
 	}
 }
 
@@ -540,40 +549,50 @@ stele_vuln_report_sarif(struct stele_buf *out,
 
 			json_object_set_new(seen, f->id, json_true());
 			json_object_set_new(rule, "id", json_string(f->id));
-			json_object_set_new(rule, "shortDescription",
+			json_object_set_new(
+				rule, "shortDescription",
 				json_pack("{s:s}", "text",
 					  f->summary ? f->summary : f->id));
 			json_array_append_new(rules, rule);
 		}
 		msg = stele_xasprintf("%s in %s %s (source %s %s): %s%s%s",
-			f->id, p->name, p->version, f->package, f->installed,
-			stele_vuln_status_name(f->status),
-			f->fixed ? ", fixed in " : "", f->fixed ? f->fixed : "");
+				      f->id, p->name, p->version, f->package,
+				      f->installed,
+				      stele_vuln_status_name(f->status),
+				      f->fixed ? ", fixed in " : "",
+				      f->fixed ? f->fixed : "");
 		json_object_set_new(res, "ruleId", json_string(f->id));
 		json_object_set_new(res, "level",
 				    json_string(sarif_level(f->severity)));
 		json_object_set_new(res, "message",
 				    json_pack("{s:s}", "text", msg));
 		free(msg);
-		json_object_set_new(loc, "physicalLocation", json_pack(
-			"{s:{s:s}}", "artifactLocation", "uri",
-			p->db ? p->db : "var/lib/dpkg/status"));
+		json_object_set_new(
+			loc, "physicalLocation",
+			json_pack("{s:{s:s}}", "artifactLocation", "uri",
+				  p->db ? p->db : "var/lib/dpkg/status"));
 		json_object_set_new(res, "locations", json_pack("[o]", loc));
 		json_object_set_new(res, "properties", finding_json(r, f));
 		if (f->suppressed)
-			json_object_set_new(res, "suppressions", json_pack(
-				"[{s:s,s:s}]", "kind", "external", "justification",
-				f->vex_justification ? f->vex_justification :
-				f->vex_status));
+			json_object_set_new(
+				res, "suppressions",
+				json_pack("[{s:s,s:s}]", "kind", "external",
+					  "justification",
+					  f->vex_justification
+						  ? f->vex_justification
+						  : f->vex_status));
 		json_array_append_new(results, res);
 	}
-	json_object_set_new(run, "tool", json_pack("{s:{s:s,s:s,s:s,s:o}}",
-		"driver", "name", "stele", "version", tool_version,
-		"informationUri", "https://stele.dev", "rules", rules));
+	json_object_set_new(run, "tool",
+			    json_pack("{s:{s:s,s:s,s:s,s:o}}", "driver", "name",
+				      "stele", "version", tool_version,
+				      "informationUri", "https://stele.dev",
+				      "rules", rules));
 	json_object_set_new(run, "results", results);
 	json_object_set_new(o, "version", json_string("2.1.0"));
-	json_object_set_new(o, "$schema", json_string(
-		"https://json.schemastore.org/sarif-2.1.0.json"));
+	json_object_set_new(
+		o, "$schema",
+		json_string("https://json.schemastore.org/sarif-2.1.0.json"));
 	json_object_set_new(o, "runs", json_pack("[o]", run));
 	error = stele_json_emit(out, o);
 	json_decref(o);

@@ -36,21 +36,20 @@ stele_vuln_scan_statement(struct stele_buf *out,
 		       "s:{s:o,s:s,s:s,s:s},"
 		       "s:{s:s,s:s,s:{s:s,s:s},s:o},"
 		       "s:{s:s,s:s}}}",
-		       "_type", "https://in-toto.io/Statement/v1",
-		       "subject", "name", info->name && *info->name ?
-		       info->name : digest, "digest", "sha256", digest + 7,
-		       "predicateType", STELE_VULN_PREDICATE,
-		       "predicate",
-		       "invocation", "parameters", params, "uri", "",
-		       "event_id", "", "builder.id", "",
-		       "scanner", "uri", uri, "version", info->version,
-		       "db", "uri", info->db, "version", dbtime,
-		       "result", stele_vuln__report_obj(r),
-		       "metadata", "scanStartedOn", started,
-		       "scanFinishedOn", finished);
+		       "_type", "https://in-toto.io/Statement/v1", "subject",
+		       "name", info->name && *info->name ? info->name : digest,
+		       "digest", "sha256", digest + 7, "predicateType",
+		       STELE_VULN_PREDICATE, "predicate", "invocation",
+		       "parameters", params, "uri", "", "event_id", "",
+		       "builder.id", "", "scanner", "uri", uri, "version",
+		       info->version, "db", "uri", info->db, "version", dbtime,
+		       "result", stele_vuln__report_obj(r), "metadata",
+		       "scanStartedOn", started, "scanFinishedOn", finished);
 	free(uri);
 	if (!st)
-		return stele_error_setc(STELE_EINVALID, "cannot build the scan "
+		return stele_error_setc(
+			STELE_EINVALID,
+			"cannot build the scan "
 			"statement (a name or option that is not UTF-8?)");
 	error = stele_json_emit(out, st);
 	json_decref(st);
@@ -87,9 +86,11 @@ bad(const char *what, const char *why, size_t i)
 {
 	if (i == SIZE_MAX)
 		return stele_error_setc(STELE_EINVALID,
-			"%s: not a stele scan statement: %s", what, why);
+					"%s: not a stele scan statement: %s",
+					what, why);
 	return stele_error_setc(STELE_EINVALID,
-		"%s: finding %zu of the scan: %s", what, i, why);
+				"%s: finding %zu of the scan: %s", what, i,
+				why);
 }
 
 static int
@@ -122,7 +123,8 @@ origin_layer(struct stele_sbom *s, const json_t *o)
 		l->line = (int)json_integer_value(json_object_get(o, "line"));
 	}
 	if (stele_json_str(o, "instruction"))
-		l->instruction = stele_xstrdup(stele_json_str(o, "instruction"));
+		l->instruction =
+			stele_xstrdup(stele_json_str(o, "instruction"));
 	if (stele_json_str(o, "commit"))
 		l->commit = stele_xstrdup(stele_json_str(o, "commit"));
 	l->base = json_is_true(json_object_get(o, "base"));
@@ -146,11 +148,13 @@ finding_pkg(struct stele_sbom *s, const json_t *f, size_t alloc_hint)
 			return i;
 	}
 	if (!s->npkgs)
-		s->pkgs = stele_xcalloc(alloc_hint ? alloc_hint : 1, sizeof(*p));
+		s->pkgs =
+			stele_xcalloc(alloc_hint ? alloc_hint : 1, sizeof(*p));
 	p = &s->pkgs[s->npkgs];
-	p->type = purl && !strncmp(purl, "pkg:apk/", 8) ? "apk" :
-		purl && !strncmp(purl, "pkg:rpm/", 8) ? "rpm" :
-		purl && !strncmp(purl, "pkg:deb/", 8) ? "deb" : "unknown";
+	p->type = purl && !strncmp(purl, "pkg:apk/", 8) ? "apk"
+		: purl && !strncmp(purl, "pkg:rpm/", 8) ? "rpm"
+		: purl && !strncmp(purl, "pkg:deb/", 8) ? "deb"
+							: "unknown";
 	p->name = stele_xstrdup(name);
 	p->version = stele_xstrdup(ver);
 	p->source = stele_xstrdup(stele_json_str(f, "source"));
@@ -164,8 +168,9 @@ static int
 parse_finding(struct stele_vuln_finding *out, struct stele_sbom *s,
 	      const json_t *f, size_t nall, size_t i, const char *what)
 {
-	static const char *const req[] = { "id", "package", "version",
-		"source", "installed", "status", "severity", NULL };
+	static const char *const req[] = { "id",       "package",   "version",
+					   "source",   "installed", "status",
+					   "severity", NULL };
 	const char *status, *sev, *from;
 	const json_t *cvss = json_object_get(f, "cvss10");
 	const json_t *sup = json_object_get(f, "suppressed");
@@ -177,17 +182,23 @@ parse_finding(struct stele_vuln_finding *out, struct stele_sbom *s,
 		return bad(what, "not an object", i);
 	for (k = 0; req[k]; k++)
 		if (!stele_json_str(f, req[k]) || !*stele_json_str(f, req[k]))
-			return bad(what, "id, package, version, source, "
-				   "installed, status and severity are required "
-				   "strings", i);
+			return bad(
+				what,
+				"id, package, version, source, "
+				"installed, status and severity are required "
+				"strings",
+				i);
 	if (!opt_str(f, "fixed") || !opt_str(f, "purl") ||
 	    !opt_str(f, "severitySource") || (cvss && !json_is_integer(cvss)) ||
 	    (origin && !json_is_object(origin)) ||
-	    (sup && (!json_is_object(sup) || !stele_json_str(sup, "status") ||
-		     !stele_json_str(sup, "document") ||
-		     !opt_str(sup, "justification"))))
-		return bad(what, "fixed, purl, severitySource, cvss10, origin "
-			   "or suppressed has the wrong type", i);
+	    (sup &&
+	     (!json_is_object(sup) || !stele_json_str(sup, "status") ||
+	      !stele_json_str(sup, "document") ||
+	      !opt_str(sup, "justification"))))
+		return bad(what,
+			   "fixed, purl, severitySource, cvss10, origin "
+			   "or suppressed has the wrong type",
+			   i);
 	status = stele_json_str(f, "status");
 	sev = stele_json_str(f, "severity");
 	from = stele_json_str(f, "severitySource");
@@ -201,8 +212,10 @@ parse_finding(struct stele_vuln_finding *out, struct stele_sbom *s,
 	else
 		return bad(what, "unknown status", i);
 	if ((out->status == STELE_VULN_FIXED) != !!stele_json_str(f, "fixed"))
-		return bad(what, "a fixed version goes with status fixed, and "
-			   "only with it", i);
+		return bad(what,
+			   "a fixed version goes with status fixed, and "
+			   "only with it",
+			   i);
 	if (!strcmp(sev, "unknown"))
 		out->severity = STELE_SEV_UNKNOWN;
 	else if ((sv = stele_vuln_severity_parse(sev)) > 0)
@@ -211,8 +224,9 @@ parse_finding(struct stele_vuln_finding *out, struct stele_sbom *s,
 		return bad(what, "unknown severity", i);
 	if (from && strcmp(from, "vendor") && strcmp(from, "cvss"))
 		return bad(what, "severitySource is not vendor or cvss", i);
-	out->severity_from = !from ? NULL : !strcmp(from, "vendor") ?
-		"vendor" : "cvss";
+	out->severity_from = !from        ? NULL
+		: !strcmp(from, "vendor") ? "vendor"
+					  : "cvss";
 	out->cvss10 = cvss ? (int)json_integer_value(cvss) : -1;
 	out->id = stele_xstrdup(stele_json_str(f, "id"));
 	out->package = stele_xstrdup(stele_json_str(f, "source"));
@@ -249,8 +263,10 @@ parse_result(struct stele_vuln_scan *sc, const json_t *res, const char *digest,
 	    json_integer_value(npk) < 0 || (up && !json_is_integer(up)) ||
 	    (um && (!json_is_integer(um) || json_integer_value(um) < 0)) ||
 	    (!json_is_null(eco) && !json_is_string(eco)))
-		return bad(what, "scanner.result is not a stele report (image, "
-			   "ecosystem, packages, findings)", SIZE_MAX);
+		return bad(what,
+			   "scanner.result is not a stele report (image, "
+			   "ecosystem, packages, findings)",
+			   SIZE_MAX);
 	if (strcmp(stele_json_str(res, "image"), digest))
 		return bad(what, "scanner.result is about another image",
 			   SIZE_MAX);
@@ -258,8 +274,9 @@ parse_result(struct stele_vuln_scan *sc, const json_t *res, const char *digest,
 	snprintf(sc->sbom->image, sizeof(sc->sbom->image), "%s", digest);
 	r = stele_xcalloc(1, sizeof(*r));
 	r->sbom = sc->sbom;
-	r->ecosystem = json_is_string(eco) ?
-		stele_xstrdup(json_string_value(eco)) : NULL;
+	r->ecosystem = json_is_string(eco)
+		? stele_xstrdup(json_string_value(eco))
+		: NULL;
 	r->npkgs = (size_t)json_integer_value(npk);
 	r->unmatched = um ? (int64_t)json_integer_value(um) : -1;
 	r->db_updated = up ? (int64_t)json_integer_value(up) : -1;
@@ -283,8 +300,8 @@ has_subject(const json_t *st, const char *digest)
 	size_t i;
 
 	json_array_foreach(subs, i, s) {
-		const char *h = stele_json_str(json_object_get(s, "digest"),
-					       "sha256");
+		const char *h =
+			stele_json_str(json_object_get(s, "digest"), "sha256");
 
 		if (h && !strcmp(h, digest + 7))
 			return 1;
@@ -305,7 +322,8 @@ stele_vuln_scan_parse(struct stele_vuln_scan **out, const void *statement,
 	*out = NULL;
 	if (len > STELE_VULN_SCAN_MAX) {
 		error = stele_error_setc(STELE_EINVALID,
-			"%s: larger than %u bytes", what, STELE_VULN_SCAN_MAX);
+					 "%s: larger than %u bytes", what,
+					 STELE_VULN_SCAN_MAX);
 		goto out;
 	}
 	if ((error = stele_json_parse(&st, statement, len, what)) < 0)
@@ -314,12 +332,15 @@ stele_vuln_scan_parse(struct stele_vuln_scan **out, const void *statement,
 	pred = json_object_get(st, "predicate");
 	scanner = json_object_get(pred, "scanner");
 	meta = json_object_get(pred, "metadata");
-	if (!type || (strcmp(type, "https://in-toto.io/Statement/v1") &&
-		      strcmp(type, "https://in-toto.io/Statement/v0.1")) ||
+	if (!type ||
+	    (strcmp(type, "https://in-toto.io/Statement/v1") &&
+	     strcmp(type, "https://in-toto.io/Statement/v0.1")) ||
 	    !stele_json_str(st, "predicateType") ||
 	    strcmp(stele_json_str(st, "predicateType"), STELE_VULN_PREDICATE)) {
-		error = bad(what, "not an in-toto statement of type "
-			    STELE_VULN_PREDICATE, SIZE_MAX);
+		error = bad(
+			what,
+			"not an in-toto statement of type " STELE_VULN_PREDICATE,
+			SIZE_MAX);
 		goto out;
 	}
 	if (!has_subject(st, digest)) {
@@ -327,12 +348,13 @@ stele_vuln_scan_parse(struct stele_vuln_scan **out, const void *statement,
 		goto out;
 	}
 	if (!json_is_object(scanner) || !json_is_object(meta) ||
-	    stele_time_parse(&sc->started, stele_json_str(meta,
-			     "scanStartedOn")) < 0 ||
-	    stele_time_parse(&sc->finished, stele_json_str(meta,
-			     "scanFinishedOn")) < 0 ||
+	    stele_time_parse(&sc->started,
+			     stele_json_str(meta, "scanStartedOn")) < 0 ||
+	    stele_time_parse(&sc->finished,
+			     stele_json_str(meta, "scanFinishedOn")) < 0 ||
 	    sc->finished < sc->started) {
-		error = bad(what, "metadata.scanStartedOn and scanFinishedOn "
+		error = bad(what,
+			    "metadata.scanStartedOn and scanFinishedOn "
 			    "must be RFC 3339 UTC times, in that order",
 			    SIZE_MAX);
 		goto out;
@@ -340,8 +362,8 @@ stele_vuln_scan_parse(struct stele_vuln_scan **out, const void *statement,
 	if (stele_json_str(scanner, "version"))
 		sc->version = stele_xstrdup(stele_json_str(scanner, "version"));
 	if (stele_json_str(json_object_get(scanner, "db"), "uri"))
-		sc->db = stele_xstrdup(stele_json_str(json_object_get(scanner,
-					"db"), "uri"));
+		sc->db = stele_xstrdup(
+			stele_json_str(json_object_get(scanner, "db"), "uri"));
 	if ((error = parse_result(sc, json_object_get(scanner, "result"),
 				  digest, what)) < 0)
 		goto out;

@@ -32,9 +32,9 @@
 #define STELE_VULN_SCAN_MAX (12u << 20)
 
 struct stele_vuln_scan_info {
-	const char *name;          /* the subject's name; NULL: the digest */
-	const char *version;       /* the scanner's version (stele's) */
-	const char *db;            /* the database, as named (scanner.db.uri) */
+	const char *name; /* the subject's name; NULL: the digest */
+	const char *version; /* the scanner's version (stele's) */
+	const char *db; /* the database, as named (scanner.db.uri) */
 	const char *const *parameters; /* invocation.parameters (may be NULL) */
 	size_t nparameters;
 	int64_t started, finished; /* Unix seconds, taken by the caller */
@@ -51,11 +51,11 @@ int stele_vuln_scan_statement(struct stele_buf *out,
 
 /* A signed scan read back. */
 struct stele_vuln_scan {
-	int64_t started, finished;   /* metadata, Unix seconds */
-	int64_t db_updated;          /* the result's dbUpdated; -1: none */
-	char *version;               /* scanner.version */
-	char *db;                    /* scanner.db.uri */
-	struct stele_sbom *sbom;     /* the packages its findings name (no
+	int64_t started, finished; /* metadata, Unix seconds */
+	int64_t db_updated; /* the result's dbUpdated; -1: none */
+	char *version; /* scanner.version */
+	char *db; /* scanner.db.uri */
+	struct stele_sbom *sbom; /* the packages its findings name (no
 					files; the layers of their origins) */
 	struct stele_vuln_report *report; /* its findings (borrows sbom),
 					     suppression as recorded */

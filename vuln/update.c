@@ -49,7 +49,8 @@ fetch(const char *url, const char *path, const char *cacert)
 	CURLcode rc;
 	int error = 0;
 
-	if ((s.fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
+	if ((s.fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) <
+	    0)
 		return stele_error_errno("cannot create '%s'", path);
 	if (!(c = curl_easy_init())) {
 		close(s.fd);
@@ -73,13 +74,15 @@ fetch(const char *url, const char *path, const char *cacert)
 		curl_easy_setopt(c, CURLOPT_CAINFO, cacert);
 	rc = curl_easy_perform(c);
 	if (s.too_big)
-		error = stele_error_setc(STELE_EINVALID, "%s: larger than %llu bytes",
-			url, (unsigned long long)STELE_VULN_DOWNLOAD_MAX);
+		error = stele_error_setc(
+			STELE_EINVALID, "%s: larger than %llu bytes", url,
+			(unsigned long long)STELE_VULN_DOWNLOAD_MAX);
 	else if (s.failed)
 		error = stele_error_errno("cannot write '%s'", path);
 	else if (rc != CURLE_OK)
 		error = stele_error_set("cannot fetch %s: %s", url,
-					errbuf[0] ? errbuf : curl_easy_strerror(rc));
+					errbuf[0] ? errbuf
+						  : curl_easy_strerror(rc));
 	curl_easy_cleanup(c);
 	if (close(s.fd) < 0 && !error)
 		error = stele_error_errno("cannot write '%s'", path);
@@ -131,22 +134,25 @@ entry_copy(struct archive *a, const char *out, const char *url,
 	int fd, error = 0;
 
 	if ((fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
-		return errno == EEXIST ? stele_error_setc(STELE_EINVALID,
-			"%s: entry '%s' is there twice", url, name) :
-			stele_error_errno("cannot create '%s'", out);
+		return errno == EEXIST
+			? stele_error_setc(STELE_EINVALID,
+					   "%s: entry '%s' is there twice", url,
+					   name)
+			: stele_error_errno("cannot create '%s'", out);
 	while ((n = archive_read_data(a, buf, sizeof(buf))) > 0) {
 		if ((total += (unsigned long long)n) > STELE_VULN_FILE_MAX) {
-			error = stele_error_setc(STELE_EINVALID,
-				"%s: entry '%s' is larger than %u bytes", url, name,
-				STELE_VULN_FILE_MAX);
+			error = stele_error_setc(
+				STELE_EINVALID,
+				"%s: entry '%s' is larger than %u bytes", url,
+				name, STELE_VULN_FILE_MAX);
 			break;
 		}
 		if ((error = stele_fs_write_all(fd, buf, (size_t)n)) < 0)
 			break;
 	}
 	if (!error && n < 0)
-		error = stele_error_setc(STELE_EINVALID, "%s: entry '%s': %s", url,
-					 name, archive_error_string(a));
+		error = stele_error_setc(STELE_EINVALID, "%s: entry '%s': %s",
+					 url, name, archive_error_string(a));
 	if (close(fd) < 0 && !error)
 		error = stele_error_errno("cannot write '%s'", out);
 	return error;
@@ -162,8 +168,9 @@ unzip(size_t *count, const char *path, const char *dst, const char *url)
 
 	archive_read_support_format_zip(a);
 	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
-		error = stele_error_setc(STELE_EINVALID, "%s: not a readable zip: %s",
-					 url, archive_error_string(a));
+		error = stele_error_setc(STELE_EINVALID,
+					 "%s: not a readable zip: %s", url,
+					 archive_error_string(a));
 		goto out;
 	}
 	while ((r = archive_read_next_header(a, &ae)) == ARCHIVE_OK) {
@@ -175,14 +182,17 @@ unzip(size_t *count, const char *path, const char *dst, const char *url)
 		    strcmp(name + n - 5, ".json"))
 			continue;
 		if (!(flat = flat_name(name))) {
-			error = stele_error_setc(STELE_EINVALID,
-				"%s: entry '%s' is not a plain relative name", url, name);
+			error = stele_error_setc(
+				STELE_EINVALID,
+				"%s: entry '%s' is not a plain relative name",
+				url, name);
 			goto out;
 		}
 		if (*count >= STELE_VULN_FILES_MAX) {
 			free(flat);
 			error = stele_error_setc(STELE_EINVALID,
-				"%s: more than %d records", url, STELE_VULN_FILES_MAX);
+						 "%s: more than %d records",
+						 url, STELE_VULN_FILES_MAX);
 			goto out;
 		}
 		out = stele_path_join(dst, flat);
@@ -194,8 +204,9 @@ unzip(size_t *count, const char *path, const char *dst, const char *url)
 		(*count)++;
 	}
 	if (r != ARCHIVE_EOF)
-		error = stele_error_setc(STELE_EINVALID, "%s: a damaged zip: %s",
-					 url, archive_error_string(a));
+		error = stele_error_setc(STELE_EINVALID,
+					 "%s: a damaged zip: %s", url,
+					 archive_error_string(a));
 out:
 	archive_read_free(a);
 	return error;
@@ -234,9 +245,11 @@ fetch_source(size_t *count, const char *tmp, size_t i, const char *url,
 		struct stat st;
 
 		one = stele_path_join(dst, "source.json");
-		if (stat(dl, &st) == 0 && st.st_size > (off_t)STELE_VULN_FILE_MAX)
+		if (stat(dl, &st) == 0 &&
+		    st.st_size > (off_t)STELE_VULN_FILE_MAX)
 			error = stele_error_setc(STELE_EINVALID,
-				"%s: larger than %u bytes", url, STELE_VULN_FILE_MAX);
+						 "%s: larger than %u bytes",
+						 url, STELE_VULN_FILE_MAX);
 		else if (rename(dl, one) < 0)
 			error = stele_error_errno("cannot rename '%s'", dl);
 		else
@@ -263,11 +276,13 @@ stele_vuln_db_update(size_t *nfiles, const char *dir,
 	if (nfiles)
 		*nfiles = 0;
 	if (!o->nurls || o->nurls > STELE_VULN_SOURCES_MAX)
-		return stele_error_setc(STELE_EINVALID, "give 1 to %d source URLs",
+		return stele_error_setc(STELE_EINVALID,
+					"give 1 to %d source URLs",
 					STELE_VULN_SOURCES_MAX);
 	for (i = 0; i < o->nurls; i++)
 		if (strncmp(o->urls[i], "https://", 8) || !o->urls[i][8])
-			return stele_error_setc(STELE_EINVALID,
+			return stele_error_setc(
+				STELE_EINVALID,
 				"'%s' is not an https:// URL: sources are fetched over HTTPS only",
 				o->urls[i]);
 	if ((error = stele_init_curl()) < 0)
@@ -280,7 +295,8 @@ stele_vuln_db_update(size_t *nfiles, const char *dir,
 	    (error = stele_fs_mkdtemp(&tmp, dir, ".stele-update")) < 0)
 		goto out;
 	for (i = 0; i < o->nurls; i++)
-		if ((error = fetch_source(&count, tmp, i, o->urls[i], o->cacert)) < 0)
+		if ((error = fetch_source(&count, tmp, i, o->urls[i],
+					  o->cacert)) < 0)
 			goto out;
 	/* Everything is here: put each source in place, keeping the old. */
 	stamp = stele_path_join(dir, "stele-db.json");
@@ -295,7 +311,8 @@ stele_vuln_db_update(size_t *nfiles, const char *dir,
 		if (rename(target, old) == 0)
 			swapped[i] = 2;
 		if (rename(src, target) < 0)
-			error = stele_error_errno("cannot put '%s' in place", target);
+			error = stele_error_errno("cannot put '%s' in place",
+						  target);
 		else
 			swapped[i] |= 1;
 		free(src);
@@ -306,7 +323,8 @@ stele_vuln_db_update(size_t *nfiles, const char *dir,
 	}
 	stele_time_format(t, o->now);
 	json = stele_xasprintf("{\"updated\":\"%s\"}\n", t);
-	if ((error = stele_fs_write_atomic(stamp, json, strlen(json), 0644)) < 0 ||
+	if ((error = stele_fs_write_atomic(stamp, json, strlen(json), 0644)) <
+		    0 ||
 	    (error = stele_vuln_db_open(&db, dir, NULL)) < 0)
 		goto out;
 	if (nfiles)

@@ -28,11 +28,11 @@
 #define STELE_VULN_SOURCES_MAX 32
 
 struct stele_vuln_update_opts {
-	const char *const *urls;   /* https:// URLs */
-	size_t nurls;              /* 1 .. STELE_VULN_SOURCES_MAX */
-	const char *cacert;        /* a CA bundle (PEM) to trust; NULL: the
+	const char *const *urls; /* https:// URLs */
+	size_t nurls; /* 1 .. STELE_VULN_SOURCES_MAX */
+	const char *cacert; /* a CA bundle (PEM) to trust; NULL: the
 				      system's */
-	int64_t now;               /* the time recorded in stele-db.json */
+	int64_t now; /* the time recorded in stele-db.json */
 };
 
 /*

@@ -37,12 +37,14 @@ deb_split(struct dpkg_version *v, char **copy, const char *s)
 	while (end > s && isspace((unsigned char)end[-1]))
 		end--;
 	if (end == s)
-		return stele_error_setc(STELE_EINVALID, "version string is empty");
+		return stele_error_setc(STELE_EINVALID,
+					"version string is empty");
 	str = stele_xstrndup(s, (size_t)(end - s));
 	for (p = str; *p; p++) {
 		if (isspace((unsigned char)*p)) {
 			stele_error_setc(STELE_EINVALID,
-				"version '%s' has embedded spaces", str);
+					 "version '%s' has embedded spaces",
+					 str);
 			goto fail;
 		}
 	}
@@ -50,29 +52,33 @@ deb_split(struct dpkg_version *v, char **copy, const char *s)
 	if ((colon = strchr(str, ':')) != NULL) {
 		if (colon == str) {
 			stele_error_setc(STELE_EINVALID,
-				"epoch in version '%s' is empty", str);
+					 "epoch in version '%s' is empty", str);
 			goto fail;
 		}
 		errno = 0;
 		epoch = strtol(str, &p, 10);
 		if (p != colon) {
 			stele_error_setc(STELE_EINVALID,
-				"epoch in version '%s' is not number", str);
+					 "epoch in version '%s' is not number",
+					 str);
 			goto fail;
 		}
 		if (epoch > INT_MAX || errno == ERANGE) {
 			stele_error_setc(STELE_EINVALID,
-				"epoch in version '%s' is too big", str);
+					 "epoch in version '%s' is too big",
+					 str);
 			goto fail;
 		}
 		if (epoch < 0) {
 			stele_error_setc(STELE_EINVALID,
-				"epoch in version '%s' is negative", str);
+					 "epoch in version '%s' is negative",
+					 str);
 			goto fail;
 		}
 		if (colon[1] == '\0') {
 			stele_error_setc(STELE_EINVALID,
-				"nothing after colon in version '%s'", str);
+					 "nothing after colon in version '%s'",
+					 str);
 			goto fail;
 		}
 		v->epoch = (unsigned int)epoch;
@@ -85,7 +91,8 @@ deb_split(struct dpkg_version *v, char **copy, const char *s)
 	if ((hyphen = strrchr(p, '-')) != NULL) {
 		*hyphen = '\0';
 		if (hyphen[1] == '\0') {
-			stele_error_setc(STELE_EINVALID,
+			stele_error_setc(
+				STELE_EINVALID,
 				"revision number is empty in version '%s'", s);
 			goto fail;
 		}
@@ -93,7 +100,7 @@ deb_split(struct dpkg_version *v, char **copy, const char *s)
 	}
 	if (*v->version == '\0') {
 		stele_error_setc(STELE_EINVALID,
-			"version number is empty in version '%s'", s);
+				 "version number is empty in version '%s'", s);
 		goto fail;
 	}
 	*copy = str;
@@ -127,8 +134,8 @@ out:
  * except that a pre-release suffix always orders before.
  */
 enum apk_tok {
-	APK_DIGIT_OR_ZERO,  /* a component after '.' */
-	APK_DIGIT,          /* the first component */
+	APK_DIGIT_OR_ZERO, /* a component after '.' */
+	APK_DIGIT, /* the first component */
 	APK_LETTER,
 	APK_SUFFIX,
 	APK_SUFFIX_NO,
@@ -143,9 +150,9 @@ static const char *const apk_post[] = { "cvs", "svn", "git", "hg", "p" };
 struct apk_cur {
 	const char *p;
 	enum apk_tok kind;
-	const char *tok;   /* the token's text */
+	const char *tok; /* the token's text */
 	size_t len;
-	long long num;     /* numeric value, or suffix rank */
+	long long num; /* numeric value, or suffix rank */
 };
 
 static long long
@@ -155,10 +162,10 @@ apk_suffix_rank(const char *s, size_t n)
 
 	for (i = 0; i < sizeof(apk_pre) / sizeof(*apk_pre); i++)
 		if (strlen(apk_pre[i]) == n && !memcmp(s, apk_pre[i], n))
-			return (long long)i - 4;    /* -4 .. -1 */
+			return (long long)i - 4; /* -4 .. -1 */
 	for (i = 0; i < sizeof(apk_post) / sizeof(*apk_post); i++)
 		if (strlen(apk_post[i]) == n && !memcmp(s, apk_post[i], n))
-			return (long long)i + 1;    /* 1 .. 5 */
+			return (long long)i + 1; /* 1 .. 5 */
 	return 0;
 }
 
@@ -185,9 +192,7 @@ apk_next(struct apk_cur *c)
 			s++;
 		}
 		break;
-	case APK_LETTER:
-		c->num = (unsigned char)*s++;
-		break;
+	case APK_LETTER: c->num = (unsigned char)*s++; break;
 	case APK_SUFFIX:
 		for (q = s; islower((unsigned char)*q); q++)
 			;
@@ -198,8 +203,7 @@ apk_next(struct apk_cur *c)
 		s = q;
 		break;
 	case APK_END:
-	case APK_INVALID:
-		return;
+	case APK_INVALID: return;
 	}
 	c->len = (size_t)(s - c->tok);
 	c->p = s;
@@ -211,7 +215,8 @@ apk_next(struct apk_cur *c)
 		c->p = s;
 		if (*s == '\0')
 			c->kind = APK_END;
-		else if (*s == '-' && s[1] == 'r' && c->kind != APK_REVISION_NO) {
+		else if (*s == '-' && s[1] == 'r' &&
+			 c->kind != APK_REVISION_NO) {
 			c->p = s + 2;
 			c->kind = APK_REVISION_NO;
 		} else
@@ -297,10 +302,10 @@ apk_cmp(int *out, const char *a, const char *b)
 			apk_next(&rb);
 		if (ra.kind == APK_INVALID || !*a)
 			return stele_error_setc(STELE_EINVALID,
-				"invalid apk version '%s'", a);
+						"invalid apk version '%s'", a);
 		if (rb.kind == APK_INVALID || !*b)
 			return stele_error_setc(STELE_EINVALID,
-				"invalid apk version '%s'", b);
+						"invalid apk version '%s'", b);
 	}
 	if (ca.kind == cb.kind) {
 		*out = 0;
@@ -337,12 +342,14 @@ rpm_cmp(int *out, const char *a, const char *b)
 	if ((error = stele_init_rpm()) < 0)
 		goto out;
 	if (!*a || !*b) {
-		error = stele_error_setc(STELE_EINVALID, "version string is empty");
+		error = stele_error_setc(STELE_EINVALID,
+					 "version string is empty");
 		goto out;
 	}
 	if (!(va = rpmverParse(a)) || !(vb = rpmverParse(b))) {
 		error = stele_error_setc(STELE_EINVALID,
-			"version '%s' is not an rpm version", va ? b : a);
+					 "version '%s' is not an rpm version",
+					 va ? b : a);
 		goto out;
 	}
 	*out = rpmverCmp(va, vb);
@@ -355,25 +362,17 @@ out:
 }
 
 int
-stele_vuln_version_cmp(int *out, enum stele_vuln_scheme scheme,
-		       const char *a, const char *b)
+stele_vuln_version_cmp(int *out, enum stele_vuln_scheme scheme, const char *a,
+		       const char *b)
 {
 	int error, r = 0;
 
 	*out = 0;
 	switch (scheme) {
-	case STELE_VULN_DEB:
-		error = deb_cmp(&r, a, b);
-		break;
-	case STELE_VULN_APK:
-		error = apk_cmp(&r, a, b);
-		break;
-	case STELE_VULN_RPM:
-		error = rpm_cmp(&r, a, b);
-		break;
-	default:
-		assert(!"unknown version scheme");
-		return STELE_ERROR;
+	case STELE_VULN_DEB: error = deb_cmp(&r, a, b); break;
+	case STELE_VULN_APK: error = apk_cmp(&r, a, b); break;
+	case STELE_VULN_RPM: error = rpm_cmp(&r, a, b); break;
+	default: assert(!"unknown version scheme"); return STELE_ERROR;
 	}
 	if (error < 0)
 		return error;

@@ -21,11 +21,7 @@
  *    without a release before the same version with one).
  *    An empty version, or one librpm does not parse, is STELE_EINVALID.
  */
-enum stele_vuln_scheme {
-	STELE_VULN_DEB = 1,
-	STELE_VULN_APK,
-	STELE_VULN_RPM
-};
+enum stele_vuln_scheme { STELE_VULN_DEB = 1, STELE_VULN_APK, STELE_VULN_RPM };
 
 /* *out < 0, 0 or > 0 as `a` orders before, equal to or after `b`.
  * On error *out is 0 and the message names the version. */

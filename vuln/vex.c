@@ -82,7 +82,7 @@ opt_time(int64_t *out, const char *s, int64_t dflt)
 }
 
 static const char *const statuses[] = { "not_affected", "affected", "fixed",
-	"under_investigation", NULL };
+					"under_investigation", NULL };
 
 /* Check the document's shape before anything is marked. */
 static int
@@ -94,34 +94,49 @@ doc_check(const json_t *doc, const char *what, int64_t *doctime)
 
 	if (!ctx || strncmp(ctx, "https://openvex.dev/ns", 22) != 0 ||
 	    !stele_json_str(doc, "@id") || !json_is_array(sts))
-		return stele_error_setc(STELE_EINVALID, "%s: not an OpenVEX "
-			"document (@context, @id and statements)", what);
+		return stele_error_setc(
+			STELE_EINVALID,
+			"%s: not an OpenVEX "
+			"document (@context, @id and statements)",
+			what);
 	if (opt_time(doctime, stele_json_str(doc, "timestamp"), 0) < 0)
 		return stele_error_setc(STELE_EINVALID,
-			"%s: timestamp is not RFC 3339 UTC", what);
+					"%s: timestamp is not RFC 3339 UTC",
+					what);
 	json_array_foreach(sts, i, st) {
 		const char *s = stele_json_str(st, "status");
 		int64_t t;
 
-		if (!stele_json_str(json_object_get(st, "vulnerability"), "name") ||
+		if (!stele_json_str(json_object_get(st, "vulnerability"),
+				    "name") ||
 		    !json_is_array(json_object_get(st, "products")) || !s)
-			return stele_error_setc(STELE_EINVALID, "%s: statement %zu "
+			return stele_error_setc(
+				STELE_EINVALID,
+				"%s: statement %zu "
 				"needs vulnerability.name, products and status",
 				what, i);
 		for (k = 0; statuses[k] && strcmp(statuses[k], s); k++)
 			;
 		if (!statuses[k])
-			return stele_error_setc(STELE_EINVALID,
-				"%s: statement %zu: unknown status '%s'", what, i, s);
+			return stele_error_setc(
+				STELE_EINVALID,
+				"%s: statement %zu: unknown status '%s'", what,
+				i, s);
 		if (!strcmp(s, "not_affected") &&
 		    !stele_json_str(st, "justification") &&
 		    !stele_json_str(st, "impact_statement"))
-			return stele_error_setc(STELE_EINVALID, "%s: statement %zu: "
+			return stele_error_setc(
+				STELE_EINVALID,
+				"%s: statement %zu: "
 				"not_affected needs a justification or an "
-				"impact_statement", what, i);
+				"impact_statement",
+				what, i);
 		if (opt_time(&t, stele_json_str(st, "timestamp"), 0) < 0)
-			return stele_error_setc(STELE_EINVALID, "%s: statement "
-				"%zu: timestamp is not RFC 3339 UTC", what, i);
+			return stele_error_setc(
+				STELE_EINVALID,
+				"%s: statement "
+				"%zu: timestamp is not RFC 3339 UTC",
+				what, i);
 	}
 	return 0;
 }
@@ -145,13 +160,15 @@ stele_vuln_vex_apply_doc(struct stele_vuln_report *r, const json_t *doc,
 		const char *purl = r->sbom->pkgs[f->pkg].purl;
 
 		json_array_foreach(sts, j, st) {
-			const json_t *prods = json_object_get(st, "products"), *p;
+			const json_t *prods = json_object_get(st, "products"),
+				     *p;
 			const char *s = stele_json_str(st, "status");
 			const char *just = stele_json_str(st, "justification");
 			int64_t t;
 			int hit = 0;
 
-			if (!names_vuln(json_object_get(st, "vulnerability"), f->id))
+			if (!names_vuln(json_object_get(st, "vulnerability"),
+					f->id))
 				continue;
 			json_array_foreach(prods, k, p)
 				hit |= product_matches(p, purl);
@@ -165,7 +182,8 @@ stele_vuln_vex_apply_doc(struct stele_vuln_report *r, const json_t *doc,
 			free(f->vex_justification);
 			free(f->vex_doc);
 			f->vex_status = stele_xstrdup(s);
-			f->vex_justification = just ? stele_xstrdup(just) : NULL;
+			f->vex_justification =
+				just ? stele_xstrdup(just) : NULL;
 			f->vex_doc = stele_xstrdup(docid);
 			f->vex_time = t;
 			f->suppressed = !strcmp(s, "not_affected") ||
@@ -189,22 +207,25 @@ stele_vuln_vex_open(json_t **out, const void *data, size_t len,
 
 	*out = NULL;
 	if (len > STELE_VEX_MAX)
-		return stele_error_setc(STELE_EINVALID, "%s: larger than %u bytes",
-					what, STELE_VEX_MAX);
+		return stele_error_setc(STELE_EINVALID,
+					"%s: larger than %u bytes", what,
+					STELE_VEX_MAX);
 	if ((error = stele_dsse_parse(&e, data, len, what)) < 0)
 		goto out;
 	if (strcmp(e->type, STELE_VEX_PAYLOAD) != 0) {
-		error = stele_error_setc(STELE_EINVALID, "%s: payload type '%s' "
-			"is not '%s'", what, e->type, STELE_VEX_PAYLOAD);
+		error = stele_error_setc(STELE_EINVALID,
+					 "%s: payload type '%s' "
+					 "is not '%s'",
+					 what, e->type, STELE_VEX_PAYLOAD);
 		goto out;
 	}
 	for (k = 0; k < nkeys; k++)
-		if (stele_dsse_verify(&mode, e, keys[k], STELE_SIG_PURE |
-				      STELE_SIG_ECDSA) == 0)
+		if (stele_dsse_verify(&mode, e, keys[k],
+				      STELE_SIG_PURE | STELE_SIG_ECDSA) == 0)
 			break;
 	if (k == nkeys) {
-		error = stele_error_setc(STELE_EVERIFY,
-			"%s: not signed by a trusted key", what);
+		error = stele_error_setc(
+			STELE_EVERIFY, "%s: not signed by a trusted key", what);
 		goto out;
 	}
 	if ((error = stele_json_parse(&doc, e->payload.ptr, e->payload.len,
@@ -230,16 +251,19 @@ stele_vuln_vex_statement(json_t **out, const void *data, size_t len,
 
 	*out = NULL;
 	if (len > STELE_VEX_MAX)
-		return stele_error_setc(STELE_EINVALID, "%s: larger than %u bytes",
-					what, STELE_VEX_MAX);
+		return stele_error_setc(STELE_EINVALID,
+					"%s: larger than %u bytes", what,
+					STELE_VEX_MAX);
 	if ((error = stele_json_parse(&st, data, len, what)) < 0)
 		return error;
 	pt = stele_json_str(st, "predicateType");
 	doc = json_object_get(st, "predicate");
-	if (!pt || strncmp(pt, STELE_VEX_PREDICATE,
-			   strlen(STELE_VEX_PREDICATE)) != 0)
-		error = stele_error_setc(STELE_EINVALID, "%s: predicate type "
-			"'%s' is not OpenVEX's", what, pt ? pt : "(none)");
+	if (!pt ||
+	    strncmp(pt, STELE_VEX_PREDICATE, strlen(STELE_VEX_PREDICATE)) != 0)
+		error = stele_error_setc(STELE_EINVALID,
+					 "%s: predicate type "
+					 "'%s' is not OpenVEX's",
+					 what, pt ? pt : "(none)");
 	else if ((error = doc_check(doc, what, &doctime)) == 0)
 		*out = json_incref(doc);
 	json_decref(st);
@@ -247,15 +271,15 @@ stele_vuln_vex_statement(json_t **out, const void *data, size_t len,
 }
 
 int
-stele_vuln_vex_apply(struct stele_vuln_report *r, const void *data,
-		     size_t len, const char *what,
-		     const struct stele_pubkey *const *keys, size_t nkeys)
+stele_vuln_vex_apply(struct stele_vuln_report *r, const void *data, size_t len,
+		     const char *what, const struct stele_pubkey *const *keys,
+		     size_t nkeys)
 {
 	json_t *doc = NULL;
 	int error;
 
-	if ((error = stele_vuln_vex_open(&doc, data, len, what, keys,
-					 nkeys)) == 0)
+	if ((error = stele_vuln_vex_open(&doc, data, len, what, keys, nkeys)) ==
+	    0)
 		error = stele_vuln_vex_apply_doc(r, doc, what);
 	json_decref(doc);
 	return error;

@@ -41,19 +41,19 @@
 #define STELE_VULN_INDEX ".stele-index.db"
 
 enum stele_vuln_severity {
-	STELE_SEV_NONE = 0,        /* only as a threshold: nothing at all */
+	STELE_SEV_NONE = 0, /* only as a threshold: nothing at all */
 	STELE_SEV_NEGLIGIBLE,
 	STELE_SEV_LOW,
 	STELE_SEV_MEDIUM,
 	STELE_SEV_HIGH,
 	STELE_SEV_CRITICAL,
-	STELE_SEV_UNKNOWN          /* no vendor severity and no CVSS */
+	STELE_SEV_UNKNOWN /* no vendor severity and no CVSS */
 };
 
 enum stele_vuln_status {
-	STELE_VULN_FIXED = 1,      /* a fixed version exists */
-	STELE_VULN_NOT_FIXED,      /* not yet fixed */
-	STELE_VULN_WONT_FIX        /* the vendor will not fix it */
+	STELE_VULN_FIXED = 1, /* a fixed version exists */
+	STELE_VULN_NOT_FIXED, /* not yet fixed */
+	STELE_VULN_WONT_FIX /* the vendor will not fix it */
 };
 
 struct stele_vuln_db;
@@ -72,33 +72,33 @@ int64_t stele_vuln_db_updated(const struct stele_vuln_db *db);
 long long stele_vuln_db_rows(const struct stele_vuln_db *db);
 
 struct stele_vuln_finding {
-	char *id;                  /* CVE-…, DSA-…, … */
-	size_t pkg;                /* index into the sbom's pkgs */
-	char *package;             /* the source package matched */
-	char *installed;           /* its installed (source) version */
-	char *fixed;               /* NULL unless STELE_VULN_FIXED */
+	char *id; /* CVE-…, DSA-…, … */
+	size_t pkg; /* index into the sbom's pkgs */
+	char *package; /* the source package matched */
+	char *installed; /* its installed (source) version */
+	char *fixed; /* NULL unless STELE_VULN_FIXED */
 	enum stele_vuln_status status;
 	enum stele_vuln_severity severity;
 	const char *severity_from; /* "vendor", "cvss" or NULL (static) */
-	int cvss10;                /* CVSS base score × 10, -1 when none */
-	char *summary;             /* may be NULL */
+	int cvss10; /* CVSS base score × 10, -1 when none */
+	char *summary; /* may be NULL */
 	/* Set by an OpenVEX statement (vex.h): a suppressed finding stays
 	 * in the report and never counts against a threshold. */
 	int suppressed;
-	char *vex_status;          /* "not_affected" or "fixed" */
-	char *vex_justification;   /* may be NULL */
-	char *vex_doc;             /* the document's @id */
-	int64_t vex_time;          /* the statement's time, for "latest wins" */
+	char *vex_status; /* "not_affected" or "fixed" */
+	char *vex_justification; /* may be NULL */
+	char *vex_doc; /* the document's @id */
+	int64_t vex_time; /* the statement's time, for "latest wins" */
 };
 
 struct stele_vuln_report {
-	const struct stele_sbom *sbom;  /* borrowed */
-	char *ecosystem;           /* "Debian:12", or NULL when unknown */
-	int64_t db_updated;        /* -1: none */
+	const struct stele_sbom *sbom; /* borrowed */
+	char *ecosystem; /* "Debian:12", or NULL when unknown */
+	int64_t db_updated; /* -1: none */
 	struct stele_vuln_finding *v;
-	size_t n;                  /* sorted: severity (worst first), id, pkg */
-	size_t npkgs;              /* packages looked up */
-	int64_t unmatched;         /* inventory packages not looked up (no
+	size_t n; /* sorted: severity (worst first), id, pkg */
+	size_t npkgs; /* packages looked up */
+	int64_t unmatched; /* inventory packages not looked up (no
 	                            * ecosystem for the distribution, or of
 	                            * another type); -1: a signed scan that
 	                            * does not record it */

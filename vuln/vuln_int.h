@@ -9,9 +9,9 @@
 /* Shared by the files of vuln/. */
 struct stele_vuln_db {
 	sqlite3 *s;
-	sqlite3_stmt *q;     /* rows of one (ecosystem, package) */
+	sqlite3_stmt *q; /* rows of one (ecosystem, package) */
 	char *dir;
-	int64_t updated;     /* -1: no recorded time */
+	int64_t updated; /* -1: no recorded time */
 };
 
 /* The report as the JSON object stele_vuln_report_json() emits; new ref. */
