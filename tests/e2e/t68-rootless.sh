@@ -1,8 +1,9 @@
 #!/bin/sh
 # Rootless RUN: a user made here with useradd builds a recipe with RUN
-# steps (through runuser); stele runs the build in a user namespace (the
-# user's /etc/subuid and /etc/subgid ranges, else the user alone) and gets
-# the digest a root build gets.
+# steps (through runuser) — a small recipe, and the from-source example
+# (a C program compiled on the Debian base); stele runs the build in a user
+# namespace (the user's /etc/subuid and /etc/subgid ranges, else the user
+# alone) and gets the digest a root build gets.
 . "$(dirname "$0")/lib.sh"
 
 U=stele-rl-$$
@@ -41,6 +42,7 @@ as() {
 
 if [ -n "$skip" ]; then
 	test_skip 'rootless RUN gives the root build digest' "$skip"
+	test_skip 'rootless: the from-source example gives the root digest' "$skip"
 	test_skip 'rootless RUN with the user alone mapped' "$skip"
 	test_skip 'rootless: an id the namespace cannot map fails the step' "$skip"
 	exit 0
@@ -55,6 +57,16 @@ test_expect_success 'rootless RUN (subordinate ids) gives the root build digest'
 	as "$U" "./stele build -q -t app:1 ctx" >d2 && [ "$(cat d2)" = "$R" ]
 '
 
+test_expect_success 'rootless: the from-source example (recipes/fromsource: RUN make on the Debian base) gives the root digest' '
+	root=$(sh "$TOP/scripts/mkdebian.sh") && [ -x "$root/usr/bin/gcc" ] &&
+	SOURCE_DATE_EPOCH=0 stele import -q -t "oci:$TMP/w/deb:1" "$root" >/dev/null &&
+	chmod -R a+rX w/deb && rev=$(git -C "$TOP" rev-parse HEAD) &&
+	git clone -q "$TOP" w/rsrc && git clone -q "$TOP" w/usrc && chown -R "$U" w/usrc &&
+	R=$(cd w && STELE_CACHE="$TMP/rc" ./stele build -q -t fs:1 -f recipes/fromsource/Dockerfile \
+		--build-arg "BASE=oci:$TMP/w/deb:1" "git+file://$TMP/w/rsrc#$rev") &&
+	as "$U" "./stele build -t fs:1 -f recipes/fromsource/Dockerfile --build-arg BASE=oci:$TMP/w/deb:1 git+file://$TMP/w/usrc#$rev" >d 2>e &&
+	cat e && grep -q "0 steps from the cache" e && [ "$(cat d)" = "$R" ]
+'
 test_expect_success 'rootless RUN with the user alone mapped (no subordinate ids) gives the root digest' '
 	sed -i "/^$U1:/d" /etc/subuid /etc/subgid &&
 	R=$(cd w && STELE_CACHE="$TMP/rc" ./stele build -q -t one:1 one) &&
