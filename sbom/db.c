@@ -18,47 +18,40 @@
 
 #define FIELD_MAX 64 /* bytes of a field name */
 
+/*
+ * At most `max` bytes, none outside lower-case letters, digits, `punct` and,
+ * when `upper`, upper-case letters.
+ */
 static int
-name_ok(const char *s, int apk)
+chars_ok(const char *s, size_t max, int upper, const char *punct)
 {
 	const char *p;
 
-	if (!*s || strlen(s) > 256)
+	if (!*s || strlen(s) > max)
 		return 0;
 	for (p = s; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		      *p == '+' || *p == '-' || *p == '.' ||
-		      (apk && ((*p >= 'A' && *p <= 'Z') || *p == '_'))))
+		      (upper && *p >= 'A' && *p <= 'Z') || strchr(punct, *p)))
 			return 0;
 	return 1;
+}
+
+static int
+name_ok(const char *s, int apk)
+{
+	return apk ? chars_ok(s, 256, 1, "+-._") : chars_ok(s, 256, 0, "+-.");
 }
 
 static int
 version_ok(const char *s)
 {
-	const char *p;
-
-	if (!*s || strlen(s) > 256)
-		return 0;
-	for (p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || strchr(".+~:-_", *p)))
-			return 0;
-	return 1;
+	return chars_ok(s, 256, 1, ".+~:-_");
 }
 
 static int
 arch_ok(const char *s)
 {
-	const char *p;
-
-	if (!*s || strlen(s) > 64)
-		return 0;
-	for (p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		      *p == '-' || *p == '_'))
-			return 0;
-	return 1;
+	return chars_ok(s, 64, 0, "-_");
 }
 
 void
