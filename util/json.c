@@ -66,3 +66,20 @@ stele_json_str(const json_t *obj, const char *key)
 {
 	return json_string_value(json_object_get(obj, key));
 }
+
+const char *
+stele_json_unknown_key(const json_t *obj, const char *const *allowed)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	json_object_foreach((json_t *)obj, k, v) {
+		for (i = 0; allowed[i]; i++)
+			if (!strcmp(k, allowed[i]))
+				break;
+		if (!allowed[i])
+			return k;
+	}
+	return NULL;
+}

@@ -20,5 +20,11 @@ int stele_json_parse(json_t **out, const void *data, size_t len,
 		     const char *what);
 /* Borrowed string member or NULL when absent or not a string. */
 const char *stele_json_str(const json_t *obj, const char *key);
+/*
+ * The first key of `obj` not in the NULL-terminated `allowed`, borrowed from
+ * `obj`; NULL when every key is allowed.
+ */
+const char *stele_json_unknown_key(const json_t *obj,
+				   const char *const *allowed);
 
 #endif

@@ -7,6 +7,7 @@
 #include "oci/digest.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/json.h"
 #include "verify/identity.h"
 
 /* The distribution reference grammar's limits. */
@@ -329,20 +330,13 @@ static int
 only_fields(const json_t *v, const char *const *allowed, const char *type,
 	    const char *path)
 {
-	const char *k;
-	json_t *x;
-	size_t i;
+	const char *k = stele_json_unknown_key(v, allowed);
 
-	json_object_foreach((json_t *)v, k, x) {
-		for (i = 0; allowed[i]; i++)
-			if (!strcmp(k, allowed[i]))
-				break;
-		if (!allowed[i])
-			return stele_error_setc(
-				STELE_EINVALID,
-				"policy '%s': unknown key '%s' in signatures.identity (type %s)",
-				path, k, type);
-	}
+	if (k)
+		return stele_error_setc(
+			STELE_EINVALID,
+			"policy '%s': unknown key '%s' in signatures.identity (type %s)",
+			path, k, type);
 	return 0;
 }
 

@@ -77,23 +77,15 @@ only_keys(const json_t *obj, const char *const *allowed, const char *where,
 	  const char *path)
 {
 	const char *k;
-	json_t *v;
-	size_t i;
 
 	if (!json_is_object(obj))
 		return stele_error_setc(STELE_EINVALID,
 					"policy '%s': %s must be an object",
 					path, where);
-	json_object_foreach((json_t *)obj, k, v) {
-		for (i = 0; allowed[i]; i++)
-			if (!strcmp(k, allowed[i]))
-				break;
-		if (!allowed[i])
-			return stele_error_setc(
-				STELE_EINVALID,
-				"policy '%s': unknown key '%s' in %s", path, k,
-				where);
-	}
+	if ((k = stele_json_unknown_key(obj, allowed)))
+		return stele_error_setc(STELE_EINVALID,
+					"policy '%s': unknown key '%s' in %s",
+					path, k, where);
 	return 0;
 }
 
