@@ -402,13 +402,27 @@ out:
 }
 
 /* The statement's predicateType, once it is checked to name `digest`. */
+int
+stele_attach__names_subject(const json_t *doc, const char *digest)
+{
+	const char *h;
+	json_t *s;
+	size_t i;
+
+	json_array_foreach(json_object_get(doc, "subject"), i, s) {
+		h = stele_json_str(json_object_get(s, "digest"), "sha256");
+		if (h && !strcmp(h, digest + 7))
+			return 1;
+	}
+	return 0;
+}
+
 static int
 statement_check(char **ptype, const struct stele_buf *st, const char *digest)
 {
-	json_t *doc = NULL, *s;
+	json_t *doc = NULL;
 	const char *t, *pt;
-	size_t i;
-	int error, named = 0;
+	int error, named;
 
 	*ptype = NULL;
 	if ((error = stele_json_parse(&doc, st->ptr, st->len,
@@ -416,13 +430,7 @@ statement_check(char **ptype, const struct stele_buf *st, const char *digest)
 		return error;
 	t = stele_json_str(doc, "_type");
 	pt = stele_json_str(doc, "predicateType");
-	json_array_foreach(json_object_get(doc, "subject"), i, s) {
-		const char *h =
-			stele_json_str(json_object_get(s, "digest"), "sha256");
-
-		if (h && !strcmp(h, digest + 7))
-			named = 1;
-	}
+	named = stele_attach__names_subject(doc, digest);
 	if (!t || (strcmp(t, STELE_INTOTO_V1) && strcmp(t, STELE_INTOTO_V01)) ||
 	    !pt)
 		error = stele_error_setc(

@@ -105,4 +105,10 @@ int stele_attach_layers(json_t **out, const struct stele_oci *oci,
 			const char *digest, enum stele_attach_kind kind,
 			const char *art);
 
+/*
+ * Whether the in-toto statement `doc` names `digest` ("sha256:<hex>") among
+ * its subjects.
+ */
+int stele_attach__names_subject(const json_t *doc, const char *digest);
+
 #endif

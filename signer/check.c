@@ -208,22 +208,15 @@ out:
 static int
 statement_bound(struct stele_check *c, const char *ann_type, const char *digest)
 {
-	json_t *doc = NULL, *s;
+	json_t *doc = NULL;
 	const char *pt;
-	size_t i;
-	int error, named = 0;
+	int error, named;
 
 	if ((error = stele_json_parse(&doc, c->body.ptr, c->body.len,
 				      "attested statement")) < 0)
 		return fail(c, error);
 	pt = stele_json_str(doc, "predicateType");
-	json_array_foreach(json_object_get(doc, "subject"), i, s) {
-		const char *h =
-			stele_json_str(json_object_get(s, "digest"), "sha256");
-
-		if (h && !strcmp(h, digest + 7))
-			named = 1;
-	}
+	named = stele_attach__names_subject(doc, digest);
 	if (!pt)
 		error = stele_error_setc(
 			STELE_EINVALID,
