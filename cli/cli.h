@@ -73,6 +73,10 @@ int cli_identity_check(const char *usage, const char *identity);
 struct stele_verify_opts;
 void cli_verify_names(struct stele_verify_opts *o, char **owned,
 		      const struct stele_ref *ref);
+/* cmd_verify.c: "stele: denied: <check>: <reason>" on stderr for each
+ * failed check of `rep`. */
+struct stele_verify_report;
+void cli_print_denials(const struct stele_verify_report *rep);
 
 /* Print "stele: <last error>" and return the exit code for `error`. */
 int cli_fail(int error);

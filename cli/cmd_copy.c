@@ -92,14 +92,7 @@ static void
 print_denial(const struct stele_verify_report *rep,
 	     const struct cli_registry *c)
 {
-	size_t i;
-
-	for (i = 0; i < rep->n; i++)
-		if (!rep->checks[i].ok)
-			fprintf(stderr, "stele: denied: %s: %s\n",
-				rep->checks[i].name,
-				rep->checks[i].reason ? rep->checks[i].reason
-						      : "failed");
+	cli_print_denials(rep);
 	fprintf(stderr, "stele: %s is not pushed: verification denied it\n",
 		rep->digest);
 	if (c->json) {

@@ -155,19 +155,6 @@ health_check(void *payload, const char *digest, const char *slot,
 	return run_health_cmd(h, digest, slot, name);
 }
 
-static void
-print_denial(const struct stele_verify_report *rep)
-{
-	size_t i;
-
-	for (i = 0; i < rep->n; i++)
-		if (!rep->checks[i].ok)
-			fprintf(stderr, "stele: denied: %s: %s\n",
-				rep->checks[i].name,
-				rep->checks[i].reason ? rep->checks[i].reason
-						      : "failed");
-}
-
 static int
 print_result(const struct stele_rollout_result *r, int as_json, int quiet)
 {
@@ -466,7 +453,7 @@ cmd_rollout(int argc, char **argv)
 	if (error < 0) {
 		if (error == STELE_EVERIFY && res.report &&
 		    !res.report->allowed)
-			print_denial(res.report);
+			cli_print_denials(res.report);
 		code = cli_fail(error);
 		goto out;
 	}

@@ -75,6 +75,19 @@ cli_verify_names(struct stele_verify_opts *o, char **owned,
 		o->default_identity = *owned;
 }
 
+void
+cli_print_denials(const struct stele_verify_report *rep)
+{
+	size_t i;
+
+	for (i = 0; i < rep->n; i++)
+		if (!rep->checks[i].ok)
+			fprintf(stderr, "stele: denied: %s: %s\n",
+				rep->checks[i].name,
+				rep->checks[i].reason ? rep->checks[i].reason
+						      : "failed");
+}
+
 static void
 print_report(const struct stele_verify_report *r)
 {
