@@ -55,6 +55,16 @@ stele_verify__check(struct stele_verify_report *r, int ok, const char *name,
 		r->allowed = 0;
 }
 
+void
+stele_verify__not_counted(struct stele_verify__ctx *v,
+			  struct stele_buf *ignored, const char *label,
+			  const char *name, const char *why)
+{
+	stele_buf_printf(ignored, "%s%s: %s", ignored->len ? "; " : "", label,
+			 why);
+	stele_verify__check(v->r, 1, name, "not counted: %s", why);
+}
+
 static void
 progress(struct stele_verify__ctx *v, const char *msg)
 {
@@ -324,11 +334,8 @@ check_signatures(struct stele_verify__ctx *v)
 				"not counted: key '%s' may not sign images",
 				k ? k->name : "?");
 		} else if (!stele_verify__key_usable(v, k, &why)) {
-			stele_buf_printf(&ignored, "%s%s: %s",
-					 ignored.len ? "; " : "", name + 10,
-					 why);
-			stele_verify__check(v->r, 1, name, "not counted: %s",
-					    why);
+			stele_verify__not_counted(v, &ignored, name + 10, name,
+						  why);
 		} else if (!stele_identity_match(v->p->identity, v->intended,
 						 c->identity, &why)) {
 			stele_buf_printf(&ignored, "%s%s: key '%s' %s",
@@ -419,10 +426,7 @@ check_attestations(struct stele_verify__ctx *v)
 				"not counted: signed by '%s', a key not allowed for provenance",
 				k ? k->name : "?");
 		} else if (!stele_verify__key_usable(v, k, &why)) {
-			stele_buf_printf(&ignored, "%s%s: %s",
-					 ignored.len ? "; " : "", name, why);
-			stele_verify__check(v->r, 1, name, "not counted: %s",
-					    why);
+			stele_verify__not_counted(v, &ignored, name, name, why);
 		} else if (!c->predicate_type ||
 			   strcmp(c->predicate_type, SLSA_V1)) {
 			stele_verify__check(

@@ -26,6 +26,12 @@ struct stele_verify__ctx {
 void stele_verify__check(struct stele_verify_report *r, int ok,
 			 const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* A check that is not counted: "not counted: <why>" recorded under `name`,
+ * and "<label>: <why>" appended to `ignored` ("; " between). */
+struct stele_buf;
+void stele_verify__not_counted(struct stele_verify__ctx *v,
+			       struct stele_buf *ignored, const char *label,
+			       const char *name, const char *why);
 /* Whether key `k` counts now (not revoked, inside its validity); when
  * not, *why says why (malloc'd). */
 int stele_verify__key_usable(struct stele_verify__ctx *v,

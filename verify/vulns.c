@@ -316,10 +316,7 @@ newest_scan(struct stele_verify__ctx *v, const char **signer,
 				"not a key of vulnerabilities.scanKeys",
 				k ? k->name : "?");
 		} else if (!stele_verify__key_usable(v, k, &why)) {
-			stele_buf_printf(ignored, "%s%s: %s",
-					 ignored->len ? "; " : "", name, why);
-			stele_verify__check(v->r, 1, name, "not counted: %s",
-					    why);
+			stele_verify__not_counted(v, ignored, name, name, why);
 		} else if (stele_vuln_scan_parse(&sc, c->body.ptr, c->body.len,
 						 v->img->digest, c->blob) < 0) {
 			stele_verify__check(v->r, 0, name, "%s",
