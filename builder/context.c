@@ -623,6 +623,8 @@ struct dw_item {
 
 struct dw_batch {
 	struct stele_sha256 *h;
+	const char *(*known)(void *payload, const char *src);
+	void *known_payload;
 	struct dw_item items[DW_BATCH];
 	size_t n;
 	size_t files;
@@ -700,6 +702,7 @@ dw_add(struct dw_batch *b, const char *rel, const struct stele_ctx_stat *st)
 {
 	struct stele_buf rec = STELE_BUF_INIT(64 << 10);
 	struct dw_item *it;
+	const char *d;
 	int error;
 
 	if (b->n == DW_BATCH && (error = dw_flush(b)) < 0)
@@ -717,7 +720,12 @@ dw_add(struct dw_batch *b, const char *rel, const struct stele_ctx_stat *st)
 	stele_buf_putc(&rec, '\0');
 	it->len = rec.len;
 	it->rec = stele_buf_detach(&rec);
-	if (st->type == STELE_ENTRY_FILE && st->src_kind == STELE_SRC_PATH) {
+	if (st->type == STELE_ENTRY_FILE && st->src_kind == STELE_SRC_PATH &&
+	    b->known && (d = b->known(b->known_payload, st->src)) != NULL &&
+	    strlen(d) < sizeof(it->fd)) {
+		memcpy(it->fd, d, strlen(d) + 1);
+	} else if (st->type == STELE_ENTRY_FILE &&
+		   st->src_kind == STELE_SRC_PATH) {
 		it->src = stele_xstrdup(st->src);
 		b->files++;
 	} else if (st->type == STELE_ENTRY_FILE && st->src) {
@@ -774,6 +782,15 @@ int
 stele_context_digest(char out[STELE_DIGEST_STRLEN], struct stele_context *ctx,
 		     const char *path)
 {
+	return stele_context_digest_known(out, ctx, path, NULL, NULL);
+}
+
+int
+stele_context_digest_known(char out[STELE_DIGEST_STRLEN],
+			   struct stele_context *ctx, const char *path,
+			   const char *(*known)(void *payload, const char *src),
+			   void *payload)
+{
 	struct stele_sha256 h;
 	struct dw_batch *b;
 	char *rp = NULL;
@@ -797,6 +814,8 @@ stele_context_digest(char out[STELE_DIGEST_STRLEN], struct stele_context *ctx,
 	}
 	b = stele_xcalloc(1, sizeof(*b));
 	b->h = &h;
+	b->known = known;
+	b->known_payload = payload;
 	if (pthread_mutex_init(&b->lock, NULL) != 0) {
 		error = stele_error_set("cannot create a mutex");
 		stele_sha256_release(&h);

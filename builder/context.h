@@ -76,6 +76,19 @@ int stele_context_read(struct stele_buf *out, struct stele_context *ctx,
  */
 int stele_context_digest(char out[STELE_DIGEST_STRLEN],
 			 struct stele_context *ctx, const char *path);
+/*
+ * The same digest, byte for byte, with the content digests of host files
+ * already known: `known(payload, src)` returns the "sha256:<hex>" digest of
+ * the host file `src` (a stele_ctx_stat's src) or NULL, and only the files
+ * it does not know are read.  For a step that is not looked up in the cache
+ * (--no-cache): the layer writer's per-file digests make the key after the
+ * layer is written, with no second pass over the files.
+ */
+int stele_context_digest_known(char out[STELE_DIGEST_STRLEN],
+			       struct stele_context *ctx, const char *path,
+			       const char *(*known)(void *payload,
+						    const char *src),
+			       void *payload);
 /* The plan's reader for STELE_SRC_USER entries made by this context. */
 int stele_context_src_read(void *ctx, const struct stele_plan_entry *e,
 			   stele_sink_fn emit, void *emit_payload);

@@ -1212,15 +1212,107 @@ out:
  * diff_ids, a --from image by its manifest digest.  Reads no root
  * filesystem, so a hit costs no extraction.
  */
+/* A host file's content digest as the layer writer computed it (sorted
+ * (src, digest) pairs of the plan), or NULL. */
+struct known_digests {
+	const struct stele_plan_entry **e;
+	size_t n;
+};
+
 static int
-copy_key(json_t *key, struct copy_job *j, char **words, size_t nsrc,
-	 const char *from)
+known_cmp(const void *a, const void *b)
 {
-	json_t *w = json_array(), *srcs = json_array(), *digests = json_array(),
-	       *v;
-	struct stage *src = NULL;
+	return strcmp((*(const struct stele_plan_entry *const *)a)->src,
+		      (*(const struct stele_plan_entry *const *)b)->src);
+}
+
+static const char *
+known_digest(void *payload, const char *src)
+{
+	struct known_digests *k = payload;
+	size_t lo = 0, hi = k->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(k->e[mid]->src, src);
+
+		if (c == 0)
+			return k->e[mid]->digest;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/*
+ * The key's "sources": each context source of the step by the digest of
+ * what a COPY of it reads.  With `j->plan` written (plan_digests), the
+ * writer's per-file digests are used and only files it did not write (or
+ * digest) are read: the same key, with no second pass over the files.
+ */
+static int
+key_sources(json_t *key, struct copy_job *j, char **words, size_t nsrc,
+	    int plan_digests)
+{
+	json_t *srcs = json_array(), *digests = json_array(), *v;
+	struct known_digests k = { 0 };
 	size_t i;
 	int error = 0, chomp, expand;
+
+	if (plan_digests) {
+		k.e = stele_xcalloc(j->plan.n + 1, sizeof(*k.e));
+		for (i = 0; i < j->plan.n; i++) {
+			const struct stele_plan_entry *e = &j->plan.entries[i];
+
+			if (e->type == STELE_ENTRY_FILE &&
+			    e->src_kind == STELE_SRC_PATH && e->src &&
+			    !strncmp(e->digest, "sha256:", 7))
+				k.e[k.n++] = e;
+		}
+		qsort(k.e, k.n, sizeof(*k.e), known_cmp);
+	}
+	for (i = 0; i < nsrc && !error; i++)
+		if (!is_url(words[i]) && !is_git_url(words[i]) &&
+		    !inline_source(j->in, j->in->args[i], &chomp, &expand))
+			error = expand_source(srcs, j, words[i]);
+	json_array_foreach(srcs, i, v) {
+		char d[STELE_DIGEST_STRLEN];
+
+		if (error)
+			break;
+		if ((error = stele_context_digest_known(
+			     d, j->ctx, json_string_value(v),
+			     plan_digests ? known_digest : NULL, &k)) == 0)
+			json_array_append_new(digests,
+					      json_pack("[O,s]", v, d));
+		else if (error == STELE_ENOTFOUND)
+			error = 0; /* reported by the copy itself */
+		else
+			error = stele_build__instr_error(j->b, j->in, error);
+	}
+	if (!error)
+		json_object_set_new(key, "sources", digests);
+	else
+		json_decref(digests);
+	json_decref(srcs);
+	free(k.e);
+	return error;
+}
+
+/*
+ * `defer`: the step will not be looked up (--no-cache): its "sources" are
+ * left out, for key_sources() to add after the layer is written.
+ */
+static int
+copy_key(json_t *key, struct copy_job *j, char **words, size_t nsrc,
+	 const char *from, int defer)
+{
+	json_t *w = json_array();
+	struct stage *src = NULL;
+	size_t i;
+	int error = 0;
 
 	for (i = 0; i <= nsrc; i++)
 		json_array_append_new(w, json_string(words[i]));
@@ -1254,31 +1346,10 @@ copy_key(json_t *key, struct copy_job *j, char **words, size_t nsrc,
 			}
 			stele_image_free(img);
 		}
-		goto out;
+		return 0;
 	}
-	for (i = 0; i < nsrc && !error; i++)
-		if (!is_url(words[i]) && !is_git_url(words[i]) &&
-		    !inline_source(j->in, j->in->args[i], &chomp, &expand))
-			error = expand_source(srcs, j, words[i]);
-	json_array_foreach(srcs, i, v) {
-		char d[STELE_DIGEST_STRLEN];
-
-		if (error)
-			break;
-		if ((error = stele_context_digest(d, j->ctx,
-						  json_string_value(v))) == 0)
-			json_array_append_new(digests,
-					      json_pack("[O,s]", v, d));
-		else if (error == STELE_ENOTFOUND)
-			error = 0; /* reported by the copy itself */
-		else
-			error = stele_build__instr_error(j->b, j->in, error);
-	}
-	json_object_set_new(key, "sources", digests);
-	digests = NULL;
-out:
-	json_decref(digests);
-	json_decref(srcs);
+	if (!defer)
+		error = key_sources(key, j, words, nsrc, 0);
 	return error;
 }
 
@@ -1297,6 +1368,7 @@ stele_build__copy(struct build *b, struct stage *s,
 	json_t *srcs = json_array(), *v, *key = NULL;
 	size_t i, nsrc = in->nargs - 1, ninline = 0;
 	int into_dir, error = 0, add = in->kind == STELE_I_ADD, git_add, dl_add;
+	int defer;
 	int unpack = !stele_instr_flag(in, "unpack") ||
 		stele_instr_flag_true(in, "unpack");
 	int chomp, expand;
@@ -1343,12 +1415,25 @@ stele_build__copy(struct build *b, struct stage *s,
 		stele_prov_dep(&b->prov, words[0],
 			       json_pack("{s:s}", "sha256", sum + 7));
 	}
+	/* A step not looked up (--no-cache) keys its context sources after
+	 * the layer is written, from the writer's per-file digests. */
+	defer = b->o->no_cache && !git_add && !dl_add && !fromv &&
+		!stele_instr_flag_true(in, "parents");
 	/* The key needs no root filesystem: a hit extracts nothing. */
-	if ((error = git_add  ? git_source(&j, words[0], sum, key, &git, &gctx)
-		     : dl_add ? 0
-			      : copy_key(key, &j, words, nsrc, fromv)) < 0 ||
+	if ((error = git_add ? git_source(&j, words[0], sum, key, &git, &gctx)
+		     : dl_add
+		     ? 0
+		     : copy_key(key, &j, words, nsrc, fromv, defer)) < 0 ||
 	    (error = stele_build__step_cache_hit(b, s, in, key, hex)) != 0)
 		goto out;
+	if (defer) {
+		/* The key shares the stage's diff_ids ("parent"), which this
+		 * step's layer extends: keep them as they are now. */
+		json_t *k = json_deep_copy(key);
+
+		json_decref(key);
+		key = k;
+	}
 	/* --link reads nothing of the stage but, for --chown names, /etc. */
 	if ((!j.link || chown_f) &&
 	    (error = stele_build__stage_sync(b, s)) < 0) {
@@ -1428,7 +1513,12 @@ stele_build__copy(struct build *b, struct stage *s,
 		if (inline_source(in, in->args[i], &chomp, &expand))
 			error = copy_inline(&j, in->args[i], dest, into_dir,
 					    b->tmp_seq++);
-	if (!error && (error = write_layer(&j)) == 0)
+	if (!error && (error = write_layer(&j)) == 0 && defer) {
+		if ((error = key_sources(key, &j, words, nsrc, 1)) == 0 &&
+		    (error = stele_cache_key(hex, key)) < 0)
+			error = stele_build__instr_error(b, in, error);
+	}
+	if (!error)
 		stele_build__step_cache_store(b, s, hex);
 out:
 	stele_strv_free(words, in->nargs);
