@@ -412,7 +412,8 @@ stele_vuln_match(struct stele_vuln_report **out, struct stele_vuln_db *db,
 			goto out;
 	}
 	r->unmatched = (int64_t)(sbom->npkgs - r->npkgs);
-	qsort(r->v, r->n, sizeof(*r->v), finding_cmp);
+	if (r->n)
+		qsort(r->v, r->n, sizeof(*r->v), finding_cmp);
 	*out = r;
 	r = NULL;
 out:
