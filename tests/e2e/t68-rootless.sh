@@ -36,6 +36,7 @@ chmod a+rwx w && for d in ctx one bad; do chmod -R a+rwX w/$d; done
 as() {
 	as_u=$1; shift
 	runuser -u "$as_u" -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$TMP/w/home-$as_u" \
+		LSAN_OPTIONS="${LSAN_OPTIONS:-}" \
 		SOURCE_DATE_EPOCH=1700000000 TZ=UTC LC_ALL=C STELE_STORE="$TMP/w/store-$as_u" \
 		STELE_CACHE="$TMP/w/cache-$as_u" sh -c "cd '$TMP/w' && $*"
 }
