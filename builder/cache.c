@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "builder/cache.h"
+#include "builder/provenance.h"
 #include "oci/digest.h"
 #include "oci/store.h"
 #include "util/error.h"
@@ -84,6 +85,50 @@ stele_cache_key(char out[65], const json_t *key)
 	return error;
 }
 
+/*
+ * The blobs an entry names: its layer, then the file lists of its
+ * provenance inputs (builder/provenance.h).  New reference.
+ */
+static json_t *
+entry_blobs(const json_t *e)
+{
+	json_t *set = json_object();
+	const char *layer =
+		stele_json_str(json_object_get(e, "layer"), "digest");
+
+	if (layer)
+		json_object_set_new(set, layer, json_true());
+	stele_prov_filelists(set, json_object_get(e, "inputs"));
+	return set;
+}
+
+/* Stage every blob of entry `e` from `from` into `txn`; a blob missing or
+ * corrupt (or one a gc removed meanwhile) is STELE_ENOTFOUND: a miss. */
+static int
+stage_blobs(struct stele_txn *txn, const struct stele_oci *from,
+	    const json_t *e)
+{
+	json_t *set = entry_blobs(e), *v;
+	const char *d;
+	int error = 0;
+
+	json_object_foreach(set, d, v) {
+		if (stele_digest_validate(d) < 0 ||
+		    !stele_oci_blob_exists(from, d)) {
+			error = STELE_ENOTFOUND;
+			break;
+		}
+		if ((error = stele_txn_copy_blob(txn, from, d)) < 0) {
+			if (error == STELE_EVERIFY ||
+			    !stele_oci_blob_exists(from, d))
+				error = STELE_ENOTFOUND;
+			break;
+		}
+	}
+	json_decref(set);
+	return error;
+}
+
 int
 stele_cache_get(json_t **out, struct stele_cache *c, const char *key,
 		struct stele_txn *txn)
@@ -114,13 +159,8 @@ stele_cache_get(json_t **out, struct stele_cache *c, const char *key,
 		error = STELE_ENOTFOUND;
 		goto out;
 	}
-	if ((error = stele_txn_copy_blob(txn, c->oci, digest)) < 0) {
-		/* A corrupt cache blob, or one a gc removed meanwhile. */
-		if (error == STELE_EVERIFY ||
-		    !stele_oci_blob_exists(c->oci, digest))
-			error = STELE_ENOTFOUND;
+	if ((error = stage_blobs(txn, c->oci, e)) < 0)
 		goto out;
-	}
 	/* Used now: what stele_cache_gc() ages by.  Best effort. */
 	(void)utimensat(AT_FDCWD, path, NULL, 0);
 	*out = e;
@@ -139,8 +179,10 @@ stele_cache_put(struct stele_cache *c, const char *key, const json_t *entry,
 	struct stele_buf b = STELE_BUF_INIT(64u << 20);
 	const char *digest =
 		stele_json_str(json_object_get(entry, "layer"), "digest");
-	char *path = stele_xasprintf("%s/%s.json", c->keys, key), *src = NULL;
+	char *path = stele_xasprintf("%s/%s.json", c->keys, key);
 	struct stele_txn *ct = NULL;
+	json_t *blobs = NULL, *v;
+	const char *dg;
 	int error;
 
 	if (!digest && !json_is_true(json_object_get(entry, "empty"))) {
@@ -157,18 +199,27 @@ stele_cache_put(struct stele_cache *c, const char *key, const json_t *entry,
 	if ((error = stele_json_emit(&b, entry)) < 0 ||
 	    (error = stele_fs_write_atomic(path, b.ptr, b.len, 0644)) < 0)
 		goto out;
-	if (digest && !stele_oci_blob_exists(c->oci, digest)) {
-		/* Through a transaction of the cache layout: atomic. */
-		src = stele_txn_blob_path(txn, digest);
-		if ((error = stele_txn_begin(&ct, c->oci)) < 0 ||
-		    (error = stele_txn_stage_file(ct, src, digest)) < 0 ||
-		    (error = stele_txn_commit(ct)) < 0)
+	/* Through a transaction of the cache layout: atomic. */
+	blobs = entry_blobs(entry);
+	json_object_foreach(blobs, dg, v) {
+		char *src;
+
+		if (stele_oci_blob_exists(c->oci, dg))
+			continue;
+		if (!ct && (error = stele_txn_begin(&ct, c->oci)) < 0)
+			goto out;
+		src = stele_txn_blob_path(txn, dg);
+		error = stele_txn_stage_file(ct, src, dg);
+		free(src);
+		if (error < 0)
 			goto out;
 	}
+	if (ct)
+		error = stele_txn_commit(ct);
 out:
+	json_decref(blobs);
 	stele_txn_free(ct);
 	stele_buf_release(&b);
-	free(src);
 	free(path);
 	return error;
 }
@@ -179,6 +230,7 @@ struct centry {
 	uint64_t size;
 	int64_t mtime;
 	int gone;
+	json_t *blobs; /* every blob it names (entry_blobs), or NULL */
 };
 
 static int
@@ -233,6 +285,7 @@ list_entries(struct centry **out, size_t *n, const struct stele_cache *c)
 			else
 				snprintf(e->digest, sizeof(e->digest), "%s",
 					 dg);
+			e->blobs = entry_blobs(j);
 			e->size = (uint64_t)json_integer_value(json_object_get(
 				json_object_get(j, "layer"), "size"));
 		} else if (!json_is_true(json_object_get(j, "empty"))) {
@@ -252,8 +305,10 @@ free_entries(struct centry *v, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		free(v[i].path);
+		json_decref(v[i].blobs);
+	}
 	free(v);
 }
 
@@ -290,8 +345,8 @@ gc_blobs(struct stele_cache_gc_report *r, struct stele_cache *c)
 	    (error = list_entries(&v, &n, c)) < 0)
 		goto out;
 	for (i = 0; i < n; i++)
-		if (v[i].digest[0])
-			json_object_set_new(named, v[i].digest, json_true());
+		if (v[i].blobs)
+			json_object_update(named, v[i].blobs);
 	if ((error = stele_oci_sweep(&g, c->oci, named)) < 0)
 		goto out;
 	r->blobs += g.blobs;

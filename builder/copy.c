@@ -29,7 +29,6 @@ struct copy_job {
 	const struct stele_instr *in;
 	struct stele_context *ctx;
 	struct stele_plan plan;
-	json_t *files; /* layer path -> context path (for provenance) */
 	json_t *inline_files; /* layer path -> heredoc name */
 	json_t *inputs;
 	int chown;
@@ -244,9 +243,9 @@ plan_entry(struct copy_job *j, const char *dst, const struct stele_ctx_stat *st,
 	old = stele_plan_find(&j->plan, dst);
 	if (old && old->type == STELE_ENTRY_DIR && e.type == STELE_ENTRY_DIR)
 		return;
+	if (e.type == STELE_ENTRY_FILE)
+		e.origin = (char *)src_rel; /* what the provenance records */
 	stele_plan_add(&j->plan, &e);
-	if (e.type == STELE_ENTRY_FILE && src_rel)
-		json_object_set_new(j->files, dst, json_string(src_rel));
 }
 
 static int
@@ -833,36 +832,50 @@ out:
 }
 
 /*
- * The provenance records each file a COPY read, at least this many bytes
- * of JSON each beside its two paths:
- * {"dest":"","digest":{"sha256":"<64 hex>"},"kind":"file","path":""},
- */
-#define FILE_RECORD_MIN 123
-
-/*
- * A statement holds at most STELE_STATEMENT_MAX bytes: a layer whose file
- * records alone would not fit is refused before a byte of it is read or
- * written, not after.
+ * The provenance's record of each file the COPY read: inline for a few,
+ * else a file list blob staged beside the layer (builder/provenance.h).
  */
 static int
-check_records(struct copy_job *j)
+record_files(struct copy_job *j)
 {
-	uint64_t total = 0;
-	const char *dst;
-	json_t *src;
+	struct stele_prov_filelist *fl = NULL;
+	size_t i, n = 0;
+	json_t *in;
+	int error = 0;
 
-	json_object_foreach(j->files, dst, src)
-		total += FILE_RECORD_MIN + strlen(dst) +
-			strlen(json_string_value(src));
-	if (total <= STELE_STATEMENT_MAX)
-		return 0;
-	return job_error2(
-		j, STELE_EINVALID,
-		"%zu files to copy: the provenance would record them in at "
-		"least %llu MiB, more than a provenance statement holds "
-		"(%u MiB, docs/limits.md)",
-		json_object_size(j->files), (unsigned long long)(total >> 20),
-		STELE_STATEMENT_MAX >> 20);
+	for (i = 0; i < j->plan.n; i++)
+		n += j->plan.entries[i].origin && j->plan.entries[i].digest[0];
+	if (n > STELE_PROV_FILES_INLINE &&
+	    (error = stele_prov_filelist_new(&fl, j->b->txn)) < 0)
+		return error;
+	for (i = 0; i < j->plan.n; i++) {
+		const struct stele_plan_entry *e = &j->plan.entries[i];
+
+		if (!e->origin || !e->digest[0])
+			continue;
+		if (fl) {
+			if ((error = stele_prov_filelist_add(
+				     fl, e->origin, e->path, e->digest + 7)) <
+			    0)
+				goto out;
+		} else {
+			json_array_append_new(
+				j->inputs,
+				json_pack("{s:s,s:s,s:s,s:{s:s}}", "kind",
+					  "file", "path", e->origin, "dest",
+					  e->path, "digest", "sha256",
+					  e->digest + 7));
+		}
+	}
+	if (fl) {
+		error = stele_prov_filelist_commit(&in, fl);
+		fl = NULL;
+		if (error == 0)
+			json_array_append_new(j->inputs, in);
+	}
+out:
+	stele_prov_filelist_free(fl);
+	return error;
 }
 
 /* Write the planned layer; record per-file inputs for the provenance. */
@@ -876,21 +889,9 @@ write_layer(struct copy_job *j)
 	int error;
 
 	o.read_payload = j->ctx;
-	if ((error = check_records(j)) < 0)
-		return error;
-	if ((error = stele_plan_write(&r, &j->plan, j->b->txn, &o)) < 0)
+	if ((error = stele_plan_write(&r, &j->plan, j->b->txn, &o)) < 0 ||
+	    (error = record_files(j)) < 0)
 		return stele_build__instr_error(j->b, j->in, error);
-	json_object_foreach(j->files, dst, src) {
-		struct stele_plan_entry *e = stele_plan_find(&j->plan, dst);
-
-		if (e && e->digest[0])
-			json_array_append_new(
-				j->inputs,
-				json_pack("{s:s,s:s,s:s,s:{s:s}}", "kind",
-					  "file", "path",
-					  json_string_value(src), "dest", dst,
-					  "digest", "sha256", e->digest + 7));
-	}
 	json_object_foreach(j->inline_files, dst, src) {
 		struct stele_plan_entry *e = stele_plan_find(&j->plan, dst);
 
@@ -1142,7 +1143,6 @@ job_init(struct copy_job *j, struct build *b, struct stage *s,
 	j->s = s;
 	j->in = in;
 	j->ctx = b->ctx;
-	j->files = json_object();
 	j->inline_files = json_object();
 	j->inputs = json_array();
 }
@@ -1152,7 +1152,6 @@ job_release(struct copy_job *j)
 {
 	stele_plan_release(&j->plan);
 	stele_ignore_free(j->exclude);
-	json_decref(j->files);
 	json_decref(j->inline_files);
 	json_decref(j->inputs);
 }

@@ -2,8 +2,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "builder/provenance.h"
+#include "oci/digest.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -119,6 +121,13 @@ check_sha256(const json_t *digest, const char *where)
 
 /* ---- layer records and their inputs ---- */
 
+/* What a COPY read: a file record, inline or a line of a file list. */
+static const struct field file_f[] = { { "kind", F_STR, 1 },
+				       { "path", F_STR, 1 },
+				       { "dest", F_STR, 1 },
+				       { "digest", F_OBJ, 1 },
+				       { NULL, 0, 0 } };
+
 static int check_record(struct stele_prov_record *out, json_t *rec,
 			const char *where, int depth);
 
@@ -197,11 +206,11 @@ check_input(json_t *in, const char *where, int depth)
 		{ "index", F_INT, 1 }, { "diffIDs", F_ARR, 1 },
 		{ "steps", F_ARR, 1 }, { NULL, 0, 0 }
 	};
-	static const struct field file_f[] = { { "kind", F_STR, 1 },
-					       { "path", F_STR, 1 },
-					       { "dest", F_STR, 1 },
-					       { "digest", F_OBJ, 1 },
-					       { NULL, 0, 0 } };
+	static const struct field files_f[] = {
+		{ "kind", F_STR, 1 },   { "mediaType", F_STR, 1 },
+		{ "count", F_INT, 1 },  { "size", F_INT, 1 },
+		{ "digest", F_OBJ, 1 }, { NULL, 0, 0 }
+	};
 	static const struct field archive_f[] = { { "kind", F_STR, 1 },
 						  { "path", F_STR, 1 },
 						  { "digest", F_OBJ, 1 },
@@ -261,6 +270,21 @@ check_input(json_t *in, const char *where, int depth)
 					where);
 	if (!strcmp(kind, "image"))
 		return check_obj(in, where, image_f);
+	if (!strcmp(kind, "files")) {
+		if ((error = check_obj(in, where, files_f)) < 0)
+			return error;
+		if (strcmp(stele_json_str(in, "mediaType"),
+			   STELE_MT_FILELIST) ||
+		    json_integer_value(json_object_get(in, "count")) < 0 ||
+		    json_integer_value(json_object_get(in, "size")) < 0)
+			return stele_error_setc(
+				STELE_EINVALID,
+				"provenance: %s is not a file list (mediaType "
+				"%s, count and size not negative)",
+				where, STELE_MT_FILELIST);
+		at(sub, "%s.digest", where);
+		return check_sha256(json_object_get(in, "digest"), sub);
+	}
 	if (!strcmp(kind, "file") || !strcmp(kind, "archive")) {
 		if ((error = check_obj(in, where,
 				       *kind == 'f' ? file_f : archive_f)) < 0)
@@ -742,4 +766,154 @@ stele_prov_hermetic(const struct stele_prov_doc *d, char **why)
 			return 0;
 	}
 	return 1;
+}
+
+/* ---- file lists ---- */
+
+/* One line of a file list: parsed strictly, an inline file record. */
+static int
+filelist_line(json_t **out, const char *line, size_t len, const char *where)
+{
+	char sub[WHERE_MAX];
+	const char *kind;
+	int error;
+
+	if ((error = stele_json_parse(out, line, len, where)) < 0)
+		return error;
+	kind = stele_json_str(*out, "kind");
+	if (!json_is_object(*out) || !kind || strcmp(kind, "file"))
+		return stele_error_setc(STELE_EINVALID,
+					"provenance: %s is not a file record",
+					where);
+	if ((error = check_obj(*out, where, file_f)) < 0)
+		return error;
+	at(sub, "%s.digest", where);
+	return check_sha256(json_object_get(*out, "digest"), sub);
+}
+
+/* Check blob `fd` against `digest` and `size`: the whole of it, first. */
+static int
+filelist_check(int fd, const char *digest, uint64_t size)
+{
+	char buf[1 << 16], got[STELE_DIGEST_STRLEN];
+	struct stele_sha256 h;
+	ssize_t n;
+	int error;
+
+	if ((error = stele_sha256_init(&h)) < 0)
+		return error;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		stele_sha256_update(&h, buf, (size_t)n);
+	if (n < 0) {
+		stele_sha256_release(&h);
+		return stele_error_errno("cannot read file list %s", digest);
+	}
+	if (h.size != size) {
+		stele_sha256_release(&h);
+		return stele_error_setc(
+			STELE_EVERIFY,
+			"file list %s holds %llu bytes, the provenance records "
+			"%llu",
+			digest, (unsigned long long)h.size,
+			(unsigned long long)size);
+	}
+	stele_sha256_final(&h, got);
+	if (strcmp(got, digest))
+		return stele_error_setc(
+			STELE_EVERIFY,
+			"file list %s does not match its digest (%s)", digest,
+			got);
+	return lseek(fd, 0, SEEK_SET) < 0
+		? stele_error_errno("cannot read file list %s", digest)
+		: 0;
+}
+
+static int
+filelist_each(const struct stele_oci *oci, const json_t *in,
+	      stele_prov_file_fn fn, void *payload)
+{
+	char digest[STELE_DIGEST_STRLEN], where[WHERE_MAX];
+	json_int_t count = json_integer_value(json_object_get(in, "count"));
+	json_int_t seen = 0;
+	FILE *f = NULL;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int fd = -1, error;
+
+	snprintf(digest, sizeof(digest), "sha256:%s",
+		 stele_json_str(json_object_get(in, "digest"), "sha256"));
+	if ((error = stele_oci_blob_open(&fd, oci, digest)) < 0 ||
+	    (error = filelist_check(fd, digest,
+				    (uint64_t)json_integer_value(
+					    json_object_get(in, "size")))) < 0)
+		goto out;
+	if (!(f = fdopen(fd, "r"))) {
+		error = stele_error_errno("cannot read file list %s", digest);
+		goto out;
+	}
+	fd = -1;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		json_t *rec = NULL;
+
+		at(where, "file list %s line %lld", digest,
+		   (long long)seen + 1);
+		if ((size_t)n > STELE_FILELIST_LINE_MAX ||
+		    line[n - 1] != '\n') {
+			error = stele_error_setc(
+				STELE_EINVALID,
+				"provenance: %s is longer than %u bytes or has "
+				"no newline",
+				where, STELE_FILELIST_LINE_MAX);
+			goto out;
+		}
+		if (++seen > count)
+			break;
+		if ((error = filelist_line(&rec, line, (size_t)n - 1, where)) ==
+		    0)
+			error = fn(payload, rec);
+		json_decref(rec);
+		if (error)
+			goto out;
+	}
+	if (seen != count)
+		error = stele_error_setc(
+			STELE_EINVALID,
+			"provenance: file list %s holds %s%lld records, the "
+			"record says %lld",
+			digest, seen > count ? "more than " : "",
+			(long long)(seen > count ? count : seen),
+			(long long)count);
+out:
+	free(line);
+	if (f)
+		fclose(f);
+	if (fd >= 0)
+		close(fd);
+	return error;
+}
+
+int
+stele_prov_files_each(const struct stele_oci *oci, const json_t *inputs,
+		      stele_prov_file_fn fn, void *payload)
+{
+	const json_t *in;
+	size_t i;
+	int error;
+
+	json_array_foreach(inputs, i, in) {
+		const char *kind = stele_json_str(in, "kind");
+
+		if (!kind)
+			continue;
+		if (!strcmp(kind, "file"))
+			error = fn(payload, in);
+		else if (!strcmp(kind, "files"))
+			error = filelist_each(oci, in, fn, payload);
+		else
+			continue;
+		if (error)
+			return error;
+	}
+	return 0;
 }

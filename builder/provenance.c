@@ -1,10 +1,14 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <sys/stat.h>
 
 #include "builder/provenance.h"
 #include "oci/image.h"
 #include "oci/referrers.h"
+#include "util/alloc.h"
 #include "util/error.h"
 #include "util/json.h"
 #include "util/time.h"
@@ -95,6 +99,109 @@ stele_prov_layer(struct stele_prov *p, const char *media_type,
 		p->layers,
 		stele_prov_record_new(media_type, digest, size, diff_id, stage,
 				      recipe, line, instruction, inputs, base));
+}
+
+/* ---- file lists ---- */
+
+struct stele_prov_filelist {
+	struct stele_blob_writer *w;
+	struct stele_buf line;
+	uint64_t count;
+};
+
+int
+stele_prov_filelist_new(struct stele_prov_filelist **out, struct stele_txn *txn)
+{
+	struct stele_prov_filelist *fl = stele_xcalloc(1, sizeof(*fl));
+	int error;
+
+	*out = NULL;
+	fl->line = (struct stele_buf)STELE_BUF_INIT(STELE_FILELIST_LINE_MAX);
+	if ((error = stele_txn_blob_new(&fl->w, txn)) < 0) {
+		stele_prov_filelist_free(fl);
+		return error;
+	}
+	*out = fl;
+	return 0;
+}
+
+int
+stele_prov_filelist_add(struct stele_prov_filelist *fl, const char *path,
+			const char *dest, const char *sha256_hex)
+{
+	json_t *rec =
+		json_pack("{s:s,s:s,s:s,s:{s:s}}", "kind", "file", "path", path,
+			  "dest", dest, "digest", "sha256", sha256_hex);
+	int error;
+
+	stele_buf_clear(&fl->line);
+	if (!rec)
+		return stele_error_setc(STELE_EINVALID,
+					"file list: '%s' is not UTF-8", path);
+	if ((error = stele_json_emit(&fl->line, rec)) < 0 ||
+	    (error = stele_buf_putc(&fl->line, '\n')) < 0 ||
+	    (error = stele_blob_writer_write(fl->w, fl->line.ptr,
+					     fl->line.len)) < 0)
+		goto out;
+	fl->count++;
+out:
+	json_decref(rec);
+	return error;
+}
+
+int
+stele_prov_filelist_commit(json_t **input, struct stele_prov_filelist *fl)
+{
+	char digest[STELE_DIGEST_STRLEN];
+	uint64_t size = 0;
+	int error;
+
+	*input = NULL;
+	error = stele_blob_writer_commit(fl->w, digest, &size);
+	fl->w = NULL;
+	if (error == 0)
+		*input = json_pack("{s:s,s:s,s:I,s:I,s:{s:s}}", "kind", "files",
+				   "mediaType", STELE_MT_FILELIST, "count",
+				   (json_int_t)fl->count, "size",
+				   (json_int_t)size, "digest", "sha256",
+				   digest + 7);
+	stele_prov_filelist_free(fl);
+	return error;
+}
+
+void
+stele_prov_filelist_free(struct stele_prov_filelist *fl)
+{
+	if (!fl)
+		return;
+	stele_blob_writer_free(fl->w);
+	stele_buf_release(&fl->line);
+	free(fl);
+}
+
+void
+stele_prov_filelists(json_t *set, const json_t *inputs)
+{
+	const json_t *in, *step;
+	size_t i, j;
+
+	json_array_foreach(inputs, i, in) {
+		const char *kind = stele_json_str(in, "kind");
+		const char *hex =
+			stele_json_str(json_object_get(in, "digest"), "sha256");
+		char d[STELE_DIGEST_STRLEN];
+
+		if (kind && !strcmp(kind, "files") && hex) {
+			snprintf(d, sizeof(d), "sha256:%s", hex);
+			json_object_set(set, d, (json_t *)in);
+		}
+		json_array_foreach(json_object_get(in, "steps"), j, step)
+			stele_prov_filelists(
+				set,
+				json_object_get(
+					json_object_get(step, "annotations"),
+					"inputs"));
+	}
 }
 
 json_t *
@@ -192,13 +299,64 @@ prov_stored(char digest[STELE_DIGEST_STRLEN], const struct stele_oci *oci,
 	return found;
 }
 
+/*
+ * The descriptors of the file list blobs a statement's records name, by
+ * digest: the provenance referrer's layers after the statement, so that
+ * they go wherever it goes (push, pull, copy, gc).  Each must be in the
+ * transaction or the layout (staged by the COPY, or with its cache entry).
+ */
+static int
+filelist_layers(json_t **out, struct stele_txn *txn, const json_t *statement)
+{
+	json_t *set = json_object(), *rec, *v;
+	const char *d;
+	size_t i;
+	int error = 0;
+
+	*out = json_array();
+	json_array_foreach(
+		json_object_get(
+			json_object_get(json_object_get(statement, "predicate"),
+					"runDetails"),
+			"byproducts"),
+		i, rec)
+		stele_prov_filelists(
+			set,
+			json_object_get(json_object_get(rec, "annotations"),
+					"inputs"));
+	/* In the statement's order (jansson keeps insertion order). */
+	json_object_foreach(set, d, v) {
+		char *path;
+		struct stat st;
+
+		if ((error = stele_txn_hold_blob(txn, d)) == 0)
+			error = stele_error_setc(
+				STELE_ENOTFOUND,
+				"internal: file list %s is not staged", d);
+		if (error < 0)
+			goto out;
+		path = stele_txn_blob_path(txn, d);
+		error = stat(path, &st) < 0 ? stele_error_errno("%s", path) : 0;
+		free(path);
+		if (error < 0)
+			goto out;
+		json_array_append_new(*out,
+				      stele_descriptor(STELE_MT_FILELIST, d,
+						       (uint64_t)st.st_size));
+	}
+	error = 0;
+out:
+	json_decref(set);
+	return error;
+}
+
 int
 stele_prov_store(char digest[STELE_DIGEST_STRLEN], struct stele_txn *txn,
 		 json_t *statement, const json_t *subject)
 {
 	struct stele_buf b = STELE_BUF_INIT(STELE_STATEMENT_MAX);
 	char sdig[STELE_DIGEST_STRLEN], edig[STELE_DIGEST_STRLEN];
-	json_t *man = NULL, *desc = NULL;
+	json_t *man = NULL, *desc = NULL, *layers = NULL;
 	uint64_t ssize;
 	int error;
 
@@ -218,6 +376,8 @@ stele_prov_store(char digest[STELE_DIGEST_STRLEN], struct stele_txn *txn,
 	    (error = stele_txn_put_blob(txn, EMPTY_JSON, 2, edig)) < 0)
 		goto out;
 	ssize = b.len;
+	if ((error = filelist_layers(&layers, txn, statement)) < 0)
+		goto out;
 	man = json_pack(
 		"{s:i,s:s,s:s,s:o,s:[{s:s,s:s,s:I,s:{s:s}}],s:O,s:{s:s}}",
 		"schemaVersion", 2, "mediaType", STELE_MT_MANIFEST,
@@ -227,6 +387,8 @@ stele_prov_store(char digest[STELE_DIGEST_STRLEN], struct stele_txn *txn,
 		(json_int_t)ssize, "annotations", STELE_ANN_PREDICATE,
 		STELE_PREDICATE_SLSA1, "subject", (json_t *)subject,
 		"annotations", STELE_ANN_PREDICATE, STELE_PREDICATE_SLSA1);
+	if (man)
+		json_array_extend(json_object_get(man, "layers"), layers);
 	if (!man) {
 		error = stele_error_set("cannot build the provenance manifest");
 		goto out;
@@ -244,6 +406,7 @@ stele_prov_store(char digest[STELE_DIGEST_STRLEN], struct stele_txn *txn,
 				      stele_json_str(subject, "digest")));
 	error = stele_txn_index_add(txn, NULL, desc);
 out:
+	json_decref(layers);
 	json_decref(desc);
 	json_decref(man);
 	stele_buf_release(&b);

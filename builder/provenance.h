@@ -49,6 +49,45 @@ json_t *stele_prov_record_new(const char *media_type, const char *digest,
 			      const char *stage, const char *recipe, int line,
 			      const char *instruction, json_t *inputs,
 			      int base);
+/*
+ * A layer's file records (what a COPY read: its path in the source, its
+ * dest in the layer and the SHA-256 of its content) stand inline in the
+ * record's inputs, {"kind":"file",...}, when there are at most
+ * STELE_PROV_FILES_INLINE of them.  Past that they go to a file list blob
+ * that the record names by digest, so that a statement, the build cache
+ * entry and the memory of the build stay small whatever a COPY holds:
+ *   {"kind":"files","mediaType":STELE_MT_FILELIST,"count":N,
+ *    "size":BYTES,"digest":{"sha256":HEX}}
+ * The blob is JSON Lines: one inline file record a line, compact, keys
+ * sorted, in the order the COPY planned them.  It travels as a layer of
+ * the provenance referrer (after the statement) and with its build cache
+ * entry; the statement's digest of it is what a signature covers.
+ */
+#define STELE_MT_FILELIST "application/vnd.stele.filelist.v1+jsonl"
+#define STELE_PROV_FILES_INLINE 512
+/* A file list line, at most (two paths of PATH_MAX and the rest). */
+#define STELE_FILELIST_LINE_MAX (3u * 4096u)
+
+struct stele_prov_filelist;
+
+/* Start a file list blob staged in `txn`. */
+int stele_prov_filelist_new(struct stele_prov_filelist **out,
+			    struct stele_txn *txn);
+/* One record: `sha256_hex` is the 64 hex digits of the content. */
+int stele_prov_filelist_add(struct stele_prov_filelist *fl, const char *path,
+			    const char *dest, const char *sha256_hex);
+/* Finish and stage the blob; *input is the record input above (new
+ * reference).  Frees `fl` either way. */
+int stele_prov_filelist_commit(json_t **input, struct stele_prov_filelist *fl);
+/* Drop an unfinished list. NULL-safe. */
+void stele_prov_filelist_free(struct stele_prov_filelist *fl);
+/*
+ * The digests of the file list blobs that `inputs` (a record's inputs)
+ * names, also through the records of a COPY --from stage: each is set as a
+ * key of `set`, its value the input that names it (mediaType, size).
+ */
+void stele_prov_filelists(json_t *set, const json_t *inputs);
+
 /* The statement for the image; new reference. */
 json_t *stele_prov_statement(struct stele_prov *p, const char *name,
 			     const char *manifest_digest,
@@ -142,6 +181,20 @@ stele_prov_record_of(const struct stele_prov_doc *d, const char *layer_digest);
  * hermeticity cannot be shown.
  */
 int stele_prov_hermetic(const struct stele_prov_doc *d, char **why);
+
+/*
+ * Each file record of a record's `inputs`, inline or from its file list
+ * blobs: fn(payload, record) with a {"kind":"file","path","dest",
+ * "digest":{"sha256"}} object (borrowed for the call), in order; a nonzero
+ * return stops the walk and is returned.  A file list is read from `oci`
+ * and checked against its digest before a line of it is parsed; each line
+ * is checked as an inline record is, and the count as recorded
+ * (STELE_EVERIFY for a blob that does not match, STELE_EINVALID for one
+ * that matches but is malformed, STELE_ENOTFOUND when it is absent).
+ */
+typedef int (*stele_prov_file_fn)(void *payload, const json_t *file);
+int stele_prov_files_each(const struct stele_oci *oci, const json_t *inputs,
+			  stele_prov_file_fn fn, void *payload);
 
 /* stele_prov_load, then the strict reader. */
 int stele_prov_load_doc(struct stele_prov_doc **out,

@@ -30,10 +30,21 @@ layer_record(const struct stele_prov_doc *prov, const char *digest)
 	return r ? r->annotations : NULL;
 }
 
-static void
+static int
+print_file(void *payload, const json_t *file)
+{
+	(void)payload;
+	printf("      file: %s sha256:%s\n", stele_json_str(file, "path"),
+	       stele_json_str(json_object_get(file, "digest"), "sha256"));
+	return 0;
+}
+
+static int
 print_text(struct stele_image *img, const struct stele_prov_doc *stmt,
 	   json_t *refs)
 {
+	int error;
+
 	json_t *cfg = json_object_get(img->config, "config"), *l, *v;
 	json_t *ann = json_object_get(img->manifest, "annotations");
 	const char *k;
@@ -113,10 +124,6 @@ print_text(struct stele_image *img, const struct stele_prov_doc *stmt,
 				printf("      from: image %s %s\n",
 				       stele_json_str(in, "image"),
 				       stele_json_str(in, "digest"));
-			else if (kind && !strcmp(kind, "file"))
-				printf("      file: %s sha256:%s\n",
-				       stele_json_str(in, "path"),
-				       stele_json_str(dg, "sha256"));
 			else if (kind && !strcmp(kind, "archive"))
 				printf("      from: archive %s sha256:%s\n",
 				       stele_json_str(in, "path"),
@@ -131,6 +138,11 @@ print_text(struct stele_image *img, const struct stele_prov_doc *stmt,
 				       stele_json_str(in, "uri"),
 				       stele_json_str(dg, "sha256"));
 		}
+		/* Inline or from the layer's file list. */
+		if ((error = stele_prov_files_each(
+			     img->oci, json_object_get(rec, "inputs"),
+			     print_file, NULL)) < 0)
+			return error;
 	}
 	printf("Referrers:\n");
 	json_array_foreach(refs, i, v) {
@@ -142,6 +154,7 @@ print_text(struct stele_image *img, const struct stele_prov_doc *stmt,
 			       ? stele_json_str(a, STELE_ANN_PREDICATE)
 			       : "");
 	}
+	return 0;
 }
 
 int
@@ -201,8 +214,8 @@ cmd_inspect(int argc, char **argv)
 			"{s:s,s:O,s:O,s:o,s:O}", "digest", img->digest,
 			"manifest", img->manifest, "config", img->config,
 			"layers", layers, "referrers", refs));
-	} else {
-		print_text(img, stmt, refs);
+	} else if ((error = print_text(img, stmt, refs)) < 0) {
+		code = cli_fail(error);
 	}
 	stele_prov_doc_free(stmt);
 	json_decref(refs);

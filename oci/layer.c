@@ -106,6 +106,7 @@ entry_release(struct stele_plan_entry *e)
 	free(e->path);
 	free(e->link);
 	free(e->src);
+	free(e->origin);
 }
 
 struct stele_plan_entry *
@@ -137,6 +138,7 @@ stele_plan_add(struct stele_plan *p, const struct stele_plan_entry *e)
 	dst->path = stele_xstrdup(e->path);
 	dst->link = e->link ? stele_xstrdup(e->link) : NULL;
 	dst->src = e->src ? stele_xstrdup(e->src) : NULL;
+	dst->origin = e->origin ? stele_xstrdup(e->origin) : NULL;
 	dst->digest[0] = '\0';
 	dst->hardlink_to = -1;
 	return dst;

@@ -53,6 +53,8 @@ struct stele_plan_entry {
 	uint64_t link_key; /* nonzero: same key = same inode (hardlinks) */
 	enum stele_src_kind src_kind;
 	char *src;
+	char *origin; /* the caller's name for where it came from (the
+			 builder's provenance); copied, never read here */
 	char digest[STELE_DIGEST_STRLEN]; /* filled when written: sha256 of
 					     the content of regular files */
 	int hardlink_to; /* filled when written: index of the first path or -1 */

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builder/provenance.h"
 #include "oci/image.h"
 #include "oci/layout.h"
 #include "registry/transfer.h"
@@ -58,6 +59,31 @@ manifest_layer(const json_t *manifest, const json_t *l)
 	return NULL;
 }
 
+/*
+ * The blobs entry `e` needs, as descriptors: its layer, then the file
+ * lists its provenance inputs name (builder/provenance.h), which travel
+ * as layers of the cache artifact too.  New reference.
+ */
+static json_t *
+entry_descs(const json_t *e)
+{
+	json_t *out = json_array(), *set = json_object(), *in;
+	const json_t *l = json_object_get(e, "layer");
+	const char *d;
+
+	if (l)
+		json_array_append(out, (json_t *)l);
+	stele_prov_filelists(set, json_object_get(e, "inputs"));
+	json_object_foreach(set, d, in)
+		json_array_append_new(
+			out,
+			stele_descriptor(STELE_MT_FILELIST, d,
+					 (uint64_t)json_integer_value(
+						 json_object_get(in, "size"))));
+	json_decref(set);
+	return out;
+}
+
 int
 stele_regcache_check(const json_t *config, const json_t *manifest,
 		     const char *what)
@@ -65,8 +91,10 @@ stele_regcache_check(const json_t *config, const json_t *manifest,
 	const json_t *entries = json_object_get(config, "entries");
 	const json_t *version = json_object_get(config, "version");
 	const json_t *e, *l, *m;
+	json_t *descs;
 	const char *key, *diff;
 	size_t i;
+	int error = 0;
 
 	if (!json_is_object(config) || !json_is_integer(version) ||
 	    json_integer_value(version) != STELE_REGCACHE_VERSION)
@@ -111,12 +139,21 @@ stele_regcache_check(const json_t *config, const json_t *manifest,
 				"%s: entry %s wants a layer descriptor, a "
 				"diffID and inputs",
 				what, key);
-		if (!manifest_layer(manifest, l))
-			return stele_error_setc(
+		descs = entry_descs(e);
+		json_array_foreach(descs, i, l) {
+			if (manifest_layer(manifest, l))
+				continue;
+			error = stele_error_setc(
 				STELE_EINVALID,
-				"%s: entry %s names layer %s, which the cache "
+				"%s: entry %s names %s %s, which the cache "
 				"manifest does not list",
-				what, key, stele_json_str(l, "digest"));
+				what, key, i ? "file list" : "layer",
+				stele_json_str(l, "digest"));
+			break;
+		}
+		json_decref(descs);
+		if (error < 0)
+			return error;
 	}
 	return 0;
 }
@@ -153,13 +190,26 @@ assemble(struct stele_buf *config, struct stele_buf *manifest,
 
 	*layers_out = NULL;
 	json_object_foreach((json_t *)entries, key, e) {
-		l = json_object_get(e, "layer");
-		if (!is_descriptor(l) ||
-		    json_object_get(seen, stele_json_str(l, "digest")))
+		json_t *descs;
+
+		if (!is_descriptor(json_object_get(e, "layer")))
 			continue; /* no layer: stele_regcache_check() says */
-		json_object_set_new(seen, stele_json_str(l, "digest"),
-				    json_pack("{s:O,s:O}", "layer", l, "diffID",
-					      json_object_get(e, "diffID")));
+		/* A file list is its own diff_id (it is not compressed). */
+		descs = entry_descs(e);
+		json_array_foreach(descs, i, l) {
+			const char *dg = stele_json_str(l, "digest");
+
+			if (!json_object_get(seen, dg))
+				json_object_set_new(
+					seen, dg,
+					json_pack(
+						"{s:O,s:O}", "layer", l,
+						"diffID",
+						i ? json_object_get(l, "digest")
+						  : json_object_get(e,
+								    "diffID")));
+		}
+		json_decref(descs);
 	}
 	n = json_object_size(seen);
 	v = stele_xcalloc(n ? n : 1, sizeof(*v));
@@ -336,30 +386,36 @@ regcache_get(void *payload, json_t **out, const char *key,
 {
 	struct stele_regcache *c = payload;
 	const json_t *e = json_object_get(c->entries, key), *l;
+	json_t *descs;
 	const char *dg;
 	uint64_t size;
+	size_t i;
 	int error;
 
 	*out = NULL;
 	if (!e)
 		return stele_error_setc(STELE_ENOTFOUND, "%s has no entry %s",
 					c->name, key);
-	if ((l = json_object_get(e, "layer"))) {
+	descs = entry_descs(e);
+	json_array_foreach(descs, i, l) {
 		dg = stele_json_str(l, "digest");
 		size = (uint64_t)json_integer_value(json_object_get(l, "size"));
 		if ((error = stele_txn_hold_blob(txn, dg)) < 0)
-			return error;
+			goto out;
 		if (error == 0) {
 			if ((error = stele_registry_blob_fetch(
 				     txn, c->r, c->repo, dg, size)) < 0)
-				return error;
+				goto out;
 			c->rep.blobs_sent++;
 			c->rep.bytes_sent += size;
 		}
 	}
+	error = 0;
 	*out = json_deep_copy(e);
 	c->rep.hits++;
-	return 0;
+out:
+	json_decref(descs);
+	return error;
 }
 
 /* Whether `identity` (a signature's docker-reference) is in repository

@@ -1,10 +1,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "builder/provenance.h"
+#include "oci/digest.h"
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/fs.h"
 #include "util/init.h"
 #include "util/json.h"
 #include "tests/unit/unit.h"
@@ -58,12 +61,15 @@ written(void)
 		binds);
 	json_decref(binds);
 	inputs = json_pack("[{s:s,s:s,s:i,s:[],s:[o]},{s:s,s:s,s:s,s:{s:s}},"
-		"{s:s,s:s,s:s,s:{s:s}},{s:s,s:s,s:s,s:{s:s}}]",
+		"{s:s,s:s,s:s,s:{s:s}},{s:s,s:s,s:s,s:{s:s}},"
+		"{s:s,s:s,s:i,s:i,s:{s:s}}]",
 		"kind", "stage", "stage", "fetch", "index", 0, "diffIDs", "steps", step,
 		"kind", "file", "path", "got", "dest", "got", "digest", "sha256", H64,
 		"kind", "heredoc", "name", "EOF", "dest", "etc/x", "digest", "sha256", H64,
 		"kind", "download", "uri", "https://h/x.tgz", "dest", "x.tgz",
-		"digest", "sha256", H64);
+		"digest", "sha256", H64,
+		"kind", "files", "mediaType", STELE_MT_FILELIST, "count", 600,
+		"size", 60000, "digest", "sha256", H64);
 	stele_prov_layer(&p, "application/vnd.oci.image.layer.v1.tar+gzip",
 		"sha256:" H64, 11, "sha256:" H64, "1", "Dockerfile", 4,
 		"COPY --from=fetch /got /got", inputs, 0);
@@ -164,6 +170,12 @@ static const struct mutation mutations[] = {
 	{ "predicate.runDetails.byproducts.1.annotations.inputs.2.path", 0, "\"x\"", "unknown field 'path'" },
 	{ "predicate.runDetails.byproducts.1.annotations.inputs.3.uri", 0, "1", "uri is not a string" },
 	{ "predicate.runDetails.byproducts.1.annotations.inputs.3.digest.sha256", 0, "\"abc\"", "not a SHA-256" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.4.mediaType", 0, "\"application/json\"", "inputs[4] is not a file list" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.4.count", 0, "\"600\"", "count is not an integer" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.4.count", 0, "-1", "inputs[4] is not a file list" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.4.size", 1, NULL, "has no 'size'" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.4.digest.sha256", 0, "\"abc\"", "not a SHA-256" },
+	{ "predicate.runDetails.byproducts.1.annotations.inputs.4.path", 0, "\"x\"", "unknown field 'path'" },
 	{ "predicate.runDetails.byproducts.0.digest", 0, "{\"sha512\":\"x\"}", "unknown field 'sha512'" },
 	{ "predicate.runDetails.metadata.startedOn", 1, NULL, "has no 'startedOn'" },
 	{ "predicate.extra", 0, "1", "unknown field 'extra' in predicate" },
@@ -251,6 +263,162 @@ test_prov_foreign(void **state)
 	json_decref(st);
 }
 
+/* ---- file lists ---- */
+
+static int
+collect(void *payload, const json_t *file)
+{
+	json_array_append((json_t *)payload, (json_t *)file);
+	return 0;
+}
+
+static int
+stop_at_two(void *payload, const json_t *file)
+{
+	(void)file;
+	return ++*(int *)payload == 2 ? 7 : 0;
+}
+
+/* A file list input for `text`, staged as a blob of `oci`; `count` as
+ * the record says. */
+static json_t *
+list_of(struct stele_oci *oci, const char *text, int count)
+{
+	char d[STELE_DIGEST_STRLEN];
+	struct stele_txn *txn;
+
+	assert_ok(stele_txn_begin(&txn, oci));
+	assert_ok(stele_txn_put_blob(txn, text, strlen(text), d));
+	assert_ok(stele_txn_commit(txn));
+	stele_txn_free(txn);
+	return json_pack("[{s:s,s:s,s:i,s:I,s:{s:s}}]", "kind", "files",
+			 "mediaType", STELE_MT_FILELIST, "count", count, "size",
+			 (json_int_t)strlen(text), "digest", "sha256", d + 7);
+}
+
+#define REC(p) "{\"dest\":\"d/" p "\",\"digest\":{\"sha256\":\"" H64 "\"},\"kind\":\"file\",\"path\":\"" p "\"}\n"
+
+static void
+test_prov_filelist(void **state)
+{
+	static const struct {
+		const char *text;
+		int count;
+		int code;
+		const char *want;
+	} bad[] = {
+		{ REC("a") REC("b"), 3, STELE_EINVALID, "holds 2 records, the record says 3" },
+		{ REC("a") REC("b"), 1, STELE_EINVALID, "holds more than 1 records, the record says 1" },
+		{ REC("a") "{\"dest\":1}\n", 2, STELE_EINVALID, "line 2 is not a file record" },
+		{ REC("a") "not json\n", 2, STELE_EINVALID, "line 2" },
+		{ "{\"dest\":\"x\",\"digest\":{\"sha256\":\"" H64 "\"},\"kind\":\"dir\",\"path\":\"x\"}\n", 1, STELE_EINVALID, "is not a file record" },
+		{ "{\"digest\":{\"sha256\":\"" H64 "\"},\"kind\":\"file\",\"path\":\"x\"}\n", 1, STELE_EINVALID, "has no 'dest'" },
+		{ "{\"dest\":\"x\",\"digest\":{\"sha256\":\"ab\"},\"kind\":\"file\",\"path\":\"x\"}\n", 1, STELE_EINVALID, "not a SHA-256" },
+		{ "{\"dest\":\"x\",\"digest\":{\"sha256\":\"" H64 "\"},\"kind\":\"file\",\"mode\":1,\"path\":\"x\"}\n", 1, STELE_EINVALID, "unknown field 'mode'" },
+		{ "{\"dest\":\"x\",\"digest\":{\"sha256\":\"" H64 "\"},\"kind\":\"file\",\"path\":\"x\"}", 1, STELE_EINVALID, "has no newline" },
+		{ "{\"dest\":\"x\",\"digest\":{\"sha256\":\"" H64 "\"},\"kind\":\"file\",\"path\":\"x\",\"path\":\"y\"}\n", 1, STELE_EINVALID, "line 1" },
+	};
+	struct stele_prov_filelist *fl;
+	struct stele_oci *oci = NULL;
+	struct stele_txn *txn;
+	json_t *in, *got, *inputs;
+	char *dir = NULL, *path, *long_line;
+	size_t i;
+	int n = 0;
+
+	(void)state;
+	assert_ok(stele_fs_mkdtemp(&dir, getenv("TMPDIR"), "stele-test-prov"));
+	assert_ok(stele_oci_open(&oci, dir, 1));
+
+	/* Written, committed, read back in order; inline records too. */
+	assert_ok(stele_txn_begin(&txn, oci));
+	assert_ok(stele_prov_filelist_new(&fl, txn));
+	assert_ok(stele_prov_filelist_add(fl, "src/a", "app/a", H64));
+	assert_ok(stele_prov_filelist_add(fl, "src/\"b\"", "app/b", H64));
+	assert_ok(stele_prov_filelist_commit(&in, fl));
+	assert_ok(stele_txn_commit(txn));
+	stele_txn_free(txn);
+	assert_string_equal(stele_json_str(in, "kind"), "files");
+	assert_int_equal(json_integer_value(json_object_get(in, "count")), 2);
+	inputs = json_pack("[{s:s,s:s,s:s,s:{s:s}},o]", "kind", "file", "path",
+			   "one", "dest", "one", "digest", "sha256", H64, in);
+	got = json_array();
+	assert_ok(stele_prov_files_each(oci, inputs, collect, got));
+	assert_int_equal(json_array_size(got), 3);
+	assert_string_equal(stele_json_str(json_array_get(got, 0), "path"), "one");
+	assert_string_equal(stele_json_str(json_array_get(got, 2), "path"), "src/\"b\"");
+	assert_string_equal(stele_json_str(json_array_get(got, 2), "dest"), "app/b");
+	json_decref(got);
+	/* A nonzero return stops the walk and is returned. */
+	assert_int_equal(stele_prov_files_each(oci, inputs, stop_at_two, &n), 7);
+	assert_int_equal(n, 2);
+
+	/* The same bytes as the blob: one canonical record a line. */
+	{
+		char d[STELE_DIGEST_STRLEN];
+		const char *want = "{\"dest\":\"app/a\",\"digest\":{\"sha256\":\"" H64
+			"\"},\"kind\":\"file\",\"path\":\"src/a\"}\n"
+			"{\"dest\":\"app/b\",\"digest\":{\"sha256\":\"" H64
+			"\"},\"kind\":\"file\",\"path\":\"src/\\\"b\\\"\"}\n";
+
+		stele_digest_bytes(d, want, strlen(want));
+		assert_string_equal(stele_json_str(json_object_get(in, "digest"), "sha256"), d + 7);
+	}
+
+	/* Damaged after it was recorded: refused before a line is parsed. */
+	{
+		char d[STELE_DIGEST_STRLEN];
+		FILE *f;
+
+		snprintf(d, sizeof(d), "sha256:%s",
+			 stele_json_str(json_object_get(in, "digest"), "sha256"));
+		path = stele_oci_blob_path(oci, d);
+		assert_non_null(f = fopen(path, "r+"));
+		fputc('X', f);
+		fclose(f);
+		got = json_array();
+		assert_err(stele_prov_files_each(oci, inputs, collect, got),
+			   STELE_EVERIFY, "does not match its digest");
+		assert_int_equal(json_array_size(got), 1); /* the inline one */
+		json_decref(got);
+		/* Another size than recorded. */
+		json_object_set_new(in, "size", json_integer(3));
+		assert_err(stele_prov_files_each(oci, inputs, collect, NULL),
+			   STELE_EVERIFY, "the provenance records 3");
+		unlink(path);
+		free(path);
+		assert_err(stele_prov_files_each(oci, inputs, collect, NULL),
+			   STELE_ENOTFOUND, "is missing");
+	}
+	json_decref(inputs);
+
+	/* Malformed lists whose bytes match their digest. */
+	for (i = 0; i < NELEM(bad); i++) {
+		inputs = list_of(oci, bad[i].text, bad[i].count);
+		got = json_array();
+		if (stele_prov_files_each(oci, inputs, collect, got) != bad[i].code ||
+		    !strstr(stele_error_last(), bad[i].want))
+			fail_msg("case %zu: '%s', want '%s'", i, stele_error_last(),
+				 bad[i].want);
+		json_decref(got);
+		json_decref(inputs);
+	}
+	/* A line longer than any record can be. */
+	long_line = malloc(STELE_FILELIST_LINE_MAX + 2);
+	memset(long_line, ' ', STELE_FILELIST_LINE_MAX);
+	long_line[STELE_FILELIST_LINE_MAX] = '\n';
+	long_line[STELE_FILELIST_LINE_MAX + 1] = '\0';
+	inputs = list_of(oci, long_line, 1);
+	assert_err(stele_prov_files_each(oci, inputs, collect, NULL),
+		   STELE_EINVALID, "is longer than");
+	json_decref(inputs);
+	free(long_line);
+
+	stele_oci_free(oci);
+	stele_fs_rm_rf(dir);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -258,6 +426,7 @@ main(void)
 		cmocka_unit_test(test_prov_round_trip),
 		cmocka_unit_test(test_prov_strict),
 		cmocka_unit_test(test_prov_foreign),
+		cmocka_unit_test(test_prov_filelist),
 	};
 
 	if (stele_init() < 0) {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builder/provenance.h"
 #include "keys/key.h"
 #include "oci/image.h"
 #include "oci/layout.h"
@@ -24,6 +25,7 @@
 #define K1 "1111111111111111111111111111111111111111111111111111111111111111"
 #define L1 "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define D1 "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define FLH "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
 #define GZ "application/vnd.oci.image.layer.v1.tar+gzip"
 
 static json_t *
@@ -103,6 +105,12 @@ test_regcache_check(void **state)
 	assert_err(check(ENTRY("{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"" L1 "\",\"size\":10}",
 			       ",\"diffID\":\"" D1 "\",\"inputs\":[]")),
 		   STELE_EINVALID, "does not list");
+	/* A file list the entry's provenance names must travel too. */
+	assert_err(check(ENTRY(GOOD_LAYER, ",\"diffID\":\"" D1 "\",\"inputs\":"
+			       "[{\"kind\":\"files\",\"mediaType\":\"" STELE_MT_FILELIST
+			       "\",\"count\":1,\"size\":5,\"digest\":{\"sha256\":\""
+			       FLH "\"}}]")),
+		   STELE_EINVALID, "names file list sha256:" FLH ", which the cache manifest does not list");
 }
 
 static void
