@@ -9,6 +9,7 @@
 
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/http.h"
 #include "util/init.h"
 #include "util/lazy.h"
 #include "util/time.h"
@@ -18,72 +19,44 @@
 struct sink {
 	int fd;
 	unsigned long long n;
-	int too_big, failed;
+	const char *url, *path;
 };
 
-static size_t
-sink_write(char *p, size_t size, size_t nmemb, void *payload)
+static int
+sink_write(void *payload, const void *p, size_t len)
 {
 	struct sink *s = payload;
-	size_t len = size * nmemb;
 
-	if (s->n + len > STELE_VULN_DOWNLOAD_MAX) {
-		s->too_big = 1;
-		return 0;
-	}
-	if (stele_fs_write_all(s->fd, p, len) < 0) {
-		s->failed = 1;
-		return 0;
-	}
+	if (s->n + len > STELE_VULN_DOWNLOAD_MAX)
+		return stele_error_setc(
+			STELE_EINVALID, "%s: larger than %llu bytes", s->url,
+			(unsigned long long)STELE_VULN_DOWNLOAD_MAX);
+	if (stele_fs_write_all(s->fd, p, len) < 0)
+		return stele_error_errno("cannot write '%s'", s->path);
 	s->n += len;
-	return len;
+	return 0;
 }
 
 /* GET `url` (HTTPS only, redirects too) into the new file `path`. */
 static int
 fetch(const char *url, const char *path, const char *cacert)
 {
-	char errbuf[CURL_ERROR_SIZE] = "";
-	struct sink s = { 0 };
-	CURL *c;
-	CURLcode rc;
-	int error = 0;
+	struct sink s = { .url = url, .path = path };
+	/* A stalled transfer: under 1 kB/s for a minute. */
+	struct stele_http_get g = { .url = url,
+				    .protocols = "https",
+				    .cacert = cacert,
+				    .low_speed = 1024,
+				    .fail_on_error = 1,
+				    .sink = sink_write,
+				    .payload = &s };
+	int error;
 
 	if ((s.fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) <
 	    0)
 		return stele_error_errno("cannot create '%s'", path);
-	if (!(c = curl_easy_init())) {
-		close(s.fd);
-		return stele_error_set("%s: cannot start libcurl", url);
-	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
-	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-	/* A stalled transfer: under 1 kB/s for a minute. */
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
-	if (cacert)
-		curl_easy_setopt(c, CURLOPT_CAINFO, cacert);
-	rc = curl_easy_perform(c);
-	if (s.too_big)
-		error = stele_error_setc(
-			STELE_EINVALID, "%s: larger than %llu bytes", url,
-			(unsigned long long)STELE_VULN_DOWNLOAD_MAX);
-	else if (s.failed)
-		error = stele_error_errno("cannot write '%s'", path);
-	else if (rc != CURLE_OK)
-		error = stele_error_set("cannot fetch %s: %s", url,
-					errbuf[0] ? errbuf
-						  : curl_easy_strerror(rc));
-	curl_easy_cleanup(c);
+	if ((error = stele_http_get(&g)) == 0 && g.failed)
+		error = stele_error_set("cannot fetch %s: %s", url, g.why);
 	if (close(s.fd) < 0 && !error)
 		error = stele_error_errno("cannot write '%s'", path);
 	return error;
