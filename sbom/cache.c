@@ -1,5 +1,6 @@
 /* The inventory cache (sbom.h, stele_sbom_read_cached). */
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <stdlib.h>
@@ -74,6 +75,29 @@ out:
 	return r;
 }
 
+/* A package's strings but its type, by their keys in an entry. */
+#define PKG_STR(k, f) \
+	{ \
+		k, offsetof(struct stele_sbom_pkg, f) \
+	}
+static const struct {
+	const char *key;
+	size_t off;
+} pkg_strs[] = {
+	PKG_STR("name", name),
+	PKG_STR("version", version),
+	PKG_STR("arch", arch),
+	PKG_STR("source", source),
+	PKG_STR("sourceVersion", source_version),
+	PKG_STR("origin", origin),
+	PKG_STR("license", license),
+	PKG_STR("maintainer", maintainer),
+	PKG_STR("url", url),
+	PKG_STR("commit", commit),
+	PKG_STR("db", db),
+	PKG_STR("purl", purl),
+};
+
 static void
 put_str(json_t *o, const char *k, const char *v)
 {
@@ -84,62 +108,39 @@ put_str(json_t *o, const char *k, const char *v)
 static json_t *
 encode(const struct stele_sbom *s, const char *stamp)
 {
-	json_t *root = json_object(), *pkgs = json_array(),
-	       *files = json_array();
-	size_t i;
+	json_t *pkgs = json_array(), *files = json_array(), *o;
+	size_t i, j;
 
-	json_object_set_new(root, "format",
-			    json_string(STELE_SBOM_CACHE_FORMAT));
-	json_object_set_new(root, "blobs", json_string(stamp));
-	json_object_set_new(root, "image", json_string(s->image));
-	json_object_set_new(root, "nlayers",
-			    json_integer((json_int_t)s->nlayers));
-	json_object_set_new(root, "nowned",
-			    json_integer((json_int_t)s->nowned));
-	put_str(root, "distroId", s->distro_id);
-	put_str(root, "distroVersion", s->distro_version);
 	for (i = 0; i < s->npkgs; i++) {
 		const struct stele_sbom_pkg *p = &s->pkgs[i];
-		json_t *o = json_object();
 
-		put_str(o, "type", p->type);
-		put_str(o, "name", p->name);
-		put_str(o, "version", p->version);
-		put_str(o, "arch", p->arch);
-		put_str(o, "source", p->source);
-		put_str(o, "sourceVersion", p->source_version);
-		put_str(o, "origin", p->origin);
-		put_str(o, "license", p->license);
-		put_str(o, "maintainer", p->maintainer);
-		put_str(o, "url", p->url);
-		put_str(o, "commit", p->commit);
-		put_str(o, "db", p->db);
-		put_str(o, "purl", p->purl);
-		json_object_set_new(o, "layer",
-				    json_integer((json_int_t)p->layer));
-		json_object_set_new(o, "nfiles",
-				    json_integer((json_int_t)p->nfiles));
+		o = json_pack("{s:s*,s:I,s:I}", "type", p->type, "layer",
+			      (json_int_t)p->layer, "nfiles",
+			      (json_int_t)p->nfiles);
+		for (j = 0; j < sizeof(pkg_strs) / sizeof(*pkg_strs); j++)
+			put_str(o, pkg_strs[j].key,
+				*(char *const *)((const char *)p +
+						 pkg_strs[j].off));
 		json_array_append_new(pkgs, o);
 	}
 	for (i = 0; i < s->nfiles; i++) {
 		const struct stele_sbom_file *f = &s->files[i];
-		json_t *o = json_object();
 
-		put_str(o, "path", f->path);
-		json_object_set_new(o, "finding", json_integer(f->finding));
-		put_str(o, "sha256", f->sha256);
-		put_str(o, "sha1", f->sha1);
-		json_object_set_new(o, "size",
-				    json_integer((json_int_t)f->size));
-		json_object_set_new(o, "layer",
-				    json_integer((json_int_t)f->layer));
-		put_str(o, "package", f->package);
-		put_str(o, "expected", f->expected);
-		json_array_append_new(files, o);
+		json_array_append_new(
+			files,
+			json_pack("{s:s*,s:i,s:s,s:s,s:I,s:I,s:s*,s:s*}",
+				  "path", f->path, "finding", (int)f->finding,
+				  "sha256", f->sha256, "sha1", f->sha1, "size",
+				  (json_int_t)f->size, "layer",
+				  (json_int_t)f->layer, "package", f->package,
+				  "expected", f->expected));
 	}
-	json_object_set_new(root, "packages", pkgs);
-	json_object_set_new(root, "files", files);
-	return root;
+	return json_pack("{s:s*,s:s*,s:s*,s:I,s:I,s:s*,s:s*,s:o,s:o}", "format",
+			 STELE_SBOM_CACHE_FORMAT, "blobs", stamp, "image",
+			 s->image, "nlayers", (json_int_t)s->nlayers, "nowned",
+			 (json_int_t)s->nowned, "distroId", s->distro_id,
+			 "distroVersion", s->distro_version, "packages", pkgs,
+			 "files", files);
 }
 
 /* The optional string `k` of `o` (malloc'd in *out); -1 when not a string. */
@@ -191,6 +192,7 @@ decode_pkg(struct stele_sbom_pkg *p, const json_t *o, size_t nlayers)
 {
 	const char *t = stele_json_str(o, "type");
 	uint64_t layer, nfiles;
+	size_t i;
 
 	if (!json_is_object(o) || !t)
 		return -1;
@@ -199,18 +201,13 @@ decode_pkg(struct stele_sbom_pkg *p, const json_t *o, size_t nlayers)
 		: !strcmp(t, "apk") ? "apk"
 		: !strcmp(t, "rpm") ? "rpm"
 				    : NULL;
-	if (!p->type || get_str(&p->name, o, "name") < 0 ||
-	    get_str(&p->version, o, "version") < 0 ||
-	    get_str(&p->arch, o, "arch") < 0 ||
-	    get_str(&p->source, o, "source") < 0 ||
-	    get_str(&p->source_version, o, "sourceVersion") < 0 ||
-	    get_str(&p->origin, o, "origin") < 0 ||
-	    get_str(&p->license, o, "license") < 0 ||
-	    get_str(&p->maintainer, o, "maintainer") < 0 ||
-	    get_str(&p->url, o, "url") < 0 ||
-	    get_str(&p->commit, o, "commit") < 0 ||
-	    get_str(&p->db, o, "db") < 0 || get_str(&p->purl, o, "purl") < 0 ||
-	    !p->name || !p->version ||
+	if (!p->type)
+		return -1;
+	for (i = 0; i < sizeof(pkg_strs) / sizeof(*pkg_strs); i++)
+		if (get_str((char **)((char *)p + pkg_strs[i].off), o,
+			    pkg_strs[i].key) < 0)
+			return -1;
+	if (!p->name || !p->version ||
 	    get_num(&layer, o, "layer", nlayers ? nlayers - 1 : 0) < 0 ||
 	    get_num(&nfiles, o, "nfiles", SIZE_MAX) < 0)
 		return -1;
