@@ -52,6 +52,22 @@ int cli_key_load(struct stele_seckey **out, const char *path,
 		"allow-insecure-key-perms", no_argument, NULL, \
 			CLI_OPT_INSECURE_KEY \
 	}
+/*
+ * --key KEY (-k), --passphrase-file F and --allow-insecure-key-perms, as
+ * sign, attest, scan and rollout take them: cli_key_opt() takes option `c`
+ * into `ko` (1), or returns 0 when it is not one of them.
+ */
+struct cli_key_opts {
+	const char *file, *passfile;
+	unsigned int flags;
+};
+#define CLI_OPT_PASSFILE 0x301
+#define CLI_KEY_OPTIONS \
+	{ "key", required_argument, NULL, 'k' }, \
+		{ "passphrase-file", required_argument, NULL, \
+		  CLI_OPT_PASSFILE }, \
+		CLI_INSECURE_KEY_OPTION
+int cli_key_opt(struct cli_key_opts *ko, int c, const char *arg);
 #define CLI_INSECURE_KEY_HELP \
 	"      --allow-insecure-key-perms  use a key file group or others may\n" \
 	"                           access (refused otherwise: chmod 600 it)\n"

@@ -6,7 +6,6 @@
 #include "builder/provenance.h"
 #include "cli/env.h"
 #include "keys/key.h"
-#include "keys/keyfile.h"
 #include "oci/image.h"
 #include "oci/ref.h"
 #include "sbom/sbom.h"
@@ -154,26 +153,24 @@ int
 cmd_attest(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "key", required_argument, NULL, 'k' },
-		{ "passphrase-file", required_argument, NULL, 'p' },
-		CLI_INSECURE_KEY_OPTION,
+		CLI_KEY_OPTIONS,
 		{ "sbom", no_argument, NULL, 'S' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *keyfile = NULL, *passfile = NULL;
+	struct cli_key_opts ko = { 0 };
 	struct stele_seckey *k = NULL;
 	struct stele_image *img = NULL;
 	struct stele_ref *ref = NULL;
-	unsigned int keyflags = 0;
 	int c, error, code, sbom = 0, fmt = -1, as_json = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "k:f:h", opts, NULL)) != -1) {
+		if (cli_key_opt(&ko, c, optarg))
+			continue;
 		switch (c) {
-		case 'k': keyfile = optarg; break;
 		case 'j': as_json = 1; break;
 		case 'S': sbom = 1; break;
 		case 'f':
@@ -183,14 +180,10 @@ cmd_attest(int argc, char **argv)
 					"unknown --format '%s' (spdx or cyclonedx)",
 					optarg);
 			break;
-		case CLI_OPT_INSECURE_KEY:
-			keyflags |= STELE_KEYFILE_ALLOW_OPEN_PERMS;
-			break;
-		case 'p': passfile = optarg; break;
 		default: return cli_help(c, attest_usage);
 		}
 	}
-	if (optind != argc - 1 || !keyfile)
+	if (optind != argc - 1 || !ko.file)
 		return cli_usage(attest_usage,
 				 optind != argc - 1 ? "need exactly one IMAGE"
 						    : "--key is required");
@@ -199,7 +192,7 @@ cmd_attest(int argc, char **argv)
 	if ((error = stele_ref_parse(&ref, argv[optind], cli_env()->store)) <
 		    0 ||
 	    (error = stele_image_open(&img, ref)) < 0 ||
-	    (error = cli_key_load(&k, keyfile, passfile, keyflags)) < 0)
+	    (error = cli_key_load(&k, ko.file, ko.passfile, ko.flags)) < 0)
 		code = cli_fail(error);
 	else if (sbom)
 		code = attest_sbom(k, img, ref, fmt < 0 ? STELE_SBOM_SPDX : fmt,

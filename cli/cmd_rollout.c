@@ -13,7 +13,6 @@
 #include "cli/cli_registry.h"
 #include "cli/env.h"
 #include "deploy/rollout.h"
-#include "keys/keyfile.h"
 #include "oci/image.h"
 #include "oci/ref.h"
 #include "util/error.h"
@@ -63,8 +62,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_SLOTS,
 	OPT_LIVE,
-	OPT_JOURNAL,
-	OPT_PASSFILE
+	OPT_JOURNAL
 };
 
 struct health {
@@ -285,8 +283,7 @@ cmd_rollout(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "policy", required_argument, NULL, 'p' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "passphrase-file", required_argument, NULL, OPT_PASSFILE },
+		CLI_KEY_OPTIONS,
 		{ "by", required_argument, NULL, OPT_BY },
 		{ "health-cmd", required_argument, NULL, OPT_HEALTH_CMD },
 		{ "health-url", required_argument, NULL, OPT_HEALTH_URL },
@@ -295,7 +292,6 @@ cmd_rollout(int argc, char **argv)
 		{ "live-tag", required_argument, NULL, OPT_LIVE },
 		{ "journal-tag", required_argument, NULL, OPT_JOURNAL },
 		{ "help", no_argument, NULL, 'h' },
-		CLI_INSECURE_KEY_OPTION,
 		CLI_REGISTRY_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -304,9 +300,9 @@ cmd_rollout(int argc, char **argv)
 	struct health h = { NULL, NULL, 60 };
 	struct cli_registry reg;
 	struct stele_seckey *k = NULL;
-	const char *keyfile = NULL, *passfile = NULL, *sub;
+	struct cli_key_opts ko = { 0 };
+	const char *sub;
 	char *slots = NULL, *name = NULL, *end;
-	unsigned keyflags = 0;
 	unsigned long n;
 	json_t *st = NULL;
 	int c, error, code, nargs;
@@ -331,15 +327,10 @@ cmd_rollout(int argc, char **argv)
 			return cli_usage(rollout_usage, "%s",
 					 stele_error_last());
 		}
-		if (error)
+		if (error || cli_key_opt(&ko, c, optarg))
 			continue;
 		switch (c) {
 		case 'p': o.policy = optarg; break;
-		case 'k': keyfile = optarg; break;
-		case OPT_PASSFILE: passfile = optarg; break;
-		case CLI_OPT_INSECURE_KEY:
-			keyflags |= STELE_KEYFILE_ALLOW_OPEN_PERMS;
-			break;
 		case OPT_BY: o.by = optarg; break;
 		case OPT_HEALTH_CMD: h.cmd = optarg; break;
 		case OPT_HEALTH_URL: h.url = optarg; break;
@@ -411,7 +402,7 @@ cmd_rollout(int argc, char **argv)
 			  "a health check is for promote and rollback");
 		goto out;
 	}
-	if (strcmp(sub, "status") && (!o.policy || !keyfile)) {
+	if (strcmp(sub, "status") && (!o.policy || !ko.file)) {
 		cli_usage(rollout_usage, "%s needs --policy and --key", sub);
 		goto out;
 	}
@@ -424,8 +415,8 @@ cmd_rollout(int argc, char **argv)
 	o.registry = &reg.o;
 	o.progress = reg.quiet ? NULL : cli_progress;
 	o.now = (int64_t)time(NULL);
-	if (keyfile && strcmp(sub, "status") &&
-	    (error = cli_key_load(&k, keyfile, passfile, keyflags)) < 0) {
+	if (ko.file && strcmp(sub, "status") &&
+	    (error = cli_key_load(&k, ko.file, ko.passfile, ko.flags)) < 0) {
 		code = cli_fail(error);
 		goto out;
 	}

@@ -13,7 +13,6 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "keys/key.h"
-#include "keys/keyfile.h"
 #include "signer/attach.h"
 #include "vuln/scan.h"
 #include "vuln/vex.h"
@@ -64,8 +63,7 @@ enum {
 	OPT_FIXABLE,
 	OPT_VEX,
 	OPT_VEX_KEY,
-	OPT_ATTEST,
-	OPT_PASSFILE
+	OPT_ATTEST
 };
 
 #define SCAN_VEX_MAX 64
@@ -198,9 +196,7 @@ cmd_scan(int argc, char **argv)
 		{ "vex-key", required_argument, NULL, OPT_VEX_KEY },
 		{ "max-entries", required_argument, NULL, CLI_LIMIT_ENTRIES },
 		{ "attest", no_argument, NULL, OPT_ATTEST },
-		{ "key", required_argument, NULL, 'k' },
-		{ "passphrase-file", required_argument, NULL, OPT_PASSFILE },
-		CLI_INSECURE_KEY_OPTION,
+		CLI_KEY_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -210,27 +206,24 @@ cmd_scan(int argc, char **argv)
 	struct stele_vuln_db *db = NULL;
 	struct stele_vuln_report *r = NULL;
 	struct stele_seckey *k = NULL;
-	const char *dbdir = NULL, *keyfile = NULL, *passfile = NULL;
+	struct cli_key_opts ko = { 0 };
+	const char *dbdir = NULL;
 	char *vex[SCAN_VEX_MAX], *vex_keys[SCAN_VEX_MAX];
 	char *params[2 * SCAN_VEX_MAX + 1];
 	size_t nvex = 0, nvex_keys = 0, nparams = 0;
 	int c, json = 0, sarif = 0, fail_on = -1, fixable = 0, error;
 	int code = EXIT_OK, attest = 0;
-	unsigned int keyflags = 0;
 	int64_t started;
 	size_t i;
 
 	memset(&so, 0, sizeof(so));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
+		if (cli_key_opt(&ko, c, optarg))
+			continue;
 		switch (c) {
 		case OPT_DB: dbdir = optarg; break;
 		case OPT_ATTEST: attest = 1; break;
-		case 'k': keyfile = optarg; break;
-		case OPT_PASSFILE: passfile = optarg; break;
-		case CLI_OPT_INSECURE_KEY:
-			keyflags |= STELE_KEYFILE_ALLOW_OPEN_PERMS;
-			break;
 		case OPT_JSON: json = 1; break;
 		case OPT_SARIF: sarif = 1; break;
 		case OPT_FIXABLE: fixable = 1; break;
@@ -283,7 +276,7 @@ cmd_scan(int argc, char **argv)
 				 "VEX documents are used");
 	if (nvex_keys && !nvex)
 		return cli_usage(scan_usage, "--vex-key without --vex");
-	if (attest != !!keyfile)
+	if (attest != !!ko.file)
 		return cli_usage(scan_usage,
 				 attest ? "--attest needs --key"
 					: "--key is for --attest");
@@ -295,7 +288,7 @@ cmd_scan(int argc, char **argv)
 		params[nparams++] =
 			stele_xasprintf("--vex-key=%s", vex_keys[i]);
 	if (attest &&
-	    (error = cli_key_load(&k, keyfile, passfile, keyflags)) < 0) {
+	    (error = cli_key_load(&k, ko.file, ko.passfile, ko.flags)) < 0) {
 		code = cli_fail(error);
 		goto out;
 	}

@@ -59,6 +59,20 @@ cli_key_load(struct stele_seckey **out, const char *path, const char *passfile,
 	return error;
 }
 
+int
+cli_key_opt(struct cli_key_opts *ko, int c, const char *arg)
+{
+	if (c == 'k')
+		ko->file = arg;
+	else if (c == CLI_OPT_PASSFILE)
+		ko->passfile = arg;
+	else if (c == CLI_OPT_INSECURE_KEY)
+		ko->flags |= STELE_KEYFILE_ALLOW_OPEN_PERMS;
+	else
+		return 0;
+	return 1;
+}
+
 /* NAME[:TAG] of a store image, HOST/REPO:TAG of a registry image; NULL
  * for oci: layouts (no name). */
 static char *
@@ -138,32 +152,32 @@ int
 cmd_sign(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "key", required_argument, NULL, 'k' },
-		{ "passphrase-file", required_argument, NULL, 'p' },
+		CLI_KEY_OPTIONS,
 		{ "identity", required_argument, NULL, 'i' },
 		{ "annotation", required_argument, NULL, 'a' },
 		{ "json", no_argument, NULL, 'j' },
-		CLI_INSECURE_KEY_OPTION,
 		{ "help", no_argument, NULL, 'h' },
 		CLI_REGISTRY_CONNECT_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct cli_registry reg;
 	char digest[STELE_DIGEST_STRLEN];
-	const char *keyfile = NULL, *passfile = NULL, *identity = NULL;
+	struct cli_key_opts ko = { 0 };
+	const char *identity = NULL;
 	struct stele_attach_result res;
 	struct stele_seckey *k = NULL;
 	struct stele_image *img = NULL;
 	struct stele_ref *ref = NULL;
 	json_t *ann = NULL;
 	char *id = NULL, *eq;
-	unsigned int keyflags = 0;
 	int c, error, code = EXIT_ERROR, as_json = 0;
 	json_t *j;
 
 	cli_registry_init(&reg);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "k:a:h", opts, NULL)) != -1) {
+		if (cli_key_opt(&ko, c, optarg))
+			continue;
 		switch (c) {
 		CLI_REGISTRY_CONNECT_CASES:
 			if (cli_registry_opt(&reg, c, optarg) < 0) {
@@ -172,12 +186,7 @@ cmd_sign(int argc, char **argv)
 						 stele_error_last());
 			}
 			break;
-		case 'k': keyfile = optarg; break;
 		case 'j': as_json = 1; break;
-		case CLI_OPT_INSECURE_KEY:
-			keyflags |= STELE_KEYFILE_ALLOW_OPEN_PERMS;
-			break;
-		case 'p': passfile = optarg; break;
 		case 'i': identity = optarg; break;
 		case 'a':
 			if (!(eq = strchr(optarg, '=')) || eq == optarg) {
@@ -202,7 +211,7 @@ cmd_sign(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind != argc - 1 || !keyfile) {
+	if (optind != argc - 1 || !ko.file) {
 		json_decref(ann);
 		return cli_usage(sign_usage,
 				 optind != argc - 1 ? "need exactly one IMAGE"
@@ -223,14 +232,14 @@ cmd_sign(int argc, char **argv)
 		goto out;
 	}
 	if (ref->transport == STELE_REF_DOCKER) {
-		if ((error = cli_key_load(&k, keyfile, passfile, keyflags)) <
+		if ((error = cli_key_load(&k, ko.file, ko.passfile, ko.flags)) <
 			    0 ||
 		    (error = sign_remote(&res, digest, ref, id, ann, k, &reg)) <
 			    0)
 			goto fail;
 	} else {
 		if ((error = stele_image_open(&img, ref)) < 0 ||
-		    (error = cli_key_load(&k, keyfile, passfile, keyflags)) <
+		    (error = cli_key_load(&k, ko.file, ko.passfile, ko.flags)) <
 			    0 ||
 		    (error = stele_sign_image(&res, img, id, ann, k)) < 0)
 			goto fail;
