@@ -119,8 +119,9 @@ int cli_compression(const char *s);
 
 /*
  * --max-size SIZE and --max-entries N, taken by build and import
- * (docs/limits.md).  cli_limit_opt() fills `l` from one of them; on a bad
- * value it sets the error and returns STELE_EINVALID (a usage error).
+ * (docs/limits.md).  cli_limit_opt() fills `l` from option `c` when it is
+ * one of them (1), returns 0 when it is not, and on a bad value sets the
+ * error and returns STELE_EINVALID (a usage error).
  */
 struct stele_limits;
 #define CLI_LIMIT_SIZE 0x280

@@ -88,6 +88,23 @@ cli_print_denials(const struct stele_verify_report *rep)
 						      : "failed");
 }
 
+/*
+ * The registry and limit options verify and rebuild take: 1 when `c` is
+ * one (taken), 0 when not, <0 when its value is bad (usage printed).
+ */
+static int
+image_opt(struct cli_registry *reg, struct stele_limits *l, int c,
+	  const char *usage)
+{
+	int r = cli_registry_opt(reg, c, optarg);
+
+	if (r == 0)
+		r = cli_limit_opt(l, c, optarg);
+	if (r < 0)
+		cli_usage(usage, "%s", stele_error_last());
+	return r;
+}
+
 static void
 print_report(const struct stele_verify_report *r)
 {
@@ -131,24 +148,16 @@ cmd_verify(int argc, char **argv)
 	cli_registry_init(&reg);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "p:k:h", opts, NULL)) != -1) {
+		if ((error = image_opt(&reg, &o.limits, c, verify_usage)) < 0)
+			return EXIT_USAGE;
+		if (error)
+			continue;
 		switch (c) {
-		CLI_REGISTRY_CONNECT_CASES:
-			if (cli_registry_opt(&reg, c, optarg) < 0)
-				return cli_usage(verify_usage, "%s",
-						 stele_error_last());
-			break;
 		case 'p': o.policy = optarg; break;
 		case 'k': o.key = optarg; break;
 		case 'i': o.identity = optarg; break;
 		case 'r': o.rebuild = 1; break;
-		case 'S':
-			o.signatures_only = 1;
-			break;
-		CLI_LIMIT_CASES:
-			if (cli_limit_opt(&o.limits, c, optarg) < 0)
-				return cli_usage(verify_usage, "%s",
-						 stele_error_last());
-			break;
+		case 'S': o.signatures_only = 1; break;
 		case 'j': as_json = 1; break;
 		default: return cli_help(c, verify_usage);
 		}
@@ -245,22 +254,13 @@ cmd_rebuild(int argc, char **argv)
 	cli_registry_init(&reg);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		CLI_REGISTRY_CONNECT_CASES:
-			if (cli_registry_opt(&reg, c, optarg) < 0)
-				return cli_usage(rebuild_usage, "%s",
-						 stele_error_last());
-			break;
-		case 'j':
-			as_json = 1;
-			break;
-		CLI_LIMIT_CASES:
-			if (cli_limit_opt(&limits, c, optarg) < 0)
-				return cli_usage(rebuild_usage, "%s",
-						 stele_error_last());
-			break;
-		default: return cli_help(c, rebuild_usage);
-		}
+		if ((error = image_opt(&reg, &limits, c, rebuild_usage)) < 0)
+			return EXIT_USAGE;
+		if (error)
+			continue;
+		if (c != 'j')
+			return cli_help(c, rebuild_usage);
+		as_json = 1;
 	}
 	if (optind != argc - 1)
 		return cli_usage(rebuild_usage, "need exactly one IMAGE");

@@ -165,8 +165,12 @@ cli_limit_opt(struct stele_limits *l, int c, const char *arg)
 	const char *p = arg;
 	uint64_t n = 0;
 
+	if (c != CLI_LIMIT_SIZE && c != CLI_LIMIT_ENTRIES)
+		return 0;
 	if (c == CLI_LIMIT_SIZE)
-		return stele_limits_parse_size(&l->max_size, arg);
+		return stele_limits_parse_size(&l->max_size, arg) < 0
+			? STELE_EINVALID
+			: 1;
 	for (; *p >= '0' && *p <= '9' && n <= UINT64_MAX / 10 - 1; p++)
 		n = n * 10 + (uint64_t)(*p - '0');
 	if (p == arg || *p || !n)
@@ -175,7 +179,7 @@ cli_limit_opt(struct stele_limits *l, int c, const char *arg)
 			"invalid --max-entries '%s' (a positive whole number)",
 			arg);
 	l->max_entries = n;
-	return 0;
+	return 1;
 }
 
 /* As git does: a write error on stdout must not pass silently. */
