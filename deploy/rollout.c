@@ -193,6 +193,12 @@ journal_append(struct ctx *c, struct stele_rollout_result *out)
 	struct stele_rollout_move m = { 0 };
 	struct stele_buf *layers;
 	size_t i, n = c->j->n + 1;
+	struct stele_artifact a = { .name = c->name,
+				    .tag = c->jtag,
+				    .expect = *c->j->head ? c->j->head : NULL,
+				    .artifact_type = STELE_MT_ROLLOUT_JOURNAL,
+				    .layer_mt = STELE_MT_DSSE,
+				    .n = n };
 	int error;
 
 	m.action = out->action;
@@ -216,11 +222,8 @@ journal_append(struct ctx *c, struct stele_rollout_result *out)
 		stele_digest_bytes(out->entry, layers[n - 1].ptr,
 				   layers[n - 1].len);
 		out->seq = c->j->n;
-		error = stele_push_artifact(out->journal, c->name, c->jtag,
-					    *c->j->head ? c->j->head : NULL,
-					    STELE_MT_ROLLOUT_JOURNAL,
-					    STELE_MT_DSSE, layers, n, NULL,
-					    c->o->registry);
+		a.layers = layers;
+		error = stele_push_artifact(out->journal, &a, c->o->registry);
 	}
 	stele_buf_release(&layers[n - 1]);
 	free(layers);

@@ -167,11 +167,8 @@ out:
 }
 
 int
-stele_registry__artifact_put(char out[STELE_DIGEST_STRLEN], const char *name,
-			     const char *tag, const char *expect,
-			     const char *artifact_type, const char *layer_mt,
-			     const struct stele_buf *layers, size_t n,
-			     json_t *annotations,
+stele_registry__artifact_put(char out[STELE_DIGEST_STRLEN],
+			     const struct stele_artifact *a,
 			     const struct stele_registry_opts *o)
 {
 	static const char empty[] = "{}";
@@ -184,34 +181,33 @@ stele_registry__artifact_put(char out[STELE_DIGEST_STRLEN], const char *name,
 	int error;
 
 	out[0] = '\0';
-	if ((error = open_repo(&r, &repo, name, o)) < 0 ||
+	if ((error = open_repo(&r, &repo, a->name, o)) < 0 ||
 	    (error = stele_registry_blob_upload_bytes(r, repo, empty,
 						      sizeof(empty) - 1)) < 0)
 		goto out;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < a->n; i++) {
 		if ((error = stele_registry_blob_upload_bytes(
-			     r, repo, layers[i].ptr, layers[i].len)) < 0)
+			     r, repo, a->layers[i].ptr, a->layers[i].len)) < 0)
 			goto out;
-		stele_digest_bytes(dig, layers[i].ptr, layers[i].len);
+		stele_digest_bytes(dig, a->layers[i].ptr, a->layers[i].len);
 		json_array_append_new(
-			descs, stele_descriptor(layer_mt, dig, layers[i].len));
+			descs,
+			stele_descriptor(a->layer_mt, dig, a->layers[i].len));
 	}
 	stele_digest_bytes(dig, empty, sizeof(empty) - 1);
 	m = json_pack("{s:i,s:s,s:s,s:o,s:O}", "schemaVersion", 2, "mediaType",
-		      STELE_MT_MANIFEST, "artifactType", artifact_type,
+		      STELE_MT_MANIFEST, "artifactType", a->artifact_type,
 		      "config",
 		      stele_descriptor(STELE_MT_EMPTY, dig, sizeof(empty) - 1),
 		      "layers", descs);
 	if (!m) {
 		error = stele_error_set("cannot build the manifest of %s:%s",
-					name, tag);
+					a->name, a->tag);
 		goto out;
 	}
-	if (annotations)
-		json_object_set(m, "annotations", annotations);
 	if ((error = stele_json_emit(&man, m)) < 0 ||
-	    (error = tag_put(r, name, repo, tag, expect, STELE_MT_MANIFEST,
-			     man.ptr, man.len)) < 0)
+	    (error = tag_put(r, a->name, repo, a->tag, a->expect,
+			     STELE_MT_MANIFEST, man.ptr, man.len)) < 0)
 		goto out;
 	stele_digest_bytes(out, man.ptr, man.len);
 out:

@@ -130,6 +130,20 @@ int stele_registry_pull_temp_unlayered(struct stele_image **out, char **tmpdir,
 int stele_layout_copy(struct stele_transfer *out, const struct stele_image *img,
 		      const struct stele_ref *dst, unsigned flags);
 
+/*
+ * An OCI artifact that is not an image (verify/push.h
+ * stele_push_artifact): a manifest with `artifact_type`, the empty config
+ * and `n` layers of media type `layer_mt` whose bytes are `layers[i]`,
+ * under tag `tag` of `name` (HOST/REPO), which must name `expect` before
+ * the put (NULL: must not exist).
+ */
+struct stele_artifact {
+	const char *name, *tag, *expect;
+	const char *artifact_type, *layer_mt;
+	const struct stele_buf *layers;
+	size_t n;
+};
+
 /* The summary as JSON (new reference); `src`, `dst` are ref strings. */
 json_t *stele_transfer_json(const struct stele_transfer *t, const char *src,
 			    const char *dst);

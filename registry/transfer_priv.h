@@ -43,19 +43,13 @@ int stele_registry__tag(const char *name, const char *tag, const char *digest,
 			const struct stele_registry_opts *o);
 
 /*
- * Put an OCI artifact under tag `tag` of `name`: a manifest with
- * `artifact_type`, the empty config and `n` layers of media type
- * `layer_mt` whose bytes are `layers[i]` (uploaded unless present),
- * `annotations` (may be NULL; borrowed).  The tag is re-read before and
- * read back after the put as stele_registry__tag() does.  `out` gets the
- * manifest digest.  Runs no policy: verify/push.c says why none is needed.
+ * Put artifact `a` (its layers uploaded unless present).  The tag is
+ * re-read before and read back after the put as stele_registry__tag()
+ * does.  `out` gets the manifest digest.  Runs no policy: verify/push.c
+ * says why none is needed.
  */
 int stele_registry__artifact_put(char out[STELE_DIGEST_STRLEN],
-				 const char *name, const char *tag,
-				 const char *expect, const char *artifact_type,
-				 const char *layer_mt,
-				 const struct stele_buf *layers, size_t n,
-				 json_t *annotations,
+				 const struct stele_artifact *a,
 				 const struct stele_registry_opts *o);
 
 #endif

@@ -104,16 +104,11 @@ out:
 }
 
 int
-stele_push_artifact(char out[STELE_DIGEST_STRLEN], const char *name,
-		    const char *tag, const char *expect,
-		    const char *artifact_type, const char *layer_mt,
-		    const struct stele_buf *layers, size_t n,
-		    json_t *annotations,
+stele_push_artifact(char out[STELE_DIGEST_STRLEN],
+		    const struct stele_artifact *a,
 		    const struct stele_registry_opts *registry)
 {
-	return stele_registry__artifact_put(out, name, tag, expect,
-					    artifact_type, layer_mt, layers, n,
-					    annotations, registry);
+	return stele_registry__artifact_put(out, a, registry);
 }
 
 int

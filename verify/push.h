@@ -86,19 +86,15 @@ int stele_push_tag_verified(struct stele_verify_report **report,
 			    const struct stele_push_opts *o);
 
 /*
- * Put an artifact that is not an image under tag `tag` of `name`
- * (HOST/REPO): the rollout journal (deploy/journal.h).  Its layers are
- * signed, hash-chained entries that every reader checks, and an artifact
- * manifest with an empty config runs nowhere, so, as with
- * stele_push_attachments(), no policy is run here.  The tag is re-read
- * before the put (it must name `expect`; NULL: must not exist) and read
- * back after.  `out` gets the manifest digest.
+ * Put artifact `a` (registry/transfer.h), an artifact that is not an
+ * image: the rollout journal (deploy/journal.h).  Its layers are signed,
+ * hash-chained entries that every reader checks, and an artifact manifest
+ * with an empty config runs nowhere, so, as with stele_push_attachments(),
+ * no policy is run here.  The tag is re-read before the put (it must name
+ * a->expect) and read back after.  `out` gets the manifest digest.
  */
-int stele_push_artifact(char out[STELE_DIGEST_STRLEN], const char *name,
-			const char *tag, const char *expect,
-			const char *artifact_type, const char *layer_mt,
-			const struct stele_buf *layers, size_t n,
-			json_t *annotations,
+int stele_push_artifact(char out[STELE_DIGEST_STRLEN],
+			const struct stele_artifact *a,
 			const struct stele_registry_opts *registry);
 
 /*
