@@ -268,6 +268,22 @@ all_keys(struct stele_verify__ctx *v)
 	return keys;
 }
 
+/* A signature (listed in `ignored`) or attestation (NULL) no key of the
+ * policy made, or none could have (its reason says why): not counted. */
+static void
+not_ours(struct stele_verify__ctx *v, struct stele_buf *ignored,
+	 const char *name, const struct stele_check *c)
+{
+	int said = c->other_kind || c->malformed;
+
+	if (ignored)
+		stele_buf_printf(ignored, "%s%s: %s", ignored->len ? "; " : "",
+				 name + strlen("signature "),
+				 said ? c->reason : "no trusted key made it");
+	stele_verify__check(v->r, 1, name, "not counted: %s",
+			    said ? c->reason : "made by no key of the policy");
+}
+
 static int
 check_signatures(struct stele_verify__ctx *v)
 {
@@ -305,17 +321,7 @@ check_signatures(struct stele_verify__ctx *v)
 
 		snprintf(name, sizeof(name), "signature %.19s", c->blob);
 		if (c->error && c->unknown_key) {
-			/* other_kind: the reason names the signature's kind. */
-			stele_buf_printf(&ignored, "%s%s: %s",
-					 ignored.len ? "; " : "", name + 10,
-					 c->other_kind || c->malformed
-						 ? c->reason
-						 : "no trusted key made it");
-			stele_verify__check(
-				v->r, 1, name, "not counted: %s",
-				c->other_kind || c->malformed
-					? c->reason
-					: "made by no key of the policy");
+			not_ours(v, &ignored, name, c);
 		} else if (c->error) {
 			stele_verify__check(
 				v->r, 0, name, "%s",
@@ -325,14 +331,10 @@ check_signatures(struct stele_verify__ctx *v)
 		} else if (!k ||
 			   !stele_verify__name_in(v->p->sig_keys,
 						  v->p->nsig_keys, k->name)) {
-			stele_buf_printf(&ignored,
-					 "%s%s: key '%s' may not sign images",
-					 ignored.len ? "; " : "", name + 10,
-					 k ? k->name : "?");
-			stele_verify__check(
-				v->r, 1, name,
-				"not counted: key '%s' may not sign images",
-				k ? k->name : "?");
+			why = stele_xasprintf("key '%s' may not sign images",
+					      k ? k->name : "?");
+			stele_verify__not_counted(v, &ignored, name + 10, name,
+						  why);
 		} else if (!stele_verify__key_usable(v, k, &why)) {
 			stele_verify__not_counted(v, &ignored, name + 10, name,
 						  why);
@@ -404,11 +406,7 @@ check_attestations(struct stele_verify__ctx *v)
 
 		snprintf(name, sizeof(name), "attestation %.19s", c->blob);
 		if (c->error && c->unknown_key) {
-			stele_verify__check(
-				v->r, 1, name, "not counted: %s",
-				c->other_kind || c->malformed
-					? c->reason
-					: "made by no key of the policy");
+			not_ours(v, NULL, name, c);
 		} else if (c->error) {
 			stele_verify__check(v->r, 0, name, "%s",
 					    c->reason ? c->reason

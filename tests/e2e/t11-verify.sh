@@ -111,6 +111,11 @@ test_expect_success 'forgery: a signature by an untrusted key' '
 	half && stele sign --key carol.key app:1 >/dev/null 2>&1 &&
 	denied untrusted "signature threshold: 1 of 2 .*no trusted key made it"
 '
+test_expect_success 'a signature by a trusted key not among signatures.keys is not counted' '
+	half && stele sign --key ci.key app:1 >/dev/null 2>&1 &&
+	denied ci "signature threshold: 1 of 2 .*: key .ci. may not sign images\$" &&
+	grep -q "^ok   signature sha256:.*: not counted: key .ci. may not sign images\$" out
+'
 test_expect_success 'forgery: a signature by an expired key' '
 	half && stele sign --key old.key app:1 >/dev/null 2>&1 &&
 	denied expired "signature threshold: 1 of 2 .*key .old. expired"
