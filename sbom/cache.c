@@ -98,42 +98,54 @@ static const struct {
 	PKG_STR("purl", purl),
 };
 
-static void
+/* 0, or -1 when `v` cannot be set (not UTF-8: the entry is not stored). */
+static int
 put_str(json_t *o, const char *k, const char *v)
 {
-	if (v)
-		json_object_set_new(o, k, json_string(v));
+	return v && json_object_set_new(o, k, json_string(v)) < 0 ? -1 : 0;
 }
 
+/* The entry's document; NULL when a string is not UTF-8. */
 static json_t *
 encode(const struct stele_sbom *s, const char *stamp)
 {
 	json_t *pkgs = json_array(), *files = json_array(), *o;
 	size_t i, j;
+	int bad = 0;
 
-	for (i = 0; i < s->npkgs; i++) {
+	for (i = 0; i < s->npkgs && !bad; i++) {
 		const struct stele_sbom_pkg *p = &s->pkgs[i];
 
 		o = json_pack("{s:s*,s:I,s:I}", "type", p->type, "layer",
 			      (json_int_t)p->layer, "nfiles",
 			      (json_int_t)p->nfiles);
-		for (j = 0; j < sizeof(pkg_strs) / sizeof(*pkg_strs); j++)
-			put_str(o, pkg_strs[j].key,
-				*(char *const *)((const char *)p +
-						 pkg_strs[j].off));
-		json_array_append_new(pkgs, o);
+		for (j = 0; o && j < sizeof(pkg_strs) / sizeof(*pkg_strs); j++)
+			if (put_str(o, pkg_strs[j].key,
+				    *(char *const *)((const char *)p +
+						     pkg_strs[j].off)) < 0) {
+				json_decref(o);
+				o = NULL;
+			}
+		bad = json_array_append_new(pkgs, o) < 0;
 	}
-	for (i = 0; i < s->nfiles; i++) {
+	for (i = 0; i < s->nfiles && !bad; i++) {
 		const struct stele_sbom_file *f = &s->files[i];
 
-		json_array_append_new(
-			files,
-			json_pack("{s:s*,s:i,s:s,s:s,s:I,s:I,s:s*,s:s*}",
-				  "path", f->path, "finding", (int)f->finding,
-				  "sha256", f->sha256, "sha1", f->sha1, "size",
-				  (json_int_t)f->size, "layer",
-				  (json_int_t)f->layer, "package", f->package,
-				  "expected", f->expected));
+		bad = json_array_append_new(
+			      files,
+			      json_pack("{s:s*,s:i,s:s,s:s,s:I,s:I,s:s*,s:s*}",
+					"path", f->path, "finding",
+					(int)f->finding, "sha256", f->sha256,
+					"sha1", f->sha1, "size",
+					(json_int_t)f->size, "layer",
+					(json_int_t)f->layer, "package",
+					f->package, "expected", f->expected)) <
+			0;
+	}
+	if (bad) {
+		json_decref(pkgs);
+		json_decref(files);
+		return NULL;
 	}
 	return json_pack("{s:s*,s:s*,s:s*,s:I,s:I,s:s*,s:s*,s:o,s:o}", "format",
 			 STELE_SBOM_CACHE_FORMAT, "blobs", stamp, "image",

@@ -111,4 +111,12 @@ test_expect_success 'a layer limit is part of the key: a smaller one is still en
 	expect_code 3 env STELE_CACHE="$TMP/c" "$STELE" sbom --max-entries 2 alp:1 >/dev/null 2>err &&
 	grep -q "entries" err
 '
+test_expect_success 'a string that is not UTF-8 is not cached: the output is the same from the cache' '
+	mkdir -p u/lib/apk/db u/etc && cp root/etc/os-release u/etc/ &&
+	printf "P:busybox\nV:1.36.1-r29\nL:GPL\377\n\n" >u/lib/apk/db/installed &&
+	stele import -q -t utf:1 u >/dev/null &&
+	STELE_CACHE="$TMP/uc" stele sbom -f cyclonedx utf:1 >u1 &&
+	STELE_CACHE="$TMP/uc" stele sbom -f cyclonedx utf:1 >u2 &&
+	grep -q "GPL%FF" u1 && cmp u1 u2
+'
 test_done
