@@ -72,6 +72,13 @@ stele_sbom__pkg_release(struct stele_sbom_pkg *p)
 	memset(p, 0, sizeof(*p));
 }
 
+void
+stele_sbom__pkgs_truncate(struct stele_sbom__pkgs *ps, size_t n)
+{
+	while (ps->n > n)
+		stele_sbom__pkg_release(&ps->v[--ps->n]);
+}
+
 struct stele_sbom_pkg *
 stele_sbom__pkg_add(struct stele_sbom__pkgs *ps)
 {
@@ -81,6 +88,19 @@ stele_sbom__pkg_add(struct stele_sbom__pkgs *ps)
 	}
 	memset(&ps->v[ps->n], 0, sizeof(*ps->v));
 	return &ps->v[ps->n++];
+}
+
+/* A database's text as a C string (malloc'd); not with a NUL byte. */
+static int
+db_text(char **out, const char *data, size_t len, const char *what)
+{
+	*out = NULL;
+	if (memchr(data, '\0', len))
+		return stele_error_setc(
+			STELE_EINVALID,
+			"'%s' holds a NUL byte: not a package database", what);
+	*out = stele_xstrndup(data, len);
+	return 0;
 }
 
 static int
@@ -233,11 +253,8 @@ stele_sbom__dpkg_status(struct stele_sbom__pkgs *ps, const char *data,
 	size_t lineno = 0, start = ps->n;
 	int error = 0;
 
-	if (memchr(data, '\0', len))
-		return stele_error_setc(
-			STELE_EINVALID,
-			"'%s' holds a NUL byte: not a package database", what);
-	copy = stele_xstrndup(data, len);
+	if ((error = db_text(&copy, data, len, what)) < 0)
+		return error;
 	memset(&s, 0, sizeof(s));
 	for (line = copy; line && *line; line = next) {
 		lineno++;
@@ -308,10 +325,8 @@ stele_sbom__dpkg_status(struct stele_sbom__pkgs *ps, const char *data,
 	error = stanza_end(ps, &s, what);
 out:
 	free(copy);
-	if (error < 0) {
-		while (ps->n > start)
-			stele_sbom__pkg_release(&ps->v[--ps->n]);
-	}
+	if (error < 0)
+		stele_sbom__pkgs_truncate(ps, start);
 	return error;
 }
 
@@ -341,11 +356,8 @@ stele_sbom__apk_installed(struct stele_sbom__pkgs *ps, const char *data,
 	size_t lineno = 0, start = ps->n, first = 0;
 	int error = 0;
 
-	if (memchr(data, '\0', len))
-		return stele_error_setc(
-			STELE_EINVALID,
-			"'%s' holds a NUL byte: not a package database", what);
-	copy = stele_xstrndup(data, len);
+	if ((error = db_text(&copy, data, len, what)) < 0)
+		return error;
 	for (line = copy;; line = next) {
 		int end = !line || !*line;
 
@@ -467,8 +479,7 @@ out:
 	free(dir);
 	free(copy);
 	if (error < 0)
-		while (ps->n > start)
-			stele_sbom__pkg_release(&ps->v[--ps->n]);
+		stele_sbom__pkgs_truncate(ps, start);
 	return error;
 }
 

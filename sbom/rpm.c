@@ -385,7 +385,6 @@ out:
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	if (error < 0)
-		while (ps->n > start)
-			stele_sbom__pkg_release(&ps->v[--ps->n]);
+		stele_sbom__pkgs_truncate(ps, start);
 	return error;
 }

@@ -48,13 +48,6 @@ struct rctx {
 };
 
 static void
-pkgs_clear(struct stele_sbom__pkgs *ps)
-{
-	while (ps->n)
-		stele_sbom__pkg_release(&ps->v[--ps->n]);
-}
-
-static void
 finding_add(struct rctx *r, struct stele_sbom__node *n, size_t pkg,
 	    char *expected)
 {
@@ -208,7 +201,7 @@ collect(struct rctx *r, int strict)
 	size_t i = 0, nn = 0, an = 0, k;
 	int error = 0;
 
-	pkgs_clear(&r->pkgs);
+	stele_sbom__pkgs_truncate(&r->pkgs, 0);
 	if (strict &&
 	    ((error = check_db_path(r, DPKG_STATUS)) < 0 ||
 	     (error = check_db_path(r, DPKG_STATUS_D)) < 0 ||
@@ -807,7 +800,7 @@ out:
 	}
 	free(r.found);
 	sinces_release(&since);
-	pkgs_clear(&r.pkgs);
+	stele_sbom__pkgs_truncate(&r.pkgs, 0);
 	free(r.pkgs.v);
 	stele_sbom__tree_release(&r.tree);
 	stele_sbom_free(s);

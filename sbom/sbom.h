@@ -193,6 +193,8 @@ int stele_sbom__rpm_sqlite(struct stele_sbom__pkgs *pkgs, const void *data,
 			   size_t len, const char *what, stele_sbom__own_fn own,
 			   void *payload);
 void stele_sbom__pkg_release(struct stele_sbom_pkg *p);
+/* Release the packages of `ps` from index `n` on. */
+void stele_sbom__pkgs_truncate(struct stele_sbom__pkgs *ps, size_t n);
 /* The image digest, created time and layers (with their provenance). */
 int stele_sbom__read_head(struct stele_sbom *s, const struct stele_image *img);
 /* The purl of a package (malloc'd); distro may be NULL. */
