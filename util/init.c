@@ -9,22 +9,27 @@
 #include "util/lazy.h"
 
 /*
- * Three once-only steps: what every command needs, then libgit2 and
- * libcurl on first use (libgit2's initialisation parses the system's CA
+ * Once-only steps: what every command needs, then each dependency loaded
+ * on first use (libgit2's initialisation parses the system's CA
  * certificates, half of the start-up of a command that never fetches).
  * Each result is written once under its `once`, read after it:
  * pthread_once orders both.
  */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static pthread_once_t git_once = PTHREAD_ONCE_INIT;
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static pthread_once_t rpm_once = PTHREAD_ONCE_INIT;
-static pthread_once_t mhd_once = PTHREAD_ONCE_INIT;
-static pthread_once_t archive_once = PTHREAD_ONCE_INIT;
 static const char *failed;
-static int git_failed, curl_failed, rpm_failed, mhd_failed, archive_failed;
-static char git_why[256], curl_why[256], rpm_why[256], mhd_why[256],
-	archive_why[256];
+
+/* A dependency's step: `why` is its failure, kept for every later call;
+ * `what` is said when pthread_once itself fails. */
+struct dep {
+	pthread_once_t once;
+	const char *what;
+	char why[256];
+};
+static struct dep git_dep = { PTHREAD_ONCE_INIT, "cannot initialise libgit2" };
+static struct dep curl_dep = { PTHREAD_ONCE_INIT, "cannot initialise libcurl" };
+static struct dep rpm_dep = { PTHREAD_ONCE_INIT, "cannot initialise librpmio" };
+static struct dep mhd_dep = { PTHREAD_ONCE_INIT, "cannot load libmicrohttpd" };
+static struct dep archive_dep = { PTHREAD_ONCE_INIT, "cannot load libarchive" };
 
 static void
 init_once(void)
@@ -35,31 +40,29 @@ init_once(void)
 		failed = "OpenSSL";
 }
 
-/* The message of a failed step, kept for every later call. */
+/* Keep the message of a failed step. */
 static void
-keep(char *why, size_t n, const char *msg)
+keep(struct dep *d, const char *msg)
 {
-	snprintf(why, n, "%s", msg);
+	snprintf(d->why, sizeof(d->why), "%s", msg);
 }
 
 static void
 git_init_once(void)
 {
 	if (stele_lazy_git() < 0)
-		keep(git_why, sizeof(git_why), stele_error_last());
+		keep(&git_dep, stele_error_last());
 	else if (git_libgit2_init() < 0)
-		keep(git_why, sizeof(git_why), "cannot initialise libgit2");
-	git_failed = git_why[0] != '\0';
+		keep(&git_dep, "cannot initialise libgit2");
 }
 
 static void
 curl_init_once(void)
 {
 	if (stele_lazy_curl() < 0)
-		keep(curl_why, sizeof(curl_why), stele_error_last());
+		keep(&curl_dep, stele_error_last());
 	else if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		keep(curl_why, sizeof(curl_why), "cannot initialise libcurl");
-	curl_failed = curl_why[0] != '\0';
+		keep(&curl_dep, "cannot initialise libcurl");
 }
 
 /* librpmio's version comparison needs no initialisation of its own. */
@@ -67,24 +70,21 @@ static void
 rpm_init_once(void)
 {
 	if (stele_lazy_rpm() < 0)
-		keep(rpm_why, sizeof(rpm_why), stele_error_last());
-	rpm_failed = rpm_why[0] != '\0';
+		keep(&rpm_dep, stele_error_last());
 }
 
 static void
 mhd_init_once(void)
 {
 	if (stele_lazy_mhd() < 0)
-		keep(mhd_why, sizeof(mhd_why), stele_error_last());
-	mhd_failed = mhd_why[0] != '\0';
+		keep(&mhd_dep, stele_error_last());
 }
 
 static void
 archive_init_once(void)
 {
 	if (stele_lazy_archive() < 0)
-		keep(archive_why, sizeof(archive_why), stele_error_last());
-	archive_failed = archive_why[0] != '\0';
+		keep(&archive_dep, stele_error_last());
 }
 
 int
@@ -97,72 +97,47 @@ stele_init(void)
 	return 0;
 }
 
-int
-stele_init_git(void)
+/* stele_init(), then the step of `d`. */
+static int
+dep_init(struct dep *d, void (*step)(void))
 {
 	int error;
 
 	if ((error = stele_init()) < 0)
 		return error;
-	if (pthread_once(&git_once, git_init_once) != 0)
-		return stele_error_set("cannot initialise libgit2");
-	if (git_failed)
-		return stele_error_set("%s", git_why);
+	if (pthread_once(&d->once, step) != 0)
+		return stele_error_set("%s", d->what);
+	if (d->why[0])
+		return stele_error_set("%s", d->why);
 	return 0;
+}
+
+int
+stele_init_git(void)
+{
+	return dep_init(&git_dep, git_init_once);
 }
 
 int
 stele_init_curl(void)
 {
-	int error;
-
-	if ((error = stele_init()) < 0)
-		return error;
-	if (pthread_once(&curl_once, curl_init_once) != 0)
-		return stele_error_set("cannot initialise libcurl");
-	if (curl_failed)
-		return stele_error_set("%s", curl_why);
-	return 0;
+	return dep_init(&curl_dep, curl_init_once);
 }
 
 int
 stele_init_rpm(void)
 {
-	int error;
-
-	if ((error = stele_init()) < 0)
-		return error;
-	if (pthread_once(&rpm_once, rpm_init_once) != 0)
-		return stele_error_set("cannot initialise librpmio");
-	if (rpm_failed)
-		return stele_error_set("%s", rpm_why);
-	return 0;
+	return dep_init(&rpm_dep, rpm_init_once);
 }
 
 int
 stele_init_mhd(void)
 {
-	int error;
-
-	if ((error = stele_init()) < 0)
-		return error;
-	if (pthread_once(&mhd_once, mhd_init_once) != 0)
-		return stele_error_set("cannot load libmicrohttpd");
-	if (mhd_failed)
-		return stele_error_set("%s", mhd_why);
-	return 0;
+	return dep_init(&mhd_dep, mhd_init_once);
 }
 
 int
 stele_init_archive(void)
 {
-	int error;
-
-	if ((error = stele_init()) < 0)
-		return error;
-	if (pthread_once(&archive_once, archive_init_once) != 0)
-		return stele_error_set("cannot load libarchive");
-	if (archive_failed)
-		return stele_error_set("%s", archive_why);
-	return 0;
+	return dep_init(&archive_dep, archive_init_once);
 }
