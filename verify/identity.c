@@ -231,12 +231,6 @@ static const char *const type_names[] = {
 	"exactReference",         "exactRepository", "remapIdentity"
 };
 
-const char *
-stele_identity_type_name(enum stele_identity_type t)
-{
-	return type_names[t];
-}
-
 void
 stele_identity_free(struct stele_identity *id)
 {

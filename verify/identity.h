@@ -63,8 +63,6 @@ struct stele_identity {
 int stele_identity_parse(struct stele_identity **out, const json_t *v,
 			 const char *path);
 void stele_identity_free(struct stele_identity *id);
-/* The type's policy.json name. */
-const char *stele_identity_type_name(enum stele_identity_type t);
 /* "matchRepository", "exactReference reg/app:1", ... malloc'd. */
 char *stele_identity_describe(const struct stele_identity *id);
 

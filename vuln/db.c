@@ -778,17 +778,3 @@ stele_vuln_db_updated(const struct stele_vuln_db *db)
 {
 	return db->updated;
 }
-
-long long
-stele_vuln_db_rows(const struct stele_vuln_db *db)
-{
-	sqlite3_stmt *q = NULL;
-	long long n = -1;
-
-	if (sqlite3_prepare_v2(db->s, "SELECT count(*) FROM adv", -1, &q,
-			       NULL) == SQLITE_OK &&
-	    sqlite3_step(q) == SQLITE_ROW)
-		n = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	return n;
-}

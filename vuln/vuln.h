@@ -68,8 +68,6 @@ int stele_vuln_db_open(struct stele_vuln_db **out, const char *dir,
 void stele_vuln_db_free(struct stele_vuln_db *db);
 /* The database's recorded time (Unix seconds), or -1 when it has none. */
 int64_t stele_vuln_db_updated(const struct stele_vuln_db *db);
-/* Number of (advisory, package, range) rows in the index. */
-long long stele_vuln_db_rows(const struct stele_vuln_db *db);
 
 struct stele_vuln_finding {
 	char *id; /* CVE-…, DSA-…, … */
