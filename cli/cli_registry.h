@@ -67,6 +67,7 @@ struct cli_registry {
 	int json;
 	int quiet;
 	int tty; /* progress drawn in place */
+	int started; /* cli_registry_start() ran */
 	char last[128];
 	int last_pct;
 };
@@ -76,7 +77,8 @@ void cli_registry_init(struct cli_registry *c);
 /* 1: `opt` was a registry option (taken), 0: not one, <0: bad value
  * (a usage error, message set). */
 int cli_registry_opt(struct cli_registry *c, int opt, const char *arg);
-/* Before the work: the --tls-verify=false warning, signal handlers. */
+/* Before the work: the --tls-verify=false warning, signal handlers (once;
+ * a second call does nothing). */
 void cli_registry_start(struct cli_registry *c);
 /*
  * Open the image `spec` names: a docker:// image is pulled with what is

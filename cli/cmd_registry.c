@@ -106,6 +106,9 @@ cli_registry_start(struct cli_registry *c)
 {
 	struct sigaction sa;
 
+	if (c->started)
+		return;
+	c->started = 1;
 	c->tty = isatty(2) && !cli_env()->quiet;
 	if (cli_env()->quiet)
 		c->quiet = 1;

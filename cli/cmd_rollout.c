@@ -13,10 +13,8 @@
 #include "cli/cli_registry.h"
 #include "cli/env.h"
 #include "deploy/rollout.h"
-#include "oci/image.h"
 #include "oci/ref.h"
 #include "util/error.h"
-#include "util/fs.h"
 #include "util/json.h"
 #include "verify/verify.h"
 
@@ -254,14 +252,7 @@ stage(struct stele_rollout_result *res, const char *image, const char *name,
 	char *tmpdir = NULL, *owned = NULL;
 	int error;
 
-	if ((error = stele_ref_parse(&ref, image, cli_env()->store)) == 0) {
-		if (ref->transport == STELE_REF_DOCKER)
-			error = stele_registry_pull_temp(&img, &tmpdir, ref,
-							 &reg->o);
-		else
-			error = stele_image_open(&img, ref);
-	}
-	if (error == 0) {
+	if ((error = cli_image_open(&img, &ref, &tmpdir, image, reg)) == 0) {
 		cli_verify_names(&vo, &owned, ref);
 		vo.policy = o->policy;
 		vo.registry = &reg->o;
@@ -269,11 +260,7 @@ stage(struct stele_rollout_result *res, const char *image, const char *name,
 		vo.progress = o->progress;
 		error = stele_rollout_stage(res, img, &vo, name, o);
 	}
-	stele_image_free(img);
-	stele_ref_free(ref);
-	if (tmpdir)
-		stele_fs_rm_rf(tmpdir);
-	free(tmpdir);
+	cli_image_close(img, ref, tmpdir);
 	free(owned);
 	return error;
 }
