@@ -31,17 +31,6 @@ stele_error_setc(int code, const char *fmt, ...)
 }
 
 int
-stele_error_set(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	error_vset(fmt, ap);
-	va_end(ap);
-	return STELE_ERROR;
-}
-
-int
 stele_error_errno(const char *fmt, ...)
 {
 	int saved = errno;

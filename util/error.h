@@ -21,7 +21,7 @@ enum stele_error_code {
 int stele_error_setc(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Same as stele_error_setc(STELE_ERROR, ...). */
-int stele_error_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define stele_error_set(...) stele_error_setc(STELE_ERROR, __VA_ARGS__)
 /* Append errno's text: "<msg>: <strerror>". Returns STELE_ERROR. */
 int stele_error_errno(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
