@@ -107,12 +107,11 @@ int cli_usage(const char *usage, const char *fmt, ...)
 int cli_help(int c, const char *usage);
 /* Progress callback printing to stderr (quiet when STELE_QUIET is set). */
 void cli_progress(void *payload, const char *msg);
-/* Print `j` on one line of stdout (sorted keys, compact): EXIT_OK, or the
- * error printed (NULL `j`: out of memory). */
+/* Print `j` on one line of stdout (sorted keys, compact) and drop its
+ * reference: EXIT_OK, or the error printed (NULL `j`: out of memory). */
 #include <jansson.h>
-int cli_json_print(const json_t *j);
-/* The same indented, for people reading --json, and `j`'s reference is
- * dropped. */
+int cli_json_print(json_t *j);
+/* The same indented, for people reading --json. */
 int cli_json_show(json_t *j);
 /* Parse a -compression value; -1 when unknown. */
 int cli_compression(const char *s);

@@ -37,14 +37,10 @@ static int
 attest_json(const char *digest, const struct stele_seckey *k,
 	    const char *predicate, int added, size_t count)
 {
-	json_t *j =
+	return cli_json_print(
 		json_pack("{s:s,s:s,s:s,s:b,s:I}", "digest", digest, "keyId",
 			  k->pub.id, "predicateType", predicate, "added", added,
-			  "attestations", (json_int_t)count);
-	int code = cli_json_print(j);
-
-	json_decref(j);
-	return code;
+			  "attestations", (json_int_t)count));
 }
 
 /* Report on f; f NULL: as JSON on stdout. */

@@ -282,7 +282,6 @@ build_json(const struct stele_ref *out, const struct stele_build_result *res,
 				  "bytesUploaded",
 				  (json_int_t)c->exported.bytes_sent));
 	code = cli_json_print(j);
-	json_decref(j);
 	free(name);
 	return code;
 }

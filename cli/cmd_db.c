@@ -97,9 +97,7 @@ cmd_db(int argc, char **argv)
 				      "sources", (json_int_t)n, "files",
 				      (json_int_t)files, "updated", t);
 
-			error = cli_json_print(j);
-			json_decref(j);
-			return error;
+			return cli_json_print(j);
 		}
 		printf("%s: %zu source%s, %zu files\n", argv[optind], n,
 		       n == 1 ? "" : "s", files);

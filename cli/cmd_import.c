@@ -103,7 +103,6 @@ cmd_import(int argc, char **argv)
 	name = stele_ref_string(ref);
 	j = json_pack("{s:s,s:s}", "image", name, "digest", res.digest);
 	code = cli_json_print(j);
-	json_decref(j);
 	free(name);
 	stele_ref_free(ref);
 	return code;

@@ -105,7 +105,6 @@ cmd_keygen(int argc, char **argv)
 							: "ecdsa-p256",
 			      "privateKey", kpath, "publicKey", ppath);
 		code = cli_json_print(j);
-		json_decref(j);
 		goto out;
 	}
 	printf("%s\n", k->pub.id);

@@ -250,7 +250,6 @@ cmd_sign(int argc, char **argv)
 			      "identity", id, "keyId", k->pub.id, "added",
 			      res.added, "signatures", (json_int_t)res.count);
 		code = cli_json_print(j);
-		json_decref(j);
 		goto out;
 	}
 	if (res.added)

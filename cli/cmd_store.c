@@ -147,7 +147,7 @@ cmd_images(int argc, char **argv)
 		goto out;
 	}
 	if (as_json) {
-		code = cli_json_print(list);
+		code = cli_json_print(json_incref(list));
 		goto out;
 	}
 	printf("%-32s %-19s %-20s %10s %s\n", "NAME", "DIGEST", "CREATED",
@@ -302,7 +302,7 @@ cmd_rmi(int argc, char **argv)
 			if (code == EXIT_OK)
 				code = r;
 		} else if (as_json) {
-			if ((r = cli_json_print(res)) != EXIT_OK)
+			if ((r = cli_json_print(json_incref(res))) != EXIT_OK)
 				code = r;
 		} else {
 			json_array_foreach(json_object_get(res, "untagged"), j,
@@ -386,7 +386,6 @@ cmd_gc(int argc, char **argv)
 	int64_t max_age = -1, max_size = -1;
 	uint64_t sz;
 	char *dir = NULL;
-	json_t *j = NULL;
 	int c, as_json = 0, error, code = EXIT_OK;
 
 	optind = 1;
@@ -433,15 +432,14 @@ cmd_gc(int argc, char **argv)
 		goto out;
 	}
 	if (as_json) {
-		j = json_pack(
+		code = cli_json_print(json_pack(
 			"{s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I}}",
 			"store", "blobs", (json_int_t)sr.blobs, "bytes",
 			(json_int_t)sr.bytes, "staging", (json_int_t)sr.staging,
 			"kept", (json_int_t)sr.kept, "cache", "entries",
 			(json_int_t)cr.entries, "kept", (json_int_t)cr.kept,
 			"blobs", (json_int_t)cr.blobs, "bytes",
-			(json_int_t)cr.bytes, "size", (json_int_t)cr.size);
-		code = cli_json_print(j);
+			(json_int_t)cr.bytes, "size", (json_int_t)cr.size));
 		goto out;
 	}
 	printf("store: %zu blob%s removed (%.1f MiB), %zu staging director%s, "
@@ -456,7 +454,6 @@ cmd_gc(int argc, char **argv)
 	       cr.kept, cr.kept == 1 ? "y" : "ies",
 	       (double)cr.size / (1024.0 * 1024.0));
 out:
-	json_decref(j);
 	stele_cache_free(cache);
 	stele_oci_free(oci);
 	free(dir);

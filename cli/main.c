@@ -119,7 +119,7 @@ cli_progress(void *payload, const char *msg)
 }
 
 int
-cli_json_print(const json_t *j)
+cli_json_print(json_t *j)
 {
 	struct stele_buf b = STELE_BUF_INIT(64u << 20);
 	int error;
@@ -128,6 +128,7 @@ cli_json_print(const json_t *j)
 		return cli_fail(stele_error_set("out of memory"));
 	if ((error = stele_json_emit(&b, j)) == 0)
 		printf("%s\n", b.ptr);
+	json_decref(j);
 	stele_buf_release(&b);
 	return error < 0 ? cli_fail(error) : EXIT_OK;
 }
