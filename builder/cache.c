@@ -199,19 +199,15 @@ stele_cache_put(struct stele_cache *c, const char *key, const json_t *entry,
 	if ((error = stele_json_emit(&b, entry)) < 0 ||
 	    (error = stele_fs_write_atomic(path, b.ptr, b.len, 0644)) < 0)
 		goto out;
-	/* Through a transaction of the cache layout: atomic. */
+	/* Through a transaction of the cache layout: atomic.  The build
+	 * wrote and hashed the blobs: linked, not read again. */
 	blobs = entry_blobs(entry);
 	json_object_foreach(blobs, dg, v) {
-		char *src;
-
 		if (stele_oci_blob_exists(c->oci, dg))
 			continue;
 		if (!ct && (error = stele_txn_begin(&ct, c->oci)) < 0)
 			goto out;
-		src = stele_txn_blob_path(txn, dg);
-		error = stele_txn_stage_file(ct, src, dg);
-		free(src);
-		if (error < 0)
+		if ((error = stele_txn_stage_from(ct, txn, dg)) < 0)
 			goto out;
 	}
 	if (ct)

@@ -130,6 +130,16 @@ int stele_txn_copy_blob(struct stele_txn *txn, const struct stele_oci *src,
 int stele_txn_stage_file(struct stele_txn *txn, const char *path,
 			 const char *digest);
 /*
+ * Stage blob `digest` of transaction `from` (staged there, or in its
+ * layout) in `txn`.  A hard link is not read again: stele named that file
+ * by the digest of the bytes it wrote, and whoever reads the blob from
+ * `txn`'s layout checks it as for any blob (stele_txn_copy_blob).  Where no
+ * link can be made (another file system) it is copied and verified as by
+ * stele_txn_stage_file.
+ */
+int stele_txn_stage_from(struct stele_txn *txn, struct stele_txn *from,
+			 const char *digest);
+/*
  * 1 when blob `digest` is staged in this transaction or present in the
  * layout, 0 when absent.  A blob found in the layout is held: hard-linked
  * into the staging directory, so that it is there at commit even if a

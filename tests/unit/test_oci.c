@@ -422,6 +422,128 @@ test_oci_blob_corrupt(void **state)
 	free(d);
 }
 
+/* Overwrite the first bytes of a file in place (same size, same inode). */
+static void
+scribble(const char *path, const char *bytes)
+{
+	FILE *f = fopen(path, "r+");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(bytes, 1, strlen(bytes), f), strlen(bytes));
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Stage blob `dig` of `from` into a new layout at `layout`, committed. */
+static int
+stage_into(const char *layout, struct stele_txn *from, const char *dig)
+{
+	struct stele_oci *oci;
+	struct stele_txn *txn;
+	int error;
+
+	assert_ok(stele_oci_open(&oci, layout, 1));
+	assert_ok(stele_txn_begin(&txn, oci));
+	if ((error = stele_txn_stage_from(txn, from, dig)) == 0)
+		assert_ok(stele_txn_commit(txn));
+	stele_txn_free(txn);
+	stele_oci_free(oci);
+	return error;
+}
+
+/* A layout "a" under `d` with blob "layer bytes" staged in *ta. */
+static void
+staged_blob(struct stele_oci **oa, struct stele_txn **ta, const char *d,
+	    char dig[STELE_DIGEST_STRLEN])
+{
+	char *a = stele_path_join(d, "a");
+
+	assert_ok(stele_oci_open(oa, a, 1));
+	assert_ok(stele_txn_begin(ta, *oa));
+	assert_ok(stele_txn_put_blob(*ta, "layer bytes", 11, dig));
+	free(a);
+}
+
+static void
+test_oci_txn_stage_from(void **state)
+{
+	char *d = tmpdir(), *b = stele_path_join(d, "b"),
+	     *b2 = stele_path_join(d, "b2"), *src, *dst;
+	struct stele_buf buf = STELE_BUF_INIT(1024);
+	struct stele_oci *oa, *ob;
+	struct stele_txn *ta;
+	struct stat s1, s2;
+	char dig[STELE_DIGEST_STRLEN];
+
+	(void)state;
+	staged_blob(&oa, &ta, d, dig);
+	src = stele_txn_blob_path(ta, dig);
+	/* One file system: a hard link to the staged blob. */
+	assert_ok(stage_into(b, ta, dig));
+	assert_ok(stele_oci_open(&ob, b, 0));
+	dst = stele_oci_blob_path(ob, dig);
+	assert_int_equal(stat(src, &s1), 0);
+	assert_int_equal(stat(dst, &s2), 0);
+	assert_true(s1.st_ino == s2.st_ino && s1.st_dev == s2.st_dev);
+	stele_oci_free(ob);
+	/* A link is not read again (stele_txn_stage_file refuses this one);
+	 * the layout's readers check the blob. */
+	scribble(src, "LAYER");
+	assert_ok(stage_into(b2, ta, dig));
+	assert_ok(stele_oci_open(&ob, b2, 0));
+	assert_int_equal(stele_oci_blob_read(&buf, ob, dig), STELE_EVERIFY);
+	stele_oci_free(ob);
+	stele_buf_release(&buf);
+	stele_txn_free(ta);
+	stele_oci_free(oa);
+	stele_fs_rm_rf(d);
+	free(dst);
+	free(src);
+	free(b2);
+	free(b);
+	free(d);
+}
+
+/* Where no link can be made, the blob is copied and verified. */
+static void
+test_oci_txn_stage_from_other_fs(void **state)
+{
+	char *d = tmpdir(), *shm = NULL, *c, *c2, *src;
+	struct stele_oci *oa, *oc;
+	struct stele_txn *ta;
+	struct stat sd, ss;
+	char dig[STELE_DIGEST_STRLEN];
+
+	(void)state;
+	if (stat("/dev/shm", &sd) < 0 || stat(d, &ss) < 0 ||
+	    sd.st_dev == ss.st_dev ||
+	    stele_fs_mkdtemp(&shm, "/dev/shm", "stele-unit") < 0) {
+		stele_fs_rm_rf(d);
+		free(d);
+		print_message("skip: no /dev/shm on another file system\n");
+		skip();
+	}
+	c = stele_path_join(shm, "c");
+	c2 = stele_path_join(shm, "c2");
+	staged_blob(&oa, &ta, d, dig);
+	src = stele_txn_blob_path(ta, dig);
+	scribble(src, "LAYER");
+	assert_err(stage_into(c, ta, dig), STELE_EVERIFY, "corrupt");
+	scribble(src, "layer");
+	assert_ok(stage_into(c2, ta, dig));
+	assert_ok(stele_oci_open(&oc, c2, 0));
+	assert_true(stele_oci_blob_exists(oc, dig));
+	stele_oci_free(oc);
+	stele_txn_free(ta);
+	stele_oci_free(oa);
+	stele_fs_rm_rf(shm);
+	stele_fs_rm_rf(d);
+	free(src);
+	free(c2);
+	free(c);
+	free(shm);
+	free(d);
+}
+
 /* Entries as a tar reader sees them: "path type link". */
 static void
 list_layer(struct stele_buf *out, const char *path)
@@ -635,6 +757,8 @@ main(void)
 		cmocka_unit_test(test_oci_txn_hold_blob),
 		cmocka_unit_test(test_oci_txn_annotate_if_unchanged),
 		cmocka_unit_test(test_oci_blob_corrupt),
+		cmocka_unit_test(test_oci_txn_stage_from),
+		cmocka_unit_test(test_oci_txn_stage_from_other_fs),
 		cmocka_unit_test(test_oci_layer_canonical),
 		cmocka_unit_test(test_oci_layer_file_changed),
 		cmocka_unit_test(test_oci_json_canonical),
