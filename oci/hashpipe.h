@@ -16,6 +16,16 @@
 struct stele_hashpipe;
 
 int stele_hashpipe_start(struct stele_hashpipe **out);
+/*
+ * Once a chunk is hashed, the thread hands it to `then` (a file write,
+ * say), in order, on the thread: it runs beside the writer too.  After
+ * `then` returns nonzero it is not called again and finish returns that
+ * value; the thread sets no error message (it would be the thread's).
+ */
+typedef int (*stele_hashpipe_then_fn)(void *payload, const void *chunk,
+				      size_t len);
+int stele_hashpipe_start_then(struct stele_hashpipe **out,
+			      stele_hashpipe_then_fn then, void *payload);
 void stele_hashpipe_write(struct stele_hashpipe *p, const void *data,
 			  size_t len);
 /*
@@ -23,9 +33,22 @@ void stele_hashpipe_write(struct stele_hashpipe *p, const void *data,
  * without a copy: the pipe takes it and frees it.
  */
 void stele_hashpipe_take(struct stele_hashpipe *p, void *chunk, size_t len);
-/* Wait for the thread, write "sha256:<hex>", free.  *size may be NULL. */
-void stele_hashpipe_finish(struct stele_hashpipe *p,
-			   char out[STELE_DIGEST_STRLEN], uint64_t *size);
+/*
+ * Bytes [off, off + len) of the stream (counted from the first byte
+ * written) are also hashed on their own, on the same thread: their digest
+ * is in `out` (owned by the caller, not read or written by it until
+ * finish returns) once finish returns.  Parts are added in stream order,
+ * do not overlap, have len > 0, and are added before their first byte is
+ * written.  A part the stream does not reach by finish is left as it was.
+ */
+int stele_hashpipe_part(struct stele_hashpipe *p, uint64_t off, uint64_t len,
+			char out[STELE_DIGEST_STRLEN]);
+/*
+ * Wait for the thread, write "sha256:<hex>", free.  *size may be NULL.
+ * Returns 0, or what `then` returned when it failed.
+ */
+int stele_hashpipe_finish(struct stele_hashpipe *p,
+			  char out[STELE_DIGEST_STRLEN], uint64_t *size);
 /* Stop and free without a result. NULL-safe. */
 void stele_hashpipe_free(struct stele_hashpipe *p);
 

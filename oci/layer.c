@@ -271,7 +271,6 @@ archive_out(struct archive *a, void *payload, const void *data, size_t len)
 
 struct emit_ctx {
 	struct archive *a;
-	struct stele_sha256 h;
 	uint64_t left;
 	const char *path;
 };
@@ -285,7 +284,6 @@ emit_data(void *payload, const void *data, size_t len)
 		return stele_error_setc(STELE_EINVALID,
 					"'%s' grew while it was being read",
 					c->path);
-	stele_sha256_update(&c->h, data, len);
 	if (archive_write_data(c->a, data, len) != (la_ssize_t)len)
 		return stele_error_archive(c->a, "cannot write layer");
 	c->left -= len;
@@ -315,9 +313,16 @@ read_path(struct stele_plan_entry *e, stele_sink_fn emit, void *ep)
 	return error;
 }
 
+/*
+ * A file's digest is taken on the diff_id's hashing thread, from the tar
+ * stream itself: its content is the e->size bytes after its header
+ * (libarchive's byte count once the header is written, blocking or not).
+ * e->digest is written there, and read only after stele_hashpipe_finish.
+ */
 static int
 write_entry(struct archive *a, struct archive_entry *ae, struct stele_plan *p,
-	    size_t i, const struct stele_layer_opts *o)
+	    size_t i, struct stele_hashpipe *pipe,
+	    const struct stele_layer_opts *o)
 {
 	struct stele_plan_entry *e = &p->entries[i];
 	const char *name = e->path;
@@ -361,8 +366,6 @@ write_entry(struct archive *a, struct archive_entry *ae, struct stele_plan *p,
 			archive_entry_set_hardlink(
 				ae, p->entries[e->hardlink_to].path);
 			archive_entry_set_size(ae, 0);
-			memcpy(e->digest, p->entries[e->hardlink_to].digest,
-			       sizeof(e->digest));
 		} else {
 			archive_entry_set_size(ae, (la_int64_t)e->size);
 		}
@@ -379,7 +382,11 @@ write_entry(struct archive *a, struct archive_entry *ae, struct stele_plan *p,
 	c.a = a;
 	c.left = e->size;
 	c.path = e->src ? e->src : e->path;
-	if ((error = stele_sha256_init(&c.h)) < 0)
+	if (!e->size)
+		stele_digest_bytes(e->digest, "", 0);
+	else if ((error = stele_hashpipe_part(
+			  pipe, (uint64_t)archive_filter_bytes(a, 0), e->size,
+			  e->digest)) < 0)
 		goto out;
 	if (e->src_kind == STELE_SRC_PATH)
 		error = read_path(e, emit_data, &c);
@@ -389,11 +396,6 @@ write_entry(struct archive *a, struct archive_entry *ae, struct stele_plan *p,
 		error = stele_error_setc(STELE_EINVALID,
 					 "'%s' shrank while it was being read",
 					 c.path);
-	if (error) {
-		stele_sha256_release(&c.h);
-		goto out;
-	}
-	stele_sha256_final(&c.h, e->digest);
 out:
 	free(wh);
 	return error;
@@ -452,7 +454,7 @@ stele_plan_write(struct stele_layer_result *out, struct stele_plan *p,
 		return error;
 	if ((error = stele_hashpipe_start(&s.diff)) < 0)
 		return error;
-	if ((error = stele_txn_blob_new(&s.blob, txn)) < 0 ||
+	if ((error = stele_txn_blob_new_async(&s.blob, txn)) < 0 ||
 	    (error = stele_compressor_new(&s.comp, o->compression, o->level,
 					  o->threads, blob_sink, &s)) < 0)
 		goto out;
@@ -476,7 +478,7 @@ stele_plan_write(struct stele_layer_result *out, struct stele_plan *p,
 		if (p->entries[i].type == STELE_ENTRY_FILE)
 			total += p->entries[i].size;
 	for (i = 0; i < p->n; i++) {
-		if ((error = write_entry(a, ae, p, i, o)) < 0)
+		if ((error = write_entry(a, ae, p, i, s.diff, o)) < 0)
 			goto out;
 		if (o->progress && p->entries[i].type == STELE_ENTRY_FILE) {
 			done += p->entries[i].size;
@@ -492,6 +494,13 @@ stele_plan_write(struct stele_layer_result *out, struct stele_plan *p,
 		goto out;
 	stele_hashpipe_finish(s.diff, out->diff_id, NULL);
 	s.diff = NULL;
+	/* The files' digests are in: a hardlink has its first path's. */
+	for (i = 0; i < p->n; i++)
+		if (p->entries[i].type == STELE_ENTRY_FILE &&
+		    p->entries[i].hardlink_to >= 0)
+			memcpy(p->entries[i].digest,
+			       p->entries[p->entries[i].hardlink_to].digest,
+			       sizeof(p->entries[i].digest));
 	if ((error = stele_blob_writer_commit(s.blob, out->digest,
 					      &out->size)) < 0) {
 		s.blob = NULL;

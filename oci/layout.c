@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "oci/hashpipe.h"
 #include "oci/layout.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -33,7 +34,10 @@ struct stele_blob_writer {
 	struct stele_txn *txn;
 	char *tmp;
 	int fd;
-	struct stele_sha256 h;
+	struct stele_sha256 h; /* unused with a pipe */
+	/* stele_txn_blob_new_async: hashes and writes on its thread. */
+	struct stele_hashpipe *pipe;
+	uint64_t written; /* on the pipe's thread when there is one */
 	uint64_t flushed; /* bytes whose write-back has been started */
 };
 
@@ -571,8 +575,28 @@ stele_txn_oci(struct stele_txn *txn)
 	return txn->oci;
 }
 
-int
-stele_txn_blob_new(struct stele_blob_writer **out, struct stele_txn *txn)
+/* Write to the file: 0, or an errno value (no message: it may run on a
+ * pipe's thread). */
+static int
+blob_put(void *payload, const void *data, size_t len)
+{
+	struct stele_blob_writer *w = payload;
+
+	if (stele_fs_write_all(w->fd, data, len) < 0)
+		return errno ? errno : EIO;
+	w->written += len;
+	if (w->written - w->flushed >= WRITE_BEHIND) {
+		/* Only starts the write-back; fsync reports any error. */
+		(void)sync_file_range(w->fd, (off_t)w->flushed,
+				      (off_t)(w->written - w->flushed),
+				      SYNC_FILE_RANGE_WRITE);
+		w->flushed = w->written;
+	}
+	return 0;
+}
+
+static int
+blob_new(struct stele_blob_writer **out, struct stele_txn *txn, int async)
 {
 	struct stele_blob_writer *w = stele_xcalloc(1, sizeof(*w));
 	int error;
@@ -587,7 +611,8 @@ stele_txn_blob_new(struct stele_blob_writer **out, struct stele_txn *txn)
 		return error;
 	}
 	fchmod(w->fd, 0644);
-	if ((error = stele_sha256_init(&w->h)) < 0) {
+	if ((error = async ? stele_hashpipe_start_then(&w->pipe, blob_put, w)
+			   : stele_sha256_init(&w->h)) < 0) {
 		stele_blob_writer_free(w);
 		return error;
 	}
@@ -596,18 +621,31 @@ stele_txn_blob_new(struct stele_blob_writer **out, struct stele_txn *txn)
 }
 
 int
+stele_txn_blob_new(struct stele_blob_writer **out, struct stele_txn *txn)
+{
+	return blob_new(out, txn, 0);
+}
+
+int
+stele_txn_blob_new_async(struct stele_blob_writer **out, struct stele_txn *txn)
+{
+	return blob_new(out, txn, 1);
+}
+
+int
 stele_blob_writer_write(struct stele_blob_writer *w, const void *data,
 			size_t len)
 {
+	int err;
+
+	if (w->pipe) {
+		stele_hashpipe_write(w->pipe, data, len);
+		return 0;
+	}
 	stele_sha256_update(&w->h, data, len);
-	if (stele_fs_write_all(w->fd, data, len) < 0)
+	if ((err = blob_put(w, data, len)) != 0) {
+		errno = err;
 		return stele_error_errno("cannot write blob '%s'", w->tmp);
-	if (w->h.size - w->flushed >= WRITE_BEHIND) {
-		/* Only starts the write-back; fsync reports any error. */
-		(void)sync_file_range(w->fd, (off_t)w->flushed,
-				      (off_t)(w->h.size - w->flushed),
-				      SYNC_FILE_RANGE_WRITE);
-		w->flushed = w->h.size;
 	}
 	return 0;
 }
@@ -617,6 +655,8 @@ stele_blob_writer_free(struct stele_blob_writer *w)
 {
 	if (!w)
 		return;
+	/* The thread writes to the file: stopped first. */
+	stele_hashpipe_free(w->pipe);
 	if (w->fd >= 0)
 		close(w->fd);
 	if (w->tmp)
@@ -632,11 +672,22 @@ stele_blob_writer_commit(struct stele_blob_writer *w,
 			 char digest[STELE_DIGEST_STRLEN], uint64_t *size)
 {
 	char *dst = NULL;
-	int error = 0;
+	int error = 0, err;
 
-	if (size)
-		*size = w->h.size;
-	stele_sha256_final(&w->h, digest);
+	if (w->pipe) {
+		err = stele_hashpipe_finish(w->pipe, digest, size);
+		w->pipe = NULL;
+		if (err) {
+			errno = err;
+			error = stele_error_errno("cannot write blob '%s'",
+						  w->tmp);
+			goto out;
+		}
+	} else {
+		if (size)
+			*size = w->h.size;
+		stele_sha256_final(&w->h, digest);
+	}
 	if (fsync(w->fd) < 0) {
 		error = stele_error_errno("cannot write blob '%s'", w->tmp);
 		goto out;

@@ -113,6 +113,13 @@ struct stele_oci *stele_txn_oci(struct stele_txn *txn);
 
 /* Streamed blob writing: bytes are hashed as they are written. */
 int stele_txn_blob_new(struct stele_blob_writer **out, struct stele_txn *txn);
+/*
+ * The same for a large blob written from a busy thread: the bytes are
+ * copied, then hashed and written to the file on a thread of the writer's
+ * own (stele_hashpipe); a failed write is reported by commit.
+ */
+int stele_txn_blob_new_async(struct stele_blob_writer **out,
+			     struct stele_txn *txn);
 int stele_blob_writer_write(struct stele_blob_writer *w, const void *data,
 			    size_t len);
 /* Finish and stage; fills digest and size; frees w either way. */

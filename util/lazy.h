@@ -137,6 +137,7 @@
 	X(archive_entry_uid) \
 	X(archive_errno) \
 	X(archive_error_string) \
+	X(archive_filter_bytes) \
 	X(archive_read_data) \
 	X(archive_read_data_block) \
 	X(archive_read_free) \
@@ -318,6 +319,7 @@ const char *stele_lazy_archive_version_string(void);
 #define archive_entry_uid (stele_lazy_archive_fns.archive_entry_uid)
 #define archive_errno (stele_lazy_archive_fns.archive_errno)
 #define archive_error_string (stele_lazy_archive_fns.archive_error_string)
+#define archive_filter_bytes (stele_lazy_archive_fns.archive_filter_bytes)
 #define archive_read_data (stele_lazy_archive_fns.archive_read_data)
 #define archive_read_data_block (stele_lazy_archive_fns.archive_read_data_block)
 #define archive_read_free (stele_lazy_archive_fns.archive_read_free)

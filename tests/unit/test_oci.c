@@ -1,8 +1,10 @@
 /* Unit tests for oci/: references, layouts and transactions, layer plans. */
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -742,6 +744,161 @@ test_oci_hashpipe_same_digest(void **state)
 	free(data);
 }
 
+/* What a stele_hashpipe_then_fn saw. */
+struct seen {
+	struct stele_buf b;
+	int fail_at; /* fail on this call (1-based), 0: never */
+	int calls;
+};
+
+static int
+seen_then(void *payload, const void *chunk, size_t len)
+{
+	struct seen *s = payload;
+
+	if (++s->calls == s->fail_at)
+		return 28; /* ENOSPC, say */
+	return stele_buf_put(&s->b, chunk, len) < 0 ? 12 : 0;
+}
+
+/*
+ * Parts: each digest is that of its bytes alone, whether the part sits in
+ * one chunk or spans several, starts a chunk or a write, is one byte or
+ * follows another with no gap; the stream's own digest is unchanged, the
+ * bytes reach `then` in order, and a part the stream never reaches is
+ * left alone.
+ */
+static void
+test_oci_hashpipe_parts(void **state)
+{
+	static const uint64_t part[][2] = {
+		{ 0, 1 },	   { 1, 511 },	       { 4096, 1u << 20 },
+		{ (1u << 20) + 4096, 3 }, { (2u << 20) - 7, 14 },
+		{ (2u << 20) + 7, (2u << 20) + 3 }, { (5u << 20) - 1, 1 },
+		{ 6u << 20, 10 } /* past the end */
+	};
+	size_t n = 5u << 20, k, off = 0;
+	unsigned char *data = malloc(n);
+	char got[NELEM(part)][STELE_DIGEST_STRLEN], want[STELE_DIGEST_STRLEN];
+	struct seen seen = { STELE_BUF_INIT(8u << 20), 0, 0 };
+	struct stele_hashpipe *p;
+	uint64_t size;
+
+	(void)state;
+	for (k = 0; k < n; k++)
+		data[k] = (unsigned char)(k * 2654435761u >> 13);
+	assert_ok(stele_hashpipe_start_then(&p, seen_then, &seen));
+	for (k = 0; k < NELEM(part); k++) {
+		size_t to = part[k][0] < n ? (size_t)part[k][0] : n;
+
+		strcpy(got[k], "untouched");
+		/* Added as late as allowed: just before the part's bytes. */
+		while (off < to) {
+			size_t len = to - off < 70001 ? to - off : 70001;
+
+			stele_hashpipe_write(p, data + off, len);
+			off += len;
+		}
+		assert_ok(stele_hashpipe_part(p, part[k][0], part[k][1],
+					      got[k]));
+	}
+	/* A chunk handed over whole counts as written too. */
+	{
+		unsigned char *c = malloc(n - off);
+
+		memcpy(c, data + off, n - off);
+		stele_hashpipe_take(p, c, n - off);
+	}
+	assert_int_equal(stele_hashpipe_finish(p, want, &size), 0);
+	assert_int_equal(size, n);
+	{
+		char all[STELE_DIGEST_STRLEN];
+
+		stele_digest_bytes(all, data, n);
+		assert_string_equal(want, all);
+	}
+	for (k = 0; k + 1 < NELEM(part); k++) {
+		stele_digest_bytes(want, data + part[k][0], part[k][1]);
+		assert_string_equal(got[k], want);
+	}
+	assert_string_equal(got[k], "untouched");
+	assert_int_equal(seen.b.len, n);
+	assert_memory_equal(seen.b.ptr, data, n);
+	stele_buf_release(&seen.b);
+
+	/* `then` fails: finish says so, the digest is still taken. */
+	seen.b = (struct stele_buf)STELE_BUF_INIT(8u << 20);
+	seen.fail_at = 2;
+	seen.calls = 0;
+	assert_ok(stele_hashpipe_start_then(&p, seen_then, &seen));
+	stele_hashpipe_write(p, data, n);
+	assert_int_equal(stele_hashpipe_finish(p, want, NULL), 28);
+	assert_int_equal(seen.calls, 2);
+	assert_int_equal(seen.b.len, 1u << 20);
+	stele_buf_release(&seen.b);
+
+	/* Freed with parts unfinished or not started: no leak, no hang. */
+	assert_ok(stele_hashpipe_start(&p));
+	assert_ok(stele_hashpipe_part(p, 10, 3u << 20, got[0]));
+	assert_ok(stele_hashpipe_part(p, 4u << 20, 5, got[1]));
+	stele_hashpipe_write(p, data, 2u << 20);
+	stele_hashpipe_free(p);
+	free(data);
+}
+
+/*
+ * The asynchronous blob writer stages the same blob as the plain one; a
+ * write that fails on its thread (here: past RLIMIT_FSIZE) fails the
+ * commit, naming the blob and the reason.
+ */
+static void
+test_oci_blob_writer_async(void **state)
+{
+	char *d = tmpdir(), *layout = stele_path_join(d, "l");
+	size_t n = (3u << 20) + 5, k;
+	unsigned char *data = malloc(n);
+	char d1[STELE_DIGEST_STRLEN], d2[STELE_DIGEST_STRLEN];
+	struct stele_blob_writer *w;
+	struct stele_oci *oci;
+	struct stele_txn *txn;
+	struct rlimit old, lim;
+	uint64_t size = 0;
+	void (*was)(int);
+
+	(void)state;
+	for (k = 0; k < n; k++)
+		data[k] = (unsigned char)(k * 2654435761u >> 11);
+	assert_ok(stele_oci_open(&oci, layout, 1));
+	assert_ok(stele_txn_begin(&txn, oci));
+	assert_ok(stele_txn_put_blob(txn, data, n, d1));
+	assert_ok(stele_txn_blob_new_async(&w, txn));
+	for (k = 0; k < n; k += 99991)
+		assert_ok(stele_blob_writer_write(w, data + k,
+						  n - k < 99991 ? n - k : 99991));
+	assert_ok(stele_blob_writer_commit(w, d2, &size));
+	assert_string_equal(d1, d2);
+	assert_int_equal(size, n);
+
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 1u << 20;
+	was = signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	assert_ok(stele_txn_blob_new_async(&w, txn));
+	assert_ok(stele_blob_writer_write(w, data, n));
+	assert_err(stele_blob_writer_commit(w, d2, NULL), STELE_ERROR,
+		   "File too large");
+	assert_non_null(strstr(stele_error_last(), "cannot write blob"));
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, was);
+	stele_txn_free(txn);
+	stele_oci_free(oci);
+	stele_fs_rm_rf(d);
+	free(layout);
+	free(d);
+	free(data);
+}
+
 int
 main(void)
 {
@@ -763,6 +920,8 @@ main(void)
 		cmocka_unit_test(test_oci_layer_file_changed),
 		cmocka_unit_test(test_oci_json_canonical),
 		cmocka_unit_test(test_oci_hashpipe_same_digest),
+		cmocka_unit_test(test_oci_hashpipe_parts),
+		cmocka_unit_test(test_oci_blob_writer_async),
 	};
 
 	if (stele_init() < 0) {
