@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +23,24 @@
 /* Rounds of "the layout was undone while we waited for its lock". */
 #define LOCK_TRIES 100
 
+struct unsynced {
+	pthread_t thread;
+	int started;
+	int fd;
+	int err; /* fsync's errno, or 0; the thread's until joined */
+	char *path;
+};
+
 struct stele_txn {
 	struct stele_oci *oci;
 	char *stage; /* staging directory */
 	int lockfd; /* holds the flock on stage/.lock */
 	json_t *changes; /* [refname|null, desc], or an annotation object */
 	int committed;
+	/* Staged blobs being fsynced on a thread of their own
+	 * (stele_txn_blob_new_async), joined before anything uses them. */
+	struct unsynced **unsynced;
+	size_t nunsynced;
 };
 
 struct stele_blob_writer {
@@ -37,16 +50,7 @@ struct stele_blob_writer {
 	struct stele_sha256 h; /* unused with a pipe */
 	/* stele_txn_blob_new_async: hashes and writes on its thread. */
 	struct stele_hashpipe *pipe;
-	uint64_t written; /* on the pipe's thread when there is one */
-	uint64_t flushed; /* bytes whose write-back has been started */
 };
-
-/*
- * A large blob's pages are handed to the disk while it is written, so the
- * fsync at commit waits for the last few MiB only, not for all of it (a
- * 196 MB layer: 90 ms of fsync after the last byte, now a few).
- */
-#define WRITE_BEHIND (8u << 20)
 
 void
 stele_oci_free(struct stele_oci *oci)
@@ -554,11 +558,50 @@ tidy_layout(struct stele_oci *oci, int undo)
 	stele_error_set("%s", saved);
 }
 
+/* fsync on a thread: the disk takes its time while the build goes on. */
+static void *
+sync_main(void *arg)
+{
+	struct unsynced *u = arg;
+
+	u->err = fsync(u->fd) < 0 ? errno : 0;
+	return NULL;
+}
+
+/*
+ * Wait for the blobs being fsynced (stele_txn_blob_new_async): 0 when all
+ * are on disk.
+ */
+static int
+txn_sync(struct stele_txn *txn)
+{
+	int error = 0;
+
+	while (txn->nunsynced) {
+		struct unsynced *u = txn->unsynced[--txn->nunsynced];
+
+		if (u->started)
+			pthread_join(u->thread, NULL);
+		if (!error && u->err) {
+			errno = u->err;
+			error = stele_error_errno("cannot write blob '%s'",
+						  u->path);
+		}
+		close(u->fd);
+		free(u->path);
+		free(u);
+	}
+	return error;
+}
+
 void
 stele_txn_free(struct stele_txn *txn)
 {
+
 	if (!txn)
 		return;
+	(void)txn_sync(txn);
+	free(txn->unsynced);
 	/* Removed while still locked: a prune never takes it for a leftover. */
 	stele_fs_rm_rf(txn->stage);
 	if (txn->lockfd >= 0)
@@ -584,14 +627,6 @@ blob_put(void *payload, const void *data, size_t len)
 
 	if (stele_fs_write_all(w->fd, data, len) < 0)
 		return errno ? errno : EIO;
-	w->written += len;
-	if (w->written - w->flushed >= WRITE_BEHIND) {
-		/* Only starts the write-back; fsync reports any error. */
-		(void)sync_file_range(w->fd, (off_t)w->flushed,
-				      (off_t)(w->written - w->flushed),
-				      SYNC_FILE_RANGE_WRITE);
-		w->flushed = w->written;
-	}
 	return 0;
 }
 
@@ -672,9 +707,9 @@ stele_blob_writer_commit(struct stele_blob_writer *w,
 			 char digest[STELE_DIGEST_STRLEN], uint64_t *size)
 {
 	char *dst = NULL;
-	int error = 0, err;
+	int deferred = w->pipe != NULL, error = 0, err;
 
-	if (w->pipe) {
+	if (deferred) {
 		err = stele_hashpipe_finish(w->pipe, digest, size);
 		w->pipe = NULL;
 		if (err) {
@@ -687,10 +722,11 @@ stele_blob_writer_commit(struct stele_blob_writer *w,
 		if (size)
 			*size = w->h.size;
 		stele_sha256_final(&w->h, digest);
-	}
-	if (fsync(w->fd) < 0) {
-		error = stele_error_errno("cannot write blob '%s'", w->tmp);
-		goto out;
+		if (fsync(w->fd) < 0) {
+			error = stele_error_errno("cannot write blob '%s'",
+						  w->tmp);
+			goto out;
+		}
 	}
 	dst = stele_xasprintf("%s/%s", w->txn->stage, digest + 7);
 	if (rename(w->tmp, dst) < 0) {
@@ -699,6 +735,29 @@ stele_blob_writer_commit(struct stele_blob_writer *w,
 	}
 	free(w->tmp);
 	w->tmp = NULL;
+	if (deferred) {
+		/*
+		 * A large blob is fsynced on a thread while the build goes
+		 * on (its file system work and the disk's took 80-90 ms for
+		 * a 196 MB layer); stele_txn_commit, or a stele_txn_stage_from
+		 * of it, waits for it.  Without a thread: here.
+		 */
+		struct stele_txn *txn = w->txn;
+		struct unsynced *u = stele_xcalloc(1, sizeof(*u));
+
+		u->fd = w->fd;
+		u->path = dst;
+		w->fd = -1;
+		dst = NULL;
+		u->started =
+			pthread_create(&u->thread, NULL, sync_main, u) == 0;
+		if (!u->started)
+			sync_main(u);
+		txn->unsynced = stele_xrealloc(txn->unsynced,
+					       (txn->nunsynced + 1) *
+						       sizeof(*txn->unsynced));
+		txn->unsynced[txn->nunsynced++] = u;
+	}
 out:
 	free(dst);
 	stele_blob_writer_free(w);
@@ -790,6 +849,9 @@ stele_txn_stage_from(struct stele_txn *txn, struct stele_txn *from,
 
 	if (stele_txn_hold_blob(txn, digest))
 		return 0;
+	/* Durable before `txn` can commit it. */
+	if ((error = txn_sync(from)) < 0)
+		return error;
 	src = stele_txn_blob_path(from, digest);
 	staged = stele_xasprintf("%s/%s", txn->stage, digest + 7);
 	if (link(src, staged) < 0)
@@ -930,7 +992,8 @@ stele_txn_commit(struct stele_txn *txn)
 	size_t i;
 	int lockfd = -1, error;
 
-	if ((error = layout_lock(&lockfd, txn->oci->dir, LOCK_EX, 0)) < 0)
+	if ((error = txn_sync(txn)) < 0 ||
+	    (error = layout_lock(&lockfd, txn->oci->dir, LOCK_EX, 0)) < 0)
 		goto out;
 	/* Blobs first: an index entry must never point at a missing blob. */
 	if ((error = move_staged(txn)) < 0 ||

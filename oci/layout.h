@@ -116,7 +116,10 @@ int stele_txn_blob_new(struct stele_blob_writer **out, struct stele_txn *txn);
 /*
  * The same for a large blob written from a busy thread: the bytes are
  * copied, then hashed and written to the file on a thread of the writer's
- * own (stele_hashpipe); a failed write is reported by commit.
+ * own (stele_hashpipe); a failed write is reported by commit.  Commit
+ * hands the file to the disk and stages it; its fsync is put off until
+ * stele_txn_commit (or a stele_txn_stage_from of it), which fails if it
+ * fails, so the build goes on meanwhile.
  */
 int stele_txn_blob_new_async(struct stele_blob_writer **out,
 			     struct stele_txn *txn);
