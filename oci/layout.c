@@ -41,6 +41,7 @@ struct stele_txn {
 	 * (stele_txn_blob_new_async), joined before anything uses them. */
 	struct unsynced **unsynced;
 	size_t nunsynced;
+	struct unsynced *failed; /* the first that could not be synced */
 };
 
 struct stele_blob_writer {
@@ -568,39 +569,55 @@ sync_main(void *arg)
 	return NULL;
 }
 
-/*
- * Wait for the blobs being fsynced (stele_txn_blob_new_async): 0 when all
- * are on disk.
- */
-static int
-txn_sync(struct stele_txn *txn)
+static void
+unsynced_free(struct unsynced *u)
 {
-	int error = 0;
+	if (!u)
+		return;
+	free(u->path);
+	free(u);
+}
 
+/*
+ * Wait for the blobs being fsynced (stele_txn_blob_new_async); txn_sync
+ * returns 0 when all are on disk.  A failure sticks: every later
+ * txn_sync (the commit's too) fails the same way.
+ */
+static void
+txn_join(struct stele_txn *txn)
+{
 	while (txn->nunsynced) {
 		struct unsynced *u = txn->unsynced[--txn->nunsynced];
 
 		if (u->started)
 			pthread_join(u->thread, NULL);
-		if (!error && u->err) {
-			errno = u->err;
-			error = stele_error_errno("cannot write blob '%s'",
-						  u->path);
-		}
 		close(u->fd);
-		free(u->path);
-		free(u);
+		if (u->err && !txn->failed) {
+			txn->failed = u;
+			continue;
+		}
+		unsynced_free(u);
 	}
-	return error;
+}
+
+static int
+txn_sync(struct stele_txn *txn)
+{
+	txn_join(txn);
+	if (!txn->failed)
+		return 0;
+	errno = txn->failed->err;
+	return stele_error_errno("cannot write blob '%s'", txn->failed->path);
 }
 
 void
 stele_txn_free(struct stele_txn *txn)
 {
-
 	if (!txn)
 		return;
-	(void)txn_sync(txn);
+	/* No message: the caller's, if any, stands. */
+	txn_join(txn);
+	unsynced_free(txn->failed);
 	free(txn->unsynced);
 	/* Removed while still locked: a prune never takes it for a leftover. */
 	stele_fs_rm_rf(txn->stage);
