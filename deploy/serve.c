@@ -49,65 +49,42 @@ reply_text(struct MHD_Connection *conn, unsigned code, const char *msg)
 	return reply(conn, code, "text/plain; charset=utf-8", s, strlen(s));
 }
 
+/*
+ * POST /validate: the AdmissionReview response (200); POST /flagger
+ * (`flagger`): one line of JSON, 200 to go on, 403 (with the reasons) to
+ * stop.
+ */
 static enum MHD_Result
-review(struct stele_serve *s, struct MHD_Connection *conn, struct request *rq)
-{
-	struct stele_buf out = STELE_BUF_INIT(16u << 20);
-	json_t *resp = NULL;
-	int error;
-
-	if (rq->too_big)
-		return reply_text(conn, MHD_HTTP_CONTENT_TOO_LARGE,
-				  "the request is too large");
-	error = stele_admission_review(
-		&resp, s->adm, rq->body.ptr ? rq->body.ptr : "", rq->body.len);
-	if (error == STELE_EINVALID)
-		return reply_text(conn, MHD_HTTP_BAD_REQUEST,
-				  stele_error_last());
-	if (error < 0 || stele_json_emit(&out, resp) < 0) {
-		json_decref(resp);
-		stele_buf_release(&out);
-		return reply_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
-				  stele_error_last());
-	}
-	json_decref(resp);
-	{
-		size_t len = out.len;
-
-		return reply(conn, MHD_HTTP_OK, "application/json",
-			     stele_buf_detach(&out), len);
-	}
-}
-
-/* POST /flagger: 200 to go on, 403 (with the reasons) to stop. */
-static enum MHD_Result
-flagger(struct stele_serve *s, struct MHD_Connection *conn, struct request *rq)
+answer(struct stele_serve *s, struct MHD_Connection *conn, struct request *rq,
+       int flagger)
 {
 	struct stele_buf out = STELE_BUF_INIT(16u << 20);
 	json_t *resp = NULL;
 	size_t len;
-	int error, allowed;
+	int error;
+	unsigned status = MHD_HTTP_OK;
 
 	if (rq->too_big)
 		return reply_text(conn, MHD_HTTP_CONTENT_TOO_LARGE,
 				  "the request is too large");
-	error = stele_admission_flagger(
+	error = (flagger ? stele_admission_flagger : stele_admission_review)(
 		&resp, s->adm, rq->body.ptr ? rq->body.ptr : "", rq->body.len);
 	if (error == STELE_EINVALID)
 		return reply_text(conn, MHD_HTTP_BAD_REQUEST,
 				  stele_error_last());
 	if (error < 0 || stele_json_emit(&out, resp) < 0 ||
-	    stele_buf_putc(&out, '\n') < 0) {
+	    (flagger && stele_buf_putc(&out, '\n') < 0)) {
 		json_decref(resp);
 		stele_buf_release(&out);
 		return reply_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
 				  stele_error_last());
 	}
-	allowed = json_is_true(json_object_get(resp, "allowed"));
+	if (flagger && !json_is_true(json_object_get(resp, "allowed")))
+		status = MHD_HTTP_FORBIDDEN;
 	json_decref(resp);
 	len = out.len;
-	return reply(conn, allowed ? MHD_HTTP_OK : MHD_HTTP_FORBIDDEN,
-		     "application/json", stele_buf_detach(&out), len);
+	return reply(conn, status, "application/json", stele_buf_detach(&out),
+		     len);
 }
 
 static enum MHD_Result
@@ -146,8 +123,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	return !strcmp(url, "/flagger") ? flagger(s, conn, rq)
-					: review(s, conn, rq);
+	return answer(s, conn, rq, !strcmp(url, "/flagger"));
 }
 
 static void
