@@ -77,6 +77,14 @@ void cli_registry_init(struct cli_registry *c);
 /* 1: `opt` was a registry option (taken), 0: not one, <0: bad value
  * (a usage error, message set). */
 int cli_registry_opt(struct cli_registry *c, int opt, const char *arg);
+/*
+ * The options commands share: registry options into `reg` and --max-size,
+ * --max-entries into `l` (either may be NULL).  1 when `c` was one of them
+ * (taken), 0 when not, <0 for a bad value (`usage` and the error printed).
+ */
+struct stele_limits;
+int cli_shared_opt(struct cli_registry *reg, struct stele_limits *l, int c,
+		   const char *usage);
 /* Before the work: the --tls-verify=false warning, signal handlers (once;
  * a second call does nothing). */
 void cli_registry_start(struct cli_registry *c);

@@ -148,12 +148,11 @@ cmd_audit(int argc, char **argv)
 	cli_registry_init(&reg);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "p:i:h", opts, NULL)) != -1) {
+		if ((error = cli_shared_opt(&reg, NULL, c, audit_usage)) < 0)
+			return EXIT_USAGE;
+		if (error)
+			continue;
 		switch (c) {
-		CLI_REGISTRY_CONNECT_CASES:
-			if (cli_registry_opt(&reg, c, optarg) < 0)
-				return cli_usage(audit_usage, "%s",
-						 stele_error_last());
-			break;
 		case 'p': o.policy = optarg; break;
 		case 'i': images = optarg; break;
 		case 'd': o.db = optarg; break;

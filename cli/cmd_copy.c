@@ -299,12 +299,10 @@ transfer(enum mode mode, int argc, char **argv)
 	cli_registry_init(&c);
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
-		if ((r = cli_registry_opt(&c, ch, optarg)) != 0) {
-			if (r < 0)
-				return cli_usage(usage, "%s",
-						 stele_error_last());
+		if ((r = cli_shared_opt(&c, NULL, ch, usage)) < 0)
+			return EXIT_USAGE;
+		if (r)
 			continue;
-		}
 		switch (ch) {
 		case 'P': g.policy = optarg; break;
 		case 'k': g.key = optarg; break;

@@ -5,6 +5,7 @@
 
 #include "builder/build.h"
 #include "cli/cli.h"
+#include "cli/cli_registry.h"
 #include "cli/env.h"
 #include "oci/ref.h"
 #include "util/error.h"
@@ -52,6 +53,11 @@ cmd_import(int argc, char **argv)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "t:qh", opts, NULL)) != -1) {
+		if ((error = cli_shared_opt(NULL, &o.limits, c, import_usage)) <
+		    0)
+			return EXIT_USAGE;
+		if (error)
+			continue;
 		switch (c) {
 		case 't': tag = optarg; break;
 		case 'c':
@@ -61,14 +67,7 @@ cmd_import(int argc, char **argv)
 						 optarg);
 			break;
 		case 'q': quiet = 1; break;
-		case 'j':
-			as_json = 1;
-			break;
-		CLI_LIMIT_CASES:
-			if (cli_limit_opt(&o.limits, c, optarg) < 0)
-				return cli_usage(import_usage, "%s",
-						 stele_error_last());
-			break;
+		case 'j': as_json = 1; break;
 		default: return cli_help(c, import_usage);
 		}
 	}

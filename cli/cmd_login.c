@@ -89,12 +89,10 @@ cmd_login(int argc, char **argv)
 	cli_registry_init(&c);
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "u:p:qh", opts, NULL)) != -1) {
-		if ((rc = cli_registry_opt(&c, ch, optarg)) != 0) {
-			if (rc < 0)
-				return cli_usage(login_usage, "%s",
-						 stele_error_last());
+		if ((rc = cli_shared_opt(&c, NULL, ch, login_usage)) < 0)
+			return EXIT_USAGE;
+		if (rc)
 			continue;
-		}
 		switch (ch) {
 		case 'u': u = optarg; break;
 		case 'p': p = optarg; break;

@@ -101,6 +101,19 @@ cli_registry_opt(struct cli_registry *c, int opt, const char *arg)
 	}
 }
 
+int
+cli_shared_opt(struct cli_registry *reg, struct stele_limits *l, int c,
+	       const char *usage)
+{
+	int r = reg ? cli_registry_opt(reg, c, optarg) : 0;
+
+	if (r == 0 && l)
+		r = cli_limit_opt(l, c, optarg);
+	if (r < 0)
+		cli_usage(usage, "%s", stele_error_last());
+	return r;
+}
+
 void
 cli_registry_start(struct cli_registry *c)
 {

@@ -309,10 +309,10 @@ cmd_rollout(int argc, char **argv)
 	o.by = login_name();
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "p:k:qh", opts, NULL)) != -1) {
-		if ((error = cli_registry_opt(&reg, c, optarg)) < 0) {
+		if ((error = cli_shared_opt(&reg, NULL, c, rollout_usage)) <
+		    0) {
 			free(slots);
-			return cli_usage(rollout_usage, "%s",
-					 stele_error_last());
+			return EXIT_USAGE;
 		}
 		if (error || cli_key_opt(&ko, c, optarg))
 			continue;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_registry.h"
 #include "cli/env.h"
 #include "oci/image.h"
 #include "oci/ref.h"
@@ -84,6 +85,11 @@ cmd_sbom(int argc, char **argv)
 	memset(&so, 0, sizeof(so));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "f:o:h", opts, NULL)) != -1) {
+		if ((error = cli_shared_opt(NULL, &so.limits, c, sbom_usage)) <
+		    0)
+			return EXIT_USAGE;
+		if (error)
+			continue;
 		switch (c) {
 		case 'f':
 			if ((fmt = stele_sbom_format_parse(optarg)) < 0)
@@ -93,11 +99,6 @@ cmd_sbom(int argc, char **argv)
 					optarg);
 			break;
 		case 'o': output = optarg; break;
-		case CLI_LIMIT_ENTRIES:
-			if (cli_limit_opt(&so.limits, c, optarg) < 0)
-				return cli_usage(sbom_usage, "%s",
-						 stele_error_last());
-			break;
 		default: return cli_help(c, sbom_usage);
 		}
 	}

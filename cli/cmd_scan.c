@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/cli_registry.h"
 #include "cli/env.h"
 #include "oci/image.h"
 #include "oci/ref.h"
@@ -219,7 +220,10 @@ cmd_scan(int argc, char **argv)
 	memset(&so, 0, sizeof(so));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
-		if (cli_key_opt(&ko, c, optarg))
+		if ((error = cli_shared_opt(NULL, &so.limits, c, scan_usage)) <
+		    0)
+			return EXIT_USAGE;
+		if (error || cli_key_opt(&ko, c, optarg))
 			continue;
 		switch (c) {
 		case OPT_DB: dbdir = optarg; break;
@@ -252,11 +256,6 @@ cmd_scan(int argc, char **argv)
 					"critical)",
 					optarg);
 			fail_on--;
-			break;
-		case CLI_LIMIT_ENTRIES:
-			if (cli_limit_opt(&so.limits, c, optarg) < 0)
-				return cli_usage(scan_usage, "%s",
-						 stele_error_last());
 			break;
 		default: return cli_help(c, scan_usage);
 		}

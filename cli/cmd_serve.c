@@ -117,12 +117,11 @@ cmd_serve(int argc, char **argv)
 	ao.cache_ttl = 60;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1) {
+		if ((error = cli_shared_opt(&reg, NULL, c, serve_usage)) < 0)
+			return EXIT_USAGE;
+		if (error)
+			continue;
 		switch (c) {
-		CLI_REGISTRY_CONNECT_CASES:
-			if (cli_registry_opt(&reg, c, optarg) < 0)
-				return cli_usage(serve_usage, "%s",
-						 stele_error_last());
-			break;
 		case O_ADM: admission = 1; break;
 		case 'p': ao.policy = optarg; break;
 		case O_CERT: cert = optarg; break;

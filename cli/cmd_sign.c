@@ -176,16 +176,13 @@ cmd_sign(int argc, char **argv)
 	cli_registry_init(&reg);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "k:a:h", opts, NULL)) != -1) {
-		if (cli_key_opt(&ko, c, optarg))
+		if ((error = cli_shared_opt(&reg, NULL, c, sign_usage)) < 0) {
+			json_decref(ann);
+			return EXIT_USAGE;
+		}
+		if (error || cli_key_opt(&ko, c, optarg))
 			continue;
 		switch (c) {
-		CLI_REGISTRY_CONNECT_CASES:
-			if (cli_registry_opt(&reg, c, optarg) < 0) {
-				json_decref(ann);
-				return cli_usage(sign_usage, "%s",
-						 stele_error_last());
-			}
-			break;
 		case 'j': as_json = 1; break;
 		case 'i': identity = optarg; break;
 		case 'a':

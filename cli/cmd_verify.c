@@ -88,23 +88,6 @@ cli_print_denials(const struct stele_verify_report *rep)
 						      : "failed");
 }
 
-/*
- * The registry and limit options verify and rebuild take: 1 when `c` is
- * one (taken), 0 when not, <0 when its value is bad (usage printed).
- */
-static int
-image_opt(struct cli_registry *reg, struct stele_limits *l, int c,
-	  const char *usage)
-{
-	int r = cli_registry_opt(reg, c, optarg);
-
-	if (r == 0)
-		r = cli_limit_opt(l, c, optarg);
-	if (r < 0)
-		cli_usage(usage, "%s", stele_error_last());
-	return r;
-}
-
 static void
 print_report(const struct stele_verify_report *r)
 {
@@ -148,7 +131,8 @@ cmd_verify(int argc, char **argv)
 	cli_registry_init(&reg);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "p:k:h", opts, NULL)) != -1) {
-		if ((error = image_opt(&reg, &o.limits, c, verify_usage)) < 0)
+		if ((error = cli_shared_opt(&reg, &o.limits, c, verify_usage)) <
+		    0)
 			return EXIT_USAGE;
 		if (error)
 			continue;
@@ -254,7 +238,8 @@ cmd_rebuild(int argc, char **argv)
 	cli_registry_init(&reg);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if ((error = image_opt(&reg, &limits, c, rebuild_usage)) < 0)
+		if ((error = cli_shared_opt(&reg, &limits, c, rebuild_usage)) <
+		    0)
 			return EXIT_USAGE;
 		if (error)
 			continue;
