@@ -31,8 +31,14 @@ struct stele_lazy_archive stele_lazy_archive_fns;
 static int
 open_lib(void **h, const char *so)
 {
-	/* RTLD_GLOBAL as if linked: what they load may look symbols up. */
-	if (!(*h = dlopen(so, RTLD_NOW | RTLD_GLOBAL)))
+	/*
+	 * As if linked: RTLD_GLOBAL, as what they load may look symbols up;
+	 * RTLD_LAZY, as the stele binary binds its own calls (not -z now):
+	 * libcurl's 27 libraries, loaded for a registry's HEAD requests,
+	 * resolve no calls into LDAP or Kerberos that stele never makes
+	 * (the libraries built with BIND_NOW still bind at once).
+	 */
+	if (!(*h = dlopen(so, RTLD_LAZY | RTLD_GLOBAL)))
 		return stele_error_set("cannot load %s: %s", so, dlerror());
 	return 0;
 }
