@@ -14,6 +14,26 @@ path_of(const char *repo, const char *kind, const char *ref)
 	return stele_xasprintf("/v2/%s/%s/%s", repo, kind, ref);
 }
 
+void
+stele_registry__ask_manifest(struct stele_registry__ask *a, const char *method,
+			     const char *repo, const char *ref)
+{
+	a->method = method;
+	a->path = path_of(repo, "manifests", ref);
+	a->repo = repo;
+	a->accept = STELE_REGISTRY_ACCEPT;
+}
+
+void
+stele_registry__ask_referrers(struct stele_registry__ask *a, const char *repo,
+			      const char *digest)
+{
+	a->method = "GET";
+	a->path = path_of(repo, "referrers", digest);
+	a->repo = repo;
+	a->accept = STELE_MT_INDEX;
+}
+
 int
 stele_registry_manifest_get(struct stele_buf *out,
 			    char digest[STELE_DIGEST_STRLEN], char **media_type,

@@ -1,3 +1,4 @@
+#include <assert.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -409,17 +410,18 @@ same_host(const struct stele_registry *r, const char *url)
 	return n == strlen(r->host) && !strncmp(p, r->host, n);
 }
 
+/* Set up handle `c` (error buffer `errbuf`) to send `q`. */
 static int
-setup(struct stele_registry *r, struct stele_registry__req *q, struct xfer *x,
-      struct curl_slist **hdrs, char **url)
+setup(struct stele_registry *r, CURL *c, char *errbuf,
+      struct stele_registry__req *q, struct xfer *x, struct curl_slist **hdrs,
+      char **url)
 {
-	CURL *c = r->curl;
 	const char *tok;
 	char *s;
 	int error, foreign;
 
 	curl_easy_reset(c);
-	r->errbuf[0] = '\0';
+	errbuf[0] = '\0';
 	*url = q->flags & REQ_ABS_URL
 		? stele_xstrdup(q->path)
 		: stele_xasprintf("%s%s", r->base, q->path);
@@ -432,7 +434,7 @@ setup(struct stele_registry *r, struct stele_registry__req *q, struct xfer *x,
 			"%s: refusing to follow the registry to '%.200s' (not https)",
 			r->host, *url);
 	curl_easy_setopt(c, CURLOPT_URL, *url);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->errbuf);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION,
@@ -541,6 +543,47 @@ setup(struct stele_registry *r, struct stele_registry__req *q, struct xfer *x,
 	return 0;
 }
 
+/*
+ * Run the `n` handles `c` on the client's multi handle (its connections)
+ * until each is done: rc[i] gets each one's result.  One handle is
+ * curl_easy_perform(); several go at once, each on a connection of the
+ * pool that is free, or a new one.
+ */
+static void
+run(struct stele_registry *r, CURL **c, CURLcode *rc, size_t n)
+{
+	CURLMsg *m;
+	size_t i, left = 0;
+	int running, queued;
+
+	for (i = 0; i < n; i++) {
+		rc[i] = CURLE_OUT_OF_MEMORY;
+		if (curl_multi_add_handle(r->multi, c[i]) == CURLM_OK)
+			left++;
+		else
+			c[i] = NULL;
+	}
+	while (left > 0) {
+		if (curl_multi_perform(r->multi, &running) != CURLM_OK)
+			break;
+		while ((m = curl_multi_info_read(r->multi, &queued)))
+			for (i = 0; i < n; i++)
+				if (m->msg == CURLMSG_DONE &&
+				    c[i] == m->easy_handle) {
+					rc[i] = m->data.result;
+					left--;
+				}
+		/* At most a second asleep: curl's timers, the progress
+		 * callback (an interrupt) and the stall timeout run. */
+		if (left > 0 &&
+		    curl_multi_poll(r->multi, NULL, 0, 1000, NULL) != CURLM_OK)
+			break;
+	}
+	for (i = 0; i < n; i++)
+		if (c[i])
+			curl_multi_remove_handle(r->multi, c[i]);
+}
+
 /* One attempt; the token fetch inside setup() may reuse the handle, so a
  * fresh token makes setup() run a second time. */
 static CURLcode
@@ -550,14 +593,15 @@ perform(struct stele_registry *r, struct stele_registry__req *q, struct xfer *x,
 	struct curl_slist *hdrs = NULL;
 	char *url = NULL;
 	uint64_t tokens = r->stats.tokens;
+	CURL *c = r->curl;
 	CURLcode rc;
 
-	*error = setup(r, q, x, &hdrs, &url);
+	*error = setup(r, c, r->errbuf, q, x, &hdrs, &url);
 	if (!*error && r->stats.tokens != tokens) {
 		curl_slist_free_all(hdrs);
 		free(url);
 		hdrs = NULL;
-		*error = setup(r, q, x, &hdrs, &url);
+		*error = setup(r, c, r->errbuf, q, x, &hdrs, &url);
 	}
 	if (*error) {
 		curl_slist_free_all(hdrs);
@@ -565,10 +609,213 @@ perform(struct stele_registry *r, struct stele_registry__req *q, struct xfer *x,
 		return CURLE_OK;
 	}
 	r->stats.requests++;
-	rc = curl_easy_perform(r->curl);
+	run(r, &c, &rc, 1);
 	curl_slist_free_all(hdrs);
 	free(url);
 	return rc;
+}
+
+/* --- requests asked at once --------------------------------------------- */
+
+/* An answer asked ahead (stele_registry__prefetch), kept until taken. */
+struct stele_registry__kept {
+	char *method, *path, *repo, *accept;
+	struct stele_registry__req q; /* the answer */
+	struct stele_buf body;
+	struct stele_registry__kept *next;
+};
+
+static char *
+dup_or_null(const char *s)
+{
+	return s ? stele_xstrdup(s) : NULL;
+}
+
+static void
+kept_free(struct stele_registry__kept *k)
+{
+	while (k) {
+		struct stele_registry__kept *next = k->next;
+
+		stele_registry__req_release(&k->q);
+		stele_buf_release(&k->body);
+		free(k->method);
+		free(k->path);
+		free(k->repo);
+		free(k->accept);
+		free(k);
+		k = next;
+	}
+}
+
+static int
+same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* What one attempt got: no answer, an answer, or one that stands (no
+ * fault to retry, no challenge to meet, a body that fit). */
+enum { GOT_NOTHING, GOT_ANSWER, GOT_FINAL };
+
+static int
+got(CURLcode rc, const struct xfer *x)
+{
+	if (rc != CURLE_OK)
+		return GOT_NOTHING;
+	return !x->sink_error && x->q->status != 401 && x->q->status < 500 &&
+			x->q->status != 429
+		? GOT_FINAL
+		: GOT_ANSWER;
+}
+
+/*
+ * Send the `n` requests `qs` at once, one attempt each (setup() as for
+ * one; a bearer token is fetched first, by the first that needs it):
+ * what each got in res[i] (GOT_*).  `pipewait`: share a multiplexed
+ * (HTTP/2) connection when the registry offers one rather than each
+ * opening its own (curl then waits to learn whether a connection being
+ * made can be shared).  An error only when a request could not be set up.
+ */
+static int
+send_at_once(struct stele_registry *r, struct stele_registry__req **qs,
+	     size_t n, int pipewait, int *res)
+{
+	CURL **c = stele_xcalloc(n, sizeof(*c));
+	CURLcode *rc = stele_xcalloc(n, sizeof(*rc));
+	struct xfer *x = stele_xcalloc(n, sizeof(*x));
+	struct curl_slist **hdrs = stele_xcalloc(n, sizeof(*hdrs));
+	char **url = stele_xcalloc(n, sizeof(*url));
+	char(*errbuf)[CURL_ERROR_SIZE] = stele_xcalloc(n, sizeof(*errbuf));
+	size_t i;
+	int error = 0;
+
+	for (i = 0; i < n && !error; i++) {
+		x[i].r = r;
+		x[i].q = qs[i];
+		req_clear_answer(qs[i]);
+		if (!(c[i] = curl_easy_init()))
+			error = stele_error_set("cannot initialise libcurl");
+		else if (!(error = setup(r, c[i], errbuf[i], qs[i], &x[i],
+					 &hdrs[i], &url[i])))
+			curl_easy_setopt(c[i], CURLOPT_PIPEWAIT,
+					 (long)pipewait);
+	}
+	if (!error) {
+		r->stats.requests += n;
+		run(r, c, rc, n);
+	}
+	for (i = 0; i < n; i++) {
+		res[i] = error ? GOT_NOTHING : got(rc[i], &x[i]);
+		if (c[i])
+			curl_easy_cleanup(c[i]);
+		curl_slist_free_all(hdrs[i]);
+		free(url[i]);
+	}
+	free(errbuf);
+	free(url);
+	free(hdrs);
+	free(x);
+	free(rc);
+	free(c);
+	return error;
+}
+
+int
+stele_registry__prefetch(struct stele_registry *r,
+			 const struct stele_registry__ask *a, size_t n)
+{
+	struct stele_registry__kept **k = stele_xcalloc(n, sizeof(*k));
+	struct stele_registry__req **qs = stele_xcalloc(n, sizeof(*qs));
+	int *res = stele_xcalloc(n, sizeof(*res));
+	struct stele_buf body = STELE_BUF_INIT(STELE_MANIFEST_MAX);
+	size_t i;
+	int error;
+
+	for (i = 0; i < n; i++) {
+		assert(!strcmp(a[i].method, "GET") ||
+		       !strcmp(a[i].method, "HEAD"));
+		k[i] = stele_xcalloc(1, sizeof(**k));
+		k[i]->method = stele_xstrdup(a[i].method);
+		k[i]->path = stele_xstrdup(a[i].path);
+		k[i]->repo = dup_or_null(a[i].repo);
+		k[i]->accept = dup_or_null(a[i].accept);
+		k[i]->body = body;
+		stele_registry__req_init(&k[i]->q, k[i]->method, k[i]->path,
+					 k[i]->repo);
+		k[i]->q.accept = k[i]->accept;
+		k[i]->q.body = &k[i]->body;
+		qs[i] = &k[i]->q;
+	}
+	error = send_at_once(r, qs, n, 1, res);
+	for (i = 0; i < n; i++) {
+		if (res[i] != GOT_FINAL) {
+			kept_free(k[i]);
+			continue;
+		}
+		k[i]->q.body = NULL;
+		k[i]->next = r->kept;
+		r->kept = k[i];
+	}
+	free(res);
+	free(qs);
+	free(k);
+	return error;
+}
+
+/*
+ * The kept answer to `q`, taken (once): 1 when q got it, 0 when there is
+ * none, or the error its body makes (too large for q's buffer).  Writes
+ * drop every kept answer: the registry may have changed since.
+ */
+static int
+take_kept(struct stele_registry *r, struct stele_registry__req *q)
+{
+	struct stele_registry__kept **pk, *k;
+	struct stele_buf swap;
+	int error = 1;
+
+	if (strcmp(q->method, "GET") && strcmp(q->method, "HEAD")) {
+		kept_free(r->kept);
+		r->kept = NULL;
+		return 0;
+	}
+	if (q->sink || q->range_from || q->has_body || q->flags)
+		return 0;
+	for (pk = &r->kept; (k = *pk); pk = &k->next)
+		if (!strcmp(k->method, q->method) &&
+		    !strcmp(k->path, q->path) && same_str(k->repo, q->repo) &&
+		    same_str(k->accept, q->accept))
+			break;
+	if (!k)
+		return 0;
+	*pk = k->next;
+	k->next = NULL;
+	req_clear_answer(q);
+	q->status = k->q.status;
+	q->subject = k->q.subject;
+#define MOVE(f) \
+	q->f = k->q.f; \
+	k->q.f = NULL
+	MOVE(location);
+	MOVE(digest);
+	MOVE(ctype);
+	MOVE(www_auth);
+	MOVE(crange);
+	MOVE(etag);
+#undef MOVE
+	swap = q->err; /* both capped alike */
+	q->err = k->q.err;
+	k->q.err = swap;
+	if (q->body) {
+		stele_buf_clear(q->body);
+		if (k->body.len &&
+		    (error = stele_buf_put(q->body, k->body.ptr, k->body.len)) <
+			    0)
+			req_clear_answer(q);
+	}
+	kept_free(k);
+	return error < 0 ? error : 1;
 }
 
 int
@@ -577,6 +824,10 @@ stele_registry__do(struct stele_registry *r, struct stele_registry__req *q)
 	unsigned attempt = 0;
 	int round = 0, error;
 
+	if (stele_registry__cancelled(r))
+		return stele_error_set("interrupted");
+	if ((error = take_kept(r, q)) != 0)
+		return error < 0 ? error : 0;
 	for (;;) {
 		struct xfer x = { r, q, 0, 0, 0 };
 		CURLcode rc;
@@ -661,17 +912,26 @@ stele_registry__fail(struct stele_registry *r,
 
 /* --- open ---------------------------------------------------------------- */
 
-static int
-probe(struct stele_registry *r)
+/* The client's connections: every request runs on this multi handle. */
+static CURLM *
+multi_new(void)
 {
-	struct stele_registry__req q;
-	int error;
+	CURLM *m = curl_multi_init();
 
-	stele_registry__req_init(&q, "GET", "/v2/", NULL);
-	q.flags = REQ_NO_AUTH;
-	error = stele_registry__do(r, &q);
-	if (!error && q.status == 401) {
-		const char *h = q.www_auth ? q.www_auth : "";
+	if (m)
+		curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS,
+				  (long)REG_CONNECTIONS_MAX);
+	return m;
+}
+
+/* What the answer to GET /v2/ says: the challenge, or not a registry. */
+static int
+probe_answer(struct stele_registry *r, const struct stele_registry__req *q)
+{
+	int error = 0;
+
+	if (q->status == 401) {
+		const char *h = q->www_auth ? q->www_auth : "";
 
 		if (!strncasecmp(h, "Bearer", 6)) {
 			r->scheme = AUTH_BEARER;
@@ -687,11 +947,63 @@ probe(struct stele_registry *r)
 		}
 		if (!error)
 			error = stele_registry__need_creds(r);
-	} else if (!error && q.status != 200) {
+	} else if (q->status != 200) {
 		error = stele_registry__fail(
-			r, &q, "GET /v2/ (is this an OCI registry?)");
+			r, q, "GET /v2/ (is this an OCI registry?)");
 	}
+	return error;
+}
+
+static int
+probe(struct stele_registry *r)
+{
+	struct stele_registry__req q;
+	int error;
+
+	stele_registry__req_init(&q, "GET", "/v2/", NULL);
+	q.flags = REQ_NO_AUTH;
+	if ((error = stele_registry__do(r, &q)) == 0)
+		error = probe_answer(r, &q);
 	stele_registry__req_release(&q);
+	return error;
+}
+
+/*
+ * --tls-verify=false: GET /v2/ over https and plain http at once, one
+ * attempt each (no credentials go with either): https when it answers,
+ * http when https got no HTTP answer, as probing one after the other
+ * decides.  1 when that takes retries (no answer that stands): the
+ * caller probes one after the other.
+ */
+static int
+probe_both(struct stele_registry *r)
+{
+	/* Plain http first: its request is out while the TLS handshake
+	 * is being made. */
+	enum { HTTP, HTTPS };
+	struct stele_registry__req q[2], *qs[2] = { &q[HTTP], &q[HTTPS] };
+	char *url[2];
+	int res[2], i, error;
+
+	url[HTTP] = stele_xasprintf("http://%s/v2/", r->host);
+	url[HTTPS] = stele_xasprintf("https://%s/v2/", r->host);
+	for (i = 0; i < 2; i++) {
+		stele_registry__req_init(&q[i], "GET", url[i], NULL);
+		q[i].flags = REQ_ABS_URL | REQ_NO_AUTH;
+	}
+	error = send_at_once(r, qs, 2, 0, res);
+	if (!error && res[HTTPS] == GOT_NOTHING && res[HTTP] == GOT_FINAL) {
+		free(r->base);
+		r->base = stele_xasprintf("http://%s", r->host);
+		error = probe_answer(r, &q[HTTP]);
+	} else if (!error) {
+		error = res[HTTPS] == GOT_FINAL ? probe_answer(r, &q[HTTPS])
+						: 1;
+	}
+	for (i = 0; i < 2; i++) {
+		stele_registry__req_release(&q[i]);
+		free(url[i]);
+	}
 	return error;
 }
 
@@ -725,7 +1037,7 @@ stele_registry_open(struct stele_registry **out, const char *host, int push,
 	r->base = stele_xasprintf("https://%s", host);
 	if ((error = stele_init_curl()) < 0)
 		goto out;
-	if (!(r->curl = curl_easy_init())) {
+	if (!(r->curl = curl_easy_init()) || !(r->multi = multi_new())) {
 		error = stele_error_set("cannot initialise libcurl");
 		goto out;
 	}
@@ -733,7 +1045,8 @@ stele_registry_open(struct stele_registry **out, const char *host, int push,
 			  : stele_xasprintf("/etc/containers/certs.d/%s", host);
 	if ((error = load_cert_dir(r, dir, o->cert_dir != NULL)) < 0)
 		goto out;
-	error = probe(r);
+	if (!o->insecure || (error = probe_both(r)) == 1)
+		error = probe(r);
 	if (error < 0 && o->insecure && r->net_failed &&
 	    !stele_registry__cancelled(r)) {
 		/* --tls-verify=false: a registry that does not speak TLS. */
@@ -749,12 +1062,6 @@ out:
 	}
 	*out = r;
 	return 0;
-}
-
-static char *
-dup_or_null(const char *s)
-{
-	return s ? stele_xstrdup(s) : NULL;
 }
 
 int
@@ -793,7 +1100,7 @@ stele_registry__dup(struct stele_registry **out, const struct stele_registry *r)
 	 * again, where the first client had them from. */
 	if (r->creds_looked_up && (error = stele_registry__need_creds(d)) < 0)
 		goto fail;
-	if (!(d->curl = curl_easy_init())) {
+	if (!(d->curl = curl_easy_init()) || !(d->multi = multi_new())) {
 		error = stele_error_set("cannot initialise libcurl");
 		goto fail;
 	}
@@ -821,8 +1128,11 @@ stele_registry_free(struct stele_registry *r)
 	if (!r)
 		return;
 	pthread_mutex_destroy(&r->progress_mu);
+	kept_free(r->kept);
 	if (r->curl)
 		curl_easy_cleanup(r->curl);
+	if (r->multi)
+		curl_multi_cleanup(r->multi);
 	stele_registry__tokens_free(r->tokens);
 	stele_creds_free(r->creds);
 	stele_buf_release(&r->ca);

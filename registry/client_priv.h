@@ -16,8 +16,12 @@
 #include "util/lazy.h"
 
 #define REG_SMALL_MAX (64u << 10) /* tokens, error bodies, challenges */
+/* Connections a client opens to its registry at most: requests asked at
+ * once beyond that wait for one (stele_registry__prefetch). */
+#define REG_CONNECTIONS_MAX 8
 
 struct stele_creds;
+struct stele_registry__kept;
 
 struct stele_registry__token {
 	char *scope;
@@ -34,6 +38,8 @@ struct stele_registry {
 	struct stele_registry_opts o;
 	int push;
 	CURL *curl;
+	CURLM *multi; /* its connections, which every request runs on */
+	struct stele_registry__kept *kept; /* answers asked ahead */
 	char errbuf[CURL_ERROR_SIZE];
 	struct stele_buf ca; /* PEM bundle when a cert dir is used */
 	char *client_cert, *client_key;
@@ -108,6 +114,35 @@ void stele_registry__req_release(struct stele_registry__req *q);
  * the sink failed.
  */
 int stele_registry__do(struct stele_registry *r, struct stele_registry__req *q);
+/*
+ * Questions asked ahead: GET or HEAD requests for `path` (with `accept`,
+ * the scope of `repo`) sent at once, one attempt each, on up to
+ * REG_CONNECTIONS_MAX connections, with the credentials any request gets.
+ * Their answers are kept, and the next stele_registry__do() of the same
+ * method, path, repository and Accept (GET/HEAD, no other option) takes
+ * its answer, once, instead of sending it: the caller checks it as it
+ * checks any answer.  Nothing is kept of a request that got no answer,
+ * a 401, 429 or 5xx (it is sent again when asked, with its retries and
+ * challenge), and any other request (a write) drops all that is kept.
+ * Bodies are capped at STELE_MANIFEST_MAX.  An error only when a request
+ * could not be set up (a bearer token could not be had).
+ */
+struct stele_registry__ask {
+	const char *method; /* "GET" or "HEAD" */
+	char *path; /* "/v2/...", malloc'd */
+	const char *repo; /* scope repository */
+	const char *accept; /* NULL: none */
+};
+int stele_registry__prefetch(struct stele_registry *r,
+			     const struct stele_registry__ask *a, size_t n);
+/* The question stele_registry_manifest_has() ("HEAD") or
+ * stele_registry_manifest_get() ("GET") asks about `ref` (registry/blobs.c). */
+void stele_registry__ask_manifest(struct stele_registry__ask *a,
+				  const char *method, const char *repo,
+				  const char *ref);
+/* The question stele_registry_referrers() asks about `digest`. */
+void stele_registry__ask_referrers(struct stele_registry__ask *a,
+				   const char *repo, const char *digest);
 /*
  * A second client of the same registry for another thread: its own
  * connection, the same options, challenge, CA bundle, client certificate

@@ -83,6 +83,14 @@
 	X(curl_easy_strerror) \
 	X(curl_free) \
 	X(curl_global_init) \
+	X(curl_multi_add_handle) \
+	X(curl_multi_cleanup) \
+	X(curl_multi_info_read) \
+	X(curl_multi_init) \
+	X(curl_multi_perform) \
+	X(curl_multi_poll) \
+	X(curl_multi_remove_handle) \
+	X(curl_multi_setopt) \
 	X(curl_slist_append) \
 	X(curl_slist_free_all) \
 	X(curl_version_info)
@@ -216,6 +224,7 @@ const char *stele_lazy_archive_version_string(void);
 /* curl.h's type-checking macros, where it was included first. */
 #undef curl_easy_setopt
 #undef curl_easy_getinfo
+#undef curl_multi_setopt
 #define git_blob_free (stele_lazy_git_fns.git_blob_free)
 #define git_blob_lookup (stele_lazy_git_fns.git_blob_lookup)
 #define git_blob_rawcontent (stele_lazy_git_fns.git_blob_rawcontent)
@@ -265,6 +274,14 @@ const char *stele_lazy_archive_version_string(void);
 #define curl_easy_strerror (stele_lazy_curl_fns.curl_easy_strerror)
 #define curl_free (stele_lazy_curl_fns.curl_free)
 #define curl_global_init (stele_lazy_curl_fns.curl_global_init)
+#define curl_multi_add_handle (stele_lazy_curl_fns.curl_multi_add_handle)
+#define curl_multi_cleanup (stele_lazy_curl_fns.curl_multi_cleanup)
+#define curl_multi_info_read (stele_lazy_curl_fns.curl_multi_info_read)
+#define curl_multi_init (stele_lazy_curl_fns.curl_multi_init)
+#define curl_multi_perform (stele_lazy_curl_fns.curl_multi_perform)
+#define curl_multi_poll (stele_lazy_curl_fns.curl_multi_poll)
+#define curl_multi_remove_handle (stele_lazy_curl_fns.curl_multi_remove_handle)
+#define curl_multi_setopt (stele_lazy_curl_fns.curl_multi_setopt)
 #define curl_slist_append (stele_lazy_curl_fns.curl_slist_append)
 #define curl_slist_free_all (stele_lazy_curl_fns.curl_slist_free_all)
 #define curl_version_info (stele_lazy_curl_fns.curl_version_info)

@@ -14,7 +14,11 @@ action: reset (close the connection, RST, before answering), cut (send the
 headers and half the body, then reset), 500, 429 (Retry-After: 1), flip
 (change one byte of the body), stall (headers, then nothing for `seconds`),
 delay (answer after `seconds`), strip-range (forward without the Range
-header, as a server without range support answers).  `times` counts down; -1 is forever.
+header, as a server without range support answers), together (hold each
+matching request until `count` of them are held at once, then forward
+them all; a request that waits `seconds` (default 5) for the others is
+forwarded alone and logged "METHOD PATH ALONE" first).  `times` counts
+down; -1 is forever.
 """
 import http.client
 import http.server
@@ -29,6 +33,7 @@ import time
 UP = int(sys.argv[1])
 RULES, LOG, PORTFILE = sys.argv[2], sys.argv[3], sys.argv[4]
 lock = threading.Lock()
+together = threading.Condition()
 state = {"mtime": None, "rules": []}
 
 
@@ -91,6 +96,13 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             return
         if action == "delay":
             time.sleep(float(rule.get("seconds", 1)))
+        if action == "together":
+            with together:
+                rule["held"] = rule.get("held", 0) + 1
+                together.notify_all()
+                if not together.wait_for(lambda: rule["held"] >= rule["count"],
+                                         float(rule.get("seconds", 5))):
+                    log("%s %s ALONE" % (self.command, self.path))
         up = http.client.HTTPConnection("127.0.0.1", UP, timeout=60)
         hdrs = {k: v for k, v in self.headers.items()
                 if k.lower() not in ("connection", "content-length")}

@@ -178,7 +178,8 @@ test_expect_success 'signatures on both sides are merged by push and by pull, ne
 '
 test_expect_success 'stele_registry_pull_to (the builder'"'"'s FROM HOST/REPO@DIGEST): pulls once, then offline' '
 	STELE_TEST_REGISTRY=$REG/app@$D "$(dirname "$STELE")/tests/test_registry" >unit.out 2>&1;
-	cat unit.out; grep -q "PASSED  \] [0-9]* test" unit.out && ! grep -q "FAILED" unit.out && grep -q "^pull_to: .*404" unit.out
+	cat unit.out; grep -q "PASSED  \] [0-9]* test" unit.out && ! grep -q "FAILED" unit.out && grep -q "^pull_to: .*404" unit.out &&
+	grep -q "^prefetch: [0-9]* requests" unit.out
 '
 test_expect_success 'a missing image is a clear error naming it' '
 	expect_code 3 stele pull $I docker://$REG/nope:1 oci:nope:1 2>err && cat err &&

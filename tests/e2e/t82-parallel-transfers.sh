@@ -6,7 +6,8 @@
 # digest, with no manifest put and no layout written, and a rerun finishes
 # the job; a re-push of a present image checks blobs and manifests with
 # HEAD requests only (the attachments' tag and referrers lists are read),
-# and still sends what the destination lacks: a signature added since the
+# all asked at once after the probe (held at the proxy until four are
+# there together) and each once, and still sends what the destination lacks: a signature added since the
 # last push (merged into the .sig tag), and the signature and referrer of
 # an image pushed before without them.
 . "$(dirname "$0")/lib.sh"
@@ -82,6 +83,16 @@ test_expect_success 'a re-push of a present image: HEAD checks, no blob read or 
 	cat "$PROXY_LOG" | cut -c1-60 &&
 	! grep -v "^\(HEAD\|GET /v2/ \|GET /v2/par/manifests/sha256-\|GET /v2/par/referrers/\)" "$PROXY_LOG" &&
 	grep -q "^HEAD /v2/par/manifests/1 200" "$PROXY_LOG"
+'
+test_expect_success 'a re-push asks its questions at once after the probe, each once' '
+	faults "[{\"match\": \"/v2/par/\", \"action\": \"together\", \"count\": 4, \"times\": -1}]" &&
+	stele push --key k.pub $I app:1 docker://$P/par:1 >/dev/null &&
+	cat "$PROXY_LOG" | cut -c1-90 &&
+	! grep -q " ALONE$" "$PROXY_LOG" && [ -z "$(sort "$PROXY_LOG" | uniq -d)" ] &&
+	grep -q "^HEAD /v2/par/manifests/1 200" "$PROXY_LOG" &&
+	grep -q "^GET /v2/par/manifests/sha256-$H.sig 200" "$PROXY_LOG" &&
+	grep -q "^GET /v2/par/manifests/sha256-$H 200" "$PROXY_LOG" &&
+	[ "$(grep -c "^\(HEAD\|GET\) /v2/par/" "$PROXY_LOG")" -ge 5 ]
 '
 test_expect_success 'a re-push after a new signature: the .sig tag gets it, no layer sent' '
 	"$STELE" keygen --output-prefix k2 >/dev/null 2>&1 &&

@@ -250,6 +250,79 @@ test_registry_pull_to_live(void **state)
 	free(d);
 }
 
+/*
+ * Questions asked ahead (stele_registry__prefetch) against the live
+ * registry: each answer is taken once by the request that asks the same,
+ * in place of sending it; asked again, it is sent; a write drops what is
+ * kept.  Counted in the client's requests.
+ */
+static void
+test_registry_prefetch_live(void **state)
+{
+	const char *ref = getenv("STELE_TEST_REGISTRY"), *at = NULL, *slash = NULL;
+	const char *zero = "sha256:"
+			   "0000000000000000000000000000000000000000000000000000000000000000";
+	struct stele_buf b = STELE_BUF_INIT(STELE_MANIFEST_MAX);
+	struct stele_registry_opts o;
+	struct stele_registry *r = NULL;
+	struct stele_registry__ask a[3];
+	const struct stele_registry_stats *st;
+	struct stele_registry__req q;
+	char got[STELE_DIGEST_STRLEN], *host, *repo, *path;
+	uint64_t n;
+	size_t i;
+
+	(void)state;
+	if (!ref || !(at = strchr(ref, '@')) || !(slash = strchr(ref, '/'))) {
+		print_message("skip: STELE_TEST_REGISTRY (HOST/REPO@DIGEST) "
+			      "is not set\n");
+		skip();
+	}
+	host = stele_xstrndup(ref, (size_t)(slash - ref));
+	repo = stele_xstrndup(slash + 1, (size_t)(at - slash - 1));
+	memset(&o, 0, sizeof(o));
+	o.insecure = 1;
+	assert_ok(stele_registry_open(&r, host, 1, &o));
+	st = stele_registry_stats(r);
+	stele_registry__ask_manifest(&a[0], "HEAD", repo, at + 1);
+	stele_registry__ask_manifest(&a[1], "GET", repo, at + 1);
+	stele_registry__ask_manifest(&a[2], "HEAD", repo, zero);
+	n = st->requests;
+	assert_ok(stele_registry__prefetch(r, a, 3));
+	assert_int_equal(st->requests, n + 3);
+	/* Taken, as the answers they are: present, absent, the bytes. */
+	assert_int_equal(stele_registry_manifest_has(r, repo, at + 1, at + 1),
+			 1);
+	assert_int_equal(stele_registry_manifest_has(r, repo, zero, NULL), 0);
+	assert_ok(stele_registry_manifest_get(&b, got, NULL, r, repo, at + 1));
+	assert_string_equal(got, at + 1);
+	assert_int_equal(st->requests, n + 3);
+	/* Once: asked again, it is sent. */
+	assert_int_equal(stele_registry_manifest_has(r, repo, at + 1, at + 1),
+			 1);
+	assert_int_equal(st->requests, n + 4);
+	/* Any other request (a DELETE of what is not there) drops what is
+	 * kept: a write may have changed the answers. */
+	assert_ok(stele_registry__prefetch(r, a, 1));
+	path = stele_xasprintf("/v2/%s/manifests/%s", repo, zero);
+	stele_registry__req_init(&q, "DELETE", path, repo);
+	assert_ok(stele_registry__do(r, &q));
+	assert_true(q.status >= 400);
+	stele_registry__req_release(&q);
+	n = st->requests;
+	assert_int_equal(stele_registry_manifest_has(r, repo, at + 1, at + 1),
+			 1);
+	assert_int_equal(st->requests, n + 1);
+	printf("prefetch: %llu requests\n", (unsigned long long)st->requests);
+	for (i = 0; i < 3; i++)
+		free(a[i].path);
+	stele_registry_free(r);
+	stele_buf_release(&b);
+	free(path);
+	free(repo);
+	free(host);
+}
+
 int
 main(void)
 {
@@ -260,6 +333,7 @@ main(void)
 		cmocka_unit_test(test_registry_authfile_docker_forms),
 		cmocka_unit_test(test_registry_authfile_search),
 		cmocka_unit_test(test_registry_pull_to_live),
+		cmocka_unit_test(test_registry_prefetch_live),
 	};
 
 	if (stele_init() < 0) {
