@@ -13,6 +13,7 @@
 #include "signer/attach.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/init.h"
 #include "util/json.h"
 #include "verify/push.h"
 #include "verify/verify.h"
@@ -359,12 +360,18 @@ transfer(enum mode mode, int argc, char **argv)
 	    (code = cli_identity_check(usage, g.identity)) != EXIT_OK)
 		goto out;
 	cli_registry_start(&c);
+	/* libcurl loads on the other core while the image is read and
+	 * verified. */
+	if (src->transport == STELE_REF_DOCKER ||
+	    (dst && dst->transport == STELE_REF_DOCKER))
+		stele_init_curl_start();
 	dsts = dst ? stele_xstrdup(argv[optind + 1])
 		: src->digest && !src->tag
 		? stele_xasprintf("%s@%s", src->name, src->digest)
 		: stele_xasprintf("%s:%s", src->name,
 				  src->tag ? src->tag : "latest");
 	code = run(mode, src, dst, &g, flags, &c, argv[optind], dsts);
+	stele_init_curl_join();
 out:
 	free(dsts);
 	stele_ref_free(src);

@@ -124,6 +124,34 @@ stele_init_curl(void)
 	return dep_init(&curl_dep, curl_init_once);
 }
 
+static pthread_t curl_thread;
+static int curl_started;
+
+static void *
+curl_preload(void *unused)
+{
+	(void)unused;
+	stele_init_curl();
+	return NULL;
+}
+
+void
+stele_init_curl_start(void)
+{
+	if (!curl_started && stele_init() == 0 &&
+	    pthread_create(&curl_thread, NULL, curl_preload, NULL) == 0)
+		curl_started = 1;
+}
+
+void
+stele_init_curl_join(void)
+{
+	if (curl_started) {
+		pthread_join(curl_thread, NULL);
+		curl_started = 0;
+	}
+}
+
 int
 stele_init_rpm(void)
 {

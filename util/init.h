@@ -27,6 +27,18 @@
 int stele_init(void);
 int stele_init_git(void);
 int stele_init_curl(void);
+/*
+ * Start stele_init_curl() on a thread of its own, for a caller that will
+ * need libcurl soon and has other work first (reading and verifying an
+ * image before a push): loading libcurl and the 27 libraries it brings
+ * takes milliseconds of CPU, which a second core spends meanwhile.
+ * stele_init_curl() then waits for that thread's result (pthread_once).
+ * stele_init_curl_join() waits for the thread; call it before the process
+ * exits (a library loading while another thread exits is undefined).
+ * When no thread can be started, nothing is: the first use loads libcurl.
+ */
+void stele_init_curl_start(void);
+void stele_init_curl_join(void);
 int stele_init_rpm(void);
 /* libmicrohttpd (the admission server's, deploy/serve.c) and libarchive
  * (util/lazy.h's constructors call it), loaded on first use likewise. */
