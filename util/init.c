@@ -118,19 +118,17 @@ stele_init_git(void)
 	return dep_init(&git_dep, git_init_once);
 }
 
-int
-stele_init_curl(void)
-{
-	return dep_init(&curl_dep, curl_init_once);
-}
-
+/* The thread stele_init_curl_start() started, joined once, under curl_mu. */
+static pthread_mutex_t curl_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_t curl_thread;
 static int curl_started;
+static _Thread_local int curl_preloading;
 
 static void *
 curl_preload(void *unused)
 {
 	(void)unused;
+	curl_preloading = 1;
 	stele_init_curl();
 	return NULL;
 }
@@ -138,18 +136,33 @@ curl_preload(void *unused)
 void
 stele_init_curl_start(void)
 {
-	if (!curl_started && stele_init() == 0 &&
+	if (stele_init() < 0)
+		return;
+	pthread_mutex_lock(&curl_mu);
+	if (!curl_started &&
 	    pthread_create(&curl_thread, NULL, curl_preload, NULL) == 0)
 		curl_started = 1;
+	pthread_mutex_unlock(&curl_mu);
 }
 
 void
 stele_init_curl_join(void)
 {
+	pthread_mutex_lock(&curl_mu);
 	if (curl_started) {
 		pthread_join(curl_thread, NULL);
 		curl_started = 0;
 	}
+	pthread_mutex_unlock(&curl_mu);
+}
+
+int
+stele_init_curl(void)
+{
+	/* A thread loading it already: wait for it rather than race it. */
+	if (!curl_preloading)
+		stele_init_curl_join();
+	return dep_init(&curl_dep, curl_init_once);
 }
 
 int

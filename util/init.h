@@ -32,9 +32,10 @@ int stele_init_curl(void);
  * need libcurl soon and has other work first (reading and verifying an
  * image before a push): loading libcurl and the 27 libraries it brings
  * takes milliseconds of CPU, which a second core spends meanwhile.
- * stele_init_curl() then waits for that thread's result (pthread_once).
- * stele_init_curl_join() waits for the thread; call it before the process
- * exits (a library loading while another thread exits is undefined).
+ * stele_init_curl() waits for that thread to finish (joins it), so the
+ * thread alone loads libcurl.  stele_init_curl_join() waits for the thread;
+ * call it before the process exits (a library loading while another
+ * thread exits is undefined).
  * When no thread can be started, nothing is: the first use loads libcurl.
  */
 void stele_init_curl_start(void);
