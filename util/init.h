@@ -6,7 +6,8 @@
  * pthread_once: a second call, from any thread, costs a load and returns
  * the first call's result).
  *
- * stele_init(): libsodium (sodium_init) and OpenSSL's error strings, what
+ * stele_init(): libsodium (sodium_init) and OpenSSL (its error strings
+ * are loaded when an error is first put into words), what
  * every command needs.  Call it first: stele's main() does, and so does
  * every unit test binary and fuzz target.
  *

@@ -2,6 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/init.h"
@@ -108,6 +111,21 @@ test_util_utf8(void **state)
 	assert_int_equal(stele_utf8_encode('a', out), 1);
 }
 
+/* stele_init() does not load OpenSSL's error strings; an error says its
+ * reason all the same (OpenSSL loads them then). */
+static void
+test_util_error_ssl(void **state)
+{
+	(void)state;
+	ERR_raise(ERR_LIB_EVP, EVP_R_UNSUPPORTED_ALGORITHM);
+	assert_int_equal(stele_error_ssl("cannot do it"), STELE_ERROR);
+	assert_non_null(strstr(stele_error_last(), "cannot do it: error:"));
+	assert_non_null(strstr(stele_error_last(), "unsupported algorithm"));
+	assert_int_equal(ERR_peek_error(), 0);
+	assert_int_equal(stele_error_ssl("nothing"), STELE_ERROR);
+	assert_string_equal(stele_error_last(), "nothing: OpenSSL error");
+}
+
 int
 main(void)
 {
@@ -116,6 +134,7 @@ main(void)
 		cmocka_unit_test(test_util_time_parse),
 		cmocka_unit_test(test_util_strv),
 		cmocka_unit_test(test_util_utf8),
+		cmocka_unit_test(test_util_error_ssl),
 	};
 
 	if (stele_init() < 0) {
