@@ -65,6 +65,9 @@ def log(line):
 
 class Proxy(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body are separate writes: without TCP_NODELAY each
+    # answer on a kept-alive connection waits for a delayed ACK (~40 ms).
+    disable_nagle_algorithm = True
 
     def log_message(self, *a):
         pass
