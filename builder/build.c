@@ -1009,9 +1009,7 @@ stele_build__free(struct build *b)
 	stele_cache_free(b->cache);
 	json_decref(b->lock);
 	json_decref(b->pulled);
-	if (b->tmp)
-		stele_fs_rm_rf(b->tmp);
-	free(b->tmp);
+	stele_fs_tmp_free(b->tmp);
 	free(b->recipe_path);
 }
 

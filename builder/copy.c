@@ -42,11 +42,8 @@ struct copy_job {
 	size_t ex_root; /* length of the source root's prefix in paths */
 };
 
-#define job_error(j, code, fmt, arg) \
-	(stele_error_setc((code), fmt, (arg)), \
-	 stele_build__instr_error((j)->b, (j)->in, (code)))
-#define job_error2(j, code, fmt, ...) \
-	(stele_error_setc((code), fmt, __VA_ARGS__), \
+#define job_error(j, code, ...) \
+	(stele_error_setc((code), __VA_ARGS__), \
 	 stele_build__instr_error((j)->b, (j)->in, (code)))
 
 /* ---- owners ---- */
@@ -934,10 +931,10 @@ git_source(struct copy_job *j, const char *url, const char *sum, json_t *key,
 	/* ADD --checksum=COMMIT: the ref must resolve to that commit (a
 	   prefix of its id, as BuildKit allows). */
 	if (sum && strncasecmp((*git)->commit, sum, strlen(sum))) {
-		error = job_error2(j, STELE_EVERIFY,
-				   "--checksum: expected "
-				   "commit %s, '%s' resolved to %s",
-				   sum, url, (*git)->commit);
+		error = job_error(j, STELE_EVERIFY,
+				  "--checksum: expected "
+				  "commit %s, '%s' resolved to %s",
+				  sum, url, (*git)->commit);
 		goto out;
 	}
 	stele_build__progress(j->b, "  %s at %s", (*git)->uri, (*git)->commit);
@@ -1099,35 +1096,35 @@ static int
 check_add_flags(struct copy_job *j, char **words, size_t nsrc, const char *sum)
 {
 	if (sum && nsrc != 1)
-		return job_error2(
+		return job_error(
 			j, STELE_EINVALID, "%s",
 			"--checksum can't be specified for multiple sources");
 	if (sum && !is_git_url(words[0]) && !is_http(words[0]))
-		return job_error2(j, STELE_EINVALID,
-				  "--checksum requires a git or "
-				  "http(s) source, not '%s'",
-				  words[0]);
+		return job_error(j, STELE_EINVALID,
+				 "--checksum requires a git or "
+				 "http(s) source, not '%s'",
+				 words[0]);
 	if (sum && is_git_url(words[0]) &&
 	    (!*sum || strspn(sum, "0123456789abcdefABCDEF") != strlen(sum)))
-		return job_error2(j, STELE_EINVALID,
-				  "invalid --checksum '%s' for "
-				  "a git URL: want a hex commit id",
-				  sum);
+		return job_error(j, STELE_EINVALID,
+				 "invalid --checksum '%s' for "
+				 "a git URL: want a hex commit id",
+				 sum);
 	if (sum && !is_git_url(words[0]) && stele_digest_validate(sum) < 0)
-		return job_error2(j, STELE_EINVALID,
-				  "invalid --checksum '%s' for "
-				  "a download: want sha256:<64 hex digits>",
-				  sum);
+		return job_error(j, STELE_EINVALID,
+				 "invalid --checksum '%s' for "
+				 "a download: want sha256:<64 hex digits>",
+				 sum);
 	if (sum && !is_git_url(words[0]) &&
 	    stele_instr_flag_true(j->in, "unpack"))
-		return job_error2(
+		return job_error(
 			j, STELE_EINVALID, "%s",
 			"--unpack=true of a "
 			"download is not supported: ADD it, then unpack it "
 			"with RUN");
 	if (stele_instr_flag_true(j->in, "keep-git-dir") && nsrc == 1 &&
 	    is_git_url(words[0]))
-		return job_error2(
+		return job_error(
 			j, STELE_EINVALID, "%s",
 			"--keep-git-dir: stele "
 			"adds the tree of the commit; a .git directory "

@@ -97,10 +97,7 @@ stele_build__image_extract(char **dir, char digest[STELE_DIGEST_STRLEN],
 		d = NULL;
 	}
 out:
-	if (d) {
-		stele_fs_rm_rf(d);
-		free(d);
-	}
+	stele_fs_tmp_free(d);
 	stele_image_free(img);
 	return error;
 }
@@ -481,10 +478,7 @@ stele_build__bind_prepare(char **dir, char **src, json_t **prov,
 out:
 	if (ctx != b->ctx)
 		stele_context_free(ctx);
-	if (root) {
-		stele_fs_rm_rf(root);
-		free(root);
-	}
+	stele_fs_tmp_free(root);
 	free(what);
 	free(rel);
 	return error;

@@ -391,10 +391,8 @@ mounts_release(struct mounts *ms)
 	}
 	for (i = 0; i < ms->nlocks; i++)
 		close(ms->locks[i]);
-	for (i = 0; i < ms->ndirs; i++) {
-		stele_fs_rm_rf(ms->dirs[i]);
-		free(ms->dirs[i]);
-	}
+	for (i = 0; i < ms->ndirs; i++)
+		stele_fs_tmp_free(ms->dirs[i]);
 	free(ms->dirs);
 	stele_strv_free(ms->own, ms->nown);
 	free(ms->secrets);
@@ -798,11 +796,9 @@ stele_build__run(struct build *b, struct stage *s, const struct stele_instr *in)
 out:
 	stele_plan_release(&plan);
 	stele_sandbox_result_release(&sr);
-	if (scratch)
-		stele_fs_rm_rf(scratch);
+	stele_fs_tmp_free(scratch);
 	if (use_pipes)
 		stele_fs_rm_rf(pipes);
-	free(scratch);
 	free(pipes);
 	strv_free(argv);
 	if (env) {

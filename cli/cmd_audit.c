@@ -114,17 +114,6 @@ print_table(const json_t *rep)
 	}
 }
 
-static void
-print_json(const json_t *j)
-{
-	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
-
-	if (!s)
-		abort();
-	printf("%s\n", s);
-	free(s);
-}
-
 int
 cmd_audit(int argc, char **argv)
 {
@@ -142,7 +131,7 @@ cmd_audit(int argc, char **argv)
 	struct stele_audit_opts o = { 0 };
 	struct stele_buf list = STELE_BUF_INIT(STELE_AUDIT_MAX_LIST + 1);
 	const char *images = NULL;
-	json_t *refs = NULL, *rep = NULL, *sarif;
+	json_t *refs = NULL, *rep = NULL;
 	int c, as_json = 0, as_sarif = 0, error, code;
 
 	cli_registry_init(&reg);
@@ -189,19 +178,17 @@ cmd_audit(int argc, char **argv)
 		json_decref(refs);
 		return cli_fail(error);
 	}
-	if (as_sarif) {
-		sarif = stele_audit_sarif(rep, &o);
-		print_json(sarif);
-		json_decref(sarif);
-	} else if (as_json) {
-		print_json(rep);
-	} else {
+	code = EXIT_OK;
+	if (as_sarif)
+		code = cli_json_show(stele_audit_sarif(rep, &o));
+	else if (as_json)
+		code = cli_json_show(json_incref(rep));
+	else
 		print_table(rep);
-	}
-	code = json_integer_value(json_object_get(
-		       json_object_get(rep, "summary"), "failed"))
-		? EXIT_DENIED
-		: EXIT_OK;
+	if (code == EXIT_OK &&
+	    json_integer_value(
+		    json_object_get(json_object_get(rep, "summary"), "failed")))
+		code = EXIT_DENIED;
 	json_decref(rep);
 	json_decref(refs);
 	return code;

@@ -457,16 +457,7 @@ cmd_build(int argc, char **argv)
 			o.sandbox_copy = !strcmp(optarg, "copy");
 			break;
 		case 'N': o.no_cache = 1; break;
-		case 'L':
-			o.lock = optarg;
-			break;
-		CLI_REGISTRY_CONNECT_CASES:
-			if (cli_registry_opt(&reg, c, optarg) < 0) {
-				code = cli_usage(build_usage, "%s",
-						 stele_error_last());
-				goto out;
-			}
-			break;
+		case 'L': o.lock = optarg; break;
 		case 'l': o.locked = 1; break;
 		case 'C': check = 1; break;
 		case 'M':
@@ -490,10 +481,12 @@ cmd_build(int argc, char **argv)
 				goto out;
 			}
 			break;
+		CLI_REGISTRY_CONNECT_CASES:
 		CLI_LIMIT_CASES:
-			if (cli_limit_opt(&o.limits, c, optarg) < 0) {
-				code = cli_usage(build_usage, "%s",
-						 stele_error_last());
+			/* Not 'q': build's own (quiet progress). */
+			if (cli_shared_opt(&reg, &o.limits, c, build_usage) <
+			    0) {
+				code = EXIT_USAGE;
 				goto out;
 			}
 			break;
@@ -517,14 +510,7 @@ cmd_build(int argc, char **argv)
 			caches.keys[caches.nkeys++] = pk;
 			break;
 		case CLI_CACHE_SIGN: cache_sign = optarg; break;
-		case 'h':
-			fputs(build_usage, stdout);
-			code = EXIT_OK;
-			goto out;
-		default:
-			fputs(build_usage, stderr);
-			code = EXIT_USAGE;
-			goto out;
+		default: code = cli_help(c, build_usage); goto out;
 		}
 	}
 	if (!cache_sign)

@@ -14,7 +14,6 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/init.h"
-#include "util/json.h"
 #include "verify/push.h"
 #include "verify/verify.h"
 
@@ -96,15 +95,8 @@ print_denial(const struct stele_verify_report *rep,
 	cli_print_denials(rep);
 	fprintf(stderr, "stele: %s is not pushed: verification denied it\n",
 		rep->digest);
-	if (c->json) {
-		json_t *j = stele_verify_report_json(rep);
-		struct stele_buf b = STELE_BUF_INIT(16u << 20);
-
-		if (j && stele_json_emit(&b, j) == 0)
-			printf("%s\n", b.ptr);
-		json_decref(j);
-		stele_buf_release(&b);
-	}
+	if (c->json)
+		cli_json_print(stele_verify_report_json(rep));
 }
 
 /*
@@ -187,20 +179,14 @@ sign_copy(struct stele_image **img, char **tmp, const char *identity,
 	stele_image_free(*img);
 	*img = copy;
 	copy = NULL;
-	if (*tmp) {
-		stele_fs_rm_rf(*tmp);
-		free(*tmp);
-	}
+	stele_fs_tmp_free(*tmp);
 	*tmp = dir;
 	dir = NULL;
 out:
 	stele_image_free(copy);
 	stele_ref_free(ref);
 	stele_seckey_free(k);
-	if (dir) {
-		stele_fs_rm_rf(dir);
-		free(dir);
-	}
+	stele_fs_tmp_free(dir);
 	free(spec);
 	return error < 0 ? cli_fail(error) : EXIT_OK;
 }
@@ -263,10 +249,7 @@ done:
 				    &t, srcs, dsts);
 out_code:
 	stele_image_free(img);
-	if (tmp) {
-		stele_fs_rm_rf(tmp);
-		free(tmp);
-	}
+	stele_fs_tmp_free(tmp);
 	return code;
 }
 

@@ -12,7 +12,6 @@
 #include "registry/transfer.h"
 #include "util/error.h"
 #include "util/fs.h"
-#include "util/json.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -141,20 +140,8 @@ cli_registry_summary(struct cli_registry *c, const char *verb,
 		     const struct stele_transfer *t, const char *src,
 		     const char *dst)
 {
-	if (c->json) {
-		json_t *j = stele_transfer_json(t, src, dst);
-		struct stele_buf b = STELE_BUF_INIT(1 << 20);
-
-		if (!j || stele_json_emit(&b, j) < 0) {
-			json_decref(j);
-			stele_buf_release(&b);
-			return EXIT_ERROR;
-		}
-		printf("%s\n", b.ptr);
-		json_decref(j);
-		stele_buf_release(&b);
-		return EXIT_OK;
-	}
+	if (c->json)
+		return cli_json_print(stele_transfer_json(t, src, dst));
 	if (!c->quiet)
 		fprintf(stderr,
 			"%s %s -> %s: %zu blobs (%zu transferred, %zu present, %zu mounted, %.1f MiB), %zu signature tag%s, %zu attestation tag%s, %zu referrer%s\n",
@@ -189,7 +176,5 @@ cli_image_close(struct stele_image *img, struct stele_ref *ref, char *tmpdir)
 {
 	stele_image_free(img);
 	stele_ref_free(ref);
-	if (tmpdir)
-		stele_fs_rm_rf(tmpdir);
-	free(tmpdir);
+	stele_fs_tmp_free(tmpdir);
 }

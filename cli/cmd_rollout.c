@@ -338,14 +338,7 @@ cmd_rollout(int argc, char **argv)
 			break;
 		case OPT_LIVE: o.live_tag = optarg; break;
 		case OPT_JOURNAL: o.journal_tag = optarg; break;
-		case 'h':
-			free(slots);
-			fputs(rollout_usage, stdout);
-			return EXIT_OK;
-		default:
-			free(slots);
-			fputs(rollout_usage, stderr);
-			return EXIT_USAGE;
+		default: free(slots); return cli_help(c, rollout_usage);
 		}
 	}
 	o.slots[0] = "blue";

@@ -141,9 +141,7 @@ sign_remote(struct stele_attach_result *res, char digest[STELE_DIGEST_STRLEN],
 out:
 	stele_image_free(img);
 	stele_ref_free(at);
-	if (tmp)
-		stele_fs_rm_rf(tmp);
-	free(tmp);
+	stele_fs_tmp_free(tmp);
 	free(spec);
 	return error;
 }
@@ -198,14 +196,7 @@ cmd_sign(int argc, char **argv)
 			json_object_set_new(ann, optarg, json_string(eq + 1));
 			*eq = '=';
 			break;
-		case 'h':
-			fputs(sign_usage, stdout);
-			json_decref(ann);
-			return EXIT_OK;
-		default:
-			fputs(sign_usage, stderr);
-			json_decref(ann);
-			return EXIT_USAGE;
+		default: json_decref(ann); return cli_help(c, sign_usage);
 		}
 	}
 	if (optind != argc - 1 || !ko.file) {

@@ -302,9 +302,7 @@ verify_image(int *allowed, json_t *why, struct stele_admission *a,
 out:
 	stele_verify_report_free(rep);
 	stele_image_free(img);
-	if (tmp)
-		stele_fs_rm_rf(tmp);
-	free(tmp);
+	stele_fs_tmp_free(tmp);
 	free(as);
 	return verdict;
 }

@@ -300,9 +300,7 @@ base_age(struct actx *a, const char *image, const char *digest, const char *uri)
 	stele_prov_doc_free(d);
 	stele_image_free(img);
 	stele_ref_free(ref);
-	if (tmp)
-		stele_fs_rm_rf(tmp);
-	free(tmp);
+	stele_fs_tmp_free(tmp);
 	free(s);
 	free(reason);
 	return b;
@@ -732,9 +730,7 @@ audit_ref(struct actx *a, json_t *byd, json_t *failed, json_t *names,
 	json_object_set_new(byd, img->digest, r);
 out:
 	stele_image_free(img);
-	if (tmp)
-		stele_fs_rm_rf(tmp);
-	free(tmp);
+	stele_fs_tmp_free(tmp);
 	free(as);
 	stele_ref_free(ref);
 	free(full);

@@ -253,8 +253,7 @@ pull_temp(struct stele_image **out, char **tmpdir, const struct stele_ref *src,
 	    (error = stele_oci_open(&oci, dir, 0)) < 0 ||
 	    (error = stele_image_load(out, oci, "image", NULL)) < 0) {
 		stele_oci_free(oci);
-		stele_fs_rm_rf(dir);
-		free(dir);
+		stele_fs_tmp_free(dir);
 		return error;
 	}
 	*tmpdir = dir;

@@ -231,6 +231,14 @@ stele_fs_rm_rf(const char *path)
 	return rm_rf_at(AT_FDCWD, path);
 }
 
+void
+stele_fs_tmp_free(char *dir)
+{
+	if (dir)
+		stele_fs_rm_rf(dir);
+	free(dir);
+}
+
 int
 stele_fs_exists(const char *path)
 {

@@ -49,9 +49,10 @@ struct stele_dirs {
 
 /*
  * A new temporary directory PARENT/PREFIX-XXXXXX (`parent` NULL: /tmp);
- * *out is malloc'd.
+ * *out is malloc'd; stele_fs_tmp_free() removes it (NULL: nothing).
  */
 int stele_fs_mkdtemp(char **out, const char *parent, const char *prefix);
+void stele_fs_tmp_free(char *dir);
 /* Copy a regular file's bytes (streamed) to a new file. */
 int stele_fs_copy_file(const char *src, const char *dst, mode_t mode);
 

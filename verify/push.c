@@ -96,9 +96,7 @@ stele_push_tag_verified(struct stele_verify_report **report,
 out:
 	stele_image_free(img);
 	stele_ref_free(ref);
-	if (tmpdir)
-		stele_fs_rm_rf(tmpdir);
-	free(tmpdir);
+	stele_fs_tmp_free(tmpdir);
 	free(src);
 	return error;
 }

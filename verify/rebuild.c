@@ -436,8 +436,7 @@ out:
 	free(recorded);
 	free(rebuilt);
 	free(settings);
-	if (tmp)
-		stele_fs_rm_rf(tmp);
+	stele_fs_tmp_free(tmp);
 	stele_strv_free(args, nargs);
 	stele_image_free(re);
 	stele_ref_free(ref);
@@ -445,7 +444,6 @@ out:
 	json_decref(pins);
 	free(outref);
 	free(spec);
-	free(tmp);
 	return error;
 }
 

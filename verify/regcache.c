@@ -358,9 +358,7 @@ out:
 	stele_txn_free(txn); /* before the layout it writes to */
 	stele_image_free(img);
 	stele_oci_free(oci);
-	if (tmp)
-		stele_fs_rm_rf(tmp);
-	free(tmp);
+	stele_fs_tmp_free(tmp);
 	free(identity);
 	json_decref(desc);
 	json_decref(layers);
@@ -531,9 +529,7 @@ stele_regcache_open(struct stele_regcache **out, const struct stele_ref *src,
 	c = NULL;
 out:
 	stele_image_free(img);
-	if (tmpdir)
-		stele_fs_rm_rf(tmpdir);
-	free(tmpdir);
+	stele_fs_tmp_free(tmpdir);
 	free(host);
 	free(shown);
 	stele_regcache_free(c);

@@ -487,25 +487,23 @@ source_json(struct build *b, const char *what, const char *name,
 	return error;
 }
 
-/*
- * A zip of sources (OSV's all.zip, as published): each regular entry
- * named *.json is a source, read capped, named "ZIP:ENTRY" in errors.
- */
-static int
-source_zip(struct build *b, const char *path, const char *rel)
+int
+stele_vuln__zip_each(const char *path, const char *what,
+		     int (*fn)(void *payload, const char *name,
+			       const struct stele_buf *data),
+		     void *payload)
 {
 	struct stele_buf raw = STELE_BUF_INIT(STELE_VULN_FILE_MAX);
 	struct archive *a = archive_read_new();
 	struct archive_entry *ae;
-	char buf[1 << 16], *what = NULL;
-	size_t entries = 0;
+	char buf[1 << 16];
 	la_ssize_t n;
 	int r, error = 0;
 
 	archive_read_support_format_zip(a);
 	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
 		error = stele_error_setc(STELE_EINVALID,
-					 "%s: not a readable zip: %s", rel,
+					 "%s: not a readable zip: %s", what,
 					 archive_error_string(a));
 		goto out;
 	}
@@ -515,40 +513,57 @@ source_zip(struct build *b, const char *path, const char *rel)
 		if (archive_entry_filetype(ae) != AE_IFREG || !name ||
 		    !has_suffix(name, ".json"))
 			continue;
-		if (++entries > STELE_VULN_FILES_MAX) {
-			error = stele_error_setc(STELE_EINVALID,
-						 "%s: more than %d records",
-						 rel, STELE_VULN_FILES_MAX);
-			goto out;
-		}
-		free(what);
-		what = stele_xasprintf("%s:%s", rel, name);
 		stele_buf_clear(&raw);
 		while ((n = archive_read_data(a, buf, sizeof(buf))) > 0)
 			if (stele_buf_put(&raw, buf, (size_t)n) < 0) {
 				error = stele_error_setc(
 					STELE_EINVALID,
-					"%s: larger than %u bytes", what,
-					STELE_VULN_FILE_MAX);
+					"%s: entry '%s' is larger than %u bytes",
+					what, name, STELE_VULN_FILE_MAX);
 				goto out;
 			}
 		if (n < 0) {
-			error = stele_error_setc(STELE_EINVALID, "%s: %s", what,
-						 archive_error_string(a));
+			error = stele_error_setc(STELE_EINVALID,
+						 "%s: entry '%s': %s", what,
+						 name, archive_error_string(a));
 			goto out;
 		}
-		if ((error = source_json(b, what, what, raw.ptr ? raw.ptr : "",
-					 raw.len, 0)) < 0)
+		if ((error = fn(payload, name, &raw)) < 0)
 			goto out;
 	}
 	if (r != ARCHIVE_EOF)
 		error = stele_error_setc(STELE_EINVALID,
-					 "%s: a damaged zip: %s", rel,
+					 "%s: a damaged zip: %s", what,
 					 archive_error_string(a));
 out:
-	b->file = rel;
 	archive_read_free(a);
 	stele_buf_release(&raw);
+	return error;
+}
+
+/* One entry of a zip of sources (OSV's all.zip, as published), named
+ * "ZIP:ENTRY" in errors. */
+struct zip_source {
+	struct build *b;
+	const char *rel;
+	size_t entries;
+};
+
+static int
+zip_source(void *payload, const char *name, const struct stele_buf *raw)
+{
+	struct zip_source *z = payload;
+	char *what;
+	int error;
+
+	if (++z->entries > STELE_VULN_FILES_MAX)
+		return stele_error_setc(STELE_EINVALID,
+					"%s: more than %d records", z->rel,
+					STELE_VULN_FILES_MAX);
+	what = stele_xasprintf("%s:%s", z->rel, name);
+	error = source_json(z->b, what, what, raw->ptr ? raw->ptr : "",
+			    raw->len, 0);
+	z->b->file = z->rel;
 	free(what);
 	return error;
 }
@@ -561,9 +576,11 @@ source_add(struct build *b, const char *dir, const char *rel)
 	int error;
 
 	b->file = rel;
-	if (has_suffix(rel, ".zip"))
-		error = source_zip(b, path, rel);
-	else if ((error = stele_fs_read(&raw, path)) == 0)
+	if (has_suffix(rel, ".zip")) {
+		struct zip_source z = { b, rel, 0 };
+
+		error = stele_vuln__zip_each(path, rel, zip_source, &z);
+	} else if ((error = stele_fs_read(&raw, path)) == 0)
 		error = source_json(b, path, rel, raw.ptr ? raw.ptr : "",
 				    raw.len, !strcmp(rel, "stele-db.json"));
 	stele_buf_release(&raw);

@@ -11,10 +11,9 @@
 #include "util/fs.h"
 #include "util/http.h"
 #include "util/init.h"
-#include "util/lazy.h"
 #include "util/time.h"
 #include "vuln/update.h"
-#include "vuln/vuln.h"
+#include "vuln/vuln_int.h"
 
 struct sink {
 	int fd;
@@ -96,92 +95,46 @@ is_zip(const char *path)
 	return r;
 }
 
-/* Write entry data to `out` (a new file), capped. */
+/* The *.json entries of a zip, each written into the directory `dst`. */
+struct unzip {
+	size_t *count;
+	const char *dst, *url;
+};
+
 static int
-entry_copy(struct archive *a, const char *out, const char *url,
-	   const char *name)
+unzip_entry(void *payload, const char *name, const struct stele_buf *data)
 {
-	char buf[1 << 16];
-	unsigned long long total = 0;
-	la_ssize_t n;
+	struct unzip *u = payload;
+	char *flat = flat_name(name), *out;
 	int fd, error = 0;
 
-	if ((fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
-		return errno == EEXIST
+	if (!flat)
+		return stele_error_setc(
+			STELE_EINVALID,
+			"%s: entry '%s' is not a plain relative name", u->url,
+			name);
+	out = stele_path_join(u->dst, flat);
+	free(flat);
+	if (*u->count >= STELE_VULN_FILES_MAX)
+		error = stele_error_setc(STELE_EINVALID,
+					 "%s: more than %d records", u->url,
+					 STELE_VULN_FILES_MAX);
+	else if ((fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+			    0644)) < 0)
+		error = errno == EEXIST
 			? stele_error_setc(STELE_EINVALID,
-					   "%s: entry '%s' is there twice", url,
-					   name)
+					   "%s: entry '%s' is there twice",
+					   u->url, name)
 			: stele_error_errno("cannot create '%s'", out);
-	while ((n = archive_read_data(a, buf, sizeof(buf))) > 0) {
-		if ((total += (unsigned long long)n) > STELE_VULN_FILE_MAX) {
-			error = stele_error_setc(
-				STELE_EINVALID,
-				"%s: entry '%s' is larger than %u bytes", url,
-				name, STELE_VULN_FILE_MAX);
-			break;
-		}
-		if ((error = stele_fs_write_all(fd, buf, (size_t)n)) < 0)
-			break;
+	else {
+		if (stele_fs_write_all(fd, data->ptr, data->len) < 0)
+			error = stele_error_errno("cannot write '%s'", out);
+		if (close(fd) < 0 && !error)
+			error = stele_error_errno("cannot write '%s'", out);
+		if (!error)
+			(*u->count)++;
 	}
-	if (!error && n < 0)
-		error = stele_error_setc(STELE_EINVALID, "%s: entry '%s': %s",
-					 url, name, archive_error_string(a));
-	if (close(fd) < 0 && !error)
-		error = stele_error_errno("cannot write '%s'", out);
-	return error;
-}
-
-/* The *.json entries of the zip `path` into the directory `dst`. */
-static int
-unzip(size_t *count, const char *path, const char *dst, const char *url)
-{
-	struct archive *a = archive_read_new();
-	struct archive_entry *ae;
-	int r, error = 0;
-
-	archive_read_support_format_zip(a);
-	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
-		error = stele_error_setc(STELE_EINVALID,
-					 "%s: not a readable zip: %s", url,
-					 archive_error_string(a));
-		goto out;
-	}
-	while ((r = archive_read_next_header(a, &ae)) == ARCHIVE_OK) {
-		const char *name = archive_entry_pathname(ae);
-		size_t n = name ? strlen(name) : 0;
-		char *flat, *out;
-
-		if (archive_entry_filetype(ae) != AE_IFREG || n < 5 ||
-		    strcmp(name + n - 5, ".json"))
-			continue;
-		if (!(flat = flat_name(name))) {
-			error = stele_error_setc(
-				STELE_EINVALID,
-				"%s: entry '%s' is not a plain relative name",
-				url, name);
-			goto out;
-		}
-		if (*count >= STELE_VULN_FILES_MAX) {
-			free(flat);
-			error = stele_error_setc(STELE_EINVALID,
-						 "%s: more than %d records",
-						 url, STELE_VULN_FILES_MAX);
-			goto out;
-		}
-		out = stele_path_join(dst, flat);
-		error = entry_copy(a, out, url, name);
-		free(out);
-		free(flat);
-		if (error < 0)
-			goto out;
-		(*count)++;
-	}
-	if (r != ARCHIVE_EOF)
-		error = stele_error_setc(STELE_EINVALID,
-					 "%s: a damaged zip: %s", url,
-					 archive_error_string(a));
-out:
-	archive_read_free(a);
+	free(out);
 	return error;
 }
 
@@ -213,7 +166,9 @@ fetch_source(size_t *count, const char *tmp, size_t i, const char *url,
 	    (error = fetch(url, dl, cacert)) < 0)
 		goto out;
 	if (is_zip(dl)) {
-		error = unzip(count, dl, dst, url);
+		struct unzip u = { count, dst, url };
+
+		error = stele_vuln__zip_each(dl, url, unzip_entry, &u);
 	} else {
 		struct stat st;
 
@@ -324,8 +279,7 @@ out:
 		/* The old sources' index is stale now: the next open rebuilds
 		 * it from what was put back. */
 	}
-	if (tmp)
-		stele_fs_rm_rf(tmp);
+	stele_fs_tmp_free(tmp);
 	stele_vuln_db_free(db);
 	for (i = 0; names && i < o->nurls; i++)
 		free(names[i]);
@@ -334,6 +288,5 @@ out:
 	free(json);
 	free(oldstamp);
 	free(stamp);
-	free(tmp);
 	return error;
 }

@@ -17,4 +17,14 @@ struct stele_vuln_db {
 /* The report as the JSON object stele_vuln_report_json() emits; new ref. */
 json_t *stele_vuln__report_obj(const struct stele_vuln_report *r);
 
+/*
+ * Each regular *.json entry of the zip `path`, read capped at
+ * STELE_VULN_FILE_MAX and handed to `fn` with its name, until `fn` fails;
+ * `what` names the zip in errors.
+ */
+int stele_vuln__zip_each(const char *path, const char *what,
+			 int (*fn)(void *payload, const char *name,
+				   const struct stele_buf *data),
+			 void *payload);
+
 #endif
