@@ -179,10 +179,8 @@ out:
 	return error;
 }
 
-/* A repository path component as distribution's grammar has it:
- * [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)* */
-static int
-repo_component_ok(const char *c, size_t n)
+int
+stele_ref_component_ok(const char *c, size_t n)
 {
 	size_t i = 0, run;
 
@@ -233,7 +231,7 @@ stele_ref_docker_name(char **out, const char *name)
 	}
 	for (p = repo;; p += n + 1) {
 		n = strcspn(p, "/");
-		if (!repo_component_ok(p, n)) {
+		if (!stele_ref_component_ok(p, n)) {
 			free(h);
 			return stele_error_setc(
 				STELE_EINVALID,

@@ -1,6 +1,8 @@
 #ifndef STELE_OCI_REF_H
 #define STELE_OCI_REF_H
 
+#include <stddef.h>
+
 /*
  * Image references, in the containers-transports syntax:
  *   oci:DIR[:TAG|@DIGEST]          an OCI image layout
@@ -47,6 +49,9 @@ int stele_ref_is_registry(const struct stele_ref *r);
  * and digits, separated by '.', '_', "__" or '-' runs.
  */
 int stele_ref_docker_name(char **out, const char *name);
+/* A repository path component of `n` bytes as distribution's grammar has
+ * it: [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)* */
+int stele_ref_component_ok(const char *c, size_t n);
 /* Human form: "oci:DIR:TAG", "name:tag", ...; malloc'd. */
 char *stele_ref_string(const struct stele_ref *r);
 

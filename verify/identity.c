@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "oci/digest.h"
+#include "oci/ref.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -15,40 +16,10 @@
 #define TAG_MAX_LEN 128
 
 static int
-lower_alnum(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-static int
 alnum(char c)
 {
-	return lower_alnum(c) || (c >= 'A' && c <= 'Z');
-}
-
-/* A path component: [a-z0-9]+ joined by ".", "_", "__" or "-"+. */
-static int
-component_ok(const char *s, size_t n)
-{
-	size_t i = 0, run;
-
-	if (!n || !lower_alnum(s[0]) || !lower_alnum(s[n - 1]))
-		return 0;
-	while (i < n) {
-		if (lower_alnum(s[i])) {
-			i++;
-			continue;
-		}
-		run = 0;
-		while (i + run < n && !lower_alnum(s[i + run]))
-			run++;
-		if (!(strspn(s + i, "-") >= run ||
-		      (run == 1 && (s[i] == '.' || s[i] == '_')) ||
-		      (run == 2 && s[i] == '_' && s[i + 1] == '_')))
-			return 0;
-		i += run;
-	}
-	return 1;
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		(c >= 'A' && c <= 'Z');
 }
 
 /* host[:port]: DNS labels joined by dots, an optional decimal port. */
@@ -88,7 +59,7 @@ path_ok(const char *s, size_t n)
 	for (i = 0; i <= n; i++) {
 		if (i < n && s[i] != '/')
 			continue;
-		if (!component_ok(s + start, i - start))
+		if (!stele_ref_component_ok(s + start, i - start))
 			return 0;
 		start = i + 1;
 	}
