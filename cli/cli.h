@@ -41,7 +41,8 @@ int cmd_db(int argc, char **argv);
 /* Keys (cmd_sign.c, cmd_attest.c): load a key file, asking for its
  * passphrase (file, $STELE_PASSWORD or terminal), after its permissions are
  * checked (`flags`: enum stele_keyfile_flags, set by the option below);
- * attest a built image. */
+ * attest a built image's provenance and, when `sbom` >= 0 (enum
+ * stele_sbom_format), its SBOM. */
 struct stele_seckey;
 struct stele_ref;
 int cli_key_load(struct stele_seckey **out, const char *path,
@@ -72,11 +73,7 @@ int cli_key_opt(struct cli_key_opts *ko, int c, const char *arg);
 	"      --allow-insecure-key-perms  use a key file group or others may\n" \
 	"                           access (refused otherwise: chmod 600 it)\n"
 int cli_attest_built(const struct stele_seckey *k, const struct stele_ref *ref,
-		     const char *digest);
-/* The same for the image's SBOM (fmt: enum stele_sbom_format). */
-int cli_attest_sbom_built(const struct stele_seckey *k,
-			  const struct stele_ref *ref, const char *digest,
-			  int fmt);
+		     const char *digest, int sbom);
 
 /* cmd_sign.c: the identity of a docker:// image (HOST/REPO:TAG, a missing
  * tag being latest, or HOST/REPO@DIGEST), malloc'd; check a --identity

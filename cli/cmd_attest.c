@@ -103,44 +103,23 @@ attest_sbom(const struct stele_seckey *k, const struct stele_image *img,
 	return code;
 }
 
-/* The image a build just wrote to `ref`'s layout, by digest. */
-static int
-open_built(struct stele_image **img, const struct stele_ref *ref,
-	   const char *digest)
+int
+cli_attest_built(const struct stele_seckey *k, const struct stele_ref *ref,
+		 const char *digest, int sbom)
 {
 	struct stele_oci *oci = NULL;
-	int error;
+	struct stele_image *img = NULL;
+	int error, code;
 
+	/* The image the build just wrote to `ref`'s layout, by digest. */
 	if ((error = stele_oci_open(&oci, ref->dir, 0)) < 0 ||
-	    (error = stele_image_load(img, oci, NULL, digest)) < 0) {
+	    (error = stele_image_load(&img, oci, NULL, digest)) < 0) {
 		stele_oci_free(oci);
 		return cli_fail(error);
 	}
-	return EXIT_OK;
-}
-
-int
-cli_attest_sbom_built(const struct stele_seckey *k, const struct stele_ref *ref,
-		      const char *digest, int fmt)
-{
-	struct stele_image *img = NULL;
-	int code;
-
-	if ((code = open_built(&img, ref, digest)) == EXIT_OK)
-		code = attest_sbom(k, img, ref, fmt, stderr);
-	stele_image_free(img);
-	return code;
-}
-
-int
-cli_attest_built(const struct stele_seckey *k, const struct stele_ref *ref,
-		 const char *digest)
-{
-	struct stele_image *img = NULL;
-	int code;
-
-	if ((code = open_built(&img, ref, digest)) == EXIT_OK)
-		code = attest(k, img, stderr);
+	code = attest(k, img, stderr);
+	if (code == EXIT_OK && sbom >= 0)
+		code = attest_sbom(k, img, ref, sbom, stderr);
 	stele_image_free(img);
 	return code;
 }

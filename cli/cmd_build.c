@@ -643,10 +643,8 @@ cmd_build(int argc, char **argv)
 	} else {
 		if (!as_json)
 			printf("%s\n", res.digest);
-		code = key ? cli_attest_built(key, out, res.digest) : EXIT_OK;
-		if (code == EXIT_OK && key && sbom >= 0)
-			code = cli_attest_sbom_built(key, out, res.digest,
-						     sbom);
+		code = key ? cli_attest_built(key, out, res.digest, sbom)
+			   : EXIT_OK;
 		if (code == EXIT_OK && caches.to &&
 		    (error = stele_regcache_export(
 			     &caches.exported, record, o.dirs->cache, out->dir,

@@ -304,11 +304,8 @@ cmd_scan(int argc, char **argv)
 		goto out;
 	}
 	if (json || sarif) {
-		char *v = stele_xasprintf("%s", cli_version);
-
 		error = json ? stele_vuln_report_json(&doc, r)
-			     : stele_vuln_report_sarif(&doc, r, v);
-		free(v);
+			     : stele_vuln_report_sarif(&doc, r, cli_version);
 		if (error < 0 || stele_buf_putc(&doc, '\n') < 0) {
 			code = cli_fail(error < 0 ? error : STELE_ERROR);
 			goto out;

@@ -123,7 +123,6 @@ cmd_images(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct stele_oci *oci = NULL;
-	struct stele_ref *ref = NULL;
 	json_t *list = NULL, *v;
 	char *dir;
 	size_t i;
@@ -170,7 +169,6 @@ cmd_images(int argc, char **argv)
 out:
 	json_decref(list);
 	stele_oci_free(oci);
-	stele_ref_free(ref);
 	free(dir);
 	return code;
 }
