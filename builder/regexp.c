@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "builder/regexp.h"
+#include "util/base64.h"
 #include "util/fs.h"
 #include "util/utf8.h"
 
@@ -124,18 +125,6 @@ is_alnum(unsigned char ch)
 		(ch >= 'A' && ch <= 'Z');
 }
 
-static int
-unhex(unsigned char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* \d \s \w and their negations, valid inside and outside classes. */
 static enum set_kind
 perl_set(unsigned char ch, int *negated)
@@ -161,7 +150,7 @@ hex_braces(struct compiler *c, uint32_t *out)
 	int v;
 
 	for (; i < c->n && c->p[i] != '}'; i++, nhex++) {
-		if ((v = unhex(c->p[i])) < 0)
+		if ((v = stele_hex_digit(c->p[i])) < 0)
 			return fail(c, "invalid escape sequence");
 		r = r * 16 + (uint32_t)v;
 		if (r > 0x10FFFF)
@@ -220,8 +209,8 @@ regex_escape(struct compiler *c, uint32_t *out)
 	case 'x':
 		if (c->pos < c->n && p[c->pos] == '{')
 			return hex_braces(c, out);
-		if (c->pos + 2 > c->n || (x = unhex(p[c->pos])) < 0 ||
-		    (y = unhex(p[c->pos + 1])) < 0)
+		if (c->pos + 2 > c->n || (x = stele_hex_digit(p[c->pos])) < 0 ||
+		    (y = stele_hex_digit(p[c->pos + 1])) < 0)
 			return fail(c, "invalid escape sequence");
 		c->pos += 2;
 		*out = (uint32_t)(x * 16 + y);

@@ -103,24 +103,11 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int hexval(char c);
-
 /* "HEX" of exactly n bytes into out; -1 when it is not. */
 static int
 unhex(unsigned char *out, size_t n, const char *hex)
 {
-	size_t i;
-
-	if (strlen(hex) != 2 * n)
-		return -1;
-	for (i = 0; i < n; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return 0;
+	return strlen(hex) == 2 * n ? stele_hex_decode(out, hex, n) : -1;
 }
 
 /* A file a package database lists (apk, rpm), with its checksum if any. */
@@ -318,18 +305,6 @@ sinces_update(struct sinces *s, const struct stele_sbom__pkgs *ps, size_t layer)
 
 /* ---- ownership (dpkg) ---- */
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static struct stele_sbom__node *
 info_file(struct rctx *r, const struct stele_sbom_pkg *p, const char *ext)
 {
@@ -400,19 +375,13 @@ own_md5_line(struct rctx *r, size_t pkg, const char *what, const char *line,
 {
 	struct stele_sbom__node *n;
 	unsigned char md5[16];
-	int i;
 
-	for (i = 0; i < 32; i++)
-		if (hexval(line[i]) < 0)
-			break;
-	if (i != 32 || line[32] != ' ' || line[33] != ' ' || !line[34])
+	if (stele_hex_decode(md5, line, 16) < 0 || line[32] != ' ' ||
+	    line[33] != ' ' || !line[34])
 		return stele_error_setc(
 			STELE_EINVALID,
 			"'/%s': line %zu: not an 'md5sum  path' line", what,
 			lineno);
-	for (i = 0; i < 16; i++)
-		md5[i] = (unsigned char)(hexval(line[2 * i]) << 4 |
-					 hexval(line[2 * i + 1]));
 	n = stele_sbom__resolve(&r->tree, line + 34 + (line[34] == '/'), 0,
 				NULL);
 	if (!n || n->type != STELE_SBOM__FILE)

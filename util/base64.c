@@ -56,3 +56,30 @@ stele_base64_decode(struct stele_buf *out, const char *text, size_t len,
 	out->ptr[out->len] = '\0';
 	return 0;
 }
+
+int
+stele_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+stele_hex_decode(unsigned char *out, const char *hex, size_t n)
+{
+	size_t i;
+	int hi, lo;
+
+	for (i = 0; i < n; i++) {
+		if ((hi = stele_hex_digit(hex[2 * i])) < 0 ||
+		    (lo = stele_hex_digit(hex[2 * i + 1])) < 0)
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}

@@ -22,4 +22,10 @@ int stele_base64_encode(struct stele_buf *out, const void *data, size_t len);
 int stele_base64_decode(struct stele_buf *out, const char *text, size_t len,
 			const char *what);
 
+/* The value of the hex digit `c` (either case), or -1. */
+int stele_hex_digit(int c);
+/* `n` bytes from the 2n hex digits at `hex`; -1 at the first that is not
+ * one (a NUL included). */
+int stele_hex_decode(unsigned char *out, const char *hex, size_t n);
+
 #endif
