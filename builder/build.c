@@ -112,8 +112,8 @@ stele_build__expand_raw(char **out, struct build *b, struct stage *s,
 	return 0;
 }
 
-void
-stele_build__stage_set_env(struct stage *s, const char *key, const char *value)
+static void
+stage_set_env(struct stage *s, const char *key, const char *value)
 {
 	json_t *env = json_object_get(s->config, "Env"), *v;
 	size_t i, n = strlen(key);
@@ -166,8 +166,8 @@ extract_layer(struct build *b, const char *digest, const char *root)
 }
 
 /* A stage's layer records in the provenance's form; new reference. */
-json_t *
-stele_build__prov_records(struct build *b, json_t *prov_layers)
+static json_t *
+prov_records(struct build *b, json_t *prov_layers)
 {
 	json_t *out = json_array(), *l;
 	size_t i;
@@ -214,8 +214,7 @@ stele_build__stage_add_layer(struct build *b, struct stage *s,
 		    (size_t)idx < b->nstages && b->stages[idx])
 			json_object_set_new(
 				v, "steps",
-				stele_build__prov_records(
-					b, b->stages[idx]->prov_layers));
+				prov_records(b, b->stages[idx]->prov_layers));
 	}
 	json_array_append_new(
 		s->layers, stele_descriptor(r->media_type, r->digest, r->size));
@@ -429,8 +428,8 @@ stele_build__step_cache_hit(struct build *b, struct stage *s,
 	return error < 0 ? error : 1;
 }
 
-void
-stele_build__step_cache_store_empty(struct build *b, const char *hex)
+static void
+step_cache_store_empty(struct build *b, const char *hex)
 {
 	json_t *e = json_pack("{s:b}", "empty", 1);
 
@@ -536,7 +535,7 @@ do_pairs(struct build *b, struct stage *s, const struct stele_instr *in,
 				b, in,
 				stele_error_setc(STELE_EINVALID, "empty name"));
 		} else if (env) {
-			stele_build__stage_set_env(s, keys[i], vals[i]);
+			stage_set_env(s, keys[i], vals[i]);
 		} else {
 			json_object_set_new(labels, keys[i],
 					    json_string(vals[i]));
@@ -823,7 +822,7 @@ do_workdir(struct build *b, struct stage *s, const struct stele_instr *in)
 	if (!error && json_array_size(s->layers) > before)
 		stele_build__step_cache_store(b, s, hex);
 	else if (!error)
-		stele_build__step_cache_store_empty(b, hex);
+		step_cache_store_empty(b, hex);
 out:
 	error = error < 0 ? error : 0;
 	free(host);

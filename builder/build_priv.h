@@ -86,9 +86,6 @@ int stele_build__expand_raw(char **out, struct build *b, struct stage *s,
 const char *stele_build__arg_value(struct build *b, const char *name);
 void stele_build__stage_history(struct build *b, struct stage *s,
 				const char *created_by, int empty);
-void stele_build__stage_set_env(struct stage *s, const char *key,
-				const char *value);
-json_t *stele_build__prov_records(struct build *b, json_t *prov_layers);
 int stele_build__stage_add_layer(struct build *b, struct stage *s,
 				 const struct stele_instr *in,
 				 const struct stele_layer_result *r,
@@ -111,7 +108,6 @@ int stele_build__step_cache_hit(struct build *b, struct stage *s,
 				char hex[65]);
 void stele_build__step_cache_store(struct build *b, struct stage *s,
 				   const char *hex);
-void stele_build__step_cache_store_empty(struct build *b, const char *hex);
 /*
  * FROM an image (base.c): a layout, the local store, a registry, or a
  * name Docker would pull (docker.io/library/…) when the store lacks it;
@@ -157,9 +153,6 @@ int stele_build__image_extract(char **dir, char digest[STELE_DIGEST_STRLEN],
  * group: 2 = gid).  STELE_ENOTFOUND when absent. */
 int stele_build__stage_etc_field(long *out, const char *rootfs,
 				 const char *file, const char *name, int field);
-/* USER (uid[:gid] or names from the stage's /etc) to ids. */
-int stele_build__stage_resolve_user(struct stage *s, const char *spec,
-				    uid_t *uid, gid_t *gid);
 /*
  * Open a git source through the lock: with --locked only a recorded
  * commit is used; otherwise the resolved commit is recorded.

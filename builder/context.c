@@ -779,13 +779,6 @@ digest_walk(struct dw_batch *b, struct stele_context *ctx, const char *rel,
 }
 
 int
-stele_context_digest(char out[STELE_DIGEST_STRLEN], struct stele_context *ctx,
-		     const char *path)
-{
-	return stele_context_digest_known(out, ctx, path, NULL, NULL);
-}
-
-int
 stele_context_digest_known(char out[STELE_DIGEST_STRLEN],
 			   struct stele_context *ctx, const char *path,
 			   const char *(*known)(void *payload, const char *src),

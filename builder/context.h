@@ -72,15 +72,11 @@ int stele_context_read(struct stele_buf *out, struct stele_context *ctx,
  * A digest of the tree (or file) at `path` as a COPY would see it: names,
  * types, modes, owners, link targets and contents, .dockerignore applied.
  * Git contexts use the object ids (no reading); host directories are read
- * and hashed.  For build cache keys.
- */
-int stele_context_digest(char out[STELE_DIGEST_STRLEN],
-			 struct stele_context *ctx, const char *path);
-/*
- * The same digest, byte for byte, with the content digests of host files
- * already known: `known(payload, src)` returns the "sha256:<hex>" digest of
- * the host file `src` (a stele_ctx_stat's src) or NULL, and only the files
- * it does not know are read.  For a step that is not looked up in the cache
+ * and hashed.  For build cache keys.  With the content digests of host
+ * files already known (`known` not NULL), the same digest byte for byte:
+ * `known(payload, src)` returns the "sha256:<hex>" digest of the host file
+ * `src` (a stele_ctx_stat's src) or NULL, and only the files it does not
+ * know are read.  For a step that is not looked up in the cache
  * (--no-cache): the layer writer's per-file digests make the key after the
  * layer is written, with no second pass over the files.
  */

@@ -126,7 +126,8 @@ stele_build__bind_key(json_t *keys, struct build *b, struct stage *s,
 	int error = 0;
 
 	if (!m->from) {
-		if ((error = stele_context_digest(d, b->ctx, rel)) == 0)
+		if ((error = stele_context_digest_known(d, b->ctx, rel, NULL,
+							NULL)) == 0)
 			json_object_set_new(k, "context", json_string(d));
 		else if (error == STELE_ENOTFOUND)
 			error = stele_error_setc(

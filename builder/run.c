@@ -123,9 +123,8 @@ numeric(long *out, const char *s)
 }
 
 /* USER as Docker reads it: uid[:gid] or names from the stage's /etc. */
-int
-stele_build__stage_resolve_user(struct stage *s, const char *spec, uid_t *uid,
-				gid_t *gid)
+static int
+stage_resolve_user(struct stage *s, const char *spec, uid_t *uid, gid_t *gid)
 {
 	char *user = stele_xstrdup(spec && *spec ? spec : "0");
 	char *group = strchr(user, ':');
@@ -721,8 +720,8 @@ stele_build__run(struct build *b, struct stage *s, const struct stele_instr *in)
 		return error < 0 ? error : 0;
 	}
 	if ((error = stele_build__stage_sync(b, s)) < 0 ||
-	    (error = stele_build__stage_resolve_user(
-		     s, stele_json_str(s->config, "User"), &uid, &gid)) < 0) {
+	    (error = stage_resolve_user(s, stele_json_str(s->config, "User"),
+					&uid, &gid)) < 0) {
 		mounts_free(mlist, nm);
 		return stele_build__instr_error(b, in, error);
 	}

@@ -85,9 +85,10 @@ stele_pubkey_spki(unsigned char out[STELE_SPKI_MAX],
 	return STELE_SPKI_BYTES;
 }
 
-void
-stele_pubkey_init(struct stele_pubkey *out, enum stele_key_type type,
-		  const unsigned char *pk, size_t len)
+/* Fill out (type, pk and id) from a public key of `len` bytes. */
+static void
+pubkey_init(struct stele_pubkey *out, enum stele_key_type type,
+	    const unsigned char *pk, size_t len)
 {
 	unsigned char spki[STELE_SPKI_MAX], h[32];
 	size_t n;
@@ -134,7 +135,7 @@ ed25519_new(struct stele_seckey **out, const unsigned char *seed)
 		crypto_sign_seed_keypair(pk, k->sk->ptr, seed);
 	else
 		crypto_sign_keypair(pk, k->sk->ptr);
-	stele_pubkey_init(&k->pub, STELE_KEY_ED25519, pk, sizeof(pk));
+	pubkey_init(&k->pub, STELE_KEY_ED25519, pk, sizeof(pk));
 	*out = k;
 	return 0;
 }
@@ -282,7 +283,7 @@ stele_seckey_from_p256_pkcs8(struct stele_seckey **out,
 	}
 	if ((error = p256_point(pt, k->pkey)) < 0)
 		goto out;
-	stele_pubkey_init(&k->pub, STELE_KEY_ECDSA_P256, pt, sizeof(pt));
+	pubkey_init(&k->pub, STELE_KEY_ECDSA_P256, pt, sizeof(pt));
 	*out = k;
 	k = NULL;
 out:
@@ -449,8 +450,8 @@ stele_pubkey_parse(struct stele_pubkey **out, const void *pem, size_t len,
 	if (dlen == STELE_SPKI_BYTES &&
 	    !memcmp(der, spki_prefix, sizeof(spki_prefix))) {
 		*out = stele_xcalloc(1, sizeof(**out));
-		stele_pubkey_init(*out, STELE_KEY_ED25519,
-				  der + sizeof(spki_prefix), STELE_PK_BYTES);
+		pubkey_init(*out, STELE_KEY_ED25519, der + sizeof(spki_prefix),
+			    STELE_PK_BYTES);
 	} else if (dlen == STELE_SPKI_MAX &&
 		   !memcmp(der, p256_spki_prefix, sizeof(p256_spki_prefix))) {
 		if (!p256_point_valid(der, dlen)) {
@@ -462,9 +463,9 @@ stele_pubkey_parse(struct stele_pubkey **out, const void *pem, size_t len,
 			goto out;
 		}
 		*out = stele_xcalloc(1, sizeof(**out));
-		stele_pubkey_init(*out, STELE_KEY_ECDSA_P256,
-				  der + sizeof(p256_spki_prefix) - 1,
-				  STELE_P256_PK_BYTES);
+		pubkey_init(*out, STELE_KEY_ECDSA_P256,
+			    der + sizeof(p256_spki_prefix) - 1,
+			    STELE_P256_PK_BYTES);
 	} else {
 		pubkey_kind(kind, sizeof(kind), der, dlen);
 		error = stele_error_setc(

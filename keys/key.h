@@ -85,9 +85,6 @@ void stele_seckey_free(struct stele_seckey *k);
 /* "Ed25519" or "ECDSA P-256". */
 const char *stele_key_type_name(enum stele_key_type type);
 
-/* Fill out (type, pk and id) from a public key of `len` bytes. */
-void stele_pubkey_init(struct stele_pubkey *out, enum stele_key_type type,
-		       const unsigned char *pk, size_t len);
 /* The SPKI DER of k; returns its length (44 or 91). */
 size_t stele_pubkey_spki(unsigned char out[STELE_SPKI_MAX],
 			 const struct stele_pubkey *k);
