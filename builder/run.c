@@ -304,16 +304,6 @@ step_argv(char ***out, int *use_pipes, struct stage *s,
 	return error;
 }
 
-static json_t *
-strv_json(char **v)
-{
-	json_t *a = json_array();
-
-	for (; v && *v; v++)
-		json_array_append_new(a, json_string(*v));
-	return a;
-}
-
 static void
 strv_free(char **v)
 {
@@ -779,11 +769,12 @@ stele_build__run(struct build *b, struct stage *s, const struct stele_instr *in)
 		error = stele_build__instr_error(b, in, error);
 		goto out;
 	}
-	inputs = json_pack(
-		"[{s:s,s:o,s:s,s:s,s:b,s:o}]", "kind", "run", "argv",
-		strv_json(argv), "runtime", so.runtime ? so.runtime : "runc",
-		"network", so.network_host ? "host" : "none", "overlay",
-		sr.overlay, "baseDiffIDs", json_deep_copy(s->diff_ids));
+	inputs = json_pack("[{s:s,s:o,s:s,s:s,s:b,s:o}]", "kind", "run", "argv",
+			   stele_json_strv((const char *const *)argv),
+			   "runtime", so.runtime ? so.runtime : "runc",
+			   "network", so.network_host ? "host" : "none",
+			   "overlay", sr.overlay, "baseDiffIDs",
+			   json_deep_copy(s->diff_ids));
 	/* by type, target and id (never a secret's content); a bind mount
 	 * by what it reads and the digest of the tree the step saw */
 	if (json_array_size(ms.prov))

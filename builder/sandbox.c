@@ -46,21 +46,11 @@ static const char *const default_caps[] = { "CAP_CHOWN",
 					    NULL };
 
 static json_t *
-strv_json(const char *const *v)
-{
-	json_t *a = json_array();
-
-	for (; v && *v; v++)
-		json_array_append_new(a, json_string(*v));
-	return a;
-}
-
-static json_t *
 mount_json(const char *dest, const char *type, const char *src,
 	   const char *const *opts)
 {
 	return json_pack("{s:s,s:s,s:s,s:o}", "destination", dest, "type", type,
-			 "source", src, "options", strv_json(opts));
+			 "source", src, "options", stele_json_strv(opts));
 }
 
 static const char *
@@ -102,7 +92,7 @@ runtime_config(const struct stele_sandbox_opts *o, const char *root)
 	static const char *const ro[] = { "/proc/bus",           "/proc/fs",
 					  "/proc/irq",           "/proc/sys",
 					  "/proc/sysrq-trigger", NULL };
-	json_t *caps = strv_json(default_caps), *ns, *mounts, *cfg;
+	json_t *caps = stele_json_strv(default_caps), *ns, *mounts, *cfg;
 	char sz[40];
 	size_t i;
 
@@ -158,14 +148,14 @@ runtime_config(const struct stele_sandbox_opts *o, const char *root)
 		"s:{s:o,s:o,s:o}}",
 		"ociVersion", "1.0.2", "process", "terminal", 0, "user", "uid",
 		(int)o->uid, "gid", (int)o->gid, "args",
-		strv_json((const char *const *)o->argv), "env",
-		strv_json((const char *const *)o->env), "cwd", o->cwd,
+		stele_json_strv((const char *const *)o->argv), "env",
+		stele_json_strv((const char *const *)o->env), "cwd", o->cwd,
 		"capabilities", "bounding", caps, "effective", caps,
 		"permitted", caps, "ambient", caps, "rlimits", "type",
 		"RLIMIT_NOFILE", "hard", 1024, "soft", 1024, "noNewPrivileges",
 		1, "root", "path", root, "readonly", 0, "hostname", "stele",
 		"mounts", mounts, "linux", "namespaces", ns, "maskedPaths",
-		strv_json(masked), "readonlyPaths", strv_json(ro));
+		stele_json_strv(masked), "readonlyPaths", stele_json_strv(ro));
 	json_decref(caps);
 	return cfg;
 }

@@ -103,12 +103,6 @@ cli_env_release(struct cli_env *e)
 	memset(e, 0, sizeof(*e));
 }
 
-static const char *
-process_getenv(const char *name)
-{
-	return getenv(name);
-}
-
 const struct cli_env *
 cli_env(void)
 {
@@ -117,7 +111,7 @@ cli_env(void)
 	static int loaded;
 
 	if (!loaded) {
-		cli_env_load(&env, process_getenv);
+		cli_env_load(&env, cli_env_value);
 		loaded = 1;
 	}
 	return &env;

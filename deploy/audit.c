@@ -526,6 +526,7 @@ audit_image(json_t **out, struct actx *a, struct stele_image *img,
 	struct stele_prov_doc *d = NULL;
 	json_t *r, *reasons = json_array(), *warnings = json_array();
 	json_t *sig, *prov, *age, *image, *bases = NULL, *vj, *vulns;
+	const char *why = NULL;
 	size_t i;
 	int64_t t = 0;
 	int error, present = 1;
@@ -575,24 +576,18 @@ audit_image(json_t **out, struct actx *a, struct stele_image *img,
 		     "provenance: no statement signed by a provenance key of the policy");
 	}
 	error = 0;
-	if (!d) {
-		age = json_pack(
-			"{s:n,s:n,s:b,s:s}", "built", "days", "ok", !a->max_age,
-			"reason",
-			present ? "the provenance cannot be read: the build time is unknown"
-				: "no provenance: the build time is unknown");
-		if (a->max_age)
-			json_array_append_new(
-				reasons,
-				json_sprintf("age: %s",
-					     stele_json_str(age, "reason")));
-	} else if (built_at(&t, d) < 0) {
+	if (!d)
+		why = present
+			? "the provenance cannot be read: the build time is unknown"
+			: "no provenance: the build time is unknown";
+	else if (built_at(&t, d) < 0)
+		why = stele_error_last();
+	if (why) {
 		age = json_pack("{s:n,s:n,s:b,s:s}", "built", "days", "ok",
-				!a->max_age, "reason", stele_error_last());
+				!a->max_age, "reason", why);
 		if (a->max_age)
-			json_array_append_new(
-				reasons,
-				json_sprintf("age: %s", stele_error_last()));
+			json_array_append_new(reasons,
+					      json_sprintf("age: %s", why));
 	} else {
 		int ok = !a->max_age || a->o->now - t <= a->max_age;
 

@@ -61,6 +61,16 @@ stele_json_parse(json_t **out, const void *data, size_t len, const char *what)
 	return 0;
 }
 
+json_t *
+stele_json_strv(const char *const *v)
+{
+	json_t *a = json_array();
+
+	for (; v && *v; v++)
+		json_array_append_new(a, json_string(*v));
+	return a;
+}
+
 const char *
 stele_json_str(const json_t *obj, const char *key)
 {

@@ -18,6 +18,8 @@ int stele_json_emit(struct stele_buf *out, const json_t *v);
  */
 int stele_json_parse(json_t **out, const void *data, size_t len,
 		     const char *what);
+/* A new array of the strings of the NULL-terminated `v` (NULL: empty). */
+json_t *stele_json_strv(const char *const *v);
 /* Borrowed string member or NULL when absent or not a string. */
 const char *stele_json_str(const json_t *obj, const char *key);
 /*
