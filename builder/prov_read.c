@@ -285,16 +285,13 @@ check_input(json_t *in, const char *where, int depth)
 		at(sub, "%s.digest", where);
 		return check_sha256(json_object_get(in, "digest"), sub);
 	}
-	if (!strcmp(kind, "file") || !strcmp(kind, "archive")) {
+	if (!strcmp(kind, "file") || !strcmp(kind, "archive") ||
+	    !strcmp(kind, "heredoc") || !strcmp(kind, "download")) {
 		if ((error = check_obj(in, where,
-				       *kind == 'f' ? file_f : archive_f)) < 0)
-			return error;
-		at(sub, "%s.digest", where);
-		return check_sha256(json_object_get(in, "digest"), sub);
-	}
-	if (!strcmp(kind, "heredoc") || !strcmp(kind, "download")) {
-		if ((error = check_obj(in, where,
-				       *kind == 'h' ? heredoc_f : download_f)) <
+				       *kind == 'f'           ? file_f
+					       : *kind == 'a' ? archive_f
+					       : *kind == 'h' ? heredoc_f
+							      : download_f)) <
 		    0)
 			return error;
 		at(sub, "%s.digest", where);

@@ -78,9 +78,8 @@ static int entry_errno(struct extract *x, const char *fmt, ...)
 static int rm_tree_at(struct extract *x, int dirfd, const char *name,
 		      int depth);
 
-/* Names come from the layer: quote them without control characters. */
-static void
-show(char *dst, size_t size, const char *src, size_t len)
+void
+stele_extract_show(char *dst, size_t size, const char *src, size_t len)
 {
 	size_t i = 0, j = 0;
 
@@ -363,7 +362,7 @@ open_parent(struct extract *x, const char *path, const char *subject,
 		 out, &bad);
 	if (r == 0 || (r == -ENOENT && !create))
 		return 0;
-	show(prefix, sizeof(prefix), path, bad);
+	stele_extract_show(prefix, sizeof(prefix), path, bad);
 	if (r == -ELOOP)
 		return entry_error(x, STELE_EINVALID,
 				   "%s crosses the symlink '%s'", subject,
@@ -424,7 +423,7 @@ rm_tree_at(struct extract *x, int dirfd, const char *name, int depth)
 	struct stat st;
 	int fd, error;
 
-	show(shown, sizeof(shown), name, SIZE_MAX);
+	stele_extract_show(shown, sizeof(shown), name, SIZE_MAX);
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno == ENOENT)
 			return 0;
@@ -709,7 +708,7 @@ make_hardlink(struct extract *x, const char *path, const char *link)
 	char *target = NULL;
 	int tfd = -1, pfd = -1, error;
 
-	show(shown, sizeof(shown), link, SIZE_MAX);
+	stele_extract_show(shown, sizeof(shown), link, SIZE_MAX);
 	snprintf(subject, sizeof(subject), "hardlink target '%s'", shown);
 	if ((error = clean_path(x, link, subject, &target)) < 0)
 		goto out;
@@ -841,7 +840,7 @@ extract_entry(struct extract *x, struct archive_entry *e)
 
 	if (!(raw = archive_entry_pathname(e)))
 		raw = archive_entry_pathname_utf8(e);
-	show(x->name, sizeof(x->name), raw ? raw : "", SIZE_MAX);
+	stele_extract_show(x->name, sizeof(x->name), raw ? raw : "", SIZE_MAX);
 	if (!(link = archive_entry_hardlink(e)))
 		link = archive_entry_hardlink_utf8(e);
 	if ((error = check_limits(x, e, raw, link)) < 0 ||
@@ -917,7 +916,7 @@ finish_dirs(struct extract *x)
 			continue;
 		if (walk(x->rootfd, d->path, strlen(d->path), 0, &fd, &bad) < 0)
 			continue;
-		show(x->name, sizeof(x->name), d->path, SIZE_MAX);
+		stele_extract_show(x->name, sizeof(x->name), d->path, SIZE_MAX);
 		ts[0] = ts[1] = d->mtime;
 		if (fchmod(fd, d->mode) < 0) {
 			close(fd);
@@ -952,7 +951,7 @@ stele_extract_fd(int fd, const char *root, unsigned flags, const char *what,
 	x.chown = x.privileged && !(flags & STELE_EXTRACT_NO_CHOWN);
 	if (!what)
 		what = "(unnamed)";
-	show(x.what, sizeof(x.what), what, SIZE_MAX);
+	stele_extract_show(x.what, sizeof(x.what), what, SIZE_MAX);
 	snprintf(prefix, sizeof(prefix), "layer '%s'", x.what);
 	x.rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (x.rootfd < 0) {

@@ -45,5 +45,8 @@ int stele_extract_fd(int fd, const char *root, unsigned flags, const char *what,
 		     const struct stele_limits *limits);
 int stele_extract_file(const char *path, const char *root, unsigned flags,
 		       const struct stele_limits *limits);
+/* A name from a layer (at most `len` bytes of `src`, to its NUL) as errors
+ * quote it: control characters as '?', cut with "..." to fit `size`. */
+void stele_extract_show(char *dst, size_t size, const char *src, size_t len);
 
 #endif

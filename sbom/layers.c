@@ -6,6 +6,7 @@
 
 #include <openssl/evp.h>
 
+#include "oci/extract.h"
 #include "oci/hashpipe.h"
 #include "sbom/sbom.h"
 #include "sbom/tree.h"
@@ -59,21 +60,6 @@ read_cb(struct archive *a, void *payload, const void **out)
 		stele_hashpipe_write(r->h, r->buf, (size_t)n);
 	*out = r->buf;
 	return n;
-}
-
-static void
-show(char *dst, size_t size, const char *src)
-{
-	size_t i = 0;
-
-	for (; *src && i + 4 < size; src++)
-		dst[i++] = ((unsigned char)*src < 0x20 || *src == 0x7f) ? '?'
-									: *src;
-	if (*src) {
-		memcpy(dst + i, "...", 3);
-		i += 3;
-	}
-	dst[i] = '\0';
 }
 
 static int
@@ -252,7 +238,7 @@ entry(struct lctx *x, struct archive_entry *e)
 	char *path;
 	int error, type;
 
-	show(x->name, sizeof(x->name), raw ? raw : "");
+	stele_extract_show(x->name, sizeof(x->name), raw ? raw : "", SIZE_MAX);
 	if (++x->entries > x->max_entries)
 		return stele_error_setc(
 			STELE_EINVALID,
