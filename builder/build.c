@@ -486,19 +486,11 @@ do_arg(struct build *b, struct stage *s, const struct stele_instr *in)
 		}
 		if (error)
 			break;
-		if (s) {
-			json_object_set_new(s->args, name,
-					    val ? json_string(val)
-						: json_null());
-			if (val)
-				json_object_set_new(s->used_args, name,
-						    json_string(val));
-		} else if (val) {
-			json_object_set_new(b->global_args, name,
+		json_object_set_new(s ? s->args : b->global_args, name,
+				    val ? json_string(val) : json_null());
+		if (s && val)
+			json_object_set_new(s->used_args, name,
 					    json_string(val));
-		} else {
-			json_object_set_new(b->global_args, name, json_null());
-		}
 		free(val);
 	}
 	return error;

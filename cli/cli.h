@@ -75,8 +75,8 @@ int cli_key_opt(struct cli_key_opts *ko, int c, const char *arg);
 int cli_attest_built(const struct stele_seckey *k, const struct stele_ref *ref,
 		     const char *digest, int sbom);
 
-/* cmd_sign.c: the identity of a docker:// image (HOST/REPO:TAG, a missing
- * tag being latest, or HOST/REPO@DIGEST), malloc'd; check a --identity
+/* cmd_sign.c: the identity of a docker:// or store image (NAME:TAG, a
+ * missing tag being latest, or NAME@DIGEST), malloc'd; check a --identity
  * value (EXIT_OK, or a usage error printed). */
 char *cli_docker_identity(const struct stele_ref *ref);
 int cli_identity_check(const char *usage, const char *identity);

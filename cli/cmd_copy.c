@@ -348,11 +348,7 @@ transfer(enum mode mode, int argc, char **argv)
 	if (src->transport == STELE_REF_DOCKER ||
 	    (dst && dst->transport == STELE_REF_DOCKER))
 		stele_init_curl_start();
-	dsts = dst ? stele_xstrdup(argv[optind + 1])
-		: src->digest && !src->tag
-		? stele_xasprintf("%s@%s", src->name, src->digest)
-		: stele_xasprintf("%s:%s", src->name,
-				  src->tag ? src->tag : "latest");
+	dsts = dst ? stele_xstrdup(argv[optind + 1]) : cli_docker_identity(src);
 	code = run(mode, src, dst, &g, flags, &c, argv[optind], dsts);
 	stele_init_curl_join();
 out:

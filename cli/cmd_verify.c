@@ -56,19 +56,14 @@ void
 cli_verify_names(struct stele_verify_opts *o, char **owned,
 		 const struct stele_ref *ref)
 {
-	const char *tag = ref->tag ? ref->tag : ref->digest ? NULL : "latest";
-
 	*owned = NULL;
 	o->named = 1;
 	if (ref->transport == STELE_REF_OCI) {
 		o->tag = ref->tag;
 		return;
 	}
-	o->tag = tag;
-	if (ref->digest && !ref->tag)
-		*owned = stele_xasprintf("%s@%s", ref->name, ref->digest);
-	else
-		*owned = stele_xasprintf("%s:%s", ref->name, tag);
+	o->tag = ref->tag ? ref->tag : ref->digest ? NULL : "latest";
+	*owned = cli_docker_identity(ref);
 	if (ref->transport == STELE_REF_DOCKER)
 		o->reference = *owned;
 	else
