@@ -623,18 +623,6 @@ from_source(struct copy_job *j, const char *from, struct stele_context **own)
 }
 
 static int
-is_url(const char *s)
-{
-	return stele_value_is_url(s);
-}
-
-static int
-is_git_url(const char *s)
-{
-	return stele_value_is_git_url(s);
-}
-
-static int
 is_http(const char *s)
 {
 	return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8);
@@ -1099,23 +1087,24 @@ check_add_flags(struct copy_job *j, char **words, size_t nsrc, const char *sum)
 		return job_error(
 			j, STELE_EINVALID, "%s",
 			"--checksum can't be specified for multiple sources");
-	if (sum && !is_git_url(words[0]) && !is_http(words[0]))
+	if (sum && !stele_value_is_git_url(words[0]) && !is_http(words[0]))
 		return job_error(j, STELE_EINVALID,
 				 "--checksum requires a git or "
 				 "http(s) source, not '%s'",
 				 words[0]);
-	if (sum && is_git_url(words[0]) &&
+	if (sum && stele_value_is_git_url(words[0]) &&
 	    (!*sum || strspn(sum, "0123456789abcdefABCDEF") != strlen(sum)))
 		return job_error(j, STELE_EINVALID,
 				 "invalid --checksum '%s' for "
 				 "a git URL: want a hex commit id",
 				 sum);
-	if (sum && !is_git_url(words[0]) && stele_digest_validate(sum) < 0)
+	if (sum && !stele_value_is_git_url(words[0]) &&
+	    stele_digest_validate(sum) < 0)
 		return job_error(j, STELE_EINVALID,
 				 "invalid --checksum '%s' for "
 				 "a download: want sha256:<64 hex digits>",
 				 sum);
-	if (sum && !is_git_url(words[0]) &&
+	if (sum && !stele_value_is_git_url(words[0]) &&
 	    stele_instr_flag_true(j->in, "unpack"))
 		return job_error(
 			j, STELE_EINVALID, "%s",
@@ -1123,7 +1112,7 @@ check_add_flags(struct copy_job *j, char **words, size_t nsrc, const char *sum)
 			"download is not supported: ADD it, then unpack it "
 			"with RUN");
 	if (stele_instr_flag_true(j->in, "keep-git-dir") && nsrc == 1 &&
-	    is_git_url(words[0]))
+	    stele_value_is_git_url(words[0]))
 		return job_error(
 			j, STELE_EINVALID, "%s",
 			"--keep-git-dir: stele "
@@ -1270,7 +1259,8 @@ key_sources(json_t *key, struct copy_job *j, char **words, size_t nsrc,
 		qsort(k.e, k.n, sizeof(*k.e), known_cmp);
 	}
 	for (i = 0; i < nsrc && !error; i++)
-		if (!is_url(words[i]) && !is_git_url(words[i]) &&
+		if (!stele_value_is_url(words[i]) &&
+		    !stele_value_is_git_url(words[i]) &&
 		    !inline_source(j->in, j->in->args[i], &chomp, &expand))
 			error = expand_source(srcs, j, words[i]);
 	json_array_foreach(srcs, i, v) {
@@ -1386,20 +1376,23 @@ stele_build__copy(struct build *b, struct stage *s,
 	for (i = 0; i < nsrc && !error; i++)
 		if (inline_source(in, in->args[i], &chomp, &expand))
 			continue;
-		else if (add && is_url(words[i]) && !is_git_url(words[i]) &&
+		else if (add && stele_value_is_url(words[i]) &&
+			 !stele_value_is_git_url(words[i]) &&
 			 !(sum && nsrc == 1 && !from && is_http(words[i])))
 			error = job_error(
 				&j, STELE_EINVALID,
 				"'%s': a download must be pinned: ADD --checksum=sha256:<hex of the file> URL DEST (or a git URL with #REF, pinned by its commit)",
 				words[i]);
-		else if (is_git_url(words[i]) && (!add || nsrc != 1 || from))
+		else if (stele_value_is_git_url(words[i]) &&
+			 (!add || nsrc != 1 || from))
 			error = job_error(
 				&j, STELE_EINVALID,
 				"'%s': a git source must be the only source of an ADD",
 				words[i]);
 	if (error)
 		goto out;
-	git_add = add && nsrc == 1 && !ninline && is_git_url(words[0]) && !from;
+	git_add = add && nsrc == 1 && !ninline &&
+		stele_value_is_git_url(words[0]) && !from;
 	dl_add = add && nsrc == 1 && !ninline && sum && !git_add &&
 		is_http(words[0]);
 	key = stele_build__step_key(b, s, in);
