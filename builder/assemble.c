@@ -139,17 +139,15 @@ stele_build__assemble(struct build *b, struct stage *s,
 	    0)
 		goto out;
 	json_array_foreach(s->prov_layers, i, l)
-		stele_prov_layer(
-			&b->prov, stele_json_str(l, "mediaType"),
-			stele_json_str(l, "digest"),
-			(uint64_t)json_integer_value(
-				json_object_get(l, "size")),
-			stele_json_str(l, "diffID"), stele_json_str(l, "stage"),
-			b->recipe_path,
-			(int)json_integer_value(json_object_get(l, "line")),
-			stele_json_str(l, "instruction"),
-			json_incref(json_object_get(l, "inputs")),
-			json_is_true(json_object_get(l, "base")));
+		stele_prov_layer(&b->prov, stele_json_str(l, "mediaType"),
+				 stele_json_str(l, "digest"),
+				 (uint64_t)stele_json_int(l, "size"),
+				 stele_json_str(l, "diffID"),
+				 stele_json_str(l, "stage"), b->recipe_path,
+				 (int)stele_json_int(l, "line"),
+				 stele_json_str(l, "instruction"),
+				 json_incref(json_object_get(l, "inputs")),
+				 json_is_true(json_object_get(l, "base")));
 	stmt = stele_prov_statement(&b->prov, name, out->digest,
 				    b->o->builder_id
 					    ? b->o->builder_id

@@ -139,8 +139,7 @@ stele_build__image_open(struct stele_image **img, struct build *b,
 {
 	struct stele_ref *ref = NULL;
 	char top[STELE_DIGEST_STRLEN] = "", *canon = NULL;
-	const char *pulled =
-		json_string_value(json_object_get(b->pulled, name));
+	const char *pulled = stele_json_str(b->pulled, name);
 	int error;
 
 	*img = NULL;
@@ -182,8 +181,7 @@ stele_build__from_image(struct build *b, struct stage *s,
 	/* A rebuild's pins, then the lock file: the base exactly as
 	 * recorded, by digest. */
 	locked = json_object_get(json_object_get(b->lock, "images"), image);
-	pin = b->o->pins ? json_string_value(json_object_get(b->o->pins, image))
-			 : NULL;
+	pin = b->o->pins ? stele_json_str(b->o->pins, image) : NULL;
 	if (!pin)
 		pin = json_string_value(locked);
 	if (!pin && b->o->locked) {
@@ -211,8 +209,7 @@ stele_build__from_image(struct build *b, struct stage *s,
 		if ((error = stele_ref_docker_name(&canon, ref->name)) == 0)
 			error = pull_base(&img, top, b, canon, ref, &via);
 	} else {
-		const char *pulled =
-			json_string_value(json_object_get(b->pulled, image));
+		const char *pulled = stele_json_str(b->pulled, image);
 
 		if (pulled && !ref->digest) {
 			/* Pulled earlier in this build (a COPY --from, or

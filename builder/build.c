@@ -77,7 +77,7 @@ stage_lookup(void *payload, const char *name)
 		if (e && !strncmp(e, name, n) && e[n] == '=')
 			return e + n + 1;
 	}
-	return json_string_value(json_object_get(s->args, name));
+	return stele_json_str(s->args, name);
 }
 
 static const char *
@@ -85,7 +85,7 @@ global_lookup(void *payload, const char *name)
 {
 	struct build *b = payload;
 
-	return json_string_value(json_object_get(b->global_args, name));
+	return stele_json_str(b->global_args, name);
 }
 
 int
@@ -178,12 +178,10 @@ prov_records(struct build *b, json_t *prov_layers)
 			stele_prov_record_new(
 				stele_json_str(l, "mediaType"),
 				stele_json_str(l, "digest"),
-				(uint64_t)json_integer_value(
-					json_object_get(l, "size")),
+				(uint64_t)stele_json_int(l, "size"),
 				stele_json_str(l, "diffID"),
 				stele_json_str(l, "stage"), b->recipe_path,
-				(int)json_integer_value(
-					json_object_get(l, "line")),
+				(int)stele_json_int(l, "line"),
 				stele_json_str(l, "instruction"),
 				json_deep_copy(json_object_get(l, "inputs")),
 				json_is_true(json_object_get(l, "base"))));
@@ -207,8 +205,7 @@ stele_build__stage_add_layer(struct build *b, struct stage *s,
 	 */
 	json_array_foreach(inputs, i, v) {
 		const char *kind = stele_json_str(v, "kind");
-		json_int_t idx =
-			json_integer_value(json_object_get(v, "index"));
+		json_int_t idx = stele_json_int(v, "index");
 
 		if (kind && !strcmp(kind, "stage") && idx >= 0 &&
 		    (size_t)idx < b->nstages && b->stages[idx])
@@ -420,7 +417,7 @@ stele_build__step_cache_hit(struct build *b, struct stage *s,
 	snprintf(r.media_type, sizeof(r.media_type), "%s",
 		 stele_json_str(l, "mediaType") ? stele_json_str(l, "mediaType")
 						: "");
-	r.size = (uint64_t)json_integer_value(json_object_get(l, "size"));
+	r.size = (uint64_t)stele_json_int(l, "size");
 	stele_build__progress(b, "  %s hit: layer %s", where, r.digest);
 	error = stele_build__stage_add_layer(
 		b, s, in, &r, json_incref(json_object_get(e, "inputs")));
@@ -481,8 +478,8 @@ do_arg(struct build *b, struct stage *s, const struct stele_instr *in)
 			error = stele_build__expand(&val, b, s, in,
 						    in->pairs[i].value);
 		} else if (s && json_object_get(b->global_args, name)) {
-			val = stele_xstrdup(json_string_value(
-				json_object_get(b->global_args, name)));
+			val = stele_xstrdup(
+				stele_json_str(b->global_args, name));
 		}
 		if (error)
 			break;
@@ -1008,8 +1005,8 @@ int
 stele_build__git_open(struct build *b, struct stele_git_source **out,
 		      const char *spec)
 {
-	const char *commit = json_string_value(
-		json_object_get(json_object_get(b->lock, "git"), spec));
+	const char *commit =
+		stele_json_str(json_object_get(b->lock, "git"), spec);
 	const char *hash = strrchr(spec, '#');
 	char *pinned = NULL;
 	int error;

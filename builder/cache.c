@@ -282,8 +282,8 @@ list_entries(struct centry **out, size_t *n, const struct stele_cache *c)
 				snprintf(e->digest, sizeof(e->digest), "%s",
 					 dg);
 			e->blobs = entry_blobs(j);
-			e->size = (uint64_t)json_integer_value(json_object_get(
-				json_object_get(j, "layer"), "size"));
+			e->size = (uint64_t)stele_json_int(
+				json_object_get(j, "layer"), "size");
 		} else if (!json_is_true(json_object_get(j, "empty"))) {
 			e->gone = 1;
 		}
@@ -381,7 +381,7 @@ stele_cache_gc(struct stele_cache_gc_report *out, struct stele_cache *c,
 	for (i = 0; i < n; i++) {
 		if (v[i].gone || !v[i].digest[0])
 			continue;
-		r = json_integer_value(json_object_get(refs, v[i].digest));
+		r = stele_json_int(refs, v[i].digest);
 		json_object_set_new(refs, v[i].digest, json_integer(r + 1));
 	}
 	size = held_size(v, n);
@@ -391,7 +391,7 @@ stele_cache_gc(struct stele_cache_gc_report *out, struct stele_cache *c,
 		v[i].gone = 1;
 		if (!v[i].digest[0])
 			continue;
-		r = json_integer_value(json_object_get(refs, v[i].digest)) - 1;
+		r = stele_json_int(refs, v[i].digest) - 1;
 		json_object_set_new(refs, v[i].digest, json_integer(r));
 		if (r == 0)
 			size -= v[i].size;

@@ -275,8 +275,8 @@ check_input(json_t *in, const char *where, int depth)
 			return error;
 		if (strcmp(stele_json_str(in, "mediaType"),
 			   STELE_MT_FILELIST) ||
-		    json_integer_value(json_object_get(in, "count")) < 0 ||
-		    json_integer_value(json_object_get(in, "size")) < 0)
+		    stele_json_int(in, "count") < 0 ||
+		    stele_json_int(in, "size") < 0)
 			return stele_error_setc(
 				STELE_EINVALID,
 				"provenance: %s is not a file list (mediaType "
@@ -388,11 +388,11 @@ check_record(struct stele_prov_record *out, json_t *rec, const char *where,
 	}
 	out->media_type = stele_json_str(rec, "mediaType");
 	out->diff_id = stele_json_str(ann, "diffID");
-	out->size = (uint64_t)json_integer_value(json_object_get(ann, "size"));
+	out->size = (uint64_t)stele_json_int(ann, "size");
 	out->base = json_is_true(json_object_get(ann, "base"));
 	out->stage = stele_json_str(ann, "stage");
 	out->recipe = stele_json_str(ann, "recipe");
-	out->line = (int)json_integer_value(json_object_get(ann, "line"));
+	out->line = (int)stele_json_int(ann, "line");
 	out->instruction = stele_json_str(ann, "instruction");
 	out->inputs = json_object_get(ann, "inputs");
 	out->annotations = ann;
@@ -507,12 +507,11 @@ read_stele(struct stele_prov_doc *d, json_t *bd, json_t *rd)
 	     (error = check_obj(json_object_get(in, "compression"),
 				"internalParameters.compression", comp_f)) < 0))
 		return error;
-	d->epoch = json_integer_value(json_object_get(in, "sourceDateEpoch"));
+	d->epoch = stele_json_int(in, "sourceDateEpoch");
 	v = json_object_get(in, "compression");
 	d->compression_suffix = stele_json_str(v, "mediaTypeSuffix");
 	d->compression_library = stele_json_str(v, "library");
-	d->compression_level =
-		(int)json_integer_value(json_object_get(v, "level"));
+	d->compression_level = (int)stele_json_int(v, "level");
 	d->compression_settings = stele_json_str(v, "settings");
 	d->deps = json_object_get(bd, "resolvedDependencies");
 	json_array_foreach(d->deps, i, v) {
@@ -537,8 +536,8 @@ read_stele(struct stele_prov_doc *d, json_t *bd, json_t *rd)
 		at(where, "byproducts[%zu]", i);
 		if ((error = check_record(&d->records[i], v, where, 0)) < 0)
 			return error;
-		d->records[i].digest = json_string_value(json_object_get(
-			json_object_get(v, "digest"), "sha256"));
+		d->records[i].digest =
+			stele_json_str(json_object_get(v, "digest"), "sha256");
 	}
 	return 0;
 }
@@ -721,8 +720,7 @@ steps_hermetic(json_t *inputs, const char *where, char **why, int depth)
 				stele_json_str(ann, "stage")
 					? stele_json_str(ann, "stage")
 					: "?",
-				(long long)json_integer_value(
-					json_object_get(ann, "line")),
+				(long long)stele_json_int(ann, "line"),
 				stele_json_str(ann, "instruction")
 					? stele_json_str(ann, "instruction")
 					: "?",
@@ -830,7 +828,7 @@ filelist_each(const struct stele_oci *oci, const json_t *in,
 	      stele_prov_file_fn fn, void *payload)
 {
 	char digest[STELE_DIGEST_STRLEN], where[WHERE_MAX];
-	json_int_t count = json_integer_value(json_object_get(in, "count"));
+	json_int_t count = stele_json_int(in, "count");
 	json_int_t seen = 0;
 	FILE *f = NULL;
 	char *line = NULL;
@@ -842,8 +840,7 @@ filelist_each(const struct stele_oci *oci, const json_t *in,
 		 stele_json_str(json_object_get(in, "digest"), "sha256"));
 	if ((error = stele_oci_blob_open(&fd, oci, digest)) < 0 ||
 	    (error = filelist_check(fd, digest,
-				    (uint64_t)json_integer_value(
-					    json_object_get(in, "size")))) < 0)
+				    (uint64_t)stele_json_int(in, "size"))) < 0)
 		goto out;
 	if (!(f = fdopen(fd, "r"))) {
 		error = stele_error_errno("cannot read file list %s", digest);

@@ -66,10 +66,8 @@ print_table(const json_t *rep)
 
 		json_array_foreach(json_object_get(r, "bases"), j, x)
 			if (json_is_integer(json_object_get(x, "days")) &&
-			    json_integer_value(json_object_get(x, "days")) >
-				    bmax)
-				bmax = json_integer_value(
-					json_object_get(x, "days"));
+			    stele_json_int(x, "days") > bmax)
+				bmax = stele_json_int(x, "days");
 		snprintf(age, sizeof(age),
 			 json_is_integer(days) ? "%lldd" : "?",
 			 (long long)json_integer_value(days));
@@ -99,16 +97,15 @@ print_table(const json_t *rep)
 	}
 	printf("%lld references, %lld images, %lld digests, %lld base images: "
 	       "%lld passed, %lld failed\n",
-	       (long long)json_integer_value(json_object_get(s, "references")),
-	       (long long)json_integer_value(json_object_get(s, "images")),
-	       (long long)json_integer_value(json_object_get(s, "digests")),
-	       (long long)json_integer_value(json_object_get(s, "baseImages")),
-	       (long long)json_integer_value(json_object_get(s, "passed")),
-	       (long long)json_integer_value(json_object_get(s, "failed")));
+	       (long long)stele_json_int(s, "references"),
+	       (long long)stele_json_int(s, "images"),
+	       (long long)stele_json_int(s, "digests"),
+	       (long long)stele_json_int(s, "baseImages"),
+	       (long long)stele_json_int(s, "passed"),
+	       (long long)stele_json_int(s, "failed"));
 	if (json_array_size(json_object_get(rep, "stale"))) {
 		printf("not rebuilt within %lld days:\n",
-		       (long long)json_integer_value(
-			       json_object_get(rep, "maxAgeDays")));
+		       (long long)stele_json_int(rep, "maxAgeDays"));
 		json_array_foreach(json_object_get(rep, "stale"), i, x)
 			printf("  %s\n", json_string_value(x));
 	}
@@ -186,8 +183,7 @@ cmd_audit(int argc, char **argv)
 	else
 		print_table(rep);
 	if (code == EXIT_OK &&
-	    json_integer_value(
-		    json_object_get(json_object_get(rep, "summary"), "failed")))
+	    stele_json_int(json_object_get(rep, "summary"), "failed"))
 		code = EXIT_DENIED;
 	json_decref(rep);
 	json_decref(refs);

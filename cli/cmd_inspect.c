@@ -91,15 +91,13 @@ print_text(struct stele_image *img, const struct stele_prov_doc *stmt,
 		l = stele_image_layer(img, i);
 		d = stele_json_str(l, "digest");
 		printf("  %zu %s %lld bytes\n", i + 1, d,
-		       (long long)json_integer_value(
-			       json_object_get(l, "size")));
+		       (long long)stele_json_int(l, "size"));
 		if (!(rec = layer_record(stmt, d)))
 			continue;
 		if (stele_json_str(rec, "recipe"))
 			printf("      step: %s:%lld %s%s\n",
 			       stele_json_str(rec, "recipe"),
-			       (long long)json_integer_value(
-				       json_object_get(rec, "line")),
+			       (long long)stele_json_int(rec, "line"),
 			       stele_json_str(rec, "instruction"),
 			       json_is_true(json_object_get(rec, "base"))
 				       ? " (base)"
@@ -118,8 +116,7 @@ print_text(struct stele_image *img, const struct stele_prov_doc *stmt,
 				       stele_json_str(dg, "gitTree"));
 			else if (kind && !strcmp(kind, "stage"))
 				printf("      from: stage %lld\n",
-				       (long long)json_integer_value(
-					       json_object_get(in, "index")));
+				       (long long)stele_json_int(in, "index"));
 			else if (stele_json_str(in, "image"))
 				printf("      from: image %s %s\n",
 				       stele_json_str(in, "image"),

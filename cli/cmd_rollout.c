@@ -175,25 +175,19 @@ print_result(const struct stele_rollout_result *r, int as_json, int quiet)
 static void
 print_tag(const char *tag, const json_t *t)
 {
+	const char *slot = stele_json_str(t, "slot");
+	/* A slot other than the tag itself is named. */
+	int other = slot && *slot && strcmp(slot, tag);
+
 	if (!json_is_object(t)) {
 		printf("%-8s -\n", tag);
 		return;
 	}
 	printf("%-8s %s  %s by %s at %s (entry %lld)%s%s\n", tag,
-	       json_string_value(json_object_get(t, "digest")),
-	       json_string_value(json_object_get(t, "action")),
-	       json_string_value(json_object_get(t, "by")),
-	       json_string_value(json_object_get(t, "time")),
-	       (long long)json_integer_value(json_object_get(t, "seq")),
-	       *json_string_value(json_object_get(t, "slot")) &&
-			       strcmp(json_string_value(
-					      json_object_get(t, "slot")),
-				      tag)
-		       ? ", slot "
-		       : "",
-	       strcmp(json_string_value(json_object_get(t, "slot")), tag)
-		       ? json_string_value(json_object_get(t, "slot"))
-		       : "");
+	       stele_json_str(t, "digest"), stele_json_str(t, "action"),
+	       stele_json_str(t, "by"), stele_json_str(t, "time"),
+	       (long long)stele_json_int(t, "seq"), other ? ", slot " : "",
+	       other ? slot : "");
 }
 
 static void
@@ -207,25 +201,23 @@ print_status(const json_t *st, const struct stele_rollout_opts *o)
 	names[0] = o->live_tag;
 	names[1] = o->slots[0];
 	names[2] = o->slots[1];
-	printf("repository %s\n",
-	       json_string_value(json_object_get(st, "repository")));
+	printf("repository %s\n", stele_json_str(st, "repository"));
 	for (i = 0; i < 3; i++)
 		print_tag(names[i], json_object_get(tags, names[i]));
 	v = json_object_get(st, "staged");
 	if (json_is_object(v))
-		printf("staged   %s in %s\n",
-		       json_string_value(json_object_get(v, "digest")),
-		       json_string_value(json_object_get(v, "slot")));
+		printf("staged   %s in %s\n", stele_json_str(v, "digest"),
+		       stele_json_str(v, "slot"));
 	v = json_object_get(st, "rollback");
 	if (json_is_string(v))
 		printf("rollback %s\n", json_string_value(v));
 	printf("journal  %s: %lld entries, head %s, checked: %s\n",
-	       json_string_value(json_object_get(j, "tag")),
-	       (long long)json_integer_value(json_object_get(j, "entries")),
+	       stele_json_str(j, "tag"),
+	       (long long)stele_json_int(j, "entries"),
 	       json_is_string(json_object_get(j, "head"))
-		       ? json_string_value(json_object_get(j, "head"))
+		       ? stele_json_str(j, "head")
 		       : "none",
-	       json_string_value(json_object_get(j, "checked")));
+	       stele_json_str(j, "checked"));
 }
 
 /* "docker://HOST/REPO" -> HOST/REPO (malloc'd), or NULL. */

@@ -155,16 +155,12 @@ cmd_images(int argc, char **argv)
 		const char *n = stele_json_str(v, "name");
 		const char *cr = stele_json_str(v, "created");
 		double mb =
-			(double)json_integer_value(json_object_get(v, "size")) /
-			(1024.0 * 1024.0);
+			(double)stele_json_int(v, "size") / (1024.0 * 1024.0);
 
 		printf("%-32s %-19.19s %-20s %8.1fMB %lld%s\n",
 		       n ? n : "<none>", stele_json_str(v, "digest"),
-		       cr ? cr : "-", mb,
-		       json_integer_value(json_object_get(v, "signatures")),
-		       json_integer_value(json_object_get(v, "attestations"))
-			       ? " (attested)"
-			       : "");
+		       cr ? cr : "-", mb, stele_json_int(v, "signatures"),
+		       stele_json_int(v, "attestations") ? " (attested)" : "");
 	}
 out:
 	json_decref(list);

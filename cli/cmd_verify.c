@@ -330,10 +330,9 @@ cmd_fsck(int argc, char **argv)
 			"removed", (json_int_t)r.removed));
 	} else {
 		json_array_foreach(r.problems, i, v)
-			printf("%s %s: %s\n",
-			       json_string_value(json_object_get(v, "kind")),
-			       json_string_value(json_object_get(v, "subject")),
-			       json_string_value(json_object_get(v, "reason")));
+			printf("%s %s: %s\n", stele_json_str(v, "kind"),
+			       stele_json_str(v, "subject"),
+			       stele_json_str(v, "reason"));
 		json_array_foreach(r.unreferenced, i, v)
 			printf("unreferenced %s%s\n", json_string_value(v),
 			       prune ? " (removed)" : "");

@@ -346,7 +346,7 @@ check_image(json_t *reasons, struct stele_admission *a, const char *image)
 	now = a->o.now(a->o.now_payload);
 	key = stele_xasprintf("%s@%s", ref->name, ref->digest);
 	if ((e = json_object_get(a->cache, key)) &&
-	    json_integer_value(json_object_get(e, "expires")) > now) {
+	    stele_json_int(e, "expires") > now) {
 		a->stats.hits++;
 		if (!json_is_true(json_object_get(e, "allowed")))
 			add_reasons(reasons, image,

@@ -336,17 +336,14 @@ bases_of(struct actx *a, const struct stele_prov_doc *d, json_t *warnings)
 			b = base_age(a, image, dg, uri);
 			if (a->max_age &&
 			    json_is_integer(json_object_get(b, "days")) &&
-			    json_integer_value(json_object_get(b, "days")) *
-					    DAY >
-				    a->max_age)
+			    stele_json_int(b, "days") * DAY > a->max_age)
 				json_array_append_new(
 					warnings,
 					json_sprintf(
 						"base %s was built %lld days ago (the limit is %lld)",
 						image ? image : dg,
-						(long long)json_integer_value(
-							json_object_get(
-								b, "days")),
+						(long long)stele_json_int(
+							b, "days"),
 						(long long)(a->max_age / DAY)));
 			json_array_append_new(out, b);
 		}

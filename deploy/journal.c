@@ -272,8 +272,7 @@ entry_check(struct stele_rollout_journal *j, size_t i, const char *name,
 			i ? j->e[i - 1].digest : "(none)");
 		goto out;
 	}
-	if (json_integer_value(json_object_get(e->statement, "seq")) !=
-	    (json_int_t)i) {
+	if (stele_json_int(e->statement, "seq") != (json_int_t)i) {
 		error = bad(name, i, "its seq is not its place in the journal");
 		goto out;
 	}

@@ -66,14 +66,13 @@ image_entry(const struct stele_oci *oci, const json_t *m, const json_t *idx)
 {
 	const char *d = stele_json_str(m, "digest"), *cd, *n;
 	json_t *man = NULL, *cfg = NULL, *am, *v, *e;
-	json_int_t size = json_integer_value(json_object_get(m, "size"));
+	json_int_t size = stele_json_int(m, "size");
 	size_t i, sigs = 0, atts = 0, refs = 0;
 
 	if (d && stele_oci_json_read(&man, NULL, oci, d) == 0) {
-		size += json_integer_value(json_object_get(
-			json_object_get(man, "config"), "size"));
+		size += stele_json_int(json_object_get(man, "config"), "size");
 		json_array_foreach(json_object_get(man, "layers"), i, v)
-			size += json_integer_value(json_object_get(v, "size"));
+			size += stele_json_int(v, "size");
 		cd = stele_json_str(json_object_get(man, "config"), "digest");
 		if (cd && stele_oci_json_read(&cfg, NULL, oci, cd) < 0)
 			cfg = NULL;

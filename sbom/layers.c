@@ -359,7 +359,7 @@ stele_sbom__layer_read(struct stele_sbom__tree *t,
 {
 	json_t *l = stele_image_layer(img, i);
 	const char *want = stele_json_str(l, "digest");
-	json_int_t want_size = json_integer_value(json_object_get(l, "size"));
+	json_int_t want_size = stele_json_int(l, "size");
 	struct reader *r = stele_xcalloc(1, sizeof(*r));
 	struct archive_entry *e;
 	struct lctx x;

@@ -77,6 +77,12 @@ stele_json_str(const json_t *obj, const char *key)
 	return json_string_value(json_object_get(obj, key));
 }
 
+json_int_t
+stele_json_int(const json_t *obj, const char *key)
+{
+	return json_integer_value(json_object_get(obj, key));
+}
+
 const char *
 stele_json_unknown_key(const json_t *obj, const char *const *allowed)
 {

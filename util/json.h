@@ -22,6 +22,8 @@ int stele_json_parse(json_t **out, const void *data, size_t len,
 json_t *stele_json_strv(const char *const *v);
 /* Borrowed string member or NULL when absent or not a string. */
 const char *stele_json_str(const json_t *obj, const char *key);
+/* Integer member, 0 when absent or not an integer. */
+json_int_t stele_json_int(const json_t *obj, const char *key);
 /*
  * The first key of `obj` not in the NULL-terminated `allowed`, borrowed from
  * `obj`; NULL when every key is allowed.

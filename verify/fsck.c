@@ -159,13 +159,12 @@ check_names(struct fsck *f, const json_t *idx)
 	json_array_foreach(json_object_get(idx, "manifests"), i, m) {
 		if (!(name = stele_json_str(json_object_get(m, "annotations"),
 					    STELE_ANN_REFNAME)) ||
-		    json_integer_value(json_object_get(seen, name)) < 2)
+		    stele_json_int(seen, name) < 2)
 			continue;
 		problem(f, "duplicate", name,
 			"%lld index.json entries have this ref name; it must "
 			"name one manifest",
-			(long long)json_integer_value(
-				json_object_get(seen, name)));
+			(long long)stele_json_int(seen, name));
 		json_object_set_new(seen, name, json_integer(0));
 	}
 	json_decref(seen);

@@ -342,8 +342,7 @@ stele_identity_parse(struct stele_identity **out, const json_t *v,
 		stele_dref_release(&r);
 		goto out;
 	}
-	if (!json_is_object(v) ||
-	    !(type = json_string_value(json_object_get(v, "type")))) {
+	if (!json_is_object(v) || !(type = stele_json_str(v, "type"))) {
 		error = stele_error_setc(
 			STELE_EINVALID,
 			"policy '%s': signatures.identity must be an object with a \"type\" (matchRepoDigestOrExact, matchRepository, matchExact, exactReference, exactRepository, remapIdentity)",

@@ -53,8 +53,7 @@ manifest_layer(const json_t *manifest, const json_t *l)
 			    stele_json_str(l, "digest")) &&
 		    !strcmp(stele_json_str(m, "mediaType"),
 			    stele_json_str(l, "mediaType")) &&
-		    json_integer_value(json_object_get(m, "size")) ==
-			    json_integer_value(json_object_get(l, "size")))
+		    stele_json_int(m, "size") == stele_json_int(l, "size"))
 			return m;
 	return NULL;
 }
@@ -78,8 +77,7 @@ entry_descs(const json_t *e)
 		json_array_append_new(
 			out,
 			stele_descriptor(STELE_MT_FILELIST, d,
-					 (uint64_t)json_integer_value(
-						 json_object_get(in, "size"))));
+					 (uint64_t)stele_json_int(in, "size")));
 	json_decref(set);
 	return out;
 }
@@ -224,8 +222,7 @@ assemble(struct stele_buf *config, struct stele_buf *manifest,
 			stele_descriptor(
 				stele_json_str(v[i], "mediaType"),
 				stele_json_str(v[i], "digest"),
-				(uint64_t)json_integer_value(
-					json_object_get(v[i], "size"))));
+				(uint64_t)stele_json_int(v[i], "size")));
 		json_array_append(diffs, json_object_get(e, "diffID"));
 	}
 	cfg = json_pack("{s:O,s:{s:s,s:O},s:i}", "entries", entries, "rootfs",
@@ -350,8 +347,7 @@ stele_regcache_export(struct stele_regcache_report *out, const json_t *entries,
 	out->entries = json_object_size(entries);
 	out->layers = json_array_size(layers);
 	json_array_foreach(layers, i, l)
-		out->bytes += (uint64_t)json_integer_value(
-			json_object_get(l, "size"));
+		out->bytes += (uint64_t)stele_json_int(l, "size");
 	out->blobs_sent = t.blobs_sent;
 	out->bytes_sent = t.bytes;
 out:
@@ -397,7 +393,7 @@ regcache_get(void *payload, json_t **out, const char *key,
 	descs = entry_descs(e);
 	json_array_foreach(descs, i, l) {
 		dg = stele_json_str(l, "digest");
-		size = (uint64_t)json_integer_value(json_object_get(l, "size"));
+		size = (uint64_t)stele_json_int(l, "size");
 		if ((error = stele_txn_hold_blob(txn, dg)) < 0)
 			goto out;
 		if (error == 0) {

@@ -183,8 +183,7 @@ check_blobs(struct stele_verify__ctx *v)
 		uint64_t want_size;
 
 		l = stele_image_layer(img, i);
-		want_size = (uint64_t)json_integer_value(
-			json_object_get(l, "size"));
+		want_size = (uint64_t)stele_json_int(l, "size");
 		snprintf(name, sizeof(name), "layer %zu", i + 1);
 		if (!want)
 			stele_verify__check(v->r, 0, name,

@@ -120,7 +120,7 @@ origin_layer(struct stele_sbom *s, const json_t *o)
 	snprintf(l->diff_id, sizeof(l->diff_id), "%s", diff);
 	if (stele_json_str(o, "recipe")) {
 		l->recipe = stele_xstrdup(stele_json_str(o, "recipe"));
-		l->line = (int)json_integer_value(json_object_get(o, "line"));
+		l->line = (int)stele_json_int(o, "line");
 	}
 	if (stele_json_str(o, "instruction"))
 		l->instruction =
