@@ -90,14 +90,12 @@ cmd_db(int argc, char **argv)
 			return cli_fail(error);
 		if (as_json) {
 			char t[STELE_TIME_STRLEN];
-			json_t *j;
 
 			stele_time_format(t, o.now);
-			j = json_pack("{s:s,s:I,s:I,s:s}", "db", argv[optind],
-				      "sources", (json_int_t)n, "files",
-				      (json_int_t)files, "updated", t);
-
-			return cli_json_print(j);
+			return cli_json_print(json_pack(
+				"{s:s,s:I,s:I,s:s}", "db", argv[optind],
+				"sources", (json_int_t)n, "files",
+				(json_int_t)files, "updated", t));
 		}
 		printf("%s: %zu source%s, %zu files\n", argv[optind], n,
 		       n == 1 ? "" : "s", files);

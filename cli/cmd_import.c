@@ -49,7 +49,6 @@ cmd_import(int argc, char **argv)
 	const char *tag = NULL;
 	int c, comp = STELE_COMPRESS_GZIP, quiet = 0, as_json = 0, error, code;
 	char *name;
-	json_t *j;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "t:qh", opts, NULL)) != -1) {
@@ -100,8 +99,8 @@ cmd_import(int argc, char **argv)
 		return EXIT_OK;
 	}
 	name = stele_ref_string(ref);
-	j = json_pack("{s:s,s:s}", "image", name, "digest", res.digest);
-	code = cli_json_print(j);
+	code = cli_json_print(
+		json_pack("{s:s,s:s}", "image", name, "digest", res.digest));
 	free(name);
 	stele_ref_free(ref);
 	return code;

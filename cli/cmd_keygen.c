@@ -48,7 +48,6 @@ cmd_keygen(int argc, char **argv)
 	struct stele_seckey *k = NULL;
 	char *kpath = NULL, *ppath = NULL;
 	int c, error, code = EXIT_ERROR, as_json = 0;
-	json_t *j;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -100,11 +99,10 @@ cmd_keygen(int argc, char **argv)
 		goto fail;
 	}
 	if (as_json) {
-		j = json_pack("{s:s,s:s,s:s,s:s}", "keyId", k->pub.id, "type",
-			      type == STELE_KEY_ED25519 ? "ed25519"
-							: "ecdsa-p256",
-			      "privateKey", kpath, "publicKey", ppath);
-		code = cli_json_print(j);
+		code = cli_json_print(json_pack(
+			"{s:s,s:s,s:s,s:s}", "keyId", k->pub.id, "type",
+			type == STELE_KEY_ED25519 ? "ed25519" : "ecdsa-p256",
+			"privateKey", kpath, "publicKey", ppath));
 		goto out;
 	}
 	printf("%s\n", k->pub.id);

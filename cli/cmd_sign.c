@@ -169,7 +169,6 @@ cmd_sign(int argc, char **argv)
 	json_t *ann = NULL;
 	char *id = NULL, *eq;
 	int c, error, code = EXIT_ERROR, as_json = 0;
-	json_t *j;
 
 	cli_registry_init(&reg);
 	optind = 1;
@@ -234,10 +233,10 @@ cmd_sign(int argc, char **argv)
 		snprintf(digest, sizeof(digest), "%s", img->digest);
 	}
 	if (as_json) {
-		j = json_pack("{s:s,s:s,s:s,s:b,s:I}", "digest", digest,
-			      "identity", id, "keyId", k->pub.id, "added",
-			      res.added, "signatures", (json_int_t)res.count);
-		code = cli_json_print(j);
+		code = cli_json_print(json_pack(
+			"{s:s,s:s,s:s,s:b,s:I}", "digest", digest, "identity",
+			id, "keyId", k->pub.id, "added", res.added,
+			"signatures", (json_int_t)res.count));
 		goto out;
 	}
 	if (res.added)
