@@ -348,8 +348,7 @@ host_list(char ***out, size_t *n, struct stele_context *ctx, const char *dir)
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		rel = *dir ? stele_xasprintf("%s/%s", dir, de->d_name)
-			   : stele_xstrdup(de->d_name);
+		rel = stele_path_rel(dir, de->d_name);
 		if (excluded(ctx, rel) &&
 		    !(walk_excluded(ctx) &&
 		      (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN))) {
@@ -468,8 +467,7 @@ git_list(char ***out, size_t *n, struct stele_context *ctx, const char *dir)
 	for (i = 0; i < count; i++) {
 		const char *name =
 			git_tree_entry_name(git_tree_entry_byindex(tree, i));
-		char *rel = *dir ? stele_xasprintf("%s/%s", dir, name)
-				 : stele_xstrdup(name);
+		char *rel = stele_path_rel(dir, name);
 
 		if (!excluded(ctx, rel) ||
 		    (walk_excluded(ctx) &&
@@ -764,8 +762,7 @@ digest_walk(struct dw_batch *b, struct stele_context *ctx, const char *rel,
 	if (!error && st.type == STELE_ENTRY_DIR &&
 	    (error = stele_context_list(&names, &n, ctx, rel)) == 0) {
 		for (i = 0; i < n && !error; i++) {
-			char *c = *rel ? stele_xasprintf("%s/%s", rel, names[i])
-				       : stele_xstrdup(names[i]);
+			char *c = stele_path_rel(rel, names[i]);
 
 			error = digest_walk(b, ctx, c, depth + 1);
 			if (error == STELE_ENOTFOUND)

@@ -258,10 +258,8 @@ copy_tree(struct copy_job *j, const char *src, const char *dst, int depth)
 	if ((error = stele_context_list(&names, &n, j->ctx, src)) < 0)
 		return stele_build__instr_error(j->b, j->in, error);
 	for (i = 0; i < n && !error; i++) {
-		char *s = *src ? stele_xasprintf("%s/%s", src, names[i])
-			       : stele_xstrdup(names[i]);
-		char *d = *dst ? stele_xasprintf("%s/%s", dst, names[i])
-			       : stele_xstrdup(names[i]);
+		char *s = stele_path_rel(src, names[i]);
+		char *d = stele_path_rel(dst, names[i]);
 		struct stele_ctx_stat st;
 
 		if ((error = stele_context_stat(&st, j->ctx, s)) ==
@@ -349,8 +347,7 @@ glob_walk(json_t *out, struct copy_job *j, const char *dir, const char *pat)
 	int error = 0;
 
 	if (!stele_glob_has_meta(comp)) {
-		char *p = *dir ? stele_xasprintf("%s/%s", dir, comp)
-			       : stele_xstrdup(comp);
+		char *p = stele_path_rel(dir, comp);
 		struct stele_ctx_stat st;
 
 		if (stele_context_stat(&st, j->ctx, p) == 0) {
@@ -378,8 +375,7 @@ glob_walk(json_t *out, struct copy_job *j, const char *dir, const char *pat)
 		}
 		if (!m)
 			continue;
-		p = *dir ? stele_xasprintf("%s/%s", dir, names[i])
-			 : stele_xstrdup(names[i]);
+		p = stele_path_rel(dir, names[i]);
 		if (!rest) {
 			json_array_append_new(out, json_string(p));
 		} else if (stele_context_stat(&st, j->ctx, p) == 0) {
@@ -447,8 +443,7 @@ copy_source(struct copy_job *j, const char *src, const char *dest, int into_dir)
 		error = copy_tree(j, rel, dest, 0);
 	} else {
 		base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
-		dst = into_dir ? (*dest ? stele_xasprintf("%s/%s", dest, base)
-					: stele_xstrdup(base))
+		dst = into_dir ? stele_path_rel(dest, base)
 			       : stele_xstrdup(dest);
 		if (!*dst)
 			error = job_error(j, STELE_EINVALID,
@@ -528,9 +523,7 @@ copy_inline(struct copy_job *j, const char *arg, const char *dest, int into_dir,
 		error = stele_build__instr_error(j->b, j->in, error);
 		goto out;
 	}
-	dst = into_dir ? (*dest ? stele_xasprintf("%s/%s", dest, h->name)
-				: stele_xstrdup(h->name))
-		       : stele_xstrdup(dest);
+	dst = into_dir ? stele_path_rel(dest, h->name) : stele_xstrdup(dest);
 	if (!*dst) {
 		error = job_error(j, STELE_EINVALID, "cannot copy '%s' onto /",
 				  arg);
@@ -669,9 +662,7 @@ copy_download(struct copy_job *j, const char *url, const char *sum,
 		error = stele_build__instr_error(j->b, j->in, error);
 		goto out;
 	}
-	dst = into_dir ? (*dest ? stele_xasprintf("%s/%s", dest, name)
-				: stele_xstrdup(name))
-		       : stele_xstrdup(dest);
+	dst = into_dir ? stele_path_rel(dest, name) : stele_xstrdup(dest);
 	if (!*dst) {
 		error = job_error(j, STELE_EINVALID, "cannot copy '%s' onto /",
 				  url);
@@ -998,8 +989,7 @@ copy_parents(struct copy_job *j, const char *word, const char *dest)
 			char *srcdir = stele_xstrndup(m, (size_t)(c - m));
 
 			dir = stele_xstrndup(kept, (size_t)(c - kept));
-			target = *dest ? stele_xasprintf("%s/%s", dest, dir)
-				       : stele_xstrdup(dir);
+			target = stele_path_rel(dest, dir);
 			if (stele_context_stat(&st, j->ctx, srcdir) == 0) {
 				if (st.type == STELE_ENTRY_DIR)
 					plan_entry(j, target, &st, NULL);
@@ -1018,15 +1008,13 @@ copy_parents(struct copy_job *j, const char *word, const char *dest)
 		}
 		if (isdir) {
 			target = !*kept ? stele_xstrdup(dest)
-				: *dest ? stele_xasprintf("%s/%s", dest, kept)
-					: stele_xstrdup(kept);
+					: stele_path_rel(dest, kept);
 		} else {
 			c = strrchr(kept, '/');
 			dir = c ? stele_xstrndup(kept, (size_t)(c - kept))
 				: stele_xstrdup("");
-			target = !*dir  ? stele_xstrdup(dest)
-				: *dest ? stele_xasprintf("%s/%s", dest, dir)
-					: stele_xstrdup(dir);
+			target = !*dir ? stele_xstrdup(dest)
+				       : stele_path_rel(dest, dir);
 			free(dir);
 		}
 		error = copy_source(j, m, target, 1);

@@ -136,8 +136,7 @@ walk(struct import *im, const char *dir, int depth)
 	if ((error = stele_context_list(&names, &n, im->ctx, dir)) < 0)
 		return error;
 	for (i = 0; i < n && !error; i++) {
-		char *rel = *dir ? stele_xasprintf("%s/%s", dir, names[i])
-				 : stele_xstrdup(names[i]);
+		char *rel = stele_path_rel(dir, names[i]);
 		struct stele_ctx_stat st;
 		struct stele_plan_entry e = { 0 };
 

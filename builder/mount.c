@@ -308,11 +308,9 @@ walk(struct walk *w, const char *src, const char *dst, const char *rel,
 		if ((error = stele_context_list(&names, &n, w->ctx, src)) < 0)
 			break;
 		for (i = 0; i < n && !error; i++) {
-			char *s = *src ? stele_xasprintf("%s/%s", src, names[i])
-				       : stele_xstrdup(names[i]);
+			char *s = stele_path_rel(src, names[i]);
 			char *d = stele_path_join(dst, names[i]);
-			char *r = *rel ? stele_xasprintf("%s/%s", rel, names[i])
-				       : stele_xstrdup(names[i]);
+			char *r = stele_path_rel(rel, names[i]);
 
 			error = walk(w, s, d, r, depth + 1);
 			if (error == STELE_ENOTFOUND)

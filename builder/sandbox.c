@@ -597,8 +597,7 @@ walk(struct diff *d, const char *rel, int depth)
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		child = *rel ? stele_xasprintf("%s/%s", rel, de->d_name)
-			     : stele_xstrdup(de->d_name);
+		child = stele_path_rel(rel, de->d_name);
 		error = walk_entry(d, child, depth);
 		free(child);
 	}
@@ -626,8 +625,7 @@ walk_deleted(struct diff *d, const char *rel, int depth)
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		child = *rel ? stele_xasprintf("%s/%s", rel, de->d_name)
-			     : stele_xstrdup(de->d_name);
+		child = stele_path_rel(rel, de->d_name);
 		up = stele_path_join(d->r->upper, child);
 		if (lstat(up, &st) < 0)
 			add_whiteout(d, child);

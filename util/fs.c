@@ -312,6 +312,12 @@ stele_path_join(const char *a, const char *b)
 	return stele_xasprintf("%s/%s", a, b);
 }
 
+char *
+stele_path_rel(const char *a, const char *b)
+{
+	return *a ? stele_xasprintf("%s/%s", a, b) : stele_xstrdup(b);
+}
+
 /* The next component of the path at *p, empty ones and "." skipped: 0 at
  * the end. */
 static int

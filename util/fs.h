@@ -58,6 +58,8 @@ int stele_fs_copy_file(const char *src, const char *dst, mode_t mode);
 
 /* malloc'd "a/b" (no doubled slash); aborts on OOM like git's xmalloc. */
 char *stele_path_join(const char *a, const char *b);
+/* malloc'd "a/b", or "b" when `a` is "" (paths relative to a root). */
+char *stele_path_rel(const char *a, const char *b);
 /*
  * Lexically clean a slash path: collapse "//", drop ".", resolve ".." without
  * ever going above the root.  Result is absolute ("/a/b", "/" for empty).
