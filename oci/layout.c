@@ -656,7 +656,7 @@ blob_new(struct stele_blob_writer **out, struct stele_txn *txn, int async)
 	*out = NULL;
 	w->txn = txn;
 	w->tmp = stele_xasprintf("%s/blob-XXXXXX", txn->stage);
-	if ((w->fd = mkstemp(w->tmp)) < 0) {
+	if ((w->fd = mkostemp(w->tmp, O_CLOEXEC)) < 0) {
 		error = stele_error_errno("cannot create '%s'", w->tmp);
 		free(w->tmp);
 		free(w);

@@ -1,5 +1,6 @@
 /* Unit tests for oci/: references, layouts and transactions, layer plans. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -899,6 +900,56 @@ test_oci_blob_writer_async(void **state)
 	free(data);
 }
 
+/*
+ * A layer's staged file stays open until the commit has waited for its
+ * fsync (stele_txn_blob_new_async): it is never inherited by a process
+ * the build starts meanwhile (a later RUN step's runtime).
+ */
+static void
+test_oci_blob_fd_cloexec(void **state)
+{
+	char *d = tmpdir(), *layout = stele_path_join(d, "l"), *staged;
+	char dig[STELE_DIGEST_STRLEN], link[4096];
+	struct stele_blob_writer *w;
+	struct stele_oci *oci;
+	struct stele_txn *txn;
+	struct dirent *de;
+	DIR *fds;
+	int found = 0;
+
+	(void)state;
+	assert_ok(stele_oci_open(&oci, layout, 1));
+	assert_ok(stele_txn_begin(&txn, oci));
+	assert_ok(stele_txn_blob_new_async(&w, txn));
+	assert_ok(stele_blob_writer_write(w, "layer", 5));
+	assert_ok(stele_blob_writer_commit(w, dig, NULL));
+	staged = stele_txn_blob_path(txn, dig);
+	assert_non_null(fds = opendir("/proc/self/fd"));
+	while ((de = readdir(fds))) {
+		char *p = stele_xasprintf("/proc/self/fd/%s", de->d_name);
+		ssize_t n = readlink(p, link, sizeof(link) - 1);
+
+		free(p);
+		if (n < 0)
+			continue;
+		link[n] = '\0';
+		if (strcmp(link, staged))
+			continue;
+		found++;
+		assert_true(fcntl(atoi(de->d_name), F_GETFD) & FD_CLOEXEC);
+	}
+	closedir(fds);
+	/* Open until the commit has waited for its fsync. */
+	assert_int_equal(found, 1);
+	assert_ok(stele_txn_commit(txn));
+	stele_txn_free(txn);
+	stele_oci_free(oci);
+	stele_fs_rm_rf(d);
+	free(staged);
+	free(layout);
+	free(d);
+}
+
 int
 main(void)
 {
@@ -922,6 +973,7 @@ main(void)
 		cmocka_unit_test(test_oci_hashpipe_same_digest),
 		cmocka_unit_test(test_oci_hashpipe_parts),
 		cmocka_unit_test(test_oci_blob_writer_async),
+		cmocka_unit_test(test_oci_blob_fd_cloexec),
 	};
 
 	if (stele_init() < 0) {
