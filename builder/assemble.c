@@ -38,11 +38,7 @@ final_config(struct stage *s)
 	size_t i;
 	int has_path = 0;
 
-	env = json_object_get(c, "Env");
-	if (!json_is_array(env)) {
-		env = json_array();
-		json_object_set_new(c, "Env", env);
-	}
+	env = stele_json_member(c, "Env", JSON_ARRAY);
 	json_array_foreach(env, i, v)
 		if (json_string_value(v) &&
 		    !strncmp(json_string_value(v), "PATH=", 5))
@@ -217,10 +213,8 @@ build_setup(struct build *b)
 			goto out;
 		if (!b->lock)
 			b->lock = json_object();
-		if (!json_is_object(json_object_get(b->lock, "images")))
-			json_object_set_new(b->lock, "images", json_object());
-		if (!json_is_object(json_object_get(b->lock, "git")))
-			json_object_set_new(b->lock, "git", json_object());
+		stele_json_member(b->lock, "images", JSON_OBJECT);
+		stele_json_member(b->lock, "git", JSON_OBJECT);
 	}
 	if (stele_git_is_spec(ctx)) {
 		if ((error = stele_build__git_open(b, &b->git, ctx)) < 0 ||

@@ -512,11 +512,7 @@ do_pairs(struct build *b, struct stage *s, const struct stele_instr *in,
 				&vals[i], b, s, in,
 				in->pairs[i].value ? in->pairs[i].value : "");
 	if (!error && !env) {
-		labels = json_object_get(s->config, "Labels");
-		if (!json_is_object(labels)) {
-			labels = json_object();
-			json_object_set_new(s->config, "Labels", labels);
-		}
+		labels = stele_json_member(s->config, "Labels", JSON_OBJECT);
 	}
 	for (i = 0; i < in->npairs && !error; i++) {
 		if (!*keys[i]) {
@@ -564,14 +560,11 @@ command_form(struct stage *s, const struct stele_instr *in)
 static int
 do_expose(struct build *b, struct stage *s, const struct stele_instr *in)
 {
-	json_t *ports = json_object_get(s->config, "ExposedPorts");
+	json_t *ports =
+		stele_json_member(s->config, "ExposedPorts", JSON_OBJECT);
 	size_t i, j, n, total = 0;
 	int error = 0;
 
-	if (!json_is_object(ports)) {
-		ports = json_object();
-		json_object_set_new(s->config, "ExposedPorts", ports);
-	}
 	for (i = 0; i < in->nargs && !error; i++) {
 		char *w = NULL, *tok, *save = NULL, **list;
 		const char *why;
@@ -614,14 +607,10 @@ do_expose(struct build *b, struct stage *s, const struct stele_instr *in)
 static int
 do_volume(struct build *b, struct stage *s, const struct stele_instr *in)
 {
-	json_t *vols = json_object_get(s->config, "Volumes");
+	json_t *vols = stele_json_member(s->config, "Volumes", JSON_OBJECT);
 	size_t i;
 	int error = 0;
 
-	if (!json_is_object(vols)) {
-		vols = json_object();
-		json_object_set_new(s->config, "Volumes", vols);
-	}
 	for (i = 0; i < in->nargs && !error; i++) {
 		char *v = NULL;
 
@@ -715,7 +704,6 @@ do_meta(struct build *b, struct stage *s, const struct stele_instr *in)
 		s->author = stele_xstrdup(in->args[0]);
 		break;
 	case STELE_I_ONBUILD: {
-		json_t *ob = json_object_get(s->config, "OnBuild");
 		char *t = onbuild_text(in->sub);
 		json_t *js = json_string(t);
 
@@ -726,11 +714,9 @@ do_meta(struct build *b, struct stage *s, const struct stele_instr *in)
 				stele_error_setc(
 					STELE_EINVALID,
 					"the trigger is not UTF-8 text"));
-		if (!json_is_array(ob)) {
-			ob = json_array();
-			json_object_set_new(s->config, "OnBuild", ob);
-		}
-		json_array_append_new(ob, js);
+		json_array_append_new(
+			stele_json_member(s->config, "OnBuild", JSON_ARRAY),
+			js);
 		/* BuildKit writes no history entry for ONBUILD. */
 		return 0;
 	}

@@ -249,10 +249,7 @@ stele_oci_tag(const struct stele_oci *oci, const char *src_name,
 	} else {
 		copy = json_deep_copy(src);
 	}
-	if (!json_is_object(ann = json_object_get(copy, "annotations"))) {
-		ann = json_object();
-		json_object_set_new(copy, "annotations", ann);
-	}
+	ann = stele_json_member(copy, "annotations", JSON_OBJECT);
 	/* The signed identity belongs to the old name. */
 	json_object_del(ann, STELE_ANN_IDENTITY);
 	json_object_set_new(ann, STELE_ANN_REFNAME, json_string(dst_name));

@@ -77,6 +77,18 @@ stele_json_str(const json_t *obj, const char *key)
 	return json_string_value(json_object_get(obj, key));
 }
 
+json_t *
+stele_json_member(json_t *obj, const char *key, json_type type)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v && json_typeof(v) == type)
+		return v;
+	v = type == JSON_ARRAY ? json_array() : json_object();
+	json_object_set_new(obj, key, v);
+	return v;
+}
+
 json_int_t
 stele_json_int(const json_t *obj, const char *key)
 {

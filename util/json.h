@@ -22,6 +22,9 @@ int stele_json_parse(json_t **out, const void *data, size_t len,
 json_t *stele_json_strv(const char *const *v);
 /* Borrowed string member or NULL when absent or not a string. */
 const char *stele_json_str(const json_t *obj, const char *key);
+/* The member `key` of `obj` when it is a `type` (JSON_OBJECT or JSON_ARRAY),
+ * else a new empty one put there; borrowed. */
+json_t *stele_json_member(json_t *obj, const char *key, json_type type);
 /* Integer member, 0 when absent or not an integer. */
 json_int_t stele_json_int(const json_t *obj, const char *key);
 /*
