@@ -950,6 +950,57 @@ test_oci_blob_fd_cloexec(void **state)
 	free(d);
 }
 
+/*
+ * A blob written in pieces of every size (a byte, lines, pieces that cross
+ * the writer's 64 KiB gathering buffer or are larger than it) is the blob
+ * written at once: same digest, size and bytes.
+ */
+static void
+test_oci_blob_writer_pieces(void **state)
+{
+	static const size_t piece[] = { 1, 150, 65535, 65536, 65537, 7, 200000,
+					3, 131072 };
+	char *d = tmpdir(), *layout = stele_path_join(d, "l"), *p;
+	size_t n = 0, k, off = 0;
+	unsigned char *data;
+	char d1[STELE_DIGEST_STRLEN], d2[STELE_DIGEST_STRLEN];
+	struct stele_buf got = STELE_BUF_INIT(1u << 20);
+	struct stele_blob_writer *w;
+	struct stele_oci *oci;
+	struct stele_txn *txn;
+	uint64_t size = 0;
+
+	(void)state;
+	for (k = 0; k < NELEM(piece); k++)
+		n += piece[k];
+	data = malloc(n);
+	for (k = 0; k < n; k++)
+		data[k] = (unsigned char)(k * 2654435761u >> 7);
+	assert_ok(stele_oci_open(&oci, layout, 1));
+	assert_ok(stele_txn_begin(&txn, oci));
+	assert_ok(stele_txn_put_blob(txn, data, n, d1));
+	assert_ok(stele_txn_blob_new(&w, txn));
+	for (k = 0; k < NELEM(piece); k++) {
+		assert_ok(stele_blob_writer_write(w, data + off, piece[k]));
+		off += piece[k];
+	}
+	assert_ok(stele_blob_writer_commit(w, d2, &size));
+	assert_string_equal(d1, d2);
+	assert_int_equal(size, n);
+	p = stele_txn_blob_path(txn, d2);
+	assert_ok(stele_fs_read(&got, p));
+	assert_int_equal(got.len, n);
+	assert_memory_equal(got.ptr, data, n);
+	stele_buf_release(&got);
+	stele_txn_free(txn);
+	stele_oci_free(oci);
+	stele_fs_rm_rf(d);
+	free(p);
+	free(data);
+	free(layout);
+	free(d);
+}
+
 int
 main(void)
 {
@@ -974,6 +1025,7 @@ main(void)
 		cmocka_unit_test(test_oci_hashpipe_parts),
 		cmocka_unit_test(test_oci_blob_writer_async),
 		cmocka_unit_test(test_oci_blob_fd_cloexec),
+		cmocka_unit_test(test_oci_blob_writer_pieces),
 	};
 
 	if (stele_init() < 0) {
