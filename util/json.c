@@ -1,7 +1,9 @@
+#include <stdio.h>
 #include <string.h>
 
 #include "util/error.h"
 #include "util/json.h"
+#include "util/utf8.h"
 
 static int
 has_real(const json_t *v)
@@ -42,6 +44,62 @@ stele_json_emit(struct stele_buf *out, const json_t *v)
 				       JSON_ENCODE_ANY) < 0)
 		return stele_error_set("cannot serialise JSON");
 	return 0;
+}
+
+int
+stele_json_put_string(struct stele_buf *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), w, run = 0;
+	int error;
+
+	if ((error = stele_buf_putc(out, '"')) < 0)
+		return error;
+	while (n) {
+		const char *esc = NULL;
+		char u[8];
+
+		if (*p >= 0x80) {
+			if (stele_utf8_decode(p, n, &w) == STELE_RUNE_ERROR &&
+			    w == 1)
+				return stele_error_setc(
+					STELE_EINVALID,
+					"'%s' is not UTF-8: it has no JSON "
+					"string",
+					s);
+		} else {
+			w = 1;
+			switch (*p) {
+			case '"': esc = "\\\""; break;
+			case '\\': esc = "\\\\"; break;
+			case '\b': esc = "\\b"; break;
+			case '\f': esc = "\\f"; break;
+			case '\n': esc = "\\n"; break;
+			case '\r': esc = "\\r"; break;
+			case '\t': esc = "\\t"; break;
+			default:
+				if (*p < 0x20) {
+					snprintf(u, sizeof(u), "\\u%04X", *p);
+					esc = u;
+				}
+			}
+		}
+		if (esc) {
+			/* What ran up to here as is, then the escape. */
+			if ((error = stele_buf_put(out, (const char *)p - run,
+						   run)) < 0 ||
+			    (error = stele_buf_puts(out, esc)) < 0)
+				return error;
+			run = 0;
+		} else {
+			run += w;
+		}
+		p += w;
+		n -= w;
+	}
+	if ((error = stele_buf_put(out, (const char *)p - run, run)) < 0)
+		return error;
+	return stele_buf_putc(out, '"');
 }
 
 int

@@ -13,6 +13,13 @@
  */
 int stele_json_emit(struct stele_buf *out, const json_t *v);
 /*
+ * Append `s` as a JSON string, byte for byte as stele_json_emit writes it
+ * (quotes, backslash and control characters escaped, other UTF-8 as is):
+ * for a writer of many small canonical records that builds no objects.
+ * STELE_EINVALID when `s` is not UTF-8.
+ */
+int stele_json_put_string(struct stele_buf *out, const char *s);
+/*
  * Strict parse of untrusted bytes: duplicate keys rejected, nothing after
  * the value.  `what` names the source in the error.  *out owned by caller.
  */

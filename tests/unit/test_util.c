@@ -8,6 +8,7 @@
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/init.h"
+#include "util/json.h"
 #include "util/strv.h"
 #include "util/time.h"
 #include "util/utf8.h"
@@ -126,6 +127,47 @@ test_util_error_ssl(void **state)
 	assert_string_equal(stele_error_last(), "nothing: OpenSSL error");
 }
 
+/* stele_json_put_string writes what stele_json_emit writes for a string:
+ * every byte 1..0x7f alone and in text, and UTF-8 of 2, 3 and 4 bytes
+ * (U+2028, U+FFFD itself); not UTF-8 is refused. */
+static void
+test_util_json_string(void **state)
+{
+	static const char *const bad[] = { "\xff", "a\xc3", "\xc0\xaf",
+					   "\xed\xa0\x80", "\xf4\x90\x80\x80" };
+	char s[64];
+	int c, i;
+
+	(void)state;
+	for (c = 1; c < 0x80 + 6; c++) {
+		struct stele_buf a = STELE_BUF_INIT(1 << 10), b = STELE_BUF_INIT(1 << 10);
+		json_t *j;
+
+		if (c < 0x80)
+			snprintf(s, sizeof(s), "x%cy%c", c, c);
+		else
+			snprintf(s, sizeof(s), "%s", (const char *[]){ "\xc3\xa9t\xc3\xa9",
+				 "\xe2\x80\xa8", "\xef\xbf\xbd", "\xf0\x9f\x90\xb3",
+				 "a\\\"/\t\x7f", "" }[c - 0x80]);
+		assert_non_null(j = json_string(s));
+		assert_ok(stele_json_emit(&a, j));
+		assert_ok(stele_json_put_string(&b, s));
+		if (a.len != b.len || memcmp(a.ptr, b.ptr, a.len))
+			fail_msg("case %d: jansson '%.*s', ours '%.*s'", c, (int)a.len,
+				 a.ptr, (int)b.len, b.ptr);
+		json_decref(j);
+		stele_buf_release(&a);
+		stele_buf_release(&b);
+	}
+	for (i = 0; i < (int)NELEM(bad); i++) {
+		struct stele_buf b = STELE_BUF_INIT(1 << 10);
+
+		assert_null(json_string(bad[i])); /* jansson agrees */
+		assert_err(stele_json_put_string(&b, bad[i]), STELE_EINVALID, "is not UTF-8");
+		stele_buf_release(&b);
+	}
+}
+
 int
 main(void)
 {
@@ -135,6 +177,7 @@ main(void)
 		cmocka_unit_test(test_util_strv),
 		cmocka_unit_test(test_util_utf8),
 		cmocka_unit_test(test_util_error_ssl),
+		cmocka_unit_test(test_util_json_string),
 	};
 
 	if (stele_init() < 0) {
