@@ -135,15 +135,11 @@ stele_build__assemble(struct build *b, struct stage *s,
 	    0)
 		goto out;
 	json_array_foreach(s->prov_layers, i, l)
-		stele_prov_layer(&b->prov, stele_json_str(l, "mediaType"),
-				 stele_json_str(l, "digest"),
-				 (uint64_t)stele_json_int(l, "size"),
-				 stele_json_str(l, "diffID"),
-				 stele_json_str(l, "stage"), b->recipe_path,
-				 (int)stele_json_int(l, "line"),
-				 stele_json_str(l, "instruction"),
-				 json_incref(json_object_get(l, "inputs")),
-				 json_is_true(json_object_get(l, "base")));
+		json_array_append_new(
+			b->prov.layers,
+			stele_build__prov_record(
+				b, l,
+				json_incref(json_object_get(l, "inputs"))));
 	stmt = stele_prov_statement(&b->prov, name, out->digest,
 				    b->o->builder_id
 					    ? b->o->builder_id

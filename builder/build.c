@@ -165,6 +165,18 @@ extract_layer(struct build *b, const char *digest, const char *root)
 	return error;
 }
 
+json_t *
+stele_build__prov_record(struct build *b, const json_t *l, json_t *inputs)
+{
+	return stele_prov_record_new(
+		stele_json_str(l, "mediaType"), stele_json_str(l, "digest"),
+		(uint64_t)stele_json_int(l, "size"),
+		stele_json_str(l, "diffID"), stele_json_str(l, "stage"),
+		b->recipe_path, (int)stele_json_int(l, "line"),
+		stele_json_str(l, "instruction"), inputs,
+		json_is_true(json_object_get(l, "base")));
+}
+
 /* A stage's layer records in the provenance's form; new reference. */
 static json_t *
 prov_records(struct build *b, json_t *prov_layers)
@@ -175,16 +187,9 @@ prov_records(struct build *b, json_t *prov_layers)
 	json_array_foreach(prov_layers, i, l)
 		json_array_append_new(
 			out,
-			stele_prov_record_new(
-				stele_json_str(l, "mediaType"),
-				stele_json_str(l, "digest"),
-				(uint64_t)stele_json_int(l, "size"),
-				stele_json_str(l, "diffID"),
-				stele_json_str(l, "stage"), b->recipe_path,
-				(int)stele_json_int(l, "line"),
-				stele_json_str(l, "instruction"),
-				json_deep_copy(json_object_get(l, "inputs")),
-				json_is_true(json_object_get(l, "base"))));
+			stele_build__prov_record(
+				b, l,
+				json_deep_copy(json_object_get(l, "inputs"))));
 	return out;
 }
 

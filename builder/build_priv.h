@@ -80,6 +80,10 @@ int stele_build__instr_error(struct build *b, const struct stele_instr *in,
 			     int code);
 int stele_build__expand(char **out, struct build *b, struct stage *s,
 			const struct stele_instr *in, const char *word);
+/* A layer of a stage (its prov_layers entry `l`) as a provenance record
+ * (builder/provenance.h) with `inputs` (stolen); new reference. */
+json_t *stele_build__prov_record(struct build *b, const json_t *l,
+				 json_t *inputs);
 /* A COPY/ADD heredoc's content, expanded with quotes kept (ExpandRaw). */
 int stele_build__expand_raw(char **out, struct build *b, struct stage *s,
 			    const struct stele_instr *in, const char *text);
