@@ -790,29 +790,19 @@ filelist_line(json_t **out, const char *line, size_t len, const char *where)
 static int
 filelist_check(int fd, const char *digest, uint64_t size)
 {
-	char buf[1 << 16], got[STELE_DIGEST_STRLEN];
-	struct stele_sha256 h;
-	ssize_t n;
+	char got[STELE_DIGEST_STRLEN];
+	uint64_t n;
 	int error;
 
-	if ((error = stele_sha256_init(&h)) < 0)
+	if ((error = stele_digest_fd(got, &n, fd, digest)) < 0)
 		return error;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		stele_sha256_update(&h, buf, (size_t)n);
-	if (n < 0) {
-		stele_sha256_release(&h);
-		return stele_error_errno("cannot read file list %s", digest);
-	}
-	if (h.size != size) {
-		stele_sha256_release(&h);
+	if (n != size)
 		return stele_error_setc(
 			STELE_EVERIFY,
 			"file list %s holds %llu bytes, the provenance records "
 			"%llu",
-			digest, (unsigned long long)h.size,
+			digest, (unsigned long long)n,
 			(unsigned long long)size);
-	}
-	stele_sha256_final(&h, got);
 	if (strcmp(got, digest))
 		return stele_error_setc(
 			STELE_EVERIFY,

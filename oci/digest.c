@@ -83,36 +83,43 @@ stele_digest_bytes(char out[STELE_DIGEST_STRLEN], const void *d, size_t n)
 }
 
 int
-stele_digest_file(char out[STELE_DIGEST_STRLEN], uint64_t *size,
-		  const char *path)
+stele_digest_fd(char out[STELE_DIGEST_STRLEN], uint64_t *size, int fd,
+		const char *what)
 {
 	struct stele_sha256 h;
 	char chunk[1 << 16];
 	ssize_t n;
-	int fd, error;
+	int error;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return stele_error_errno("cannot open '%s'", path);
-	if ((error = stele_sha256_init(&h)) < 0) {
-		close(fd);
+	if ((error = stele_sha256_init(&h)) < 0)
 		return error;
-	}
 	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			error = stele_error_errno("cannot read '%s'", path);
+			error = stele_error_errno("cannot read '%s'", what);
 			stele_sha256_release(&h);
-			close(fd);
 			return error;
 		}
 		stele_sha256_update(&h, chunk, (size_t)n);
 	}
-	close(fd);
 	if (size)
 		*size = h.size;
 	stele_sha256_final(&h, out);
 	return 0;
+}
+
+int
+stele_digest_file(char out[STELE_DIGEST_STRLEN], uint64_t *size,
+		  const char *path)
+{
+	int fd, error;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return stele_error_errno("cannot open '%s'", path);
+	error = stele_digest_fd(out, size, fd, path);
+	close(fd);
+	return error;
 }
 
 int

@@ -23,6 +23,10 @@ void stele_sha256_release(struct stele_sha256 *h);
 void stele_digest_bytes(char out[STELE_DIGEST_STRLEN], const void *d, size_t n);
 /* Raw 32-byte SHA-256. */
 void stele_sha256_raw(unsigned char out[32], const void *d, size_t n);
+/* Digest what is left of open file `fd` (`what` names it in errors),
+ * streamed. */
+int stele_digest_fd(char out[STELE_DIGEST_STRLEN], uint64_t *size, int fd,
+		    const char *what);
 /* Digest a whole file, streamed. */
 int stele_digest_file(char out[STELE_DIGEST_STRLEN], uint64_t *size,
 		      const char *path);
