@@ -109,9 +109,6 @@ struct stele_prov_filelist {
 	uint64_t count;
 };
 
-/* Lines are gathered into writes of about this many bytes. */
-#define FILELIST_CHUNK (64u << 10)
-
 int
 stele_prov_filelist_new(struct stele_prov_filelist **out, struct stele_txn *txn)
 {
@@ -119,25 +116,17 @@ stele_prov_filelist_new(struct stele_prov_filelist **out, struct stele_txn *txn)
 	int error;
 
 	*out = NULL;
-	fl->line = (struct stele_buf)STELE_BUF_INIT(FILELIST_CHUNK +
-						    STELE_FILELIST_LINE_MAX);
-	/* Hashed and written on a thread of its own: the build goes on. */
+	/* Room for a record past the limit, which add() then refuses. */
+	fl->line =
+		(struct stele_buf)STELE_BUF_INIT(8 * STELE_FILELIST_LINE_MAX);
+	/* Hashed and written on a thread of its own, which gathers the
+	 * lines into large chunks: the build goes on. */
 	if ((error = stele_txn_blob_new_async(&fl->w, txn)) < 0) {
 		stele_prov_filelist_free(fl);
 		return error;
 	}
 	*out = fl;
 	return 0;
-}
-
-/* Hand what is gathered to the blob. */
-static int
-filelist_flush(struct stele_prov_filelist *fl)
-{
-	int error = stele_blob_writer_write(fl->w, fl->line.ptr, fl->line.len);
-
-	stele_buf_clear(&fl->line);
-	return error;
 }
 
 /*
@@ -149,9 +138,9 @@ int
 stele_prov_filelist_add(struct stele_prov_filelist *fl, const char *path,
 			const char *dest, const char *sha256_hex)
 {
-	size_t start = fl->line.len;
 	int error;
 
+	stele_buf_clear(&fl->line);
 	if ((error = stele_buf_puts(&fl->line, "{\"dest\":")) < 0 ||
 	    (error = stele_json_put_string(&fl->line, dest)) < 0 ||
 	    (error = stele_buf_printf(&fl->line,
@@ -159,19 +148,18 @@ stele_prov_filelist_add(struct stele_prov_filelist *fl, const char *path,
 				      "\"kind\":\"file\",\"path\":",
 				      sha256_hex)) < 0 ||
 	    (error = stele_json_put_string(&fl->line, path)) < 0 ||
-	    (error = stele_buf_puts(&fl->line, "}\n")) < 0) {
-		fl->line.len = start;
+	    (error = stele_buf_puts(&fl->line, "}\n")) < 0)
 		return stele_error_prefix(error, "file list");
-	}
-	if (fl->line.len - start > STELE_FILELIST_LINE_MAX) {
-		fl->line.len = start;
+	if (fl->line.len > STELE_FILELIST_LINE_MAX)
 		return stele_error_setc(STELE_EINVALID,
 					"file list: the record of '%s' is "
 					"longer than %u bytes",
 					path, STELE_FILELIST_LINE_MAX);
-	}
+	if ((error = stele_blob_writer_write(fl->w, fl->line.ptr,
+					     fl->line.len)) < 0)
+		return error;
 	fl->count++;
-	return fl->line.len >= FILELIST_CHUNK ? filelist_flush(fl) : 0;
+	return 0;
 }
 
 int
@@ -182,11 +170,7 @@ stele_prov_filelist_commit(json_t **input, struct stele_prov_filelist *fl)
 	int error;
 
 	*input = NULL;
-	error = fl->line.len ? filelist_flush(fl) : 0;
-	if (error == 0)
-		error = stele_blob_writer_commit(fl->w, digest, &size);
-	else
-		stele_blob_writer_free(fl->w);
+	error = stele_blob_writer_commit(fl->w, digest, &size);
 	fl->w = NULL;
 	if (error == 0)
 		*input = json_pack("{s:s,s:s,s:I,s:I,s:{s:s}}", "kind", "files",

@@ -57,9 +57,9 @@ struct stele_blob_writer {
 };
 
 /*
- * One write(2) and one hash update per 64 KiB, not per call: a file list
- * is written a line (~150 bytes) at a time, 20,000 lines for the bench's
- * COPY.
+ * One write(2) and one hash update per 64 KiB, not per call: a registry
+ * hands a blob over in libcurl's chunks of up to 16 KiB.  (An async
+ * writer's pipe gathers into chunks of its own.)
  */
 #define WRITE_BUF (64u << 10)
 
