@@ -85,21 +85,23 @@ stele_cache_key(char out[65], const json_t *key)
 	return error;
 }
 
-/*
- * The blobs an entry names: its layer, then the file lists of its
- * provenance inputs (builder/provenance.h).  New reference.
- */
-static json_t *
-entry_blobs(const json_t *e)
+json_t *
+stele_cache_entry_blobs(const json_t *e)
 {
-	json_t *set = json_object();
-	const char *layer =
-		stele_json_str(json_object_get(e, "layer"), "digest");
+	json_t *out = json_array(), *set = json_object(), *in;
+	const json_t *l = json_object_get(e, "layer");
+	const char *d;
 
-	if (layer)
-		json_object_set_new(set, layer, json_true());
+	if (l)
+		json_array_append(out, (json_t *)l);
 	stele_prov_filelists(set, json_object_get(e, "inputs"));
-	return set;
+	json_object_foreach(set, d, in)
+		json_array_append_new(
+			out,
+			stele_descriptor(STELE_MT_FILELIST, d,
+					 (uint64_t)stele_json_int(in, "size")));
+	json_decref(set);
+	return out;
 }
 
 /* Stage every blob of entry `e` from `from` into `txn`; a blob missing or
@@ -108,12 +110,14 @@ static int
 stage_blobs(struct stele_txn *txn, const struct stele_oci *from,
 	    const json_t *e)
 {
-	json_t *set = entry_blobs(e), *v;
-	const char *d;
+	json_t *blobs = stele_cache_entry_blobs(e), *v;
+	size_t i;
 	int error = 0;
 
-	json_object_foreach(set, d, v) {
-		if (stele_digest_validate(d) < 0 ||
+	json_array_foreach(blobs, i, v) {
+		const char *d = stele_json_str(v, "digest");
+
+		if (!d || stele_digest_validate(d) < 0 ||
 		    !stele_oci_blob_exists(from, d)) {
 			error = STELE_ENOTFOUND;
 			break;
@@ -125,7 +129,7 @@ stage_blobs(struct stele_txn *txn, const struct stele_oci *from,
 			break;
 		}
 	}
-	json_decref(set);
+	json_decref(blobs);
 	return error;
 }
 
@@ -135,7 +139,6 @@ stele_cache_get(json_t **out, struct stele_cache *c, const char *key,
 {
 	struct stele_buf b = STELE_BUF_INIT(64u << 20);
 	char *path = stele_xasprintf("%s/%s.json", c->keys, key);
-	const char *digest;
 	json_t *e = NULL;
 	int error;
 
@@ -152,10 +155,8 @@ stele_cache_get(json_t **out, struct stele_cache *c, const char *key,
 		error = 0;
 		goto out;
 	}
-	if (!e ||
-	    !(digest = stele_json_str(json_object_get(e, "layer"), "digest")) ||
-	    stele_digest_validate(digest) < 0 ||
-	    !stele_oci_blob_exists(c->oci, digest)) {
+	/* Its blobs, each checked: one missing or corrupt is a miss. */
+	if (!e || !stele_json_str(json_object_get(e, "layer"), "digest")) {
 		error = STELE_ENOTFOUND;
 		goto out;
 	}
@@ -182,7 +183,7 @@ stele_cache_put(struct stele_cache *c, const char *key, const json_t *entry,
 	char *path = stele_xasprintf("%s/%s.json", c->keys, key);
 	struct stele_txn *ct = NULL;
 	json_t *blobs = NULL, *v;
-	const char *dg;
+	size_t i;
 	int error;
 
 	if (!digest && !json_is_true(json_object_get(entry, "empty"))) {
@@ -201,8 +202,10 @@ stele_cache_put(struct stele_cache *c, const char *key, const json_t *entry,
 		goto out;
 	/* Through a transaction of the cache layout: atomic.  The build
 	 * wrote and hashed the blobs: linked, not read again. */
-	blobs = entry_blobs(entry);
-	json_object_foreach(blobs, dg, v) {
+	blobs = stele_cache_entry_blobs(entry);
+	json_array_foreach(blobs, i, v) {
+		const char *dg = stele_json_str(v, "digest");
+
 		if (stele_oci_blob_exists(c->oci, dg))
 			continue;
 		if (!ct && (error = stele_txn_begin(&ct, c->oci)) < 0)
@@ -226,7 +229,7 @@ struct centry {
 	uint64_t size;
 	int64_t mtime;
 	int gone;
-	json_t *blobs; /* every blob it names (entry_blobs), or NULL */
+	json_t *blobs; /* stele_cache_entry_blobs(), or NULL */
 };
 
 static int
@@ -276,12 +279,13 @@ list_entries(struct centry **out, size_t *n, const struct stele_cache *c)
 			e->gone = 1;
 		} else if ((dg = stele_json_str(json_object_get(j, "layer"),
 						"digest"))) {
-			if (stele_digest_validate(dg) < 0)
+			if (stele_digest_validate(dg) < 0) {
 				e->gone = 1;
-			else
+			} else {
 				snprintf(e->digest, sizeof(e->digest), "%s",
 					 dg);
-			e->blobs = entry_blobs(j);
+				e->blobs = stele_cache_entry_blobs(j);
+			}
 			e->size = (uint64_t)stele_json_int(
 				json_object_get(j, "layer"), "size");
 		} else if (!json_is_true(json_object_get(j, "empty"))) {
@@ -333,16 +337,17 @@ gc_blobs(struct stele_cache_gc_report *r, struct stele_cache *c)
 {
 	struct stele_gc_report g = { 0 };
 	struct centry *v = NULL;
-	size_t n = 0, i;
-	json_t *named = json_object();
+	size_t n = 0, i, j;
+	json_t *named = json_object(), *b;
 	int lockfd = -1, error;
 
 	if ((error = stele_oci_lock(&lockfd, c->oci, 1)) < 0 ||
 	    (error = list_entries(&v, &n, c)) < 0)
 		goto out;
 	for (i = 0; i < n; i++)
-		if (v[i].blobs)
-			json_object_update(named, v[i].blobs);
+		json_array_foreach(v[i].blobs, j, b)
+			json_object_set_new(named, stele_json_str(b, "digest"),
+					    json_true());
 	if ((error = stele_oci_sweep(&g, c->oci, named)) < 0)
 		goto out;
 	r->blobs += g.blobs;

@@ -38,6 +38,13 @@ int stele_cache_key(char out[65], const json_t *key);
 int stele_cache_get(json_t **out, struct stele_cache *c, const char *key,
 		    struct stele_txn *txn);
 /*
+ * The blobs entry `e` needs, as descriptors: its layer first (when it has
+ * one), then the file lists its provenance inputs name
+ * (builder/provenance.h).  Whoever keeps or moves an entry keeps or moves
+ * these.  New reference.
+ */
+json_t *stele_cache_entry_blobs(const json_t *e);
+/*
  * A hit marks its entry used (the key file's mtime is the time it was
  * last written or used), which is what stele_cache_gc() ages by.
  */

@@ -2,7 +2,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "builder/provenance.h"
 #include "oci/image.h"
 #include "oci/layout.h"
 #include "registry/transfer.h"
@@ -56,30 +55,6 @@ manifest_layer(const json_t *manifest, const json_t *l)
 		    stele_json_int(m, "size") == stele_json_int(l, "size"))
 			return m;
 	return NULL;
-}
-
-/*
- * The blobs entry `e` needs, as descriptors: its layer, then the file
- * lists its provenance inputs name (builder/provenance.h), which travel
- * as layers of the cache artifact too.  New reference.
- */
-static json_t *
-entry_descs(const json_t *e)
-{
-	json_t *out = json_array(), *set = json_object(), *in;
-	const json_t *l = json_object_get(e, "layer");
-	const char *d;
-
-	if (l)
-		json_array_append(out, (json_t *)l);
-	stele_prov_filelists(set, json_object_get(e, "inputs"));
-	json_object_foreach(set, d, in)
-		json_array_append_new(
-			out,
-			stele_descriptor(STELE_MT_FILELIST, d,
-					 (uint64_t)stele_json_int(in, "size")));
-	json_decref(set);
-	return out;
 }
 
 int
@@ -137,7 +112,7 @@ stele_regcache_check(const json_t *config, const json_t *manifest,
 				"%s: entry %s wants a layer descriptor, a "
 				"diffID and inputs",
 				what, key);
-		descs = entry_descs(e);
+		descs = stele_cache_entry_blobs(e);
 		json_array_foreach(descs, i, l) {
 			if (manifest_layer(manifest, l))
 				continue;
@@ -193,7 +168,7 @@ assemble(struct stele_buf *config, struct stele_buf *manifest,
 		if (!is_descriptor(json_object_get(e, "layer")))
 			continue; /* no layer: stele_regcache_check() says */
 		/* A file list is its own diff_id (it is not compressed). */
-		descs = entry_descs(e);
+		descs = stele_cache_entry_blobs(e);
 		json_array_foreach(descs, i, l) {
 			const char *dg = stele_json_str(l, "digest");
 
@@ -390,7 +365,7 @@ regcache_get(void *payload, json_t **out, const char *key,
 	if (!e)
 		return stele_error_setc(STELE_ENOTFOUND, "%s has no entry %s",
 					c->name, key);
-	descs = entry_descs(e);
+	descs = stele_cache_entry_blobs(e);
 	json_array_foreach(descs, i, l) {
 		dg = stele_json_str(l, "digest");
 		size = (uint64_t)stele_json_int(l, "size");
