@@ -125,6 +125,18 @@ make_app_repo() {
 	git_commit "$1" "app" && git -C "$1" tag v1
 }
 
+# make_dpkg_app: a git repository app/ whose image holds a Debian 12
+# os-release and two dpkg records, libdemo1 1.0-1+b1 (source demo 1.0-1)
+# and tool 2.0-3: what the scan and vulnerability tests match.
+make_dpkg_app() {
+	mkdir app && git -C app init -q -b main &&
+	printf 'ID=debian\nVERSION_ID="12"\n' >app/os-release &&
+	printf 'Package: libdemo1\nStatus: install ok installed\nArchitecture: amd64\nSource: demo (1.0-1)\nVersion: 1.0-1+b1\nDescription: demo\n' >app/libdemo1 &&
+	printf 'Package: tool\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.0-3\nDescription: tool\n' >app/tool &&
+	printf 'FROM scratch\nCOPY os-release /etc/os-release\nCOPY libdemo1 /var/lib/dpkg/status.d/libdemo1\nCOPY tool /var/lib/dpkg/status.d/tool\n' >app/Dockerfile &&
+	git_commit app app
+}
+
 # The JSON value at a path, e.g. json_get FILE .a.b[0]
 json_get() {
 	python3 -c 'import json,sys

@@ -13,12 +13,7 @@ export STELE_PASSWORD=pw
 FORGE="/usr/bin/python3 $TOP/tests/e2e/forge.py"
 stele keygen --output-prefix ci >/dev/null 2>&1
 stele keygen --output-prefix other >/dev/null 2>&1
-mkdir app && git -C app init -q -b main &&
-printf 'ID=debian\nVERSION_ID="12"\n' >app/os-release &&
-printf 'Package: libdemo1\nStatus: install ok installed\nArchitecture: amd64\nSource: demo (1.0-1)\nVersion: 1.0-1+b1\nDescription: demo\n' >app/libdemo1 &&
-printf 'Package: tool\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.0-3\nDescription: tool\n' >app/tool &&
-printf 'FROM scratch\nCOPY os-release /etc/os-release\nCOPY libdemo1 /var/lib/dpkg/status.d/libdemo1\nCOPY tool /var/lib/dpkg/status.d/tool\n' >app/Dockerfile &&
-git_commit app app
+make_dpkg_app
 mkdir -p db
 printf '{"id":"CVE-2026-1001","modified":"2026-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"Debian:12","name":"demo"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"1.0-2"}]}]}],"severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}]}\n' >db/a.json
 printf '{"tool":{"CVE-2026-2002":{"releases":{"bookworm":{"status":"open","urgency":"low"}}}}}\n' >db/tracker.json

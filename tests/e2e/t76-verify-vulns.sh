@@ -8,12 +8,7 @@
 # status.d entry) built from a git repository.
 . "$(dirname "$0")/lib.sh"
 
-mkdir app && git -C app init -q -b main &&
-printf 'ID=debian\nVERSION_ID="12"\n' >app/os-release &&
-printf 'Package: libdemo1\nStatus: install ok installed\nArchitecture: amd64\nSource: demo (1.0-1)\nVersion: 1.0-1+b1\nDescription: demo\n' >app/libdemo1 &&
-printf 'Package: tool\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.0-3\nDescription: tool\n' >app/tool &&
-printf 'FROM scratch\nCOPY os-release /etc/os-release\nCOPY libdemo1 /var/lib/dpkg/status.d/libdemo1\nCOPY tool /var/lib/dpkg/status.d/tool\n' >app/Dockerfile &&
-git_commit app app
+make_dpkg_app
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 old=$(date -u -d '-48 hours' +%Y-%m-%dT%H:%M:%SZ)
 mkdir -p db/osv

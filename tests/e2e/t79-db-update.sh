@@ -66,12 +66,7 @@ if [ -z "${U:-}" ]; then
 	test_skip 'db update' 'the HTTPS server did not start on 127.0.0.1'
 	exit 0
 fi
-mkdir app && git -C app init -q -b main &&
-printf 'ID=debian\nVERSION_ID="12"\n' >app/os-release &&
-printf 'Package: libdemo1\nStatus: install ok installed\nArchitecture: amd64\nSource: demo (1.0-1)\nVersion: 1.0-1+b1\nDescription: demo\n' >app/libdemo1 &&
-printf 'Package: tool\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.0-3\nDescription: tool\n' >app/tool &&
-printf 'FROM scratch\nCOPY os-release /etc/os-release\nCOPY libdemo1 /var/lib/dpkg/status.d/libdemo1\nCOPY tool /var/lib/dpkg/status.d/tool\n' >app/Dockerfile &&
-git_commit app app
+make_dpkg_app
 state() { (cd db && find . -type f ! -name .stele-index.db | sort | xargs sha256sum); }
 ids() { stele scan --db db --json app:1 | json_get /dev/stdin .findings | "$PY" -c 'import json,sys; print(" ".join(sorted(f["id"] for f in json.load(sys.stdin))))'; }
 
