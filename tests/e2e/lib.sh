@@ -125,6 +125,27 @@ make_app_repo() {
 	git_commit "$1" "app" && git -C "$1" tag v1
 }
 
+# start_http_server DIR: serve DIR over plain HTTP on 127.0.0.1, on a
+# free port written to $TMP/port; the server's pid is srv_pid, killed at
+# the script's exit.
+start_http_server() {
+	python3 - "$1" "$TMP/port" <<'PY' &
+import http.server, functools, os, sys
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=sys.argv[1]))
+open(sys.argv[2] + ".tmp", "w").write(str(s.server_address[1])); os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+s.serve_forever()
+PY
+	srv_pid=$!
+	test_at_exit "test_kill $srv_pid"
+	i=0
+	while [ ! -s "$TMP/port" ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
 # make_dpkg_app: a git repository app/ whose image holds a Debian 12
 # os-release and two dpkg records, libdemo1 1.0-1+b1 (source demo 1.0-1)
 # and tool 2.0-3: what the scan and vulnerability tests match.

@@ -158,17 +158,7 @@ fi
 # Where buildah 1.28 knows nothing: BuildKit's results, as its Dockerfile
 # reference documents them, are written out below.
 mkdir -p www && echo payload >www/app.bin && mkdir g && git -C g init -q -b main && echo from-git >g/g.txt && git_commit g g
-python3 - "$TMP/www" "$TMP/port" <<'PY' &
-import http.server, functools, os, sys
-class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *a): pass
-s = http.server.HTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=sys.argv[1]))
-open(sys.argv[2] + ".tmp", "w").write(str(s.server_address[1])); os.rename(sys.argv[2] + ".tmp", sys.argv[2])
-s.serve_forever()
-PY
-srv_pid=$!
-test_at_exit "test_kill $srv_pid"
-i=0; while [ ! -s port ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+start_http_server "$TMP/www"
 SUM=sha256:$(sha256sum www/app.bin | cut -d" " -f1)
 {
 	cat <<'DF'

@@ -201,17 +201,7 @@ test_expect_success 'COPY --parents of a path outside the context is refused' '
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 export no_proxy=127.0.0.1 NO_PROXY=127.0.0.1
 mkdir -p www/files && echo payload >www/files/app.bin && tar -C t -czf www/files/app.tgz d
-python3 - "$TMP/www" "$TMP/port" <<'PY' &
-import http.server, functools, os, sys
-class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *a): pass
-s = http.server.HTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=sys.argv[1]))
-open(sys.argv[2] + ".tmp", "w").write(str(s.server_address[1])); os.rename(sys.argv[2] + ".tmp", sys.argv[2])
-s.serve_forever()
-PY
-srv_pid=$!
-test_at_exit "test_kill $srv_pid"
-i=0; while [ ! -s port ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+start_http_server "$TMP/www"
 URL="http://127.0.0.1:$(cat port)/files"
 SUM=sha256:$(sha256sum www/files/app.bin | cut -d" " -f1)
 TGZ=sha256:$(sha256sum www/files/app.tgz | cut -d" " -f1)
