@@ -747,7 +747,10 @@ stele_registry__prefetch(struct stele_registry *r,
 		k[i]->q.body = &k[i]->body;
 		qs[i] = &k[i]->q;
 	}
-	error = send_at_once(r, qs, n, 1, res);
+	/* Plain http is HTTP/1.1 (no HTTP/2 without TLS): nothing to share,
+	 * and waiting to learn that held every request back until the
+	 * first answer came (strace: one HEAD, then the rest). */
+	error = send_at_once(r, qs, n, !strncmp(r->base, "https:", 6), res);
 	for (i = 0; i < n; i++) {
 		if (res[i] != GOT_FINAL) {
 			kept_free(k[i]);
