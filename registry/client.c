@@ -721,38 +721,35 @@ send_at_once(struct stele_registry *r, struct stele_registry__req **qs,
 	return error;
 }
 
-int
-stele_registry__prefetch(struct stele_registry *r,
-			 const struct stele_registry__ask *a, size_t n)
+/* A question asked ahead, set up to be sent (kept_free frees it). */
+static struct stele_registry__kept *
+kept_new(const struct stele_registry__ask *a)
 {
-	struct stele_registry__kept **k = stele_xcalloc(n, sizeof(*k));
-	struct stele_registry__req **qs = stele_xcalloc(n, sizeof(*qs));
-	int *res = stele_xcalloc(n, sizeof(*res));
+	struct stele_registry__kept *k = stele_xcalloc(1, sizeof(*k));
 	struct stele_buf body = STELE_BUF_INIT(STELE_MANIFEST_MAX);
+
+	assert(!strcmp(a->method, "GET") || !strcmp(a->method, "HEAD"));
+	k->method = stele_xstrdup(a->method);
+	k->path = stele_xstrdup(a->path);
+	k->repo = dup_or_null(a->repo);
+	k->accept = dup_or_null(a->accept);
+	k->body = body;
+	stele_registry__req_init(&k->q, k->method, k->path, k->repo);
+	k->q.accept = k->accept;
+	k->q.body = &k->body;
+	return k;
+}
+
+/* Keep the answers that stand (res[i] GOT_FINAL) of the `n` questions
+ * `k` sent, free the rest; `keep` 0: free them all. */
+static void
+kept_add(struct stele_registry *r, struct stele_registry__kept **k,
+	 const int *res, size_t n, int keep)
+{
 	size_t i;
-	int error;
 
 	for (i = 0; i < n; i++) {
-		assert(!strcmp(a[i].method, "GET") ||
-		       !strcmp(a[i].method, "HEAD"));
-		k[i] = stele_xcalloc(1, sizeof(**k));
-		k[i]->method = stele_xstrdup(a[i].method);
-		k[i]->path = stele_xstrdup(a[i].path);
-		k[i]->repo = dup_or_null(a[i].repo);
-		k[i]->accept = dup_or_null(a[i].accept);
-		k[i]->body = body;
-		stele_registry__req_init(&k[i]->q, k[i]->method, k[i]->path,
-					 k[i]->repo);
-		k[i]->q.accept = k[i]->accept;
-		k[i]->q.body = &k[i]->body;
-		qs[i] = &k[i]->q;
-	}
-	/* Plain http is HTTP/1.1 (no HTTP/2 without TLS): nothing to share,
-	 * and waiting to learn that held every request back until the
-	 * first answer came (strace: one HEAD, then the rest). */
-	error = send_at_once(r, qs, n, !strncmp(r->base, "https:", 6), res);
-	for (i = 0; i < n; i++) {
-		if (res[i] != GOT_FINAL) {
+		if (!keep || res[i] != GOT_FINAL) {
 			kept_free(k[i]);
 			continue;
 		}
@@ -760,6 +757,33 @@ stele_registry__prefetch(struct stele_registry *r,
 		k[i]->next = r->kept;
 		r->kept = k[i];
 	}
+}
+
+/* Plain http is HTTP/1.1 (no HTTP/2 without TLS): nothing to share, and
+ * waiting to learn that held every request back until the first answer
+ * came (strace: one HEAD, then the rest). */
+static int
+can_share(const struct stele_registry *r)
+{
+	return !strncmp(r->base, "https:", 6);
+}
+
+int
+stele_registry__prefetch(struct stele_registry *r,
+			 const struct stele_registry__ask *a, size_t n)
+{
+	struct stele_registry__kept **k = stele_xcalloc(n, sizeof(*k));
+	struct stele_registry__req **qs = stele_xcalloc(n, sizeof(*qs));
+	int *res = stele_xcalloc(n, sizeof(*res));
+	size_t i;
+	int error;
+
+	for (i = 0; i < n; i++) {
+		k[i] = kept_new(&a[i]);
+		qs[i] = &k[i]->q;
+	}
+	error = send_at_once(r, qs, n, can_share(r), res);
+	kept_add(r, k, res, n, 1);
 	free(res);
 	free(qs);
 	free(k);
@@ -972,6 +996,51 @@ probe(struct stele_registry *r)
 }
 
 /*
+ * The probe and the `n` questions `a` at once, over https (one round
+ * trip, not two: on one HTTP/2 connection when the registry offers it).
+ * The probe's answer is checked first, as probe() checks it; the
+ * questions' answers are kept only when it is 200 (no credentials went
+ * with any of them: the challenge was not known).  After a 401 the
+ * questions are asked again, at once, with the credentials it asks for.
+ * 1 when the probe got no answer that stands (no connection, 5xx, 429):
+ * the caller probes the usual way, with retries, and asks after.
+ */
+static int
+probe_asking(struct stele_registry *r, const struct stele_registry__ask *a,
+	     size_t n)
+{
+	struct stele_registry__kept **k = stele_xcalloc(n, sizeof(*k));
+	struct stele_registry__req **qs = stele_xcalloc(n + 1, sizeof(*qs));
+	struct stele_registry__req q;
+	int *res = stele_xcalloc(n + 1, sizeof(*res));
+	size_t i;
+	int error;
+
+	stele_registry__req_init(&q, "GET", "/v2/", NULL);
+	q.flags = REQ_NO_AUTH;
+	qs[0] = &q;
+	for (i = 0; i < n; i++) {
+		k[i] = kept_new(&a[i]);
+		qs[i + 1] = &k[i]->q;
+	}
+	error = send_at_once(r, qs, n + 1, 1, res);
+	if (!error &&
+	    (res[0] == GOT_NOTHING ||
+	     (res[0] == GOT_ANSWER && q.status != 401)))
+		error = 1;
+	else if (!error)
+		error = probe_answer(r, &q);
+	kept_add(r, k, res + 1, n, !error && q.status == 200);
+	if (!error && q.status == 401)
+		error = stele_registry__prefetch(r, a, n);
+	stele_registry__req_release(&q);
+	free(res);
+	free(qs);
+	free(k);
+	return error;
+}
+
+/*
  * --tls-verify=false: GET /v2/ over https and plain http at once, one
  * attempt each (no credentials go with either): https when it answers,
  * http when https got no HTTP answer, as probing one after the other
@@ -1010,9 +1079,10 @@ probe_both(struct stele_registry *r)
 	return error;
 }
 
-int
-stele_registry_open(struct stele_registry **out, const char *host, int push,
-		    const struct stele_registry_opts *o)
+static int
+open_asking(struct stele_registry **out, const char *host, int push,
+	    const struct stele_registry_opts *o,
+	    const struct stele_registry__ask *a, size_t n)
 {
 	struct stele_buf ca = STELE_BUF_INIT(CA_MAX);
 	struct stele_registry *r = stele_xcalloc(1, sizeof(*r));
@@ -1048,6 +1118,21 @@ stele_registry_open(struct stele_registry **out, const char *host, int push,
 			  : stele_xasprintf("/etc/containers/certs.d/%s", host);
 	if ((error = load_cert_dir(r, dir, o->cert_dir != NULL)) < 0)
 		goto out;
+	/* Without credentials for it, the registry is expected to answer
+	 * anonymously: the questions go with the probe.  With some, it
+	 * will challenge them all: the probe learns how first.  (An auth
+	 * file that does not read is said when a challenge needs it, as
+	 * before.)  --tls-verify=false probes first: asked over https, the
+	 * questions would each make a TLS attempt that a plain http
+	 * registry fails. */
+	if (!o->insecure && n > 0) {
+		if (stele_registry__need_creds(r) < 0) {
+			stele_error_clear();
+			r->creds_looked_up = 0;
+		} else if (!r->creds && (error = probe_asking(r, a, n)) != 1) {
+			goto out;
+		}
+	}
 	if (!o->insecure || (error = probe_both(r)) == 1)
 		error = probe(r);
 	if (error < 0 && o->insecure && r->net_failed &&
@@ -1057,6 +1142,8 @@ stele_registry_open(struct stele_registry **out, const char *host, int push,
 		r->base = stele_xasprintf("http://%s", host);
 		error = probe(r);
 	}
+	if (!error && n > 0)
+		error = stele_registry__prefetch(r, a, n);
 out:
 	free(dir);
 	if (error < 0) {
@@ -1065,6 +1152,21 @@ out:
 	}
 	*out = r;
 	return 0;
+}
+
+int
+stele_registry_open(struct stele_registry **out, const char *host, int push,
+		    const struct stele_registry_opts *o)
+{
+	return open_asking(out, host, push, o, NULL, 0);
+}
+
+int
+stele_registry__open_asking(struct stele_registry **out, const char *host,
+			    int push, const struct stele_registry_opts *o,
+			    const struct stele_registry__ask *a, size_t n)
+{
+	return open_asking(out, host, push, o, a, n);
 }
 
 int

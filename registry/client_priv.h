@@ -135,6 +135,17 @@ struct stele_registry__ask {
 };
 int stele_registry__prefetch(struct stele_registry *r,
 			     const struct stele_registry__ask *a, size_t n);
+/*
+ * stele_registry_open(), then stele_registry__prefetch() of the `n`
+ * questions `a`.  Over https, when there are no credentials for the
+ * registry, the probe and the questions go at once, one round trip (the
+ * questions' answers kept only when the probe found an anonymous
+ * registry; after a challenge they are asked again, at once, with the
+ * credentials it asks for).  The caller frees `a`.
+ */
+int stele_registry__open_asking(struct stele_registry **out, const char *host,
+				int push, const struct stele_registry_opts *o,
+				const struct stele_registry__ask *a, size_t n);
 /* The question stele_registry_manifest_has() ("HEAD") or
  * stele_registry_manifest_get() ("GET") asks about `ref` (registry/blobs.c). */
 void stele_registry__ask_manifest(struct stele_registry__ask *a,

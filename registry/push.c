@@ -208,36 +208,35 @@ out:
 #define ASK_REFERRERS_MAX 16
 
 /*
- * Ask ahead what the copy engine asks the registry about an image that
- * is there already (registry/copy.c): the manifest under `put_ref` (HEAD),
- * each cosign tag the layout has (GET), each referrer it has (HEAD), and
- * the referrers list (the API, and the sha256-<hex> tag it falls back
- * to).  All at once (stele_registry__prefetch): a re-push waits for one
- * round trip after the probe, not one per question; the engine still
- * asks each and checks each answer.  For an image not there yet, the
- * answers the walk's writes outdate are dropped, unused.  What the
- * layout cannot say here it says to the engine, which reports it.
+ * What the copy engine asks the registry about an image that is there
+ * already (registry/copy.c), to be asked ahead: the manifest under
+ * `put_ref` (HEAD), each cosign tag the layout has (GET), each referrer
+ * it has (HEAD), and the referrers list (the API, and the sha256-<hex>
+ * tag it falls back to).  All at once (stele_registry__open_asking): a
+ * re-push waits for one round trip (with the probe over https, after it
+ * with --tls-verify=false), not one per question; the engine still asks
+ * each and checks each answer.  For an image not there yet, the answers
+ * the walk's writes outdate are dropped, unused.  What the layout cannot
+ * say here it says to the engine, which reports it.  Returns how many
+ * questions are in `a`; the caller frees their paths.
  */
-static int
-ask_ahead(struct rdst *p, const struct stele_oci *oci, const char *top,
-	  const char *put_ref, unsigned flags)
+static size_t
+questions(struct stele_registry__ask *a, const char *repo,
+	  const struct stele_oci *oci, const char *top, const char *put_ref,
+	  unsigned flags)
 {
 	static const enum stele_attach_kind kinds[] = STELE_COSIGN_TAGS;
-	struct stele_registry__ask
-		a[3 + STELE_NCOSIGN_TAGS + ASK_REFERRERS_MAX];
 	json_t *refs = NULL, *e = NULL, *d;
 	char *tag;
 	size_t n = 0, i;
-	int error;
 
-	stele_registry__ask_manifest(&a[n++], "HEAD", p->repo, put_ref);
+	stele_registry__ask_manifest(&a[n++], "HEAD", repo, put_ref);
 	for (i = 0;
 	     i < STELE_NCOSIGN_TAGS && !(flags & STELE_TRANSFER_NO_ATTACH);
 	     i++) {
 		tag = stele_attach_tag_name(top, kinds[i]);
 		if (stele_oci_resolve(&e, oci, tag, NULL) == 0)
-			stele_registry__ask_manifest(&a[n++], "GET", p->repo,
-						     tag);
+			stele_registry__ask_manifest(&a[n++], "GET", repo, tag);
 		json_decref(e);
 		e = NULL;
 		free(tag);
@@ -250,20 +249,17 @@ ask_ahead(struct rdst *p, const struct stele_oci *oci, const char *top,
 			    !stele_json_str(d, "digest"))
 				break;
 			stele_registry__ask_manifest(
-				&a[n++], "HEAD", p->repo,
+				&a[n++], "HEAD", repo,
 				stele_json_str(d, "digest"));
 		}
-		stele_registry__ask_referrers(&a[n++], p->repo, top);
+		stele_registry__ask_referrers(&a[n++], repo, top);
 		tag = stele_attach_tag_name(top, STELE_ATTACH_REFERRERS);
-		stele_registry__ask_manifest(&a[n++], "GET", p->repo, tag);
+		stele_registry__ask_manifest(&a[n++], "GET", repo, tag);
 		free(tag);
 	}
 	stele_error_clear();
-	error = stele_registry__prefetch(p->r, a, n);
 	json_decref(refs);
-	for (i = 0; i < n; i++)
-		free(a[i].path);
-	return error;
+	return n;
 }
 
 int
@@ -289,7 +285,9 @@ stele_registry__push(struct stele_transfer *out, const struct stele_image *img,
 	const char *put_ref = dst->tag ? dst->tag
 		: dst->digest          ? top
 				       : "latest";
-	size_t hostlen;
+	struct stele_registry__ask
+		a[3 + STELE_NCOSIGN_TAGS + ASK_REFERRERS_MAX];
+	size_t hostlen, n, i;
 	char *host = NULL;
 	json_t *desc = NULL;
 	int error;
@@ -319,8 +317,11 @@ stele_registry__push(struct stele_transfer *out, const struct stele_image *img,
 	    strcmp(src, dst->name))
 		p.mount_from = src + hostlen + 1;
 	snprintf(out->digest, sizeof(out->digest), "%s", top);
-	if ((error = stele_registry_open(&p.r, host, 1, o)) < 0 ||
-	    (error = ask_ahead(&p, img->oci, top, put_ref, flags)) < 0)
+	n = questions(a, p.repo, img->oci, top, put_ref, flags);
+	error = stele_registry__open_asking(&p.r, host, 1, o, a, n);
+	for (i = 0; i < n; i++)
+		free(a[i].path);
+	if (error < 0)
 		goto out;
 	if ((flags & STELE_PUSH__ATTACHMENTS_ONLY) &&
 	    (error = stele_registry_manifest_has(p.r, p.repo, top, top)) <= 0) {

@@ -28,6 +28,20 @@ else
 		[ "$(cat out)" = "$D" ] &&
 		[ "$(skopeo inspect --cert-dir "$TMP/certs.d" --format "{{.Digest}}" docker://$TREG/app:1)" = "$D" ]
 	'
+	test_expect_success 'TLS: a re-push, its questions asked with the probe, finds all there; a signature deleted from the registry is put back' '
+		stele push --key k.pub --cert-dir "$TMP/certs.d" --json app:1 docker://$TREG/app:1 >r1.json &&
+		[ "$(json_get r1.json .manifests)" = 0 ] &&
+		[ "$(json_get r1.json .blobs.transferred)" = 0 ] &&
+		[ "$(json_get r1.json .signatures)" = 1 ] &&
+		sig="https://$TREG/v2/app/manifests/sha256-${D#sha256:}.sig" &&
+		S=$(curl -skf -o /dev/null -D - -H "Accept: application/vnd.oci.image.manifest.v1+json" "$sig" |
+			tr -d "\r" | sed -n "s/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p") &&
+		curl -skf -X DELETE "https://$TREG/v2/app/manifests/$S" &&
+		! curl -skf -H "Accept: application/vnd.oci.image.manifest.v1+json" "$sig" >/dev/null &&
+		stele push --key k.pub --cert-dir "$TMP/certs.d" --json app:1 docker://$TREG/app:1 >r2.json &&
+		[ "$(json_get r2.json .manifests)" = 1 ] &&
+		curl -skf -H "Accept: application/vnd.oci.image.manifest.v1+json" "$sig" >/dev/null
+	'
 	test_expect_success 'TLS: --tls-verify=false works, and warns' '
 		stele pull --tls-verify=false docker://$TREG/app:1 oci:tins:1 >out 2>err &&
 		[ "$(cat out)" = "$D" ] && grep -q "warning: --tls-verify=false" err
@@ -71,6 +85,19 @@ else
 		stele pull --tls-verify=false --creds alice:s3cret docker://$BREG/app:1 oci:bback:1 >out &&
 		[ "$(cat out)" = "$D" ]
 	'
+	if [ -n "${TREG:-}" ] && reg_serve tlsbasic tls htpasswd "$TMP/htpasswd"; then
+		SREG=$REG
+		test_expect_success 'Basic over TLS: push and re-push with --creds; without, a re-push (its questions asked with the probe) is a clear error' '
+			stele push --key k.pub --cert-dir "$TMP/certs.d" --creds alice:s3cret app:1 docker://$SREG/app:1 >out &&
+			[ "$(cat out)" = "$D" ] &&
+			stele push --key k.pub --cert-dir "$TMP/certs.d" --creds alice:s3cret --json app:1 docker://$SREG/app:1 >r.json &&
+			[ "$(json_get r.json .manifests)" = 0 ] &&
+			expect_code 3 stele push --key k.pub --cert-dir "$TMP/certs.d" app:1 docker://$SREG/app:1 2>err &&
+			cat err && grep -q "requires authentication" err
+		'
+	else
+		test_skip 'Basic auth over TLS' 'docker-registry with TLS and htpasswd could not start'
+	fi
 	test_expect_success 'login writes the auth file as podman does (0600); skopeo and stele read it' '
 		echo s3cret | stele login --tls-verify=false --authfile "$TMP/auth.json" -u alice --password-stdin $BREG 2>err &&
 		cat err && [ "$(stat -c %a auth.json)" = 600 ] &&
