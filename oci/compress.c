@@ -27,6 +27,26 @@
  * without the previous 32 KiB costs well under 1% of size, and libdeflate
  * at level 6 still compresses better than zlib at 6.
  *
+ * Stored pieces (GZIP; GZIP_WHOLE is the scheme without them, what stele
+ * wrote before): a 16 KiB piece of a block whose bytes are near-uniform
+ * (data already compressed, or random) and which repeats nothing is stored
+ * rather than deflated.  Deflate cannot shrink such a piece (each literal
+ * still costs 8 bits; libdeflate itself ends up choosing stored blocks)
+ * but spends almost twice as long on it as on text, looking for matches
+ * that are not there: 87 MB/s against 150 at level 3 here.  A piece is
+ * stored when the chi-square statistic of the byte counts of its first
+ * 2 KiB is at most 1024 and of the whole piece at most 512 (random data
+ * gives 255 on average, with a spread of 23; text tens of thousands), and
+ * a probe finds at most one repeat (an 8-byte string at a content-defined
+ * position, one position in 16, seen again in the piece).  Consecutive
+ * pieces of the same kind are one member, so a block without such a
+ * piece is one member, as before.  The tests read the piece's bytes only,
+ * so the output still depends on the input and the level only.  Measured
+ * (CPU of libdeflate alone, bytes against whole blocks): the bench tree
+ * 4.78 -> 4.34 s, 13% of the bytes stored, +0.25%; a tar of /usr/share
+ * 6.6% stored, +0.05%; of /usr/lib/x86_64-linux-gnu 0.1% stored, +0.001%.
+ * What is lost is mostly deflate's window across a stored run.
+ *
  * zlib (what stele used before; kept so that older images rebuild to the
  * same bytes): pigz's scheme, one member; each 128 KiB block is deflated
  * with the 32 KiB of input before it as the dictionary, and a sync flush
@@ -36,6 +56,11 @@
 #define GZ_BLOCK (128 * 1024)
 #define GZ_DICT (32 * 1024)
 #define LD_BLOCK (1024 * 1024)
+#define LD_PIECE (16 * 1024)
+#define LD_SAMPLE 2048
+#define LD_PIECES (LD_BLOCK / LD_PIECE)
+/* In the settings the provenance records; rebuild looks for "stored". */
+#define LD_STORED_SETTING "near-uniform %d-byte pieces stored"
 #define GZ_HEADER 10
 #define GZ_TRAILER 8
 /* More threads than this only cost memory; output is the same anyway. */
@@ -82,6 +107,7 @@ struct gz_worker {
 	z_stream strm;
 	int strm_ok;
 	struct libdeflate_compressor *ld;
+	struct libdeflate_compressor *ld_store; /* level 0, GZIP only */
 	pthread_t thread;
 	int started;
 };
@@ -165,26 +191,121 @@ put_le32(unsigned char *p, uint32_t v)
 		p[i] = (unsigned char)(v >> (8 * i));
 }
 
-/* One whole gzip member: header, libdeflate's deflate, CRC and size. */
+/* Does a piece repeat an 8-byte string (at a content-defined position)
+ * more than once?  See "Stored pieces". */
+static int
+piece_repeats(const unsigned char *p, size_t n)
+{
+	uint32_t seen[4096] = { 0 }; /* position + 1 by hash */
+	uint64_t v, w, h;
+	size_t i;
+	int found = 0;
+
+	for (i = 0; i + 8 <= n; i++) {
+		memcpy(&v, p + i, 8);
+		h = (v * UINT64_C(0x9E3779B97F4A7C15)) >> 48;
+		if (h & 15)
+			continue;
+		h >>= 4;
+		if (seen[h]) {
+			memcpy(&w, p + seen[h] - 1, 8);
+			if (w == v && ++found > 1)
+				return 1;
+		}
+		seen[h] = (uint32_t)i + 1;
+	}
+	return 0;
+}
+
+/* Is the chi-square statistic of p[0..n)'s byte counts at most `max`?
+ * n a multiple of 4. */
+static int
+near_uniform(const unsigned char *p, size_t n, uint64_t max)
+{
+	uint32_t count[4][256];
+	uint64_t sq = 0, t;
+	size_t i;
+
+	/* Four tables, so that equal neighbours do not wait on each other. */
+	memset(count, 0, sizeof(count));
+	for (i = 0; i < n; i += 4) {
+		count[0][p[i]]++;
+		count[1][p[i + 1]]++;
+		count[2][p[i + 2]]++;
+		count[3][p[i + 3]]++;
+	}
+	for (i = 0; i < 256; i++) {
+		t = (uint64_t)count[0][i] + count[1][i] + count[2][i] +
+			count[3][i];
+		sq += t * t;
+	}
+	/* n * chi-square = 256 * sum(count^2) - n^2 (never negative) */
+	return 256 * sq - (uint64_t)n * n <= max * n;
+}
+
+/* Is this piece to be stored?  Only whole pieces are; the sample first,
+ * so that text costs a look at 2 KiB. */
+static int
+piece_stored(const unsigned char *p, size_t n)
+{
+	return n == LD_PIECE && near_uniform(p, LD_SAMPLE, 1024) &&
+		near_uniform(p, n, 512) && !piece_repeats(p, n);
+}
+
+/* Append one whole gzip member of in[0..len) to the job's output. */
+static int
+ld_member(struct gz_job *job, struct libdeflate_compressor *ld, int level,
+	  const unsigned char *in, size_t len)
+{
+	unsigned char *o = job->out + job->out_len;
+	size_t room = job->out_cap - job->out_len, n;
+
+	if (room < GZ_HEADER + GZ_TRAILER)
+		return -1;
+	gz_put_header(o, level);
+	n = libdeflate_deflate_compress(ld, in, len, o + GZ_HEADER,
+					room - GZ_HEADER - GZ_TRAILER);
+	if (!n)
+		return -1;
+	put_le32(o + GZ_HEADER + n, libdeflate_crc32(0, in, len));
+	put_le32(o + GZ_HEADER + n + 4, (uint32_t)len);
+	job->out_len += GZ_HEADER + n + GZ_TRAILER;
+	return 0;
+}
+
+/*
+ * A block as gzip members: the whole block (GZIP_WHOLE, or a block
+ * without stored pieces), else one member per run of pieces of one kind.
+ */
 static void
 ld_job_run(struct gz_worker *w, struct gz_job *job)
 {
-	size_t n;
+	int stored[LD_PIECES + 1];
+	size_t i, n, start, end;
+	int error = 0;
 
-	gz_put_header(job->out, w->c->level);
-	n = libdeflate_deflate_compress(w->ld, job->in, job->len,
-					job->out + GZ_HEADER,
-					job->out_cap - GZ_HEADER - GZ_TRAILER);
+	job->out_len = 0;
 	job->zerr = Z_OK;
-	if (!n) {
-		/* The bound makes this impossible; say so if it happens. */
-		job->zerr = Z_BUF_ERROR;
-		return;
+	n = (job->len + LD_PIECE - 1) / LD_PIECE;
+	for (i = 0; i < n; i++)
+		stored[i] = w->ld_store &&
+			piece_stored(job->in + i * LD_PIECE,
+				     min_size(LD_PIECE,
+					      job->len - i * LD_PIECE));
+	if (n == 0)
+		error = ld_member(job, w->ld, w->c->level, job->in, 0);
+	for (start = 0; start < n && !error; start = end) {
+		for (end = start + 1; end < n && stored[end] == stored[start];
+		     end++)
+			;
+		error = ld_member(job, stored[start] ? w->ld_store : w->ld,
+				  w->c->level, job->in + start * LD_PIECE,
+				  min_size(job->len, end * LD_PIECE) -
+					  start * LD_PIECE);
 	}
-	put_le32(job->out + GZ_HEADER + n,
-		 libdeflate_crc32(0, job->in, job->len));
-	put_le32(job->out + GZ_HEADER + n + 4, (uint32_t)job->len);
-	job->out_len = GZ_HEADER + n + GZ_TRAILER;
+	/* The bound makes this impossible; say so if it happens. */
+	if (error)
+		job->zerr = Z_BUF_ERROR;
 }
 
 static void
@@ -290,8 +411,8 @@ gz_deliver(struct stele_compressor *c, struct gz_job *job)
 	if (job->zerr != Z_OK)
 		return stele_error_set("cannot deflate layer: %s",
 				       zError(job->zerr));
-	/* A libdeflate block is a whole member, header and trailer. */
-	if (c->kind == STELE_COMPRESS_GZIP)
+	/* A libdeflate block is whole members, headers and trailers. */
+	if (c->kind != STELE_COMPRESS_GZIP_ZLIB)
 		return sink_put(c, job->out, job->out_len);
 	if (c->delivered == 0 && (error = gz_stream_header(c)) < 0)
 		return error;
@@ -456,6 +577,7 @@ gz_free(struct stele_compressor *c)
 			if (c->workers[i].strm_ok)
 				deflateEnd(&c->workers[i].strm);
 			libdeflate_free_compressor(c->workers[i].ld);
+			libdeflate_free_compressor(c->workers[i].ld_store);
 		}
 		free(c->workers);
 	}
@@ -486,7 +608,8 @@ gz_default_threads(void)
 static int
 gz_new(struct stele_compressor *c, unsigned threads)
 {
-	size_t i, out_cap;
+	int ld = c->kind != STELE_COMPRESS_GZIP_ZLIB;
+	size_t i, out_cap, bound;
 	int ret;
 
 	if (c->level == 0)
@@ -495,8 +618,8 @@ gz_new(struct stele_compressor *c, unsigned threads)
 	if (c->level < 1 || c->level > 9)
 		return stele_error_setc(STELE_EINVALID, "invalid gzip level %d",
 					c->level);
-	c->block = c->kind == STELE_COMPRESS_GZIP ? LD_BLOCK : GZ_BLOCK;
-	c->dict = c->kind == STELE_COMPRESS_GZIP ? 0 : GZ_DICT;
+	c->block = ld ? LD_BLOCK : GZ_BLOCK;
+	c->dict = ld ? 0 : GZ_DICT;
 	if (threads == 0)
 		threads = gz_default_threads();
 	if (threads > GZ_MAX_THREADS)
@@ -514,10 +637,15 @@ gz_new(struct stele_compressor *c, unsigned threads)
 	c->workers = stele_xcalloc(c->nworkers, sizeof(*c->workers));
 	for (i = 0; i < c->nworkers; i++) {
 		c->workers[i].c = c;
-		if (c->kind == STELE_COMPRESS_GZIP) {
+		if (ld) {
 			c->workers[i].ld =
 				libdeflate_alloc_compressor(c->level);
-			if (!c->workers[i].ld)
+			if (c->kind == STELE_COMPRESS_GZIP)
+				c->workers[i].ld_store =
+					libdeflate_alloc_compressor(0);
+			if (!c->workers[i].ld ||
+			    (c->kind == STELE_COMPRESS_GZIP &&
+			     !c->workers[i].ld_store))
 				return stele_error_set(
 					"cannot start libdeflate");
 			continue;
@@ -529,7 +657,17 @@ gz_new(struct stele_compressor *c, unsigned threads)
 					       zError(ret));
 		c->workers[i].strm_ok = 1;
 	}
-	if (c->kind == STELE_COMPRESS_GZIP)
+	if (c->kind == STELE_COMPRESS_GZIP) {
+		/* At most one member per piece; a run's bound is at most the
+		 * sum of its pieces'. */
+		bound = libdeflate_deflate_compress_bound(c->workers[0].ld,
+							  LD_PIECE);
+		if (libdeflate_deflate_compress_bound(c->workers[0].ld_store,
+						      LD_PIECE) > bound)
+			bound = libdeflate_deflate_compress_bound(
+				c->workers[0].ld_store, LD_PIECE);
+		out_cap = LD_PIECES * (GZ_HEADER + GZ_TRAILER + bound);
+	} else if (ld)
 		out_cap = GZ_HEADER + GZ_TRAILER +
 			libdeflate_deflate_compress_bound(c->workers[0].ld,
 							  c->block);
@@ -682,6 +820,7 @@ stele_compressor_new(struct stele_compressor **out, enum stele_compression kind,
 	switch (kind) {
 	case STELE_COMPRESS_NONE: break;
 	case STELE_COMPRESS_GZIP:
+	case STELE_COMPRESS_GZIP_WHOLE:
 	case STELE_COMPRESS_GZIP_ZLIB: error = gz_new(c, threads); break;
 	case STELE_COMPRESS_ZSTD: error = zs_new(c); break;
 	default:
@@ -711,6 +850,7 @@ stele_compressor_write(struct stele_compressor *c, const void *data, size_t len)
 	switch (c->kind) {
 	case STELE_COMPRESS_NONE: error = sink_put(c, data, len); break;
 	case STELE_COMPRESS_GZIP:
+	case STELE_COMPRESS_GZIP_WHOLE:
 	case STELE_COMPRESS_GZIP_ZLIB: error = gz_write(c, data, len); break;
 	case STELE_COMPRESS_ZSTD: error = zs_write(c, data, len); break;
 	}
@@ -731,6 +871,7 @@ stele_compressor_finish(struct stele_compressor *c)
 	switch (c->kind) {
 	case STELE_COMPRESS_NONE: break;
 	case STELE_COMPRESS_GZIP:
+	case STELE_COMPRESS_GZIP_WHOLE:
 	case STELE_COMPRESS_GZIP_ZLIB: error = gz_finish(c); break;
 	case STELE_COMPRESS_ZSTD: error = zs_finish(c); break;
 	}
@@ -768,6 +909,7 @@ stele_compression_lib(enum stele_compression kind)
 	pthread_once(&lib_once, lib_init);
 	switch (kind) {
 	case STELE_COMPRESS_GZIP:
+	case STELE_COMPRESS_GZIP_WHOLE:
 		return "libdeflate " LIBDEFLATE_VERSION_STRING;
 	case STELE_COMPRESS_GZIP_ZLIB: return lib_zlib;
 	case STELE_COMPRESS_ZSTD: return lib_zstd;
@@ -781,7 +923,8 @@ stele_compression_level(enum stele_compression kind, int level)
 	if (level)
 		return level;
 	switch (kind) {
-	case STELE_COMPRESS_GZIP: return LD_DEFAULT_LEVEL;
+	case STELE_COMPRESS_GZIP:
+	case STELE_COMPRESS_GZIP_WHOLE: return LD_DEFAULT_LEVEL;
 	case STELE_COMPRESS_GZIP_ZLIB: return ZLIB_DEFAULT_LEVEL;
 	case STELE_COMPRESS_ZSTD: return ZSTD_DEFAULT_LEVEL;
 	default: return 0;
@@ -794,6 +937,10 @@ stele_compression_settings(enum stele_compression kind, int level)
 	level = stele_compression_level(kind, level);
 	switch (kind) {
 	case STELE_COMPRESS_GZIP:
+		return stele_xasprintf("level %d, a gzip member per %d-byte "
+				       "block, " LD_STORED_SETTING,
+				       level, LD_BLOCK, LD_PIECE);
+	case STELE_COMPRESS_GZIP_WHOLE:
 		return stele_xasprintf("level %d, a gzip member per %d-byte "
 				       "block",
 				       level, LD_BLOCK);
@@ -809,11 +956,30 @@ stele_compression_settings(enum stele_compression kind, int level)
 	}
 }
 
+enum stele_compression
+stele_compression_recorded(const char *suffix, const char *library,
+			   const char *settings)
+{
+	if (suffix && !strcmp(suffix, "+zstd"))
+		return STELE_COMPRESS_ZSTD;
+	if (suffix && !*suffix)
+		return STELE_COMPRESS_NONE;
+	/* Recorded by a stele that deflated with zlib. */
+	if (library && !strncmp(library, "zlib ", 5))
+		return STELE_COMPRESS_GZIP_ZLIB;
+	/* Recorded by a stele that deflated every block whole. */
+	if (library && !strncmp(library, "libdeflate ", 11) && settings &&
+	    !strstr(settings, "stored"))
+		return STELE_COMPRESS_GZIP_WHOLE;
+	return STELE_COMPRESS_GZIP;
+}
+
 const char *
 stele_compression_suffix(enum stele_compression kind)
 {
 	switch (kind) {
 	case STELE_COMPRESS_GZIP:
+	case STELE_COMPRESS_GZIP_WHOLE:
 	case STELE_COMPRESS_GZIP_ZLIB: return "+gzip";
 	case STELE_COMPRESS_ZSTD: return "+zstd";
 	default: return "";

@@ -10,8 +10,15 @@
  *
  * gzip (GZIP, the default): libdeflate at `level`; the input is cut into
  * fixed 1 MiB blocks and each block is one gzip member (header MTIME=0, no
- * name, OS=3 (Unix); its own CRC and size).  A layer is the concatenation
- * of those members, which RFC 1952 readers take as one stream.
+ * name, OS=3 (Unix); its own CRC and size), or, when some of its 64 KiB
+ * pieces are near-uniform bytes that repeat nothing (already compressed
+ * or random data), one member per run of such pieces (stored, not
+ * deflated) and per run of the others.  A layer is the concatenation of
+ * those members, which RFC 1952 readers take as one stream.
+ *
+ * gzip with whole blocks (GZIP_WHOLE, what stele wrote before stored
+ * pieces; kept so that an image whose provenance records it rebuilds to
+ * the same bytes): as GZIP, each block always one member.
  *
  * gzip with zlib (GZIP_ZLIB, what stele wrote before; kept so that an image
  * whose provenance records zlib rebuilds to the same bytes): one gzip
@@ -36,7 +43,8 @@ enum stele_compression {
 	STELE_COMPRESS_NONE = 0,
 	STELE_COMPRESS_GZIP,
 	STELE_COMPRESS_ZSTD,
-	STELE_COMPRESS_GZIP_ZLIB
+	STELE_COMPRESS_GZIP_ZLIB,
+	STELE_COMPRESS_GZIP_WHOLE
 };
 
 struct stele_compressor;
@@ -64,6 +72,15 @@ int stele_compression_level(enum stele_compression kind, int level);
  * 32768-byte dictionaries, sync flush"; "" for NONE.  Caller frees.
  */
 char *stele_compression_settings(enum stele_compression kind, int level);
+/*
+ * The scheme that wrote a layer, from what its provenance records: the
+ * media type suffix ("+gzip", "+zstd", ""), the library ("libdeflate
+ * 1.14") and the settings (stele_compression_settings' text); NULL for one
+ * not recorded (gzip then).
+ */
+enum stele_compression stele_compression_recorded(const char *suffix,
+						  const char *library,
+						  const char *settings);
 /* OCI media type suffix "", "+gzip", "+zstd". */
 const char *stele_compression_suffix(enum stele_compression kind);
 

@@ -378,16 +378,9 @@ stele_rebuild(struct stele_rebuild_result *out, struct stele_image *img,
 	bo.nbuild_args = nargs;
 	bo.registry = registry;
 	bo.dirs = dirs;
-	bo.compression = STELE_COMPRESS_GZIP;
-	k = prov->compression_suffix;
-	if (k && !strcmp(k, "+zstd"))
-		bo.compression = STELE_COMPRESS_ZSTD;
-	else if (k && !*k)
-		bo.compression = STELE_COMPRESS_NONE;
-	else if (prov->compression_library &&
-		 !strncmp(prov->compression_library, "zlib ", 5))
-		/* Recorded by a stele that deflated with zlib. */
-		bo.compression = STELE_COMPRESS_GZIP_ZLIB;
+	bo.compression = stele_compression_recorded(prov->compression_suffix,
+						    prov->compression_library,
+						    prov->compression_settings);
 	bo.compression_level = prov->compression_level;
 	bo.output = ref;
 	bo.no_cache = 1;

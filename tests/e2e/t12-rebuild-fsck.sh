@@ -99,7 +99,7 @@ test_expect_success 'the provenance records the compressor: library, level and s
 	print(c)
 	assert c["mediaTypeSuffix"] == "+gzip" and c["level"] == 3, c
 	assert c["library"].startswith("libdeflate "), c
-	assert c["settings"] == "level 3, a gzip member per 1048576-byte block", c
+	assert c["settings"] == "level 3, a gzip member per 1048576-byte block, near-uniform 16384-byte pieces stored", c
 	PY
 '
 # Another machine's compressor: the layers recompressed by Python's gzip at
@@ -175,6 +175,66 @@ test_expect_success 'an image deflated with zlib (gzip-zlib, older stele) rebuil
 	fresh && stele build -q --compression gzip-zlib -t app:z "git+file://$TMP/app#v1" >dz &&
 	[ "$(cat dz)" != "$(cat digest)" ] &&
 	stele rebuild --json app:z >r.json 2>/dev/null && [ "$(json_get r.json .verdict)" = identical ]
+'
+# An older stele deflated every 1 MiB block whole (no stored pieces) and
+# recorded settings without "stored": such an image, with random bytes that
+# stele now stores, still rebuilds to the same digest.  Its layers are made
+# here as the older stele made them, with libdeflate at level 3.
+test_expect_success 'an image deflated in whole blocks (older stele) rebuilds to the same bytes' '
+	fresh && mkdir app2 && git -C app2 init -q -b main && head -c 100000 /dev/urandom >app2/r &&
+	printf "FROM oci:%s/base:bb\nCOPY r /r\n" "$TMP" >app2/Dockerfile && git_commit app2 v1 && git -C app2 tag v1 &&
+	stele build -q -t app:w "git+file://$TMP/app2#v1" >dw &&
+	python3 - "$STELE_STORE" "$(cat dw)" <<-PY &&
+	import ctypes, gzip, hashlib, json, struct, sys, zlib
+	s, d = sys.argv[1:]
+	b = lambda x: s + "/blobs/sha256/" + x[7:]
+	def put(data):
+	    x = "sha256:" + hashlib.sha256(data).hexdigest()
+	    open(b(x), "wb").write(data)
+	    return x
+	ld = ctypes.CDLL("libdeflate.so.0")
+	ld.libdeflate_alloc_compressor.restype = ctypes.c_void_p
+	ld.libdeflate_alloc_compressor.argtypes = [ctypes.c_int]
+	ld.libdeflate_deflate_compress.restype = ctypes.c_size_t
+	ld.libdeflate_deflate_compress.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t]
+	c = ld.libdeflate_alloc_compressor(3)
+	def whole(raw):
+	    out = b""
+	    for off in range(0, max(len(raw), 1), 1 << 20):
+	        blk = raw[off:off + (1 << 20)]
+	        buf = ctypes.create_string_buffer(2 * len(blk) + 1024)
+	        n = ld.libdeflate_deflate_compress(c, blk, len(blk), buf, len(buf))
+	        assert n > 0
+	        out += bytes([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]) + buf.raw[:n] + struct.pack("<II", zlib.crc32(blk), len(blk))
+	    return out
+	man = json.load(open(b(d)))
+	changed = 0
+	for l in man["layers"][1:]:
+	    old = open(b(l["digest"]), "rb").read()
+	    gz = whole(gzip.decompress(old))
+	    changed += gz != old
+	    l["digest"] = put(gz); l["size"] = len(gz)
+	assert changed, "no layer has a stored piece"
+	mj = json.dumps(man, sort_keys=True, separators=(",", ":")).encode()
+	nd = put(mj)
+	i = json.load(open(s + "/index.json"))
+	for m in i["manifests"]:
+	    if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == "app:w":
+	        m["digest"] = nd; m["size"] = len(mj)
+	    elif m.get("artifactType") == "application/vnd.in-toto+json" and json.load(open(b(m["digest"])))["subject"]["digest"] == d:
+	        r = json.load(open(b(m["digest"])))
+	        r["subject"]["digest"] = nd
+	        st = json.load(open(b(r["layers"][0]["digest"])))
+	        st["subject"][0]["digest"]["sha256"] = nd[7:]
+	        st["predicate"]["buildDefinition"]["internalParameters"]["compression"]["settings"] = "level 3, a gzip member per 1048576-byte block"
+	        sj = json.dumps(st, sort_keys=True, separators=(",", ":")).encode()
+	        r["layers"][0]["digest"] = put(sj); r["layers"][0]["size"] = len(sj)
+	        rj = json.dumps(r, separators=(",", ":")).encode()
+	        m["digest"] = put(rj); m["size"] = len(rj)
+	json.dump(i, open(s + "/index.json", "w"))
+	print(nd)
+	PY
+	stele rebuild --json app:w >r.json 2>/dev/null && cat r.json && [ "$(json_get r.json .verdict)" = identical ]
 '
 test_expect_success 'a directory context cannot be rebuilt, and says why' '
 	fresh && mkdir dc && echo x >dc/x && printf "FROM scratch\nCOPY x /x\n" >dc/Dockerfile &&

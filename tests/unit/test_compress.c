@@ -18,6 +18,7 @@
 #define MIB (1024 * 1024)
 #define BLOCK (128 * KIB)
 #define LD_BLOCK MIB
+#define LD_PIECE (16 * KIB)
 #define OUT_MAX ((size_t)64 * MIB)
 
 /* Chunkings: 0 ends a list, which then repeats from the start. */
@@ -160,10 +161,15 @@ check_gunzip_kind(enum stele_compression kind, const struct stele_buf *gz,
 {
 	size_t members = gunzip_members(gz, data, len);
 
+	size_t blocks = len ? (len + LD_BLOCK - 1) / LD_BLOCK : 1;
+
 	if (kind == STELE_COMPRESS_GZIP_ZLIB)
 		assert_int_equal(members, 1);
+	else if (kind == STELE_COMPRESS_GZIP_WHOLE)
+		assert_int_equal(members, blocks);
 	else
-		assert_int_equal(members, len ? (len + LD_BLOCK - 1) / LD_BLOCK : 1);
+		assert_true(members >= blocks &&
+			    members <= blocks * (LD_BLOCK / LD_PIECE));
 }
 
 static void
@@ -190,41 +196,114 @@ check_unzstd(const struct stele_buf *zs, const unsigned char *data,
 	free(out);
 }
 
+static double
+model_chi(const unsigned char *p, size_t n)
+{
+	double counts[256] = { 0 }, chi = 0, e = n / 256.0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		counts[p[i]]++;
+	for (i = 0; i < 256; i++)
+		chi += (counts[i] - e) * (counts[i] - e) / e;
+	return chi;
+}
+
 /*
- * An independent model of the libdeflate format: a fresh compressor per
- * 1 MiB block, each block a gzip member (zlib's CRC), no threads.
+ * The stored-piece rule, written from its description (oci/compress.c):
+ * a whole 16 KiB piece whose byte counts have a chi-square statistic of at
+ * most 1024 over its first 2 KiB and 512 over all of it, and in which at
+ * most one 8-byte string at a content-defined position (the top 16 bits
+ * of its multiplicative hash end in four zero bits) is seen again, at the
+ * last position its hash slot remembers.
  */
+static int
+model_stored(const unsigned char *p, size_t n)
+{
+	static uint32_t last[4096];
+	uint64_t v, h;
+	size_t i;
+	int repeats = 0;
+
+	if (n != LD_PIECE || model_chi(p, 2048) > 1024 || model_chi(p, n) > 512)
+		return 0;
+	memset(last, 0xff, sizeof(last));
+	for (i = 0; i + 8 <= n; i++) {
+		memcpy(&v, p + i, 8);
+		h = (v * UINT64_C(0x9E3779B97F4A7C15)) >> 48;
+		if (h % 16)
+			continue;
+		if (last[h / 16] != UINT32_MAX &&
+		    !memcmp(p + last[h / 16], p + i, 8))
+			repeats++;
+		last[h / 16] = (uint32_t)i;
+	}
+	return repeats <= 1;
+}
+
+/* One gzip member of data[0..n) by a fresh libdeflate at `level`. */
 static void
-reference_ld(struct stele_buf *out, const unsigned char *data, size_t len,
-	     int level)
+reference_member(struct stele_buf *out, const unsigned char *data, size_t n,
+		 int level, int hdr_level)
 {
 	unsigned char hdr[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3 };
-	unsigned char t[8], *tmp;
-	size_t off = 0, n, cap, got;
+	size_t cap = 2 * LD_BLOCK + 1024, got;
+	unsigned char t[8], *tmp = stele_xmalloc(cap);
 	struct libdeflate_compressor *ld;
 	uLong crc;
 	int i;
 
-	hdr[8] = level == 9 ? 2 : level == 1 ? 4 : 0;
-	cap = 2 * LD_BLOCK + 1024;
-	tmp = stele_xmalloc(cap);
+	hdr[8] = hdr_level == 9 ? 2 : hdr_level == 1 ? 4 : 0;
+	assert_non_null(ld = libdeflate_alloc_compressor(level));
+	got = libdeflate_deflate_compress(ld, data, n, tmp, cap);
+	assert_true(got > 0);
+	libdeflate_free_compressor(ld);
+	crc = crc32(crc32(0L, Z_NULL, 0), data, (uInt)n);
+	for (i = 0; i < 4; i++) {
+		t[i] = (unsigned char)(crc >> (8 * i));
+		t[4 + i] = (unsigned char)((uint32_t)n >> (8 * i));
+	}
+	assert_ok(stele_buf_put(out, hdr, sizeof(hdr)));
+	assert_ok(stele_buf_put(out, tmp, got));
+	assert_ok(stele_buf_put(out, t, sizeof(t)));
+	free(tmp);
+}
+
+/*
+ * An independent model of the libdeflate formats: each 1 MiB block a gzip
+ * member by a fresh compressor (zlib's CRC), no threads; with `pieces`,
+ * a member per run of stored (level 0) or deflated 64 KiB pieces.
+ */
+static void
+reference_ld(struct stele_buf *out, const unsigned char *data, size_t len,
+	     int level, int pieces)
+{
+	size_t off = 0, n, a, b;
+	int st;
+
 	do {
 		n = len - off < LD_BLOCK ? len - off : LD_BLOCK;
-		assert_non_null(ld = libdeflate_alloc_compressor(level));
-		got = libdeflate_deflate_compress(ld, data + off, n, tmp, cap);
-		assert_true(got > 0);
-		libdeflate_free_compressor(ld);
-		crc = crc32(crc32(0L, Z_NULL, 0), data + off, (uInt)n);
-		for (i = 0; i < 4; i++) {
-			t[i] = (unsigned char)(crc >> (8 * i));
-			t[4 + i] = (unsigned char)((uint32_t)n >> (8 * i));
+		if (!pieces || n == 0) {
+			reference_member(out, data + off, n, level, level);
+			off += n;
+			continue;
 		}
-		assert_ok(stele_buf_put(out, hdr, sizeof(hdr)));
-		assert_ok(stele_buf_put(out, tmp, got));
-		assert_ok(stele_buf_put(out, t, sizeof(t)));
+		for (a = 0; a < n; a = b) {
+			st = model_stored(data + off + a,
+					  n - a < LD_PIECE ? n - a : LD_PIECE);
+			for (b = a + LD_PIECE; b < n; b += LD_PIECE)
+				if (model_stored(data + off + b,
+						 n - b < LD_PIECE ? n - b :
+								    LD_PIECE) !=
+				    st)
+					break;
+			if (b > n)
+				b = n;
+			reference_member(out, data + off + a, b - a,
+					 st ? 0 : level, level);
+		}
 		off += n;
 	} while (off < len);
-	free(tmp);
 }
 
 /*
@@ -283,7 +362,8 @@ reference_gzip(enum stele_compression kind, struct stele_buf *out,
 	if (kind == STELE_COMPRESS_GZIP_ZLIB)
 		reference_zlib(out, data, len, level);
 	else
-		reference_ld(out, data, len, level);
+		reference_ld(out, data, len, level,
+			     kind == STELE_COMPRESS_GZIP);
 }
 
 static void
@@ -324,11 +404,12 @@ gzip_kind_case(enum stele_compression kind, size_t len, uint32_t seed)
 	free(data);
 }
 
-/* Both gzip codecs: the same bytes for 1, 2, 4 and the default threads. */
+/* The gzip schemes: the same bytes for 1, 2, 4 and the default threads. */
 static void
 gzip_case(size_t len, uint32_t seed)
 {
 	gzip_kind_case(STELE_COMPRESS_GZIP, len, seed);
+	gzip_kind_case(STELE_COMPRESS_GZIP_WHOLE, len, seed);
 	gzip_kind_case(STELE_COMPRESS_GZIP_ZLIB, len, seed);
 }
 
@@ -385,6 +466,75 @@ test_compress_gzip_large_mixed(void **state)
 }
 
 static void
+fill_random(unsigned char *p, size_t n, uint32_t x)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (unsigned char)(x >> 7);
+	}
+}
+
+/*
+ * Which pieces are stored: text pieces 0-3 deflated, random 4-7 stored,
+ * piece 8 (4 KiB of random bytes four times: near-uniform, but repeats)
+ * deflated, random 9-63 stored: four members, each kind as the model says;
+ * stored pieces cost a few bytes over their size, and the block is no
+ * larger than deflating it whole.
+ */
+static void
+test_compress_gzip_stored_pieces(void **state)
+{
+	unsigned char *data = stele_xmalloc(LD_BLOCK);
+	struct collect col, whole;
+	size_t i, text;
+	struct stele_buf ref = STELE_BUF_INIT(OUT_MAX);
+
+	(void)state;
+	for (i = 0; i < 4 * LD_PIECE; i++)
+		data[i] = (unsigned char)"usr/lib/x86_64 GLIBC\n"[i % 21];
+	fill_random(data + 4 * LD_PIECE, 4 * LD_PIECE, 99);
+	fill_random(data + 8 * LD_PIECE, 4 * KIB, 7);
+	for (i = 1; i < 4; i++)
+		memcpy(data + 8 * LD_PIECE + i * 4 * KIB, data + 8 * LD_PIECE,
+		       4 * KIB);
+	fill_random(data + 9 * LD_PIECE, LD_BLOCK - 9 * LD_PIECE, 1234);
+	for (i = 0; i < LD_BLOCK / LD_PIECE; i++)
+		assert_int_equal(model_stored(data + i * LD_PIECE, LD_PIECE),
+				 (i >= 4 && i < 8) || i >= 9);
+
+	collect_init(&col);
+	assert_ok(compress_with(&col, STELE_COMPRESS_GZIP, 0, 2, data,
+				LD_BLOCK, chunks_odd));
+	assert_int_equal(gunzip_members(&col.buf, data, LD_BLOCK), 4);
+	reference_gzip(STELE_COMPRESS_GZIP, &ref, data, LD_BLOCK, 3);
+	assert_int_equal(col.buf.len, ref.len);
+	assert_memory_equal(col.buf.ptr, ref.ptr, ref.len);
+	/* Text and the repeated piece shrink; 59 stored pieces cost at most
+	 * 5 bytes per stored block (up to 64 KiB - 1) and 18 per member. */
+	stele_buf_clear(&ref);
+	reference_member(&ref, data, 4 * LD_PIECE, 3, 3);
+	text = ref.len;
+	stele_buf_clear(&ref);
+	reference_member(&ref, data + 8 * LD_PIECE, LD_PIECE, 3, 3);
+	assert_true(ref.len < LD_PIECE / 2);
+	assert_true(col.buf.len <= text + ref.len + 59 * (LD_PIECE + 2) + 36);
+
+	collect_init(&whole);
+	assert_ok(compress_with(&whole, STELE_COMPRESS_GZIP_WHOLE, 0, 2, data,
+				LD_BLOCK, chunks_odd));
+	assert_int_equal(gunzip_members(&whole.buf, data, LD_BLOCK), 1);
+	assert_true(col.buf.len <= whole.buf.len + 3 * 18);
+	stele_buf_release(&whole.buf);
+	stele_buf_release(&col.buf);
+	stele_buf_release(&ref);
+	free(data);
+}
+
+static void
 test_compress_gzip_header(void **state)
 {
 	static const int levels[] = { 1, 6, 9 };
@@ -412,10 +562,11 @@ test_compress_gzip_header(void **state)
 		assert_int_equal(h[4] | h[5] | h[6] | h[7], 0); /* MTIME */
 		assert_int_equal(h[8], xfl[i % 3]);
 		assert_int_equal(h[9], 3);	/* Unix */
-		/* ISIZE */
+		/* ISIZE, when the data is one member */
 		h += col.buf.len - 4;
-		assert_int_equal(h[0] | h[1] << 8 | h[2] << 16 |
-				 (uint32_t)h[3] << 24, 300 * KIB);
+		if (gunzip_members(&col.buf, data, 300 * KIB) == 1)
+			assert_int_equal(h[0] | h[1] << 8 | h[2] << 16 |
+					 (uint32_t)h[3] << 24, 300 * KIB);
 		check_gunzip_kind(kind, &col.buf, data, 300 * KIB);
 		stele_buf_clear(&ref);
 		reference_gzip(kind, &ref, data, 300 * KIB, levels[i % 3]);
@@ -726,8 +877,39 @@ test_compress_lib_and_suffix(void **state)
 	assert_int_equal(stele_compression_level(STELE_COMPRESS_ZSTD, 0), 3);
 	assert_int_equal(stele_compression_level(STELE_COMPRESS_GZIP, 9), 9);
 	s = stele_compression_settings(STELE_COMPRESS_GZIP, 0);
+	assert_string_equal(s, "level 3, a gzip member per 1048576-byte "
+			    "block, near-uniform 16384-byte pieces stored");
+	free(s);
+	s = stele_compression_settings(STELE_COMPRESS_GZIP_WHOLE, 0);
 	assert_string_equal(s, "level 3, a gzip member per 1048576-byte block");
 	free(s);
+	assert_string_equal(stele_compression_lib(STELE_COMPRESS_GZIP_WHOLE),
+			    "libdeflate " LIBDEFLATE_VERSION_STRING);
+	assert_string_equal(stele_compression_suffix(STELE_COMPRESS_GZIP_WHOLE),
+			    "+gzip");
+	assert_int_equal(stele_compression_level(STELE_COMPRESS_GZIP_WHOLE, 0),
+			 3);
+	/* What rebuild uses, from what a provenance records. */
+	assert_int_equal(stele_compression_recorded("+gzip", "libdeflate 1.14",
+						    "level 3, a gzip member "
+						    "per 1048576-byte block, "
+						    "near-uniform 16384-byte "
+						    "pieces stored"),
+			 STELE_COMPRESS_GZIP);
+	assert_int_equal(stele_compression_recorded("+gzip", "libdeflate 1.14",
+						    "level 6, a gzip member "
+						    "per 1048576-byte block"),
+			 STELE_COMPRESS_GZIP_WHOLE);
+	assert_int_equal(stele_compression_recorded("+gzip", "zlib 1.2.13",
+						    "level 6, 131072-byte "
+						    "blocks"),
+			 STELE_COMPRESS_GZIP_ZLIB);
+	assert_int_equal(stele_compression_recorded("+zstd", "zstd 1.5.4", ""),
+			 STELE_COMPRESS_ZSTD);
+	assert_int_equal(stele_compression_recorded("", "", ""),
+			 STELE_COMPRESS_NONE);
+	assert_int_equal(stele_compression_recorded(NULL, NULL, NULL),
+			 STELE_COMPRESS_GZIP);
 	s = stele_compression_settings(STELE_COMPRESS_GZIP_ZLIB, 9);
 	assert_string_equal(s, "level 9, 131072-byte blocks, 32768-byte "
 			    "dictionaries, sync flush");
@@ -751,6 +933,7 @@ main(void)
 		cmocka_unit_test(test_compress_gzip_two_blocks_exact),
 		cmocka_unit_test(test_compress_gzip_member_edges),
 		cmocka_unit_test(test_compress_gzip_large_mixed),
+		cmocka_unit_test(test_compress_gzip_stored_pieces),
 		cmocka_unit_test(test_compress_gzip_header),
 		cmocka_unit_test(test_compress_gzip_bad_level),
 		cmocka_unit_test(test_compress_gzip_tool_accepts),
