@@ -91,6 +91,12 @@ void cli_verify_names(struct stele_verify_opts *o, char **owned,
 struct stele_verify_report;
 void cli_print_denials(const struct stele_verify_report *rep);
 
+/*
+ * cmd_store.c: the one optional layout argument of images, gc and fsck
+ * (argv[optind..]): oci:DIR, else the store.  *dir malloc'd; EXIT_OK, or
+ * the usage error printed (EXIT_USAGE, *dir NULL).
+ */
+int cli_layout_arg(char **dir, int argc, char **argv, const char *usage);
 /* Print "stele: <last error>" and return the exit code for `error`. */
 int cli_fail(int error);
 /* Print a usage error and return EXIT_USAGE. */

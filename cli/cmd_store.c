@@ -60,12 +60,8 @@ parse_image(struct stele_ref **ref, const char **name, const char **digest,
 	return EXIT_OK;
 }
 
-/*
- * The one optional argument of images and gc: oci:DIR, else the store.
- * *dir malloc'd; EXIT_OK, or the usage error printed.
- */
-static int
-layout_arg(char **dir, int argc, char **argv, const char *usage)
+int
+cli_layout_arg(char **dir, int argc, char **argv, const char *usage)
 {
 	*dir = NULL;
 	if (argc - optind > 1)
@@ -136,7 +132,7 @@ cmd_images(int argc, char **argv)
 		default: return cli_help(c, images_usage);
 		}
 	}
-	if ((code = layout_arg(&dir, argc, argv, images_usage)) != EXIT_OK)
+	if ((code = cli_layout_arg(&dir, argc, argv, images_usage)) != EXIT_OK)
 		return code;
 	if (store_absent(dir, optind < argc))
 		list = json_array();
@@ -413,7 +409,7 @@ cmd_gc(int argc, char **argv)
 		default: return cli_help(c, gc_usage);
 		}
 	}
-	if ((code = layout_arg(&dir, argc, argv, gc_usage)) != EXIT_OK)
+	if ((code = cli_layout_arg(&dir, argc, argv, gc_usage)) != EXIT_OK)
 		return code;
 	memset(&sr, 0, sizeof(sr));
 	if ((!store_absent(dir, optind < argc) &&

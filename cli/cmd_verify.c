@@ -307,15 +307,8 @@ cmd_fsck(int argc, char **argv)
 		default: return cli_help(c, fsck_usage);
 		}
 	}
-	if (optind < argc - 1)
-		return cli_usage(fsck_usage, "at most one layout");
-	if (optind == argc - 1) {
-		if (strncmp(argv[optind], "oci:", 4))
-			return cli_usage(fsck_usage, "want oci:DIR");
-		dir = stele_xstrdup(argv[optind] + 4);
-	} else {
-		dir = stele_xstrdup(cli_env()->store);
-	}
+	if ((code = cli_layout_arg(&dir, argc, argv, fsck_usage)) != EXIT_OK)
+		return code;
 	if ((error = stele_fsck(&r, dir, prune)) < 0) {
 		free(dir);
 		stele_fsck_report_release(&r);

@@ -244,6 +244,13 @@ test_expect_success 'a directory context cannot be rebuilt, and says why' '
 test_expect_success 'fsck: a clean layout' '
 	fresh && stele fsck >out && cat out && grep -q ", 0 problems" out
 '
+test_expect_success 'fsck, images and gc: a layout argument that is not oci:DIR is a usage error' '
+	for cmd in fsck images gc; do
+		expect_code 2 stele $cmd oci: 2>err && grep -q "want oci:DIR, not .oci:." err &&
+		expect_code 2 stele $cmd "$TMP" 2>err && grep -q "want oci:DIR" err &&
+		expect_code 2 stele $cmd oci:a oci:b 2>err && grep -q "at most one layout" err || return 1
+	done
+'
 test_expect_success 'fsck finds a corrupted blob' '
 	fresh && l=$(stele inspect --json app:1 | python3 -c "import json,sys;print(json.load(sys.stdin)[\"manifest\"][\"layers\"][1][\"digest\"])") &&
 	printf x >>"$STELE_STORE/blobs/sha256/${l#sha256:}" &&
