@@ -10,14 +10,66 @@ git_commit app v1 && git -C app tag v1
 stele build -q -t app:1 "git+file://$TMP/app#v1" >digest
 cp -a "$STELE_STORE" good-store
 fresh() { rm -rf "$STELE_STORE" && cp -a good-store "$STELE_STORE"; }
+# What the tests below that rewrite the store share (python3 - STORE ...;
+# from store import *).
+cat >store.py <<-'PY'
+import gzip, hashlib, json, sys
+s = sys.argv[1]
+def b(x):
+    return s + "/blobs/sha256/" + x[7:]
+def put(data):
+    x = "sha256:" + hashlib.sha256(data).hexdigest()
+    open(b(x), "wb").write(data)
+    return x
+def index():
+    return json.load(open(s + "/index.json"))
+def save(i):
+    json.dump(i, open(s + "/index.json", "w"))
+def is_prov(m):
+    return m.get("artifactType") == "application/vnd.in-toto+json"
+def restate(m, edit, subject=None):
+    # The provenance referrer m (an index entry) with its statement passed
+    # through edit(st) and, given a subject, about that image.
+    r = json.load(open(b(m["digest"])))
+    st = json.load(open(b(r["layers"][0]["digest"])))
+    if subject:
+        r["subject"]["digest"] = subject
+        st["subject"][0]["digest"]["sha256"] = subject[7:]
+    edit(st)
+    sj = json.dumps(st, sort_keys=True, separators=(",", ":")).encode()
+    r["layers"][0]["digest"] = put(sj); r["layers"][0]["size"] = len(sj)
+    rj = json.dumps(r, separators=(",", ":")).encode()
+    m["digest"] = put(rj); m["size"] = len(rj)
+def compression(st):
+    return st["predicate"]["buildDefinition"]["internalParameters"]["compression"]
+def recompress(d, tag, fn, **recorded):
+    # Image d (tagged tag) with its layers after the base's compressed again
+    # by fn(tar bytes) (same diff_ids, same config) and its provenance
+    # recording **recorded as its compression; the number of layers whose
+    # bytes changed.
+    man = json.load(open(b(d)))
+    changed = 0
+    for l in man["layers"][1:]:
+        old = open(b(l["digest"]), "rb").read()
+        gz = fn(gzip.decompress(old))
+        changed += gz != old
+        l["digest"] = put(gz); l["size"] = len(gz)
+    mj = json.dumps(man, sort_keys=True, separators=(",", ":")).encode()
+    nd = put(mj)
+    i = index()
+    for m in i["manifests"]:
+        if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag:
+            m["digest"] = nd; m["size"] = len(mj)
+        elif is_prov(m) and json.load(open(b(m["digest"])))["subject"]["digest"] == d:
+            restate(m, lambda st: compression(st).update(recorded), nd)
+    save(i)
+    return changed
+PY
 prov() { # the provenance statement blob's path
 	python3 - "$STELE_STORE" <<-'PY'
-	import json, sys
-	s = sys.argv[1]
-	i = json.load(open(s + "/index.json"))
-	r = [m for m in i["manifests"] if m.get("artifactType") == "application/vnd.in-toto+json"][0]
-	m = json.load(open(s + "/blobs/sha256/" + r["digest"][7:]))
-	print(s + "/blobs/sha256/" + m["layers"][0]["digest"][7:])
+	from store import *
+	r = [m for m in index()["manifests"] if is_prov(m)][0]
+	print(b(json.load(open(b(r["digest"])))["layers"][0]["digest"]))
 	PY
 }
 
@@ -31,31 +83,26 @@ test_expect_success 'rebuild --json' '
 test_expect_success 'a tampered record of the source tree is named' '
 	fresh && tree=$(git -C app rev-parse v1^{tree}) &&
 	python3 - "$STELE_STORE" "$tree" <<-PY &&
-	import hashlib, json, sys
-	s, tree = sys.argv[1:]
-	b = lambda x: s + "/blobs/sha256/" + x[7:]
-	def put(data):
-	    d = "sha256:" + hashlib.sha256(data).hexdigest()
-	    open(b(d), "wb").write(data)
-	    return d
-	i = json.load(open(s + "/index.json"))
+	from store import *
+	tree = sys.argv[2]
+	i = index()
 	for m in i["manifests"]:
-	    if m.get("artifactType") == "application/vnd.in-toto+json":
+	    if is_prov(m):
 	        r = json.load(open(b(m["digest"])))
 	        st = open(b(r["layers"][0]["digest"]), "rb").read().replace(tree.encode(), b"0" * 40)
 	        r["layers"][0]["digest"] = put(st); r["layers"][0]["size"] = len(st)
 	        rj = json.dumps(r, separators=(",", ":")).encode()
 	        m["digest"] = put(rj); m["size"] = len(rj)
-	json.dump(i, open(s + "/index.json", "w"))
+	save(i)
 	PY
 	expect_code 1 stele rebuild app:1 >out 2>/dev/null && cat out &&
 	grep -q "source differs: commit .* has tree $tree, the provenance records tree 0000000000000000000000000000000000000000" out
 '
 test_expect_success 'a tampered layer is named, with the files that differ' '
 	fresh && python3 - "$STELE_STORE" "$(cat digest)" <<-PY &&
-	import hashlib, io, json, sys, tarfile, gzip
-	s, d = sys.argv[1:]
-	b = lambda x: s + "/blobs/sha256/" + x[7:]
+	import io, tarfile
+	from store import *
+	d = sys.argv[2]
 	man = json.load(open(b(d)))
 	cfg = json.load(open(b(man["config"]["digest"])))
 	# layer 3 (COPY d): change d/g, keep the tar otherwise
@@ -69,7 +116,6 @@ test_expect_success 'a tampered layer is named, with the files that differ' '
 	    dst.addfile(m, io.BytesIO(data) if data is not None else None)
 	dst.close()
 	raw = out.getvalue(); gz = gzip.compress(raw, mtime=0)
-	put = lambda data: (open(b("sha256:" + hashlib.sha256(data).hexdigest()), "wb").write(data), "sha256:" + hashlib.sha256(data).hexdigest())[1]
 	man["layers"][2]["digest"] = put(gz); man["layers"][2]["size"] = len(gz)
 	cfg["rootfs"]["diff_ids"][2] = "sha256:" + hashlib.sha256(raw).hexdigest()
 	cj = json.dumps(cfg, sort_keys=True, separators=(",", ":")).encode()
@@ -77,7 +123,7 @@ test_expect_success 'a tampered layer is named, with the files that differ' '
 	mj = json.dumps(man, sort_keys=True, separators=(",", ":")).encode()
 	nd = put(mj)
 	# the tampered image takes over the tag, keeping the old provenance
-	i = json.load(open(s + "/index.json"))
+	i = index()
 	for m in i["manifests"]:
 	    if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == "app:1":
 	        m["digest"] = nd; m["size"] = len(mj)
@@ -86,7 +132,7 @@ test_expect_success 'a tampered layer is named, with the files that differ' '
 	        r["subject"]["digest"] = nd
 	        rj = json.dumps(r, separators=(",", ":")).encode()
 	        m["digest"] = put(rj); m["size"] = len(rj)
-	json.dump(i, open(s + "/index.json", "w"))
+	save(i)
 	PY
 	expect_code 1 stele rebuild app:1 >out 2>/dev/null && cat out &&
 	grep -q "^layer 3 differs" out && grep -q "files that differ: d/g" out &&
@@ -108,35 +154,9 @@ test_expect_success 'the provenance records the compressor: library, level and s
 # but not the compressed bytes, and says so as its own verdict.
 test_expect_success 'another compressor: content identical, compression differs' '
 	fresh && python3 - "$STELE_STORE" "$(cat digest)" <<-PY &&
-	import gzip, hashlib, json, sys
-	s, d = sys.argv[1:]
-	b = lambda x: s + "/blobs/sha256/" + x[7:]
-	def put(data):
-	    x = "sha256:" + hashlib.sha256(data).hexdigest()
-	    open(b(x), "wb").write(data)
-	    return x
-	man = json.load(open(b(d)))
-	for l in man["layers"][1:]:
-	    gz = gzip.compress(gzip.decompress(open(b(l["digest"]), "rb").read()), compresslevel=9, mtime=0)
-	    l["digest"] = put(gz); l["size"] = len(gz)
-	mj = json.dumps(man, sort_keys=True, separators=(",", ":")).encode()
-	nd = put(mj)
-	i = json.load(open(s + "/index.json"))
-	for m in i["manifests"]:
-	    if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == "app:1":
-	        m["digest"] = nd; m["size"] = len(mj)
-	    elif m.get("artifactType") == "application/vnd.in-toto+json":
-	        r = json.load(open(b(m["digest"])))
-	        r["subject"]["digest"] = nd
-	        st = json.load(open(b(r["layers"][0]["digest"])))
-	        st["subject"][0]["digest"]["sha256"] = nd[7:]
-	        st["predicate"]["buildDefinition"]["internalParameters"]["compression"].update(
-	            library="zlib 1.2.11", settings="level 9, one stream (python gzip)")
-	        sj = json.dumps(st, sort_keys=True, separators=(",", ":")).encode()
-	        r["layers"][0]["digest"] = put(sj); r["layers"][0]["size"] = len(sj)
-	        rj = json.dumps(r, separators=(",", ":")).encode()
-	        m["digest"] = put(rj); m["size"] = len(rj)
-	json.dump(i, open(s + "/index.json", "w"))
+	from store import *
+	recompress(sys.argv[2], "app:1", lambda raw: gzip.compress(raw, compresslevel=9, mtime=0),
+	           library="zlib 1.2.11", settings="level 9, one stream (python gzip)")
 	PY
 	expect_code 1 stele rebuild app:1 >out 2>/dev/null && cat out &&
 	grep -q "^content identical, compression differs (zlib 1.2.11, level 9, one stream (python gzip) vs .*, level 3, " out &&
@@ -148,24 +168,12 @@ test_expect_success 'another compressor: content identical, compression differs'
 '
 test_expect_success 'the rebuild compresses at the level recorded' '
 	fresh && python3 - "$STELE_STORE" <<-PY &&
-	import hashlib, json, sys
-	s = sys.argv[1]
-	b = lambda x: s + "/blobs/sha256/" + x[7:]
-	def put(data):
-	    x = "sha256:" + hashlib.sha256(data).hexdigest()
-	    open(b(x), "wb").write(data)
-	    return x
-	i = json.load(open(s + "/index.json"))
+	from store import *
+	i = index()
 	for m in i["manifests"]:
-	    if m.get("artifactType") == "application/vnd.in-toto+json":
-	        r = json.load(open(b(m["digest"])))
-	        st = json.load(open(b(r["layers"][0]["digest"])))
-	        st["predicate"]["buildDefinition"]["internalParameters"]["compression"]["level"] = 1
-	        sj = json.dumps(st, sort_keys=True, separators=(",", ":")).encode()
-	        r["layers"][0]["digest"] = put(sj); r["layers"][0]["size"] = len(sj)
-	        rj = json.dumps(r, separators=(",", ":")).encode()
-	        m["digest"] = put(rj); m["size"] = len(rj)
-	json.dump(i, open(s + "/index.json", "w"))
+	    if is_prov(m):
+	        restate(m, lambda st: compression(st).update(level=1))
+	save(i)
 	PY
 	expect_code 1 stele rebuild --json app:1 >r.json 2>/dev/null && cat r.json &&
 	[ "$(json_get r.json .verdict)" = compression-differs ] &&
@@ -185,13 +193,8 @@ test_expect_success 'an image deflated in whole blocks (older stele) rebuilds to
 	printf "FROM oci:%s/base:bb\nCOPY r /r\n" "$TMP" >app2/Dockerfile && git_commit app2 v1 && git -C app2 tag v1 &&
 	stele build -q -t app:w "git+file://$TMP/app2#v1" >dw &&
 	python3 - "$STELE_STORE" "$(cat dw)" <<-PY &&
-	import ctypes, gzip, hashlib, json, struct, sys, zlib
-	s, d = sys.argv[1:]
-	b = lambda x: s + "/blobs/sha256/" + x[7:]
-	def put(data):
-	    x = "sha256:" + hashlib.sha256(data).hexdigest()
-	    open(b(x), "wb").write(data)
-	    return x
+	import ctypes, struct, zlib
+	from store import *
 	ld = ctypes.CDLL("libdeflate.so.0")
 	ld.libdeflate_alloc_compressor.restype = ctypes.c_void_p
 	ld.libdeflate_alloc_compressor.argtypes = [ctypes.c_int]
@@ -207,32 +210,7 @@ test_expect_success 'an image deflated in whole blocks (older stele) rebuilds to
 	        assert n > 0
 	        out += bytes([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]) + buf.raw[:n] + struct.pack("<II", zlib.crc32(blk), len(blk))
 	    return out
-	man = json.load(open(b(d)))
-	changed = 0
-	for l in man["layers"][1:]:
-	    old = open(b(l["digest"]), "rb").read()
-	    gz = whole(gzip.decompress(old))
-	    changed += gz != old
-	    l["digest"] = put(gz); l["size"] = len(gz)
-	assert changed, "no layer has a stored piece"
-	mj = json.dumps(man, sort_keys=True, separators=(",", ":")).encode()
-	nd = put(mj)
-	i = json.load(open(s + "/index.json"))
-	for m in i["manifests"]:
-	    if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == "app:w":
-	        m["digest"] = nd; m["size"] = len(mj)
-	    elif m.get("artifactType") == "application/vnd.in-toto+json" and json.load(open(b(m["digest"])))["subject"]["digest"] == d:
-	        r = json.load(open(b(m["digest"])))
-	        r["subject"]["digest"] = nd
-	        st = json.load(open(b(r["layers"][0]["digest"])))
-	        st["subject"][0]["digest"]["sha256"] = nd[7:]
-	        st["predicate"]["buildDefinition"]["internalParameters"]["compression"]["settings"] = "level 3, a gzip member per 1048576-byte block"
-	        sj = json.dumps(st, sort_keys=True, separators=(",", ":")).encode()
-	        r["layers"][0]["digest"] = put(sj); r["layers"][0]["size"] = len(sj)
-	        rj = json.dumps(r, separators=(",", ":")).encode()
-	        m["digest"] = put(rj); m["size"] = len(rj)
-	json.dump(i, open(s + "/index.json", "w"))
-	print(nd)
+	assert recompress(sys.argv[2], "app:w", whole, settings="level 3, a gzip member per 1048576-byte block"), "no layer has a stored piece"
 	PY
 	stele rebuild --json app:w >r.json 2>/dev/null && cat r.json && [ "$(json_get r.json .verdict)" = identical ]
 '
