@@ -28,6 +28,7 @@ struct stele_context {
 	/* The last parent directory resolved, and what it resolved to: a
 	 * COPY of a tree stats every child of one directory in a row. */
 	char *memo_in, *memo_out;
+	struct kept *kept; /* stele_context_keep, or NULL */
 };
 
 void
@@ -42,6 +43,338 @@ enum stele_context_kind
 stele_context_kind(const struct stele_context *ctx)
 {
 	return ctx->kind;
+}
+
+/* ---- kept stats and listings (stele_context_keep) ---- */
+
+/*
+ * Packed, for trees of 100,000 files: a listing is one record holding its
+ * names and, beside each, room for that child's stat, filled when the
+ * child is stat'ed (a COPY lists a directory, then stats its children);
+ * other stats (the walk's root, links, hardlinked files) get a record of
+ * their own.  Records live in blocks of KEPT_BLOCK bytes and are found
+ * through a hash of (path, kind): about 45 bytes a file.
+ */
+#define KEPT_BLOCK (1u << 20)
+
+enum { KEPT_STAT, KEPT_LIST };
+enum { SRC_NONE, SRC_JOINED, SRC_HERE }; /* SRC_JOINED: dir + "/" + path */
+
+/* A stat, packed; a listing's children are these. */
+struct kept_st {
+	uint64_t size;
+	int64_t mtime;
+	uint32_t uid, gid;
+	uint16_t perm;
+	unsigned char type, src_kind, excluded, src, filled;
+};
+
+/*
+ * KEPT_STAT: st, then path, link (if st.filled > 1) and source (SRC_HERE)
+ * in strings.  KEPT_LIST: path in strings, n children's kept_st at
+ * `kids` bytes from the record, then n name offsets (uint32_t, from the
+ * record), then the names.
+ */
+struct kept_rec {
+	struct kept_st st;
+	uint64_t link_key;
+	uint32_t n, kids;
+	unsigned char kind;
+	char strings[];
+};
+
+struct kept {
+	char **blocks;
+	size_t nblocks, used; /* bytes used in the last block */
+	struct kept_rec **slots; /* open addressing, NULL: empty */
+	size_t cap, n;
+};
+
+static size_t
+kept_hash(const char *path, size_t len, int kind)
+{
+	size_t h = 14695981039346656037ULL, i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)path[i]) * 1099511628211ULL;
+	return h ^ (size_t)kind;
+}
+
+static void
+kept_free(struct kept *k)
+{
+	size_t i;
+
+	if (!k)
+		return;
+	for (i = 0; i < k->nblocks; i++)
+		free(k->blocks[i]);
+	free(k->blocks);
+	free(k->slots);
+	free(k);
+}
+
+/* The record of the first `len` bytes of `path`. */
+static struct kept_rec *
+kept_find(struct stele_context *ctx, const char *path, size_t len, int kind)
+{
+	struct kept *k = ctx->kept;
+	size_t s;
+
+	if (!k || !k->cap)
+		return NULL;
+	s = kept_hash(path, len, kind) & (k->cap - 1);
+	while (k->slots[s]) {
+		struct kept_rec *r = k->slots[s];
+
+		if (r->kind == kind && !strncmp(r->strings, path, len) &&
+		    !r->strings[len])
+			return r;
+		s = (s + 1) & (k->cap - 1);
+	}
+	return NULL;
+}
+
+static void
+kept_slot(struct kept *k, struct kept_rec *r)
+{
+	size_t s = kept_hash(r->strings, strlen(r->strings), r->kind) &
+		(k->cap - 1);
+
+	while (k->slots[s])
+		s = (s + 1) & (k->cap - 1);
+	k->slots[s] = r;
+}
+
+/* A zeroed record of `len` bytes, to fill and then kept_insert. */
+static struct kept_rec *
+kept_alloc(struct kept *k, size_t len)
+{
+	size_t align = _Alignof(struct kept_rec), at;
+
+	at = (k->used + align - 1) / align * align;
+	if (!k->nblocks || at + len > KEPT_BLOCK) {
+		k->blocks = stele_xrealloc(
+			k->blocks, (k->nblocks + 1) * sizeof(*k->blocks));
+		/* A listing larger than a block gets one of its own. */
+		k->blocks[k->nblocks++] =
+			stele_xmalloc(len > KEPT_BLOCK ? len : KEPT_BLOCK);
+		at = 0;
+	}
+	k->used = at + len;
+	memset(k->blocks[k->nblocks - 1] + at, 0, len);
+	return (struct kept_rec *)(void *)(k->blocks[k->nblocks - 1] + at);
+}
+
+static void
+kept_insert(struct kept *k, struct kept_rec *r)
+{
+	struct kept_rec **old = k->slots;
+	size_t i, cap = k->cap;
+
+	if (++k->n * 2 > k->cap) {
+		k->cap = k->cap ? k->cap * 2 : 256;
+		k->slots = stele_xcalloc(k->cap, sizeof(*k->slots));
+		for (i = 0; i < cap; i++)
+			if (old[i])
+				kept_slot(k, old[i]);
+		free(old);
+	}
+	kept_slot(k, r);
+}
+
+static char *
+put_str(char *at, const char *s, size_t len)
+{
+	memcpy(at, s, len);
+	at[len] = '\0';
+	return at + len + 1;
+}
+
+/* The room for the stat of `path` in its parent's listing, or NULL. */
+static struct kept_st *
+kept_child(struct stele_context *ctx, const char *path)
+{
+	const char *slash = strrchr(path, '/'), *name;
+	struct kept_rec *r;
+	const uint32_t *off;
+	size_t lo = 0, hi;
+
+	name = slash ? slash + 1 : path;
+	r = kept_find(ctx, path, slash ? (size_t)(slash - path) : 0, KEPT_LIST);
+	if (!r || !*name)
+		return NULL;
+	off = (const uint32_t *)(const void *)((const char *)r + r->kids +
+					       r->n * sizeof(struct kept_st));
+	hi = r->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp((const char *)r + off[mid], name);
+
+		if (c == 0)
+			return (struct kept_st *)(void *)((char *)r + r->kids) +
+				mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static void
+st_pack(struct kept_st *k, const struct stele_ctx_stat *st, int src)
+{
+	k->size = st->size;
+	k->mtime = st->mtime;
+	k->uid = (uint32_t)st->uid;
+	k->gid = (uint32_t)st->gid;
+	k->perm = (uint16_t)st->perm;
+	k->type = (unsigned char)st->type;
+	k->src_kind = (unsigned char)st->src_kind;
+	k->excluded = (unsigned char)st->excluded;
+	k->src = (unsigned char)src;
+	k->filled = st->link ? 2 : 1;
+}
+
+static void
+st_unpack(struct stele_ctx_stat *out, struct stele_context *ctx,
+	  const char *path, const struct kept_st *k)
+{
+	memset(out, 0, sizeof(*out));
+	out->size = k->size;
+	out->mtime = k->mtime;
+	out->uid = (uid_t)k->uid;
+	out->gid = (gid_t)k->gid;
+	out->perm = (mode_t)k->perm;
+	out->type = (enum stele_entry_type)k->type;
+	out->src_kind = (enum stele_src_kind)k->src_kind;
+	out->excluded = k->excluded;
+	if (k->src == SRC_JOINED)
+		out->src = stele_path_join(ctx->dir, path);
+}
+
+static void
+kept_stat(struct stele_context *ctx, const char *path,
+	  const struct stele_ctx_stat *st)
+{
+	size_t lp = strlen(path), ll = st->link ? strlen(st->link) : 0;
+	size_t ls = st->src ? strlen(st->src) : 0;
+	struct kept_st *room;
+	struct kept_rec *r;
+	char *joined, *at;
+	int src = SRC_NONE;
+
+	if (st->src) {
+		joined = stele_path_join(ctx->dir, path);
+		src = strcmp(joined, st->src) ? SRC_HERE : SRC_JOINED;
+		free(joined);
+	}
+	if (st->perm > 0xffff)
+		return; /* never (07777 at most): not kept, read again */
+	if (src != SRC_HERE && !st->link && !st->link_key &&
+	    (room = kept_child(ctx, path))) {
+		if (!room->filled)
+			st_pack(room, st, src);
+		return;
+	}
+	if (kept_find(ctx, path, lp, KEPT_STAT))
+		return;
+	r = kept_alloc(ctx->kept,
+		       sizeof(*r) + lp + 1 + (st->link ? ll + 1 : 0) +
+			       (src == SRC_HERE ? ls + 1 : 0));
+	st_pack(&r->st, st, src);
+	r->link_key = st->link_key;
+	r->kind = KEPT_STAT;
+	at = put_str(r->strings, path, lp);
+	if (st->link)
+		at = put_str(at, st->link, ll);
+	if (src == SRC_HERE)
+		put_str(at, st->src, ls);
+	kept_insert(ctx->kept, r);
+}
+
+/* 1 and *out filled when `path` was stat'ed while kept. */
+static int
+kept_stat_get(struct stele_ctx_stat *out, struct stele_context *ctx,
+	      const char *path)
+{
+	struct kept_st *room = ctx->kept ? kept_child(ctx, path) : NULL;
+	struct kept_rec *r;
+	const char *at;
+
+	if (room && room->filled) {
+		st_unpack(out, ctx, path, room);
+		return 1;
+	}
+	if (!(r = kept_find(ctx, path, strlen(path), KEPT_STAT)))
+		return 0;
+	st_unpack(out, ctx, path, &r->st);
+	out->link_key = r->link_key;
+	at = r->strings + strlen(r->strings) + 1;
+	if (r->st.filled > 1) {
+		out->link = stele_xstrdup(at);
+		at += strlen(at) + 1;
+	}
+	if (r->st.src == SRC_HERE)
+		out->src = stele_xstrdup(at);
+	return 1;
+}
+
+static void
+kept_list(struct stele_context *ctx, const char *dir, char **names, size_t n)
+{
+	size_t ld = strlen(dir), len, kids, i;
+	struct kept_rec *r;
+	uint32_t *off;
+	char *at;
+
+	if (kept_find(ctx, dir, ld, KEPT_LIST) || n > UINT32_MAX / 2)
+		return;
+	kids = sizeof(struct kept_rec) + ld + 1;
+	kids = (kids + _Alignof(struct kept_st) - 1) /
+		_Alignof(struct kept_st) * _Alignof(struct kept_st);
+	len = kids + n * (sizeof(struct kept_st) + sizeof(uint32_t));
+	for (i = 0; i < n; i++)
+		len += strlen(names[i]) + 1;
+	if (len > UINT32_MAX)
+		return;
+	r = kept_alloc(ctx->kept, len);
+	r->kind = KEPT_LIST;
+	r->n = (uint32_t)n;
+	r->kids = (uint32_t)kids;
+	put_str(r->strings, dir, ld);
+	off = (uint32_t *)(void *)((char *)r + kids +
+				   n * sizeof(struct kept_st));
+	at = (char *)(off + n);
+	for (i = 0; i < n; i++) {
+		off[i] = (uint32_t)(at - (char *)r);
+		at = put_str(at, names[i], strlen(names[i]));
+	}
+	kept_insert(ctx->kept, r);
+}
+
+static void
+kept_list_get(char ***out, size_t *n, const struct kept_rec *r)
+{
+	const uint32_t *off =
+		(const uint32_t *)(const void *)((const char *)r + r->kids +
+						 r->n * sizeof(struct kept_st));
+	size_t i;
+
+	*n = r->n;
+	*out = r->n ? stele_xcalloc(r->n, sizeof(**out)) : NULL;
+	for (i = 0; i < r->n; i++)
+		(*out)[i] = stele_xstrdup((const char *)r + off[i]);
+}
+
+void
+stele_context_keep(struct stele_context *ctx, int on)
+{
+	if (!ctx || ctx->kind == STELE_CONTEXT_GIT)
+		return;
+	kept_free(ctx->kept);
+	ctx->kept = on ? stele_xcalloc(1, sizeof(*ctx->kept)) : NULL;
 }
 
 static int
@@ -126,6 +459,7 @@ stele_context_free(struct stele_context *ctx)
 	free(ctx->dir);
 	free(ctx->memo_in);
 	free(ctx->memo_out);
+	kept_free(ctx->kept);
 	stele_ignore_free(ctx->ignore);
 	free(ctx);
 }
@@ -493,6 +827,8 @@ stele_context_stat(struct stele_ctx_stat *out, struct stele_context *ctx,
 	int ex, error;
 
 	memset(out, 0, sizeof(*out));
+	if (ctx->kept && kept_stat_get(out, ctx, path))
+		return 0;
 	if ((error = ctx_resolve(&rp, ctx, path, 0)) < 0)
 		return error;
 	if ((ex = excluded(ctx, rp)) && !walk_excluded(ctx)) {
@@ -512,6 +848,8 @@ stele_context_stat(struct stele_ctx_stat *out, struct stele_context *ctx,
 	}
 	out->excluded = 1;
 out:
+	if (!error && ctx->kept)
+		kept_stat(ctx, path, out);
 	free(rp);
 	return error;
 }
@@ -520,17 +858,24 @@ int
 stele_context_list(char ***out, size_t *n, struct stele_context *ctx,
 		   const char *dir)
 {
+	struct kept_rec *k;
 	char *rp;
 	int error;
 
 	*out = NULL;
 	*n = 0;
+	if ((k = kept_find(ctx, dir, strlen(dir), KEPT_LIST)) != NULL) {
+		kept_list_get(out, n, k);
+		return 0;
+	}
 	if ((error = ctx_resolve(&rp, ctx, dir, STELE_ROOT_FOLLOW)) < 0)
 		return error;
 	if (ctx->kind == STELE_CONTEXT_GIT)
 		error = git_list(out, n, ctx, rp);
 	else
 		error = host_list(out, n, ctx, rp);
+	if (!error && ctx->kept)
+		kept_list(ctx, dir, *out, *n);
 	free(rp);
 	return error;
 }

@@ -85,6 +85,17 @@ int stele_context_digest_known(char out[STELE_DIGEST_STRLEN],
 			       const char *(*known)(void *payload,
 						    const char *src),
 			       void *payload);
+/*
+ * Keep (on) the stats and listings of a host directory or root filesystem
+ * context made from now on, and answer the same calls (the same path) from
+ * them instead of the file system; off frees what was kept.  For the cache
+ * key of a --no-cache COPY, computed after the copy: its walk of the
+ * context makes the calls the copy's walk made, so it reads no directory
+ * and stats no file again, and sees the tree the copy saw.
+ * Memory grows with the entries walked while on.  Git contexts keep
+ * nothing (their trees are read from memory).
+ */
+void stele_context_keep(struct stele_context *ctx, int on);
 /* The plan's reader for STELE_SRC_USER entries made by this context. */
 int stele_context_src_read(void *ctx, const struct stele_plan_entry *e,
 			   stele_sink_fn emit, void *emit_payload);

@@ -1332,7 +1332,7 @@ stele_build__copy(struct build *b, struct stage *s,
 		  const struct stele_instr *in)
 {
 	struct copy_job j = { 0 };
-	struct stele_context *own = NULL, *gctx = NULL;
+	struct stele_context *own = NULL, *gctx = NULL, *kept = NULL;
 	struct stele_git_source *git = NULL;
 	const char *from = stele_instr_flag(in, "from");
 	const char *chown_f = stele_instr_flag(in, "chown");
@@ -1410,6 +1410,9 @@ stele_build__copy(struct build *b, struct stage *s,
 
 		json_decref(key);
 		key = k;
+		/* The key's walk, after the layer, is the copy's again. */
+		kept = j.ctx;
+		stele_context_keep(kept, 1);
 	}
 	/* --link reads nothing of the stage but, for --chown names, /etc. */
 	if ((!j.link || chown_f) &&
@@ -1498,6 +1501,7 @@ stele_build__copy(struct build *b, struct stage *s,
 	if (!error)
 		stele_build__step_cache_store(b, s, hex);
 out:
+	stele_context_keep(kept, 0);
 	stele_strv_free(words, in->nargs);
 	free(dest);
 	free(fv);
