@@ -51,6 +51,11 @@ struct stele_blob_writer {
 	struct stele_sha256 h; /* unused with a pipe */
 	/* stele_txn_blob_new_async: hashes and writes on its thread. */
 	struct stele_hashpipe *pipe;
+	/* With a pipe (set before it starts; then its thread's): the bytes
+	 * written, and how many of them the kernel was asked to start
+	 * writing back (blob_put). */
+	int writeback;
+	uint64_t written, started;
 	/* Otherwise small writes are gathered here (WRITE_BUF bytes). */
 	char *buf;
 	size_t used;
@@ -645,8 +650,15 @@ stele_txn_oci(struct stele_txn *txn)
 	return txn->oci;
 }
 
-/* Write to the file: 0, or an errno value (no message: it may run on a
- * pipe's thread). */
+/*
+ * Write to the file: 0, or an errno value (no message: it may run on a
+ * pipe's thread).  On a pipe (a layer, large), the kernel is asked to
+ * start writing back each WRITEBACK bytes as they are written, so the
+ * commit's fsync waits for the last of them, not for the whole blob
+ * (for a 224 MB layer: 80-90 ms at the end of the build otherwise).
+ */
+#define WRITEBACK (8u << 20)
+
 static int
 blob_put(void *payload, const void *data, size_t len)
 {
@@ -654,6 +666,16 @@ blob_put(void *payload, const void *data, size_t len)
 
 	if (stele_fs_write_all(w->fd, data, len) < 0)
 		return errno ? errno : EIO;
+	w->written += len;
+#ifdef SYNC_FILE_RANGE_WRITE
+	if (w->writeback && w->written - w->started >= WRITEBACK) {
+		/* A hint: a failure here is fsync's to report. */
+		(void)sync_file_range(w->fd, (off_t)w->started,
+				      (off_t)(w->written - w->started),
+				      SYNC_FILE_RANGE_WRITE);
+		w->started = w->written;
+	}
+#endif
 	return 0;
 }
 
@@ -673,6 +695,7 @@ blob_new(struct stele_blob_writer **out, struct stele_txn *txn, int async)
 		return error;
 	}
 	fchmod(w->fd, 0644);
+	w->writeback = async;
 	if ((error = async ? stele_hashpipe_start_then(&w->pipe, blob_put, w)
 			   : stele_sha256_init(&w->h)) < 0) {
 		stele_blob_writer_free(w);
