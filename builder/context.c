@@ -254,6 +254,25 @@ st_unpack(struct stele_ctx_stat *out, struct stele_context *ctx,
 		out->src = stele_path_join(ctx->dir, path);
 }
 
+/* Whether `s` is stele_path_join(dir, path), without making that. */
+static int
+is_joined(const char *s, const char *dir, const char *path)
+{
+	size_t ld = strlen(dir);
+
+	while (*path == '/')
+		path++;
+	if (strncmp(s, dir, ld))
+		return 0;
+	s += ld;
+	if (!ld || dir[ld - 1] != '/') {
+		if (*s != '/')
+			return 0;
+		s++;
+	}
+	return !strcmp(s, path);
+}
+
 static void
 kept_stat(struct stele_context *ctx, const char *path,
 	  const struct stele_ctx_stat *st)
@@ -262,14 +281,12 @@ kept_stat(struct stele_context *ctx, const char *path,
 	size_t ls = st->src ? strlen(st->src) : 0;
 	struct kept_st *room;
 	struct kept_rec *r;
-	char *joined, *at;
+	char *at;
 	int src = SRC_NONE;
 
-	if (st->src) {
-		joined = stele_path_join(ctx->dir, path);
-		src = strcmp(joined, st->src) ? SRC_HERE : SRC_JOINED;
-		free(joined);
-	}
+	if (st->src)
+		src = is_joined(st->src, ctx->dir, path) ? SRC_JOINED
+							 : SRC_HERE;
 	if (st->perm > 0xffff)
 		return; /* never (07777 at most): not kept, read again */
 	if (src != SRC_HERE && !st->link && !st->link_key &&
@@ -572,9 +589,7 @@ ctx_resolve(char **out, struct stele_context *ctx, const char *path,
 		ctx->memo_in = parent;
 		ctx->memo_out = rp;
 	}
-	*out = *ctx->memo_out
-		? stele_xasprintf("%s/%s", ctx->memo_out, slash + 1)
-		: stele_xstrdup(slash + 1);
+	*out = stele_path_rel(ctx->memo_out, slash + 1);
 	return 0;
 }
 

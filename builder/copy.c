@@ -169,7 +169,20 @@ rootfs_lstat(const char *rootfs, const char *rel, struct stat *st)
 static void
 ensure_parents(struct copy_job *j, const char *path)
 {
-	const char *slash = path;
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int have;
+
+	/* Every path in the plan has its parents there too: one lookup
+	 * for a file among others of its directory. */
+	if (!slash)
+		return;
+	dir = stele_xstrndup(path, (size_t)(slash - path));
+	have = stele_plan_find(&j->plan, dir) != NULL;
+	free(dir);
+	if (have)
+		return;
+	slash = path;
 
 	while ((slash = strchr(slash, '/'))) {
 		char *parent = stele_xstrndup(path, (size_t)(slash - path));

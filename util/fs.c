@@ -300,6 +300,20 @@ stele_fs_copy_file(const char *src, const char *dst, mode_t mode)
 	return error;
 }
 
+/* a[0, la), then sep (or nothing), then b: malloc'd.  Called for every
+ * file a COPY walks, a few times: no printf machinery. */
+static char *
+concat(const char *a, size_t la, const char *sep, const char *b)
+{
+	size_t ls = sep ? strlen(sep) : 0, lb = strlen(b);
+	char *p = stele_xmalloc(la + ls + lb + 1);
+
+	memcpy(p, a, la);
+	memcpy(p + la, sep ? sep : "", ls);
+	memcpy(p + la + ls, b, lb + 1);
+	return p;
+}
+
 char *
 stele_path_join(const char *a, const char *b)
 {
@@ -307,15 +321,13 @@ stele_path_join(const char *a, const char *b)
 
 	while (*b == '/')
 		b++;
-	if (la && a[la - 1] == '/')
-		return stele_xasprintf("%s%s", a, b);
-	return stele_xasprintf("%s/%s", a, b);
+	return concat(a, la, la && a[la - 1] == '/' ? NULL : "/", b);
 }
 
 char *
 stele_path_rel(const char *a, const char *b)
 {
-	return *a ? stele_xasprintf("%s/%s", a, b) : stele_xstrdup(b);
+	return *a ? concat(a, strlen(a), "/", b) : stele_xstrdup(b);
 }
 
 /* The next component of the path at *p, empty ones and "." skipped: 0 at
