@@ -550,6 +550,52 @@ ctx_lookup(void *payload, const char *rel, char **link)
 	return stele_root_lookup_host(ctx->dir, rel, link);
 }
 
+static void
+memo_set(struct stele_context *ctx, char *in, char *out)
+{
+	free(ctx->memo_in);
+	free(ctx->memo_out);
+	ctx->memo_in = in;
+	ctx->memo_out = out;
+}
+
+/*
+ * `path` with every link followed, the last component's too.  A COPY
+ * lists a directory just after it stat'ed it among its parent's children:
+ * with that parent resolved already (the memo), only the last component
+ * is looked up, as stele_root_resolve would, instead of every one; and
+ * the result is the memo for the directory's own children.
+ */
+static int
+ctx_resolve_follow(char **out, struct stele_context *ctx, const char *path,
+		   const char *slash, unsigned flags)
+{
+	char *cand, *link = NULL;
+	int r;
+
+	if (slash && ctx->memo_in &&
+	    !strncmp(ctx->memo_in, path, (size_t)(slash - path)) &&
+	    !ctx->memo_in[slash - path] && strlen(path) < STELE_ROOT_MAX_PATH) {
+		cand = stele_path_rel(ctx->memo_out, slash + 1);
+		r = strlen(cand) < STELE_ROOT_MAX_PATH
+			? ctx_lookup(ctx, cand, &link)
+			: STELE_ERROR;
+		free(link);
+		/* Not a link, or missing (then kept literally, as there):
+		 * done.  A link or an error: the whole walk, as before. */
+		if (r == 0 || r == STELE_ENOTFOUND) {
+			memo_set(ctx, stele_xstrdup(path), stele_xstrdup(cand));
+			*out = cand;
+			return 0;
+		}
+		free(cand);
+	}
+	if ((r = stele_root_resolve(out, path, flags, ctx_lookup, ctx)) < 0)
+		return r;
+	memo_set(ctx, stele_xstrdup(path), stele_xstrdup(*out));
+	return 0;
+}
+
 /*
  * `path` inside the context: links among its parents (and in its last
  * component with STELE_ROOT_FOLLOW) followed within the context's root, so
@@ -570,7 +616,7 @@ ctx_resolve(char **out, struct stele_context *ctx, const char *path,
 		return 0;
 	}
 	if (flags & STELE_ROOT_FOLLOW)
-		return stele_root_resolve(out, path, flags, ctx_lookup, ctx);
+		return ctx_resolve_follow(out, ctx, path, slash, flags);
 	if (!slash) {
 		*out = stele_xstrdup(path);
 		return 0;
@@ -584,10 +630,7 @@ ctx_resolve(char **out, struct stele_context *ctx, const char *path,
 			free(parent);
 			return error;
 		}
-		free(ctx->memo_in);
-		free(ctx->memo_out);
-		ctx->memo_in = parent;
-		ctx->memo_out = rp;
+		memo_set(ctx, parent, rp);
 	}
 	*out = stele_path_rel(ctx->memo_out, slash + 1);
 	return 0;

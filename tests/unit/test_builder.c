@@ -173,11 +173,75 @@ test_builder_context_keep(void **state)
 	free(dir);
 }
 
+/*
+ * Resolving a path after its parent was (the memo) gives what resolving it
+ * alone gives: plain names, links (followed within the context), dangling
+ * and missing ones.
+ */
+static void
+test_builder_context_resolve_memo(void **state)
+{
+	static const char *const paths[] = {
+		"a/b", "a/l", "a/up", "a/abs", "a/dang", "a/none", "a/b/f",
+		"a/l/f", "a/up/f", "a/none/x", "a/ign", "a/l/l2",
+	};
+	struct stele_context *ctx = NULL, *fresh = NULL;
+	struct stele_ctx_stat st;
+	char *dir = NULL, *p, *want, *got;
+	size_t i;
+
+	(void)state;
+	assert_ok(stele_fs_mkdtemp(&dir, getenv("TMPDIR"), "stele-test-ctx"));
+	mkdir_in(dir, "a/b");
+	put(dir, "a/b/f", "f\n", 0644);
+	put(dir, ".dockerignore", "a/ign\n", 0644);
+	mkdir_in(dir, "a/ign");
+	p = stele_path_join(dir, "a/l");
+	assert_int_equal(symlink("b", p), 0);
+	free(p);
+	p = stele_path_join(dir, "a/b/l2");
+	assert_int_equal(symlink("../l", p), 0);
+	free(p);
+	p = stele_path_join(dir, "a/up");
+	assert_int_equal(symlink("../a/b", p), 0);
+	free(p);
+	p = stele_path_join(dir, "a/abs");
+	assert_int_equal(symlink("/a/b", p), 0);
+	free(p);
+	p = stele_path_join(dir, "a/dang");
+	assert_int_equal(symlink("nothere", p), 0);
+	free(p);
+	assert_ok(stele_context_open_dir(&ctx, dir));
+	for (i = 0; i < NELEM(paths); i++) {
+		int fe, ge;
+
+		assert_ok(stele_context_open_dir(&fresh, dir));
+		fe = stele_context_resolve(&want, fresh, paths[i]);
+		/* The parent resolved just before, as a COPY walk does. */
+		assert_ok(stele_context_stat(&st, ctx, "a/b/f"));
+		stele_ctx_stat_release(&st);
+		assert_ok(stele_context_stat(&st, ctx, "a/b"));
+		stele_ctx_stat_release(&st);
+		ge = stele_context_resolve(&got, ctx, paths[i]);
+		assert_int_equal(ge, fe);
+		if (!fe)
+			assert_string_equal(got, want);
+		free(want);
+		free(got);
+		stele_context_free(fresh);
+		fresh = NULL;
+	}
+	stele_context_free(ctx);
+	stele_fs_rm_rf(dir);
+	free(dir);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_builder_context_keep),
+		cmocka_unit_test(test_builder_context_resolve_memo),
 	};
 
 	if (stele_init() < 0) {
