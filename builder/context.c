@@ -1104,20 +1104,23 @@ dw_add(struct dw_batch *b, const char *rel, const struct stele_ctx_stat *st)
 	struct stele_buf rec = STELE_BUF_INIT(64 << 10);
 	struct dw_item *it;
 	const char *d;
-	int error;
+	char num[80];
+	int error, n;
 
 	if (b->n == DW_BATCH && (error = dw_flush(b)) < 0)
 		return error;
 	it = &b->items[b->n++];
 	memset(it, 0, sizeof(*it));
-	/* One record per entry, fields NUL-separated. */
-	stele_buf_printf(&rec, "%s", rel);
+	/* One record per entry, fields NUL-separated (one formatting call:
+	 * this runs for every file of a COPY). */
+	n = snprintf(num, sizeof(num), "%d %o %u %u %d", (int)st->type,
+		     (unsigned)st->perm, (unsigned)st->uid, (unsigned)st->gid,
+		     st->excluded);
+	stele_buf_puts(&rec, rel);
 	stele_buf_putc(&rec, '\0');
-	stele_buf_printf(&rec, "%d %o %u %u %d", (int)st->type,
-			 (unsigned)st->perm, (unsigned)st->uid,
-			 (unsigned)st->gid, st->excluded);
+	stele_buf_put(&rec, num, n > 0 ? (size_t)n : 0);
 	stele_buf_putc(&rec, '\0');
-	stele_buf_printf(&rec, "%s", st->link ? st->link : "");
+	stele_buf_puts(&rec, st->link ? st->link : "");
 	stele_buf_putc(&rec, '\0');
 	it->len = rec.len;
 	it->rec = stele_buf_detach(&rec);
