@@ -143,10 +143,11 @@ stele_prov_filelist_add(struct stele_prov_filelist *fl, const char *path,
 	stele_buf_clear(&fl->line);
 	if ((error = stele_buf_puts(&fl->line, "{\"dest\":")) < 0 ||
 	    (error = stele_json_put_string(&fl->line, dest)) < 0 ||
-	    (error = stele_buf_printf(&fl->line,
-				      ",\"digest\":{\"sha256\":\"%s\"},"
-				      "\"kind\":\"file\",\"path\":",
-				      sha256_hex)) < 0 ||
+	    (error = stele_buf_puts(&fl->line, ",\"digest\":{\"sha256\":\"")) <
+		    0 ||
+	    (error = stele_buf_puts(&fl->line, sha256_hex)) < 0 ||
+	    (error = stele_buf_puts(&fl->line,
+				    "\"},\"kind\":\"file\",\"path\":")) < 0 ||
 	    (error = stele_json_put_string(&fl->line, path)) < 0 ||
 	    (error = stele_buf_puts(&fl->line, "}\n")) < 0)
 		return stele_error_prefix(error, "file list");
