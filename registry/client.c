@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,9 @@
 
 #include "util/lazy.h"
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "registry/auth.h"
 #include "registry/client_priv.h"
@@ -156,16 +160,75 @@ has_suffix(const char *s, const char *suf)
 	return n > m && !strcmp(s + n - m, suf);
 }
 
-/* containers-certs.d(5): *.crt are CAs, NAME.cert + NAME.key a client pair. */
+/*
+ * The certificates and CRLs in `len` bytes of PEM, counted as libcurl
+ * counts them when it imports a CA blob (a blob with none fails every
+ * connection); -1 when the PEM does not read (OpenSSL's error queued).
+ */
 static int
-load_cert_dir(struct stele_registry *r, const char *dir, int required)
+pem_count(const char *pem, size_t len)
 {
-	curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-	const char *sys =
-		v->cainfo ? v->cainfo : "/etc/ssl/certs/ca-certificates.crt";
+	STACK_OF(X509_INFO) * inf;
+	BIO *b;
+	int i, n = 0;
+
+	if (len == 0)
+		return 0;
+	/* Only this parse's errors queued: stele_error_ssl() says the first. */
+	ERR_clear_error();
+	if (len > INT_MAX || !(b = BIO_new_mem_buf(pem, (int)len)))
+		return -1;
+	inf = PEM_X509_INFO_read_bio(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if (!inf)
+		return -1;
+	for (i = 0; i < sk_X509_INFO_num(inf); i++) {
+		X509_INFO *x = sk_X509_INFO_value(inf, i);
+
+		n += (x->x509 != NULL) + (x->crl != NULL);
+	}
+	sk_X509_INFO_pop_free(inf, X509_INFO_free);
+	return n;
+}
+
+/* Append the CAs of `path` to r->ca: none when it holds none. */
+static int
+add_ca_file(struct stele_registry *r, const char *path)
+{
+	size_t start = r->ca.len;
+	char *what;
+	int error, n = 0;
+
+	if ((error = stele_fs_read(&r->ca, path)) < 0)
+		return error;
+	/* --tls-verify=false trusts nothing: not parsed, as before. */
+	if (r->o.insecure ||
+	    (n = pem_count(r->ca.ptr + start, r->ca.len - start)) > 0)
+		return stele_buf_putc(&r->ca, '\n');
+	r->ca.len = start;
+	if (r->ca.ptr)
+		r->ca.ptr[start] = '\0';
+	if (n == 0)
+		return 0;
+	what = stele_xasprintf("cannot read CA certificate '%s'", path);
+	error = stele_error_ssl(what);
+	free(what);
+	return error;
+}
+
+/*
+ * containers-certs.d(5): *.crt are CAs, NAME.cert + NAME.key a client pair.
+ * The CAs go to r->ca (a *.crt holding none adds nothing), followed,
+ * without r->capath, by the system bundle `bundle` when there are some:
+ * a CAINFO_BLOB replaces libcurl's bundle.
+ */
+static int
+load_cert_dir(struct stele_registry *r, const char *dir, int required,
+	      const char *bundle)
+{
 	struct dirent *de;
 	DIR *d;
-	int error = 0, n = 0;
+	int error = 0;
 
 	if (!(d = opendir(dir))) {
 		if (!required && errno == ENOENT)
@@ -177,10 +240,7 @@ load_cert_dir(struct stele_registry *r, const char *dir, int required)
 		char *p = stele_path_join(dir, de->d_name);
 
 		if (has_suffix(de->d_name, ".crt")) {
-			error = stele_fs_read(&r->ca, p);
-			if (!error)
-				error = stele_buf_putc(&r->ca, '\n');
-			n++;
+			error = add_ca_file(r, p);
 		} else if (has_suffix(de->d_name, ".cert")) {
 			char *key = stele_xasprintf("%.*s.key",
 						    (int)(strlen(p) - 5), p);
@@ -198,8 +258,8 @@ load_cert_dir(struct stele_registry *r, const char *dir, int required)
 		free(p);
 	}
 	closedir(d);
-	if (!error && n > 0 && stele_fs_exists(sys))
-		error = stele_fs_read(&r->ca, sys);
+	if (!error && r->ca.len && !r->capath && stele_fs_exists(bundle))
+		error = stele_fs_read(&r->ca, bundle);
 	if (error)
 		stele_error_prefix(error, "certificate directory '%s'", dir);
 	return error;
@@ -463,11 +523,21 @@ setup(struct stele_registry *r, CURL *c, char *errbuf,
 		/* Nothing is checked: no CA store to parse (milliseconds). */
 		curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
 		curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
-	} else if (r->ca.len) {
+	} else {
 		struct curl_blob blob = { r->ca.ptr, r->ca.len,
 					  CURL_BLOB_NOCOPY };
 
-		curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
+		/* The system's CAs from their hashed directory, read when a
+		 * chain names one; not libcurl's bundle, which OpenSSL would
+		 * parse whole at every connection (~25 ms).  The cert dir's
+		 * CAs (a few) from memory, besides: libcurl 7.88 loads the
+		 * blob, then the directory (a blob replaces CAINFO). */
+		if (r->capath) {
+			curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
+			curl_easy_setopt(c, CURLOPT_CAPATH, r->capath);
+		}
+		if (r->ca.len)
+			curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
 	}
 	if (r->client_cert) {
 		curl_easy_setopt(c, CURLOPT_SSLCERT, r->client_cert);
@@ -1082,10 +1152,12 @@ probe_both(struct stele_registry *r)
 static int
 open_asking(struct stele_registry **out, const char *host, int push,
 	    const struct stele_registry_opts *o,
-	    const struct stele_registry__ask *a, size_t n)
+	    const struct stele_registry__ask *a, size_t n,
+	    const struct stele_http_ca *sys)
 {
 	struct stele_buf ca = STELE_BUF_INIT(CA_MAX);
 	struct stele_registry *r = stele_xcalloc(1, sizeof(*r));
+	struct stele_http_ca own;
 	char *dir = NULL;
 	int error;
 
@@ -1114,9 +1186,15 @@ open_asking(struct stele_registry **out, const char *host, int push,
 		error = stele_error_set("cannot initialise libcurl");
 		goto out;
 	}
+	if (!sys) {
+		stele_http_system_ca(&own);
+		sys = &own;
+	}
+	r->capath = dup_or_null(sys->capath);
 	dir = o->cert_dir ? stele_xstrdup(o->cert_dir)
 			  : stele_xasprintf("/etc/containers/certs.d/%s", host);
-	if ((error = load_cert_dir(r, dir, o->cert_dir != NULL)) < 0)
+	if ((error = load_cert_dir(r, dir, o->cert_dir != NULL, sys->bundle)) <
+	    0)
 		goto out;
 	/* Without credentials for it, the registry is expected to answer
 	 * anonymously: the questions go with the probe.  With some, it
@@ -1158,7 +1236,15 @@ int
 stele_registry_open(struct stele_registry **out, const char *host, int push,
 		    const struct stele_registry_opts *o)
 {
-	return open_asking(out, host, push, o, NULL, 0);
+	return open_asking(out, host, push, o, NULL, 0, NULL);
+}
+
+int
+stele_registry__open_ca(struct stele_registry **out, const char *host, int push,
+			const struct stele_registry_opts *o,
+			const struct stele_http_ca *sys)
+{
+	return open_asking(out, host, push, o, NULL, 0, sys);
 }
 
 int
@@ -1166,7 +1252,7 @@ stele_registry__open_asking(struct stele_registry **out, const char *host,
 			    int push, const struct stele_registry_opts *o,
 			    const struct stele_registry__ask *a, size_t n)
 {
-	return open_asking(out, host, push, o, a, n);
+	return open_asking(out, host, push, o, a, n, NULL);
 }
 
 int
@@ -1186,6 +1272,7 @@ stele_registry__dup(struct stele_registry **out, const struct stele_registry *r)
 	d->ca = ca;
 	pthread_mutex_init(&d->progress_mu, NULL);
 	d->progress_lock = r->progress_lock;
+	d->capath = dup_or_null(r->capath);
 	d->client_cert = dup_or_null(r->client_cert);
 	d->client_key = dup_or_null(r->client_key);
 	d->scheme = r->scheme;
@@ -1241,6 +1328,7 @@ stele_registry_free(struct stele_registry *r)
 	stele_registry__tokens_free(r->tokens);
 	stele_creds_free(r->creds);
 	stele_buf_release(&r->ca);
+	free(r->capath);
 	free(r->client_cert);
 	free(r->client_key);
 	free(r->realm);

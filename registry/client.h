@@ -21,9 +21,11 @@
  * checked and, as skopeo does for an insecure registry, plain http is
  * tried when https cannot connect.  There is no other way to get plain
  * http: a registry on localhost is not special.  `cert_dir` (--cert-dir)
- * is read as containers-certs.d(5): every *.crt is a trusted CA (added to
- * the system bundle), a *.cert with its *.key is the client certificate.
- * Without `cert_dir`, /etc/containers/certs.d/HOST is used when it exists.
+ * is read as containers-certs.d(5): every *.crt is a trusted CA (besides
+ * the system's, util/http.h's struct stele_http_ca; a *.crt that does not
+ * read is an error, one holding no certificate adds nothing), a *.cert
+ * with its *.key is the client certificate.  Without `cert_dir`,
+ * /etc/containers/certs.d/HOST is used when it exists.
  *
  * Authentication.  stele_registry_open() probes /v2/ and remembers the
  * challenge: none (anonymous), Basic (credentials sent with every request)

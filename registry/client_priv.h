@@ -11,6 +11,7 @@
 
 #include "registry/client.h"
 #include "util/buf.h"
+#include "util/http.h"
 #include "util/sink.h"
 
 #include "util/lazy.h"
@@ -41,7 +42,12 @@ struct stele_registry {
 	CURLM *multi; /* its connections, which every request runs on */
 	struct stele_registry__kept *kept; /* answers asked ahead */
 	char errbuf[CURL_ERROR_SIZE];
-	struct stele_buf ca; /* PEM bundle when a cert dir is used */
+	/* Trust (containers-certs.d(5)): the system's CAs from their hashed
+	 * directory `capath`, and `ca`, the cert dir's CAs (PEM).  Without
+	 * `capath`, `ca` is followed by the system bundle when it holds any
+	 * (else libcurl's defaults). */
+	struct stele_buf ca;
+	char *capath;
 	char *client_cert, *client_key;
 	struct stele_creds *creds;
 	int creds_looked_up;
@@ -146,6 +152,14 @@ int stele_registry__prefetch(struct stele_registry *r,
 int stele_registry__open_asking(struct stele_registry **out, const char *host,
 				int push, const struct stele_registry_opts *o,
 				const struct stele_registry__ask *a, size_t n);
+/*
+ * stele_registry_open() with `sys` for the system's trusted CAs in place
+ * of stele_http_system_ca()'s (tests: a hashed directory of their own).
+ * `sys` is read during the call (its capath copied).
+ */
+int stele_registry__open_ca(struct stele_registry **out, const char *host,
+			    int push, const struct stele_registry_opts *o,
+			    const struct stele_http_ca *sys);
 /* The question stele_registry_manifest_has() ("HEAD") or
  * stele_registry_manifest_get() ("GET") asks about `ref` (registry/blobs.c). */
 void stele_registry__ask_manifest(struct stele_registry__ask *a,

@@ -1,5 +1,7 @@
 /* GETs outside a registry (http.h). */
+#include <dirent.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "util/lazy.h"
 
@@ -28,6 +30,7 @@ stele_http_get(struct stele_http_get *g)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct tee t = { g, 0 };
+	struct stele_http_ca sys;
 	CURL *c;
 	CURLcode rc;
 	int error;
@@ -53,8 +56,17 @@ stele_http_get(struct stele_http_get *g)
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "stele");
-	if (g->cacert)
+	if (g->cacert) {
 		curl_easy_setopt(c, CURLOPT_CAINFO, g->cacert);
+	} else {
+		stele_http_system_ca(&sys);
+		/* The system's CAs from their hashed directory: not the
+		 * bundle, whole, for one GET. */
+		if (sys.capath) {
+			curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
+			curl_easy_setopt(c, CURLOPT_CAPATH, sys.capath);
+		}
+	}
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &g->status);
 	curl_easy_cleanup(c);
@@ -66,4 +78,50 @@ stele_http_get(struct stele_http_get *g)
 			 *errbuf ? errbuf : curl_easy_strerror(rc));
 	}
 	return 0;
+}
+
+static int
+hashed_name(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < 8; i++)
+		if (!s[i] || !strchr("0123456789abcdef", s[i]))
+			return 0;
+	if (s[8] != '.' || !s[9])
+		return 0;
+	for (i = 9; s[i]; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+int
+stele_http_ca_dir_hashed(const char *dir)
+{
+	struct dirent *de;
+	DIR *d;
+	int found = 0;
+
+	if (!dir || !(d = opendir(dir)))
+		return 0;
+	while (!found && (de = readdir(d)))
+		found = hashed_name(de->d_name);
+	closedir(d);
+	return found;
+}
+
+void
+stele_http_system_ca(struct stele_http_ca *out)
+{
+	curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+
+	out->bundle =
+		v->cainfo ? v->cainfo : "/etc/ssl/certs/ca-certificates.crt";
+	/* Another TLS library may read the whole directory: no gain. */
+	out->capath = v->ssl_version &&
+			!strncmp(v->ssl_version, "OpenSSL/", 8) &&
+			stele_http_ca_dir_hashed(v->capath)
+		? v->capath
+		: NULL;
 }

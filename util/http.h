@@ -17,7 +17,9 @@
 struct stele_http_get {
 	const char *url;
 	const char *protocols;
-	const char *cacert; /* a CA bundle (PEM) to trust; NULL: the system's */
+	const char *cacert; /* a CA bundle (PEM) to trust (libcurl's CA
+			       directory too, as before); NULL: the system's
+			       (struct stele_http_ca) */
 	long low_speed;
 	int fail_on_error; /* an HTTP status of 400 or more is a failure */
 	stele_sink_fn sink;
@@ -34,5 +36,31 @@ struct stele_http_get {
  * cannot start.
  */
 int stele_http_get(struct stele_http_get *g);
+
+/*
+ * Where the system's trusted CAs are, for libcurl.  `capath`: libcurl's CA
+ * directory (curl_version_info(), /etc/ssl/certs on Debian, which
+ * update-ca-certificates fills from the same certificates as the bundle)
+ * when it is OpenSSL's hashed directory (stele_http_ca_dir_hashed) and
+ * libcurl's TLS is OpenSSL: a chain's CA is then read from it when the
+ * chain names it, and nothing up front.  Else NULL: the system's CAs are
+ * the bundle, `bundle` (libcurl's, or Debian's path), parsed whole every
+ * time a TLS connection starts (~25 ms of CPU).  Trusting `capath` alone
+ * (CURLOPT_CAINFO NULL, CURLOPT_CAPATH `capath`) is trusting the system's
+ * CAs.  Both strings borrowed from libcurl (or static).  Call after
+ * stele_init_curl().
+ */
+struct stele_http_ca {
+	const char *capath;
+	const char *bundle;
+};
+
+void stele_http_system_ca(struct stele_http_ca *out);
+/*
+ * 1 when directory `dir` holds a name OpenSSL's hashed lookup reads (a
+ * certificate's: eight lowercase hex digits, '.', digits, as `openssl
+ * rehash` makes them); 0 when not, or when `dir` is NULL or unreadable.
+ */
+int stele_http_ca_dir_hashed(const char *dir);
 
 #endif

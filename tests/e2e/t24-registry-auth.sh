@@ -28,6 +28,33 @@ else
 		[ "$(cat out)" = "$D" ] &&
 		[ "$(skopeo inspect --cert-dir "$TMP/certs.d" --format "{{.Digest}}" docker://$TREG/app:1)" = "$D" ]
 	'
+	test_expect_success 'TLS: a --cert-dir holding another CA (not the registry'"'"'s) is refused, clearly' '
+		mkdir -p other.d &&
+		openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.d/other.crt \
+			-days 30 -subj /CN=stele-test-other-ca 2>/dev/null &&
+		expect_code 3 stele push --key k.pub --cert-dir "$TMP/other.d" app:1 docker://$TREG/app:other 2>err &&
+		cat err && grep -qi "certificate" err && grep -q -- "--cert-dir" err
+	'
+	test_expect_success 'TLS: a *.crt that does not read is a clear error naming it; one holding no certificate adds nothing' '
+		mkdir -p bad.d dud.d dudok.d &&
+		printf "%s\n" "-----BEGIN CERTIFICATE-----" "!!!!" "-----END CERTIFICATE-----" >bad.d/bad.crt &&
+		expect_code 3 stele pull --cert-dir "$TMP/bad.d" docker://$TREG/app:1 oci:bad:1 2>err &&
+		cat err && grep -q "cannot read CA certificate .*bad.crt" err && [ ! -e bad ] &&
+		stele pull --tls-verify=false --cert-dir "$TMP/bad.d" docker://$TREG/app:1 oci:badins:1 >out 2>err &&
+		[ "$(cat out)" = "$D" ] &&
+		: >dud.d/empty.crt && echo "no certificate here" >dud.d/notes.crt &&
+		expect_code 3 stele pull --cert-dir "$TMP/dud.d" docker://$TREG/app:1 oci:dud:1 2>err &&
+		cat err && grep -q -- "--cert-dir" err &&
+		cp dud.d/*.crt certs.d/ca.crt dudok.d/ &&
+		stele pull --cert-dir "$TMP/dudok.d" docker://$TREG/app:1 oci:dudok:1 >out && [ "$(cat out)" = "$D" ]
+	'
+	test_expect_success 'TLS: what a client trusts: the system'"'"'s CAs from a hashed directory (or the bundle without one), the cert dir'"'"'s besides (unit test, its own system CAs)' '
+		STELE_TEST_TLS_REGISTRY=$TREG STELE_TEST_TLS_CA=$TMP/tls/cert.pem STELE_TEST_TLS_OTHER_CA=$TMP/other.d/other.crt \
+			"$(dirname "$STELE")/tests/test_registry" >unit.out 2>&1;
+		sed "s/^skip/(unit) skip/" unit.out; # t23 runs its other live tests
+		grep -q "PASSED  \] [0-9]* test" unit.out && ! grep -q "FAILED" unit.out &&
+		grep -q "^tls trust: all cases" unit.out
+	'
 	test_expect_success 'TLS: a re-push, its questions asked with the probe, finds all there; a signature deleted from the registry is put back' '
 		stele push --key k.pub --cert-dir "$TMP/certs.d" --json app:1 docker://$TREG/app:1 >r1.json &&
 		[ "$(json_get r1.json .manifests)" = 0 ] &&

@@ -89,6 +89,7 @@ assert int(sys.argv[1]) <= t <= int(sys.argv[1]) + 60, t
 test_expect_success 'an untrusted certificate, a 404, a malformed record, an escaping entry: exit 3, the database as it was' '
 	state >s0 &&
 	expect_code 3 stele db update db --from "$U/Debian/all.zip" 2>err && grep -q "cannot fetch $U/Debian/all.zip" err &&
+	grep -q "certificate" err &&
 	expect_code 3 stele db update db --from "$U/Debian/all.zip" --from "$U/nothing.zip" --cacert cert.pem 2>err &&
 	grep -q "cannot fetch $U/nothing.zip.*404" err &&
 	expect_code 3 stele db update db --from "$U/bad/all.zip" --from "$U/Debian/all.zip" --cacert cert.pem 2>err &&

@@ -5,13 +5,21 @@
  * point stele_registry_pull_to(): a first call pulls, a second one finds
  * the digest in the layout and makes no request at all; with
  * STELE_TEST_REGISTRY_OTHER (an index's other-platform manifest digest),
- * that manifest must not have been fetched.
+ * that manifest must not have been fetched.  When STELE_TEST_TLS_REGISTRY
+ * names a TLS registry ("HOST:PORT"; t24-registry-auth.sh sets it, with
+ * STELE_TEST_TLS_CA, its CA, and STELE_TEST_TLS_OTHER_CA, one that signed
+ * nothing of it), what a client trusts: the system's CAs from a hashed
+ * directory or a bundle (their own, given as the system's), and the cert
+ * dir's besides.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "oci/image.h"
 #include "registry/auth.h"
@@ -20,6 +28,7 @@
 #include "registry/transfer.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/http.h"
 #include "util/init.h"
 #include "tests/unit/unit.h"
 
@@ -323,6 +332,219 @@ test_registry_prefetch_live(void **state)
 	free(host);
 }
 
+static void
+copy_file(const char *from, const char *to)
+{
+	struct stele_buf b = STELE_BUF_INIT(1u << 20);
+
+	assert_ok(stele_fs_read(&b, from));
+	assert_ok(stele_fs_write_atomic(to, b.ptr, b.len, 0600));
+	stele_buf_release(&b);
+}
+
+/* Directory `parent`/`name`, made; its path. */
+static char *
+subdir(const char *parent, const char *name)
+{
+	char *d = stele_path_join(parent, name);
+
+	assert_int_equal(mkdir(d, 0700), 0);
+	return d;
+}
+
+/* A hashed CA directory (as `openssl rehash` makes it) holding `pem`. */
+static char *
+hashed_dir(const char *parent, const char *name, const char *pem)
+{
+	char *d = subdir(parent, name), *link;
+	X509 *x;
+	FILE *f;
+
+	assert_non_null(f = fopen(pem, "r"));
+	assert_non_null(x = PEM_read_X509(f, NULL, NULL, NULL));
+	fclose(f);
+	link = stele_xasprintf("%s/%08lx.0", d, X509_subject_name_hash(x));
+	copy_file(pem, link);
+	X509_free(x);
+	free(link);
+	return d;
+}
+
+/* What OpenSSL's hashed lookup reads, and what it does not. */
+static void
+test_registry_ca_dir_hashed(void **state)
+{
+	static const char *const no[] = { "ca.pem",	 "ABCDEF01.0",
+					  "abcdef01.",	 "abcdef01.r0",
+					  "abcdef0.0",	 "abcdef012.0",
+					  "abcdef01.0a", NULL };
+	static const char *const yes[] = { "abcdef01.0", "0123abcd.12",
+					   NULL };
+	char *d = tmpdir(), *p;
+	size_t i;
+
+	(void)state;
+	assert_false(stele_http_ca_dir_hashed(NULL));
+	p = stele_path_join(d, "missing");
+	assert_false(stele_http_ca_dir_hashed(p));
+	free(p);
+	assert_false(stele_http_ca_dir_hashed(d));
+	for (i = 0; no[i]; i++) {
+		p = stele_path_join(d, no[i]);
+		write_file(p, "x");
+		free(p);
+	}
+	assert_false(stele_http_ca_dir_hashed(d));
+	for (i = 0; yes[i]; i++) {
+		p = stele_path_join(d, yes[i]);
+		write_file(p, "x");
+		assert_true(stele_http_ca_dir_hashed(d));
+		assert_int_equal(unlink(p), 0);
+		free(p);
+	}
+	stele_fs_rm_rf(d);
+	free(d);
+}
+
+/*
+ * The system's CAs as libcurl finds them: its CA directory when it is
+ * hashed and its TLS OpenSSL (/etc/ssl/certs on Debian), else its bundle.
+ */
+static void
+test_registry_system_ca(void **state)
+{
+	curl_version_info_data *v;
+	struct stele_http_ca sys;
+
+	(void)state;
+	assert_ok(stele_init_curl());
+	v = curl_version_info(CURLVERSION_NOW);
+	stele_http_system_ca(&sys);
+	assert_non_null(sys.bundle);
+	if (v->cainfo)
+		assert_string_equal(sys.bundle, v->cainfo);
+	if (v->capath && stele_http_ca_dir_hashed(v->capath) &&
+	    !strncmp(v->ssl_version, "OpenSSL/", 8))
+		assert_string_equal(sys.capath, v->capath);
+	else
+		assert_null(sys.capath);
+	printf("system CAs: capath %s, bundle %s\n",
+	       sys.capath ? sys.capath : "(none: the bundle)", sys.bundle);
+}
+
+/*
+ * stele_registry_open() of `host` trusting `capath` and `bundle` as the
+ * system's CAs, and the cert dir `certs`: 0, or its error (message set).
+ */
+static int
+tls_open(const char *host, const char *certs, const char *capath,
+	 const char *bundle)
+{
+	struct stele_http_ca sys = { capath, bundle };
+	struct stele_registry_opts o;
+	struct stele_registry *r = NULL;
+	int error;
+
+	memset(&o, 0, sizeof(o));
+	o.cert_dir = certs;
+	o.retries = STELE_REGISTRY_NO_RETRY;
+	o.timeout_s = 10;
+	error = stele_registry__open_ca(&r, host, 0, &o, &sys);
+	assert_true(error < 0 ? r == NULL : r != NULL);
+	stele_registry_free(r);
+	return error;
+}
+
+/* Refused as a chain from an unknown CA, saying how to trust one. */
+static void
+assert_untrusted(int error)
+{
+	assert_true(error < 0);
+	printf("refused: %s\n", stele_error_last());
+	assert_non_null(strstr(stele_error_last(), "certificate"));
+	assert_non_null(strstr(stele_error_last(), "--cert-dir"));
+}
+
+static void
+test_registry_tls_trust_live(void **state)
+{
+	const char *host = getenv("STELE_TEST_TLS_REGISTRY");
+	const char *ca = getenv("STELE_TEST_TLS_CA");
+	const char *other = getenv("STELE_TEST_TLS_OTHER_CA");
+	char *d, *sys_ca, *sys_other, *flat, *none, *mine, *theirs, *dud,
+		*bad, *p;
+
+	(void)state;
+	if (!host || !ca || !other) {
+		print_message("skip: STELE_TEST_TLS_REGISTRY, "
+			      "STELE_TEST_TLS_CA and STELE_TEST_TLS_OTHER_CA "
+			      "are not set (t24 sets them)\n");
+		skip();
+	}
+	d = tmpdir();
+	sys_ca = hashed_dir(d, "sys-ca", ca);
+	sys_other = hashed_dir(d, "sys-other", other);
+	/* The same file, not under its hash: not read as a hashed dir. */
+	flat = subdir(d, "flat");
+	p = stele_path_join(flat, "ca.pem");
+	copy_file(ca, p);
+	free(p);
+	none = subdir(d, "none");
+	mine = subdir(d, "mine");
+	p = stele_path_join(mine, "ca.crt");
+	copy_file(ca, p);
+	free(p);
+	theirs = subdir(d, "theirs");
+	p = stele_path_join(theirs, "other.crt");
+	copy_file(other, p);
+	free(p);
+	/* *.crt holding no certificate: they add nothing. */
+	dud = subdir(d, "dud");
+	p = stele_path_join(dud, "empty.crt");
+	write_file(p, "");
+	free(p);
+	p = stele_path_join(dud, "notes.crt");
+	write_file(p, "no certificate here\n");
+	free(p);
+	bad = subdir(d, "bad");
+	p = stele_path_join(bad, "bad.crt");
+	write_file(p, "-----BEGIN CERTIFICATE-----\n!!!!\n"
+		      "-----END CERTIFICATE-----\n");
+	free(p);
+
+	/* The system's hashed directory is read, the CA found there. */
+	assert_ok(tls_open(host, none, sys_ca, "/nonexistent"));
+	assert_untrusted(tls_open(host, none, sys_other, "/nonexistent"));
+	/* The cert dir's CAs are trusted besides the system's. */
+	assert_ok(tls_open(host, mine, sys_other, "/nonexistent"));
+	assert_ok(tls_open(host, mine, sys_ca, "/nonexistent"));
+	/* A CA in neither: refused, with a cert dir or without. */
+	assert_untrusted(tls_open(host, theirs, sys_other, "/nonexistent"));
+	/* Without a hashed directory: the bundle, after the cert dir's CAs. */
+	assert_ok(tls_open(host, theirs, NULL, ca));
+	assert_untrusted(tls_open(host, theirs, NULL, other));
+	assert_false(stele_http_ca_dir_hashed(flat));
+	/* Empty or certificate-less *.crt: nothing added, nothing broken. */
+	assert_ok(tls_open(host, dud, sys_ca, "/nonexistent"));
+	assert_untrusted(tls_open(host, dud, sys_other, "/nonexistent"));
+	/* A *.crt that does not read: an error naming it, no request. */
+	assert_true(tls_open(host, bad, sys_ca, "/nonexistent") < 0);
+	printf("refused: %s\n", stele_error_last());
+	assert_non_null(strstr(stele_error_last(), "cannot read CA certificate"));
+	assert_non_null(strstr(stele_error_last(), "bad.crt"));
+	printf("tls trust: all cases\n");
+	stele_fs_rm_rf(d);
+	free(bad);
+	free(dud);
+	free(theirs);
+	free(mine);
+	free(none);
+	free(flat);
+	free(sys_other);
+	free(sys_ca);
+	free(d);
+}
+
 int
 main(void)
 {
@@ -334,6 +556,9 @@ main(void)
 		cmocka_unit_test(test_registry_authfile_search),
 		cmocka_unit_test(test_registry_pull_to_live),
 		cmocka_unit_test(test_registry_prefetch_live),
+		cmocka_unit_test(test_registry_ca_dir_hashed),
+		cmocka_unit_test(test_registry_system_ca),
+		cmocka_unit_test(test_registry_tls_trust_live),
 	};
 
 	if (stele_init() < 0) {
