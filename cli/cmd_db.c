@@ -21,7 +21,7 @@ static const char db_usage[] =
 	"download or that check fails, DB is left as it was.\n"
 	"\n"
 	"      --from URL        a source (https:// only; repeatable, at most 32)\n"
-	"      --cacert FILE     trust this CA bundle (PEM) instead of the system's\n"
+	"      --cacert FILE     trust this CA bundle (PEM) too\n"
 	"      --json            print {\"db\", \"sources\", \"files\", \"updated\"}\n"
 	"  -h, --help            this help\n"
 	"\n"

@@ -9,6 +9,7 @@
 #include "signer/dsse.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/http.h"
 #include "util/init.h"
 #include "util/json.h"
 #include "verify/policy.h"
@@ -478,6 +479,7 @@ stele_rollout_health_url(const char *url, unsigned timeout_s)
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	stele_http_use_system_ca(h);
 	rc = curl_easy_perform(h);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);

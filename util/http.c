@@ -30,7 +30,6 @@ stele_http_get(struct stele_http_get *g)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct tee t = { g, 0 };
-	struct stele_http_ca sys;
 	CURL *c;
 	CURLcode rc;
 	int error;
@@ -56,17 +55,10 @@ stele_http_get(struct stele_http_get *g)
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "stele");
-	if (g->cacert) {
+	if (g->cacert)
 		curl_easy_setopt(c, CURLOPT_CAINFO, g->cacert);
-	} else {
-		stele_http_system_ca(&sys);
-		/* The system's CAs from their hashed directory: not the
-		 * bundle, whole, for one GET. */
-		if (sys.capath) {
-			curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
-			curl_easy_setopt(c, CURLOPT_CAPATH, sys.capath);
-		}
-	}
+	else
+		stele_http_use_system_ca(c);
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &g->status);
 	curl_easy_cleanup(c);
@@ -124,4 +116,18 @@ stele_http_system_ca(struct stele_http_ca *out)
 			stele_http_ca_dir_hashed(v->capath)
 		? v->capath
 		: NULL;
+}
+
+void
+stele_http_use_system_ca(void *curl)
+{
+	struct stele_http_ca sys;
+
+	stele_http_system_ca(&sys);
+	/* The system's CAs from their hashed directory: not the bundle,
+	 * whole, for each connection. */
+	if (sys.capath) {
+		curl_easy_setopt(curl, CURLOPT_CAINFO, NULL);
+		curl_easy_setopt(curl, CURLOPT_CAPATH, sys.capath);
+	}
 }

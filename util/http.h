@@ -17,9 +17,9 @@
 struct stele_http_get {
 	const char *url;
 	const char *protocols;
-	const char *cacert; /* a CA bundle (PEM) to trust (libcurl's CA
-			       directory too, as before); NULL: the system's
-			       (struct stele_http_ca) */
+	const char *cacert; /* a CA bundle (PEM) to trust, besides libcurl's
+			       CA directory (the system's, hashed); NULL:
+			       the system's (struct stele_http_ca) */
 	long low_speed;
 	int fail_on_error; /* an HTTP status of 400 or more is a failure */
 	stele_sink_fn sink;
@@ -56,6 +56,10 @@ struct stele_http_ca {
 };
 
 void stele_http_system_ca(struct stele_http_ca *out);
+/* Make libcurl handle `curl` (a CURL *) trust the system's CAs as
+ * stele_http_system_ca says, through their hashed directory when there is
+ * one; else it keeps libcurl's defaults (the bundle). */
+void stele_http_use_system_ca(void *curl);
 /*
  * 1 when directory `dir` holds a name OpenSSL's hashed lookup reads (a
  * certificate's: eight lowercase hex digits, '.', digits, as `openssl
