@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,14 +24,31 @@ stele_hex_encode(char *out, const unsigned char *in, size_t n)
 	out[2 * n] = '\0';
 }
 
+/*
+ * SHA-256 fetched from OpenSSL's provider once: EVP_sha256() makes each
+ * EVP_DigestInit_ex look the algorithm up again (a COPY starts one digest
+ * per file).  Kept for the process; EVP_sha256() if the fetch fails.
+ */
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+static EVP_MD *md_fetched;
+
+static void
+md_fetch(void)
+{
+	md_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 int
 stele_sha256_init(struct stele_sha256 *h)
 {
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 
+	pthread_once(&md_once, md_fetch);
 	h->ctx = NULL;
 	h->size = 0;
-	if (!c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL)) {
+	if (!c ||
+	    !EVP_DigestInit_ex(c, md_fetched ? md_fetched : EVP_sha256(),
+			       NULL)) {
 		EVP_MD_CTX_free(c);
 		return stele_error_ssl("cannot start SHA-256");
 	}
