@@ -32,6 +32,17 @@
 /* A piece longer than this has no member header in sight: one stream. */
 #define PIECE_MAX (4u << 20)
 #define PIECE_OUT_MAX (4u << 20)
+/*
+ * A piece is cut at the first member header at least PIECE_MIN_IN into it,
+ * or at its PIECE_MEMBERS-th: small members (a stored run of 16 KiB, a
+ * block of zeros) go several to a piece, so the ring holds enough work to
+ * keep the workers busy, while a piece of stele's members (each at most
+ * 1 MiB inflated) stays within PIECE_OUT_MAX.  A piece a member (the
+ * bench's 20,000-file gzip layer, 3,890 members) verified in 0.95 s, these
+ * in 0.74 s (256 KiB: 0.77 s); sha256sum 0.67 s.
+ */
+#define PIECE_MIN_IN (1024u << 10)
+#define PIECE_MEMBERS 4
 #define RING 8
 #define WORKERS_MAX 4
 #define HDR_LEN 8
@@ -68,7 +79,8 @@ struct gz {
 	pthread_t th[WORKERS_MAX];
 	unsigned nth;
 	struct piece *cur; /* being read into */
-	size_t scan; /* cur->in below this holds no header */
+	size_t scan; /* cur->in below this holds no header not counted */
+	unsigned headers; /* member headers counted in cur past its start */
 	int sequential; /* from now on, struct seq reads */
 	struct seq seq;
 };
@@ -338,7 +350,7 @@ find_header(const struct piece *p, size_t from)
 	return 0;
 }
 
-/* Cut cur at every member header read so far. */
+/* Cut cur at the member headers read so far (PIECE_MIN_IN, PIECE_MEMBERS). */
 static void
 cut(struct gz *g)
 {
@@ -346,6 +358,10 @@ cut(struct gz *g)
 	size_t at;
 
 	while ((at = find_header(g->cur, g->scan ? g->scan : 1)) > 0) {
+		g->scan = at + 1;
+		if (at < PIECE_MIN_IN && ++g->headers < PIECE_MEMBERS)
+			continue;
+		g->headers = 0;
 		n = piece_new(PIECE_MAX + READ_SIZE);
 		memcpy(n->in, g->cur->in + at, g->cur->len - at);
 		n->len = g->cur->len - at;
@@ -360,7 +376,10 @@ cut(struct gz *g)
 		}
 		g->cur = n;
 	}
-	g->scan = g->cur->len >= HDR_LEN ? g->cur->len - HDR_LEN + 1 : 1;
+	if (g->cur->len >= HDR_LEN && g->scan < g->cur->len - HDR_LEN + 1)
+		g->scan = g->cur->len - HDR_LEN + 1;
+	else if (!g->scan)
+		g->scan = 1;
 }
 
 static int

@@ -128,6 +128,36 @@ test_diffid_members(void **state)
 	}
 }
 
+/*
+ * Small members, grouped into pieces (at most 4, or up to 1 MiB in):
+ * 20 MiB of zeros (a member of about 1 KiB per MiB, 4 MiB inflated a
+ * piece), then 16 KiB pieces of random bytes and text in turn (stored and
+ * deflated runs, a member each).
+ */
+static void
+test_diffid_small_members(void **state)
+{
+	size_t len = (size_t)40 * MIB, i;
+	unsigned char *data = stele_xcalloc(1, len);
+	uint32_t x = 11;
+	struct stele_buf z;
+
+	(void)state;
+	for (i = 20 * MIB; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		data[i] = (i / 16384) % 2 ? (unsigned char)x
+					  : (unsigned char)"usr/lib "[i % 8];
+	}
+	compress(&z, STELE_COMPRESS_GZIP, data, len);
+	/* Many more members than blocks: 20 of zeros, a run each after. */
+	assert_true(z.len > 10 * MIB && z.len < 30 * MIB);
+	check_all(z.ptr, z.len, data, len, 1);
+	stele_buf_release(&z);
+	free(data);
+}
+
 /* One long member (zlib): no header to cut at; read as one stream. */
 static void
 test_diffid_one_member(void **state)
@@ -249,6 +279,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_diffid_members),
+		cmocka_unit_test(test_diffid_small_members),
 		cmocka_unit_test(test_diffid_one_member),
 		cmocka_unit_test(test_diffid_false_cuts),
 		cmocka_unit_test(test_diffid_damaged),
