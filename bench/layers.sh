@@ -70,29 +70,32 @@ tgz="tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C '$work' -
 tzs="tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C '$work' -c tree | zstd -q -3 -T2 >'$work/anchor.zst'"
 umo="umoci init --layout '$work/umoci' && umoci new --image '$work/umoci:b' && umoci insert --image '$work/umoci:b' '$work/tree' /data"
 t_gz="" t_anchor="" t_umoci="" t_z="" t_zanchor=""
+# timed CMD...: secs after sync, so that no side starts while the one
+# before it still has its output being written back.
+timed() { sync; secs "$@"; }
 gzrss=0 zrss=0 umrss=0 zarss=0
 i=0
 while [ $i -lt "$runs" ]; do
 	rm -rf "$work/out"
-	r=$(secs "$stele" build -q --no-cache -o "oci:$work/out:gz" "$work") ||
+	r=$(timed "$stele" build -q --no-cache -o "oci:$work/out:gz" "$work") ||
 		{ echo "bench: stele build failed on $files files (above)"; exit 1; }
 	# shellcheck disable=SC2086 # seconds and KiB
 	set -- $r
 	t_gz="$t_gz $1"; gzrss=$(max "$2" "$gzrss")
 	if [ "$have_gz" = 1 ]; then
-		set -- $(secs sh -c "$tgz"); t_anchor="$t_anchor $1"
+		set -- $(timed sh -c "$tgz"); t_anchor="$t_anchor $1"
 	fi
 	if [ $have_umoci = 1 ]; then
 		rm -rf "$work/umoci"
-		set -- $(secs sh -c "$umo"); t_umoci="$t_umoci $1"; umrss=$(max "$2" "$umrss")
+		set -- $(timed sh -c "$umo"); t_umoci="$t_umoci $1"; umrss=$(max "$2" "$umrss")
 	fi
 	rm -rf "$work/outz"
-	r=$(secs "$stele" build -q --no-cache --compression zstd -o "oci:$work/outz:z" "$work") ||
+	r=$(timed "$stele" build -q --no-cache --compression zstd -o "oci:$work/outz:z" "$work") ||
 		{ echo "bench: stele build failed on $files files (above)"; exit 1; }
 	# shellcheck disable=SC2086 # seconds and KiB
 	set -- $r
 	t_z="$t_z $1"; zrss=$(max "$2" "$zrss")
-	set -- $(secs sh -c "$tzs"); t_zanchor="$t_zanchor $1"; zarss=$(max "$2" "$zarss")
+	set -- $(timed sh -c "$tzs"); t_zanchor="$t_zanchor $1"; zarss=$(max "$2" "$zarss")
 	i=$((i + 1))
 done
 # shellcheck disable=SC2086 # the lists split into their numbers
