@@ -191,25 +191,36 @@ put_le32(unsigned char *p, uint32_t v)
 		p[i] = (unsigned char)(v >> (8 * i));
 }
 
+/* 8 bytes as a little-endian number, whatever the machine's order (the
+ * positions a piece is probed at must not depend on it); one load where
+ * the machine is little-endian. */
+static uint64_t
+load_le64(const unsigned char *p)
+{
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+		(uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 |
+		(uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+		(uint64_t)p[7] << 56;
+}
+
 /* Does a piece repeat an 8-byte string (at a content-defined position)
  * more than once?  See "Stored pieces". */
 static int
 piece_repeats(const unsigned char *p, size_t n)
 {
 	uint32_t seen[4096] = { 0 }; /* position + 1 by hash */
-	uint64_t v, w, h;
+	uint64_t v, h;
 	size_t i;
 	int found = 0;
 
 	for (i = 0; i + 8 <= n; i++) {
-		memcpy(&v, p + i, 8);
+		v = load_le64(p + i);
 		h = (v * UINT64_C(0x9E3779B97F4A7C15)) >> 48;
 		if (h & 15)
 			continue;
 		h >>= 4;
 		if (seen[h]) {
-			memcpy(&w, p + seen[h] - 1, 8);
-			if (w == v && ++found > 1)
+			if (load_le64(p + seen[h] - 1) == v && ++found > 1)
 				return 1;
 		}
 		seen[h] = (uint32_t)i + 1;

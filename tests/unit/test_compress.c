@@ -214,7 +214,8 @@ model_chi(const unsigned char *p, size_t n)
  * a whole 16 KiB piece whose byte counts have a chi-square statistic of at
  * most 1024 over its first 2 KiB and 512 over all of it, and in which at
  * most one 8-byte string at a content-defined position (the top 16 bits
- * of its multiplicative hash end in four zero bits) is seen again, at the
+ * of the multiplicative hash of the 8 bytes read as a little-endian
+ * number end in four zero bits) is seen again, at the
  * last position its hash slot remembers.
  */
 static int
@@ -222,14 +223,15 @@ model_stored(const unsigned char *p, size_t n)
 {
 	static uint32_t last[4096];
 	uint64_t v, h;
-	size_t i;
+	size_t i, j;
 	int repeats = 0;
 
 	if (n != LD_PIECE || model_chi(p, 2048) > 1024 || model_chi(p, n) > 512)
 		return 0;
 	memset(last, 0xff, sizeof(last));
 	for (i = 0; i + 8 <= n; i++) {
-		memcpy(&v, p + i, 8);
+		for (v = 0, j = 8; j-- > 0;)
+			v = v << 8 | p[i + j]; /* little-endian */
 		h = (v * UINT64_C(0x9E3779B97F4A7C15)) >> 48;
 		if (h % 16)
 			continue;
