@@ -978,9 +978,10 @@ stele_compression_recorded(const char *suffix, const char *library,
 	/* Recorded by a stele that deflated with zlib. */
 	if (library && !strncmp(library, "zlib ", 5))
 		return STELE_COMPRESS_GZIP_ZLIB;
-	/* Recorded by a stele that deflated every block whole. */
-	if (library && !strncmp(library, "libdeflate ", 11) && settings &&
-	    !strstr(settings, "stored"))
+	/* Recorded by a stele that deflated every block whole (settings
+	 * without "stored", or none: statements before settings were). */
+	if (library && !strncmp(library, "libdeflate ", 11) &&
+	    (!settings || !strstr(settings, "stored")))
 		return STELE_COMPRESS_GZIP_WHOLE;
 	return STELE_COMPRESS_GZIP;
 }

@@ -902,6 +902,9 @@ test_compress_lib_and_suffix(void **state)
 						    "level 6, a gzip member "
 						    "per 1048576-byte block"),
 			 STELE_COMPRESS_GZIP_WHOLE);
+	assert_int_equal(stele_compression_recorded("+gzip", "libdeflate 1.14",
+						    NULL),
+			 STELE_COMPRESS_GZIP_WHOLE);
 	assert_int_equal(stele_compression_recorded("+gzip", "zlib 1.2.13",
 						    "level 6, 131072-byte "
 						    "blocks"),
