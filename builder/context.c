@@ -16,6 +16,7 @@
 #include "oci/digest.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/hash.h"
 #include "util/root.h"
 
 #define IGNORE_MAX (1u << 20)
@@ -93,11 +94,7 @@ struct kept {
 static size_t
 kept_hash(const char *path, size_t len, int kind)
 {
-	size_t h = 14695981039346656037ULL, i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ (unsigned char)path[i]) * 1099511628211ULL;
-	return h ^ (size_t)kind;
+	return (size_t)stele_hash_mem(path, len) ^ (size_t)kind;
 }
 
 static void

@@ -10,18 +10,9 @@
 #include "oci/layer.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/hash.h"
 #include "util/lazy.h"
 #include "util/limits.h"
-
-static uint64_t
-hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-	return h;
-}
 
 /*
  * A hash of path -> index+1 (open addressing) makes stele_plan_add() and
@@ -70,7 +61,7 @@ hash_rebuild(struct stele_plan *p)
 		pp->cap *= 2;
 	pp->slots = stele_xcalloc(pp->cap, sizeof(size_t));
 	for (i = 0; i < p->n; i++) {
-		size_t s = hash_str(p->entries[i].path) & (pp->cap - 1);
+		size_t s = stele_hash_str(p->entries[i].path) & (pp->cap - 1);
 
 		while (pp->slots[s])
 			s = (s + 1) & (pp->cap - 1);
@@ -89,7 +80,7 @@ stele_plan_find(struct stele_plan *p, const char *path)
 	pp = priv(p);
 	if (!pp->slots)
 		hash_rebuild(p);
-	s = hash_str(path) & (pp->cap - 1);
+	s = stele_hash_str(path) & (pp->cap - 1);
 	while (pp->slots[s]) {
 		struct stele_plan_entry *e = &p->entries[pp->slots[s] - 1];
 
@@ -128,7 +119,7 @@ stele_plan_add(struct stele_plan *p, const struct stele_plan_entry *e)
 			pp->slots = NULL;
 		}
 		if (pp->slots) {
-			s = hash_str(e->path) & (pp->cap - 1);
+			s = stele_hash_str(e->path) & (pp->cap - 1);
 			while (pp->slots[s])
 				s = (s + 1) & (pp->cap - 1);
 			pp->slots[s] = p->n;

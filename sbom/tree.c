@@ -3,6 +3,7 @@
 
 #include "sbom/tree.h"
 #include "util/fs.h"
+#include "util/hash.h"
 
 /*
  * An open-addressing hash table of nodes by path (FNV-1a, linear probing,
@@ -12,16 +13,6 @@
 #define LINKS_MAX 40
 
 static struct stele_sbom__node tombstone;
-
-static uint64_t
-hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
 
 void
 stele_sbom__tree_init(struct stele_sbom__tree *t)
@@ -57,7 +48,7 @@ stele_sbom__tree_release(struct stele_sbom__tree *t)
 static size_t
 find_slot(const struct stele_sbom__tree *t, const char *path, int *found)
 {
-	size_t mask = t->cap - 1, i = (size_t)hash(path) & mask,
+	size_t mask = t->cap - 1, i = (size_t)stele_hash_str(path) & mask,
 	       free_at = SIZE_MAX;
 
 	*found = 0;
