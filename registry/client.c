@@ -532,10 +532,7 @@ setup(struct stele_registry *r, CURL *c, char *errbuf,
 		 * parse whole at every connection (~25 ms).  The cert dir's
 		 * CAs (a few) from memory, besides: libcurl 7.88 loads the
 		 * blob, then the directory (a blob replaces CAINFO). */
-		if (r->capath) {
-			curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
-			curl_easy_setopt(c, CURLOPT_CAPATH, r->capath);
-		}
+		stele_http_trust_ca_dir(c, r->capath);
 		if (r->ca.len)
 			curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
 	}

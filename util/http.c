@@ -1,5 +1,6 @@
 /* GETs outside a registry (http.h). */
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -103,19 +104,39 @@ stele_http_ca_dir_hashed(const char *dir)
 	return found;
 }
 
-void
-stele_http_system_ca(struct stele_http_ca *out)
+static pthread_once_t system_once = PTHREAD_ONCE_INIT;
+static struct stele_http_ca system_ca;
+
+static void
+system_ca_find(void)
 {
 	curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
 
-	out->bundle =
+	system_ca.bundle =
 		v->cainfo ? v->cainfo : "/etc/ssl/certs/ca-certificates.crt";
 	/* Another TLS library may read the whole directory: no gain. */
-	out->capath = v->ssl_version &&
+	system_ca.capath = v->ssl_version &&
 			!strncmp(v->ssl_version, "OpenSSL/", 8) &&
 			stele_http_ca_dir_hashed(v->capath)
 		? v->capath
 		: NULL;
+}
+
+void
+stele_http_system_ca(struct stele_http_ca *out)
+{
+	pthread_once(&system_once, system_ca_find);
+	*out = system_ca;
+}
+
+void
+stele_http_trust_ca_dir(void *curl, const char *capath)
+{
+	/* Not the bundle, whole, for each connection. */
+	if (capath) {
+		curl_easy_setopt(curl, CURLOPT_CAINFO, NULL);
+		curl_easy_setopt(curl, CURLOPT_CAPATH, capath);
+	}
 }
 
 void
@@ -124,10 +145,5 @@ stele_http_use_system_ca(void *curl)
 	struct stele_http_ca sys;
 
 	stele_http_system_ca(&sys);
-	/* The system's CAs from their hashed directory: not the bundle,
-	 * whole, for each connection. */
-	if (sys.capath) {
-		curl_easy_setopt(curl, CURLOPT_CAINFO, NULL);
-		curl_easy_setopt(curl, CURLOPT_CAPATH, sys.capath);
-	}
+	stele_http_trust_ca_dir(curl, sys.capath);
 }

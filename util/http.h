@@ -47,8 +47,8 @@ int stele_http_get(struct stele_http_get *g);
  * the bundle, `bundle` (libcurl's, or Debian's path), parsed whole every
  * time a TLS connection starts (~25 ms of CPU).  Trusting `capath` alone
  * (CURLOPT_CAINFO NULL, CURLOPT_CAPATH `capath`) is trusting the system's
- * CAs.  Both strings borrowed from libcurl (or static).  Call after
- * stele_init_curl().
+ * CAs.  Both strings borrowed from libcurl (or static).  Looked up once
+ * a process.  Call after stele_init_curl().
  */
 struct stele_http_ca {
 	const char *capath;
@@ -56,6 +56,10 @@ struct stele_http_ca {
 };
 
 void stele_http_system_ca(struct stele_http_ca *out);
+/* Make libcurl handle `curl` (a CURL *) trust the CAs of the hashed
+ * directory `capath` (CURLOPT_CAINFO NULL, CURLOPT_CAPATH `capath`); NULL:
+ * leave the handle as it is. */
+void stele_http_trust_ca_dir(void *curl, const char *capath);
 /* Make libcurl handle `curl` (a CURL *) trust the system's CAs as
  * stele_http_system_ca says, through their hashed directory when there is
  * one; else it keeps libcurl's defaults (the bundle). */
