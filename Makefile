@@ -44,7 +44,7 @@ LIB_SRC := $(sort $(wildcard util/*.c oci/*.c builder/*.c keys/*.c deploy/*.c sb
 	signer/*.c verify/*.c registry/*.c))
 CLI_SRC := $(sort $(wildcard cli/*.c))
 FORMAT_SRC = $(LIB_SRC) $(CLI_SRC) $(sort $(wildcard util/*.h oci/*.h builder/*.h keys/*.h deploy/*.h \
-	sbom/*.h vuln/*.h signer/*.h verify/*.h registry/*.h cli/*.h))
+	sbom/*.h vuln/*.h signer/*.h verify/*.h registry/*.h cli/*.h bench/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
