@@ -1021,7 +1021,8 @@ struct dw_item {
 
 struct dw_batch {
 	struct stele_sha256 *h;
-	const char *(*known)(void *payload, const char *src);
+	int (*known)(void *payload, const char *src,
+		     char d[STELE_DIGEST_STRLEN]);
 	void *known_payload;
 	struct dw_item items[DW_BATCH];
 	size_t n;
@@ -1100,7 +1101,6 @@ dw_add(struct dw_batch *b, const char *rel, const struct stele_ctx_stat *st)
 {
 	struct stele_buf rec = STELE_BUF_INIT(64 << 10);
 	struct dw_item *it;
-	const char *d;
 	char num[80];
 	int error, n;
 
@@ -1122,9 +1122,8 @@ dw_add(struct dw_batch *b, const char *rel, const struct stele_ctx_stat *st)
 	it->len = rec.len;
 	it->rec = stele_buf_detach(&rec);
 	if (st->type == STELE_ENTRY_FILE && st->src_kind == STELE_SRC_PATH &&
-	    b->known && (d = b->known(b->known_payload, st->src)) != NULL &&
-	    strlen(d) < sizeof(it->fd)) {
-		memcpy(it->fd, d, strlen(d) + 1);
+	    b->known && b->known(b->known_payload, st->src, it->fd)) {
+		/* it->fd holds the digest the layer writer took */
 	} else if (st->type == STELE_ENTRY_FILE &&
 		   st->src_kind == STELE_SRC_PATH) {
 		it->src = stele_xstrdup(st->src);
@@ -1181,7 +1180,8 @@ digest_walk(struct dw_batch *b, struct stele_context *ctx, const char *rel,
 int
 stele_context_digest_known(char out[STELE_DIGEST_STRLEN],
 			   struct stele_context *ctx, const char *path,
-			   const char *(*known)(void *payload, const char *src),
+			   int (*known)(void *payload, const char *src,
+					char d[STELE_DIGEST_STRLEN]),
 			   void *payload)
 {
 	struct stele_sha256 h;

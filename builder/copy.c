@@ -833,27 +833,26 @@ record_files(struct copy_job *j)
 	int error = 0;
 
 	for (i = 0; i < j->plan.n; i++)
-		n += j->plan.entries[i].origin && j->plan.entries[i].digest[0];
+		n += j->plan.entries[i].origin && j->plan.entries[i].digested;
 	if (n > STELE_PROV_FILES_INLINE &&
 	    (error = stele_prov_filelist_new(&fl, j->b->txn)) < 0)
 		return error;
 	for (i = 0; i < j->plan.n; i++) {
 		const struct stele_plan_entry *e = &j->plan.entries[i];
+		char d[STELE_DIGEST_STRLEN];
 
-		if (!e->origin || !e->digest[0])
+		if (!e->origin || !stele_plan_digest(d, e))
 			continue;
 		if (fl) {
 			if ((error = stele_prov_filelist_add(
-				     fl, e->origin, e->path, e->digest + 7)) <
-			    0)
+				     fl, e->origin, e->path, d + 7)) < 0)
 				goto out;
 		} else {
 			json_array_append_new(
 				j->inputs,
 				json_pack("{s:s,s:s,s:s,s:{s:s}}", "kind",
 					  "file", "path", e->origin, "dest",
-					  e->path, "digest", "sha256",
-					  e->digest + 7));
+					  e->path, "digest", "sha256", d + 7));
 		}
 	}
 	if (fl) {
@@ -883,14 +882,15 @@ write_layer(struct copy_job *j)
 		return stele_build__instr_error(j->b, j->in, error);
 	json_object_foreach(j->inline_files, dst, src) {
 		struct stele_plan_entry *e = stele_plan_find(&j->plan, dst);
+		char d[STELE_DIGEST_STRLEN];
 
-		if (e && e->digest[0])
+		if (e && stele_plan_digest(d, e))
 			json_array_append_new(
 				j->inputs,
 				json_pack("{s:s,s:s,s:s,s:{s:s}}", "kind",
 					  "heredoc", "name",
 					  json_string_value(src), "dest", dst,
-					  "digest", "sha256", e->digest + 7));
+					  "digest", "sha256", d + 7));
 	}
 	stele_build__progress(j->b, "  layer %s (%llu bytes)", r.digest,
 			      (unsigned long long)r.size);
@@ -1198,8 +1198,8 @@ out:
  * diff_ids, a --from image by its manifest digest.  Reads no root
  * filesystem, so a hit costs no extraction.
  */
-/* A host file's content digest as the layer writer computed it (sorted
- * (src, digest) pairs of the plan), or NULL. */
+/* A host file's content digest as the layer writer computed it (the
+ * plan's written files, sorted by src): 1 and the digest in d, or 0. */
 struct known_digests {
 	const struct stele_plan_entry **e;
 	size_t n;
@@ -1212,8 +1212,8 @@ known_cmp(const void *a, const void *b)
 		      (*(const struct stele_plan_entry *const *)b)->src);
 }
 
-static const char *
-known_digest(void *payload, const char *src)
+static int
+known_digest(void *payload, const char *src, char d[STELE_DIGEST_STRLEN])
 {
 	struct known_digests *k = payload;
 	size_t lo = 0, hi = k->n;
@@ -1223,13 +1223,13 @@ known_digest(void *payload, const char *src)
 		int c = strcmp(k->e[mid]->src, src);
 
 		if (c == 0)
-			return k->e[mid]->digest;
+			return stele_plan_digest(d, k->e[mid]);
 		if (c < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return NULL;
+	return 0;
 }
 
 /*
@@ -1254,7 +1254,7 @@ key_sources(json_t *key, struct copy_job *j, char **words, size_t nsrc,
 
 			if (e->type == STELE_ENTRY_FILE &&
 			    e->src_kind == STELE_SRC_PATH && e->src &&
-			    !strncmp(e->digest, "sha256:", 7))
+			    e->digested)
 				k.e[k.n++] = e;
 		}
 		qsort(k.e, k.n, sizeof(*k.e), known_cmp);

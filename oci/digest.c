@@ -65,16 +65,31 @@ stele_sha256_update(struct stele_sha256 *h, const void *data, size_t len)
 }
 
 void
-stele_sha256_final(struct stele_sha256 *h, char out[STELE_DIGEST_STRLEN])
+stele_sha256_final_raw(struct stele_sha256 *h,
+		       unsigned char out[STELE_SHA256_LEN])
 {
-	unsigned char md[32];
 	unsigned int n = 0;
 
-	if (EVP_DigestFinal_ex(h->ctx, md, &n) != 1 || n != 32)
+	if (EVP_DigestFinal_ex(h->ctx, out, &n) != 1 || n != STELE_SHA256_LEN)
 		abort();
-	memcpy(out, "sha256:", 7);
-	stele_hex_encode(out + 7, md, 32);
 	stele_sha256_release(h);
+}
+
+void
+stele_digest_format(char out[STELE_DIGEST_STRLEN],
+		    const unsigned char md[STELE_SHA256_LEN])
+{
+	memcpy(out, "sha256:", 7);
+	stele_hex_encode(out + 7, md, STELE_SHA256_LEN);
+}
+
+void
+stele_sha256_final(struct stele_sha256 *h, char out[STELE_DIGEST_STRLEN])
+{
+	unsigned char md[STELE_SHA256_LEN];
+
+	stele_sha256_final_raw(h, md);
+	stele_digest_format(out, md);
 }
 
 void
@@ -93,11 +108,10 @@ stele_sha256_raw(unsigned char out[32], const void *d, size_t n)
 void
 stele_digest_bytes(char out[STELE_DIGEST_STRLEN], const void *d, size_t n)
 {
-	unsigned char md[32];
+	unsigned char md[STELE_SHA256_LEN];
 
 	SHA256(d, n, md);
-	memcpy(out, "sha256:", 7);
-	stele_hex_encode(out + 7, md, 32);
+	stele_digest_format(out, md);
 }
 
 int

@@ -6,6 +6,8 @@
 
 /* "sha256:" + 64 hex + NUL */
 #define STELE_DIGEST_STRLEN 72
+/* A SHA-256 in bytes */
+#define STELE_SHA256_LEN 32
 
 /* A streaming SHA-256. Update any number of times, then final. */
 struct stele_sha256 {
@@ -17,6 +19,12 @@ int stele_sha256_init(struct stele_sha256 *h);
 void stele_sha256_update(struct stele_sha256 *h, const void *data, size_t len);
 /* Writes "sha256:<hex>" into out and releases the context. */
 void stele_sha256_final(struct stele_sha256 *h, char out[STELE_DIGEST_STRLEN]);
+/* The same, as the 32 bytes. */
+void stele_sha256_final_raw(struct stele_sha256 *h,
+			    unsigned char out[STELE_SHA256_LEN]);
+/* "sha256:<hex>" of 32 digest bytes. */
+void stele_digest_format(char out[STELE_DIGEST_STRLEN],
+			 const unsigned char md[STELE_SHA256_LEN]);
 void stele_sha256_release(struct stele_sha256 *h);
 
 /* One-shot digest of a buffer as "sha256:<hex>". */

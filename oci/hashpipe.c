@@ -13,7 +13,7 @@
 /* A stretch of the stream hashed on its own too (stele_hashpipe_part). */
 struct part {
 	uint64_t off, end;
-	char *out;
+	unsigned char *out;
 	struct stele_sha256 h;
 };
 
@@ -73,7 +73,7 @@ hash_parts(struct stele_hashpipe *p, const char *chunk, size_t len)
 		stele_sha256_update(&pt->h, chunk + (at - p->pos), (size_t)n);
 		at += n;
 		if (at == pt->end) {
-			stele_sha256_final(&pt->h, pt->out);
+			stele_sha256_final_raw(&pt->h, pt->out);
 			p->in_part = 0;
 		}
 	}
@@ -203,7 +203,7 @@ stele_hashpipe_write(struct stele_hashpipe *p, const void *data, size_t len)
 
 int
 stele_hashpipe_part(struct stele_hashpipe *p, uint64_t off, uint64_t len,
-		    char out[STELE_DIGEST_STRLEN])
+		    unsigned char out[STELE_SHA256_LEN])
 {
 	struct part pt = { off, off + len, out, { NULL, 0 } };
 	int error;

@@ -35,14 +35,14 @@ void stele_hashpipe_write(struct stele_hashpipe *p, const void *data,
 void stele_hashpipe_take(struct stele_hashpipe *p, void *chunk, size_t len);
 /*
  * Bytes [off, off + len) of the stream (counted from the first byte
- * written) are also hashed on their own, on the same thread: their digest
- * is in `out` (owned by the caller, not read or written by it until
- * finish returns) once finish returns.  Parts are added in stream order,
+ * written) are also hashed on their own, on the same thread: their
+ * SHA-256 (the 32 bytes) is in `out` (owned by the caller, not read or
+ * written by it until finish returns) once finish returns.  Parts are added in stream order,
  * do not overlap, have len > 0, and are added before their first byte is
  * written.  A part the stream does not reach by finish is left as it was.
  */
 int stele_hashpipe_part(struct stele_hashpipe *p, uint64_t off, uint64_t len,
-			char out[STELE_DIGEST_STRLEN]);
+			unsigned char out[STELE_SHA256_LEN]);
 /*
  * Wait for the thread, write "sha256:<hex>", free.  *size may be NULL.
  * Returns 0, or what `then` returned when it failed.

@@ -91,13 +91,36 @@ stele_plan_find(struct stele_plan *p, const char *path)
 	return NULL;
 }
 
+/* An entry's strings are one block, path first. */
 static void
 entry_release(struct stele_plan_entry *e)
 {
 	free(e->path);
-	free(e->link);
-	free(e->src);
-	free(e->origin);
+}
+
+/* dst's strings: e's, copied into one block; an origin that is src's
+ * tail after a '/' (a COPY's source named relative to its context) is
+ * not copied twice.  Two thirds of the plan's memory is its strings. */
+static void
+entry_strings(struct stele_plan_entry *dst, const struct stele_plan_entry *e)
+{
+	size_t lp = strlen(e->path) + 1, ll = e->link ? strlen(e->link) + 1 : 0;
+	size_t ls = e->src ? strlen(e->src) + 1 : 0;
+	size_t lo = e->origin ? strlen(e->origin) + 1 : 0;
+	int tail = ls && lo && lo < ls && e->src[ls - lo - 1] == '/' &&
+		!strcmp(e->src + ls - lo, e->origin);
+	char *b = stele_xmalloc(lp + ll + ls + (tail ? 0 : lo)), *at = b;
+
+	dst->path = memcpy(at, e->path, lp);
+	at += lp;
+	dst->link = e->link ? memcpy(at, e->link, ll) : NULL;
+	at += ll;
+	dst->src = e->src ? memcpy(at, e->src, ls) : NULL;
+	at += ls;
+	if (tail)
+		dst->origin = dst->src + ls - lo;
+	else
+		dst->origin = e->origin ? memcpy(at, e->origin, lo) : NULL;
 }
 
 struct stele_plan_entry *
@@ -126,13 +149,22 @@ stele_plan_add(struct stele_plan *p, const struct stele_plan_entry *e)
 		}
 	}
 	*dst = *e;
-	dst->path = stele_xstrdup(e->path);
-	dst->link = e->link ? stele_xstrdup(e->link) : NULL;
-	dst->src = e->src ? stele_xstrdup(e->src) : NULL;
-	dst->origin = e->origin ? stele_xstrdup(e->origin) : NULL;
-	dst->digest[0] = '\0';
+	entry_strings(dst, e);
+	dst->digested = 0;
 	dst->hardlink_to = -1;
 	return dst;
+}
+
+int
+stele_plan_digest(char out[STELE_DIGEST_STRLEN],
+		  const struct stele_plan_entry *e)
+{
+	if (!e->digested) {
+		out[0] = '\0';
+		return 0;
+	}
+	stele_digest_format(out, e->digest);
+	return 1;
 }
 
 void
@@ -374,7 +406,7 @@ write_entry(struct archive *a, struct archive_entry *ae, struct stele_plan *p,
 	c.left = e->size;
 	c.path = e->src ? e->src : e->path;
 	if (!e->size)
-		stele_digest_bytes(e->digest, "", 0);
+		stele_sha256_raw(e->digest, "", 0);
 	else if ((error = stele_hashpipe_part(
 			  pipe, (uint64_t)archive_filter_bytes(a, 0), e->size,
 			  e->digest)) < 0)
@@ -486,12 +518,16 @@ stele_plan_write(struct stele_layer_result *out, struct stele_plan *p,
 	stele_hashpipe_finish(s.diff, out->diff_id, NULL);
 	s.diff = NULL;
 	/* The files' digests are in: a hardlink has its first path's. */
-	for (i = 0; i < p->n; i++)
-		if (p->entries[i].type == STELE_ENTRY_FILE &&
-		    p->entries[i].hardlink_to >= 0)
-			memcpy(p->entries[i].digest,
-			       p->entries[p->entries[i].hardlink_to].digest,
-			       sizeof(p->entries[i].digest));
+	for (i = 0; i < p->n; i++) {
+		struct stele_plan_entry *e = &p->entries[i];
+
+		if (e->type != STELE_ENTRY_FILE)
+			continue;
+		if (e->hardlink_to >= 0)
+			memcpy(e->digest, p->entries[e->hardlink_to].digest,
+			       sizeof(e->digest));
+		e->digested = 1;
+	}
 	if ((error = stele_blob_writer_commit(s.blob, out->digest,
 					      &out->size)) < 0) {
 		s.blob = NULL;

@@ -51,13 +51,15 @@ struct stele_plan_entry {
 	char *link; /* symlink target */
 	dev_t rdev; /* devices */
 	uint64_t link_key; /* nonzero: same key = same inode (hardlinks) */
-	enum stele_src_kind src_kind;
 	char *src;
 	char *origin; /* the caller's name for where it came from (the
 			 builder's provenance); copied, never read here */
-	char digest[STELE_DIGEST_STRLEN]; /* filled when written: sha256 of
-					     the content of regular files */
+	/* Filled when written, for regular files: the SHA-256 of the
+	 * content (stele_plan_digest formats it), `digested` 1. */
+	unsigned char digest[STELE_SHA256_LEN];
+	enum stele_src_kind src_kind;
 	int hardlink_to; /* filled when written: index of the first path or -1 */
+	unsigned char digested;
 };
 
 /*
@@ -89,6 +91,10 @@ struct stele_plan_entry *stele_plan_find(struct stele_plan *p,
 					 const char *path);
 /* Sort into canonical order and resolve hardlinks. */
 void stele_plan_sort(struct stele_plan *p);
+/* 1 and "sha256:<hex>" of a regular file's content in `out` once the
+ * plan is written; 0 and "" for an entry without one. */
+int stele_plan_digest(char out[STELE_DIGEST_STRLEN],
+		      const struct stele_plan_entry *e);
 void stele_plan_release(struct stele_plan *p);
 
 struct stele_layer_result {

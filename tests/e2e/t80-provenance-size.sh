@@ -96,6 +96,35 @@ test_expect_success 'a cache entry whose file list is gone is a miss, and the st
 	[ "$(json_get b.json .cache.hits)" = 0 ] && [ "$(json_get b.json .digest)" = "$(cat digest)" ] &&
 	check_list "$TMP/st4" big:1 14000
 '
+# digests_match JSON DIR: each file record of the image's provenance (inline
+# or in a file list) names the SHA-256 of DIR/path's content.
+digests_match() {
+	python3 - "$1" "$2" "$STELE_STORE" <<-'PY'
+	import hashlib, json, os, sys
+	i = json.load(open(sys.argv[1])); ctx = sys.argv[2]; store = sys.argv[3]
+	recs = []
+	for l in i["layers"]:
+	    for x in l.get("provenance", {}).get("inputs", []):
+	        if x["kind"] == "file":
+	            recs.append(x)
+	        elif x["kind"] == "files":
+	            data = open(os.path.join(store, "blobs/sha256", x["digest"]["sha256"]), "rb").read()
+	            recs += [json.loads(line) for line in data.decode().splitlines()]
+	assert len(recs) >= 4, recs
+	for r in recs:
+	    want = hashlib.sha256(open(os.path.join(ctx, r["path"]), "rb").read()).hexdigest()
+	    assert r["digest"] == {"sha256": want}, (r, want)
+	print(len(recs))
+	PY
+}
+test_expect_success 'each file record names its content: text, random, empty and hardlinked files, inline and listed' '
+	mkdir dg && mkdir dg/t && printf "hello\n" >dg/t/a && head -c 300000 /dev/urandom >dg/t/b &&
+	ln dg/t/b dg/t/c && : >dg/t/empty && printf "FROM scratch\nCOPY t/ /data/\n" >dg/Dockerfile &&
+	stele build -q -t dg:1 dg >/dev/null && stele inspect --json dg:1 >dg.json &&
+	[ "$(digests_match dg.json dg)" = 4 ] &&
+	tree dg/t/many 600 8 && stele build -q -t dg:2 dg >/dev/null && stele inspect --json dg:2 >dg2.json &&
+	[ "$(digests_match dg2.json dg)" = 604 ]
+'
 if ! start_registry; then
 	test_skip 'push and pull carry the file list' 'Debian docker-registry did not start on 127.0.0.1'
 	test_skip 'the registry build cache carries the file list' 'Debian docker-registry did not start on 127.0.0.1'
