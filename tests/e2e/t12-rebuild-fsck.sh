@@ -148,6 +148,18 @@ test_expect_success 'the provenance records the compressor: library, level and s
 	assert c["settings"] == "level 3, a gzip member per 1048576-byte block, near-uniform 16384-byte pieces stored", c
 	PY
 '
+test_expect_success 'a zstd image records its settings (no worker count: the frame is the same for any) and rebuilds identical' '
+	fresh && stele build -q --compression zstd -t app:z "git+file://$TMP/app#v1" >/dev/null &&
+	python3 - "$STELE_STORE" <<-PY &&
+	from store import *
+	r = [m for m in index()["manifests"] if is_prov(m)]
+	cs = [compression(json.load(open(b(json.load(open(b(m["digest"])))["layers"][0]["digest"])))) for m in r]
+	z = [c for c in cs if c["mediaTypeSuffix"] == "+zstd"]
+	assert len(z) == 1 and z[0]["library"].startswith("zstd ") and z[0]["level"] == 3, cs
+	assert z[0]["settings"] == "level 3, multithreaded, 1048576-byte jobs, no checksum", z
+	PY
+	stele rebuild --json app:z >r.json 2>/dev/null && [ "$(json_get r.json .identical)" = True ]
+'
 # Another machine's compressor: the layers recompressed by Python's gzip at
 # level 9 (the same tar bytes, so the same diff_ids and config), and the
 # provenance records that compressor.  The rebuild reproduces the content
