@@ -28,6 +28,15 @@ mkdir_in(const char *dir, const char *rel)
 	free(p);
 }
 
+static void
+symlink_in(const char *dir, const char *rel, const char *target)
+{
+	char *p = stele_path_join(dir, rel);
+
+	assert_int_equal(symlink(target, p), 0);
+	free(p);
+}
+
 /* What a COPY of `rel` walks: every stat and listing below it. */
 static void
 walk(struct stele_context *ctx, const char *rel)
@@ -125,9 +134,7 @@ test_builder_context_keep(void **state)
 	put(dir, "other/four", "four\n", 0644);
 	put(dir, ".dockerignore", "src/skip\n", 0644);
 	put(dir, "src/skip", "ignored\n", 0644);
-	p = stele_path_join(dir, "src/link");
-	assert_int_equal(symlink("a/one", p), 0);
-	free(p);
+	symlink_in(dir, "src/link", "a/one");
 	p = stele_path_join(dir, "src/three");
 	q = stele_path_join(dir, "src/a/b/hard");
 	assert_int_equal(link(p, q), 0); /* a hardlink identity to keep */
@@ -187,7 +194,7 @@ test_builder_context_resolve_memo(void **state)
 	};
 	struct stele_context *ctx = NULL, *fresh = NULL;
 	struct stele_ctx_stat st;
-	char *dir = NULL, *p, *want, *got;
+	char *dir = NULL, *want, *got;
 	size_t i;
 
 	(void)state;
@@ -196,21 +203,11 @@ test_builder_context_resolve_memo(void **state)
 	put(dir, "a/b/f", "f\n", 0644);
 	put(dir, ".dockerignore", "a/ign\n", 0644);
 	mkdir_in(dir, "a/ign");
-	p = stele_path_join(dir, "a/l");
-	assert_int_equal(symlink("b", p), 0);
-	free(p);
-	p = stele_path_join(dir, "a/b/l2");
-	assert_int_equal(symlink("../l", p), 0);
-	free(p);
-	p = stele_path_join(dir, "a/up");
-	assert_int_equal(symlink("../a/b", p), 0);
-	free(p);
-	p = stele_path_join(dir, "a/abs");
-	assert_int_equal(symlink("/a/b", p), 0);
-	free(p);
-	p = stele_path_join(dir, "a/dang");
-	assert_int_equal(symlink("nothere", p), 0);
-	free(p);
+	symlink_in(dir, "a/l", "b");
+	symlink_in(dir, "a/b/l2", "../l");
+	symlink_in(dir, "a/up", "../a/b");
+	symlink_in(dir, "a/abs", "/a/b");
+	symlink_in(dir, "a/dang", "nothere");
 	assert_ok(stele_context_open_dir(&ctx, dir));
 	for (i = 0; i < NELEM(paths); i++) {
 		int fe, ge;
