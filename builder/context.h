@@ -76,9 +76,10 @@ int stele_context_read(struct stele_buf *out, struct stele_context *ctx,
  * files already known (`known` not NULL), the same digest byte for byte:
  * `known(payload, src, d)` writes the "sha256:<hex>" digest of the host
  * file `src` (a stele_ctx_stat's src) into d and returns 1, or returns 0,
- * and only the files it does not know are read.  For a step that is not looked up in the cache
- * (--no-cache): the layer writer's per-file digests make the key after the
- * layer is written, with no second pass over the files.
+ * and only the files it does not know are read.  For a step that is not
+ * looked up in the cache (--no-cache): the layer writer's per-file digests
+ * make the key after the layer is written, with no second pass over the
+ * files.
  */
 int stele_context_digest_known(char out[STELE_DIGEST_STRLEN],
 			       struct stele_context *ctx, const char *path,

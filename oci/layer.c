@@ -98,9 +98,9 @@ entry_release(struct stele_plan_entry *e)
 	free(e->path);
 }
 
-/* dst's strings: e's, copied into one block; an origin that is src's
- * tail after a '/' (a COPY's source named relative to its context) is
- * not copied twice.  Two thirds of the plan's memory is its strings. */
+/* dst's strings: e's, copied into one block (one allocation's overhead,
+ * not three); an origin that is src's tail after a '/' (a COPY's source
+ * named relative to its context) is not copied twice. */
 static void
 entry_strings(struct stele_plan_entry *dst, const struct stele_plan_entry *e)
 {
